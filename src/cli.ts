@@ -1,0 +1,71 @@
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode } from './errors.js';
+import { version } from './version.js';
+import type { Flags } from './commands/run.js';
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0  success
+  1  a check failed (probe)
+  2  usage error (bad option or value)
+  3  DNS error
+  4  connection failed, or no greeting in time
+  5  protocol error (refused greeting or EHLO, garbled or unexpected reply,
+     connection closed, command timeout)
+  6  TLS error (STARTTLS refused, handshake failed, --tls-verify failed)
+  7  authentication error
+  8  message or recipient rejected
+  70 internal error (a bug in smtpkit)
+`;
+
+/**
+ * Parses argv and runs one command; returns the exit code instead of exiting, so tests
+ * and other programs can call it. Each command's code is imported only when it runs.
+ */
+export async function main(argv: string[]): Promise<number> {
+  let exitCode: number = ExitCode.ok;
+  const program = new Command('smtpkit')
+    // Both must come before .command(): subcommands copy them when created.
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) })
+    .description('Diagnose and test SMTP servers: every reply explained.')
+    .version(version(), '-V, --version')
+    .addHelpText('after', EXIT_CODES_HELP)
+    .showHelpAfterError('(smtpkit --help lists commands and options)');
+
+  const session = (name: string, summary: string, load: () => Promise<(spec: string, flags: Flags) => Promise<number>>) => {
+    const cmd = program.command(name).description(summary).argument('<host[:port]>', 'server: name, IPv4, or [IPv6], optional :port (default 25)');
+    sessionOptions(cmd);
+    outputOptions(cmd);
+    cmd.action(async (spec: string, flags: Flags) => {
+      exitCode = await (await load())(spec, flags);
+    });
+  };
+
+  // Loaded lazily so `smtpkit --version` and `--help` pay for none of it.
+  const { addOutputOptions: outputOptions, addSessionOptions: sessionOptions } = await import('./commands/options.js');
+  session('connect', 'connect, show the greeting explained, and QUIT', async () => (await import('./commands/connect.js')).connect);
+  session('ehlo', 'greeting and EHLO: the server’s capabilities, each explained', async () => (await import('./commands/ehlo.js')).ehlo);
+  session('starttls', 'EHLO, STARTTLS, handshake, EHLO again: TLS version, cipher, certificate chain, trust', async () => (await import('./commands/starttls.js')).starttls);
+
+  program
+    .command('explain')
+    .description('explain a reply code, enhanced status code, or pasted reply line')
+    .argument('<reply...>', 'e.g. 550 5.7.1, or 5.7.26, or "451 4.7.1 Greylisted"')
+    .addOption(new Option('--command <verb>', 'the command the reply answered (MAIL, RCPT, DATA, ., AUTH ...)'))
+    .option('--json', 'print JSON')
+    .option('--no-color', 'no colours (also: NO_COLOR=1)')
+    .action(async (words: string[], flags) => {
+      exitCode = await (await import('./commands/explain.js')).explain(words, flags);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? ExitCode.ok : ExitCode.usage;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,72 @@
+import chalk from 'chalk';
+import { SmtpkitError } from '../errors.js';
+import { jsonReport } from '../render/json.js';
+import type { Outcome } from '../render/outcome.js';
+import { TextRenderer } from '../render/text.js';
+import type { Target } from '../protocol/target.js';
+import type { SmtpEvent } from '../session/events.js';
+import { SmtpSession } from '../session/session.js';
+import { sessionOptions, type OutputFlags, type SessionFlags } from './options.js';
+import { version } from '../version.js';
+
+export type Flags = SessionFlags & OutputFlags;
+
+/** A command's script: drives the session and returns the success line. */
+export type Script = (session: SmtpSession) => Promise<string>;
+
+/** Whether colour is wanted: chalk's own detection, overridden by --no-color and NO_COLOR. */
+export function colorLevel(flags: OutputFlags): 0 | 1 | 2 | 3 {
+  return flags.color === false || process.env.NO_COLOR ? 0 : chalk.level;
+}
+
+/**
+ * Runs one session for a command: validates flags, wires the renderer, runs the script,
+ * always says goodbye, and turns any failure into an exit code.
+ */
+export async function runSession(command: string, spec: string, flags: Flags, script: Script): Promise<number> {
+  const startedAt = new Date().toISOString();
+  const events: SmtpEvent[] = [];
+  const text = flags.json || flags.quiet ? undefined : new TextRenderer(process.stdout, process.stderr, { color: colorLevel(flags) > 0, verbose: !!flags.verbose });
+  let session: SmtpSession | undefined;
+  let target: Target | undefined;
+  let outcome: Outcome;
+  try {
+    const parsed = sessionOptions(spec, flags);
+    target = parsed.target;
+    session = new SmtpSession(parsed.options, (e) => {
+      events.push(e);
+      text?.event(e);
+    });
+    const message = await script(session);
+    outcome = { ok: true, exitCode: 0, message };
+  } catch (err) {
+    outcome = failureOutcome(err);
+  }
+  await session?.quit();
+  if (!outcome.ok) {
+    const error = { type: 'error', errorClass: outcome.errorClass ?? 'internal', message: outcome.message, ...(outcome.phase ? { phase: outcome.phase } : {}) } as const;
+    if (session) session.emit(error);
+    else text?.event({ t: 0, tls: false, ...error } as SmtpEvent);
+  }
+  if (flags.json) {
+    process.stdout.write(jsonReport({ command, target, startedAt, outcome, events, capabilities: session?.capabilities, tls: session?.tls, timings: session?.timings ?? {} }, version()));
+  } else if (flags.quiet) {
+    if (outcome.ok) process.stdout.write(`OK: ${outcome.message}\n`);
+    else process.stderr.write(`FAILED (exit ${outcome.exitCode}, ${outcome.errorClass}): ${outcome.message}\n`);
+  } else {
+    text?.outcome(outcome, session?.timings ?? {});
+  }
+  return outcome.exitCode;
+}
+
+export const INTERNAL_ERROR_EXIT = 70;
+
+export function failureOutcome(err: unknown): Outcome {
+  if (err instanceof SmtpkitError) {
+    return { ok: false, exitCode: err.exitCode, message: err.message, errorClass: err.errorClass, ...(err.phase ? { phase: err.phase } : {}) };
+  }
+  // Not a failure we foresaw: a bug. Say so plainly; the stack only on request.
+  const message = `internal error: ${(err as Error)?.message ?? String(err)} (this is a bug in smtpkit; SMTPKIT_DEBUG=1 shows details)`;
+  if (process.env.SMTPKIT_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? err}\n`);
+  return { ok: false, exitCode: INTERNAL_ERROR_EXIT, message, errorClass: 'internal' };
+}

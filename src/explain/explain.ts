@@ -1,0 +1,49 @@
+import { replyText, type Reply } from '../protocol/reply.js';
+import { ENHANCED_CLASSES, ENHANCED_CODES, ENHANCED_SUBJECTS } from './enhanced-codes.js';
+import { hintFor } from './hints.js';
+import { COMMAND_CODES, FIRST_DIGIT, GENERIC_CODES } from './reply-codes.js';
+
+export interface EnhancedExplanation {
+  code: string;
+  title: string;
+  text: string;
+}
+
+export interface Explanation {
+  /** What the basic code means as an answer to this command. */
+  summary: string;
+  enhanced: EnhancedExplanation | undefined;
+  /** What to try next, when we know something useful. */
+  hint: string | undefined;
+}
+
+/** The basic code in the light of the command it answers. */
+export function explainCode(code: number, command = ''): string {
+  return COMMAND_CODES[`${command} ${code}`] ?? GENERIC_CODES[code] ?? FIRST_DIGIT[Math.floor(code / 100)] ?? `Unknown code ${code}.`;
+}
+
+/** "5.7.1" → its registry title and our explanation; unknown details fall back to the subject. */
+export function explainEnhanced(code: string): EnhancedExplanation | undefined {
+  const m = /^([245])\.(\d{1,3})\.(\d{1,3})$/.exec(code);
+  if (!m) return undefined;
+  const [, cls = '', subject = '', detail = ''] = m;
+  const entry = ENHANCED_CODES[`${subject}.${detail}`];
+  const kind = ENHANCED_CLASSES[cls] ?? '';
+  if (entry) return { code, title: entry[0], text: `${entry[1]} (${capitalise(kind)}.)` };
+  const about = ENHANCED_SUBJECTS[subject];
+  return {
+    code,
+    title: 'Unregistered code',
+    text: `${about ? `Not in the IANA registry; its subject is ${about}` : 'Neither subject nor detail is in the IANA registry'}. ${capitalise(kind)}.`,
+  };
+}
+
+export function explainReply(reply: Reply, command: string, tls = false): Explanation {
+  return {
+    summary: explainCode(reply.code, command),
+    enhanced: reply.enhanced ? explainEnhanced(reply.enhanced) : undefined,
+    hint: hintFor({ code: reply.code, enhanced: reply.enhanced, command, text: replyText(reply), tls }),
+  };
+}
+
+const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

@@ -1,0 +1,254 @@
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { rootCertificates, type ConnectionOptions } from 'node:tls';
+import { SmtpkitError } from '../errors.js';
+import { diffCapabilities, hasExtension, heloCapabilities, parseEhlo, type Capabilities } from '../protocol/capabilities.js';
+import { commandVerb } from '../protocol/command.js';
+import { isPositive, replyText, type Reply } from '../protocol/reply.js';
+import { formatTarget } from '../protocol/target.js';
+import { Connection } from './connection.js';
+import type { EventBody, EventSink, SmtpEvent, Timings } from './events.js';
+import { tlsFacts, type TlsFacts } from './tls-facts.js';
+import { describeTimeout, type Timeouts } from './timeouts.js';
+
+export interface TlsSettings {
+  /** Name to send as SNI; undefined = the host when it is a name, false = none. */
+  sni: string | false | undefined;
+  /** Extra trusted CA certificates (PEM), added to the system roots. */
+  ca: string | undefined;
+  minVersion: ConnectionOptions['minVersion'];
+  maxVersion: ConnectionOptions['maxVersion'];
+  cert: string | undefined;
+  key: string | undefined;
+  /** Fail (exit 6) on an untrusted chain or a name mismatch instead of warning. */
+  verify: boolean;
+}
+
+export interface SessionOptions {
+  host: string;
+  port: number;
+  family: 4 | 6 | undefined;
+  localAddress: string | undefined;
+  tlsOnConnect: boolean;
+  ehloName: string;
+  timeouts: Timeouts;
+  tls: TlsSettings;
+  /** Emit raw events with the bytes on the wire. */
+  raw: boolean;
+}
+
+/**
+ * One SMTP conversation, strictly lock-step: nothing is sent before the greeting, and
+ * each command waits for its reply. Every step is reported as an event; failures throw
+ * SmtpkitError. Commands script a session; they never touch sockets themselves.
+ */
+export class SmtpSession {
+  readonly timings: Timings = {};
+  capabilities: Capabilities | undefined;
+  tls: TlsFacts | undefined;
+  private connection: Connection | undefined;
+  private readonly started = performance.now();
+
+  constructor(
+    readonly options: SessionOptions,
+    private readonly sink: EventSink,
+  ) {}
+
+  get isOpen(): boolean {
+    return this.connection?.isOpen ?? false;
+  }
+
+  get isTls(): boolean {
+    return this.connection?.isTls ?? false;
+  }
+
+  /** Resolves, connects (with TLS at once for implicit TLS) and reads the greeting. */
+  async connect(): Promise<Reply> {
+    const { host, port, family } = this.options;
+    const addresses = await this.phase('dns', () => this.resolve(host, family));
+    let lastError: SmtpkitError | undefined;
+    for (const address of addresses) {
+      this.emit({ type: 'info', message: `Connecting to ${formatTarget(address, port)}${address !== host ? ` (${host})` : ''}` });
+      try {
+        this.connection = await this.phase('connect', () =>
+          Connection.open(
+            { address, port, localAddress: this.options.localAddress, timeoutMs: this.options.timeouts.connect },
+            { onRaw: this.options.raw ? (direction, data) => this.emit({ type: 'raw', direction, data }) : undefined },
+          ),
+        );
+        break;
+      } catch (err) {
+        lastError = err as SmtpkitError;
+        if (addresses.length > 1) this.emit({ type: 'warning', message: `${formatTarget(address, port)}: ${lastError.message}` });
+      }
+    }
+    if (!this.connection) {
+      throw new SmtpkitError('connect', `cannot connect to ${formatTarget(host, port)}: ${lastError?.message ?? 'no address'}`, 'connect');
+    }
+    const { local, remote } = this.connection;
+    this.emit({ type: 'connected', remoteAddress: remote.address, remotePort: remote.port, localAddress: local.address, localPort: local.port });
+    if (this.options.tlsOnConnect) await this.handshake();
+    const greeting = await this.phase('banner', () =>
+      this.read('the greeting', this.options.timeouts.greeting, 'CONNECT', () =>
+        new SmtpkitError('connect', `the server accepted the connection but sent no greeting within ${describeTimeout(this.options.timeouts.greeting)} (greeting timeout; --greeting-timeout raises it)`, 'banner'),
+      ),
+    );
+    if (!isPositive(greeting)) {
+      throw new SmtpkitError('protocol', `the server refused the session at the greeting: ${greeting.code} ${replyText(greeting)}`, 'banner');
+    }
+    return greeting;
+  }
+
+  /** Sends one line and reads its reply. `shown` replaces the line in the transcript (secrets). */
+  async command(line: string, opts: { phase?: string; shown?: string; timeoutMs?: number } = {}): Promise<Reply> {
+    const connection = this.requireConnection();
+    const verb = commandVerb(line);
+    this.emit({ type: 'sent', line: opts.shown ?? line, command: verb, ...(opts.shown !== undefined ? { redacted: true } : {}) });
+    connection.write(line);
+    const timeoutMs = opts.timeoutMs ?? this.options.timeouts.command;
+    const run = () =>
+      this.read(`the reply to ${verb}`, timeoutMs, verb, () =>
+        new SmtpkitError('protocol', `no reply to ${verb} within ${describeTimeout(timeoutMs)} (command timeout; --command-timeout raises it)`, opts.phase),
+      );
+    return opts.phase ? this.phase(opts.phase, run) : run();
+  }
+
+  /** EHLO, falling back to HELO when the server refuses EHLO with a 5xx. */
+  async ehlo(phase = 'ehlo'): Promise<Capabilities> {
+    const name = this.options.ehloName;
+    const reply = await this.command(`EHLO ${name}`, { phase });
+    let caps: Capabilities;
+    if (isPositive(reply)) {
+      caps = parseEhlo(reply);
+    } else if (reply.code >= 500) {
+      this.emit({ type: 'info', message: 'EHLO refused; falling back to HELO (no extensions will be available)' });
+      const helo = await this.command(`HELO ${name}`, { phase: 'helo' });
+      if (!isPositive(helo)) throw new SmtpkitError('protocol', `the server refused both EHLO and HELO: ${helo.code} ${replyText(helo)}`, 'helo');
+      caps = heloCapabilities(helo);
+    } else {
+      throw new SmtpkitError('protocol', `the server refused EHLO: ${reply.code} ${replyText(reply)}`, phase);
+    }
+    this.capabilities = caps;
+    this.emit({ type: 'capabilities', capabilities: caps });
+    return caps;
+  }
+
+  /** STARTTLS, the handshake, and EHLO again (RFC 3207 §4.2: forget what was learnt before). */
+  async starttls(): Promise<TlsFacts> {
+    const before = this.capabilities;
+    if (before && !hasExtension(before, 'STARTTLS')) {
+      throw new SmtpkitError('tls', `the server does not offer STARTTLS (it is not in the EHLO reply)${this.options.port === 465 ? '' : '; if this port expects TLS from the start, use --tls-on-connect'}`, 'starttls');
+    }
+    const reply = await this.command('STARTTLS', { phase: 'starttls' });
+    if (reply.code !== 220) throw new SmtpkitError('tls', `the server refused STARTTLS: ${reply.code} ${replyText(reply)}`, 'starttls');
+    const facts = await this.handshake();
+    const after = await this.ehlo('ehlo-tls');
+    if (before) {
+      const { added, removed, changed } = diffCapabilities(before, after);
+      const parts = [added.length && `added ${added.join(', ')}`, removed.length && `removed ${removed.join(', ')}`, changed.length && `changed ${changed.join(', ')}`].filter(Boolean);
+      if (parts.length) this.emit({ type: 'info', message: `After TLS the server ${parts.join('; ')}` });
+    }
+    return facts;
+  }
+
+  /** QUIT and close; a server that hangs up instead of answering is not an error here. */
+  async quit(): Promise<void> {
+    if (!this.isOpen) return this.close();
+    try {
+      await this.command('QUIT', { phase: 'quit' });
+    } catch {
+      // The session's outcome is already decided; a missing 221 changes nothing.
+    }
+    this.close();
+  }
+
+  close(): void {
+    this.connection?.destroy();
+  }
+
+  emit(event: EventBody): void {
+    this.sink({ t: this.elapsed(), tls: this.isTls, ...event } as SmtpEvent);
+  }
+
+  elapsed(): number {
+    return Math.round((performance.now() - this.started) * 10) / 10;
+  }
+
+  private async handshake(): Promise<TlsFacts> {
+    const connection = this.requireConnection();
+    const { host, tls } = this.options;
+    const sni = tls.sni === false ? undefined : (tls.sni ?? (isIP(host) ? undefined : host));
+    const { socket, discarded } = await this.phase('tls', () =>
+      connection.startTls(
+        {
+          servername: sni,
+          ca: tls.ca ? [...rootCertificates, tls.ca] : undefined,
+          minVersion: tls.minVersion,
+          maxVersion: tls.maxVersion,
+          cert: tls.cert,
+          key: tls.key,
+        },
+        this.options.timeouts.tls,
+      ),
+    );
+    if (discarded) {
+      this.emit({ type: 'warning', message: `the server sent ${Buffer.byteLength(discarded)} bytes after its 220 and before TLS; discarded unread (RFC 3207 §6): ${JSON.stringify(discarded.slice(0, 80))}` });
+    }
+    const facts = tlsFacts(socket, tls.sni || host, sni);
+    this.tls = facts;
+    this.emit({ type: 'tls', facts });
+    const problems = [facts.trusted ? '' : `the certificate is not trusted: ${facts.trustError}`, facts.nameMatches ? '' : `the certificate does not match ${facts.nameChecked}: ${facts.nameError}`].filter(Boolean);
+    if (problems.length && tls.verify) throw new SmtpkitError('tls', problems.join('; '), 'tls');
+    for (const p of problems) this.emit({ type: 'warning', message: `${p} (--tls-verify makes this an error)` });
+    return facts;
+  }
+
+  private read(what: string, timeoutMs: number, command: string, onTimeout: () => SmtpkitError): Promise<Reply> {
+    return this.requireConnection()
+      .readReply(timeoutMs, what, onTimeout)
+      .then((reply) => {
+        this.emit({ type: 'reply', reply, command });
+        return reply;
+      });
+  }
+
+  private async resolve(host: string, family: 4 | 6 | undefined): Promise<string[]> {
+    const literal = isIP(host);
+    if (literal) {
+      if (family && literal !== family) throw new SmtpkitError('usage', `${host} is an IPv${literal} address but -${family} was given`);
+      return [host];
+    }
+    const timeoutMs = this.options.timeouts.connect;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new SmtpkitError('dns', `looking up ${host} took longer than ${describeTimeout(timeoutMs)}`, 'dns')), timeoutMs);
+    });
+    try {
+      const found = await Promise.race([lookup(host, { all: true, family: family ?? 0 }), timeout]);
+      return found.map((a) => a.address);
+    } catch (err) {
+      if (err instanceof SmtpkitError) throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ENOTFOUND' ? 'no such host' : code === 'EAI_AGAIN' ? 'the DNS lookup failed temporarily' : code === 'ENODATA' ? `no IPv${family ?? ''} address` : (err as Error).message;
+      throw new SmtpkitError('dns', `cannot resolve ${host}: ${why}${code ? ` (${code})` : ''}`, 'dns');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Runs one named phase and adds its duration to the timings (a phase may run twice). */
+  private async phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const start = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.timings[name] = Math.round(((this.timings[name] ?? 0) + performance.now() - start) * 10) / 10;
+    }
+  }
+
+  private requireConnection(): Connection {
+    if (!this.connection) throw new Error('bug: no connection (connect() first)');
+    return this.connection;
+  }
+}

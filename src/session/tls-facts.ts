@@ -1,0 +1,94 @@
+import { X509Certificate } from 'node:crypto';
+import { checkServerIdentity, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
+
+export interface CertificateFacts {
+  subject: string;
+  issuer: string;
+  subjectAltNames: string[];
+  validFrom: string;
+  validTo: string;
+  /** Whole days until validTo; negative once expired. */
+  daysLeft: number;
+  /** "RSA 2048", "EC P-256", "ED25519". */
+  key: string;
+  sha256: string;
+}
+
+export interface TlsFacts {
+  protocol: string;
+  cipher: string;
+  /** The key-exchange group, e.g. "X25519", when the peer told us. */
+  keyExchange: string | undefined;
+  /** The SNI name we sent, if any. */
+  sni: string | undefined;
+  /** The server's certificate first, then its issuers as the handshake gave them. */
+  chain: CertificateFacts[];
+  trusted: boolean;
+  /** Why the chain is not trusted, in words. */
+  trustError: string | undefined;
+  /** The name the certificate was checked against. */
+  nameChecked: string;
+  nameMatches: boolean;
+  nameError: string | undefined;
+}
+
+const DAY_MS = 86_400_000;
+
+function certificateFacts(raw: Buffer, now: number): CertificateFacts {
+  const x = new X509Certificate(raw);
+  const details = x.publicKey.asymmetricKeyDetails ?? {};
+  const type = (x.publicKey.asymmetricKeyType ?? 'unknown').toUpperCase();
+  const size = details.modulusLength ? ` ${details.modulusLength}` : details.namedCurve ? ` ${curveName(details.namedCurve)}` : '';
+  return {
+    subject: x.subject.replace(/\n/g, ', '),
+    issuer: x.issuer.replace(/\n/g, ', '),
+    subjectAltNames: x.subjectAltName ? x.subjectAltName.split(/,\s*/) : [],
+    validFrom: new Date(x.validFrom).toISOString(),
+    validTo: new Date(x.validTo).toISOString(),
+    daysLeft: Math.floor((Date.parse(x.validTo) - now) / DAY_MS),
+    key: `${type}${size}`,
+    sha256: x.fingerprint256,
+  };
+}
+
+const curveName = (c: string) => ({ prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' })[c] ?? c;
+
+/** OpenSSL's verify codes, said the way a person debugging would want them. */
+const TRUST_ERRORS: Record<string, string> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'the certificate is self-signed',
+  SELF_SIGNED_CERT_IN_CHAIN: 'the chain ends in a self-signed root that is not trusted here (use --ca-file for a private CA)',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the issuer is unknown here: the server may not send its intermediate certificate, or the CA is private (use --ca-file)',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the certificate cannot be traced to a trusted CA: the server may not send its intermediate certificate',
+  CERT_HAS_EXPIRED: 'a certificate in the chain has expired',
+  CERT_NOT_YET_VALID: 'a certificate in the chain is not valid yet (check the clocks)',
+  CERT_REVOKED: 'a certificate in the chain is revoked',
+  CERT_SIGNATURE_FAILURE: 'a signature in the chain does not verify',
+};
+
+/** Reads what the handshake established; judging it (fail or warn) is the caller's business. */
+export function tlsFacts(socket: TLSSocket, nameChecked: string, sni: string | undefined): TlsFacts {
+  const now = Date.now();
+  const peer = socket.getPeerCertificate(true) as DetailedPeerCertificate | undefined;
+  const chain: CertificateFacts[] = [];
+  const seen = new Set<string>();
+  for (let c = peer; c && c.raw && !seen.has(c.fingerprint256); c = c.issuerCertificate) {
+    seen.add(c.fingerprint256);
+    chain.push(certificateFacts(c.raw, now));
+  }
+  const identityError = peer?.raw ? checkServerIdentity(nameChecked, peer) : new Error('the server sent no certificate');
+  const authError = socket.authorizationError ? String(socket.authorizationError) : undefined;
+  const key = socket.getEphemeralKeyInfo();
+  const cipher = socket.getCipher();
+  return {
+    protocol: socket.getProtocol() ?? 'unknown',
+    cipher: cipher.standardName ?? cipher.name,
+    keyExchange: key && 'name' in key && key.name ? String(key.name) : undefined,
+    sni,
+    chain,
+    trusted: socket.authorized,
+    trustError: socket.authorized ? undefined : authError ? `${TRUST_ERRORS[authError] ?? authError} (${authError})` : 'not verified',
+    nameChecked,
+    nameMatches: !identityError,
+    nameError: identityError ? identityError.message : undefined,
+  };
+}

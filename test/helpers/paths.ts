@@ -1,0 +1,16 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (tests run from dist/test/). */
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const BIN = `${ROOT}bin/smtpkit.js`;
+export const fixture = (name: string) => `${ROOT}test/fixtures/${name}`;
+export const readFixture = (name: string) => readFileSync(fixture(name), 'utf8');
+
+export const TLS = {
+  ca: fixture('tls/ca.pem'),
+  key: () => readFixture('tls/server.key'),
+  cert: () => readFixture('tls/server.pem'),
+  wrongNameKey: () => readFixture('tls/wrongname.key'),
+  wrongNameCert: () => readFixture('tls/wrongname.pem'),
+};

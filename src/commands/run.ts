@@ -1,6 +1,7 @@
 import chalk from 'chalk';
 import { SmtpkitError } from '../errors.js';
 import { jsonReport } from '../render/json.js';
+import { printable } from '../render/printable.js';
 import type { Outcome } from '../render/outcome.js';
 import { TextRenderer } from '../render/text.js';
 import type { Target } from '../protocol/target.js';
@@ -51,8 +52,8 @@ export async function runSession(command: string, spec: string, flags: Flags, sc
   if (flags.json) {
     process.stdout.write(jsonReport({ command, target, startedAt, outcome, events, capabilities: session?.capabilities, tls: session?.tls, timings: session?.timings ?? {} }, version()));
   } else if (flags.quiet) {
-    if (outcome.ok) process.stdout.write(`OK: ${outcome.message}\n`);
-    else process.stderr.write(`FAILED (exit ${outcome.exitCode}, ${outcome.errorClass}): ${outcome.message}\n`);
+    if (outcome.ok) process.stdout.write(`OK: ${printable(outcome.message)}\n`);
+    else process.stderr.write(`FAILED (exit ${outcome.exitCode}, ${outcome.errorClass}): ${printable(outcome.message)}\n`);
   } else {
     text?.outcome(outcome, session?.timings ?? {});
   }

@@ -62,7 +62,7 @@ export class TextRenderer {
   outcome(o: Outcome, timings: Timings): void {
     const parts = Object.entries(timings).map(([k, v]) => `${k} ${v} ms`);
     if (parts.length) this.line(this.c.dim(`=== Timings: ${parts.join(', ')}`));
-    if (o.ok) this.line(this.c.green.bold(`=== ${o.message}`));
+    if (o.ok) this.line(this.c.green.bold(`=== ${printable(o.message)}`));
   }
 
   private reply(e: Extract<SmtpEvent, { type: 'reply' }>) {

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { SmtpkitError } from '../errors.js';
-import { ReplyParser, type Reply } from '../protocol/reply.js';
+import { ReplyParser, replyWireLines, type Reply } from '../protocol/reply.js';
 import { describeTimeout } from './timeouts.js';
 
 type Socket = net.Socket | tls.TLSSocket;
@@ -108,9 +108,15 @@ export class Connection {
           reject(e instanceof SmtpkitError ? e : this.failureError(what));
         },
       };
-    }).finally(() => {
-      this.waiter = undefined;
     });
+  }
+
+  /** Hands a reply to whoever waits for one, or queues it; a waiter takes exactly one. */
+  private deliver(reply: Reply) {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    if (waiter) waiter.resolve(reply);
+    else this.queue.push(reply);
   }
 
   /**
@@ -119,7 +125,8 @@ export class Connection {
    * read after the handshake (RFC 3207 §6).
    */
   async startTls(options: tls.ConnectionOptions, timeoutMs: number): Promise<{ socket: tls.TLSSocket; discarded: string }> {
-    const discarded = this.parser.discard() + this.queue.splice(0).map((r) => `${r.code} ${r.lines.join(' ')}\r\n`).join('');
+    const queued = this.queue.splice(0).flatMap((r) => replyWireLines(r).map((l) => `${l}\r\n`));
+    const discarded = queued.join('') + this.parser.discard();
     this.detach();
     const plain = this.socket;
     // The TLS socket reports the plain socket's failures; keep them from being unhandled.
@@ -170,10 +177,7 @@ export class Connection {
       this.fail({ kind: 'error', error: err as SmtpkitError });
       return;
     }
-    for (const r of replies) {
-      if (this.waiter) this.waiter.resolve(r);
-      else this.queue.push(r);
-    }
+    for (const r of replies) this.deliver(r);
   }
 
   private onClose() {
@@ -190,7 +194,9 @@ export class Connection {
     if (this.failure) return;
     this.failure = failure;
     this.socket.destroy();
-    this.waiter?.reject(failure.kind === 'error' ? failure.error : undefined);
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.reject(failure.kind === 'error' ? failure.error : undefined);
   }
 
   private failureError(what: string): SmtpkitError {

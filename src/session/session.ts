@@ -49,6 +49,9 @@ export class SmtpSession {
   tls: TlsFacts | undefined;
   private connection: Connection | undefined;
   private readonly started = performance.now();
+  /** True between a complete reply and the next command: only then may QUIT be sent. */
+  private inStep = true;
+  private greeted = false;
 
   constructor(
     readonly options: SessionOptions,
@@ -94,6 +97,7 @@ export class SmtpSession {
         new SmtpkitError('connect', `the server accepted the connection but sent no greeting within ${describeTimeout(this.options.timeouts.greeting)} (greeting timeout; --greeting-timeout raises it)`, 'banner'),
       ),
     );
+    this.greeted = true;
     if (!isPositive(greeting)) {
       throw new SmtpkitError('protocol', `the server refused the session at the greeting: ${greeting.code} ${replyText(greeting)}`, 'banner');
     }
@@ -152,9 +156,12 @@ export class SmtpSession {
     return facts;
   }
 
-  /** QUIT and close; a server that hangs up instead of answering is not an error here. */
+  /**
+   * QUIT and close. Skipped (just close) before the greeting, or when a reply is still
+   * outstanding: after a timeout the next reply would answer the wrong command.
+   */
   async quit(): Promise<void> {
-    if (!this.isOpen) return this.close();
+    if (!this.isOpen || !this.greeted || !this.inStep) return this.close();
     try {
       await this.command('QUIT', { phase: 'quit' });
     } catch {
@@ -204,13 +211,12 @@ export class SmtpSession {
     return facts;
   }
 
-  private read(what: string, timeoutMs: number, command: string, onTimeout: () => SmtpkitError): Promise<Reply> {
-    return this.requireConnection()
-      .readReply(timeoutMs, what, onTimeout)
-      .then((reply) => {
-        this.emit({ type: 'reply', reply, command });
-        return reply;
-      });
+  private async read(what: string, timeoutMs: number, command: string, onTimeout: () => SmtpkitError): Promise<Reply> {
+    this.inStep = false;
+    const reply = await this.requireConnection().readReply(timeoutMs, what, onTimeout);
+    this.inStep = true;
+    this.emit({ type: 'reply', reply, command });
+    return reply;
   }
 
   private async resolve(host: string, family: 4 | 6 | undefined): Promise<string[]> {

@@ -236,7 +236,7 @@ export class SmtpSession {
     } catch (err) {
       if (err instanceof SmtpkitError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
-      const why = code === 'ENOTFOUND' ? 'no such host' : code === 'EAI_AGAIN' ? 'the DNS lookup failed temporarily' : code === 'ENODATA' ? `no IPv${family ?? ''} address` : (err as Error).message;
+      const why = code === 'ENOTFOUND' ? (family ? `no IPv${family} address found` : 'no such host') : code === 'EAI_AGAIN' ? 'the DNS lookup failed temporarily' : code === 'ENODATA' ? `no IPv${family ?? ''} address` : (err as Error).message;
       throw new SmtpkitError('dns', `cannot resolve ${host}: ${why}${code ? ` (${code})` : ''}`, 'dns');
     } finally {
       clearTimeout(timer);

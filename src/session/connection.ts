@@ -131,7 +131,8 @@ export class Connection {
     const plain = this.socket;
     // The TLS socket reports the plain socket's failures; keep them from being unhandled.
     plain.on('error', () => {});
-    const secure = tls.connect({ ...options, socket: plain, rejectUnauthorized: false });
+    // We judge trust and name ourselves (tls-facts.ts), after reporting what we saw.
+    const secure = tls.connect({ ...options, socket: plain, rejectUnauthorized: false, checkServerIdentity: () => undefined });
     await new Promise<void>((resolve, reject) => {
       const fail = (message: string) => {
         clearTimeout(timer);

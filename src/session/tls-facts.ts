@@ -18,18 +18,18 @@ export interface TlsFacts {
   protocol: string;
   cipher: string;
   /** The key-exchange group, e.g. "X25519", when the peer told us. */
-  keyExchange: string | undefined;
+  keyExchange: string | null;
   /** The SNI name we sent, if any. */
-  sni: string | undefined;
+  sni: string | null;
   /** The server's certificate first, then its issuers as the handshake gave them. */
   chain: CertificateFacts[];
   trusted: boolean;
   /** Why the chain is not trusted, in words. */
-  trustError: string | undefined;
+  trustError: string | null;
   /** The name the certificate was checked against. */
   nameChecked: string;
   nameMatches: boolean;
-  nameError: string | undefined;
+  nameError: string | null;
 }
 
 const DAY_MS = 86_400_000;
@@ -82,13 +82,19 @@ export function tlsFacts(socket: TLSSocket, nameChecked: string, sni: string | u
   return {
     protocol: socket.getProtocol() ?? 'unknown',
     cipher: cipher.standardName ?? cipher.name,
-    keyExchange: key && 'name' in key && key.name ? String(key.name) : undefined,
-    sni,
+    keyExchange: key && 'name' in key && key.name ? String(key.name) : null,
+    sni: sni ?? null,
     chain,
     trusted: socket.authorized,
-    trustError: socket.authorized ? undefined : authError ? `${TRUST_ERRORS[authError] ?? authError} (${authError})` : 'not verified',
+    trustError: socket.authorized ? null : authError ? `${TRUST_ERRORS[authError] ?? authError} (${authError})` : 'not verified',
     nameChecked,
     nameMatches: !identityError,
-    nameError: identityError ? identityError.message : undefined,
+    nameError: identityError ? nameMismatch(nameChecked, chain[0]) : null,
   };
+}
+
+function nameMismatch(name: string, leaf: CertificateFacts | undefined): string {
+  if (!leaf) return 'the server sent no certificate';
+  const names = leaf.subjectAltNames.length ? leaf.subjectAltNames.join(', ') : `only the subject ${leaf.subject}`;
+  return `the certificate is for ${names}, not ${name}`;
 }

@@ -12,7 +12,7 @@ function protocolError(fn: () => unknown, pattern: RegExp) {
 test('a multi-line reply comes out whole, with its enhanced code', () => {
   const [r, ...rest] = parse('250-mail.test\r\n250-SIZE 1000\r\n250 2.0.0 OK\r\n');
   assert.equal(rest.length, 0);
-  assert.deepEqual(r, { code: 250, enhanced: undefined, lines: ['mail.test', 'SIZE 1000', '2.0.0 OK'] });
+  assert.deepEqual(r, { code: 250, enhanced: null, lines: ['mail.test', 'SIZE 1000', '2.0.0 OK'] });
   const [e] = parse('550 5.7.1 Relay access denied\r\n');
   assert.equal(e?.enhanced, '5.7.1');
   assert.equal(replyText(e!), 'Relay access denied');
@@ -20,7 +20,7 @@ test('a multi-line reply comes out whole, with its enhanced code', () => {
 });
 
 test('an enhanced code whose class disagrees with the reply code is not taken as one', () => {
-  assert.equal(parse('250 5.1.1 odd\r\n')[0]?.enhanced, undefined);
+  assert.equal(parse('250 5.1.1 odd\r\n')[0]?.enhanced, null);
   assert.equal(parse('421 4.3.02 leading zero\r\n')[0]?.enhanced, '4.3.2');
 });
 

@@ -30,7 +30,7 @@ export async function explain(words: string[], flags: ExplainFlags): Promise<num
     }
     const x = reply
       ? explainReply(reply, command)
-      : { summary: undefined, enhanced: explainEnhanced(text), hint: hintFor({ code: Number(text[0]) * 100 + 50, enhanced: text, command, text: '', tls: false }) };
+      : { summary: null, enhanced: explainEnhanced(text) ?? null, hint: hintFor({ code: Number(text[0]) * 100 + 50, enhanced: text, command, text: '', tls: false }) ?? null };
     if (flags.json) {
       process.stdout.write(`${JSON.stringify({ schema: 'smtpkit/1', input: text, command: command || null, code: reply?.code ?? null, enhanced: reply?.enhanced ?? text, explanation: x }, null, 2)}\n`);
       return 0;

@@ -12,9 +12,9 @@ export interface EnhancedExplanation {
 export interface Explanation {
   /** What the basic code means as an answer to this command. */
   summary: string;
-  enhanced: EnhancedExplanation | undefined;
+  enhanced: EnhancedExplanation | null;
   /** What to try next, when we know something useful. */
-  hint: string | undefined;
+  hint: string | null;
 }
 
 /** The basic code in the light of the command it answers. */
@@ -41,8 +41,9 @@ export function explainEnhanced(code: string): EnhancedExplanation | undefined {
 export function explainReply(reply: Reply, command: string, tls = false): Explanation {
   return {
     summary: explainCode(reply.code, command),
-    enhanced: reply.enhanced ? explainEnhanced(reply.enhanced) : undefined,
-    hint: hintFor({ code: reply.code, enhanced: reply.enhanced, command, text: replyText(reply), tls }),
+    // "2.0.0" says nothing the basic code did not; leave it out rather than add noise.
+    enhanced: reply.enhanced && reply.enhanced !== '2.0.0' ? (explainEnhanced(reply.enhanced) ?? null) : null,
+    hint: hintFor({ code: reply.code, enhanced: reply.enhanced, command, text: replyText(reply), tls }) ?? null,
   };
 }
 

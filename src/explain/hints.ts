@@ -2,7 +2,7 @@
 
 export interface HintContext {
   code: number;
-  enhanced: string | undefined;
+  enhanced: string | null;
   command: string;
   text: string;
   /** Whether the reply came over TLS. */

@@ -4,7 +4,7 @@ import { SmtpkitError } from '../errors.js';
 export interface Reply {
   code: number;
   /** The RFC 3463 enhanced status code of the first line ("5.7.1"), when the server sent one. */
-  enhanced: string | undefined;
+  enhanced: string | null;
   /** The text of each line after the code and separator, enhanced code included, as received. */
   lines: string[];
 }
@@ -120,7 +120,7 @@ export class ReplyParser {
     }
     this.partial = undefined;
     const e = ENHANCED.exec(lines[0] ?? '');
-    const enhanced = e && Number(e[1]) === Math.floor(code / 100) ? `${e[1]}.${Number(e[2])}.${Number(e[3])}` : undefined;
+    const enhanced = e && Number(e[1]) === Math.floor(code / 100) ? `${e[1]}.${Number(e[2])}.${Number(e[3])}` : null;
     return { code, enhanced, lines };
   }
 }

@@ -33,9 +33,10 @@ export async function main(argv: string[]): Promise<number> {
     .addHelpText('after', EXIT_CODES_HELP)
     .showHelpAfterError('(smtpkit --help lists commands and options)');
 
-  const session = (name: string, summary: string, load: () => Promise<(spec: string, flags: Flags) => Promise<number>>) => {
-    const cmd = program.command(name).description(summary).argument('<host[:port]>', 'server: name, IPv4, or [IPv6], optional :port (default 25)');
+  const session = (name: string, summary: string, load: () => Promise<(spec: string, flags: Flags) => Promise<number>>, port = 25) => {
+    const cmd = program.command(name).description(summary).argument('<host[:port]>', `server: name, IPv4, or [IPv6], optional :port (default ${port})`);
     sessionOptions(cmd);
+    if (name === 'auth') authOptions(cmd).option('--list', 'only list the mechanisms offered before and after TLS, and which are safe');
     outputOptions(cmd);
     cmd.action(async (spec: string, flags: Flags) => {
       exitCode = await (await load())(spec, flags);
@@ -43,9 +44,10 @@ export async function main(argv: string[]): Promise<number> {
   };
 
   // Loaded lazily so `smtpkit --version` and `--help` pay for none of it.
-  const { addOutputOptions: outputOptions, addSessionOptions: sessionOptions } = await import('./commands/options.js');
+  const { addAuthOptions: authOptions, addOutputOptions: outputOptions, addSessionOptions: sessionOptions } = await import('./commands/options.js');
   session('connect', 'connect, show the greeting explained, and QUIT', async () => (await import('./commands/connect.js')).connect);
   session('ehlo', 'greeting and EHLO: the server’s capabilities, each explained', async () => (await import('./commands/ehlo.js')).ehlo);
+  session('auth', 'log in (after STARTTLS when offered) and report the result; --list shows the mechanisms', async () => (await import('./commands/auth.js')).auth, 587);
   session('starttls', 'EHLO, STARTTLS, handshake, EHLO again: TLS version, cipher, certificate chain, trust', async () => (await import('./commands/starttls.js')).starttls);
 
   program

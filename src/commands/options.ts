@@ -60,6 +60,20 @@ export function addSessionOptions(cmd: Command): Command {
     .option('--key <file>', 'client certificate key (PEM)');
 }
 
+/** Logging in: shared by auth and send. */
+export function addAuthOptions(cmd: Command): Command {
+  return cmd
+    .option('--user <name>', 'user name to log in with')
+    .option('--mech <mechanism>', 'SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN or XOAUTH2 (default: the strongest offered)')
+    .option('--password-env <var>', 'environment variable holding the password or token', 'SMTPKIT_PASSWORD')
+    .option('--password-file <file>', 'read the password or token from a file')
+    .option('--password <secret>', 'the password on the command line (visible to other users: avoid)')
+    .option('--login-initial', 'LOGIN: send the user name with the AUTH command')
+    .option('--starttls <mode>', 'auto (when offered), always, or never', 'auto')
+    .option('--allow-plaintext', 'send credentials even without TLS')
+    .option('--show-secrets', 'show AUTH lines unredacted (for debugging a mechanism; never in shared logs)');
+}
+
 export function addOutputOptions(cmd: Command): Command {
   return cmd
     .option('--json', 'print one JSON document instead of the transcript')
@@ -69,10 +83,10 @@ export function addOutputOptions(cmd: Command): Command {
 }
 
 /** Validates everything before a connection is made, so bad input never reaches a server. */
-export function sessionOptions(spec: string, flags: SessionFlags): { target: Target; options: SessionOptions } {
+export function sessionOptions(spec: string, flags: SessionFlags, defaultPort = 25): { target: Target; options: SessionOptions } {
   if (flags.ipv4 && flags.ipv6) throw usageError('-4 and -6 cannot be used together');
   const tlsOnConnectDefault = 465;
-  const target = parseTarget(spec, flags.tlsOnConnect ? tlsOnConnectDefault : 25);
+  const target = parseTarget(spec, flags.tlsOnConnect ? tlsOnConnectDefault : defaultPort);
   if (flags.port !== undefined) target.port = parsePort(flags.port);
   const all = parseDuration(flags.timeout ?? `${DEFAULT_TIMEOUT_MS}ms`, '--timeout');
   const each = (v: string | undefined, name: string) => (v === undefined ? all : parseDuration(v, name));

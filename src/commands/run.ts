@@ -24,7 +24,7 @@ export function colorLevel(flags: OutputFlags): 0 | 1 | 2 | 3 {
  * Runs one session for a command: validates flags, wires the renderer, runs the script,
  * always says goodbye, and turns any failure into an exit code.
  */
-export async function runSession(command: string, spec: string, flags: Flags, script: Script): Promise<number> {
+export async function runSession(command: string, spec: string, flags: Flags, script: Script, defaultPort = 25): Promise<number> {
   const startedAt = new Date().toISOString();
   const events: SmtpEvent[] = [];
   const text = flags.json || flags.quiet ? undefined : new TextRenderer(process.stdout, process.stderr, { color: colorLevel(flags) > 0, verbose: !!flags.verbose });
@@ -32,7 +32,7 @@ export async function runSession(command: string, spec: string, flags: Flags, sc
   let target: Target | undefined;
   let outcome: Outcome;
   try {
-    const parsed = sessionOptions(spec, flags);
+    const parsed = sessionOptions(spec, flags, defaultPort);
     target = parsed.target;
     session = new SmtpSession(parsed.options, (e) => {
       events.push(e);

@@ -41,8 +41,8 @@ export function explainEnhanced(code: string): EnhancedExplanation | undefined {
 export function explainReply(reply: Reply, command: string, tls = false): Explanation {
   return {
     summary: explainCode(reply.code, command),
-    // "2.0.0" says nothing the basic code did not; leave it out rather than add noise.
-    enhanced: reply.enhanced && reply.enhanced !== '2.0.0' ? (explainEnhanced(reply.enhanced) ?? null) : null,
+    // A success with an "other or undefined" detail (2.0.0, 2.7.0) says nothing the basic code did not.
+    enhanced: reply.enhanced && !/^2\.\d+\.0$/.test(reply.enhanced) ? (explainEnhanced(reply.enhanced) ?? null) : null,
     hint: hintFor({ code: reply.code, enhanced: reply.enhanced, command, text: replyText(reply), tls }) ?? null,
   };
 }

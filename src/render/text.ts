@@ -44,7 +44,7 @@ export class TextRenderer {
       case 'connected':
         return this.line(c.blue(`=== Connected to ${e.remoteAddress} port ${e.remotePort} from ${e.localAddress} port ${e.localPort} (${e.t} ms)`));
       case 'sent':
-        return this.line(c.cyan(`${e.tls ? ' ~> ' : ' -> '}${printable(e.line)}`) + (e.redacted ? c.dim('  (redacted)') : ''));
+        return this.line(c.cyan(`${e.tls ? ' ~> ' : ' -> '}${printable(e.line)}`));
       case 'reply':
         return this.reply(e);
       case 'capabilities':

@@ -81,11 +81,31 @@ export class Connection {
     });
   }
 
-  write(line: string): void {
+  /** Writes command lines; `shown` is what -v reports instead when a line carries a secret. */
+  write(lines: string[], shown: string[] = lines): void {
     if (this.failure) throw this.failureError('sending');
-    const data = `${line}\r\n`;
-    this.hooks.onRaw?.('out', data);
-    this.socket.write(data);
+    this.hooks.onRaw?.('out', shown.map((l) => `${l}\r\n`).join(''));
+    this.socket.write(lines.map((l) => `${l}\r\n`).join(''));
+  }
+
+  /** Writes message data, waiting while the socket's buffer is full (never the whole message in memory). */
+  async writeData(data: Buffer, timeoutMs: number, onTimeout: () => SmtpkitError): Promise<void> {
+    if (this.failure) throw this.failureError('sending the message');
+    if (this.socket.write(data)) return;
+    await new Promise<void>((resolve, reject) => {
+      const done = (err?: SmtpkitError) => {
+        clearTimeout(timer);
+        this.socket.off('drain', onDrain);
+        this.socket.off('close', onClose);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onDrain = () => done();
+      const onClose = () => done(this.failureError('the server to take the message'));
+      const timer = setTimeout(() => done(onTimeout()), timeoutMs);
+      this.socket.on('drain', onDrain);
+      this.socket.on('close', onClose);
+    });
   }
 
   /** The next reply, or a SmtpkitError naming `what` we waited for when it fails or times out. */

@@ -25,6 +25,14 @@ export interface TlsSettings {
   verify: boolean;
 }
 
+export interface CommandOptions {
+  phase?: string;
+  /** What the transcript shows instead of the line (a secret). */
+  shown?: string;
+  /** The command the line belongs to, when the line is not a command (an AUTH response). */
+  verb?: string;
+}
+
 export interface SessionOptions {
   host: string;
   port: number;
@@ -104,18 +112,63 @@ export class SmtpSession {
     return greeting;
   }
 
-  /** Sends one line and reads its reply. `shown` replaces the line in the transcript (secrets). */
-  async command(line: string, opts: { phase?: string; shown?: string; timeoutMs?: number } = {}): Promise<Reply> {
+  /**
+   * Sends one line and reads its reply. `shown` replaces the line in the transcript and in
+   * -v output (secrets); `verb` names the command when the line is not one (AUTH steps).
+   */
+  async command(line: string, opts: CommandOptions = {}): Promise<Reply> {
+    const [reply] = await this.pipeline([{ line, ...opts }], opts.phase);
+    return reply!;
+  }
+
+  /**
+   * Sends several commands in one write and reads their replies in order (RFC 2920
+   * PIPELINING; with one command it is plain lock-step).
+   */
+  async pipeline(commands: Array<{ line: string } & CommandOptions>, phase?: string): Promise<Reply[]> {
     const connection = this.requireConnection();
-    const verb = commandVerb(line);
-    this.emit({ type: 'sent', line: opts.shown ?? line, command: verb, ...(opts.shown !== undefined ? { redacted: true } : {}) });
-    connection.write(line);
-    const timeoutMs = opts.timeoutMs ?? this.options.timeouts.command;
-    const run = () =>
-      this.read(`the reply to ${verb}`, timeoutMs, verb, () =>
-        new SmtpkitError('protocol', `no reply to ${verb} within ${describeTimeout(timeoutMs)} (command timeout; --command-timeout raises it)`, opts.phase),
-      );
-    return opts.phase ? this.phase(opts.phase, run) : run();
+    const verbs = commands.map((c) => c.verb ?? commandVerb(c.line));
+    commands.forEach((c, i) => {
+      this.emit({ type: 'sent', line: c.shown ?? c.line, command: verbs[i]!, ...(c.shown !== undefined ? { redacted: true } : {}) });
+    });
+    connection.write(
+      commands.map((c) => c.line),
+      commands.map((c) => c.shown ?? c.line),
+    );
+    const run = async () => {
+      const replies: Reply[] = [];
+      for (const verb of verbs) replies.push(await this.readFor(verb, this.options.timeouts.command, phase));
+      return replies;
+    };
+    return phase ? this.phase(phase, run) : run();
+  }
+
+  /**
+   * Streams the message after a 354 (`chunks` already CRLF-normalised and dot-stuffed,
+   * ending with the terminating dot) and reads the final reply.
+   */
+  async sendMessage(chunks: AsyncIterable<Buffer>, summary: string): Promise<Reply> {
+    const connection = this.requireConnection();
+    const timeoutMs = this.options.timeouts.command;
+    const stalled = () => new SmtpkitError('protocol', `the server stopped taking the message for ${describeTimeout(timeoutMs)} (command timeout)`, 'data');
+    this.inStep = false;
+    await this.phase('message', async () => {
+      for await (const chunk of chunks) await connection.writeData(chunk, timeoutMs, stalled);
+    });
+    this.emit({ type: 'sent', line: summary, command: '.' });
+    return this.phase('message-reply', () => this.readFor('.', timeoutMs, 'data'));
+  }
+
+  /** One BDAT chunk (RFC 3030): the command, its bytes, its reply. */
+  async bdat(chunk: Buffer, last: boolean): Promise<Reply> {
+    const connection = this.requireConnection();
+    const line = `BDAT ${chunk.length}${last ? ' LAST' : ''}`;
+    this.emit({ type: 'sent', line: `${line}  [+${chunk.length} bytes]`, command: 'BDAT' });
+    connection.write([line]);
+    const timeoutMs = this.options.timeouts.command;
+    this.inStep = false;
+    await connection.writeData(chunk, timeoutMs, () => new SmtpkitError('protocol', `the server stopped taking BDAT data for ${describeTimeout(timeoutMs)}`, 'data'));
+    return this.phase('message', () => this.readFor('BDAT', timeoutMs, 'data'));
   }
 
   /** EHLO, falling back to HELO when the server refuses EHLO with a 5xx. */
@@ -209,6 +262,12 @@ export class SmtpSession {
     if (problems.length && tls.verify) throw new SmtpkitError('tls', problems.join('; '), 'tls');
     for (const p of problems) this.emit({ type: 'warning', message: `${p} (--tls-verify makes this an error)` });
     return facts;
+  }
+
+  private readFor(verb: string, timeoutMs: number, phase: string | undefined): Promise<Reply> {
+    return this.read(`the reply to ${verb}`, timeoutMs, verb, () =>
+      new SmtpkitError('protocol', `no reply to ${verb} within ${describeTimeout(timeoutMs)} (command timeout; --command-timeout raises it)`, phase),
+    );
   }
 
   private async read(what: string, timeoutMs: number, command: string, onTimeout: () => SmtpkitError): Promise<Reply> {

@@ -1,0 +1,82 @@
+import { SmtpkitError, usageError } from '../errors.js';
+import { authMechanisms, hasExtension } from '../protocol/capabilities.js';
+import { assertSingleLine } from '../protocol/command.js';
+import { isMechanism, saslClient, SENDS_PASSWORD, strongestOffered, type MechanismName } from '../sasl/index.js';
+import type { Credentials } from '../sasl/mechanism.js';
+import { authenticate } from '../session/auth.js';
+import type { SmtpSession } from '../session/session.js';
+import { readSecret, type SecretFlags } from './credentials.js';
+
+export type StartTlsMode = 'auto' | 'always' | 'never';
+
+export interface AuthFlags extends SecretFlags {
+  mech?: string;
+  starttls?: string;
+  allowPlaintext?: boolean;
+  showSecrets?: boolean;
+  loginInitial?: boolean;
+}
+
+export interface AuthPlan {
+  credentials: Credentials;
+  mechanism: MechanismName | undefined;
+  allowPlaintext: boolean;
+  showSecrets: boolean;
+  loginInitial: boolean;
+}
+
+export function startTlsMode(value: string | undefined): StartTlsMode {
+  const v = (value ?? 'auto').toLowerCase();
+  if (v !== 'auto' && v !== 'always' && v !== 'never') throw usageError(`--starttls must be auto, always or never, not ${JSON.stringify(value)}`);
+  return v;
+}
+
+/** Everything about logging in that can be checked before connecting, secret included. */
+export async function planAuth(flags: AuthFlags, warn: (m: string) => void): Promise<AuthPlan> {
+  if (!flags.user) throw usageError('--user is required to authenticate');
+  assertSingleLine(flags.user, '--user');
+  const mech = flags.mech?.toUpperCase();
+  if (mech !== undefined && !isMechanism(mech)) throw usageError(`--mech ${flags.mech}: smtpkit speaks SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN and XOAUTH2`);
+  const secret = await readSecret(flags, mech === 'XOAUTH2' ? 'OAuth token' : 'password', warn);
+  return {
+    credentials: { user: flags.user, secret },
+    mechanism: mech,
+    allowPlaintext: !!flags.allowPlaintext,
+    showSecrets: !!flags.showSecrets,
+    loginInitial: !!flags.loginInitial,
+  };
+}
+
+/** Greeting, EHLO, and STARTTLS as the mode asks (implicit TLS needs none). */
+export async function greetAndSecure(session: SmtpSession, mode: StartTlsMode, stopAfter?: (step: 'connect' | 'ehlo' | 'tls') => boolean): Promise<boolean> {
+  await session.connect();
+  if (stopAfter?.('connect')) return true;
+  const caps = await session.ehlo();
+  if (stopAfter?.('ehlo')) return true;
+  if (!session.isTls && mode !== 'never') {
+    if (hasExtension(caps, 'STARTTLS')) await session.starttls();
+    else if (mode === 'always') await session.starttls(); // fails, naming what is missing
+    else session.emit({ type: 'warning', message: 'the server offers no STARTTLS: this session stays unencrypted' });
+  }
+  return stopAfter?.('tls') ?? false;
+}
+
+/** AUTH with the planned or strongest offered mechanism; refuses to do it in clear unless allowed. */
+export async function login(session: SmtpSession, plan: AuthPlan): Promise<MechanismName> {
+  const offered = session.capabilities ? authMechanisms(session.capabilities) : [];
+  if (!offered.length) {
+    throw new SmtpkitError('auth', `the server offers no AUTH here${session.isTls ? '' : ' (many servers offer it only after STARTTLS, or only on port 587)'}`, 'auth');
+  }
+  const mechanism = plan.mechanism ?? strongestOffered(offered);
+  if (!mechanism) throw new SmtpkitError('auth', `none of the offered mechanisms (${offered.join(', ')}) is one smtpkit speaks; XOAUTH2 must be asked for with --mech`, 'auth');
+  if (!offered.includes(mechanism)) throw new SmtpkitError('auth', `the server does not offer ${mechanism}; it offers ${offered.join(', ')}`, 'auth');
+  if (!session.isTls && !plan.allowPlaintext) {
+    throw new SmtpkitError('auth', `refusing to send credentials without TLS${SENDS_PASSWORD.has(mechanism) ? ` (${mechanism} sends the password itself)` : ''}; --allow-plaintext sends them anyway`, 'auth');
+  }
+  const client = saslClient(mechanism, plan.credentials, {
+    loginInitial: plan.loginInitial,
+    onXoauthError: (json) => session.emit({ type: 'info', message: `XOAUTH2 error from the server: ${json}` }),
+  });
+  await authenticate(session, client, plan.showSecrets);
+  return mechanism;
+}

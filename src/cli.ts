@@ -50,6 +50,40 @@ export async function main(argv: string[]): Promise<number> {
   session('auth', 'log in (after STARTTLS when offered) and report the result; --list shows the mechanisms', async () => (await import('./commands/auth.js')).auth, 587);
   session('starttls', 'EHLO, STARTTLS, handshake, EHLO again: TLS version, cipher, certificate chain, trust', async () => (await import('./commands/starttls.js')).starttls);
 
+  const collect = (value: string, previous: string[] = []) => [...previous, value];
+  const sendCmd = program
+    .command('send')
+    .description('send one message, using what the server offers (PIPELINING, SIZE, 8BITMIME, SMTPUTF8, DSN, CHUNKING)')
+    .argument('[host[:port]]', 'server: name, IPv4, or [IPv6], optional :port (default 25)');
+  sessionOptions(sendCmd);
+  authOptions(sendCmd);
+  sendCmd
+    .option('--auth', 'authenticate (implied by --user)')
+    .option('-f, --from <address>', "envelope sender and From: ('<>' for the null sender)")
+    .option('-t, --to <address>', 'recipient, repeatable, or a comma list', collect)
+    .option('--cc <address>', 'Cc recipient, repeatable', collect)
+    .option('--bcc <address>', 'hidden recipient (envelope only), repeatable', collect)
+    .option('--subject <text>', 'Subject: (default: "smtpkit test" and the time)')
+    .option('--header <"Name: value">', 'add or replace a header, repeatable', collect)
+    .option('--body <text>', "message text ('-' reads standard input)")
+    .option('--body-file <file>', 'message text from a file')
+    .option('--html', 'the body is HTML')
+    .option('--attach <file>', 'attach a file, repeatable', collect)
+    .option('--data <file>', "send a complete RFC 5322 message as it is ('-' reads standard input)")
+    .option('--no-pipelining', 'do not pipeline MAIL and RCPT even when offered')
+    .option('--bdat', 'send with BDAT (CHUNKING) when offered')
+    .option('--dsn-notify <when>', 'DSN: NEVER, or SUCCESS,FAILURE,DELAY')
+    .option('--dsn-ret <what>', 'DSN: FULL or HDRS')
+    .option('--envid <id>', 'DSN envelope id')
+    .option('--requiretls', 'REQUIRETLS (RFC 8689): the message must travel over TLS all the way')
+    .option('--quit-after <step>', 'stop after connect, ehlo, tls, auth, mail, rcpt or data (exit 0)')
+    .option('--strict', 'exit 8 when any recipient is refused')
+    .option('--dry-run', 'print the message that would be sent, contact nobody');
+  outputOptions(sendCmd);
+  sendCmd.action(async (spec: string | undefined, flags) => {
+    exitCode = await (await import('./commands/send.js')).send(spec, flags);
+  });
+
   program
     .command('explain')
     .description('explain a reply code, enhanced status code, or pasted reply line')

@@ -12,8 +12,11 @@ import { version } from '../version.js';
 
 export type Flags = SessionFlags & OutputFlags;
 
-/** A command's script: drives the session and returns the success line. */
-export type Script = (session: SmtpSession) => Promise<string>;
+/** What a command found beyond the session itself (recipients, queue id ...): JSON's `result`. */
+export type Details = Record<string, unknown>;
+
+/** A command's script: drives the session, fills in details, and returns the success line. */
+export type Script = (session: SmtpSession, details: Details) => Promise<string>;
 
 /** Whether colour is wanted: chalk's own detection, overridden by --no-color and NO_COLOR. */
 export function colorLevel(flags: OutputFlags): 0 | 1 | 2 | 3 {
@@ -27,6 +30,7 @@ export function colorLevel(flags: OutputFlags): 0 | 1 | 2 | 3 {
 export async function runSession(command: string, spec: string, flags: Flags, script: Script, defaultPort = 25): Promise<number> {
   const startedAt = new Date().toISOString();
   const events: SmtpEvent[] = [];
+  const details: Details = {};
   const text = flags.json || flags.quiet ? undefined : new TextRenderer(process.stdout, process.stderr, { color: colorLevel(flags) > 0, verbose: !!flags.verbose });
   let session: SmtpSession | undefined;
   let target: Target | undefined;
@@ -38,7 +42,7 @@ export async function runSession(command: string, spec: string, flags: Flags, sc
       events.push(e);
       text?.event(e);
     });
-    const message = await script(session);
+    const message = await script(session, details);
     outcome = { ok: true, exitCode: 0, message };
   } catch (err) {
     outcome = failureOutcome(err);
@@ -50,7 +54,7 @@ export async function runSession(command: string, spec: string, flags: Flags, sc
     else text?.event({ t: 0, tls: false, ...error } as SmtpEvent);
   }
   if (flags.json) {
-    process.stdout.write(jsonReport({ command, target, startedAt, outcome, events, capabilities: session?.capabilities, tls: session?.tls, timings: session?.timings ?? {} }, version()));
+    process.stdout.write(jsonReport({ command, target, startedAt, outcome, events, result: details, capabilities: session?.capabilities, tls: session?.tls, timings: session?.timings ?? {} }, version()));
   } else if (flags.quiet) {
     if (outcome.ok) process.stdout.write(`OK: ${printable(outcome.message)}\n`);
     else process.stderr.write(`FAILED (exit ${outcome.exitCode}, ${outcome.errorClass}): ${printable(outcome.message)}\n`);

@@ -14,7 +14,7 @@ type Rule = [when: (c: HintContext) => boolean, hint: string];
 const detail = (c: HintContext) => c.enhanced?.slice(2);
 
 const RULES: Rule[] = [
-  [(c) => c.code === 530 && !c.tls && (/tls/i.test(c.text) || !/auth/i.test(c.text)), 'the server wants TLS first: use STARTTLS (try `smtpkit starttls`), or implicit TLS with --tls-on-connect on port 465'],
+  [(c) => c.code === 530 && !c.tls && (/tls/i.test(c.text) || !/auth/i.test(c.text)), 'the server wants TLS first: use STARTTLS (--starttls always for send and auth; `smtpkit starttls` checks it), or implicit TLS with --tls-on-connect on port 465'],
   [(c) => c.code === 530 || (c.code === 550 && /auth.*required|must authenticate/i.test(c.text)), 'the server wants you to authenticate first (AUTH) before this command'],
   [(c) => c.code === 538 || detail(c) === '7.11' || detail(c) === '7.10', 'start TLS first (STARTTLS, or port 465 with --tls-on-connect), then authenticate'],
   [(c) => c.code === 535 || detail(c) === '7.8', 'check the username and password; many providers require an app password or OAuth (XOAUTH2) instead of the account password'],

@@ -16,6 +16,8 @@ export interface SessionReport {
   capabilities: Capabilities | undefined;
   tls: TlsFacts | undefined;
   timings: Timings;
+  /** Command-specific findings (send: recipients, queue id). */
+  result: Record<string, unknown>;
 }
 
 /** One JSON document per run; replies carry their explanation so machines get it too. */
@@ -36,6 +38,7 @@ export function jsonReport(r: SessionReport, version: string): string {
       capabilitiesBeforeTls: caps.length > 1 ? (caps.find((c) => !c.tls)?.capabilities ?? null) : null,
       tls: r.tls ?? null,
       timings: r.timings,
+      result: r.result,
       events,
     },
     null,

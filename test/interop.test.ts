@@ -71,3 +71,55 @@ test('Postfix implicit TLS port', { skip }, async () => {
   const plain = await runCli(['ehlo', `127.0.0.1:${env!.smtps}`, '--greeting-timeout', '1s']);
   assert.equal(plain.code, 4, 'without TLS the implicit-TLS port sends no greeting');
 });
+
+const authEnv = () => ({ SMTPKIT_PASSWORD: (env as InteropEnv & { password: string }).password });
+const user = () => (env as InteropEnv & { user: string }).user;
+
+test('Postfix + Dovecot: PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1 and SCRAM-SHA-256 after STARTTLS', { skip }, async () => {
+  for (const mech of ['PLAIN', 'LOGIN', 'CRAM-MD5', 'SCRAM-SHA-1', 'SCRAM-SHA-256']) {
+    const r = await runCli(['auth', `127.0.0.1:${env!.submission}`, '--user', user(), '--mech', mech, '--ca-file', env!.ca, '--tls-verify'], { env: authEnv() });
+    assert.equal(r.code, 0, `${mech}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stdout, /^<~  235 2\.7\.0 Authentication successful$/m);
+    assert.ok(!r.stdout.includes(authEnv().SMTPKIT_PASSWORD));
+  }
+  const wrong = await runCli(['auth', `127.0.0.1:${env!.submission}`, '--user', user(), '--mech', 'SCRAM-SHA-256'], { env: { SMTPKIT_PASSWORD: 'not-the-password' } });
+  assert.equal(wrong.code, 7);
+  assert.match(wrong.stdout, /^<~\* 535 5\.7\.8 Error: authentication failed/m);
+  assert.match(wrong.stdout, /# 5\.7\.8 Authentication credentials invalid/);
+});
+
+test('Postfix: relaying without AUTH is denied (exit 8, explained); submission without STARTTLS gets 530 explained', { skip }, async () => {
+  const relay = await runCli(['send', `127.0.0.1:${env!.smtp}`, '--from', 'a@client.test', '--to', 'someone@elsewhere.test']);
+  assert.equal(relay.code, 8);
+  assert.match(relay.stdout, /^<~\* 554 5\.7\.1 <someone@elsewhere\.test>: Relay access denied$/m);
+  assert.match(relay.stdout, /# try: relaying is refused: authenticate/);
+  const plain = await runCli(['send', `127.0.0.1:${env!.submission}`, '--starttls', 'never', '--from', 'a@client.test', '--to', 'smtpkit@example.test', '--no-pipelining']);
+  assert.equal(plain.code, 8);
+  assert.match(plain.stdout, /^<\*\* 530 5\.7\.0 Must issue a STARTTLS command first$/m);
+  assert.match(plain.stdout, /# try: the server wants TLS first/);
+});
+
+async function delivered(marker: string): Promise<string> {
+  const { readFileSync: read } = await import('node:fs');
+  const mailbox = (env as InteropEnv & { mailbox: string }).mailbox;
+  for (let i = 0; i < 100; i++) {
+    const box = existsSync(mailbox) ? read(mailbox, 'utf8') : '';
+    if (box.includes(marker)) return box;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${marker} never reached ${mailbox}`);
+}
+
+test('Postfix: a message sent with DATA and one with BDAT reach the mailbox byte for byte', { skip }, async () => {
+  for (const extra of [[], ['--bdat']]) {
+    const marker = `smtpkit-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    const message = `Date: Sat, 28 Nov 2026 12:00:00 +0000\r\nFrom: a@client.test\r\nTo: smtpkit@example.test\r\nSubject: ${marker}\r\nMessage-ID: <${marker}@client.test>\r\n\r\nfirst line\r\n.a dot line\r\n..two dots\r\nGrüße in 8 bit\r\n`;
+    const r = await runCli(['send', `127.0.0.1:${env!.submission}`, '--ca-file', env!.ca, '--user', user(), '--from', 'a@client.test', '--to', 'smtpkit@example.test', '--data', '-', ...extra], { env: authEnv(), input: message });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /queue id [0-9A-F]+/);
+    if (extra.length) assert.match(r.stdout, /^ ~> BDAT \d+ LAST/m);
+    const box = await delivered(marker);
+    // virtual(8) stores mbox with LF line ends, after its own Return-Path/Delivered-To/Received lines.
+    assert.ok(box.includes(message.replace(/\r\n/g, '\n')), 'the message arrived unchanged');
+  }
+});

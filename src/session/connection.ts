@@ -16,6 +16,10 @@ export interface ConnectOptions {
 export interface ConnectionHooks {
   /** Bytes as they cross the wire, for -v. */
   onRaw?: (direction: 'in' | 'out', data: string) => void;
+  /** A reply nobody waits for; returns true when taken (shown), false to queue it. */
+  onIdleReply?: (reply: Reply) => boolean;
+  /** The connection can no longer be used (closed, reset, or garbled), with the reason. */
+  onFailure?: (error: SmtpkitError | undefined) => void;
 }
 
 /** A reason the connection can no longer produce replies. */
@@ -136,7 +140,7 @@ export class Connection {
     const waiter = this.waiter;
     this.waiter = undefined;
     if (waiter) waiter.resolve(reply);
-    else this.queue.push(reply);
+    else if (!this.hooks.onIdleReply?.(reply)) this.queue.push(reply);
   }
 
   /**
@@ -176,8 +180,8 @@ export class Connection {
 
   /** Closes at once; safe to call more than once. */
   destroy(): void {
-    this.socket.destroy();
     if (!this.failure) this.failure = { kind: 'closed' };
+    this.socket.destroy();
   }
 
   private attach() {
@@ -218,6 +222,7 @@ export class Connection {
     const waiter = this.waiter;
     this.waiter = undefined;
     waiter?.reject(failure.kind === 'error' ? failure.error : undefined);
+    if (!waiter) this.hooks.onFailure?.(failure.kind === 'error' ? failure.error : undefined);
   }
 
   private failureError(what: string): SmtpkitError {

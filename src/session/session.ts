@@ -60,6 +60,8 @@ export class SmtpSession {
   /** True between a complete reply and the next command: only then may QUIT be sent. */
   private inStep = true;
   private greeted = false;
+  /** Set by interactive use: replies that arrive between commands are shown, not queued. */
+  private idleWatcher: ((event: 'reply' | 'closed', error?: SmtpkitError) => void) | undefined;
 
   constructor(
     readonly options: SessionOptions,
@@ -85,7 +87,11 @@ export class SmtpSession {
         this.connection = await this.phase('connect', () =>
           Connection.open(
             { address, port, localAddress: this.options.localAddress, timeoutMs: this.options.timeouts.connect },
-            { onRaw: this.options.raw ? (direction, data) => this.emit({ type: 'raw', direction, data }) : undefined },
+            {
+              onRaw: this.options.raw ? (direction, data) => this.emit({ type: 'raw', direction, data }) : undefined,
+              onIdleReply: (reply) => this.idleReply(reply),
+              onFailure: (error) => this.idleWatcher?.('closed', error),
+            },
           ),
         );
         break;
@@ -221,6 +227,27 @@ export class SmtpSession {
       // The session's outcome is already decided; a missing 221 changes nothing.
     }
     this.close();
+  }
+
+  /**
+   * For interactive use: from now on, a reply that arrives while no command waits (a 421
+   * on idle timeout) is emitted at once as UNSOLICITED, and a close is reported.
+   */
+  watchIdle(watcher: (event: 'reply' | 'closed', error?: SmtpkitError) => void): void {
+    this.idleWatcher = watcher;
+  }
+
+  /** Sends a line that gets no reply of its own (message text after a 354). */
+  send(line: string, verb = 'MESSAGE'): void {
+    this.emit({ type: 'sent', line, command: verb });
+    this.requireConnection().write([line]);
+  }
+
+  private idleReply(reply: Reply): boolean {
+    if (!this.idleWatcher || !this.inStep) return false;
+    this.emit({ type: 'reply', reply, command: 'UNSOLICITED' });
+    this.idleWatcher('reply');
+    return true;
   }
 
   close(): void {

@@ -37,6 +37,13 @@ export async function main(argv: string[]): Promise<number> {
     const cmd = program.command(name).description(summary).argument('<host[:port]>', `server: name, IPv4, or [IPv6], optional :port (default ${port})`);
     sessionOptions(cmd);
     if (name === 'auth') authOptions(cmd).option('--list', 'only list the mechanisms offered before and after TLS, and which are safe');
+    if (name === 'repl' || name === 'connect') {
+      if (name === 'connect') cmd.option('-i, --interactive', 'stay connected and type SMTP (the same as smtpkit repl)');
+      cmd
+        .option('--keep-going', 'script mode (stdin not a terminal): run on after failure replies and exit 0')
+        .option('--allow-plaintext', '/auth: send credentials even without TLS')
+        .option('--no-history', 'neither read nor write the history file');
+    }
     outputOptions(cmd);
     cmd.action(async (spec: string, flags: Flags) => {
       exitCode = await (await load())(spec, flags);
@@ -45,7 +52,8 @@ export async function main(argv: string[]): Promise<number> {
 
   // Loaded lazily so `smtpkit --version` and `--help` pay for none of it.
   const { addAuthOptions: authOptions, addOutputOptions: outputOptions, addSessionOptions: sessionOptions } = await import('./commands/options.js');
-  session('connect', 'connect, show the greeting explained, and QUIT', async () => (await import('./commands/connect.js')).connect);
+  session('connect', 'connect, show the greeting explained, and QUIT (-i: stay, as repl)', async () => (await import('./commands/connect.js')).connect);
+  session('repl', 'interactive SMTP with every reply explained; with stdin not a terminal, runs it as a lock-step script', async () => (await import('./repl/repl.js')).repl);
   session('ehlo', 'greeting and EHLO: the server’s capabilities, each explained', async () => (await import('./commands/ehlo.js')).ehlo);
   session('auth', 'log in (after STARTTLS when offered) and report the result; --list shows the mechanisms', async () => (await import('./commands/auth.js')).auth, 587);
   session('starttls', 'EHLO, STARTTLS, handshake, EHLO again: TLS version, cipher, certificate chain, trust', async () => (await import('./commands/starttls.js')).starttls);

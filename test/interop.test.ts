@@ -123,3 +123,14 @@ test('Postfix: a message sent with DATA and one with BDAT reach the mailbox byte
     assert.ok(box.includes(message.replace(/\r\n/g, '\n')), 'the message arrived unchanged');
   }
 });
+
+test('Postfix: a scripted REPL session with /starttls and /auth mid-session and a dot-stuffed DATA', { skip }, async () => {
+  const marker = `repl-${Date.now()}`;
+  const input = ['EHLO client.test', '/starttls', `/auth SCRAM-SHA-256 ${user()}`, 'MAIL FROM:<a@client.test>', 'RCPT TO:<smtpkit@example.test>', 'DATA', 'Date: Sat, 28 Nov 2026 12:00:00 +0000', `Subject: ${marker}`, '', '.dot line', 'end', '.', 'QUIT', ''].join('\n');
+  const r = await runCli(['repl', `127.0.0.1:${env!.submission}`, '--ca-file', env!.ca], { env: authEnv(), input });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^<~  235 2\.7\.0 Authentication successful$/m);
+  assert.match(r.stdout, /^<~  250 2\.0\.0 Ok: queued as [0-9A-F]+$/m);
+  const box = await delivered(marker);
+  assert.ok(box.includes(`Subject: ${marker}\n\n.dot line\nend\n`));
+});

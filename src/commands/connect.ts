@@ -2,8 +2,9 @@ import { formatTarget } from '../protocol/target.js';
 import { replyText } from '../protocol/reply.js';
 import { runSession, type Flags } from './run.js';
 
-/** Connect, read the greeting, QUIT. */
-export function connect(spec: string, flags: Flags): Promise<number> {
+/** Connect, read the greeting, QUIT; with -i, the interactive session instead. */
+export async function connect(spec: string, flags: Flags & { interactive?: boolean }): Promise<number> {
+  if (flags.interactive) return (await import('../repl/repl.js')).repl(spec, flags);
   return runSession('connect', spec, flags, async (session) => {
     const greeting = await session.connect();
     const { host, port } = session.options;

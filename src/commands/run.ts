@@ -27,7 +27,7 @@ export function colorLevel(flags: OutputFlags): 0 | 1 | 2 | 3 {
  * Runs one session for a command: validates flags, wires the renderer, runs the script,
  * always says goodbye, and turns any failure into an exit code.
  */
-export async function runSession(command: string, spec: string, flags: Flags, script: Script, defaultPort = 25): Promise<number> {
+export async function runSession(command: string, spec: string, flags: Flags, script: Script, defaultPort = 25, observe?: (e: SmtpEvent) => void): Promise<number> {
   const startedAt = new Date().toISOString();
   const events: SmtpEvent[] = [];
   const details: Details = {};
@@ -40,6 +40,7 @@ export async function runSession(command: string, spec: string, flags: Flags, sc
     target = parsed.target;
     session = new SmtpSession(parsed.options, (e) => {
       events.push(e);
+      observe?.(e);
       text?.event(e);
     });
     const message = await script(session, details);

@@ -25,6 +25,9 @@ export interface TlsSettings {
   verify: boolean;
 }
 
+/** What an interactive session hears between commands. */
+export type IdleWatcher = (event: { kind: 'reply'; reply: Reply } | { kind: 'closed'; error: SmtpkitError | undefined }) => void;
+
 export interface CommandOptions {
   phase?: string;
   /** What the transcript shows instead of the line (a secret). */
@@ -42,7 +45,7 @@ export interface SessionOptions {
   ehloName: string;
   timeouts: Timeouts;
   tls: TlsSettings;
-  /** Emit raw events with the bytes on the wire. */
+  /** Emit raw events with the bytes on the wire (may change during a session). */
   raw: boolean;
 }
 
@@ -61,7 +64,7 @@ export class SmtpSession {
   private inStep = true;
   private greeted = false;
   /** Set by interactive use: replies that arrive between commands are shown, not queued. */
-  private idleWatcher: ((event: 'reply' | 'closed', error?: SmtpkitError) => void) | undefined;
+  private idleWatcher: IdleWatcher | undefined;
 
   constructor(
     readonly options: SessionOptions,
@@ -88,9 +91,10 @@ export class SmtpSession {
           Connection.open(
             { address, port, localAddress: this.options.localAddress, timeoutMs: this.options.timeouts.connect },
             {
-              onRaw: this.options.raw ? (direction, data) => this.emit({ type: 'raw', direction, data }) : undefined,
+              // Read at each write, so an interactive session can switch it on and off.
+              onRaw: (direction, data) => this.options.raw && this.emit({ type: 'raw', direction, data }),
               onIdleReply: (reply) => this.idleReply(reply),
-              onFailure: (error) => this.idleWatcher?.('closed', error),
+              onFailure: (error) => this.idleWatcher?.({ kind: 'closed', error }),
             },
           ),
         );
@@ -233,7 +237,7 @@ export class SmtpSession {
    * For interactive use: from now on, a reply that arrives while no command waits (a 421
    * on idle timeout) is emitted at once as UNSOLICITED, and a close is reported.
    */
-  watchIdle(watcher: (event: 'reply' | 'closed', error?: SmtpkitError) => void): void {
+  watchIdle(watcher: IdleWatcher): void {
     this.idleWatcher = watcher;
   }
 
@@ -245,8 +249,9 @@ export class SmtpSession {
 
   private idleReply(reply: Reply): boolean {
     if (!this.idleWatcher || !this.inStep) return false;
+    // Told first, so an interactive prompt can step aside before the reply is shown.
+    this.idleWatcher({ kind: 'reply', reply });
     this.emit({ type: 'reply', reply, command: 'UNSOLICITED' });
-    this.idleWatcher('reply');
     return true;
   }
 

@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { runCli } from './helpers/cli.js';
+import { capturePeer, PASSWORD, USER, type CapturePeer } from './helpers/capture-peer.js';
+import { BIN, TLS } from './helpers/paths.js';
+import { lineServer, rawServer } from './helpers/raw-server.js';
+
+let peer: CapturePeer;
+before(async () => {
+  peer = await capturePeer();
+});
+after(() => peer.close());
+
+const script = (...lines: string[]) => `${lines.join('\n')}\n`;
+
+test('a scripted session: STARTTLS and AUTH meta commands mid-session, DATA with dot-stuffing', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-repl-'));
+  const saved = join(dir, 'session.txt');
+  const r = await runCli(['repl', `127.0.0.1:${peer.port}`, '--ca-file', TLS.ca], {
+    env: { SMTPKIT_PASSWORD: PASSWORD },
+    input: script('EHLO client.test', '/starttls', 'EHLO client.test', `/auth PLAIN ${USER}`, 'MAIL FROM:<ann@client.test>', 'RCPT TO:<bob@example.test>', 'DATA', 'Subject: repl', '', 'first', '.leading dot', '..two', '.', `/save ${saved}`, 'QUIT'),
+  });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^=== TLS TLSv1\.3/m);
+  assert.match(r.stdout, /^ ~> AUTH PLAIN <redacted>$/m);
+  assert.match(r.stdout, /^<~  235 /m);
+  assert.match(r.stdout, /^ ~> \.\.leading dot$/m, 'the transcript shows the stuffed line as sent');
+  assert.match(r.stdout, /^<~  250 OK: queued as TEST123\n    # The message was accepted/m);
+  assert.match(r.stdout, /^<~  221 /m);
+  assert.ok(!r.stdout.includes(PASSWORD) && !r.stdout.includes(Buffer.from(`\0${USER}\0${PASSWORD}`).toString('base64')));
+  assert.equal(peer.messages.at(-1)!.data.toString(), 'Subject: repl\r\n\r\nfirst\r\n.leading dot\r\n..two\r\n');
+  const file = readFileSync(saved, 'utf8');
+  assert.match(file, /^ ~> AUTH PLAIN <redacted>$/m);
+  assert.ok(!file.includes(PASSWORD));
+  assert.equal(statSync(saved).mode & 0o777, 0o600);
+});
+
+test('a failure reply stops a script with exit 1; --keep-going runs on and exits 0', async () => {
+  const lines = script('EHLO client.test', 'MAIL FROM:<reject@client.test>', 'NOOP', 'QUIT');
+  const stop = await runCli(['repl', `127.0.0.1:${peer.port}`], { input: lines });
+  assert.equal(stop.code, 1);
+  assert.match(stop.stderr, /the script stopped at a failure reply: 550 Sender refused/);
+  assert.doesNotMatch(stop.stdout, /-> NOOP/);
+  const go = await runCli(['repl', `127.0.0.1:${peer.port}`, '--keep-going'], { input: lines });
+  assert.equal(go.code, 0);
+  assert.match(go.stdout, /^ -> NOOP$/m);
+  assert.match(go.stdout, /1 failure reply, kept going/);
+});
+
+test('meta commands in a script: /explain, /caps, /timing, unknown ones', async () => {
+  const r = await runCli(['repl', `127.0.0.1:${peer.port}`, '--keep-going'], { input: script('/explain 550 5.7.1', 'EHLO x.test', '/caps', '/timing', '/bogus', 'QUIT') });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /5\.7\.1 Delivery not authorized, message refused/);
+  assert.match(r.stdout, /^=== Timings: dns [\d.]+ ms, connect/m);
+  assert.match(r.stdout, /^!!! unknown meta command \/bogus/m);
+  assert.equal(r.stdout.match(/^=== Capabilities: /gm)?.length, 2);
+});
+
+test('the server closing mid-session, an unsolicited 421, and an over-long reply line', async () => {
+  // Closes the connection after the second NOOP without a word.
+  let noops = 0;
+  const closing = await rawServer((s) => {
+    s.write('220 x ESMTP\r\n');
+    lineServer(s, (l) => (/^NOOP/.test(l) && ++noops === 2 ? null : '250 ok\r\n'));
+  });
+  const closed = await runCli(['repl', `127.0.0.1:${closing.port}`, '--timeout', '2s'], { input: script('NOOP', 'NOOP', 'NOOP') });
+  assert.equal(closed.code, 5);
+  assert.match(closed.stderr, /the server closed the connection while we waited for the reply to NOOP/);
+  await closing.close();
+
+  // Says 421 on its own when the client stays quiet, then hangs up.
+  const idle = await rawServer((s) => {
+    s.write('220 x ESMTP\r\n');
+    lineServer(s, () => {
+      setTimeout(() => s.end('421 4.4.2 x Error: timeout exceeded\r\n'), 200);
+      return '250 ok\r\n';
+    });
+  });
+  const child = spawn(process.execPath, [BIN, 'repl', `127.0.0.1:${idle.port}`], { env: { ...process.env, NO_COLOR: '1' } });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  child.stdin.write('NOOP\n'); // and then nothing: stdin stays open, the client is idle
+  const code = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 8000);
+    child.on('exit', (c) => (clearTimeout(timer), resolve(c)));
+  });
+  assert.match(out, /^<\*\* 421 4\.4\.2 x Error: timeout exceeded\n    # The server closed the session on its own/m);
+  assert.match(out, /^!!! the server closed the connection$/m);
+  assert.equal(code, 1, 'an unsolicited failure fails the script');
+  await idle.close();
+
+  const long = await rawServer((s) => {
+    s.write('220 x ESMTP\r\n');
+    lineServer(s, () => `250 ${'y'.repeat(20_000)}\r\n`);
+  });
+  const r = await runCli(['repl', `127.0.0.1:${long.port}`], { input: script('NOOP') });
+  assert.equal(r.code, 5);
+  assert.match(r.stderr, /reply line longer than 8192 bytes/);
+  await long.close();
+});
+
+const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+
+test('at a terminal: prompt with state, tab completion, replies explained, history without secrets', { skip: hasTmux ? false : 'tmux is not installed' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-pty-'));
+  const history = join(dir, 'history');
+  const name = `smtpkit-test-${process.pid}`;
+  const tmux = (...args: string[]) => spawnSync('tmux', ['-L', name, ...args], { encoding: 'utf8' });
+  const screen = () => tmux('capture-pane', '-p', '-t', name).stdout;
+  const waitFor = async (pattern: RegExp, what: string) => {
+    for (let i = 0; i < 100; i++) {
+      if (pattern.test(screen())) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.fail(`${what} never appeared; the screen:\n${screen()}`);
+  };
+  const cmd = `env NO_COLOR=1 SMTPKIT_HISTORY=${history} SMTPKIT_PASSWORD=${PASSWORD} ${process.execPath} ${BIN} repl 127.0.0.1:${peer.port} --ca-file ${TLS.ca}; sleep 30`;
+  assert.equal(tmux('new-session', '-d', '-s', name, '-x', '160', '-y', '50', cmd).status, 0);
+  try {
+    await waitFor(/^127\.0\.0\.1:\d+>\s*$/m, 'the prompt'); // capture-pane drops trailing spaces
+    tmux('send-keys', '-t', name, 'EH', 'Tab');
+    await waitFor(/> EHLO\s*$/m, 'EHLO completed by Tab');
+    tmux('send-keys', '-t', name, 'client.test', 'Enter');
+    await waitFor(/# The server accepted EHLO/, 'the explained EHLO reply');
+    tmux('send-keys', '-t', name, 'STA', 'Tab');
+    await waitFor(/> STARTTLS\s*$/m, 'STARTTLS completed: the server offers it');
+    tmux('send-keys', '-t', name, 'Enter');
+    await waitFor(/^127\.0\.0\.1:\d+ TLS>\s*$/m, 'the prompt showing TLS');
+    tmux('send-keys', '-t', name, `/auth PLAIN ${USER}`, 'Enter');
+    await waitFor(/TLS auth:tester>\s*$/m, 'the prompt showing the login');
+    tmux('send-keys', '-t', name, 'MA', 'Tab');
+    await waitFor(/> MAIL FROM:<$/m, 'MAIL FROM:< completed');
+    tmux('send-keys', '-t', name, 'ann@client.test>', 'Enter');
+    await waitFor(/# The sender address was accepted/, 'MAIL explained');
+    tmux('send-keys', '-t', name, 'C-d');
+    await waitFor(/^<~  221 /m, 'QUIT sent on Ctrl-D');
+    const lines = readFileSync(history, 'utf8');
+    assert.match(lines, /^EHLO client\.test$/m);
+    assert.match(lines, /^\/auth PLAIN tester$/m);
+    assert.ok(!lines.includes(PASSWORD));
+    assert.equal(statSync(history).mode & 0o777, 0o600);
+  } finally {
+    tmux('kill-server');
+  }
+});

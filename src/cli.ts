@@ -6,7 +6,7 @@ import type { Flags } from './commands/run.js';
 const EXIT_CODES_HELP = `
 Exit codes:
   0  success
-  1  a check failed (probe)
+  1  a check failed (a failure reply in a repl script)
   2  usage error (bad option or value)
   3  DNS error
   4  connection failed, or no greeting in time

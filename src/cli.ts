@@ -92,6 +92,28 @@ export async function main(argv: string[]): Promise<number> {
     exitCode = await (await import('./commands/send.js')).send(spec, flags);
   });
 
+  const dnsOptions = (cmd: Command) =>
+    cmd
+      .option('--resolver <ip[:port]>', 'DNS server to ask, repeatable, tried in turn (default: the system’s)', collect)
+      .option('--tcp', 'ask over TCP')
+      .option('--doh <url>', 'ask over DNS-over-HTTPS (RFC 8484)')
+      .option('--dns-timeout <duration>', 'time limit for each DNS question (default 5s)');
+  const mx = program
+    .command('mx-lookup')
+    .description('the mail hosts of a domain with their addresses; --checks adds SPF, DMARC, MTA-STS, TLS-RPT and DANE')
+    .argument('<domain>', 'the domain, e.g. example.com');
+  dnsOptions(mx)
+    .option('--ptr', 'reverse DNS of each address, and whether it is forward-confirmed')
+    .option('--checks', 'judge the domain’s mail-security records too')
+    .option('--ca-file <file>', 'extra trusted CA (PEM) for the MTA-STS policy and DoH servers')
+    .option('--https-port <port>', 'port of the MTA-STS policy server (443; for test beds)')
+    .option('--json', 'print one JSON document')
+    .option('-q, --quiet', 'print only the outcome line')
+    .option('--no-color', 'no colours (also: NO_COLOR=1)')
+    .action(async (domain: string, flags) => {
+      exitCode = await (await import('./commands/mx-lookup.js')).mxLookup(domain, flags);
+    });
+
   program
     .command('explain')
     .description('explain a reply code, enhanced status code, or pasted reply line')

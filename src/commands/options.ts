@@ -134,7 +134,7 @@ function tlsVersion(v: string | undefined, option: string) {
   return (n === '1.0' ? 'TLSv1' : `TLSv${n}`) as 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
 }
 
-function readOption(file: string, option: string): string {
+export function readOption(file: string, option: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {

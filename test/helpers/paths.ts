@@ -14,3 +14,5 @@ export const TLS = {
   wrongNameKey: () => readFixture('tls/wrongname.key'),
   wrongNameCert: () => readFixture('tls/wrongname.pem'),
 };
+
+export const MTA_STS_TLS = { key: () => readFixture('tls/mtasts.key'), cert: () => readFixture('tls/mtasts.pem') };

@@ -1,0 +1,102 @@
+import { Chalk } from 'chalk';
+import { usageError } from '../errors.js';
+import { checkDane } from '../dns/checks/dane.js';
+import { checkDmarc } from '../dns/checks/dmarc.js';
+import type { Finding } from '../dns/checks/finding.js';
+import { checkMtaSts } from '../dns/checks/mtasts.js';
+import { checkSpf } from '../dns/checks/spf.js';
+import { checkTlsRpt } from '../dns/checks/tlsrpt.js';
+import { lookupMx, type MxReport } from '../dns/mx.js';
+import { Resolver, type ResolverFlags } from '../dns/resolver.js';
+import { assertSingleLine } from '../protocol/command.js';
+import { parsePort } from '../protocol/target.js';
+import { printable } from '../render/printable.js';
+import { version } from '../version.js';
+import { readOption } from './options.js';
+import { colorLevel, failureOutcome } from './run.js';
+
+export interface MxFlags extends ResolverFlags {
+  ptr?: boolean;
+  checks?: boolean;
+  httpsPort?: string;
+  json?: boolean;
+  quiet?: boolean;
+  color?: boolean;
+}
+
+export function parseDomain(text: string): string {
+  assertSingleLine(text, 'the domain');
+  const d = text.trim().replace(/\.$/, '').toLowerCase();
+  if (!/^[a-z0-9_]([a-z0-9_-]{0,62}\.)*[a-z0-9_-]{1,63}$/i.test(d) && !/^[^\s@]+$/.test(d)) throw usageError(`${JSON.stringify(text)} is not a domain name`);
+  if (d.includes('@')) throw usageError(`${JSON.stringify(text)} is an address; give the domain after the @`);
+  return d;
+}
+
+/** `smtpkit mx-lookup <domain>`: the mail hosts, their addresses, and with --checks the mail-security records. */
+export async function mxLookup(domainArg: string, flags: MxFlags): Promise<number> {
+  const startedAt = new Date().toISOString();
+  let report: MxReport | undefined;
+  const findings: Finding[] = [];
+  let exitCode = 0;
+  let message = '';
+  try {
+    const domain = parseDomain(domainArg);
+    const ca = flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined;
+    const resolver = Resolver.fromFlags(flags, ca);
+    report = await lookupMx(resolver, domain, { ptr: flags.ptr });
+    if (flags.checks) {
+      const hosts = report.hosts.map((h) => h.exchange);
+      const http = { ca, timeoutMs: resolver.transport.timeoutMs, port: flags.httpsPort ? parsePort(flags.httpsPort) : 443 };
+      findings.push(await checkSpf(resolver, domain), await checkDmarc(resolver, domain), await checkMtaSts(resolver, domain, hosts, http), await checkTlsRpt(resolver, domain), await checkDane(resolver, hosts));
+    }
+    const problems = report.hosts.reduce((n, h) => n + h.problems.length, 0) + findings.filter((f) => f.status === 'fail').length;
+    exitCode = problems ? 1 : 0;
+    message =
+      report.kind === 'null'
+        ? `${domain} publishes a null MX (RFC 7505): it accepts no mail`
+        : `${domain}: ${report.hosts.length} mail host${report.hosts.length === 1 ? '' : 's'}${report.kind === 'implicit' ? ' (no MX: the domain itself, as RFC 5321 §5.1 says)' : ''}${problems ? `, ${problems} problem${problems === 1 ? '' : 's'}` : ''}`;
+  } catch (err) {
+    const o = failureOutcome(err);
+    exitCode = o.exitCode;
+    message = o.message;
+  }
+  const ok = exitCode === 0;
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({ schema: 'smtpkit/1', tool: { name: 'smtpkit', version: version() }, command: 'mx-lookup', domain: domainArg, startedAt, outcome: { ok, exitCode, message }, mx: report ?? null, checks: flags.checks ? findings : null }, null, 2)}\n`);
+  } else if (flags.quiet) {
+    (ok ? process.stdout : process.stderr).write(`${ok ? 'OK' : `FAILED (exit ${exitCode})`}: ${printable(message)}\n`);
+  } else {
+    const c = new Chalk({ level: colorLevel(flags) });
+    if (report) process.stdout.write(renderMx(report, findings, c));
+    if (ok) process.stdout.write(`${c.green.bold(`=== ${printable(message)}`)}\n`);
+    else process.stderr.write(`${c.red.bold(`*** ${printable(message)}`)}\n`);
+  }
+  return exitCode;
+}
+
+const MARK = { pass: '✔', warn: '⚠', fail: '✖', absent: '–' };
+
+function renderMx(r: MxReport, findings: Finding[], c: InstanceType<typeof Chalk>): string {
+  const out: string[] = [];
+  out.push(c.blue(`=== Mail hosts of ${r.domain}${r.authenticated ? ' (DNSSEC-validated by the resolver)' : ''}`));
+  if (r.kind === 'null') out.push(`    0 .   null MX: this domain declares that it accepts no mail`);
+  let previous: number | undefined;
+  for (const h of r.hosts) {
+    const same = previous === h.preference ? c.dim('  (same preference: senders pick among these at random)') : '';
+    previous = h.preference;
+    out.push(`  ${String(h.preference).padStart(5)}  ${printable(h.exchange)}${h.ttl !== undefined ? c.dim(`  TTL ${h.ttl}`) : c.dim('  (implicit MX)')}${same}`);
+    for (const a of h.addresses) {
+      const ptr = a.ptr ? `  PTR ${a.ptr.length ? a.ptr.join(', ') : '(none)'}${a.fcrdns ? ' (forward-confirmed)' : ''}` : '';
+      out.push(`           ${a.family === 4 ? 'A   ' : 'AAAA'}  ${a.address}${c.dim(`  TTL ${a.ttl}`)}${ptr}`);
+    }
+    for (const p of h.problems) out.push(c.yellow(`!!! ${printable(h.exchange)}: ${p}`));
+  }
+  for (const f of findings) {
+    const paint = { pass: c.green, warn: c.yellow, fail: c.red, absent: c.dim }[f.status];
+    out.push(paint(`${MARK[f.status]} ${f.check.padEnd(8)} ${printable(f.summary)}`));
+    for (const rec of f.records) out.push(c.dim(`    record: ${printable(rec)}`));
+    for (const d of f.details) out.push(c.dim(`    # ${printable(d)}`));
+  }
+  return `${out.join('\n')}\n`;
+}
+

@@ -1,0 +1,89 @@
+import { isIP } from 'node:net';
+import { SmtpkitError } from '../errors.js';
+import type { Resolver } from './resolver.js';
+
+export interface HostAddress {
+  family: 4 | 6;
+  address: string;
+  ttl: number;
+  /** Reverse names, with --ptr. */
+  ptr?: string[];
+  /** A reverse name resolves back to this address (forward-confirmed reverse DNS). */
+  fcrdns?: boolean;
+}
+
+export interface MxHost {
+  preference: number;
+  exchange: string;
+  ttl: number | undefined;
+  addresses: HostAddress[];
+  /** Misconfigurations, said plainly. */
+  problems: string[];
+}
+
+export interface MxReport {
+  domain: string;
+  /** mx: real MX records; implicit: none, so the domain's own address (RFC 5321 §5.1); null: RFC 7505. */
+  kind: 'mx' | 'implicit' | 'null';
+  hosts: MxHost[];
+  authenticated: boolean;
+}
+
+/**
+ * The mail hosts of a domain, as a sending MTA would find them (RFC 5321 §5.1), in the
+ * order it would try them, each with its addresses.
+ */
+export async function lookupMx(resolver: Resolver, domain: string, opts: { ptr?: boolean } = {}): Promise<MxReport> {
+  const mx = await resolver.mx(domain);
+  if (mx.absent === 'NXDOMAIN') throw new SmtpkitError('dns', `${domain} does not exist (NXDOMAIN): check the spelling of the domain`, 'dns');
+  if (mx.records.length === 1 && mx.records[0]!.preference === 0 && ['', '.'].includes(mx.records[0]!.exchange)) {
+    return { domain, kind: 'null', hosts: [], authenticated: mx.authenticated };
+  }
+  if (!mx.records.length) {
+    const addresses = await resolver.addresses(domain);
+    if (!addresses.length) throw new SmtpkitError('dns', `${domain} has no MX records and no address (NODATA): it cannot receive mail`, 'dns');
+    const host: MxHost = { preference: 0, exchange: domain, ttl: undefined, addresses, problems: [] };
+    if (opts.ptr) await addPtr(resolver, host);
+    return { domain, kind: 'implicit', hosts: [host], authenticated: mx.authenticated };
+  }
+  const sorted = [...mx.records].sort((a, b) => a.preference - b.preference);
+  const hosts = await Promise.all(
+    sorted.map(async (r): Promise<MxHost> => {
+      const host: MxHost = { preference: r.preference, exchange: r.exchange, ttl: r.ttl, addresses: [], problems: [] };
+      if (isIP(r.exchange)) {
+        host.problems.push('the MX names an IP address, not a host name: RFC 5321 §5.1 forbids it and many senders ignore it');
+        return host;
+      }
+      if (['', '.'].includes(r.exchange)) {
+        host.problems.push('a null MX (".") mixed with other MX records: RFC 7505 says it must stand alone');
+        return host;
+      }
+      const v4 = await resolver.query(r.exchange, 'A');
+      if (v4.cname) host.problems.push(`the MX host is an alias (CNAME to ${v4.cname}): RFC 5321 §5.1 says MX targets must not be aliases`);
+      host.addresses = await resolver.addresses(r.exchange);
+      if (!host.addresses.length) host.problems.push(`no A or AAAA record: mail cannot be delivered to this host (${v4.absent ?? 'no address'})`);
+      if (opts.ptr) await addPtr(resolver, host);
+      return host;
+    }),
+  );
+  return { domain, kind: 'mx', hosts, authenticated: mx.authenticated };
+}
+
+async function addPtr(resolver: Resolver, host: MxHost) {
+  for (const a of host.addresses) {
+    a.ptr = await resolver.ptr(a.address).catch(() => []);
+    let confirmed = false;
+    for (const name of a.ptr) {
+      const back = await resolver.addresses(name).catch(() => []);
+      if (back.some((b) => b.address === a.address)) confirmed = true;
+    }
+    a.fcrdns = confirmed;
+    if (!a.ptr.length) host.problems.push(`${a.address} has no reverse DNS (PTR): many receivers distrust such senders`);
+    else if (!confirmed) host.problems.push(`${a.address}: the reverse name ${a.ptr.join(', ')} does not resolve back to it (no FCrDNS)`);
+  }
+}
+
+/** Where to try delivery, in order: every address of every MX host. */
+export function deliveryCandidates(report: MxReport): Array<{ host: string; address: string; preference: number }> {
+  return report.hosts.flatMap((h) => h.addresses.map((a) => ({ host: h.exchange, address: a.address, preference: h.preference })));
+}

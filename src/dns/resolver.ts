@@ -1,0 +1,115 @@
+import { getServers } from 'node:dns';
+import { isIP } from 'node:net';
+import { SmtpkitError, usageError } from '../errors.js';
+import { parseDuration } from '../session/timeouts.js';
+import { ask, type DnsRecord, type DnsResponse, type NameServer, type RecordType, type TransportOptions } from './transport.js';
+
+/** Why a name has no records of a type: told apart, because the fixes differ. */
+export type Absence = 'NXDOMAIN' | 'NODATA';
+
+export interface Answer<T> {
+  records: T[];
+  ttl: number | undefined;
+  authenticated: boolean;
+  /** Set when there are no records: the name does not exist, or has none of this type. */
+  absent: Absence | undefined;
+  /** The name is an alias (CNAME) of this one. */
+  cname: string | undefined;
+}
+
+export interface ResolverFlags {
+  resolver?: string[];
+  tcp?: boolean;
+  doh?: string;
+  dnsTimeout?: string;
+  caFile?: string;
+}
+
+const RCODES: Record<number, string> = { 1: 'FORMERR (the server could not read the question)', 2: 'SERVFAIL (the server failed to resolve it: often broken DNSSEC or unreachable authoritative servers)', 4: 'NOTIMP', 5: 'REFUSED (the server will not answer this question for us)' };
+
+/** Typed look-ups over our transport; failures (SERVFAIL, timeouts) throw exit-3 errors. */
+export class Resolver {
+  constructor(readonly transport: TransportOptions) {}
+
+  static fromFlags(flags: ResolverFlags, ca?: string): Resolver {
+    const servers = flags.resolver?.length ? flags.resolver.map(parseServer) : systemServers();
+    return new Resolver({ servers, tcp: !!flags.tcp, doh: flags.doh, timeoutMs: parseDuration(flags.dnsTimeout ?? '5s', '--dns-timeout'), ca });
+  }
+
+  async query(name: string, type: RecordType): Promise<Answer<DnsRecord> & { response: DnsResponse }> {
+    const response = await ask(name, type, this.transport);
+    if (response.rcode !== 0 && response.rcode !== 3) {
+      throw new SmtpkitError('dns', `${type} ${name}: the resolver ${response.server} answered ${RCODES[response.rcode] ?? `rcode ${response.rcode}`}`, 'dns');
+    }
+    const wanted = response.answers.filter((r) => r.type === typeNumber(type));
+    const cname = response.answers.find((r) => r.type === 5 && String(r.name).toLowerCase() === name.toLowerCase().replace(/\.$/, ''));
+    return {
+      response,
+      records: wanted,
+      ttl: wanted.length ? Math.min(...wanted.map((r) => Number(r.ttl))) : undefined,
+      authenticated: response.authenticated,
+      absent: wanted.length ? undefined : response.rcode === 3 ? 'NXDOMAIN' : 'NODATA',
+      cname: cname ? String(cname.domain) : undefined,
+    };
+  }
+
+  async mx(domain: string) {
+    const a = await this.query(domain, 'MX');
+    return { ...a, records: a.records.map((r) => ({ preference: Number(r.priority), exchange: String(r.exchange), ttl: Number(r.ttl) })) };
+  }
+
+  async addresses(name: string): Promise<Array<{ family: 4 | 6; address: string; ttl: number }>> {
+    const [v4, v6] = await Promise.all([this.query(name, 'A'), this.query(name, 'AAAA')]);
+    return [...v4.records.map((r) => ({ family: 4 as const, address: String(r.address), ttl: Number(r.ttl) })), ...v6.records.map((r) => ({ family: 6 as const, address: String(r.address), ttl: Number(r.ttl) }))];
+  }
+
+  async txt(name: string) {
+    const a = await this.query(name, 'TXT');
+    return { ...a, records: a.records.map((r) => String(r.data)) };
+  }
+
+  async ptr(address: string): Promise<string[]> {
+    const a = await this.query(reverseName(address), 'PTR');
+    return a.records.map((r) => String(r.domain));
+  }
+
+  async tlsa(name: string) {
+    const a = await this.query(name, 'TLSA');
+    return { ...a, records: a.records.map((r) => decodeTlsa(r.data as unknown as Buffer)) };
+  }
+}
+
+export interface Tlsa {
+  usage: number;
+  selector: number;
+  matchingType: number;
+  data: string;
+}
+
+/** TLSA rdata (RFC 6698 §2.1): usage, selector, matching type, then the association data. */
+export function decodeTlsa(data: Buffer): Tlsa {
+  return { usage: data[0] ?? -1, selector: data[1] ?? -1, matchingType: data[2] ?? -1, data: data.subarray(3).toString('hex') };
+}
+
+const typeNumber = (t: RecordType) => ({ A: 1, CNAME: 5, PTR: 12, MX: 15, TXT: 16, AAAA: 28, TLSA: 52 })[t];
+
+export function reverseName(address: string): string {
+  if (isIP(address) === 4) return `${address.split('.').reverse().join('.')}.in-addr.arpa`;
+  const groups = address.split('::');
+  const head = groups[0] ? groups[0].split(':') : [];
+  const tail = groups[1] ? groups[1].split(':') : [];
+  const full = [...head, ...Array(8 - head.length - tail.length).fill('0'), ...tail].map((g) => g.padStart(4, '0')).join('');
+  return `${[...full].reverse().join('.')}.ip6.arpa`;
+}
+
+/** `IP`, `IP:port`, `[IPv6]:port`. */
+export function parseServer(spec: string): NameServer {
+  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(spec);
+  const [address, port] = bracket ? [bracket[1]!, bracket[2]] : isIP(spec) ? [spec, undefined] : [spec.slice(0, spec.lastIndexOf(':')), spec.slice(spec.lastIndexOf(':') + 1)];
+  if (!isIP(address) || (port !== undefined && !/^\d{1,5}$/.test(port))) throw usageError(`--resolver ${JSON.stringify(spec)}: give an IP address, optionally with :port ([IPv6]:port)`);
+  return { address, port: port ? Number(port) : 53 };
+}
+
+function systemServers(): NameServer[] {
+  return getServers().map(parseServer);
+}

@@ -1,0 +1,75 @@
+import DNS from 'dns2';
+
+const { Packet } = DNS;
+
+/** A record in the test zone: the type name and its fields as dns2 encodes them. */
+export type ZoneRecord = { type: 'A'; address: string } | { type: 'AAAA'; address: string } | { type: 'MX'; exchange: string; priority: number } | { type: 'TXT'; data: string } | { type: 'CNAME'; domain: string } | { type: 'PTR'; domain: string } | { type: 'TLSA'; data: Buffer };
+
+export interface Zone {
+  [name: string]: ZoneRecord[] | 'SERVFAIL' | 'SILENT';
+}
+
+const TYPES: Record<string, number> = { A: 1, CNAME: 5, PTR: 12, MX: 15, TXT: 16, AAAA: 28, TLSA: 52 };
+
+export interface DnsServer {
+  port: number;
+  /** How many questions came over each transport. */
+  asked: { udp: number; tcp: number };
+  /** The answer's AD bit: set to pretend the records were DNSSEC-validated. */
+  authenticated: boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * A dns2 server on 127.0.0.1, UDP and TCP on the same port, answering from `zone`:
+ * unknown names get NXDOMAIN, known names without the type get NODATA, CNAMEs are
+ * followed once, and answers over 512 bytes are truncated on UDP (so clients retry on TCP).
+ */
+export async function dnsServer(zone: Zone): Promise<DnsServer> {
+  const state: DnsServer = { port: 0, asked: { udp: 0, tcp: 0 }, authenticated: false, close: async () => {} };
+  const handler = (transport: 'udp' | 'tcp') => (request: InstanceType<typeof Packet>, send: (p: InstanceType<typeof Packet>) => void) => {
+    state.asked[transport]++;
+    const response = Packet.createResponseFromRequest(request);
+    const [q] = request.questions;
+    const name = String(q?.name ?? '').toLowerCase();
+    const entry = zone[name];
+    const header = response.header as unknown as { rcode: number; ra: number; ad: number };
+    header.ra = 1;
+    if (entry === 'SILENT') return;
+    if (entry === 'SERVFAIL') {
+      header.rcode = 2;
+      return send(response);
+    }
+    if (!entry) {
+      header.rcode = 3;
+      return send(response);
+    }
+    const add = (owner: string, records: ZoneRecord[]) => {
+      for (const r of records) {
+        if (TYPES[r.type] !== q?.type && r.type !== 'CNAME') continue;
+        const { type, ...fields } = r;
+        response.answers.push({ name: owner, type: TYPES[type]!, class: Packet.CLASS.IN, ttl: 300, ...fields } as never);
+        if (type === 'CNAME' && q?.type !== 5) {
+          const target = zone[r.domain.toLowerCase()];
+          if (Array.isArray(target)) add(r.domain, target);
+        }
+      }
+    };
+    add(name, entry);
+    header.ad = state.authenticated ? 1 : 0;
+    send(response);
+  };
+  const udp = DNS.createUDPServer(handler('udp') as never);
+  await udp.listen(0, '127.0.0.1');
+  state.port = (udp.address() as { port: number }).port;
+  const tcp = DNS.createTCPServer(handler('tcp') as never);
+  await new Promise<void>((resolve, reject) => {
+    tcp.once('error', reject);
+    tcp.listen(state.port, '127.0.0.1', () => resolve());
+  });
+  state.close = async () => {
+    udp.close();
+    await new Promise<void>((resolve) => tcp.close(() => resolve()));
+  };
+  return state;
+}

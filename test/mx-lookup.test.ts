@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { runCli } from './helpers/cli.js';
+import { dnsServer, type DnsServer, type Zone } from './helpers/dns-server.js';
+import { MTA_STS_TLS, TLS } from './helpers/paths.js';
+
+const tlsa = (usage: number, selector: number, matching: number, hex: string) => Buffer.concat([Buffer.from([usage, selector, matching]), Buffer.from(hex, 'hex')]);
+
+const zone: Zone = {
+  'good.test': [
+    { type: 'MX', exchange: 'mx2.good.test', priority: 20 },
+    { type: 'MX', exchange: 'mx1.good.test', priority: 10 },
+    { type: 'MX', exchange: 'mx1b.good.test', priority: 10 },
+    { type: 'TXT', data: 'v=spf1 mx include:_spf.good.test -all' },
+    { type: 'TXT', data: 'unrelated=1' },
+  ],
+  'mx1.good.test': [{ type: 'A', address: '127.0.0.1' }, { type: 'AAAA', address: '::1' }],
+  'mx1b.good.test': [{ type: 'A', address: '127.0.0.3' }],
+  'mx2.good.test': [{ type: 'A', address: '127.0.0.2' }],
+  '_spf.good.test': [{ type: 'TXT', data: 'v=spf1 ip4:127.0.0.0/8 -all' }],
+  '_dmarc.good.test': [{ type: 'TXT', data: 'v=DMARC1; p=reject; rua=mailto:dmarc@good.test' }],
+  '_mta-sts.good.test': [{ type: 'TXT', data: 'v=STSv1; id=20261128' }],
+  'mta-sts.good.test': [{ type: 'A', address: '127.0.0.1' }],
+  '_smtp._tls.good.test': [{ type: 'TXT', data: 'v=TLSRPTv1; rua=mailto:tlsrpt@good.test' }],
+  '_25._tcp.mx1.good.test': [{ type: 'TLSA', data: tlsa(3, 1, 1, 'ab'.repeat(32)) }],
+  '_25._tcp.mx2.good.test': [{ type: 'TLSA', data: tlsa(1, 0, 1, 'cd'.repeat(32)) }],
+  '1.0.0.127.in-addr.arpa': [{ type: 'PTR', domain: 'mx1.good.test' }],
+  '2.0.0.127.in-addr.arpa': [{ type: 'PTR', domain: 'elsewhere.good.test' }],
+  'elsewhere.good.test': [{ type: 'A', address: '127.0.0.9' }],
+  'nullmx.test': [{ type: 'MX', exchange: '', priority: 0 }],
+  'implicit.test': [{ type: 'A', address: '127.0.0.1' }],
+  'nomail.test': [{ type: 'TXT', data: 'nothing' }],
+  'cname.test': [{ type: 'MX', exchange: 'alias.cname.test', priority: 10 }],
+  'alias.cname.test': [{ type: 'CNAME', domain: 'real.cname.test' }],
+  'real.cname.test': [{ type: 'A', address: '127.0.0.1' }],
+  'iplit.test': [{ type: 'MX', exchange: '127.0.0.1', priority: 10 }],
+  'servfail.test': 'SERVFAIL',
+  'silent.test': 'SILENT',
+  'big.test': [...Array.from({ length: 30 }, (_, i) => ({ type: 'MX' as const, exchange: `mx${i}.with-a-rather-long-name.big.test`, priority: i }))],
+  'bad.test': [
+    { type: 'MX', exchange: 'mx1.good.test', priority: 10 },
+    { type: 'TXT', data: 'v=spf1 +all' },
+    { type: 'TXT', data: 'v=spf1 -all' },
+  ],
+  '_dmarc.bad.test': [{ type: 'TXT', data: 'v=DMARC1; p=maybe' }],
+  '_mta-sts.bad.test': [{ type: 'TXT', data: 'v=STSv1; id=1' }],
+  'mta-sts.bad.test': [{ type: 'A', address: '127.0.0.1' }],
+  '_smtp._tls.bad.test': [{ type: 'TXT', data: 'v=TLSRPTv1; rua=ftp://x' }],
+  'loops.test': [
+    { type: 'MX', exchange: 'mx1.good.test', priority: 10 },
+    { type: 'TXT', data: `v=spf1 ${Array.from({ length: 11 }, (_, i) => `a:h${i}.loops.test`).join(' ')} -all` },
+  ],
+};
+
+let dns: DnsServer;
+let policy: https.Server;
+let policyPort = 0;
+before(async () => {
+  dns = await dnsServer(zone);
+  policy = https.createServer({ key: MTA_STS_TLS.key(), cert: MTA_STS_TLS.cert() }, (req, res) => {
+    if (req.headers.host === 'mta-sts.good.test' && req.url === '/.well-known/mta-sts.txt') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('version: STSv1\r\nmode: enforce\r\nmx: mx1.good.test\r\nmx: *.good.test\r\nmax_age: 86400\r\n');
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  await new Promise<void>((resolve) => policy.listen(0, '127.0.0.1', resolve));
+  policyPort = (policy.address() as AddressInfo).port;
+});
+after(async () => {
+  await dns.close();
+  await new Promise((r) => policy.close(r));
+});
+
+const lookup = (...args: string[]) => runCli(['mx-lookup', ...args, '--resolver', `127.0.0.1:${dns.port}`, '--dns-timeout', '1s']);
+
+test('MX records sorted by preference, equal preferences said so, each host with its addresses and TTLs', async () => {
+  const r = await lookup('good.test');
+  assert.equal(r.code, 0, r.stderr);
+  const hosts = [...r.stdout.matchAll(/^\s+(\d+)\s+(\S+)\s+TTL 300/gm)].map((m) => `${m[1]} ${m[2]}`);
+  assert.deepEqual(hosts, ['10 mx1.good.test', '10 mx1b.good.test', '20 mx2.good.test']);
+  assert.match(r.stdout, /mx1b\.good\.test  TTL 300  \(same preference/);
+  assert.match(r.stdout, /^\s+A\s+127\.0\.0\.1  TTL 300$/m);
+  assert.match(r.stdout, /^\s+AAAA\s+::1  TTL 300$/m);
+  assert.match(r.stdout, /^=== good\.test: 3 mail hosts$/m);
+  const doc = JSON.parse((await lookup('good.test', '--json')).stdout);
+  assert.equal(doc.mx.kind, 'mx');
+  assert.deepEqual(doc.mx.hosts.map((h: { exchange: string }) => h.exchange), ['mx1.good.test', 'mx1b.good.test', 'mx2.good.test']);
+});
+
+test('null MX, implicit MX, no mail at all', async () => {
+  const nul = await lookup('nullmx.test');
+  assert.equal(nul.code, 0);
+  assert.match(nul.stdout, /null MX \(RFC 7505\): it accepts no mail/);
+  const implicit = await lookup('implicit.test');
+  assert.equal(implicit.code, 0);
+  assert.match(implicit.stdout, /no MX: the domain itself, as RFC 5321 §5\.1 says/);
+  const none = await lookup('nomail.test');
+  assert.equal(none.code, 3);
+  assert.match(none.stderr, /no MX records and no address \(NODATA\)/);
+});
+
+test('an MX that is a CNAME or an IP literal is flagged (exit 1)', async () => {
+  const cname = await lookup('cname.test');
+  assert.equal(cname.code, 1);
+  assert.match(cname.stdout, /alias\.cname\.test: the MX host is an alias \(CNAME to real\.cname\.test\)/);
+  const ip = await lookup('iplit.test');
+  assert.equal(ip.code, 1);
+  assert.match(ip.stdout, /the MX names an IP address, not a host name/);
+});
+
+test('NXDOMAIN, SERVFAIL and a silent server are told apart (exit 3), within the timeout', async () => {
+  const nx = await lookup('missing.test');
+  assert.equal(nx.code, 3);
+  assert.match(nx.stderr, /missing\.test does not exist \(NXDOMAIN\)/);
+  const sf = await lookup('servfail.test');
+  assert.equal(sf.code, 3);
+  assert.match(sf.stderr, /answered SERVFAIL/);
+  const silent = await lookup('silent.test');
+  assert.equal(silent.code, 3);
+  assert.match(silent.stderr, /no DNS server answered MX silent\.test: 127\.0\.0\.1:\d+: no answer within 1s/);
+  assert.ok(silent.ms < 5000);
+});
+
+test('resolvers are tried in turn; a truncated UDP answer is retried over TCP; --tcp asks over TCP', async () => {
+  const first = await runCli(['mx-lookup', 'good.test', '--resolver', '127.0.0.1:1', '--resolver', `127.0.0.1:${dns.port}`, '--dns-timeout', '500ms', '-q']);
+  assert.equal(first.code, 0, first.stderr);
+  const tcpBefore = dns.asked.tcp;
+  const big = await lookup('big.test', '--json');
+  assert.equal(JSON.parse(big.stdout).mx.hosts.length, 30);
+  assert.ok(dns.asked.tcp > tcpBefore, 'the truncated answer was asked again over TCP');
+  const tcp = await lookup('good.test', '--tcp', '-q');
+  assert.equal(tcp.code, 0);
+});
+
+test('--ptr: reverse names and whether they are forward-confirmed', async () => {
+  const r = await lookup('good.test', '--ptr');
+  assert.match(r.stdout, /A\s+127\.0\.0\.1  TTL 300  PTR mx1\.good\.test \(forward-confirmed\)/);
+  assert.match(r.stdout, /127\.0\.0\.2: the reverse name elsewhere\.good\.test does not resolve back to it/);
+  assert.match(r.stdout, /127\.0\.0\.3 has no reverse DNS/);
+});
+
+test('--checks on a good domain: SPF, DMARC, MTA-STS (policy over HTTPS), TLS-RPT and DANE', async () => {
+  dns.authenticated = true;
+  try {
+    const r = await lookup('good.test', '--checks', '--ca-file', TLS.ca, '--https-port', String(policyPort));
+    assert.match(r.stdout, /^✔ SPF +one valid SPF record$/m);
+    assert.match(r.stdout, /# 2 of 10 DNS look-ups used/);
+    assert.match(r.stdout, /^✔ DMARC +policy reject$/m);
+    assert.match(r.stdout, /^✔ MTA-STS +enforced for 3 MX host\(s\)$/m);
+    assert.match(r.stdout, /^✔ TLS-RPT +reports go to mailto:tlsrpt@good\.test$/m);
+    assert.match(r.stdout, /^⚠ DANE +mx2\.good\.test has a PKIX-EE \(1\) record: RFC 7672 §3\.1\.3/m);
+    assert.match(r.stdout, /mx1\.good\.test: DANE-EE \(3\), public key \(1\), SHA-256 \(1\): abab/);
+    assert.equal(r.code, 0, r.stderr);
+  } finally {
+    dns.authenticated = false;
+  }
+  const unvalidated = JSON.parse((await lookup('good.test', '--checks', '--ca-file', TLS.ca, '--https-port', String(policyPort), '--json')).stdout);
+  const dane = unvalidated.checks.find((f: { check: string }) => f.check === 'DANE');
+  assert.match(dane.summary, /did not vouch for the TLSA records with DNSSEC \(no AD bit\)/);
+});
+
+test('--checks on a broken domain: each problem named, exit 1', async () => {
+  const r = await lookup('bad.test', '--checks', '--ca-file', TLS.ca, '--https-port', String(policyPort));
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /^✖ SPF +2 SPF records: RFC 7208 §4\.5/m);
+  assert.match(r.stdout, /^✖ DMARC +the p= tag is "maybe"/m);
+  assert.match(r.stdout, /^✖ MTA-STS +the policy could not be fetched .*(not valid for mta-sts\.bad\.test|HTTP 404)/m);
+  assert.match(r.stdout, /^✖ TLS-RPT +rua= must hold mailto: or https:/m);
+  const loops = await lookup('loops.test', '--checks', '--https-port', String(policyPort));
+  assert.match(loops.stdout, /^✖ SPF +11 DNS-querying terms, over the limit of 10/m);
+  const absent = await lookup('implicit.test', '--checks', '--https-port', String(policyPort));
+  assert.match(absent.stdout, /^– SPF +no SPF record/m);
+  assert.match(absent.stdout, /^– DMARC +no DMARC record/m);
+});
+
+test('bad input: an address instead of a domain, a bad resolver (exit 2)', async () => {
+  assert.equal((await runCli(['mx-lookup', 'user@good.test'])).code, 2);
+  const bad = await runCli(['mx-lookup', 'good.test', '--resolver', 'dns.example']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--resolver "dns\.example": give an IP address/);
+});

@@ -6,9 +6,9 @@ import type { Flags } from './commands/run.js';
 const EXIT_CODES_HELP = `
 Exit codes:
   0  success
-  1  a check failed (a failure reply in a repl script)
+  1  a check failed (a failure reply in a repl script; mx-lookup found a problem)
   2  usage error (bad option or value)
-  3  DNS error
+  3  DNS error (no such domain or host, no mail host, DNS failure or timeout)
   4  connection failed, or no greeting in time
   5  protocol error (refused greeting or EHLO, garbled or unexpected reply,
      connection closed, command timeout)
@@ -33,9 +33,21 @@ export async function main(argv: string[]): Promise<number> {
     .addHelpText('after', EXIT_CODES_HELP)
     .showHelpAfterError('(smtpkit --help lists commands and options)');
 
+  const collect = (value: string, previous: string[] = []) => [...previous, value];
+  const dnsOptions = (cmd: Command) =>
+    cmd
+      .option('--resolver <ip[:port]>', 'DNS server to ask, repeatable, tried in turn (default: the system’s)', collect)
+      .option('--tcp', 'ask over TCP')
+      .option('--doh <url>', 'ask over DNS-over-HTTPS (RFC 8484)')
+      .option('--dns-timeout <duration>', 'time limit for each DNS question (default 5s)');
   const session = (name: string, summary: string, load: () => Promise<(spec: string, flags: Flags) => Promise<number>>, port = 25) => {
-    const cmd = program.command(name).description(summary).argument('<host[:port]>', `server: name, IPv4, or [IPv6], optional :port (default ${port})`);
+    const mxCapable = name === 'ehlo' || name === 'starttls';
+    const cmd = program.command(name).description(summary).argument(mxCapable ? '[host[:port]]' : '<host[:port]>', `server: name, IPv4, or [IPv6], optional :port (default ${port})`);
     sessionOptions(cmd);
+    if (mxCapable) {
+      dnsOptions(cmd.option('--mx <domain>', 'instead of a server: the domain’s MX hosts, each tried in turn'));
+      if (name === 'starttls') cmd.option('--dane', 'check the certificate against the host’s TLSA records (DANE, RFC 7672)');
+    }
     if (name === 'auth') authOptions(cmd).option('--list', 'only list the mechanisms offered before and after TLS, and which are safe');
     if (name === 'repl' || name === 'connect') {
       if (name === 'connect') cmd.option('-i, --interactive', 'stay connected and type SMTP (the same as smtpkit repl)');
@@ -58,11 +70,10 @@ export async function main(argv: string[]): Promise<number> {
   session('auth', 'log in (after STARTTLS when offered) and report the result; --list shows the mechanisms', async () => (await import('./commands/auth.js')).auth, 587);
   session('starttls', 'EHLO, STARTTLS, handshake, EHLO again: TLS version, cipher, certificate chain, trust', async () => (await import('./commands/starttls.js')).starttls);
 
-  const collect = (value: string, previous: string[] = []) => [...previous, value];
   const sendCmd = program
     .command('send')
     .description('send one message, using what the server offers (PIPELINING, SIZE, 8BITMIME, SMTPUTF8, DSN, CHUNKING)')
-    .argument('[host[:port]]', 'server: name, IPv4, or [IPv6], optional :port (default 25)');
+    .argument('[host[:port]]', 'server: name, IPv4, or [IPv6], optional :port (default 25); none: the recipients’ MX hosts');
   sessionOptions(sendCmd);
   authOptions(sendCmd);
   sendCmd
@@ -86,18 +97,14 @@ export async function main(argv: string[]): Promise<number> {
     .option('--requiretls', 'REQUIRETLS (RFC 8689): the message must travel over TLS all the way')
     .option('--quit-after <step>', 'stop after connect, ehlo, tls, auth, mail, rcpt or data (exit 0)')
     .option('--strict', 'exit 8 when any recipient is refused')
-    .option('--dry-run', 'print the message that would be sent, contact nobody');
+    .option('--dry-run', 'print the message that would be sent, contact nobody')
+    .option('--dane', 'check the MX certificate against its TLSA records (DANE, RFC 7672)');
+  dnsOptions(sendCmd);
   outputOptions(sendCmd);
   sendCmd.action(async (spec: string | undefined, flags) => {
     exitCode = await (await import('./commands/send.js')).send(spec, flags);
   });
 
-  const dnsOptions = (cmd: Command) =>
-    cmd
-      .option('--resolver <ip[:port]>', 'DNS server to ask, repeatable, tried in turn (default: the system’s)', collect)
-      .option('--tcp', 'ask over TCP')
-      .option('--doh <url>', 'ask over DNS-over-HTTPS (RFC 8484)')
-      .option('--dns-timeout <duration>', 'time limit for each DNS question (default 5s)');
   const mx = program
     .command('mx-lookup')
     .description('the mail hosts of a domain with their addresses; --checks adds SPF, DMARC, MTA-STS, TLS-RPT and DANE')

@@ -51,9 +51,12 @@ test('usage errors exit 2 with a message; help and version exit 0', async () => 
   const unknown = await runCli(['frobnicate']);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /unknown command 'frobnicate'/);
-  const missing = await runCli(['ehlo']);
+  const missing = await runCli(['connect']);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /missing required argument/);
+  const noServer = await runCli(['ehlo']);
+  assert.equal(noServer.code, 2);
+  assert.match(noServer.stderr, /give a server \(host\[:port\]\) or --mx DOMAIN/);
   const both = await runCli(['ehlo', '127.0.0.1', '-4', '-6']);
   assert.equal(both.code, 2);
   assert.match(both.stderr, /-4 and -6/);

@@ -84,6 +84,8 @@ export function addOutputOptions(cmd: Command): Command {
 
 /** Validates everything before a connection is made, so bad input never reaches a server. */
 export function sessionOptions(spec: string, flags: SessionFlags, defaultPort = 25): { target: Target; options: SessionOptions } {
+  // Only the commands whose server is optional (ehlo, starttls) can get here without one.
+  if (!spec.trim()) throw usageError('give a server (host[:port]) or --mx DOMAIN');
   if (flags.ipv4 && flags.ipv6) throw usageError('-4 and -6 cannot be used together');
   const tlsOnConnectDefault = 465;
   const target = parseTarget(spec, flags.tlsOnConnect ? tlsOnConnectDefault : defaultPort);

@@ -9,9 +9,12 @@ import { parseAddress, parseAddressList, type Address } from '../message/address
 import { buildMessage, parseHeader, type MessageSpec, type OutgoingMessage } from '../message/build.js';
 import type { SmtpSession } from '../session/session.js';
 import { greetAndSecure, login, planAuth, startTlsMode, type AuthFlags, type AuthPlan } from './establish.js';
-import { runSession, type Flags, type Details } from './run.js';
+import type { ResolverFlags } from '../dns/resolver.js';
+import { useMx, verifyDane } from './mx-targets.js';
+import { failureOutcome, runSession, type Flags, type Details } from './run.js';
 
-export interface SendFlags extends Flags, AuthFlags {
+export interface SendFlags extends Flags, AuthFlags, ResolverFlags {
+  dane?: boolean;
   from?: string;
   to?: string[];
   cc?: string[];
@@ -85,19 +88,27 @@ async function prepare(flags: SendFlags): Promise<{ spec: MessageSpec; envelope:
 /** `smtpkit send`: one message, with everything the server offers that the user asked for. */
 export async function send(spec: string | undefined, flags: SendFlags): Promise<number> {
   if (flags.dryRun) return dryRun(flags);
-  if (!spec) {
-    process.stderr.write('smtpkit: send needs a server: smtpkit send HOST[:PORT] --to ADDRESS ...\n');
-    return 2;
+  // No server: deliver to the recipients' domain through its MX hosts.
+  let mxDomain: string | undefined;
+  try {
+    mxDomain = spec ? undefined : recipientDomain(flags);
+  } catch (err) {
+    const o = failureOutcome(err);
+    process.stderr.write(`smtpkit: ${o.message}\n`);
+    return o.exitCode;
   }
-  return runSession('send', spec, flags, async (session, details) => {
+  return runSession('send', spec ?? mxDomain ?? '', flags, async (session, details) => {
     const { spec: message, envelope, quitAfter } = await prepare(flags);
+    const resolver = mxDomain ? await useMx(session, mxDomain, flags) : flags.dane ? (await import('../dns/resolver.js')).Resolver.fromFlags(flags, session.options.tls.ca) : undefined;
     const wantsAuth = flags.auth || flags.user !== undefined;
     const plan: AuthPlan | undefined = wantsAuth ? await planAuth(flags, (m) => session.emit({ type: 'warning', message: m })) : undefined;
-    const where = formatTarget(session.options.host, session.options.port);
     const stop = (step: Step) => quitAfter === step;
     const stopped = (step: Step) => `stopped after ${step} as asked (--quit-after ${step}); nothing was delivered`;
 
-    if (await greetAndSecure(session, startTlsMode(flags.starttls), stop)) return stopped(quitAfter!);
+    const stoppedEarly = await greetAndSecure(session, startTlsMode(flags.starttls), stop);
+    if (flags.dane && resolver && (session.isTls || !stoppedEarly)) await verifyDane(session, resolver);
+    if (stoppedEarly) return stopped(quitAfter!);
+    const where = formatTarget(session.currentHost, session.options.port);
     if (plan) await login(session, plan);
     if (stop('auth')) return stopped('auth');
 
@@ -150,6 +161,15 @@ export async function send(spec: string | undefined, flags: SendFlags): Promise<
     details.queueId = queueId;
     return `message accepted by ${where} for ${accepted.length} of ${results.length} recipient(s)${queueId ? `, queue id ${queueId}` : ''}: ${final.code} ${replyText(final)}`;
   });
+}
+
+/** The one domain all recipients share, for delivery through its MX hosts. */
+function recipientDomain(flags: SendFlags): string {
+  const all = [...(flags.to ?? []), ...(flags.cc ?? []), ...(flags.bcc ?? [])].flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  const domains = new Set(all.map((a) => (/@([^@>\s]+)>?\s*$/.exec(a)?.[1] ?? '').toLowerCase()));
+  if (!all.length) throw usageError('give at least one recipient with --to, --cc or --bcc');
+  if (domains.size !== 1 || domains.has('')) throw usageError('without a server, all recipients must be in one domain: smtpkit delivers through that domain’s MX hosts (or give a server)');
+  return [...domains][0]!;
 }
 
 /** SIZE, SMTPUTF8 and REQUIRETLS are preconditions: refuse before MAIL rather than fail after DATA. */

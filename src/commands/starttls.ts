@@ -1,15 +1,17 @@
 import { formatTarget } from '../protocol/target.js';
+import { applyMx, mxSpec, type MxOption } from './mx-option.js';
 import { runSession, type Flags } from './run.js';
 
 /** EHLO, STARTTLS, handshake, EHLO again; with implicit TLS the handshake has already happened. */
-export function starttls(spec: string, flags: Flags): Promise<number> {
-  return runSession('starttls', spec, flags, async (session) => {
+export function starttls(spec: string | undefined, flags: Flags & MxOption): Promise<number> {
+  return runSession('starttls', mxSpec(spec, flags), flags, async (session) => {
+    const mx = await applyMx(session, spec, flags);
     await session.connect();
     await session.ehlo();
     if (!session.isTls) await session.starttls();
+    await mx.dane();
     const t = session.tls;
-    const { host, port } = session.options;
     const verdict = t ? [t.trusted ? 'trusted' : 'UNTRUSTED', t.nameMatches ? 'name matches' : 'NAME MISMATCH'].join(', ') : '';
-    return `${formatTarget(host, port)}: ${t?.protocol} ${t?.cipher}; certificate ${verdict}`;
+    return `${formatTarget(session.currentHost, session.options.port)}: ${t?.protocol} ${t?.cipher}; certificate ${verdict}`;
   });
 }

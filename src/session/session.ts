@@ -9,7 +9,7 @@ import { isPositive, replyText, type Reply } from '../protocol/reply.js';
 import { formatTarget } from '../protocol/target.js';
 import { Connection } from './connection.js';
 import type { EventBody, EventSink, SmtpEvent, Timings } from './events.js';
-import { tlsFacts, type TlsFacts } from './tls-facts.js';
+import { peerChain, tlsFacts, type TlsFacts } from './tls-facts.js';
 import { describeTimeout, type Timeouts } from './timeouts.js';
 
 export interface TlsSettings {
@@ -38,6 +38,8 @@ export interface CommandOptions {
 
 export interface SessionOptions {
   host: string;
+  /** MX mode: the hosts and addresses to try in order, instead of resolving `host`. */
+  candidates?: Array<{ host: string; address: string }>;
   port: number;
   family: 4 | 6 | undefined;
   localAddress: string | undefined;
@@ -58,11 +60,15 @@ export class SmtpSession {
   readonly timings: Timings = {};
   capabilities: Capabilities | undefined;
   tls: TlsFacts | undefined;
+  /** The presented chain (DER), for checks such as DANE. */
+  certificates: Buffer[] = [];
   private connection: Connection | undefined;
   private readonly started = performance.now();
   /** True between a complete reply and the next command: only then may QUIT be sent. */
   private inStep = true;
   private greeted = false;
+  private peerHost: string | undefined;
+  private transientGreeting = false;
   /** Set by interactive use: replies that arrive between commands are shown, not queued. */
   private idleWatcher: IdleWatcher | undefined;
 
@@ -79,17 +85,24 @@ export class SmtpSession {
     return this.connection?.isTls ?? false;
   }
 
-  /** Resolves, connects (with TLS at once for implicit TLS) and reads the greeting. */
+  /**
+   * Resolves, connects (with TLS at once for implicit TLS) and reads the greeting. With
+   * `candidates` (MX hosts), moves on to the next one after a failed connection or a
+   * temporary (4xx) greeting, as a sending MTA would (RFC 5321 §5.1).
+   */
   async connect(): Promise<Reply> {
     const { host, port, family } = this.options;
-    const addresses = await this.phase('dns', () => this.resolve(host, family));
+    const mx = this.options.candidates;
+    const candidates = mx ?? (await this.phase('dns', () => this.resolve(host, family))).map((address) => ({ host, address }));
     let lastError: SmtpkitError | undefined;
-    for (const address of addresses) {
-      this.emit({ type: 'info', message: `Connecting to ${formatTarget(address, port)}${address !== host ? ` (${host})` : ''}` });
+    for (const [i, c] of candidates.entries()) {
+      const last = i === candidates.length - 1;
+      this.peerHost = c.host;
+      this.emit({ type: 'info', message: `Connecting to ${formatTarget(c.address, port)}${c.address !== c.host ? ` (${c.host})` : ''}` });
       try {
         this.connection = await this.phase('connect', () =>
           Connection.open(
-            { address, port, localAddress: this.options.localAddress, timeoutMs: this.options.timeouts.connect },
+            { address: c.address, port, localAddress: this.options.localAddress, timeoutMs: this.options.timeouts.connect },
             {
               // Read at each write, so an interactive session can switch it on and off.
               onRaw: (direction, data) => this.options.raw && this.emit({ type: 'raw', direction, data }),
@@ -98,17 +111,36 @@ export class SmtpSession {
             },
           ),
         );
-        break;
       } catch (err) {
         lastError = err as SmtpkitError;
-        if (addresses.length > 1) this.emit({ type: 'warning', message: `${formatTarget(address, port)}: ${lastError.message}` });
+        if (!last) this.emit({ type: 'warning', message: `${formatTarget(c.address, port)}: ${lastError.message}${mx ? '; trying the next MX address' : ''}` });
+        continue;
+      }
+      const { local, remote } = this.connection;
+      this.emit({ type: 'connected', remoteAddress: remote.address, remotePort: remote.port, localAddress: local.address, localPort: local.port });
+      if (!mx || last) return this.greet();
+      try {
+        const greeting = await this.greet();
+        return greeting;
+      } catch (err) {
+        if (!(err instanceof SmtpkitError) || !(err.errorClass === 'connect' || this.transientGreeting)) throw err;
+        this.emit({ type: 'warning', message: `${c.host} (${c.address}): ${err.message}; trying the next MX address` });
+        await this.quit();
+        this.connection = undefined;
+        this.greeted = false;
+        this.inStep = true;
       }
     }
-    if (!this.connection) {
-      throw new SmtpkitError('connect', `cannot connect to ${formatTarget(host, port)}: ${lastError?.message ?? 'no address'}`, 'connect');
-    }
-    const { local, remote } = this.connection;
-    this.emit({ type: 'connected', remoteAddress: remote.address, remotePort: remote.port, localAddress: local.address, localPort: local.port });
+    throw new SmtpkitError('connect', `cannot connect to ${mx ? `any MX host of ${host}` : formatTarget(host, port)}: ${lastError?.message ?? 'no address'}`, 'connect');
+  }
+
+  /** The host name connected to: the MX host in MX mode (TLS names are checked against it). */
+  get currentHost(): string {
+    return this.peerHost ?? this.options.host;
+  }
+
+  private async greet(): Promise<Reply> {
+    this.transientGreeting = false;
     if (this.options.tlsOnConnect) await this.handshake();
     const greeting = await this.phase('banner', () =>
       this.read('the greeting', this.options.timeouts.greeting, 'CONNECT', () =>
@@ -117,6 +149,7 @@ export class SmtpSession {
     );
     this.greeted = true;
     if (!isPositive(greeting)) {
+      this.transientGreeting = greeting.code >= 400 && greeting.code < 500;
       throw new SmtpkitError('protocol', `the server refused the session at the greeting: ${greeting.code} ${replyText(greeting)}`, 'banner');
     }
     return greeting;
@@ -269,7 +302,8 @@ export class SmtpSession {
 
   private async handshake(): Promise<TlsFacts> {
     const connection = this.requireConnection();
-    const { host, tls } = this.options;
+    const { tls } = this.options;
+    const host = this.currentHost;
     const sni = tls.sni === false ? undefined : (tls.sni ?? (isIP(host) ? undefined : host));
     const { socket, discarded } = await this.phase('tls', () =>
       connection.startTls(
@@ -289,6 +323,7 @@ export class SmtpSession {
     }
     const facts = tlsFacts(socket, tls.sni || host, sni);
     this.tls = facts;
+    this.certificates = peerChain(socket);
     this.emit({ type: 'tls', facts });
     const problems = [facts.trusted ? '' : `the certificate is not trusted: ${facts.trustError}`, facts.nameMatches ? '' : `the certificate does not match ${facts.nameChecked}: ${facts.nameError}`].filter(Boolean);
     if (problems.length && tls.verify) throw new SmtpkitError('tls', problems.join('; '), 'tls');

@@ -65,16 +65,22 @@ const TRUST_ERRORS: Record<string, string> = {
   CERT_SIGNATURE_FAILURE: 'a signature in the chain does not verify',
 };
 
+/** The certificates the peer presented (DER), leaf first, as the handshake linked them. */
+export function peerChain(socket: TLSSocket): Buffer[] {
+  const chain: Buffer[] = [];
+  const seen = new Set<string>();
+  for (let c = socket.getPeerCertificate(true) as DetailedPeerCertificate | undefined; c && c.raw && !seen.has(c.fingerprint256); c = c.issuerCertificate) {
+    seen.add(c.fingerprint256);
+    chain.push(c.raw);
+  }
+  return chain;
+}
+
 /** Reads what the handshake established; judging it (fail or warn) is the caller's business. */
 export function tlsFacts(socket: TLSSocket, nameChecked: string, sni: string | undefined): TlsFacts {
   const now = Date.now();
   const peer = socket.getPeerCertificate(true) as DetailedPeerCertificate | undefined;
-  const chain: CertificateFacts[] = [];
-  const seen = new Set<string>();
-  for (let c = peer; c && c.raw && !seen.has(c.fingerprint256); c = c.issuerCertificate) {
-    seen.add(c.fingerprint256);
-    chain.push(certificateFacts(c.raw, now));
-  }
+  const chain = peerChain(socket).map((der) => certificateFacts(der, now));
   const identityError = peer?.raw ? checkServerIdentity(nameChecked, peer) : new Error('the server sent no certificate');
   const authError = socket.authorizationError ? String(socket.authorizationError) : undefined;
   const key = socket.getEphemeralKeyInfo();

@@ -1,0 +1,31 @@
+import { usageError } from '../errors.js';
+import type { ResolverFlags } from '../dns/resolver.js';
+import type { SmtpSession } from '../session/session.js';
+import { parseDomain } from './mx-lookup.js';
+import { useMx, verifyDane } from './mx-targets.js';
+
+/** `--mx DOMAIN` instead of a server, and `--dane`: shared by ehlo and starttls. */
+export interface MxOption extends ResolverFlags {
+  mx?: string;
+  dane?: boolean;
+}
+
+/** The target for runSession: the server given, or the domain whose MX hosts to use. */
+export function mxSpec(spec: string | undefined, flags: MxOption): string {
+  return spec ?? flags.mx ?? '';
+}
+
+/** Before connect(): point the session at the MX hosts when --mx was given. */
+export async function applyMx(session: SmtpSession, spec: string | undefined, flags: MxOption) {
+  if (spec && flags.mx) throw usageError('give a server or --mx DOMAIN, not both');
+  if (!spec && !flags.mx) throw usageError('give a server (host[:port]) or --mx DOMAIN');
+  const resolver = flags.mx ? await useMx(session, parseDomain(flags.mx), flags) : undefined;
+  return {
+    /** After TLS: check DANE for the host reached, when asked. */
+    dane: async () => {
+      if (!flags.dane) return;
+      const r = resolver ?? (await import('../dns/resolver.js')).Resolver.fromFlags(flags, session.options.tls.ca);
+      await verifyDane(session, r);
+    },
+  };
+}

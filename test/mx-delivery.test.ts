@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { createHash, X509Certificate } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { runCli } from './helpers/cli.js';
+import { capturePeer, type CapturePeer } from './helpers/capture-peer.js';
+import { dnsServer, type DnsServer } from './helpers/dns-server.js';
+import { TLS } from './helpers/paths.js';
+import { rawServer, type RawServer } from './helpers/raw-server.js';
+import net from 'node:net';
+
+const spki = createHash('sha256').update(new X509Certificate(TLS.cert()).publicKey.export({ type: 'spki', format: 'der' })).digest();
+const tlsa = (usage: number, hash: Buffer) => Buffer.concat([Buffer.from([usage, 1, 1]), hash]);
+
+let dns: DnsServer;
+let peer: CapturePeer;
+let busy: net.Server;
+before(async () => {
+  peer = await capturePeer();
+  // A second MX on 127.0.0.3, same port, that says "try later".
+  busy = net.createServer((s) => s.end('421 4.3.2 busy.deliver.test Service not available, try later\r\n'));
+  await new Promise<void>((resolve) => busy.listen(peer.port, '127.0.0.3', resolve));
+  dns = await dnsServer({
+    'deliver.test': [
+      { type: 'MX', exchange: 'mx1.deliver.test', priority: 10 },
+      { type: 'MX', exchange: 'mx2.deliver.test', priority: 20 },
+      { type: 'MX', exchange: 'mx3.deliver.test', priority: 30 },
+    ],
+    'mx1.deliver.test': [{ type: 'A', address: '127.0.0.2' }], // nothing listens there: refused
+    'mx2.deliver.test': [{ type: 'A', address: '127.0.0.3' }], // 421 at the greeting
+    'mx3.deliver.test': [{ type: 'A', address: '127.0.0.1' }], // the real one
+    '_25._tcp.mx3.deliver.test': [{ type: 'TLSA', data: tlsa(3, spki) }],
+    'wrongdane.test': [{ type: 'MX', exchange: 'mx.wrongdane.test', priority: 10 }],
+    'mx.wrongdane.test': [{ type: 'A', address: '127.0.0.1' }],
+    '_25._tcp.mx.wrongdane.test': [{ type: 'TLSA', data: tlsa(3, Buffer.alloc(32, 7)) }],
+    'nullmx.test': [{ type: 'MX', exchange: '', priority: 0 }],
+  });
+});
+after(async () => {
+  await Promise.all([dns.close(), peer.close(), new Promise((r) => busy.close(r))]);
+});
+
+const dnsFlags = () => ['--resolver', `127.0.0.1:${dns.port}`, '--dns-timeout', '1s', '--port', String(peer.port), '--timeout', '2s'];
+
+test('send with no server goes through the MX hosts in order, past a refused one and a 421, and says who took it', async () => {
+  const before = peer.messages.length;
+  const r = await runCli(['send', '--from', 'ann@client.test', '--to', 'bob@deliver.test', ...dnsFlags(), '--ca-file', TLS.ca]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^=== MX 10 mx1\.deliver\.test: 127\.0\.0\.2$/m);
+  assert.match(r.stdout, /^!!! 127\.0\.0\.2:\d+: connection refused.*; trying the next MX address$/m);
+  assert.match(r.stdout, /^<\*\* 421 4\.3\.2 busy\.deliver\.test/m);
+  assert.match(r.stdout, /^!!! mx2\.deliver\.test \(127\.0\.0\.3\): the server refused the session at the greeting: 421 .*; trying the next MX address$/m);
+  assert.match(r.stdout, /^=== message accepted by mx3\.deliver\.test:\d+ for 1 of 1 recipient/m);
+  assert.equal(peer.messages.length, before + 1);
+});
+
+test('ehlo and starttls take --mx DOMAIN; the certificate name checked is the MX host', async () => {
+  const e = await runCli(['ehlo', '--mx', 'deliver.test', ...dnsFlags(), '-q']);
+  assert.equal(e.code, 0, e.stderr);
+  assert.match(e.stdout, /^OK: mx3\.deliver\.test:\d+ answered EHLO/);
+  const t = JSON.parse((await runCli(['starttls', '--mx', 'deliver.test', ...dnsFlags(), '--ca-file', TLS.ca, '--json'])).stdout);
+  assert.equal(t.tls.nameChecked, 'mx3.deliver.test');
+  assert.equal(t.tls.sni, 'mx3.deliver.test');
+  assert.equal(t.tls.nameMatches, false);
+});
+
+test('--dane: a TLSA record that matches is reported; one that does not is exit 6', async () => {
+  const ok = await runCli(['starttls', '--mx', 'deliver.test', ...dnsFlags(), '--dane']);
+  assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+  assert.match(ok.stdout, /^=== DANE: the certificate of mx3\.deliver\.test matches TLSA DANE-EE \(3\), public key \(1\), SHA-256 \(1\)/m);
+  assert.match(ok.stdout, /^!!! DANE: the resolver did not validate _25\._tcp\.mx3\.deliver\.test with DNSSEC/m);
+  const bad = await runCli(['starttls', '--mx', 'wrongdane.test', ...dnsFlags(), '--dane']);
+  assert.equal(bad.code, 6);
+  assert.match(bad.stderr, /DANE: none of the 1 usable TLSA record\(s\) of mx\.wrongdane\.test matches/);
+  const sent = await runCli(['send', '--from', 'a@client.test', '--to', 'b@wrongdane.test', ...dnsFlags(), '--dane']);
+  assert.equal(sent.code, 6);
+});
+
+test('MX delivery refusals: a null MX, recipients in two domains, neither server nor --mx', async () => {
+  const nul = await runCli(['send', '--from', 'a@client.test', '--to', 'b@nullmx.test', ...dnsFlags()]);
+  assert.equal(nul.code, 3);
+  assert.match(nul.stderr, /null MX \(RFC 7505\): it accepts no mail/);
+  const two = await runCli(['send', '--from', 'a@client.test', '--to', 'b@deliver.test', '--to', 'c@other.test', ...dnsFlags()]);
+  assert.equal(two.code, 2);
+  assert.match(two.stderr, /all recipients must be in one domain/);
+  const none = await runCli(['ehlo']);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /give a server \(host\[:port\]\) or --mx DOMAIN/);
+});

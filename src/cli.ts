@@ -121,6 +121,34 @@ export async function main(argv: string[]): Promise<number> {
       exitCode = await (await import('./commands/mx-lookup.js')).mxLookup(domain, flags);
     });
 
+  const probeCmd = program
+    .command('probe')
+    .description('a health check for people and CI: each step a named check (pass, warn, fail), with JUnit and Nagios output')
+    .argument('[targets...]', 'host[:port] of each server to probe');
+  sessionOptions(probeCmd, '10s');
+  authOptions(probeCmd);
+  dnsOptions(probeCmd)
+    .option('--targets <file>', 'more targets, one per line (# comments)')
+    .option('--mx <domain>', 'probe every address of every MX host of a domain')
+    .option('--concurrency <n>', 'probes at once (default 10)')
+    .option('--format <format>', 'text, json, junit or nagios', 'text')
+    .option('--transcript', 'add the explained transcript of each probe')
+    .option('--strict', 'warnings fail too')
+    .option('--expect-banner <regex>', 'the greeting must match')
+    .option('--warn-days <n>', 'certificate expiry warning (default 21 days)')
+    .option('--crit-days <n>', 'certificate expiry failure (default 7 days)')
+    .option('--warn-ms <ms>', 'warn above this total time, or phase=ms (banner=200); repeatable', collect)
+    .option('--crit-ms <ms>', 'fail above this total time, or phase=ms; repeatable', collect)
+    .option('--auth', 'authenticate too (implied by --user)')
+    .option('--from <address>', 'test an envelope: MAIL FROM (with --rcpt; RSET after, nothing sent)')
+    .option('--rcpt <address>', 'test an envelope: RCPT TO')
+    .option('--relay-test', 'check that the server refuses to relay to an outside domain without AUTH (no message is sent)')
+    .option('--ptr', 'reverse DNS of the server address, compared with its greeting');
+  outputOptions(probeCmd);
+  probeCmd.action(async (specs: string[], flags) => {
+    exitCode = await (await import('./commands/probe.js')).probeCommand(specs, flags);
+  });
+
   program
     .command('explain')
     .description('explain a reply code, enhanced status code, or pasted reply line')

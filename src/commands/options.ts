@@ -37,7 +37,7 @@ export interface OutputFlags {
   color?: boolean;
 }
 
-export function addSessionOptions(cmd: Command): Command {
+export function addSessionOptions(cmd: Command, timeout = '30s'): Command {
   return cmd
     .option('-p, --port <port>', 'server port (overrides host:port)')
     .option('-4, --ipv4', 'connect over IPv4 only')
@@ -45,7 +45,7 @@ export function addSessionOptions(cmd: Command): Command {
     .option('--local-address <addr>', 'local address to connect from')
     .option('--ehlo <name>', 'name to send with EHLO/HELO (default: this machine’s host name)')
     .option('--tls-on-connect', 'implicit TLS: handshake before the greeting (default on port 465)')
-    .option('--timeout <duration>', 'time limit for every wait: 30s, 500ms, 2m', '30s')
+    .option('--timeout <duration>', 'time limit for every wait: 30s, 500ms, 2m', timeout)
     .option('--connect-timeout <duration>', 'time limit for the TCP connection (default: --timeout)')
     .option('--greeting-timeout <duration>', 'time limit for the greeting (default: --timeout)')
     .option('--command-timeout <duration>', 'time limit for each reply (default: --timeout)')

@@ -16,3 +16,4 @@ export const TLS = {
 };
 
 export const MTA_STS_TLS = { key: () => readFixture('tls/mtasts.key'), cert: () => readFixture('tls/mtasts.pem') };
+export const EXPIRED_TLS = { key: () => readFixture('tls/expired.key'), cert: () => readFixture('tls/expired.pem') };

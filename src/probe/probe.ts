@@ -1,0 +1,147 @@
+import { performance } from 'node:perf_hooks';
+import { SmtpkitError } from '../errors.js';
+import { authMechanisms, hasExtension } from '../protocol/capabilities.js';
+import { isPositive, replyText } from '../protocol/reply.js';
+import { formatTarget } from '../protocol/target.js';
+import type { Resolver } from '../dns/resolver.js';
+import type { SmtpEvent } from '../session/events.js';
+import { SmtpSession, type SessionOptions } from '../session/session.js';
+import { describeTimeout } from '../session/timeouts.js';
+import { login, type AuthPlan } from '../commands/establish.js';
+import { failureOutcome } from '../commands/run.js';
+import type { Check, CheckStatus, ProbeResult } from './result.js';
+
+export interface ProbeSettings {
+  expectBanner: RegExp | undefined;
+  warnDays: number;
+  critDays: number;
+  /** Thresholds in ms: "total" or a phase name → limit. */
+  warnMs: Record<string, number>;
+  critMs: Record<string, number>;
+  auth: AuthPlan | undefined;
+  from: string | undefined;
+  rcpt: string | undefined;
+  relayTest: boolean;
+  /** Set for --ptr. */
+  resolver: Resolver | undefined;
+  /** The whole probe's time limit. */
+  totalMs: number;
+}
+
+export interface ProbeTarget {
+  label: string;
+  options: SessionOptions;
+}
+
+const SUBMISSION = 587;
+const SMTPS = 465;
+
+/**
+ * One probe: connect, greet, EHLO, TLS, and the optional steps, each judged as a named
+ * check. A failure that makes going on pointless stops the probe with the core's exit
+ * code; the whole probe is bounded by `totalMs` whatever the server does.
+ */
+export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<ProbeResult> {
+  const events: SmtpEvent[] = [];
+  const session = new SmtpSession(target.options, (e) => events.push(e));
+  const checks: Check[] = [];
+  const add = (name: string, status: CheckStatus, message: string) => checks.push({ name, status, message });
+  const { port } = target.options;
+  const started = performance.now();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    session.close();
+  }, s.totalMs);
+  let error: ProbeResult['error'] = null;
+  let exitCode = 0;
+  try {
+    const greeting = await session.connect();
+    add('connect', 'pass', `connected to ${formatTarget(target.options.candidates?.[0]?.address ?? target.options.host, port)} in ${session.timings.connect ?? 0} ms`);
+    const banner = `${greeting.code} ${replyText(greeting)}`;
+    if (s.expectBanner && !s.expectBanner.test(banner)) add('greeting', 'fail', `"${banner}" does not match ${s.expectBanner}`);
+    else add('greeting', 'pass', `${banner} after ${session.timings.banner ?? 0} ms`);
+
+    const plainCaps = await session.ehlo();
+    add('ehlo', 'pass', `${plainCaps.via} accepted; ${Object.keys(plainCaps.extensions).join(' ') || 'no extensions'}`);
+    const implicitTls = session.isTls;
+    const authBefore = implicitTls ? [] : authMechanisms(plainCaps);
+
+    if (implicitTls) add('tls', 'pass', `implicit TLS (port ${port})`);
+    else if (hasExtension(plainCaps, 'STARTTLS')) {
+      await session.starttls();
+      add('tls', 'pass', `STARTTLS works (${session.timings.tls} ms handshake)`);
+    } else {
+      add('tls', port === SUBMISSION || port === SMTPS ? 'fail' : 'warn', port === SMTPS ? 'no TLS on port 465: it expects implicit TLS (--tls-on-connect)' : 'STARTTLS is not offered: mail to this server travels in clear');
+    }
+    const t = session.tls;
+    if (t) {
+      add('tls-version', t.protocol === 'TLSv1' || t.protocol === 'TLSv1.1' ? 'warn' : 'pass', `${t.protocol}, ${t.cipher}${t.protocol === 'TLSv1' || t.protocol === 'TLSv1.1' ? ': obsolete, should be TLS 1.2 or later' : ''}`);
+      add('certificate-trust', t.trusted ? 'pass' : 'fail', t.trusted ? 'the chain is trusted' : `not trusted: ${t.trustError}`);
+      add('certificate-name', t.nameMatches ? 'pass' : 'fail', t.nameMatches ? `valid for ${t.nameChecked}` : `${t.nameError}`);
+      const days = t.chain[0]?.daysLeft;
+      if (days !== undefined) {
+        const status: CheckStatus = days < s.critDays ? 'fail' : days < s.warnDays ? 'warn' : 'pass';
+        add('certificate-expiry', status, days < 0 ? `EXPIRED ${-days} days ago` : `${days} days left${status === 'pass' ? '' : ` (below ${status === 'fail' ? s.critDays : s.warnDays})`}`);
+      }
+    }
+    const authAfter = session.isTls ? authMechanisms(session.capabilities!) : [];
+    if (authBefore.some((m) => m === 'PLAIN' || m === 'LOGIN')) add('auth-before-tls', 'warn', `AUTH ${authBefore.join(' ')} is offered before TLS: a client could send its password in clear`);
+    else add('auth-before-tls', 'pass', authBefore.length ? `only challenge mechanisms before TLS (${authBefore.join(' ')})` : 'no AUTH before TLS');
+    if (port === SUBMISSION || port === SMTPS) {
+      add('port-conventions', authAfter.length ? 'pass' : 'fail', authAfter.length ? `submission port with AUTH ${authAfter.join(' ')} over TLS` : `a submission port (${port}) should offer AUTH over TLS, and does not`);
+    } else if (port === 25) {
+      const auth = authAfter.length ? authAfter : authBefore;
+      add('port-conventions', auth.length ? 'warn' : 'pass', auth.length ? `AUTH on port 25 is unusual (${auth.join(' ')}): submission belongs on 587 or 465` : 'port 25 without AUTH, as expected for server-to-server mail');
+    }
+
+    if (s.auth) {
+      const mech = await login(session, s.auth);
+      add('auth', 'pass', `logged in as ${s.auth.credentials.user} with ${mech}`);
+    }
+    if (s.from && s.rcpt) {
+      const mail = await session.command(`MAIL FROM:<${s.from}>`, { phase: 'envelope' });
+      const rcpt = isPositive(mail) ? await session.command(`RCPT TO:<${s.rcpt}>`, { phase: 'envelope' }) : mail;
+      add('envelope', isPositive(rcpt) ? 'pass' : 'fail', isPositive(rcpt) ? `MAIL FROM:<${s.from}> and RCPT TO:<${s.rcpt}> accepted (no message sent)` : `${rcpt === mail ? 'MAIL' : 'RCPT'} refused: ${rcpt.code} ${replyText(rcpt)}`);
+      await session.command('RSET');
+    }
+    if (s.relayTest) {
+      // An outside domain that cannot exist (RFC 2606 .invalid): nothing can be delivered, ever.
+      const mail = await session.command('MAIL FROM:<relay-probe@smtpkit.invalid>', { phase: 'relay' });
+      const rcpt = isPositive(mail) ? await session.command('RCPT TO:<relay-probe@relay-test.smtpkit.invalid>', { phase: 'relay' }) : undefined;
+      if (rcpt && isPositive(rcpt)) add('open-relay', 'fail', `OPEN RELAY: the server accepted a recipient in an outside domain without AUTH (${rcpt.code} ${replyText(rcpt)})`);
+      else add('open-relay', 'pass', `relaying refused: ${(rcpt ?? mail).code} ${replyText(rcpt ?? mail)}`);
+      await session.command('RSET');
+    }
+    if (s.resolver) {
+      const address = events.find((e): e is Extract<SmtpEvent, { type: 'connected' }> => e.type === 'connected')?.remoteAddress ?? '';
+      const names = await s.resolver.ptr(address).catch(() => [] as string[]);
+      const greetName = (replyText(greeting).split(/\s+/)[0] ?? '').toLowerCase();
+      if (!names.length) add('ptr', 'warn', `${address} has no reverse DNS name`);
+      else if (names.some((n) => n.toLowerCase() === greetName)) add('ptr', 'pass', `${address} is ${names.join(', ')}, the name in the greeting`);
+      else add('ptr', 'warn', `${address} is ${names.join(', ')}, but the greeting says ${greetName || '(nothing)'}`);
+    }
+  } catch (err) {
+    // Out of time before the greeting is a connection failure (exit 4), after it a protocol one (5).
+    const greeted = events.some((e) => e.type === 'reply' && e.command === 'CONNECT');
+    const o = failureOutcome(timedOut ? new SmtpkitError(greeted ? 'protocol' : 'connect', `the probe did not finish within ${describeTimeout(s.totalMs)} (--timeout)${greeted ? '' : ': no greeting'}`, greeted ? undefined : 'banner') : err);
+    error = { errorClass: o.errorClass ?? 'internal', message: o.message, ...(o.phase ? { phase: o.phase } : {}) };
+    exitCode = o.exitCode;
+  } finally {
+    clearTimeout(timer);
+    if (!timedOut) await session.quit();
+    else session.close();
+  }
+  const totalMs = Math.round((performance.now() - started) * 10) / 10;
+  if (!error) {
+    const over = (limits: Record<string, number>) => Object.entries(limits).filter(([phase, limit]) => (phase === 'total' ? totalMs : (session.timings[phase] ?? 0)) > limit);
+    const crit = over(s.critMs);
+    const warn = over(s.warnMs);
+    const describe = (list: [string, number][]) => list.map(([p, l]) => `${p} ${p === 'total' ? totalMs : session.timings[p]} ms > ${l} ms`).join(', ');
+    if (crit.length) add('response-time', 'fail', describe(crit));
+    else if (warn.length) add('response-time', 'warn', describe(warn));
+    else add('response-time', 'pass', `${totalMs} ms in all`);
+    exitCode = checks.some((c) => c.status === 'fail') ? 1 : 0;
+  }
+  return { target: target.label, host: session.currentHost, port, checks, timings: session.timings, totalMs, exitCode, error, events };
+}

@@ -1,0 +1,42 @@
+import type { ErrorClass } from '../errors.js';
+import type { SmtpEvent, Timings } from '../session/events.js';
+
+export type CheckStatus = 'pass' | 'warn' | 'fail';
+
+/** One named check of a probe: what was looked at, the verdict, and why, in words. */
+export interface Check {
+  name: string;
+  status: CheckStatus;
+  message: string;
+}
+
+export interface ProbeResult {
+  /** As the user wrote it (or the MX host and address). */
+  target: string;
+  host: string;
+  port: number;
+  checks: Check[];
+  timings: Timings;
+  totalMs: number;
+  exitCode: number;
+  /** The failure that stopped the probe early, if any. */
+  error: { errorClass: ErrorClass | 'internal'; message: string; phase?: string } | null;
+  events: SmtpEvent[];
+}
+
+export const MARKS: Record<CheckStatus, string> = { pass: '✔', warn: '⚠', fail: '✖' };
+
+export function counts(r: ProbeResult) {
+  return {
+    pass: r.checks.filter((c) => c.status === 'pass').length,
+    warn: r.checks.filter((c) => c.status === 'warn').length,
+    fail: r.checks.filter((c) => c.status === 'fail').length + (r.error ? 1 : 0),
+  };
+}
+
+/** The monitoring-plugins status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. */
+export function nagiosStatus(r: ProbeResult): 0 | 1 | 2 | 3 {
+  if (r.error) return r.error.errorClass === 'usage' || r.error.errorClass === 'internal' ? 3 : 2;
+  const c = counts(r);
+  return c.fail ? 2 : c.warn ? 1 : 0;
+}

@@ -135,3 +135,20 @@ test('Postfix: a scripted REPL session with /starttls and /auth mid-session and 
   // Postfix adds the Message-ID and From the script left out, after our headers.
   assert.match(box, new RegExp(`Subject: ${marker}\n(?:[A-Za-z-]+: .*\n)*\n\.dot line\nend\n`));
 });
+
+test('Postfix: probe the plain, submission and implicit-TLS ports in one run', { skip }, async () => {
+  const r = await runCli(['probe', `127.0.0.1:${env!.smtp}`, `127.0.0.1:${env!.submission}`, `127.0.0.1:${env!.smtps}`, '--tls-on-connect', '--ca-file', env!.ca, '--json', '--relay-test']);
+  const doc = JSON.parse(r.stdout);
+  const byTarget = (i: number) => Object.fromEntries(doc.results[i].checks.map((c: { name: string; status: string }) => [c.name, c.status]));
+  // --tls-on-connect applies to all three here, so only the implicit-TLS port answers properly.
+  assert.equal(doc.results[2].exitCode, 0, JSON.stringify(doc.results[2]));
+  assert.equal(byTarget(2).tls, 'pass');
+  const plain = JSON.parse((await runCli(['probe', `127.0.0.1:${env!.smtp}`, `127.0.0.1:${env!.submission}`, '--ca-file', env!.ca, '--json', '--relay-test'])).stdout);
+  const checks = (i: number) => Object.fromEntries(plain.results[i].checks.map((c: { name: string; status: string }) => [c.name, c.status]));
+  assert.equal(checks(0)['auth-before-tls'], 'warn', 'the plain port offers AUTH PLAIN before TLS');
+  assert.equal(checks(0)['open-relay'], 'pass');
+  assert.equal(checks(1)['auth-before-tls'], 'pass', 'submission offers AUTH only after TLS');
+  assert.equal(checks(1).tls, 'pass');
+  assert.equal(plain.outcome.exitCode, 0);
+  assert.equal(r.code, Math.max(...doc.results.map((x: { exitCode: number }) => x.exitCode)));
+});

@@ -5,7 +5,6 @@ import { runCli } from './helpers/cli.js';
 import { capturePeer, type CapturePeer } from './helpers/capture-peer.js';
 import { dnsServer, type DnsServer } from './helpers/dns-server.js';
 import { TLS } from './helpers/paths.js';
-import { rawServer, type RawServer } from './helpers/raw-server.js';
 import net from 'node:net';
 
 const spki = createHash('sha256').update(new X509Certificate(TLS.cert()).publicKey.export({ type: 'spki', format: 'der' })).digest();

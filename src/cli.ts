@@ -98,7 +98,11 @@ export async function main(argv: string[]): Promise<number> {
     .option('--quit-after <step>', 'stop after connect, ehlo, tls, auth, mail, rcpt or data (exit 0)')
     .option('--strict', 'exit 8 when any recipient is refused')
     .option('--dry-run', 'print the message that would be sent, contact nobody')
-    .option('--dane', 'check the MX certificate against its TLSA records (DANE, RFC 7672)');
+    .option('--dane', 'check the MX certificate against its TLSA records (DANE, RFC 7672)')
+    .option('--count <n>', 'load mode: send N messages and report figures')
+    .option('--concurrency <n>', 'load mode: connections at once (default 1)')
+    .option('--per-connection <n>', 'load mode: messages per connection, RSET between (default 1)')
+    .option('--rate <n/s>', 'load mode: at most this many messages per second');
   dnsOptions(sendCmd);
   outputOptions(sendCmd);
   sendCmd.action(async (spec: string | undefined, flags) => {
@@ -148,6 +152,32 @@ export async function main(argv: string[]): Promise<number> {
   probeCmd.action(async (specs: string[], flags) => {
     exitCode = await (await import('./commands/probe.js')).probeCommand(specs, flags);
   });
+
+  program
+    .command('sink')
+    .description('a local SMTP server for testing senders: shows each session explained, can save messages and misbehave on purpose')
+    .option('-p, --port <port>', 'port to listen on (default 2525; 0 picks a free one)')
+    .option('--host <address>', 'address to listen on (default 127.0.0.1)')
+    .option('--allow-remote', 'allow a non-loopback --host (the sink accepts mail from anyone who can reach it)')
+    .option('--name <name>', 'server name in the greeting (default sink.localhost)')
+    .option('--tls', 'offer STARTTLS (with the built-in localhost certificate unless --cert/--key)')
+    .option('--cert <file>', 'TLS certificate (PEM)')
+    .option('--key <file>', 'TLS key (PEM)')
+    .option('--auth <user:pass>', 'require AUTH (PLAIN, LOGIN, CRAM-MD5) with these credentials')
+    .option('--save <dir>', 'write each message to DIR as an .eml file')
+    .option('--json', 'one JSON line per message on stdout (envelope, size, headers)')
+    .option('-q, --quiet', 'one line per message, no transcripts')
+    .option('--no-color', 'no colours (also: NO_COLOR=1)')
+    .option('--reject-rcpt <regex>', 'refuse recipients that match (550 5.1.1)')
+    .option('--tempfail-rate <rate>', 'answer MAIL, RCPT or the final dot with 451 this often (0.1 = one in ten)')
+    .option('--delay-greeting <duration>', 'wait before the greeting')
+    .option('--delay-data <duration>', 'wait before answering the final dot')
+    .option('--drop-after <step>', 'hang up at connect, ehlo, mail, rcpt or data')
+    .option('--max-size <bytes>', 'SIZE limit (default 25 MiB)')
+    .option('--count <n>', 'stop after N messages')
+    .action(async (flags) => {
+      exitCode = await (await import('./commands/sink.js')).sink(flags);
+    });
 
   program
     .command('explain')

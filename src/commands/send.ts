@@ -11,6 +11,7 @@ import type { SmtpSession } from '../session/session.js';
 import { greetAndSecure, login, planAuth, startTlsMode, type AuthFlags, type AuthPlan } from './establish.js';
 import type { ResolverFlags } from '../dns/resolver.js';
 import { useMx, verifyDane } from './mx-targets.js';
+import { sessionOptions } from './options.js';
 import { failureOutcome, runSession, type Flags, type Details } from './run.js';
 
 export interface SendFlags extends Flags, AuthFlags, ResolverFlags {
@@ -36,6 +37,10 @@ export interface SendFlags extends Flags, AuthFlags, ResolverFlags {
   quitAfter?: string;
   dryRun?: boolean;
   strict?: boolean;
+  count?: string;
+  concurrency?: string;
+  perConnection?: string;
+  rate?: string;
 }
 
 const QUIT_AFTER = ['connect', 'ehlo', 'tls', 'auth', 'mail', 'rcpt', 'data'] as const;
@@ -88,6 +93,7 @@ async function prepare(flags: SendFlags): Promise<{ spec: MessageSpec; envelope:
 /** `smtpkit send`: one message, with everything the server offers that the user asked for. */
 export async function send(spec: string | undefined, flags: SendFlags): Promise<number> {
   if (flags.dryRun) return dryRun(flags);
+  if ([flags.count, flags.concurrency, flags.perConnection, flags.rate].some((v) => v !== undefined)) return loadMode(spec, flags);
   // No server: deliver to the recipients' domain through its MX hosts.
   let mxDomain: string | undefined;
   try {
@@ -251,6 +257,23 @@ async function sendBdat(session: SmtpSession, m: OutgoingMessage): Promise<Reply
 export function queueIdOf(reply: Reply): string | undefined {
   const text = replyText(reply);
   return /queued as ([\w.-]+)/i.exec(text)?.[1] ?? /\bid=([\w.-]+)/i.exec(text)?.[1] ?? /InternalId=(\d+)/.exec(text)?.[1];
+}
+
+/** --count/--concurrency: many messages, figures instead of a transcript. */
+async function loadMode(spec: string | undefined, flags: SendFlags): Promise<number> {
+  try {
+    if (!spec) throw usageError('load mode needs a server: smtpkit send HOST[:PORT] --count N ...');
+    const { loadSettings, runLoad } = await import('./load.js');
+    const settings = loadSettings(flags);
+    const { spec: message, envelope } = await prepare(flags);
+    const { options } = sessionOptions(spec, flags);
+    const auth = flags.auth || flags.user !== undefined ? await planAuth(flags, (m) => process.stderr.write(`!!! ${m}\n`)) : undefined;
+    return await runLoad(options, { ...message, to: envelope.recipients, cc: [] }, settings, { starttls: flags.starttls, auth, json: !!flags.json, quiet: !!flags.quiet, color: flags.color });
+  } catch (err) {
+    const o = failureOutcome(err);
+    process.stderr.write(`smtpkit: ${o.message}\n`);
+    return o.exitCode;
+  }
 }
 
 async function dryRun(flags: SendFlags): Promise<number> {

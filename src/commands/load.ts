@@ -1,0 +1,206 @@
+import { performance } from 'node:perf_hooks';
+import { Chalk } from 'chalk';
+import { SmtpkitError, usageError } from '../errors.js';
+import { explainCode } from '../explain/explain.js';
+import { hasExtension } from '../protocol/capabilities.js';
+import { DataEncoder } from '../protocol/data-encoder.js';
+import { isPositive, replyText, type Reply } from '../protocol/reply.js';
+import { formatTarget } from '../protocol/target.js';
+import { buildMessage, type MessageSpec } from '../message/build.js';
+import { SmtpSession, type SessionOptions } from '../session/session.js';
+import { version } from '../version.js';
+import { greetAndSecure, login, startTlsMode, type AuthPlan } from './establish.js';
+import { colorLevel } from './run.js';
+
+export interface LoadSettings {
+  count: number;
+  concurrency: number;
+  perConnection: number;
+  /** Messages per second over all connections; 0 = as fast as possible. */
+  rate: number;
+}
+
+export function loadSettings(flags: { count?: string; concurrency?: string; perConnection?: string; rate?: string }): LoadSettings {
+  const int = (v: string | undefined, d: number, option: string, max: number) => {
+    if (v === undefined) return d;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > max) throw usageError(`${option} takes a whole number from 1 to ${max}`);
+    return n;
+  };
+  const rate = flags.rate === undefined ? 0 : Number(String(flags.rate).replace(/\/s$/, ''));
+  if (!(rate >= 0)) throw usageError('--rate takes messages per second, e.g. 50 or 50/s');
+  return { count: int(flags.count, 1, '--count', 10_000_000), concurrency: int(flags.concurrency, 1, '--concurrency', 1000), perConnection: int(flags.perConnection, 1, '--per-connection', 1_000_000), rate };
+}
+
+interface Stats {
+  sent: number;
+  accepted: number;
+  failed: number;
+  latency: { connect: number[]; envelope: number[]; data: number[]; message: number[] };
+  errors: Map<string, { count: number; example: string; code: number | undefined; command: string }>;
+}
+
+/**
+ * Load mode: `count` messages over `concurrency` connections, `perConnection` messages on
+ * each (RSET between), MAIL, RCPT and DATA pipelined when offered. No transcript: only
+ * figures, and errors grouped by reply code with their explanation.
+ */
+export async function runLoad(base: SessionOptions, spec: MessageSpec, load: LoadSettings, opts: { starttls: string | undefined; auth: AuthPlan | undefined; json: boolean; quiet: boolean; color: boolean | undefined }): Promise<number> {
+  const stats: Stats = { sent: 0, accepted: 0, failed: 0, latency: { connect: [], envelope: [], data: [], message: [] }, errors: new Map() };
+  const started = performance.now();
+  let issued = 0;
+  const nextSlot = async () => {
+    if (issued >= load.count) return false;
+    const i = issued++;
+    if (load.rate > 0) {
+      const due = started + (i * 1000) / load.rate;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    return true;
+  };
+  const spinner = await progress(load.count, () => stats.sent);
+  const worker = async () => {
+    // A connection opens only with a message to send: its first slot is taken first.
+    while (await nextSlot()) await connection(base, spec, load, opts, stats, nextSlot);
+  };
+  await Promise.all(Array.from({ length: Math.min(load.concurrency, load.count) }, worker));
+  spinner?.stop();
+  const seconds = (performance.now() - started) / 1000;
+  return report(stats, seconds, load, base, opts);
+}
+
+async function connection(base: SessionOptions, spec: MessageSpec, load: LoadSettings, opts: { starttls: string | undefined; auth: AuthPlan | undefined }, stats: Stats, nextSlot: () => Promise<boolean>) {
+  const session = new SmtpSession({ ...base }, () => {});
+  let wire: Buffer | undefined;
+  let onThis = 0;
+  let slotTaken = true;
+  const take = async () => {
+    if (slotTaken) {
+      slotTaken = false;
+      return true;
+    }
+    return nextSlot();
+  };
+  const fail = (key: string, code: number | undefined, example: string, command: string, n = 1) => {
+    const e = stats.errors.get(key) ?? { count: 0, example, code, command };
+    e.count += n;
+    stats.errors.set(key, e);
+  };
+  try {
+    const t0 = performance.now();
+    await greetAndSecure(session, startTlsMode(opts.starttls));
+    if (opts.auth) await login(session, opts.auth);
+    stats.latency.connect.push(performance.now() - t0);
+    const caps = session.capabilities!;
+    const pipelining = hasExtension(caps, 'PIPELINING');
+    while (onThis < load.perConnection && (await take())) {
+      onThis++;
+      stats.sent++;
+      if (onThis > 1) await session.command('RSET');
+      if (!wire) wire = await encode(spec, hasExtension(caps, '8BITMIME'));
+      const m0 = performance.now();
+      const lines = [`MAIL FROM:<${spec.from.address}>`, ...[...spec.to, ...spec.cc].map((r) => `RCPT TO:<${r.address}>`), 'DATA'];
+      const replies = pipelining ? await session.pipeline(lines.map((line) => ({ line }))) : await sequential(session, lines);
+      stats.latency.envelope.push(performance.now() - m0);
+      const refused = replies.slice(0, -1).find((r) => !isPositive(r));
+      const data = replies.at(-1)!;
+      if (data.code !== 354) {
+        const r = refused ?? data;
+        fail(`${r.code}`, r.code, replyText(r), refused ? (refused === replies[0] ? 'MAIL' : 'RCPT') : 'DATA');
+        stats.failed++;
+        continue;
+      }
+      const d0 = performance.now();
+      const final = await session.sendMessage(single(wire), '.');
+      stats.latency.data.push(performance.now() - d0);
+      stats.latency.message.push(performance.now() - m0);
+      if (isPositive(final)) stats.accepted++;
+      else {
+        stats.failed++;
+        fail(`${final.code}`, final.code, replyText(final), '.');
+      }
+    }
+  } catch (err) {
+    // A broken connection fails the message in flight; one that never got going uses up a
+    // message too, so a server that refuses everything cannot keep the run going forever.
+    const e = err instanceof SmtpkitError ? err : new SmtpkitError('protocol', String(err));
+    if (onThis === 0) stats.sent++;
+    stats.failed++;
+    fail(`${e.errorClass}: ${e.message.replace(/\d+(\.\d+)? ?ms|:\d+/g, '')}`, undefined, e.message, e.phase ?? 'connect');
+  } finally {
+    await session.quit();
+  }
+}
+
+async function sequential(session: SmtpSession, lines: string[]): Promise<Reply[]> {
+  const out: Reply[] = [];
+  for (const line of lines) {
+    const r = await session.command(line);
+    out.push(r);
+    if (!isPositive(r) && r.code !== 354) break;
+  }
+  while (out.length < lines.length) out.push(out.at(-1)!);
+  return out;
+}
+
+/** The message as it goes on the wire after DATA, made once and sent many times. */
+async function encode(spec: MessageSpec, eightBit: boolean): Promise<Buffer> {
+  const encoder = new DataEncoder(true);
+  const parts: Buffer[] = [];
+  for await (const c of buildMessage(spec, eightBit).chunks()) parts.push(encoder.push(c));
+  parts.push(encoder.end());
+  return Buffer.concat(parts);
+}
+
+async function* single(b: Buffer) {
+  yield b;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return 0;
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! * 10) / 10;
+}
+
+function report(stats: Stats, seconds: number, load: LoadSettings, base: SessionOptions, opts: { json: boolean; quiet: boolean; color: boolean | undefined }): number {
+  const phases = Object.fromEntries(
+    Object.entries(stats.latency).map(([phase, values]) => {
+      const sorted = [...values].sort((a, b) => a - b);
+      return [phase, { count: sorted.length, p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), max: percentile(sorted, 100) }];
+    }),
+  );
+  const errors = [...stats.errors.entries()].sort((a, b) => b[1].count - a[1].count).map(([key, e]) => ({ key, count: e.count, code: e.code ?? null, command: e.command, example: e.example, explanation: e.code ? explainCode(e.code, e.command) : null }));
+  const rate = Math.round((stats.accepted / seconds) * 10) / 10;
+  const exitCode = stats.failed ? 8 : 0;
+  const target = formatTarget(base.host, base.port);
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({ schema: 'smtpkit/1', tool: { name: 'smtpkit', version: version() }, command: 'send', mode: 'load', target, settings: load, outcome: { ok: exitCode === 0, exitCode }, result: { sent: stats.sent, accepted: stats.accepted, failed: stats.failed, seconds: Math.round(seconds * 1000) / 1000, messagesPerSecond: rate, latencyMs: phases, errors } }, null, 2)}\n`);
+    return exitCode;
+  }
+  const c = new Chalk({ level: colorLevel({ color: opts.color }) });
+  const out: string[] = [];
+  if (!opts.quiet) {
+    out.push(c.blue(`=== load: ${load.count} message(s) to ${target} over ${load.concurrency} connection(s), ${load.perConnection} per connection${load.rate ? `, at most ${load.rate}/s` : ''}`));
+    out.push(`    latency (ms)   count      p50      p95      p99      max`);
+    for (const [phase, p] of Object.entries(phases)) out.push(`    ${phase.padEnd(12)} ${String(p.count).padStart(7)} ${String(p.p50).padStart(8)} ${String(p.p95).padStart(8)} ${String(p.p99).padStart(8)} ${String(p.max).padStart(8)}`);
+    for (const e of errors) out.push(c.yellow(`!!! ${e.count} × ${e.code ? `${e.code} to ${e.command}: ${e.example}` : e.example}${e.explanation ? `\n    # ${e.explanation}` : ''}`));
+  }
+  const line = `${stats.accepted} of ${stats.sent} message(s) accepted in ${seconds.toFixed(2)} s: ${rate} messages/s${stats.failed ? `; ${stats.failed} failed` : ''}`;
+  out.push((exitCode ? c.red.bold : c.green.bold)(`${opts.quiet ? '' : '=== '}${line}`));
+  process.stdout.write(`${out.join('\n')}\n`);
+  return exitCode;
+}
+
+async function progress(total: number, done: () => number) {
+  const tty = process.stderr.isTTY && (process.stderr.columns ?? 0) > 0 && !process.env.CI && process.env.TERM !== 'dumb';
+  if (!tty) return undefined;
+  const { default: ora } = await import('ora');
+  const spinner = ora({ text: `sending 0/${total}`, stream: process.stderr, discardStdin: false }).start();
+  const timer = setInterval(() => (spinner.text = `sending ${done()}/${total}`), 200);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      spinner.stop();
+    },
+  };
+}

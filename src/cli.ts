@@ -180,6 +180,14 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   program
+    .command('demo')
+    .description('start a test server in this process and run a probe and a send against it: see smtpkit work with no mail server of your own')
+    .option('--no-color', 'no colours (also: NO_COLOR=1)')
+    .action(async (flags) => {
+      exitCode = await (await import('./commands/demo.js')).demo(flags);
+    });
+
+  program
     .command('explain')
     .description('explain a reply code, enhanced status code, or pasted reply line')
     .argument('<reply...>', 'e.g. 550 5.7.1, or 5.7.26, or "451 4.7.1 Greylisted"')

@@ -107,7 +107,7 @@ async function connection(base: SessionOptions, spec: MessageSpec, load: LoadSet
       const data = replies.at(-1)!;
       if (data.code !== 354) {
         const r = refused ?? data;
-        fail(`${r.code}`, r.code, replyText(r), refused ? (refused === replies[0] ? 'MAIL' : 'RCPT') : 'DATA');
+        fail(`${r.code}`, r.code, withEnhanced(r), refused ? (refused === replies[0] ? 'MAIL' : 'RCPT') : 'DATA');
         stats.failed++;
         continue;
       }
@@ -118,7 +118,7 @@ async function connection(base: SessionOptions, spec: MessageSpec, load: LoadSet
       if (isPositive(final)) stats.accepted++;
       else {
         stats.failed++;
-        fail(`${final.code}`, final.code, replyText(final), '.');
+        fail(`${final.code}`, final.code, withEnhanced(final), '.');
       }
     }
   } catch (err) {
@@ -132,6 +132,8 @@ async function connection(base: SessionOptions, spec: MessageSpec, load: LoadSet
     await session.quit();
   }
 }
+
+const withEnhanced = (r: Reply) => `${r.enhanced ? `${r.enhanced} ` : ''}${replyText(r)}`;
 
 async function sequential(session: SmtpSession, lines: string[]): Promise<Reply[]> {
   const out: Reply[] = [];

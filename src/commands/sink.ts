@@ -80,6 +80,11 @@ export function sinkOptions(flags: SinkFlags, transcript: boolean): SinkOptions 
 export async function sink(flags: SinkFlags): Promise<number> {
   const c = new Chalk({ level: colorLevel(flags) });
   const transcript = !flags.json && !flags.quiet;
+  // Catch Ctrl-C before announcing the port: a signal that comes in between would kill us.
+  let interrupted: () => void = () => {};
+  const signalled = new Promise<void>((resolve) => (interrupted = resolve));
+  process.once('SIGINT', () => interrupted());
+  process.once('SIGTERM', () => interrupted());
   let server: Sink;
   let stopAfter: number | undefined;
   try {
@@ -126,9 +131,7 @@ export async function sink(flags: SinkFlags): Promise<number> {
       else process.stdout.write(`${c.green(`=== #${m.session} message ${m.id}: from <${printable(m.from)}> to ${m.to.map((t) => `<${printable(t)}>`).join(', ')}, ${m.size} bytes${subject(m)}${m.tls ? ', over TLS' : ''}${m.user ? `, as ${printable(m.user)}` : ''}`)}\n`);
       if (stopAfter !== undefined && received >= stopAfter) setTimeout(resolve, 50);
     });
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    void signalled.then(resolve);
   });
   await done;
   await server.close();

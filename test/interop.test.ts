@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { runCli } from './helpers/cli.js';
@@ -151,4 +152,28 @@ test('Postfix: probe the plain, submission and implicit-TLS ports in one run', {
   assert.equal(checks(1).tls, 'pass');
   assert.equal(plain.outcome.exitCode, 0);
   assert.equal(r.code, Math.max(...doc.results.map((x: { exitCode: number }) => x.exitCode)));
+});
+
+const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const peersMissing = !has('swaks') || !existsSync('/usr/sbin/smtp-source') ? 'swaks or smtp-source is not installed' : false;
+if (peersMissing && process.env.CI) throw new Error(`CI must run the sink interop tests, but ${peersMissing}: did .ci/run install them?`);
+
+test('smtpkit sink takes a session from swaks (STARTTLS + AUTH) and load from Postfix’s smtp-source', { skip: peersMissing }, async () => {
+  const { sinkProcess } = await import('./helpers/sink-process.js');
+  const sink = await sinkProcess(['-q', '--tls', '--auth', 'swaks:swaks-pw']);
+  try {
+    const swaks = spawnSync('swaks', ['--server', `127.0.0.1:${sink.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--tls', '--auth', 'PLAIN', '--auth-user', 'swaks', '--auth-password', 'swaks-pw', '--timeout', '10'], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(swaks.status, 0, swaks.stdout + swaks.stderr);
+    assert.match(swaks.stdout, /<~ {2}250 2\.0\.0 Ok: queued as [0-9A-F]{12}/);
+  } finally {
+    await sink.stop();
+  }
+  const load = await sinkProcess(['-q']);
+  try {
+    const source = spawnSync('/usr/sbin/smtp-source', ['-s', '5', '-m', '200', '-f', 'a@client.test', '-t', 'b@example.test', `127.0.0.1:${load.port}`], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(source.status, 0, source.stdout + source.stderr);
+  } finally {
+    await load.stop();
+  }
+  assert.match(load.stdout(), /^=== sink stopped: 200 message\(s\)/m);
 });

@@ -157,6 +157,7 @@ export class Connection {
     plain.on('error', () => {});
     // We judge trust and name ourselves (tls-facts.ts), after reporting what we saw.
     const secure = tls.connect({ ...options, socket: plain, rejectUnauthorized: false, checkServerIdentity: () => undefined });
+    let ticket: Promise<void> = Promise.resolve();
     await new Promise<void>((resolve, reject) => {
       const fail = (message: string) => {
         clearTimeout(timer);
@@ -169,12 +170,15 @@ export class Connection {
       secure.once('secureConnect', () => {
         clearTimeout(timer);
         secure.removeAllListeners('error');
+        // Listen for the ticket and read from the start: a socket left unread here stalls.
+        ticket = secure.getProtocol() === 'TLSv1.3' ? firstTicket(secure) : Promise.resolve();
+        this.socket = secure;
+        this.attach();
         resolve();
       });
       secure.once('error', (err: NodeJS.ErrnoException) => fail(`the TLS handshake failed: ${describeTlsError(err)}`));
     });
-    this.socket = secure;
-    this.attach();
+    await ticket;
     return { socket: secure, discarded };
   }
 
@@ -229,6 +233,26 @@ export class Connection {
     if (this.failure?.kind === 'error') return this.failure.error;
     return new SmtpkitError('protocol', `the server closed the connection while we waited for ${what}`);
   }
+}
+
+/**
+ * With TLS 1.3 the server sends its session tickets right after the handshake, often in
+ * two writes; under Nagle the second (and the reply to our next command) waits for our ACK
+ * of the first, which the kernel delays by up to 40 ms. Sending the next command after the
+ * first ticket has arrived carries that ACK at once. Servers that send no ticket cost us
+ * at most the short cap.
+ */
+function firstTicket(socket: tls.TLSSocket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      socket.off('session', done);
+      // 'session' is emitted from inside OpenSSL's read; writing before it returns stalls the socket.
+      setImmediate(resolve);
+    };
+    const timer = setTimeout(done, 15);
+    socket.once('session', done);
+  });
 }
 
 const ERRNO_TEXT: Record<string, string> = {

@@ -1,4 +1,4 @@
-import { Command, CommanderError, Option } from 'commander';
+import type { Command } from 'commander';
 import { ExitCode } from './errors.js';
 import { version } from './version.js';
 import type { Flags } from './commands/run.js';
@@ -23,7 +23,13 @@ Exit codes:
  * and other programs can call it. Each command's code is imported only when it runs.
  */
 export async function main(argv: string[]): Promise<number> {
+  // CI loops call this: answer without loading commander and the command table.
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    process.stdout.write(`${version()}\n`);
+    return ExitCode.ok;
+  }
   let exitCode: number = ExitCode.ok;
+  const { Command, CommanderError, Option } = await import('commander');
   const program = new Command('smtpkit')
     // Both must come before .command(): subcommands copy them when created.
     .exitOverride()

@@ -1,10 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Chalk } from 'chalk';
 import { LOCALHOST_CERT } from '../sink/localhost-cert.js';
 import { Sink } from '../sink/server.js';
-import { colorLevel } from './run.js';
+import { paint } from '../render/paint.js';
 import { sinkOptions } from './sink.js';
 
 /**
@@ -13,7 +12,7 @@ import { sinkOptions } from './sink.js';
  * mail server of their own.
  */
 export async function demo(flags: { color?: boolean }): Promise<number> {
-  const c = new Chalk({ level: colorLevel(flags) });
+  const c = await paint(flags);
   const sink = new Sink(sinkOptions({ port: '0', tls: true, auth: 'demo:demo-password', name: 'sink.localhost' }, false));
   const port = await sink.listen();
   const dir = mkdtempSync(join(tmpdir(), 'smtpkit-demo-'));

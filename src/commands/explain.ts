@@ -1,7 +1,7 @@
-import { Chalk } from 'chalk';
 import { commandVerb } from '../protocol/command.js';
 import { explainInput, explanationLines } from '../render/explanation.js';
-import { colorLevel, failureOutcome } from './run.js';
+import { paint } from '../render/paint.js';
+import { failureOutcome } from './run.js';
 
 export interface ExplainFlags {
   command?: string;
@@ -18,7 +18,7 @@ export async function explain(words: string[], flags: ExplainFlags): Promise<num
       const { text, reply, explanation } = input;
       process.stdout.write(`${JSON.stringify({ schema: 'smtpkit/1', input: text, command: command || null, code: reply?.code ?? null, enhanced: reply ? reply.enhanced : text, explanation }, null, 2)}\n`);
     } else {
-      process.stdout.write(`${explanationLines(input, command, new Chalk({ level: colorLevel(flags) })).join('\n')}\n`);
+      process.stdout.write(`${explanationLines(input, command, await paint(flags)).join('\n')}\n`);
     }
     return 0;
   } catch (err) {

@@ -1,5 +1,4 @@
 import { performance } from 'node:perf_hooks';
-import { Chalk } from 'chalk';
 import { SmtpkitError, usageError } from '../errors.js';
 import { explainCode } from '../explain/explain.js';
 import { hasExtension } from '../protocol/capabilities.js';
@@ -10,7 +9,7 @@ import { buildMessage, type MessageSpec } from '../message/build.js';
 import { SmtpSession, type SessionOptions } from '../session/session.js';
 import { version } from '../version.js';
 import { greetAndSecure, login, startTlsMode, type AuthPlan } from './establish.js';
-import { colorLevel } from './run.js';
+import { paint } from '../render/paint.js';
 
 export interface LoadSettings {
   count: number;
@@ -164,7 +163,7 @@ function percentile(sorted: number[], p: number): number {
   return Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! * 10) / 10;
 }
 
-function report(stats: Stats, seconds: number, load: LoadSettings, base: SessionOptions, opts: { json: boolean; quiet: boolean; color: boolean | undefined }): number {
+async function report(stats: Stats, seconds: number, load: LoadSettings, base: SessionOptions, opts: { json: boolean; quiet: boolean; color: boolean | undefined }): Promise<number> {
   const phases = Object.fromEntries(
     Object.entries(stats.latency).map(([phase, values]) => {
       const sorted = [...values].sort((a, b) => a - b);
@@ -179,7 +178,7 @@ function report(stats: Stats, seconds: number, load: LoadSettings, base: Session
     process.stdout.write(`${JSON.stringify({ schema: 'smtpkit/1', tool: { name: 'smtpkit', version: version() }, command: 'send', mode: 'load', target, settings: load, outcome: { ok: exitCode === 0, exitCode }, result: { sent: stats.sent, accepted: stats.accepted, failed: stats.failed, seconds: Math.round(seconds * 1000) / 1000, messagesPerSecond: rate, latencyMs: phases, errors } }, null, 2)}\n`);
     return exitCode;
   }
-  const c = new Chalk({ level: colorLevel({ color: opts.color }) });
+  const c = await paint({ color: opts.color });
   const out: string[] = [];
   if (!opts.quiet) {
     out.push(c.blue(`=== load: ${load.count} message(s) to ${target} over ${load.concurrency} connection(s), ${load.perConnection} per connection${load.rate ? `, at most ${load.rate}/s` : ''}`));

@@ -1,4 +1,3 @@
-import { Chalk } from 'chalk';
 import { usageError } from '../errors.js';
 import { checkDane } from '../dns/checks/dane.js';
 import { checkDmarc } from '../dns/checks/dmarc.js';
@@ -6,14 +5,15 @@ import type { Finding } from '../dns/checks/finding.js';
 import { checkMtaSts } from '../dns/checks/mtasts.js';
 import { checkSpf } from '../dns/checks/spf.js';
 import { checkTlsRpt } from '../dns/checks/tlsrpt.js';
+import { parseDomain } from '../dns/domain.js';
 import { lookupMx, type MxReport } from '../dns/mx.js';
 import { Resolver, type ResolverFlags } from '../dns/resolver.js';
-import { assertSingleLine } from '../protocol/command.js';
 import { parsePort } from '../protocol/target.js';
 import { printable } from '../render/printable.js';
 import { version } from '../version.js';
 import { readOption } from './options.js';
-import { colorLevel, failureOutcome } from './run.js';
+import { paint, type Paint } from '../render/paint.js';
+import { failureOutcome } from './run.js';
 
 export interface MxFlags extends ResolverFlags {
   ptr?: boolean;
@@ -24,13 +24,6 @@ export interface MxFlags extends ResolverFlags {
   color?: boolean;
 }
 
-export function parseDomain(text: string): string {
-  assertSingleLine(text, 'the domain');
-  const d = text.trim().replace(/\.$/, '').toLowerCase();
-  if (!/^[a-z0-9_]([a-z0-9_-]{0,62}\.)*[a-z0-9_-]{1,63}$/i.test(d) && !/^[^\s@]+$/.test(d)) throw usageError(`${JSON.stringify(text)} is not a domain name`);
-  if (d.includes('@')) throw usageError(`${JSON.stringify(text)} is an address; give the domain after the @`);
-  return d;
-}
 
 /** `smtpkit mx-lookup <domain>`: the mail hosts, their addresses, and with --checks the mail-security records. */
 export async function mxLookup(domainArg: string, flags: MxFlags): Promise<number> {
@@ -66,7 +59,7 @@ export async function mxLookup(domainArg: string, flags: MxFlags): Promise<numbe
   } else if (flags.quiet) {
     (ok ? process.stdout : process.stderr).write(`${ok ? 'OK' : `FAILED (exit ${exitCode})`}: ${printable(message)}\n`);
   } else {
-    const c = new Chalk({ level: colorLevel(flags) });
+    const c = await paint(flags);
     if (report) process.stdout.write(renderMx(report, findings, c));
     if (ok) process.stdout.write(`${c.green.bold(`=== ${printable(message)}`)}\n`);
     else process.stderr.write(`${c.red.bold(`*** ${printable(message)}`)}\n`);
@@ -76,7 +69,7 @@ export async function mxLookup(domainArg: string, flags: MxFlags): Promise<numbe
 
 const MARK = { pass: '✔', warn: '⚠', fail: '✖', absent: '–' };
 
-function renderMx(r: MxReport, findings: Finding[], c: InstanceType<typeof Chalk>): string {
+function renderMx(r: MxReport, findings: Finding[], c: Paint): string {
   const out: string[] = [];
   out.push(c.blue(`=== Mail hosts of ${r.domain}${r.authenticated ? ' (DNSSEC-validated by the resolver)' : ''}`));
   if (r.kind === 'null') out.push(`    0 .   null MX: this domain declares that it accepts no mail`);

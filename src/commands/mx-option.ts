@@ -1,8 +1,7 @@
 import { usageError } from '../errors.js';
 import type { ResolverFlags } from '../dns/resolver.js';
 import type { SmtpSession } from '../session/session.js';
-import { parseDomain } from './mx-lookup.js';
-import { useMx, verifyDane } from './mx-targets.js';
+import { parseDomain } from '../dns/domain.js';
 
 /** `--mx DOMAIN` instead of a server, and `--dane`: shared by ehlo and starttls. */
 export interface MxOption extends ResolverFlags {
@@ -19,13 +18,15 @@ export function mxSpec(spec: string | undefined, flags: MxOption): string {
 export async function applyMx(session: SmtpSession, spec: string | undefined, flags: MxOption) {
   if (spec && flags.mx) throw usageError('give a server or --mx DOMAIN, not both');
   if (!spec && !flags.mx) throw usageError('give a server (host[:port]) or --mx DOMAIN');
-  const resolver = flags.mx ? await useMx(session, parseDomain(flags.mx), flags) : undefined;
+  // DNS code (dns2 among it) loads only when --mx or --dane asks for it.
+  const targets = flags.mx || flags.dane ? await import('./mx-targets.js') : undefined;
+  const resolver = flags.mx ? await targets!.useMx(session, parseDomain(flags.mx), flags) : undefined;
   return {
     /** After TLS: check DANE for the host reached, when asked. */
     dane: async () => {
       if (!flags.dane) return;
       const r = resolver ?? (await import('../dns/resolver.js')).Resolver.fromFlags(flags, session.options.tls.ca);
-      await verifyDane(session, r);
+      await targets!.verifyDane(session, r);
     },
   };
 }

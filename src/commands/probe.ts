@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { Chalk } from 'chalk';
 import { usageError } from '../errors.js';
 import { lookupMx } from '../dns/mx.js';
 import { Resolver, type ResolverFlags } from '../dns/resolver.js';
@@ -10,9 +9,10 @@ import { counts, nagiosStatus, type ProbeResult } from '../probe/result.js';
 import { printable } from '../render/printable.js';
 import { version } from '../version.js';
 import { planAuth, type AuthFlags } from './establish.js';
-import { parseDomain } from './mx-lookup.js';
+import { parseDomain } from '../dns/domain.js';
 import { sessionOptions, readOption } from './options.js';
-import { colorLevel, failureOutcome, type Flags } from './run.js';
+import { paint } from '../render/paint.js';
+import { failureOutcome, type Flags } from './run.js';
 
 export interface ProbeFlags extends Flags, AuthFlags, ResolverFlags {
   targets?: string;
@@ -51,7 +51,7 @@ export async function probeCommand(specs: string[], flags: ProbeFlags): Promise<
   }
   const strictly = (r: ProbeResult) => (r.exitCode === 0 && flags.strict && counts(r).warn ? 1 : r.exitCode);
   const exitCode = Math.max(...results.map(strictly));
-  const c = new Chalk({ level: colorLevel(flags) });
+  const c = await paint(flags);
   if (format === 'json') {
     const summary = { targets: results.length, ok: results.filter((r) => strictly(r) === 0).length, failed: results.filter((r) => strictly(r) !== 0).length };
     const doc = { schema: 'smtpkit/1', tool: { name: 'smtpkit', version: version() }, command: 'probe', outcome: { ok: exitCode === 0, exitCode }, summary, results: results.map((r) => ({ ...r, exitCode: strictly(r), events: flags.transcript ? r.events : undefined })) };

@@ -1,6 +1,6 @@
-import chalk from 'chalk';
 import { SmtpkitError } from '../errors.js';
 import { jsonReport } from '../render/json.js';
+import { paint } from '../render/paint.js';
 import { printable } from '../render/printable.js';
 import type { Outcome } from '../render/outcome.js';
 import { TextRenderer } from '../render/text.js';
@@ -18,10 +18,7 @@ export type Details = Record<string, unknown>;
 /** A command's script: drives the session, fills in details, and returns the success line. */
 export type Script = (session: SmtpSession, details: Details) => Promise<string>;
 
-/** Whether colour is wanted: chalk's own detection, overridden by --no-color and NO_COLOR. */
-export function colorLevel(flags: OutputFlags): 0 | 1 | 2 | 3 {
-  return flags.color === false || process.env.NO_COLOR ? 0 : chalk.level;
-}
+export { colorLevel } from '../render/paint.js';
 
 /**
  * Runs one session for a command: validates flags, wires the renderer, runs the script,
@@ -31,7 +28,7 @@ export async function runSession(command: string, spec: string, flags: Flags, sc
   const startedAt = new Date().toISOString();
   const events: SmtpEvent[] = [];
   const details: Details = {};
-  const text = flags.json || flags.quiet ? undefined : new TextRenderer(process.stdout, process.stderr, { color: colorLevel(flags) > 0, verbose: !!flags.verbose });
+  const text = flags.json || flags.quiet ? undefined : new TextRenderer(process.stdout, process.stderr, { paint: await paint(flags) });
   let session: SmtpSession | undefined;
   let target: Target | undefined;
   let outcome: Outcome;

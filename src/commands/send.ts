@@ -10,7 +10,6 @@ import { buildMessage, parseHeader, type MessageSpec, type OutgoingMessage } fro
 import type { SmtpSession } from '../session/session.js';
 import { greetAndSecure, login, planAuth, startTlsMode, type AuthFlags, type AuthPlan } from './establish.js';
 import type { ResolverFlags } from '../dns/resolver.js';
-import { useMx, verifyDane } from './mx-targets.js';
 import { sessionOptions } from './options.js';
 import { failureOutcome, runSession, type Flags, type Details } from './run.js';
 
@@ -105,14 +104,15 @@ export async function send(spec: string | undefined, flags: SendFlags): Promise<
   }
   return runSession('send', spec ?? mxDomain ?? '', flags, async (session, details) => {
     const { spec: message, envelope, quitAfter } = await prepare(flags);
-    const resolver = mxDomain ? await useMx(session, mxDomain, flags) : flags.dane ? (await import('../dns/resolver.js')).Resolver.fromFlags(flags, session.options.tls.ca) : undefined;
+    const targets = mxDomain || flags.dane ? await import('./mx-targets.js') : undefined;
+    const resolver = mxDomain ? await targets!.useMx(session, mxDomain, flags) : flags.dane ? (await import('../dns/resolver.js')).Resolver.fromFlags(flags, session.options.tls.ca) : undefined;
     const wantsAuth = flags.auth || flags.user !== undefined;
     const plan: AuthPlan | undefined = wantsAuth ? await planAuth(flags, (m) => session.emit({ type: 'warning', message: m })) : undefined;
     const stop = (step: Step) => quitAfter === step;
     const stopped = (step: Step) => `stopped after ${step} as asked (--quit-after ${step}); nothing was delivered`;
 
     const stoppedEarly = await greetAndSecure(session, startTlsMode(flags.starttls), stop);
-    if (flags.dane && resolver && (session.isTls || !stoppedEarly)) await verifyDane(session, resolver);
+    if (flags.dane && resolver && (session.isTls || !stoppedEarly)) await targets!.verifyDane(session, resolver);
     if (stoppedEarly) return stopped(quitAfter!);
     const where = formatTarget(session.currentHost, session.options.port);
     if (plan) await login(session, plan);

@@ -1,7 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { Chalk } from 'chalk';
 import { usageError } from '../errors.js';
 import { parsePort } from '../protocol/target.js';
 import { printable } from '../render/printable.js';
@@ -11,7 +10,8 @@ import { parseDuration } from '../session/timeouts.js';
 import { LOCALHOST_CERT, LOCALHOST_KEY } from '../sink/localhost-cert.js';
 import { Sink, type DropPoint, type SinkMessage, type SinkOptions } from '../sink/server.js';
 import { readOption } from './options.js';
-import { colorLevel, failureOutcome } from './run.js';
+import { paint } from '../render/paint.js';
+import { failureOutcome } from './run.js';
 
 export interface SinkFlags {
   port?: string;
@@ -78,7 +78,7 @@ export function sinkOptions(flags: SinkFlags, transcript: boolean): SinkOptions 
 
 /** `smtpkit sink`: a local server that takes mail and shows what it got, explained. */
 export async function sink(flags: SinkFlags): Promise<number> {
-  const c = new Chalk({ level: colorLevel(flags) });
+  const c = await paint(flags);
   const transcript = !flags.json && !flags.quiet;
   // Catch Ctrl-C before announcing the port: a signal that comes in between would kill us.
   let interrupted: () => void = () => {};
@@ -117,7 +117,7 @@ export async function sink(flags: SinkFlags): Promise<number> {
       const events = sessions.get(id) ?? [];
       sessions.delete(id);
       let out = c.bold(`--- session #${id}\n`);
-      const renderer = new TextRenderer({ write: (t: string) => (out += t) }, { write: (t: string) => (out += t) }, { color: c.level > 0, verbose: false });
+      const renderer = new TextRenderer({ write: (t: string) => (out += t) }, { write: (t: string) => (out += t) }, { paint: c });
       for (const e of events) renderer.event(e);
       process.stdout.write(out);
     });

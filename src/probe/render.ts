@@ -1,13 +1,13 @@
-import type { ChalkInstance } from 'chalk';
+import type { Paint } from '../render/paint.js';
 import { printable } from '../render/printable.js';
 import { TextRenderer } from '../render/text.js';
 import { counts, MARKS, nagiosStatus, type ProbeResult } from './result.js';
 
 /** The table of checks for people: markers stay without colour, so CI logs read the same. */
-export function textReport(r: ProbeResult, c: ChalkInstance, transcript: boolean): string {
+export function textReport(r: ProbeResult, c: Paint, transcript: boolean): string {
   let out = '';
   if (transcript) {
-    const renderer = new TextRenderer({ write: (t: string) => (out += t) }, { write: (t: string) => (out += t) }, { color: c.level > 0, verbose: false });
+    const renderer = new TextRenderer({ write: (t: string) => (out += t) }, { write: (t: string) => (out += t) }, { paint: c });
     for (const e of r.events) renderer.event(e);
   }
   const paint = { pass: c.green, warn: c.yellow, fail: c.red };

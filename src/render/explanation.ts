@@ -1,4 +1,4 @@
-import type { ChalkInstance } from 'chalk';
+import type { Paint } from './paint.js';
 import { usageError } from '../errors.js';
 import { explainCode, explainEnhanced, explainReply, type Explanation } from '../explain/explain.js';
 import { hintFor } from '../explain/hints.js';
@@ -28,7 +28,7 @@ export function explainInput(input: string, command: string): ExplainedInput {
   return { text, reply, explanation: explainReply(reply, command) };
 }
 
-export function explanationLines({ text, reply, explanation: x }: ExplainedInput, command: string, c: ChalkInstance): string[] {
+export function explanationLines({ text, reply, explanation: x }: ExplainedInput, command: string, c: Paint): string[] {
   const lines = [c.bold(printable(text))];
   if (reply) lines.push(`    ${c.bold(String(reply.code))}${command ? ` (to ${command})` : ''}: ${explainCode(reply.code, command)}`);
   if (x.enhanced) lines.push(`    ${c.bold(x.enhanced.code)} ${x.enhanced.title}: ${x.enhanced.text}`);

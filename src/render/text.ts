@@ -1,4 +1,3 @@
-import { Chalk, type ChalkInstance } from 'chalk';
 import { capabilityNotes, explainExtension } from '../explain/extensions.js';
 import { explainReply } from '../explain/explain.js';
 import { isFailure, replyClass, replyWireLines } from '../protocol/reply.js';
@@ -6,12 +5,11 @@ import type { Capabilities } from '../protocol/capabilities.js';
 import type { SmtpEvent, Timings } from '../session/events.js';
 import type { TlsFacts } from '../session/tls-facts.js';
 import type { Outcome } from './outcome.js';
+import type { Paint } from './paint.js';
 import { printable } from './printable.js';
 
 export interface TextOptions {
-  color: boolean;
-  /** Show raw bytes as well (-v). */
-  verbose: boolean;
+  paint: Paint;
 }
 
 export interface Output {
@@ -24,14 +22,14 @@ export interface Output {
  * reply, `!!!` warning, `***` error; explanation lines start with `#`.
  */
 export class TextRenderer {
-  private readonly c: ChalkInstance;
+  private readonly c: Paint;
 
   constructor(
     private readonly out: Output,
     private readonly err: Output,
-    private readonly options: TextOptions,
+    options: TextOptions,
   ) {
-    this.c = new Chalk({ level: options.color ? 1 : 0 });
+    this.c = options.paint;
   }
 
   event(e: SmtpEvent): void {

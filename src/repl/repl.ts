@@ -1,6 +1,5 @@
 import { writeFileSync } from 'node:fs';
 import readline from 'node:readline';
-import { Chalk } from 'chalk';
 import { SmtpkitError } from '../errors.js';
 import { parseEhlo } from '../protocol/capabilities.js';
 import { commandVerb } from '../protocol/command.js';
@@ -8,12 +7,13 @@ import { isFailure, isPositive, replyText, type Reply } from '../protocol/reply.
 import { formatTarget } from '../protocol/target.js';
 import { explainInput, explanationLines } from '../render/explanation.js';
 import { jsonReport } from '../render/json.js';
+import { paint } from '../render/paint.js';
 import { TextRenderer } from '../render/text.js';
 import { REDACTED } from '../session/auth.js';
 import type { SmtpEvent } from '../session/events.js';
 import type { SmtpSession } from '../session/session.js';
 import { login, planAuth } from '../commands/establish.js';
-import { colorLevel, runSession, type Flags } from '../commands/run.js';
+import { runSession, type Flags } from '../commands/run.js';
 import { version } from '../version.js';
 import { completions } from './completer.js';
 import { History } from './history.js';
@@ -198,7 +198,7 @@ class Repl {
       case 'send':
         return this.compose();
       case 'explain': {
-        const c = new Chalk({ level: colorLevel(this.flags) });
+        const c = await paint(this.flags);
         for (const l of explanationLines(explainInput(args.join(' '), ''), '', c)) process.stdout.write(`${l}\n`);
         return;
       }
@@ -261,7 +261,7 @@ class Repl {
     await this.session.sendMessage(chunks(), `.  [message: ${message.size} bytes]`);
   }
 
-  private save(file: string | undefined) {
+  private async save(file: string | undefined) {
     if (!file) throw new SmtpkitError('usage', 'usage: /save FILE (.json for JSON)');
     let text = '';
     if (file.endsWith('.json')) {
@@ -271,7 +271,7 @@ class Repl {
         version(),
       );
     } else {
-      const renderer = new TextRenderer({ write: (t: string) => (text += t) }, { write: (t: string) => (text += t) }, { color: false, verbose: false });
+      const renderer = new TextRenderer({ write: (t: string) => (text += t) }, { write: (t: string) => (text += t) }, { paint: await paint({ color: false }) });
       for (const e of this.events) renderer.event(e);
     }
     writeFileSync(file, text, { mode: 0o600 });

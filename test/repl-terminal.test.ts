@@ -210,3 +210,34 @@ test('pty: auth and send ask for the password only once the server offers AUTH',
     await noAuth.close();
   }
 });
+
+test('pty: SASL responses typed by hand after a 334 stay out of history and the Up arrow', { skip }, async () => {
+  const { pty, readHistory } = session();
+  try {
+    await pty.waitFor(PROMPT, 'the prompt');
+    await pty.type('EHLO client.test');
+    await pty.key('Enter');
+    await pty.waitFor(/# The server accepted EHLO/, 'EHLO explained');
+    await pty.type('AUTH LOGIN');
+    await pty.key('Enter');
+    await pty.waitFor(/^<-  334 VXNlcm5hbWU6/m, 'the user name question');
+    await pty.type(b64('dave'));
+    await pty.key('Enter');
+    await pty.waitFor(/^<-  334 UGFzc3dvcmQ6/m, 'the password question');
+    await pty.type(b64(SECRET));
+    await pty.key('Enter');
+    await pty.waitFor(/^<-  235 /m, 'logged in');
+    await pty.waitFor(PROMPT, 'the prompt');
+    await pty.key('Up');
+    await pty.waitFor(/> AUTH LOGIN\s*$/m, 'Up skips the typed responses and recalls AUTH LOGIN');
+    await pty.key('C-u');
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+    assertNoLeak('the history', readHistory(), b64(SECRET), b64('dave'));
+    // What was typed at the main prompt was echoed as typed; the transcript shows it redacted.
+    assert.equal(pty.screen().match(/^ -> <redacted>$/gm)?.length, 2);
+  } finally {
+    pty.close();
+  }
+});

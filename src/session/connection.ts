@@ -1,5 +1,5 @@
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { SmtpkitError } from '../errors.js';
 import { ReplyParser, replyWireLines, type Reply } from '../protocol/reply.js';
 import { describeTimeout } from './timeouts.js';
@@ -49,7 +49,7 @@ export class Connection {
   }
 
   get isTls(): boolean {
-    return this.socket instanceof tls.TLSSocket;
+    return 'encrypted' in this.socket && this.socket.encrypted;
   }
 
   get isOpen(): boolean {
@@ -149,6 +149,8 @@ export class Connection {
    * read after the handshake (RFC 3207 §6).
    */
   async startTls(options: tls.ConnectionOptions, timeoutMs: number): Promise<{ socket: tls.TLSSocket; discarded: string }> {
+    // Loaded before the plain socket is detached (no gap in which its data could go unread).
+    const { connect } = await import('node:tls');
     const queued = this.queue.splice(0).flatMap((r) => replyWireLines(r).map((l) => `${l}\r\n`));
     const discarded = queued.join('') + this.parser.discard();
     this.detach();
@@ -156,7 +158,7 @@ export class Connection {
     // The TLS socket reports the plain socket's failures; keep them from being unhandled.
     plain.on('error', () => {});
     // We judge trust and name ourselves (tls-facts.ts), after reporting what we saw.
-    const secure = tls.connect({ ...options, socket: plain, rejectUnauthorized: false, checkServerIdentity: () => undefined });
+    const secure = connect({ ...options, socket: plain, rejectUnauthorized: false, checkServerIdentity: () => undefined });
     let ticket: Promise<void> = Promise.resolve();
     await new Promise<void>((resolve, reject) => {
       const fail = (message: string) => {

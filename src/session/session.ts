@@ -1,7 +1,6 @@
-import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls';
+import type { ConnectionOptions, SecureContext } from 'node:tls';
 import { SmtpkitError } from '../errors.js';
 import { diffCapabilities, hasExtension, heloCapabilities, parseEhlo, type Capabilities } from '../protocol/capabilities.js';
 import { commandVerb } from '../protocol/command.js';
@@ -9,7 +8,7 @@ import { isPositive, replyText, type Reply } from '../protocol/reply.js';
 import { formatTarget } from '../protocol/target.js';
 import { Connection } from './connection.js';
 import type { EventBody, EventSink, SmtpEvent, Timings } from './events.js';
-import { peerChain, tlsFacts, type TlsFacts } from './tls-facts.js';
+import type { TlsFacts } from './tls-facts.js';
 import { describeTimeout, type Timeouts } from './timeouts.js';
 
 export interface TlsSettings {
@@ -308,8 +307,10 @@ export class SmtpSession {
     const { tls } = this.options;
     const host = this.currentHost;
     const sni = tls.sni === false ? undefined : (tls.sni ?? (isIP(host) ? undefined : host));
+    // Loaded here, not at start-up: a session without TLS never pays for tls and crypto.
+    const [{ createSecureContext }, { peerChain, tlsFacts }] = await Promise.all([import('node:tls'), import('./tls-facts.js')]);
     const { socket, discarded } = await this.phase('tls', () =>
-      connection.startTls({ servername: sni, secureContext: secureContext(tls) }, this.options.timeouts.tls),
+      connection.startTls({ servername: sni, secureContext: secureContext(createSecureContext, tls) }, this.options.timeouts.tls),
     );
     if (discarded) {
       this.emit({ type: 'warning', message: `the server sent ${Buffer.byteLength(discarded)} bytes after its 220 and before TLS; discarded unread (RFC 3207 §6): ${JSON.stringify(discarded.slice(0, 80))}` });
@@ -350,6 +351,7 @@ export class SmtpSession {
       timer = setTimeout(() => reject(new SmtpkitError('dns', `looking up ${host} took longer than ${describeTimeout(timeoutMs)}`, 'dns')), timeoutMs);
     });
     try {
+      const { lookup } = await import('node:dns/promises');
       const found = await Promise.race([lookup(host, { all: true, family: family ?? 0 }), timeout]);
       return found.map((a) => a.address);
     } catch (err) {
@@ -383,7 +385,7 @@ export class SmtpSession {
  * Adding to Node's default store costs about 1 ms; building a store from all the roots'
  * PEM text again (ca: [...rootCertificates, extra]) costs about 16.
  */
-function secureContext(t: TlsSettings): SecureContext {
+function secureContext(createSecureContext: (options: ConnectionOptions) => SecureContext, t: TlsSettings): SecureContext {
   const context = createSecureContext({ cert: t.cert, key: t.key, minVersion: t.minVersion, maxVersion: t.maxVersion });
   if (t.ca) (context as SecureContext & { context: { addCACert(pem: string): void } }).context.addCACert(t.ca);
   return context;

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 
 /** The repository root (tests run from dist/test/). */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const BIN = `${ROOT}bin/smtpkit.js`;
+export const BIN = `${ROOT}bin/smtpkit.cjs`;
 export const fixture = (name: string) => `${ROOT}test/fixtures/${name}`;
 export const readFixture = (name: string) => readFileSync(fixture(name), 'utf8');
 

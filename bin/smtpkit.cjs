@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+'use strict';
+// The smtpkit command. CommonJS and small, because every run pays for its start: Node
+// starts a CommonJS entry faster than an ES module one, and the CLI itself is one bundle
+// (dist/smtpkit.cjs, built by scripts/bundle.mjs) loaded through V8's compile cache.
+const argv = process.argv.slice(2);
+
+// CI loops ask for this: answer before loading anything else.
+if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+  process.stdout.write(`${require('../package.json').version}\n`);
+  return;
+}
+
+// `smtpkit ... | head` closes our stdout early: stop quietly, as other CLI tools do.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err) => process.exit(err.code === 'EPIPE' ? 0 : 1));
+}
+
+const COMMANDS = ['connect', 'repl', 'ehlo', 'auth', 'starttls', 'send', 'mx-lookup', 'probe', 'sink', 'demo', 'explain'];
+const { load } = require('./compile-cache.cjs');
+const cli = load(require('node:path').join(__dirname, '..', 'dist', 'smtpkit.cjs'), COMMANDS.includes(argv[0]) ? argv[0] : 'other');
+cli.exports.main(argv).then((code) => {
+  process.exitCode = code;
+  cli.save();
+  // Everything should be closed by now; if a stray handle remains, do not hang a CI job on it.
+  setTimeout(() => process.exit(), 1000).unref();
+});

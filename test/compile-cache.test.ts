@@ -1,0 +1,82 @@
+/**
+ * bin/compile-cache.cjs: the bundle's compiled code is kept per user and reused, never
+ * taken from a directory others can write, and a stale or broken entry only costs a
+ * recompile. (Whether it is faster is for `npm run bench`.)
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import module from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { BIN } from './helpers/paths.js';
+
+const home = mkdtempSync(join(tmpdir(), 'smtpkit-cache-'));
+after(() => rmSync(home, { recursive: true, force: true }));
+/** Node >= 22.1 keeps the cache itself (module.enableCompileCache); older Node uses ours. */
+const builtIn = typeof (module as { enableCompileCache?: unknown }).enableCompileCache === 'function';
+
+function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, out })));
+}
+
+const entries = (dir: string) => (existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String) : []);
+
+test('the first run keeps compiled code in ~/.cache/smtpkit (private), the next runs the same', async () => {
+  const h = join(home, 'a');
+  mkdirSync(h);
+  const first = await run(['explain', '550', '5.1.1'], { HOME: h });
+  assert.equal(first.code, 0, first.out);
+  const dir = join(h, '.cache', 'smtpkit');
+  assert.equal(statSync(dir).mode & 0o777, 0o700);
+  if (builtIn) assert.ok(entries(join(dir, 'node')).length > 0, 'node keeps its cache in our directory');
+  else assert.deepEqual(entries(dir).filter((f) => f.endsWith('-explain.v8')).length, 1);
+  const second = await run(['explain', '550', '5.1.1'], { HOME: h });
+  assert.equal(second.code, 0);
+  assert.equal(second.out, first.out);
+});
+
+test('a cache directory others can write to is not used; XDG_CACHE_HOME is honoured', async () => {
+  const xdg = join(home, 'xdg');
+  mkdirSync(join(xdg, 'smtpkit'), { recursive: true });
+  chmodSync(join(xdg, 'smtpkit'), 0o777);
+  const r = await run(['explain', '250'], { HOME: join(home, 'none'), XDG_CACHE_HOME: xdg });
+  assert.equal(r.code, 0, r.out);
+  assert.deepEqual(entries(join(xdg, 'smtpkit')), []);
+  assert.equal(existsSync(join(home, 'none')), false, 'HOME is not used when XDG_CACHE_HOME is set');
+});
+
+test('NODE_DISABLE_COMPILE_CACHE turns it off', async () => {
+  const h = join(home, 'off');
+  mkdirSync(h);
+  const r = await run(['explain', '250'], { HOME: h, NODE_DISABLE_COMPILE_CACHE: '1' });
+  assert.equal(r.code, 0, r.out);
+  assert.deepEqual(entries(h), []);
+});
+
+test('a stale or corrupt entry is replaced, and the run is unaffected', { skip: builtIn && 'Node keeps its own cache here' }, async () => {
+  const h = join(home, 'stale');
+  mkdirSync(h);
+  const good = await run(['explain', '421'], { HOME: h });
+  const dir = join(h, '.cache', 'smtpkit');
+  const [name] = entries(dir).filter((f) => f.endsWith('-explain.v8'));
+  assert.ok(name);
+  const file = join(dir, name);
+  const saved = readFileSync(file);
+  const stamp = saved.subarray(0, saved.indexOf(10) + 1).toString('latin1');
+  // Same stamp, broken code (V8 must reject it); then an entry for another build of the bundle.
+  for (const broken of [Buffer.concat([Buffer.from(stamp, 'latin1'), Buffer.alloc(4096, 7)]), Buffer.concat([Buffer.from(`v0.0.0 x64 1 1\n`), saved.subarray(stamp.length)])]) {
+    writeFileSync(file, broken);
+    const r = await run(['explain', '421'], { HOME: h });
+    assert.equal(r.code, 0, r.out);
+    assert.equal(r.out, good.out);
+    const now = readFileSync(file);
+    assert.notDeepEqual(now, broken, 'rewritten');
+    assert.equal(now.subarray(0, stamp.length).toString('latin1'), stamp);
+  }
+});

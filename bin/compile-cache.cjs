@@ -80,8 +80,8 @@ function loadWithCachedData(file, cacheFile) {
   const script = new vm.Script(Module.wrap(source), {
     filename: file,
     cachedData,
-    // import() inside the bundle (ora, @inquirer/prompts) resolves as from the file itself.
-    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+    // No importModuleDynamically: on Node 20 it is experimental (and warns). The bundle has
+    // no import() of its own; scripts/bundle.mjs routes them through dist/esm-import.cjs.
   });
   // A module like require() makes, and in require.cache, so the file counts as loaded once.
   const mod = new Module(file, module);

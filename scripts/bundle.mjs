@@ -5,7 +5,7 @@
 // bundle runs on first use. The ESM-only packages used off the start-up path (ora,
 // @inquirer/prompts) and dns2 stay outside it, loaded from node_modules when needed.
 import { build } from 'esbuild';
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 const root = new URL('..', import.meta.url);
 const { version } = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'));
@@ -47,8 +47,24 @@ const result = await build({
   logOverride: { 'empty-import-meta': 'error' },
   legalComments: 'none',
   metafile: true,
+  write: false,
   logLevel: 'warning',
 });
+let code = result.outputFiles[0].text;
+
+// import() in the bundle: bin/compile-cache.cjs runs it through vm.Script on Node 20, where
+// import() needs an experimental flag. Built-ins become require(); the ESM-only packages are
+// imported by dist/esm-import.cjs, a plain CommonJS file where import() just works.
+const dynamic = new Set(Object.values(result.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.kind === 'dynamic-import' && i.external).map((i) => i.path)));
+for (const name of dynamic) {
+  const call = `import(${JSON.stringify(name)})`;
+  if (!code.includes(call)) throw new Error(`bundle: expected ${call} in the output`);
+  const builtin = name.startsWith('node:');
+  code = code.replaceAll(call, builtin ? `Promise.resolve().then(() => require(${JSON.stringify(name)}))` : `require("./esm-import.cjs")(${JSON.stringify(name)})`);
+}
+if (/\bimport\(/.test(code.replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`/g, '""'))) throw new Error('bundle: an import() is left that vm.Script cannot run');
+writeFileSync(new URL('dist/smtpkit.cjs', root), code);
+writeFileSync(new URL('dist/esm-import.cjs', root), `'use strict';\n// For dist/smtpkit.cjs: ESM-only packages, imported from a file Node loads itself.\nmodule.exports = (specifier) => import(specifier);\n`);
 
 // The bundle carries copies of packages (commander, chalk): their licences go with it.
 const packages = new Set();

@@ -43,7 +43,10 @@ const result = await build({
   format: 'cjs',
   external: ['ora', '@inquirer/prompts', 'dns2'],
   plugins: [versionPlugin, lazyChildProcess],
-  // import.meta is empty in CommonJS: a path computed from it would be wrong, so refuse it.
+  // import.meta.url is the bundle's own URL (load mode starts its worker threads from it);
+  // any other import.meta would be empty in CommonJS, so it is refused.
+  define: { 'import.meta.url': '__smtpkitBundleUrl' },
+  banner: { js: 'var __smtpkitBundleUrl = require("node:url").pathToFileURL(__filename).href;' },
   logOverride: { 'empty-import-meta': 'error' },
   legalComments: 'none',
   metafile: true,

@@ -18,6 +18,11 @@ Exit codes:
   70 internal error (a bug in smtpkit)
 `;
 
+/** Where a load-mode worker thread starts (commands/load-threads.ts): the bundle's only other way in. */
+export async function loadWorker(): Promise<void> {
+  await (await import('./commands/load-threads.js')).loadWorker();
+}
+
 /**
  * Parses argv and runs one command; returns the exit code instead of exiting, so tests
  * and other programs can call it. Each command's code is imported only when it runs.

@@ -126,3 +126,33 @@ test('smtpkit demo runs a probe and a send against its own sink', async () => {
   assert.match(r.stdout, /^ ~> AUTH CRAM-MD5$/m);
   assert.ok(!r.stdout.includes('demo-password'));
 });
+
+test('load mode over worker threads (SMTPKIT_LOAD_THREADS): one count shared, figures merged, a refusal reported once per message', async () => {
+  const sink = await sinkProcess(['-q']);
+  try {
+    const r = await runCli(['send', `127.0.0.1:${sink.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--count', '250', '--concurrency', '5', '--per-connection', '3', '--json'], { env: { SMTPKIT_LOAD_THREADS: '3' }, limitMs: 30_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.settings.threads, 3);
+    assert.deepEqual([doc.result.sent, doc.result.accepted, doc.result.failed], [250, 250, 0]);
+    assert.equal(doc.result.latencyMs.message.count, 250);
+    assert.equal(await sink.stop(), 0);
+    assert.match(sink.stdout(), /^=== sink stopped: 250 message\(s\)/m);
+  } finally {
+    sink.child.kill('SIGKILL');
+  }
+  const failing = await sinkProcess(['-q', '--reject-rcpt', '^b@']);
+  try {
+    const r = await runCli(['send', `127.0.0.1:${failing.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--count', '40', '--concurrency', '4', '--json'], { env: { SMTPKIT_LOAD_THREADS: '2' } });
+    assert.equal(r.code, 8);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.settings.threads, 2);
+    assert.deepEqual([doc.result.sent, doc.result.accepted, doc.result.failed], [40, 0, 40]);
+    assert.deepEqual(doc.result.errors.map((e: { code: number; count: number }) => [e.code, e.count]), [[550, 40]]);
+  } finally {
+    failing.child.kill('SIGKILL');
+  }
+  const bad = await runCli(['send', '127.0.0.1:1', '--from', 'a@client.test', '--to', 'b@example.test', '--count', '300', '--concurrency', '2'], { env: { SMTPKIT_LOAD_THREADS: 'many' } });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /SMTPKIT_LOAD_THREADS takes a whole number/);
+});

@@ -31,7 +31,7 @@ export function loadSettings(flags: { count?: string; concurrency?: string; perC
   return { count: int(flags.count, 1, '--count', 10_000_000), concurrency: int(flags.concurrency, 1, '--concurrency', 1000), perConnection: int(flags.perConnection, 1, '--per-connection', 1_000_000), rate };
 }
 
-interface Stats {
+export interface Stats {
   sent: number;
   accepted: number;
   failed: number;
@@ -39,38 +39,85 @@ interface Stats {
   errors: Map<string, { count: number; example: string; code: number | undefined; command: string }>;
 }
 
+/** What each connection needs besides the session options. */
+export interface ShardOptions {
+  starttls: string | undefined;
+  auth: AuthPlan | undefined;
+}
+
+/** Shared between threads: how many messages were taken (ISSUED) and sent (SENT) so far. */
+export const ISSUED = 0;
+export const SENT = 1;
+
 /**
  * Load mode: `count` messages over `concurrency` connections, `perConnection` messages on
  * each (RSET between), MAIL, RCPT and DATA pipelined when offered. No transcript: only
- * figures, and errors grouped by reply code with their explanation.
+ * figures, and errors grouped by reply code with their explanation. With more than one
+ * CPU the connections are spread over worker threads (load-threads.ts): one event loop
+ * is the limit well before the network is.
  */
-export async function runLoad(base: SessionOptions, spec: MessageSpec, load: LoadSettings, opts: { starttls: string | undefined; auth: AuthPlan | undefined; json: boolean; quiet: boolean; color: boolean | undefined }): Promise<number> {
+export async function runLoad(base: SessionOptions, spec: MessageSpec, load: LoadSettings, opts: ShardOptions & { json: boolean; quiet: boolean; color: boolean | undefined }): Promise<number> {
+  const threads = await import('./load-threads.js');
+  const n = threads.threadCount(load);
+  const counters = new Int32Array(n > 1 ? new SharedArrayBuffer(8) : new ArrayBuffer(8));
+  const startedAt = performance.timeOrigin + performance.now();
+  const spinner = await progress(load.count, () => Atomics.load(counters, SENT));
+  const shard = { starttls: opts.starttls, auth: opts.auth };
+  const parts = n > 1 ? await threads.runInThreads(n, base, spec, load, shard, counters, startedAt) : [await runShard(base, spec, load, load.concurrency, shard, counters, startedAt)];
+  spinner?.stop();
+  const seconds = (performance.timeOrigin + performance.now() - startedAt) / 1000;
+  return report(mergeStats(parts), seconds, { ...load, threads: n }, base, opts);
+}
+
+/**
+ * One thread's share: `connections` at once, taking messages from the shared count until
+ * it is used up. `startedAt` (ms since the epoch) paces --rate across all threads.
+ */
+export async function runShard(base: SessionOptions, spec: MessageSpec, load: LoadSettings, connections: number, opts: ShardOptions, counters: Int32Array, startedAt: number): Promise<Stats> {
   const stats: Stats = { sent: 0, accepted: 0, failed: 0, latency: { connect: [], envelope: [], data: [], message: [] }, errors: new Map() };
-  const started = performance.now();
-  let issued = 0;
   const nextSlot = async () => {
-    if (issued >= load.count) return false;
-    const i = issued++;
+    const i = Atomics.add(counters, ISSUED, 1);
+    if (i >= load.count) return false;
     if (load.rate > 0) {
-      const due = started + (i * 1000) / load.rate;
-      const wait = due - performance.now();
+      const wait = startedAt + (i * 1000) / load.rate - (performance.timeOrigin + performance.now());
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
     return true;
   };
-  const spinner = await progress(load.count, () => stats.sent);
+  // The message as it goes on the wire, made once per run (per 8BITMIME answer): with one
+  // message per connection, making it per connection cost more than sending it.
+  const wires = new Map<boolean, Promise<Buffer>>();
+  const wire = (eightBit: boolean) => wires.get(eightBit) ?? wires.set(eightBit, encode(spec, eightBit)).get(eightBit)!;
+  const sent = () => {
+    stats.sent++;
+    Atomics.add(counters, SENT, 1);
+  };
   const worker = async () => {
     // A connection opens only with a message to send: its first slot is taken first.
-    while (await nextSlot()) await connection(base, spec, load, opts, stats, nextSlot);
+    while (await nextSlot()) await connection(base, spec, load, opts, stats, nextSlot, wire, sent);
   };
-  await Promise.all(Array.from({ length: Math.min(load.concurrency, load.count) }, worker));
-  spinner?.stop();
-  const seconds = (performance.now() - started) / 1000;
-  return report(stats, seconds, load, base, opts);
+  await Promise.all(Array.from({ length: Math.min(connections, load.count) }, worker));
+  return stats;
 }
 
-async function connection(base: SessionOptions, spec: MessageSpec, load: LoadSettings, opts: { starttls: string | undefined; auth: AuthPlan | undefined }, stats: Stats, nextSlot: () => Promise<boolean>) {
-  const session = new SmtpSession({ ...base }, () => {});
+function mergeStats(parts: Stats[]): Stats {
+  const all: Stats = { sent: 0, accepted: 0, failed: 0, latency: { connect: [], envelope: [], data: [], message: [] }, errors: new Map() };
+  for (const p of parts) {
+    all.sent += p.sent;
+    all.accepted += p.accepted;
+    all.failed += p.failed;
+    for (const k of Object.keys(all.latency) as Array<keyof Stats['latency']>) for (const v of p.latency[k]) all.latency[k].push(v);
+    for (const [key, e] of p.errors) {
+      const had = all.errors.get(key);
+      if (had) had.count += e.count;
+      else all.errors.set(key, { ...e });
+    }
+  }
+  return all;
+}
+
+async function connection(base: SessionOptions, spec: MessageSpec, load: LoadSettings, opts: ShardOptions, stats: Stats, nextSlot: () => Promise<boolean>, wireFor: (eightBit: boolean) => Promise<Buffer>, sent: () => void) {
+  const session = new SmtpSession({ ...base }, undefined);
   let wire: Buffer | undefined;
   let onThis = 0;
   let slotTaken = true;
@@ -95,9 +142,9 @@ async function connection(base: SessionOptions, spec: MessageSpec, load: LoadSet
     const pipelining = hasExtension(caps, 'PIPELINING');
     while (onThis < load.perConnection && (await take())) {
       onThis++;
-      stats.sent++;
+      sent();
       if (onThis > 1) await session.command('RSET');
-      if (!wire) wire = await encode(spec, hasExtension(caps, '8BITMIME'));
+      wire ??= await wireFor(hasExtension(caps, '8BITMIME'));
       const m0 = performance.now();
       const lines = [`MAIL FROM:<${spec.from.address}>`, ...[...spec.to, ...spec.cc].map((r) => `RCPT TO:<${r.address}>`), 'DATA'];
       const replies = pipelining ? await session.pipeline(lines.map((line) => ({ line }))) : await sequential(session, lines);
@@ -124,7 +171,7 @@ async function connection(base: SessionOptions, spec: MessageSpec, load: LoadSet
     // A broken connection fails the message in flight; one that never got going uses up a
     // message too, so a server that refuses everything cannot keep the run going forever.
     const e = err instanceof SmtpkitError ? err : new SmtpkitError('protocol', String(err));
-    if (onThis === 0) stats.sent++;
+    if (onThis === 0) sent();
     stats.failed++;
     fail(`${e.errorClass}: ${e.message.replace(/\d+(\.\d+)? ?ms|:\d+/g, '')}`, undefined, e.message, e.phase ?? 'connect');
   } finally {
@@ -163,7 +210,7 @@ function percentile(sorted: number[], p: number): number {
   return Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! * 10) / 10;
 }
 
-async function report(stats: Stats, seconds: number, load: LoadSettings, base: SessionOptions, opts: { json: boolean; quiet: boolean; color: boolean | undefined }): Promise<number> {
+async function report(stats: Stats, seconds: number, load: LoadSettings & { threads: number }, base: SessionOptions, opts: { json: boolean; quiet: boolean; color: boolean | undefined }): Promise<number> {
   const phases = Object.fromEntries(
     Object.entries(stats.latency).map(([phase, values]) => {
       const sorted = [...values].sort((a, b) => a - b);
@@ -181,7 +228,7 @@ async function report(stats: Stats, seconds: number, load: LoadSettings, base: S
   const c = await paint({ color: opts.color });
   const out: string[] = [];
   if (!opts.quiet) {
-    out.push(c.blue(`=== load: ${load.count} message(s) to ${target} over ${load.concurrency} connection(s), ${load.perConnection} per connection${load.rate ? `, at most ${load.rate}/s` : ''}`));
+    out.push(c.blue(`=== load: ${load.count} message(s) to ${target} over ${load.concurrency} connection(s), ${load.perConnection} per connection${load.rate ? `, at most ${load.rate}/s` : ''}${load.threads > 1 ? `, ${load.threads} threads` : ''}`));
     out.push(`    latency (ms)   count      p50      p95      p99      max`);
     for (const [phase, p] of Object.entries(phases)) out.push(`    ${phase.padEnd(12)} ${String(p.count).padStart(7)} ${String(p.p50).padStart(8)} ${String(p.p95).padStart(8)} ${String(p.p99).padStart(8)} ${String(p.max).padStart(8)}`);
     for (const e of errors) out.push(c.yellow(`!!! ${e.count} × ${e.code ? `${e.code} to ${e.command}: ${e.example}` : e.example}${e.explanation ? `\n    # ${e.explanation}` : ''}`));

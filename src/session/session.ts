@@ -73,9 +73,10 @@ export class SmtpSession {
   /** Set by interactive use: replies that arrive between commands are shown, not queued. */
   private idleWatcher: IdleWatcher | undefined;
 
+  /** `sink` undefined: nobody listens (load mode), so no event is even made. */
   constructor(
     readonly options: SessionOptions,
-    private readonly sink: EventSink,
+    private readonly sink: EventSink | undefined,
   ) {}
 
   get isOpen(): boolean {
@@ -99,7 +100,7 @@ export class SmtpSession {
     for (const [i, c] of candidates.entries()) {
       const last = i === candidates.length - 1;
       this.peerHost = c.host;
-      this.emit({ type: 'info', message: `Connecting to ${formatTarget(c.address, port)}${c.address !== c.host ? ` (${c.host})` : ''}` });
+      if (this.sink) this.emit({ type: 'info', message: `Connecting to ${formatTarget(c.address, port)}${c.address !== c.host ? ` (${c.host})` : ''}` });
       try {
         this.connection = await this.phase('connect', () =>
           Connection.open(
@@ -117,7 +118,7 @@ export class SmtpSession {
         if (!last) this.emit({ type: 'warning', message: `${formatTarget(c.address, port)}: ${lastError.message}${mx ? '; trying the next MX address' : ''}` });
         continue;
       }
-      const { local, remote } = this.connection;
+      const { local, remote } = this.sink ? this.connection : { local: { address: '', port: 0 }, remote: { address: '', port: 0 } };
       this.emit({ type: 'connected', remoteAddress: remote.address, remotePort: remote.port, localAddress: local.address, localPort: local.port });
       if (!mx || last) return this.greet();
       try {
@@ -295,6 +296,7 @@ export class SmtpSession {
   }
 
   emit(event: EventBody): void {
+    if (!this.sink) return;
     this.sink({ t: this.elapsed(), tls: this.isTls, ...event } as SmtpEvent);
   }
 

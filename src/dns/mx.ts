@@ -64,10 +64,17 @@ export async function lookupMx(resolver: Resolver, domain: string, opts: { ptr?:
         host.problems.push('a null MX (".") mixed with other MX records: RFC 7505 says it must stand alone');
         return host;
       }
-      const v4 = await resolver.query(r.exchange, 'A');
-      if (v4.cname) host.problems.push(`the MX host is an alias (CNAME to ${v4.cname}): RFC 5321 §5.1 says MX targets must not be aliases`);
-      host.addresses = await resolver.addresses(r.exchange);
-      if (!host.addresses.length) host.problems.push(`no A or AAAA record: mail cannot be delivered to this host (${v4.absent ?? 'no address'})`);
+      try {
+        const v4 = await resolver.query(r.exchange, 'A');
+        if (v4.cname) host.problems.push(`the MX host is an alias (CNAME to ${v4.cname}): RFC 5321 §5.1 says MX targets must not be aliases`);
+        host.addresses = await resolver.addresses(r.exchange);
+        if (!host.addresses.length) host.problems.push(`no A or AAAA record: mail cannot be delivered to this host (${v4.absent ?? 'no address'})`);
+      } catch (err) {
+        // One host's failed look-up is that host's problem, said as a failure, not "no address".
+        if (!(err instanceof DnsFailure)) throw err;
+        host.problems.push(`the address look-up failed (${err.short}): ${err.message}`);
+        return host;
+      }
       if (opts.ptr) await addPtr(resolver, host);
       return host;
     }),

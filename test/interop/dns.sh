@@ -45,9 +45,19 @@ spki_sha256() { openssl x509 -in "$1" -pubkey -noout | openssl pkey -pubin -outf
 # 2 0 1: SHA-256 of the whole (CA) certificate.
 cert_sha256() { openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1; }
 
+# A certificate for mx2.sec.test from the fixture CA, for DANE-TA with a matching name.
+issue_ta_leaf() {
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=mx2.sec.test \
+    -keyout "$DIR/tls/mx2.key" -out "$DIR/tls/mx2.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:mx2.sec.test\n' > "$DIR/tls/mx2.ext"
+  openssl x509 -req -in "$DIR/tls/mx2.csr" -CA "$TLS_DIR/ca.pem" -CAkey "$TLS_DIR/ca.key" -CAcreateserial \
+    -CAserial "$DIR/tls/ca.srl" -days 30 -extfile "$DIR/tls/mx2.ext" -out "$DIR/tls/mx2.pem" 2>/dev/null
+}
+
 write_zones() {
   local leaf ca
   leaf=$(spki_sha256 "$TLS_DIR/server.pem")
+  issue_ta_leaf
   ca=$(cert_sha256 "$TLS_DIR/ca.pem")
   local soa='@ 300 IN SOA ns.test. hostmaster.test. 1 3600 600 86400 300
 @ 300 IN NS ns.test.'
@@ -123,7 +133,7 @@ start() {
   install_packages
   stop >/dev/null 2>&1 || true
   rm -rf "$DIR"
-  mkdir -p "$DIR"/{zones,keys,named,unbound}
+  mkdir -p "$DIR"/{zones,keys,named,unbound,tls}
   read -r NAMED UNBOUND < <(free_ports 2)
   write_zones
   sign sec.test "-e now+2592000"
@@ -165,6 +175,8 @@ server:
   domain-insecure: "plain.test"
   ede: yes
   val-log-level: 2
+  # Bogus answers are not cached: each test sees the validator's full reason (EDE and text).
+  val-bogus-ttl: 0
   verbosity: 1
   username: ""
   chroot: ""
@@ -189,7 +201,9 @@ CONF
 {
   "named": $NAMED,
   "unbound": $UNBOUND,
-  "ca": "$TLS_DIR/ca.pem"
+  "ca": "$TLS_DIR/ca.pem",
+  "mx2Cert": "$DIR/tls/mx2.pem",
+  "mx2Key": "$DIR/tls/mx2.key"
 }
 JSON
   log "up: named on 127.0.0.1:$NAMED, unbound (validating) on 127.0.0.1:$UNBOUND; details in $DIR/env.json"

@@ -107,3 +107,34 @@ test('DANE-TA matches only a certificate that really signed the chain below it',
   assert.equal(daneMatch([ta(other)], [leaf, other]).matched, undefined);
   assert.equal(daneMatch([ta(ca)], [leaf]).matched, undefined, 'a TA the server does not send cannot match');
 });
+
+test('DoH: the same packet (EDNS included) over HTTPS, the answer checked against the question', async () => {
+  const https = await import('node:https');
+  const { TLS } = await import('./helpers/paths.js');
+  const { Packet } = DNS;
+  const seen: Array<{ class: number } | undefined> = [];
+  const server = https.createServer({ key: TLS.key(), cert: TLS.cert() }, (req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (d: Buffer) => parts.push(d));
+    req.on('end', () => {
+      const q = Packet.parse(Buffer.concat(parts));
+      seen.push((q.additionals ?? []).find((r) => r && r.type === 41) as unknown as { class: number } | undefined);
+      const a = Packet.createResponseFromRequest(q);
+      const name = String(q.questions[0]!.name);
+      if (q.questions[0]!.type === 15) a.answers.push({ name, type: 15, class: 1, ttl: 60, exchange: 'mx.doh.test', priority: 1 } as never);
+      if (q.questions[0]!.type === 1) a.answers.push({ name, type: 1, class: 1, ttl: 60, address: '127.0.0.1' } as never);
+      res.writeHead(200, { 'content-type': 'application/dns-message' });
+      res.end(a.toBuffer());
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (server.address() as { port: number }).port;
+    const r = await runCli(['mx-lookup', 'doh.test', '--doh', `https://127.0.0.1:${port}/dns-query`, '--ca-file', TLS.ca, '--dns-timeout', '2s', '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(JSON.parse(r.stdout).mx.hosts[0].exchange, 'mx.doh.test');
+    assert.ok(seen.length && seen.every((o) => o?.class === 1232), 'EDNS with a 1232-byte payload on every question');
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
+});

@@ -241,3 +241,62 @@ test('pty: SASL responses typed by hand after a 334 stay out of history and the 
     pty.close();
   }
 });
+
+test('pty: a password typed ahead of its prompt goes to the prompt; a pasted one is discarded, never sent', { skip }, async () => {
+  const { pty, readHistory } = session();
+  const start = server.lines.length;
+  try {
+    await pty.waitFor(PROMPT, 'the prompt');
+    await pty.type('EHLO client.test');
+    await pty.key('Enter');
+    await pty.waitFor(/# The server accepted EHLO/, 'EHLO explained');
+    // Typed at once, without waiting for the prompt to appear.
+    await pty.type('/auth PLAIN alice');
+    await pty.key('Enter');
+    await pty.type(SECRET);
+    await pty.key('Enter');
+    await pty.waitFor(/auth:alice>\s*$/m, 'logged in with the typed-ahead password');
+    // Pasted in one piece: the second line must not reach the server as a command.
+    await pty.paste(`/auth PLAIN erin\r${SECRET}\r`);
+    await pty.waitFor(/typed ahead of this prompt discarded/, 'the pasted line discarded');
+    await pty.waitFor(/password for erin/, 'the prompt waiting for the password');
+    await pty.type(SECRET);
+    await pty.key('Enter');
+    await pty.waitFor(/auth:erin>\s*$/m, 'logged in as erin');
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+    assert.deepEqual(server.lines.slice(start), ['EHLO client.test', `AUTH PLAIN ${b64(`\0alice\0${SECRET}`)}`, `AUTH PLAIN ${b64(`\0erin\0${SECRET}`)}`, 'QUIT']);
+    assertNoLeak('the history', readHistory(), SECRET);
+    // A paste is echoed as it arrives (it came to the main prompt); what was typed at a
+    // prompt, typed ahead or not, never shows.
+    assert.equal(pty.screen().split(SECRET).length - 1, 1, 'only the pasted copy is on screen');
+  } finally {
+    pty.close();
+  }
+});
+
+test('pty: Ctrl-T at the password prompt does not reveal the password', { skip }, async () => {
+  const { pty } = session();
+  try {
+    await pty.waitFor(PROMPT, 'the prompt');
+    await pty.type('EHLO client.test');
+    await pty.key('Enter');
+    await pty.waitFor(/# The server accepted EHLO/, 'EHLO explained');
+    await pty.type('/auth PLAIN frank');
+    await pty.key('Enter');
+    await pty.waitFor(/password for frank/, 'the password prompt');
+    await pty.type(SECRET);
+    await pty.key('C-t');
+    await new Promise((r) => setTimeout(r, 300));
+    assertNoLeak('the screen', pty.screen(), SECRET);
+    assert.doesNotMatch(pty.screen(), /toggle visibility/);
+    await pty.key('Enter');
+    await pty.waitFor(/auth:frank>\s*$/m, 'logged in');
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+  } finally {
+    pty.close();
+  }
+});

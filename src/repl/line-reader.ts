@@ -35,18 +35,23 @@ export class LineReader {
   /** The next line, or null once input has ended (Ctrl-D, end of the script). */
   next(): Promise<string | null> {
     const line = this.queue.shift();
-    if (this.queue.length < SCRIPT_QUEUE / 2) this.rl?.resume();
+    if (!this.options.terminal && this.queue.length < SCRIPT_QUEUE / 2) this.rl?.resume();
     if (line !== undefined) return Promise.resolve(line);
     if (this.ended) return Promise.resolve(null);
     return new Promise((resolve) => (this.waiter = resolve));
   }
 
-  /** Shows the prompt (a terminal only). */
+  /**
+   * Shows the prompt (a terminal only) and reads keys again. Between a line and the next
+   * prompt the terminal is not read: keys typed meanwhile wait in its buffer for whoever
+   * reads next, so a password typed ahead of its prompt goes to that prompt.
+   */
   prompt(text: string): void {
     this.promptText = text;
     if (!this.rl || !this.options.terminal) return;
     this.rl.setPrompt(text);
     this.rl.prompt();
+    this.rl.resume();
   }
 
   /** Clears the line being typed, for output that arrives while the prompt is shown. */
@@ -66,8 +71,11 @@ export class LineReader {
    * Runs `fn` (a prompt) with the terminal all to itself: our readline is closed, so not a
    * keystroke reaches it, and opened again afterwards on a clean line.
    */
-  async handOver<T>(fn: () => Promise<T>): Promise<T> {
+  async handOver<T>(fn: () => Promise<T>, onDiscard?: (lines: number) => void): Promise<T> {
     if (!this.options.terminal || !this.rl) return fn();
+    // Lines that arrived in one paste with the command that opened the prompt were meant
+    // for the prompt, or for later: never send them on a guess.
+    if (this.queue.length) onDiscard?.(this.queue.splice(0).length);
     const rl = this.rl;
     this.rl = undefined;
     rl.close();
@@ -100,7 +108,7 @@ export class LineReader {
     this.rl = rl;
     rl.on('line', (line) => {
       this.queue.push(line);
-      if (!this.options.terminal && this.queue.length >= SCRIPT_QUEUE) rl.pause();
+      if (this.options.terminal || this.queue.length >= SCRIPT_QUEUE) rl.pause();
       this.flush();
     });
     // Closed by us in handOver(): not the end of input. Closed otherwise: Ctrl-D or EOF.

@@ -67,6 +67,8 @@ class Repl {
   private ended = false;
   private failures = 0;
   private quitting = false;
+  /** Handling a line: the prompt comes back when it is done, not before. */
+  private busy = false;
   private readonly history = new History();
   private reader!: LineReader;
 
@@ -89,7 +91,7 @@ class Repl {
         if (isFailure(event.reply)) this.failures++;
         // The reply is shown right after this: clear the half-typed line, then show it again.
         this.reader.clearLine();
-        setImmediate(() => this.prompt());
+        setImmediate(() => !this.busy && this.prompt());
         return;
       }
       if (this.ended) return;
@@ -100,7 +102,9 @@ class Repl {
     try {
       this.prompt();
       for (let line = await this.reader.next(); line !== null && !this.ended; line = await this.reader.next()) {
+        this.busy = true;
         await this.handle(line);
+        this.busy = false;
         if (this.ended) break;
         this.prompt();
       }
@@ -249,7 +253,7 @@ class Repl {
     this.checkLoginPossible(mech);
     const name = user ?? (this.interactive ? await this.ask((p) => p.input({ message: 'user:' })) : undefined);
     const warn = (message: string) => this.session.emit({ type: 'warning', message });
-    const plan = planAuth({ mech, user: name, allowPlaintext: this.flags.allowPlaintext }, warn, (ask) => this.reader.handOver(() => this.cancellable(ask)));
+    const plan = planAuth({ mech, user: name, allowPlaintext: this.flags.allowPlaintext }, warn, (ask) => this.reader.handOver(() => this.cancellable(ask), this.discarded));
     await login(this.session, plan);
     this.user = plan.user;
   }
@@ -313,8 +317,11 @@ class Repl {
   /** Runs an inquirer prompt with the terminal all to itself. */
   private async ask<T>(fn: (prompts: typeof import('@inquirer/prompts')) => Promise<T>): Promise<T> {
     const prompts = await import('@inquirer/prompts');
-    return this.reader.handOver(() => this.cancellable(() => fn(prompts)));
+    return this.reader.handOver(() => this.cancellable(() => fn(prompts)), this.discarded);
   }
+
+  private readonly discarded = (lines: number) =>
+    this.session.emit({ type: 'warning', message: `${lines} line${lines === 1 ? '' : 's'} typed ahead of this prompt discarded, not sent` });
 
   /** Ctrl-C (or any end) at a prompt cancels that prompt only; the session goes on. */
   private async cancellable<T>(fn: () => Promise<T>): Promise<T> {

@@ -31,6 +31,12 @@ export class Pty {
     }
   }
 
+  /** Sends text in one write, as a terminal does with a paste (\r for Enter). */
+  async paste(text: string): Promise<void> {
+    this.tmux('send-keys', '-t', this.name, '-l', text);
+    await sleep(40);
+  }
+
   /** Presses named keys (Enter, Up, C-c, C-d, Tab). */
   async key(...keys: string[]): Promise<void> {
     for (const k of keys) {

@@ -5,9 +5,15 @@
 // (dist/smtpkit.cjs, built by scripts/bundle.mjs) loaded through V8's compile cache.
 const argv = process.argv.slice(2);
 
-// CI loops ask for this: answer before loading anything else.
+// CI loops ask for this: answer before loading anything else, even process.stdout (a
+// stream over a pipe loads net) or require's resolution: as fast as `node -e 0`, nearly.
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
-  process.stdout.write(`${require('../package.json').version}\n`);
+  const fs = require('node:fs');
+  try {
+    fs.writeSync(1, `${JSON.parse(fs.readFileSync(`${__dirname}/../package.json`, 'utf8')).version}\n`);
+  } catch (err) {
+    if (err.code !== 'EPIPE') throw err;
+  }
   return;
 }
 

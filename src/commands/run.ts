@@ -1,6 +1,6 @@
 import { SmtpkitError } from '../errors.js';
 import { jsonReport } from '../render/json.js';
-import { paint } from '../render/paint.js';
+import { processOutput } from '../render/output.js';
 import { printable } from '../render/printable.js';
 import type { Outcome } from '../render/outcome.js';
 import { TextRenderer } from '../render/text.js';
@@ -28,7 +28,8 @@ export async function runSession(command: string, spec: string, flags: Flags, sc
   const startedAt = new Date().toISOString();
   const events: SmtpEvent[] = [];
   const details: Details = {};
-  const text = flags.json || flags.quiet ? undefined : new TextRenderer(process.stdout, process.stderr, { paint: await paint(flags) });
+  const output = await processOutput(flags);
+  const text = flags.json || flags.quiet ? undefined : new TextRenderer(output.stdout, output.stderr, { paint: output.paint, detail: flags.brief ? 'brief' : 'full' });
   let session: SmtpSession | undefined;
   let target: Target | undefined;
   let outcome: Outcome;
@@ -52,10 +53,10 @@ export async function runSession(command: string, spec: string, flags: Flags, sc
     else text?.event({ t: 0, tls: false, ...error } as SmtpEvent);
   }
   if (flags.json) {
-    process.stdout.write(jsonReport({ command, target, startedAt, outcome, events, result: details, capabilities: session?.capabilities, tls: session?.tls, timings: session?.timings ?? {} }, version()));
+    output.stdout.write(jsonReport({ command, target, startedAt, outcome, events, result: details, capabilities: session?.capabilities, tls: session?.tls, timings: session?.timings ?? {} }));
   } else if (flags.quiet) {
-    if (outcome.ok) process.stdout.write(`OK: ${printable(outcome.message)}\n`);
-    else process.stderr.write(`FAILED (exit ${outcome.exitCode}, ${outcome.errorClass}): ${printable(outcome.message)}\n`);
+    if (outcome.ok) output.stdout.write(`OK: ${printable(outcome.message)}\n`);
+    else output.stderr.write(`FAILED (exit ${outcome.exitCode}, ${outcome.errorClass}): ${printable(outcome.message)}\n`);
   } else {
     text?.outcome(outcome, session?.timings ?? {});
   }

@@ -10,7 +10,7 @@ import { jsonDocument } from '../render/json.js';
 import { processOutput, type Output } from '../render/output.js';
 import type { Paint } from '../render/paint.js';
 import { printable } from '../render/printable.js';
-import { planAuth, type AuthFlags } from './establish.js';
+import { planAuth, type AuthFlags, type AuthPlan } from './establish.js';
 import { parseDomain } from '../dns/domain.js';
 import { sessionOptions, readOption } from './options.js';
 import { failureOutcome, type Flags } from './run.js';
@@ -128,7 +128,7 @@ async function probeSettings(flags: ProbeFlags, output: Output): Promise<ProbeSe
     critDays: days(flags.critDays, 7, '--crit-days'),
     warnMs: thresholds(flags.warnMs, '--warn-ms'),
     critMs: thresholds(flags.critMs, '--crit-ms'),
-    auth: wantsAuth ? await planAuth(flags, (m) => output.stderr.write(`!!! ${printable(m)}\n`)) : undefined,
+    auth: wantsAuth ? await askedOnce(planAuth(flags, (m) => output.stderr.write(`!!! ${printable(m)}\n`))) : undefined,
     from: flags.from,
     rcpt: flags.rcpt,
     relayTest: !!flags.relayTest,
@@ -194,4 +194,10 @@ async function progress(total: number) {
     update: (n: number) => (spinner.text = `probing ${n}/${total}`),
     stop: () => spinner.stop(),
   };
+}
+
+/** Many targets share one login: the secret is asked for once, before the first probe. */
+async function askedOnce(plan: AuthPlan): Promise<AuthPlan> {
+  await plan.secret();
+  return plan;
 }

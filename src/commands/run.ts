@@ -29,7 +29,7 @@ export async function runSession(command: string, spec: string, flags: Flags, sc
   const events: SmtpEvent[] = [];
   const details: Details = {};
   const output = await processOutput(flags);
-  const text = flags.json || flags.quiet ? undefined : new TextRenderer(output.stdout, output.stderr, { paint: output.paint, detail: flags.brief ? 'brief' : 'full' });
+  const text = flags.json || flags.quiet ? undefined : new TextRenderer(output.stdout, output.stderr, { paint: output.paint, detail: flags.brief ? 'brief' : 'full', audience: command === 'repl' ? 'repl' : 'cli' });
   let session: SmtpSession | undefined;
   let target: Target | undefined;
   let outcome: Outcome;

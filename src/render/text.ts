@@ -1,5 +1,6 @@
 import { capabilityNotes, explainExtension } from '../explain/extensions.js';
 import { explainReply } from '../explain/explain.js';
+import type { Audience } from '../explain/hints.js';
 import { diffCapabilities, parseEhlo, type Capabilities } from '../protocol/capabilities.js';
 import { isFailure, replyClass, replyWireLines, type Reply } from '../protocol/reply.js';
 import type { SmtpEvent, Timings } from '../session/events.js';
@@ -15,6 +16,8 @@ export type Detail = 'full' | 'brief';
 export interface TextOptions {
   paint: Paint;
   detail?: Detail;
+  /** Who reads the hints: a command line (flags) or a REPL session (its /commands). */
+  audience?: Audience;
 }
 
 /** @deprecated the name before Output existed: a renderer's target. */
@@ -39,6 +42,7 @@ export class TextRenderer {
   private readonly pending: string[] = [];
   /** The EHLO reply just shown explained its own lines: its capabilities event adds no table. */
   private ehloShown = false;
+  private readonly audience: Audience;
 
   constructor(
     private readonly out: Stream,
@@ -47,6 +51,7 @@ export class TextRenderer {
   ) {
     this.c = options.paint;
     this.brief = options.detail === 'brief';
+    this.audience = options.audience ?? 'cli';
   }
 
   event(e: SmtpEvent): void {
@@ -94,7 +99,7 @@ export class TextRenderer {
     const marker = e.tls ? (failed ? '<~* ' : '<~  ') : failed ? '<** ' : '<-  ';
     const paint = { positive: c.green, intermediate: c.yellow, transient: c.yellow, permanent: c.red }[replyClass(e.reply.code)];
     const ehlo = e.command === 'EHLO' && e.reply.code === 250 ? parseEhlo(e.reply) : undefined;
-    const x = explainReply(e.reply, e.command, e.tls);
+    const x = explainReply(e.reply, e.command, e.tls, this.audience);
     this.ehloShown = !!ehlo;
     if (this.brief) {
       const asked = e.command === 'CONNECT' || e.command === 'UNSOLICITED' ? undefined : this.pending.shift();

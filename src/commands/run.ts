@@ -1,6 +1,6 @@
 import { SmtpkitError } from '../errors.js';
 import { jsonReport } from '../render/json.js';
-import { processOutput } from '../render/output.js';
+import { processOutput, writer } from '../render/output.js';
 import { printable } from '../render/printable.js';
 import type { Outcome } from '../render/outcome.js';
 import { TextRenderer } from '../render/text.js';
@@ -71,6 +71,6 @@ export function failureOutcome(err: unknown): Outcome {
   }
   // Not a failure we foresaw: a bug. Say so plainly; the stack only on request.
   const message = `internal error: ${(err as Error)?.message ?? String(err)} (this is a bug in smtpkit; SMTPKIT_DEBUG=1 shows details)`;
-  if (process.env.SMTPKIT_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? err}\n`);
+  if (process.env.SMTPKIT_DEBUG) writer(process.stderr).write(`${(err as Error)?.stack ?? err}\n`);
   return { ok: false, exitCode: INTERNAL_ERROR_EXIT, message, errorClass: 'internal' };
 }

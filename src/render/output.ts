@@ -15,6 +15,11 @@ export interface Stream {
 export interface Output {
   readonly stdout: Stream;
   readonly stderr: Stream;
+  /**
+   * A product rather than a report (send --dry-run's message): byte for byte into a pipe or
+   * file; on a terminal, CRLF shown as line ends and everything else escaped like the rest.
+   */
+  readonly data: { write(bytes: Buffer): unknown };
   readonly paint: Paint;
   /** The terminal's columns when stdout is a terminal; undefined (no wrapping) otherwise. */
   readonly width: number | undefined;
@@ -50,6 +55,7 @@ export async function processOutput(flags: { color?: boolean } = {}): Promise<Ou
   return {
     stdout: writer(process.stdout),
     stderr: writer(process.stderr),
+    data: process.stdout.isTTY ? { write: (bytes: Buffer) => writer(process.stdout).write(bytes.toString('utf8').replace(/\r\n/g, '\n')) } : process.stdout,
     paint: await loadPaint(flags, process.stdout),
     width: columnsOf(process.stdout),
   };
@@ -68,6 +74,7 @@ export function memoryOutput(width?: number): Output & { text(): string; out: st
   return {
     stdout: stream('out'),
     stderr: stream('err'),
+    data: { write: (bytes: Buffer) => stream('out').write(bytes.toString('utf8')) },
     paint: plain,
     width,
     text: () => state.all,

@@ -9,6 +9,7 @@ export const CLIPBOARD = '\x1b]52;c;cHduZWQ=\x07';
 export const C1_CSI = '\u009b31m';
 export const BIDI = '\u202egnp.exe\u202c\u2066x\u2069';
 export const HOSTILE = `${CLEAR}${TITLE}${CLIPBOARD}${C1_CSI}${BIDI}\x07\x7f`;
+const NOISE = HOSTILE;
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -18,7 +19,9 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
  * It speaks enough SMTP (STARTTLS with the test certificate, AUTH, DATA) for every command
  * to get far. Loopback, port 0.
  */
-export async function hostileServer(): Promise<{ port: number; close(): Promise<void> }> {
+export async function hostileServer(friendly = false): Promise<{ port: number; close(): Promise<void> }> {
+  // Friendly: the same server with plain words, for golden transcripts.
+  const HOSTILE = friendly ? 'Ok' : NOISE;
   const sockets = new Set<net.Socket>();
   const serve = (socket: net.Socket, secure: boolean) => {
     let buffer = '';
@@ -34,22 +37,25 @@ export async function hostileServer(): Promise<{ port: number; close(): Promise<
           return void send(`334 ${b64(`Password:${HOSTILE}`)}\r\n`);
         }
         auth = undefined;
-        return void send(`535 5.7.8 no ${HOSTILE}\r\n`);
+        return void send(friendly ? '235 2.7.0 Authentication successful\r\n' : `535 5.7.8 no ${HOSTILE}\r\n`);
       }
       const verb = line.split(' ')[0]!.toUpperCase();
       switch (verb) {
         case 'EHLO':
           return void send(
-            [
-              `250-evil.test ${HOSTILE}`,
-              '250-PIPELINING',
-              '250-SIZE 1000000',
-              `250-AUTH PLAIN LOGIN XOAUTH2 X${TITLE}MECH${secure ? C1_CSI : ''}`,
-              `250-LIMITS RCPTMAX=5${CLIPBOARD} MAILMAX=${BIDI}`,
-              `250-X${CLEAR}EVIL ${BIDI}`,
-              ...(secure ? [`250-XNEW${TITLE}`] : []),
-              secure ? '250 8BITMIME' : '250 STARTTLS',
-            ].join('\r\n') + '\r\n',
+            (friendly
+              ? ['250-evil.test greets you', '250-PIPELINING', '250-SIZE 10240000', ...(secure ? ['250-AUTH PLAIN LOGIN'] : []), '250-ENHANCEDSTATUSCODES', '250-8BITMIME', '250-DSN', secure ? '250 SMTPUTF8' : '250 STARTTLS']
+              : [
+                  `250-evil.test ${HOSTILE}`,
+                  '250-PIPELINING',
+                  '250-SIZE 1000000',
+                  `250-AUTH PLAIN LOGIN XOAUTH2 X${TITLE}MECH${secure ? C1_CSI : ''}`,
+                  `250-LIMITS RCPTMAX=5${CLIPBOARD} MAILMAX=${BIDI}`,
+                  `250-X${CLEAR}EVIL ${BIDI}`,
+                  ...(secure ? [`250-XNEW${TITLE}`] : []),
+                  secure ? '250 8BITMIME' : '250 STARTTLS',
+                ]
+            ).join('\r\n') + '\r\n',
           );
         case 'HELO':
           return void send(`250 evil.test ${HOSTILE}\r\n`);
@@ -69,7 +75,7 @@ export async function hostileServer(): Promise<{ port: number; close(): Promise<
             auth = 'XOAUTH2';
             return void send(`334 ${b64(JSON.stringify({ status: `401${HOSTILE}`, schemes: 'bearer', scope: HOSTILE }))}\r\n`);
           }
-          return void send(`535 5.7.8 ${HOSTILE}\r\n`);
+          return void send(friendly ? '235 2.7.0 Authentication successful\r\n' : `535 5.7.8 ${HOSTILE}\r\n`);
         }
         case 'MAIL':
           return void send(`250 2.1.0 ${HOSTILE}\r\n`);

@@ -215,3 +215,15 @@ test('Postfix + Dovecot at a real terminal: /auth with the password typed logs i
     pty.close();
   }
 });
+
+test('Postfix: STARTTLS+AUTH+send reads in at most 70 lines, 25 with --brief; swaks for scale', { skip }, async () => {
+  const args = ['send', `127.0.0.1:${env!.submission}`, '--user', user(), '--ca-file', env!.ca, '--sni', 'mail.test', '--from', user(), '--to', user(), '--subject', 'line count'];
+  const full = await runCli(args, { env: authEnv() });
+  assert.equal(full.code, 0, full.stdout + full.stderr);
+  const brief = await runCli([...args, '--brief'], { env: authEnv() });
+  assert.equal(brief.code, 0, brief.stdout + brief.stderr);
+  const count = (s: string) => s.split('\n').length - 1;
+  assert.ok(count(full.stdout) <= 70, `${count(full.stdout)} lines:\n${full.stdout}`);
+  assert.ok(count(brief.stdout) <= 25, `${count(brief.stdout)} lines with --brief:\n${brief.stdout}`);
+  assert.equal(full.stdout.match(/^<~  250-PIPELINING/gm)?.length, 1, 'the capabilities after TLS are not explained again');
+});

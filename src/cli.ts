@@ -52,7 +52,12 @@ export async function main(argv: string[]): Promise<number> {
     sessionOptions(cmd);
     if (mxCapable) {
       dnsOptions(cmd.option('--mx <domain>', 'instead of a server: the domain’s MX hosts, each tried in turn'));
-      if (name === 'starttls') cmd.option('--dane', 'check the certificate against the host’s TLSA records (DANE, RFC 7672)');
+      if (name === 'starttls') {
+        cmd
+          .option('--dane', 'check the certificate against the host’s TLSA records (DANE, RFC 7672)')
+          .option('--scan', 'also test every TLS version and cipher suite, the key-exchange groups and the server’s order (one handshake each)')
+          .option('--scan-concurrency <n>', 'handshakes at once during --scan (default 8)');
+      }
     }
     if (name === 'auth') authOptions(cmd).option('--list', 'only list the mechanisms offered before and after TLS, and which are safe');
     if (name === 'repl' || name === 'connect') {

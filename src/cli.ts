@@ -158,7 +158,9 @@ export async function main(argv: string[]): Promise<number> {
     .option('--from <address>', 'test an envelope: MAIL FROM (with --rcpt; RSET after, nothing sent)')
     .option('--rcpt <address>', 'test an envelope: RCPT TO')
     .option('--relay-test', 'check that the server refuses to relay to an outside domain without AUTH (no message is sent)')
-    .option('--ptr', 'reverse DNS of the server address, compared with its greeting');
+    .option('--ptr', 'reverse DNS of the server address, compared with its greeting')
+    .option('--tls-scan', 'test every TLS version and cipher suite: checks tls-protocols and tls-ciphers')
+    .option('--scan-concurrency <n>', 'handshakes at once during --tls-scan (default 8)');
   outputOptions(probeCmd);
   probeCmd.action(async (specs: string[], flags) => {
     exitCode = await (await import('./commands/probe.js')).probeCommand(specs, flags);

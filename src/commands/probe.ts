@@ -13,6 +13,7 @@ import { parseDomain } from '../dns/domain.js';
 import { sessionOptions, readOption } from './options.js';
 import { paint } from '../render/paint.js';
 import { failureOutcome, type Flags } from './run.js';
+import { scanSettings } from '../scan/run.js';
 
 export interface ProbeFlags extends Flags, AuthFlags, ResolverFlags {
   targets?: string;
@@ -31,6 +32,8 @@ export interface ProbeFlags extends Flags, AuthFlags, ResolverFlags {
   rcpt?: string;
   relayTest?: boolean;
   ptr?: boolean;
+  tlsScan?: boolean;
+  scanConcurrency?: string;
 }
 
 /** `smtpkit probe a:25 b:587 ...`: one health check per target, run concurrently, reported in input order. */
@@ -122,6 +125,7 @@ async function probeSettings(flags: ProbeFlags): Promise<ProbeSettings> {
     from: flags.from,
     rcpt: flags.rcpt,
     relayTest: !!flags.relayTest,
+    ...(flags.tlsScan ? { tlsScan: scanSettings({ ...flags, tlsTimeout: flags.tlsTimeout ?? '5s' }) } : {}),
     resolver: flags.ptr ? Resolver.fromFlags(flags, flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined) : undefined,
     totalMs: parseDuration(flags.timeout ?? '10s', '--timeout'),
   };

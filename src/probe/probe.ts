@@ -10,6 +10,7 @@ import { describeTimeout } from '../session/timeouts.js';
 import { login, type AuthPlan } from '../commands/establish.js';
 import { failureOutcome } from '../commands/run.js';
 import type { Check, CheckStatus, ProbeResult } from './result.js';
+import { tlsScanChecks, type TlsScanSettings } from './tls-scan.js';
 
 export interface ProbeSettings {
   expectBanner: RegExp | undefined;
@@ -22,6 +23,8 @@ export interface ProbeSettings {
   from: string | undefined;
   rcpt: string | undefined;
   relayTest: boolean;
+  /** Set for --tls-scan. */
+  tlsScan?: TlsScanSettings;
   /** Set for --ptr. */
   resolver: Resolver | undefined;
   /** The whole probe's time limit. */
@@ -55,6 +58,7 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
   }, s.totalMs);
   let error: ProbeResult['error'] = null;
   let exitCode = 0;
+  let scan: ProbeResult['scan'];
   try {
     const greeting = await session.connect();
     add('connect', 'pass', `connected to ${formatTarget(target.options.candidates?.[0]?.address ?? target.options.host, port)} in ${session.timings.connect ?? 0} ms`);
@@ -84,6 +88,14 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
         const status: CheckStatus = days < s.critDays ? 'fail' : days < s.warnDays ? 'warn' : 'pass';
         add('certificate-expiry', status, days < 0 ? `EXPIRED ${-days} days ago` : `${days} days left${status === 'pass' ? '' : ` (below ${status === 'fail' ? s.critDays : s.warnDays})`}`);
       }
+    }
+    if (s.tlsScan && t) {
+      const address = events.find((e): e is Extract<SmtpEvent, { type: 'connected' }> => e.type === 'connected')?.remoteAddress ?? session.currentHost;
+      const { ehloName, localAddress, tls } = target.options;
+      const sni = tls.sni === false ? undefined : (tls.sni ?? t.sni ?? undefined);
+      const found = await tlsScanChecks({ host: session.currentHost, address, port, implicitTls, ehloName, sni, localAddress, timeoutMs: s.tlsScan.timeoutMs }, s.tlsScan);
+      checks.push(...found.checks);
+      scan = found.scan;
     }
     const authAfter = session.isTls ? authMechanisms(session.capabilities!) : [];
     if (authBefore.some((m) => m === 'PLAIN' || m === 'LOGIN')) add('auth-before-tls', 'warn', `AUTH ${authBefore.join(' ')} is offered before TLS: a client could send its password in clear`);
@@ -143,5 +155,5 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
     else add('response-time', 'pass', `${totalMs} ms in all`);
     exitCode = checks.some((c) => c.status === 'fail') ? 1 : 0;
   }
-  return { target: target.label, host: session.currentHost, port, checks, timings: session.timings, totalMs, exitCode, error, events };
+  return { target: target.label, host: session.currentHost, port, checks, timings: session.timings, totalMs, exitCode, error, events, ...(scan ? { scan } : {}) };
 }

@@ -157,7 +157,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--auth', 'authenticate too (implied by --user)')
     .option('--from <address>', 'test an envelope: MAIL FROM (with --rcpt; RSET after, nothing sent)')
     .option('--rcpt <address>', 'test an envelope: RCPT TO')
-    .option('--relay-test', 'check that the server refuses to relay to an outside domain without AUTH (no message is sent)')
+    .option('--relay-test', 'check that the server refuses to relay to an outside domain without AUTH, in 16 address forms (no message is sent)')
+    .option('--enum-test', 'check whether VRFY, EXPN or RCPT tell a real user (--rcpt, or postmaster) from a random one (nothing is sent)')
     .option('--ptr', 'reverse DNS of the server address, compared with its greeting')
     .option('--tls-scan', 'test every TLS version and cipher suite: checks tls-protocols and tls-ciphers')
     .option('--scan-concurrency <n>', 'handshakes at once during --tls-scan (default 8)');

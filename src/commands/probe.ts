@@ -33,6 +33,7 @@ export interface ProbeFlags extends Flags, AuthFlags, ResolverFlags {
   relayTest?: boolean;
   ptr?: boolean;
   tlsScan?: boolean;
+  enumTest?: boolean;
   scanConcurrency?: string;
 }
 
@@ -112,7 +113,8 @@ async function probeSettings(flags: ProbeFlags): Promise<ProbeSettings> {
   } catch {
     throw usageError(`--expect-banner: ${JSON.stringify(flags.expectBanner)} is not a regular expression`);
   }
-  if ((flags.from === undefined) !== (flags.rcpt === undefined)) throw usageError('--from and --rcpt go together');
+  // --enum-test may take --rcpt alone: the known address to compare with a random one.
+  if ((flags.from === undefined) !== (flags.rcpt === undefined) && !(flags.enumTest && flags.from === undefined)) throw usageError('--from and --rcpt go together');
   for (const [v, o] of [[flags.from, '--from'], [flags.rcpt, '--rcpt']] as const) if (v !== undefined && /[\r\n<>\s]/.test(v)) throw usageError(`${o}: give a bare address (no <>, spaces or line breaks)`);
   const wantsAuth = flags.auth || flags.user !== undefined;
   return {
@@ -125,6 +127,7 @@ async function probeSettings(flags: ProbeFlags): Promise<ProbeSettings> {
     from: flags.from,
     rcpt: flags.rcpt,
     relayTest: !!flags.relayTest,
+    enumTest: !!flags.enumTest,
     ...(flags.tlsScan ? { tlsScan: scanSettings({ ...flags, tlsTimeout: flags.tlsTimeout ?? '5s' }) } : {}),
     resolver: flags.ptr ? Resolver.fromFlags(flags, flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined) : undefined,
     totalMs: parseDuration(flags.timeout ?? '10s', '--timeout'),

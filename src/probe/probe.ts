@@ -11,6 +11,9 @@ import { login, type AuthPlan } from '../commands/establish.js';
 import { failureOutcome } from '../commands/run.js';
 import type { Check, CheckStatus, ProbeResult } from './result.js';
 import { tlsScanChecks, type TlsScanSettings } from './tls-scan.js';
+import { enumerationChecks } from './enumeration.js';
+import { freshSession, inBatches } from './fresh-session.js';
+import { localDomain, relayCheck, relayForms, tryForm } from './relay.js';
 
 export interface ProbeSettings {
   expectBanner: RegExp | undefined;
@@ -23,6 +26,8 @@ export interface ProbeSettings {
   from: string | undefined;
   rcpt: string | undefined;
   relayTest: boolean;
+  /** Set for --enum-test: VRFY, EXPN and RCPT for a known and a random user. */
+  enumTest?: boolean;
   /** Set for --tls-scan. */
   tlsScan?: TlsScanSettings;
   /** Set for --ptr. */
@@ -117,13 +122,16 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
       add('envelope', isPositive(rcpt) ? 'pass' : 'fail', isPositive(rcpt) ? `MAIL FROM:<${s.from}> and RCPT TO:<${s.rcpt}> accepted (no message sent)` : `${rcpt === mail ? 'MAIL' : 'RCPT'} refused: ${rcpt.code} ${replyText(rcpt)}`);
       await session.command('RSET');
     }
-    if (s.relayTest) {
-      // An outside domain that cannot exist (RFC 2606 .invalid): nothing can be delivered, ever.
-      const mail = await session.command('MAIL FROM:<relay-probe@smtpkit.invalid>', { phase: 'relay' });
-      const rcpt = isPositive(mail) ? await session.command('RCPT TO:<relay-probe@relay-test.smtpkit.invalid>', { phase: 'relay' }) : undefined;
-      if (rcpt && isPositive(rcpt)) add('open-relay', 'fail', `OPEN RELAY: the server accepted a recipient in an outside domain without AUTH (${rcpt.code} ${replyText(rcpt)})`);
-      else add('open-relay', 'pass', `relaying refused: ${(rcpt ?? mail).code} ${replyText(rcpt ?? mail)}`);
-      await session.command('RSET');
+    if (s.relayTest || s.enumTest) {
+      const address = events.find((e): e is Extract<SmtpEvent, { type: 'connected' }> => e.type === 'connected')?.remoteAddress ?? session.currentHost;
+      const local = localDomain(replyText(greeting), session.currentHost);
+      const open = () => freshSession(target.options, (e) => events.push(e), session.isTls);
+      if (s.relayTest) {
+        const forms = relayForms(local, address);
+        const attempts = await inBatches(forms, 5, open, tryForm, (f, err) => ({ form: f.form, commands: [], reply: `error: ${(err as Error).message}`, accepted: false }));
+        checks.push(relayCheck(attempts));
+      }
+      if (s.enumTest) checks.push(...(await enumerationChecks(open, s.rcpt ?? `postmaster@${local}`)));
     }
     if (s.resolver) {
       const address = events.find((e): e is Extract<SmtpEvent, { type: 'connected' }> => e.type === 'connected')?.remoteAddress ?? '';

@@ -146,7 +146,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--targets <file>', 'more targets, one per line (# comments)')
     .option('--mx <domain>', 'probe every address of every MX host of a domain')
     .option('--concurrency <n>', 'probes at once (default 10)')
-    .option('--format <format>', 'text, json, junit or nagios', 'text')
+    .option('--format <format>', 'text, json, junit, nagios or prometheus', 'text')
     .option('--transcript', 'add the explained transcript of each probe')
     .option('--strict', 'warnings fail too')
     .option('--expect-banner <regex>', 'the greeting must match')
@@ -191,6 +191,18 @@ export async function main(argv: string[]): Promise<number> {
     .option('--count <n>', 'stop after N messages')
     .action(async (flags) => {
       exitCode = await (await import('./commands/sink.js')).sink(flags);
+    });
+
+  program
+    .command('exporter')
+    .description('serve probes to Prometheus, the way blackbox_exporter does: /probe?target=host:port[&module=name] and /metrics')
+    .option('--listen <host:port>', 'address to serve on (default 127.0.0.1:9125; port 0 picks a free one)')
+    .option('--config <file>', 'probe profiles (modules) as JSON: role, auth, tlsVerify, caFile, expectBanner, timeout')
+    .option('--max-concurrent <n>', 'probes at once; further scrapes wait (default 10)')
+    .option('--timeout <duration>', 'a probe’s limit when Prometheus sends no scrape timeout (default 10s)')
+    .option('--allow-remote', 'allow a non-loopback --listen address')
+    .action(async (flags) => {
+      exitCode = await (await import('./commands/exporter.js')).exporter(flags);
     });
 
   program

@@ -43,7 +43,7 @@ export async function probeCommand(specs: string[], flags: ProbeFlags): Promise<
   let results: ProbeResult[];
   let settings: ProbeSettings;
   try {
-    if (!['text', 'json', 'junit', 'nagios'].includes(format)) throw usageError('--format is text, json, junit or nagios');
+    if (!['text', 'json', 'junit', 'nagios', 'prometheus'].includes(format)) throw usageError('--format is text, json, junit, nagios or prometheus');
     settings = await probeSettings(flags);
     const targets = await probeTargets(specs, flags);
     results = await runAll(targets, settings, flags);
@@ -60,6 +60,12 @@ export async function probeCommand(specs: string[], flags: ProbeFlags): Promise<
     const summary = { targets: results.length, ok: results.filter((r) => strictly(r) === 0).length, failed: results.filter((r) => strictly(r) !== 0).length };
     const doc = { schema: 'smtpkit/1', tool: { name: 'smtpkit', version: version() }, command: 'probe', outcome: { ok: exitCode === 0, exitCode }, summary, results: results.map((r) => ({ ...r, exitCode: strictly(r), events: flags.transcript ? r.events : undefined })) };
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+    return exitCode;
+  }
+  if (format === 'prometheus') {
+    // For node_exporter's textfile collector: one file, each target told apart by its label.
+    const { probeFamilies, renderFamilies } = await import('../exporter/metrics.js');
+    process.stdout.write(renderFamilies(probeFamilies(results, (r) => ({ target: r.target }))));
     return exitCode;
   }
   if (format === 'junit') {
@@ -101,7 +107,7 @@ function thresholds(values: string[] | undefined, option: string): Record<string
   return out;
 }
 
-async function probeSettings(flags: ProbeFlags): Promise<ProbeSettings> {
+export async function probeSettings(flags: ProbeFlags): Promise<ProbeSettings> {
   const days = (v: string | undefined, d: number, option: string) => {
     if (v === undefined) return d;
     if (!/^\d+$/.test(v)) throw usageError(`${option} takes a number of days`);

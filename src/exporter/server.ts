@@ -73,7 +73,7 @@ export function createExporter(o: ExporterOptions): http.Server {
     const target = url.searchParams.get('target');
     if (!target) return bad('the target parameter is missing: /probe?target=host:port');
     const name = url.searchParams.get('module');
-    const module = name === null ? DEFAULT_MODULE : o.modules[name];
+    const module = name === null ? DEFAULT_MODULE : Object.hasOwn(o.modules, name) ? o.modules[name] : undefined;
     if (!module) return bad(`unknown module ${JSON.stringify(name)} (configured: ${Object.keys(o.modules).join(', ') || 'none'})`);
     const scrape = Number(headers['x-prometheus-scrape-timeout-seconds']);
     const limitMs = Number.isFinite(scrape) && scrape > 0 ? Math.max(500, scrape * 1000 - o.offsetMs) : o.defaultTimeoutMs;

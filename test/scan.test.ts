@@ -4,8 +4,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { after, before, test } from 'node:test';
+import { spawn } from 'node:child_process';
 import { runCli } from './helpers/cli.js';
-import { WEAK_TLS } from './helpers/paths.js';
+import { BIN, TLS, WEAK_TLS } from './helpers/paths.js';
+import { rawServer } from './helpers/raw-server.js';
 
 /**
  * The TLS scan against a server whose answers we choose (implicit TLS, TLS 1.0–1.2, three
@@ -108,6 +110,69 @@ test('--scan-concurrency out of range is a usage error (exit 2) before any conne
   const r = await runCli(['starttls', `127.0.0.1:${weakPort}`, '--tls-on-connect', '--scan', '--scan-concurrency', '0']);
   assert.equal(r.code, 2);
   assert.match(r.stderr + r.stdout, /--scan-concurrency takes a whole number from 1 to 64/);
+});
+
+test('a server that floods the scan’s connections: a clear protocol error (exit 5), bounded memory', { skip: process.platform !== 'linux' ? 'reads /proc' : false }, async () => {
+  // The first connection (the session itself) is a proper STARTTLS server; every later one
+  // sends an endless line with no line end, as fast as we read.
+  const server = await rawServer((socket, index) => {
+    if (index > 0) {
+      const chunk = Buffer.alloc(64 * 1024, 0x41);
+      const pump = () => {
+        while (!socket.destroyed && socket.write(chunk));
+      };
+      socket.on('drain', pump);
+      pump();
+      return;
+    }
+    socket.write('220 flood.test ESMTP\r\n');
+    let buffer = '';
+    const onData = (d: Buffer) => {
+      buffer += d.toString('latin1');
+      let i: number;
+      while ((i = buffer.indexOf('\r\n')) >= 0) {
+        const line = buffer.slice(0, i);
+        buffer = buffer.slice(i + 2);
+        if (/^EHLO/i.test(line)) socket.write('250-flood.test\r\n250 STARTTLS\r\n');
+        else if (/^STARTTLS/i.test(line)) {
+          socket.off('data', onData);
+          socket.write('220 go ahead\r\n', () => {
+            const secure = new tls.TLSSocket(socket, { isServer: true, key: TLS.key(), cert: TLS.cert() });
+            secure.on('error', () => {});
+            secure.on('data', (x: Buffer) => {
+              for (const l of x.toString().split('\r\n').filter(Boolean)) secure.write(/^QUIT/i.test(l) ? '221 bye\r\n' : '250-flood.test\r\n250 8BITMIME\r\n');
+            });
+          });
+          return;
+        }
+      }
+    };
+    socket.on('data', onData);
+  });
+  try {
+    const child = spawn(process.execPath, [BIN, 'starttls', `127.0.0.1:${server.port}`, '--scan', '-q'], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' } });
+    let peak = 0;
+    const hwm = () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+    const poll = setInterval(() => {
+      try {
+        peak = Math.max(peak, hwm());
+      } catch {
+        // exited
+      }
+    }, 20);
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    clearTimeout(killer);
+    clearInterval(poll);
+    assert.equal(code, 5, out);
+    assert.match(out, /longer than 8192 bytes/);
+    assert.ok(peak > 0 && peak < 150 * 1024 * 1024, `peak RSS ${Math.round(peak / 1048576)} MiB`);
+  } finally {
+    await server.close();
+  }
 });
 
 // Postfix, cross-checked with sslscan on the same server.

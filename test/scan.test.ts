@@ -112,20 +112,11 @@ test('--scan-concurrency out of range is a usage error (exit 2) before any conne
   assert.match(r.stderr + r.stdout, /--scan-concurrency takes a whole number from 1 to 64/);
 });
 
-test('a server that floods the scan’s connections: a clear protocol error (exit 5), bounded memory', { skip: process.platform !== 'linux' ? 'reads /proc' : false }, async () => {
-  // The first connection (the session itself) is a proper STARTTLS server; every later one
-  // sends an endless line with no line end, as fast as we read.
-  const server = await rawServer((socket, index) => {
-    if (index > 0) {
-      const chunk = Buffer.alloc(64 * 1024, 0x41);
-      const pump = () => {
-        while (!socket.destroyed && socket.write(chunk));
-      };
-      socket.on('drain', pump);
-      pump();
-      return;
-    }
-    socket.write('220 flood.test ESMTP\r\n');
+/** A STARTTLS server from raw sockets; `misbehave(index)` may take a connection over instead. */
+async function starttlsServer(misbehave: (socket: import('node:net').Socket, index: number) => boolean) {
+  return rawServer((socket, index) => {
+    if (misbehave(socket, index)) return;
+    socket.write('220 fake.test ESMTP\r\n');
     let buffer = '';
     const onData = (d: Buffer) => {
       buffer += d.toString('latin1');
@@ -133,14 +124,14 @@ test('a server that floods the scan’s connections: a clear protocol error (exi
       while ((i = buffer.indexOf('\r\n')) >= 0) {
         const line = buffer.slice(0, i);
         buffer = buffer.slice(i + 2);
-        if (/^EHLO/i.test(line)) socket.write('250-flood.test\r\n250 STARTTLS\r\n');
+        if (/^EHLO/i.test(line)) socket.write('250-fake.test\r\n250 STARTTLS\r\n');
         else if (/^STARTTLS/i.test(line)) {
           socket.off('data', onData);
           socket.write('220 go ahead\r\n', () => {
             const secure = new tls.TLSSocket(socket, { isServer: true, key: TLS.key(), cert: TLS.cert() });
             secure.on('error', () => {});
             secure.on('data', (x: Buffer) => {
-              for (const l of x.toString().split('\r\n').filter(Boolean)) secure.write(/^QUIT/i.test(l) ? '221 bye\r\n' : '250-flood.test\r\n250 8BITMIME\r\n');
+              for (const l of x.toString().split('\r\n').filter(Boolean)) secure.write(/^QUIT/i.test(l) ? '221 bye\r\n' : '250-fake.test\r\n250 8BITMIME\r\n');
             });
           });
           return;
@@ -148,6 +139,21 @@ test('a server that floods the scan’s connections: a clear protocol error (exi
       }
     };
     socket.on('data', onData);
+  });
+}
+
+test('a server that floods the scan’s connections: a clear protocol error (exit 5), bounded memory', { skip: process.platform !== 'linux' ? 'reads /proc' : false }, async () => {
+  // The first connection (the session itself) is well behaved; every later one sends an
+  // endless line with no line end, as fast as we read.
+  const server = await starttlsServer((socket, index) => {
+    if (index === 0) return false;
+    const chunk = Buffer.alloc(64 * 1024, 0x41);
+    const pump = () => {
+      while (!socket.destroyed && socket.write(chunk));
+    };
+    socket.on('drain', pump);
+    pump();
+    return true;
   });
   try {
     const child = spawn(process.execPath, [BIN, 'starttls', `127.0.0.1:${server.port}`, '--scan', '-q'], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' } });
@@ -170,6 +176,33 @@ test('a server that floods the scan’s connections: a clear protocol error (exi
     assert.equal(code, 5, out);
     assert.match(out, /longer than 8192 bytes/);
     assert.ok(peak > 0 && peak < 150 * 1024 * 1024, `peak RSS ${Math.round(peak / 1048576)} MiB`);
+  } finally {
+    await server.close();
+  }
+});
+
+test('a server that turns the scan’s first connections away with 421: the scan tries again and finds the same as without', async () => {
+  let busyAfter = Infinity; // the session's own connection is let through; the scan's are not
+  let refused = 0;
+  const server = await starttlsServer((socket, index) => {
+    if (index <= busyAfter || index > busyAfter + 3) return false;
+    refused++;
+    socket.end('421 4.7.0 fake.test too many connections, try later\r\n');
+    return true;
+  });
+  try {
+    const scan = async () => {
+      const r = await runCli(['starttls', `127.0.0.1:${server.port}`, '--scan', '--json'], { limitMs: 60_000 });
+      assert.equal(r.code, 0, r.stdout);
+      const s: Scan = JSON.parse(r.stdout).result.scan;
+      return s.protocols.map((p) => ({ version: p.version, accepted: p.accepted, ciphers: p.ciphers.map((c) => c.name).sort() }));
+    };
+    const calm = await scan();
+    busyAfter = server.received.length;
+    const turnedAway = await scan();
+    assert.equal(refused, 3);
+    assert.deepEqual(turnedAway, calm);
+    assert.ok(calm.some((p) => p.accepted && p.ciphers.length > 3));
   } finally {
     await server.close();
   }

@@ -53,9 +53,10 @@ export function handshake(target: ScanTarget, offer: Offer, withCertificate = fa
       fn();
     };
     const timer = setTimeout(() => finish(() => resolve({ ok: false, reason: 'timed out' })), target.timeoutMs);
-    const fatal = (message: string, phase: string) => finish(() => reject(new SmtpkitError(phase === 'connect' ? 'connect' : phase === 'starttls' ? 'tls' : 'protocol', message, phase)));
+    const fatal = (message: string, phase: string, busy = false) =>
+      finish(() => reject(Object.assign(new SmtpkitError(phase === 'connect' ? 'connect' : phase === 'starttls' ? 'tls' : 'protocol', message, phase), { busy })));
     plain.on('error', (err: NodeJS.ErrnoException) => {
-      if (!secure) fatal(`cannot connect for the TLS scan: ${err.code ?? err.message}`, 'connect');
+      if (!secure) fatal(`cannot connect for the TLS scan: ${err.code ?? err.message}`, 'connect', err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET');
     });
     plain.setNoDelay(true);
 
@@ -105,7 +106,8 @@ export function handshake(target: ScanTarget, offer: Offer, withCertificate = fa
       const want = steps[step]!;
       if (reply.code !== want.expect) {
         const what = want.phase === 'starttls' ? 'the server refused STARTTLS' : want.phase === 'ehlo' ? 'the server refused EHLO' : 'the server refused the connection';
-        return fatal(`${what}: ${reply.code} ${replyText(reply)}`, want.phase);
+        // 421 or any 4xx: the server is busy or limits connections; worth another try later.
+        return fatal(`${what}: ${reply.code} ${replyText(reply)}`, want.phase, reply.code >= 400 && reply.code < 500);
       }
       step++;
       if (step === steps.length) {
@@ -126,10 +128,14 @@ export function handshake(target: ScanTarget, offer: Offer, withCertificate = fa
     };
     plain.on('data', onData);
     plain.once('close', () => {
-      if (!secure) fatal(`the server closed the connection before TLS (during ${steps[Math.min(step, steps.length - 1)]!.phase})`, steps[Math.min(step, steps.length - 1)]!.phase);
+      const phase = steps[Math.min(step, steps.length - 1)]!.phase;
+      if (!secure) fatal(`the server closed the connection before TLS (during ${phase})`, phase, phase === 'greeting');
     });
   });
 }
+
+/** A failure to reach TLS that another try may get past: a 4xx greeting, a refused or dropped connection. */
+export const isBusy = (err: unknown) => !!(err as { busy?: boolean })?.busy;
 
 /** The alert or local reason, short: "handshake failure", "protocol version", "no shared cipher". */
 function tlsReason(err: NodeJS.ErrnoException): string {

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { CertificateFacts } from '../session/tls-facts.js';
 import { keyExchangeName, suitesFor, weaknesses, type Suite, type Version } from './ciphers.js';
 import { judge, type Finding } from './findings.js';
-import { canOffer, handshake, lowered, type Handshake, type Offer, type ScanTarget } from './handshake.js';
+import { canOffer, handshake as once, isBusy, lowered, type Handshake, type Offer, type ScanTarget } from './handshake.js';
 
 /** Version names as sslscan and testssl.sh print them (Node says "TLSv1" for 1.0). */
 export const DISPLAY: Record<Version, string> = { TLSv1: 'TLSv1.0', 'TLSv1.1': 'TLSv1.1', 'TLSv1.2': 'TLSv1.2', 'TLSv1.3': 'TLSv1.3' };
@@ -155,6 +155,23 @@ export async function scanTls(target: ScanTarget, o: ScanOptions): Promise<ScanR
   };
   result.findings = judge(result);
   return result;
+}
+
+const RETRY_MS = [250, 1000, 3000];
+
+/**
+ * A handshake that tries again when the server turns the connection away for now (421,
+ * connection limits): a scan opens many connections and a busy answer says nothing about TLS.
+ */
+async function handshake(target: ScanTarget, offer: Offer, withCertificate = false): Promise<Handshake> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await once(target, offer, withCertificate);
+    } catch (err) {
+      if (!isBusy(err) || attempt >= RETRY_MS.length) throw err;
+      await new Promise((r) => setTimeout(r, RETRY_MS[attempt]));
+    }
+  }
 }
 
 function isAccepted(r: Handshake, version: Version): boolean {

@@ -6,7 +6,8 @@ import tls from 'node:tls';
 import { after, before, test } from 'node:test';
 import { spawn } from 'node:child_process';
 import { runCli } from './helpers/cli.js';
-import { BIN, TLS, WEAK_TLS } from './helpers/paths.js';
+import { BIN, ROOT, TLS, WEAK_TLS } from './helpers/paths.js';
+import { hasTmux, Pty } from './helpers/pty.js';
 import { rawServer } from './helpers/raw-server.js';
 
 /**
@@ -104,6 +105,20 @@ test('probe --tls-scan: checks tls-protocols and tls-ciphers; a weak key fails t
   assert.equal(check('tls-ciphers').status, 'fail');
   assert.match(check('tls-ciphers').message, /RSA 1024/);
   assert.ok(result.scan.protocols.length === 5);
+});
+
+test('the scan shows its progress on a terminal (ora), and nothing of it off a terminal', { skip: hasTmux ? false : 'tmux is not installed' }, async () => {
+  const pty = new Pty(`cd ${ROOT} && env -u CI NO_COLOR=1 ${process.execPath} bin/smtpkit.js starttls 127.0.0.1:${weakPort} --tls-on-connect --scan --scan-concurrency 1 -q`);
+  try {
+    await pty.waitFor(/TLS scan: \d+\/\d+ handshakes/, 'the spinner');
+    await pty.waitFor(/EXIT=0/, 'the end of the scan', 60_000);
+    assert.match(pty.screen(), /^OK: .*scan: TLSv1\.0, TLSv1\.1, TLSv1\.2 accepted/m);
+  } finally {
+    pty.close();
+  }
+  const piped = await runCli(['starttls', `127.0.0.1:${weakPort}`, '--tls-on-connect', '--scan', '-q'], { env: { TERM: 'xterm' }, limitMs: 60_000 });
+  assert.equal(piped.code, 0);
+  assert.doesNotMatch(piped.stderr, /TLS scan/);
 });
 
 test('--scan-concurrency out of range is a usage error (exit 2) before any connection', async () => {

@@ -121,7 +121,7 @@ export function createExporter(o: ExporterOptions): http.Server {
     return renderFamilies(families);
   };
 
-  return http.createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://exporter');
     const send = (status: number, body: string, type = 'text/plain; charset=utf-8') => {
       res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
@@ -139,6 +139,10 @@ export function createExporter(o: ExporterOptions): http.Server {
     if (url.pathname === '/') return send(200, 'smtpkit exporter: /probe?target=host:port[&module=name], /metrics\n');
     return send(404, 'not found: try /probe?target=host:port or /metrics\n');
   });
+  // A client that trickles its request holds nothing for long (receiving only; a probe's answer may take longer).
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 15_000;
+  return server;
 }
 
 /** A module as probe's command-line flags, so the exporter probes exactly as `smtpkit probe` would. */

@@ -22,8 +22,9 @@ before(async () => {
   good = await capturePeer();
   strictPeer = await smtpPeer({
     disabledCommands: ['AUTH'],
+    // Only plain addresses in its own domain: no %-hack, bang path, quoting or IP literal gets through.
     onRcptTo(address, _s, cb) {
-      cb(address.address.endsWith('.invalid') ? Object.assign(new Error(`<${address.address}>: Relay access denied`), { responseCode: 554 }) : undefined);
+      cb(/^[^%!@"]+@example\.test$/.test(address.address) ? undefined : Object.assign(new Error(`<${address.address}>: Relay access denied`), { responseCode: 554 }));
     },
   });
   expired = await smtpPeer({ key: EXPIRED_TLS.key(), cert: EXPIRED_TLS.cert() });
@@ -172,6 +173,18 @@ test('--mx probes every address of every MX host; -q prints only verdicts', asyn
     const r = await runCli(['probe', '--mx', 'probe.test', '--resolver', `127.0.0.1:${dns.port}`, '--port', String(strictPeer.port), '--ca-file', TLS.ca, '-q']);
     assert.equal(r.code, 1, 'the certificate is not for mx.probe.test');
     assert.match(r.stdout, /^FAILED: mx\.probe\.test \(127\.0\.0\.1\): \d+ passed, 0 warnings, 1 failed$/m);
+  } finally {
+    await dns.close();
+  }
+});
+
+test('--ptr: a failed reverse look-up is said as a failure, not as "no reverse DNS name"', async () => {
+  const dns: DnsServer = await dnsServer({ '1.0.0.127.in-addr.arpa': 'SERVFAIL' });
+  try {
+    const r = await runCli(['probe', `127.0.0.1:${strictPeer.port}`, '--ptr', '--resolver', `127.0.0.1:${dns.port}`, '--dns-timeout', '1s', '--ca-file', TLS.ca, '--json']);
+    const text = r.stdout;
+    assert.match(text, /127\.0\.0\.1: the reverse DNS \(PTR\) look-up failed \(SERVFAIL\), so whether it has a name is unknown/);
+    assert.doesNotMatch(text, /has no reverse DNS name/);
   } finally {
     await dns.close();
   }

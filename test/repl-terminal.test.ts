@@ -275,3 +275,28 @@ test('pty: a password typed ahead of its prompt goes to the prompt; a pasted one
     pty.close();
   }
 });
+
+test('pty: Ctrl-T at the password prompt does not reveal the password', { skip }, async () => {
+  const { pty } = session();
+  try {
+    await pty.waitFor(PROMPT, 'the prompt');
+    await pty.type('EHLO client.test');
+    await pty.key('Enter');
+    await pty.waitFor(/# The server accepted EHLO/, 'EHLO explained');
+    await pty.type('/auth PLAIN frank');
+    await pty.key('Enter');
+    await pty.waitFor(/password for frank/, 'the password prompt');
+    await pty.type(SECRET);
+    await pty.key('C-t');
+    await new Promise((r) => setTimeout(r, 300));
+    assertNoLeak('the screen', pty.screen(), SECRET);
+    assert.doesNotMatch(pty.screen(), /toggle visibility/);
+    await pty.key('Enter');
+    await pty.waitFor(/auth:frank>\s*$/m, 'logged in');
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+  } finally {
+    pty.close();
+  }
+});

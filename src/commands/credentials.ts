@@ -46,7 +46,8 @@ export function secretSource(flags: SecretFlags, what: string, warn: (message: s
 async function askSecret(message: string, what: string): Promise<string> {
   const { password } = await import('@inquirer/prompts');
   try {
-    return await password({ message, mask: '*' }, { output: process.stderr });
+    // No Ctrl-T to reveal it: a secret typed here never shows on screen.
+    return await password({ message, mask: '*', toggleMask: false }, { output: process.stderr });
   } catch {
     throw new SmtpkitError('usage', `no ${what} entered (cancelled)`);
   }

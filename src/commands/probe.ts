@@ -7,13 +7,14 @@ import { probe, type ProbeSettings, type ProbeTarget } from '../probe/probe.js';
 import { junitReport, NAGIOS, nagiosLine, textReport, verdictLine } from '../probe/render.js';
 import { nagiosStatus, strictExit, type ProbeResult } from '../probe/result.js';
 import { jsonDocument } from '../render/json.js';
-import { processOutput, type Output } from '../render/output.js';
+import { processOutput, writer, type Output } from '../render/output.js';
 import type { Paint } from '../render/paint.js';
 import { printable } from '../render/printable.js';
 import { planAuth, type AuthFlags, type AuthPlan } from './establish.js';
 import { parseDomain } from '../dns/domain.js';
 import { sessionOptions, readOption } from './options.js';
 import { failureOutcome, type Flags } from './run.js';
+import { scanSettings } from '../scan/run.js';
 
 export interface ProbeFlags extends Flags, AuthFlags, ResolverFlags {
   targets?: string;
@@ -32,6 +33,9 @@ export interface ProbeFlags extends Flags, AuthFlags, ResolverFlags {
   rcpt?: string;
   relayTest?: boolean;
   ptr?: boolean;
+  tlsScan?: boolean;
+  enumTest?: boolean;
+  scanConcurrency?: string;
 }
 
 /** `smtpkit probe a:25 b:587 ...`: one health check per target, run concurrently, reported in input order. */
@@ -42,7 +46,7 @@ export async function probeCommand(specs: string[], flags: ProbeFlags): Promise<
   let results: ProbeResult[];
   let settings: ProbeSettings;
   try {
-    if (!['text', 'json', 'junit', 'nagios'].includes(format)) throw usageError('--format is text, json, junit or nagios');
+    if (!['text', 'json', 'junit', 'nagios', 'prometheus'].includes(format)) throw usageError('--format is text, json, junit, nagios or prometheus');
     settings = await probeSettings(flags, output);
     const targets = await probeTargets(specs, flags);
     results = await runAll(targets, settings, flags);
@@ -54,7 +58,7 @@ export async function probeCommand(specs: string[], flags: ProbeFlags): Promise<
   }
   const exitOf = (r: ProbeResult) => strictExit(r, strict);
   const exitCode = Math.max(...results.map(exitOf));
-  output.stdout.write(probeReport(results, format, flags, output.paint));
+  output.stdout.write(await probeReport(results, format, flags, output.paint));
   if (format === 'nagios') return worstNagios(results.map((r) => nagiosStatus(r, strict)));
   return exitCode;
 }
@@ -63,7 +67,7 @@ export async function probeCommand(specs: string[], flags: ProbeFlags): Promise<
 const worstNagios = (statuses: number[]) => statuses.reduce((w, s) => ([2, 3, 1, 0].indexOf(s) < [2, 3, 1, 0].indexOf(w) ? s : w), 0);
 
 /** The report in the chosen format; every format gives the same verdict as the exit code. */
-export function probeReport(results: ProbeResult[], format: string, flags: ProbeFlags, c: Paint): string {
+export async function probeReport(results: ProbeResult[], format: string, flags: ProbeFlags, c: Paint): Promise<string> {
   const strict = !!flags.strict;
   const exitOf = (r: ProbeResult) => strictExit(r, strict);
   const exitCode = Math.max(...results.map(exitOf));
@@ -71,6 +75,11 @@ export function probeReport(results: ProbeResult[], format: string, flags: Probe
     const summary = { targets: results.length, ok: results.filter((r) => exitOf(r) === 0).length, failed: results.filter((r) => exitOf(r) !== 0).length };
     const outcome = { ok: exitCode === 0, exitCode, message: `${summary.ok} of ${summary.targets} target(s) ok${strict ? ' (--strict: warnings fail)' : ''}` };
     return jsonDocument('probe', results.map((r) => r.target), outcome, { strict, summary, results: results.map((r) => ({ ...r, exitCode: exitOf(r), events: flags.transcript ? r.events : undefined })) });
+  }
+  if (format === 'prometheus') {
+    // For node_exporter's textfile collector: one file, each target told apart by its label.
+    const { probeFamilies, renderFamilies } = await import('../exporter/metrics.js');
+    return renderFamilies(probeFamilies(results, (r) => ({ target: r.target })));
   }
   if (format === 'junit') return junitReport(results, strict);
   if (format === 'nagios') {
@@ -107,7 +116,7 @@ function thresholds(values: string[] | undefined, option: string): Record<string
   return out;
 }
 
-async function probeSettings(flags: ProbeFlags, output: Output): Promise<ProbeSettings> {
+export async function probeSettings(flags: ProbeFlags, output?: Output): Promise<ProbeSettings> {
   const days = (v: string | undefined, d: number, option: string) => {
     if (v === undefined) return d;
     if (!/^\d+$/.test(v)) throw usageError(`${option} takes a number of days`);
@@ -119,7 +128,8 @@ async function probeSettings(flags: ProbeFlags, output: Output): Promise<ProbeSe
   } catch {
     throw usageError(`--expect-banner: ${JSON.stringify(flags.expectBanner)} is not a regular expression`);
   }
-  if ((flags.from === undefined) !== (flags.rcpt === undefined)) throw usageError('--from and --rcpt go together');
+  // --enum-test may take --rcpt alone: the known address to compare with a random one.
+  if ((flags.from === undefined) !== (flags.rcpt === undefined) && !(flags.enumTest && flags.from === undefined)) throw usageError('--from and --rcpt go together');
   for (const [v, o] of [[flags.from, '--from'], [flags.rcpt, '--rcpt']] as const) if (v !== undefined && /[\r\n<>\s]/.test(v)) throw usageError(`${o}: give a bare address (no <>, spaces or line breaks)`);
   const wantsAuth = flags.auth || flags.user !== undefined;
   return {
@@ -128,10 +138,12 @@ async function probeSettings(flags: ProbeFlags, output: Output): Promise<ProbeSe
     critDays: days(flags.critDays, 7, '--crit-days'),
     warnMs: thresholds(flags.warnMs, '--warn-ms'),
     critMs: thresholds(flags.critMs, '--crit-ms'),
-    auth: wantsAuth ? await askedOnce(planAuth(flags, (m) => output.stderr.write(`!!! ${printable(m)}\n`))) : undefined,
+    auth: wantsAuth ? await askedOnce(planAuth(flags, (m) => (output?.stderr ?? writer(process.stderr)).write(`!!! ${printable(m)}\n`))) : undefined,
     from: flags.from,
     rcpt: flags.rcpt,
     relayTest: !!flags.relayTest,
+    enumTest: !!flags.enumTest,
+    ...(flags.tlsScan ? { tlsScan: scanSettings({ ...flags, tlsTimeout: flags.tlsTimeout ?? '5s' }) } : {}),
     resolver: flags.ptr ? Resolver.fromFlags(flags, flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined) : undefined,
     totalMs: parseDuration(flags.timeout ?? '10s', '--timeout'),
   };

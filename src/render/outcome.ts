@@ -7,4 +7,6 @@ export interface Outcome {
   message: string;
   errorClass?: ErrorClass | 'internal';
   phase?: string;
+  /** A DNS failure as the resolver gave it (mx-lookup). */
+  dnsError?: unknown;
 }

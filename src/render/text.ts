@@ -20,9 +20,6 @@ export interface TextOptions {
   audience?: Audience;
 }
 
-/** @deprecated the name before Output existed: a renderer's target. */
-export type { Stream as Output };
-
 const NOTE_COLUMN = 28;
 
 /**

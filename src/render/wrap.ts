@@ -35,7 +35,8 @@ function index(raw: string): Indexed {
       offset += ch.length;
     }
     if (!m) break;
-    if (run < 0 || end > pos) run = run >= 0 && end === pos ? run : m.index;
+    // A run of markers belongs to the character after it.
+    if (run < 0) run = m.index;
     pos = m.index + m[0].length;
   }
   start.push(raw.length);

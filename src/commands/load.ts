@@ -8,7 +8,7 @@ import { formatTarget } from '../protocol/target.js';
 import { buildMessage, type MessageSpec } from '../message/build.js';
 import { SmtpSession, type SessionOptions } from '../session/session.js';
 import { version } from '../version.js';
-import { greetAndSecure, login, startTlsMode, type AuthPlan } from './establish.js';
+import { greetAndSecure, login, startTlsMode, type AuthPlan } from '../flows/establish.js';
 import { paint } from '../render/paint.js';
 
 export interface LoadSettings {

@@ -11,9 +11,9 @@ import { Resolver, type ResolverFlags } from '../dns/resolver.js';
 import { parsePort } from '../protocol/target.js';
 import { printable } from '../render/printable.js';
 import { version } from '../version.js';
-import { readOption } from './options.js';
+import { readOption } from '../flows/options.js';
 import { paint, type Paint } from '../render/paint.js';
-import { failureOutcome } from './run.js';
+import { failureOutcome } from '../flows/run.js';
 
 export interface MxFlags extends ResolverFlags {
   ptr?: boolean;

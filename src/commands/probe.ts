@@ -8,11 +8,11 @@ import { junitReport, nagiosLine, textReport, verdictLine } from '../probe/rende
 import { counts, nagiosStatus, type ProbeResult } from '../probe/result.js';
 import { printable } from '../render/printable.js';
 import { version } from '../version.js';
-import { planAuth, type AuthFlags } from './establish.js';
+import { planAuth, type AuthFlags } from '../flows/establish.js';
 import { parseDomain } from '../dns/domain.js';
-import { sessionOptions, readOption } from './options.js';
+import { sessionOptions, readOption } from '../flows/options.js';
 import { paint } from '../render/paint.js';
-import { failureOutcome, type Flags } from './run.js';
+import { failureOutcome, type Flags } from '../flows/run.js';
 
 export interface ProbeFlags extends Flags, AuthFlags, ResolverFlags {
   targets?: string;

@@ -8,10 +8,10 @@ import { formatTarget } from '../protocol/target.js';
 import { parseAddress, parseAddressList, type Address } from '../message/address.js';
 import { buildMessage, parseHeader, type MessageSpec, type OutgoingMessage } from '../message/build.js';
 import type { SmtpSession } from '../session/session.js';
-import { greetAndSecure, login, planAuth, startTlsMode, type AuthFlags, type AuthPlan } from './establish.js';
+import { greetAndSecure, login, planAuth, startTlsMode, type AuthFlags, type AuthPlan } from '../flows/establish.js';
 import type { ResolverFlags } from '../dns/resolver.js';
-import { sessionOptions } from './options.js';
-import { failureOutcome, runSession, type Flags, type Details } from './run.js';
+import { sessionOptions } from '../flows/options.js';
+import { failureOutcome, runSession, type Flags, type Details } from '../flows/run.js';
 
 export interface SendFlags extends Flags, AuthFlags, ResolverFlags {
   dane?: boolean;
@@ -104,7 +104,7 @@ export async function send(spec: string | undefined, flags: SendFlags): Promise<
   }
   return runSession('send', spec ?? mxDomain ?? '', flags, async (session, details) => {
     const { spec: message, envelope, quitAfter } = await prepare(flags);
-    const targets = mxDomain || flags.dane ? await import('./mx-targets.js') : undefined;
+    const targets = mxDomain || flags.dane ? await import('../flows/mx-targets.js') : undefined;
     const resolver = mxDomain ? await targets!.useMx(session, mxDomain, flags) : flags.dane ? (await import('../dns/resolver.js')).Resolver.fromFlags(flags, session.options.tls.ca) : undefined;
     const wantsAuth = flags.auth || flags.user !== undefined;
     const plan: AuthPlan | undefined = wantsAuth ? await planAuth(flags, (m) => session.emit({ type: 'warning', message: m })) : undefined;

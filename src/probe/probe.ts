@@ -7,8 +7,8 @@ import type { Resolver } from '../dns/resolver.js';
 import type { SmtpEvent } from '../session/events.js';
 import { SmtpSession, type SessionOptions } from '../session/session.js';
 import { describeTimeout } from '../session/timeouts.js';
-import { login, type AuthPlan } from '../commands/establish.js';
-import { failureOutcome } from '../commands/run.js';
+import { login, type AuthPlan } from '../flows/establish.js';
+import { failureOutcome } from '../flows/run.js';
 import type { Check, CheckStatus, ProbeResult } from './result.js';
 
 export interface ProbeSettings {

@@ -222,10 +222,22 @@ export class Connection {
    * Returns whatever had arrived in plaintext beyond the last reply: it is dropped, never
    * read after the handshake (RFC 3207 §6).
    */
-  async startTls(options: tls.ConnectionOptions, timeoutMs: number, offered = 'TLS 1.2 to 1.3'): Promise<{ socket: tls.TLSSocket; discarded: string; discardedBytes: number }> {
-    const queued = this.queue.splice(0).flatMap((r) => replyWireLines(r).map((l) => `${l}\r\n`));
-    const discarded = queued.join('') + this.parser.discard() + this.discardedText;
-    const discardedBytes = Buffer.byteLength(discarded) + this.discardedBytes - Buffer.byteLength(this.discardedText);
+  /**
+   * What had arrived in plaintext beyond the last reply, dropped: it is never read after
+   * the handshake (RFC 3207 §6). Called just before startTls.
+   */
+  dropPlaintext(): { text: string; bytes: number } {
+    const queued = this.queue.splice(0).flatMap((r) => replyWireLines(r).map((l) => `${l}\r\n`)).join('');
+    const parsed = queued + this.parser.discard();
+    const result = { text: parsed + this.discardedText, bytes: Buffer.byteLength(parsed) + this.discardedBytes };
+    this.discardedText = '';
+    this.discardedBytes = 0;
+    return result;
+  }
+
+  /** Starts TLS on this connection (after a 220 to STARTTLS, or at once for implicit TLS). */
+  async startTls(options: tls.ConnectionOptions, timeoutMs: number, offered = 'TLS 1.2 to 1.3'): Promise<tls.TLSSocket> {
+    this.dropPlaintext();
     this.handoff = this.handedOff = false;
     this.detach();
     const plain = this.socket;
@@ -258,7 +270,7 @@ export class Connection {
       });
     });
     await ticket;
-    return { socket: secure, discarded, discardedBytes };
+    return secure;
   }
 
   /** Closes at once; safe to call more than once. Whoever waits for a reply is told. */

@@ -318,12 +318,11 @@ export class SmtpSession {
     const { tls } = this.options;
     const host = this.currentHost;
     const sni = tls.sni === false ? undefined : (tls.sni ?? (isIP(host) ? undefined : host));
-    const { socket, discarded, discardedBytes } = await this.phase('tls', () =>
-      connection.startTls({ servername: sni, secureContext: secureContext(tls) }, this.options.timeouts.tls, offeredVersions(tls)),
-    );
-    if (discardedBytes) {
-      this.emit({ type: 'warning', message: `the server sent ${discardedBytes} bytes after its 220 and before TLS; discarded unread (RFC 3207 §6): ${JSON.stringify(discarded.slice(0, 80))}` });
+    const dropped = connection.dropPlaintext();
+    if (dropped.bytes) {
+      this.emit({ type: 'warning', message: `the server sent ${dropped.bytes} bytes after its 220 and before TLS; discarded unread (RFC 3207 §6): ${JSON.stringify(dropped.text.slice(0, 80))}` });
     }
+    const socket = await this.phase('tls', () => connection.startTls({ servername: sni, secureContext: secureContext(tls) }, this.options.timeouts.tls, offeredVersions(tls)));
     const facts = tlsFacts(socket, tls.sni || host, sni);
     this.tls = facts;
     this.certificates = peerChain(socket);

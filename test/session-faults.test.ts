@@ -4,6 +4,7 @@ import { SmtpkitError, type FailureKind, type ErrorClass } from '../src/errors.j
 import type { Reply } from '../src/protocol/reply.js';
 import { faults, harness, type Script } from './helpers/fault-server.js';
 import type { SessionOptions } from '../src/session/session.js';
+import { login, type AuthPlan } from '../src/flows/establish.js';
 
 /**
  * SmtpSession in-process against scripted servers with one named fault each; assertions
@@ -136,4 +137,63 @@ test('a TLS 1.0-only server: without --tls-min a TLS error naming the versions; 
     const facts = await session.starttls();
     assert.equal(facts.protocol, 'TLSv1');
   }, { tls });
+});
+
+const plan = (mechanism: AuthPlan['mechanism'], secret = 'pencil'): AuthPlan => ({ credentials: { user: 'user', secret }, mechanism, allowPlaintext: true, showSecrets: false, loginInitial: false });
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+test('LOGIN asked a third question ("Token:"): answered with "*", exit 7, the password sent once only', async () => {
+  await withSession(faults.loginThirdQuestion(), async ({ session, server }) => {
+    await session.connect();
+    await session.ehlo();
+    await assert.rejects(login(session, plan('LOGIN')), failsWith('auth', undefined, (e) => assert.equal(e.phase, 'auth')));
+    const lines = server.received.join('').split('\r\n');
+    assert.equal(lines.filter((l) => l === b64('pencil')).length, 1, lines.join(' | '));
+    assert.ok(lines.includes('*'), 'the exchange was cancelled');
+  });
+});
+
+test('CRAM-MD5 with an empty challenge: cancelled, exit 7, no digest sent', async () => {
+  await withSession(faults.cramEmptyChallenge(), async ({ session, server }) => {
+    await session.connect();
+    await session.ehlo();
+    await assert.rejects(login(session, plan('CRAM-MD5')), failsWith('auth'));
+    const lines = server.received.join('').split('\r\n');
+    assert.deepEqual(lines.slice(lines.indexOf('AUTH CRAM-MD5'), lines.indexOf('AUTH CRAM-MD5') + 2), ['AUTH CRAM-MD5', '*']);
+  });
+});
+
+test('SCRAM with 10,000,000 iterations: refused with exit 7 before any work, the exchange cancelled', async () => {
+  await withSession(faults.scramHugeIterations(), async ({ session, server }) => {
+    await session.connect();
+    await session.ehlo();
+    await assert.rejects(login(session, plan('SCRAM-SHA-256')), failsWith('auth', undefined, (e) => assert.match(e.message, /600000/)));
+    assert.ok(server.received.join('').includes('\r\n*\r\n'));
+  });
+});
+
+test('SCRAM within the cap but slower than the command timeout: exit 7 on time, the event loop never blocked', async () => {
+  await withSession(faults.scramHugeIterations(600_000), async ({ session }) => {
+    await session.connect();
+    await session.ehlo();
+    // 600,000 rounds of SHA-256 take hundreds of ms; the command timeout is far shorter.
+    session.options.timeouts.command = 50;
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 5);
+    try {
+      await assert.rejects(login(session, plan('SCRAM-SHA-256')), failsWith('auth', 'timeout'));
+    } finally {
+      clearInterval(ticker);
+    }
+    assert.ok(ticks > 0, 'timers ran while PBKDF2 worked');
+  });
+});
+
+test('a 334 that is not base64: exit 7, cancelled', async () => {
+  await withSession(faults.nonBase64Challenge(), async ({ session, server }) => {
+    await session.connect();
+    await session.ehlo();
+    await assert.rejects(login(session, plan('LOGIN')), failsWith('auth', undefined, (e) => assert.match(e.message, /not base64/)));
+    assert.ok(server.received.join('').includes('\r\n*\r\n'));
+  });
 });

@@ -3,6 +3,7 @@ import { authMechanisms, hasExtension } from '../protocol/capabilities.js';
 import { assertSingleLine } from '../protocol/command.js';
 import { isMechanism, saslClient, SENDS_PASSWORD, strongestOffered, type MechanismName } from '../sasl/index.js';
 import type { Credentials } from '../sasl/mechanism.js';
+import { saslprep, SaslprepError } from '../sasl/saslprep.js';
 import { authenticate } from '../session/auth.js';
 import type { SmtpSession } from '../session/session.js';
 import { readSecret, type SecretFlags } from './credentials.js';
@@ -38,6 +39,8 @@ export async function planAuth(flags: AuthFlags, warn: (m: string) => void): Pro
   const mech = flags.mech?.toUpperCase();
   if (mech !== undefined && !isMechanism(mech)) throw usageError(`--mech ${flags.mech}: smtpkit speaks SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN and XOAUTH2`);
   const secret = await readSecret(flags, mech === 'XOAUTH2' ? 'OAuth token' : 'password', warn);
+  // PLAIN and SCRAM prepare both strings (SASLprep): a prohibited character is bad input.
+  if (mech === 'PLAIN' || mech?.startsWith('SCRAM')) prepared(() => (saslprep(flags.user!, 'the user name', false), saslprep(secret, 'the password', true)));
   return {
     credentials: { user: flags.user, secret },
     mechanism: mech,
@@ -73,10 +76,23 @@ export async function login(session: SmtpSession, plan: AuthPlan): Promise<Mecha
   if (!session.isTls && !plan.allowPlaintext) {
     throw new SmtpkitError('auth', `refusing to send credentials without TLS${SENDS_PASSWORD.has(mechanism) ? ` (${mechanism} sends the password itself)` : ''}; --allow-plaintext sends them anyway`, 'auth');
   }
-  const client = saslClient(mechanism, plan.credentials, {
-    loginInitial: plan.loginInitial,
-    onXoauthError: (json) => session.emit({ type: 'info', message: `XOAUTH2 error from the server: ${json}` }),
-  });
+  const client = prepared(() =>
+    saslClient(mechanism, plan.credentials, {
+      loginInitial: plan.loginInitial,
+      onXoauthError: (json) => session.emit({ type: 'info', message: `XOAUTH2 error from the server: ${json}` }),
+    }),
+  );
   await authenticate(session, client, plan.showSecrets);
   return mechanism;
 }
+
+/** SASLprep's refusals are the user's input at fault: exit 2, naming the character. */
+function prepared<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof SaslprepError) throw usageError(err.message);
+    throw err;
+  }
+}
+

@@ -385,6 +385,11 @@ export class SmtpSession {
     }
   }
 
+  /** Runs `fn` as one named phase of the timings (work between commands included). */
+  timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.phase(name, fn);
+  }
+
   /** Runs one named phase and adds its duration to the timings (a phase may run twice). */
   private async phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const start = performance.now();

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import readline from 'node:readline';
 import { SmtpkitError } from '../errors.js';
-import { parseEhlo } from '../protocol/capabilities.js';
+import { hasExtension, parseEhlo } from '../protocol/capabilities.js';
 import { commandVerb } from '../protocol/command.js';
 import { isFailure, isPositive, replyText, type Reply } from '../protocol/reply.js';
 import { formatTarget } from '../protocol/target.js';
@@ -236,6 +236,8 @@ class Repl {
   /** A guided message: from, to, subject, body, then MAIL, RCPT, DATA in lock-step. */
   private async compose() {
     if (!this.interactive) throw new SmtpkitError('usage', '/send needs a terminal; in a script, type the commands');
+    const caps = this.session.capabilities;
+    if (!caps) throw new SmtpkitError('usage', '/send needs EHLO first: type EHLO <name>');
     const from = await this.ask((p) => p.input({ message: 'From:' }));
     const to = await this.ask((p) => p.input({ message: 'To:' }));
     const subject = await this.ask((p) => p.input({ message: 'Subject:', default: 'smtpkit test' }));
@@ -244,21 +246,10 @@ class Repl {
     const { buildMessage } = await import('../message/build.js');
     const sender = parseAddress(from, 'From', true);
     const rcpt = parseAddress(to, 'To');
-    const message = buildMessage({ from: sender, to: [rcpt], cc: [], subject, headers: [], body, html: false, attachments: [], raw: undefined }, false);
-    for (const l of [`MAIL FROM:<${sender.address}>`, `RCPT TO:<${rcpt.address}>`]) {
-      const r = await this.session.command(l);
-      if (isFailure(r)) return;
-    }
-    const data = await this.session.command('DATA');
-    if (data.code !== 354) return;
-    const { DataEncoder } = await import('../protocol/data-encoder.js');
-    const encoder = new DataEncoder(true);
-    async function* chunks() {
-      for await (const c of message.chunks()) yield encoder.push(c);
-      yield encoder.end();
-    }
-    for (const l of message.headerLines) this.session.emit({ type: 'sent', line: l, command: 'MESSAGE' });
-    await this.session.sendMessage(chunks(), `.  [message: ${message.size} bytes]`);
+    const message = buildMessage({ from: sender, to: [rcpt], cc: [], subject, headers: [], body, html: false, attachments: [], raw: undefined }, hasExtension(caps, '8BITMIME'));
+    const { mailTransaction } = await import('../flows/transaction.js');
+    // The same transaction as `smtpkit send`, in lock-step so each step shows as it happens.
+    await mailTransaction(this.session, { from: sender, recipients: [rcpt] }, message, { pipelining: false });
   }
 
   private async save(file: string | undefined) {

@@ -68,6 +68,7 @@ export class SmtpSession {
   /** True between a complete reply and the next command: only then may QUIT be sent. */
   private inStep = true;
   private greeted = false;
+  private readonly running: string[] = [];
   private peerHost: string | undefined;
   /** Set by interactive use: replies that arrive between commands are shown, not queued. */
   private idleWatcher: IdleWatcher | undefined;
@@ -390,12 +391,19 @@ export class SmtpSession {
     return this.phase(name, fn);
   }
 
+  /** The phase running now (the innermost), for callers that must say where a deadline struck. */
+  get currentPhase(): string | undefined {
+    return this.running.at(-1);
+  }
+
   /** Runs one named phase and adds its duration to the timings (a phase may run twice). */
   private async phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const start = performance.now();
+    this.running.push(name);
     try {
       return await fn();
     } finally {
+      this.running.splice(this.running.lastIndexOf(name), 1);
       this.timings[name] = Math.round(((this.timings[name] ?? 0) + performance.now() - start) * 10) / 10;
     }
   }

@@ -75,8 +75,9 @@ async function prepare(flags: SendFlags): Promise<{ spec: MessageSpec; envelope:
     headers: flags.header ?? [],
     body: flags.body === '-' ? (await readStdin()).toString('utf8') : flags.bodyFile !== undefined ? readText(flags.bodyFile, '--body-file') : (flags.body ?? 'This is a test message sent by smtpkit.\n'),
     html: !!flags.html,
-    attachments: (flags.attach ?? []).map((path) => ({ path, size: fileSize(path, '--attach') })),
-    raw: flags.data === undefined ? undefined : flags.data === '-' ? fromBuffer(await readStdin()) : { path: flags.data, data: undefined, size: fileSize(flags.data, '--data') },
+    attachments: (flags.attach ?? []).map((path) => sized(path, '--attach')),
+    // Standard input is streamed, never held whole: its size is unknown, so no SIZE= is declared.
+    raw: flags.data === undefined ? undefined : flags.data === '-' ? { path: undefined, data: undefined, size: undefined, stream: process.stdin as AsyncIterable<Buffer> } : sized(flags.data, '--data'),
   };
   if (spec.raw && (spec.attachments.length || flags.html || flags.subject || spec.headers.length)) {
     throw usageError('--data sends a complete message as it is: it excludes --subject, --header, --html and --attach');
@@ -178,7 +179,20 @@ async function readStdin(): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-const fromBuffer = (data: Buffer) => ({ path: undefined, data, size: data.length });
+/**
+ * A file with its size. A regular file whose stat says 0 bytes may still have content
+ * (/proc, /sys): it is read ahead, so SIZE= and the MIME sizes are exact.
+ */
+function sized(path: string, option: string): { path: string; size: number; data: Buffer | undefined } {
+  const size = fileSize(path, option);
+  if (size > 0) return { path, size, data: undefined };
+  try {
+    const data = readFileSync(path);
+    return { path, size: data.length, data };
+  } catch (err) {
+    throw usageError(`${option}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
 
 function fileSize(path: string, option: string): number {
   try {

@@ -73,11 +73,16 @@ test('load mode: refusals are grouped by step and reply code, not by wording', a
   assert.deepEqual(doc.result.errors.map((e: { key: string; count: number }) => [e.key, e.count]), [['rejected:rcpt:550', 3]]);
 });
 
-test('SASLprep: a control character in the password is refused before connecting, naming it (exit 2)', async () => {
+test('SASLprep: a control character in the password is refused before any AUTH line, naming it (exit 2)', async () => {
   const r = await against({}, ['auth', '--user', 'u', '--mech', 'SCRAM-SHA-256', '--allow-plaintext', '--starttls', 'never'], { env: { SMTPKIT_PASSWORD: 'pa\u0007ss' } });
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /U\+0007, a control character/);
-  assert.equal(r.received, '');
+  assert.doesNotMatch(r.received, /AUTH/);
+  // In the user name it is refused before connecting.
+  const user = await against({}, ['auth', '--user', 'u\u200Fx', '--mech', 'PLAIN', '--allow-plaintext', '--starttls', 'never'], { env: { SMTPKIT_PASSWORD: 'p' } });
+  assert.equal(user.code, 2, user.stderr);
+  assert.match(user.stderr, /U\+200F/);
+  assert.equal(user.received, '');
 });
 
 test('probe --timeout bounds the whole probe: a stalled handshake is a TLS failure (exit 6), in time', async () => {

@@ -139,7 +139,7 @@ test('a TLS 1.0-only server: without --tls-min a TLS error naming the versions; 
   }, { tls });
 });
 
-const plan = (mechanism: AuthPlan['mechanism'], secret = 'pencil'): AuthPlan => ({ credentials: { user: 'user', secret }, mechanism, allowPlaintext: true, showSecrets: false, loginInitial: false });
+const plan = (mechanism: AuthPlan['mechanism'], secret = 'pencil'): AuthPlan => ({ user: 'user', secret: async () => secret, mechanism, allowPlaintext: true, showSecrets: false, loginInitial: false });
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 test('LOGIN asked a third question ("Token:"): answered with "*", exit 7, the password sent once only', async () => {

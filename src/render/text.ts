@@ -44,7 +44,7 @@ export class TextRenderer {
       case 'info':
         return this.line(c.blue(`=== ${e.message}`));
       case 'warning':
-        return this.line(c.yellow(`!!! ${printable(withAdvice(e.message, e.hint))}`));
+        return this.line(c.yellow(`!!! ${printable(withAdvice(e.message, e.hint, this.audience))}`));
       case 'connected':
         return this.line(c.blue(`=== Connected to ${e.remoteAddress} port ${e.remotePort} from ${e.localAddress} port ${e.localPort} (${e.t} ms)`));
       case 'sent':
@@ -58,7 +58,7 @@ export class TextRenderer {
       case 'raw':
         return this.line(c.gray(`${e.direction === 'in' ? '<<<' : '>>>'} ${JSON.stringify(e.data)}`));
       case 'error':
-        this.err.write(`${c.red.bold(`*** ${printable(withAdvice(e.message, e.hint))}`)}\n`);
+        this.err.write(`${c.red.bold(`*** ${printable(withAdvice(e.message, e.hint, this.audience))}`)}\n`);
         return;
     }
   }

@@ -155,7 +155,7 @@ class Repl {
       // A failed step (a refused STARTTLS, a bad password) is shown and the session goes on,
       // unless the connection itself is gone or out of step.
       if (!this.session.isOpen || err.errorClass === 'protocol' || err.errorClass === 'connect' || !this.interactive) throw err;
-      this.session.emit({ type: 'warning', message: err.message });
+      this.session.emit({ type: 'warning', message: err.message, ...(err.hint ? { hint: err.hint } : {}) });
     }
   }
 

@@ -29,7 +29,11 @@ export type Hint =
   /** A certificate problem that is a warning unless verification is asked for. */
   | { kind: 'tls-verify' }
   /** STARTTLS is missing: perhaps the port wants TLS from the start. */
-  | { kind: 'implicit-tls' };
+  | { kind: 'implicit-tls' }
+  /** Another SASL mechanism could work (or XOAUTH2 must be named). */
+  | { kind: 'choose-mechanism' }
+  /** Credentials were withheld because the session has no TLS. */
+  | { kind: 'allow-plaintext' };
 
 /**
  * What kind of failure, beyond its class, for code that must tell them apart without

@@ -80,10 +80,10 @@ export async function login(session: SmtpSession, plan: AuthPlan): Promise<Mecha
     throw new SmtpkitError('auth', `the server offers no AUTH here${session.isTls ? '' : ' (many servers offer it only after STARTTLS, or only on port 587)'}`, 'auth');
   }
   const mechanism = plan.mechanism ?? strongestOffered(offered);
-  if (!mechanism) throw new SmtpkitError('auth', `none of the offered mechanisms (${offered.join(', ')}) is one smtpkit speaks; XOAUTH2 must be asked for with --mech`, 'auth');
+  if (!mechanism) throw new SmtpkitError('auth', `none of the offered mechanisms (${offered.join(', ')}) is one smtpkit speaks, and XOAUTH2 is used only when named`, 'auth', { hint: { kind: 'choose-mechanism' } });
   if (!offered.includes(mechanism)) throw new SmtpkitError('auth', `the server does not offer ${mechanism}; it offers ${offered.join(', ')}`, 'auth');
   if (!session.isTls && !plan.allowPlaintext) {
-    throw new SmtpkitError('auth', `refusing to send credentials without TLS${SENDS_PASSWORD.has(mechanism) ? ` (${mechanism} sends the password itself)` : ''}; --allow-plaintext sends them anyway`, 'auth');
+    throw new SmtpkitError('auth', `refusing to send credentials without TLS${SENDS_PASSWORD.has(mechanism) ? ` (${mechanism} sends the password itself)` : ''}`, 'auth', { hint: { kind: 'allow-plaintext' } });
   }
   const credentials: Credentials = { user: plan.user, secret: await plan.secret() };
   const client = prepared(() =>

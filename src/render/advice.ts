@@ -26,6 +26,10 @@ export function adviceText(hint: Hint | undefined, audience: Audience = 'cli'): 
       return audience === 'repl' ? 'with --tls-verify this would end the session' : '--tls-verify makes this an error';
     case 'implicit-tls':
       return audience === 'repl' ? 'if this port expects TLS from the start, restart the repl with --tls-on-connect' : 'if this port expects TLS from the start, use --tls-on-connect';
+    case 'choose-mechanism':
+      return audience === 'repl' ? 'name another mechanism: /auth MECH' : 'choose one with --mech';
+    case 'allow-plaintext':
+      return audience === 'repl' ? '/starttls first, or restart the repl with --allow-plaintext' : '--allow-plaintext sends them anyway';
   }
 }
 

@@ -36,7 +36,7 @@ async function exchange(session: SmtpSession, client: SaslClient, showSecrets: b
     }
     reply = await session.command(response.data, { verb: 'AUTH', shown: response.secret && !showSecrets ? REDACTED : undefined });
   }
-  if (reply.code !== 235) throw new SmtpkitError('auth', authFailure(client.name, reply), 'auth', { reply });
+  if (reply.code !== 235) throw new SmtpkitError('auth', authFailure(client.name, reply), 'auth', { reply, ...(reply.code === 534 || reply.code === 504 ? { hint: { kind: 'choose-mechanism' } } : {}) });
   try {
     client.finish(successData(reply));
   } catch (err) {
@@ -79,7 +79,7 @@ function successData(reply: Reply): Buffer | undefined {
 function authFailure(mechanism: string, reply: Reply): string {
   const said = `${reply.code} ${replyText(reply)}`;
   if (reply.code === 535) return `the server rejected the credentials (${said})`;
-  if (reply.code === 534) return `${mechanism} is too weak for this account (${said}); choose another with --mech`;
+  if (reply.code === 534) return `${mechanism} is too weak for this account (${said})`;
   if (reply.code === 538) return `${mechanism} needs TLS first (${said})`;
   if (reply.code === 504) return `the server does not accept ${mechanism} (${said})`;
   if (reply.code === 503) return `AUTH is not allowed at this point (${said})`;

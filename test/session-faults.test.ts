@@ -197,3 +197,9 @@ test('a 334 that is not base64: exit 7, cancelled', async () => {
     assert.ok(server.received.join('').includes('\r\n*\r\n'));
   });
 });
+
+test('a greeting that keeps coming: the greeting timeout still ends the wait, with its hint', async () => {
+  await withSession(faults.endlessGreeting(), async ({ session }) => {
+    await assert.rejects(session.connect(), failsWith('connect', 'timeout', (e) => assert.deepEqual(e.hint, { kind: 'timeout', wait: 'greeting' })));
+  }, { timeouts: { connect: 2000, greeting: 300, command: 1000, tls: 1000 } });
+});

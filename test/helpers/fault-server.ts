@@ -28,6 +28,8 @@ export interface Script {
   afterDot?: (ctx: Ctx) => string;
   /** Called when the server sends the 354. */
   onData?: (ctx: Ctx) => void;
+  /** Called right after the greeting is written. */
+  onConnect?: (ctx: Ctx) => void;
 }
 
 const DEFAULT_EXTENSIONS = ['PIPELINING', 'SIZE 100000000', '8BITMIME', 'STARTTLS', 'AUTH PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256'];
@@ -103,11 +105,19 @@ export function scripted(script: Script): (socket: net.Socket) => void {
     plain.on('data', onData);
     plain.on('error', () => {});
     ctx.write(script.greeting ?? '220 fake.test ESMTP\r\n');
+    script.onConnect?.(ctx);
   };
 }
 
 /** Named faults: each is the one thing a test server does wrong. */
 export const faults = {
+  /** A greeting that never ends: continuation lines, one every few ms, forever. */
+  endlessGreeting: (): Script => ({
+    greeting: '220-fake.test\r\n',
+    onConnect: (ctx) => {
+      const timer = setInterval(() => (ctx.socket.destroyed ? clearInterval(timer) : ctx.write('220-still greeting\r\n')), 3);
+    },
+  }),
   /** A second reply in the same write as the greeting. */
   unsolicitedAfterGreeting: (): Script => ({ greeting: '220 fake.test ESMTP\r\n250 surprise\r\n' }),
   /** A 421 sent unasked after EHLO: the server is closing. */

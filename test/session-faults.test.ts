@@ -203,3 +203,18 @@ test('a greeting that keeps coming: the greeting timeout still ends the wait, wi
     await assert.rejects(session.connect(), failsWith('connect', 'timeout', (e) => assert.deepEqual(e.hint, { kind: 'timeout', wait: 'greeting' })));
   }, { timeouts: { connect: 2000, greeting: 300, command: 1000, tls: 1000 } });
 });
+
+test('a 552 in the middle of the message, then a close: the certain outcome (refused, exit 8), not "connection closed"', async () => {
+  await withSession(faults.refuseMidMessage(), async ({ session }) => {
+    await session.connect();
+    await session.ehlo();
+    await session.command('MAIL FROM:<a@client.test>');
+    await session.command('RCPT TO:<b@fake.test>');
+    assert.equal((await session.command('DATA')).code, 354);
+    const big = (async function* () {
+      for (let i = 0; i < 64; i++) yield Buffer.alloc(256 * 1024, 0x61);
+      yield Buffer.from('\r\n.\r\n');
+    })();
+    await assert.rejects(session.sendMessage(big, '.'), failsWith('rejected', 'refused', (e) => assert.equal(e.reply?.code, 552)));
+  });
+});

@@ -137,29 +137,30 @@ export class Connection {
     // Owed from the moment the bytes that ask for it are handed over, not after the drain.
     this.expected += replies;
     if (this.socket.write(data)) return;
+    await new Promise<void>((resolve, reject) => {
+      const done = (err?: SmtpkitError) => {
+        clearTimeout(timer);
+        this.socket.off('drain', onDrain);
+        this.socket.off('close', onClose);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onDrain = () => done();
+      const onClose = () => done(this.failureError('the server to take the message'));
+      const timer = setTimeout(() => done(onTimeout()), timeoutMs);
+      this.socket.on('drain', onDrain);
+      this.socket.on('close', onClose);
+    });
+  }
+
+  /** Message data is about to be written: replies nobody asked for are held until checkUnsolicited. */
+  beginMessage(): void {
     this.busy = true;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const done = (err?: SmtpkitError) => {
-          clearTimeout(timer);
-          this.socket.off('drain', onDrain);
-          this.socket.off('close', onClose);
-          if (err) reject(err);
-          else resolve();
-        };
-        const onDrain = () => done();
-        const onClose = () => done(this.failureError('the server to take the message'));
-        const timer = setTimeout(() => done(onTimeout()), timeoutMs);
-        this.socket.on('drain', onDrain);
-        this.socket.on('close', onClose);
-      });
-    } finally {
-      this.busy = false;
-    }
   }
 
   /** After a write: a reply that came while nobody asked for one ends the session here. */
   checkUnsolicited(what: string): void {
+    this.busy = false;
     const first = this.unsolicited[0];
     if (!first) return;
     this.unsolicited.length = 0;
@@ -327,6 +328,9 @@ export class Connection {
 
   private fail(failure: Failure) {
     if (this.failure) return;
+    // Closed or reset after saying something unasked while we wrote: what it said is the story.
+    const said = this.unsolicited[0];
+    if (said && (failure.kind === 'closed' || failure.error.kind === 'closed')) failure = { kind: 'error', error: unsolicitedError(said, 'the message') };
     this.failure = failure;
     this.socket.destroy();
     const waiter = this.waiter;

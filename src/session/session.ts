@@ -200,6 +200,7 @@ export class SmtpSession {
     const timeoutMs = this.options.timeouts.command;
     const stalled = () => new SmtpkitError('protocol', `the server stopped taking the message for ${describeTimeout(timeoutMs)}`, 'data', { kind: 'timeout', hint: { kind: 'timeout', wait: 'command' } });
     this.inStep = false;
+    connection.beginMessage();
     await this.phase('message', async () => {
       let held: Buffer | undefined;
       for await (const chunk of chunks) {
@@ -221,6 +222,7 @@ export class SmtpSession {
     connection.write([line]);
     const timeoutMs = this.options.timeouts.command;
     this.inStep = false;
+    connection.beginMessage();
     await connection.writeData(chunk, timeoutMs, () => new SmtpkitError('protocol', `the server stopped taking BDAT data for ${describeTimeout(timeoutMs)}`, 'data', { kind: 'timeout', hint: { kind: 'timeout', wait: 'command' } }));
     connection.checkUnsolicited('the message');
     return this.phase('message', () => this.readFor('BDAT', timeoutMs, 'data'));

@@ -118,6 +118,18 @@ export const faults = {
       const timer = setInterval(() => (ctx.socket.destroyed ? clearInterval(timer) : ctx.write('220-still greeting\r\n')), 3);
     },
   }),
+  /** After the 354, stops reading, says 552 and hangs up while the client is still writing. */
+  refuseMidMessage: (): Script => ({
+    answer: (l, ctx) => {
+      if (!/^DATA/i.test(l)) return undefined;
+      setTimeout(() => {
+        ctx.socket.pause();
+        ctx.write('552 5.3.4 message too big for us\r\n');
+        setTimeout(() => ctx.socket.destroy(), 200);
+      }, 20);
+      return '354 go ahead\r\n';
+    },
+  }),
   /** A second reply in the same write as the greeting. */
   unsolicitedAfterGreeting: (): Script => ({ greeting: '220 fake.test ESMTP\r\n250 surprise\r\n' }),
   /** A 421 sent unasked after EHLO: the server is closing. */

@@ -132,7 +132,7 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
     await Promise.race([running, deadline]);
   } catch (err) {
     const o = failureOutcome(err);
-    error = { errorClass: o.errorClass ?? 'internal', message: o.message, ...(o.phase ? { phase: o.phase } : {}) };
+    error = { errorClass: o.errorClass ?? 'internal', message: o.message, ...(o.phase ? { phase: o.phase } : {}), ...(o.hint ? { hint: o.hint } : {}) };
     exitCode = o.exitCode;
   } finally {
     clearTimeout(timer);

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { SmtpkitError, type FailureKind, type ErrorClass } from '../src/errors.js';
 import type { Reply } from '../src/protocol/reply.js';
 import { faults, harness, type Script } from './helpers/fault-server.js';
-import type { SessionOptions } from '../src/session/session.js';
+import { MAX_IDLE_REPLIES, type SessionOptions } from '../src/session/session.js';
 import { login, type AuthPlan } from '../src/flows/establish.js';
 
 /**
@@ -216,5 +216,17 @@ test('a 552 in the middle of the message, then a close: the certain outcome (ref
       yield Buffer.from('\r\n.\r\n');
     })();
     await assert.rejects(session.sendMessage(big, '.'), failsWith('rejected', 'refused', (e) => assert.equal(e.reply?.code, 552)));
+  });
+});
+
+test('an interactive session flooded between commands: a few replies are shown, then the session ends (bounded)', async () => {
+  await withSession({ onConnect: (ctx) => setTimeout(() => ctx.write('250 flood\r\n'.repeat(5000)), 100) }, async ({ session, events }) => {
+    const closed: unknown[] = [];
+    session.watchIdle((e) => e.kind === 'closed' && closed.push(e.error));
+    await session.connect();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(closed.length, 1);
+    assert.ok(closed[0] instanceof SmtpkitError && closed[0].kind === 'unsolicited');
+    assert.ok(events.filter((e) => e.type === 'reply' && e.command === 'UNSOLICITED').length <= MAX_IDLE_REPLIES + 1);
   });
 });

@@ -13,6 +13,9 @@ import { peerChain, tlsFacts, type TlsFacts } from './tls-facts.js';
 import type { Timeouts } from './timeouts.js';
 import { describeTimeout } from '../util/duration.js';
 
+/** Replies an interactive session shows between two commands before it calls it a flood. */
+export const MAX_IDLE_REPLIES = 20;
+
 export interface TlsSettings {
   /** Name to send as SNI; undefined = the host when it is a name, false = none. */
   sni: string | false | undefined;
@@ -69,6 +72,8 @@ export class SmtpSession {
   private inStep = true;
   private greeted = false;
   private readonly running: string[] = [];
+  /** Replies shown to an interactive session since its last command. */
+  private idleReplies = 0;
   /** QUIT has gone out: nothing more is written (a second QUIT would meet a closed session). */
   private quitSent = false;
   private peerHost: string | undefined;
@@ -173,6 +178,7 @@ export class SmtpSession {
    */
   async pipeline(commands: Array<{ line: string } & CommandOptions>, phase?: string): Promise<Reply[]> {
     const connection = this.requireConnection();
+    this.idleReplies = 0;
     const verbs = commands.map((c) => c.verb ?? commandVerb(c.line));
     if (verbs.includes('QUIT')) this.quitSent = true;
     commands.forEach((c, i) => {
@@ -298,9 +304,12 @@ export class SmtpSession {
     this.requireConnection().write([line]);
   }
 
-  /** A reply no command asked for: shown in the transcript; taken only by an interactive session. */
+  /**
+   * A reply no command asked for: shown in the transcript; taken only by an interactive
+   * session, and only a few between two commands (a flood ends the session, never fills memory).
+   */
   private idleReply(reply: Reply): boolean {
-    const taken = !!this.idleWatcher && this.inStep;
+    const taken = !!this.idleWatcher && this.inStep && ++this.idleReplies <= MAX_IDLE_REPLIES;
     // Told first, so an interactive prompt can step aside before the reply is shown.
     if (taken) this.idleWatcher!({ kind: 'reply', reply });
     this.emit({ type: 'reply', reply, command: 'UNSOLICITED' });

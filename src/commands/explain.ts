@@ -3,7 +3,7 @@ import { explainInput, explanationLines } from '../render/explanation.js';
 import { jsonDocument } from '../render/json.js';
 import { processOutput } from '../render/output.js';
 import { printable } from '../render/printable.js';
-import { failureOutcome } from './run.js';
+import { failureOutcome } from '../flows/run.js';
 
 export interface ExplainFlags {
   command?: string;

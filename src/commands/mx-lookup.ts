@@ -1,4 +1,3 @@
-import { usageError } from '../errors.js';
 import { checkDane } from '../dns/checks/dane.js';
 import { checkDmarc } from '../dns/checks/dmarc.js';
 import type { Finding } from '../dns/checks/finding.js';
@@ -10,12 +9,12 @@ import { lookupMx, type MxReport } from '../dns/mx.js';
 import { DnsFailure, Resolver, type DnsErrorInfo, type ResolverFlags } from '../dns/resolver.js';
 import { parsePort } from '../protocol/target.js';
 import { printable } from '../render/printable.js';
-import { readOption } from './options.js';
+import { readOption } from '../flows/options.js';
 import { jsonDocument } from '../render/json.js';
 import type { Outcome } from '../render/outcome.js';
 import { processOutput } from '../render/output.js';
 import type { Paint } from '../render/paint.js';
-import { failureOutcome } from './run.js';
+import { failureOutcome } from '../flows/run.js';
 
 export interface MxFlags extends ResolverFlags {
   ptr?: boolean;

@@ -9,10 +9,10 @@ import type { SmtpEvent } from '../session/events.js';
 import { parseDuration } from '../session/timeouts.js';
 import { LOCALHOST_CERT, LOCALHOST_KEY } from '../sink/localhost-cert.js';
 import { Sink, type DropPoint, type SinkMessage, type SinkOptions } from '../sink/server.js';
-import { readOption } from './options.js';
+import { readOption } from '../flows/options.js';
 import { jsonText } from '../render/json.js';
 import { processOutput } from '../render/output.js';
-import { failureOutcome } from './run.js';
+import { failureOutcome } from '../flows/run.js';
 
 export interface SinkFlags {
   port?: string;

@@ -9,6 +9,7 @@ import type { Outcome } from './outcome.js';
 import type { Paint } from './paint.js';
 import type { Stream } from './output.js';
 import { printable } from './printable.js';
+import { withAdvice } from './advice.js';
 
 /** How much to show: everything explained, or one line per exchange (--brief). */
 export type Detail = 'full' | 'brief';
@@ -58,7 +59,7 @@ export class TextRenderer {
         if (this.brief && /^Connecting to /.test(e.message)) return;
         return this.line(c.blue(`=== ${printable(e.message)}`));
       case 'warning':
-        return this.line(c.yellow(`!!! ${printable(e.message)}`));
+        return this.line(c.yellow(`!!! ${printable(withAdvice(e.message, e.hint, this.audience))}`));
       case 'connected':
         return this.line(c.blue(`=== Connected to ${printable(e.remoteAddress)} port ${e.remotePort} from ${printable(e.localAddress)} port ${e.localPort} (${e.t} ms)`));
       case 'sent':
@@ -72,7 +73,7 @@ export class TextRenderer {
       case 'raw':
         return this.line(c.gray(`${e.direction === 'in' ? '<<<' : '>>>'} ${JSON.stringify(e.data)}`));
       case 'error':
-        this.err.write(`${c.red.bold(`*** ${printable(e.message)}`)}\n`);
+        this.err.write(`${c.red.bold(`*** ${printable(withAdvice(e.message, e.hint, this.audience))}`)}\n`);
         return;
     }
   }

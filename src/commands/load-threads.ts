@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { usageError } from '../errors.js';
 import type { MessageSpec } from '../message/build.js';
+import type { Envelope } from '../flows/transaction.js';
 import type { SessionOptions } from '../session/session.js';
 import { runShard, type LoadSettings, type ShardOptions, type Stats } from './load.js';
 
@@ -29,9 +30,10 @@ interface ShardData {
   entry: string;
   base: SessionOptions;
   spec: MessageSpec;
+  envelope: Envelope;
   load: LoadSettings;
   connections: number;
-  starttls: string | undefined;
+  starttls: ShardOptions['starttls'];
   /** The login without its secret source (a function cannot cross threads)... */
   auth: Omit<NonNullable<ShardOptions['auth']>, 'secret'> | undefined;
   /** ...and the secret itself, asked for once before the threads start. */
@@ -50,7 +52,7 @@ const entry = workerData.entry;
 (entry.endsWith('.cjs') ? Promise.resolve(require(require('node:url').fileURLToPath(entry))) : import(entry)).then((m) => m.loadWorker());`;
 
 /** Runs the shards in `n` threads, the connections shared out among them; their figures come back. */
-export async function runInThreads(n: number, base: SessionOptions, spec: MessageSpec, load: LoadSettings, opts: ShardOptions, counters: Int32Array, startedAt: number): Promise<Stats[]> {
+export async function runInThreads(n: number, base: SessionOptions, spec: MessageSpec, envelope: Envelope, load: LoadSettings, opts: ShardOptions, counters: Int32Array, startedAt: number): Promise<Stats[]> {
   const secret = opts.auth ? await opts.auth.secret() : undefined;
   const auth = opts.auth ? (({ secret: _, ...rest }) => rest)(opts.auth) : undefined;
   const workers: Worker[] = [];
@@ -58,7 +60,7 @@ export async function runInThreads(n: number, base: SessionOptions, spec: Messag
     return await Promise.all(
       Array.from({ length: n }, (_, i) => {
         const connections = Math.floor(load.concurrency / n) + (i < load.concurrency % n ? 1 : 0);
-        const workerData: ShardData = { entry: import.meta.url, base, spec, load, connections, starttls: opts.starttls, auth, secret, counters, startedAt };
+        const workerData: ShardData = { entry: import.meta.url, base, spec, envelope, load, connections, starttls: opts.starttls, auth, secret, counters, startedAt };
         const worker = new Worker(WORKER, { eval: true, workerData, stdout: true, stderr: true });
         workers.push(worker);
         return new Promise<Stats>((resolve, reject) => {
@@ -80,6 +82,6 @@ export async function loadWorker(): Promise<void> {
   const { parentPort, workerData } = await import('node:worker_threads');
   const d = workerData as ShardData;
   const auth = d.auth ? { ...d.auth, secret: () => Promise.resolve(d.secret ?? '') } : undefined;
-  const stats = await runShard(d.base, d.spec, d.load, d.connections, { starttls: d.starttls, auth }, d.counters, d.startedAt);
+  const stats = await runShard(d.base, d.spec, d.envelope, d.load, d.connections, { starttls: d.starttls, auth }, d.counters, d.startedAt);
   parentPort!.postMessage(stats);
 }

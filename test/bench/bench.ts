@@ -11,6 +11,10 @@
  *   5. a 50 MB attachment: smtpkit's peak RSS                                   < 150 MB
  *   6. smtp-source into `smtpkit sink` against into smtp-sink                   ≥ 0.5×
  *   7. probe of 30 targets, 10 of them silent, --timeout 3                      ≤ 8 s
+ *   8. full TLS scan of Postfix (versions and suites), against sslscan          ≤ 3.0×
+ *
+ * BENCH_ONLY=ehlo,scan (a comma list of: start, ehlo, send, load, rss, sink, probe, scan)
+ * runs only those.
  *
  * Each comparison runs the two sides in pairs, one after the other, and reports the median
  * of the per-pair ratios with their min–max (the machine's noise). It installs what it
@@ -120,7 +124,7 @@ async function ensurePeers(): Promise<Peers> {
     if (start.status !== 0) throw new Error('could not start Postfix (test/interop/postfix.sh start)');
     env = JSON.parse(readFileSync(ENV_FILE, 'utf8')) as Peers;
   }
-  const needs = ['swaks', 'libnet-ssleay-perl'].filter((p) => spawnSync('dpkg', ['-s', p], { stdio: 'ignore' }).status !== 0);
+  const needs = ['swaks', 'libnet-ssleay-perl', 'sslscan'].filter((p) => spawnSync('dpkg', ['-s', p], { stdio: 'ignore' }).status !== 0);
   if (needs.length) {
     spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
     const r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...needs], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
@@ -207,103 +211,129 @@ async function main() {
     rows.push([what, fmt(stats(ours), unit), fmt(stats(theirs), unit), fmtRatio(ratio), target.op === 'report' ? '-' : `${target.op} ${target.value}×`, met]);
   };
   const node = process.execPath;
+  const only = process.env.BENCH_ONLY?.split(',');
+  const wants = (name: string) => !only || only.includes(name);
 
   // 1. Start-up.
-  const v = paired(RUNS, () => time(node, [BIN, '--version']), () => time(node, ['-e', '0']));
-  compare('--version vs node -e 0', v.ours, v.theirs, 'ms', { op: '≤', value: 1.2 });
-  if (extraCaCerts) {
-    const withCa = { ...baseEnv, NODE_EXTRA_CA_CERTS: extraCaCerts };
-    const w = paired(RUNS, () => time(node, [BIN, '--version'], withCa), () => time(node, ['-e', '0'], withCa));
-    compare('  the same with NODE_EXTRA_CA_CERTS', w.ours, w.theirs, 'ms', { op: 'report', value: 0 });
+  if (wants('start')) {
+    const v = paired(RUNS, () => time(node, [BIN, '--version']), () => time(node, ['-e', '0']));
+    compare('--version vs node -e 0', v.ours, v.theirs, 'ms', { op: '≤', value: 1.2 });
+    if (extraCaCerts) {
+      const withCa = { ...baseEnv, NODE_EXTRA_CA_CERTS: extraCaCerts };
+      const w = paired(RUNS, () => time(node, [BIN, '--version'], withCa), () => time(node, ['-e', '0'], withCa));
+      compare('  the same with NODE_EXTRA_CA_CERTS', w.ours, w.theirs, 'ms', { op: 'report', value: 0 });
+    }
   }
 
   // 2. Greeting and EHLO against Postfix, each printing its transcript (to a pipe).
   const plain = `127.0.0.1:${env.smtp}`;
-  const e = paired(RUNS, () => time(node, [BIN, 'ehlo', plain]), () => time('swaks', ['--server', plain, '--quit-after', 'EHLO']));
-  compare('ehlo vs swaks --quit-after EHLO', e.ours, e.theirs, 'ms', { op: '≤', value: 1.0 });
+  if (wants('ehlo')) {
+    const e = paired(RUNS, () => time(node, [BIN, 'ehlo', plain]), () => time('swaks', ['--server', plain, '--quit-after', 'EHLO']));
+    compare('ehlo vs swaks --quit-after EHLO', e.ours, e.theirs, 'ms', { op: '≤', value: 1.0 });
+  }
 
   // 3. STARTTLS + AUTH PLAIN + one message against Postfix's submission port.
-  const sub = `127.0.0.1:${env.submission}`;
-  const s = paired(
-    RUNS,
-    () => time(node, [BIN, 'send', sub, '--ca-file', env.ca, '--user', env.user, '--mech', 'PLAIN', '--from', 'bench@client.test', '--to', env.user, '-q'], { ...baseEnv, SMTPKIT_PASSWORD: env.password }),
-    () => time('swaks', ['--server', sub, '--tls', '--auth', 'PLAIN', '--auth-user', env.user, '--auth-password', env.password, '--from', 'bench@client.test', '--to', env.user, '--silent', '2']),
-  );
-  compare('STARTTLS+AUTH PLAIN+send vs swaks', s.ours, s.theirs, 'ms', { op: '≤', value: 1.0 });
+  if (wants('send')) {
+    const sub = `127.0.0.1:${env.submission}`;
+    const s = paired(
+      RUNS,
+      () => time(node, [BIN, 'send', sub, '--ca-file', env.ca, '--user', env.user, '--mech', 'PLAIN', '--from', 'bench@client.test', '--to', env.user, '-q'], { ...baseEnv, SMTPKIT_PASSWORD: env.password }),
+      () => time('swaks', ['--server', sub, '--tls', '--auth', 'PLAIN', '--auth-user', env.user, '--auth-password', env.password, '--from', 'bench@client.test', '--to', env.user, '--silent', '2']),
+    );
+    compare('STARTTLS+AUTH PLAIN+send vs swaks', s.ours, s.theirs, 'ms', { op: '≤', value: 1.0 });
+  }
 
   // 4. Load into smtp-sink: smtpkit's load mode against smtp-source, same count, sessions, size.
-  const sink = await startSmtpSink();
-  try {
-    const one = paired(LOAD_RUNS, () => smtpkitLoad(sink.port, 1), () => smtpSource(sink.port));
-    compare(`load ${LOAD.messages} msgs, ${LOAD.sessions} conns, 1/conn vs smtp-source`, one.ours, one.theirs, 'msg/s', { op: '≥', value: 0.7 });
-    const fifty = paired(Math.max(3, LOAD_RUNS >> 1), () => smtpkitLoad(sink.port, 50), () => smtpSource(sink.port));
-    compare('  the same with --per-connection 50', fifty.ours, fifty.theirs, 'msg/s', { op: 'report', value: 0 });
-  } finally {
-    await stop(sink.child);
+  if (wants('load')) {
+    const sink = await startSmtpSink();
+    try {
+      const one = paired(LOAD_RUNS, () => smtpkitLoad(sink.port, 1), () => smtpSource(sink.port));
+      compare(`load ${LOAD.messages} msgs, ${LOAD.sessions} conns, 1/conn vs smtp-source`, one.ours, one.theirs, 'msg/s', { op: '≥', value: 0.7 });
+      const fifty = paired(Math.max(3, LOAD_RUNS >> 1), () => smtpkitLoad(sink.port, 50), () => smtpSource(sink.port));
+      compare('  the same with --per-connection 50', fifty.ours, fifty.theirs, 'msg/s', { op: 'report', value: 0 });
+    } finally {
+      await stop(sink.child);
+    }
   }
 
   // 5. A 50 MB attachment: peak RSS.
-  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-bench-'));
-  const big = join(dir, 'big.bin');
-  const fd = openSync(big, 'w');
-  const mb = Buffer.alloc(1024 * 1024, 0x42);
-  for (let i = 0; i < 50; i++) writeSync(fd, mb);
-  closeSync(fd);
-  const bigSink = await startOurSink(['--max-size', String(200 * 1024 * 1024)]);
-  const rss: number[] = [];
-  try {
-    for (let i = 0; i < 3; i++) rss.push((await peakRss(node, [BIN, 'send', `127.0.0.1:${bigSink.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--attach', big, '-q'])) / 1048576);
-  } finally {
-    await stop(bigSink.child);
-    rmSync(dir, { recursive: true, force: true });
+  if (wants('rss')) {
+    const dir = mkdtempSync(join(tmpdir(), 'smtpkit-bench-'));
+    const big = join(dir, 'big.bin');
+    const fd = openSync(big, 'w');
+    const mb = Buffer.alloc(1024 * 1024, 0x42);
+    for (let i = 0; i < 50; i++) writeSync(fd, mb);
+    closeSync(fd);
+    const bigSink = await startOurSink(['--max-size', String(200 * 1024 * 1024)]);
+    const rss: number[] = [];
+    try {
+      for (let i = 0; i < 3; i++) rss.push((await peakRss(node, [BIN, 'send', `127.0.0.1:${bigSink.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--attach', big, '-q'])) / 1048576);
+    } finally {
+      await stop(bigSink.child);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const r5 = stats(rss);
+    rows.push(['50 MB attachment, peak RSS', fmt(r5, 'MiB'), '-', `${(r5.median / 150).toFixed(2)} of the limit`, '< 150 MiB', r5.median < 150 ? 'met' : 'MISSED']);
   }
-  const r5 = stats(rss);
-  rows.push(['50 MB attachment, peak RSS', fmt(r5, 'MiB'), '-', `${(r5.median / 150).toFixed(2)} of the limit`, '< 150 MiB', r5.median < 150 ? 'met' : 'MISSED']);
 
   // 6. smtp-source into smtpkit sink against into smtp-sink.
-  const ourRate: number[] = [];
-  const theirRate: number[] = [];
-  for (let i = 0; i < LOAD_RUNS; i++) {
-    const a = await startSmtpSink();
-    try {
-      theirRate.push(smtpSource(a.port));
-    } finally {
-      await stop(a.child);
+  if (wants('sink')) {
+    const ourRate: number[] = [];
+    const theirRate: number[] = [];
+    for (let i = 0; i < LOAD_RUNS; i++) {
+      const a = await startSmtpSink();
+      try {
+        theirRate.push(smtpSource(a.port));
+      } finally {
+        await stop(a.child);
+      }
+      const b = await startOurSink();
+      try {
+        ourRate.push(smtpSource(b.port));
+      } finally {
+        await stop(b.child);
+      }
     }
-    const b = await startOurSink();
-    try {
-      ourRate.push(smtpSource(b.port));
-    } finally {
-      await stop(b.child);
-    }
+    compare('sink under smtp-source vs smtp-sink', ourRate, theirRate, 'msg/s', { op: '≥', value: 0.5 });
   }
-  compare('sink under smtp-source vs smtp-sink', ourRate, theirRate, 'msg/s', { op: '≥', value: 0.5 });
 
   // 7. Probe: 30 targets, 10 of them accept and stay silent; --timeout 3 must bound them.
-  const silent: net.Server[] = [];
-  const held = new Set<net.Socket>();
-  for (let i = 0; i < 10; i++) {
-    const srv = net.createServer((c) => (held.add(c), c.on('error', () => {})));
-    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-    silent.push(srv);
-  }
-  const targets = [...Array.from({ length: 20 }, () => plain), ...silent.map((srv) => `127.0.0.1:${(srv.address() as net.AddressInfo).port}`)];
-  // Spread the silent ones among the answering ones, as a real list would have them.
-  targets.sort((a, b) => a.localeCompare(b));
-  const probeMs: number[] = [];
-  try {
-    for (let i = 0; i < 3; i++) {
-      const r = await timeAsync(node, [BIN, 'probe', ...targets, '--timeout', '3', '--ca-file', env.ca, '--format', 'json']);
-      const doc = JSON.parse(r.out.slice(r.out.indexOf('{')));
-      if (doc.summary?.targets !== 30 || doc.summary?.failed !== 10) throw new Error(`probe: expected 30 targets, 10 failed: ${JSON.stringify(doc.summary)}`);
-      probeMs.push(r.ms);
+  if (wants('probe')) {
+    const silent: net.Server[] = [];
+    const held = new Set<net.Socket>();
+    for (let i = 0; i < 10; i++) {
+      const srv = net.createServer((c) => (held.add(c), c.on('error', () => {})));
+      await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+      silent.push(srv);
     }
-  } finally {
-    for (const c of held) c.destroy();
-    for (const srv of silent) srv.close();
+    const targets = [...Array.from({ length: 20 }, () => plain), ...silent.map((srv) => `127.0.0.1:${(srv.address() as net.AddressInfo).port}`)];
+    // Spread the silent ones among the answering ones, as a real list would have them.
+    targets.sort((a, b) => a.localeCompare(b));
+    const probeMs: number[] = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        const r = await timeAsync(node, [BIN, 'probe', ...targets, '--timeout', '3', '--ca-file', env.ca, '--format', 'json']);
+        const doc = JSON.parse(r.out.slice(r.out.indexOf('{')));
+        if (doc.summary?.targets !== 30 || doc.summary?.failed !== 10) throw new Error(`probe: expected 30 targets, 10 failed: ${JSON.stringify(doc.summary)}`);
+        probeMs.push(r.ms);
+      }
+    } finally {
+      for (const c of held) c.destroy();
+      for (const srv of silent) srv.close();
+    }
+    const p7 = stats(probeMs.map((ms) => ms / 1000));
+    rows.push(['probe 30 targets, 10 silent, --timeout 3', fmt(p7, 's', 2), '-', `${(p7.median / 8).toFixed(2)} of the limit`, '≤ 8 s', p7.median <= 8 ? 'met' : 'MISSED']);
   }
-  const p7 = stats(probeMs.map((ms) => ms / 1000));
-  rows.push(['probe 30 targets, 10 silent, --timeout 3', fmt(p7, 's', 2), '-', `${(p7.median / 8).toFixed(2)} of the limit`, '≤ 8 s', p7.median <= 8 ? 'met' : 'MISSED']);
+
+  // 8. A full TLS scan of Postfix's plain port (STARTTLS), smtpkit against sslscan.
+  if (wants('scan')) {
+    const scan = paired(
+      Math.max(3, Math.ceil(RUNS / 2)),
+      () => time(node, [BIN, 'starttls', plain, '--scan', '-q']),
+      () => time('sslscan', ['--no-colour', '--starttls-smtp', plain]),
+    );
+    compare('TLS scan (starttls --scan vs sslscan)', scan.ours, scan.theirs, 'ms', { op: '≤', value: 3.0 });
+  }
 
   const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();

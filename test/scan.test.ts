@@ -108,7 +108,7 @@ test('probe --tls-scan: checks tls-protocols and tls-ciphers; a weak key fails t
 });
 
 test('the scan shows its progress on a terminal (ora), and nothing of it off a terminal', { skip: hasTmux ? false : 'tmux is not installed' }, async () => {
-  const pty = new Pty(`cd ${ROOT} && env -u CI NO_COLOR=1 ${process.execPath} bin/smtpkit.js starttls 127.0.0.1:${weakPort} --tls-on-connect --scan --scan-concurrency 1 -q`);
+  const pty = new Pty(`cd ${ROOT} && env -u CI NO_COLOR=1 ${process.execPath} ${BIN} starttls 127.0.0.1:${weakPort} --tls-on-connect --scan --scan-concurrency 1 -q`);
   try {
     await pty.waitFor(/TLS scan: \d+\/\d+ handshakes/, 'the spinner');
     await pty.waitFor(/EXIT=0/, 'the end of the scan', 60_000);

@@ -98,3 +98,9 @@ test('module tree: --version imports neither commander nor any command', async (
   assert.deepEqual(packages(loaded), []);
   assert.deepEqual(ours(loaded).filter((f) => f.startsWith('dist/src/commands/')), []);
 });
+
+test('bin/smtpkit.js, the old path, still runs the command', async () => {
+  const { code, output } = await loads(`${ROOT}bin/smtpkit.js`, ['explain', '250']);
+  assert.equal(code, 0, output);
+  assert.match(output, /^250\b/m);
+});

@@ -18,6 +18,9 @@ Exit codes:
   70 internal error (a bug in smtpkit)
 `;
 
+/** The commands main() knows; a name missing here only costs start-up time, never a command. */
+const COMMAND_NAMES = ['connect', 'repl', 'ehlo', 'auth', 'starttls', 'send', 'mx-lookup', 'probe', 'sink', 'exporter', 'demo', 'explain'];
+
 /** Where a load-mode worker thread starts (commands/load-threads.ts): the bundle's only other way in. */
 export async function loadWorker(): Promise<void> {
   await (await import('./commands/load-threads.js')).loadWorker();
@@ -48,6 +51,10 @@ export async function main(argv: string[]): Promise<number> {
     .addHelpText('after', EXIT_CODES_HELP)
     .showHelpAfterError('(smtpkit --help lists commands and options)');
 
+  // A run of one command declares only that command: commander's option parsing of the
+  // others is start-up time for nothing. Anything else (help, a typo) declares them all.
+  const only = COMMAND_NAMES.includes(argv[0] ?? '') ? argv[0] : undefined;
+  const declares = (name: string) => only === undefined || only === name;
   const collect = (value: string, previous: string[] = []) => [...previous, value];
   const dnsOptions = (cmd: Command) =>
     cmd
@@ -56,6 +63,7 @@ export async function main(argv: string[]): Promise<number> {
       .option('--doh <url>', 'ask over DNS-over-HTTPS (RFC 8484)')
       .option('--dns-timeout <duration>', 'time limit for each DNS question (default 5s)');
   const session = (name: string, summary: string, load: () => Promise<(spec: string, flags: Flags) => Promise<number>>, port = 25) => {
+    if (!declares(name)) return;
     const mxCapable = name === 'ehlo' || name === 'starttls';
     const cmd = program.command(name).description(summary).argument(mxCapable ? '[host[:port]]' : '<host[:port]>', `server: name, IPv4, or [IPv6], optional :port (default ${port})`);
     sessionOptions(cmd);
@@ -90,148 +98,162 @@ export async function main(argv: string[]): Promise<number> {
   session('auth', 'log in (after STARTTLS when offered) and report the result; --list shows the mechanisms', async () => (await import('./commands/auth.js')).auth, 587);
   session('starttls', 'EHLO, STARTTLS, handshake, EHLO again: TLS version, cipher, certificate chain, trust', async () => (await import('./commands/starttls.js')).starttls);
 
-  const sendCmd = program
-    .command('send')
-    .description('send one message, using what the server offers (PIPELINING, SIZE, 8BITMIME, SMTPUTF8, DSN, CHUNKING)')
-    .argument('[host[:port]]', 'server: name, IPv4, or [IPv6], optional :port (default 25); none: the recipients’ MX hosts');
-  sessionOptions(sendCmd);
-  authOptions(sendCmd);
-  sendCmd
-    .option('--auth', 'authenticate (implied by --user)')
-    .option('-f, --from <address>', "envelope sender and From: ('<>' for the null sender)")
-    .option('-t, --to <address>', 'recipient, repeatable, or a comma list', collect)
-    .option('--cc <address>', 'Cc recipient, repeatable', collect)
-    .option('--bcc <address>', 'hidden recipient (envelope only), repeatable', collect)
-    .option('--subject <text>', 'Subject: (default: "smtpkit test" and the time)')
-    .option('--header <"Name: value">', 'add or replace a header, repeatable', collect)
-    .option('--body <text>', "message text ('-' reads standard input)")
-    .option('--body-file <file>', 'message text from a file')
-    .option('--html', 'the body is HTML')
-    .option('--attach <file>', 'attach a file, repeatable', collect)
-    .option('--data <file>', "send a complete RFC 5322 message as it is ('-' reads standard input)")
-    .option('--no-pipelining', 'do not pipeline MAIL and RCPT even when offered')
-    .option('--bdat', 'send with BDAT (CHUNKING) when offered')
-    .option('--dsn-notify <when>', 'DSN: NEVER, or SUCCESS,FAILURE,DELAY')
-    .option('--dsn-ret <what>', 'DSN: FULL or HDRS')
-    .option('--envid <id>', 'DSN envelope id')
-    .option('--requiretls', 'REQUIRETLS (RFC 8689): the message must travel over TLS all the way')
-    .option('--quit-after <step>', 'stop after connect, ehlo, tls, auth, mail, rcpt or data (exit 0)')
-    .option('--strict', 'exit 8 when any recipient is refused')
-    .option('--dry-run', 'print the message that would be sent, contact nobody')
-    .option('--dane', 'check the MX certificate against its TLSA records (DANE, RFC 7672)')
-    .option('--count <n>', 'load mode: send N messages and report figures')
-    .option('--concurrency <n>', 'load mode: connections at once (default 1)')
-    .option('--per-connection <n>', 'load mode: messages per connection, RSET between (default 1)')
-    .option('--rate <n/s>', 'load mode: at most this many messages per second');
-  dnsOptions(sendCmd);
-  outputOptions(sendCmd);
-  sendCmd.action(async (spec: string | undefined, flags) => {
-    exitCode = await (await import('./commands/send.js')).send(spec, flags);
-  });
-
-  const mx = program
-    .command('mx-lookup')
-    .description('the mail hosts of a domain with their addresses; --checks adds SPF, DMARC, MTA-STS, TLS-RPT and DANE')
-    .argument('<domain>', 'the domain, e.g. example.com');
-  dnsOptions(mx)
-    .option('--ptr', 'reverse DNS of each address, and whether it is forward-confirmed')
-    .option('--checks', 'judge the domain’s mail-security records too')
-    .option('--ca-file <file>', 'extra trusted CA (PEM) for the MTA-STS policy and DoH servers')
-    .option('--https-port <port>', 'port of the MTA-STS policy server (443; for test beds)')
-    .option('--json', 'print one JSON document')
-    .option('-q, --quiet', 'print only the outcome line')
-    .option('--no-color', 'no colours (also: NO_COLOR=1)')
-    .action(async (domain: string, flags) => {
-      exitCode = await (await import('./commands/mx-lookup.js')).mxLookup(domain, flags);
+  if (declares('send')) {
+    const sendCmd = program
+      .command('send')
+      .description('send one message, using what the server offers (PIPELINING, SIZE, 8BITMIME, SMTPUTF8, DSN, CHUNKING)')
+      .argument('[host[:port]]', 'server: name, IPv4, or [IPv6], optional :port (default 25); none: the recipients’ MX hosts');
+    sessionOptions(sendCmd);
+    authOptions(sendCmd);
+    sendCmd
+      .option('--auth', 'authenticate (implied by --user)')
+      .option('-f, --from <address>', "envelope sender and From: ('<>' for the null sender)")
+      .option('-t, --to <address>', 'recipient, repeatable, or a comma list', collect)
+      .option('--cc <address>', 'Cc recipient, repeatable', collect)
+      .option('--bcc <address>', 'hidden recipient (envelope only), repeatable', collect)
+      .option('--subject <text>', 'Subject: (default: "smtpkit test" and the time)')
+      .option('--header <"Name: value">', 'add or replace a header, repeatable', collect)
+      .option('--body <text>', "message text ('-' reads standard input)")
+      .option('--body-file <file>', 'message text from a file')
+      .option('--html', 'the body is HTML')
+      .option('--attach <file>', 'attach a file, repeatable', collect)
+      .option('--data <file>', "send a complete RFC 5322 message as it is ('-' reads standard input)")
+      .option('--no-pipelining', 'do not pipeline MAIL and RCPT even when offered')
+      .option('--bdat', 'send with BDAT (CHUNKING) when offered')
+      .option('--dsn-notify <when>', 'DSN: NEVER, or SUCCESS,FAILURE,DELAY')
+      .option('--dsn-ret <what>', 'DSN: FULL or HDRS')
+      .option('--envid <id>', 'DSN envelope id')
+      .option('--requiretls', 'REQUIRETLS (RFC 8689): the message must travel over TLS all the way')
+      .option('--quit-after <step>', 'stop after connect, ehlo, tls, auth, mail, rcpt or data (exit 0)')
+      .option('--strict', 'exit 8 when any recipient is refused')
+      .option('--dry-run', 'print the message that would be sent, contact nobody')
+      .option('--dane', 'check the MX certificate against its TLSA records (DANE, RFC 7672)')
+      .option('--count <n>', 'load mode: send N messages and report figures')
+      .option('--concurrency <n>', 'load mode: connections at once (default 1)')
+      .option('--per-connection <n>', 'load mode: messages per connection, RSET between (default 1)')
+      .option('--rate <n/s>', 'load mode: at most this many messages per second');
+    dnsOptions(sendCmd);
+    outputOptions(sendCmd);
+    sendCmd.action(async (spec: string | undefined, flags) => {
+      exitCode = await (await import('./commands/send.js')).send(spec, flags);
     });
+  }
 
-  const probeCmd = program
-    .command('probe')
-    .description('a health check for people and CI: each step a named check (pass, warn, fail), with JUnit and Nagios output')
-    .argument('[targets...]', 'host[:port] of each server to probe');
-  sessionOptions(probeCmd, '10s');
-  authOptions(probeCmd);
-  dnsOptions(probeCmd)
-    .option('--targets <file>', 'more targets, one per line (# comments)')
-    .option('--mx <domain>', 'probe every address of every MX host of a domain')
-    .option('--concurrency <n>', 'probes at once (default 10)')
-    .option('--format <format>', 'text, json, junit, nagios or prometheus', 'text')
-    .option('--transcript', 'add the explained transcript of each probe')
-    .option('--strict', 'warnings fail too')
-    .option('--expect-banner <regex>', 'the greeting must match')
-    .option('--warn-days <n>', 'certificate expiry warning (default 21 days)')
-    .option('--crit-days <n>', 'certificate expiry failure (default 7 days)')
-    .option('--warn-ms <ms>', 'warn above this total time, or phase=ms (banner=200); repeatable', collect)
-    .option('--crit-ms <ms>', 'fail above this total time, or phase=ms; repeatable', collect)
-    .option('--auth', 'authenticate too (implied by --user)')
-    .option('--from <address>', 'test an envelope: MAIL FROM (with --rcpt; RSET after, nothing sent)')
-    .option('--rcpt <address>', 'test an envelope: RCPT TO')
-    .option('--relay-test', 'check that the server refuses to relay to an outside domain without AUTH, in 16 address forms (no message is sent)')
-    .option('--enum-test', 'check whether VRFY, EXPN or RCPT tell a real user (--rcpt, or postmaster) from a random one (nothing is sent)')
-    .option('--ptr', 'reverse DNS of the server address, compared with its greeting')
-    .option('--tls-scan', 'test every TLS version and cipher suite: checks tls-protocols and tls-ciphers')
-    .option('--scan-concurrency <n>', 'handshakes at once during --tls-scan (default 8)');
-  outputOptions(probeCmd);
-  probeCmd.action(async (specs: string[], flags) => {
-    exitCode = await (await import('./commands/probe.js')).probeCommand(specs, flags);
-  });
+  if (declares('mx-lookup')) {
+    const mx = program
+      .command('mx-lookup')
+      .description('the mail hosts of a domain with their addresses; --checks adds SPF, DMARC, MTA-STS, TLS-RPT and DANE')
+      .argument('<domain>', 'the domain, e.g. example.com');
+    dnsOptions(mx)
+      .option('--ptr', 'reverse DNS of each address, and whether it is forward-confirmed')
+      .option('--checks', 'judge the domain’s mail-security records too')
+      .option('--ca-file <file>', 'extra trusted CA (PEM) for the MTA-STS policy and DoH servers')
+      .option('--https-port <port>', 'port of the MTA-STS policy server (443; for test beds)')
+      .option('--json', 'print one JSON document')
+      .option('-q, --quiet', 'print only the outcome line')
+      .option('--no-color', 'no colours (also: NO_COLOR=1)')
+      .action(async (domain: string, flags) => {
+        exitCode = await (await import('./commands/mx-lookup.js')).mxLookup(domain, flags);
+      });
+  }
 
-  program
-    .command('sink')
-    .description('a local SMTP server for testing senders: shows each session explained, can save messages and misbehave on purpose')
-    .option('-p, --port <port>', 'port to listen on (default 2525; 0 picks a free one)')
-    .option('--host <address>', 'address to listen on (default 127.0.0.1)')
-    .option('--allow-remote', 'allow a non-loopback --host (the sink accepts mail from anyone who can reach it)')
-    .option('--name <name>', 'server name in the greeting (default sink.localhost)')
-    .option('--tls', 'offer STARTTLS (with the built-in localhost certificate unless --cert/--key)')
-    .option('--cert <file>', 'TLS certificate (PEM)')
-    .option('--key <file>', 'TLS key (PEM)')
-    .option('--auth <user:pass>', 'require AUTH (PLAIN, LOGIN, CRAM-MD5) with these credentials')
-    .option('--save <dir>', 'write each message to DIR as an .eml file')
-    .option('--json', 'one JSON line per message on stdout (envelope, size, headers)')
-    .option('-q, --quiet', 'one line per message, no transcripts')
-    .option('--no-color', 'no colours (also: NO_COLOR=1)')
-    .option('--reject-rcpt <regex>', 'refuse recipients that match (550 5.1.1)')
-    .option('--tempfail-rate <rate>', 'answer MAIL, RCPT or the final dot with 451 this often (0.1 = one in ten)')
-    .option('--delay-greeting <duration>', 'wait before the greeting')
-    .option('--delay-data <duration>', 'wait before answering the final dot')
-    .option('--drop-after <step>', 'hang up at connect, ehlo, mail, rcpt or data')
-    .option('--max-size <bytes>', 'SIZE limit (default 25 MiB)')
-    .option('--count <n>', 'stop after N messages')
-    .action(async (flags) => {
-      exitCode = await (await import('./commands/sink.js')).sink(flags);
+  if (declares('probe')) {
+    const probeCmd = program
+      .command('probe')
+      .description('a health check for people and CI: each step a named check (pass, warn, fail), with JUnit and Nagios output')
+      .argument('[targets...]', 'host[:port] of each server to probe');
+    sessionOptions(probeCmd, '10s');
+    authOptions(probeCmd);
+    dnsOptions(probeCmd)
+      .option('--targets <file>', 'more targets, one per line (# comments)')
+      .option('--mx <domain>', 'probe every address of every MX host of a domain')
+      .option('--concurrency <n>', 'probes at once (default 10)')
+      .option('--format <format>', 'text, json, junit, nagios or prometheus', 'text')
+      .option('--transcript', 'add the explained transcript of each probe')
+      .option('--strict', 'warnings fail too')
+      .option('--expect-banner <regex>', 'the greeting must match')
+      .option('--warn-days <n>', 'certificate expiry warning (default 21 days)')
+      .option('--crit-days <n>', 'certificate expiry failure (default 7 days)')
+      .option('--warn-ms <ms>', 'warn above this total time, or phase=ms (banner=200); repeatable', collect)
+      .option('--crit-ms <ms>', 'fail above this total time, or phase=ms; repeatable', collect)
+      .option('--auth', 'authenticate too (implied by --user)')
+      .option('--from <address>', 'test an envelope: MAIL FROM (with --rcpt; RSET after, nothing sent)')
+      .option('--rcpt <address>', 'test an envelope: RCPT TO')
+      .option('--relay-test', 'check that the server refuses to relay to an outside domain without AUTH, in 16 address forms (no message is sent)')
+      .option('--enum-test', 'check whether VRFY, EXPN or RCPT tell a real user (--rcpt, or postmaster) from a random one (nothing is sent)')
+      .option('--ptr', 'reverse DNS of the server address, compared with its greeting')
+      .option('--tls-scan', 'test every TLS version and cipher suite: checks tls-protocols and tls-ciphers')
+      .option('--scan-concurrency <n>', 'handshakes at once during --tls-scan (default 8)');
+    outputOptions(probeCmd);
+    probeCmd.action(async (specs: string[], flags) => {
+      exitCode = await (await import('./commands/probe.js')).probeCommand(specs, flags);
     });
+  }
 
-  program
-    .command('exporter')
-    .description('serve probes to Prometheus, the way blackbox_exporter does: /probe?target=host:port[&module=name] and /metrics')
-    .option('--listen <host:port>', 'address to serve on (default 127.0.0.1:9125; port 0 picks a free one)')
-    .option('--config <file>', 'probe profiles (modules) as JSON: role, auth, tlsVerify, caFile, expectBanner, timeout')
-    .option('--max-concurrent <n>', 'probes at once; further scrapes wait (default 10)')
-    .option('--timeout <duration>', 'a probe’s limit when Prometheus sends no scrape timeout (default 10s)')
-    .option('--allow-remote', 'allow a non-loopback --listen address')
-    .action(async (flags) => {
-      exitCode = await (await import('./commands/exporter.js')).exporter(flags);
-    });
+  if (declares('sink')) {
+    program
+      .command('sink')
+      .description('a local SMTP server for testing senders: shows each session explained, can save messages and misbehave on purpose')
+      .option('-p, --port <port>', 'port to listen on (default 2525; 0 picks a free one)')
+      .option('--host <address>', 'address to listen on (default 127.0.0.1)')
+      .option('--allow-remote', 'allow a non-loopback --host (the sink accepts mail from anyone who can reach it)')
+      .option('--name <name>', 'server name in the greeting (default sink.localhost)')
+      .option('--tls', 'offer STARTTLS (with the built-in localhost certificate unless --cert/--key)')
+      .option('--cert <file>', 'TLS certificate (PEM)')
+      .option('--key <file>', 'TLS key (PEM)')
+      .option('--auth <user:pass>', 'require AUTH (PLAIN, LOGIN, CRAM-MD5) with these credentials')
+      .option('--save <dir>', 'write each message to DIR as an .eml file')
+      .option('--json', 'one JSON line per message on stdout (envelope, size, headers)')
+      .option('-q, --quiet', 'one line per message, no transcripts')
+      .option('--no-color', 'no colours (also: NO_COLOR=1)')
+      .option('--reject-rcpt <regex>', 'refuse recipients that match (550 5.1.1)')
+      .option('--tempfail-rate <rate>', 'answer MAIL, RCPT or the final dot with 451 this often (0.1 = one in ten)')
+      .option('--delay-greeting <duration>', 'wait before the greeting')
+      .option('--delay-data <duration>', 'wait before answering the final dot')
+      .option('--drop-after <step>', 'hang up at connect, ehlo, mail, rcpt or data')
+      .option('--max-size <bytes>', 'SIZE limit (default 25 MiB)')
+      .option('--count <n>', 'stop after N messages')
+      .action(async (flags) => {
+        exitCode = await (await import('./commands/sink.js')).sink(flags);
+      });
+  }
 
-  program
-    .command('demo')
-    .description('start a test server in this process and run a probe and a send against it: see smtpkit work with no mail server of your own')
-    .option('--no-color', 'no colours (also: NO_COLOR=1)')
-    .action(async (flags) => {
-      exitCode = await (await import('./commands/demo.js')).demo(flags);
-    });
+  if (declares('exporter')) {
+    program
+      .command('exporter')
+      .description('serve probes to Prometheus, the way blackbox_exporter does: /probe?target=host:port[&module=name] and /metrics')
+      .option('--listen <host:port>', 'address to serve on (default 127.0.0.1:9125; port 0 picks a free one)')
+      .option('--config <file>', 'probe profiles (modules) as JSON: role, auth, tlsVerify, caFile, expectBanner, timeout')
+      .option('--max-concurrent <n>', 'probes at once; further scrapes wait (default 10)')
+      .option('--timeout <duration>', 'a probe’s limit when Prometheus sends no scrape timeout (default 10s)')
+      .option('--allow-remote', 'allow a non-loopback --listen address')
+      .action(async (flags) => {
+        exitCode = await (await import('./commands/exporter.js')).exporter(flags);
+      });
+  }
 
-  program
-    .command('explain')
-    .description('explain a reply code, enhanced status code, or pasted reply line')
-    .argument('<reply...>', 'e.g. 550 5.7.1, or 5.7.26, or "451 4.7.1 Greylisted"')
-    .addOption(new Option('--command <verb>', 'the command the reply answered (MAIL, RCPT, DATA, ., AUTH ...)'))
-    .option('--json', 'print JSON')
-    .option('--no-color', 'no colours (also: NO_COLOR=1)')
-    .action(async (words: string[], flags) => {
-      exitCode = await (await import('./commands/explain.js')).explain(words, flags);
-    });
+  if (declares('demo')) {
+    program
+      .command('demo')
+      .description('start a test server in this process and run a probe and a send against it: see smtpkit work with no mail server of your own')
+      .option('--no-color', 'no colours (also: NO_COLOR=1)')
+      .action(async (flags) => {
+        exitCode = await (await import('./commands/demo.js')).demo(flags);
+      });
+  }
+
+  if (declares('explain')) {
+    program
+      .command('explain')
+      .description('explain a reply code, enhanced status code, or pasted reply line')
+      .argument('<reply...>', 'e.g. 550 5.7.1, or 5.7.26, or "451 4.7.1 Greylisted"')
+      .addOption(new Option('--command <verb>', 'the command the reply answered (MAIL, RCPT, DATA, ., AUTH ...)'))
+      .option('--json', 'print JSON')
+      .option('--no-color', 'no colours (also: NO_COLOR=1)')
+      .action(async (words: string[], flags) => {
+        exitCode = await (await import('./commands/explain.js')).explain(words, flags);
+      });
+  }
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -105,6 +105,11 @@ export async function main(argv: string[]): Promise<number> {
     .option('--strict', 'exit 8 when any recipient is refused')
     .option('--dry-run', 'print the message that would be sent, contact nobody')
     .option('--dane', 'check the MX certificate against its TLSA records (DANE, RFC 7672)')
+    .option('--dkim-key <file>', 'sign with DKIM using this private key (PEM; RSA: rsa-sha256, Ed25519: ed25519-sha256)')
+    .option('--dkim-selector <name>', 'DKIM selector (s=): the key is published at NAME._domainkey.DOMAIN')
+    .option('--dkim-domain <domain>', 'DKIM signing domain (d=; default: the From: domain)')
+    .option('--dkim-canon <c>', 'DKIM canonicalization header/body: relaxed/relaxed (default), simple/simple, ...')
+    .option('--dkim-headers <names>', 'DKIM: the header fields to sign, "From:To:Subject" (default: the usual set, From oversigned)')
     .option('--count <n>', 'load mode: send N messages and report figures')
     .option('--concurrency <n>', 'load mode: connections at once (default 1)')
     .option('--per-connection <n>', 'load mode: messages per connection, RSET between (default 1)')
@@ -129,6 +134,19 @@ export async function main(argv: string[]): Promise<number> {
     .option('--no-color', 'no colours (also: NO_COLOR=1)')
     .action(async (domain: string, flags) => {
       exitCode = await (await import('./commands/mx-lookup.js')).mxLookup(domain, flags);
+    });
+
+  const dkimCmd = program
+    .command('dkim-verify')
+    .description('check every DKIM signature of a received message (.eml) against its key in DNS, and its DMARC alignment with From:')
+    .argument('<file>', "the message ('-' reads standard input)");
+  dnsOptions(dkimCmd)
+    .option('--ca-file <file>', 'extra trusted CA (PEM) for DoH servers')
+    .option('--json', 'print one JSON document')
+    .option('-q, --quiet', 'print only the outcome line')
+    .option('--no-color', 'no colours (also: NO_COLOR=1)')
+    .action(async (file: string, flags) => {
+      exitCode = await (await import('./commands/dkim-verify.js')).dkimVerify(file, flags);
     });
 
   const probeCmd = program

@@ -10,10 +10,11 @@ import { buildMessage, parseHeader, type MessageSpec, type OutgoingMessage } fro
 import type { SmtpSession } from '../session/session.js';
 import { greetAndSecure, login, planAuth, startTlsMode, type AuthFlags, type AuthPlan } from './establish.js';
 import type { ResolverFlags } from '../dns/resolver.js';
+import { dkimOptions, dkimSign, type DkimFlags, type DkimSignOptions } from '../dkim/sign.js';
 import { sessionOptions } from './options.js';
 import { failureOutcome, runSession, type Flags, type Details } from './run.js';
 
-export interface SendFlags extends Flags, AuthFlags, ResolverFlags {
+export interface SendFlags extends Flags, AuthFlags, ResolverFlags, DkimFlags {
   dane?: boolean;
   from?: string;
   to?: string[];
@@ -55,7 +56,7 @@ interface Envelope {
 }
 
 /** Everything checked and read before connecting: bad input never reaches a server. */
-async function prepare(flags: SendFlags): Promise<{ spec: MessageSpec; envelope: Envelope; quitAfter: Step | undefined }> {
+async function prepare(flags: SendFlags): Promise<{ spec: MessageSpec; envelope: Envelope; quitAfter: Step | undefined; dkim: DkimSignOptions | undefined }> {
   const from = parseAddress(flags.from ?? `${userInfo().username}@${hostname()}`, '--from', true);
   const to = parseAddressList(flags.to, '--to');
   const cc = parseAddressList(flags.cc, '--cc');
@@ -69,6 +70,7 @@ async function prepare(flags: SendFlags): Promise<{ spec: MessageSpec; envelope:
   if (ret !== undefined && ret !== 'FULL' && ret !== 'HDRS') throw usageError('--dsn-ret takes FULL or HDRS');
   if (flags.envid !== undefined && !/^[!-~]{1,100}$/.test(flags.envid)) throw usageError('--envid must be 1 to 100 printable ASCII characters without spaces');
   for (const h of flags.header ?? []) parseHeader(h);
+  const dkim = dkimOptions(flags);
   if ([flags.body !== undefined, flags.bodyFile !== undefined, flags.data !== undefined].filter(Boolean).length > 1) {
     throw usageError('--body, --body-file and --data exclude each other');
   }
@@ -86,7 +88,7 @@ async function prepare(flags: SendFlags): Promise<{ spec: MessageSpec; envelope:
   if (spec.raw && (spec.attachments.length || flags.html || flags.subject || spec.headers.length)) {
     throw usageError('--data sends a complete message as it is: it excludes --subject, --header, --html and --attach');
   }
-  return { spec, envelope: { from, recipients: [...to, ...cc, ...bcc], notify, ret, envid: flags.envid }, quitAfter };
+  return { spec, envelope: { from, recipients: [...to, ...cc, ...bcc], notify, ret, envid: flags.envid }, quitAfter, dkim };
 }
 
 /** `smtpkit send`: one message, with everything the server offers that the user asked for. */
@@ -103,7 +105,8 @@ export async function send(spec: string | undefined, flags: SendFlags): Promise<
     return o.exitCode;
   }
   return runSession('send', spec ?? mxDomain ?? '', flags, async (session, details) => {
-    const { spec: message, envelope, quitAfter } = await prepare(flags);
+    const { spec: message, envelope, quitAfter, dkim } = await prepare(flags);
+    if (dkim?.key.warning) session.emit({ type: 'warning', message: dkim.key.warning });
     const targets = mxDomain || flags.dane ? await import('./mx-targets.js') : undefined;
     const resolver = mxDomain ? await targets!.useMx(session, mxDomain, flags) : flags.dane ? (await import('../dns/resolver.js')).Resolver.fromFlags(flags, session.options.tls.ca) : undefined;
     const wantsAuth = flags.auth || flags.user !== undefined;
@@ -119,7 +122,9 @@ export async function send(spec: string | undefined, flags: SendFlags): Promise<
     if (stop('auth')) return stopped('auth');
 
     const caps = session.capabilities!;
-    const outgoing = buildMessage(message, hasExtension(caps, '8BITMIME'));
+    // DKIM signs the final form (after the 8BITMIME choice), as it will travel.
+    const built = buildMessage(message, hasExtension(caps, '8BITMIME'));
+    const outgoing = dkim ? await dkimSign(built, dkim) : built;
     checkFits(session, outgoing, flags);
     details.size = outgoing.size;
 
@@ -265,7 +270,8 @@ async function loadMode(spec: string | undefined, flags: SendFlags): Promise<num
     if (!spec) throw usageError('load mode needs a server: smtpkit send HOST[:PORT] --count N ...');
     const { loadSettings, runLoad } = await import('./load.js');
     const settings = loadSettings(flags);
-    const { spec: message, envelope } = await prepare(flags);
+    const { spec: message, envelope, dkim } = await prepare(flags);
+    if (dkim) throw usageError('load mode does not sign with DKIM: drop --dkim-* or send one message');
     const { options } = sessionOptions(spec, flags);
     const auth = flags.auth || flags.user !== undefined ? await planAuth(flags, (m) => process.stderr.write(`!!! ${m}\n`)) : undefined;
     return await runLoad(options, { ...message, to: envelope.recipients, cc: [] }, settings, { starttls: flags.starttls, auth, json: !!flags.json, quiet: !!flags.quiet, color: flags.color });
@@ -278,9 +284,11 @@ async function loadMode(spec: string | undefined, flags: SendFlags): Promise<num
 
 async function dryRun(flags: SendFlags): Promise<number> {
   try {
-    const { spec } = await prepare(flags);
+    const { spec, dkim } = await prepare(flags);
+    if (dkim?.key.warning) process.stderr.write(`smtpkit: warning: ${dkim.key.warning}\n`);
     // Without a server we cannot know about 8BITMIME: show the 7-bit-safe form.
-    for await (const chunk of buildMessage(spec, false).chunks()) process.stdout.write(chunk);
+    const built = buildMessage(spec, false);
+    for await (const chunk of (dkim ? await dkimSign(built, dkim) : built).chunks()) process.stdout.write(chunk);
     return 0;
   } catch (err) {
     const e = err instanceof SmtpkitError ? err : new SmtpkitError('usage', (err as Error).message);

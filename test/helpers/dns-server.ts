@@ -48,6 +48,8 @@ export async function dnsServer(zone: Zone): Promise<DnsServer> {
       for (const r of records) {
         if (TYPES[r.type] !== q?.type && r.type !== 'CNAME') continue;
         const { type, ...fields } = r;
+        // A TXT string holds at most 255 bytes: longer data (DKIM keys) goes as several strings, as real zones do.
+        if (r.type === 'TXT' && r.data.length > 255) Object.assign(fields, { data: r.data.match(/[^]{1,255}/g) });
         response.answers.push({ name: owner, type: TYPES[type]!, class: Packet.CLASS.IN, ttl: 300, ...fields } as never);
         if (type === 'CNAME' && q?.type !== 5) {
           const target = zone[r.domain.toLowerCase()];

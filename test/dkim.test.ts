@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { capturePeer, type CapturePeer } from './helpers/capture-peer.js';
+import { runCli } from './helpers/cli.js';
+import { dkimpySign, dkimpyVerify, keyRecord, newKey } from './helpers/dkim-peer.js';
+import { dnsServer, type DnsServer, type Zone } from './helpers/dns-server.js';
+import { TLS } from './helpers/paths.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'smtpkit-dkim-'));
+const rsa = newKey(dir, 'rsa', 'rsa');
+const ed = newKey(dir, 'ed', 'ed25519');
+const rsa1024 = newKey(dir, 'rsa1024', 'rsa', 1024);
+const rsa512 = newKey(dir, 'rsa512', 'rsa', 512);
+const other = newKey(dir, 'other', 'rsa');
+const attachment = join(dir, 'photo.bin');
+writeFileSync(attachment, Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 256)));
+
+/** Keys as dkimpy and our DNS server both see them. */
+const keys: Record<string, string> = {
+  'rsa._domainkey.example.test': keyRecord(readFileSync(rsa, 'utf8')),
+  'ed._domainkey.example.test': keyRecord(readFileSync(ed, 'utf8')),
+  'small._domainkey.example.test': keyRecord(readFileSync(rsa1024, 'utf8')),
+  'tiny._domainkey.example.test': keyRecord(readFileSync(rsa512, 'utf8')),
+  'swapped._domainkey.example.test': keyRecord(readFileSync(other, 'utf8')),
+  'revoked._domainkey.example.test': 'v=DKIM1; k=rsa; p=',
+  'rsa._domainkey.mail.example.test': keyRecord(readFileSync(rsa, 'utf8')),
+  'rsa._domainkey.elsewhere.test': keyRecord(readFileSync(rsa, 'utf8')),
+};
+const zone: Zone = {
+  ...Object.fromEntries(Object.entries(keys).map(([name, data]) => [name, [{ type: 'TXT' as const, data }]])),
+  '_dmarc.example.test': [{ type: 'TXT', data: 'v=DMARC1; p=reject' }],
+  'broken._domainkey.example.test': 'SERVFAIL',
+};
+
+let dns: DnsServer;
+let peer: CapturePeer;
+before(async () => {
+  dns = await dnsServer(zone);
+  peer = await capturePeer();
+});
+after(() => Promise.all([dns.close(), peer.close()]));
+
+const dryRun = async (...args: string[]) => {
+  const r = await runCli(['send', '--dry-run', '--from', 'Ann <ann@example.test>', '--to', 'bob@example.test', '--subject', 'Grüße', ...args]);
+  assert.equal(r.code, 0, r.stderr);
+  return Buffer.from(r.stdout, 'utf8');
+};
+const verify = async (message: Buffer | string, ...args: string[]) => {
+  const r = await runCli(['dkim-verify', '-', '--json', '--resolver', `127.0.0.1:${dns.port}`, '--dns-timeout', '1s', ...args], { input: message.toString() });
+  return { code: r.code, doc: JSON.parse(r.stdout), stderr: r.stderr };
+};
+const reasons = (doc: { signatures: Array<{ reason: string }> }) => doc.signatures.map((s) => s.reason);
+
+test('smtpkit signs with RSA and an attachment: dkimpy verifies it, and so does dkim-verify', async () => {
+  const m = await dryRun('--body', 'Hello  there \n\n\n', '--attach', attachment, '--dkim-key', rsa, '--dkim-selector', 'rsa');
+  assert.match(m.toString(), /^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed\/relaxed; d=example\.test; s=rsa;/);
+  assert.match(m.toString(), /h=From:From:To:Subject:Date:Message-ID:MIME-Version:Content-Type;/, 'the usual set, From oversigned');
+  const py = dkimpyVerify(m, keys, dir);
+  assert.ok(py.ok, py.output);
+  const v = await verify(m);
+  assert.equal(v.code, 0, JSON.stringify(v.doc));
+  assert.deepEqual(reasons(v.doc), ['pass']);
+  assert.equal(v.doc.signatures[0].keyBits, 2048);
+  assert.equal(v.doc.alignment[0].strict, true);
+});
+
+test('smtpkit signs with Ed25519 (RFC 8463), every canonicalization: dkimpy verifies each', async () => {
+  for (const canon of ['relaxed/relaxed', 'simple/simple', 'relaxed/simple', 'simple/relaxed']) {
+    const m = await dryRun('--body', ' a \t b  \n\n \n', '--header', 'X-Folded:   spaced   value ', '--dkim-key', ed, '--dkim-selector', 'ed', '--dkim-canon', canon, '--dkim-headers', 'From:To:Subject:X-Folded');
+    assert.match(m.toString(), new RegExp(`a=ed25519-sha256; c=${canon};`));
+    const py = dkimpyVerify(m, keys, dir);
+    assert.ok(py.ok, `${canon}: ${py.output}`);
+    const v = await verify(m);
+    assert.deepEqual(reasons(v.doc), ['pass'], canon);
+  }
+});
+
+test('--data: a ready message (bare LF line ends, dot lines) is signed as it goes on the wire', async () => {
+  const raw = join(dir, 'raw.eml');
+  writeFileSync(raw, 'From: Ann <ann@example.test>\nTo: bob@example.test\nSubject: raw\n\nbody line\n.dot line\n\n\n');
+  const r = await runCli(['send', '--dry-run', '--from', 'ann@example.test', '--to', 'bob@example.test', '--data', raw, '--dkim-key', ed, '--dkim-selector', 'ed']);
+  assert.equal(r.code, 0, r.stderr);
+  const m = Buffer.from(r.stdout.replace(/\r?\n/g, '\r\n'));
+  assert.ok(dkimpyVerify(m, keys, dir).ok);
+  assert.deepEqual(reasons((await verify(m)).doc), ['pass']);
+});
+
+test('send through a server: the DKIM-Signature shows in the transcript and the received message verifies with dkimpy', async () => {
+  const before = peer.messages.length;
+  const r = await runCli(['send', `127.0.0.1:${peer.port}`, '--ca-file', TLS.ca, '--from', 'ann@example.test', '--to', 'bob@example.test', '--attach', attachment, '--dkim-key', rsa, '--dkim-selector', 'rsa']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /DKIM-Signature: v=1; a=rsa-sha256/);
+  const received = peer.messages[before]!.data;
+  assert.ok(dkimpyVerify(received, keys, dir).ok, 'dkimpy verifies what the server received');
+  const bdat = await runCli(['send', `127.0.0.1:${peer.port}`, '--ca-file', TLS.ca, '--from', 'ann@example.test', '--to', 'bob@example.test', '--bdat', '--dkim-key', ed, '--dkim-selector', 'ed']);
+  assert.equal(bdat.code, 0, bdat.stdout);
+  assert.ok(dkimpyVerify(peer.messages.at(-1)!.data, keys, dir).ok);
+});
+
+test('signing options are checked before anything is sent', async () => {
+  const base = ['send', '--dry-run', '--from', 'ann@example.test', '--to', 'bob@example.test'];
+  const tiny = await runCli([...base, '--dkim-key', rsa512, '--dkim-selector', 'x']);
+  assert.equal(tiny.code, 2);
+  assert.match(tiny.stderr, /512 bits.*RFC 8301/);
+  const small = await runCli([...base, '--dkim-key', rsa1024, '--dkim-selector', 'x']);
+  assert.equal(small.code, 0);
+  assert.match(small.stderr, /warning: the DKIM key has 1024 bits/);
+  for (const args of [['--dkim-key', rsa], ['--dkim-selector', 'x'], ['--dkim-key', rsa, '--dkim-selector', 'a b'], ['--dkim-key', rsa, '--dkim-selector', 'x', '--dkim-canon', 'loose'], ['--dkim-key', rsa, '--dkim-selector', 'x', '--dkim-headers', 'To:Subject'], ['--dkim-key', join(dir, 'none.pem'), '--dkim-selector', 'x'], ['--dkim-key', attachment, '--dkim-selector', 'x'], ['--dkim-key', rsa, '--dkim-selector', 'x\r\nBcc: y']]) {
+    const r = await runCli([...base, ...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.ok(!/at .+\.js:\d+/.test(r.stderr), r.stderr);
+  }
+});
+
+test('messages signed by dkimpy (RSA and Ed25519) pass dkim-verify', async () => {
+  const message = Buffer.from('From: Ann <ann@example.test>\r\nTo: bob@example.test\r\nSubject: from dkimpy\r\nDate: Sat, 28 Nov 2026 10:00:00 +0000\r\n\r\nHello,\r\n\r\nsigned elsewhere.\r\n');
+  for (const [key, sel, ed25519] of [[rsa, 'rsa', false], [ed, 'ed', true]] as const) {
+    for (const canon of ['relaxed/relaxed', 'simple/simple']) {
+      const signed = dkimpySign(message, sel, 'example.test', key, ['from', 'to', 'subject', 'date'], { canon, ed25519 });
+      const v = await verify(signed);
+      assert.equal(v.code, 0, `${sel} ${canon}: ${JSON.stringify(v.doc.signatures)}`);
+    }
+  }
+});
+
+test('altered copies fail with the right explanation', async () => {
+  const message = Buffer.from('From: Ann <ann@example.test>\r\nTo: bob@example.test\r\nSubject: original\r\n\r\nThe body.\r\n');
+  const signed = dkimpySign(message, 'rsa', 'example.test', rsa, ['from', 'to', 'subject']).toString();
+  const cases: Array<[string, string, string, number]> = [
+    ['body', signed.replace('The body.', 'The body!'), 'body-hash-mismatch', 1],
+    ['footer', `${signed}--\r\nSent by a list\r\n`, 'body-hash-mismatch', 1],
+    ['signed header', signed.replace('Subject: original', 'Subject: changed'), 'signature-mismatch', 1],
+    ['key removed', signed.replace('s=rsa;', 's=gone;'), 'key-not-found', 1],
+    ['key revoked', signed.replace('s=rsa;', 's=revoked;'), 'key-revoked', 1],
+    ['another key', signed.replace('s=rsa;', 's=swapped;'), 'signature-mismatch', 1],
+    ['512-bit key', signed.replace('s=rsa;', 's=tiny;'), 'weak-key', 1],
+    ['expired', signed.replace('v=1;', 'v=1; x=1000000000;').replace(/t=\d+;/, 't=900000000;'), 'expired', 1],
+    ['x= before t=', signed.replace('v=1;', 'v=1; x=1000000000;'), 'syntax', 1],
+    ['DNS failure', signed.replace('s=rsa;', 's=broken;'), 'dns-failure', 3],
+    ['no From in h=', signed.replace(/h=from\s*:\s*/, 'h='), 'syntax', 1],
+  ];
+  for (const [name, text, reason, code] of cases) {
+    const v = await verify(text);
+    assert.deepEqual(reasons(v.doc), [reason], name);
+    assert.equal(v.code, code, name);
+    assert.ok(v.doc.signatures[0].explanation.length > 20, name);
+  }
+  // h= is itself signed: narrowing it breaks the signature; a field added above it is not signed and does not matter.
+  assert.equal((await verify(signed.replace('To: bob@example.test', 'To: eve@example.test').replace('h=from : to', 'h=from'))).code, 1);
+  assert.equal((await verify(`X-Added: later\r\n${signed}`)).code, 0);
+});
+
+test('l= partial body: still a pass, with a warning that the rest is unsigned', async () => {
+  const message = Buffer.from('From: ann@example.test\r\nSubject: l\r\n\r\nsigned part\r\n');
+  const signed = dkimpySign(message, 'rsa', 'example.test', rsa, ['from', 'subject'], { length: true });
+  const v = await verify(Buffer.concat([signed, Buffer.from('appended by someone\r\n')]));
+  assert.equal(v.code, 0);
+  assert.deepEqual(v.doc.signatures[0].bodyLength, { signed: 13, total: 34 });
+  assert.match(v.doc.signatures[0].notes.join(' '), /l=13: only the first 13 of 34 body bytes are signed/);
+});
+
+test('alignment: a subdomain aligns relaxed through the DNS tree walk; another domain does not', async () => {
+  const message = Buffer.from('From: ann@example.test\r\nSubject: a\r\n\r\nx\r\n');
+  const sub = await verify(dkimpySign(message, 'rsa', 'mail.example.test', rsa, ['from', 'subject']));
+  assert.equal(sub.code, 0);
+  assert.deepEqual({ strict: sub.doc.alignment[0].strict, relaxed: sub.doc.alignment[0].relaxed, org: sub.doc.alignment[0].fromOrg }, { strict: false, relaxed: true, org: 'example.test' });
+  const elsewhere = await verify(dkimpySign(message, 'rsa', 'elsewhere.test', rsa, ['from', 'subject']));
+  assert.equal(elsewhere.code, 0, 'the signature itself passes');
+  assert.equal(elsewhere.doc.alignment[0].relaxed, false);
+  assert.match(elsewhere.doc.outcome.message, /none aligned with From: example\.test/);
+});
+
+test('dkim-verify: text output explains; no signature exits 1; unreadable file exits 2', async () => {
+  const message = Buffer.from('From: ann@example.test\r\nSubject: t\r\n\r\nx\r\n');
+  const signed = dkimpySign(message, 'rsa', 'example.test', rsa, ['from', 'subject']).toString().replace('\r\nx\r\n', '\r\ny\r\n');
+  const r = await runCli(['dkim-verify', '-', '--resolver', `127.0.0.1:${dns.port}`], { input: signed });
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /✖ #1 fail \(body-hash-mismatch\): body hash mismatch: the body changed after signing/);
+  const none = await runCli(['dkim-verify', '-', '--json', '--resolver', `127.0.0.1:${dns.port}`], { input: message.toString() });
+  assert.equal(none.code, 1);
+  assert.equal(JSON.parse(none.stdout).outcome.message, 'the message has no DKIM-Signature');
+  const missing = await runCli(['dkim-verify', join(dir, 'nope.eml'), '--resolver', `127.0.0.1:${dns.port}`]);
+  assert.equal(missing.code, 2, missing.stderr);
+});

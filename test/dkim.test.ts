@@ -185,3 +185,44 @@ test('dkim-verify: text output explains; no signature exits 1; unreadable file e
   const missing = await runCli(['dkim-verify', join(dir, 'nope.eml'), '--resolver', `127.0.0.1:${dns.port}`]);
   assert.equal(missing.code, 2, missing.stderr);
 });
+
+/** Peak resident memory of a child, read from /proc while it runs (VmHWM is a high-water mark). */
+async function peakRssOf(args: string[]): Promise<{ code: number | null; peak: number; stderr: string }> {
+  const { spawn } = await import('node:child_process');
+  const { BIN } = await import('./helpers/paths.js');
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let peak = 0;
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const poll = setInterval(() => {
+    try {
+      peak = Math.max(peak, Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024);
+    } catch {
+      /* exited */
+    }
+  }, 20);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  clearInterval(poll);
+  return { code, peak, stderr };
+}
+
+test('a 50 MB attachment is signed and verified in bounded memory (the body hash streams)', { skip: process.platform !== 'linux' ? 'reads /proc' : false }, async () => {
+  const { closeSync, openSync, writeSync } = await import('node:fs');
+  const big = join(dir, 'big.bin');
+  const fd = openSync(big, 'w');
+  for (let i = 0; i < 50; i++) writeSync(fd, Buffer.alloc(1024 * 1024, i));
+  closeSync(fd);
+  const signed = join(dir, 'big.eml');
+  const { spawnSync } = await import('node:child_process');
+  const { BIN } = await import('./helpers/paths.js');
+  const out = openSync(signed, 'w');
+  const s = spawnSync(process.execPath, [BIN, 'send', '--dry-run', '--from', 'ann@example.test', '--to', 'bob@example.test', '--attach', big, '--dkim-key', rsa, '--dkim-selector', 'rsa'], { stdio: ['ignore', out, 'pipe'] });
+  closeSync(out);
+  assert.equal(s.status, 0, String(s.stderr));
+  const sign = await peakRssOf(['send', '--dry-run', '--from', 'ann@example.test', '--to', 'bob@example.test', '--attach', big, '--dkim-key', rsa, '--dkim-selector', 'rsa']);
+  assert.equal(sign.code, 0, sign.stderr);
+  assert.ok(sign.peak > 0 && sign.peak < 150 * 1024 * 1024, `signing: peak RSS ${Math.round(sign.peak / 1048576)} MiB for a 68 MB message`);
+  const check = await peakRssOf(['dkim-verify', signed, '--resolver', `127.0.0.1:${dns.port}`, '-q']);
+  assert.equal(check.code, 0, check.stderr);
+  assert.ok(check.peak > 0 && check.peak < 150 * 1024 * 1024, `verifying: peak RSS ${Math.round(check.peak / 1048576)} MiB`);
+});

@@ -6,6 +6,8 @@ export interface Finding {
   details: string[];
   /** The record(s) as found. */
   records: string[];
+  /** Each problem with the RFC section it comes from (SPF, DMARC, DKIM keys). */
+  issues?: Array<{ severity: 'error' | 'warning'; text: string; ref: string }>;
 }
 
 /** key=value; tags (DMARC, MTA-STS TXT, TLS-RPT). */

@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { Resolver as NodeResolver } from 'node:dns/promises';
+import { after, before, test } from 'node:test';
+import { spf as mailauthSpf } from 'mailauth/lib/spf/index.js';
+import { checkSpf } from '../src/dns/checks/spf.js';
+import { Resolver } from '../src/dns/resolver.js';
+import { dnsServer, type DnsServer, type Zone } from './helpers/dns-server.js';
+
+/**
+ * SPF records judged by smtpkit and by mailauth (an independent implementation), record
+ * by record, both asking the same DNS server on loopback. mailauth evaluates for an
+ * address that matches nothing, so it walks every term: its permerror must be our fail.
+ */
+const SPF_CASES: Array<[string, string, boolean]> = [
+  // [name, record, permerror?]
+  ['plain', 'v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 -all', false],
+  ['mx-a', 'v=spf1 mx a -all', false],
+  ['include-ok', 'v=spf1 include:_spf.ok.test ~all', false],
+  ['bad-ip4', 'v=spf1 ip4:192.0.2.300 -all', true],
+  ['cidr-33', 'v=spf1 ip4:192.0.2.0/33 -all', true],
+  ['cidr-129', 'v=spf1 ip6:2001:db8::/129 -all', true],
+  ['ip6-in-ip4', 'v=spf1 ip4:2001:db8::1 -all', true],
+  ['ip4-in-ip6', 'v=spf1 ip6:192.0.2.1 -all', true],
+  ['glued-all', 'v=spf1 ip4:8.8.8.8~all', true],
+  ['empty-include', 'v=spf1 include: -all', true],
+  ['bad-macro', 'v=spf1 exists:%{?}.example.test -all', true],
+  ['good-macros', 'v=spf1 exists:%{i}._spf.%{d} exists:%{l1r+-}.%{d2}.macros.test -all', false],
+  ['exp-letter-outside-exp', 'v=spf1 exists:%{c}.x.test -all', true],
+  ['include-loop', 'v=spf1 include:loop-b.test -all', true],
+  ['include-no-spf', 'v=spf1 include:nospf.test -all', true],
+  ['include-nxdomain', 'v=spf1 include:nowhere.test -all', true],
+  ['redirect-ok', 'v=spf1 redirect=_spf.ok.test', false],
+  ['redirect-no-spf', 'v=spf1 redirect=nospf.test', true],
+  ['two-redirects', 'v=spf1 redirect=_spf.ok.test redirect=_spf.ok.test', true],
+  ['three-voids', 'v=spf1 a:void1.test a:void2.test a:void3.test -all', true],
+  ['two-voids', 'v=spf1 a:void1.test a:void2.test -all', false],
+  ['eleven-lookups', `v=spf1 ${Array.from({ length: 11 }, (_, i) => `a:h${i}.hosts.test`).join(' ')} -all`, true],
+  ['ten-lookups', `v=spf1 ${Array.from({ length: 10 }, (_, i) => `a:h${i}.hosts.test`).join(' ')} -all`, false],
+  ['unknown-mechanism', 'v=spf1 ipv4:192.0.2.1 -all', true],
+  ['unknown-modifier', 'v=spf1 foo=bar -all', false],
+  ['ptr', 'v=spf1 ptr -all', false],
+  ['all-arg', 'v=spf1 -all:x', true],
+  ['bad-domain', 'v=spf1 a:-bad-.123 -all', true],
+  ['dual-cidr', 'v=spf1 a/24//64 mx/28 -all', false],
+  ['leading-space', ' v=spf1 +all', false],
+  ['bad-dual-cidr', 'v=spf1 a//129 -all', true],
+];
+
+/**
+ * checkdmarc's published SPF test cases (tests/test_spf.py), their records and verdicts:
+ * error = a permerror, warn = valid with a warning, pass = valid and clean.
+ */
+const CHECKDMARC_CASES: Array<[string, string, 'error' | 'warn' | 'pass']> = [
+  ['cd-uppercase', 'v=spf1 IP4:147.75.8.208 -ALL', 'pass'],
+  ['cd-junk-after-all', 'v=spf1 ip4:213.5.39.110 -all MS=83859DAEBD1978F9A7A67D3', 'warn'],
+  ['cd-include-missing', 'v=spf1 include:example.doesnotexist ~all', 'error'],
+  ['cd-void', 'v=spf1 a:13Mk4olS9VWhQqXRl90fKJrD.example.test mx:SfGiqBnQfRbOMapQJhozxo2B.example.test a:VAFeyU9N2KJX518aGsN3w6VS.example.test ~all', 'error'],
+  ['cd-syntax', 'v=spf1 mx a:mail.cohaesio.test include: trustpilotservice.com ~all', 'error'],
+  ['cd-ip4-name', 'v=spf1 ip4:78.46.96.236 +a +mx +ip4:138.201.239.158 +ip4:78.46.224.83 +ip4:relay.mailchannels.net +ip4:138.201.60.20 ~all', 'error'],
+  ['cd-ip6-in-ip4', 'v=spf1 ip4:1200:0000:AB00:1234:0000:2552:7777:1313 ~all', 'error'],
+  ['cd-ip4-range', 'v=spf1 ip4:78.46.96.236/99 ~all', 'error'],
+  ['cd-ip6-letter-o', 'v=spf1 ip6:1200:0000:AB00:1234:O000:2552:7777:1313 ~all', 'error'],
+  ['cd-ip4-in-ip6', 'v=spf1 ip6:78.46.96.236 ~all', 'error'],
+  ['cd-ip6-range', 'v=spf1 ip6:1200:0000:AB00:1234:0000:2552:7777:1313/130 ~all', 'error'],
+  ['cd-missing-space', 'v=spf1 ip4:8.8.8.8~all', 'error'],
+  ['cd-self-include', 'v=spf1 include:cd-self-include.spf.test', 'error'],
+  ['cd-exists-macro', 'v=spf1 exists:exists:%{i}.spf.hc0000-xx.iphmx.test ~all', 'pass'],
+  ['cd-include-macro', 'v=spf1 include:include:%{ir}.%{v}.%{d}.spf.has.pphosted.test ~all', 'pass'],
+  ['cd-a-macro', 'v=spf1 a:%{l}.example.test -all', 'pass'],
+  ['cd-a-bad-macro', 'v=spf1 a:%{?} -all', 'error'],
+  ['cd-mx-macro', 'v=spf1 mx:%{d} -all', 'pass'],
+  ['cd-mx-bad-macro', 'v=spf1 mx:%{?} -all', 'error'],
+  ['cd-ptr-macro', 'v=spf1 ptr:%{d} -all', 'warn'],
+  ['cd-ptr-bad-macro', 'v=spf1 ptr:%{?} -all', 'error'],
+  ['cd-include-d-macro', 'v=spf1 include:%{d}._spf.example.test -all', 'pass'],
+  ['cd-include-bad-macro', 'v=spf1 include:%{?}._spf.example.test -all', 'error'],
+  ['cd-exists-i-macro', 'v=spf1 exists:%{i}._spf.example.test -all', 'pass'],
+  ['cd-exists-bad-macro', 'v=spf1 exists:%{?}._spf.example.test -all', 'error'],
+  ['cd-redirect-macro', 'v=spf1 redirect=%{d}._spf.example.test', 'pass'],
+  ['cd-redirect-bad-macro', 'v=spf1 redirect=%{?}._spf.example.test', 'error'],
+  ['cd-exp-macro', 'v=spf1 -all exp=%{d}', 'pass'],
+  ['cd-exp-bad-macro', 'v=spf1 -all exp=%{?}', 'error'],
+  ['cd-exp-upper', 'v=spf1 -all exp=%{S}.explain.example.test', 'pass'],
+  ['cd-exp-z', 'v=spf1 -all exp=%{z}', 'error'],
+  ['cd-ip6', 'v=spf1 ip6:2001:db8::1 -all', 'pass'],
+  ['cd-neutral-all', 'v=spf1 ?all', 'warn'],
+];
+
+/**
+ * Where mailauth 4.13 accepts what RFC 7208's grammar refuses: it reads ip4:/ip6: only for
+ * a client of that family (§5.6 makes the wrong family a syntax error either way), and it
+ * expands c, r and t outside exp= (§7.2 allows them only there).
+ */
+const MAILAUTH_LENIENT = new Set(['ip6-in-ip4', 'ip4-in-ip6', 'exp-letter-outside-exp']);
+
+const zone: Zone = {
+  '_spf.ok.test': [{ type: 'TXT', data: 'v=spf1 ip4:198.51.100.0/24 -all' }],
+  'loop-b.test': [{ type: 'TXT', data: 'v=spf1 include:loop-c.test -all' }],
+  'loop-c.test': [{ type: 'TXT', data: 'v=spf1 include:loop-b.test -all' }],
+  'nospf.test': [{ type: 'TXT', data: 'google-site-verification=abc' }],
+  ...Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`h${i}.hosts.test`, [{ type: 'A' as const, address: `198.51.100.${i + 1}` }]])),
+};
+for (const [name, record] of [...SPF_CASES, ...CHECKDMARC_CASES]) {
+  zone[`${name}.spf.test`] = [
+    { type: 'TXT', data: record },
+    { type: 'A', address: '198.51.100.200' },
+    { type: 'MX', exchange: `${name}.spf.test`, priority: 10 },
+  ];
+}
+
+let dns: DnsServer;
+let ours: Resolver;
+let theirs: NodeResolver;
+before(async () => {
+  dns = await dnsServer(zone);
+  ours = new Resolver({ servers: [{ address: '127.0.0.1', port: dns.port }], tcp: false, doh: undefined, timeoutMs: 2000, ca: undefined });
+  theirs = new NodeResolver({ timeout: 2000, tries: 1 });
+  theirs.setServers([`127.0.0.1:${dns.port}`]);
+});
+after(() => dns.close());
+
+test('SPF: each record judged as mailauth judges it (permerror or not)', async () => {
+  const disagreements: string[] = [];
+  for (const [name, record, expected] of SPF_CASES) {
+    const domain = `${name}.spf.test`;
+    const finding = await checkSpf(ours, domain);
+    const mine = (finding.issues ?? []).some((i) => i.severity === 'error');
+    const result = await mailauthSpf({ sender: `someone@${domain}`, ip: '192.0.2.99', helo: 'client.test', mta: 'mx.test', resolver: (n: string, t: string) => theirs.resolve(n, t as 'A') });
+    const theirsPerm = result.status.result === 'permerror';
+    if (MAILAUTH_LENIENT.has(name) && theirsPerm === expected) disagreements.push(`${name}: mailauth now agrees; drop it from MAILAUTH_LENIENT`);
+    if (mine !== expected) disagreements.push(`${name}: smtpkit ${mine ? 'permerror' : 'ok'} (expected ${expected ? 'permerror' : 'ok'}): ${finding.summary}`);
+    if (theirsPerm !== expected && !MAILAUTH_LENIENT.has(name)) disagreements.push(`${name}: mailauth says ${result.status.result} (${result.status.comment ?? ''}), expected ${expected ? 'permerror' : 'not permerror'}`);
+  }
+  assert.deepEqual(disagreements, []);
+});
+
+test("SPF: checkdmarc's published cases get the same verdict", async () => {
+  const wrong: string[] = [];
+  for (const [name, record, expected] of CHECKDMARC_CASES) {
+    const f = await checkSpf(ours, `${name}.spf.test`);
+    const got = (f.issues ?? []).some((i) => i.severity === 'error') ? 'error' : f.status === 'warn' ? 'warn' : f.status === 'pass' ? 'pass' : f.status;
+    if (got !== expected) wrong.push(`${name} (${record}): ${got}, expected ${expected}: ${f.summary}`);
+  }
+  assert.deepEqual(wrong, []);
+});
+
+test('SPF findings name the RFC section; a record with leading space is not SPF (RFC 7208 §4.5)', async () => {
+  const f = await checkSpf(ours, 'cidr-33.spf.test');
+  assert.deepEqual(f.issues?.map((i) => i.ref), ['RFC 7208 §5.6']);
+  assert.match(f.summary, /\/33 is not a prefix length from 0 to 32.*\(RFC 7208 §5\.6\)/);
+  const loop = await checkSpf(ours, 'include-loop.spf.test');
+  assert.match(loop.summary, /loops back to loop-b\.test \(include-loop\.spf\.test → loop-b\.test → loop-c\.test → loop-b\.test\)/);
+  assert.equal((await checkSpf(ours, 'leading-space.spf.test')).status, 'absent');
+});

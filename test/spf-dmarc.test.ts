@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { Resolver as NodeResolver } from 'node:dns/promises';
 import { after, before, test } from 'node:test';
+import { dmarc as mailauthDmarc } from 'mailauth/lib/dmarc/index.js';
 import { spf as mailauthSpf } from 'mailauth/lib/spf/index.js';
+import { checkDmarc } from '../src/dns/checks/dmarc.js';
+import { nextTarget, treeWalk } from '../src/dns/checks/dmarc-discovery.js';
 import { checkSpf } from '../src/dns/checks/spf.js';
 import { Resolver } from '../src/dns/resolver.js';
 import { dnsServer, type DnsServer, type Zone } from './helpers/dns-server.js';
@@ -108,6 +111,23 @@ for (const [name, record] of [...SPF_CASES, ...CHECKDMARC_CASES]) {
   ];
 }
 
+const DMARC_ZONE: Record<string, string | string[]> = {
+  '_dmarc.example.test': 'v=DMARC1; p=reject; rua=mailto:agg@example.test',
+  '_dmarc.dept.example.test': 'v=DMARC1; p=quarantine; rua=mailto:agg@example.test',
+  '_dmarc.co.test': 'v=DMARC1; p=none; psd=y; rua=mailto:psd@co.test',
+  '_dmarc.shop.co.test': 'v=DMARC1; p=reject; sp=quarantine; np=reject; rua=mailto:d@shop.co.test',
+  '_dmarc.own.test': 'v=DMARC1; p=reject; psd=n; rua=mailto:d@own.test',
+  '_dmarc.sub.own.test': 'v=DMARC1; p=none; rua=mailto:d@own.test',
+  '_dmarc.lower.test': 'v=dmarc1; p=reject',
+  '_dmarc.removed.test': 'v=DMARC1; p=reject; pct=50; rf=afrf; ri=3600; foo=bar; rua=mailto:d@removed.test',
+  '_dmarc.uris.test': 'v=DMARC1; p=reject; rua=agg@uris.test, https://uris.test/r; ruf=mailto:f@uris.test!10m',
+  '_dmarc.newtags.test': 'v=DMARC1; p=quarantine; np=reject; psd=n; t=y; rua=mailto:a@newtags.test',
+  '_dmarc.badvals.test': 'v=DMARC1; p=reject; np=maybe; psd=x; t=perhaps; adkim=q; rua=mailto:a@badvals.test',
+  '_dmarc.twice.test': ['v=DMARC1; p=reject', 'v=DMARC1; p=none'],
+  '_dmarc.deep.test': 'v=DMARC1; p=reject; rua=mailto:d@deep.test',
+};
+for (const [name, data] of Object.entries(DMARC_ZONE)) zone[name] = (Array.isArray(data) ? data : [data]).map((d) => ({ type: 'TXT' as const, data: d }));
+
 let dns: DnsServer;
 let ours: Resolver;
 let theirs: NodeResolver;
@@ -151,4 +171,76 @@ test('SPF findings name the RFC section; a record with leading space is not SPF 
   const loop = await checkSpf(ours, 'include-loop.spf.test');
   assert.match(loop.summary, /loops back to loop-b\.test \(include-loop\.spf\.test → loop-b\.test → loop-c\.test → loop-b\.test\)/);
   assert.equal((await checkSpf(ours, 'leading-space.spf.test')).status, 'absent');
+});
+
+test('DMARC: the DNS Tree Walk finds the policy and the organisational domain (RFC 9989 §4.10)', async () => {
+  assert.equal(nextTarget('a.b.c.d.e.deep.test'), 'd.e.deep.test', 'five labels or more jump to the last four');
+  assert.equal(nextTarget('c.d.test'), 'd.test');
+  assert.equal(nextTarget('test'), undefined);
+  const cases: Array<[string, string | undefined, string]> = [
+    // [From domain, where the policy is found, organisational domain]
+    ['example.test', 'example.test', 'example.test'],
+    ['mail.example.test', 'example.test', 'example.test'],
+    ['a.b.dept.example.test', 'dept.example.test', 'example.test'],
+    ['x.shop.co.test', 'shop.co.test', 'shop.co.test'],
+    ['shop.co.test', 'shop.co.test', 'shop.co.test'],
+    ['a.sub.own.test', 'sub.own.test', 'own.test'],
+    ['a.b.c.d.e.deep.test', 'deep.test', 'deep.test'],
+    ['nothing.here.test', undefined, 'nothing.here.test'],
+    ['lower.test', undefined, 'lower.test'],
+  ];
+  for (const [from, policyAt, org] of cases) {
+    const w = await treeWalk(ours, from);
+    assert.deepEqual({ policyAt: w.policy?.domain, org: w.orgDomain }, { policyAt, org }, from);
+  }
+  assert.deepEqual((await treeWalk(ours, 'a.b.c.d.e.deep.test')).queried, ['a.b.c.d.e.deep.test', 'd.e.deep.test', 'e.deep.test', 'deep.test', 'test'], 'the walk goes on past the policy, up to the top label, to find the organisational domain');
+});
+
+test('DMARC tags judged per RFC 9989: removed, unknown, new tags, URIs, case-sensitive version', async () => {
+  const removed = await checkDmarc(ours, 'removed.test');
+  assert.equal(removed.status, 'warn');
+  assert.deepEqual(removed.issues?.map((i) => i.text.split(':')[0]), ['pct=50', 'rf=afrf', 'ri=3600', 'unknown tag foo= is ignored']);
+  assert.ok(removed.issues?.every((i) => i.ref === 'RFC 9989 §4.7'));
+  const uris = await checkDmarc(ours, 'uris.test');
+  assert.equal(uris.status, 'fail');
+  assert.match(uris.summary, /rua=agg@uris\.test is not a URI: write mailto:agg@uris\.test/);
+  assert.deepEqual(uris.issues?.map((i) => i.severity), ['error', 'warning']);
+  const fresh = await checkDmarc(ours, 'newtags.test');
+  assert.equal(fresh.status, 'warn', fresh.summary);
+  assert.deepEqual(fresh.issues?.map((i) => i.text.slice(0, 4)), ['t=y:']);
+  const bad = await checkDmarc(ours, 'badvals.test');
+  assert.deepEqual(bad.issues?.map((i) => i.text.split(' ')[0]), ['np=maybe', 'adkim=q', 'psd=x', 't=perhaps']);
+  assert.equal((await checkDmarc(ours, 'lower.test')).status, 'absent', 'v=dmarc1 is not v=DMARC1');
+  const sub = await checkDmarc(ours, 'a.b.dept.example.test');
+  assert.equal(sub.status, 'pass');
+  assert.match(sub.details.join('\n'), /no record at _dmarc\.a\.b\.dept\.example\.test: the policy of dept\.example\.test applies/);
+  assert.equal((await checkDmarc(ours, 'twice.test')).status, 'fail');
+});
+
+/**
+ * mailauth 4.13 still follows RFC 7489: the From domain, then the Public Suffix List's
+ * organisational domain. Where that and the tree walk agree, the same policy must be found;
+ * where they differ the difference is listed and must stay exactly that.
+ */
+test('DMARC policy discovery compared with mailauth', async () => {
+  const cases: Array<[string, boolean]> = [
+    ['example.test', true],
+    ['mail.example.test', true],
+    ['shop.co.test', true],
+    ['removed.test', true],
+    ['nothing.here.test', true],
+    // The tree walk finds the record one level up; RFC 7489 jumps to example.test.
+    ['a.b.dept.example.test', false],
+    // v=DMARC1 is case-sensitive in RFC 9989; mailauth accepts v=dmarc1.
+    ['lower.test', false],
+  ];
+  const differences: string[] = [];
+  for (const [from, agree] of cases) {
+    const w = await treeWalk(ours, from);
+    const mine = w.policy?.tags.get('p') ?? 'none-found';
+    const r = await mailauthDmarc({ headerFrom: `a@${from}`, spfDomains: [], dkimDomains: [], resolver: (n: string, t: string) => theirs.resolve(n, t as 'TXT') });
+    const theirsP = r === false ? 'none-found' : (r.p ?? (r.status.result === 'none' ? 'none-found' : r.status.result));
+    if ((mine === theirsP) !== agree) differences.push(`${from}: smtpkit ${mine}, mailauth ${theirsP}, expected them to ${agree ? 'agree' : 'differ'}`);
+  }
+  assert.deepEqual(differences, []);
 });

@@ -127,6 +127,7 @@ export async function main(argv: string[]): Promise<number> {
   dnsOptions(mx)
     .option('--ptr', 'reverse DNS of each address, and whether it is forward-confirmed')
     .option('--checks', 'judge the domain’s mail-security records too')
+    .option('--dnsbl [zone]', 'check each MX address on this DNS blocklist, repeatable (no zone: zen.spamhaus.org, bl.spamcop.net, b.barracudacentral.org, psbl.surriel.com)', collect)
     .option('--ca-file <file>', 'extra trusted CA (PEM) for the MTA-STS policy and DoH servers')
     .option('--https-port <port>', 'port of the MTA-STS policy server (443; for test beds)')
     .option('--json', 'print one JSON document')

@@ -1,6 +1,7 @@
 import { usageError } from '../errors.js';
 import { checkDane } from '../dns/checks/dane.js';
 import { checkDmarc } from '../dns/checks/dmarc.js';
+import { checkDnsbl, dnsblZones } from '../dns/checks/dnsbl.js';
 import type { Finding } from '../dns/checks/finding.js';
 import { checkMtaSts } from '../dns/checks/mtasts.js';
 import { checkSpf } from '../dns/checks/spf.js';
@@ -18,6 +19,8 @@ import { failureOutcome } from './run.js';
 export interface MxFlags extends ResolverFlags {
   ptr?: boolean;
   checks?: boolean;
+  dnsbl?: true | string[];
+  dkimSelector?: string[];
   httpsPort?: string;
   json?: boolean;
   quiet?: boolean;
@@ -36,12 +39,14 @@ export async function mxLookup(domainArg: string, flags: MxFlags): Promise<numbe
     const domain = parseDomain(domainArg);
     const ca = flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined;
     const resolver = Resolver.fromFlags(flags, ca);
+    const zones = dnsblZones(flags.dnsbl);
     report = await lookupMx(resolver, domain, { ptr: flags.ptr });
     if (flags.checks) {
       const hosts = report.hosts.map((h) => h.exchange);
       const http = { ca, timeoutMs: resolver.transport.timeoutMs, port: flags.httpsPort ? parsePort(flags.httpsPort) : 443 };
       findings.push(await checkSpf(resolver, domain), await checkDmarc(resolver, domain), await checkMtaSts(resolver, domain, hosts, http), await checkTlsRpt(resolver, domain), await checkDane(resolver, hosts));
     }
+    if (zones.length) findings.push((await checkDnsbl(resolver, report.hosts.flatMap((h) => h.addresses.map((a) => a.address)), zones)).finding);
     const problems = report.hosts.reduce((n, h) => n + h.problems.length, 0) + findings.filter((f) => f.status === 'fail').length;
     exitCode = problems ? 1 : 0;
     message =
@@ -55,7 +60,7 @@ export async function mxLookup(domainArg: string, flags: MxFlags): Promise<numbe
   }
   const ok = exitCode === 0;
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ schema: 'smtpkit/1', tool: { name: 'smtpkit', version: version() }, command: 'mx-lookup', domain: domainArg, startedAt, outcome: { ok, exitCode, message }, mx: report ?? null, checks: flags.checks ? findings : null }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ schema: 'smtpkit/1', tool: { name: 'smtpkit', version: version() }, command: 'mx-lookup', domain: domainArg, startedAt, outcome: { ok, exitCode, message }, mx: report ?? null, checks: flags.checks || findings.length ? findings : null }, null, 2)}\n`);
   } else if (flags.quiet) {
     (ok ? process.stdout : process.stderr).write(`${ok ? 'OK' : `FAILED (exit ${exitCode})`}: ${printable(message)}\n`);
   } else {

@@ -1,6 +1,6 @@
 /** One judged record: what a check found, in words, with a verdict. */
 export interface Finding {
-  check: 'SPF' | 'DMARC' | 'MTA-STS' | 'TLS-RPT' | 'DANE';
+  check: 'SPF' | 'DMARC' | 'MTA-STS' | 'TLS-RPT' | 'DANE' | 'DKIM' | 'DNSBL';
   status: 'pass' | 'warn' | 'fail' | 'absent';
   summary: string;
   details: string[];

@@ -172,7 +172,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--from <address>', 'test an envelope: MAIL FROM (with --rcpt; RSET after, nothing sent)')
     .option('--rcpt <address>', 'test an envelope: RCPT TO')
     .option('--relay-test', 'check that the server refuses to relay to an outside domain without AUTH (no message is sent)')
-    .option('--ptr', 'reverse DNS of the server address, compared with its greeting');
+    .option('--ptr', 'reverse DNS of the server address, compared with its greeting')
+    .option('--dnsbl [zone]', 'look the server address up on this DNS blocklist, repeatable (no zone: the default lists)', collect);
   outputOptions(probeCmd);
   probeCmd.action(async (specs: string[], flags) => {
     exitCode = await (await import('./commands/probe.js')).probeCommand(specs, flags);

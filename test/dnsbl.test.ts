@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { dnsblName } from '../src/dns/checks/dnsbl.js';
 import { runCli } from './helpers/cli.js';
+import { TLS } from './helpers/paths.js';
+import { smtpPeer } from './helpers/smtp-peer.js';
 import { dnsServer, type DnsServer, type Zone } from './helpers/dns-server.js';
 
 // The lists' zones are only ever asked of this loopback server (--resolver).
@@ -18,6 +20,7 @@ const zone: Zone = {
   '10.2.0.192.slow.test': 'SILENT',
   '10.2.0.192.broken.test': 'SERVFAIL',
   '10.2.0.192.hijack.test': [{ type: 'A', address: '198.51.100.1' }],
+  '1.0.0.127.local-list.test': [{ type: 'A', address: '127.0.0.2' }, { type: 'TXT', data: 'loopback listed for the test' }],
 };
 
 let dns: DnsServer;
@@ -64,4 +67,21 @@ test('--dnsbl with no zone uses the default lists; a bad zone is a usage error',
   assert.deepEqual(r.finding.details.map((x: string) => x.split(': ')[0]), ['192.0.2.10 on zen.spamhaus.org', '192.0.2.10 on bl.spamcop.net', '192.0.2.10 on b.barracudacentral.org', '192.0.2.10 on psbl.surriel.com']);
   const bad = await runCli(['mx-lookup', 'clean.test', '--dnsbl', 'not a zone', '--resolver', `127.0.0.1:${dns.port}`]);
   assert.equal(bad.code, 2, bad.stderr);
+});
+
+test('probe --dnsbl looks up the probed server address: listed fails the probe, clean passes', async () => {
+  const peer = await smtpPeer();
+  try {
+    const run = (zoneName: string) => runCli(['probe', `127.0.0.1:${peer.port}`, '--ca-file', TLS.ca, '--json', '--dnsbl', zoneName, '--resolver', `127.0.0.1:${dns.port}`, '--dns-timeout', '1s']);
+    const listed = await run('local-list.test');
+    const check = JSON.parse(listed.stdout).results[0].checks.find((c: { name: string }) => c.name === 'dnsbl');
+    assert.equal(check.status, 'fail');
+    assert.match(check.message, /127\.0\.0\.1 is listed on local-list\.test.*loopback listed for the test/);
+    assert.equal(listed.code, 1);
+    const clean = await run('bl.example.test');
+    assert.equal(JSON.parse(clean.stdout).results[0].checks.find((c: { name: string }) => c.name === 'dnsbl').status, 'pass');
+    assert.equal(clean.code, 0, clean.stdout);
+  } finally {
+    await peer.close();
+  }
 });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { usageError } from '../errors.js';
 import { lookupMx } from '../dns/mx.js';
 import { Resolver, type ResolverFlags } from '../dns/resolver.js';
+import { dnsblZones } from '../dns/checks/dnsbl.js';
 import { parseDuration } from '../session/timeouts.js';
 import { probe, type ProbeSettings, type ProbeTarget } from '../probe/probe.js';
 import { junitReport, nagiosLine, textReport, verdictLine } from '../probe/render.js';
@@ -31,6 +32,7 @@ export interface ProbeFlags extends Flags, AuthFlags, ResolverFlags {
   rcpt?: string;
   relayTest?: boolean;
   ptr?: boolean;
+  dnsbl?: true | string[];
 }
 
 /** `smtpkit probe a:25 b:587 ...`: one health check per target, run concurrently, reported in input order. */
@@ -122,7 +124,9 @@ async function probeSettings(flags: ProbeFlags): Promise<ProbeSettings> {
     from: flags.from,
     rcpt: flags.rcpt,
     relayTest: !!flags.relayTest,
-    resolver: flags.ptr ? Resolver.fromFlags(flags, flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined) : undefined,
+    resolver: flags.ptr || flags.dnsbl ? Resolver.fromFlags(flags, flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined) : undefined,
+    ptr: !!flags.ptr,
+    dnsbl: dnsblZones(flags.dnsbl),
     totalMs: parseDuration(flags.timeout ?? '10s', '--timeout'),
   };
 }

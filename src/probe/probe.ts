@@ -22,8 +22,11 @@ export interface ProbeSettings {
   from: string | undefined;
   rcpt: string | undefined;
   relayTest: boolean;
-  /** Set for --ptr. */
+  /** Set for --ptr and --dnsbl. */
   resolver: Resolver | undefined;
+  ptr?: boolean;
+  /** --dnsbl: the lists to look the server's address up in. */
+  dnsbl?: string[];
   /** The whole probe's time limit. */
   totalMs: number;
 }
@@ -113,8 +116,13 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
       else add('open-relay', 'pass', `relaying refused: ${(rcpt ?? mail).code} ${replyText(rcpt ?? mail)}`);
       await session.command('RSET');
     }
-    if (s.resolver) {
-      const address = events.find((e): e is Extract<SmtpEvent, { type: 'connected' }> => e.type === 'connected')?.remoteAddress ?? '';
+    const address = events.find((e): e is Extract<SmtpEvent, { type: 'connected' }> => e.type === 'connected')?.remoteAddress ?? '';
+    if (s.resolver && s.dnsbl?.length) {
+      const { checkDnsbl } = await import('../dns/checks/dnsbl.js');
+      const { finding } = await checkDnsbl(s.resolver, [address], s.dnsbl);
+      add('dnsbl', finding.status === 'absent' ? 'pass' : finding.status, `${finding.summary}${finding.details.length ? ` (${finding.details.join('; ')})` : ''}`);
+    }
+    if (s.resolver && s.ptr !== false) {
       const names = await s.resolver.ptr(address).catch(() => [] as string[]);
       const greetName = (replyText(greeting).split(/\s+/)[0] ?? '').toLowerCase();
       if (!names.length) add('ptr', 'warn', `${address} has no reverse DNS name`);

@@ -122,11 +122,12 @@ export async function main(argv: string[]): Promise<number> {
 
   const mx = program
     .command('mx-lookup')
-    .description('the mail hosts of a domain with their addresses; --checks adds SPF, DMARC, MTA-STS, TLS-RPT and DANE')
+    .description('the mail hosts of a domain with their addresses; --checks adds SPF, DMARC, MTA-STS, TLS-RPT, DANE and DKIM keys; --dnsbl blocklists')
     .argument('<domain>', 'the domain, e.g. example.com');
   dnsOptions(mx)
     .option('--ptr', 'reverse DNS of each address, and whether it is forward-confirmed')
     .option('--checks', 'judge the domain’s mail-security records too')
+    .option('--dkim-selector <name>', 'judge the DKIM key at NAME._domainkey.DOMAIN, repeatable (--checks without it tries common selectors)', collect)
     .option('--dnsbl [zone]', 'check each MX address on this DNS blocklist, repeatable (no zone: zen.spamhaus.org, bl.spamcop.net, b.barracudacentral.org, psbl.surriel.com)', collect)
     .option('--ca-file <file>', 'extra trusted CA (PEM) for the MTA-STS policy and DoH servers')
     .option('--https-port <port>', 'port of the MTA-STS policy server (443; for test beds)')

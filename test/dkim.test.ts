@@ -33,6 +33,18 @@ const zone: Zone = {
   ...Object.fromEntries(Object.entries(keys).map(([name, data]) => [name, [{ type: 'TXT' as const, data }]])),
   '_dmarc.example.test': [{ type: 'TXT', data: 'v=DMARC1; p=reject' }],
   'broken._domainkey.example.test': 'SERVFAIL',
+  'keys.test': [{ type: 'MX', exchange: 'mx.keys.test', priority: 10 }],
+  'nokeys.test': [{ type: 'MX', exchange: 'mx.keys.test', priority: 10 }],
+  'mx.keys.test': [{ type: 'A', address: '192.0.2.1' }],
+  'good._domainkey.keys.test': [{ type: 'TXT', data: keyRecord(readFileSync(rsa, 'utf8')) }],
+  'ed._domainkey.keys.test': [{ type: 'TXT', data: keyRecord(readFileSync(ed, 'utf8')) }],
+  'small._domainkey.keys.test': [{ type: 'TXT', data: keyRecord(readFileSync(rsa1024, 'utf8')) }],
+  'tiny._domainkey.keys.test': [{ type: 'TXT', data: keyRecord(readFileSync(rsa512, 'utf8')) }],
+  'revoked._domainkey.keys.test': [{ type: 'TXT', data: 'v=DKIM1; p=' }],
+  'testing._domainkey.keys.test': [{ type: 'TXT', data: `${keyRecord(readFileSync(rsa, 'utf8'))}; t=y` }],
+  'garbled._domainkey.keys.test': [{ type: 'TXT', data: 'v=DKIM1; k=rsa; p=not base64!' }],
+  'selector1._domainkey.keys.test': [{ type: 'CNAME', domain: 'selector1-keys-test._domainkey.provider.test' }],
+  'selector1-keys-test._domainkey.provider.test': [{ type: 'TXT', data: keyRecord(readFileSync(rsa, 'utf8')) }],
 };
 
 let dns: DnsServer;
@@ -225,4 +237,41 @@ test('a 50 MB attachment is signed and verified in bounded memory (the body hash
   const check = await peakRssOf(['dkim-verify', signed, '--resolver', `127.0.0.1:${dns.port}`, '-q']);
   assert.equal(check.code, 0, check.stderr);
   assert.ok(check.peak > 0 && check.peak < 150 * 1024 * 1024, `verifying: peak RSS ${Math.round(check.peak / 1048576)} MiB`);
+});
+
+test('mx-lookup --dkim-selector judges published keys: size, type, testing, revoked, syntax, CNAME to a provider', async () => {
+  const check = async (...selectors: string[]) => {
+    const r = await runCli(['mx-lookup', 'keys.test', '--json', '--resolver', `127.0.0.1:${dns.port}`, '--dns-timeout', '1s', ...selectors.flatMap((s) => ['--dkim-selector', s])]);
+    const f = JSON.parse(r.stdout).checks.find((c: { check: string }) => c.check === 'DKIM');
+    return { code: r.code, f };
+  };
+  const good = await check('good', 'ed');
+  assert.equal(good.f.status, 'pass', good.f.summary);
+  assert.equal(good.code, 0);
+  assert.match(good.f.details.join('\n'), /RSA 2048 bits[^]*Ed25519 \(RFC 8463\)/);
+  const cases: Array<[string, string, RegExp, string]> = [
+    ['small', 'warn', /1024-bit RSA key; use 2048 bits/, 'RFC 8301 §3.2'],
+    ['tiny', 'fail', /512-bit RSA key; verifiers must reject/, 'RFC 8301 §3.2'],
+    ['revoked', 'warn', /is revoked \(empty p=\)/, 'RFC 6376 §3.6.1'],
+    ['testing', 'warn', /t=y \(testing\)/, 'RFC 6376 §3.6.1'],
+    ['garbled', 'fail', /p= is not base64/, 'RFC 6376 §3.6.1'],
+    ['missing', 'fail', /no key at missing\._domainkey\.keys\.test/, 'RFC 6376 §6.1.2'],
+  ];
+  for (const [selector, status, text, ref] of cases) {
+    const r = await check(selector);
+    assert.equal(r.f.status, status, selector);
+    assert.match(r.f.summary, text, selector);
+    assert.equal(r.f.issues[0].ref, ref, selector);
+    assert.equal(r.code, status === 'fail' ? 1 : 0, selector);
+  }
+  const guessed = await runCli(['mx-lookup', 'keys.test', '--checks', '--json', '--resolver', `127.0.0.1:${dns.port}`, '--dns-timeout', '1s']);
+  const f = JSON.parse(guessed.stdout).checks.find((c: { check: string }) => c.check === 'DKIM');
+  assert.match(f.summary, /1 key published and usable \(found by guessing common selectors\)/);
+  assert.match(f.details.join('\n'), /selector1\._domainkey\.keys\.test is a CNAME to selector1-keys-test\._domainkey\.provider\.test/);
+  const none = await runCli(['mx-lookup', 'nokeys.test', '--checks', '--json', '--resolver', `127.0.0.1:${dns.port}`, '--dns-timeout', '1s']);
+  const n = JSON.parse(none.stdout).checks.find((c: { check: string }) => c.check === 'DKIM');
+  assert.equal(n.status, 'absent');
+  assert.match(n.summary, /that proves nothing/);
+  const bad = await runCli(['mx-lookup', 'keys.test', '--dkim-selector', 'a\r\nb', '--resolver', `127.0.0.1:${dns.port}`]);
+  assert.equal(bad.code, 2);
 });

@@ -2,6 +2,8 @@ import { usageError } from '../errors.js';
 import { checkDane } from '../dns/checks/dane.js';
 import { checkDmarc } from '../dns/checks/dmarc.js';
 import { checkDnsbl, dnsblZones } from '../dns/checks/dnsbl.js';
+import { checkDkimKeys } from '../dns/checks/dkim-key.js';
+import { parseSelector } from '../dkim/sign.js';
 import type { Finding } from '../dns/checks/finding.js';
 import { checkMtaSts } from '../dns/checks/mtasts.js';
 import { checkSpf } from '../dns/checks/spf.js';
@@ -40,12 +42,14 @@ export async function mxLookup(domainArg: string, flags: MxFlags): Promise<numbe
     const ca = flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined;
     const resolver = Resolver.fromFlags(flags, ca);
     const zones = dnsblZones(flags.dnsbl);
+    const selectors = flags.dkimSelector?.map(parseSelector);
     report = await lookupMx(resolver, domain, { ptr: flags.ptr });
     if (flags.checks) {
       const hosts = report.hosts.map((h) => h.exchange);
       const http = { ca, timeoutMs: resolver.transport.timeoutMs, port: flags.httpsPort ? parsePort(flags.httpsPort) : 443 };
       findings.push(await checkSpf(resolver, domain), await checkDmarc(resolver, domain), await checkMtaSts(resolver, domain, hosts, http), await checkTlsRpt(resolver, domain), await checkDane(resolver, hosts));
     }
+    if (flags.checks || flags.dkimSelector?.length) findings.push(await checkDkimKeys(resolver, domain, selectors));
     if (zones.length) findings.push((await checkDnsbl(resolver, report.hosts.flatMap((h) => h.addresses.map((a) => a.address)), zones)).finding);
     const problems = report.hosts.reduce((n, h) => n + h.problems.length, 0) + findings.filter((f) => f.status === 'fail').length;
     exitCode = problems ? 1 : 0;

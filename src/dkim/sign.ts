@@ -35,9 +35,15 @@ export function dkimOptions(flags: DkimFlags): DkimSignOptions | undefined {
   const any = flags.dkimKey ?? flags.dkimSelector ?? flags.dkimDomain ?? flags.dkimCanon ?? flags.dkimHeaders;
   if (any === undefined) return undefined;
   if (flags.dkimKey === undefined || flags.dkimSelector === undefined) throw usageError('DKIM signing needs both --dkim-key FILE and --dkim-selector NAME');
-  if (!SELECTOR.test(flags.dkimSelector)) throw usageError(`--dkim-selector ${JSON.stringify(flags.dkimSelector)}: a selector is one or more DNS labels (letters, digits, "-", "_")`);
+  parseSelector(flags.dkimSelector);
   const domain = flags.dkimDomain === undefined ? undefined : parseDomain(flags.dkimDomain);
   return { key: loadSigningKey(flags.dkimKey), selector: flags.dkimSelector, domain, canon: parseCanon(flags.dkimCanon ?? 'relaxed/relaxed'), headers: flags.dkimHeaders === undefined ? undefined : parseHeaderList(flags.dkimHeaders) };
+}
+
+/** A selector as typed: one or more DNS labels, nothing that could leave the name. */
+export function parseSelector(s: string): string {
+  if (!SELECTOR.test(s)) throw usageError(`--dkim-selector ${JSON.stringify(s)}: a selector is one or more DNS labels (letters, digits, "-", "_")`);
+  return s;
 }
 
 /** c=: "header/body"; one name alone means that for the header and simple for the body (RFC 6376 §3.5). */

@@ -8,6 +8,7 @@ import { runCli } from './helpers/cli.js';
 import { dkimpySign, dkimpyVerify, keyRecord, newKey } from './helpers/dkim-peer.js';
 import { dnsServer, type DnsServer, type Zone } from './helpers/dns-server.js';
 import { TLS } from './helpers/paths.js';
+import { BodyHasher } from '../src/dkim/canonicalize.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'smtpkit-dkim-'));
 const rsa = newKey(dir, 'rsa', 'rsa');
@@ -274,4 +275,32 @@ test('mx-lookup --dkim-selector judges published keys: size, type, testing, revo
   assert.match(n.summary, /that proves nothing/);
   const bad = await runCli(['mx-lookup', 'keys.test', '--dkim-selector', 'a\r\nb', '--resolver', `127.0.0.1:${dns.port}`]);
   assert.equal(bad.code, 2);
+});
+
+test('rsa-sha1 is reported as a weak algorithm even when the signature is valid (RFC 8301)', async () => {
+  const signed = dkimpySign(Buffer.from('From: ann@example.test\r\nSubject: old\r\n\r\nx\r\n'), 'rsa', 'example.test', rsa, ['from', 'subject'], { algorithm: 'rsa-sha1' });
+  const v = await verify(signed);
+  assert.deepEqual(reasons(v.doc), ['weak-algorithm']);
+  assert.equal(v.code, 1);
+});
+
+test('the streamed body hash does not depend on where the chunks split (CR|LF, spaces, blank lines at the end)', () => {
+  const bodies = ['a  b \t\r\n\r\n c\r\n\r\n\r\n', 'x\r', 'x\ny\r\n \n\t\n', '', '\r\n\r\n', 'no end', ' lead\r\n\r\ntrail \r\n', 'a\rb\r\r\n'];
+  for (let seed = 0; seed < 20; seed++) bodies.push(Array.from({ length: 200 }, (_, i) => ' \t\r\nab.'[(i * 7 + seed * 13 + ((i * seed) % 5)) % 8]).join(''));
+  for (const body of bodies) {
+    for (const canon of ['simple', 'relaxed'] as const) {
+      const whole = new BodyHasher(canon);
+      whole.update(Buffer.from(body));
+      const expected = whole.digest();
+      for (const size of [1, 2, 3, 7]) {
+        const h = new BodyHasher(canon);
+        for (let i = 0; i < body.length; i += size) h.update(Buffer.from(body.slice(i, i + size)));
+        assert.equal(h.digest(), expected, `${canon} ${JSON.stringify(body)} in ${size}-byte chunks`);
+      }
+    }
+  }
+  // RFC 6376 §3.4.3/§3.4.4: an empty body is CRLF under simple, nothing under relaxed.
+  const empty = (c: 'simple' | 'relaxed') => new BodyHasher(c).digest();
+  assert.equal(empty('simple'), 'frcCV1k9oG9oKj3dpUqdJg1PxRT2RSN/XKdLCPjaYaY=');
+  assert.equal(empty('relaxed'), '47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=');
 });

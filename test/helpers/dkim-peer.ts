@@ -31,8 +31,8 @@ export function dkimpyVerify(message: Buffer, keys: Record<string, string>, dir:
 }
 
 /** A message signed by dkimpy. */
-export function dkimpySign(message: Buffer, selector: string, domain: string, keyFile: string, headers: string[], opts: { canon?: string; ed25519?: boolean; length?: boolean } = {}): Buffer {
-  const r = spawnSync(PYTHON, [SCRIPT, 'sign', selector, domain, keyFile, headers.join(':'), opts.canon ?? 'relaxed/relaxed', opts.ed25519 ? 'ed25519-sha256' : 'rsa-sha256', opts.length ? 'l' : '-'], { input: message, timeout: 20_000 });
+export function dkimpySign(message: Buffer, selector: string, domain: string, keyFile: string, headers: string[], opts: { canon?: string; ed25519?: boolean; length?: boolean; algorithm?: string } = {}): Buffer {
+  const r = spawnSync(PYTHON, [SCRIPT, 'sign', selector, domain, keyFile, headers.join(':'), opts.canon ?? 'relaxed/relaxed', opts.algorithm ?? (opts.ed25519 ? 'ed25519-sha256' : 'rsa-sha256'), opts.length ? 'l' : '-'], { input: message, timeout: 20_000 });
   if (r.status !== 0) throw new Error(`dkimpy sign failed: ${r.stderr}`);
   return r.stdout;
 }

@@ -6,7 +6,8 @@ import type { Flags } from './commands/run.js';
 const EXIT_CODES_HELP = `
 Exit codes:
   0  success
-  1  a check failed (probe; a failure reply in a repl script; mx-lookup)
+  1  a check failed (probe; a failure reply in a repl script; mx-lookup;
+     dkim-verify: no signature passes)
   2  usage error (bad option or value)
   3  DNS error (no such domain or host, no mail host, DNS failure or timeout)
   4  connection failed, or no greeting in time

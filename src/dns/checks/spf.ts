@@ -1,4 +1,4 @@
-import type { Resolver } from '../resolver.js';
+import { DnsFailure, type Resolver } from '../resolver.js';
 import type { Finding } from './finding.js';
 import { parseSpf, type SpfIssue } from './spf-syntax.js';
 
@@ -49,6 +49,17 @@ async function spfRecords(resolver: Resolver, domain: string): Promise<string[]>
 /** RFC 7208 §4.5: the record begins with "v=spf1" followed by a space or its end; leading space makes it not SPF. */
 const isSpfRecord = (r: string) => /^v=spf1( |$)/i.test(r);
 
+/** A failed look-up is not "no record": RFC 7208 §5.2 and §4.4 make it a temperror (undefined: go on with the next term). */
+async function temp<T>(w: Walk, term: string, domain: string, run: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await run();
+  } catch (err) {
+    if (!(err instanceof DnsFailure)) throw err;
+    w.issues.push({ severity: 'error', text: `${term} in ${domain}: the DNS look-up failed (${err.short}): that is a temperror, receivers defer the mail`, ref: 'RFC 7208 §4.4, §5.2' });
+    return undefined;
+  }
+}
+
 /** Absent (NXDOMAIN or no records) counts as a void look-up. */
 async function isVoid(lookup: Promise<{ records: unknown[] }>): Promise<boolean> {
   return !(await lookup).records.length;
@@ -78,7 +89,8 @@ async function walk(resolver: Resolver, record: string, domain: string, w: Walk,
         w.issues.push({ severity: 'error', text: `${t.raw} in ${domain} loops back to ${target} (${[...path, target].join(' → ')})`, ref: `RFC 7208 §${isRedirect ? '6.1' : '5.2'}` });
         return;
       }
-      const txt = await resolver.txt(target);
+      const txt = await temp(w, t.raw, domain, () => resolver.txt(target));
+      if (!txt) continue;
       if (!txt.records.length) w.voids++;
       const nested = txt.records.filter(isSpfRecord);
       if (nested.length !== 1) {
@@ -89,12 +101,13 @@ async function walk(resolver: Resolver, record: string, domain: string, w: Walk,
       await walk(resolver, nested[0]!, target, w, [...path, target]);
       continue;
     }
-    if (t.name === 'a' && (await isVoid(resolver.addresses(target).then((records) => ({ records }))))) {
+    if (t.name === 'a' && (await temp(w, t.raw, domain, () => isVoid(resolver.addresses(target).then((records) => ({ records })))))) {
       w.voids++;
       w.issues.push({ severity: 'warning', text: `${t.raw} in ${domain}: ${target} has no A or AAAA record (a void look-up; it matches nothing)`, ref: 'RFC 7208 §4.6.4, §5.3' });
     }
     if (t.name === 'mx') {
-      const mx = await resolver.mx(target);
+      const mx = await temp(w, t.raw, domain, () => resolver.mx(target));
+      if (!mx) continue;
       if (!mx.records.length) {
         w.voids++;
         w.issues.push({ severity: 'warning', text: `${t.raw} in ${domain}: ${target} has no MX record (a void look-up; it matches nothing)`, ref: 'RFC 7208 §4.6.4, §5.4' });
@@ -102,7 +115,7 @@ async function walk(resolver: Resolver, record: string, domain: string, w: Walk,
         w.issues.push({ severity: 'error', text: `${t.raw} in ${domain}: ${target} has ${mx.records.length} MX records, over the 10 an mx mechanism may look up`, ref: 'RFC 7208 §4.6.4' });
       }
     }
-    if (t.name === 'exists' && (await isVoid(resolver.query(target, 'A')))) {
+    if (t.name === 'exists' && (await temp(w, t.raw, domain, () => isVoid(resolver.query(target, 'A'))))) {
       w.voids++;
       w.details.push(`${indent}${t.raw}: ${target} has no A record (void look-up)`);
     }

@@ -111,6 +111,8 @@ test('send through a server: the DKIM-Signature shows in the transcript and the 
   const bdat = await runCli(['send', `127.0.0.1:${peer.port}`, '--ca-file', TLS.ca, '--from', 'ann@example.test', '--to', 'bob@example.test', '--bdat', '--dkim-key', ed, '--dkim-selector', 'ed']);
   assert.equal(bdat.code, 0, bdat.stdout);
   assert.ok(dkimpyVerify(peer.messages.at(-1)!.data, keys, dir).ok);
+  const json = await runCli(['send', `127.0.0.1:${peer.port}`, '--ca-file', TLS.ca, '--from', 'ann@example.test', '--to', 'bob@example.test', '--json', '--dkim-key', ed, '--dkim-selector', 'ed', '--dkim-domain', 'mail.example.test']);
+  assert.deepEqual(JSON.parse(json.stdout).result.dkim, { domain: 'mail.example.test', selector: 'ed', algorithm: 'ed25519-sha256', keyBits: 256, canonicalization: 'relaxed/relaxed' });
 });
 
 test('signing options are checked before anything is sent', async () => {
@@ -303,4 +305,24 @@ test('the streamed body hash does not depend on where the chunks split (CR|LF, s
   const empty = (c: 'simple' | 'relaxed') => new BodyHasher(c).digest();
   assert.equal(empty('simple'), 'frcCV1k9oG9oKj3dpUqdJg1PxRT2RSN/XKdLCPjaYaY=');
   assert.equal(empty('relaxed'), '47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=');
+});
+
+test('raw 8-bit header bytes (not UTF-8) are signed and verified byte for byte', async () => {
+  const raw = Buffer.concat([Buffer.from('From: ann@example.test\r\nTo: bob@example.test\r\nSubject: caf'), Buffer.from([0xe9, 0x20, 0xff]), Buffer.from('\r\n\r\nbody\r\n')]);
+  const signedByThem = dkimpySign(raw, 'rsa', 'example.test', rsa, ['from', 'to', 'subject'], { canon: 'simple/simple' });
+  const theirs = join(dir, 'latin1-dkimpy.eml');
+  writeFileSync(theirs, signedByThem);
+  const r = await runCli(['dkim-verify', theirs, '--json', '--resolver', `127.0.0.1:${dns.port}`]);
+  assert.deepEqual(reasons(JSON.parse(r.stdout)), ['pass']);
+  const file = join(dir, 'latin1.eml');
+  writeFileSync(file, raw);
+  const out = join(dir, 'latin1-signed.eml');
+  const { spawnSync } = await import('node:child_process');
+  const { BIN } = await import('./helpers/paths.js');
+  const { openSync, closeSync } = await import('node:fs');
+  const fd = openSync(out, 'w');
+  const s = spawnSync(process.execPath, [BIN, 'send', '--dry-run', '--from', 'ann@example.test', '--to', 'bob@example.test', '--data', file, '--dkim-key', rsa, '--dkim-selector', 'rsa', '--dkim-canon', 'simple/simple'], { stdio: ['ignore', fd, 'pipe'] });
+  closeSync(fd);
+  assert.equal(s.status, 0, String(s.stderr));
+  assert.ok(dkimpyVerify(readFileSync(out), keys, dir).ok);
 });

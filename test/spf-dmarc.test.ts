@@ -126,6 +126,9 @@ const DMARC_ZONE: Record<string, string | string[]> = {
   '_dmarc.twice.test': ['v=DMARC1; p=reject', 'v=DMARC1; p=none'],
   '_dmarc.deep.test': 'v=DMARC1; p=reject; rua=mailto:d@deep.test',
 };
+// The top label refuses, as a resolver configured for local zones only does: the walk must end there, not fail.
+zone['_dmarc.test'] = 'SERVFAIL';
+zone['_dmarc.fails.test'] = 'SERVFAIL';
 for (const [name, data] of Object.entries(DMARC_ZONE)) zone[name] = (Array.isArray(data) ? data : [data]).map((d) => ({ type: 'TXT' as const, data: d }));
 
 let dns: DnsServer;
@@ -193,6 +196,9 @@ test('DMARC: the DNS Tree Walk finds the policy and the organisational domain (R
     const w = await treeWalk(ours, from);
     assert.deepEqual({ policyAt: w.policy?.domain, org: w.orgDomain }, { policyAt, org }, from);
   }
+  const stopped = await treeWalk(ours, 'mail.example.test');
+  assert.equal(stopped.stoppedAt?.domain, 'test', 'a failure above the domain ends the walk with what was found');
+  await assert.rejects(treeWalk(ours, 'fails.test'), /SERVFAIL/, "the domain's own failure is a temperror, never \"no policy\"");
   assert.deepEqual((await treeWalk(ours, 'a.b.c.d.e.deep.test')).queried, ['a.b.c.d.e.deep.test', 'd.e.deep.test', 'e.deep.test', 'deep.test', 'test'], 'the walk goes on past the policy, up to the top label, to find the organisational domain');
 });
 

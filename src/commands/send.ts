@@ -127,6 +127,7 @@ export async function send(spec: string | undefined, flags: SendFlags): Promise<
     // DKIM signs the final form (after the 8BITMIME choice), as it will travel.
     const built = buildMessage(message, hasExtension(caps, '8BITMIME'));
     const outgoing = dkim ? await dkimSign(built, dkim) : built;
+    if (dkim) details.dkim = { domain: /\bd=([^;\s]+)/.exec(outgoing.headerLines[0] ?? '')?.[1], selector: dkim.selector, algorithm: dkim.key.algorithm, keyBits: dkim.key.bits, canonicalization: `${dkim.canon.header}/${dkim.canon.body}` };
     checkFits(session, outgoing, flags);
     details.size = outgoing.size;
 

@@ -37,6 +37,7 @@ export function dkimOptions(flags: DkimFlags): DkimSignOptions | undefined {
   if (flags.dkimKey === undefined || flags.dkimSelector === undefined) throw usageError('DKIM signing needs both --dkim-key FILE and --dkim-selector NAME');
   parseSelector(flags.dkimSelector);
   const domain = flags.dkimDomain === undefined ? undefined : parseDomain(flags.dkimDomain);
+  if (domain !== undefined && !/^[a-z0-9._-]+$/.test(domain)) throw usageError(`--dkim-domain ${JSON.stringify(flags.dkimDomain)}: give the domain in ASCII (an IDN as its xn-- A-label)`);
   return { key: loadSigningKey(flags.dkimKey), selector: flags.dkimSelector, domain, canon: parseCanon(flags.dkimCanon ?? 'relaxed/relaxed'), headers: flags.dkimHeaders === undefined ? undefined : parseHeaderList(flags.dkimHeaders) };
 }
 
@@ -73,6 +74,7 @@ export async function dkimSign(m: OutgoingMessage, o: DkimSignOptions, now = new
   if (from.length !== 1) throw usageError(`the message has ${from.length || 'no'} From: field${from.length > 1 ? 's' : ''}; DKIM signs exactly one (RFC 6376 §5.4)`);
   const domain = o.domain ?? addressDomain(fieldValue(from[0]!));
   if (!domain) throw usageError('the From: address has no domain to sign for: give --dkim-domain');
+  if (!/^[\x21-\x7e]+$/.test(domain)) throw usageError(`the From: domain is not ASCII: give --dkim-domain as its A-label (xn--...)`);
   const names = o.headers ?? defaultHeaderList(fields);
   const tags = [`v=1; a=${o.key.algorithm}; c=${o.canon.header}/${o.canon.body}; d=${domain}; s=${o.selector};`, `t=${Math.floor(now.getTime() / 1000)}; h=${names.join(':')};`, `bh=${bodyHash};`, 'b='];
   const unsigned = `DKIM-Signature: ${tags.join('\r\n\t')}`;
@@ -117,7 +119,8 @@ export function signingInput(fields: HeaderField[], names: string[], signatureFi
     if (f) parts.push(canonHeader(f.raw, canon));
   }
   parts.push(canonHeader(signatureField, canon).replace(/\r\n$/, ''));
-  return Buffer.from(parts.join(''), 'utf8');
+  // Header text is carried as latin1 so every byte round-trips unchanged, whatever the charset.
+  return Buffer.from(parts.join(''), 'latin1');
 }
 
 const fold = (b64: string) => (b64.match(/.{1,72}/g) ?? []).join('\r\n\t');
@@ -133,7 +136,7 @@ async function hashMessage(m: OutgoingMessage, canon: Canon): Promise<{ head: st
     head = Buffer.concat([head, chunk]);
     const end = head.indexOf('\r\n\r\n');
     if (end >= 0) {
-      headText = head.subarray(0, end).toString('utf8');
+      headText = head.subarray(0, end).toString('latin1');
       const rest = head.subarray(end + 4);
       head = undefined;
       hasher.update(rest);
@@ -141,6 +144,6 @@ async function hashMessage(m: OutgoingMessage, canon: Canon): Promise<{ head: st
   };
   for await (const chunk of m.chunks()) take(encoder.push(chunk));
   take(encoder.end());
-  if (head) headText = head.toString('utf8').replace(/\r\n$/, '');
+  if (head) headText = head.toString('latin1').replace(/\r\n$/, '');
   return { head: headText, bodyHash: hasher.digest() };
 }

@@ -65,7 +65,8 @@ export async function verifyMessage(input: AsyncIterable<Buffer>, resolver: Reso
     for (const p of pending) p.hasher?.update(chunk);
   };
   const startBody = (headerBytes: Buffer, rest: Buffer) => {
-    fields = splitHeader(headerBytes.toString('utf8'));
+    // latin1: every header byte round-trips into the signed data unchanged.
+    fields = splitHeader(headerBytes.toString('latin1'));
     pending = fields
       .filter((f) => f.name.toLowerCase() === 'dkim-signature')
       .slice(0, MAX_SIGNATURES)

@@ -1,4 +1,4 @@
-import type { Resolver } from '../resolver.js';
+import { DnsFailure, type Resolver } from '../resolver.js';
 import { tags } from './finding.js';
 
 /** A DMARC record found by the walk, where it was found. */
@@ -17,6 +17,8 @@ export interface Discovery {
   queried: string[];
   /** Names with more than one DMARC record (all of them ignored). */
   ambiguous: string[];
+  /** The walk stopped early: a look-up above the domain itself failed (the domain's own failure throws). */
+  stoppedAt: { domain: string; error: string } | undefined;
 }
 
 /** v=DMARC1 exactly, first (RFC 9989 §4.7: the version is case-sensitive). */
@@ -39,9 +41,19 @@ export async function treeWalk(resolver: Resolver, domain: string): Promise<Disc
   const found: FoundRecord[] = [];
   const queried: string[] = [];
   const ambiguous: string[] = [];
+  let stoppedAt: Discovery['stoppedAt'];
   for (let target: string | undefined = d; target; target = nextTarget(target)) {
     queried.push(target);
-    const records = (await resolver.txt(`_dmarc.${target}`)).records.filter(isDmarcRecord);
+    let records: string[];
+    try {
+      records = (await resolver.txt(`_dmarc.${target}`)).records.filter(isDmarcRecord);
+    } catch (err) {
+      // The domain's own record decides the policy: its failure is a temperror. Higher up
+      // (a TLD that refuses, say) the walk ends with what it has found.
+      if (target === d || !(err instanceof DnsFailure)) throw err;
+      stoppedAt = { domain: target, error: (err as Error).message };
+      break;
+    }
     if (records.length > 1) {
       ambiguous.push(target);
       continue;
@@ -52,7 +64,7 @@ export async function treeWalk(resolver: Resolver, domain: string): Promise<Disc
     const psd = rec.tags.get('psd')?.toLowerCase();
     if (psd === 'y' || psd === 'n') break;
   }
-  return { policy: found[0], orgDomain: orgDomainOf(d, found), queried, ambiguous };
+  return { policy: found[0], orgDomain: orgDomainOf(d, found), queried, ambiguous, stoppedAt };
 }
 
 /** RFC 9989 §4.10.2: psd=n marks it, psd=y marks the name one label below, else the shortest name with a record. */

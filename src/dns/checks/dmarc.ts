@@ -11,6 +11,7 @@ import type { Finding } from './finding.js';
 export async function checkDmarc(resolver: Resolver, domain: string): Promise<Finding> {
   const walk = await treeWalk(resolver, domain);
   const details = [`tree walk (RFC 9989 §4.10) asked _dmarc.${walk.queried.join(', _dmarc.')}`, `organisational domain: ${walk.orgDomain}`];
+  if (walk.stoppedAt) details.push(`the walk stopped at _dmarc.${walk.stoppedAt.domain}: ${walk.stoppedAt.error}; the records below it decide`);
   if (walk.ambiguous.includes(domain)) {
     return { check: 'DMARC', status: 'fail', summary: `several DMARC records at _dmarc.${domain}: receivers ignore them all (RFC 9989 §4.10.1)`, details, records: [], issues: [{ severity: 'error', text: `several records at _dmarc.${domain}`, ref: 'RFC 9989 §4.10.1' }] };
   }

@@ -55,7 +55,7 @@ async function temp<T>(w: Walk, term: string, domain: string, run: () => Promise
     return await run();
   } catch (err) {
     if (!(err instanceof DnsFailure)) throw err;
-    w.issues.push({ severity: 'error', text: `${term} in ${domain}: the DNS look-up failed (${err.short}): that is a temperror, receivers defer the mail`, ref: 'RFC 7208 §4.4, §5.2' });
+    w.issues.push({ severity: 'error', text: `${term}: the DNS look-up failed (${err.short}): that is a temperror (in ${domain}), receivers defer the mail`, ref: 'RFC 7208 §4.4, §5.2' });
     return undefined;
   }
 }

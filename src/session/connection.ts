@@ -186,6 +186,10 @@ export class Connection {
   destroy(): void {
     if (!this.failure) this.failure = { kind: 'closed' };
     this.socket.destroy();
+    // Whoever waits for a reply learns now, not at its own (possibly longer) timeout.
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.reject(undefined);
   }
 
   private attach() {

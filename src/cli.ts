@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ExitCode } from './errors.js';
 import { version } from './version.js';
-import type { Flags } from './commands/run.js';
+import type { Flags } from './flows/run.js';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -75,7 +75,7 @@ export async function main(argv: string[]): Promise<number> {
   };
 
   // Loaded lazily so `smtpkit --version` and `--help` pay for none of it.
-  const { addAuthOptions: authOptions, addOutputOptions: outputOptions, addSessionOptions: sessionOptions } = await import('./commands/options.js');
+  const { addAuthOptions: authOptions, addOutputOptions: outputOptions, addSessionOptions: sessionOptions } = await import('./flows/options.js');
   session('connect', 'connect, show the greeting explained, and QUIT (-i: stay, as repl)', async () => (await import('./commands/connect.js')).connect);
   session('repl', 'interactive SMTP with every reply explained; with stdin not a terminal, runs it as a lock-step script', async () => (await import('./repl/repl.js')).repl);
   session('ehlo', 'greeting and EHLO: the server’s capabilities, each explained', async () => (await import('./commands/ehlo.js')).ehlo);

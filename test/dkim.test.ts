@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -54,7 +54,10 @@ before(async () => {
   dns = await dnsServer(zone);
   peer = await capturePeer();
 });
-after(() => Promise.all([dns.close(), peer.close()]));
+after(async () => {
+  await Promise.all([dns.close(), peer.close()]);
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const dryRun = async (...args: string[]) => {
   const r = await runCli(['send', '--dry-run', '--from', 'Ann <ann@example.test>', '--to', 'bob@example.test', '--subject', 'Grüße', ...args]);
@@ -98,7 +101,12 @@ test('--data: a ready message (bare LF line ends, dot lines) is signed as it goe
   assert.equal(r.code, 0, r.stderr);
   const m = Buffer.from(r.stdout.replace(/\r?\n/g, '\r\n'));
   assert.ok(dkimpyVerify(m, keys, dir).ok);
-  assert.deepEqual(reasons((await verify(m)).doc), ['pass']);
+  assert.deepEqual(reasons((await verify(m)).doc), ['pass']);  // Standard input is a one-shot stream: spooled to a private file while hashed, then sent.
+  const before = peer.messages.length;
+  const piped = await runCli(['send', `127.0.0.1:${peer.port}`, '--ca-file', TLS.ca, '--from', 'ann@example.test', '--to', 'bob@example.test', '--data', '-', '--dkim-key', rsa, '--dkim-selector', 'rsa'], { input: readFileSync(raw, 'utf8') });
+  assert.equal(piped.code, 0, piped.stdout + piped.stderr);
+  assert.match(piped.stdout, /DKIM-Signature: v=1; a=rsa-sha256/);
+  assert.ok(dkimpyVerify(peer.messages[before]!.data, keys, dir).ok, 'dkimpy verifies what the server received from stdin');
 });
 
 test('send through a server: the DKIM-Signature shows in the transcript and the received message verifies with dkimpy', async () => {

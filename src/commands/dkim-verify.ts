@@ -7,8 +7,8 @@ import { renderDkimVerify, type DkimAlignment } from '../render/dkim.js';
 import { paint } from '../render/paint.js';
 import { printable } from '../render/printable.js';
 import { version } from '../version.js';
-import { readOption } from './options.js';
-import { failureOutcome } from './run.js';
+import { readOption } from '../flows/options.js';
+import { failureOutcome } from '../flows/run.js';
 
 export interface DkimVerifyFlags extends ResolverFlags {
   json?: boolean;

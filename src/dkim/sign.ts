@@ -1,4 +1,7 @@
-import { createHash, sign } from 'node:crypto';
+import { createHash, randomBytes, sign } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SmtpkitError, usageError } from '../errors.js';
 import { parseDomain } from '../dns/domain.js';
 import type { OutgoingMessage } from '../message/build.js';
@@ -68,7 +71,18 @@ function parseHeaderList(text: string): string[] {
  * goes on the wire: the same line-end normalisation as the DATA encoder.
  */
 export async function dkimSign(m: OutgoingMessage, o: DkimSignOptions, now = new Date()): Promise<OutgoingMessage> {
-  const { head, bodyHash } = await hashMessage(m, o.canon.body);
+  // A message of unknown size is a one-shot stream (standard input): it is spooled to a
+  // private temporary file while it is hashed, and sent from there, never held in memory.
+  const spool = m.size === undefined ? openSpool() : undefined;
+  let hashed: { head: string; bodyHash: string };
+  try {
+    hashed = await hashMessage(m, o.canon.body, spool?.out);
+    if (spool) await new Promise<void>((resolve, reject) => spool.out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  } catch (err) {
+    spool?.remove();
+    throw err;
+  }
+  const { head, bodyHash } = hashed;
   const fields = splitHeader(head);
   const from = fields.filter((f) => f.name.toLowerCase() === 'from');
   if (from.length !== 1) throw usageError(`the message has ${from.length || 'no'} From: field${from.length > 1 ? 's' : ''}; DKIM signs exactly one (RFC 6376 §5.4)`);
@@ -84,13 +98,24 @@ export async function dkimSign(m: OutgoingMessage, o: DkimSignOptions, now = new
   const bytes = Buffer.from(field);
   return {
     ...m,
-    size: m.size + bytes.length,
-    headerLines: [...field.split('\r\n').filter(Boolean), ...m.headerLines],
+    size: m.size === undefined ? undefined : m.size + bytes.length,
+    headerLines: [...field.split('\r\n').filter(Boolean), ...(spool ? head.split(/\r?\n/).filter(Boolean) : m.headerLines)],
     async *chunks() {
       yield bytes;
-      yield* m.chunks();
+      if (!spool) return yield* m.chunks();
+      try {
+        yield* createReadStream(spool.path, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>;
+      } finally {
+        spool.remove();
+      }
     },
   };
+}
+
+function openSpool(): { path: string; out: WriteStream; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-dkim-'));
+  const path = join(dir, randomBytes(6).toString('hex'));
+  return { path, out: createWriteStream(path, { mode: 0o600 }), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 function defaultHeaderList(fields: HeaderField[]): string[] {
@@ -126,7 +151,7 @@ export function signingInput(fields: HeaderField[], names: string[], signatureFi
 const fold = (b64: string) => (b64.match(/.{1,72}/g) ?? []).join('\r\n\t');
 
 /** Reads the message once: the header block (bounded) as text, the body into the hash. */
-async function hashMessage(m: OutgoingMessage, canon: Canon): Promise<{ head: string; bodyHash: string }> {
+async function hashMessage(m: OutgoingMessage, canon: Canon, copy?: WriteStream): Promise<{ head: string; bodyHash: string }> {
   const encoder = new DataEncoder(false);
   const hasher = new BodyHasher(canon);
   let head: Buffer | undefined = Buffer.alloc(0);
@@ -142,7 +167,11 @@ async function hashMessage(m: OutgoingMessage, canon: Canon): Promise<{ head: st
       hasher.update(rest);
     } else if (head.length > MAX_HEADER) throw new SmtpkitError('usage', 'the message header is over 1 MiB: not signing it');
   };
-  for await (const chunk of m.chunks()) take(encoder.push(chunk));
+  for await (const chunk of m.chunks()) {
+    // The copy keeps the original bytes (the sender's encoder runs again on them); waiting on drain bounds memory.
+    if (copy && !copy.write(chunk)) await new Promise<void>((resolve) => copy.once('drain', () => resolve()));
+    take(encoder.push(chunk));
+  }
   take(encoder.end());
   if (head) headText = head.toString('latin1').replace(/\r\n$/, '');
   return { head: headText, bodyHash: hasher.digest() };

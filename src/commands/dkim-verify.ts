@@ -4,9 +4,9 @@ import { alignment } from '../dns/checks/dmarc-discovery.js';
 import { Resolver, type ResolverFlags } from '../dns/resolver.js';
 import { verifyMessage, type SignatureResult } from '../dkim/verify.js';
 import { renderDkimVerify, type DkimAlignment } from '../render/dkim.js';
-import { paint } from '../render/paint.js';
+import { jsonDocument } from '../render/json.js';
+import { processOutput } from '../render/output.js';
 import { printable } from '../render/printable.js';
-import { version } from '../version.js';
 import { readOption } from '../flows/options.js';
 import { failureOutcome } from '../flows/run.js';
 
@@ -58,15 +58,16 @@ export async function dkimVerify(file: string, flags: DkimVerifyFlags): Promise<
     message = o.message;
   }
   const ok = exitCode === 0;
+  const output = await processOutput(flags);
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ schema: 'smtpkit/1', tool: { name: 'smtpkit', version: version() }, command: 'dkim-verify', input: file, startedAt, outcome: { ok, exitCode, message }, fromDomain: fromDomain ?? null, signatures, alignment: aligned }, null, 2)}\n`);
+    output.stdout.write(jsonDocument('dkim-verify', file, { ok, exitCode, message }, { startedAt, fromDomain: fromDomain ?? null, signatures, alignment: aligned }));
   } else if (flags.quiet) {
-    (ok ? process.stdout : process.stderr).write(`${ok ? 'OK' : `FAILED (exit ${exitCode})`}: ${printable(message)}\n`);
+    (ok ? output.stdout : output.stderr).write(`${ok ? 'OK' : `FAILED (exit ${exitCode})`}: ${printable(message)}\n`);
   } else {
-    const c = await paint(flags);
-    process.stdout.write(renderDkimVerify(signatures, aligned, fromDomain, c));
-    if (ok) process.stdout.write(`${c.green.bold(`=== ${printable(message)}`)}\n`);
-    else process.stderr.write(`${c.red.bold(`*** ${printable(message)}`)}\n`);
+    const c = output.paint;
+    output.stdout.write(renderDkimVerify(signatures, aligned, fromDomain, c));
+    if (ok) output.stdout.write(`${c.green.bold(`=== ${printable(message)}`)}\n`);
+    else output.stderr.write(`${c.red.bold(`*** ${printable(message)}`)}\n`);
   }
   return exitCode;
 }

@@ -12,6 +12,8 @@ import { greetAndSecure, login, planAuth, startTlsMode, type AuthFlags, type Aut
 import type { ResolverFlags } from '../dns/resolver.js';
 import { dkimOptions, dkimSign, type DkimFlags, type DkimSignOptions } from '../dkim/sign.js';
 import { sessionOptions } from '../flows/options.js';
+import { processOutput } from '../render/output.js';
+import { printable } from '../render/printable.js';
 import { failureOutcome, runSession, type Flags, type Details } from '../flows/run.js';
 
 export interface SendFlags extends Flags, AuthFlags, ResolverFlags, DkimFlags {
@@ -97,7 +99,7 @@ export async function send(spec: string | undefined, flags: SendFlags): Promise<
     mxDomain = spec ? undefined : recipientDomain(flags);
   } catch (err) {
     const o = failureOutcome(err);
-    process.stderr.write(`smtpkit: ${o.message}\n`);
+    (await processOutput(flags)).stderr.write(`smtpkit: ${printable(o.message)}\n`);
     return o.exitCode;
   }
   return runSession('send', spec ?? mxDomain ?? '', flags, async (session, details) => {
@@ -151,6 +153,7 @@ export { queueIdOf };
 
 /** --count/--concurrency: many messages, figures instead of a transcript. */
 async function loadMode(spec: string | undefined, flags: SendFlags): Promise<number> {
+  const output = await processOutput(flags);
   try {
     if (!spec) throw usageError('load mode needs a server: smtpkit send HOST[:PORT] --count N ...');
     const { loadSettings, runLoad } = await import('./load.js');
@@ -160,28 +163,29 @@ async function loadMode(spec: string | undefined, flags: SendFlags): Promise<num
     const { spec: message, envelope, dkim } = await prepare(flags);
     if (dkim) throw usageError('load mode does not sign with DKIM: drop --dkim-* or send one message');
     const { options } = sessionOptions(spec, flags);
-    const auth = flags.auth || flags.user !== undefined ? planAuth(flags, (m) => process.stderr.write(`!!! ${m}\n`)) : undefined;
+    const auth = flags.auth || flags.user !== undefined ? planAuth(flags, (m) => output.stderr.write(`!!! ${printable(m)}\n`)) : undefined;
     // Many sessions share one login: ask once, before the first connection.
     await auth?.secret();
     return await runLoad(options, message, envelope, settings, { starttls, auth, json: !!flags.json, quiet: !!flags.quiet, color: flags.color });
   } catch (err) {
     const o = failureOutcome(err);
-    process.stderr.write(`smtpkit: ${o.message}\n`);
+    output.stderr.write(`smtpkit: ${printable(o.message)}\n`);
     return o.exitCode;
   }
 }
 
 async function dryRun(flags: SendFlags): Promise<number> {
+  const output = await processOutput(flags);
   try {
     const { spec, dkim } = await prepare(flags);
-    if (dkim?.key.warning) process.stderr.write(`smtpkit: warning: ${dkim.key.warning}\n`);
+    if (dkim?.key.warning) output.stderr.write(`smtpkit: warning: ${printable(dkim.key.warning)}\n`);
     // Without a server we cannot know about 8BITMIME: show the 7-bit-safe form.
     const built = buildMessage(spec, false);
-    for await (const chunk of (dkim ? await dkimSign(built, dkim) : built).chunks()) process.stdout.write(chunk);
+    for await (const chunk of (dkim ? await dkimSign(built, dkim) : built).chunks()) output.data.write(chunk);
     return 0;
   } catch (err) {
     const e = err instanceof SmtpkitError ? err : new SmtpkitError('usage', (err as Error).message);
-    process.stderr.write(`smtpkit: ${e.message}\n`);
+    output.stderr.write(`smtpkit: ${printable(e.message)}\n`);
     return e.exitCode;
   }
 }

@@ -18,6 +18,7 @@ import { completions } from './completer.js';
 import { History } from './history.js';
 import { LineReader } from './line-reader.js';
 import { isMechanism } from '../sasl/index.js';
+import { endingPrompt } from '../commands/credentials.js';
 
 export interface ReplFlags extends Flags {
   keepGoing?: boolean;
@@ -41,10 +42,11 @@ After DATA and a 354, lines are message text; a line with a single "." ends it.`
 /**
  * The interactive session: a telnet that understands SMTP. With stdin not a terminal it
  * runs the lines as a lock-step script and fails (exit 1) on the first failure reply,
- * unless --keep-going.
+ * unless --keep-going. A person types at a terminal even when stdout goes to a file
+ * (`smtpkit repl host | tee log`): that is interactive too, only without line editing.
  */
 export function repl(spec: string, flags: ReplFlags): Promise<number> {
-  const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
+  const interactive = process.stdin.isTTY === true;
   const events: SmtpEvent[] = [];
   return runSession(
     'repl',
@@ -71,6 +73,8 @@ class Repl {
   private busy = false;
   private readonly history = new History();
   private reader!: LineReader;
+  /** Cancels the prompt that owns the terminal, when the connection closes under it. */
+  private promptOpen: AbortController | undefined;
 
   constructor(
     private readonly session: SmtpSession,
@@ -82,7 +86,7 @@ class Repl {
   async run(): Promise<string> {
     const { session } = this;
     this.reader = new LineReader(process.stdin, process.stdout, {
-      terminal: this.interactive,
+      terminal: this.interactive && process.stdout.isTTY === true,
       history: this.interactive && this.flags.history !== false ? this.history.load() : [],
       completer: (line: string) => [completions(line, session.capabilities, session.isTls), line],
     });
@@ -96,8 +100,12 @@ class Repl {
       }
       if (this.ended) return;
       this.ended = true;
+      // Start below the line being typed (or the open prompt), not in the middle of it.
+      if (!this.quitting) this.reader.clearLine();
       if (!this.quitting) session.emit({ type: 'warning', message: event.error ? `the connection failed: ${event.error.message}` : 'the server closed the connection' });
       this.reader.close();
+      // Nobody should go on typing a password (or a message) for a connection that is gone.
+      this.promptOpen?.abort();
     });
     try {
       this.prompt();
@@ -152,6 +160,8 @@ class Repl {
       await this.smtpLine(line);
     } catch (err) {
       if (!(err instanceof SmtpkitError)) throw err;
+      // The connection closed under an open prompt: already said, and the session is over.
+      if (this.ended && this.interactive && err.errorClass === 'usage') return this.session.emit({ type: 'warning', message: err.message });
       // A failed step (a refused STARTTLS, a bad password) is shown and the session goes on,
       // unless the connection itself is gone or out of step.
       if (!this.session.isOpen || err.errorClass === 'protocol' || err.errorClass === 'connect' || !this.interactive) throw err;
@@ -251,7 +261,8 @@ class Repl {
     const mech = mechArg.toUpperCase();
     if (!isMechanism(mech)) throw usageError(`/auth ${mechArg}: smtpkit speaks SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN and XOAUTH2`);
     this.checkLoginPossible(mech);
-    const name = user ?? (this.interactive ? await this.ask((p) => p.input({ message: 'user:' })) : undefined);
+    const name = user ?? (this.interactive ? await this.ask((p, context) => p.input({ message: 'user:' }, context)) : undefined);
+    if (!name) throw usageError('usage: /auth MECH user (a script names the user on the line)');
     const warn = (message: string) => this.session.emit({ type: 'warning', message });
     const plan = planAuth({ mech, user: name, allowPlaintext: this.flags.allowPlaintext }, warn, (ask) => this.reader.handOver(() => this.cancellable(ask), this.discarded));
     await login(this.session, plan);
@@ -272,10 +283,10 @@ class Repl {
   /** A guided message: from, to, subject, body, then MAIL, RCPT, DATA in lock-step. */
   private async compose() {
     if (!this.interactive) throw new SmtpkitError('usage', '/send needs a terminal; in a script, type the commands');
-    const from = await this.ask((p) => p.input({ message: 'From:' }));
-    const to = await this.ask((p) => p.input({ message: 'To:' }));
-    const subject = await this.ask((p) => p.input({ message: 'Subject:', default: 'smtpkit test' }));
-    const body = await this.ask((p) => p.input({ message: 'Body (one line):', default: 'This is a test message sent by smtpkit.' }));
+    const from = await this.ask((p, context) => p.input({ message: 'From:' }, context));
+    const to = await this.ask((p, context) => p.input({ message: 'To:' }, context));
+    const subject = await this.ask((p, context) => p.input({ message: 'Subject:', default: 'smtpkit test' }, context));
+    const body = await this.ask((p, context) => p.input({ message: 'Body (one line):', default: 'This is a test message sent by smtpkit.' }, context));
     const { parseAddress } = await import('../message/address.js');
     const { buildMessage } = await import('../message/build.js');
     const sender = parseAddress(from, 'From', true);
@@ -314,22 +325,29 @@ class Repl {
     this.session.emit({ type: 'info', message: `transcript saved to ${file} (secrets redacted)` });
   }
 
-  /** Runs an inquirer prompt with the terminal all to itself. */
-  private async ask<T>(fn: (prompts: typeof import('@inquirer/prompts')) => Promise<T>): Promise<T> {
+  /** Runs an inquirer prompt with the terminal all to itself (on stderr when stdout is a file). */
+  private async ask<T>(fn: (prompts: typeof import('@inquirer/prompts'), context: { signal?: AbortSignal; output: NodeJS.WriteStream }) => Promise<T>): Promise<T> {
     const prompts = await import('@inquirer/prompts');
-    return this.reader.handOver(() => this.cancellable(() => fn(prompts)), this.discarded);
+    const output = process.stdout.isTTY ? process.stdout : process.stderr;
+    return this.reader.handOver(() => this.cancellable((signal) => endingPrompt((s) => fn(prompts, { signal: s, output }), signal)), this.discarded);
   }
 
   private readonly discarded = (lines: number) =>
     this.session.emit({ type: 'warning', message: `${lines} line${lines === 1 ? '' : 's'} typed ahead of this prompt discarded, not sent` });
 
-  /** Ctrl-C (or any end) at a prompt cancels that prompt only; the session goes on. */
-  private async cancellable<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Ctrl-C or Ctrl-D at a prompt cancels that prompt only; the session goes on. The
+   * connection closing cancels it too (and ends the session).
+   */
+  private async cancellable<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const open = (this.promptOpen = new AbortController());
     try {
-      return await fn();
+      return await fn(open.signal);
     } catch (err) {
-      if (err instanceof SmtpkitError) throw err;
+      if (err instanceof SmtpkitError && !open.signal.aborted) throw err;
       throw new SmtpkitError('usage', 'cancelled');
+    } finally {
+      this.promptOpen = undefined;
     }
   }
 

@@ -416,3 +416,28 @@ test('pty: the server closing while the password prompt is open cancels the prom
     await closing.close();
   }
 });
+
+test('pty: a password typed on the /auth line by mistake is refused and kept out of history', { skip }, async () => {
+  const { pty, readHistory } = session();
+  const start = server.lines.length;
+  try {
+    await pty.waitFor(PROMPT, 'the prompt');
+    await pty.type('EHLO client.test');
+    await pty.key('Enter');
+    await pty.waitFor(/# The server accepted EHLO/, 'EHLO explained');
+    await pty.type(`/auth PLAIN kim ${SECRET}`);
+    await pty.key('Enter');
+    await pty.waitFor(/the password is never typed on the line/, 'the refusal');
+    await pty.waitFor(PROMPT, 'the prompt again');
+    await pty.key('Up');
+    await pty.waitFor(/> EHLO client\.test\s*$/m, 'Up skips the refused line');
+    await pty.key('C-u');
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+    assert.deepEqual(server.lines.slice(start), ['EHLO client.test', 'QUIT']);
+    assertNoLeak('the history', readHistory(), SECRET);
+  } finally {
+    pty.close();
+  }
+});

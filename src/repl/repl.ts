@@ -216,7 +216,9 @@ class Repl {
     const [cmd = '', ...args] = line.slice(1).trim().split(/\s+/);
     const { session } = this;
     const info = (message: string) => session.emit({ type: 'info', message });
-    this.remember(line);
+    // A password typed after "/auth MECH user" by mistake stays out of history (refused below).
+    if (cmd.toLowerCase() === 'auth' && args.length > 2) this.reader.forget(line);
+    else this.remember(line);
     switch (cmd.toLowerCase()) {
       case 'help':
         for (const l of HELP.split('\n')) info(l);
@@ -256,8 +258,10 @@ class Repl {
   }
 
   private async auth(args: string[]) {
-    const [mechArg, user] = args;
+    const [mechArg, user, ...rest] = args;
     if (!mechArg) throw usageError('usage: /auth MECH [user]');
+    // "/auth PLAIN alice hunter2" is a natural slip: keep the line out of history, say why.
+    if (rest.length) throw usageError('usage: /auth MECH [user]; the password is never typed on the line: it is asked for at a masked prompt (SMTPKIT_PASSWORD in a script)');
     const mech = mechArg.toUpperCase();
     if (!isMechanism(mech)) throw usageError(`/auth ${mechArg}: smtpkit speaks SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN and XOAUTH2`);
     this.checkLoginPossible(mech);

@@ -28,6 +28,8 @@ export function login({ user, secret }: Credentials, initialUser = false): SaslC
     name: 'LOGIN',
     initial: () => (initialUser ? publicResponse(b64(user)) : undefined),
     respond: (challenge) => {
+      // Two answers make the whole of LOGIN: a server asking for more gets no second password.
+      if (step >= 2) throw new SaslError('the server asked again after LOGIN’s password');
       const prompt = challenge.toString('utf8').toLowerCase();
       // Go by the prompt when the server words it; by the order otherwise.
       const wantsUser = prompt.startsWith('user') ? true : prompt.startsWith('pass') ? false : step === 0;
@@ -40,10 +42,16 @@ export function login({ user, secret }: Credentials, initialUser = false): SaslC
 
 /** CRAM-MD5 (RFC 2195): user and HMAC-MD5 of the challenge. The digest is redacted: it can be cracked offline. */
 export function cramMd5({ user, secret }: Credentials): SaslClient {
+  let answered = false;
   return {
     name: 'CRAM-MD5',
     initial: () => undefined,
-    respond: (challenge) => secretResponse(b64(`${user} ${createHmac('md5', secret).update(challenge).digest('hex')}`)),
+    respond: (challenge) => {
+      // One challenge, one answer: a server asking again would collect digests of its choosing.
+      if (answered) throw new SaslError('the server asked again after CRAM-MD5’s only response');
+      answered = true;
+      return secretResponse(b64(`${user} ${createHmac('md5', secret).update(challenge).digest('hex')}`));
+    },
     finish: () => {},
   };
 }

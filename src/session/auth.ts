@@ -14,14 +14,18 @@ export async function authenticate(session: SmtpSession, client: SaslClient, sho
   const initial = client.initial();
   const first = initial ? `AUTH ${client.name} ${initial.data || '='}` : `AUTH ${client.name}`;
   let reply = await session.command(first, { phase: 'auth', shown: initial?.secret && !showSecrets ? `AUTH ${client.name} ${REDACTED}` : undefined });
+  // Cancel the exchange (RFC 4954 §4) before giving up, or the next command would be taken as a response.
+  const cancel = () => session.command('*', { phase: 'auth', verb: 'AUTH' }).catch(() => undefined);
   for (let round = 0; reply.code === 334; round++) {
-    if (round >= MAX_ROUNDS) throw new SmtpkitError('auth', `the server kept asking after ${MAX_ROUNDS} rounds of ${client.name}`, 'auth');
+    if (round >= MAX_ROUNDS) {
+      await cancel();
+      throw new SmtpkitError('auth', `the server kept asking after ${MAX_ROUNDS} rounds of ${client.name}`, 'auth');
+    }
     let response: SaslResponse;
     try {
       response = client.respond(decode(reply));
     } catch (err) {
-      // Cancel the exchange (RFC 4954 §4) before giving up.
-      await session.command('*', { phase: 'auth', verb: 'AUTH' }).catch(() => undefined);
+      await cancel();
       throw new SmtpkitError('auth', `${client.name}: ${(err as Error).message}`, 'auth');
     }
     reply = await session.command(response.data, { phase: 'auth', verb: 'AUTH', shown: response.secret && !showSecrets ? REDACTED : undefined });

@@ -18,7 +18,7 @@ import { completions } from './completer.js';
 import { History } from './history.js';
 import { LineReader } from './line-reader.js';
 import { isMechanism } from '../sasl/index.js';
-import { endingPrompt } from '../commands/credentials.js';
+import { DEFAULT_PASSWORD_ENV, endingPrompt } from '../commands/credentials.js';
 
 export interface ReplFlags extends Flags {
   keepGoing?: boolean;
@@ -267,6 +267,7 @@ class Repl {
     this.checkLoginPossible(mech);
     const name = user ?? (this.interactive ? await this.ask((p, context) => p.input({ message: 'user:' }, context)) : undefined);
     if (!name) throw usageError('usage: /auth MECH user (a script names the user on the line)');
+    if (!this.interactive && !process.env[DEFAULT_PASSWORD_ENV]) throw usageError(`/auth in a script takes the secret from ${DEFAULT_PASSWORD_ENV}, which is not set`);
     const warn = (message: string) => this.session.emit({ type: 'warning', message });
     const plan = planAuth({ mech, user: name, allowPlaintext: this.flags.allowPlaintext }, warn, (ask) => this.reader.handOver(() => this.cancellable(ask), this.discarded));
     await login(this.session, plan);

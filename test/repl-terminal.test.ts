@@ -441,3 +441,40 @@ test('pty: a password typed on the /auth line by mistake is refused and kept out
     pty.close();
   }
 });
+
+test('pty: a password typed ahead of a prompt that never opens (/auth refused) is not sent, shown as sent, or kept', { skip }, async () => {
+  const { pty, readHistory } = session();
+  const start = server.lines.length;
+  try {
+    await pty.waitFor(PROMPT, 'the prompt');
+    await pty.type('EHLO client.test');
+    await pty.key('Enter');
+    await pty.waitFor(/# The server accepted EHLO/, 'EHLO explained');
+    // The server offers no SCRAM: /auth is refused before any prompt, while the password is still being typed.
+    await pty.type('/auth SCRAM-SHA-256 liz');
+    await pty.key('Enter');
+    await pty.type(SECRET);
+    await pty.key('Enter');
+    await pty.waitFor(/not sent/, 'the typed-ahead line held back');
+    // Pasted with a misspelt mechanism: the same.
+    await pty.paste(`/auth PLAN liz\r${SECRET}\r`);
+    await pty.waitFor(/not sent[^]*not sent/, 'the pasted line held back');
+    await pty.waitFor(PROMPT, 'the prompt');
+    await pty.type('NOOP');
+    await pty.key('Enter');
+    await pty.waitFor(/^<-  250 2\.0\.0 ok/m, 'the next command goes out as usual');
+    await pty.key('Up');
+    await pty.waitFor(/> NOOP\s*$/m, 'Up: NOOP');
+    await pty.key('Up');
+    await pty.waitFor(/> \/auth PLAN liz\s*$/m, 'Up skips the held-back line');
+    await pty.key('C-u');
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+    assert.deepEqual(server.lines.slice(start), ['EHLO client.test', 'NOOP', 'QUIT']);
+    assertNoLeak('the history', readHistory(), SECRET);
+    assert.doesNotMatch(pty.screen(), new RegExp(`^ -> ${SECRET}`, 'm'));
+  } finally {
+    pty.close();
+  }
+});

@@ -26,6 +26,9 @@ export interface ReplFlags extends Flags {
   history?: boolean;
 }
 
+/** Verbs a person types in SMTP (RFC 5321 and the common extensions). */
+const SMTP_VERBS = new Set(['EHLO', 'HELO', 'MAIL', 'RCPT', 'DATA', 'RSET', 'NOOP', 'QUIT', 'VRFY', 'EXPN', 'HELP', 'STARTTLS', 'AUTH', 'BDAT', 'ETRN', 'ATRN', 'TURN', 'XCLIENT', 'XFORWARD', 'SEND', 'SOML', 'SAML']);
+
 const HELP = `Type SMTP commands; each reply is explained as it arrives. Meta commands start with "/":
   /starttls              upgrade to TLS now (typing STARTTLS does the same)
   /auth MECH [user]      log in (after EHLO); the secret is asked for once the server offers
@@ -73,6 +76,11 @@ class Repl {
   private busy = false;
   private readonly history = new History();
   private reader!: LineReader;
+  /**
+   * /auth was refused before its secret prompt opened: a password typed ahead for that
+   * prompt may be the next line. Held while set.
+   */
+  private secretExpected = false;
   /** Cancels the prompt that owns the terminal, when the connection closes under it. */
   private promptOpen: AbortController | undefined;
 
@@ -155,6 +163,13 @@ class Repl {
       // Nothing in SMTP may carry a NUL (RFC 5321 §4.1.1.4 for message text, and no command has one).
       if (line.includes('\0')) throw usageError('a NUL character cannot go on the wire; the line was not sent');
       if (this.inData) return await this.dataLine(line);
+      if (this.secretExpected && line.trim()) {
+        this.secretExpected = false;
+        if (!line.startsWith('/') && !SMTP_VERBS.has(commandVerb(line))) {
+          this.reader.forget(line);
+          throw usageError('not sent: this line is not an SMTP command, and /auth had just been refused before asking for the password (a password typed ahead?); type it again if it was meant');
+        }
+      }
       if (line.startsWith('/')) return await this.meta(line);
       if (!line.trim()) return;
       await this.smtpLine(line);
@@ -227,7 +242,13 @@ class Repl {
         await session.starttls();
         return;
       case 'auth':
-        return this.auth(args);
+        try {
+          this.secretExpected = false;
+          return await this.auth(args);
+        } catch (err) {
+          this.secretExpected = this.interactive && !this.secretAsked;
+          throw err;
+        }
       case 'send':
         return this.compose();
       case 'explain': {
@@ -257,7 +278,11 @@ class Repl {
     }
   }
 
+  /** Whether the current /auth reached its secret prompt. */
+  private secretAsked = false;
+
   private async auth(args: string[]) {
+    this.secretAsked = false;
     const [mechArg, user, ...rest] = args;
     if (!mechArg) throw usageError('usage: /auth MECH [user]');
     // "/auth PLAIN alice hunter2" is a natural slip: keep the line out of history, say why.
@@ -269,7 +294,10 @@ class Repl {
     if (!name) throw usageError('usage: /auth MECH user (a script names the user on the line)');
     if (!this.interactive && !process.env[DEFAULT_PASSWORD_ENV]) throw usageError(`/auth in a script takes the secret from ${DEFAULT_PASSWORD_ENV}, which is not set`);
     const warn = (message: string) => this.session.emit({ type: 'warning', message });
-    const plan = planAuth({ mech, user: name, allowPlaintext: this.flags.allowPlaintext }, warn, (ask) => this.reader.handOver(() => this.cancellable(ask), this.discarded));
+    const plan = planAuth({ mech, user: name, allowPlaintext: this.flags.allowPlaintext }, warn, (ask) => {
+      this.secretAsked = true;
+      return this.reader.handOver(() => this.cancellable(ask), this.discarded);
+    });
     await login(this.session, plan);
     this.user = plan.user;
   }

@@ -65,6 +65,15 @@ export function repl(spec: string, flags: ReplFlags): Promise<number> {
   );
 }
 
+/**
+ * Where the person sees the prompt and what they type: stdout, or stderr when stdout goes
+ * to a file (`smtpkit repl host | tee log`). Line editing keeps the terminal out of line
+ * mode, where it would echo a password typed ahead of its prompt.
+ */
+function screen(): NodeJS.WriteStream | undefined {
+  return process.stdout.isTTY ? process.stdout : process.stderr.isTTY ? process.stderr : undefined;
+}
+
 class Repl {
   private inData = false;
   private saslStep = false;
@@ -93,8 +102,8 @@ class Repl {
 
   async run(): Promise<string> {
     const { session } = this;
-    this.reader = new LineReader(process.stdin, process.stdout, {
-      terminal: this.interactive && process.stdout.isTTY === true,
+    this.reader = new LineReader(process.stdin, screen(), {
+      terminal: this.interactive && screen() !== undefined,
       history: this.interactive && this.flags.history !== false ? this.history.load() : [],
       completer: (line: string) => [completions(line, session.capabilities, session.isTls), line],
     });
@@ -361,7 +370,7 @@ class Repl {
   /** Runs an inquirer prompt with the terminal all to itself (on stderr when stdout is a file). */
   private async ask<T>(fn: (prompts: typeof import('@inquirer/prompts'), context: { signal?: AbortSignal; output: NodeJS.WriteStream }) => Promise<T>): Promise<T> {
     const prompts = await import('@inquirer/prompts');
-    const output = process.stdout.isTTY ? process.stdout : process.stderr;
+    const output = screen() ?? process.stderr;
     return this.reader.handOver(() => this.cancellable((signal) => endingPrompt((s) => fn(prompts, { signal: s, output }), signal)), this.discarded);
   }
 

@@ -388,7 +388,7 @@ test('pty: stdout to a file, stdin a terminal: the typed password goes to AUTH o
   }
 });
 
-test('pty: the server closing while the password prompt is open cancels the prompt and ends the session', { skip }, async () => {
+test('pty: the server closing while the password is typed: the prompt takes the rest of it, nothing is sent, the session ends', { skip }, async () => {
   const lines: string[] = [];
   let socket: Socket | undefined;
   const closing = await rawServer((s) => {
@@ -407,10 +407,14 @@ test('pty: the server closing while the password prompt is open cancels the prom
     await pty.waitFor(/password for judy/, 'the password prompt');
     await pty.type('half');
     socket!.destroy();
-    await pty.waitFor(/^EXIT=0$/m, 'the session over at once, without waiting for the rest of the password');
-    assert.match(pty.screen(), /the server closed the connection/);
-    assert.match(pty.screen(), /^!!! .*cancelled/m);
+    await pty.waitFor(/^!!! the server closed the connection$/m, 'the close said on a line of its own');
+    // Ending at once would hand the rest of the password, as it is typed, to the shell.
+    await pty.type('-and-the-rest');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'the session over once the password is entered');
+    assert.match(pty.screen(), /^!!! the connection closed while the password was typed: it was not sent$/m);
     assert.doesNotMatch(pty.screen(), /-> AUTH/, 'nothing shown as sent on a closed connection');
+    assertNoLeak('the screen', pty.screen(), 'half', '-and-the-rest');
     assert.deepEqual(lines, ['EHLO client.test']);
     assert.deepEqual(pty.terminalState(), { lineMode: true, echo: true, cursorVisible: true });
   } finally {
@@ -478,5 +482,26 @@ test('pty: a password typed ahead of a prompt that never opens (/auth refused) i
     assert.doesNotMatch(pty.screen(), new RegExp(`^ -> ${SECRET}`, 'm'));
   } finally {
     pty.close();
+  }
+});
+
+test('pty: keys typed while a command waits are not left for the shell when the session ends on its own', { skip }, async () => {
+  const silent = await loggingServer({ answer: (l) => (/^HANG/i.test(l) ? '' : undefined) });
+  // After smtpkit exits, whatever it left unread in the terminal is what the shell would run.
+  const pty = new Pty(`bash -c 'env -u SMTPKIT_PASSWORD NO_COLOR=1 SMTPKIT_HISTORY=/dev/null ${process.execPath} ${BIN} repl 127.0.0.1:${silent.port} --command-timeout 2s; echo CODE=$?; read -t 2 -r left; printf "LEFT=[%q]\\n" "$left"'`);
+  try {
+    await pty.waitFor(PROMPT, 'the prompt');
+    await pty.type('HANG');
+    await pty.key('Enter');
+    await pty.waitFor(/^ -> HANG$/m, 'HANG sent');
+    await pty.type('echo typed-ahead');
+    await pty.key('Enter');
+    await pty.waitFor(/^LEFT=\[.*\]$/m, 'the shell reading what was left', 10000);
+    assert.match(pty.screen(), /^CODE=5$/m, 'the command timeout ends the session (exit 5)');
+    assert.match(pty.screen(), /^LEFT=\[''\]$/m, 'nothing typed during the session is left for the shell');
+    assert.deepEqual(silent.lines, ['HANG']);
+  } finally {
+    pty.close();
+    await silent.close();
   }
 });

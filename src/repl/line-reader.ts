@@ -97,6 +97,29 @@ export class LineReader {
     }
   }
 
+  /**
+   * Reads and drops whatever was typed but not read yet (the terminal holds keys between a
+   * line and the next prompt). Called on the way out: left unread, the keys would go to
+   * the shell, which would run them, a typed-ahead password included. Returns their count.
+   */
+  async discardUnread(): Promise<number> {
+    const input = this.input;
+    if (!this.typed || typeof input.setRawMode !== 'function') return 0;
+    let dropped = 0;
+    const drop = (data: Buffer | string) => (dropped += data.length);
+    const wasRaw = input.isRaw;
+    // Raw, so a line typed without Enter is readable too.
+    input.setRawMode(true);
+    input.on('data', drop);
+    input.resume();
+    // What the terminal holds arrives within one read; a short wait covers a busy machine.
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    input.off('data', drop);
+    input.pause();
+    input.setRawMode(wasRaw);
+    return dropped;
+  }
+
   close(): void {
     this.ended = true;
     const rl = this.rl;

@@ -135,6 +135,9 @@ class Repl {
       }
     } finally {
       this.reader.close();
+      // Keys typed after the last line read would reach the shell once we exit, and run there.
+      const dropped = await this.reader.discardUnread();
+      if (dropped) session.emit({ type: 'warning', message: `${dropped} key${dropped === 1 ? '' : 's'} typed after the last command discarded, not sent (nor left for the shell)` });
     }
     if (this.inData) this.abandonMessage();
     const where = formatTarget(session.options.host, session.options.port);
@@ -303,9 +306,13 @@ class Repl {
     if (!name) throw usageError('usage: /auth MECH user (a script names the user on the line)');
     if (!this.interactive && !process.env[DEFAULT_PASSWORD_ENV]) throw usageError(`/auth in a script takes the secret from ${DEFAULT_PASSWORD_ENV}, which is not set`);
     const warn = (message: string) => this.session.emit({ type: 'warning', message });
-    const plan = planAuth({ mech, user: name, allowPlaintext: this.flags.allowPlaintext }, warn, (ask) => {
+    const plan = planAuth({ mech, user: name, allowPlaintext: this.flags.allowPlaintext }, warn, async (ask) => {
       this.secretAsked = true;
-      return this.reader.handOver(() => this.cancellable(ask), this.discarded);
+      // Not cancelled when the server hangs up meanwhile: ending then would hand the rest
+      // of the password, as it is typed, to the shell. It is taken, and dropped.
+      const secret = await this.reader.handOver(() => this.cancellable(ask, false), this.discarded);
+      if (this.ended) throw usageError(`the connection closed while the ${mech === 'XOAUTH2' ? 'token' : 'password'} was typed: it was not sent`);
+      return secret;
     });
     await login(this.session, plan);
     this.user = plan.user;
@@ -379,10 +386,11 @@ class Repl {
 
   /**
    * Ctrl-C or Ctrl-D at a prompt cancels that prompt only; the session goes on. The
-   * connection closing cancels it too (and ends the session).
+   * connection closing cancels it too (and ends the session), with `onClose`.
    */
-  private async cancellable<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const open = (this.promptOpen = new AbortController());
+  private async cancellable<T>(fn: (signal: AbortSignal) => Promise<T>, onClose = true): Promise<T> {
+    const open = new AbortController();
+    if (onClose) this.promptOpen = open;
     try {
       return await fn(open.signal);
     } catch (err) {

@@ -303,7 +303,7 @@ class Repl {
     if (!isMechanism(mech)) throw usageError(`/auth ${mechArg}: smtpkit speaks SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN and XOAUTH2`);
     this.checkLoginPossible(mech);
     const name = user ?? (this.interactive ? await this.ask((p, context) => p.input({ message: 'user:' }, context)) : undefined);
-    if (!name) throw usageError('usage: /auth MECH user (a script names the user on the line)');
+    if (!name) throw usageError(this.interactive ? 'no user name given: /auth MECH user' : 'usage: /auth MECH user (a script names the user on the line)');
     if (!this.interactive && !process.env[DEFAULT_PASSWORD_ENV]) throw usageError(`/auth in a script takes the secret from ${DEFAULT_PASSWORD_ENV}, which is not set`);
     const warn = (message: string) => this.session.emit({ type: 'warning', message });
     const plan = planAuth({ mech, user: name, allowPlaintext: this.flags.allowPlaintext }, warn, async (ask) => {

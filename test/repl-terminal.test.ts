@@ -505,3 +505,22 @@ test('pty: keys typed while a command waits are not left for the shell when the 
     await silent.close();
   }
 });
+
+test('pty: stderr not a terminal: /auth says the secret must come from SMTPKIT_PASSWORD, in the repl’s words', { skip }, async () => {
+  const { pty } = session('2>/dev/null');
+  try {
+    await pty.waitFor(PROMPT, 'the prompt');
+    await pty.type('EHLO client.test');
+    await pty.key('Enter');
+    await pty.waitFor(/# The server accepted EHLO/, 'EHLO explained');
+    await pty.type('/auth PLAIN mia');
+    await pty.key('Enter');
+    await pty.waitFor(/^!!! \/auth with stderr not a terminal takes the secret from SMTPKIT_PASSWORD/m, 'the refusal');
+    assert.doesNotMatch(pty.screen(), /--password-file/);
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+  } finally {
+    pty.close();
+  }
+});

@@ -304,7 +304,10 @@ class Repl {
     this.checkLoginPossible(mech);
     const name = user ?? (this.interactive ? await this.ask((p, context) => p.input({ message: 'user:' }, context)) : undefined);
     if (!name) throw usageError(this.interactive ? 'no user name given: /auth MECH user' : 'usage: /auth MECH user (a script names the user on the line)');
-    if (!this.interactive && !process.env[DEFAULT_PASSWORD_ENV]) throw usageError(`/auth in a script takes the secret from ${DEFAULT_PASSWORD_ENV}, which is not set`);
+    // The masked prompt needs stdin and stderr on a terminal; otherwise the environment must have it.
+    if (!process.env[DEFAULT_PASSWORD_ENV] && !(this.interactive && process.stderr.isTTY)) {
+      throw usageError(`/auth ${this.interactive ? 'with stderr not a terminal' : 'in a script'} takes the secret from ${DEFAULT_PASSWORD_ENV}, which is not set`);
+    }
     const warn = (message: string) => this.session.emit({ type: 'warning', message });
     const plan = planAuth({ mech, user: name, allowPlaintext: this.flags.allowPlaintext }, warn, async (ask) => {
       this.secretAsked = true;

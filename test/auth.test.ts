@@ -75,7 +75,7 @@ test('AUTH not offered, or a mechanism not offered: exit 7 saying so', async () 
 test('no TLS: credentials are not sent unless --allow-plaintext', async () => {
   const refused = await runCli(['auth', at(noTls), '--user', USER, '--mech', 'PLAIN'], { env });
   assert.equal(refused.code, 7);
-  assert.match(refused.stderr, /refusing to send credentials without TLS \(PLAIN sends the password itself\); --allow-plaintext/);
+  assert.match(refused.stderr, /refusing to send credentials without TLS \(PLAIN sends the password itself\) \(--allow-plaintext sends them anyway\)/);
   assert.doesNotMatch(refused.stdout, /-> AUTH/);
   const allowed = await runCli(['auth', at(noTls), '--user', USER, '--mech', 'PLAIN', '--allow-plaintext'], { env });
   assert.equal(allowed.code, 0);
@@ -134,12 +134,16 @@ test('a server that keeps answering 334 gets each secret once, then the exchange
   const received: string[] = [];
   const server = await rawServer((s) => {
     s.write('220 greedy.test ESMTP\r\n');
+    let login = false;
     lineServer(s, (line) => {
       received.push(line);
       if (line.startsWith('EHLO')) return '250-greedy.test\r\n250 AUTH LOGIN CRAM-MD5 XOAUTH2\r\n';
       if (line.startsWith('QUIT')) return '221 bye\r\n';
       if (line === '*') return '501 5.7.0 cancelled\r\n';
-      // Asks again, whatever the client answered (a challenge CRAM-MD5 would sign).
+      // Asks again, whatever the client answered: LOGIN's "Username:" once then "Password:"
+      // for ever; otherwise a challenge CRAM-MD5 would sign.
+      if (line === 'AUTH LOGIN') return ((login = true), `334 ${Buffer.from('Username:').toString('base64')}\r\n`);
+      if (login) return `334 ${Buffer.from('Password:').toString('base64')}\r\n`;
       return `334 ${Buffer.from('<1.2@greedy.test>').toString('base64')}\r\n`;
     });
   });

@@ -1,7 +1,7 @@
 import { commandVerb } from '../protocol/command.js';
 import { explainInput, explanationLines } from '../render/explanation.js';
 import { paint } from '../render/paint.js';
-import { failureOutcome } from './run.js';
+import { failureOutcome } from '../flows/run.js';
 
 export interface ExplainFlags {
   command?: string;

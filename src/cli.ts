@@ -30,10 +30,14 @@ export async function main(argv: string[]): Promise<number> {
   }
   let exitCode: number = ExitCode.ok;
   const { Command, CommanderError, Option } = await import('commander');
+  const { writer } = await import('./render/output.js');
+  const stdout = writer(process.stdout);
+  const stderr = writer(process.stderr);
   const program = new Command('smtpkit')
     // Both must come before .command(): subcommands copy them when created.
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) })
+    // Help and usage errors go through the escaping writer too (an unknown option is echoed back).
+    .configureOutput({ writeErr: (s) => stderr.write(s), writeOut: (s) => stdout.write(s) })
     .description('Diagnose and test SMTP servers: every reply explained.')
     .version(version(), '-V, --version')
     .addHelpText('after', EXIT_CODES_HELP)

@@ -11,6 +11,8 @@ import { mailTransaction, queueIdOf, type Envelope } from '../flows/transaction.
 import { greetAndSecure, login, planAuth, startTlsMode, type AuthFlags, type AuthPlan } from '../flows/establish.js';
 import type { ResolverFlags } from '../dns/resolver.js';
 import { sessionOptions } from '../flows/options.js';
+import { processOutput } from '../render/output.js';
+import { printable } from '../render/printable.js';
 import { failureOutcome, runSession, type Flags, type Details } from '../flows/run.js';
 
 export interface SendFlags extends Flags, AuthFlags, ResolverFlags {
@@ -95,7 +97,7 @@ export async function send(spec: string | undefined, flags: SendFlags): Promise<
     mxDomain = spec ? undefined : recipientDomain(flags);
   } catch (err) {
     const o = failureOutcome(err);
-    process.stderr.write(`smtpkit: ${o.message}\n`);
+    (await processOutput(flags)).stderr.write(`smtpkit: ${printable(o.message)}\n`);
     return o.exitCode;
   }
   return runSession('send', spec ?? mxDomain ?? '', flags, async (session, details) => {
@@ -145,6 +147,7 @@ export { queueIdOf };
 
 /** --count/--concurrency: many messages, figures instead of a transcript. */
 async function loadMode(spec: string | undefined, flags: SendFlags): Promise<number> {
+  const output = await processOutput(flags);
   try {
     if (!spec) throw usageError('load mode needs a server: smtpkit send HOST[:PORT] --count N ...');
     const { loadSettings, runLoad } = await import('./load.js');
@@ -153,26 +156,27 @@ async function loadMode(spec: string | undefined, flags: SendFlags): Promise<num
     const starttls = startTlsMode(flags.starttls);
     const { spec: message, envelope } = await prepare(flags);
     const { options } = sessionOptions(spec, flags);
-    const auth = flags.auth || flags.user !== undefined ? planAuth(flags, (m) => process.stderr.write(`!!! ${m}\n`)) : undefined;
+    const auth = flags.auth || flags.user !== undefined ? planAuth(flags, (m) => output.stderr.write(`!!! ${printable(m)}\n`)) : undefined;
     // Many sessions share one login: ask once, before the first connection.
     await auth?.secret();
     return await runLoad(options, message, envelope, settings, { starttls, auth, json: !!flags.json, quiet: !!flags.quiet, color: flags.color });
   } catch (err) {
     const o = failureOutcome(err);
-    process.stderr.write(`smtpkit: ${o.message}\n`);
+    output.stderr.write(`smtpkit: ${printable(o.message)}\n`);
     return o.exitCode;
   }
 }
 
 async function dryRun(flags: SendFlags): Promise<number> {
+  const output = await processOutput(flags);
   try {
     const { spec } = await prepare(flags);
     // Without a server we cannot know about 8BITMIME: show the 7-bit-safe form.
-    for await (const chunk of buildMessage(spec, false).chunks()) process.stdout.write(chunk);
+    for await (const chunk of buildMessage(spec, false).chunks()) output.data.write(chunk);
     return 0;
   } catch (err) {
     const e = err instanceof SmtpkitError ? err : new SmtpkitError('usage', (err as Error).message);
-    process.stderr.write(`smtpkit: ${e.message}\n`);
+    output.stderr.write(`smtpkit: ${printable(e.message)}\n`);
     return e.exitCode;
   }
 }

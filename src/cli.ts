@@ -195,8 +195,8 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('explain')
-    .description('explain a reply code, enhanced status code, or pasted reply line')
-    .argument('<reply...>', 'e.g. 550 5.7.1, or 5.7.26, or "451 4.7.1 Greylisted"')
+    .description('explain a reply code, enhanced status code, pasted reply, or a whole bounce (DSN) on standard input, naming well-known causes')
+    .argument('[reply...]', 'e.g. 550 5.7.1, or 5.7.26, or "451 4.7.1 Greylisted"; - (or none) reads standard input')
     .addOption(new Option('--command <verb>', 'the command the reply answered (MAIL, RCPT, DATA, ., AUTH ...)'))
     .option('--json', 'print JSON')
     .option('--no-color', 'no colours (also: NO_COLOR=1)')

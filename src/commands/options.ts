@@ -101,7 +101,9 @@ export function sessionOptions(spec: string, flags: SessionFlags, defaultPort = 
       port: target.port,
       family: flags.ipv4 ? 4 : flags.ipv6 ? 6 : undefined,
       localAddress: flags.localAddress,
-      tlsOnConnect: flags.tlsOnConnect ?? target.port === tlsOnConnectDefault,
+      // smtps:// says TLS at once whatever the port; smtp:// and submission:// say STARTTLS.
+      tlsOnConnect: flags.tlsOnConnect ?? (target.scheme ? target.scheme === 'smtps' : target.port === tlsOnConnectDefault),
+      ...(target.scheme === 'submission' ? { requireStartTls: true } : {}),
       ehloName: assertEhloName(flags.ehlo ?? defaultEhloName()),
       timeouts: {
         connect: each(flags.connectTimeout, '--connect-timeout'),

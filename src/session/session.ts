@@ -44,6 +44,8 @@ export interface SessionOptions {
   family: 4 | 6 | undefined;
   localAddress: string | undefined;
   tlsOnConnect: boolean;
+  /** submission://: the session must go on over STARTTLS (`--starttls auto` acts as `always`). */
+  requireStartTls?: boolean;
   ehloName: string;
   timeouts: Timeouts;
   tls: TlsSettings;

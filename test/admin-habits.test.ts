@@ -37,3 +37,37 @@ test('submission://host:port requires STARTTLS: send fails (exit 6) where it is 
   assert.equal(ok.code, 0, ok.stdout);
   assert.equal(JSON.parse(ok.stdout).tls.trusted, true);
 });
+
+test('a quoted display name with a comma is one address; comma lists still split', async () => {
+  const r = await runCli(['send', '--dry-run', '--json', '--from', 'a@example.test', '--to', '"Bob, Jr." <bob@example.test>, c@example.test', '--to', '"Smith, \\"Jo\\"" <jo@example.test>']);
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout);
+  assert.deepEqual(doc.envelope.recipients.map((x: { address: string }) => x.address), ['bob@example.test', 'c@example.test', 'jo@example.test']);
+  assert.match(doc.message, /^To: "Bob, Jr\." <bob@example\.test>, c@example\.test, "Smith, \\"Jo\\"" <jo@example\.test>\r$/m);
+  // Without a server, the one recipient domain is still found through the quotes.
+  const mx = await runCli(['send', '--from', 'a@example.test', '--to', '"Bob, Jr." <bob@example.test>', '--to', 'x@other.test']);
+  assert.equal(mx.code, 2);
+  assert.match(mx.stderr, /all recipients must be in one domain/);
+});
+
+test('--dry-run prints the envelope first: MAIL FROM with its parameters and every RCPT, Bcc included', async () => {
+  const r = await runCli(['send', '--dry-run', '--from', 'a@example.test', '--to', 'b@example.test', '--bcc', 'hidden@example.test', '--dsn-notify', 'failure', '--dsn-ret', 'hdrs', '--requiretls', '--body', 'hi']);
+  assert.equal(r.code, 0, r.stderr);
+  const [envelope = '', message = ''] = r.stdout.split(/^=== Message \(\d+ bytes\)\n/m);
+  assert.match(envelope, /^ -> MAIL FROM:<a@example\.test> SIZE=\d+ REQUIRETLS RET=HDRS$/m);
+  assert.match(envelope, /^ -> RCPT TO:<b@example\.test> NOTIFY=FAILURE ORCPT=rfc822;b@example\.test$/m);
+  assert.match(envelope, /^ -> RCPT TO:<hidden@example\.test> NOTIFY=FAILURE ORCPT=rfc822;hidden@example\.test {3}\(Bcc: in the envelope only\)$/m);
+  assert.doesNotMatch(message, /hidden@example\.test/, 'Bcc stays out of the message');
+  const size = Number(/SIZE=(\d+)/.exec(envelope)?.[1]);
+  assert.equal(Buffer.byteLength(message), size, 'SIZE declares the exact message size');
+});
+
+test('--data FILE: the transcript does not claim headers were shown when none were', async () => {
+  const { writeFileSync, mkdtempSync } = await import('node:fs');
+  const dir = mkdtempSync('/tmp/smtpkit-data-');
+  writeFileSync(`${dir}/m.eml`, 'Subject: from a file\r\n\r\nbody\r\n');
+  const r = await runCli(['send', `127.0.0.1:${plain.port}`, '--from', 'a@example.test', '--to', 'b@example.test', '--data', `${dir}/m.eml`, '--starttls', 'never']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stdout, /headers shown above/);
+  assert.match(r.stdout, /^ -> \. {2}\[message: \d+ bytes, from .*m\.eml\]$/m);
+});

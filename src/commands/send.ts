@@ -5,7 +5,8 @@ import { hasExtension, sizeLimit } from '../protocol/capabilities.js';
 import { DataEncoder } from '../protocol/data-encoder.js';
 import { isPositive, replyText, type Reply } from '../protocol/reply.js';
 import { formatTarget } from '../protocol/target.js';
-import { parseAddress, parseAddressList, type Address } from '../message/address.js';
+import { printable } from '../render/printable.js';
+import { parseAddress, parseAddressList, splitAddressList, type Address } from '../message/address.js';
 import { buildMessage, parseHeader, type MessageSpec, type OutgoingMessage } from '../message/build.js';
 import type { SmtpSession } from '../session/session.js';
 import { greetAndSecure, login, planAuth, startTlsMode, type AuthFlags, type AuthPlan } from './establish.js';
@@ -159,7 +160,9 @@ export async function send(spec: string | undefined, flags: SendFlags): Promise<
         return `${stopped('data')} (connection closed after the 354 so no message is taken)`;
       }
       for (const line of outgoing.headerLines) session.emit({ type: 'sent', line, command: 'MESSAGE' });
-      final = await session.sendMessage(encoded(outgoing, true), `.  [message: ${outgoing.size} bytes, headers shown above]`);
+      // A --data file is not read ahead, so its headers were not shown: say where it came from instead.
+      const shown = outgoing.headerLines.length ? 'headers shown above' : flags.data && flags.data !== '-' ? `from ${flags.data}` : 'from standard input';
+      final = await session.sendMessage(encoded(outgoing, true), `.  [message: ${outgoing.size} bytes, ${shown}]`);
     }
     details.finalReply = final;
     if (!isPositive(final)) throw new SmtpkitError('rejected', `the server refused the message: ${final.code} ${replyText(final)}`, 'data');
@@ -171,7 +174,7 @@ export async function send(spec: string | undefined, flags: SendFlags): Promise<
 
 /** The one domain all recipients share, for delivery through its MX hosts. */
 function recipientDomain(flags: SendFlags): string {
-  const all = [...(flags.to ?? []), ...(flags.cc ?? []), ...(flags.bcc ?? [])].flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  const all = splitAddressList([...(flags.to ?? []), ...(flags.cc ?? []), ...(flags.bcc ?? [])]);
   const domains = new Set(all.map((a) => (/@([^@>\s]+)>?\s*$/.exec(a)?.[1] ?? '').toLowerCase()));
   if (!all.length) throw usageError('give at least one recipient with --to, --cc or --bcc');
   if (domains.size !== 1 || domains.has('')) throw usageError('without a server, all recipients must be in one domain: smtpkit delivers through that domain’s MX hosts (or give a server)');
@@ -191,13 +194,18 @@ function checkFits(session: SmtpSession, m: OutgoingMessage, flags: SendFlags) {
 
 function mailCommand(session: SmtpSession, e: Envelope, m: OutgoingMessage, flags: SendFlags): string {
   const caps = session.capabilities!;
+  return mailLine(e, m, flags, (ext) => hasExtension(caps, ext), (message) => session.emit({ type: 'warning', message }));
+}
+
+/** MAIL FROM with the parameters the message needs and the server offers (`offers`). */
+function mailLine(e: Envelope, m: OutgoingMessage, flags: SendFlags, offers: (ext: string) => boolean, warn: (m: string) => void): string {
   const params: string[] = [];
-  if (hasExtension(caps, 'SIZE')) params.push(`SIZE=${m.size}`);
-  if (m.eightBit && hasExtension(caps, '8BITMIME')) params.push('BODY=8BITMIME');
+  if (offers('SIZE')) params.push(`SIZE=${m.size}`);
+  if (m.eightBit && offers('8BITMIME')) params.push('BODY=8BITMIME');
   if (m.utf8) params.push('SMTPUTF8');
   if (flags.requiretls) params.push('REQUIRETLS');
   if (e.ret || e.envid || e.notify) {
-    if (!hasExtension(caps, 'DSN')) session.emit({ type: 'warning', message: 'the server does not offer DSN: --dsn-notify, --dsn-ret and --envid are left out' });
+    if (!offers('DSN')) warn('the server does not offer DSN: --dsn-notify, --dsn-ret and --envid are left out');
     else {
       if (e.ret) params.push(`RET=${e.ret}`);
       if (e.envid) params.push(`ENVID=${xtext(e.envid)}`);
@@ -207,8 +215,12 @@ function mailCommand(session: SmtpSession, e: Envelope, m: OutgoingMessage, flag
 }
 
 function rcptCommand(session: SmtpSession, r: Address, e: Envelope): string {
-  const dsn = e.notify && hasExtension(session.capabilities!, 'DSN') ? ` NOTIFY=${e.notify} ORCPT=${r.address.match(/^[\x21-\x7e]*$/) ? 'rfc822' : 'utf-8'};${xtext(r.address)}` : '';
-  return `RCPT TO:<${r.address}>${dsn}`;
+  return rcptLine(r, e, hasExtension(session.capabilities!, 'DSN'));
+}
+
+function rcptLine(r: Address, e: Envelope, dsn: boolean): string {
+  const params = e.notify && dsn ? ` NOTIFY=${e.notify} ORCPT=${r.address.match(/^[\x21-\x7e]*$/) ? 'rfc822' : 'utf-8'};${xtext(r.address)}` : '';
+  return `RCPT TO:<${r.address}>${params}`;
 }
 
 /** RFC 3461 §4: "+" and "=" and anything outside printable ASCII become +XX. */
@@ -276,11 +288,30 @@ async function loadMode(spec: string | undefined, flags: SendFlags): Promise<num
   }
 }
 
+/**
+ * The envelope (MAIL FROM and every RCPT TO, Bcc included, with the parameters a server
+ * offering every extension would get), then the message; nothing is contacted.
+ */
 async function dryRun(flags: SendFlags): Promise<number> {
   try {
-    const { spec } = await prepare(flags);
+    const { spec, envelope } = await prepare(flags);
     // Without a server we cannot know about 8BITMIME: show the 7-bit-safe form.
-    for await (const chunk of buildMessage(spec, false).chunks()) process.stdout.write(chunk);
+    const message = buildMessage(spec, false);
+    const warnings: string[] = [];
+    const mail = mailLine(envelope, message, flags, () => true, (m) => warnings.push(m));
+    const bcc = new Set(parseAddressList(flags.bcc, '--bcc').map((a) => a.address));
+    const rcpts = envelope.recipients.map((r) => ({ address: r.address, line: rcptLine(r, envelope, true), bcc: bcc.has(r.address) }));
+    const chunks: Buffer[] = [];
+    for await (const chunk of message.chunks()) chunks.push(chunk);
+    const body = Buffer.concat(chunks);
+    if (flags.json) {
+      const doc = { schema: 'smtpkit/1', command: 'send', dryRun: true, envelope: { mail, from: envelope.from.address, recipients: rcpts }, size: message.size, message: body.toString('utf8') };
+      process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+      return 0;
+    }
+    const lines = ['=== Envelope (dry run: nothing is sent; parameters as a server offering every extension would get them)', ` -> ${mail}`, ...rcpts.map((r) => ` -> ${r.line}${r.bcc ? '   (Bcc: in the envelope only)' : ''}`), `=== Message (${message.size} bytes)`];
+    process.stdout.write(`${lines.map(printable).join('\n')}\n`);
+    process.stdout.write(body);
     return 0;
   } catch (err) {
     const e = err instanceof SmtpkitError ? err : new SmtpkitError('usage', (err as Error).message);

@@ -50,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
     const mxCapable = name === 'ehlo' || name === 'starttls';
     const cmd = program.command(name).description(summary).argument(mxCapable ? '[host[:port]]' : '<host[:port]>', `server: name, IPv4, or [IPv6], optional :port (default ${port})`);
     sessionOptions(cmd);
+    if (mxCapable || name === 'connect') cmd.option('--save-cert <file>', 'write the certificate chain the server presents to FILE as PEM, leaf first');
     if (mxCapable) {
       dnsOptions(cmd.option('--mx <domain>', 'instead of a server: the domain’s MX hosts, each tried in turn'));
       if (name === 'starttls') cmd.option('--dane', 'check the certificate against the host’s TLSA records (DANE, RFC 7672)');
@@ -153,7 +154,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--from <address>', 'test an envelope: MAIL FROM (with --rcpt; RSET after, nothing sent)')
     .option('--rcpt <address>', 'test an envelope: RCPT TO')
     .option('--relay-test', 'check that the server refuses to relay to an outside domain without AUTH (no message is sent)')
-    .option('--ptr', 'reverse DNS of the server address, compared with its greeting');
+    .option('--ptr', 'reverse DNS of the server address, compared with its greeting')
+    .option('--save-cert <file>', 'write the certificate chain each target presents to FILE as PEM, leaf first');
   outputOptions(probeCmd);
   probeCmd.action(async (specs: string[], flags) => {
     exitCode = await (await import('./commands/probe.js')).probeCommand(specs, flags);

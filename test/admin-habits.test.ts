@@ -71,3 +71,32 @@ test('--data FILE: the transcript does not claim headers were shown when none we
   assert.doesNotMatch(r.stdout, /headers shown above/);
   assert.match(r.stdout, /^ -> \. {2}\[message: \d+ bytes, from .*m\.eml\]$/m);
 });
+
+test('--save-cert FILE writes the presented chain as PEM, leaf first (starttls, ehlo, connect, probe)', async () => {
+  const { mkdtempSync, readFileSync } = await import('node:fs');
+  const { X509Certificate } = await import('node:crypto');
+  const dir = mkdtempSync('/tmp/smtpkit-cert-');
+  const leaf = new X509Certificate(TLS.cert());
+  const blocks = (file: string) => readFileSync(file, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g) ?? [];
+  const st = await runCli(['starttls', `127.0.0.1:${plain.port}`, '--save-cert', `${dir}/st.pem`]);
+  assert.equal(st.code, 0, st.stderr);
+  assert.match(st.stdout, /Saved the certificate chain \(1 certificate, leaf first\)/);
+  assert.equal(new X509Certificate(blocks(`${dir}/st.pem`)[0]!).fingerprint256, leaf.fingerprint256);
+  const eh = await runCli(['ehlo', `smtps://127.0.0.1:${implicit.port}`, '--save-cert', `${dir}/eh.pem`]);
+  assert.equal(eh.code, 0, eh.stderr);
+  assert.equal(new X509Certificate(blocks(`${dir}/eh.pem`)[0]!).fingerprint256, leaf.fingerprint256);
+  const co = await runCli(['connect', `127.0.0.1:${implicit.port}`, '--tls-on-connect', '--save-cert', `${dir}/co.pem`]);
+  assert.equal(co.code, 0, co.stderr);
+  assert.equal(blocks(`${dir}/co.pem`).length, 1);
+  const pr = await runCli(['probe', `127.0.0.1:${plain.port}`, `127.0.0.1:${implicit.port}`, '--tls-on-connect', '--save-cert', `${dir}/pr.pem`, '--format', 'json']);
+  assert.equal(blocks(`${dir}/pr.pem`).length, 1, pr.stdout);
+  const both = await runCli(['probe', `127.0.0.1:${plain.port}`, `smtps://127.0.0.1:${implicit.port}`, '--save-cert', `${dir}/both.pem`, '--format', 'json']);
+  assert.equal(JSON.parse(both.stdout).results.length, 2);
+  assert.equal(blocks(`${dir}/both.pem`).length, 2);
+  assert.match(readFileSync(`${dir}/both.pem`, 'utf8'), /^# smtps:\/\/127\.0\.0\.1:\d+$/m);
+  const none = await runCli(['connect', `127.0.0.1:${plain.port}`, '--save-cert', `${dir}/none.pem`]);
+  assert.equal(none.code, 0);
+  assert.match(none.stderr + none.stdout, /no certificate to save/);
+  const bad = await runCli(['starttls', `127.0.0.1:${plain.port}`, '--save-cert', '/nonexistent-dir/x.pem']);
+  assert.equal(bad.code, 2);
+});

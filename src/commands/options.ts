@@ -28,6 +28,8 @@ export interface SessionFlags {
   cert?: string;
   key?: string;
   verbose?: boolean;
+  /** starttls, ehlo, connect, probe: write the presented chain as PEM. */
+  saveCert?: string;
 }
 
 export interface OutputFlags {

@@ -13,6 +13,7 @@ import { parseDomain } from '../dns/domain.js';
 import { sessionOptions, readOption } from './options.js';
 import { paint } from '../render/paint.js';
 import { failureOutcome, type Flags } from './run.js';
+import { checkSaveCert, saveCertificates } from './save-cert.js';
 
 export interface ProbeFlags extends Flags, AuthFlags, ResolverFlags {
   targets?: string;
@@ -41,8 +42,12 @@ export async function probeCommand(specs: string[], flags: ProbeFlags): Promise<
   try {
     if (!['text', 'json', 'junit', 'nagios'].includes(format)) throw usageError('--format is text, json, junit or nagios');
     settings = await probeSettings(flags);
+    checkSaveCert(flags.saveCert);
     const targets = await probeTargets(specs, flags);
+    const chains = new Map<ProbeTarget, Buffer[]>();
+    if (flags.saveCert) settings.onCertificates = (t, chain) => chains.set(t, chain);
     results = await runAll(targets, settings, flags);
+    if (flags.saveCert) saveCertificates(flags.saveCert, targets.map((t) => ({ label: t.label, chain: chains.get(t) ?? [] })));
   } catch (err) {
     const o = failureOutcome(err);
     if (format === 'nagios') process.stdout.write(`SMTP UNKNOWN - ${o.message}\n`);

@@ -26,6 +26,8 @@ export interface ProbeSettings {
   resolver: Resolver | undefined;
   /** The whole probe's time limit. */
   totalMs: number;
+  /** --save-cert: told each target's presented chain (DER, leaf first), empty without TLS. */
+  onCertificates?: (target: ProbeTarget, chain: Buffer[]) => void;
 }
 
 export interface ProbeTarget {
@@ -131,6 +133,7 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
     clearTimeout(timer);
     if (!timedOut) await session.quit();
     else session.close();
+    s.onCertificates?.(target, session.certificates);
   }
   const totalMs = Math.round((performance.now() - started) * 10) / 10;
   if (!error) {

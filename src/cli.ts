@@ -155,7 +155,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--rcpt <address>', 'test an envelope: RCPT TO')
     .option('--relay-test', 'check that the server refuses to relay to an outside domain without AUTH (no message is sent)')
     .option('--ptr', 'reverse DNS of the server address, compared with its greeting')
-    .option('--save-cert <file>', 'write the certificate chain each target presents to FILE as PEM, leaf first');
+    .option('--save-cert <file>', 'write the certificate chain each target presents to FILE as PEM, leaf first')
+    .option('--https-port <port>', 'with --mx: port of the MTA-STS policy server (443; for test beds)');
   outputOptions(probeCmd);
   probeCmd.action(async (specs: string[], flags) => {
     exitCode = await (await import('./commands/probe.js')).probeCommand(specs, flags);

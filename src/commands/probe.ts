@@ -11,6 +11,7 @@ import { version } from '../version.js';
 import { planAuth, type AuthFlags } from './establish.js';
 import { parseDomain } from '../dns/domain.js';
 import { sessionOptions, readOption } from './options.js';
+import { parsePort } from '../protocol/target.js';
 import { paint } from '../render/paint.js';
 import { failureOutcome, type Flags } from './run.js';
 import { checkSaveCert, saveCertificates } from './save-cert.js';
@@ -32,6 +33,8 @@ export interface ProbeFlags extends Flags, AuthFlags, ResolverFlags {
   rcpt?: string;
   relayTest?: boolean;
   ptr?: boolean;
+  httpsPort?: string;
+  saveCert?: string;
 }
 
 /** `smtpkit probe a:25 b:587 ...`: one health check per target, run concurrently, reported in input order. */
@@ -141,17 +144,23 @@ async function probeTargets(specs: string[], flags: ProbeFlags): Promise<ProbeTa
       if (t) list.push(t);
     }
   }
-  const targets = list.map((spec) => ({ label: spec, options: sessionOptions(spec, flags).options }));
+  const targets: ProbeTarget[] = list.map((spec) => ({ label: spec, options: sessionOptions(spec, flags).options }));
   if (flags.mx) {
     const domain = parseDomain(flags.mx);
     const resolver = Resolver.fromFlags(flags, flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined);
     const report = await lookupMx(resolver, domain);
     if (report.kind === 'null') throw usageError(`${domain} publishes a null MX: it has no mail hosts to probe`);
+    // Whether a bad certificate fails depends on the domain's MTA-STS policy (RFC 8461).
+    const { checkMtaSts, mxMatches } = await import('../dns/checks/mtasts.js');
+    const hosts = report.hosts.map((h) => h.exchange);
+    const http = { ca: flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined, timeoutMs: resolver.transport.timeoutMs, port: flags.httpsPort ? parsePort(flags.httpsPort) : 443 };
+    const sts = await checkMtaSts(resolver, domain, hosts, http);
+    const enforce = sts.status === 'pass' ? /mx ([^,]+(?:, [^,]+)*)$/.exec(sts.details[0] ?? '')?.[1]?.split(', ') : undefined;
     for (const h of report.hosts) {
       for (const a of h.addresses) {
         const { options } = sessionOptions(h.exchange, flags);
         options.candidates = [{ host: h.exchange, address: a.address }];
-        targets.push({ label: `${h.exchange} (${a.address})`, options });
+        targets.push({ label: `${h.exchange} (${a.address})`, options, mx: true, mtaStsEnforce: !!enforce?.some((p) => mxMatches(p, h.exchange)) });
       }
     }
   }

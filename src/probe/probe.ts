@@ -26,6 +26,8 @@ export interface ProbeSettings {
   resolver: Resolver | undefined;
   /** The whole probe's time limit. */
   totalMs: number;
+  /** --dane was asked for (the certificate must then be valid on port 25 too). */
+  dane?: boolean;
   /** --save-cert: told each target's presented chain (DER, leaf first), empty without TLS. */
   onCertificates?: (target: ProbeTarget, chain: Buffer[]) => void;
 }
@@ -33,6 +35,31 @@ export interface ProbeSettings {
 export interface ProbeTarget {
   label: string;
   options: SessionOptions;
+  /** An MX host of a domain (--mx): server-to-server delivery, whatever the port. */
+  mx?: boolean;
+  /** The domain publishes an MTA-STS policy in enforce mode covering this host. */
+  mtaStsEnforce?: boolean;
+}
+
+/** Which rule judged the certificate, and whether a bad one fails or only warns. */
+export interface CertificatePolicy {
+  rule: 'tls-verify' | 'dane' | 'mta-sts' | 'opportunistic' | 'authenticated';
+  enforced: boolean;
+  why: string;
+}
+
+/**
+ * Port 25 between MTAs is opportunistic TLS (RFC 3207 §4.1, RFC 7435): senders deliver
+ * over an untrusted or mismatched certificate, so it warns, unless --tls-verify, DANE
+ * (RFC 7672) or an MTA-STS policy in enforce mode (RFC 8461) demands a valid one. Clients
+ * of other ports (587, 465) check the certificate: there it fails.
+ */
+export function certificatePolicy(port: number, o: { verify: boolean; dane?: boolean; mtaStsEnforce?: boolean; mx?: boolean }): CertificatePolicy {
+  if (o.verify) return { rule: 'tls-verify', enforced: true, why: '--tls-verify asks for a valid certificate' };
+  if (o.dane) return { rule: 'dane', enforced: true, why: '--dane: senders that use DANE will not deliver over it' };
+  if (o.mtaStsEnforce) return { rule: 'mta-sts', enforced: true, why: 'the domain’s MTA-STS policy is in enforce mode: senders that honour it will not deliver over it' };
+  if (port === 25 || o.mx) return { rule: 'opportunistic', enforced: false, why: 'port 25 between MTAs is opportunistic TLS, so senders deliver anyway; --tls-verify, --dane or an MTA-STS policy in enforce mode make this a failure' };
+  return { rule: 'authenticated', enforced: true, why: `clients of port ${port} check the certificate; --ca-file adds a private CA` };
 }
 
 const SUBMISSION = 587;
@@ -45,6 +72,8 @@ const SMTPS = 465;
  */
 export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<ProbeResult> {
   const events: SmtpEvent[] = [];
+  // With --tls-verify the session itself stops at a bad certificate (exit 6, as everywhere).
+  const policy = certificatePolicy(target.options.port, { verify: target.options.tls.verify, dane: s.dane, mtaStsEnforce: target.mtaStsEnforce, mx: target.mx });
   const session = new SmtpSession(target.options, (e) => events.push(e));
   const checks: Check[] = [];
   const add = (name: string, status: CheckStatus, message: string) => checks.push({ name, status, message });
@@ -79,8 +108,10 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
     const t = session.tls;
     if (t) {
       add('tls-version', t.protocol === 'TLSv1' || t.protocol === 'TLSv1.1' ? 'warn' : 'pass', `${t.protocol}, ${t.cipher}${t.protocol === 'TLSv1' || t.protocol === 'TLSv1.1' ? ': obsolete, should be TLS 1.2 or later' : ''}`);
-      add('certificate-trust', t.trusted ? 'pass' : 'fail', t.trusted ? 'the chain is trusted' : `not trusted: ${t.trustError}`);
-      add('certificate-name', t.nameMatches ? 'pass' : 'fail', t.nameMatches ? `valid for ${t.nameChecked}` : `${t.nameError}`);
+      const bad: CheckStatus = policy.enforced ? 'fail' : 'warn';
+      add('certificate-trust', t.trusted ? 'pass' : bad, t.trusted ? 'the chain is trusted' : `not trusted: ${t.trustError} (${policy.why})`);
+      // --ca-file does not help a name mismatch: the rule is named only where it is not the usual one.
+      add('certificate-name', t.nameMatches ? 'pass' : bad, t.nameMatches ? `valid for ${t.nameChecked}` : `${t.nameError}${policy.rule === 'authenticated' ? '' : ` (${policy.why})`}`);
       const days = t.chain[0]?.daysLeft;
       if (days !== undefined) {
         const status: CheckStatus = days < s.critDays ? 'fail' : days < s.warnDays ? 'warn' : 'pass';
@@ -146,5 +177,5 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
     else add('response-time', 'pass', `${totalMs} ms in all`);
     exitCode = checks.some((c) => c.status === 'fail') ? 1 : 0;
   }
-  return { target: target.label, host: session.currentHost, port, checks, timings: session.timings, totalMs, exitCode, error, events };
+  return { target: target.label, host: session.currentHost, port, checks, certificatePolicy: session.tls ? { rule: policy.rule, enforced: policy.enforced } : null, tls: session.tls ?? null, timings: session.timings, totalMs, exitCode, error, events };
 }

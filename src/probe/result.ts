@@ -1,5 +1,6 @@
 import type { ErrorClass } from '../errors.js';
 import type { SmtpEvent, Timings } from '../session/events.js';
+import type { TlsFacts } from '../session/tls-facts.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 
@@ -16,6 +17,10 @@ export interface ProbeResult {
   host: string;
   port: number;
   checks: Check[];
+  /** Which rule judged the certificate (null without TLS): see certificatePolicy(). */
+  certificatePolicy: { rule: string; enforced: boolean } | null;
+  /** What the handshake established (chain with dates as ISO strings, days and key bits as numbers). */
+  tls: TlsFacts | null;
   timings: Timings;
   totalMs: number;
   exitCode: number;

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import tls from 'node:tls';
 import { after, before, test } from 'node:test';
+import { rawServer } from './helpers/raw-server.js';
 import { runCli } from './helpers/cli.js';
 import { TLS } from './helpers/paths.js';
 import { smtpPeer, type Peer } from './helpers/smtp-peer.js';
@@ -99,4 +102,39 @@ test('--save-cert FILE writes the presented chain as PEM, leaf first (starttls, 
   assert.match(none.stderr + none.stdout, /no certificate to save/);
   const bad = await runCli(['starttls', `127.0.0.1:${plain.port}`, '--save-cert', '/nonexistent-dir/x.pem']);
   assert.equal(bad.code, 2);
+});
+
+test('a port that stays silent because it speaks implicit TLS is detected: the session goes on over TLS and says so', async () => {
+  const server = tls.createServer({ key: TLS.key(), cert: TLS.cert() }, (s) => {
+    s.on('error', () => {});
+    s.write('220 tls.test ESMTP\r\n');
+    s.on('data', (d) => s.write(/^QUIT/i.test(d.toString()) ? '221 bye\r\n' : '250 tls.test\r\n'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  try {
+    const r = await runCli(['ehlo', `127.0.0.1:${port}`, '--json']);
+    assert.equal(r.code, 0, r.stdout);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.tls.protocol, 'TLSv1.3');
+    assert.ok(doc.events.some((e: { type: string; message?: string }) => e.type === 'warning' && /answers TLS: it expects implicit TLS.*--tls-on-connect or smtps:\/\//.test(e.message ?? '')));
+    // With a greeting timeout too short to look, the failure names the way out instead of only the timeout.
+    const short = await runCli(['ehlo', `127.0.0.1:${port}`, '--greeting-timeout', '1s']);
+    assert.equal(short.code, 4);
+    assert.match(short.stderr, /no greeting within 1s .*use --tls-on-connect or smtps:\/\/host:port/);
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
+});
+
+test('a silent plain server is not disturbed by the TLS check: nothing is sent on its connection, and the error says it is not TLS either', async () => {
+  const server = await rawServer(() => {});
+  try {
+    const r = await runCli(['connect', `127.0.0.1:${server.port}`, '--greeting-timeout', '4s']);
+    assert.equal(r.code, 4);
+    assert.match(r.stderr, /no greeting within 4s .*it does not answer TLS either/);
+    assert.equal(server.received[0], '', 'nothing is sent before the greeting on the SMTP connection');
+  } finally {
+    await server.close();
+  }
 });

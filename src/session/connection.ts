@@ -186,6 +186,10 @@ export class Connection {
   destroy(): void {
     if (!this.failure) this.failure = { kind: 'closed' };
     this.socket.destroy();
+    // Whoever still waits for a reply hears now, not at its timeout (its timer would hold the process).
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.reject(undefined);
   }
 
   private attach() {

@@ -102,17 +102,7 @@ export class SmtpSession {
       this.peerHost = c.host;
       this.emit({ type: 'info', message: `Connecting to ${formatTarget(c.address, port)}${c.address !== c.host ? ` (${c.host})` : ''}` });
       try {
-        this.connection = await this.phase('connect', () =>
-          Connection.open(
-            { address: c.address, port, localAddress: this.options.localAddress, timeoutMs: this.options.timeouts.connect },
-            {
-              // Read at each write, so an interactive session can switch it on and off.
-              onRaw: (direction, data) => this.options.raw && this.emit({ type: 'raw', direction, data }),
-              onIdleReply: (reply) => this.idleReply(reply),
-              onFailure: (error) => this.idleWatcher?.({ kind: 'closed', error }),
-            },
-          ),
-        );
+        this.connection = await this.phase('connect', () => this.open(c.address));
       } catch (err) {
         lastError = err as SmtpkitError;
         if (!last) this.emit({ type: 'warning', message: `${formatTarget(c.address, port)}: ${lastError.message}${mx ? '; trying the next MX address' : ''}` });
@@ -120,9 +110,9 @@ export class SmtpSession {
       }
       const { local, remote } = this.connection;
       this.emit({ type: 'connected', remoteAddress: remote.address, remotePort: remote.port, localAddress: local.address, localPort: local.port });
-      if (!mx || last) return this.greet();
+      if (!mx || last) return this.greet(c.address);
       try {
-        const greeting = await this.greet();
+        const greeting = await this.greet(c.address);
         return greeting;
       } catch (err) {
         if (!(err instanceof SmtpkitError) || !(err.errorClass === 'connect' || this.transientGreeting)) throw err;
@@ -136,25 +126,74 @@ export class SmtpSession {
     throw new SmtpkitError('connect', `cannot connect to ${mx ? `any MX host of ${host}` : formatTarget(host, port)}: ${lastError?.message ?? 'no address'}`, 'connect');
   }
 
+  private open(address: string): Promise<Connection> {
+    return Connection.open(
+      { address, port: this.options.port, localAddress: this.options.localAddress, timeoutMs: this.options.timeouts.connect },
+      {
+        // Read at each write, so an interactive session can switch it on and off.
+        onRaw: (direction, data) => this.options.raw && this.emit({ type: 'raw', direction, data }),
+        onIdleReply: (reply) => this.idleReply(reply),
+        onFailure: (error) => this.idleWatcher?.({ kind: 'closed', error }),
+      },
+    );
+  }
+
   /** The host name connected to: the MX host in MX mode (TLS names are checked against it). */
   get currentHost(): string {
     return this.peerHost ?? this.options.host;
   }
 
-  private async greet(): Promise<Reply> {
+  private async greet(address: string): Promise<Reply> {
     this.transientGreeting = false;
     if (this.options.tlsOnConnect) await this.handshake();
-    const greeting = await this.phase('banner', () =>
-      this.read('the greeting', this.options.timeouts.greeting, 'CONNECT', () =>
-        new SmtpkitError('connect', `the server accepted the connection but sent no greeting within ${describeTimeout(this.options.timeouts.greeting)} (greeting timeout; --greeting-timeout raises it)`, 'banner'),
-      ),
-    );
+    const greeting = await this.phase('banner', () => this.readGreeting(address));
     this.greeted = true;
     if (!isPositive(greeting)) {
       this.transientGreeting = greeting.code >= 400 && greeting.code < 500;
       throw new SmtpkitError('protocol', `the server refused the session at the greeting: ${greeting.code} ${replyText(greeting)}`, 'banner');
     }
     return greeting;
+  }
+
+  /**
+   * The greeting; on a port other than 25 and 587, a server still silent after a short
+   * wait is asked on a second connection whether it speaks TLS. If it does, this session
+   * moves to implicit TLS on a new connection and says so, instead of waiting out the
+   * greeting timeout (src/session/implicit-tls.ts).
+   */
+  private async readGreeting(address: string): Promise<Reply> {
+    const timeoutMs = this.options.timeouts.greeting;
+    const { IMPLICIT_TLS_SNIFF_MS, PLAINTEXT_PORTS, answersTls } = await import('./implicit-tls.js');
+    const { port } = this.options;
+    let sniffed: boolean | undefined;
+    const silent = () => {
+      const tlsHint = this.isTls || PLAINTEXT_PORTS.has(port) ? '' : sniffed === false ? '; it does not answer TLS either' : '; if this port expects TLS at once (like 465), use --tls-on-connect or smtps://host:port';
+      return new SmtpkitError('connect', `the server accepted the connection but sent no greeting within ${describeTimeout(timeoutMs)} (greeting timeout; --greeting-timeout raises it)${tlsHint}`, 'banner');
+    };
+    if (this.isTls || PLAINTEXT_PORTS.has(port) || timeoutMs <= IMPLICIT_TLS_SNIFF_MS) return this.read('the greeting', timeoutMs, 'CONNECT', silent);
+    let answered = false;
+    const greeting = this.read('the greeting', timeoutMs, 'CONNECT', silent).finally(() => (answered = true));
+    greeting.catch(() => {});
+    let timer: NodeJS.Timeout | undefined;
+    const sniff = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => {
+        if (answered) return resolve(false);
+        const host = this.currentHost;
+        const sni = this.options.tls.sni === false ? undefined : (this.options.tls.sni ?? (isIP(host) ? undefined : host));
+        answersTls(address, port, sni, Math.min(this.options.timeouts.tls, 5000, Math.max(250, (timeoutMs - IMPLICIT_TLS_SNIFF_MS) / 2))).then((tls) => {
+          sniffed = tls;
+          resolve(tls && !answered);
+        });
+      }, IMPLICIT_TLS_SNIFF_MS);
+    });
+    const first = await Promise.race([greeting.then(() => 'greeting' as const, () => 'greeting' as const), sniff.then((tls) => (tls ? ('tls' as const) : undefined))]);
+    clearTimeout(timer);
+    if (first !== 'tls') return greeting;
+    this.emit({ type: 'warning', message: `no greeting after ${describeTimeout(IMPLICIT_TLS_SNIFF_MS)}, but port ${port} answers TLS: it expects implicit TLS; continuing over TLS on a new connection (say so with --tls-on-connect or smtps://)` });
+    this.connection?.destroy();
+    this.connection = await this.open(address);
+    await this.handshake();
+    return this.read('the greeting', timeoutMs, 'CONNECT', silent);
   }
 
   /**

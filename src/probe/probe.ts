@@ -130,7 +130,7 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
 
     if (s.auth) {
       const mech = await login(session, s.auth);
-      add('auth', 'pass', `logged in as ${s.auth.credentials.user} with ${mech}`);
+      add('auth', 'pass', `logged in as ${s.auth.user} with ${mech}`);
     }
     if (s.from && s.rcpt) {
       const mail = await session.command(`MAIL FROM:<${s.from}>`, { phase: 'envelope' });

@@ -69,6 +69,8 @@ export class SmtpSession {
   /** True between a complete reply and the next command: only then may QUIT be sent. */
   private inStep = true;
   private greeted = false;
+  /** QUIT has gone out: nothing more is written (a second QUIT would meet a closed session). */
+  private quitSent = false;
   private peerHost: string | undefined;
   private transientGreeting = false;
   /** Set by interactive use: replies that arrive between commands are shown, not queued. */
@@ -212,6 +214,7 @@ export class SmtpSession {
   async pipeline(commands: Array<{ line: string } & CommandOptions>, phase?: string): Promise<Reply[]> {
     const connection = this.requireConnection();
     const verbs = commands.map((c) => c.verb ?? commandVerb(c.line));
+    if (verbs.includes('QUIT')) this.quitSent = true;
     commands.forEach((c, i) => {
       this.emit({ type: 'sent', line: c.shown ?? c.line, command: verbs[i]!, ...(c.shown !== undefined ? { redacted: true } : {}) });
     });
@@ -298,7 +301,7 @@ export class SmtpSession {
    * outstanding: after a timeout the next reply would answer the wrong command.
    */
   async quit(): Promise<void> {
-    if (!this.isOpen || !this.greeted || !this.inStep) return this.close();
+    if (!this.isOpen || !this.greeted || !this.inStep || this.quitSent) return this.close();
     try {
       await this.command('QUIT', { phase: 'quit' });
     } catch {

@@ -15,6 +15,8 @@ import { sessionOptions } from './options.js';
 import { failureOutcome, runSession, type Flags, type Details } from './run.js';
 
 export interface SendFlags extends Flags, AuthFlags, ResolverFlags {
+  /** -s/--server: swaks' way of giving the server. */
+  server?: string;
   dane?: boolean;
   from?: string;
   to?: string[];
@@ -91,7 +93,12 @@ async function prepare(flags: SendFlags): Promise<{ spec: MessageSpec; envelope:
 }
 
 /** `smtpkit send`: one message, with everything the server offers that the user asked for. */
-export async function send(spec: string | undefined, flags: SendFlags): Promise<number> {
+export async function send(argument: string | undefined, flags: SendFlags): Promise<number> {
+  if (argument !== undefined && flags.server !== undefined) {
+    process.stderr.write('smtpkit: give the server once: as the argument or with --server/-s, not both\n');
+    return 2;
+  }
+  const spec = argument ?? flags.server;
   if (flags.dryRun) return dryRun(flags);
   if ([flags.count, flags.concurrency, flags.perConnection, flags.rate].some((v) => v !== undefined)) return loadMode(spec, flags);
   // No server: deliver to the recipients' domain through its MX hosts.

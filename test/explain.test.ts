@@ -151,3 +151,17 @@ test('well-known causes: blocklists, Gmail and Microsoft codes, greylisting, quo
   assert.deepEqual(ids(250, '2.0.0', 'Ok: queued as ABC'), []);
   for (const { id, source } of CAUSE_SOURCES) assert.match(source, /^https?:\/\/\S+$/, `${id} has no source`);
 });
+
+test('explain - refuses more standard input than a bounce holds (4 MiB) with exit 2', async () => {
+  const { spawn } = await import('node:child_process');
+  const { BIN } = await import('./helpers/paths.js');
+  const child = spawn(process.execPath, [BIN, 'explain', '-'], { env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' } });
+  // smtpkit stops reading at the limit: the rest of our write meets a closed pipe.
+  child.stdin.on('error', () => {});
+  child.stdin.end(`550 5.1.1 unknown\n${'x'.repeat(5 * 1024 * 1024)}`);
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  assert.equal(code, 2);
+  assert.match(stderr, /standard input is over 4 MiB/);
+});

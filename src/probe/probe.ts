@@ -98,7 +98,7 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
     const implicitTls = session.isTls;
     const authBefore = implicitTls ? [] : authMechanisms(plainCaps);
 
-    if (implicitTls) add('tls', 'pass', `implicit TLS (port ${port})`);
+    if (implicitTls) add('tls', 'pass', session.implicitTlsDetected ? `implicit TLS (port ${port}): no greeting in plaintext, but the port answers TLS; say --tls-on-connect or smtps:// next time` : `implicit TLS (port ${port})`);
     else if (hasExtension(plainCaps, 'STARTTLS')) {
       await session.starttls();
       add('tls', 'pass', `STARTTLS works (${session.timings.tls} ms handshake)`);

@@ -64,6 +64,8 @@ export class SmtpSession {
   tls: TlsFacts | undefined;
   /** The presented chain (DER), for checks such as DANE. */
   certificates: Buffer[] = [];
+  /** The port sent no greeting but answered TLS, so the session moved to implicit TLS unasked. */
+  implicitTlsDetected = false;
   private connection: Connection | undefined;
   private readonly started = performance.now();
   /** True between a complete reply and the next command: only then may QUIT be sent. */
@@ -194,6 +196,7 @@ export class SmtpSession {
     this.emit({ type: 'warning', message: `no greeting after ${describeTimeout(IMPLICIT_TLS_SNIFF_MS)}, but port ${port} answers TLS: it expects implicit TLS; continuing over TLS on a new connection (say so with --tls-on-connect or smtps://)` });
     this.connection?.destroy();
     this.connection = await this.open(address);
+    this.implicitTlsDetected = true;
     await this.handshake();
     return this.read('the greeting', timeoutMs, 'CONNECT', silent);
   }

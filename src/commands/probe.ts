@@ -43,7 +43,6 @@ export async function probeCommand(specs: string[], flags: ProbeFlags): Promise<
   let results: ProbeResult[];
   let settings: ProbeSettings;
   try {
-    if (!['text', 'json', 'junit', 'nagios'].includes(format)) throw usageError('--format is text, json, junit or nagios');
     settings = await probeSettings(flags);
     checkSaveCert(flags.saveCert);
     const targets = await probeTargets(specs, flags);

@@ -114,6 +114,8 @@ export async function send(argument: string | undefined, flags: SendFlags): Prom
     const { spec: message, envelope, quitAfter } = await prepare(flags);
     const targets = mxDomain || flags.dane ? await import('./mx-targets.js') : undefined;
     const resolver = mxDomain ? await targets!.useMx(session, mxDomain, flags) : flags.dane ? (await import('../dns/resolver.js')).Resolver.fromFlags(flags, session.options.tls.ca) : undefined;
+    // DANE judges the certificate inside the handshake, so it is installed before connecting.
+    if (flags.dane && resolver) targets!.installDane(session, resolver);
     const wantsAuth = flags.auth || flags.user !== undefined;
     const plan: AuthPlan | undefined = wantsAuth ? planAuth(flags, (m) => session.emit({ type: 'warning', message: m })) : undefined;
     const stop = (step: Step) => quitAfter === step;

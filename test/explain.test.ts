@@ -165,3 +165,16 @@ test('explain - refuses more standard input than a bounce holds (4 MiB) with exi
   assert.equal(code, 2);
   assert.match(stderr, /standard input is over 4 MiB/);
 });
+
+test('explain reads swaks and smtpkit transcript markers and Postfix log lines', async () => {
+  const swaks = JSON.parse((await runCli(['explain', '--json', '<** 550 5.7.1 Relay access denied'])).stdout);
+  assert.equal(swaks.code, 550);
+  const ours = JSON.parse((await runCli(['explain', '--json', '<~  452 4.2.2 Mailbox full'])).stdout);
+  assert.equal(ours.causes[0].id, 'mailbox-full');
+  const log = 'Jun  7 19:24:09 mx postfix/smtpd[2561]: NOQUEUE: reject: RCPT from unknown[192.0.2.1]: 554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using bl.spamcop.net; from=<a@example.test> to=<b@example.test> proto=ESMTP helo=<x>';
+  const p = JSON.parse((await runCli(['explain', '--json', '-'], { input: `${log}\n` })).stdout);
+  assert.equal(p.command, 'RCPT');
+  assert.equal(p.enhanced, '5.7.1');
+  assert.equal(p.causes[0].id, 'spamcop');
+  assert.doesNotMatch(p.input, /from=</);
+});

@@ -36,7 +36,8 @@ const MAX_ITEMS = 100;
 export function explainPasted(input: string, command = ''): ExplainedInput[] {
   const lines = input
     .split(/\r?\n/)
-    .map((l) => l.replace(/^\s*(?:>\s?)+/, '').replace(/^\s*#+\s*/, ''))
+    // Quoting ("> "), comments ("# "), and the reply markers of swaks and our own transcript ("<** ", "<~  ").
+    .map((l) => l.replace(/^\s*(?:>\s?)+/, '').replace(/^\s*#+\s*/, '').replace(/^\s*<(?:\*\*|~\*|-|~)\s+(?=\d{3}[ -]|\d{3}$)/, ''))
     .slice(0, 20_000);
   const whole = lines.join('\n').trim();
   if (!whole) throw unreadable(input);
@@ -135,7 +136,10 @@ function fromText(lines: string[], command: string): ExplainedInput[] {
       items.push(enhancedItem(line, line, command));
       continue;
     }
-    const start = /^(?:.*?\bsaid:\s*|.*?\breturned\s+'|.*?\bdiagnostic-code:\s*(?:smtp;\s*)?)?([2-5][0-5]\d(?:[ -].*)?)$/i.exec(line);
+    // Bare reply lines, Postfix bounces ("said: 550 ..."), Exchange ("returned '550 ..."), and
+    // Postfix's log ("NOQUEUE: reject: RCPT from host[ip]: 554 5.7.1 ...; from=<...> to=<...>").
+    const logged = /\breject: ([A-Z]+) from \S+?\[[^\]]*\]: ([2-5][0-5]\d[ -].*?)(?:; from=<.*)?$/.exec(line);
+    const start = logged ? [line, logged[2]!] : /^(?:.*?\bsaid:\s*|.*?\breturned\s+'|.*?\bdiagnostic-code:\s*(?:smtp;\s*)?)?([2-5][0-5]\d(?:[ -].*)?)$/i.exec(line);
     if (!start || !REPLY_START.test(start[1]!)) {
       previous = line;
       continue;
@@ -153,12 +157,20 @@ function fromText(lines: string[], command: string): ExplainedInput[] {
       text += `${sameCode ? '\n' : ' '}${next}`;
       i++;
     }
-    const item = replyItem(text, command || commandFrom(`${previous} ${text}`));
+    const item = replyItem(text, command || (logged ? verbOf(logged[1]!) : commandFrom(`${previous} ${text}`)));
     if (item) items.push(item);
     previous = line;
     if (items.length >= MAX_ITEMS) break;
   }
   return items;
+}
+
+function verbOf(word: string): string {
+  try {
+    return commandVerb(word);
+  } catch {
+    return '';
+  }
 }
 
 /** The command a bounce says the reply answered ("in reply to RCPT TO command", "after end of data"). */

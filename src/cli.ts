@@ -57,10 +57,10 @@ export async function main(argv: string[]): Promise<number> {
       const option = new Option(o.flags, o.help);
       const { long } = parseFlags(o.flags);
       if (o.choices) {
-        const choices = o.choices;
+        const { choices, choiceAliases } = o;
         option.argParser((v: string) => {
           try {
-            return choose(long, choices, v);
+            return choose(long, choices, v, choiceAliases);
           } catch (err) {
             throw new InvalidArgumentError((err as Error).message);
           }

@@ -48,6 +48,10 @@ test('values of --quit-after, --format, --mech, --starttls are read without rega
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--format takes text, json, junit or nagios, not "xml"/);
   assert.deepEqual(normaliseArgv(['auth', 'h', '--mech', 'scram-sha-256']), ['auth', 'h', '--mech', 'scram-sha-256']);
+  // swaks' stop points are understood too: --quit-after banner is after the greeting.
+  const banner = await runCli(['send', `127.0.0.1:${peer.port}`, '--quit-after', 'BANNER', '--to', 'b@example.test', '--from', 'a@example.test', '--json']);
+  assert.equal(banner.code, 0, banner.stdout);
+  assert.match(JSON.parse(banner.stdout).outcome.message, /stopped after connect/);
 });
 
 test('options before the command: smtpkit --no-color ehlo ..., smtpkit -q probe ..., with values', async () => {

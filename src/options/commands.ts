@@ -147,7 +147,12 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '--dsn-ret <what>', help: 'DSN: FULL or HDRS', choices: ['FULL', 'HDRS'] },
       { flags: '--envid <id>', help: 'DSN envelope id' },
       { flags: '--requiretls', help: 'REQUIRETLS (RFC 8689): the message must travel over TLS all the way' },
-      { flags: '--quit-after <step>', help: 'stop after connect, ehlo, tls, auth, mail, rcpt or data (exit 0)', choices: QUIT_AFTER },
+      {
+        flags: '--quit-after <step>',
+        help: 'stop after connect, ehlo, tls, auth, mail, rcpt or data (exit 0)',
+        choices: QUIT_AFTER,
+        choiceAliases: { banner: 'connect', helo: 'ehlo', 'first-helo': 'ehlo', 'first-ehlo': 'ehlo', from: 'mail', to: 'rcpt' },
+      },
       { flags: '--strict', help: 'exit 8 when any recipient is refused' },
       { flags: '--dry-run', help: 'print the envelope and the message that would be sent, contact nobody' },
       { flags: '--dane', help: 'check the MX certificate against its TLSA records (DANE, RFC 7672)' },

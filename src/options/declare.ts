@@ -20,6 +20,8 @@ export interface OptionSpec {
    * spelling listed here (`--format JSON` → 'json'). Also offered by the completions.
    */
   choices?: readonly string[];
+  /** Other words for some choices, as other tools spell them (swaks' `--quit-after banner`). */
+  choiceAliases?: Readonly<Record<string, string>>;
   /** Values the completions offer when any value is accepted (--tls-min 1.2). */
   values?: readonly string[];
   /** Accepted spellings that commander alone cannot take (swaks' '-au', '--auth-user'). */
@@ -62,8 +64,9 @@ export function parseFlags(flags: string): ParsedFlags {
 }
 
 /** `--format JSON` → 'json'; anything not listed is refused with the list. */
-export function choose(option: string, choices: readonly string[], value: string): string {
-  const found = choices.find((c) => c.toLowerCase() === value.trim().toLowerCase());
+export function choose(option: string, choices: readonly string[], value: string, aliases: Readonly<Record<string, string>> = {}): string {
+  const v = value.trim().toLowerCase();
+  const found = choices.find((c) => c.toLowerCase() === v) ?? aliases[v];
   if (found === undefined) throw new Error(`--${option} takes ${choices.slice(0, -1).join(', ')}${choices.length > 1 ? ' or ' : ''}${choices.at(-1)}, not ${JSON.stringify(value)}`);
   return found;
 }

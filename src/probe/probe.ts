@@ -109,9 +109,13 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
     if (t) {
       add('tls-version', t.protocol === 'TLSv1' || t.protocol === 'TLSv1.1' ? 'warn' : 'pass', `${t.protocol}, ${t.cipher}${t.protocol === 'TLSv1' || t.protocol === 'TLSv1.1' ? ': obsolete, should be TLS 1.2 or later' : ''}`);
       const bad: CheckStatus = policy.enforced ? 'fail' : 'warn';
-      add('certificate-trust', t.trusted ? 'pass' : bad, t.trusted ? 'the chain is trusted' : `not trusted: ${t.trustError} (${policy.why})`);
+      // A certificate judge (DANE) may vouch for what PKIX does not.
+      const vouched = session.certificateVerdict;
+      const trusted = t.trusted || !!vouched;
+      const nameMatches = t.nameMatches || !!vouched?.nameWaived;
+      add('certificate-trust', trusted ? 'pass' : bad, t.trusted ? 'the chain is trusted' : vouched ? `authenticated by ${vouched.by}` : `not trusted: ${t.trustError} (${policy.why})`);
       // --ca-file does not help a name mismatch: the rule is named only where it is not the usual one.
-      add('certificate-name', t.nameMatches ? 'pass' : bad, t.nameMatches ? `valid for ${t.nameChecked}` : `${t.nameError}${policy.rule === 'authenticated' ? '' : ` (${policy.why})`}`);
+      add('certificate-name', nameMatches ? 'pass' : bad, t.nameMatches ? `valid for ${t.nameChecked}` : nameMatches ? `not checked: ${vouched?.by} authenticates the certificate itself` : `${t.nameError}${policy.rule === 'authenticated' ? '' : ` (${policy.why})`}`);
       const days = t.chain[0]?.daysLeft;
       if (days !== undefined) {
         const status: CheckStatus = days < s.critDays ? 'fail' : days < s.warnDays ? 'warn' : 'pass';

@@ -15,6 +15,7 @@ import { parsePort } from '../protocol/target.js';
 import { paint } from '../render/paint.js';
 import { failureOutcome, type Flags } from './run.js';
 import { checkSaveCert, saveCertificates } from './save-cert.js';
+import { scanSettings } from '../scan/run.js';
 
 export interface ProbeFlags extends Flags, AuthFlags, ResolverFlags {
   targets?: string;
@@ -35,6 +36,9 @@ export interface ProbeFlags extends Flags, AuthFlags, ResolverFlags {
   ptr?: boolean;
   httpsPort?: string;
   saveCert?: string;
+  tlsScan?: boolean;
+  enumTest?: boolean;
+  scanConcurrency?: string;
 }
 
 /** `smtpkit probe a:25 b:587 ...`: one health check per target, run concurrently, reported in input order. */
@@ -63,6 +67,12 @@ export async function probeCommand(specs: string[], flags: ProbeFlags): Promise<
     const summary = { targets: results.length, ok: results.filter((r) => strictly(r) === 0).length, failed: results.filter((r) => strictly(r) !== 0).length };
     const doc = { schema: 'smtpkit/1', tool: { name: 'smtpkit', version: version() }, command: 'probe', outcome: { ok: exitCode === 0, exitCode }, summary, results: results.map((r) => ({ ...r, exitCode: strictly(r), events: flags.transcript ? r.events : undefined })) };
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+    return exitCode;
+  }
+  if (format === 'prometheus') {
+    // For node_exporter's textfile collector: one file, each target told apart by its label.
+    const { probeFamilies, renderFamilies } = await import('../exporter/metrics.js');
+    process.stdout.write(renderFamilies(probeFamilies(results, (r) => ({ target: r.target }))));
     return exitCode;
   }
   if (format === 'junit') {
@@ -104,7 +114,7 @@ function thresholds(values: string[] | undefined, option: string): Record<string
   return out;
 }
 
-async function probeSettings(flags: ProbeFlags): Promise<ProbeSettings> {
+export async function probeSettings(flags: ProbeFlags): Promise<ProbeSettings> {
   const days = (v: string | undefined, d: number, option: string) => {
     if (v === undefined) return d;
     if (!/^\d+$/.test(v)) throw usageError(`${option} takes a number of days`);
@@ -116,7 +126,8 @@ async function probeSettings(flags: ProbeFlags): Promise<ProbeSettings> {
   } catch {
     throw usageError(`--expect-banner: ${JSON.stringify(flags.expectBanner)} is not a regular expression`);
   }
-  if ((flags.from === undefined) !== (flags.rcpt === undefined)) throw usageError('--from and --rcpt go together');
+  // --enum-test may take --rcpt alone: the known address to compare with a random one.
+  if ((flags.from === undefined) !== (flags.rcpt === undefined) && !(flags.enumTest && flags.from === undefined)) throw usageError('--from and --rcpt go together');
   for (const [v, o] of [[flags.from, '--from'], [flags.rcpt, '--rcpt']] as const) if (v !== undefined && /[\r\n<>\s]/.test(v)) throw usageError(`${o}: give a bare address (no <>, spaces or line breaks)`);
   const wantsAuth = flags.auth || flags.user !== undefined;
   return {
@@ -129,6 +140,8 @@ async function probeSettings(flags: ProbeFlags): Promise<ProbeSettings> {
     from: flags.from,
     rcpt: flags.rcpt,
     relayTest: !!flags.relayTest,
+    enumTest: !!flags.enumTest,
+    ...(flags.tlsScan ? { tlsScan: scanSettings({ ...flags, tlsTimeout: flags.tlsTimeout ?? '5s' }) } : {}),
     resolver: flags.ptr ? Resolver.fromFlags(flags, flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined) : undefined,
     totalMs: parseDuration(flags.timeout ?? '10s', '--timeout'),
   };

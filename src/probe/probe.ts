@@ -10,6 +10,10 @@ import { describeTimeout } from '../session/timeouts.js';
 import { login, type AuthPlan } from '../commands/establish.js';
 import { failureOutcome } from '../commands/run.js';
 import type { Check, CheckStatus, ProbeResult } from './result.js';
+import { tlsScanChecks, type TlsScanSettings } from './tls-scan.js';
+import { enumerationChecks } from './enumeration.js';
+import { freshSession, inBatches } from './fresh-session.js';
+import { localDomain, relayCheck, relayForms, tryForm } from './relay.js';
 
 export interface ProbeSettings {
   expectBanner: RegExp | undefined;
@@ -22,6 +26,10 @@ export interface ProbeSettings {
   from: string | undefined;
   rcpt: string | undefined;
   relayTest: boolean;
+  /** Set for --enum-test: VRFY, EXPN and RCPT for a known and a random user. */
+  enumTest?: boolean;
+  /** Set for --tls-scan. */
+  tlsScan?: TlsScanSettings;
   /** Set for --ptr. */
   resolver: Resolver | undefined;
   /** The whole probe's time limit. */
@@ -86,6 +94,7 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
   }, s.totalMs);
   let error: ProbeResult['error'] = null;
   let exitCode = 0;
+  let scan: ProbeResult['scan'];
   try {
     const greeting = await session.connect();
     add('connect', 'pass', `connected to ${formatTarget(target.options.candidates?.[0]?.address ?? target.options.host, port)} in ${session.timings.connect ?? 0} ms`);
@@ -122,6 +131,14 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
         add('certificate-expiry', status, days < 0 ? `EXPIRED ${-days} days ago` : `${days} days left${status === 'pass' ? '' : ` (below ${status === 'fail' ? s.critDays : s.warnDays})`}`);
       }
     }
+    if (s.tlsScan && t) {
+      const address = events.find((e): e is Extract<SmtpEvent, { type: 'connected' }> => e.type === 'connected')?.remoteAddress ?? session.currentHost;
+      const { ehloName, localAddress, tls } = target.options;
+      const sni = tls.sni === false ? undefined : (tls.sni ?? t.sni ?? undefined);
+      const found = await tlsScanChecks({ host: session.currentHost, address, port, implicitTls, ehloName, sni, localAddress, timeoutMs: s.tlsScan.timeoutMs }, s.tlsScan);
+      checks.push(...found.checks);
+      scan = found.scan;
+    }
     const authAfter = session.isTls ? authMechanisms(session.capabilities!) : [];
     if (authBefore.some((m) => m === 'PLAIN' || m === 'LOGIN')) add('auth-before-tls', 'warn', `AUTH ${authBefore.join(' ')} is offered before TLS: a client could send its password in clear`);
     else add('auth-before-tls', 'pass', authBefore.length ? `only challenge mechanisms before TLS (${authBefore.join(' ')})` : 'no AUTH before TLS');
@@ -142,13 +159,16 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
       add('envelope', isPositive(rcpt) ? 'pass' : 'fail', isPositive(rcpt) ? `MAIL FROM:<${s.from}> and RCPT TO:<${s.rcpt}> accepted (no message sent)` : `${rcpt === mail ? 'MAIL' : 'RCPT'} refused: ${rcpt.code} ${replyText(rcpt)}`);
       await session.command('RSET');
     }
-    if (s.relayTest) {
-      // An outside domain that cannot exist (RFC 2606 .invalid): nothing can be delivered, ever.
-      const mail = await session.command('MAIL FROM:<relay-probe@smtpkit.invalid>', { phase: 'relay' });
-      const rcpt = isPositive(mail) ? await session.command('RCPT TO:<relay-probe@relay-test.smtpkit.invalid>', { phase: 'relay' }) : undefined;
-      if (rcpt && isPositive(rcpt)) add('open-relay', 'fail', `OPEN RELAY: the server accepted a recipient in an outside domain without AUTH (${rcpt.code} ${replyText(rcpt)})`);
-      else add('open-relay', 'pass', `relaying refused: ${(rcpt ?? mail).code} ${replyText(rcpt ?? mail)}`);
-      await session.command('RSET');
+    if (s.relayTest || s.enumTest) {
+      const address = events.find((e): e is Extract<SmtpEvent, { type: 'connected' }> => e.type === 'connected')?.remoteAddress ?? session.currentHost;
+      const local = localDomain(replyText(greeting), session.currentHost);
+      const open = () => freshSession(target.options, (e) => events.push(e), session.isTls);
+      if (s.relayTest) {
+        const forms = relayForms(local, address);
+        const attempts = await inBatches(forms, 5, open, tryForm, (f, err) => ({ form: f.form, commands: [], reply: `error: ${(err as Error).message}`, accepted: false }));
+        checks.push(relayCheck(attempts));
+      }
+      if (s.enumTest) checks.push(...(await enumerationChecks(open, s.rcpt ?? `postmaster@${local}`)));
     }
     if (s.resolver) {
       const address = events.find((e): e is Extract<SmtpEvent, { type: 'connected' }> => e.type === 'connected')?.remoteAddress ?? '';
@@ -187,5 +207,5 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
     else add('response-time', 'pass', `${totalMs} ms in all`);
     exitCode = checks.some((c) => c.status === 'fail') ? 1 : 0;
   }
-  return { target: target.label, host: session.currentHost, port, checks, certificatePolicy: session.tls ? { rule: policy.rule, enforced: policy.enforced } : null, tls: session.tls ?? null, timings: session.timings, totalMs, exitCode, error, events };
+  return { target: target.label, host: session.currentHost, port, checks, certificatePolicy: session.tls ? { rule: policy.rule, enforced: policy.enforced } : null, tls: session.tls ?? null, timings: session.timings, totalMs, exitCode, error, events, ...(scan ? { scan } : {}) };
 }

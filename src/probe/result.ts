@@ -1,6 +1,7 @@
 import type { ErrorClass } from '../errors.js';
 import type { SmtpEvent, Timings } from '../session/events.js';
 import type { TlsFacts } from '../session/tls-facts.js';
+import type { ScanResult } from '../scan/scan.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 
@@ -9,6 +10,18 @@ export interface Check {
   name: string;
   status: CheckStatus;
   message: string;
+  /** What was tried, one entry per attempt (open-relay forms, enumeration commands). */
+  attempts?: Attempt[];
+}
+
+/** One scripted try inside a check: the commands sent and the server's answer. */
+export interface Attempt {
+  /** The address form or command tried ("percent-hack", "VRFY known"). */
+  form: string;
+  commands: string[];
+  reply: string;
+  /** Whether the server said yes (2xx) to the last command. */
+  accepted: boolean;
 }
 
 export interface ProbeResult {
@@ -27,6 +40,8 @@ export interface ProbeResult {
   /** The failure that stopped the probe early, if any. */
   error: { errorClass: ErrorClass | 'internal'; message: string; phase?: string } | null;
   events: SmtpEvent[];
+  /** probe --tls-scan: the whole scan. */
+  scan?: ScanResult;
 }
 
 export const MARKS: Record<CheckStatus, string> = { pass: '✔', warn: '⚠', fail: '✖' };

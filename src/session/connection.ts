@@ -186,7 +186,7 @@ export class Connection {
   destroy(): void {
     if (!this.failure) this.failure = { kind: 'closed' };
     this.socket.destroy();
-    // Whoever still waits for a reply hears now, not at its timeout (its timer would hold the process).
+    // Whoever waits for a reply learns now, not at its own (possibly longer) timeout.
     const waiter = this.waiter;
     this.waiter = undefined;
     waiter?.reject(undefined);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash, X509Certificate } from 'node:crypto';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
@@ -8,8 +9,18 @@ import { dnsServer, type DnsServer } from './helpers/dns-server.js';
 import { MTA_STS_TLS, TLS } from './helpers/paths.js';
 import { smtpPeer, type Peer } from './helpers/smtp-peer.js';
 
+// DANE-EE (3), SPKI (1), SHA-256 (1) of the other-name certificate, and one that matches nothing.
+const spki = createHash('sha256').update(new X509Certificate(TLS.wrongNameCert()).publicKey.export({ type: 'spki', format: 'der' })).digest();
+const tlsa = (hash: Buffer) => Buffer.concat([Buffer.from([3, 1, 1]), hash]);
+
 // An MX whose certificate is for another name (and from a CA not trusted without --ca-file).
 const zone = {
+  'dane.test': [{ type: 'MX' as const, exchange: 'mx.dane.test', priority: 10 }],
+  'mx.dane.test': [{ type: 'A' as const, address: '127.0.0.1' }],
+  '_25._tcp.mx.dane.test': [{ type: 'TLSA' as const, data: tlsa(spki) }],
+  'baddane.test': [{ type: 'MX' as const, exchange: 'mx.baddane.test', priority: 10 }],
+  'mx.baddane.test': [{ type: 'A' as const, address: '127.0.0.1' }],
+  '_25._tcp.mx.baddane.test': [{ type: 'TLSA' as const, data: tlsa(Buffer.alloc(32, 7)) }],
   'good.test': [{ type: 'MX' as const, exchange: 'mx1.good.test', priority: 10 }],
   'mx1.good.test': [{ type: 'A' as const, address: '127.0.0.1' }],
   '_mta-sts.good.test': [{ type: 'TXT' as const, data: 'v=STSv1; id=20261128' }],
@@ -48,6 +59,7 @@ test('the certificate rule: opportunistic on port 25 unless --tls-verify, --dane
   assert.equal(certificatePolicy(2525, { verify: false, mx: true }).rule, 'opportunistic');
   assert.equal(certificatePolicy(25, { verify: true }).rule, 'tls-verify');
   assert.equal(certificatePolicy(25, { verify: false, dane: true }).rule, 'dane');
+  assert.equal(certificatePolicy(25, { verify: true, dane: true }).rule, 'dane', 'validated TLSA records decide before PKIX');
   assert.equal(certificatePolicy(25, { verify: false, mtaStsEnforce: true }).rule, 'mta-sts');
   const submission = certificatePolicy(587, { verify: false });
   assert.deepEqual([submission.rule, submission.enforced], ['authenticated', true]);
@@ -92,4 +104,29 @@ test('probe elsewhere: an untrusted certificate fails with a hint naming --ca-fi
   for (const d of [leaf.validFrom, leaf.validTo]) assert.equal(new Date(d).toISOString(), d);
   const st = JSON.parse((await runCli(['starttls', `127.0.0.1:${plain.port}`, '--json'])).stdout);
   assert.equal(st.tls.chain[0].keyBits, 2048);
+});
+
+test('probe --dane: validated TLSA records decide; a match passes an otherwise untrusted, mismatched certificate, a mismatch stops the probe (exit 6)', async () => {
+  dns.authenticated = true;
+  try {
+    const ok = await probeMx('dane.test', '--dane');
+    const doc = JSON.parse(ok.stdout);
+    assert.equal(ok.code, 0, ok.stdout);
+    assert.deepEqual(doc.results[0].certificatePolicy, { rule: 'dane', enforced: true });
+    assert.equal(doc.results[0].dane.status, 'authenticated');
+    assert.equal(check(doc, 'certificate-trust').status, 'pass');
+    assert.match(check(doc, 'certificate-trust').message, /authenticated by DANE-EE \(3\)/);
+    assert.equal(check(doc, 'certificate-name').status, 'pass');
+    const bad = await probeMx('baddane.test', '--dane');
+    assert.equal(bad.code, 6, bad.stdout);
+    const b = JSON.parse(bad.stdout).results[0];
+    assert.deepEqual(b.certificatePolicy, { rule: 'dane', enforced: true });
+    assert.match(b.error.message, /DANE: none of the 1 usable TLSA record/);
+  } finally {
+    dns.authenticated = false;
+  }
+  // Without DNSSEC the records are not used: opportunistic TLS again.
+  const unsigned = JSON.parse((await probeMx('dane.test', '--dane')).stdout).results[0];
+  assert.deepEqual(unsigned.certificatePolicy, { rule: 'opportunistic', enforced: false });
+  assert.equal(unsigned.dane.status, 'not-validated');
 });

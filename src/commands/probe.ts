@@ -36,6 +36,7 @@ export interface ProbeFlags extends Flags, AuthFlags, ResolverFlags {
   ptr?: boolean;
   httpsPort?: string;
   saveCert?: string;
+  dane?: boolean;
   tlsScan?: boolean;
   enumTest?: boolean;
   scanConcurrency?: string;
@@ -143,6 +144,7 @@ export async function probeSettings(flags: ProbeFlags): Promise<ProbeSettings> {
     enumTest: !!flags.enumTest,
     ...(flags.tlsScan ? { tlsScan: scanSettings({ ...flags, tlsTimeout: flags.tlsTimeout ?? '5s' }) } : {}),
     resolver: flags.ptr ? Resolver.fromFlags(flags, flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined) : undefined,
+    daneResolver: flags.dane ? Resolver.fromFlags(flags, flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined) : undefined,
     totalMs: parseDuration(flags.timeout ?? '10s', '--timeout'),
   };
 }

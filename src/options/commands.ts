@@ -219,6 +219,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '--scan-concurrency <n>', help: 'handshakes at once during --tls-scan (default 8)' },
       { ...SAVE_CERT, help: 'write the certificate chain each target presents to FILE as PEM, leaf first' },
       { flags: '--https-port <port>', help: 'with --mx: port of the MTA-STS policy server (443; for test beds)' },
+      { flags: '--dane', help: 'judge certificates by the host’s DNSSEC-validated TLSA records (DANE, RFC 7672): a mismatch stops the probe (exit 6)' },
       ...outputOptions(),
     ],
     run: async ([targets], flags) => (await import('../commands/probe.js')).probeCommand(targets as string[], flags as never),

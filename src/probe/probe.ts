@@ -34,8 +34,8 @@ export interface ProbeSettings {
   resolver: Resolver | undefined;
   /** The whole probe's time limit. */
   totalMs: number;
-  /** --dane was asked for (the certificate must then be valid on port 25 too). */
-  dane?: boolean;
+  /** --dane: DANE (RFC 7672) judges the certificate with TLSA records from this resolver. */
+  daneResolver?: Resolver;
   /** --save-cert: told each target's presented chain (DER, leaf first), empty without TLS. */
   onCertificates?: (target: ProbeTarget, chain: Buffer[]) => void;
 }
@@ -63,8 +63,9 @@ export interface CertificatePolicy {
  * of other ports (587, 465) check the certificate: there it fails.
  */
 export function certificatePolicy(port: number, o: { verify: boolean; dane?: boolean; mtaStsEnforce?: boolean; mx?: boolean }): CertificatePolicy {
+  // dane: the host publishes DNSSEC-validated TLSA records, so they decide (RFC 7672 §2.2).
+  if (o.dane) return { rule: 'dane', enforced: true, why: 'the host’s DNSSEC-validated TLSA records decide (--dane): senders that use DANE will not deliver over a certificate they do not match' };
   if (o.verify) return { rule: 'tls-verify', enforced: true, why: '--tls-verify asks for a valid certificate' };
-  if (o.dane) return { rule: 'dane', enforced: true, why: '--dane: senders that use DANE will not deliver over it' };
   if (o.mtaStsEnforce) return { rule: 'mta-sts', enforced: true, why: 'the domain’s MTA-STS policy is in enforce mode: senders that honour it will not deliver over it' };
   if (port === 25 || o.mx) return { rule: 'opportunistic', enforced: false, why: 'port 25 between MTAs is opportunistic TLS, so senders deliver anyway; --tls-verify, --dane or an MTA-STS policy in enforce mode make this a failure' };
   return { rule: 'authenticated', enforced: true, why: `clients of port ${port} check the certificate; --ca-file adds a private CA` };
@@ -81,8 +82,12 @@ const SMTPS = 465;
 export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<ProbeResult> {
   const events: SmtpEvent[] = [];
   // With --tls-verify the session itself stops at a bad certificate (exit 6, as everywhere).
-  const policy = certificatePolicy(target.options.port, { verify: target.options.tls.verify, dane: s.dane, mtaStsEnforce: target.mtaStsEnforce, mx: target.mx });
-  const session = new SmtpSession(target.options, (e) => events.push(e));
+  const policyFor = (dane: boolean) => certificatePolicy(target.options.port, { verify: target.options.tls.verify, dane, mtaStsEnforce: target.mtaStsEnforce, mx: target.mx });
+  let policy = policyFor(false);
+  // Options are copied: the DANE judge is installed on this session only.
+  const session = new SmtpSession({ ...target.options }, (e) => events.push(e));
+  const dane = s.daneResolver ? (await import('../commands/mx-targets.js')).installDane(session, s.daneResolver) : undefined;
+  const daneDecided = () => ['authenticated', 'mismatch', 'lookup-failed'].includes(dane?.result()?.status ?? '');
   const checks: Check[] = [];
   const add = (name: string, status: CheckStatus, message: string) => checks.push({ name, status, message });
   const { port } = target.options;
@@ -117,6 +122,7 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
     const t = session.tls;
     if (t) {
       add('tls-version', t.protocol === 'TLSv1' || t.protocol === 'TLSv1.1' ? 'warn' : 'pass', `${t.protocol}, ${t.cipher}${t.protocol === 'TLSv1' || t.protocol === 'TLSv1.1' ? ': obsolete, should be TLS 1.2 or later' : ''}`);
+      if (daneDecided()) policy = policyFor(true);
       const bad: CheckStatus = policy.enforced ? 'fail' : 'warn';
       // A certificate judge (DANE) may vouch for what PKIX does not.
       const vouched = session.certificateVerdict;
@@ -207,5 +213,7 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
     else add('response-time', 'pass', `${totalMs} ms in all`);
     exitCode = checks.some((c) => c.status === 'fail') ? 1 : 0;
   }
-  return { target: target.label, host: session.currentHost, port, checks, certificatePolicy: session.tls ? { rule: policy.rule, enforced: policy.enforced } : null, tls: session.tls ?? null, timings: session.timings, totalMs, exitCode, error, events, ...(scan ? { scan } : {}) };
+  if (daneDecided()) policy = policyFor(true);
+  const daneResult = dane?.result();
+  return { target: target.label, host: session.currentHost, port, checks, certificatePolicy: session.tls ? { rule: policy.rule, enforced: policy.enforced } : null, ...(daneResult ? { dane: daneResult } : {}), tls: session.tls ?? null, timings: session.timings, totalMs, exitCode, error, events, ...(scan ? { scan } : {}) };
 }

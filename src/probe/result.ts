@@ -32,6 +32,8 @@ export interface ProbeResult {
   checks: Check[];
   /** Which rule judged the certificate (null without TLS): see certificatePolicy(). */
   certificatePolicy: { rule: string; enforced: boolean } | null;
+  /** With --dane: the host's TLSA records and whether they matched (as starttls --dane reports it). */
+  dane?: unknown;
   /** What the handshake established (chain with dates as ISO strings, days and key bits as numbers). */
   tls: TlsFacts | null;
   timings: Timings;

@@ -3,7 +3,7 @@ import { explainPasted, type ExplainedInput } from '../explain/pasted.js';
 import { commandVerb } from '../protocol/command.js';
 import { explanationLines } from '../render/explanation.js';
 import { paint } from '../render/paint.js';
-import { failureOutcome } from './run.js';
+import { failureOutcome } from '../flows/run.js';
 
 export interface ExplainFlags {
   command?: string;

@@ -3,7 +3,7 @@ import { usageError } from '../errors.js';
 import { createExporter } from '../exporter/server.js';
 import { loadModules } from '../exporter/modules.js';
 import { parseDuration } from '../session/timeouts.js';
-import { failureOutcome } from './run.js';
+import { failureOutcome } from '../flows/run.js';
 
 export interface ExporterFlags {
   listen?: string;

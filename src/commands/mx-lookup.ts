@@ -1,4 +1,3 @@
-import { usageError } from '../errors.js';
 import { checkDane } from '../dns/checks/dane.js';
 import { checkDmarc } from '../dns/checks/dmarc.js';
 import type { Finding } from '../dns/checks/finding.js';
@@ -11,9 +10,9 @@ import { DnsFailure, Resolver, type DnsErrorInfo, type ResolverFlags } from '../
 import { parsePort } from '../protocol/target.js';
 import { printable } from '../render/printable.js';
 import { version } from '../version.js';
-import { readOption } from './options.js';
+import { readOption } from '../flows/options.js';
 import { paint, type Paint } from '../render/paint.js';
-import { failureOutcome } from './run.js';
+import { failureOutcome } from '../flows/run.js';
 
 export interface MxFlags extends ResolverFlags {
   ptr?: boolean;

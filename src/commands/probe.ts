@@ -1,46 +1,19 @@
-import { readFileSync } from 'node:fs';
 import { usageError } from '../errors.js';
 import { lookupMx } from '../dns/mx.js';
-import { Resolver, type ResolverFlags } from '../dns/resolver.js';
-import { parseDuration } from '../session/timeouts.js';
+import { Resolver } from '../dns/resolver.js';
 import { probe, type ProbeSettings, type ProbeTarget } from '../probe/probe.js';
 import { junitReport, nagiosLine, textReport, verdictLine } from '../probe/render.js';
 import { counts, nagiosStatus, type ProbeResult } from '../probe/result.js';
 import { printable } from '../render/printable.js';
 import { version } from '../version.js';
-import { planAuth, type AuthFlags, type AuthPlan } from './establish.js';
 import { parseDomain } from '../dns/domain.js';
-import { sessionOptions, readOption } from './options.js';
-import { parsePort } from '../protocol/target.js';
+import { sessionOptions, readOption } from '../flows/options.js';
 import { paint } from '../render/paint.js';
-import { failureOutcome, type Flags } from './run.js';
-import { checkSaveCert, saveCertificates } from './save-cert.js';
-import { scanSettings } from '../scan/run.js';
-
-export interface ProbeFlags extends Flags, AuthFlags, ResolverFlags {
-  targets?: string;
-  mx?: string;
-  concurrency?: string;
-  format?: string;
-  transcript?: boolean;
-  strict?: boolean;
-  expectBanner?: string;
-  warnDays?: string;
-  critDays?: string;
-  warnMs?: string[];
-  critMs?: string[];
-  auth?: boolean;
-  from?: string;
-  rcpt?: string;
-  relayTest?: boolean;
-  ptr?: boolean;
-  httpsPort?: string;
-  saveCert?: string;
-  dane?: boolean;
-  tlsScan?: boolean;
-  enumTest?: boolean;
-  scanConcurrency?: string;
-}
+import { failureOutcome } from '../flows/run.js';
+import { probeSettings, totalLimit, type ProbeFlags } from '../probe/settings.js';
+export type { ProbeFlags } from '../probe/settings.js';
+import { parsePort } from '../protocol/target.js';
+import { checkSaveCert, saveCertificates } from '../flows/save-cert.js';
 
 /** `smtpkit probe a:25 b:587 ...`: one health check per target, run concurrently, reported in input order. */
 export async function probeCommand(specs: string[], flags: ProbeFlags): Promise<number> {
@@ -98,55 +71,6 @@ export async function probeCommand(specs: string[], flags: ProbeFlags): Promise<
   }
   if (results.length > 1) process.stdout.write(c.bold(`=== ${results.length} targets: ${results.filter((r) => strictly(r) === 0).length} ok, ${results.filter((r) => strictly(r) !== 0).length} failed\n`));
   return exitCode;
-}
-
-const totalLimit = (values: string[] | undefined) => {
-  const t = (values ?? []).find((v) => !v.includes('='));
-  return t === undefined ? undefined : Number(t);
-};
-
-function thresholds(values: string[] | undefined, option: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const v of values ?? []) {
-    const m = /^(?:([a-z-]+)=)?(\d+)$/.exec(v.trim());
-    if (!m) throw usageError(`${option} takes milliseconds, for the total (500) or a phase (banner=200)`);
-    out[m[1] ?? 'total'] = Number(m[2]);
-  }
-  return out;
-}
-
-export async function probeSettings(flags: ProbeFlags): Promise<ProbeSettings> {
-  const days = (v: string | undefined, d: number, option: string) => {
-    if (v === undefined) return d;
-    if (!/^\d+$/.test(v)) throw usageError(`${option} takes a number of days`);
-    return Number(v);
-  };
-  let expectBanner: RegExp | undefined;
-  try {
-    expectBanner = flags.expectBanner ? new RegExp(flags.expectBanner) : undefined;
-  } catch {
-    throw usageError(`--expect-banner: ${JSON.stringify(flags.expectBanner)} is not a regular expression`);
-  }
-  // --enum-test may take --rcpt alone: the known address to compare with a random one.
-  if ((flags.from === undefined) !== (flags.rcpt === undefined) && !(flags.enumTest && flags.from === undefined)) throw usageError('--from and --rcpt go together');
-  for (const [v, o] of [[flags.from, '--from'], [flags.rcpt, '--rcpt']] as const) if (v !== undefined && /[\r\n<>\s]/.test(v)) throw usageError(`${o}: give a bare address (no <>, spaces or line breaks)`);
-  const wantsAuth = flags.auth || flags.user !== undefined;
-  return {
-    expectBanner,
-    warnDays: days(flags.warnDays, 21, '--warn-days'),
-    critDays: days(flags.critDays, 7, '--crit-days'),
-    warnMs: thresholds(flags.warnMs, '--warn-ms'),
-    critMs: thresholds(flags.critMs, '--crit-ms'),
-    auth: wantsAuth ? await askedOnce(planAuth(flags, (m) => process.stderr.write(`!!! ${m}\n`))) : undefined,
-    from: flags.from,
-    rcpt: flags.rcpt,
-    relayTest: !!flags.relayTest,
-    enumTest: !!flags.enumTest,
-    ...(flags.tlsScan ? { tlsScan: scanSettings({ ...flags, tlsTimeout: flags.tlsTimeout ?? '5s' }) } : {}),
-    resolver: flags.ptr ? Resolver.fromFlags(flags, flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined) : undefined,
-    daneResolver: flags.dane ? Resolver.fromFlags(flags, flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined) : undefined,
-    totalMs: parseDuration(flags.timeout ?? '10s', '--timeout'),
-  };
 }
 
 /** Targets from the arguments, a file (one per line, # comments), or a domain's MX hosts. */
@@ -212,10 +136,4 @@ async function progress(total: number) {
     update: (n: number) => (spinner.text = `probing ${n}/${total}`),
     stop: () => spinner.stop(),
   };
-}
-
-/** Many targets share one login: the secret is asked for once, before the first probe. */
-async function askedOnce(plan: AuthPlan): Promise<AuthPlan> {
-  await plan.secret();
-  return plan;
 }

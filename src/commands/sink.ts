@@ -9,9 +9,9 @@ import type { SmtpEvent } from '../session/events.js';
 import { parseDuration } from '../session/timeouts.js';
 import { LOCALHOST_CERT, LOCALHOST_KEY } from '../sink/localhost-cert.js';
 import { Sink, type DropPoint, type SinkMessage, type SinkOptions } from '../sink/server.js';
-import { readOption } from './options.js';
+import { readOption } from '../flows/options.js';
 import { paint } from '../render/paint.js';
-import { failureOutcome } from './run.js';
+import { failureOutcome } from '../flows/run.js';
 
 export interface SinkFlags {
   port?: string;

@@ -1,6 +1,6 @@
 import { formatTarget } from '../protocol/target.js';
 import { applyMx, mxSpec, type MxOption } from './mx-option.js';
-import { runSession, type Flags } from './run.js';
+import { runSession, type Flags } from '../flows/run.js';
 import type { ScanFlags } from '../scan/run.js';
 
 /** EHLO, STARTTLS, handshake, EHLO again; with implicit TLS the handshake has already happened. --scan adds the TLS scan. */

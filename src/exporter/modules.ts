@@ -1,5 +1,5 @@
 import { usageError } from '../errors.js';
-import { readOption } from '../commands/options.js';
+import { readOption } from '../flows/options.js';
 
 /** A probe profile from the exporter's config file, named by `module=` in the scrape URL. */
 export interface Module {

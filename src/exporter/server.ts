@@ -1,8 +1,8 @@
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { SmtpkitError } from '../errors.js';
-import { probeSettings, type ProbeFlags } from '../commands/probe.js';
-import { sessionOptions } from '../commands/options.js';
+import { probeSettings, type ProbeFlags } from '../probe/settings.js';
+import { sessionOptions } from '../flows/options.js';
 import { probe } from '../probe/probe.js';
 import { probeFamilies, renderFamilies, type Family } from './metrics.js';
 import { DEFAULT_MODULE, ROLE_PORTS, type Module } from './modules.js';

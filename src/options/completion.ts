@@ -1,5 +1,5 @@
 import { usageError } from '../errors.js';
-import { failureOutcome } from '../commands/run.js';
+import { failureOutcome } from '../flows/run.js';
 import { COMMANDS } from './commands.js';
 import { parseFlags, type CommandSpec, type OptionSpec } from './declare.js';
 

@@ -1,14 +1,15 @@
 import { performance } from 'node:perf_hooks';
 import { SmtpkitError } from '../errors.js';
 import { authMechanisms, hasExtension } from '../protocol/capabilities.js';
-import { isPositive, replyText } from '../protocol/reply.js';
+import { replyText } from '../protocol/reply.js';
 import { formatTarget } from '../protocol/target.js';
 import type { DnsFailure, Resolver } from '../dns/resolver.js';
 import type { SmtpEvent } from '../session/events.js';
 import { SmtpSession, type SessionOptions } from '../session/session.js';
-import { describeTimeout } from '../session/timeouts.js';
-import { login, type AuthPlan } from '../commands/establish.js';
-import { failureOutcome } from '../commands/run.js';
+import { describeTimeout } from '../util/duration.js';
+import { login, type AuthPlan } from '../flows/establish.js';
+import { failureOutcome } from '../flows/run.js';
+import { mailTransaction } from '../flows/transaction.js';
 import type { Check, CheckStatus, ProbeResult } from './result.js';
 import { tlsScanChecks, type TlsScanSettings } from './tls-scan.js';
 import { enumerationChecks } from './enumeration.js';
@@ -86,21 +87,26 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
   let policy = policyFor(false);
   // Options are copied: the DANE judge is installed on this session only.
   const session = new SmtpSession({ ...target.options }, (e) => events.push(e));
-  const dane = s.daneResolver ? (await import('../commands/mx-targets.js')).installDane(session, s.daneResolver) : undefined;
+  const dane = s.daneResolver ? (await import('../flows/mx-targets.js')).installDane(session, s.daneResolver) : undefined;
   const daneDecided = () => ['authenticated', 'mismatch', 'lookup-failed'].includes(dane?.result()?.status ?? '');
   const checks: Check[] = [];
   const add = (name: string, status: CheckStatus, message: string) => checks.push({ name, status, message });
   const { port } = target.options;
   const started = performance.now();
   let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    session.close();
-  }, s.totalMs);
+  let timer: NodeJS.Timeout | undefined;
+  // The whole probe, whatever each wait allows, ends at --timeout: the step then running names the failure.
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      reject(deadlineError(session, events, s.totalMs));
+      session.close();
+    }, s.totalMs);
+  });
   let error: ProbeResult['error'] = null;
   let exitCode = 0;
   let scan: ProbeResult['scan'];
-  try {
+  const steps = async () => {
     const greeting = await session.connect();
     add('connect', 'pass', `connected to ${formatTarget(target.options.candidates?.[0]?.address ?? target.options.host, port)} in ${session.timings.connect ?? 0} ms`);
     const banner = `${greeting.code} ${replyText(greeting)}`;
@@ -160,9 +166,8 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
       add('auth', 'pass', `logged in as ${s.auth.user} with ${mech}`);
     }
     if (s.from && s.rcpt) {
-      const mail = await session.command(`MAIL FROM:<${s.from}>`, { phase: 'envelope' });
-      const rcpt = isPositive(mail) ? await session.command(`RCPT TO:<${s.rcpt}>`, { phase: 'envelope' }) : mail;
-      add('envelope', isPositive(rcpt) ? 'pass' : 'fail', isPositive(rcpt) ? `MAIL FROM:<${s.from}> and RCPT TO:<${s.rcpt}> accepted (no message sent)` : `${rcpt === mail ? 'MAIL' : 'RCPT'} refused: ${rcpt.code} ${replyText(rcpt)}`);
+      const refused = await envelope(session, s.from, s.rcpt);
+      add('envelope', refused ? 'fail' : 'pass', refused ? `${refused.phase === 'mail' ? 'MAIL' : 'RCPT'} refused: ${refused.reply!.code} ${replyText(refused.reply!)}` : `MAIL FROM:<${s.from}> and RCPT TO:<${s.rcpt}> accepted (no message sent)`);
       await session.command('RSET');
     }
     if (s.relayTest || s.enumTest) {
@@ -190,16 +195,22 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
       else if (names.some((n) => n.toLowerCase() === greetName)) add('ptr', 'pass', `${address} is ${names.join(', ')}, the name in the greeting`);
       else add('ptr', 'warn', `${address} is ${names.join(', ')}, but the greeting says ${greetName || '(nothing)'}`);
     }
+  };
+  const running = steps();
+  running.catch(() => {});
+  try {
+    await Promise.race([running, deadline]);
   } catch (err) {
-    // Out of time before the greeting is a connection failure (exit 4), after it a protocol one (5).
-    const greeted = events.some((e) => e.type === 'reply' && e.command === 'CONNECT');
-    const o = failureOutcome(timedOut ? new SmtpkitError(greeted ? 'protocol' : 'connect', `the probe did not finish within ${describeTimeout(s.totalMs)} (--timeout)${greeted ? '' : ': no greeting'}`, greeted ? undefined : 'banner') : err);
-    error = { errorClass: o.errorClass ?? 'internal', message: o.message, ...(o.phase ? { phase: o.phase } : {}) };
+    const o = failureOutcome(err);
+    error = { errorClass: o.errorClass ?? 'internal', message: o.message, ...(o.phase ? { phase: o.phase } : {}), ...(o.hint ? { hint: o.hint } : {}) };
     exitCode = o.exitCode;
   } finally {
     clearTimeout(timer);
-    if (!timedOut) await session.quit();
-    else session.close();
+    if (!timedOut) {
+      // QUIT too stays within what is left of the probe's time.
+      session.options.timeouts.command = Math.max(1, Math.min(session.options.timeouts.command, s.totalMs - (performance.now() - started)));
+      await session.quit();
+    } else session.close();
     s.onCertificates?.(target, session.certificates);
   }
   const totalMs = Math.round((performance.now() - started) * 10) / 10;
@@ -216,4 +227,28 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
   if (daneDecided()) policy = policyFor(true);
   const daneResult = dane?.result();
   return { target: target.label, host: session.currentHost, port, checks, certificatePolicy: session.tls ? { rule: policy.rule, enforced: policy.enforced } : null, ...(daneResult ? { dane: daneResult } : {}), tls: session.tls ?? null, timings: session.timings, totalMs, exitCode, error, events, ...(scan ? { scan } : {}) };
+}
+
+/**
+ * Out of time: the failure is that of the step that was running. Before the greeting it is
+ * a connection failure (exit 4), in the handshake a TLS one (6), after it a protocol one (5).
+ */
+function deadlineError(session: SmtpSession, events: SmtpEvent[], totalMs: number): SmtpkitError {
+  const within = `within ${describeTimeout(totalMs)}`;
+  const details = { kind: 'timeout' } as const;
+  if (session.currentPhase === 'tls') return new SmtpkitError('tls', `the probe did not finish ${within} (--timeout): the TLS handshake was still running`, 'tls', details);
+  const greeted = events.some((e) => e.type === 'reply' && e.command === 'CONNECT');
+  if (!greeted) return new SmtpkitError('connect', `the probe did not finish ${within} (--timeout): no greeting`, 'banner', details);
+  return new SmtpkitError('protocol', `the probe did not finish ${within} (--timeout)`, session.currentPhase, details);
+}
+
+/** MAIL and RCPT through the shared transaction, stopping before DATA: the refusal, if any. */
+async function envelope(session: SmtpSession, from: string, rcpt: string): Promise<SmtpkitError | undefined> {
+  try {
+    await mailTransaction(session, { from: { name: undefined, address: from }, recipients: [{ name: undefined, address: rcpt }] }, undefined, { pipelining: false, stopAfter: 'rcpt' });
+    return undefined;
+  } catch (err) {
+    if (err instanceof SmtpkitError && err.errorClass === 'rejected' && err.reply) return err;
+    throw err;
+  }
 }

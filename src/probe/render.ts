@@ -1,3 +1,4 @@
+import { withAdvice } from '../render/advice.js';
 import type { Paint } from '../render/paint.js';
 import { printable } from '../render/printable.js';
 import { TextRenderer } from '../render/text.js';
@@ -14,7 +15,7 @@ export function textReport(r: ProbeResult, c: Paint, transcript: boolean): strin
   out += `${c.bold(`probe ${printable(r.target)}`)}\n`;
   const width = Math.max(...r.checks.map((k) => k.name.length), 8);
   for (const k of r.checks) out += `  ${paint[k.status](`${MARKS[k.status]} ${k.name.padEnd(width)}`)}  ${printable(k.message)}\n`;
-  if (r.error) out += `  ${c.red(`${MARKS.fail} ${(r.error.phase ?? 'probe').padEnd(width)}`)}  ${printable(r.error.message)}\n`;
+  if (r.error) out += `  ${c.red(`${MARKS.fail} ${(r.error.phase ?? 'probe').padEnd(width)}`)}  ${printable(withAdvice(r.error.message, r.error.hint))}\n`;
   const timings = Object.entries(r.timings).map(([k, v]) => `${k} ${v}`).join(', ');
   out += c.dim(`  timings (ms): ${timings}${timings ? ', ' : ''}total ${r.totalMs}\n`);
   return out;

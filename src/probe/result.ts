@@ -1,4 +1,4 @@
-import type { ErrorClass } from '../errors.js';
+import type { ErrorClass, Hint } from '../errors.js';
 import type { SmtpEvent, Timings } from '../session/events.js';
 import type { TlsFacts } from '../session/tls-facts.js';
 import type { ScanResult } from '../scan/scan.js';
@@ -40,7 +40,7 @@ export interface ProbeResult {
   totalMs: number;
   exitCode: number;
   /** The failure that stopped the probe early, if any. */
-  error: { errorClass: ErrorClass | 'internal'; message: string; phase?: string } | null;
+  error: { errorClass: ErrorClass | 'internal'; message: string; phase?: string; hint?: Hint } | null;
   events: SmtpEvent[];
   /** probe --tls-scan: the whole scan. */
   scan?: ScanResult;

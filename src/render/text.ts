@@ -8,6 +8,7 @@ import type { TlsFacts } from '../session/tls-facts.js';
 import type { Outcome } from './outcome.js';
 import type { Paint } from './paint.js';
 import { printable } from './printable.js';
+import { withAdvice } from './advice.js';
 
 export interface TextOptions {
   paint: Paint;
@@ -43,7 +44,7 @@ export class TextRenderer {
       case 'info':
         return this.line(c.blue(`=== ${e.message}`));
       case 'warning':
-        return this.line(c.yellow(`!!! ${printable(e.message)}`));
+        return this.line(c.yellow(`!!! ${printable(withAdvice(e.message, e.hint, this.audience))}`));
       case 'connected':
         return this.line(c.blue(`=== Connected to ${e.remoteAddress} port ${e.remotePort} from ${e.localAddress} port ${e.localPort} (${e.t} ms)`));
       case 'sent':
@@ -57,7 +58,7 @@ export class TextRenderer {
       case 'raw':
         return this.line(c.gray(`${e.direction === 'in' ? '<<<' : '>>>'} ${JSON.stringify(e.data)}`));
       case 'error':
-        this.err.write(`${c.red.bold(`*** ${printable(e.message)}`)}\n`);
+        this.err.write(`${c.red.bold(`*** ${printable(withAdvice(e.message, e.hint, this.audience))}`)}\n`);
         return;
     }
   }

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { SmtpkitError, usageError } from '../errors.js';
-import { authMechanisms, parseEhlo } from '../protocol/capabilities.js';
+import { authMechanisms, hasExtension, parseEhlo } from '../protocol/capabilities.js';
 import { commandVerb } from '../protocol/command.js';
 import { isFailure, isPositive, replyText, type Reply } from '../protocol/reply.js';
 import { formatTarget } from '../protocol/target.js';
@@ -11,8 +11,8 @@ import { TextRenderer } from '../render/text.js';
 import { REDACTED } from '../session/auth.js';
 import type { SmtpEvent } from '../session/events.js';
 import type { SmtpSession } from '../session/session.js';
-import { login, planAuth } from '../commands/establish.js';
-import { runSession, type Flags } from '../commands/run.js';
+import { login, planAuth } from '../flows/establish.js';
+import { runSession, type Flags } from '../flows/run.js';
 import { version } from '../version.js';
 import { completions } from './completer.js';
 import { History } from './history.js';
@@ -155,7 +155,7 @@ class Repl {
       // A failed step (a refused STARTTLS, a bad password) is shown and the session goes on,
       // unless the connection itself is gone or out of step.
       if (!this.session.isOpen || err.errorClass === 'protocol' || err.errorClass === 'connect' || !this.interactive) throw err;
-      this.session.emit({ type: 'warning', message: err.message });
+      this.session.emit({ type: 'warning', message: err.message, ...(err.hint ? { hint: err.hint } : {}) });
     }
   }
 
@@ -272,6 +272,8 @@ class Repl {
   /** A guided message: from, to, subject, body, then MAIL, RCPT, DATA in lock-step. */
   private async compose() {
     if (!this.interactive) throw new SmtpkitError('usage', '/send needs a terminal; in a script, type the commands');
+    const caps = this.session.capabilities;
+    if (!caps) throw new SmtpkitError('usage', '/send needs EHLO first: type EHLO <name>');
     const from = await this.ask((p) => p.input({ message: 'From:' }));
     const to = await this.ask((p) => p.input({ message: 'To:' }));
     const subject = await this.ask((p) => p.input({ message: 'Subject:', default: 'smtpkit test' }));
@@ -280,21 +282,10 @@ class Repl {
     const { buildMessage } = await import('../message/build.js');
     const sender = parseAddress(from, 'From', true);
     const rcpt = parseAddress(to, 'To');
-    const message = buildMessage({ from: sender, to: [rcpt], cc: [], subject, headers: [], body, html: false, attachments: [], raw: undefined }, false);
-    for (const l of [`MAIL FROM:<${sender.address}>`, `RCPT TO:<${rcpt.address}>`]) {
-      const r = await this.session.command(l);
-      if (isFailure(r)) return;
-    }
-    const data = await this.session.command('DATA');
-    if (data.code !== 354) return;
-    const { DataEncoder } = await import('../protocol/data-encoder.js');
-    const encoder = new DataEncoder(true);
-    async function* chunks() {
-      for await (const c of message.chunks()) yield encoder.push(c);
-      yield encoder.end();
-    }
-    for (const l of message.headerLines) this.session.emit({ type: 'sent', line: l, command: 'MESSAGE' });
-    await this.session.sendMessage(chunks(), `.  [message: ${message.size} bytes]`);
+    const message = buildMessage({ from: sender, to: [rcpt], cc: [], subject, headers: [], body, html: false, attachments: [], raw: undefined }, hasExtension(caps, '8BITMIME'));
+    const { mailTransaction } = await import('../flows/transaction.js');
+    // The same transaction as `smtpkit send`, in lock-step so each step shows as it happens.
+    await mailTransaction(this.session, { from: sender, recipients: [rcpt] }, message, { pipelining: false });
   }
 
   private async save(file: string | undefined) {

@@ -2,6 +2,7 @@ import { SmtpkitError } from '../errors.js';
 import { jsonReport } from '../render/json.js';
 import { paint } from '../render/paint.js';
 import { printable } from '../render/printable.js';
+import { withAdvice } from '../render/advice.js';
 import type { Outcome } from '../render/outcome.js';
 import { TextRenderer } from '../render/text.js';
 import type { Target } from '../protocol/target.js';
@@ -58,7 +59,7 @@ export async function runSession(command: string, spec: string, flags: Flags, sc
   }
   await session?.quit();
   if (!outcome.ok) {
-    const error = { type: 'error', errorClass: outcome.errorClass ?? 'internal', message: outcome.message, ...(outcome.phase ? { phase: outcome.phase } : {}) } as const;
+    const error = { type: 'error', errorClass: outcome.errorClass ?? 'internal', message: outcome.message, ...(outcome.phase ? { phase: outcome.phase } : {}), ...(outcome.hint ? { hint: outcome.hint } : {}), ...(outcome.reply ? { reply: outcome.reply } : {}) } as const;
     if (session) session.emit(error);
     else text?.event({ t: 0, tls: false, ...error } as SmtpEvent);
   }
@@ -66,7 +67,7 @@ export async function runSession(command: string, spec: string, flags: Flags, sc
     process.stdout.write(jsonReport({ command, target, startedAt, outcome, events, result: details, capabilities: session?.capabilities, tls: session?.tls, timings: session?.timings ?? {} }, version()));
   } else if (flags.quiet) {
     if (outcome.ok) process.stdout.write(`OK: ${printable(outcome.message)}\n`);
-    else process.stderr.write(`FAILED (exit ${outcome.exitCode}, ${outcome.errorClass}): ${printable(outcome.message)}\n`);
+    else process.stderr.write(`FAILED (exit ${outcome.exitCode}, ${outcome.errorClass}): ${printable(withAdvice(outcome.message, outcome.hint))}\n`);
   } else {
     text?.outcome(outcome, session?.timings ?? {});
   }
@@ -77,7 +78,16 @@ export const INTERNAL_ERROR_EXIT = 70;
 
 export function failureOutcome(err: unknown): Outcome {
   if (err instanceof SmtpkitError) {
-    return { ok: false, exitCode: err.exitCode, message: err.message, errorClass: err.errorClass, ...(err.phase ? { phase: err.phase } : {}) };
+    return {
+      ok: false,
+      exitCode: err.exitCode,
+      message: err.message,
+      errorClass: err.errorClass,
+      ...(err.phase ? { phase: err.phase } : {}),
+      ...(err.kind !== 'other' ? { kind: err.kind } : {}),
+      ...(err.reply ? { reply: err.reply } : {}),
+      ...(err.hint ? { hint: err.hint } : {}),
+    };
   }
   // Not a failure we foresaw: a bug. Say so plainly; the stack only on request.
   const message = `internal error: ${(err as Error)?.message ?? String(err)} (this is a bug in smtpkit; SMTPKIT_DEBUG=1 shows details)`;

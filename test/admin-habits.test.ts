@@ -117,7 +117,9 @@ test('a port that stays silent because it speaks implicit TLS is detected: the s
     assert.equal(r.code, 0, r.stdout);
     const doc = JSON.parse(r.stdout);
     assert.equal(doc.tls.protocol, 'TLSv1.3');
-    assert.ok(doc.events.some((e: { type: string; message?: string }) => e.type === 'warning' && /answers TLS: it expects implicit TLS.*--tls-on-connect or smtps:\/\//.test(e.message ?? '')));
+    assert.ok(doc.events.some((e: { type: string; message?: string; hint?: { kind: string } }) => e.type === 'warning' && /answers TLS: it expects implicit TLS/.test(e.message ?? '') && e.hint?.kind === 'implicit-tls-found'));
+    const text = await runCli(['ehlo', `127.0.0.1:${port}`]);
+    assert.match(text.stdout, /^!!! no greeting after 2s, but port \d+ answers TLS: it expects implicit TLS; continuing over TLS on a new connection \(say so with --tls-on-connect or smtps:\/\/host:port\)$/m);
     // With a greeting timeout too short to look, the failure names the way out instead of only the timeout.
     const short = await runCli(['ehlo', `127.0.0.1:${port}`, '--greeting-timeout', '1s']);
     assert.equal(short.code, 4);

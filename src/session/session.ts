@@ -197,7 +197,8 @@ export class SmtpSession {
     let sniffed: boolean | undefined;
     const silent = () => {
       // Render words the advice: the greeting timeout, and whether this port may want TLS at once.
-      const tls = this.isTls || PLAINTEXT_PORTS.has(port) ? undefined : sniffed === false ? ('not' as const) : ('maybe' as const);
+      const spoke = (this.connection?.bytesIn ?? 0) > 0;
+      const tls = this.isTls || spoke || PLAINTEXT_PORTS.has(port) ? undefined : sniffed === false ? ('not' as const) : ('maybe' as const);
       return new SmtpkitError('connect', `the server accepted the connection but sent no greeting within ${describeTimeout(timeoutMs)}`, 'banner', { kind: 'timeout', hint: { kind: 'timeout', wait: 'greeting', ...(tls ? { implicitTls: tls } : {}) } });
     };
     const read = () => this.read('the greeting', timeoutMs, 'CONNECT', 'banner', silent);
@@ -208,7 +209,7 @@ export class SmtpSession {
     let timer: NodeJS.Timeout | undefined;
     const sniff = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => {
-        if (answered) return resolve(false);
+        if (answered || (this.connection?.bytesIn ?? 0) > 0) return resolve(false);
         const host = this.currentHost;
         const sni = this.options.tls.sni === false ? undefined : (this.options.tls.sni ?? (isIP(host) ? undefined : host));
         answersTls(address, port, sni, Math.min(this.options.timeouts.tls, 5000, Math.max(250, (timeoutMs - IMPLICIT_TLS_SNIFF_MS) / 2))).then((tls) => {

@@ -30,11 +30,15 @@ export async function main(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.ok;
   const { COMMANDS } = await import('./options/commands.js');
   const { ArgvError, normaliseArgv } = await import('./options/argv.js');
+  const { writer } = await import('./render/output.js');
+  const stdout = writer(process.stdout);
+  const stderr = writer(process.stderr);
   try {
     argv = normaliseArgv(argv);
   } catch (err) {
     if (!(err instanceof ArgvError)) throw err;
-    process.stderr.write(`${err.message}\n`);
+    // The option typed is echoed back: through the escaping writer.
+    stderr.write(`${err.message}\n`);
     return ExitCode.usage;
   }
   const { Command, CommanderError, InvalidArgumentError, Option } = await import('commander');
@@ -42,7 +46,8 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command('smtpkit')
     // Both must come before .command(): subcommands copy them when created.
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) })
+    // Help and usage errors go through the escaping writer too (an unknown option is echoed back).
+    .configureOutput({ writeErr: (s) => stderr.write(s), writeOut: (s) => stdout.write(s) })
     .description('Diagnose and test SMTP servers: every reply explained.')
     .version(version(), '-V, --version')
     .addHelpText('after', EXIT_CODES_HELP)

@@ -117,13 +117,13 @@ test('explain - reads reply lines of a bounce without a DSN part, with the comma
   const r = await runCli(['explain', '-', '--json'], { input: readFixture('bounce-exim.txt') });
   assert.equal(r.code, 0, r.stderr);
   const items = JSON.parse(r.stdout).items;
-  assert.deepEqual(items.map((i: { code: number; command: string }) => [i.code, i.command]), [[554, 'RCPT'], [451, '.']]);
+  assert.deepEqual(items.map((i: { code: number; verb: string }) => [i.code, i.verb]), [[554, 'RCPT'], [451, '.']]);
   assert.equal(items[0].causes[0].id, 'barracuda');
   assert.equal(items[1].causes[0].id, 'greylisting');
   // A Postfix notification alone: "said:" replies wrapped over indented lines.
   const body = readFixture('bounce-postfix.eml').split('--B\nContent-Description: Delivery report')[0]!;
   const p = JSON.parse((await runCli(['explain', '-', '--json'], { input: body })).stdout);
-  assert.deepEqual(p.items.map((i: { enhanced: string; command: string }) => [i.enhanced, i.command]), [['5.1.1', 'RCPT'], ['5.7.606', 'RCPT']]);
+  assert.deepEqual(p.items.map((i: { enhanced: string; verb: string }) => [i.enhanced, i.verb]), [['5.1.1', 'RCPT'], ['5.7.606', 'RCPT']]);
   assert.match(p.items[1].input, /To request removal from this list/);
   const empty = await runCli(['explain', '-'], { input: 'hello\nnothing here\n' });
   assert.equal(empty.code, 2);
@@ -173,7 +173,7 @@ test('explain reads swaks and smtpkit transcript markers and Postfix log lines',
   assert.equal(ours.causes[0].id, 'mailbox-full');
   const log = 'Jun  7 19:24:09 mx postfix/smtpd[2561]: NOQUEUE: reject: RCPT from unknown[192.0.2.1]: 554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using bl.spamcop.net; from=<a@example.test> to=<b@example.test> proto=ESMTP helo=<x>';
   const p = JSON.parse((await runCli(['explain', '--json', '-'], { input: `${log}\n` })).stdout);
-  assert.equal(p.command, 'RCPT');
+  assert.equal(p.verb, 'RCPT');
   assert.equal(p.enhanced, '5.7.1');
   assert.equal(p.causes[0].id, 'spamcop');
   assert.doesNotMatch(p.input, /from=</);

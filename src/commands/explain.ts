@@ -2,7 +2,9 @@ import { usageError } from '../errors.js';
 import { explainPasted, type ExplainedInput } from '../explain/pasted.js';
 import { commandVerb } from '../protocol/command.js';
 import { explanationLines } from '../render/explanation.js';
-import { paint } from '../render/paint.js';
+import { jsonDocument } from '../render/json.js';
+import { processOutput } from '../render/output.js';
+import { printable } from '../render/printable.js';
 import { failureOutcome } from '../flows/run.js';
 
 export interface ExplainFlags {
@@ -19,6 +21,7 @@ const MAX_STDIN_BYTES = 4 * 1024 * 1024;
  * (`explain -` or no argument with standard input not a terminal).
  */
 export async function explain(words: string[], flags: ExplainFlags): Promise<number> {
+  const output = await processOutput(flags);
   try {
     const command = flags.command ? commandVerb(flags.command) : '';
     const fromStdin = (words.length === 1 && words[0] === '-') || (!words.length && !process.stdin.isTTY);
@@ -26,15 +29,16 @@ export async function explain(words: string[], flags: ExplainFlags): Promise<num
     const text = fromStdin ? await readStdin() : words.join(' ');
     const items = explainPasted(text, command);
     if (flags.json) {
-      process.stdout.write(`${JSON.stringify({ schema: 'smtpkit/1', ...jsonItem(items[0]!), items: items.map(jsonItem) }, null, 2)}\n`);
+      // The envelope's `command` is smtpkit's; the SMTP command a reply answered is `verb`.
+      // The first item's fields stand at the top too, as they did when explain read one reply.
+      output.stdout.write(jsonDocument('explain', null, { ok: true, exitCode: 0, message: 'explained' }, { ...jsonItem(items[0]!), items: items.map(jsonItem) }));
     } else {
-      const c = await paint(flags);
-      process.stdout.write(`${items.map((item) => explanationLines(item, command, c).join('\n')).join('\n\n')}\n`);
+      output.stdout.write(`${items.map((item) => explanationLines(item, command, output.paint).join('\n')).join('\n\n')}\n`);
     }
     return 0;
   } catch (err) {
     const o = failureOutcome(err);
-    process.stderr.write(`smtpkit: ${o.message}\n`);
+    output.stderr.write(`smtpkit: ${printable(o.message)}\n`);
     return o.exitCode;
   }
 }
@@ -42,7 +46,7 @@ export async function explain(words: string[], flags: ExplainFlags): Promise<num
 function jsonItem(i: ExplainedInput) {
   return {
     input: i.text,
-    command: i.command || null,
+    verb: i.command || null,
     code: i.reply?.code ?? null,
     enhanced: i.reply ? i.reply.enhanced : (i.explanation.enhanced?.code ?? null),
     ...(i.recipient ? { recipient: i.recipient } : {}),

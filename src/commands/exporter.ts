@@ -4,6 +4,8 @@ import { createExporter } from '../exporter/server.js';
 import { loadModules } from '../exporter/modules.js';
 import { parseDuration } from '../session/timeouts.js';
 import { failureOutcome } from '../flows/run.js';
+import { processOutput } from '../render/output.js';
+import { printable } from '../render/printable.js';
 
 export interface ExporterFlags {
   listen?: string;
@@ -17,6 +19,7 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /** `smtpkit exporter`: serve /probe and /metrics for Prometheus until SIGINT or SIGTERM. */
 export async function exporter(flags: ExporterFlags): Promise<number> {
+  const output = await processOutput({ color: false });
   let server;
   let host: string;
   let port: number;
@@ -29,7 +32,7 @@ export async function exporter(flags: ExporterFlags): Promise<number> {
     server = createExporter({ modules, maxConcurrent, defaultTimeoutMs: parseDuration(flags.timeout ?? '10s', '--timeout'), offsetMs: 500 });
   } catch (err) {
     const o = failureOutcome(err);
-    process.stderr.write(`smtpkit: ${o.message}\n`);
+    output.stderr.write(`smtpkit: ${printable(o.message)}\n`);
     return o.exitCode;
   }
   const listening = await new Promise<AddressInfo | Error>((resolve) => {
@@ -37,11 +40,11 @@ export async function exporter(flags: ExporterFlags): Promise<number> {
     server.listen(port, host, () => resolve(server.address() as AddressInfo));
   });
   if (listening instanceof Error) {
-    process.stderr.write(`smtpkit: cannot listen on ${flags.listen}: ${(listening as NodeJS.ErrnoException).code ?? listening.message}\n`);
+    output.stderr.write(`smtpkit: cannot listen on ${flags.listen}: ${(listening as NodeJS.ErrnoException).code ?? listening.message}\n`);
     return 4;
   }
   const shown = listening.family === 'IPv6' ? `[${listening.address}]` : listening.address;
-  process.stdout.write(`smtpkit exporter listening on http://${shown}:${listening.port} (/probe?target=host:port, /metrics)\n`);
+  output.stdout.write(`smtpkit exporter listening on http://${shown}:${listening.port} (/probe?target=host:port, /metrics)\n`);
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);

@@ -6,10 +6,11 @@ import { replyText, type Reply } from '../protocol/reply.js';
 import { formatTarget } from '../protocol/target.js';
 import { buildMessage, type MessageSpec, type OutgoingMessage } from '../message/build.js';
 import { SmtpSession, type SessionOptions } from '../session/session.js';
-import { version } from '../version.js';
 import { greetAndSecure, login, type AuthPlan, type StartTlsMode } from '../flows/establish.js';
 import { mailTransaction, wireForm, type Envelope } from '../flows/transaction.js';
-import { paint } from '../render/paint.js';
+import { jsonDocument } from '../render/json.js';
+import { processOutput } from '../render/output.js';
+import { printable } from '../render/printable.js';
 
 export interface LoadSettings {
   count: number;
@@ -156,21 +157,23 @@ async function report(stats: Stats, seconds: number, load: LoadSettings, base: S
   const rate = Math.round((stats.accepted / seconds) * 10) / 10;
   const exitCode = stats.failed ? 8 : 0;
   const target = formatTarget(base.host, base.port);
+  const line = `${stats.accepted} of ${stats.sent} message(s) accepted in ${seconds.toFixed(2)} s: ${rate} messages/s${stats.failed ? `; ${stats.failed} failed` : ''}`;
+  const output = await processOutput({ color: opts.color });
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ schema: 'smtpkit/1', tool: { name: 'smtpkit', version: version() }, command: 'send', mode: 'load', target, settings: load, outcome: { ok: exitCode === 0, exitCode }, result: { sent: stats.sent, accepted: stats.accepted, failed: stats.failed, seconds: Math.round(seconds * 1000) / 1000, messagesPerSecond: rate, latencyMs: phases, errors } }, null, 2)}\n`);
+    const outcome = { ok: exitCode === 0, exitCode, message: line };
+    output.stdout.write(jsonDocument('send', { host: base.host, port: base.port }, outcome, { mode: 'load', settings: load, result: { sent: stats.sent, accepted: stats.accepted, failed: stats.failed, seconds: Math.round(seconds * 1000) / 1000, messagesPerSecond: rate, latencyMs: phases, errors } }));
     return exitCode;
   }
-  const c = await paint({ color: opts.color });
+  const c = output.paint;
   const out: string[] = [];
   if (!opts.quiet) {
     out.push(c.blue(`=== load: ${load.count} message(s) to ${target} over ${load.concurrency} connection(s), ${load.perConnection} per connection${load.rate ? `, at most ${load.rate}/s` : ''}`));
     out.push(`    latency (ms)   count      p50      p95      p99      max`);
     for (const [phase, p] of Object.entries(phases)) out.push(`    ${phase.padEnd(12)} ${String(p.count).padStart(7)} ${String(p.p50).padStart(8)} ${String(p.p95).padStart(8)} ${String(p.p99).padStart(8)} ${String(p.max).padStart(8)}`);
-    for (const e of errors) out.push(c.yellow(`!!! ${e.count} × ${e.code ? `${e.code} to ${e.command}: ${e.example}` : e.example}${e.explanation ? `\n    # ${e.explanation}` : ''}`));
+    for (const e of errors) out.push(c.yellow(`!!! ${e.count} × ${printable(e.code ? `${e.code} to ${e.command}: ${e.example}` : e.example)}${e.explanation ? `\n    # ${e.explanation}` : ''}`));
   }
-  const line = `${stats.accepted} of ${stats.sent} message(s) accepted in ${seconds.toFixed(2)} s: ${rate} messages/s${stats.failed ? `; ${stats.failed} failed` : ''}`;
   out.push((exitCode ? c.red.bold : c.green.bold)(`${opts.quiet ? '' : '=== '}${line}`));
-  process.stdout.write(`${out.join('\n')}\n`);
+  output.stdout.write(`${out.join('\n')}\n`);
   return exitCode;
 }
 

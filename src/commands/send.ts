@@ -7,12 +7,14 @@ import { replyText } from '../protocol/reply.js';
 import { formatTarget } from '../protocol/target.js';
 import { parseAddress, parseAddressList, splitAddressList } from '../message/address.js';
 import { mail, rcpt } from '../protocol/envelope.js';
-import { printable } from '../render/printable.js';
 import { buildMessage, parseHeader, type MessageSpec } from '../message/build.js';
 import { mailTransaction, queueIdOf, type Envelope } from '../flows/transaction.js';
 import { greetAndSecure, login, planAuth, startTlsMode, type AuthFlags, type AuthPlan } from '../flows/establish.js';
 import type { ResolverFlags } from '../dns/resolver.js';
 import { sessionOptions } from '../flows/options.js';
+import { jsonDocument } from '../render/json.js';
+import { processOutput } from '../render/output.js';
+import { printable } from '../render/printable.js';
 import { failureOutcome, runSession, type Flags, type Details } from '../flows/run.js';
 
 export interface SendFlags extends Flags, AuthFlags, ResolverFlags {
@@ -104,7 +106,7 @@ export async function send(argument: string | undefined, flags: SendFlags): Prom
     mxDomain = spec ? undefined : recipientDomain(flags);
   } catch (err) {
     const o = failureOutcome(err);
-    process.stderr.write(`smtpkit: ${o.message}\n`);
+    (await processOutput(flags)).stderr.write(`smtpkit: ${printable(o.message)}\n`);
     return o.exitCode;
   }
   return runSession('send', spec ?? mxDomain ?? '', flags, async (session, details) => {
@@ -154,6 +156,7 @@ export { queueIdOf };
 
 /** --count/--concurrency: many messages, figures instead of a transcript. */
 async function loadMode(spec: string | undefined, flags: SendFlags): Promise<number> {
+  const output = await processOutput(flags);
   try {
     if (!spec) throw usageError('load mode needs a server: smtpkit send HOST[:PORT] --count N ...');
     const { loadSettings, runLoad } = await import('./load.js');
@@ -162,13 +165,13 @@ async function loadMode(spec: string | undefined, flags: SendFlags): Promise<num
     const starttls = startTlsMode(flags.starttls);
     const { spec: message, envelope } = await prepare(flags);
     const { options } = sessionOptions(spec, flags);
-    const auth = flags.auth || flags.user !== undefined ? planAuth(flags, (m) => process.stderr.write(`!!! ${m}\n`)) : undefined;
+    const auth = flags.auth || flags.user !== undefined ? planAuth(flags, (m) => output.stderr.write(`!!! ${printable(m)}\n`)) : undefined;
     // Many sessions share one login: ask once, before the first connection.
     await auth?.secret();
     return await runLoad(options, message, envelope, settings, { starttls, auth, json: !!flags.json, quiet: !!flags.quiet, color: flags.color });
   } catch (err) {
     const o = failureOutcome(err);
-    process.stderr.write(`smtpkit: ${o.message}\n`);
+    output.stderr.write(`smtpkit: ${printable(o.message)}\n`);
     return o.exitCode;
   }
 }
@@ -178,6 +181,7 @@ async function loadMode(spec: string | undefined, flags: SendFlags): Promise<num
  * offering every extension would get), then the message; nothing is contacted.
  */
 async function dryRun(flags: SendFlags): Promise<number> {
+  const output = await processOutput(flags);
   try {
     const { spec, envelope } = await prepare(flags);
     // Without a server we cannot know about 8BITMIME: show the 7-bit-safe form.
@@ -186,21 +190,21 @@ async function dryRun(flags: SendFlags): Promise<number> {
     const mailLine = mail(envelope.from.address, { size: message.size, smtputf8: message.utf8 || undefined, requiretls: envelope.requiretls, ...(dsn ? { ret: envelope.ret, envid: envelope.envid } : {}) });
     const bcc = new Set(parseAddressList(flags.bcc, '--bcc').map((a) => a.address));
     const rcpts = envelope.recipients.map((r) => ({ address: r.address, line: rcpt(r.address, envelope.notify ? { notify: envelope.notify, orcpt: r.address } : {}), bcc: bcc.has(r.address) }));
-    const chunks: Buffer[] = [];
-    for await (const chunk of message.chunks()) chunks.push(chunk);
-    const body = Buffer.concat(chunks);
     if (flags.json) {
-      const doc = { schema: 'smtpkit/1', command: 'send', dryRun: true, envelope: { mail: mailLine, from: envelope.from.address, recipients: rcpts }, size: message.size, message: body.toString('utf8') };
-      process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+      const chunks: Buffer[] = [];
+      for await (const chunk of message.chunks()) chunks.push(chunk);
+      const outcome = { ok: true, exitCode: 0, message: 'dry run: nothing was sent' };
+      output.stdout.write(jsonDocument('send', null, outcome, { dryRun: true, envelope: { mail: mailLine, from: envelope.from.address, recipients: rcpts }, size: message.size, message: Buffer.concat(chunks).toString('utf8') }));
       return 0;
     }
     const lines = ['=== Envelope (dry run: nothing is sent; parameters as a server offering every extension would get them)', ` -> ${mailLine}`, ...rcpts.map((r) => ` -> ${r.line}${r.bcc ? '   (Bcc: in the envelope only)' : ''}`), `=== Message (${message.size} bytes)`];
-    process.stdout.write(`${lines.map(printable).join('\n')}\n`);
-    process.stdout.write(body);
+    output.stdout.write(`${lines.map(printable).join('\n')}\n`);
+    // The message itself verbatim, as it would go on the wire.
+    for await (const chunk of message.chunks()) output.data.write(chunk);
     return 0;
   } catch (err) {
     const e = err instanceof SmtpkitError ? err : new SmtpkitError('usage', (err as Error).message);
-    process.stderr.write(`smtpkit: ${e.message}\n`);
+    output.stderr.write(`smtpkit: ${printable(e.message)}\n`);
     return e.exitCode;
   }
 }

@@ -10,7 +10,8 @@ import { parseDuration } from '../session/timeouts.js';
 import { LOCALHOST_CERT, LOCALHOST_KEY } from '../sink/localhost-cert.js';
 import { Sink, type DropPoint, type SinkMessage, type SinkOptions } from '../sink/server.js';
 import { readOption } from '../flows/options.js';
-import { paint } from '../render/paint.js';
+import { jsonText } from '../render/json.js';
+import { processOutput } from '../render/output.js';
 import { failureOutcome } from '../flows/run.js';
 
 export interface SinkFlags {
@@ -78,7 +79,8 @@ export function sinkOptions(flags: SinkFlags, transcript: boolean): SinkOptions 
 
 /** `smtpkit sink`: a local server that takes mail and shows what it got, explained. */
 export async function sink(flags: SinkFlags): Promise<number> {
-  const c = await paint(flags);
+  const output = await processOutput(flags);
+  const c = output.paint;
   const transcript = !flags.json && !flags.quiet;
   // Catch Ctrl-C before announcing the port: a signal that comes in between would kill us.
   let interrupted: () => void = () => {};
@@ -98,10 +100,10 @@ export async function sink(flags: SinkFlags): Promise<number> {
     });
     const features = [options.tls ? `STARTTLS (${flags.cert ? flags.cert : 'built-in localhost certificate, for local testing only'})` : 'no TLS', options.auth ? `AUTH for ${options.auth.user}` : 'no AUTH'];
     // With --json, stdout carries only message lines.
-    (flags.json ? process.stderr : process.stdout).write(`${c.blue(`=== smtpkit sink listening on ${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}; ${features.join(', ')}; Ctrl-C stops it`)}\n`);
+    (flags.json ? output.stderr : output.stdout).write(`${c.blue(`=== smtpkit sink listening on ${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}; ${features.join(', ')}; Ctrl-C stops it`)}\n`);
   } catch (err) {
     const o = failureOutcome(err);
-    process.stderr.write(`smtpkit: ${o.message}\n`);
+    output.stderr.write(`smtpkit: ${printable(o.message)}\n`);
     return o.exitCode;
   }
 
@@ -119,7 +121,7 @@ export async function sink(flags: SinkFlags): Promise<number> {
       let out = c.bold(`--- session #${id}\n`);
       const renderer = new TextRenderer({ write: (t: string) => (out += t) }, { write: (t: string) => (out += t) }, { paint: c });
       for (const e of events) renderer.event(e);
-      process.stdout.write(out);
+      output.stdout.write(out);
     });
   }
   let received = 0;
@@ -127,8 +129,8 @@ export async function sink(flags: SinkFlags): Promise<number> {
     server.on('message', (m: SinkMessage) => {
       received++;
       if (flags.save) writeFileSync(join(flags.save, `${m.receivedAt.replace(/[:.]/g, '-')}-${m.id}.eml`), m.data ?? Buffer.alloc(0));
-      if (flags.json) process.stdout.write(`${JSON.stringify({ ...m, data: undefined })}\n`);
-      else process.stdout.write(`${c.green(`=== #${m.session} message ${m.id}: from <${printable(m.from)}> to ${m.to.map((t) => `<${printable(t)}>`).join(', ')}, ${m.size} bytes${subject(m)}${m.tls ? ', over TLS' : ''}${m.user ? `, as ${printable(m.user)}` : ''}`)}\n`);
+      if (flags.json) output.stdout.write(`${jsonText({ ...m, data: undefined })}\n`);
+      else output.stdout.write(`${c.green(`=== #${m.session} message ${m.id}: from <${printable(m.from)}> to ${m.to.map((t) => `<${printable(t)}>`).join(', ')}, ${m.size} bytes${subject(m)}${m.tls ? ', over TLS' : ''}${m.user ? `, as ${printable(m.user)}` : ''}`)}\n`);
       if (stopAfter !== undefined && received >= stopAfter) setTimeout(resolve, 50);
     });
     void signalled.then(resolve);
@@ -136,7 +138,7 @@ export async function sink(flags: SinkFlags): Promise<number> {
   await done;
   await server.close();
   const s = server.stats;
-  (flags.json ? process.stderr : process.stdout).write(`${c.bold(`=== sink stopped: ${s.messages} message(s), ${s.bytes} bytes, in ${s.sessions} session(s); ${s.rejected} recipient(s) rejected, ${s.tempfailed} temporary failure(s) injected`)}\n`);
+  (flags.json ? output.stderr : output.stdout).write(`${c.bold(`=== sink stopped: ${s.messages} message(s), ${s.bytes} bytes, in ${s.sessions} session(s); ${s.rejected} recipient(s) rejected, ${s.tempfailed} temporary failure(s) injected`)}\n`);
   return 0;
 }
 

@@ -34,6 +34,7 @@ export interface SessionFlags {
 export interface OutputFlags {
   json?: boolean;
   quiet?: boolean;
+  brief?: boolean;
   verbose?: boolean;
   color?: boolean;
 }

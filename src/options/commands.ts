@@ -55,6 +55,7 @@ export function outputOptions(): OptionSpec[] {
   return [
     { flags: '--json', help: 'print one JSON document instead of the transcript' },
     { flags: '-q, --quiet', help: 'print only the outcome line', aliases: ['--silent'] },
+    { flags: '--brief', help: 'one line per exchange; explanations only for failures and warnings' },
     { flags: '-v, --verbose', help: 'also show the raw bytes sent and received' },
     { flags: '--no-color', help: 'no colours (also: NO_COLOR=1)' },
   ];

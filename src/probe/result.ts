@@ -56,9 +56,18 @@ export function counts(r: ProbeResult) {
   };
 }
 
-/** The monitoring-plugins status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. */
-export function nagiosStatus(r: ProbeResult): 0 | 1 | 2 | 3 {
+/**
+ * The monitoring-plugins status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. Under --strict a
+ * warning is a failure, so CRITICAL: the same verdict as the other formats give.
+ */
+export function nagiosStatus(r: ProbeResult, strict = false): 0 | 1 | 2 | 3 {
   if (r.error) return r.error.errorClass === 'usage' || r.error.errorClass === 'internal' ? 3 : 2;
   const c = counts(r);
-  return c.fail ? 2 : c.warn ? 1 : 0;
+  return c.fail ? 2 : c.warn ? (strict ? 2 : 1) : 0;
 }
+
+/** A check's status as the verdict counts it: under --strict a warning is a failure. */
+export const judged = (status: CheckStatus, strict: boolean): CheckStatus => (strict && status === 'warn' ? 'fail' : status);
+
+/** The exit code of one probe: 1 for warnings under --strict, else the probe's own. */
+export const strictExit = (r: ProbeResult, strict: boolean): number => (r.exitCode === 0 && strict && counts(r).warn ? 1 : r.exitCode);

@@ -1,6 +1,8 @@
 import { usageError } from '../errors.js';
 import { Resolver, type ResolverFlags } from '../dns/resolver.js';
 import { planAuth, type AuthFlags, type AuthPlan } from '../flows/establish.js';
+import { writer, type Output } from '../render/output.js';
+import { printable } from '../render/printable.js';
 import { readOption } from '../flows/options.js';
 import type { Flags } from '../flows/run.js';
 import { scanSettings } from '../scan/run.js';
@@ -47,7 +49,7 @@ function thresholds(values: string[] | undefined, option: string): Record<string
   return out;
 }
 
-export async function probeSettings(flags: ProbeFlags): Promise<ProbeSettings> {
+export async function probeSettings(flags: ProbeFlags, output?: Output): Promise<ProbeSettings> {
   const days = (v: string | undefined, d: number, option: string) => {
     if (v === undefined) return d;
     if (!/^\d+$/.test(v)) throw usageError(`${option} takes a number of days`);
@@ -69,7 +71,7 @@ export async function probeSettings(flags: ProbeFlags): Promise<ProbeSettings> {
     critDays: days(flags.critDays, 7, '--crit-days'),
     warnMs: thresholds(flags.warnMs, '--warn-ms'),
     critMs: thresholds(flags.critMs, '--crit-ms'),
-    auth: wantsAuth ? await askedOnce(planAuth(flags, (m) => process.stderr.write(`!!! ${m}\n`))) : undefined,
+    auth: wantsAuth ? await askedOnce(planAuth(flags, (m) => (output?.stderr ?? writer(process.stderr)).write(`!!! ${printable(m)}\n`))) : undefined,
     from: flags.from,
     rcpt: flags.rcpt,
     relayTest: !!flags.relayTest,

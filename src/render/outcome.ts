@@ -12,4 +12,6 @@ export interface Outcome {
   kind?: FailureKind;
   reply?: Reply;
   hint?: Hint;
+  /** A DNS failure as the resolver gave it (mx-lookup). */
+  dnsError?: unknown;
 }

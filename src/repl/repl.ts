@@ -6,7 +6,8 @@ import { isFailure, isPositive, replyText, type Reply } from '../protocol/reply.
 import { formatTarget } from '../protocol/target.js';
 import { explainInput, explanationLines } from '../render/explanation.js';
 import { jsonReport } from '../render/json.js';
-import { paint } from '../render/paint.js';
+import { processOutput, safeText } from '../render/output.js';
+import { plain } from '../render/paint.js';
 import { TextRenderer } from '../render/text.js';
 import { REDACTED } from '../session/auth.js';
 import type { SmtpEvent } from '../session/events.js';
@@ -219,8 +220,8 @@ class Repl {
       case 'send':
         return this.compose();
       case 'explain': {
-        const c = await paint(this.flags);
-        for (const l of explanationLines(explainInput(args.join(' '), ''), '', c)) process.stdout.write(`${l}\n`);
+        const output = await processOutput(this.flags);
+        for (const l of explanationLines(explainInput(args.join(' '), ''), '', output.paint)) output.stdout.write(`${l}\n`);
         return;
       }
       case 'caps':
@@ -298,10 +299,10 @@ class Repl {
         version(),
       );
     } else {
-      const renderer = new TextRenderer({ write: (t: string) => (text += t) }, { write: (t: string) => (text += t) }, { paint: await paint({ color: false }) });
+      const renderer = new TextRenderer({ write: (t: string) => (text += t) }, { write: (t: string) => (text += t) }, { paint: plain });
       for (const e of this.events) renderer.event(e);
     }
-    writeFileSync(file, text, { mode: 0o600 });
+    writeFileSync(file, safeText(text), { mode: 0o600 });
     this.session.emit({ type: 'info', message: `transcript saved to ${file} (secrets redacted)` });
   }
 

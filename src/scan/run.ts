@@ -1,5 +1,5 @@
 import { usageError } from '../errors.js';
-import { paint } from '../render/paint.js';
+import { processOutput } from '../render/output.js';
 import type { SmtpSession } from '../session/session.js';
 import { parseDuration } from '../session/timeouts.js';
 import type { ScanTarget } from './handshake.js';
@@ -44,7 +44,9 @@ export async function runScan(target: ScanTarget, concurrency: number): Promise<
 
 /** The table for people; nothing for --json (the result goes in the document) or --quiet. */
 export async function printScan(r: ScanResult, flags: ScanFlags): Promise<void> {
-  if (!flags.json && !flags.quiet) process.stdout.write(scanReport(r, await paint(flags)));
+  if (flags.json || flags.quiet) return;
+  const output = await processOutput(flags);
+  output.stdout.write(scanReport(r, output.paint));
 }
 
 export function scanSummary(r: ScanResult): string {

@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls';
 import { SmtpkitError } from '../errors.js';
-import { diffCapabilities, hasExtension, heloCapabilities, parseEhlo, type Capabilities } from '../protocol/capabilities.js';
+import { hasExtension, heloCapabilities, parseEhlo, type Capabilities } from '../protocol/capabilities.js';
 import { commandVerb } from '../protocol/command.js';
 import { isPositive, replyText, type Reply } from '../protocol/reply.js';
 import { formatTarget } from '../protocol/target.js';
@@ -333,12 +333,8 @@ export class SmtpSession {
     if (reply.code !== 220) this.requireConnection().handOffAfterNextReply(false);
     if (reply.code !== 220) throw new SmtpkitError('tls', `the server refused STARTTLS: ${reply.code} ${replyText(reply)}`, 'starttls', { reply });
     const facts = await this.handshake();
-    const after = await this.ehlo('ehlo-tls');
-    if (before) {
-      const { added, removed, changed } = diffCapabilities(before, after);
-      const parts = [added.length && `added ${added.join(', ')}`, removed.length && `removed ${removed.join(', ')}`, changed.length && `changed ${changed.join(', ')}`].filter(Boolean);
-      if (parts.length) this.emit({ type: 'info', message: `After TLS the server ${parts.join('; ')}` });
-    }
+    // The renderers show what changed; JSON has capabilitiesBeforeTls.
+    await this.ehlo('ehlo-tls');
     return facts;
   }
 

@@ -225,6 +225,35 @@ test('Postfix + Dovecot at a real terminal: /auth with the password typed logs i
   }
 });
 
+test('Postfix at a real terminal: a password typed ahead of /auth before /starttls never crosses in clear', { skip: skip || (hasTmux ? false : 'tmux is not installed') }, async () => {
+  const { user, password } = JSON.parse(readFileSync(ENV_FILE, 'utf8')) as { user: string; password: string };
+  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-pty-'));
+  const history = join(dir, 'history');
+  const pty = new Pty(`env -u SMTPKIT_PASSWORD NO_COLOR=1 SMTPKIT_HISTORY=${history} ${process.execPath} ${BIN} repl 127.0.0.1:${env!.submission} --ca-file ${env!.ca} -v`);
+  try {
+    await pty.waitFor(/^127\.0\.0\.1:\d+>\s*$/m, 'the prompt');
+    await pty.type('EHLO client.test');
+    await pty.key('Enter');
+    await pty.waitFor(/^<-  250 \S+ +# /m, 'EHLO explained');
+    // Postfix offers AUTH only after TLS: /auth is refused at once, while the password is being typed.
+    await pty.type(`/auth PLAIN ${user}`);
+    await pty.key('Enter');
+    await pty.type(password);
+    await pty.key('Enter');
+    await pty.waitFor(/not sent: this line is not an SMTP command/, 'the typed-ahead password held back');
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+    const screen = pty.screen();
+    // -v shows every byte sent: the password is in none of them.
+    assert.doesNotMatch(screen, new RegExp(`^>>> .*${password}`, 'm'));
+    assert.doesNotMatch(screen, new RegExp(`^ -> ${password}`, 'm'));
+    assert.ok(!readFileSync(history, 'utf8').includes(password));
+  } finally {
+    pty.close();
+  }
+});
+
 test('Postfix: STARTTLS+AUTH+send reads in at most 70 lines, 25 with --brief; swaks for scale', { skip }, async () => {
   const args = ['send', `127.0.0.1:${env!.submission}`, '--user', user(), '--ca-file', env!.ca, '--sni', 'mail.test', '--from', user(), '--to', user(), '--subject', 'line count'];
   const full = await runCli(args, { env: authEnv() });

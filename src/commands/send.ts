@@ -12,6 +12,7 @@ import { mailTransaction, queueIdOf, type Envelope } from '../flows/transaction.
 import { greetAndSecure, login, planAuth, startTlsMode, type AuthFlags, type AuthPlan } from '../flows/establish.js';
 import type { ResolverFlags } from '../dns/resolver.js';
 import { sessionOptions } from '../flows/options.js';
+import { QUIT_AFTER } from '../options/commands.js';
 import { jsonDocument } from '../render/json.js';
 import { processOutput } from '../render/output.js';
 import { printable } from '../render/printable.js';
@@ -48,7 +49,7 @@ export interface SendFlags extends Flags, AuthFlags, ResolverFlags {
   rate?: string;
 }
 
-const QUIT_AFTER = ['connect', 'ehlo', 'tls', 'auth', 'mail', 'rcpt', 'data'] as const;
+// The steps are declared with the option (src/options/commands.ts); checked here again for callers that skip the CLI.
 type Step = (typeof QUIT_AFTER)[number];
 
 

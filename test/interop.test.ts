@@ -74,6 +74,15 @@ test('Postfix implicit TLS port', { skip }, async () => {
   assert.match(r.stdout, /answered EHLO with \d+ extensions over TLS/);
   const plain = await runCli(['ehlo', `127.0.0.1:${env!.smtps}`, '--greeting-timeout', '1s']);
   assert.equal(plain.code, 4, 'without TLS the implicit-TLS port sends no greeting');
+  assert.match(plain.stderr, /use --tls-on-connect or smtps:\/\/host:port/);
+  // Given time, the silence is recognised as implicit TLS and the session goes on over it.
+  const found = await runCli(['ehlo', `127.0.0.1:${env!.smtps}`, '--ca-file', env!.ca, '--json']);
+  assert.equal(found.code, 0, found.stdout);
+  const doc = JSON.parse(found.stdout);
+  assert.match(doc.tls.protocol, /^TLSv1\.[23]$/);
+  assert.ok(doc.events.some((e: { type: string; message?: string }) => e.type === 'warning' && /expects implicit TLS/.test(e.message ?? '')));
+  const url = await runCli(['probe', `smtps://127.0.0.1:${env!.smtps}`, '--ca-file', env!.ca, '--format', 'json']);
+  assert.match(JSON.parse(url.stdout).results[0].checks.find((c: { name: string }) => c.name === 'tls').message, /^implicit TLS \(port \d+\)$/);
 });
 
 const authEnv = () => ({ SMTPKIT_PASSWORD: (env as InteropEnv & { password: string }).password });

@@ -65,6 +65,7 @@ export async function greetAndSecure(session: SmtpSession, mode: StartTlsMode, s
   if (stopAfter?.('connect')) return true;
   const caps = await session.ehlo();
   if (stopAfter?.('ehlo')) return true;
+  if (session.options.requireStartTls && mode === 'auto') mode = 'always';
   if (!session.isTls && mode !== 'never') {
     if (hasExtension(caps, 'STARTTLS')) await session.starttls();
     else if (mode === 'always') await session.starttls(); // fails, naming what is missing

@@ -31,6 +31,9 @@ export interface ProbeFlags extends Flags, AuthFlags, ResolverFlags {
   tlsScan?: boolean;
   enumTest?: boolean;
   scanConcurrency?: string;
+  httpsPort?: string;
+  saveCert?: string;
+  dane?: boolean;
 }
 
 export const totalLimit = (values: string[] | undefined) => {
@@ -79,6 +82,7 @@ export async function probeSettings(flags: ProbeFlags, output?: Output): Promise
     resolver: flags.ptr || flags.dnsbl ? Resolver.fromFlags(flags, flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined) : undefined,
     ptr: !!flags.ptr,
     dnsbl: dnsblZones(flags.dnsbl),
+    daneResolver: flags.dane ? Resolver.fromFlags(flags, flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined) : undefined,
     totalMs: parseDuration(flags.timeout ?? '10s', '--timeout'),
   };
 }

@@ -179,7 +179,9 @@ export async function main(argv: string[]): Promise<number> {
     .option('--delay-greeting <duration>', 'wait before the greeting')
     .option('--delay-data <duration>', 'wait before answering the final dot')
     .option('--drop-after <step>', 'hang up at connect, ehlo, mail, rcpt or data')
-    .option('--max-size <bytes>', 'SIZE limit (default 25 MiB)')
+    .option('--max-size <bytes>', 'SIZE limit, enforced while the message streams in (default 25 MiB)')
+    .option('--idle-timeout <duration>', 'hang up on a client silent this long, with 421 4.4.2 (default 5m)')
+    .option('--max-sessions <n>', 'sessions at once; more get 421 4.7.0 (default 100)')
     .option('--count <n>', 'stop after N messages')
     .action(async (flags) => {
       exitCode = await (await import('./commands/sink.js')).sink(flags);

@@ -9,7 +9,7 @@ import { REDACTED, shownCommand } from './redact.js';
 import type { Sink, SinkMessage } from './server.js';
 import { Spool } from './spool.js';
 
-/** Longest command line (RFC 4954 allows AUTH lines of 12,288 octets). */
+/** Longest command line, CRLF not counted (RFC 4954 allows AUTH lines of 12,288 octets). */
 export const MAX_LINE = 12_288;
 /** How long a socket we hang up on may take to flush our last reply. */
 const GRACE_MS = 2000;
@@ -38,6 +38,7 @@ export class SinkSession {
   private secure = false;
   /** Reasons the session may not take input now; it reads again when none is left. */
   private blockers = 0;
+  private processing = false;
   private outputBlocked = false;
   private spool: Spool | undefined;
   private decoder: DotDecoder | undefined;
@@ -90,11 +91,22 @@ export class SinkSession {
 
   /** Takes queued input until it runs out or something blocks; reads on only when it is all taken. */
   private process() {
-    while (this.inbox.length && this.blockers === 0 && this.mode !== 'closed' && this.mode !== 'handshake') {
-      const chunk = this.inbox[0]!;
-      const used = this.consume(chunk);
-      if (used >= chunk.length) this.inbox.shift();
-      else this.inbox[0] = chunk.subarray(used);
+    // Re-entry (a block released while a command is handled) is left to the running loop.
+    if (this.processing) return;
+    this.processing = true;
+    // Replies to pipelined commands leave in one write, not one each.
+    const socket = this.socket;
+    socket.cork();
+    try {
+      while (this.inbox.length && this.blockers === 0 && this.mode !== 'closed' && this.mode !== 'handshake') {
+        const chunk = this.inbox[0]!;
+        const used = this.consume(chunk);
+        if (used >= chunk.length) this.inbox.shift();
+        else this.inbox[0] = chunk.subarray(used);
+      }
+    } finally {
+      socket.uncork();
+      this.processing = false;
     }
     if (this.mode === 'closed' || this.mode === 'handshake') return;
     const stop = this.blockers > 0 || this.inbox.length > 0;
@@ -147,7 +159,7 @@ export class SinkSession {
   /** Part of a command line; past MAX_LINE one 500 answers it and the rest is dropped. */
   private keepPartial(piece: Buffer) {
     if (this.overlong) return;
-    if (this.partialSize + piece.length > MAX_LINE) {
+    if (this.partialSize + piece.length > MAX_LINE + 1 /* its CR */) {
       this.overlong = true;
       this.partial = [];
       this.partialSize = 0;
@@ -385,6 +397,7 @@ export class SinkSession {
   private upgrade() {
     const o = this.sink.options;
     const raw = this.socket;
+    raw.uncork(); // the 220 must leave before the handshake takes the connection
     raw.removeAllListeners('data');
     raw.setTimeout(0);
     // RFC 3207 §6: anything the client sent before the handshake is thrown away.

@@ -352,7 +352,7 @@ test('the log shows each save failure reason once, and a long session with a not
   assert.ok(out.length < 200 * 1024, `${out.length} characters kept`);
   assert.match(out, /^ -> NOOP 0$/m);
   assert.match(out, /^ -> NOOP 49999$/m, 'the end of the session is shown');
-  assert.match(out, /^!!! \d+ transcript line\(s\) not shown: a session keeps its first 64 KiB and its last 100 lines$/m);
+  assert.match(out, /^!!! \d+ transcript entries not shown: a session keeps its first 64 KiB and its last 100 entries$/m);
 });
 
 test('nothing accepted is lost: three clients, DATA and BDAT, injected 451s; every 250 is one file, byte for byte', async () => {

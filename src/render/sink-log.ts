@@ -6,7 +6,7 @@ import { TextRenderer, type Output } from './text.js';
 
 /** What a session's transcript keeps before it is shown: its start, and its last lines. */
 export const TRANSCRIPT_HEAD_BYTES = 64 * 1024;
-export const TRANSCRIPT_TAIL_LINES = 100;
+export const TRANSCRIPT_TAIL_EVENTS = 100;
 
 export interface SinkStats {
   sessions: number;
@@ -22,7 +22,7 @@ export interface SinkStats {
 /**
  * Everything `smtpkit sink` prints, in one place. Each session is shown whole when it ends,
  * so concurrent sessions do not interleave; what is kept of one meanwhile is bounded (its
- * first 64 KiB and last 100 lines, with a note of what was left out), so a client that
+ * first 64 KiB and last 100 entries, with a note of what was left out), so a client that
  * talks forever cannot fill memory. With JSON, stdout carries only message lines.
  */
 export class SinkLog {
@@ -49,7 +49,7 @@ export class SinkLog {
     if (!this.mode.transcript) return;
     let s = this.sessions.get(session);
     if (!s) this.sessions.set(session, (s = new SessionText(this.c)));
-    s.renderer.event(e);
+    s.add(e);
   }
 
   sessionEnd(session: number) {
@@ -95,32 +95,41 @@ export class SinkLog {
   }
 }
 
-/** One session's transcript while it runs: the head kept whole, then a window of the last lines. */
+/**
+ * One session's transcript while it runs: the head rendered as it comes, then a window of the
+ * last events, rendered only when shown (a flood of commands costs no rendering).
+ */
 class SessionText {
-  readonly renderer: TextRenderer;
+  private readonly renderer: TextRenderer;
   private head = '';
-  private tail: string[] = [];
+  private full = false;
+  private tail: SmtpEvent[] = [];
   private dropped = 0;
+  private target: (t: string) => void = (t) => (this.head += t);
 
   constructor(private readonly c: Paint) {
-    const sink = { write: (t: string) => this.add(t) };
-    this.renderer = new TextRenderer(sink, sink, { paint: c });
+    const out = { write: (t: string) => this.target(t) };
+    this.renderer = new TextRenderer(out, out, { paint: c });
   }
 
-  private add(text: string) {
-    if (this.head.length + text.length <= TRANSCRIPT_HEAD_BYTES && !this.tail.length) {
-      this.head += text;
+  add(e: SmtpEvent) {
+    if (!this.full) {
+      this.renderer.event(e);
+      this.full = this.head.length >= TRANSCRIPT_HEAD_BYTES;
       return;
     }
-    this.tail.push(text);
-    if (this.tail.length > TRANSCRIPT_TAIL_LINES) {
+    this.tail.push(e);
+    if (this.tail.length > TRANSCRIPT_TAIL_EVENTS) {
       this.tail.shift();
       this.dropped++;
     }
   }
 
   text(): string {
-    const note = this.dropped ? this.c.yellow(`!!! ${this.dropped} transcript line(s) not shown: a session keeps its first ${TRANSCRIPT_HEAD_BYTES / 1024} KiB and its last ${TRANSCRIPT_TAIL_LINES} lines`) + '\n' : '';
-    return this.head + note + this.tail.join('');
+    let text = this.head;
+    if (this.dropped) text += `${this.c.yellow(`!!! ${this.dropped} transcript entries not shown: a session keeps its first ${TRANSCRIPT_HEAD_BYTES / 1024} KiB and its last ${TRANSCRIPT_TAIL_EVENTS} entries`)}\n`;
+    this.target = (t) => (text += t);
+    for (const e of this.tail) this.renderer.event(e);
+    return text;
   }
 }

@@ -171,7 +171,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--key <file>', 'TLS key (PEM)')
     .option('--auth <user:pass>', 'require AUTH (PLAIN, LOGIN, CRAM-MD5) with these credentials')
     .option('--save <dir>', 'write each message to DIR as an .eml file')
-    .option('--json', 'one JSON line per message on stdout (envelope, size, headers)')
+    .option('--json', 'one JSON line per message on stdout (envelope, size, headers, saved file)')
     .option('-q, --quiet', 'one line per message, no transcripts')
     .option('--no-color', 'no colours (also: NO_COLOR=1)')
     .option('--reject-rcpt <regex>', 'refuse recipients that match (550 5.1.1)')

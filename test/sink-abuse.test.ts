@@ -10,7 +10,7 @@ import type { SmtpEvent } from '../src/session/events.js';
 import { DotDecoder } from '../src/sink/dot-decoder.js';
 import { Sink, type SaveFailure, type SinkMessage, type SinkOptions } from '../src/sink/server.js';
 import { MAX_LINE } from '../src/sink/session.js';
-import { earlyTalker, envelope, idleClient, longLine, rawClient, stalledHandshake, streamLines } from './helpers/abusive-clients.js';
+import { earlyTalker, envelope, idleClient, longLine, rawClient, stalledHandshake, starttlsInjection, streamLines } from './helpers/abusive-clients.js';
 
 const noPaint = await paint({ color: false });
 
@@ -162,6 +162,17 @@ test('AUTH is redacted in events, transcript and JSON, however it is spelled or 
   assert.match(text, /^ -> AUTH <redacted>$/m, 'an unknown "mechanism" may be the secret itself');
   assert.match(text, /^ -> AUTH LOGIN$/m);
   assert.ok(events.filter(([, e]) => e.type === 'sent' && e.redacted).length >= 8);
+});
+
+test('a command sent with STARTTLS, before the handshake, is thrown away (RFC 3207 §6)', async () => {
+  const { sink, port, events } = await startSink({ tls: true });
+  try {
+    const text = await starttlsInjection(port);
+    assert.equal(text, '221 2.0.0 Bye\r\n', 'the only reply over TLS is the one to QUIT');
+    assert.ok(!events.some(([, e]) => e.type === 'sent' && /injected/.test(e.line)));
+  } finally {
+    await sink.close();
+  }
 });
 
 test('idle clients get 421 4.4.2; a stalled TLS handshake is cut off', async () => {

@@ -101,6 +101,8 @@ export class SinkSession {
       while (this.inbox.length && this.blockers === 0 && this.mode !== 'closed' && this.mode !== 'handshake') {
         const chunk = this.inbox[0]!;
         const used = this.consume(chunk);
+        // STARTTLS or a hang-up threw the rest away: it must not come back (RFC 3207 §6).
+        if (this.inbox[0] !== chunk) continue;
         if (used >= chunk.length) this.inbox.shift();
         else this.inbox[0] = chunk.subarray(used);
       }

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 
 /**
  * Clients that misbehave on purpose, for testing servers (the sink): each is named for what
@@ -182,4 +183,30 @@ export async function stalledHandshake(port: number): Promise<RawClient> {
   await c.send('EHLO client.test\r\nSTARTTLS\r\n');
   await c.waitFor(/^220 2\.0\.0 /m);
   return c;
+}
+
+/**
+ * STARTTLS with a plaintext command in the same packet (CVE-2011-0411 and kin): the server
+ * must throw it away, not run it inside the TLS session. Returns what came back over TLS
+ * after the handshake, once the server has answered `after`.
+ */
+export async function starttlsInjection(port: number, after = 'QUIT'): Promise<string> {
+  const c = await rawClient(port);
+  await c.waitFor(/^220 /m);
+  await c.send('EHLO client.test\r\n');
+  await c.waitFor(/^250 /m);
+  await c.send('STARTTLS\r\nNOOP injected before the handshake\r\n');
+  await c.waitFor(/^220 2\.0\.0 /m);
+  c.socket.removeAllListeners('data');
+  const secure = tls.connect({ socket: c.socket, rejectUnauthorized: false, servername: 'localhost' });
+  secure.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    secure.once('secureConnect', () => resolve());
+    secure.once('error', reject);
+  });
+  let text = '';
+  secure.on('data', (d: Buffer) => (text += d.toString('latin1')));
+  secure.write(`${after}\r\n`);
+  await new Promise<void>((resolve) => secure.once('close', () => resolve()));
+  return text;
 }

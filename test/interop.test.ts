@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCli } from './helpers/cli.js';
+import { BIN } from './helpers/paths.js';
+import { hasTmux, Pty } from './helpers/pty.js';
 
 /**
  * Against the real Postfix that test/interop/postfix.sh starts. Under CI these must run;
@@ -213,5 +217,40 @@ test('smtpkit sink takes sessions from swaks (STARTTLS + AUTH, pipelined), load 
     assert.deepEqual(saved(bdatDir).map((f) => f.slice(-16, -4)).sort(), [...ids].sort());
   } finally {
     rmSync(base, { recursive: true, force: true });
+  }
+});
+
+test('Postfix + Dovecot at a real terminal: /auth with the password typed logs in, and the password goes nowhere else', { skip: skip || (hasTmux ? false : 'tmux is not installed') }, async () => {
+  const { user, password } = JSON.parse(readFileSync(ENV_FILE, 'utf8')) as { user: string; password: string };
+  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-pty-'));
+  const history = join(dir, 'history');
+  const pty = new Pty(`env -u SMTPKIT_PASSWORD NO_COLOR=1 SMTPKIT_HISTORY=${history} ${process.execPath} ${BIN} repl 127.0.0.1:${env!.submission} --ca-file ${env!.ca}`);
+  try {
+    await pty.waitFor(/^127\.0\.0\.1:\d+>\s*$/m, 'the prompt');
+    await pty.type('EHLO client.test');
+    await pty.key('Enter');
+    await pty.waitFor(/# The server accepted EHLO/, 'EHLO explained');
+    await pty.type('/starttls');
+    await pty.key('Enter');
+    await pty.waitFor(/TLS>\s*$/m, 'the TLS prompt');
+    await pty.type(`/auth PLAIN ${user}`);
+    await pty.key('Enter');
+    await pty.waitFor(/password for/, 'the password prompt');
+    await pty.type(password);
+    await pty.key('Enter');
+    await pty.waitFor(/^<~  235 /m, 'Dovecot accepted the login');
+    await pty.type('NOOP');
+    await pty.key('Enter');
+    await pty.waitFor(/^<~  250 2\.0\.0 Ok/m, 'NOOP answered');
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+    const screen = pty.screen();
+    assert.ok(!screen.includes(password), screen);
+    assert.doesNotMatch(screen, /^<~\* 5\d\d/m, 'no command was refused: the password was not sent as a command');
+    assert.match(screen, /^ ~> EHLO client\.test$/m, 'the EHLO after TLS reuses the typed name');
+    assert.ok(!readFileSync(history, 'utf8').includes(password));
+  } finally {
+    pty.close();
   }
 });

@@ -62,16 +62,33 @@ test('ehlo and starttls take --mx DOMAIN; the certificate name checked is the MX
   assert.equal(t.tls.nameMatches, false);
 });
 
-test('--dane: a TLSA record that matches is reported; one that does not is exit 6', async () => {
-  const ok = await runCli(['starttls', '--mx', 'deliver.test', ...dnsFlags(), '--dane']);
-  assert.equal(ok.code, 0, ok.stdout + ok.stderr);
-  assert.match(ok.stdout, /^=== DANE: the certificate of mx3\.deliver\.test matches TLSA DANE-EE \(3\), public key \(1\), SHA-256 \(1\)/m);
-  assert.match(ok.stdout, /^!!! DANE: the resolver did not validate _25\._tcp\.mx3\.deliver\.test with DNSSEC/m);
-  const bad = await runCli(['starttls', '--mx', 'wrongdane.test', ...dnsFlags(), '--dane']);
-  assert.equal(bad.code, 6);
-  assert.match(bad.stderr, /DANE: none of the 1 usable TLSA record\(s\) of mx\.wrongdane\.test matches/);
-  const sent = await runCli(['send', '--from', 'a@client.test', '--to', 'b@wrongdane.test', ...dnsFlags(), '--dane']);
-  assert.equal(sent.code, 6);
+test('--dane: a DNSSEC-validated TLSA record that matches authenticates; one that does not is exit 6', async () => {
+  dns.authenticated = true;
+  try {
+    const ok = await runCli(['starttls', '--mx', 'deliver.test', ...dnsFlags(), '--dane']);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /^=== DANE: the certificate of mx3\.deliver\.test matches TLSA DANE-EE \(3\), public key \(1\), SHA-256 \(1\).*DANE-EE authenticates it/m);
+    assert.match(ok.stdout, /certificate authenticated by DANE-EE \(3\)/);
+    const bad = await runCli(['starttls', '--mx', 'wrongdane.test', ...dnsFlags(), '--dane']);
+    assert.equal(bad.code, 6);
+    assert.match(bad.stderr, /DANE: none of the 1 usable TLSA record\(s\) of mx\.wrongdane\.test matches/);
+    const sent = await runCli(['send', '--from', 'a@client.test', '--to', 'b@wrongdane.test', ...dnsFlags(), '--dane']);
+    assert.equal(sent.code, 6);
+  } finally {
+    dns.authenticated = false;
+  }
+});
+
+test('--dane: TLSA without DNSSEC is not used, said so, and the certificate is judged by PKIX', async () => {
+  const r = await runCli(['starttls', '--mx', 'wrongdane.test', ...dnsFlags(), '--dane', '--json']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const doc = JSON.parse(r.stdout);
+  assert.equal(doc.result.dane.status, 'not-validated');
+  assert.equal(doc.result.dane.authenticated, false);
+  assert.ok(doc.events.some((e: { type: string; message?: string }) => e.type === 'warning' && /not DNSSEC-validated .*not used/.test(e.message ?? '')));
+  const strict = await runCli(['starttls', '--mx', 'wrongdane.test', ...dnsFlags(), '--dane', '--tls-verify']);
+  assert.equal(strict.code, 6, 'PKIX, as without --dane: the test CA is not trusted');
+  assert.match(strict.stderr, /the certificate is not trusted/);
 });
 
 test('MX delivery refusals: a null MX, recipients in two domains, neither server nor --mx', async () => {

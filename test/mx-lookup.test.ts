@@ -38,7 +38,8 @@ const zone: Zone = {
   'iplit.test': [{ type: 'MX', exchange: '127.0.0.1', priority: 10 }],
   'servfail.test': 'SERVFAIL',
   'silent.test': 'SILENT',
-  'big.test': [...Array.from({ length: 30 }, (_, i) => ({ type: 'MX' as const, exchange: `mx${i}.with-a-rather-long-name.big.test`, priority: i }))],
+  // Over the 1232 bytes of our EDNS payload even with name compression: each name distinct.
+  'big.test': [...Array.from({ length: 30 }, (_, i) => ({ type: 'MX' as const, exchange: `mx${i}-${'x'.repeat(50)}.big.test`, priority: i }))],
   'bad.test': [
     { type: 'MX', exchange: 'mx1.good.test', priority: 10 },
     { type: 'TXT', data: 'v=spf1 +all' },

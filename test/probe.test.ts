@@ -176,3 +176,15 @@ test('--mx probes every address of every MX host; -q prints only verdicts', asyn
     await dns.close();
   }
 });
+
+test('--ptr: a failed reverse look-up is said as a failure, not as "no reverse DNS name"', async () => {
+  const dns: DnsServer = await dnsServer({ '1.0.0.127.in-addr.arpa': 'SERVFAIL' });
+  try {
+    const r = await runCli(['probe', `127.0.0.1:${strictPeer.port}`, '--ptr', '--resolver', `127.0.0.1:${dns.port}`, '--dns-timeout', '1s', '--ca-file', TLS.ca, '--json']);
+    const text = r.stdout;
+    assert.match(text, /127\.0\.0\.1: the reverse DNS \(PTR\) look-up failed \(SERVFAIL\), so whether it has a name is unknown/);
+    assert.doesNotMatch(text, /has no reverse DNS name/);
+  } finally {
+    await dns.close();
+  }
+});

@@ -8,6 +8,7 @@ import { runCli } from './helpers/cli.js';
 import { capturePeer, PASSWORD, USER, type CapturePeer } from './helpers/capture-peer.js';
 import { BIN, TLS } from './helpers/paths.js';
 import { lineServer, rawServer } from './helpers/raw-server.js';
+import { loggingServer } from './helpers/logging-server.js';
 
 let peer: CapturePeer;
 before(async () => {
@@ -146,5 +147,77 @@ test('at a terminal: prompt with state, tab completion, replies explained, histo
     assert.equal(statSync(history).mode & 0o777, 0o600);
   } finally {
     tmux('kill-server');
+  }
+});
+
+test('a script that ends inside DATA fails (exit 5), sends no final dot and no QUIT', async () => {
+  const server = await loggingServer();
+  try {
+    const r = await runCli(['repl', `127.0.0.1:${server.port}`], { input: script('EHLO client.test', 'MAIL FROM:<a@client.test>', 'RCPT TO:<b@example.test>', 'DATA', 'Subject: unfinished', '', 'body', 'QUIT') });
+    assert.equal(r.code, 5, r.stdout + r.stderr);
+    assert.match(r.stderr, /ended inside DATA.*NOT sent/);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The typed QUIT was message text; no command QUIT and no "." followed it.
+    assert.deepEqual(server.lines.slice(-4), ['Subject: unfinished', '', 'body', 'QUIT']);
+    assert.ok(!server.lines.includes('.'));
+  } finally {
+    await server.close();
+  }
+});
+
+test('QUIT goes out once: after the 221 nothing more is written', async () => {
+  const server = await loggingServer({ closeDelayMs: 500 });
+  try {
+    const r = await runCli(['repl', `127.0.0.1:${server.port}`], { input: script('EHLO client.test', 'QUIT') });
+    assert.equal(r.code, 0, r.stderr);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    assert.deepEqual(server.lines, ['EHLO client.test', 'QUIT']);
+    assert.doesNotMatch(r.stdout, /!!! the server closed the connection/);
+  } finally {
+    await server.close();
+  }
+});
+
+test('after STARTTLS the automatic EHLO reuses the name typed in the last EHLO', async () => {
+  const r = await runCli(['repl', `127.0.0.1:${peer.port}`, '--ca-file', TLS.ca], { input: script('EHLO typed-name.client.test', 'STARTTLS', 'QUIT') });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^ ~> EHLO typed-name\.client\.test$/m);
+});
+
+test('a NUL in a typed line is refused locally (exit 2 in a script) and never sent', async () => {
+  const server = await loggingServer();
+  try {
+    const r = await runCli(['repl', `127.0.0.1:${server.port}`], { input: script('EHLO client.test', 'NOOP \0x', 'QUIT') });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /NUL/);
+    assert.ok(!server.lines.some((l) => l.includes('\0')));
+    assert.ok(!server.lines.includes('NOOP \0x'));
+  } finally {
+    await server.close();
+  }
+});
+
+test('hints inside the repl name its own commands, not command-line flags', async () => {
+  const server = await loggingServer({ answer: (l) => (/^MAIL/i.test(l) ? '530 5.7.0 Must issue a STARTTLS command first\r\n' : undefined) });
+  try {
+    const r = await runCli(['repl', `127.0.0.1:${server.port}`, '--keep-going'], { input: script('EHLO client.test', 'MAIL FROM:<a@client.test>', '/auth PLAIN alice', 'QUIT') });
+    assert.match(r.stdout, /# try: .*\/starttls/);
+    assert.doesNotMatch(r.stdout, /--starttls|--tls-on-connect/);
+    // /auth without TLS: refused before any secret is looked for, in the repl's words.
+    assert.match(r.stdout + r.stderr, /type \/starttls first/);
+  } finally {
+    await server.close();
+  }
+});
+
+test('/auth before EHLO says what to do first, and asks for nothing', async () => {
+  const server = await loggingServer();
+  try {
+    const r = await runCli(['repl', `127.0.0.1:${server.port}`, '--allow-plaintext'], { input: script('/auth PLAIN alice', 'QUIT') });
+    assert.equal(r.code, 7, r.stderr);
+    assert.match(r.stderr, /no EHLO yet: type EHLO/);
+    assert.deepEqual(server.lines, ['QUIT'], 'no AUTH went out');
+  } finally {
+    await server.close();
   }
 });

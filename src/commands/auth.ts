@@ -12,10 +12,10 @@ export function auth(spec: string, flags: AuthCommandFlags): Promise<number> {
   return runSession('auth', spec, flags, async (session) => {
     const where = formatTarget(session.options.host, session.options.port);
     if (flags.list) return listMechanisms(session, flags, where);
-    const plan = await planAuth(flags, (message) => session.emit({ type: 'warning', message }));
+    const plan = planAuth(flags, (message) => session.emit({ type: 'warning', message }));
     await greetAndSecure(session, startTlsMode(flags.starttls));
     const mechanism = await login(session, plan);
-    return `authenticated to ${where} as ${plan.credentials.user} with ${mechanism}${session.isTls ? ' over TLS' : ' WITHOUT TLS'}`;
+    return `authenticated to ${where} as ${plan.user} with ${mechanism}${session.isTls ? ' over TLS' : ' WITHOUT TLS'}`;
   }, 587);
 }
 

@@ -10,33 +10,45 @@ export interface SecretFlags {
 
 export const DEFAULT_PASSWORD_ENV = 'SMTPKIT_PASSWORD';
 
+/** A secret known now, or a prompt to ask for it once it is needed. */
+export type SecretSource = () => Promise<string>;
+
 /**
  * The secret, from (in order) --password, --password-file, the environment, or a masked
- * prompt on a terminal. Read before connecting, so no prompt waits inside a live session.
+ * prompt on a terminal. The first three are read at once, so a bad file is a usage error
+ * before connecting; the prompt is only returned, to be asked once the server has shown
+ * that logging in is possible (no one types a password for a server that is down).
  * Off a terminal with nothing given it is a usage error, never a prompt.
  */
-export async function readSecret(flags: SecretFlags, what: string, warn: (message: string) => void): Promise<string> {
+export function secretSource(flags: SecretFlags, what: string, warn: (message: string) => void): SecretSource {
+  const known = (secret: string) => () => Promise.resolve(secret);
   if (flags.password !== undefined) {
     warn('--password is visible to other users of this machine (ps, shell history); prefer SMTPKIT_PASSWORD or --password-file');
-    return flags.password;
+    return known(flags.password);
   }
   if (flags.passwordFile !== undefined) {
     try {
-      return readFileSync(flags.passwordFile, 'utf8').replace(/\r?\n$/, '');
+      return known(readFileSync(flags.passwordFile, 'utf8').replace(/\r?\n$/, ''));
     } catch (err) {
       throw usageError(`--password-file: cannot read ${flags.passwordFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   }
   const envName = flags.passwordEnv ?? DEFAULT_PASSWORD_ENV;
   const fromEnv = process.env[envName];
-  if (fromEnv) return fromEnv;
+  if (fromEnv) return known(fromEnv);
   if (!process.stdin.isTTY || !process.stderr.isTTY) {
     throw usageError(`no ${what} given: set ${envName}, or use --password-file (smtpkit prompts only on a terminal)`);
   }
+  let asked: Promise<string> | undefined;
+  return () => (asked ??= askSecret(`${what} for ${flags.user ?? 'the account'}:`, what));
+}
+
+async function askSecret(message: string, what: string): Promise<string> {
   const { password } = await import('@inquirer/prompts');
   try {
-    return await password({ message: `${what} for ${flags.user ?? 'the account'}:`, mask: '*' }, { output: process.stderr });
+    // No Ctrl-T to reveal it: a secret typed here never shows on screen.
+    return await password({ message, mask: '*', toggleMask: false }, { output: process.stderr });
   } catch {
-    throw new SmtpkitError('usage', `no ${what} entered`);
+    throw new SmtpkitError('usage', `no ${what} entered (cancelled)`);
   }
 }

@@ -5,7 +5,7 @@ import { isMechanism, saslClient, SENDS_PASSWORD, strongestOffered, type Mechani
 import type { Credentials } from '../sasl/mechanism.js';
 import { authenticate } from '../session/auth.js';
 import type { SmtpSession } from '../session/session.js';
-import { readSecret, type SecretFlags } from './credentials.js';
+import { secretSource, type SecretFlags, type SecretSource } from './credentials.js';
 
 export type StartTlsMode = 'auto' | 'always' | 'never';
 
@@ -18,7 +18,9 @@ export interface AuthFlags extends SecretFlags {
 }
 
 export interface AuthPlan {
-  credentials: Credentials;
+  user: string;
+  /** Read when it is needed: after the server has shown that this login can happen. */
+  secret: SecretSource;
   mechanism: MechanismName | undefined;
   allowPlaintext: boolean;
   showSecrets: boolean;
@@ -31,15 +33,21 @@ export function startTlsMode(value: string | undefined): StartTlsMode {
   return v;
 }
 
-/** Everything about logging in that can be checked before connecting, secret included. */
-export async function planAuth(flags: AuthFlags, warn: (m: string) => void): Promise<AuthPlan> {
+/**
+ * Everything about logging in that can be checked before connecting. The secret comes
+ * from a flag, a file or the environment now, or from a prompt once login() has checked
+ * that the server offers the mechanism; `around` runs that prompt (the REPL hands it the
+ * terminal).
+ */
+export function planAuth(flags: AuthFlags, warn: (m: string) => void, around?: <T>(ask: () => Promise<T>) => Promise<T>): AuthPlan {
   if (!flags.user) throw usageError('--user is required to authenticate');
   assertSingleLine(flags.user, '--user');
   const mech = flags.mech?.toUpperCase();
   if (mech !== undefined && !isMechanism(mech)) throw usageError(`--mech ${flags.mech}: smtpkit speaks SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN and XOAUTH2`);
-  const secret = await readSecret(flags, mech === 'XOAUTH2' ? 'OAuth token' : 'password', warn);
+  const source = secretSource(flags, mech === 'XOAUTH2' ? 'OAuth token' : 'password', warn);
   return {
-    credentials: { user: flags.user, secret },
+    user: flags.user,
+    secret: around ? () => around(source) : source,
     mechanism: mech,
     allowPlaintext: !!flags.allowPlaintext,
     showSecrets: !!flags.showSecrets,
@@ -73,7 +81,8 @@ export async function login(session: SmtpSession, plan: AuthPlan): Promise<Mecha
   if (!session.isTls && !plan.allowPlaintext) {
     throw new SmtpkitError('auth', `refusing to send credentials without TLS${SENDS_PASSWORD.has(mechanism) ? ` (${mechanism} sends the password itself)` : ''}; --allow-plaintext sends them anyway`, 'auth');
   }
-  const client = saslClient(mechanism, plan.credentials, {
+  const credentials: Credentials = { user: plan.user, secret: await plan.secret() };
+  const client = saslClient(mechanism, credentials, {
     loginInitial: plan.loginInitial,
     onXoauthError: (json) => session.emit({ type: 'info', message: `XOAUTH2 error from the server: ${json}` }),
   });

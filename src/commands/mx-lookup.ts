@@ -7,7 +7,7 @@ import { checkSpf } from '../dns/checks/spf.js';
 import { checkTlsRpt } from '../dns/checks/tlsrpt.js';
 import { parseDomain } from '../dns/domain.js';
 import { lookupMx, type MxReport } from '../dns/mx.js';
-import { Resolver, type ResolverFlags } from '../dns/resolver.js';
+import { DnsFailure, Resolver, type DnsErrorInfo, type ResolverFlags } from '../dns/resolver.js';
 import { parsePort } from '../protocol/target.js';
 import { printable } from '../render/printable.js';
 import { version } from '../version.js';
@@ -32,6 +32,8 @@ export async function mxLookup(domainArg: string, flags: MxFlags): Promise<numbe
   const findings: Finding[] = [];
   let exitCode = 0;
   let message = '';
+  let errorClass: string | undefined;
+  let dnsError: DnsErrorInfo | undefined;
   try {
     const domain = parseDomain(domainArg);
     const ca = flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined;
@@ -40,7 +42,13 @@ export async function mxLookup(domainArg: string, flags: MxFlags): Promise<numbe
     if (flags.checks) {
       const hosts = report.hosts.map((h) => h.exchange);
       const http = { ca, timeoutMs: resolver.transport.timeoutMs, port: flags.httpsPort ? parsePort(flags.httpsPort) : 443 };
-      findings.push(await checkSpf(resolver, domain), await checkDmarc(resolver, domain), await checkMtaSts(resolver, domain, hosts, http), await checkTlsRpt(resolver, domain), await checkDane(resolver, hosts));
+      findings.push(
+        await judged('SPF', () => checkSpf(resolver, domain)),
+        await judged('DMARC', () => checkDmarc(resolver, domain)),
+        await judged('MTA-STS', () => checkMtaSts(resolver, domain, hosts, http)),
+        await judged('TLS-RPT', () => checkTlsRpt(resolver, domain)),
+        await judged('DANE', () => checkDane(resolver, hosts)),
+      );
     }
     const problems = report.hosts.reduce((n, h) => n + h.problems.length, 0) + findings.filter((f) => f.status === 'fail').length;
     exitCode = problems ? 1 : 0;
@@ -52,10 +60,12 @@ export async function mxLookup(domainArg: string, flags: MxFlags): Promise<numbe
     const o = failureOutcome(err);
     exitCode = o.exitCode;
     message = o.message;
+    errorClass = o.errorClass;
+    if (err instanceof DnsFailure) dnsError = err.info;
   }
   const ok = exitCode === 0;
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ schema: 'smtpkit/1', tool: { name: 'smtpkit', version: version() }, command: 'mx-lookup', domain: domainArg, startedAt, outcome: { ok, exitCode, message }, mx: report ?? null, checks: flags.checks ? findings : null }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ schema: 'smtpkit/1', tool: { name: 'smtpkit', version: version() }, command: 'mx-lookup', domain: domainArg, startedAt, outcome: { ok, exitCode, message, ...(errorClass ? { errorClass } : {}), ...(dnsError ? { dnsError } : {}) }, mx: report ?? null, checks: flags.checks ? findings : null }, null, 2)}\n`);
   } else if (flags.quiet) {
     (ok ? process.stdout : process.stderr).write(`${ok ? 'OK' : `FAILED (exit ${exitCode})`}: ${printable(message)}\n`);
   } else {
@@ -67,11 +77,25 @@ export async function mxLookup(domainArg: string, flags: MxFlags): Promise<numbe
   return exitCode;
 }
 
+/**
+ * One check, run so that a failed look-up becomes that check's finding (a temperror),
+ * not the end of the report: the other checks still stand.
+ */
+async function judged(check: Finding['check'], run: () => Promise<Finding>): Promise<Finding> {
+  try {
+    return await run();
+  } catch (err) {
+    if (!(err instanceof DnsFailure)) throw err;
+    return { check, status: 'fail', summary: `the DNS look-up failed (${err.short}): a temporary error (temperror), not a missing record`, details: [err.message], records: [], dnsError: err.info };
+  }
+}
+
 const MARK = { pass: '✔', warn: '⚠', fail: '✖', absent: '–' };
 
 function renderMx(r: MxReport, findings: Finding[], c: Paint): string {
   const out: string[] = [];
   out.push(c.blue(`=== Mail hosts of ${r.domain}${r.authenticated ? ' (DNSSEC-validated by the resolver)' : ''}`));
+  if (r.adCaveat) out.push(c.yellow(`!!! ${printable(r.adCaveat)}`));
   if (r.kind === 'null') out.push(`    0 .   null MX: this domain declares that it accepts no mail`);
   let previous: number | undefined;
   for (const h of r.hosts) {

@@ -20,13 +20,15 @@ export async function applyMx(session: SmtpSession, spec: string | undefined, fl
   if (!spec && !flags.mx) throw usageError('give a server (host[:port]) or --mx DOMAIN');
   // DNS code (dns2 among it) loads only when --mx or --dane asks for it.
   const targets = flags.mx || flags.dane ? await import('./mx-targets.js') : undefined;
-  const resolver = flags.mx ? await targets!.useMx(session, parseDomain(flags.mx), flags) : undefined;
+  const resolver = flags.mx ? await targets!.useMx(session, parseDomain(flags.mx), flags) : flags.dane ? (await import('../dns/resolver.js')).Resolver.fromFlags(flags, session.options.tls.ca) : undefined;
+  // Installed before connecting: DANE judges the certificate inside the handshake.
+  const judge = flags.dane ? targets!.installDane(session, resolver!) : undefined;
   return {
-    /** After TLS: check DANE for the host reached, when asked. */
+    /** After TLS: DANE for the host reached, when asked (a host with TLSA but no TLS fails). */
     dane: async () => {
-      if (!flags.dane) return;
-      const r = resolver ?? (await import('../dns/resolver.js')).Resolver.fromFlags(flags, session.options.tls.ca);
-      await targets!.verifyDane(session, r);
+      if (flags.dane) await targets!.verifyDane(session, resolver!);
     },
+    /** What DANE found, for JSON's result.dane. */
+    daneResult: () => judge?.result(),
   };
 }

@@ -8,7 +8,7 @@ import { junitReport, nagiosLine, textReport, verdictLine } from '../probe/rende
 import { counts, nagiosStatus, type ProbeResult } from '../probe/result.js';
 import { printable } from '../render/printable.js';
 import { version } from '../version.js';
-import { planAuth, type AuthFlags } from './establish.js';
+import { planAuth, type AuthFlags, type AuthPlan } from './establish.js';
 import { parseDomain } from '../dns/domain.js';
 import { sessionOptions, readOption } from './options.js';
 import { paint } from '../render/paint.js';
@@ -118,7 +118,7 @@ async function probeSettings(flags: ProbeFlags): Promise<ProbeSettings> {
     critDays: days(flags.critDays, 7, '--crit-days'),
     warnMs: thresholds(flags.warnMs, '--warn-ms'),
     critMs: thresholds(flags.critMs, '--crit-ms'),
-    auth: wantsAuth ? await planAuth(flags, (m) => process.stderr.write(`!!! ${m}\n`)) : undefined,
+    auth: wantsAuth ? await askedOnce(planAuth(flags, (m) => process.stderr.write(`!!! ${m}\n`))) : undefined,
     from: flags.from,
     rcpt: flags.rcpt,
     relayTest: !!flags.relayTest,
@@ -184,4 +184,10 @@ async function progress(total: number) {
     update: (n: number) => (spinner.text = `probing ${n}/${total}`),
     stop: () => spinner.stop(),
   };
+}
+
+/** Many targets share one login: the secret is asked for once, before the first probe. */
+async function askedOnce(plan: AuthPlan): Promise<AuthPlan> {
+  await plan.secret();
+  return plan;
 }

@@ -28,7 +28,7 @@ export async function runSession(command: string, spec: string, flags: Flags, sc
   const startedAt = new Date().toISOString();
   const events: SmtpEvent[] = [];
   const details: Details = {};
-  const text = flags.json || flags.quiet ? undefined : new TextRenderer(process.stdout, process.stderr, { paint: await paint(flags) });
+  const text = flags.json || flags.quiet ? undefined : new TextRenderer(process.stdout, process.stderr, { paint: await paint(flags), audience: command === 'repl' ? 'repl' : 'cli' });
   let session: SmtpSession | undefined;
   let target: Target | undefined;
   let outcome: Outcome;

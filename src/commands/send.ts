@@ -106,8 +106,10 @@ export async function send(spec: string | undefined, flags: SendFlags): Promise<
     const { spec: message, envelope, quitAfter } = await prepare(flags);
     const targets = mxDomain || flags.dane ? await import('./mx-targets.js') : undefined;
     const resolver = mxDomain ? await targets!.useMx(session, mxDomain, flags) : flags.dane ? (await import('../dns/resolver.js')).Resolver.fromFlags(flags, session.options.tls.ca) : undefined;
+    // DANE judges the certificate inside the handshake, so it is installed before connecting.
+    if (flags.dane && resolver) targets!.installDane(session, resolver);
     const wantsAuth = flags.auth || flags.user !== undefined;
-    const plan: AuthPlan | undefined = wantsAuth ? await planAuth(flags, (m) => session.emit({ type: 'warning', message: m })) : undefined;
+    const plan: AuthPlan | undefined = wantsAuth ? planAuth(flags, (m) => session.emit({ type: 'warning', message: m })) : undefined;
     const stop = (step: Step) => quitAfter === step;
     const stopped = (step: Step) => `stopped after ${step} as asked (--quit-after ${step}); nothing was delivered`;
 
@@ -267,7 +269,9 @@ async function loadMode(spec: string | undefined, flags: SendFlags): Promise<num
     const settings = loadSettings(flags);
     const { spec: message, envelope } = await prepare(flags);
     const { options } = sessionOptions(spec, flags);
-    const auth = flags.auth || flags.user !== undefined ? await planAuth(flags, (m) => process.stderr.write(`!!! ${m}\n`)) : undefined;
+    const auth = flags.auth || flags.user !== undefined ? planAuth(flags, (m) => process.stderr.write(`!!! ${m}\n`)) : undefined;
+    // Many sessions share one login: ask once, before the first connection.
+    await auth?.secret();
     return await runLoad(options, { ...message, to: envelope.recipients, cc: [] }, settings, { starttls: flags.starttls, auth, json: !!flags.json, quiet: !!flags.quiet, color: flags.color });
   } catch (err) {
     const o = failureOutcome(err);

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { SmtpkitError } from '../errors.js';
-import type { Resolver } from './resolver.js';
+import { adCaveat, DnsFailure, type Resolver } from './resolver.js';
 
 export interface HostAddress {
   family: 4 | 6;
@@ -10,6 +10,8 @@ export interface HostAddress {
   ptr?: string[];
   /** A reverse name resolves back to this address (forward-confirmed reverse DNS). */
   fcrdns?: boolean;
+  /** The PTR look-up failed (SERVFAIL, no answer): why. */
+  ptrError?: string;
 }
 
 export interface MxHost {
@@ -27,6 +29,8 @@ export interface MxReport {
   kind: 'mx' | 'implicit' | 'null';
   hosts: MxHost[];
   authenticated: boolean;
+  /** Set when the AD bit came from a resolver across a network: what it is worth. */
+  adCaveat?: string;
 }
 
 /**
@@ -35,16 +39,18 @@ export interface MxReport {
  */
 export async function lookupMx(resolver: Resolver, domain: string, opts: { ptr?: boolean } = {}): Promise<MxReport> {
   const mx = await resolver.mx(domain);
+  const caveat = adCaveat(mx.response);
+  const ad = { authenticated: mx.authenticated, ...(caveat ? { adCaveat: caveat } : {}) };
   if (mx.absent === 'NXDOMAIN') throw new SmtpkitError('dns', `${domain} does not exist (NXDOMAIN): check the spelling of the domain`, 'dns');
   if (mx.records.length === 1 && mx.records[0]!.preference === 0 && ['', '.'].includes(mx.records[0]!.exchange)) {
-    return { domain, kind: 'null', hosts: [], authenticated: mx.authenticated };
+    return { domain, kind: 'null', hosts: [], ...ad };
   }
   if (!mx.records.length) {
     const addresses = await resolver.addresses(domain);
     if (!addresses.length) throw new SmtpkitError('dns', `${domain} has no MX records and no address (NODATA): it cannot receive mail`, 'dns');
     const host: MxHost = { preference: 0, exchange: domain, ttl: undefined, addresses, problems: [] };
     if (opts.ptr) await addPtr(resolver, host);
-    return { domain, kind: 'implicit', hosts: [host], authenticated: mx.authenticated };
+    return { domain, kind: 'implicit', hosts: [host], ...ad };
   }
   const sorted = [...mx.records].sort((a, b) => a.preference - b.preference);
   const hosts = await Promise.all(
@@ -58,27 +64,49 @@ export async function lookupMx(resolver: Resolver, domain: string, opts: { ptr?:
         host.problems.push('a null MX (".") mixed with other MX records: RFC 7505 says it must stand alone');
         return host;
       }
-      const v4 = await resolver.query(r.exchange, 'A');
-      if (v4.cname) host.problems.push(`the MX host is an alias (CNAME to ${v4.cname}): RFC 5321 §5.1 says MX targets must not be aliases`);
-      host.addresses = await resolver.addresses(r.exchange);
-      if (!host.addresses.length) host.problems.push(`no A or AAAA record: mail cannot be delivered to this host (${v4.absent ?? 'no address'})`);
+      try {
+        const v4 = await resolver.query(r.exchange, 'A');
+        if (v4.cname) host.problems.push(`the MX host is an alias (CNAME to ${v4.cname}): RFC 5321 §5.1 says MX targets must not be aliases`);
+        host.addresses = await resolver.addresses(r.exchange);
+        if (!host.addresses.length) host.problems.push(`no A or AAAA record: mail cannot be delivered to this host (${v4.absent ?? 'no address'})`);
+      } catch (err) {
+        // One host's failed look-up is that host's problem, said as a failure, not "no address".
+        if (!(err instanceof DnsFailure)) throw err;
+        host.problems.push(`the address look-up failed (${err.short}): ${err.message}`);
+        return host;
+      }
       if (opts.ptr) await addPtr(resolver, host);
       return host;
     }),
   );
-  return { domain, kind: 'mx', hosts, authenticated: mx.authenticated };
+  return { domain, kind: 'mx', hosts, ...ad };
 }
 
 async function addPtr(resolver: Resolver, host: MxHost) {
   for (const a of host.addresses) {
-    a.ptr = await resolver.ptr(a.address).catch(() => []);
+    // A failed look-up is said as such: never taken for "no PTR" or "does not resolve back".
+    try {
+      a.ptr = await resolver.ptr(a.address);
+    } catch (err) {
+      if (!(err instanceof DnsFailure)) throw err;
+      a.ptrError = err.message;
+      host.problems.push(`${a.address}: the reverse DNS (PTR) look-up failed (${err.short}), so it is unknown whether a PTR exists`);
+      continue;
+    }
     let confirmed = false;
+    const failed: string[] = [];
     for (const name of a.ptr) {
-      const back = await resolver.addresses(name).catch(() => []);
-      if (back.some((b) => b.address === a.address)) confirmed = true;
+      try {
+        const back = await resolver.addresses(name);
+        if (back.some((b) => b.address === a.address)) confirmed = true;
+      } catch (err) {
+        if (!(err instanceof DnsFailure)) throw err;
+        failed.push(`${name} (${err.short})`);
+      }
     }
     a.fcrdns = confirmed;
     if (!a.ptr.length) host.problems.push(`${a.address} has no reverse DNS (PTR): many receivers distrust such senders`);
+    else if (!confirmed && failed.length) host.problems.push(`${a.address}: the reverse name could not be checked, its look-up failed: ${failed.join(', ')}`);
     else if (!confirmed) host.problems.push(`${a.address}: the reverse name ${a.ptr.join(', ')} does not resolve back to it (no FCrDNS)`);
   }
 }

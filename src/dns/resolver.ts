@@ -2,7 +2,7 @@ import { getServers } from 'node:dns';
 import { isIP } from 'node:net';
 import { SmtpkitError, usageError } from '../errors.js';
 import { parseDuration } from '../session/timeouts.js';
-import { ask, type DnsRecord, type DnsResponse, type NameServer, type RecordType, type TransportOptions } from './transport.js';
+import { ask, type AskOptions, type DnsRecord, type DnsResponse, type Ede, type NameServer, type RecordType, type TransportOptions } from './transport.js';
 
 /** Why a name has no records of a type: told apart, because the fixes differ. */
 export type Absence = 'NXDOMAIN' | 'NODATA';
@@ -25,9 +25,53 @@ export interface ResolverFlags {
   caFile?: string;
 }
 
-const RCODES: Record<number, string> = { 1: 'FORMERR (the server could not read the question)', 2: 'SERVFAIL (the server failed to resolve it: often broken DNSSEC or unreachable authoritative servers)', 4: 'NOTIMP', 5: 'REFUSED (the server will not answer this question for us)' };
+const RCODE_NAMES: Record<number, string> = { 1: 'FORMERR', 2: 'SERVFAIL', 4: 'NOTIMP', 5: 'REFUSED' };
+const RCODE_WHY: Record<number, string> = { 1: 'the server could not read the question', 2: 'the server failed to resolve it', 5: 'the server will not answer this question for us' };
 
-/** Typed look-ups over our transport; failures (SERVFAIL, timeouts) throw exit-3 errors. */
+/** What went wrong with one look-up, as data (JSON carries it). */
+export interface DnsErrorInfo {
+  name: string;
+  type: RecordType;
+  /** The resolver that answered, or undefined when none did. */
+  server: string | undefined;
+  /** SERVFAIL, REFUSED ...; undefined when no server answered. */
+  rcode: string | undefined;
+  ede: Ede[];
+}
+
+/**
+ * A look-up that failed (SERVFAIL, REFUSED, no answer): not "no data". SPF calls it a
+ * temperror; a DANE sender defers mail to the host. Exit 3 when nothing handles it.
+ */
+export class DnsFailure extends SmtpkitError {
+  constructor(
+    readonly info: DnsErrorInfo,
+    message: string,
+  ) {
+    super('dns', message, 'dns');
+  }
+
+  /** "SERVFAIL, EDE 6 DNSSEC Bogus" or "no answer": for findings. */
+  get short(): string {
+    const ede = this.info.ede.map((e) => `EDE ${e.code} ${e.text}`).join(', ');
+    return [this.info.rcode ?? 'no answer', ede].filter(Boolean).join(', ');
+  }
+}
+
+export function describeEde(ede: Ede[]): string {
+  return ede.map((e) => `Extended DNS Error ${e.code} (${e.text})${e.extra ? `: ${e.extra}` : ''}`).join('; ');
+}
+
+/**
+ * When the AD bit came over a network, say what it is worth (RFC 6698 §4.1, RFC 7672
+ * §2.1): the resolver may have validated, but nothing protects the bit on its way here.
+ */
+export function adCaveat(response: Pick<DnsResponse, 'authenticated' | 'local' | 'server'>): string | undefined {
+  if (!response.authenticated || response.local) return undefined;
+  return `the AD bit (DNSSEC-validated) came from ${response.server}, not from a resolver on this host: it is only as trustworthy as the network path to that resolver (RFC 6698 §4.1, RFC 7672 §2.1)`;
+}
+
+/** Typed look-ups over our transport; failures (SERVFAIL, timeouts) throw DnsFailure (exit 3). */
 export class Resolver {
   constructor(readonly transport: TransportOptions) {}
 
@@ -36,10 +80,18 @@ export class Resolver {
     return new Resolver({ servers, tcp: !!flags.tcp, doh: flags.doh, timeoutMs: parseDuration(flags.dnsTimeout ?? '5s', '--dns-timeout'), ca });
   }
 
-  async query(name: string, type: RecordType): Promise<Answer<DnsRecord> & { response: DnsResponse }> {
-    const response = await ask(name, type, this.transport);
+  async query(name: string, type: RecordType, want: AskOptions = {}): Promise<Answer<DnsRecord> & { response: DnsResponse }> {
+    let response: DnsResponse;
+    try {
+      response = await ask(name, type, this.transport, want);
+    } catch (err) {
+      if (err instanceof SmtpkitError && err.errorClass === 'dns') throw new DnsFailure({ name, type, server: undefined, rcode: undefined, ede: [] }, err.message);
+      throw err;
+    }
     if (response.rcode !== 0 && response.rcode !== 3) {
-      throw new SmtpkitError('dns', `${type} ${name}: the resolver ${response.server} answered ${RCODES[response.rcode] ?? `rcode ${response.rcode}`}`, 'dns');
+      const rcode = RCODE_NAMES[response.rcode] ?? `rcode ${response.rcode}`;
+      const why = response.ede.length ? describeEde(response.ede) : `${RCODE_WHY[response.rcode] ?? 'an error'}${response.rcode === 2 ? '; it gave no Extended DNS Error, so the cause is unknown: often broken DNSSEC or unreachable authoritative servers' : ''}`;
+      throw new DnsFailure({ name, type, server: response.server, rcode, ede: response.ede }, `${type} ${name}: the resolver ${response.server} answered ${rcode} (${why})`);
     }
     const wanted = response.answers.filter((r) => r.type === typeNumber(type));
     const cname = response.answers.find((r) => r.type === 5 && String(r.name).toLowerCase() === name.toLowerCase().replace(/\.$/, ''));
@@ -74,7 +126,8 @@ export class Resolver {
   }
 
   async tlsa(name: string) {
-    const a = await this.query(name, 'TLSA');
+    // DO bit: whether the records are DNSSEC-validated is the whole point (RFC 7672 §2.2).
+    const a = await this.query(name, 'TLSA', { dnssec: true });
     return { ...a, records: a.records.map((r) => decodeTlsa(r.data as unknown as Buffer)) };
   }
 }

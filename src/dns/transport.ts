@@ -29,69 +29,141 @@ export interface TransportOptions {
   ca: string | undefined;
 }
 
+/** An Extended DNS Error (RFC 8914): why a resolver failed, when it says. */
+export interface Ede {
+  code: number;
+  /** The registered name ("DNSSEC Bogus"), or "EDE <code>". */
+  text: string;
+  /** The resolver's own words, if any (bounded). */
+  extra: string;
+}
+
 export interface DnsResponse {
   rcode: number;
   /** The resolver says it validated the answer with DNSSEC (AD bit). */
   authenticated: boolean;
   answers: DnsRecord[];
   server: string;
+  /** The resolver is on this host (loopback), so its AD bit did not cross a network. */
+  local: boolean;
+  ede: Ede[];
 }
 
 const dnsError = (message: string) => new SmtpkitError('dns', message, 'dns');
 
+/** RFC 8914 §4 and the IANA registry. */
+const EDE_NAMES = ['Other Error', 'Unsupported DNSKEY Algorithm', 'Unsupported DS Digest Type', 'Stale Answer', 'Forged Answer', 'DNSSEC Indeterminate', 'DNSSEC Bogus', 'Signature Expired', 'Signature Not Yet Valid', 'DNSKEY Missing', 'RRSIGs Missing', 'No Zone Key Bit Set', 'NSEC Missing', 'Cached Error', 'Not Ready', 'Blocked', 'Censored', 'Filtered', 'Prohibited', 'Stale NXDOMAIN Answer', 'Not Authoritative', 'Not Supported', 'No Reachable Authority', 'Network Error', 'Invalid Data', 'Signature Expired before Valid', 'Too Early', 'Unsupported NSEC3 Iterations Value', 'Unable to conform to policy', 'Synthesized', 'Invalid Query Type'];
+const EDE_OPTION = 15;
+const EDE_EXTRA_LIMIT = 300;
+// dns2 skips EDNS options it has no decoder for; teach it EDE (option 15) once.
+{
+  const edns = Packet.Resource.EDNS as unknown as Record<string, unknown>;
+  (Packet.EDNS_OPTION_CODE as Record<string, number>).EDE = EDE_OPTION;
+  edns.EDE = {
+    decode(reader: { read(bits: number): number }, length: number) {
+      const code = length >= 2 ? reader.read(16) : -1;
+      const bytes: number[] = [];
+      for (let i = 2; i < length; i++) bytes.push(reader.read(8));
+      return { ednsCode: EDE_OPTION, code, extra: Buffer.from(bytes.slice(0, EDE_EXTRA_LIMIT)).toString('utf8') };
+    },
+  };
+}
+
+/** The EDNS payload we offer (the 2020 DNS flag day's value: fits unfragmented). */
+export const EDNS_PAYLOAD = 1232;
+
+export interface AskOptions {
+  /** Set the DO bit: the DNSSEC status of the answer matters (TLSA). */
+  dnssec?: boolean;
+}
+
 /**
- * One question, asked of each name server in turn until one answers: UDP first, TCP when
- * the answer is truncated (or with `tcp`), or DoH. Every wait has the timeout; dns2's own
- * clients lack one on TCP and DoH, so the transports are ours and dns2 only encodes.
+ * One question, asked of the name servers in turn: UDP first, TCP when the answer is
+ * truncated (or with `tcp`), or DoH. Every wait has the timeout; dns2's own clients
+ * lack one on TCP and DoH, so the transports are ours and dns2 only encodes.
+ *
+ * Any answer is final, SERVFAIL included: a validating resolver's SERVFAIL is often its
+ * verdict that the data is forged, and asking a second, perhaps non-validating, server
+ * would take the forgery. Only silence, an unreachable server or REFUSED moves on.
  */
-export async function ask(name: string, type: RecordType, opts: TransportOptions): Promise<DnsResponse> {
+export async function ask(name: string, type: RecordType, opts: TransportOptions, want: AskOptions = {}): Promise<DnsResponse> {
   const query = new Packet();
   query.header.id = Packet.uuid();
   query.header.rd = 1;
   // RFC 6840 §5.7: AD in a query asks the resolver to say whether it validated.
   (query.header as unknown as { ad: number }).ad = 1;
   query.questions.push({ name, type: TYPE[type], class: Packet.CLASS.IN } as DnsPacket['questions'][number]);
+  // EDNS (RFC 6891): larger UDP answers, and room for Extended DNS Errors (RFC 8914).
+  const opt = Packet.Resource.EDNS as unknown as (rdata: object[], o: { udpPayloadSize: number; doFlag: boolean }) => DnsPacket['additionals'][number];
+  query.additionals.push(opt([], { udpPayloadSize: EDNS_PAYLOAD, doFlag: !!want.dnssec }));
   const wire = query.toBuffer();
 
-  if (opts.doh) return parse(await viaDoh(wire, opts), opts.doh, query);
+  if (opts.doh) return parse(await viaDoh(wire, opts), opts.doh, false, query);
   if (!opts.servers.length) throw dnsError('no DNS resolver is configured (use --resolver)');
   const failures: string[] = [];
   for (const server of opts.servers) {
     const label = net.isIPv6(server.address) ? `[${server.address}]:${server.port}` : `${server.address}:${server.port}`;
+    const local = isLoopback(server.address);
+    let response: DnsResponse & { truncated: boolean };
     try {
-      let response = parse(opts.tcp ? await viaTcp(wire, server, opts.timeoutMs) : await viaUdp(wire, server, opts.timeoutMs), label, query);
-      if (response.truncated) response = parse(await viaTcp(wire, server, opts.timeoutMs), label, query);
-      if (response.rcode === 2 && server !== opts.servers.at(-1)) {
-        failures.push(`${label}: SERVFAIL`);
-        continue;
-      }
-      return response;
+      response = parse(opts.tcp ? await viaTcp(wire, server, opts.timeoutMs) : await viaUdp(wire, server, opts.timeoutMs), label, local, query);
+      if (response.truncated) response = parse(await viaTcp(wire, server, opts.timeoutMs), label, local, query);
     } catch (err) {
       failures.push(`${label}: ${(err as Error).message}`);
+      continue;
     }
+    if (response.rcode === 5 && server !== opts.servers.at(-1)) {
+      failures.push(`${label}: REFUSED`);
+      continue;
+    }
+    return response;
   }
   throw dnsError(`no DNS server answered ${type} ${name}: ${failures.join('; ')}`);
 }
 
-function parse(buffer: Buffer, server: string, query: DnsPacket): DnsResponse & { truncated: boolean } {
-  let packet: DnsPacket;
-  try {
-    packet = Packet.parse(buffer);
-  } catch {
-    throw new Error('malformed DNS answer');
-  }
-  const header = packet.header as unknown as { id: number; rcode: number; tc: number; ad: number; qr: number };
-  if (header.id !== query.header.id) throw new Error('answer with the wrong id');
+export function isLoopback(address: string): boolean {
+  return /^127\./.test(address) || address === '::1' || /^::ffff:127\./i.test(address);
+}
+
+function parse(buffer: Buffer, server: string, local: boolean, query: DnsPacket): DnsResponse & { truncated: boolean } {
+  const packet = answerTo(buffer, query);
+  if (typeof packet === 'string') throw new Error(packet);
+  const header = packet.header as unknown as { rcode: number; tc: number; ad: number };
+  const opt = (packet.additionals ?? []).find((r) => r && r.type === TYPE_OPT) as { rdata?: Array<{ ednsCode?: number; code?: number; extra?: string }> } | undefined;
+  const ede = (opt?.rdata ?? []).filter((o) => o.ednsCode === EDE_OPTION).map((o) => ({ code: o.code ?? -1, text: EDE_NAMES[o.code ?? -1] ?? `EDE ${o.code}`, extra: o.extra ?? '' }));
   return {
     rcode: header.rcode,
     authenticated: header.ad === 1,
     truncated: header.tc === 1,
     answers: packet.answers.filter(Boolean) as DnsRecord[],
     server,
+    local,
+    ede,
   };
 }
 
+const TYPE_OPT = 41;
+
+/** The packet, if it answers our query (same ID and the same question), else why not. */
+function answerTo(buffer: Buffer, query: DnsPacket): DnsPacket | string {
+  let packet: DnsPacket;
+  try {
+    packet = Packet.parse(buffer);
+  } catch {
+    return 'malformed DNS answer';
+  }
+  const header = packet.header as unknown as { id: number; qr: number };
+  if (header.id !== query.header.id) return 'answer with the wrong id';
+  const [asked] = query.questions;
+  const [q] = packet.questions ?? [];
+  // RFC 5452 §9.1: an answer counts only when it repeats our question.
+  const same = q && asked && String(q.name).toLowerCase().replace(/\.$/, '') === String(asked.name).toLowerCase().replace(/\.$/, '') && q.type === asked.type && q.class === asked.class;
+  if (!same || header.qr !== 1) return 'answer to a different question';
+  return packet;
+}
+
 function viaUdp(wire: Buffer, server: NameServer, timeoutMs: number): Promise<Buffer> {
+  const query = Packet.parse(wire);
   return new Promise((resolve, reject) => {
     const socket = dgram.createSocket(net.isIPv6(server.address) ? 'udp6' : 'udp4');
     const done = (err: Error | undefined, data?: Buffer) => {
@@ -102,9 +174,11 @@ function viaUdp(wire: Buffer, server: NameServer, timeoutMs: number): Promise<Bu
     };
     const timer = setTimeout(() => done(new Error(`no answer within ${describeTimeout(timeoutMs)}`)), timeoutMs);
     socket.on('error', (err) => done(err));
-    socket.on('message', (data) => {
-      // Only the answer to our question ends the wait; stray datagrams are ignored.
-      if (data.length >= 2 && data.readUInt16BE(0) === wire.readUInt16BE(0)) done(undefined, data);
+    socket.on('message', (data, from) => {
+      // Only the answer to our question, from the server we asked, ends the wait;
+      // stray or spoofed datagrams are ignored.
+      if (from.port !== server.port || from.address !== server.address) return;
+      if (typeof answerTo(data, query) !== 'string') done(undefined, data);
     });
     socket.send(wire, server.port, server.address, (err) => err && done(err));
   });

@@ -1,6 +1,6 @@
 import { replyText, type Reply } from '../protocol/reply.js';
 import { ENHANCED_CLASSES, ENHANCED_CODES, ENHANCED_SUBJECTS } from './enhanced-codes.js';
-import { hintFor } from './hints.js';
+import { hintFor, type Audience } from './hints.js';
 import { COMMAND_CODES, FIRST_DIGIT, GENERIC_CODES } from './reply-codes.js';
 
 export interface EnhancedExplanation {
@@ -38,12 +38,12 @@ export function explainEnhanced(code: string): EnhancedExplanation | undefined {
   };
 }
 
-export function explainReply(reply: Reply, command: string, tls = false): Explanation {
+export function explainReply(reply: Reply, command: string, tls = false, audience: Audience = 'cli'): Explanation {
   return {
     summary: explainCode(reply.code, command),
     // A success with an "other or undefined" detail (2.0.0, 2.7.0) says nothing the basic code did not.
     enhanced: reply.enhanced && !/^2\.\d+\.0$/.test(reply.enhanced) ? (explainEnhanced(reply.enhanced) ?? null) : null,
-    hint: hintFor({ code: reply.code, enhanced: reply.enhanced, command, text: replyText(reply), tls }) ?? null,
+    hint: hintFor({ code: reply.code, enhanced: reply.enhanced, command, text: replyText(reply), tls }, audience) ?? null,
   };
 }
 

@@ -3,7 +3,7 @@ import { SmtpkitError } from '../errors.js';
 import { authMechanisms, hasExtension } from '../protocol/capabilities.js';
 import { isPositive, replyText } from '../protocol/reply.js';
 import { formatTarget } from '../protocol/target.js';
-import type { Resolver } from '../dns/resolver.js';
+import type { DnsFailure, Resolver } from '../dns/resolver.js';
 import type { SmtpEvent } from '../session/events.js';
 import { SmtpSession, type SessionOptions } from '../session/session.js';
 import { describeTimeout } from '../session/timeouts.js';
@@ -97,7 +97,7 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
 
     if (s.auth) {
       const mech = await login(session, s.auth);
-      add('auth', 'pass', `logged in as ${s.auth.credentials.user} with ${mech}`);
+      add('auth', 'pass', `logged in as ${s.auth.user} with ${mech}`);
     }
     if (s.from && s.rcpt) {
       const mail = await session.command(`MAIL FROM:<${s.from}>`, { phase: 'envelope' });
@@ -115,9 +115,15 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
     }
     if (s.resolver) {
       const address = events.find((e): e is Extract<SmtpEvent, { type: 'connected' }> => e.type === 'connected')?.remoteAddress ?? '';
-      const names = await s.resolver.ptr(address).catch(() => [] as string[]);
+      // A failed look-up says so: it is not "no reverse DNS name".
+      // (DnsFailure is an SmtpkitError of class dns; a type import keeps dns2 unloaded here.)
+      const names = await s.resolver.ptr(address).catch((err: unknown) => {
+        if (err instanceof SmtpkitError && err.errorClass === 'dns') return err as DnsFailure;
+        throw err;
+      });
       const greetName = (replyText(greeting).split(/\s+/)[0] ?? '').toLowerCase();
-      if (!names.length) add('ptr', 'warn', `${address} has no reverse DNS name`);
+      if (!Array.isArray(names)) add('ptr', 'warn', `${address}: the reverse DNS (PTR) look-up failed (${names.short}), so whether it has a name is unknown`);
+      else if (!names.length) add('ptr', 'warn', `${address} has no reverse DNS name`);
       else if (names.some((n) => n.toLowerCase() === greetName)) add('ptr', 'pass', `${address} is ${names.join(', ')}, the name in the greeting`);
       else add('ptr', 'warn', `${address} is ${names.join(', ')}, but the greeting says ${greetName || '(nothing)'}`);
     }

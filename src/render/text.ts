@@ -1,5 +1,6 @@
 import { capabilityNotes, explainExtension } from '../explain/extensions.js';
 import { explainReply } from '../explain/explain.js';
+import type { Audience } from '../explain/hints.js';
 import { isFailure, replyClass, replyWireLines } from '../protocol/reply.js';
 import type { Capabilities } from '../protocol/capabilities.js';
 import type { SmtpEvent, Timings } from '../session/events.js';
@@ -10,6 +11,8 @@ import { printable } from './printable.js';
 
 export interface TextOptions {
   paint: Paint;
+  /** Who reads the hints: a command line (flags) or a REPL session (its /commands). */
+  audience?: Audience;
 }
 
 export interface Output {
@@ -23,6 +26,7 @@ export interface Output {
  */
 export class TextRenderer {
   private readonly c: Paint;
+  private readonly audience: Audience;
 
   constructor(
     private readonly out: Output,
@@ -30,6 +34,7 @@ export class TextRenderer {
     options: TextOptions,
   ) {
     this.c = options.paint;
+    this.audience = options.audience ?? 'cli';
   }
 
   event(e: SmtpEvent): void {
@@ -69,7 +74,7 @@ export class TextRenderer {
     const marker = e.tls ? (failed ? '<~* ' : '<~  ') : failed ? '<** ' : '<-  ';
     const paint = { positive: c.green, intermediate: c.yellow, transient: c.yellow, permanent: c.red }[replyClass(e.reply.code)];
     for (const l of replyWireLines(e.reply)) this.line(paint(marker + printable(l)));
-    const x = explainReply(e.reply, e.command, e.tls);
+    const x = explainReply(e.reply, e.command, e.tls, this.audience);
     this.note(x.summary);
     if (x.enhanced) this.note(`${x.enhanced.code} ${x.enhanced.title}: ${x.enhanced.text}`);
     if (x.hint) this.line(c.yellow(`    # try: ${x.hint}`));

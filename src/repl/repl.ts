@@ -1,7 +1,6 @@
 import { writeFileSync } from 'node:fs';
-import readline from 'node:readline';
-import { SmtpkitError } from '../errors.js';
-import { parseEhlo } from '../protocol/capabilities.js';
+import { SmtpkitError, usageError } from '../errors.js';
+import { authMechanisms, parseEhlo } from '../protocol/capabilities.js';
 import { commandVerb } from '../protocol/command.js';
 import { isFailure, isPositive, replyText, type Reply } from '../protocol/reply.js';
 import { formatTarget } from '../protocol/target.js';
@@ -17,6 +16,8 @@ import { runSession, type Flags } from '../commands/run.js';
 import { version } from '../version.js';
 import { completions } from './completer.js';
 import { History } from './history.js';
+import { LineReader } from './line-reader.js';
+import { isMechanism } from '../sasl/index.js';
 
 export interface ReplFlags extends Flags {
   keepGoing?: boolean;
@@ -26,7 +27,8 @@ export interface ReplFlags extends Flags {
 
 const HELP = `Type SMTP commands; each reply is explained as it arrives. Meta commands start with "/":
   /starttls              upgrade to TLS now (typing STARTTLS does the same)
-  /auth MECH [user]      log in; the secret is asked for (or SMTPKIT_PASSWORD off a terminal)
+  /auth MECH [user]      log in (after EHLO); the secret is asked for once the server offers
+                         MECH, and goes to AUTH only (SMTPKIT_PASSWORD off a terminal)
   /send                  compose and send a message, step by step (terminal only)
   /explain CODE          explain a reply code, e.g. /explain 550 5.7.1
   /caps                  the server's last EHLO capabilities, explained
@@ -64,8 +66,11 @@ class Repl {
   private user: string | undefined;
   private ended = false;
   private failures = 0;
+  private quitting = false;
+  /** Handling a line: the prompt comes back when it is done, not before. */
+  private busy = false;
   private readonly history = new History();
-  private rl!: readline.Interface;
+  private reader!: LineReader;
 
   constructor(
     private readonly session: SmtpSession,
@@ -76,48 +81,57 @@ class Repl {
 
   async run(): Promise<string> {
     const { session } = this;
-    this.rl = readline.createInterface({
-      input: process.stdin,
-      output: this.interactive ? process.stdout : undefined,
+    this.reader = new LineReader(process.stdin, process.stdout, {
       terminal: this.interactive,
       history: this.interactive && this.flags.history !== false ? this.history.load() : [],
-      historySize: 500,
-      removeHistoryDuplicates: true,
-      completer: (line: string) => [completions(line, session.capabilities, session.isTls), line] as [string[], string],
-    });
-    // Ctrl-C clears the line; Ctrl-D (end of input) leaves.
-    this.rl.on('SIGINT', () => {
-      this.rl.write(null, { ctrl: true, name: 'u' });
-      process.stdout.write('\n');
-      this.prompt();
+      completer: (line: string) => [completions(line, session.capabilities, session.isTls), line],
     });
     session.watchIdle((event) => {
       if (event.kind === 'reply') {
         if (isFailure(event.reply)) this.failures++;
-        if (this.interactive) {
-          readline.clearLine(process.stdout, 0);
-          readline.cursorTo(process.stdout, 0);
-          setImmediate(() => this.prompt());
-        }
+        // The reply is shown right after this: clear the half-typed line, then show it again.
+        this.reader.clearLine();
+        setImmediate(() => !this.busy && this.prompt());
         return;
       }
-      if (!this.ended) {
-        session.emit({ type: 'warning', message: event.error ? `the connection failed: ${event.error.message}` : 'the server closed the connection' });
-        this.ended = true;
-        this.rl.close();
-      }
+      if (this.ended) return;
+      this.ended = true;
+      if (!this.quitting) session.emit({ type: 'warning', message: event.error ? `the connection failed: ${event.error.message}` : 'the server closed the connection' });
+      this.reader.close();
     });
-    this.prompt();
-    for await (const line of this.rl) {
-      if (this.ended) break;
-      await this.handle(line);
-      if (this.ended) break;
+    try {
       this.prompt();
+      for (let line = await this.reader.next(); line !== null && !this.ended; line = await this.reader.next()) {
+        this.busy = true;
+        await this.handle(line);
+        this.busy = false;
+        if (this.ended) break;
+        this.prompt();
+      }
+    } finally {
+      this.reader.close();
     }
-    this.rl.close();
+    if (this.inData) this.abandonMessage();
     const where = formatTarget(session.options.host, session.options.port);
-    if (this.failures && !this.flags.keepGoing) throw new SmtpkitError('checkFailed', `a reply in the script was a failure (--keep-going ignores them)`);
-    return `session with ${where} ended${this.failures ? ` (${this.failures} failure repl${this.failures === 1 ? 'y' : 'ies'}, kept going)` : ''}`;
+    const failures = this.failures ? ` (${this.failures} failure repl${this.failures === 1 ? 'y' : 'ies'}${this.interactive ? '' : ', kept going'})` : '';
+    // A person ends a session when they are done: what the server said was the point, not a verdict.
+    if (this.failures && !this.interactive && !this.flags.keepGoing) throw new SmtpkitError('checkFailed', `a reply in the script was a failure (--keep-going ignores them)`);
+    return `session with ${where} ended${failures}`;
+  }
+
+  /**
+   * Input ended inside DATA, before the line with a single ".": the message was never
+   * finished. No QUIT (it would be message text); closing makes the server drop it.
+   */
+  private abandonMessage() {
+    this.inData = false;
+    this.session.close();
+    const message = 'the input ended inside DATA, before a line with a single ".": the message was NOT sent';
+    if (this.interactive) {
+      this.session.emit({ type: 'warning', message });
+      return;
+    }
+    throw new SmtpkitError('protocol', message, 'data');
   }
 
   private prompt() {
@@ -125,12 +139,13 @@ class Repl {
     const s = this.session;
     const auth = this.user === undefined ? '' : this.user ? `auth:${this.user}` : 'auth';
     const state = [s.isTls ? 'TLS' : '', auth, this.inData ? 'DATA' : ''].filter(Boolean).join(' ');
-    this.rl.setPrompt(`${formatTarget(s.options.host, s.options.port)}${state ? ` ${state}` : ''}> `);
-    this.rl.prompt();
+    this.reader.prompt(`${formatTarget(s.options.host, s.options.port)}${state ? ` ${state}` : ''}> `);
   }
 
   private async handle(line: string) {
     try {
+      // Nothing in SMTP may carry a NUL (RFC 5321 §4.1.1.4 for message text, and no command has one).
+      if (line.includes('\0')) throw usageError('a NUL character cannot go on the wire; the line was not sent');
       if (this.inData) return await this.dataLine(line);
       if (line.startsWith('/')) return await this.meta(line);
       if (!line.trim()) return;
@@ -148,14 +163,20 @@ class Repl {
     const { session } = this;
     const verb = commandVerb(line);
     if (verb === 'STARTTLS') return this.meta('/starttls');
+    // An AUTH line with its initial response, or any line typed after a 334, is (or may be) a secret.
     const secret = this.saslStep || (verb === 'AUTH' && line.trim().split(/\s+/).length > 2);
-    if (!secret) this.remember(line);
+    if (secret) this.reader.forget(line);
+    else this.remember(line);
     const shown = this.saslStep ? REDACTED : secret ? line.trim().split(/\s+/).slice(0, 2).concat(REDACTED).join(' ') : undefined;
+    if (verb === 'QUIT') this.quitting = true;
     const reply = await session.command(line, { shown, verb: this.saslStep ? 'AUTH' : verb });
     this.saslStep = reply.code === 334;
     if ((verb === 'EHLO' || verb === 'HELO') && isPositive(reply)) {
       session.capabilities = verb === 'EHLO' ? parseEhlo(reply) : { domain: '', via: 'HELO', extensions: {} };
       session.emit({ type: 'capabilities', capabilities: session.capabilities });
+      // The EHLO that follows STARTTLS uses the name the person chose, not ours.
+      const name = line.trim().split(/\s+/)[1];
+      if (name) session.options.ehloName = name;
     }
     if (verb === 'DATA' && reply.code === 354) this.inData = true;
     if (reply.code === 235) this.user ??= '';
@@ -225,12 +246,27 @@ class Repl {
   }
 
   private async auth(args: string[]) {
-    const [mech, user] = args;
-    if (!mech) throw new SmtpkitError('usage', 'usage: /auth MECH [user]');
+    const [mechArg, user] = args;
+    if (!mechArg) throw usageError('usage: /auth MECH [user]');
+    const mech = mechArg.toUpperCase();
+    if (!isMechanism(mech)) throw usageError(`/auth ${mechArg}: smtpkit speaks SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN and XOAUTH2`);
+    this.checkLoginPossible(mech);
     const name = user ?? (this.interactive ? await this.ask((p) => p.input({ message: 'user:' })) : undefined);
-    const plan = await this.paused(() => planAuth({ mech, user: name, allowPlaintext: this.flags.allowPlaintext }, (message) => this.session.emit({ type: 'warning', message })));
+    const warn = (message: string) => this.session.emit({ type: 'warning', message });
+    const plan = planAuth({ mech, user: name, allowPlaintext: this.flags.allowPlaintext }, warn, (ask) => this.reader.handOver(() => this.cancellable(ask), this.discarded));
     await login(this.session, plan);
-    this.user = plan.credentials.user;
+    this.user = plan.user;
+  }
+
+  /** Before anything is asked: is there a server that offers this mechanism, safely? */
+  private checkLoginPossible(mech: string) {
+    const { session } = this;
+    const fail = (message: string) => new SmtpkitError('auth', message, 'auth');
+    if (!session.capabilities) throw fail('no EHLO yet: type EHLO <your host name> first, then /auth');
+    const offered = authMechanisms(session.capabilities);
+    if (!offered.length) throw fail(`the server offers no AUTH here${session.isTls ? '' : '; many servers offer it only after TLS: type /starttls'}`);
+    if (!offered.includes(mech)) throw fail(`the server does not offer ${mech}; it offers ${offered.join(', ')}: /auth ${offered[0]} <user>`);
+    if (!session.isTls && !this.flags.allowPlaintext) throw fail('refusing to send credentials without TLS: type /starttls first (or start the repl with --allow-plaintext)');
   }
 
   /** A guided message: from, to, subject, body, then MAIL, RCPT, DATA in lock-step. */
@@ -278,21 +314,22 @@ class Repl {
     this.session.emit({ type: 'info', message: `transcript saved to ${file} (secrets redacted)` });
   }
 
-  /** Runs an inquirer prompt with our readline out of its way. */
+  /** Runs an inquirer prompt with the terminal all to itself. */
   private async ask<T>(fn: (prompts: typeof import('@inquirer/prompts')) => Promise<T>): Promise<T> {
     const prompts = await import('@inquirer/prompts');
-    return this.paused(() => fn(prompts));
+    return this.reader.handOver(() => this.cancellable(() => fn(prompts)), this.discarded);
   }
 
-  private async paused<T>(fn: () => Promise<T>): Promise<T> {
-    this.rl.pause();
+  private readonly discarded = (lines: number) =>
+    this.session.emit({ type: 'warning', message: `${lines} line${lines === 1 ? '' : 's'} typed ahead of this prompt discarded, not sent` });
+
+  /** Ctrl-C (or any end) at a prompt cancels that prompt only; the session goes on. */
+  private async cancellable<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
       if (err instanceof SmtpkitError) throw err;
       throw new SmtpkitError('usage', 'cancelled');
-    } finally {
-      this.rl.resume();
     }
   }
 

@@ -25,6 +25,21 @@ export interface TlsSettings {
   verify: boolean;
 }
 
+/**
+ * A second opinion on the presented certificate, asked after the handshake and before
+ * --tls-verify judges it (DANE, RFC 7672 §3.1.1). It may vouch for the chain (trust from
+ * a DNSSEC-validated TLSA record, not a CA) and may waive the name check (DANE-EE);
+ * undefined leaves the judgement to PKIX; throwing fails the session.
+ */
+export type CertificateJudge = (chain: Buffer[], facts: TlsFacts, host: string) => Promise<CertificateVerdict | undefined>;
+
+export interface CertificateVerdict {
+  /** Who vouches, for the transcript: "DANE-EE (3)". */
+  by: string;
+  /** The name is not checked at all (DANE-EE); otherwise it must match as usual. */
+  nameWaived: boolean;
+}
+
 /** What an interactive session hears between commands. */
 export type IdleWatcher = (event: { kind: 'reply'; reply: Reply } | { kind: 'closed'; error: SmtpkitError | undefined }) => void;
 
@@ -49,6 +64,8 @@ export interface SessionOptions {
   tls: TlsSettings;
   /** Emit raw events with the bytes on the wire (may change during a session). */
   raw: boolean;
+  /** Consulted on every handshake (--dane). */
+  judgeCertificate?: CertificateJudge;
 }
 
 /**
@@ -62,11 +79,15 @@ export class SmtpSession {
   tls: TlsFacts | undefined;
   /** The presented chain (DER), for checks such as DANE. */
   certificates: Buffer[] = [];
+  /** Set when judgeCertificate vouched for the last handshake's certificate. */
+  certificateVerdict: CertificateVerdict | undefined;
   private connection: Connection | undefined;
   private readonly started = performance.now();
   /** True between a complete reply and the next command: only then may QUIT be sent. */
   private inStep = true;
   private greeted = false;
+  /** QUIT has gone out: nothing more is written (a second QUIT would meet a closed session). */
+  private quitSent = false;
   private peerHost: string | undefined;
   private transientGreeting = false;
   /** Set by interactive use: replies that arrive between commands are shown, not queued. */
@@ -171,6 +192,7 @@ export class SmtpSession {
   async pipeline(commands: Array<{ line: string } & CommandOptions>, phase?: string): Promise<Reply[]> {
     const connection = this.requireConnection();
     const verbs = commands.map((c) => c.verb ?? commandVerb(c.line));
+    if (verbs.includes('QUIT')) this.quitSent = true;
     commands.forEach((c, i) => {
       this.emit({ type: 'sent', line: c.shown ?? c.line, command: verbs[i]!, ...(c.shown !== undefined ? { redacted: true } : {}) });
     });
@@ -257,7 +279,7 @@ export class SmtpSession {
    * outstanding: after a timeout the next reply would answer the wrong command.
    */
   async quit(): Promise<void> {
-    if (!this.isOpen || !this.greeted || !this.inStep) return this.close();
+    if (!this.isOpen || !this.greeted || !this.inStep || this.quitSent) return this.close();
     try {
       await this.command('QUIT', { phase: 'quit' });
     } catch {
@@ -315,7 +337,10 @@ export class SmtpSession {
     this.tls = facts;
     this.certificates = peerChain(socket);
     this.emit({ type: 'tls', facts });
-    const problems = [facts.trusted ? '' : `the certificate is not trusted: ${facts.trustError}`, facts.nameMatches ? '' : `the certificate does not match ${facts.nameChecked}: ${facts.nameError}`].filter(Boolean);
+    const verdict = (this.certificateVerdict = await this.options.judgeCertificate?.(this.certificates, facts, host));
+    const trusted = facts.trusted || !!verdict;
+    const nameOk = facts.nameMatches || !!verdict?.nameWaived;
+    const problems = [trusted ? '' : `the certificate is not trusted: ${facts.trustError}`, nameOk ? '' : `the certificate does not match ${facts.nameChecked}: ${facts.nameError}`].filter(Boolean);
     if (problems.length && tls.verify) throw new SmtpkitError('tls', problems.join('; '), 'tls');
     for (const p of problems) this.emit({ type: 'warning', message: `${p} (--tls-verify makes this an error)` });
     return facts;

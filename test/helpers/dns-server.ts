@@ -6,7 +6,7 @@ const { Packet } = DNS;
 export type ZoneRecord = { type: 'A'; address: string } | { type: 'AAAA'; address: string } | { type: 'MX'; exchange: string; priority: number } | { type: 'TXT'; data: string } | { type: 'CNAME'; domain: string } | { type: 'PTR'; domain: string } | { type: 'TLSA'; data: Buffer };
 
 export interface Zone {
-  [name: string]: ZoneRecord[] | 'SERVFAIL' | 'SILENT';
+  [name: string]: ZoneRecord[] | 'SERVFAIL' | 'REFUSED' | 'SILENT';
 }
 
 const TYPES: Record<string, number> = { A: 1, CNAME: 5, PTR: 12, MX: 15, TXT: 16, AAAA: 28, TLSA: 52 };
@@ -17,6 +17,8 @@ export interface DnsServer {
   asked: { udp: number; tcp: number };
   /** The answer's AD bit: set to pretend the records were DNSSEC-validated. */
   authenticated: boolean;
+  /** Each question's EDNS as asked: the OPT payload size and DO bit, or null without OPT. */
+  edns: Array<{ name: string; type: number; payload: number; do: boolean } | null>;
   close(): Promise<void>;
 }
 
@@ -26,18 +28,20 @@ export interface DnsServer {
  * followed once, and answers over 512 bytes are truncated on UDP (so clients retry on TCP).
  */
 export async function dnsServer(zone: Zone): Promise<DnsServer> {
-  const state: DnsServer = { port: 0, asked: { udp: 0, tcp: 0 }, authenticated: false, close: async () => {} };
+  const state: DnsServer = { port: 0, asked: { udp: 0, tcp: 0 }, authenticated: false, edns: [], close: async () => {} };
   const handler = (transport: 'udp' | 'tcp') => (request: InstanceType<typeof Packet>, send: (p: InstanceType<typeof Packet>) => void) => {
     state.asked[transport]++;
     const response = Packet.createResponseFromRequest(request);
     const [q] = request.questions;
     const name = String(q?.name ?? '').toLowerCase();
     const entry = zone[name];
+    const opt = (request.additionals ?? []).find((r) => r && r.type === 41) as unknown as { class: number; doFlag: boolean } | undefined;
+    state.edns.push(opt ? { name, type: Number(q?.type), payload: opt.class, do: opt.doFlag } : null);
     const header = response.header as unknown as { rcode: number; ra: number; ad: number };
     header.ra = 1;
     if (entry === 'SILENT') return;
-    if (entry === 'SERVFAIL') {
-      header.rcode = 2;
+    if (entry === 'SERVFAIL' || entry === 'REFUSED') {
+      header.rcode = entry === 'SERVFAIL' ? 2 : 5;
       return send(response);
     }
     if (!entry) {

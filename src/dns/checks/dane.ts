@@ -1,6 +1,6 @@
 import { createHash, X509Certificate } from 'node:crypto';
-import type { Resolver, Tlsa } from '../resolver.js';
-import type { Finding } from './finding.js';
+import { adCaveat, DnsFailure, type Resolver, type Tlsa } from '../resolver.js';
+import type { DaneHost, Finding } from './finding.js';
 
 const USAGE = ['PKIX-TA (0)', 'PKIX-EE (1)', 'DANE-TA (2)', 'DANE-EE (3)'];
 const SELECTOR = ['full certificate (0)', 'public key (1)'];
@@ -10,44 +10,82 @@ export function describeTlsa(t: Tlsa): string {
   return `${USAGE[t.usage] ?? `usage ${t.usage}`}, ${SELECTOR[t.selector] ?? `selector ${t.selector}`}, ${MATCHING[t.matchingType] ?? `matching ${t.matchingType}`}: ${t.data.slice(0, 64)}${t.data.length > 64 ? '…' : ''}`;
 }
 
-/** DANE for SMTP (RFC 7672): TLSA at _<port>._tcp.<mx> for each MX host, decoded and judged. */
+/**
+ * DANE for SMTP (RFC 7672): TLSA at _<port>._tcp.<mx> for each MX host, decoded and
+ * judged. A failed look-up is a failure for that host (a DANE sender defers mail to it,
+ * §2.2), not "no TLSA"; the other hosts are still judged.
+ */
 export async function checkDane(resolver: Resolver, mxHosts: string[], port = 25): Promise<Finding> {
   const details: string[] = [];
   const records: string[] = [];
+  const failures: string[] = [];
   const problems: string[] = [];
-  let any = false;
+  const hosts: DaneHost[] = [];
+  const caveats = new Set<string>();
   for (const host of mxHosts) {
-    const answer = await resolver.tlsa(`_${port}._tcp.${host}`);
+    const name = `_${port}._tcp.${host}`;
+    let answer;
+    try {
+      answer = await resolver.tlsa(name);
+    } catch (err) {
+      if (!(err instanceof DnsFailure)) throw err;
+      hosts.push({ host, tlsa: [], authenticated: false, match: null, error: err.info });
+      failures.push(`${host}: the TLSA look-up failed (${err.short}): a DANE sender defers mail to this host (RFC 7672 §2.2)`);
+      details.push(`${host}: ${err.message}`);
+      continue;
+    }
+    hosts.push({ host, tlsa: answer.records, authenticated: answer.authenticated, match: null });
+    const caveat = adCaveat(answer.response);
+    if (caveat) caveats.add(caveat);
     if (!answer.records.length) {
       details.push(`${host}: no TLSA records`);
       continue;
     }
-    any = true;
     for (const t of answer.records) {
-      records.push(`_${port}._tcp.${host} ${t.usage} ${t.selector} ${t.matchingType} ${t.data}`);
+      records.push(`${name} ${t.usage} ${t.selector} ${t.matchingType} ${t.data}`);
       details.push(`${host}: ${describeTlsa(t)}`);
       if (t.usage === 0 || t.usage === 1) problems.push(`${host} has a ${USAGE[t.usage]} record: RFC 7672 §3.1.3 says SMTP senders treat it as unusable; use DANE-TA (2) or DANE-EE (3)`);
     }
     if (!answer.authenticated) problems.push(`${host}: the resolver did not vouch for the TLSA records with DNSSEC (no AD bit); senders ignore TLSA that is not validated`);
   }
-  if (!any) return { check: 'DANE', status: 'absent', summary: 'no TLSA records on any MX host: no DANE', details, records };
-  return { check: 'DANE', status: problems.length ? 'warn' : 'pass', summary: problems.length ? problems.join('; ') : 'TLSA records present and DNSSEC-validated', details, records };
+  details.push(...caveats);
+  const covered = hosts.filter((h) => h.tlsa.length);
+  const bare = hosts.filter((h) => !h.tlsa.length && !h.error).map((h) => h.host);
+  const base = { check: 'DANE' as const, details, records, hosts, ...(hosts.find((h) => h.error) ? { dnsError: hosts.find((h) => h.error)!.error } : {}) };
+  if (failures.length) return { ...base, status: 'fail', summary: [...failures, ...problems].join('; ') };
+  if (!covered.length) return { ...base, status: 'absent', summary: 'no TLSA records on any MX host: no DANE' };
+  // A sender that finds no TLSA for an MX host falls back to opportunistic TLS for it (RFC 7672 §2.2).
+  if (bare.length) problems.push(`only some MX hosts have TLSA records: ${bare.join(', ')} ${bare.length === 1 ? 'has' : 'have'} none, so DANE senders use unauthenticated TLS there`);
+  return { ...base, status: problems.length ? 'warn' : 'pass', summary: problems.length ? problems.join('; ') : 'TLSA records present and DNSSEC-validated' };
 }
 
 /**
  * Does the presented chain match any of the TLSA records (RFC 7672 §3.1)? DANE-EE (3)
- * against the leaf, DANE-TA (2) against any certificate of the chain; PKIX usages are
- * not used for SMTP.
+ * against the leaf only; DANE-TA (2) against an issuer in the chain, and then the leaf
+ * must really chain up to it by signatures (a server could send any CA certificate
+ * beside its own). PKIX usages are not used for SMTP.
  */
 export function daneMatch(records: Tlsa[], chainDer: Buffer[]): { matched: Tlsa | undefined; usable: number } {
   const usable = records.filter((r) => r.usage === 2 || r.usage === 3);
+  const chain = chainDer.map((der) => new X509Certificate(der));
   for (const r of usable) {
-    const candidates = r.usage === 3 ? chainDer.slice(0, 1) : chainDer;
-    for (const der of candidates) {
-      const selected = r.selector === 1 ? new X509Certificate(der).publicKey.export({ type: 'spki', format: 'der' }) : der;
+    const candidates = r.usage === 3 ? chain.slice(0, 1) : chain;
+    for (const [i, cert] of candidates.entries()) {
+      const selected = r.selector === 1 ? cert.publicKey.export({ type: 'spki', format: 'der' }) : cert.raw;
       const digest = r.matchingType === 1 ? createHash('sha256').update(selected).digest() : r.matchingType === 2 ? createHash('sha512').update(selected).digest() : selected;
-      if (digest.toString('hex') === r.data.toLowerCase()) return { matched: r, usable: usable.length };
+      if (digest.toString('hex') !== r.data.toLowerCase()) continue;
+      if (r.usage === 3 || chainsTo(chain, i)) return { matched: r, usable: usable.length };
     }
   }
   return { matched: undefined, usable: usable.length };
+}
+
+/** The leaf is signed by chain[1], chain[1] by chain[2] ... up to chain[top]. */
+function chainsTo(chain: X509Certificate[], top: number): boolean {
+  for (let i = 0; i < top; i++) {
+    const child = chain[i]!;
+    const parent = chain[i + 1]!;
+    if (!child.checkIssued(parent) || !child.verify(parent.publicKey)) return false;
+  }
+  return true;
 }

@@ -1,3 +1,16 @@
+import type { DnsErrorInfo, Tlsa } from '../resolver.js';
+
+/** DANE for one MX host, as data: its TLSA records, whether DNSSEC vouched for them, and what matched. */
+export interface DaneHost {
+  host: string;
+  tlsa: Tlsa[];
+  authenticated: boolean;
+  /** The record the presented certificate matched; null when none did or no connection was made. */
+  match: Tlsa | null;
+  /** Set when the TLSA look-up failed (a DANE sender defers mail to this host). */
+  error?: DnsErrorInfo;
+}
+
 /** One judged record: what a check found, in words, with a verdict. */
 export interface Finding {
   check: 'SPF' | 'DMARC' | 'MTA-STS' | 'TLS-RPT' | 'DANE';
@@ -6,6 +19,10 @@ export interface Finding {
   details: string[];
   /** The record(s) as found. */
   records: string[];
+  /** The look-up failed (SERVFAIL, no answer): a temporary error, never "no record". */
+  dnsError?: DnsErrorInfo;
+  /** DANE: per MX host. */
+  hosts?: DaneHost[];
 }
 
 /** key=value; tags (DMARC, MTA-STS TXT, TLS-RPT). */

@@ -1,4 +1,4 @@
-import type { Resolver } from '../resolver.js';
+import { DnsFailure, type Resolver } from '../resolver.js';
 import type { Finding } from './finding.js';
 
 const LIMIT = 10;
@@ -51,7 +51,15 @@ async function walk(resolver: Resolver, record: string, domain: string, counter:
     const target = name === 'include' || name === 'redirect' ? (mech?.[3] ?? mod?.[2]) : undefined;
     if (target && !counter.seen.has(target) && depth < 10 && counter.lookups <= 20) {
       counter.seen.add(target);
-      const nested = await spfRecords(resolver, target).catch(() => []);
+      let nested: string[];
+      try {
+        nested = await spfRecords(resolver, target);
+      } catch (err) {
+        // A failed look-up is not "no record": RFC 7208 §5.2 and §4.4 make it a temperror.
+        if (!(err instanceof DnsFailure)) throw err;
+        problems.push(`!${name}:${target}: the DNS look-up failed (${err.short}): that is a temperror (RFC 7208 §5.2), receivers defer the mail`);
+        continue;
+      }
       if (nested.length !== 1) {
         problems.push(`!${name}:${target} has ${nested.length ? `${nested.length} SPF records` : 'no SPF record'}: that is a permerror`);
         continue;

@@ -1,0 +1,138 @@
+import readline from 'node:readline';
+
+export interface LineReaderOptions {
+  /** A person at a terminal (line editing, history, prompts) rather than a script on a pipe. */
+  terminal: boolean;
+  /** Earlier lines, most recent first; kept in memory for the Up arrow. */
+  history: string[];
+  completer?: (line: string) => [string[], string];
+}
+
+/** Lines queued from a script before we stop reading it, so a huge script is not read whole. */
+const SCRIPT_QUEUE = 64;
+
+/**
+ * The REPL's source of lines. At a terminal it can hand the terminal over completely to a
+ * prompt (a secret, /send's questions): its readline is closed meanwhile, so no key typed
+ * at the prompt can reach the session, the screen or the history. It reopens afterwards
+ * with the same in-memory history.
+ */
+export class LineReader {
+  private rl: readline.Interface | undefined;
+  private readonly queue: string[] = [];
+  private waiter: ((line: string | null) => void) | undefined;
+  private ended = false;
+  private promptText = '';
+
+  constructor(
+    private readonly input: NodeJS.ReadStream,
+    private readonly output: NodeJS.WriteStream | undefined,
+    private readonly options: LineReaderOptions,
+  ) {
+    this.open();
+  }
+
+  /** The next line, or null once input has ended (Ctrl-D, end of the script). */
+  next(): Promise<string | null> {
+    const line = this.queue.shift();
+    if (!this.options.terminal && this.queue.length < SCRIPT_QUEUE / 2) this.rl?.resume();
+    if (line !== undefined) return Promise.resolve(line);
+    if (this.ended) return Promise.resolve(null);
+    return new Promise((resolve) => (this.waiter = resolve));
+  }
+
+  /**
+   * Shows the prompt (a terminal only) and reads keys again. Between a line and the next
+   * prompt the terminal is not read: keys typed meanwhile wait in its buffer for whoever
+   * reads next, so a password typed ahead of its prompt goes to that prompt.
+   */
+  prompt(text: string): void {
+    this.promptText = text;
+    if (!this.rl || !this.options.terminal) return;
+    this.rl.setPrompt(text);
+    this.rl.prompt();
+    this.rl.resume();
+  }
+
+  /** Clears the line being typed, for output that arrives while the prompt is shown. */
+  clearLine(): void {
+    if (!this.output || !this.options.terminal) return;
+    readline.clearLine(this.output, 0);
+    readline.cursorTo(this.output, 0);
+  }
+
+  /** Takes a line out of the in-memory history (a secret typed at the main prompt). */
+  forget(line: string): void {
+    const i = this.options.history.indexOf(line);
+    if (i >= 0) this.options.history.splice(i, 1);
+  }
+
+  /**
+   * Runs `fn` (a prompt) with the terminal all to itself: our readline is closed, so not a
+   * keystroke reaches it, and opened again afterwards on a clean line.
+   */
+  async handOver<T>(fn: () => Promise<T>, onDiscard?: (lines: number) => void): Promise<T> {
+    if (!this.options.terminal || !this.rl) return fn();
+    // Lines that arrived in one paste with the command that opened the prompt were meant
+    // for the prompt, or for later: never send them on a guess.
+    if (this.queue.length) onDiscard?.(this.queue.splice(0).length);
+    const rl = this.rl;
+    this.rl = undefined;
+    rl.close();
+    try {
+      return await fn();
+    } finally {
+      if (!this.ended) this.open();
+    }
+  }
+
+  close(): void {
+    this.ended = true;
+    const rl = this.rl;
+    this.rl = undefined;
+    rl?.close();
+    this.flush();
+  }
+
+  private open() {
+    const rl = readline.createInterface({
+      input: this.input,
+      output: this.options.terminal ? this.output : undefined,
+      terminal: this.options.terminal,
+      // Shared, not copied: readline adds each line to this very array, and forget() edits it.
+      history: this.options.history,
+      historySize: 500,
+      removeHistoryDuplicates: true,
+      completer: this.options.completer,
+    });
+    this.rl = rl;
+    rl.on('line', (line) => {
+      this.queue.push(line);
+      if (this.options.terminal || this.queue.length >= SCRIPT_QUEUE) rl.pause();
+      this.flush();
+    });
+    // Closed by us in handOver(): not the end of input. Closed otherwise: Ctrl-D or EOF.
+    rl.on('close', () => {
+      if (this.rl !== rl) return;
+      this.rl = undefined;
+      this.ended = true;
+      this.flush();
+    });
+    // Ctrl-C at our prompt clears the line, as a shell does.
+    rl.on('SIGINT', () => {
+      rl.write(null, { ctrl: true, name: 'e' });
+      rl.write(null, { ctrl: true, name: 'u' });
+      this.output?.write('\n');
+      this.prompt(this.promptText);
+    });
+  }
+
+  private flush() {
+    const waiter = this.waiter;
+    if (!waiter) return;
+    const line = this.queue.shift();
+    if (line === undefined && !this.ended) return;
+    this.waiter = undefined;
+    waiter(line ?? null);
+  }
+}

@@ -426,3 +426,42 @@ test('nothing accepted is lost: three clients, DATA and BDAT, injected 451s; eve
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('fuzz: 120 clients send mutated sessions at once; the sink never throws, every session ends, a clean one still works', async () => {
+  const seed = Number(process.env.FUZZ_SEED ?? 20261129);
+  const rand = prng(seed);
+  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-fuzz-'));
+  const { sink, port } = await startSink({ save: dir, auth: 'u:p', maxSize: '5000' }, { idleTimeoutMs: 2000, random: prng(seed + 1) });
+  const pieces = ['EHLO x\r\n', 'HELO\r\n', 'MAIL FROM:<a@b>\r\n', 'MAIL FROM:<a@b> SIZE=99999999\r\n', 'RCPT TO:<c@d>\r\n', 'DATA\r\n', 'BDAT 10\r\n', 'BDAT 0 LAST\r\n', 'BDAT 99999\r\n', 'BDAT 3 LAST\r\nabc', '.\r\n', '\r\n.\r\n', '..\r\n', 'AUTH PLAIN\r\n', 'AUTH LOGIN dQ==\r\n', 'AUTH CRAM-MD5\r\n', '*\r\n', 'AHUAcA==\r\n', 'RSET\r\n', 'NOOP\r\n', 'STARTTLS\r\n', 'VRFY x\r\n', '\0\x1b[31m\r\n', '\n', '\r', 'x'.repeat(5000)];
+  try {
+    await Promise.all(
+      Array.from({ length: 120 }, async () => {
+        const c = await rawClient(port);
+        const parts: Buffer[] = [];
+        for (let i = 0, n = Math.floor(rand() * 40); i < n; i++) {
+          const p = Buffer.from(pieces[Math.floor(rand() * pieces.length)]!, 'latin1');
+          if (rand() < 0.2) p[Math.floor(rand() * p.length)] = Math.floor(rand() * 256);
+          parts.push(p);
+        }
+        const wire = Buffer.concat(parts);
+        if (rand() < 0.5) await c.waitFor(/^220 /m).catch(() => {});
+        for (let pos = 0; pos < wire.length; ) {
+          const n = 1 + Math.floor(rand() * 200);
+          await c.send(wire.subarray(pos, pos + n)).catch(() => {});
+          pos += n;
+        }
+        if (rand() < 0.5) await c.send('QUIT\r\n').catch(() => {});
+        else if (rand() < 0.5) c.destroy();
+        await c.closed;
+      }),
+    );
+    const c = await rawClient(port);
+    await c.waitFor(/^220 /m);
+    await c.send('EHLO ok.test\r\nAUTH PLAIN AHUAcA==\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nBDAT 2 LAST\r\nokQUIT\r\n');
+    await c.closed;
+    assert.match(c.text(), /^235 [^]*^250 2\.1\.5 [^]*^250 2\.0\.0 Ok: queued[^]*^221 /m, `seed ${seed}`);
+  } finally {
+    await sink.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

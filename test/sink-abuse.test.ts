@@ -10,7 +10,7 @@ import type { SmtpEvent } from '../src/session/events.js';
 import { DotDecoder } from '../src/sink/dot-decoder.js';
 import { Sink, type SaveFailure, type SinkMessage, type SinkOptions } from '../src/sink/server.js';
 import { MAX_LINE } from '../src/sink/session.js';
-import { earlyTalker, envelope, idleClient, longLine, rawClient, stalledHandshake, starttlsInjection, streamLines } from './helpers/abusive-clients.js';
+import { earlyTalker, envelope, idleClient, longLine, neverReads, rawClient, stalledHandshake, starttlsInjection, streamLines } from './helpers/abusive-clients.js';
 
 const noPaint = await paint({ color: false });
 
@@ -87,6 +87,26 @@ test('an early talker gets 554 and is hung up on; nothing it sent is taken as a 
     assert.doesNotMatch(c.text(), /^220 /m, 'no greeting after the refusal');
     assert.ok(!events.some(([, e]) => e.type === 'sent'), 'its commands were discarded');
     assert.ok(events.some(([, e]) => e.type === 'warning' && /talked before the greeting/.test(e.message)));
+  } finally {
+    await sink.close();
+  }
+});
+
+test('backpressure: a client that does not read its replies is not read from until it does', async () => {
+  const { sink, port } = await startSink({}, { transcript: false });
+  try {
+    const flood = await neverReads(port, 16 * 1024 * 1024);
+    let before = -1;
+    for (let i = 0; i < 100 && before !== flood.client.socket.bytesWritten; i++) {
+      before = flood.client.socket.bytesWritten;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(before < 16 * 1024 * 1024, `the sink stopped reading after ${before} bytes`);
+    flood.client.read();
+    await flood.written;
+    await flood.client.send('QUIT\r\n');
+    await flood.client.closed;
+    assert.equal(flood.client.lines(), flood.commands + 2, 'every command answered once reading resumed');
   } finally {
     await sink.close();
   }

@@ -229,3 +229,27 @@ test('send --bdat into the sink: CHUNKING offered, the message saved byte for by
     sink.child.kill('SIGKILL');
   }
 });
+
+test('AUTH with a tab, in any case, or answered after 334: none of it shows in the sink’s transcript', async () => {
+  const sink = await sinkProcess(['--auth', 'tester:S3cret']);
+  const b64 = Buffer.from('\0tester\0S3cret').toString('base64');
+  try {
+    for (const script of [`AUTH PLAIN\t${b64}\r\nQUIT\r\n`, `auth\tplain\t${b64}\r\nQUIT\r\n`, `AUTH PLAIN\r\n`]) {
+      const c = await rawClient(sink.port);
+      await c.waitFor(/^220 /m);
+      await c.send(script);
+      if (!script.includes('QUIT')) {
+        await c.waitFor(/^334/m);
+        await c.send(`${b64}\r\nQUIT\r\n`);
+      }
+      await c.closed;
+      assert.match(c.text(), /^235 /m);
+    }
+    assert.equal(await sink.stop(), 0);
+    assert.ok(!sink.stdout().includes(b64) && !sink.stdout().includes('S3cret'), sink.stdout());
+    assert.equal(sink.stdout().match(/^ -> AUTH PLAIN <redacted>$/gm)?.length, 2);
+    assert.match(sink.stdout(), /^ -> <redacted>$/m);
+  } finally {
+    sink.child.kill('SIGKILL');
+  }
+});

@@ -131,13 +131,13 @@ export async function earlyTalker(port: number): Promise<RawClient> {
 }
 
 /**
- * Pipelines `total` bytes of NOOP commands and never reads a reply. Returns once the last
+ * Pipelines `total` bytes of one command and never reads a reply. Returns once the last
  * command is written: only when the server keeps reading (or the test gives up).
  */
-export async function neverReads(port: number, total: number): Promise<{ client: RawClient; commands: number; written: Promise<void> }> {
+export async function neverReads(port: number, total: number, command = `NOOP ${'n'.repeat(94)}\r\n`): Promise<{ client: RawClient; commands: number; written: Promise<void> }> {
   const client = await rawClient(port, { read: false });
-  // NOOP takes an argument (RFC 5321 §4.1.1.9): long commands, fewer replies to wait for.
-  const command = `NOOP ${'n'.repeat(94)}\r\n`;
+  // By default a NOOP with an argument (RFC 5321 §4.1.1.9): long commands, fewer replies to
+  // wait for. "HELP\r\n" asks for 20 times its size in replies: the flood that fills buffers.
   const perPiece = Math.floor((1024 * 1024) / command.length);
   const piece = Buffer.from(command.repeat(perPiece));
   const pieces = Math.ceil(total / piece.length);

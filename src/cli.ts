@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ExitCode } from './errors.js';
 import { version } from './version.js';
-import type { Flags } from './commands/run.js';
+import type { Flags } from './flows/run.js';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -30,10 +30,14 @@ export async function main(argv: string[]): Promise<number> {
   }
   let exitCode: number = ExitCode.ok;
   const { Command, CommanderError, Option } = await import('commander');
+  const { writer } = await import('./render/output.js');
+  const stdout = writer(process.stdout);
+  const stderr = writer(process.stderr);
   const program = new Command('smtpkit')
     // Both must come before .command(): subcommands copy them when created.
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) })
+    // Help and usage errors go through the escaping writer too (an unknown option is echoed back).
+    .configureOutput({ writeErr: (s) => stderr.write(s), writeOut: (s) => stdout.write(s) })
     .description('Diagnose and test SMTP servers: every reply explained.')
     .version(version(), '-V, --version')
     .addHelpText('after', EXIT_CODES_HELP)
@@ -52,7 +56,12 @@ export async function main(argv: string[]): Promise<number> {
     sessionOptions(cmd);
     if (mxCapable) {
       dnsOptions(cmd.option('--mx <domain>', 'instead of a server: the domain’s MX hosts, each tried in turn'));
-      if (name === 'starttls') cmd.option('--dane', 'check the certificate against the host’s TLSA records (DANE, RFC 7672)');
+      if (name === 'starttls') {
+        cmd
+          .option('--dane', 'check the certificate against the host’s TLSA records (DANE, RFC 7672)')
+          .option('--scan', 'also test every TLS version and cipher suite, the key-exchange groups and the server’s order (one handshake each)')
+          .option('--scan-concurrency <n>', 'handshakes at once during --scan (default 8)');
+      }
     }
     if (name === 'auth') authOptions(cmd).option('--list', 'only list the mechanisms offered before and after TLS, and which are safe');
     if (name === 'repl' || name === 'connect') {
@@ -69,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
   };
 
   // Loaded lazily so `smtpkit --version` and `--help` pay for none of it.
-  const { addAuthOptions: authOptions, addOutputOptions: outputOptions, addSessionOptions: sessionOptions } = await import('./commands/options.js');
+  const { addAuthOptions: authOptions, addOutputOptions: outputOptions, addSessionOptions: sessionOptions } = await import('./flows/options.js');
   session('connect', 'connect, show the greeting explained, and QUIT (-i: stay, as repl)', async () => (await import('./commands/connect.js')).connect);
   session('repl', 'interactive SMTP with every reply explained; with stdin not a terminal, runs it as a lock-step script', async () => (await import('./repl/repl.js')).repl);
   session('ehlo', 'greeting and EHLO: the server’s capabilities, each explained', async () => (await import('./commands/ehlo.js')).ehlo);
@@ -141,7 +150,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--targets <file>', 'more targets, one per line (# comments)')
     .option('--mx <domain>', 'probe every address of every MX host of a domain')
     .option('--concurrency <n>', 'probes at once (default 10)')
-    .option('--format <format>', 'text, json, junit or nagios', 'text')
+    .option('--format <format>', 'text, json, junit, nagios or prometheus', 'text')
     .option('--transcript', 'add the explained transcript of each probe')
     .option('--strict', 'warnings fail too')
     .option('--expect-banner <regex>', 'the greeting must match')
@@ -152,8 +161,11 @@ export async function main(argv: string[]): Promise<number> {
     .option('--auth', 'authenticate too (implied by --user)')
     .option('--from <address>', 'test an envelope: MAIL FROM (with --rcpt; RSET after, nothing sent)')
     .option('--rcpt <address>', 'test an envelope: RCPT TO')
-    .option('--relay-test', 'check that the server refuses to relay to an outside domain without AUTH (no message is sent)')
-    .option('--ptr', 'reverse DNS of the server address, compared with its greeting');
+    .option('--relay-test', 'check that the server refuses to relay to an outside domain without AUTH, in 16 address forms (no message is sent)')
+    .option('--enum-test', 'check whether VRFY, EXPN or RCPT tell a real user (--rcpt, or postmaster) from a random one (nothing is sent)')
+    .option('--ptr', 'reverse DNS of the server address, compared with its greeting')
+    .option('--tls-scan', 'test every TLS version and cipher suite: checks tls-protocols and tls-ciphers')
+    .option('--scan-concurrency <n>', 'handshakes at once during --tls-scan (default 8)');
   outputOptions(probeCmd);
   probeCmd.action(async (specs: string[], flags) => {
     exitCode = await (await import('./commands/probe.js')).probeCommand(specs, flags);
@@ -185,6 +197,18 @@ export async function main(argv: string[]): Promise<number> {
     .option('--count <n>', 'stop after N messages')
     .action(async (flags) => {
       exitCode = await (await import('./commands/sink.js')).sink(flags);
+    });
+
+  program
+    .command('exporter')
+    .description('serve probes to Prometheus, the way blackbox_exporter does: /probe?target=host:port[&module=name] and /metrics')
+    .option('--listen <host:port>', 'address to serve on (default 127.0.0.1:9125; port 0 picks a free one)')
+    .option('--config <file>', 'probe profiles (modules) as JSON: role, auth, tlsVerify, caFile, expectBanner, timeout')
+    .option('--max-concurrent <n>', 'probes at once; further scrapes wait (default 10)')
+    .option('--timeout <duration>', 'a probe’s limit when Prometheus sends no scrape timeout (default 10s)')
+    .option('--allow-remote', 'allow a non-loopback --listen address')
+    .action(async (flags) => {
+      exitCode = await (await import('./commands/exporter.js')).exporter(flags);
     });
 
   program

@@ -1,3 +1,5 @@
+import type { Reply } from './protocol/reply.js';
+
 /** Exit codes are part of the interface: README and man page list them, tests pin them. */
 export const ExitCode = {
   ok: 0,
@@ -13,21 +15,66 @@ export const ExitCode = {
 
 export type ErrorClass = Exclude<keyof typeof ExitCode, 'ok'>;
 
+/** Which wait ran out: each has its own option, named where the error is rendered. */
+export type Wait = 'connect' | 'greeting' | 'command' | 'tls' | 'dns' | 'total';
+
+/**
+ * What a reader could do about an error, as data: the renderer turns it into words
+ * (the CLI names flags, the REPL may say something else). Never text inside the core.
+ */
+export type Hint =
+  | { kind: 'timeout'; wait: Wait }
+  /** The server speaks only TLS versions below what we offered. */
+  | { kind: 'tls-old-version' }
+  /** A certificate problem that is a warning unless verification is asked for. */
+  | { kind: 'tls-verify' }
+  /** STARTTLS is missing: perhaps the port wants TLS from the start. */
+  | { kind: 'implicit-tls' }
+  /** Another SASL mechanism could work (or XOAUTH2 must be named). */
+  | { kind: 'choose-mechanism' }
+  /** Credentials were withheld because the session has no TLS. */
+  | { kind: 'allow-plaintext' };
+
+/**
+ * What kind of failure, beyond its class, for code that must tell them apart without
+ * reading the message: a server reply, a reply nobody asked for, the server closing...
+ */
+export type FailureKind = 'refused' | 'timeout' | 'unsolicited' | 'closing' | 'closed' | 'missing-replies' | 'malformed' | 'flood' | 'other';
+
+export interface ErrorDetails {
+  /** The server's reply that decided the failure, when there is one. */
+  reply?: Reply;
+  hint?: Hint;
+  kind?: FailureKind;
+}
+
 /** Every failure we expect becomes one of these; anything else is a bug and is reported as one. */
 export class SmtpkitError extends Error {
   readonly errorClass: ErrorClass;
   /** The phase of the session it happened in (connect, greeting, ehlo, starttls, ...), if any. */
   readonly phase: string | undefined;
+  readonly reply: Reply | undefined;
+  readonly hint: Hint | undefined;
+  readonly kind: FailureKind;
 
-  constructor(errorClass: ErrorClass, message: string, phase?: string) {
+  constructor(errorClass: ErrorClass, message: string, phase?: string, details: ErrorDetails = {}) {
     super(message);
     this.name = 'SmtpkitError';
     this.errorClass = errorClass;
     this.phase = phase;
+    this.reply = details.reply;
+    this.hint = details.hint;
+    this.kind = details.kind ?? (details.reply ? 'refused' : 'other');
   }
 
   get exitCode(): number {
     return ExitCode[this.errorClass];
+  }
+
+  /** The same failure, told as happening in another phase (the step that was running). */
+  inPhase(phase: string): SmtpkitError {
+    if (this.phase) return this;
+    return new SmtpkitError(this.errorClass, this.message, phase, { reply: this.reply, hint: this.hint, kind: this.kind });
   }
 }
 

@@ -16,7 +16,7 @@ test('the man page renders without warnings', { skip: hasGroff ? false : 'groff 
 
 test('the man page documents every option of every command', async () => {
   const page = readFileSync(MAN, 'utf8').replace(/\\-/g, '-');
-  const help = (await Promise.all(['ehlo', 'starttls', 'auth', 'send', 'repl', 'connect', 'probe', 'mx-lookup', 'sink', 'demo', 'explain'].map((c) => runCli([c, '--help'])))).map((r) => r.stdout).join('\n');
+  const help = (await Promise.all(['ehlo', 'starttls', 'auth', 'send', 'repl', 'connect', 'probe', 'mx-lookup', 'sink', 'demo', 'explain', 'exporter'].map((c) => runCli([c, '--help'])))).map((r) => r.stdout).join('\n');
   const options = [...new Set([...help.matchAll(/--[a-z][a-z0-9-]+/g)].map((m) => m[0]))].filter((o) => o !== '--help');
   assert.ok(options.length > 50);
   for (const o of options) assert.ok(page.includes(o), `${o} is missing from man/smtpkit.1`);

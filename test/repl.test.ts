@@ -58,7 +58,9 @@ test('meta commands in a script: /explain, /caps, /timing, unknown ones', async 
   assert.match(r.stdout, /5\.7\.1 Delivery not authorized, message refused/);
   assert.match(r.stdout, /^=== Timings: dns [\d.]+ ms, connect/m);
   assert.match(r.stdout, /^!!! unknown meta command \/bogus/m);
-  assert.equal(r.stdout.match(/^=== Capabilities: /gm)?.length, 2);
+  // EHLO explains its own lines; /caps shows the table again.
+  assert.match(r.stdout, /^<-  250-\S+ +# /m);
+  assert.equal(r.stdout.match(/^=== Capabilities: /gm)?.length, 1);
 });
 
 test('the server closing mid-session, an unsolicited 421, and an over-long reply line', async () => {
@@ -127,7 +129,7 @@ test('at a terminal: prompt with state, tab completion, replies explained, histo
     tmux('send-keys', '-t', name, 'EH', 'Tab');
     await waitFor(/> EHLO\s*$/m, 'EHLO completed by Tab');
     tmux('send-keys', '-t', name, 'client.test', 'Enter');
-    await waitFor(/# The server accepted EHLO/, 'the explained EHLO reply');
+    await waitFor(/^<-  250-PIPELINING +# commands may be sent in batches/m, 'the explained EHLO reply');
     tmux('send-keys', '-t', name, 'STA', 'Tab');
     await waitFor(/> STARTTLS\s*$/m, 'STARTTLS completed: the server offers it');
     tmux('send-keys', '-t', name, 'Enter');
@@ -217,6 +219,22 @@ test('/auth before EHLO says what to do first, and asks for nothing', async () =
     assert.equal(r.code, 7, r.stderr);
     assert.match(r.stderr, /no EHLO yet: type EHLO/);
     assert.deepEqual(server.lines, ['QUIT'], 'no AUTH went out');
+  } finally {
+    await server.close();
+  }
+});
+
+test('/auth in a script: a missing user or SMTPKIT_PASSWORD is said in the repl’s words, not as command-line flags', async () => {
+  const server = await loggingServer();
+  try {
+    const noUser = await runCli(['repl', `127.0.0.1:${server.port}`, '--allow-plaintext'], { input: script('EHLO client.test', '/auth PLAIN', 'QUIT'), env: { SMTPKIT_PASSWORD: 'x' } });
+    assert.equal(noUser.code, 2, noUser.stderr);
+    assert.match(noUser.stderr, /usage: \/auth MECH user/);
+    const noSecret = await runCli(['repl', `127.0.0.1:${server.port}`, '--allow-plaintext'], { input: script('EHLO client.test', '/auth PLAIN alice', 'QUIT'), env: { SMTPKIT_PASSWORD: '' } });
+    assert.equal(noSecret.code, 2, noSecret.stderr);
+    assert.match(noSecret.stderr, /SMTPKIT_PASSWORD, which is not set/);
+    for (const r of [noUser, noSecret]) assert.doesNotMatch(r.stderr, /--user|--password/);
+    assert.ok(!server.lines.some((l) => /^AUTH/i.test(l)), 'no AUTH went out');
   } finally {
     await server.close();
   }

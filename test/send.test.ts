@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { runCli } from './helpers/cli.js';
 import { capturePeer, PASSWORD, USER, type CapturePeer } from './helpers/capture-peer.js';
 import { TLS } from './helpers/paths.js';
-import { lineServer, rawServer } from './helpers/raw-server.js';
+import { rawServer } from './helpers/raw-server.js';
 
 let peer: CapturePeer;
 let small: CapturePeer;

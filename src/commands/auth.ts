@@ -2,8 +2,8 @@ import { authMechanisms, hasExtension, type Capabilities } from '../protocol/cap
 import { formatTarget } from '../protocol/target.js';
 import { SENDS_PASSWORD } from '../sasl/index.js';
 import type { SmtpSession } from '../session/session.js';
-import { greetAndSecure, login, planAuth, startTlsMode, type AuthFlags } from './establish.js';
-import { runSession, type Flags } from './run.js';
+import { greetAndSecure, login, planAuth, startTlsMode, type AuthFlags } from '../flows/establish.js';
+import { runSession, type Flags } from '../flows/run.js';
 
 export type AuthCommandFlags = Flags & AuthFlags & { list?: boolean };
 

@@ -1,6 +1,6 @@
 import { formatTarget } from '../protocol/target.js';
 import { replyText } from '../protocol/reply.js';
-import { runSession, type Flags } from './run.js';
+import { runSession, type Flags } from '../flows/run.js';
 
 /** Connect, read the greeting, QUIT; with -i, the interactive session instead. */
 export async function connect(spec: string, flags: Flags & { interactive?: boolean }): Promise<number> {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LOCALHOST_CERT } from '../sink/localhost-cert.js';
 import { Sink } from '../sink/server.js';
-import { paint } from '../render/paint.js';
+import { processOutput } from '../render/output.js';
 import { sinkOptions } from './sink.js';
 
 /**
@@ -12,7 +12,8 @@ import { sinkOptions } from './sink.js';
  * mail server of their own.
  */
 export async function demo(flags: { color?: boolean }): Promise<number> {
-  const c = await paint(flags);
+  const output = await processOutput(flags);
+  const c = output.paint;
   const sink = new Sink(sinkOptions({ port: '0', tls: true, auth: 'demo:demo-password', name: 'sink.localhost' }, false));
   const port = await sink.listen();
   const dir = mkdtempSync(join(tmpdir(), 'smtpkit-demo-'));
@@ -21,7 +22,7 @@ export async function demo(flags: { color?: boolean }): Promise<number> {
   process.env.SMTPKIT_DEMO_PASSWORD = 'demo-password';
   const { main } = await import('../cli.js');
   const color = flags.color === false ? ['--no-color'] : [];
-  const say = (s: string) => process.stdout.write(`${c.bold.magenta(s)}\n`);
+  const say = (s: string) => output.stdout.write(`${c.bold.magenta(s)}\n`);
   try {
     say(`### smtpkit demo: a test server (smtpkit sink) is listening on 127.0.0.1:${port}, with STARTTLS and AUTH.`);
     say('### 1. smtpkit probe: a health check; --transcript shows every step, each reply explained.');

@@ -1,6 +1,6 @@
 import { formatTarget } from '../protocol/target.js';
 import { applyMx, mxSpec, type MxOption } from './mx-option.js';
-import { runSession, type Flags } from './run.js';
+import { runSession, type Flags } from '../flows/run.js';
 
 /** Greeting and EHLO (HELO as the fallback); the capabilities are explained by the renderer. */
 export function ehlo(spec: string | undefined, flags: Flags & MxOption): Promise<number> {

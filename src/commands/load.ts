@@ -2,14 +2,15 @@ import { performance } from 'node:perf_hooks';
 import { SmtpkitError, usageError } from '../errors.js';
 import { explainCode } from '../explain/explain.js';
 import { hasExtension } from '../protocol/capabilities.js';
-import { DataEncoder } from '../protocol/data-encoder.js';
-import { isPositive, replyText, type Reply } from '../protocol/reply.js';
+import { replyText, type Reply } from '../protocol/reply.js';
 import { formatTarget } from '../protocol/target.js';
-import { buildMessage, type MessageSpec } from '../message/build.js';
+import { buildMessage, type MessageSpec, type OutgoingMessage } from '../message/build.js';
 import { SmtpSession, type SessionOptions } from '../session/session.js';
-import { version } from '../version.js';
-import { greetAndSecure, login, startTlsMode, type AuthPlan } from './establish.js';
-import { paint } from '../render/paint.js';
+import { greetAndSecure, login, type AuthPlan, type StartTlsMode } from '../flows/establish.js';
+import { mailTransaction, wireForm, type Envelope } from '../flows/transaction.js';
+import { jsonDocument } from '../render/json.js';
+import { processOutput } from '../render/output.js';
+import { printable } from '../render/printable.js';
 
 export interface LoadSettings {
   count: number;
@@ -44,7 +45,15 @@ interface Stats {
  * each (RSET between), MAIL, RCPT and DATA pipelined when offered. No transcript: only
  * figures, and errors grouped by reply code with their explanation.
  */
-export async function runLoad(base: SessionOptions, spec: MessageSpec, load: LoadSettings, opts: { starttls: string | undefined; auth: AuthPlan | undefined; json: boolean; quiet: boolean; color: boolean | undefined }): Promise<number> {
+export interface LoadOptions {
+  starttls: StartTlsMode;
+  auth: AuthPlan | undefined;
+  json: boolean;
+  quiet: boolean;
+  color: boolean | undefined;
+}
+
+export async function runLoad(base: SessionOptions, spec: MessageSpec, envelope: Envelope, load: LoadSettings, opts: LoadOptions): Promise<number> {
   const stats: Stats = { sent: 0, accepted: 0, failed: 0, latency: { connect: [], envelope: [], data: [], message: [] }, errors: new Map() };
   const started = performance.now();
   let issued = 0;
@@ -61,7 +70,7 @@ export async function runLoad(base: SessionOptions, spec: MessageSpec, load: Loa
   const spinner = await progress(load.count, () => stats.sent);
   const worker = async () => {
     // A connection opens only with a message to send: its first slot is taken first.
-    while (await nextSlot()) await connection(base, spec, load, opts, stats, nextSlot);
+    while (await nextSlot()) await connection(base, spec, envelope, load, opts, stats, nextSlot);
   };
   await Promise.all(Array.from({ length: Math.min(load.concurrency, load.count) }, worker));
   spinner?.stop();
@@ -69,9 +78,8 @@ export async function runLoad(base: SessionOptions, spec: MessageSpec, load: Loa
   return report(stats, seconds, load, base, opts);
 }
 
-async function connection(base: SessionOptions, spec: MessageSpec, load: LoadSettings, opts: { starttls: string | undefined; auth: AuthPlan | undefined }, stats: Stats, nextSlot: () => Promise<boolean>) {
+async function connection(base: SessionOptions, spec: MessageSpec, envelope: Envelope, load: LoadSettings, opts: LoadOptions, stats: Stats, nextSlot: () => Promise<boolean>) {
   const session = new SmtpSession({ ...base }, () => {});
-  let wire: Buffer | undefined;
   let onThis = 0;
   let slotTaken = true;
   const take = async () => {
@@ -81,43 +89,39 @@ async function connection(base: SessionOptions, spec: MessageSpec, load: LoadSet
     }
     return nextSlot();
   };
-  const fail = (key: string, code: number | undefined, example: string, command: string, n = 1) => {
-    const e = stats.errors.get(key) ?? { count: 0, example, code, command };
-    e.count += n;
-    stats.errors.set(key, e);
+  // Failures are grouped by what they are (class, step, reply code), never by their wording.
+  const fail = (e: SmtpkitError) => {
+    const key = `${e.errorClass}:${e.phase ?? 'connect'}:${e.reply?.code ?? e.kind}`;
+    const entry = stats.errors.get(key) ?? { count: 0, example: e.reply ? withEnhanced(e.reply) : e.message, code: e.reply?.code, command: stepCommand(e.phase) };
+    entry.count++;
+    stats.errors.set(key, entry);
   };
   try {
     const t0 = performance.now();
-    await greetAndSecure(session, startTlsMode(opts.starttls));
+    await greetAndSecure(session, opts.starttls);
     if (opts.auth) await login(session, opts.auth);
     stats.latency.connect.push(performance.now() - t0);
     const caps = session.capabilities!;
-    const pipelining = hasExtension(caps, 'PIPELINING');
+    // Built and encoded once per connection (8BITMIME may differ between servers), sent many times.
+    const message: OutgoingMessage = buildMessage(spec, hasExtension(caps, '8BITMIME'));
+    const wire = await wireForm(message);
     while (onThis < load.perConnection && (await take())) {
       onThis++;
       stats.sent++;
       if (onThis > 1) await session.command('RSET');
-      if (!wire) wire = await encode(spec, hasExtension(caps, '8BITMIME'));
       const m0 = performance.now();
-      const lines = [`MAIL FROM:<${spec.from.address}>`, ...[...spec.to, ...spec.cc].map((r) => `RCPT TO:<${r.address}>`), 'DATA'];
-      const replies = pipelining ? await session.pipeline(lines.map((line) => ({ line }))) : await sequential(session, lines);
-      stats.latency.envelope.push(performance.now() - m0);
-      const refused = replies.slice(0, -1).find((r) => !isPositive(r));
-      const data = replies.at(-1)!;
-      if (data.code !== 354) {
-        const r = refused ?? data;
-        fail(`${r.code}`, r.code, withEnhanced(r), refused ? (refused === replies[0] ? 'MAIL' : 'RCPT') : 'DATA');
+      let sentAt = m0;
+      try {
+        const result = await mailTransaction(session, envelope, message, { pipelining: true, pipelineData: true, wire, onData: () => (sentAt = performance.now()) });
+        stats.latency.envelope.push(sentAt - m0);
+        stats.latency.data.push(performance.now() - sentAt);
+        stats.latency.message.push(performance.now() - m0);
+        if (result.final) stats.accepted++;
+      } catch (err) {
+        // A refusal fails this message; the connection goes on with the next one.
+        if (!(err instanceof SmtpkitError) || err.errorClass !== 'rejected' || !session.isOpen) throw err;
         stats.failed++;
-        continue;
-      }
-      const d0 = performance.now();
-      const final = await session.sendMessage(single(wire), '.');
-      stats.latency.data.push(performance.now() - d0);
-      stats.latency.message.push(performance.now() - m0);
-      if (isPositive(final)) stats.accepted++;
-      else {
-        stats.failed++;
-        fail(`${final.code}`, final.code, withEnhanced(final), '.');
+        fail(err);
       }
     }
   } catch (err) {
@@ -126,7 +130,7 @@ async function connection(base: SessionOptions, spec: MessageSpec, load: LoadSet
     const e = err instanceof SmtpkitError ? err : new SmtpkitError('protocol', String(err));
     if (onThis === 0) stats.sent++;
     stats.failed++;
-    fail(`${e.errorClass}: ${e.message.replace(/\d+(\.\d+)? ?ms|:\d+/g, '')}`, undefined, e.message, e.phase ?? 'connect');
+    fail(e);
   } finally {
     await session.quit();
   }
@@ -134,29 +138,8 @@ async function connection(base: SessionOptions, spec: MessageSpec, load: LoadSet
 
 const withEnhanced = (r: Reply) => `${r.enhanced ? `${r.enhanced} ` : ''}${replyText(r)}`;
 
-async function sequential(session: SmtpSession, lines: string[]): Promise<Reply[]> {
-  const out: Reply[] = [];
-  for (const line of lines) {
-    const r = await session.command(line);
-    out.push(r);
-    if (!isPositive(r) && r.code !== 354) break;
-  }
-  while (out.length < lines.length) out.push(out.at(-1)!);
-  return out;
-}
-
-/** The message as it goes on the wire after DATA, made once and sent many times. */
-async function encode(spec: MessageSpec, eightBit: boolean): Promise<Buffer> {
-  const encoder = new DataEncoder(true);
-  const parts: Buffer[] = [];
-  for await (const c of buildMessage(spec, eightBit).chunks()) parts.push(encoder.push(c));
-  parts.push(encoder.end());
-  return Buffer.concat(parts);
-}
-
-async function* single(b: Buffer) {
-  yield b;
-}
+/** The command a failure's step answers, for the reply's explanation. */
+const stepCommand = (phase: string | undefined) => ({ mail: 'MAIL', rcpt: 'RCPT', data: '.', envelope: 'MAIL' })[phase ?? ''] ?? phase ?? 'connect';
 
 function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return 0;
@@ -174,21 +157,23 @@ async function report(stats: Stats, seconds: number, load: LoadSettings, base: S
   const rate = Math.round((stats.accepted / seconds) * 10) / 10;
   const exitCode = stats.failed ? 8 : 0;
   const target = formatTarget(base.host, base.port);
+  const line = `${stats.accepted} of ${stats.sent} message(s) accepted in ${seconds.toFixed(2)} s: ${rate} messages/s${stats.failed ? `; ${stats.failed} failed` : ''}`;
+  const output = await processOutput({ color: opts.color });
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ schema: 'smtpkit/1', tool: { name: 'smtpkit', version: version() }, command: 'send', mode: 'load', target, settings: load, outcome: { ok: exitCode === 0, exitCode }, result: { sent: stats.sent, accepted: stats.accepted, failed: stats.failed, seconds: Math.round(seconds * 1000) / 1000, messagesPerSecond: rate, latencyMs: phases, errors } }, null, 2)}\n`);
+    const outcome = { ok: exitCode === 0, exitCode, message: line };
+    output.stdout.write(jsonDocument('send', { host: base.host, port: base.port }, outcome, { mode: 'load', settings: load, result: { sent: stats.sent, accepted: stats.accepted, failed: stats.failed, seconds: Math.round(seconds * 1000) / 1000, messagesPerSecond: rate, latencyMs: phases, errors } }));
     return exitCode;
   }
-  const c = await paint({ color: opts.color });
+  const c = output.paint;
   const out: string[] = [];
   if (!opts.quiet) {
     out.push(c.blue(`=== load: ${load.count} message(s) to ${target} over ${load.concurrency} connection(s), ${load.perConnection} per connection${load.rate ? `, at most ${load.rate}/s` : ''}`));
     out.push(`    latency (ms)   count      p50      p95      p99      max`);
     for (const [phase, p] of Object.entries(phases)) out.push(`    ${phase.padEnd(12)} ${String(p.count).padStart(7)} ${String(p.p50).padStart(8)} ${String(p.p95).padStart(8)} ${String(p.p99).padStart(8)} ${String(p.max).padStart(8)}`);
-    for (const e of errors) out.push(c.yellow(`!!! ${e.count} × ${e.code ? `${e.code} to ${e.command}: ${e.example}` : e.example}${e.explanation ? `\n    # ${e.explanation}` : ''}`));
+    for (const e of errors) out.push(c.yellow(`!!! ${e.count} × ${printable(e.code ? `${e.code} to ${e.command}: ${e.example}` : e.example)}${e.explanation ? `\n    # ${e.explanation}` : ''}`));
   }
-  const line = `${stats.accepted} of ${stats.sent} message(s) accepted in ${seconds.toFixed(2)} s: ${rate} messages/s${stats.failed ? `; ${stats.failed} failed` : ''}`;
   out.push((exitCode ? c.red.bold : c.green.bold)(`${opts.quiet ? '' : '=== '}${line}`));
-  process.stdout.write(`${out.join('\n')}\n`);
+  output.stdout.write(`${out.join('\n')}\n`);
   return exitCode;
 }
 

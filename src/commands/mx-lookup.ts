@@ -1,4 +1,3 @@
-import { usageError } from '../errors.js';
 import { checkDane } from '../dns/checks/dane.js';
 import { checkDmarc } from '../dns/checks/dmarc.js';
 import type { Finding } from '../dns/checks/finding.js';
@@ -10,10 +9,12 @@ import { lookupMx, type MxReport } from '../dns/mx.js';
 import { DnsFailure, Resolver, type DnsErrorInfo, type ResolverFlags } from '../dns/resolver.js';
 import { parsePort } from '../protocol/target.js';
 import { printable } from '../render/printable.js';
-import { version } from '../version.js';
-import { readOption } from './options.js';
-import { paint, type Paint } from '../render/paint.js';
-import { failureOutcome } from './run.js';
+import { readOption } from '../flows/options.js';
+import { jsonDocument } from '../render/json.js';
+import type { Outcome } from '../render/outcome.js';
+import { processOutput } from '../render/output.js';
+import type { Paint } from '../render/paint.js';
+import { failureOutcome } from '../flows/run.js';
 
 export interface MxFlags extends ResolverFlags {
   ptr?: boolean;
@@ -32,7 +33,7 @@ export async function mxLookup(domainArg: string, flags: MxFlags): Promise<numbe
   const findings: Finding[] = [];
   let exitCode = 0;
   let message = '';
-  let errorClass: string | undefined;
+  let errorClass: Outcome['errorClass'];
   let dnsError: DnsErrorInfo | undefined;
   try {
     const domain = parseDomain(domainArg);
@@ -64,15 +65,16 @@ export async function mxLookup(domainArg: string, flags: MxFlags): Promise<numbe
     if (err instanceof DnsFailure) dnsError = err.info;
   }
   const ok = exitCode === 0;
+  const output = await processOutput(flags);
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ schema: 'smtpkit/1', tool: { name: 'smtpkit', version: version() }, command: 'mx-lookup', domain: domainArg, startedAt, outcome: { ok, exitCode, message, ...(errorClass ? { errorClass } : {}), ...(dnsError ? { dnsError } : {}) }, mx: report ?? null, checks: flags.checks ? findings : null }, null, 2)}\n`);
+    output.stdout.write(jsonDocument('mx-lookup', domainArg, { ok, exitCode, message, ...(errorClass ? { errorClass } : {}), ...(dnsError ? { dnsError } : {}) }, { domain: domainArg, startedAt, mx: report ?? null, checks: flags.checks ? findings : null }));
   } else if (flags.quiet) {
-    (ok ? process.stdout : process.stderr).write(`${ok ? 'OK' : `FAILED (exit ${exitCode})`}: ${printable(message)}\n`);
+    (ok ? output.stdout : output.stderr).write(`${ok ? 'OK' : `FAILED (exit ${exitCode})`}: ${printable(message)}\n`);
   } else {
-    const c = await paint(flags);
-    if (report) process.stdout.write(renderMx(report, findings, c));
-    if (ok) process.stdout.write(`${c.green.bold(`=== ${printable(message)}`)}\n`);
-    else process.stderr.write(`${c.red.bold(`*** ${printable(message)}`)}\n`);
+    const c = output.paint;
+    if (report) output.stdout.write(renderMx(report, findings, c));
+    if (ok) output.stdout.write(`${c.green.bold(`=== ${printable(message)}`)}\n`);
+    else output.stderr.write(`${c.red.bold(`*** ${printable(message)}`)}\n`);
   }
   return exitCode;
 }
@@ -94,7 +96,7 @@ const MARK = { pass: '✔', warn: '⚠', fail: '✖', absent: '–' };
 
 function renderMx(r: MxReport, findings: Finding[], c: Paint): string {
   const out: string[] = [];
-  out.push(c.blue(`=== Mail hosts of ${r.domain}${r.authenticated ? ' (DNSSEC-validated by the resolver)' : ''}`));
+  out.push(c.blue(`=== Mail hosts of ${printable(r.domain)}${r.authenticated ? ' (DNSSEC-validated by the resolver)' : ''}`));
   if (r.adCaveat) out.push(c.yellow(`!!! ${printable(r.adCaveat)}`));
   if (r.kind === 'null') out.push(`    0 .   null MX: this domain declares that it accepts no mail`);
   let previous: number | undefined;
@@ -103,10 +105,10 @@ function renderMx(r: MxReport, findings: Finding[], c: Paint): string {
     previous = h.preference;
     out.push(`  ${String(h.preference).padStart(5)}  ${printable(h.exchange)}${h.ttl !== undefined ? c.dim(`  TTL ${h.ttl}`) : c.dim('  (implicit MX)')}${same}`);
     for (const a of h.addresses) {
-      const ptr = a.ptr ? `  PTR ${a.ptr.length ? a.ptr.join(', ') : '(none)'}${a.fcrdns ? ' (forward-confirmed)' : ''}` : '';
-      out.push(`           ${a.family === 4 ? 'A   ' : 'AAAA'}  ${a.address}${c.dim(`  TTL ${a.ttl}`)}${ptr}`);
+      const ptr = a.ptr ? `  PTR ${a.ptr.length ? printable(a.ptr.join(', ')) : '(none)'}${a.fcrdns ? ' (forward-confirmed)' : ''}` : '';
+      out.push(`           ${a.family === 4 ? 'A   ' : 'AAAA'}  ${printable(a.address)}${c.dim(`  TTL ${a.ttl}`)}${ptr}`);
     }
-    for (const p of h.problems) out.push(c.yellow(`!!! ${printable(h.exchange)}: ${p}`));
+    for (const p of h.problems) out.push(c.yellow(`!!! ${printable(h.exchange)}: ${printable(p)}`));
   }
   for (const f of findings) {
     const paint = { pass: c.green, warn: c.yellow, fail: c.red, absent: c.dim }[f.status];

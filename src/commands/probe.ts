@@ -1,130 +1,80 @@
-import { readFileSync } from 'node:fs';
 import { usageError } from '../errors.js';
 import { lookupMx } from '../dns/mx.js';
-import { Resolver, type ResolverFlags } from '../dns/resolver.js';
-import { parseDuration } from '../session/timeouts.js';
+import { Resolver } from '../dns/resolver.js';
 import { probe, type ProbeSettings, type ProbeTarget } from '../probe/probe.js';
-import { junitReport, nagiosLine, textReport, verdictLine } from '../probe/render.js';
-import { counts, nagiosStatus, type ProbeResult } from '../probe/result.js';
+import { junitReport, NAGIOS, nagiosLine, textReport, verdictLine } from '../probe/render.js';
+import { nagiosStatus, strictExit, type ProbeResult } from '../probe/result.js';
+import { jsonDocument } from '../render/json.js';
+import { processOutput } from '../render/output.js';
+import type { Paint } from '../render/paint.js';
 import { printable } from '../render/printable.js';
-import { version } from '../version.js';
-import { planAuth, type AuthFlags, type AuthPlan } from './establish.js';
 import { parseDomain } from '../dns/domain.js';
-import { sessionOptions, readOption } from './options.js';
-import { paint } from '../render/paint.js';
-import { failureOutcome, type Flags } from './run.js';
-
-export interface ProbeFlags extends Flags, AuthFlags, ResolverFlags {
-  targets?: string;
-  mx?: string;
-  concurrency?: string;
-  format?: string;
-  transcript?: boolean;
-  strict?: boolean;
-  expectBanner?: string;
-  warnDays?: string;
-  critDays?: string;
-  warnMs?: string[];
-  critMs?: string[];
-  auth?: boolean;
-  from?: string;
-  rcpt?: string;
-  relayTest?: boolean;
-  ptr?: boolean;
-}
+import { sessionOptions, readOption } from '../flows/options.js';
+import { failureOutcome } from '../flows/run.js';
+import { probeSettings, totalLimit, type ProbeFlags } from '../probe/settings.js';
+export type { ProbeFlags } from '../probe/settings.js';
 
 /** `smtpkit probe a:25 b:587 ...`: one health check per target, run concurrently, reported in input order. */
 export async function probeCommand(specs: string[], flags: ProbeFlags): Promise<number> {
   const format = flags.json ? 'json' : (flags.format ?? 'text');
+  const output = await processOutput(flags);
+  const strict = !!flags.strict;
   let results: ProbeResult[];
   let settings: ProbeSettings;
   try {
-    if (!['text', 'json', 'junit', 'nagios'].includes(format)) throw usageError('--format is text, json, junit or nagios');
-    settings = await probeSettings(flags);
+    if (!['text', 'json', 'junit', 'nagios', 'prometheus'].includes(format)) throw usageError('--format is text, json, junit, nagios or prometheus');
+    settings = await probeSettings(flags, output);
     const targets = await probeTargets(specs, flags);
     results = await runAll(targets, settings, flags);
   } catch (err) {
     const o = failureOutcome(err);
-    if (format === 'nagios') process.stdout.write(`SMTP UNKNOWN - ${o.message}\n`);
-    else process.stderr.write(`smtpkit: ${o.message}\n`);
+    if (format === 'nagios') output.stdout.write(`SMTP UNKNOWN - ${printable(o.message)}\n`);
+    else output.stderr.write(`smtpkit: ${printable(o.message)}\n`);
     return format === 'nagios' ? 3 : o.exitCode;
   }
-  const strictly = (r: ProbeResult) => (r.exitCode === 0 && flags.strict && counts(r).warn ? 1 : r.exitCode);
-  const exitCode = Math.max(...results.map(strictly));
-  const c = await paint(flags);
-  if (format === 'json') {
-    const summary = { targets: results.length, ok: results.filter((r) => strictly(r) === 0).length, failed: results.filter((r) => strictly(r) !== 0).length };
-    const doc = { schema: 'smtpkit/1', tool: { name: 'smtpkit', version: version() }, command: 'probe', outcome: { ok: exitCode === 0, exitCode }, summary, results: results.map((r) => ({ ...r, exitCode: strictly(r), events: flags.transcript ? r.events : undefined })) };
-    process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-    return exitCode;
-  }
-  if (format === 'junit') {
-    process.stdout.write(junitReport(results));
-    return exitCode;
-  }
-  if (format === 'nagios') {
-    const warnMs = totalLimit(flags.warnMs);
-    const critMs = totalLimit(flags.critMs);
-    const statuses = results.map((r) => (flags.strict && nagiosStatus(r) === 1 ? 2 : nagiosStatus(r)));
-    // Worst first: CRITICAL, then UNKNOWN, WARNING, OK.
-    const worst = statuses.reduce((w, s) => ([2, 3, 1, 0].indexOf(s) < [2, 3, 1, 0].indexOf(w) ? s : w), 0 as number);
-    if (results.length > 1) process.stdout.write(`SMTP ${['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'][worst]} - ${results.length} targets: ${statuses.filter((s) => s === 0).length} ok, ${statuses.filter((s) => s === 1).length} warning, ${statuses.filter((s) => s === 2).length} critical, ${statuses.filter((s) => s === 3).length} unknown\n`);
-    for (const r of results) process.stdout.write(`${nagiosLine(r, warnMs, critMs)}\n`);
-    return worst;
-  }
-  for (const r of results) {
-    if (!flags.quiet) process.stdout.write(textReport(r, c, !!flags.transcript));
-    const line = verdictLine(r);
-    const paint = strictly(r) === 0 ? c.green.bold : c.red.bold;
-    process.stdout.write(`${paint(`${flags.quiet ? '' : '=== '}${printable(line)}`)}\n`);
-  }
-  if (results.length > 1) process.stdout.write(c.bold(`=== ${results.length} targets: ${results.filter((r) => strictly(r) === 0).length} ok, ${results.filter((r) => strictly(r) !== 0).length} failed\n`));
+  const exitOf = (r: ProbeResult) => strictExit(r, strict);
+  const exitCode = Math.max(...results.map(exitOf));
+  output.stdout.write(await probeReport(results, format, flags, output.paint));
+  if (format === 'nagios') return worstNagios(results.map((r) => nagiosStatus(r, strict)));
   return exitCode;
 }
 
-const totalLimit = (values: string[] | undefined) => {
-  const t = (values ?? []).find((v) => !v.includes('='));
-  return t === undefined ? undefined : Number(t);
-};
+/** Worst first: CRITICAL, then UNKNOWN, WARNING, OK (the monitoring-plugins order). */
+const worstNagios = (statuses: number[]) => statuses.reduce((w, s) => ([2, 3, 1, 0].indexOf(s) < [2, 3, 1, 0].indexOf(w) ? s : w), 0);
 
-function thresholds(values: string[] | undefined, option: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const v of values ?? []) {
-    const m = /^(?:([a-z-]+)=)?(\d+)$/.exec(v.trim());
-    if (!m) throw usageError(`${option} takes milliseconds, for the total (500) or a phase (banner=200)`);
-    out[m[1] ?? 'total'] = Number(m[2]);
+/** The report in the chosen format; every format gives the same verdict as the exit code. */
+export async function probeReport(results: ProbeResult[], format: string, flags: ProbeFlags, c: Paint): Promise<string> {
+  const strict = !!flags.strict;
+  const exitOf = (r: ProbeResult) => strictExit(r, strict);
+  const exitCode = Math.max(...results.map(exitOf));
+  if (format === 'json') {
+    const summary = { targets: results.length, ok: results.filter((r) => exitOf(r) === 0).length, failed: results.filter((r) => exitOf(r) !== 0).length };
+    const outcome = { ok: exitCode === 0, exitCode, message: `${summary.ok} of ${summary.targets} target(s) ok${strict ? ' (--strict: warnings fail)' : ''}` };
+    return jsonDocument('probe', results.map((r) => r.target), outcome, { strict, summary, results: results.map((r) => ({ ...r, exitCode: exitOf(r), events: flags.transcript ? r.events : undefined })) });
   }
+  if (format === 'prometheus') {
+    // For node_exporter's textfile collector: one file, each target told apart by its label.
+    const { probeFamilies, renderFamilies } = await import('../exporter/metrics.js');
+    return renderFamilies(probeFamilies(results, (r) => ({ target: r.target })));
+  }
+  if (format === 'junit') return junitReport(results, strict);
+  if (format === 'nagios') {
+    const warnMs = totalLimit(flags.warnMs);
+    const critMs = totalLimit(flags.critMs);
+    const statuses = results.map((r) => nagiosStatus(r, strict));
+    const lines = results.map((r) => nagiosLine(r, warnMs, critMs, strict));
+    const count = (n: number) => statuses.filter((s) => s === n).length;
+    if (results.length > 1) lines.unshift(`SMTP ${NAGIOS[worstNagios(statuses)]} - ${results.length} targets: ${count(0)} ok, ${count(1)} warning, ${count(2)} critical, ${count(3)} unknown`);
+    return `${lines.join('\n')}\n`;
+  }
+  let out = '';
+  for (const r of results) {
+    if (!flags.quiet) out += textReport(r, c, !!flags.transcript, !!flags.brief);
+    const paint = exitOf(r) === 0 ? c.green.bold : c.red.bold;
+    out += `${paint(`${flags.quiet ? '' : '=== '}${verdictLine(r, strict)}`)}\n`;
+  }
+  if (results.length > 1) out += c.bold(`=== ${results.length} targets: ${results.filter((r) => exitOf(r) === 0).length} ok, ${results.filter((r) => exitOf(r) !== 0).length} failed\n`);
   return out;
-}
-
-async function probeSettings(flags: ProbeFlags): Promise<ProbeSettings> {
-  const days = (v: string | undefined, d: number, option: string) => {
-    if (v === undefined) return d;
-    if (!/^\d+$/.test(v)) throw usageError(`${option} takes a number of days`);
-    return Number(v);
-  };
-  let expectBanner: RegExp | undefined;
-  try {
-    expectBanner = flags.expectBanner ? new RegExp(flags.expectBanner) : undefined;
-  } catch {
-    throw usageError(`--expect-banner: ${JSON.stringify(flags.expectBanner)} is not a regular expression`);
-  }
-  if ((flags.from === undefined) !== (flags.rcpt === undefined)) throw usageError('--from and --rcpt go together');
-  for (const [v, o] of [[flags.from, '--from'], [flags.rcpt, '--rcpt']] as const) if (v !== undefined && /[\r\n<>\s]/.test(v)) throw usageError(`${o}: give a bare address (no <>, spaces or line breaks)`);
-  const wantsAuth = flags.auth || flags.user !== undefined;
-  return {
-    expectBanner,
-    warnDays: days(flags.warnDays, 21, '--warn-days'),
-    critDays: days(flags.critDays, 7, '--crit-days'),
-    warnMs: thresholds(flags.warnMs, '--warn-ms'),
-    critMs: thresholds(flags.critMs, '--crit-ms'),
-    auth: wantsAuth ? await askedOnce(planAuth(flags, (m) => process.stderr.write(`!!! ${m}\n`))) : undefined,
-    from: flags.from,
-    rcpt: flags.rcpt,
-    relayTest: !!flags.relayTest,
-    resolver: flags.ptr ? Resolver.fromFlags(flags, flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined) : undefined,
-    totalMs: parseDuration(flags.timeout ?? '10s', '--timeout'),
-  };
 }
 
 /** Targets from the arguments, a file (one per line, # comments), or a domain's MX hosts. */
@@ -184,10 +134,4 @@ async function progress(total: number) {
     update: (n: number) => (spinner.text = `probing ${n}/${total}`),
     stop: () => spinner.stop(),
   };
-}
-
-/** Many targets share one login: the secret is asked for once, before the first probe. */
-async function askedOnce(plan: AuthPlan): Promise<AuthPlan> {
-  await plan.secret();
-  return plan;
 }

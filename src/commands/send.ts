@@ -1,17 +1,19 @@
 import { readFileSync, statSync } from 'node:fs';
 import { userInfo, hostname } from 'node:os';
 import { SmtpkitError, usageError } from '../errors.js';
-import { hasExtension, sizeLimit } from '../protocol/capabilities.js';
-import { DataEncoder } from '../protocol/data-encoder.js';
-import { isPositive, replyText, type Reply } from '../protocol/reply.js';
+import { hasExtension } from '../protocol/capabilities.js';
+import { assertSingleLine } from '../protocol/command.js';
+import { replyText } from '../protocol/reply.js';
 import { formatTarget } from '../protocol/target.js';
-import { parseAddress, parseAddressList, type Address } from '../message/address.js';
-import { buildMessage, parseHeader, type MessageSpec, type OutgoingMessage } from '../message/build.js';
-import type { SmtpSession } from '../session/session.js';
-import { greetAndSecure, login, planAuth, startTlsMode, type AuthFlags, type AuthPlan } from './establish.js';
+import { parseAddress, parseAddressList } from '../message/address.js';
+import { buildMessage, parseHeader, type MessageSpec } from '../message/build.js';
+import { mailTransaction, queueIdOf, type Envelope } from '../flows/transaction.js';
+import { greetAndSecure, login, planAuth, startTlsMode, type AuthFlags, type AuthPlan } from '../flows/establish.js';
 import type { ResolverFlags } from '../dns/resolver.js';
-import { sessionOptions } from './options.js';
-import { failureOutcome, runSession, type Flags, type Details } from './run.js';
+import { sessionOptions } from '../flows/options.js';
+import { processOutput } from '../render/output.js';
+import { printable } from '../render/printable.js';
+import { failureOutcome, runSession, type Flags, type Details } from '../flows/run.js';
 
 export interface SendFlags extends Flags, AuthFlags, ResolverFlags {
   dane?: boolean;
@@ -44,15 +46,7 @@ export interface SendFlags extends Flags, AuthFlags, ResolverFlags {
 
 const QUIT_AFTER = ['connect', 'ehlo', 'tls', 'auth', 'mail', 'rcpt', 'data'] as const;
 type Step = (typeof QUIT_AFTER)[number];
-const BDAT_CHUNK = 1024 * 1024;
 
-interface Envelope {
-  from: Address;
-  recipients: Address[];
-  notify: string | undefined;
-  ret: string | undefined;
-  envid: string | undefined;
-}
 
 /** Everything checked and read before connecting: bad input never reaches a server. */
 async function prepare(flags: SendFlags): Promise<{ spec: MessageSpec; envelope: Envelope; quitAfter: Step | undefined }> {
@@ -67,6 +61,9 @@ async function prepare(flags: SendFlags): Promise<{ spec: MessageSpec; envelope:
   if (notify !== undefined && !/^(NEVER|(SUCCESS|FAILURE|DELAY)(,(SUCCESS|FAILURE|DELAY))*)$/.test(notify)) throw usageError('--dsn-notify takes NEVER or a list of SUCCESS, FAILURE, DELAY');
   const ret = flags.dsnRet?.toUpperCase();
   if (ret !== undefined && ret !== 'FULL' && ret !== 'HDRS') throw usageError('--dsn-ret takes FULL or HDRS');
+  // Values that become header lines are wire values too: a CR or LF would add headers.
+  if (flags.subject !== undefined) assertSingleLine(flags.subject, '--subject');
+  for (const a of flags.attach ?? []) assertSingleLine(a, '--attach');
   if (flags.envid !== undefined && !/^[!-~]{1,100}$/.test(flags.envid)) throw usageError('--envid must be 1 to 100 printable ASCII characters without spaces');
   for (const h of flags.header ?? []) parseHeader(h);
   if ([flags.body !== undefined, flags.bodyFile !== undefined, flags.data !== undefined].filter(Boolean).length > 1) {
@@ -80,13 +77,14 @@ async function prepare(flags: SendFlags): Promise<{ spec: MessageSpec; envelope:
     headers: flags.header ?? [],
     body: flags.body === '-' ? (await readStdin()).toString('utf8') : flags.bodyFile !== undefined ? readText(flags.bodyFile, '--body-file') : (flags.body ?? 'This is a test message sent by smtpkit.\n'),
     html: !!flags.html,
-    attachments: (flags.attach ?? []).map((path) => ({ path, size: fileSize(path, '--attach') })),
-    raw: flags.data === undefined ? undefined : flags.data === '-' ? fromBuffer(await readStdin()) : { path: flags.data, data: undefined, size: fileSize(flags.data, '--data') },
+    attachments: (flags.attach ?? []).map((path) => sized(path, '--attach')),
+    // Standard input is streamed, never held whole: its size is unknown, so no SIZE= is declared.
+    raw: flags.data === undefined ? undefined : flags.data === '-' ? { path: undefined, data: undefined, size: undefined, stream: process.stdin as AsyncIterable<Buffer> } : sized(flags.data, '--data'),
   };
   if (spec.raw && (spec.attachments.length || flags.html || flags.subject || spec.headers.length)) {
     throw usageError('--data sends a complete message as it is: it excludes --subject, --header, --html and --attach');
   }
-  return { spec, envelope: { from, recipients: [...to, ...cc, ...bcc], notify, ret, envid: flags.envid }, quitAfter };
+  return { spec, envelope: { from, recipients: [...to, ...cc, ...bcc], notify, ret, envid: flags.envid, requiretls: !!flags.requiretls }, quitAfter };
 }
 
 /** `smtpkit send`: one message, with everything the server offers that the user asked for. */
@@ -99,12 +97,13 @@ export async function send(spec: string | undefined, flags: SendFlags): Promise<
     mxDomain = spec ? undefined : recipientDomain(flags);
   } catch (err) {
     const o = failureOutcome(err);
-    process.stderr.write(`smtpkit: ${o.message}\n`);
+    (await processOutput(flags)).stderr.write(`smtpkit: ${printable(o.message)}\n`);
     return o.exitCode;
   }
   return runSession('send', spec ?? mxDomain ?? '', flags, async (session, details) => {
+    const starttls = startTlsMode(flags.starttls);
     const { spec: message, envelope, quitAfter } = await prepare(flags);
-    const targets = mxDomain || flags.dane ? await import('./mx-targets.js') : undefined;
+    const targets = mxDomain || flags.dane ? await import('../flows/mx-targets.js') : undefined;
     const resolver = mxDomain ? await targets!.useMx(session, mxDomain, flags) : flags.dane ? (await import('../dns/resolver.js')).Resolver.fromFlags(flags, session.options.tls.ca) : undefined;
     // DANE judges the certificate inside the handshake, so it is installed before connecting.
     if (flags.dane && resolver) targets!.installDane(session, resolver);
@@ -113,61 +112,25 @@ export async function send(spec: string | undefined, flags: SendFlags): Promise<
     const stop = (step: Step) => quitAfter === step;
     const stopped = (step: Step) => `stopped after ${step} as asked (--quit-after ${step}); nothing was delivered`;
 
-    const stoppedEarly = await greetAndSecure(session, startTlsMode(flags.starttls), stop);
+    const stoppedEarly = await greetAndSecure(session, starttls, stop);
     if (flags.dane && resolver && (session.isTls || !stoppedEarly)) await targets!.verifyDane(session, resolver);
     if (stoppedEarly) return stopped(quitAfter!);
     const where = formatTarget(session.currentHost, session.options.port);
     if (plan) await login(session, plan);
     if (stop('auth')) return stopped('auth');
 
-    const caps = session.capabilities!;
-    const outgoing = buildMessage(message, hasExtension(caps, '8BITMIME'));
-    checkFits(session, outgoing, flags);
+    const outgoing = buildMessage(message, hasExtension(session.capabilities!, '8BITMIME'));
     details.size = outgoing.size;
-
-    const mail = mailCommand(session, envelope, outgoing, flags);
-    const rcpts = envelope.recipients.map((r) => rcptCommand(session, r, envelope));
-    const pipelined = flags.pipelining !== false && hasExtension(caps, 'PIPELINING') && !stop('mail');
-    const replies = pipelined ? await session.pipeline([{ line: mail }, ...rcpts.map((line) => ({ line }))], 'envelope') : [await session.command(mail, { phase: 'envelope' })];
-    const mailReply = replies[0]!;
-    if (!isPositive(mailReply)) throw new SmtpkitError('rejected', `the server refused the sender: ${mailReply.code} ${replyText(mailReply)}`, 'mail');
-    if (stop('mail')) return stopped('mail');
-    if (!pipelined) for (const line of rcpts) replies.push(await session.command(line, { phase: 'envelope' }));
-
-    const results = envelope.recipients.map((r, i) => ({ address: r.address, accepted: isPositive(replies[i + 1]!), reply: replies[i + 1]! }));
-    details.recipients = results.map(({ address, accepted, reply }) => ({ address, accepted, code: reply.code, enhanced: reply.enhanced, text: replyText(reply) }));
-    const accepted = results.filter((r) => r.accepted);
-    const refused = results.filter((r) => !r.accepted);
-    if (!accepted.length) throw new SmtpkitError('rejected', `the server accepted none of the ${results.length} recipient(s): ${refused.map((r) => `${r.address} (${r.reply.code})`).join(', ')}`, 'rcpt');
-    if (refused.length) {
-      const message = `${refused.length} of ${results.length} recipients refused: ${refused.map((r) => `${r.address} (${r.reply.code} ${replyText(r.reply)})`).join('; ')}`;
-      if (flags.strict) throw new SmtpkitError('rejected', `${message} (--strict)`, 'rcpt');
-      session.emit({ type: 'warning', message });
-    }
-    if (stop('rcpt')) return stopped('rcpt');
-
-    const useBdat = !!flags.bdat && hasExtension(caps, 'CHUNKING');
-    if (flags.bdat && !useBdat) session.emit({ type: 'warning', message: 'the server does not offer CHUNKING: sending with DATA instead of BDAT' });
-    let final: Reply;
-    if (useBdat) {
-      if (stop('data')) return stopped('data');
-      final = await sendBdat(session, outgoing);
-    } else {
-      const dataReply = await session.command('DATA', { phase: 'data' });
-      if (dataReply.code !== 354) throw new SmtpkitError('rejected', `the server refused DATA: ${dataReply.code} ${replyText(dataReply)}`, 'data');
-      if (stop('data')) {
-        // After 354 anything we send is message text; only closing aborts the transaction.
-        session.close();
-        return `${stopped('data')} (connection closed after the 354 so no message is taken)`;
-      }
-      for (const line of outgoing.headerLines) session.emit({ type: 'sent', line, command: 'MESSAGE' });
-      final = await session.sendMessage(encoded(outgoing, true), `.  [message: ${outgoing.size} bytes, headers shown above]`);
-    }
+    const stopAfter = quitAfter === 'mail' || quitAfter === 'rcpt' || quitAfter === 'data' ? quitAfter : undefined;
+    const result = await mailTransaction(session, envelope, outgoing, { pipelining: flags.pipelining !== false, bdat: !!flags.bdat, strict: !!flags.strict, stopAfter });
+    details.recipients = result.recipients.map(({ address, accepted, reply }) => ({ address, accepted, code: reply.code, enhanced: reply.enhanced, text: replyText(reply) }));
+    if (result.stopped === 'data' && !session.isOpen) return `${stopped('data')} (connection closed after the 354 so no message is taken)`;
+    if (result.stopped) return stopped(result.stopped);
+    const final = result.final!;
     details.finalReply = final;
-    if (!isPositive(final)) throw new SmtpkitError('rejected', `the server refused the message: ${final.code} ${replyText(final)}`, 'data');
-    const queueId = queueIdOf(final);
-    details.queueId = queueId;
-    return `message accepted by ${where} for ${accepted.length} of ${results.length} recipient(s)${queueId ? `, queue id ${queueId}` : ''}: ${final.code} ${replyText(final)}`;
+    details.queueId = result.queueId;
+    const accepted = result.recipients.filter((r) => r.accepted).length;
+    return `message accepted by ${where} for ${accepted} of ${result.recipients.length} recipient(s)${result.queueId ? `, queue id ${result.queueId}` : ''}: ${final.code} ${replyText(final)}`;
   });
 }
 
@@ -180,115 +143,40 @@ function recipientDomain(flags: SendFlags): string {
   return [...domains][0]!;
 }
 
-/** SIZE, SMTPUTF8 and REQUIRETLS are preconditions: refuse before MAIL rather than fail after DATA. */
-function checkFits(session: SmtpSession, m: OutgoingMessage, flags: SendFlags) {
-  const caps = session.capabilities!;
-  const limit = sizeLimit(caps);
-  if (limit && m.size > limit) throw new SmtpkitError('rejected', `the message is ${m.size} bytes but the server takes at most ${limit} (SIZE); nothing was sent`, 'mail');
-  if (m.utf8 && !hasExtension(caps, 'SMTPUTF8')) throw new SmtpkitError('rejected', 'an address has non-ASCII characters but the server does not offer SMTPUTF8, so it cannot take them', 'mail');
-  if (flags.requiretls && !(session.isTls && hasExtension(caps, 'REQUIRETLS'))) {
-    throw new SmtpkitError('rejected', session.isTls ? 'the server does not offer REQUIRETLS' : 'REQUIRETLS needs a TLS session', 'mail');
-  }
-}
-
-function mailCommand(session: SmtpSession, e: Envelope, m: OutgoingMessage, flags: SendFlags): string {
-  const caps = session.capabilities!;
-  const params: string[] = [];
-  if (hasExtension(caps, 'SIZE')) params.push(`SIZE=${m.size}`);
-  if (m.eightBit && hasExtension(caps, '8BITMIME')) params.push('BODY=8BITMIME');
-  if (m.utf8) params.push('SMTPUTF8');
-  if (flags.requiretls) params.push('REQUIRETLS');
-  if (e.ret || e.envid || e.notify) {
-    if (!hasExtension(caps, 'DSN')) session.emit({ type: 'warning', message: 'the server does not offer DSN: --dsn-notify, --dsn-ret and --envid are left out' });
-    else {
-      if (e.ret) params.push(`RET=${e.ret}`);
-      if (e.envid) params.push(`ENVID=${xtext(e.envid)}`);
-    }
-  }
-  return [`MAIL FROM:<${e.from.address}>`, ...params].join(' ');
-}
-
-function rcptCommand(session: SmtpSession, r: Address, e: Envelope): string {
-  const dsn = e.notify && hasExtension(session.capabilities!, 'DSN') ? ` NOTIFY=${e.notify} ORCPT=${r.address.match(/^[\x21-\x7e]*$/) ? 'rfc822' : 'utf-8'};${xtext(r.address)}` : '';
-  return `RCPT TO:<${r.address}>${dsn}`;
-}
-
-/** RFC 3461 §4: "+" and "=" and anything outside printable ASCII become +XX. */
-function xtext(s: string): string {
-  return [...Buffer.from(s)].map((b) => (b > 0x20 && b < 0x7f && b !== 0x2b && b !== 0x3d ? String.fromCharCode(b) : `+${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
-}
-
-async function* encoded(m: OutgoingMessage, dotStuff: boolean): AsyncIterable<Buffer> {
-  const encoder = new DataEncoder(dotStuff);
-  for await (const chunk of m.chunks()) {
-    const out = encoder.push(chunk);
-    if (out.length) yield out;
-  }
-  yield encoder.end();
-}
-
-/** BDAT in chunks of up to 1 MiB; the last one says LAST. */
-async function sendBdat(session: SmtpSession, m: OutgoingMessage): Promise<Reply> {
-  let pending: Buffer[] = [];
-  let pendingSize = 0;
-  let held: Buffer | undefined;
-  const flush = async (chunk: Buffer, last: boolean) => {
-    const reply = await session.bdat(chunk, last);
-    if (!last && !isPositive(reply)) throw new SmtpkitError('rejected', `the server refused a BDAT chunk: ${reply.code} ${replyText(reply)}`, 'data');
-    return reply;
-  };
-  for await (const piece of encoded(m, false)) {
-    pending.push(piece);
-    pendingSize += piece.length;
-    if (pendingSize >= BDAT_CHUNK) {
-      if (held) await flush(held, false);
-      held = Buffer.concat(pending);
-      pending = [];
-      pendingSize = 0;
-    }
-  }
-  const rest = Buffer.concat(pending);
-  if (held && rest.length) {
-    await flush(held, false);
-    return flush(rest, true);
-  }
-  return flush(held ?? rest, true);
-}
-
-/** The queue id in the usual places: Postfix "queued as X", Exim "id=X", Exchange "InternalId=X". */
-export function queueIdOf(reply: Reply): string | undefined {
-  const text = replyText(reply);
-  return /queued as ([\w.-]+)/i.exec(text)?.[1] ?? /\bid=([\w.-]+)/i.exec(text)?.[1] ?? /InternalId=(\d+)/.exec(text)?.[1];
-}
+export { queueIdOf };
 
 /** --count/--concurrency: many messages, figures instead of a transcript. */
 async function loadMode(spec: string | undefined, flags: SendFlags): Promise<number> {
+  const output = await processOutput(flags);
   try {
     if (!spec) throw usageError('load mode needs a server: smtpkit send HOST[:PORT] --count N ...');
     const { loadSettings, runLoad } = await import('./load.js');
     const settings = loadSettings(flags);
+    // Everything is parsed and checked once, before the first connection.
+    const starttls = startTlsMode(flags.starttls);
     const { spec: message, envelope } = await prepare(flags);
     const { options } = sessionOptions(spec, flags);
-    const auth = flags.auth || flags.user !== undefined ? planAuth(flags, (m) => process.stderr.write(`!!! ${m}\n`)) : undefined;
+    const auth = flags.auth || flags.user !== undefined ? planAuth(flags, (m) => output.stderr.write(`!!! ${printable(m)}\n`)) : undefined;
     // Many sessions share one login: ask once, before the first connection.
     await auth?.secret();
-    return await runLoad(options, { ...message, to: envelope.recipients, cc: [] }, settings, { starttls: flags.starttls, auth, json: !!flags.json, quiet: !!flags.quiet, color: flags.color });
+    return await runLoad(options, message, envelope, settings, { starttls, auth, json: !!flags.json, quiet: !!flags.quiet, color: flags.color });
   } catch (err) {
     const o = failureOutcome(err);
-    process.stderr.write(`smtpkit: ${o.message}\n`);
+    output.stderr.write(`smtpkit: ${printable(o.message)}\n`);
     return o.exitCode;
   }
 }
 
 async function dryRun(flags: SendFlags): Promise<number> {
+  const output = await processOutput(flags);
   try {
     const { spec } = await prepare(flags);
     // Without a server we cannot know about 8BITMIME: show the 7-bit-safe form.
-    for await (const chunk of buildMessage(spec, false).chunks()) process.stdout.write(chunk);
+    for await (const chunk of buildMessage(spec, false).chunks()) output.data.write(chunk);
     return 0;
   } catch (err) {
     const e = err instanceof SmtpkitError ? err : new SmtpkitError('usage', (err as Error).message);
-    process.stderr.write(`smtpkit: ${e.message}\n`);
+    output.stderr.write(`smtpkit: ${printable(e.message)}\n`);
     return e.exitCode;
   }
 }
@@ -299,7 +187,20 @@ async function readStdin(): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-const fromBuffer = (data: Buffer) => ({ path: undefined, data, size: data.length });
+/**
+ * A file with its size. A regular file whose stat says 0 bytes may still have content
+ * (/proc, /sys): it is read ahead, so SIZE= and the MIME sizes are exact.
+ */
+function sized(path: string, option: string): { path: string; size: number; data: Buffer | undefined } {
+  const size = fileSize(path, option);
+  if (size > 0) return { path, size, data: undefined };
+  try {
+    const data = readFileSync(path);
+    return { path, size: data.length, data };
+  } catch (err) {
+    throw usageError(`${option}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
 
 function fileSize(path: string, option: string): number {
   try {

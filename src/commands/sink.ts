@@ -7,9 +7,9 @@ import type { SmtpEvent } from '../session/events.js';
 import { parseDuration } from '../session/timeouts.js';
 import { LOCALHOST_CERT, LOCALHOST_KEY } from '../sink/localhost-cert.js';
 import { Sink, SINK_DEFAULTS, type DropPoint, type SaveFailure, type SinkMessage, type SinkOptions } from '../sink/server.js';
-import { readOption } from './options.js';
-import { paint } from '../render/paint.js';
-import { failureOutcome } from './run.js';
+import { readOption } from '../flows/options.js';
+import { processOutput } from '../render/output.js';
+import { failureOutcome } from '../flows/run.js';
 
 export interface SinkFlags {
   port?: string;
@@ -84,9 +84,10 @@ export function sinkOptions(flags: SinkFlags, transcript: boolean): SinkOptions 
 
 /** `smtpkit sink`: a local server that takes mail and shows what it got, explained. */
 export async function sink(flags: SinkFlags): Promise<number> {
-  const c = await paint(flags);
+  const output = await processOutput(flags);
+  const c = output.paint;
   const transcript = !flags.json && !flags.quiet;
-  const log = new SinkLog(process.stdout, process.stderr, c, { json: !!flags.json, transcript });
+  const log = new SinkLog(output.stdout, output.stderr, c, { json: !!flags.json, transcript });
   // Catch Ctrl-C before announcing the port: a signal that comes in between would kill us.
   let interrupted: () => void = () => {};
   const signalled = new Promise<void>((resolve) => (interrupted = resolve));

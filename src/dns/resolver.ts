@@ -1,7 +1,7 @@
 import { getServers } from 'node:dns';
 import { isIP } from 'node:net';
 import { SmtpkitError, usageError } from '../errors.js';
-import { parseDuration } from '../session/timeouts.js';
+import { parseDuration } from '../util/duration.js';
 import { ask, type AskOptions, type DnsRecord, type DnsResponse, type Ede, type NameServer, type RecordType, type TransportOptions } from './transport.js';
 
 /** Why a name has no records of a type: told apart, because the fixes differ. */

@@ -4,7 +4,7 @@ import net from 'node:net';
 import { rootCertificates } from 'node:tls';
 import DNS from 'dns2';
 import { SmtpkitError } from '../errors.js';
-import { describeTimeout } from '../session/timeouts.js';
+import { describeTimeout } from '../util/duration.js';
 
 const { Packet } = DNS;
 export type DnsPacket = InstanceType<typeof Packet>;

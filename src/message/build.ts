@@ -8,6 +8,8 @@ import { base64Lines, base64LinesSize, boundary, contentType, filenameParam, hea
 export interface Attachment {
   path: string;
   size: number;
+  /** The content, read ahead when the file's stat size cannot be trusted (/proc files say 0). */
+  data?: Buffer;
 }
 
 export interface MessageSpec {
@@ -20,14 +22,17 @@ export interface MessageSpec {
   body: string;
   html: boolean;
   attachments: Attachment[];
-  /** A complete message given with --data: sent as it is. */
-  raw: { path: string | undefined; data: Buffer | undefined; size: number } | undefined;
+  /**
+   * A complete message given with --data: sent as it is. From a file, from memory, or
+   * streamed (standard input) with its size unknown until the end.
+   */
+  raw: { path: string | undefined; data: Buffer | undefined; size: number; stream?: undefined } | { path: undefined; data: undefined; size: undefined; stream: AsyncIterable<Buffer> } | undefined;
   date?: Date;
 }
 
-/** A message ready to send: its size is known before a byte is read. */
+/** A message ready to send: its size is known before a byte is read, unless it is streamed. */
 export interface OutgoingMessage {
-  size: number;
+  size: number | undefined;
   /** The body has 8-bit bytes (BODY=8BITMIME). */
   eightBit: boolean;
   /** An address needs SMTPUTF8. */
@@ -106,6 +111,7 @@ export function buildMessage(spec: MessageSpec, eightBitOk: boolean): OutgoingMe
       yield headerBlock;
       for (const p of pieces) {
         if (Buffer.isBuffer(p)) yield p;
+        else if (p.data) yield Buffer.from(base64Lines(p.data));
         else yield* base64File(p.path);
       }
     },
@@ -113,6 +119,11 @@ export function buildMessage(spec: MessageSpec, eightBitOk: boolean): OutgoingMe
 }
 
 function rawMessage(raw: NonNullable<MessageSpec['raw']>, utf8: boolean): OutgoingMessage {
+  if (raw.stream) {
+    const stream = raw.stream;
+    // Unknown until read: declared 8-bit (BODY=8BITMIME where offered), which is harmless for 7-bit text.
+    return { size: undefined, eightBit: true, utf8, headerLines: [], chunks: () => stream };
+  }
   const head = raw.data ? raw.data.subarray(0, 4096).toString('utf8') : '';
   return {
     size: raw.size,

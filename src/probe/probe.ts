@@ -1,15 +1,20 @@
 import { performance } from 'node:perf_hooks';
 import { SmtpkitError } from '../errors.js';
 import { authMechanisms, hasExtension } from '../protocol/capabilities.js';
-import { isPositive, replyText } from '../protocol/reply.js';
+import { replyText } from '../protocol/reply.js';
 import { formatTarget } from '../protocol/target.js';
 import type { DnsFailure, Resolver } from '../dns/resolver.js';
 import type { SmtpEvent } from '../session/events.js';
 import { SmtpSession, type SessionOptions } from '../session/session.js';
-import { describeTimeout } from '../session/timeouts.js';
-import { login, type AuthPlan } from '../commands/establish.js';
-import { failureOutcome } from '../commands/run.js';
+import { describeTimeout } from '../util/duration.js';
+import { login, type AuthPlan } from '../flows/establish.js';
+import { failureOutcome } from '../flows/run.js';
+import { mailTransaction } from '../flows/transaction.js';
 import type { Check, CheckStatus, ProbeResult } from './result.js';
+import { tlsScanChecks, type TlsScanSettings } from './tls-scan.js';
+import { enumerationChecks } from './enumeration.js';
+import { freshSession, inBatches } from './fresh-session.js';
+import { localDomain, relayCheck, relayForms, tryForm } from './relay.js';
 
 export interface ProbeSettings {
   expectBanner: RegExp | undefined;
@@ -22,6 +27,10 @@ export interface ProbeSettings {
   from: string | undefined;
   rcpt: string | undefined;
   relayTest: boolean;
+  /** Set for --enum-test: VRFY, EXPN and RCPT for a known and a random user. */
+  enumTest?: boolean;
+  /** Set for --tls-scan. */
+  tlsScan?: TlsScanSettings;
   /** Set for --ptr. */
   resolver: Resolver | undefined;
   /** The whole probe's time limit. */
@@ -49,13 +58,19 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
   const { port } = target.options;
   const started = performance.now();
   let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    session.close();
-  }, s.totalMs);
+  let timer: NodeJS.Timeout | undefined;
+  // The whole probe, whatever each wait allows, ends at --timeout: the step then running names the failure.
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      reject(deadlineError(session, events, s.totalMs));
+      session.close();
+    }, s.totalMs);
+  });
   let error: ProbeResult['error'] = null;
   let exitCode = 0;
-  try {
+  let scan: ProbeResult['scan'];
+  const steps = async () => {
     const greeting = await session.connect();
     add('connect', 'pass', `connected to ${formatTarget(target.options.candidates?.[0]?.address ?? target.options.host, port)} in ${session.timings.connect ?? 0} ms`);
     const banner = `${greeting.code} ${replyText(greeting)}`;
@@ -85,6 +100,14 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
         add('certificate-expiry', status, days < 0 ? `EXPIRED ${-days} days ago` : `${days} days left${status === 'pass' ? '' : ` (below ${status === 'fail' ? s.critDays : s.warnDays})`}`);
       }
     }
+    if (s.tlsScan && t) {
+      const address = events.find((e): e is Extract<SmtpEvent, { type: 'connected' }> => e.type === 'connected')?.remoteAddress ?? session.currentHost;
+      const { ehloName, localAddress, tls } = target.options;
+      const sni = tls.sni === false ? undefined : (tls.sni ?? t.sni ?? undefined);
+      const found = await tlsScanChecks({ host: session.currentHost, address, port, implicitTls, ehloName, sni, localAddress, timeoutMs: s.tlsScan.timeoutMs }, s.tlsScan);
+      checks.push(...found.checks);
+      scan = found.scan;
+    }
     const authAfter = session.isTls ? authMechanisms(session.capabilities!) : [];
     if (authBefore.some((m) => m === 'PLAIN' || m === 'LOGIN')) add('auth-before-tls', 'warn', `AUTH ${authBefore.join(' ')} is offered before TLS: a client could send its password in clear`);
     else add('auth-before-tls', 'pass', authBefore.length ? `only challenge mechanisms before TLS (${authBefore.join(' ')})` : 'no AUTH before TLS');
@@ -100,18 +123,20 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
       add('auth', 'pass', `logged in as ${s.auth.user} with ${mech}`);
     }
     if (s.from && s.rcpt) {
-      const mail = await session.command(`MAIL FROM:<${s.from}>`, { phase: 'envelope' });
-      const rcpt = isPositive(mail) ? await session.command(`RCPT TO:<${s.rcpt}>`, { phase: 'envelope' }) : mail;
-      add('envelope', isPositive(rcpt) ? 'pass' : 'fail', isPositive(rcpt) ? `MAIL FROM:<${s.from}> and RCPT TO:<${s.rcpt}> accepted (no message sent)` : `${rcpt === mail ? 'MAIL' : 'RCPT'} refused: ${rcpt.code} ${replyText(rcpt)}`);
+      const refused = await envelope(session, s.from, s.rcpt);
+      add('envelope', refused ? 'fail' : 'pass', refused ? `${refused.phase === 'mail' ? 'MAIL' : 'RCPT'} refused: ${refused.reply!.code} ${replyText(refused.reply!)}` : `MAIL FROM:<${s.from}> and RCPT TO:<${s.rcpt}> accepted (no message sent)`);
       await session.command('RSET');
     }
-    if (s.relayTest) {
-      // An outside domain that cannot exist (RFC 2606 .invalid): nothing can be delivered, ever.
-      const mail = await session.command('MAIL FROM:<relay-probe@smtpkit.invalid>', { phase: 'relay' });
-      const rcpt = isPositive(mail) ? await session.command('RCPT TO:<relay-probe@relay-test.smtpkit.invalid>', { phase: 'relay' }) : undefined;
-      if (rcpt && isPositive(rcpt)) add('open-relay', 'fail', `OPEN RELAY: the server accepted a recipient in an outside domain without AUTH (${rcpt.code} ${replyText(rcpt)})`);
-      else add('open-relay', 'pass', `relaying refused: ${(rcpt ?? mail).code} ${replyText(rcpt ?? mail)}`);
-      await session.command('RSET');
+    if (s.relayTest || s.enumTest) {
+      const address = events.find((e): e is Extract<SmtpEvent, { type: 'connected' }> => e.type === 'connected')?.remoteAddress ?? session.currentHost;
+      const local = localDomain(replyText(greeting), session.currentHost);
+      const open = () => freshSession(target.options, (e) => events.push(e), session.isTls);
+      if (s.relayTest) {
+        const forms = relayForms(local, address);
+        const attempts = await inBatches(forms, 5, open, tryForm, (f, err) => ({ form: f.form, commands: [], reply: `error: ${(err as Error).message}`, accepted: false }));
+        checks.push(relayCheck(attempts));
+      }
+      if (s.enumTest) checks.push(...(await enumerationChecks(open, s.rcpt ?? `postmaster@${local}`)));
     }
     if (s.resolver) {
       const address = events.find((e): e is Extract<SmtpEvent, { type: 'connected' }> => e.type === 'connected')?.remoteAddress ?? '';
@@ -127,16 +152,22 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
       else if (names.some((n) => n.toLowerCase() === greetName)) add('ptr', 'pass', `${address} is ${names.join(', ')}, the name in the greeting`);
       else add('ptr', 'warn', `${address} is ${names.join(', ')}, but the greeting says ${greetName || '(nothing)'}`);
     }
+  };
+  const running = steps();
+  running.catch(() => {});
+  try {
+    await Promise.race([running, deadline]);
   } catch (err) {
-    // Out of time before the greeting is a connection failure (exit 4), after it a protocol one (5).
-    const greeted = events.some((e) => e.type === 'reply' && e.command === 'CONNECT');
-    const o = failureOutcome(timedOut ? new SmtpkitError(greeted ? 'protocol' : 'connect', `the probe did not finish within ${describeTimeout(s.totalMs)} (--timeout)${greeted ? '' : ': no greeting'}`, greeted ? undefined : 'banner') : err);
-    error = { errorClass: o.errorClass ?? 'internal', message: o.message, ...(o.phase ? { phase: o.phase } : {}) };
+    const o = failureOutcome(err);
+    error = { errorClass: o.errorClass ?? 'internal', message: o.message, ...(o.phase ? { phase: o.phase } : {}), ...(o.hint ? { hint: o.hint } : {}) };
     exitCode = o.exitCode;
   } finally {
     clearTimeout(timer);
-    if (!timedOut) await session.quit();
-    else session.close();
+    if (!timedOut) {
+      // QUIT too stays within what is left of the probe's time.
+      session.options.timeouts.command = Math.max(1, Math.min(session.options.timeouts.command, s.totalMs - (performance.now() - started)));
+      await session.quit();
+    } else session.close();
   }
   const totalMs = Math.round((performance.now() - started) * 10) / 10;
   if (!error) {
@@ -149,5 +180,29 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
     else add('response-time', 'pass', `${totalMs} ms in all`);
     exitCode = checks.some((c) => c.status === 'fail') ? 1 : 0;
   }
-  return { target: target.label, host: session.currentHost, port, checks, timings: session.timings, totalMs, exitCode, error, events };
+  return { target: target.label, host: session.currentHost, port, checks, timings: session.timings, totalMs, exitCode, error, events, ...(scan ? { scan } : {}) };
+}
+
+/**
+ * Out of time: the failure is that of the step that was running. Before the greeting it is
+ * a connection failure (exit 4), in the handshake a TLS one (6), after it a protocol one (5).
+ */
+function deadlineError(session: SmtpSession, events: SmtpEvent[], totalMs: number): SmtpkitError {
+  const within = `within ${describeTimeout(totalMs)}`;
+  const details = { kind: 'timeout' } as const;
+  if (session.currentPhase === 'tls') return new SmtpkitError('tls', `the probe did not finish ${within} (--timeout): the TLS handshake was still running`, 'tls', details);
+  const greeted = events.some((e) => e.type === 'reply' && e.command === 'CONNECT');
+  if (!greeted) return new SmtpkitError('connect', `the probe did not finish ${within} (--timeout): no greeting`, 'banner', details);
+  return new SmtpkitError('protocol', `the probe did not finish ${within} (--timeout)`, session.currentPhase, details);
+}
+
+/** MAIL and RCPT through the shared transaction, stopping before DATA: the refusal, if any. */
+async function envelope(session: SmtpSession, from: string, rcpt: string): Promise<SmtpkitError | undefined> {
+  try {
+    await mailTransaction(session, { from: { name: undefined, address: from }, recipients: [{ name: undefined, address: rcpt }] }, undefined, { pipelining: false, stopAfter: 'rcpt' });
+    return undefined;
+  } catch (err) {
+    if (err instanceof SmtpkitError && err.errorClass === 'rejected' && err.reply) return err;
+    throw err;
+  }
 }

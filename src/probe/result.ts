@@ -1,5 +1,6 @@
-import type { ErrorClass } from '../errors.js';
+import type { ErrorClass, Hint } from '../errors.js';
 import type { SmtpEvent, Timings } from '../session/events.js';
+import type { ScanResult } from '../scan/scan.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 
@@ -8,6 +9,18 @@ export interface Check {
   name: string;
   status: CheckStatus;
   message: string;
+  /** What was tried, one entry per attempt (open-relay forms, enumeration commands). */
+  attempts?: Attempt[];
+}
+
+/** One scripted try inside a check: the commands sent and the server's answer. */
+export interface Attempt {
+  /** The address form or command tried ("percent-hack", "VRFY known"). */
+  form: string;
+  commands: string[];
+  reply: string;
+  /** Whether the server said yes (2xx) to the last command. */
+  accepted: boolean;
 }
 
 export interface ProbeResult {
@@ -20,8 +33,10 @@ export interface ProbeResult {
   totalMs: number;
   exitCode: number;
   /** The failure that stopped the probe early, if any. */
-  error: { errorClass: ErrorClass | 'internal'; message: string; phase?: string } | null;
+  error: { errorClass: ErrorClass | 'internal'; message: string; phase?: string; hint?: Hint } | null;
   events: SmtpEvent[];
+  /** probe --tls-scan: the whole scan. */
+  scan?: ScanResult;
 }
 
 export const MARKS: Record<CheckStatus, string> = { pass: '✔', warn: '⚠', fail: '✖' };
@@ -34,9 +49,18 @@ export function counts(r: ProbeResult) {
   };
 }
 
-/** The monitoring-plugins status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. */
-export function nagiosStatus(r: ProbeResult): 0 | 1 | 2 | 3 {
+/**
+ * The monitoring-plugins status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. Under --strict a
+ * warning is a failure, so CRITICAL: the same verdict as the other formats give.
+ */
+export function nagiosStatus(r: ProbeResult, strict = false): 0 | 1 | 2 | 3 {
   if (r.error) return r.error.errorClass === 'usage' || r.error.errorClass === 'internal' ? 3 : 2;
   const c = counts(r);
-  return c.fail ? 2 : c.warn ? 1 : 0;
+  return c.fail ? 2 : c.warn ? (strict ? 2 : 1) : 0;
 }
+
+/** A check's status as the verdict counts it: under --strict a warning is a failure. */
+export const judged = (status: CheckStatus, strict: boolean): CheckStatus => (strict && status === 'warn' ? 'fail' : status);
+
+/** The exit code of one probe: 1 for warnings under --strict, else the probe's own. */
+export const strictExit = (r: ProbeResult, strict: boolean): number => (r.exitCode === 0 && strict && counts(r).warn ? 1 : r.exitCode);

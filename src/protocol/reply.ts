@@ -71,11 +71,15 @@ export class ReplyParser {
     return dropped;
   }
 
-  push(chunk: Buffer): Reply[] {
+  /**
+   * Parses what arrived. With `max`, stops after that many complete replies and keeps the
+   * rest unparsed (STARTTLS: what follows the 220 belongs to TLS, or is dropped).
+   */
+  push(chunk: Buffer, max = Infinity): Reply[] {
     this.buffered = this.buffered.length ? Buffer.concat([this.buffered, chunk]) : chunk;
     const replies: Reply[] = [];
     let start = 0;
-    for (;;) {
+    while (replies.length < max) {
       const lf = this.buffered.indexOf(0x0a, start);
       if (lf < 0) break;
       let end = lf;
@@ -86,7 +90,7 @@ export class ReplyParser {
       start = lf + 1;
     }
     this.buffered = this.buffered.subarray(start);
-    if (this.buffered.length > this.maxLineBytes) throw this.tooLong();
+    if (replies.length < max && this.buffered.length > this.maxLineBytes) throw this.tooLong();
     return replies;
   }
 

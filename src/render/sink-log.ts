@@ -1,8 +1,10 @@
 import type { SmtpEvent } from '../session/events.js';
 import type { SaveFailure, SinkMessage } from '../sink/server.js';
+import { jsonText } from './json.js';
+import type { Stream } from './output.js';
 import type { Paint } from './paint.js';
 import { printable } from './printable.js';
-import { TextRenderer, type Output } from './text.js';
+import { TextRenderer } from './text.js';
 
 /** What a session's transcript keeps before it is shown: its start, and its last lines. */
 export const TRANSCRIPT_HEAD_BYTES = 64 * 1024;
@@ -31,13 +33,13 @@ export class SinkLog {
   private refusalShown = false;
 
   constructor(
-    private readonly out: Output,
-    private readonly err: Output,
+    private readonly out: Stream,
+    private readonly err: Stream,
     private readonly c: Paint,
     private readonly mode: { json: boolean; transcript: boolean },
   ) {}
 
-  private get info(): Output {
+  private get info(): Stream {
     return this.mode.json ? this.err : this.out;
   }
 
@@ -60,7 +62,7 @@ export class SinkLog {
   }
 
   message(m: SinkMessage) {
-    if (this.mode.json) return void this.out.write(`${JSON.stringify(m)}\n`);
+    if (this.mode.json) return void this.out.write(`${jsonText(m)}\n`);
     const subject = m.headers.find(([k]) => k.toLowerCase() === 'subject')?.[1];
     const parts = [
       `=== #${m.session} message ${m.id}: from <${printable(m.from)}> to ${m.to.map((t) => `<${printable(t)}>`).join(', ')}, ${m.size} bytes`,
@@ -91,7 +93,7 @@ export class SinkLog {
   }
 
   error(message: string) {
-    this.err.write(`smtpkit: ${message}\n`);
+    this.err.write(`smtpkit: ${printable(message)}\n`);
   }
 }
 

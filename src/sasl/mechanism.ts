@@ -13,8 +13,8 @@ export interface SaslClient {
   readonly name: string;
   /** Sent with the AUTH command itself (RFC 4954 initial response), if the mechanism has one. */
   initial(): SaslResponse | undefined;
-  /** Answers one 334 challenge (already base64-decoded). */
-  respond(challenge: Buffer): SaslResponse;
+  /** Answers one 334 challenge (already base64-decoded); may take time (SCRAM's PBKDF2). */
+  respond(challenge: Buffer): SaslResponse | Promise<SaslResponse>;
   /**
    * Called on success with any data the server sent in its 235; throws when the server
    * did not prove itself (SCRAM's server signature). Most mechanisms accept anything.

@@ -1,8 +1,8 @@
 import net from 'node:net';
 import tls from 'node:tls';
-import { SmtpkitError } from '../errors.js';
-import { ReplyParser, replyWireLines, type Reply } from '../protocol/reply.js';
-import { describeTimeout } from './timeouts.js';
+import { SmtpkitError, type ErrorDetails } from '../errors.js';
+import { ReplyParser, replyText, replyWireLines, type Reply } from '../protocol/reply.js';
+import { describeTimeout } from '../util/duration.js';
 
 type Socket = net.Socket | tls.TLSSocket;
 
@@ -16,7 +16,7 @@ export interface ConnectOptions {
 export interface ConnectionHooks {
   /** Bytes as they cross the wire, for -v. */
   onRaw?: (direction: 'in' | 'out', data: string) => void;
-  /** A reply nobody waits for; returns true when taken (shown), false to queue it. */
+  /** A reply no command asked for; returns true when taken (shown), false when it is an error. */
   onIdleReply?: (reply: Reply) => boolean;
   /** The connection can no longer be used (closed, reset, or garbled), with the reason. */
   onFailure?: (error: SmtpkitError | undefined) => void;
@@ -31,14 +31,25 @@ type Failure = { kind: 'closed' } | { kind: 'error'; error: SmtpkitError };
  */
 export class Connection {
   private readonly parser = new ReplyParser();
+  /** Replies owed to commands already written (the greeting is owed from the start). */
+  private expected = 1;
+  /** Owed replies that arrived before anyone read them: never more than `expected`. */
   private readonly queue: Reply[] = [];
+  /** Replies nobody asked for while we were busy writing: reported when the write ends. */
+  private readonly unsolicited: Reply[] = [];
+  private busy = false;
+  /** After STARTTLS: once its reply is in, nothing more is parsed in plaintext. */
+  private handoff = false;
+  private handedOff = false;
+  private discardedBytes = 0;
+  private discardedText = '';
   private waiter: { resolve: (r: Reply) => void; reject: (e: unknown) => void } | undefined;
   private failure: Failure | undefined;
   private readonly listeners = {
     data: (chunk: Buffer) => this.onData(chunk),
     end: () => this.onClose(),
     close: () => this.onClose(),
-    error: (err: Error) => this.fail({ kind: 'error', error: new SmtpkitError('protocol', `the connection failed: ${err.message}`) }),
+    error: (err: Error) => this.fail({ kind: 'error', error: new SmtpkitError('protocol', `the connection failed: ${err.message}`, undefined, { kind: 'closed' }) }),
   };
 
   private constructor(
@@ -69,7 +80,7 @@ export class Connection {
       const socket = net.connect({ host: options.address, port: options.port, localAddress: options.localAddress });
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new SmtpkitError('connect', `no answer within ${describeTimeout(options.timeoutMs)} (connect timeout; --connect-timeout raises it)`, 'connect'));
+        reject(new SmtpkitError('connect', `no answer within ${describeTimeout(options.timeoutMs)}`, 'connect', { kind: 'timeout', hint: { kind: 'timeout', wait: 'connect' } }));
       }, options.timeoutMs);
       socket.once('connect', () => {
         clearTimeout(timer);
@@ -85,16 +96,46 @@ export class Connection {
     });
   }
 
-  /** Writes command lines; `shown` is what -v reports instead when a line carries a secret. */
-  write(lines: string[], shown: string[] = lines): void {
+  /**
+   * Writes command lines; `shown` is what -v reports instead when a line carries a secret.
+   * `replies` is how many replies the lines ask for (one each, unless told otherwise).
+   */
+  write(lines: string[], shown: string[] = lines, replies = lines.length): void {
     if (this.failure) throw this.failureError('sending');
+    this.expected += replies;
     this.hooks.onRaw?.('out', shown.map((l) => `${l}\r\n`).join(''));
     this.socket.write(lines.map((l) => `${l}\r\n`).join(''));
   }
 
-  /** Writes message data, waiting while the socket's buffer is full (never the whole message in memory). */
-  async writeData(data: Buffer, timeoutMs: number, onTimeout: () => SmtpkitError): Promise<void> {
+  /** One more reply is owed (after the message data and its end). */
+  expect(replies = 1): void {
+    this.expected += replies;
+  }
+
+  /** How many owed replies have not been read yet. */
+  get outstanding(): number {
+    return this.expected + this.queue.length;
+  }
+
+  /** The next reply parsed after STARTTLS's is not parsed: it would be read from before TLS. */
+  handOffAfterNextReply(on: boolean): void {
+    this.handoff = on;
+    if (!on && this.handedOff) {
+      // STARTTLS was refused: the session goes on in plaintext, so parse what waited.
+      this.handedOff = false;
+      this.onData(Buffer.alloc(0));
+    }
+  }
+
+  /**
+   * Writes message data, waiting while the socket's buffer is full (never the whole
+   * message in memory). Replies that arrive meanwhile are nobody's: a few are held and
+   * reported when the write is over, more end the session at once.
+   */
+  async writeData(data: Buffer, timeoutMs: number, onTimeout: () => SmtpkitError, replies = 0): Promise<void> {
     if (this.failure) throw this.failureError('sending the message');
+    // Owed from the moment the bytes that ask for it are handed over, not after the drain.
+    this.expected += replies;
     if (this.socket.write(data)) return;
     await new Promise<void>((resolve, reject) => {
       const done = (err?: SmtpkitError) => {
@@ -110,6 +151,22 @@ export class Connection {
       this.socket.on('drain', onDrain);
       this.socket.on('close', onClose);
     });
+  }
+
+  /** Message data is about to be written: replies nobody asked for are held until checkUnsolicited. */
+  beginMessage(): void {
+    this.busy = true;
+  }
+
+  /** After a write: a reply that came while nobody asked for one ends the session here. */
+  checkUnsolicited(what: string): void {
+    this.busy = false;
+    const first = this.unsolicited[0];
+    if (!first) return;
+    this.unsolicited.length = 0;
+    const error = unsolicitedError(first, what);
+    this.fail({ kind: 'error', error });
+    throw error;
   }
 
   /** The next reply, or a SmtpkitError naming `what` we waited for when it fails or times out. */
@@ -135,12 +192,30 @@ export class Connection {
     });
   }
 
-  /** Hands a reply to whoever waits for one, or queues it; a waiter takes exactly one. */
+  /**
+   * Hands an owed reply to whoever waits, or keeps it for the next read. A reply nobody
+   * asked for is never handed to a later command: an interactive session shows it, a 421
+   * ends the session as the server closing, anything else is a protocol error (held while
+   * a write is in progress, up to a small cap, so the outcome can be reported in order).
+   */
   private deliver(reply: Reply) {
-    const waiter = this.waiter;
-    this.waiter = undefined;
-    if (waiter) waiter.resolve(reply);
-    else if (!this.hooks.onIdleReply?.(reply)) this.queue.push(reply);
+    if (this.expected > 0) {
+      this.expected--;
+      const waiter = this.waiter;
+      this.waiter = undefined;
+      if (waiter) waiter.resolve(reply);
+      else this.queue.push(reply);
+      return;
+    }
+    if (this.hooks.onIdleReply?.(reply)) return;
+    if (reply.code === 421) return this.fail({ kind: 'error', error: closingError(reply) });
+    if (this.busy && this.unsolicited.length < MAX_UNSOLICITED) {
+      this.unsolicited.push(reply);
+      return;
+    }
+    const first = this.unsolicited[0] ?? reply;
+    const flood = this.unsolicited.length >= MAX_UNSOLICITED;
+    this.fail({ kind: 'error', error: flood ? new SmtpkitError('protocol', `the server sent more than ${MAX_UNSOLICITED} replies nobody asked for while we were sending, the first: ${first.code} ${replyText(first)}`, undefined, { reply: first, kind: 'flood' }) : unsolicitedError(first, undefined) });
   }
 
   /**
@@ -148,9 +223,23 @@ export class Connection {
    * Returns whatever had arrived in plaintext beyond the last reply: it is dropped, never
    * read after the handshake (RFC 3207 §6).
    */
-  async startTls(options: tls.ConnectionOptions, timeoutMs: number): Promise<{ socket: tls.TLSSocket; discarded: string }> {
-    const queued = this.queue.splice(0).flatMap((r) => replyWireLines(r).map((l) => `${l}\r\n`));
-    const discarded = queued.join('') + this.parser.discard();
+  /**
+   * What had arrived in plaintext beyond the last reply, dropped: it is never read after
+   * the handshake (RFC 3207 §6). Called just before startTls.
+   */
+  dropPlaintext(): { text: string; bytes: number } {
+    const queued = this.queue.splice(0).flatMap((r) => replyWireLines(r).map((l) => `${l}\r\n`)).join('');
+    const parsed = queued + this.parser.discard();
+    const result = { text: parsed + this.discardedText, bytes: Buffer.byteLength(parsed) + this.discardedBytes };
+    this.discardedText = '';
+    this.discardedBytes = 0;
+    return result;
+  }
+
+  /** Starts TLS on this connection (after a 220 to STARTTLS, or at once for implicit TLS). */
+  async startTls(options: tls.ConnectionOptions, timeoutMs: number, offered = 'TLS 1.2 to 1.3'): Promise<tls.TLSSocket> {
+    this.dropPlaintext();
+    this.handoff = this.handedOff = false;
     this.detach();
     const plain = this.socket;
     // The TLS socket reports the plain socket's failures; keep them from being unhandled.
@@ -159,14 +248,14 @@ export class Connection {
     const secure = tls.connect({ ...options, socket: plain, rejectUnauthorized: false, checkServerIdentity: () => undefined });
     let ticket: Promise<void> = Promise.resolve();
     await new Promise<void>((resolve, reject) => {
-      const fail = (message: string) => {
+      const fail = (message: string, details: ErrorDetails = {}) => {
         clearTimeout(timer);
         secure.destroy();
         plain.destroy();
-        this.failure = { kind: 'error', error: new SmtpkitError('tls', message, 'tls') };
+        this.failure = { kind: 'error', error: new SmtpkitError('tls', message, 'tls', details) };
         reject(this.failure.error);
       };
-      const timer = setTimeout(() => fail(`the TLS handshake did not finish within ${describeTimeout(timeoutMs)} (--tls-timeout raises it)`), timeoutMs);
+      const timer = setTimeout(() => fail(`the TLS handshake did not finish within ${describeTimeout(timeoutMs)}`, { kind: 'timeout', hint: { kind: 'timeout', wait: 'tls' } }), timeoutMs);
       secure.once('secureConnect', () => {
         clearTimeout(timer);
         secure.removeAllListeners('error');
@@ -176,16 +265,23 @@ export class Connection {
         this.attach();
         resolve();
       });
-      secure.once('error', (err: NodeJS.ErrnoException) => fail(`the TLS handshake failed: ${describeTlsError(err)}`));
+      secure.once('error', (err: NodeJS.ErrnoException) => {
+        const why = describeTlsError(err, offered);
+        fail(`the TLS handshake failed: ${why.text}`, why.details);
+      });
     });
     await ticket;
-    return { socket: secure, discarded };
+    return secure;
   }
 
-  /** Closes at once; safe to call more than once. */
+  /** Closes at once; safe to call more than once. Whoever waits for a reply is told. */
   destroy(): void {
     if (!this.failure) this.failure = { kind: 'closed' };
     this.socket.destroy();
+    // Whoever waits for a reply learns now, not at its own (possibly longer) timeout.
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.reject(new SmtpkitError('protocol', 'the connection was closed while we waited for a reply', undefined, { kind: 'closed' }));
   }
 
   private attach() {
@@ -198,15 +294,27 @@ export class Connection {
 
   private onData(chunk: Buffer) {
     if (this.failure) return;
-    this.hooks.onRaw?.('in', chunk.toString('utf8'));
+    if (chunk.length) this.hooks.onRaw?.('in', chunk.toString('utf8'));
+    if (this.handedOff) return this.discardPlain(chunk);
     let replies: Reply[];
     try {
-      replies = this.parser.push(chunk);
+      // After STARTTLS, parse only up to its reply: the rest is TLS's or dropped (RFC 3207 §6).
+      replies = this.parser.push(chunk, this.handoff ? this.expected : Infinity);
     } catch (err) {
       this.fail({ kind: 'error', error: err as SmtpkitError });
       return;
     }
-    for (const r of replies) this.deliver(r);
+    for (const r of replies) {
+      if (this.failure) return;
+      this.deliver(r);
+    }
+    if (this.handoff && this.expected === 0) this.handedOff = true;
+  }
+
+  /** Plaintext after the 220 to STARTTLS: counted and shown in part, never parsed or kept. */
+  private discardPlain(chunk: Buffer) {
+    this.discardedBytes += chunk.length;
+    if (this.discardedText.length < 200) this.discardedText += chunk.toString('utf8', 0, 200);
   }
 
   private onClose() {
@@ -221,6 +329,9 @@ export class Connection {
 
   private fail(failure: Failure) {
     if (this.failure) return;
+    // Closed or reset after saying something unasked while we wrote: what it said is the story.
+    const said = this.unsolicited[0];
+    if (said && (failure.kind === 'closed' || failure.error.kind === 'closed')) failure = { kind: 'error', error: unsolicitedError(said, 'the message') };
     this.failure = failure;
     this.socket.destroy();
     const waiter = this.waiter;
@@ -231,8 +342,27 @@ export class Connection {
 
   private failureError(what: string): SmtpkitError {
     if (this.failure?.kind === 'error') return this.failure.error;
-    return new SmtpkitError('protocol', `the server closed the connection while we waited for ${what}`);
+    // Closed after saying something nobody asked for: what it said is the story.
+    const said = this.unsolicited[0];
+    if (said) return unsolicitedError(said, 'the message');
+    return new SmtpkitError('protocol', `the server closed the connection while we waited for ${what}`, undefined, { kind: 'closed' });
   }
+}
+
+/** While we write message data, this many replies nobody asked for are held; one more ends the session. */
+export const MAX_UNSOLICITED = 8;
+
+function unsolicitedError(reply: Reply, what: string | undefined): SmtpkitError {
+  // A refusal in the middle of the message is certain: the message was not taken.
+  if (what === 'the message' && reply.code >= 400) {
+    return new SmtpkitError('rejected', `the server refused the message before it was complete: ${reply.code} ${replyText(reply)}`, 'data', { reply, kind: 'refused' });
+  }
+  return new SmtpkitError('protocol', `the server sent a reply nobody asked for${what ? ` while we were sending ${what}` : ''}: ${reply.code} ${replyText(reply)}`, undefined, { reply, kind: 'unsolicited' });
+}
+
+/** 421 is the one reply a server may send unasked (RFC 5321 §3.8): it is closing. */
+function closingError(reply: Reply): SmtpkitError {
+  return new SmtpkitError('protocol', `the server is closing the connection: ${reply.code} ${replyText(reply)}`, undefined, { reply, kind: 'closing' });
 }
 
 /**
@@ -270,8 +400,13 @@ export function describeSocketError(err: NodeJS.ErrnoException): string {
   return text ? `${text} (${err.code})` : err.message;
 }
 
-function describeTlsError(err: NodeJS.ErrnoException): string {
-  if (err.code === 'ECONNRESET' || /socket disconnected/i.test(err.message)) return 'the server closed the connection during the handshake';
-  if (/wrong version number|packet length too long/i.test(err.message)) return `the server did not answer with TLS (${err.message.trim()}); is this a plaintext port?`;
-  return err.message.trim();
+/** What went wrong in a handshake, in words, without OpenSSL's internals where we know better. */
+function describeTlsError(err: NodeJS.ErrnoException, offered: string): { text: string; details: ErrorDetails } {
+  const m = err.message.trim();
+  if (err.code === 'ECONNRESET' || /socket disconnected/i.test(m)) return { text: 'the server closed the connection during the handshake', details: { kind: 'closed' } };
+  if (/wrong version number|packet length too long|record layer failure/i.test(m)) return { text: 'the server did not answer with TLS (it sent something else after agreeing to start it); is this a plaintext port?', details: { kind: 'malformed' } };
+  if (/unsupported protocol|protocol version|no protocols available|version too low/i.test(m)) {
+    return { text: `no TLS version in common: smtpkit offered ${offered}, the server speaks only an older one (TLS 1.0 or 1.1, obsolete since RFC 8996)`, details: { kind: 'other', hint: { kind: 'tls-old-version' } } };
+  }
+  return { text: m.replace(/^[\w\d]+:error:[\w\d]+:[^:]*:[^:]*:/, ''), details: {} };
 }

@@ -3,14 +3,18 @@ import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls';
 import { SmtpkitError } from '../errors.js';
-import { diffCapabilities, hasExtension, heloCapabilities, parseEhlo, type Capabilities } from '../protocol/capabilities.js';
+import { hasExtension, heloCapabilities, parseEhlo, type Capabilities } from '../protocol/capabilities.js';
 import { commandVerb } from '../protocol/command.js';
 import { isPositive, replyText, type Reply } from '../protocol/reply.js';
 import { formatTarget } from '../protocol/target.js';
 import { Connection } from './connection.js';
 import type { EventBody, EventSink, SmtpEvent, Timings } from './events.js';
 import { peerChain, tlsFacts, type TlsFacts } from './tls-facts.js';
-import { describeTimeout, type Timeouts } from './timeouts.js';
+import type { Timeouts } from './timeouts.js';
+import { describeTimeout } from '../util/duration.js';
+
+/** Replies an interactive session shows between two commands before it calls it a flood. */
+export const MAX_IDLE_REPLIES = 20;
 
 export interface TlsSettings {
   /** Name to send as SNI; undefined = the host when it is a name, false = none. */
@@ -86,10 +90,12 @@ export class SmtpSession {
   /** True between a complete reply and the next command: only then may QUIT be sent. */
   private inStep = true;
   private greeted = false;
+  private readonly running: string[] = [];
+  /** Replies shown to an interactive session since its last command. */
+  private idleReplies = 0;
   /** QUIT has gone out: nothing more is written (a second QUIT would meet a closed session). */
   private quitSent = false;
   private peerHost: string | undefined;
-  private transientGreeting = false;
   /** Set by interactive use: replies that arrive between commands are shown, not queued. */
   private idleWatcher: IdleWatcher | undefined;
 
@@ -144,7 +150,9 @@ export class SmtpSession {
         const greeting = await this.greet();
         return greeting;
       } catch (err) {
-        if (!(err instanceof SmtpkitError) || !(err.errorClass === 'connect' || this.transientGreeting)) throw err;
+        // A sending MTA moves on past an unreachable host or a temporary (4xx) greeting.
+        const transient = err instanceof SmtpkitError && err.phase === 'banner' && !!err.reply && err.reply.code >= 400 && err.reply.code < 500;
+        if (!(err instanceof SmtpkitError) || !(err.errorClass === 'connect' || transient)) throw err;
         this.emit({ type: 'warning', message: `${c.host} (${c.address}): ${err.message}; trying the next MX address` });
         await this.quit();
         this.connection = undefined;
@@ -161,17 +169,15 @@ export class SmtpSession {
   }
 
   private async greet(): Promise<Reply> {
-    this.transientGreeting = false;
     if (this.options.tlsOnConnect) await this.handshake();
     const greeting = await this.phase('banner', () =>
-      this.read('the greeting', this.options.timeouts.greeting, 'CONNECT', () =>
-        new SmtpkitError('connect', `the server accepted the connection but sent no greeting within ${describeTimeout(this.options.timeouts.greeting)} (greeting timeout; --greeting-timeout raises it)`, 'banner'),
+      this.read('the greeting', this.options.timeouts.greeting, 'CONNECT', 'banner', () =>
+        new SmtpkitError('connect', `the server accepted the connection but sent no greeting within ${describeTimeout(this.options.timeouts.greeting)}`, 'banner', { kind: 'timeout', hint: { kind: 'timeout', wait: 'greeting' } }),
       ),
     );
     this.greeted = true;
     if (!isPositive(greeting)) {
-      this.transientGreeting = greeting.code >= 400 && greeting.code < 500;
-      throw new SmtpkitError('protocol', `the server refused the session at the greeting: ${greeting.code} ${replyText(greeting)}`, 'banner');
+      throw new SmtpkitError('protocol', `the server refused the session at the greeting: ${greeting.code} ${replyText(greeting)}`, 'banner', { reply: greeting });
     }
     return greeting;
   }
@@ -191,6 +197,7 @@ export class SmtpSession {
    */
   async pipeline(commands: Array<{ line: string } & CommandOptions>, phase?: string): Promise<Reply[]> {
     const connection = this.requireConnection();
+    this.idleReplies = 0;
     const verbs = commands.map((c) => c.verb ?? commandVerb(c.line));
     if (verbs.includes('QUIT')) this.quitSent = true;
     commands.forEach((c, i) => {
@@ -202,7 +209,7 @@ export class SmtpSession {
     );
     const run = async () => {
       const replies: Reply[] = [];
-      for (const verb of verbs) replies.push(await this.readFor(verb, this.options.timeouts.command, phase));
+      for (const verb of verbs) replies.push(await this.readFor(verb, this.options.timeouts.command, phase, verbs, replies.length));
       return replies;
     };
     return phase ? this.phase(phase, run) : run();
@@ -210,15 +217,23 @@ export class SmtpSession {
 
   /**
    * Streams the message after a 354 (`chunks` already CRLF-normalised and dot-stuffed,
-   * ending with the terminating dot) and reads the final reply.
+   * ending with the terminating dot) and reads the final reply. The last chunk is held
+   * back until the source ends, so the final reply is owed from the moment it is written.
    */
   async sendMessage(chunks: AsyncIterable<Buffer>, summary: string): Promise<Reply> {
     const connection = this.requireConnection();
     const timeoutMs = this.options.timeouts.command;
-    const stalled = () => new SmtpkitError('protocol', `the server stopped taking the message for ${describeTimeout(timeoutMs)} (command timeout)`, 'data');
+    const stalled = () => new SmtpkitError('protocol', `the server stopped taking the message for ${describeTimeout(timeoutMs)}`, 'data', { kind: 'timeout', hint: { kind: 'timeout', wait: 'command' } });
     this.inStep = false;
+    connection.beginMessage();
     await this.phase('message', async () => {
-      for await (const chunk of chunks) await connection.writeData(chunk, timeoutMs, stalled);
+      let held: Buffer | undefined;
+      for await (const chunk of chunks) {
+        if (held) await connection.writeData(held, timeoutMs, stalled);
+        held = chunk;
+      }
+      await connection.writeData(held ?? Buffer.alloc(0), timeoutMs, stalled, 1);
+      connection.checkUnsolicited('the message');
     });
     this.emit({ type: 'sent', line: summary, command: '.' });
     return this.phase('message-reply', () => this.readFor('.', timeoutMs, 'data'));
@@ -232,7 +247,9 @@ export class SmtpSession {
     connection.write([line]);
     const timeoutMs = this.options.timeouts.command;
     this.inStep = false;
-    await connection.writeData(chunk, timeoutMs, () => new SmtpkitError('protocol', `the server stopped taking BDAT data for ${describeTimeout(timeoutMs)}`, 'data'));
+    connection.beginMessage();
+    await connection.writeData(chunk, timeoutMs, () => new SmtpkitError('protocol', `the server stopped taking BDAT data for ${describeTimeout(timeoutMs)}`, 'data', { kind: 'timeout', hint: { kind: 'timeout', wait: 'command' } }));
+    connection.checkUnsolicited('the message');
     return this.phase('message', () => this.readFor('BDAT', timeoutMs, 'data'));
   }
 
@@ -260,17 +277,17 @@ export class SmtpSession {
   async starttls(): Promise<TlsFacts> {
     const before = this.capabilities;
     if (before && !hasExtension(before, 'STARTTLS')) {
-      throw new SmtpkitError('tls', `the server does not offer STARTTLS (it is not in the EHLO reply)${this.options.port === 465 ? '' : '; if this port expects TLS from the start, use --tls-on-connect'}`, 'starttls');
+      throw new SmtpkitError('tls', 'the server does not offer STARTTLS (it is not in the EHLO reply)', 'starttls', this.options.port === 465 ? {} : { hint: { kind: 'implicit-tls' } });
     }
+    // Whatever follows the 220 in plaintext is dropped unread (RFC 3207 §6).
+    this.requireConnection().handOffAfterNextReply(true);
     const reply = await this.command('STARTTLS', { phase: 'starttls' });
-    if (reply.code !== 220) throw new SmtpkitError('tls', `the server refused STARTTLS: ${reply.code} ${replyText(reply)}`, 'starttls');
+    // Refused: the session goes on in plaintext, and what followed the reply is read as usual.
+    if (reply.code !== 220) this.requireConnection().handOffAfterNextReply(false);
+    if (reply.code !== 220) throw new SmtpkitError('tls', `the server refused STARTTLS: ${reply.code} ${replyText(reply)}`, 'starttls', { reply });
     const facts = await this.handshake();
-    const after = await this.ehlo('ehlo-tls');
-    if (before) {
-      const { added, removed, changed } = diffCapabilities(before, after);
-      const parts = [added.length && `added ${added.join(', ')}`, removed.length && `removed ${removed.join(', ')}`, changed.length && `changed ${changed.join(', ')}`].filter(Boolean);
-      if (parts.length) this.emit({ type: 'info', message: `After TLS the server ${parts.join('; ')}` });
-    }
+    // The renderers show what changed; JSON has capabilitiesBeforeTls.
+    await this.ehlo('ehlo-tls');
     return facts;
   }
 
@@ -302,12 +319,16 @@ export class SmtpSession {
     this.requireConnection().write([line]);
   }
 
+  /**
+   * A reply no command asked for: shown in the transcript; taken only by an interactive
+   * session, and only a few between two commands (a flood ends the session, never fills memory).
+   */
   private idleReply(reply: Reply): boolean {
-    if (!this.idleWatcher || !this.inStep) return false;
+    const taken = !!this.idleWatcher && this.inStep && ++this.idleReplies <= MAX_IDLE_REPLIES;
     // Told first, so an interactive prompt can step aside before the reply is shown.
-    this.idleWatcher({ kind: 'reply', reply });
+    if (taken) this.idleWatcher!({ kind: 'reply', reply });
     this.emit({ type: 'reply', reply, command: 'UNSOLICITED' });
-    return true;
+    return taken;
   }
 
   close(): void {
@@ -327,12 +348,11 @@ export class SmtpSession {
     const { tls } = this.options;
     const host = this.currentHost;
     const sni = tls.sni === false ? undefined : (tls.sni ?? (isIP(host) ? undefined : host));
-    const { socket, discarded } = await this.phase('tls', () =>
-      connection.startTls({ servername: sni, secureContext: secureContext(tls) }, this.options.timeouts.tls),
-    );
-    if (discarded) {
-      this.emit({ type: 'warning', message: `the server sent ${Buffer.byteLength(discarded)} bytes after its 220 and before TLS; discarded unread (RFC 3207 §6): ${JSON.stringify(discarded.slice(0, 80))}` });
+    const dropped = connection.dropPlaintext();
+    if (dropped.bytes) {
+      this.emit({ type: 'warning', message: `the server sent ${dropped.bytes} bytes after its 220 and before TLS; discarded unread (RFC 3207 §6): ${JSON.stringify(dropped.text.slice(0, 80))}` });
     }
+    const socket = await this.phase('tls', () => connection.startTls({ servername: sni, secureContext: secureContext(tls) }, this.options.timeouts.tls, offeredVersions(tls)));
     const facts = tlsFacts(socket, tls.sni || host, sni);
     this.tls = facts;
     this.certificates = peerChain(socket);
@@ -342,19 +362,33 @@ export class SmtpSession {
     const nameOk = facts.nameMatches || !!verdict?.nameWaived;
     const problems = [trusted ? '' : `the certificate is not trusted: ${facts.trustError}`, nameOk ? '' : `the certificate does not match ${facts.nameChecked}: ${facts.nameError}`].filter(Boolean);
     if (problems.length && tls.verify) throw new SmtpkitError('tls', problems.join('; '), 'tls');
-    for (const p of problems) this.emit({ type: 'warning', message: `${p} (--tls-verify makes this an error)` });
+    for (const p of problems) this.emit({ type: 'warning', message: p, hint: { kind: 'tls-verify' } });
     return facts;
   }
 
-  private readFor(verb: string, timeoutMs: number, phase: string | undefined): Promise<Reply> {
-    return this.read(`the reply to ${verb}`, timeoutMs, verb, () =>
-      new SmtpkitError('protocol', `no reply to ${verb} within ${describeTimeout(timeoutMs)} (command timeout; --command-timeout raises it)`, phase),
-    );
+  /**
+   * The reply to `verb`. In a pipelined batch (`batch`, `index` replies already in), a
+   * timeout names how many replies of the batch never came.
+   */
+  private readFor(verb: string, timeoutMs: number, phase: string | undefined, batch?: string[], index = 0): Promise<Reply> {
+    return this.read(`the reply to ${verb}`, timeoutMs, verb, phase, () => {
+      const details = { kind: 'timeout', hint: { kind: 'timeout', wait: 'command' } } as const;
+      if (batch && batch.length > 1) {
+        const missing = batch.slice(index);
+        return new SmtpkitError('protocol', `the server answered ${index} of ${batch.length} pipelined commands and nothing more within ${describeTimeout(timeoutMs)}: ${missing.length} repl${missing.length === 1 ? 'y' : 'ies'} missing (${missing.join(', ')})`, phase, { ...details, kind: 'missing-replies' });
+      }
+      return new SmtpkitError('protocol', `no reply to ${verb} within ${describeTimeout(timeoutMs)}`, phase, details);
+    });
   }
 
-  private async read(what: string, timeoutMs: number, command: string, onTimeout: () => SmtpkitError): Promise<Reply> {
+  private async read(what: string, timeoutMs: number, command: string, phase: string | undefined, onTimeout: () => SmtpkitError): Promise<Reply> {
     this.inStep = false;
-    const reply = await this.requireConnection().readReply(timeoutMs, what, onTimeout);
+    let reply: Reply;
+    try {
+      reply = await this.requireConnection().readReply(timeoutMs, what, onTimeout);
+    } catch (err) {
+      throw err instanceof SmtpkitError && phase ? err.inPhase(phase) : err;
+    }
     this.inStep = true;
     this.emit({ type: 'reply', reply, command });
     return reply;
@@ -384,12 +418,24 @@ export class SmtpSession {
     }
   }
 
+  /** Runs `fn` as one named phase of the timings (work between commands included). */
+  timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.phase(name, fn);
+  }
+
+  /** The phase running now (the innermost), for callers that must say where a deadline struck. */
+  get currentPhase(): string | undefined {
+    return this.running.at(-1);
+  }
+
   /** Runs one named phase and adds its duration to the timings (a phase may run twice). */
   private async phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const start = performance.now();
+    this.running.push(name);
     try {
       return await fn();
     } finally {
+      this.running.splice(this.running.lastIndexOf(name), 1);
       this.timings[name] = Math.round(((this.timings[name] ?? 0) + performance.now() - start) * 10) / 10;
     }
   }
@@ -406,7 +452,19 @@ export class SmtpSession {
  * PEM text again (ca: [...rootCertificates, extra]) costs about 16.
  */
 function secureContext(t: TlsSettings): SecureContext {
-  const context = createSecureContext({ cert: t.cert, key: t.key, minVersion: t.minVersion, maxVersion: t.maxVersion });
+  // OpenSSL 3 refuses TLS 1.0/1.1 at its default security level whatever minVersion says:
+  // lowered only when the user asked for those versions, to diagnose old servers.
+  const old = t.minVersion === 'TLSv1' || t.minVersion === 'TLSv1.1';
+  const context = createSecureContext({ cert: t.cert, key: t.key, minVersion: t.minVersion, maxVersion: t.maxVersion, ...(old ? { ciphers: 'DEFAULT@SECLEVEL=0' } : {}) });
   if (t.ca) (context as SecureContext & { context: { addCACert(pem: string): void } }).context.addCACert(t.ca);
   return context;
+}
+
+const VERSION_NAMES: Record<string, string> = { TLSv1: '1.0', 'TLSv1.1': '1.1', 'TLSv1.2': '1.2', 'TLSv1.3': '1.3' };
+
+/** "TLS 1.2 to 1.3": what this client offers, for errors about versions. */
+function offeredVersions(t: TlsSettings): string {
+  const min = VERSION_NAMES[t.minVersion ?? 'TLSv1.2'] ?? '1.2';
+  const max = VERSION_NAMES[t.maxVersion ?? 'TLSv1.3'] ?? '1.3';
+  return min === max ? `only TLS ${min}` : `TLS ${min} to ${max}`;
 }

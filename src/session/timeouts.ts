@@ -1,5 +1,3 @@
-import { usageError } from '../errors.js';
-
 /** Separate budgets per kind of wait, so a slow greeting can be told from a slow command. */
 export interface Timeouts {
   connect: number;
@@ -10,17 +8,5 @@ export interface Timeouts {
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
-/** "30s", "1500ms", "2m", or a bare number of seconds → milliseconds. */
-export function parseDuration(text: string, option: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/i.exec(text);
-  if (!m) throw usageError(`${option}: ${JSON.stringify(text)} is not a duration (use e.g. 10s, 500ms, 2m)`);
-  const unit = (m[2] ?? 's').toLowerCase();
-  const ms = Number(m[1]) * (unit === 'ms' ? 1 : unit === 'm' ? 60_000 : 1000);
-  if (!(ms > 0) || ms > 3_600_000) throw usageError(`${option}: must be more than 0 and at most 1 hour`);
-  return Math.round(ms);
-}
-
-/** Tells how long a wait took when it failed, in a message that names the option to raise. */
-export function describeTimeout(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
-}
+// Shared with dns/ and the commands; they live in util/ so dns/ does not depend on session/.
+export { describeTimeout, parseDuration } from '../util/duration.js';

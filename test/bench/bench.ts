@@ -7,6 +7,9 @@
  *   3. load into Postfix's smtp-sink: smtpkit against smtp-source        target ≥ 0.7×
  *   4. a 50 MB attachment: smtpkit's peak RSS                            target < 150 MB
  *   5. smtp-source into smtpkit sink against into smtp-sink              target ≥ 0.5×
+ *   6. full TLS scan of Postfix (versions and suites): against sslscan  target ≤ 3.0×
+ *
+ * BENCH_ONLY=scan (a comma list of: start, send, load, rss, sink, scan) runs only those.
  *
  * It installs what it needs (apt: postfix, dovecot-core, swaks) through
  * test/interop/postfix.sh, uses free loopback ports, and takes the median of several runs,
@@ -65,15 +68,18 @@ async function waitPort(port: number) {
 }
 
 function ensurePeers() {
-  const start = spawnSync('bash', [join(ROOT, 'test/interop/postfix.sh'), 'start'], { stdio: 'inherit' });
+  // A Postfix that is already up may be shared with others' test runs: use it, never restart it
+  // (postfix.sh start stops first, and the new instance gets new ports).
+  const up = existsSync('/tmp/smtpkit-interop/env.json') && spawnSync('postfix', ['-c', '/tmp/smtpkit-interop/conf', 'status'], { stdio: 'ignore' }).status === 0;
+  const start = up ? { status: 0 } : spawnSync('bash', [join(ROOT, 'test/interop/postfix.sh'), 'start'], { stdio: 'inherit' });
   if (start.status !== 0) throw new Error('could not start Postfix (test/interop/postfix.sh start)');
-  const needs = ['swaks', 'libnet-ssleay-perl'].filter((p) => spawnSync('dpkg', ['-s', p], { stdio: 'ignore' }).status !== 0);
+  const needs = ['swaks', 'libnet-ssleay-perl', 'sslscan'].filter((p) => spawnSync('dpkg', ['-s', p], { stdio: 'ignore' }).status !== 0);
   if (needs.length) {
     spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
     const r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...needs], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
     if (r.status !== 0) throw new Error(`could not install ${needs.join(' ')}`);
   }
-  return JSON.parse(readFileSync('/tmp/smtpkit-interop/env.json', 'utf8')) as { submission: number; user: string; password: string; ca: string };
+  return JSON.parse(readFileSync('/tmp/smtpkit-interop/env.json', 'utf8')) as { smtp: number; submission: number; user: string; password: string; ca: string };
 }
 
 /** smtp-source's figure: messages / wall time of the whole run. */
@@ -125,8 +131,11 @@ async function peakRss(cmd: string, args: string[]): Promise<number> {
 async function main() {
   const env = ensurePeers();
   const rows: string[][] = [];
+  const only = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : undefined;
+  const wants = (name: string) => !only || only.includes(name);
   const row = (what: string, ours: string, theirs: string, ratio: number, target: string, met: boolean) => rows.push([what, ours, theirs, `${ratio.toFixed(2)}×`, target, met ? 'met' : 'MISSED']);
 
+  if (wants('start')) {
   // 1. Cold start.
   const node: number[] = [];
   const ours: number[] = [];
@@ -138,6 +147,8 @@ async function main() {
   const o1 = stats(ours.slice(2));
   row('cold start (--version vs node -e 0)', fmt(o1, 'ms'), fmt(n1, 'ms'), o1.median / n1.median, '≤ 1.3×', o1.median / n1.median <= 1.3);
 
+  }
+  if (wants('send')) {
   // 2. STARTTLS + AUTH PLAIN + send against Postfix's submission port.
   const server = `127.0.0.1:${env.submission}`;
   const kit: number[] = [];
@@ -150,6 +161,8 @@ async function main() {
   const s2 = stats(swaks.slice(1));
   row('STARTTLS+AUTH+send (smtpkit vs swaks)', fmt(k2, 'ms'), fmt(s2, 'ms'), k2.median / s2.median, '≤ 1.0×', k2.median / s2.median <= 1.0);
 
+  }
+  if (wants('load')) {
   // 3. Load into smtp-sink: smtpkit's load mode against smtp-source, same count, sessions, size.
   const sink = await startSmtpSink();
   const body = 'x'.repeat(LOAD.size - 300);
@@ -169,6 +182,8 @@ async function main() {
   const s3 = stats(srcRate);
   row(`load, ${LOAD.messages} msgs / ${LOAD.sessions} sessions (smtpkit vs smtp-source)`, fmt(k3, 'msg/s', 0), fmt(s3, 'msg/s', 0), k3.median / s3.median, '≥ 0.7×', k3.median / s3.median >= 0.7);
 
+  }
+  if (wants('rss')) {
   // 4. A 50 MB attachment: peak RSS.
   const dir = mkdtempSync(join(tmpdir(), 'smtpkit-bench-'));
   const big = join(dir, 'big.bin');
@@ -187,6 +202,8 @@ async function main() {
   const r4 = stats(rss);
   rows.push(['50 MB attachment, peak RSS', fmt(r4, 'MiB'), '-', `${(r4.median / 150).toFixed(2)}× of limit`, '< 150 MiB', r4.median < 150 ? 'met' : 'MISSED']);
 
+  }
+  if (wants('sink')) {
   // 5. smtp-source into smtpkit sink against into smtp-sink.
   const ourRate: number[] = [];
   const theirRate: number[] = [];
@@ -207,6 +224,20 @@ async function main() {
   const o5 = stats(ourRate);
   const t5 = stats(theirRate);
   row('sink under smtp-source (smtpkit sink vs smtp-sink)', fmt(o5, 'msg/s', 0), fmt(t5, 'msg/s', 0), o5.median / t5.median, '≥ 0.5×', o5.median / t5.median >= 0.5);
+
+  }
+  if (wants('scan')) {
+    // 6. A full TLS scan of Postfix's plain port (STARTTLS), smtpkit against sslscan, alternately.
+    const kitScan: number[] = [];
+    const sslscan: number[] = [];
+    for (let i = 0; i < Math.max(3, Math.ceil(RUNS / 2)); i++) {
+      sslscan.push(time('sslscan', ['--no-colour', '--starttls-smtp', `127.0.0.1:${env.smtp}`]));
+      kitScan.push(time(process.execPath, [BIN, 'starttls', `127.0.0.1:${env.smtp}`, '--scan', '-q']));
+    }
+    const k6 = stats(kitScan);
+    const s6 = stats(sslscan);
+    row('TLS scan of Postfix (smtpkit --scan vs sslscan)', fmt(k6, 'ms', 0), fmt(s6, 'ms', 0), k6.median / s6.median, '≤ 3.0×', k6.median / s6.median <= 3.0);
+  }
 
   const widths = [0, 1, 2, 3, 4, 5].map((i) => Math.max(...[['measure', 'smtpkit (median, min–max)', 'peer', 'ratio', 'target', ''], ...rows].map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');

@@ -17,3 +17,6 @@ export const TLS = {
 
 export const MTA_STS_TLS = { key: () => readFixture('tls/mtasts.key'), cert: () => readFixture('tls/mtasts.pem') };
 export const EXPIRED_TLS = { key: () => readFixture('tls/expired.key'), cert: () => readFixture('tls/expired.pem') };
+
+/** A 1024-bit RSA certificate: too weak, for the TLS scan's key-strength finding. */
+export const WEAK_TLS = { key: () => readFixture('tls/weak1024.key'), cert: () => readFixture('tls/weak1024.pem') };

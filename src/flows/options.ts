@@ -33,6 +33,7 @@ export interface SessionFlags {
 export interface OutputFlags {
   json?: boolean;
   quiet?: boolean;
+  brief?: boolean;
   verbose?: boolean;
   color?: boolean;
 }
@@ -78,6 +79,7 @@ export function addOutputOptions(cmd: Command): Command {
   return cmd
     .option('--json', 'print one JSON document instead of the transcript')
     .option('-q, --quiet', 'print only the outcome line')
+    .option('--brief', 'one line per exchange; explanations only for failures and warnings')
     .option('-v, --verbose', 'also show the raw bytes sent and received')
     .option('--no-color', 'no colours (also: NO_COLOR=1)');
 }

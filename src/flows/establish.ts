@@ -3,6 +3,7 @@ import { authMechanisms, hasExtension } from '../protocol/capabilities.js';
 import { assertSingleLine } from '../protocol/command.js';
 import { isMechanism, saslClient, SENDS_PASSWORD, strongestOffered, type MechanismName } from '../sasl/index.js';
 import type { Credentials } from '../sasl/mechanism.js';
+import { saslprep, SaslprepError } from '../sasl/saslprep.js';
 import { authenticate } from '../session/auth.js';
 import type { SmtpSession } from '../session/session.js';
 import { secretSource, type SecretFlags, type SecretSource } from './credentials.js';
@@ -39,12 +40,15 @@ export function startTlsMode(value: string | undefined): StartTlsMode {
  * that the server offers the mechanism; `around` runs that prompt (the REPL hands it the
  * terminal).
  */
-export function planAuth(flags: AuthFlags, warn: (m: string) => void, around?: <T>(ask: () => Promise<T>) => Promise<T>): AuthPlan {
+export function planAuth(flags: AuthFlags, warn: (m: string) => void, around?: <T>(ask: (signal?: AbortSignal) => Promise<T>) => Promise<T>): AuthPlan {
   if (!flags.user) throw usageError('--user is required to authenticate');
   assertSingleLine(flags.user, '--user');
   const mech = flags.mech?.toUpperCase();
   if (mech !== undefined && !isMechanism(mech)) throw usageError(`--mech ${flags.mech}: smtpkit speaks SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN and XOAUTH2`);
   const source = secretSource(flags, mech === 'XOAUTH2' ? 'OAuth token' : 'password', warn);
+  // PLAIN and SCRAM prepare the user name (SASLprep): a prohibited character is bad input.
+  // The password is prepared when it is read, before any AUTH line goes out.
+  if (mech === 'PLAIN' || mech?.startsWith('SCRAM')) prepared(() => saslprep(flags.user!, 'the user name', false));
   return {
     user: flags.user,
     secret: around ? () => around(source) : source,
@@ -76,16 +80,29 @@ export async function login(session: SmtpSession, plan: AuthPlan): Promise<Mecha
     throw new SmtpkitError('auth', `the server offers no AUTH here${session.isTls ? '' : ' (many servers offer it only after STARTTLS, or only on port 587)'}`, 'auth');
   }
   const mechanism = plan.mechanism ?? strongestOffered(offered);
-  if (!mechanism) throw new SmtpkitError('auth', `none of the offered mechanisms (${offered.join(', ')}) is one smtpkit speaks; XOAUTH2 must be asked for with --mech`, 'auth');
+  if (!mechanism) throw new SmtpkitError('auth', `none of the offered mechanisms (${offered.join(', ')}) is one smtpkit speaks, and XOAUTH2 is used only when named`, 'auth', { hint: { kind: 'choose-mechanism' } });
   if (!offered.includes(mechanism)) throw new SmtpkitError('auth', `the server does not offer ${mechanism}; it offers ${offered.join(', ')}`, 'auth');
   if (!session.isTls && !plan.allowPlaintext) {
-    throw new SmtpkitError('auth', `refusing to send credentials without TLS${SENDS_PASSWORD.has(mechanism) ? ` (${mechanism} sends the password itself)` : ''}; --allow-plaintext sends them anyway`, 'auth');
+    throw new SmtpkitError('auth', `refusing to send credentials without TLS${SENDS_PASSWORD.has(mechanism) ? ` (${mechanism} sends the password itself)` : ''}`, 'auth', { hint: { kind: 'allow-plaintext' } });
   }
   const credentials: Credentials = { user: plan.user, secret: await plan.secret() };
-  const client = saslClient(mechanism, credentials, {
-    loginInitial: plan.loginInitial,
-    onXoauthError: (json) => session.emit({ type: 'info', message: `XOAUTH2 error from the server: ${json}` }),
-  });
+  const client = prepared(() =>
+    saslClient(mechanism, credentials, {
+      loginInitial: plan.loginInitial,
+      onXoauthError: (json) => session.emit({ type: 'info', message: `XOAUTH2 error from the server: ${json}` }),
+    }),
+  );
   await authenticate(session, client, plan.showSecrets);
   return mechanism;
 }
+
+/** SASLprep's refusals are the user's input at fault: exit 2, naming the character. */
+function prepared<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof SaslprepError) throw usageError(err.message);
+    throw err;
+  }
+}
+

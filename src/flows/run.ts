@@ -1,7 +1,8 @@
 import { SmtpkitError } from '../errors.js';
 import { jsonReport } from '../render/json.js';
-import { paint } from '../render/paint.js';
+import { processOutput, writer } from '../render/output.js';
 import { printable } from '../render/printable.js';
+import { withAdvice } from '../render/advice.js';
 import type { Outcome } from '../render/outcome.js';
 import { TextRenderer } from '../render/text.js';
 import type { Target } from '../protocol/target.js';
@@ -28,7 +29,8 @@ export async function runSession(command: string, spec: string, flags: Flags, sc
   const startedAt = new Date().toISOString();
   const events: SmtpEvent[] = [];
   const details: Details = {};
-  const text = flags.json || flags.quiet ? undefined : new TextRenderer(process.stdout, process.stderr, { paint: await paint(flags), audience: command === 'repl' ? 'repl' : 'cli' });
+  const output = await processOutput(flags);
+  const text = flags.json || flags.quiet ? undefined : new TextRenderer(output.stdout, output.stderr, { paint: output.paint, detail: flags.brief ? 'brief' : 'full', audience: command === 'repl' ? 'repl' : 'cli' });
   let session: SmtpSession | undefined;
   let target: Target | undefined;
   let outcome: Outcome;
@@ -47,15 +49,15 @@ export async function runSession(command: string, spec: string, flags: Flags, sc
   }
   await session?.quit();
   if (!outcome.ok) {
-    const error = { type: 'error', errorClass: outcome.errorClass ?? 'internal', message: outcome.message, ...(outcome.phase ? { phase: outcome.phase } : {}) } as const;
+    const error = { type: 'error', errorClass: outcome.errorClass ?? 'internal', message: outcome.message, ...(outcome.phase ? { phase: outcome.phase } : {}), ...(outcome.hint ? { hint: outcome.hint } : {}), ...(outcome.reply ? { reply: outcome.reply } : {}) } as const;
     if (session) session.emit(error);
     else text?.event({ t: 0, tls: false, ...error } as SmtpEvent);
   }
   if (flags.json) {
-    process.stdout.write(jsonReport({ command, target, startedAt, outcome, events, result: details, capabilities: session?.capabilities, tls: session?.tls, timings: session?.timings ?? {} }, version()));
+    output.stdout.write(jsonReport({ command, target, startedAt, outcome, events, result: details, capabilities: session?.capabilities, tls: session?.tls, timings: session?.timings ?? {} }));
   } else if (flags.quiet) {
-    if (outcome.ok) process.stdout.write(`OK: ${printable(outcome.message)}\n`);
-    else process.stderr.write(`FAILED (exit ${outcome.exitCode}, ${outcome.errorClass}): ${printable(outcome.message)}\n`);
+    if (outcome.ok) output.stdout.write(`OK: ${printable(outcome.message)}\n`);
+    else output.stderr.write(`FAILED (exit ${outcome.exitCode}, ${outcome.errorClass}): ${printable(withAdvice(outcome.message, outcome.hint))}\n`);
   } else {
     text?.outcome(outcome, session?.timings ?? {});
   }
@@ -66,10 +68,19 @@ export const INTERNAL_ERROR_EXIT = 70;
 
 export function failureOutcome(err: unknown): Outcome {
   if (err instanceof SmtpkitError) {
-    return { ok: false, exitCode: err.exitCode, message: err.message, errorClass: err.errorClass, ...(err.phase ? { phase: err.phase } : {}) };
+    return {
+      ok: false,
+      exitCode: err.exitCode,
+      message: err.message,
+      errorClass: err.errorClass,
+      ...(err.phase ? { phase: err.phase } : {}),
+      ...(err.kind !== 'other' ? { kind: err.kind } : {}),
+      ...(err.reply ? { reply: err.reply } : {}),
+      ...(err.hint ? { hint: err.hint } : {}),
+    };
   }
   // Not a failure we foresaw: a bug. Say so plainly; the stack only on request.
   const message = `internal error: ${(err as Error)?.message ?? String(err)} (this is a bug in smtpkit; SMTPKIT_DEBUG=1 shows details)`;
-  if (process.env.SMTPKIT_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? err}\n`);
+  if (process.env.SMTPKIT_DEBUG) writer(process.stderr).write(`${(err as Error)?.stack ?? err}\n`);
   return { ok: false, exitCode: INTERNAL_ERROR_EXIT, message, errorClass: 'internal' };
 }

@@ -1,0 +1,63 @@
+import type { SmtpEvent } from '../session/events.js';
+import type { ProbeResult } from '../probe/result.js';
+
+/** One metric family in the Prometheus text format (0.0.4): HELP and TYPE once, then samples. */
+export interface Family {
+  name: string;
+  help: string;
+  type: 'gauge' | 'counter';
+  samples: { labels?: Record<string, string>; value: number }[];
+}
+
+/** Label values may hold anything a server sent: escape backslash, quote and line feed. */
+const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+const number = (v: number) => (Number.isFinite(v) ? String(v) : v > 0 ? '+Inf' : v < 0 ? '-Inf' : 'NaN');
+
+export function renderFamilies(families: Family[]): string {
+  let out = '';
+  for (const f of families) {
+    if (!f.samples.length) continue;
+    out += `# HELP ${f.name} ${f.help}\n# TYPE ${f.name} ${f.type}\n`;
+    for (const s of f.samples) {
+      const labels = s.labels && Object.keys(s.labels).length ? `{${Object.entries(s.labels).map(([k, v]) => `${k}="${escape(v)}"`).join(',')}}` : '';
+      out += `${f.name}${labels} ${number(s.value)}\n`;
+    }
+  }
+  return out;
+}
+
+const seconds = (ms: number) => Math.round(ms * 1000) / 1e6;
+
+const STATUSES = ['pass', 'warn', 'fail'] as const;
+
+/**
+ * A probe's metrics as blackbox_exporter shapes them: success, durations, each check as a
+ * state set (one sample per status, 1 for the one it has), TLS version, certificate expiry.
+ * `extra` labels tell targets apart when several share one file (textfile collector).
+ */
+export function probeFamilies(results: ProbeResult[], extra: (r: ProbeResult) => Record<string, string> = () => ({})): Family[] {
+  const fam = (name: string, help: string): Family => ({ name, help, type: 'gauge', samples: [] });
+  const success = fam('smtpkit_probe_success', 'Whether the probe succeeded (1: no check failed and nothing stopped it)');
+  const duration = fam('smtpkit_probe_duration_seconds', 'How long the whole probe took');
+  const exit = fam('smtpkit_probe_exit_code', 'The exit code smtpkit probe would give (0 ok, 1 a check failed, 4 connect, 5 protocol, 6 TLS ...)');
+  const phases = fam('smtpkit_probe_phase_duration_seconds', 'Duration of each phase of the probe');
+  const checks = fam('smtpkit_probe_check', 'Each named check of the probe: 1 for its status, 0 for the others');
+  const tls = fam('smtpkit_tls_version_info', 'The TLS version the probe negotiated');
+  const expiry = fam('smtpkit_certificate_expiry_timestamp_seconds', 'When the server certificate (leaf) expires, in Unix seconds');
+  for (const r of results) {
+    const base = extra(r);
+    success.samples.push({ labels: base, value: r.exitCode === 0 ? 1 : 0 });
+    duration.samples.push({ labels: base, value: seconds(r.totalMs) });
+    exit.samples.push({ labels: base, value: r.exitCode });
+    for (const [phase, ms] of Object.entries(r.timings)) phases.samples.push({ labels: { ...base, phase }, value: seconds(ms) });
+    const all = [...r.checks.map((c) => ({ name: c.name, status: c.status as string })), ...(r.error ? [{ name: r.error.phase ?? 'probe', status: 'fail' }] : [])];
+    for (const c of all) for (const status of STATUSES) checks.samples.push({ labels: { ...base, check: c.name, status }, value: c.status === status ? 1 : 0 });
+    const facts = [...r.events].reverse().find((e): e is Extract<SmtpEvent, { type: 'tls' }> => e.type === 'tls')?.facts;
+    if (facts) {
+      tls.samples.push({ labels: { ...base, version: facts.protocol, cipher: facts.cipher }, value: 1 });
+      const leaf = facts.chain[0];
+      if (leaf) expiry.samples.push({ labels: base, value: Math.floor(Date.parse(leaf.validTo) / 1000) });
+    }
+  }
+  return [success, duration, exit, phases, checks, tls, expiry];
+}

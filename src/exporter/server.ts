@@ -1,0 +1,161 @@
+import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { SmtpkitError } from '../errors.js';
+import { probeSettings, type ProbeFlags } from '../probe/settings.js';
+import { sessionOptions } from '../flows/options.js';
+import { probe } from '../probe/probe.js';
+import { probeFamilies, renderFamilies, type Family } from './metrics.js';
+import { DEFAULT_MODULE, ROLE_PORTS, type Module } from './modules.js';
+
+export interface ExporterOptions {
+  modules: Record<string, Module>;
+  /** Probes at once; further scrapes wait for a free slot. */
+  maxConcurrent: number;
+  /** A probe's limit when Prometheus sends no scrape timeout. */
+  defaultTimeoutMs: number;
+  /** Taken off the scrape timeout so the answer reaches Prometheus in time (blackbox_exporter's timeout_offset). */
+  offsetMs: number;
+}
+
+const TEXT_FORMAT = 'text/plain; version=0.0.4; charset=utf-8';
+
+/** A slot pool: at most `size` holders, the rest wait in turn, each until its own deadline. */
+class Slots {
+  private busy = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly size: number) {}
+  get inUse() {
+    return this.busy;
+  }
+  get queued() {
+    return this.waiting.length;
+  }
+  acquire(deadlineMs: number): Promise<boolean> {
+    if (this.busy < this.size) {
+      this.busy++;
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => {
+      const go = () => {
+        clearTimeout(timer);
+        this.busy++;
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.waiting.splice(this.waiting.indexOf(go), 1);
+        resolve(false);
+      }, Math.max(0, deadlineMs));
+      this.waiting.push(go);
+    });
+  }
+  release() {
+    this.busy--;
+    this.waiting.shift()?.();
+  }
+}
+
+/**
+ * The exporter, the way blackbox_exporter works: Prometheus asks /probe?target=host:port
+ * (&module=name), one probe runs, its metrics are the answer. /metrics is about the
+ * exporter itself.
+ */
+export function createExporter(o: ExporterOptions): http.Server {
+  const slots = new Slots(o.maxConcurrent);
+  const counts = { success: 0, failure: 0, rejected: 0, timedOutWaiting: 0 };
+  const started = Date.now();
+
+  const bad = (message: string) => {
+    counts.rejected++;
+    return { status: 400, body: `${message}\n` };
+  };
+
+  const probeOnce = async (url: URL, headers: http.IncomingHttpHeaders): Promise<{ status: number; body: string }> => {
+    const target = url.searchParams.get('target');
+    if (!target) return bad('the target parameter is missing: /probe?target=host:port');
+    const name = url.searchParams.get('module');
+    const module = name === null ? DEFAULT_MODULE : Object.hasOwn(o.modules, name) ? o.modules[name] : undefined;
+    if (!module) return bad(`unknown module ${JSON.stringify(name)} (configured: ${Object.keys(o.modules).join(', ') || 'none'})`);
+    const scrape = Number(headers['x-prometheus-scrape-timeout-seconds']);
+    const limitMs = Number.isFinite(scrape) && scrape > 0 ? Math.max(500, scrape * 1000 - o.offsetMs) : o.defaultTimeoutMs;
+    const started = performance.now();
+    let flags: ProbeFlags;
+    let settings;
+    let options;
+    try {
+      flags = moduleFlags(module, o.defaultTimeoutMs);
+      settings = await probeSettings(flags);
+      settings.totalMs = Math.min(settings.totalMs, limitMs);
+      options = sessionOptions(target, flags, ROLE_PORTS[module.role]).options;
+    } catch (err) {
+      return bad(err instanceof SmtpkitError ? err.message : String(err));
+    }
+    if (!(await slots.acquire(limitMs - (performance.now() - started)))) {
+      counts.timedOutWaiting++;
+      return { status: 503, body: `all ${o.maxConcurrent} probe slots stayed busy for the whole scrape timeout\n` };
+    }
+    try {
+      settings.totalMs = Math.max(100, settings.totalMs - (performance.now() - started));
+      const result = await probe({ label: target, options }, settings);
+      counts[result.exitCode === 0 ? 'success' : 'failure']++;
+      return { status: 200, body: renderFamilies(probeFamilies([result])) };
+    } finally {
+      slots.release();
+    }
+  };
+
+  const selfMetrics = (): string => {
+    const mem = process.memoryUsage();
+    const cpu = process.cpuUsage();
+    const families: Family[] = [
+      { name: 'smtpkit_exporter_probes_total', help: 'Probes run, by result', type: 'counter', samples: [{ labels: { result: 'success' }, value: counts.success }, { labels: { result: 'failure' }, value: counts.failure }] },
+      { name: 'smtpkit_exporter_bad_requests_total', help: 'Scrapes refused for a bad target, module or setting', type: 'counter', samples: [{ value: counts.rejected }] },
+      { name: 'smtpkit_exporter_slot_timeouts_total', help: 'Scrapes that found no free probe slot within their timeout', type: 'counter', samples: [{ value: counts.timedOutWaiting }] },
+      { name: 'smtpkit_exporter_probes_in_flight', help: 'Probes running now', type: 'gauge', samples: [{ value: slots.inUse }] },
+      { name: 'smtpkit_exporter_probes_waiting', help: 'Scrapes waiting for a probe slot', type: 'gauge', samples: [{ value: slots.queued }] },
+      { name: 'smtpkit_exporter_max_concurrent_probes', help: 'The --max-concurrent limit', type: 'gauge', samples: [{ value: o.maxConcurrent }] },
+      { name: 'process_resident_memory_bytes', help: 'Resident memory size in bytes', type: 'gauge', samples: [{ value: mem.rss }] },
+      { name: 'process_cpu_seconds_total', help: 'User and system CPU time spent in seconds', type: 'counter', samples: [{ value: (cpu.user + cpu.system) / 1e6 }] },
+      { name: 'process_start_time_seconds', help: 'Start time of the process since the Unix epoch in seconds', type: 'gauge', samples: [{ value: Math.floor(started / 1000) }] },
+      { name: 'nodejs_heap_used_bytes', help: 'V8 heap in use', type: 'gauge', samples: [{ value: mem.heapUsed }] },
+    ];
+    return renderFamilies(families);
+  };
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://exporter');
+    const send = (status: number, body: string, type = 'text/plain; charset=utf-8') => {
+      res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'only GET\n');
+    if (url.pathname === '/probe') {
+      probeOnce(url, req.headers).then(
+        (r) => send(r.status, r.body, r.status === 200 ? TEXT_FORMAT : undefined),
+        (err) => send(500, `internal error: ${(err as Error).message}\n`),
+      );
+      return;
+    }
+    if (url.pathname === '/metrics') return send(200, selfMetrics(), TEXT_FORMAT);
+    if (url.pathname === '/') return send(200, 'smtpkit exporter: /probe?target=host:port[&module=name], /metrics\n');
+    return send(404, 'not found: try /probe?target=host:port or /metrics\n');
+  });
+  // A client that trickles its request holds nothing for long (receiving only; a probe's answer may take longer).
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 15_000;
+  return server;
+}
+
+/** A module as probe's command-line flags, so the exporter probes exactly as `smtpkit probe` would. */
+function moduleFlags(m: Module, defaultMs: number): ProbeFlags {
+  return {
+    timeout: m.timeout ?? `${defaultMs}ms`,
+    tlsOnConnect: m.role === 'smtps' ? true : undefined,
+    tlsVerify: m.tlsVerify,
+    caFile: m.caFile,
+    expectBanner: m.expectBanner,
+    ehlo: m.ehlo,
+    warnDays: m.warnDays === undefined ? undefined : String(m.warnDays),
+    critDays: m.critDays === undefined ? undefined : String(m.critDays),
+    ...(m.auth ? { auth: true, user: m.auth.user, passwordEnv: m.auth.passwordEnv, passwordFile: m.auth.passwordFile, mech: m.auth.mech } : {}),
+  };
+}

@@ -1,0 +1,216 @@
+import { SmtpkitError } from '../errors.js';
+import type { Address } from '../message/address.js';
+import type { OutgoingMessage } from '../message/build.js';
+import { hasExtension, sizeLimit } from '../protocol/capabilities.js';
+import { DataEncoder } from '../protocol/data-encoder.js';
+import { mail, rcpt, type MailParams, type RcptParams } from '../protocol/envelope.js';
+import { isPositive, replyText, type Reply } from '../protocol/reply.js';
+import type { SmtpSession } from '../session/session.js';
+
+/** Who the message is from and for, with the DSN and REQUIRETLS wishes (RFC 3461, 8689). */
+export interface Envelope {
+  from: Address;
+  recipients: Address[];
+  notify?: string;
+  ret?: 'FULL' | 'HDRS';
+  envid?: string;
+  requiretls?: boolean;
+}
+
+export type TransactionStep = 'mail' | 'rcpt' | 'data';
+
+export interface TransactionOptions {
+  /** Pipeline MAIL and RCPT when the server offers PIPELINING (RFC 2920). */
+  pipelining: boolean;
+  /** DATA in the same batch too (load mode: one round trip less per message). */
+  pipelineData?: boolean;
+  /** BDAT instead of DATA when the server offers CHUNKING (RFC 3030). */
+  bdat?: boolean;
+  /** A refused recipient fails the transaction even when others were accepted. */
+  strict?: boolean;
+  /** Stop after this step, sending nothing more of the transaction. */
+  stopAfter?: TransactionStep;
+  /** The message as it goes on the wire after DATA, when already encoded (sent many times). */
+  wire?: Buffer;
+  /** Told when the envelope is done and the message starts (load mode's latencies). */
+  onData?: () => void;
+}
+
+export interface RecipientResult {
+  address: string;
+  accepted: boolean;
+  reply: Reply;
+}
+
+export interface TransactionResult {
+  /** Set when the transaction stopped early as asked. */
+  stopped?: TransactionStep;
+  recipients: RecipientResult[];
+  final?: Reply;
+  queueId?: string;
+}
+
+const BDAT_CHUNK = 1024 * 1024;
+
+/**
+ * One mail transaction (RFC 5321 §3.3): MAIL with every parameter the message and the
+ * server call for, RCPT for each recipient, DATA or BDAT, the final reply. Used by send,
+ * load mode, probe's envelope checks and the REPL's /send. A refusal throws a
+ * SmtpkitError of class `rejected` carrying the reply and the step (`phase`).
+ */
+export async function mailTransaction(session: SmtpSession, envelope: Envelope, message: OutgoingMessage | undefined, opts: TransactionOptions): Promise<TransactionResult> {
+  const caps = session.capabilities;
+  if (!caps) throw new Error('bug: a mail transaction before EHLO');
+  if (message) checkFits(session, message, envelope);
+  const mailLine = mail(envelope.from.address, mailParams(session, envelope, message));
+  const rcptLines = envelope.recipients.map((r) => rcpt(r.address, rcptParams(session, envelope, r)));
+  const stop = opts.stopAfter;
+  const pipelined = opts.pipelining && hasExtension(caps, 'PIPELINING') && stop !== 'mail';
+  const useBdat = !!opts.bdat && hasExtension(caps, 'CHUNKING');
+  if (opts.bdat && !useBdat && message) session.emit({ type: 'warning', message: 'the server does not offer CHUNKING: sending with DATA instead of BDAT' });
+  const dataInBatch = pipelined && !!opts.pipelineData && !useBdat && !stop && !!message;
+
+  const replies = pipelined
+    ? await session.pipeline([{ line: mailLine }, ...rcptLines.map((line) => ({ line })), ...(dataInBatch ? [{ line: 'DATA' }] : [])], 'envelope')
+    : [await session.command(mailLine, { phase: 'envelope' })];
+  const mailReply = replies[0]!;
+  const dataReply = dataInBatch ? replies.pop() : undefined;
+  if (!isPositive(mailReply)) {
+    abandonData(session, dataReply);
+    throw new SmtpkitError('rejected', `the server refused the sender: ${mailReply.code} ${replyText(mailReply)}`, 'mail', { reply: mailReply });
+  }
+  if (stop === 'mail') return { stopped: 'mail', recipients: [] };
+  if (!pipelined) for (const line of rcptLines) replies.push(await session.command(line, { phase: 'envelope' }));
+
+  const recipients = envelope.recipients.map((r, i) => ({ address: r.address, accepted: isPositive(replies[i + 1]!), reply: replies[i + 1]! }));
+  const accepted = recipients.filter((r) => r.accepted);
+  const refused = recipients.filter((r) => !r.accepted);
+  if (!accepted.length) {
+    abandonData(session, dataReply);
+    const reply = refused[0]?.reply;
+    throw new SmtpkitError('rejected', `the server accepted none of the ${recipients.length} recipient(s): ${refused.map((r) => `${r.address} (${r.reply.code})`).join(', ')}`, 'rcpt', reply ? { reply } : {});
+  }
+  if (refused.length) {
+    const text = `${refused.length} of ${recipients.length} recipients refused: ${refused.map((r) => `${r.address} (${r.reply.code} ${replyText(r.reply)})`).join('; ')}`;
+    if (opts.strict) {
+      abandonData(session, dataReply);
+      throw new SmtpkitError('rejected', `${text} (--strict)`, 'rcpt', { reply: refused[0]!.reply });
+    }
+    session.emit({ type: 'warning', message: text });
+  }
+  if (stop === 'rcpt' || !message) return { stopped: 'rcpt', recipients };
+
+  let final: Reply;
+  if (useBdat) {
+    if (stop === 'data') return { stopped: 'data', recipients };
+    opts.onData?.();
+    final = await sendBdat(session, message);
+  } else {
+    const data = dataReply ?? (await session.command('DATA', { phase: 'data' }));
+    if (data.code !== 354) throw new SmtpkitError('rejected', `the server refused DATA: ${data.code} ${replyText(data)}`, 'data', { reply: data });
+    if (stop === 'data') {
+      // After 354 anything we send is message text; only closing aborts the transaction.
+      session.close();
+      return { stopped: 'data', recipients };
+    }
+    opts.onData?.();
+    for (const line of message.headerLines) session.emit({ type: 'sent', line, command: 'MESSAGE' });
+    const summary = `.  [message: ${message.size ?? opts.wire?.length ?? '?'} bytes, headers shown above]`;
+    final = await session.sendMessage(opts.wire ? once(opts.wire) : encoded(message, true), summary);
+  }
+  if (!isPositive(final)) throw new SmtpkitError('rejected', `the server refused the message: ${final.code} ${replyText(final)}`, 'data', { reply: final });
+  return { recipients, final, queueId: queueIdOf(final) };
+}
+
+/** A 354 to a pipelined DATA whose envelope failed: the server waits for text; only closing ends that. */
+function abandonData(session: SmtpSession, dataReply: Reply | undefined) {
+  if (dataReply?.code === 354) session.close();
+}
+
+/** SIZE, SMTPUTF8 and REQUIRETLS are preconditions: refuse before MAIL rather than fail after DATA. */
+function checkFits(session: SmtpSession, m: OutgoingMessage, e: Envelope) {
+  const caps = session.capabilities!;
+  const limit = sizeLimit(caps);
+  if (limit && m.size !== undefined && m.size > limit) throw new SmtpkitError('rejected', `the message is ${m.size} bytes but the server takes at most ${limit} (SIZE); nothing was sent`, 'mail');
+  if (m.utf8 && !hasExtension(caps, 'SMTPUTF8')) throw new SmtpkitError('rejected', 'an address has non-ASCII characters but the server does not offer SMTPUTF8, so it cannot take them', 'mail');
+  if (e.requiretls && !(session.isTls && hasExtension(caps, 'REQUIRETLS'))) {
+    throw new SmtpkitError('rejected', session.isTls ? 'the server does not offer REQUIRETLS' : 'REQUIRETLS needs a TLS session', 'mail');
+  }
+}
+
+/** The MAIL parameters the message needs and the server offers. */
+function mailParams(session: SmtpSession, e: Envelope, m: OutgoingMessage | undefined): MailParams {
+  const caps = session.capabilities!;
+  const p: MailParams = {};
+  if (m && m.size !== undefined && hasExtension(caps, 'SIZE')) p.size = m.size;
+  if (m?.eightBit && hasExtension(caps, '8BITMIME')) p.body = '8BITMIME';
+  if (m?.utf8) p.smtputf8 = true;
+  if (e.requiretls) p.requiretls = true;
+  if (e.ret || e.envid || e.notify) {
+    if (!hasExtension(caps, 'DSN')) session.emit({ type: 'warning', message: 'the server does not offer DSN: --dsn-notify, --dsn-ret and --envid are left out' });
+    else {
+      if (e.ret) p.ret = e.ret;
+      if (e.envid) p.envid = e.envid;
+    }
+  }
+  return p;
+}
+
+function rcptParams(session: SmtpSession, e: Envelope, r: Address): RcptParams {
+  return e.notify && hasExtension(session.capabilities!, 'DSN') ? { notify: e.notify, orcpt: r.address } : {};
+}
+
+/** The message as it goes on the wire: CRLF line ends, dot-stuffed for DATA. */
+export async function* encoded(m: OutgoingMessage, dotStuff: boolean): AsyncIterable<Buffer> {
+  const encoder = new DataEncoder(dotStuff);
+  for await (const chunk of m.chunks()) {
+    const out = encoder.push(chunk);
+    if (out.length) yield out;
+  }
+  yield encoder.end();
+}
+
+/** The whole wire form at once, for a message sent many times (load mode). */
+export async function wireForm(m: OutgoingMessage): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of encoded(m, true)) parts.push(c);
+  return Buffer.concat(parts);
+}
+
+async function* once(b: Buffer) {
+  yield b;
+}
+
+/** BDAT in chunks of up to 1 MiB; the last one says LAST. */
+async function sendBdat(session: SmtpSession, m: OutgoingMessage): Promise<Reply> {
+  let pending: Buffer[] = [];
+  let pendingSize = 0;
+  let held: Buffer | undefined;
+  const flush = async (chunk: Buffer, last: boolean) => {
+    const reply = await session.bdat(chunk, last);
+    if (!last && !isPositive(reply)) throw new SmtpkitError('rejected', `the server refused a BDAT chunk: ${reply.code} ${replyText(reply)}`, 'data', { reply });
+    return reply;
+  };
+  for await (const piece of encoded(m, false)) {
+    pending.push(piece);
+    pendingSize += piece.length;
+    if (pendingSize >= BDAT_CHUNK) {
+      if (held) await flush(held, false);
+      held = Buffer.concat(pending);
+      pending = [];
+      pendingSize = 0;
+    }
+  }
+  const rest = Buffer.concat(pending);
+  if (held && rest.length) {
+    await flush(held, false);
+    return flush(rest, true);
+  }
+  return flush(held ?? rest, true);
+}
+
+/** The queue id in the usual places: Postfix "queued as X", Exim "id=X", Exchange "InternalId=X". */
+export function queueIdOf(reply: Reply): string | undefined {
+  const text = replyText(reply);
+  return /queued as ([\w.-]+)/i.exec(text)?.[1] ?? /\bid=([\w.-]+)/i.exec(text)?.[1] ?? /InternalId=(\d+)/.exec(text)?.[1];
+}

@@ -1,0 +1,54 @@
+import { randomBytes } from 'node:crypto';
+import { isPositive, replyText, type Reply } from '../protocol/reply.js';
+import type { SmtpSession } from '../session/session.js';
+import type { Attempt, Check } from './result.js';
+
+const line = (r: Reply) => `${r.code} ${replyText(r)}`;
+
+/** A local part nobody has: random, so a "yes" to it means the server says yes to anything. */
+export function randomAddress(known: string): string {
+  const domain = known.slice(known.lastIndexOf('@') + 1);
+  return `smtpkit-nobody-${randomBytes(6).toString('hex')}@${domain}`;
+}
+
+/**
+ * VRFY, EXPN and RCPT TO for a known address and a random one: a server that answers the
+ * two differently tells anyone which users exist. Nothing is sent: RSET after RCPT.
+ */
+export async function enumerationChecks(open: () => Promise<SmtpSession>, known: string): Promise<Check[]> {
+  const unknown = randomAddress(known);
+  const checks: Check[] = [];
+  const session = await open();
+  try {
+    for (const verb of ['VRFY', 'EXPN'] as const) {
+      const arg = verb === 'VRFY' ? (a: string) => a : (a: string) => a.slice(0, a.lastIndexOf('@'));
+      const a = await session.command(`${verb} ${arg(known)}`, { phase: 'enumeration' });
+      const b = await session.command(`${verb} ${arg(unknown)}`, { phase: 'enumeration' });
+      checks.push(judge(verb.toLowerCase(), verb, [attempt(`${verb} known`, `${verb} ${arg(known)}`, a), attempt(`${verb} random`, `${verb} ${arg(unknown)}`, b)], a, b));
+    }
+    const mail = await session.command('MAIL FROM:<>', { phase: 'enumeration' });
+    if (!isPositive(mail)) {
+      checks.push({ name: 'rcpt-enumeration', status: 'pass', message: `could not test: MAIL FROM:<> refused: ${line(mail)}`, attempts: [attempt('MAIL', 'MAIL FROM:<>', mail)] });
+    } else {
+      const a = await session.command(`RCPT TO:<${known}>`, { phase: 'enumeration' });
+      const b = await session.command(`RCPT TO:<${unknown}>`, { phase: 'enumeration' });
+      checks.push(judge('rcpt-enumeration', 'RCPT TO', [attempt('RCPT known', `RCPT TO:<${known}>`, a), attempt('RCPT random', `RCPT TO:<${unknown}>`, b)], a, b));
+    }
+    await session.command('RSET', { phase: 'enumeration' });
+  } finally {
+    await session.quit();
+  }
+  return checks;
+}
+
+const attempt = (form: string, command: string, r: Reply): Attempt => ({ form, commands: [command], reply: line(r), accepted: isPositive(r) });
+
+/** Discloses when a real user gets a yes and a random one a permanent no. */
+function judge(name: string, verb: string, attempts: Attempt[], real: Reply, random: Reply): Check {
+  const both = `${verb} real: ${line(real)}; random: ${line(random)}`;
+  if (isPositive(real) && random.code >= 500 && random.code !== 502 && random.code !== 500) {
+    return { name, status: 'warn', message: `${verb} tells users apart (discloses who exists): ${both}`, attempts };
+  }
+  if (real.code === 502 || real.code === 500) return { name, status: 'pass', message: `${verb} is not supported: ${line(real)}`, attempts };
+  return { name, status: 'pass', message: `${verb} does not tell a real user from a random one: ${both}`, attempts };
+}

@@ -1,0 +1,158 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import { SmtpkitError } from '../errors.js';
+import { ReplyParser, replyText, type Reply } from '../protocol/reply.js';
+import { tlsFacts, type CertificateFacts } from '../session/tls-facts.js';
+
+/** Where and how to reach the TLS layer: STARTTLS after EHLO, or TLS at once (port 465). */
+export interface ScanTarget {
+  host: string;
+  /** The address to connect to (the host itself unless resolved elsewhere). */
+  address: string;
+  port: number;
+  implicitTls: boolean;
+  ehloName: string;
+  sni: string | undefined;
+  localAddress: string | undefined;
+  /** Each handshake's limit: connection, greeting, EHLO, STARTTLS and TLS together. */
+  timeoutMs: number;
+}
+
+/** What one ClientHello offers. */
+export interface Offer {
+  version: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  /** An OpenSSL cipher string; the security level is lowered so old suites can be offered. */
+  ciphers?: string;
+  /** Key-exchange groups, colon-separated (Node's ecdhCurve). */
+  groups?: string;
+}
+
+export type Handshake =
+  | { ok: true; protocol: string; cipher: string; group: string | null; groupBits: number | null; certificate: CertificateFacts | undefined }
+  | { ok: false; reason: string };
+
+const SECLEVEL = ':@SECLEVEL=0';
+
+/**
+ * One fresh connection and one handshake: nothing is reused between handshakes (no session
+ * resumption, no connection). A refused handshake is an answer, not an error; only a failure
+ * to reach the TLS layer at all (no greeting, STARTTLS refused) throws, since then no
+ * handshake of the scan can tell anything.
+ */
+export function handshake(target: ScanTarget, offer: Offer, withCertificate = false): Promise<Handshake> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    let secure: tls.TLSSocket | undefined;
+    const plain = net.connect({ host: target.address, port: target.port, localAddress: target.localAddress });
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      secure?.destroy();
+      plain.destroy();
+      fn();
+    };
+    const timer = setTimeout(() => finish(() => resolve({ ok: false, reason: 'timed out' })), target.timeoutMs);
+    const fatal = (message: string, phase: string, busy = false) =>
+      finish(() => reject(Object.assign(new SmtpkitError(phase === 'connect' ? 'connect' : phase === 'starttls' ? 'tls' : 'protocol', message, phase), { busy })));
+    plain.on('error', (err: NodeJS.ErrnoException) => {
+      if (!secure) fatal(`cannot connect for the TLS scan: ${err.code ?? err.message}`, 'connect', err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET');
+    });
+    plain.setNoDelay(true);
+
+    const startTls = () => {
+      const ciphers = offer.ciphers ?? (offer.version === 'TLSv1.3' ? undefined : `ALL:COMPLEMENTOFALL${SECLEVEL}`);
+      secure = tls.connect({
+        socket: plain,
+        servername: target.sni,
+        minVersion: offer.version,
+        maxVersion: offer.version,
+        // TLS 1.3 suites go in the same option (Node splits them out); the 1.2 list must stay valid.
+        ciphers: ciphers && offer.version === 'TLSv1.3' ? `${ciphers}:ALL${SECLEVEL}` : (ciphers ?? `DEFAULT${SECLEVEL}`),
+        ...(offer.groups ? { ecdhCurve: offer.groups } : {}),
+        rejectUnauthorized: false,
+        checkServerIdentity: () => undefined,
+      });
+      secure.once('secureConnect', () => {
+        const s = secure!;
+        const c = s.getCipher();
+        const key = s.getEphemeralKeyInfo() as { type?: string; name?: string; size?: number } | null;
+        const result: Handshake = {
+          ok: true,
+          protocol: s.getProtocol() ?? 'unknown',
+          cipher: c.name,
+          group: key?.name ?? (key?.type === 'DH' ? 'DH' : null),
+          groupBits: key?.size ?? null,
+          certificate: withCertificate ? tlsFacts(s, target.sni ?? target.host, target.sni).chain[0] : undefined,
+        };
+        finish(() => resolve(result));
+      });
+      secure.once('error', (err: NodeJS.ErrnoException) => finish(() => resolve({ ok: false, reason: tlsReason(err) })));
+    };
+
+    if (target.implicitTls) {
+      plain.once('connect', startTls);
+      return;
+    }
+    // STARTTLS in lock-step: greeting, EHLO, STARTTLS, each answered before the next.
+    const parser = new ReplyParser();
+    const steps: { send?: string; expect: number; phase: string }[] = [
+      { expect: 220, phase: 'greeting' },
+      { send: `EHLO ${target.ehloName}`, expect: 250, phase: 'ehlo' },
+      { send: 'STARTTLS', expect: 220, phase: 'starttls' },
+    ];
+    let step = 0;
+    const onReply = (reply: Reply) => {
+      const want = steps[step]!;
+      if (reply.code !== want.expect) {
+        const what = want.phase === 'starttls' ? 'the server refused STARTTLS' : want.phase === 'ehlo' ? 'the server refused EHLO' : 'the server refused the connection';
+        // 421 or any 4xx: the server is busy or limits connections; worth another try later.
+        return fatal(`${what}: ${reply.code} ${replyText(reply)}`, want.phase, reply.code >= 400 && reply.code < 500);
+      }
+      step++;
+      if (step === steps.length) {
+        plain.off('data', onData);
+        return startTls();
+      }
+      plain.write(`${steps[step]!.send}\r\n`);
+    };
+    const onData = (chunk: Buffer) => {
+      try {
+        for (const r of parser.push(chunk)) {
+          if (settled || step >= steps.length) return;
+          onReply(r);
+        }
+      } catch (err) {
+        fatal((err as Error).message, steps[step]?.phase ?? 'starttls');
+      }
+    };
+    plain.on('data', onData);
+    plain.once('close', () => {
+      const phase = steps[Math.min(step, steps.length - 1)]!.phase;
+      if (!secure) fatal(`the server closed the connection before TLS (during ${phase})`, phase, phase === 'greeting');
+    });
+  });
+}
+
+/** A failure to reach TLS that another try may get past: a 4xx greeting, a refused or dropped connection. */
+export const isBusy = (err: unknown) => !!(err as { busy?: boolean })?.busy;
+
+/** The alert or local reason, short: "handshake failure", "protocol version", "no shared cipher". */
+function tlsReason(err: NodeJS.ErrnoException): string {
+  const alert = /alert (.+?)(?::|$)/i.exec(err.message);
+  if (alert) return alert[1]!.replace(/^sslv3 alert /i, '').toLowerCase();
+  if (err.code === 'ECONNRESET' || /socket disconnected/i.test(err.message)) return 'connection closed';
+  return (err.code ?? err.message).toLowerCase();
+}
+
+/** Whether this Node's OpenSSL can offer the suite at all (OpenSSL 3 builds often drop RC4, 3DES ...). */
+export function canOffer(name: string): boolean {
+  try {
+    tls.createSecureContext({ ciphers: name.startsWith('TLS_') ? `${name}:ALL${SECLEVEL}` : `${name}${SECLEVEL}` });
+    return name.startsWith('TLS_') ? tls.getCiphers().includes(name.toLowerCase()) : true;
+  } catch {
+    return false;
+  }
+}
+
+export const lowered = (cipherList: string) => `${cipherList}${SECLEVEL}`;

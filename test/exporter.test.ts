@@ -1,0 +1,195 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { runCli } from './helpers/cli.js';
+import { BIN, ROOT, TLS } from './helpers/paths.js';
+import { rawServer, type RawServer } from './helpers/raw-server.js';
+import { smtpPeer, type Peer } from './helpers/smtp-peer.js';
+
+/** probe --format prometheus, the exporter over HTTP, and a real Prometheus scraping it with the README's config. */
+let peer: Peer;
+let silent: RawServer;
+let silentOpen = 0;
+let silentMax = 0;
+let dir: string;
+let exporter: { child: ChildProcess; url: string } | undefined;
+
+before(async () => {
+  peer = await smtpPeer({ disabledCommands: ['AUTH'] });
+  silent = await rawServer((s) => {
+    silentOpen++;
+    s.on('close', () => silentOpen--);
+    // Counted a moment later: a probe that ended just before this one began has surely closed by then.
+    setTimeout(() => (silentMax = Math.max(silentMax, silentOpen)), 200);
+  });
+  dir = mkdtempSync(join(tmpdir(), 'smtpkit-exporter-'));
+  writeFileSync(join(dir, 'modules.json'), JSON.stringify({ modules: { smtp: { role: 'smtp', caFile: TLS.ca, tlsVerify: true, expectBanner: '^220 mail\\.test' }, banner: { role: 'smtp', expectBanner: '^220 other' } } }));
+  exporter = await startExporter(['--config', join(dir, 'modules.json'), '--max-concurrent', '1', '--timeout', '60s']);
+});
+
+after(async () => {
+  exporter?.child.kill('SIGTERM');
+  await peer.close();
+  await silent.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function startExporter(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [BIN, 'exporter', '--listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' } });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`exporter did not start: ${out}`)), 10_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`exporter exited ${code}: ${out}`)));
+  });
+  return { child, url };
+}
+
+async function get(url: string, headers: Record<string, string> = {}, limitMs = 20_000): Promise<{ status: number; body: string; type: string }> {
+  const r = await fetch(url, { headers, signal: AbortSignal.timeout(limitMs) });
+  return { status: r.status, body: await r.text(), type: r.headers.get('content-type') ?? '' };
+}
+
+/** The samples of a text exposition as "name{labels} value" lines. */
+const samples = (body: string) => body.split('\n').filter((l) => l && !l.startsWith('#'));
+const value = (body: string, series: string) => samples(body).find((l) => l.startsWith(`${series} `))?.split(' ')[1];
+
+test('probe --format prometheus: success, checks as state sets, TLS version and certificate expiry, labelled by target', async () => {
+  const r = await runCli(['probe', `127.0.0.1:${peer.port}`, '--ca-file', TLS.ca, '--format', 'prometheus']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const t = `target="127.0.0.1:${peer.port}"`;
+  assert.match(r.stdout, /^# TYPE smtpkit_probe_success gauge$/m);
+  assert.equal(value(r.stdout, `smtpkit_probe_success{${t}}`), '1');
+  assert.equal(value(r.stdout, `smtpkit_probe_check{${t},check="tls",status="pass"}`), '1');
+  assert.equal(value(r.stdout, `smtpkit_probe_check{${t},check="tls",status="fail"}`), '0');
+  assert.ok(Number(value(r.stdout, `smtpkit_probe_phase_duration_seconds{${t},phase="banner"}`)) >= 0);
+  assert.match(r.stdout, new RegExp(`^smtpkit_tls_version_info\\{${t},version="TLSv1\\.3",cipher="[A-Z0-9_]+"\\} 1$`, 'm'));
+  const notAfter = Math.floor(Date.parse(new X509Certificate(TLS.cert()).validTo) / 1000);
+  assert.equal(value(r.stdout, `smtpkit_certificate_expiry_timestamp_seconds{${t}}`), String(notAfter));
+  // Each family's HELP and TYPE appear once, even with several targets.
+  const two = await runCli(['probe', `127.0.0.1:${peer.port}`, `localhost:${peer.port}`, '-4', '--ca-file', TLS.ca, '--format', 'prometheus']);
+  assert.equal(two.stdout.match(/^# TYPE smtpkit_probe_success gauge$/gm)?.length, 1);
+  assert.equal(samples(two.stdout).filter((l) => l.startsWith('smtpkit_probe_success{')).length, 2);
+});
+
+test('exporter /probe: a module’s settings apply (expected banner, tls-verify), bad requests are 400, /metrics counts', async () => {
+  const ok = await get(`${exporter!.url}/probe?target=127.0.0.1:${peer.port}&module=smtp`);
+  assert.equal(ok.status, 200, ok.body);
+  assert.match(ok.type, /^text\/plain; version=0\.0\.4/);
+  assert.equal(value(ok.body, 'smtpkit_probe_success'), '1', ok.body);
+  assert.equal(value(ok.body, 'smtpkit_probe_check{check="greeting",status="pass"}'), '1');
+  const banner = await get(`${exporter!.url}/probe?target=127.0.0.1:${peer.port}&module=banner`);
+  assert.equal(value(banner.body, 'smtpkit_probe_success'), '0');
+  assert.equal(value(banner.body, 'smtpkit_probe_check{check="greeting",status="fail"}'), '1');
+  assert.equal((await get(`${exporter!.url}/probe`)).status, 400);
+  const unknown = await get(`${exporter!.url}/probe?target=127.0.0.1:${peer.port}&module=constructor`);
+  assert.equal(unknown.status, 400);
+  assert.match(unknown.body, /unknown module "constructor" \(configured: smtp, banner\)/);
+  assert.equal((await get(`${exporter!.url}/probe?target=${encodeURIComponent('a\r\nb:25')}`)).status, 400);
+  const self = await get(`${exporter!.url}/metrics`);
+  assert.equal(value(self.body, 'smtpkit_exporter_probes_total{result="success"}'), '1');
+  assert.equal(value(self.body, 'smtpkit_exporter_probes_total{result="failure"}'), '1');
+  assert.equal(value(self.body, 'smtpkit_exporter_bad_requests_total'), '3');
+  assert.ok(Number(value(self.body, 'process_resident_memory_bytes')) > 0);
+});
+
+test('exporter: the scrape timeout bounds the probe, and --max-concurrent 1 keeps one probe at a time', async () => {
+  // --timeout is 60s: only the header can end these probes of a server that never greets
+  // within the 20 s the client waits.
+  const scrapes = await Promise.all([0, 1, 2].map(() => get(`${exporter!.url}/probe?target=127.0.0.1:${silent.port}`, { 'X-Prometheus-Scrape-Timeout-Seconds': '1.5' })));
+  for (const s of scrapes) assert.ok(s.status === 200 || s.status === 503, `${s.status} ${s.body}`);
+  const answered = scrapes.filter((s) => s.status === 200);
+  assert.ok(answered.length >= 1);
+  for (const s of answered) {
+    assert.equal(value(s.body, 'smtpkit_probe_success'), '0');
+    assert.equal(value(s.body, 'smtpkit_probe_exit_code'), '4', 'no greeting within the scrape timeout');
+  }
+  assert.equal(silentMax, 1, 'never more than one probe connection at a time');
+});
+
+test('probe --timeout bounds the whole probe even when a phase may wait longer (the exporter relies on it)', async () => {
+  // Before the fix, closing the session left the greeting wait to run its own 60 s.
+  const r = await runCli(['probe', `127.0.0.1:${silent.port}`, '--timeout', '1s', '--greeting-timeout', '60s', '-q'], { limitMs: 15_000 });
+  assert.equal(r.code, 4);
+  assert.match(r.stdout, /the probe did not finish within 1s \(--timeout\): no greeting/);
+});
+
+test('exporter: bad settings are usage errors (exit 2)', async () => {
+  const bad = join(dir, 'bad.json');
+  writeFileSync(bad, JSON.stringify({ modules: { x: { role: 'smtp', password: 'no' } } }));
+  const r = await runCli(['exporter', '--listen', '127.0.0.1:0', '--config', bad]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /module "x": unknown setting "password"/);
+  const remote = await runCli(['exporter', '--listen', '0.0.0.0:0']);
+  assert.equal(remote.code, 2);
+  assert.match(remote.stderr, /--allow-remote/);
+});
+
+// A real Prometheus scraping the exporter with the README's scrape config, asked over its API.
+const hasPrometheus = spawnSync('prometheus', ['--version']).status === 0;
+if (process.env.CI && !hasPrometheus) throw new Error('CI must run the Prometheus test: .ci/run installs prometheus');
+
+const readmeBlock = (marker: string) => {
+  const blocks = [...readFileSync(`${ROOT}README.md`, 'utf8').matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  const block = blocks.find((b) => b.includes(marker));
+  assert.ok(block, `README has a yaml block with ${marker}`);
+  return block;
+};
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+
+test('Prometheus scrapes the exporter with the README’s config: smtpkit_probe_success is 1 for the target; the alert rules load', { skip: hasPrometheus ? false : 'prometheus is not installed' }, async () => {
+  const rules = join(dir, 'rules.yml');
+  writeFileSync(rules, readmeBlock('SmtpCertificateExpiresSoon'));
+  const check = spawnSync('promtool', ['check', 'rules', rules], { encoding: 'utf8' });
+  assert.equal(check.status, 0, check.stdout + check.stderr);
+
+  // The documented config, pointed at this test's exporter and server; scraped every second.
+  const exporterAddress = new URL(exporter!.url).host;
+  const target = `127.0.0.1:${peer.port}`;
+  const scrape = readmeBlock('job_name: smtpkit').replace("['mail.example.com:25', 'mx2.example.com:25']", `['${target}']`).replace('127.0.0.1:9125', exporterAddress);
+  assert.ok(scrape.includes(target) && scrape.includes(exporterAddress));
+  const config = join(dir, 'prometheus.yml');
+  writeFileSync(config, `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nrule_files: ['${rules}']\n${scrape}`);
+  const port = await freePort();
+  const prom = spawn('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  prom.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
+  try {
+    let result: { metric: Record<string, string>; value: [number, string] }[] = [];
+    for (let i = 0; i < 60 && !result.length; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      try {
+        const r = await get(`http://127.0.0.1:${port}/api/v1/query?query=smtpkit_probe_success`, {}, 2000);
+        if (r.status === 200) result = JSON.parse(r.body).data.result;
+      } catch {
+        // not up yet
+      }
+    }
+    assert.equal(result.length, 1, `no smtpkit_probe_success in Prometheus after 30 s; its log:\n${log}`);
+    assert.equal(result[0]!.metric.instance, target);
+    assert.equal(result[0]!.metric.job, 'smtpkit');
+    assert.equal(result[0]!.value[1], '1');
+  } finally {
+    prom.kill('SIGTERM');
+    await new Promise((r) => prom.once('exit', r));
+  }
+});

@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { runCli } from './helpers/cli.js';
+import { capturePeer } from './helpers/capture-peer.js';
+import { faults, scripted, type Script } from './helpers/fault-server.js';
+import { BIN } from './helpers/paths.js';
+import { rawServer } from './helpers/raw-server.js';
+
+/** The CLI against a scripted server with one fault: what a user sees (exit code, JSON). */
+async function against(script: Script, args: string[], opts: { limitMs?: number; env?: Record<string, string> } = {}) {
+  const server = await rawServer(scripted(script));
+  try {
+    const r = await runCli([args[0]!, `127.0.0.1:${server.port}`, '--timeout', '1s', ...args.slice(1)], { limitMs: opts.limitMs ?? 10_000, env: opts.env });
+    return { ...r, received: server.received.join('') };
+  } finally {
+    await server.close();
+  }
+}
+
+const SEND = ['send', '--from', 'a@client.test', '--to', 'b@fake.test', '--starttls', 'never', '--json'];
+
+test('send: 354 and "250 queued" in one write, 554 after the dot: exit 5 naming the stray reply, never "accepted"', async () => {
+  const r = await against(faults.earlyQueuedReply(), SEND);
+  assert.equal(r.code, 5, r.stdout);
+  const doc = JSON.parse(r.stdout);
+  assert.equal(doc.outcome.kind, 'unsolicited');
+  assert.equal(doc.outcome.reply.code, 250);
+  assert.match(doc.outcome.message, /a reply nobody asked for/);
+});
+
+test('send: an extra reply after the greeting is not handed to EHLO: exit 5', async () => {
+  const r = await against(faults.unsolicitedAfterGreeting(), SEND);
+  assert.equal(r.code, 5, r.stdout);
+  assert.equal(JSON.parse(r.stdout).outcome.kind, 'unsolicited');
+});
+
+test('send: one reply too many in the pipelined envelope: exit 5, not "the server refused DATA: 250"', async () => {
+  const r = await against(faults.extraPipelinedReply(), SEND);
+  assert.equal(r.code, 5, r.stdout);
+  const doc = JSON.parse(r.stdout);
+  assert.equal(doc.outcome.kind, 'unsolicited');
+  assert.doesNotMatch(doc.outcome.message, /refused DATA/);
+});
+
+test('header values with CR/LF are refused before connecting (exit 2)', async () => {
+  for (const extra of [['--subject', 'x\r\nBcc: evil@x'], ['--subject', 'x\ny'], ['--header', 'X-A: 1\nBcc: evil@x']]) {
+    const r = await against({}, [...SEND, ...extra]);
+    assert.equal(r.code, 2, `${extra.join(' ')}: ${r.stderr}`);
+    assert.equal(r.received, '', 'nothing reached the server');
+  }
+});
+
+test('load mode: MAIL declares SIZE and BODY=8BITMIME; a bad --starttls is exit 2 before any connection', async () => {
+  const r = await against({}, ['send', '--from', 'a@client.test', '--to', 'b@fake.test', '--starttls', 'never', '--count', '2', '--body', 'Grüße\n', '--json']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const mails = r.received.split('\r\n').filter((l) => l.startsWith('MAIL'));
+  assert.equal(mails.length, 2);
+  for (const m of mails) assert.match(m, /^MAIL FROM:<a@client\.test> SIZE=\d+ BODY=8BITMIME$/);
+  const bad = await against({}, ['send', '--from', 'a@client.test', '--to', 'b@fake.test', '--starttls', 'sometimes', '--count', '2']);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.equal(bad.received, '');
+});
+
+test('load mode: refusals are grouped by step and reply code, not by wording', async () => {
+  let n = 0;
+  const r = await against({ answer: (l) => (/^RCPT/.test(l) ? (n++ % 2 ? `550 5.1.1 no such user number ${n}\r\n` : undefined) : undefined) }, ['send', '--from', 'a@client.test', '--to', 'b@fake.test', '--starttls', 'never', '--count', '6', '--json']);
+  const doc = JSON.parse(r.stdout);
+  assert.equal(doc.result.failed, 3, r.stdout);
+  assert.deepEqual(doc.result.errors.map((e: { key: string; count: number }) => [e.key, e.count]), [['rejected:rcpt:550', 3]]);
+});
+
+test('SASLprep: a control character in the password is refused before any AUTH line, naming it (exit 2)', async () => {
+  const r = await against({}, ['auth', '--user', 'u', '--mech', 'SCRAM-SHA-256', '--allow-plaintext', '--starttls', 'never'], { env: { SMTPKIT_PASSWORD: 'pa\u0007ss' } });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /U\+0007, a control character/);
+  assert.doesNotMatch(r.received, /AUTH/);
+  // In the user name it is refused before connecting.
+  const user = await against({}, ['auth', '--user', 'u\u200Fx', '--mech', 'PLAIN', '--allow-plaintext', '--starttls', 'never'], { env: { SMTPKIT_PASSWORD: 'p' } });
+  assert.equal(user.code, 2, user.stderr);
+  assert.match(user.stderr, /U\+200F/);
+  assert.equal(user.received, '');
+});
+
+test('probe --timeout bounds the whole probe: a stalled handshake is a TLS failure (exit 6), in time', async () => {
+  const server = await rawServer(scripted(faults.handshakeStall()));
+  try {
+    const r = await runCli(['probe', `127.0.0.1:${server.port}`, '--timeout', '1s', '--json'], { limitMs: 5000 });
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.results[0].error.errorClass, 'tls', r.stdout);
+    assert.equal(doc.results[0].error.phase, 'tls');
+    assert.equal(r.code, 6);
+  } finally {
+    await server.close();
+  }
+});
+
+test('an attachment whose stat size is 0 but has content (/proc): SIZE= is the real size', { skip: process.platform !== 'linux' ? 'needs /proc' : false }, async () => {
+  const peer = await capturePeer({ hideSTARTTLS: true, size: 10_000_000 });
+  try {
+    const r = await runCli(['send', `127.0.0.1:${peer.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--attach', '/proc/self/stat', '--json']);
+    assert.equal(r.code, 0, r.stdout);
+    const m = peer.messages.at(-1)!;
+    const size = Number((m.envelope as { mailFrom: { args: Record<string, string> } }).mailFrom.args.SIZE);
+    // smtp-server gives the data without the final dot line; SIZE counts the message as sent.
+    assert.ok(Math.abs(size - m.data.length) <= 2, `SIZE=${size}, received ${m.data.length}`);
+    assert.match(m.data.toString(), /filename="stat"\r\n\r\n[A-Za-z0-9+/]{20}/, 'the content was sent');
+  } finally {
+    await peer.close();
+  }
+});
+
+/** Peak resident memory of a child, read from /proc while it runs (VmHWM is a high-water mark). */
+function peakRss(pid: number): number {
+  try {
+    return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+async function measured(args: string[], stdin: (w: NodeJS.WritableStream) => void | Promise<void>, limitMs: number) {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' } });
+  let peak = 0;
+  const poll = setInterval(() => (peak = Math.max(peak, peakRss(child.pid!))), 20);
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  child.stdin.on('error', () => {});
+  void stdin(child.stdin);
+  const killer = setTimeout(() => child.kill('SIGKILL'), limitMs);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  clearTimeout(killer);
+  clearInterval(poll);
+  return { code, peak, out };
+}
+
+const MiB = 1024 * 1024;
+
+test('a 250 flood while writing a 6 MB message: protocol error, peak RSS under 300 MB, ends within the timeout', { skip: process.platform !== 'linux' ? 'reads /proc' : false }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-flood-'));
+  const file = join(dir, 'six.eml');
+  const fd = openSync(file, 'w');
+  writeSync(fd, 'Subject: big\r\n\r\n');
+  const line = Buffer.from(`${'y'.repeat(998)}\r\n`);
+  for (let i = 0; i < 6 * 1024; i++) writeSync(fd, line);
+  closeSync(fd);
+  const server = await rawServer(scripted(faults.floodWhileWriting()));
+  try {
+    const r = await measured(['send', `127.0.0.1:${server.port}`, '--from', 'a@client.test', '--to', 'b@fake.test', '--starttls', 'never', '--data', file, '--timeout', '3s', '-q'], (w) => {
+      w.end();
+    }, 20_000);
+    t.diagnostic(`peak RSS ${Math.round(r.peak / MiB)} MiB`);
+    assert.equal(r.code, 5, r.out);
+    assert.ok(r.peak > 0 && r.peak < 300 * MiB, `peak RSS ${Math.round(r.peak / MiB)} MiB`);
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--data - streams standard input: 100 MB with peak RSS under 150 MB', { skip: process.platform !== 'linux' ? 'reads /proc' : false }, async (t) => {
+  let received = 0;
+  const server = await rawServer(
+    scripted({
+      extensions: ['PIPELINING', '8BITMIME'],
+      onData: (ctx) => ctx.socket.on('data', (d: Buffer) => (received += d.length)),
+    }),
+  );
+  try {
+    const block = Buffer.from(`${'z'.repeat(1022)}\r\n`);
+    const r = await measured(['send', `127.0.0.1:${server.port}`, '--from', 'a@client.test', '--to', 'b@fake.test', '--data', '-', '-q'], async (w) => {
+      w.write('Subject: stdin\r\n\r\n');
+      for (let i = 0; i < 100 * 1024; i++) if (!w.write(block)) await new Promise((res) => w.once('drain', res));
+      w.end();
+    }, 60_000);
+    t.diagnostic(`peak RSS ${Math.round(r.peak / MiB)} MiB`);
+    assert.equal(r.code, 0, r.out);
+    assert.ok(received > 100 * MiB, `the server got ${received} bytes`);
+    assert.ok(r.peak > 0 && r.peak < 150 * MiB, `peak RSS ${Math.round(r.peak / MiB)} MiB`);
+  } finally {
+    await server.close();
+  }
+});
+

@@ -38,6 +38,14 @@ function session(extra = '', port = server.port) {
 
 const PROMPT = /^127\.0\.0\.1:\d+( [a-zA-Z: ]+)?>\s*$/m;
 
+/** The prompt, then EHLO typed and its explained reply: where most sessions here begin. */
+async function greet(pty: Pty) {
+  await pty.waitFor(PROMPT, 'the prompt');
+  await pty.type('EHLO client.test');
+  await pty.key('Enter');
+  await pty.waitFor(/^<-  250 \S+ +# /m, 'EHLO explained');
+}
+
 function assertNoLeak(where: string, text: string, ...secrets: string[]) {
   for (const s of secrets) assert.ok(!text.includes(s), `${where} contains ${JSON.stringify(s)}:\n${text}`);
 }
@@ -46,10 +54,7 @@ test('pty: /auth PLAIN with the password typed at the prompt sends it in AUTH on
   const { pty, readHistory } = session();
   const start = server.lines.length;
   try {
-    await pty.waitFor(PROMPT, 'the prompt');
-    await pty.type('EHLO client.test');
-    await pty.key('Enter');
-    await pty.waitFor(/^<-  250 \S+ +# /m, 'EHLO explained');
+    await greet(pty);
     await pty.type('/auth PLAIN alice');
     await pty.key('Enter');
     await pty.waitFor(/password for alice/, 'the password prompt');
@@ -83,10 +88,7 @@ test('pty: /auth LOGIN sends the user name once and the password once', { skip }
   const { pty, readHistory } = session();
   const start = server.lines.length;
   try {
-    await pty.waitFor(PROMPT, 'the prompt');
-    await pty.type('EHLO client.test');
-    await pty.key('Enter');
-    await pty.waitFor(/^<-  250 \S+ +# /m, 'EHLO explained');
+    await greet(pty);
     await pty.type('/auth LOGIN bob');
     await pty.key('Enter');
     await pty.waitFor(/password for bob/, 'the password prompt');
@@ -108,10 +110,7 @@ test('pty: Ctrl-C at the password prompt cancels it only; the session goes on', 
   const { pty, readHistory } = session();
   const start = server.lines.length;
   try {
-    await pty.waitFor(PROMPT, 'the prompt');
-    await pty.type('EHLO client.test');
-    await pty.key('Enter');
-    await pty.waitFor(/^<-  250 \S+ +# /m, 'EHLO explained');
+    await greet(pty);
     await pty.type('/auth PLAIN carol');
     await pty.key('Enter');
     await pty.waitFor(/password for carol/, 'the password prompt');
@@ -135,10 +134,7 @@ test('pty: /send answered step by step; no answer is sent as a command or kept i
   const { pty, readHistory } = session();
   const start = server.lines.length;
   try {
-    await pty.waitFor(PROMPT, 'the prompt');
-    await pty.type('EHLO client.test');
-    await pty.key('Enter');
-    await pty.waitFor(/^<-  250 \S+ +# /m, 'EHLO explained');
+    await greet(pty);
     await pty.type('/send');
     await pty.key('Enter');
     for (const [question, answer] of [
@@ -174,10 +170,7 @@ test('pty: /send answered step by step; no answer is sent as a command or kept i
 test('pty: /quit after a 5xx reply exits 0 (exit 1 on failures is for scripts)', { skip }, async () => {
   const { pty } = session();
   try {
-    await pty.waitFor(PROMPT, 'the prompt');
-    await pty.type('EHLO client.test');
-    await pty.key('Enter');
-    await pty.waitFor(/^<-  250 \S+ +# /m, 'EHLO explained');
+    await greet(pty);
     await pty.type('MAIL FROM:<refuse@client.test>');
     await pty.key('Enter');
     await pty.waitFor(/^<\*\* 550 5\.7\.1 Sender refused/m, 'the refusal');
@@ -216,10 +209,7 @@ test('pty: auth and send ask for the password only once the server offers AUTH',
 test('pty: SASL responses typed by hand after a 334 stay out of history and the Up arrow', { skip }, async () => {
   const { pty, readHistory } = session();
   try {
-    await pty.waitFor(PROMPT, 'the prompt');
-    await pty.type('EHLO client.test');
-    await pty.key('Enter');
-    await pty.waitFor(/^<-  250 \S+ +# /m, 'EHLO explained');
+    await greet(pty);
     await pty.type('AUTH LOGIN');
     await pty.key('Enter');
     await pty.waitFor(/^<-  334 VXNlcm5hbWU6/m, 'the user name question');
@@ -248,10 +238,7 @@ test('pty: a password typed ahead of its prompt goes to the prompt; a pasted one
   const { pty, readHistory } = session();
   const start = server.lines.length;
   try {
-    await pty.waitFor(PROMPT, 'the prompt');
-    await pty.type('EHLO client.test');
-    await pty.key('Enter');
-    await pty.waitFor(/^<-  250 \S+ +# /m, 'EHLO explained');
+    await greet(pty);
     // Typed at once, without waiting for the prompt to appear.
     await pty.type('/auth PLAIN alice');
     await pty.key('Enter');
@@ -281,10 +268,7 @@ test('pty: a password typed ahead of its prompt goes to the prompt; a pasted one
 test('pty: Ctrl-T at the password prompt does not reveal the password', { skip }, async () => {
   const { pty } = session();
   try {
-    await pty.waitFor(PROMPT, 'the prompt');
-    await pty.type('EHLO client.test');
-    await pty.key('Enter');
-    await pty.waitFor(/^<-  250 \S+ +# /m, 'EHLO explained');
+    await greet(pty);
     await pty.type('/auth PLAIN frank');
     await pty.key('Enter');
     await pty.waitFor(/password for frank/, 'the password prompt');
@@ -307,10 +291,7 @@ test('pty: Ctrl-D at each prompt (user name, password, /send question) cancels t
   const { pty } = session();
   const start = server.lines.length;
   try {
-    await pty.waitFor(PROMPT, 'the prompt');
-    await pty.type('EHLO client.test');
-    await pty.key('Enter');
-    await pty.waitFor(/^<-  250 \S+ +# /m, 'EHLO explained');
+    await greet(pty);
     const cancelled = () => pty.screen().match(/^!!! .*cancelled/gm)?.length ?? 0;
     for (const [command, question] of [
       ['/auth PLAIN', /\? user:/],
@@ -427,10 +408,7 @@ test('pty: a password typed on the /auth line by mistake is refused and kept out
   const { pty, readHistory } = session();
   const start = server.lines.length;
   try {
-    await pty.waitFor(PROMPT, 'the prompt');
-    await pty.type('EHLO client.test');
-    await pty.key('Enter');
-    await pty.waitFor(/^<-  250 \S+ +# /m, 'EHLO explained');
+    await greet(pty);
     await pty.type(`/auth PLAIN kim ${SECRET}`);
     await pty.key('Enter');
     await pty.waitFor(/the password is never typed on the line/, 'the refusal');
@@ -452,10 +430,7 @@ test('pty: a password typed ahead of a prompt that never opens (/auth refused) i
   const { pty, readHistory } = session();
   const start = server.lines.length;
   try {
-    await pty.waitFor(PROMPT, 'the prompt');
-    await pty.type('EHLO client.test');
-    await pty.key('Enter');
-    await pty.waitFor(/^<-  250 \S+ +# /m, 'EHLO explained');
+    await greet(pty);
     // The server offers no SCRAM: /auth is refused before any prompt, while the password is still being typed.
     await pty.type('/auth SCRAM-SHA-256 liz');
     await pty.key('Enter');
@@ -509,10 +484,7 @@ test('pty: keys typed while a command waits are not left for the shell when the 
 test('pty: stderr not a terminal: /auth says the secret must come from SMTPKIT_PASSWORD, in the repl’s words', { skip }, async () => {
   const { pty } = session('2>/dev/null');
   try {
-    await pty.waitFor(PROMPT, 'the prompt');
-    await pty.type('EHLO client.test');
-    await pty.key('Enter');
-    await pty.waitFor(/^<-  250 \S+ +# /m, 'EHLO explained');
+    await greet(pty);
     await pty.type('/auth PLAIN mia');
     await pty.key('Enter');
     await pty.waitFor(/^!!! \/auth with stderr not a terminal takes the secret from SMTPKIT_PASSWORD/m, 'the refusal');

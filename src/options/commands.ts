@@ -61,6 +61,15 @@ export function outputOptions(): OptionSpec[] {
   ];
 }
 
+/** Commands that report findings rather than a transcript: JSON, one line, or plain. */
+export function reportOptions(): OptionSpec[] {
+  return [
+    { flags: '--json', help: 'print one JSON document' },
+    { flags: '-q, --quiet', help: 'print only the outcome line' },
+    { flags: '--no-color', help: 'no colours (also: NO_COLOR=1)' },
+  ];
+}
+
 export function dnsOptions(): OptionSpec[] {
   return [
     { flags: '--resolver <ip[:port]>', help: 'DNS server to ask, repeatable, tried in turn (default: the system’s)', repeat: true },
@@ -192,9 +201,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '--dnsbl [zone]', help: 'check each MX address on this DNS blocklist, repeatable (no zone: zen.spamhaus.org, bl.spamcop.net, b.barracudacentral.org, psbl.surriel.com)', repeat: true },
       { flags: '--ca-file <file>', help: 'extra trusted CA (PEM) for the MTA-STS policy and DoH servers', complete: 'file' },
       { flags: '--https-port <port>', help: 'port of the MTA-STS policy server (443; for test beds)' },
-      { flags: '--json', help: 'print one JSON document' },
-      { flags: '-q, --quiet', help: 'print only the outcome line' },
-      { flags: '--no-color', help: 'no colours (also: NO_COLOR=1)' },
+      ...reportOptions(),
     ],
     run: async ([domain], flags) => (await import('../commands/mx-lookup.js')).mxLookup(domain as string, flags as never),
   },
@@ -205,9 +212,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [
       ...dnsOptions(),
       { flags: '--ca-file <file>', help: 'extra trusted CA (PEM) for DoH servers', complete: 'file' },
-      { flags: '--json', help: 'print one JSON document' },
-      { flags: '-q, --quiet', help: 'print only the outcome line' },
-      { flags: '--no-color', help: 'no colours (also: NO_COLOR=1)' },
+      ...reportOptions(),
     ],
     run: async ([file], flags) => (await import('../commands/dkim-verify.js')).dkimVerify(file as string, flags as never),
   },

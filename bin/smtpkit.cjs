@@ -24,7 +24,7 @@ for (const stream of [process.stdout, process.stderr]) {
 
 // Each command keeps its own compiled code (see compile-cache.cjs); a new command not listed
 // here shares 'other', which works, only less well.
-const COMMANDS = ['connect', 'repl', 'ehlo', 'auth', 'starttls', 'send', 'mx-lookup', 'probe', 'sink', 'exporter', 'demo', 'explain'];
+const COMMANDS = ['connect', 'repl', 'ehlo', 'auth', 'starttls', 'send', 'mx-lookup', 'dkim-verify', 'probe', 'sink', 'exporter', 'demo', 'explain', 'completion'];
 const { load } = require('./compile-cache.cjs');
 const cli = load(require('node:path').join(__dirname, '..', 'dist', 'smtpkit.cjs'), COMMANDS.includes(argv[0]) ? argv[0] : 'other');
 cli.exports.main(argv).then((code) => {

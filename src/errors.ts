@@ -23,13 +23,16 @@ export type Wait = 'connect' | 'greeting' | 'command' | 'tls' | 'dns' | 'total';
  * (the CLI names flags, the REPL may say something else). Never text inside the core.
  */
 export type Hint =
-  | { kind: 'timeout'; wait: Wait }
+  /** implicitTls: a silent port other than 25/587 may want TLS at once ('maybe'), or was asked and does not ('not'). */
+  | { kind: 'timeout'; wait: Wait; implicitTls?: 'maybe' | 'not' }
   /** The server speaks only TLS versions below what we offered. */
   | { kind: 'tls-old-version' }
   /** A certificate problem that is a warning unless verification is asked for. */
   | { kind: 'tls-verify' }
   /** STARTTLS is missing: perhaps the port wants TLS from the start. */
   | { kind: 'implicit-tls' }
+  /** A silent port answered TLS, so the session went on over implicit TLS unasked. */
+  | { kind: 'implicit-tls-found' }
   /** Another SASL mechanism could work (or XOAUTH2 must be named). */
   | { kind: 'choose-mechanism' }
   /** Credentials were withheld because the session has no TLS. */

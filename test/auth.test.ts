@@ -129,3 +129,38 @@ test('SCRAM: a server that does not prove it knows the password is refused (exit
     await server.close();
   }
 });
+
+test('a server that keeps answering 334 gets each secret once, then the exchange cancelled with "*"', async () => {
+  const received: string[] = [];
+  const server = await rawServer((s) => {
+    s.write('220 greedy.test ESMTP\r\n');
+    let login = false;
+    lineServer(s, (line) => {
+      received.push(line);
+      if (line.startsWith('EHLO')) return '250-greedy.test\r\n250 AUTH LOGIN CRAM-MD5 XOAUTH2\r\n';
+      if (line.startsWith('QUIT')) return '221 bye\r\n';
+      if (line === '*') return '501 5.7.0 cancelled\r\n';
+      // Asks again, whatever the client answered: LOGIN's "Username:" once then "Password:"
+      // for ever; otherwise a challenge CRAM-MD5 would sign.
+      if (line === 'AUTH LOGIN') return ((login = true), `334 ${Buffer.from('Username:').toString('base64')}\r\n`);
+      if (login) return `334 ${Buffer.from('Password:').toString('base64')}\r\n`;
+      return `334 ${Buffer.from('<1.2@greedy.test>').toString('base64')}\r\n`;
+    });
+  });
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  try {
+    for (const [mech, secret, expected] of [
+      ['LOGIN', PASSWORD, ['AUTH LOGIN', b64(USER), b64(PASSWORD), '*']],
+      ['CRAM-MD5', PASSWORD, ['AUTH CRAM-MD5', 'digest', '*']],
+      ['XOAUTH2', TOKEN, ['AUTH XOAUTH2', ...Array(10).fill(''), '*']],
+    ] as const) {
+      received.length = 0;
+      const r = await runCli(['auth', `127.0.0.1:${server.port}`, '--user', USER, '--mech', mech, '--allow-plaintext', '--starttls', 'never'], { env: { SMTPKIT_PASSWORD: secret } });
+      assert.equal(r.code, 7, `${mech}: ${r.stdout}${r.stderr}`);
+      const auth = received.filter((l) => !/^(EHLO|QUIT)/.test(l)).map((l) => (mech === 'CRAM-MD5' && !/^(AUTH|\*)/.test(l) ? 'digest' : l.replace(/^AUTH XOAUTH2 .*/, 'AUTH XOAUTH2')));
+      assert.deepEqual(auth, expected, `${mech}: what the server received`);
+    }
+  } finally {
+    await server.close();
+  }
+});

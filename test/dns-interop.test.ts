@@ -92,7 +92,7 @@ test('a SERVFAIL on TLSA is a DANE failure for that host; the other findings sta
   const r = await lookup('tlsa.sec.test', '--checks', '--https-port', '9', '--json');
   assert.equal(r.code, 1, r.stderr);
   const doc = json(r);
-  assert.equal(doc.checks.length, 5);
+  assert.equal(doc.checks.length, 6, "SPF, DMARC, MTA-STS, TLS-RPT, DANE and DKIM keys");
   assert.equal(check(doc, 'SPF').status, 'pass');
   assert.equal(check(doc, 'DMARC').status, 'pass', 'from the organisational domain sec.test');
   const dane = check(doc, 'DANE');

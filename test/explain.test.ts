@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ENHANCED_CODES } from '../src/explain/enhanced-codes.js';
+import { CAUSE_SOURCES, causesFor } from '../src/explain/causes.js';
 import { explainCode, explainEnhanced, explainReply } from '../src/explain/explain.js';
 import { COMMAND_CODES, GENERIC_CODES } from '../src/explain/reply-codes.js';
 import { runCli } from './helpers/cli.js';
@@ -71,4 +72,109 @@ test('smtpkit explain reads a code pair, a lone enhanced code and a pasted line'
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /cannot read "what is this" as a reply/);
   assert.equal(bad.stdout, '');
+});
+
+test('explain reads a continuation line, a "#" or "Status:" prefix, and names the cause (exit 0)', async () => {
+  const dmarc = await runCli(['explain', '--json', "550-5.7.1 [192.0.2.1] Unauthenticated email from example.test is not accepted due to domain's DMARC policy"]);
+  assert.equal(dmarc.code, 0, dmarc.stderr);
+  const d = JSON.parse(dmarc.stdout);
+  assert.equal(d.code, 550);
+  assert.equal(d.enhanced, '5.7.1');
+  assert.equal(d.causes[0].id, 'dmarc');
+  const hashed = await runCli(['explain', '# 550 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org']);
+  assert.equal(hashed.code, 0, hashed.stderr);
+  assert.match(hashed.stdout, /cause: your sending IP is on a Spamhaus blocklist/);
+  assert.match(hashed.stdout, /https:\/\/check\.spamhaus\.org\//);
+  const status = JSON.parse((await runCli(['explain', '--json', 'Status: 5.2.2'])).stdout);
+  assert.equal(status.enhanced, '5.2.2');
+  assert.equal(status.causes[0].id, 'mailbox-full');
+  const multi = JSON.parse((await runCli(['explain', '--json', '550-5.1.1 The email account that you tried to reach does not exist.\n550 5.1.1 Please try double-checking - gsmtp'])).stdout);
+  assert.equal(multi.items.length, 1);
+  assert.equal(multi.causes[0].id, 'user-unknown');
+});
+
+test('explain - reads a whole Postfix bounce: each DSN recipient with its status, remote MTA and cause', async () => {
+  const r = await runCli(['explain', '-', '--json'], { input: readFixture('bounce-postfix.eml') });
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout);
+  assert.deepEqual(
+    doc.items.map((i: { recipient: string; code: number; enhanced: string; remoteMta: string }) => [i.recipient, i.code, i.enhanced, i.remoteMta]),
+    [
+      ['bob@gmail.example', 550, '5.1.1', 'gmail-smtp-in.l.google.example'],
+      ['carol@outlook.example', 550, '5.7.606', 'outlook.example'],
+    ],
+  );
+  assert.equal(doc.items[1].causes[0].id, 'microsoft-banned-ip');
+  assert.equal(doc.items[1].causes[0].delist, 'https://sender.office.com/');
+  // No argument with standard input not a terminal reads it too (explain < bounce.eml).
+  const text = await runCli(['explain'], { input: readFixture('bounce-postfix.eml') });
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /recipient bob@gmail\.example, reported by gmail-smtp-in\.l\.google\.example/);
+  assert.match(text.stdout, /cause: Microsoft \(Exchange Online\) has banned your sending IP/);
+});
+
+test('explain - reads reply lines of a bounce without a DSN part, with the command they answered', async () => {
+  const r = await runCli(['explain', '-', '--json'], { input: readFixture('bounce-exim.txt') });
+  assert.equal(r.code, 0, r.stderr);
+  const items = JSON.parse(r.stdout).items;
+  assert.deepEqual(items.map((i: { code: number; verb: string }) => [i.code, i.verb]), [[554, 'RCPT'], [451, '.']]);
+  assert.equal(items[0].causes[0].id, 'barracuda');
+  assert.equal(items[1].causes[0].id, 'greylisting');
+  // A Postfix notification alone: "said:" replies wrapped over indented lines.
+  const body = readFixture('bounce-postfix.eml').split('--B\nContent-Description: Delivery report')[0]!;
+  const p = JSON.parse((await runCli(['explain', '-', '--json'], { input: body })).stdout);
+  assert.deepEqual(p.items.map((i: { enhanced: string; verb: string }) => [i.enhanced, i.verb]), [['5.1.1', 'RCPT'], ['5.7.606', 'RCPT']]);
+  assert.match(p.items[1].input, /To request removal from this list/);
+  const empty = await runCli(['explain', '-'], { input: 'hello\nnothing here\n' });
+  assert.equal(empty.code, 2);
+});
+
+test('well-known causes: blocklists, Gmail and Microsoft codes, greylisting, quota, unknown users; every row cites a source', () => {
+  const ids = (code: number | undefined, enhanced: string | null, text: string) => causesFor(code, enhanced, text).map((c) => c.id);
+  assert.deepEqual(ids(554, '5.7.1', 'rejected because 192.0.2.1 is listed by pbl.spamhaus.org'), ['spamhaus-pbl']);
+  assert.deepEqual(ids(554, '5.7.1', 'Client host blocked using xbl.spamhaus.org'), ['spamhaus-xbl']);
+  assert.deepEqual(ids(554, '5.7.1', 'listed in sbl.spamhaus.org'), ['spamhaus-sbl']);
+  assert.deepEqual(ids(554, null, 'Blocked - see https://www.spamcop.net/bl.shtml?192.0.2.1'), ['spamcop']);
+  assert.deepEqual(ids(554, null, 'rejected by SORBS'), ['sorbs']);
+  assert.deepEqual(ids(550, null, 'Your IP is listed at dnsbl-1.uceprotect.net'), ['uceprotect']);
+  assert.deepEqual(ids(550, '5.7.26', 'This mail has been blocked because the sender is unauthenticated.'), ['gmail-dmarc']);
+  assert.deepEqual(ids(550, '5.7.1', 'This message is unauthenticated'), ['gmail-unauthenticated']);
+  assert.deepEqual(ids(421, '4.7.0', 'Our system has detected an unusual rate of unsolicited mail originating from your IP address'), ['rate-limit']);
+  assert.deepEqual(ids(550, '5.7.708', 'Service unavailable. Access denied, traffic not accepted from this IP.'), ['microsoft-708']);
+  assert.deepEqual(ids(550, '5.7.606', 'Access denied, banned sending IP [192.0.2.1]'), ['microsoft-banned-ip']);
+  assert.deepEqual(ids(450, '4.2.0', '<a@b>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/'), ['greylisting']);
+  assert.deepEqual(ids(451, '4.7.1', 'Please try again later'), ['greylisting']);
+  assert.deepEqual(ids(452, '4.2.2', 'The email account that you tried to reach is over quota'), ['mailbox-full']);
+  assert.deepEqual(ids(550, '5.1.1', 'User unknown'), ['user-unknown']);
+  assert.deepEqual(ids(550, '5.7.23', 'SPF check failed'), ['spf']);
+  assert.deepEqual(ids(550, '5.7.20', 'No valid DKIM signature'), ['dkim']);
+  assert.deepEqual(ids(250, '2.0.0', 'Ok: queued as ABC'), []);
+  for (const { id, source } of CAUSE_SOURCES) assert.match(source, /^https?:\/\/\S+$/, `${id} has no source`);
+});
+
+test('explain - refuses more standard input than a bounce holds (4 MiB) with exit 2', async () => {
+  const { spawn } = await import('node:child_process');
+  const { BIN } = await import('./helpers/paths.js');
+  const child = spawn(process.execPath, [BIN, 'explain', '-'], { env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' } });
+  // smtpkit stops reading at the limit: the rest of our write meets a closed pipe.
+  child.stdin.on('error', () => {});
+  child.stdin.end(`550 5.1.1 unknown\n${'x'.repeat(5 * 1024 * 1024)}`);
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  assert.equal(code, 2);
+  assert.match(stderr, /standard input is over 4 MiB/);
+});
+
+test('explain reads swaks and smtpkit transcript markers and Postfix log lines', async () => {
+  const swaks = JSON.parse((await runCli(['explain', '--json', '<** 550 5.7.1 Relay access denied'])).stdout);
+  assert.equal(swaks.code, 550);
+  const ours = JSON.parse((await runCli(['explain', '--json', '<~  452 4.2.2 Mailbox full'])).stdout);
+  assert.equal(ours.causes[0].id, 'mailbox-full');
+  const log = 'Jun  7 19:24:09 mx postfix/smtpd[2561]: NOQUEUE: reject: RCPT from unknown[192.0.2.1]: 554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using bl.spamcop.net; from=<a@example.test> to=<b@example.test> proto=ESMTP helo=<x>';
+  const p = JSON.parse((await runCli(['explain', '--json', '-'], { input: `${log}\n` })).stdout);
+  assert.equal(p.verb, 'RCPT');
+  assert.equal(p.enhanced, '5.7.1');
+  assert.equal(p.causes[0].id, 'spamcop');
+  assert.doesNotMatch(p.input, /from=</);
 });

@@ -74,6 +74,15 @@ test('Postfix implicit TLS port', { skip }, async () => {
   assert.match(r.stdout, /answered EHLO with \d+ extensions over TLS/);
   const plain = await runCli(['ehlo', `127.0.0.1:${env!.smtps}`, '--greeting-timeout', '1s']);
   assert.equal(plain.code, 4, 'without TLS the implicit-TLS port sends no greeting');
+  assert.match(plain.stderr, /use --tls-on-connect or smtps:\/\/host:port/);
+  // Given time, the silence is recognised as implicit TLS and the session goes on over it.
+  const found = await runCli(['ehlo', `127.0.0.1:${env!.smtps}`, '--ca-file', env!.ca, '--json']);
+  assert.equal(found.code, 0, found.stdout);
+  const doc = JSON.parse(found.stdout);
+  assert.match(doc.tls.protocol, /^TLSv1\.[23]$/);
+  assert.ok(doc.events.some((e: { type: string; message?: string }) => e.type === 'warning' && /expects implicit TLS/.test(e.message ?? '')));
+  const url = await runCli(['probe', `smtps://127.0.0.1:${env!.smtps}`, '--ca-file', env!.ca, '--format', 'json']);
+  assert.match(JSON.parse(url.stdout).results[0].checks.find((c: { name: string }) => c.name === 'tls').message, /^implicit TLS \(port \d+\)$/);
 });
 
 const authEnv = () => ({ SMTPKIT_PASSWORD: (env as InteropEnv & { password: string }).password });
@@ -161,24 +170,62 @@ const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status
 const peersMissing = !has('swaks') || !existsSync('/usr/sbin/smtp-source') ? 'swaks or smtp-source is not installed' : false;
 if (peersMissing && process.env.CI) throw new Error(`CI must run the sink interop tests, but ${peersMissing}: did .ci/run install them?`);
 
-test('smtpkit sink takes a session from swaks (STARTTLS + AUTH) and load from Postfix’s smtp-source', { skip: peersMissing }, async () => {
+test('smtpkit sink takes sessions from swaks (STARTTLS + AUTH, pipelined), load from Postfix’s smtp-source and chunks from send --bdat; every accepted message saved once', { skip: peersMissing }, async () => {
   const { sinkProcess } = await import('./helpers/sink-process.js');
-  const sink = await sinkProcess(['-q', '--tls', '--auth', 'swaks:swaks-pw']);
+  const { mkdtempSync, readdirSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const base = mkdtempSync(join(tmpdir(), 'smtpkit-sink-interop-'));
+  /** Saved .eml files, and the sink's JSON line per accepted message. */
+  const saved = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.eml'));
+  const accepted = (sink: { stdout(): string }) => sink.stdout().trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; file: string });
   try {
-    const swaks = spawnSync('swaks', ['--server', `127.0.0.1:${sink.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--tls', '--auth', 'PLAIN', '--auth-user', 'swaks', '--auth-password', 'swaks-pw', '--timeout', '10'], { encoding: 'utf8', timeout: 20_000 });
-    assert.equal(swaks.status, 0, swaks.stdout + swaks.stderr);
-    assert.match(swaks.stdout, /<~ {2}250 2\.0\.0 Ok: queued as [0-9A-F]{12}/);
+    const dir = join(base, 'swaks');
+    const sink = await sinkProcess(['--json', '--save', dir, '--tls', '--auth', 'swaks:swaks-pw']);
+    const queued: string[] = [];
+    try {
+      for (const extra of [[], ['--pipeline']]) {
+        const swaks = spawnSync('swaks', ['--server', `127.0.0.1:${sink.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--tls', '--auth', 'PLAIN', '--auth-user', 'swaks', '--auth-password', 'swaks-pw', '--timeout', '10', ...extra], { encoding: 'utf8', timeout: 20_000 });
+        assert.equal(swaks.status, 0, swaks.stdout + swaks.stderr);
+        const id = /<~ {2}250 2\.0\.0 Ok: queued as ([0-9A-F]{12})/.exec(swaks.stdout)?.[1];
+        assert.ok(id, swaks.stdout);
+        queued.push(id);
+      }
+    } finally {
+      await sink.stop();
+    }
+    assert.deepEqual(accepted(sink).map((m) => m.id), queued);
+    assert.equal(saved(dir).length, queued.length);
+
+    const loadDir = join(base, 'load');
+    const load = await sinkProcess(['--json', '--save', loadDir]);
+    try {
+      const source = spawnSync('/usr/sbin/smtp-source', ['-s', '5', '-m', '200', '-l', '20000', '-f', 'a@client.test', '-t', 'b@example.test', `127.0.0.1:${load.port}`], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(source.status, 0, source.stdout + source.stderr);
+    } finally {
+      await load.stop();
+    }
+    assert.match(load.stderr(), /^=== sink stopped: 200 message\(s\)/m);
+    assert.equal(accepted(load).length, 200);
+    assert.equal(saved(loadDir).length, 200, 'each of the 200 accepted messages saved once');
+
+    const bdatDir = join(base, 'bdat');
+    const chunks = await sinkProcess(['--json', '--save', bdatDir]);
+    const ids: string[] = [];
+    try {
+      for (let i = 0; i < 5; i++) {
+        const r = await runCli(['send', `127.0.0.1:${chunks.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--bdat', '--subject', `chunk ${i}`, '--body', 'x'.repeat(100_000), '--json']);
+        assert.equal(r.code, 0, r.stderr);
+        ids.push(JSON.parse(r.stdout).result.queueId);
+      }
+    } finally {
+      await chunks.stop();
+    }
+    assert.deepEqual(accepted(chunks).map((m) => m.id), ids);
+    assert.deepEqual(saved(bdatDir).map((f) => f.slice(-16, -4)).sort(), [...ids].sort());
   } finally {
-    await sink.stop();
+    rmSync(base, { recursive: true, force: true });
   }
-  const load = await sinkProcess(['-q']);
-  try {
-    const source = spawnSync('/usr/sbin/smtp-source', ['-s', '5', '-m', '200', '-f', 'a@client.test', '-t', 'b@example.test', `127.0.0.1:${load.port}`], { encoding: 'utf8', timeout: 30_000 });
-    assert.equal(source.status, 0, source.stdout + source.stderr);
-  } finally {
-    await load.stop();
-  }
-  assert.match(load.stdout(), /^=== sink stopped: 200 message\(s\)/m);
 });
 
 test('Postfix + Dovecot at a real terminal: /auth with the password typed logs in, and the password goes nowhere else', { skip: skip || (hasTmux ? false : 'tmux is not installed') }, async () => {
@@ -210,6 +257,35 @@ test('Postfix + Dovecot at a real terminal: /auth with the password typed logs i
     assert.ok(!screen.includes(password), screen);
     assert.doesNotMatch(screen, /^<~\* 5\d\d/m, 'no command was refused: the password was not sent as a command');
     assert.match(screen, /^ ~> EHLO client\.test$/m, 'the EHLO after TLS reuses the typed name');
+    assert.ok(!readFileSync(history, 'utf8').includes(password));
+  } finally {
+    pty.close();
+  }
+});
+
+test('Postfix at a real terminal: a password typed ahead of /auth before /starttls never crosses in clear', { skip: skip || (hasTmux ? false : 'tmux is not installed') }, async () => {
+  const { user, password } = JSON.parse(readFileSync(ENV_FILE, 'utf8')) as { user: string; password: string };
+  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-pty-'));
+  const history = join(dir, 'history');
+  const pty = new Pty(`env -u SMTPKIT_PASSWORD NO_COLOR=1 SMTPKIT_HISTORY=${history} ${process.execPath} ${BIN} repl 127.0.0.1:${env!.submission} --ca-file ${env!.ca} -v`);
+  try {
+    await pty.waitFor(/^127\.0\.0\.1:\d+>\s*$/m, 'the prompt');
+    await pty.type('EHLO client.test');
+    await pty.key('Enter');
+    await pty.waitFor(/^<-  250 \S+ +# /m, 'EHLO explained');
+    // Postfix offers AUTH only after TLS: /auth is refused at once, while the password is being typed.
+    await pty.type(`/auth PLAIN ${user}`);
+    await pty.key('Enter');
+    await pty.type(password);
+    await pty.key('Enter');
+    await pty.waitFor(/not sent: this line is not an SMTP command/, 'the typed-ahead password held back');
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+    const screen = pty.screen();
+    // -v shows every byte sent: the password is in none of them.
+    assert.doesNotMatch(screen, new RegExp(`^>>> .*${password}`, 'm'));
+    assert.doesNotMatch(screen, new RegExp(`^ -> ${password}`, 'm'));
     assert.ok(!readFileSync(history, 'utf8').includes(password));
   } finally {
     pty.close();

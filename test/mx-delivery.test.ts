@@ -32,6 +32,12 @@ before(async () => {
     'mx.wrongdane.test': [{ type: 'A', address: '127.0.0.1' }],
     '_25._tcp.mx.wrongdane.test': [{ type: 'TLSA', data: tlsa(3, Buffer.alloc(32, 7)) }],
     'nullmx.test': [{ type: 'MX', exchange: '', priority: 0 }],
+    // A hostile first MX whose name carries a terminal escape; the second is real.
+    'oddmx.test': [
+      { type: 'MX', exchange: 'evil\u001b]0;pwned\u0007.oddmx.test', priority: 5 },
+      { type: 'MX', exchange: 'localhost', priority: 10 },
+    ],
+    'localhost': [{ type: 'A', address: '127.0.0.1' }],
   });
 });
 after(async () => {
@@ -101,4 +107,18 @@ test('MX delivery refusals: a null MX, recipients in two domains, neither server
   const none = await runCli(['ehlo']);
   assert.equal(none.code, 2);
   assert.match(none.stderr, /give a server \(host\[:port\]\) or --mx DOMAIN/);
+});
+
+test('an MX target that is not a host name is skipped: never looked up, connected to, or sent as SNI', async () => {
+  const asked = dns.edns.length;
+  const lookup = await runCli(['mx-lookup', 'oddmx.test', '--json', '--resolver', `127.0.0.1:${dns.port}`, '--dns-timeout', '1s']);
+  const hosts = JSON.parse(lookup.stdout).mx.hosts as Array<{ exchange: string; problems: string[]; addresses: unknown[] }>;
+  assert.match(hosts[0]!.problems.join(' '), /not a valid host name/);
+  assert.deepEqual(hosts[0]!.addresses, []);
+  const before = peer.messages.length;
+  const r = await runCli(['send', '--from', 'ann@client.test', '--to', 'bob@oddmx.test', '--json', ...dnsFlags(), '--ca-file', TLS.ca]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(JSON.parse(r.stdout).tls.sni, 'localhost');
+  assert.equal(peer.messages.length, before + 1);
+  assert.ok(!dns.edns.slice(asked).some((q) => q?.name.startsWith('evil')), 'the hostile name was never asked for');
 });

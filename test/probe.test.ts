@@ -171,8 +171,9 @@ test('--mx probes every address of every MX host; -q prints only verdicts', asyn
   });
   try {
     const r = await runCli(['probe', '--mx', 'probe.test', '--resolver', `127.0.0.1:${dns.port}`, '--port', String(strictPeer.port), '--ca-file', TLS.ca, '-q']);
-    assert.equal(r.code, 1, 'the certificate is not for mx.probe.test');
-    assert.match(r.stdout, /^FAILED: mx\.probe\.test \(127\.0\.0\.1\): \d+ passed, 0 warnings, 1 failed$/m);
+    // The certificate is not for mx.probe.test: between MTAs that is opportunistic TLS, a warning (issue #14).
+    assert.equal(r.code, 0, r.stdout);
+    assert.match(r.stdout, /^OK with warnings: mx\.probe\.test \(127\.0\.0\.1\): \d+ passed, 1 warning, 0 failed$/m);
   } finally {
     await dns.close();
   }

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { loggingServer, type LoggingServer } from './helpers/logging-server.js';
+import { lineServer, rawServer } from './helpers/raw-server.js';
+import type { Socket } from 'node:net';
 import { BIN } from './helpers/paths.js';
 import { hasTmux, Pty } from './helpers/pty.js';
 
@@ -25,16 +27,24 @@ before(async () => {
 });
 after(() => server.close());
 
-function session(extra = '') {
+function session(extra = '', port = server.port) {
   const dir = mkdtempSync(join(tmpdir(), 'smtpkit-pty-'));
   const history = join(dir, 'history');
   // No SMTPKIT_PASSWORD: the secret must be typed at the prompt.
-  const pty = new Pty(`env -u SMTPKIT_PASSWORD NO_COLOR=1 SMTPKIT_HISTORY=${history} ${process.execPath} ${BIN} repl 127.0.0.1:${server.port} --allow-plaintext ${extra}`);
+  const pty = new Pty(`env -u SMTPKIT_PASSWORD NO_COLOR=1 SMTPKIT_HISTORY=${history} ${process.execPath} ${BIN} repl 127.0.0.1:${port} --allow-plaintext ${extra}`);
   const readHistory = () => (existsSync(history) ? readFileSync(history, 'utf8') : '');
-  return { pty, readHistory };
+  return { pty, readHistory, dir };
 }
 
 const PROMPT = /^127\.0\.0\.1:\d+( [a-zA-Z: ]+)?>\s*$/m;
+
+/** The prompt, then EHLO typed and its explained reply: where most sessions here begin. */
+async function greet(pty: Pty) {
+  await pty.waitFor(PROMPT, 'the prompt');
+  await pty.type('EHLO client.test');
+  await pty.key('Enter');
+  await pty.waitFor(/^<-  250 \S+ +# /m, 'EHLO explained');
+}
 
 function assertNoLeak(where: string, text: string, ...secrets: string[]) {
   for (const s of secrets) assert.ok(!text.includes(s), `${where} contains ${JSON.stringify(s)}:\n${text}`);
@@ -44,10 +54,7 @@ test('pty: /auth PLAIN with the password typed at the prompt sends it in AUTH on
   const { pty, readHistory } = session();
   const start = server.lines.length;
   try {
-    await pty.waitFor(PROMPT, 'the prompt');
-    await pty.type('EHLO client.test');
-    await pty.key('Enter');
-    await pty.waitFor(/^<-  250 \S+ +# /m, 'EHLO explained');
+    await greet(pty);
     await pty.type('/auth PLAIN alice');
     await pty.key('Enter');
     await pty.waitFor(/password for alice/, 'the password prompt');
@@ -81,10 +88,7 @@ test('pty: /auth LOGIN sends the user name once and the password once', { skip }
   const { pty, readHistory } = session();
   const start = server.lines.length;
   try {
-    await pty.waitFor(PROMPT, 'the prompt');
-    await pty.type('EHLO client.test');
-    await pty.key('Enter');
-    await pty.waitFor(/^<-  250 \S+ +# /m, 'EHLO explained');
+    await greet(pty);
     await pty.type('/auth LOGIN bob');
     await pty.key('Enter');
     await pty.waitFor(/password for bob/, 'the password prompt');
@@ -106,10 +110,7 @@ test('pty: Ctrl-C at the password prompt cancels it only; the session goes on', 
   const { pty, readHistory } = session();
   const start = server.lines.length;
   try {
-    await pty.waitFor(PROMPT, 'the prompt');
-    await pty.type('EHLO client.test');
-    await pty.key('Enter');
-    await pty.waitFor(/^<-  250 \S+ +# /m, 'EHLO explained');
+    await greet(pty);
     await pty.type('/auth PLAIN carol');
     await pty.key('Enter');
     await pty.waitFor(/password for carol/, 'the password prompt');
@@ -133,10 +134,7 @@ test('pty: /send answered step by step; no answer is sent as a command or kept i
   const { pty, readHistory } = session();
   const start = server.lines.length;
   try {
-    await pty.waitFor(PROMPT, 'the prompt');
-    await pty.type('EHLO client.test');
-    await pty.key('Enter');
-    await pty.waitFor(/^<-  250 \S+ +# /m, 'EHLO explained');
+    await greet(pty);
     await pty.type('/send');
     await pty.key('Enter');
     for (const [question, answer] of [
@@ -172,10 +170,7 @@ test('pty: /send answered step by step; no answer is sent as a command or kept i
 test('pty: /quit after a 5xx reply exits 0 (exit 1 on failures is for scripts)', { skip }, async () => {
   const { pty } = session();
   try {
-    await pty.waitFor(PROMPT, 'the prompt');
-    await pty.type('EHLO client.test');
-    await pty.key('Enter');
-    await pty.waitFor(/^<-  250 \S+ +# /m, 'EHLO explained');
+    await greet(pty);
     await pty.type('MAIL FROM:<refuse@client.test>');
     await pty.key('Enter');
     await pty.waitFor(/^<\*\* 550 5\.7\.1 Sender refused/m, 'the refusal');
@@ -214,10 +209,7 @@ test('pty: auth and send ask for the password only once the server offers AUTH',
 test('pty: SASL responses typed by hand after a 334 stay out of history and the Up arrow', { skip }, async () => {
   const { pty, readHistory } = session();
   try {
-    await pty.waitFor(PROMPT, 'the prompt');
-    await pty.type('EHLO client.test');
-    await pty.key('Enter');
-    await pty.waitFor(/^<-  250 \S+ +# /m, 'EHLO explained');
+    await greet(pty);
     await pty.type('AUTH LOGIN');
     await pty.key('Enter');
     await pty.waitFor(/^<-  334 VXNlcm5hbWU6/m, 'the user name question');
@@ -246,10 +238,7 @@ test('pty: a password typed ahead of its prompt goes to the prompt; a pasted one
   const { pty, readHistory } = session();
   const start = server.lines.length;
   try {
-    await pty.waitFor(PROMPT, 'the prompt');
-    await pty.type('EHLO client.test');
-    await pty.key('Enter');
-    await pty.waitFor(/^<-  250 \S+ +# /m, 'EHLO explained');
+    await greet(pty);
     // Typed at once, without waiting for the prompt to appear.
     await pty.type('/auth PLAIN alice');
     await pty.key('Enter');
@@ -279,10 +268,7 @@ test('pty: a password typed ahead of its prompt goes to the prompt; a pasted one
 test('pty: Ctrl-T at the password prompt does not reveal the password', { skip }, async () => {
   const { pty } = session();
   try {
-    await pty.waitFor(PROMPT, 'the prompt');
-    await pty.type('EHLO client.test');
-    await pty.key('Enter');
-    await pty.waitFor(/^<-  250 \S+ +# /m, 'EHLO explained');
+    await greet(pty);
     await pty.type('/auth PLAIN frank');
     await pty.key('Enter');
     await pty.waitFor(/password for frank/, 'the password prompt');
@@ -293,6 +279,216 @@ test('pty: Ctrl-T at the password prompt does not reveal the password', { skip }
     assert.doesNotMatch(pty.screen(), /toggle visibility/);
     await pty.key('Enter');
     await pty.waitFor(/auth:frank>\s*$/m, 'logged in');
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+  } finally {
+    pty.close();
+  }
+});
+
+test('pty: Ctrl-D at each prompt (user name, password, /send question) cancels that prompt only', { skip }, async () => {
+  const { pty } = session();
+  const start = server.lines.length;
+  try {
+    await greet(pty);
+    const cancelled = () => pty.screen().match(/^!!! .*cancelled/gm)?.length ?? 0;
+    for (const [command, question] of [
+      ['/auth PLAIN', /\? user:/],
+      ['/auth PLAIN grace', /password for grace/],
+      ['/send', /\? From:/],
+    ] as const) {
+      const before = cancelled();
+      await pty.type(command);
+      await pty.key('Enter');
+      await pty.waitFor(question, `the prompt after ${command}`);
+      await pty.key('C-d');
+      // Before the fix the prompt waited for ever, the terminal back in line mode.
+      for (const end = Date.now() + 8000; cancelled() === before && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(cancelled(), before + 1, `Ctrl-D cancels the prompt after ${command}; the screen:\n${pty.screen()}`);
+      await pty.waitFor(PROMPT, 'the main prompt again');
+      assert.equal(pty.terminalState().lineMode, false, 'the main prompt has the terminal in raw mode again');
+    }
+    await pty.type('NOOP');
+    await pty.key('Enter');
+    await pty.waitFor(/^<-  250 2\.0\.0 ok/m, 'NOOP sent and answered after the cancels');
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+    assert.deepEqual(server.lines.slice(start), ['EHLO client.test', 'NOOP', 'QUIT']);
+    assert.deepEqual(pty.terminalState(), { lineMode: true, echo: true, cursorVisible: true }, 'the terminal is left as the shell wants it');
+  } finally {
+    pty.close();
+  }
+});
+
+test('pty: Ctrl-D at the password prompt of `smtpkit auth` ends it (exit 2), with the terminal as it was', { skip }, async () => {
+  const pty = new Pty(`env -u SMTPKIT_PASSWORD NO_COLOR=1 ${process.execPath} ${BIN} auth 127.0.0.1:${server.port} --user heidi --allow-plaintext --starttls never`);
+  try {
+    await pty.waitFor(/password for heidi/, 'the password prompt');
+    await pty.key('C-d');
+    await pty.waitFor(/^EXIT=2$/m, 'exit 2 (no password entered)');
+    assert.match(pty.screen(), /no password entered \(cancelled\)/);
+    assert.deepEqual(pty.terminalState(), { lineMode: true, echo: true, cursorVisible: true });
+  } finally {
+    pty.close();
+  }
+});
+
+test('pty: stdout to a file, stdin a terminal: the typed password goes to AUTH only, and a 5xx does not end the session', { skip }, async () => {
+  // The transcript goes to the file; the screen (stderr) has the prompts and what was typed at the main prompt.
+  const transcript = join(mkdtempSync(join(tmpdir(), 'smtpkit-pty-out-')), 'out.txt');
+  const { pty, readHistory } = session(`> ${transcript}`);
+  const start = server.lines.length;
+  try {
+    await pty.waitFor(PROMPT, 'the main prompt, on stderr');
+    await pty.type('EHLO client.test');
+    await pty.key('Enter');
+    for (const end = Date.now() + 8000; !server.lines.slice(start).includes('EHLO client.test') && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+    await pty.waitFor(PROMPT, 'the main prompt after EHLO');
+    // Typed ahead of its prompt: in line mode the terminal itself would echo it.
+    await pty.type('/auth PLAIN ivan');
+    await pty.key('Enter');
+    await pty.type(SECRET);
+    await pty.key('Enter');
+    for (const end = Date.now() + 8000; server.lines.length < start + 2 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+    await pty.type('BOGUS');
+    await pty.key('Enter');
+    await pty.type('NOOP');
+    await pty.key('Enter');
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0: a person ended the session');
+    assert.deepEqual(server.lines.slice(start), ['EHLO client.test', `AUTH PLAIN ${b64(`\0ivan\0${SECRET}`)}`, 'BOGUS', 'NOOP', 'QUIT']);
+    assertNoLeak('the history', readHistory(), SECRET);
+    assertNoLeak('the screen', pty.screen(), SECRET);
+    assertNoLeak('the transcript', readFileSync(transcript, 'utf8'), SECRET);
+    assert.match(readFileSync(transcript, 'utf8'), /^ -> AUTH PLAIN <redacted>$/m);
+  } finally {
+    pty.close();
+  }
+});
+
+test('pty: the server closing while the password is typed: the prompt takes the rest of it, nothing is sent, the session ends', { skip }, async () => {
+  const lines: string[] = [];
+  let socket: Socket | undefined;
+  const closing = await rawServer((s) => {
+    socket = s;
+    s.write('220 closing.test ESMTP\r\n');
+    lineServer(s, (l) => (lines.push(l), /^EHLO/i.test(l) ? '250-closing.test\r\n250 AUTH PLAIN\r\n' : '250 ok\r\n'));
+  });
+  const { pty } = session('', closing.port);
+  try {
+    await pty.waitFor(PROMPT, 'the prompt');
+    await pty.type('EHLO client.test');
+    await pty.key('Enter');
+    await pty.waitFor(/^<-  250 AUTH PLAIN +# /m, 'EHLO explained');
+    await pty.type('/auth PLAIN judy');
+    await pty.key('Enter');
+    await pty.waitFor(/password for judy/, 'the password prompt');
+    await pty.type('half');
+    socket!.destroy();
+    await pty.waitFor(/^!!! the server closed the connection$/m, 'the close said on a line of its own');
+    // Ending at once would hand the rest of the password, as it is typed, to the shell.
+    await pty.type('-and-the-rest');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'the session over once the password is entered');
+    assert.match(pty.screen(), /^!!! the connection closed while the password was typed: it was not sent$/m);
+    assert.doesNotMatch(pty.screen(), /-> AUTH/, 'nothing shown as sent on a closed connection');
+    assertNoLeak('the screen', pty.screen(), 'half', '-and-the-rest');
+    assert.deepEqual(lines, ['EHLO client.test']);
+    assert.deepEqual(pty.terminalState(), { lineMode: true, echo: true, cursorVisible: true });
+  } finally {
+    pty.close();
+    await closing.close();
+  }
+});
+
+test('pty: a password typed on the /auth line by mistake is refused and kept out of history', { skip }, async () => {
+  const { pty, readHistory } = session();
+  const start = server.lines.length;
+  try {
+    await greet(pty);
+    await pty.type(`/auth PLAIN kim ${SECRET}`);
+    await pty.key('Enter');
+    await pty.waitFor(/the password is never typed on the line/, 'the refusal');
+    await pty.waitFor(PROMPT, 'the prompt again');
+    await pty.key('Up');
+    await pty.waitFor(/> EHLO client\.test\s*$/m, 'Up skips the refused line');
+    await pty.key('C-u');
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+    assert.deepEqual(server.lines.slice(start), ['EHLO client.test', 'QUIT']);
+    assertNoLeak('the history', readHistory(), SECRET);
+  } finally {
+    pty.close();
+  }
+});
+
+test('pty: a password typed ahead of a prompt that never opens (/auth refused) is not sent, shown as sent, or kept', { skip }, async () => {
+  const { pty, readHistory } = session();
+  const start = server.lines.length;
+  try {
+    await greet(pty);
+    // The server offers no SCRAM: /auth is refused before any prompt, while the password is still being typed.
+    await pty.type('/auth SCRAM-SHA-256 liz');
+    await pty.key('Enter');
+    await pty.type(SECRET);
+    await pty.key('Enter');
+    await pty.waitFor(/not sent/, 'the typed-ahead line held back');
+    // Pasted with a misspelt mechanism: the same.
+    await pty.paste(`/auth PLAN liz\r${SECRET}\r`);
+    await pty.waitFor(/not sent[^]*not sent/, 'the pasted line held back');
+    await pty.waitFor(PROMPT, 'the prompt');
+    await pty.type('NOOP');
+    await pty.key('Enter');
+    await pty.waitFor(/^<-  250 2\.0\.0 ok/m, 'the next command goes out as usual');
+    await pty.key('Up');
+    await pty.waitFor(/> NOOP\s*$/m, 'Up: NOOP');
+    await pty.key('Up');
+    await pty.waitFor(/> \/auth PLAN liz\s*$/m, 'Up skips the held-back line');
+    await pty.key('C-u');
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+    assert.deepEqual(server.lines.slice(start), ['EHLO client.test', 'NOOP', 'QUIT']);
+    assertNoLeak('the history', readHistory(), SECRET);
+    assert.doesNotMatch(pty.screen(), new RegExp(`^ -> ${SECRET}`, 'm'));
+  } finally {
+    pty.close();
+  }
+});
+
+test('pty: keys typed while a command waits are not left for the shell when the session ends on its own', { skip }, async () => {
+  const silent = await loggingServer({ answer: (l) => (/^HANG/i.test(l) ? '' : undefined) });
+  // After smtpkit exits, whatever it left unread in the terminal is what the shell would run.
+  const pty = new Pty(`bash -c 'env -u SMTPKIT_PASSWORD NO_COLOR=1 SMTPKIT_HISTORY=/dev/null ${process.execPath} ${BIN} repl 127.0.0.1:${silent.port} --command-timeout 2s; echo CODE=$?; read -t 2 -r left; printf "LEFT=[%q]\\n" "$left"'`);
+  try {
+    await pty.waitFor(PROMPT, 'the prompt');
+    await pty.type('HANG');
+    await pty.key('Enter');
+    await pty.waitFor(/^ -> HANG$/m, 'HANG sent');
+    await pty.type('echo typed-ahead');
+    await pty.key('Enter');
+    await pty.waitFor(/^LEFT=\[.*\]$/m, 'the shell reading what was left', 10000);
+    assert.match(pty.screen(), /^CODE=5$/m, 'the command timeout ends the session (exit 5)');
+    assert.match(pty.screen(), /^LEFT=\[''\]$/m, 'nothing typed during the session is left for the shell');
+    assert.deepEqual(silent.lines, ['HANG']);
+  } finally {
+    pty.close();
+    await silent.close();
+  }
+});
+
+test('pty: stderr not a terminal: /auth says the secret must come from SMTPKIT_PASSWORD, in the repl’s words', { skip }, async () => {
+  const { pty } = session('2>/dev/null');
+  try {
+    await greet(pty);
+    await pty.type('/auth PLAIN mia');
+    await pty.key('Enter');
+    await pty.waitFor(/^!!! \/auth with stderr not a terminal takes the secret from SMTPKIT_PASSWORD/m, 'the refusal');
+    assert.doesNotMatch(pty.screen(), /--password-file/);
     await pty.type('/quit');
     await pty.key('Enter');
     await pty.waitFor(/^EXIT=0$/m, 'exit 0');

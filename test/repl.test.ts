@@ -223,3 +223,19 @@ test('/auth before EHLO says what to do first, and asks for nothing', async () =
     await server.close();
   }
 });
+
+test('/auth in a script: a missing user or SMTPKIT_PASSWORD is said in the repl’s words, not as command-line flags', async () => {
+  const server = await loggingServer();
+  try {
+    const noUser = await runCli(['repl', `127.0.0.1:${server.port}`, '--allow-plaintext'], { input: script('EHLO client.test', '/auth PLAIN', 'QUIT'), env: { SMTPKIT_PASSWORD: 'x' } });
+    assert.equal(noUser.code, 2, noUser.stderr);
+    assert.match(noUser.stderr, /usage: \/auth MECH user/);
+    const noSecret = await runCli(['repl', `127.0.0.1:${server.port}`, '--allow-plaintext'], { input: script('EHLO client.test', '/auth PLAIN alice', 'QUIT'), env: { SMTPKIT_PASSWORD: '' } });
+    assert.equal(noSecret.code, 2, noSecret.stderr);
+    assert.match(noSecret.stderr, /SMTPKIT_PASSWORD, which is not set/);
+    for (const r of [noUser, noSecret]) assert.doesNotMatch(r.stderr, /--user|--password/);
+    assert.ok(!server.lines.some((l) => /^AUTH/i.test(l)), 'no AUTH went out');
+  } finally {
+    await server.close();
+  }
+});

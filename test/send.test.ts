@@ -146,6 +146,7 @@ test('--data sends a raw message as it is (bare LF fixed, dots stuffed); stdin w
 test('--dry-run prints the message and contacts nobody; bad input is exit 2 before connecting', async () => {
   const r = await runCli(['send', '--dry-run', '--from', 'ann@client.test', '--to', 'Bob <bob@example.test>', '--subject', 'Dry', '--body', 'text']);
   assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^=== Message \(\d+ bytes\)$/m);
   assert.match(r.stdout, /^Date: .*\r\nFrom: ann@client\.test\r\nTo: Bob <bob@example\.test>\r\nSubject: Dry\r\n/);
   assert.ok(r.stdout.endsWith('\r\n\r\ntext\r\n'));
   const server = await rawServer((s) => s.write('220 x\r\n'));

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { LOCALHOST_CERT } from '../src/sink/localhost-cert.js';
+import { earlyTalker, idleClient, rawClient } from './helpers/abusive-clients.js';
 import { runCli } from './helpers/cli.js';
 import { sinkProcess } from './helpers/sink-process.js';
 
@@ -17,7 +18,7 @@ test('the client suite against smtpkit sink: ehlo, starttls with the built-in ce
   try {
     const at = `localhost:${sink.port}`;
     const ehlo = await runCli(['ehlo', at, '-4', '--json']);
-    assert.deepEqual(Object.keys(JSON.parse(ehlo.stdout).capabilities.extensions), ['PIPELINING', 'SIZE', '8BITMIME', 'SMTPUTF8', 'ENHANCEDSTATUSCODES', 'STARTTLS']);
+    assert.deepEqual(Object.keys(JSON.parse(ehlo.stdout).capabilities.extensions), ['PIPELINING', 'SIZE', '8BITMIME', 'SMTPUTF8', 'ENHANCEDSTATUSCODES', 'CHUNKING', 'STARTTLS']);
     const tls = await runCli(['starttls', at, '-4', '--ca-file', ca, '--tls-verify', '-q']);
     assert.equal(tls.code, 0, tls.stderr);
     for (const mech of ['PLAIN', 'LOGIN', 'CRAM-MD5']) {
@@ -155,4 +156,130 @@ test('load mode over worker threads (SMTPKIT_LOAD_THREADS): one count shared, fi
   const bad = await runCli(['send', '127.0.0.1:1', '--from', 'a@client.test', '--to', 'b@example.test', '--count', '300', '--concurrency', '2'], { env: { SMTPKIT_LOAD_THREADS: 'many' } });
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /SMTPKIT_LOAD_THREADS takes a whole number/);
+});
+
+test('--idle-timeout and --max-sessions: 421 4.4.2 to the silent client, 421 4.7.0 to the one too many; counted in the summary', async () => {
+  const sink = await sinkProcess(['--idle-timeout', '1s', '--max-sessions', '1']);
+  try {
+    const idle = await idleClient(sink.port);
+    const extra = await rawClient(sink.port);
+    await extra.closed;
+    assert.match(extra.text(), /^421 4\.7\.0 /);
+    await idle.closed;
+    assert.match(idle.text(), /^421 4\.4\.2 sink\.localhost Error: timeout exceeded\r\n$/m);
+    assert.equal(await sink.stop(), 0);
+    assert.match(sink.stdout(), /^!!! idle for 1 s: hanging up$/m);
+    assert.match(sink.stderr(), /^!!! 1 sessions open: refusing more with 421 4\.7\.0/m);
+    assert.match(sink.stdout(), /in 1 session\(s\);.*; 1 session\(s\) refused \(--max-sessions\)$/m);
+  } finally {
+    sink.child.kill('SIGKILL');
+  }
+  for (const bad of [['--idle-timeout', '0'], ['--idle-timeout', 'soon'], ['--max-sessions', '0'], ['--max-sessions', '2.5'], ['--max-size', '1e99']]) {
+    const r = await runCli(['sink', '--port', '0', ...bad]);
+    assert.equal(r.code, 2, `${bad.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(bad[0]!));
+  }
+});
+
+test('an early talker is refused with 554 and its commands never run', async () => {
+  const sink = await sinkProcess(['--delay-greeting', '1s']);
+  try {
+    const c = await earlyTalker(sink.port);
+    await c.closed;
+    assert.match(c.text(), /^554 5\.5\.0 SMTP protocol error: data sent before the greeting\r\n$/);
+    assert.equal(await sink.stop(), 0);
+    assert.match(sink.stdout(), /^!!! the client talked before the greeting: refused, its input discarded$/m);
+    assert.doesNotMatch(sink.stdout(), /-> EHLO/);
+  } finally {
+    sink.child.kill('SIGKILL');
+  }
+});
+
+test('a save that fails answers 451 4.3.0 and the sink keeps serving: directory gone, file too big for the disk', async () => {
+  const base = mkdtempSync(join(tmpdir(), 'smtpkit-savefail-'));
+  const attachment = join(base, 'big.bin');
+  writeFileSync(attachment, Buffer.alloc(300_000, 0x61));
+  const send = (port: number, extra: string[] = []) => runCli(['send', `127.0.0.1:${port}`, '--from', 'a@client.test', '--to', 'b@example.test', '-q', ...extra]);
+  // The directory disappears under a running sink (this crashed it once).
+  const gone = join(base, 'gone');
+  const a = await sinkProcess(['-q', '--save', gone]);
+  try {
+    rmSync(gone, { recursive: true });
+    const r = await send(a.port);
+    assert.equal(r.code, 8, r.stdout + r.stderr);
+    assert.match(r.stderr, /451/);
+    mkdirSync(gone);
+    assert.equal((await send(a.port)).code, 0, 'the same sink goes on once the directory is back');
+    assert.equal(readdirSync(gone).length, 1);
+    assert.equal(await a.stop(), 0);
+    assert.match(a.stderr(), /^!!! could not save a message, answered 451 4\.3\.0 \(shown once per reason\): ENOENT/m);
+    assert.match(a.stdout(), /1 message\(s\).*; 1 not saved \(451\)/);
+  } finally {
+    a.child.kill('SIGKILL');
+  }
+  // A file size limit stands in for a full disk: writes fail with EFBIG past 100 kB.
+  const full = join(base, 'full');
+  const b = await sinkProcess(['--json', '--save', full], { wrap: ['prlimit', '--fsize=100000', '--'] });
+  try {
+    for (let i = 0; i < 2; i++) {
+      const r = await send(b.port, ['--attach', attachment]);
+      assert.equal(r.code, 8, r.stdout + r.stderr);
+    }
+    assert.equal((await send(b.port, ['--subject', 'small'])).code, 0);
+    assert.equal(await b.stop(), 0);
+    assert.equal(b.stderr().match(/could not save a message/g)?.length, 1, `logged once: ${b.stderr()}`);
+    assert.match(b.stderr(), /EFBIG/);
+    const lines = b.stdout().trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(lines.length, 1, 'only the saved message is reported');
+    assert.deepEqual(readdirSync(full), [lines[0].file.split('/').pop()], 'no partial or temporary file left');
+  } finally {
+    b.child.kill('SIGKILL');
+    rmSync(base, { recursive: true, force: true });
+  }
+});
+
+test('send --bdat into the sink: CHUNKING offered, the message saved byte for byte as DATA would', async () => {
+  const saved = join(dir, 'bdat');
+  const sink = await sinkProcess(['--json', '--save', saved]);
+  try {
+    const message = Buffer.from(`From: a@client.test\r\nTo: b@example.test\r\nSubject: chunks\r\n\r\none\r\n.two\r\n..three\r\n.\r\n${'x'.repeat(998)}\r\n`.repeat(3000));
+    const file = join(dir, 'bdat.eml');
+    writeFileSync(file, message);
+    for (const via of [['--bdat'], []]) {
+      const r = await runCli(['send', `127.0.0.1:${sink.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--data', file, '--json', ...via], { limitMs: 30_000 });
+      assert.equal(r.code, 0, r.stderr);
+      const doc = JSON.parse(r.stdout);
+      const chunks = doc.events.filter((e: { type: string; command: string }) => e.type === 'sent' && e.command === 'BDAT').length;
+      assert.ok(via.length ? chunks > 1 : chunks === 0, `${chunks} BDAT chunk(s)`);
+      const m = JSON.parse(sink.stdout().trim().split('\n').pop()!);
+      assert.equal(m.size, message.length);
+      assert.ok(readFileSync(m.file).equals(message), `${via.join('') || 'DATA'}: saved byte for byte`);
+    }
+  } finally {
+    sink.child.kill('SIGKILL');
+  }
+});
+
+test('AUTH with a tab, in any case, or answered after 334: none of it shows in the sink’s transcript', async () => {
+  const sink = await sinkProcess(['--auth', 'tester:S3cret']);
+  const b64 = Buffer.from('\0tester\0S3cret').toString('base64');
+  try {
+    for (const script of [`AUTH PLAIN\t${b64}\r\nQUIT\r\n`, `auth\tplain\t${b64}\r\nQUIT\r\n`, `AUTH PLAIN\r\n`]) {
+      const c = await rawClient(sink.port);
+      await c.waitFor(/^220 /m);
+      await c.send(script);
+      if (!script.includes('QUIT')) {
+        await c.waitFor(/^334/m);
+        await c.send(`${b64}\r\nQUIT\r\n`);
+      }
+      await c.closed;
+      assert.match(c.text(), /^235 /m);
+    }
+    assert.equal(await sink.stop(), 0);
+    assert.ok(!sink.stdout().includes(b64) && !sink.stdout().includes('S3cret'), sink.stdout());
+    assert.equal(sink.stdout().match(/^ -> AUTH PLAIN <redacted>$/gm)?.length, 2);
+    assert.match(sink.stdout(), /^ -> <redacted>$/m);
+  } finally {
+    sink.child.kill('SIGKILL');
+  }
 });

@@ -67,3 +67,14 @@ test('usage errors exit 2 with a message; help and version exit 0', async () => 
   assert.equal(file.code, 2);
   assert.match(file.stderr, /--ca-file: cannot read \/nonexistent\/ca.pem: ENOENT/);
 });
+
+test('targets as URLs: smtp://, smtps:// (465, implicit TLS), submission:// (587)', () => {
+  assert.deepEqual(parseTarget('smtp://mail.test', 25), { host: 'mail.test', port: 25, scheme: 'smtp' });
+  assert.deepEqual(parseTarget('smtp://mail.test:2525/', 25), { host: 'mail.test', port: 2525, scheme: 'smtp' });
+  assert.deepEqual(parseTarget('smtps://mail.test', 25), { host: 'mail.test', port: 465, scheme: 'smtps' });
+  assert.deepEqual(parseTarget('SMTPS://[::1]:4650', 25), { host: '::1', port: 4650, scheme: 'smtps' });
+  assert.deepEqual(parseTarget('submission://mail.test', 25), { host: 'mail.test', port: 587, scheme: 'submission' });
+  for (const bad of ['http://mail.test', 'smtps://', 'smtp://mail.test/x', 'smtp://user@mail.test', 'smtps://mail.test:0']) {
+    assert.throws(() => parseTarget(bad, 25), (e: unknown) => e instanceof SmtpkitError && e.exitCode === 2, bad);
+  }
+});

@@ -1,5 +1,8 @@
 import { checkDane } from '../dns/checks/dane.js';
 import { checkDmarc } from '../dns/checks/dmarc.js';
+import { checkDnsbl, dnsblZones } from '../dns/checks/dnsbl.js';
+import { checkDkimKeys } from '../dns/checks/dkim-key.js';
+import { parseSelector } from '../dkim/sign.js';
 import type { Finding } from '../dns/checks/finding.js';
 import { checkMtaSts } from '../dns/checks/mtasts.js';
 import { checkSpf } from '../dns/checks/spf.js';
@@ -19,6 +22,8 @@ import { failureOutcome } from '../flows/run.js';
 export interface MxFlags extends ResolverFlags {
   ptr?: boolean;
   checks?: boolean;
+  dnsbl?: true | string[];
+  dkimSelector?: string[];
   httpsPort?: string;
   json?: boolean;
   quiet?: boolean;
@@ -39,6 +44,8 @@ export async function mxLookup(domainArg: string, flags: MxFlags): Promise<numbe
     const domain = parseDomain(domainArg);
     const ca = flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined;
     const resolver = Resolver.fromFlags(flags, ca);
+    const zones = dnsblZones(flags.dnsbl);
+    const selectors = flags.dkimSelector?.map(parseSelector);
     report = await lookupMx(resolver, domain, { ptr: flags.ptr });
     if (flags.checks) {
       const hosts = report.hosts.map((h) => h.exchange);
@@ -51,6 +58,8 @@ export async function mxLookup(domainArg: string, flags: MxFlags): Promise<numbe
         await judged('DANE', () => checkDane(resolver, hosts)),
       );
     }
+    if (flags.checks || flags.dkimSelector?.length) findings.push(await checkDkimKeys(resolver, domain, selectors));
+    if (zones.length) findings.push((await checkDnsbl(resolver, report.hosts.flatMap((h) => h.addresses.map((a) => a.address)), zones)).finding);
     const problems = report.hosts.reduce((n, h) => n + h.problems.length, 0) + findings.filter((f) => f.status === 'fail').length;
     exitCode = problems ? 1 : 0;
     message =
@@ -67,7 +76,7 @@ export async function mxLookup(domainArg: string, flags: MxFlags): Promise<numbe
   const ok = exitCode === 0;
   const output = await processOutput(flags);
   if (flags.json) {
-    output.stdout.write(jsonDocument('mx-lookup', domainArg, { ok, exitCode, message, ...(errorClass ? { errorClass } : {}), ...(dnsError ? { dnsError } : {}) }, { domain: domainArg, startedAt, mx: report ?? null, checks: flags.checks ? findings : null }));
+    output.stdout.write(jsonDocument('mx-lookup', domainArg, { ok, exitCode, message, ...(errorClass ? { errorClass } : {}), ...(dnsError ? { dnsError } : {}) }, { domain: domainArg, startedAt, mx: report ?? null, checks: flags.checks || findings.length ? findings : null }));
   } else if (flags.quiet) {
     (ok ? output.stdout : output.stderr).write(`${ok ? 'OK' : `FAILED (exit ${exitCode})`}: ${printable(message)}\n`);
   } else {

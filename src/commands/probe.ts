@@ -13,6 +13,8 @@ import { sessionOptions, readOption } from '../flows/options.js';
 import { failureOutcome } from '../flows/run.js';
 import { probeSettings, totalLimit, type ProbeFlags } from '../probe/settings.js';
 export type { ProbeFlags } from '../probe/settings.js';
+import { parsePort } from '../protocol/target.js';
+import { checkSaveCert, saveCertificates } from '../flows/save-cert.js';
 
 /** `smtpkit probe a:25 b:587 ...`: one health check per target, run concurrently, reported in input order. */
 export async function probeCommand(specs: string[], flags: ProbeFlags): Promise<number> {
@@ -22,10 +24,13 @@ export async function probeCommand(specs: string[], flags: ProbeFlags): Promise<
   let results: ProbeResult[];
   let settings: ProbeSettings;
   try {
-    if (!['text', 'json', 'junit', 'nagios', 'prometheus'].includes(format)) throw usageError('--format is text, json, junit, nagios or prometheus');
     settings = await probeSettings(flags, output);
+    checkSaveCert(flags.saveCert);
     const targets = await probeTargets(specs, flags);
+    const chains = new Map<ProbeTarget, Buffer[]>();
+    if (flags.saveCert) settings.onCertificates = (t, chain) => chains.set(t, chain);
     results = await runAll(targets, settings, flags);
+    if (flags.saveCert) saveCertificates(flags.saveCert, targets.map((t) => ({ label: t.label, chain: chains.get(t) ?? [] })));
   } catch (err) {
     const o = failureOutcome(err);
     if (format === 'nagios') output.stdout.write(`SMTP UNKNOWN - ${printable(o.message)}\n`);
@@ -86,17 +91,23 @@ async function probeTargets(specs: string[], flags: ProbeFlags): Promise<ProbeTa
       if (t) list.push(t);
     }
   }
-  const targets = list.map((spec) => ({ label: spec, options: sessionOptions(spec, flags).options }));
+  const targets: ProbeTarget[] = list.map((spec) => ({ label: spec, options: sessionOptions(spec, flags).options }));
   if (flags.mx) {
     const domain = parseDomain(flags.mx);
     const resolver = Resolver.fromFlags(flags, flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined);
     const report = await lookupMx(resolver, domain);
     if (report.kind === 'null') throw usageError(`${domain} publishes a null MX: it has no mail hosts to probe`);
+    // Whether a bad certificate fails depends on the domain's MTA-STS policy (RFC 8461).
+    const { checkMtaSts, mxMatches } = await import('../dns/checks/mtasts.js');
+    const hosts = report.hosts.map((h) => h.exchange);
+    const http = { ca: flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined, timeoutMs: resolver.transport.timeoutMs, port: flags.httpsPort ? parsePort(flags.httpsPort) : 443 };
+    const sts = await checkMtaSts(resolver, domain, hosts, http);
+    const enforce = sts.status === 'pass' ? /mx ([^,]+(?:, [^,]+)*)$/.exec(sts.details[0] ?? '')?.[1]?.split(', ') : undefined;
     for (const h of report.hosts) {
       for (const a of h.addresses) {
         const { options } = sessionOptions(h.exchange, flags);
         options.candidates = [{ host: h.exchange, address: a.address }];
-        targets.push({ label: `${h.exchange} (${a.address})`, options });
+        targets.push({ label: `${h.exchange} (${a.address})`, options, mx: true, mtaStsEnforce: !!enforce?.some((p) => mxMatches(p, h.exchange)) });
       }
     }
   }

@@ -5,17 +5,23 @@ import { hasExtension } from '../protocol/capabilities.js';
 import { assertSingleLine } from '../protocol/command.js';
 import { replyText } from '../protocol/reply.js';
 import { formatTarget } from '../protocol/target.js';
-import { parseAddress, parseAddressList } from '../message/address.js';
+import { parseAddress, parseAddressList, splitAddressList } from '../message/address.js';
+import { mail, rcpt } from '../protocol/envelope.js';
 import { buildMessage, parseHeader, type MessageSpec } from '../message/build.js';
 import { mailTransaction, queueIdOf, type Envelope } from '../flows/transaction.js';
 import { greetAndSecure, login, planAuth, startTlsMode, type AuthFlags, type AuthPlan } from '../flows/establish.js';
 import type { ResolverFlags } from '../dns/resolver.js';
+import { dkimOptions, dkimSign, type DkimFlags, type DkimSignOptions } from '../dkim/sign.js';
 import { sessionOptions } from '../flows/options.js';
+import { QUIT_AFTER } from '../options/commands.js';
+import { jsonDocument } from '../render/json.js';
 import { processOutput } from '../render/output.js';
 import { printable } from '../render/printable.js';
 import { failureOutcome, runSession, type Flags, type Details } from '../flows/run.js';
 
-export interface SendFlags extends Flags, AuthFlags, ResolverFlags {
+export interface SendFlags extends Flags, AuthFlags, ResolverFlags, DkimFlags {
+  /** -s/--server: swaks' way of giving the server. */
+  server?: string;
   dane?: boolean;
   from?: string;
   to?: string[];
@@ -44,12 +50,12 @@ export interface SendFlags extends Flags, AuthFlags, ResolverFlags {
   rate?: string;
 }
 
-const QUIT_AFTER = ['connect', 'ehlo', 'tls', 'auth', 'mail', 'rcpt', 'data'] as const;
+// The steps are declared with the option (src/options/commands.ts); checked here again for callers that skip the CLI.
 type Step = (typeof QUIT_AFTER)[number];
 
 
 /** Everything checked and read before connecting: bad input never reaches a server. */
-async function prepare(flags: SendFlags): Promise<{ spec: MessageSpec; envelope: Envelope; quitAfter: Step | undefined }> {
+async function prepare(flags: SendFlags): Promise<{ spec: MessageSpec; envelope: Envelope; quitAfter: Step | undefined; dkim: DkimSignOptions | undefined }> {
   const from = parseAddress(flags.from ?? `${userInfo().username}@${hostname()}`, '--from', true);
   const to = parseAddressList(flags.to, '--to');
   const cc = parseAddressList(flags.cc, '--cc');
@@ -66,6 +72,7 @@ async function prepare(flags: SendFlags): Promise<{ spec: MessageSpec; envelope:
   for (const a of flags.attach ?? []) assertSingleLine(a, '--attach');
   if (flags.envid !== undefined && !/^[!-~]{1,100}$/.test(flags.envid)) throw usageError('--envid must be 1 to 100 printable ASCII characters without spaces');
   for (const h of flags.header ?? []) parseHeader(h);
+  const dkim = dkimOptions(flags);
   if ([flags.body !== undefined, flags.bodyFile !== undefined, flags.data !== undefined].filter(Boolean).length > 1) {
     throw usageError('--body, --body-file and --data exclude each other');
   }
@@ -84,11 +91,16 @@ async function prepare(flags: SendFlags): Promise<{ spec: MessageSpec; envelope:
   if (spec.raw && (spec.attachments.length || flags.html || flags.subject || spec.headers.length)) {
     throw usageError('--data sends a complete message as it is: it excludes --subject, --header, --html and --attach');
   }
-  return { spec, envelope: { from, recipients: [...to, ...cc, ...bcc], notify, ret, envid: flags.envid, requiretls: !!flags.requiretls }, quitAfter };
+  return { spec, envelope: { from, recipients: [...to, ...cc, ...bcc], notify, ret, envid: flags.envid, requiretls: !!flags.requiretls }, quitAfter, dkim };
 }
 
 /** `smtpkit send`: one message, with everything the server offers that the user asked for. */
-export async function send(spec: string | undefined, flags: SendFlags): Promise<number> {
+export async function send(argument: string | undefined, flags: SendFlags): Promise<number> {
+  if (argument !== undefined && flags.server !== undefined) {
+    process.stderr.write('smtpkit: give the server once: as the argument or with --server/-s, not both\n');
+    return 2;
+  }
+  const spec = argument ?? flags.server;
   if (flags.dryRun) return dryRun(flags);
   if ([flags.count, flags.concurrency, flags.perConnection, flags.rate].some((v) => v !== undefined)) return loadMode(spec, flags);
   // No server: deliver to the recipients' domain through its MX hosts.
@@ -102,7 +114,8 @@ export async function send(spec: string | undefined, flags: SendFlags): Promise<
   }
   return runSession('send', spec ?? mxDomain ?? '', flags, async (session, details) => {
     const starttls = startTlsMode(flags.starttls);
-    const { spec: message, envelope, quitAfter } = await prepare(flags);
+    const { spec: message, envelope, quitAfter, dkim } = await prepare(flags);
+    if (dkim?.key.warning) session.emit({ type: 'warning', message: dkim.key.warning });
     const targets = mxDomain || flags.dane ? await import('../flows/mx-targets.js') : undefined;
     const resolver = mxDomain ? await targets!.useMx(session, mxDomain, flags) : flags.dane ? (await import('../dns/resolver.js')).Resolver.fromFlags(flags, session.options.tls.ca) : undefined;
     // DANE judges the certificate inside the handshake, so it is installed before connecting.
@@ -119,10 +132,13 @@ export async function send(spec: string | undefined, flags: SendFlags): Promise<
     if (plan) await login(session, plan);
     if (stop('auth')) return stopped('auth');
 
-    const outgoing = buildMessage(message, hasExtension(session.capabilities!, '8BITMIME'));
+    // DKIM signs the final form (after the 8BITMIME choice), as it will travel.
+    const built = buildMessage(message, hasExtension(session.capabilities!, '8BITMIME'));
+    const outgoing = dkim ? await dkimSign(built, dkim) : built;
+    if (dkim) details.dkim = { domain: /\bd=([^;\s]+)/.exec(outgoing.headerLines[0] ?? '')?.[1], selector: dkim.selector, algorithm: dkim.key.algorithm, keyBits: dkim.key.bits, canonicalization: `${dkim.canon.header}/${dkim.canon.body}` };
     details.size = outgoing.size;
     const stopAfter = quitAfter === 'mail' || quitAfter === 'rcpt' || quitAfter === 'data' ? quitAfter : undefined;
-    const result = await mailTransaction(session, envelope, outgoing, { pipelining: flags.pipelining !== false, bdat: !!flags.bdat, strict: !!flags.strict, stopAfter });
+    const result = await mailTransaction(session, envelope, outgoing, { pipelining: flags.pipelining !== false, bdat: !!flags.bdat, strict: !!flags.strict, stopAfter, source: flags.data === undefined ? undefined : flags.data === '-' ? 'standard input' : flags.data });
     details.recipients = result.recipients.map(({ address, accepted, reply }) => ({ address, accepted, code: reply.code, enhanced: reply.enhanced, text: replyText(reply) }));
     if (result.stopped === 'data' && !session.isOpen) return `${stopped('data')} (connection closed after the 354 so no message is taken)`;
     if (result.stopped) return stopped(result.stopped);
@@ -136,7 +152,7 @@ export async function send(spec: string | undefined, flags: SendFlags): Promise<
 
 /** The one domain all recipients share, for delivery through its MX hosts. */
 function recipientDomain(flags: SendFlags): string {
-  const all = [...(flags.to ?? []), ...(flags.cc ?? []), ...(flags.bcc ?? [])].flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  const all = splitAddressList([...(flags.to ?? []), ...(flags.cc ?? []), ...(flags.bcc ?? [])]);
   const domains = new Set(all.map((a) => (/@([^@>\s]+)>?\s*$/.exec(a)?.[1] ?? '').toLowerCase()));
   if (!all.length) throw usageError('give at least one recipient with --to, --cc or --bcc');
   if (domains.size !== 1 || domains.has('')) throw usageError('without a server, all recipients must be in one domain: smtpkit delivers through that domain’s MX hosts (or give a server)');
@@ -154,7 +170,8 @@ async function loadMode(spec: string | undefined, flags: SendFlags): Promise<num
     const settings = loadSettings(flags);
     // Everything is parsed and checked once, before the first connection.
     const starttls = startTlsMode(flags.starttls);
-    const { spec: message, envelope } = await prepare(flags);
+    const { spec: message, envelope, dkim } = await prepare(flags);
+    if (dkim) throw usageError('load mode does not sign with DKIM: drop --dkim-* or send one message');
     const { options } = sessionOptions(spec, flags);
     const auth = flags.auth || flags.user !== undefined ? planAuth(flags, (m) => output.stderr.write(`!!! ${printable(m)}\n`)) : undefined;
     // Many sessions share one login: ask once, before the first connection.
@@ -167,12 +184,34 @@ async function loadMode(spec: string | undefined, flags: SendFlags): Promise<num
   }
 }
 
+/**
+ * The envelope (MAIL FROM and every RCPT TO, Bcc included, with the parameters a server
+ * offering every extension would get), then the message; nothing is contacted.
+ */
 async function dryRun(flags: SendFlags): Promise<number> {
   const output = await processOutput(flags);
   try {
-    const { spec } = await prepare(flags);
+    const { spec, envelope, dkim } = await prepare(flags);
+    if (dkim?.key.warning) output.stderr.write(`smtpkit: warning: ${printable(dkim.key.warning)}\n`);
     // Without a server we cannot know about 8BITMIME: show the 7-bit-safe form.
-    for await (const chunk of buildMessage(spec, false).chunks()) output.data.write(chunk);
+    const built = buildMessage(spec, false);
+    const message = dkim ? await dkimSign(built, dkim) : built;
+    const dsn = !!(envelope.notify || envelope.ret || envelope.envid);
+    const mailLine = mail(envelope.from.address, { size: message.size, smtputf8: message.utf8 || undefined, requiretls: envelope.requiretls, ...(dsn ? { ret: envelope.ret, envid: envelope.envid } : {}) });
+    const bcc = new Set(parseAddressList(flags.bcc, '--bcc').map((a) => a.address));
+    const rcpts = envelope.recipients.map((r) => ({ address: r.address, line: rcpt(r.address, envelope.notify ? { notify: envelope.notify, orcpt: r.address } : {}), bcc: bcc.has(r.address) }));
+    if (flags.json) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of message.chunks()) chunks.push(chunk);
+      const outcome = { ok: true, exitCode: 0, message: 'dry run: nothing was sent' };
+      output.stdout.write(jsonDocument('send', null, outcome, { dryRun: true, envelope: { mail: mailLine, from: envelope.from.address, recipients: rcpts }, size: message.size, message: Buffer.concat(chunks).toString('utf8') }));
+      return 0;
+    }
+    const lines = ['=== Envelope (dry run: nothing is sent; parameters as a server offering every extension would get them)', ` -> ${mailLine}`, ...rcpts.map((r) => ` -> ${r.line}${r.bcc ? '   (Bcc: in the envelope only)' : ''}`), `=== Message (${message.size} bytes)`];
+    // The envelope on standard error, the message alone on standard output: `> msg.eml` keeps a clean message.
+    output.stderr.write(`${lines.map(printable).join('\n')}\n`);
+    // The message itself verbatim, as it would go on the wire.
+    for await (const chunk of message.chunks()) output.data.write(chunk);
     return 0;
   } catch (err) {
     const e = err instanceof SmtpkitError ? err : new SmtpkitError('usage', (err as Error).message);

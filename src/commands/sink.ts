@@ -1,16 +1,13 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { join } from 'node:path';
 import { usageError } from '../errors.js';
 import { parsePort } from '../protocol/target.js';
-import { printable } from '../render/printable.js';
-import { TextRenderer } from '../render/text.js';
+import { SinkLog } from '../render/sink-log.js';
 import type { SmtpEvent } from '../session/events.js';
 import { parseDuration } from '../session/timeouts.js';
 import { LOCALHOST_CERT, LOCALHOST_KEY } from '../sink/localhost-cert.js';
-import { Sink, type DropPoint, type SinkMessage, type SinkOptions } from '../sink/server.js';
+import { Sink, SINK_DEFAULTS, type DropPoint, type SaveFailure, type SinkMessage, type SinkOptions } from '../sink/server.js';
 import { readOption } from '../flows/options.js';
-import { jsonText } from '../render/json.js';
 import { processOutput } from '../render/output.js';
 import { failureOutcome } from '../flows/run.js';
 
@@ -34,6 +31,8 @@ export interface SinkFlags {
   dropAfter?: string;
   maxSize?: string;
   count?: string;
+  idleTimeout?: string;
+  maxSessions?: string;
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
@@ -55,8 +54,11 @@ export function sinkOptions(flags: SinkFlags, transcript: boolean): SinkOptions 
   } catch {
     throw usageError(`--reject-rcpt: ${JSON.stringify(flags.rejectRcpt)} is not a regular expression`);
   }
-  const maxSize = flags.maxSize === undefined ? 25 * 1024 * 1024 : Number(flags.maxSize);
-  if (!Number.isInteger(maxSize) || maxSize < 1) throw usageError('--max-size takes a number of bytes');
+  const maxSize = flags.maxSize === undefined ? SINK_DEFAULTS.maxSize : Number(flags.maxSize);
+  if (!Number.isSafeInteger(maxSize) || maxSize < 1) throw usageError('--max-size takes a number of bytes');
+  const maxSessions = flags.maxSessions === undefined ? SINK_DEFAULTS.maxSessions : Number(flags.maxSessions);
+  if (!Number.isSafeInteger(maxSessions) || maxSessions < 1) throw usageError('--max-sessions takes a whole number, 1 or more');
+  const idleTimeoutMs = flags.idleTimeout === undefined ? SINK_DEFAULTS.idleTimeoutMs : parseDuration(flags.idleTimeout, '--idle-timeout');
   if ((flags.cert === undefined) !== (flags.key === undefined)) throw usageError('--cert and --key go together');
   const wantsTls = flags.tls || flags.cert !== undefined;
   return {
@@ -71,8 +73,11 @@ export function sinkOptions(flags: SinkFlags, transcript: boolean): SinkOptions 
     delayGreetingMs: flags.delayGreeting ? parseDuration(flags.delayGreeting, '--delay-greeting') : 0,
     delayDataMs: flags.delayData ? parseDuration(flags.delayData, '--delay-data') : 0,
     dropAfter: drop,
-    keepData: flags.save !== undefined,
+    saveDir: flags.save,
     transcript,
+    idleTimeoutMs,
+    handshakeTimeoutMs: SINK_DEFAULTS.handshakeTimeoutMs,
+    maxSessions,
     random: Math.random,
   };
 }
@@ -82,6 +87,7 @@ export async function sink(flags: SinkFlags): Promise<number> {
   const output = await processOutput(flags);
   const c = output.paint;
   const transcript = !flags.json && !flags.quiet;
+  const log = new SinkLog(output.stdout, output.stderr, c, { json: !!flags.json, transcript });
   // Catch Ctrl-C before announcing the port: a signal that comes in between would kill us.
   let interrupted: () => void = () => {};
   const signalled = new Promise<void>((resolve) => (interrupted = resolve));
@@ -93,56 +99,34 @@ export async function sink(flags: SinkFlags): Promise<number> {
     const options = sinkOptions(flags, transcript);
     stopAfter = flags.count === undefined ? undefined : Number(flags.count);
     if (stopAfter !== undefined && !(Number.isInteger(stopAfter) && stopAfter > 0)) throw usageError('--count takes a whole number');
-    if (flags.save) mkdirSync(flags.save, { recursive: true });
+    if (options.saveDir) mkdirSync(options.saveDir, { recursive: true });
     server = new Sink(options);
     const port = await server.listen().catch((err: NodeJS.ErrnoException) => {
       throw usageError(`cannot listen on ${options.host}:${options.port}: ${err.code === 'EADDRINUSE' ? 'the port is taken by another program' : err.message}`);
     });
     const features = [options.tls ? `STARTTLS (${flags.cert ? flags.cert : 'built-in localhost certificate, for local testing only'})` : 'no TLS', options.auth ? `AUTH for ${options.auth.user}` : 'no AUTH'];
-    // With --json, stdout carries only message lines.
-    (flags.json ? output.stderr : output.stdout).write(`${c.blue(`=== smtpkit sink listening on ${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}; ${features.join(', ')}; Ctrl-C stops it`)}\n`);
+    log.listening(`${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`, features);
   } catch (err) {
     const o = failureOutcome(err);
-    output.stderr.write(`smtpkit: ${printable(o.message)}\n`);
+    log.error(o.message);
     return o.exitCode;
   }
 
-  const sessions = new Map<number, SmtpEvent[]>();
-  if (transcript) {
-    server.on('event', (id: number, e: SmtpEvent) => {
-      const list = sessions.get(id) ?? [];
-      list.push(e);
-      sessions.set(id, list);
-    });
-    // A session is shown whole when it ends, so concurrent sessions do not interleave.
-    server.on('session-end', (id: number) => {
-      const events = sessions.get(id) ?? [];
-      sessions.delete(id);
-      let out = c.bold(`--- session #${id}\n`);
-      const renderer = new TextRenderer({ write: (t: string) => (out += t) }, { write: (t: string) => (out += t) }, { paint: c });
-      for (const e of events) renderer.event(e);
-      output.stdout.write(out);
-    });
-  }
+  server.on('event', (id: number, e: SmtpEvent) => log.event(id, e));
+  server.on('session-end', (id: number) => log.sessionEnd(id));
+  server.on('save-failed', (f: SaveFailure) => log.saveFailed(f));
+  server.on('session-refused', (max: number) => log.sessionRefused(max));
   let received = 0;
   const done = new Promise<void>((resolve) => {
     server.on('message', (m: SinkMessage) => {
       received++;
-      if (flags.save) writeFileSync(join(flags.save, `${m.receivedAt.replace(/[:.]/g, '-')}-${m.id}.eml`), m.data ?? Buffer.alloc(0));
-      if (flags.json) output.stdout.write(`${jsonText({ ...m, data: undefined })}\n`);
-      else output.stdout.write(`${c.green(`=== #${m.session} message ${m.id}: from <${printable(m.from)}> to ${m.to.map((t) => `<${printable(t)}>`).join(', ')}, ${m.size} bytes${subject(m)}${m.tls ? ', over TLS' : ''}${m.user ? `, as ${printable(m.user)}` : ''}`)}\n`);
+      log.message(m);
       if (stopAfter !== undefined && received >= stopAfter) setTimeout(resolve, 50);
     });
     void signalled.then(resolve);
   });
   await done;
   await server.close();
-  const s = server.stats;
-  (flags.json ? output.stderr : output.stdout).write(`${c.bold(`=== sink stopped: ${s.messages} message(s), ${s.bytes} bytes, in ${s.sessions} session(s); ${s.rejected} recipient(s) rejected, ${s.tempfailed} temporary failure(s) injected`)}\n`);
+  log.stopped(server.stats);
   return 0;
-}
-
-function subject(m: SinkMessage): string {
-  const s = m.headers.find(([k]) => k.toLowerCase() === 'subject')?.[1];
-  return s === undefined ? '' : `, subject ${JSON.stringify(printable(s.slice(0, 80)))}`;
 }

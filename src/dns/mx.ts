@@ -64,6 +64,12 @@ export async function lookupMx(resolver: Resolver, domain: string, opts: { ptr?:
         host.problems.push('a null MX (".") mixed with other MX records: RFC 7505 says it must stand alone');
         return host;
       }
+      // Whatever DNS says is untrusted: a name that is no host name (control characters,
+      // spaces) is never looked up, connected to, or sent as a TLS server name.
+      if (!isHostName(r.exchange)) {
+        host.problems.push('the MX target is not a valid host name (RFC 1123 letters, digits and hyphens): unusable, skipped');
+        return host;
+      }
       try {
         const v4 = await resolver.query(r.exchange, 'A');
         if (v4.cname) host.problems.push(`the MX host is an alias (CNAME to ${v4.cname}): RFC 5321 §5.1 says MX targets must not be aliases`);
@@ -114,4 +120,10 @@ async function addPtr(resolver: Resolver, host: MxHost) {
 /** Where to try delivery, in order: every address of every MX host. */
 export function deliveryCandidates(report: MxReport): Array<{ host: string; address: string; preference: number }> {
   return report.hosts.flatMap((h) => h.addresses.map((a) => ({ host: h.exchange, address: a.address, preference: h.preference })));
+}
+
+/** A host name as RFC 1123 §2.1 allows it: LDH labels of 1 to 63, 253 in all. */
+export function isHostName(name: string): boolean {
+  const n = name.replace(/\.$/, '');
+  return n.length > 0 && n.length <= 253 && n.split('.').every((l) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(l));
 }

@@ -10,8 +10,8 @@ export interface SecretFlags {
 
 export const DEFAULT_PASSWORD_ENV = 'SMTPKIT_PASSWORD';
 
-/** A secret known now, or a prompt to ask for it once it is needed. */
-export type SecretSource = () => Promise<string>;
+/** A secret known now, or a prompt to ask for it once it is needed (`signal` cancels the prompt). */
+export type SecretSource = (signal?: AbortSignal) => Promise<string>;
 
 /**
  * The secret, from (in order) --password, --password-file, the environment, or a masked
@@ -40,15 +40,35 @@ export function secretSource(flags: SecretFlags, what: string, warn: (message: s
     throw usageError(`no ${what} given: set ${envName}, or use --password-file (smtpkit prompts only on a terminal)`);
   }
   let asked: Promise<string> | undefined;
-  return () => (asked ??= askSecret(`${what} for ${flags.user ?? 'the account'}:`, what));
+  return (signal) => (asked ??= askSecret(`${what} for ${flags.user ?? 'the account'}:`, what, signal));
 }
 
-async function askSecret(message: string, what: string): Promise<string> {
+async function askSecret(message: string, what: string, signal?: AbortSignal): Promise<string> {
   const { password } = await import('@inquirer/prompts');
   try {
     // No Ctrl-T to reveal it: a secret typed here never shows on screen.
-    return await password({ message, mask: '*', toggleMask: false }, { output: process.stderr });
+    return await endingPrompt((s) => password({ message, mask: '*', toggleMask: false }, { output: process.stderr, signal: s }), signal);
   } catch {
     throw new SmtpkitError('usage', `no ${what} entered (cancelled)`);
+  }
+}
+
+/**
+ * Runs an inquirer prompt so that it always ends. Ctrl-D on an empty answer (or a hung-up
+ * terminal) closes inquirer's readline without settling its promise: the terminal is back
+ * in cooked mode and the process waits for ever. That close pauses stdin, so a pause
+ * cancels the prompt; so does `signal` (the REPL's connection closed meanwhile).
+ */
+export async function endingPrompt<T>(ask: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  const controller = new AbortController();
+  const cancel = () => controller.abort();
+  if (signal?.aborted) cancel();
+  signal?.addEventListener('abort', cancel);
+  process.stdin.on('pause', cancel);
+  try {
+    return await ask(controller.signal);
+  } finally {
+    process.stdin.off('pause', cancel);
+    signal?.removeEventListener('abort', cancel);
   }
 }

@@ -40,7 +40,7 @@ export function startTlsMode(value: string | undefined): StartTlsMode {
  * that the server offers the mechanism; `around` runs that prompt (the REPL hands it the
  * terminal).
  */
-export function planAuth(flags: AuthFlags, warn: (m: string) => void, around?: <T>(ask: () => Promise<T>) => Promise<T>): AuthPlan {
+export function planAuth(flags: AuthFlags, warn: (m: string) => void, around?: <T>(ask: (signal?: AbortSignal) => Promise<T>) => Promise<T>): AuthPlan {
   if (!flags.user) throw usageError('--user is required to authenticate');
   assertSingleLine(flags.user, '--user');
   const mech = flags.mech?.toUpperCase();
@@ -65,6 +65,7 @@ export async function greetAndSecure(session: SmtpSession, mode: StartTlsMode, s
   if (stopAfter?.('connect')) return true;
   const caps = await session.ehlo();
   if (stopAfter?.('ehlo')) return true;
+  if (session.options.requireStartTls && mode === 'auto') mode = 'always';
   if (!session.isTls && mode !== 'never') {
     if (hasExtension(caps, 'STARTTLS')) await session.starttls();
     else if (mode === 'always') await session.starttls(); // fails, naming what is missing

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { Command } from 'commander';
 import { usageError } from '../errors.js';
 import { assertEhloName, assertSingleLine } from '../protocol/command.js';
 import { parsePort, parseTarget, type Target } from '../protocol/target.js';
@@ -28,6 +27,8 @@ export interface SessionFlags {
   cert?: string;
   key?: string;
   verbose?: boolean;
+  /** starttls, ehlo, connect, probe: write the presented chain as PEM. */
+  saveCert?: string;
 }
 
 export interface OutputFlags {
@@ -36,52 +37,6 @@ export interface OutputFlags {
   brief?: boolean;
   verbose?: boolean;
   color?: boolean;
-}
-
-export function addSessionOptions(cmd: Command, timeout = '30s'): Command {
-  return cmd
-    .option('-p, --port <port>', 'server port (overrides host:port)')
-    .option('-4, --ipv4', 'connect over IPv4 only')
-    .option('-6, --ipv6', 'connect over IPv6 only')
-    .option('--local-address <addr>', 'local address to connect from')
-    .option('--ehlo <name>', 'name to send with EHLO/HELO (default: this machine’s host name)')
-    .option('--tls-on-connect', 'implicit TLS: handshake before the greeting (default on port 465)')
-    .option('--timeout <duration>', 'time limit for every wait: 30s, 500ms, 2m', timeout)
-    .option('--connect-timeout <duration>', 'time limit for the TCP connection (default: --timeout)')
-    .option('--greeting-timeout <duration>', 'time limit for the greeting (default: --timeout)')
-    .option('--command-timeout <duration>', 'time limit for each reply (default: --timeout)')
-    .option('--tls-timeout <duration>', 'time limit for the TLS handshake (default: --timeout)')
-    .option('--sni <name>', 'TLS server name to send (default: the host, when it is a name)')
-    .option('--no-sni', 'send no TLS server name')
-    .option('--ca-file <file>', 'extra trusted CA certificates (PEM), besides the system roots')
-    .option('--tls-verify', 'fail (exit 6) when the certificate is untrusted or does not match the name')
-    .option('--tls-min <version>', 'lowest TLS version to offer: 1.0, 1.1, 1.2, 1.3')
-    .option('--tls-max <version>', 'highest TLS version to offer')
-    .option('--cert <file>', 'client certificate (PEM)')
-    .option('--key <file>', 'client certificate key (PEM)');
-}
-
-/** Logging in: shared by auth and send. */
-export function addAuthOptions(cmd: Command): Command {
-  return cmd
-    .option('--user <name>', 'user name to log in with')
-    .option('--mech <mechanism>', 'SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN or XOAUTH2 (default: the strongest offered)')
-    .option('--password-env <var>', 'environment variable holding the password or token', 'SMTPKIT_PASSWORD')
-    .option('--password-file <file>', 'read the password or token from a file')
-    .option('--password <secret>', 'the password on the command line (visible to other users: avoid)')
-    .option('--login-initial', 'LOGIN: send the user name with the AUTH command')
-    .option('--starttls <mode>', 'auto (when offered), always, or never', 'auto')
-    .option('--allow-plaintext', 'send credentials even without TLS')
-    .option('--show-secrets', 'show AUTH lines unredacted (for debugging a mechanism; never in shared logs)');
-}
-
-export function addOutputOptions(cmd: Command): Command {
-  return cmd
-    .option('--json', 'print one JSON document instead of the transcript')
-    .option('-q, --quiet', 'print only the outcome line')
-    .option('--brief', 'one line per exchange; explanations only for failures and warnings')
-    .option('-v, --verbose', 'also show the raw bytes sent and received')
-    .option('--no-color', 'no colours (also: NO_COLOR=1)');
 }
 
 /** Validates everything before a connection is made, so bad input never reaches a server. */
@@ -103,7 +58,9 @@ export function sessionOptions(spec: string, flags: SessionFlags, defaultPort = 
       port: target.port,
       family: flags.ipv4 ? 4 : flags.ipv6 ? 6 : undefined,
       localAddress: flags.localAddress,
-      tlsOnConnect: flags.tlsOnConnect ?? target.port === tlsOnConnectDefault,
+      // smtps:// says TLS at once whatever the port; smtp:// and submission:// say STARTTLS.
+      tlsOnConnect: flags.tlsOnConnect ?? (target.scheme ? target.scheme === 'smtps' : target.port === tlsOnConnectDefault),
+      ...(target.scheme === 'submission' ? { requireStartTls: true } : {}),
       ehloName: assertEhloName(flags.ehlo ?? defaultEhloName()),
       timeouts: {
         connect: each(flags.connectTimeout, '--connect-timeout'),

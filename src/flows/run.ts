@@ -9,7 +9,7 @@ import type { Target } from '../protocol/target.js';
 import type { SmtpEvent } from '../session/events.js';
 import { SmtpSession } from '../session/session.js';
 import { sessionOptions, type OutputFlags, type SessionFlags } from './options.js';
-import { version } from '../version.js';
+import { checkSaveCert, saveCertificates } from './save-cert.js';
 
 export type Flags = SessionFlags & OutputFlags;
 
@@ -36,6 +36,7 @@ export async function runSession(command: string, spec: string, flags: Flags, sc
   let outcome: Outcome;
   try {
     const parsed = sessionOptions(spec, flags, defaultPort);
+    checkSaveCert(flags.saveCert);
     target = parsed.target;
     session = new SmtpSession(parsed.options, (e) => {
       events.push(e);
@@ -46,6 +47,15 @@ export async function runSession(command: string, spec: string, flags: Flags, sc
     outcome = { ok: true, exitCode: 0, message };
   } catch (err) {
     outcome = failureOutcome(err);
+  }
+  // Saved on failure too: an untrusted chain is what one wants to look at.
+  if (flags.saveCert && session) {
+    try {
+      const n = saveCertificates(flags.saveCert, [{ label: spec, chain: session.certificates }]);
+      session.emit(n ? { type: 'info', message: `Saved the certificate chain (${n} certificate${n === 1 ? '' : 's'}, leaf first) to ${flags.saveCert}` } : { type: 'warning', message: `no certificate to save: the session never reached TLS (${flags.saveCert} is empty)` });
+    } catch (err) {
+      if (outcome.ok) outcome = failureOutcome(err);
+    }
   }
   await session?.quit();
   if (!outcome.ok) {

@@ -34,6 +34,8 @@ export interface TransactionOptions {
   wire?: Buffer;
   /** Told when the envelope is done and the message starts (load mode's latencies). */
   onData?: () => void;
+  /** Where a prepared message came from (--data FILE): said instead of headers not shown. */
+  source?: string;
 }
 
 export interface RecipientResult {
@@ -115,7 +117,9 @@ export async function mailTransaction(session: SmtpSession, envelope: Envelope, 
     }
     opts.onData?.();
     for (const line of message.headerLines) session.emit({ type: 'sent', line, command: 'MESSAGE' });
-    const summary = `.  [message: ${message.size ?? opts.wire?.length ?? '?'} bytes, headers shown above]`;
+    // A --data file is not read ahead, so its headers were not shown: say where it came from instead.
+    const shown = message.headerLines.length ? 'headers shown above' : `from ${opts.source ?? 'a prepared message'}`;
+    const summary = `.  [message: ${message.size ?? opts.wire?.length ?? '?'} bytes, ${shown}]`;
     final = await session.sendMessage(opts.wire ? once(opts.wire) : encoded(message, true), summary);
   }
   if (!isPositive(final)) throw new SmtpkitError('rejected', `the server refused the message: ${final.code} ${replyText(final)}`, 'data', { reply: final });

@@ -31,15 +31,48 @@ export interface ProbeSettings {
   enumTest?: boolean;
   /** Set for --tls-scan. */
   tlsScan?: TlsScanSettings;
-  /** Set for --ptr. */
+  /** Set for --ptr and --dnsbl. */
   resolver: Resolver | undefined;
+  ptr?: boolean;
+  /** --dnsbl: the lists to look the server's address up in. */
+  dnsbl?: string[];
   /** The whole probe's time limit. */
   totalMs: number;
+  /** --dane: DANE (RFC 7672) judges the certificate with TLSA records from this resolver. */
+  daneResolver?: Resolver;
+  /** --save-cert: told each target's presented chain (DER, leaf first), empty without TLS. */
+  onCertificates?: (target: ProbeTarget, chain: Buffer[]) => void;
 }
 
 export interface ProbeTarget {
   label: string;
   options: SessionOptions;
+  /** An MX host of a domain (--mx): server-to-server delivery, whatever the port. */
+  mx?: boolean;
+  /** The domain publishes an MTA-STS policy in enforce mode covering this host. */
+  mtaStsEnforce?: boolean;
+}
+
+/** Which rule judged the certificate, and whether a bad one fails or only warns. */
+export interface CertificatePolicy {
+  rule: 'tls-verify' | 'dane' | 'mta-sts' | 'opportunistic' | 'authenticated';
+  enforced: boolean;
+  why: string;
+}
+
+/**
+ * Port 25 between MTAs is opportunistic TLS (RFC 3207 §4.1, RFC 7435): senders deliver
+ * over an untrusted or mismatched certificate, so it warns, unless --tls-verify, DANE
+ * (RFC 7672) or an MTA-STS policy in enforce mode (RFC 8461) demands a valid one. Clients
+ * of other ports (587, 465) check the certificate: there it fails.
+ */
+export function certificatePolicy(port: number, o: { verify: boolean; dane?: boolean; mtaStsEnforce?: boolean; mx?: boolean }): CertificatePolicy {
+  // dane: the host publishes DNSSEC-validated TLSA records, so they decide (RFC 7672 §2.2).
+  if (o.dane) return { rule: 'dane', enforced: true, why: 'the host’s DNSSEC-validated TLSA records decide (--dane): senders that use DANE will not deliver over a certificate they do not match' };
+  if (o.verify) return { rule: 'tls-verify', enforced: true, why: '--tls-verify asks for a valid certificate' };
+  if (o.mtaStsEnforce) return { rule: 'mta-sts', enforced: true, why: 'the domain’s MTA-STS policy is in enforce mode: senders that honour it will not deliver over it' };
+  if (port === 25 || o.mx) return { rule: 'opportunistic', enforced: false, why: 'port 25 between MTAs is opportunistic TLS, so senders deliver anyway; --tls-verify, --dane or an MTA-STS policy in enforce mode make this a failure' };
+  return { rule: 'authenticated', enforced: true, why: `clients of port ${port} check the certificate; --ca-file adds a private CA` };
 }
 
 const SUBMISSION = 587;
@@ -52,7 +85,13 @@ const SMTPS = 465;
  */
 export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<ProbeResult> {
   const events: SmtpEvent[] = [];
-  const session = new SmtpSession(target.options, (e) => events.push(e));
+  // With --tls-verify the session itself stops at a bad certificate (exit 6, as everywhere).
+  const policyFor = (dane: boolean) => certificatePolicy(target.options.port, { verify: target.options.tls.verify, dane, mtaStsEnforce: target.mtaStsEnforce, mx: target.mx });
+  let policy = policyFor(false);
+  // Options are copied: the DANE judge is installed on this session only.
+  const session = new SmtpSession({ ...target.options }, (e) => events.push(e));
+  const dane = s.daneResolver ? (await import('../flows/mx-targets.js')).installDane(session, s.daneResolver) : undefined;
+  const daneDecided = () => ['authenticated', 'mismatch', 'lookup-failed'].includes(dane?.result()?.status ?? '');
   const checks: Check[] = [];
   const add = (name: string, status: CheckStatus, message: string) => checks.push({ name, status, message });
   const { port } = target.options;
@@ -82,7 +121,7 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
     const implicitTls = session.isTls;
     const authBefore = implicitTls ? [] : authMechanisms(plainCaps);
 
-    if (implicitTls) add('tls', 'pass', `implicit TLS (port ${port})`);
+    if (implicitTls) add('tls', 'pass', session.implicitTlsDetected ? `implicit TLS (port ${port}): no greeting in plaintext, but the port answers TLS; say --tls-on-connect or smtps:// next time` : `implicit TLS (port ${port})`);
     else if (hasExtension(plainCaps, 'STARTTLS')) {
       await session.starttls();
       add('tls', 'pass', `STARTTLS works (${session.timings.tls} ms handshake)`);
@@ -92,8 +131,15 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
     const t = session.tls;
     if (t) {
       add('tls-version', t.protocol === 'TLSv1' || t.protocol === 'TLSv1.1' ? 'warn' : 'pass', `${t.protocol}, ${t.cipher}${t.protocol === 'TLSv1' || t.protocol === 'TLSv1.1' ? ': obsolete, should be TLS 1.2 or later' : ''}`);
-      add('certificate-trust', t.trusted ? 'pass' : 'fail', t.trusted ? 'the chain is trusted' : `not trusted: ${t.trustError}`);
-      add('certificate-name', t.nameMatches ? 'pass' : 'fail', t.nameMatches ? `valid for ${t.nameChecked}` : `${t.nameError}`);
+      if (daneDecided()) policy = policyFor(true);
+      const bad: CheckStatus = policy.enforced ? 'fail' : 'warn';
+      // A certificate judge (DANE) may vouch for what PKIX does not.
+      const vouched = session.certificateVerdict;
+      const trusted = t.trusted || !!vouched;
+      const nameMatches = t.nameMatches || !!vouched?.nameWaived;
+      add('certificate-trust', trusted ? 'pass' : bad, t.trusted ? 'the chain is trusted' : vouched ? `authenticated by ${vouched.by}` : `not trusted: ${t.trustError} (${policy.why})`);
+      // --ca-file does not help a name mismatch: the rule is named only where it is not the usual one.
+      add('certificate-name', nameMatches ? 'pass' : bad, t.nameMatches ? `valid for ${t.nameChecked}` : nameMatches ? `not checked: ${vouched?.by} authenticates the certificate itself` : `${t.nameError}${policy.rule === 'authenticated' ? '' : ` (${policy.why})`}`);
       const days = t.chain[0]?.daysLeft;
       if (days !== undefined) {
         const status: CheckStatus = days < s.critDays ? 'fail' : days < s.warnDays ? 'warn' : 'pass';
@@ -138,8 +184,13 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
       }
       if (s.enumTest) checks.push(...(await enumerationChecks(open, s.rcpt ?? `postmaster@${local}`)));
     }
-    if (s.resolver) {
-      const address = events.find((e): e is Extract<SmtpEvent, { type: 'connected' }> => e.type === 'connected')?.remoteAddress ?? '';
+    const address = events.find((e): e is Extract<SmtpEvent, { type: 'connected' }> => e.type === 'connected')?.remoteAddress ?? '';
+    if (s.resolver && s.dnsbl?.length) {
+      const { checkDnsbl } = await import('../dns/checks/dnsbl.js');
+      const { finding } = await checkDnsbl(s.resolver, [address], s.dnsbl);
+      add('dnsbl', finding.status === 'absent' ? 'pass' : finding.status, `${finding.summary}${finding.details.length ? ` (${finding.details.join('; ')})` : ''}`);
+    }
+    if (s.resolver && s.ptr !== false) {
       // A failed look-up says so: it is not "no reverse DNS name".
       // (DnsFailure is an SmtpkitError of class dns; a type import keeps dns2 unloaded here.)
       const names = await s.resolver.ptr(address).catch((err: unknown) => {
@@ -168,6 +219,7 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
       session.options.timeouts.command = Math.max(1, Math.min(session.options.timeouts.command, s.totalMs - (performance.now() - started)));
       await session.quit();
     } else session.close();
+    s.onCertificates?.(target, session.certificates);
   }
   const totalMs = Math.round((performance.now() - started) * 10) / 10;
   if (!error) {
@@ -180,7 +232,9 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
     else add('response-time', 'pass', `${totalMs} ms in all`);
     exitCode = checks.some((c) => c.status === 'fail') ? 1 : 0;
   }
-  return { target: target.label, host: session.currentHost, port, checks, timings: session.timings, totalMs, exitCode, error, events, ...(scan ? { scan } : {}) };
+  if (daneDecided()) policy = policyFor(true);
+  const daneResult = dane?.result();
+  return { target: target.label, host: session.currentHost, port, checks, certificatePolicy: session.tls ? { rule: policy.rule, enforced: policy.enforced } : null, ...(daneResult ? { dane: daneResult } : {}), tls: session.tls ?? null, timings: session.timings, totalMs, exitCode, error, events, ...(scan ? { scan } : {}) };
 }
 
 /**

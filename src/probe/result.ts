@@ -1,5 +1,6 @@
 import type { ErrorClass, Hint } from '../errors.js';
 import type { SmtpEvent, Timings } from '../session/events.js';
+import type { TlsFacts } from '../session/tls-facts.js';
 import type { ScanResult } from '../scan/scan.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
@@ -29,6 +30,12 @@ export interface ProbeResult {
   host: string;
   port: number;
   checks: Check[];
+  /** Which rule judged the certificate (null without TLS): see certificatePolicy(). */
+  certificatePolicy: { rule: string; enforced: boolean } | null;
+  /** With --dane: the host's TLSA records and whether they matched (as starttls --dane reports it). */
+  dane?: unknown;
+  /** What the handshake established (chain with dates as ISO strings, days and key bits as numbers). */
+  tls: TlsFacts | null;
   timings: Timings;
   totalMs: number;
   exitCode: number;

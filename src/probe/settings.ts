@@ -1,5 +1,6 @@
 import { usageError } from '../errors.js';
 import { Resolver, type ResolverFlags } from '../dns/resolver.js';
+import { dnsblZones } from '../dns/checks/dnsbl.js';
 import { planAuth, type AuthFlags, type AuthPlan } from '../flows/establish.js';
 import { writer, type Output } from '../render/output.js';
 import { printable } from '../render/printable.js';
@@ -26,9 +27,13 @@ export interface ProbeFlags extends Flags, AuthFlags, ResolverFlags {
   rcpt?: string;
   relayTest?: boolean;
   ptr?: boolean;
+  dnsbl?: true | string[];
   tlsScan?: boolean;
   enumTest?: boolean;
   scanConcurrency?: string;
+  httpsPort?: string;
+  saveCert?: string;
+  dane?: boolean;
 }
 
 export const totalLimit = (values: string[] | undefined) => {
@@ -74,7 +79,10 @@ export async function probeSettings(flags: ProbeFlags, output?: Output): Promise
     relayTest: !!flags.relayTest,
     enumTest: !!flags.enumTest,
     ...(flags.tlsScan ? { tlsScan: scanSettings({ ...flags, tlsTimeout: flags.tlsTimeout ?? '5s' }) } : {}),
-    resolver: flags.ptr ? Resolver.fromFlags(flags, flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined) : undefined,
+    resolver: flags.ptr || flags.dnsbl ? Resolver.fromFlags(flags, flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined) : undefined,
+    ptr: !!flags.ptr,
+    dnsbl: dnsblZones(flags.dnsbl),
+    daneResolver: flags.dane ? Resolver.fromFlags(flags, flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined) : undefined,
     totalMs: parseDuration(flags.timeout ?? '10s', '--timeout'),
   };
 }

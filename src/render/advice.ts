@@ -18,8 +18,14 @@ export function adviceText(hint: Hint | undefined, audience: Audience = 'cli'): 
   if (!hint) return undefined;
   const flag = (text: string) => (audience === 'repl' ? `restart the repl with ${text.replace(/^.*?(--\S+).*$/, '$1')} to change it` : text);
   switch (hint.kind) {
-    case 'timeout':
-      return audience === 'repl' ? `${hint.wait} timeout; ${flag(WAIT_OPTION[hint.wait])}` : WAIT_OPTION[hint.wait];
+    case 'timeout': {
+      const base = audience === 'repl' ? `${hint.wait} timeout; ${flag(WAIT_OPTION[hint.wait])}` : WAIT_OPTION[hint.wait];
+      if (hint.implicitTls === 'not') return `${base}; it does not answer TLS either`;
+      if (hint.implicitTls === 'maybe') return `${base}; if this port expects TLS at once (like 465), ${audience === 'repl' ? 'restart the repl with --tls-on-connect' : 'use --tls-on-connect or smtps://host:port'}`;
+      return base;
+    }
+    case 'implicit-tls-found':
+      return audience === 'repl' ? 'say so next time: restart the repl with --tls-on-connect' : 'say so with --tls-on-connect or smtps://host:port';
     case 'tls-old-version':
       return audience === 'repl' ? 'restart the repl with --tls-min 1.0 to reach such a server' : '--tls-min 1.0 reaches such a server, to diagnose it';
     case 'tls-verify':

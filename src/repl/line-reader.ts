@@ -1,7 +1,7 @@
 import readline from 'node:readline';
 
 export interface LineReaderOptions {
-  /** A person at a terminal (line editing, history, prompts) rather than a script on a pipe. */
+  /** Line editing, history and a prompt on the output (a terminal on both sides). */
   terminal: boolean;
   /** Earlier lines, most recent first; kept in memory for the Up arrow. */
   history: string[];
@@ -23,19 +23,23 @@ export class LineReader {
   private waiter: ((line: string | null) => void) | undefined;
   private ended = false;
   private promptText = '';
+  private handedOver = false;
+  /** A person types the input (a terminal), even when the output goes to a file. */
+  private readonly typed: boolean;
 
   constructor(
     private readonly input: NodeJS.ReadStream,
     private readonly output: NodeJS.WriteStream | undefined,
     private readonly options: LineReaderOptions,
   ) {
+    this.typed = input.isTTY === true;
     this.open();
   }
 
   /** The next line, or null once input has ended (Ctrl-D, end of the script). */
   next(): Promise<string | null> {
     const line = this.queue.shift();
-    if (!this.options.terminal && this.queue.length < SCRIPT_QUEUE / 2) this.rl?.resume();
+    if (!this.typed && this.queue.length < SCRIPT_QUEUE / 2) this.rl?.resume();
     if (line !== undefined) return Promise.resolve(line);
     if (this.ended) return Promise.resolve(null);
     return new Promise((resolve) => (this.waiter = resolve));
@@ -48,15 +52,19 @@ export class LineReader {
    */
   prompt(text: string): void {
     this.promptText = text;
-    if (!this.rl || !this.options.terminal) return;
-    this.rl.setPrompt(text);
-    this.rl.prompt();
+    if (!this.rl || !this.typed) return;
+    if (this.options.terminal) {
+      this.rl.setPrompt(text);
+      this.rl.prompt();
+    }
     this.rl.resume();
   }
 
   /** Clears the line being typed, for output that arrives while the prompt is shown. */
   clearLine(): void {
     if (!this.output || !this.options.terminal) return;
+    // A prompt owns the terminal: its line is not ours to clear; start below it.
+    if (this.handedOver) return void this.output.write('\n');
     readline.clearLine(this.output, 0);
     readline.cursorTo(this.output, 0);
   }
@@ -69,21 +77,47 @@ export class LineReader {
 
   /**
    * Runs `fn` (a prompt) with the terminal all to itself: our readline is closed, so not a
-   * keystroke reaches it, and opened again afterwards on a clean line.
+   * keystroke reaches it, and opened again afterwards on a clean line. The same when only
+   * the input is a terminal (output to a file): the keys must still go to the prompt only.
    */
   async handOver<T>(fn: () => Promise<T>, onDiscard?: (lines: number) => void): Promise<T> {
-    if (!this.options.terminal || !this.rl) return fn();
+    if (!this.typed || !this.rl) return fn();
     // Lines that arrived in one paste with the command that opened the prompt were meant
     // for the prompt, or for later: never send them on a guess.
     if (this.queue.length) onDiscard?.(this.queue.splice(0).length);
     const rl = this.rl;
     this.rl = undefined;
     rl.close();
+    this.handedOver = true;
     try {
       return await fn();
     } finally {
+      this.handedOver = false;
       if (!this.ended) this.open();
     }
+  }
+
+  /**
+   * Reads and drops whatever was typed but not read yet (the terminal holds keys between a
+   * line and the next prompt). Called on the way out: left unread, the keys would go to
+   * the shell, which would run them, a typed-ahead password included. Returns their count.
+   */
+  async discardUnread(): Promise<number> {
+    const input = this.input;
+    if (!this.typed || typeof input.setRawMode !== 'function') return 0;
+    let dropped = 0;
+    const drop = (data: Buffer | string) => (dropped += data.length);
+    const wasRaw = input.isRaw;
+    // Raw, so a line typed without Enter is readable too.
+    input.setRawMode(true);
+    input.on('data', drop);
+    input.resume();
+    // What the terminal holds arrives within one read; a short wait covers a busy machine.
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    input.off('data', drop);
+    input.pause();
+    input.setRawMode(wasRaw);
+    return dropped;
   }
 
   close(): void {
@@ -108,7 +142,7 @@ export class LineReader {
     this.rl = rl;
     rl.on('line', (line) => {
       this.queue.push(line);
-      if (this.options.terminal || this.queue.length >= SCRIPT_QUEUE) rl.pause();
+      if (this.typed || this.queue.length >= SCRIPT_QUEUE) rl.pause();
       this.flush();
     });
     // Closed by us in handOver(): not the end of input. Closed otherwise: Ctrl-D or EOF.

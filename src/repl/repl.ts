@@ -19,12 +19,16 @@ import { completions } from './completer.js';
 import { History } from './history.js';
 import { LineReader } from './line-reader.js';
 import { isMechanism } from '../sasl/index.js';
+import { DEFAULT_PASSWORD_ENV, endingPrompt } from '../flows/credentials.js';
 
 export interface ReplFlags extends Flags {
   keepGoing?: boolean;
   allowPlaintext?: boolean;
   history?: boolean;
 }
+
+/** Verbs a person types in SMTP (RFC 5321 and the common extensions). */
+const SMTP_VERBS = new Set(['EHLO', 'HELO', 'MAIL', 'RCPT', 'DATA', 'RSET', 'NOOP', 'QUIT', 'VRFY', 'EXPN', 'HELP', 'STARTTLS', 'AUTH', 'BDAT', 'ETRN', 'ATRN', 'TURN', 'XCLIENT', 'XFORWARD', 'SEND', 'SOML', 'SAML']);
 
 const HELP = `Type SMTP commands; each reply is explained as it arrives. Meta commands start with "/":
   /starttls              upgrade to TLS now (typing STARTTLS does the same)
@@ -42,10 +46,11 @@ After DATA and a 354, lines are message text; a line with a single "." ends it.`
 /**
  * The interactive session: a telnet that understands SMTP. With stdin not a terminal it
  * runs the lines as a lock-step script and fails (exit 1) on the first failure reply,
- * unless --keep-going.
+ * unless --keep-going. A person types at a terminal even when stdout goes to a file
+ * (`smtpkit repl host | tee log`): that is interactive too, only without line editing.
  */
 export function repl(spec: string, flags: ReplFlags): Promise<number> {
-  const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
+  const interactive = process.stdin.isTTY === true;
   const events: SmtpEvent[] = [];
   return runSession(
     'repl',
@@ -61,6 +66,15 @@ export function repl(spec: string, flags: ReplFlags): Promise<number> {
   );
 }
 
+/**
+ * Where the person sees the prompt and what they type: stdout, or stderr when stdout goes
+ * to a file (`smtpkit repl host | tee log`). Line editing keeps the terminal out of line
+ * mode, where it would echo a password typed ahead of its prompt.
+ */
+function screen(): NodeJS.WriteStream | undefined {
+  return process.stdout.isTTY ? process.stdout : process.stderr.isTTY ? process.stderr : undefined;
+}
+
 class Repl {
   private inData = false;
   private saslStep = false;
@@ -72,6 +86,13 @@ class Repl {
   private busy = false;
   private readonly history = new History();
   private reader!: LineReader;
+  /**
+   * /auth was refused before its secret prompt opened: a password typed ahead for that
+   * prompt may be the next line. Held while set.
+   */
+  private secretExpected = false;
+  /** Cancels the prompt that owns the terminal, when the connection closes under it. */
+  private promptOpen: AbortController | undefined;
 
   constructor(
     private readonly session: SmtpSession,
@@ -82,8 +103,8 @@ class Repl {
 
   async run(): Promise<string> {
     const { session } = this;
-    this.reader = new LineReader(process.stdin, process.stdout, {
-      terminal: this.interactive,
+    this.reader = new LineReader(process.stdin, screen(), {
+      terminal: this.interactive && screen() !== undefined,
       history: this.interactive && this.flags.history !== false ? this.history.load() : [],
       completer: (line: string) => [completions(line, session.capabilities, session.isTls), line],
     });
@@ -97,8 +118,12 @@ class Repl {
       }
       if (this.ended) return;
       this.ended = true;
+      // Start below the line being typed (or the open prompt), not in the middle of it.
+      if (!this.quitting) this.reader.clearLine();
       if (!this.quitting) session.emit({ type: 'warning', message: event.error ? `the connection failed: ${event.error.message}` : 'the server closed the connection' });
       this.reader.close();
+      // Nobody should go on typing a password (or a message) for a connection that is gone.
+      this.promptOpen?.abort();
     });
     try {
       this.prompt();
@@ -111,6 +136,9 @@ class Repl {
       }
     } finally {
       this.reader.close();
+      // Keys typed after the last line read would reach the shell once we exit, and run there.
+      const dropped = await this.reader.discardUnread();
+      if (dropped) session.emit({ type: 'warning', message: `${dropped} key${dropped === 1 ? '' : 's'} typed after the last command discarded, not sent (nor left for the shell)` });
     }
     if (this.inData) this.abandonMessage();
     const where = formatTarget(session.options.host, session.options.port);
@@ -148,11 +176,20 @@ class Repl {
       // Nothing in SMTP may carry a NUL (RFC 5321 §4.1.1.4 for message text, and no command has one).
       if (line.includes('\0')) throw usageError('a NUL character cannot go on the wire; the line was not sent');
       if (this.inData) return await this.dataLine(line);
+      if (this.secretExpected && line.trim()) {
+        this.secretExpected = false;
+        if (!line.startsWith('/') && !SMTP_VERBS.has(commandVerb(line))) {
+          this.reader.forget(line);
+          throw usageError('not sent: this line is not an SMTP command, and /auth had just been refused before asking for the password (a password typed ahead?); type it again if it was meant');
+        }
+      }
       if (line.startsWith('/')) return await this.meta(line);
       if (!line.trim()) return;
       await this.smtpLine(line);
     } catch (err) {
       if (!(err instanceof SmtpkitError)) throw err;
+      // The connection closed under an open prompt: already said, and the session is over.
+      if (this.ended && this.interactive && err.errorClass === 'usage') return this.session.emit({ type: 'warning', message: err.message });
       // A failed step (a refused STARTTLS, a bad password) is shown and the session goes on,
       // unless the connection itself is gone or out of step.
       if (!this.session.isOpen || err.errorClass === 'protocol' || err.errorClass === 'connect' || !this.interactive) throw err;
@@ -207,7 +244,9 @@ class Repl {
     const [cmd = '', ...args] = line.slice(1).trim().split(/\s+/);
     const { session } = this;
     const info = (message: string) => session.emit({ type: 'info', message });
-    this.remember(line);
+    // A password typed after "/auth MECH user" by mistake stays out of history (refused below).
+    if (cmd.toLowerCase() === 'auth' && args.length > 2) this.reader.forget(line);
+    else this.remember(line);
     switch (cmd.toLowerCase()) {
       case 'help':
         for (const l of HELP.split('\n')) info(l);
@@ -216,7 +255,13 @@ class Repl {
         await session.starttls();
         return;
       case 'auth':
-        return this.auth(args);
+        try {
+          this.secretExpected = false;
+          return await this.auth(args);
+        } catch (err) {
+          this.secretExpected = this.interactive && !this.secretAsked;
+          throw err;
+        }
       case 'send':
         return this.compose();
       case 'explain': {
@@ -246,15 +291,33 @@ class Repl {
     }
   }
 
+  /** Whether the current /auth reached its secret prompt. */
+  private secretAsked = false;
+
   private async auth(args: string[]) {
-    const [mechArg, user] = args;
+    this.secretAsked = false;
+    const [mechArg, user, ...rest] = args;
     if (!mechArg) throw usageError('usage: /auth MECH [user]');
+    // "/auth PLAIN alice hunter2" is a natural slip: keep the line out of history, say why.
+    if (rest.length) throw usageError('usage: /auth MECH [user]; the password is never typed on the line: it is asked for at a masked prompt (SMTPKIT_PASSWORD in a script)');
     const mech = mechArg.toUpperCase();
     if (!isMechanism(mech)) throw usageError(`/auth ${mechArg}: smtpkit speaks SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN and XOAUTH2`);
     this.checkLoginPossible(mech);
-    const name = user ?? (this.interactive ? await this.ask((p) => p.input({ message: 'user:' })) : undefined);
+    const name = user ?? (this.interactive ? await this.ask((p, context) => p.input({ message: 'user:' }, context)) : undefined);
+    if (!name) throw usageError(this.interactive ? 'no user name given: /auth MECH user' : 'usage: /auth MECH user (a script names the user on the line)');
+    // The masked prompt needs stdin and stderr on a terminal; otherwise the environment must have it.
+    if (!process.env[DEFAULT_PASSWORD_ENV] && !(this.interactive && process.stderr.isTTY)) {
+      throw usageError(`/auth ${this.interactive ? 'with stderr not a terminal' : 'in a script'} takes the secret from ${DEFAULT_PASSWORD_ENV}, which is not set`);
+    }
     const warn = (message: string) => this.session.emit({ type: 'warning', message });
-    const plan = planAuth({ mech, user: name, allowPlaintext: this.flags.allowPlaintext }, warn, (ask) => this.reader.handOver(() => this.cancellable(ask), this.discarded));
+    const plan = planAuth({ mech, user: name, allowPlaintext: this.flags.allowPlaintext }, warn, async (ask) => {
+      this.secretAsked = true;
+      // Not cancelled when the server hangs up meanwhile: ending then would hand the rest
+      // of the password, as it is typed, to the shell. It is taken, and dropped.
+      const secret = await this.reader.handOver(() => this.cancellable(ask, false), this.discarded);
+      if (this.ended) throw usageError(`the connection closed while the ${mech === 'XOAUTH2' ? 'token' : 'password'} was typed: it was not sent`);
+      return secret;
+    });
     await login(this.session, plan);
     this.user = plan.user;
   }
@@ -275,10 +338,10 @@ class Repl {
     if (!this.interactive) throw new SmtpkitError('usage', '/send needs a terminal; in a script, type the commands');
     const caps = this.session.capabilities;
     if (!caps) throw new SmtpkitError('usage', '/send needs EHLO first: type EHLO <name>');
-    const from = await this.ask((p) => p.input({ message: 'From:' }));
-    const to = await this.ask((p) => p.input({ message: 'To:' }));
-    const subject = await this.ask((p) => p.input({ message: 'Subject:', default: 'smtpkit test' }));
-    const body = await this.ask((p) => p.input({ message: 'Body (one line):', default: 'This is a test message sent by smtpkit.' }));
+    const from = await this.ask((p, context) => p.input({ message: 'From:' }, context));
+    const to = await this.ask((p, context) => p.input({ message: 'To:' }, context));
+    const subject = await this.ask((p, context) => p.input({ message: 'Subject:', default: 'smtpkit test' }, context));
+    const body = await this.ask((p, context) => p.input({ message: 'Body (one line):', default: 'This is a test message sent by smtpkit.' }, context));
     const { parseAddress } = await import('../message/address.js');
     const { buildMessage } = await import('../message/build.js');
     const sender = parseAddress(from, 'From', true);
@@ -306,22 +369,30 @@ class Repl {
     this.session.emit({ type: 'info', message: `transcript saved to ${file} (secrets redacted)` });
   }
 
-  /** Runs an inquirer prompt with the terminal all to itself. */
-  private async ask<T>(fn: (prompts: typeof import('@inquirer/prompts')) => Promise<T>): Promise<T> {
+  /** Runs an inquirer prompt with the terminal all to itself (on stderr when stdout is a file). */
+  private async ask<T>(fn: (prompts: typeof import('@inquirer/prompts'), context: { signal?: AbortSignal; output: NodeJS.WriteStream }) => Promise<T>): Promise<T> {
     const prompts = await import('@inquirer/prompts');
-    return this.reader.handOver(() => this.cancellable(() => fn(prompts)), this.discarded);
+    const output = screen() ?? process.stderr;
+    return this.reader.handOver(() => this.cancellable((signal) => endingPrompt((s) => fn(prompts, { signal: s, output }), signal)), this.discarded);
   }
 
   private readonly discarded = (lines: number) =>
     this.session.emit({ type: 'warning', message: `${lines} line${lines === 1 ? '' : 's'} typed ahead of this prompt discarded, not sent` });
 
-  /** Ctrl-C (or any end) at a prompt cancels that prompt only; the session goes on. */
-  private async cancellable<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Ctrl-C or Ctrl-D at a prompt cancels that prompt only; the session goes on. The
+   * connection closing cancels it too (and ends the session), with `onClose`.
+   */
+  private async cancellable<T>(fn: (signal: AbortSignal) => Promise<T>, onClose = true): Promise<T> {
+    const open = new AbortController();
+    if (onClose) this.promptOpen = open;
     try {
-      return await fn();
+      return await fn(open.signal);
     } catch (err) {
-      if (err instanceof SmtpkitError) throw err;
+      if (err instanceof SmtpkitError && !open.signal.aborted) throw err;
       throw new SmtpkitError('usage', 'cancelled');
+    } finally {
+      this.promptOpen = undefined;
     }
   }
 

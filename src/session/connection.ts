@@ -63,6 +63,9 @@ export class Connection {
     return 'encrypted' in this.socket && this.socket.encrypted;
   }
 
+  /** Bytes received so far: a server that sent any is not silent (implicit-TLS detection). */
+  bytesIn = 0;
+
   get isOpen(): boolean {
     return !this.failure && !this.socket.destroyed;
   }
@@ -297,6 +300,7 @@ export class Connection {
 
   private onData(chunk: Buffer) {
     if (this.failure) return;
+    this.bytesIn += chunk.length;
     if (chunk.length) this.hooks.onRaw?.('in', chunk.toString('utf8'));
     if (this.handedOff) return this.discardPlain(chunk);
     let replies: Reply[];

@@ -62,6 +62,8 @@ export interface SessionOptions {
   family: 4 | 6 | undefined;
   localAddress: string | undefined;
   tlsOnConnect: boolean;
+  /** submission://: the session must go on over STARTTLS (`--starttls auto` acts as `always`). */
+  requireStartTls?: boolean;
   ehloName: string;
   timeouts: Timeouts;
   tls: TlsSettings;
@@ -82,6 +84,8 @@ export class SmtpSession {
   tls: TlsFacts | undefined;
   /** The presented chain (DER), for checks such as DANE. */
   certificates: Buffer[] = [];
+  /** The port sent no greeting but answered TLS, so the session moved to implicit TLS unasked. */
+  implicitTlsDetected = false;
   /** Set when judgeCertificate vouched for the last handshake's certificate. */
   certificateVerdict: CertificateVerdict | undefined;
   private connection: Connection | undefined;
@@ -127,17 +131,7 @@ export class SmtpSession {
       this.peerHost = c.host;
       if (this.sink) this.emit({ type: 'info', message: `Connecting to ${formatTarget(c.address, port)}${c.address !== c.host ? ` (${c.host})` : ''}` });
       try {
-        this.connection = await this.phase('connect', () =>
-          Connection.open(
-            { address: c.address, port, localAddress: this.options.localAddress, timeoutMs: this.options.timeouts.connect },
-            {
-              // Read at each write, so an interactive session can switch it on and off.
-              onRaw: (direction, data) => this.options.raw && this.emit({ type: 'raw', direction, data }),
-              onIdleReply: (reply) => this.idleReply(reply),
-              onFailure: (error) => this.idleWatcher?.({ kind: 'closed', error }),
-            },
-          ),
-        );
+        this.connection = await this.phase('connect', () => this.open(c.address));
       } catch (err) {
         lastError = err as SmtpkitError;
         if (!last) this.emit({ type: 'warning', message: `${formatTarget(c.address, port)}: ${lastError.message}${mx ? '; trying the next MX address' : ''}` });
@@ -145,9 +139,9 @@ export class SmtpSession {
       }
       const { local, remote } = this.sink ? this.connection : { local: { address: '', port: 0 }, remote: { address: '', port: 0 } };
       this.emit({ type: 'connected', remoteAddress: remote.address, remotePort: remote.port, localAddress: local.address, localPort: local.port });
-      if (!mx || last) return this.greet();
+      if (!mx || last) return this.greet(c.address);
       try {
-        const greeting = await this.greet();
+        const greeting = await this.greet(c.address);
         return greeting;
       } catch (err) {
         // A sending MTA moves on past an unreachable host or a temporary (4xx) greeting.
@@ -163,23 +157,76 @@ export class SmtpSession {
     throw new SmtpkitError('connect', `cannot connect to ${mx ? `any MX host of ${host}` : formatTarget(host, port)}: ${lastError?.message ?? 'no address'}`, 'connect');
   }
 
+  private open(address: string): Promise<Connection> {
+    return Connection.open(
+      { address, port: this.options.port, localAddress: this.options.localAddress, timeoutMs: this.options.timeouts.connect },
+      {
+        // Read at each write, so an interactive session can switch it on and off.
+        onRaw: (direction, data) => this.options.raw && this.emit({ type: 'raw', direction, data }),
+        onIdleReply: (reply) => this.idleReply(reply),
+        onFailure: (error) => this.idleWatcher?.({ kind: 'closed', error }),
+      },
+    );
+  }
+
   /** The host name connected to: the MX host in MX mode (TLS names are checked against it). */
   get currentHost(): string {
     return this.peerHost ?? this.options.host;
   }
 
-  private async greet(): Promise<Reply> {
+  private async greet(address: string): Promise<Reply> {
     if (this.options.tlsOnConnect) await this.handshake();
-    const greeting = await this.phase('banner', () =>
-      this.read('the greeting', this.options.timeouts.greeting, 'CONNECT', 'banner', () =>
-        new SmtpkitError('connect', `the server accepted the connection but sent no greeting within ${describeTimeout(this.options.timeouts.greeting)}`, 'banner', { kind: 'timeout', hint: { kind: 'timeout', wait: 'greeting' } }),
-      ),
-    );
+    const greeting = await this.phase('banner', () => this.readGreeting(address));
     this.greeted = true;
     if (!isPositive(greeting)) {
       throw new SmtpkitError('protocol', `the server refused the session at the greeting: ${greeting.code} ${replyText(greeting)}`, 'banner', { reply: greeting });
     }
     return greeting;
+  }
+
+  /**
+   * The greeting; on a port other than 25 and 587, a server still silent after a short
+   * wait is asked on a second connection whether it speaks TLS. If it does, this session
+   * moves to implicit TLS on a new connection and says so, instead of waiting out the
+   * greeting timeout (src/session/implicit-tls.ts).
+   */
+  private async readGreeting(address: string): Promise<Reply> {
+    const timeoutMs = this.options.timeouts.greeting;
+    const { IMPLICIT_TLS_SNIFF_MS, PLAINTEXT_PORTS, answersTls } = await import('./implicit-tls.js');
+    const { port } = this.options;
+    let sniffed: boolean | undefined;
+    const silent = () => {
+      // Render words the advice: the greeting timeout, and whether this port may want TLS at once.
+      const spoke = (this.connection?.bytesIn ?? 0) > 0;
+      const tls = this.isTls || spoke || PLAINTEXT_PORTS.has(port) ? undefined : sniffed === false ? ('not' as const) : ('maybe' as const);
+      return new SmtpkitError('connect', `the server accepted the connection but sent no greeting within ${describeTimeout(timeoutMs)}`, 'banner', { kind: 'timeout', hint: { kind: 'timeout', wait: 'greeting', ...(tls ? { implicitTls: tls } : {}) } });
+    };
+    const read = () => this.read('the greeting', timeoutMs, 'CONNECT', 'banner', silent);
+    if (this.isTls || PLAINTEXT_PORTS.has(port) || timeoutMs <= IMPLICIT_TLS_SNIFF_MS) return read();
+    let answered = false;
+    const greeting = read().finally(() => (answered = true));
+    greeting.catch(() => {});
+    let timer: NodeJS.Timeout | undefined;
+    const sniff = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => {
+        if (answered || (this.connection?.bytesIn ?? 0) > 0) return resolve(false);
+        const host = this.currentHost;
+        const sni = this.options.tls.sni === false ? undefined : (this.options.tls.sni ?? (isIP(host) ? undefined : host));
+        answersTls(address, port, sni, Math.min(this.options.timeouts.tls, 5000, Math.max(250, (timeoutMs - IMPLICIT_TLS_SNIFF_MS) / 2))).then((tls) => {
+          sniffed = tls;
+          resolve(tls && !answered);
+        });
+      }, IMPLICIT_TLS_SNIFF_MS);
+    });
+    const first = await Promise.race([greeting.then(() => 'greeting' as const, () => 'greeting' as const), sniff.then((tls) => (tls ? ('tls' as const) : undefined))]);
+    clearTimeout(timer);
+    if (first !== 'tls') return greeting;
+    this.emit({ type: 'warning', message: `no greeting after ${describeTimeout(IMPLICIT_TLS_SNIFF_MS)}, but port ${port} answers TLS: it expects implicit TLS; continuing over TLS on a new connection`, hint: { kind: 'implicit-tls-found' } });
+    this.connection?.destroy();
+    this.connection = await this.open(address);
+    this.implicitTlsDetected = true;
+    await this.handshake();
+    return read();
   }
 
   /**

@@ -11,6 +11,9 @@ export interface CertificateFacts {
   daysLeft: number;
   /** "RSA 2048", "EC P-256", "ED25519". */
   key: string;
+  /** The key's algorithm ("RSA", "EC", "ED25519") and size in bits, as numbers for machines. */
+  keyType: string;
+  keyBits: number | null;
   sha256: string;
 }
 
@@ -47,10 +50,13 @@ function certificateFacts(raw: Buffer, now: number): CertificateFacts {
     validTo: new Date(x.validTo).toISOString(),
     daysLeft: Math.floor((Date.parse(x.validTo) - now) / DAY_MS),
     key: `${type}${size}`,
+    keyType: type,
+    keyBits: details.modulusLength ?? (details.namedCurve ? (CURVE_BITS[details.namedCurve] ?? null) : type === 'ED25519' ? 256 : type === 'ED448' ? 456 : null),
     sha256: x.fingerprint256,
   };
 }
 
+const CURVE_BITS: Record<string, number> = { prime256v1: 256, secp384r1: 384, secp521r1: 521, secp256k1: 256 };
 const curveName = (c: string) => ({ prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' })[c] ?? c;
 
 /** OpenSSL's verify codes, said the way a person debugging would want them. */

@@ -52,6 +52,8 @@ export async function dnsServer(zone: Zone): Promise<DnsServer> {
       for (const r of records) {
         if (TYPES[r.type] !== q?.type && r.type !== 'CNAME') continue;
         const { type, ...fields } = r;
+        // A TXT string holds at most 255 bytes: longer data (DKIM keys) goes as several strings, as real zones do.
+        if (r.type === 'TXT' && r.data.length > 255) Object.assign(fields, { data: r.data.match(/[^]{1,255}/g) });
         response.answers.push({ name: owner, type: TYPES[type]!, class: Packet.CLASS.IN, ttl: 300, ...fields } as never);
         if (type === 'CNAME' && q?.type !== 5) {
           const target = zone[r.domain.toLowerCase()];
@@ -63,17 +65,30 @@ export async function dnsServer(zone: Zone): Promise<DnsServer> {
     header.ad = state.authenticated ? 1 : 0;
     send(response);
   };
-  const udp = DNS.createUDPServer(handler('udp') as never);
-  await udp.listen(0, '127.0.0.1');
-  state.port = (udp.address() as { port: number }).port;
-  const tcp = DNS.createTCPServer(handler('tcp') as never);
-  await new Promise<void>((resolve, reject) => {
-    tcp.once('error', reject);
-    tcp.listen(state.port, '127.0.0.1', () => resolve());
-  });
-  state.close = async () => {
-    udp.close();
-    await new Promise<void>((resolve) => tcp.close(() => resolve()));
-  };
+  // UDP picks a free port; TCP must get the same number, which another program may hold:
+  // then both are closed and another port is tried, so no half-open server keeps the test alive.
+  for (let attempt = 1; ; attempt++) {
+    const udp = DNS.createUDPServer(handler('udp') as never);
+    await udp.listen(0, '127.0.0.1');
+    const port = (udp.address() as { port: number }).port;
+    const tcp = DNS.createTCPServer(handler('tcp') as never);
+    const listening = await new Promise<boolean>((resolve, reject) => {
+      tcp.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' && attempt < 20 ? resolve(false) : reject(err)));
+      tcp.listen(port, '127.0.0.1', () => resolve(true));
+    }).catch((err: unknown) => {
+      udp.close();
+      throw err;
+    });
+    if (!listening) {
+      udp.close();
+      continue;
+    }
+    state.port = port;
+    state.close = async () => {
+      udp.close();
+      await new Promise<void>((resolve) => tcp.close(() => resolve()));
+    };
+    break;
+  }
   return state;
 }

@@ -56,6 +56,17 @@ export class Pty {
     return this.tmux('capture-pane', '-p', '-t', this.name).stdout.split('\n')[y] ?? '';
   }
 
+  /**
+   * How the program left the terminal: line mode with echo (as a shell wants it, not raw)
+   * and a visible cursor. Read from the pane's tty itself, so it holds after the program exits.
+   */
+  terminalState(): { lineMode: boolean; echo: boolean; cursorVisible: boolean } {
+    const tty = this.tmux('display-message', '-p', '-t', this.name, '#{pane_tty}').stdout.trim();
+    const modes = spawnSync('stty', ['-F', tty, '-a'], { encoding: 'utf8' }).stdout.split(/[\s;]+/);
+    const cursor = this.tmux('display-message', '-p', '-t', this.name, '#{cursor_flag}').stdout.trim();
+    return { lineMode: modes.includes('icanon'), echo: modes.includes('echo'), cursorVisible: cursor === '1' };
+  }
+
   close(): void {
     this.tmux('kill-server');
   }

@@ -11,9 +11,14 @@ export interface SinkProcess {
   exited: Promise<number | null>;
 }
 
-/** `smtpkit sink` as a user runs it, on a free port, read back from its first line. */
-export async function sinkProcess(args: string[] = []): Promise<SinkProcess> {
-  const child = spawn(process.execPath, [BIN, 'sink', '--port', '0', ...args], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * `smtpkit sink` as a user runs it, on a free port, read back from its first line. `wrap`
+ * runs it under another command (e.g. `prlimit --fsize=N --` for a disk that fills up).
+ */
+export async function sinkProcess(args: string[] = [], opts: { wrap?: string[] } = {}): Promise<SinkProcess> {
+  const argv = [process.execPath, BIN, 'sink', '--port', '0', ...args];
+  const [command, ...rest] = [...(opts.wrap ?? []), ...argv] as [string, ...string[]];
+  const child = spawn(command, rest, { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));

@@ -1,43 +1,35 @@
 import type { Resolver } from '../resolver.js';
-import { tags, type Finding } from './finding.js';
+import { treeWalk } from './dmarc-discovery.js';
+import { judgeDmarcRecord } from './dmarc-record.js';
+import type { Finding } from './finding.js';
 
 /**
- * DMARC (RFC 7489): _dmarc.<domain>, falling back to the organisational domain. Without
- * the Public Suffix List the organisational domain is taken as the last two labels,
- * which is wrong under suffixes like co.uk; the finding says so when it falls back.
+ * DMARC (RFC 9989, which obsoletes RFC 7489): the policy and the organisational domain
+ * found by the DNS Tree Walk (§4.10), not by the last two labels nor a Public Suffix
+ * List, then every tag judged (§4.7).
  */
 export async function checkDmarc(resolver: Resolver, domain: string): Promise<Finding> {
-  let at = domain;
-  let records = await dmarcRecords(resolver, domain);
-  const details: string[] = [];
-  if (!records.length) {
-    const org = domain.split('.').slice(-2).join('.');
-    if (org !== domain) {
-      records = await dmarcRecords(resolver, org);
-      if (records.length) {
-        at = org;
-        details.push(`no record at _dmarc.${domain}; using the organisational domain ${org} (taken as the last two labels)`);
-      }
-    }
+  const walk = await treeWalk(resolver, domain);
+  const details = [`tree walk (RFC 9989 §4.10) asked _dmarc.${walk.queried.join(', _dmarc.')}`, `organisational domain: ${walk.orgDomain}`];
+  if (walk.stoppedAt) details.push(`the walk stopped at _dmarc.${walk.stoppedAt.domain}: ${walk.stoppedAt.error}; the records below it decide`);
+  if (walk.ambiguous.includes(domain)) {
+    return { check: 'DMARC', status: 'fail', summary: `several DMARC records at _dmarc.${domain}: receivers ignore them all (RFC 9989 §4.10.1)`, details, records: [], issues: [{ severity: 'error', text: `several records at _dmarc.${domain}`, ref: 'RFC 9989 §4.10.1' }] };
   }
-  const base = { check: 'DMARC' as const, records };
-  if (!records.length) return { ...base, status: 'absent', summary: `no DMARC record at _dmarc.${domain}: receivers get no policy for mail that fails SPF and DKIM`, details };
-  if (records.length > 1) return { ...base, status: 'fail', summary: `${records.length} DMARC records at _dmarc.${at}: receivers ignore them all (RFC 7489 §6.6.3)`, details };
-  const t = tags(records[0]!);
-  const p = t.get('p')?.toLowerCase();
-  if (!p || !['none', 'quarantine', 'reject'].includes(p)) return { ...base, status: 'fail', summary: `the p= tag is ${p ? `"${p}", not none, quarantine or reject` : 'missing'}`, details };
-  for (const [k, label] of [['sp', 'subdomain policy'], ['pct', 'percentage'], ['rua', 'aggregate reports to'], ['ruf', 'failure reports to'], ['adkim', 'DKIM alignment'], ['aspf', 'SPF alignment']] as const) {
-    if (t.has(k)) details.push(`${label}: ${t.get(k)}`);
+  const policy = walk.policy;
+  if (!policy) return { check: 'DMARC', status: 'absent', summary: `no DMARC record at _dmarc.${domain} or above it: receivers get no policy for mail that fails SPF and DKIM`, details, records: [] };
+  const records = [policy.record];
+  if (policy.domain !== domain) {
+    const sub = policy.tags.get('sp') ?? policy.tags.get('p');
+    details.push(`no record at _dmarc.${domain}: the policy of ${policy.domain} applies${sub ? ` (to a subdomain: sp=${sub}${policy.tags.has('np') ? `, np=${policy.tags.get('np')} for names that do not exist` : ''})` : ''}`);
   }
-  const warnings: string[] = [];
-  if (p === 'none') warnings.push('p=none only monitors: failing mail is still delivered');
-  const pct = t.get('pct');
-  if (pct !== undefined && (!/^\d+$/.test(pct) || Number(pct) > 100)) return { ...base, status: 'fail', summary: `pct=${pct} is not 0 to 100`, details };
-  if (pct !== undefined && Number(pct) < 100) warnings.push(`pct=${pct}: the policy applies to only part of the failing mail`);
-  if (!t.has('rua')) warnings.push('no rua=: no aggregate reports will tell you who sends as this domain');
-  return { ...base, status: warnings.length ? 'warn' : 'pass', summary: `policy ${p}${warnings.length ? `; ${warnings.join('; ')}` : ''}`, details };
-}
-
-async function dmarcRecords(resolver: Resolver, domain: string): Promise<string[]> {
-  return (await resolver.txt(`_dmarc.${domain}`)).records.filter((r) => /^v=DMARC1\s*(;|$)/i.test(r.trim()));
+  for (const [k, label] of [['sp', 'subdomain policy'], ['np', 'non-existent subdomain policy'], ['rua', 'aggregate reports to'], ['ruf', 'failure reports to'], ['adkim', 'DKIM alignment'], ['aspf', 'SPF alignment'], ['psd', 'public suffix domain'], ['t', 'testing']] as const) {
+    if (policy.tags.has(k)) details.push(`${label}: ${policy.tags.get(k)}`);
+  }
+  const issues = judgeDmarcRecord(policy);
+  const errors = issues.filter((i) => i.severity === 'error');
+  const warnings = issues.filter((i) => i.severity === 'warning');
+  const say = (i: { text: string; ref: string }) => `${i.text} (${i.ref})`;
+  const p = policy.tags.get('p')?.toLowerCase() ?? 'none';
+  const status = errors.length ? 'fail' : warnings.length ? 'warn' : 'pass';
+  return { check: 'DMARC', status, summary: errors.length ? errors.map(say).join('; ') : `policy ${p}${warnings.length ? `; ${warnings.map(say).join('; ')}` : ''}`, details, records, issues };
 }

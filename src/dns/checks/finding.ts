@@ -13,12 +13,14 @@ export interface DaneHost {
 
 /** One judged record: what a check found, in words, with a verdict. */
 export interface Finding {
-  check: 'SPF' | 'DMARC' | 'MTA-STS' | 'TLS-RPT' | 'DANE';
+  check: 'SPF' | 'DMARC' | 'MTA-STS' | 'TLS-RPT' | 'DANE' | 'DKIM' | 'DNSBL';
   status: 'pass' | 'warn' | 'fail' | 'absent';
   summary: string;
   details: string[];
   /** The record(s) as found. */
   records: string[];
+  /** Each problem with the RFC section it comes from (SPF, DMARC, DKIM keys). */
+  issues?: Array<{ severity: 'error' | 'warning'; text: string; ref: string }>;
   /** The look-up failed (SERVFAIL, no answer): a temporary error, never "no record". */
   dnsError?: DnsErrorInfo;
   /** DANE: per MX host. */

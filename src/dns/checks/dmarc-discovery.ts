@@ -1,0 +1,91 @@
+import { DnsFailure, type Resolver } from '../resolver.js';
+import { tags } from './finding.js';
+
+/** A DMARC record found by the walk, where it was found. */
+export interface FoundRecord {
+  domain: string;
+  record: string;
+  tags: Map<string, string>;
+}
+
+export interface Discovery {
+  /** The record that applies to the domain: its own, or the first one found walking up. */
+  policy: FoundRecord | undefined;
+  /** RFC 9989 §4.10.2; the domain itself when the walk found no record. */
+  orgDomain: string;
+  /** Every name asked, in order. */
+  queried: string[];
+  /** Names with more than one DMARC record (all of them ignored). */
+  ambiguous: string[];
+  /** The walk stopped early: a look-up above the domain itself failed (the domain's own failure throws). */
+  stoppedAt: { domain: string; error: string } | undefined;
+}
+
+/** v=DMARC1 exactly, first (RFC 9989 §4.7: the version is case-sensitive). */
+export const isDmarcRecord = (r: string) => /^v\s*=\s*DMARC1\s*(;|$)/.test(r.trim());
+
+/** The next name up (RFC 9989 §4.10.1 step 5): one label fewer, but a long name jumps straight to its last four labels. */
+export function nextTarget(domain: string): string | undefined {
+  const labels = domain.split('.');
+  if (labels.length <= 1) return undefined;
+  return (labels.length >= 5 ? labels.slice(-4) : labels.slice(1)).join('.');
+}
+
+/**
+ * The DNS Tree Walk (RFC 9989 §4.10): from the domain towards the root, reading
+ * _dmarc.<name> and stopping at a record with psd=y or psd=n. It finds both the policy
+ * and the organisational domain, with no Public Suffix List and no "last two labels".
+ */
+export async function treeWalk(resolver: Resolver, domain: string): Promise<Discovery> {
+  const d = domain.toLowerCase().replace(/\.$/, '');
+  const found: FoundRecord[] = [];
+  const queried: string[] = [];
+  const ambiguous: string[] = [];
+  let stoppedAt: Discovery['stoppedAt'];
+  for (let target: string | undefined = d; target; target = nextTarget(target)) {
+    queried.push(target);
+    let records: string[];
+    try {
+      records = (await resolver.txt(`_dmarc.${target}`)).records.filter(isDmarcRecord);
+    } catch (err) {
+      // The domain's own record decides the policy: its failure is a temperror. Higher up
+      // (a TLD that refuses, say) the walk ends with what it has found.
+      if (target === d || !(err instanceof DnsFailure)) throw err;
+      stoppedAt = { domain: target, error: (err as Error).message };
+      break;
+    }
+    if (records.length > 1) {
+      ambiguous.push(target);
+      continue;
+    }
+    if (!records.length) continue;
+    const rec = { domain: target, record: records[0]!, tags: tags(records[0]!) };
+    found.push(rec);
+    const psd = rec.tags.get('psd')?.toLowerCase();
+    if (psd === 'y' || psd === 'n') break;
+  }
+  return { policy: found[0], orgDomain: orgDomainOf(d, found), queried, ambiguous, stoppedAt };
+}
+
+/** RFC 9989 §4.10.2: psd=n marks it, psd=y marks the name one label below, else the shortest name with a record. */
+function orgDomainOf(start: string, found: FoundRecord[]): string {
+  for (const r of found) {
+    const psd = r.tags.get('psd')?.toLowerCase();
+    if (psd === 'n') return r.domain;
+    if (psd === 'y' && r.domain !== start) {
+      const labels = start.split('.');
+      return labels.slice(labels.length - r.domain.split('.').length - 1).join('.');
+    }
+  }
+  if (!found.length) return start;
+  return found.reduce((a, b) => (b.domain.split('.').length < a.domain.split('.').length ? b : a)).domain;
+}
+
+/** DMARC identifier alignment (RFC 9989 §3.2.x): strict = the same name, relaxed = the same organisational domain. */
+export async function alignment(resolver: Resolver, fromDomain: string, authDomain: string): Promise<{ strict: boolean; relaxed: boolean; fromOrg: string; authOrg: string }> {
+  const a = fromDomain.toLowerCase();
+  const b = authDomain.toLowerCase();
+  if (a === b) return { strict: true, relaxed: true, fromOrg: a, authOrg: b };
+  const [fromOrg, authOrg] = await Promise.all([treeWalk(resolver, a), treeWalk(resolver, b)]).then((w) => w.map((x) => x.orgDomain));
+  return { strict: false, relaxed: fromOrg === authOrg, fromOrg: fromOrg!, authOrg: authOrg! };
+}

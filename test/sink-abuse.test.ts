@@ -1,0 +1,482 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { sinkOptions, type SinkFlags } from '../src/commands/sink.js';
+import { paint } from '../src/render/paint.js';
+import { SinkLog } from '../src/render/sink-log.js';
+import type { SmtpEvent } from '../src/session/events.js';
+import { DotDecoder } from '../src/sink/dot-decoder.js';
+import { Sink, type SaveFailure, type SinkMessage, type SinkOptions } from '../src/sink/server.js';
+import { MAX_LINE } from '../src/sink/session.js';
+import { earlyTalker, envelope, idleClient, longLine, neverReads, rawClient, stalledHandshake, starttlsInjection, streamLines } from './helpers/abusive-clients.js';
+
+const noPaint = await paint({ color: false });
+
+/** A sink in this process on a free port, recording what it emits. */
+async function startSink(flags: SinkFlags = {}, overrides: Partial<SinkOptions> = {}) {
+  const sink = new Sink({ ...sinkOptions({ port: '0', ...flags }, true), ...overrides });
+  const events: Array<[number, SmtpEvent]> = [];
+  const messages: SinkMessage[] = [];
+  const failures: SaveFailure[] = [];
+  sink.on('event', (id: number, e: SmtpEvent) => events.push([id, e]));
+  sink.on('message', (m: SinkMessage) => messages.push(m));
+  sink.on('save-failed', (f: SaveFailure) => failures.push(f));
+  const port = await sink.listen();
+  return { sink, port, events, messages, failures };
+}
+
+/** mulberry32: seeded, so a failure can be replayed. */
+function prng(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A message with dots, CRs and bare LFs in awkward places, ending in CRLF. */
+function awkwardMessage(rand: () => number): Buffer {
+  const pieces = ['.', '..', '\r\n', '\r', '\n', '.\r\n', '\n.\r\n', 'x', 'Subject: dots', '\u00e9', '\0', ' '];
+  let s = '';
+  const n = Math.floor(rand() * 60);
+  for (let i = 0; i < n; i++) s += pieces[Math.floor(rand() * pieces.length)];
+  const body = Buffer.from(`${s}\r\n`, 'utf8');
+  return rand() < 0.1 ? Buffer.alloc(0) : body;
+}
+
+/** What a client sends for DATA (RFC 5321 §4.5.2): a dot added to lines that start with one. */
+function stuff(message: Buffer): Buffer {
+  const text = message.toString('latin1');
+  return Buffer.from(text.replace(/(^|\r\n)\./g, '$1..'), 'latin1');
+}
+
+test('DotDecoder: any message, cut anywhere, comes out byte for byte; only CRLF.CRLF ends it', () => {
+  const rand = prng(20261129);
+  for (let i = 0; i < 3000; i++) {
+    const message = awkwardMessage(rand);
+    const wire = Buffer.concat([stuff(message), Buffer.from('.\r\nNEXT')]);
+    const out: Buffer[] = [];
+    const decoder = new DotDecoder((span) => out.push(Buffer.from(span)));
+    let rest: Buffer | undefined;
+    for (let pos = 0; pos < wire.length && !rest; ) {
+      const n = 1 + Math.floor(rand() * 7);
+      rest = decoder.feed(wire.subarray(pos, pos + n));
+      if (rest) rest = Buffer.concat([rest, wire.subarray(pos + n)]);
+      pos += n;
+    }
+    assert.equal(Buffer.concat(out).toString('latin1'), message.toString('latin1'), `message ${i}: ${JSON.stringify(message.toString('latin1'))}`);
+    assert.equal(rest?.toString(), 'NEXT', `message ${i}`);
+  }
+  // A bare LF before the dot does not end the message (SMTP smuggling).
+  const out: Buffer[] = [];
+  const d = new DotDecoder((s) => out.push(Buffer.from(s)));
+  assert.equal(d.feed(Buffer.from('a\n.\r\nMAIL FROM:<x>\r\n')), undefined);
+  assert.equal(d.feed(Buffer.from('.\r\n'))?.length, 0);
+  assert.equal(Buffer.concat(out).toString(), 'a\n.\r\nMAIL FROM:<x>\r\n');
+});
+
+test('an early talker gets 554 and is hung up on; nothing it sent is taken as a command', async () => {
+  const { sink, port, events } = await startSink({ delayGreeting: '400ms' });
+  try {
+    const c = await earlyTalker(port);
+    await c.closed;
+    assert.match(c.text(), /^554 5\.5\.0 /);
+    assert.doesNotMatch(c.text(), /^220 /m, 'no greeting after the refusal');
+    assert.ok(!events.some(([, e]) => e.type === 'sent'), 'its commands were discarded');
+    assert.ok(events.some(([, e]) => e.type === 'warning' && /talked before the greeting/.test(e.message)));
+  } finally {
+    await sink.close();
+  }
+});
+
+test('a client that reads its replies late loses none of them', async () => {
+  const { sink, port } = await startSink({}, { transcript: false });
+  try {
+    const flood = await neverReads(port, 8 * 1024 * 1024);
+    await new Promise((r) => setTimeout(r, 300));
+    flood.client.read();
+    await flood.written;
+    await flood.client.send('QUIT\r\n');
+    await flood.client.closed;
+    assert.equal(flood.client.lines(), flood.commands + 2, 'every command answered, in order, after the greeting');
+  } finally {
+    await sink.close();
+  }
+});
+
+test('a command line past the limit gets one 500 5.5.2 and the session goes on', async () => {
+  const { sink, port } = await startSink({}, { transcript: false });
+  try {
+    const c = await longLine(port, 3 * 1024 * 1024);
+    await c.waitFor(/^250 2\.0\.0 Ok/m);
+    assert.equal(c.text().match(/^500 5\.5\.2 Line too long/gm)?.length, 1, c.text());
+    // Exactly at the limit is still a line.
+    await c.send(`NOOP ${'y'.repeat(MAX_LINE - 5)}\r\nQUIT\r\n`);
+    await c.closed;
+    assert.equal(c.text().match(/^500 /gm)?.length, 1);
+    assert.match(c.text(), /^250 2\.0\.0 Ok\r\n250 2\.0\.0 Ok\r\n221 /m);
+  } finally {
+    await sink.close();
+  }
+});
+
+test('AUTH is redacted in events, transcript and JSON, however it is spelled or spaced', async () => {
+  const { sink, port, events } = await startSink({ auth: 'tester:S3cret-pw' });
+  const secrets = [Buffer.from('\0tester\0S3cret-pw').toString('base64'), Buffer.from('S3cret-pw').toString('base64'), Buffer.from('tester').toString('base64'), 'S3cret-pw', 'c2VjcmV0LWxvb2tpbmc='];
+  try {
+    const c = await rawClient(port);
+    await c.waitFor(/^220 /m);
+    const say = async (line: string) => {
+      await c.send(`${line}\r\n`);
+      return c.nextReply();
+    };
+    await c.nextReply();
+    await say('EHLO client.test');
+    assert.match(await say(`AUTH PLAIN\t${secrets[0]}`), /^235 /);
+    const fresh = async () => {
+      c.destroy();
+      const n = await rawClient(port);
+      await n.nextReply();
+      return n;
+    };
+    for (const line of [`auth plain ${secrets[0]}`, `AUTH\tPLAIN\t${secrets[0]}`, `  Auth  Plain   ${secrets[0]}  `, `AUTH ${secrets[4]}`]) {
+      const n = await fresh();
+      await n.send(`${line}\r\n`);
+      await n.nextReply();
+      n.destroy();
+    }
+    const login = await fresh();
+    await login.send(`AUTH LOGIN ${secrets[2]}\r\n`);
+    assert.match(await login.nextReply(), /^334 /);
+    await login.send(`${secrets[1]}\r\n`);
+    assert.match(await login.nextReply(), /^235 /);
+    const later = await fresh();
+    await later.send('AUTH PLAIN\r\n');
+    assert.match(await later.nextReply(), /^334/);
+    await later.send(`${secrets[0]}\r\n`);
+    assert.match(await later.nextReply(), /^235 /);
+    // A refused AUTH (already authenticated) with a pipelined answer nobody asked for.
+    await later.send(`AUTH LOGIN\r\n${secrets[4]}\r\nQUIT\r\n`);
+    await later.closed;
+  } finally {
+    await sink.close();
+  }
+  const json = JSON.stringify(events);
+  let text = '';
+  const log = new SinkLog({ write: (t: string) => (text += t) }, { write: (t: string) => (text += t) }, noPaint, { json: false, transcript: true });
+  for (const [id, e] of events) log.event(id, e);
+  for (const id of new Set(events.map(([id]) => id))) log.sessionEnd(id);
+  for (const s of secrets) {
+    assert.ok(!json.includes(s), `events hold ${s}`);
+    assert.ok(!text.includes(s), `transcript holds ${s}`);
+  }
+  assert.match(text, /^ -> AUTH PLAIN <redacted>$/m);
+  assert.match(text, /^ -> AUTH <redacted>$/m, 'an unknown "mechanism" may be the secret itself');
+  assert.match(text, /^ -> AUTH LOGIN$/m);
+  assert.ok(events.filter(([, e]) => e.type === 'sent' && e.redacted).length >= 8);
+});
+
+test('a command sent with STARTTLS, before the handshake, is thrown away (RFC 3207 §6)', async () => {
+  const { sink, port, events } = await startSink({ tls: true });
+  try {
+    const text = await starttlsInjection(port);
+    assert.equal(text, '221 2.0.0 Bye\r\n', 'the only reply over TLS is the one to QUIT');
+    assert.ok(!events.some(([, e]) => e.type === 'sent' && /injected/.test(e.line)));
+  } finally {
+    await sink.close();
+  }
+});
+
+test('idle clients get 421 4.4.2; a stalled TLS handshake is cut off', async () => {
+  const { sink, port } = await startSink({ tls: true }, { idleTimeoutMs: 300, handshakeTimeoutMs: 300 });
+  try {
+    const idle = await idleClient(port);
+    await idle.closed;
+    assert.match(idle.text(), /^421 4\.4\.2 sink\.localhost Error: timeout exceeded/m);
+    const stalled = await stalledHandshake(port);
+    await stalled.closed;
+    assert.doesNotMatch(stalled.text(), /^421 /m, 'no plain-text reply in the middle of a handshake');
+  } finally {
+    await sink.close();
+  }
+});
+
+test('--max-sessions: the one too many gets 421 4.7.0; a slot freed is a slot again', async () => {
+  const { sink, port } = await startSink({ maxSessions: '2' }, { transcript: false });
+  const refused: number[] = [];
+  sink.on('session-refused', (n: number) => refused.push(n));
+  const ended = new Promise((resolve) => sink.once('session-end', resolve));
+  try {
+    const a = await idleClient(port);
+    const b = await idleClient(port);
+    const c = await rawClient(port);
+    await c.closed;
+    assert.match(c.text(), /^421 4\.7\.0 sink\.localhost Error: too many sessions/);
+    assert.deepEqual(refused, [2]);
+    await a.send('QUIT\r\n');
+    await ended;
+    const d = await idleClient(port);
+    assert.match(d.text(), /^220 /);
+    b.destroy();
+    d.destroy();
+    assert.equal(sink.stats.refusedSessions, 1);
+  } finally {
+    await sink.close();
+  }
+});
+
+test('BDAT: chunks, BDAT 0 LAST, an empty message; saved exactly as sent', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-bdat-'));
+  const { sink, port, messages } = await startSink({ save: dir }, { transcript: false });
+  try {
+    const c = await rawClient(port);
+    await envelope(c);
+    const parts = [Buffer.from('Subject: chunked\r\n\r\n.leading dot\r\n'), Buffer.from([0, 1, 2, 0x0d, 0x0a, 0x2e, 0x0d, 0x0a]), Buffer.from('tail')];
+    for (const p of parts) await c.send(Buffer.concat([Buffer.from(`BDAT ${p.length}\r\n`), p]));
+    await c.send('BDAT 0 LAST\r\n');
+    await c.waitFor(/queued as/);
+    assert.equal(c.text().match(/^250 2\.0\.0 \d+ octets received/gm)?.length, 3);
+    // An empty message in one BDAT 0 LAST; then DATA works in a new transaction.
+    await c.send('MAIL FROM:<a@client.test>\r\nRCPT TO:<c@example.test>\r\nBDAT 0 LAST\r\n');
+    await c.waitFor(/queued as[^]*queued as/);
+    assert.equal(messages.length, 2);
+    assert.deepEqual(readFileSync(messages[0]!.file!), Buffer.concat(parts));
+    assert.deepEqual(messages[0]!.headers, [['Subject', 'chunked']]);
+    assert.equal(readFileSync(messages[1]!.file!).length, 0);
+    assert.deepEqual(readdirSync(dir).sort(), messages.map((m) => m.file!.split('/').pop()).sort(), 'no temporary files left');
+    c.destroy();
+  } finally {
+    await sink.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('BDAT out of order or too big: its bytes are still read (never taken as commands), the reply refuses', async () => {
+  const { sink, port, messages } = await startSink({ maxSize: '1000' }, { transcript: false });
+  try {
+    const c = await rawClient(port);
+    await c.nextReply();
+    const say = async (data: string | Buffer) => {
+      await c.send(data);
+      return c.nextReply();
+    };
+    await say('EHLO client.test\r\n');
+    assert.match(await say('BDAT 6 LAST\r\nQUIT\r\n'), /^503 5\.5\.1 Need MAIL/);
+    assert.match(await say('BDAT x\r\n'), /^501 /);
+    await say('MAIL FROM:<a@client.test>\r\n');
+    assert.match(await say('BDAT 6\r\nQUIT\r\n'), /^554 5\.5\.1 No valid recipients/);
+    assert.match(await say('RSET\r\n'), /^250 /);
+    await say('MAIL FROM:<a@client.test>\r\n');
+    await say('RCPT TO:<b@example.test>\r\n');
+    assert.match(await say(Buffer.concat([Buffer.from('BDAT 1500\r\n'), Buffer.alloc(1500, 0x41)])), /^552 5\.3\.4 /);
+    // A client that pipelined more chunks after the failed one: read and refused too.
+    assert.match(await say('BDAT 6 LAST\r\nQUIT\r\n'), /^552 5\.3\.4 /);
+    await say('MAIL FROM:<a@client.test>\r\n');
+    await say('RCPT TO:<b@example.test>\r\n');
+    assert.match(await say('BDAT 3\r\nabc'), /^250 2\.0\.0 3 octets/);
+    assert.match(await say('DATA\r\n'), /^503 5\.5\.1 DATA after BDAT/);
+    assert.match(await say('NOOP\r\n'), /^250 /, 'the session goes on');
+    assert.equal(messages.length, 0);
+    assert.equal(sink.stats.oversized, 1);
+    c.destroy();
+  } finally {
+    await sink.close();
+  }
+});
+
+test('DATA past --max-size: read to the end, 552 5.3.4, nothing saved; the next message is fine', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-big-'));
+  const { sink, port, messages } = await startSink({ maxSize: String(1024 * 1024), save: dir }, { transcript: false });
+  try {
+    const c = await rawClient(port);
+    await envelope(c);
+    await c.send('DATA\r\n');
+    await c.waitFor(/^354 /m);
+    await streamLines(c, 3 * 1024 * 1024);
+    await c.send('\r\n.\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n');
+    await c.waitFor(/^552 5\.3\.4 [^]*^354 /m);
+    await c.send('Subject: small\r\n\r\nok\r\n.\r\n');
+    await c.waitFor(/queued as/);
+    assert.equal(messages.length, 1);
+    assert.equal(readFileSync(messages[0]!.file!, 'utf8'), 'Subject: small\r\n\r\nok\r\n');
+    assert.deepEqual(readdirSync(dir), [messages[0]!.file!.split('/').pop()], 'the oversized one left nothing behind');
+    c.destroy();
+  } finally {
+    await sink.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a message is written under a temporary name while it streams: no partial .eml is ever visible', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-temp-'));
+  const { sink, port, messages } = await startSink({ save: dir }, { transcript: false });
+  try {
+    const c = await rawClient(port);
+    await envelope(c);
+    await c.send('DATA\r\n');
+    await c.waitFor(/^354 /m);
+    await streamLines(c, 2 * 1024 * 1024);
+    // The file only appears once the sink has taken some of it.
+    for (let i = 0; i < 200 && !readdirSync(dir).length; i++) await new Promise((r) => setTimeout(r, 10));
+    const during = readdirSync(dir);
+    assert.equal(during.length, 1);
+    assert.match(during[0]!, /^\.[0-9A-F]{12}\.eml\.tmp$/);
+    await c.send('\r\n.\r\n');
+    await c.waitFor(/queued as/);
+    const after = readdirSync(dir);
+    assert.equal(after.length, 1);
+    assert.match(after[0]!, /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z-[0-9A-F]{12}\.eml$/);
+    assert.equal(readFileSync(messages[0]!.file!).length, 2 * 1024 * 1024 + 2);
+    c.destroy();
+  } finally {
+    await sink.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a save that fails (directory gone) answers 451 4.3.0, is reported, and the sink keeps serving', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-gone-'));
+  const { sink, port, messages, failures } = await startSink({ save: dir }, { transcript: false });
+  try {
+    rmSync(dir, { recursive: true });
+    const c = await rawClient(port);
+    await envelope(c);
+    await c.send('DATA\r\n');
+    await c.waitFor(/^354 /m);
+    await c.send('Subject: lost\r\n\r\nx\r\n.\r\n');
+    await c.waitFor(/^451 4\.3\.0 /m);
+    assert.equal(messages.length, 0);
+    assert.equal(failures.length, 1);
+    assert.equal(failures[0]!.code, 'ENOENT');
+    // The directory comes back: the same session saves the next message.
+    mkdirSync(dir);
+    await c.send('MAIL FROM:<a@client.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n');
+    await c.waitFor(/^354 [^]*^354 /m);
+    await c.send('Subject: kept\r\n\r\ny\r\n.\r\n');
+    await c.waitFor(/queued as/);
+    assert.equal(messages.length, 1);
+    assert.ok(existsSync(messages[0]!.file!));
+    c.destroy();
+  } finally {
+    await sink.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the log shows each save failure reason once, and a long session with a note of what it left out', () => {
+  let out = '';
+  let err = '';
+  const log = new SinkLog({ write: (t: string) => (out += t) }, { write: (t: string) => (err += t) }, noPaint, { json: false, transcript: true });
+  for (let i = 0; i < 3; i++) log.saveFailed({ code: 'ENOSPC', message: 'ENOSPC: no space left on device' });
+  log.saveFailed({ code: 'EACCES', message: 'EACCES: permission denied' });
+  assert.equal(err.match(/could not save/g)?.length, 2);
+  for (let i = 0; i < 50_000; i++) log.event(1, { type: 'sent', line: `NOOP ${i}`, command: 'NOOP', t: i, tls: false });
+  log.sessionEnd(1);
+  assert.ok(out.length < 200 * 1024, `${out.length} characters kept`);
+  assert.match(out, /^ -> NOOP 0$/m);
+  assert.match(out, /^ -> NOOP 49999$/m, 'the end of the session is shown');
+  assert.match(out, /^!!! \d+ transcript entries not shown: a session keeps its first 64 KiB and its last 100 entries$/m);
+});
+
+test('nothing accepted is lost: three clients, DATA and BDAT, injected 451s; every 250 is one file, byte for byte', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-lossless-'));
+  const rand = prng(7);
+  const { sink, port, messages } = await startSink({ save: dir, tempfailRate: '0.2' }, { transcript: false, random: prng(11) });
+  try {
+    const accepted = new Map<string, Buffer>();
+    let refused = 0;
+    await Promise.all(
+      [0, 1, 2].map(async (client) => {
+        const c = await rawClient(port);
+        await c.nextReply();
+        await c.send('EHLO client.test\r\n');
+        await c.nextReply();
+        for (let i = 0; i < 25; i++) {
+          const body = Buffer.concat([Buffer.from(`Subject: ${client}/${i}\r\n\r\n`), awkwardMessage(rand)]);
+          await c.send('RSET\r\nMAIL FROM:<a@client.test>\r\n');
+          await c.nextReply();
+          if (!(await c.nextReply()).startsWith('250')) {
+            refused++;
+            continue;
+          }
+          await c.send('RCPT TO:<b@example.test>\r\n');
+          if (!(await c.nextReply()).startsWith('250')) {
+            refused++;
+            continue;
+          }
+          let final: string;
+          if (i % 2) {
+            await c.send(Buffer.concat([Buffer.from(`BDAT ${body.length} LAST\r\n`), body]));
+            final = await c.nextReply();
+          } else {
+            await c.send('DATA\r\n');
+            assert.match(await c.nextReply(), /^354 /);
+            await c.send(Buffer.concat([stuff(body), Buffer.from('.\r\n')]));
+            final = await c.nextReply();
+          }
+          const id = /^250 2\.0\.0 Ok: queued as ([0-9A-F]{12})/.exec(final)?.[1];
+          if (id) accepted.set(id, body);
+          else refused++;
+        }
+        c.destroy();
+      }),
+    );
+    assert.ok(accepted.size > 20 && refused > 5, `${accepted.size} accepted, ${refused} refused`);
+    assert.equal(messages.length, accepted.size);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.eml'));
+    assert.equal(files.length, accepted.size, 'one file per accepted message, none for refused ones');
+    // Refused messages' temporary files go too (removed as their streams close).
+    for (let i = 0; i < 100 && readdirSync(dir).length > files.length; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(readdirSync(dir).sort(), files.sort());
+    for (const [id, body] of accepted) {
+      const file = files.find((f) => f.endsWith(`-${id}.eml`));
+      assert.ok(file, `message ${id} saved`);
+      assert.deepEqual(readFileSync(join(dir, file)), body, `message ${id} byte for byte`);
+    }
+  } finally {
+    await sink.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('fuzz: 120 clients send mutated sessions at once; the sink never throws, every session ends, a clean one still works', async () => {
+  const seed = Number(process.env.FUZZ_SEED ?? 20261129);
+  const rand = prng(seed);
+  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-fuzz-'));
+  const { sink, port } = await startSink({ save: dir, auth: 'u:p', maxSize: '5000' }, { idleTimeoutMs: 2000, random: prng(seed + 1) });
+  const pieces = ['EHLO x\r\n', 'HELO\r\n', 'MAIL FROM:<a@b>\r\n', 'MAIL FROM:<a@b> SIZE=99999999\r\n', 'RCPT TO:<c@d>\r\n', 'DATA\r\n', 'BDAT 10\r\n', 'BDAT 0 LAST\r\n', 'BDAT 99999\r\n', 'BDAT 3 LAST\r\nabc', '.\r\n', '\r\n.\r\n', '..\r\n', 'AUTH PLAIN\r\n', 'AUTH LOGIN dQ==\r\n', 'AUTH CRAM-MD5\r\n', '*\r\n', 'AHUAcA==\r\n', 'RSET\r\n', 'NOOP\r\n', 'STARTTLS\r\n', 'VRFY x\r\n', '\0\x1b[31m\r\n', '\n', '\r', 'x'.repeat(5000)];
+  try {
+    await Promise.all(
+      Array.from({ length: 120 }, async () => {
+        const c = await rawClient(port);
+        const parts: Buffer[] = [];
+        for (let i = 0, n = Math.floor(rand() * 40); i < n; i++) {
+          const p = Buffer.from(pieces[Math.floor(rand() * pieces.length)]!, 'latin1');
+          if (rand() < 0.2) p[Math.floor(rand() * p.length)] = Math.floor(rand() * 256);
+          parts.push(p);
+        }
+        const wire = Buffer.concat(parts);
+        if (rand() < 0.5) await c.waitFor(/^220 /m).catch(() => {});
+        for (let pos = 0; pos < wire.length; ) {
+          const n = 1 + Math.floor(rand() * 200);
+          await c.send(wire.subarray(pos, pos + n)).catch(() => {});
+          pos += n;
+        }
+        if (rand() < 0.5) await c.send('QUIT\r\n').catch(() => {});
+        else if (rand() < 0.5) c.destroy();
+        await c.closed;
+      }),
+    );
+    const c = await rawClient(port);
+    await c.waitFor(/^220 /m);
+    await c.send('EHLO ok.test\r\nAUTH PLAIN AHUAcA==\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nBDAT 2 LAST\r\nokQUIT\r\n');
+    await c.closed;
+    assert.match(c.text(), /^235 [^]*^250 2\.1\.5 [^]*^250 2\.0\.0 Ok: queued[^]*^221 /m, `seed ${seed}`);
+  } finally {
+    await sink.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,5 +1,4 @@
 import net from 'node:net';
-import tls from 'node:tls';
 
 /**
  * How long a server may stay silent on a port other than 25 and 587 before we look, on a
@@ -18,7 +17,8 @@ export const PLAINTEXT_PORTS = new Set([25, 587]);
  */
 export function answersTls(address: string, port: number, servername: string | undefined, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = tls.connect({ host: address, port, servername, rejectUnauthorized: false, checkServerIdentity: () => undefined });
+    // Loaded only when a silent server is sniffed: every greeting passes through this module.
+    const socket = process.getBuiltinModule('node:tls').connect({ host: address, port, servername, rejectUnauthorized: false, checkServerIdentity: () => undefined });
     const done = (yes: boolean) => {
       clearTimeout(timer);
       socket.destroy();

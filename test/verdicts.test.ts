@@ -35,6 +35,9 @@ test('a warning without --strict: OK with warnings, exit 0; Nagios WARNING, exit
   const nagios = await probe('--format', 'nagios');
   assert.equal(nagios.code, 1);
   assert.match(nagios.stdout, /^SMTP WARNING - /);
+  const prom = await probe('--format', 'prometheus');
+  assert.equal(prom.code, 0);
+  assert.match(prom.stdout, /^smtpkit_probe_success\{target="[^"]+"\} 1$/m);
 });
 
 test('--strict: the warning fails in every format, and each says so as its exit code does', async () => {
@@ -57,6 +60,11 @@ test('--strict: the warning fails in every format, and each says so as its exit 
   const nagios = await probe('--strict', '--format', 'nagios');
   assert.equal(nagios.code, 2);
   assert.match(nagios.stdout, /^SMTP CRITICAL - /);
+  // Prometheus: success and exit_code say what the exit code says, not the verdict before --strict.
+  const prom = await probe('--strict', '--format', 'prometheus');
+  assert.equal(prom.code, 1);
+  assert.match(prom.stdout, /^smtpkit_probe_success\{target="[^"]+"\} 0$/m);
+  assert.match(prom.stdout, /^smtpkit_probe_exit_code\{target="[^"]+"\} 1$/m);
 });
 
 test('the XML checker is strict: it refuses what XML 1.0 refuses', () => {

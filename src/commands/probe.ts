@@ -60,7 +60,8 @@ export async function probeReport(results: ProbeResult[], format: string, flags:
   if (format === 'prometheus') {
     // For node_exporter's textfile collector: one file, each target told apart by its label.
     const { probeFamilies, renderFamilies } = await import('../exporter/metrics.js');
-    return renderFamilies(probeFamilies(results, (r) => ({ target: r.target })));
+    // Under --strict a warning fails: success and exit_code carry the exit code this run gives.
+    return renderFamilies(probeFamilies(results.map((r) => ({ ...r, exitCode: exitOf(r) })), (r) => ({ target: r.target })));
   }
   if (format === 'junit') return junitReport(results, strict);
   if (format === 'nagios') {

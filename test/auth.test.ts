@@ -97,6 +97,19 @@ test('secrets: never a prompt off a terminal; --password-file; --password warns'
   assert.match(visible.stdout, /^!!! --password is visible to other users/m);
 });
 
+test('option files are read to a bound: /dev/zero as --password-file, --targets or --config is a usage error, not GBs of memory', async () => {
+  const env = { SMTPKIT_PASSWORD: '' };
+  const pw = await runCli(['auth', at(peer), '--user', USER, '--password-file', '/dev/zero'], { env, limitMs: 10_000 });
+  assert.equal(pw.code, 2, pw.stderr);
+  assert.match(pw.stderr, /--password-file: \/dev\/zero is over 65536 bytes/);
+  const targets = await runCli(['probe', '--targets', '/dev/zero'], { env, limitMs: 10_000 });
+  assert.equal(targets.code, 2, targets.stderr);
+  assert.match(targets.stderr, /--targets: \/dev\/zero is over \d+ bytes/);
+  const config = await runCli(['exporter', '--listen', '127.0.0.1:0', '--config', '/dev/zero'], { env, limitMs: 10_000 });
+  assert.equal(config.code, 2, config.stderr);
+  assert.match(config.stderr, /--config: \/dev\/zero is over \d+ bytes/);
+});
+
 test('--list: mechanisms before and after TLS, PLAIN/LOGIN before TLS marked unsafe', async () => {
   const r = await runCli(['auth', at(peer), '--list']);
   assert.equal(r.code, 0);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readOption } from './options.js';
 import { SmtpkitError, usageError } from '../errors.js';
 
 export interface SecretFlags {
@@ -9,6 +9,9 @@ export interface SecretFlags {
 }
 
 export const DEFAULT_PASSWORD_ENV = 'SMTPKIT_PASSWORD';
+
+/** Far above any password or OAuth token. */
+const PASSWORD_FILE_LIMIT = 64 * 1024;
 
 /** A secret known now, or a prompt to ask for it once it is needed (`signal` cancels the prompt). */
 export type SecretSource = (signal?: AbortSignal) => Promise<string>;
@@ -27,11 +30,8 @@ export function secretSource(flags: SecretFlags, what: string, warn: (message: s
     return known(flags.password);
   }
   if (flags.passwordFile !== undefined) {
-    try {
-      return known(readFileSync(flags.passwordFile, 'utf8').replace(/\r?\n$/, ''));
-    } catch (err) {
-      throw usageError(`--password-file: cannot read ${flags.passwordFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
+    // Bounded: a password or token is short; /dev/zero must not fill memory.
+    return known(readOption(flags.passwordFile, '--password-file', PASSWORD_FILE_LIMIT).replace(/\r?\n$/, ''));
   }
   const envName = flags.passwordEnv ?? DEFAULT_PASSWORD_ENV;
   const fromEnv = process.env[envName];

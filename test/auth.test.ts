@@ -97,7 +97,7 @@ test('secrets: never a prompt off a terminal; --password-file; --password warns'
   assert.match(visible.stdout, /^!!! --password is visible to other users/m);
 });
 
-test('option files are read to a bound: /dev/zero as --password-file, --targets or --config is a usage error, not GBs of memory', async () => {
+test('option files are read to a bound: /dev/zero as --password-file, --targets, --config or --dkim-key is a usage error, not GBs of memory', async () => {
   const env = { SMTPKIT_PASSWORD: '' };
   const pw = await runCli(['auth', at(peer), '--user', USER, '--password-file', '/dev/zero'], { env, limitMs: 10_000 });
   assert.equal(pw.code, 2, pw.stderr);
@@ -108,6 +108,9 @@ test('option files are read to a bound: /dev/zero as --password-file, --targets 
   const config = await runCli(['exporter', '--listen', '127.0.0.1:0', '--config', '/dev/zero'], { env, limitMs: 10_000 });
   assert.equal(config.code, 2, config.stderr);
   assert.match(config.stderr, /--config: \/dev\/zero is over \d+ bytes/);
+  const dkim = await runCli(['send', '--dry-run', '--from', 'ann@example.test', '--to', 'bob@example.test', '--dkim-key', '/dev/zero', '--dkim-selector', 's'], { env, limitMs: 10_000 });
+  assert.equal(dkim.code, 2, dkim.stderr);
+  assert.match(dkim.stderr, /--dkim-key: \/dev\/zero is over \d+ bytes/);
 });
 
 test('--list: mechanisms before and after TLS, PLAIN/LOGIN before TLS marked unsafe', async () => {

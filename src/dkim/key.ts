@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { usageError } from '../errors.js';
+import { readOption } from '../util/read-option.js';
 import { compact, parseTagList } from './fields.js';
 
 export type DkimAlgorithm = 'rsa-sha256' | 'ed25519-sha256';
@@ -16,12 +16,7 @@ export interface SigningKey {
 
 /** The private key from a PEM file; the algorithm follows from it (RFC 8301 sizes, RFC 8463 Ed25519). */
 export function loadSigningKey(path: string): SigningKey {
-  let pem: string;
-  try {
-    pem = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw usageError(`--dkim-key: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+  const pem = readOption(path, '--dkim-key');
   let key: KeyObject;
   try {
     key = createPrivateKey(pem);

@@ -1,4 +1,4 @@
-import { readOption } from './options.js';
+import { readOption } from '../util/read-option.js';
 import { SmtpkitError, usageError } from '../errors.js';
 
 export interface SecretFlags {

@@ -1,10 +1,10 @@
-import { closeSync, openSync, readSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { SmtpkitError, usageError } from '../errors.js';
+import { usageError } from '../errors.js';
 import { assertEhloName, assertSingleLine } from '../protocol/command.js';
 import { parsePort, parseTarget, type Target } from '../protocol/target.js';
 import type { SessionOptions } from '../session/session.js';
 import { DEFAULT_TIMEOUT_MS, parseDuration } from '../session/timeouts.js';
+import { readOption } from '../util/read-option.js';
 
 /** The flags every session command shares, as commander hands them over. */
 export interface SessionFlags {
@@ -95,32 +95,4 @@ function tlsVersion(v: string | undefined, option: string) {
   return (n === '1.0' ? 'TLSv1' : `TLSv${n}`) as 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
 }
 
-/** Option files (CA bundles, keys, --targets, --config) are small: more than this is a mistake such as /dev/zero. */
-export const OPTION_FILE_LIMIT = 16 * 1024 * 1024;
-
-/**
- * A file named by an option, read to at most `limit` bytes. Pipes and /dev/stdin stay
- * allowed (--password-file <(pass show x)); an endless device is refused, not read into memory.
- */
-export function readOption(file: string, option: string, limit = OPTION_FILE_LIMIT): string {
-  let fd: number | undefined;
-  try {
-    fd = openSync(file, 'r');
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const chunk = Buffer.allocUnsafe(64 * 1024);
-      const n = readSync(fd, chunk, 0, chunk.length, null);
-      if (n === 0) break;
-      total += n;
-      if (total > limit) throw usageError(`${option}: ${file} is over ${limit} bytes`);
-      chunks.push(chunk.subarray(0, n));
-    }
-    return Buffer.concat(chunks, total).toString('utf8');
-  } catch (err) {
-    if (err instanceof SmtpkitError) throw err;
-    throw usageError(`${option}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
+export { OPTION_FILE_LIMIT, readOption } from '../util/read-option.js';

@@ -211,3 +211,11 @@ test('DSN, BDAT and REQUIRETLS parameters go on the wire as RFC 3461/3030/8689 s
     await server.close();
   }
 });
+
+test('--dry-run --data -: the message streams from standard input, and the size line says its size is unknown, not "undefined"', async () => {
+  const r = await runCli(['send', '--dry-run', '--from', 'ann@example.test', '--to', 'bob@example.test', '--data', '-'], { input: 'Subject: x\r\n\r\nhi\r\n' });
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /undefined/);
+  assert.match(r.stderr, /^=== Message \(size unknown: read from standard input\)$/m);
+  assert.match(r.stdout, /^Subject: x\r\n\r\nhi\r\n/);
+});

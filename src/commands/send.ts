@@ -207,7 +207,7 @@ async function dryRun(flags: SendFlags): Promise<number> {
       output.stdout.write(jsonDocument('send', null, outcome, { dryRun: true, envelope: { mail: mailLine, from: envelope.from.address, recipients: rcpts }, size: message.size, message: Buffer.concat(chunks).toString('utf8') }));
       return 0;
     }
-    const lines = ['=== Envelope (dry run: nothing is sent; parameters as a server offering every extension would get them)', ` -> ${mailLine}`, ...rcpts.map((r) => ` -> ${r.line}${r.bcc ? '   (Bcc: in the envelope only)' : ''}`), `=== Message (${message.size} bytes)`];
+    const lines = ['=== Envelope (dry run: nothing is sent; parameters as a server offering every extension would get them)', ` -> ${mailLine}`, ...rcpts.map((r) => ` -> ${r.line}${r.bcc ? '   (Bcc: in the envelope only)' : ''}`), `=== Message (${message.size === undefined ? 'size unknown: read from standard input' : `${message.size} bytes`})`];
     // The envelope on standard error, the message alone on standard output: `> msg.eml` keeps a clean message.
     output.stderr.write(`${lines.map(printable).join('\n')}\n`);
     // The message itself verbatim, as it would go on the wire.

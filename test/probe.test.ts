@@ -190,3 +190,19 @@ test('--ptr: a failed reverse look-up is said as a failure, not as "no reverse D
     await dns.close();
   }
 });
+
+test('--expect-banner that backtracks on a hostile banner: the check fails within its limit instead of freezing the probe past --timeout', async () => {
+  const server = await rawServer((socket) => {
+    socket.write(`220 ${'a'.repeat(40)}!\r\n`);
+    socket.on('data', (d) => socket.write(/^QUIT/i.test(d.toString()) ? '221 bye\r\n' : '250 ok\r\n'));
+  });
+  try {
+    const r = await runCli(['probe', `127.0.0.1:${server.port}`, '--expect-banner', '^220 (a+)+$', '--timeout', '2s', '--json'], { limitMs: 10_000 });
+    assert.equal(r.code, 1, r.stderr);
+    const greeting = JSON.parse(r.stdout).results[0].checks.find((c: { name: string }) => c.name === 'greeting');
+    assert.equal(greeting.status, 'fail');
+    assert.match(greeting.message, /took over \d+ ms/);
+  } finally {
+    await server.close();
+  }
+});

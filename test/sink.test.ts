@@ -283,3 +283,21 @@ test('AUTH with a tab, in any case, or answered after 334: none of it shows in t
     sink.child.kill('SIGKILL');
   }
 });
+
+test('--reject-rcpt that backtracks on a client’s address: that RCPT gets 451 within the limit and the sink keeps serving', async () => {
+  const sink = await sinkProcess(['-q', '--reject-rcpt', '^(a+)+$']);
+  try {
+    const c = await rawClient(sink.port);
+    await c.waitFor(/^220 /m, 5000);
+    await c.send('EHLO x\r\nMAIL FROM:<m@client.test>\r\n');
+    await c.waitFor(/^250 2\.1\.0/m, 5000);
+    await c.send(`RCPT TO:<${'a'.repeat(40)}!>\r\n`);
+    assert.match(await c.waitFor(/^451 4\.3\.0 --reject-rcpt took over \d+ ms/m, 5000), /451/);
+    await c.send('RCPT TO:<aaaa>\r\nRCPT TO:<b@example.test>\r\n');
+    const text = await c.waitFor(/^250 2\.1\.5/m, 5000);
+    assert.match(text, /^550 5\.1\.1 <aaaa>/m);
+    c.socket.destroy();
+  } finally {
+    await sink.stop();
+  }
+});

@@ -6,6 +6,7 @@ import { formatTarget } from '../protocol/target.js';
 import type { DnsFailure, Resolver } from '../dns/resolver.js';
 import type { SmtpEvent } from '../session/events.js';
 import { SmtpSession, type SessionOptions } from '../session/session.js';
+import { boundedTest, MATCH_LIMIT_MS } from '../util/bounded-match.js';
 import { describeTimeout } from '../util/duration.js';
 import { login, type AuthPlan } from '../flows/establish.js';
 import { failureOutcome } from '../flows/run.js';
@@ -113,8 +114,8 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
     const greeting = await session.connect();
     add('connect', 'pass', `connected to ${formatTarget(target.options.candidates?.[0]?.address ?? target.options.host, port)} in ${session.timings.connect ?? 0} ms`);
     const banner = `${greeting.code} ${replyText(greeting)}`;
-    const matched = s.expectBanner ? await bannerMatches(s.expectBanner, banner) : true;
-    if (matched === undefined) add('greeting', 'fail', `--expect-banner ${s.expectBanner} took over ${BANNER_MATCH_MS} ms on "${banner}" (a pattern that backtracks): stopped`);
+    const matched = s.expectBanner ? boundedTest(s.expectBanner, banner) : true;
+    if (matched === undefined) add('greeting', 'fail', `--expect-banner ${s.expectBanner} took over ${MATCH_LIMIT_MS} ms on "${banner}" (a pattern that backtracks): stopped`);
     else if (!matched) add('greeting', 'fail', `"${banner}" does not match ${s.expectBanner}`);
     else add('greeting', 'pass', `${banner} after ${session.timings.banner ?? 0} ms`);
 
@@ -260,23 +261,5 @@ async function envelope(session: SmtpSession, from: string, rcpt: string): Promi
   } catch (err) {
     if (err instanceof SmtpkitError && err.errorClass === 'rejected' && err.reply) return err;
     throw err;
-  }
-}
-
-/** Limit for matching --expect-banner: a regular expression runs without yielding, so no timer could stop it. */
-const BANNER_MATCH_MS = 500;
-
-/**
- * The user's pattern against the server's banner, in a vm context with a time limit: a
- * backtracking pattern and a hostile banner must not freeze the probe (or the whole
- * exporter, which applies a module's expectBanner to any target it is asked to probe).
- * undefined: the limit was hit.
- */
-async function bannerMatches(re: RegExp, banner: string): Promise<boolean | undefined> {
-  const { runInNewContext } = await import('node:vm');
-  try {
-    return runInNewContext('re.test(banner)', { re, banner }, { timeout: BANNER_MATCH_MS }) as boolean;
-  } catch {
-    return undefined;
   }
 }

@@ -3,6 +3,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import type { Reply } from '../protocol/reply.js';
 import { commandVerb } from '../protocol/command.js';
+import { boundedTest, MATCH_LIMIT_MS } from '../util/bounded-match.js';
 import type { SmtpEvent } from '../session/events.js';
 import { DotDecoder } from './dot-decoder.js';
 import { REDACTED, shownCommand } from './redact.js';
@@ -215,7 +216,10 @@ export class SinkSession {
         const m = /^TO:\s*<([^>]+)>/i.exec(arg);
         if (!m) return this.reply(501, '5.5.4 Syntax: RCPT TO:<address>', verb);
         if (this.from === undefined) return this.reply(503, '5.5.1 Need MAIL command', verb);
-        if (o.rejectRcpt?.test(m[1]!)) {
+        const rejected = o.rejectRcpt ? boundedTest(o.rejectRcpt, m[1]!) : false;
+        // A client's address made --reject-rcpt backtrack past its limit: refused for now, the sink stays up.
+        if (rejected === undefined) return this.reply(451, `4.3.0 --reject-rcpt took over ${MATCH_LIMIT_MS} ms on this address`, verb);
+        if (rejected) {
           this.sink.stats.rejected++;
           return this.reply(550, `5.1.1 <${m[1]}>: Recipient address rejected (--reject-rcpt)`, verb);
         }

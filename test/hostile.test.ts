@@ -186,3 +186,27 @@ test('--data - streams standard input: 100 MB with peak RSS under 150 MB', { ski
   }
 });
 
+
+test('ehlo, connect and probe: replies nobody asked for after the last command fail the run (exit 5), never "OK"', async () => {
+  // Answers the last command it is asked (EHLO; for connect, the greeting), and in the same
+  // write sends replies on its own.
+  const stray = (afterGreeting: boolean) =>
+    rawServer((s) => {
+      s.write(afterGreeting ? '220 stray.test ESMTP\r\n250 extra\r\n' : '220 stray.test ESMTP\r\n');
+      s.on('data', (d) => {
+        if (/^EHLO/i.test(d.toString())) s.write('250 stray.test\r\n250 extra\r\n354 go\r\n235 yes\r\n');
+      });
+    });
+  for (const args of [['ehlo'], ['connect'], ['probe']]) {
+    const server = await stray(args[0] === 'connect');
+    try {
+      const r = await runCli([args[0]!, `127.0.0.1:${server.port}`, '--timeout', '2s', '--json'], { limitMs: 10_000 });
+      assert.equal(r.code, 5, `${args[0]}: ${r.stdout}${r.stderr}`);
+      const doc = JSON.parse(r.stdout);
+      assert.equal(doc.outcome.ok, false);
+      assert.match(JSON.stringify(doc), /"errorClass":"protocol","message":"the server sent a reply nobody asked for/, `${args[0]}: ${r.stdout}`);
+    } finally {
+      await server.close();
+    }
+  }
+});

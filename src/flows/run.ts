@@ -58,6 +58,8 @@ export async function runSession(command: string, spec: string, flags: Flags, sc
     }
   }
   await session?.quit();
+  // The commands had their answers, but the server also said something nobody asked for.
+  if (outcome.ok && session?.brokenBy) outcome = failureOutcome(session.brokenBy);
   if (!outcome.ok) {
     const error = { type: 'error', errorClass: outcome.errorClass ?? 'internal', message: outcome.message, ...(outcome.phase ? { phase: outcome.phase } : {}), ...(outcome.hint ? { hint: outcome.hint } : {}), ...(outcome.reply ? { reply: outcome.reply } : {}) } as const;
     if (session) session.emit(error);

@@ -224,6 +224,11 @@ export async function probe(target: ProbeTarget, s: ProbeSettings): Promise<Prob
     } else session.close();
     s.onCertificates?.(target, session.certificates);
   }
+  if (!error && session.brokenBy) {
+    const o = failureOutcome(session.brokenBy);
+    error = { errorClass: o.errorClass ?? 'internal', message: o.message, ...(o.phase ? { phase: o.phase } : {}), ...(o.hint ? { hint: o.hint } : {}) };
+    exitCode = o.exitCode;
+  }
   const totalMs = Math.round((performance.now() - started) * 10) / 10;
   if (!error) {
     const over = (limits: Record<string, number>) => Object.entries(limits).filter(([phase, limit]) => (phase === 'total' ? totalMs : (session.timings[phase] ?? 0)) > limit);

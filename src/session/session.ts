@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { ConnectionOptions, SecureContext } from 'node:tls';
-import { SmtpkitError } from '../errors.js';
+import { SmtpkitError, type FailureKind } from '../errors.js';
 import { hasExtension, heloCapabilities, parseEhlo, type Capabilities } from '../protocol/capabilities.js';
 import { commandVerb } from '../protocol/command.js';
 import { isPositive, replyText, type Reply } from '../protocol/reply.js';
@@ -14,6 +14,9 @@ import { describeTimeout } from '../util/duration.js';
 
 /** Replies an interactive session shows between two commands before it calls it a flood. */
 export const MAX_IDLE_REPLIES = 20;
+
+/** Failures that make a session's verdict a lie if ignored; a plain close or reset after the last reply does not. */
+const BREAKS_VERDICT = new Set<FailureKind>(['unsolicited', 'flood', 'malformed']);
 
 export interface TlsSettings {
   /** Name to send as SNI; undefined = the host when it is a name, false = none. */
@@ -101,6 +104,11 @@ export class SmtpSession {
   private peerHost: string | undefined;
   /** Set by interactive use: replies that arrive between commands are shown, not queued. */
   private idleWatcher: IdleWatcher | undefined;
+  /**
+   * Set when the server broke the protocol while no command was waiting (a reply nobody asked
+   * for, a flood, garbage): a command that already had its answers must not report success.
+   */
+  brokenBy: SmtpkitError | undefined;
 
   constructor(
     readonly options: SessionOptions,
@@ -164,7 +172,11 @@ export class SmtpSession {
         // Read at each write, so an interactive session can switch it on and off.
         onRaw: (direction, data) => this.options.raw && this.emit({ type: 'raw', direction, data }),
         onIdleReply: (reply) => this.idleReply(reply),
-        onFailure: (error) => this.idleWatcher?.({ kind: 'closed', error }),
+        onFailure: (error) => {
+          // Nobody was waiting, so no command will throw it: kept for the verdict.
+          if (error && BREAKS_VERDICT.has(error.kind)) this.brokenBy ??= error;
+          this.idleWatcher?.({ kind: 'closed', error });
+        },
       },
     );
   }

@@ -107,3 +107,10 @@ test('smtpkit completion zsh and fish', { skip: hasZsh ? false : 'zsh is not ins
   const fish = (await runCli(['completion', 'fish'])).stdout;
   assert.match(fish, /^complete -c smtpkit -n '__fish_seen_subcommand_from probe' -l format -x -a 'text json junit nagios prometheus' -d /m);
 });
+
+test('completion: an unknown shell name is refused with exit 2, its control characters escaped', async () => {
+  const r = await runCli(['completion', 'ba\u001b]0;x\u0007\u009bsh']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /give bash, zsh or fish/);
+  assert.doesNotMatch(r.stderr, /[\u001b\u0007\u009b]/);
+});

@@ -97,7 +97,7 @@ async function prepare(flags: SendFlags): Promise<{ spec: MessageSpec; envelope:
 /** `smtpkit send`: one message, with everything the server offers that the user asked for. */
 export async function send(argument: string | undefined, flags: SendFlags): Promise<number> {
   if (argument !== undefined && flags.server !== undefined) {
-    process.stderr.write('smtpkit: give the server once: as the argument or with --server/-s, not both\n');
+    (await processOutput(flags)).stderr.write('smtpkit: give the server once: as the argument or with --server/-s, not both\n');
     return 2;
   }
   const spec = argument ?? flags.server;

@@ -111,16 +111,18 @@ export function fishCompletion(commands: readonly CommandSpec[] = COMMANDS): str
 
 /** `smtpkit completion bash|zsh|fish` */
 export async function completionCommand(shell: string): Promise<number> {
+  const { processOutput } = await import('../render/output.js');
+  const output = await processOutput();
   try {
     const s = shell?.toLowerCase();
-    if (s === 'bash') process.stdout.write(bashCompletion());
-    else if (s === 'zsh') process.stdout.write(zshCompletion());
-    else if (s === 'fish') process.stdout.write(fishCompletion());
-    else throw usageError(`smtpkit completion: give bash, zsh or fish, not ${JSON.stringify(shell)}`);
+    const script = s === 'bash' ? bashCompletion() : s === 'zsh' ? zshCompletion() : s === 'fish' ? fishCompletion() : undefined;
+    if (script === undefined) throw usageError(`smtpkit completion: give bash, zsh or fish, not ${JSON.stringify(shell)}`);
+    // Our own script, byte for byte into the shell's eval or a file.
+    output.data.write(Buffer.from(script));
     return 0;
   } catch (err) {
     const o = failureOutcome(err);
-    process.stderr.write(`smtpkit: ${o.message}\n`);
+    output.stderr.write(`smtpkit: ${o.message}\n`);
     return o.exitCode;
   }
 }

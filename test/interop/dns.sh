@@ -28,17 +28,8 @@ install_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bind9 bind9-utils bind9-dnsutils unbound >/dev/null
 }
 
-free_ports() {
-  node -e '
-    const net = require("net");
-    const n = Number(process.argv[1]);
-    const servers = [];
-    const next = () => {
-      if (servers.length === n) { console.log(servers.map(s => s.address().port).join(" ")); servers.forEach(s => s.close()); return; }
-      const s = net.createServer().listen(0, "127.0.0.1", () => { servers.push(s); next(); });
-    };
-    next();' "$1"
-}
+# Free ports, asked of the OS (shared with the other interop script).
+. "$HERE/ports.sh"
 
 # 3 1 1 association data: SHA-256 of the certificate's public key (RFC 7671 §5.1).
 spki_sha256() { openssl x509 -in "$1" -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1; }

@@ -31,17 +31,7 @@ install_packages() {
 }
 
 # Free ports, asked of the OS; fail naming the holder if one is taken when we bind.
-free_ports() {
-  node -e '
-    const net = require("net");
-    const n = Number(process.argv[1]);
-    const servers = [];
-    const next = () => {
-      if (servers.length === n) { console.log(servers.map(s => s.address().port).join(" ")); servers.forEach(s => s.close()); return; }
-      const s = net.createServer().listen(0, "127.0.0.1", () => { servers.push(s); next(); });
-    };
-    next();' "$1"
-}
+. "$HERE/ports.sh"
 
 ipv6_loopback() {
   node -e 'require("net").createServer().listen(0, "::1", function () { this.close(); }).on("error", () => process.exit(1))' 2>/dev/null

@@ -1,4 +1,4 @@
-import { rawServer, type RawServer } from './raw-server.js';
+import { lineServer, rawServer, type RawServer } from './raw-server.js';
 
 export interface LoggingServer extends RawServer {
   /** Every line the server received, over all connections, in order. */
@@ -21,17 +21,10 @@ export async function loggingServer(options: LoggingOptions = {}): Promise<Loggi
   const lines: string[] = [];
   const server = await rawServer((s) => {
     s.write('220 logging.test ESMTP\r\n');
-    let buffer = '';
     let state: '' | 'data' | 'plain' | 'login-user' | 'login-pass' = '';
-    s.on('data', (d) => {
-      buffer += d.toString('latin1');
-      let i: number;
-      while ((i = buffer.indexOf('\r\n')) >= 0) {
-        const line = buffer.slice(0, i);
-        buffer = buffer.slice(i + 2);
-        lines.push(line);
-        s.write(reply(line));
-      }
+    lineServer(s, (line) => {
+      lines.push(line);
+      return reply(line);
     });
     const reply = (line: string): string => {
       if (state === 'data') {

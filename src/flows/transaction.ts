@@ -32,6 +32,8 @@ export interface TransactionOptions {
   stopAfter?: TransactionStep;
   /** The message as it goes on the wire after DATA, when already encoded (sent many times). */
   wire?: Buffer;
+  /** QUIT in the same write as the end of the message, when pipelining (load mode's last message). */
+  quitAfter?: boolean;
   /** Told when the envelope is done and the message starts (load mode's latencies). */
   onData?: () => void;
   /** Where a prepared message came from (--data FILE): said instead of headers not shown. */
@@ -120,7 +122,7 @@ export async function mailTransaction(session: SmtpSession, envelope: Envelope, 
     // A --data file is not read ahead, so its headers were not shown: say where it came from instead.
     const shown = message.headerLines.length ? 'headers shown above' : `from ${opts.source ?? 'a prepared message'}`;
     const summary = `.  [message: ${message.size ?? opts.wire?.length ?? '?'} bytes, ${shown}]`;
-    final = await session.sendMessage(opts.wire ? once(opts.wire) : encoded(message, true), summary);
+    final = await session.sendMessage(opts.wire ? once(opts.wire) : encoded(message, true), summary, { quit: !!opts.quitAfter && pipelined });
   }
   if (!isPositive(final)) throw new SmtpkitError('rejected', `the server refused the message: ${final.code} ${replyText(final)}`, 'data', { reply: final });
   return { recipients, final, queueId: queueIdOf(final) };

@@ -14,8 +14,9 @@ export interface ConnectOptions {
 }
 
 export interface ConnectionHooks {
-  /** Bytes as they cross the wire, for -v. */
+  /** Bytes as they cross the wire, for -v; asked first whether anyone wants them (decoding costs). */
   onRaw?: (direction: 'in' | 'out', data: string) => void;
+  wantsRaw?: () => boolean;
   /** A reply no command asked for; returns true when taken (shown), false when it is an error. */
   onIdleReply?: (reply: Reply) => boolean;
   /** The connection can no longer be used (closed, reset, or garbled), with the reason. */
@@ -44,6 +45,13 @@ export class Connection {
   private discardedBytes = 0;
   private discardedText = '';
   private waiter: { resolve: (r: Reply) => void; reject: (e: unknown) => void } | undefined;
+  /**
+   * One deadline timer per connection, re-armed for each read (a load run reads six replies
+   * per connection over thousands of connections: a timer object each cost measurably).
+   */
+  private readTimer: NodeJS.Timeout | undefined;
+  private readTimerMs = 0;
+  private onReadTimeout: (() => void) | undefined;
   private failure: Failure | undefined;
   private readonly listeners = {
     data: (chunk: Buffer) => this.onData(chunk),
@@ -106,8 +114,8 @@ export class Connection {
   write(lines: string[], shown: string[] = lines, replies = lines.length): void {
     if (this.failure) throw this.failureError('sending');
     this.expected += replies;
-    this.hooks.onRaw?.('out', shown.map((l) => `${l}\r\n`).join(''));
-    this.socket.write(lines.map((l) => `${l}\r\n`).join(''));
+    if (this.rawWanted) this.hooks.onRaw!('out', shown.map((l) => `${l}\r\n`).join(''));
+    this.socket.write(lines.length === 1 ? `${lines[0]}\r\n` : lines.map((l) => `${l}\r\n`).join(''));
   }
 
   /** One more reply is owed (after the message data and its end). */
@@ -178,21 +186,41 @@ export class Connection {
     if (queued) return Promise.resolve(queued);
     if (this.failure) return Promise.reject(this.failureError(what));
     return new Promise<Reply>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      this.armRead(timeoutMs, () => {
         this.waiter = undefined;
         reject(onTimeout());
-      }, timeoutMs);
+      });
       this.waiter = {
         resolve: (r) => {
-          clearTimeout(timer);
+          this.onReadTimeout = undefined;
           resolve(r);
         },
         reject: (e) => {
-          clearTimeout(timer);
+          this.onReadTimeout = undefined;
           reject(e instanceof SmtpkitError ? e : this.failureError(what));
         },
       };
     });
+  }
+
+  /** Starts the read deadline: the one timer restarted when the wait is as long as the last. */
+  private armRead(timeoutMs: number, onTimeout: () => void) {
+    this.onReadTimeout = onTimeout;
+    if (this.readTimer && this.readTimerMs === timeoutMs) {
+      this.readTimer.refresh();
+      return;
+    }
+    clearTimeout(this.readTimer);
+    this.readTimerMs = timeoutMs;
+    this.readTimer = setTimeout(() => {
+      const fire = this.onReadTimeout;
+      this.onReadTimeout = undefined;
+      fire?.();
+    }, timeoutMs);
+  }
+
+  private get rawWanted(): boolean {
+    return !!this.hooks.onRaw && (this.hooks.wantsRaw?.() ?? true);
   }
 
   /**
@@ -280,10 +308,17 @@ export class Connection {
     return secure;
   }
 
-  /** Closes at once; safe to call more than once. Whoever waits for a reply is told. */
-  destroy(): void {
+  /**
+   * Closes at once; safe to call more than once. Whoever waits for a reply is told.
+   * `reset` closes a plain TCP connection with a RST (SO_LINGER 0), as smtp-source does:
+   * a load run's thousands of connections then leave no TIME_WAIT behind, which on
+   * loopback otherwise stalls new connections that land on a remembered port pair.
+   */
+  destroy(reset = false): void {
     if (!this.failure) this.failure = { kind: 'closed' };
-    this.socket.destroy();
+    clearTimeout(this.readTimer);
+    if (reset && !this.isTls && !this.socket.destroyed) this.socket.resetAndDestroy();
+    else this.socket.destroy();
     // Whoever waits for a reply learns now, not at its own (possibly longer) timeout.
     const waiter = this.waiter;
     this.waiter = undefined;
@@ -301,7 +336,7 @@ export class Connection {
   private onData(chunk: Buffer) {
     if (this.failure) return;
     this.bytesIn += chunk.length;
-    if (chunk.length) this.hooks.onRaw?.('in', chunk.toString('utf8'));
+    if (chunk.length && this.rawWanted) this.hooks.onRaw!('in', chunk.toString('utf8'));
     if (this.handedOff) return this.discardPlain(chunk);
     let replies: Reply[];
     try {
@@ -340,6 +375,7 @@ export class Connection {
     const said = this.unsolicited[0];
     if (said && (failure.kind === 'closed' || failure.error.kind === 'closed')) failure = { kind: 'error', error: unsolicitedError(said, 'the message') };
     this.failure = failure;
+    clearTimeout(this.readTimer);
     this.socket.destroy();
     const waiter = this.waiter;
     this.waiter = undefined;

@@ -74,6 +74,8 @@ export interface SessionOptions {
   raw: boolean;
   /** Consulted on every handshake (--dane). */
   judgeCertificate?: CertificateJudge;
+  /** false: never ask a silent port whether it wants implicit TLS (load mode's thousands of connections). */
+  sniffImplicitTls?: boolean;
 }
 
 /**
@@ -170,7 +172,8 @@ export class SmtpSession {
       { address, port: this.options.port, localAddress: this.options.localAddress, timeoutMs: this.options.timeouts.connect },
       {
         // Read at each write, so an interactive session can switch it on and off.
-        onRaw: (direction, data) => this.options.raw && this.emit({ type: 'raw', direction, data }),
+        onRaw: (direction, data) => this.emit({ type: 'raw', direction, data }),
+        wantsRaw: () => this.options.raw && !!this.sink,
         onIdleReply: (reply) => this.idleReply(reply),
         onFailure: (error) => {
           // Nobody was waiting, so no command will throw it: kept for the verdict.
@@ -204,14 +207,14 @@ export class SmtpSession {
    */
   private async readGreeting(address: string): Promise<Reply> {
     const timeoutMs = this.options.timeouts.greeting;
+    if (this.options.sniffImplicitTls === false) return this.read('the greeting', timeoutMs, 'CONNECT', 'banner', () => this.noGreeting(timeoutMs, undefined));
     const { IMPLICIT_TLS_SNIFF_MS, PLAINTEXT_PORTS, answersTls } = await import('./implicit-tls.js');
     const { port } = this.options;
     let sniffed: boolean | undefined;
     const silent = () => {
       // Render words the advice: the greeting timeout, and whether this port may want TLS at once.
       const spoke = (this.connection?.bytesIn ?? 0) > 0;
-      const tls = this.isTls || spoke || PLAINTEXT_PORTS.has(port) ? undefined : sniffed === false ? ('not' as const) : ('maybe' as const);
-      return new SmtpkitError('connect', `the server accepted the connection but sent no greeting within ${describeTimeout(timeoutMs)}`, 'banner', { kind: 'timeout', hint: { kind: 'timeout', wait: 'greeting', ...(tls ? { implicitTls: tls } : {}) } });
+      return this.noGreeting(timeoutMs, this.isTls || spoke || PLAINTEXT_PORTS.has(port) ? undefined : sniffed === false ? 'not' : 'maybe');
     };
     const read = () => this.read('the greeting', timeoutMs, 'CONNECT', 'banner', silent);
     if (this.isTls || PLAINTEXT_PORTS.has(port) || timeoutMs <= IMPLICIT_TLS_SNIFF_MS) return read();
@@ -239,6 +242,10 @@ export class SmtpSession {
     this.implicitTlsDetected = true;
     await this.handshake();
     return read();
+  }
+
+  private noGreeting(timeoutMs: number, implicitTls: 'not' | 'maybe' | undefined): SmtpkitError {
+    return new SmtpkitError('connect', `the server accepted the connection but sent no greeting within ${describeTimeout(timeoutMs)}`, 'banner', { kind: 'timeout', hint: { kind: 'timeout', wait: 'greeting', ...(implicitTls ? { implicitTls } : {}) } });
   }
 
   /**
@@ -278,8 +285,9 @@ export class SmtpSession {
    * Streams the message after a 354 (`chunks` already CRLF-normalised and dot-stuffed,
    * ending with the terminating dot) and reads the final reply. The last chunk is held
    * back until the source ends, so the final reply is owed from the moment it is written.
+   * `quit` sends QUIT with the dot and reads its 221 too (the caller checked PIPELINING).
    */
-  async sendMessage(chunks: AsyncIterable<Buffer>, summary: string): Promise<Reply> {
+  async sendMessage(chunks: AsyncIterable<Buffer>, summary: string, opts: { quit?: boolean } = {}): Promise<Reply> {
     const connection = this.requireConnection();
     const timeoutMs = this.options.timeouts.command;
     const stalled = () => new SmtpkitError('protocol', `the server stopped taking the message for ${describeTimeout(timeoutMs)}`, 'data', { kind: 'timeout', hint: { kind: 'timeout', wait: 'command' } });
@@ -291,11 +299,20 @@ export class SmtpSession {
         if (held) await connection.writeData(held, timeoutMs, stalled);
         held = chunk;
       }
-      await connection.writeData(held ?? Buffer.alloc(0), timeoutMs, stalled, 1);
+      const last = held ?? Buffer.alloc(0);
+      await connection.writeData(opts.quit ? Buffer.concat([last, QUIT_LINE]) : last, timeoutMs, stalled, opts.quit ? 2 : 1);
       connection.checkUnsolicited('the message');
     });
     this.emit({ type: 'sent', line: summary, command: '.' });
-    return this.phase('message-reply', () => this.readFor('.', timeoutMs, 'data'));
+    if (opts.quit) {
+      this.quitSent = true;
+      this.emit({ type: 'sent', line: 'QUIT', command: 'QUIT' });
+    }
+    const final = await this.phase('message-reply', () => this.readFor('.', timeoutMs, 'data'));
+    if (opts.quit) await this.phase('quit', () => this.readFor('QUIT', timeoutMs, 'quit')).catch(() => {
+      // The message's outcome is already decided; a missing 221 changes nothing.
+    });
+    return final;
   }
 
   /** One BDAT chunk (RFC 3030): the command, its bytes, its reply. */
@@ -352,16 +369,17 @@ export class SmtpSession {
 
   /**
    * QUIT and close. Skipped (just close) before the greeting, or when a reply is still
-   * outstanding: after a timeout the next reply would answer the wrong command.
+   * outstanding: after a timeout the next reply would answer the wrong command. `reset`
+   * ends a plain connection with a RST once the 221 is in (load mode; see Connection.destroy).
    */
-  async quit(): Promise<void> {
-    if (!this.isOpen || !this.greeted || !this.inStep || this.quitSent) return this.close();
+  async quit(opts: { reset?: boolean } = {}): Promise<void> {
+    if (!this.isOpen || !this.greeted || !this.inStep || this.quitSent) return this.close(opts.reset);
     try {
       await this.command('QUIT', { phase: 'quit' });
     } catch {
       // The session's outcome is already decided; a missing 221 changes nothing.
     }
-    this.close();
+    this.close(opts.reset);
   }
 
   /**
@@ -390,8 +408,8 @@ export class SmtpSession {
     return taken;
   }
 
-  close(): void {
-    this.connection?.destroy();
+  close(reset = false): void {
+    this.connection?.destroy(reset);
   }
 
   emit(event: EventBody): void {
@@ -508,6 +526,9 @@ export class SmtpSession {
     return this.connection;
   }
 }
+
+/** QUIT in the same write as the end of the message (with PIPELINING, RFC 2920 §3.1). */
+const QUIT_LINE = Buffer.from('QUIT\r\n');
 
 /**
  * The TLS context: client certificate, versions, and --ca-file added to the system roots.

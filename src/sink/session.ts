@@ -15,6 +15,17 @@ export const MAX_LINE = 12_288;
 /** How long a socket we hang up on may take to flush our last reply. */
 const GRACE_MS = 2000;
 
+/**
+ * Queue ids: a random prefix per process and a counter, unique within a run and across
+ * runs saving to one directory (random bytes per message cost a measurable share under load).
+ */
+let queuePrefix: string | undefined;
+let queueCount = 0;
+function nextQueueId(): string {
+  queuePrefix ??= randomBytes(3).toString('hex').toUpperCase();
+  return `${queuePrefix}${(queueCount++).toString(16).toUpperCase().padStart(6, '0')}`;
+}
+
 type Mode = 'command' | 'data' | 'bdat' | 'auth-plain' | 'auth-login-user' | 'auth-login-pass' | 'auth-cram' | 'handshake' | 'closed';
 
 /**
@@ -68,7 +79,7 @@ export class SinkSession {
     this.socket.on('error', () => {});
     this.socket.on('close', () => this.closed());
     this.attach();
-    this.event({ type: 'info', message: `Client ${this.socket.remoteAddress} port ${this.socket.remotePort} connected` });
+    if (options.transcript) this.event({ type: 'info', message: `Client ${this.socket.remoteAddress} port ${this.socket.remotePort} connected` });
     const greet = () => {
       if (this.mode === 'closed') return;
       if (options.dropAfter === 'connect') return this.drop();
@@ -252,7 +263,7 @@ export class SinkSession {
       case 'HELP':
         return this.reply(214, '2.0.0 smtpkit sink: a test server. Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH', verb);
       case 'QUIT':
-        return this.hangUp(221, '2.0.0 Bye', verb);
+        return this.bye(verb);
       default:
         return this.reply(500, '5.5.2 Command not recognized', verb);
     }
@@ -304,7 +315,7 @@ export class SinkSession {
   }
 
   private openSpool() {
-    this.spool = new Spool(randomBytes(6).toString('hex').toUpperCase(), this.sink.options.maxSize, this.sink.options.saveDir);
+    this.spool = new Spool(nextQueueId(), this.sink.options.maxSize, this.sink.options.saveDir);
   }
 
   /** The end of a message: check, save, then (and only then) 250. Input waits meanwhile. */
@@ -458,6 +469,22 @@ export class SinkSession {
     this.socket.resume();
     const socket = this.socket;
     setTimeout(() => socket.destroy(), GRACE_MS).unref();
+  }
+
+  /**
+   * 221, then close as soon as it is out. Nothing more is read: a client that resets the
+   * connection after the 221 (smtp-source does) costs no error; one that does not read its
+   * replies still gets the grace period.
+   */
+  private bye(command: string) {
+    this.reply(221, '2.0.0 Bye', command);
+    this.mode = 'closed';
+    this.inbox = [];
+    const socket = this.socket;
+    socket.pause();
+    socket.once('finish', () => socket.destroy());
+    socket.end();
+    if (socket.writableLength > 0) setTimeout(() => socket.destroy(), GRACE_MS).unref();
   }
 
   private closed() {

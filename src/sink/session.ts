@@ -336,7 +336,7 @@ export class SinkSession {
         const receivedAt = new Date().toISOString();
         let file: string | undefined;
         try {
-          file = await spool.commit(`${receivedAt.replace(/[:.]/g, '-')}-${spool.id}.eml`);
+          file = await spool.commit(() => `${receivedAt.replace(/[:.]/g, '-')}-${spool.id}.eml`);
         } catch (err) {
           this.sink.saveFailed(err as NodeJS.ErrnoException);
           this.event({ type: 'warning', message: `could not save the message: ${(err as Error).message}` });

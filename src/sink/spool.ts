@@ -67,7 +67,7 @@ export class Spool {
   }
 
   /** Makes the message visible under its final name; throws why it could not. */
-  async commit(name: string): Promise<string | undefined> {
+  async commit(name: () => string): Promise<string | undefined> {
     if (!this.file || !this.temp || !this.dir) return undefined;
     const file = this.file;
     this.file = undefined;
@@ -76,7 +76,7 @@ export class Spool {
       file.end();
       await finished(file);
       if (this.error) throw this.error;
-      const path = join(this.dir, name);
+      const path = join(this.dir, name());
       await rename(this.temp, path);
       return path;
     } catch (err) {

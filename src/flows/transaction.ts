@@ -118,7 +118,7 @@ export async function mailTransaction(session: SmtpSession, envelope: Envelope, 
       return { stopped: 'data', recipients };
     }
     opts.onData?.();
-    for (const line of message.headerLines) session.emit({ type: 'sent', line, command: 'MESSAGE' });
+    if (session.observed) for (const line of message.headerLines) session.emit({ type: 'sent', line, command: 'MESSAGE' });
     // A --data file is not read ahead, so its headers were not shown: say where it came from instead.
     const shown = message.headerLines.length ? 'headers shown above' : `from ${opts.source ?? 'a prepared message'}`;
     const summary = `.  [message: ${message.size ?? opts.wire?.length ?? '?'} bytes, ${shown}]`;

@@ -266,9 +266,11 @@ export class SmtpSession {
     this.idleReplies = 0;
     const verbs = commands.map((c) => c.verb ?? commandVerb(c.line));
     if (verbs.includes('QUIT')) this.quitSent = true;
-    commands.forEach((c, i) => {
-      this.emit({ type: 'sent', line: c.shown ?? c.line, command: verbs[i]!, ...(c.shown !== undefined ? { redacted: true } : {}) });
-    });
+    if (this.sink) {
+      commands.forEach((c, i) => {
+        this.emit({ type: 'sent', line: c.shown ?? c.line, command: verbs[i]!, ...(c.shown !== undefined ? { redacted: true } : {}) });
+      });
+    }
     connection.write(
       commands.map((c) => c.line),
       commands.map((c) => c.shown ?? c.line),
@@ -412,6 +414,11 @@ export class SmtpSession {
     this.connection?.destroy(reset);
   }
 
+  /** Someone listens to events: callers may skip building ones nobody would see. */
+  get observed(): boolean {
+    return !!this.sink;
+  }
+
   emit(event: EventBody): void {
     if (!this.sink) return;
     this.sink({ t: this.elapsed(), tls: this.isTls, ...event } as SmtpEvent);
@@ -470,7 +477,7 @@ export class SmtpSession {
       throw err instanceof SmtpkitError && phase ? err.inPhase(phase) : err;
     }
     this.inStep = true;
-    this.emit({ type: 'reply', reply, command });
+    if (this.sink) this.emit({ type: 'reply', reply, command });
     return reply;
   }
 
@@ -509,8 +516,15 @@ export class SmtpSession {
     return this.running.at(-1);
   }
 
-  /** Runs one named phase and adds its duration to the timings (a phase may run twice). */
-  private async phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one named phase and adds its duration to the timings (a phase may run twice).
+   * Unobserved sessions (load mode: no events, no timings shown) skip the bookkeeping.
+   */
+  private phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.sink ? this.timedPhase(name, fn) : fn();
+  }
+
+  private async timedPhase<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const start = performance.now();
     this.running.push(name);
     try {

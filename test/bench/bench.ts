@@ -7,7 +7,7 @@
  *   3. STARTTLS + AUTH PLAIN + one message to Postfix submission, vs swaks      ≤ 1.0×
  *   4. load into Postfix's smtp-sink, 5000 messages, 20 connections, one per
  *      connection: messages/s against `smtp-source -s 20 -m 5000`             ≥ 0.7×
- *      (and the figure with --per-connection 50)
+ *      (and the figures with --per-connection 50, and of a bare Node client for scale)
  *   5. a 50 MB attachment: smtpkit's peak RSS                                   < 150 MB
  *   6. smtp-source into `smtpkit sink` against into smtp-sink                   ≥ 0.5×
  *   7. probe of 30 targets, 10 of them silent, --timeout 3                      ≤ 8 s
@@ -28,6 +28,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, wri
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { BIN, ROOT } from '../helpers/paths.js';
 
@@ -150,6 +151,12 @@ function smtpkitLoad(port: number, perConnection: number): number {
   return doc.result.messagesPerSecond;
 }
 
+function bareClient(port: number): number {
+  const r = spawnSync(process.execPath, [fileURLToPath(new URL('bare-client.js', import.meta.url)), String(port), String(LOAD.messages), String(LOAD.sessions), String(LOAD.size)], { env: baseEnv, encoding: 'utf8', timeout: 300_000 });
+  if (r.status !== 0) throw new Error(`the bare client failed (${r.status}): ${r.stderr}`);
+  return Number(r.stdout);
+}
+
 async function startSmtpSink(): Promise<{ port: number; child: ChildProcess }> {
   const port = await freePort();
   const child = spawn('/usr/sbin/smtp-sink', ['-u', 'nobody', '-h', 'sink.test', '-m', '512', `127.0.0.1:${port}`, '1024'], { stdio: 'ignore' });
@@ -251,6 +258,9 @@ async function main() {
       compare(`load ${LOAD.messages} msgs, ${LOAD.sessions} conns, 1/conn vs smtp-source`, one.ours, one.theirs, 'msg/s', { op: '≥', value: 0.7 });
       const fifty = paired(Math.max(3, LOAD_RUNS >> 1), () => smtpkitLoad(sink.port, 50), () => smtpSource(sink.port));
       compare('  the same with --per-connection 50', fifty.ours, fifty.theirs, 'msg/s', { op: 'report', value: 0 });
+      // For scale: the same exchange by a bare Node client with no checks (bare-client.ts).
+      const bare = paired(Math.max(3, LOAD_RUNS >> 1), () => bareClient(sink.port), () => smtpSource(sink.port));
+      compare('  a bare Node client (no checks), for scale', bare.ours, bare.theirs, 'msg/s', { op: 'report', value: 0 });
     } finally {
       await stop(sink.child);
     }

@@ -158,13 +158,15 @@ export class SinkSession {
       this.keepPartial(chunk);
       return chunk.length;
     }
-    this.keepPartial(chunk.subarray(0, lf));
+    // The usual case, a whole line in this chunk, is read in place; pieces were copied.
+    const whole = !this.partial.length && !this.overlong && lf <= MAX_LINE + 1;
+    if (!whole) this.keepPartial(chunk.subarray(0, lf));
     const parts = this.partial;
     this.partial = [];
     this.partialSize = 0;
     if (this.overlong) this.overlong = false;
     else {
-      const raw = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      const raw = whole ? chunk.subarray(0, lf) : parts.length === 1 ? parts[0]! : Buffer.concat(parts);
       this.line(raw.toString('utf8', 0, raw.length && raw[raw.length - 1] === 0x0d ? raw.length - 1 : raw.length));
     }
     return lf + 1;
@@ -188,11 +190,13 @@ export class SinkSession {
   private line(line: string) {
     if (this.mode.startsWith('auth')) return this.authStep(line);
     const verb = commandVerb(line);
-    const shown = shownCommand(line, verb, this.afterAuth);
-    this.afterAuth = verb === 'AUTH';
-    this.event({ type: 'sent', line: shown.line, command: verb, ...(shown.redacted ? { redacted: true } : {}) });
-    const arg = line.trimStart().slice(verb.length).trim();
     const o = this.sink.options;
+    if (o.transcript) {
+      const shown = shownCommand(line, verb, this.afterAuth);
+      this.event({ type: 'sent', line: shown.line, command: verb, ...(shown.redacted ? { redacted: true } : {}) });
+    }
+    this.afterAuth = verb === 'AUTH';
+    const arg = line.trimStart().slice(verb.length).trim();
     switch (verb) {
       case 'EHLO':
       case 'HELO': {
@@ -536,7 +540,7 @@ export class SinkSession {
 
   private multi(code: number, lines: string[], command: string) {
     if (this.mode === 'closed' || this.socket.destroyed) return;
-    const fits = this.socket.write(lines.map((l, i) => `${code}${i < lines.length - 1 ? '-' : ' '}${l}\r\n`).join(''));
+    const fits = this.socket.write(lines.length === 1 ? `${code} ${lines[0]}\r\n` : lines.map((l, i) => `${code}${i < lines.length - 1 ? '-' : ' '}${l}\r\n`).join(''));
     // Backpressure: a client that does not read its replies gets no more of our attention.
     if (!fits && !this.outputBlocked) {
       this.outputBlocked = true;

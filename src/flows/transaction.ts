@@ -122,7 +122,7 @@ export async function mailTransaction(session: SmtpSession, envelope: Envelope, 
     // A --data file is not read ahead, so its headers were not shown: say where it came from instead.
     const shown = message.headerLines.length ? 'headers shown above' : `from ${opts.source ?? 'a prepared message'}`;
     const summary = `.  [message: ${message.size ?? opts.wire?.length ?? '?'} bytes, ${shown}]`;
-    final = await session.sendMessage(opts.wire ? once(opts.wire) : encoded(message, true), summary, { quit: !!opts.quitAfter && pipelined });
+    final = await session.sendMessage(opts.wire ?? encoded(message, true), summary, { quit: !!opts.quitAfter && pipelined });
   }
   if (!isPositive(final)) throw new SmtpkitError('rejected', `the server refused the message: ${final.code} ${replyText(final)}`, 'data', { reply: final });
   return { recipients, final, queueId: queueIdOf(final) };
@@ -181,10 +181,6 @@ export async function wireForm(m: OutgoingMessage): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const c of encoded(m, true)) parts.push(c);
   return Buffer.concat(parts);
-}
-
-async function* once(b: Buffer) {
-  yield b;
 }
 
 /** BDAT in chunks of up to 1 MiB; the last one says LAST. */

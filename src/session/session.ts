@@ -252,16 +252,39 @@ export class SmtpSession {
    * Sends one line and reads its reply. `shown` replaces the line in the transcript and in
    * -v output (secrets); `verb` names the command when the line is not one (AUTH steps).
    */
-  async command(line: string, opts: CommandOptions = {}): Promise<Reply> {
-    const [reply] = await this.pipeline([{ line, ...opts }], opts.phase);
-    return reply!;
+  command(line: string, opts: CommandOptions = {}): Promise<Reply> {
+    let verb: string;
+    try {
+      verb = this.sendLines([{ line, ...opts }])[0]!;
+    } catch (err) {
+      // Failures come as a rejection, as from any command.
+      return Promise.reject(err);
+    }
+    const read = () => this.readFor(verb, this.options.timeouts.command, opts.phase);
+    return opts.phase ? this.phase(opts.phase, read) : read();
   }
 
   /**
    * Sends several commands in one write and reads their replies in order (RFC 2920
    * PIPELINING; with one command it is plain lock-step).
    */
-  async pipeline(commands: Array<{ line: string } & CommandOptions>, phase?: string): Promise<Reply[]> {
+  pipeline(commands: Array<{ line: string } & CommandOptions>, phase?: string): Promise<Reply[]> {
+    let verbs: string[];
+    try {
+      verbs = this.sendLines(commands);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const run = async () => {
+      const replies: Reply[] = [];
+      for (const verb of verbs) replies.push(await this.readFor(verb, this.options.timeouts.command, phase, verbs, replies.length));
+      return replies;
+    };
+    return phase ? this.phase(phase, run) : run();
+  }
+
+  /** Writes command lines in one write, reporting each; returns their verbs. */
+  private sendLines(commands: Array<{ line: string } & CommandOptions>): string[] {
     const connection = this.requireConnection();
     this.idleReplies = 0;
     const verbs = commands.map((c) => c.verb ?? commandVerb(c.line));
@@ -275,12 +298,7 @@ export class SmtpSession {
       commands.map((c) => c.line),
       commands.map((c) => c.shown ?? c.line),
     );
-    const run = async () => {
-      const replies: Reply[] = [];
-      for (const verb of verbs) replies.push(await this.readFor(verb, this.options.timeouts.command, phase, verbs, replies.length));
-      return replies;
-    };
-    return phase ? this.phase(phase, run) : run();
+    return verbs;
   }
 
   /**
@@ -289,7 +307,7 @@ export class SmtpSession {
    * back until the source ends, so the final reply is owed from the moment it is written.
    * `quit` sends QUIT with the dot and reads its 221 too (the caller checked PIPELINING).
    */
-  async sendMessage(chunks: AsyncIterable<Buffer>, summary: string, opts: { quit?: boolean } = {}): Promise<Reply> {
+  async sendMessage(chunks: AsyncIterable<Buffer> | Buffer, summary: string, opts: { quit?: boolean } = {}): Promise<Reply> {
     const connection = this.requireConnection();
     const timeoutMs = this.options.timeouts.command;
     const stalled = () => new SmtpkitError('protocol', `the server stopped taking the message for ${describeTimeout(timeoutMs)}`, 'data', { kind: 'timeout', hint: { kind: 'timeout', wait: 'command' } });
@@ -297,9 +315,13 @@ export class SmtpSession {
     connection.beginMessage();
     await this.phase('message', async () => {
       let held: Buffer | undefined;
-      for await (const chunk of chunks) {
-        if (held) await connection.writeData(held, timeoutMs, stalled);
-        held = chunk;
+      // A message encoded once (load mode) goes in one write; a stream goes chunk by chunk.
+      if (Buffer.isBuffer(chunks)) held = chunks;
+      else {
+        for await (const chunk of chunks) {
+          if (held) await connection.writeData(held, timeoutMs, stalled);
+          held = chunk;
+        }
       }
       const last = held ?? Buffer.alloc(0);
       await connection.writeData(opts.quit ? Buffer.concat([last, QUIT_LINE]) : last, timeoutMs, stalled, opts.quit ? 2 : 1);
@@ -468,17 +490,21 @@ export class SmtpSession {
     });
   }
 
-  private async read(what: string, timeoutMs: number, command: string, phase: string | undefined, onTimeout: () => SmtpkitError): Promise<Reply> {
+  private read(what: string, timeoutMs: number, command: string, phase: string | undefined, onTimeout: () => SmtpkitError): Promise<Reply> {
     this.inStep = false;
-    let reply: Reply;
-    try {
-      reply = await this.requireConnection().readReply(timeoutMs, what, onTimeout);
-    } catch (err) {
-      throw err instanceof SmtpkitError && phase ? err.inPhase(phase) : err;
-    }
-    this.inStep = true;
-    if (this.sink) this.emit({ type: 'reply', reply, command });
-    return reply;
+    // A plain promise chain, not an async function: this runs for every reply.
+    return this.requireConnection()
+      .readReply(timeoutMs, what, onTimeout)
+      .then(
+        (reply) => {
+          this.inStep = true;
+          if (this.sink) this.emit({ type: 'reply', reply, command });
+          return reply;
+        },
+        (err: unknown) => {
+          throw err instanceof SmtpkitError && phase ? err.inPhase(phase) : err;
+        },
+      );
   }
 
   private async resolve(host: string, family: 4 | 6 | undefined): Promise<string[]> {

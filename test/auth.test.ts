@@ -120,6 +120,23 @@ test('--list: mechanisms before and after TLS, PLAIN/LOGIN before TLS marked uns
   assert.match(r.stdout, /^=== AUTH after TLS: PLAIN \(ok\), LOGIN \(ok\), CRAM-MD5 \(ok\), XOAUTH2 \(ok\)$/m);
 });
 
+test('--list and the refusal name what XOAUTH2 would expose in clear: the access token, not a password', async () => {
+  const server = await rawServer((s) => {
+    s.write('220 x.test ESMTP\r\n');
+    lineServer(s, (line) => (/^EHLO/i.test(line) ? '250-x.test\r\n250 AUTH XOAUTH2\r\n' : /^QUIT/i.test(line) ? '221 bye\r\n' : '500 no\r\n'));
+  });
+  try {
+    const list = await runCli(['auth', `127.0.0.1:${server.port}`, '--list', '--starttls', 'never']);
+    assert.match(list.stdout, /^=== AUTH before TLS: XOAUTH2 \(UNSAFE here: the access token would cross in clear\)/m);
+    const refused = await runCli(['auth', `127.0.0.1:${server.port}`, '--starttls', 'never', '--user', 'u@x.test', '--mech', 'XOAUTH2'], { env: { SMTPKIT_TOKEN: 't0ken', SMTPKIT_PASSWORD: 't0ken' } });
+    assert.equal(refused.code, 7, refused.stderr);
+    assert.match(refused.stderr, /refusing to send credentials without TLS \(XOAUTH2 sends the access token itself\)/);
+    assert.ok(!server.received.join('').includes('AUTH'), 'nothing was sent');
+  } finally {
+    await server.close();
+  }
+});
+
 test('SCRAM: a server that does not prove it knows the password is refused (exit 7)', async () => {
   const server = await rawServer((s) => {
     s.write('220 fake.test ESMTP\r\n');

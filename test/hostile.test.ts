@@ -46,6 +46,37 @@ test('send: one reply too many in the pipelined envelope: exit 5, not "the serve
   assert.doesNotMatch(doc.outcome.message, /refused DATA/);
 });
 
+test('send: a 250 to DATA or a 354 after the dot is a broken protocol (exit 5), neither refused (8) nor accepted', async () => {
+  const noData = await against({ answer: (l) => (l === 'DATA' ? '250 2.0.0 ok\r\n' : undefined) }, [...SEND, '--no-pipelining']);
+  assert.equal(noData.code, 5, noData.stdout);
+  assert.match(JSON.parse(noData.stdout).outcome.message, /answered DATA with 250 instead of 354, so no message was sent/);
+  assert.doesNotMatch(noData.received, /^Subject:/m, 'no message text was sent');
+  const dot354 = await against({ afterDot: () => '354 go ahead\r\n' }, SEND);
+  assert.equal(dot354.code, 5, dot354.stdout);
+  assert.match(JSON.parse(dot354.stdout).outcome.message, /end of the message with 354, which is neither acceptance nor refusal/);
+  const refused = await against({ answer: (l) => (l === 'DATA' ? '554 5.7.1 no\r\n' : undefined) }, [...SEND, '--no-pipelining']);
+  assert.equal(refused.code, 8, refused.stdout);
+});
+
+test('send --body - takes a bounded body from standard input; a whole message streams with --data -', async () => {
+  const server = await rawServer(scripted({}));
+  try {
+    const big = spawn(process.execPath, [BIN, 'send', `127.0.0.1:${server.port}`, '--timeout', '2s', '--from', 'a@client.test', '--to', 'b@fake.test', '--starttls', 'never', '--body', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let err = '';
+    big.stderr.on('data', (d) => (err += d));
+    big.stdin.on('error', () => {});
+    const chunk = Buffer.alloc(1024 * 1024, 'a');
+    for (let i = 0; i < 20 && big.exitCode === null; i++) await new Promise<void>((resolve) => big.stdin.write(chunk, () => resolve()));
+    big.stdin.end();
+    const code = await new Promise<number | null>((resolve) => (big.exitCode !== null ? resolve(big.exitCode) : big.on('exit', resolve)));
+    assert.equal(code, 2, err);
+    assert.match(err, /--body - takes at most 16 MiB from standard input; stream a whole message with --data -/);
+    assert.equal(server.received.join(''), '', 'nothing was sent');
+  } finally {
+    await server.close();
+  }
+});
+
 test('header values with CR/LF are refused before connecting (exit 2)', async () => {
   for (const extra of [['--subject', 'x\r\nBcc: evil@x'], ['--subject', 'x\ny'], ['--header', 'X-A: 1\nBcc: evil@x']]) {
     const r = await against({}, [...SEND, ...extra]);

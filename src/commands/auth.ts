@@ -25,7 +25,7 @@ async function listMechanisms(session: SmtpSession, flags: AuthCommandFlags, whe
   const implicitTls = session.isTls;
   if (!implicitTls && startTlsMode(flags.starttls) !== 'never' && hasExtension(first, 'STARTTLS')) await session.starttls();
   const report = (label: string, caps: Capabilities, tls: boolean) => {
-    const judged = authMechanisms(caps).map((m) => (!tls && SENDS_PASSWORD.has(m) ? `${m} (UNSAFE here: the password would cross in clear)` : `${m} (ok)`));
+    const judged = authMechanisms(caps).map((m) => (!tls && SENDS_PASSWORD.has(m) ? `${m} (UNSAFE here: the ${m === 'XOAUTH2' ? 'access token' : 'password'} would cross in clear)` : `${m} (ok)`));
     session.emit({ type: 'info', message: `AUTH ${label}: ${judged.length ? judged.join(', ') : 'none offered'}` });
   };
   report(implicitTls ? 'over TLS' : 'before TLS', first, implicitTls);

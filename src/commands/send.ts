@@ -18,6 +18,7 @@ import { jsonDocument } from '../render/json.js';
 import { processOutput } from '../render/output.js';
 import { printable } from '../render/printable.js';
 import { failureOutcome, runSession, type Flags, type Details } from '../flows/run.js';
+import { OPTION_FILE_LIMIT } from '../util/read-option.js';
 
 export interface SendFlags extends Flags, AuthFlags, ResolverFlags, DkimFlags {
   /** -s/--server: swaks' way of giving the server. */
@@ -220,10 +221,22 @@ async function dryRun(flags: SendFlags): Promise<number> {
   }
 }
 
+/**
+ * `--body -`: the body text from standard input, held in memory (it is encoded as a whole),
+ * so bounded; a whole message of any size streams with `--data -` instead.
+ */
 async function readStdin(): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for await (const chunk of process.stdin) parts.push(chunk as Buffer);
-  return Buffer.concat(parts);
+  let total = 0;
+  for await (const chunk of process.stdin) {
+    total += (chunk as Buffer).length;
+    if (total > OPTION_FILE_LIMIT) {
+      process.stdin.destroy();
+      throw usageError(`--body - takes at most ${OPTION_FILE_LIMIT / 1024 / 1024} MiB from standard input; stream a whole message with --data -, or send a large file with --attach`);
+    }
+    parts.push(chunk as Buffer);
+  }
+  return Buffer.concat(parts, total);
 }
 
 /**

@@ -84,7 +84,7 @@ export async function login(session: SmtpSession, plan: AuthPlan): Promise<Mecha
   if (!mechanism) throw new SmtpkitError('auth', `none of the offered mechanisms (${offered.join(', ')}) is one smtpkit speaks, and XOAUTH2 is used only when named`, 'auth', { hint: { kind: 'choose-mechanism' } });
   if (!offered.includes(mechanism)) throw new SmtpkitError('auth', `the server does not offer ${mechanism}; it offers ${offered.join(', ')}`, 'auth');
   if (!session.isTls && !plan.allowPlaintext) {
-    throw new SmtpkitError('auth', `refusing to send credentials without TLS${SENDS_PASSWORD.has(mechanism) ? ` (${mechanism} sends the password itself)` : ''}`, 'auth', { hint: { kind: 'allow-plaintext' } });
+    throw new SmtpkitError('auth', `refusing to send credentials without TLS${SENDS_PASSWORD.has(mechanism) ? ` (${mechanism} sends the ${mechanism === 'XOAUTH2' ? 'access token' : 'password'} itself)` : ''}`, 'auth', { hint: { kind: 'allow-plaintext' } });
   }
   const credentials: Credentials = { user: plan.user, secret: await plan.secret() };
   const client = prepared(() =>

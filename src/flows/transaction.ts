@@ -111,7 +111,9 @@ export async function mailTransaction(session: SmtpSession, envelope: Envelope, 
     final = await sendBdat(session, message);
   } else {
     const data = dataReply ?? (await session.command('DATA', { phase: 'data' }));
-    if (data.code !== 354) throw new SmtpkitError('rejected', `the server refused DATA: ${data.code} ${replyText(data)}`, 'data', { reply: data });
+    if (data.code >= 400) throw new SmtpkitError('rejected', `the server refused DATA: ${data.code} ${replyText(data)}`, 'data', { reply: data });
+    // Anything but 354 that is no refusal breaks the protocol: the server is not reading a message.
+    if (data.code !== 354) throw new SmtpkitError('protocol', `the server answered DATA with ${data.code} instead of 354, so no message was sent: ${replyText(data)}`, 'data', { reply: data, kind: 'other' });
     if (stop === 'data') {
       // After 354 anything we send is message text; only closing aborts the transaction.
       session.close();
@@ -124,7 +126,9 @@ export async function mailTransaction(session: SmtpSession, envelope: Envelope, 
     const summary = `.  [message: ${message.size ?? opts.wire?.length ?? '?'} bytes, ${shown}]`;
     final = await session.sendMessage(opts.wire ?? encoded(message, true), summary, { quit: !!opts.quitAfter && pipelined });
   }
-  if (!isPositive(final)) throw new SmtpkitError('rejected', `the server refused the message: ${final.code} ${replyText(final)}`, 'data', { reply: final });
+  if (final.code >= 400) throw new SmtpkitError('rejected', `the server refused the message: ${final.code} ${replyText(final)}`, 'data', { reply: final });
+  // A 3xx (or anything not 2xx) after the end of the message says neither yes nor no: what became of it is unknown.
+  if (!isPositive(final)) throw new SmtpkitError('protocol', `the server answered the end of the message with ${final.code}, which is neither acceptance nor refusal: whether it took the message is unknown: ${replyText(final)}`, 'data', { reply: final, kind: 'other' });
   return { recipients, final, queueId: queueIdOf(final) };
 }
 

@@ -155,7 +155,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '--bcc <address>', help: 'hidden recipient (envelope only), repeatable', repeat: true },
       { flags: '--subject <text>', help: 'Subject: (default: "smtpkit test" and the time)' },
       { flags: '--header <"Name: value">', help: 'add or replace a header, repeatable', repeat: true, aliases: ['--add-header'] },
-      { flags: '--body <text>', help: "message text ('-' reads standard input)" },
+      { flags: '--body <text>', help: "message text ('-' reads standard input, at most 16 MiB)" },
       { flags: '--body-file <file>', help: 'message text from a file', complete: 'file' },
       { flags: '--html', help: 'the body is HTML' },
       { flags: '--attach <file>', help: 'attach a file, repeatable', repeat: true, complete: 'file' },

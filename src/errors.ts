@@ -31,6 +31,8 @@ export type Hint =
   | { kind: 'tls-verify' }
   /** STARTTLS is missing: perhaps the port wants TLS from the start. */
   | { kind: 'implicit-tls' }
+  /** The port answered a plaintext connection with TLS bytes: it wants TLS from the start. */
+  | { kind: 'speaks-tls' }
   /** A silent port answered TLS, so the session went on over implicit TLS unasked. */
   | { kind: 'implicit-tls-found' }
   /** Another SASL mechanism could work (or XOAUTH2 must be named). */

@@ -65,6 +65,25 @@ test('garbage instead of a greeting: exit 5, quoted', async () => {
   assert.match(r.stderr, /not an SMTP reply: "SSH-2\.0-OpenSSH_9\.2"/);
 });
 
+test('TLS bytes instead of a greeting (plaintext to an implicit-TLS port): exit 4, says the port speaks TLS and names --tls-on-connect', async () => {
+  // A TLS alert left open, the same alert then a close, and a handshake record with a 0x0a inside.
+  const alert = Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46]);
+  const handshake = Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 0x02, 0x00, 0x00, 0x01, 0x0a]);
+  const servers: Array<(s: net.Socket) => void> = [(s) => s.write(alert), (s) => s.end(alert), (s) => s.write(handshake)];
+  for (const server of servers) {
+    // The greeting timeout is long: the answer comes from the bytes, not from waiting.
+    const text = await against(server, ['connect', '--greeting-timeout', '30s']);
+    assert.equal(text.code, 4, text.stderr);
+    assert.match(text.stderr, /^\*\*\* the server answered with TLS instead of an SMTP greeting: this port speaks TLS from the start \(implicit TLS, as on 465\) \(use --tls-on-connect or smtps:\/\/host:port\)$/m);
+    const json = await against(server, ['connect', '--greeting-timeout', '30s', '--json']);
+    const { outcome } = JSON.parse(json.stdout);
+    assert.equal(outcome.exitCode, 4);
+    assert.equal(outcome.phase, 'banner');
+    assert.deepEqual(outcome.hint, { kind: 'speaks-tls' });
+    assert.equal(json.received, '', 'nothing is sent to a TLS port in plaintext');
+  }
+});
+
 test('a 1 MB line without CRLF: exit 5, line too long', async () => {
   const r = await against((s) => s.write(Buffer.alloc(1024 * 1024, 'x')), ['connect']);
   assert.equal(r.code, 5);

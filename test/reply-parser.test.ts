@@ -75,3 +75,18 @@ test('discard() drops buffered bytes and a partial reply, and says what they wer
   assert.equal(parser.discard(), '250-inj\r\n250 x');
   assert.deepEqual(parser.push(Buffer.from('250 fresh\r\n'))[0]?.lines, ['fresh']);
 });
+
+test('a TLS record where the greeting should be is told apart from garbage, even one byte at a time; later in a session it is garbage', () => {
+  const alert = Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46]);
+  const speaksTls = (err: unknown) => err instanceof SmtpkitError && err.errorClass === 'connect' && err.hint?.kind === 'speaks-tls';
+  const parser = new ReplyParser();
+  assert.throws(() => [...alert].forEach((b) => parser.push(Buffer.from([b]))), speaksTls);
+  // Two bytes and a close: still a TLS port.
+  const cut = new ReplyParser();
+  cut.push(alert.subarray(0, 2));
+  assert.throws(() => cut.end(), speaksTls);
+  // After a greeting, the same bytes are a garbled reply.
+  const later = new ReplyParser();
+  later.push(Buffer.from('220 mail.test\r\n'));
+  protocolError(() => later.push(Buffer.concat([alert, Buffer.from('\r\n')])), /not an SMTP reply/);
+});

@@ -43,6 +43,18 @@ export const MAX_REPLY_LINES = 1000;
 
 const protocolError = (message: string) => new SmtpkitError('protocol', message);
 
+/**
+ * Whether bytes begin like a TLS record (RFC 8446 §5.1): a handshake (22) or alert (21)
+ * record of version 3.x. A prefix too short to tell counts as a match.
+ */
+export function startsLikeTls(b: Buffer): boolean {
+  return (b[0] === 0x16 || b[0] === 0x15) && (b.length < 2 || b[1] === 0x03) && (b.length < 3 || b[2]! <= 0x04);
+}
+
+/** TLS where the greeting should be: we spoke plaintext to a port that wants TLS at once (465-style). */
+const speaksTlsError = () =>
+  new SmtpkitError('connect', 'the server answered with TLS instead of an SMTP greeting: this port speaks TLS from the start (implicit TLS, as on 465)', undefined, { kind: 'malformed', hint: { kind: 'speaks-tls' } });
+
 /** A printable excerpt of bad input for error messages: short, with control bytes escaped. */
 export function excerpt(text: string, max = 60): string {
   const cut = text.length > max ? `${text.slice(0, max)}…` : text;
@@ -56,6 +68,8 @@ export function excerpt(text: string, max = 60): string {
 export class ReplyParser {
   private buffered: Buffer = Buffer.alloc(0);
   private partial: { code: number; lines: string[] } | undefined;
+  /** Nothing read yet in plaintext: a TLS record here means a TLS port, not a garbled greeting. */
+  private atStart = true;
 
   constructor(private readonly maxLineBytes = MAX_LINE_BYTES) {}
 
@@ -68,6 +82,8 @@ export class ReplyParser {
     const dropped = partial + this.buffered.toString('utf8');
     this.buffered = Buffer.alloc(0);
     this.partial = undefined;
+    // Called as TLS starts: what comes next is read through TLS, where a record header is no sign.
+    this.atStart = false;
     return dropped;
   }
 
@@ -77,6 +93,11 @@ export class ReplyParser {
    */
   push(chunk: Buffer, max = Infinity): Reply[] {
     this.buffered = this.buffered.length ? Buffer.concat([this.buffered, chunk]) : chunk;
+    if (this.atStart && this.buffered.length) {
+      if (startsLikeTls(this.buffered)) {
+        if (this.buffered.length >= 3) throw speaksTlsError();
+      } else this.atStart = false;
+    }
     const replies: Reply[] = [];
     let start = 0;
     while (replies.length < max) {
@@ -96,6 +117,7 @@ export class ReplyParser {
 
   /** Called when the connection ends: a half-received reply is an error, not a reply. */
   end(): void {
+    if (this.atStart && this.buffered.length && startsLikeTls(this.buffered)) throw speaksTlsError();
     if (this.partial || this.buffered.length) {
       const got = this.partial ? `${this.partial.lines.length} line(s) of a multi-line ${this.partial.code} reply` : `${excerpt(this.buffered.toString('utf8'))} with no line ending`;
       throw protocolError(`the connection closed in the middle of a reply (got ${got})`);

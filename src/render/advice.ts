@@ -26,6 +26,8 @@ export function adviceText(hint: Hint | undefined, audience: Audience = 'cli'): 
     }
     case 'implicit-tls-found':
       return audience === 'repl' ? 'say so next time: restart the repl with --tls-on-connect' : 'say so with --tls-on-connect or smtps://host:port';
+    case 'speaks-tls':
+      return audience === 'repl' ? 'restart the repl with --tls-on-connect' : 'use --tls-on-connect or smtps://host:port';
     case 'tls-old-version':
       return audience === 'repl' ? 'restart the repl with --tls-min 1.0 to reach such a server' : '--tls-min 1.0 reaches such a server, to diagnose it';
     case 'tls-verify':

@@ -334,3 +334,23 @@ test('raw 8-bit header bytes (not UTF-8) are signed and verified byte for byte',
   assert.equal(s.status, 0, String(s.stderr));
   assert.ok(dkimpyVerify(readFileSync(out), keys, dir).ok);
 });
+
+test('dkim-verify shows UTF-8 header values decoded (From: domain, tag values), never as latin1 mojibake, and still escaped', async () => {
+  const message = Buffer.from('From: Jörg Müller <jörg@bücher.test>\r\nTo: bob@example.test\r\nSubject: Grüße\r\n\r\nbody\r\n', 'utf8');
+  const signed = dkimpySign(message, 'rsa', 'example.test', rsa, ['from', 'to', 'subject']).toString('utf8');
+  const text = await runCli(['dkim-verify', '-', '--resolver', `127.0.0.1:${dns.port}`], { input: signed });
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /^=== 1 DKIM signature; From: domain bücher\.test$/m);
+  assert.doesNotMatch(text.stdout, /Ã/);
+  const v = await verify(signed);
+  assert.equal(v.doc.fromDomain, 'bücher.test');
+  // A tag value the same: the selector in the key's name, as the explanation and JSON give it.
+  const renamed = await verify(signed.replace('s=rsa;', 's=schlüssel;'));
+  assert.deepEqual(reasons(renamed.doc), ['key-not-found']);
+  assert.equal(renamed.doc.signatures[0].selector, 'schlüssel');
+  assert.match(renamed.doc.signatures[0].explanation, /no key at schlüssel\._domainkey\.example\.test/);
+  // Decoded is not raw: a C1 control (U+009B, a one-byte CSI) in the domain is shown escaped.
+  const hostile = await runCli(['dkim-verify', '-', '--resolver', `127.0.0.1:${dns.port}`], { input: signed.replace('bücher.test>', 'bü\u009b2Jcher.test>') });
+  assert.match(hostile.stdout, /From: domain bü\\x9b2jcher\.test$/m);
+  assert.doesNotMatch(hostile.stdout, /\u009b/);
+});

@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+
 /** Header fields and DKIM tag lists (RFC 6376 §3.2), shared by signing, verifying and the key check. */
 
 export interface HeaderField {
@@ -25,6 +27,17 @@ export function splitHeader(block: string): HeaderField[] {
 /** The value of a field: unfolded, trimmed. */
 export function fieldValue(f: HeaderField): string {
   return f.raw.slice(f.raw.indexOf(':') + 1).replace(/\r?\n/g, '').trim();
+}
+
+/**
+ * Header text is carried as latin1 (one char per byte, so signing sees the bytes as sent);
+ * a value shown or looked up is the text those bytes mean: UTF-8 when they are UTF-8
+ * (RFC 6532), else one char per byte as before.
+ */
+export function headerText(latin1: string): string {
+  if (!/[\x80-\xff]/.test(latin1)) return latin1;
+  const bytes = Buffer.from(latin1, 'latin1');
+  return isUtf8(bytes) ? bytes.toString('utf8') : latin1;
 }
 
 export type TagList = Map<string, string>;

@@ -2,7 +2,7 @@ import { createHash, verify as cryptoVerify } from 'node:crypto';
 import { SmtpkitError } from '../errors.js';
 import type { Resolver } from '../dns/resolver.js';
 import { BodyHasher, type Canon } from './canonicalize.js';
-import { addressDomain, compact, fieldValue, parseTagList, splitHeader, withoutSignatureValue, type HeaderField, type TagList } from './fields.js';
+import { addressDomain, compact, fieldValue, headerText, parseTagList, splitHeader, withoutSignatureValue, type HeaderField, type TagList } from './fields.js';
 import { parseKeyRecord, type KeyRecord } from './key.js';
 import { signingInput } from './sign.js';
 
@@ -88,7 +88,8 @@ export async function verifyMessage(input: AsyncIterable<Buffer>, resolver: Reso
   }
   if (head) startBody(head, Buffer.alloc(0));
   const from = fields.filter((f) => f.name.toLowerCase() === 'from');
-  const fromDomain = from.length === 1 ? addressDomain(fieldValue(from[0]!)) : undefined;
+  // Decoded before addressDomain lower-cases it: lower-casing latin1 chars would change the bytes.
+  const fromDomain = from.length === 1 ? addressDomain(headerText(fieldValue(from[0]!))) : undefined;
   const results: SignatureResult[] = [];
   for (const p of pending) results.push(await finish(p, fields, resolver));
   return { fromDomain, signatures: results };
@@ -97,7 +98,7 @@ export async function verifyMessage(input: AsyncIterable<Buffer>, resolver: Reso
 const ALGORITHMS = ['rsa-sha256', 'ed25519-sha256', 'rsa-sha1'];
 
 function prepare(field: HeaderField, index: number, fields: HeaderField[], now: Date): Pending {
-  const { tags, errors } = parseTagList(fieldValue(field));
+  const { tags, errors } = parseTagList(headerText(fieldValue(field)));
   const result: SignatureResult = { index, result: 'permerror', reason: 'syntax', explanation: '', domain: tags.get('d')?.toLowerCase(), selector: tags.get('s'), algorithm: tags.get('a'), canonicalization: tags.get('c') ?? 'simple/simple', signedHeaders: (tags.get('h') ?? '').split(':').map((h) => h.trim()).filter(Boolean), keyBits: undefined, bodyLength: undefined, notes: [] };
   const p: Pending = { result, tags, field, hasher: undefined, names: result.signedHeaders, canon: { header: 'simple', body: 'simple' } };
   const bad = (reason: DkimReason, explanation: string) => {

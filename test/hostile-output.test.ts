@@ -128,22 +128,39 @@ test('hostile colours: with FORCE_COLOR the only escape sequences are our own SG
   }
 });
 
+/** Writes a whole client script to the sink in one go, and hangs up a moment later. */
+function talkTo(port: number, script: string): Promise<void> {
+  const socket = net.connect(port, '127.0.0.1');
+  return new Promise<void>((resolve) => {
+    socket.on('data', () => {});
+    socket.on('close', () => resolve());
+    socket.on('error', () => resolve());
+    socket.write(script);
+    setTimeout(() => socket.end(), 1500);
+  });
+}
+
 test('hostile sink client: the sink’s session log and message lines are escaped', async () => {
   const sink = await sinkProcess([]);
   try {
-    const socket = net.connect(sink.port, '127.0.0.1');
-    const script = [`EHLO evil${TITLE}.test`, `MAIL FROM:<a${CLEAR}@evil.test>`, `RCPT TO:<b${BIDI}@sink.test>`, 'DATA', `Subject: ${HOSTILE}`, `From: ${CLIPBOARD}`, '', `body ${HOSTILE}`, '.', `NOOP ${HOSTILE}`, 'QUIT', ''].join('\r\n');
-    await new Promise<void>((resolve) => {
-      socket.on('data', () => {});
-      socket.on('close', () => resolve());
-      socket.on('error', () => resolve());
-      socket.write(script);
-      setTimeout(() => socket.end(), 1500);
-    });
+    await talkTo(sink.port, [`EHLO evil${TITLE}.test`, `MAIL FROM:<a${CLEAR}@evil.test>`, `RCPT TO:<b${BIDI}@sink.test>`, 'DATA', `Subject: ${HOSTILE}`, `From: ${CLIPBOARD}`, '', `body ${HOSTILE}`, '.', `NOOP ${HOSTILE}`, 'QUIT', ''].join('\r\n'));
   } finally {
     await sink.stop();
   }
   assertClean('sink stdout', sink.stdout());
   assertClean('sink stderr', sink.stderr());
   assert.match(sink.stdout(), ESCAPED);
+});
+
+test('the sink’s message line shows a hostile Subject escaped exactly once, its quotes unbreakable', async () => {
+  const sink = await sinkProcess([]);
+  try {
+    await talkTo(sink.port, ['EHLO a.test', 'MAIL FROM:<a@a.test>', 'RCPT TO:<b@sink.test>', 'DATA', 'Subject: A\x1b[2JB\u009bC"D\\E', '', 'body', '.', 'QUIT', ''].join('\r\n'));
+  } finally {
+    await sink.stop();
+  }
+  assertClean('sink stdout', sink.stdout());
+  // ESC and the C1 CSI once as \x1b and \x9b (not \\x1b); a quote and a backslash as in JSON.
+  const line = /^=== #\d+ message \w+: .*$/m.exec(sink.stdout())?.[0] ?? '';
+  assert.ok(line.endsWith(', subject "A\\x1b[2JB\\x9bC\\"D\\\\E"'), line);
 });

@@ -7,3 +7,12 @@ import { escapeAll } from './escape.js';
 export function printable(text: string): string {
   return escapeAll(text);
 }
+
+/**
+ * Untrusted text in quotes, each character escaped once: quotes and backslashes as in JSON
+ * (so the value cannot end its quotes early and fake what follows on the line), controls
+ * as printable shows them.
+ */
+export function quoted(text: string): string {
+  return `"${escapeAll(text.replace(/["\\]/g, '\\$&'))}"`;
+}

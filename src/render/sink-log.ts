@@ -3,7 +3,7 @@ import type { SaveFailure, SinkMessage } from '../sink/server.js';
 import { jsonText } from './json.js';
 import type { Stream } from './output.js';
 import type { Paint } from './paint.js';
-import { printable } from './printable.js';
+import { printable, quoted } from './printable.js';
 import { TextRenderer } from './text.js';
 
 /** What a session's transcript keeps before it is shown: its start, and its last lines. */
@@ -70,7 +70,7 @@ export class SinkLog {
     const subject = m.headers.find(([k]) => k.toLowerCase() === 'subject')?.[1];
     const parts = [
       `=== #${m.session} message ${m.id}: from <${printable(m.from)}> to ${m.to.map((t) => `<${printable(t)}>`).join(', ')}, ${m.size} bytes`,
-      subject === undefined ? '' : `, subject ${JSON.stringify(printable(subject.slice(0, 80)))}`,
+      subject === undefined ? '' : `, subject ${quoted(subject.slice(0, 80))}`,
       m.tls ? ', over TLS' : '',
       m.user ? `, as ${printable(m.user)}` : '',
     ];

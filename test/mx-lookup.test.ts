@@ -49,6 +49,11 @@ const zone: Zone = {
   '_mta-sts.bad.test': [{ type: 'TXT', data: 'v=STSv1; id=1' }],
   'mta-sts.bad.test': [{ type: 'A', address: '127.0.0.1' }],
   '_smtp._tls.bad.test': [{ type: 'TXT', data: 'v=TLSRPTv1; rua=ftp://x' }],
+  'rua.test': [{ type: 'MX', exchange: 'mx1.good.test', priority: 10 }],
+  '_smtp._tls.rua.test': [{ type: 'TXT', data: 'v=TLSRPTv1; rua=mailto:tls@rua.test , https://reports.rua.test/v1/tlsrpt' }],
+  'badrua.test': [{ type: 'MX', exchange: 'mx1.good.test', priority: 10 }],
+  '_smtp._tls.badrua.test': [{ type: 'TXT', data: 'v=TLSRPTv1; rua=mailto:,,tls@badrua.test,mailto:tls@badrua.test!10m,https:reports.badrua.test,https://reports.badrua.test/a b,mailto:%zz@badrua.test,ftp://x' }],
+  '_dmarc.badrua.test': [{ type: 'TXT', data: 'v=DMARC1; p=reject; rua=mailto:%zz@badrua.test' }],
   'loops.test': [
     { type: 'MX', exchange: 'mx1.good.test', priority: 10 },
     { type: 'TXT', data: `v=spf1 ${Array.from({ length: 11 }, (_, i) => `a:h${i}.loops.test`).join(' ')} -all` },
@@ -184,4 +189,12 @@ test('bad input: an address instead of a domain, a bad resolver (exit 2)', async
   const bad = await runCli(['mx-lookup', 'good.test', '--resolver', 'dns.example']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--resolver "dns\.example": give an IP address/);
+});
+
+test('a DMARC rua= with a broken percent-encoding is a finding, not an internal error', async () => {
+  const r = await lookup('badrua.test', '--checks', '--https-port', String(policyPort), '--json');
+  assert.equal(r.code, 1, r.stderr);
+  const dmarc = JSON.parse(r.stdout).checks.find((f: { check: string }) => f.check === 'DMARC');
+  assert.equal(dmarc.status, 'fail');
+  assert.deepEqual(dmarc.issues.map((i: { text: string }) => i.text), ['rua=mailto:%zz@badrua.test: a "%" not followed by two hex digits']);
 });

@@ -1,6 +1,6 @@
 import { parseKeyRecord } from '../../dkim/key.js';
 import type { Resolver } from '../resolver.js';
-import type { Finding } from './finding.js';
+import { sayIssue, type Finding } from './finding.js';
 
 /** Selectors seen often enough to be worth a guess; real ones can be any name. */
 export const COMMON_SELECTORS = ['default', 'selector1', 'selector2', 'google', 'k1', 's1', 's2', 'dkim', 'mail'];
@@ -50,7 +50,6 @@ export async function checkDkimKeys(resolver: Resolver, domain: string, selector
   if (guessing && !found) return { ...base, status: 'absent', summary: `no key under the common selectors (${COMMON_SELECTORS.join(', ')}); that proves nothing: a selector can be any name (give --dkim-selector, s= in a signed message's DKIM-Signature)` };
   const errors = issues.filter((i) => i.severity === 'error');
   const warnings = issues.filter((i) => i.severity === 'warning');
-  const say = (i: Issue) => `${i.text} (${i.ref})`;
   const status = errors.length ? 'fail' : warnings.length ? 'warn' : 'pass';
-  return { ...base, status, summary: status === 'pass' ? `${found} key${found === 1 ? '' : 's'} published and usable${guessing ? ' (found by guessing common selectors)' : ''}` : [...errors, ...warnings].map(say).join('; ') };
+  return { ...base, status, summary: status === 'pass' ? `${found} key${found === 1 ? '' : 's'} published and usable${guessing ? ' (found by guessing common selectors)' : ''}` : [...errors, ...warnings].map(sayIssue).join('; ') };
 }

@@ -1,4 +1,5 @@
 import type { FoundRecord } from './dmarc-discovery.js';
+import { mailtoProblem, parseReportUri } from './report-uri.js';
 
 export interface DmarcIssue {
   severity: 'error' | 'warning';
@@ -64,20 +65,17 @@ function judgeUris(tag: string, value: string): DmarcIssue[] {
   const out: DmarcIssue[] = [];
   for (const raw of value.split(',')) {
     const uri = raw.trim().replace(/!\d+[kmgt]?$/i, '');
-    if (!uri) {
-      out.push({ severity: 'error', text: `${tag}= has an empty entry`, ref: TAGS });
+    const parsed = parseReportUri(tag, uri);
+    if ('problem' in parsed) {
+      out.push({ severity: 'error', text: parsed.problem, ref: TAGS });
       continue;
     }
-    const scheme = /^([a-z][a-z0-9+.-]*):(.*)$/i.exec(uri);
-    if (!scheme) {
-      out.push({ severity: 'error', text: `${tag}=${uri} is not a URI${uri.includes('@') ? `: write mailto:${uri}` : ''}`, ref: TAGS });
-      continue;
-    }
-    if (scheme[1]!.toLowerCase() !== 'mailto') {
+    if (parsed.scheme !== 'mailto') {
       out.push({ severity: 'warning', text: `${tag}=${uri}: receivers send reports only to mailto: addresses`, ref: TAGS });
       continue;
     }
-    if (!/^[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(decodeURIComponent(scheme[2]!))) out.push({ severity: 'error', text: `${tag}=${uri}: "${scheme[2]}" is not an e-mail address`, ref: TAGS });
+    const problem = mailtoProblem(tag, uri, parsed.rest);
+    if (problem) out.push({ severity: 'error', text: problem, ref: TAGS });
   }
   return out;
 }

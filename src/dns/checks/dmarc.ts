@@ -1,7 +1,7 @@
 import type { Resolver } from '../resolver.js';
 import { treeWalk } from './dmarc-discovery.js';
 import { judgeDmarcRecord } from './dmarc-record.js';
-import type { Finding } from './finding.js';
+import { sayIssue, type Finding } from './finding.js';
 
 /**
  * DMARC (RFC 9989, which obsoletes RFC 7489): the policy and the organisational domain
@@ -28,8 +28,7 @@ export async function checkDmarc(resolver: Resolver, domain: string): Promise<Fi
   const issues = judgeDmarcRecord(policy);
   const errors = issues.filter((i) => i.severity === 'error');
   const warnings = issues.filter((i) => i.severity === 'warning');
-  const say = (i: { text: string; ref: string }) => `${i.text} (${i.ref})`;
   const p = policy.tags.get('p')?.toLowerCase() ?? 'none';
   const status = errors.length ? 'fail' : warnings.length ? 'warn' : 'pass';
-  return { check: 'DMARC', status, summary: errors.length ? errors.map(say).join('; ') : `policy ${p}${warnings.length ? `; ${warnings.map(say).join('; ')}` : ''}`, details, records, issues };
+  return { check: 'DMARC', status, summary: errors.length ? errors.map(sayIssue).join('; ') : `policy ${p}${warnings.length ? `; ${warnings.map(sayIssue).join('; ')}` : ''}`, details, records, issues };
 }

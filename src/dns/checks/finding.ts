@@ -27,6 +27,9 @@ export interface Finding {
   hosts?: DaneHost[];
 }
 
+/** An issue in words with its source, as summaries show it: "text (RFC 7208 §4.6.4)". */
+export const sayIssue = (i: { text: string; ref: string }) => `${i.text} (${i.ref})`;
+
 /** key=value; tags (DMARC, MTA-STS TXT, TLS-RPT). */
 export function tags(record: string): Map<string, string> {
   const map = new Map<string, string>();

@@ -1,5 +1,5 @@
 import { DnsFailure, type Resolver } from '../resolver.js';
-import type { Finding } from './finding.js';
+import { sayIssue, type Finding } from './finding.js';
 import { parseSpf, type SpfIssue } from './spf-syntax.js';
 
 const LIMIT = 10;
@@ -37,8 +37,7 @@ export async function checkSpf(resolver: Resolver, domain: string): Promise<Find
   const errors = w.issues.filter((i) => i.severity === 'error');
   const warnings = w.issues.filter((i) => i.severity === 'warning');
   const status = errors.length ? 'fail' : warnings.length ? 'warn' : 'pass';
-  const say = (i: SpfIssue) => `${i.text} (${i.ref})`;
-  return { ...base, status, summary: status === 'pass' ? 'one valid SPF record' : [...errors, ...warnings].map(say).join('; '), details, issues: w.issues };
+  return { ...base, status, summary: status === 'pass' ? 'one valid SPF record' : [...errors, ...warnings].map(sayIssue).join('; '), details, issues: w.issues };
 }
 
 async function spfRecords(resolver: Resolver, domain: string): Promise<string[]> {

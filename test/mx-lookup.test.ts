@@ -191,6 +191,31 @@ test('bad input: an address instead of a domain, a bad resolver (exit 2)', async
   assert.match(bad.stderr, /--resolver "dns\.example": give an IP address/);
 });
 
+test('TLS-RPT rua= is judged URI by URI (RFC 8460 §3): mailto: and https: pass, anything else or a malformed one is named', async () => {
+  const good = JSON.parse((await lookup('rua.test', '--checks', '--https-port', String(policyPort), '--json')).stdout);
+  const ok = good.checks.find((f: { check: string }) => f.check === 'TLS-RPT');
+  assert.equal(ok.status, 'pass', ok.summary);
+  const r = await lookup('badrua.test', '--checks', '--https-port', String(policyPort), '--json');
+  assert.equal(r.code, 1, r.stderr);
+  const bad = JSON.parse(r.stdout).checks.find((f: { check: string }) => f.check === 'TLS-RPT');
+  assert.equal(bad.status, 'fail');
+  assert.deepEqual(
+    bad.issues.map((i: { text: string; ref: string }) => `${i.text} [${i.ref}]`),
+    [
+      'rua=mailto:: "" is not an e-mail address',
+      'rua= has an empty entry',
+      'rua=tls@badrua.test is not a URI: write mailto:tls@badrua.test',
+      'rua=mailto:tls@badrua.test!10m: "!" must be percent-encoded (TLS-RPT has no DMARC-style size limit)',
+      'rua=https:reports.badrua.test names no host (https://host/path)',
+      'rua=https://reports.badrua.test/a b holds characters a URI cannot (a space, a quote, non-ASCII): percent-encode them',
+      'rua=mailto:%zz@badrua.test: a "%" not followed by two hex digits',
+      'rua= must hold mailto: or https: URIs, not ftp://x',
+    ].map((t) => `${t} [RFC 8460 §3]`),
+  );
+  const text = await lookup('badrua.test', '--checks', '--https-port', String(policyPort));
+  assert.match(text.stdout, /^✖ TLS-RPT +rua=mailto:: "" is not an e-mail address \(RFC 8460 §3\); rua= has an empty entry \(RFC 8460 §3\); rua=tls@badrua\.test is not a URI/m);
+});
+
 test('a DMARC rua= with a broken percent-encoding is a finding, not an internal error', async () => {
   const r = await lookup('badrua.test', '--checks', '--https-port', String(policyPort), '--json');
   assert.equal(r.code, 1, r.stderr);

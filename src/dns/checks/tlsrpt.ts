@@ -1,5 +1,8 @@
 import type { Resolver } from '../resolver.js';
-import { tags, type Finding } from './finding.js';
+import { sayIssue, tags, type Finding } from './finding.js';
+import { httpsProblem, mailtoProblem, parseReportUri } from './report-uri.js';
+
+const REF = 'RFC 8460 §3';
 
 /** SMTP TLS Reporting (RFC 8460): _smtp._tls.<domain> with v=TLSRPTv1 and rua=. */
 export async function checkTlsRpt(resolver: Resolver, domain: string): Promise<Finding> {
@@ -9,7 +12,25 @@ export async function checkTlsRpt(resolver: Resolver, domain: string): Promise<F
   if (records.length > 1) return { ...base, status: 'fail', summary: `${records.length} TLS-RPT records: RFC 8460 §3 says senders then ignore them`, details: [] };
   const rua = tags(records[0]!).get('rua');
   if (!rua) return { ...base, status: 'fail', summary: 'the record has no rua=: reports have nowhere to go', details: [] };
-  const bad = rua.split(',').filter((u) => !/^(mailto:|https:)/i.test(u.trim()));
-  if (bad.length) return { ...base, status: 'fail', summary: `rua= must hold mailto: or https: addresses, not ${bad.join(', ')}`, details: [] };
+  const issues = judgeRua(rua).map((text) => ({ severity: 'error' as const, text, ref: REF }));
+  if (issues.length) return { ...base, status: 'fail', summary: issues.map(sayIssue).join('; '), details: [], issues };
   return { ...base, status: 'pass', summary: `reports go to ${rua}`, details: [] };
+}
+
+/** rua=: mailto: and https: URIs, comma-separated, with "," "!" and ";" percent-encoded inside one (RFC 8460 §3). */
+function judgeRua(value: string): string[] {
+  const problems: string[] = [];
+  for (const raw of value.split(',')) {
+    const uri = raw.trim();
+    const parsed = parseReportUri('rua', uri);
+    if ('problem' in parsed) problems.push(parsed.problem);
+    else if (parsed.scheme !== 'mailto' && parsed.scheme !== 'https') problems.push(`rua= must hold mailto: or https: URIs, not ${uri}`);
+    // A DMARC size limit (mailto:x@y!10m) copied over: TLS-RPT has none, and "!" must be encoded.
+    else if (uri.includes('!')) problems.push(`rua=${uri}: "!" must be percent-encoded (TLS-RPT has no DMARC-style size limit)`);
+    else {
+      const problem = parsed.scheme === 'mailto' ? mailtoProblem('rua', uri, parsed.rest) : httpsProblem('rua', uri);
+      if (problem) problems.push(problem);
+    }
+  }
+  return problems;
 }

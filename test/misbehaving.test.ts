@@ -126,6 +126,22 @@ test('a reply split into 1-byte writes parses whole', async () => {
   assert.deepEqual(doc.capabilities.extensions, { SIZE: ['1000000'], '8BITMIME': [] });
 });
 
+test('a stray reply in the same write as the EHLO reply: shown after it, as on the wire, and exit 5', async () => {
+  const stray = smtp((l) => (/^EHLO/.test(l) ? `${EHLO_OK}250 2.0.0 stray after EHLO\r\n` : undefined));
+  const text = await against(stray, ['ehlo']);
+  assert.equal(text.code, 5, text.stderr);
+  const lines = text.stdout.split('\n');
+  const ehloLast = lines.findIndex((l) => l.startsWith('<-  250 STARTTLS'));
+  const strayAt = lines.findIndex((l) => l === '<-  250 2.0.0 stray after EHLO');
+  assert.ok(ehloLast >= 0 && strayAt > ehloLast, text.stdout);
+  assert.ok(!lines.some((l) => l.startsWith('=== Capabilities')), 'the EHLO reply explained its lines; no table repeats them');
+  const json = await against(stray, ['ehlo', '--json']);
+  const doc = JSON.parse(json.stdout);
+  assert.equal(doc.outcome.kind, 'unsolicited');
+  const replies = doc.events.filter((e: { type: string }) => e.type === 'reply').map((e: { command: string }) => e.command);
+  assert.deepEqual(replies, ['CONNECT', 'EHLO', 'UNSOLICITED']);
+});
+
 test('EHLO refused with 502: falls back to HELO', async () => {
   const r = await against(smtp((l) => (/^EHLO/.test(l) ? '502 not here\r\n' : /^HELO/.test(l) ? '250 old.test\r\n' : undefined)), ['ehlo']);
   assert.equal(r.code, 0, r.stderr);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SmtpkitError, type FailureKind, type ErrorClass } from '../src/errors.js';
 import type { Reply } from '../src/protocol/reply.js';
+import type { SmtpEvent } from '../src/session/events.js';
 import { faults, harness, type Script } from './helpers/fault-server.js';
 import { MAX_IDLE_REPLIES, type SessionOptions } from '../src/session/session.js';
 import { login, type AuthPlan } from '../src/flows/establish.js';
@@ -53,6 +54,24 @@ test('354 and "250 queued" in one write, 554 after the dot: never success', asyn
       return session.sendMessage(message(), '.');
     });
     await assert.rejects(result, failsWith('protocol', 'unsolicited', (e) => assert.match(e.reply?.lines[0] ?? '', /queued as EARLY/)));
+  });
+});
+
+test('a stray reply in the same write as the awaited ones is in the transcript after them, in wire order', async () => {
+  const order = (events: SmtpEvent[]) => events.flatMap((e) => (e.type === 'reply' ? [`${e.command} ${e.reply.lines[0]}`] : []));
+  // The greeting and a stray 250 in one write: the greeting first.
+  await withSession(faults.unsolicitedAfterGreeting(), async ({ session, events }) => {
+    await session.connect();
+    await assert.rejects(session.ehlo());
+    assert.deepEqual(order(events), ['CONNECT fake.test ESMTP', 'UNSOLICITED surprise']);
+  });
+  // Two pipelined replies and a stray in one write: the second reply was not read yet when the stray came.
+  await withSession(faults.strayAfterPipelinedBatch(), async ({ session, events }) => {
+    await session.connect();
+    await session.ehlo();
+    const batch = session.pipeline([{ line: 'MAIL FROM:<a@client.test>' }, { line: 'RCPT TO:<b@fake.test>' }]).then(() => session.command('DATA'));
+    await assert.rejects(batch, failsWith('protocol', 'unsolicited', (e) => assert.match(e.reply?.lines[0] ?? '', /stray/)));
+    assert.deepEqual(order(events).slice(2), ['MAIL 2.1.0 sender ok', 'RCPT 2.1.5 rcpt ok', 'UNSOLICITED 2.0.0 stray']);
   });
 });
 

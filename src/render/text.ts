@@ -98,7 +98,8 @@ export class TextRenderer {
     const paint = { positive: c.green, intermediate: c.yellow, transient: c.yellow, permanent: c.red }[replyClass(e.reply.code)];
     const ehlo = e.command === 'EHLO' && e.reply.code === 250 ? parseEhlo(e.reply) : undefined;
     const x = explainReply(e.reply, e.command, e.tls, this.audience);
-    this.ehloShown = !!ehlo;
+    // A stray reply between the EHLO reply and its capabilities event does not undo what was shown.
+    if (e.command !== 'UNSOLICITED') this.ehloShown = !!ehlo;
     if (this.brief) {
       const asked = e.command === 'CONNECT' || e.command === 'UNSOLICITED' ? undefined : this.pending.shift();
       const wire = replyWireLines(e.reply);

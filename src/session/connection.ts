@@ -17,6 +17,8 @@ export interface ConnectionHooks {
   /** Bytes as they cross the wire, for -v; asked first whether anyone wants them (decoding costs). */
   onRaw?: (direction: 'in' | 'out', data: string) => void;
   wantsRaw?: () => boolean;
+  /** An owed reply as it is handed to its reader: before any reply nobody asked for that came after it. */
+  onReply?: (reply: Reply) => void;
   /** A reply no command asked for; returns true when taken (shown), false when it is an error. */
   onIdleReply?: (reply: Reply) => boolean;
   /** The connection can no longer be used (closed, reset, or garbled), with the reason. */
@@ -34,8 +36,12 @@ export class Connection {
   private readonly parser = new ReplyParser();
   /** Replies owed to commands already written (the greeting is owed from the start). */
   private expected = 1;
-  /** Owed replies that arrived before anyone read them: never more than `expected`. */
-  private readonly queue: Reply[] = [];
+  /**
+   * Owed replies that arrived before anyone read them (never more than `expected`) and, in
+   * wire order among them, replies nobody asked for: those are acted on only when the owed
+   * ones before them have been read, so the transcript keeps the order of the wire.
+   */
+  private readonly queue: Array<Reply | { stray: Reply }> = [];
   /** Replies nobody asked for while we were busy writing: reported when the write ends. */
   private readonly unsolicited: Reply[] = [];
   private busy = false;
@@ -125,7 +131,7 @@ export class Connection {
 
   /** How many owed replies have not been read yet. */
   get outstanding(): number {
-    return this.expected + this.queue.length;
+    return this.expected + this.queue.filter((e) => !('stray' in e)).length;
   }
 
   /** The next reply parsed after STARTTLS's is not parsed: it would be read from before TLS. */
@@ -182,8 +188,13 @@ export class Connection {
 
   /** The next reply, or a SmtpkitError naming `what` we waited for when it fails or times out. */
   readReply(timeoutMs: number, what: string, onTimeout: () => SmtpkitError): Promise<Reply> {
-    const queued = this.queue.shift();
-    if (queued) return Promise.resolve(queued);
+    // The head is always owed: strays are acted on as soon as nothing owed is before them.
+    const queued = this.queue.shift() as Reply | undefined;
+    if (queued) {
+      this.hooks.onReply?.(queued);
+      while (this.queue[0] && 'stray' in this.queue[0]) this.unasked((this.queue.shift() as { stray: Reply }).stray);
+      return Promise.resolve(queued);
+    }
     if (this.failure) return Promise.reject(this.failureError(what));
     return new Promise<Reply>((resolve, reject) => {
       this.armRead(timeoutMs, () => {
@@ -234,10 +245,17 @@ export class Connection {
       this.expected--;
       const waiter = this.waiter;
       this.waiter = undefined;
-      if (waiter) waiter.resolve(reply);
-      else this.queue.push(reply);
+      if (!waiter) return void this.queue.push(reply);
+      this.hooks.onReply?.(reply);
+      waiter.resolve(reply);
       return;
     }
+    if (this.queue.length) return void this.queue.push({ stray: reply });
+    this.unasked(reply);
+  }
+
+  /** A reply nobody asked for, acted on in its place in the wire's order. */
+  private unasked(reply: Reply) {
     if (this.hooks.onIdleReply?.(reply)) return;
     if (reply.code === 421) return this.fail({ kind: 'error', error: closingError(reply) });
     if (this.busy && this.unsolicited.length < MAX_UNSOLICITED) {
@@ -259,7 +277,7 @@ export class Connection {
    * the handshake (RFC 3207 §6). Called just before startTls.
    */
   dropPlaintext(): { text: string; bytes: number } {
-    const queued = this.queue.splice(0).flatMap((r) => replyWireLines(r).map((l) => `${l}\r\n`)).join('');
+    const queued = this.queue.splice(0).flatMap((r) => replyWireLines('stray' in r ? r.stray : r).map((l) => `${l}\r\n`)).join('');
     const parsed = queued + this.parser.discard();
     const result = { text: parsed + this.discardedText, bytes: Buffer.byteLength(parsed) + this.discardedBytes };
     this.discardedText = '';

@@ -97,6 +97,8 @@ export class SmtpSession {
   private readonly started = performance.now();
   /** True between a complete reply and the next command: only then may QUIT be sent. */
   private inStep = true;
+  /** The command whose reply is being read ('CONNECT' for the greeting): what replied() names. */
+  private awaited = 'CONNECT';
   private greeted = false;
   private readonly running: string[] = [];
   /** Replies shown to an interactive session since its last command. */
@@ -174,6 +176,7 @@ export class SmtpSession {
         // Read at each write, so an interactive session can switch it on and off.
         onRaw: (direction, data) => this.emit({ type: 'raw', direction, data }),
         wantsRaw: () => this.options.raw && !!this.sink,
+        onReply: (reply) => this.replied(reply),
         onIdleReply: (reply) => this.idleReply(reply),
         onFailure: (error) => {
           // Nobody was waiting, so no command will throw it: kept for the verdict.
@@ -492,19 +495,20 @@ export class SmtpSession {
 
   private read(what: string, timeoutMs: number, command: string, phase: string | undefined, onTimeout: () => SmtpkitError): Promise<Reply> {
     this.inStep = false;
-    // A plain promise chain, not an async function: this runs for every reply.
-    return this.requireConnection()
-      .readReply(timeoutMs, what, onTimeout)
-      .then(
-        (reply) => {
-          this.inStep = true;
-          if (this.sink) this.emit({ type: 'reply', reply, command });
-          return reply;
-        },
-        (err: unknown) => {
-          throw err instanceof SmtpkitError && phase ? err.inPhase(phase) : err;
-        },
-      );
+    this.awaited = command;
+    // Shown by replied() as the connection hands it over; here a failure is told in its phase.
+    const reply = this.requireConnection().readReply(timeoutMs, what, onTimeout);
+    return phase ? reply.catch((err: unknown) => Promise.reject(err instanceof SmtpkitError ? err.inPhase(phase) : err)) : reply;
+  }
+
+  /**
+   * The awaited reply, told at once as it is handed over (not a promise turn later): a reply
+   * nobody asked for that came after it on the wire is then shown after it, and an
+   * interactive session already counts as between commands.
+   */
+  private replied(reply: Reply) {
+    this.inStep = true;
+    if (this.sink) this.emit({ type: 'reply', reply, command: this.awaited });
   }
 
   private async resolve(host: string, family: 4 | 6 | undefined): Promise<string[]> {

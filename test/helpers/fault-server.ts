@@ -143,6 +143,10 @@ export const faults = {
   }),
   /** One reply too many to a pipelined batch (an extra 250 after the last RCPT). */
   extraPipelinedReply: (): Script => ({ answer: (l) => (/^RCPT/i.test(l) ? '250 2.1.5 ok\r\n250 2.1.5 ok again\r\n' : undefined) }),
+  /** A pipelined MAIL and RCPT answered together in one write, with a stray 250 after them. */
+  strayAfterPipelinedBatch: (): Script => ({
+    answer: (l) => (/^MAIL/i.test(l) ? '' : /^RCPT/i.test(l) ? '250 2.1.0 sender ok\r\n250 2.1.5 rcpt ok\r\n250 2.0.0 stray\r\n' : undefined),
+  }),
   /** The last RCPT of a pipelined batch never answered. */
   missingPipelinedReply: (lastRcpt: string): Script => ({ answer: (l) => (l.includes(lastRcpt) ? '' : undefined) }),
   /** 250 lines as fast as the socket takes them, from the 354 on. */

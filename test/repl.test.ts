@@ -63,6 +63,20 @@ test('meta commands in a script: /explain, /caps, /timing, unknown ones', async 
   assert.equal(r.stdout.match(/^=== Capabilities: /gm)?.length, 1);
 });
 
+test('a stray reply in the same packet as a reply: shown after it, between commands, and the session goes on', async () => {
+  const server = await rawServer((s) => {
+    s.write('220 x ESMTP\r\n');
+    lineServer(s, (l) => (/^NOOP/.test(l) ? '250 ok\r\n250 stray after NOOP\r\n' : /^QUIT/.test(l) ? '221 bye\r\n' : '250 fine\r\n'));
+  });
+  try {
+    const r = await runCli(['repl', `127.0.0.1:${server.port}`, '--timeout', '2s'], { input: script('NOOP', 'RSET', 'QUIT') });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^<-  250 ok\n(?:    #.*\n)*<-  250 stray after NOOP\n(?:    #.*\n)* -> RSET$/m);
+  } finally {
+    await server.close();
+  }
+});
+
 test('the server closing mid-session, an unsolicited 421, and an over-long reply line', async () => {
   // Closes the connection after the second NOOP without a word.
   let noops = 0;

@@ -326,7 +326,7 @@ export class SmtpSession {
         }
       }
       const last = held ?? Buffer.alloc(0);
-      await connection.writeData(opts.quit ? Buffer.concat([last, QUIT_LINE]) : last, timeoutMs, stalled, opts.quit ? 2 : 1);
+      await connection.writeData(last, timeoutMs, stalled, opts.quit ? 2 : 1, opts.quit ? QUIT_LINE : undefined);
       connection.checkUnsolicited('the message');
     });
     this.emit({ type: 'sent', line: summary, command: '.' });

@@ -136,7 +136,9 @@ export class SmtpSession {
   async connect(): Promise<Reply> {
     const { host, port, family } = this.options;
     const mx = this.options.candidates;
-    const candidates = mx ?? (await this.phase('dns', () => this.resolve(host, family))).map((address) => ({ host, address }));
+    // An address literal needs no lookup: load mode (unobserved) skips even the dns phase.
+    const literal = !this.sink && !mx && isIP(host) && (!family || isIP(host) === family) ? [{ host, address: host }] : undefined;
+    const candidates = mx ?? literal ?? (await this.phase('dns', () => this.resolve(host, family))).map((address) => ({ host, address }));
     let lastError: SmtpkitError | undefined;
     for (const [i, c] of candidates.entries()) {
       const last = i === candidates.length - 1;
@@ -149,8 +151,10 @@ export class SmtpSession {
         if (!last) this.emit({ type: 'warning', message: `${formatTarget(c.address, port)}: ${lastError.message}${mx ? '; trying the next MX address' : ''}` });
         continue;
       }
-      const { local, remote } = this.sink ? this.connection : { local: { address: '', port: 0 }, remote: { address: '', port: 0 } };
-      this.emit({ type: 'connected', remoteAddress: remote.address, remotePort: remote.port, localAddress: local.address, localPort: local.port });
+      if (this.sink) {
+        const { local, remote } = this.connection;
+        this.emit({ type: 'connected', remoteAddress: remote.address, remotePort: remote.port, localAddress: local.address, localPort: local.port });
+      }
       if (!mx || last) return this.greet(c.address);
       try {
         const greeting = await this.greet(c.address);

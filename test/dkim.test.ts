@@ -123,6 +123,22 @@ test('send through a server: the DKIM-Signature shows in the transcript and the 
   assert.deepEqual(JSON.parse(json.stdout).result.dkim, { domain: 'mail.example.test', selector: 'ed', algorithm: 'ed25519-sha256', keyBits: 256, canonicalization: 'relaxed/relaxed' });
 });
 
+test('load mode signs once and every message it sends verifies with dkimpy, in one thread or several', async () => {
+  for (const threads of ['1', '2']) {
+    const before = peer.messages.length;
+    const r = await runCli(['send', `127.0.0.1:${peer.port}`, '--ca-file', TLS.ca, '--from', 'ann@example.test', '--to', 'bob@example.test', '--count', '6', '--concurrency', '2', '--dkim-key', threads === '1' ? rsa : ed, '--dkim-selector', threads === '1' ? 'rsa' : 'ed', '--json'], { env: { SMTPKIT_LOAD_THREADS: threads }, limitMs: 30_000 });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.deepEqual([doc.settings.threads, doc.result.accepted], [Number(threads), 6]);
+    const received = peer.messages.slice(before);
+    assert.equal(received.length, 6);
+    for (const m of received) {
+      assert.match(m.data.toString('latin1'), /^DKIM-Signature: v=1; a=(rsa|ed25519)-sha256/);
+      assert.ok(dkimpyVerify(m.data, keys, dir).ok, `dkimpy verifies a load-mode message (${threads} thread(s))`);
+    }
+  }
+});
+
 test('signing options are checked before anything is sent', async () => {
   const base = ['send', '--dry-run', '--from', 'ann@example.test', '--to', 'bob@example.test'];
   const tiny = await runCli([...base, '--dkim-key', rsa512, '--dkim-selector', 'x']);

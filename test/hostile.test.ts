@@ -54,6 +54,10 @@ test('send: a 250 to DATA or a 354 after the dot is a broken protocol (exit 5), 
   const dot354 = await against({ afterDot: () => '354 go ahead\r\n' }, SEND);
   assert.equal(dot354.code, 5, dot354.stdout);
   assert.match(JSON.parse(dot354.stdout).outcome.message, /end of the message with 354, which is neither acceptance nor refusal/);
+  assert.doesNotMatch(dot354.received.split('\r\n.\r\n')[1] ?? '', /QUIT/, 'no QUIT fed to a server that may still be reading the message');
+  const dot221 = await against({ afterDot: () => '221 2.0.0 bye\r\n' }, SEND);
+  assert.equal(dot221.code, 5, dot221.stdout);
+  assert.match(JSON.parse(dot221.stdout).outcome.message, /end of the message with 221/);
   const refused = await against({ answer: (l) => (l === 'DATA' ? '554 5.7.1 no\r\n' : undefined) }, [...SEND, '--no-pipelining']);
   assert.equal(refused.code, 8, refused.stdout);
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runCli } from './helpers/cli.js';
-import { rawServer } from './helpers/raw-server.js';
+import { lineServer, rawServer } from './helpers/raw-server.js';
 
 /**
  * A server that notes whether QUIT came in the same write as the end of a message. With
@@ -104,6 +104,44 @@ test('a single send still ends with QUIT after the 250 and a normal close, never
     assert.equal(r.code, 0, r.stdout + r.stderr);
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.deepEqual(seen, [{ quitWithDot: false, closedBy: 'fin' }]);
+  } finally {
+    await server.close();
+  }
+});
+
+test('load mode: the data latency ends at the reply to the dot, not at the 221 to the QUIT that rode with it', async () => {
+  // The dot is answered at once; the QUIT only by closing, 3 s later, with no 221. The
+  // message was accepted when its 250 came: its figures must not wait for the goodbye.
+  const server = await rawServer((s) => {
+    s.write('220 slowbye.test ESMTP\r\n');
+    let inData = false;
+    lineServer(s, (line) => {
+      if (inData) {
+        if (line !== '.') return '';
+        inData = false;
+        return '250 2.0.0 queued as Q1\r\n';
+      }
+      const verb = line.split(' ')[0]!.toUpperCase();
+      if (verb === 'EHLO') return '250-slowbye.test\r\n250 PIPELINING\r\n';
+      if (verb === 'DATA') {
+        inData = true;
+        return '354 go on\r\n';
+      }
+      if (verb === 'QUIT') {
+        setTimeout(() => s.destroy(), 3000);
+        return '';
+      }
+      return '250 2.0.0 ok\r\n';
+    });
+  });
+  try {
+    const r = await runCli(['send', `127.0.0.1:${server.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--count', '2', '--concurrency', '2', '--timeout', '10', '--json'], { env: { SMTPKIT_LOAD_THREADS: '1' } });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const { accepted, latencyMs } = JSON.parse(r.stdout).result;
+    assert.equal(accepted, 2);
+    assert.ok(server.received.every((t) => /\r\n\.\r\nQUIT\r\n$/.test(t)), 'QUIT rode with the dot');
+    // Not a speed check: 3000 ms here is the server's silence after QUIT, not the message.
+    assert.ok(latencyMs.data.max < 2000 && latencyMs.message.max < 2000, JSON.stringify(latencyMs));
   } finally {
     await server.close();
   }

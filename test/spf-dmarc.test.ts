@@ -125,6 +125,8 @@ const DMARC_ZONE: Record<string, string | string[]> = {
   '_dmarc.badvals.test': 'v=DMARC1; p=reject; np=maybe; psd=x; t=perhaps; adkim=q; rua=mailto:a@badvals.test',
   '_dmarc.twice.test': ['v=DMARC1; p=reject', 'v=DMARC1; p=none'],
   '_dmarc.deep.test': 'v=DMARC1; p=reject; rua=mailto:d@deep.test',
+  '_dmarc.parent.test': 'v=DMARC1; p=reject; rua=mailto:d@parent.test',
+  '_dmarc.psdself.parent.test': 'v=DMARC1; p=none; psd=y; rua=mailto:d@parent.test',
 };
 // The top label refuses, as a resolver configured for local zones only does: the walk must end there, not fail.
 zone['_dmarc.test'] = 'SERVFAIL';
@@ -184,10 +186,20 @@ test('DMARC: the DNS Tree Walk finds the policy and the organisational domain (R
     // [From domain, where the policy is found, organisational domain]
     ['example.test', 'example.test', 'example.test'],
     ['mail.example.test', 'example.test', 'example.test'],
-    ['a.b.dept.example.test', 'dept.example.test', 'example.test'],
+    // RFC 9989 §4.10.2: the policy is the domain's, its organisational domain's or its PSD's,
+    // never a record in between (dept.example.test is none of the three).
+    ['a.b.dept.example.test', 'example.test', 'example.test'],
+    ['dept.example.test', 'dept.example.test', 'example.test'],
     ['x.shop.co.test', 'shop.co.test', 'shop.co.test'],
     ['shop.co.test', 'shop.co.test', 'shop.co.test'],
-    ['a.sub.own.test', 'sub.own.test', 'own.test'],
+    ['a.sub.own.test', 'own.test', 'own.test'],
+    ['sub.own.test', 'sub.own.test', 'own.test'],
+    // A PSD's own record with psd=y does not stop the walk (§4.10.1 step 2); with nothing above
+    // it, the PSD is its own organisational domain and its record its policy.
+    ['co.test', 'co.test', 'co.test'],
+    ['psdself.parent.test', 'psdself.parent.test', 'parent.test'],
+    // Nothing at the name or its organisational domain: the PSD's policy applies.
+    ['nobody.co.test', 'co.test', 'nobody.co.test'],
     ['a.b.c.d.e.deep.test', 'deep.test', 'deep.test'],
     ['nothing.here.test', undefined, 'nothing.here.test'],
     ['lower.test', undefined, 'lower.test'],
@@ -219,7 +231,7 @@ test('DMARC tags judged per RFC 9989: removed, unknown, new tags, URIs, case-sen
   assert.equal((await checkDmarc(ours, 'lower.test')).status, 'absent', 'v=dmarc1 is not v=DMARC1');
   const sub = await checkDmarc(ours, 'a.b.dept.example.test');
   assert.equal(sub.status, 'pass');
-  assert.match(sub.details.join('\n'), /no record at _dmarc\.a\.b\.dept\.example\.test: the policy of dept\.example\.test applies/);
+  assert.match(sub.details.join('\n'), /no record at _dmarc\.a\.b\.dept\.example\.test: the policy of example\.test applies/);
   assert.equal((await checkDmarc(ours, 'twice.test')).status, 'fail');
 });
 
@@ -235,8 +247,8 @@ test('DMARC policy discovery compared with mailauth', async () => {
     ['shop.co.test', true],
     ['removed.test', true],
     ['nothing.here.test', true],
-    // The tree walk finds the record one level up; RFC 7489 jumps to example.test.
-    ['a.b.dept.example.test', false],
+    // The record in between (dept.example.test) is not the policy in either: both use example.test's.
+    ['a.b.dept.example.test', true],
     // v=DMARC1 is case-sensitive in RFC 9989; mailauth accepts v=dmarc1.
     ['lower.test', false],
   ];

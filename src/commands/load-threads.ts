@@ -34,6 +34,8 @@ interface ShardData {
   load: LoadSettings;
   connections: number;
   starttls: ShardOptions['starttls'];
+  /** Its key is a KeyObject, which Node clones into a worker. */
+  dkim: ShardOptions['dkim'];
   /** The login without its secret source (a function cannot cross threads)... */
   auth: Omit<NonNullable<ShardOptions['auth']>, 'secret'> | undefined;
   /** ...and the secret itself, asked for once before the threads start. */
@@ -60,7 +62,7 @@ export async function runInThreads(n: number, base: SessionOptions, spec: Messag
     return await Promise.all(
       Array.from({ length: n }, (_, i) => {
         const connections = Math.floor(load.concurrency / n) + (i < load.concurrency % n ? 1 : 0);
-        const workerData: ShardData = { entry: import.meta.url, base, spec, envelope, load, connections, starttls: opts.starttls, auth, secret, counters, startedAt };
+        const workerData: ShardData = { entry: import.meta.url, base, spec, envelope, load, connections, starttls: opts.starttls, dkim: opts.dkim, auth, secret, counters, startedAt };
         const worker = new Worker(WORKER, { eval: true, workerData, stdout: true, stderr: true });
         workers.push(worker);
         return new Promise<Stats>((resolve, reject) => {
@@ -82,6 +84,6 @@ export async function loadWorker(): Promise<void> {
   const { parentPort, workerData } = await import('node:worker_threads');
   const d = workerData as ShardData;
   const auth = d.auth ? { ...d.auth, secret: () => Promise.resolve(d.secret ?? '') } : undefined;
-  const stats = await runShard(d.base, d.spec, d.envelope, d.load, d.connections, { starttls: d.starttls, auth }, d.counters, d.startedAt);
+  const stats = await runShard(d.base, d.spec, d.envelope, d.load, d.connections, { starttls: d.starttls, auth, dkim: d.dkim }, d.counters, d.startedAt);
   parentPort!.postMessage(stats);
 }

@@ -6,6 +6,7 @@ import { replyText, type Reply } from '../protocol/reply.js';
 import { formatTarget } from '../protocol/target.js';
 import { buildMessage, type MessageSpec, type OutgoingMessage } from '../message/build.js';
 import { SmtpSession, type SessionOptions } from '../session/session.js';
+import type { DkimSignOptions } from '../dkim/sign.js';
 import { greetAndSecure, login, type AuthPlan, type StartTlsMode } from '../flows/establish.js';
 import { mailTransaction, wireForm, type Envelope } from '../flows/transaction.js';
 import { jsonDocument } from '../render/json.js';
@@ -43,13 +44,15 @@ export interface Stats {
 export interface LoadOptions {
   starttls: StartTlsMode;
   auth: AuthPlan | undefined;
+  /** Sign with DKIM: once per run (every message is the same one), before the first is sent. */
+  dkim: DkimSignOptions | undefined;
   json: boolean;
   quiet: boolean;
   color: boolean | undefined;
 }
 
 /** What each connection needs besides the session options. */
-export type ShardOptions = Pick<LoadOptions, 'starttls' | 'auth'>;
+export type ShardOptions = Pick<LoadOptions, 'starttls' | 'auth' | 'dkim'>;
 
 /** Shared between threads: how many messages were taken (ISSUED) and sent (SENT) so far. */
 export const ISSUED = 0;
@@ -68,7 +71,7 @@ export async function runLoad(base: SessionOptions, spec: MessageSpec, envelope:
   const counters = new Int32Array(n > 1 ? new SharedArrayBuffer(8) : new ArrayBuffer(8));
   const startedAt = performance.timeOrigin + performance.now();
   const spinner = await progress(load.count, () => Atomics.load(counters, SENT));
-  const shard: ShardOptions = { starttls: opts.starttls, auth: opts.auth };
+  const shard: ShardOptions = { starttls: opts.starttls, auth: opts.auth, dkim: opts.dkim };
   const parts = n > 1 ? await threads.runInThreads(n, base, spec, envelope, load, shard, counters, startedAt) : [await runShard(base, spec, envelope, load, load.concurrency, shard, counters, startedAt)];
   spinner?.stop();
   const seconds = (performance.timeOrigin + performance.now() - startedAt) / 1000;
@@ -96,7 +99,7 @@ export async function runShard(base: SessionOptions, spec: MessageSpec, envelope
   // sent many times: with one message per connection, making it per connection cost more
   // than sending it.
   const made = new Map<boolean, Promise<Made>>();
-  const make = (eightBit: boolean) => made.get(eightBit) ?? made.set(eightBit, madeOnce(spec, eightBit)).get(eightBit)!;
+  const make = (eightBit: boolean) => made.get(eightBit) ?? made.set(eightBit, madeOnce(spec, eightBit, opts.dkim)).get(eightBit)!;
   const sent = () => {
     stats.sent++;
     Atomics.add(counters, SENT, 1);
@@ -114,8 +117,9 @@ interface Made {
   wire: Buffer;
 }
 
-async function madeOnce(spec: MessageSpec, eightBit: boolean): Promise<Made> {
-  const message = buildMessage(spec, eightBit);
+async function madeOnce(spec: MessageSpec, eightBit: boolean, dkim: DkimSignOptions | undefined): Promise<Made> {
+  const built = buildMessage(spec, eightBit);
+  const message = dkim ? await (await import('../dkim/sign.js')).dkimSign(built, dkim) : built;
   return { message, wire: await wireForm(message) };
 }
 

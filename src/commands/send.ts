@@ -172,12 +172,12 @@ async function loadMode(spec: string | undefined, flags: SendFlags): Promise<num
     // Everything is parsed and checked once, before the first connection.
     const starttls = startTlsMode(flags.starttls);
     const { spec: message, envelope, dkim } = await prepare(flags);
-    if (dkim) throw usageError('load mode does not sign with DKIM: drop --dkim-* or send one message');
+    if (dkim?.key.warning) output.stderr.write(`smtpkit: warning: ${printable(dkim.key.warning)}\n`);
     const { options } = sessionOptions(spec, flags);
     const auth = flags.auth || flags.user !== undefined ? planAuth(flags, (m) => output.stderr.write(`!!! ${printable(m)}\n`)) : undefined;
     // Many sessions share one login: ask once, before the first connection.
     await auth?.secret();
-    return await runLoad(options, message, envelope, settings, { starttls, auth, json: !!flags.json, quiet: !!flags.quiet, color: flags.color });
+    return await runLoad(options, message, envelope, settings, { starttls, auth, dkim, json: !!flags.json, quiet: !!flags.quiet, color: flags.color });
   } catch (err) {
     const o = failureOutcome(err);
     output.stderr.write(`smtpkit: ${printable(o.message)}\n`);

@@ -127,9 +127,21 @@ export async function mailTransaction(session: SmtpSession, envelope: Envelope, 
     final = await session.sendMessage(opts.wire ?? encoded(message, true), summary, { quit: !!opts.quitAfter && pipelined });
   }
   if (final.code >= 400) throw new SmtpkitError('rejected', `the server refused the message: ${final.code} ${replyText(final)}`, 'data', { reply: final });
-  // A 3xx (or anything not 2xx) after the end of the message says neither yes nor no: what became of it is unknown.
-  if (!isPositive(final)) throw new SmtpkitError('protocol', `the server answered the end of the message with ${final.code}, which is neither acceptance nor refusal: whether it took the message is unknown: ${replyText(final)}`, 'data', { reply: final, kind: 'other' });
-  return { recipients, final, queueId: queueIdOf(final) };
+  // A 3xx (or anything not 2xx) after the end of the message says neither yes nor no, and
+  // 221 is the goodbye to a QUIT, not an answer to the message: what became of it is unknown.
+  if (!isPositive(final) || final.code === 221) {
+    // After a 354 the server may still be reading message text: a QUIT would only feed it.
+    if (final.code === 354) session.close();
+    throw new SmtpkitError('protocol', `the server answered the end of the message with ${final.code}, which is neither acceptance nor refusal: whether it took the message is unknown: ${replyText(final)}`, 'data', { reply: final, kind: 'other' });
+  }
+  // Found when asked: load mode never asks, and it costs three patterns per message.
+  return {
+    recipients,
+    final,
+    get queueId() {
+      return queueIdOf(final);
+    },
+  };
 }
 
 /** A 354 to a pipelined DATA whose envelope failed: the server waits for text; only closing ends that. */

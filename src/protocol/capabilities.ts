@@ -10,17 +10,24 @@ export interface Capabilities {
   extensions: Record<string, string[]>;
 }
 
+const WORD_SEPARATORS = /[\s=]+/;
+
 export function parseEhlo(reply: Reply): Capabilities {
   const [first = '', ...rest] = reply.lines;
   const extensions: Record<string, string[]> = {};
   for (const line of rest) {
     // Some old servers write "AUTH=PLAIN LOGIN"; treat it as AUTH.
-    const words = line.trim().split(/[\s=]+/).filter(Boolean);
-    const keyword = words.shift()?.toUpperCase();
-    if (!keyword) continue;
-    const params = extensions[keyword] ?? [];
-    for (const w of words) if (!params.includes(w)) params.push(w);
-    extensions[keyword] = params;
+    const words = line.split(WORD_SEPARATORS);
+    let keyword: string | undefined;
+    let params: string[] = [];
+    for (const w of words) {
+      if (!w) continue;
+      if (keyword === undefined) {
+        keyword = w.toUpperCase();
+        params = extensions[keyword] ?? [];
+      } else if (!params.includes(w)) params.push(w);
+    }
+    if (keyword !== undefined) extensions[keyword] = params;
   }
   return { domain: first.trim().split(/\s+/)[0] ?? '', via: 'EHLO', extensions };
 }

@@ -13,6 +13,10 @@ export function assertSingleLine(value: string, what: string): string {
 
 /** The command verb a line starts with, upper-cased: "mail from:<a@b>" → "MAIL". */
 export function commandVerb(line: string): string {
+  // The common case, "VERB arg" with no leading space, without a pattern (it runs per line).
+  const space = line.indexOf(' ');
+  const first = space < 0 ? line : line.slice(0, space);
+  if (first && !/\s/.test(first)) return first.toUpperCase();
   return (/^\s*(\S+)/.exec(line)?.[1] ?? '').toUpperCase();
 }
 

@@ -149,11 +149,20 @@ export class Connection {
    * message in memory). Replies that arrive meanwhile are nobody's: a few are held and
    * reported when the write is over, more end the session at once.
    */
-  async writeData(data: Buffer, timeoutMs: number, onTimeout: () => SmtpkitError, replies = 0): Promise<void> {
+  async writeData(data: Buffer, timeoutMs: number, onTimeout: () => SmtpkitError, replies = 0, tail?: Buffer): Promise<void> {
     if (this.failure) throw this.failureError('sending the message');
     // Owed from the moment the bytes that ask for it are handed over, not after the drain.
     this.expected += replies;
-    if (this.socket.write(data)) return;
+    let fits: boolean;
+    if (tail) {
+      // `tail` (QUIT) leaves in the same write without copying `data`: load mode's message is
+      // one buffer shared by all connections, and a copy each held until sent grew with them.
+      this.socket.cork();
+      this.socket.write(data);
+      fits = this.socket.write(tail);
+      this.socket.uncork();
+    } else fits = this.socket.write(data);
+    if (fits) return;
     await new Promise<void>((resolve, reject) => {
       const done = (err?: SmtpkitError) => {
         clearTimeout(timer);

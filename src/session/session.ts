@@ -105,6 +105,8 @@ export class SmtpSession {
   private idleReplies = 0;
   /** QUIT has gone out: nothing more is written (a second QUIT would meet a closed session). */
   private quitSent = false;
+  /** QUIT went with the end of a message (sendMessage) and its 221 is still to be read, by quit(). */
+  private quitOwed = false;
   private peerHost: string | undefined;
   /** Set by interactive use: replies that arrive between commands are shown, not queued. */
   private idleWatcher: IdleWatcher | undefined;
@@ -136,7 +138,9 @@ export class SmtpSession {
   async connect(): Promise<Reply> {
     const { host, port, family } = this.options;
     const mx = this.options.candidates;
-    const candidates = mx ?? (await this.phase('dns', () => this.resolve(host, family))).map((address) => ({ host, address }));
+    // An address literal needs no lookup: load mode (unobserved) skips even the dns phase.
+    const literal = !this.sink && !mx && isIP(host) && (!family || isIP(host) === family) ? [{ host, address: host }] : undefined;
+    const candidates = mx ?? literal ?? (await this.phase('dns', () => this.resolve(host, family))).map((address) => ({ host, address }));
     let lastError: SmtpkitError | undefined;
     for (const [i, c] of candidates.entries()) {
       const last = i === candidates.length - 1;
@@ -149,8 +153,10 @@ export class SmtpSession {
         if (!last) this.emit({ type: 'warning', message: `${formatTarget(c.address, port)}: ${lastError.message}${mx ? '; trying the next MX address' : ''}` });
         continue;
       }
-      const { local, remote } = this.sink ? this.connection : { local: { address: '', port: 0 }, remote: { address: '', port: 0 } };
-      this.emit({ type: 'connected', remoteAddress: remote.address, remotePort: remote.port, localAddress: local.address, localPort: local.port });
+      if (this.sink) {
+        const { local, remote } = this.connection;
+        this.emit({ type: 'connected', remoteAddress: remote.address, remotePort: remote.port, localAddress: local.address, localPort: local.port });
+      }
       if (!mx || last) return this.greet(c.address);
       try {
         const greeting = await this.greet(c.address);
@@ -308,7 +314,7 @@ export class SmtpSession {
    * Streams the message after a 354 (`chunks` already CRLF-normalised and dot-stuffed,
    * ending with the terminating dot) and reads the final reply. The last chunk is held
    * back until the source ends, so the final reply is owed from the moment it is written.
-   * `quit` sends QUIT with the dot and reads its 221 too (the caller checked PIPELINING).
+   * `quit` sends QUIT with the dot; its 221 is left for quit() to read (the caller checked PIPELINING).
    */
   async sendMessage(chunks: AsyncIterable<Buffer> | Buffer, summary: string, opts: { quit?: boolean } = {}): Promise<Reply> {
     const connection = this.requireConnection();
@@ -327,7 +333,7 @@ export class SmtpSession {
         }
       }
       const last = held ?? Buffer.alloc(0);
-      await connection.writeData(opts.quit ? Buffer.concat([last, QUIT_LINE]) : last, timeoutMs, stalled, opts.quit ? 2 : 1);
+      await connection.writeData(last, timeoutMs, stalled, opts.quit ? 2 : 1, opts.quit ? QUIT_LINE : undefined);
       connection.checkUnsolicited('the message');
     });
     this.emit({ type: 'sent', line: summary, command: '.' });
@@ -336,9 +342,9 @@ export class SmtpSession {
       this.emit({ type: 'sent', line: 'QUIT', command: 'QUIT' });
     }
     const final = await this.phase('message-reply', () => this.readFor('.', timeoutMs, 'data'));
-    if (opts.quit) await this.phase('quit', () => this.readFor('QUIT', timeoutMs, 'quit')).catch(() => {
-      // The message's outcome is already decided; a missing 221 changes nothing.
-    });
+    // The 221 is read by quit(): the message's outcome (and load mode's latency) is the reply
+    // to the dot, and a server slow to say goodbye must not stretch it.
+    if (opts.quit) this.quitOwed = true;
     return final;
   }
 
@@ -400,6 +406,12 @@ export class SmtpSession {
    * ends a plain connection with a RST once the 221 is in (load mode; see Connection.destroy).
    */
   async quit(opts: { reset?: boolean } = {}): Promise<void> {
+    if (this.quitOwed) {
+      this.quitOwed = false;
+      // QUIT went with the message's end: only its reply is left to read.
+      if (this.isOpen) await this.phase('quit', () => this.readFor('QUIT', this.options.timeouts.command, 'quit')).catch(() => {});
+      return this.close(opts.reset);
+    }
     if (!this.isOpen || !this.greeted || !this.inStep || this.quitSent) return this.close(opts.reset);
     try {
       await this.command('QUIT', { phase: 'quit' });

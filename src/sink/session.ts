@@ -17,13 +17,15 @@ const GRACE_MS = 2000;
 
 /**
  * Queue ids: a random prefix per process and a counter, unique within a run and across
- * runs saving to one directory (random bytes per message cost a measurable share under load).
+ * runs saving to one directory (random bytes per message cost a measurable share under
+ * load). Twelve hex digits for a run's first 65,536 messages, more after.
  */
 let queuePrefix: string | undefined;
 let queueCount = 0;
 function nextQueueId(): string {
-  queuePrefix ??= randomBytes(3).toString('hex').toUpperCase();
-  return `${queuePrefix}${(queueCount++).toString(16).toUpperCase().padStart(6, '0')}`;
+  // 32 random bits: two sinks saving to one directory clash once in four billion runs.
+  queuePrefix ??= randomBytes(4).toString('hex').toUpperCase();
+  return `${queuePrefix}${(queueCount++).toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
 type Mode = 'command' | 'data' | 'bdat' | 'auth-plain' | 'auth-login-user' | 'auth-login-pass' | 'auth-cram' | 'handshake' | 'closed';

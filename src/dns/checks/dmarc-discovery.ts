@@ -33,8 +33,9 @@ export function nextTarget(domain: string): string | undefined {
 
 /**
  * The DNS Tree Walk (RFC 9989 §4.10): from the domain towards the root, reading
- * _dmarc.<name> and stopping at a record with psd=y or psd=n. It finds both the policy
- * and the organisational domain, with no Public Suffix List and no "last two labels".
+ * _dmarc.<name> and stopping at a record with psd=n, or psd=y above the domain itself. It
+ * finds both the policy and the organisational domain, with no Public Suffix List and no
+ * "last two labels".
  */
 export async function treeWalk(resolver: Resolver, domain: string): Promise<Discovery> {
   const d = domain.toLowerCase().replace(/\.$/, '');
@@ -61,10 +62,16 @@ export async function treeWalk(resolver: Resolver, domain: string): Promise<Disc
     if (!records.length) continue;
     const rec = { domain: target, record: records[0]!, tags: tags(records[0]!) };
     found.push(rec);
+    // §4.10.1 steps 2 and 7: the domain's own record stops the walk only with psd=n.
     const psd = rec.tags.get('psd')?.toLowerCase();
-    if (psd === 'y' || psd === 'n') break;
+    if (psd === 'n' || (psd === 'y' && target !== d)) break;
   }
-  return { policy: found[0], orgDomain: orgDomainOf(d, found), queried, ambiguous, stoppedAt };
+  const orgDomain = orgDomainOf(d, found);
+  // §4.10.2: the policy is the record of the domain itself, of its organisational domain, or of
+  // its public suffix domain; a record in between (dept.example.com for a.dept.example.com
+  // when example.com is the organisational domain) is none of those.
+  const policy = found.find((r) => r.domain === d) ?? found.find((r) => r.domain === orgDomain) ?? found.find((r) => r.domain !== d && r.tags.get('psd')?.toLowerCase() === 'y');
+  return { policy, orgDomain, queried, ambiguous, stoppedAt };
 }
 
 /** RFC 9989 §4.10.2: psd=n marks it, psd=y marks the name one label below, else the shortest name with a record. */

@@ -54,6 +54,9 @@ const zone: Zone = {
   'badrua.test': [{ type: 'MX', exchange: 'mx1.good.test', priority: 10 }],
   '_smtp._tls.badrua.test': [{ type: 'TXT', data: 'v=TLSRPTv1; rua=mailto:,,tls@badrua.test,mailto:tls@badrua.test!10m,https:reports.badrua.test,https://reports.badrua.test/a b,mailto:%zz@badrua.test,ftp://x' }],
   '_dmarc.badrua.test': [{ type: 'TXT', data: 'v=DMARC1; p=reject; rua=mailto:%zz@badrua.test' }],
+  // bücher.test as its zone holds it: A-labels.
+  'xn--bcher-kva.test': [{ type: 'MX', exchange: 'mx1.good.test', priority: 10 }],
+  '_dmarc.xn--bcher-kva.test': [{ type: 'TXT', data: 'v=DMARC1; p=reject; rua=mailto:d@xn--bcher-kva.test' }],
   'loops.test': [
     { type: 'MX', exchange: 'mx1.good.test', priority: 10 },
     { type: 'TXT', data: `v=spf1 ${Array.from({ length: 11 }, (_, i) => `a:h${i}.loops.test`).join(' ')} -all` },
@@ -182,6 +185,18 @@ test('--checks on a broken domain: each problem named, exit 1', async () => {
   const absent = await lookup('implicit.test', '--checks', '--https-port', String(policyPort));
   assert.match(absent.stdout, /^– SPF +no SPF record/m);
   assert.match(absent.stdout, /^– DMARC +no DMARC record/m);
+});
+
+test('an internationalized domain is looked up by its A-labels (bücher.test as xn--bcher-kva.test)', async () => {
+  const r = await lookup('bücher.test', '--checks', '--json');
+  const doc = JSON.parse(r.stdout);
+  assert.deepEqual(doc.mx.hosts.map((h: { exchange: string }) => h.exchange), ['mx1.good.test'], r.stdout + r.stderr);
+  assert.equal(doc.checks.find((c: { check: string }) => c.check === 'DMARC')?.status, 'pass');
+  for (const name of ['xn--ü.test', 'ü/x.test']) {
+    const bad = await lookup(name);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /is not a valid internationalized domain name \(IDNA\)/);
+  }
 });
 
 test('bad input: an address instead of a domain, a bad resolver (exit 2)', async () => {

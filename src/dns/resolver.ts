@@ -1,5 +1,6 @@
 import { getServers } from 'node:dns';
 import { isIP } from 'node:net';
+import { domainToASCII } from 'node:url';
 import { SmtpkitError, usageError } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
 import { ask, type AskOptions, type DnsRecord, type DnsResponse, type Ede, type NameServer, type RecordType, type TransportOptions } from './transport.js';
@@ -72,6 +73,19 @@ export function adCaveat(response: Pick<DnsResponse, 'authenticated' | 'local' |
 }
 
 /** Typed look-ups over our transport; failures (SERVFAIL, timeouts) throw DnsFailure (exit 3). */
+/**
+ * Names go out as A-labels (IDNA, RFC 5890): a zone holds xn--bcher-kva.test, so a query for
+ * bücher.test in UTF-8 would find nothing. ASCII names pass through untouched.
+ */
+export function aLabels(name: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(name)) return name;
+  const ascii = domainToASCII(name);
+  // URL host parsing stops at '/', '?' or '#': a name that lost labels on the way is refused too.
+  if (!ascii || ascii.split('.').length !== name.split('.').length) throw usageError(`${JSON.stringify(name)} is not a valid internationalized domain name (IDNA)`);
+  return ascii;
+}
+
 export class Resolver {
   constructor(readonly transport: TransportOptions) {}
 
@@ -80,7 +94,8 @@ export class Resolver {
     return new Resolver({ servers, tcp: !!flags.tcp, doh: flags.doh, timeoutMs: parseDuration(flags.dnsTimeout ?? '5s', '--dns-timeout'), ca });
   }
 
-  async query(name: string, type: RecordType, want: AskOptions = {}): Promise<Answer<DnsRecord> & { response: DnsResponse }> {
+  async query(unicodeName: string, type: RecordType, want: AskOptions = {}): Promise<Answer<DnsRecord> & { response: DnsResponse }> {
+    const name = aLabels(unicodeName);
     let response: DnsResponse;
     try {
       response = await ask(name, type, this.transport, want);

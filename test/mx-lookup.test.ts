@@ -57,6 +57,11 @@ const zone: Zone = {
   // bücher.test as its zone holds it: A-labels.
   'xn--bcher-kva.test': [{ type: 'MX', exchange: 'mx1.good.test', priority: 10 }],
   '_dmarc.xn--bcher-kva.test': [{ type: 'TXT', data: 'v=DMARC1; p=reject; rua=mailto:d@xn--bcher-kva.test' }],
+  // A record naming something IDNA refuses: that record's problem, not a usage error.
+  'idnspf.test': [
+    { type: 'MX', exchange: 'mx1.good.test', priority: 10 },
+    { type: 'TXT', data: 'v=spf1 include:xn--ü.test -all' },
+  ],
   'loops.test': [
     { type: 'MX', exchange: 'mx1.good.test', priority: 10 },
     { type: 'TXT', data: `v=spf1 ${Array.from({ length: 11 }, (_, i) => `a:h${i}.loops.test`).join(' ')} -all` },
@@ -192,6 +197,10 @@ test('an internationalized domain is looked up by its A-labels (bücher.test as 
   const doc = JSON.parse(r.stdout);
   assert.deepEqual(doc.mx.hosts.map((h: { exchange: string }) => h.exchange), ['mx1.good.test'], r.stdout + r.stderr);
   assert.equal(doc.checks.find((c: { check: string }) => c.check === 'DMARC')?.status, 'pass');
+  const spf = await lookup('idnspf.test', '--checks', '--json');
+  assert.notEqual(spf.code, 2, spf.stderr);
+  const check = JSON.parse(spf.stdout).checks.find((c: { check: string }) => c.check === 'SPF');
+  assert.equal(check.status, 'fail');
   for (const name of ['xn--ü.test', 'ü/x.test']) {
     const bad = await lookup(name);
     assert.equal(bad.code, 2, bad.stderr);

@@ -1,8 +1,8 @@
 import { getServers } from 'node:dns';
 import { isIP } from 'node:net';
-import { domainToASCII } from 'node:url';
 import { SmtpkitError, usageError } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
+import { aLabels, notIdna } from './domain.js';
 import { ask, type AskOptions, type DnsRecord, type DnsResponse, type Ede, type NameServer, type RecordType, type TransportOptions } from './transport.js';
 
 /** Why a name has no records of a type: told apart, because the fixes differ. */
@@ -73,18 +73,6 @@ export function adCaveat(response: Pick<DnsResponse, 'authenticated' | 'local' |
 }
 
 /** Typed look-ups over our transport; failures (SERVFAIL, timeouts) throw DnsFailure (exit 3). */
-/**
- * Names go out as A-labels (IDNA, RFC 5890): a zone holds xn--bcher-kva.test, so a query for
- * bücher.test in UTF-8 would find nothing. ASCII names pass through untouched.
- */
-export function aLabels(name: string): string {
-  // eslint-disable-next-line no-control-regex
-  if (/^[\x00-\x7f]*$/.test(name)) return name;
-  const ascii = domainToASCII(name);
-  // URL host parsing stops at '/', '?' or '#': a name that lost labels on the way is refused too.
-  if (!ascii || ascii.split('.').length !== name.split('.').length) throw usageError(`${JSON.stringify(name)} is not a valid internationalized domain name (IDNA)`);
-  return ascii;
-}
 
 export class Resolver {
   constructor(readonly transport: TransportOptions) {}
@@ -96,6 +84,8 @@ export class Resolver {
 
   async query(unicodeName: string, type: RecordType, want: AskOptions = {}): Promise<Answer<DnsRecord> & { response: DnsResponse }> {
     const name = aLabels(unicodeName);
+    // A name from DNS or a record (an SPF include:) that IDNA refuses is that name's problem, not the user's.
+    if (name === undefined) throw new DnsFailure({ name: unicodeName, type, server: undefined, rcode: undefined, ede: [] }, `${type} ${notIdna(unicodeName)}`);
     let response: DnsResponse;
     try {
       response = await ask(name, type, this.transport, want);

@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { capturePeer, type CapturePeer } from './helpers/capture-peer.js';
 import { runCli } from './helpers/cli.js';
 import { dkimpySign, dkimpyVerify, keyRecord, newKey } from './helpers/dkim-peer.js';
+import { rawServer } from './helpers/raw-server.js';
 import { dnsServer, type DnsServer, type Zone } from './helpers/dns-server.js';
 import { TLS } from './helpers/paths.js';
 import { BodyHasher } from '../src/dkim/canonicalize.js';
@@ -136,6 +137,22 @@ test('load mode signs once and every message it sends verifies with dkimpy, in o
       assert.match(m.data.toString('latin1'), /^DKIM-Signature: v=1; a=(rsa|ed25519)-sha256/);
       assert.ok(dkimpyVerify(m.data, keys, dir).ok, `dkimpy verifies a load-mode message (${threads} thread(s))`);
     }
+  }
+});
+
+test('load mode: a message DKIM cannot sign (a From: with no domain) is exit 2 before any connection, in one thread or several', async () => {
+  const server = await rawServer((socket) => socket.end('220 x ESMTP\r\n'));
+  const file = join(dir, 'no-domain.eml');
+  writeFileSync(file, 'From: nobody\r\nSubject: x\r\n\r\nhello\r\n');
+  try {
+    for (const threads of ['1', '2']) {
+      const r = await runCli(['send', `127.0.0.1:${server.port}`, '--from', 'ann@example.test', '--to', 'bob@example.test', '--data', file, '--count', '4', '--concurrency', '2', '--dkim-key', ed, '--dkim-selector', 'ed', '--json'], { env: { SMTPKIT_LOAD_THREADS: threads } });
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, /From: address has no domain/);
+    }
+    assert.equal(server.received.length, 0, 'no connection was made');
+  } finally {
+    await server.close();
   }
 });
 

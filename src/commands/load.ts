@@ -69,11 +69,20 @@ export async function runLoad(base: SessionOptions, spec: MessageSpec, envelope:
   const threads = await import('./load-threads.js');
   const n = threads.threadCount(load);
   const counters = new Int32Array(n > 1 ? new SharedArrayBuffer(8) : new ArrayBuffer(8));
+  // Signing can fail on the message itself (a From: with no domain): that is bad input, exit 2
+  // before the first connection, not one failure per connection after each has opened. The
+  // 7-bit form signed here is kept for a thread of our own; worker threads sign their own.
+  const signed = opts.dkim ? await madeOnce(spec, false, opts.dkim) : undefined;
   const startedAt = performance.timeOrigin + performance.now();
   const spinner = await progress(load.count, () => Atomics.load(counters, SENT));
   const shard: ShardOptions = { starttls: opts.starttls, auth: opts.auth, dkim: opts.dkim };
-  const parts = n > 1 ? await threads.runInThreads(n, base, spec, envelope, load, shard, counters, startedAt) : [await runShard(base, spec, envelope, load, load.concurrency, shard, counters, startedAt)];
-  spinner?.stop();
+  let parts: Stats[];
+  try {
+    parts = n > 1 ? await threads.runInThreads(n, base, spec, envelope, load, shard, counters, startedAt) : [await runShard(base, spec, envelope, load, load.concurrency, shard, counters, startedAt, signed)];
+  } finally {
+    // A thread that fails to start must not leave the spinner's timer holding the process open.
+    spinner?.stop();
+  }
   const seconds = (performance.timeOrigin + performance.now() - startedAt) / 1000;
   return report(mergeStats(parts), seconds, { ...load, threads: n }, base, opts);
 }
@@ -82,7 +91,7 @@ export async function runLoad(base: SessionOptions, spec: MessageSpec, envelope:
  * One thread's share: `connections` at once, taking messages from the shared count until
  * it is used up. `startedAt` (ms since the epoch) paces --rate across all threads.
  */
-export async function runShard(base: SessionOptions, spec: MessageSpec, envelope: Envelope, load: LoadSettings, connections: number, opts: ShardOptions, counters: Int32Array, startedAt: number): Promise<Stats> {
+export async function runShard(base: SessionOptions, spec: MessageSpec, envelope: Envelope, load: LoadSettings, connections: number, opts: ShardOptions, counters: Int32Array, startedAt: number, made7bit?: Made): Promise<Stats> {
   // A silent port is not asked about implicit TLS on each of thousands of connections.
   base = { ...base, sniffImplicitTls: false };
   const stats: Stats = { sent: 0, accepted: 0, failed: 0, latency: { connect: [], envelope: [], data: [], message: [] }, errors: new Map() };
@@ -98,7 +107,7 @@ export async function runShard(base: SessionOptions, spec: MessageSpec, envelope
   // The message, built and encoded once per run and 8BITMIME answer (servers may differ),
   // sent many times: with one message per connection, making it per connection cost more
   // than sending it.
-  const made = new Map<boolean, Promise<Made>>();
+  const made = new Map<boolean, Promise<Made>>(made7bit ? [[false, Promise.resolve(made7bit)]] : []);
   const make = (eightBit: boolean) => made.get(eightBit) ?? made.set(eightBit, madeOnce(spec, eightBit, opts.dkim)).get(eightBit)!;
   const sent = () => {
     stats.sent++;

@@ -57,6 +57,11 @@ const zone: Zone = {
   // bücher.test as its zone holds it: A-labels.
   'xn--bcher-kva.test': [{ type: 'MX', exchange: 'mx1.good.test', priority: 10 }],
   '_dmarc.xn--bcher-kva.test': [{ type: 'TXT', data: 'v=DMARC1; p=reject; rua=mailto:d@xn--bcher-kva.test' }],
+  // A record naming something too long for DNS (a 70-octet label): that record's problem, not an internal error.
+  'longspf.test': [
+    { type: 'MX', exchange: 'mx1.good.test', priority: 10 },
+    { type: 'TXT', data: `v=spf1 include:${'x'.repeat(70)}.test -all` },
+  ],
   // A record naming something IDNA refuses: that record's problem, not a usage error.
   'idnspf.test': [
     { type: 'MX', exchange: 'mx1.good.test', priority: 10 },
@@ -190,6 +195,19 @@ test('--checks on a broken domain: each problem named, exit 1', async () => {
   const absent = await lookup('implicit.test', '--checks', '--https-port', String(policyPort));
   assert.match(absent.stdout, /^– SPF +no SPF record/m);
   assert.match(absent.stdout, /^– DMARC +no DMARC record/m);
+});
+
+test('a name too long for DNS is exit 2 when typed (a label over 63 octets, also once a U-label grows to its A-label; over 253 in all; an empty label) and a failed check when a record names it, never an internal error', async () => {
+  const label = 'abcdefghij'.repeat(6);
+  for (const name of [`${'x'.repeat(70)}.test`, `${'x'.repeat(60)}ü.test`, `${label}.${label}.${label}.${label}.${label}.test`, 'a..b.test']) {
+    const r = await lookup(name, '--json');
+    assert.equal(r.code, 2, `${name}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stdout + r.stderr, /is not a domain name/);
+  }
+  const spf = await lookup('longspf.test', '--checks', '--json');
+  assert.equal(spf.code, 1, spf.stdout + spf.stderr);
+  const check = JSON.parse(spf.stdout).checks.find((c: { check: string }) => c.check === 'SPF');
+  assert.equal(check.status, 'fail', JSON.stringify(check));
 });
 
 test('an internationalized domain is looked up by its A-labels (bücher.test as xn--bcher-kva.test)', async () => {

@@ -8,8 +8,24 @@ export function parseDomain(text: string): string {
   const d = text.trim().replace(/\.$/, '').toLowerCase();
   if (!/^[a-z0-9_]([a-z0-9_-]{0,62}\.)*[a-z0-9_-]{1,63}$/i.test(d) && !/^[^\s@]+$/.test(d)) throw usageError(`${JSON.stringify(text)} is not a domain name`);
   if (d.includes('@')) throw usageError(`${JSON.stringify(text)} is an address; give the domain after the @`);
-  if (aLabels(d) === undefined) throw usageError(notIdna(text));
+  const ascii = aLabels(d);
+  if (ascii === undefined) throw usageError(notIdna(text));
+  const tooLong = dnsNameProblem(ascii);
+  if (tooLong) throw usageError(`${JSON.stringify(text)} is not a domain name: ${tooLong}`);
   return d;
+}
+
+/**
+ * RFC 1035 §2.3.4: labels of 1 to 63 octets, 253 in all. Checked on the A-label form (a
+ * short U-label can grow past 63): the DNS encoder would otherwise throw as an internal error.
+ */
+export function dnsNameProblem(ascii: string): string | undefined {
+  const name = ascii.replace(/\.$/, '');
+  if (name === '') return undefined;
+  if (name.length > 253) return `it is ${name.length} octets long, over DNS's 253`;
+  const label = name.split('.').find((l) => l.length === 0 || l.length > 63);
+  if (label === undefined) return undefined;
+  return label ? `a label of ${label.length} octets, over DNS's 63` : 'it has an empty label';
 }
 
 /**

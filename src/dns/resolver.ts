@@ -2,7 +2,7 @@ import { getServers } from 'node:dns';
 import { isIP } from 'node:net';
 import { SmtpkitError, usageError } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
-import { aLabels, notIdna } from './domain.js';
+import { aLabels, dnsNameProblem, notIdna } from './domain.js';
 import { ask, type AskOptions, type DnsRecord, type DnsResponse, type Ede, type NameServer, type RecordType, type TransportOptions } from './transport.js';
 
 /** Why a name has no records of a type: told apart, because the fixes differ. */
@@ -86,6 +86,9 @@ export class Resolver {
     const name = aLabels(unicodeName);
     // A name from DNS or a record (an SPF include:) that IDNA refuses is that name's problem, not the user's.
     if (name === undefined) throw new DnsFailure({ name: unicodeName, type, server: undefined, rcode: undefined, ede: [] }, `${type} ${notIdna(unicodeName)}`);
+    // A name too long for DNS (from a record, or a U-label that grew) is refused here, not by the encoder's throw.
+    const tooLong = dnsNameProblem(name);
+    if (tooLong) throw new DnsFailure({ name, type, server: undefined, rcode: undefined, ede: [] }, `${type} ${JSON.stringify(name)} is not a DNS name: ${tooLong}`);
     let response: DnsResponse;
     try {
       response = await ask(name, type, this.transport, want);

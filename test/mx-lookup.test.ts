@@ -57,6 +57,8 @@ const zone: Zone = {
   // bücher.test as its zone holds it: A-labels.
   'xn--bcher-kva.test': [{ type: 'MX', exchange: 'mx1.good.test', priority: 10 }],
   '_dmarc.xn--bcher-kva.test': [{ type: 'TXT', data: 'v=DMARC1; p=reject; rua=mailto:d@xn--bcher-kva.test' }],
+  '_mta-sts.xn--bcher-kva.test': [{ type: 'TXT', data: 'v=STSv1; id=1' }],
+  'mta-sts.xn--bcher-kva.test': [{ type: 'A', address: '127.0.0.1' }],
   // A record naming something too long for DNS (a 70-octet label): that record's problem, not an internal error.
   'longspf.test': [
     { type: 'MX', exchange: 'mx1.good.test', priority: 10 },
@@ -79,7 +81,11 @@ let policyPort = 0;
 before(async () => {
   dns = await dnsServer(zone);
   policy = https.createServer({ key: MTA_STS_TLS.key(), cert: MTA_STS_TLS.cert() }, (req, res) => {
-    if (req.headers.host === 'mta-sts.good.test' && req.url === '/.well-known/mta-sts.txt') {
+    // bücher.test's policy host by its A-labels, as its certificate names it.
+    if (req.headers.host === 'mta-sts.xn--bcher-kva.test' && req.url === '/.well-known/mta-sts.txt') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('version: STSv1\r\nmode: enforce\r\nmx: mx1.good.test\r\nmax_age: 86400\r\n');
+    } else if (req.headers.host === 'mta-sts.good.test' && req.url === '/.well-known/mta-sts.txt') {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end('version: STSv1\r\nmode: enforce\r\nmx: mx1.good.test\r\nmx: *.good.test\r\nmax_age: 86400\r\n');
     } else {
@@ -211,10 +217,13 @@ test('a name too long for DNS is exit 2 when typed (a label over 63 octets, also
 });
 
 test('an internationalized domain is looked up by its A-labels (bücher.test as xn--bcher-kva.test)', async () => {
-  const r = await lookup('bücher.test', '--checks', '--json');
+  const r = await lookup('bücher.test', '--checks', '--ca-file', TLS.ca, '--https-port', String(policyPort), '--json');
   const doc = JSON.parse(r.stdout);
   assert.deepEqual(doc.mx.hosts.map((h: { exchange: string }) => h.exchange), ['mx1.good.test'], r.stdout + r.stderr);
   assert.equal(doc.checks.find((c: { check: string }) => c.check === 'DMARC')?.status, 'pass');
+  // The policy is fetched from mta-sts.xn--bcher-kva.test (SNI, Host, certificate), not the UTF-8 name.
+  const sts = doc.checks.find((c: { check: string }) => c.check === 'MTA-STS');
+  assert.equal(sts?.status, 'pass', JSON.stringify(sts));
   const spf = await lookup('idnspf.test', '--checks', '--json');
   assert.notEqual(spf.code, 2, spf.stderr);
   const check = JSON.parse(spf.stdout).checks.find((c: { check: string }) => c.check === 'SPF');

@@ -1,5 +1,6 @@
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
+import { aLabels } from '../domain.js';
 import type { Resolver } from '../resolver.js';
 import { tags, type Finding } from './finding.js';
 
@@ -29,7 +30,8 @@ export async function checkMtaSts(resolver: Resolver, domain: string, mxHosts: s
   if (records.length > 1) return { ...base, status: 'fail', summary: `${records.length} _mta-sts records: RFC 8461 §3.1 says senders then assume no policy`, details: [] };
   const id = tags(records[0]!).get('id');
   if (!id || !/^[A-Za-z0-9]{1,32}$/.test(id)) return { ...base, status: 'fail', summary: `the id= is ${id ? `"${id}", not 1 to 32 letters and digits` : 'missing'}`, details: [] };
-  const host = `mta-sts.${domain}`;
+  // The A-label form: it is the name on the certificate, in SNI and in Host (bücher.test's is mta-sts.xn--bcher-kva.test).
+  const host = aLabels(`mta-sts.${domain}`) ?? `mta-sts.${domain}`;
   let text: string;
   try {
     text = await fetchPolicy(resolver, host, http);

@@ -127,6 +127,9 @@ const DMARC_ZONE: Record<string, string | string[]> = {
   '_dmarc.deep.test': 'v=DMARC1; p=reject; rua=mailto:d@deep.test',
   '_dmarc.parent.test': 'v=DMARC1; p=reject; rua=mailto:d@parent.test',
   '_dmarc.psdself.parent.test': 'v=DMARC1; p=none; psd=y; rua=mailto:d@parent.test',
+  // A PSD of four labels: from seven labels the walk jumps to it, past the organisational domain below it.
+  '_dmarc.pvt.k12.ma.test': 'v=DMARC1; p=none; psd=y; rua=mailto:psd@k12.ma.test',
+  '_dmarc.school.pvt.k12.ma.test': 'v=DMARC1; p=reject; rua=mailto:d@school.pvt.k12.ma.test',
 };
 // The top label refuses, as a resolver configured for local zones only does: the walk must end there, not fail.
 zone['_dmarc.test'] = 'SERVFAIL';
@@ -201,6 +204,9 @@ test('DMARC: the DNS Tree Walk finds the policy and the organisational domain (R
     // Nothing at the name or its organisational domain: the PSD's policy applies.
     ['nobody.co.test', 'co.test', 'nobody.co.test'],
     ['a.b.c.d.e.deep.test', 'deep.test', 'deep.test'],
+    // The organisational domain the jump from 7 to 4 labels skipped is asked for its record.
+    ['a.b.school.pvt.k12.ma.test', 'school.pvt.k12.ma.test', 'school.pvt.k12.ma.test'],
+    ['a.b.other.pvt.k12.ma.test', 'pvt.k12.ma.test', 'other.pvt.k12.ma.test'],
     ['nothing.here.test', undefined, 'nothing.here.test'],
     ['lower.test', undefined, 'lower.test'],
   ];

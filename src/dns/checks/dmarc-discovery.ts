@@ -67,6 +67,20 @@ export async function treeWalk(resolver: Resolver, domain: string): Promise<Disc
     if (psd === 'n' || (psd === 'y' && target !== d)) break;
   }
   const orgDomain = orgDomainOf(d, found);
+  // psd=y makes the name one label below it the organisational domain; a walk that jumped
+  // from 5+ labels to 4 never asked it (x.y.school.pvt.k12.ma.us: pvt.k12.ma.us is the PSD,
+  // school.pvt.k12.ma.us was skipped). Its record is the policy before the PSD's (§4.10.2).
+  if (orgDomain !== d && !queried.includes(orgDomain)) {
+    queried.push(orgDomain);
+    try {
+      const records = (await resolver.txt(`_dmarc.${orgDomain}`)).records.filter(isDmarcRecord);
+      if (records.length > 1) ambiguous.push(orgDomain);
+      else if (records.length) found.push({ domain: orgDomain, record: records[0]!, tags: tags(records[0]!) });
+    } catch (err) {
+      if (!(err instanceof DnsFailure)) throw err;
+      stoppedAt ??= { domain: orgDomain, error: err.message };
+    }
+  }
   // §4.10.2: the policy is the record of the domain itself, of its organisational domain, or of
   // its public suffix domain; a record in between (dept.example.com for a.dept.example.com
   // when example.com is the organisational domain) is none of those.

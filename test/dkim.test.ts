@@ -30,10 +30,13 @@ const keys: Record<string, string> = {
   'revoked._domainkey.example.test': 'v=DKIM1; k=rsa; p=',
   'rsa._domainkey.mail.example.test': keyRecord(readFileSync(rsa, 'utf8')),
   'rsa._domainkey.elsewhere.test': keyRecord(readFileSync(rsa, 'utf8')),
+  'rsa._domainkey.xn--bcher-kva.test': keyRecord(readFileSync(rsa, 'utf8')),
+  'rsa._domainkey.mail.xn--bcher-kva.test': keyRecord(readFileSync(rsa, 'utf8')),
 };
 const zone: Zone = {
   ...Object.fromEntries(Object.entries(keys).map(([name, data]) => [name, [{ type: 'TXT' as const, data }]])),
   '_dmarc.example.test': [{ type: 'TXT', data: 'v=DMARC1; p=reject' }],
+  '_dmarc.xn--bcher-kva.test': [{ type: 'TXT', data: 'v=DMARC1; p=reject' }],
   'broken._domainkey.example.test': 'SERVFAIL',
   'keys.test': [{ type: 'MX', exchange: 'mx.keys.test', priority: 10 }],
   'nokeys.test': [{ type: 'MX', exchange: 'mx.keys.test', priority: 10 }],
@@ -227,6 +230,18 @@ test('alignment: a subdomain aligns relaxed through the DNS tree walk; another d
   assert.equal(elsewhere.code, 0, 'the signature itself passes');
   assert.equal(elsewhere.doc.alignment[0].relaxed, false);
   assert.match(elsewhere.doc.outcome.message, /none aligned with From: example\.test/);
+});
+
+test('alignment of an internationalized From: domain is judged on its A-labels: jörg@bücher.test and d=xn--bcher-kva.test are the same domain (RFC 8616)', async () => {
+  const message = Buffer.from('From: Jörg <jörg@bücher.test>\r\nSubject: a\r\n\r\nx\r\n', 'utf8');
+  const same = await verify(dkimpySign(message, 'rsa', 'xn--bcher-kva.test', rsa, ['from', 'subject']));
+  assert.equal(same.code, 0, same.stderr);
+  assert.equal(same.doc.signatures[0].result, 'pass');
+  assert.deepEqual({ strict: same.doc.alignment[0].strict, relaxed: same.doc.alignment[0].relaxed }, { strict: true, relaxed: true });
+  const sub = await verify(dkimpySign(message, 'rsa', 'mail.xn--bcher-kva.test', rsa, ['from', 'subject']));
+  assert.equal(sub.doc.signatures[0].result, 'pass');
+  assert.deepEqual({ strict: sub.doc.alignment[0].strict, relaxed: sub.doc.alignment[0].relaxed, org: sub.doc.alignment[0].fromOrg }, { strict: false, relaxed: true, org: 'xn--bcher-kva.test' });
+  assert.match(sub.doc.outcome.message, /aligned with From: bücher\.test/);
 });
 
 test('dkim-verify: text output explains; no signature exits 1; unreadable file exits 2', async () => {

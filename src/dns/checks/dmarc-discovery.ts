@@ -1,3 +1,4 @@
+import { aLabels } from '../domain.js';
 import { DnsFailure, type Resolver } from '../resolver.js';
 import { tags } from './finding.js';
 
@@ -104,9 +105,16 @@ function orgDomainOf(start: string, found: FoundRecord[]): string {
 
 /** DMARC identifier alignment (RFC 9989 §3.2.x): strict = the same name, relaxed = the same organisational domain. */
 export async function alignment(resolver: Resolver, fromDomain: string, authDomain: string): Promise<{ strict: boolean; relaxed: boolean; fromOrg: string; authOrg: string }> {
-  const a = fromDomain.toLowerCase();
-  const b = authDomain.toLowerCase();
+  // RFC 8616: an internationalized From: domain (jörg@bücher.test) is compared in its A-label
+  // form, the form d= carries (xn--bcher-kva.test); as typed they never look aligned.
+  const a = comparable(fromDomain);
+  const b = comparable(authDomain);
   if (a === b) return { strict: true, relaxed: true, fromOrg: a, authOrg: b };
   const [fromOrg, authOrg] = await Promise.all([treeWalk(resolver, a), treeWalk(resolver, b)]).then((w) => w.map((x) => x.orgDomain));
   return { strict: false, relaxed: fromOrg === authOrg, fromOrg: fromOrg!, authOrg: authOrg! };
 }
+
+const comparable = (name: string) => {
+  const d = name.toLowerCase().replace(/\.$/, '');
+  return aLabels(d) ?? d;
+};

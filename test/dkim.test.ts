@@ -159,6 +159,22 @@ test('load mode: a message DKIM cannot sign (a From: with no domain) is exit 2 b
   }
 });
 
+test('load mode with the message on standard input (--data -): read once, signed and sent by one thread or several', async () => {
+  const input = 'From: ann@example.test\r\nTo: bob@example.test\r\nSubject: piped\r\n\r\nfrom a pipe\r\n';
+  for (const threads of ['1', '2']) {
+    const before = peer.messages.length;
+    const r = await runCli(['send', `127.0.0.1:${peer.port}`, '--ca-file', TLS.ca, '--from', 'ann@example.test', '--to', 'bob@example.test', '--data', '-', '--count', '3', '--concurrency', '2', '--dkim-key', ed, '--dkim-selector', 'ed', '--json'], { env: { SMTPKIT_LOAD_THREADS: threads }, input, limitMs: 30_000 });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(JSON.parse(r.stdout).result.accepted, 3);
+    const received = peer.messages.slice(before);
+    assert.equal(received.length, 3);
+    for (const m of received) {
+      assert.match(m.data.toString('latin1'), /^DKIM-Signature: [^]*\r\nSubject: piped\r\n\r\nfrom a pipe\r\n$/);
+      assert.ok(dkimpyVerify(m.data, keys, dir).ok, `dkimpy verifies a piped load-mode message (${threads} thread(s))`);
+    }
+  }
+});
+
 test('signing options are checked before anything is sent', async () => {
   const base = ['send', '--dry-run', '--from', 'ann@example.test', '--to', 'bob@example.test'];
   const tiny = await runCli([...base, '--dkim-key', rsa512, '--dkim-selector', 'x']);

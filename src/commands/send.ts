@@ -171,7 +171,13 @@ async function loadMode(spec: string | undefined, flags: SendFlags): Promise<num
     const settings = loadSettings(flags);
     // Everything is parsed and checked once, before the first connection.
     const starttls = startTlsMode(flags.starttls);
-    const { spec: message, envelope, dkim } = await prepare(flags);
+    const prepared = await prepare(flags);
+    const { envelope, dkim } = prepared;
+    // The message is made once per 8BITMIME answer (and DKIM checks it before the first
+    // connection), in each worker thread: standard input can be read only once and a stream
+    // cannot cross into a thread, so `--data -` is read here into memory, where its encoded
+    // form would be held anyway.
+    const message = prepared.spec.raw?.stream ? { ...prepared.spec, raw: await inMemory(prepared.spec.raw.stream) } : prepared.spec;
     if (dkim?.key.warning) output.stderr.write(`smtpkit: warning: ${printable(dkim.key.warning)}\n`);
     const { options } = sessionOptions(spec, flags);
     const auth = flags.auth || flags.user !== undefined ? planAuth(flags, (m) => output.stderr.write(`!!! ${printable(m)}\n`)) : undefined;
@@ -219,6 +225,13 @@ async function dryRun(flags: SendFlags): Promise<number> {
     output.stderr.write(`smtpkit: ${printable(e.message)}\n`);
     return e.exitCode;
   }
+}
+
+async function inMemory(stream: AsyncIterable<Buffer>): Promise<{ path: undefined; data: Buffer; size: number }> {
+  const parts: Buffer[] = [];
+  for await (const chunk of stream) parts.push(chunk);
+  const data = Buffer.concat(parts);
+  return { path: undefined, data, size: data.length };
 }
 
 /**

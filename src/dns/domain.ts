@@ -35,6 +35,8 @@ export function dnsNameProblem(ascii: string): string | undefined {
 export function aLabels(name: string): string | undefined {
   // eslint-disable-next-line no-control-regex
   if (/^[\x00-\x7f]*$/.test(name)) return name;
+  // URL host parsing also decodes %XX first: bü%41.test would be looked up as büa.test.
+  if (name.includes('%')) return undefined;
   const ascii = domainToASCII(name);
   // URL host parsing stops at '/', '?' or '#': a name that lost labels on the way is refused too.
   return ascii && ascii.split('.').length === name.split('.').length ? ascii : undefined;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { runCli } from './helpers/cli.js';
-import { TLS } from './helpers/paths.js';
+import { MTA_STS_TLS, TLS } from './helpers/paths.js';
 import { smtpPeer, type Peer } from './helpers/smtp-peer.js';
 
 let plain: Peer;
@@ -98,6 +98,19 @@ test('starttls: SNI and the name checked follow --sni; --tls-max caps the versio
   assert.equal(doc.tls.protocol, 'TLSv1.2');
   const none = JSON.parse((await runCli(['starttls', `localhost:${plain.port}`, '-4', '--no-sni', '--ca-file', TLS.ca, '--json'])).stdout);
   assert.equal(none.tls.sni, null);
+});
+
+test('starttls: an internationalized server name goes in SNI and is checked on the certificate by its A-labels', async () => {
+  // The MTA-STS test certificate names mta-sts.xn--bcher-kva.test, as a certificate for bücher.test must.
+  const idn = await smtpPeer({ key: MTA_STS_TLS.key(), cert: MTA_STS_TLS.cert() });
+  try {
+    const r = await runCli(['starttls', at(idn), '--sni', 'mta-sts.bücher.test', '--ca-file', TLS.ca, '--tls-verify', '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.deepEqual([doc.tls.sni, doc.tls.nameChecked, doc.tls.nameMatches], ['mta-sts.xn--bcher-kva.test', 'mta-sts.xn--bcher-kva.test', true]);
+  } finally {
+    await idn.close();
+  }
 });
 
 test('a certificate for another name: a warning, or exit 6 with --tls-verify', async () => {

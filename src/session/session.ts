@@ -468,8 +468,11 @@ export class SmtpSession {
   private async handshake(): Promise<TlsFacts> {
     const connection = this.requireConnection();
     const { tls } = this.options;
-    const host = this.currentHost;
-    const sni = tls.sni === false ? undefined : (tls.sni ?? (isIP(host) ? undefined : host));
+    // An internationalized name goes in SNI and is checked on the certificate as its A-labels
+    // (RFC 6066 §3): a certificate names mx.xn--bcher-kva.test, never mx.bücher.test.
+    const host = await asciiName(this.currentHost);
+    const typedSni = typeof tls.sni === 'string' ? await asciiName(tls.sni) : tls.sni;
+    const sni = typedSni === false ? undefined : (typedSni ?? (isIP(host) ? undefined : host));
     const dropped = connection.dropPlaintext();
     if (dropped.bytes) {
       this.emit({ type: 'warning', message: `the server sent ${dropped.bytes} bytes after its 220 and before TLS; discarded unread (RFC 3207 §6): ${JSON.stringify(dropped.text.slice(0, 80))}` });
@@ -477,7 +480,7 @@ export class SmtpSession {
     // Loaded here, not at start-up: a session without TLS never pays for tls and crypto.
     const [{ createSecureContext }, { peerChain, tlsFacts }] = await Promise.all([import('node:tls'), import('./tls-facts.js')]);
     const socket = await this.phase('tls', () => connection.startTls({ servername: sni, secureContext: secureContext(createSecureContext, tls) }, this.options.timeouts.tls, offeredVersions(tls)));
-    const facts = tlsFacts(socket, tls.sni || host, sni);
+    const facts = tlsFacts(socket, typedSni || host, sni);
     this.tls = facts;
     this.certificates = peerChain(socket);
     this.emit({ type: 'tls', facts });
@@ -607,4 +610,11 @@ function offeredVersions(t: TlsSettings): string {
   const min = VERSION_NAMES[t.minVersion ?? 'TLSv1.2'] ?? '1.2';
   const max = VERSION_NAMES[t.maxVersion ?? 'TLSv1.3'] ?? '1.3';
   return min === max ? `only TLS ${min}` : `TLS ${min} to ${max}`;
+}
+
+/** A host name's A-label form; the IDNA code loads only for a name that is not ASCII. */
+async function asciiName(name: string): Promise<string> {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(name)) return name;
+  return (await import('../dns/domain.js')).aLabels(name) ?? name;
 }

@@ -76,6 +76,18 @@ test('send --body - takes a bounded body from standard input; a whole message st
     assert.equal(code, 2, err);
     assert.match(err, /--body - takes at most 16 MiB from standard input; stream a whole message with --data -/);
     assert.equal(server.received.join(''), '', 'nothing was sent');
+    // Load mode holds its message in memory: --data - is bounded there too (256 MiB).
+    const load = spawn(process.execPath, [BIN, 'send', `127.0.0.1:${server.port}`, '--timeout', '2s', '--from', 'a@client.test', '--to', 'b@fake.test', '--starttls', 'never', '--data', '-', '--count', '2'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let loadErr = '';
+    load.stderr.on('data', (d) => (loadErr += d));
+    load.stdin.on('error', () => {});
+    const mib = Buffer.alloc(1024 * 1024, 'b');
+    for (let i = 0; i < 300 && load.exitCode === null; i++) await new Promise<void>((resolve) => load.stdin.write(mib, () => resolve()));
+    load.stdin.end();
+    const loadCode = await new Promise<number | null>((resolve) => (load.exitCode !== null ? resolve(load.exitCode) : load.on('exit', resolve)));
+    assert.equal(loadCode, 2, loadErr);
+    assert.match(loadErr, /load mode with --data - takes at most 256 MiB from standard input/);
+    assert.equal(server.received.join(''), '', 'nothing was sent');
   } finally {
     await server.close();
   }

@@ -227,27 +227,28 @@ async function dryRun(flags: SendFlags): Promise<number> {
   }
 }
 
+/** Load mode holds its one message in memory; from standard input, at most this much. */
+const LOAD_STDIN_LIMIT = 256 * 1024 * 1024;
+
 async function inMemory(stream: AsyncIterable<Buffer>): Promise<{ path: undefined; data: Buffer; size: number }> {
-  const parts: Buffer[] = [];
-  for await (const chunk of stream) parts.push(chunk);
-  const data = Buffer.concat(parts);
+  const data = await readStdin(stream, LOAD_STDIN_LIMIT, `load mode with --data - takes at most ${LOAD_STDIN_LIMIT / 1024 / 1024} MiB from standard input (the message is held in memory and sent many times)`);
   return { path: undefined, data, size: data.length };
 }
 
 /**
- * `--body -`: the body text from standard input, held in memory (it is encoded as a whole),
- * so bounded; a whole message of any size streams with `--data -` instead.
+ * Standard input held in memory, so bounded: `--body -` (the body is encoded as a whole; a
+ * whole message of any size streams with `--data -` instead) and load mode's `--data -`.
  */
-async function readStdin(): Promise<Buffer> {
+async function readStdin(stream: AsyncIterable<Buffer> = process.stdin as AsyncIterable<Buffer>, limit = OPTION_FILE_LIMIT, tooBig = `--body - takes at most ${OPTION_FILE_LIMIT / 1024 / 1024} MiB from standard input; stream a whole message with --data -, or send a large file with --attach`): Promise<Buffer> {
   const parts: Buffer[] = [];
   let total = 0;
-  for await (const chunk of process.stdin) {
-    total += (chunk as Buffer).length;
-    if (total > OPTION_FILE_LIMIT) {
+  for await (const chunk of stream) {
+    total += chunk.length;
+    if (total > limit) {
       process.stdin.destroy();
-      throw usageError(`--body - takes at most ${OPTION_FILE_LIMIT / 1024 / 1024} MiB from standard input; stream a whole message with --data -, or send a large file with --attach`);
+      throw usageError(tooBig);
     }
-    parts.push(chunk as Buffer);
+    parts.push(chunk);
   }
   return Buffer.concat(parts, total);
 }

@@ -25,6 +25,7 @@ interface Scan {
 let weak: tls.Server;
 let weakPort = 0;
 const handshakes: string[] = [];
+const servernames: Array<string | false> = [];
 
 before(async () => {
   weak = tls.createServer({
@@ -38,6 +39,7 @@ before(async () => {
   weak.on('tlsClientError', () => {});
   weak.on('secureConnection', (s) => {
     handshakes.push(s.getCipher().name);
+    servernames.push((s as tls.TLSSocket & { servername: string | false }).servername);
     s.on('error', () => {});
     s.write('220 weak.test ESMTP\r\n');
     let buffer = '';
@@ -78,6 +80,15 @@ test('starttls --scan with implicit TLS: versions, suites per version, server or
   for (const c of ['fail weak-key', 'warn deprecated-protocol', 'warn no-forward-secrecy', 'warn weak-cipher', 'info untested-protocol']) assert.ok(codes.includes(c), `${c} in ${codes.join(', ')}`);
   assert.match(scan.findings.find((f) => f.code === 'deprecated-protocol')!.message, /TLSv1\.0 and TLSv1\.1 .*RFC 8996/);
   assert.ok(scan.groups.some((g) => g.version === 'TLSv1.2' && g.name === 'X25519'));
+});
+
+test('starttls --scan with an internationalized --sni: every handshake sends its A-labels (RFC 6066 §3)', async () => {
+  const before = servernames.length;
+  const r = await runCli(['starttls', `127.0.0.1:${weakPort}`, '--tls-on-connect', '--tls-min', '1.0', '--sni', 'mta-sts.bücher.test', '--scan', '--scan-concurrency', '3', '--json'], { limitMs: 60_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const sent = servernames.slice(before);
+  assert.ok(sent.length > 5, `the scan's handshakes reached the server (${sent.length})`);
+  assert.deepEqual([...new Set(sent)], ['mta-sts.xn--bcher-kva.test']);
 });
 
 test('starttls --scan text: a table in sslscan’s words, and each suite costs its own handshake', async () => {

@@ -5,6 +5,7 @@ import { parseDuration } from '../session/timeouts.js';
 import type { ScanTarget } from './handshake.js';
 import { scanReport } from './render.js';
 import { scanTls, type ScanResult } from './scan.js';
+import { aLabels } from '../dns/domain.js';
 
 export interface ScanFlags {
   scanConcurrency?: string;
@@ -27,7 +28,9 @@ export function scanSettings(flags: ScanFlags): { concurrency: number; timeoutMs
 export function scanTargetOf(session: SmtpSession, address: string, implicitTls: boolean, timeoutMs: number): ScanTarget {
   const { tls, port, ehloName, localAddress } = session.options;
   const host = session.currentHost;
-  const sni = tls.sni === false ? undefined : (tls.sni ?? (/^[\d.]+$|:/.test(host) ? undefined : host));
+  const name = tls.sni === false ? undefined : (tls.sni ?? (/^[\d.]+$|:/.test(host) ? undefined : host));
+  // SNI carries A-labels (RFC 6066 §3), as the session's own handshake does.
+  const sni = name === undefined ? undefined : (aLabels(name) ?? name);
   return { host, address: address || host, port, implicitTls, ehloName, sni, localAddress, timeoutMs };
 }
 

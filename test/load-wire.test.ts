@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runCli } from './helpers/cli.js';
-import { lineServer, rawServer } from './helpers/raw-server.js';
+import { eachLine, lineServer, rawServer } from './helpers/raw-server.js';
 
 /**
  * A server that notes whether QUIT came in the same write as the end of a message. With
@@ -15,42 +15,35 @@ async function quitWatcher(pipelining: boolean, hold = pipelining) {
   const server = await rawServer((s, index) => {
     const mine: Seen = (seen[index] = { quitWithDot: false, closedBy: undefined });
     s.write('220 quit.test ESMTP\r\n');
-    let buffer = '';
     let inData = false;
     let dotAnswered = false;
     s.on('error', (e: NodeJS.ErrnoException) => (mine.closedBy ??= e.code === 'ECONNRESET' ? 'reset' : undefined));
     s.on('end', () => (mine.closedBy ??= 'fin'));
-    s.on('data', (d) => {
-      buffer += d.toString('latin1');
-      let i: number;
-      while ((i = buffer.indexOf('\r\n')) >= 0) {
-        const line = buffer.slice(0, i);
-        buffer = buffer.slice(i + 2);
-        if (inData) {
-          if (line !== '.') continue;
-          inData = false;
-          if (buffer.startsWith('QUIT\r\n')) {
-            mine.quitWithDot = true;
-            dotAnswered = true;
-            s.write('250 2.0.0 queued as Q1\r\n');
-          } else if (!hold) {
-            dotAnswered = true;
-            s.write('250 2.0.0 queued as Q1\r\n');
-          }
-          continue;
+    eachLine(s, (line, ahead) => {
+      if (inData) {
+        if (line !== '.') return;
+        inData = false;
+        if (ahead.startsWith('QUIT\r\n')) {
+          mine.quitWithDot = true;
+          dotAnswered = true;
+          s.write('250 2.0.0 queued as Q1\r\n');
+        } else if (!hold) {
+          dotAnswered = true;
+          s.write('250 2.0.0 queued as Q1\r\n');
         }
-        const verb = line.split(' ')[0]!.toUpperCase();
-        if (verb === 'RSET' || verb === 'MAIL') dotAnswered = false;
-        if (verb === 'EHLO') s.write(`250-quit.test\r\n${pipelining ? '250-PIPELINING\r\n' : ''}250 8BITMIME\r\n`);
-        else if (verb === 'DATA') {
-          inData = true;
-          s.write('354 go on\r\n');
-        } else if (verb === 'QUIT') {
-          // Held answers go first; the connection stays open to see how the client leaves.
-          if (!dotAnswered) s.write('250 2.0.0 queued as Q1\r\n');
-          s.write('221 2.0.0 bye\r\n');
-        } else s.write('250 2.0.0 ok\r\n');
+        return;
       }
+      const verb = line.split(' ')[0]!.toUpperCase();
+      if (verb === 'RSET' || verb === 'MAIL') dotAnswered = false;
+      if (verb === 'EHLO') s.write(`250-quit.test\r\n${pipelining ? '250-PIPELINING\r\n' : ''}250 8BITMIME\r\n`);
+      else if (verb === 'DATA') {
+        inData = true;
+        s.write('354 go on\r\n');
+      } else if (verb === 'QUIT') {
+        // Held answers go first; the connection stays open to see how the client leaves.
+        if (!dotAnswered) s.write('250 2.0.0 queued as Q1\r\n');
+        s.write('221 2.0.0 bye\r\n');
+      } else s.write('250 2.0.0 ok\r\n');
     });
   });
   return { server, seen };

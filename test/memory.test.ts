@@ -17,13 +17,19 @@ function peakRss(pid: number): number {
   }
 }
 
-test('a 50 MB attachment streams from the file: peak RSS stays far below the message size', { skip: process.platform !== 'linux' ? 'reads /proc' : false }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-big-'));
+/** A file of `mib` MiB in a new temporary directory. */
+function bigFile(prefix: string, mib: number): { dir: string; file: string } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   const file = join(dir, 'big.bin');
   const fd = openSync(file, 'w');
   const block = Buffer.alloc(1024 * 1024, 0x5a);
-  for (let i = 0; i < 50; i++) writeSync(fd, block);
+  for (let i = 0; i < mib; i++) writeSync(fd, block);
   closeSync(fd);
+  return { dir, file };
+}
+
+test('a 50 MB attachment streams from the file: peak RSS stays far below the message size', { skip: process.platform !== 'linux' ? 'reads /proc' : false }, async () => {
+  const { dir, file } = bigFile('smtpkit-big-', 50);
   let received = 0;
   const peer = await smtpPeer({
     hideSTARTTLS: true,
@@ -51,12 +57,7 @@ test('a 50 MB attachment streams from the file: peak RSS stays far below the mes
 });
 
 test('load mode: the message is held once however many connections send it, QUIT riding with the dot included', { skip: process.platform !== 'linux' ? 'reads /proc' : false }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-load-big-'));
-  const file = join(dir, 'big.bin');
-  const fd = openSync(file, 'w');
-  const block = Buffer.alloc(1024 * 1024, 0x5a);
-  for (let i = 0; i < 10; i++) writeSync(fd, block);
-  closeSync(fd);
+  const { dir, file } = bigFile('smtpkit-load-big-', 10);
   // A server that takes its time reading each message (1.5 s), so all 16 connections have
   // theirs queued at once, and notes whether QUIT came with the dot. Nothing is kept.
   let quitWithDot = 0;

@@ -14,6 +14,9 @@ const WAIT_OPTION: Record<Wait, string> = {
  * The advice for a hint: the core says what happened, this says what helps. On the command
  * line that is a flag; in the REPL the session's options are fixed, so it says what to restart with.
  */
+/** How to ask for TLS from the first byte, in each audience's words. */
+const TLS_AT_ONCE: Record<Audience, string> = { repl: 'restart the repl with --tls-on-connect', cli: 'use --tls-on-connect or smtps://host:port' };
+
 export function adviceText(hint: Hint | undefined, audience: Audience = 'cli'): string | undefined {
   if (!hint) return undefined;
   const flag = (text: string) => (audience === 'repl' ? `restart the repl with ${text.replace(/^.*?(--\S+).*$/, '$1')} to change it` : text);
@@ -21,13 +24,13 @@ export function adviceText(hint: Hint | undefined, audience: Audience = 'cli'): 
     case 'timeout': {
       const base = audience === 'repl' ? `${hint.wait} timeout; ${flag(WAIT_OPTION[hint.wait])}` : WAIT_OPTION[hint.wait];
       if (hint.implicitTls === 'not') return `${base}; it does not answer TLS either`;
-      if (hint.implicitTls === 'maybe') return `${base}; if this port expects TLS at once (like 465), ${audience === 'repl' ? 'restart the repl with --tls-on-connect' : 'use --tls-on-connect or smtps://host:port'}`;
+      if (hint.implicitTls === 'maybe') return `${base}; if this port expects TLS at once (like 465), ${TLS_AT_ONCE[audience]}`;
       return base;
     }
     case 'implicit-tls-found':
       return audience === 'repl' ? 'say so next time: restart the repl with --tls-on-connect' : 'say so with --tls-on-connect or smtps://host:port';
     case 'speaks-tls':
-      return audience === 'repl' ? 'restart the repl with --tls-on-connect' : 'use --tls-on-connect or smtps://host:port';
+      return TLS_AT_ONCE[audience];
     case 'tls-old-version':
       return audience === 'repl' ? 'restart the repl with --tls-min 1.0 to reach such a server' : '--tls-min 1.0 reaches such a server, to diagnose it';
     case 'tls-verify':

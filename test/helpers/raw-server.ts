@@ -34,8 +34,11 @@ export async function rawServer(onConnection: (socket: net.Socket, index: number
   };
 }
 
-/** Answers each complete command line with `answer(line)`; null closes the connection. */
-export function lineServer(socket: net.Socket, answer: (line: string) => string | null) {
+/**
+ * Calls `fn` with each complete CRLF line and the text that arrived after it so far (what a
+ * client sent in the same write); `fn` returns false to stop reading this chunk.
+ */
+export function eachLine(socket: net.Socket, fn: (line: string, ahead: string) => boolean | void) {
   let buffer = '';
   socket.on('data', (d) => {
     buffer += d.toString('latin1');
@@ -43,12 +46,19 @@ export function lineServer(socket: net.Socket, answer: (line: string) => string 
     while ((i = buffer.indexOf('\r\n')) >= 0) {
       const line = buffer.slice(0, i);
       buffer = buffer.slice(i + 2);
-      const reply = answer(line);
-      if (reply === null) {
-        socket.end();
-        return;
-      }
-      socket.write(reply);
+      if (fn(line, buffer) === false) return;
     }
+  });
+}
+
+/** Answers each complete command line with `answer(line)`; null closes the connection. */
+export function lineServer(socket: net.Socket, answer: (line: string) => string | null) {
+  eachLine(socket, (line) => {
+    const reply = answer(line);
+    if (reply === null) {
+      socket.end();
+      return false;
+    }
+    socket.write(reply);
   });
 }

@@ -204,6 +204,37 @@ test('idle clients get 421 4.4.2; a stalled TLS handshake is cut off', async () 
   }
 });
 
+test('the sink holding a reply itself (--delay-data past --idle-timeout) is no silence of the client', async () => {
+  const { sink, port } = await startSink({ delayData: '900ms' }, { idleTimeoutMs: 300, transcript: false });
+  try {
+    const c = await rawClient(port);
+    await c.nextReply();
+    await c.send('EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n');
+    for (let i = 0; i < 4; i++) await c.nextReply();
+    await c.send('Subject: slow\r\n\r\nbody\r\n.\r\n');
+    assert.match(await c.nextReply(3000), /^250 2\.0\.0 Ok: queued as /);
+    // Silence of the client's own still ends the session.
+    await c.closed;
+    assert.match(c.text(), /^421 4\.4\.2 sink\.localhost Error: timeout exceeded/m);
+  } finally {
+    await sink.close();
+  }
+});
+
+test('--drop-after mail: replies to the commands pipelined before the drop point still arrive', async () => {
+  const { sink, port } = await startSink({ dropAfter: 'mail' }, { transcript: false });
+  try {
+    const c = await rawClient(port);
+    await c.nextReply();
+    await c.send('EHLO client.test\r\nMAIL FROM:<a@client.test>\r\n');
+    await c.closed;
+    assert.match(c.text(), /^250 CHUNKING\r\n/m, 'the EHLO reply, whole');
+    assert.doesNotMatch(c.text(), /^250 2\.1\.0/m, 'nothing for MAIL');
+  } finally {
+    await sink.close();
+  }
+});
+
 test('--max-sessions: the one too many gets 421 4.7.0; a slot freed is a slot again', async () => {
   const { sink, port } = await startSink({ maxSessions: '2' }, { transcript: false });
   const refused: number[] = [];

@@ -68,11 +68,17 @@ export class Sink extends EventEmitter {
   private sessions = 0;
   private readonly open = new Set<SinkSession>();
   private readonly sockets = new Set<net.Socket>();
+  /**
+   * One clock counts every session's silence: a timer per socket, refreshed on each read and
+   * write, cost a measurable share of the sink's time under load.
+   */
+  private sweeper: NodeJS.Timeout | undefined;
   readonly stats = { sessions: 0, messages: 0, bytes: 0, rejected: 0, tempfailed: 0, oversized: 0, saveFailed: 0, refusedSessions: 0 };
 
   constructor(readonly options: SinkOptions) {
     super();
-    this.server = net.createServer((socket) => this.accept(socket));
+    // No Nagle: a reply must not wait for the client's delayed ACK of the one before.
+    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
   }
 
   async listen(): Promise<number> {
@@ -84,6 +90,7 @@ export class Sink extends EventEmitter {
   }
 
   close(): Promise<void> {
+    clearInterval(this.sweeper);
     for (const s of this.sockets) s.destroy();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
@@ -104,6 +111,20 @@ export class Sink extends EventEmitter {
     this.open.add(session);
     this.stats.sessions++;
     session.start();
+    this.watchIdle();
+  }
+
+  /** Sweeps eight times per --idle-timeout (at most once a second) while sessions are open. */
+  private watchIdle() {
+    if (this.sweeper) return;
+    const step = Math.min(1000, Math.max(10, this.options.idleTimeoutMs / 8));
+    this.sweeper = setInterval(() => {
+      if (!this.open.size) {
+        clearInterval(this.sweeper);
+        this.sweeper = undefined;
+      }
+      for (const s of this.open) s.tick(step);
+    }, step).unref();
   }
 
   /** @internal */

@@ -14,6 +14,8 @@ import { Spool } from './spool.js';
 export const MAX_LINE = 12_288;
 /** How long a socket we hang up on may take to flush our last reply. */
 const GRACE_MS = 2000;
+/** Replies gathered past this size leave at once, so a client that does not read is noticed. */
+const BATCH_LIMIT = 16 * 1024;
 
 /**
  * Queue ids: a random prefix per process and a counter, unique within a run and across
@@ -53,6 +55,8 @@ export class SinkSession {
   /** Reasons the session may not take input now; it reads again when none is left. */
   private blockers = 0;
   private processing = false;
+  /** Replies to the input being taken, to leave in one write (undefined: write each at once). */
+  private batch: string | undefined;
   private outputBlocked = false;
   private spool: Spool | undefined;
   private decoder: DotDecoder | undefined;
@@ -66,6 +70,8 @@ export class SinkSession {
   private readonly timers = new Set<NodeJS.Timeout>();
   private ended = false;
   private readonly started = Date.now();
+  /** Milliseconds without a word either way, as counted by the sink's sweeps (see tick). */
+  private quiet = 0;
 
   constructor(
     private readonly sink: Sink,
@@ -77,8 +83,6 @@ export class SinkSession {
 
   start() {
     const { options } = this.sink;
-    this.socket.setNoDelay(true);
-    this.socket.on('error', () => {});
     this.socket.on('close', () => this.closed());
     this.attach();
     if (options.transcript) this.event({ type: 'info', message: `Client ${this.socket.remoteAddress} port ${this.socket.remotePort} connected` });
@@ -93,14 +97,23 @@ export class SinkSession {
   }
 
   private attach() {
-    this.socket.setTimeout(this.sink.options.idleTimeoutMs, () => this.hangUp(421, `4.4.2 ${this.sink.options.name} Error: timeout exceeded`, 'idle'));
     this.socket.on('data', (chunk: Buffer) => {
       if (this.mode === 'closed') return;
+      this.quiet = 0;
       // Like Postfix's postscreen: a client that talks before the greeting is not speaking SMTP.
       if (!this.greeted) return this.hangUp(554, '5.5.0 SMTP protocol error: data sent before the greeting', 'early');
       this.inbox.push(chunk);
       this.process();
     });
+  }
+
+  /**
+   * One sweep of the sink's idle clock: a client silent past --idle-timeout gets 421 4.4.2.
+   * Time the sink holds the session itself (a delay, a save, a handshake) does not count.
+   */
+  tick(ms: number) {
+    if (this.mode === 'closed' || this.mode === 'handshake' || this.blockers > (this.outputBlocked ? 1 : 0)) return;
+    if ((this.quiet += ms) > this.sink.options.idleTimeoutMs) this.hangUp(421, `4.4.2 ${this.sink.options.name} Error: timeout exceeded`, 'idle');
   }
 
   /** Takes queued input until it runs out or something blocks; reads on only when it is all taken. */
@@ -109,8 +122,7 @@ export class SinkSession {
     if (this.processing) return;
     this.processing = true;
     // Replies to pipelined commands leave in one write, not one each.
-    const socket = this.socket;
-    socket.cork();
+    this.batch = '';
     try {
       while (this.inbox.length && this.blockers === 0 && this.mode !== 'closed' && this.mode !== 'handshake') {
         const chunk = this.inbox[0]!;
@@ -121,8 +133,8 @@ export class SinkSession {
         else this.inbox[0] = chunk.subarray(used);
       }
     } finally {
-      socket.uncork();
       this.processing = false;
+      this.flush();
     }
     if (this.mode === 'closed' || this.mode === 'handshake') return;
     const stop = this.blockers > 0 || this.inbox.length > 0;
@@ -420,9 +432,8 @@ export class SinkSession {
   private upgrade() {
     const o = this.sink.options;
     const raw = this.socket;
-    raw.uncork(); // the 220 must leave before the handshake takes the connection
+    this.flush(); // the 220 must leave before the handshake takes the connection
     raw.removeAllListeners('data');
-    raw.setTimeout(0);
     // RFC 3207 §6: anything the client sent before the handshake is thrown away.
     this.inbox = [];
     this.partial = [];
@@ -460,6 +471,8 @@ export class SinkSession {
   private drop() {
     this.event({ type: 'warning', message: `dropping the connection (--drop-after ${this.sink.options.dropAfter})` });
     this.mode = 'closed';
+    // What was answered before the drop point still leaves.
+    this.flush();
     this.socket.destroy();
   }
 
@@ -471,6 +484,7 @@ export class SinkSession {
     this.reply(code, text, command === 'early' ? 'CONNECT' : command === 'idle' ? 'UNSOLICITED' : command);
     this.mode = 'closed';
     this.inbox = [];
+    this.flush();
     this.socket.end();
     this.socket.resume();
     const socket = this.socket;
@@ -486,6 +500,7 @@ export class SinkSession {
     this.reply(221, '2.0.0 Bye', command);
     this.mode = 'closed';
     this.inbox = [];
+    this.flush();
     const socket = this.socket;
     socket.pause();
     socket.once('finish', () => socket.destroy());
@@ -542,7 +557,27 @@ export class SinkSession {
 
   private multi(code: number, lines: string[], command: string) {
     if (this.mode === 'closed' || this.socket.destroyed) return;
-    const fits = this.socket.write(lines.length === 1 ? `${code} ${lines[0]}\r\n` : lines.map((l, i) => `${code}${i < lines.length - 1 ? '-' : ' '}${l}\r\n`).join(''));
+    const text = lines.length === 1 ? `${code} ${lines[0]}\r\n` : lines.map((l, i) => `${code}${i < lines.length - 1 ? '-' : ' '}${l}\r\n`).join('');
+    if (this.batch === undefined) this.send(text);
+    else if ((this.batch += text).length > BATCH_LIMIT) this.flush();
+    if (this.sink.options.transcript) {
+      const enhanced = /^([245])\.\d{1,3}\.\d{1,3}(?=\s|$)/.exec(lines[0] ?? '');
+      const reply: Reply = { code, enhanced: enhanced && Number(enhanced[1]) === Math.floor(code / 100) ? enhanced[0] : null, lines };
+      this.event({ type: 'reply', reply, command });
+    }
+  }
+
+  /** Writes the gathered replies. */
+  private flush() {
+    const text = this.batch;
+    this.batch = this.processing ? '' : undefined;
+    if (text) this.send(text);
+  }
+
+  private send(text: string) {
+    if (this.socket.destroyed) return;
+    this.quiet = 0;
+    const fits = this.socket.write(text);
     // Backpressure: a client that does not read its replies gets no more of our attention.
     if (!fits && !this.outputBlocked) {
       this.outputBlocked = true;
@@ -551,11 +586,6 @@ export class SinkSession {
         this.outputBlocked = false;
         release();
       });
-    }
-    if (this.sink.options.transcript) {
-      const enhanced = /^([245])\.\d{1,3}\.\d{1,3}(?=\s|$)/.exec(lines[0] ?? '');
-      const reply: Reply = { code, enhanced: enhanced && Number(enhanced[1]) === Math.floor(code / 100) ? enhanced[0] : null, lines };
-      this.event({ type: 'reply', reply, command });
     }
   }
 

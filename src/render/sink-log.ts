@@ -34,7 +34,8 @@ export class SinkLog {
   private readonly failures = new Set<string>();
   private refusalShown = false;
   private pending = '';
-  private flushing: NodeJS.Timeout | undefined;
+  /** Open while lines written within the last FLUSH_MS gather; none: the next line leaves at once. */
+  private window: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly out: Stream,
@@ -80,19 +81,31 @@ export class SinkLog {
   }
 
   /**
-   * Message lines leave together every few milliseconds: under load one write per message
-   * (or per turn of the event loop, which is nearly the same) was a system call each, a
-   * measurable share of the sink's time. A session's transcript and the summary flush first.
+   * Message lines leave together at most every few milliseconds: under load one write per
+   * message (or per turn of the event loop, which is nearly the same) was a system call each,
+   * a measurable share of the sink's time. A line after a quiet spell leaves at once, before
+   * its 250: a script that sends one message and then reads the log finds it there. A
+   * session's transcript, a warning and the summary flush first, so order holds.
    */
   private queue(line: string) {
+    if (!this.window) {
+      this.out.write(line);
+      this.window = setTimeout(() => this.windowEnd(), FLUSH_MS);
+      return;
+    }
     this.pending += line;
-    if (this.pending.length >= 64 * 1024) return this.flush();
-    this.flushing ??= setTimeout(() => this.flush(), FLUSH_MS);
+    if (this.pending.length >= 64 * 1024) this.flush();
+  }
+
+  /** The window closes; what gathered in it leaves and opens the next. */
+  private windowEnd() {
+    this.window = undefined;
+    if (!this.pending) return;
+    this.flush();
+    this.window = setTimeout(() => this.windowEnd(), FLUSH_MS);
   }
 
   flush() {
-    clearTimeout(this.flushing);
-    this.flushing = undefined;
     const text = this.pending;
     this.pending = '';
     if (text) this.out.write(text);
@@ -103,17 +116,22 @@ export class SinkLog {
     const key = `${f.code}:${f.message}`;
     if (this.failures.has(key)) return;
     this.failures.add(key);
+    this.flush();
     this.err.write(`${this.c.yellow(`!!! could not save a message, answered 451 4.3.0 (shown once per reason): ${printable(f.message)}`)}\n`);
   }
 
   sessionRefused(max: number) {
     if (this.refusalShown) return;
     this.refusalShown = true;
+    this.flush();
     this.err.write(`${this.c.yellow(`!!! ${max} sessions open: refusing more with 421 4.7.0 (--max-sessions; shown once, counted in the summary)`)}\n`);
   }
 
   stopped(s: SinkStats) {
     this.flush();
+    // Stopped: a line still to come (a save that ends now) leaves at once, not in a timer's turn.
+    clearTimeout(this.window);
+    this.window = undefined;
     const extra = [s.oversized ? `${s.oversized} over --max-size` : '', s.saveFailed ? `${s.saveFailed} not saved (451)` : '', s.refusedSessions ? `${s.refusedSessions} session(s) refused (--max-sessions)` : ''].filter(Boolean);
     this.info.write(`${this.c.bold(`=== sink stopped: ${s.messages} message(s), ${s.bytes} bytes, in ${s.sessions} session(s); ${s.rejected} recipient(s) rejected, ${s.tempfailed} temporary failure(s) injected${extra.length ? `; ${extra.join(', ')}` : ''}`)}\n`);
   }

@@ -221,6 +221,39 @@ test('the sink holding a reply itself (--delay-data past --idle-timeout) is no s
   }
 });
 
+test('--delay-greeting past --idle-timeout: the client waiting for the greeting is not the silent one; it gets the 220', async () => {
+  const { sink, port } = await startSink({ delayGreeting: '700ms' }, { idleTimeoutMs: 200, transcript: false });
+  try {
+    const c = await rawClient(port);
+    assert.match(await c.nextReply(5000), /^220 sink\.localhost ESMTP/);
+    // Its own silence after the greeting still ends the session.
+    await c.closed;
+    assert.match(c.text(), /^220 [^\r]*\r\n421 4\.4\.2 sink\.localhost Error: timeout exceeded\r\n$/);
+  } finally {
+    await sink.close();
+  }
+});
+
+test('the idle clock counts real time when the event loop is busy: a silent client is hung up on once it has been silent that long', async () => {
+  const { sink, port, events } = await startSink({}, { idleTimeoutMs: 800 });
+  try {
+    const c = await rawClient(port);
+    await c.nextReply();
+    // The sink is in this process: five turns of 300 ms (a flood, a --reject-rcpt pattern at its
+    // limit) are 1.5 s of silence, nearly twice the timeout; each lets the sweep that is due run.
+    for (let i = 0; i < 5; i++) {
+      const until = Date.now() + 300;
+      while (Date.now() < until);
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    assert.ok(events.some(([, e]) => e.type === 'warning' && /^idle for 0\.8 s/.test(e.message)), 'hung up on by now (a late sweep counted as one step would not have seen it)');
+    await c.closed;
+    assert.match(c.text(), /^421 4\.4\.2 /m);
+  } finally {
+    await sink.close();
+  }
+});
+
 test('--drop-after mail: replies to the commands pipelined before the drop point still arrive', async () => {
   const { sink, port } = await startSink({ dropAfter: 'mail' }, { transcript: false });
   try {

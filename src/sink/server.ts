@@ -114,16 +114,25 @@ export class Sink extends EventEmitter {
     this.watchIdle();
   }
 
-  /** Sweeps eight times per --idle-timeout (at most once a second) while sessions are open. */
+  /**
+   * Sweeps eight times per --idle-timeout (at most once a second) while sessions are open. Each
+   * sweep counts the time since the last by the clock: a sweep comes late when the event loop
+   * is busy (a flood, a --reject-rcpt pattern at its limit), and counting it as one step would
+   * let a silent client stay as many times longer.
+   */
   private watchIdle() {
     if (this.sweeper) return;
     const step = Math.min(1000, Math.max(10, this.options.idleTimeoutMs / 8));
+    let last = performance.now();
     this.sweeper = setInterval(() => {
       if (!this.open.size) {
         clearInterval(this.sweeper);
         this.sweeper = undefined;
       }
-      for (const s of this.open) s.tick(step);
+      const now = performance.now();
+      const ms = now - last;
+      last = now;
+      for (const s of this.open) s.tick(ms);
     }, step).unref();
   }
 

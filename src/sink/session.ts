@@ -72,6 +72,8 @@ export class SinkSession {
   private readonly started = Date.now();
   /** Milliseconds without a word either way, as counted by the sink's sweeps (see tick). */
   private quiet = 0;
+  /** A word either way since the last sweep: the count starts again there. */
+  private spoke = true;
 
   constructor(
     private readonly sink: Sink,
@@ -99,7 +101,7 @@ export class SinkSession {
   private attach() {
     this.socket.on('data', (chunk: Buffer) => {
       if (this.mode === 'closed') return;
-      this.quiet = 0;
+      this.spoke = true;
       // Like Postfix's postscreen: a client that talks before the greeting is not speaking SMTP.
       if (!this.greeted) return this.hangUp(554, '5.5.0 SMTP protocol error: data sent before the greeting', 'early');
       this.inbox.push(chunk);
@@ -108,11 +110,19 @@ export class SinkSession {
   }
 
   /**
-   * One sweep of the sink's idle clock: a client silent past --idle-timeout gets 421 4.4.2.
-   * Time the sink holds the session itself (a delay, a save, a handshake) does not count.
+   * One sweep of the sink's idle clock (`ms`: the time since the last sweep, however late it
+   * came): a client silent past --idle-timeout gets 421 4.4.2. Time the sink holds the session
+   * itself (the greeting's delay, --delay-data, a save, a handshake) does not count. The count
+   * starts at the first sweep after a word or a hold, so it never counts time it did not see:
+   * the 421 comes after the timeout, never before, and at most two sweeps late.
    */
   tick(ms: number) {
-    if (this.mode === 'closed' || this.mode === 'handshake' || this.blockers > (this.outputBlocked ? 1 : 0)) return;
+    if (this.mode === 'closed') return;
+    if (this.spoke || !this.greeted || this.mode === 'handshake' || this.blockers > (this.outputBlocked ? 1 : 0)) {
+      this.spoke = false;
+      this.quiet = 0;
+      return;
+    }
     if ((this.quiet += ms) > this.sink.options.idleTimeoutMs) this.hangUp(421, `4.4.2 ${this.sink.options.name} Error: timeout exceeded`, 'idle');
   }
 
@@ -576,7 +586,7 @@ export class SinkSession {
 
   private send(text: string) {
     if (this.socket.destroyed) return;
-    this.quiet = 0;
+    this.spoke = true;
     const fits = this.socket.write(text);
     // Backpressure: a client that does not read its replies gets no more of our attention.
     if (!fits && !this.outputBlocked) {

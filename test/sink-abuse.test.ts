@@ -268,6 +268,18 @@ test('--drop-after mail: replies to the commands pipelined before the drop point
   }
 });
 
+test('close() resolves once every open session has ended (so a session’s transcript is out before the summary)', async () => {
+  const { sink, port } = await startSink({ tls: true });
+  const ended: number[] = [];
+  sink.on('session-end', (id: number) => ended.push(id));
+  const a = await idleClient(port);
+  const b = await stalledHandshake(port);
+  await sink.close();
+  assert.deepEqual(ended.sort(), [1, 2]);
+  a.destroy();
+  b.destroy();
+});
+
 test('--max-sessions: the one too many gets 421 4.7.0; a slot freed is a slot again', async () => {
   const { sink, port } = await startSink({ maxSessions: '2' }, { transcript: false });
   const refused: number[] = [];

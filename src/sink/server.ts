@@ -73,6 +73,8 @@ export class Sink extends EventEmitter {
    * write, cost a measurable share of the sink's time under load.
    */
   private sweeper: NodeJS.Timeout | undefined;
+  /** Set while close() waits for the last session to end. */
+  private allEnded: (() => void) | undefined;
   readonly stats = { sessions: 0, messages: 0, bytes: 0, rejected: 0, tempfailed: 0, oversized: 0, saveFailed: 0, refusedSessions: 0 };
 
   constructor(readonly options: SinkOptions) {
@@ -89,10 +91,22 @@ export class Sink extends EventEmitter {
     return (this.server.address() as net.AddressInfo).port;
   }
 
-  close(): Promise<void> {
+  /**
+   * Stops listening and hangs up on everyone; resolves once every session has ended (a
+   * socket's 'close' comes after the server's), so what is shown of them precedes a summary.
+   */
+  async close(): Promise<void> {
     clearInterval(this.sweeper);
+    this.sweeper = undefined;
+    const ended = new Promise<void>((resolve) => {
+      if (!this.open.size) return resolve();
+      this.allEnded = resolve;
+      // A close that never comes must not hold up stopping.
+      setTimeout(resolve, 2000).unref();
+    });
     for (const s of this.sockets) s.destroy();
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await ended;
   }
 
   private accept(socket: net.Socket) {
@@ -140,6 +154,7 @@ export class Sink extends EventEmitter {
   sessionClosed(session: SinkSession) {
     if (!this.open.delete(session)) return;
     this.emit('session-end', session.id);
+    if (!this.open.size) this.allEnded?.();
   }
 
   /** @internal */

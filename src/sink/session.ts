@@ -118,8 +118,10 @@ export class SinkSession {
    */
   tick(ms: number) {
     if (this.mode === 'closed') return;
-    if (this.spoke || !this.greeted || this.mode === 'handshake' || this.blockers > (this.outputBlocked ? 1 : 0)) {
-      this.spoke = false;
+    const held = !this.greeted || this.mode === 'handshake' || this.blockers > (this.outputBlocked ? 1 : 0);
+    if (this.spoke || held) {
+      // Held: the sweep after the hold ends may have seen some of it, so it does not count either.
+      this.spoke = held;
       this.quiet = 0;
       return;
     }

@@ -115,6 +115,10 @@ export class SmtpSession {
    * for, a flood, garbage): a command that already had its answers must not report success.
    */
   brokenBy: SmtpkitError | undefined;
+  /** Given up on for good by abandon(): a connection still being opened closes as it opens. */
+  private readonly abandonment = new AbortController();
+  /** A TLS handshake is under way (what `awaiting` reports). */
+  private handshaking = false;
 
   constructor(
     readonly options: SessionOptions,
@@ -128,6 +132,16 @@ export class SmtpSession {
 
   get isTls(): boolean {
     return this.connection?.isTls ?? false;
+  }
+
+  /**
+   * What the session waits for from the server right now: the reply to a command (its
+   * verb; '.' for the end of a message), the TLS handshake, or nothing.
+   */
+  get awaiting(): { reply: string } | { handshake: true } | undefined {
+    if (!this.isOpen) return undefined;
+    if (this.handshaking) return { handshake: true };
+    return this.inStep ? undefined : { reply: this.awaited };
   }
 
   /**
@@ -175,9 +189,10 @@ export class SmtpSession {
     throw new SmtpkitError('connect', `cannot connect to ${mx ? `any MX host of ${host}` : formatTarget(host, port)}: ${lastError?.message ?? 'no address'}`, 'connect');
   }
 
-  private open(address: string): Promise<Connection> {
-    return Connection.open(
-      { address, port: this.options.port, localAddress: this.options.localAddress, timeoutMs: this.options.timeouts.connect },
+  private async open(address: string): Promise<Connection> {
+    const { signal } = this.abandonment;
+    const connection = await Connection.open(
+      { address, port: this.options.port, localAddress: this.options.localAddress, timeoutMs: this.options.timeouts.connect, signal },
       {
         // Read at each write, so an interactive session can switch it on and off.
         onRaw: (direction, data) => this.emit({ type: 'raw', direction, data }),
@@ -191,6 +206,12 @@ export class SmtpSession {
         },
       },
     );
+    // Abandoned as it connected: nothing more goes out, not even on a second connection.
+    if (signal.aborted) {
+      connection.destroy();
+      throw new SmtpkitError('connect', 'the session was abandoned', 'connect', { kind: 'interrupted' });
+    }
+    return connection;
   }
 
   /** The host name connected to: the MX host in MX mode (TLS names are checked against it). */
@@ -321,6 +342,8 @@ export class SmtpSession {
     const timeoutMs = this.options.timeouts.command;
     const stalled = () => new SmtpkitError('protocol', `the server stopped taking the message for ${describeTimeout(timeoutMs)}`, 'data', { kind: 'timeout', hint: { kind: 'timeout', wait: 'command' } });
     this.inStep = false;
+    // From the first byte of the message on, the wait is for the reply to its end.
+    this.awaited = '.';
     connection.beginMessage();
     await this.phase('message', async () => {
       let held: Buffer | undefined;
@@ -356,6 +379,7 @@ export class SmtpSession {
     connection.write([line]);
     const timeoutMs = this.options.timeouts.command;
     this.inStep = false;
+    this.awaited = 'BDAT';
     connection.beginMessage();
     await connection.writeData(chunk, timeoutMs, () => new SmtpkitError('protocol', `the server stopped taking BDAT data for ${describeTimeout(timeoutMs)}`, 'data', { kind: 'timeout', hint: { kind: 'timeout', wait: 'command' } }));
     connection.checkUnsolicited('the message');
@@ -451,6 +475,16 @@ export class SmtpSession {
     this.connection?.destroy(reset);
   }
 
+  /**
+   * Gives up on the session for good, sending nothing more (a person stopped a wait): the
+   * connection closes now, and one still being opened stops. A reply abandoned leaves the
+   * conversation out of step, so there is no going on, and no QUIT.
+   */
+  abandon(): void {
+    this.abandonment.abort();
+    this.close();
+  }
+
   /** Someone listens to events: callers may skip building ones nobody would see. */
   get observed(): boolean {
     return !!this.sink;
@@ -479,7 +513,8 @@ export class SmtpSession {
     }
     // Loaded here, not at start-up: a session without TLS never pays for tls and crypto.
     const [{ createSecureContext }, { peerChain, tlsFacts }] = await Promise.all([import('node:tls'), import('./tls-facts.js')]);
-    const socket = await this.phase('tls', () => connection.startTls({ servername: sni, secureContext: secureContext(createSecureContext, tls) }, this.options.timeouts.tls, offeredVersions(tls)));
+    this.handshaking = true;
+    const socket = await this.phase('tls', () => connection.startTls({ servername: sni, secureContext: secureContext(createSecureContext, tls) }, this.options.timeouts.tls, offeredVersions(tls))).finally(() => (this.handshaking = false));
     const facts = tlsFacts(socket, typedSni || host, sni);
     this.tls = facts;
     this.certificates = peerChain(socket);

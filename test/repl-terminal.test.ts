@@ -614,3 +614,37 @@ test('pty: keys typed while a command waits go, when its reply comes, to the nex
     await slow.close();
   }
 });
+
+test('pty: Ctrl-C while the end of a message waits for its reply: the wait stops, nothing more is sent, and the message is said to be of unknown fate', { skip }, async () => {
+  const lines: string[] = [];
+  let inData = false;
+  const mute = await rawServer((s) => {
+    s.write('220 mute-dot.test ESMTP\r\n');
+    lineServer(s, (l) => {
+      lines.push(l);
+      // Message text gets no reply, and neither does its end: the server just goes quiet.
+      if (inData) return '';
+      if (/^DATA/i.test(l)) return ((inData = true), '354 go ahead\r\n');
+      return '250 ok\r\n';
+    });
+  });
+  const pty = shellSession(mute.port);
+  try {
+    await pty.waitFor(PROMPT, 'the prompt');
+    for (const line of ['MAIL FROM:<a@client.test>', 'RCPT TO:<b@example.test>', 'DATA', 'Subject: t', '', 'body', '.']) {
+      await pty.type(line);
+      await pty.key('Enter');
+      if (line === 'DATA') await pty.waitFor(/^<- {2}354 /m, 'the 354');
+    }
+    await pty.waitFor(/^ -> \.$/m, 'the end of the message sent');
+    await pty.key('C-c');
+    await pty.waitFor(/^CODE=\d+$/m, 'smtpkit ended');
+    assert.match(pty.screen(), /stopped waiting for the reply to the end of the message \("\."\) \(Ctrl-C\)/);
+    assert.match(pty.screen().replace(/\n\*\*\* +/g, ' '), /whether the message was accepted is unknown/);
+    assert.match(pty.screen(), /^CODE=5$/m);
+    assert.deepEqual(lines.slice(-4), ['Subject: t', '', 'body', '.'], 'nothing after the dot, no QUIT');
+  } finally {
+    pty.close();
+    await mute.close();
+  }
+});

@@ -9,8 +9,6 @@ import { TextRenderer } from './text.js';
 /** What a session's transcript keeps before it is shown: its start, and its last lines. */
 export const TRANSCRIPT_HEAD_BYTES = 64 * 1024;
 export const TRANSCRIPT_TAIL_EVENTS = 100;
-/** How long a message line may wait for others to leave with it: too short for a person to see. */
-const FLUSH_MS = 20;
 
 export interface SinkStats {
   sessions: number;
@@ -33,8 +31,6 @@ export class SinkLog {
   private readonly sessions = new Map<number, SessionText>();
   private readonly failures = new Set<string>();
   private refusalShown = false;
-  private pending = '';
-  private flushing: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly out: Stream,
@@ -62,13 +58,16 @@ export class SinkLog {
     const s = this.sessions.get(session);
     this.sessions.delete(session);
     if (!this.mode.transcript) return;
-    // A session's messages are shown before its transcript ends.
-    this.flush();
     this.out.write(this.c.bold(`--- session #${session}\n`) + (s ? s.text() : ''));
   }
 
+  /**
+   * Written at once, before the sink answers 250 (stdout to a pipe or a file is synchronous):
+   * a script that has seen the 250 finds the line. Lines gathered to write fewer (faster
+   * under load) came out after the 250 and broke that.
+   */
   message(m: SinkMessage) {
-    if (this.mode.json) return this.queue(`${jsonText(m)}\n`);
+    if (this.mode.json) return this.out.write(`${jsonText(m)}\n`);
     const subject = m.headers.find(([k]) => k.toLowerCase() === 'subject')?.[1];
     const parts = [
       `=== #${m.session} message ${m.id}: from <${printable(m.from)}> to ${m.to.map((t) => `<${printable(t)}>`).join(', ')}, ${m.size} bytes`,
@@ -76,26 +75,7 @@ export class SinkLog {
       m.tls ? ', over TLS' : '',
       m.user ? `, as ${printable(m.user)}` : '',
     ];
-    this.queue(`${this.c.green(parts.join(''))}\n`);
-  }
-
-  /**
-   * Message lines leave together every few milliseconds: under load one write per message
-   * (or per turn of the event loop, which is nearly the same) was a system call each, a
-   * measurable share of the sink's time. A session's transcript and the summary flush first.
-   */
-  private queue(line: string) {
-    this.pending += line;
-    if (this.pending.length >= 64 * 1024) return this.flush();
-    this.flushing ??= setTimeout(() => this.flush(), FLUSH_MS);
-  }
-
-  flush() {
-    clearTimeout(this.flushing);
-    this.flushing = undefined;
-    const text = this.pending;
-    this.pending = '';
-    if (text) this.out.write(text);
+    this.out.write(`${this.c.green(parts.join(''))}\n`);
   }
 
   /** A save that failed: each distinct reason once (a full disk would otherwise flood the log). */
@@ -113,7 +93,6 @@ export class SinkLog {
   }
 
   stopped(s: SinkStats) {
-    this.flush();
     const extra = [s.oversized ? `${s.oversized} over --max-size` : '', s.saveFailed ? `${s.saveFailed} not saved (451)` : '', s.refusedSessions ? `${s.refusedSessions} session(s) refused (--max-sessions)` : ''].filter(Boolean);
     this.info.write(`${this.c.bold(`=== sink stopped: ${s.messages} message(s), ${s.bytes} bytes, in ${s.sessions} session(s); ${s.rejected} recipient(s) rejected, ${s.tempfailed} temporary failure(s) injected${extra.length ? `; ${extra.join(', ')}` : ''}`)}\n`);
   }

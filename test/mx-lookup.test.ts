@@ -69,6 +69,9 @@ const zone: Zone = {
     { type: 'MX', exchange: 'mx1.good.test', priority: 10 },
     { type: 'TXT', data: 'v=spf1 include:xn--ü.test -all' },
   ],
+  // The DMARC tree walk from sub.walkfail.test: nothing at _dmarc.sub.walkfail.test, then _dmarc.walkfail.test fails.
+  'sub.walkfail.test': [{ type: 'MX', exchange: 'mx1.good.test', priority: 10 }],
+  '_dmarc.walkfail.test': 'SERVFAIL',
   'loops.test': [
     { type: 'MX', exchange: 'mx1.good.test', priority: 10 },
     { type: 'TXT', data: `v=spf1 ${Array.from({ length: 11 }, (_, i) => `a:h${i}.loops.test`).join(' ')} -all` },
@@ -201,6 +204,19 @@ test('--checks on a broken domain: each problem named, exit 1', async () => {
   const absent = await lookup('implicit.test', '--checks', '--https-port', String(policyPort));
   assert.match(absent.stdout, /^– SPF +no SPF record/m);
   assert.match(absent.stdout, /^– DMARC +no DMARC record/m);
+});
+
+test('a DMARC tree walk whose look-up fails before any record is found: policy unknown (exit 1, dnsError), never "no DMARC record"', async () => {
+  const r = await lookup('sub.walkfail.test', '--checks', '--https-port', String(policyPort));
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /^✖ DMARC +the policy could not be determined: the tree walk stopped at _dmarc\.walkfail\.test: the DNS look-up failed \(SERVFAIL\): a temporary error \(temperror\)/m);
+  assert.doesNotMatch(r.stdout, /no DMARC record/);
+  assert.match(r.stderr, /sub\.walkfail\.test: 1 mail host, 1 problem/);
+  const doc = JSON.parse((await lookup('sub.walkfail.test', '--checks', '--https-port', String(policyPort), '--json')).stdout);
+  const dmarc = doc.checks.find((c: { check: string }) => c.check === 'DMARC');
+  assert.equal(dmarc.status, 'fail');
+  assert.deepEqual({ name: dmarc.dnsError.name, rcode: dmarc.dnsError.rcode }, { name: '_dmarc.walkfail.test', rcode: 'SERVFAIL' });
+  assert.equal(doc.outcome.exitCode, 1);
 });
 
 test('a name too long for DNS is exit 2 when typed (a label over 63 octets, also once a U-label grows to its A-label; over 253 in all; an empty label) and a failed check when a record names it, never an internal error', async () => {

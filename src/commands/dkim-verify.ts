@@ -44,7 +44,8 @@ export async function dkimVerify(file: string, flags: DkimVerifyFlags): Promise<
       message = 'the message has no DKIM-Signature';
     } else if (passed.length) {
       const al = aligned.filter((a) => a.relaxed || a.strict);
-      message = `${passed.length} of ${signatures.length} DKIM signature${signatures.length === 1 ? '' : 's'} pass${passed.length === 1 ? 'es' : ''}${al.length ? `; aligned with From: ${fromDomain} (DMARC)` : fromDomain ? `; none aligned with From: ${fromDomain}, so none counts for DMARC` : ''}`;
+      const unknown = aligned.some((a) => a.relaxed === undefined);
+      message = `${passed.length} of ${signatures.length} DKIM signature${signatures.length === 1 ? '' : 's'} pass${passed.length === 1 ? 'es' : ''}${al.length ? `; aligned with From: ${fromDomain} (DMARC)` : unknown ? `; alignment with From: ${fromDomain} could not be determined (a DNS look-up failed)` : fromDomain ? `; none aligned with From: ${fromDomain}, so none counts for DMARC` : ''}`;
     } else if (signatures.some((s) => s.result === 'temperror')) {
       exitCode = 3;
       message = `no DKIM signature passes; ${signatures.filter((s) => s.result === 'temperror').length} could not be checked for a DNS failure`;

@@ -3,7 +3,7 @@ import { checkDmarc } from '../dns/checks/dmarc.js';
 import { checkDnsbl, dnsblZones } from '../dns/checks/dnsbl.js';
 import { checkDkimKeys } from '../dns/checks/dkim-key.js';
 import { parseSelector } from '../dkim/sign.js';
-import type { Finding } from '../dns/checks/finding.js';
+import { lookupFailed, type Finding } from '../dns/checks/finding.js';
 import { checkMtaSts } from '../dns/checks/mtasts.js';
 import { checkSpf } from '../dns/checks/spf.js';
 import { checkTlsRpt } from '../dns/checks/tlsrpt.js';
@@ -97,7 +97,7 @@ async function judged(check: Finding['check'], run: () => Promise<Finding>): Pro
     return await run();
   } catch (err) {
     if (!(err instanceof DnsFailure)) throw err;
-    return { check, status: 'fail', summary: `the DNS look-up failed (${err.short}): a temporary error (temperror), not a missing record`, details: [err.message], records: [], dnsError: err.info };
+    return lookupFailed(check, err);
   }
 }
 

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { SmtpkitError, usageError } from '../errors.js';
+import { ExitCode, SmtpkitError, usageError } from '../errors.js';
 import { alignment } from '../dns/checks/dmarc-discovery.js';
 import { Resolver, type ResolverFlags } from '../dns/resolver.js';
 import { verifyMessage, type SignatureResult } from '../dkim/verify.js';
@@ -9,6 +9,7 @@ import { processOutput } from '../render/output.js';
 import { printable } from '../render/printable.js';
 import { readOption } from '../flows/options.js';
 import { failureOutcome } from '../flows/run.js';
+import { commandLineError } from '../render/usage.js';
 
 export interface DkimVerifyFlags extends ResolverFlags {
   json?: boolean;
@@ -59,9 +60,12 @@ export async function dkimVerify(file: string, flags: DkimVerifyFlags): Promise<
     message = o.message;
   }
   const ok = exitCode === 0;
+  const usage = exitCode === ExitCode.usage;
   const output = await processOutput(flags);
   if (flags.json) {
     output.stdout.write(jsonDocument('dkim-verify', file, { ok, exitCode, message }, { startedAt, fromDomain: fromDomain ?? null, signatures, alignment: aligned }));
+  } else if (usage) {
+    output.stderr.write(commandLineError(message));
   } else if (flags.quiet) {
     (ok ? output.stdout : output.stderr).write(`${ok ? 'OK' : `FAILED (exit ${exitCode})`}: ${printable(message)}\n`);
   } else {

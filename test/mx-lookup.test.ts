@@ -29,6 +29,13 @@ const zone: Zone = {
   '1.0.0.127.in-addr.arpa': [{ type: 'PTR', domain: 'mx1.good.test' }],
   '2.0.0.127.in-addr.arpa': [{ type: 'PTR', domain: 'elsewhere.good.test' }],
   'elsewhere.good.test': [{ type: 'A', address: '127.0.0.9' }],
+  // A PTR holding mx.ü.test as raw UTF-8 octets (C3 BC; dns2 writes each character of the
+  // string as one octet). Read as latin1 it is "Ã¼", whose IDNA form xn--14-ria7423a ("ã1⁄4")
+  // even resolves back here: a name that must be shown escaped and never checked forward.
+  'rawptr.test': [{ type: 'MX', exchange: 'mx.rawptr.test', priority: 10 }],
+  'mx.rawptr.test': [{ type: 'A', address: '127.0.0.4' }],
+  '4.0.0.127.in-addr.arpa': [{ type: 'PTR', domain: 'mx.\u00c3\u00bc.test' }],
+  'mx.xn--14-ria7423a.test': [{ type: 'A', address: '127.0.0.4' }],
   'nullmx.test': [{ type: 'MX', exchange: '', priority: 0 }],
   'implicit.test': [{ type: 'A', address: '127.0.0.1' }],
   'nomail.test': [{ type: 'TXT', data: 'nothing' }],
@@ -170,6 +177,17 @@ test('--ptr: reverse names and whether they are forward-confirmed', async () => 
   assert.match(r.stdout, /A\s+127\.0\.0\.1  TTL 300  PTR mx1\.good\.test \(forward-confirmed\)/);
   assert.match(r.stdout, /127\.0\.0\.2: the reverse name elsewhere\.good\.test does not resolve back to it/);
   assert.match(r.stdout, /127\.0\.0\.3 has no reverse DNS/);
+});
+
+test('--ptr: a reverse name with raw 8-bit octets is shown escaped as dig shows it, and is not a host name to check forward', async () => {
+  const r = await lookup('rawptr.test', '--ptr');
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /A\s+127\.0\.0\.4  TTL 300  PTR mx\.\\195\\188\.test$/m);
+  assert.match(r.stdout, /127\.0\.0\.4: the reverse name mx\.\\195\\188\.test holds octets no host name has .*not a valid host name, not checked forward/);
+  assert.doesNotMatch(r.stdout, /forward-confirmed|xn--14|Ã|does not resolve back/);
+  const doc = JSON.parse((await lookup('rawptr.test', '--ptr', '--json')).stdout);
+  const a = doc.mx.hosts[0].addresses[0];
+  assert.deepEqual({ ptr: a.ptr, fcrdns: a.fcrdns }, { ptr: ['mx.\\195\\188.test'], fcrdns: false });
 });
 
 test('--checks on a good domain: SPF, DMARC, MTA-STS (policy over HTTPS), TLS-RPT and DANE', async () => {

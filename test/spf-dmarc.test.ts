@@ -131,7 +131,8 @@ const DMARC_ZONE: Record<string, string | string[]> = {
   '_dmarc.pvt.k12.ma.test': 'v=DMARC1; p=none; psd=y; rua=mailto:psd@k12.ma.test',
   '_dmarc.school.pvt.k12.ma.test': 'v=DMARC1; p=reject; rua=mailto:d@school.pvt.k12.ma.test',
 };
-// The top label refuses, as a resolver configured for local zones only does: the walk must end there, not fail.
+// The top label fails, as behind a resolver configured for local zones only: the walk ends there, not in an
+// error; with a record found below, that record decides; with none, the policy is unknown (not absent).
 zone['_dmarc.test'] = 'SERVFAIL';
 zone['_dmarc.fails.test'] = 'SERVFAIL';
 for (const [name, data] of Object.entries(DMARC_ZONE)) zone[name] = (Array.isArray(data) ? data : [data]).map((d) => ({ type: 'TXT' as const, data: d }));

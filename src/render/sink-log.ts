@@ -32,8 +32,6 @@ export class SinkLog {
   private readonly sessions = new Map<number, SessionText>();
   private readonly failures = new Set<string>();
   private refusalShown = false;
-  private pending = '';
-  private flushing: NodeJS.Immediate | undefined;
 
   constructor(
     private readonly out: Stream,
@@ -61,13 +59,16 @@ export class SinkLog {
     const s = this.sessions.get(session);
     this.sessions.delete(session);
     if (!this.mode.transcript) return;
-    // A session's messages are shown before its transcript ends.
-    this.flush();
     this.out.write(this.c.bold(`--- session #${session}\n`) + (s ? s.text() : ''));
   }
 
+  /**
+   * Written at once, before the sink answers 250 (stdout to a pipe or a file is synchronous):
+   * a script that has seen the 250 finds the line. Lines gathered to write fewer (faster
+   * under load) came out after the 250 and broke that.
+   */
   message(m: SinkMessage) {
-    if (this.mode.json) return this.queue(`${jsonText(m)}\n`);
+    if (this.mode.json) return this.out.write(`${jsonText(m)}\n`);
     const subject = m.headers.find(([k]) => k.toLowerCase() === 'subject')?.[1];
     const parts = [
       `=== #${m.session} message ${m.id}: from <${printable(m.from)}> to ${m.to.map((t) => `<${printable(t)}>`).join(', ')}, ${m.size} bytes`,
@@ -75,25 +76,7 @@ export class SinkLog {
       m.tls ? ', over TLS' : '',
       m.user ? `, as ${printable(m.user)}` : '',
     ];
-    this.queue(`${this.c.green(parts.join(''))}\n`);
-  }
-
-  /**
-   * Message lines leave together once per turn of the event loop: under load one write per
-   * message was a system call each (a measurable share of the sink's time).
-   */
-  private queue(line: string) {
-    this.pending += line;
-    if (this.pending.length >= 64 * 1024) return this.flush();
-    if (!this.flushing) this.flushing = setImmediate(() => this.flush());
-  }
-
-  flush() {
-    if (this.flushing) clearImmediate(this.flushing);
-    this.flushing = undefined;
-    const text = this.pending;
-    this.pending = '';
-    if (text) this.out.write(text);
+    this.out.write(`${this.c.green(parts.join(''))}\n`);
   }
 
   /** A save that failed: each distinct reason once (a full disk would otherwise flood the log). */
@@ -111,7 +94,6 @@ export class SinkLog {
   }
 
   stopped(s: SinkStats) {
-    this.flush();
     const extra = [s.oversized ? `${s.oversized} over --max-size` : '', s.saveFailed ? `${s.saveFailed} not saved (451)` : '', s.refusedSessions ? `${s.refusedSessions} session(s) refused (--max-sessions)` : ''].filter(Boolean);
     this.info.write(`${this.c.bold(`=== sink stopped: ${s.messages} message(s), ${s.bytes} bytes, in ${s.sessions} session(s); ${s.rejected} recipient(s) rejected, ${s.tempfailed} temporary failure(s) injected${extra.length ? `; ${extra.join(', ')}` : ''}`)}\n`);
   }

@@ -5,6 +5,7 @@ import type { Stream } from './output.js';
 import type { Paint } from './paint.js';
 import { printable, quoted } from './printable.js';
 import { TextRenderer } from './text.js';
+import { commandLineError } from './usage.js';
 
 /** What a session's transcript keeps before it is shown: its start, and its last lines. */
 export const TRANSCRIPT_HEAD_BYTES = 64 * 1024;
@@ -98,7 +99,7 @@ export class SinkLog {
   }
 
   error(message: string) {
-    this.err.write(`smtpkit: ${printable(message)}\n`);
+    this.err.write(commandLineError(message));
   }
 }
 

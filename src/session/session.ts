@@ -255,12 +255,13 @@ export class SmtpSession {
     const sniff = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => {
         if (answered || (this.connection?.bytesIn ?? 0) > 0) return resolve(false);
-        const host = this.currentHost;
-        const sni = this.options.tls.sni === false ? undefined : (this.options.tls.sni ?? (isIP(host) ? undefined : host));
-        answersTls(address, port, sni, Math.min(this.options.timeouts.tls, 5000, Math.max(250, (timeoutMs - IMPLICIT_TLS_SNIFF_MS) / 2))).then((tls) => {
-          sniffed = tls;
-          resolve(tls && !answered);
-        });
+        // The same server name as the real handshake sends (A-labels, none for an IP literal).
+        serverName(this.currentHost, this.options.tls.sni)
+          .then(({ sni }) => answersTls(address, port, sni, Math.min(this.options.timeouts.tls, 5000, Math.max(250, (timeoutMs - IMPLICIT_TLS_SNIFF_MS) / 2))))
+          .then((tls) => {
+            sniffed = tls;
+            resolve(tls && !answered);
+          });
       }, IMPLICIT_TLS_SNIFF_MS);
     });
     const first = await Promise.race([greeting.then(() => 'greeting' as const, () => 'greeting' as const), sniff.then((tls) => (tls ? ('tls' as const) : undefined))]);
@@ -504,9 +505,7 @@ export class SmtpSession {
     const { tls } = this.options;
     // An internationalized name goes in SNI and is checked on the certificate as its A-labels
     // (RFC 6066 §3): a certificate names mx.xn--bcher-kva.test, never mx.bücher.test.
-    const host = await asciiName(this.currentHost);
-    const typedSni = typeof tls.sni === 'string' ? await asciiName(tls.sni) : tls.sni;
-    const sni = typedSni === false ? undefined : (typedSni ?? (isIP(host) ? undefined : host));
+    const { host, typedSni, sni } = await serverName(this.currentHost, tls.sni);
     const dropped = connection.dropPlaintext();
     if (dropped.bytes) {
       this.emit({ type: 'warning', message: `the server sent ${dropped.bytes} bytes after its 220 and before TLS; discarded unread (RFC 3207 §6): ${JSON.stringify(dropped.text.slice(0, 80))}` });
@@ -645,6 +644,16 @@ function offeredVersions(t: TlsSettings): string {
   const min = VERSION_NAMES[t.minVersion ?? 'TLSv1.2'] ?? '1.2';
   const max = VERSION_NAMES[t.maxVersion ?? 'TLSv1.3'] ?? '1.3';
   return min === max ? `only TLS ${min}` : `TLS ${min} to ${max}`;
+}
+
+/**
+ * The TLS server name for a host and the typed --sni (false: --no-sni): both in A-labels
+ * (RFC 6066 §3), and none for an IP literal.
+ */
+async function serverName(currentHost: string, typed: string | false | undefined): Promise<{ host: string; typedSni: string | false | undefined; sni: string | undefined }> {
+  const host = await asciiName(currentHost);
+  const typedSni = typeof typed === 'string' ? await asciiName(typed) : typed;
+  return { host, typedSni, sni: typedSni === false ? undefined : (typedSni ?? (isIP(host) ? undefined : host)) };
 }
 
 /** A host name's A-label form; the IDNA code loads only for a name that is not ASCII. */

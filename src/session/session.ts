@@ -115,8 +115,12 @@ export class SmtpSession {
    * for, a flood, garbage): a command that already had its answers must not report success.
    */
   brokenBy: SmtpkitError | undefined;
-  /** Given up on for good by abandon(): a connection still being opened closes as it opens. */
-  private readonly abandonment = new AbortController();
+  /**
+   * Given up on for good by abandon(): a connection still being opened closes as it opens.
+   * Made only for sessions someone watches (a person can give up only on those): load mode's
+   * thousands of sessions would pay an AbortController and its listeners each.
+   */
+  private abandonment: AbortController | undefined;
   /** A TLS handshake is under way (what `awaiting` reports). */
   private handshaking = false;
 
@@ -190,7 +194,7 @@ export class SmtpSession {
   }
 
   private async open(address: string): Promise<Connection> {
-    const { signal } = this.abandonment;
+    const signal = this.sink ? (this.abandonment ??= new AbortController()).signal : undefined;
     const connection = await Connection.open(
       { address, port: this.options.port, localAddress: this.options.localAddress, timeoutMs: this.options.timeouts.connect, signal },
       {
@@ -207,7 +211,7 @@ export class SmtpSession {
       },
     );
     // Abandoned as it connected: nothing more goes out, not even on a second connection.
-    if (signal.aborted) {
+    if (this.abandonment?.signal.aborted) {
       connection.destroy();
       throw new SmtpkitError('connect', 'the session was abandoned', 'connect', { kind: 'interrupted' });
     }
@@ -482,7 +486,7 @@ export class SmtpSession {
    * conversation out of step, so there is no going on, and no QUIT.
    */
   abandon(): void {
-    this.abandonment.abort();
+    (this.abandonment ??= new AbortController()).abort();
     this.close();
   }
 

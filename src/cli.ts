@@ -36,6 +36,7 @@ export async function main(argv: string[]): Promise<number> {
   const { COMMANDS } = await import('./options/commands.js');
   const { ArgvError, normaliseArgv } = await import('./options/argv.js');
   const { writer } = await import('./render/output.js');
+  const { commandLineError } = await import('./render/usage.js');
   const stdout = writer(process.stdout);
   const stderr = writer(process.stderr);
   try {
@@ -43,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (!(err instanceof ArgvError)) throw err;
     // The option typed is echoed back: through the escaping writer.
-    stderr.write(`${err.message}\n`);
+    stderr.write(commandLineError(err.message));
     return ExitCode.usage;
   }
   const { Command, CommanderError, InvalidArgumentError, Option } = await import('commander');
@@ -52,7 +53,12 @@ export async function main(argv: string[]): Promise<number> {
     // Both must come before .command(): subcommands copy them when created.
     .exitOverride()
     // Help and usage errors go through the escaping writer too (an unknown option is echoed back).
-    .configureOutput({ writeErr: (s) => stderr.write(s), writeOut: (s) => stdout.write(s) })
+    .configureOutput({
+      writeErr: (s) => stderr.write(s),
+      writeOut: (s) => stdout.write(s),
+      // commander's "error: unknown option" in the one spelling of usage errors.
+      outputError: (s, write) => write(s.replace(/^error: /, 'smtpkit: ')),
+    })
     .description('Diagnose and test SMTP servers: every reply explained.')
     .version(version(), '-V, --version')
     .addHelpText('after', EXIT_CODES_HELP)

@@ -44,7 +44,7 @@ export type Hint =
  * What kind of failure, beyond its class, for code that must tell them apart without
  * reading the message: a server reply, a reply nobody asked for, the server closing...
  */
-export type FailureKind = 'refused' | 'timeout' | 'unsolicited' | 'closing' | 'closed' | 'missing-replies' | 'malformed' | 'flood' | 'other';
+export type FailureKind = 'refused' | 'timeout' | 'unsolicited' | 'closing' | 'closed' | 'missing-replies' | 'malformed' | 'flood' | 'interrupted' | 'other';
 
 export interface ErrorDetails {
   /** The server's reply that decided the failure, when there is one. */

@@ -132,6 +132,36 @@ test('a port that stays silent because it speaks implicit TLS is detected: the s
   }
 });
 
+test('the implicit-TLS check sends the same SNI as the handshake: A-labels for an internationalized name, none for an IP literal', async () => {
+  // Each ClientHello's SNI as it arrived (the check's own, then the session's), and how many
+  // connections came: the check hangs up before the handshake completes on the server's side.
+  const seen: string[] = [];
+  let connections = 0;
+  const context = tls.createSecureContext({ key: TLS.key(), cert: TLS.cert() });
+  const server = tls.createServer({ key: TLS.key(), cert: TLS.cert(), SNICallback: (name, cb) => (seen.push(name), cb(null, context)) }, (s) => {
+    s.on('error', () => {});
+    s.write('220 tls.test ESMTP\r\n');
+    s.on('data', (d) => s.write(/^QUIT/i.test(d.toString()) ? '221 bye\r\n' : '250 tls.test\r\n'));
+  });
+  server.on('connection', () => connections++);
+  server.on('tlsClientError', () => {});
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  try {
+    const idn = await runCli(['ehlo', `127.0.0.1:${port}`, '--sni', 'mx.bücher.test', '--json']);
+    assert.equal(idn.code, 0, idn.stdout + idn.stderr);
+    assert.equal(JSON.parse(idn.stdout).tls.sni, 'mx.xn--bcher-kva.test');
+    assert.deepEqual({ connections, seen }, { connections: 3, seen: ['mx.xn--bcher-kva.test', 'mx.xn--bcher-kva.test'] }, 'the plain one, the check and the session');
+    seen.length = 0;
+    connections = 0;
+    const ip = await runCli(['ehlo', `127.0.0.1:${port}`, '--json']);
+    assert.equal(ip.code, 0, ip.stdout + ip.stderr);
+    assert.deepEqual({ connections, seen }, { connections: 3, seen: [] }, 'no SNI for an IP literal');
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
+});
+
 test('a silent plain server is not disturbed by the TLS check: nothing is sent on its connection, and the error says it is not TLS either', async () => {
   const server = await rawServer(() => {});
   try {

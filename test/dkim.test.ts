@@ -30,6 +30,7 @@ const keys: Record<string, string> = {
   'revoked._domainkey.example.test': 'v=DKIM1; k=rsa; p=',
   'rsa._domainkey.mail.example.test': keyRecord(readFileSync(rsa, 'utf8')),
   'rsa._domainkey.elsewhere.test': keyRecord(readFileSync(rsa, 'utf8')),
+  'rsa._domainkey.b.walkfail.test': keyRecord(readFileSync(rsa, 'utf8')),
   'rsa._domainkey.xn--bcher-kva.test': keyRecord(readFileSync(rsa, 'utf8')),
   'rsa._domainkey.mail.xn--bcher-kva.test': keyRecord(readFileSync(rsa, 'utf8')),
 };
@@ -38,6 +39,8 @@ const zone: Zone = {
   '_dmarc.example.test': [{ type: 'TXT', data: 'v=DMARC1; p=reject' }],
   '_dmarc.xn--bcher-kva.test': [{ type: 'TXT', data: 'v=DMARC1; p=reject' }],
   'broken._domainkey.example.test': 'SERVFAIL',
+  // a.walkfail.test and b.walkfail.test: their tree walks fail at _dmarc.walkfail.test, before any record.
+  '_dmarc.walkfail.test': 'SERVFAIL',
   'keys.test': [{ type: 'MX', exchange: 'mx.keys.test', priority: 10 }],
   'nokeys.test': [{ type: 'MX', exchange: 'mx.keys.test', priority: 10 }],
   'mx.keys.test': [{ type: 'A', address: '192.0.2.1' }],
@@ -246,6 +249,16 @@ test('alignment: a subdomain aligns relaxed through the DNS tree walk; another d
   assert.equal(elsewhere.code, 0, 'the signature itself passes');
   assert.equal(elsewhere.doc.alignment[0].relaxed, false);
   assert.match(elsewhere.doc.outcome.message, /none aligned with From: example\.test/);
+});
+
+test('alignment is unknown, not "not aligned", when a tree walk fails before finding any record', async () => {
+  const message = Buffer.from('From: ann@a.walkfail.test\r\nSubject: a\r\n\r\nx\r\n');
+  const v = await verify(dkimpySign(message, 'rsa', 'b.walkfail.test', rsa, ['from', 'subject']));
+  assert.equal(v.doc.signatures[0].result, 'pass', v.stderr);
+  assert.equal(v.doc.alignment[0].relaxed, undefined, JSON.stringify(v.doc.alignment));
+  assert.match(v.doc.alignment[0].error, /_dmarc\.walkfail\.test.*SERVFAIL/);
+  assert.match(v.doc.outcome.message, /alignment with From: a\.walkfail\.test could not be determined/);
+  assert.doesNotMatch(v.doc.outcome.message, /none aligned/);
 });
 
 test('alignment of an internationalized From: domain is judged on its A-labels: jörg@bücher.test and d=xn--bcher-kva.test are the same domain (RFC 8616)', async () => {

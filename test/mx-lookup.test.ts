@@ -29,6 +29,13 @@ const zone: Zone = {
   '1.0.0.127.in-addr.arpa': [{ type: 'PTR', domain: 'mx1.good.test' }],
   '2.0.0.127.in-addr.arpa': [{ type: 'PTR', domain: 'elsewhere.good.test' }],
   'elsewhere.good.test': [{ type: 'A', address: '127.0.0.9' }],
+  // A PTR holding mx.ü.test as raw UTF-8 octets (C3 BC; dns2 writes each character of the
+  // string as one octet). Read as latin1 it is "Ã¼", whose IDNA form xn--14-ria7423a ("ã1⁄4")
+  // even resolves back here: a name that must be shown escaped and never checked forward.
+  'rawptr.test': [{ type: 'MX', exchange: 'mx.rawptr.test', priority: 10 }],
+  'mx.rawptr.test': [{ type: 'A', address: '127.0.0.4' }],
+  '4.0.0.127.in-addr.arpa': [{ type: 'PTR', domain: 'mx.\u00c3\u00bc.test' }],
+  'mx.xn--14-ria7423a.test': [{ type: 'A', address: '127.0.0.4' }],
   'nullmx.test': [{ type: 'MX', exchange: '', priority: 0 }],
   'implicit.test': [{ type: 'A', address: '127.0.0.1' }],
   'nomail.test': [{ type: 'TXT', data: 'nothing' }],
@@ -69,6 +76,9 @@ const zone: Zone = {
     { type: 'MX', exchange: 'mx1.good.test', priority: 10 },
     { type: 'TXT', data: 'v=spf1 include:xn--ü.test -all' },
   ],
+  // The DMARC tree walk from sub.walkfail.test: nothing at _dmarc.sub.walkfail.test, then _dmarc.walkfail.test fails.
+  'sub.walkfail.test': [{ type: 'MX', exchange: 'mx1.good.test', priority: 10 }],
+  '_dmarc.walkfail.test': 'SERVFAIL',
   'loops.test': [
     { type: 'MX', exchange: 'mx1.good.test', priority: 10 },
     { type: 'TXT', data: `v=spf1 ${Array.from({ length: 11 }, (_, i) => `a:h${i}.loops.test`).join(' ')} -all` },
@@ -169,6 +179,17 @@ test('--ptr: reverse names and whether they are forward-confirmed', async () => 
   assert.match(r.stdout, /127\.0\.0\.3 has no reverse DNS/);
 });
 
+test('--ptr: a reverse name with raw 8-bit octets is shown escaped as dig shows it, and is not a host name to check forward', async () => {
+  const r = await lookup('rawptr.test', '--ptr');
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /A\s+127\.0\.0\.4  TTL 300  PTR mx\.\\195\\188\.test$/m);
+  assert.match(r.stdout, /127\.0\.0\.4: the reverse name mx\.\\195\\188\.test holds octets no host name has .*not a valid host name, not checked forward/);
+  assert.doesNotMatch(r.stdout, /forward-confirmed|xn--14|Ã|does not resolve back/);
+  const doc = JSON.parse((await lookup('rawptr.test', '--ptr', '--json')).stdout);
+  const a = doc.mx.hosts[0].addresses[0];
+  assert.deepEqual({ ptr: a.ptr, fcrdns: a.fcrdns }, { ptr: ['mx.\\195\\188.test'], fcrdns: false });
+});
+
 test('--checks on a good domain: SPF, DMARC, MTA-STS (policy over HTTPS), TLS-RPT and DANE', async () => {
   dns.authenticated = true;
   try {
@@ -201,6 +222,19 @@ test('--checks on a broken domain: each problem named, exit 1', async () => {
   const absent = await lookup('implicit.test', '--checks', '--https-port', String(policyPort));
   assert.match(absent.stdout, /^– SPF +no SPF record/m);
   assert.match(absent.stdout, /^– DMARC +no DMARC record/m);
+});
+
+test('a DMARC tree walk whose look-up fails before any record is found: policy unknown (exit 1, dnsError), never "no DMARC record"', async () => {
+  const r = await lookup('sub.walkfail.test', '--checks', '--https-port', String(policyPort));
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /^✖ DMARC +the policy could not be determined: the tree walk stopped at _dmarc\.walkfail\.test: the DNS look-up failed \(SERVFAIL\): a temporary error \(temperror\)/m);
+  assert.doesNotMatch(r.stdout, /no DMARC record/);
+  assert.match(r.stderr, /sub\.walkfail\.test: 1 mail host, 1 problem/);
+  const doc = JSON.parse((await lookup('sub.walkfail.test', '--checks', '--https-port', String(policyPort), '--json')).stdout);
+  const dmarc = doc.checks.find((c: { check: string }) => c.check === 'DMARC');
+  assert.equal(dmarc.status, 'fail');
+  assert.deepEqual({ name: dmarc.dnsError.name, rcode: dmarc.dnsError.rcode }, { name: '_dmarc.walkfail.test', rcode: 'SERVFAIL' });
+  assert.equal(doc.outcome.exitCode, 1);
 });
 
 test('a name too long for DNS is exit 2 when typed (a label over 63 octets, also once a U-label grows to its A-label; over 253 in all; an empty label) and a failed check when a record names it, never an internal error', async () => {

@@ -80,6 +80,39 @@ test('swaks options smtpkit names otherwise are refused with smtpkit’s name (e
   assert.match(plain.stderr, /unknown option '--no-such-thing'/);
 });
 
+test('a usage error reads the same in every command: "smtpkit: ..." on stderr, exit 2, nothing on stdout', async () => {
+  const runs: string[][] = [
+    ['ehlo', '127.0.0.1:1', '--connect-timeout', 'abc'],
+    ['ehlo', '127.0.0.1:1', '--connect-timeout', 'abc', '--quiet'],
+    ['ehlo', '127.0.0.1:1', '--mx', 'example.test'],
+    ['connect', '127.0.0.1:1', '--connect-timeout', 'abc'],
+    ['starttls', '127.0.0.1:1', '--tls-min', '9'],
+    ['auth', '127.0.0.1:1', '--user', 'a', '--password-file', '/nonexistent/pw'],
+    ['send', '127.0.0.1:1', '--to', 'b@example.test', '--connect-timeout', 'abc'],
+    ['send', '127.0.0.1:1', '--to', 'b@example.test', '--count', 'abc'],
+    ['repl', '127.0.0.1:1', '--connect-timeout', 'abc'],
+    ['probe', '127.0.0.1:1', '--connect-timeout', 'abc'],
+    ['sink', '--max-size', 'abc'],
+    ['mx-lookup', 'example.test', '--dns-timeout', 'abc'],
+    ['mx-lookup', 'example.test', '--dns-timeout', 'abc', '--quiet'],
+    ['dkim-verify', '/nonexistent/message.eml'],
+    ['explain', 'zzz'],
+    ['exporter', '--listen', '192.0.2.1:9'],
+    ['completion', 'tcsh'],
+    // commander's own errors and the swaks names
+    ['ehlo', '127.0.0.1:1', '--no-such-thing'],
+    ['nosuchcommand'],
+    ['send', '127.0.0.1:1', '--tls-optional', '--to', 'b@example.test'],
+  ];
+  const wrong: string[] = [];
+  for (const args of runs) {
+    const r = await runCli(args);
+    const said = `${args.join(' ')}: exit ${r.code}, stdout ${JSON.stringify(r.stdout)}, stderr ${JSON.stringify(r.stderr)}`;
+    if (r.code !== 2 || r.stdout !== '' || !/^smtpkit: \S/.test(r.stderr) || /^(\*\*\*|error:|FAILED)/m.test(r.stderr) || /^smtpkit: smtpkit/.test(r.stderr)) wrong.push(said);
+  }
+  assert.deepEqual(wrong, []);
+});
+
 test('smtpkit completion bash: valid bash that completes commands, options and option values', async () => {
   const script = (await runCli(['completion', 'bash'])).stdout;
   assert.equal(spawnSync('bash', ['-n'], { input: script }).status, 0);

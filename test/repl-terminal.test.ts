@@ -36,6 +36,14 @@ function session(extra = '', port = server.port) {
   return { pty, readHistory, dir };
 }
 
+/**
+ * The repl run from a shell that, once it exits, prints its exit code (CODE=) and reads what
+ * was left typed in the terminal (LEFT=), as an interactive shell would go on to run it.
+ */
+function shellSession(port: number, extra = '', history = '/dev/null') {
+  return new Pty(`bash -c 'env -u SMTPKIT_PASSWORD NO_COLOR=1 SMTPKIT_HISTORY=${history} ${process.execPath} ${BIN} repl 127.0.0.1:${port} ${extra}; echo CODE=$?; read -t 2 -r left; printf "LEFT=[%q]\\n" "$left"'`);
+}
+
 const PROMPT = /^127\.0\.0\.1:\d+( [a-zA-Z: ]+)?>\s*$/m;
 
 /** The prompt, then EHLO typed and its explained reply: where most sessions here begin. */
@@ -463,7 +471,7 @@ test('pty: a password typed ahead of a prompt that never opens (/auth refused) i
 test('pty: keys typed while a command waits are not left for the shell when the session ends on its own', { skip }, async () => {
   const silent = await loggingServer({ answer: (l) => (/^HANG/i.test(l) ? '' : undefined) });
   // After smtpkit exits, whatever it left unread in the terminal is what the shell would run.
-  const pty = new Pty(`bash -c 'env -u SMTPKIT_PASSWORD NO_COLOR=1 SMTPKIT_HISTORY=/dev/null ${process.execPath} ${BIN} repl 127.0.0.1:${silent.port} --command-timeout 2s; echo CODE=$?; read -t 2 -r left; printf "LEFT=[%q]\\n" "$left"'`);
+  const pty = shellSession(silent.port, '--command-timeout 2s');
   try {
     await pty.waitFor(PROMPT, 'the prompt');
     await pty.type('HANG');
@@ -494,5 +502,149 @@ test('pty: stderr not a terminal: /auth says the secret must come from SMTPKIT_P
     await pty.waitFor(/^EXIT=0$/m, 'exit 0');
   } finally {
     pty.close();
+  }
+});
+
+test('pty: Ctrl-C while a command waits for its reply stops the wait and closes the connection, without QUIT; keys typed meanwhile go nowhere', { skip }, async () => {
+  const silent = await loggingServer({ answer: (l) => (/^NOOP/i.test(l) ? '' : undefined) });
+  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-pty-'));
+  const history = join(dir, 'history');
+  // The default command timeout is minutes: only Ctrl-C can end this wait within the test's.
+  const pty = shellSession(silent.port, '', history);
+  try {
+    await greet(pty);
+    await pty.type('NOOP');
+    await pty.key('Enter');
+    await pty.waitFor(/^ -> NOOP$/m, 'NOOP sent');
+    // Typed while NOOP waits: not for the server, and not for the shell once smtpkit is gone.
+    await pty.type('echo LEAKED');
+    await pty.key('Enter');
+    await new Promise((r) => setTimeout(r, 300));
+    await pty.key('C-c');
+    await pty.waitFor(/stopped waiting for the reply to NOOP \(Ctrl-C\) and closed the connection, without QUIT/, 'the wait stopped by Ctrl-C');
+    await pty.waitFor(/^LEFT=\[.*\]$/m, 'the shell reading what was left', 10000);
+    assert.match(pty.screen(), /^CODE=5$/m, 'ended as a connection closed while a command waits (exit 5)');
+    assert.match(pty.screen(), /^LEFT=\[''\]$/m, 'nothing typed during the wait is left for the shell');
+    assert.deepEqual(silent.lines, ['EHLO client.test', 'NOOP'], 'nothing sent after NOOP: no typed-ahead line, no QUIT');
+    assertNoLeak('the screen', pty.screen(), 'LEAKED');
+    assertNoLeak('the history', existsSync(history) ? readFileSync(history, 'utf8') : '', 'LEAKED');
+    assert.deepEqual(pty.terminalState(), { lineMode: true, echo: true, cursorVisible: true });
+  } finally {
+    pty.close();
+    await silent.close();
+  }
+});
+
+test('pty: Ctrl-C while a command waits, with no line editing (output to files): the terminal sends SIGINT, and the wait stops the same way', { skip }, async () => {
+  const silent = await loggingServer({ answer: (l) => (/^NOOP/i.test(l) ? '' : undefined) });
+  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-pty-'));
+  const [out, err] = [join(dir, 'out'), join(dir, 'err')];
+  // stdin a terminal, stdout and stderr files: a person types, in line mode (the terminal echoes).
+  const pty = shellSession(silent.port, `>${out} 2>${err}`);
+  try {
+    for (const end = Date.now() + 8000; !/^<- {2}220 /m.test(existsSync(out) ? readFileSync(out, 'utf8') : '') && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+    await pty.type('EHLO client.test');
+    await pty.key('Enter');
+    await pty.type('NOOP');
+    await pty.key('Enter');
+    for (const end = Date.now() + 8000; !silent.lines.includes('NOOP') && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+    await pty.type('echo LEAKED');
+    await pty.key('Enter');
+    await new Promise((r) => setTimeout(r, 300));
+    await pty.key('C-c');
+    await pty.waitFor(/^LEFT=\[.*\]$/m, 'the shell reading what was left', 10000);
+    // The terminal echoes the key as ^C, without a line break.
+    assert.match(pty.screen(), /^(\^C)?CODE=5$/m, `exit 5; stderr:\n${readFileSync(err, 'utf8')}`);
+    assert.match(readFileSync(err, 'utf8'), /stopped waiting for the reply to NOOP \(Ctrl-C\) and closed the connection, without QUIT/);
+    assert.match(pty.screen(), /^LEFT=\[''\]$/m, 'nothing typed during the wait is left for the shell');
+    assert.deepEqual(silent.lines, ['EHLO client.test', 'NOOP'], 'nothing sent after NOOP');
+  } finally {
+    pty.close();
+    await silent.close();
+  }
+});
+
+test('pty: Ctrl-C while the repl waits for the greeting stops at once, with a line saying so (exit 4)', { skip }, async () => {
+  // Accepts the connection and never says a word.
+  const mute = await rawServer(() => {});
+  const pty = shellSession(mute.port);
+  try {
+    await pty.waitFor(/^=== Connected to /m, 'connected');
+    await pty.key('C-c');
+    await pty.waitFor(/^CODE=\d+$/m, 'smtpkit ended');
+    assert.match(pty.screen(), /stopped waiting for the greeting \(Ctrl-C\)/);
+    assert.match(pty.screen(), /^CODE=4$/m, 'exit 4, as for no greeting');
+    assert.deepEqual(mute.received, [''], 'nothing sent');
+    assert.deepEqual(pty.terminalState(), { lineMode: true, echo: true, cursorVisible: true });
+  } finally {
+    pty.close();
+    await mute.close();
+  }
+});
+
+test('pty: keys typed while a command waits go, when its reply comes, to the next prompt as before (watching for Ctrl-C takes none of them)', { skip }, async () => {
+  const lines: string[] = [];
+  const slow = await rawServer((s) => {
+    s.write('220 slow.test ESMTP\r\n');
+    lineServer(s, (l) => {
+      lines.push(l);
+      if (/^NOOP/i.test(l)) {
+        setTimeout(() => s.write('250 2.0.0 late ok\r\n'), 1500);
+        return '';
+      }
+      return /^QUIT/i.test(l) ? '221 bye\r\n' : '250 ok\r\n';
+    });
+  });
+  const { pty, readHistory } = session('', slow.port);
+  try {
+    await pty.waitFor(PROMPT, 'the prompt');
+    await pty.type('NOOP');
+    await pty.key('Enter');
+    await pty.waitFor(/^ -> NOOP$/m, 'NOOP sent');
+    await pty.type('RSET');
+    await pty.key('Enter');
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0 once the typed-ahead lines ran');
+    assert.deepEqual(lines, ['NOOP', 'RSET', 'QUIT']);
+    assert.match(pty.screen(), /late ok[^]* -> RSET[^]* -> QUIT/);
+    assert.match(readHistory(), /^NOOP\nRSET\n\/quit\n?$/);
+  } finally {
+    pty.close();
+    await slow.close();
+  }
+});
+
+test('pty: Ctrl-C while the end of a message waits for its reply: the wait stops, nothing more is sent, and the message is said to be of unknown fate', { skip }, async () => {
+  const lines: string[] = [];
+  let inData = false;
+  const mute = await rawServer((s) => {
+    s.write('220 mute-dot.test ESMTP\r\n');
+    lineServer(s, (l) => {
+      lines.push(l);
+      // Message text gets no reply, and neither does its end: the server just goes quiet.
+      if (inData) return '';
+      if (/^DATA/i.test(l)) return ((inData = true), '354 go ahead\r\n');
+      return '250 ok\r\n';
+    });
+  });
+  const pty = shellSession(mute.port);
+  try {
+    await pty.waitFor(PROMPT, 'the prompt');
+    for (const line of ['MAIL FROM:<a@client.test>', 'RCPT TO:<b@example.test>', 'DATA', 'Subject: t', '', 'body', '.']) {
+      await pty.type(line);
+      await pty.key('Enter');
+      if (line === 'DATA') await pty.waitFor(/^<- {2}354 /m, 'the 354');
+    }
+    await pty.waitFor(/^ -> \.$/m, 'the end of the message sent');
+    await pty.key('C-c');
+    await pty.waitFor(/^CODE=\d+$/m, 'smtpkit ended');
+    assert.match(pty.screen(), /stopped waiting for the reply to the end of the message \("\."\) \(Ctrl-C\)/);
+    assert.match(pty.screen().replace(/\n\*\*\* +/g, ' '), /whether the message was accepted is unknown/);
+    assert.match(pty.screen(), /^CODE=5$/m);
+    assert.deepEqual(lines.slice(-4), ['Subject: t', '', 'body', '.'], 'nothing after the dot, no QUIT');
+  } finally {
+    pty.close();
+    await mute.close();
   }
 });

@@ -253,3 +253,22 @@ test('/auth in a script: a missing user or SMTPKIT_PASSWORD is said in the replâ
     await server.close();
   }
 });
+
+test('a script is not a person: SIGINT while a command waits ends the run at once by the signal, as before, and nothing more is sent', async () => {
+  const silent = await loggingServer({ answer: (l) => (/^NOOP/i.test(l) ? '' : undefined) });
+  const child = spawn(process.execPath, [BIN, 'repl', `127.0.0.1:${silent.port}`], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  try {
+    const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+    child.stdin.end(script('EHLO client.test', 'NOOP', 'RSET'));
+    for (const end = Date.now() + 8000; !silent.lines.includes('NOOP') && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGINT');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 8000);
+    const { signal } = await ended;
+    clearTimeout(timer);
+    assert.equal(signal, 'SIGINT');
+    assert.deepEqual(silent.lines, ['EHLO client.test', 'NOOP']);
+  } finally {
+    child.kill('SIGKILL');
+    await silent.close();
+  }
+});

@@ -457,26 +457,6 @@ test('the log shows each save failure reason once, and a long session with a not
   assert.match(out, /^!!! \d+ transcript entries not shown: a session keeps its first 64 KiB and its last 100 entries$/m);
 });
 
-test('the log: a message line after a quiet spell is out at once; a burst gathers; warnings and the summary come after the lines before them', async () => {
-  let all = '';
-  const log = new SinkLog({ write: (t: string) => (all += t) }, { write: (t: string) => (all += t) }, noPaint, { json: true, transcript: false });
-  const message = (id: string): SinkMessage => ({ id, session: 1, from: 'a@client.test', to: ['b@example.test'], size: 1, headers: [], file: undefined, tls: false, user: undefined, receivedAt: '2026-01-01T00:00:00.000Z' });
-  log.message(message('FIRST'));
-  // Before the sink writes its 250: a script that sent one message finds it in the log.
-  assert.match(all, /"id":"FIRST"/);
-  log.message(message('SECOND'));
-  log.saveFailed({ code: 'ENOSPC', message: 'ENOSPC: no space left on device' });
-  log.message(message('THIRD'));
-  log.sessionRefused(100);
-  log.message(message('FOURTH'));
-  await new Promise((r) => setTimeout(r, 60));
-  assert.match(all, /"id":"FOURTH"/, 'a gathered line leaves when its window closes');
-  log.message(message('FIFTH'));
-  log.stopped({ sessions: 1, messages: 5, bytes: 5, rejected: 0, tempfailed: 0, oversized: 0, saveFailed: 1, refusedSessions: 1 });
-  const order = [/"id":"FIRST"/, /"id":"SECOND"/, /could not save/, /"id":"THIRD"/, /sessions open: refusing/, /"id":"FOURTH"/, /"id":"FIFTH"/, /=== sink stopped/].map((re) => all.search(re));
-  assert.ok(order.every((at, i) => at >= 0 && (i === 0 || at > order[i - 1]!)), `in the order they happened:\n${all}`);
-});
-
 test('nothing accepted is lost: three clients, DATA and BDAT, injected 451s; every 250 is one file, byte for byte', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'smtpkit-lossless-'));
   const rand = prng(7);

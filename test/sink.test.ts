@@ -242,6 +242,28 @@ test('a save that fails answers 451 4.3.0 and the sink keeps serving: directory 
   }
 });
 
+test('sink --json: each message line is written before its 250, so a script that saw the 250 finds it', async () => {
+  const file = join(dir, 'lines.jsonl');
+  // stdout to a file, as a CI job redirects it; the listening line is on stderr with --json.
+  const sink = await sinkProcess(['--json'], { wrap: ['sh', '-c', `exec "$@" > '${file}'`, 'sh'] });
+  try {
+    const c = await rawClient(sink.port);
+    await c.nextReply();
+    await c.send('EHLO client.test\r\n');
+    await c.nextReply();
+    for (let i = 1; i <= 200; i++) {
+      await c.send('MAIL FROM:<a@client.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n');
+      for (let k = 0; k < 3; k++) await c.nextReply();
+      await c.send(`Subject: ${i}\r\n\r\nbody\r\n.\r\n`);
+      assert.match(await c.nextReply(), /^250 2\.0\.0 Ok: queued as /);
+      const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+      assert.equal(lines.length, i, `lines written when the 250 of message ${i} came`);
+    }
+  } finally {
+    sink.child.kill('SIGKILL');
+  }
+});
+
 test('send --bdat into the sink: CHUNKING offered, the message saved byte for byte as DATA would', async () => {
   const saved = join(dir, 'bdat');
   const sink = await sinkProcess(['--json', '--save', saved]);

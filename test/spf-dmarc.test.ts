@@ -131,7 +131,8 @@ const DMARC_ZONE: Record<string, string | string[]> = {
   '_dmarc.pvt.k12.ma.test': 'v=DMARC1; p=none; psd=y; rua=mailto:psd@k12.ma.test',
   '_dmarc.school.pvt.k12.ma.test': 'v=DMARC1; p=reject; rua=mailto:d@school.pvt.k12.ma.test',
 };
-// The top label refuses, as a resolver configured for local zones only does: the walk must end there, not fail.
+// The top label fails, as behind a resolver configured for local zones only: the walk ends there, not in an
+// error; with a record found below, that record decides; with none, the policy is unknown (not absent).
 zone['_dmarc.test'] = 'SERVFAIL';
 zone['_dmarc.fails.test'] = 'SERVFAIL';
 for (const [name, data] of Object.entries(DMARC_ZONE)) zone[name] = (Array.isArray(data) ? data : [data]).map((d) => ({ type: 'TXT' as const, data: d }));
@@ -234,11 +235,26 @@ test('DMARC tags judged per RFC 9989: removed, unknown, new tags, URIs, case-sen
   assert.deepEqual(fresh.issues?.map((i) => i.text.slice(0, 4)), ['t=y:']);
   const bad = await checkDmarc(ours, 'badvals.test');
   assert.deepEqual(bad.issues?.map((i) => i.text.split(' ')[0]), ['np=maybe', 'adkim=q', 'psd=x', 't=perhaps']);
-  assert.equal((await checkDmarc(ours, 'lower.test')).status, 'absent', 'v=dmarc1 is not v=DMARC1');
+  // v=dmarc1 is not v=DMARC1: the walk goes past it, to _dmarc.test, whose failure leaves the policy unknown.
+  const lower = await checkDmarc(ours, 'lower.test');
+  assert.deepEqual({ records: lower.records, failed: lower.dnsError?.name }, { records: [], failed: '_dmarc.test' }, 'v=dmarc1 is not v=DMARC1');
   const sub = await checkDmarc(ours, 'a.b.dept.example.test');
   assert.equal(sub.status, 'pass');
   assert.match(sub.details.join('\n'), /no record at _dmarc\.a\.b\.dept\.example\.test: the policy of example\.test applies/);
   assert.equal((await checkDmarc(ours, 'twice.test')).status, 'fail');
+});
+
+test('DMARC: a look-up that fails before the walk finds any record leaves the policy unknown (a temperror), not absent', async () => {
+  // _dmarc.nothing.here.test and _dmarc.here.test do not exist; _dmarc.test answers SERVFAIL.
+  const f = await checkDmarc(ours, 'nothing.here.test');
+  assert.equal(f.status, 'fail', f.summary);
+  assert.deepEqual({ name: f.dnsError?.name, rcode: f.dnsError?.rcode }, { name: '_dmarc.test', rcode: 'SERVFAIL' });
+  assert.match(f.summary, /^the policy could not be determined: the tree walk stopped at _dmarc\.test: the DNS look-up failed \(SERVFAIL\): a temporary error \(temperror\), not a missing record$/);
+  assert.doesNotMatch(f.summary + f.details.join('\n'), /no DMARC record|records below it decide/);
+  // With a record found first, the same failure only ends the walk: the domain's own policy stands.
+  const own = await checkDmarc(ours, 'example.test');
+  assert.deepEqual({ status: own.status, dnsError: own.dnsError }, { status: 'pass', dnsError: undefined });
+  assert.match(own.details.join('\n'), /the walk stopped at _dmarc\.test: .*SERVFAIL.*; the records below it decide/);
 });
 
 /**

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { SmtpkitError, usageError } from '../errors.js';
+import { ExitCode, SmtpkitError, usageError } from '../errors.js';
 import { alignment } from '../dns/checks/dmarc-discovery.js';
 import { Resolver, type ResolverFlags } from '../dns/resolver.js';
 import { verifyMessage, type SignatureResult } from '../dkim/verify.js';
@@ -9,6 +9,7 @@ import { processOutput } from '../render/output.js';
 import { printable } from '../render/printable.js';
 import { readOption } from '../flows/options.js';
 import { failureOutcome } from '../flows/run.js';
+import { commandLineError } from '../render/usage.js';
 
 export interface DkimVerifyFlags extends ResolverFlags {
   json?: boolean;
@@ -44,7 +45,8 @@ export async function dkimVerify(file: string, flags: DkimVerifyFlags): Promise<
       message = 'the message has no DKIM-Signature';
     } else if (passed.length) {
       const al = aligned.filter((a) => a.relaxed || a.strict);
-      message = `${passed.length} of ${signatures.length} DKIM signature${signatures.length === 1 ? '' : 's'} pass${passed.length === 1 ? 'es' : ''}${al.length ? `; aligned with From: ${fromDomain} (DMARC)` : fromDomain ? `; none aligned with From: ${fromDomain}, so none counts for DMARC` : ''}`;
+      const unknown = aligned.some((a) => a.relaxed === undefined);
+      message = `${passed.length} of ${signatures.length} DKIM signature${signatures.length === 1 ? '' : 's'} pass${passed.length === 1 ? 'es' : ''}${al.length ? `; aligned with From: ${fromDomain} (DMARC)` : unknown ? `; alignment with From: ${fromDomain} could not be determined (a DNS look-up failed)` : fromDomain ? `; none aligned with From: ${fromDomain}, so none counts for DMARC` : ''}`;
     } else if (signatures.some((s) => s.result === 'temperror')) {
       exitCode = 3;
       message = `no DKIM signature passes; ${signatures.filter((s) => s.result === 'temperror').length} could not be checked for a DNS failure`;
@@ -58,9 +60,12 @@ export async function dkimVerify(file: string, flags: DkimVerifyFlags): Promise<
     message = o.message;
   }
   const ok = exitCode === 0;
+  const usage = exitCode === ExitCode.usage;
   const output = await processOutput(flags);
   if (flags.json) {
     output.stdout.write(jsonDocument('dkim-verify', file, { ok, exitCode, message }, { startedAt, fromDomain: fromDomain ?? null, signatures, alignment: aligned }));
+  } else if (usage) {
+    output.stderr.write(commandLineError(message));
   } else if (flags.quiet) {
     (ok ? output.stdout : output.stderr).write(`${ok ? 'OK' : `FAILED (exit ${exitCode})`}: ${printable(message)}\n`);
   } else {

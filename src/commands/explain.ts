@@ -4,8 +4,8 @@ import { commandVerb } from '../protocol/command.js';
 import { explanationLines } from '../render/explanation.js';
 import { jsonDocument } from '../render/json.js';
 import { processOutput } from '../render/output.js';
-import { printable } from '../render/printable.js';
 import { failureOutcome } from '../flows/run.js';
+import { commandLineError } from '../render/usage.js';
 
 export interface ExplainFlags {
   command?: string;
@@ -38,7 +38,7 @@ export async function explain(words: string[], flags: ExplainFlags): Promise<num
     return 0;
   } catch (err) {
     const o = failureOutcome(err);
-    output.stderr.write(`smtpkit: ${printable(o.message)}\n`);
+    output.stderr.write(commandLineError(o.message));
     return o.exitCode;
   }
 }

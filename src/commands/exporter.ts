@@ -5,7 +5,7 @@ import { loadModules } from '../exporter/modules.js';
 import { parseDuration } from '../session/timeouts.js';
 import { failureOutcome } from '../flows/run.js';
 import { processOutput } from '../render/output.js';
-import { printable } from '../render/printable.js';
+import { commandLineError } from '../render/usage.js';
 
 export interface ExporterFlags {
   listen?: string;
@@ -32,7 +32,7 @@ export async function exporter(flags: ExporterFlags): Promise<number> {
     server = createExporter({ modules, maxConcurrent, defaultTimeoutMs: parseDuration(flags.timeout ?? '10s', '--timeout'), offsetMs: 500 });
   } catch (err) {
     const o = failureOutcome(err);
-    output.stderr.write(`smtpkit: ${printable(o.message)}\n`);
+    output.stderr.write(commandLineError(o.message));
     return o.exitCode;
   }
   const listening = await new Promise<AddressInfo | Error>((resolve) => {
@@ -40,7 +40,7 @@ export async function exporter(flags: ExporterFlags): Promise<number> {
     server.listen(port, host, () => resolve(server.address() as AddressInfo));
   });
   if (listening instanceof Error) {
-    output.stderr.write(`smtpkit: cannot listen on ${flags.listen}: ${(listening as NodeJS.ErrnoException).code ?? listening.message}\n`);
+    output.stderr.write(commandLineError(`cannot listen on ${flags.listen}: ${(listening as NodeJS.ErrnoException).code ?? listening.message}`));
     return 4;
   }
   const shown = listening.family === 'IPv6' ? `[${listening.address}]` : listening.address;

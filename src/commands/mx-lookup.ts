@@ -3,7 +3,7 @@ import { checkDmarc } from '../dns/checks/dmarc.js';
 import { checkDnsbl, dnsblZones } from '../dns/checks/dnsbl.js';
 import { checkDkimKeys } from '../dns/checks/dkim-key.js';
 import { parseSelector } from '../dkim/sign.js';
-import type { Finding } from '../dns/checks/finding.js';
+import { lookupFailed, type Finding } from '../dns/checks/finding.js';
 import { checkMtaSts } from '../dns/checks/mtasts.js';
 import { checkSpf } from '../dns/checks/spf.js';
 import { checkTlsRpt } from '../dns/checks/tlsrpt.js';
@@ -18,6 +18,7 @@ import type { Outcome } from '../render/outcome.js';
 import { processOutput } from '../render/output.js';
 import type { Paint } from '../render/paint.js';
 import { failureOutcome } from '../flows/run.js';
+import { commandLineError } from '../render/usage.js';
 
 export interface MxFlags extends ResolverFlags {
   ptr?: boolean;
@@ -74,9 +75,12 @@ export async function mxLookup(domainArg: string, flags: MxFlags): Promise<numbe
     if (err instanceof DnsFailure) dnsError = err.info;
   }
   const ok = exitCode === 0;
+  const usage = errorClass === 'usage';
   const output = await processOutput(flags);
   if (flags.json) {
     output.stdout.write(jsonDocument('mx-lookup', domainArg, { ok, exitCode, message, ...(errorClass ? { errorClass } : {}), ...(dnsError ? { dnsError } : {}) }, { domain: domainArg, startedAt, mx: report ?? null, checks: flags.checks || findings.length ? findings : null }));
+  } else if (usage) {
+    output.stderr.write(commandLineError(message));
   } else if (flags.quiet) {
     (ok ? output.stdout : output.stderr).write(`${ok ? 'OK' : `FAILED (exit ${exitCode})`}: ${printable(message)}\n`);
   } else {
@@ -97,7 +101,7 @@ async function judged(check: Finding['check'], run: () => Promise<Finding>): Pro
     return await run();
   } catch (err) {
     if (!(err instanceof DnsFailure)) throw err;
-    return { check, status: 'fail', summary: `the DNS look-up failed (${err.short}): a temporary error (temperror), not a missing record`, details: [err.message], records: [], dnsError: err.info };
+    return lookupFailed(check, err);
   }
 }
 

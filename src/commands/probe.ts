@@ -15,6 +15,7 @@ import { probeSettings, totalLimit, type ProbeFlags } from '../probe/settings.js
 export type { ProbeFlags } from '../probe/settings.js';
 import { parsePort } from '../protocol/target.js';
 import { checkSaveCert, saveCertificates } from '../flows/save-cert.js';
+import { commandLineError } from '../render/usage.js';
 
 /** `smtpkit probe a:25 b:587 ...`: one health check per target, run concurrently, reported in input order. */
 export async function probeCommand(specs: string[], flags: ProbeFlags): Promise<number> {
@@ -34,7 +35,7 @@ export async function probeCommand(specs: string[], flags: ProbeFlags): Promise<
   } catch (err) {
     const o = failureOutcome(err);
     if (format === 'nagios') output.stdout.write(`SMTP UNKNOWN - ${printable(o.message)}\n`);
-    else output.stderr.write(`smtpkit: ${printable(o.message)}\n`);
+    else output.stderr.write(commandLineError(o.message));
     return format === 'nagios' ? 3 : o.exitCode;
   }
   const exitOf = (r: ProbeResult) => strictExit(r, strict);

@@ -19,6 +19,7 @@ import { processOutput } from '../render/output.js';
 import { printable } from '../render/printable.js';
 import { failureOutcome, runSession, type Flags, type Details } from '../flows/run.js';
 import { OPTION_FILE_LIMIT } from '../util/read-option.js';
+import { commandLineError } from '../render/usage.js';
 
 export interface SendFlags extends Flags, AuthFlags, ResolverFlags, DkimFlags {
   /** -s/--server: swaks' way of giving the server. */
@@ -98,7 +99,7 @@ async function prepare(flags: SendFlags): Promise<{ spec: MessageSpec; envelope:
 /** `smtpkit send`: one message, with everything the server offers that the user asked for. */
 export async function send(argument: string | undefined, flags: SendFlags): Promise<number> {
   if (argument !== undefined && flags.server !== undefined) {
-    (await processOutput(flags)).stderr.write('smtpkit: give the server once: as the argument or with --server/-s, not both\n');
+    (await processOutput(flags)).stderr.write(commandLineError('give the server once: as the argument or with --server/-s, not both'));
     return 2;
   }
   const spec = argument ?? flags.server;
@@ -110,7 +111,7 @@ export async function send(argument: string | undefined, flags: SendFlags): Prom
     mxDomain = spec ? undefined : recipientDomain(flags);
   } catch (err) {
     const o = failureOutcome(err);
-    (await processOutput(flags)).stderr.write(`smtpkit: ${printable(o.message)}\n`);
+    (await processOutput(flags)).stderr.write(commandLineError(o.message));
     return o.exitCode;
   }
   return runSession('send', spec ?? mxDomain ?? '', flags, async (session, details) => {
@@ -186,7 +187,7 @@ async function loadMode(spec: string | undefined, flags: SendFlags): Promise<num
     return await runLoad(options, message, envelope, settings, { starttls, auth, dkim, json: !!flags.json, quiet: !!flags.quiet, color: flags.color });
   } catch (err) {
     const o = failureOutcome(err);
-    output.stderr.write(`smtpkit: ${printable(o.message)}\n`);
+    output.stderr.write(commandLineError(o.message));
     return o.exitCode;
   }
 }
@@ -222,7 +223,7 @@ async function dryRun(flags: SendFlags): Promise<number> {
     return 0;
   } catch (err) {
     const e = err instanceof SmtpkitError ? err : new SmtpkitError('usage', (err as Error).message);
-    output.stderr.write(`smtpkit: ${printable(e.message)}\n`);
+    output.stderr.write(commandLineError(e.message));
     return e.exitCode;
   }
 }

@@ -43,3 +43,20 @@ export function aLabels(name: string): string | undefined {
 }
 
 export const notIdna = (name: string) => `${JSON.stringify(name)} is not a valid internationalized domain name (IDNA)`;
+
+/**
+ * A name as DNS sent it, in master-file form (RFC 1035 §5.1), as dig shows it: dns2 decodes
+ * each octet as one character (latin1), so a raw UTF-8 ü arrives as "Ã¼", which would read as
+ * another name and IDNA-convert to a third. Octets outside printable ASCII become \DDD (the
+ * two octets of ü: \195\188), and the characters the form reserves a backslash before them.
+ */
+export function presentationName(decoded: string): string {
+  // eslint-disable-next-line no-control-regex
+  return decoded.replace(/[^\x21-\x7e]|["();@$\\]/g, (ch) => {
+    const n = ch.charCodeAt(0);
+    return n < 0x21 || n > 0x7e ? `\\${String(n).padStart(3, '0')}` : `\\${ch}`;
+  });
+}
+
+/** A name in master-file form holding an escaped octet: no host name has one (RFC 1123 §2.1). */
+export const hasEscapedOctet = (presented: string) => presented.includes('\\');

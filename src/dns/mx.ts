@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { SmtpkitError } from '../errors.js';
+import { hasEscapedOctet } from './domain.js';
 import { adCaveat, DnsFailure, type Resolver } from './resolver.js';
 
 export interface HostAddress {
@@ -101,7 +102,12 @@ async function addPtr(resolver: Resolver, host: MxHost) {
     }
     let confirmed = false;
     const failed: string[] = [];
+    // Raw 8-bit octets (a UTF-8 name published as is) or controls: no host name, so never
+    // looked up forward; an internationalized name is published in A-labels (xn--...).
+    const unusable = a.ptr.filter(hasEscapedOctet);
+    if (unusable.length) host.problems.push(`${a.address}: the reverse name ${unusable.join(', ')} holds octets no host name has (RFC 1123 §2.1; an internationalized name goes in DNS as A-labels, xn--...): not a valid host name, not checked forward`);
     for (const name of a.ptr) {
+      if (hasEscapedOctet(name)) continue;
       try {
         const back = await resolver.addresses(name);
         if (back.some((b) => b.address === a.address)) confirmed = true;
@@ -113,7 +119,7 @@ async function addPtr(resolver: Resolver, host: MxHost) {
     a.fcrdns = confirmed;
     if (!a.ptr.length) host.problems.push(`${a.address} has no reverse DNS (PTR): many receivers distrust such senders`);
     else if (!confirmed && failed.length) host.problems.push(`${a.address}: the reverse name could not be checked, its look-up failed: ${failed.join(', ')}`);
-    else if (!confirmed) host.problems.push(`${a.address}: the reverse name ${a.ptr.join(', ')} does not resolve back to it (no FCrDNS)`);
+    else if (!confirmed && unusable.length < a.ptr.length) host.problems.push(`${a.address}: the reverse name ${a.ptr.filter((n) => !hasEscapedOctet(n)).join(', ')} does not resolve back to it (no FCrDNS)`);
   }
 }
 

@@ -2,7 +2,7 @@ import { getServers } from 'node:dns';
 import { isIP } from 'node:net';
 import { SmtpkitError, usageError } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
-import { aLabels, dnsNameProblem, notIdna } from './domain.js';
+import { aLabels, dnsNameProblem, notIdna, presentationName } from './domain.js';
 import { ask, type AskOptions, type DnsRecord, type DnsResponse, type Ede, type NameServer, type RecordType, type TransportOptions } from './transport.js';
 
 /** Why a name has no records of a type: told apart, because the fixes differ. */
@@ -128,9 +128,10 @@ export class Resolver {
     return { ...a, records: a.records.map((r) => String(r.data)) };
   }
 
+  /** Reverse names in master-file form: an octet no host name holds is shown as \\DDD, never decoded. */
   async ptr(address: string): Promise<string[]> {
     const a = await this.query(reverseName(address), 'PTR');
-    return a.records.map((r) => String(r.domain));
+    return a.records.map((r) => presentationName(String(r.domain)));
   }
 
   async tlsa(name: string) {

@@ -10,6 +10,7 @@ import type { SmtpEvent } from '../session/events.js';
 import { SmtpSession } from '../session/session.js';
 import { sessionOptions, type OutputFlags, type SessionFlags } from './options.js';
 import { checkSaveCert, saveCertificates } from './save-cert.js';
+import { commandLineError } from '../render/usage.js';
 
 export type Flags = SessionFlags & OutputFlags;
 
@@ -63,12 +64,15 @@ export async function runSession(command: string, spec: string, flags: Flags, sc
   if (!outcome.ok) {
     const error = { type: 'error', errorClass: outcome.errorClass ?? 'internal', message: outcome.message, ...(outcome.phase ? { phase: outcome.phase } : {}), ...(outcome.hint ? { hint: outcome.hint } : {}), ...(outcome.reply ? { reply: outcome.reply } : {}) } as const;
     if (session) session.emit(error);
+    // No session yet: the command line was wrong (the REPL's too, whose own usage errors are session events).
+    else if (text && error.errorClass === 'usage') output.stderr.write(commandLineError(withAdvice(error.message, outcome.hint)));
     else text?.event({ t: 0, tls: false, ...error } as SmtpEvent);
   }
   if (flags.json) {
     output.stdout.write(jsonReport({ command, target, startedAt, outcome, events, result: details, capabilities: session?.capabilities, tls: session?.tls, timings: session?.timings ?? {} }));
   } else if (flags.quiet) {
     if (outcome.ok) output.stdout.write(`OK: ${printable(outcome.message)}\n`);
+    else if (outcome.errorClass === 'usage') output.stderr.write(commandLineError(withAdvice(outcome.message, outcome.hint)));
     else output.stderr.write(`FAILED (exit ${outcome.exitCode}, ${outcome.errorClass}): ${printable(withAdvice(outcome.message, outcome.hint))}\n`);
   } else {
     text?.outcome(outcome, session?.timings ?? {});

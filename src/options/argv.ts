@@ -91,7 +91,7 @@ export function normaliseArgv(argv: string[]): string[] {
       continue;
     }
     const hint = SWAKS_NAMES[name];
-    if (hint && !isCommanderShortCluster(name, k)) throw new ArgvError(`smtpkit ${cmd.name}: unknown option ${name} (a swaks option?): ${hint}`);
+    if (hint && !isCommanderShortCluster(name, k)) throw new ArgvError(`${cmd.name}: unknown option ${name} (a swaks option?): ${hint}`);
     out.push(token);
   }
   return out;

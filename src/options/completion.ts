@@ -2,6 +2,7 @@ import { usageError } from '../errors.js';
 import { failureOutcome } from '../flows/run.js';
 import { COMMANDS } from './commands.js';
 import { parseFlags, type CommandSpec, type OptionSpec } from './declare.js';
+import { commandLineError } from '../render/usage.js';
 
 /*
  * Shell completion scripts made from the option declarations: commands, each command's
@@ -116,13 +117,13 @@ export async function completionCommand(shell: string): Promise<number> {
   try {
     const s = shell?.toLowerCase();
     const script = s === 'bash' ? bashCompletion() : s === 'zsh' ? zshCompletion() : s === 'fish' ? fishCompletion() : undefined;
-    if (script === undefined) throw usageError(`smtpkit completion: give bash, zsh or fish, not ${JSON.stringify(shell)}`);
+    if (script === undefined) throw usageError(`completion: give bash, zsh or fish, not ${JSON.stringify(shell)}`);
     // Our own script, byte for byte into the shell's eval or a file.
     output.data.write(Buffer.from(script));
     return 0;
   } catch (err) {
     const o = failureOutcome(err);
-    output.stderr.write(`smtpkit: ${o.message}\n`);
+    output.stderr.write(commandLineError(o.message));
     return o.exitCode;
   }
 }

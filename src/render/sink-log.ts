@@ -5,12 +5,11 @@ import type { Stream } from './output.js';
 import type { Paint } from './paint.js';
 import { printable, quoted } from './printable.js';
 import { TextRenderer } from './text.js';
+import { commandLineError } from './usage.js';
 
 /** What a session's transcript keeps before it is shown: its start, and its last lines. */
 export const TRANSCRIPT_HEAD_BYTES = 64 * 1024;
 export const TRANSCRIPT_TAIL_EVENTS = 100;
-/** How long a message line may wait for others to leave with it: too short for a person to see. */
-const FLUSH_MS = 20;
 
 export interface SinkStats {
   sessions: number;
@@ -33,9 +32,6 @@ export class SinkLog {
   private readonly sessions = new Map<number, SessionText>();
   private readonly failures = new Set<string>();
   private refusalShown = false;
-  private pending = '';
-  /** Open while lines written within the last FLUSH_MS gather; none: the next line leaves at once. */
-  private window: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly out: Stream,
@@ -63,13 +59,16 @@ export class SinkLog {
     const s = this.sessions.get(session);
     this.sessions.delete(session);
     if (!this.mode.transcript) return;
-    // A session's messages are shown before its transcript ends.
-    this.flush();
     this.out.write(this.c.bold(`--- session #${session}\n`) + (s ? s.text() : ''));
   }
 
+  /**
+   * Written at once, before the sink answers 250 (stdout to a pipe or a file is synchronous):
+   * a script that has seen the 250 finds the line. Lines gathered to write fewer (faster
+   * under load) came out after the 250 and broke that.
+   */
   message(m: SinkMessage) {
-    if (this.mode.json) return this.queue(`${jsonText(m)}\n`);
+    if (this.mode.json) return this.out.write(`${jsonText(m)}\n`);
     const subject = m.headers.find(([k]) => k.toLowerCase() === 'subject')?.[1];
     const parts = [
       `=== #${m.session} message ${m.id}: from <${printable(m.from)}> to ${m.to.map((t) => `<${printable(t)}>`).join(', ')}, ${m.size} bytes`,
@@ -77,38 +76,7 @@ export class SinkLog {
       m.tls ? ', over TLS' : '',
       m.user ? `, as ${printable(m.user)}` : '',
     ];
-    this.queue(`${this.c.green(parts.join(''))}\n`);
-  }
-
-  /**
-   * Message lines leave together at most every few milliseconds: under load one write per
-   * message (or per turn of the event loop, which is nearly the same) was a system call each,
-   * a measurable share of the sink's time. A line after a quiet spell leaves at once, before
-   * its 250: a script that sends one message and then reads the log finds it there. A
-   * session's transcript, a warning and the summary flush first, so order holds.
-   */
-  private queue(line: string) {
-    if (!this.window) {
-      this.out.write(line);
-      this.window = setTimeout(() => this.windowEnd(), FLUSH_MS);
-      return;
-    }
-    this.pending += line;
-    if (this.pending.length >= 64 * 1024) this.flush();
-  }
-
-  /** The window closes; what gathered in it leaves and opens the next. */
-  private windowEnd() {
-    this.window = undefined;
-    if (!this.pending) return;
-    this.flush();
-    this.window = setTimeout(() => this.windowEnd(), FLUSH_MS);
-  }
-
-  flush() {
-    const text = this.pending;
-    this.pending = '';
-    if (text) this.out.write(text);
+    this.out.write(`${this.c.green(parts.join(''))}\n`);
   }
 
   /** A save that failed: each distinct reason once (a full disk would otherwise flood the log). */
@@ -116,28 +84,22 @@ export class SinkLog {
     const key = `${f.code}:${f.message}`;
     if (this.failures.has(key)) return;
     this.failures.add(key);
-    this.flush();
     this.err.write(`${this.c.yellow(`!!! could not save a message, answered 451 4.3.0 (shown once per reason): ${printable(f.message)}`)}\n`);
   }
 
   sessionRefused(max: number) {
     if (this.refusalShown) return;
     this.refusalShown = true;
-    this.flush();
     this.err.write(`${this.c.yellow(`!!! ${max} sessions open: refusing more with 421 4.7.0 (--max-sessions; shown once, counted in the summary)`)}\n`);
   }
 
   stopped(s: SinkStats) {
-    this.flush();
-    // Stopped: a line still to come (a save that ends now) leaves at once, not in a timer's turn.
-    clearTimeout(this.window);
-    this.window = undefined;
     const extra = [s.oversized ? `${s.oversized} over --max-size` : '', s.saveFailed ? `${s.saveFailed} not saved (451)` : '', s.refusedSessions ? `${s.refusedSessions} session(s) refused (--max-sessions)` : ''].filter(Boolean);
     this.info.write(`${this.c.bold(`=== sink stopped: ${s.messages} message(s), ${s.bytes} bytes, in ${s.sessions} session(s); ${s.rejected} recipient(s) rejected, ${s.tempfailed} temporary failure(s) injected${extra.length ? `; ${extra.join(', ')}` : ''}`)}\n`);
   }
 
   error(message: string) {
-    this.err.write(`smtpkit: ${printable(message)}\n`);
+    this.err.write(commandLineError(message));
   }
 }
 

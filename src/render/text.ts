@@ -10,6 +10,7 @@ import type { Paint } from './paint.js';
 import type { Stream } from './output.js';
 import { printable } from './printable.js';
 import { withAdvice } from './advice.js';
+import { commandLineError } from './usage.js';
 
 /** How much to show: everything explained, or one line per exchange (--brief). */
 export type Detail = 'full' | 'brief';
@@ -73,6 +74,8 @@ export class TextRenderer {
       case 'raw':
         return this.line(c.gray(`${e.direction === 'in' ? '<<<' : '>>>'} ${JSON.stringify(e.data)}`));
       case 'error':
+        // A mistake on the command line is not a session event: it is said as CLI tools say it.
+        if (e.errorClass === 'usage' && this.audience === 'cli') return void this.err.write(commandLineError(withAdvice(e.message, e.hint, this.audience)));
         this.err.write(`${c.red.bold(`*** ${printable(withAdvice(e.message, e.hint, this.audience))}`)}\n`);
         return;
     }

@@ -11,6 +11,19 @@ export interface LineReaderOptions {
 /** Lines queued from a script before we stop reading it, so a huge script is not read whole. */
 const SCRIPT_QUEUE = 64;
 
+/** What Ctrl-C sends in raw mode (the terminal's mode at our prompt and between prompts). */
+const CTRL_C = 0x03;
+
+type DataListener = (chunk: Buffer | string) => void;
+
+/** A watch for Ctrl-C while a command waits (see watchInterrupt). */
+interface Watch {
+  onCtrlC: () => boolean;
+  /** While reading the terminal: what else was typed, in order, and who read it before us. */
+  reading?: { kept: Buffer[]; listener: DataListener; others: DataListener[] };
+  sigint?: () => void;
+}
+
 /**
  * The REPL's source of lines. At a terminal it can hand the terminal over completely to a
  * prompt (a secret, /send's questions): its readline is closed meanwhile, so no key typed
@@ -24,6 +37,7 @@ export class LineReader {
   private ended = false;
   private promptText = '';
   private handedOver = false;
+  private watch: Watch | undefined;
   /** A person types the input (a terminal), even when the output goes to a file. */
   private readonly typed: boolean;
 
@@ -85,6 +99,9 @@ export class LineReader {
     // Lines that arrived in one paste with the command that opened the prompt were meant
     // for the prompt, or for later: never send them on a guess.
     if (this.queue.length) onDiscard?.(this.queue.splice(0).length);
+    // The prompt reads the keys (Ctrl-C cancels it), those typed ahead of it first.
+    const watch = this.watch;
+    if (watch) this.unwatch(watch);
     const rl = this.rl;
     this.rl = undefined;
     rl.close();
@@ -94,7 +111,69 @@ export class LineReader {
     } finally {
       this.handedOver = false;
       if (!this.ended) this.open();
+      if (watch && this.watch === watch) this.startWatch(watch);
     }
+  }
+
+  /**
+   * Until the returned function is called (a command waits for its reply), Ctrl-C calls
+   * `onCtrlC`; when that returns false (nothing to stop), the key stays typed like any other.
+   * At a terminal in raw mode (line editing) the terminal is read meanwhile only to see that
+   * key: every other key is kept, in order, for whoever reads next (the next prompt, a
+   * secret's prompt, discardUnread), as if it had waited in the terminal. A terminal in line
+   * mode turns Ctrl-C into SIGINT itself (and drops what was typed). A script: nothing.
+   */
+  watchInterrupt(onCtrlC: () => boolean): () => void {
+    if (!this.typed || !this.rl || this.watch) return () => {};
+    const watch: Watch = { onCtrlC };
+    this.watch = watch;
+    this.startWatch(watch);
+    return () => {
+      if (this.watch !== watch) return;
+      this.unwatch(watch);
+      this.watch = undefined;
+    };
+  }
+
+  private startWatch(watch: Watch) {
+    const input = this.input;
+    watch.sigint = () => void watch.onCtrlC();
+    process.on('SIGINT', watch.sigint);
+    if (!input.isRaw || !this.rl) return;
+    // Our readline keeps its place, paused, and sees nothing until the watch ends.
+    this.rl.pause();
+    const others = input.listeners('data') as DataListener[];
+    input.removeAllListeners('data');
+    const kept: Buffer[] = [];
+    const listener: DataListener = (chunk) => {
+      const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      for (let i = data.indexOf(CTRL_C); i >= 0; i = data.indexOf(CTRL_C, i + 1)) {
+        // Taken: reading stops; what was typed around it waits, unread, as it would have.
+        if (watch.onCtrlC()) {
+          kept.push(data.subarray(0, i), data.subarray(i + 1));
+          return this.unwatch(watch);
+        }
+      }
+      kept.push(data);
+    };
+    watch.reading = { kept, listener, others };
+    input.on('data', listener);
+    input.resume();
+  }
+
+  /** Ends reading for the watch: the keys typed meanwhile go back, first in line. */
+  private unwatch(watch: Watch) {
+    if (watch.sigint) process.off('SIGINT', watch.sigint);
+    watch.sigint = undefined;
+    const reading = watch.reading;
+    if (!reading) return;
+    watch.reading = undefined;
+    const input = this.input;
+    input.off('data', reading.listener);
+    input.pause();
+    for (const l of reading.others) input.on('data', l);
+    const kept = Buffer.concat(reading.kept);
+    if (kept.length && !input.readableEnded && !input.destroyed) input.unshift(kept);
   }
 
   /**

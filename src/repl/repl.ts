@@ -18,6 +18,7 @@ import { version } from '../version.js';
 import { completions } from './completer.js';
 import { History } from './history.js';
 import { LineReader } from './line-reader.js';
+import { connectInterruptibly, stoppedWaiting } from './interrupt.js';
 import { isMechanism } from '../sasl/index.js';
 import { DEFAULT_PASSWORD_ENV, endingPrompt } from '../flows/credentials.js';
 
@@ -58,7 +59,7 @@ export function repl(spec: string, flags: ReplFlags): Promise<number> {
     flags,
     async (session) => {
       session.emit({ type: 'info', message: `smtpkit ${version()} session; /help lists meta commands` });
-      await session.connect();
+      await connectInterruptibly(session, interactive);
       return new Repl(session, flags, interactive, events).run();
     },
     25,
@@ -129,7 +130,7 @@ class Repl {
       this.prompt();
       for (let line = await this.reader.next(); line !== null && !this.ended; line = await this.reader.next()) {
         this.busy = true;
-        await this.handle(line);
+        await this.interruptible(line);
         this.busy = false;
         if (this.ended) break;
         this.prompt();
@@ -169,6 +170,36 @@ class Repl {
     const auth = this.user === undefined ? '' : this.user ? `auth:${this.user}` : 'auth';
     const state = [s.isTls ? 'TLS' : '', auth, this.inData ? 'DATA' : ''].filter(Boolean).join(' ');
     this.reader.prompt(`${formatTarget(s.options.host, s.options.port)}${state ? ` ${state}` : ''}> `);
+  }
+
+  /**
+   * Handles a line; Ctrl-C while it waits for the server gives up the wait. A reply left
+   * unread would be taken for the next command's, so the session cannot go on: it is
+   * closed without another word (no QUIT: the server may still be reading message text).
+   */
+  private async interruptible(line: string) {
+    let interrupted: SmtpkitError | undefined;
+    let stop: (err: SmtpkitError) => void = () => {};
+    const stopped = new Promise<never>((_, reject) => (stop = reject));
+    const unwatch = this.reader.watchInterrupt(() => {
+      const awaiting = this.session.awaiting;
+      if (!awaiting || this.ended) return false;
+      interrupted = stoppedWaiting(awaiting);
+      this.ended = true;
+      this.session.abandon();
+      stop(interrupted);
+      return true;
+    });
+    const handled = this.handle(line);
+    try {
+      await Promise.race([handled, stopped]);
+    } catch (err) {
+      throw interrupted ?? err;
+    } finally {
+      unwatch();
+      // Given up on: it fails as the connection closes under it, and nobody listens.
+      handled.catch(() => {});
+    }
   }
 
   private async handle(line: string) {

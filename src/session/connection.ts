@@ -11,6 +11,8 @@ export interface ConnectOptions {
   port: number;
   localAddress: string | undefined;
   timeoutMs: number;
+  /** Aborted: the attempt stops at once (a person gave up on the session). */
+  signal?: AbortSignal;
 }
 
 export interface ConnectionHooks {
@@ -95,18 +97,30 @@ export class Connection {
   static open(options: ConnectOptions, hooks: ConnectionHooks = {}): Promise<Connection> {
     return new Promise((resolve, reject) => {
       const socket = net.connect({ host: options.address, port: options.port, localAddress: options.localAddress });
+      const { signal } = options;
+      // The attempt only: once connected, closing is destroy()'s business.
+      const abort = () => {
+        clearTimeout(timer);
+        socket.destroy();
+        reject(new SmtpkitError('connect', 'the connection attempt was abandoned', 'connect', { kind: 'interrupted' }));
+      };
       const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', abort);
         socket.destroy();
         reject(new SmtpkitError('connect', `no answer within ${describeTimeout(options.timeoutMs)}`, 'connect', { kind: 'timeout', hint: { kind: 'timeout', wait: 'connect' } }));
       }, options.timeoutMs);
+      if (signal?.aborted) return abort();
+      signal?.addEventListener('abort', abort, { once: true });
       socket.once('connect', () => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', abort);
         socket.removeAllListeners('error');
         socket.setNoDelay(true);
         resolve(new Connection(socket, hooks));
       });
       socket.once('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', abort);
         socket.destroy();
         reject(new SmtpkitError('connect', describeSocketError(err), 'connect'));
       });

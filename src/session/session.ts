@@ -115,6 +115,14 @@ export class SmtpSession {
    * for, a flood, garbage): a command that already had its answers must not report success.
    */
   brokenBy: SmtpkitError | undefined;
+  /**
+   * Given up on for good by abandon(): a connection still being opened closes as it opens.
+   * Made only for sessions someone watches (a person can give up only on those): load mode's
+   * thousands of sessions would pay an AbortController and its listeners each.
+   */
+  private abandonment: AbortController | undefined;
+  /** A TLS handshake is under way (what `awaiting` reports). */
+  private handshaking = false;
 
   constructor(
     readonly options: SessionOptions,
@@ -128,6 +136,16 @@ export class SmtpSession {
 
   get isTls(): boolean {
     return this.connection?.isTls ?? false;
+  }
+
+  /**
+   * What the session waits for from the server right now: the reply to a command (its
+   * verb; '.' for the end of a message), the TLS handshake, or nothing.
+   */
+  get awaiting(): { reply: string } | { handshake: true } | undefined {
+    if (!this.isOpen) return undefined;
+    if (this.handshaking) return { handshake: true };
+    return this.inStep ? undefined : { reply: this.awaited };
   }
 
   /**
@@ -175,9 +193,10 @@ export class SmtpSession {
     throw new SmtpkitError('connect', `cannot connect to ${mx ? `any MX host of ${host}` : formatTarget(host, port)}: ${lastError?.message ?? 'no address'}`, 'connect');
   }
 
-  private open(address: string): Promise<Connection> {
-    return Connection.open(
-      { address, port: this.options.port, localAddress: this.options.localAddress, timeoutMs: this.options.timeouts.connect },
+  private async open(address: string): Promise<Connection> {
+    const signal = this.sink ? (this.abandonment ??= new AbortController()).signal : undefined;
+    const connection = await Connection.open(
+      { address, port: this.options.port, localAddress: this.options.localAddress, timeoutMs: this.options.timeouts.connect, signal },
       {
         // Read at each write, so an interactive session can switch it on and off.
         onRaw: (direction, data) => this.emit({ type: 'raw', direction, data }),
@@ -191,6 +210,12 @@ export class SmtpSession {
         },
       },
     );
+    // Abandoned as it connected: nothing more goes out, not even on a second connection.
+    if (this.abandonment?.signal.aborted) {
+      connection.destroy();
+      throw new SmtpkitError('connect', 'the session was abandoned', 'connect', { kind: 'interrupted' });
+    }
+    return connection;
   }
 
   /** The host name connected to: the MX host in MX mode (TLS names are checked against it). */
@@ -234,12 +259,13 @@ export class SmtpSession {
     const sniff = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => {
         if (answered || (this.connection?.bytesIn ?? 0) > 0) return resolve(false);
-        const host = this.currentHost;
-        const sni = this.options.tls.sni === false ? undefined : (this.options.tls.sni ?? (isIP(host) ? undefined : host));
-        answersTls(address, port, sni, Math.min(this.options.timeouts.tls, 5000, Math.max(250, (timeoutMs - IMPLICIT_TLS_SNIFF_MS) / 2))).then((tls) => {
-          sniffed = tls;
-          resolve(tls && !answered);
-        });
+        // The same server name as the real handshake sends (A-labels, none for an IP literal).
+        serverName(this.currentHost, this.options.tls.sni)
+          .then(({ sni }) => answersTls(address, port, sni, Math.min(this.options.timeouts.tls, 5000, Math.max(250, (timeoutMs - IMPLICIT_TLS_SNIFF_MS) / 2))))
+          .then((tls) => {
+            sniffed = tls;
+            resolve(tls && !answered);
+          });
       }, IMPLICIT_TLS_SNIFF_MS);
     });
     const first = await Promise.race([greeting.then(() => 'greeting' as const, () => 'greeting' as const), sniff.then((tls) => (tls ? ('tls' as const) : undefined))]);
@@ -321,6 +347,8 @@ export class SmtpSession {
     const timeoutMs = this.options.timeouts.command;
     const stalled = () => new SmtpkitError('protocol', `the server stopped taking the message for ${describeTimeout(timeoutMs)}`, 'data', { kind: 'timeout', hint: { kind: 'timeout', wait: 'command' } });
     this.inStep = false;
+    // From the first byte of the message on, the wait is for the reply to its end.
+    this.awaited = '.';
     connection.beginMessage();
     await this.phase('message', async () => {
       let held: Buffer | undefined;
@@ -356,6 +384,7 @@ export class SmtpSession {
     connection.write([line]);
     const timeoutMs = this.options.timeouts.command;
     this.inStep = false;
+    this.awaited = 'BDAT';
     connection.beginMessage();
     await connection.writeData(chunk, timeoutMs, () => new SmtpkitError('protocol', `the server stopped taking BDAT data for ${describeTimeout(timeoutMs)}`, 'data', { kind: 'timeout', hint: { kind: 'timeout', wait: 'command' } }));
     connection.checkUnsolicited('the message');
@@ -451,6 +480,16 @@ export class SmtpSession {
     this.connection?.destroy(reset);
   }
 
+  /**
+   * Gives up on the session for good, sending nothing more (a person stopped a wait): the
+   * connection closes now, and one still being opened stops. A reply abandoned leaves the
+   * conversation out of step, so there is no going on, and no QUIT.
+   */
+  abandon(): void {
+    (this.abandonment ??= new AbortController()).abort();
+    this.close();
+  }
+
   /** Someone listens to events: callers may skip building ones nobody would see. */
   get observed(): boolean {
     return !!this.sink;
@@ -470,16 +509,15 @@ export class SmtpSession {
     const { tls } = this.options;
     // An internationalized name goes in SNI and is checked on the certificate as its A-labels
     // (RFC 6066 §3): a certificate names mx.xn--bcher-kva.test, never mx.bücher.test.
-    const host = await asciiName(this.currentHost);
-    const typedSni = typeof tls.sni === 'string' ? await asciiName(tls.sni) : tls.sni;
-    const sni = typedSni === false ? undefined : (typedSni ?? (isIP(host) ? undefined : host));
+    const { host, typedSni, sni } = await serverName(this.currentHost, tls.sni);
     const dropped = connection.dropPlaintext();
     if (dropped.bytes) {
       this.emit({ type: 'warning', message: `the server sent ${dropped.bytes} bytes after its 220 and before TLS; discarded unread (RFC 3207 §6): ${JSON.stringify(dropped.text.slice(0, 80))}` });
     }
     // Loaded here, not at start-up: a session without TLS never pays for tls and crypto.
     const [{ createSecureContext }, { peerChain, tlsFacts }] = await Promise.all([import('node:tls'), import('./tls-facts.js')]);
-    const socket = await this.phase('tls', () => connection.startTls({ servername: sni, secureContext: secureContext(createSecureContext, tls) }, this.options.timeouts.tls, offeredVersions(tls)));
+    this.handshaking = true;
+    const socket = await this.phase('tls', () => connection.startTls({ servername: sni, secureContext: secureContext(createSecureContext, tls) }, this.options.timeouts.tls, offeredVersions(tls))).finally(() => (this.handshaking = false));
     const facts = tlsFacts(socket, typedSni || host, sni);
     this.tls = facts;
     this.certificates = peerChain(socket);
@@ -610,6 +648,16 @@ function offeredVersions(t: TlsSettings): string {
   const min = VERSION_NAMES[t.minVersion ?? 'TLSv1.2'] ?? '1.2';
   const max = VERSION_NAMES[t.maxVersion ?? 'TLSv1.3'] ?? '1.3';
   return min === max ? `only TLS ${min}` : `TLS ${min} to ${max}`;
+}
+
+/**
+ * The TLS server name for a host and the typed --sni (false: --no-sni): both in A-labels
+ * (RFC 6066 §3), and none for an IP literal.
+ */
+async function serverName(currentHost: string, typed: string | false | undefined): Promise<{ host: string; typedSni: string | false | undefined; sni: string | undefined }> {
+  const host = await asciiName(currentHost);
+  const typedSni = typeof typed === 'string' ? await asciiName(typed) : typed;
+  return { host, typedSni, sni: typedSni === false ? undefined : (typedSni ?? (isIP(host) ? undefined : host)) };
 }
 
 /** A host name's A-label form; the IDNA code loads only for a name that is not ASCII. */

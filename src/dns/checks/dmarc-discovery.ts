@@ -19,7 +19,7 @@ export interface Discovery {
   /** Names with more than one DMARC record (all of them ignored). */
   ambiguous: string[];
   /** The walk stopped early: a look-up above the domain itself failed (the domain's own failure throws). */
-  stoppedAt: { domain: string; error: string } | undefined;
+  stoppedAt: { domain: string; failure: DnsFailure } | undefined;
 }
 
 /** v=DMARC1 exactly, first (RFC 9989 §4.7: the version is case-sensitive). */
@@ -53,7 +53,7 @@ export async function treeWalk(resolver: Resolver, domain: string): Promise<Disc
       // The domain's own record decides the policy: its failure is a temperror. Higher up
       // (a TLD that refuses, say) the walk ends with what it has found.
       if (target === d || !(err instanceof DnsFailure)) throw err;
-      stoppedAt = { domain: target, error: (err as Error).message };
+      stoppedAt = { domain: target, failure: err };
       break;
     }
     if (records.length > 1) {
@@ -79,7 +79,7 @@ export async function treeWalk(resolver: Resolver, domain: string): Promise<Disc
       else if (records.length) found.push({ domain: orgDomain, record: records[0]!, tags: tags(records[0]!) });
     } catch (err) {
       if (!(err instanceof DnsFailure)) throw err;
-      stoppedAt ??= { domain: orgDomain, error: err.message };
+      stoppedAt ??= { domain: orgDomain, failure: err };
     }
   }
   // §4.10.2: the policy is the record of the domain itself, of its organisational domain, or of
@@ -110,7 +110,11 @@ export async function alignment(resolver: Resolver, fromDomain: string, authDoma
   const a = comparable(fromDomain);
   const b = comparable(authDomain);
   if (a === b) return { strict: true, relaxed: true, fromOrg: a, authOrg: b };
-  const [fromOrg, authOrg] = await Promise.all([treeWalk(resolver, a), treeWalk(resolver, b)]).then((w) => w.map((x) => x.orgDomain));
+  const walks = await Promise.all([treeWalk(resolver, a), treeWalk(resolver, b)]);
+  // A walk that failed before finding any record cannot name the organisational domain: the
+  // record that would have named it may be the one it could not read. Unknown, not "not aligned".
+  for (const w of walks) if (w.stoppedAt && !w.policy) throw w.stoppedAt.failure;
+  const [fromOrg, authOrg] = walks.map((x) => x.orgDomain);
   return { strict: false, relaxed: fromOrg === authOrg, fromOrg: fromOrg!, authOrg: authOrg! };
 }
 

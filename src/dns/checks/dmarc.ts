@@ -1,7 +1,7 @@
 import type { Resolver } from '../resolver.js';
 import { treeWalk } from './dmarc-discovery.js';
 import { judgeDmarcRecord } from './dmarc-record.js';
-import { sayIssue, type Finding } from './finding.js';
+import { lookupFailed, sayIssue, type Finding } from './finding.js';
 
 /**
  * DMARC (RFC 9989, which obsoletes RFC 7489): the policy and the organisational domain
@@ -11,9 +11,15 @@ import { sayIssue, type Finding } from './finding.js';
 export async function checkDmarc(resolver: Resolver, domain: string): Promise<Finding> {
   const walk = await treeWalk(resolver, domain);
   const details = [`tree walk (RFC 9989 §4.10) asked _dmarc.${walk.queried.join(', _dmarc.')}`, `organisational domain: ${walk.orgDomain}`];
-  if (walk.stoppedAt) details.push(`the walk stopped at _dmarc.${walk.stoppedAt.domain}: ${walk.stoppedAt.error}; the records below it decide`);
+  const stop = walk.stoppedAt;
+  if (stop) details.push(`the walk stopped at _dmarc.${stop.domain}: ${stop.failure.message}${walk.policy ? '; the records below it decide' : ''}`);
   if (walk.ambiguous.includes(domain)) {
     return { check: 'DMARC', status: 'fail', summary: `several DMARC records at _dmarc.${domain}: receivers ignore them all (RFC 9989 §4.10.1)`, details, records: [], issues: [{ severity: 'error', text: `several records at _dmarc.${domain}`, ref: 'RFC 9989 §4.10.1' }] };
+  }
+  // Nothing found before a look-up failed: the record that applies may be the one that could
+  // not be read, so the policy is unknown (a temperror), not absent.
+  if (stop && !walk.policy) {
+    return { ...lookupFailed('DMARC', stop.failure, `the policy could not be determined: the tree walk stopped at _dmarc.${stop.domain}`), details };
   }
   const policy = walk.policy;
   if (!policy) return { check: 'DMARC', status: 'absent', summary: `no DMARC record at _dmarc.${domain} or above it: receivers get no policy for mail that fails SPF and DKIM`, details, records: [] };

@@ -1,4 +1,4 @@
-import type { DnsErrorInfo, Tlsa } from '../resolver.js';
+import type { DnsErrorInfo, DnsFailure, Tlsa } from '../resolver.js';
 
 /** DANE for one MX host, as data: its TLSA records, whether DNSSEC vouched for them, and what matched. */
 export interface DaneHost {
@@ -25,6 +25,14 @@ export interface Finding {
   dnsError?: DnsErrorInfo;
   /** DANE: per MX host. */
   hosts?: DaneHost[];
+}
+
+/**
+ * A check whose look-up failed (SERVFAIL, timeout): a temporary error (temperror), never
+ * "no record". `what` says which look-up when it was not the check's first.
+ */
+export function lookupFailed(check: Finding['check'], err: DnsFailure, what?: string): Finding {
+  return { check, status: 'fail', summary: `${what ? `${what}: ` : ''}the DNS look-up failed (${err.short}): a temporary error (temperror), not a missing record`, details: [err.message], records: [], dnsError: err.info };
 }
 
 /** An issue in words with its source, as summaries show it: "text (RFC 7208 §4.6.4)". */

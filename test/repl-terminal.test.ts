@@ -648,3 +648,81 @@ test('pty: Ctrl-C while the end of a message waits for its reply: the wait stops
     await mute.close();
   }
 });
+
+/** A server that answers NOOP late (after `lateMs`) and offers AUTH PLAIN; the lines it got. */
+async function lateNoopServer(lateMs = 1500) {
+  const lines: string[] = [];
+  const late = await rawServer((s) => {
+    s.write('220 late.test ESMTP\r\n');
+    lineServer(s, (l) => {
+      lines.push(l);
+      if (/^NOOP/i.test(l)) {
+        setTimeout(() => s.write('250 2.0.0 late ok\r\n'), lateMs);
+        return '';
+      }
+      if (/^EHLO/i.test(l)) return '250-late.test\r\n250-AUTH PLAIN\r\n250 8BITMIME\r\n';
+      if (/^AUTH/i.test(l)) return '235 2.7.0 ok\r\n';
+      return /^QUIT/i.test(l) ? '221 bye\r\n' : '250 ok\r\n';
+    });
+  });
+  return { lines, port: late.port, close: () => late.close() };
+}
+
+test('pty: /auth and its password typed while a command waits: the password is not shown, sent, or recalled by Up; it is discarded with a warning', { skip }, async () => {
+  const late = await lateNoopServer();
+  const { pty, readHistory } = session('', late.port);
+  try {
+    await greet(pty);
+    await pty.type('NOOP');
+    await pty.key('Enter');
+    await pty.waitFor(/^ -> NOOP$/m, 'NOOP sent');
+    // Typed while NOOP waits: both lines reached smtpkit at once when the reply came, and
+    // readline echoed the second one and kept it for the Up arrow.
+    await pty.type('/auth PLAIN alice');
+    await pty.key('Enter');
+    await pty.type(SECRET);
+    await pty.key('Enter');
+    await pty.waitFor(/late ok/, 'the late reply');
+    await pty.waitFor(/typed ahead of this prompt discarded/, 'the typed-ahead password discarded');
+    await pty.waitFor(/password for alice/, 'the password prompt');
+    await new Promise((r) => setTimeout(r, 300));
+    await pty.type('other-pw');
+    await pty.key('Enter');
+    await pty.waitFor(/auth:alice>\s*$/m, 'logged in with the password typed at the prompt');
+    await pty.key('Up');
+    await pty.waitFor(/auth:alice> \/auth PLAIN alice\s*$/m, 'Up recalls the /auth line');
+    await pty.key('Up');
+    await pty.waitFor(/auth:alice> NOOP\s*$/m, 'a second Up recalls NOOP, never the password');
+    await pty.key('C-u');
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+    assert.deepEqual(late.lines, ['EHLO client.test', 'NOOP', `AUTH PLAIN ${b64('\0alice\0other-pw')}`, 'QUIT']);
+    assertNoLeak('the screen', pty.screen(), SECRET);
+    assertNoLeak('the history', readHistory(), SECRET);
+  } finally {
+    pty.close();
+    await late.close();
+  }
+});
+
+test('pty: a password pasted with /auth is discarded and not recalled by the Up arrow', { skip }, async () => {
+  const { pty } = session();
+  try {
+    await greet(pty);
+    await pty.paste(`/auth PLAIN nina\r${SECRET}\r`);
+    await pty.waitFor(/typed ahead of this prompt discarded/, 'the pasted line discarded');
+    await pty.waitFor(/password for nina/, 'the password prompt');
+    await pty.type('other-pw');
+    await pty.key('Enter');
+    await pty.waitFor(/auth:nina>\s*$/m, 'logged in');
+    await pty.key('Up');
+    await pty.waitFor(/auth:nina> \/auth PLAIN nina\s*$/m, 'Up recalls the /auth line, not the pasted password');
+    await pty.key('C-u');
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+  } finally {
+    pty.close();
+  }
+});

@@ -24,6 +24,19 @@ interface Watch {
   sigint?: () => void;
 }
 
+/** How many lines held keys make: each Enter ends one (CRLF once), and a rest without Enter is one more. */
+function heldLines(keys: Buffer): number {
+  let lines = 0;
+  let start = 0;
+  for (let i = 0; i < keys.length; i++) {
+    if (keys[i] !== 0x0d && keys[i] !== 0x0a) continue;
+    if (keys[i] === 0x0d && keys[i + 1] === 0x0a) i++;
+    lines++;
+    start = i + 1;
+  }
+  return lines + (start < keys.length ? 1 : 0);
+}
+
 /**
  * The REPL's source of lines. At a terminal it can hand the terminal over completely to a
  * prompt (a secret, /send's questions): its readline is closed meanwhile, so no key typed
@@ -38,6 +51,12 @@ export class LineReader {
   private promptText = '';
   private handedOver = false;
   private watch: Watch | undefined;
+  /**
+   * Keys typed while a command waited, not handed on yet: they go on one line at a time,
+   * as if typed, so a line that opens a prompt (/auth) is handled before the next line is
+   * read, and a password typed after it goes to that prompt, unechoed, not to readline.
+   */
+  private held: Buffer | undefined;
   /** A person types the input (a terminal), even when the output goes to a file. */
   private readonly typed: boolean;
 
@@ -71,6 +90,7 @@ export class LineReader {
       this.rl.setPrompt(text);
       this.rl.prompt();
     }
+    this.release();
     this.rl.resume();
   }
 
@@ -96,12 +116,21 @@ export class LineReader {
    */
   async handOver<T>(fn: () => Promise<T>, onDiscard?: (lines: number) => void): Promise<T> {
     if (!this.typed || !this.rl) return fn();
-    // Lines that arrived in one paste with the command that opened the prompt were meant
-    // for the prompt, or for later: never send them on a guess.
-    if (this.queue.length) onDiscard?.(this.queue.splice(0).length);
-    // The prompt reads the keys (Ctrl-C cancels it), those typed ahead of it first.
+    // The prompt reads the keys (Ctrl-C cancels it) from here on.
     const watch = this.watch;
     if (watch) this.unwatch(watch);
+    // Lines that arrived in one paste with the command that opened the prompt, or typed
+    // after it while an earlier command waited, were meant for the prompt, or for later:
+    // never send them on a guess. Nor show them: the prompt (inquirer) drops keys that were
+    // waiting when it opened, so held keys go nowhere but here.
+    const held = this.held ? heldLines(this.held) : 0;
+    this.held = undefined;
+    if (this.queue.length || held) {
+      const dropped = this.queue.splice(0);
+      // Readline put them in the history the Up arrow recalls: a password among them must not be.
+      for (const line of dropped) this.forget(line);
+      onDiscard?.(dropped.length + held);
+    }
     const rl = this.rl;
     this.rl = undefined;
     rl.close();
@@ -119,8 +148,8 @@ export class LineReader {
    * Until the returned function is called (a command waits for its reply), Ctrl-C calls
    * `onCtrlC`; when that returns false (nothing to stop), the key stays typed like any other.
    * At a terminal in raw mode (line editing) the terminal is read meanwhile only to see that
-   * key: every other key is kept, in order, for whoever reads next (the next prompt, a
-   * secret's prompt, discardUnread), as if it had waited in the terminal. A terminal in line
+   * key: every other key is kept, in order, and handed on a line at a time as if typed then
+   * (to the next prompt; discarded, with a warning, at a secret's prompt or on the way out). A terminal in line
    * mode turns Ctrl-C into SIGINT itself (and drops what was typed). A script: nothing.
    */
   watchInterrupt(onCtrlC: () => boolean): () => void {
@@ -144,7 +173,9 @@ export class LineReader {
     this.rl.pause();
     const others = input.listeners('data') as DataListener[];
     input.removeAllListeners('data');
-    const kept: Buffer[] = [];
+    // Keys still held from an earlier wait were typed before any read now.
+    const kept: Buffer[] = this.held ? [this.held] : [];
+    this.held = undefined;
     const listener: DataListener = (chunk) => {
       const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       for (let i = data.indexOf(CTRL_C); i >= 0; i = data.indexOf(CTRL_C, i + 1)) {
@@ -173,7 +204,24 @@ export class LineReader {
     input.pause();
     for (const l of reading.others) input.on('data', l);
     const kept = Buffer.concat(reading.kept);
-    if (kept.length && !input.readableEnded && !input.destroyed) input.unshift(kept);
+    this.held = kept.length ? kept : undefined;
+  }
+
+  /**
+   * Hands the next held line (through its Enter) back to the terminal's stream, first in
+   * line, for whoever reads next; the rest stays held until the next read begins.
+   */
+  private release() {
+    const held = this.held;
+    if (!held) return;
+    const input = this.input;
+    if (input.readableEnded || input.destroyed) return void (this.held = undefined);
+    let end = held.findIndex((b) => b === 0x0d || b === 0x0a);
+    // A CRLF (a paste) is one line end, not an empty line after it.
+    if (end >= 0 && held[end] === 0x0d && held[end + 1] === 0x0a) end++;
+    const next = end < 0 ? held : held.subarray(0, end + 1);
+    this.held = next.length < held.length ? held.subarray(next.length) : undefined;
+    input.unshift(next);
   }
 
   /**
@@ -184,7 +232,8 @@ export class LineReader {
   async discardUnread(): Promise<number> {
     const input = this.input;
     if (!this.typed || typeof input.setRawMode !== 'function') return 0;
-    let dropped = 0;
+    let dropped = this.held?.length ?? 0;
+    this.held = undefined;
     const drop = (data: Buffer | string) => (dropped += data.length);
     const wasRaw = input.isRaw;
     // Raw, so a line typed without Enter is readable too.

@@ -726,3 +726,59 @@ test('pty: a password pasted with /auth is discarded and not recalled by the Up 
     pty.close();
   }
 });
+
+test('pty: a line typed while a command waits, and half of the next: the rest typed after the reply goes on the end of that half, in order', { skip }, async () => {
+  const late = await lateNoopServer();
+  const { pty } = session('', late.port);
+  try {
+    await greet(pty);
+    await pty.type('NOOP');
+    await pty.key('Enter');
+    await pty.waitFor(/^ -> NOOP$/m, 'NOOP sent');
+    // Both reached readline at once when the reply came: RSET ran, and the prompt after it
+    // put the cursor before "HELP pa", so "rt" went in front of it ("rtHELP pa" was sent).
+    await pty.type('RSET');
+    await pty.key('Enter');
+    await pty.type('HELP pa');
+    await pty.waitFor(/late ok[^]* -> RSET/, 'NOOP answered, then RSET sent');
+    await new Promise((r) => setTimeout(r, 300));
+    await pty.type('rt');
+    await pty.key('Enter');
+    await pty.waitFor(/^ -> HELP/m, 'the HELP line sent');
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+    assert.deepEqual(late.lines, ['EHLO client.test', 'NOOP', 'RSET', 'HELP part', 'QUIT']);
+  } finally {
+    pty.close();
+    await late.close();
+  }
+});
+
+test('pty: a reply nobody asked for, shown while a line is half typed: the rest of the line goes on its end', { skip }, async () => {
+  const lines: string[] = [];
+  let socket: Socket | undefined;
+  const chatty = await rawServer((s) => {
+    socket = s;
+    s.write('220 chatty.test ESMTP\r\n');
+    lineServer(s, (l) => (lines.push(l), /^QUIT/i.test(l) ? '221 bye\r\n' : '250 ok\r\n'));
+  });
+  const { pty } = session('', chatty.port);
+  try {
+    await pty.waitFor(PROMPT, 'the prompt');
+    await pty.type('HELP pa');
+    socket!.write('250 unsolicited\r\n');
+    await pty.waitFor(/^<-  250 unsolicited/m, 'the unsolicited reply shown');
+    await new Promise((r) => setTimeout(r, 300));
+    await pty.type('rt');
+    await pty.key('Enter');
+    await pty.waitFor(/^ -> HELP/m, 'the HELP line sent');
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+    assert.deepEqual(lines, ['HELP part', 'QUIT']);
+  } finally {
+    pty.close();
+    await chatty.close();
+  }
+});

@@ -88,7 +88,9 @@ export class LineReader {
     if (!this.rl || !this.typed) return;
     if (this.options.terminal) {
       this.rl.setPrompt(text);
-      this.rl.prompt();
+      // The cursor stays where it was: a line half typed before output came (a reply nobody
+      // asked for) goes on where the person left it, not before its first character.
+      this.rl.prompt(true);
     }
     this.release();
     this.rl.resume();

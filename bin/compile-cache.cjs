@@ -54,10 +54,30 @@ function load(file, slot, env = process.env) {
     enableCompileCache(path.join(dir, 'node'));
     return { exports: require(file), save: () => {} };
   }
-  return loadWithCachedData(file, path.join(dir, `${fnv1a(file)}-${slot}.v8`));
+  return loadWithCachedData(file, dir, `${fnv1a(file)}-`, slot);
 }
 
-function loadWithCachedData(file, cacheFile) {
+/**
+ * Each install of smtpkit (another path: npx keeps each version apart) leaves entries of its
+ * own; those of other installs not rewritten for a month go when an entry is saved, so the
+ * directory does not grow for ever. An install still in use only compiles again once.
+ */
+const STALE_MS = 30 * 24 * 3600 * 1000;
+function prune(dir, ownPrefix) {
+  const before = Date.now() - STALE_MS;
+  for (const name of fs.readdirSync(dir)) {
+    if (name.startsWith(ownPrefix) || !/\.v8(\.\d+\.tmp)?$/.test(name)) continue;
+    const entry = path.join(dir, name);
+    try {
+      if (fs.lstatSync(entry).mtimeMs < before) fs.unlinkSync(entry);
+    } catch {
+      // Gone already (another run pruned it).
+    }
+  }
+}
+
+function loadWithCachedData(file, dir, prefix, slot) {
+  const cacheFile = path.join(dir, `${prefix}${slot}.v8`);
   const source = fs.readFileSync(file, 'utf8');
   const st = fs.statSync(file);
   // V8 checks the cache against the source only by length: a rebuilt bundle of the same
@@ -95,6 +115,7 @@ function loadWithCachedData(file, cacheFile) {
       const tmp = `${cacheFile}.${process.pid}.tmp`;
       fs.writeFileSync(tmp, Buffer.concat([Buffer.from(stamp, 'latin1'), script.createCachedData()]), { mode: 0o600 });
       fs.renameSync(tmp, cacheFile);
+      prune(dir, prefix);
     } catch {
       // A read-only home, a full disk: run uncached.
     }

@@ -564,6 +564,36 @@ test('pty: Ctrl-C while a command waits, with no line editing (output to files):
   }
 });
 
+test('pty: Ctrl-C during a TLS handshake the server never finishes stops it, naming the handshake (exit 5)', { skip }, async () => {
+  let upgrading = false;
+  // Says yes to STARTTLS, then stays silent: the handshake never ends.
+  const stall = await loggingServer({
+    answer: (l) => {
+      if (upgrading) return '';
+      if (/^EHLO/i.test(l)) return '250-logging.test\r\n250 STARTTLS\r\n';
+      if (/^STARTTLS/i.test(l)) return ((upgrading = true), '220 2.0.0 Ready to start TLS\r\n');
+      return undefined;
+    },
+  });
+  const pty = shellSession(stall.port);
+  try {
+    await greet(pty);
+    await pty.type('STARTTLS');
+    await pty.key('Enter');
+    await pty.waitFor(/^<- {2}220 2\.0\.0 Ready to start TLS/m, 'the 220');
+    await new Promise((r) => setTimeout(r, 500));
+    await pty.key('C-c');
+    await pty.waitFor(/^CODE=\d+$/m, 'smtpkit ended', 10000);
+    assert.match(pty.screen(), /stopped waiting for the TLS handshake \(Ctrl-C\) and closed the connection, without QUIT: a connection whose TLS handshake was abandoned/);
+    assert.match(pty.screen(), /^CODE=5$/m);
+    assert.deepEqual(stall.lines.slice(0, 2), ['EHLO client.test', 'STARTTLS']);
+    assert.deepEqual(pty.terminalState(), { lineMode: true, echo: true, cursorVisible: true });
+  } finally {
+    pty.close();
+    await stall.close();
+  }
+});
+
 test('pty: Ctrl-C while the repl waits for the greeting stops at once, with a line saying so (exit 4)', { skip }, async () => {
   // Accepts the connection and never says a word.
   const mute = await rawServer(() => {});

@@ -11,7 +11,7 @@ export function stoppedWaiting(awaiting: NonNullable<SmtpSession['awaiting']>): 
   const what = 'handshake' in awaiting ? 'the TLS handshake' : dot ? 'the reply to the end of the message (".")' : `the reply to ${awaiting.reply}`;
   return new SmtpkitError(
     'protocol',
-    `stopped waiting for ${what} (Ctrl-C) and closed the connection, without QUIT: once a reply is abandoned the session's state is unknown (SMTP cannot skip a reply)${dot ? '; whether the message was accepted is unknown' : ''}`,
+    `stopped waiting for ${what} (Ctrl-C) and closed the connection, without QUIT: ${'handshake' in awaiting ? 'a connection whose TLS handshake was abandoned cannot carry anything more' : "once a reply is abandoned the session's state is unknown (SMTP cannot skip a reply)"}${dot ? '; whether the message was accepted is unknown' : ''}`,
     undefined,
     { kind: 'interrupted' },
   );

@@ -1,5 +1,5 @@
+import { now } from '../util/clock.js';
 import { isIP } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import type { ConnectionOptions, SecureContext } from 'node:tls';
 import { SmtpkitError, type FailureKind } from '../errors.js';
 import { hasExtension, heloCapabilities, parseEhlo, type Capabilities } from '../protocol/capabilities.js';
@@ -94,7 +94,7 @@ export class SmtpSession {
   /** Set when judgeCertificate vouched for the last handshake's certificate. */
   certificateVerdict: CertificateVerdict | undefined;
   private connection: Connection | undefined;
-  private readonly started = performance.now();
+  private readonly started = now();
   /** True between a complete reply and the next command: only then may QUIT be sent. */
   private inStep = true;
   /** The command whose reply is being read ('CONNECT' for the greeting): what replied() names. */
@@ -501,7 +501,7 @@ export class SmtpSession {
   }
 
   elapsed(): number {
-    return Math.round((performance.now() - this.started) * 10) / 10;
+    return Math.round((now() - this.started) * 10) / 10;
   }
 
   private async handshake(): Promise<TlsFacts> {
@@ -608,13 +608,13 @@ export class SmtpSession {
   }
 
   private async timedPhase<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const start = performance.now();
+    const start = now();
     this.running.push(name);
     try {
       return await fn();
     } finally {
       this.running.splice(this.running.lastIndexOf(name), 1);
-      this.timings[name] = Math.round(((this.timings[name] ?? 0) + performance.now() - start) * 10) / 10;
+      this.timings[name] = Math.round(((this.timings[name] ?? 0) + now() - start) * 10) / 10;
     }
   }
 

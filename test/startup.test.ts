@@ -49,7 +49,7 @@ async function loads(script: string, args: string[]): Promise<{ code: number | n
 const ours = (loaded: string[]) => loaded.filter((l) => l.startsWith(ROOT)).map((l) => l.slice(ROOT.length));
 const packages = (loaded: string[]) => [...new Set(ours(loaded).flatMap((l) => /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(l)?.[1] ?? []))];
 /** Built-ins no session without TLS needs: each costs milliseconds at start. */
-const HEAVY_BUILTINS = ['node:tls', 'node:crypto', 'node:dns', 'node:dns/promises', 'node:dgram', 'node:child_process', 'node:readline', 'node:http', 'node:https', 'node:zlib'];
+const HEAVY_BUILTINS = ['node:tls', 'node:crypto', 'node:dns', 'node:dns/promises', 'node:dgram', 'node:child_process', 'node:readline', 'node:http', 'node:https', 'node:zlib', 'node:perf_hooks'];
 
 test('--version loads only the bin shim: no bundle, no package.json through require, no commander', async () => {
   const { code, output, loaded } = await loads(BIN, ['--version']);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -8,7 +8,11 @@ import { runCli } from './helpers/cli.js';
 import { capturePeer } from './helpers/capture-peer.js';
 import { faults, scripted, type Script } from './helpers/fault-server.js';
 import { BIN } from './helpers/paths.js';
+import { measuredRun, MiB } from './helpers/peak-rss.js';
 import { rawServer } from './helpers/raw-server.js';
+
+/** The environment the memory tests give smtpkit: nothing of this machine's but PATH. */
+const MINIMAL_ENV = { PATH: process.env.PATH ?? '', NO_COLOR: '1' };
 
 /** The CLI against a scripted server with one fault: what a user sees (exit code, JSON). */
 async function against(script: Script, args: string[], opts: { limitMs?: number; env?: Record<string, string> } = {}) {
@@ -62,31 +66,30 @@ test('send: a 250 to DATA or a 354 after the dot is a broken protocol (exit 5), 
   assert.equal(refused.code, 8, refused.stdout);
 });
 
+/** smtpkit fed `mib` MiB of `fill` on standard input, or less if it exits first: its exit code and stderr. */
+async function fedStdin(args: string[], fill: string, mib: number): Promise<{ code: number | null; err: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  child.stdin.on('error', () => {});
+  const block = Buffer.alloc(1024 * 1024, fill);
+  for (let i = 0; i < mib && child.exitCode === null; i++) await new Promise<void>((resolve) => child.stdin.write(block, () => resolve()));
+  child.stdin.end();
+  const code = await new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on('exit', resolve)));
+  return { code, err };
+}
+
 test('send --body - takes a bounded body from standard input; a whole message streams with --data -', async () => {
   const server = await rawServer(scripted({}));
   try {
-    const big = spawn(process.execPath, [BIN, 'send', `127.0.0.1:${server.port}`, '--timeout', '2s', '--from', 'a@client.test', '--to', 'b@fake.test', '--starttls', 'never', '--body', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let err = '';
-    big.stderr.on('data', (d) => (err += d));
-    big.stdin.on('error', () => {});
-    const chunk = Buffer.alloc(1024 * 1024, 'a');
-    for (let i = 0; i < 20 && big.exitCode === null; i++) await new Promise<void>((resolve) => big.stdin.write(chunk, () => resolve()));
-    big.stdin.end();
-    const code = await new Promise<number | null>((resolve) => (big.exitCode !== null ? resolve(big.exitCode) : big.on('exit', resolve)));
-    assert.equal(code, 2, err);
-    assert.match(err, /--body - takes at most 16 MiB from standard input; stream a whole message with --data -/);
+    const body = await fedStdin(['send', `127.0.0.1:${server.port}`, '--timeout', '2s', '--from', 'a@client.test', '--to', 'b@fake.test', '--starttls', 'never', '--body', '-'], 'a', 20);
+    assert.equal(body.code, 2, body.err);
+    assert.match(body.err, /--body - takes at most 16 MiB from standard input; stream a whole message with --data -/);
     assert.equal(server.received.join(''), '', 'nothing was sent');
     // Load mode holds its message in memory: --data - is bounded there too (256 MiB).
-    const load = spawn(process.execPath, [BIN, 'send', `127.0.0.1:${server.port}`, '--timeout', '2s', '--from', 'a@client.test', '--to', 'b@fake.test', '--starttls', 'never', '--data', '-', '--count', '2'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let loadErr = '';
-    load.stderr.on('data', (d) => (loadErr += d));
-    load.stdin.on('error', () => {});
-    const mib = Buffer.alloc(1024 * 1024, 'b');
-    for (let i = 0; i < 300 && load.exitCode === null; i++) await new Promise<void>((resolve) => load.stdin.write(mib, () => resolve()));
-    load.stdin.end();
-    const loadCode = await new Promise<number | null>((resolve) => (load.exitCode !== null ? resolve(load.exitCode) : load.on('exit', resolve)));
-    assert.equal(loadCode, 2, loadErr);
-    assert.match(loadErr, /load mode with --data - takes at most 256 MiB from standard input/);
+    const load = await fedStdin(['send', `127.0.0.1:${server.port}`, '--timeout', '2s', '--from', 'a@client.test', '--to', 'b@fake.test', '--starttls', 'never', '--data', '-', '--count', '2'], 'b', 300);
+    assert.equal(load.code, 2, load.err);
+    assert.match(load.err, /load mode with --data - takes at most 256 MiB from standard input/);
     assert.equal(server.received.join(''), '', 'nothing was sent');
   } finally {
     await server.close();
@@ -160,32 +163,6 @@ test('an attachment whose stat size is 0 but has content (/proc): SIZE= is the r
   }
 });
 
-/** Peak resident memory of a child, read from /proc while it runs (VmHWM is a high-water mark). */
-function peakRss(pid: number): number {
-  try {
-    return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
-  } catch {
-    return 0;
-  }
-}
-
-async function measured(args: string[], stdin: (w: NodeJS.WritableStream) => void | Promise<void>, limitMs: number) {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' } });
-  let peak = 0;
-  const poll = setInterval(() => (peak = Math.max(peak, peakRss(child.pid!))), 20);
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  child.stdin.on('error', () => {});
-  void stdin(child.stdin);
-  const killer = setTimeout(() => child.kill('SIGKILL'), limitMs);
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  clearTimeout(killer);
-  clearInterval(poll);
-  return { code, peak, out };
-}
-
-const MiB = 1024 * 1024;
 
 test('a 250 flood while writing a 6 MB message: protocol error, peak RSS under 300 MB, ends within the timeout', { skip: process.platform !== 'linux' ? 'reads /proc' : false }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'smtpkit-flood-'));
@@ -197,9 +174,7 @@ test('a 250 flood while writing a 6 MB message: protocol error, peak RSS under 3
   closeSync(fd);
   const server = await rawServer(scripted(faults.floodWhileWriting()));
   try {
-    const r = await measured(['send', `127.0.0.1:${server.port}`, '--from', 'a@client.test', '--to', 'b@fake.test', '--starttls', 'never', '--data', file, '--timeout', '3s', '-q'], (w) => {
-      w.end();
-    }, 20_000);
+    const r = await measuredRun(['send', `127.0.0.1:${server.port}`, '--from', 'a@client.test', '--to', 'b@fake.test', '--starttls', 'never', '--data', file, '--timeout', '3s', '-q'], { env: MINIMAL_ENV, stdin: (w) => void w.end(), limitMs: 20_000 });
     t.diagnostic(`peak RSS ${Math.round(r.peak / MiB)} MiB`);
     assert.equal(r.code, 5, r.out);
     assert.ok(r.peak > 0 && r.peak < 300 * MiB, `peak RSS ${Math.round(r.peak / MiB)} MiB`);
@@ -219,11 +194,15 @@ test('--data - streams standard input: 100 MB with peak RSS under 150 MB', { ski
   );
   try {
     const block = Buffer.from(`${'z'.repeat(1022)}\r\n`);
-    const r = await measured(['send', `127.0.0.1:${server.port}`, '--from', 'a@client.test', '--to', 'b@fake.test', '--data', '-', '-q'], async (w) => {
-      w.write('Subject: stdin\r\n\r\n');
-      for (let i = 0; i < 100 * 1024; i++) if (!w.write(block)) await new Promise((res) => w.once('drain', res));
-      w.end();
-    }, 60_000);
+    const r = await measuredRun(['send', `127.0.0.1:${server.port}`, '--from', 'a@client.test', '--to', 'b@fake.test', '--data', '-', '-q'], {
+      env: MINIMAL_ENV,
+      stdin: async (w) => {
+        w.write('Subject: stdin\r\n\r\n');
+        for (let i = 0; i < 100 * 1024; i++) if (!w.write(block)) await new Promise((res) => w.once('drain', res));
+        w.end();
+      },
+      limitMs: 60_000,
+    });
     t.diagnostic(`peak RSS ${Math.round(r.peak / MiB)} MiB`);
     assert.equal(r.code, 0, r.out);
     assert.ok(received > 100 * MiB, `the server got ${received} bytes`);

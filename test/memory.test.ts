@@ -1,21 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { BIN } from './helpers/paths.js';
+import { measuredRun } from './helpers/peak-rss.js';
 import { smtpPeer } from './helpers/smtp-peer.js';
-
-/** Peak resident memory of a child, read from /proc while it runs (VmHWM is a high-water mark). */
-function peakRss(pid: number): number {
-  try {
-    return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
-  } catch {
-    return 0;
-  }
-}
 
 /** A file of `mib` MiB in a new temporary directory. */
 function bigFile(prefix: string, mib: number): { dir: string; file: string } {
@@ -39,14 +29,7 @@ test('a 50 MB attachment streams from the file: peak RSS stays far below the mes
     },
   });
   try {
-    const child = spawn(process.execPath, [BIN, 'send', `127.0.0.1:${peer.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--attach', file, '-q'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let peak = 0;
-    const poll = setInterval(() => (peak = Math.max(peak, peakRss(child.pid!))), 20);
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    clearInterval(poll);
+    const { code, peak, out } = await measuredRun(['send', `127.0.0.1:${peer.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--attach', file, '-q']);
     assert.equal(code, 0, out);
     assert.ok(received > 50 * 1024 * 1024 * 1.3, `the server got ${received} bytes`);
     assert.ok(peak > 0 && peak < 150 * 1024 * 1024, `peak RSS ${Math.round(peak / 1048576)} MiB`);
@@ -100,14 +83,7 @@ test('load mode: the message is held once however many connections send it, QUIT
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
     const port = (server.address() as net.AddressInfo).port;
-    const child = spawn(process.execPath, [BIN, 'send', `127.0.0.1:${port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--attach', file, '--count', '16', '--concurrency', '16', '--timeout', '30', '-q'], { env: { ...process.env, SMTPKIT_LOAD_THREADS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let peak = 0;
-    const poll = setInterval(() => (peak = Math.max(peak, peakRss(child.pid!))), 20);
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    clearInterval(poll);
+    const { code, peak, out } = await measuredRun(['send', `127.0.0.1:${port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--attach', file, '--count', '16', '--concurrency', '16', '--timeout', '30', '-q'], { env: { ...process.env, SMTPKIT_LOAD_THREADS: '1' } });
     assert.equal(code, 0, out);
     assert.equal(quitWithDot, 16, 'each connection sent QUIT with its dot');
     // The message is about 13.5 MiB on the wire: a copy per connection would be 16 of them.

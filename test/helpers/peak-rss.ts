@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { BIN } from './paths.js';
 
 /** A process's peak resident memory in bytes, from /proc (VmHWM is a high-water mark); 0 once it is gone. */
 export function peakRss(pid: number): number {
@@ -24,3 +26,24 @@ export function watchPeakRss(pid: number, everyMs = 25): { stop(): number; peak(
 }
 
 export const MiB = 1024 * 1024;
+
+/**
+ * Runs smtpkit with `args` to its end, sampling its peak RSS meanwhile: its exit code, peak
+ * and output (stdout and stderr). `stdin` feeds standard input (closed otherwise); past
+ * `limitMs` the child is killed.
+ */
+export async function measuredRun(args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: (w: NodeJS.WritableStream) => void | Promise<void>; limitMs?: number } = {}) {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
+  const rss = watchPeakRss(child.pid!, 20);
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  if (opts.stdin) {
+    child.stdin!.on('error', () => {});
+    void opts.stdin(child.stdin!);
+  }
+  const killer = opts.limitMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), opts.limitMs);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  clearTimeout(killer);
+  return { code, peak: rss.stop(), out };
+}

@@ -108,7 +108,7 @@ export function lookupMx(domain: string, options: DnsOptions & { ptr?: boolean }
 /** A health check of one server: every check's verdict, timings and the session's events. */
 export function probe(target: ProbeTarget, options: ProbeOptions): Promise<ProbeResult> {
   const { dns, dane, ...rest } = options;
-  const needsDns = rest.ptr || !!rest.dnsbl?.length || dane;
-  const r = needsDns ? resolver(dns) : undefined;
-  return probeWith(target, { ...rest, resolver: r, ...(dane ? { daneResolver: r } : {}) });
+  const r = rest.ptr || rest.dnsbl?.length || dane ? resolver(dns) : undefined;
+  // As the CLI does: a resolver in `resolver` means PTR and DNSBL checks, so only when asked for.
+  return probeWith(target, { ...rest, resolver: rest.ptr || rest.dnsbl?.length ? r : undefined, ...(dane ? { daneResolver: r } : {}) });
 }

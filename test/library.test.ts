@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import ts from 'typescript';
+import { dnsServer } from './helpers/dns-server.js';
 import { ROOT } from './helpers/paths.js';
 
 const ENTRY = `${ROOT}dist/lib/index.d.ts`;
@@ -66,4 +67,33 @@ test('no exported signature reaches a CLI type: no *Flags, nothing of commander,
     return /Flags$/.test(name) || /\/node_modules\/(commander|@commander-js)\//.test(file) || /^(cli|options|commands)\//.test(where) || where === 'cli.d.ts' ? [`${name} (${where})`] : [];
   });
   assert.deepEqual(leaks, []);
+});
+
+test('probe and lookupMx from the library take typed options, DNS servers as plain strings', async () => {
+  const lib = (await import(`${ROOT}dist/lib/index.js`)) as typeof import('../src/index.js');
+  const sink = new lib.Sink(lib.withSinkDefaults({ name: 'sink.test' }));
+  const port = await sink.listen();
+  const dns = await dnsServer({
+    'example.test': [{ type: 'MX', exchange: 'mx.example.test', priority: 10 }],
+    'mx.example.test': [{ type: 'A', address: '127.0.0.1' }],
+    '1.0.0.127.in-addr.arpa': [{ type: 'PTR', domain: 'mx.example.test' }],
+  });
+  try {
+    const mx = await lib.lookupMx('example.test', { servers: [`127.0.0.1:${dns.port}`], timeoutMs: 2000 });
+    assert.deepEqual(
+      mx.hosts.map((h) => [h.exchange, h.addresses.map((a) => a.address)]),
+      [['mx.example.test', ['127.0.0.1']]],
+    );
+    const result = await lib.probe(
+      { label: `127.0.0.1:${port}`, options: lib.withSessionDefaults({ host: '127.0.0.1', port, timeouts: { connect: 5000, greeting: 5000, command: 5000 } }) },
+      { expectBanner: /sink\.test/, warnDays: 21, critDays: 7, warnMs: {}, critMs: {}, auth: undefined, from: undefined, rcpt: undefined, relayTest: false, totalMs: 10_000, ptr: true, dns: { servers: [`127.0.0.1:${dns.port}`], timeoutMs: 2000 } },
+    );
+    const checks = new Map(result.checks.map((c) => [c.name, c.status]));
+    assert.equal(checks.get('greeting'), 'pass', JSON.stringify(result.checks));
+    // The PTR answer came from the test's server: its name is not the greeting's.
+    assert.match(result.checks.find((c) => c.name === 'ptr')?.message ?? '', /^127\.0\.0\.1 is mx\.example\.test, but the greeting says sink\.test/, JSON.stringify(result.checks));
+  } finally {
+    await dns.close();
+    await sink.close();
+  }
 });

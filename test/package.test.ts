@@ -36,13 +36,17 @@ function npmEnv(dir: string): Record<string, string> {
   };
 }
 
+let npmChecked: { missing: string | undefined } | undefined;
 function npmMissing(): string | undefined {
-  try {
-    execFileSync('npm', ['--version'], { stdio: 'ignore', timeout: 20_000 });
-    return undefined;
-  } catch {
-    return 'npm is not on PATH: the package tests need it';
+  if (!npmChecked) {
+    try {
+      execFileSync('npm', ['--version'], { stdio: 'ignore', timeout: 20_000 });
+      npmChecked = { missing: undefined };
+    } catch {
+      npmChecked = { missing: 'npm is not on PATH (or does not run): the package tests need it' };
+    }
   }
+  return npmChecked.missing;
 }
 
 /** The runtime dependencies (what package-lock.json does not mark dev), copied as installed here. */

@@ -13,13 +13,28 @@ import { DEFAULT_TIMEOUT_MS, type Timeouts } from './session/timeouts.js';
 import type { SessionOptions, TlsSettings } from './session/session.js';
 import { SINK_DEFAULTS, type SinkOptions } from './sink/server.js';
 
-export { SmtpSession, type CertificateJudge, type CertificateVerdict, type CommandOptions, type IdleWatcher, type SessionOptions, type TlsSettings } from './session/session.js';
+export {
+  SmtpSession,
+  type CertificateJudge,
+  type CertificateVerdict,
+  type CommandOptions,
+  type IdleWatcher,
+  type SessionOptions,
+  type TlsSettings,
+} from './session/session.js';
 export type { EventSink, SmtpEvent, Timings } from './session/events.js';
 export type { Timeouts } from './session/timeouts.js';
 export type { CertificateFacts, TlsFacts } from './session/tls-facts.js';
 export { ExitCode, SmtpkitError, type ErrorClass, type ErrorDetails, type FailureKind, type Hint, type Wait } from './errors.js';
 export { DnsFailure, type DnsErrorInfo } from './dns/resolver.js';
-export { mailTransaction, type Envelope, type RecipientResult, type TransactionOptions, type TransactionResult, type TransactionStep } from './flows/transaction.js';
+export {
+  mailTransaction,
+  type Envelope,
+  type RecipientResult,
+  type TransactionOptions,
+  type TransactionResult,
+  type TransactionStep,
+} from './flows/transaction.js';
 export { mail, rcpt, type MailParams, type RcptParams } from './protocol/envelope.js';
 export { isFailure, isPositive, replyClass, ReplyParser, replyText, type Reply, type ReplyClass } from './protocol/reply.js';
 export { authMechanisms, hasExtension, parseEhlo, sizeLimit, type Capabilities } from './protocol/capabilities.js';
@@ -48,7 +63,8 @@ export interface DnsOptions {
 }
 
 /** What `SessionOptions` needs at least; the rest as the command line defaults it. */
-export type SessionInit = Pick<SessionOptions, 'host' | 'port'> & Partial<Omit<SessionOptions, 'timeouts' | 'tls'>> & { timeouts?: Partial<Timeouts>; tls?: Partial<TlsSettings> };
+export type SessionInit = Pick<SessionOptions, 'host' | 'port'> &
+  Partial<Omit<SessionOptions, 'timeouts' | 'tls'>> & { timeouts?: Partial<Timeouts>; tls?: Partial<TlsSettings> };
 
 /** A probe's settings with DNS given as plain options (ProbeSettings holds resolver objects). */
 export type ProbeOptions = Omit<ProbeSettings, 'resolver' | 'daneResolver'> & { dns?: DnsOptions; dane?: boolean };
@@ -74,8 +90,23 @@ export function withSessionDefaults(init: SessionInit): SessionOptions {
     ehloName: name && !/\s/.test(name) ? name : 'localhost',
     raw: false,
     ...init,
-    timeouts: { connect: DEFAULT_TIMEOUT_MS, greeting: DEFAULT_TIMEOUT_MS, command: DEFAULT_TIMEOUT_MS, tls: DEFAULT_TIMEOUT_MS, ...init.timeouts },
-    tls: { sni: undefined, ca: undefined, minVersion: undefined, maxVersion: undefined, cert: undefined, key: undefined, verify: false, ...init.tls },
+    timeouts: {
+      connect: DEFAULT_TIMEOUT_MS,
+      greeting: DEFAULT_TIMEOUT_MS,
+      command: DEFAULT_TIMEOUT_MS,
+      tls: DEFAULT_TIMEOUT_MS,
+      ...init.timeouts,
+    },
+    tls: {
+      sni: undefined,
+      ca: undefined,
+      minVersion: undefined,
+      maxVersion: undefined,
+      cert: undefined,
+      key: undefined,
+      verify: false,
+      ...init.tls,
+    },
   };
 }
 
@@ -110,5 +141,6 @@ export function probe(target: ProbeTarget, options: ProbeOptions): Promise<Probe
   const { dns, dane, ...rest } = options;
   const r = rest.ptr || rest.dnsbl?.length || dane ? resolver(dns) : undefined;
   // As the CLI does: a resolver in `resolver` means PTR and DNSBL checks, so only when asked for.
-  return probeWith(target, { ...rest, resolver: rest.ptr || rest.dnsbl?.length ? r : undefined, ...(dane ? { daneResolver: r } : {}) });
+  const ptrOrDnsbl = rest.ptr || !!rest.dnsbl?.length;
+  return probeWith(target, { ...rest, resolver: ptrOrDnsbl ? r : undefined, ...(dane ? { daneResolver: r } : {}) });
 }

@@ -18,7 +18,14 @@ const ENTRY = `${ROOT}dist/lib/index.d.ts`;
  * lead nowhere; a type from node_modules is recorded but not entered.
  */
 function reachable(entry: string): Map<string, string> {
-  const program = ts.createProgram([entry], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, strict: true, types: ['node'], typeRoots: [`${ROOT}node_modules/@types`] });
+  const program = ts.createProgram([entry], {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    strict: true,
+    types: ['node'],
+    typeRoots: [`${ROOT}node_modules/@types`],
+  });
   const checker = program.getTypeChecker();
   const source = program.getSourceFile(entry);
   assert.ok(source, entry);
@@ -53,7 +60,8 @@ function reachable(entry: string): Map<string, string> {
 
 test('the library exports the client core', async () => {
   const lib = await import(`${ROOT}dist/lib/index.js`);
-  for (const name of ['SmtpSession', 'SmtpkitError', 'ExitCode', 'mailTransaction', 'mail', 'rcpt', 'ReplyParser', 'buildMessage', 'parseAddress', 'explainReply', 'explainPasted', 'probe', 'lookupMx', 'Sink', 'withSessionDefaults', 'withSinkDefaults']) {
+  const values = ['SmtpSession', 'SmtpkitError', 'ExitCode', 'mailTransaction', 'mail', 'rcpt', 'ReplyParser', 'buildMessage', 'parseAddress'];
+  for (const name of [...values, 'explainReply', 'explainPasted', 'probe', 'lookupMx', 'Sink', 'withSessionDefaults', 'withSinkDefaults']) {
     assert.ok(name in lib, name);
   }
   const names = new Set([...reachable(ENTRY).keys()].map((k) => k.split(' ')[0]));
@@ -86,7 +94,20 @@ test('probe and lookupMx from the library take typed options, DNS servers as pla
     );
     const result = await lib.probe(
       { label: `127.0.0.1:${port}`, options: lib.withSessionDefaults({ host: '127.0.0.1', port, timeouts: { connect: 5000, greeting: 5000, command: 5000 } }) },
-      { expectBanner: /sink\.test/, warnDays: 21, critDays: 7, warnMs: {}, critMs: {}, auth: undefined, from: undefined, rcpt: undefined, relayTest: false, totalMs: 10_000, ptr: true, dns: { servers: [`127.0.0.1:${dns.port}`], timeoutMs: 2000 } },
+      {
+        expectBanner: /sink\.test/,
+        warnDays: 21,
+        critDays: 7,
+        warnMs: {},
+        critMs: {},
+        auth: undefined,
+        from: undefined,
+        rcpt: undefined,
+        relayTest: false,
+        totalMs: 10_000,
+        ptr: true,
+        dns: { servers: [`127.0.0.1:${dns.port}`], timeoutMs: 2000 },
+      },
     );
     const checks = new Map(result.checks.map((c) => [c.name, c.status]));
     assert.equal(checks.get('greeting'), 'pass', JSON.stringify(result.checks));

@@ -119,7 +119,8 @@ test('the tarball installs with no registry and no npm warning; smtpkit demo run
   assert.match(demo.stdout, /message accepted by localhost:\d+/);
 
   // A program of its own, type-checked against the installed declarations by this checkout's tsc.
-  writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: false, types: ['node'], typeRoots: [`${ROOT}node_modules/@types`] }, files: ['use.ts'] }));
+  const compilerOptions = { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: false, types: ['node'] };
+  writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { ...compilerOptions, typeRoots: [`${ROOT}node_modules/@types`] }, files: ['use.ts'] }));
   writeFileSync(join(app, 'use.ts'), USE_TS);
   const tsc = await run(process.execPath, [TSC, '-p', app], app, 45_000);
   assert.equal(tsc.code, 0, tsc.stdout + tsc.stderr);
@@ -137,7 +138,8 @@ test('the tarball installs with no registry and no npm warning; smtpkit demo run
  * What a program of its own does with the library: starts the sink, sends one message with
  * SmtpSession and the mail transaction, and reads a refused connection as a typed error.
  */
-const USE_TS = `import { buildMessage, hasExtension, mailTransaction, parseAddress, Sink, SmtpkitError, SmtpSession, withSessionDefaults, withSinkDefaults, type SinkMessage, type SmtpEvent } from 'smtpkit';
+const USE_TS = `import { buildMessage, hasExtension, mailTransaction, parseAddress, Sink, SmtpkitError, SmtpSession } from 'smtpkit';
+import { withSessionDefaults, withSinkDefaults, type SinkMessage, type SmtpEvent } from 'smtpkit';
 
 const sink = new Sink(withSinkDefaults({ name: 'sink.test' }));
 const port = await sink.listen();

@@ -82,17 +82,23 @@ async function prepare(flags: SendFlags): Promise<{ spec: MessageSpec; envelope:
     cc,
     subject: flags.subject ?? `smtpkit test ${new Date().toISOString()}`,
     headers: flags.header ?? [],
-    body: flags.body === '-' ? (await readStdin()).toString('utf8') : flags.bodyFile !== undefined ? readText(flags.bodyFile, '--body-file') : (flags.body ?? 'This is a test message sent by smtpkit.\n'),
+    body: flags.body === '-' ? (await readStdin()).toString('utf8') : flags.body !== undefined && swaksFile(flags.body) ? readText(swaksFile(flags.body)!, '--body') : flags.bodyFile !== undefined ? readText(flags.bodyFile, '--body-file') : (flags.body ?? 'This is a test message sent by smtpkit.\n'),
     html: !!flags.html,
-    attachments: (flags.attach ?? []).map((path) => sized(path, '--attach')),
+    attachments: (flags.attach ?? []).map((path) => sized(swaksFile(path) ?? path, '--attach')),
     // Standard input is streamed, never held whole: its size is unknown, so no SIZE= is declared.
-    raw: flags.data === undefined ? undefined : flags.data === '-' ? { path: undefined, data: undefined, size: undefined, stream: process.stdin as AsyncIterable<Buffer> } : sized(flags.data, '--data'),
+    raw: flags.data === undefined ? undefined : flags.data === '-' ? { path: undefined, data: undefined, size: undefined, stream: process.stdin as AsyncIterable<Buffer> } : sized(swaksFile(flags.data) ?? flags.data, '--data'),
   };
   if (spec.raw && (spec.attachments.length || flags.html || flags.subject || spec.headers.length)) {
     throw usageError('--data sends a complete message as it is: it excludes --subject, --header, --html and --attach');
   }
   return { spec, envelope: { from, recipients: [...to, ...cc, ...bcc], notify, ret, envid: flags.envid, requiretls: !!flags.requiretls }, quitAfter, dkim };
 }
+
+/**
+ * swaks' `@FILE`: `--body @msg.txt`, `--attach @report.pdf`, `--data @mail.eml` name a file
+ * (a file whose name starts with @ is `./@name`). The path, or undefined for a plain value.
+ */
+const swaksFile = (value: string) => (value.length > 1 && value.startsWith('@') ? value.slice(1) : undefined);
 
 /** `smtpkit send`: one message, with everything the server offers that the user asked for. */
 export async function send(spec: string | undefined, flags: SendFlags): Promise<number> {
@@ -139,7 +145,9 @@ export async function send(spec: string | undefined, flags: SendFlags): Promise<
     details.finalReply = final;
     details.queueId = result.queueId;
     const accepted = result.recipients.filter((r) => r.accepted).length;
-    return `message accepted by ${where} for ${accepted} of ${result.recipients.length} recipient(s)${result.queueId ? `, queue id ${result.queueId}` : ''}: ${final.code} ${replyText(final)}`;
+    // A partial delivery names who did not get it: -q's one line is all a script may read.
+    const refused = result.recipients.filter((r) => !r.accepted).map((r) => `<${r.address}> ${r.reply.code}${r.reply.enhanced ? ` ${r.reply.enhanced}` : ''} ${replyText(r.reply)}`);
+    return `message accepted by ${where} for ${accepted} of ${result.recipients.length} recipient(s)${result.queueId ? `, queue id ${result.queueId}` : ''}: ${final.code} ${replyText(final)}${refused.length ? `; refused: ${refused.join('; ')}` : ''}`;
   });
 }
 

@@ -125,14 +125,8 @@ export class LineReader {
     // after it while an earlier command waited, were meant for the prompt, or for later:
     // never send them on a guess. Nor show them: the prompt (inquirer) drops keys that were
     // waiting when it opened, so held keys go nowhere but here.
-    const held = this.held ? heldLines(this.held) : 0;
-    this.held = undefined;
-    if (this.queue.length || held) {
-      const dropped = this.queue.splice(0);
-      // Readline put them in the history the Up arrow recalls: a password among them must not be.
-      for (const line of dropped) this.forget(line);
-      onDiscard?.(dropped.length + held);
-    }
+    const dropped = this.discardAhead();
+    if (dropped) onDiscard?.(dropped);
     const rl = this.rl;
     this.rl = undefined;
     rl.close();
@@ -144,6 +138,27 @@ export class LineReader {
       if (!this.ended) this.open();
       if (watch && this.watch === watch) this.startWatch(watch);
     }
+  }
+
+  /**
+   * Drops every line typed or pasted ahead of the one being handled: read and queued, held
+   * from an earlier wait, typed during the current one, or pasted without its Enter. They
+   * were meant for an exchange that is over (a password after an AUTH that was refused) or
+   * for a prompt that never sees them: sent on a guess they could put a secret on the wire.
+   * Returns how many lines went.
+   */
+  discardAhead(): number {
+    const queued = this.queue.splice(0);
+    // Readline put them in the history the Up arrow recalls: a password among them must not be.
+    for (const line of queued) this.forget(line);
+    const kept = this.watch?.reading?.kept ?? [];
+    const keys = Buffer.concat([...(this.held ? [this.held] : []), ...kept.splice(0)]);
+    this.held = undefined;
+    // The start of a line pasted without its Enter, waiting at the prompt to be finished.
+    const rl = this.rl as (readline.Interface & { line: string; cursor: number }) | undefined;
+    const partial = rl?.line ? 1 : 0;
+    if (rl && partial) [rl.line, rl.cursor] = ['', 0];
+    return queued.length + (keys.length ? heldLines(keys) : 0) + partial;
   }
 
   /**
@@ -279,6 +294,8 @@ export class LineReader {
     rl.on('close', () => {
       if (this.rl !== rl) return;
       this.rl = undefined;
+      // Ctrl-D at the prompt: what comes next (QUIT going out) starts on a line of its own.
+      if (this.options.terminal && this.typed) this.output?.write('\n');
       this.ended = true;
       this.flush();
     });

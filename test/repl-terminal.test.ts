@@ -1004,3 +1004,51 @@ test('pty: Ctrl-D at the prompt: QUIT is shown on a line of its own, not on the 
     pty.close();
   }
 });
+
+test('pty: no line editing (output to files): AUTH LOGIN refused, the user and password pasted with it still in the terminal are dropped, not sent', { skip }, async () => {
+  const refusing = await loggingServer({ answer: (l) => (/^AUTH/i.test(l) ? '530 5.7.0 Must issue a STARTTLS command first\r\n' : undefined) });
+  const out = join(mkdtempSync(join(tmpdir(), 'smtpkit-pty-out-')), 'out.txt');
+  // Line mode: the terminal hands over one line per read, so the pasted lines wait in it, unread.
+  const { pty, readHistory } = session(`>${out} 2>/dev/null`, refusing.port);
+  const transcript = () => (existsSync(out) ? readFileSync(out, 'utf8') : '');
+  try {
+    for (const end = Date.now() + 8000; !/^<- {2}220 /m.test(transcript()) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+    await pty.type('EHLO client.test');
+    await pty.key('Enter');
+    await pty.paste(PASTED_LOGIN);
+    for (const end = Date.now() + 8000; !/typed after AUTH/.test(transcript()) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+    assert.match(transcript(), /^!!! 2 lines typed after AUTH discarded, not sent$/m);
+    assert.deepEqual(refusing.lines, ['EHLO client.test', 'AUTH LOGIN', 'QUIT']);
+    assertNoLeak('the history', readHistory(), b64('dave'), b64(SECRET));
+    assertNoLeak('the transcript', transcript(), b64('dave'), b64(SECRET));
+  } finally {
+    pty.close();
+    await refusing.close();
+  }
+});
+
+test('pty: AUTH LOGIN pasted with its user and password, answered 334, 334, 235: all three go, in the exchange, and nothing is dropped', { skip }, async () => {
+  const { pty, readHistory } = session();
+  const start = server.lines.length;
+  try {
+    await greet(pty);
+    await pty.paste(PASTED_LOGIN);
+    await pty.waitFor(/^<-  235 /m, 'logged in');
+    await pty.waitFor(PROMPT, 'the prompt');
+    await pty.key('Up');
+    await pty.waitFor(/> AUTH LOGIN\s*$/m, 'Up recalls AUTH LOGIN, not a response');
+    await pty.key('C-u');
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+    assert.deepEqual(server.lines.slice(start), ['EHLO client.test', 'AUTH LOGIN', b64('dave'), b64(SECRET), 'QUIT']);
+    assert.doesNotMatch(pty.screen(), /discarded/);
+    assert.equal(pty.screen().match(/^ -> <redacted>$/gm)?.length, 2);
+    assertNoLeak('the history', readHistory(), b64('dave'), b64(SECRET));
+  } finally {
+    pty.close();
+  }
+});

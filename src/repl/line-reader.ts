@@ -86,6 +86,9 @@ export class LineReader {
   prompt(text: string): void {
     this.promptText = text;
     if (!this.rl || !this.typed) return;
+    // A line pasted with the last one is handled at once: a prompt shown before it would
+    // have what it sends (" -> RSET") written on the prompt's line.
+    if (this.queue.length) return;
     if (this.options.terminal) {
       this.rl.setPrompt(text);
       // The cursor stays where it was: a line half typed before output came (a reply nobody
@@ -247,22 +250,43 @@ export class LineReader {
    * the shell, which would run them, a typed-ahead password included. Returns their count.
    */
   async discardUnread(): Promise<number> {
-    const input = this.input;
-    if (!this.typed || typeof input.setRawMode !== 'function') return 0;
-    let dropped = this.held?.length ?? 0;
+    if (!this.typed || typeof this.input.setRawMode !== 'function') return 0;
+    const held = this.held?.length ?? 0;
     this.held = undefined;
-    const drop = (data: Buffer | string) => (dropped += data.length);
+    return held + (await this.readUnread()).length;
+  }
+
+  /**
+   * discardAhead(), and the lines still unread in the terminal: with no line editing (line
+   * mode) nothing reads it while a command waits, so what was typed meanwhile is there yet.
+   */
+  async discardAheadAndUnread(): Promise<number> {
+    const read = this.discardAhead();
+    // With line editing, the watch read every key typed during the wait: discardAhead had them.
+    const unread = this.watch?.reading ? Buffer.alloc(0) : await this.readUnread();
+    return read + (unread.length ? heldLines(unread) : 0);
+  }
+
+  /** Reads, for nobody else (a paused readline included), the keys the terminal holds unread. */
+  private async readUnread(): Promise<Buffer> {
+    const input = this.input;
+    if (!this.typed || typeof input.setRawMode !== 'function' || input.readableEnded || input.destroyed) return Buffer.alloc(0);
+    const keys: Buffer[] = [];
+    const take = (data: Buffer | string) => keys.push(typeof data === 'string' ? Buffer.from(data) : data);
+    const others = input.listeners('data') as DataListener[];
+    input.removeAllListeners('data');
     const wasRaw = input.isRaw;
     // Raw, so a line typed without Enter is readable too.
     input.setRawMode(true);
-    input.on('data', drop);
+    input.on('data', take);
     input.resume();
     // What the terminal holds arrives within one read; a short wait covers a busy machine.
     await new Promise((resolve) => setTimeout(resolve, 25));
-    input.off('data', drop);
+    input.off('data', take);
     input.pause();
     input.setRawMode(wasRaw);
-    return dropped;
+    for (const l of others) input.on('data', l);
+    return Buffer.concat(keys);
   }
 
   close(): void {

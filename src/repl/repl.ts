@@ -245,7 +245,7 @@ class Repl {
       // As /auth does: credentials go in clear only when the person started the repl saying so.
       if (!this.flags.allowPlaintext) {
         session.emit({ type: 'warning', message: 'refusing to send credentials without TLS: the AUTH line was not sent; type /starttls first (or start the repl with --allow-plaintext)' });
-        return this.endAuth(false);
+        return await this.endAuth(false);
       }
       session.emit({ type: 'warning', message: 'AUTH without TLS (--allow-plaintext): the credentials that follow cross the network in clear' });
     }
@@ -253,7 +253,7 @@ class Repl {
     if (verb === 'QUIT') this.quitting = true;
     const reply = await session.command(line, { shown, verb: this.saslStep ? 'AUTH' : verb });
     this.saslStep = reply.code === 334;
-    if (exchange && !this.saslStep) this.endAuth(isPositive(reply));
+    if (exchange && !this.saslStep) await this.endAuth(isPositive(reply));
     if ((verb === 'EHLO' || verb === 'HELO') && isPositive(reply)) {
       session.capabilities = verb === 'EHLO' ? parseEhlo(reply) : { domain: '', via: 'HELO', extensions: {} };
       session.emit({ type: 'capabilities', capabilities: session.capabilities });
@@ -429,9 +429,9 @@ class Repl {
    * typed ahead with it were its responses, a password among them, and must not go out as
    * commands, nor stay for the Up arrow. Refused, a next line that is no command is held too.
    */
-  private endAuth(accepted: boolean) {
+  private async endAuth(accepted: boolean) {
     if (!this.interactive) return;
-    const dropped = this.reader.discardAhead();
+    const dropped = await this.reader.discardAheadAndUnread();
     if (dropped) this.discarded(dropped, 'typed after AUTH');
     if (!accepted) this.secretExpected = 'AUTH had just been refused';
   }

@@ -969,6 +969,10 @@ test('pty: a TAB pasted into a command is never sent (refused, saying so); in me
     await greet(pty);
     await pty.paste('NOOP\tpasted\r');
     await pty.waitFor(/^!!! a TAB \(pasted\?\) cannot go in an SMTP command; the line was not sent/m, 'the pasted TAB refused');
+    await pty.waitFor(PROMPT, 'the prompt');
+    await pty.key('Up');
+    await pty.waitFor(/> EHLO client\.test\s*$/m, 'Up skips the refused line (it may have been a secret)');
+    await pty.key('C-u');
     // Typed, Tab completes: it never becomes part of the line.
     await pty.type('NOO');
     await pty.key('Tab');

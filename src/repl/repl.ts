@@ -215,11 +215,15 @@ class Repl {
           throw usageError(`not sent: this line is not an SMTP command, and ${refused} (a password typed ahead?); type it again if it was meant`);
         }
       }
-      // Tab at the prompt completes; one that arrives in a line came with a paste (message
-      // text may hold TABs, a command may not: RFC 5321 separates its words with SP).
-      if (this.interactive && line.includes('\t')) throw usageError('a TAB (pasted?) cannot go in an SMTP command; the line was not sent (Tab at the prompt completes)');
       if (line.startsWith('/')) return await this.meta(line);
       if (!line.trim()) return;
+      // Tab at the prompt completes; one that arrives in a line came with a paste (message
+      // text may hold TABs, a command may not: RFC 5321 separates its words with SP).
+      if (this.interactive && line.includes('\t')) {
+        // Out of the Up arrow's reach too: it may be an AUTH line, or a response after a 334.
+        this.reader.forget(line);
+        throw usageError('a TAB (pasted?) cannot go in an SMTP command; the line was not sent (Tab at the prompt completes)');
+      }
       await this.smtpLine(line);
     } catch (err) {
       if (!(err instanceof SmtpkitError)) throw err;

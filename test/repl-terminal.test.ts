@@ -1056,3 +1056,22 @@ test('pty: AUTH LOGIN pasted with its user and password, answered 334, 334, 235:
     pty.close();
   }
 });
+
+test('pty: lines pasted at once, the last without its Enter: what each sends is on a line of its own, and the unfinished one waits at the prompt', { skip }, async () => {
+  const { pty } = session();
+  const start = server.lines.length;
+  try {
+    await pty.waitFor(PROMPT, 'the prompt');
+    await pty.paste('NOOP\rRSET\rHELP pa');
+    await pty.waitFor(/> HELP pa$/m, 'the unfinished line back at the prompt');
+    await pty.type('rt');
+    await pty.key('Enter');
+    await pty.waitFor(/^ -> HELP part$/m, 'the finished line sent');
+    await pty.key('C-d');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+    assert.deepEqual(server.lines.slice(start), ['NOOP', 'RSET', 'HELP part', 'QUIT']);
+    for (const sent of ['NOOP', 'RSET', 'HELP part', 'QUIT']) assert.match(pty.screen(), new RegExp(`^ -> ${sent}$`, 'm'), `${sent} on a line of its own`);
+  } finally {
+    pty.close();
+  }
+});

@@ -108,6 +108,15 @@ export class LineReader {
     readline.cursorTo(this.output, 0);
   }
 
+  /**
+   * Output is about to start below the line just entered. A line pasted after it without
+   * its Enter sits where that output would go: it is taken off the screen (not out of the
+   * editor: the next prompt shows it again, to be finished).
+   */
+  clearPartial(): void {
+    if (this.rl?.line && this.output && this.options.terminal) this.clearLine();
+  }
+
   /** Takes a line out of the in-memory history (a secret typed at the main prompt). */
   forget(line: string): void {
     const i = this.options.history.indexOf(line);

@@ -130,6 +130,7 @@ class Repl {
       this.prompt();
       for (let line = await this.reader.next(); line !== null && !this.ended; line = await this.reader.next()) {
         this.busy = true;
+        this.reader.clearPartial();
         await this.interruptible(line);
         this.busy = false;
         if (this.ended) break;

@@ -16,6 +16,6 @@ export function completions(line: string, caps: Capabilities | undefined, tls: b
   if (caps && hasExtension(caps, 'ETRN')) words.push('ETRN ');
   if (caps) for (const m of authMechanisms(caps)) words.push(`AUTH ${m}`);
   const upper = line.toUpperCase();
-  const lower = /[a-z]$/.test(line.replace(/[^a-zA-Z]/g, ''));
+  const lower = /[a-z][^a-zA-Z]*$/.test(line);
   return words.filter((w) => w.startsWith(upper)).map((w) => line + (lower ? w.toLowerCase() : w).slice(line.length));
 }

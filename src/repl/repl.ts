@@ -31,6 +31,9 @@ export interface ReplFlags extends Flags {
 /** Verbs a person types in SMTP (RFC 5321 and the common extensions). */
 const SMTP_VERBS = new Set(['EHLO', 'HELO', 'MAIL', 'RCPT', 'DATA', 'RSET', 'NOOP', 'QUIT', 'VRFY', 'EXPN', 'HELP', 'STARTTLS', 'AUTH', 'BDAT', 'ETRN', 'ATRN', 'TURN', 'XCLIENT', 'XFORWARD', 'SEND', 'SOML', 'SAML']);
 
+/** Said before credentials go without TLS, at a terminal (--allow-plaintext lets them). */
+const IN_CLEAR = 'AUTH without TLS (--allow-plaintext): the credentials cross the network in clear';
+
 const HELP = `Type SMTP commands; each reply is explained as it arrives. Meta commands start with "/":
   /starttls              upgrade to TLS now (typing STARTTLS does the same)
   /auth MECH [user]      log in (after EHLO); the secret is asked for once the server offers
@@ -252,7 +255,7 @@ class Repl {
         session.emit({ type: 'warning', message: 'refusing to send credentials without TLS: the AUTH line was not sent; type /starttls first (or start the repl with --allow-plaintext)' });
         return await this.endAuth(false);
       }
-      session.emit({ type: 'warning', message: 'AUTH without TLS (--allow-plaintext): the credentials that follow cross the network in clear' });
+      session.emit({ type: 'warning', message: IN_CLEAR });
     }
     const shown = this.saslStep ? REDACTED : secret ? line.trim().split(/\s+/).slice(0, 2).concat(REDACTED).join(' ') : undefined;
     if (verb === 'QUIT') this.quitting = true;
@@ -353,6 +356,7 @@ class Repl {
     const mech = mechArg.toUpperCase();
     if (!isMechanism(mech)) throw usageError(`/auth ${mechArg}: smtpkit speaks SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN and XOAUTH2`);
     this.checkLoginPossible(mech);
+    if (this.interactive && !this.session.isTls) this.session.emit({ type: 'warning', message: IN_CLEAR });
     const name = user ?? (this.interactive ? await this.ask((p, context) => p.input({ message: 'user:' }, context)) : undefined);
     if (!name) throw usageError(this.interactive ? 'no user name given: /auth MECH user' : 'usage: /auth MECH user (a script names the user on the line)');
     // The masked prompt needs stdin and stderr on a terminal; otherwise the environment must have it.

@@ -885,7 +885,8 @@ test('pty: AUTH LOGIN answered 334, its pasted user name refused: the pasted pas
 });
 
 test('pty: AUTH LOGIN typed key by key, its user and password typed before the late refusal: neither is sent, shown, kept or recalled', { skip }, async () => {
-  const late = await lateReplyServer({ late: /^AUTH/i, reply: '530 5.7.0 Must issue a STARTTLS command first' });
+  // Late enough for both lines to be typed, key by key, on a busy machine.
+  const late = await lateReplyServer({ late: /^AUTH/i, reply: '530 5.7.0 Must issue a STARTTLS command first', lateMs: 3000 });
   const { pty, readHistory } = session('', late.port);
   try {
     await greet(pty);

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { ENHANCED_CODES } from '../src/explain/enhanced-codes.js';
 import { CAUSE_SOURCES, causesFor } from '../src/explain/causes.js';
 import { explainCode, explainEnhanced, explainReply } from '../src/explain/explain.js';
+import { explainPasted } from '../src/explain/pasted.js';
 import { COMMAND_CODES, GENERIC_CODES } from '../src/explain/reply-codes.js';
 import { runCli } from './helpers/cli.js';
 import { readFixture } from './helpers/paths.js';
@@ -177,4 +178,89 @@ test('explain reads swaks and smtpkit transcript markers and Postfix log lines',
   assert.equal(p.enhanced, '5.7.1');
   assert.equal(p.causes[0].id, 'spamcop');
   assert.doesNotMatch(p.input, /from=</);
+});
+
+test('codes outside RFC 5321 are explained from their first digit and enhanced code, said to be non-standard (exit 0)', async () => {
+  const r571 = await runCli(['explain', '--json', '571 5.7.1 Message refused, DMARC verification Failed.']);
+  assert.equal(r571.code, 0, r571.stderr);
+  const d = JSON.parse(r571.stdout);
+  assert.equal(d.code, 571);
+  assert.equal(d.enhanced, '5.7.1');
+  assert.match(d.explanation.summary, /not a standard SMTP reply code.*Permanent failure/is);
+  assert.equal(d.causes[0].id, 'dmarc');
+  const bare = await runCli(['explain', '570']);
+  assert.equal(bare.code, 0, bare.stderr);
+  assert.match(bare.stdout, /570: Not a standard SMTP reply code/);
+  const lone = await runCli(['explain', '5.2.3 Message too large']);
+  assert.equal(lone.code, 0, lone.stderr);
+  assert.match(lone.stdout, /5\.2\.3 Message length exceeds administrative limit/);
+  assert.match(lone.stdout, /note: no basic reply code/);
+  const j = JSON.parse((await runCli(['explain', '--json', '5.2.3 Message too large'])).stdout);
+  assert.equal(j.code, null);
+  assert.equal(j.enhanced, '5.2.3');
+  assert.match(j.explanation.note, /no basic reply code/);
+});
+
+test('a labelled set of real bounce lines from many providers: every line is read (no exit 2) and gets its cause', () => {
+  const rows = readFixture('bounce-lines.tsv')
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.split('\t') as [string, string, string]);
+  assert.ok(rows.length >= 80, `only ${rows.length} labelled lines`);
+  const providers = new Set(rows.map(([, p]) => p.split(/[ +/]/)[0]));
+  assert.ok(providers.size >= 25, `only ${providers.size} providers`);
+  const missed: string[] = [];
+  const named = new Map<string, number>();
+  for (const [label, provider, line] of rows) {
+    let first: string | undefined;
+    try {
+      first = explainPasted(line)[0]?.causes[0]?.id;
+    } catch (err) {
+      missed.push(`${provider}: exit ${(err as { exitCode?: number }).exitCode ?? '?'}: ${line}`);
+      continue;
+    }
+    if (first === label) named.set(label, (named.get(label) ?? 0) + 1);
+    else missed.push(`${provider}: expected ${label}, got ${first ?? 'no cause'}: ${line}`);
+  }
+  assert.deepEqual(missed, [], `${missed.length} of ${rows.length} lines missed`);
+  // The causes this set was built to show, each named at least twice.
+  for (const cause of ['reverse-dns', 'spam-content', 'virus', 'policy', 'relay-denied', 'mailbox-disabled', 'system-full', 'rate-limit', 'not-rfc5322', 'host-unknown']) {
+    assert.ok((named.get(cause) ?? 0) >= 2, `${cause} named ${named.get(cause) ?? 0} times`);
+  }
+});
+
+test('every cause row cites a source, and each wording it matches names where it was seen', () => {
+  for (const row of CAUSE_SOURCES) {
+    assert.match(row.source, /^https?:\/\/\S+$/, `${row.id} has no source`);
+    for (const [wording, seenAt] of row.seen) {
+      assert.ok(wording.length >= 3 && seenAt.length >= 2, `${row.id}: ${wording} / ${seenAt}`);
+      // Wordings are compared with the reply text lower-cased and its white space collapsed.
+      assert.equal(wording, wording.toLowerCase().replace(/\s+/g, ' '), `${row.id}: ${wording} can never match`);
+    }
+  }
+  const ids = new Set(CAUSE_SOURCES.filter((r) => r.seen.length).map((r) => r.id));
+  for (const id of ['reverse-dns', 'spam-content', 'virus', 'policy', 'relay-denied', 'mailbox-disabled', 'system-full', 'rate-limit', 'not-rfc5322', 'host-unknown']) assert.ok(ids.has(id), `${id} has no wordings`);
+});
+
+test('explain - reads a qmail bounce ((#5.1.2) codes, a non-standard 571) and a Sendmail transcript (<<< replies after >>> RCPT)', async () => {
+  const q = await runCli(['explain', '-', '--json'], { input: readFixture('bounce-qmail.txt') });
+  assert.equal(q.code, 0, q.stderr);
+  const items = JSON.parse(q.stdout).items;
+  assert.deepEqual(
+    items.map((i: { code: number | null; enhanced: string; causes: { id: string }[] }) => [i.code, i.enhanced, i.causes[0]?.id]),
+    [
+      [null, '5.1.2', 'host-unknown'],
+      [571, '5.7.1', 'virus'],
+      [554, '5.7.1', 'spam-content'],
+    ],
+  );
+  const s = JSON.parse((await runCli(['explain', '-', '--json'], { input: readFixture('bounce-sendmail.txt') })).stdout);
+  const refused = s.items.filter((i: { code: number }) => i.code === 550);
+  assert.equal(refused.length, 1, 'the echoed reply is the same refusal, shown once');
+  assert.equal(refused[0].verb, 'RCPT');
+  assert.equal(refused[0].causes[0].id, 'relay-denied');
+  // Words alone, with no code at all, still name a cause.
+  const words = await runCli(['explain', 'Host or domain name not found. Name service error for name=example.invalid type=MX: Host not found']);
+  assert.equal(words.code, 0, words.stderr);
+  assert.match(words.stdout, /cause: .*domain/);
 });

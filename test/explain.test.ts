@@ -264,3 +264,15 @@ test('explain - reads a qmail bounce ((#5.1.2) codes, a non-standard 571) and a 
   assert.equal(words.code, 0, words.stderr);
   assert.match(words.stdout, /cause: .*domain/);
 });
+
+test('explain - completes a DSN that kept only the first line of a reply (Sendmail) from the session transcript', async () => {
+  const r = await runCli(['explain', '-', '--json'], { input: readFixture('bounce-sendmail-dsn.txt') });
+  assert.equal(r.code, 0, r.stderr);
+  const [item, ...rest] = JSON.parse(r.stdout).items;
+  assert.equal(rest.length, 0);
+  assert.equal(item.recipient, 'bob@example.net');
+  assert.equal(item.remoteMta, 'aspmx.l.google.example');
+  assert.equal(item.verb, 'DATA');
+  assert.match(item.input, /content and attachment content guidelines/);
+  assert.equal(item.causes[0].id, 'virus');
+});

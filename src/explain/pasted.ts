@@ -47,7 +47,7 @@ export function explainPasted(input: string, command = ''): ExplainedInput[] {
     .slice(0, 20_000);
   const whole = lines.join('\n').trim();
   if (!whole) throw unreadable(input);
-  const items = fromDsn(lines, command);
+  const items = completed(fromDsn(lines, command), lines, command);
   if (!items.length) items.push(...fromText(lines, command));
   if (!items.length) items.push(...fromWords(lines, command));
   if (!items.length) throw unreadable(input);
@@ -118,6 +118,21 @@ function fromDsn(lines: string[], command: string): ExplainedInput[] {
     }
   }
   return items;
+}
+
+/**
+ * Sendmail's DSN keeps only the first line of a multi-line reply ("552-5.7.0 This message was
+ * blocked because its content presents a potential"); its session transcript has them all.
+ */
+function completed(items: ExplainedInput[], lines: string[], command: string): ExplainedInput[] {
+  const cut = (i: ExplainedInput) => i.reply?.lines.length === 1 && /^\d{3}-/.test(i.text);
+  if (!items.some(cut)) return items;
+  const whole = fromText(lines, command);
+  return items.map((i) => {
+    const full = cut(i) ? whole.find((w) => w.reply?.code === i.reply?.code && w.text.length > i.text.length && w.text.startsWith(i.text)) : undefined;
+    const { recipient, remoteMta, action, status } = i;
+    return full ? { ...full, ...(recipient ? { recipient } : {}), ...(remoteMta ? { remoteMta } : {}), ...(action ? { action } : {}), ...(status ? { status } : {}) } : i;
+  });
 }
 
 function withContext(item: ExplainedInput, c: { recipient?: string; remoteMta?: string; action?: string }): ExplainedInput {
@@ -222,11 +237,11 @@ function commandFrom(text: string): string {
   const m =
     /in reply to (?:the )?(end of data|[A-Z]+(?: (?:TO|FROM))?)\b/i.exec(text) ??
     /\bafter (?:pipelined )?(end of data|RCPT TO|MAIL FROM|DATA|EHLO|HELO|STARTTLS|AUTH)\b/i.exec(text) ??
-    // Sendmail's transcript: the command sent (">>> RCPT To:<...>") on the line before the reply.
-    /^(RCPT TO|MAIL FROM):/i.exec(text);
+    // Sendmail's transcript: the command sent (">>> RCPT To:<...>", ">>> DATA", ">>> .") on the line before the reply.
+    /^(RCPT TO(?=:)|MAIL FROM(?=:)|DATA(?=\s)|\.(?=\s))/i.exec(text);
   if (!m) return '';
   const said = m[1]!.toUpperCase();
-  if (said === 'END OF DATA') return '.';
+  if (said === 'END OF DATA' || said === '.') return '.';
   try {
     return commandVerb(said);
   } catch {

@@ -263,6 +263,9 @@ test('explain - reads a qmail bounce ((#5.1.2) codes, a non-standard 571) and a 
   const words = await runCli(['explain', 'Host or domain name not found. Name service error for name=example.invalid type=MX: Host not found']);
   assert.equal(words.code, 0, words.stderr);
   assert.match(words.stdout, /cause: .*domain/);
+  // In a whole message with no reply in it, a bare "policy" in some header is no cause.
+  const noise = await runCli(['explain', '-'], { input: 'Authentication-Results: mx.example.com; dkim-adsp=none (unprotected policy)\nSubject: hello\n' });
+  assert.equal(noise.code, 2);
 });
 
 test('explain - completes a DSN that kept only the first line of a reply (Sendmail) from the session transcript', async () => {

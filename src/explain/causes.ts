@@ -13,12 +13,12 @@ function matches(row: CauseRow, codes: string[], text: string, plain: string): b
 }
 
 /** The rows matching one reply (or a lone enhanced code, or words alone), in table order, one per group. */
-export function causesFor(code: number | undefined, enhanced: string | null | undefined, text: string): Cause[] {
+export function causesFor(code: number | undefined, enhanced: string | null | undefined, text: string, preciseOnly = false): Cause[] {
   const codes = [enhanced, code === undefined ? undefined : String(code)].filter((c): c is string => !!c);
   const plain = normalised(text);
   const hits = CAUSE_ROWS.filter((row) => matches(row, codes, text, plain));
   // A broad row says nothing new beside a precise one.
-  const precise = hits.some((r) => !r.fallback);
+  const precise = preciseOnly || hits.some((r) => !r.fallback);
   const groups = new Set<string>();
   const found: Cause[] = [];
   for (const row of hits) {

@@ -208,19 +208,23 @@ function push(items: ExplainedInput[], item: ExplainedInput): void {
 const NO_BASIC_CODE = 'no basic reply code: an SMTP reply starts with three digits (RFC 5321 §4.2), so this is read from the enhanced code (RFC 3463) and the words alone';
 const WORDS_ONLY = 'no reply code in this text: the cause is read from its words alone';
 
-/** Lines that carry no code at all but name a known cause ("Host or domain name not found ..."). */
+/**
+ * Lines that carry no code at all but name a known cause ("Host or domain name not found ...").
+ * In a whole message a broad cause (a bare "policy") is too weak a sign: only precise ones count.
+ */
 function fromWords(lines: string[], command: string): ExplainedInput[] {
   const items: ExplainedInput[] = [];
+  const many = lines.filter((l) => l.trim()).length > 1;
   for (const line of lines) {
-    const item = line.trim() ? wordsItem(line.trim(), command) : undefined;
+    const item = line.trim() ? wordsItem(line.trim(), command, many) : undefined;
     if (item) push(items, item);
     if (items.length >= MAX_ITEMS) break;
   }
   return items;
 }
 
-function wordsItem(text: string, command: string): ExplainedInput | undefined {
-  const causes = causesFor(undefined, null, text);
+function wordsItem(text: string, command: string, preciseOnly = false): ExplainedInput | undefined {
+  const causes = causesFor(undefined, null, text, preciseOnly);
   return causes.length ? { text, reply: undefined, command, explanation: { summary: '', enhanced: null, hint: null, note: WORDS_ONLY }, causes } : undefined;
 }
 

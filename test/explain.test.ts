@@ -252,6 +252,7 @@ test('explain - reads a qmail bounce ((#5.1.2) codes, a non-standard 571) and a 
       [null, '5.1.2', 'host-unknown'],
       [571, '5.7.1', 'virus'],
       [554, '5.7.1', 'spam-content'],
+      [553, '5.7.1', 'relay-denied'],
     ],
   );
   const s = JSON.parse((await runCli(['explain', '-', '--json'], { input: readFixture('bounce-sendmail.txt') })).stdout);

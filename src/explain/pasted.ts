@@ -158,13 +158,6 @@ function fromText(lines: string[], command: string): ExplainedInput[] {
       items.push(enhancedItem(line, line, command));
       continue;
     }
-    const bare = ENHANCED_LINE.exec(line) ?? (/^[2-5]\d\d[ -]/.test(line) ? null : QMAIL_TRAILER.exec(line));
-    if (bare) {
-      const item = enhancedItem(line, bare[1]!, command);
-      push(items, { ...item, explanation: { ...item.explanation, note: NO_BASIC_CODE } });
-      previous = line;
-      continue;
-    }
     // Bare reply lines, Postfix bounces ("said: 550 ..."), Exchange ("returned '550 ..."), Exim
     // ("host mx.example.com [192.0.2.1]: 550 ..."), and Postfix's log ("NOQUEUE: reject: RCPT
     // from host[ip]: 554 5.7.1 ...; from=<...> to=<...>").
@@ -173,6 +166,12 @@ function fromText(lines: string[], command: string): ExplainedInput[] {
       ? [line, logged[2]!]
       : /^(?:.*?\bsaid:\s*|.*?\breturned\s+'|.*?\bdiagnostic-code:\s*(?:smtp;\s*)?|.*?\bhost \S+ \[[^\]]*\]:\s*)?([2-5]\d\d(?:[ -].*)?)$/i.exec(line);
     if (!start || !REPLY_START.test(start[1]!)) {
+      // No basic code: "5.2.3 Message too large", or qmail's "Sorry, ... (#5.1.2)".
+      const bare = ENHANCED_LINE.exec(line) ?? QMAIL_TRAILER.exec(line);
+      if (bare) {
+        const item = enhancedItem(line, bare[1]!, command);
+        push(items, { ...item, explanation: { ...item.explanation, note: NO_BASIC_CODE } });
+      }
       previous = line;
       continue;
     }

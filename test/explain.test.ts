@@ -280,3 +280,14 @@ test('explain - completes a DSN that kept only the first line of a reply (Sendma
   assert.match(item.input, /content and attachment content guidelines/);
   assert.equal(item.causes[0].id, 'virus');
 });
+
+test('explain - reads a Gmail bounce saved in quoted-printable: the reply cut by soft line breaks is whole again', async () => {
+  const r = await runCli(['explain', '-', '--json'], { input: readFixture('bounce-gmail-qp.txt') });
+  assert.equal(r.code, 0, r.stderr);
+  const [item, ...rest] = JSON.parse(r.stdout).items;
+  assert.equal(rest.length, 0);
+  assert.equal(item.code, 550);
+  assert.equal(item.enhanced, '5.7.1');
+  assert.match(item.input, /^550 5\.7\.1 <bob@example\.co\.jp>\.\.\. Relaying denied\. Proper authentication required\./);
+  assert.equal(item.causes[0].id, 'relay-denied');
+});

@@ -39,7 +39,7 @@ const MAX_ITEMS = 100;
  * "#" or "Status:", or a whole bounce/DSN message. Returns every reply found, explained.
  */
 export function explainPasted(input: string, command = ''): ExplainedInput[] {
-  const lines = input
+  const lines = unquoted(input)
     .split(/\r?\n/)
     // Quoting ("> "), comments ("# "), and the reply markers of swaks, our own transcript and
     // Sendmail's session transcript ("<** ", "<~  ", "<<< ").
@@ -52,6 +52,15 @@ export function explainPasted(input: string, command = ''): ExplainedInput[] {
   if (!items.length) items.push(...fromWords(lines, command));
   if (!items.length) throw unreadable(input);
   return items.slice(0, MAX_ITEMS);
+}
+
+/**
+ * A bounce saved with its text part in quoted-printable (RFC 2045 §6.7) has replies cut by soft
+ * line breaks ("... The error that the other server return=" / "ed was: 554 ..."): undo them.
+ */
+function unquoted(input: string): string {
+  if (!/^content-transfer-encoding:\s*quoted-printable\s*$/im.test(input)) return input;
+  return input.replace(/=\r?\n/g, '').replace(/(?:=[0-9A-F]{2})+/g, (run) => Buffer.from(run.replace(/=/g, ''), 'hex').toString('utf8'));
 }
 
 /** The first item alone, for callers that explain one reply (the REPL's `explain`). */
@@ -158,13 +167,14 @@ function fromText(lines: string[], command: string): ExplainedInput[] {
       items.push(enhancedItem(line, line, command));
       continue;
     }
-    // Bare reply lines, Postfix bounces ("said: 550 ..."), Exchange ("returned '550 ..."), Exim
-    // ("host mx.example.com [192.0.2.1]: 550 ..."), and Postfix's log ("NOQUEUE: reject: RCPT
-    // from host[ip]: 554 5.7.1 ...; from=<...> to=<...>").
+    // Bare reply lines, Postfix bounces ("said: 550 ..."), Exchange ("returned '550 ..."), Gmail
+    // ("the other server returned was: 550 ..."), Exim ("host mx.example.com [192.0.2.1]: 550 ..."),
+    // OpenSMTPD ("bob@example.com: 550 ..."), and Postfix's log ("NOQUEUE: reject: RCPT from
+    // host[ip]: 554 5.7.1 ...; from=<...> to=<...>").
     const logged = /\breject: ([A-Z]+) from \S+?\[[^\]]*\]: ([2-5]\d\d[ -].*?)(?:; from=<.*)?$/.exec(line);
     const start = logged
       ? [line, logged[2]!]
-      : /^(?:.*?\bsaid:\s*|.*?\breturned\s+'|.*?\bdiagnostic-code:\s*(?:smtp;\s*)?|.*?\bhost \S+ \[[^\]]*\]:\s*)?([2-5]\d\d(?:[ -].*)?)$/i.exec(line);
+      : /^(?:.*?\bsaid:\s*|.*?\breturned\s+'|.*?\breturned was:\s*|.*?\bdiagnostic-code:\s*(?:smtp;\s*)?|.*?\bhost \S+ \[[^\]]*\]:\s*|<?[^\s<>@]+@[^\s<>:]+>?:\s*)?([2-5]\d\d(?:[ -].*)?)$/i.exec(line);
     if (!start || !REPLY_START.test(start[1]!)) {
       // No basic code: "5.2.3 Message too large", or qmail's "Sorry, ... (#5.1.2)".
       const bare = ENHANCED_LINE.exec(line) ?? QMAIL_TRAILER.exec(line);
@@ -258,7 +268,8 @@ function commandFrom(text: string): string {
  * "(in reply to X command)" trailer of Postfix bounces is dropped from the text.
  */
 function replyItem(text: string, command: string): ExplainedInput | undefined {
-  const flat = text.replace(/\s*\(in reply to [^)]*\)\s*$/i, '').trim();
+  // Gmail's older bounces say the code twice ("554 554 5.7.0 Header error").
+  const flat = text.replace(/\s*\(in reply to [^)]*\)\s*$/i, '').trim().replace(/^(\d{3}) \1(?=[ -])/, '$1');
   const m = REPLY_START.exec(flat);
   if (!m) return undefined;
   const code = m[1]!;

@@ -118,7 +118,7 @@ test('explain - reads reply lines of a bounce without a DSN part, with the comma
   const r = await runCli(['explain', '-', '--json'], { input: readFixture('bounce-exim.txt') });
   assert.equal(r.code, 0, r.stderr);
   const items = JSON.parse(r.stdout).items;
-  assert.deepEqual(items.map((i: { code: number; verb: string }) => [i.code, i.verb]), [[554, 'RCPT'], [451, '.']]);
+  assert.deepEqual(items.map((i: { code: number; verb: string; recipient: string }) => [i.recipient, i.code, i.verb]), [['dave@example.test', 554, 'RCPT'], ['erin@example.test', 451, '.']]);
   assert.equal(items[0].causes[0].id, 'barracuda');
   assert.equal(items[1].causes[0].id, 'greylisting');
   // A Postfix notification alone: "said:" replies wrapped over indented lines.
@@ -247,12 +247,12 @@ test('explain - reads a qmail bounce ((#5.1.2) codes, a non-standard 571) and a 
   assert.equal(q.code, 0, q.stderr);
   const items = JSON.parse(q.stdout).items;
   assert.deepEqual(
-    items.map((i: { code: number | null; enhanced: string; causes: { id: string }[] }) => [i.code, i.enhanced, i.causes[0]?.id]),
+    items.map((i: { recipient: string; code: number | null; enhanced: string; causes: { id: string }[] }) => [i.recipient, i.code, i.enhanced, i.causes[0]?.id]),
     [
-      [null, '5.1.2', 'host-unknown'],
-      [571, '5.7.1', 'virus'],
-      [554, '5.7.1', 'spam-content'],
-      [553, '5.7.1', 'relay-denied'],
+      ['bob@example.invalid', null, '5.1.2', 'host-unknown'],
+      ['carol@example.net', 571, '5.7.1', 'virus'],
+      ['dave@example.org', 554, '5.7.1', 'spam-content'],
+      ['erin@example.com', 553, '5.7.1', 'relay-denied'],
     ],
   );
   const s = JSON.parse((await runCli(['explain', '-', '--json'], { input: readFixture('bounce-sendmail.txt') })).stdout);

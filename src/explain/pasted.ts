@@ -155,16 +155,22 @@ function withContext(item: ExplainedInput, c: { recipient?: string; remoteMta?: 
 function fromText(lines: string[], command: string): ExplainedInput[] {
   const items: ExplainedInput[] = [];
   let previous = '';
+  // The address a bounce names before its reply: qmail's "<bob@example.com>:", Exim's indented
+  // "bob@example.com", Postfix's "<bob@example.com>: host ... said: ...".
+  let recipient: string | undefined;
+  const add = (item: ExplainedInput) => push(items, recipient ? { ...item, recipient } : item);
   for (let i = 0; i < lines.length; i++) {
     const line = (lines[i] ?? '').trim();
+    const address = /^<?([^\s<>@"]+@[^\s<>:@]+?)>?(?::(?:\s|$)|$)/.exec(line);
+    if (address) recipient = address[1];
     const status = /^status\s*:\s*([245]\.\d{1,3}\.\d{1,3})\b/i.exec(line);
     if (status) {
-      items.push(enhancedItem(line, status[1]!, command));
+      add(enhancedItem(line, status[1]!, command));
       previous = line;
       continue;
     }
     if (LONE_ENHANCED.test(line)) {
-      items.push(enhancedItem(line, line, command));
+      add(enhancedItem(line, line, command));
       continue;
     }
     // Bare reply lines, Postfix bounces ("said: 550 ..."), Exchange ("returned '550 ..."), Gmail
@@ -180,7 +186,7 @@ function fromText(lines: string[], command: string): ExplainedInput[] {
       const bare = ENHANCED_LINE.exec(line) ?? QMAIL_TRAILER.exec(line);
       if (bare) {
         const item = enhancedItem(line, bare[1]!, command);
-        push(items, { ...item, explanation: { ...item.explanation, note: NO_BASIC_CODE } });
+        add({ ...item, explanation: { ...item.explanation, note: NO_BASIC_CODE } });
       }
       previous = line;
       continue;
@@ -202,7 +208,7 @@ function fromText(lines: string[], command: string): ExplainedInput[] {
       i++;
     }
     const item = replyItem(text, command || (logged ? verbOf(logged[1]!) : commandFrom(`${previous} ${text}`)));
-    if (item) push(items, item);
+    if (item) add(item);
     previous = line;
     if (items.length >= MAX_ITEMS) break;
   }

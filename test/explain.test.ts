@@ -265,8 +265,8 @@ test('explain - reads a qmail bounce ((#5.1.2) codes, a non-standard 571) and a 
   assert.equal(words.code, 0, words.stderr);
   assert.match(words.stdout, /cause: .*domain/);
   // In a whole message with no reply in it, a bare "policy" in some header is no cause.
-  const noise = await runCli(['explain', '-'], { input: 'Authentication-Results: mx.example.com; dkim-adsp=none (unprotected policy)\nSubject: hello\n' });
-  assert.equal(noise.code, 2);
+  const noise = await runCli(['explain', '-'], { input: 'Authentication-Results: mx.example.com; dkim-adsp=none (unprotected policy)\nX-Virus-Scanned: amavisd-new at example.com\nSubject: hello\n' });
+  assert.equal(noise.code, 2, noise.stdout);
 });
 
 test('explain - completes a DSN that kept only the first line of a reply (Sendmail) from the session transcript', async () => {
@@ -290,4 +290,17 @@ test('explain - reads a Gmail bounce saved in quoted-printable: the reply cut by
   assert.equal(item.enhanced, '5.7.1');
   assert.match(item.input, /^550 5\.7\.1 <bob@example\.co\.jp>\.\.\. Relaying denied\. Proper authentication required\./);
   assert.equal(item.causes[0].id, 'relay-denied');
+});
+
+test('explain - a DSN that says only "Status: 5.0.0" is explained from the words of its human part, not from the returned headers', async () => {
+  const r = await runCli(['explain', '-', '--json'], { input: readFixture('bounce-exim-dsn.txt') });
+  assert.equal(r.code, 0, r.stderr);
+  const items = JSON.parse(r.stdout).items;
+  assert.deepEqual(
+    items.map((i: { input: string; recipient: string; causes: { id: string }[] }) => [i.input, i.recipient, i.causes.map((c) => c.id)]),
+    [
+      ['mailbox is full: retry timeout exceeded', 'bob@example.org', ['mailbox-full-text']],
+      ['5.0.0', 'bob@example.org', []],
+    ],
+  );
 });

@@ -256,7 +256,8 @@ export const CAUSE_ROWS: CauseRow[] = [
   },
   {
     id: 'virus',
-    text: /\bvirus\b|\binfected\b|malware/i,
+    // Not "virus" alone: "X-Virus-Scanned: ..." headers are in every returned message.
+    text: /\bvirus(es)? (found|detected)|\b(contains?|containing|with|has) (a |an )?(prohibited )?virus|\binfected\b|\bmalware\b/i,
     seen: [
       ['virus detected', 'Postfix content filters, Mimecast'],
       ['infected', 'Amavis ("Reject, id=... - INFECTED: name")'],
@@ -531,6 +532,7 @@ export const CAUSE_ROWS: CauseRow[] = [
       ['is no longer valid', 'Yahoo'],
       ['unknown recipient', 'Exchange, generic'],
       ['no such recipient', 'generic MTAs'],
+      ['invalid address', 'Zoho ("Invalid Address, ERROR_CODE :550"), Mimecast (501)'],
     ],
     title: 'the recipient does not exist at that server',
     advice: 'check the spelling of the address',

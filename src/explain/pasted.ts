@@ -47,9 +47,15 @@ export function explainPasted(input: string, command = ''): ExplainedInput[] {
     .slice(0, 20_000);
   const whole = lines.join('\n').trim();
   if (!whole) throw unreadable(input);
-  const items = completed(fromDsn(lines, command), lines, command);
-  if (!items.length) items.push(...fromText(lines, command));
+  const dsn = completed(fromDsn(lines, command), lines, command);
+  const items = dsn.length ? dsn : fromText(lines, command);
   if (!items.length) items.push(...fromWords(lines, command));
+  // A DSN may say no more than "Status: 5.0.0" (Exim, OpenSMTPD): the human part says why.
+  const telling = (i: ExplainedInput) => !!i.reply || i.causes.length > 0;
+  if (dsn.length && !dsn.some(telling)) {
+    const more = fromText(lines, command).filter(telling);
+    items.unshift(...(more.length ? more : fromWords(lines, command)));
+  }
   if (!items.length) throw unreadable(input);
   return items.slice(0, MAX_ITEMS);
 }
@@ -155,14 +161,11 @@ function withContext(item: ExplainedInput, c: { recipient?: string; remoteMta?: 
 function fromText(lines: string[], command: string): ExplainedInput[] {
   const items: ExplainedInput[] = [];
   let previous = '';
-  // The address a bounce names before its reply: qmail's "<bob@example.com>:", Exim's indented
-  // "bob@example.com", Postfix's "<bob@example.com>: host ... said: ...".
   let recipient: string | undefined;
   const add = (item: ExplainedInput) => push(items, recipient ? { ...item, recipient } : item);
   for (let i = 0; i < lines.length; i++) {
     const line = (lines[i] ?? '').trim();
-    const address = /^<?([^\s<>@"]+@[^\s<>:@]+?)>?(?::(?:\s|$)|$)/.exec(line);
-    if (address) recipient = address[1];
+    recipient = ADDRESS_LINE.exec(line)?.[1] ?? recipient;
     const status = /^status\s*:\s*([245]\.\d{1,3}\.\d{1,3})\b/i.exec(line);
     if (status) {
       add(enhancedItem(line, status[1]!, command));
@@ -220,6 +223,10 @@ function push(items: ExplainedInput[], item: ExplainedInput): void {
   if (!items.some((i) => i.text === item.text)) items.push(item);
 }
 
+// The address a bounce names before its reply: qmail's "<bob@example.com>:", Exim's indented
+// "bob@example.com", Postfix's "<bob@example.com>: host ... said: ...".
+const ADDRESS_LINE = /^<?([^\s<>@"]+@[^\s<>:@]+?)>?(?::(?:\s|$)|$)/;
+const HEADER_FIELD = /^(X-[\w-]+|Received|Subject|From|To|Cc|Date|Message-ID|Return-Path|Reply-To|Sender|References|In-Reply-To|MIME-Version|Content-[\w-]+|Authentication-Results|DKIM-Signature|ARC-[\w-]+|List-[\w-]+):/i;
 const NO_BASIC_CODE = 'no basic reply code: an SMTP reply starts with three digits (RFC 5321 §4.2), so this is read from the enhanced code (RFC 3463) and the words alone';
 const WORDS_ONLY = 'no reply code in this text: the cause is read from its words alone';
 
@@ -230,9 +237,13 @@ const WORDS_ONLY = 'no reply code in this text: the cause is read from its words
 function fromWords(lines: string[], command: string): ExplainedInput[] {
   const items: ExplainedInput[] = [];
   const many = lines.filter((l) => l.trim()).length > 1;
+  let recipient: string | undefined;
   for (const line of lines) {
+    // The returned message's own header fields ("X-Virus-Scanned: ...", "Subject: ...") are not the refusal.
+    if (HEADER_FIELD.test(line)) continue;
+    recipient = ADDRESS_LINE.exec(line.trim())?.[1] ?? recipient;
     const item = line.trim() ? wordsItem(line.trim(), command, many) : undefined;
-    if (item) push(items, item);
+    if (item) push(items, recipient ? { ...item, recipient } : item);
     if (items.length >= MAX_ITEMS) break;
   }
   return items;

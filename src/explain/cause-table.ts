@@ -151,9 +151,9 @@ export const CAUSE_ROWS: CauseRow[] = [
     seen: [['csi.cloudmark.com/reset-request', 'Orange (OFR006_102 "Client host blocked for spamming issues")']],
     title: 'your sending IP has a bad reputation with Cloudmark (CSI), which the receiver (Orange, among others) consults',
     advice: 'stop what sent the unwanted mail, then ask Cloudmark to reset the IP’s reputation',
-    lookup: 'https://csi.cloudmark.com/en/reset/',
-    delist: 'https://csi.cloudmark.com/en/reset/',
-    source: 'https://csi.cloudmark.com/en/reset/',
+    lookup: 'https://csi.cloudmark.com/reset-request/',
+    delist: 'https://csi.cloudmark.com/reset-request/',
+    source: 'https://csi.cloudmark.com/reset-request/',
   },
 
 

@@ -378,7 +378,7 @@ export const CAUSE_ROWS: CauseRow[] = [
     ],
     title: 'relaying refused: this server delivers only for its own domains unless you log in, and the recipient is not one of them (or you are not logged in)',
     advice: 'log in (AUTH, usually on port 587 with STARTTLS) to your own provider’s submission server, or send to the recipient’s own MX; check that the recipient domain is spelled right',
-    source: 'https://www.rfc-editor.org/rfc/rfc5321#section-3.6.2',
+    source: 'https://www.rfc-editor.org/rfc/rfc5321#section-3.3',
   },
   {
     id: 'host-unknown',

@@ -85,6 +85,18 @@ test('the same explanation is not repeated: a probe with its relay test explains
   assert.match(out, /^<-  250-sink\.localhost +# extensions explained above$/m);
 });
 
+test('a batch of probe targets is one run: the second target’s transcript refers to what the first one explained', async () => {
+  const ca = join(dir, 'localhost.pem');
+  const r = await runCli(['probe', `localhost:${sink.port}`, `127.0.0.1:${sink.port}`, '--ca-file', ca, '--transcript']);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const [first = '', second = ''] = r.stdout.split(/^=== OK.*\n/m);
+  assert.match(first, /^=== Certificate 0: /m);
+  assert.match(first, /commands may be sent in batches/);
+  assert.match(second, /^=== Certificate chain shown above \(CN=localhost/m);
+  assert.match(second, /^<- {2}250-sink\.localhost +# extensions explained above$/m);
+  assert.doesNotMatch(second, /commands may be sent in batches|Certificate 0:/);
+});
+
 test('pty: smtpkit demo fits in 80 lines at 120 columns, the send explained; --verbose shows the probe’s transcript too', { skip }, async () => {
   const screen = (await onTerminal(smtpkit('demo'), 120, 'smtpkit demo')).trimEnd();
   const lines = screen.split('\n');

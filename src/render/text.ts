@@ -20,6 +20,20 @@ export interface TextOptions {
   detail?: Detail;
   /** Who reads the hints: a command line (flags) or a REPL session (its /commands). */
   audience?: Audience;
+  /** What the run has said already, when several transcripts make one run (a batch of probes). */
+  said?: Said;
+}
+
+/** What a run's transcripts have explained or shown: the same thing again is referred to. */
+export class Said {
+  /** Success and progress explanations (said once, then not at all). */
+  readonly summaries = new Set<string>();
+  /** Failure explanations shown in full. */
+  readonly failures = new Set<string>();
+  /** EHLO lines explained beside them (keyword and explanation). */
+  readonly extensions = new Set<string>();
+  /** Certificate chains shown, by their fingerprints. */
+  readonly chains = new Set<string>();
 }
 
 const NOTE_COLUMN = 28;
@@ -35,14 +49,7 @@ const NOTE_COLUMN = 28;
 export class TextRenderer {
   private readonly c: Paint;
   private readonly brief: boolean;
-  /** Explanations already shown (success and progress ones are said once per transcript). */
-  private readonly said = new Set<string>();
-  /** Failure explanations already shown in full: a repeat is referred to. */
-  private readonly failuresSaid = new Set<string>();
-  /** EHLO lines already explained beside them (keyword and explanation). */
-  private readonly extensionsSaid = new Set<string>();
-  /** Certificate chains already shown, by their fingerprints. */
-  private readonly chainsSaid = new Set<string>();
+  private readonly said: Said;
   /** Capabilities seen before TLS, to explain only the difference after it. */
   private plainCaps: Capabilities | undefined;
   /** Lines sent and not yet answered, oldest first (brief mode pairs them with their reply). */
@@ -59,6 +66,7 @@ export class TextRenderer {
     this.c = options.paint;
     this.brief = options.detail === 'brief';
     this.audience = options.audience ?? 'cli';
+    this.said = options.said ?? new Said();
   }
 
   event(e: SmtpEvent): void {
@@ -125,14 +133,14 @@ export class TextRenderer {
     // A failure is explained in full once, with what to try; the same one again is referred to.
     if (failed) {
       const key = [x.summary, enhanced, x.hint].join('\n');
-      if (this.failuresSaid.has(key)) return this.note('explained above');
-      this.failuresSaid.add(key);
+      if (this.said.failures.has(key)) return this.note('explained above');
+      this.said.failures.add(key);
     }
     // Success and progress are explained once.
     if (!this.brief || failed) {
       // An EHLO reply's lines are explained beside them already.
-      if (failed || !(this.said.has(x.summary) || (ehlo && Object.keys(ehlo.extensions).length))) this.note(x.summary);
-      this.said.add(x.summary);
+      if (failed || !(this.said.summaries.has(x.summary) || (ehlo && Object.keys(ehlo.extensions).length))) this.note(x.summary);
+      this.said.summaries.add(x.summary);
       if (enhanced) this.note(enhanced);
     }
     if (x.hint) this.line(c.yellow(`    # try: ${x.hint}`));
@@ -155,8 +163,8 @@ export class TextRenderer {
       const keyword = words.shift()?.toUpperCase();
       if (i === 0 || !keyword || !explained(keyword)) return undefined;
       const note = explainExtension(keyword, ehlo.extensions[keyword] ?? words);
-      if (this.extensionsSaid.has(`${keyword}\n${note}`)) return void (repeated = true);
-      this.extensionsSaid.add(`${keyword}\n${note}`);
+      if (this.said.extensions.has(`${keyword}\n${note}`)) return void (repeated = true);
+      this.said.extensions.add(`${keyword}\n${note}`);
       return note;
     });
     wire.forEach((l, i) => {
@@ -207,8 +215,8 @@ export class TextRenderer {
       info(printable(`TLS ${f.protocol}, cipher ${f.cipher}${f.keyExchange ? `, key exchange ${f.keyExchange}` : ''}, SNI ${f.sni ?? '(none sent)'}`));
       // The same chain again (another connection to the server): one line that points up.
       const chain = f.chain.map((cert) => cert.sha256).join(' ');
-      const again = !!leaf && this.chainsSaid.has(chain);
-      this.chainsSaid.add(chain);
+      const again = !!leaf && this.said.chains.has(chain);
+      this.said.chains.add(chain);
       if (again) {
         info(printable(`Certificate chain shown above (${leaf.subject}); ${verdict}`));
       } else {

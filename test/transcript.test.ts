@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { LOCALHOST_CERT } from '../src/sink/localhost-cert.js';
 import { runCli } from './helpers/cli.js';
 import { hostileServer } from './helpers/hostile-server.js';
-import { BIN, TLS } from './helpers/paths.js';
+import { BIN, readFixture, TLS } from './helpers/paths.js';
 import { hasTmux, onTerminal, Pty } from './helpers/pty.js';
 import { sinkProcess, type SinkProcess } from './helpers/sink-process.js';
 
@@ -95,6 +95,18 @@ test('a batch of probe targets is one run: the second target’s transcript refe
   assert.match(second, /^=== Certificate chain shown above \(CN=localhost/m);
   assert.match(second, /^<- {2}250-sink\.localhost +# extensions explained above$/m);
   assert.doesNotMatch(second, /commands may be sent in batches|Certificate 0:/);
+});
+
+test('explain - with two recipients refused alike explains the refusal once and refers the second to it', async () => {
+  const bounce = readFixture('bounce-postfix.eml');
+  const bob = bounce.slice(bounce.indexOf('Final-Recipient: rfc822; bob@'), bounce.indexOf('Final-Recipient: rfc822; carol@'));
+  const r = await runCli(['explain', '-'], { input: bounce.replace(bob, `${bob}${bob.replace(/bob@/g, 'dan@')}`) });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(count(r.stdout, '5.1.1 Bad destination mailbox address'), 1, r.stdout);
+  assert.equal(count(r.stdout, 'try: the recipient is unknown'), 1, r.stdout);
+  assert.match(r.stdout, /^ {4}recipient dan@gmail\.example, [^\n]*\n {4}\(explained above\)$/m);
+  // A different refusal is explained in full.
+  assert.match(r.stdout, /^ {4}recipient carol@outlook\.example, [^\n]*\n {4}550: /m);
 });
 
 test('pty: smtpkit demo fits in 80 lines at 120 columns, the send explained; --verbose shows the probe’s transcript too', { skip }, async () => {

@@ -25,9 +25,9 @@ export async function demo(flags: { color?: boolean; verbose?: boolean }): Promi
   const color = flags.color === false ? ['--no-color'] : [];
   const say = (s: string) => output.stdout.write(`${c.bold.magenta(s)}\n`);
   try {
-    const verbose = flags.verbose ? ['--transcript'] : [];
+    const transcript = flags.verbose ? ['--transcript'] : [];
     say(`### smtpkit demo: a test server (smtpkit sink) on 127.0.0.1:${port} with STARTTLS and AUTH. First, smtpkit probe:`);
-    const probed = await main(['probe', `localhost:${port}`, '-4', '--ca-file', ca, ...verbose, '--relay-test', ...color]);
+    const probed = await main(['probe', `localhost:${port}`, '-4', '--ca-file', ca, ...transcript, '--relay-test', ...color]);
     say('### Then smtpkit send: log in as "demo" and send a message, each reply explained (the password is never shown).');
     // PLAIN over TLS, as most submission servers are used (CRAM-MD5's challenge adds two lines).
     const sent = await main(['send', `localhost:${port}`, '-4', '--ca-file', ca, '--user', 'demo', '--mech', 'PLAIN', '--password-env', 'SMTPKIT_DEMO_PASSWORD', '--from', 'you@example.test', '--to', 'friend@example.test', '--subject', 'Hello from smtpkit', '--body', 'It works.', ...color]);

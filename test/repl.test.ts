@@ -108,7 +108,7 @@ test('the server closing mid-session, an unsolicited 421, and an over-long reply
   });
   assert.match(out, /^<\*\* 421 4\.4\.2 x Error: timeout exceeded\n    # The server closed the session on its own/m);
   assert.match(out, /^!!! the server closed the connection$/m);
-  assert.equal(code, 1, 'an unsolicited failure fails the script');
+  assert.equal(code, 5, 'a server hanging up before the script ends is a protocol failure (man page: exit 5)');
   await idle.close();
 
   const long = await rawServer((s) => {

@@ -81,6 +81,8 @@ class Repl {
   private saslStep = false;
   private user: string | undefined;
   private ended = false;
+  /** The server closed the connection unasked (no QUIT of ours). */
+  private hungUp = false;
   private failures = 0;
   private quitting = false;
   /** Handling a line: the prompt comes back when it is done, not before. */
@@ -119,6 +121,7 @@ class Repl {
       }
       if (this.ended) return;
       this.ended = true;
+      if (!this.quitting) this.hungUp = true;
       // Start below the line being typed (or the open prompt), not in the middle of it.
       if (!this.quitting) this.reader.clearLine();
       if (!this.quitting) session.emit({ type: 'warning', message: event.error ? `the connection failed: ${event.error.message}` : 'the server closed the connection' });
@@ -144,6 +147,8 @@ class Repl {
     if (this.inData) this.abandonMessage();
     const where = formatTarget(session.options.host, session.options.port);
     const failures = this.failures ? ` (${this.failures} failure repl${this.failures === 1 ? 'y' : 'ies'}${this.interactive ? '' : ', kept going'})` : '';
+    // A script the server cut short did not run: a protocol failure (exit 5), --keep-going or not.
+    if (this.hungUp && !this.interactive) throw new SmtpkitError('protocol', 'the server closed the connection before the script ended', undefined, { kind: 'closed' });
     // A person ends a session when they are done: what the server said was the point, not a verdict.
     if (this.failures && !this.interactive && !this.flags.keepGoing) throw new SmtpkitError('checkFailed', `a reply in the script was a failure (--keep-going ignores them)`);
     return `session with ${where} ended${failures}`;
@@ -268,6 +273,8 @@ class Repl {
 
   private check(reply: Reply) {
     if (!isFailure(reply)) return;
+    // 421: the server is closing the session (RFC 5321 §3.8): the script cannot go on.
+    if (reply.code === 421 && !this.interactive && !this.quitting) throw new SmtpkitError('protocol', `the server closed the session before the script ended: ${reply.code} ${replyText(reply)}`, undefined, { reply, kind: 'closing' });
     this.failures++;
     if (!this.interactive && !this.flags.keepGoing) {
       throw new SmtpkitError('checkFailed', `the script stopped at a failure reply: ${reply.code} ${replyText(reply)} (--keep-going runs on)`);

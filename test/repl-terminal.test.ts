@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { loggingServer, type LoggingServer } from './helpers/logging-server.js';
@@ -8,6 +7,7 @@ import { lineServer, rawServer } from './helpers/raw-server.js';
 import type { Socket } from 'node:net';
 import { BIN } from './helpers/paths.js';
 import { hasTmux, Pty } from './helpers/pty.js';
+import { tempDir } from './helpers/process-group.js';
 
 /**
  * The REPL at a real terminal (tmux), typed into key by key. Each test asserts on the three
@@ -28,7 +28,7 @@ before(async () => {
 after(() => server.close());
 
 function session(extra = '', port = server.port, { allowPlaintext = true } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-pty-'));
+  const dir = tempDir('smtpkit-pty-');
   const history = join(dir, 'history');
   // No SMTPKIT_PASSWORD: the secret must be typed at the prompt.
   const pty = new Pty(`env -u SMTPKIT_PASSWORD NO_COLOR=1 SMTPKIT_HISTORY=${history} ${process.execPath} ${BIN} repl 127.0.0.1:${port}${allowPlaintext ? ' --allow-plaintext' : ''} ${extra}`);
@@ -345,7 +345,7 @@ test('pty: Ctrl-D at the password prompt of `smtpkit auth` ends it (exit 2), wit
 
 test('pty: stdout to a file, stdin a terminal: the typed password goes to AUTH only, and a 5xx does not end the session', { skip }, async () => {
   // The transcript goes to the file; the screen (stderr) has the prompts and what was typed at the main prompt.
-  const transcript = join(mkdtempSync(join(tmpdir(), 'smtpkit-pty-out-')), 'out.txt');
+  const transcript = join(tempDir('smtpkit-pty-out-'), 'out.txt');
   const { pty, readHistory } = session(`> ${transcript}`);
   const start = server.lines.length;
   try {
@@ -507,7 +507,7 @@ test('pty: stderr not a terminal: /auth says the secret must come from SMTPKIT_P
 
 test('pty: Ctrl-C while a command waits for its reply stops the wait and closes the connection, without QUIT; keys typed meanwhile go nowhere', { skip }, async () => {
   const silent = await loggingServer({ answer: (l) => (/^NOOP/i.test(l) ? '' : undefined) });
-  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-pty-'));
+  const dir = tempDir('smtpkit-pty-');
   const history = join(dir, 'history');
   // The default command timeout is minutes: only Ctrl-C can end this wait within the test's.
   const pty = shellSession(silent.port, '', history);
@@ -537,7 +537,7 @@ test('pty: Ctrl-C while a command waits for its reply stops the wait and closes 
 
 test('pty: Ctrl-C while a command waits, with no line editing (output to files): the terminal sends SIGINT, and the wait stops the same way', { skip }, async () => {
   const silent = await loggingServer({ answer: (l) => (/^NOOP/i.test(l) ? '' : undefined) });
-  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-pty-'));
+  const dir = tempDir('smtpkit-pty-');
   const [out, err] = [join(dir, 'out'), join(dir, 'err')];
   // stdin a terminal, stdout and stderr files: a person types, in line mode (the terminal echoes).
   const pty = shellSession(silent.port, `>${out} 2>${err}`);
@@ -1012,7 +1012,7 @@ test('pty: Ctrl-D at the prompt: QUIT is shown on a line of its own, not on the 
 
 test('pty: no line editing (output to files): AUTH LOGIN refused, the user and password pasted with it still in the terminal are dropped, not sent', { skip }, async () => {
   const refusing = await loggingServer({ answer: (l) => (/^AUTH/i.test(l) ? '530 5.7.0 Must issue a STARTTLS command first\r\n' : undefined) });
-  const out = join(mkdtempSync(join(tmpdir(), 'smtpkit-pty-out-')), 'out.txt');
+  const out = join(tempDir('smtpkit-pty-out-'), 'out.txt');
   // Line mode: the terminal hands over one line per read, so the pasted lines wait in it, unread.
   const { pty, readHistory } = session(`>${out} 2>/dev/null`, refusing.port);
   const transcript = () => (existsSync(out) ? readFileSync(out, 'utf8') : '');

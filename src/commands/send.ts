@@ -140,7 +140,7 @@ export async function send(argument: string | undefined, flags: SendFlags): Prom
     if (dkim) details.dkim = { domain: /\bd=([^;\s]+)/.exec(outgoing.headerLines[0] ?? '')?.[1], selector: dkim.selector, algorithm: dkim.key.algorithm, keyBits: dkim.key.bits, canonicalization: `${dkim.canon.header}/${dkim.canon.body}` };
     details.size = outgoing.size;
     const stopAfter = quitAfter === 'mail' || quitAfter === 'rcpt' || quitAfter === 'data' ? quitAfter : undefined;
-    const result = await mailTransaction(session, envelope, outgoing, { pipelining: flags.pipelining !== false, bdat: !!flags.bdat, strict: !!flags.strict, stopAfter, source: flags.data === undefined ? undefined : flags.data === '-' ? 'standard input' : flags.data });
+    const result = await mailTransaction(session, envelope, outgoing, { pipelining: flags.pipelining !== false, bdat: !!flags.bdat, strict: !!flags.strict, stopAfter, source: flags.data === undefined ? undefined : flags.data === '-' ? 'standard input' : flags.data, onLineEndings: (e) => (details.lineEndings = e) });
     details.recipients = result.recipients.map(({ address, accepted, reply }) => ({ address, accepted, code: reply.code, enhanced: reply.enhanced, text: replyText(reply) }));
     if (result.stopped === 'data' && !session.isOpen) return `${stopped('data')} (connection closed after the 354 so no message is taken)`;
     if (result.stopped) return stopped(result.stopped);

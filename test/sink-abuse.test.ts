@@ -10,7 +10,7 @@ import type { SmtpEvent } from '../src/session/events.js';
 import { DotDecoder } from '../src/sink/dot-decoder.js';
 import { Sink, type SaveFailure, type SinkMessage, type SinkOptions } from '../src/sink/server.js';
 import { MAX_LINE } from '../src/sink/session.js';
-import { earlyTalker, envelope, idleClient, longLine, neverReads, rawClient, stalledHandshake, starttlsInjection, streamLines } from './helpers/abusive-clients.js';
+import { earlyTalker, envelope, idleClient, longAuthAnswer, longLine, neverReads, rawClient, stalledHandshake, starttlsInjection, streamLines } from './helpers/abusive-clients.js';
 
 const noPaint = await paint({ color: false });
 
@@ -118,6 +118,25 @@ test('a command line past the limit gets one 500 5.5.2 and the session goes on',
     await c.closed;
     assert.equal(c.text().match(/^500 /gm)?.length, 1);
     assert.match(c.text(), /^250 2\.0\.0 Ok\r\n250 2\.0\.0 Ok\r\n221 /m);
+  } finally {
+    await sink.close();
+  }
+});
+
+test('a 10 MiB AUTH answer gets 500 5.5.2 and ends the exchange (PLAIN and LOGIN): the next NOOP is a command again', async () => {
+  const { sink, port } = await startSink({ auth: 'tester:S3cret-pw' }, { transcript: false });
+  try {
+    for (const mech of ['PLAIN', 'LOGIN'] as const) {
+      const c = await longAuthAnswer(port, mech, 10 * 1024 * 1024);
+      await c.waitFor(/^500 5\.5\.2 Line too long\r\n(?:\d{3}[ -].*\r\n)/m);
+      const after = c.text().slice(c.text().indexOf('500 5.5.2 Line too long'));
+      assert.match(after, /^500 5\.5\.2 Line too long\r\n250 2\.0\.0 Ok\r\n/, `${mech}: ${JSON.stringify(after)}`);
+      // Not logged in: the exchange was abandoned, not completed.
+      await c.send('MAIL FROM:<a@client.test>\r\nQUIT\r\n');
+      await c.closed;
+      assert.match(c.text(), /^530 5\.7\.0 Authentication required\r\n221 /m);
+      c.destroy();
+    }
   } finally {
     await sink.close();
   }

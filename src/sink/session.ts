@@ -206,6 +206,8 @@ export class SinkSession {
       this.partial = [];
       this.partialSize = 0;
       this.event({ type: 'warning', message: `a line longer than ${MAX_LINE} bytes: the rest of it is dropped` });
+      // An AUTH answer that long ends the exchange (as Postfix does): the next line is a command again.
+      if (this.mode.startsWith('auth')) this.mode = 'command';
       this.reply(500, '5.5.2 Line too long', 'UNKNOWN');
       return;
     }

@@ -210,3 +210,23 @@ export async function starttlsInjection(port: number, after = 'QUIT'): Promise<s
   await new Promise<void>((resolve) => secure.once('close', () => resolve()));
   return text;
 }
+
+/**
+ * Starts AUTH (PLAIN, or LOGIN and answers the user name) and answers the next question with
+ * one line `length` bytes long, then NOOP: the 500 for the line must end the exchange, so the
+ * NOOP is a command again (250), not a password (535) or a user name (334).
+ */
+export async function longAuthAnswer(port: number, mech: 'PLAIN' | 'LOGIN', length: number, user = 'tester'): Promise<RawClient> {
+  const c = await rawClient(port);
+  await c.waitFor(/^220 /m);
+  await c.send(`EHLO client.test\r\nAUTH ${mech}\r\n`);
+  await c.waitFor(/^334 /m);
+  if (mech === 'LOGIN') {
+    await c.send(`${Buffer.from(user).toString('base64')}\r\n`);
+    await c.waitFor(/^334 UGFzc3dvcmQ6/m);
+  }
+  const piece = Buffer.alloc(1024 * 1024, 0x41);
+  for (let sent = 0; sent < length; sent += piece.length) await c.send(piece.subarray(0, Math.min(piece.length, length - sent)));
+  await c.send('\r\nNOOP\r\n');
+  return c;
+}

@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { envelope, longLine, neverReads, oversizedData, rawClient, streamLines } from './helpers/abusive-clients.js';
+import { envelope, longAuthAnswer, longLine, neverReads, oversizedData, rawClient, streamLines } from './helpers/abusive-clients.js';
 import { MiB, watchPeakRss } from './helpers/peak-rss.js';
 import { sinkProcess, type SinkProcess } from './helpers/sink-process.js';
 
@@ -138,6 +138,15 @@ test('a 50 MiB line with no line end: one 500 5.5.2, the rest dropped as it come
     const c = await longLine(sink.port, 50 * MiB);
     await c.waitFor(/^250 2\.0\.0 Ok/m);
     assert.equal(c.text().match(/^500 5\.5\.2 Line too long/gm)?.length, 1);
+    c.destroy();
+  });
+  assert.ok(peak > 0 && peak < 150 * MiB, `peak RSS ${mib(peak)}`);
+});
+
+test('a 50 MiB AUTH answer: one 500 5.5.2 that ends the exchange, memory flat', { skip }, async () => {
+  const peak = await withSink(['-q', '--auth', 'tester:S3cret-pw'], async (sink) => {
+    const c = await longAuthAnswer(sink.port, 'LOGIN', 50 * MiB);
+    await c.waitFor(/^500 5\.5\.2 Line too long\r\n250 2\.0\.0 Ok/m);
     c.destroy();
   });
   assert.ok(peak > 0 && peak < 150 * MiB, `peak RSS ${mib(peak)}`);

@@ -230,3 +230,41 @@ export async function longAuthAnswer(port: number, mech: 'PLAIN' | 'LOGIN', leng
   await c.send('\r\nNOOP\r\n');
   return c;
 }
+
+/**
+ * A sender with bare line ends in its message (a bare LF, a bare CR, one CR whose LF comes in
+ * the next write), ended properly with CRLF "." CRLF: the sink must say so, and refuse or mend
+ * it when asked. `bdat`: the same content in two BDAT chunks, split between the CR and its LF.
+ */
+export const BARE_MESSAGE = 'Subject: bare\r\n\r\nlf\nthen cr\rsplit\r';
+export async function bareNewlineSender(port: number, opts: { bdat?: boolean } = {}): Promise<RawClient> {
+  const c = await rawClient(port);
+  await envelope(c);
+  const rest = '\nend\r\n';
+  if (opts.bdat) {
+    await c.send(`BDAT ${BARE_MESSAGE.length}\r\n${BARE_MESSAGE}`);
+    await c.waitFor(/octets received\r\n/);
+    await c.send(`BDAT ${rest.length} LAST\r\n${rest}`);
+  } else {
+    await c.send(`DATA\r\n`);
+    await c.waitFor(/^354 /m);
+    await c.send(BARE_MESSAGE);
+    await new Promise((r) => setTimeout(r, 20));
+    await c.send(`${rest}.\r\n`);
+  }
+  return c;
+}
+
+/** Sends `text` one byte every `everyMs`, never silent long enough for an idle timeout; resolves when done or closed. */
+export async function trickler(port: number, everyMs: number, text = 'NOOP trickle trickle trickle trickle trickle\r\n'.repeat(20)): Promise<{ client: RawClient; done: Promise<void> }> {
+  const client = await rawClient(port);
+  await client.waitFor(/^220 /m);
+  const done = (async () => {
+    for (const ch of text) {
+      if (client.socket.destroyed) return;
+      await client.send(ch).catch(() => {});
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  return { client, done };
+}

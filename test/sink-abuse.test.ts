@@ -653,7 +653,7 @@ test('--bare-newline normalize: saved with CRLF in place of each bare LF and CR,
   }
 });
 
-test('--min-rate: a client trickling a byte at a time (never silent) gets 421 4.4.2 and its slot is freed; a quiet client between commands is --idle-timeout\'s', async () => {
+test('--min-rate: a client trickling a byte at a time (never silent) gets 421 4.4.2 and its slot is freed; a client quiet between whole lines is --idle-timeout\'s', async () => {
   const { sink, port, events } = await startSink({ minRate: '100/600ms', maxSessions: '1', idleTimeout: '5s' });
   try {
     const started = Date.now();
@@ -664,6 +664,12 @@ test('--min-rate: a client trickling a byte at a time (never silent) gets 421 4.
     assert.ok(took >= 600 && took < 4000, `cut off after ${took} ms`);
     await done;
     assert.equal(sink.stats.slowSessions, 1);
+    // The same inside a message.
+    const inMessage = await trickler(port, 50, { inMessage: true });
+    await inMessage.client.closed;
+    assert.match(inMessage.client.text(), /^354 .*\r\n421 4\.4\.2 \S+ Error: data rate too low/m);
+    await inMessage.done;
+    assert.equal(sink.stats.slowSessions, 2);
     assert.ok(events.some(([, e]) => e.type === 'warning' && /under 100 bytes\/s \(--min-rate\)/.test((e as { message: string }).message)));
     // The one slot is free again; a client quiet between whole commands for longer than the window stays.
     const quiet = await idleClient(port);
@@ -673,6 +679,18 @@ test('--min-rate: a client trickling a byte at a time (never silent) gets 421 4.
     await quiet.send('NOOP\r\nQUIT\r\n');
     await quiet.closed;
     assert.match(quiet.text(), /^250 2\.0\.0 Ok\r\n221 /m);
+    // Nor one typing a message line by line, as a person does in a REPL.
+    const typist = await rawClient(port);
+    await envelope(typist);
+    await typist.send('DATA\r\n');
+    await typist.waitFor(/^354 /m);
+    for (const line of ['Subject: typed', '', 'one line', 'and, after a long thought, another']) {
+      await typist.send(`${line}\r\n`);
+      await new Promise((r) => setTimeout(r, 400));
+    }
+    await typist.send('.\r\nQUIT\r\n');
+    await typist.closed;
+    assert.match(typist.text(), /^250 2\.0\.0 Ok: queued/m);
     // A quick message is no trickle.
     const fast = await rawClient(port);
     await envelope(fast);
@@ -682,7 +700,7 @@ test('--min-rate: a client trickling a byte at a time (never silent) gets 421 4.
     await fast.send('\r\n.\r\nQUIT\r\n');
     await fast.closed;
     assert.match(fast.text(), /^250 2\.0\.0 Ok: queued/m);
-    assert.equal(sink.stats.slowSessions, 1);
+    assert.equal(sink.stats.slowSessions, 2);
   } finally {
     await sink.close();
   }

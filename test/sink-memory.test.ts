@@ -74,6 +74,37 @@ test('a 60 MiB message under a 100 MiB limit streams to disk byte for byte with 
   }
 });
 
+test('--bare-newline normalize: a 60 MiB message of bare LF lines is mended to CRLF as it streams to disk, memory flat', { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-bare-flood-'));
+  try {
+    const line = `${'b'.repeat(31)}\n`;
+    const piece = Buffer.from(line.repeat(MiB / line.length));
+    let json = '';
+    const peak = await withSink(['--json', '--save', dir, '--max-size', String(100 * MiB), '--bare-newline', 'normalize'], async (sink) => {
+      const c = await rawClient(sink.port);
+      await envelope(c);
+      await c.send('DATA\r\n');
+      await c.waitFor(/^354 /m);
+      for (let i = 0; i < 60; i++) await c.send(piece);
+      await c.send('\r\n.\r\n');
+      await c.waitFor(/queued as/, 60_000);
+      c.destroy();
+      assert.equal(await sink.stop(), 0);
+      json = sink.stdout();
+    });
+    const lines = 60 * (MiB / line.length);
+    assert.deepEqual(JSON.parse(json.trim()).lineEndings, { bareLf: lines, bareCr: 0, normalized: true });
+    const files = readdirSync(dir);
+    assert.equal(files.length, 1);
+    const saved = readFileSync(join(dir, files[0]!));
+    assert.equal(saved.length, 60 * MiB + lines + 2);
+    assert.equal(saved.indexOf('b\nb'), -1, 'no bare LF left');
+    assert.ok(peak > 0 && peak < 150 * MiB, `peak RSS ${mib(peak)}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('40 MiB of unread pipelined commands: memory flat, every reply delivered once the client reads', { skip }, async () => {
   let commands = 0;
   const peak = await withSink(['-q'], async (sink) => {

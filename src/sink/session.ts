@@ -80,6 +80,8 @@ export class SinkSession {
   /** Bytes from the client, and the time it spent mid-line or mid-message, in this --min-rate window. */
   private rateBytes = 0;
   private rateMs = 0;
+  /** The last byte the client sent was no LF: it is in the middle of a line. */
+  private midLine = false;
 
   constructor(
     private readonly sink: Sink,
@@ -109,6 +111,7 @@ export class SinkSession {
       if (this.mode === 'closed') return;
       this.spoke = true;
       this.rateBytes += chunk.length;
+      this.midLine = chunk[chunk.length - 1] !== 0x0a;
       // Like Postfix's postscreen: a client that talks before the greeting is not speaking SMTP.
       if (!this.greeted) return this.hangUp(554, '5.5.0 SMTP protocol error: data sent before the greeting', 'early');
       this.inbox.push(chunk);
@@ -137,16 +140,17 @@ export class SinkSession {
   }
 
   /**
-   * --min-rate, on the same sweeps: the clock runs only while the client is mid-line or
-   * mid-message (between whole commands a client may think: that is --idle-timeout's), so a
+   * --min-rate, on the same sweeps: the clock runs only while the client is mid-line (between
+   * whole lines, commands or message lines, a client may think: that is --idle-timeout's), so a
    * trickle of a byte a second cannot hold a session slot for ever (Postfix's
    * smtpd_min_data_rate is the same idea for DATA). Judged once per window.
    */
   private checkRate(ms: number, held: boolean) {
     const { minRate, minRateWindowMs, name } = this.sink.options;
     if (!minRate || held) return;
-    const midway = this.mode === 'data' || this.mode === 'bdat' || this.partialSize > 0 || this.overlong;
-    if (!midway) return;
+    // Mid-line, or owing the rest of a BDAT chunk it announced. A person typing a message in a
+    // REPL sends whole lines, and thinks between them: that is no trickle.
+    if (!this.midLine && this.mode !== 'bdat') return;
     if ((this.rateMs += ms) < minRateWindowMs) return;
     const slow = this.rateBytes * 1000 < minRate * this.rateMs;
     this.rateMs = 0;

@@ -255,10 +255,18 @@ export async function bareNewlineSender(port: number, opts: { bdat?: boolean } =
   return c;
 }
 
-/** Sends `text` one byte every `everyMs`, never silent long enough for an idle timeout; resolves when done or closed. */
-export async function trickler(port: number, everyMs: number, text = 'NOOP trickle trickle trickle trickle trickle\r\n'.repeat(20)): Promise<{ client: RawClient; done: Promise<void> }> {
+/**
+ * Sends `text` one byte every `everyMs`, never silent long enough for an idle timeout, as
+ * commands or (`inMessage`) after DATA; `done` resolves when all is sent or the server closed.
+ */
+export async function trickler(port: number, everyMs: number, opts: { inMessage?: boolean } = {}, text = 'NOOP trickle trickle trickle trickle trickle\r\n'.repeat(20)): Promise<{ client: RawClient; done: Promise<void> }> {
   const client = await rawClient(port);
   await client.waitFor(/^220 /m);
+  if (opts.inMessage) {
+    await envelope(client);
+    await client.send('DATA\r\n');
+    await client.waitFor(/^354 /m);
+  }
   const done = (async () => {
     for (const ch of text) {
       if (client.socket.destroyed) return;

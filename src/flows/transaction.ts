@@ -2,7 +2,7 @@ import { SmtpkitError } from '../errors.js';
 import type { Address } from '../message/address.js';
 import type { OutgoingMessage } from '../message/build.js';
 import { hasExtension, sizeLimit } from '../protocol/capabilities.js';
-import { DataEncoder, type LineEndings } from '../protocol/data-encoder.js';
+import { bareLineEndsText, DataEncoder, type LineEndings } from '../protocol/data-encoder.js';
 import { mail, rcpt, type MailParams, type RcptParams } from '../protocol/envelope.js';
 import { isPositive, replyText, type Reply } from '../protocol/reply.js';
 import type { SmtpSession } from '../session/session.js';
@@ -197,8 +197,7 @@ function lineEndingsSent(session: SmtpSession, e: LineEndings, told?: (e: LineEn
 /** The warning for bare line ends in a message (none: undefined); load mode says it once per run. */
 export function lineEndingsNote(e: LineEndings): string | undefined {
   if (!e.bareLf && !e.bareCr) return undefined;
-  const found = [e.bareLf ? `${e.bareLf} bare LF` : '', e.bareCr ? `${e.bareCr} bare CR` : ''].filter(Boolean).join(' and ');
-  return `the message had ${found} line end(s): each went out as CRLF, the only line end RFC 5321 §2.3.8 allows; a server sent the original bytes may read them differently (a hardened one refuses bare line ends)`;
+  return `the message had ${bareLineEndsText(e)} line end(s): each went out as CRLF, the only line end RFC 5321 §2.3.8 allows; a server sent the original bytes may read them differently (a hardened one refuses bare line ends)`;
 }
 
 /** The message as it goes on the wire: CRLF line ends only, dot-stuffed for DATA. */

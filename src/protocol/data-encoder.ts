@@ -10,6 +10,11 @@ export interface LineEndings {
   bareCr: number;
 }
 
+/** "2 bare LF and 1 bare CR", for a warning or a note. */
+export function bareLineEndsText(e: LineEndings): string {
+  return [e.bareLf ? `${e.bareLf} bare LF` : '', e.bareCr ? `${e.bareCr} bare CR` : ''].filter(Boolean).join(' and ');
+}
+
 /**
  * Turns message bytes into what goes on the wire after DATA (RFC 5321 §4.5.2): every bare LF
  * and every bare CR becomes CRLF (§2.3.8: only CRLF ends a line on the wire), a line starting

@@ -1,3 +1,4 @@
+import { bareLineEndsText } from '../protocol/data-encoder.js';
 import type { SmtpEvent } from '../session/events.js';
 import type { SaveFailure, SinkMessage } from '../sink/server.js';
 import { jsonText } from './json.js';
@@ -109,8 +110,7 @@ export class SinkLog {
 /** ", with 2 bare LF line ends" on a message line (a hardened MTA would refuse it), or nothing. */
 function bareLineEnds(e: SinkMessage['lineEndings'] | undefined): string {
   if (!e || (!e.bareLf && !e.bareCr)) return '';
-  const found = [e.bareLf ? `${e.bareLf} bare LF` : '', e.bareCr ? `${e.bareCr} bare CR` : ''].filter(Boolean).join(' and ');
-  return `, with ${found} line end(s)${e.normalized ? ' (saved as CRLF)' : ''}`;
+  return `, with ${bareLineEndsText(e)} line end(s)${e.normalized ? ' (saved as CRLF)' : ''}`;
 }
 
 /**

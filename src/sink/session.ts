@@ -5,6 +5,7 @@ import type { Reply } from '../protocol/reply.js';
 import { commandVerb } from '../protocol/command.js';
 import { boundedTest, MATCH_LIMIT_MS } from '../util/bounded-match.js';
 import type { SmtpEvent } from '../session/events.js';
+import { bareLineEndsText } from '../protocol/data-encoder.js';
 import { DotDecoder } from './dot-decoder.js';
 import { LineEndScanner } from './line-ends.js';
 import { REDACTED, shownCommand } from './redact.js';
@@ -664,9 +665,8 @@ export class SinkSession {
 
 /** What the transcript says of a message with bare line ends, and what became of it. */
 function bareNote(e: LineEndScanner, mode: string): string {
-  const found = [e.bareLf ? `${e.bareLf} bare LF` : '', e.bareCr ? `${e.bareCr} bare CR` : ''].filter(Boolean).join(' and ');
   const done = mode === 'reject' ? 'refused with 550 5.5.2 (--bare-newline reject)' : mode === 'normalize' ? 'saved with CRLF in their place (--bare-newline normalize)' : 'saved as sent (--bare-newline note)';
-  return `the message has ${found} line end(s), which RFC 5321 §2.3.8 forbids: a hardened MTA (Postfix smtpd_forbid_bare_newline = reject) refuses it, and servers may read it apart (SMTP smuggling); ${done}`;
+  return `the message has ${bareLineEndsText(e)} line end(s), which RFC 5321 §2.3.8 forbids: a hardened MTA (Postfix smtpd_forbid_bare_newline = reject) refuses it, and servers may read it apart (SMTP smuggling); ${done}`;
 }
 
 function headers(data: Buffer): Array<[string, string]> {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -7,6 +7,7 @@ import { sinkOptions } from '../src/commands/sink.js';
 import { DataEncoder } from '../src/protocol/data-encoder.js';
 import { Sink, type SinkMessage } from '../src/sink/server.js';
 import { runCli } from './helpers/cli.js';
+import { dkimpyVerify, keyRecord, newKey } from './helpers/dkim-peer.js';
 import { recordingServer, type RecordingServer } from './helpers/logging-server.js';
 import { measuredRun, MiB } from './helpers/peak-rss.js';
 
@@ -128,6 +129,20 @@ test('--data FILE and --data -: bare CR and LF go out as CRLF, dots stuffed, acr
   assert.deepEqual(JSON.parse(clean.stdout).result.lineEndings, { bareLf: 0, bareCr: 0 });
 });
 
+test('--dry-run shows the message as it would go on the wire: CRLF only (not the input\'s bytes), with the warning', async () => {
+  const message = `${HEAD}${REPORTED}`;
+  const file = join(dir, 'dry.eml');
+  writeFileSync(file, message, 'latin1');
+  const r = await runCli(['send', '--dry-run', '--from', 'a@client.test', '--to', 'b@example.test', '--data', file]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, wireOf(message, false));
+  assert.match(r.stderr, /^smtpkit: warning: the message had 3 bare CR line end\(s\): each would go out as CRLF/m);
+  const json = await runCli(['send', '--dry-run', '--json', '--from', 'a@client.test', '--to', 'b@example.test', '--data', file]);
+  const doc = JSON.parse(json.stdout);
+  assert.equal(doc.message, wireOf(message, false));
+  assert.deepEqual(doc.lineEndings, { bareLf: 0, bareCr: 3 });
+});
+
 test('--data with each variant alone: exact bytes, nothing smuggled, exit 0', async () => {
   for (const v of VARIANTS) {
     const message = `${HEAD}line1${v}${SMUGGLED}`;
@@ -172,6 +187,20 @@ test('--bdat: the chunks carry CRLF only and no stuffing; the 1 MiB chunk bounda
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.ok(chunking.commands.slice(m.commands).filter((c) => c.startsWith('BDAT')).length >= 3, 'several chunks');
   assertOneMessage(chunking, m, wireOf(message, false));
+});
+
+test('--dkim-key with bare CRs in --data: the signature covers the CRLF form that went on the wire (dkimpy verifies it)', async () => {
+  const key = newKey(dir, 'ed', 'ed25519');
+  const keys = { 'ed._domainkey.client.test': keyRecord(readFileSync(key, 'utf8')) };
+  const file = join(dir, 'signed.eml');
+  writeFileSync(file, `${HEAD}${REPORTED}\r`, 'latin1');
+  const m = mark(chunking);
+  const r = await send(chunking, '--data', file, '--bdat', '--dkim-key', key, '--dkim-selector', 'ed', '--dkim-domain', 'client.test');
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const got = chunking.messages[m.messages]!;
+  assert.doesNotMatch(got.toString('latin1'), BARE);
+  const v = dkimpyVerify(got, keys, dir);
+  assert.ok(v.ok, v.output);
 });
 
 test('load mode: every copy of the message is CRLF only; the warning and lineEndings once per run', async () => {

@@ -195,9 +195,9 @@ function lineEndingsSent(session: SmtpSession, e: LineEndings, told?: (e: LineEn
 }
 
 /** The warning for bare line ends in a message (none: undefined); load mode says it once per run. */
-export function lineEndingsNote(e: LineEndings): string | undefined {
+export function lineEndingsNote(e: LineEndings, dryRun = false): string | undefined {
   if (!e.bareLf && !e.bareCr) return undefined;
-  return `the message had ${bareLineEndsText(e)} line end(s): each went out as CRLF, the only line end RFC 5321 §2.3.8 allows; a server sent the original bytes may read them differently (a hardened one refuses bare line ends)`;
+  return `the message had ${bareLineEndsText(e)} line end(s): each ${dryRun ? 'would go' : 'went'} out as CRLF, the only line end RFC 5321 §2.3.8 allows; a server sent the original bytes may read them differently (a hardened one refuses bare line ends)`;
 }
 
 /** The message as it goes on the wire: CRLF line ends only, dot-stuffed for DATA. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -68,10 +68,11 @@ before(async () => {
 after(async () => {
   await server.close();
   await chunking.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 const HEAD = 'From: a@client.test\r\nTo: b@example.test\r\nSubject: smuggling\r\n\r\n';
-/** Reads of a file come in 256 KiB: a variant put across each boundary, at each offset into it. */
+/** Reads of a file come in 256 KiB (of a pipe, in 64 KiB): a variant put across each such boundary, at each offset into it. */
 const READ = 256 * 1024;
 
 /** A message with every variant, each across a read boundary at a different cut, the report's message last. */

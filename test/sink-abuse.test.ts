@@ -661,7 +661,7 @@ test('--min-rate: a client trickling a byte at a time (never silent) gets 421 4.
     await client.closed;
     const took = Date.now() - started;
     assert.match(client.text(), /^421 4\.4\.2 \S+ Error: data rate too low \(under 100 bytes\/s over 0\.6 s, --min-rate\)\r\n/m);
-    assert.ok(took >= 600 && took < 4000, `cut off after ${took} ms`);
+    assert.ok(took >= 600 && took < 10_000, `cut off after ${took} ms`);
     await done;
     assert.equal(sink.stats.slowSessions, 1);
     // The same inside a message.

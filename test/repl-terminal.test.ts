@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { loggingServer, type LoggingServer } from './helpers/logging-server.js';
+import { loggingServer, recordingServer, type LoggingServer } from './helpers/logging-server.js';
 import { lineServer, rawServer } from './helpers/raw-server.js';
 import type { Socket } from 'node:net';
 import { BIN } from './helpers/paths.js';
@@ -172,6 +172,46 @@ test('pty: /send answered step by step; no answer is sent as a command or kept i
     assertNoLeak('the history', history, 'ann@client.test', 'pty subject', 'pty body line');
   } finally {
     pty.close();
+  }
+});
+
+test('pty: /send with a smuggling sequence pasted at the Body question: one message, CRLF only, nothing after the CR sent as a command', { skip }, async () => {
+  // The fault: a server that ends DATA at any end-of-data variant, as a vulnerable one does.
+  const lenient = await recordingServer({ lenientEndOfData: true });
+  const { pty } = session('', lenient.port);
+  try {
+    await pty.waitFor(PROMPT, 'the prompt');
+    await pty.type('EHLO client.test');
+    await pty.key('Enter');
+    await pty.waitFor(/^<-  250 /m, 'the EHLO reply');
+    await pty.type('/send');
+    await pty.key('Enter');
+    for (const [question, answer] of [
+      [/From:/, 'ann@client.test'],
+      [/To:/, 'bob@example.test'],
+      [/Subject:/, 'pasted'],
+    ] as const) {
+      await pty.waitFor(question, `the ${question.source} question`);
+      await pty.key('C-u');
+      await pty.type(answer);
+      await pty.key('Enter');
+    }
+    await pty.waitFor(/Body/, 'the Body question');
+    await pty.key('C-u');
+    await pty.paste('line1\r.\r\nline2\r.\rMAIL FROM:<evil@attacker.test>');
+    await pty.waitFor(/queued as REC1/, 'the message accepted');
+    await pty.waitFor(PROMPT, 'the main prompt again');
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+    assert.equal(lenient.messages.length, 1);
+    const wire = lenient.messages[0]!.toString('latin1');
+    assert.doesNotMatch(wire, /\r(?!\n)|(?<!\r)\n/, 'CRLF only');
+    assert.match(wire, /\r\n\r\nline1\r\n\.\r\n$/, 'the line typed before the CR, then the one end of data');
+    assert.deepEqual(lenient.commands, ['EHLO client.test', 'MAIL FROM:<ann@client.test>', 'RCPT TO:<bob@example.test>', 'DATA', 'QUIT']);
+  } finally {
+    pty.close();
+    await lenient.close();
   }
 });
 

@@ -210,3 +210,17 @@ export async function starttlsInjection(port: number, after = 'QUIT'): Promise<s
   await new Promise<void>((resolve) => secure.once('close', () => resolve()));
   return text;
 }
+
+/**
+ * Slowloris: sends `text` one byte every `everyMs` ms, never faster, and after it stays
+ * silent. A server must cut it at its own limit, however slowly the bytes keep coming.
+ */
+export async function trickler(port: number, text: string, everyMs: number): Promise<RawClient> {
+  const c = await rawClient(port);
+  let i = 0;
+  const timer = setInterval(() => {
+    if (i < text.length && !c.socket.destroyed) c.socket.write(text[i++]!);
+  }, everyMs);
+  void c.closed.then(() => clearInterval(timer));
+  return c;
+}

@@ -123,9 +123,9 @@ test('exporter: the scrape timeout bounds the probe, and --max-concurrent 1 keep
 });
 
 test('exporter: a scrape timeout too long for a timer (3,000,000 s) waits for its slot; it is never a 503 after 1 ms', async () => {
-  // The one slot is held by a probe of the silent server for about 1.5 s; the second scrape queues behind it.
-  const holder = get(`${exporter!.url}/probe?target=127.0.0.1:${silent.port}`, { 'X-Prometheus-Scrape-Timeout-Seconds': '2' });
-  await new Promise((r) => setTimeout(r, 200));
+  // The one slot is held by a probe of the silent server for about 2 s; the second scrape queues behind it.
+  const holder = get(`${exporter!.url}/probe?target=127.0.0.1:${silent.port}`, { 'X-Prometheus-Scrape-Timeout-Seconds': '2.5' });
+  for (let i = 0; i < 100 && value((await get(`${exporter!.url}/metrics`)).body, 'smtpkit_exporter_probes_in_flight') !== '1'; i++) await new Promise((r) => setTimeout(r, 20));
   const started = Date.now();
   const waiter = await get(`${exporter!.url}/probe?target=127.0.0.1:${peer.port}&module=smtp`, { 'X-Prometheus-Scrape-Timeout-Seconds': '3000000' });
   const waited = Date.now() - started;

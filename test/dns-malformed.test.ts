@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { runCli } from './helpers/cli.js';
 import { capturePeer, type CapturePeer } from './helpers/capture-peer.js';
-import { dnsServer, type DnsFault, type DnsServer, type ZoneRecord } from './helpers/dns-server.js';
+import { dnsServer, spoil, type DnsFault, type DnsServer, type ZoneRecord } from './helpers/dns-server.js';
 
 /**
  * A DNS answer is either understood or a failure: each named fault of the test DNS
@@ -130,4 +130,36 @@ test('checkAnswer on hand-made bytes: backward pointers chained are fine; forwar
   const twoOpt = Buffer.concat([header(0), question, opt, opt]);
   twoOpt.writeUInt16BE(2, 10);
   assert.match(verdict(twoOpt), /OPT record belongs once in the additional section/);
+});
+
+test('DoH: the same check; a malformed answer or TC over HTTPS is a failure, never "no MX"', async () => {
+  const https = await import('node:https');
+  const DNS = (await import('dns2')).default;
+  const { TLS } = await import('./helpers/paths.js');
+  const faults: DnsFault[] = ['pointerLoop', 'tcAlways'];
+  let next = 0;
+  const server = https.createServer({ key: TLS.key(), cert: TLS.cert() }, (req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (d: Buffer) => parts.push(d));
+    req.on('end', () => {
+      const q = DNS.Packet.parse(Buffer.concat(parts));
+      const a = DNS.Packet.createResponseFromRequest(q);
+      a.answers.push({ name: String(q.questions[0]!.name), type: 15, class: 1, ttl: 60, exchange: 'mx.doh.test', priority: 1 } as never);
+      res.writeHead(200, { 'content-type': 'application/dns-message' });
+      res.end(spoil(faults[next++ % faults.length]!, a.toBuffer()));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (server.address() as { port: number }).port;
+    for (const why of [/compression pointer loop/, /TC \(truncated\) bit is set on an answer over TCP or HTTPS/]) {
+      const r = await runCli(['mx-lookup', 'doh.test', '--doh', `https://127.0.0.1:${port}/dns-query`, '--ca-file', TLS.ca, '--dns-timeout', '2s', '--json']);
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      const doc = JSON.parse(r.stdout);
+      assert.equal(doc.outcome.dnsError.kind, 'malformed');
+      assert.match(doc.outcome.message, why);
+    }
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
 });

@@ -276,3 +276,17 @@ export async function trickler(port: number, everyMs: number, opts: { inMessage?
   })();
   return { client, done };
 }
+
+/**
+ * Slowloris: sends `text` one byte every `everyMs` ms, never faster, and after it stays
+ * silent. A server must cut it at its own limit, however slowly the bytes keep coming.
+ */
+export async function slowloris(port: number, text: string, everyMs: number): Promise<RawClient> {
+  const c = await rawClient(port);
+  let i = 0;
+  const timer = setInterval(() => {
+    if (i < text.length && !c.socket.destroyed) c.socket.write(text[i++]!);
+  }, everyMs);
+  void c.closed.then(() => clearInterval(timer));
+  return c;
+}

@@ -229,3 +229,22 @@ test('swaks habits: -s HOST on every session command; the --tls-verify failure n
   assert.match(bare.stdout, /^Usage: smtpkit \[options\] \[command\]/);
   assert.match(bare.stdout, /^Exit codes:/m);
 });
+
+test('bad input named on the command line is a usage error (exit 2, one line), never an internal error (70)', async () => {
+  const file = join(dir, 'plain-file');
+  writeFileSync(file, 'not a directory\n');
+  const runs: string[][] = [
+    ['dkim-verify', dir],
+    ['sink', '-p', '0', '--save', file],
+    ['mx-lookup', 'example.test', '--doh', 'http://127.0.0.1:9/dns-query'],
+    ['mx-lookup', 'example.test', '--doh', 'not a url'],
+    ['mx-lookup', 'example.test', '--resolver', '127.0.0.1:99999'],
+    ['mx-lookup', 'example.test', '--resolver', '127.0.0.1:0'],
+  ];
+  const wrong: string[] = [];
+  for (const args of runs) {
+    const r = await runCli(args);
+    if (r.code !== 2 || r.stdout !== '' || !/^smtpkit: [^\n]+\n$/.test(r.stderr) || /internal error/.test(r.stderr)) wrong.push(`${args.join(' ')}: exit ${r.code}, stdout ${JSON.stringify(r.stdout)}, stderr ${JSON.stringify(r.stderr)}`);
+  }
+  assert.deepEqual(wrong, []);
+});

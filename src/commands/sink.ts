@@ -115,7 +115,7 @@ export async function sink(flags: SinkFlags): Promise<number> {
     const options = sinkOptions(flags, transcript);
     stopAfter = flags.count === undefined ? undefined : Number(flags.count);
     if (stopAfter !== undefined && !(Number.isInteger(stopAfter) && stopAfter > 0)) throw usageError('--count takes a whole number');
-    if (options.saveDir) mkdirSync(options.saveDir, { recursive: true });
+    if (options.saveDir) makeSaveDir(options.saveDir);
     server = new Sink(options);
     const port = await server.listen().catch((err: NodeJS.ErrnoException) => {
       throw usageError(`cannot listen on ${options.host}:${options.port}: ${err.code === 'EADDRINUSE' ? 'the port is taken by another program' : err.message}`);
@@ -145,4 +145,14 @@ export async function sink(flags: SinkFlags): Promise<number> {
   await server.close();
   log.stopped(server.stats);
   return 0;
+}
+
+/** --save's directory, made if missing; a file in its place or no permission is the user's to fix. */
+function makeSaveDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw usageError(`--save: cannot make the directory ${dir}: ${code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way' : (code ?? (err as Error).message)}`);
+  }
 }

@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import type { ConnectionOptions, SecureContext } from 'node:tls';
 import { SmtpkitError, type FailureKind } from '../errors.js';
 import { hasExtension, heloCapabilities, parseEhlo, type Capabilities } from '../protocol/capabilities.js';
-import { commandVerb } from '../protocol/command.js';
+import { assertSingleLine, commandVerb } from '../protocol/command.js';
 import { isPositive, replyText, type Reply } from '../protocol/reply.js';
 import { formatTarget } from '../protocol/target.js';
 import { Connection } from './connection.js';
@@ -321,6 +321,8 @@ export class SmtpSession {
   /** Writes command lines in one write, reporting each; returns their verbs. */
   private sendLines(commands: Array<{ line: string } & CommandOptions>): string[] {
     const connection = this.requireConnection();
+    // The last guard before the wire, for callers that skip the CLI's checks (the library).
+    for (const c of commands) assertSingleLine(c.line, 'a command line');
     this.idleReplies = 0;
     const verbs = commands.map((c) => c.verb ?? commandVerb(c.line));
     if (verbs.includes('QUIT')) this.quitSent = true;
@@ -460,6 +462,7 @@ export class SmtpSession {
 
   /** Sends a line that gets no reply of its own (message text after a 354). */
   send(line: string, verb = 'MESSAGE'): void {
+    assertSingleLine(line, 'a message line');
     this.emit({ type: 'sent', line, command: verb });
     this.requireConnection().write([line]);
   }

@@ -39,7 +39,7 @@ const MAX_ITEMS = 100;
  * "#" or "Status:", or a whole bounce/DSN message. Returns every reply found, explained.
  */
 export function explainPasted(input: string, command = ''): ExplainedInput[] {
-  const lines = unquoted(input)
+  const lines = unquoted(unbased(input))
     .split(/\r?\n/)
     // Quoting ("> "), comments ("# "), and the reply markers of swaks, our own transcript and
     // Sendmail's session transcript ("<** ", "<~  ", "<<< ").
@@ -67,6 +67,41 @@ export function explainPasted(input: string, command = ''): ExplainedInput[] {
 function unquoted(input: string): string {
   if (!/^content-transfer-encoding:\s*quoted-printable\s*$/im.test(input)) return input;
   return input.replace(/=\r?\n/g, '').replace(/(?:=[0-9A-F]{2})+/g, (run) => Buffer.from(run.replace(/=/g, ''), 'hex').toString('utf8'));
+}
+
+/**
+ * A bounce whose text parts are base64 (Exchange and Outlook.com send them so, RFC 2045 §6.8):
+ * each such part's body decoded in place when it is text; an attachment (an image, the
+ * returned message as a file) stays as it is.
+ */
+function unbased(input: string): string {
+  if (!/^content-transfer-encoding:\s*base64\s*$/im.test(input)) return input;
+  // Line by line (a pattern over the whole text backtracks quadratically on a long header run).
+  const lines = input.split(/(?<=\n)/);
+  const out: string[] = [];
+  let headers = '';
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    out.push(line);
+    if (/^[\w-]+:/.test(line) || (headers && /^[ \t]/.test(line))) {
+      headers += line;
+      continue;
+    }
+    const block = headers;
+    headers = '';
+    // The blank line that ends a header block naming base64 for a text part.
+    if (line.trim() || !/^content-transfer-encoding:\s*base64\s*$/im.test(block)) continue;
+    const type = /^content-type:\s*([\w.+-]+\/[\w.+-]+)/im.exec(block)?.[1]?.toLowerCase() ?? 'text/plain';
+    if (!type.startsWith('text/') && type !== 'message/delivery-status' && type !== 'message/global-delivery-status') continue;
+    let end = i + 1;
+    while (end < lines.length && /^[A-Za-z0-9+/=]+\r?\n?$/.test(lines[end]!)) end++;
+    const text = Buffer.from(lines.slice(i + 1, end).join('').replace(/\s+/g, ''), 'base64').toString('utf8');
+    // Nothing there, or not text after all (a mislabelled binary part): leave it.
+    if (end === i + 1 || /[\0-\x08\x0e-\x1f]/.test(text)) continue;
+    out.push(text.endsWith('\n') ? text : `${text}\n`);
+    i = end - 1;
+  }
+  return out.join('');
 }
 
 /** The first item alone, for callers that explain one reply (the REPL's `explain`). */

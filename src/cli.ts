@@ -17,6 +17,13 @@ Exit codes:
   70 internal error (a bug in smtpkit)
 `;
 
+/** check_smtp's answer when the check itself could not run: one status line on stdout, exit 3. */
+async function nagiosUnknown(message: string): Promise<number> {
+  const { printable } = await import('./render/printable.js');
+  process.stdout.write(`SMTP UNKNOWN - ${printable(message)}\n`);
+  return 3;
+}
+
 /** Where a load-mode worker thread starts (commands/load-threads.ts): the bundle's only other way in. */
 export async function loadWorker(): Promise<void> {
   await (await import('./commands/load-threads.js')).loadWorker();
@@ -43,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
   // A usage error is said in the form asked for: a JSON document with --json, one line with -q.
   const form = outputForm(argv);
   const usageFailure = async (message: string, flags: { color?: boolean } = {}) => {
+    if (form.nagios) return nagiosUnknown(message);
     const [{ processOutput }, { writeBareFailure }] = await Promise.all([import('./render/output.js'), import('./render/print-outcome.js')]);
     writeBareFailure(await processOutput({ color: form.color ?? flags.color }), form.command ?? 'smtpkit', { ok: false, exitCode: ExitCode.usage, errorClass: 'usage', message }, form);
     return ExitCode.usage;
@@ -65,12 +73,12 @@ export async function main(argv: string[]): Promise<number> {
       writeOut: (s) => stdout.write(s),
       // commander's "error: unknown option" in the one spelling of usage errors; with --json
       // or -q it is said below, as a document or the one line.
-      outputError: (s, write) => !form.json && !form.quiet && write(s.replace(/^error: /, 'smtpkit: ')),
+      outputError: (s, write) => !form.json && !form.quiet && !form.nagios && write(s.replace(/^error: /, 'smtpkit: ')),
     })
     .description('Diagnose and test SMTP servers: every reply explained.')
     .version(version(), '-V, --version')
     .addHelpText('after', EXIT_CODES_HELP);
-  if (!form.json && !form.quiet) program.showHelpAfterError('(smtpkit --help lists commands and options)');
+  if (!form.json && !form.quiet && !form.nagios) program.showHelpAfterError('(smtpkit --help lists commands and options)');
 
   const collect = (value: string, previous: string[] = []) => [...previous, value];
   // A run of one command declares only that command: commander's parsing of the others'
@@ -116,7 +124,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
-      return form.json || form.quiet ? usageFailure(err.message.replace(/^error: /, '')) : ExitCode.usage;
+      return form.json || form.quiet || form.nagios ? usageFailure(err.message.replace(/^error: /, '')) : ExitCode.usage;
     }
     throw err;
   }

@@ -63,6 +63,10 @@ test('-q: exactly one line, OK: on stdout or FAILED (exit N, class): on stderr, 
     [['mx-lookup', 'contract.test', ...resolver], 0],
     [['mx-lookup', 'contract.test', '--resolver', '127.0.0.1:1', '--dns-timeout', '300ms'], 3],
     [['dkim-verify', unsigned, ...resolver], 1],
+    [['probe', server(), '--ca-file', TLS.ca], 0],
+    [['probe', server()], 1],
+    [['probe', '127.0.0.1:1'], 4],
+    [['probe', server(), '127.0.0.1:1', '--ca-file', TLS.ca], 4],
   ];
   const wrong: string[] = [];
   for (const [args, code] of runs) {
@@ -116,6 +120,9 @@ test('--json: a usage error is one JSON document with errorClass "usage" from ev
     ['mx-lookup', 'bad..domain'],
     ['mx-lookup', 'example.test', '--no-such-thing'],
     ['dkim-verify', '/nonexistent/message.eml'],
+    ['probe', '127.0.0.1:1', '--no-such-thing'],
+    ['probe', '127.0.0.1:1', '--timeout', 'abc'],
+    ['probe', 'bad host'],
   ];
   const wrong: string[] = [];
   for (const args of runs) {
@@ -247,4 +254,21 @@ test('bad input named on the command line is a usage error (exit 2, one line), n
     if (r.code !== 2 || r.stdout !== '' || !/^smtpkit: [^\n]+\n$/.test(r.stderr) || /internal error/.test(r.stderr)) wrong.push(`${args.join(' ')}: exit ${r.code}, stdout ${JSON.stringify(r.stdout)}, stderr ${JSON.stringify(r.stderr)}`);
   }
   assert.deepEqual(wrong, []);
+});
+
+test('probe --format json: a usage error is the JSON document too; --format nagios: any failure of smtpkit itself is SMTP UNKNOWN, exit 3', async () => {
+  for (const args of [['--no-such-thing'], ['--timeout', 'abc'], ['--warn-days', 'x']]) {
+    const r = await runCli(['probe', '127.0.0.1:1', '--format', 'json', ...args]);
+    const said = `${args.join(' ')}: exit ${r.code}, stdout ${JSON.stringify(r.stdout)}, stderr ${JSON.stringify(r.stderr)}`;
+    assert.equal(r.code, 2, said);
+    assert.equal(r.stderr, '', said);
+    assert.deepEqual([JSON.parse(r.stdout).command, JSON.parse(r.stdout).outcome.errorClass], ['probe', 'usage'], said);
+  }
+  for (const args of [['--format', 'nagios', '--no-such-thing'], ['--format=NAGIOS', '--timeout', 'abc'], ['--format', 'nagios', '--warn-ms']]) {
+    const r = await runCli(['probe', '127.0.0.1:1', ...args]);
+    const said = `${args.join(' ')}: exit ${r.code}, stdout ${JSON.stringify(r.stdout)}, stderr ${JSON.stringify(r.stderr)}`;
+    assert.equal(r.code, 3, said);
+    assert.equal(r.stderr, '', said);
+    assert.match(r.stdout, /^SMTP UNKNOWN - [^\n]+\n$/, said);
+  }
 });

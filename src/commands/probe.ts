@@ -17,6 +17,8 @@ export type { ProbeFlags } from '../probe/settings.js';
 import { parsePort } from '../protocol/target.js';
 import { checkSaveCert, saveCertificates } from '../flows/save-cert.js';
 import { commandLineError } from '../render/usage.js';
+import type { Outcome } from '../render/outcome.js';
+import { writeBareFailure, writeQuiet } from '../render/print-outcome.js';
 
 /** `smtpkit probe a:25 b:587 ...`: one health check per target, run concurrently, reported in input order. */
 export async function probeCommand(specs: string[], flags: ProbeFlags): Promise<number> {
@@ -36,14 +38,40 @@ export async function probeCommand(specs: string[], flags: ProbeFlags): Promise<
   } catch (err) {
     const o = failureOutcome(err);
     if (format === 'nagios') output.stdout.write(`SMTP UNKNOWN - ${printable(o.message)}\n`);
+    else if (format === 'json' || flags.quiet) writeBareFailure(output, 'probe', o, { json: format === 'json', quiet: !!flags.quiet });
     else output.stderr.write(commandLineError(o.message));
     return format === 'nagios' ? 3 : o.exitCode;
   }
   const exitOf = (r: ProbeResult) => strictExit(r, strict);
   const exitCode = Math.max(...results.map(exitOf));
+  if (format === 'text' && flags.quiet) {
+    writeQuiet(output, quietOutcome(results, exitCode, strict));
+    return exitCode;
+  }
   output.stdout.write(await probeReport(results, format, flags, output.paint));
   if (format === 'nagios') return worstNagios(results.map((r) => nagiosStatus(r, strict)));
   return exitCode;
+}
+
+/**
+ * -q's one line, as every command's: one target's verdict, or for several the count with the
+ * failed ones named; its class is that of the exit code (a stopped probe's own class when one target).
+ */
+function quietOutcome(results: ProbeResult[], exitCode: number, strict: boolean): Outcome {
+  // The verdict without its word (the line's own OK/FAILED says it), keeping why --strict failed it.
+  const plain = (r: ProbeResult) => {
+    const verdict = verdictLine(r, strict);
+    return verdict.replace(/^(OK|FAILED)[^:]*: /, '') + (verdict.startsWith('FAILED (--strict') ? ' (--strict: warnings fail)' : '');
+  };
+  const failed = results.filter((r) => strictExit(r, strict) !== 0);
+  const message =
+    results.length === 1
+      ? plain(results[0]!)
+      : `${results.length} targets: ${results.length - failed.length} ok, ${failed.length} failed${failed.length ? `: ${failed.map((r) => `${r.target} (exit ${strictExit(r, strict)})`).join(', ')}` : ''}`;
+  if (!exitCode) return { ok: true, exitCode, message };
+  // A probe stopped by a failure has its class; otherwise the exit code's (checkFailed for 1).
+  const stopped = results.length === 1 ? results[0]!.error : null;
+  return { ok: false, exitCode, message, ...(stopped ? { errorClass: stopped.errorClass } : {}) };
 }
 
 /** Worst first: CRITICAL, then UNKNOWN, WARNING, OK (the monitoring-plugins order). */

@@ -123,6 +123,8 @@ test('--json: a usage error is one JSON document with errorClass "usage" from ev
     ['probe', '127.0.0.1:1', '--no-such-thing'],
     ['probe', '127.0.0.1:1', '--timeout', 'abc'],
     ['probe', 'bad host'],
+    ['explain', '999'],
+    ['explain', '550', '--no-such-thing'],
   ];
   const wrong: string[] = [];
   for (const args of runs) {

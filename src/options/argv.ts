@@ -112,9 +112,9 @@ function isCommanderShortCluster(token: string, k: Known): boolean {
 
 /**
  * Commands whose usage errors are all one JSON document under --json, commander's included
- * (probe's --format json too). explain and the sink (a JSON line per message) say theirs themselves.
+ * (probe's --format json too). The sink (a JSON line per message) says its own.
  */
-const JSON_USAGE_ERRORS = new Set(['connect', 'repl', 'ehlo', 'auth', 'starttls', 'send', 'mx-lookup', 'dkim-verify', 'probe']);
+const JSON_USAGE_ERRORS = new Set(['connect', 'repl', 'ehlo', 'auth', 'starttls', 'send', 'mx-lookup', 'dkim-verify', 'probe', 'explain']);
 
 /** probe's --format value as typed ("--format nagios", "--format=NAGIOS"), before commander reads it. */
 function formatTyped(words: readonly string[]): string | undefined {

@@ -11,7 +11,8 @@ import { buildMessage, parseHeader, type MessageSpec } from '../message/build.js
 import { mailTransaction, queueIdOf, type Envelope } from '../flows/transaction.js';
 import { greetAndSecure, login, planAuth, startTlsMode, type AuthFlags, type AuthPlan } from '../flows/establish.js';
 import type { ResolverFlags } from '../dns/resolver.js';
-import { dkimOptions, dkimSign, type DkimFlags, type DkimSignOptions } from '../dkim/sign.js';
+import { dkimSign, type DkimSignOptions } from '../dkim/sign.js';
+import { dkimOptions, type DkimFlags } from './dkim-option.js';
 import { sessionOptions } from '../flows/options.js';
 import { QUIT_AFTER } from '../options/commands.js';
 import { jsonDocument } from '../render/json.js';

@@ -17,9 +17,9 @@ Exit codes:
   70 internal error (a bug in smtpkit)
 `;
 
-/** Where a load-mode worker thread starts (commands/load-threads.ts): the bundle's only other way in. */
+/** Where a load-mode worker thread starts (load/threads.ts): the bundle's only other way in. */
 export async function loadWorker(): Promise<void> {
-  await (await import('./commands/load-threads.js')).loadWorker();
+  await (await import('./load/threads.js')).loadWorker();
 }
 
 /**

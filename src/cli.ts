@@ -101,7 +101,7 @@ export async function main(argv: string[]): Promise<number> {
     cmd.action(async (...args: unknown[]) => {
       const flags = args.at(-2) as Record<string, unknown>;
       try {
-        exitCode = await spec.run(args.slice(0, -2), flags);
+        exitCode = await spec.run(args.slice(0, -2), flags, main);
       } catch (err) {
         // Bad input found while choosing what to run (the server twice, or none).
         if (!(err instanceof SmtpkitError) || err.errorClass !== 'usage') throw err;

@@ -11,7 +11,7 @@ import { sinkOptions } from './sink.js';
  * send against it with the whole explained transcript. What a newcomer can run with no
  * mail server of their own.
  */
-export async function demo(flags: { color?: boolean }): Promise<number> {
+export async function demo(flags: { color?: boolean }, main: (argv: string[]) => Promise<number>): Promise<number> {
   const output = await processOutput(flags);
   const c = output.paint;
   const sink = new Sink(sinkOptions({ port: '0', tls: true, auth: 'demo:demo-password', name: 'sink.localhost' }, false));
@@ -20,7 +20,6 @@ export async function demo(flags: { color?: boolean }): Promise<number> {
   const ca = join(dir, 'localhost.pem');
   writeFileSync(ca, LOCALHOST_CERT);
   process.env.SMTPKIT_DEMO_PASSWORD = 'demo-password';
-  const { main } = await import('../cli.js');
   const color = flags.color === false ? ['--no-color'] : [];
   const say = (s: string) => output.stdout.write(`${c.bold.magenta(s)}\n`);
   try {

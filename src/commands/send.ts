@@ -14,7 +14,7 @@ import type { ResolverFlags } from '../dns/resolver.js';
 import { dkimSign, type DkimSignOptions } from '../dkim/sign.js';
 import { dkimOptions, type DkimFlags } from './dkim-option.js';
 import { sessionOptions } from '../flows/options.js';
-import { QUIT_AFTER } from '../options/commands.js';
+import { QUIT_AFTER } from './quit-after.js';
 import { jsonDocument } from '../render/json.js';
 import { processOutput, type Output } from '../render/output.js';
 import { writeBareFailure } from '../render/print-outcome.js';

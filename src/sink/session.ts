@@ -7,7 +7,7 @@ import { boundedTest, MATCH_LIMIT_MS } from '../util/bounded-match.js';
 import type { SmtpEvent } from '../session/events.js';
 import { DotDecoder } from './dot-decoder.js';
 import { REDACTED, shownCommand } from './redact.js';
-import type { Sink, SinkMessage } from './server.js';
+import type { SinkHost, SinkMessage } from './types.js';
 import { Spool } from './spool.js';
 
 /** Longest command line, CRLF not counted (RFC 4954 allows AUTH lines of 12,288 octets). */
@@ -81,7 +81,7 @@ export class SinkSession {
   private spoke = true;
 
   constructor(
-    private readonly sink: Sink,
+    private readonly sink: SinkHost,
     socket: net.Socket,
     readonly id: number,
   ) {

@@ -139,12 +139,12 @@ function example(graph: Map<string, Set<string>>, component: string[]): string {
 const report = (graph: Map<string, Set<string>>): string[] =>
   circles(graph).map((component) => `${example(graph, component)}${component.length > 2 ? `  (circle of ${component.length}: ${component.join(', ')})` : ''}`);
 
-/** The imports of files under `folder` that land in one of `forbidden` (folders or src/ files). */
-function crossings(files: Map<string, Set<string>>, folder: string, forbidden: string[]): string[] {
+/** The imports of files under `folder` that land outside it and outside `allowed` (folders, src/ files, or single files). */
+function strayImports(files: Map<string, Set<string>>, folder: string, allowed: readonly string[]): string[] {
   const out: string[] = [];
   for (const [file, targets] of files) {
     if (folderOf(file) !== folder) continue;
-    for (const target of targets) if (forbidden.includes(folderOf(target))) out.push(`${file} → ${target}`);
+    for (const target of targets) if (folderOf(target) !== folder && !allowed.includes(folderOf(target)) && !allowed.includes(target)) out.push(`${file} → ${target}`);
   }
   return out;
 }
@@ -185,20 +185,37 @@ test('no import circle between the folders of src/', () => {
   assert.deepEqual(circlesFound, [], `folder import circles:\n  ${circlesFound.join('\n  ')}`);
 });
 
-// The arrows of architecture.md that hold today; more join as the edge moves.
-const LAYERS: Array<[folder: string, forbidden: string[]]> = [
-  ['protocol/', ['session/', 'flows/', 'commands/', 'render/', 'cli.ts', 'cli/', 'options/', 'dns/', 'dkim/', 'sink/']],
-  ['sasl/', ['session/', 'flows/', 'commands/', 'render/', 'cli.ts', 'cli/', 'options/', 'dns/']],
-  ['session/', ['dns/', 'render/', 'commands/', 'flows/', 'cli.ts', 'cli/', 'options/']],
-  ['dkim/', ['dns/', 'session/', 'flows/', 'commands/', 'render/', 'cli.ts', 'cli/', 'options/']],
-  ['dns/', ['session/', 'flows/', 'commands/', 'render/', 'cli.ts', 'cli/', 'options/', 'sink/']],
-  ['sink/', ['session/', 'flows/', 'commands/', 'render/', 'cli.ts', 'cli/', 'options/']],
-  ['render/', ['commands/', 'cli.ts', 'cli/']],
+/**
+ * What the lower parts of architecture.md may import, as it holds today (an arrow goes down
+ * only; util/ is a helper any of them may use). The edge (flows/, the engines, render/) still
+ * imports upward in places the issue names; its rules join as it moves. One exception: the
+ * sink emits the session's event type (session/events.ts, types only) so one renderer shows
+ * both sides; those types belong below both, a move left for later.
+ */
+const MAY_IMPORT: ReadonlyArray<[folder: string, allowed: readonly string[]]> = [
+  ['errors.ts', []],
+  ['util/', ['errors.ts']],
+  ['protocol/', ['errors.ts']],
+  ['sasl/', ['errors.ts', 'util/']],
+  ['message/', ['errors.ts', 'protocol/', 'util/']],
+  ['explain/', ['errors.ts', 'protocol/', 'util/']],
+  ['session/', ['errors.ts', 'protocol/', 'sasl/', 'util/']],
+  ['dkim/', ['errors.ts', 'protocol/', 'message/', 'util/']],
+  ['dns/', ['errors.ts', 'protocol/', 'dkim/', 'util/']],
+  ['sink/', ['errors.ts', 'protocol/', 'message/', 'dkim/', 'util/', 'session/events.ts']],
+  ['load/', ['errors.ts', 'protocol/', 'message/', 'session/', 'sasl/', 'dns/', 'dkim/', 'flows/', 'util/']],
 ];
 
-for (const [folder, forbidden] of LAYERS) {
-  test(`src/${folder} imports nothing from ${forbidden.join(', ')}`, () => {
-    const found = crossings(fileGraph(), folder, forbidden);
+for (const [folder, allowed] of MAY_IMPORT) {
+  test(`src/${folder} imports ${allowed.length ? `only from ${allowed.join(', ')}` : 'nothing of src/'}`, () => {
+    const found = strayImports(fileGraph(), folder, allowed);
     assert.deepEqual(found, [], `imports against the layering:\n  ${found.join('\n  ')}`);
   });
 }
+
+test('nothing below the command line imports commands/ or options/ (only cli.ts, options/ and commands/ do)', () => {
+  const found = [...fileGraph()].flatMap(([file, targets]) =>
+    [...targets].filter((t) => ['commands/', 'options/'].includes(folderOf(t)) && !['cli.ts', 'options/', 'commands/'].includes(folderOf(file))).map((t) => `${file} → ${t}`),
+  );
+  assert.deepEqual(found, [], `imports of the command line from below it:\n  ${found.join('\n  ')}`);
+});

@@ -31,6 +31,12 @@ const zone: Zone = {
   '10.2.0.192.in-addr.arpa': PTR11,
   ...Object.fromEntries(PTR11.map((p, i) => [p.domain, [{ type: 'A' as const, address: i === 10 ? '192.0.2.10' : '192.0.2.200' }]])),
   'broken.test': 'SERVFAIL',
+  // A chain of includes, each answered slowly: the evaluation's own time limit ends it.
+  'slow.test': [{ type: 'TXT', data: 'v=spf1 include:s1.slow.test -all' }],
+  's1.slow.test': [{ type: 'TXT', data: 'v=spf1 include:s2.slow.test' }],
+  's2.slow.test': [{ type: 'TXT', data: 'v=spf1 include:s3.slow.test' }],
+  's3.slow.test': [{ type: 'TXT', data: 'v=spf1 include:s4.slow.test' }],
+  's4.slow.test': [{ type: 'TXT', data: 'v=spf1 ip4:192.0.2.1' }],
   'inc-broken.test': [{ type: 'TXT', data: 'v=spf1 include:broken.test -all' }],
 };
 
@@ -127,6 +133,21 @@ test('spf: a DNS failure is a temperror (exit 0, the result is data); no DNS ser
   const doc = JSON.parse(silent.stdout);
   assert.equal(doc.result.spf.result, 'temperror');
   assert.equal(doc.outcome.errorClass, 'dns');
+});
+
+test('check_host: the whole evaluation has a time limit (RFC 7208 §4.6.4); over it, temperror', async () => {
+  dns.delayMs = 150;
+  try {
+    const quick = await checkHost(port(), { ip: '192.0.2.1', domain: 'slow.test', sender: 'a@slow.test' });
+    assert.equal(quick.result, 'pass', 'within the default 20 s the chain is evaluated');
+    const started = Date.now();
+    const v = await checkHost(port(), { ip: '192.0.2.1', domain: 'slow.test', sender: 'a@slow.test', limitMs: 400 });
+    assert.equal(v.result, 'temperror');
+    assert.match(v.reason, /time limit/);
+    assert.ok(Date.now() - started < 1500);
+  } finally {
+    dns.delayMs = 0;
+  }
 });
 
 test('spf: bad input is a usage error (exit 2), not a crash', async () => {

@@ -36,6 +36,8 @@ export interface SpfQuery {
   receiver?: string;
   /** For %{t}. */
   now?: Date;
+  /** The whole evaluation's time limit (§4.6.4: at least 20 s; then temperror). Default 20 s. */
+  limitMs?: number;
 }
 
 export interface SpfVerdict {
@@ -57,6 +59,18 @@ const LOOKUP_LIMIT = 10;
 const VOID_LIMIT = 2;
 /** §4.6.4: at most 10 names from one mx or ptr (and %{p}) are looked up. */
 const NAME_LIMIT = 10;
+
+/** §4.6.4: receivers SHOULD bound the whole evaluation, allowing at least 20 seconds. */
+const EVALUATION_LIMIT_MS = 20_000;
+
+/** The port, refusing to ask once the evaluation's time is up: each such look-up fails as a temperror. */
+function withDeadline(dns: SpfDns, deadline: number): SpfDns {
+  const guard =
+    <A extends unknown[], R>(f: (...a: A) => Promise<R>) =>
+    (...a: A): Promise<R> =>
+      Date.now() > deadline ? Promise.reject(new SpfLookupError('the evaluation ran over its time limit (RFC 7208 §4.6.4)', false)) : f(...a);
+  return { txt: guard(dns.txt.bind(dns)), addresses: guard(dns.addresses.bind(dns)), mx: guard(dns.mx.bind(dns)), ptr: guard(dns.ptr.bind(dns)) };
+}
 
 const QUALIFIED: Record<Qualifier, SpfResult> = { '+': 'pass', '-': 'fail', '~': 'softfail', '?': 'neutral' };
 
@@ -120,11 +134,14 @@ class Evaluation {
   private readonly local: string;
   private readonly senderDomain: string;
 
+  private readonly dns: SpfDns;
+
   constructor(
-    private readonly dns: SpfDns,
+    dns: SpfDns,
     private readonly ip: ClientAddress,
     private readonly q: SpfQuery,
   ) {
+    this.dns = withDeadline(dns, Date.now() + (q.limitMs ?? EVALUATION_LIMIT_MS));
     const at = q.sender.lastIndexOf('@');
     this.local = (at < 0 ? '' : q.sender.slice(0, at)) || 'postmaster';
     this.senderDomain = at < 0 ? q.sender : q.sender.slice(at + 1);
@@ -142,8 +159,9 @@ class Evaluation {
     try {
       txt = await this.dns.txt(domain);
     } catch (err) {
-      step.lookups.push(`TXT ${domain}: failed (${this.failure(err)})`);
-      return decide('temperror', `the TXT look-up for ${domain} failed`);
+      const why = this.failure(err);
+      step.lookups.push(`TXT ${domain}: failed (${why})`);
+      return decide('temperror', `the TXT look-up for ${domain} failed: ${why}`);
     }
     // §4.5: "v=spf1" then a space or the end; anything else (v=spf10, "v=spf1mx") is not SPF.
     const records = txt.filter((r) => /^v=spf1( |$)/i.test(r));

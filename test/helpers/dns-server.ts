@@ -30,6 +30,8 @@ export interface DnsServer {
   asked: { udp: number; tcp: number };
   /** The answer's AD bit: set to pretend the records were DNSSEC-validated. */
   authenticated: boolean;
+  /** Each answer waits this long before it is sent: a slow but working DNS. */
+  delayMs: number;
   /** Each question's EDNS as asked: the OPT payload size and DO bit, or null without OPT. */
   edns: Array<{ name: string; type: number; payload: number; do: boolean } | null>;
   close(): Promise<void>;
@@ -41,8 +43,9 @@ export interface DnsServer {
  * followed once, and answers over 512 bytes are truncated on UDP (so clients retry on TCP).
  */
 export async function dnsServer(zone: Zone): Promise<DnsServer> {
-  const state: DnsServer = { port: 0, asked: { udp: 0, tcp: 0 }, authenticated: false, edns: [], close: async () => {} };
-  const handler = (transport: 'udp' | 'tcp') => (request: InstanceType<typeof Packet>, send: (p: InstanceType<typeof Packet>) => void) => {
+  const state: DnsServer = { port: 0, asked: { udp: 0, tcp: 0 }, authenticated: false, delayMs: 0, edns: [], close: async () => {} };
+  const handler = (transport: 'udp' | 'tcp') => (request: InstanceType<typeof Packet>, sendNow: (p: InstanceType<typeof Packet>) => void) => {
+    const send = (p: InstanceType<typeof Packet>) => (state.delayMs ? void setTimeout(() => sendNow(p), state.delayMs) : sendNow(p));
     state.asked[transport]++;
     const response = Packet.createResponseFromRequest(request);
     const [q] = request.questions;

@@ -6,6 +6,7 @@ import { Resolver } from '../src/dns/resolver.js';
 import { checkHost, spfIdentity } from '../src/spf/check-host.js';
 import { resolverPort } from '../src/spf/dns-port.js';
 import { runCli } from './helpers/cli.js';
+import { ROOT } from './helpers/paths.js';
 import { dnsServer, type DnsServer, type Zone } from './helpers/dns-server.js';
 
 /** `smtpkit spf` and check_host() on zones of our own; the OpenSPF suite is spf-suite.test.ts. */
@@ -180,4 +181,11 @@ test('SPF syntax: a domain-spec may hold ":" and "/" (RFC 7208 §7.1); c, r, t o
   } finally {
     await server.close();
   }
+});
+
+test('the library face: checkHost with DNS servers as plain strings', async () => {
+  const lib = (await import(`${ROOT}dist/lib/index.js`)) as typeof import('../src/index.js');
+  const v = await lib.checkHost({ ip: '2001:db8:1::7', ...lib.spfIdentity('bounce@example.test', 'mail.example.test'), helo: 'mail.example.test' }, { servers: [`127.0.0.1:${dns.port}`], timeoutMs: 2000 });
+  assert.equal(v.result, 'pass');
+  assert.ok(v.trace.some((s) => s.term === 'ip6:2001:db8:1::/48' && s.match));
 });

@@ -150,9 +150,10 @@ class Evaluation {
   async evaluate(domain: string, depth: number): Promise<Outcome> {
     const step: SpfStep = { depth, domain, term: 'record', lookups: [], match: undefined };
     this.trace.push(step);
-    const decide = (result: SpfResult, reason: string): Outcome => {
+    // The note is left out when the look-up line already says it all.
+    const decide = (result: SpfResult, reason: string, note: string | null = reason): Outcome => {
       step.result = result;
-      step.note = reason;
+      step.note = note ?? undefined;
       return { result, reason };
     };
     let txt: string[];
@@ -161,7 +162,7 @@ class Evaluation {
     } catch (err) {
       const why = this.failure(err);
       step.lookups.push(`TXT ${domain}: failed (${why})`);
-      return decide('temperror', `the TXT look-up for ${domain} failed: ${why}`);
+      return decide('temperror', `the TXT look-up for ${domain} failed: ${why}`, null);
     }
     // §4.5: "v=spf1" then a space or the end; anything else (v=spf10, "v=spf1mx") is not SPF.
     const records = txt.filter((r) => /^v=spf1( |$)/i.test(r));
@@ -182,7 +183,8 @@ class Evaluation {
       const matched = await this.mechanism(term, domain, depth, s);
       if (matched !== true && matched !== false) {
         s.result = matched.result;
-        s.note = matched.reason;
+        s.match = undefined;
+        s.note ??= matched.reason;
         return matched;
       }
       s.match = matched;
@@ -243,6 +245,8 @@ class Evaluation {
           const nested = await this.evaluate(target, depth + 1);
           // §5.2: what an included record's result means for the including record.
           if (nested.result === 'pass') return true;
+          // The nested record's own lines below say why; this line says what it means here.
+          if (nested.result === 'temperror' || nested.result === 'permerror' || nested.result === 'none') s.note = `${target} gives ${nested.result}, so this record's result is ${nested.result === 'temperror' ? 'temperror' : 'permerror'}${nested.result === 'none' ? ' (§5.2: an include of a domain without SPF)' : ''}`;
           if (nested.result === 'temperror') return { result: 'temperror', reason: `${term.raw}: ${nested.reason}` };
           if (nested.result === 'permerror' || nested.result === 'none') return { result: 'permerror', reason: `${term.raw}: ${nested.result === 'none' ? `${target} has no SPF record (§5.2)` : nested.reason}` };
           s.note = `${target} gives ${nested.result}, which is no match`;

@@ -32,6 +32,8 @@ const zone: Zone = {
   '10.2.0.192.in-addr.arpa': PTR11,
   ...Object.fromEntries(PTR11.map((p, i) => [p.domain, [{ type: 'A' as const, address: i === 10 ? '192.0.2.10' : '192.0.2.200' }]])),
   'broken.test': 'SERVFAIL',
+  // Terminal control in a record: shown escaped, never acted on.
+  'hostile.test': [{ type: 'TXT', data: 'v=spf1 a:\x1b]0;pwned\x07.hostile.test \x1b[2J-all' }],
   // A chain of includes, each answered slowly: the evaluation's own time limit ends it.
   'slow.test': [{ type: 'TXT', data: 'v=spf1 include:s1.slow.test -all' }],
   's1.slow.test': [{ type: 'TXT', data: 'v=spf1 include:s2.slow.test' }],
@@ -149,6 +151,14 @@ test('check_host: the whole evaluation has a time limit (RFC 7208 §4.6.4); over
   } finally {
     dns.delayMs = 0;
   }
+});
+
+test('spf: a record holding terminal control sequences is a permerror, shown escaped', async () => {
+  const r = await spf('hostile.test', '--ip', '192.0.2.1');
+  assert.equal(r.code, 0);
+  assert.ok(!r.stdout.includes('\x1b'), JSON.stringify(r.stdout));
+  assert.match(r.stdout, /=== SPF result: permerror/);
+  assert.match(r.stdout, /\\x1b\]0;pwned/);
 });
 
 test('spf: bad input is a usage error (exit 2), not a crash', async () => {

@@ -42,7 +42,7 @@ function renderStep(step: SpfStep, c: Paint): string[] {
   const pad = '  '.repeat(step.depth + 1);
   const lines: string[] = [];
   if (step.term === 'record') {
-    lines.push(`${pad}${c.bold(printable(step.domain))}${step.note && /^v=spf1/i.test(step.note) ? `  ${c.cyan(printable(step.note))}` : ''}`);
+    lines.push(`${pad}${c.bold(printable(step.domain))}${step.record !== undefined ? `  ${c.cyan(printable(step.record))}` : ''}`);
   } else {
     const mark = step.match === true ? '✔' : step.match === false ? '·' : '→';
     const state = step.match === true ? `matched${step.result ? `: ${step.result}` : ''}` : step.match === false ? (step.result ? step.result : 'no match') : (step.result ?? '');
@@ -50,7 +50,7 @@ function renderStep(step: SpfStep, c: Paint): string[] {
     lines.push(`${pad}${mark} ${printable(step.term).padEnd(28)} ${paint(printable(state))}`);
   }
   for (const l of step.lookups) lines.push(c.dim(`${pad}    ${printable(l)}`));
-  if (step.note && !(step.term === 'record' && /^v=spf1/i.test(step.note))) lines.push(c.dim(`${pad}    # ${printable(step.note)}`));
+  if (step.note) lines.push(c.dim(`${pad}    # ${printable(step.note)}`));
   return lines;
 }
 

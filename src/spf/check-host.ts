@@ -20,6 +20,8 @@ export interface SpfStep {
   match: boolean | undefined;
   /** The result this step decided, if it decided one. */
   result?: SpfResult;
+  /** For a "record" step: the SPF record found. */
+  record?: string;
   note?: string;
 }
 
@@ -170,7 +172,7 @@ class Evaluation {
     if (!records.length) return decide('none', `${domain} publishes no SPF record`);
     if (records.length > 1) return decide('permerror', `${domain} publishes ${records.length} SPF records; one is allowed (§4.5)`);
     const record = records[0]!;
-    step.note = record;
+    step.record = record;
     const parsed = parseSpf(record, domain);
     const error = parsed.issues.find((i) => i.severity === 'error');
     // §4.6: a syntax error anywhere voids the whole record, before any term is evaluated.

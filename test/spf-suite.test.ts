@@ -23,9 +23,21 @@ const SUITE = join(mainCheckout(), '..', 'shared', 'reference', 'rfc7208-tests.y
  */
 const EXPLANATION_CASE_ONLY = new Set(['v-macro-ip6']);
 
-test('the OpenSPF RFC 7208 suite: every case gets a result the suite allows', { skip: existsSync(SUITE) ? false : `the suite is absent (${SUITE})` }, async () => {
+/**
+ * Cases where smtpkit gives another result on purpose, each pinned (the result and why),
+ * so any other change still fails. null-text serves a TXT record with no character-string
+ * at all (RDLENGTH 0), which RFC 1035 §3.3.14 forbids and the suite calls illegal: smtpkit's
+ * DNS layer refuses a malformed answer whole (src/dns/message-check.ts), so the SPF record
+ * beside it is never seen and the result is temperror, where pyspf ignores the empty record.
+ */
+const DEVIATIONS: Record<string, { result: string; reason: RegExp }> = {
+  'null-text': { result: 'temperror', reason: /malformed: answer record \d+ of \d+ \(TXT\): no character-string at all/ },
+};
+
+test('the OpenSPF RFC 7208 suite: every case gets a result the suite allows, but the pinned deviations', { skip: existsSync(SUITE) ? false : `the suite is absent (${SUITE})` }, async () => {
   const scenarios = readSuite(readFileSync(SUITE, 'latin1'));
   let total = 0;
+  let deviated = 0;
   const disagree: string[] = [];
   for (const scenario of scenarios) {
     const server = await dnsServer(scenario.zone);
@@ -35,6 +47,12 @@ test('the OpenSPF RFC 7208 suite: every case gets a result the suite allows', { 
         total++;
         const id = spfIdentity(c.mailfrom, c.helo);
         const v = await checkHost(dns, { ip: c.host, domain: id.domain, sender: id.sender, helo: c.helo, receiver: 'receiver.test' });
+        const deviation = DEVIATIONS[c.name];
+        if (deviation) {
+          deviated++;
+          if (v.result !== deviation.result || !deviation.reason.test(v.reason)) disagree.push(`${c.name}: ${v.result} (${v.reason}), pinned as ${deviation.result}`);
+          continue;
+        }
         if (!c.results.includes(v.result)) {
           disagree.push(`${c.name}: ${v.result}, the suite says ${c.results.join(' or ')} (${v.reason})`);
           continue;
@@ -49,5 +67,6 @@ test('the OpenSPF RFC 7208 suite: every case gets a result the suite allows', { 
     }
   }
   assert.equal(total, 203, 'every case of the 2014.04 suite was read');
-  assert.deepEqual(disagree, [], `${total - disagree.length} of ${total} cases agree`);
+  assert.equal(deviated, Object.keys(DEVIATIONS).length, 'every pinned deviation is a case of the suite');
+  assert.deepEqual(disagree, [], `${total - deviated - disagree.length} of ${total} cases agree, ${deviated} differ as pinned`);
 });

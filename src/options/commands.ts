@@ -227,6 +227,20 @@ export const COMMANDS: readonly CommandSpec[] = [
     run: async ([domain], flags) => (await import('../commands/mx-lookup.js')).mxLookup(domain as string, flags as never),
   },
   {
+    name: 'spf',
+    summary: 'evaluate SPF as a receiver does (RFC 7208 check_host): the result for a client address, with every term and look-up traced',
+    args: [{ name: '<domain>', help: 'the domain whose SPF record is evaluated (the MAIL FROM domain, or the HELO name)' }],
+    options: [
+      { flags: '--ip <address>', help: 'the SMTP client’s address, IPv4 or IPv6 (required)' },
+      { flags: '--sender <address>', help: "MAIL FROM, for the macros (default postmaster@DOMAIN); '<>' checks the HELO identity" },
+      { flags: '--helo <name>', help: 'the name the client gave in HELO/EHLO (%{h})' },
+      ...dnsOptions(),
+      { flags: '--ca-file <file>', help: 'extra trusted CA (PEM) for DoH servers', complete: 'file' },
+      ...reportOptions(),
+    ],
+    run: async ([domain], flags) => (await import('../commands/spf.js')).spf(domain as string, flags as never),
+  },
+  {
     name: 'dkim-verify',
     summary: 'check every DKIM signature of a received message (.eml) against its key in DNS, and its DMARC alignment with From:',
     args: [{ name: '<file>', help: "the message ('-' reads standard input)" }],

@@ -4,7 +4,7 @@ import { explainCode } from '../explain/explain.js';
 import { formatTarget } from '../protocol/target.js';
 import type { MessageSpec } from '../message/build.js';
 import type { SessionOptions } from '../session/session.js';
-import type { Envelope } from '../flows/transaction.js';
+import { lineEndingsNote, type Envelope } from '../flows/transaction.js';
 import { madeOnce, mergeStats, runShard, SENT, type LoadSettings, type ShardOptions, type Stats } from '../load/shard.js';
 import { jsonDocument } from '../render/json.js';
 import { processOutput } from '../render/output.js';
@@ -83,7 +83,7 @@ async function report(stats: Stats, seconds: number, load: LoadSettings & { thre
   const outcome: Outcome = { ok: exitCode === 0, exitCode, message: line, ...(errorClass ? { errorClass } : {}) };
   const output = await processOutput({ color: opts.color });
   if (opts.json) {
-    output.stdout.write(jsonDocument('send', { host: base.host, port: base.port }, outcome, { mode: 'load', settings: load, result: { sent: stats.sent, accepted: stats.accepted, failed: stats.failed, seconds: Math.round(seconds * 1000) / 1000, messagesPerSecond: rate, latencyMs: phases, errors } }));
+    output.stdout.write(jsonDocument('send', { host: base.host, port: base.port }, outcome, { mode: 'load', settings: load, result: { sent: stats.sent, accepted: stats.accepted, failed: stats.failed, seconds: Math.round(seconds * 1000) / 1000, messagesPerSecond: rate, latencyMs: phases, errors, ...(stats.lineEndings ? { lineEndings: stats.lineEndings } : {}) } }));
     return exitCode;
   }
   if (opts.quiet) {
@@ -97,6 +97,8 @@ async function report(stats: Stats, seconds: number, load: LoadSettings & { thre
   const measured = Object.entries(phases).filter(([, p]) => p.count > 0);
   if (measured.length) out.push(`    latency (ms)   count      p50      p95      p99      max`);
   for (const [phase, p] of measured) out.push(`    ${phase.padEnd(12)} ${String(p.count).padStart(7)} ${String(p.p50).padStart(8)} ${String(p.p95).padStart(8)} ${String(p.p99).padStart(8)} ${String(p.max).padStart(8)}`);
+  const note = stats.lineEndings && lineEndingsNote(stats.lineEndings);
+  if (note) out.push(c.yellow(`!!! ${printable(note)}`));
   for (const e of errors) out.push(c.yellow(`!!! ${e.count} × ${printable(e.code ? `${e.code} to ${e.command}: ${e.example}` : e.example)}${e.explanation ? `\n    # ${e.explanation}` : ''}`));
   out.push((exitCode ? c.red.bold : c.green.bold)(`=== ${stats.accepted} of ${stats.sent} message(s) accepted in ${seconds.toFixed(2)} s: ${rate} messages/s${stats.failed ? `; ${stats.failed} failed (exit ${exitCode})` : ''}`));
   output.stdout.write(`${out.join('\n')}\n`);

@@ -7,6 +7,7 @@ import { SmtpSession, type SessionOptions } from '../session/session.js';
 import type { DkimSignOptions } from '../dkim/sign.js';
 import { greetAndSecure, login, type AuthPlan, type StartTlsMode } from '../flows/establish.js';
 import { mailTransaction, wireForm, type Envelope } from '../flows/transaction.js';
+import type { LineEndings } from '../protocol/data-encoder.js';
 
 // The load engine's core: one thread's connections and their figures. commands/load.ts
 // runs it (here or in worker threads, threads.ts) and shows the result.
@@ -25,6 +26,8 @@ export interface Stats {
   failed: number;
   latency: { connect: number[]; envelope: number[]; data: number[]; message: number[] };
   errors: Map<string, { count: number; example: string; code: number | undefined; command: string }>;
+  /** The message's line ends that were not CRLF (sent as CRLF), once it was made. */
+  lineEndings?: LineEndings;
 }
 
 /** What each connection needs besides the session options. */
@@ -76,12 +79,13 @@ export async function runShard(base: SessionOptions, spec: MessageSpec, envelope
 export interface Made {
   message: OutgoingMessage;
   wire: Buffer;
+  lineEndings: LineEndings;
 }
 
 export async function madeOnce(spec: MessageSpec, eightBit: boolean, dkim: DkimSignOptions | undefined): Promise<Made> {
   const built = buildMessage(spec, eightBit);
   const message = dkim ? await (await import('../dkim/sign.js')).dkimSign(built, dkim) : built;
-  return { message, wire: await wireForm(message) };
+  return { message, ...(await wireForm(message)) };
 }
 
 export function mergeStats(parts: Stats[]): Stats {
@@ -90,6 +94,7 @@ export function mergeStats(parts: Stats[]): Stats {
     all.sent += p.sent;
     all.accepted += p.accepted;
     all.failed += p.failed;
+    all.lineEndings ??= p.lineEndings;
     for (const k of Object.keys(all.latency) as Array<keyof Stats['latency']>) for (const v of p.latency[k]) all.latency[k].push(v);
     for (const [key, e] of p.errors) {
       const had = all.errors.get(key);
@@ -124,7 +129,8 @@ async function connection(base: SessionOptions, envelope: Envelope, load: LoadSe
     if (opts.auth) await login(session, opts.auth);
     stats.latency.connect.push(performance.now() - t0);
     const caps = session.capabilities!;
-    const { message, wire } = await make(hasExtension(caps, '8BITMIME'));
+    const { message, wire, lineEndings } = await make(hasExtension(caps, '8BITMIME'));
+    stats.lineEndings ??= lineEndings;
     while (onThis < load.perConnection && (await take())) {
       onThis++;
       sent();

@@ -11,6 +11,9 @@ export const SINK_DEFAULTS = {
   idleTimeoutMs: 5 * 60_000,
   handshakeTimeoutMs: 30_000,
   maxSessions: 100,
+  minRate: 100,
+  minRateWindowMs: 30_000,
+  bareNewline: 'note',
 } as const;
 
 /** Why a message could not be saved (it was answered 451). */
@@ -37,7 +40,7 @@ export class Sink extends EventEmitter implements SinkHost {
   private sweeper: NodeJS.Timeout | undefined;
   /** Set while close() waits for the last session to end. */
   private allEnded: (() => void) | undefined;
-  readonly stats = { sessions: 0, messages: 0, bytes: 0, rejected: 0, tempfailed: 0, oversized: 0, saveFailed: 0, refusedSessions: 0 };
+  readonly stats = { sessions: 0, messages: 0, bytes: 0, rejected: 0, tempfailed: 0, oversized: 0, saveFailed: 0, refusedSessions: 0, bareLineEnds: 0, slowSessions: 0 };
 
   constructor(readonly options: SinkOptions) {
     super();
@@ -91,14 +94,15 @@ export class Sink extends EventEmitter implements SinkHost {
   }
 
   /**
-   * Sweeps eight times per --idle-timeout (at most once a second) while sessions are open. Each
-   * sweep counts the time since the last by the clock: a sweep comes late when the event loop
+   * Sweeps eight times per --idle-timeout or --min-rate window (at most once a second) while
+   * sessions are open. Each sweep counts the time since the last by the clock: a sweep comes late when the event loop
    * is busy (a flood, a --reject-rcpt pattern at its limit), and counting it as one step would
    * let a silent client stay as many times longer.
    */
   private watchIdle() {
     if (this.sweeper) return;
-    const step = Math.min(1000, Math.max(10, this.options.idleTimeoutMs / 8));
+    const { idleTimeoutMs, minRate, minRateWindowMs } = this.options;
+    const step = Math.min(1000, Math.max(10, Math.min(idleTimeoutMs, minRate ? minRateWindowMs : Infinity) / 8));
     let last = performance.now();
     this.sweeper = setInterval(() => {
       if (!this.open.size) {

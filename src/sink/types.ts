@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import type { BareNewline } from './line-ends.js';
 
 // The sink's data, shared by the server (server.ts) and each session (session.ts), so the
 // session does not import the file that creates it.
@@ -28,6 +29,15 @@ export interface SinkOptions {
   handshakeTimeoutMs: number;
   /** Sessions at once; one more gets 421 4.7.0. */
   maxSessions: number;
+  /**
+   * A client sending slower than this (bytes/s, over `minRateWindowMs` of the time it is
+   * mid-line or mid-message) gets 421 4.4.2: a trickle is no silence, so --idle-timeout
+   * never sees it. 0: no minimum.
+   */
+  minRate: number;
+  minRateWindowMs: number;
+  /** A message with a bare LF or CR: noted, refused (550 5.5.2) or mended to CRLF. */
+  bareNewline: BareNewline;
   random: () => number;
 }
 
@@ -43,6 +53,8 @@ export interface SinkMessage {
   tls: boolean;
   user: string | undefined;
   receivedAt: string;
+  /** Line ends in the message that were not CRLF; `normalized`: saved as CRLF (--bare-newline normalize). */
+  lineEndings: { bareLf: number; bareCr: number; normalized: boolean };
 }
 
 /** The counters a session moves (server.ts's Sink has them as `stats`). */
@@ -55,6 +67,8 @@ export interface SinkStats {
   oversized: number;
   saveFailed: number;
   refusedSessions: number;
+  bareLineEnds: number;
+  slowSessions: number;
 }
 
 /** What a session needs of its server: server.ts's Sink. */

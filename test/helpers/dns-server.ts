@@ -3,7 +3,14 @@ import DNS from 'dns2';
 const { Packet } = DNS;
 
 /** A record in the test zone: the type name and its fields as dns2 encodes them. */
-export type ZoneRecord = { type: 'A'; address: string } | { type: 'AAAA'; address: string } | { type: 'MX'; exchange: string; priority: number } | { type: 'TXT'; data: string } | { type: 'CNAME'; domain: string } | { type: 'PTR'; domain: string } | { type: 'TLSA'; data: Buffer };
+export type ZoneRecord = { type: 'A'; address: string } | { type: 'AAAA'; address: string } | { type: 'MX'; exchange: string; priority: number } | { type: 'TXT'; data: string } | { type: 'CNAME'; domain: string } | { type: 'PTR'; domain: string } | { type: 'TLSA'; data: Buffer } | FailRecord;
+
+/** Not a record: questions for this name and type get this error, the name's other types answer as usual. */
+export interface FailRecord {
+  type: 'FAIL';
+  of: 'A' | 'AAAA' | 'MX' | 'TXT' | 'PTR' | 'TLSA';
+  rcode: 'SERVFAIL' | 'REFUSED';
+}
 
 export interface Zone {
   [name: string]: ZoneRecord[] | 'SERVFAIL' | 'REFUSED' | 'SILENT';
@@ -46,6 +53,11 @@ export async function dnsServer(zone: Zone): Promise<DnsServer> {
     }
     if (!entry) {
       header.rcode = 3;
+      return send(response);
+    }
+    const fail = entry.find((r): r is FailRecord => r.type === 'FAIL' && TYPES[r.of] === q?.type);
+    if (fail) {
+      header.rcode = fail.rcode === 'SERVFAIL' ? 2 : 5;
       return send(response);
     }
     const add = (owner: string, records: ZoneRecord[]) => {

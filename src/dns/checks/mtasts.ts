@@ -37,7 +37,7 @@ export async function checkMtaSts(resolver: Resolver, domain: string, mxHosts: s
   const ignored = found.filter((r) => !isStsRecord(r) && looksLikeSts(r));
   const base = { check: 'MTA-STS' as const, records };
   if (!records.length && ignored.length) {
-    const text = `the _mta-sts record begins "${firstTag(ignored[0]!)}", not "v=STSv1": the version is case-sensitive, so senders discard the record and see no MTA-STS policy`;
+    const text = `the _mta-sts record begins "${firstTag(ignored[0]!)}", not exactly "v=STSv1" (case-sensitive, no spaces): senders discard the record and see no MTA-STS policy`;
     return { ...base, records: ignored, status: 'fail', summary: `${text} (${TXT_REF})`, details: [], issues: [{ severity: 'error', text, ref: TXT_REF }] };
   }
   if (!records.length) return { ...base, status: 'absent', summary: 'no MTA-STS record: senders may deliver without TLS or with any certificate', details: [] };

@@ -12,7 +12,7 @@ export async function checkTlsRpt(resolver: Resolver, domain: string): Promise<F
   const ignored = found.filter((r) => !records.includes(r) && /^v\s*=\s*tlsrptv/i.test(r.trim()));
   const base = { check: 'TLS-RPT' as const, records };
   if (!records.length && ignored.length) {
-    const text = `the _smtp._tls record begins "${firstTag(ignored[0]!)}", not "v=TLSRPTv1": the version is case-sensitive, so senders discard the record and send no reports`;
+    const text = `the _smtp._tls record begins "${firstTag(ignored[0]!)}", not exactly "v=TLSRPTv1" (case-sensitive, no spaces): senders discard the record and send no reports`;
     return { ...base, records: ignored, status: 'fail', summary: `${text} (${REF})`, details: [], issues: [{ severity: 'error', text, ref: REF }] };
   }
   if (!records.length) return { ...base, status: 'absent', summary: 'no TLS-RPT record: senders cannot report TLS failures to you', details: [] };

@@ -39,14 +39,19 @@ export async function main(argv: string[]): Promise<number> {
   const { commandLineError } = await import('./render/usage.js');
   const stdout = writer(process.stdout);
   const stderr = writer(process.stderr);
+  // A command whose output is read by machines (probe --json, --format nagios) says mistakes in that format.
+  const named = argv.find((a) => COMMANDS.some((c) => c.name === a));
+  const sayUsage = COMMANDS.find((c) => c.name === named)?.usageError?.(argv);
   try {
     argv = normaliseArgv(argv);
   } catch (err) {
     if (!(err instanceof ArgvError)) throw err;
+    if (sayUsage) return sayUsage(err.message);
     // The option typed is echoed back: through the escaping writer.
     stderr.write(commandLineError(err.message));
     return ExitCode.usage;
   }
+  let usageMessage: string | undefined;
   const { Command, CommanderError, InvalidArgumentError, Option } = await import('commander');
   const { choose, parseFlags } = await import('./options/declare.js');
   const program = new Command('smtpkit')
@@ -54,10 +59,11 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     // Help and usage errors go through the escaping writer too (an unknown option is echoed back).
     .configureOutput({
-      writeErr: (s) => stderr.write(s),
+      // Kept for the command to say in its own format, when it has one (the help pointer with it).
+      writeErr: (s) => (sayUsage ? undefined : stderr.write(s)),
       writeOut: (s) => stdout.write(s),
       // commander's "error: unknown option" in the one spelling of usage errors.
-      outputError: (s, write) => write(s.replace(/^error: /, 'smtpkit: ')),
+      outputError: (s, write) => (sayUsage ? (usageMessage ??= s.replace(/^error: /, '').trim()) : write(s.replace(/^error: /, 'smtpkit: '))),
     })
     .description('Diagnose and test SMTP servers: every reply explained.')
     .version(version(), '-V, --version')
@@ -101,7 +107,8 @@ export async function main(argv: string[]): Promise<number> {
     return exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? ExitCode.ok : ExitCode.usage;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
+      return sayUsage && usageMessage !== undefined ? sayUsage(usageMessage) : ExitCode.usage;
     }
     throw err;
   }

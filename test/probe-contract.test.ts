@@ -167,3 +167,14 @@ test('--enum-test with --mx: the known address is postmaster at that domain', as
     await dns.close();
   }
 });
+
+test('--format jsonl: a JSON line per target as it finishes, in input order, then the summary and the outcome', async () => {
+  const r = await runCli(['probe', at(good), `127.0.0.1:${refusedPort}`, at(noTls), '--ca-file', TLS.ca, '--format', 'jsonl']);
+  assert.equal(r.code, 4);
+  const records = lines(r.stdout).map((l) => JSON.parse(l));
+  assert.equal(records.length, 4);
+  assert.deepEqual(records.slice(0, 3).map((x) => [x.target, x.exitCode]), [[at(good), 0], [`127.0.0.1:${refusedPort}`, 4], [at(noTls), 0]]);
+  assert.deepEqual(records[3].summary, { targets: 3, ok: 2, failed: 1 });
+  assert.equal(records[3].outcome.exitCode, 4);
+  assert.equal(records[3].command, 'probe');
+});

@@ -57,7 +57,8 @@ class Tally {
       if (r.checks.some((k) => k.status === 'warn')) this.warned++;
     } else if (exit > this.exitCode) {
       this.exitCode = exit;
-      this.worst = { exitCode: exit, errorClass: r.error?.errorClass ?? 'checkFailed', text: withAdvice(verdictText(r), r.error?.hint) };
+      const strictly = exit !== r.exitCode ? ' (--strict: warnings fail)' : '';
+      this.worst = { exitCode: exit, errorClass: r.error?.errorClass ?? 'checkFailed', text: withAdvice(verdictText(r), r.error?.hint) + strictly };
     }
   }
 

@@ -1,4 +1,4 @@
-import { ExitCode } from './errors.js';
+import { ExitCode, SmtpkitError } from './errors.js';
 import { version } from './version.js';
 
 const EXIT_CODES_HELP = `
@@ -32,24 +32,30 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${version()}\n`);
     return ExitCode.ok;
   }
+  // Bare `smtpkit`: the help, on stdout like --help (a pager or grep gets it), exit 0.
+  if (argv.length === 0) argv = ['--help'];
   let exitCode: number = ExitCode.ok;
   const { COMMANDS } = await import('./options/commands.js');
-  const { ArgvError, normaliseArgv } = await import('./options/argv.js');
+  const { ArgvError, normaliseArgv, outputForm } = await import('./options/argv.js');
   const { writer } = await import('./render/output.js');
-  const { commandLineError } = await import('./render/usage.js');
   const stdout = writer(process.stdout);
   const stderr = writer(process.stderr);
-  // A command whose output is read by machines (probe --json, --format nagios) says mistakes in that format.
-  const named = argv.find((a) => COMMANDS.some((c) => c.name === a));
-  const sayUsage = COMMANDS.find((c) => c.name === named)?.usageError?.(argv);
+  // A usage error is said in the form asked for: a JSON document with --json, one line with -q.
+  const form = outputForm(argv);
+  const usageFailure = async (message: string, flags: { color?: boolean } = {}) => {
+    const [{ processOutput }, { writeBareFailure }] = await Promise.all([import('./render/output.js'), import('./render/print-outcome.js')]);
+    writeBareFailure(await processOutput({ color: form.color ?? flags.color }), form.command ?? 'smtpkit', { ok: false, exitCode: ExitCode.usage, errorClass: 'usage', message }, form);
+    return ExitCode.usage;
+  };
+  // A command with output of its own for machines (probe --json, --format nagios) says mistakes in that format.
+  const sayUsage = COMMANDS.find((c) => c.name === form.command)?.usageError?.(argv);
   try {
     argv = normaliseArgv(argv);
   } catch (err) {
     if (!(err instanceof ArgvError)) throw err;
     if (sayUsage) return sayUsage(err.message);
     // The option typed is echoed back: through the escaping writer.
-    stderr.write(commandLineError(err.message));
-    return ExitCode.usage;
+    return usageFailure(err.message);
   }
   let usageMessage: string | undefined;
   const { Command, CommanderError, InvalidArgumentError, Option } = await import('commander');
@@ -62,13 +68,14 @@ export async function main(argv: string[]): Promise<number> {
       // Kept for the command to say in its own format, when it has one (the help pointer with it).
       writeErr: (s) => (sayUsage ? undefined : stderr.write(s)),
       writeOut: (s) => stdout.write(s),
-      // commander's "error: unknown option" in the one spelling of usage errors.
-      outputError: (s, write) => (sayUsage ? (usageMessage ??= s.replace(/^error: /, '').trim()) : write(s.replace(/^error: /, 'smtpkit: '))),
+      // commander's "error: unknown option" in the one spelling of usage errors; with --json
+      // or -q it is said below, as a document or the one line (or in the command's own format).
+      outputError: (s, write) => (sayUsage ? (usageMessage ??= s.replace(/^error: /, '').trim()) : !form.json && !form.quiet && write(s.replace(/^error: /, 'smtpkit: '))),
     })
     .description('Diagnose and test SMTP servers: every reply explained.')
     .version(version(), '-V, --version')
-    .addHelpText('after', EXIT_CODES_HELP)
-    .showHelpAfterError('(smtpkit --help lists commands and options)');
+    .addHelpText('after', EXIT_CODES_HELP);
+  if (!form.json && !form.quiet) program.showHelpAfterError('(smtpkit --help lists commands and options)');
 
   const collect = (value: string, previous: string[] = []) => [...previous, value];
   // A run of one command declares only that command: commander's parsing of the others'
@@ -98,7 +105,13 @@ export async function main(argv: string[]): Promise<number> {
     }
     cmd.action(async (...args: unknown[]) => {
       const flags = args.at(-2) as Record<string, unknown>;
-      exitCode = await spec.run(args.slice(0, -2), flags);
+      try {
+        exitCode = await spec.run(args.slice(0, -2), flags);
+      } catch (err) {
+        // Bad input found while choosing what to run (the server twice, or none).
+        if (!(err instanceof SmtpkitError) || err.errorClass !== 'usage') throw err;
+        exitCode = await usageFailure(err.message, flags as { color?: boolean });
+      }
     });
   }
 
@@ -108,7 +121,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
-      return sayUsage && usageMessage !== undefined ? sayUsage(usageMessage) : ExitCode.usage;
+      if (sayUsage && usageMessage !== undefined) return sayUsage(usageMessage);
+      return form.json || form.quiet ? usageFailure(err.message.replace(/^error: /, '')) : ExitCode.usage;
     }
     throw err;
   }

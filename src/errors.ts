@@ -27,8 +27,10 @@ export type Hint =
   | { kind: 'timeout'; wait: Wait; implicitTls?: 'maybe' | 'not' }
   /** The server speaks only TLS versions below what we offered. */
   | { kind: 'tls-old-version' }
-  /** A certificate problem that is a warning unless verification is asked for. */
-  | { kind: 'tls-verify' }
+  /** A certificate problem that is a warning unless verification is asked for; caFile: trusting another CA would cure it. */
+  | { kind: 'tls-verify'; caFile?: boolean }
+  /** The certificate failed verification, and trusting another CA (a private one, the certificate itself) would cure it. */
+  | { kind: 'ca-file' }
   /** STARTTLS is missing: perhaps the port wants TLS from the start. */
   | { kind: 'implicit-tls' }
   /** The port answered a plaintext connection with TLS bytes: it wants TLS from the start. */

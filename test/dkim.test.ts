@@ -154,7 +154,11 @@ test('load mode: a message DKIM cannot sign (a From: with no domain) is exit 2 b
     for (const threads of ['1', '2']) {
       const r = await runCli(['send', `127.0.0.1:${server.port}`, '--from', 'ann@example.test', '--to', 'bob@example.test', '--data', file, '--count', '4', '--concurrency', '2', '--dkim-key', ed, '--dkim-selector', 'ed', '--json'], { env: { SMTPKIT_LOAD_THREADS: threads } });
       assert.equal(r.code, 2, r.stdout + r.stderr);
-      assert.match(r.stderr, /From: address has no domain/);
+      // With --json the usage error is a JSON document too.
+      const { outcome } = JSON.parse(r.stdout);
+      assert.equal(outcome.errorClass, 'usage');
+      assert.match(outcome.message, /From: address has no domain/);
+      assert.equal(r.stderr, '');
     }
     assert.equal(server.received.length, 0, 'no connection was made');
   } finally {

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { ENHANCED_CODES } from '../src/explain/enhanced-codes.js';
 import { CAUSE_SOURCES, causesFor } from '../src/explain/causes.js';
 import { explainCode, explainEnhanced, explainReply } from '../src/explain/explain.js';
+import { explainPasted } from '../src/explain/pasted.js';
 import { COMMAND_CODES, GENERIC_CODES } from '../src/explain/reply-codes.js';
 import { runCli } from './helpers/cli.js';
 import { readFixture } from './helpers/paths.js';
@@ -117,7 +118,7 @@ test('explain - reads reply lines of a bounce without a DSN part, with the comma
   const r = await runCli(['explain', '-', '--json'], { input: readFixture('bounce-exim.txt') });
   assert.equal(r.code, 0, r.stderr);
   const items = JSON.parse(r.stdout).items;
-  assert.deepEqual(items.map((i: { code: number; verb: string }) => [i.code, i.verb]), [[554, 'RCPT'], [451, '.']]);
+  assert.deepEqual(items.map((i: { code: number; verb: string; recipient: string }) => [i.recipient, i.code, i.verb]), [['dave@example.test', 554, 'RCPT'], ['erin@example.test', 451, '.']]);
   assert.equal(items[0].causes[0].id, 'barracuda');
   assert.equal(items[1].causes[0].id, 'greylisting');
   // A Postfix notification alone: "said:" replies wrapped over indented lines.
@@ -177,4 +178,129 @@ test('explain reads swaks and smtpkit transcript markers and Postfix log lines',
   assert.equal(p.enhanced, '5.7.1');
   assert.equal(p.causes[0].id, 'spamcop');
   assert.doesNotMatch(p.input, /from=</);
+});
+
+test('codes outside RFC 5321 are explained from their first digit and enhanced code, said to be non-standard (exit 0)', async () => {
+  const r571 = await runCli(['explain', '--json', '571 5.7.1 Message refused, DMARC verification Failed.']);
+  assert.equal(r571.code, 0, r571.stderr);
+  const d = JSON.parse(r571.stdout);
+  assert.equal(d.code, 571);
+  assert.equal(d.enhanced, '5.7.1');
+  assert.match(d.explanation.summary, /not a standard SMTP reply code.*Permanent failure/is);
+  assert.equal(d.causes[0].id, 'dmarc');
+  const bare = await runCli(['explain', '570']);
+  assert.equal(bare.code, 0, bare.stderr);
+  assert.match(bare.stdout, /570: Not a standard SMTP reply code/);
+  const lone = await runCli(['explain', '5.2.3 Message too large']);
+  assert.equal(lone.code, 0, lone.stderr);
+  assert.match(lone.stdout, /5\.2\.3 Message length exceeds administrative limit/);
+  assert.match(lone.stdout, /note: no basic reply code/);
+  const j = JSON.parse((await runCli(['explain', '--json', '5.2.3 Message too large'])).stdout);
+  assert.equal(j.code, null);
+  assert.equal(j.enhanced, '5.2.3');
+  assert.match(j.explanation.note, /no basic reply code/);
+});
+
+test('a labelled set of real bounce lines from many providers: every line is read (no exit 2) and gets its cause', () => {
+  const rows = readFixture('bounce-lines.tsv')
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.split('\t') as [string, string, string]);
+  assert.ok(rows.length >= 80, `only ${rows.length} labelled lines`);
+  const providers = new Set(rows.map(([, p]) => p.split(/[ +/]/)[0]));
+  assert.ok(providers.size >= 25, `only ${providers.size} providers`);
+  const missed: string[] = [];
+  const named = new Map<string, number>();
+  for (const [label, provider, line] of rows) {
+    let first: string | undefined;
+    try {
+      first = explainPasted(line)[0]?.causes[0]?.id;
+    } catch (err) {
+      missed.push(`${provider}: exit ${(err as { exitCode?: number }).exitCode ?? '?'}: ${line}`);
+      continue;
+    }
+    if (first === label) named.set(label, (named.get(label) ?? 0) + 1);
+    else missed.push(`${provider}: expected ${label}, got ${first ?? 'no cause'}: ${line}`);
+  }
+  assert.deepEqual(missed, [], `${missed.length} of ${rows.length} lines missed`);
+  // The causes this set was built to show, each named at least twice.
+  for (const cause of ['reverse-dns', 'spam-content', 'virus', 'policy', 'relay-denied', 'mailbox-disabled', 'system-full', 'rate-limit', 'not-rfc5322', 'host-unknown']) {
+    assert.ok((named.get(cause) ?? 0) >= 2, `${cause} named ${named.get(cause) ?? 0} times`);
+  }
+});
+
+test('every cause row cites a source, and each wording it matches names where it was seen', () => {
+  for (const row of CAUSE_SOURCES) {
+    assert.match(row.source, /^https?:\/\/\S+$/, `${row.id} has no source`);
+    for (const [wording, seenAt] of row.seen) {
+      assert.ok(wording.length >= 3 && seenAt.length >= 2, `${row.id}: ${wording} / ${seenAt}`);
+      // Wordings are compared with the reply text lower-cased and its white space collapsed.
+      assert.equal(wording, wording.toLowerCase().replace(/\s+/g, ' '), `${row.id}: ${wording} can never match`);
+    }
+  }
+  const ids = new Set(CAUSE_SOURCES.filter((r) => r.seen.length).map((r) => r.id));
+  for (const id of ['reverse-dns', 'spam-content', 'virus', 'policy', 'relay-denied', 'mailbox-disabled', 'system-full', 'rate-limit', 'not-rfc5322', 'host-unknown']) assert.ok(ids.has(id), `${id} has no wordings`);
+});
+
+test('explain - reads a qmail bounce ((#5.1.2) codes, a non-standard 571) and a Sendmail transcript (<<< replies after >>> RCPT)', async () => {
+  const q = await runCli(['explain', '-', '--json'], { input: readFixture('bounce-qmail.txt') });
+  assert.equal(q.code, 0, q.stderr);
+  const items = JSON.parse(q.stdout).items;
+  assert.deepEqual(
+    items.map((i: { recipient: string; code: number | null; enhanced: string; causes: { id: string }[] }) => [i.recipient, i.code, i.enhanced, i.causes[0]?.id]),
+    [
+      ['bob@example.invalid', null, '5.1.2', 'host-unknown'],
+      ['carol@example.net', 571, '5.7.1', 'virus'],
+      ['dave@example.org', 554, '5.7.1', 'spam-content'],
+      ['erin@example.com', 553, '5.7.1', 'relay-denied'],
+    ],
+  );
+  const s = JSON.parse((await runCli(['explain', '-', '--json'], { input: readFixture('bounce-sendmail.txt') })).stdout);
+  const refused = s.items.filter((i: { code: number }) => i.code === 550);
+  assert.equal(refused.length, 1, 'the echoed reply is the same refusal, shown once');
+  assert.equal(refused[0].verb, 'RCPT');
+  assert.equal(refused[0].causes[0].id, 'relay-denied');
+  // Words alone, with no code at all, still name a cause.
+  const words = await runCli(['explain', 'Host or domain name not found. Name service error for name=example.invalid type=MX: Host not found']);
+  assert.equal(words.code, 0, words.stderr);
+  assert.match(words.stdout, /cause: .*domain/);
+  // In a whole message with no reply in it, a bare "policy" in some header is no cause.
+  const noise = await runCli(['explain', '-'], { input: 'Authentication-Results: mx.example.com; dkim-adsp=none (unprotected policy)\nX-Virus-Scanned: amavisd-new at example.com\nSubject: hello\n' });
+  assert.equal(noise.code, 2, noise.stdout);
+});
+
+test('explain - completes a DSN that kept only the first line of a reply (Sendmail) from the session transcript', async () => {
+  const r = await runCli(['explain', '-', '--json'], { input: readFixture('bounce-sendmail-dsn.txt') });
+  assert.equal(r.code, 0, r.stderr);
+  const [item, ...rest] = JSON.parse(r.stdout).items;
+  assert.equal(rest.length, 0);
+  assert.equal(item.recipient, 'bob@example.net');
+  assert.equal(item.remoteMta, 'aspmx.l.google.example');
+  assert.equal(item.verb, 'DATA');
+  assert.match(item.input, /content and attachment content guidelines/);
+  assert.equal(item.causes[0].id, 'virus');
+});
+
+test('explain - reads a Gmail bounce saved in quoted-printable: the reply cut by soft line breaks is whole again', async () => {
+  const r = await runCli(['explain', '-', '--json'], { input: readFixture('bounce-gmail-qp.txt') });
+  assert.equal(r.code, 0, r.stderr);
+  const [item, ...rest] = JSON.parse(r.stdout).items;
+  assert.equal(rest.length, 0);
+  assert.equal(item.code, 550);
+  assert.equal(item.enhanced, '5.7.1');
+  assert.match(item.input, /^550 5\.7\.1 <bob@example\.co\.jp>\.\.\. Relaying denied\. Proper authentication required\./);
+  assert.equal(item.causes[0].id, 'relay-denied');
+});
+
+test('explain - a DSN that says only "Status: 5.0.0" is explained from the words of its human part, not from the returned headers', async () => {
+  const r = await runCli(['explain', '-', '--json'], { input: readFixture('bounce-exim-dsn.txt') });
+  assert.equal(r.code, 0, r.stderr);
+  const items = JSON.parse(r.stdout).items;
+  assert.deepEqual(
+    items.map((i: { input: string; recipient: string; causes: { id: string }[] }) => [i.input, i.recipient, i.causes.map((c) => c.id)]),
+    [
+      ['mailbox is full: retry timeout exceeded', 'bob@example.org', ['mailbox-full-text']],
+      ['5.0.0', 'bob@example.org', []],
+    ],
+  );
 });

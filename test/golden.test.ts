@@ -37,6 +37,9 @@ function normalise(screen: string): string {
     .replace(/\d+ days left/g, 'N days left')
     .replace(/\d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d/g, 'DATE to DATE')
     .replace(/Date: .*/g, 'Date: DATE')
+    // The Date header is a byte shorter on days 1-9, so the message's size moves with the calendar.
+    .replace(/SIZE=\d+/g, 'SIZE=N')
+    .replace(/\[message: \d+ bytes/g, '[message: N bytes')
     .replace(/Message-ID: <[^>\s]*>?/g, 'Message-ID: <ID>')
     .replace(/\b\d{5}\b/g, 'N')
     .replace(/\s+$/, '\n');

@@ -27,11 +27,11 @@ before(async () => {
 });
 after(() => server.close());
 
-function session(extra = '', port = server.port) {
+function session(extra = '', port = server.port, { allowPlaintext = true } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'smtpkit-pty-'));
   const history = join(dir, 'history');
   // No SMTPKIT_PASSWORD: the secret must be typed at the prompt.
-  const pty = new Pty(`env -u SMTPKIT_PASSWORD NO_COLOR=1 SMTPKIT_HISTORY=${history} ${process.execPath} ${BIN} repl 127.0.0.1:${port} --allow-plaintext ${extra}`);
+  const pty = new Pty(`env -u SMTPKIT_PASSWORD NO_COLOR=1 SMTPKIT_HISTORY=${history} ${process.execPath} ${BIN} repl 127.0.0.1:${port}${allowPlaintext ? ' --allow-plaintext' : ''} ${extra}`);
   const readHistory = () => (existsSync(history) ? readFileSync(history, 'utf8') : '');
   return { pty, readHistory, dir };
 }
@@ -86,7 +86,7 @@ test('pty: /auth PLAIN with the password typed at the prompt sends it in AUTH on
     assertNoLeak('the history', readHistory(), SECRET, b64(`\0alice\0${SECRET}`));
     assert.match(readHistory(), /^\/auth PLAIN alice$/m);
     assertNoLeak('the screen', pty.screen(), SECRET, b64(`\0alice\0${SECRET}`));
-    assert.match(pty.screen(), /^ -> AUTH PLAIN <redacted>$/m);
+    assert.match(pty.screen(), /^!!! AUTH without TLS \(--allow-plaintext\): the credentials cross the network in clear\n[^]*^ -> AUTH PLAIN <redacted>$/m, 'warned before the credentials went in clear');
   } finally {
     pty.close();
   }
@@ -679,15 +679,15 @@ test('pty: Ctrl-C while the end of a message waits for its reply: the wait stops
   }
 });
 
-/** A server that answers NOOP late (after `lateMs`) and offers AUTH PLAIN; the lines it got. */
-async function lateNoopServer(lateMs = 1500) {
+/** A server that answers one command late (NOOP unless told) and offers AUTH PLAIN; the lines it got. */
+async function lateReplyServer({ late: slow = /^NOOP/i, reply = '250 2.0.0 late ok', lateMs = 1500 } = {}) {
   const lines: string[] = [];
   const late = await rawServer((s) => {
     s.write('220 late.test ESMTP\r\n');
     lineServer(s, (l) => {
       lines.push(l);
-      if (/^NOOP/i.test(l)) {
-        setTimeout(() => s.write('250 2.0.0 late ok\r\n'), lateMs);
+      if (slow.test(l)) {
+        setTimeout(() => s.write(`${reply}\r\n`), lateMs);
         return '';
       }
       if (/^EHLO/i.test(l)) return '250-late.test\r\n250-AUTH PLAIN\r\n250 8BITMIME\r\n';
@@ -699,7 +699,7 @@ async function lateNoopServer(lateMs = 1500) {
 }
 
 test('pty: /auth and its password typed while a command waits: the password is not shown, sent, or recalled by Up; it is discarded with a warning', { skip }, async () => {
-  const late = await lateNoopServer();
+  const late = await lateReplyServer();
   const { pty, readHistory } = session('', late.port);
   try {
     await greet(pty);
@@ -758,7 +758,7 @@ test('pty: a password pasted with /auth is discarded and not recalled by the Up 
 });
 
 test('pty: a line typed while a command waits, and half of the next: the rest typed after the reply goes on the end of that half, in order', { skip }, async () => {
-  const late = await lateNoopServer();
+  const late = await lateReplyServer();
   const { pty } = session('', late.port);
   try {
     await greet(pty);
@@ -810,5 +810,269 @@ test('pty: a reply nobody asked for, shown while a line is half typed: the rest 
   } finally {
     pty.close();
     await chatty.close();
+  }
+});
+
+/** What a pasted AUTH LOGIN exchange must never leave behind: the user and password, as pasted. */
+const PASTED_LOGIN = `AUTH LOGIN\r${b64('dave')}\r${b64(SECRET)}\r`;
+
+/** A screen, history and wire without the pasted responses; Up recalls AUTH LOGIN, then EHLO. */
+async function assertPastedLoginDropped(pty: Pty, readHistory: () => string, received: string[]) {
+  await pty.waitFor(PROMPT, 'the prompt');
+  await pty.key('Up');
+  await pty.waitFor(/> AUTH LOGIN\s*$/m, 'Up recalls AUTH LOGIN, not a pasted response');
+  await pty.key('Up');
+  await pty.waitFor(/> EHLO client\.test\s*$/m, 'a second Up recalls EHLO');
+  await pty.key('C-u');
+  await pty.type('NOOP');
+  await pty.key('Enter');
+  await pty.waitFor(/^ -> NOOP$/m, 'the session goes on');
+  await pty.type('/quit');
+  await pty.key('Enter');
+  await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+  assert.deepEqual(received, ['EHLO client.test', 'AUTH LOGIN', 'NOOP', 'QUIT']);
+  assertNoLeak('the history', readHistory(), b64('dave'), b64(SECRET));
+  assert.doesNotMatch(pty.screen(), /^ -> (<redacted>|ZGF2ZQ==|VHlwZWQt)/m, 'nothing shown as sent after AUTH');
+}
+
+for (const refusal of ['530 5.7.0 Must issue a STARTTLS command first', '503 5.5.1 Error: already authenticated', '250 2.0.0 Ok']) {
+  test(`pty: AUTH LOGIN pasted with its user and password, answered ${refusal.slice(0, 3)}: the pasted responses are dropped with a warning, not sent, kept or recalled`, { skip }, async () => {
+    const refusing = await loggingServer({ answer: (l) => (/^AUTH/i.test(l) ? `${refusal}\r\n` : undefined) });
+    const { pty, readHistory } = session('', refusing.port);
+    try {
+      await greet(pty);
+      await pty.paste(PASTED_LOGIN);
+      await pty.waitFor(/^!!! 2 lines typed after AUTH discarded, not sent$/m, 'the pasted responses dropped, with a warning');
+      // Warned before AUTH went out in clear, as /auth is (and both are refused without --allow-plaintext).
+      assert.match(pty.screen(), /^!!! AUTH without TLS \(--allow-plaintext\): the credentials cross the network in clear\n -> AUTH LOGIN$/m);
+      await assertPastedLoginDropped(pty, readHistory, refusing.lines);
+    } finally {
+      pty.close();
+      await refusing.close();
+    }
+  });
+}
+
+test('pty: AUTH LOGIN answered 334, its pasted user name refused: the pasted password is dropped, not sent as a command', { skip }, async () => {
+  const lines: string[] = [];
+  let step = '';
+  const picky = await rawServer((s) => {
+    s.write('220 picky.test ESMTP\r\n');
+    lineServer(s, (l) => {
+      lines.push(l);
+      if (step === 'user') return ((step = ''), '535 5.7.8 Error: authentication failed: no such user\r\n');
+      if (/^EHLO/i.test(l)) return '250-picky.test\r\n250-AUTH LOGIN\r\n250 8BITMIME\r\n';
+      if (/^AUTH LOGIN/i.test(l)) return ((step = 'user'), '334 VXNlcm5hbWU6\r\n');
+      return /^QUIT/i.test(l) ? '221 bye\r\n' : '250 2.0.0 ok\r\n';
+    });
+  });
+  const { pty, readHistory } = session('', picky.port);
+  try {
+    await greet(pty);
+    await pty.paste(PASTED_LOGIN);
+    await pty.waitFor(/^!!! 1 line typed after AUTH discarded, not sent$/m, 'the pasted password dropped');
+    await pty.waitFor(PROMPT, 'the prompt');
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+    assert.deepEqual(lines, ['EHLO client.test', 'AUTH LOGIN', b64('dave'), 'QUIT']);
+    assertNoLeak('the history', readHistory(), b64('dave'), b64(SECRET));
+    assertNoLeak('the screen', pty.screen().replace(PASTED_LOGIN.replace(/\r/g, '\n').trimEnd(), ''), b64(SECRET));
+  } finally {
+    pty.close();
+    await picky.close();
+  }
+});
+
+test('pty: AUTH LOGIN typed key by key, its user and password typed before the late refusal: neither is sent, shown, kept or recalled', { skip }, async () => {
+  // Late enough for both lines to be typed, key by key, on a busy machine.
+  const late = await lateReplyServer({ late: /^AUTH/i, reply: '530 5.7.0 Must issue a STARTTLS command first', lateMs: 3000 });
+  const { pty, readHistory } = session('', late.port);
+  try {
+    await greet(pty);
+    await pty.type('AUTH LOGIN');
+    await pty.key('Enter');
+    await pty.waitFor(/^ -> AUTH LOGIN$/m, 'AUTH LOGIN sent');
+    await pty.type(b64('dave'));
+    await pty.key('Enter');
+    await pty.type(b64(SECRET));
+    await pty.key('Enter');
+    await pty.waitFor(/^<\*\* 530 /m, 'the late refusal');
+    await pty.waitFor(/^!!! 2 lines typed after AUTH discarded, not sent$/m, 'the typed-ahead responses dropped');
+    await assertPastedLoginDropped(pty, readHistory, late.lines);
+    // Typed while AUTH waited: never echoed, so nowhere on the screen.
+    assertNoLeak('the screen', pty.screen(), b64('dave'), b64(SECRET));
+  } finally {
+    pty.close();
+    await late.close();
+  }
+});
+
+test('pty: a raw AUTH typed over a connection without TLS is refused first, as /auth is, with what was pasted after it', { skip }, async () => {
+  const { pty, readHistory } = session('', server.port, { allowPlaintext: false });
+  const start = server.lines.length;
+  try {
+    await greet(pty);
+    await pty.type(`AUTH PLAIN ${b64(`\0erin\0${SECRET}`)}`);
+    await pty.key('Enter');
+    await pty.waitFor(/^!!! refusing to send credentials without TLS: the AUTH line was not sent; type \/starttls first \(or start the repl with --allow-plaintext\)$/m, 'the refusal');
+    await pty.paste(PASTED_LOGIN);
+    await pty.waitFor(/^!!! 2 lines typed after AUTH discarded, not sent$/m, 'the pasted responses dropped');
+    await pty.waitFor(PROMPT, 'the prompt');
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+    assert.deepEqual(server.lines.slice(start), ['EHLO client.test', 'QUIT']);
+    assert.doesNotMatch(pty.screen(), /^ -> AUTH/m);
+    assertNoLeak('the history', readHistory(), b64(`\0erin\0${SECRET}`), b64(SECRET));
+  } finally {
+    pty.close();
+  }
+});
+
+test('pty: Tab completes in the case typed: eh → ehlo, EH → EHLO, ma → mail from:<', { skip }, async () => {
+  const { pty } = session();
+  const start = server.lines.length;
+  try {
+    await pty.waitFor(PROMPT, 'the prompt');
+    await pty.type('eh');
+    await pty.key('Tab');
+    await pty.waitFor(/> ehlo\s*$/m, 'ehlo, in lower case');
+    await pty.key('C-u');
+    await pty.type('EH');
+    await pty.key('Tab');
+    await pty.waitFor(/> EHLO\s*$/m, 'EHLO, in upper case');
+    await pty.key('C-u');
+    await pty.type('eh');
+    await pty.key('Tab');
+    await pty.type('client.test');
+    await pty.key('Enter');
+    await pty.waitFor(/^<-  250 8BITMIME/m, 'EHLO answered');
+    await pty.type('ma');
+    await pty.key('Tab');
+    await pty.waitFor(/> mail from:<$/m, 'mail from:<, in lower case');
+    await pty.type('a@client.test>');
+    await pty.key('Enter');
+    await pty.waitFor(/^<-  250 2\.0\.0 ok/m, 'MAIL answered');
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+    assert.deepEqual(server.lines.slice(start), ['ehlo client.test', 'mail from:<a@client.test>', 'QUIT']);
+  } finally {
+    pty.close();
+  }
+});
+
+test('pty: a TAB pasted into a command is never sent (refused, saying so); in message text it is text', { skip }, async () => {
+  const { pty, readHistory } = session();
+  const start = server.lines.length;
+  try {
+    await greet(pty);
+    await pty.paste('NOOP\tpasted\r');
+    await pty.waitFor(/^!!! a TAB \(pasted\?\) cannot go in an SMTP command; the line was not sent/m, 'the pasted TAB refused');
+    await pty.waitFor(PROMPT, 'the prompt');
+    await pty.key('Up');
+    await pty.waitFor(/> EHLO client\.test\s*$/m, 'Up skips the refused line (it may have been a secret)');
+    await pty.key('C-u');
+    // Typed, Tab completes: it never becomes part of the line.
+    await pty.type('NOO');
+    await pty.key('Tab');
+    await pty.key('Tab');
+    await pty.key('Enter');
+    await pty.waitFor(/^ -> NOOP$/m, 'NOOP completed and sent');
+    await pty.paste('MAIL FROM:<a@client.test>\rRCPT TO:<b@example.test>\rDATA\r');
+    await pty.waitFor(/^<-  354 /m, 'DATA accepted');
+    await pty.paste('Subject: a\r\tfolded\r\r\tindented body\r.\r');
+    await pty.waitFor(/queued as LOG1/, 'the message accepted');
+    await pty.waitFor(PROMPT, 'the prompt');
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+    const received = server.lines.slice(start);
+    assert.ok(!received.some((l) => l.startsWith('NOOP\t')), `a TAB went out in a command: ${JSON.stringify(received)}`);
+    assert.deepEqual(received, ['EHLO client.test', 'NOOP', 'MAIL FROM:<a@client.test>', 'RCPT TO:<b@example.test>', 'DATA', 'Subject: a', '\tfolded', '', '\tindented body', '.', 'QUIT']);
+    assert.doesNotMatch(readHistory(), /\t/);
+  } finally {
+    pty.close();
+  }
+});
+
+test('pty: Ctrl-D at the prompt: QUIT is shown on a line of its own, not on the prompt line', { skip }, async () => {
+  const { pty } = session();
+  try {
+    await greet(pty);
+    await pty.key('C-d');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+    assert.match(pty.screen(), /^ -> QUIT$/m);
+    assert.doesNotMatch(pty.screen(), /> +-> QUIT/, 'QUIT shown on the prompt line');
+  } finally {
+    pty.close();
+  }
+});
+
+test('pty: no line editing (output to files): AUTH LOGIN refused, the user and password pasted with it still in the terminal are dropped, not sent', { skip }, async () => {
+  const refusing = await loggingServer({ answer: (l) => (/^AUTH/i.test(l) ? '530 5.7.0 Must issue a STARTTLS command first\r\n' : undefined) });
+  const out = join(mkdtempSync(join(tmpdir(), 'smtpkit-pty-out-')), 'out.txt');
+  // Line mode: the terminal hands over one line per read, so the pasted lines wait in it, unread.
+  const { pty, readHistory } = session(`>${out} 2>/dev/null`, refusing.port);
+  const transcript = () => (existsSync(out) ? readFileSync(out, 'utf8') : '');
+  try {
+    for (const end = Date.now() + 8000; !/^<- {2}220 /m.test(transcript()) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+    await pty.type('EHLO client.test');
+    await pty.key('Enter');
+    await pty.paste(PASTED_LOGIN);
+    for (const end = Date.now() + 8000; !/typed after AUTH/.test(transcript()) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+    assert.match(transcript(), /^!!! 2 lines typed after AUTH discarded, not sent$/m);
+    assert.deepEqual(refusing.lines, ['EHLO client.test', 'AUTH LOGIN', 'QUIT']);
+    assertNoLeak('the history', readHistory(), b64('dave'), b64(SECRET));
+    assertNoLeak('the transcript', transcript(), b64('dave'), b64(SECRET));
+  } finally {
+    pty.close();
+    await refusing.close();
+  }
+});
+
+test('pty: AUTH LOGIN pasted with its user and password, answered 334, 334, 235: all three go, in the exchange, and nothing is dropped', { skip }, async () => {
+  const { pty, readHistory } = session();
+  const start = server.lines.length;
+  try {
+    await greet(pty);
+    await pty.paste(PASTED_LOGIN);
+    await pty.waitFor(/^<-  235 /m, 'logged in');
+    await pty.waitFor(PROMPT, 'the prompt');
+    await pty.key('Up');
+    await pty.waitFor(/> AUTH LOGIN\s*$/m, 'Up recalls AUTH LOGIN, not a response');
+    await pty.key('C-u');
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+    assert.deepEqual(server.lines.slice(start), ['EHLO client.test', 'AUTH LOGIN', b64('dave'), b64(SECRET), 'QUIT']);
+    assert.doesNotMatch(pty.screen(), /discarded/);
+    assert.equal(pty.screen().match(/^ -> <redacted>$/gm)?.length, 2);
+    assertNoLeak('the history', readHistory(), b64('dave'), b64(SECRET));
+  } finally {
+    pty.close();
+  }
+});
+
+test('pty: lines pasted at once, the last without its Enter: what each sends is on a line of its own, and the unfinished one waits at the prompt', { skip }, async () => {
+  const { pty } = session();
+  const start = server.lines.length;
+  try {
+    await pty.waitFor(PROMPT, 'the prompt');
+    await pty.paste('NOOP\rRSET\rHELP pa');
+    await pty.waitFor(/> HELP pa$/m, 'the unfinished line back at the prompt');
+    await pty.type('rt');
+    await pty.key('Enter');
+    await pty.waitFor(/^ -> HELP part$/m, 'the finished line sent');
+    await pty.key('C-d');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+    assert.deepEqual(server.lines.slice(start), ['NOOP', 'RSET', 'HELP part', 'QUIT']);
+    for (const sent of ['NOOP', 'RSET', 'HELP part', 'QUIT']) assert.match(pty.screen(), new RegExp(`^ -> ${sent}$`, 'm'), `${sent} on a line of its own`);
+  } finally {
+    pty.close();
   }
 });

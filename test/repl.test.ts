@@ -9,6 +9,8 @@ import { capturePeer, PASSWORD, USER, type CapturePeer } from './helpers/capture
 import { BIN, TLS } from './helpers/paths.js';
 import { lineServer, rawServer } from './helpers/raw-server.js';
 import { loggingServer } from './helpers/logging-server.js';
+import { completions } from '../src/repl/completer.js';
+import { parseEhlo } from '../src/protocol/capabilities.js';
 
 let peer: CapturePeer;
 before(async () => {
@@ -108,7 +110,7 @@ test('the server closing mid-session, an unsolicited 421, and an over-long reply
   });
   assert.match(out, /^<\*\* 421 4\.4\.2 x Error: timeout exceeded\n    # The server closed the session on its own/m);
   assert.match(out, /^!!! the server closed the connection$/m);
-  assert.equal(code, 1, 'an unsolicited failure fails the script');
+  assert.equal(code, 5, 'a server hanging up before the script ends is a protocol failure (man page: exit 5)');
   await idle.close();
 
   const long = await rawServer((s) => {
@@ -156,6 +158,7 @@ test('at a terminal: prompt with state, tab completion, replies explained, histo
     await waitFor(/# The sender address was accepted/, 'MAIL explained');
     tmux('send-keys', '-t', name, 'C-d');
     await waitFor(/^<~  221 /m, 'QUIT sent on Ctrl-D');
+    assert.match(screen(), /^ ~> QUIT$/m, 'QUIT shown on a line of its own, not after the prompt');
     const lines = readFileSync(history, 'utf8');
     assert.match(lines, /^EHLO client\.test$/m);
     assert.match(lines, /^\/auth PLAIN tester$/m);
@@ -271,4 +274,18 @@ test('a script is not a person: SIGINT while a command waits ends the run at onc
     child.kill('SIGKILL');
     await silent.close();
   }
+});
+
+test('Tab completion keeps the case typed (the last letter decides), for verbs, their forms and AUTH mechanisms', () => {
+  const caps = parseEhlo({ code: 250, enhanced: null, lines: ['mx.test', 'STARTTLS', 'AUTH PLAIN LOGIN', 'CHUNKING'] });
+  assert.deepEqual(completions('eh', caps, false), ['ehlo ']);
+  assert.deepEqual(completions('EH', caps, false), ['EHLO ']);
+  assert.deepEqual(completions('Eh', caps, false), ['Ehlo ']);
+  assert.deepEqual(completions('ma', caps, false), ['mail from:<']);
+  assert.deepEqual(completions('MAIL f', caps, false), ['MAIL from:<']);
+  assert.deepEqual(completions('sta', caps, false), ['starttls']);
+  assert.deepEqual(completions('auth p', caps, false), ['auth plain']);
+  assert.deepEqual(completions('AUTH L', caps, false), ['AUTH LOGIN']);
+  assert.deepEqual(completions('', undefined, false).slice(0, 2), ['EHLO ', 'HELO ']);
+  assert.deepEqual(completions('/au', caps, false), ['/auth']);
 });

@@ -518,6 +518,57 @@ test('nothing accepted is lost: three clients, DATA and BDAT, injected 451s; eve
   }
 });
 
+test('--tempfail-rate 0.2 fails one message in five, decided once per message at MAIL, with three recipients each', async () => {
+  const seeded = prng(24);
+  let draws = 0;
+  const random = () => (draws++, seeded());
+  const { sink, port } = await startSink({ tempfailRate: '0.2' }, { transcript: false, random });
+  const where = { MAIL: 0, RCPT: 0, dot: 0 };
+  let delivered = 0;
+  const total = 400;
+  try {
+    const c = await rawClient(port);
+    await c.nextReply();
+    await c.send('EHLO client.test\r\n');
+    await c.nextReply();
+    for (let i = 0; i < total; i++) {
+      await c.send('MAIL FROM:<a@client.test>\r\n');
+      if (!(await c.nextReply()).startsWith('250')) {
+        where.MAIL++;
+        continue;
+      }
+      let accepted = 0;
+      for (const to of ['b', 'c', 'd']) {
+        await c.send(`RCPT TO:<${to}@example.test>\r\n`);
+        if ((await c.nextReply()).startsWith('250')) accepted++;
+      }
+      if (accepted === 0) {
+        where.RCPT++;
+        await c.send('RSET\r\n');
+        await c.nextReply();
+        continue;
+      }
+      assert.equal(accepted, 3, 'a message fails at every RCPT or at none');
+      await c.send('DATA\r\n');
+      assert.match(await c.nextReply(), /^354 /);
+      await c.send(`Subject: ${i}\r\n\r\nhi\r\n.\r\n`);
+      if ((await c.nextReply()).startsWith('250')) delivered++;
+      else where.dot++;
+    }
+    c.destroy();
+  } finally {
+    await sink.close();
+  }
+  // One draw per message, whatever its recipients: 0.2 per MAIL, RCPT and dot would let a
+  // third of these through (0.8^5), not four in five.
+  assert.equal(draws, total);
+  const failed = total - delivered;
+  assert.equal(failed, where.MAIL + where.RCPT + where.dot);
+  assert.ok(failed >= total * 0.15 && failed <= total * 0.25, `${failed} of ${total} failed`);
+  assert.equal(sink.stats.tempfailed, failed);
+  for (const [point, n] of Object.entries(where)) assert.ok(n > 0, `some failures at ${point}`);
+});
+
 test('fuzz: 120 clients send mutated sessions at once; the sink never throws, every session ends, a clean one still works', async () => {
   const seed = Number(process.env.FUZZ_SEED ?? 20261129);
   const rand = prng(seed);

@@ -86,7 +86,8 @@ test('--json on failure: outcome carries the exit code, class and phase; nothing
   assert.equal(r.code, 6);
   assert.equal(r.stderr, '');
   const doc = JSON.parse(r.stdout);
-  assert.deepEqual({ ...doc.outcome, message: undefined }, { ok: false, exitCode: 6, errorClass: 'tls', phase: 'tls', message: undefined });
+  // The hint: trusting the test CA (--ca-file) would cure this failure.
+  assert.deepEqual({ ...doc.outcome, message: undefined }, { ok: false, exitCode: 6, errorClass: 'tls', phase: 'tls', hint: { kind: 'ca-file' }, message: undefined });
   assert.match(doc.outcome.message, /not trusted/);
   assert.equal(doc.events.at(-1).type, 'error');
 });

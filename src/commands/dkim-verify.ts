@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { ExitCode, SmtpkitError, usageError } from '../errors.js';
+import { SmtpkitError, usageError } from '../errors.js';
 import { alignment } from '../dns/checks/dmarc-discovery.js';
 import { Resolver, type ResolverFlags } from '../dns/resolver.js';
 import { verifyMessage, type SignatureResult } from '../dkim/verify.js';
@@ -9,7 +9,8 @@ import { processOutput } from '../render/output.js';
 import { printable } from '../render/printable.js';
 import { readOption } from '../flows/options.js';
 import { failureOutcome } from '../flows/run.js';
-import { commandLineError } from '../render/usage.js';
+import { classified, writeQuiet } from '../render/print-outcome.js';
+import type { Outcome } from '../render/outcome.js';
 
 export interface DkimVerifyFlags extends ResolverFlags {
   json?: boolean;
@@ -25,6 +26,7 @@ export async function dkimVerify(file: string, flags: DkimVerifyFlags): Promise<
   const aligned: DkimAlignment[] = [];
   let exitCode = 0;
   let message: string;
+  let errorClass: Outcome['errorClass'];
   try {
     const ca = flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined;
     const resolver = Resolver.fromFlags(flags, ca);
@@ -58,16 +60,15 @@ export async function dkimVerify(file: string, flags: DkimVerifyFlags): Promise<
     const o = failureOutcome(err);
     exitCode = o.exitCode;
     message = o.message;
+    errorClass = o.errorClass;
   }
   const ok = exitCode === 0;
-  const usage = exitCode === ExitCode.usage;
+  const outcome = classified({ ok, exitCode, message, ...(errorClass ? { errorClass } : {}) });
   const output = await processOutput(flags);
   if (flags.json) {
-    output.stdout.write(jsonDocument('dkim-verify', file, { ok, exitCode, message }, { startedAt, fromDomain: fromDomain ?? null, signatures, alignment: aligned }));
-  } else if (usage) {
-    output.stderr.write(commandLineError(message));
-  } else if (flags.quiet) {
-    (ok ? output.stdout : output.stderr).write(`${ok ? 'OK' : `FAILED (exit ${exitCode})`}: ${printable(message)}\n`);
+    output.stdout.write(jsonDocument('dkim-verify', file, outcome, { startedAt, fromDomain: fromDomain ?? null, signatures, alignment: aligned }));
+  } else if (flags.quiet || errorClass === 'usage') {
+    writeQuiet(output, outcome);
   } else {
     const c = output.paint;
     output.stdout.write(renderDkimVerify(signatures, aligned, fromDomain, c));

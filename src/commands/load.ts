@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { SmtpkitError, usageError } from '../errors.js';
+import { ExitCode, SmtpkitError, usageError, type ErrorClass } from '../errors.js';
 import { explainCode } from '../explain/explain.js';
 import { hasExtension } from '../protocol/capabilities.js';
 import { replyText, type Reply } from '../protocol/reply.js';
@@ -12,6 +12,8 @@ import { mailTransaction, wireForm, type Envelope } from '../flows/transaction.j
 import { jsonDocument } from '../render/json.js';
 import { processOutput } from '../render/output.js';
 import { printable } from '../render/printable.js';
+import type { Outcome } from '../render/outcome.js';
+import { writeQuiet } from '../render/print-outcome.js';
 
 export interface LoadSettings {
   count: number;
@@ -226,24 +228,31 @@ async function report(stats: Stats, seconds: number, load: LoadSettings & { thre
   );
   const errors = [...stats.errors.entries()].sort((a, b) => b[1].count - a[1].count).map(([key, e]) => ({ key, count: e.count, code: e.code ?? null, command: e.command, example: e.example, explanation: e.code ? explainCode(e.code, e.command) : null }));
   const rate = Math.round((stats.accepted / seconds) * 10) / 10;
-  const exitCode = stats.failed ? 8 : 0;
+  // The exit code says what went wrong, as a single send's would: the most frequent failure's
+  // class (refused messages 8, a refused connection 4, TLS 6 ...).
+  const errorClass = stats.failed ? ((errors[0]?.key.split(':')[0] ?? 'protocol') as ErrorClass) : undefined;
+  const exitCode = errorClass ? ExitCode[errorClass] : ExitCode.ok;
   const target = formatTarget(base.host, base.port);
-  const line = `${stats.accepted} of ${stats.sent} message(s) accepted in ${seconds.toFixed(2)} s: ${rate} messages/s${stats.failed ? `; ${stats.failed} failed` : ''}`;
+  const line = `${stats.accepted} of ${stats.sent} message(s) accepted in ${seconds.toFixed(2)} s: ${rate} messages/s${stats.failed ? `; ${stats.failed} failed` : ''}${errors[0] && stats.failed ? `, most often: ${errors[0].code ? `${errors[0].code} to ${errors[0].command}: ` : ''}${errors[0].example}` : ''}`;
+  const outcome: Outcome = { ok: exitCode === 0, exitCode, message: line, ...(errorClass ? { errorClass } : {}) };
   const output = await processOutput({ color: opts.color });
   if (opts.json) {
-    const outcome = { ok: exitCode === 0, exitCode, message: line };
     output.stdout.write(jsonDocument('send', { host: base.host, port: base.port }, outcome, { mode: 'load', settings: load, result: { sent: stats.sent, accepted: stats.accepted, failed: stats.failed, seconds: Math.round(seconds * 1000) / 1000, messagesPerSecond: rate, latencyMs: phases, errors } }));
+    return exitCode;
+  }
+  if (opts.quiet) {
+    writeQuiet(output, outcome);
     return exitCode;
   }
   const c = output.paint;
   const out: string[] = [];
-  if (!opts.quiet) {
-    out.push(c.blue(`=== load: ${load.count} message(s) to ${target} over ${load.concurrency} connection(s), ${load.perConnection} per connection${load.rate ? `, at most ${load.rate}/s` : ''}${load.threads > 1 ? `, ${load.threads} threads` : ''}`));
-    out.push(`    latency (ms)   count      p50      p95      p99      max`);
-    for (const [phase, p] of Object.entries(phases)) out.push(`    ${phase.padEnd(12)} ${String(p.count).padStart(7)} ${String(p.p50).padStart(8)} ${String(p.p95).padStart(8)} ${String(p.p99).padStart(8)} ${String(p.max).padStart(8)}`);
-    for (const e of errors) out.push(c.yellow(`!!! ${e.count} × ${printable(e.code ? `${e.code} to ${e.command}: ${e.example}` : e.example)}${e.explanation ? `\n    # ${e.explanation}` : ''}`));
-  }
-  out.push((exitCode ? c.red.bold : c.green.bold)(`${opts.quiet ? '' : '=== '}${line}`));
+  out.push(c.blue(`=== load: ${load.count} message(s) to ${target} over ${load.concurrency} connection(s), ${load.perConnection} per connection${load.rate ? `, at most ${load.rate}/s` : ''}${load.threads > 1 ? `, ${load.threads} threads` : ''}`));
+  // Only the phases something was measured in: a row of zeros would read as instant.
+  const measured = Object.entries(phases).filter(([, p]) => p.count > 0);
+  if (measured.length) out.push(`    latency (ms)   count      p50      p95      p99      max`);
+  for (const [phase, p] of measured) out.push(`    ${phase.padEnd(12)} ${String(p.count).padStart(7)} ${String(p.p50).padStart(8)} ${String(p.p95).padStart(8)} ${String(p.p99).padStart(8)} ${String(p.max).padStart(8)}`);
+  for (const e of errors) out.push(c.yellow(`!!! ${e.count} × ${printable(e.code ? `${e.code} to ${e.command}: ${e.example}` : e.example)}${e.explanation ? `\n    # ${e.explanation}` : ''}`));
+  out.push((exitCode ? c.red.bold : c.green.bold)(`=== ${stats.accepted} of ${stats.sent} message(s) accepted in ${seconds.toFixed(2)} s: ${rate} messages/s${stats.failed ? `; ${stats.failed} failed (exit ${exitCode})` : ''}`));
   output.stdout.write(`${out.join('\n')}\n`);
   return exitCode;
 }

@@ -18,7 +18,7 @@ import type { Outcome } from '../render/outcome.js';
 import { processOutput } from '../render/output.js';
 import type { Paint } from '../render/paint.js';
 import { failureOutcome } from '../flows/run.js';
-import { commandLineError } from '../render/usage.js';
+import { classified, writeQuiet } from '../render/print-outcome.js';
 
 export interface MxFlags extends ResolverFlags {
   ptr?: boolean;
@@ -75,14 +75,12 @@ export async function mxLookup(domainArg: string, flags: MxFlags): Promise<numbe
     if (err instanceof DnsFailure) dnsError = err.info;
   }
   const ok = exitCode === 0;
-  const usage = errorClass === 'usage';
+  const outcome = classified({ ok, exitCode, message, ...(errorClass ? { errorClass } : {}), ...(dnsError ? { dnsError } : {}) });
   const output = await processOutput(flags);
   if (flags.json) {
-    output.stdout.write(jsonDocument('mx-lookup', domainArg, { ok, exitCode, message, ...(errorClass ? { errorClass } : {}), ...(dnsError ? { dnsError } : {}) }, { domain: domainArg, startedAt, mx: report ?? null, checks: flags.checks || findings.length ? findings : null }));
-  } else if (usage) {
-    output.stderr.write(commandLineError(message));
-  } else if (flags.quiet) {
-    (ok ? output.stdout : output.stderr).write(`${ok ? 'OK' : `FAILED (exit ${exitCode})`}: ${printable(message)}\n`);
+    output.stdout.write(jsonDocument('mx-lookup', domainArg, outcome, { domain: domainArg, startedAt, mx: report ?? null, checks: flags.checks || findings.length ? findings : null }));
+  } else if (flags.quiet || errorClass === 'usage') {
+    writeQuiet(output, outcome);
   } else {
     const c = output.paint;
     if (report) output.stdout.write(renderMx(report, findings, c));

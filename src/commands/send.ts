@@ -15,15 +15,13 @@ import { dkimOptions, dkimSign, type DkimFlags, type DkimSignOptions } from '../
 import { sessionOptions } from '../flows/options.js';
 import { QUIT_AFTER } from '../options/commands.js';
 import { jsonDocument } from '../render/json.js';
-import { processOutput } from '../render/output.js';
+import { processOutput, type Output } from '../render/output.js';
+import { writeBareFailure } from '../render/print-outcome.js';
 import { printable } from '../render/printable.js';
 import { failureOutcome, runSession, type Flags, type Details } from '../flows/run.js';
 import { OPTION_FILE_LIMIT } from '../util/read-option.js';
-import { commandLineError } from '../render/usage.js';
 
 export interface SendFlags extends Flags, AuthFlags, ResolverFlags, DkimFlags {
-  /** -s/--server: swaks' way of giving the server. */
-  server?: string;
   dane?: boolean;
   from?: string;
   to?: string[];
@@ -84,11 +82,11 @@ async function prepare(flags: SendFlags): Promise<{ spec: MessageSpec; envelope:
     cc,
     subject: flags.subject ?? `smtpkit test ${new Date().toISOString()}`,
     headers: flags.header ?? [],
-    body: flags.body === '-' ? (await readStdin()).toString('utf8') : flags.bodyFile !== undefined ? readText(flags.bodyFile, '--body-file') : (flags.body ?? 'This is a test message sent by smtpkit.\n'),
+    body: flags.body === '-' ? (await readStdin()).toString('utf8') : flags.body !== undefined && swaksFile(flags.body) ? readText(swaksFile(flags.body)!, '--body') : flags.bodyFile !== undefined ? readText(flags.bodyFile, '--body-file') : (flags.body ?? 'This is a test message sent by smtpkit.\n'),
     html: !!flags.html,
-    attachments: (flags.attach ?? []).map((path) => sized(path, '--attach')),
+    attachments: (flags.attach ?? []).map((path) => sized(swaksFile(path) ?? path, '--attach')),
     // Standard input is streamed, never held whole: its size is unknown, so no SIZE= is declared.
-    raw: flags.data === undefined ? undefined : flags.data === '-' ? { path: undefined, data: undefined, size: undefined, stream: process.stdin as AsyncIterable<Buffer> } : sized(flags.data, '--data'),
+    raw: flags.data === undefined ? undefined : flags.data === '-' ? { path: undefined, data: undefined, size: undefined, stream: process.stdin as AsyncIterable<Buffer> } : sized(swaksFile(flags.data) ?? flags.data, '--data'),
   };
   if (spec.raw && (spec.attachments.length || flags.html || flags.subject || spec.headers.length)) {
     throw usageError('--data sends a complete message as it is: it excludes --subject, --header, --html and --attach');
@@ -96,13 +94,14 @@ async function prepare(flags: SendFlags): Promise<{ spec: MessageSpec; envelope:
   return { spec, envelope: { from, recipients: [...to, ...cc, ...bcc], notify, ret, envid: flags.envid, requiretls: !!flags.requiretls }, quitAfter, dkim };
 }
 
+/**
+ * swaks' `@FILE`: `--body @msg.txt`, `--attach @report.pdf`, `--data @mail.eml` name a file
+ * (a file whose name starts with @ is `./@name`). The path, or undefined for a plain value.
+ */
+const swaksFile = (value: string) => (value.length > 1 && value.startsWith('@') ? value.slice(1) : undefined);
+
 /** `smtpkit send`: one message, with everything the server offers that the user asked for. */
-export async function send(argument: string | undefined, flags: SendFlags): Promise<number> {
-  if (argument !== undefined && flags.server !== undefined) {
-    (await processOutput(flags)).stderr.write(commandLineError('give the server once: as the argument or with --server/-s, not both'));
-    return 2;
-  }
-  const spec = argument ?? flags.server;
+export async function send(spec: string | undefined, flags: SendFlags): Promise<number> {
   if (flags.dryRun) return dryRun(flags);
   if ([flags.count, flags.concurrency, flags.perConnection, flags.rate].some((v) => v !== undefined)) return loadMode(spec, flags);
   // No server: deliver to the recipients' domain through its MX hosts.
@@ -110,9 +109,7 @@ export async function send(argument: string | undefined, flags: SendFlags): Prom
   try {
     mxDomain = spec ? undefined : recipientDomain(flags);
   } catch (err) {
-    const o = failureOutcome(err);
-    (await processOutput(flags)).stderr.write(commandLineError(o.message));
-    return o.exitCode;
+    return bareFailure(flags, err);
   }
   return runSession('send', spec ?? mxDomain ?? '', flags, async (session, details) => {
     const starttls = startTlsMode(flags.starttls);
@@ -148,7 +145,9 @@ export async function send(argument: string | undefined, flags: SendFlags): Prom
     details.finalReply = final;
     details.queueId = result.queueId;
     const accepted = result.recipients.filter((r) => r.accepted).length;
-    return `message accepted by ${where} for ${accepted} of ${result.recipients.length} recipient(s)${result.queueId ? `, queue id ${result.queueId}` : ''}: ${final.code} ${replyText(final)}`;
+    // A partial delivery names who did not get it: -q's one line is all a script may read.
+    const refused = result.recipients.filter((r) => !r.accepted).map((r) => `<${r.address}> ${r.reply.code}${r.reply.enhanced ? ` ${r.reply.enhanced}` : ''} ${replyText(r.reply)}`);
+    return `message accepted by ${where} for ${accepted} of ${result.recipients.length} recipient(s)${result.queueId ? `, queue id ${result.queueId}` : ''}: ${final.code} ${replyText(final)}${refused.length ? `; refused: ${refused.join('; ')}` : ''}`;
   });
 }
 
@@ -179,17 +178,24 @@ async function loadMode(spec: string | undefined, flags: SendFlags): Promise<num
     // cannot cross into a thread, so `--data -` is read here into memory, where its encoded
     // form would be held anyway.
     const message = prepared.spec.raw?.stream ? { ...prepared.spec, raw: await inMemory(prepared.spec.raw.stream) } : prepared.spec;
-    if (dkim?.key.warning) output.stderr.write(`smtpkit: warning: ${printable(dkim.key.warning)}\n`);
+    // -q and --json print their one line or document and nothing else.
+    const warn = flags.quiet || flags.json ? () => {} : (m: string) => output.stderr.write(`!!! ${printable(m)}\n`);
+    if (dkim?.key.warning && !flags.quiet && !flags.json) output.stderr.write(`smtpkit: warning: ${printable(dkim.key.warning)}\n`);
     const { options } = sessionOptions(spec, flags);
-    const auth = flags.auth || flags.user !== undefined ? planAuth(flags, (m) => output.stderr.write(`!!! ${printable(m)}\n`)) : undefined;
+    const auth = flags.auth || flags.user !== undefined ? planAuth(flags, warn) : undefined;
     // Many sessions share one login: ask once, before the first connection.
     await auth?.secret();
     return await runLoad(options, message, envelope, settings, { starttls, auth, dkim, json: !!flags.json, quiet: !!flags.quiet, color: flags.color });
   } catch (err) {
-    const o = failureOutcome(err);
-    output.stderr.write(commandLineError(o.message));
-    return o.exitCode;
+    return bareFailure(flags, err, output);
   }
+}
+
+/** A send that failed before any session (bad input, a login that cannot be asked for): in the form the flags ask for. */
+async function bareFailure(flags: SendFlags, err: unknown, output?: Output): Promise<number> {
+  const o = failureOutcome(err);
+  writeBareFailure(output ?? (await processOutput(flags)), 'send', o, flags);
+  return o.exitCode;
 }
 
 /**
@@ -222,9 +228,7 @@ async function dryRun(flags: SendFlags): Promise<number> {
     for await (const chunk of message.chunks()) output.data.write(chunk);
     return 0;
   } catch (err) {
-    const e = err instanceof SmtpkitError ? err : new SmtpkitError('usage', (err as Error).message);
-    output.stderr.write(commandLineError(e.message));
-    return e.exitCode;
+    return bareFailure(flags, err instanceof SmtpkitError ? err : new SmtpkitError('usage', (err as Error).message), output);
   }
 }
 

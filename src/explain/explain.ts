@@ -15,11 +15,18 @@ export interface Explanation {
   enhanced: EnhancedExplanation | null;
   /** What to try next, when we know something useful. */
   hint: string | null;
+  /** Said when what was given is not standard SMTP (an enhanced code with no basic code). */
+  note?: string;
 }
 
 /** The basic code in the light of the command it answers. */
 export function explainCode(code: number, command = ''): string {
-  return COMMAND_CODES[`${command} ${code}`] ?? GENERIC_CODES[code] ?? FIRST_DIGIT[Math.floor(code / 100)] ?? `Unknown code ${code}.`;
+  const known = COMMAND_CODES[`${command} ${code}`] ?? GENERIC_CODES[code];
+  if (known) return known;
+  const byFirstDigit = FIRST_DIGIT[Math.floor(code / 100)] ?? `Unknown code ${code}.`;
+  // RFC 5321 §4.2.1 gives the second digit the values 0 to 5; servers still send 570, 571...
+  if (Math.floor(code / 10) % 10 > 5) return `Not a standard SMTP reply code (RFC 5321 §4.2.1 has second digits 0 to 5 only), read by its first digit: ${byFirstDigit}`;
+  return byFirstDigit;
 }
 
 /** "5.7.1" → its registry title and our explanation; unknown details fall back to the subject. */

@@ -1,7 +1,7 @@
 import { SmtpkitError } from '../errors.js';
 import { jsonReport } from '../render/json.js';
 import { processOutput, writer } from '../render/output.js';
-import { printable } from '../render/printable.js';
+import { writeQuiet } from '../render/print-outcome.js';
 import { withAdvice } from '../render/advice.js';
 import type { Outcome } from '../render/outcome.js';
 import { TextRenderer } from '../render/text.js';
@@ -71,9 +71,7 @@ export async function runSession(command: string, spec: string, flags: Flags, sc
   if (flags.json) {
     output.stdout.write(jsonReport({ command, target, startedAt, outcome, events, result: details, capabilities: session?.capabilities, tls: session?.tls, timings: session?.timings ?? {} }));
   } else if (flags.quiet) {
-    if (outcome.ok) output.stdout.write(`OK: ${printable(outcome.message)}\n`);
-    else if (outcome.errorClass === 'usage') output.stderr.write(commandLineError(withAdvice(outcome.message, outcome.hint)));
-    else output.stderr.write(`FAILED (exit ${outcome.exitCode}, ${outcome.errorClass}): ${printable(withAdvice(outcome.message, outcome.hint))}\n`);
+    writeQuiet(output, outcome);
   } else {
     text?.outcome(outcome, session?.timings ?? {});
   }

@@ -109,3 +109,25 @@ function takesValueBefore(argv: string[], i: number): boolean {
 function isCommanderShortCluster(token: string, k: Known): boolean {
   return /^-[A-Za-z0-9]{2,}$/.test(token) && [...token.slice(1)].every((ch) => k.tokens.has(`-${ch}`));
 }
+
+/**
+ * Commands whose usage errors are all one JSON document under --json, commander's included.
+ * probe (--format), explain and the sink (a JSON line per message) say theirs themselves.
+ */
+const JSON_USAGE_ERRORS = new Set(['connect', 'repl', 'ehlo', 'auth', 'starttls', 'send', 'mx-lookup', 'dkim-verify']);
+
+/**
+ * What a run's output form will be, read from argv before commander has parsed it (so a
+ * usage error can be said in that form): the command, --json, -q, --no-color.
+ */
+export function outputForm(argv: readonly string[]): { command: string | undefined; json: boolean; quiet: boolean; color: false | undefined } {
+  const end = argv.indexOf('--');
+  const words = end < 0 ? argv : argv.slice(0, end);
+  const cmd = words.map(commandNamed).find((c) => c !== undefined);
+  const declares = (long: string) => !!cmd?.options.some((o) => parseFlags(o.flags).long === long);
+  const json = JSON_USAGE_ERRORS.has(cmd?.name ?? '') && words.includes('--json');
+  const quiet = declares('quiet') && words.some((w) => w === '-q' || w === '--quiet' || w === '--silent' || /^-[A-Za-z0-9]*q[A-Za-z0-9]*$/.test(w) && isShortCluster(w, cmd!));
+  return { command: cmd?.name, json, quiet, color: words.includes('--no-color') ? false : undefined };
+}
+
+const isShortCluster = (w: string, cmd: CommandSpec) => isCommanderShortCluster(w, known(cmd));

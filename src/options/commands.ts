@@ -1,3 +1,4 @@
+import { usageError } from '../errors.js';
 import type { CommandSpec, OptionSpec } from './declare.js';
 
 /*
@@ -105,37 +106,56 @@ function machineFormat(argv: readonly string[]): 'json' | 'jsonl' | 'nagios' | u
   return format === 'json' || format === 'jsonl' || format === 'nagios' ? format : undefined;
 }
 
+/** swaks' way of giving the server, on every command that talks to one. */
+const SERVER: OptionSpec = { flags: '-s, --server <host[:port]>', help: 'the server, as swaks takes it (the same as the argument)' };
+
+/**
+ * The server from the argument or -s/--server (one of them). `required`: commands with no
+ * other way to name a server (--mx, the recipients' MX hosts) say so here.
+ */
+function serverOf(args: unknown[], flags: Record<string, unknown>, required: boolean): string | undefined {
+  const argument = args[0] as string | undefined;
+  const server = flags.server as string | undefined;
+  if (argument !== undefined && server !== undefined) throw usageError('give the server once: as the argument or with --server/-s, not both');
+  const spec = argument ?? server;
+  if (required && spec === undefined) throw usageError('give a server: host[:port], or -s host[:port]');
+  return spec;
+}
+
 /** The session commands share one calling convention: (server, flags). */
-type SessionRun = (spec: string, flags: never) => Promise<number>;
-const session = (load: () => Promise<SessionRun>) => async (args: unknown[], flags: Record<string, unknown>) => (await load())(args[0] as string, flags as never);
+type SessionRun = (spec: string | undefined, flags: never) => Promise<number>;
+const session =
+  (load: () => Promise<SessionRun>, required = true) =>
+  async (args: unknown[], flags: Record<string, unknown>) =>
+    (await load())(serverOf(args, flags, required), flags as never);
 
 export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'connect',
     summary: 'connect, show the greeting explained, and QUIT (-i: stay, as repl)',
-    args: [serverArg(false, 25)],
-    options: [...sessionOptions(), SAVE_CERT, { flags: '-i, --interactive', help: 'stay connected and type SMTP (the same as smtpkit repl)' }, ...replOptions, ...outputOptions()],
+    args: [serverArg(true, 25)],
+    options: [SERVER, ...sessionOptions(), SAVE_CERT, { flags: '-i, --interactive', help: 'stay connected and type SMTP (the same as smtpkit repl)' }, ...replOptions, ...outputOptions()],
     run: session(async () => (await import('../commands/connect.js')).connect as SessionRun),
   },
   {
     name: 'repl',
     summary: 'interactive SMTP with every reply explained; with stdin not a terminal, runs it as a lock-step script',
-    args: [serverArg(false, 25)],
-    options: [...sessionOptions(), ...replOptions, ...outputOptions()],
+    args: [serverArg(true, 25)],
+    options: [SERVER, ...sessionOptions(), ...replOptions, ...outputOptions()],
     run: session(async () => (await import('../repl/repl.js')).repl as SessionRun),
   },
   {
     name: 'ehlo',
     summary: 'greeting and EHLO: the server’s capabilities, each explained',
     args: [serverArg(true, 25)],
-    options: [...sessionOptions(), SAVE_CERT, MX, ...dnsOptions(), ...outputOptions()],
-    run: session(async () => (await import('../commands/ehlo.js')).ehlo as SessionRun),
+    options: [SERVER, ...sessionOptions(), SAVE_CERT, MX, ...dnsOptions(), ...outputOptions()],
+    run: session(async () => (await import('../commands/ehlo.js')).ehlo as SessionRun, false),
   },
   {
     name: 'auth',
     summary: 'log in (after STARTTLS when offered) and report the result; --list shows the mechanisms',
-    args: [serverArg(false, 587)],
-    options: [...sessionOptions(), ...authOptions(), { flags: '--list', help: 'only list the mechanisms offered before and after TLS, and which are safe' }, ...outputOptions()],
+    args: [serverArg(true, 587)],
+    options: [SERVER, ...sessionOptions(), ...authOptions(), { flags: '--list', help: 'only list the mechanisms offered before and after TLS, and which are safe' }, ...outputOptions()],
     run: session(async () => (await import('../commands/auth.js')).auth as SessionRun),
   },
   {
@@ -143,6 +163,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: 'EHLO, STARTTLS, handshake, EHLO again: TLS version, cipher, certificate chain, trust',
     args: [serverArg(true, 25)],
     options: [
+      SERVER,
       ...sessionOptions(),
       SAVE_CERT,
       MX,
@@ -152,14 +173,14 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '--scan-concurrency <n>', help: 'handshakes at once during --scan (default 8)' },
       ...outputOptions(),
     ],
-    run: session(async () => (await import('../commands/starttls.js')).starttls as SessionRun),
+    run: session(async () => (await import('../commands/starttls.js')).starttls as SessionRun, false),
   },
   {
     name: 'send',
     summary: 'send one message, using what the server offers (PIPELINING, SIZE, 8BITMIME, SMTPUTF8, DSN, CHUNKING)',
     args: [{ name: '[host[:port]]', help: 'server: name, IPv4, [IPv6] or smtp://, smtps://, submission:// URL, optional :port (default 25); none: the recipients’ MX hosts' }],
     options: [
-      { flags: '-s, --server <host[:port]>', help: 'the server, as swaks takes it (the same as the argument)' },
+      SERVER,
       ...sessionOptions(),
       ...authOptions(),
       { flags: '--auth', help: 'authenticate (implied by --user)' },
@@ -201,7 +222,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       ...dnsOptions(),
       ...outputOptions(),
     ],
-    run: async ([spec], flags) => (await import('../commands/send.js')).send(spec as string | undefined, flags as never),
+    run: session(async () => (await import('../commands/send.js')).send as SessionRun, false),
   },
   {
     name: 'mx-lookup',

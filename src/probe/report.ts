@@ -4,6 +4,7 @@ import { jsonDocument, jsonStream, jsonText } from '../render/json.js';
 import { printable } from '../render/printable.js';
 import { withAdvice } from '../render/advice.js';
 import { commandLineError } from '../render/usage.js';
+import { writeQuiet } from '../render/print-outcome.js';
 import type { Family } from '../exporter/metrics.js';
 import { JUNIT_FOOT, JUNIT_HEAD, junitSuite, NAGIOS, nagiosLine, textReport, verdictLine, verdictText } from './render.js';
 import { nagiosStatus, strictExit, type ProbeResult } from './result.js';
@@ -67,15 +68,14 @@ class Tally {
   }
 }
 
-/** The one line of -q: `OK: …` (stdout) or `FAILED (exit N, class): …` (stderr), however many targets. */
+/** The one line of -q (the shared printer's): `OK: …` on stdout or `FAILED (exit N, class): …` on stderr, however many targets. */
 function quietLine(t: Tally, single: ProbeResult | undefined, out: Output): void {
   if (!t.worst) {
     const text = single ? verdictText(single) : `${t.targets} targets ok${t.warned ? ` (${t.warned} with warnings)` : ''}`;
-    out.stdout.write(`OK: ${text}\n`);
-    return;
+    return writeQuiet(out, { ok: true, exitCode: 0, message: text });
   }
   const { exitCode, errorClass, text } = t.worst;
-  out.stderr.write(`FAILED (exit ${exitCode}, ${errorClass}): ${t.targets > 1 ? `${t.failed} of ${t.targets} targets failed; ` : ''}${printable(text)}\n`);
+  writeQuiet(out, { ok: false, exitCode, errorClass: errorClass as Outcome['errorClass'], message: `${t.targets > 1 ? `${t.failed} of ${t.targets} targets failed; ` : ''}${text}` });
 }
 
 const summaryOf = (t: Tally) => ({ targets: t.targets, ok: t.ok, failed: t.failed });
@@ -159,7 +159,7 @@ export function probeFailure(out: Output, format: string, o: Outcome, quiet: boo
   if (format === 'json') out.stdout.write(jsonDocument('probe', null, o, { ...fields, results: [] }));
   else if (format === 'jsonl') out.stdout.write(jsonDocument('probe', null, o, fields, 0));
   else if (format === 'nagios') out.stdout.write(`SMTP UNKNOWN - ${printable(withAdvice(o.message, o.hint)).replace(/\|/g, '/')}\n`);
-  else if (quiet && o.errorClass !== 'usage') out.stderr.write(`FAILED (exit ${o.exitCode}, ${o.errorClass ?? 'internal'}): ${printable(withAdvice(o.message, o.hint))}\n`);
+  else if (quiet) writeQuiet(out, o);
   else out.stderr.write(commandLineError(withAdvice(o.message, o.hint)));
   return format === 'nagios' ? 3 : o.exitCode;
 }

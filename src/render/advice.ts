@@ -17,6 +17,12 @@ const WAIT_OPTION: Record<Wait, string> = {
 /** How to ask for TLS from the first byte, in each audience's words. */
 const TLS_AT_ONCE: Record<Audience, string> = { repl: 'restart the repl with --tls-on-connect', cli: 'use --tls-on-connect or smtps://host:port' };
 
+/** What trusts a private CA or a self-signed certificate. */
+const CA_FILE: Record<Audience, string> = {
+  cli: '--ca-file FILE trusts a private CA or a self-signed certificate',
+  repl: 'restart the repl with --ca-file FILE to trust a private CA or a self-signed certificate',
+};
+
 export function adviceText(hint: Hint | undefined, audience: Audience = 'cli'): string | undefined {
   if (!hint) return undefined;
   const flag = (text: string) => (audience === 'repl' ? `restart the repl with ${text.replace(/^.*?(--\S+).*$/, '$1')} to change it` : text);
@@ -33,8 +39,12 @@ export function adviceText(hint: Hint | undefined, audience: Audience = 'cli'): 
       return TLS_AT_ONCE[audience];
     case 'tls-old-version':
       return audience === 'repl' ? 'restart the repl with --tls-min 1.0 to reach such a server' : '--tls-min 1.0 reaches such a server, to diagnose it';
-    case 'tls-verify':
-      return audience === 'repl' ? 'with --tls-verify this would end the session' : '--tls-verify makes this an error';
+    case 'tls-verify': {
+      const ca = hint.caFile ? `${CA_FILE[audience]}; ` : '';
+      return audience === 'repl' ? `${ca}with --tls-verify this would end the session` : `${ca}--tls-verify makes this an error`;
+    }
+    case 'ca-file':
+      return CA_FILE[audience];
     case 'implicit-tls':
       return audience === 'repl' ? 'if this port expects TLS from the start, restart the repl with --tls-on-connect' : 'if this port expects TLS from the start, use --tls-on-connect';
     case 'choose-mechanism':

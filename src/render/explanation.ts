@@ -14,6 +14,7 @@ export function explanationLines(item: ExplainedInput, command: string, c: Paint
   if (about.length) lines.push(`    ${printable(about.join(', '))}`);
   if (reply) lines.push(`    ${c.bold(String(reply.code))}${cmd ? ` (to ${cmd})` : ''}: ${explainCode(reply.code, cmd)}`);
   if (x.enhanced) lines.push(`    ${c.bold(x.enhanced.code)} ${x.enhanced.title}: ${x.enhanced.text}`);
+  if (x.note) lines.push(`    note: ${x.note}`);
   for (const cause of item.causes ?? []) {
     lines.push(c.cyan(`    cause: ${cause.title}`));
     const where = cause.lookup && cause.lookup === cause.delist ? `; look it up and request delisting at ${cause.lookup}` : `${cause.lookup ? `; look it up at ${cause.lookup}` : ''}${cause.delist ? `; request delisting at ${cause.delist}` : ''}`;

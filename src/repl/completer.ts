@@ -4,7 +4,9 @@ export const META_COMMANDS = ['/help', '/starttls', '/auth', '/send', '/explain'
 
 /**
  * Tab completion: SMTP verbs (and only the extensions this server advertised), the usual
- * MAIL FROM:< / RCPT TO:< forms, AUTH mechanisms, and meta commands.
+ * MAIL FROM:< / RCPT TO:< forms, AUTH mechanisms, and meta commands. What is completed
+ * takes the case of the last letter typed (`eh` → `ehlo`, `EH` → `EHLO`): verbs are
+ * case-insensitive (RFC 5321 §2.4), and a line half one case, half the other reads as a slip.
  */
 export function completions(line: string, caps: Capabilities | undefined, tls: boolean): string[] {
   if (line.startsWith('/')) return META_COMMANDS.filter((m) => m.startsWith(line));
@@ -14,5 +16,6 @@ export function completions(line: string, caps: Capabilities | undefined, tls: b
   if (caps && hasExtension(caps, 'ETRN')) words.push('ETRN ');
   if (caps) for (const m of authMechanisms(caps)) words.push(`AUTH ${m}`);
   const upper = line.toUpperCase();
-  return words.filter((w) => w.startsWith(upper)).map((w) => line + w.slice(line.length));
+  const lower = /[a-z][^a-zA-Z]*$/.test(line);
+  return words.filter((w) => w.startsWith(upper)).map((w) => line + (lower ? w.toLowerCase() : w).slice(line.length));
 }

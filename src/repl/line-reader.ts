@@ -86,6 +86,9 @@ export class LineReader {
   prompt(text: string): void {
     this.promptText = text;
     if (!this.rl || !this.typed) return;
+    // A line pasted with the last one is handled at once: a prompt shown before it would
+    // have what it sends (" -> RSET") written on the prompt's line.
+    if (this.queue.length) return;
     if (this.options.terminal) {
       this.rl.setPrompt(text);
       // The cursor stays where it was: a line half typed before output came (a reply nobody
@@ -103,6 +106,15 @@ export class LineReader {
     if (this.handedOver) return void this.output.write('\n');
     readline.clearLine(this.output, 0);
     readline.cursorTo(this.output, 0);
+  }
+
+  /**
+   * Output is about to start below the line just entered. A line pasted after it without
+   * its Enter sits where that output would go: it is taken off the screen (not out of the
+   * editor: the next prompt shows it again, to be finished).
+   */
+  clearPartial(): void {
+    if (this.rl?.line && this.output && this.options.terminal) this.clearLine();
   }
 
   /** Takes a line out of the in-memory history (a secret typed at the main prompt). */
@@ -125,14 +137,8 @@ export class LineReader {
     // after it while an earlier command waited, were meant for the prompt, or for later:
     // never send them on a guess. Nor show them: the prompt (inquirer) drops keys that were
     // waiting when it opened, so held keys go nowhere but here.
-    const held = this.held ? heldLines(this.held) : 0;
-    this.held = undefined;
-    if (this.queue.length || held) {
-      const dropped = this.queue.splice(0);
-      // Readline put them in the history the Up arrow recalls: a password among them must not be.
-      for (const line of dropped) this.forget(line);
-      onDiscard?.(dropped.length + held);
-    }
+    const dropped = this.discardAhead();
+    if (dropped) onDiscard?.(dropped);
     const rl = this.rl;
     this.rl = undefined;
     rl.close();
@@ -144,6 +150,27 @@ export class LineReader {
       if (!this.ended) this.open();
       if (watch && this.watch === watch) this.startWatch(watch);
     }
+  }
+
+  /**
+   * Drops every line typed or pasted ahead of the one being handled: read and queued, held
+   * from an earlier wait, typed during the current one, or pasted without its Enter. They
+   * were meant for an exchange that is over (a password after an AUTH that was refused) or
+   * for a prompt that never sees them: sent on a guess they could put a secret on the wire.
+   * Returns how many lines went.
+   */
+  discardAhead(): number {
+    const queued = this.queue.splice(0);
+    // Readline put them in the history the Up arrow recalls: a password among them must not be.
+    for (const line of queued) this.forget(line);
+    const kept = this.watch?.reading?.kept ?? [];
+    const keys = Buffer.concat([...(this.held ? [this.held] : []), ...kept.splice(0)]);
+    this.held = undefined;
+    // The start of a line pasted without its Enter, waiting at the prompt to be finished.
+    const rl = this.rl as (readline.Interface & { line: string; cursor: number }) | undefined;
+    const partial = rl?.line ? 1 : 0;
+    if (rl && partial) [rl.line, rl.cursor] = ['', 0];
+    return queued.length + (keys.length ? heldLines(keys) : 0) + partial;
   }
 
   /**
@@ -232,22 +259,43 @@ export class LineReader {
    * the shell, which would run them, a typed-ahead password included. Returns their count.
    */
   async discardUnread(): Promise<number> {
-    const input = this.input;
-    if (!this.typed || typeof input.setRawMode !== 'function') return 0;
-    let dropped = this.held?.length ?? 0;
+    if (!this.typed || typeof this.input.setRawMode !== 'function') return 0;
+    const held = this.held?.length ?? 0;
     this.held = undefined;
-    const drop = (data: Buffer | string) => (dropped += data.length);
+    return held + (await this.readUnread()).length;
+  }
+
+  /**
+   * discardAhead(), and the lines still unread in the terminal: with no line editing (line
+   * mode) nothing reads it while a command waits, so what was typed meanwhile is there yet.
+   */
+  async discardAheadAndUnread(): Promise<number> {
+    const read = this.discardAhead();
+    // With line editing, the watch read every key typed during the wait: discardAhead had them.
+    const unread = this.watch?.reading ? Buffer.alloc(0) : await this.readUnread();
+    return read + (unread.length ? heldLines(unread) : 0);
+  }
+
+  /** Reads, for nobody else (a paused readline included), the keys the terminal holds unread. */
+  private async readUnread(): Promise<Buffer> {
+    const input = this.input;
+    if (!this.typed || typeof input.setRawMode !== 'function' || input.readableEnded || input.destroyed) return Buffer.alloc(0);
+    const keys: Buffer[] = [];
+    const take = (data: Buffer | string) => keys.push(typeof data === 'string' ? Buffer.from(data) : data);
+    const others = input.listeners('data') as DataListener[];
+    input.removeAllListeners('data');
     const wasRaw = input.isRaw;
     // Raw, so a line typed without Enter is readable too.
     input.setRawMode(true);
-    input.on('data', drop);
+    input.on('data', take);
     input.resume();
     // What the terminal holds arrives within one read; a short wait covers a busy machine.
     await new Promise((resolve) => setTimeout(resolve, 25));
-    input.off('data', drop);
+    input.off('data', take);
     input.pause();
     input.setRawMode(wasRaw);
-    return dropped;
+    for (const l of others) input.on('data', l);
+    return Buffer.concat(keys);
   }
 
   close(): void {
@@ -279,6 +327,8 @@ export class LineReader {
     rl.on('close', () => {
       if (this.rl !== rl) return;
       this.rl = undefined;
+      // Ctrl-D at the prompt: what comes next (QUIT going out) starts on a line of its own.
+      if (this.options.terminal && this.typed) this.output?.write('\n');
       this.ended = true;
       this.flush();
     });

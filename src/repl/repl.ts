@@ -31,6 +31,9 @@ export interface ReplFlags extends Flags {
 /** Verbs a person types in SMTP (RFC 5321 and the common extensions). */
 const SMTP_VERBS = new Set(['EHLO', 'HELO', 'MAIL', 'RCPT', 'DATA', 'RSET', 'NOOP', 'QUIT', 'VRFY', 'EXPN', 'HELP', 'STARTTLS', 'AUTH', 'BDAT', 'ETRN', 'ATRN', 'TURN', 'XCLIENT', 'XFORWARD', 'SEND', 'SOML', 'SAML']);
 
+/** Said before credentials go without TLS, at a terminal (--allow-plaintext lets them). */
+const IN_CLEAR = 'AUTH without TLS (--allow-plaintext): the credentials cross the network in clear';
+
 const HELP = `Type SMTP commands; each reply is explained as it arrives. Meta commands start with "/":
   /starttls              upgrade to TLS now (typing STARTTLS does the same)
   /auth MECH [user]      log in (after EHLO); the secret is asked for once the server offers
@@ -81,6 +84,8 @@ class Repl {
   private saslStep = false;
   private user: string | undefined;
   private ended = false;
+  /** The server closed the connection unasked (no QUIT of ours). */
+  private hungUp = false;
   private failures = 0;
   private quitting = false;
   /** Handling a line: the prompt comes back when it is done, not before. */
@@ -88,10 +93,10 @@ class Repl {
   private readonly history = new History();
   private reader!: LineReader;
   /**
-   * /auth was refused before its secret prompt opened: a password typed ahead for that
-   * prompt may be the next line. Held while set.
+   * What was refused just before a secret was due (/auth before its prompt opened, an
+   * AUTH exchange): a password typed ahead for it may be the next line. Held while set.
    */
-  private secretExpected = false;
+  private secretExpected: string | undefined;
   /** Cancels the prompt that owns the terminal, when the connection closes under it. */
   private promptOpen: AbortController | undefined;
 
@@ -119,6 +124,7 @@ class Repl {
       }
       if (this.ended) return;
       this.ended = true;
+      if (!this.quitting) this.hungUp = true;
       // Start below the line being typed (or the open prompt), not in the middle of it.
       if (!this.quitting) this.reader.clearLine();
       if (!this.quitting) session.emit({ type: 'warning', message: event.error ? `the connection failed: ${event.error.message}` : 'the server closed the connection' });
@@ -130,6 +136,7 @@ class Repl {
       this.prompt();
       for (let line = await this.reader.next(); line !== null && !this.ended; line = await this.reader.next()) {
         this.busy = true;
+        this.reader.clearPartial();
         await this.interruptible(line);
         this.busy = false;
         if (this.ended) break;
@@ -144,6 +151,8 @@ class Repl {
     if (this.inData) this.abandonMessage();
     const where = formatTarget(session.options.host, session.options.port);
     const failures = this.failures ? ` (${this.failures} failure repl${this.failures === 1 ? 'y' : 'ies'}${this.interactive ? '' : ', kept going'})` : '';
+    // A script the server cut short did not run: a protocol failure (exit 5), --keep-going or not.
+    if (this.hungUp && !this.interactive) throw new SmtpkitError('protocol', 'the server closed the connection before the script ended', undefined, { kind: 'closed' });
     // A person ends a session when they are done: what the server said was the point, not a verdict.
     if (this.failures && !this.interactive && !this.flags.keepGoing) throw new SmtpkitError('checkFailed', `a reply in the script was a failure (--keep-going ignores them)`);
     return `session with ${where} ended${failures}`;
@@ -207,15 +216,23 @@ class Repl {
       // Nothing in SMTP may carry a NUL (RFC 5321 §4.1.1.4 for message text, and no command has one).
       if (line.includes('\0')) throw usageError('a NUL character cannot go on the wire; the line was not sent');
       if (this.inData) return await this.dataLine(line);
-      if (this.secretExpected && line.trim()) {
-        this.secretExpected = false;
+      const refused = this.secretExpected;
+      if (refused && line.trim()) {
+        this.secretExpected = undefined;
         if (!line.startsWith('/') && !SMTP_VERBS.has(commandVerb(line))) {
           this.reader.forget(line);
-          throw usageError('not sent: this line is not an SMTP command, and /auth had just been refused before asking for the password (a password typed ahead?); type it again if it was meant');
+          throw usageError(`not sent: this line is not an SMTP command, and ${refused} (a password typed ahead?); type it again if it was meant`);
         }
       }
       if (line.startsWith('/')) return await this.meta(line);
       if (!line.trim()) return;
+      // Tab at the prompt completes; one that arrives in a line came with a paste (message
+      // text may hold TABs, a command may not: RFC 5321 separates its words with SP).
+      if (this.interactive && line.includes('\t')) {
+        // Out of the Up arrow's reach too: it may be an AUTH line, or a response after a 334.
+        this.reader.forget(line);
+        throw usageError('a TAB (pasted?) cannot go in an SMTP command; the line was not sent (Tab at the prompt completes)');
+      }
       await this.smtpLine(line);
     } catch (err) {
       if (!(err instanceof SmtpkitError)) throw err;
@@ -236,10 +253,20 @@ class Repl {
     const secret = this.saslStep || (verb === 'AUTH' && line.trim().split(/\s+/).length > 2);
     if (secret) this.reader.forget(line);
     else this.remember(line);
+    const exchange = this.saslStep || verb === 'AUTH';
+    if (verb === 'AUTH' && !this.saslStep && !session.isTls && this.interactive) {
+      // As /auth does: credentials go in clear only when the person started the repl saying so.
+      if (!this.flags.allowPlaintext) {
+        session.emit({ type: 'warning', message: 'refusing to send credentials without TLS: the AUTH line was not sent; type /starttls first (or start the repl with --allow-plaintext)' });
+        return await this.endAuth(false);
+      }
+      session.emit({ type: 'warning', message: IN_CLEAR });
+    }
     const shown = this.saslStep ? REDACTED : secret ? line.trim().split(/\s+/).slice(0, 2).concat(REDACTED).join(' ') : undefined;
     if (verb === 'QUIT') this.quitting = true;
     const reply = await session.command(line, { shown, verb: this.saslStep ? 'AUTH' : verb });
     this.saslStep = reply.code === 334;
+    if (exchange && !this.saslStep) await this.endAuth(isPositive(reply));
     if ((verb === 'EHLO' || verb === 'HELO') && isPositive(reply)) {
       session.capabilities = verb === 'EHLO' ? parseEhlo(reply) : { domain: '', via: 'HELO', extensions: {} };
       session.emit({ type: 'capabilities', capabilities: session.capabilities });
@@ -265,6 +292,8 @@ class Repl {
 
   private check(reply: Reply) {
     if (!isFailure(reply)) return;
+    // 421: the server is closing the session (RFC 5321 §3.8): the script cannot go on.
+    if (reply.code === 421 && !this.interactive && !this.quitting) throw new SmtpkitError('protocol', `the server closed the session before the script ended: ${reply.code} ${replyText(reply)}`, undefined, { reply, kind: 'closing' });
     this.failures++;
     if (!this.interactive && !this.flags.keepGoing) {
       throw new SmtpkitError('checkFailed', `the script stopped at a failure reply: ${reply.code} ${replyText(reply)} (--keep-going runs on)`);
@@ -287,10 +316,10 @@ class Repl {
         return;
       case 'auth':
         try {
-          this.secretExpected = false;
+          this.secretExpected = undefined;
           return await this.auth(args);
         } catch (err) {
-          this.secretExpected = this.interactive && !this.secretAsked;
+          if (this.interactive && !this.secretAsked) this.secretExpected = '/auth had just been refused before asking for the password';
           throw err;
         }
       case 'send':
@@ -334,6 +363,7 @@ class Repl {
     const mech = mechArg.toUpperCase();
     if (!isMechanism(mech)) throw usageError(`/auth ${mechArg}: smtpkit speaks SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN and XOAUTH2`);
     this.checkLoginPossible(mech);
+    if (this.interactive && !this.session.isTls) this.session.emit({ type: 'warning', message: IN_CLEAR });
     const name = user ?? (this.interactive ? await this.ask((p, context) => p.input({ message: 'user:' }, context)) : undefined);
     if (!name) throw usageError(this.interactive ? 'no user name given: /auth MECH user' : 'usage: /auth MECH user (a script names the user on the line)');
     // The masked prompt needs stdin and stderr on a terminal; otherwise the environment must have it.
@@ -407,8 +437,20 @@ class Repl {
     return this.reader.handOver(() => this.cancellable((signal) => endingPrompt((s) => fn(prompts, { signal: s, output }), signal)), this.discarded);
   }
 
-  private readonly discarded = (lines: number) =>
-    this.session.emit({ type: 'warning', message: `${lines} line${lines === 1 ? '' : 's'} typed ahead of this prompt discarded, not sent` });
+  private readonly discarded = (lines: number, typed = 'typed ahead of this prompt') =>
+    this.session.emit({ type: 'warning', message: `${lines} line${lines === 1 ? '' : 's'} ${typed} discarded, not sent` });
+
+  /**
+   * An AUTH exchange is over (any answer but 334, or AUTH not sent at all): lines pasted or
+   * typed ahead with it were its responses, a password among them, and must not go out as
+   * commands, nor stay for the Up arrow. Refused, a next line that is no command is held too.
+   */
+  private async endAuth(accepted: boolean) {
+    if (!this.interactive) return;
+    const dropped = await this.reader.discardAheadAndUnread();
+    if (dropped) this.discarded(dropped, 'typed after AUTH');
+    if (!accepted) this.secretExpected = 'AUTH had just been refused';
+  }
 
   /**
    * Ctrl-C or Ctrl-D at a prompt cancels that prompt only; the session goes on. The

@@ -532,7 +532,7 @@ export class SmtpSession {
       this.emit({ type: 'warning', message: `the server sent ${dropped.bytes} bytes after its 220 and before TLS; discarded unread (RFC 3207 §6): ${JSON.stringify(dropped.text.slice(0, 80))}` });
     }
     // Loaded here, not at start-up: a session without TLS never pays for tls and crypto.
-    const [{ createSecureContext }, { peerChain, tlsFacts }] = await Promise.all([import('node:tls'), import('./tls-facts.js')]);
+    const [{ createSecureContext }, { curedByACa, peerChain, tlsFacts }] = await Promise.all([import('node:tls'), import('./tls-facts.js')]);
     this.handshaking = true;
     const socket = await this.phase('tls', () => connection.startTls({ servername: sni, secureContext: secureContext(createSecureContext, tls) }, this.options.timeouts.tls, offeredVersions(tls))).finally(() => (this.handshaking = false));
     const facts = tlsFacts(socket, typedSni || host, sni);
@@ -542,9 +542,12 @@ export class SmtpSession {
     const verdict = (this.certificateVerdict = await this.options.judgeCertificate?.(this.certificates, facts, host));
     const trusted = facts.trusted || !!verdict;
     const nameOk = facts.nameMatches || !!verdict?.nameWaived;
-    const problems = [trusted ? '' : `the certificate is not trusted: ${facts.trustError}`, nameOk ? '' : `the certificate does not match ${facts.nameChecked}: ${facts.nameError}`].filter(Boolean);
-    if (problems.length && tls.verify) throw new SmtpkitError('tls', problems.join('; '), 'tls');
-    for (const p of problems) this.emit({ type: 'warning', message: p, hint: { kind: 'tls-verify' } });
+    const untrusted = trusted ? '' : `the certificate is not trusted: ${facts.trustError}`;
+    const problems = [untrusted, nameOk ? '' : `the certificate does not match ${facts.nameChecked}: ${facts.nameError}`].filter(Boolean);
+    // Another CA (--ca-file) cures some trust failures, never a name mismatch or an expired certificate.
+    const caFile = !trusted && curedByACa(facts);
+    if (problems.length && tls.verify) throw new SmtpkitError('tls', problems.join('; '), 'tls', caFile ? { hint: { kind: 'ca-file' } } : {});
+    for (const p of problems) this.emit({ type: 'warning', message: p, hint: { kind: 'tls-verify', ...(caFile && p === untrusted ? { caFile } : {}) } });
     return facts;
   }
 

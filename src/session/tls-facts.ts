@@ -62,14 +62,23 @@ const curveName = (c: string) => ({ prime256v1: 'P-256', secp384r1: 'P-384', sec
 /** OpenSSL's verify codes, said the way a person debugging would want them. */
 const TRUST_ERRORS: Record<string, string> = {
   DEPTH_ZERO_SELF_SIGNED_CERT: 'the certificate is self-signed',
-  SELF_SIGNED_CERT_IN_CHAIN: 'the chain ends in a self-signed root that is not trusted here (use --ca-file for a private CA)',
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the issuer is unknown here: the server may not send its intermediate certificate, or the CA is private (use --ca-file)',
+  SELF_SIGNED_CERT_IN_CHAIN: 'the chain ends in a self-signed root that is not trusted here',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the issuer is unknown here: the server may not send its intermediate certificate, or the CA is private',
   UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the certificate cannot be traced to a trusted CA: the server may not send its intermediate certificate',
   CERT_HAS_EXPIRED: 'a certificate in the chain has expired',
   CERT_NOT_YET_VALID: 'a certificate in the chain is not valid yet (check the clocks)',
   CERT_REVOKED: 'a certificate in the chain is revoked',
   CERT_SIGNATURE_FAILURE: 'a signature in the chain does not verify',
 };
+
+/** Trust failures that a CA given to the client cures (a private CA, a self-signed certificate, a missing intermediate). */
+const CURED_BY_A_CA = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE']);
+
+/** Whether trusting another CA would make this chain trusted (not so for an expired or revoked one). */
+export function curedByACa(facts: TlsFacts): boolean {
+  const code = /\(([A-Z_]+)\)$/.exec(facts.trustError ?? '')?.[1];
+  return !facts.trusted && code !== undefined && CURED_BY_A_CA.has(code);
+}
 
 /** The certificates the peer presented (DER), leaf first, as the handshake linked them. */
 export function peerChain(socket: TLSSocket): Buffer[] {

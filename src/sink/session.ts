@@ -65,6 +65,11 @@ export class SinkSession {
   /** This transaction used BDAT (and so may not use DATA), and the reply its failure gets. */
   private bdatUsed = false;
   private bdatError: [number, string] | undefined;
+  /**
+   * --tempfail-rate: where this transaction's message fails, decided once at its MAIL (one
+   * message in five for 0.2, however many recipients it has), or undefined when it goes.
+   */
+  private tempfailAt: 'RCPT' | 'end' | undefined;
   /** The previous line was AUTH: a line that is no command may be its secret answer. */
   private afterAuth = false;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -249,7 +254,9 @@ export class SinkSession {
         const size = /\bSIZE=(\d+)/i.exec(m[2] ?? '')?.[1];
         if (size && Number(size) > o.maxSize) return this.reply(552, `5.3.4 Message size exceeds fixed limit of ${o.maxSize} bytes`, verb);
         if (o.dropAfter === 'mail') return this.drop();
-        if (this.tempfail(verb)) return;
+        const failAt = this.drawTempfail();
+        if (failAt === 'MAIL') return this.tempfail(verb);
+        this.tempfailAt = failAt;
         this.from = m[1];
         return this.reply(250, '2.1.0 Ok', verb);
       }
@@ -265,7 +272,7 @@ export class SinkSession {
           return this.reply(550, `5.1.1 <${m[1]}>: Recipient address rejected (--reject-rcpt)`, verb);
         }
         if (o.dropAfter === 'rcpt') return this.drop();
-        if (this.tempfail(verb)) return;
+        if (this.tempfailAt === 'RCPT') return this.tempfail(verb);
         this.to.push(m[1]!);
         return this.reply(250, '2.1.5 Ok', verb);
       }
@@ -362,7 +369,10 @@ export class SinkSession {
           spool.discard();
           return this.reply(552, `5.3.4 Message size exceeds fixed limit of ${o.maxSize} bytes`, command);
         }
-        if (this.tempfail(command)) return spool.discard();
+        if (this.tempfailAt === 'end') {
+          spool.discard();
+          return this.tempfail(command);
+        }
         const receivedAt = new Date().toISOString();
         let file: string | undefined;
         try {
@@ -471,13 +481,23 @@ export class SinkSession {
     });
   }
 
-  private tempfail(command: string): boolean {
+  /**
+   * Whether and where the message this MAIL starts fails: one draw per message. Its 451 comes
+   * at MAIL, at every RCPT, or at the end of the data, a third of the failures each.
+   */
+  private drawTempfail(): 'MAIL' | 'RCPT' | 'end' | undefined {
     const rate = this.sink.options.tempfailRate;
-    if (!rate || this.sink.options.random() >= rate) return false;
+    if (!rate) return undefined;
+    const r = this.sink.options.random();
+    if (r >= rate) return undefined;
     this.sink.stats.tempfailed++;
+    const where = r / rate;
+    return where < 1 / 3 ? 'MAIL' : where < 2 / 3 ? 'RCPT' : 'end';
+  }
+
+  private tempfail(command: string): void {
     this.reply(451, '4.3.0 Temporary failure (--tempfail-rate)', command);
     if (command === '.' || command === 'BDAT') this.resetTransaction();
-    return true;
   }
 
   private drop() {
@@ -540,6 +560,7 @@ export class SinkSession {
     this.decoder = undefined;
     this.bdatUsed = false;
     this.bdatError = undefined;
+    this.tempfailAt = undefined;
   }
 
   /** One more reason not to read; the function it returns takes it back (once). */

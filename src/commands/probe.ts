@@ -55,10 +55,16 @@ export async function probeCommand(specs: string[], flags: ProbeFlags): Promise<
     indexOf.set(t, i);
     return t;
   };
-  await probeEach(targets.length, targetAt, settings, concurrency, (r) => {
-    reporter.result(r);
-    spinner?.update(++done);
-  });
+  try {
+    await probeEach(targets.length, targetAt, settings, concurrency, (r) => {
+      reporter.result(r);
+      spinner?.update(++done);
+    });
+  } catch (err) {
+    // A bug of ours (each probe catches its own failures): for Nagios too it is UNKNOWN, exit 3.
+    spinner?.stop();
+    return probeFailure(output, format, failureOutcome(err), !!flags.quiet);
+  }
   spinner?.stop();
   let unsaved: ReturnType<typeof failureOutcome> | undefined;
   try {

@@ -344,7 +344,10 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'demo',
     summary: 'start a test server in this process and run a probe and a send against it: see smtpkit work with no mail server of your own',
     args: [],
-    options: [{ flags: '--no-color', help: 'no colours (also: NO_COLOR=1)' }],
+    options: [
+      { flags: '-v, --verbose', help: 'also show the probe’s transcript (every connection it makes, each reply explained)' },
+      { flags: '--no-color', help: 'no colours (also: NO_COLOR=1)' },
+    ],
     run: async (_args, flags) => (await import('../commands/demo.js')).demo(flags as never),
   },
   {

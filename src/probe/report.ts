@@ -5,6 +5,7 @@ import { printable } from '../render/printable.js';
 import { withAdvice } from '../render/advice.js';
 import { commandLineError } from '../render/usage.js';
 import { writeQuiet } from '../render/print-outcome.js';
+import { Said } from '../render/text.js';
 import type { Family } from '../exporter/metrics.js';
 import { JUNIT_FOOT, JUNIT_HEAD, junitSuite, NAGIOS, nagiosLine, textReport, verdictLine, verdictText } from './render.js';
 import { nagiosStatus, strictExit, type ProbeResult } from './result.js';
@@ -133,12 +134,14 @@ export async function probeReporter(out: Output, o: ReportOptions): Promise<Prob
     }
     default: {
       let single: ProbeResult | undefined;
+      // One run: what one target's transcript explained, the next one's refers to.
+      const said = new Said();
       return {
         result: (r) => {
           t.add(r);
           // -q keeps the one result a lone target's line is made from; nothing else.
           if (o.quiet) single = t.targets === 1 ? r : undefined;
-          else out.stdout.write(`${textReport(r, c, o.transcript, o.brief)}${(strictExit(r, o.strict) === 0 ? c.green.bold : c.red.bold)(`=== ${verdictLine(r, o.strict)}`)}\n`);
+          else out.stdout.write(`${textReport(r, c, o.transcript, o.brief, said)}${(strictExit(r, o.strict) === 0 ? c.green.bold : c.red.bold)(`=== ${verdictLine(r, o.strict)}`)}\n`);
         },
         end: () => {
           if (o.quiet) quietLine(t, single, out);

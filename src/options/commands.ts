@@ -323,6 +323,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '--max-size <bytes>', help: 'SIZE limit, enforced while the message streams in (default 25 MiB)' },
       { flags: '--idle-timeout <duration>', help: 'hang up on a client silent this long, with 421 4.4.2 (default 5m)' },
       { flags: '--max-sessions <n>', help: 'sessions at once; more get 421 4.7.0 (default 100)' },
+      { flags: '--min-rate <rate[/window]>', help: 'hang up with 421 4.4.2 on a client sending under RATE bytes/s mid-line or mid-message, over WINDOW (default 100/30s; 0 = off)' },
+      { flags: '--bare-newline <action>', help: 'a message with a bare LF or CR: note it, reject it (550 5.5.2, as Postfix 3.9 can) or normalize it to CRLF (default note)', choices: ['note', 'reject', 'normalize'] },
       { flags: '--count <n>', help: 'stop after N messages' },
     ],
     run: async (_args, flags) => (await import('../commands/sink.js')).sink(flags as never),

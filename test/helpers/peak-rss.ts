@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { ownChild } from './process-group.js';
 import { readFileSync } from 'node:fs';
 import { BIN } from './paths.js';
 
@@ -36,7 +37,7 @@ export async function measuredRun(args: string[], opts: { env?: NodeJS.ProcessEn
   // collectEvery: a full GC in the child every N ms (test/helpers/gc-often.ts), so the peak is what it holds.
   const gcFlags = opts.collectEvery === undefined ? [] : ['--expose-gc', '--max-semi-space-size=1', '--import', new URL('./gc-often.js', import.meta.url).href];
   const env = { ...(opts.env ?? process.env), ...(opts.collectEvery === undefined ? {} : { SMTPKIT_TEST_GC_MS: String(opts.collectEvery) }) };
-  const child = spawn(process.execPath, [...gcFlags, BIN, ...args], { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], env });
+  const child = ownChild(spawn(process.execPath, [...gcFlags, BIN, ...args], { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], env }));
   const rss = watchPeakRss(child.pid!, 20);
   let out = '';
   child.stdout!.on('data', (d) => (out += d));

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runCli } from './helpers/cli.js';
@@ -9,6 +8,7 @@ import { dnsServer, type DnsServer } from './helpers/dns-server.js';
 import { EXPIRED_TLS, TLS } from './helpers/paths.js';
 import { rawServer, type RawServer } from './helpers/raw-server.js';
 import { smtpPeer, type Peer } from './helpers/smtp-peer.js';
+import { tempDir } from './helpers/process-group.js';
 
 let good: CapturePeer; // STARTTLS, AUTH PLAIN/LOGIN offered before TLS, accepts any recipient
 let strictPeer: Peer; // refuses outside recipients
@@ -150,7 +150,7 @@ test('--format junit: well-formed XML, a test case per check, failures carry the
 });
 
 test('a batch of 60 targets (good, refusing, silent) finishes within its budget and reports every one in order', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-probe-'));
+  const dir = tempDir('smtpkit-probe-');
   const file = join(dir, 'targets');
   const specs = Array.from({ length: 60 }, (_, i) => (i % 3 === 0 ? at(strictPeer) : i % 3 === 1 ? `127.0.0.1:${refusedPort}` : at(silent)));
   writeFileSync(file, `# mixed targets\n${specs.slice(30).join('\n')}\n\n`);

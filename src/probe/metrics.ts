@@ -1,4 +1,4 @@
-import type { ProbeResult } from '../probe/result.js';
+import type { ProbeResult } from './result.js';
 
 /** One metric family in the Prometheus text format (0.0.4): HELP and TYPE once, then samples. */
 export interface Family {

@@ -111,36 +111,23 @@ function isCommanderShortCluster(token: string, k: Known): boolean {
 }
 
 /**
- * Commands whose usage errors are all one JSON document under --json, commander's included
- * (probe's --format json too). The sink (a JSON line per message) says its own.
+ * Commands whose usage errors are all one JSON document under --json, commander's included.
+ * probe (--format) and the sink (a JSON line per message) say theirs themselves.
  */
-const JSON_USAGE_ERRORS = new Set(['connect', 'repl', 'ehlo', 'auth', 'starttls', 'send', 'mx-lookup', 'dkim-verify', 'probe', 'explain']);
-
-/** probe's --format value as typed ("--format nagios", "--format=NAGIOS"), before commander reads it. */
-function formatTyped(words: readonly string[]): string | undefined {
-  let format: string | undefined;
-  words.forEach((w, i) => {
-    if (w === '--format') format = words[i + 1];
-    else if (w.startsWith('--format=')) format = w.slice('--format='.length);
-  });
-  return format?.toLowerCase();
-}
+const JSON_USAGE_ERRORS = new Set(['connect', 'repl', 'ehlo', 'auth', 'starttls', 'send', 'mx-lookup', 'dkim-verify', 'spf', 'explain']);
 
 /**
  * What a run's output form will be, read from argv before commander has parsed it (so a
  * usage error can be said in that form): the command, --json, -q, --no-color.
  */
-export function outputForm(argv: readonly string[]): { command: string | undefined; json: boolean; quiet: boolean; nagios: boolean; color: false | undefined } {
+export function outputForm(argv: readonly string[]): { command: string | undefined; json: boolean; quiet: boolean; color: false | undefined } {
   const end = argv.indexOf('--');
   const words = end < 0 ? argv : argv.slice(0, end);
   const cmd = words.map(commandNamed).find((c) => c !== undefined);
   const declares = (long: string) => !!cmd?.options.some((o) => parseFlags(o.flags).long === long);
-  const format = cmd?.name === 'probe' ? formatTyped(words) : undefined;
-  const json = JSON_USAGE_ERRORS.has(cmd?.name ?? '') && (words.includes('--json') || format === 'json');
-  // A monitoring system reads only the status line and the exit code: UNKNOWN (3) for our own failures.
-  const nagios = !json && format === 'nagios';
+  const json = JSON_USAGE_ERRORS.has(cmd?.name ?? '') && words.includes('--json');
   const quiet = declares('quiet') && words.some((w) => w === '-q' || w === '--quiet' || w === '--silent' || /^-[A-Za-z0-9]*q[A-Za-z0-9]*$/.test(w) && isShortCluster(w, cmd!));
-  return { command: cmd?.name, json, quiet, nagios, color: words.includes('--no-color') ? false : undefined };
+  return { command: cmd?.name, json, quiet, color: words.includes('--no-color') ? false : undefined };
 }
 
 const isShortCluster = (w: string, cmd: CommandSpec) => isCommanderShortCluster(w, known(cmd));

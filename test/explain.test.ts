@@ -339,3 +339,29 @@ test('explain - reads a bounce whose text parts are base64 (Exchange, Outlook.co
   assert.match(text.stdout, /^552 5\.2\.2 メールボックスが一杯です$/m);
   assert.match(text.stdout, /cause: the recipient’s mailbox is full/);
 });
+
+test('explain - reads the reply Gmail quotes in brackets after the MX host and address, even cut by quoted-printable and in French', async () => {
+  const gmail = [
+    'From: Mail Delivery Subsystem <mailer-daemon@googlemail.example>',
+    'Subject: Delivery Status Notification (Failure)',
+    'Content-Type: text/plain; charset="UTF-8"',
+    'Content-Transfer-Encoding: quoted-printable',
+    '',
+    '** Message not delivered **',
+    '',
+    'The recipient server did not accept our requests to connect. Learn more at =',
+    'https://support.google.com/mail/answer/7720 [mx.example.fr. 192.0.2.1: 421-4=',
+    '.7.0 [192.0.2.2] Notre syst=C3=A8me a d=C3=A9tect=C3=A9 un nombre inhabituel=',
+    ' de connexions 421 4.7.0 trop de connexions]',
+    '',
+  ].join('\r\n');
+  const r = await runCli(['explain', '-', '--json'], { input: gmail });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const doc = JSON.parse(r.stdout);
+  assert.deepEqual(doc.items.map((i: { code: number; enhanced: string }) => [i.code, i.enhanced]), [[421, '4.7.0']]);
+  assert.match(doc.items[0].input, /^421-4\.7\.0 \[192\.0\.2\.2\] Notre système .* trop de connexions$/);
+  const v6 = await runCli(['explain', '-'], { input: 'The recipient server did not accept our requests.\n[mx1.example.com. 2001:db8::25: 550 5.7.1 Service unavailable; client host blocked using zen.spamhaus.org]\n' });
+  assert.equal(v6.code, 0, v6.stdout + v6.stderr);
+  assert.match(v6.stdout, /^550 5\.7\.1 Service unavailable; client host blocked using zen\.spamhaus\.org$/m);
+  assert.match(v6.stdout, /cause: your sending IP is on a Spamhaus blocklist/);
+});

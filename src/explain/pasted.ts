@@ -218,7 +218,7 @@ function fromText(lines: string[], command: string): ExplainedInput[] {
     const logged = /\breject: ([A-Z]+) from \S+?\[[^\]]*\]: ([2-5]\d\d[ -].*?)(?:; from=<.*)?$/.exec(line);
     const start = logged
       ? [line, logged[2]!]
-      : /^(?:.*?\bsaid:\s*|.*?\breturned\s+'|.*?\breturned was:\s*|.*?\bdiagnostic-code:\s*(?:smtp;\s*)?|.*?\bhost \S+ \[[^\]]*\]:\s*|<?[^\s<>@]+@[^\s<>:]+>?:\s*)?([2-5]\d\d(?:[ -].*)?)$/i.exec(line);
+      : /^(?:.*?\bsaid:\s*|.*?\breturned\s+'|.*?\breturned was:\s*|.*?\bdiagnostic-code:\s*(?:smtp;\s*)?|.*?\bhost \S+ \[[^\]]*\]:\s*|<?[^\s<>@]+@[^\s<>:]+>?:\s*|.*?\[[^\s[\]]+ [\d.:a-f]+:\s*)?([2-5]\d\d(?:[ -].*)?)$/i.exec(line);
     if (!start || !REPLY_START.test(start[1]!)) {
       // No basic code: "5.2.3 Message too large", or qmail's "Sorry, ... (#5.1.2)".
       const bare = ENHANCED_LINE.exec(line) ?? QMAIL_TRAILER.exec(line);
@@ -231,7 +231,9 @@ function fromText(lines: string[], command: string): ExplainedInput[] {
     }
     // The reply goes on over the following lines: continuation lines of the same code, or
     // wrapped text up to a blank line (Postfix wraps "said:" replies at 80 columns).
-    let text = start[1]!.replace(/'\s*$/, '');
+    // Gmail's "[mx.example.com. 192.0.2.1: 421-4.7.0 ...]": the bracket closes after the reply.
+    const bracketed = /\[[^\s[\]]+ [\d.:a-f]+:\s*$/i.test(line.slice(0, line.length - start[1]!.length));
+    let text = start[1]!.replace(bracketed ? /\]\s*$/ : /'\s*$/, '');
     const code = text.slice(0, 3);
     // A line "550 ..." (space, not hyphen) ends its reply: the same code on the next line is another reply.
     let ended = text.charAt(3) !== '-';

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { capturePeer, PASSWORD, USER, type CapturePeer } from './helpers/capture-peer.js';
 import { dnsServer, type DnsServer } from './helpers/dns-server.js';
-import { BIN, TLS } from './helpers/paths.js';
+import { BIN, fixture, TLS } from './helpers/paths.js';
 import { lineServer, rawServer } from './helpers/raw-server.js';
 
 /*
@@ -249,6 +249,10 @@ test('bad input named on the command line is a usage error (exit 2, one line), n
     ['mx-lookup', 'example.test', '--doh', 'not a url'],
     ['mx-lookup', 'example.test', '--resolver', '127.0.0.1:99999'],
     ['mx-lookup', 'example.test', '--resolver', '127.0.0.1:0'],
+    // Files that are not PEM, or a key that is not the certificate's.
+    ['starttls', server(), '--ca-file', TLS.ca, '--cert', file, '--key', file, '-q'],
+    ['starttls', server(), '--ca-file', TLS.ca, '--cert', fixture('tls/expired.pem'), '--key', fixture('tls/weak1024.key'), '-q'],
+    ['sink', '-p', '0', '--tls', '--cert', file, '--key', file],
   ];
   const wrong: string[] = [];
   for (const args of runs) {

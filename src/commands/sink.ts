@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { isIP } from 'node:net';
 import { usageError } from '../errors.js';
 import { parsePort } from '../protocol/target.js';
@@ -71,7 +72,7 @@ export function sinkOptions(flags: SinkFlags, transcript: boolean): SinkOptions 
     host: host === 'localhost' ? '127.0.0.1' : host,
     port: flags.port === undefined ? 2525 : flags.port === '0' ? 0 : parsePort(flags.port),
     name: flags.name ?? 'sink.localhost',
-    tls: wantsTls ? { cert: flags.cert ? readOption(flags.cert, '--cert') : LOCALHOST_CERT, key: flags.key ? readOption(flags.key, '--key') : LOCALHOST_KEY } : undefined,
+    tls: wantsTls ? usableCertificate(flags.cert ? readOption(flags.cert, '--cert') : LOCALHOST_CERT, flags.key ? readOption(flags.key, '--key') : LOCALHOST_KEY) : undefined,
     auth: auth ? { user: auth[1]!, pass: auth[2]! } : undefined,
     maxSize,
     rejectRcpt,
@@ -155,4 +156,14 @@ function makeSaveDir(dir: string): void {
     const code = (err as NodeJS.ErrnoException).code;
     throw usageError(`--save: cannot make the directory ${dir}: ${code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way' : (code ?? (err as Error).message)}`);
   }
+}
+
+/** Checked at start: a file that is not PEM, or a key not the certificate's, failed every client's STARTTLS instead. */
+function usableCertificate(cert: string, key: string): { cert: string; key: string } {
+  try {
+    createSecureContext({ cert, key });
+  } catch (err) {
+    throw usageError(`--cert and --key cannot be used: ${(err as Error).message}`);
+  }
+  return { cert, key };
 }

@@ -6,6 +6,7 @@ import { sessionOptions } from '../flows/options.js';
 import { probe } from '../probe/probe.js';
 import { probeFamilies, renderFamilies, type Family } from './metrics.js';
 import { DEFAULT_MODULE, ROLE_PORTS, type Module } from './modules.js';
+import { TEXT_FORMAT } from '../util/prometheus-text.js';
 
 export interface ExporterOptions {
   modules: Record<string, Module>;
@@ -16,8 +17,6 @@ export interface ExporterOptions {
   /** Taken off the scrape timeout so the answer reaches Prometheus in time (blackbox_exporter's timeout_offset). */
   offsetMs: number;
 }
-
-const TEXT_FORMAT = 'text/plain; version=0.0.4; charset=utf-8';
 
 /** A slot pool: at most `size` holders, the rest wait in turn, each until its own deadline. */
 class Slots {

@@ -48,6 +48,10 @@ export class SinkLog {
     this.info.write(`${this.c.blue(`=== smtpkit sink listening on ${address}; ${features.join(', ')}; Ctrl-C stops it`)}\n`);
   }
 
+  httpListening(url: string, token: boolean) {
+    this.info.write(`${this.c.blue(`=== HTTP API on ${url}/api/v1/messages (also /api/v1/wait, /healthz, /metrics)${token ? '; Bearer token required' : ''}`)}\n`);
+  }
+
   event(session: number, e: SmtpEvent) {
     if (!this.mode.transcript) return;
     let s = this.sessions.get(session);
@@ -68,7 +72,8 @@ export class SinkLog {
    * under load) came out after the 250 and broke that.
    */
   message(m: SinkMessage) {
-    if (this.mode.json) return this.out.write(`${jsonText(m)}\n`);
+    // The bytes kept for the HTTP API are no part of the line.
+    if (this.mode.json) return this.out.write(`${jsonText({ ...m, raw: undefined })}\n`);
     const subject = m.headers.find(([k]) => k.toLowerCase() === 'subject')?.[1];
     const parts = [
       `=== #${m.session} message ${m.id}: from <${printable(m.from)}> to ${m.to.map((t) => `<${printable(t)}>`).join(', ')}, ${m.size} bytes`,

@@ -21,6 +21,8 @@ export interface SinkOptions {
   saveDir: string | undefined;
   /** Emit transcript events (costly under load, so only when someone shows them). */
   transcript: boolean;
+  /** Keep each accepted message's bytes in memory (`raw` of the 'message' event), for the HTTP API's store. */
+  keepMessages?: boolean;
   /** A client silent this long gets 421 4.4.2 and is hung up on. */
   idleTimeoutMs: number;
   /** A STARTTLS handshake not done in this time is cut off. */
@@ -49,6 +51,8 @@ export interface SinkMessage {
   tls: boolean;
   user: string | undefined;
   receivedAt: string;
+  /** The message as received (after dot-unstuffing), with `keepMessages`. */
+  raw?: Buffer;
 }
 
 /** Why a message could not be saved (it was answered 451). */

@@ -6,11 +6,8 @@ import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { withSinkDefaults } from '../src/index.js';
-import { createSinkApi, type SinkApiOptions } from '../src/sink/http-api.js';
-import { readMessage } from '../src/sink/mime-read.js';
-import { Sink, type SinkOptions } from '../src/sink/server.js';
-import { MessageStore, type StoreOptions } from '../src/sink/store.js';
+// The library face: what a Node test suite would import to run a catcher in its own process.
+import { createSinkApi, MessageStore, readMessage, Sink, withSinkDefaults, type SinkApiOptions, type SinkOptions, type StoreOptions } from '../src/index.js';
 import { envelope, rawClient } from './helpers/abusive-clients.js';
 import { runCli } from './helpers/cli.js';
 import { sinkProcess, type SinkProcess } from './helpers/sink-process.js';

@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import { runCli } from './helpers/cli.js';
 import { hostileServer } from './helpers/hostile-server.js';
 import { BIN, fixture, TLS } from './helpers/paths.js';
-import { hasTmux, Pty } from './helpers/pty.js';
+import { hasTmux, onTerminal } from './helpers/pty.js';
 
 /*
  * Golden transcripts, read off a real terminal (tmux) 60 and 120 columns wide: the wording
@@ -45,15 +45,7 @@ function normalise(screen: string): string {
     .replace(/\s+$/, '\n');
 }
 
-async function onTerminal(args: string[], width: number): Promise<string> {
-  const pty = new Pty(`env NO_COLOR=1 SMTPKIT_PASSWORD=golden-secret ${process.execPath} ${BIN} ${args.join(' ')}`, { width, height: 150 });
-  try {
-    await pty.waitFor(/^EXIT=\d+/m, `smtpkit ${args[0]} to finish`);
-    return pty.screen().replace(/^EXIT=\d+[\s\S]*$/m, '');
-  } finally {
-    pty.close();
-  }
-}
+const smtpkitOnTerminal = (args: string[], width: number) => onTerminal(`env NO_COLOR=1 SMTPKIT_PASSWORD=golden-secret ${process.execPath} ${BIN} ${args.join(' ')}`, width, `smtpkit ${args[0]}`);
 
 const MARKER = /^( ->| ~>|<- |<~ |<\*\*|<~\*|===|!!!|\*\*\*| +#)/;
 
@@ -65,7 +57,7 @@ for (const [name, args] of Object.entries(COMMANDS)) {
     const digits = (w: string) => w.replace(/\d+(\.\d+)?/g, 'N');
     const words = new Set(normalise(piped.stdout).split(/\s+/).map(digits));
     for (const width of [60, 120]) {
-      const screen = await onTerminal(args(), width);
+      const screen = await smtpkitOnTerminal(args(), width);
       const lines = screen.trimEnd().split('\n');
       for (const line of lines) {
         assert.ok(line.length <= width, `wider than ${width}: ${line}`);
@@ -82,7 +74,7 @@ for (const [name, args] of Object.entries(COMMANDS)) {
 }
 
 test('help text wraps to the terminal: 60 columns', { skip }, async () => {
-  const screen = await onTerminal(['send', '--help'], 60);
+  const screen = await smtpkitOnTerminal(['send', '--help'], 60);
   for (const line of screen.trimEnd().split('\n')) assert.ok(line.length <= 60, `wider than 60: ${line}`);
   assert.match(screen, /--brief/);
 });

@@ -42,3 +42,26 @@ test('wrapping: whole words, a hanging indent under the marker, inline notes und
   // Off a terminal nothing is wrapped.
   assert.equal(safeText(`    # ${'x '.repeat(100)}\n`), `    # ${'x '.repeat(100)}\n`);
 });
+
+test('wrapping: a --brief reply that does not fit beside its command goes below under its own arrow', () => {
+  assert.deepEqual(wrapLine(' ~> AUTH PLAIN <redacted>  <~  235 2.7.0 Authentication successful', 60), [' ~> AUTH PLAIN <redacted>', '<~  235 2.7.0 Authentication successful']);
+  assert.deepEqual(wrapLine(' -> EHLO a.test  <-  250 b.test  (4 extensions: PIPELINING SIZE 8BITMIME STARTTLS)', 40), [' -> EHLO a.test', '<-  250 b.test  (4 extensions:', '<-    PIPELINING SIZE 8BITMIME STARTTLS)']);
+  assert.deepEqual(wrapLine(' ~> RSET  <~* 550 5.7.1 no no no no no no no no no no', 30), [' ~> RSET', '<~* 550 5.7.1 no no no no no', '<~*   no no no no no']);
+  // Fits: one line, as before.
+  assert.deepEqual(wrapLine(' ~> DATA  <~  354 go ahead', 60), [' ~> DATA  <~  354 go ahead']);
+  // The command's colour ends on its own line.
+  const painted = `${colourMarker('36')} ~> AUTH PLAIN <redacted>${colourMarker('39')}  ${colourMarker('32')}<~  235 2.7.0 Authentication successful${colourMarker('39')}`;
+  assert.deepEqual(wrapLine(painted, 50).map(stripMarkers), [' ~> AUTH PLAIN <redacted>', '<~  235 2.7.0 Authentication successful']);
+  assert.ok(wrapLine(painted, 50).every((l) => l.match(/\ue000/g)?.length === 2));
+});
+
+test('wrapping: a fingerprint longer than the line is cut after a colon, never inside a byte', () => {
+  const fp = Array.from({ length: 32 }, (_, i) => (i * 37 + 11).toString(16).toUpperCase().padStart(2, '0').slice(-2)).join(':');
+  for (const width of [40, 57, 60, 61, 80]) {
+    const lines = wrapLine(`===   valid 2026-11-28 to 2126-11-04; RSA 2048; SHA-256 ${fp}`, width);
+    const pieces = lines.flatMap((l) => l.split(/\s+/)).filter((w) => /^[0-9A-F]{1,2}(:|$)/.test(w));
+    assert.equal(pieces.join(''), fp, lines.join('\n'));
+    for (const p of pieces) assert.match(p, /^([0-9A-F]{2}:)*[0-9A-F]{2}:?$/, `a byte cut at ${width} columns:\n${lines.join('\n')}`);
+    assert.ok(lines.every((l) => l.length <= width && l.startsWith('===')), lines.join('\n'));
+  }
+});

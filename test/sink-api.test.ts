@@ -218,13 +218,16 @@ test('/raw is byte-exact and /session is the SMTP conversation that delivered th
   await client.send('EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<refused@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n');
   await client.waitFor(/^354 /m);
   // 8-bit bytes, a dot-stuffed line, trailing spaces and a long line come back as they were received.
-  const body = Buffer.concat([Buffer.from('Subject: raw\r\n\r\n..leading dot\r\ntrailing   \r\n'), Buffer.from([0xe9, 0xff, 0x0d, 0x0a]), Buffer.from(`${'x'.repeat(1500)}\r\n`)]);
+  // A bare LF (noted, kept as sent by default) too.
+  const body = Buffer.concat([Buffer.from('Subject: raw\r\n\r\n..leading dot\r\ntrailing   \r\nbare\n'), Buffer.from([0xe9, 0xff, 0x0d, 0x0a]), Buffer.from(`${'x'.repeat(1500)}\r\n`)]);
   await client.send(Buffer.concat([body, Buffer.from('.\r\n')]));
   const id = /queued as ([0-9A-F]+)/.exec(await client.waitFor(/queued as/))![1]!;
   await client.send('QUIT\r\n');
   await client.closed;
   const raw = Buffer.from(await (await fetch(`${c.base}/api/v1/messages/${id}/raw`)).arrayBuffer());
-  assert.deepEqual(raw, Buffer.concat([Buffer.from('Subject: raw\r\n\r\n.leading dot\r\ntrailing   \r\n'), Buffer.from([0xe9, 0xff, 0x0d, 0x0a]), Buffer.from(`${'x'.repeat(1500)}\r\n`)]));
+  assert.deepEqual(raw, Buffer.concat([Buffer.from('Subject: raw\r\n\r\n.leading dot\r\ntrailing   \r\nbare\n'), Buffer.from([0xe9, 0xff, 0x0d, 0x0a]), Buffer.from(`${'x'.repeat(1500)}\r\n`)]));
+  const summary = (await getJson(`${c.base}/api/v1/messages/${id}`)).body;
+  assert.deepEqual(summary.lineEndings, { bareLf: 1, bareCr: 0, normalized: false }, 'the sink\'s line-ending finding is in the message');
   const s = await getJson(`${c.base}/api/v1/messages/${id}/session`);
   assert.equal(s.status, 200);
   assert.equal(s.body.ended, true);
@@ -359,7 +362,7 @@ test('--max-messages: the oldest are evicted and counted; DELETE by filter, by i
 });
 
 test('HTTP discipline: JSON 404 and 405, oversized header 431, oversized body 413, too many at once 503, a slow header block 408', async () => {
-  const c = await catcher({ api: { maxConcurrent: 2, headersTimeoutMs: 500, requestTimeoutMs: 1000, maxHeaderBytes: 4096 } });
+  const c = await catcher({ api: { maxConcurrent: 2, headersTimeoutMs: 500, requestTimeoutMs: 20_000, maxHeaderBytes: 4096 } });
   const missing = await getJson(`${c.base}/nope`);
   assert.equal(missing.status, 404);
   assert.match(missing.body.error, /not found: \/nope/);

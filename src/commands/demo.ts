@@ -8,10 +8,11 @@ import { sinkOptions } from './sink.js';
 
 /**
  * `smtpkit demo`: a sink in this process on a free loopback port, then a probe and a
- * send against it with the whole explained transcript. What a newcomer can run with no
- * mail server of their own.
+ * send against it. What a newcomer can run with no mail server of their own: the probe's
+ * table of checks and the send's whole explained transcript fit on one screen (80 lines
+ * at 120 columns); --verbose adds the probe's transcript, every connection of it.
  */
-export async function demo(flags: { color?: boolean }): Promise<number> {
+export async function demo(flags: { color?: boolean; verbose?: boolean }): Promise<number> {
   const output = await processOutput(flags);
   const c = output.paint;
   const sink = new Sink(sinkOptions({ port: '0', tls: true, auth: 'demo:demo-password', name: 'sink.localhost' }, false));
@@ -24,12 +25,14 @@ export async function demo(flags: { color?: boolean }): Promise<number> {
   const color = flags.color === false ? ['--no-color'] : [];
   const say = (s: string) => output.stdout.write(`${c.bold.magenta(s)}\n`);
   try {
-    say(`### smtpkit demo: a test server (smtpkit sink) is listening on 127.0.0.1:${port}, with STARTTLS and AUTH.`);
-    say('### 1. smtpkit probe: a health check; --transcript shows every step, each reply explained.');
-    const probed = await main(['probe', `localhost:${port}`, '-4', '--ca-file', ca, '--transcript', '--relay-test', ...color]);
-    say(`### 2. smtpkit send: log in as "demo" and send a message (the password comes from SMTPKIT_DEMO_PASSWORD; the transcript hides it).`);
-    const sent = await main(['send', `localhost:${port}`, '-4', '--ca-file', ca, '--user', 'demo', '--password-env', 'SMTPKIT_DEMO_PASSWORD', '--from', 'you@example.test', '--to', 'friend@example.test', '--subject', 'Hello from smtpkit', '--body', 'It works.', ...color]);
-    say(`### The sink took ${sink.stats.messages} message(s). Next: \`smtpkit sink\` in one terminal, \`smtpkit repl localhost:2525\` in another.`);
+    const transcript = flags.verbose ? ['--transcript'] : [];
+    say(`### smtpkit demo: a test server (smtpkit sink) on 127.0.0.1:${port} with STARTTLS and AUTH. First, smtpkit probe:`);
+    const probed = await main(['probe', `localhost:${port}`, '-4', '--ca-file', ca, ...transcript, '--relay-test', ...color]);
+    say('### Then smtpkit send: log in as "demo" and send a message, each reply explained (the password is never shown).');
+    // PLAIN over TLS, as most submission servers are used (CRAM-MD5's challenge adds two lines).
+    const sent = await main(['send', `localhost:${port}`, '-4', '--ca-file', ca, '--user', 'demo', '--mech', 'PLAIN', '--password-env', 'SMTPKIT_DEMO_PASSWORD', '--from', 'you@example.test', '--to', 'friend@example.test', '--subject', 'Hello from smtpkit', '--body', 'It works.', ...color]);
+    const more = flags.verbose ? '' : ' More: `smtpkit demo --verbose`.';
+    say(`### The sink took ${sink.stats.messages} message(s).${more} Next: \`smtpkit sink\`, \`smtpkit repl localhost:2525\`.`);
     return Math.max(probed, sent);
   } finally {
     delete process.env.SMTPKIT_DEMO_PASSWORD;

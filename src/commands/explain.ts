@@ -33,7 +33,8 @@ export async function explain(words: string[], flags: ExplainFlags): Promise<num
       // The first item's fields stand at the top too, as they did when explain read one reply.
       output.stdout.write(jsonDocument('explain', null, { ok: true, exitCode: 0, message: 'explained' }, { ...jsonItem(items[0]!), items: items.map(jsonItem) }));
     } else {
-      output.stdout.write(`${items.map((item) => explanationLines(item, command, output.paint).join('\n')).join('\n\n')}\n`);
+      const said = new Set<string>();
+      output.stdout.write(`${items.map((item) => explanationLines(item, command, output.paint, said).join('\n')).join('\n\n')}\n`);
     }
     return 0;
   } catch (err) {

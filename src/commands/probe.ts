@@ -8,6 +8,7 @@ import { jsonDocument } from '../render/json.js';
 import { processOutput } from '../render/output.js';
 import type { Paint } from '../render/paint.js';
 import { printable } from '../render/printable.js';
+import { Said } from '../render/text.js';
 import { parseDomain } from '../dns/domain.js';
 import { sessionOptions, readOption } from '../flows/options.js';
 import { failureOutcome } from '../flows/run.js';
@@ -75,8 +76,10 @@ export async function probeReport(results: ProbeResult[], format: string, flags:
     return `${lines.join('\n')}\n`;
   }
   let out = '';
+  // One run: what one target's transcript explained, the next one's refers to.
+  const said = new Said();
   for (const r of results) {
-    if (!flags.quiet) out += textReport(r, c, !!flags.transcript, !!flags.brief);
+    if (!flags.quiet) out += textReport(r, c, !!flags.transcript, !!flags.brief, said);
     const paint = exitOf(r) === 0 ? c.green.bold : c.red.bold;
     out += `${paint(`${flags.quiet ? '' : '=== '}${verdictLine(r, strict)}`)}\n`;
   }

@@ -297,6 +297,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '--max-size <bytes>', help: 'SIZE limit, enforced while the message streams in (default 25 MiB)' },
       { flags: '--idle-timeout <duration>', help: 'hang up on a client silent this long, with 421 4.4.2 (default 5m)' },
       { flags: '--max-sessions <n>', help: 'sessions at once; more get 421 4.7.0 (default 100)' },
+      { flags: '--min-rate <rate[/window]>', help: 'hang up with 421 4.4.2 on a client sending under RATE bytes/s mid-line or mid-message, over WINDOW (default 100/30s; 0 = off)' },
+      { flags: '--bare-newline <action>', help: 'a message with a bare LF or CR: note it, reject it (550 5.5.2, as Postfix 3.9 can) or normalize it to CRLF (default note)', choices: ['note', 'reject', 'normalize'] },
       { flags: '--count <n>', help: 'stop after N messages' },
       { flags: '--http <host:port>', help: 'serve the HTTP API (messages, raw, session, wait, metrics) here, e.g. 127.0.0.1:8025; loopback unless --allow-remote with --http-token' },
       { flags: '--http-token <token>', help: 'require Authorization: Bearer TOKEN on the HTTP API (16+ visible characters; not /healthz)' },
@@ -321,7 +323,10 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'demo',
     summary: 'start a test server in this process and run a probe and a send against it: see smtpkit work with no mail server of your own',
     args: [],
-    options: [{ flags: '--no-color', help: 'no colours (also: NO_COLOR=1)' }],
+    options: [
+      { flags: '-v, --verbose', help: 'also show the probe’s transcript (every connection it makes, each reply explained)' },
+      { flags: '--no-color', help: 'no colours (also: NO_COLOR=1)' },
+    ],
     run: async (_args, flags) => (await import('../commands/demo.js')).demo(flags as never),
   },
   {

@@ -1,14 +1,14 @@
 import { withAdvice } from '../render/advice.js';
 import type { Paint } from '../render/paint.js';
 import { printable } from '../render/printable.js';
-import { TextRenderer } from '../render/text.js';
+import { Said, TextRenderer } from '../render/text.js';
 import { counts, judged, MARKS, nagiosStatus, strictExit, type ProbeResult } from './result.js';
 
 /** The table of checks for people: markers stay without colour, so CI logs read the same. */
-export function textReport(r: ProbeResult, c: Paint, transcript: boolean, brief = false): string {
+export function textReport(r: ProbeResult, c: Paint, transcript: boolean, brief = false, said?: Said): string {
   let out = '';
   if (transcript) {
-    const renderer = new TextRenderer({ write: (t: string) => (out += t) }, { write: (t: string) => (out += t) }, { paint: c, detail: brief ? 'brief' : 'full' });
+    const renderer = new TextRenderer({ write: (t: string) => (out += t) }, { write: (t: string) => (out += t) }, { paint: c, detail: brief ? 'brief' : 'full', said });
     for (const e of r.events) renderer.event(e);
   }
   const paint = { pass: c.green, warn: c.yellow, fail: c.red };

@@ -5,8 +5,12 @@ import { printable } from './printable.js';
 
 export { explainInput, type ExplainedInput } from '../explain/pasted.js';
 
-/** One explained reply: the text, the code for its command, the enhanced code, the hint and known causes. */
-export function explanationLines(item: ExplainedInput, command: string, c: Paint): string[] {
+/**
+ * One explained reply: the text, the code for its command, the enhanced code, the hint and
+ * known causes. With `said` (what the run explained already), an explanation given before
+ * (a bounce's recipients refused alike) is referred to, not printed again.
+ */
+export function explanationLines(item: ExplainedInput, command: string, c: Paint, said?: Set<string>): string[] {
   const { text, reply, explanation: x } = item;
   const cmd = command || item.command;
   const lines = [c.bold(printable(text))];
@@ -21,5 +25,14 @@ export function explanationLines(item: ExplainedInput, command: string, c: Paint
     lines.push(c.cyan(`      ${cause.advice}${where}`));
   }
   if (x.hint) lines.push(c.yellow(`    try: ${x.hint}`));
+  return said ? once(lines, about.length ? 2 : 1, said) : lines;
+}
+
+/** The lines after `head` (the explanation proper) the first time only; then a pointer to them. */
+function once(lines: string[], head: number, said: Set<string>): string[] {
+  const explanation = lines.slice(head).join('\n');
+  if (!explanation) return lines;
+  if (said.has(explanation)) return [...lines.slice(0, head), '    (explained above)'];
+  said.add(explanation);
   return lines;
 }

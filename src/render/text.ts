@@ -20,6 +20,20 @@ export interface TextOptions {
   detail?: Detail;
   /** Who reads the hints: a command line (flags) or a REPL session (its /commands). */
   audience?: Audience;
+  /** What the run has said already, when several transcripts make one run (a batch of probes). */
+  said?: Said;
+}
+
+/** What a run's transcripts have explained or shown: the same thing again is referred to. */
+export class Said {
+  /** Success and progress explanations (said once, then not at all). */
+  readonly summaries = new Set<string>();
+  /** Failure explanations shown in full. */
+  readonly failures = new Set<string>();
+  /** EHLO lines explained beside them (keyword and explanation). */
+  readonly extensions = new Set<string>();
+  /** Certificate chains shown, by their fingerprints. */
+  readonly chains = new Set<string>();
 }
 
 const NOTE_COLUMN = 28;
@@ -28,13 +42,14 @@ const NOTE_COLUMN = 28;
  * The transcript. Markers follow swaks so a reader without colour can tell the lines apart:
  * `===` tool info, ` ->`/` ~>` sent plain/TLS, `<- `/`<~ ` received, `<**`/`<~*` a failure
  * reply, `!!!` warning, `***` error; explanation lines start with `#`. The same explanation
- * is not repeated; after STARTTLS only what changed in the capabilities is explained.
+ * is not repeated: a failure explained before, an EHLO line explained before and a
+ * certificate chain shown before are referred to ("explained above"), not printed again;
+ * after STARTTLS only what changed in the capabilities is explained.
  */
 export class TextRenderer {
   private readonly c: Paint;
   private readonly brief: boolean;
-  /** Explanations already shown (success and progress ones are said once per transcript). */
-  private readonly said = new Set<string>();
+  private readonly said: Said;
   /** Capabilities seen before TLS, to explain only the difference after it. */
   private plainCaps: Capabilities | undefined;
   /** Lines sent and not yet answered, oldest first (brief mode pairs them with their reply). */
@@ -51,6 +66,7 @@ export class TextRenderer {
     this.c = options.paint;
     this.brief = options.detail === 'brief';
     this.audience = options.audience ?? 'cli';
+    this.said = options.said ?? new Said();
   }
 
   event(e: SmtpEvent): void {
@@ -113,12 +129,19 @@ export class TextRenderer {
     } else {
       this.replyLines(e.reply, marker, paint, ehlo, e.tls);
     }
-    // Success and progress are explained once; failures always, with what to try.
+    const enhanced = x.enhanced && (failed || !e.reply.enhanced?.startsWith('2.')) ? `${x.enhanced.code} ${x.enhanced.title}: ${x.enhanced.text}` : undefined;
+    // A failure is explained in full once, with what to try; the same one again is referred to.
+    if (failed) {
+      const key = [x.summary, enhanced, x.hint].join('\n');
+      if (this.said.failures.has(key)) return this.note('explained above');
+      this.said.failures.add(key);
+    }
+    // Success and progress are explained once.
     if (!this.brief || failed) {
       // An EHLO reply's lines are explained beside them already.
-      if (failed || !(this.said.has(x.summary) || (ehlo && Object.keys(ehlo.extensions).length))) this.note(x.summary);
-      this.said.add(x.summary);
-      if (x.enhanced && (failed || !e.reply.enhanced?.startsWith('2.'))) this.note(`${x.enhanced.code} ${x.enhanced.title}: ${x.enhanced.text}`);
+      if (failed || !(this.said.summaries.has(x.summary) || (ehlo && Object.keys(ehlo.extensions).length))) this.note(x.summary);
+      this.said.summaries.add(x.summary);
+      if (enhanced) this.note(enhanced);
     }
     if (x.hint) this.line(c.yellow(`    # try: ${x.hint}`));
   }
@@ -133,11 +156,21 @@ export class TextRenderer {
     const changes = tls && this.plainCaps ? diffCapabilities(this.plainCaps, ehlo) : undefined;
     const explained = (keyword: string) => !changes || changes.added.includes(keyword) || changes.changed.includes(keyword);
     const width = Math.max(0, ...wire.slice(1).map((l) => l.length).filter((n) => n <= NOTE_COLUMN));
-    wire.forEach((l, i) => {
+    // Each line's explanation, unless shown beside the same line before (another connection).
+    let repeated = false;
+    const notes = wire.map((_l, i) => {
       const words = (reply.lines[i] ?? '').trim().split(/[\s=]+/).filter(Boolean);
       const keyword = words.shift()?.toUpperCase();
-      if (i === 0 || !keyword || !explained(keyword)) return this.line(paint(marker + l));
-      this.line(`${paint(marker + l.padEnd(width))}  ${this.c.dim(`# ${printable(explainExtension(keyword, ehlo.extensions[keyword] ?? words))}`)}`);
+      if (i === 0 || !keyword || !explained(keyword)) return undefined;
+      const note = explainExtension(keyword, ehlo.extensions[keyword] ?? words);
+      if (this.said.extensions.has(`${keyword}\n${note}`)) return void (repeated = true);
+      this.said.extensions.add(`${keyword}\n${note}`);
+      return note;
+    });
+    wire.forEach((l, i) => {
+      const note = i === 0 && repeated ? 'extensions explained above' : notes[i];
+      if (note === undefined) return this.line(paint(marker + l));
+      this.line(`${paint(marker + l.padEnd(width))}  ${this.c.dim(`# ${printable(note)}`)}`);
     });
     if (changes) {
       const parts = [changes.added.length && `added ${changes.added.join(', ')}`, changes.removed.length && `removed ${changes.removed.join(', ')}`, changes.changed.length && `changed ${changes.changed.join(', ')}`].filter(Boolean);
@@ -180,17 +213,25 @@ export class TextRenderer {
       info(printable(`TLS ${f.protocol} ${f.cipher}; certificate ${leaf ? `${leaf.subject} (${days(leaf.daysLeft)})` : '(none)'}; ${verdict}`));
     } else {
       info(printable(`TLS ${f.protocol}, cipher ${f.cipher}${f.keyExchange ? `, key exchange ${f.keyExchange}` : ''}, SNI ${f.sni ?? '(none sent)'}`));
-      // The server's own certificate in two lines, each issuer in one.
-      f.chain.forEach((cert, i) => {
-        const names = cert.subjectAltNames.length ? `; names ${cert.subjectAltNames.join(', ')}` : '';
-        const head = `Certificate ${i}: ${cert.subject}${cert.issuer === cert.subject ? ' (self-signed)' : `, issued by ${cert.issuer}`}`;
-        const validity = `valid ${cert.validFrom.slice(0, 10)} to ${cert.validTo.slice(0, 10)} (${days(cert.daysLeft)}); ${cert.key}; SHA-256 ${cert.sha256}`;
-        if (i === 0) {
-          info(printable(`${head}${names}`));
-          info(`  ${printable(validity)}`);
-        } else info(printable(`${head}; ${validity}`));
-      });
-      info(printable(`Chain ${verdict}`));
+      // The same chain again (another connection to the server): one line that points up.
+      const chain = f.chain.map((cert) => cert.sha256).join(' ');
+      const again = !!leaf && this.said.chains.has(chain);
+      this.said.chains.add(chain);
+      if (again) {
+        info(printable(`Certificate chain shown above (${leaf.subject}); ${verdict}`));
+      } else {
+        // The server's own certificate in two lines, each issuer in one.
+        f.chain.forEach((cert, i) => {
+          const names = cert.subjectAltNames.length ? `; names ${cert.subjectAltNames.join(', ')}` : '';
+          const head = `Certificate ${i}: ${cert.subject}${cert.issuer === cert.subject ? ' (self-signed)' : `, issued by ${cert.issuer}`}`;
+          const validity = `valid ${cert.validFrom.slice(0, 10)} to ${cert.validTo.slice(0, 10)} (${days(cert.daysLeft)}); ${cert.key}; SHA-256 ${cert.sha256}`;
+          if (i === 0) {
+            info(printable(`${head}${names}`));
+            info(`  ${printable(validity)}`);
+          } else info(printable(`${head}; ${validity}`));
+        });
+        info(printable(`Chain ${verdict}`));
+      }
     }
     if (f.protocol === 'TLSv1' || f.protocol === 'TLSv1.1') this.line(c.yellow(`!!! ${f.protocol} is obsolete (RFC 8996); the server should offer TLS 1.2 or 1.3`));
   }

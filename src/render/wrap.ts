@@ -5,10 +5,15 @@ import { markerPattern } from './paint.js';
  * `!!! `, `    # ` ...); a wrapped line continues under the same marker with a hanging
  * indent, so a narrow terminal never shows a line that seems to come from nowhere. An
  * inline explanation (`250-SIZE 1000   # messages up to ...`) continues under its `#`.
+ * A --brief line holds a sent command and its reply: when the pair does not fit, the reply
+ * goes below under its own arrow, so no server text ever sits under ` ~>`. A word longer
+ * than any line (a fingerprint) is cut after a colon, never inside a byte.
  * Colour markers take no width and are kept.
  */
-const LEADING_MARKER = /^( *)(<~\*|<\*\*|<~|<-|<<<|>>>|->|~>|===|!!!|\*\*\*|---|#)( +)/;
+const LEADING_MARKER = /^( *)(<~\*|<\*\*|<~|<-|<<<|>>>|->|~>|===|###|!!!|\*\*\*|---|#)( +)/;
 const INLINE_NOTE = /^(.*?\S)( {2,})# /;
+/** A sent line with its reply beside it (--brief): ` ~> DATA  <~  354 go ahead`. */
+const INLINE_REPLY = /^( *(?:->|~>) .*?\S)( {2})(?:<~\*|<\*\*|<~|<-) {1,2}\d{3}(?:[ -]|$)/;
 const HANG = '  ';
 
 interface Indexed {
@@ -50,6 +55,13 @@ export function wrapLine(line: string, width: number): string[] {
   const ix = index(line);
   if (ix.chars.length <= width || width < 20) return [line];
   const text = ix.chars.join('');
+  const pair = INLINE_REPLY.exec(text);
+  if (pair) {
+    const sent = [...pair[1]!].length;
+    const reply = sent + pair[2]!.length;
+    // The colour that ends the command's stays with it.
+    return [...wrapLine(slice(ix, 0, sent) + markersIn(slice(ix, sent, reply)), width), ...wrapLine(slice(ix, reply, ix.chars.length), width)];
+  }
   const inline = INLINE_NOTE.exec(text);
   if (inline && !LEADING_MARKER.exec(text)?.[2]?.startsWith('#')) {
     const column = [...inline[1]!].length + [...inline[2]!].length;
@@ -86,8 +98,12 @@ function wrapFrom(ix: Indexed, width: number, prefix: string): string[] {
         break;
       }
     }
+    // No space: a word longer than the line. Cut after its last colon that fits (a
+    // fingerprint's byte stays whole), else where the line ends.
+    let colon = -1;
+    if (cut <= s) for (let i = s + room; i > s + 1 && colon < 0; i--) if (ix.chars[i - 1] === ':') colon = i;
     // Trailing spaces of the piece stay off the line.
-    let end = cut > s ? cut : s + room;
+    let end = cut > s ? cut : colon > s ? colon : s + room;
     while (end > s && ix.chars[end - 1] === ' ') end--;
     if (end === s) end = s + room;
     out.push(carried + slice(ix, s, end));

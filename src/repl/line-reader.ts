@@ -46,6 +46,11 @@ function heldLines(keys: Buffer): number {
 export class LineReader {
   private rl: readline.Interface | undefined;
   private readonly queue: string[] = [];
+  /** For each queued line, the read it came in: a paste brings several lines at once. */
+  private readonly arrivals: { lines: number }[] = [];
+  private arrival: { lines: number } | undefined;
+  /** The read of the line handed out last (counted on until that read is done). */
+  private lastArrival: { lines: number } | undefined;
   private waiter: ((line: string | null) => void) | undefined;
   private ended = false;
   private promptText = '';
@@ -71,7 +76,7 @@ export class LineReader {
 
   /** The next line, or null once input has ended (Ctrl-D, end of the script). */
   next(): Promise<string | null> {
-    const line = this.queue.shift();
+    const line = this.take();
     if (!this.typed && this.queue.length < SCRIPT_QUEUE / 2) this.rl?.resume();
     if (line !== undefined) return Promise.resolve(line);
     if (this.ended) return Promise.resolve(null);
@@ -115,6 +120,21 @@ export class LineReader {
    */
   clearPartial(): void {
     if (this.rl?.line && this.output && this.options.terminal) this.clearLine();
+  }
+
+  /**
+   * Takes the line just entered off the screen (the prompt and what was typed after it),
+   * when it was typed alone: the transcript shows it again, under its arrow, so it shows
+   * once. A paste's lines were echoed together, not after a prompt each: they stay.
+   */
+  eraseEntered(line: string): void {
+    const out = this.output;
+    if (!out?.columns || !this.options.terminal || this.lastArrival?.lines !== 1 || this.handedOver) return;
+    // Readline starts a new row when the text fills the last column exactly, so this holds
+    // for every length; wide characters only make it erase less, never a line above.
+    const rows = Math.floor(([...this.promptText].length + [...line].length) / out.columns) + 1;
+    readline.moveCursor(out, 0, -rows);
+    readline.clearScreenDown(out);
   }
 
   /** Takes a line out of the in-memory history (a secret typed at the main prompt). */
@@ -161,6 +181,7 @@ export class LineReader {
    */
   discardAhead(): number {
     const queued = this.queue.splice(0);
+    this.arrivals.splice(0);
     // Readline put them in the history the Up arrow recalls: a password among them must not be.
     for (const line of queued) this.forget(line);
     const kept = this.watch?.reading?.kept ?? [];
@@ -319,6 +340,13 @@ export class LineReader {
     });
     this.rl = rl;
     rl.on('line', (line) => {
+      // Lines of one read arrive together, before anything else runs.
+      if (!this.arrival) {
+        this.arrival = { lines: 0 };
+        queueMicrotask(() => (this.arrival = undefined));
+      }
+      this.arrival.lines++;
+      this.arrivals.push(this.arrival);
       this.queue.push(line);
       if (this.typed || this.queue.length >= SCRIPT_QUEUE) rl.pause();
       this.flush();
@@ -344,9 +372,14 @@ export class LineReader {
   private flush() {
     const waiter = this.waiter;
     if (!waiter) return;
-    const line = this.queue.shift();
+    const line = this.take();
     if (line === undefined && !this.ended) return;
     this.waiter = undefined;
     waiter(line ?? null);
+  }
+
+  private take(): string | undefined {
+    this.lastArrival = this.arrivals.shift();
+    return this.queue.shift();
   }
 }

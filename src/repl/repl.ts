@@ -281,6 +281,9 @@ class Repl {
   }
 
   private async dataLine(line: string) {
+    // No reply follows a message line: at the terminal, the line typed after the prompt
+    // would show twice, typed and sent. The sent line (under its arrow) stays.
+    if (this.interactive && screen() === process.stdout) this.reader.eraseEntered(line);
     if (line !== '.') {
       // Dot-stuffing (RFC 5321 §4.5.2), so a line that starts with "." stays message text.
       this.session.send(line.startsWith('.') ? `.${line}` : line);

@@ -190,8 +190,10 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
           { labels: { fault: 'max-size' }, value: s.oversized },
           { labels: { fault: 'save-failed' }, value: s.saveFailed },
           { labels: { fault: 'max-sessions' }, value: s.refusedSessions },
+          { labels: { fault: 'min-rate' }, value: s.slowSessions },
         ],
       },
+      counter('smtpkit_sink_bare_line_end_messages_total', 'Messages with a bare LF or CR line end (--bare-newline says what became of them)', s.bareLineEnds),
       { name: 'smtpkit_sink_messages_stored', help: 'Messages held for the API now', type: 'gauge', samples: [{ value: store.size }] },
       { name: 'smtpkit_sink_stored_bytes', help: 'Bytes of messages held for the API now', type: 'gauge', samples: [{ value: store.storedBytes }] },
       counter('smtpkit_sink_messages_evicted_total', 'Stored messages dropped to stay within --max-messages', store.counts.evicted),
@@ -225,7 +227,9 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
     await handler(req, res, url, params);
   };
 
-  const server = http.createServer({ maxHeaderSize: o.maxHeaderBytes, connectionsCheckingInterval: Math.min(1000, o.headersTimeoutMs / 2) }, (req, res) => {
+  // The timeouts go in as options: Node reads them once, when it sets up its checks of slow clients.
+  const checkEvery = Math.max(10, Math.min(1000, o.headersTimeoutMs / 2));
+  const server = http.createServer({ maxHeaderSize: o.maxHeaderBytes, headersTimeout: o.headersTimeoutMs, requestTimeout: o.requestTimeoutMs, connectionsCheckingInterval: checkEvery }, (req, res) => {
     counts.requests++;
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('cache-control', 'no-store');
@@ -252,8 +256,6 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
     res.once('close', () => inFlight--);
     handle(req, res).catch(fail);
   });
-  server.headersTimeout = o.headersTimeoutMs;
-  server.requestTimeout = o.requestTimeoutMs;
   server.keepAliveTimeout = 5000;
   // Idle keep-alive sockets are bounded too: past this many connections new ones are dropped.
   server.maxConnections = o.maxConcurrent * 4;

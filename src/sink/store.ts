@@ -20,8 +20,8 @@ export interface MessageSummary {
   tls: boolean;
   auth: boolean;
   user: string | null;
-  /** Line ends that were not CRLF, when the sink reports them. */
-  lineEndings: unknown;
+  /** Line ends in the message that were not CRLF (see --bare-newline). */
+  lineEndings: SinkMessage['lineEndings'];
 }
 
 export interface MessageFilter {
@@ -168,7 +168,7 @@ export class MessageStore {
       tls: m.tls,
       auth: m.user !== undefined,
       user: m.user ?? null,
-      lineEndings: (m as { lineEndings?: unknown }).lineEndings ?? null,
+      lineEndings: m.lineEndings,
     };
     const lower = (v: string | null) => (v ?? '').toLowerCase();
     const stored: Stored = {

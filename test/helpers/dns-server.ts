@@ -5,8 +5,21 @@ const { Packet } = DNS;
 /** A record in the test zone: the type name and its fields as dns2 encodes them. */
 export type ZoneRecord = { type: 'A'; address: string } | { type: 'AAAA'; address: string } | { type: 'MX'; exchange: string; priority: number } | { type: 'TXT'; data: string } | { type: 'CNAME'; domain: string } | { type: 'PTR'; domain: string } | { type: 'TLSA'; data: Buffer };
 
+/**
+ * Named faults: the zone's true answer, spoiled on its way out, over UDP and TCP alike.
+ * pointerLoop: the first answer's name is a label and a compression pointer back to itself;
+ * cutMidRecord: the message ends in the middle of the first answer's data;
+ * tcAlways: no records and the TC bit, over UDP and over TCP;
+ * countMismatch: the header counts one answer fewer than the message holds;
+ * wrongQuestion: the question echoed is not the one asked (one letter changed);
+ * badRdata: the first answer's data loses its last byte (and its length says so);
+ * rdlengthOverrun: the first answer's data length claims 100 bytes more than the message has.
+ */
+export type DnsFault = 'pointerLoop' | 'cutMidRecord' | 'tcAlways' | 'countMismatch' | 'wrongQuestion' | 'badRdata' | 'rdlengthOverrun';
+
 export interface Zone {
-  [name: string]: ZoneRecord[] | 'SERVFAIL' | 'REFUSED' | 'SILENT';
+  /** `fault` spoils the answers to questions of type `only` (every type when absent). */
+  [name: string]: ZoneRecord[] | 'SERVFAIL' | 'REFUSED' | 'SILENT' | { fault: DnsFault; only?: ZoneRecord['type']; records: ZoneRecord[] };
 }
 
 const TYPES: Record<string, number> = { A: 1, CNAME: 5, PTR: 12, MX: 15, TXT: 16, AAAA: 28, TLSA: 52 };
@@ -34,7 +47,10 @@ export async function dnsServer(zone: Zone): Promise<DnsServer> {
     const response = Packet.createResponseFromRequest(request);
     const [q] = request.questions;
     const name = String(q?.name ?? '').toLowerCase();
-    const entry = zone[name];
+    const listed = zone[name];
+    const faulty = listed && typeof listed === 'object' && !Array.isArray(listed) ? listed : undefined;
+    const entry = faulty ? faulty.records : (listed as Exclude<typeof listed, { fault: DnsFault }>);
+    const fault = faulty && (!faulty.only || TYPES[faulty.only] === q?.type) ? faulty.fault : undefined;
     const opt = (request.additionals ?? []).find((r) => r && r.type === 41) as unknown as { class: number; doFlag: boolean } | undefined;
     state.edns.push(opt ? { name, type: Number(q?.type), payload: opt.class, do: opt.doFlag } : null);
     const header = response.header as unknown as { rcode: number; ra: number; ad: number };
@@ -63,6 +79,7 @@ export async function dnsServer(zone: Zone): Promise<DnsServer> {
     };
     add(name, entry);
     header.ad = state.authenticated ? 1 : 0;
+    if (fault) return (send as unknown as (b: Buffer) => void)(spoil(fault, response.toBuffer()));
     send(response);
   };
   // UDP picks a free port; TCP must get the same number, which another program may hold:
@@ -91,4 +108,49 @@ export async function dnsServer(zone: Zone): Promise<DnsServer> {
     break;
   }
   return state;
+}
+
+/** Where a name in `buf` starting at `p` ends (labels, then a zero or a pointer). */
+function skipName(buf: Buffer, p: number): number {
+  while (buf[p] !== 0) {
+    if ((buf[p]! & 0xc0) === 0xc0) return p + 2;
+    p += 1 + buf[p]!;
+  }
+  return p + 1;
+}
+
+/** A well-formed answer (one question) turned into the named fault. */
+export function spoil(fault: DnsFault, wire: Buffer): Buffer {
+  const buf = Buffer.from(wire);
+  const questionEnd = skipName(buf, 12) + 4;
+  if (fault === 'tcAlways') {
+    const head = buf.subarray(0, questionEnd);
+    head.writeUInt16BE(head.readUInt16BE(2) | 0x0200, 2);
+    head.fill(0, 6, 12);
+    return head;
+  }
+  if (fault === 'wrongQuestion') {
+    buf[13] = buf[13] === 0x78 ? 0x79 : 0x78;
+    return buf;
+  }
+  const answers = buf.readUInt16BE(6);
+  if (!answers) throw new Error(`dns-server: the fault ${fault} needs at least one answer record`);
+  const ownerEnd = skipName(buf, questionEnd);
+  const rdlength = buf.readUInt16BE(ownerEnd + 8);
+  const rdata = ownerEnd + 10;
+  switch (fault) {
+    case 'pointerLoop':
+      return Buffer.concat([buf.subarray(0, questionEnd), Buffer.from([1, 0x78, 0xc0 | (questionEnd >> 8), questionEnd & 0xff]), buf.subarray(ownerEnd)]);
+    case 'cutMidRecord':
+      return buf.subarray(0, rdata + Math.floor(rdlength / 2));
+    case 'countMismatch':
+      buf.writeUInt16BE(answers - 1, 6);
+      return buf;
+    case 'badRdata':
+      buf.writeUInt16BE(rdlength - 1, ownerEnd + 8);
+      return Buffer.concat([buf.subarray(0, rdata + rdlength - 1), buf.subarray(rdata + rdlength)]);
+    case 'rdlengthOverrun':
+      buf.writeUInt16BE(rdlength + 100, ownerEnd + 8);
+      return buf;
+  }
 }

@@ -75,3 +75,17 @@ export class Pty {
     return spawnSync('tmux', ['-L', this.name, ...args], { encoding: 'utf8' });
   }
 }
+
+/**
+ * A command run to its end at a terminal `width` columns wide: everything it left on the
+ * screen (scrollback included), read once it has exited.
+ */
+export async function onTerminal(command: string, width: number, what = 'the command'): Promise<string> {
+  const pty = new Pty(command, { width, height: 150 });
+  try {
+    await pty.waitFor(/^EXIT=\d+/m, `${what} to finish`, 20_000);
+    return pty.screen().replace(/^EXIT=\d+[\s\S]*$/m, '');
+  } finally {
+    pty.close();
+  }
+}

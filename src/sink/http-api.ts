@@ -5,7 +5,7 @@ import { parseDuration } from '../util/duration.js';
 import { renderFamilies, TEXT_FORMAT, type Family } from '../util/prometheus-text.js';
 import { readMessage, attachmentData } from './mime-read.js';
 import type { Sink } from './server.js';
-import type { MessageFilter, MessageStore } from './store.js';
+import type { MessageFilter, MessageStore, MessageSummary } from './store.js';
 
 export interface SinkApiOptions {
   /** When set, every request but /healthz needs `Authorization: Bearer <token>`. */
@@ -44,7 +44,7 @@ const FILTERS = ['to', 'from', 'subject', 'since'];
  */
 export function apiJson(value: unknown): string {
   // eslint-disable-next-line no-control-regex
-  return JSON.stringify(value, null, 2).replace(/[<>&\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value).replace(/[<>&\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 class HttpError extends Error {
@@ -77,10 +77,17 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
   let inFlight = 0;
   const tokenHash = o.token === undefined ? undefined : createHash('sha256').update(o.token).digest();
 
-  const json = (res: http.ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}) => {
-    const body = `${apiJson(value)}\n`;
+  const rawJson = (res: http.ServerResponse, status: number, text: string, headers: Record<string, string> = {}) => {
+    const body = `${text}\n`;
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers });
     res.end(body);
+  };
+  const json = (res: http.ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}) => rawJson(res, status, apiJson(value), headers);
+  const rendered = new WeakMap<MessageSummary, string>();
+  const summaryJson = (m: MessageSummary) => {
+    let text = rendered.get(m);
+    if (text === undefined) rendered.set(m, (text = apiJson(m)));
+    return text;
   };
 
   const message = (id: string) => {
@@ -99,7 +106,9 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
           const q = query(url, [...FILTERS, 'limit']);
           const limit = q.limit === undefined ? DEFAULT_LIST_LIMIT : wholeNumber(q.limit, 'limit');
           const { total, messages } = store.list(filterOf(q), limit);
-          json(res, 200, { total, count: messages.length, stored: store.size, evicted: store.counts.evicted, messages });
+          // Each summary is rendered once and kept: a list of 1,000 is then a join, not 1,000 renderings.
+          const head = apiJson({ total, count: messages.length, stored: store.size, evicted: store.counts.evicted });
+          rawJson(res, 200, `${head.slice(0, -1)},"messages":[${messages.map(summaryJson).join(',')}]}`);
         },
         DELETE: (_q, res, url) => json(res, 200, { deleted: store.delete(filterOf(query(url, FILTERS))), stored: store.size }),
       },

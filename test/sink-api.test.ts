@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 // The library face: what a Node test suite would import to run a catcher in its own process.
 import { createSinkApi, MessageStore, readMessage, Sink, withSinkDefaults, type SinkApiOptions, type SinkOptions, type StoreOptions } from '../src/index.js';
-import { envelope, rawClient } from './helpers/abusive-clients.js';
+import { envelope, oversizedData, rawClient, streamLines } from './helpers/abusive-clients.js';
+import { MiB, watchPeakRss } from './helpers/peak-rss.js';
 import { runCli } from './helpers/cli.js';
 import { sinkProcess, type SinkProcess } from './helpers/sink-process.js';
 
@@ -424,5 +425,38 @@ test('CLI: --http off loopback is refused without --allow-remote and --http-toke
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
     assert.match(r.stderr, message);
     assert.doesNotMatch(r.stdout + r.stderr, /a-long-enough-token/, 'the token is never printed');
+  }
+});
+
+test('--http under abuse: a 60 MiB message over --max-size is not kept (552, memory flat); 40 messages of 4 MiB with --max-messages 3 keep 3', { skip: process.platform !== 'linux' ? 'reads /proc' : false }, async () => {
+  const sink = await sinkProcess(['--http', '127.0.0.1:0', '-q', '--max-size', String(8 * MiB), '--max-messages', '3']);
+  const rss = watchPeakRss(sink.child.pid!);
+  try {
+    const base = await apiBase(sink);
+    const big = await oversizedData(sink.port, 60 * MiB);
+    await big.closed;
+    assert.match(big.text(), /^552 5\.3\.4 /m);
+    assert.equal((await getJson(`${base}/api/v1/messages`)).body.total, 0);
+    const oversizedPeak = rss.peak();
+    for (let i = 0; i < 40; i++) {
+      const c = await rawClient(sink.port);
+      await envelope(c);
+      await c.send('DATA\r\n');
+      await c.waitFor(/^354 /m);
+      await c.send(`Subject: n${i}\r\n\r\n`);
+      await streamLines(c, 4 * MiB);
+      await c.send('\r\n.\r\n');
+      await c.waitFor(/queued as/);
+      c.destroy();
+    }
+    const list = await getJson(`${base}/api/v1/messages`);
+    assert.deepEqual(list.body.messages.map((m: { subject: string }) => m.subject), ['n39', 'n38', 'n37']);
+    assert.equal(list.body.evicted, 37);
+    const peak = rss.stop();
+    assert.ok(oversizedPeak < 120 * MiB, `peak RSS ${Math.round(oversizedPeak / MiB)} MiB after the 60 MiB message`);
+    assert.ok(peak < 180 * MiB, `peak RSS ${Math.round(peak / MiB)} MiB after 160 MiB of messages, 12 MiB kept`);
+  } finally {
+    rss.stop();
+    await sink.stop();
   }
 });

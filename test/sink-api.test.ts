@@ -370,6 +370,8 @@ test('HTTP discipline: JSON 404 and 405, oversized header 431, oversized body 41
   const unknown = await getJson(`${c.base}/api/v1/messages/NOSUCHID`);
   assert.equal(unknown.status, 404);
   assert.match(unknown.body.error, /no message "NOSUCHID"/);
+  assert.match(await rawHttp(c.base, 'GET /api/v1/messages/%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 400 [^]*not a valid percent-encoded/);
+  assert.match(await rawHttp(c.base, 'GET //evil.test/api/v1/messages HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 404 /, 'a path starting with // is no host');
   const post = await getJson(`${c.base}/api/v1/messages`, { method: 'POST' });
   assert.equal(post.status, 405);
   assert.equal(post.headers.get('allow'), 'GET, HEAD, DELETE');

@@ -219,7 +219,8 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
   };
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'http://sink');
+    // Glued to a fixed origin: a path starting with // must not be read as a host.
+    const url = new URL(`http://sink${req.url?.startsWith('/') ? req.url : '/'}`);
     const route = routes.find((r) => r.pattern.test(url.pathname));
     if (!route) throw new HttpError(404, `not found: ${url.pathname} (the API is under /api/v1/messages, /api/v1/wait; also /healthz, /metrics)`);
     if (url.pathname !== '/healthz' && !authorized(req)) {
@@ -232,7 +233,13 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
       const allow = Object.keys(route.methods).flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m])).join(', ');
       throw new HttpError(405, `${req.method} is not allowed here: ${allow}`, { allow });
     }
-    const params = route.pattern.exec(url.pathname)!.slice(1).map((p) => decodeURIComponent(p));
+    const params = route.pattern.exec(url.pathname)!.slice(1).map((p) => {
+      try {
+        return decodeURIComponent(p);
+      } catch {
+        throw new HttpError(400, `${JSON.stringify(p)} is not a valid percent-encoded path segment`);
+      }
+    });
     await handler(req, res, url, params);
   };
 

@@ -248,7 +248,7 @@ test('/raw is byte-exact and /session is the SMTP conversation that delivered th
 async function apiBase(sink: SinkProcess): Promise<string> {
   const until = Date.now() + 5000;
   for (;;) {
-    const m = /HTTP API on (http:\/\/127\.0\.0\.1:\d+)\/api\/v1\/messages/.exec(sink.stdout());
+    const m = /HTTP API on (http:\/\/(?:127\.0\.0\.1|\[::1\]):\d+)\/api\/v1\/messages/.exec(sink.stdout());
     if (m) return m[1]!;
     if (Date.now() > until) throw new Error(`no HTTP API line: ${sink.stdout()}${sink.stderr()}`);
     await new Promise((r) => setTimeout(r, 20));
@@ -460,5 +460,20 @@ test('--http under abuse: a 60 MiB message over --max-size is not kept (552, mem
   } finally {
     rss.stop();
     await sink.stop();
+  }
+});
+
+test('CLI: --http [::1]:0 with --http-token serves IPv6 loopback, the token required and never printed', async () => {
+  const token = 'a-token-for-the-cli-test-0123';
+  const sink = await sinkProcess(['--http', '[::1]:0', '--http-token', token]);
+  try {
+    const base = await apiBase(sink);
+    assert.match(base, /^http:\/\/\[::1\]:\d+$/);
+    assert.match(sink.stdout(), /Bearer token required/);
+    assert.equal((await getJson(`${base}/api/v1/messages`)).status, 401);
+    assert.equal((await getJson(`${base}/api/v1/messages`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+  } finally {
+    assert.equal(await sink.stop(), 0);
+    assert.ok(!(sink.stdout() + sink.stderr()).includes(token));
   }
 });

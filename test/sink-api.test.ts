@@ -248,7 +248,7 @@ test('/raw is byte-exact and /session is the SMTP conversation that delivered th
 async function apiBase(sink: SinkProcess): Promise<string> {
   const until = Date.now() + 5000;
   for (;;) {
-    const m = /HTTP API on (http:\/\/(?:127\.0\.0\.1|\[::1\]):\d+)\/api\/v1\/messages/.exec(sink.stdout());
+    const m = /HTTP API on (http:\/\/(?:127\.0\.0\.1|\[::1\]):\d+)\/api\/v1\/messages/.exec(sink.stdout() + sink.stderr());
     if (m) return m[1]!;
     if (Date.now() > until) throw new Error(`no HTTP API line: ${sink.stdout()}${sink.stderr()}`);
     await new Promise((r) => setTimeout(r, 20));
@@ -273,6 +273,22 @@ test('swaks sends a message; /raw returns it byte-exact (through the CLI: sink -
     assert.equal(list.body.messages[0].subject, 'from swaks');
     assert.equal((await getJson(`${base}/healthz`)).body.status, 'ok');
     assert.match(sink.stdout(), /^=== #\d+ message [0-9A-F]{12}: from <swaks@client\.test>/m, 'the sink still prints its line');
+  } finally {
+    assert.equal(await sink.stop(), 0);
+  }
+});
+
+test('CLI: --http with --json: the message line on stdout carries no copy of the message', async () => {
+  const sink = await sinkProcess(['--http', '127.0.0.1:0', '--json']);
+  try {
+    await apiBase(sink);
+    await deliver(sink.port, 'b@example.test', message('json line'));
+    const until = Date.now() + 5000;
+    while (!sink.stdout().includes('\n') && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    const line = JSON.parse(sink.stdout().split('\n')[0]!);
+    assert.deepEqual(line.to, ['b@example.test']);
+    assert.equal(line.raw, undefined);
+    assert.ok(sink.stdout().length < 1000, sink.stdout());
   } finally {
     assert.equal(await sink.stop(), 0);
   }

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import type http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 // The library face: what a Node test suite would import to run a catcher in its own process.
@@ -11,9 +10,10 @@ import { createSinkApi, MessageStore, readMessage, Sink, withSinkDefaults, type 
 import { envelope, oversizedData, rawClient, streamLines } from './helpers/abusive-clients.js';
 import { MiB, watchPeakRss } from './helpers/peak-rss.js';
 import { runCli } from './helpers/cli.js';
+import { tempDir } from './helpers/process-group.js';
 import { sinkProcess, type SinkProcess } from './helpers/sink-process.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'smtpkit-sink-api-'));
+const dir = tempDir('smtpkit-sink-api-');
 const hasSwaks = spawnSync('swaks', ['--version']).status === 0;
 
 interface Catcher {
@@ -491,5 +491,43 @@ test('CLI: --http [::1]:0 with --http-token serves IPv6 loopback, the token requ
   } finally {
     assert.equal(await sink.stop(), 0);
     assert.ok(!(sink.stdout() + sink.stderr()).includes(token));
+  }
+});
+
+test('--http with --save: a restarted sink reads its saved messages back (envelope kept beside each .eml); DELETE removes the files; an .eml saved without it still reads', async () => {
+  const save = mkdtempSync(join(dir, 'save-'));
+  const first = await sinkProcess(['--http', '127.0.0.1:0', '-q', '--save', save]);
+  let ids: string[];
+  try {
+    await apiBase(first);
+    ids = [await deliver(first.port, 'one@example.test', message('first')), await deliver(first.port, 'two@example.test', message('second'))];
+  } finally {
+    assert.equal(await first.stop(), 0);
+  }
+  // An .eml from a run without --http: no summary beside it.
+  const plain = '2026-01-02T03-04-05-678Z-ABCDEF000001.eml';
+  writeFileSync(join(save, plain), 'Subject: older\r\nTo: old@example.test\r\n\r\nhi\r\n');
+  const second = await sinkProcess(['--http', '127.0.0.1:0', '-q', '--save', save, '--max-messages', '3']);
+  try {
+    const base = await apiBase(second);
+    assert.match(second.stdout(), /; 3 saved message\(s\) read back/);
+    const list = (await getJson(`${base}/api/v1/messages`)).body.messages;
+    assert.deepEqual(list.map((m: { id: string }) => m.id), [ids[1], ids[0], 'ABCDEF000001']);
+    assert.deepEqual(list[0].envelope, { mailFrom: 'a@client.test', rcptTo: ['two@example.test'] });
+    assert.equal(list[0].restored, true);
+    assert.deepEqual([list[2].subject, list[2].receivedAt, list[2].envelope], ['older', '2026-01-02T03:04:05.678Z', { mailFrom: '', rcptTo: [] }]);
+    const raw = Buffer.from(await (await fetch(`${base}/api/v1/messages/${ids[0]}/raw`)).arrayBuffer());
+    assert.equal(raw.toString(), `${message('first')}\r\n`);
+    assert.deepEqual((await getJson(`${base}/api/v1/messages/${ids[0]}/session`)).body.events, [], 'the conversation was not kept');
+    assert.equal((await getJson(`${base}/api/v1/wait?to=two@&timeout=1s`)).body.message.id, ids[1]);
+    const fresh = await deliver(second.port, 'three@example.test', message('third'));
+    assert.deepEqual((await getJson(`${base}/api/v1/messages`)).body.messages.map((m: { id: string }) => m.id), [fresh, ids[1], ids[0]]);
+    assert.deepEqual((await getJson(`${base}/api/v1/messages?to=one@`, { method: 'DELETE' })).body, { deleted: 1, stored: 2 });
+    const until = Date.now() + 2000;
+    while (readdirSync(save).some((n) => n.includes(ids[0]!)) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(readdirSync(save).filter((n) => n.includes(ids[0]!)), [], 'the deleted message and its summary left the directory');
+    assert.ok(readdirSync(save).includes(plain), 'an evicted message stays on disk');
+  } finally {
+    assert.equal(await second.stop(), 0);
   }
 });

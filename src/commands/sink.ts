@@ -154,20 +154,22 @@ export async function sink(flags: SinkFlags): Promise<number> {
     if (stopAfter !== undefined && !(Number.isInteger(stopAfter) && stopAfter > 0)) throw usageError('--count takes a whole number');
     if (options.saveDir) mkdirSync(options.saveDir, { recursive: true });
     server = new Sink(options);
+    // What an earlier run saved is read back before the first new message can come.
+    const store = httpApi && new MessageStore({ maxMessages: httpApi.maxMessages });
+    const restored = store && options.saveDir ? await store.restore(options.saveDir) : 0;
+    store?.attach(server);
     const port = await server.listen().catch((err: NodeJS.ErrnoException) => {
       throw usageError(`cannot listen on ${options.host}:${options.port}: ${err.code === 'EADDRINUSE' ? 'the port is taken by another program' : err.message}`);
     });
     const features = [options.tls ? `STARTTLS (${flags.cert ? flags.cert : 'built-in localhost certificate, for local testing only'})` : 'no TLS', options.auth ? `AUTH for ${options.auth.user}` : 'no AUTH'];
     log.listening(`${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`, features);
-    if (httpApi) {
-      const store = new MessageStore({ maxMessages: httpApi.maxMessages });
-      store.attach(server);
+    if (httpApi && store) {
       api = createSinkApi(server, store, { token: httpApi.token });
       const bound = await listenHttp(api, httpApi.host, httpApi.port).catch(async (err: NodeJS.ErrnoException) => {
         await server.close();
         throw usageError(`cannot listen on ${formatTarget(httpApi.host, httpApi.port)} for --http: ${err.code === 'EADDRINUSE' ? 'the port is taken by another program' : err.message}`);
       });
-      log.httpListening(`http://${formatTarget(httpApi.host, bound)}`, httpApi.token !== undefined);
+      log.httpListening(`http://${formatTarget(httpApi.host, bound)}`, httpApi.token !== undefined, restored);
     }
   } catch (err) {
     const o = failureOutcome(err);

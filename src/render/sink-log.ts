@@ -51,8 +51,9 @@ export class SinkLog {
     this.info.write(`${this.c.blue(`=== smtpkit sink listening on ${address}; ${features.join(', ')}; Ctrl-C stops it`)}\n`);
   }
 
-  httpListening(url: string, token: boolean) {
-    this.info.write(`${this.c.blue(`=== HTTP API on ${url}/api/v1/messages (also /api/v1/wait, /healthz, /metrics)${token ? '; Bearer token required' : ''}`)}\n`);
+  httpListening(url: string, token: boolean, restored: number) {
+    const extra = [token ? 'Bearer token required' : '', restored ? `${restored} saved message(s) read back` : ''].filter(Boolean);
+    this.info.write(`${this.c.blue(`=== HTTP API on ${url}/api/v1/messages (also /api/v1/wait, /healthz, /metrics)${extra.map((e) => `; ${e}`).join('')}`)}\n`);
   }
 
   event(session: number, e: SmtpEvent) {

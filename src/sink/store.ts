@@ -1,5 +1,6 @@
 import type { SmtpEvent } from '../session/events.js';
-import { decodeWords, header } from './mime-read.js';
+import { readArchive, removeSaved, writeSidecar } from './archive.js';
+import { decodeWords, header, splitPart, type HeaderList } from './mime-read.js';
 import type { Sink, SinkMessage } from './server.js';
 
 /** What the message list shows of one message: all of it is known when it is stored. */
@@ -20,8 +21,10 @@ export interface MessageSummary {
   tls: boolean;
   auth: boolean;
   user: string | null;
-  /** Line ends in the message that were not CRLF (see --bare-newline). */
-  lineEndings: SinkMessage['lineEndings'];
+  /** Line ends in the message that were not CRLF (see --bare-newline); null when not known. */
+  lineEndings: SinkMessage['lineEndings'] | null;
+  /** Read back from the save directory of an earlier run (its conversation was not kept). */
+  restored?: true;
 }
 
 export interface MessageFilter {
@@ -93,6 +96,8 @@ function eventSize(e: SmtpEvent): number {
 interface Stored {
   summary: MessageSummary;
   raw: Buffer;
+  /** Its .eml, with a save directory. */
+  file: string | undefined;
   receivedMs: number;
   /** Lower-cased text the filters look in. */
   haystack: { to: string[]; from: string[]; subject: string };
@@ -148,47 +153,50 @@ export class MessageStore {
 
   add(m: SinkMessage): MessageSummary | undefined {
     if (!m.raw) return undefined;
-    const h = m.headers;
-    const field = (name: string) => {
-      const v = header(h, name);
-      return v === undefined ? null : decodeWords(v);
-    };
-    const summary: MessageSummary = {
-      id: m.id,
-      receivedAt: m.receivedAt,
-      session: m.session,
-      envelope: { mailFrom: m.from, rcptTo: [...m.to] },
-      from: field('from'),
-      to: field('to'),
-      cc: field('cc'),
-      subject: field('subject'),
-      date: field('date'),
-      messageId: field('message-id'),
-      size: m.size,
-      tls: m.tls,
-      auth: m.user !== undefined,
-      user: m.user ?? null,
-      lineEndings: m.lineEndings,
-    };
+    const summary = summarize(m.id, m.receivedAt, m.headers, { session: m.session, envelope: { mailFrom: m.from, rcptTo: [...m.to] }, size: m.size, tls: m.tls, user: m.user ?? null, lineEndings: m.lineEndings });
+    const stored = this.insert(summary, m.raw, this.sessions.get(m.session), m.file);
+    // With a save directory the summary goes beside the .eml, for a restarted sink to read back.
+    if (m.file) void writeSidecar(m.file, summary);
+    for (const w of this.waiters) if (matches(stored, w.filter)) w.done(summary);
+    return summary;
+  }
+
+  /**
+   * Reads back what an earlier run saved in `dir` (each .eml with its summary beside it, the
+   * newest first, within this store's bounds); returns how many. Their conversations were not
+   * kept: /session has no events for them.
+   */
+  async restore(dir: string): Promise<number> {
+    const found = await readArchive(dir, this.options);
+    for (const r of found) {
+      const summary = checkedSummary(r.summary, r.id) ?? summarize(r.id, r.receivedAt, splitPart(r.raw).headers, { session: 0, envelope: { mailFrom: '', rcptTo: [] }, size: r.raw.length, tls: false, user: null, lineEndings: null });
+      this.insert({ ...summary, restored: true }, r.raw, undefined, r.file);
+    }
+    return found.length;
+  }
+
+  private insert(summary: MessageSummary, raw: Buffer, log: SessionLog | undefined, file: string | undefined): Stored {
     const lower = (v: string | null) => (v ?? '').toLowerCase();
+    const e = summary.envelope;
     const stored: Stored = {
       summary,
-      raw: m.raw,
-      receivedMs: Date.parse(m.receivedAt),
-      haystack: { to: [...m.to.map((t) => t.toLowerCase()), lower(summary.to), lower(summary.cc)], from: [m.from.toLowerCase(), lower(summary.from)], subject: lower(summary.subject) },
-      log: this.sessions.get(m.session),
+      raw,
+      file,
+      receivedMs: Date.parse(summary.receivedAt),
+      haystack: { to: [...e.rcptTo.map((t) => t.toLowerCase()), lower(summary.to), lower(summary.cc)], from: [e.mailFrom.toLowerCase(), lower(summary.from)], subject: lower(summary.subject) },
+      log,
     };
-    this.messages.set(m.id, stored);
-    this.bytes += m.raw.length;
+    this.messages.delete(summary.id);
+    this.messages.set(summary.id, stored);
+    this.bytes += raw.length;
     this.counts.stored++;
     // Bounded by count and bytes, but the newest message always stays.
     while (this.messages.size > 1 && (this.messages.size > this.options.maxMessages || this.bytes > this.options.maxBytes)) {
       const oldest = this.messages.keys().next().value as string;
-      this.remove(oldest);
+      this.remove(oldest, false);
       this.counts.evicted++;
     }
-    for (const w of this.waiters) if (matches(stored, w.filter)) w.done(summary);
-    return summary;
+    return stored;
   }
 
   /** Newest first. */
@@ -221,7 +229,7 @@ export class MessageStore {
     let n = 0;
     for (const [id, s] of this.messages) {
       if (!matches(s, filter)) continue;
-      this.remove(id);
+      this.remove(id, true);
       n++;
     }
     this.counts.deleted += n;
@@ -230,7 +238,7 @@ export class MessageStore {
 
   deleteOne(id: string): boolean {
     if (!this.messages.has(id)) return false;
-    this.remove(id);
+    this.remove(id, true);
     this.counts.deleted++;
     return true;
   }
@@ -268,12 +276,46 @@ export class MessageStore {
     for (const w of this.waiters) w.done(undefined);
   }
 
-  private remove(id: string) {
+  /** Forgets a message; a deleted one (not an evicted one) leaves its save directory too. */
+  private remove(id: string, deleteFile: boolean) {
     const s = this.messages.get(id);
     if (!s) return;
     this.messages.delete(id);
     this.bytes -= s.raw.length;
+    if (deleteFile && s.file) removeSaved(s.file);
   }
+}
+
+/** A summary read back from disk, if it is one (for this message). */
+function checkedSummary(v: unknown, id: string): MessageSummary | undefined {
+  const s = v as MessageSummary | undefined;
+  const ok = typeof s === 'object' && s !== null && s.id === id && typeof s.receivedAt === 'string' && typeof s.envelope?.mailFrom === 'string' && Array.isArray(s.envelope.rcptTo) && s.envelope.rcptTo.every((t) => typeof t === 'string');
+  return ok ? s : undefined;
+}
+
+/** The header fields a summary shows, decoded, beside what the sink knew of the session. */
+function summarize(id: string, receivedAt: string, headers: HeaderList, known: Pick<MessageSummary, 'session' | 'envelope' | 'size' | 'tls' | 'user' | 'lineEndings'>): MessageSummary {
+  const field = (name: string) => {
+    const v = header(headers, name);
+    return v === undefined ? null : decodeWords(v);
+  };
+  return {
+    id,
+    receivedAt,
+    session: known.session,
+    envelope: known.envelope,
+    from: field('from'),
+    to: field('to'),
+    cc: field('cc'),
+    subject: field('subject'),
+    date: field('date'),
+    messageId: field('message-id'),
+    size: known.size,
+    tls: known.tls,
+    auth: known.user !== null,
+    user: known.user,
+    lineEndings: known.lineEndings,
+  };
 }
 
 function matches(s: Stored, f: MessageFilter): boolean {

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
 import { usageError } from '../errors.js';
 import { assertSingleLine } from '../protocol/command.js';
@@ -6,6 +7,8 @@ import { assertSingleLine } from '../protocol/command.js';
 export function parseDomain(text: string): string {
   assertSingleLine(text, 'the domain');
   const d = text.trim().replace(/\.$/, '').toLowerCase();
+  const literal = addressLiteral(d);
+  if (literal) throw usageError(`${JSON.stringify(text)} is ${literal}, not a domain name: an address has no MX or other records in DNS to look up (give a domain name)`);
   if (!/^[a-z0-9_]([a-z0-9_-]{0,62}\.)*[a-z0-9_-]{1,63}$/i.test(d) && !/^[^\s@]+$/.test(d)) throw usageError(`${JSON.stringify(text)} is not a domain name`);
   if (d.includes('@')) throw usageError(`${JSON.stringify(text)} is an address; give the domain after the @`);
   const ascii = aLabels(d);
@@ -13,6 +16,17 @@ export function parseDomain(text: string): string {
   const tooLong = dnsNameProblem(ascii);
   if (tooLong) throw usageError(`${JSON.stringify(text)} is not a domain name: ${tooLong}`);
   return d;
+}
+
+/**
+ * A domain literal ([192.0.2.1], [IPv6:2001:db8::1], RFC 5321 §4.1.3) or a bare address:
+ * what it is, in words, or undefined for anything else. Looked up as a name it would only
+ * come back NXDOMAIN, which says nothing true about the address.
+ */
+function addressLiteral(d: string): string | undefined {
+  if (d.startsWith('[') || d.endsWith(']')) return 'a domain literal (an address in brackets, RFC 5321 §4.1.3)';
+  if (isIP(d)) return 'an IP address';
+  return undefined;
 }
 
 /**

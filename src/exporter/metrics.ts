@@ -1,4 +1,3 @@
-import type { SmtpEvent } from '../session/events.js';
 import type { ProbeResult } from '../probe/result.js';
 
 export { renderFamilies, type Family } from '../util/prometheus-text.js';
@@ -6,7 +5,7 @@ import type { Family } from '../util/prometheus-text.js';
 
 const seconds = (ms: number) => Math.round(ms * 1000) / 1e6;
 
-const STATUSES = ['pass', 'warn', 'fail'] as const;
+const STATUSES = ['pass', 'warn', 'fail', 'inconclusive'] as const;
 
 /**
  * A probe's metrics as blackbox_exporter shapes them: success, durations, each check as a
@@ -30,7 +29,8 @@ export function probeFamilies(results: ProbeResult[], extra: (r: ProbeResult) =>
     for (const [phase, ms] of Object.entries(r.timings)) phases.samples.push({ labels: { ...base, phase }, value: seconds(ms) });
     const all = [...r.checks.map((c) => ({ name: c.name, status: c.status as string })), ...(r.error ? [{ name: r.error.phase ?? 'probe', status: 'fail' }] : [])];
     for (const c of all) for (const status of STATUSES) checks.samples.push({ labels: { ...base, check: c.name, status }, value: c.status === status ? 1 : 0 });
-    const facts = [...r.events].reverse().find((e): e is Extract<SmtpEvent, { type: 'tls' }> => e.type === 'tls')?.facts;
+    // The last handshake's facts: the result keeps them, so its events need not be kept.
+    const facts = r.tls;
     if (facts) {
       tls.samples.push({ labels: { ...base, version: facts.protocol, cipher: facts.cipher }, value: 1 });
       const leaf = facts.chain[0];

@@ -92,6 +92,20 @@ const replOptions: OptionSpec[] = [
   { flags: '--no-history', help: 'neither read nor write the history file' },
 ];
 
+const PROBE_FORMATS = ['text', 'json', 'jsonl', 'junit', 'nagios', 'prometheus'] as const;
+
+/** The machine format a probe command line asks for, if any. */
+function machineFormat(argv: readonly string[]): 'json' | 'jsonl' | 'nagios' | undefined {
+  // As the command decides: --json over any --format.
+  if (argv.includes('--json')) return 'json';
+  let format: string | undefined;
+  argv.forEach((a, i) => {
+    if (a === '--format') format = argv[i + 1]?.toLowerCase();
+    else if (a.startsWith('--format=')) format = a.slice('--format='.length).toLowerCase();
+  });
+  return format === 'json' || format === 'jsonl' || format === 'nagios' ? format : undefined;
+}
+
 /** swaks' way of giving the server, on every command that talks to one. */
 const SERVER: OptionSpec = { flags: '-s, --server <host[:port]>', help: 'the server, as swaks takes it (the same as the argument)' };
 
@@ -227,6 +241,20 @@ export const COMMANDS: readonly CommandSpec[] = [
     run: async ([domain], flags) => (await import('../commands/mx-lookup.js')).mxLookup(domain as string, flags as never),
   },
   {
+    name: 'spf',
+    summary: 'evaluate SPF as a receiver does (RFC 7208 check_host): the result for a client address, with every term and look-up traced',
+    args: [{ name: '<domain>', help: 'the domain whose SPF record is evaluated (the MAIL FROM domain, or the HELO name)' }],
+    options: [
+      { flags: '--ip <address>', help: 'the SMTP client’s address, IPv4 or IPv6 (required)' },
+      { flags: '--sender <address>', help: "MAIL FROM, for the macros (default postmaster@DOMAIN); '<>' checks the HELO identity" },
+      { flags: '--helo <name>', help: 'the name the client gave in HELO/EHLO (%{h})' },
+      ...dnsOptions(),
+      { flags: '--ca-file <file>', help: 'extra trusted CA (PEM) for DoH servers', complete: 'file' },
+      ...reportOptions(),
+    ],
+    run: async ([domain], flags) => (await import('../commands/spf.js')).spf(domain as string, flags as never),
+  },
+  {
     name: 'dkim-verify',
     summary: 'check every DKIM signature of a received message (.eml) against its key in DNS, and its DMARC alignment with From:',
     args: [{ name: '<file>', help: "the message ('-' reads standard input)" }],
@@ -242,13 +270,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: 'a health check for people and CI: each step a named check (pass, warn, fail), with JUnit and Nagios output',
     args: [{ name: '[targets...]', help: 'host[:port] (or smtp://, smtps://, submission:// URL) of each server to probe' }],
     options: [
-      ...sessionOptions('10s'),
+      // check_smtp's -t is a number of seconds: so is a bare --timeout value.
+      ...sessionOptions('10s').map((o) => (o.flags.startsWith('--timeout ') ? { ...o, aliases: ['-t'] } : o)),
       ...authOptions(),
       ...dnsOptions(),
       { flags: '--targets <file>', help: 'more targets, one per line (# comments)', complete: 'file' },
       MX,
       { flags: '--concurrency <n>', help: 'probes at once (default 10)' },
-      { flags: '--format <format>', help: 'text, json, junit, nagios or prometheus', default: 'text', choices: ['text', 'json', 'junit', 'nagios', 'prometheus'] },
+      { flags: '--format <format>', help: 'text, json, jsonl (a JSON line per target), junit, nagios or prometheus', default: 'text', choices: PROBE_FORMATS },
       { flags: '--transcript', help: 'add the explained transcript of each probe' },
       { flags: '--strict', help: 'warnings fail too' },
       { flags: '--expect-banner <regex>', help: 'the greeting must match' },
@@ -268,9 +297,20 @@ export const COMMANDS: readonly CommandSpec[] = [
       { ...SAVE_CERT, help: 'write the certificate chain each target presents to FILE as PEM, leaf first' },
       { flags: '--https-port <port>', help: 'with --mx: port of the MTA-STS policy server (443; for test beds)' },
       { flags: '--dane', help: 'judge certificates by the host’s DNSSEC-validated TLSA records (DANE, RFC 7672): a mismatch stops the probe (exit 6)' },
+      // check_smtp's options with its meaning (monitoring-plugins), so a Nagios command line carries over.
+      { flags: '-H, --hostname <host>', help: 'check_smtp’s -H: a target (with -p for its port), repeatable', repeat: true },
+      { flags: '-w, --warning <seconds>', help: 'check_smtp’s -w: warn above this response time, in seconds (0.5)' },
+      { flags: '-c, --critical <seconds>', help: 'check_smtp’s -c: fail above this response time, in seconds' },
+      { flags: '-e, --expect <text>', help: 'check_smtp’s -e: the greeting must contain this text' },
+      { flags: '-S, --require-starttls', help: 'check_smtp’s -S: STARTTLS must be offered (its absence fails, not warns; also --starttls always)' },
+      { flags: '-D, --certificate <warn[,crit]>', help: 'check_smtp’s -D: certificate days left, warn below WARN and fail below CRIT' },
       ...outputOptions(),
     ],
     run: async ([targets], flags) => (await import('../commands/probe.js')).probeCommand(targets as string[], flags as never),
+    usageError: (argv) => {
+      const format = machineFormat(argv);
+      return format && (async (message) => (await import('../commands/probe.js')).probeUsageError(format, message));
+    },
   },
   {
     name: 'sink',

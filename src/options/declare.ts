@@ -45,6 +45,12 @@ export interface CommandSpec {
   options: readonly OptionSpec[];
   /** Loads and runs the command (loaded only when it runs). */
   run: (args: unknown[], flags: Record<string, unknown>) => Promise<number>;
+  /**
+   * For output read by machines (probe --json, --format nagios): given the command line, a
+   * function that says a mistake in it in that format and gives the exit code; undefined
+   * leaves it to the CLI's usual `smtpkit: ...` line.
+   */
+  usageError?: (argv: readonly string[]) => ((message: string) => Promise<number>) | undefined;
 }
 
 /** What a flags string declares: '-p, --port <port>' → short 'p', long 'port', value '<port>'. */

@@ -2,8 +2,29 @@ import DNS from 'dns2';
 
 const { Packet } = DNS;
 
-/** A record in the test zone: the type name and its fields as dns2 encodes them. */
-export type ZoneRecord = { type: 'A'; address: string } | { type: 'AAAA'; address: string } | { type: 'MX'; exchange: string; priority: number } | { type: 'TXT'; data: string } | { type: 'CNAME'; domain: string } | { type: 'PTR'; domain: string } | { type: 'TLSA'; data: Buffer };
+/**
+ * A record in the test zone: the type name and its fields as dns2 encodes them. A TXT
+ * record's data may be its character-strings, each a string or raw bytes (a Buffer).
+ * TIMEOUT is no record: a question for a type the name has no records of gets SERVFAIL,
+ * as from a resolver whose upstream timed out (the OpenSPF suite's TIMEOUT entries).
+ */
+export type ZoneRecord =
+  | { type: 'A'; address: string }
+  | { type: 'AAAA'; address: string }
+  | { type: 'MX'; exchange: string; priority: number }
+  | { type: 'TXT'; data: string | Buffer | Array<string | Buffer> }
+  | { type: 'CNAME'; domain: string }
+  | { type: 'PTR'; domain: string }
+  | { type: 'TLSA'; data: Buffer }
+  | { type: 'TIMEOUT' }
+  | FailRecord;
+
+/** Not a record: questions for this name and type get this error, the name's other types answer as usual. */
+export interface FailRecord {
+  type: 'FAIL';
+  of: 'A' | 'AAAA' | 'MX' | 'TXT' | 'PTR' | 'TLSA';
+  rcode: 'SERVFAIL' | 'REFUSED';
+}
 
 /**
  * Named faults: the zone's true answer, spoiled on its way out, over UDP and TCP alike.
@@ -30,6 +51,8 @@ export interface DnsServer {
   asked: { udp: number; tcp: number };
   /** The answer's AD bit: set to pretend the records were DNSSEC-validated. */
   authenticated: boolean;
+  /** Each answer waits this long before it is sent: a slow but working DNS. */
+  delayMs: number;
   /** Each question's EDNS as asked: the OPT payload size and DO bit, or null without OPT. */
   edns: Array<{ name: string; type: number; payload: number; do: boolean } | null>;
   close(): Promise<void>;
@@ -41,8 +64,9 @@ export interface DnsServer {
  * followed once, and answers over 512 bytes are truncated on UDP (so clients retry on TCP).
  */
 export async function dnsServer(zone: Zone): Promise<DnsServer> {
-  const state: DnsServer = { port: 0, asked: { udp: 0, tcp: 0 }, authenticated: false, edns: [], close: async () => {} };
-  const handler = (transport: 'udp' | 'tcp') => (request: InstanceType<typeof Packet>, send: (p: InstanceType<typeof Packet>) => void) => {
+  const state: DnsServer = { port: 0, asked: { udp: 0, tcp: 0 }, authenticated: false, delayMs: 0, edns: [], close: async () => {} };
+  const handler = (transport: 'udp' | 'tcp') => (request: InstanceType<typeof Packet>, sendNow: (p: InstanceType<typeof Packet>) => void) => {
+    const send = (p: InstanceType<typeof Packet>) => (state.delayMs ? void setTimeout(() => sendNow(p), state.delayMs) : sendNow(p));
     state.asked[transport]++;
     const response = Packet.createResponseFromRequest(request);
     const [q] = request.questions;
@@ -64,20 +88,33 @@ export async function dnsServer(zone: Zone): Promise<DnsServer> {
       header.rcode = 3;
       return send(response);
     }
+    const fail = entry.find((r): r is FailRecord => r.type === 'FAIL' && TYPES[r.of] === q?.type);
+    if (fail) {
+      header.rcode = fail.rcode === 'SERVFAIL' ? 2 : 5;
+      return send(response);
+    }
+    // CNAME chains are followed; a loop ends the chain (the records so far are the answer).
+    const seen = new Set<string>();
     const add = (owner: string, records: ZoneRecord[]) => {
+      seen.add(owner.toLowerCase().replace(/\.$/, ''));
       for (const r of records) {
-        if (TYPES[r.type] !== q?.type && r.type !== 'CNAME') continue;
+        if (r.type === 'TIMEOUT' || (TYPES[r.type] !== q?.type && r.type !== 'CNAME')) continue;
         const { type, ...fields } = r;
         // A TXT string holds at most 255 bytes: longer data (DKIM keys) goes as several strings, as real zones do.
-        if (r.type === 'TXT' && r.data.length > 255) Object.assign(fields, { data: r.data.match(/[^]{1,255}/g) });
+        if (r.type === 'TXT' && typeof r.data === 'string' && r.data.length > 255) Object.assign(fields, { data: r.data.match(/[^]{1,255}/g) });
         response.answers.push({ name: owner, type: TYPES[type]!, class: Packet.CLASS.IN, ttl: 300, ...fields } as never);
-        if (type === 'CNAME' && q?.type !== 5) {
-          const target = zone[r.domain.toLowerCase()];
-          if (Array.isArray(target)) add(r.domain, target);
+        if (r.type === 'CNAME' && q?.type !== 5) {
+          const next = r.domain.toLowerCase().replace(/\.$/, '');
+          const target = zone[next];
+          if (Array.isArray(target) && !seen.has(next)) add(next, target);
         }
       }
     };
     add(name, entry);
+    if (!response.answers.length && entry.some((r) => r.type === 'TIMEOUT')) {
+      header.rcode = 2;
+      return send(response);
+    }
     header.ad = state.authenticated ? 1 : 0;
     if (fault) return (send as unknown as (b: Buffer) => void)(spoil(fault, response.toBuffer()));
     send(response);

@@ -426,6 +426,7 @@ test('--http-token: every request but /healthz needs the Bearer token', async ()
   assert.equal((await getJson(`${c.base}/metrics`, { headers: { authorization: `Basic ${token}` } })).status, 401);
   assert.equal((await getJson(`${c.base}/api/v1/messages`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
   assert.equal((await getJson(`${c.base}/healthz`)).status, 200);
+  assert.match(await (await fetch(`${c.base}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text(), /^smtpkit_sink_api_unauthorized_total 3$/m);
 });
 
 test('CLI: --http off loopback is refused without --allow-remote and --http-token; --http-token and --max-messages need --http', async () => {

@@ -208,7 +208,9 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
       counter('smtpkit_sink_messages_evicted_total', 'Stored messages dropped to stay within --max-messages', store.counts.evicted),
       counter('smtpkit_sink_messages_deleted_total', 'Stored messages deleted through the API', store.counts.deleted),
       { name: 'smtpkit_sink_api_waiting', help: 'Requests waiting in /api/v1/wait now', type: 'gauge', samples: [{ value: store.waiting }] },
+      counter('smtpkit_sink_api_requests_total', 'API requests received', counts.requests),
       counter('smtpkit_sink_api_busy_total', 'API requests refused with 503 (too many at once)', counts.busy),
+      counter('smtpkit_sink_api_unauthorized_total', 'API requests refused with 401 (no or a wrong --http-token)', counts.unauthorized),
     ];
   };
 

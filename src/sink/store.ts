@@ -186,7 +186,8 @@ export class MessageStore {
       haystack: { to: [...e.rcptTo.map((t) => t.toLowerCase()), lower(summary.to), lower(summary.cc)], from: [e.mailFrom.toLowerCase(), lower(summary.from)], subject: lower(summary.subject) },
       log,
     };
-    this.messages.delete(summary.id);
+    // An id seen again (a file read back twice) replaces the first, its bytes counted once.
+    this.remove(summary.id, false);
     this.messages.set(summary.id, stored);
     this.bytes += raw.length;
     this.counts.stored++;

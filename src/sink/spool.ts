@@ -57,7 +57,7 @@ export class Spool {
       this.discard();
       return true;
     }
-    // A copy: the span may be a view of a socket buffer that is reused.
+    // A copy: a view would pin the whole socket chunk it was cut from.
     this.kept?.push(Buffer.from(span));
     if (!this.file || this.error) return true;
     return this.file.write(span);

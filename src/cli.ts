@@ -17,9 +17,9 @@ Exit codes:
   70 internal error (a bug in smtpkit)
 `;
 
-/** Where a load-mode worker thread starts (commands/load-threads.ts): the bundle's only other way in. */
+/** Where a load-mode worker thread starts (load/threads.ts): the bundle's only other way in. */
 export async function loadWorker(): Promise<void> {
-  await (await import('./commands/load-threads.js')).loadWorker();
+  await (await import('./load/threads.js')).loadWorker();
 }
 
 /**
@@ -106,7 +106,7 @@ export async function main(argv: string[]): Promise<number> {
     cmd.action(async (...args: unknown[]) => {
       const flags = args.at(-2) as Record<string, unknown>;
       try {
-        exitCode = await spec.run(args.slice(0, -2), flags);
+        exitCode = await spec.run(args.slice(0, -2), flags, main);
       } catch (err) {
         // Bad input found while choosing what to run (the server twice, or none).
         if (!(err instanceof SmtpkitError) || err.errorClass !== 'usage') throw err;

@@ -1,7 +1,10 @@
 import { isIP } from 'node:net';
-import { domainToASCII } from 'node:url';
 import { usageError } from '../errors.js';
 import { assertSingleLine } from '../protocol/command.js';
+import { aLabels, notIdna } from '../protocol/idna.js';
+
+// IDNA lives in protocol/ (the session needs it too); re-exported for dns/'s own files.
+export { aLabels, notIdna };
 
 /** A domain as a user types it: trailing dot and case dropped; an address is refused. */
 export function parseDomain(text: string): string {
@@ -41,22 +44,6 @@ export function dnsNameProblem(ascii: string): string | undefined {
   if (label === undefined) return undefined;
   return label ? `a label of ${label.length} octets, over DNS's 63` : 'it has an empty label';
 }
-
-/**
- * Names go out as A-labels (IDNA, RFC 5890): a zone holds xn--bcher-kva.test, so a query for
- * bücher.test in UTF-8 would find nothing. ASCII names pass through untouched.
- */
-export function aLabels(name: string): string | undefined {
-  // eslint-disable-next-line no-control-regex
-  if (/^[\x00-\x7f]*$/.test(name)) return name;
-  // URL host parsing also decodes %XX first: bü%41.test would be looked up as büa.test.
-  if (name.includes('%')) return undefined;
-  const ascii = domainToASCII(name);
-  // URL host parsing stops at '/', '?' or '#': a name that lost labels on the way is refused too.
-  return ascii && ascii.split('.').length === name.split('.').length ? ascii : undefined;
-}
-
-export const notIdna = (name: string) => `${JSON.stringify(name)} is not a valid internationalized domain name (IDNA)`;
 
 /**
  * A name as DNS sent it, in master-file form (RFC 1035 §5.1), as dig shows it: dns2 decodes

@@ -4,7 +4,7 @@ import { SmtpkitError } from '../errors.js';
 import { probeSettings, type ProbeFlags } from '../probe/settings.js';
 import { sessionOptions } from '../flows/options.js';
 import { probe } from '../probe/probe.js';
-import { probeFamilies, renderFamilies, type Family } from './metrics.js';
+import { probeFamilies, renderFamilies, type Family } from '../probe/metrics.js';
 import { allowsTarget, DEFAULT_MODULE, ROLE_PORTS, type Module } from './modules.js';
 import { clampDelay, clampedTimeout } from '../util/timer.js';
 import { TEXT_FORMAT } from '../util/prometheus-text.js';

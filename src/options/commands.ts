@@ -1,5 +1,6 @@
 import { usageError } from '../errors.js';
 import type { CommandSpec, OptionSpec } from './declare.js';
+import { QUIT_AFTER } from '../commands/quit-after.js';
 
 /*
  * Every command and every option of smtpkit, declared once. cli.ts builds commander from
@@ -9,7 +10,6 @@ import type { CommandSpec, OptionSpec } from './declare.js';
 
 const TLS_VERSIONS = ['1.0', '1.1', '1.2', '1.3'] as const;
 export const MECHANISMS = ['SCRAM-SHA-256', 'SCRAM-SHA-1', 'CRAM-MD5', 'PLAIN', 'LOGIN', 'XOAUTH2'] as const;
-export const QUIT_AFTER = ['connect', 'ehlo', 'tls', 'auth', 'mail', 'rcpt', 'data'] as const;
 
 /** Connecting, TLS and timeouts: every command that talks to a server. */
 export function sessionOptions(timeout = '30s'): OptionSpec[] {
@@ -367,7 +367,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '-v, --verbose', help: 'also show the probe’s transcript (every connection it makes, each reply explained)' },
       { flags: '--no-color', help: 'no colours (also: NO_COLOR=1)' },
     ],
-    run: async (_args, flags) => (await import('../commands/demo.js')).demo(flags as never),
+    run: async (_args, flags, main) => (await import('../commands/demo.js')).demo(flags as never, main),
   },
   {
     name: 'explain',
@@ -385,7 +385,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: 'print a shell completion script: smtpkit completion bash|zsh|fish (see README for installing it)',
     args: [{ name: '<shell>', help: 'bash, zsh or fish' }],
     options: [],
-    run: async ([shell]) => (await import('./completion.js')).completionCommand(shell as string),
+    run: async ([shell]) => (await import('./completion.js')).completionCommand(shell as string, COMMANDS),
   },
 ];
 

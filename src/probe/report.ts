@@ -6,7 +6,7 @@ import { withAdvice } from '../render/advice.js';
 import { commandLineError } from '../render/usage.js';
 import { writeQuiet } from '../render/print-outcome.js';
 import { Said } from '../render/text.js';
-import type { Family } from '../exporter/metrics.js';
+import type { Family } from './metrics.js';
 import { JUNIT_FOOT, JUNIT_HEAD, junitSuite, NAGIOS, nagiosLine, textReport, verdictLine, verdictText } from './render.js';
 import { nagiosStatus, strictExit, type ProbeResult } from './result.js';
 
@@ -119,7 +119,7 @@ export async function probeReporter(out: Output, o: ReportOptions): Promise<Prob
     }
     case 'prometheus': {
       // For node_exporter's textfile collector: one file, each target told apart by its label; a family's samples go together.
-      const { probeFamilies, renderFamilies } = await import('../exporter/metrics.js');
+      const { probeFamilies, renderFamilies } = await import('./metrics.js');
       let families: Family[] | undefined;
       return {
         result: (r) => {

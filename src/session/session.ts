@@ -684,5 +684,5 @@ async function serverName(currentHost: string, typed: string | false | undefined
 async function asciiName(name: string): Promise<string> {
   // eslint-disable-next-line no-control-regex
   if (/^[\x00-\x7f]*$/.test(name)) return name;
-  return (await import('../dns/domain.js')).aLabels(name) ?? name;
+  return (await import('../protocol/idna.js')).aLabels(name) ?? name;
 }

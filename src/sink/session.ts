@@ -9,7 +9,7 @@ import { bareLineEndsText } from '../protocol/data-encoder.js';
 import { DotDecoder } from './dot-decoder.js';
 import { LineEndScanner } from './line-ends.js';
 import { REDACTED, shownCommand } from './redact.js';
-import type { Sink, SinkMessage } from './server.js';
+import type { SinkHost, SinkMessage } from './types.js';
 import { Spool } from './spool.js';
 
 /** Longest command line, CRLF not counted (RFC 4954 allows AUTH lines of 12,288 octets). */
@@ -90,7 +90,7 @@ export class SinkSession {
   private midLine = false;
 
   constructor(
-    private readonly sink: Sink,
+    private readonly sink: SinkHost,
     socket: net.Socket,
     readonly id: number,
   ) {

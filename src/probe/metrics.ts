@@ -1,4 +1,4 @@
-import type { ProbeResult } from '../probe/result.js';
+import type { ProbeResult } from './result.js';
 
 export { renderFamilies, type Family } from '../util/prometheus-text.js';
 import type { Family } from '../util/prometheus-text.js';

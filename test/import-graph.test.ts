@@ -202,7 +202,8 @@ const MAY_IMPORT: ReadonlyArray<[folder: string, allowed: readonly string[]]> = 
   ['session/', ['errors.ts', 'protocol/', 'sasl/', 'util/']],
   ['dkim/', ['errors.ts', 'protocol/', 'message/', 'util/']],
   ['dns/', ['errors.ts', 'protocol/', 'dkim/', 'util/']],
-  ['sink/', ['errors.ts', 'protocol/', 'message/', 'dkim/', 'util/', 'session/events.ts']],
+  // explain/ sits in architecture.md's Protocol row: the sink's HTTP API explains each reply of a session.
+  ['sink/', ['errors.ts', 'protocol/', 'message/', 'explain/', 'dkim/', 'util/', 'session/events.ts']],
   ['load/', ['errors.ts', 'protocol/', 'message/', 'session/', 'sasl/', 'dns/', 'dkim/', 'flows/', 'util/']],
 ];
 

@@ -23,6 +23,8 @@ export interface SinkOptions {
   saveDir: string | undefined;
   /** Emit transcript events (costly under load, so only when someone shows them). */
   transcript: boolean;
+  /** Keep each accepted message's bytes in memory (`raw` of the 'message' event), for the HTTP API's store. */
+  keepMessages?: boolean;
   /** A client silent this long gets 421 4.4.2 and is hung up on. */
   idleTimeoutMs: number;
   /** A STARTTLS handshake not done in this time is cut off. */
@@ -55,6 +57,8 @@ export interface SinkMessage {
   receivedAt: string;
   /** Line ends in the message that were not CRLF; `normalized`: saved as CRLF (--bare-newline normalize). */
   lineEndings: { bareLf: number; bareCr: number; normalized: boolean };
+  /** The message as received (after dot-unstuffing), with `keepMessages`. */
+  raw?: Buffer;
 }
 
 /** The counters a session moves (server.ts's Sink has them as `stats`). */

@@ -1,6 +1,6 @@
 import { createHash, verify as cryptoVerify } from 'node:crypto';
 import { SmtpkitError } from '../errors.js';
-import type { Resolver } from '../dns/resolver.js';
+import type { KeyLookup } from './key-lookup.js';
 import { BodyHasher, type Canon } from './canonicalize.js';
 import { addressDomain, compact, fieldValue, headerText, parseTagList, splitHeader, withoutSignatureValue, type HeaderField, type TagList } from './fields.js';
 import { parseKeyRecord, type KeyRecord } from './key.js';
@@ -57,7 +57,7 @@ interface Pending {
  * is read (at most 1 MiB), then the body streams through one hasher per signature, so a
  * message of any size is checked in constant memory. Keys come from `resolver`.
  */
-export async function verifyMessage(input: AsyncIterable<Buffer>, resolver: Resolver, now = new Date()): Promise<{ fromDomain: string | undefined; signatures: SignatureResult[] }> {
+export async function verifyMessage(input: AsyncIterable<Buffer>, resolver: KeyLookup, now = new Date()): Promise<{ fromDomain: string | undefined; signatures: SignatureResult[] }> {
   let head: Buffer | undefined = Buffer.alloc(0);
   let fields: HeaderField[] = [];
   let pending: Pending[] = [];
@@ -140,7 +140,7 @@ function prepare(field: HeaderField, index: number, fields: HeaderField[], now: 
   return p;
 }
 
-async function finish(p: Pending, fields: HeaderField[], resolver: Resolver): Promise<SignatureResult> {
+async function finish(p: Pending, fields: HeaderField[], resolver: KeyLookup): Promise<SignatureResult> {
   const r = p.result;
   const done = (result: SignatureResult['result'], reason: DkimReason, explanation: string) => Object.assign(r, { result, reason, explanation });
   if (!p.hasher) return r;

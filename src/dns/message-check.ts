@@ -164,7 +164,8 @@ function rdataProblem(buf: Buffer, type: number, start: number, end: number, lab
       return typeof r === 'string' ? r : undefined;
     }
     case 16: {
-      if (!length) return `${label}: no character-string at all`;
+      // No string at all breaks RFC 1035 but reads one way only (an empty record): SPF's suite
+      // (null-text) expects a receiver to pass over it, not to refuse the SPF record beside it.
       let p = start;
       while (p < end) p += 1 + buf[p]!;
       return p === end ? undefined : `${label}: a character-string runs past the record's data`;

@@ -7,7 +7,8 @@ Exit codes:
   1  a check failed (probe; a failure reply in a repl script; mx-lookup;
      dkim-verify: no signature passes)
   2  usage error (bad option or value)
-  3  DNS error (no such domain or host, no mail host, DNS failure or timeout)
+  3  DNS error (no such domain or host, no mail host, DNS failure or timeout;
+     check-message: a DNS failure left SPF, DKIM or DMARC unknown)
   4  connection failed, or no greeting in time
   5  protocol error (refused greeting or EHLO, garbled or unexpected reply,
      connection closed, command timeout)

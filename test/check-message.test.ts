@@ -8,6 +8,8 @@ import { authenticate, sealMessage } from 'mailauth';
 import { runCli } from './helpers/cli.js';
 import { dkimpyArcVerify, dkimpySign, dkimpyVerify, keyRecord, newKey } from './helpers/dkim-peer.js';
 import { dnsServer, type DnsServer, type Zone } from './helpers/dns-server.js';
+import { splitHeader } from '../src/dkim/fields.js';
+import { receivedClient } from '../src/auth/received.js';
 
 /*
  * check-message judged against two independent implementations: mailauth (DKIM, ARC,
@@ -241,6 +243,9 @@ test('a broken chain fails as RFC 8617 §5.2 says: an edited ARC-Authentication-
     assert.match(doc.result.arc.reason, reason, name);
     const ma = await authenticate(msg, { ...mta, ip: '198.51.100.7', helo: 'x.test', sender: 'b@forward.test' });
     assert.equal(ma.arc && ma.arc.status.result, 'fail', `${name}: mailauth agrees`);
+    // dkimpy says "ended" (no status) for a chain a sealer marked cv=fail; RFC 8617 §5.2 step 2 calls it fail.
+    const py = dkimpyArcVerify(msg, keys, dir);
+    assert.equal(py.cv, name === 'cv=fail on top' ? 'ended' : 'fail', `${name}: dkimpy agrees: ${py.output}`);
   }
   const many = Array.from({ length: 51 }, (_, k) => `ARC-Seal: i=${k + 1}; a=rsa-sha256; cv=${k ? 'pass' : 'none'}; d=x.test; s=s; b=AAAA\r\nARC-Message-Signature: i=${k + 1}; a=rsa-sha256; d=x.test; s=s; h=from; bh=AAAA; b=AAAA\r\nARC-Authentication-Results: i=${k + 1}; x.test; none\r\n`).join('');
   const { doc } = await check(Buffer.concat([Buffer.from(many), signed]), '--ip', '198.51.100.7', '--mail-from', 'b@x.test');
@@ -323,4 +328,18 @@ test('SPF without an evaluator, without a client address, without an envelope se
   const nullSender = await check(Buffer.concat([Buffer.from(`Return-Path: <>\r\n${RECEIVED}`), m]));
   assert.deepEqual([nullSender.doc.result.spf.domain, nullSender.doc.result.spf.helo], ['mail.example.test', 'mail.example.test'], 'the null sender is checked by its HELO name');
   assert.doesNotMatch(noClient.doc.result.authenticationResults, /spf=/);
+});
+
+test('the client from the topmost Received: as Postfix, Exim and Sendmail write it (IPv6 too); a field that names no address gives none', () => {
+  const cases: Array<[string, string | undefined, string | undefined]> = [
+    ['Received: from mail.example.test (mail.example.test [192.0.2.10])\r\n\tby mx.test (Postfix) with ESMTPS id 1;\r\n\tSun, 06 Dec 2026 11:00:00 +0000', '192.0.2.10', 'mail.example.test'],
+    ['Received: from helo.example.test (unknown [IPv6:2001:db8::25])\r\n\tby mx.test (Postfix) with ESMTP id 2; Sun, 06 Dec 2026 11:00:00 +0000', '2001:db8::25', 'helo.example.test'],
+    ['Received: from [198.51.100.7] (helo=out.lists.test)\r\n\tby mx.test with esmtps (Exim 4.96) id 3; Sun, 06 Dec 2026 11:00:00 +0000', '198.51.100.7', 'out.lists.test'],
+    ['Received: from relay.test (relay.test [203.0.113.9] (may be forged))\r\n\tby mx.test (8.17.1/8.17.1) with ESMTP id 4 for <b@x.test>; Sun, 06 Dec 2026 11:00:00 +0000', '203.0.113.9', 'relay.test'],
+    ['Received: by mx.test (Postfix, from userid 1000) id 5; Sun, 06 Dec 2026 11:00:00 +0000', undefined, undefined],
+  ];
+  for (const [field, ip, helo] of cases) {
+    const top = receivedClient(splitHeader(`${field}\r\nReceived: from other.test (other.test [192.0.2.99]) by x.test; Sun, 06 Dec 2026 10:00:00 +0000`));
+    assert.deepEqual([top?.ip, top?.helo], [ip, helo], field);
+  }
 });

@@ -3,7 +3,8 @@ import { version } from './version.js';
 
 const EXIT_CODES_HELP = `
 Exit codes:
-  0  success
+  0  success (spf: any SPF result computed, fail included; check-message:
+     any verdict computed)
   1  a check failed (probe; a failure reply in a repl script; mx-lookup;
      dkim-verify: no signature passes)
   2  usage error (bad option or value)

@@ -12,6 +12,8 @@ import type { ProbeResult } from './probe/result.js';
 import { DEFAULT_TIMEOUT_MS, type Timeouts } from './session/timeouts.js';
 import type { SessionOptions, TlsSettings } from './session/session.js';
 import { SINK_DEFAULTS, type SinkOptions } from './sink/server.js';
+import { checkHost as checkHostWith, type SpfQuery, type SpfVerdict } from './spf/check-host.js';
+import { resolverPort } from './spf/dns-port.js';
 
 export {
   SmtpSession,
@@ -49,6 +51,7 @@ export type { AuthPlan } from './flows/establish.js';
 export { deliveryCandidates, type HostAddress, type MxHost, type MxReport } from './dns/mx.js';
 export { Sink, SINK_DEFAULTS, type DropPoint, type SaveFailure, type SinkMessage, type SinkOptions } from './sink/server.js';
 export { LOCALHOST_CERT, LOCALHOST_KEY } from './sink/localhost-cert.js';
+export { spfIdentity, type SpfQuery, type SpfResult, type SpfStep, type SpfVerdict } from './spf/check-host.js';
 
 /** Where DNS questions go: the system's resolvers unless `servers` ("IP" or "IP:port") are given. */
 export interface DnsOptions {
@@ -143,4 +146,9 @@ export function probe(target: ProbeTarget, options: ProbeOptions): Promise<Probe
   // As the CLI does: a resolver in `resolver` means PTR and DNSBL checks, so only when asked for.
   const ptrOrDnsbl = rest.ptr || !!rest.dnsbl?.length;
   return probeWith(target, { ...rest, resolver: ptrOrDnsbl ? r : undefined, ...(dane ? { daneResolver: r } : {}) });
+}
+
+/** SPF as a receiver computes it (RFC 7208 check_host()): the result for a client address, with its trace. */
+export function checkHost(query: SpfQuery, options: DnsOptions = {}): Promise<SpfVerdict> {
+  return checkHostWith(resolverPort(resolver(options)), query);
 }

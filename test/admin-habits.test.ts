@@ -6,6 +6,7 @@ import { rawServer } from './helpers/raw-server.js';
 import { runCli } from './helpers/cli.js';
 import { TLS } from './helpers/paths.js';
 import { smtpPeer, type Peer } from './helpers/smtp-peer.js';
+import { tempDir } from './helpers/process-group.js';
 
 let plain: Peer;
 let implicit: Peer;
@@ -69,8 +70,8 @@ test('--dry-run prints the envelope (on stderr): MAIL FROM with its parameters a
 });
 
 test('--data FILE: the transcript does not claim headers were shown when none were', async () => {
-  const { writeFileSync, mkdtempSync } = await import('node:fs');
-  const dir = mkdtempSync('/tmp/smtpkit-data-');
+  const { writeFileSync } = await import('node:fs');
+  const dir = tempDir('smtpkit-data-');
   writeFileSync(`${dir}/m.eml`, 'Subject: from a file\r\n\r\nbody\r\n');
   const r = await runCli(['send', `127.0.0.1:${plain.port}`, '--from', 'a@example.test', '--to', 'b@example.test', '--data', `${dir}/m.eml`, '--starttls', 'never']);
   assert.equal(r.code, 0, r.stderr);
@@ -79,9 +80,9 @@ test('--data FILE: the transcript does not claim headers were shown when none we
 });
 
 test('--save-cert FILE writes the presented chain as PEM, leaf first (starttls, ehlo, connect, probe)', async () => {
-  const { mkdtempSync, readFileSync } = await import('node:fs');
+  const { readFileSync } = await import('node:fs');
   const { X509Certificate } = await import('node:crypto');
-  const dir = mkdtempSync('/tmp/smtpkit-cert-');
+  const dir = tempDir('smtpkit-cert-');
   const leaf = new X509Certificate(TLS.cert());
   const blocks = (file: string) => readFileSync(file, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g) ?? [];
   const st = await runCli(['starttls', `127.0.0.1:${plain.port}`, '--save-cert', `${dir}/st.pem`]);

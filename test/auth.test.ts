@@ -4,6 +4,7 @@ import { runCli } from './helpers/cli.js';
 import { capturePeer, PASSWORD, TOKEN, USER, type CapturePeer } from './helpers/capture-peer.js';
 import { TLS } from './helpers/paths.js';
 import { rawServer, lineServer } from './helpers/raw-server.js';
+import { tempDir } from './helpers/process-group.js';
 
 let peer: CapturePeer;
 let noTls: CapturePeer;
@@ -86,8 +87,8 @@ test('secrets: never a prompt off a terminal; --password-file; --password warns'
   const none = await runCli(['auth', at(peer), '--user', USER], { env: { SMTPKIT_PASSWORD: '' } });
   assert.equal(none.code, 2);
   assert.match(none.stderr, /no password given: set SMTPKIT_PASSWORD, or use --password-file/);
-  const { writeFileSync, mkdtempSync } = await import('node:fs');
-  const file = `${mkdtempSync('/tmp/smtpkit-')}/pw`;
+  const { writeFileSync } = await import('node:fs');
+  const file = `${tempDir('smtpkit-')}/pw`;
   writeFileSync(file, `${PASSWORD}\n`, { mode: 0o600 });
   assert.equal((await runCli(['auth', at(peer), '--user', USER, '--password-file', file, '-q'], { env: { SMTPKIT_PASSWORD: '' } })).code, 0);
   const custom = await runCli(['auth', at(peer), '--user', USER, '--password-env', 'MY_PW', '-q'], { env: { MY_PW: PASSWORD } });

@@ -10,6 +10,7 @@ import { runCli } from './helpers/cli.js';
 import { BIN, ROOT, TLS } from './helpers/paths.js';
 import { rawServer, type RawServer } from './helpers/raw-server.js';
 import { smtpPeer, type Peer } from './helpers/smtp-peer.js';
+import { slowloris } from './helpers/abusive-clients.js';
 
 /** probe --format prometheus, the exporter over HTTP, and a real Prometheus scraping it with the README's config. */
 let peer: Peer;
@@ -17,7 +18,7 @@ let silent: RawServer;
 let silentOpen = 0;
 let silentMax = 0;
 let dir: string;
-let exporter: { child: ChildProcess; url: string } | undefined;
+let exporter: { child: ChildProcess; url: string; stderr: () => string } | undefined;
 
 before(async () => {
   peer = await smtpPeer({ disabledCommands: ['AUTH'] });
@@ -39,8 +40,10 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function startExporter(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [BIN, 'exporter', '--listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' } });
+async function startExporter(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
+  const child = spawn(process.execPath, [BIN, 'exporter', '--listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', ...env } });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`exporter did not start: ${out}`)), 10_000);
@@ -52,9 +55,9 @@ async function startExporter(args: string[]): Promise<{ child: ChildProcess; url
         resolve(m[1]!);
       }
     });
-    child.on('exit', (code) => reject(new Error(`exporter exited ${code}: ${out}`)));
+    child.on('exit', (code) => reject(new Error(`exporter exited ${code}: ${out}${stderr}`)));
   });
-  return { child, url };
+  return { child, url, stderr: () => stderr };
 }
 
 async function get(url: string, headers: Record<string, string> = {}, limitMs = 20_000): Promise<{ status: number; body: string; type: string }> {
@@ -117,6 +120,84 @@ test('exporter: the scrape timeout bounds the probe, and --max-concurrent 1 keep
     assert.equal(value(s.body, 'smtpkit_probe_exit_code'), '4', 'no greeting within the scrape timeout');
   }
   assert.equal(silentMax, 1, 'never more than one probe connection at a time');
+});
+
+test('exporter: a scrape timeout too long for a timer (3,000,000 s) waits for its slot; it is never a 503 after 1 ms', async () => {
+  // The one slot is held by a probe of the silent server for about 2 s; the second scrape queues behind it.
+  const holder = get(`${exporter!.url}/probe?target=127.0.0.1:${silent.port}`, { 'X-Prometheus-Scrape-Timeout-Seconds': '2.5' });
+  for (let i = 0; i < 100 && value((await get(`${exporter!.url}/metrics`)).body, 'smtpkit_exporter_probes_in_flight') !== '1'; i++) await new Promise((r) => setTimeout(r, 20));
+  const started = Date.now();
+  const waiter = await get(`${exporter!.url}/probe?target=127.0.0.1:${peer.port}&module=smtp`, { 'X-Prometheus-Scrape-Timeout-Seconds': '3000000' });
+  const waited = Date.now() - started;
+  assert.equal((await holder).status, 200);
+  assert.equal(waiter.status, 200, waiter.body);
+  assert.equal(value(waiter.body, 'smtpkit_probe_success'), '1', waiter.body);
+  assert.ok(waited >= 1000, `it waited for the slot (${waited} ms)`);
+  assert.doesNotMatch(exporter!.stderr(), /TimeoutOverflowWarning/);
+});
+
+test('exporter: a client trickling its request headers is cut at the header timeout (10 s), not at Node’s 30 s check', async () => {
+  const started = Date.now();
+  const client = await slowloris(Number(new URL(exporter!.url).port), `GET /metrics HTTP/1.1\r\nHost: exporter\r\nX-Slow: ${'a'.repeat(400)}`, 100);
+  try {
+    const cut = await Promise.race([client.closed.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 15_000))]);
+    const ms = Date.now() - started;
+    assert.ok(cut, `still connected after ${ms} ms`);
+    assert.ok(ms >= 9_500 && ms <= 12_000, `cut after ${ms} ms`);
+    assert.match(client.text(), /^HTTP\/1\.1 408 /);
+  } finally {
+    client.destroy();
+  }
+});
+
+test('exporter: a module with credentials logs in only to the targets it lists; any other target is a 403 and no connection', async () => {
+  // A recording server: it counts connections and refuses each at once.
+  const recorder = await rawServer((s) => s.end('554 5.3.2 recorder.test takes no mail\r\n'));
+  const config = join(dir, 'auth.json');
+  const submission = { role: 'smtp', auth: { user: 'monitor@example.com', passwordEnv: 'MONITOR_PW' }, targets: ['mail.example.com:587', '*.example.com:587', `localhost:${recorder.port}`] };
+  writeFileSync(config, JSON.stringify({ modules: { submission } }));
+  const guarded = await startExporter(['--config', config], { MONITOR_PW: 'monitor-Secret-1' });
+  try {
+    for (const target of [`127.0.0.1:${recorder.port}`, `evil.test:${recorder.port}`, `example.com:587`, `mail.example.com:25`, `mail.example.com.evil.test:587`]) {
+      const r = await get(`${guarded.url}/probe?target=${encodeURIComponent(target)}&module=submission`, {}, 5000);
+      assert.equal(r.status, 403, `${target}: ${r.body}`);
+      assert.match(r.body, /^module "submission" may not be used with .*: its "targets" are mail\.example\.com:587, \*\.example\.com:587, localhost:\d+\n$/);
+    }
+    assert.deepEqual(recorder.received, [], 'no connection to a target outside the list');
+    const allowed = await get(`${guarded.url}/probe?target=localhost:${recorder.port}&module=submission`, {}, 5000);
+    assert.equal(allowed.status, 200, allowed.body);
+    assert.equal(recorder.received.length, 1, 'a listed target is probed');
+    assert.equal(value((await get(`${guarded.url}/metrics`)).body, 'smtpkit_exporter_bad_requests_total'), '5');
+  } finally {
+    guarded.child.kill('SIGTERM');
+    await recorder.close();
+  }
+});
+
+test('exporter: a module with "auth" and no "targets" is refused at start-up, saying why (exit 2)', async () => {
+  const config = join(dir, 'open-auth.json');
+  writeFileSync(config, JSON.stringify({ modules: { submission: { role: 'submission', auth: { user: 'monitor@example.com', passwordEnv: 'MONITOR_PW' } } } }));
+  const r = await runCli(['exporter', '--listen', '127.0.0.1:0', '--config', config], { env: { MONITOR_PW: 'x' } });
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /module "submission" logs in \("auth"\) but lists no "targets": a scrape could name any server and be sent the password/);
+  for (const [targets, why] of [[[], /non-empty list/], [['smtp://mail.example.com'], /without a scheme/], [['*.127.0.0.1:25'], /not an address/], [['bad host:25'], /not a host name/]] as const) {
+    writeFileSync(config, JSON.stringify({ modules: { submission: { role: 'submission', targets } } }));
+    const bad = await runCli(['exporter', '--listen', '127.0.0.1:0', '--config', config]);
+    assert.equal(bad.code, 2, JSON.stringify(targets));
+    assert.match(bad.stderr, why);
+  }
+});
+
+test('allowsTarget: names match without case or a final dot, a wildcard covers names under the domain only, ports must match', async () => {
+  const { allowsTarget } = await import('../src/exporter/modules.js');
+  const m = { role: 'submission' as const, targets: ['mail.example.com', '*.example.com:2525', '[::1]:587'] };
+  assert.equal(allowsTarget(m, 'MAIL.Example.com.', 587), true, 'the role’s port when the entry has none');
+  assert.equal(allowsTarget(m, 'mail.example.com', 25), false);
+  assert.equal(allowsTarget(m, 'a.b.example.com', 2525), true);
+  assert.equal(allowsTarget(m, 'example.com', 2525), false);
+  assert.equal(allowsTarget(m, 'evilexample.com', 2525), false);
+  assert.equal(allowsTarget(m, '::1', 587), true);
+  assert.equal(allowsTarget({ role: 'smtp' }, 'anything.test', 25), true, 'a module without a list (and without auth) is not limited');
 });
 
 test('probe --timeout bounds the whole probe even when a phase may wait longer (the exporter relies on it)', async () => {

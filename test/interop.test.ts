@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCli } from './helpers/cli.js';
 import { BIN } from './helpers/paths.js';
 import { hasTmux, Pty } from './helpers/pty.js';
+import { tempDir } from './helpers/process-group.js';
 
 /**
  * Against the real Postfix that test/interop/postfix.sh starts. Under CI these must run;
@@ -172,10 +172,10 @@ if (peersMissing && process.env.CI) throw new Error(`CI must run the sink intero
 
 test('smtpkit sink takes sessions from swaks (STARTTLS + AUTH, pipelined), load from Postfix’s smtp-source and chunks from send --bdat; every accepted message saved once', { skip: peersMissing }, async () => {
   const { sinkProcess } = await import('./helpers/sink-process.js');
-  const { mkdtempSync, readdirSync, rmSync } = await import('node:fs');
+  const { readdirSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
-  const base = mkdtempSync(join(tmpdir(), 'smtpkit-sink-interop-'));
+  const base = tempDir('smtpkit-sink-interop-');
   /** Saved .eml files, and the sink's JSON line per accepted message. */
   const saved = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.eml'));
   const accepted = (sink: { stdout(): string }) => sink.stdout().trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; file: string });
@@ -230,7 +230,7 @@ test('smtpkit sink takes sessions from swaks (STARTTLS + AUTH, pipelined), load 
 
 test('Postfix + Dovecot at a real terminal: /auth with the password typed logs in, and the password goes nowhere else', { skip: skip || (hasTmux ? false : 'tmux is not installed') }, async () => {
   const { user, password } = JSON.parse(readFileSync(ENV_FILE, 'utf8')) as { user: string; password: string };
-  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-pty-'));
+  const dir = tempDir('smtpkit-pty-');
   const history = join(dir, 'history');
   const pty = new Pty(`env -u SMTPKIT_PASSWORD NO_COLOR=1 SMTPKIT_HISTORY=${history} ${process.execPath} ${BIN} repl 127.0.0.1:${env!.submission} --ca-file ${env!.ca}`);
   try {
@@ -265,7 +265,7 @@ test('Postfix + Dovecot at a real terminal: /auth with the password typed logs i
 
 test('Postfix at a real terminal: a password typed ahead of /auth before /starttls never crosses in clear', { skip: skip || (hasTmux ? false : 'tmux is not installed') }, async () => {
   const { user, password } = JSON.parse(readFileSync(ENV_FILE, 'utf8')) as { user: string; password: string };
-  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-pty-'));
+  const dir = tempDir('smtpkit-pty-');
   const history = join(dir, 'history');
   const pty = new Pty(`env -u SMTPKIT_PASSWORD NO_COLOR=1 SMTPKIT_HISTORY=${history} ${process.execPath} ${BIN} repl 127.0.0.1:${env!.submission} --ca-file ${env!.ca} -v`);
   try {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DataEncoder } from '../src/protocol/data-encoder.js';
 import { parseAddress } from '../src/message/address.js';
 import { buildMessage, type MessageSpec } from '../src/message/build.js';
 import { base64Lines, base64LinesSize, headerText, quotedPrintable } from '../src/message/encode.js';
+import { tempDir } from './helpers/process-group.js';
 
 function encode(chunks: string[], dotStuff = true): string {
   const e = new DataEncoder(dotStuff);
@@ -86,7 +86,7 @@ test('UTF-8 text is 8bit with 8BITMIME, quoted-printable without', async () => {
 });
 
 test('attachments stream as base64 with exact sizes; MIME structure is well formed', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-'));
+  const dir = tempDir('smtpkit-');
   const file = join(dir, 'data.bin');
   const content = Buffer.from(Array.from({ length: 100_003 }, (_, i) => (i * 7) % 256));
   writeFileSync(file, content);

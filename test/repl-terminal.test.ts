@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { loggingServer, type LoggingServer } from './helpers/logging-server.js';
+import { loggingServer, recordingServer, type LoggingServer } from './helpers/logging-server.js';
 import { lineServer, rawServer } from './helpers/raw-server.js';
 import type { Socket } from 'node:net';
 import { BIN } from './helpers/paths.js';
 import { hasTmux, Pty } from './helpers/pty.js';
+import { tempDir } from './helpers/process-group.js';
 
 /**
  * The REPL at a real terminal (tmux), typed into key by key. Each test asserts on the three
@@ -28,7 +28,7 @@ before(async () => {
 after(() => server.close());
 
 function session(extra = '', port = server.port, { allowPlaintext = true } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-pty-'));
+  const dir = tempDir('smtpkit-pty-');
   const history = join(dir, 'history');
   // No SMTPKIT_PASSWORD: the secret must be typed at the prompt.
   const pty = new Pty(`env -u SMTPKIT_PASSWORD NO_COLOR=1 SMTPKIT_HISTORY=${history} ${process.execPath} ${BIN} repl 127.0.0.1:${port}${allowPlaintext ? ' --allow-plaintext' : ''} ${extra}`);
@@ -172,6 +172,46 @@ test('pty: /send answered step by step; no answer is sent as a command or kept i
     assertNoLeak('the history', history, 'ann@client.test', 'pty subject', 'pty body line');
   } finally {
     pty.close();
+  }
+});
+
+test('pty: /send with a smuggling sequence pasted at the Body question: one message, CRLF only, nothing after the CR sent as a command', { skip }, async () => {
+  // The fault: a server that ends DATA at any end-of-data variant, as a vulnerable one does.
+  const lenient = await recordingServer({ lenientEndOfData: true });
+  const { pty } = session('', lenient.port);
+  try {
+    await pty.waitFor(PROMPT, 'the prompt');
+    await pty.type('EHLO client.test');
+    await pty.key('Enter');
+    await pty.waitFor(/^<-  250 /m, 'the EHLO reply');
+    await pty.type('/send');
+    await pty.key('Enter');
+    for (const [question, answer] of [
+      [/From:/, 'ann@client.test'],
+      [/To:/, 'bob@example.test'],
+      [/Subject:/, 'pasted'],
+    ] as const) {
+      await pty.waitFor(question, `the ${question.source} question`);
+      await pty.key('C-u');
+      await pty.type(answer);
+      await pty.key('Enter');
+    }
+    await pty.waitFor(/Body/, 'the Body question');
+    await pty.key('C-u');
+    await pty.paste('line1\r.\r\nline2\r.\rMAIL FROM:<evil@attacker.test>');
+    await pty.waitFor(/queued as REC1/, 'the message accepted');
+    await pty.waitFor(PROMPT, 'the main prompt again');
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+    assert.equal(lenient.messages.length, 1);
+    const wire = lenient.messages[0]!.toString('latin1');
+    assert.doesNotMatch(wire, /\r(?!\n)|(?<!\r)\n/, 'CRLF only');
+    assert.match(wire, /\r\n\r\nline1\r\n\.\r\n$/, 'the line typed before the CR, then the one end of data');
+    assert.deepEqual(lenient.commands, ['EHLO client.test', 'MAIL FROM:<ann@client.test>', 'RCPT TO:<bob@example.test>', 'DATA', 'QUIT']);
+  } finally {
+    pty.close();
+    await lenient.close();
   }
 });
 
@@ -345,7 +385,7 @@ test('pty: Ctrl-D at the password prompt of `smtpkit auth` ends it (exit 2), wit
 
 test('pty: stdout to a file, stdin a terminal: the typed password goes to AUTH only, and a 5xx does not end the session', { skip }, async () => {
   // The transcript goes to the file; the screen (stderr) has the prompts and what was typed at the main prompt.
-  const transcript = join(mkdtempSync(join(tmpdir(), 'smtpkit-pty-out-')), 'out.txt');
+  const transcript = join(tempDir('smtpkit-pty-out-'), 'out.txt');
   const { pty, readHistory } = session(`> ${transcript}`);
   const start = server.lines.length;
   try {
@@ -507,7 +547,7 @@ test('pty: stderr not a terminal: /auth says the secret must come from SMTPKIT_P
 
 test('pty: Ctrl-C while a command waits for its reply stops the wait and closes the connection, without QUIT; keys typed meanwhile go nowhere', { skip }, async () => {
   const silent = await loggingServer({ answer: (l) => (/^NOOP/i.test(l) ? '' : undefined) });
-  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-pty-'));
+  const dir = tempDir('smtpkit-pty-');
   const history = join(dir, 'history');
   // The default command timeout is minutes: only Ctrl-C can end this wait within the test's.
   const pty = shellSession(silent.port, '', history);
@@ -537,7 +577,7 @@ test('pty: Ctrl-C while a command waits for its reply stops the wait and closes 
 
 test('pty: Ctrl-C while a command waits, with no line editing (output to files): the terminal sends SIGINT, and the wait stops the same way', { skip }, async () => {
   const silent = await loggingServer({ answer: (l) => (/^NOOP/i.test(l) ? '' : undefined) });
-  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-pty-'));
+  const dir = tempDir('smtpkit-pty-');
   const [out, err] = [join(dir, 'out'), join(dir, 'err')];
   // stdin a terminal, stdout and stderr files: a person types, in line mode (the terminal echoes).
   const pty = shellSession(silent.port, `>${out} 2>${err}`);
@@ -1012,7 +1052,7 @@ test('pty: Ctrl-D at the prompt: QUIT is shown on a line of its own, not on the 
 
 test('pty: no line editing (output to files): AUTH LOGIN refused, the user and password pasted with it still in the terminal are dropped, not sent', { skip }, async () => {
   const refusing = await loggingServer({ answer: (l) => (/^AUTH/i.test(l) ? '530 5.7.0 Must issue a STARTTLS command first\r\n' : undefined) });
-  const out = join(mkdtempSync(join(tmpdir(), 'smtpkit-pty-out-')), 'out.txt');
+  const out = join(tempDir('smtpkit-pty-out-'), 'out.txt');
   // Line mode: the terminal hands over one line per read, so the pasted lines wait in it, unread.
   const { pty, readHistory } = session(`>${out} 2>/dev/null`, refusing.port);
   const transcript = () => (existsSync(out) ? readFileSync(out, 'utf8') : '');

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runCli } from './helpers/cli.js';
@@ -11,6 +10,7 @@ import { lineServer, rawServer } from './helpers/raw-server.js';
 import { loggingServer } from './helpers/logging-server.js';
 import { completions } from '../src/repl/completer.js';
 import { parseEhlo } from '../src/protocol/capabilities.js';
+import { tempDir } from './helpers/process-group.js';
 
 let peer: CapturePeer;
 before(async () => {
@@ -21,7 +21,7 @@ after(() => peer.close());
 const script = (...lines: string[]) => `${lines.join('\n')}\n`;
 
 test('a scripted session: STARTTLS and AUTH meta commands mid-session, DATA with dot-stuffing', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-repl-'));
+  const dir = tempDir('smtpkit-repl-');
   const saved = join(dir, 'session.txt');
   const r = await runCli(['repl', `127.0.0.1:${peer.port}`, '--ca-file', TLS.ca], {
     env: { SMTPKIT_PASSWORD: PASSWORD },
@@ -126,7 +126,7 @@ test('the server closing mid-session, an unsolicited 421, and an over-long reply
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 
 test('at a terminal: prompt with state, tab completion, replies explained, history without secrets', { skip: hasTmux ? false : 'tmux is not installed' }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-pty-'));
+  const dir = tempDir('smtpkit-pty-');
   const history = join(dir, 'history');
   const name = `smtpkit-test-${process.pid}`;
   const tmux = (...args: string[]) => spawnSync('tmux', ['-L', name, ...args], { encoding: 'utf8' });

@@ -10,7 +10,7 @@ import type { SmtpEvent } from '../src/session/events.js';
 import { DotDecoder } from '../src/sink/dot-decoder.js';
 import { Sink, type SaveFailure, type SinkMessage, type SinkOptions } from '../src/sink/server.js';
 import { MAX_LINE } from '../src/sink/session.js';
-import { earlyTalker, envelope, idleClient, longLine, neverReads, rawClient, stalledHandshake, starttlsInjection, streamLines } from './helpers/abusive-clients.js';
+import { BARE_MESSAGE, bareNewlineSender, earlyTalker, envelope, idleClient, longAuthAnswer, longLine, neverReads, trickler, rawClient, stalledHandshake, starttlsInjection, streamLines } from './helpers/abusive-clients.js';
 
 const noPaint = await paint({ color: false });
 
@@ -118,6 +118,25 @@ test('a command line past the limit gets one 500 5.5.2 and the session goes on',
     await c.closed;
     assert.equal(c.text().match(/^500 /gm)?.length, 1);
     assert.match(c.text(), /^250 2\.0\.0 Ok\r\n250 2\.0\.0 Ok\r\n221 /m);
+  } finally {
+    await sink.close();
+  }
+});
+
+test('a 10 MiB AUTH answer gets 500 5.5.2 and ends the exchange (PLAIN and LOGIN): the next NOOP is a command again', async () => {
+  const { sink, port } = await startSink({ auth: 'tester:S3cret-pw' }, { transcript: false });
+  try {
+    for (const mech of ['PLAIN', 'LOGIN'] as const) {
+      const c = await longAuthAnswer(port, mech, 10 * 1024 * 1024);
+      await c.waitFor(/^500 5\.5\.2 Line too long\r\n(?:\d{3}[ -].*\r\n)/m);
+      const after = c.text().slice(c.text().indexOf('500 5.5.2 Line too long'));
+      assert.match(after, /^500 5\.5\.2 Line too long\r\n250 2\.0\.0 Ok\r\n/, `${mech}: ${JSON.stringify(after)}`);
+      // Not logged in: the exchange was abandoned, not completed.
+      await c.send('MAIL FROM:<a@client.test>\r\nQUIT\r\n');
+      await c.closed;
+      assert.match(c.text(), /^530 5\.7\.0 Authentication required\r\n221 /m);
+      c.destroy();
+    }
   } finally {
     await sink.close();
   }
@@ -606,4 +625,142 @@ test('fuzz: 120 clients send mutated sessions at once; the sink never throws, ev
     await sink.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('bare LF and CR in a message (DATA and BDAT, a CR LF split between writes): noted per message by default, saved as sent', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-bare-'));
+  const { sink, port, events, messages } = await startSink({ save: dir });
+  try {
+    for (const bdat of [false, true]) {
+      const c = await bareNewlineSender(port, { bdat });
+      await c.waitFor(/^250 2\.0\.0 Ok: queued/m);
+      c.destroy();
+    }
+    assert.deepEqual(messages.map((m) => m.lineEndings), [{ bareLf: 1, bareCr: 1, normalized: false }, { bareLf: 1, bareCr: 1, normalized: false }]);
+    for (const m of messages) assert.equal(readFileSync(m.file!, 'latin1'), `${BARE_MESSAGE}\nend\r\n`);
+    const notes = events.filter(([, e]) => e.type === 'warning' && /bare LF and 1 bare CR line end/.test((e as { message: string }).message));
+    assert.equal(notes.length, 2);
+    assert.match((notes[0]![1] as { message: string }).message, /hardened MTA .*refuses it.*saved as sent \(--bare-newline note\)/);
+    assert.equal(sink.stats.bareLineEnds, 2);
+    // The log says it on the message line and in the summary.
+    let out = '';
+    const log = new SinkLog({ write: (t: string) => (out += t) }, { write: (t: string) => (out += t) }, noPaint, { json: false, transcript: false, bareNewline: 'note' });
+    log.message(messages[0]!);
+    log.stopped(sink.stats);
+    assert.match(out, /, with 1 bare LF and 1 bare CR line end\(s\)\n/);
+    assert.match(out, /2 message\(s\) with bare LF or CR line ends \(--bare-newline note\)/);
+  } finally {
+    await sink.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--bare-newline reject: 550 5.5.2 after the dot, nothing saved, the next clean message taken; a command ended by a bare LF gets 521', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-bare-'));
+  const { sink, port, messages } = await startSink({ save: dir, bareNewline: 'reject' });
+  try {
+    for (const bdat of [false, true]) {
+      const c = await bareNewlineSender(port, { bdat });
+      await c.waitFor(/^550 5\.5\.2 Error: bare <LF> received\r\n/m);
+      await c.send('MAIL FROM:<a@client.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n');
+      await c.waitFor(/^354 /m);
+      await c.send('Subject: clean\r\n\r\nok\r\n.\r\n');
+      await c.waitFor(/^250 2\.0\.0 Ok: queued/m);
+      c.destroy();
+    }
+    assert.equal(messages.length, 2);
+    assert.ok(messages.every((m) => m.lineEndings.bareLf === 0 && m.lineEndings.bareCr === 0));
+    assert.equal(readdirSync(dir).length, 2, 'only the clean messages saved');
+    const c = await rawClient(port);
+    await c.waitFor(/^220 /m);
+    await c.send('EHLO client.test\nNOOP\r\n');
+    await c.closed;
+    assert.match(c.text(), /^521 5\.5\.2 \S+ Error: bare <LF> received\r\n$/m);
+    assert.doesNotMatch(c.text(), /^250/m, 'nothing after the bare LF was taken');
+  } finally {
+    await sink.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--bare-newline normalize: saved with CRLF in place of each bare LF and CR, said so', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-bare-'));
+  const { sink, port, messages } = await startSink({ save: dir, bareNewline: 'normalize' });
+  try {
+    for (const bdat of [false, true]) {
+      const c = await bareNewlineSender(port, { bdat });
+      await c.waitFor(/^250 2\.0\.0 Ok: queued/m);
+      c.destroy();
+    }
+    const mended = 'Subject: bare\r\n\r\nlf\r\nthen cr\r\nsplit\r\nend\r\n';
+    for (const m of messages) {
+      assert.deepEqual(m.lineEndings, { bareLf: 1, bareCr: 1, normalized: true });
+      assert.equal(readFileSync(m.file!, 'latin1'), mended);
+      assert.equal(m.size, mended.length);
+    }
+  } finally {
+    await sink.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--min-rate: a client trickling a byte at a time (never silent) gets 421 4.4.2 and its slot is freed; a client quiet between whole lines is --idle-timeout\'s', async () => {
+  const { sink, port, events } = await startSink({ minRate: '100/600ms', maxSessions: '1', idleTimeout: '5s' });
+  try {
+    const started = Date.now();
+    const { client, done } = await trickler(port, 50);
+    await client.closed;
+    const took = Date.now() - started;
+    assert.match(client.text(), /^421 4\.4\.2 \S+ Error: data rate too low \(under 100 bytes\/s over 0\.6 s, --min-rate\)\r\n/m);
+    assert.ok(took >= 600 && took < 10_000, `cut off after ${took} ms`);
+    await done;
+    assert.equal(sink.stats.slowSessions, 1);
+    // The same inside a message.
+    const inMessage = await trickler(port, 50, { inMessage: true });
+    await inMessage.client.closed;
+    assert.match(inMessage.client.text(), /^354 .*\r\n421 4\.4\.2 \S+ Error: data rate too low/m);
+    await inMessage.done;
+    assert.equal(sink.stats.slowSessions, 2);
+    assert.ok(events.some(([, e]) => e.type === 'warning' && /under 100 bytes\/s \(--min-rate\)/.test((e as { message: string }).message)));
+    // The one slot is free again; a client quiet between whole commands for longer than the window stays.
+    const quiet = await idleClient(port);
+    await quiet.send('EHLO client.test\r\n');
+    await quiet.waitFor(/^250 /m);
+    await new Promise((r) => setTimeout(r, 1500));
+    await quiet.send('NOOP\r\nQUIT\r\n');
+    await quiet.closed;
+    assert.match(quiet.text(), /^250 2\.0\.0 Ok\r\n221 /m);
+    // Nor one typing a message line by line, as a person does in a REPL.
+    const typist = await rawClient(port);
+    await envelope(typist);
+    await typist.send('DATA\r\n');
+    await typist.waitFor(/^354 /m);
+    for (const line of ['Subject: typed', '', 'one line', 'and, after a long thought, another']) {
+      await typist.send(`${line}\r\n`);
+      await new Promise((r) => setTimeout(r, 400));
+    }
+    await typist.send('.\r\nQUIT\r\n');
+    await typist.closed;
+    assert.match(typist.text(), /^250 2\.0\.0 Ok: queued/m);
+    // A quick message is no trickle.
+    const fast = await rawClient(port);
+    await envelope(fast);
+    await fast.send('DATA\r\n');
+    await fast.waitFor(/^354 /m);
+    await streamLines(fast, 2 * 1024 * 1024);
+    await fast.send('\r\n.\r\nQUIT\r\n');
+    await fast.closed;
+    assert.match(fast.text(), /^250 2\.0\.0 Ok: queued/m);
+    assert.equal(sink.stats.slowSessions, 2);
+  } finally {
+    await sink.close();
+  }
+});
+
+test('--min-rate 0 turns it off; bad values are usage errors', async () => {
+  assert.equal(sinkOptions({ minRate: '0' }, false).minRate, 0);
+  assert.deepEqual([sinkOptions({}, false).minRate, sinkOptions({}, false).minRateWindowMs], [100, 30_000]);
+  assert.equal(sinkOptions({ minRate: '500/2m' }, false).minRateWindowMs, 120_000);
+  for (const bad of ['fast', '-1', '10/forever']) assert.throws(() => sinkOptions({ minRate: bad }, false), /--min-rate/);
+  assert.throws(() => sinkOptions({ bareNewline: 'maybe' }, false), /--bare-newline takes note, reject, normalize/);
 });

@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { envelope, longLine, neverReads, oversizedData, rawClient, streamLines } from './helpers/abusive-clients.js';
+import { envelope, longAuthAnswer, longLine, neverReads, oversizedData, rawClient, streamLines } from './helpers/abusive-clients.js';
 import { MiB, watchPeakRss } from './helpers/peak-rss.js';
 import { sinkProcess, type SinkProcess } from './helpers/sink-process.js';
 
@@ -68,6 +68,37 @@ test('a 60 MiB message under a 100 MiB limit streams to disk byte for byte with 
     const saved = readFileSync(join(dir, files[0]!));
     assert.equal(saved.length, 60 * 15_000 * 73);
     assert.equal(createHash('sha256').update(saved).digest('hex'), sent.digest('hex'));
+    assert.ok(peak > 0 && peak < 150 * MiB, `peak RSS ${mib(peak)}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--bare-newline normalize: a 60 MiB message of bare LF lines is mended to CRLF as it streams to disk, memory flat', { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-bare-flood-'));
+  try {
+    const line = `${'b'.repeat(31)}\n`;
+    const piece = Buffer.from(line.repeat(MiB / line.length));
+    let json = '';
+    const peak = await withSink(['--json', '--save', dir, '--max-size', String(100 * MiB), '--bare-newline', 'normalize'], async (sink) => {
+      const c = await rawClient(sink.port);
+      await envelope(c);
+      await c.send('DATA\r\n');
+      await c.waitFor(/^354 /m);
+      for (let i = 0; i < 60; i++) await c.send(piece);
+      await c.send('\r\n.\r\n');
+      await c.waitFor(/queued as/, 60_000);
+      c.destroy();
+      assert.equal(await sink.stop(), 0);
+      json = sink.stdout();
+    });
+    const lines = 60 * (MiB / line.length);
+    assert.deepEqual(JSON.parse(json.trim()).lineEndings, { bareLf: lines, bareCr: 0, normalized: true });
+    const files = readdirSync(dir);
+    assert.equal(files.length, 1);
+    const saved = readFileSync(join(dir, files[0]!));
+    assert.equal(saved.length, 60 * MiB + lines + 2);
+    assert.equal(saved.indexOf('b\nb'), -1, 'no bare LF left');
     assert.ok(peak > 0 && peak < 150 * MiB, `peak RSS ${mib(peak)}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -138,6 +169,15 @@ test('a 50 MiB line with no line end: one 500 5.5.2, the rest dropped as it come
     const c = await longLine(sink.port, 50 * MiB);
     await c.waitFor(/^250 2\.0\.0 Ok/m);
     assert.equal(c.text().match(/^500 5\.5\.2 Line too long/gm)?.length, 1);
+    c.destroy();
+  });
+  assert.ok(peak > 0 && peak < 150 * MiB, `peak RSS ${mib(peak)}`);
+});
+
+test('a 50 MiB AUTH answer: one 500 5.5.2 that ends the exchange, memory flat', { skip }, async () => {
+  const peak = await withSink(['-q', '--auth', 'tester:S3cret-pw'], async (sink) => {
+    const c = await longAuthAnswer(sink.port, 'LOGIN', 50 * MiB);
+    await c.waitFor(/^500 5\.5\.2 Line too long\r\n250 2\.0\.0 Ok/m);
     c.destroy();
   });
   assert.ok(peak > 0 && peak < 150 * MiB, `peak RSS ${mib(peak)}`);

@@ -8,7 +8,8 @@ import { buildMessage, type MessageSpec, type OutgoingMessage } from '../message
 import { SmtpSession, type SessionOptions } from '../session/session.js';
 import type { DkimSignOptions } from '../dkim/sign.js';
 import { greetAndSecure, login, type AuthPlan, type StartTlsMode } from '../flows/establish.js';
-import { mailTransaction, wireForm, type Envelope } from '../flows/transaction.js';
+import { lineEndingsNote, mailTransaction, wireForm, type Envelope } from '../flows/transaction.js';
+import type { LineEndings } from '../protocol/data-encoder.js';
 import { jsonDocument } from '../render/json.js';
 import { processOutput } from '../render/output.js';
 import { printable } from '../render/printable.js';
@@ -41,6 +42,8 @@ export interface Stats {
   failed: number;
   latency: { connect: number[]; envelope: number[]; data: number[]; message: number[] };
   errors: Map<string, { count: number; example: string; code: number | undefined; command: string }>;
+  /** The message's line ends that were not CRLF (sent as CRLF), once it was made. */
+  lineEndings?: LineEndings;
 }
 
 export interface LoadOptions {
@@ -126,12 +129,13 @@ export async function runShard(base: SessionOptions, spec: MessageSpec, envelope
 interface Made {
   message: OutgoingMessage;
   wire: Buffer;
+  lineEndings: LineEndings;
 }
 
 async function madeOnce(spec: MessageSpec, eightBit: boolean, dkim: DkimSignOptions | undefined): Promise<Made> {
   const built = buildMessage(spec, eightBit);
   const message = dkim ? await (await import('../dkim/sign.js')).dkimSign(built, dkim) : built;
-  return { message, wire: await wireForm(message) };
+  return { message, ...(await wireForm(message)) };
 }
 
 function mergeStats(parts: Stats[]): Stats {
@@ -140,6 +144,7 @@ function mergeStats(parts: Stats[]): Stats {
     all.sent += p.sent;
     all.accepted += p.accepted;
     all.failed += p.failed;
+    all.lineEndings ??= p.lineEndings;
     for (const k of Object.keys(all.latency) as Array<keyof Stats['latency']>) for (const v of p.latency[k]) all.latency[k].push(v);
     for (const [key, e] of p.errors) {
       const had = all.errors.get(key);
@@ -174,7 +179,8 @@ async function connection(base: SessionOptions, envelope: Envelope, load: LoadSe
     if (opts.auth) await login(session, opts.auth);
     stats.latency.connect.push(performance.now() - t0);
     const caps = session.capabilities!;
-    const { message, wire } = await make(hasExtension(caps, '8BITMIME'));
+    const { message, wire, lineEndings } = await make(hasExtension(caps, '8BITMIME'));
+    stats.lineEndings ??= lineEndings;
     while (onThis < load.perConnection && (await take())) {
       onThis++;
       sent();
@@ -237,7 +243,7 @@ async function report(stats: Stats, seconds: number, load: LoadSettings & { thre
   const outcome: Outcome = { ok: exitCode === 0, exitCode, message: line, ...(errorClass ? { errorClass } : {}) };
   const output = await processOutput({ color: opts.color });
   if (opts.json) {
-    output.stdout.write(jsonDocument('send', { host: base.host, port: base.port }, outcome, { mode: 'load', settings: load, result: { sent: stats.sent, accepted: stats.accepted, failed: stats.failed, seconds: Math.round(seconds * 1000) / 1000, messagesPerSecond: rate, latencyMs: phases, errors } }));
+    output.stdout.write(jsonDocument('send', { host: base.host, port: base.port }, outcome, { mode: 'load', settings: load, result: { sent: stats.sent, accepted: stats.accepted, failed: stats.failed, seconds: Math.round(seconds * 1000) / 1000, messagesPerSecond: rate, latencyMs: phases, errors, ...(stats.lineEndings ? { lineEndings: stats.lineEndings } : {}) } }));
     return exitCode;
   }
   if (opts.quiet) {
@@ -251,6 +257,8 @@ async function report(stats: Stats, seconds: number, load: LoadSettings & { thre
   const measured = Object.entries(phases).filter(([, p]) => p.count > 0);
   if (measured.length) out.push(`    latency (ms)   count      p50      p95      p99      max`);
   for (const [phase, p] of measured) out.push(`    ${phase.padEnd(12)} ${String(p.count).padStart(7)} ${String(p.p50).padStart(8)} ${String(p.p95).padStart(8)} ${String(p.p99).padStart(8)} ${String(p.max).padStart(8)}`);
+  const note = stats.lineEndings && lineEndingsNote(stats.lineEndings);
+  if (note) out.push(c.yellow(`!!! ${printable(note)}`));
   for (const e of errors) out.push(c.yellow(`!!! ${e.count} × ${printable(e.code ? `${e.code} to ${e.command}: ${e.example}` : e.example)}${e.explanation ? `\n    # ${e.explanation}` : ''}`));
   out.push((exitCode ? c.red.bold : c.green.bold)(`=== ${stats.accepted} of ${stats.sent} message(s) accepted in ${seconds.toFixed(2)} s: ${rate} messages/s${stats.failed ? `; ${stats.failed} failed (exit ${exitCode})` : ''}`));
   output.stdout.write(`${out.join('\n')}\n`);

@@ -8,7 +8,8 @@ import { formatTarget } from '../protocol/target.js';
 import { parseAddress, parseAddressList, splitAddressList } from '../message/address.js';
 import { mail, rcpt } from '../protocol/envelope.js';
 import { buildMessage, parseHeader, type MessageSpec } from '../message/build.js';
-import { mailTransaction, queueIdOf, type Envelope } from '../flows/transaction.js';
+import { encoded, lineEndingsNote, mailTransaction, queueIdOf, type Envelope } from '../flows/transaction.js';
+import { DataEncoder } from '../protocol/data-encoder.js';
 import { greetAndSecure, login, planAuth, startTlsMode, type AuthFlags, type AuthPlan } from '../flows/establish.js';
 import type { ResolverFlags } from '../dns/resolver.js';
 import { dkimOptions, dkimSign, type DkimFlags, type DkimSignOptions } from '../dkim/sign.js';
@@ -137,7 +138,7 @@ export async function send(spec: string | undefined, flags: SendFlags): Promise<
     if (dkim) details.dkim = { domain: /\bd=([^;\s]+)/.exec(outgoing.headerLines[0] ?? '')?.[1], selector: dkim.selector, algorithm: dkim.key.algorithm, keyBits: dkim.key.bits, canonicalization: `${dkim.canon.header}/${dkim.canon.body}` };
     details.size = outgoing.size;
     const stopAfter = quitAfter === 'mail' || quitAfter === 'rcpt' || quitAfter === 'data' ? quitAfter : undefined;
-    const result = await mailTransaction(session, envelope, outgoing, { pipelining: flags.pipelining !== false, bdat: !!flags.bdat, strict: !!flags.strict, stopAfter, source: flags.data === undefined ? undefined : flags.data === '-' ? 'standard input' : flags.data });
+    const result = await mailTransaction(session, envelope, outgoing, { pipelining: flags.pipelining !== false, bdat: !!flags.bdat, strict: !!flags.strict, stopAfter, source: flags.data === undefined ? undefined : flags.data === '-' ? 'standard input' : flags.data, onLineEndings: (e) => (details.lineEndings = e) });
     details.recipients = result.recipients.map(({ address, accepted, reply }) => ({ address, accepted, code: reply.code, enhanced: reply.enhanced, text: replyText(reply) }));
     if (result.stopped === 'data' && !session.isOpen) return `${stopped('data')} (connection closed after the 354 so no message is taken)`;
     if (result.stopped) return stopped(result.stopped);
@@ -214,18 +215,21 @@ async function dryRun(flags: SendFlags): Promise<number> {
     const mailLine = mail(envelope.from.address, { size: message.size, smtputf8: message.utf8 || undefined, requiretls: envelope.requiretls, ...(dsn ? { ret: envelope.ret, envid: envelope.envid } : {}) });
     const bcc = new Set(parseAddressList(flags.bcc, '--bcc').map((a) => a.address));
     const rcpts = envelope.recipients.map((r) => ({ address: r.address, line: rcpt(r.address, envelope.notify ? { notify: envelope.notify, orcpt: r.address } : {}), bcc: bcc.has(r.address) }));
+    // As it would go on the wire (CRLF line ends only), without the dot-stuffing that is not part of it.
+    const encoder = new DataEncoder(false);
     if (flags.json) {
       const chunks: Buffer[] = [];
-      for await (const chunk of message.chunks()) chunks.push(chunk);
+      for await (const chunk of encoded(message, encoder)) chunks.push(chunk);
       const outcome = { ok: true, exitCode: 0, message: 'dry run: nothing was sent' };
-      output.stdout.write(jsonDocument('send', null, outcome, { dryRun: true, envelope: { mail: mailLine, from: envelope.from.address, recipients: rcpts }, size: message.size, message: Buffer.concat(chunks).toString('utf8') }));
+      output.stdout.write(jsonDocument('send', null, outcome, { dryRun: true, envelope: { mail: mailLine, from: envelope.from.address, recipients: rcpts }, size: message.size, message: Buffer.concat(chunks).toString('utf8'), lineEndings: encoder.lineEndings }));
       return 0;
     }
     const lines = ['=== Envelope (dry run: nothing is sent; parameters as a server offering every extension would get them)', ` -> ${mailLine}`, ...rcpts.map((r) => ` -> ${r.line}${r.bcc ? '   (Bcc: in the envelope only)' : ''}`), `=== Message (${message.size === undefined ? 'size unknown: read from standard input' : `${message.size} bytes`})`];
     // The envelope on standard error, the message alone on standard output: `> msg.eml` keeps a clean message.
     output.stderr.write(`${lines.map(printable).join('\n')}\n`);
-    // The message itself verbatim, as it would go on the wire.
-    for await (const chunk of message.chunks()) output.data.write(chunk);
+    for await (const chunk of encoded(message, encoder)) output.data.write(chunk);
+    const note = lineEndingsNote(encoder.lineEndings, true);
+    if (note) output.stderr.write(`smtpkit: warning: ${printable(note)}\n`);
     return 0;
   } catch (err) {
     return bareFailure(flags, err instanceof SmtpkitError ? err : new SmtpkitError('usage', (err as Error).message), output);

@@ -6,6 +6,7 @@ import { SinkLog } from '../render/sink-log.js';
 import type { SmtpEvent } from '../session/events.js';
 import { parseDuration } from '../session/timeouts.js';
 import { LOCALHOST_CERT, LOCALHOST_KEY } from '../sink/localhost-cert.js';
+import { BARE_NEWLINE, type BareNewline } from '../sink/line-ends.js';
 import { Sink, SINK_DEFAULTS, type DropPoint, type SaveFailure, type SinkMessage, type SinkOptions } from '../sink/server.js';
 import { readOption } from '../flows/options.js';
 import { processOutput } from '../render/output.js';
@@ -33,6 +34,8 @@ export interface SinkFlags {
   count?: string;
   idleTimeout?: string;
   maxSessions?: string;
+  minRate?: string;
+  bareNewline?: string;
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
@@ -59,6 +62,9 @@ export function sinkOptions(flags: SinkFlags, transcript: boolean): SinkOptions 
   const maxSessions = flags.maxSessions === undefined ? SINK_DEFAULTS.maxSessions : Number(flags.maxSessions);
   if (!Number.isSafeInteger(maxSessions) || maxSessions < 1) throw usageError('--max-sessions takes a whole number, 1 or more');
   const idleTimeoutMs = flags.idleTimeout === undefined ? SINK_DEFAULTS.idleTimeoutMs : parseDuration(flags.idleTimeout, '--idle-timeout');
+  const minRate = parseMinRate(flags.minRate);
+  const bareNewline = (flags.bareNewline ?? SINK_DEFAULTS.bareNewline) as BareNewline;
+  if (!BARE_NEWLINE.includes(bareNewline)) throw usageError(`--bare-newline takes ${BARE_NEWLINE.join(', ')}`);
   if ((flags.cert === undefined) !== (flags.key === undefined)) throw usageError('--cert and --key go together');
   const wantsTls = flags.tls || flags.cert !== undefined;
   return {
@@ -78,8 +84,18 @@ export function sinkOptions(flags: SinkFlags, transcript: boolean): SinkOptions 
     idleTimeoutMs,
     handshakeTimeoutMs: SINK_DEFAULTS.handshakeTimeoutMs,
     maxSessions,
+    ...minRate,
+    bareNewline,
     random: Math.random,
   };
+}
+
+/** --min-rate RATE[/WINDOW]: bytes per second, averaged over WINDOW (default 30s); 0 turns it off. */
+function parseMinRate(text: string | undefined): { minRate: number; minRateWindowMs: number } {
+  if (text === undefined) return { minRate: SINK_DEFAULTS.minRate, minRateWindowMs: SINK_DEFAULTS.minRateWindowMs };
+  const m = /^\s*(\d+)\s*(?:\/(.+))?$/.exec(text);
+  if (!m) throw usageError(`--min-rate takes bytes per second, optionally over a window: 100, 100/30s (0 turns it off), not ${JSON.stringify(text)}`);
+  return { minRate: Number(m[1]), minRateWindowMs: m[2] === undefined ? SINK_DEFAULTS.minRateWindowMs : parseDuration(m[2], '--min-rate window') };
 }
 
 /** `smtpkit sink`: a local server that takes mail and shows what it got, explained. */
@@ -87,7 +103,7 @@ export async function sink(flags: SinkFlags): Promise<number> {
   const output = await processOutput(flags);
   const c = output.paint;
   const transcript = !flags.json && !flags.quiet;
-  const log = new SinkLog(output.stdout, output.stderr, c, { json: !!flags.json, transcript });
+  const log = new SinkLog(output.stdout, output.stderr, c, { json: !!flags.json, transcript, bareNewline: flags.bareNewline ?? SINK_DEFAULTS.bareNewline });
   // Catch Ctrl-C before announcing the port: a signal that comes in between would kill us.
   let interrupted: () => void = () => {};
   const signalled = new Promise<void>((resolve) => (interrupted = resolve));

@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { SmtpkitError, usageError } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
 import { aLabels, dnsNameProblem, notIdna, presentationName } from './domain.js';
-import { ask, type AskOptions, type DnsRecord, type DnsResponse, type Ede, type NameServer, type RecordType, type TransportOptions } from './transport.js';
+import { ask, MalformedAnswer, type AskOptions, type DnsRecord, type DnsResponse, type Ede, type NameServer, type RecordType, type TransportOptions } from './transport.js';
 
 /** Why a name has no records of a type: told apart, because the fixes differ. */
 export type Absence = 'NXDOMAIN' | 'NODATA';
@@ -31,6 +31,12 @@ const RCODE_WHY: Record<number, string> = { 1: 'the server could not read the qu
 
 /** What went wrong with one look-up, as data (JSON carries it). */
 export interface DnsErrorInfo {
+  /**
+   * rcode: the resolver answered an error (SERVFAIL, REFUSED ...); no-answer: none answered
+   * in time or at all; malformed: an answer that cannot be believed (a pointer loop, a record
+   * cut short, counts that do not match, TC over TCP, another question); not-a-name: never asked.
+   */
+  kind: 'rcode' | 'no-answer' | 'malformed' | 'not-a-name';
   name: string;
   type: RecordType;
   /** The resolver that answered, or undefined when none did. */
@@ -49,13 +55,13 @@ export class DnsFailure extends SmtpkitError {
     readonly info: DnsErrorInfo,
     message: string,
   ) {
-    super('dns', message, 'dns');
+    super('dns', message, 'dns', info.kind === 'malformed' ? { kind: 'malformed' } : {});
   }
 
   /** "SERVFAIL, EDE 6 DNSSEC Bogus" or "no answer": for findings. */
   get short(): string {
     const ede = this.info.ede.map((e) => `EDE ${e.code} ${e.text}`).join(', ');
-    return [this.info.rcode ?? 'no answer', ede].filter(Boolean).join(', ');
+    return [this.info.rcode ?? (this.info.kind === 'malformed' ? 'malformed answer' : 'no answer'), ede].filter(Boolean).join(', ');
   }
 }
 
@@ -85,21 +91,22 @@ export class Resolver {
   async query(unicodeName: string, type: RecordType, want: AskOptions = {}): Promise<Answer<DnsRecord> & { response: DnsResponse }> {
     const name = aLabels(unicodeName);
     // A name from DNS or a record (an SPF include:) that IDNA refuses is that name's problem, not the user's.
-    if (name === undefined) throw new DnsFailure({ name: unicodeName, type, server: undefined, rcode: undefined, ede: [] }, `${type} ${notIdna(unicodeName)}`);
+    if (name === undefined) throw new DnsFailure({ kind: 'not-a-name', name: unicodeName, type, server: undefined, rcode: undefined, ede: [] }, `${type} ${notIdna(unicodeName)}`);
     // A name too long for DNS (from a record, or a U-label that grew) is refused here, not by the encoder's throw.
     const tooLong = dnsNameProblem(name);
-    if (tooLong) throw new DnsFailure({ name, type, server: undefined, rcode: undefined, ede: [] }, `${type} ${JSON.stringify(name)} is not a DNS name: ${tooLong}`);
+    if (tooLong) throw new DnsFailure({ kind: 'not-a-name', name, type, server: undefined, rcode: undefined, ede: [] }, `${type} ${JSON.stringify(name)} is not a DNS name: ${tooLong}`);
     let response: DnsResponse;
     try {
       response = await ask(name, type, this.transport, want);
     } catch (err) {
-      if (err instanceof SmtpkitError && err.errorClass === 'dns') throw new DnsFailure({ name, type, server: undefined, rcode: undefined, ede: [] }, err.message);
+      if (err instanceof MalformedAnswer) throw new DnsFailure({ kind: 'malformed', name, type, server: err.server, rcode: undefined, ede: [] }, err.message);
+      if (err instanceof SmtpkitError && err.errorClass === 'dns') throw new DnsFailure({ kind: 'no-answer', name, type, server: undefined, rcode: undefined, ede: [] }, err.message);
       throw err;
     }
     if (response.rcode !== 0 && response.rcode !== 3) {
       const rcode = RCODE_NAMES[response.rcode] ?? `rcode ${response.rcode}`;
       const why = response.ede.length ? describeEde(response.ede) : `${RCODE_WHY[response.rcode] ?? 'an error'}${response.rcode === 2 ? '; it gave no Extended DNS Error, so the cause is unknown: often broken DNSSEC or unreachable authoritative servers' : ''}`;
-      throw new DnsFailure({ name, type, server: response.server, rcode, ede: response.ede }, `${type} ${name}: the resolver ${response.server} answered ${rcode} (${why})`);
+      throw new DnsFailure({ kind: 'rcode', name, type, server: response.server, rcode, ede: response.ede }, `${type} ${name}: the resolver ${response.server} answered ${rcode} (${why})`);
     }
     const wanted = response.answers.filter((r) => r.type === typeNumber(type));
     const cname = response.answers.find((r) => r.type === 5 && String(r.name).toLowerCase() === name.toLowerCase().replace(/\.$/, ''));

@@ -4,6 +4,7 @@ import net from 'node:net';
 import { rootCertificates } from 'node:tls';
 import DNS from 'dns2';
 import { SmtpkitError } from '../errors.js';
+import { checkAnswer, typeName, type Asked } from './message-check.js';
 import { describeTimeout } from '../util/duration.js';
 
 const { Packet } = DNS;
@@ -80,11 +81,13 @@ export interface AskOptions {
 /**
  * One question, asked of the name servers in turn: UDP first, TCP when the answer is
  * truncated (or with `tcp`), or DoH. Every wait has the timeout; dns2's own clients
- * lack one on TCP and DoH, so the transports are ours and dns2 only encodes.
+ * lack one on TCP and DoH, so the transports are ours and dns2 only encodes and decodes
+ * what checkAnswer has walked first.
  *
  * Any answer is final, SERVFAIL included: a validating resolver's SERVFAIL is often its
  * verdict that the data is forged, and asking a second, perhaps non-validating, server
- * would take the forgery. Only silence, an unreachable server or REFUSED moves on.
+ * would take the forgery. A malformed answer is final too, and a failure (never "no
+ * records"). Only silence, an unreachable server or REFUSED moves on.
  */
 export async function ask(name: string, type: RecordType, opts: TransportOptions, want: AskOptions = {}): Promise<DnsResponse> {
   const query = new Packet();
@@ -97,88 +100,128 @@ export async function ask(name: string, type: RecordType, opts: TransportOptions
   const opt = Packet.Resource.EDNS as unknown as (rdata: object[], o: { udpPayloadSize: number; doFlag: boolean }) => DnsPacket['additionals'][number];
   query.additionals.push(opt([], { udpPayloadSize: EDNS_PAYLOAD, doFlag: !!want.dnssec }));
   const wire = query.toBuffer();
+  const asked: Asked = { id: query.header.id, name, type: TYPE[type], class: Packet.CLASS.IN };
+  const what = `${type} ${name}`;
 
-  if (opts.doh) return parse(await viaDoh(wire, opts), opts.doh, false, query);
+  if (opts.doh) return response(judgeOrThrow(await viaDoh(wire, opts), asked, false, what, opts.doh), opts.doh, false);
   if (!opts.servers.length) throw dnsError('no DNS resolver is configured (use --resolver)');
   const failures: string[] = [];
+  let malformedSeen = false;
   for (const server of opts.servers) {
     const label = net.isIPv6(server.address) ? `[${server.address}]:${server.port}` : `${server.address}:${server.port}`;
     const local = isLoopback(server.address);
-    let response: DnsResponse & { truncated: boolean };
+    let answer: Judged;
     try {
-      response = parse(opts.tcp ? await viaTcp(wire, server, opts.timeoutMs) : await viaUdp(wire, server, opts.timeoutMs), label, local, query);
-      if (response.truncated) response = parse(await viaTcp(wire, server, opts.timeoutMs), label, local, query);
+      answer = opts.tcp ? judgeOrThrow(await viaTcp(wire, server, opts.timeoutMs), asked, false, what, label) : await viaUdp(wire, asked, server, opts.timeoutMs, what, label);
+      if (answer.truncated) answer = judgeOrThrow(await viaTcp(wire, server, opts.timeoutMs), asked, false, what, label);
     } catch (err) {
+      if (err instanceof MalformedAnswer && !(err instanceof IgnoredAnswers)) throw err;
+      if (err instanceof IgnoredAnswers) malformedSeen = true;
       failures.push(`${label}: ${(err as Error).message}`);
       continue;
     }
-    if (response.rcode === 5 && server !== opts.servers.at(-1)) {
+    if (answer.packet.header.rcode === 5 && server !== opts.servers.at(-1)) {
       failures.push(`${label}: REFUSED`);
       continue;
     }
-    return response;
+    return response(answer, label, local);
   }
-  throw dnsError(`no DNS server answered ${type} ${name}: ${failures.join('; ')}`);
+  const message = `no DNS server answered ${what}: ${failures.join('; ')}`;
+  throw malformedSeen ? new MalformedAnswer(message, undefined) : dnsError(message);
 }
 
 export function isLoopback(address: string): boolean {
   return /^127\./.test(address) || address === '::1' || /^::ffff:127\./i.test(address);
 }
 
-function parse(buffer: Buffer, server: string, local: boolean, query: DnsPacket): DnsResponse & { truncated: boolean } {
-  const packet = answerTo(buffer, query);
-  if (typeof packet === 'string') throw new Error(packet);
-  const header = packet.header as unknown as { rcode: number; tc: number; ad: number };
-  const opt = (packet.additionals ?? []).find((r) => r && r.type === TYPE_OPT) as { rdata?: Array<{ ednsCode?: number; code?: number; extra?: string }> } | undefined;
+function response({ packet }: Judged, server: string, local: boolean): DnsResponse {
+  const header = packet.header as unknown as { rcode: number; ad: number };
+  const opt = packet.additionals.find((r) => r.type === TYPE_OPT) as { rdata?: Array<{ ednsCode?: number; code?: number; extra?: string }> } | undefined;
   const ede = (opt?.rdata ?? []).filter((o) => o.ednsCode === EDE_OPTION).map((o) => ({ code: o.code ?? -1, text: EDE_NAMES[o.code ?? -1] ?? `EDE ${o.code}`, extra: o.extra ?? '' }));
-  return {
-    rcode: header.rcode,
-    authenticated: header.ad === 1,
-    truncated: header.tc === 1,
-    answers: packet.answers.filter(Boolean) as DnsRecord[],
-    server,
-    local,
-    ede,
-  };
+  return { rcode: header.rcode, authenticated: header.ad === 1, answers: packet.answers as DnsRecord[], server, local, ede };
 }
 
 const TYPE_OPT = 41;
 
-/** The packet, if it answers our query (same ID and the same question), else why not. */
-function answerTo(buffer: Buffer, query: DnsPacket): DnsPacket | string {
-  let packet: DnsPacket;
-  try {
-    packet = Packet.parse(buffer);
-  } catch {
-    return 'malformed DNS answer';
-  }
-  const header = packet.header as unknown as { id: number; qr: number };
-  if (header.id !== query.header.id) return 'answer with the wrong id';
-  const [asked] = query.questions;
-  const [q] = packet.questions ?? [];
-  // RFC 5452 §9.1: an answer counts only when it repeats our question.
-  const same = q && asked && String(q.name).toLowerCase().replace(/\.$/, '') === String(asked.name).toLowerCase().replace(/\.$/, '') && q.type === asked.type && q.class === asked.class;
-  if (!same || header.qr !== 1) return 'answer to a different question';
-  return packet;
+interface Judged {
+  packet: DnsPacket;
+  truncated: boolean;
 }
 
-function viaUdp(wire: Buffer, server: NameServer, timeoutMs: number): Promise<Buffer> {
-  const query = Packet.parse(wire);
+/** A checked answer decoded, or why it cannot be believed (foreign: it answers another question). */
+function judge(buffer: Buffer, asked: Asked, truncationAllowed: boolean): Judged | { foreign: boolean; problem: string } {
+  const verdict = checkAnswer(buffer, asked, truncationAllowed);
+  if (!verdict.ok) return verdict;
+  const packet = new Packet();
+  packet.header = Packet.Header.parse(buffer);
+  packet.questions = [Packet.Question.parse(new Packet.Reader(buffer, HEADER_BITS))];
+  if (verdict.truncated) return { packet, truncated: true };
+  const sections = { answer: packet.answers, authority: packet.authorities, additional: packet.additionals };
+  for (const span of verdict.records) {
+    // Each record decoded where the walk found it, and it must use exactly its bytes:
+    // dns2 reads some types without looking at the data length.
+    const reader = new Packet.Reader(buffer, span.start * 8);
+    const where = `${span.section} record ${span.index} (${typeName(span.type)})`;
+    try {
+      sections[span.section].push(Packet.Resource.parse(reader));
+    } catch (err) {
+      return { foreign: false, problem: `${where} could not be decoded: ${(err as Error).message}` };
+    }
+    if (reader.offset !== span.end * 8) return { foreign: false, problem: `${where} could not be decoded: its data is not what its type holds` };
+  }
+  // RFC 6891 §6.1.3: with OPT the RCODE has 12 bits, the high 8 in the OPT record's TTL.
+  const optRecord = packet.additionals.find((r) => r.type === TYPE_OPT) as { extendedRcode?: number } | undefined;
+  if (optRecord?.extendedRcode) packet.header.rcode = (optRecord.extendedRcode << 4) | (packet.header.rcode & 0xf);
+  return { packet, truncated: false };
+}
+
+const HEADER_BITS = 96;
+
+/** Over TCP and HTTPS the answer is the server's only word: anything wrong with it is malformed. */
+function judgeOrThrow(buffer: Buffer, asked: Asked, truncationAllowed: boolean, what: string, server: string): Judged {
+  const j = judge(buffer, asked, truncationAllowed);
+  if ('problem' in j) throw malformed(what, server, j.problem);
+  return j;
+}
+
+/** An answer that cannot be believed: a DNS failure (exit 3), never "no records". */
+export class MalformedAnswer extends SmtpkitError {
+  constructor(
+    message: string,
+    readonly server: string | undefined,
+  ) {
+    super('dns', message, 'dns', { kind: 'malformed' });
+  }
+}
+
+const malformed = (what: string, server: string, problem: string) => new MalformedAnswer(`${what}: the answer from ${server} is malformed: ${problem}`, server);
+
+/** Only datagrams answering another question came, and the wait ran out: like silence, the next server is asked. */
+class IgnoredAnswers extends MalformedAnswer {}
+
+function viaUdp(wire: Buffer, asked: Asked, server: NameServer, timeoutMs: number, what: string, label: string): Promise<Judged> {
   return new Promise((resolve, reject) => {
     const socket = dgram.createSocket(net.isIPv6(server.address) ? 'udp6' : 'udp4');
-    const done = (err: Error | undefined, data?: Buffer) => {
+    let ignored: string | undefined;
+    const done = (err: Error | undefined, answer?: Judged) => {
       clearTimeout(timer);
       socket.close();
       if (err) reject(err);
-      else resolve(data!);
+      else resolve(answer!);
     };
-    const timer = setTimeout(() => done(new Error(`no answer within ${describeTimeout(timeoutMs)}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      const wait = `no answer within ${describeTimeout(timeoutMs)}`;
+      done(ignored ? new IgnoredAnswers(`${wait}; the only answer was not to our question, so it was ignored: ${ignored}`, label) : new Error(wait));
+    }, timeoutMs);
     socket.on('error', (err) => done(err));
     socket.on('message', (data, from) => {
       // Only the answer to our question, from the server we asked, ends the wait;
-      // stray or spoofed datagrams are ignored.
+      // stray or spoofed datagrams (another ID, another question) are ignored.
       if (from.port !== server.port || from.address !== server.address) return;
-      if (typeof answerTo(data, query) !== 'string') done(undefined, data);
+      const j = judge(data, asked, true);
+      if (!('problem' in j)) done(undefined, j);
+      else if (!j.foreign) done(malformed(what, label, j.problem));
+      else if (!/wrong ID/.test(j.problem)) ignored = j.problem;
     });
     socket.send(wire, server.port, server.address, (err) => err && done(err));
   });

@@ -5,7 +5,8 @@ import { probeSettings, type ProbeFlags } from '../probe/settings.js';
 import { sessionOptions } from '../flows/options.js';
 import { probe } from '../probe/probe.js';
 import { probeFamilies, renderFamilies, type Family } from './metrics.js';
-import { DEFAULT_MODULE, ROLE_PORTS, type Module } from './modules.js';
+import { allowsTarget, DEFAULT_MODULE, ROLE_PORTS, type Module } from './modules.js';
+import { clampDelay, clampedTimeout } from '../util/timer.js';
 
 export interface ExporterOptions {
   modules: Record<string, Module>;
@@ -18,6 +19,9 @@ export interface ExporterOptions {
 }
 
 const TEXT_FORMAT = 'text/plain; version=0.0.4; charset=utf-8';
+export const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 15_000;
+const CHECK_EVERY_MS = 500;
 
 /** A slot pool: at most `size` holders, the rest wait in turn, each until its own deadline. */
 class Slots {
@@ -41,10 +45,10 @@ class Slots {
         this.busy++;
         resolve(true);
       };
-      const timer = setTimeout(() => {
+      const timer = clampedTimeout(() => {
         this.waiting.splice(this.waiting.indexOf(go), 1);
         resolve(false);
-      }, Math.max(0, deadlineMs));
+      }, deadlineMs);
       this.waiting.push(go);
     });
   }
@@ -76,7 +80,8 @@ export function createExporter(o: ExporterOptions): http.Server {
     const module = name === null ? DEFAULT_MODULE : Object.hasOwn(o.modules, name) ? o.modules[name] : undefined;
     if (!module) return bad(`unknown module ${JSON.stringify(name)} (configured: ${Object.keys(o.modules).join(', ') || 'none'})`);
     const scrape = Number(headers['x-prometheus-scrape-timeout-seconds']);
-    const limitMs = Number.isFinite(scrape) && scrape > 0 ? Math.max(500, scrape * 1000 - o.offsetMs) : o.defaultTimeoutMs;
+    // Whatever the header says, the limit stays one a timer can hold (a huge value is "long", never "now").
+    const limitMs = Number.isFinite(scrape) && scrape > 0 ? clampDelay(Math.max(500, scrape * 1000 - o.offsetMs)) : o.defaultTimeoutMs;
     const started = performance.now();
     let flags: ProbeFlags;
     let settings;
@@ -88,6 +93,11 @@ export function createExporter(o: ExporterOptions): http.Server {
       options = sessionOptions(target, flags, ROLE_PORTS[module.role]).options;
     } catch (err) {
       return bad(err instanceof SmtpkitError ? err.message : String(err));
+    }
+    // A module's credentials go only to the servers it lists: checked before any connection.
+    if (!allowsTarget(module, options.host, options.port)) {
+      counts.rejected++;
+      return { status: 403, body: `module ${JSON.stringify(name)} may not be used with ${JSON.stringify(target)}: its "targets" are ${module.targets!.join(', ')}\n` };
     }
     if (!(await slots.acquire(limitMs - (performance.now() - started)))) {
       counts.timedOutWaiting++;
@@ -121,7 +131,10 @@ export function createExporter(o: ExporterOptions): http.Server {
     return renderFamilies(families);
   };
 
-  const server = http.createServer((req, res) => {
+  // A client that trickles its request holds nothing for long (receiving only; a probe's answer
+  // may take longer). Node enforces these only every connectionsCheckingInterval (30 s by
+  // default), so the check runs often enough for the limits to hold as set.
+  const server = http.createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: CHECK_EVERY_MS }, (req, res) => {
     const url = new URL(req.url ?? '/', 'http://exporter');
     const send = (status: number, body: string, type = 'text/plain; charset=utf-8') => {
       res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
@@ -139,9 +152,6 @@ export function createExporter(o: ExporterOptions): http.Server {
     if (url.pathname === '/') return send(200, 'smtpkit exporter: /probe?target=host:port[&module=name], /metrics\n');
     return send(404, 'not found: try /probe?target=host:port or /metrics\n');
   });
-  // A client that trickles its request holds nothing for long (receiving only; a probe's answer may take longer).
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 15_000;
   return server;
 }
 

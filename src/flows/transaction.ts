@@ -2,7 +2,7 @@ import { SmtpkitError } from '../errors.js';
 import type { Address } from '../message/address.js';
 import type { OutgoingMessage } from '../message/build.js';
 import { hasExtension, sizeLimit } from '../protocol/capabilities.js';
-import { DataEncoder } from '../protocol/data-encoder.js';
+import { bareLineEndsText, DataEncoder, type LineEndings } from '../protocol/data-encoder.js';
 import { mail, rcpt, type MailParams, type RcptParams } from '../protocol/envelope.js';
 import { isPositive, replyText, type Reply } from '../protocol/reply.js';
 import type { SmtpSession } from '../session/session.js';
@@ -38,6 +38,8 @@ export interface TransactionOptions {
   onData?: () => void;
   /** Where a prepared message came from (--data FILE): said instead of headers not shown. */
   source?: string;
+  /** Told once the message is on the wire: the line ends it had that were not CRLF (sent as CRLF). */
+  onLineEndings?: (e: LineEndings) => void;
 }
 
 export interface RecipientResult {
@@ -105,10 +107,12 @@ export async function mailTransaction(session: SmtpSession, envelope: Envelope, 
   if (stop === 'rcpt' || !message) return { stopped: 'rcpt', recipients };
 
   let final: Reply;
+  // One encoder per message, on every road (DATA, BDAT): it alone decides what the server gets.
+  const encoder = new DataEncoder(!useBdat);
   if (useBdat) {
     if (stop === 'data') return { stopped: 'data', recipients };
     opts.onData?.();
-    final = await sendBdat(session, message);
+    final = await sendBdat(session, encoded(message, encoder));
   } else {
     const data = dataReply ?? (await session.command('DATA', { phase: 'data' }));
     if (data.code >= 400) throw new SmtpkitError('rejected', `the server refused DATA: ${data.code} ${replyText(data)}`, 'data', { reply: data });
@@ -124,8 +128,9 @@ export async function mailTransaction(session: SmtpSession, envelope: Envelope, 
     // A --data file is not read ahead, so its headers were not shown: say where it came from instead.
     const shown = message.headerLines.length ? 'headers shown above' : `from ${opts.source ?? 'a prepared message'}`;
     const summary = `.  [message: ${message.size ?? opts.wire?.length ?? '?'} bytes, ${shown}]`;
-    final = await session.sendMessage(opts.wire ?? encoded(message, true), summary, { quit: !!opts.quitAfter && pipelined });
+    final = await session.sendMessage(opts.wire ?? encoded(message, encoder), summary, { quit: !!opts.quitAfter && pipelined });
   }
+  if (!opts.wire) lineEndingsSent(session, encoder.lineEndings, opts.onLineEndings);
   if (final.code >= 400) throw new SmtpkitError('rejected', `the server refused the message: ${final.code} ${replyText(final)}`, 'data', { reply: final });
   // A 3xx (or anything not 2xx) after the end of the message says neither yes nor no, and
   // 221 is the goodbye to a QUIT, not an answer to the message: what became of it is unknown.
@@ -182,9 +187,21 @@ function rcptParams(session: SmtpSession, e: Envelope, r: Address): RcptParams {
   return e.notify && hasExtension(session.capabilities!, 'DSN') ? { notify: e.notify, orcpt: r.address } : {};
 }
 
-/** The message as it goes on the wire: CRLF line ends, dot-stuffed for DATA. */
-export async function* encoded(m: OutgoingMessage, dotStuff: boolean): AsyncIterable<Buffer> {
-  const encoder = new DataEncoder(dotStuff);
+/** Says once, as a warning, that the message's bare line ends went out as CRLF. */
+function lineEndingsSent(session: SmtpSession, e: LineEndings, told?: (e: LineEndings) => void) {
+  told?.(e);
+  const text = lineEndingsNote(e);
+  if (text) session.emit({ type: 'warning', message: text });
+}
+
+/** The warning for bare line ends in a message (none: undefined); load mode says it once per run. */
+export function lineEndingsNote(e: LineEndings, dryRun = false): string | undefined {
+  if (!e.bareLf && !e.bareCr) return undefined;
+  return `the message had ${bareLineEndsText(e)} line end(s): each ${dryRun ? 'would go' : 'went'} out as CRLF, the only line end RFC 5321 §2.3.8 allows; a server sent the original bytes may read them differently (a hardened one refuses bare line ends)`;
+}
+
+/** The message as it goes on the wire: CRLF line ends only, dot-stuffed for DATA. */
+export async function* encoded(m: OutgoingMessage, encoder: DataEncoder): AsyncIterable<Buffer> {
   for await (const chunk of m.chunks()) {
     const out = encoder.push(chunk);
     if (out.length) yield out;
@@ -192,15 +209,16 @@ export async function* encoded(m: OutgoingMessage, dotStuff: boolean): AsyncIter
   yield encoder.end();
 }
 
-/** The whole wire form at once, for a message sent many times (load mode). */
-export async function wireForm(m: OutgoingMessage): Promise<Buffer> {
+/** The whole wire form at once, for a message sent many times (load mode), and its line ends. */
+export async function wireForm(m: OutgoingMessage): Promise<{ wire: Buffer; lineEndings: LineEndings }> {
+  const encoder = new DataEncoder(true);
   const parts: Buffer[] = [];
-  for await (const c of encoded(m, true)) parts.push(c);
-  return Buffer.concat(parts);
+  for await (const c of encoded(m, encoder)) parts.push(c);
+  return { wire: Buffer.concat(parts), lineEndings: encoder.lineEndings };
 }
 
 /** BDAT in chunks of up to 1 MiB; the last one says LAST. */
-async function sendBdat(session: SmtpSession, m: OutgoingMessage): Promise<Reply> {
+async function sendBdat(session: SmtpSession, pieces: AsyncIterable<Buffer>): Promise<Reply> {
   let pending: Buffer[] = [];
   let pendingSize = 0;
   let held: Buffer | undefined;
@@ -209,7 +227,7 @@ async function sendBdat(session: SmtpSession, m: OutgoingMessage): Promise<Reply
     if (!last && !isPositive(reply)) throw new SmtpkitError('rejected', `the server refused a BDAT chunk: ${reply.code} ${replyText(reply)}`, 'data', { reply });
     return reply;
   };
-  for await (const piece of encoded(m, false)) {
+  for await (const piece of pieces) {
     pending.push(piece);
     pendingSize += piece.length;
     if (pendingSize >= BDAT_CHUNK) {

@@ -62,7 +62,8 @@ export function buildMessage(spec: MessageSpec, eightBitOk: boolean): OutgoingMe
   const utf8 = needsUtf8(spec.from) || [...spec.to, ...spec.cc].some(needsUtf8);
   if (spec.raw) return rawMessage(spec.raw, utf8);
 
-  const bodyText = spec.body.replace(/\r?\n/g, '\r\n');
+  // Text: its line ends, whichever they are, become CRLF (a bare CR in a 7bit part is no line end a reader agrees on).
+  const bodyText = spec.body.replace(/\r\n|\r|\n/g, '\r\n');
   const plain = isAscii(bodyText) && longestLine(bodyText) <= 998;
   const cte = plain ? '7bit' : eightBitOk && longestLine(bodyText) <= 998 ? '8bit' : 'quoted-printable';
   const encodedBody = cte === 'quoted-printable' ? quotedPrintable(bodyText) : bodyText;

@@ -1,3 +1,4 @@
+import { bareLineEndsText } from '../protocol/data-encoder.js';
 import type { SmtpEvent } from '../session/events.js';
 import type { SaveFailure, SinkMessage } from '../sink/server.js';
 import { jsonText } from './json.js';
@@ -20,6 +21,8 @@ export interface SinkStats {
   oversized: number;
   saveFailed: number;
   refusedSessions: number;
+  bareLineEnds: number;
+  slowSessions: number;
 }
 
 /**
@@ -37,7 +40,7 @@ export class SinkLog {
     private readonly out: Stream,
     private readonly err: Stream,
     private readonly c: Paint,
-    private readonly mode: { json: boolean; transcript: boolean },
+    private readonly mode: { json: boolean; transcript: boolean; bareNewline?: string },
   ) {}
 
   private get info(): Stream {
@@ -75,6 +78,7 @@ export class SinkLog {
       subject === undefined ? '' : `, subject ${quoted(subject.slice(0, 80))}`,
       m.tls ? ', over TLS' : '',
       m.user ? `, as ${printable(m.user)}` : '',
+      bareLineEnds(m.lineEndings),
     ];
     this.out.write(`${this.c.green(parts.join(''))}\n`);
   }
@@ -94,13 +98,19 @@ export class SinkLog {
   }
 
   stopped(s: SinkStats) {
-    const extra = [s.oversized ? `${s.oversized} over --max-size` : '', s.saveFailed ? `${s.saveFailed} not saved (451)` : '', s.refusedSessions ? `${s.refusedSessions} session(s) refused (--max-sessions)` : ''].filter(Boolean);
+    const extra = [s.oversized ? `${s.oversized} over --max-size` : '', s.saveFailed ? `${s.saveFailed} not saved (451)` : '', s.refusedSessions ? `${s.refusedSessions} session(s) refused (--max-sessions)` : '', s.slowSessions ? `${s.slowSessions} session(s) cut off under --min-rate` : '', s.bareLineEnds ? `${s.bareLineEnds} message(s) with bare LF or CR line ends (--bare-newline ${this.mode.bareNewline ?? 'note'}${this.mode.bareNewline === 'reject' ? ': refused' : ''})` : ''].filter(Boolean);
     this.info.write(`${this.c.bold(`=== sink stopped: ${s.messages} message(s), ${s.bytes} bytes, in ${s.sessions} session(s); ${s.rejected} recipient(s) rejected, ${s.tempfailed} temporary failure(s) injected${extra.length ? `; ${extra.join(', ')}` : ''}`)}\n`);
   }
 
   error(message: string) {
     this.err.write(commandLineError(message));
   }
+}
+
+/** ", with 2 bare LF line ends" on a message line (a hardened MTA would refuse it), or nothing. */
+function bareLineEnds(e: SinkMessage['lineEndings'] | undefined): string {
+  if (!e || (!e.bareLf && !e.bareCr)) return '';
+  return `, with ${bareLineEndsText(e)} line end(s)${e.normalized ? ' (saved as CRLF)' : ''}`;
 }
 
 /**

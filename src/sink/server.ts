@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
+import type { BareNewline } from './line-ends.js';
 import { SinkSession } from './session.js';
 
 export type DropPoint = 'connect' | 'ehlo' | 'mail' | 'rcpt' | 'data';
@@ -27,6 +28,15 @@ export interface SinkOptions {
   handshakeTimeoutMs: number;
   /** Sessions at once; one more gets 421 4.7.0. */
   maxSessions: number;
+  /**
+   * A client sending slower than this (bytes/s, over `minRateWindowMs` of the time it is
+   * mid-line or mid-message) gets 421 4.4.2: a trickle is no silence, so --idle-timeout
+   * never sees it. 0: no minimum.
+   */
+  minRate: number;
+  minRateWindowMs: number;
+  /** A message with a bare LF or CR: noted, refused (550 5.5.2) or mended to CRLF. */
+  bareNewline: BareNewline;
   random: () => number;
 }
 
@@ -35,6 +45,9 @@ export const SINK_DEFAULTS = {
   idleTimeoutMs: 5 * 60_000,
   handshakeTimeoutMs: 30_000,
   maxSessions: 100,
+  minRate: 100,
+  minRateWindowMs: 30_000,
+  bareNewline: 'note',
 } as const;
 
 export interface SinkMessage {
@@ -49,6 +62,8 @@ export interface SinkMessage {
   tls: boolean;
   user: string | undefined;
   receivedAt: string;
+  /** Line ends in the message that were not CRLF; `normalized`: saved as CRLF (--bare-newline normalize). */
+  lineEndings: { bareLf: number; bareCr: number; normalized: boolean };
 }
 
 /** Why a message could not be saved (it was answered 451). */
@@ -75,7 +90,7 @@ export class Sink extends EventEmitter {
   private sweeper: NodeJS.Timeout | undefined;
   /** Set while close() waits for the last session to end. */
   private allEnded: (() => void) | undefined;
-  readonly stats = { sessions: 0, messages: 0, bytes: 0, rejected: 0, tempfailed: 0, oversized: 0, saveFailed: 0, refusedSessions: 0 };
+  readonly stats = { sessions: 0, messages: 0, bytes: 0, rejected: 0, tempfailed: 0, oversized: 0, saveFailed: 0, refusedSessions: 0, bareLineEnds: 0, slowSessions: 0 };
 
   constructor(readonly options: SinkOptions) {
     super();
@@ -129,14 +144,15 @@ export class Sink extends EventEmitter {
   }
 
   /**
-   * Sweeps eight times per --idle-timeout (at most once a second) while sessions are open. Each
-   * sweep counts the time since the last by the clock: a sweep comes late when the event loop
+   * Sweeps eight times per --idle-timeout or --min-rate window (at most once a second) while
+   * sessions are open. Each sweep counts the time since the last by the clock: a sweep comes late when the event loop
    * is busy (a flood, a --reject-rcpt pattern at its limit), and counting it as one step would
    * let a silent client stay as many times longer.
    */
   private watchIdle() {
     if (this.sweeper) return;
-    const step = Math.min(1000, Math.max(10, this.options.idleTimeoutMs / 8));
+    const { idleTimeoutMs, minRate, minRateWindowMs } = this.options;
+    const step = Math.min(1000, Math.max(10, Math.min(idleTimeoutMs, minRate ? minRateWindowMs : Infinity) / 8));
     let last = performance.now();
     this.sweeper = setInterval(() => {
       if (!this.open.size) {

@@ -5,7 +5,9 @@ import type { Reply } from '../protocol/reply.js';
 import { commandVerb } from '../protocol/command.js';
 import { boundedTest, MATCH_LIMIT_MS } from '../util/bounded-match.js';
 import type { SmtpEvent } from '../session/events.js';
+import { bareLineEndsText } from '../protocol/data-encoder.js';
 import { DotDecoder } from './dot-decoder.js';
+import { LineEndScanner } from './line-ends.js';
 import { REDACTED, shownCommand } from './redact.js';
 import type { Sink, SinkMessage } from './server.js';
 import { Spool } from './spool.js';
@@ -60,6 +62,8 @@ export class SinkSession {
   private outputBlocked = false;
   private spool: Spool | undefined;
   private decoder: DotDecoder | undefined;
+  /** The bare LFs and CRs of the message being taken (mended with --bare-newline normalize). */
+  private lineEnds: LineEndScanner | undefined;
   private spoolFull = false;
   private chunk: { remaining: number; last: boolean } | undefined;
   /** This transaction used BDAT (and so may not use DATA), and the reply its failure gets. */
@@ -79,6 +83,11 @@ export class SinkSession {
   private quiet = 0;
   /** A word either way since the last sweep: the count starts again there. */
   private spoke = true;
+  /** Bytes from the client, and the time it spent mid-line or mid-message, in this --min-rate window. */
+  private rateBytes = 0;
+  private rateMs = 0;
+  /** The last byte the client sent was no LF: it is in the middle of a line. */
+  private midLine = false;
 
   constructor(
     private readonly sink: Sink,
@@ -107,6 +116,8 @@ export class SinkSession {
     this.socket.on('data', (chunk: Buffer) => {
       if (this.mode === 'closed') return;
       this.spoke = true;
+      this.rateBytes += chunk.length;
+      this.midLine = chunk[chunk.length - 1] !== 0x0a;
       // Like Postfix's postscreen: a client that talks before the greeting is not speaking SMTP.
       if (!this.greeted) return this.hangUp(554, '5.5.0 SMTP protocol error: data sent before the greeting', 'early');
       this.inbox.push(chunk);
@@ -124,6 +135,7 @@ export class SinkSession {
   tick(ms: number) {
     if (this.mode === 'closed') return;
     const held = !this.greeted || this.mode === 'handshake' || this.blockers > (this.outputBlocked ? 1 : 0);
+    this.checkRate(ms, held);
     if (this.spoke || held) {
       // Held: the sweep after the hold ends may have seen some of it, so it does not count either.
       this.spoke = held;
@@ -131,6 +143,27 @@ export class SinkSession {
       return;
     }
     if ((this.quiet += ms) > this.sink.options.idleTimeoutMs) this.hangUp(421, `4.4.2 ${this.sink.options.name} Error: timeout exceeded`, 'idle');
+  }
+
+  /**
+   * --min-rate, on the same sweeps: the clock runs only while the client is mid-line (between
+   * whole lines, commands or message lines, a client may think: that is --idle-timeout's), so a
+   * trickle of a byte a second cannot hold a session slot for ever (Postfix's
+   * smtpd_min_data_rate is the same idea for DATA). Judged once per window.
+   */
+  private checkRate(ms: number, held: boolean) {
+    const { minRate, minRateWindowMs, name } = this.sink.options;
+    if (!minRate || held) return;
+    // Mid-line, or owing the rest of a BDAT chunk it announced. A person typing a message in a
+    // REPL sends whole lines, and thinks between them: that is no trickle.
+    if (!this.midLine && this.mode !== 'bdat') return;
+    if ((this.rateMs += ms) < minRateWindowMs) return;
+    const slow = this.rateBytes * 1000 < minRate * this.rateMs;
+    this.rateMs = 0;
+    this.rateBytes = 0;
+    if (!slow) return;
+    this.sink.stats.slowSessions++;
+    this.hangUp(421, `4.4.2 ${name} Error: data rate too low (under ${minRate} bytes/s over ${minRateWindowMs / 1000} s, --min-rate)`, 'slow');
   }
 
   /** Takes queued input until it runs out or something blocks; reads on only when it is all taken. */
@@ -179,7 +212,7 @@ export class SinkSession {
     if (this.mode === 'bdat') {
       const c = this.chunk!;
       const n = Math.min(c.remaining, chunk.length);
-      if (this.spool && !this.bdatError && !this.spool.write(chunk.subarray(0, n)) && c.remaining > n) void this.spool.drained().then(this.block());
+      if (this.spool && !this.bdatError && !this.spool.write(this.lineEnds!.take(chunk.subarray(0, n))) && c.remaining > n) void this.spool.drained().then(this.block());
       c.remaining -= n;
       if (c.remaining === 0) this.chunkDone();
       return n;
@@ -198,6 +231,12 @@ export class SinkSession {
     if (this.overlong) this.overlong = false;
     else {
       const raw = whole ? chunk.subarray(0, lf) : parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      // Postfix with smtpd_forbid_bare_newline = reject and reject code 521: a command line ended by a bare LF closes the session.
+      if (this.sink.options.bareNewline === 'reject' && raw[raw.length - 1] !== 0x0d) {
+        this.event({ type: 'warning', message: 'a command line ended in a bare LF (--bare-newline reject): hanging up' });
+        this.hangUp(521, `5.5.2 ${this.sink.options.name} Error: bare <LF> received`, 'UNKNOWN');
+        return lf + 1;
+      }
       this.line(raw.toString('utf8', 0, raw.length && raw[raw.length - 1] === 0x0d ? raw.length - 1 : raw.length));
     }
     return lf + 1;
@@ -211,6 +250,8 @@ export class SinkSession {
       this.partial = [];
       this.partialSize = 0;
       this.event({ type: 'warning', message: `a line longer than ${MAX_LINE} bytes: the rest of it is dropped` });
+      // An AUTH answer that long ends the exchange (as Postfix does): the next line is a command again.
+      if (this.mode.startsWith('auth')) this.mode = 'command';
       this.reply(500, '5.5.2 Line too long', 'UNKNOWN');
       return;
     }
@@ -283,8 +324,9 @@ export class SinkSession {
         if (o.dropAfter === 'data') return this.drop();
         this.mode = 'data';
         this.openSpool();
+        const lineEnds = this.lineEnds!;
         this.decoder = new DotDecoder((span) => {
-          if (!this.spool!.write(span)) this.spoolFull = true;
+          if (!this.spool!.write(lineEnds.take(span))) this.spoolFull = true;
         });
         return this.reply(354, 'End data with <CR><LF>.<CR><LF>', verb);
       }
@@ -353,11 +395,15 @@ export class SinkSession {
 
   private openSpool() {
     this.spool = new Spool(nextQueueId(), this.sink.options.maxSize, this.sink.options.saveDir);
+    this.lineEnds = new LineEndScanner(this.sink.options.bareNewline === 'normalize');
   }
 
   /** The end of a message: check, save, then (and only then) 250. Input waits meanwhile. */
   private finishMessage(command: '.' | 'BDAT') {
     const spool = this.spool!;
+    const lineEnds = this.lineEnds!;
+    const tail = lineEnds.end();
+    if (tail) spool.write(tail);
     const release = this.block();
     const o = this.sink.options;
     void (async () => {
@@ -368,6 +414,14 @@ export class SinkSession {
           this.sink.stats.oversized++;
           spool.discard();
           return this.reply(552, `5.3.4 Message size exceeds fixed limit of ${o.maxSize} bytes`, command);
+        }
+        if (lineEnds.found) {
+          this.sink.stats.bareLineEnds++;
+          this.event({ type: 'warning', message: bareNote(lineEnds, o.bareNewline) });
+          if (o.bareNewline === 'reject') {
+            spool.discard();
+            return this.reply(550, `5.5.2 Error: bare <${lineEnds.bareLf ? 'LF' : 'CR'}> received`, command);
+          }
         }
         if (this.tempfailAt === 'end') {
           spool.discard();
@@ -382,7 +436,7 @@ export class SinkSession {
           this.event({ type: 'warning', message: `could not save the message: ${(err as Error).message}` });
           return this.reply(451, '4.3.0 Could not save the message; try again later', command);
         }
-        const message: SinkMessage = { id: spool.id, session: this.id, from: this.from ?? '', to: this.to, size: spool.size, headers: headers(spool.head()), file, tls: this.secure, user: this.user, receivedAt };
+        const message: SinkMessage = { id: spool.id, session: this.id, from: this.from ?? '', to: this.to, size: spool.size, headers: headers(spool.head()), file, tls: this.secure, user: this.user, receivedAt, lineEndings: { bareLf: lineEnds.bareLf, bareCr: lineEnds.bareCr, normalized: lineEnds.found && o.bareNewline === 'normalize' } };
         this.sink.stats.messages++;
         this.sink.stats.bytes += spool.size;
         this.sink.emit('message', message);
@@ -512,8 +566,9 @@ export class SinkSession {
   private hangUp(code: number, text: string, command: string) {
     if (this.mode === 'closed') return;
     if (command === 'idle') this.event({ type: 'warning', message: `idle for ${this.sink.options.idleTimeoutMs / 1000} s: hanging up` });
+    if (command === 'slow') this.event({ type: 'warning', message: `the client sent under ${this.sink.options.minRate} bytes/s (--min-rate): hanging up` });
     if (command === 'early') this.event({ type: 'warning', message: 'the client talked before the greeting: refused, its input discarded' });
-    this.reply(code, text, command === 'early' ? 'CONNECT' : command === 'idle' ? 'UNSOLICITED' : command);
+    this.reply(code, text, command === 'early' ? 'CONNECT' : command === 'idle' || command === 'slow' ? 'UNSOLICITED' : command);
     this.mode = 'closed';
     this.inbox = [];
     this.flush();
@@ -558,6 +613,7 @@ export class SinkSession {
     this.spool?.discard();
     this.spool = undefined;
     this.decoder = undefined;
+    this.lineEnds = undefined;
     this.bdatUsed = false;
     this.bdatError = undefined;
     this.tempfailAt = undefined;
@@ -626,6 +682,12 @@ export class SinkSession {
     if (!this.sink.options.transcript) return;
     this.sink.emit('event', this.id, { t: Date.now() - this.started, tls: this.secure, ...e } as SmtpEvent);
   }
+}
+
+/** What the transcript says of a message with bare line ends, and what became of it. */
+function bareNote(e: LineEndScanner, mode: string): string {
+  const done = mode === 'reject' ? 'refused with 550 5.5.2 (--bare-newline reject)' : mode === 'normalize' ? 'saved with CRLF in their place (--bare-newline normalize)' : 'saved as sent (--bare-newline note)';
+  return `the message has ${bareLineEndsText(e)} line end(s), which RFC 5321 §2.3.8 forbids: a hardened MTA (Postfix smtpd_forbid_bare_newline = reject) refuses it, and servers may read it apart (SMTP smuggling); ${done}`;
 }
 
 function headers(data: Buffer): Array<[string, string]> {

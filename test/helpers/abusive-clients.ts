@@ -210,3 +210,83 @@ export async function starttlsInjection(port: number, after = 'QUIT'): Promise<s
   await new Promise<void>((resolve) => secure.once('close', () => resolve()));
   return text;
 }
+
+/**
+ * Starts AUTH (PLAIN, or LOGIN and answers the user name) and answers the next question with
+ * one line `length` bytes long, then NOOP: the 500 for the line must end the exchange, so the
+ * NOOP is a command again (250), not a password (535) or a user name (334).
+ */
+export async function longAuthAnswer(port: number, mech: 'PLAIN' | 'LOGIN', length: number, user = 'tester'): Promise<RawClient> {
+  const c = await rawClient(port);
+  await c.waitFor(/^220 /m);
+  await c.send(`EHLO client.test\r\nAUTH ${mech}\r\n`);
+  await c.waitFor(/^334 /m);
+  if (mech === 'LOGIN') {
+    await c.send(`${Buffer.from(user).toString('base64')}\r\n`);
+    await c.waitFor(/^334 UGFzc3dvcmQ6/m);
+  }
+  const piece = Buffer.alloc(1024 * 1024, 0x41);
+  for (let sent = 0; sent < length; sent += piece.length) await c.send(piece.subarray(0, Math.min(piece.length, length - sent)));
+  await c.send('\r\nNOOP\r\n');
+  return c;
+}
+
+/**
+ * A sender with bare line ends in its message (a bare LF, a bare CR, one CR whose LF comes in
+ * the next write), ended properly with CRLF "." CRLF: the sink must say so, and refuse or mend
+ * it when asked. `bdat`: the same content in two BDAT chunks, split between the CR and its LF.
+ */
+export const BARE_MESSAGE = 'Subject: bare\r\n\r\nlf\nthen cr\rsplit\r';
+export async function bareNewlineSender(port: number, opts: { bdat?: boolean } = {}): Promise<RawClient> {
+  const c = await rawClient(port);
+  await envelope(c);
+  const rest = '\nend\r\n';
+  if (opts.bdat) {
+    await c.send(`BDAT ${BARE_MESSAGE.length}\r\n${BARE_MESSAGE}`);
+    await c.waitFor(/octets received\r\n/);
+    await c.send(`BDAT ${rest.length} LAST\r\n${rest}`);
+  } else {
+    await c.send(`DATA\r\n`);
+    await c.waitFor(/^354 /m);
+    await c.send(BARE_MESSAGE);
+    await new Promise((r) => setTimeout(r, 20));
+    await c.send(`${rest}.\r\n`);
+  }
+  return c;
+}
+
+/**
+ * Sends `text` one byte every `everyMs`, never silent long enough for an idle timeout, as
+ * commands or (`inMessage`) after DATA; `done` resolves when all is sent or the server closed.
+ */
+export async function trickler(port: number, everyMs: number, opts: { inMessage?: boolean } = {}, text = 'NOOP trickle trickle trickle trickle trickle\r\n'.repeat(20)): Promise<{ client: RawClient; done: Promise<void> }> {
+  const client = await rawClient(port);
+  await client.waitFor(/^220 /m);
+  if (opts.inMessage) {
+    await envelope(client);
+    await client.send('DATA\r\n');
+    await client.waitFor(/^354 /m);
+  }
+  const done = (async () => {
+    for (const ch of text) {
+      if (client.socket.destroyed) return;
+      await client.send(ch).catch(() => {});
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  return { client, done };
+}
+
+/**
+ * Slowloris: sends `text` one byte every `everyMs` ms, never faster, and after it stays
+ * silent. A server must cut it at its own limit, however slowly the bytes keep coming.
+ */
+export async function slowloris(port: number, text: string, everyMs: number): Promise<RawClient> {
+  const c = await rawClient(port);
+  let i = 0;
+  const timer = setInterval(() => {
+    if (i < text.length && !c.socket.destroyed) c.socket.write(text[i++]!);
+  }, everyMs);
+  void c.closed.then(() => clearInterval(timer));
+  return c;
+}

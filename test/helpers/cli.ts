@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { BIN } from './paths.js';
+import { ownChild } from './process-group.js';
 
 export interface CliResult {
   code: number | null;
@@ -15,10 +16,12 @@ export interface CliResult {
  */
 export function runCli(args: string[], opts: { env?: Record<string, string>; limitMs?: number; input?: string } = {}): Promise<CliResult> {
   const started = Date.now();
-  const child = spawn(process.execPath, [BIN, ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NO_COLOR: '1', ...opts.env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const child = ownChild(
+    spawn(process.execPath, [BIN, ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NO_COLOR: '1', ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    }),
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

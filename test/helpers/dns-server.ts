@@ -2,11 +2,37 @@ import DNS from 'dns2';
 
 const { Packet } = DNS;
 
-/** A record in the test zone: the type name and its fields as dns2 encodes them. */
-export type ZoneRecord = { type: 'A'; address: string } | { type: 'AAAA'; address: string } | { type: 'MX'; exchange: string; priority: number } | { type: 'TXT'; data: string } | { type: 'CNAME'; domain: string } | { type: 'PTR'; domain: string } | { type: 'TLSA'; data: Buffer };
+/**
+ * A record in the test zone: the type name and its fields as dns2 encodes them. A TXT
+ * record's data may be its character-strings, each a string or raw bytes (a Buffer).
+ * TIMEOUT is no record: a question for a type the name has no records of gets SERVFAIL,
+ * as from a resolver whose upstream timed out (the OpenSPF suite's TIMEOUT entries).
+ */
+export type ZoneRecord =
+  | { type: 'A'; address: string }
+  | { type: 'AAAA'; address: string }
+  | { type: 'MX'; exchange: string; priority: number }
+  | { type: 'TXT'; data: string | Buffer | Array<string | Buffer> }
+  | { type: 'CNAME'; domain: string }
+  | { type: 'PTR'; domain: string }
+  | { type: 'TLSA'; data: Buffer }
+  | { type: 'TIMEOUT' };
+
+/**
+ * Named faults: the zone's true answer, spoiled on its way out, over UDP and TCP alike.
+ * pointerLoop: the first answer's name is a label and a compression pointer back to itself;
+ * cutMidRecord: the message ends in the middle of the first answer's data;
+ * tcAlways: no records and the TC bit, over UDP and over TCP;
+ * countMismatch: the header counts one answer fewer than the message holds;
+ * wrongQuestion: the question echoed is not the one asked (one letter changed);
+ * badRdata: the first answer's data loses its last byte (and its length says so);
+ * rdlengthOverrun: the first answer's data length claims 100 bytes more than the message has.
+ */
+export type DnsFault = 'pointerLoop' | 'cutMidRecord' | 'tcAlways' | 'countMismatch' | 'wrongQuestion' | 'badRdata' | 'rdlengthOverrun';
 
 export interface Zone {
-  [name: string]: ZoneRecord[] | 'SERVFAIL' | 'REFUSED' | 'SILENT';
+  /** `fault` spoils the answers to questions of type `only` (every type when absent). */
+  [name: string]: ZoneRecord[] | 'SERVFAIL' | 'REFUSED' | 'SILENT' | { fault: DnsFault; only?: ZoneRecord['type']; records: ZoneRecord[] };
 }
 
 const TYPES: Record<string, number> = { A: 1, CNAME: 5, PTR: 12, MX: 15, TXT: 16, AAAA: 28, TLSA: 52 };
@@ -17,6 +43,8 @@ export interface DnsServer {
   asked: { udp: number; tcp: number };
   /** The answer's AD bit: set to pretend the records were DNSSEC-validated. */
   authenticated: boolean;
+  /** Each answer waits this long before it is sent: a slow but working DNS. */
+  delayMs: number;
   /** Each question's EDNS as asked: the OPT payload size and DO bit, or null without OPT. */
   edns: Array<{ name: string; type: number; payload: number; do: boolean } | null>;
   close(): Promise<void>;
@@ -28,13 +56,17 @@ export interface DnsServer {
  * followed once, and answers over 512 bytes are truncated on UDP (so clients retry on TCP).
  */
 export async function dnsServer(zone: Zone): Promise<DnsServer> {
-  const state: DnsServer = { port: 0, asked: { udp: 0, tcp: 0 }, authenticated: false, edns: [], close: async () => {} };
-  const handler = (transport: 'udp' | 'tcp') => (request: InstanceType<typeof Packet>, send: (p: InstanceType<typeof Packet>) => void) => {
+  const state: DnsServer = { port: 0, asked: { udp: 0, tcp: 0 }, authenticated: false, delayMs: 0, edns: [], close: async () => {} };
+  const handler = (transport: 'udp' | 'tcp') => (request: InstanceType<typeof Packet>, sendNow: (p: InstanceType<typeof Packet>) => void) => {
+    const send = (p: InstanceType<typeof Packet>) => (state.delayMs ? void setTimeout(() => sendNow(p), state.delayMs) : sendNow(p));
     state.asked[transport]++;
     const response = Packet.createResponseFromRequest(request);
     const [q] = request.questions;
     const name = String(q?.name ?? '').toLowerCase();
-    const entry = zone[name];
+    const listed = zone[name];
+    const faulty = listed && typeof listed === 'object' && !Array.isArray(listed) ? listed : undefined;
+    const entry = faulty ? faulty.records : (listed as Exclude<typeof listed, { fault: DnsFault }>);
+    const fault = faulty && (!faulty.only || TYPES[faulty.only] === q?.type) ? faulty.fault : undefined;
     const opt = (request.additionals ?? []).find((r) => r && r.type === 41) as unknown as { class: number; doFlag: boolean } | undefined;
     state.edns.push(opt ? { name, type: Number(q?.type), payload: opt.class, do: opt.doFlag } : null);
     const header = response.header as unknown as { rcode: number; ra: number; ad: number };
@@ -48,21 +80,30 @@ export async function dnsServer(zone: Zone): Promise<DnsServer> {
       header.rcode = 3;
       return send(response);
     }
+    // CNAME chains are followed; a loop ends the chain (the records so far are the answer).
+    const seen = new Set<string>();
     const add = (owner: string, records: ZoneRecord[]) => {
+      seen.add(owner.toLowerCase().replace(/\.$/, ''));
       for (const r of records) {
-        if (TYPES[r.type] !== q?.type && r.type !== 'CNAME') continue;
+        if (r.type === 'TIMEOUT' || (TYPES[r.type] !== q?.type && r.type !== 'CNAME')) continue;
         const { type, ...fields } = r;
         // A TXT string holds at most 255 bytes: longer data (DKIM keys) goes as several strings, as real zones do.
-        if (r.type === 'TXT' && r.data.length > 255) Object.assign(fields, { data: r.data.match(/[^]{1,255}/g) });
+        if (r.type === 'TXT' && typeof r.data === 'string' && r.data.length > 255) Object.assign(fields, { data: r.data.match(/[^]{1,255}/g) });
         response.answers.push({ name: owner, type: TYPES[type]!, class: Packet.CLASS.IN, ttl: 300, ...fields } as never);
-        if (type === 'CNAME' && q?.type !== 5) {
-          const target = zone[r.domain.toLowerCase()];
-          if (Array.isArray(target)) add(r.domain, target);
+        if (r.type === 'CNAME' && q?.type !== 5) {
+          const next = r.domain.toLowerCase().replace(/\.$/, '');
+          const target = zone[next];
+          if (Array.isArray(target) && !seen.has(next)) add(next, target);
         }
       }
     };
     add(name, entry);
+    if (!response.answers.length && entry.some((r) => r.type === 'TIMEOUT')) {
+      header.rcode = 2;
+      return send(response);
+    }
     header.ad = state.authenticated ? 1 : 0;
+    if (fault) return (send as unknown as (b: Buffer) => void)(spoil(fault, response.toBuffer()));
     send(response);
   };
   // UDP picks a free port; TCP must get the same number, which another program may hold:
@@ -91,4 +132,49 @@ export async function dnsServer(zone: Zone): Promise<DnsServer> {
     break;
   }
   return state;
+}
+
+/** Where a name in `buf` starting at `p` ends (labels, then a zero or a pointer). */
+function skipName(buf: Buffer, p: number): number {
+  while (buf[p] !== 0) {
+    if ((buf[p]! & 0xc0) === 0xc0) return p + 2;
+    p += 1 + buf[p]!;
+  }
+  return p + 1;
+}
+
+/** A well-formed answer (one question) turned into the named fault. */
+export function spoil(fault: DnsFault, wire: Buffer): Buffer {
+  const buf = Buffer.from(wire);
+  const questionEnd = skipName(buf, 12) + 4;
+  if (fault === 'tcAlways') {
+    const head = buf.subarray(0, questionEnd);
+    head.writeUInt16BE(head.readUInt16BE(2) | 0x0200, 2);
+    head.fill(0, 6, 12);
+    return head;
+  }
+  if (fault === 'wrongQuestion') {
+    buf[13] = buf[13] === 0x78 ? 0x79 : 0x78;
+    return buf;
+  }
+  const answers = buf.readUInt16BE(6);
+  if (!answers) throw new Error(`dns-server: the fault ${fault} needs at least one answer record`);
+  const ownerEnd = skipName(buf, questionEnd);
+  const rdlength = buf.readUInt16BE(ownerEnd + 8);
+  const rdata = ownerEnd + 10;
+  switch (fault) {
+    case 'pointerLoop':
+      return Buffer.concat([buf.subarray(0, questionEnd), Buffer.from([1, 0x78, 0xc0 | (questionEnd >> 8), questionEnd & 0xff]), buf.subarray(ownerEnd)]);
+    case 'cutMidRecord':
+      return buf.subarray(0, rdata + Math.floor(rdlength / 2));
+    case 'countMismatch':
+      buf.writeUInt16BE(answers - 1, 6);
+      return buf;
+    case 'badRdata':
+      buf.writeUInt16BE(rdlength - 1, ownerEnd + 8);
+      return Buffer.concat([buf.subarray(0, rdata + rdlength - 1), buf.subarray(rdata + rdlength)]);
+    case 'rdlengthOverrun':
+      buf.writeUInt16BE(rdlength + 100, ownerEnd + 8);
+      return buf;
+  }
 }

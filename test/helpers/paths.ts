@@ -20,3 +20,19 @@ export const EXPIRED_TLS = { key: () => readFixture('tls/expired.key'), cert: ()
 
 /** A 1024-bit RSA certificate: too weak, for the TLS scan's key-strength finding. */
 export const WEAK_TLS = { key: () => readFixture('tls/weak1024.key'), cert: () => readFixture('tls/weak1024.pem') };
+
+/**
+ * The repository's main checkout: ROOT itself, or, when ROOT is a linked worktree (its .git
+ * is a file "gitdir: MAIN/.git/worktrees/NAME"), MAIN. Material shared beside the repository
+ * (../shared/reference) is found from there.
+ */
+export function mainCheckout(root = ROOT): string {
+  try {
+    const gitdir = /^gitdir:\s*(.+?)\s*$/m.exec(readFileSync(`${root}.git`, 'utf8'))?.[1];
+    const main = gitdir && /^(.*)\/\.git\/worktrees\/[^/]+$/.exec(gitdir)?.[1];
+    if (main) return `${main}/`;
+  } catch {
+    // .git is a directory (a plain checkout) or absent (an unpacked tarball): ROOT it is.
+  }
+  return root;
+}

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { ownChild } from './process-group.js';
 import { readFileSync } from 'node:fs';
 import { BIN } from './paths.js';
 
@@ -33,7 +34,7 @@ export const MiB = 1024 * 1024;
  * `limitMs` the child is killed.
  */
 export async function measuredRun(args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: (w: NodeJS.WritableStream) => void | Promise<void>; limitMs?: number } = {}) {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
+  const child = ownChild(spawn(process.execPath, [BIN, ...args], { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: opts.env ?? process.env }));
   const rss = watchPeakRss(child.pid!, 20);
   let out = '';
   child.stdout!.on('data', (d) => (out += d));

@@ -5,7 +5,7 @@
  * command ends, when its time runs out, when the test's signal aborts (the test timed out),
  * and, for any group still alive, when the file's tests are done or the process exits.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,7 @@ export interface GroupOptions {
 
 const groups = new Set<number>();
 const dirs = new Set<string>();
+const children = new Set<ChildProcess>();
 
 function killGroup(pid: number) {
   try {
@@ -40,6 +41,8 @@ function killGroup(pid: number) {
 function cleanUp() {
   for (const pid of groups) killGroup(pid);
   groups.clear();
+  for (const child of children) child.kill('SIGKILL');
+  children.clear();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   dirs.clear();
 }
@@ -59,6 +62,16 @@ export function tempDir(prefix: string, t?: { after(fn: () => void): void }): st
     dirs.delete(dir);
   });
   return dir;
+}
+
+/**
+ * A child that must not outlive the test file: killed when the file's tests are done or the
+ * process exits, if it has not ended by then (a test that failed before it could stop it).
+ */
+export function ownChild<C extends ChildProcess>(child: C): C {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
 }
 
 /** Runs `command args` as its own process group; resolves with its exit code and output. */

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { ownChild } from './process-group.js';
 import { BIN } from './paths.js';
 
 export interface SinkProcess {
@@ -18,7 +19,7 @@ export interface SinkProcess {
 export async function sinkProcess(args: string[] = [], opts: { wrap?: string[] } = {}): Promise<SinkProcess> {
   const argv = [process.execPath, BIN, 'sink', '--port', '0', ...args];
   const [command, ...rest] = [...(opts.wrap ?? []), ...argv] as [string, ...string[]];
-  const child = spawn(command, rest, { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = ownChild(spawn(command, rest, { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] }));
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { parseMacroString, type MacroContext, type MacroPart } from './spf-macro.js';
 
 /** One problem in an SPF record, with the part of RFC 7208 that makes it one. */
 export interface SpfIssue {
@@ -20,6 +21,13 @@ export interface SpfTerm {
   value: string | undefined;
   /** The value holds macros: its domain is known only when mail arrives. */
   macro: boolean;
+  /** The domain-spec, parsed (a, mx, ptr, include, exists, redirect=, exp=), when it is valid. */
+  domainSpec?: MacroPart[];
+  /** a and mx: the prefix lengths to compare with (ip4 32 and ip6 128 when not written). */
+  cidr4?: number;
+  cidr6?: number;
+  /** ip4 and ip6: the network written. */
+  network?: { address: string; prefix: number };
 }
 
 export interface ParsedSpf {
@@ -28,9 +36,6 @@ export interface ParsedSpf {
 }
 
 const MECHANISMS = ['all', 'include', 'a', 'mx', 'ptr', 'ip4', 'ip6', 'exists'];
-const MACRO_LETTERS = 'slodiphcrtv';
-/** RFC 7208 §7.2: c, r and t exist only in exp= text. */
-const EXP_ONLY = 'crt';
 
 /** Parses a record term by term (RFC 7208 §4.6.1, §5, §6, §7); every syntax error is an issue, none throws. */
 export function parseSpf(record: string, domain: string): ParsedSpf {
@@ -53,11 +58,13 @@ export function parseSpf(record: string, domain: string): ParsedSpf {
       seenModifiers.add(name);
       if (MECHANISMS.includes(name)) warn(`"${raw}" is read as an unknown modifier and ignored: did you mean ${name}:${value}?`, 'RFC 7208 §6');
       else if (name !== 'redirect' && name !== 'exp') warn(`unknown modifier "${name}=" is ignored`, 'RFC 7208 §6');
+      const term: SpfTerm = { raw, kind: 'modifier', name, qualifier: '+', value, macro: value.includes('%') };
+      // exp= names a domain like any other: c, r and t belong to the text it points at (§6.2, §7.2).
       if (name === 'redirect' || name === 'exp') {
         if (!value) err(`${name}= has no domain`, 'RFC 7208 §6');
-        else checkDomainSpec(value, `${name}=`, name === 'exp', err);
-      } else checkMacroString(value, `${name}=`, true, err);
-      terms.push({ raw, kind: 'modifier', name, qualifier: '+', value, macro: value.includes('%') });
+        else term.domainSpec = checkDomainSpec(value, `${name}=`, err);
+      } else checkMacroString(value, `${name}=`, 'explanation', err);
+      terms.push(term);
       continue;
     }
     const m = /^([+\-~?]?)([A-Za-z0-9]+)(.*)$/.exec(raw);
@@ -84,12 +91,13 @@ export function parseSpf(record: string, domain: string): ParsedSpf {
         }
         term.value = rest.slice(1);
         term.macro = term.value.includes('%');
-        checkDomainSpec(term.value, raw, false, err);
+        term.domainSpec = checkDomainSpec(term.value, raw, err);
         break;
       }
       case 'a':
       case 'mx': {
-        const parts = /^(?::([^/]*))?((?:\/[^/]*)?(?:\/\/[^/]*)?)$/.exec(rest);
+        // §7.1: a domain-spec may hold ":" and "/" itself; only a trailing /n, //n or /n//n is the CIDR.
+        const parts = /^(?::(.*?))?((?:\/\d*)?(?:\/\/\d*)?)$/.exec(rest);
         if (!parts || (rest.startsWith(':') && !parts[1])) {
           err(`"${raw}" is not ${name}[:domain][/cidr][//cidr6]`, `RFC 7208 §5.${name === 'a' ? 3 : 4}`);
           break;
@@ -97,9 +105,9 @@ export function parseSpf(record: string, domain: string): ParsedSpf {
         if (parts[1] !== undefined) {
           term.value = parts[1];
           term.macro = term.value.includes('%');
-          checkDomainSpec(term.value, raw, false, err);
+          term.domainSpec = checkDomainSpec(term.value, raw, err);
         }
-        checkDualCidr(parts[2] ?? '', raw, err);
+        Object.assign(term, checkDualCidr(parts[2] ?? '', raw, err));
         break;
       }
       case 'ptr': {
@@ -108,7 +116,7 @@ export function parseSpf(record: string, domain: string): ParsedSpf {
         else if (rest) {
           term.value = rest.slice(1);
           term.macro = term.value.includes('%');
-          checkDomainSpec(term.value, raw, false, err);
+          term.domainSpec = checkDomainSpec(term.value, raw, err);
         }
         warn(`"${raw}": ptr is slow and unreliable, and RFC 7208 says not to use it`, 'RFC 7208 §5.5');
         break;
@@ -120,7 +128,7 @@ export function parseSpf(record: string, domain: string): ParsedSpf {
           break;
         }
         term.value = rest.slice(1);
-        checkNetwork(name, term.value, raw, err);
+        term.network = checkNetwork(name, term.value, raw, err);
         break;
       }
     }
@@ -134,12 +142,12 @@ export function parseSpf(record: string, domain: string): ParsedSpf {
   return { terms, issues };
 }
 
-function checkNetwork(name: 'ip4' | 'ip6', value: string, raw: string, err: (t: string, r: string) => void) {
+function checkNetwork(name: 'ip4' | 'ip6', value: string, raw: string, err: (t: string, r: string) => void): SpfTerm['network'] {
   // "ip4:192.0.2.1~all" / "ip4:192.0.2.1-all": a missing space glues the next term on.
   const glued = /^(.*?)([+\-~?]?all)$/i.exec(value);
   if (glued && isIP(glued[1]!.replace(/\/\d+$/, ''))) {
     err(`"${raw}": a space is missing before "${glued[2]}"`, 'RFC 7208 §4.6.1');
-    return;
+    return undefined;
   }
   const slash = value.indexOf('/');
   const address = slash < 0 ? value : value.slice(0, slash);
@@ -148,70 +156,50 @@ function checkNetwork(name: 'ip4' | 'ip6', value: string, raw: string, err: (t: 
   const want = name === 'ip4' ? 4 : 6;
   if (family && family !== want) {
     err(`"${raw}": ${address} is an IPv${family} address in ${name}: (use ${family === 4 ? 'ip4' : 'ip6'}:)`, 'RFC 7208 §5.6');
-    return;
+    return undefined;
   }
   if (family !== want) {
     err(`"${raw}": "${address}" is not an IPv${want} address`, 'RFC 7208 §5.6');
-    return;
+    return undefined;
   }
-  if (cidr !== undefined) {
-    const max = want === 4 ? 32 : 128;
-    if (!/^(0|[1-9]\d{0,2})$/.test(cidr) || Number(cidr) > max) err(`"${raw}": /${cidr} is not a prefix length from 0 to ${max}`, 'RFC 7208 §5.6');
+  const max = want === 4 ? 32 : 128;
+  if (cidr !== undefined && (!/^(0|[1-9]\d{0,2})$/.test(cidr) || Number(cidr) > max)) {
+    err(`"${raw}": /${cidr} is not a prefix length from 0 to ${max}`, 'RFC 7208 §5.6');
+    return undefined;
   }
+  return { address, prefix: cidr === undefined ? max : Number(cidr) };
 }
 
-function checkDualCidr(text: string, raw: string, err: (t: string, r: string) => void) {
-  if (!text) return;
+function checkDualCidr(text: string, raw: string, err: (t: string, r: string) => void): { cidr4: number; cidr6: number } | undefined {
   const m = /^(?:\/(\d+))?(?:\/\/(\d+))?$/.exec(text);
   const bad = (p: string | undefined, max: number) => p !== undefined && (!/^(0|[1-9]\d{0,2})$/.test(p) || Number(p) > max);
-  if (!m || bad(m[1], 32) || bad(m[2], 128)) err(`"${raw}": "${text}" is not /0-32 for IPv4 and //0-128 for IPv6`, 'RFC 7208 §5.6');
+  if (!m || bad(m[1], 32) || bad(m[2], 128)) {
+    err(`"${raw}": "${text}" is not /0-32 for IPv4 and //0-128 for IPv6`, 'RFC 7208 §5.6');
+    return undefined;
+  }
+  return { cidr4: m[1] === undefined ? 32 : Number(m[1]), cidr6: m[2] === undefined ? 128 : Number(m[2]) };
 }
 
-/** domain-spec = macro-string domain-end (RFC 7208 §7.1): macros checked, and the end a real top label. */
-function checkDomainSpec(value: string, raw: string, exp: boolean, err: (t: string, r: string) => void) {
-  if (!checkMacroString(value, raw, exp, err)) return;
-  if (/%\{[^}]*\}$/.test(value)) return; // ends with a macro: the domain is known only at evaluation
+/**
+ * domain-spec = macro-string domain-end (RFC 7208 §7.1): macros checked, and the end a real
+ * top label. The macro-string may hold ":" and "/" (a:foo:bar/baz.example.com is valid).
+ */
+function checkDomainSpec(value: string, raw: string, err: (t: string, r: string) => void): MacroPart[] | undefined {
+  const parts = checkMacroString(value, raw, 'domain', err);
+  if (!parts) return undefined;
+  if (/%\{[^}]*\}\.?$/.test(value)) return parts; // ends with a macro: the domain is known only at evaluation
   const plain = value.replace(/\.$/, '');
   const labels = plain.split('.');
   const top = labels[labels.length - 1] ?? '';
   if (labels.length < 2 || labels.some((l) => !l || l.length > 63) || !/^[A-Za-z0-9-]*[A-Za-z][A-Za-z0-9-]*$/.test(top) || top.startsWith('-') || top.endsWith('-')) {
     err(`"${raw}": "${value}" is not a domain name`, 'RFC 7208 §7.1');
+    return undefined;
   }
+  return parts;
 }
 
-/** §7.1 macro-string: %{letter digits r delimiters}, %%, %_, %-; anything else after % is an error. */
-function checkMacroString(value: string, raw: string, exp: boolean, err: (t: string, r: string) => void): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i]!;
-    if (c.charCodeAt(0) < 0x21 || c.charCodeAt(0) > 0x7e) {
-      err(`"${raw}": the character ${JSON.stringify(c)} is not allowed`, 'RFC 7208 §7.1');
-      return false;
-    }
-    if (c !== '%') continue;
-    const next = value[i + 1];
-    if (next === '%' || next === '_' || next === '-') {
-      i++;
-      continue;
-    }
-    const m = /^%\{([A-Za-z])(\d*)(r?)([.\-+,/_=]*)\}/i.exec(value.slice(i));
-    if (!m) {
-      err(`"${raw}": "${value.slice(i, i + 6)}…" is not a macro (%{letter}, %%, %_ or %-)`, 'RFC 7208 §7.1');
-      return false;
-    }
-    const letter = m[1]!.toLowerCase();
-    if (!MACRO_LETTERS.includes(letter)) {
-      err(`"${raw}": %{${m[1]}} is not a macro letter (s l o d i p h, and c r t in exp=)`, 'RFC 7208 §7.2');
-      return false;
-    }
-    if (!exp && EXP_ONLY.includes(letter)) {
-      err(`"${raw}": %{${m[1]}} may appear only in exp= text`, 'RFC 7208 §7.2');
-      return false;
-    }
-    if (m[2] && Number(m[2]) === 0) {
-      err(`"${raw}": a macro keeps at least one label (%{${m[1]}0…} is invalid)`, 'RFC 7208 §7.3');
-      return false;
-    }
-    i += m[0].length - 1;
-  }
-  return true;
+function checkMacroString(value: string, raw: string, context: MacroContext, err: (t: string, r: string) => void): MacroPart[] | undefined {
+  const parsed = parseMacroString(value, context);
+  if (parsed.error !== undefined) err(`"${raw}": ${parsed.error}`, parsed.error.includes('explanation') ? 'RFC 7208 §7.2' : 'RFC 7208 §7.1');
+  return parsed.parts;
 }

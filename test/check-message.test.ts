@@ -10,6 +10,8 @@ import { dkimpyArcVerify, dkimpySign, dkimpyVerify, keyRecord, newKey } from './
 import { dnsServer, type DnsServer, type Zone } from './helpers/dns-server.js';
 import { splitHeader } from '../src/dkim/fields.js';
 import { receivedClient } from '../src/auth/received.js';
+import { checkMessage } from '../src/auth/check-message.js';
+import { Resolver } from '../src/dns/resolver.js';
 
 /*
  * check-message judged against two independent implementations: mailauth (DKIM, ARC,
@@ -73,7 +75,9 @@ const keys: Record<string, string> = {
 const zone: Zone = {
   ...Object.fromEntries(Object.entries(keys).map(([name, data]) => [name, [{ type: 'TXT' as const, data }]])),
   '_dmarc.example.test': [{ type: 'TXT', data: 'v=DMARC1; p=reject; sp=quarantine; np=reject; rua=mailto:d@example.test' }],
-  'example.test': [{ type: 'TXT', data: 'v=spf1 ip4:192.0.2.0/24 -all' }, { type: 'MX', exchange: 'mail.example.test', priority: 10 }],
+  'example.test': [{ type: 'TXT', data: 'v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 -all' }, { type: 'MX', exchange: 'mail.example.test', priority: 10 }],
+  'mail.example.test': [{ type: 'TXT', data: 'v=spf1 a -all' }, { type: 'A', address: '192.0.2.10' }],
+  'soft.test': [{ type: 'TXT', data: 'v=spf1 ~all' }],
   'sub.example.test': [{ type: 'A', address: '192.0.2.20' }],
   '_dmarc.football.example.com': [{ type: 'TXT', data: 'v=DMARC1; p=quarantine' }],
   '_dmarc.testing.test': [{ type: 'TXT', data: 'v=DMARC1; p=reject; t=y; pct=50' }],
@@ -111,7 +115,7 @@ interface Doc {
     received: string | null;
     spf: { result: string; reason: string; ip: string; ipSource: string; helo: string; heloSource: string; domain: string };
     dkim: Array<{ result: string; reason: string; domain: string; notes: string[] }>;
-    dmarc: { result: string; policy: string; policyTag: string; disposition: string; testing: boolean; orgDomain: string; notes: string[]; dkim: Array<{ aligned: boolean }> };
+    dmarc: { result: string; reason: string; policy: string; policyTag: string; disposition: string; testing: boolean; orgDomain: string; notes: string[]; dkim: Array<{ aligned: boolean }> };
     arc: { result: string; reason: string; oldestPass: number; sets: Array<{ instance: number; cv: string; seal: { result: string }; messageSignature: { result: string; reason: string }; authservId: string; authResults: string }> };
     authenticationResults: string;
   };
@@ -139,13 +143,14 @@ test('a message signed by its author (RSA and Ed25519, folded UTF-8 header field
   const ma = await authenticate(received, { ...mta, ip: '192.0.2.10', helo: 'mail.example.test', sender: 'bounce@example.test' });
   assert.deepEqual(ma.dkim.results.map((x) => x.status.result), ['pass', 'pass'], 'mailauth agrees');
   assert.deepEqual({ ip: r.spf.ip, ipSource: r.spf.ipSource, helo: r.spf.helo, domain: r.spf.domain }, { ip: '192.0.2.10', ipSource: 'received', helo: 'mail.example.test', domain: 'example.test' });
+  assert.deepEqual([r.spf.result, ma.spf && ma.spf.status.result], ['pass', 'pass'], 'SPF as mailauth computes it');
   assert.match(r.received ?? '', /^from mail\.example\.test \(mail\.example\.test \[192\.0\.2\.10\]\) by mx\.receiver\.test/);
   assert.deepEqual({ result: r.dmarc.result, policy: r.dmarc.policy, disposition: r.dmarc.disposition }, { result: 'pass', policy: 'reject', disposition: 'none' });
   assert.equal(ma.dmarc && ma.dmarc.status.result, 'pass');
   assert.equal(r.arc.result, 'none');
   assert.equal(ma.arc && ma.arc.status.result, 'none');
   // The signatures in the order of the message: dkimpy put the Ed25519 one (signed last) on top.
-  assert.match(r.authenticationResults, /^Authentication-Results: smtpkit;\r\n {2}dkim=pass header\.d=example\.test header\.s=ed header\.a=ed25519-sha256 header\.b=[^;]{8,10};\r\n {2}dkim=pass header\.d=example\.test header\.s=rsa header\.a=rsa-sha256 header\.b=/);
+  assert.match(r.authenticationResults, /^Authentication-Results: smtpkit;\r\n {2}spf=pass smtp\.mailfrom=example\.test;\r\n {2}dkim=pass header\.d=example\.test header\.s=ed header\.a=ed25519-sha256 header\.b=[^;]{8,10};\r\n {2}dkim=pass header\.d=example\.test header\.s=rsa header\.a=rsa-sha256 header\.b=/);
   assert.match(r.authenticationResults, /\r\n {2}dmarc=pass \(p=reject dis=none\) header\.from=example\.test;\r\n {2}arc=none smtp\.remote-ip=192\.0\.2\.10$/);
 });
 
@@ -158,8 +163,9 @@ test('the text: one line each for SPF, every DKIM signature, DMARC and ARC, then
   const lines = r.stdout.split('\n');
   assert.match(lines[0]!, /^=== From: example\.test; client 192\.0\.2\.10 \(from the topmost Received:\), HELO mail\.example\.test \(from the topmost Received:\), MAIL FROM <joerg@example\.test> \(given\)$/);
   assert.equal(lines.filter((l) => /^. SPF /.test(l)).length, 1);
+  assert.match(r.stdout, /^✔ SPF pass for MAIL FROM example\.test from 192\.0\.2\.10: /m);
   assert.match(r.stdout, /^✔ DKIM #1 pass d=example\.test s=rsa a=rsa-sha256: valid signature by example\.test .*; aligned with From: \(the same domain\)$/m);
-  assert.match(r.stdout, /^✔ DMARC pass \(policy p=reject from _dmarc\.example\.test\): aligned DKIM d=example\.test with From: example\.test .*; disposition: deliver$/m);
+  assert.match(r.stdout, /^✔ DMARC pass \(policy p=reject from _dmarc\.example\.test\): aligned SPF \(example\.test\) and DKIM d=example\.test with From: example\.test .*; disposition: deliver$/m);
   assert.match(r.stdout, /^· ARC none: the message has no ARC header fields$/m);
   assert.match(r.stdout, /^Authentication-Results: mx\.receiver\.test;$/m);
   assert.match(r.stdout, /^ {2}dmarc=pass \(p=reject dis=none\) header\.from=example\.test;$/m);
@@ -257,7 +263,7 @@ test('a revoked key and a key in testing mode (t=y): permerror, and a note, as d
   assert.ok(!dkimpyVerify(revoked, keys, dir).ok);
   const { doc } = await check(revoked, '--ip', '192.0.2.10', '--mail-from', 'joerg@example.test');
   assert.deepEqual(doc.result.dkim.map((d) => [d.result, d.reason]), [['permerror', 'key-revoked']]);
-  assert.equal(doc.result.dmarc.result, 'fail', 'no aligned pass (SPF is not counted without an evaluator)');
+  assert.deepEqual([doc.result.spf.result, doc.result.dmarc.result, doc.result.dmarc.reason], ['pass', 'pass', 'aligned SPF (example.test) with From: example.test (p=reject at _dmarc.example.test)'], 'DMARC passes by the aligned SPF alone');
   const testing = dkimpySign(authorMessage(), 'testing', 'example.test', rsa, HEADERS);
   assert.ok(dkimpyVerify(testing, keys, dir).ok);
   const t = await check(testing, '--ip', '192.0.2.10', '--mail-from', 'joerg@example.test');
@@ -319,15 +325,40 @@ test('exit codes: 0 for any computed verdict, 3 when DNS failed, 2 for a usage e
   assert.match(JSON.parse(missing.stdout).outcome.message, /cannot read .*nope\.eml: ENOENT/);
 });
 
-test('SPF without an evaluator, without a client address, without an envelope sender: said, and left out of Authentication-Results', async () => {
+test('SPF for the client (IPv4, IPv6, IPv4-mapped, the HELO identity for the null sender) as mailauth computes it; what cannot be computed is said and left out of Authentication-Results', async () => {
   const m = dkimpySign(authorMessage(), 'rsa', 'example.test', rsa, HEADERS);
+  const cases: Array<[string, string, string | undefined, string, string]> = [
+    // ip, MAIL FROM, HELO, our identity domain, result
+    ['192.0.2.10', 'joerg@example.test', 'mail.example.test', 'example.test', 'pass'],
+    ['203.0.113.5', 'joerg@example.test', 'mail.example.test', 'example.test', 'fail'],
+    ['2001:db8::25', 'joerg@example.test', 'mail.example.test', 'example.test', 'pass'],
+    ['::ffff:192.0.2.10', 'joerg@example.test', 'mail.example.test', 'example.test', 'pass'],
+    ['203.0.113.5', 'a@soft.test', 'mail.example.test', 'soft.test', 'softfail'],
+    ['203.0.113.5', 'a@nospf.test', 'mail.example.test', 'nospf.test', 'none'],
+    ['192.0.2.10', '', 'mail.example.test', 'mail.example.test', 'pass'],
+    ['203.0.113.5', '', 'mail.example.test', 'mail.example.test', 'fail'],
+  ];
+  for (const [ip, from, helo, domain, result] of cases) {
+    const { code, doc } = await check(m, '--ip', ip, '--mail-from', from ? from : '<>', ...(helo ? ['--helo', helo] : []));
+    assert.equal(code, 0);
+    const s = doc.result.spf;
+    assert.deepEqual([s.result, s.domain], [result, domain], `${ip} ${from || '<>'}`);
+    assert.match(doc.result.authenticationResults, new RegExp(`spf=${result} smtp\\.${from ? 'mailfrom' : 'helo'}=${domain.replace(/\./g, '\\.')};`));
+    const ma = await authenticate(m, { ...mta, ip, helo, sender: from });
+    assert.equal(ma.spf && ma.spf.status.result, result, `${ip} ${from || '<>'}: mailauth`);
+  }
   const noClient = await check(m);
   assert.deepEqual([noClient.doc.result.spf.result, noClient.doc.result.spf.reason], ['not-evaluated', 'no client address: the message has no Received: field; give --ip']);
+  assert.doesNotMatch(noClient.doc.result.authenticationResults, /spf=/);
   const noSender = await check(Buffer.concat([Buffer.from(RECEIVED), m]));
   assert.match(noSender.doc.result.spf.reason, /^no envelope sender: the message has no Return-Path: field; give --mail-from/);
   const nullSender = await check(Buffer.concat([Buffer.from(`Return-Path: <>\r\n${RECEIVED}`), m]));
-  assert.deepEqual([nullSender.doc.result.spf.domain, nullSender.doc.result.spf.helo], ['mail.example.test', 'mail.example.test'], 'the null sender is checked by its HELO name');
-  assert.doesNotMatch(noClient.doc.result.authenticationResults, /spf=/);
+  assert.deepEqual([nullSender.doc.result.spf.result, nullSender.doc.result.spf.domain, nullSender.doc.result.spf.helo], ['pass', 'mail.example.test', 'mail.example.test'], 'the null sender is checked by its HELO name');
+  // The engine without an evaluator says so (the command always has one).
+  const lib = await checkMessage((async function* () {
+    yield m;
+  })(), { resolver: new Resolver({ servers: [{ address: '127.0.0.1', port: dns.port }], tcp: false, doh: undefined, timeoutMs: 1000, ca: undefined }), spf: undefined, ip: '192.0.2.10', mailFrom: 'joerg@example.test', authservId: 'x' });
+  assert.deepEqual([lib.spf.result, lib.spf.reason], ['not-evaluated', 'not evaluated (evaluator missing)']);
 });
 
 test('the client from the topmost Received: as Postfix, Exim and Sendmail write it (IPv6 too); a field that names no address gives none', () => {

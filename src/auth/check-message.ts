@@ -3,16 +3,15 @@ import { arcChain, type ArcResult } from '../dkim/arc.js';
 import type { HeaderField } from '../dkim/fields.js';
 import { dkimSignatures, fromDomainOf, readMessage, type SignatureResult } from '../dkim/verify.js';
 import type { Resolver } from '../dns/resolver.js';
+import { spfIdentity, type SpfResult, type SpfStep } from '../spf/check-host.js';
 import { authenticationResults, type ResultInfo } from './authentication-results.js';
 import { evaluateDmarc, type DmarcVerdict } from './dmarc.js';
 import { receivedClient, returnPath } from './received.js';
 
 /** What a receiver computes for a received message: SPF, DKIM, DMARC and ARC, and the Authentication-Results it adds. */
 
-export type SpfResult = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'permerror' | 'temperror';
-
 /** The SPF check_host() port (RFC 7208 §4): the engine does not care whose evaluator it is. */
-export type SpfEvaluator = (ip: string, domain: string, sender: string, helo: string | undefined) => Promise<{ result: SpfResult; reason?: string; explanation?: string }>;
+export type SpfEvaluator = (ip: string, domain: string, sender: string, helo: string | undefined) => Promise<{ result: SpfResult; reason?: string; explanation?: string; trace?: SpfStep[] }>;
 
 /** Where a value came from: the options, or the header (what the receiving side wrote). */
 export type Source = 'option' | 'received' | 'return-path';
@@ -31,6 +30,8 @@ export interface SpfOutcome {
   heloSource: Source | undefined;
   mailFrom: string | undefined;
   mailFromSource: Source | undefined;
+  /** The evaluator's steps (each term, what it looked up, whether it matched), when it gave them. */
+  trace: SpfStep[] | undefined;
 }
 
 export interface CheckMessageOptions {
@@ -103,22 +104,22 @@ async function evaluateSpf(fields: HeaderField[], o: CheckMessageOptions): Promi
     heloSource: o.helo !== undefined ? 'option' : helo ? 'received' : undefined,
     mailFrom,
     mailFromSource: o.mailFrom !== undefined ? 'option' : mailFrom !== undefined ? 'return-path' : undefined,
+    trace: undefined,
   };
   const received = (spf.ipSource === 'received' || spf.heloSource === 'received') && rc ? rc.field : undefined;
   const skip = (reason: string) => ({ spf: { ...spf, reason }, received });
   if (!ip || !isIP(ip)) return skip(rc ? 'no client address: the topmost Received: field names none; give --ip' : 'no client address: the message has no Received: field; give --ip');
   if (mailFrom === undefined) return skip('no envelope sender: the message has no Return-Path: field; give --mail-from (<> for the null sender)');
-  // RFC 7208 §2.4: the null sender is checked as postmaster@ the HELO name.
-  const at = mailFrom.lastIndexOf('@');
-  const domain = mailFrom ? mailFrom.slice(at + 1).toLowerCase().replace(/\.$/, '') : helo?.toLowerCase();
+  // RFC 7208 §2.3, §2.4: the null sender is checked as postmaster@ the HELO name.
+  const id = spfIdentity(mailFrom, helo);
+  const domain = id.domain.toLowerCase().replace(/\.$/, '');
   if (!domain) return skip('the null sender <> is checked by its HELO name (RFC 7208 §2.4), and none is known: give --helo');
-  spf.identity = mailFrom ? 'mailfrom' : 'helo';
+  spf.identity = id.identity === 'helo' ? 'helo' : 'mailfrom';
   spf.domain = domain;
   if (!o.spf) return skip('not evaluated (evaluator missing)');
-  const sender = mailFrom && at > 0 ? mailFrom : `postmaster@${domain}`;
   try {
-    const r = await o.spf(ip, domain, sender, helo);
-    return { spf: { ...spf, result: r.result, reason: r.reason ?? '', explanation: r.explanation }, received };
+    const r = await o.spf(ip, domain, id.sender, helo);
+    return { spf: { ...spf, result: r.result, reason: r.reason ?? '', explanation: r.explanation, trace: r.trace }, received };
   } catch (err) {
     return { spf: { ...spf, result: 'temperror', reason: (err as Error).message }, received };
   }

@@ -3,6 +3,8 @@ import { usageError } from '../errors.js';
 import { checkMessage, type CheckMessageResult, type SpfEvaluator } from '../auth/check-message.js';
 import { authservIdProblem } from '../auth/authentication-results.js';
 import { Resolver, type ResolverFlags } from '../dns/resolver.js';
+import { checkHost } from '../spf/check-host.js';
+import { resolverPort } from '../spf/dns-port.js';
 import { renderCheckMessage } from '../render/check-message.js';
 import { jsonDocument } from '../render/json.js';
 import { processOutput } from '../render/output.js';
@@ -23,8 +25,11 @@ export interface CheckMessageFlags extends ResolverFlags {
   color?: boolean;
 }
 
-/** The SPF evaluator (RFC 7208 check_host()); undefined until one is built in. */
-const spfEvaluator = (_resolver: Resolver): SpfEvaluator | undefined => undefined;
+/** The SPF evaluator: RFC 7208 check_host() over the same resolver. */
+const spfEvaluator =
+  (resolver: Resolver): SpfEvaluator =>
+  (ip, domain, sender, helo) =>
+    checkHost(resolverPort(resolver), { ip, domain, sender, helo });
 
 /** `smtpkit check-message FILE|-`: what a receiver computes for a received message (SPF, DKIM, DMARC, ARC). */
 export async function checkMessageCommand(file: string, flags: CheckMessageFlags): Promise<number> {

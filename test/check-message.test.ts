@@ -70,6 +70,7 @@ const keys: Record<string, string> = {
   'arc._domainkey.forward.test': keyRecord(readFileSync(fwd, 'utf8')),
   'rsa._domainkey.other.co.test': keyRecord(readFileSync(other, 'utf8')),
   'rsa._domainkey.testing.test': keyRecord(readFileSync(other, 'utf8')),
+  'rsa._domainkey.mail.strict.test': keyRecord(readFileSync(other, 'utf8')),
   ...RFC8463_KEYS,
 };
 const zone: Zone = {
@@ -80,6 +81,8 @@ const zone: Zone = {
   'soft.test': [{ type: 'TXT', data: 'v=spf1 ~all' }],
   'sub.example.test': [{ type: 'A', address: '192.0.2.20' }],
   '_dmarc.football.example.com': [{ type: 'TXT', data: 'v=DMARC1; p=quarantine' }],
+  '_dmarc.strict.test': [{ type: 'TXT', data: 'v=DMARC1; p=reject; adkim=s; aspf=s' }],
+  'bounce.strict.test': [{ type: 'TXT', data: 'v=spf1 ip4:192.0.2.0/24 -all' }],
   '_dmarc.testing.test': [{ type: 'TXT', data: 'v=DMARC1; p=reject; t=y; pct=50' }],
   // A public suffix domain with a record (RFC 9989 psd=y): its children are organisational domains of their own.
   '_dmarc.co.test': [{ type: 'TXT', data: 'v=DMARC1; p=reject; psd=y' }],
@@ -290,6 +293,21 @@ test('DMARC: the policy that applies (sp= below the record, np= for a name that 
   assert.equal(t.doc.result.dmarc.testing, true);
   assert.match(t.doc.result.dmarc.notes.join('\n'), /pct=50 is ignored: RFC 9989 removed it/);
   assert.match(t.doc.result.authenticationResults, /dmarc=fail \(p=reject t=y dis=quarantine\) header\.from=testing\.test/);
+});
+
+/**
+ * mailauth is no oracle for strict alignment either: 4.7.3's getAlignment() falls through to
+ * the organisational-domain match after its strict branch (lib/tools.js), so adkim=s and
+ * aspf=s never refuse a subdomain there. That difference is pinned.
+ */
+test('DMARC strict alignment (adkim=s, aspf=s): a passing signature by a subdomain and a passing SPF for another subdomain do not align', async () => {
+  const m = dkimpySign(authorMessage('A <a@strict.test>'), 'rsa', 'mail.strict.test', other, HEADERS);
+  const { doc } = await check(m, '--ip', '192.0.2.10', '--mail-from', 'b@bounce.strict.test');
+  const d = doc.result.dmarc;
+  assert.deepEqual([doc.result.spf.result, doc.result.dkim[0]!.result, d.result, d.disposition], ['pass', 'pass', 'fail', 'reject']);
+  assert.match(JSON.stringify(d.dkim), /the same organisational domain, but adkim=s \(strict\) needs the same domain/);
+  const ma = await authenticate(m, { ...mta, ip: '192.0.2.10', helo: 'x.test', sender: 'b@bounce.strict.test' });
+  assert.equal(ma.dmarc && ma.dmarc.status.result, 'pass', 'mailauth ignores strict alignment');
 });
 
 /**

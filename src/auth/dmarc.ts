@@ -79,11 +79,11 @@ export async function evaluateDmarc(resolver: Resolver, input: DmarcInput): Prom
   else if (v.policy !== raw) v.notes.push(`${v.policyTag}=${t.get(v.policyTag)} is not none, quarantine or reject: receivers act as if p=none`);
 
   // Identifier alignment (RFC 9989 §4.4): strict is the same name, relaxed the same organisational domain.
-  const align = async (domain: string, mode: 'r' | 's'): Promise<AlignedIdentifier> => {
+  const align = async (domain: string, mode: 'r' | 's', tag: 'adkim' | 'aspf'): Promise<AlignedIdentifier> => {
     try {
       const a = await alignment(resolver, from, domain);
       if (a.strict) return { domain, aligned: true, how: 'the same domain' };
-      if (mode === 's') return { domain, aligned: false, how: `${a.relaxed ? 'the same organisational domain, but ' : ''}strict alignment (${mode === 's' ? 'adkim/aspf=s' : ''}) needs the same domain` };
+      if (mode === 's') return { domain, aligned: false, how: `${a.relaxed ? 'the same organisational domain, but ' : ''}${tag}=s (strict) needs the same domain` };
       return a.relaxed ? { domain, aligned: true, how: `the same organisational domain ${a.fromOrg}` } : { domain, aligned: false, how: `organisational domain ${a.authOrg}, not ${a.fromOrg}` };
     } catch (err) {
       if (!(err instanceof DnsFailure)) throw err;
@@ -91,12 +91,12 @@ export async function evaluateDmarc(resolver: Resolver, input: DmarcInput): Prom
     }
   };
   if (input.spf) {
-    const s = await align(input.spf.domain, v.aspf);
+    const s = await align(input.spf.domain, v.aspf, 'aspf');
     v.spf = input.spf.result === 'pass' ? s : { ...s, aligned: false, how: `SPF ${input.spf.result}, so it cannot align` };
   }
   for (const d of input.dkim) {
     if (!d.domain || d.result !== 'pass') continue;
-    v.dkim.push({ index: d.index, ...(await align(d.domain, v.adkim)) });
+    v.dkim.push({ index: d.index, ...(await align(d.domain, v.adkim, 'adkim')) });
   }
   const passedBy = [...(v.spf?.aligned ? [`SPF (${v.spf.domain})`] : []), ...v.dkim.filter((d) => d.aligned).map((d) => `DKIM d=${d.domain}`)];
   const label = `${v.policyTag}=${v.policy}${v.testing ? ' t=y' : ''} at _dmarc.${rec.domain}`;

@@ -226,6 +226,7 @@ test('a mailing-list footer breaks the author\'s DKIM (body hash), the ARC chain
   assert.equal(r.arc.result, 'pass', r.arc.reason);
   assert.match(r.arc.sets[0]!.authResults, /dkim=pass header\.i=@example\.test/, 'the list saw the author\'s signature pass');
   assert.deepEqual({ result: r.dmarc.result, disposition: r.dmarc.disposition }, { result: 'fail', disposition: 'reject' });
+  assert.match(r.dmarc.notes.join('\n'), /^the ARC chain passes and i=1 \(lists\.test\) recorded dmarc=pass: a receiver that trusts that sealer may deliver despite the policy \(RFC 8617 §7\.2\.1\)$/);
   const ma = await authenticate(forwarded, { ...mta, ip: '198.51.100.7', helo: 'out.lists.test', sender: 'list-bounces@lists.test' });
   // mailauth words a body hash mismatch as dkim=neutral; RFC 8601 §2.7.1 keeps neutral for signatures
   // that could not be processed, and fail for one that did not verify (dkimpy: fail too).

@@ -78,6 +78,9 @@ export async function checkMessage(input: AsyncIterable<Buffer>, o: CheckMessage
     spf: spf.result !== 'not-evaluated' && spf.domain ? { result: spf.result, domain: spf.domain } : undefined,
     dkim: signatures.map((s) => ({ index: s.index, result: s.result, domain: s.domain })),
   });
+  // A DMARC failure that a trusted sealer saw pass is the receiver's call: a local-policy override (RFC 8617 §7.2.1).
+  const vouched = chain.result === 'pass' ? chain.sets.filter((s) => /(?:^|;)\s*dmarc=pass\b/i.test(s.authResults ?? '')) : [];
+  if (dmarc.result === 'fail' && vouched.length) dmarc.notes.push(`the ARC chain passes and ${vouched.map((s) => `i=${s.instance} (${s.authservId ?? s.seal.domain})`).join(', ')} recorded dmarc=pass: a receiver that trusts that sealer may deliver despite the policy (RFC 8617 §7.2.1)`);
   return { fromDomain, received, spf, dkim: signatures, dmarc, arc: chain, authenticationResults: authenticationResults(o.authservId, resultInfos(spf, signatures, dmarc, chain, fieldsB(fields))) };
 }
 

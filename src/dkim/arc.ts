@@ -121,17 +121,17 @@ export function arcChain(fields: HeaderField[], now = new Date()): BodyConsumer 
         const want = i === 1 ? 'none' : 'pass';
         if (cv !== want) return fail(`ARC-Seal i=${i} has cv=${cv ?? '(missing)'}; i=${i} must say cv=${want} (RFC 8617 §5.2 step 3.C)`);
       }
+      // Step 4: the newest AMS must verify; any error, a DNS failure too, is permanent (§5.2.1).
+      const newestAms = sets[n - 1]!.messageSignature!;
+      if (newestAms.result !== 'pass') return fail(`the newest ARC-Message-Signature (i=${n}) does not verify: ${newestAms.explanation} (RFC 8617 §5.2 step 4)`);
       // Step 5 (optional, done for the report): the oldest AMS from which all newer ones pass.
       let oldestPass = 0;
-      for (let i = n; i >= 1; i--) {
+      for (let i = n - 1; i >= 1; i--) {
         if (sets[i - 1]!.messageSignature?.result !== 'pass') {
           oldestPass = i + 1;
           break;
         }
       }
-      // Step 4: the newest AMS must verify; any error, a DNS failure too, is permanent (§5.2.1).
-      const newestAms = sets[n - 1]!.messageSignature!;
-      if (newestAms.result !== 'pass') return fail(`the newest ARC-Message-Signature (i=${n}) does not verify: ${newestAms.explanation} (RFC 8617 §5.2 step 4)`, oldestPass);
       // Step 6: every seal, newest first.
       for (let i = n; i >= 1; i--) {
         const s = sets[i - 1]!;

@@ -237,6 +237,23 @@ test('a mailing-list footer breaks the author\'s DKIM (body hash), the ARC chain
   assert.match(r.authenticationResults, /dmarc=fail \(p=reject dis=reject\) header\.from=example\.test/);
 });
 
+test('a hop that changes the body after the first seal: the chain still passes, oldest-pass=2 (RFC 8617 §5.2 step 5), as mailauth and dkimpy say', async () => {
+  const once = await sealedByMailauth(dkimpySign(authorMessage(), 'rsa', 'example.test', rsa, HEADERS));
+  // The forwarder validates what it received (cv=pass), then changes the body, then seals.
+  const seen = await authenticate(once, { ...mta, mta: 'forward.test', ip: '198.51.100.7', helo: 'out.lists.test', sender: 'b@lists.test' });
+  assert.ok(seen.arc);
+  const changed = Buffer.concat([once, Buffer.from('[scanned by forward.test]\r\n')]);
+  const seal = await sealMessage(changed, { signingDomain: 'forward.test', selector: 'arc', privateKey: readFileSync(fwd), authResults: seen.arc.authResults, cv: seen.arc.status.result, i: 2 });
+  const twice = Buffer.concat([seal, changed]);
+  const { doc } = await check(twice, '--ip', '203.0.113.9', '--mail-from', 'b@forward.test');
+  const a = doc.result.arc;
+  assert.deepEqual([a.result, a.oldestPass, a.sets.map((x) => x.messageSignature.reason)], ['pass', 2, ['body-hash-mismatch', 'pass']], a.reason);
+  assert.match(doc.result.authenticationResults, /arc=pass \(i=2\) header\.oldest-pass=2 /);
+  const ma = await authenticate(twice, { ...mta, ip: '203.0.113.9', helo: 'x.test', sender: 'b@forward.test' });
+  assert.equal(ma.arc && ma.arc.status.result, 'pass');
+  assert.equal(dkimpyArcVerify(twice, keys, dir).cv, 'pass');
+});
+
 test('a broken chain fails as RFC 8617 §5.2 says: an edited ARC-Authentication-Results, a gap, a wrong cv=, more than 50 sets', async () => {
   const signed = dkimpySign(authorMessage(), 'rsa', 'example.test', rsa, HEADERS);
   const twice = (await sealedByMailauth(await sealedByMailauth(signed), 'forward.test', fwd)).toString('latin1');

@@ -81,11 +81,11 @@ export async function checkMessage(input: AsyncIterable<Buffer>, o: CheckMessage
   // A DMARC failure that a trusted sealer saw pass is the receiver's call: a local-policy override (RFC 8617 §7.2.1).
   const vouched = chain.result === 'pass' ? chain.sets.filter((s) => /(?:^|;)\s*dmarc=pass\b/i.test(s.authResults ?? '')) : [];
   if (dmarc.result === 'fail' && vouched.length) dmarc.notes.push(`the ARC chain passes and ${vouched.map((s) => `i=${s.instance} (${s.authservId ?? s.seal.domain})`).join(', ')} recorded dmarc=pass: a receiver that trusts that sealer may deliver despite the policy (RFC 8617 §7.2.1)`);
-  return { fromDomain, received, spf, dkim: signatures, dmarc, arc: chain, authenticationResults: authenticationResults(o.authservId, resultInfos(spf, signatures, dmarc, chain, fieldsB(fields))) };
+  return { fromDomain, received, spf, dkim: signatures, dmarc, arc: chain, authenticationResults: authenticationResults(o.authservId, resultInfos(spf, signatures, dmarc, chain, signatureValues(fields))) };
 }
 
 /** Each DKIM signature's b= (its first 8 characters tell signatures apart, RFC 6008). */
-function fieldsB(fields: HeaderField[]): string[] {
+function signatureValues(fields: HeaderField[]): string[] {
   return fields.filter((f) => f.name.toLowerCase() === 'dkim-signature').map((f) => /(?:^|;)\s*b\s*=\s*([^;]*)/.exec(f.raw.slice(f.raw.indexOf(':') + 1))?.[1]?.replace(/\s+/g, '') ?? '');
 }
 

@@ -19,9 +19,9 @@ Exit codes:
   70 internal error (a bug in smtpkit)
 `;
 
-/** Where a load-mode worker thread starts (commands/load-threads.ts): the bundle's only other way in. */
+/** Where a load-mode worker thread starts (load/threads.ts): the bundle's only other way in. */
 export async function loadWorker(): Promise<void> {
-  await (await import('./commands/load-threads.js')).loadWorker();
+  await (await import('./load/threads.js')).loadWorker();
 }
 
 /**
@@ -49,13 +49,17 @@ export async function main(argv: string[]): Promise<number> {
     writeBareFailure(await processOutput({ color: form.color ?? flags.color }), form.command ?? 'smtpkit', { ok: false, exitCode: ExitCode.usage, errorClass: 'usage', message }, form);
     return ExitCode.usage;
   };
+  // A command with output of its own for machines (probe --json, --format nagios) says mistakes in that format.
+  const sayUsage = COMMANDS.find((c) => c.name === form.command)?.usageError?.(argv);
   try {
     argv = normaliseArgv(argv);
   } catch (err) {
     if (!(err instanceof ArgvError)) throw err;
+    if (sayUsage) return sayUsage(err.message);
     // The option typed is echoed back: through the escaping writer.
     return usageFailure(err.message);
   }
+  let usageMessage: string | undefined;
   const { Command, CommanderError, InvalidArgumentError, Option } = await import('commander');
   const { choose, parseFlags } = await import('./options/declare.js');
   const program = new Command('smtpkit')
@@ -63,11 +67,12 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     // Help and usage errors go through the escaping writer too (an unknown option is echoed back).
     .configureOutput({
-      writeErr: (s) => stderr.write(s),
+      // Kept for the command to say in its own format, when it has one (the help pointer with it).
+      writeErr: (s) => (sayUsage ? undefined : stderr.write(s)),
       writeOut: (s) => stdout.write(s),
       // commander's "error: unknown option" in the one spelling of usage errors; with --json
-      // or -q it is said below, as a document or the one line.
-      outputError: (s, write) => !form.json && !form.quiet && write(s.replace(/^error: /, 'smtpkit: ')),
+      // or -q it is said below, as a document or the one line (or in the command's own format).
+      outputError: (s, write) => (sayUsage ? (usageMessage ??= s.replace(/^error: /, '').trim()) : !form.json && !form.quiet && write(s.replace(/^error: /, 'smtpkit: '))),
     })
     .description('Diagnose and test SMTP servers: every reply explained.')
     .version(version(), '-V, --version')
@@ -103,7 +108,7 @@ export async function main(argv: string[]): Promise<number> {
     cmd.action(async (...args: unknown[]) => {
       const flags = args.at(-2) as Record<string, unknown>;
       try {
-        exitCode = await spec.run(args.slice(0, -2), flags);
+        exitCode = await spec.run(args.slice(0, -2), flags, main);
       } catch (err) {
         // Bad input found while choosing what to run (the server twice, or none).
         if (!(err instanceof SmtpkitError) || err.errorClass !== 'usage') throw err;
@@ -118,6 +123,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
+      if (sayUsage && usageMessage !== undefined) return sayUsage(usageMessage);
       return form.json || form.quiet ? usageFailure(err.message.replace(/^error: /, '')) : ExitCode.usage;
     }
     throw err;

@@ -1,4 +1,14 @@
-import type { Reply } from './protocol/reply.js';
+/**
+ * One complete server reply, possibly spanning several lines (RFC 5321 §4.2). Declared here,
+ * beside the error that carries it, so this file imports nothing: protocol/ builds on it.
+ */
+export interface Reply {
+  code: number;
+  /** The RFC 3463 enhanced status code of the first line ("5.7.1"), when the server sent one. */
+  enhanced: string | null;
+  /** The text of each line after the code and separator, enhanced code included, as received. */
+  lines: string[];
+}
 
 /** Exit codes are part of the interface: README and man page list them, tests pin them. */
 export const ExitCode = {

@@ -51,6 +51,9 @@ export type { AuthPlan } from './flows/establish.js';
 export { deliveryCandidates, type HostAddress, type MxHost, type MxReport } from './dns/mx.js';
 export { Sink, SINK_DEFAULTS, type DropPoint, type SaveFailure, type SinkMessage, type SinkOptions } from './sink/server.js';
 export { LOCALHOST_CERT, LOCALHOST_KEY } from './sink/localhost-cert.js';
+export { MessageStore, STORE_DEFAULTS, type MessageFilter, type MessageSummary, type StoreOptions, type Transcript } from './sink/store.js';
+export { createSinkApi, SINK_API_DEFAULTS, type SinkApiOptions } from './sink/http-api.js';
+export { readMessage, type MimeAttachment, type ReadMessage } from './sink/mime-read.js';
 export { spfIdentity, type SpfQuery, type SpfResult, type SpfStep, type SpfVerdict } from './spf/check-host.js';
 
 /** Where DNS questions go: the system's resolvers unless `servers` ("IP" or "IP:port") are given. */

@@ -204,7 +204,7 @@ test('probe --timeout bounds the whole probe even when a phase may wait longer (
   // Before the fix, closing the session left the greeting wait to run its own 60 s.
   const r = await runCli(['probe', `127.0.0.1:${silent.port}`, '--timeout', '1s', '--greeting-timeout', '60s', '-q'], { limitMs: 15_000 });
   assert.equal(r.code, 4);
-  assert.match(r.stdout, /the probe did not finish within 1s \(--timeout\): no greeting/);
+  assert.match(r.stderr, /^FAILED \(exit 4, connect\): .*the probe did not finish within 1s \(--timeout\): no greeting/);
 });
 
 test('exporter: bad settings are usage errors (exit 2)', async () => {

@@ -31,6 +31,13 @@ before(async () => {
     'wrongdane.test': [{ type: 'MX', exchange: 'mx.wrongdane.test', priority: 10 }],
     'mx.wrongdane.test': [{ type: 'A', address: '127.0.0.1' }],
     '_25._tcp.mx.wrongdane.test': [{ type: 'TLSA', data: tlsa(3, Buffer.alloc(32, 7)) }],
+    // The right SPKI digest cut to 31 bytes, and a record of unknown matching type: unusable (RFC 6698 §4.1).
+    'baddane.test': [{ type: 'MX', exchange: 'mx.baddane.test', priority: 10 }],
+    'mx.baddane.test': [{ type: 'A', address: '127.0.0.1' }],
+    '_25._tcp.mx.baddane.test': [
+      { type: 'TLSA', data: tlsa(3, spki.subarray(0, 31)) },
+      { type: 'TLSA', data: Buffer.concat([Buffer.from([3, 1, 9]), spki]) },
+    ],
     'nullmx.test': [{ type: 'MX', exchange: '', priority: 0 }],
     // A hostile first MX whose name carries a terminal escape; the second is real.
     'oddmx.test': [
@@ -80,6 +87,20 @@ test('--dane: a DNSSEC-validated TLSA record that matches authenticates; one tha
     assert.match(bad.stderr, /DANE: none of the 1 usable TLSA record\(s\) of mx\.wrongdane\.test matches/);
     const sent = await runCli(['send', '--from', 'a@client.test', '--to', 'b@wrongdane.test', ...dnsFlags(), '--dane']);
     assert.equal(sent.code, 6);
+  } finally {
+    dns.authenticated = false;
+  }
+});
+
+test('--dane: validated TLSA with no usable record (a 31-byte SHA-256, an unknown matching type) puts no DANE in effect: said so, the certificate judged by PKIX, no handshake failure', async () => {
+  dns.authenticated = true;
+  try {
+    const r = await runCli(['starttls', '--mx', 'baddane.test', ...dnsFlags(), '--dane', '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.deepEqual({ status: doc.result.dane.status, match: doc.result.dane.match }, { status: 'unusable', match: null });
+    const warning = doc.events.find((e: { type: string; message?: string }) => e.type === 'warning' && /^DANE:/.test(e.message ?? ''));
+    assert.equal(warning?.message, 'DANE: mx.baddane.test has no usable TLSA record (3 1 1: 31 bytes of SHA-256 (1) data, where the digest is 32 bytes; 3 1 9: matching type 9 is unknown (0 to 2 are defined)), so DANE is not in effect for it: the certificate is judged by PKIX (RFC 7672 §2.2)');
   } finally {
     dns.authenticated = false;
   }

@@ -79,6 +79,40 @@ const zone: Zone = {
   // The DMARC tree walk from sub.walkfail.test: nothing at _dmarc.sub.walkfail.test, then _dmarc.walkfail.test fails.
   'sub.walkfail.test': [{ type: 'MX', exchange: 'mx1.good.test', priority: 10 }],
   '_dmarc.walkfail.test': 'SERVFAIL',
+  // A domain that only sends: no MX, no address, but every mail-authentication record.
+  'sendonly.test': [{ type: 'TXT', data: 'v=spf1 ip4:192.0.2.0/24 -all' }],
+  '_dmarc.sendonly.test': [{ type: 'TXT', data: 'v=DMARC1; p=reject; rua=mailto:d@sendonly.test' }],
+  '_smtp._tls.sendonly.test': [{ type: 'TXT', data: 'v=TLSRPTv1; rua=mailto:tls@sendonly.test' }],
+  // Its MX question fails (SERVFAIL), its TXT records answer.
+  'mxfail.test': [{ type: 'FAIL', of: 'MX', rcode: 'SERVFAIL' }, { type: 'TXT', data: 'v=spf1 -all' }],
+  '_dmarc.mxfail.test': [{ type: 'TXT', data: 'v=DMARC1; p=reject; rua=mailto:d@mxfail.test' }],
+  // Versions in the wrong case: receivers and senders discard these records.
+  'lowercase.test': [{ type: 'MX', exchange: 'mx1.good.test', priority: 10 }],
+  '_dmarc.lowercase.test': [{ type: 'TXT', data: 'v=dmarc1; p=reject; rua=mailto:d@lowercase.test' }],
+  '_mta-sts.lowercase.test': [{ type: 'TXT', data: 'v=stsv1; id=20261128' }],
+  '_smtp._tls.lowercase.test': [{ type: 'TXT', data: 'v=tlsrptv1; rua=mailto:tls@lowercase.test' }],
+  'fieldcase.test': [{ type: 'MX', exchange: 'mx1.good.test', priority: 10 }],
+  '_mta-sts.fieldcase.test': [{ type: 'TXT', data: 'v=STSv1; ID=20261128' }],
+  '_smtp._tls.fieldcase.test': [{ type: 'TXT', data: 'v=TLSRPTv1; RUA=mailto:tls@fieldcase.test' }],
+  // TLSA no sender can use: a 31-byte SHA-256, a 65-byte SHA-512, unknown usage, selector, matching type.
+  'oddtlsa.test': [
+    { type: 'MX', exchange: 'mx1.oddtlsa.test', priority: 10 },
+    { type: 'MX', exchange: 'mx2.oddtlsa.test', priority: 20 },
+  ],
+  'mx1.oddtlsa.test': [{ type: 'A', address: '127.0.0.1' }],
+  'mx2.oddtlsa.test': [{ type: 'A', address: '127.0.0.1' }],
+  '_25._tcp.mx1.oddtlsa.test': [
+    { type: 'TLSA', data: tlsa(3, 1, 1, 'ab'.repeat(31)) },
+    { type: 'TLSA', data: tlsa(3, 1, 2, 'ab'.repeat(65)) },
+    { type: 'TLSA', data: tlsa(4, 1, 1, 'ab'.repeat(32)) },
+    { type: 'TLSA', data: tlsa(3, 2, 1, 'ab'.repeat(32)) },
+    { type: 'TLSA', data: tlsa(3, 1, 3, 'ab'.repeat(32)) },
+  ],
+  // One unusable record beside a usable one: DANE stands for this host.
+  '_25._tcp.mx2.oddtlsa.test': [
+    { type: 'TLSA', data: tlsa(3, 1, 1, 'ab'.repeat(31)) },
+    { type: 'TLSA', data: tlsa(3, 1, 1, 'ab'.repeat(32)) },
+  ],
   'loops.test': [
     { type: 'MX', exchange: 'mx1.good.test', priority: 10 },
     { type: 'TXT', data: `v=spf1 ${Array.from({ length: 11 }, (_, i) => `a:h${i}.loops.test`).join(' ')} -all` },
@@ -308,4 +342,120 @@ test('a DMARC rua= with a broken percent-encoding is a finding, not an internal 
   const dmarc = JSON.parse(r.stdout).checks.find((f: { check: string }) => f.check === 'DMARC');
   assert.equal(dmarc.status, 'fail');
   assert.deepEqual(dmarc.issues.map((i: { text: string }) => i.text), ['rua=mailto:%zz@badrua.test: a "%" not followed by two hex digits']);
+});
+
+test('--checks on a domain with no MX and no address (it only sends), or whose MX look-up fails: the records are judged, the MX failure stands (exit 3)', async () => {
+  const r = await lookup('sendonly.test', '--checks', '--https-port', String(policyPort));
+  assert.equal(r.code, 3, r.stdout + r.stderr);
+  assert.match(r.stderr, /sendonly\.test has no MX records and no address \(NODATA\)/);
+  assert.match(r.stdout, /^✔ SPF +one valid SPF record$/m);
+  assert.match(r.stdout, /^✔ DMARC +policy reject$/m);
+  assert.match(r.stdout, /^– MTA-STS +no MTA-STS record/m);
+  assert.match(r.stdout, /^✔ TLS-RPT +reports go to mailto:tls@sendonly\.test$/m);
+  assert.match(r.stdout, /^– DKIM /m);
+  const doc = JSON.parse((await lookup('sendonly.test', '--checks', '--https-port', String(policyPort), '--json')).stdout);
+  assert.deepEqual({ exit: doc.outcome.exitCode, errorClass: doc.outcome.errorClass, mx: doc.mx }, { exit: 3, errorClass: 'dns', mx: null });
+  assert.deepEqual(doc.checks.map((c: { check: string; status: string }) => `${c.check} ${c.status}`), ['SPF pass', 'DMARC pass', 'MTA-STS absent', 'TLS-RPT pass', 'DKIM absent'], 'no DANE: there is no MX host to ask TLSA of');
+  const failed = JSON.parse((await lookup('mxfail.test', '--checks', '--https-port', String(policyPort), '--json')).stdout);
+  assert.equal(failed.outcome.exitCode, 3);
+  assert.match(failed.outcome.message, /MX mxfail\.test: the resolver .* answered SERVFAIL/);
+  assert.equal(failed.outcome.dnsError.rcode, 'SERVFAIL');
+  assert.deepEqual(failed.checks.map((c: { check: string; status: string }) => `${c.check} ${c.status}`), ['SPF pass', 'DMARC pass', 'MTA-STS absent', 'TLS-RPT absent', 'DKIM absent']);
+  // A name that does not exist has nothing below it either (RFC 8020): nothing to judge.
+  const nx = JSON.parse((await lookup('missing.test', '--checks', '--json')).stdout);
+  assert.deepEqual({ exit: nx.outcome.exitCode, checks: nx.checks }, { exit: 3, checks: [] });
+});
+
+test('a DMARC, MTA-STS or TLS-RPT record whose version is in the wrong case is present and discarded: a failure, never "no record"', async () => {
+  const r = await lookup('lowercase.test', '--checks', '--https-port', String(policyPort), '--json');
+  assert.equal(r.code, 1, r.stderr);
+  const checks = JSON.parse(r.stdout).checks as Array<{ check: string; status: string; summary: string; records: string[]; issues?: Array<{ ref: string }> }>;
+  const dmarc = checks.find((c) => c.check === 'DMARC')!;
+  assert.equal(dmarc.status, 'fail');
+  assert.match(dmarc.summary, /^_dmarc\.lowercase\.test holds a record beginning "v=dmarc1", which receivers ignore: a DMARC record must begin with v=DMARC1, exactly \(case-sensitive\) \(RFC 9989 §4\.7\); so receivers find no DMARC policy/);
+  assert.doesNotMatch(dmarc.summary, /no DMARC record/);
+  assert.deepEqual(dmarc.records, ['v=dmarc1; p=reject; rua=mailto:d@lowercase.test']);
+  const sts = checks.find((c) => c.check === 'MTA-STS')!;
+  assert.equal(sts.status, 'fail');
+  assert.match(sts.summary, /^the _mta-sts record begins "v=stsv1", not exactly "v=STSv1" \(case-sensitive, no spaces\): senders discard the record .*\(RFC 8461 §3\.1\)$/);
+  const rpt = checks.find((c) => c.check === 'TLS-RPT')!;
+  assert.equal(rpt.status, 'fail');
+  assert.match(rpt.summary, /^the _smtp\._tls record begins "v=tlsrptv1", not exactly "v=TLSRPTv1" \(case-sensitive, no spaces\): senders discard the record and send no reports \(RFC 8460 §3\)$/);
+  const text = await lookup('lowercase.test', '--checks', '--https-port', String(policyPort));
+  assert.match(text.stdout, /^✖ DMARC +_dmarc\.lowercase\.test holds a record beginning "v=dmarc1"/m);
+  assert.match(text.stdout, /^✖ MTA-STS +the _mta-sts record begins "v=stsv1"/m);
+  assert.match(text.stdout, /^✖ TLS-RPT +the _smtp\._tls record begins "v=tlsrptv1"/m);
+  // Field names too: ID= is not id=, RUA= is not rua= (RFC 8461 §3.1, RFC 8460 §3 ABNF %s"...").
+  const fields = JSON.parse((await lookup('fieldcase.test', '--checks', '--https-port', String(policyPort), '--json')).stdout).checks as typeof checks;
+  assert.match(fields.find((c) => c.check === 'MTA-STS')!.summary, /^"ID=" is not "id=": field names are case-sensitive, so the record has no id \(RFC 8461 §3\.1\)$/);
+  assert.match(fields.find((c) => c.check === 'TLS-RPT')!.summary, /^"RUA=" is not "rua=": field names are case-sensitive/);
+});
+
+/** A policy server for good.test's MTA-STS host on a port of its own, serving `body` as `type`. */
+async function policyAt(body: string, type: string | undefined): Promise<{ port: number; close: () => Promise<void> }> {
+  const server = https.createServer({ key: MTA_STS_TLS.key(), cert: MTA_STS_TLS.cert() }, (_req, res) => {
+    res.writeHead(200, type ? { 'content-type': type } : {});
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as AddressInfo).port, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+test('MTA-STS policy: field names are case-sensitive (Mode: is no mode:); a media type other than text/plain is a warning (RFC 8461 §3.2)', async () => {
+  const policyLines = (mode: string) => `version: STSv1\r\n${mode}: enforce\r\nmx: mx1.good.test\r\nmx: *.good.test\r\nmax_age: 86400\r\n`;
+  const sts = async (body: string, type: string | undefined) => {
+    const server = await policyAt(body, type);
+    try {
+      const doc = JSON.parse((await lookup('good.test', '--checks', '--ca-file', TLS.ca, '--https-port', String(server.port), '--json')).stdout);
+      return doc.checks.find((c: { check: string }) => c.check === 'MTA-STS') as { status: string; summary: string };
+    } finally {
+      await server.close();
+    }
+  };
+  const miscased = await sts(policyLines('Mode'), 'text/plain');
+  assert.equal(miscased.status, 'fail');
+  assert.match(miscased.summary, /the policy field "Mode:" is not "mode:": field names are case-sensitive \(RFC 8461 §3\.2\), so senders ignore it; .*mode is missing/);
+  const html = await sts(policyLines('mode'), 'text/html; charset=utf-8');
+  assert.equal(html.status, 'warn');
+  assert.match(html.summary, /^the policy is served as "text\/html", not text\/plain: senders that check it \(RFC 8461 §3\.2\) ignore the policy$/);
+  const none = await sts(policyLines('mode'), undefined);
+  assert.equal(none.status, 'warn');
+  assert.match(none.summary, /served as no media type, not text\/plain/);
+  const plain = await sts(policyLines('mode'), 'Text/Plain; charset=us-ascii');
+  assert.deepEqual(plain, { ...plain, status: 'pass', summary: 'enforced for 3 MX host(s)' }, 'media types are case-insensitive; parameters are ignored');
+});
+
+test('DANE: TLSA records with an unknown usage, selector or matching type, or a digest of the wrong length, are unusable and said so; a host with none usable has no DANE in effect', async () => {
+  dns.authenticated = true;
+  let doc;
+  try {
+    doc = JSON.parse((await lookup('oddtlsa.test', '--checks', '--https-port', String(policyPort), '--json')).stdout);
+  } finally {
+    dns.authenticated = false;
+  }
+  const dane = doc.checks.find((c: { check: string }) => c.check === 'DANE') as { status: string; summary: string; details: string[] };
+  assert.equal(dane.status, 'warn', dane.summary);
+  const problems = dane.summary.split('; mx').map((p, i) => (i ? `mx${p}` : p));
+  assert.deepEqual(problems, [
+    'mx1.oddtlsa.test has an unusable TLSA record (3 1 1): 31 bytes of SHA-256 (1) data, where the digest is 32 bytes; senders discard it (RFC 6698 §4.1)',
+    'mx1.oddtlsa.test has an unusable TLSA record (3 1 2): 65 bytes of SHA-512 (2) data, where the digest is 64 bytes; senders discard it (RFC 6698 §4.1)',
+    'mx1.oddtlsa.test has an unusable TLSA record (4 1 1): usage 4 is unknown (0 to 3 are defined); senders discard it (RFC 6698 §4.1)',
+    'mx1.oddtlsa.test has an unusable TLSA record (3 2 1): selector 2 is unknown (0 and 1 are defined); senders discard it (RFC 6698 §4.1)',
+    'mx1.oddtlsa.test has an unusable TLSA record (3 1 3): matching type 3 is unknown (0 to 2 are defined); senders discard it (RFC 6698 §4.1)',
+    'mx1.oddtlsa.test: no usable TLSA record, so DANE is not in effect for this host: senders must use TLS but cannot authenticate its certificate (RFC 7672 §2.2)',
+    'mx2.oddtlsa.test has an unusable TLSA record (3 1 1): 31 bytes of SHA-256 (1) data, where the digest is 32 bytes; senders discard it (RFC 6698 §4.1)',
+  ]);
+  assert.ok(dane.details.some((d) => /^mx1\.oddtlsa\.test: DANE-EE \(3\), public key \(1\), SHA-256 \(1\): (ab){31} \(unusable: 31 bytes/.test(d)), dane.details.join('\n'));
+});
+
+test('a domain literal or an IP address is no domain to look up: a usage error (exit 2), in JSON too', async () => {
+  for (const arg of ['[1.2.3.5]', '[IPv6:2001:db8::1]', '1.2.3.5', '2001:db8::1']) {
+    const r = await lookup(arg);
+    assert.equal(r.code, 2, `${arg}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, arg.startsWith('[') ? /is a domain literal \(an address in brackets, RFC 5321 §4\.1\.3\), not a domain name/ : /is an IP address, not a domain name/);
+    assert.equal(dns.edns.filter((q) => q?.name.includes(arg.replace(/[[\]]/g, '').toLowerCase())).length, 0, 'nothing was asked');
+  }
+  const doc = JSON.parse((await lookup('[1.2.3.5]', '--checks', '--json')).stdout);
+  assert.deepEqual({ exit: doc.outcome.exitCode, errorClass: doc.outcome.errorClass, command: doc.command }, { exit: 2, errorClass: 'usage', command: 'mx-lookup' });
+  assert.match(doc.outcome.message, /"\[1\.2\.3\.5\]" is a domain literal/);
 });

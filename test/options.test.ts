@@ -46,7 +46,7 @@ test('values of --quit-after, --format, --mech, --starttls are read without rega
   assert.equal(JSON.parse(probe.stdout).command, 'probe');
   const bad = await runCli(['probe', `127.0.0.1:${peer.port}`, '--format', 'xml']);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /--format takes text, json, junit, nagios or prometheus, not "xml"/);
+  assert.match(bad.stderr, /--format takes text, json, jsonl, junit, nagios or prometheus, not "xml"/);
   assert.deepEqual(normaliseArgv(['auth', 'h', '--mech', 'scram-sha-256']), ['auth', 'h', '--mech', 'scram-sha-256']);
   // swaks' stop points are understood too: --quit-after banner is after the greeting.
   const banner = await runCli(['send', `127.0.0.1:${peer.port}`, '--quit-after', 'BANNER', '--to', 'b@example.test', '--from', 'a@example.test', '--json']);
@@ -124,7 +124,7 @@ test('smtpkit completion bash: valid bash that completes commands, options and o
   };
   assert.deepEqual(complete('smtpkit', 'pro'), ['probe']);
   assert.deepEqual(complete('smtpkit', 'send', '--mech', 'SC'), ['SCRAM-SHA-256', 'SCRAM-SHA-1']);
-  assert.deepEqual(complete('smtpkit', 'probe', '--format', 'j'), ['json', 'junit']);
+  assert.deepEqual(complete('smtpkit', 'probe', '--format', 'j'), ['json', 'jsonl', 'junit']);
   assert.deepEqual(complete('smtpkit', 'send', '--quit'), ['--quit-after']);
   assert.ok(complete('smtpkit', 'starttls', '--').includes('--save-cert'));
   assert.deepEqual(complete('smtpkit', 'completion', 'z'), ['zsh']);
@@ -140,7 +140,7 @@ test('smtpkit completion zsh and fish', { skip: hasZsh ? false : 'zsh is not ins
   assert.match(loaded.stdout, /_smtpkit: function/, loaded.stderr);
   assert.match(zsh, /'--mech\[[^\]]*\]:value:\(SCRAM-SHA-256 SCRAM-SHA-1 CRAM-MD5 PLAIN LOGIN XOAUTH2\)'/);
   const fish = (await runCli(['completion', 'fish'])).stdout;
-  assert.match(fish, /^complete -c smtpkit -n '__fish_seen_subcommand_from probe' -l format -x -a 'text json junit nagios prometheus' -d /m);
+  assert.match(fish, /^complete -c smtpkit -n '__fish_seen_subcommand_from probe' -l format -x -a 'text json jsonl junit nagios prometheus' -d /m);
 });
 
 test('completion: an unknown shell name is refused with exit 2, its control characters escaped', async () => {

@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { after, before, test } from 'node:test';
 import { runCli } from './helpers/cli.js';
 import { capturePeer, PASSWORD, USER, type CapturePeer } from './helpers/capture-peer.js';
 import { TLS } from './helpers/paths.js';
 import { rawServer } from './helpers/raw-server.js';
+import { tempDir } from './helpers/process-group.js';
 
 let peer: CapturePeer;
 let small: CapturePeer;
 let ascii: CapturePeer;
-const dir = mkdtempSync(join(tmpdir(), 'smtpkit-send-'));
+const dir = tempDir('smtpkit-send-');
 before(async () => {
   peer = await capturePeer();
   small = await capturePeer({ size: 1000 });

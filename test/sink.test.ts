@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { LOCALHOST_CERT } from '../src/sink/localhost-cert.js';
 import { earlyTalker, idleClient, rawClient } from './helpers/abusive-clients.js';
 import { runCli } from './helpers/cli.js';
 import { sinkProcess } from './helpers/sink-process.js';
+import { tempDir } from './helpers/process-group.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'smtpkit-sink-'));
+const dir = tempDir('smtpkit-sink-');
 const ca = join(dir, 'localhost.pem');
 writeFileSync(ca, LOCALHOST_CERT);
 
@@ -203,7 +203,7 @@ test('an early talker is refused with 554 and its commands never run', async () 
 });
 
 test('a save that fails answers 451 4.3.0 and the sink keeps serving: directory gone, file too big for the disk', async () => {
-  const base = mkdtempSync(join(tmpdir(), 'smtpkit-savefail-'));
+  const base = tempDir('smtpkit-savefail-');
   const attachment = join(base, 'big.bin');
   writeFileSync(attachment, Buffer.alloc(300_000, 0x61));
   const send = (port: number, extra: string[] = []) => runCli(['send', `127.0.0.1:${port}`, '--from', 'a@client.test', '--to', 'b@example.test', '-q', ...extra]);

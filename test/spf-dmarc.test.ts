@@ -235,9 +235,12 @@ test('DMARC tags judged per RFC 9989: removed, unknown, new tags, URIs, case-sen
   assert.deepEqual(fresh.issues?.map((i) => i.text.slice(0, 4)), ['t=y:']);
   const bad = await checkDmarc(ours, 'badvals.test');
   assert.deepEqual(bad.issues?.map((i) => i.text.split(' ')[0]), ['np=maybe', 'adkim=q', 'psd=x', 't=perhaps']);
-  // v=dmarc1 is not v=DMARC1: the walk goes past it, to _dmarc.test, whose failure leaves the policy unknown.
+  // v=dmarc1 is not v=DMARC1: the walk goes past it, as receivers do, to _dmarc.test, whose failure
+  // leaves the policy unknown; the discarded record is named first, an error, never "no record".
   const lower = await checkDmarc(ours, 'lower.test');
-  assert.deepEqual({ records: lower.records, failed: lower.dnsError?.name }, { records: [], failed: '_dmarc.test' }, 'v=dmarc1 is not v=DMARC1');
+  assert.deepEqual({ status: lower.status, records: lower.records, failed: lower.dnsError?.name }, { status: 'fail', records: ['v=dmarc1; p=reject'], failed: '_dmarc.test' }, 'v=dmarc1 is not v=DMARC1');
+  assert.deepEqual(lower.issues?.map((i) => `${i.severity} ${i.ref}`), ['error RFC 9989 §4.7']);
+  assert.match(lower.summary, /^_dmarc\.lower\.test holds a record beginning "v=dmarc1", which receivers ignore.*; the policy could not be determined: the tree walk stopped at _dmarc\.test/);
   const sub = await checkDmarc(ours, 'a.b.dept.example.test');
   assert.equal(sub.status, 'pass');
   assert.match(sub.details.join('\n'), /no record at _dmarc\.a\.b\.dept\.example\.test: the policy of example\.test applies/);

@@ -53,7 +53,7 @@ test('usage errors exit 2 with a message; help and version exit 0', async () => 
   assert.match(unknown.stderr, /unknown command 'frobnicate'/);
   const missing = await runCli(['connect']);
   assert.equal(missing.code, 2);
-  assert.match(missing.stderr, /missing required argument/);
+  assert.match(missing.stderr, /give a server: host\[:port\], or -s host\[:port\]/);
   const noServer = await runCli(['ehlo']);
   assert.equal(noServer.code, 2);
   assert.match(noServer.stderr, /give a server \(host\[:port\]\) or --mx DOMAIN/);

@@ -46,7 +46,8 @@ test('--strict: the warning fails in every format, and each says so as its exit 
   assert.match(text.stdout, /^=== FAILED \(--strict: warnings fail\): /m);
   assert.doesNotMatch(text.stdout, /OK with warnings/);
   const quiet = await probe('--strict', '-q');
-  assert.match(quiet.stdout, /^FAILED/m);
+  assert.equal(quiet.stdout, '');
+  assert.match(quiet.stderr, /^FAILED \(exit 1, checkFailed\): .*1 warning.* \(--strict: warnings fail\)\n$/);
   const json = await probe('--strict', '--json');
   assert.equal(json.code, 1);
   const doc = JSON.parse(json.stdout);

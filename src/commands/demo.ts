@@ -12,7 +12,7 @@ import { sinkOptions } from './sink.js';
  * table of checks and the send's whole explained transcript fit on one screen (80 lines
  * at 120 columns); --verbose adds the probe's transcript, every connection of it.
  */
-export async function demo(flags: { color?: boolean; verbose?: boolean }): Promise<number> {
+export async function demo(flags: { color?: boolean; verbose?: boolean }, main: (argv: string[]) => Promise<number>): Promise<number> {
   const output = await processOutput(flags);
   const c = output.paint;
   const sink = new Sink(sinkOptions({ port: '0', tls: true, auth: 'demo:demo-password', name: 'sink.localhost' }, false));
@@ -21,7 +21,6 @@ export async function demo(flags: { color?: boolean; verbose?: boolean }): Promi
   const ca = join(dir, 'localhost.pem');
   writeFileSync(ca, LOCALHOST_CERT);
   process.env.SMTPKIT_DEMO_PASSWORD = 'demo-password';
-  const { main } = await import('../cli.js');
   const color = flags.color === false ? ['--no-color'] : [];
   const say = (s: string) => output.stdout.write(`${c.bold.magenta(s)}\n`);
   try {

@@ -6,6 +6,7 @@ import { parseDuration } from '../session/timeouts.js';
 import { failureOutcome } from '../flows/run.js';
 import { processOutput } from '../render/output.js';
 import { commandLineError } from '../render/usage.js';
+import { parseListen } from '../util/listen-address.js';
 
 export interface ExporterFlags {
   listen?: string;
@@ -24,7 +25,7 @@ export async function exporter(flags: ExporterFlags): Promise<number> {
   let host: string;
   let port: number;
   try {
-    ({ host, port } = parseListen(flags.listen ?? '127.0.0.1:9125'));
+    ({ host, port } = parseListen(flags.listen ?? '127.0.0.1:9125', '--listen', 9125));
     if (!LOOPBACK.has(host) && !flags.allowRemote) throw usageError(`--listen ${host}: not a loopback address; add --allow-remote to serve probes to other machines (anyone who reaches it can make this host connect to any server)`);
     const maxConcurrent = flags.maxConcurrent === undefined ? 10 : Number(flags.maxConcurrent);
     if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1 || maxConcurrent > 1000) throw usageError('--max-concurrent takes a whole number from 1 to 1000');
@@ -56,12 +57,4 @@ export async function exporter(flags: ExporterFlags): Promise<number> {
     process.on('SIGTERM', stop);
   });
   return 0;
-}
-
-/** host:port or [v6]:port; port 0 asks the OS for a free one. */
-function parseListen(text: string): { host: string; port: number } {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s\[\]]+)):(\d{1,5})$/.exec(text.trim());
-  const port = Number(m?.[3]);
-  if (!m || port > 65535) throw usageError(`--listen ${JSON.stringify(text)}: give host:port, e.g. 127.0.0.1:9125 ([::1]:9125 for IPv6; port 0 picks a free one)`);
-  return { host: (m[1] ?? m[2])!, port };
 }

@@ -8,7 +8,7 @@ import { checkMtaSts } from '../dns/checks/mtasts.js';
 import { checkSpf } from '../dns/checks/spf.js';
 import { checkTlsRpt } from '../dns/checks/tlsrpt.js';
 import { parseDomain } from '../dns/domain.js';
-import { lookupMx, type MxReport } from '../dns/mx.js';
+import { lookupMx, NoMailHost, type MxReport } from '../dns/mx.js';
 import { DnsFailure, Resolver, type DnsErrorInfo, type ResolverFlags } from '../dns/resolver.js';
 import { parsePort } from '../protocol/target.js';
 import { printable } from '../render/printable.js';
@@ -47,19 +47,29 @@ export async function mxLookup(domainArg: string, flags: MxFlags): Promise<numbe
     const resolver = Resolver.fromFlags(flags, ca);
     const zones = dnsblZones(flags.dnsbl);
     const selectors = flags.dkimSelector?.map(parseSelector);
-    report = await lookupMx(resolver, domain, { ptr: flags.ptr });
+    // A domain that only sends (no MX, no address) or whose MX look-up failed still has its
+    // SPF, DMARC, MTA-STS, TLS-RPT and DKIM records: they are judged, and the MX failure stands.
+    let mxFailure: unknown;
+    try {
+      report = await lookupMx(resolver, domain, { ptr: flags.ptr });
+    } catch (err) {
+      if (!(flags.checks || selectors?.length) || !(err instanceof DnsFailure || (err instanceof NoMailHost && err.absence === 'NODATA'))) throw err;
+      mxFailure = err;
+    }
     if (flags.checks) {
-      const hosts = report.hosts.map((h) => h.exchange);
       const http = { ca, timeoutMs: resolver.transport.timeoutMs, port: flags.httpsPort ? parsePort(flags.httpsPort) : 443 };
+      const hosts = report?.hosts.map((h) => h.exchange);
       findings.push(
         await judged('SPF', () => checkSpf(resolver, domain)),
         await judged('DMARC', () => checkDmarc(resolver, domain)),
         await judged('MTA-STS', () => checkMtaSts(resolver, domain, hosts, http)),
         await judged('TLS-RPT', () => checkTlsRpt(resolver, domain)),
-        await judged('DANE', () => checkDane(resolver, hosts)),
       );
+      // DANE is asked per MX host: with none known there is nothing to ask.
+      if (hosts) findings.push(await judged('DANE', () => checkDane(resolver, hosts)));
     }
-    if (flags.checks || flags.dkimSelector?.length) findings.push(await checkDkimKeys(resolver, domain, selectors));
+    if (flags.checks || selectors?.length) findings.push(await judged('DKIM', () => checkDkimKeys(resolver, domain, selectors)));
+    if (!report) throw mxFailure;
     if (zones.length) findings.push((await checkDnsbl(resolver, report.hosts.flatMap((h) => h.addresses.map((a) => a.address)), zones)).finding);
     const problems = report.hosts.reduce((n, h) => n + h.problems.length, 0) + findings.filter((f) => f.status === 'fail').length;
     exitCode = problems ? 1 : 0;
@@ -83,7 +93,7 @@ export async function mxLookup(domainArg: string, flags: MxFlags): Promise<numbe
     writeQuiet(output, outcome);
   } else {
     const c = output.paint;
-    if (report) output.stdout.write(renderMx(report, findings, c));
+    if (report || findings.length) output.stdout.write(renderMx(report, findings, c));
     if (ok) output.stdout.write(`${c.green.bold(`=== ${printable(message)}`)}\n`);
     else output.stderr.write(`${c.red.bold(`*** ${printable(message)}`)}\n`);
   }
@@ -105,7 +115,19 @@ async function judged(check: Finding['check'], run: () => Promise<Finding>): Pro
 
 const MARK = { pass: '✔', warn: '⚠', fail: '✖', absent: '–' };
 
-function renderMx(r: MxReport, findings: Finding[], c: Paint): string {
+function renderMx(r: MxReport | undefined, findings: Finding[], c: Paint): string {
+  const out: string[] = [];
+  if (r) out.push(...renderHosts(r, c));
+  for (const f of findings) {
+    const paint = { pass: c.green, warn: c.yellow, fail: c.red, absent: c.dim }[f.status];
+    out.push(paint(`${MARK[f.status]} ${f.check.padEnd(8)} ${printable(f.summary)}`));
+    for (const rec of f.records) out.push(c.dim(`    record: ${printable(rec)}`));
+    for (const d of f.details) out.push(c.dim(`    # ${printable(d)}`));
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function renderHosts(r: MxReport, c: Paint): string[] {
   const out: string[] = [];
   out.push(c.blue(`=== Mail hosts of ${printable(r.domain)}${r.authenticated ? ' (DNSSEC-validated by the resolver)' : ''}`));
   if (r.adCaveat) out.push(c.yellow(`!!! ${printable(r.adCaveat)}`));
@@ -121,12 +143,6 @@ function renderMx(r: MxReport, findings: Finding[], c: Paint): string {
     }
     for (const p of h.problems) out.push(c.yellow(`!!! ${printable(h.exchange)}: ${printable(p)}`));
   }
-  for (const f of findings) {
-    const paint = { pass: c.green, warn: c.yellow, fail: c.red, absent: c.dim }[f.status];
-    out.push(paint(`${MARK[f.status]} ${f.check.padEnd(8)} ${printable(f.summary)}`));
-    for (const rec of f.records) out.push(c.dim(`    record: ${printable(rec)}`));
-    for (const d of f.details) out.push(c.dim(`    # ${printable(d)}`));
-  }
-  return `${out.join('\n')}\n`;
+  return out;
 }
 

@@ -1,94 +1,92 @@
-import { usageError } from '../errors.js';
+import { ExitCode, usageError } from '../errors.js';
 import { lookupMx } from '../dns/mx.js';
 import { Resolver } from '../dns/resolver.js';
-import { probe, type ProbeSettings, type ProbeTarget } from '../probe/probe.js';
-import { junitReport, NAGIOS, nagiosLine, textReport, verdictLine } from '../probe/render.js';
-import { nagiosStatus, strictExit, type ProbeResult } from '../probe/result.js';
-import { jsonDocument } from '../render/json.js';
+import type { ProbeSettings, ProbeTarget } from '../probe/probe.js';
+import { probeEach } from '../probe/batch.js';
+import { probeFailure, probeReporter } from '../probe/report.js';
 import { processOutput } from '../render/output.js';
-import type { Paint } from '../render/paint.js';
-import { printable } from '../render/printable.js';
-import { Said } from '../render/text.js';
 import { parseDomain } from '../dns/domain.js';
 import { sessionOptions, readOption } from '../flows/options.js';
 import { failureOutcome } from '../flows/run.js';
-import { probeSettings, totalLimit, type ProbeFlags } from '../probe/settings.js';
+import { probeSettings, type ProbeFlags } from '../probe/settings.js';
 export type { ProbeFlags } from '../probe/settings.js';
 import { parsePort } from '../protocol/target.js';
 import { checkSaveCert, saveCertificates } from '../flows/save-cert.js';
-import { commandLineError } from '../render/usage.js';
 
-/** `smtpkit probe a:25 b:587 ...`: one health check per target, run concurrently, reported in input order. */
+/**
+ * `smtpkit probe a:25 b:587 ...`: one health check per target, run concurrently, reported
+ * in input order, each result written as it finishes (memory stays flat however many).
+ */
 export async function probeCommand(specs: string[], flags: ProbeFlags): Promise<number> {
   const format = flags.json ? 'json' : (flags.format ?? 'text');
   const output = await processOutput(flags);
-  const strict = !!flags.strict;
-  let results: ProbeResult[];
+  let targets: Planned[];
   let settings: ProbeSettings;
+  let concurrency: number;
   try {
     settings = await probeSettings(flags, output);
     checkSaveCert(flags.saveCert);
-    const targets = await probeTargets(specs, flags);
-    const chains = new Map<ProbeTarget, Buffer[]>();
-    if (flags.saveCert) settings.onCertificates = (t, chain) => chains.set(t, chain);
-    results = await runAll(targets, settings, flags);
-    if (flags.saveCert) saveCertificates(flags.saveCert, targets.map((t) => ({ label: t.label, chain: chains.get(t) ?? [] })));
+    concurrency = flags.concurrency === undefined ? 10 : Number(flags.concurrency);
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) throw usageError('--concurrency takes a whole number from 1 to 1000');
+    targets = await probeTargets([...specs, ...(flags.hostname ?? [])], flags);
   } catch (err) {
-    const o = failureOutcome(err);
-    if (format === 'nagios') output.stdout.write(`SMTP UNKNOWN - ${printable(o.message)}\n`);
-    else output.stderr.write(commandLineError(o.message));
-    return format === 'nagios' ? 3 : o.exitCode;
+    return probeFailure(output, format, failureOutcome(err), !!flags.quiet);
   }
-  const exitOf = (r: ProbeResult) => strictExit(r, strict);
-  const exitCode = Math.max(...results.map(exitOf));
-  output.stdout.write(await probeReport(results, format, flags, output.paint));
-  if (format === 'nagios') return worstNagios(results.map((r) => nagiosStatus(r, strict)));
-  return exitCode;
+  const chains = new Map<number, Buffer[]>();
+  const indexOf = new WeakMap<ProbeTarget, number>();
+  if (flags.saveCert) settings.onCertificates = (t, chain) => chains.set(indexOf.get(t)!, chain);
+  const reporter = await probeReporter(output, {
+    format,
+    strict: !!flags.strict,
+    quiet: !!flags.quiet,
+    transcript: !!flags.transcript,
+    brief: !!flags.brief,
+    targets: targets.map((t) => t.label),
+    warnMs: settings.warnMs.total,
+    critMs: settings.critMs.total,
+  });
+  // A spinner only where it cannot tangle with results streaming to the same terminal.
+  const spinner = !process.stdout.isTTY || flags.quiet ? await progress(targets.length) : undefined;
+  let done = 0;
+  // Each target's session options are made when its turn comes and dropped after it.
+  const targetAt = (i: number) => {
+    const p = targets[i]!;
+    const t = 'options' in p ? p : { label: p.label, options: sessionOptions(p.label, flags).options };
+    indexOf.set(t, i);
+    return t;
+  };
+  try {
+    await probeEach(targets.length, targetAt, settings, concurrency, (r) => {
+      reporter.result(r);
+      spinner?.update(++done);
+    });
+  } catch (err) {
+    // A bug of ours (each probe catches its own failures): for Nagios too it is UNKNOWN, exit 3.
+    spinner?.stop();
+    return probeFailure(output, format, failureOutcome(err), !!flags.quiet);
+  }
+  spinner?.stop();
+  let unsaved: ReturnType<typeof failureOutcome> | undefined;
+  try {
+    if (flags.saveCert) saveCertificates(flags.saveCert, targets.map((t, i) => ({ label: t.label, chain: chains.get(i) ?? [] })));
+  } catch (err) {
+    unsaved = failureOutcome(err);
+  }
+  const exitCode = reporter.end();
+  // The results stand; the file that could not be written is said after them.
+  return unsaved ? Math.max(exitCode, probeFailure(output, 'text', unsaved, false)) : exitCode;
 }
 
-/** Worst first: CRITICAL, then UNKNOWN, WARNING, OK (the monitoring-plugins order). */
-const worstNagios = (statuses: number[]) => statuses.reduce((w, s) => ([2, 3, 1, 0].indexOf(s) < [2, 3, 1, 0].indexOf(w) ? s : w), 0);
-
-/** The report in the chosen format; every format gives the same verdict as the exit code. */
-export async function probeReport(results: ProbeResult[], format: string, flags: ProbeFlags, c: Paint): Promise<string> {
-  const strict = !!flags.strict;
-  const exitOf = (r: ProbeResult) => strictExit(r, strict);
-  const exitCode = Math.max(...results.map(exitOf));
-  if (format === 'json') {
-    const summary = { targets: results.length, ok: results.filter((r) => exitOf(r) === 0).length, failed: results.filter((r) => exitOf(r) !== 0).length };
-    const outcome = { ok: exitCode === 0, exitCode, message: `${summary.ok} of ${summary.targets} target(s) ok${strict ? ' (--strict: warnings fail)' : ''}` };
-    return jsonDocument('probe', results.map((r) => r.target), outcome, { strict, summary, results: results.map((r) => ({ ...r, exitCode: exitOf(r), events: flags.transcript ? r.events : undefined })) });
-  }
-  if (format === 'prometheus') {
-    // For node_exporter's textfile collector: one file, each target told apart by its label.
-    const { probeFamilies, renderFamilies } = await import('../exporter/metrics.js');
-    // Under --strict a warning fails: success and exit_code carry the exit code this run gives.
-    return renderFamilies(probeFamilies(results.map((r) => ({ ...r, exitCode: exitOf(r) })), (r) => ({ target: r.target })));
-  }
-  if (format === 'junit') return junitReport(results, strict);
-  if (format === 'nagios') {
-    const warnMs = totalLimit(flags.warnMs);
-    const critMs = totalLimit(flags.critMs);
-    const statuses = results.map((r) => nagiosStatus(r, strict));
-    const lines = results.map((r) => nagiosLine(r, warnMs, critMs, strict));
-    const count = (n: number) => statuses.filter((s) => s === n).length;
-    if (results.length > 1) lines.unshift(`SMTP ${NAGIOS[worstNagios(statuses)]} - ${results.length} targets: ${count(0)} ok, ${count(1)} warning, ${count(2)} critical, ${count(3)} unknown`);
-    return `${lines.join('\n')}\n`;
-  }
-  let out = '';
-  // One run: what one target's transcript explained, the next one's refers to.
-  const said = new Said();
-  for (const r of results) {
-    if (!flags.quiet) out += textReport(r, c, !!flags.transcript, !!flags.brief, said);
-    const paint = exitOf(r) === 0 ? c.green.bold : c.red.bold;
-    out += `${paint(`${flags.quiet ? '' : '=== '}${verdictLine(r, strict)}`)}\n`;
-  }
-  if (results.length > 1) out += c.bold(`=== ${results.length} targets: ${results.filter((r) => exitOf(r) === 0).length} ok, ${results.filter((r) => exitOf(r) !== 0).length} failed\n`);
-  return out;
+/** A mistake on a command line that asked for JSON or Nagios, said in that format (commander found it). */
+export async function probeUsageError(format: string, message: string): Promise<number> {
+  return probeFailure(await processOutput({ color: false }), format, { ok: false, exitCode: ExitCode.usage, errorClass: 'usage', message }, false);
 }
 
-/** Targets from the arguments, a file (one per line, # comments), or a domain's MX hosts. */
-async function probeTargets(specs: string[], flags: ProbeFlags): Promise<ProbeTarget[]> {
+/** A target as given (its session options made when it is probed), or an MX host's, made already. */
+type Planned = ProbeTarget | { label: string };
+
+/** Targets from the arguments, a file (one per line, # comments), or a domain's MX hosts; all checked now. */
+async function probeTargets(specs: string[], flags: ProbeFlags): Promise<Planned[]> {
   const list = [...specs];
   if (flags.targets) {
     for (const line of readOption(flags.targets, '--targets').split(/\r?\n/)) {
@@ -96,7 +94,9 @@ async function probeTargets(specs: string[], flags: ProbeFlags): Promise<ProbeTa
       if (t) list.push(t);
     }
   }
-  const targets: ProbeTarget[] = list.map((spec) => ({ label: spec, options: sessionOptions(spec, flags).options }));
+  // Every mistake is found before the first probe; thousands of option sets are not kept.
+  for (const spec of list) sessionOptions(spec, flags);
+  const targets: Planned[] = list.map((spec) => ({ label: spec }));
   if (flags.mx) {
     const domain = parseDomain(flags.mx);
     const resolver = Resolver.fromFlags(flags, flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined);
@@ -112,32 +112,12 @@ async function probeTargets(specs: string[], flags: ProbeFlags): Promise<ProbeTa
       for (const a of h.addresses) {
         const { options } = sessionOptions(h.exchange, flags);
         options.candidates = [{ host: h.exchange, address: a.address }];
-        targets.push({ label: `${h.exchange} (${a.address})`, options, mx: true, mtaStsEnforce: !!enforce?.some((p) => mxMatches(p, h.exchange)) });
+        targets.push({ label: `${h.exchange} (${a.address})`, options, mx: true, domain, mtaStsEnforce: !!enforce?.some((p) => mxMatches(p, h.exchange)) });
       }
     }
   }
   if (!targets.length) throw usageError('give at least one target (host[:port]), --targets FILE, or --mx DOMAIN');
   return targets;
-}
-
-/** A pool of `concurrency` probes; a spinner on a terminal only. */
-async function runAll(targets: ProbeTarget[], settings: ProbeSettings, flags: ProbeFlags): Promise<ProbeResult[]> {
-  const concurrency = flags.concurrency === undefined ? 10 : Number(flags.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) throw usageError('--concurrency takes a whole number from 1 to 1000');
-  const results: ProbeResult[] = new Array(targets.length);
-  const spinner = await progress(targets.length);
-  let next = 0;
-  let done = 0;
-  const worker = async () => {
-    while (next < targets.length) {
-      const i = next++;
-      results[i] = await probe(targets[i]!, settings);
-      spinner?.update(++done);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, targets.length) }, worker));
-  spinner?.stop();
-  return results;
 }
 
 /** ora only where a person watches: a terminal with a size, not CI, not a dumb terminal. */

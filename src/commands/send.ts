@@ -12,9 +12,10 @@ import { encoded, lineEndingsNote, mailTransaction, queueIdOf, type Envelope } f
 import { DataEncoder } from '../protocol/data-encoder.js';
 import { greetAndSecure, login, planAuth, startTlsMode, type AuthFlags, type AuthPlan } from '../flows/establish.js';
 import type { ResolverFlags } from '../dns/resolver.js';
-import { dkimOptions, dkimSign, type DkimFlags, type DkimSignOptions } from '../dkim/sign.js';
+import { dkimSign, type DkimSignOptions } from '../dkim/sign.js';
+import { dkimOptions, type DkimFlags } from './dkim-option.js';
 import { sessionOptions } from '../flows/options.js';
-import { QUIT_AFTER } from '../options/commands.js';
+import { QUIT_AFTER } from './quit-after.js';
 import { jsonDocument } from '../render/json.js';
 import { processOutput, type Output } from '../render/output.js';
 import { writeBareFailure } from '../render/print-outcome.js';

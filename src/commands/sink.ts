@@ -1,11 +1,15 @@
 import { mkdirSync } from 'node:fs';
-import { isIP } from 'node:net';
+import type http from 'node:http';
+import { isIP, type AddressInfo } from 'node:net';
 import { usageError } from '../errors.js';
-import { parsePort } from '../protocol/target.js';
 import { SinkLog } from '../render/sink-log.js';
 import type { SmtpEvent } from '../session/events.js';
 import { parseDuration } from '../session/timeouts.js';
 import { LOCALHOST_CERT, LOCALHOST_KEY } from '../sink/localhost-cert.js';
+import { createSinkApi } from '../sink/http-api.js';
+import { MessageStore, STORE_DEFAULTS } from '../sink/store.js';
+import { parseListen } from '../util/listen-address.js';
+import { formatTarget, parsePort } from '../protocol/target.js';
 import { BARE_NEWLINE, type BareNewline } from '../sink/line-ends.js';
 import { Sink, SINK_DEFAULTS, type DropPoint, type SaveFailure, type SinkMessage, type SinkOptions } from '../sink/server.js';
 import { readOption } from '../flows/options.js';
@@ -34,6 +38,9 @@ export interface SinkFlags {
   count?: string;
   idleTimeout?: string;
   maxSessions?: string;
+  http?: string;
+  httpToken?: string;
+  maxMessages?: string;
   minRate?: string;
   bareNewline?: string;
 }
@@ -80,7 +87,9 @@ export function sinkOptions(flags: SinkFlags, transcript: boolean): SinkOptions 
     delayDataMs: flags.delayData ? parseDuration(flags.delayData, '--delay-data') : 0,
     dropAfter: drop,
     saveDir: flags.save,
-    transcript,
+    // The HTTP API keeps each message and the conversation that brought it.
+    transcript: transcript || flags.http !== undefined,
+    keepMessages: flags.http !== undefined,
     idleTimeoutMs,
     handshakeTimeoutMs: SINK_DEFAULTS.handshakeTimeoutMs,
     maxSessions,
@@ -98,6 +107,32 @@ function parseMinRate(text: string | undefined): { minRate: number; minRateWindo
   return { minRate: Number(m[1]), minRateWindowMs: m[2] === undefined ? SINK_DEFAULTS.minRateWindowMs : parseDuration(m[2], '--min-rate window') };
 }
 
+/** --http, --http-token, --max-messages: where the API listens and what it keeps. */
+export function httpApiOptions(flags: SinkFlags): { host: string; port: number; token: string | undefined; maxMessages: number } | undefined {
+  if (flags.http === undefined) {
+    if (flags.httpToken !== undefined || flags.maxMessages !== undefined) throw usageError(`${flags.httpToken !== undefined ? '--http-token' : '--max-messages'} goes with --http`);
+    return undefined;
+  }
+  const { host, port } = parseListen(flags.http, '--http', 8025);
+  if (host !== 'localhost' && !isIP(host)) throw usageError(`--http must name an IP address (or localhost), not ${JSON.stringify(host)}`);
+  const token = flags.httpToken;
+  if (token !== undefined && !/^[\x21-\x7e]{16,512}$/.test(token)) throw usageError('--http-token takes 16 to 512 visible ASCII characters (no spaces), e.g. from `openssl rand -hex 24`');
+  if (!LOOPBACK.test(host)) {
+    if (!flags.allowRemote) throw usageError(`--http ${host} is not a loopback address: an API open to the network needs --allow-remote and --http-token`);
+    if (token === undefined) throw usageError(`--http ${host} with --allow-remote needs --http-token: anyone who reaches the API could read every message`);
+  }
+  const maxMessages = flags.maxMessages === undefined ? STORE_DEFAULTS.maxMessages : Number(flags.maxMessages);
+  if (!Number.isSafeInteger(maxMessages) || maxMessages < 1 || maxMessages > 1_000_000) throw usageError('--max-messages takes a whole number from 1 to 1000000');
+  return { host: host === 'localhost' ? '127.0.0.1' : host, port, token, maxMessages };
+}
+
+function listenHttp(server: http.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
 /** `smtpkit sink`: a local server that takes mail and shows what it got, explained. */
 export async function sink(flags: SinkFlags): Promise<number> {
   const output = await processOutput(flags);
@@ -110,18 +145,32 @@ export async function sink(flags: SinkFlags): Promise<number> {
   process.once('SIGINT', () => interrupted());
   process.once('SIGTERM', () => interrupted());
   let server: Sink;
+  let api: http.Server | undefined;
   let stopAfter: number | undefined;
   try {
     const options = sinkOptions(flags, transcript);
+    const httpApi = httpApiOptions(flags);
     stopAfter = flags.count === undefined ? undefined : Number(flags.count);
     if (stopAfter !== undefined && !(Number.isInteger(stopAfter) && stopAfter > 0)) throw usageError('--count takes a whole number');
     if (options.saveDir) mkdirSync(options.saveDir, { recursive: true });
     server = new Sink(options);
+    // What an earlier run saved is read back before the first new message can come.
+    const store = httpApi && new MessageStore({ maxMessages: httpApi.maxMessages });
+    const restored = store && options.saveDir ? await store.restore(options.saveDir) : 0;
+    store?.attach(server);
     const port = await server.listen().catch((err: NodeJS.ErrnoException) => {
       throw usageError(`cannot listen on ${options.host}:${options.port}: ${err.code === 'EADDRINUSE' ? 'the port is taken by another program' : err.message}`);
     });
     const features = [options.tls ? `STARTTLS (${flags.cert ? flags.cert : 'built-in localhost certificate, for local testing only'})` : 'no TLS', options.auth ? `AUTH for ${options.auth.user}` : 'no AUTH'];
     log.listening(`${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`, features);
+    if (httpApi && store) {
+      api = createSinkApi(server, store, { token: httpApi.token });
+      const bound = await listenHttp(api, httpApi.host, httpApi.port).catch(async (err: NodeJS.ErrnoException) => {
+        await server.close();
+        throw usageError(`cannot listen on ${formatTarget(httpApi.host, httpApi.port)} for --http: ${err.code === 'EADDRINUSE' ? 'the port is taken by another program' : err.message}`);
+      });
+      log.httpListening(`http://${formatTarget(httpApi.host, bound)}`, httpApi.token !== undefined, restored);
+    }
   } catch (err) {
     const o = failureOutcome(err);
     log.error(o.message);
@@ -142,6 +191,10 @@ export async function sink(flags: SinkFlags): Promise<number> {
     void signalled.then(resolve);
   });
   await done;
+  if (api) {
+    api.close();
+    api.closeAllConnections();
+  }
   await server.close();
   log.stopped(server.stats);
   return 0;

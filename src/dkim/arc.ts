@@ -1,4 +1,4 @@
-import type { Resolver } from '../dns/resolver.js';
+import type { KeyLookup } from './key-lookup.js';
 import { canonHeader } from './canonicalize.js';
 import { fieldValue, headerText, parseTagList, withoutSignatureValue, type HeaderField } from './fields.js';
 import { fetchKey, prepare, signatureSet, signatureValid, type BodyConsumer, type DkimReason, type Pending, type SignatureResult } from './verify.js';
@@ -61,7 +61,7 @@ function instanceOf(part: Part, f: HeaderField): number | undefined {
  * The ARC chain of a header, prepared: the body goes to `update` (each AMS hashes it as a
  * DKIM signature does), then `finish` runs the Validator Actions of RFC 8617 §5.2.
  */
-export function arcChain(fields: HeaderField[], now = new Date()): BodyConsumer & { finish(resolver: Resolver): Promise<ArcResult> } {
+export function arcChain(fields: HeaderField[], now = new Date()): BodyConsumer & { finish(resolver: KeyLookup): Promise<ArcResult> } {
   const groups = new Map<number, Group>();
   let unnumbered = 0;
   for (const f of fields) {
@@ -144,7 +144,7 @@ export function arcChain(fields: HeaderField[], now = new Date()): BodyConsumer 
 }
 
 /** One ARC-Seal (RFC 8617 §4.1.3, §5.1.1): relaxed canonicalization of sets 1..i in order, its own b= emptied; no body. */
-async function checkSeal(groups: Map<number, Group>, instance: number, seal: ArcSealResult, resolver: Resolver): Promise<ArcSealResult> {
+async function checkSeal(groups: Map<number, Group>, instance: number, seal: ArcSealResult, resolver: KeyLookup): Promise<ArcSealResult> {
   const field = groups.get(instance)!.as[0]!;
   const { tags, errors } = parseTagList(headerText(fieldValue(field)));
   const done = (result: ArcSealResult['result'], reason: DkimReason, explanation: string): ArcSealResult => ({ ...seal, result, reason, explanation });

@@ -3,12 +3,11 @@ import { createReadStream, createWriteStream, mkdtempSync, rmSync, type WriteStr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SmtpkitError, usageError } from '../errors.js';
-import { parseDomain } from '../dns/domain.js';
 import type { OutgoingMessage } from '../message/build.js';
 import { DataEncoder } from '../protocol/data-encoder.js';
 import { BodyHasher, canonHeader, type Canon } from './canonicalize.js';
 import { addressDomain, fieldValue, splitHeader, type HeaderField } from './fields.js';
-import { loadSigningKey, type SigningKey } from './key.js';
+import type { SigningKey } from './key.js';
 
 export interface DkimSignOptions {
   key: SigningKey;
@@ -20,29 +19,10 @@ export interface DkimSignOptions {
   headers: string[] | undefined;
 }
 
-export interface DkimFlags {
-  dkimKey?: string;
-  dkimSelector?: string;
-  dkimDomain?: string;
-  dkimCanon?: string;
-  dkimHeaders?: string;
-}
-
 /** RFC 6376 §5.4.1's recommended set; From is signed once more than it appears (oversigned) so none can be added. */
 export const DEFAULT_HEADERS = ['From', 'To', 'Cc', 'Subject', 'Date', 'Message-ID', 'MIME-Version', 'Content-Type', 'Reply-To'];
 const MAX_HEADER = 1024 * 1024;
 const SELECTOR = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$/;
-
-/** The --dkim-* flags checked before anything is sent; undefined when no signing was asked for. */
-export function dkimOptions(flags: DkimFlags): DkimSignOptions | undefined {
-  const any = flags.dkimKey ?? flags.dkimSelector ?? flags.dkimDomain ?? flags.dkimCanon ?? flags.dkimHeaders;
-  if (any === undefined) return undefined;
-  if (flags.dkimKey === undefined || flags.dkimSelector === undefined) throw usageError('DKIM signing needs both --dkim-key FILE and --dkim-selector NAME');
-  parseSelector(flags.dkimSelector);
-  const domain = flags.dkimDomain === undefined ? undefined : parseDomain(flags.dkimDomain);
-  if (domain !== undefined && !/^[a-z0-9._-]+$/.test(domain)) throw usageError(`--dkim-domain ${JSON.stringify(flags.dkimDomain)}: give the domain in ASCII (an IDN as its xn-- A-label)`);
-  return { key: loadSigningKey(flags.dkimKey), selector: flags.dkimSelector, domain, canon: parseCanon(flags.dkimCanon ?? 'relaxed/relaxed'), headers: flags.dkimHeaders === undefined ? undefined : parseHeaderList(flags.dkimHeaders) };
-}
 
 /** A selector as typed: one or more DNS labels, nothing that could leave the name. */
 export function parseSelector(s: string): string {
@@ -55,13 +35,6 @@ export function parseCanon(text: string): { header: Canon; body: Canon } {
   const m = /^(simple|relaxed)(?:\/(simple|relaxed))?$/.exec(text.trim().toLowerCase());
   if (!m) throw usageError(`--dkim-canon ${JSON.stringify(text)}: give relaxed/relaxed, relaxed/simple, simple/relaxed or simple/simple`);
   return { header: m[1] as Canon, body: (m[2] ?? 'simple') as Canon };
-}
-
-function parseHeaderList(text: string): string[] {
-  const names = text.split(/[:,]/).map((n) => n.trim()).filter(Boolean);
-  if (names.some((n) => !/^[!-9;-~]+$/.test(n))) throw usageError(`--dkim-headers ${JSON.stringify(text)}: give header names separated by ":" or ","`);
-  if (!names.some((n) => n.toLowerCase() === 'from')) throw usageError('--dkim-headers must include From: RFC 6376 §5.4 requires it to be signed');
-  return names;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { createHash, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { SmtpkitError } from '../errors.js';
-import type { Resolver } from '../dns/resolver.js';
+import type { KeyLookup } from './key-lookup.js';
 import { BodyHasher, type Canon } from './canonicalize.js';
 import { addressDomain, compact, fieldValue, headerText, parseTagList, splitHeader, withoutSignatureValue, type HeaderField, type TagList } from './fields.js';
 import { parseKeyRecord, type KeyRecord } from './key.js';
@@ -101,7 +101,7 @@ export function fromDomainOf(fields: HeaderField[]): string | undefined {
  * Every DKIM-Signature of a header, prepared: the body goes to `update`, then `finish`
  * fetches the keys and checks the signatures (RFC 6376 §6).
  */
-export function dkimSignatures(fields: HeaderField[], now = new Date()): BodyConsumer & { finish(resolver: Resolver): Promise<SignatureResult[]> } {
+export function dkimSignatures(fields: HeaderField[], now = new Date()): BodyConsumer & { finish(resolver: KeyLookup): Promise<SignatureResult[]> } {
   const pending = fields
     .filter((f) => f.name.toLowerCase() === 'dkim-signature')
     .slice(0, MAX_SIGNATURES)
@@ -110,7 +110,7 @@ export function dkimSignatures(fields: HeaderField[], now = new Date()): BodyCon
 }
 
 /** Pending signatures as one body consumer. */
-export function signatureSet(pending: Pending[], fields: HeaderField[]): BodyConsumer & { finish(resolver: Resolver): Promise<SignatureResult[]> } {
+export function signatureSet(pending: Pending[], fields: HeaderField[]): BodyConsumer & { finish(resolver: KeyLookup): Promise<SignatureResult[]> } {
   return {
     update: (chunk) => {
       for (const p of pending) p.hasher?.update(chunk);
@@ -124,7 +124,7 @@ export function signatureSet(pending: Pending[], fields: HeaderField[]): BodyCon
 }
 
 /** Verifies every DKIM-Signature of a message read from a stream; keys come from `resolver`. */
-export async function verifyMessage(input: AsyncIterable<Buffer>, resolver: Resolver, now = new Date()): Promise<{ fromDomain: string | undefined; signatures: SignatureResult[] }> {
+export async function verifyMessage(input: AsyncIterable<Buffer>, resolver: KeyLookup, now = new Date()): Promise<{ fromDomain: string | undefined; signatures: SignatureResult[] }> {
   let set: ReturnType<typeof dkimSignatures> | undefined;
   const fields = await readMessage(input, (f) => (set = dkimSignatures(f, now)));
   return { fromDomain: fromDomainOf(fields), signatures: await set!.finish(resolver) };
@@ -180,7 +180,7 @@ export function prepare(field: HeaderField, index: number, fields: HeaderField[]
   return p;
 }
 
-async function finish(p: Pending, fields: HeaderField[], resolver: Resolver): Promise<SignatureResult> {
+async function finish(p: Pending, fields: HeaderField[], resolver: KeyLookup): Promise<SignatureResult> {
   const r = p.result;
   const done = (result: SignatureResult['result'], reason: DkimReason, explanation: string) => Object.assign(r, { result, reason, explanation });
   if (!p.hasher) return r;
@@ -215,7 +215,7 @@ export type FetchedKey =
  * RFC 8301, RFC 8463): shared by DKIM signatures, ARC-Message-Signatures and ARC-Seals.
  * `i` is a DKIM signature's i= (a key with t=s binds it to d= itself).
  */
-export async function fetchKey(resolver: Resolver, selector: string, domain: string, a: string, i?: string): Promise<FetchedKey> {
+export async function fetchKey(resolver: KeyLookup, selector: string, domain: string, a: string, i?: string): Promise<FetchedKey> {
   const notes: string[] = [];
   const name = `${selector}._domainkey.${domain}`;
   const fail = (result: 'permerror' | 'temperror', reason: DkimReason, explanation: string, keyBits?: number) => ({ result, reason, explanation, keyBits, notes });

@@ -1,11 +1,17 @@
-import { domainToASCII } from 'node:url';
+import { isIP } from 'node:net';
 import { usageError } from '../errors.js';
 import { assertSingleLine } from '../protocol/command.js';
+import { aLabels, notIdna } from '../protocol/idna.js';
+
+// IDNA lives in protocol/ (the session needs it too); re-exported for dns/'s own files.
+export { aLabels, notIdna };
 
 /** A domain as a user types it: trailing dot and case dropped; an address is refused. */
 export function parseDomain(text: string): string {
   assertSingleLine(text, 'the domain');
   const d = text.trim().replace(/\.$/, '').toLowerCase();
+  const literal = addressLiteral(d);
+  if (literal) throw usageError(`${JSON.stringify(text)} is ${literal}, not a domain name: an address has no MX or other records in DNS to look up (give a domain name)`);
   if (!/^[a-z0-9_]([a-z0-9_-]{0,62}\.)*[a-z0-9_-]{1,63}$/i.test(d) && !/^[^\s@]+$/.test(d)) throw usageError(`${JSON.stringify(text)} is not a domain name`);
   if (d.includes('@')) throw usageError(`${JSON.stringify(text)} is an address; give the domain after the @`);
   const ascii = aLabels(d);
@@ -13,6 +19,17 @@ export function parseDomain(text: string): string {
   const tooLong = dnsNameProblem(ascii);
   if (tooLong) throw usageError(`${JSON.stringify(text)} is not a domain name: ${tooLong}`);
   return d;
+}
+
+/**
+ * A domain literal ([192.0.2.1], [IPv6:2001:db8::1], RFC 5321 §4.1.3) or a bare address:
+ * what it is, in words, or undefined for anything else. Looked up as a name it would only
+ * come back NXDOMAIN, which says nothing true about the address.
+ */
+function addressLiteral(d: string): string | undefined {
+  if (d.startsWith('[') || d.endsWith(']')) return 'a domain literal (an address in brackets, RFC 5321 §4.1.3)';
+  if (isIP(d)) return 'an IP address';
+  return undefined;
 }
 
 /**
@@ -27,22 +44,6 @@ export function dnsNameProblem(ascii: string): string | undefined {
   if (label === undefined) return undefined;
   return label ? `a label of ${label.length} octets, over DNS's 63` : 'it has an empty label';
 }
-
-/**
- * Names go out as A-labels (IDNA, RFC 5890): a zone holds xn--bcher-kva.test, so a query for
- * bücher.test in UTF-8 would find nothing. ASCII names pass through untouched.
- */
-export function aLabels(name: string): string | undefined {
-  // eslint-disable-next-line no-control-regex
-  if (/^[\x00-\x7f]*$/.test(name)) return name;
-  // URL host parsing also decodes %XX first: bü%41.test would be looked up as büa.test.
-  if (name.includes('%')) return undefined;
-  const ascii = domainToASCII(name);
-  // URL host parsing stops at '/', '?' or '#': a name that lost labels on the way is refused too.
-  return ascii && ascii.split('.').length === name.split('.').length ? ascii : undefined;
-}
-
-export const notIdna = (name: string) => `${JSON.stringify(name)} is not a valid internationalized domain name (IDNA)`;
 
 /**
  * A name as DNS sent it, in master-file form (RFC 1035 §5.1), as dig shows it: dns2 decodes

@@ -1,7 +1,20 @@
 import { isIP } from 'node:net';
 import { SmtpkitError } from '../errors.js';
 import { hasEscapedOctet } from './domain.js';
-import { adCaveat, DnsFailure, type Resolver } from './resolver.js';
+import { adCaveat, DnsFailure, type Absence, type Resolver } from './resolver.js';
+
+/**
+ * The domain has no mail host: it does not exist (NXDOMAIN), or has neither MX nor address
+ * (NODATA: often a domain that only sends, whose SPF and DMARC still matter).
+ */
+export class NoMailHost extends SmtpkitError {
+  constructor(
+    readonly absence: Absence,
+    message: string,
+  ) {
+    super('dns', message, 'dns');
+  }
+}
 
 export interface HostAddress {
   family: 4 | 6;
@@ -42,13 +55,13 @@ export async function lookupMx(resolver: Resolver, domain: string, opts: { ptr?:
   const mx = await resolver.mx(domain);
   const caveat = adCaveat(mx.response);
   const ad = { authenticated: mx.authenticated, ...(caveat ? { adCaveat: caveat } : {}) };
-  if (mx.absent === 'NXDOMAIN') throw new SmtpkitError('dns', `${domain} does not exist (NXDOMAIN): check the spelling of the domain`, 'dns');
+  if (mx.absent === 'NXDOMAIN') throw new NoMailHost('NXDOMAIN', `${domain} does not exist (NXDOMAIN): check the spelling of the domain`);
   if (mx.records.length === 1 && mx.records[0]!.preference === 0 && ['', '.'].includes(mx.records[0]!.exchange)) {
     return { domain, kind: 'null', hosts: [], ...ad };
   }
   if (!mx.records.length) {
     const addresses = await resolver.addresses(domain);
-    if (!addresses.length) throw new SmtpkitError('dns', `${domain} has no MX records and no address (NODATA): it cannot receive mail`, 'dns');
+    if (!addresses.length) throw new NoMailHost('NODATA', `${domain} has no MX records and no address (NODATA): it cannot receive mail`);
     const host: MxHost = { preference: 0, exchange: domain, ttl: undefined, addresses, problems: [] };
     if (opts.ptr) await addPtr(resolver, host);
     return { domain, kind: 'implicit', hosts: [host], ...ad };

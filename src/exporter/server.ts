@@ -4,9 +4,10 @@ import { SmtpkitError } from '../errors.js';
 import { probeSettings, type ProbeFlags } from '../probe/settings.js';
 import { sessionOptions } from '../flows/options.js';
 import { probe } from '../probe/probe.js';
-import { probeFamilies, renderFamilies, type Family } from './metrics.js';
+import { probeFamilies, renderFamilies, type Family } from '../probe/metrics.js';
 import { allowsTarget, DEFAULT_MODULE, ROLE_PORTS, type Module } from './modules.js';
 import { clampDelay, clampedTimeout } from '../util/timer.js';
+import { TEXT_FORMAT } from '../util/prometheus-text.js';
 
 export interface ExporterOptions {
   modules: Record<string, Module>;
@@ -18,7 +19,6 @@ export interface ExporterOptions {
   offsetMs: number;
 }
 
-const TEXT_FORMAT = 'text/plain; version=0.0.4; charset=utf-8';
 export const HEADERS_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 15_000;
 const CHECK_EVERY_MS = 500;

@@ -1,5 +1,5 @@
 import { SmtpkitError } from '../errors.js';
-import { daneMatch, describeTlsa } from '../dns/checks/dane.js';
+import { daneMatch, describeTlsa, smtpUnusable } from '../dns/checks/dane.js';
 import type { DaneHost } from '../dns/checks/finding.js';
 import { deliveryCandidates, lookupMx } from '../dns/mx.js';
 import { adCaveat, DnsFailure, Resolver, type ResolverFlags } from '../dns/resolver.js';
@@ -30,7 +30,7 @@ export interface DaneResult extends DaneHost {
   name: string;
   /**
    * authenticated: a usable, DNSSEC-validated record matched; none: no TLSA records;
-   * not-validated: TLSA without DNSSEC, not used; unusable: only PKIX-TA/PKIX-EE records;
+   * not-validated: TLSA without DNSSEC, not used; unusable: no record usable (PKIX usages, unknown parameters, malformed data): DANE not in effect;
    * mismatch: usable records, none matched; lookup-failed: SERVFAIL or no answer.
    */
   status: 'authenticated' | 'none' | 'not-validated' | 'unusable' | 'mismatch' | 'lookup-failed';
@@ -75,7 +75,8 @@ export function installDane(session: SmtpSession, resolver: Resolver): { result:
     const { matched, usable } = daneMatch(tlsa.records, chain);
     if (!usable) {
       result.status = 'unusable';
-      warn(`DANE: ${host} has only PKIX-TA/PKIX-EE TLSA records, which SMTP does not use (RFC 7672 §3.1.3)`);
+      const why = tlsa.records.map((t) => `${t.usage} ${t.selector} ${t.matchingType}: ${smtpUnusable(t)}`).join('; ');
+      warn(`DANE: ${host} has no usable TLSA record (${why}), so DANE is not in effect for it: the certificate is judged by PKIX (RFC 7672 §2.2)`);
       return undefined;
     }
     if (!matched) {

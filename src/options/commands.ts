@@ -1,5 +1,6 @@
 import { usageError } from '../errors.js';
 import type { CommandSpec, OptionSpec } from './declare.js';
+import { QUIT_AFTER } from '../commands/quit-after.js';
 
 /*
  * Every command and every option of smtpkit, declared once. cli.ts builds commander from
@@ -9,7 +10,6 @@ import type { CommandSpec, OptionSpec } from './declare.js';
 
 const TLS_VERSIONS = ['1.0', '1.1', '1.2', '1.3'] as const;
 export const MECHANISMS = ['SCRAM-SHA-256', 'SCRAM-SHA-1', 'CRAM-MD5', 'PLAIN', 'LOGIN', 'XOAUTH2'] as const;
-export const QUIT_AFTER = ['connect', 'ehlo', 'tls', 'auth', 'mail', 'rcpt', 'data'] as const;
 
 /** Connecting, TLS and timeouts: every command that talks to a server. */
 export function sessionOptions(timeout = '30s'): OptionSpec[] {
@@ -91,6 +91,20 @@ const replOptions: OptionSpec[] = [
   { flags: '--allow-plaintext', help: '/auth: send credentials even without TLS' },
   { flags: '--no-history', help: 'neither read nor write the history file' },
 ];
+
+const PROBE_FORMATS = ['text', 'json', 'jsonl', 'junit', 'nagios', 'prometheus'] as const;
+
+/** The machine format a probe command line asks for, if any. */
+function machineFormat(argv: readonly string[]): 'json' | 'jsonl' | 'nagios' | undefined {
+  // As the command decides: --json over any --format.
+  if (argv.includes('--json')) return 'json';
+  let format: string | undefined;
+  argv.forEach((a, i) => {
+    if (a === '--format') format = argv[i + 1]?.toLowerCase();
+    else if (a.startsWith('--format=')) format = a.slice('--format='.length).toLowerCase();
+  });
+  return format === 'json' || format === 'jsonl' || format === 'nagios' ? format : undefined;
+}
 
 /** swaks' way of giving the server, on every command that talks to one. */
 const SERVER: OptionSpec = { flags: '-s, --server <host[:port]>', help: 'the server, as swaks takes it (the same as the argument)' };
@@ -271,13 +285,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: 'a health check for people and CI: each step a named check (pass, warn, fail), with JUnit and Nagios output',
     args: [{ name: '[targets...]', help: 'host[:port] (or smtp://, smtps://, submission:// URL) of each server to probe' }],
     options: [
-      ...sessionOptions('10s'),
+      // check_smtp's -t is a number of seconds: so is a bare --timeout value.
+      ...sessionOptions('10s').map((o) => (o.flags.startsWith('--timeout ') ? { ...o, aliases: ['-t'] } : o)),
       ...authOptions(),
       ...dnsOptions(),
       { flags: '--targets <file>', help: 'more targets, one per line (# comments)', complete: 'file' },
       MX,
       { flags: '--concurrency <n>', help: 'probes at once (default 10)' },
-      { flags: '--format <format>', help: 'text, json, junit, nagios or prometheus', default: 'text', choices: ['text', 'json', 'junit', 'nagios', 'prometheus'] },
+      { flags: '--format <format>', help: 'text, json, jsonl (a JSON line per target), junit, nagios or prometheus', default: 'text', choices: PROBE_FORMATS },
       { flags: '--transcript', help: 'add the explained transcript of each probe' },
       { flags: '--strict', help: 'warnings fail too' },
       { flags: '--expect-banner <regex>', help: 'the greeting must match' },
@@ -297,9 +312,20 @@ export const COMMANDS: readonly CommandSpec[] = [
       { ...SAVE_CERT, help: 'write the certificate chain each target presents to FILE as PEM, leaf first' },
       { flags: '--https-port <port>', help: 'with --mx: port of the MTA-STS policy server (443; for test beds)' },
       { flags: '--dane', help: 'judge certificates by the host’s DNSSEC-validated TLSA records (DANE, RFC 7672): a mismatch stops the probe (exit 6)' },
+      // check_smtp's options with its meaning (monitoring-plugins), so a Nagios command line carries over.
+      { flags: '-H, --hostname <host>', help: 'check_smtp’s -H: a target (with -p for its port), repeatable', repeat: true },
+      { flags: '-w, --warning <seconds>', help: 'check_smtp’s -w: warn above this response time, in seconds (0.5)' },
+      { flags: '-c, --critical <seconds>', help: 'check_smtp’s -c: fail above this response time, in seconds' },
+      { flags: '-e, --expect <text>', help: 'check_smtp’s -e: the greeting must contain this text' },
+      { flags: '-S, --require-starttls', help: 'check_smtp’s -S: STARTTLS must be offered (its absence fails, not warns; also --starttls always)' },
+      { flags: '-D, --certificate <warn[,crit]>', help: 'check_smtp’s -D: certificate days left, warn below WARN and fail below CRIT' },
       ...outputOptions(),
     ],
     run: async ([targets], flags) => (await import('../commands/probe.js')).probeCommand(targets as string[], flags as never),
+    usageError: (argv) => {
+      const format = machineFormat(argv);
+      return format && (async (message) => (await import('../commands/probe.js')).probeUsageError(format, message));
+    },
   },
   {
     name: 'sink',
@@ -329,6 +355,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '--min-rate <rate[/window]>', help: 'hang up with 421 4.4.2 on a client sending under RATE bytes/s mid-line or mid-message, over WINDOW (default 100/30s; 0 = off)' },
       { flags: '--bare-newline <action>', help: 'a message with a bare LF or CR: note it, reject it (550 5.5.2, as Postfix 3.9 can) or normalize it to CRLF (default note)', choices: ['note', 'reject', 'normalize'] },
       { flags: '--count <n>', help: 'stop after N messages' },
+      { flags: '--http <host:port>', help: 'serve the HTTP API (messages, raw, session, wait, metrics) here, e.g. 127.0.0.1:8025; loopback unless --allow-remote with --http-token' },
+      { flags: '--http-token <token>', help: 'require Authorization: Bearer TOKEN on the HTTP API (16+ visible characters; not /healthz)' },
+      { flags: '--max-messages <n>', help: 'messages the HTTP API keeps in memory; the oldest go first (default 500)' },
     ],
     run: async (_args, flags) => (await import('../commands/sink.js')).sink(flags as never),
   },
@@ -353,7 +382,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '-v, --verbose', help: 'also show the probe’s transcript (every connection it makes, each reply explained)' },
       { flags: '--no-color', help: 'no colours (also: NO_COLOR=1)' },
     ],
-    run: async (_args, flags) => (await import('../commands/demo.js')).demo(flags as never),
+    run: async (_args, flags, main) => (await import('../commands/demo.js')).demo(flags as never, main),
   },
   {
     name: 'explain',
@@ -371,7 +400,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: 'print a shell completion script: smtpkit completion bash|zsh|fish (see README for installing it)',
     args: [{ name: '<shell>', help: 'bash, zsh or fish' }],
     options: [],
-    run: async ([shell]) => (await import('./completion.js')).completionCommand(shell as string),
+    run: async ([shell]) => (await import('./completion.js')).completionCommand(shell as string, COMMANDS),
   },
 ];
 

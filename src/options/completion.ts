@@ -1,6 +1,5 @@
 import { usageError } from '../errors.js';
 import { failureOutcome } from '../flows/run.js';
-import { COMMANDS } from './commands.js';
 import { parseFlags, type CommandSpec, type OptionSpec } from './declare.js';
 import { commandLineError } from '../render/usage.js';
 
@@ -27,7 +26,7 @@ const SHELLS = ['bash', 'zsh', 'fish'] as const;
 const optionsOf = (c: CommandSpec) => c.options.map(flat);
 const words = (list: Iterable<string>) => [...list].join(' ');
 
-export function bashCompletion(commands: readonly CommandSpec[] = COMMANDS): string {
+export function bashCompletion(commands: readonly CommandSpec[]): string {
   const out = [
     '# smtpkit completion for bash. Install: smtpkit completion bash > ~/.local/share/bash-completion/completions/smtpkit',
     '_smtpkit() {',
@@ -65,7 +64,7 @@ export function bashCompletion(commands: readonly CommandSpec[] = COMMANDS): str
 /** Text safe inside a zsh _arguments spec: no brackets, colons, quotes or backslashes. */
 const zshText = (s: string) => s.replace(/[[\]:'"\\`$]/g, '').replace(/\s+/g, ' ').slice(0, 120);
 
-export function zshCompletion(commands: readonly CommandSpec[] = COMMANDS): string {
+export function zshCompletion(commands: readonly CommandSpec[]): string {
   const out = [
     '#compdef smtpkit',
     '# smtpkit completion for zsh. Install: smtpkit completion zsh > "${fpath[1]}/_smtpkit" (or source <(smtpkit completion zsh) after compinit)',
@@ -96,7 +95,7 @@ export function zshCompletion(commands: readonly CommandSpec[] = COMMANDS): stri
 
 const fishText = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
-export function fishCompletion(commands: readonly CommandSpec[] = COMMANDS): string {
+export function fishCompletion(commands: readonly CommandSpec[]): string {
   const out = ['# smtpkit completion for fish. Install: smtpkit completion fish > ~/.config/fish/completions/smtpkit.fish', 'complete -c smtpkit -f'];
   for (const c of commands) out.push(`complete -c smtpkit -n __fish_use_subcommand -a ${c.name} -d ${fishText(c.summary)}`);
   for (const c of commands) {
@@ -110,13 +109,13 @@ export function fishCompletion(commands: readonly CommandSpec[] = COMMANDS): str
   return `${out.join('\n')}\n`;
 }
 
-/** `smtpkit completion bash|zsh|fish` */
-export async function completionCommand(shell: string): Promise<number> {
+/** `smtpkit completion bash|zsh|fish`; the declarations come from commands.ts, which loads this file only when it runs. */
+export async function completionCommand(shell: string, commands: readonly CommandSpec[]): Promise<number> {
   const { processOutput } = await import('../render/output.js');
   const output = await processOutput();
   try {
     const s = shell?.toLowerCase();
-    const script = s === 'bash' ? bashCompletion() : s === 'zsh' ? zshCompletion() : s === 'fish' ? fishCompletion() : undefined;
+    const script = s === 'bash' ? bashCompletion(commands) : s === 'zsh' ? zshCompletion(commands) : s === 'fish' ? fishCompletion(commands) : undefined;
     if (script === undefined) throw usageError(`completion: give bash, zsh or fish, not ${JSON.stringify(shell)}`);
     // Our own script, byte for byte into the shell's eval or a file.
     output.data.write(Buffer.from(script));

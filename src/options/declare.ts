@@ -43,8 +43,17 @@ export interface CommandSpec {
   summary: string;
   args: readonly ArgumentSpec[];
   options: readonly OptionSpec[];
-  /** Loads and runs the command (loaded only when it runs). */
-  run: (args: unknown[], flags: Record<string, unknown>) => Promise<number>;
+  /**
+   * Loads and runs the command (loaded only when it runs). `main` runs a whole command line,
+   * for a command that runs others (demo): handed down by cli.ts, which nothing below imports.
+   */
+  run: (args: unknown[], flags: Record<string, unknown>, main: (argv: string[]) => Promise<number>) => Promise<number>;
+  /**
+   * For output read by machines (probe --json, --format nagios): given the command line, a
+   * function that says a mistake in it in that format and gives the exit code; undefined
+   * leaves it to the CLI's usual `smtpkit: ...` line.
+   */
+  usageError?: (argv: readonly string[]) => ((message: string) => Promise<number>) | undefined;
 }
 
 /** What a flags string declares: '-p, --port <port>' → short 'p', long 'port', value '<port>'. */

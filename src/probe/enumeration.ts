@@ -28,7 +28,7 @@ export async function enumerationChecks(open: () => Promise<SmtpSession>, known:
     }
     const mail = await session.command('MAIL FROM:<>', { phase: 'enumeration' });
     if (!isPositive(mail)) {
-      checks.push({ name: 'rcpt-enumeration', status: 'pass', message: `could not test: MAIL FROM:<> refused: ${line(mail)}`, attempts: [attempt('MAIL', 'MAIL FROM:<>', mail)] });
+      checks.push({ name: 'rcpt-enumeration', status: 'inconclusive', message: `inconclusive: could not test, MAIL FROM:<> refused: ${line(mail)}`, attempts: [attempt('MAIL', 'MAIL FROM:<>', mail)] });
     } else {
       const a = await session.command(`RCPT TO:<${known}>`, { phase: 'enumeration' });
       const b = await session.command(`RCPT TO:<${unknown}>`, { phase: 'enumeration' });
@@ -43,9 +43,19 @@ export async function enumerationChecks(open: () => Promise<SmtpSession>, known:
 
 const attempt = (form: string, command: string, r: Reply): Attempt => ({ form, commands: [command], reply: line(r), accepted: isPositive(r) });
 
+/**
+ * A refusal about the client or the session, not the address: authentication or TLS
+ * required (530), relaying denied or another policy (X.7.X), a temporary no (greylisting).
+ */
+const aboutTheSession = (r: Reply) => r.code === 530 || (r.code >= 400 && r.code < 500) || /^[45]\.7\./.test(r.enhanced ?? '') || /relay|authenticat|starttls/i.test(replyText(r));
+
 /** Discloses when a real user gets a yes and a random one a permanent no. */
 function judge(name: string, verb: string, attempts: Attempt[], real: Reply, random: Reply): Check {
   const both = `${verb} real: ${line(real)}; random: ${line(random)}`;
+  // The same refusal for both that says nothing about users: no answer either way.
+  if (!isPositive(real) && real.code === random.code && real.enhanced === random.enhanced && aboutTheSession(real)) {
+    return { name, status: 'inconclusive', message: `inconclusive: both got ${line(real)}, a refusal that says nothing about the user (try with --auth, or from a network the server relays for)`, attempts };
+  }
   if (isPositive(real) && random.code >= 500 && random.code !== 502 && random.code !== 500) {
     return { name, status: 'warn', message: `${verb} tells users apart (discloses who exists): ${both}`, attempts };
   }

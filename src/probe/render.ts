@@ -11,7 +11,7 @@ export function textReport(r: ProbeResult, c: Paint, transcript: boolean, brief 
     const renderer = new TextRenderer({ write: (t: string) => (out += t) }, { write: (t: string) => (out += t) }, { paint: c, detail: brief ? 'brief' : 'full', said });
     for (const e of r.events) renderer.event(e);
   }
-  const paint = { pass: c.green, warn: c.yellow, fail: c.red };
+  const paint = { pass: c.green, warn: c.yellow, fail: c.red, inconclusive: c.blue };
   out += `${c.bold(`probe ${printable(r.target)}`)}\n`;
   const width = Math.max(...r.checks.map((k) => k.name.length), 8);
   for (const k of r.checks) out += `  ${paint[k.status](`${MARKS[k.status]} ${printable(k.name).padEnd(width)}`)}  ${printable(k.message)}\n`;
@@ -26,7 +26,14 @@ export function verdictLine(r: ProbeResult, strict = false): string {
   const n = counts(r);
   const failed = strictExit(r, strict) !== 0;
   const word = r.error ? `FAILED (exit ${r.exitCode})` : n.fail ? 'FAILED' : n.warn ? (failed ? 'FAILED (--strict: warnings fail)' : 'OK with warnings') : 'OK';
-  return `${word}: ${printable(r.target)}: ${n.pass} passed, ${n.warn} warning${n.warn === 1 ? '' : 's'}, ${n.fail} failed${r.error ? `; stopped: ${printable(r.error.message)}` : ''}`;
+  return `${word}: ${verdictText(r)}`;
+}
+
+/** The target and its counts, the failed checks named, and what stopped it. */
+export function verdictText(r: ProbeResult): string {
+  const n = counts(r);
+  const failed = r.checks.filter((k) => k.status === 'fail').map((k) => k.name);
+  return `${printable(r.target)}: ${n.pass} passed, ${n.warn} warning${n.warn === 1 ? '' : 's'}, ${n.fail} failed${failed.length ? ` (${printable(failed.join(', '))})` : ''}${n.inconclusive ? `, ${n.inconclusive} inconclusive` : ''}${r.error ? `; stopped: ${printable(r.error.message)}` : ''}`;
 }
 
 export const NAGIOS = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'];
@@ -37,9 +44,10 @@ export function nagiosLine(r: ProbeResult, warnMs: number | undefined, critMs: n
   const status = nagiosStatus(r, strict);
   const bad = r.error ? r.error.message : r.checks.filter((k) => k.status !== 'pass').map((k) => `${k.name}: ${k.message}`).join('; ');
   const text = bad || `${r.checks.find((k) => k.name === 'greeting')?.message ?? ''}`;
-  const perf = [`time=${seconds(r.totalMs)};${warnMs !== undefined ? (warnMs / 1000).toFixed(3) : ''};${critMs !== undefined ? (critMs / 1000).toFixed(3) : ''};0`, ...Object.entries(r.timings).map(([k, v]) => `${k}=${seconds(v)};;;0`)];
+  // The server's response time: smtpkit's own waits (the implicit-TLS check) have their own perfdata.
+  const perf = [`time=${seconds(r.responseMs)};${warnMs !== undefined ? (warnMs / 1000).toFixed(3) : ''};${critMs !== undefined ? (critMs / 1000).toFixed(3) : ''};0`, ...Object.entries(r.timings).map(([k, v]) => `${k}=${seconds(v)};;;0`)];
   // "|" starts the performance data: none may appear in the text.
-  return `SMTP ${NAGIOS[status]} - ${printable(r.target).replace(/\|/g, '/')}: ${printable(text).replace(/\|/g, '/')}, ${seconds(r.totalMs)} response time|${perf.join(' ')}`;
+  return `SMTP ${NAGIOS[status]} - ${printable(r.target).replace(/\|/g, '/')}: ${printable(text).replace(/\|/g, '/')}, ${seconds(r.responseMs)} response time|${perf.join(' ')}`;
 }
 
 /**
@@ -52,20 +60,24 @@ export function xmlText(s: string): string {
     .replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[ch]!);
 }
 
-/** JUnit XML: a test suite per target and a test case per check, so CI shows failures natively. */
-export function junitReport(results: ProbeResult[], strict = false): string {
+/** JUnit XML, written a test suite at a time: a suite per target and a test case per check, so CI shows failures natively. */
+export const JUNIT_HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="smtpkit probe">\n';
+export const JUNIT_FOOT = '</testsuites>\n';
+
+/** One target's test suite (an inconclusive check is a skipped test case). */
+export function junitSuite(r: ProbeResult, strict = false): string {
   const xml = xmlText;
-  const suites = results.map((r) => {
-    let failures = 0;
-    const cases = r.checks.map((k) => {
-      const status = judged(k.status, strict);
-      if (status === 'fail') failures++;
-      const why = k.status === 'warn' ? `WARNING (--strict): ${k.message}` : k.message;
-      const body = status === 'fail' ? `<failure message="${xml(why)}" type="${xml(k.name)}">${xml(why)}</failure>` : status === 'warn' ? `<system-out>WARNING: ${xml(k.message)}</system-out>` : '';
-      return `    <testcase classname="smtpkit.probe.${xml(r.target)}" name="${xml(k.name)}">${body}</testcase>`;
-    });
-    if (r.error) cases.push(`    <testcase classname="smtpkit.probe.${xml(r.target)}" name="${xml(r.error.phase ?? 'probe')}"><error message="${xml(r.error.message)}" type="${xml(r.error.errorClass)}">${xml(r.error.message)}</error></testcase>`);
-    return `  <testsuite name="smtpkit probe ${xml(r.target)}" tests="${cases.length}" failures="${failures}" errors="${r.error ? 1 : 0}" skipped="0" time="${(r.totalMs / 1000).toFixed(3)}">\n${cases.join('\n')}\n  </testsuite>`;
+  let failures = 0;
+  let skipped = 0;
+  const cases = r.checks.map((k) => {
+    const status = judged(k.status, strict);
+    if (status === 'fail') failures++;
+    if (status === 'inconclusive') skipped++;
+    const why = k.status === 'warn' ? `WARNING (--strict): ${k.message}` : k.message;
+    const body =
+      status === 'fail' ? `<failure message="${xml(why)}" type="${xml(k.name)}">${xml(why)}</failure>` : status === 'warn' ? `<system-out>WARNING: ${xml(k.message)}</system-out>` : status === 'inconclusive' ? `<skipped message="${xml(k.message)}"/>` : '';
+    return `    <testcase classname="smtpkit.probe.${xml(r.target)}" name="${xml(k.name)}">${body}</testcase>`;
   });
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="smtpkit probe">\n${suites.join('\n')}\n</testsuites>\n`;
+  if (r.error) cases.push(`    <testcase classname="smtpkit.probe.${xml(r.target)}" name="${xml(r.error.phase ?? 'probe')}"><error message="${xml(r.error.message)}" type="${xml(r.error.errorClass)}">${xml(r.error.message)}</error></testcase>`);
+  return `  <testsuite name="smtpkit probe ${xml(r.target)}" tests="${cases.length}" failures="${failures}" errors="${r.error ? 1 : 0}" skipped="${skipped}" time="${(r.totalMs / 1000).toFixed(3)}">\n${cases.join('\n')}\n  </testsuite>\n`;
 }

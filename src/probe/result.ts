@@ -3,7 +3,8 @@ import type { SmtpEvent, Timings } from '../session/events.js';
 import type { TlsFacts } from '../session/tls-facts.js';
 import type { ScanResult } from '../scan/scan.js';
 
-export type CheckStatus = 'pass' | 'warn' | 'fail';
+/** inconclusive: the test ran but the answers cannot decide it (neither a pass nor a problem found). */
+export type CheckStatus = 'pass' | 'warn' | 'fail' | 'inconclusive';
 
 /** One named check of a probe: what was looked at, the verdict, and why, in words. */
 export interface Check {
@@ -38,6 +39,8 @@ export interface ProbeResult {
   tls: TlsFacts | null;
   timings: Timings;
   totalMs: number;
+  /** totalMs less smtpkit's own waits (the implicit-TLS check): what the response-time check and Nagios judge. */
+  responseMs: number;
   exitCode: number;
   /** The failure that stopped the probe early, if any. */
   error: { errorClass: ErrorClass | 'internal'; message: string; phase?: string; hint?: Hint } | null;
@@ -46,13 +49,14 @@ export interface ProbeResult {
   scan?: ScanResult;
 }
 
-export const MARKS: Record<CheckStatus, string> = { pass: '✔', warn: '⚠', fail: '✖' };
+export const MARKS: Record<CheckStatus, string> = { pass: '✔', warn: '⚠', fail: '✖', inconclusive: '?' };
 
 export function counts(r: ProbeResult) {
   return {
     pass: r.checks.filter((c) => c.status === 'pass').length,
     warn: r.checks.filter((c) => c.status === 'warn').length,
     fail: r.checks.filter((c) => c.status === 'fail').length + (r.error ? 1 : 0),
+    inconclusive: r.checks.filter((c) => c.status === 'inconclusive').length,
   };
 }
 

@@ -34,21 +34,41 @@ export interface ProbeFlags extends Flags, AuthFlags, ResolverFlags {
   httpsPort?: string;
   saveCert?: string;
   dane?: boolean;
+  starttls?: string;
+  /** check_smtp's names: -H, -w, -c, -e, -S, -D (-p and -t are smtpkit's own --port and --timeout). */
+  hostname?: string[];
+  warning?: string;
+  critical?: string;
+  expect?: string;
+  requireStarttls?: boolean;
+  certificate?: string;
 }
 
-export const totalLimit = (values: string[] | undefined) => {
-  const t = (values ?? []).find((v) => !v.includes('='));
-  return t === undefined ? undefined : Number(t);
-};
+/** check_smtp's -w/-c: seconds of response time, fractions allowed. */
+function seconds(value: string | undefined, option: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+(\.\d+)?$/.test(value.trim())) throw usageError(`${option} takes seconds of response time, as check_smtp's does (0.5, 2)`);
+  return Number(value) * 1000;
+}
 
-function thresholds(values: string[] | undefined, option: string): Record<string, number> {
+function thresholds(values: string[] | undefined, option: string, checkSmtp: { option: string; value: string | undefined }): Record<string, number> {
   const out: Record<string, number> = {};
   for (const v of values ?? []) {
     const m = /^(?:([a-z-]+)=)?(\d+)$/.exec(v.trim());
     if (!m) throw usageError(`${option} takes milliseconds, for the total (500) or a phase (banner=200)`);
     out[m[1] ?? 'total'] = Number(m[2]);
   }
+  const total = seconds(checkSmtp.value, checkSmtp.option);
+  if (total !== undefined) out.total = total;
   return out;
+}
+
+/** check_smtp's -D WARN[,CRIT]: certificate days; without CRIT only the warning moves. */
+function certificateDays(value: string | undefined): { warn?: string; crit?: string } {
+  if (value === undefined) return {};
+  const m = /^\s*(\d+)\s*(?:,\s*(\d+)\s*)?$/.exec(value);
+  if (!m) throw usageError(`--certificate (-D) takes days: WARN or WARN,CRIT (30,14), not ${JSON.stringify(value)}`);
+  return { warn: m[1], ...(m[2] !== undefined ? { crit: m[2] } : {}) };
 }
 
 export async function probeSettings(flags: ProbeFlags, output?: Output): Promise<ProbeSettings> {
@@ -67,12 +87,16 @@ export async function probeSettings(flags: ProbeFlags, output?: Output): Promise
   if ((flags.from === undefined) !== (flags.rcpt === undefined) && !(flags.enumTest && flags.from === undefined)) throw usageError('--from and --rcpt go together');
   for (const [v, o] of [[flags.from, '--from'], [flags.rcpt, '--rcpt']] as const) if (v !== undefined && /[\r\n<>\s]/.test(v)) throw usageError(`${o}: give a bare address (no <>, spaces or line breaks)`);
   const wantsAuth = flags.auth || flags.user !== undefined;
+  const certDays = certificateDays(flags.certificate);
+  if (flags.expect !== undefined && /[\r\n]/.test(flags.expect)) throw usageError('--expect (-e): the greeting text to look for is one line');
   return {
     expectBanner,
-    warnDays: days(flags.warnDays, 21, '--warn-days'),
-    critDays: days(flags.critDays, 7, '--crit-days'),
-    warnMs: thresholds(flags.warnMs, '--warn-ms'),
-    critMs: thresholds(flags.critMs, '--crit-ms'),
+    ...(flags.expect !== undefined ? { expectText: flags.expect } : {}),
+    requireStartTls: !!flags.requireStarttls || flags.starttls === 'always',
+    warnDays: days(certDays.warn ?? flags.warnDays, 21, certDays.warn ? '--certificate' : '--warn-days'),
+    critDays: days(certDays.crit ?? flags.critDays, 7, certDays.crit ? '--certificate' : '--crit-days'),
+    warnMs: thresholds(flags.warnMs, '--warn-ms', { option: '--warning (-w)', value: flags.warning }),
+    critMs: thresholds(flags.critMs, '--crit-ms', { option: '--critical (-c)', value: flags.critical }),
     auth: wantsAuth ? await askedOnce(planAuth(flags, (m) => (output?.stderr ?? writer(process.stderr)).write(`!!! ${printable(m)}\n`))) : undefined,
     from: flags.from,
     rcpt: flags.rcpt,

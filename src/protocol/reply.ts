@@ -1,13 +1,7 @@
-import { SmtpkitError } from '../errors.js';
+import { SmtpkitError, type Reply } from '../errors.js';
 
-/** One complete server reply, possibly spanning several lines (RFC 5321 §4.2). */
-export interface Reply {
-  code: number;
-  /** The RFC 3463 enhanced status code of the first line ("5.7.1"), when the server sent one. */
-  enhanced: string | null;
-  /** The text of each line after the code and separator, enhanced code included, as received. */
-  lines: string[];
-}
+/** The reply's shape lives in errors.ts (an error carries one); this is where readers look for it. */
+export type { Reply };
 
 export type ReplyClass = 'positive' | 'intermediate' | 'transient' | 'permanent';
 

@@ -28,6 +28,21 @@ export function jsonDocument(command: string, target: unknown, outcome: Outcome,
   return `${jsonText({ ...envelope, ...fields }, indent)}\n`;
 }
 
+/**
+ * One JSON document written as it is made (probe's thousands of results): the envelope and
+ * `head` first, then the items of the array `name` one at a time, and `tail` last, the
+ * outcome among it (known only at the end). It parses to what jsonDocument would give.
+ */
+export function jsonStream(command: string, target: unknown, head: Record<string, unknown>, name: string) {
+  let items = 0;
+  const opening = jsonText({ schema: JSON_SCHEMA, tool: { name: 'smtpkit', version: version() }, command, target: target ?? null, ...head }, 2);
+  return {
+    start: () => `${opening.slice(0, -2)},\n  ${JSON.stringify(name)}: [`,
+    item: (value: unknown) => `${items++ ? ',' : ''}\n    ${jsonText(value, 2).replace(/\n/g, '\n    ')}`,
+    end: (tail: { outcome: Outcome } & Record<string, unknown>) => `${items ? '\n  ' : ''}],\n${jsonText(tail, 2).slice(2)}\n`,
+  };
+}
+
 /** JSON text with every character a terminal could act on written as a \u escape. */
 export function jsonText(value: unknown, indent?: number): string {
   // eslint-disable-next-line no-control-regex

@@ -51,6 +51,11 @@ export class SinkLog {
     this.info.write(`${this.c.blue(`=== smtpkit sink listening on ${address}; ${features.join(', ')}; Ctrl-C stops it`)}\n`);
   }
 
+  httpListening(url: string, token: boolean, restored: number) {
+    const extra = [token ? 'Bearer token required' : '', restored ? `${restored} saved message(s) read back` : ''].filter(Boolean);
+    this.info.write(`${this.c.blue(`=== HTTP API on ${url}/api/v1/messages (also /api/v1/wait, /healthz, /metrics)${extra.map((e) => `; ${e}`).join('')}`)}\n`);
+  }
+
   event(session: number, e: SmtpEvent) {
     if (!this.mode.transcript) return;
     let s = this.sessions.get(session);
@@ -71,7 +76,8 @@ export class SinkLog {
    * under load) came out after the 250 and broke that.
    */
   message(m: SinkMessage) {
-    if (this.mode.json) return this.out.write(`${jsonText(m)}\n`);
+    // The bytes kept for the HTTP API are no part of the line.
+    if (this.mode.json) return this.out.write(`${jsonText({ ...m, raw: undefined })}\n`);
     const subject = m.headers.find(([k]) => k.toLowerCase() === 'subject')?.[1];
     const parts = [
       `=== #${m.session} message ${m.id}: from <${printable(m.from)}> to ${m.to.map((t) => `<${printable(t)}>`).join(', ')}, ${m.size} bytes`,

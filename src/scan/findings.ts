@@ -1,14 +1,5 @@
 import { SUITES, weaknesses } from './ciphers.js';
-import type { ScanResult } from './scan.js';
-
-export interface Finding {
-  severity: 'fail' | 'warn' | 'info';
-  /** Stable name for scripts: deprecated-protocol, weak-cipher, no-forward-secrecy, weak-key ... */
-  code: string;
-  /** Which probe check it belongs to. */
-  check: 'tls-protocols' | 'tls-ciphers';
-  message: string;
-}
+import type { Finding, ScanResult } from './result.js';
 
 /** The verdicts on a scan: what a reviewer would flag, worst first. */
 export function judge(r: Omit<ScanResult, 'findings'>): Finding[] {

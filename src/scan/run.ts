@@ -5,7 +5,7 @@ import { parseDuration } from '../session/timeouts.js';
 import type { ScanTarget } from './handshake.js';
 import { scanReport } from './render.js';
 import { scanTls, type ScanResult } from './scan.js';
-import { aLabels } from '../dns/domain.js';
+import { aLabels } from '../protocol/idna.js';
 
 export interface ScanFlags {
   scanConcurrency?: string;

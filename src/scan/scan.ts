@@ -1,48 +1,18 @@
 import { performance } from 'node:perf_hooks';
 import type { CertificateFacts } from '../session/tls-facts.js';
 import { keyExchangeName, suitesFor, weaknesses, type Suite, type Version } from './ciphers.js';
-import { judge, type Finding } from './findings.js';
+import { judge } from './findings.js';
+import type { ScannedCipher, ScannedProtocol, ScanResult } from './result.js';
 import { canOffer, handshake as once, isBusy, lowered, type Handshake, type Offer, type ScanTarget } from './handshake.js';
+
+// What a scan returns is declared in result.ts (findings.ts judges it); named here too for callers.
+export type { ScanResult, ScannedCipher, ScannedProtocol } from './result.js';
 
 /** Version names as sslscan and testssl.sh print them (Node says "TLSv1" for 1.0). */
 export const DISPLAY: Record<Version, string> = { TLSv1: 'TLSv1.0', 'TLSv1.1': 'TLSv1.1', 'TLSv1.2': 'TLSv1.2', 'TLSv1.3': 'TLSv1.3' };
 const VERSIONS: Version[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
 const TLS13_GROUPS = ['X25519', 'P-256', 'P-384', 'P-521', 'X448', 'ffdhe2048', 'ffdhe3072', 'ffdhe4096', 'ffdhe6144', 'ffdhe8192'];
 const EC_GROUPS = ['X25519', 'P-256', 'P-384', 'P-521', 'X448'];
-
-export interface ScannedCipher {
-  name: string;
-  iana: string;
-  bits: number;
-  keyExchange: string;
-  /** The group or DH size the server used with it: "X25519 253", "DH 2048". */
-  group: string | null;
-  weak: boolean;
-  weaknesses: string[];
-}
-
-export interface ScannedProtocol {
-  version: string;
-  /** null: could not be tested from here (see note). */
-  accepted: boolean | null;
-  note?: string;
-  ciphers: ScannedCipher[];
-  /** Whether the server picks by its own order (true) or the client's (false); null when not known. */
-  serverOrder: boolean | null;
-  /** Accepted suites, most preferred first (server order), or as offered (client order). */
-  preferred: string[];
-}
-
-export interface ScanResult {
-  protocols: ScannedProtocol[];
-  groups: { version: string; name: string; bits: number | null }[];
-  certificate: { key: string; subject: string } | null;
-  /** Suites in the catalogue this OpenSSL cannot offer (often RC4, 3DES, EXPORT): not tested. */
-  untested: string[];
-  findings: Finding[];
-  handshakes: number;
-  durationMs: number;
-}
 
 export interface ScanOptions {
   concurrency: number;

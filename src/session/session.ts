@@ -225,7 +225,7 @@ export class SmtpSession {
 
   private async greet(address: string): Promise<Reply> {
     if (this.options.tlsOnConnect) await this.handshake();
-    const greeting = await this.phase('banner', () => this.readGreeting(address));
+    const greeting = await this.readGreeting(address);
     this.greeted = true;
     if (!isPositive(greeting)) {
       throw new SmtpkitError('protocol', `the server refused the session at the greeting: ${greeting.code} ${replyText(greeting)}`, 'banner', { reply: greeting });
@@ -241,7 +241,7 @@ export class SmtpSession {
    */
   private async readGreeting(address: string): Promise<Reply> {
     const timeoutMs = this.options.timeouts.greeting;
-    if (this.options.sniffImplicitTls === false) return this.read('the greeting', timeoutMs, 'CONNECT', 'banner', () => this.noGreeting(timeoutMs, undefined));
+    if (this.options.sniffImplicitTls === false) return this.phase('banner', () => this.read('the greeting', timeoutMs, 'CONNECT', 'banner', () => this.noGreeting(timeoutMs, undefined)));
     const { IMPLICIT_TLS_SNIFF_MS, PLAINTEXT_PORTS, answersTls } = await import('./implicit-tls.js');
     const { port } = this.options;
     let sniffed: boolean | undefined;
@@ -251,7 +251,7 @@ export class SmtpSession {
       return this.noGreeting(timeoutMs, this.isTls || spoke || PLAINTEXT_PORTS.has(port) ? undefined : sniffed === false ? 'not' : 'maybe');
     };
     const read = () => this.read('the greeting', timeoutMs, 'CONNECT', 'banner', silent);
-    if (this.isTls || PLAINTEXT_PORTS.has(port) || timeoutMs <= IMPLICIT_TLS_SNIFF_MS) return read();
+    if (this.isTls || PLAINTEXT_PORTS.has(port) || timeoutMs <= IMPLICIT_TLS_SNIFF_MS) return this.phase('banner', read);
     let answered = false;
     const greeting = read().finally(() => (answered = true));
     greeting.catch(() => {});
@@ -268,15 +268,32 @@ export class SmtpSession {
           });
       }, IMPLICIT_TLS_SNIFF_MS);
     });
-    const first = await Promise.race([greeting.then(() => 'greeting' as const, () => 'greeting' as const), sniff.then((tls) => (tls ? ('tls' as const) : undefined))]);
+    let waited = 0;
+    const first = await this.phase('banner', async () => {
+      const start = now();
+      const winner = await Promise.race([greeting.then(() => 'greeting' as const, () => 'greeting' as const), sniff.then((tls) => (tls ? ('tls' as const) : undefined))]);
+      // The check said no: the wait goes on, and all of it is the server's.
+      if (winner !== 'tls') await greeting.catch(() => {});
+      waited = now() - start;
+      return winner;
+    });
     clearTimeout(timer);
     if (first !== 'tls') return greeting;
+    // The silence was the server waiting for TLS and the time ours, looking: not greeting time.
+    this.movePhaseTime('banner', 'implicit-tls-detect', waited);
     this.emit({ type: 'warning', message: `no greeting after ${describeTimeout(IMPLICIT_TLS_SNIFF_MS)}, but port ${port} answers TLS: it expects implicit TLS; continuing over TLS on a new connection`, hint: { kind: 'implicit-tls-found' } });
     this.connection?.destroy();
-    this.connection = await this.open(address);
+    this.connection = await this.phase('connect', () => this.open(address));
     this.implicitTlsDetected = true;
     await this.handshake();
-    return read();
+    return this.phase('banner', read);
+  }
+
+  /** Books `ms` of one phase's time under another name (kept only for observed sessions). */
+  private movePhaseTime(from: string, to: string, ms: number): void {
+    if (!this.sink) return;
+    this.timings[from] = Math.max(0, Math.round(((this.timings[from] ?? 0) - ms) * 10) / 10);
+    this.timings[to] = Math.round(((this.timings[to] ?? 0) + ms) * 10) / 10;
   }
 
   private noGreeting(timeoutMs: number, implicitTls: 'not' | 'maybe' | undefined): SmtpkitError {
@@ -667,5 +684,5 @@ async function serverName(currentHost: string, typed: string | false | undefined
 async function asciiName(name: string): Promise<string> {
   // eslint-disable-next-line no-control-regex
   if (/^[\x00-\x7f]*$/.test(name)) return name;
-  return (await import('../dns/domain.js')).aLabels(name) ?? name;
+  return (await import('../protocol/idna.js')).aLabels(name) ?? name;
 }

@@ -1,44 +1,10 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import type { BareNewline } from './line-ends.js';
 import { SinkSession } from './session.js';
+import type { SinkHost, SinkOptions } from './types.js';
 
-export type DropPoint = 'connect' | 'ehlo' | 'mail' | 'rcpt' | 'data';
-
-export interface SinkOptions {
-  host: string;
-  port: number;
-  /** The name in the greeting and EHLO. */
-  name: string;
-  tls: { key: string; cert: string } | undefined;
-  auth: { user: string; pass: string } | undefined;
-  maxSize: number;
-  rejectRcpt: RegExp | undefined;
-  tempfailRate: number;
-  delayGreetingMs: number;
-  delayDataMs: number;
-  dropAfter: DropPoint | undefined;
-  /** Where each accepted message is written as an .eml file; none: only its headers are kept. */
-  saveDir: string | undefined;
-  /** Emit transcript events (costly under load, so only when someone shows them). */
-  transcript: boolean;
-  /** A client silent this long gets 421 4.4.2 and is hung up on. */
-  idleTimeoutMs: number;
-  /** A STARTTLS handshake not done in this time is cut off. */
-  handshakeTimeoutMs: number;
-  /** Sessions at once; one more gets 421 4.7.0. */
-  maxSessions: number;
-  /**
-   * A client sending slower than this (bytes/s, over `minRateWindowMs` of the time it is
-   * mid-line or mid-message) gets 421 4.4.2: a trickle is no silence, so --idle-timeout
-   * never sees it. 0: no minimum.
-   */
-  minRate: number;
-  minRateWindowMs: number;
-  /** A message with a bare LF or CR: noted, refused (550 5.5.2) or mended to CRLF. */
-  bareNewline: BareNewline;
-  random: () => number;
-}
+// Declared in types.ts, which session.ts reads instead of this file (this file imports it).
+export type { DropPoint, SinkMessage, SinkOptions } from './types.js';
 
 export const SINK_DEFAULTS = {
   maxSize: 25 * 1024 * 1024,
@@ -49,22 +15,6 @@ export const SINK_DEFAULTS = {
   minRateWindowMs: 30_000,
   bareNewline: 'note',
 } as const;
-
-export interface SinkMessage {
-  id: string;
-  session: number;
-  from: string;
-  to: string[];
-  size: number;
-  headers: Array<[string, string]>;
-  /** Where it was saved (with a save directory). */
-  file: string | undefined;
-  tls: boolean;
-  user: string | undefined;
-  receivedAt: string;
-  /** Line ends in the message that were not CRLF; `normalized`: saved as CRLF (--bare-newline normalize). */
-  lineEndings: { bareLf: number; bareCr: number; normalized: boolean };
-}
 
 /** Why a message could not be saved (it was answered 451). */
 export interface SaveFailure {
@@ -78,7 +28,7 @@ export interface SaveFailure {
  * It never prints; it emits 'event' (session number, transcript event), 'message',
  * 'save-failed', 'session-refused' and 'session-end'.
  */
-export class Sink extends EventEmitter {
+export class Sink extends EventEmitter implements SinkHost {
   private readonly server: net.Server;
   private sessions = 0;
   private readonly open = new Set<SinkSession>();

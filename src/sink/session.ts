@@ -9,7 +9,7 @@ import { bareLineEndsText } from '../protocol/data-encoder.js';
 import { DotDecoder } from './dot-decoder.js';
 import { LineEndScanner } from './line-ends.js';
 import { REDACTED, shownCommand } from './redact.js';
-import type { Sink, SinkMessage } from './server.js';
+import type { SinkHost, SinkMessage } from './types.js';
 import { Spool } from './spool.js';
 
 /** Longest command line, CRLF not counted (RFC 4954 allows AUTH lines of 12,288 octets). */
@@ -90,7 +90,7 @@ export class SinkSession {
   private midLine = false;
 
   constructor(
-    private readonly sink: Sink,
+    private readonly sink: SinkHost,
     socket: net.Socket,
     readonly id: number,
   ) {
@@ -394,7 +394,7 @@ export class SinkSession {
   }
 
   private openSpool() {
-    this.spool = new Spool(nextQueueId(), this.sink.options.maxSize, this.sink.options.saveDir);
+    this.spool = new Spool(nextQueueId(), this.sink.options.maxSize, this.sink.options.saveDir, this.sink.options.keepMessages);
     this.lineEnds = new LineEndScanner(this.sink.options.bareNewline === 'normalize');
   }
 
@@ -439,6 +439,7 @@ export class SinkSession {
         const message: SinkMessage = { id: spool.id, session: this.id, from: this.from ?? '', to: this.to, size: spool.size, headers: headers(spool.head()), file, tls: this.secure, user: this.user, receivedAt, lineEndings: { bareLf: lineEnds.bareLf, bareCr: lineEnds.bareCr, normalized: lineEnds.found && o.bareNewline === 'normalize' } };
         this.sink.stats.messages++;
         this.sink.stats.bytes += spool.size;
+        if (o.keepMessages) message.raw = spool.body();
         this.sink.emit('message', message);
         this.reply(250, `2.0.0 Ok: queued as ${spool.id}`, command);
       } finally {

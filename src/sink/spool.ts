@@ -20,12 +20,16 @@ export class Spool {
   private readonly temp: string | undefined;
   private error: Error | undefined;
   private drainWaiters: Array<() => void> = [];
+  /** The whole message, when asked to keep it (the HTTP API's store); dropped past maxSize. */
+  private kept: Buffer[] | undefined;
 
   constructor(
     readonly id: string,
     private readonly maxSize: number,
     private readonly dir: string | undefined,
+    keep = false,
   ) {
+    if (keep) this.kept = [];
     if (dir === undefined) return;
     this.temp = join(dir, `.${id}.eml.tmp`);
     this.file = createWriteStream(this.temp, { flags: 'wx' });
@@ -49,9 +53,12 @@ export class Spool {
       this.headSize += part.length;
     }
     if (this.oversized) {
+      this.kept = undefined;
       this.discard();
       return true;
     }
+    // A copy: a view would pin the whole socket chunk it was cut from.
+    this.kept?.push(Buffer.from(span));
     if (!this.file || this.error) return true;
     return this.file.write(span);
   }
@@ -64,6 +71,11 @@ export class Spool {
 
   head(): Buffer {
     return Buffer.concat(this.headParts);
+  }
+
+  /** The message as received, when the spool was asked to keep it. */
+  body(): Buffer | undefined {
+    return this.kept && Buffer.concat(this.kept, this.size);
   }
 
   /** Makes the message visible under its final name; throws why it could not. */

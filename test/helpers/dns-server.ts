@@ -16,7 +16,15 @@ export type ZoneRecord =
   | { type: 'CNAME'; domain: string }
   | { type: 'PTR'; domain: string }
   | { type: 'TLSA'; data: Buffer }
-  | { type: 'TIMEOUT' };
+  | { type: 'TIMEOUT' }
+  | FailRecord;
+
+/** Not a record: questions for this name and type get this error, the name's other types answer as usual. */
+export interface FailRecord {
+  type: 'FAIL';
+  of: 'A' | 'AAAA' | 'MX' | 'TXT' | 'PTR' | 'TLSA';
+  rcode: 'SERVFAIL' | 'REFUSED';
+}
 
 /**
  * Named faults: the zone's true answer, spoiled on its way out, over UDP and TCP alike.
@@ -78,6 +86,11 @@ export async function dnsServer(zone: Zone): Promise<DnsServer> {
     }
     if (!entry) {
       header.rcode = 3;
+      return send(response);
+    }
+    const fail = entry.find((r): r is FailRecord => r.type === 'FAIL' && TYPES[r.of] === q?.type);
+    if (fail) {
+      header.rcode = fail.rcode === 'SERVFAIL' ? 2 : 5;
       return send(response);
     }
     // CNAME chains are followed; a loop ends the chain (the records so far are the answer).

@@ -225,6 +225,13 @@ export const faults = {
       },
     };
   },
+  /**
+   * A gateway that refuses every recipient and every VRFY/EXPN the same way, whoever they
+   * are (relay denied, authentication required): answers that say nothing about a user.
+   */
+  refusesEveryoneAlike: (rcpt = '554 5.7.1 Relay access denied', vrfy = '530 5.7.0 Authentication required'): Script => ({
+    answer: (l) => (/^RCPT/i.test(l) ? `${rcpt}\r\n` : /^(VRFY|EXPN)/i.test(l) ? `${vrfy}\r\n` : undefined),
+  }),
   /** A 334 whose text is not base64. */
   nonBase64Challenge: (): Script => {
     let asked = false;
@@ -237,6 +244,30 @@ export const faults = {
     };
   },
 };
+
+/**
+ * A server that speaks only implicit TLS on an ordinary port: silent to a plaintext client,
+ * it greets after the handshake (what a 465-style port on another number does).
+ */
+export async function implicitTlsOnlyServer(): Promise<{ port: number; close(): Promise<void> }> {
+  const server = tls.createServer({ key: TLS.key(), cert: TLS.cert() }, (s) => {
+    s.on('error', () => {});
+    s.write('220 tls.test ESMTP\r\n');
+    s.on('data', (d) => s.write(/^QUIT/i.test(d.toString()) ? '221 bye\r\n' : '250 tls.test\r\n'));
+  });
+  server.on('tlsClientError', () => {});
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (c) => (sockets.add(c), c.on('close', () => sockets.delete(c))));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () =>
+      new Promise((resolve) => {
+        for (const c of sockets) c.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
 
 export interface Harness {
   server: RawServer;

@@ -33,8 +33,11 @@ export const MiB = 1024 * 1024;
  * and output (stdout and stderr). `stdin` feeds standard input (closed otherwise); past
  * `limitMs` the child is killed.
  */
-export async function measuredRun(args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: (w: NodeJS.WritableStream) => void | Promise<void>; limitMs?: number } = {}) {
-  const child = ownChild(spawn(process.execPath, [BIN, ...args], { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: opts.env ?? process.env }));
+export async function measuredRun(args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: (w: NodeJS.WritableStream) => void | Promise<void>; limitMs?: number; collectEvery?: number } = {}) {
+  // collectEvery: a full GC in the child every N ms (test/helpers/gc-often.ts), so the peak is what it holds.
+  const gcFlags = opts.collectEvery === undefined ? [] : ['--expose-gc', '--max-semi-space-size=1', '--import', new URL('./gc-often.js', import.meta.url).href];
+  const env = { ...(opts.env ?? process.env), ...(opts.collectEvery === undefined ? {} : { SMTPKIT_TEST_GC_MS: String(opts.collectEvery) }) };
+  const child = ownChild(spawn(process.execPath, [...gcFlags, BIN, ...args], { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], env }));
   const rss = watchPeakRss(child.pid!, 20);
   let out = '';
   child.stdout!.on('data', (d) => (out += d));

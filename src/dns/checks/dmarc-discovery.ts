@@ -18,12 +18,17 @@ export interface Discovery {
   queried: string[];
   /** Names with more than one DMARC record (all of them ignored). */
   ambiguous: string[];
+  /** Records that try to be DMARC but do not begin with v=DMARC1 exactly (v=dmarc1): receivers discard them. */
+  ignored: Array<{ domain: string; record: string }>;
   /** The walk stopped early: a look-up above the domain itself failed (the domain's own failure throws). */
   stoppedAt: { domain: string; failure: DnsFailure } | undefined;
 }
 
 /** v=DMARC1 exactly, first (RFC 9989 §4.7: the version is case-sensitive). */
 export const isDmarcRecord = (r: string) => /^v\s*=\s*DMARC1\s*(;|$)/.test(r.trim());
+
+/** A record meant as DMARC that receivers discard: another case (v=dmarc1), another version, v= not first. */
+const isIgnoredDmarc = (r: string) => !isDmarcRecord(r) && /(^|;)\s*v\s*=\s*dmarc/i.test(r);
 
 /** The next name up (RFC 9989 §4.10.1 step 5): one label fewer, but a long name jumps straight to its last four labels. */
 export function nextTarget(domain: string): string | undefined {
@@ -43,12 +48,18 @@ export async function treeWalk(resolver: Resolver, domain: string): Promise<Disc
   const found: FoundRecord[] = [];
   const queried: string[] = [];
   const ambiguous: string[] = [];
+  const ignored: Discovery['ignored'] = [];
   let stoppedAt: Discovery['stoppedAt'];
+  const dmarcRecords = async (name: string) => {
+    const all = (await resolver.txt(`_dmarc.${name}`)).records;
+    for (const record of all.filter(isIgnoredDmarc)) ignored.push({ domain: name, record });
+    return all.filter(isDmarcRecord);
+  };
   for (let target: string | undefined = d; target; target = nextTarget(target)) {
     queried.push(target);
     let records: string[];
     try {
-      records = (await resolver.txt(`_dmarc.${target}`)).records.filter(isDmarcRecord);
+      records = await dmarcRecords(target);
     } catch (err) {
       // The domain's own record decides the policy: its failure is a temperror. Higher up
       // (a TLD that refuses, say) the walk ends with what it has found.
@@ -74,7 +85,7 @@ export async function treeWalk(resolver: Resolver, domain: string): Promise<Disc
   if (orgDomain !== d && !queried.includes(orgDomain)) {
     queried.push(orgDomain);
     try {
-      const records = (await resolver.txt(`_dmarc.${orgDomain}`)).records.filter(isDmarcRecord);
+      const records = await dmarcRecords(orgDomain);
       if (records.length > 1) ambiguous.push(orgDomain);
       else if (records.length) found.push({ domain: orgDomain, record: records[0]!, tags: tags(records[0]!) });
     } catch (err) {
@@ -86,7 +97,7 @@ export async function treeWalk(resolver: Resolver, domain: string): Promise<Disc
   // its public suffix domain; a record in between (dept.example.com for a.dept.example.com
   // when example.com is the organisational domain) is none of those.
   const policy = found.find((r) => r.domain === d) ?? found.find((r) => r.domain === orgDomain) ?? found.find((r) => r.domain !== d && r.tags.get('psd')?.toLowerCase() === 'y');
-  return { policy, orgDomain, queried, ambiguous, stoppedAt };
+  return { policy, orgDomain, queried, ambiguous, ignored, stoppedAt };
 }
 
 /** RFC 9989 §4.10.2: psd=n marks it, psd=y marks the name one label below, else the shortest name with a record. */

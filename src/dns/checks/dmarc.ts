@@ -1,7 +1,7 @@
 import type { Resolver } from '../resolver.js';
-import { treeWalk } from './dmarc-discovery.js';
+import { treeWalk, type Discovery } from './dmarc-discovery.js';
 import { judgeDmarcRecord } from './dmarc-record.js';
-import { lookupFailed, sayIssue, type Finding } from './finding.js';
+import { firstTag, lookupFailed, sayIssue, type Finding } from './finding.js';
 
 /**
  * DMARC (RFC 9989, which obsoletes RFC 7489): the policy and the organisational domain
@@ -10,6 +10,16 @@ import { lookupFailed, sayIssue, type Finding } from './finding.js';
  */
 export async function checkDmarc(resolver: Resolver, domain: string): Promise<Finding> {
   const walk = await treeWalk(resolver, domain);
+  const found = judgeWalk(walk, domain);
+  if (!walk.ignored.length) return found;
+  // A record meant as DMARC that receivers discard is present, and wrong: never "no DMARC record".
+  const ignored = walk.ignored.map((i) => ({ severity: 'error' as const, text: `_dmarc.${i.domain} holds a record beginning "${firstTag(i.record)}", which receivers ignore: a DMARC record must begin with v=DMARC1, exactly (case-sensitive)`, ref: 'RFC 9989 §4.7' }));
+  const rest = found.status === 'absent' ? 'so receivers find no DMARC policy for this domain' : found.summary;
+  return { ...found, status: 'fail', summary: [...ignored.map(sayIssue), rest].join('; '), records: [...found.records, ...walk.ignored.map((i) => i.record)], issues: [...ignored, ...(found.issues ?? [])] };
+}
+
+/** The finding from what the walk found, with the records receivers use. */
+function judgeWalk(walk: Discovery, domain: string): Finding {
   const details = [`tree walk (RFC 9989 §4.10) asked _dmarc.${walk.queried.join(', _dmarc.')}`, `organisational domain: ${walk.orgDomain}`];
   const stop = walk.stoppedAt;
   if (stop) details.push(`the walk stopped at _dmarc.${stop.domain}: ${stop.failure.message}${walk.policy ? '; the records below it decide' : ''}`);

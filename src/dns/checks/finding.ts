@@ -35,15 +35,25 @@ export function lookupFailed(check: Finding['check'], err: DnsFailure, what?: st
   return { check, status: 'fail', summary: `${what ? `${what}: ` : ''}the DNS look-up failed (${err.short}): a temporary error (temperror), not a missing record`, details: [err.message], records: [], dnsError: err.info };
 }
 
+/** A record's first tag as written ("v=dmarc1"), to name a record that senders or receivers discard. */
+export const firstTag = (record: string) => record.trim().split(';')[0]!.trim();
+
 /** An issue in words with its source, as summaries show it: "text (RFC 7208 §4.6.4)". */
 export const sayIssue = (i: { text: string; ref: string }) => `${i.text} (${i.ref})`;
 
-/** key=value; tags (DMARC, MTA-STS TXT, TLS-RPT). */
-export function tags(record: string): Map<string, string> {
+/**
+ * key=value; tags (DMARC, MTA-STS TXT, TLS-RPT). DMARC's names are case-insensitive (the last
+ * of a repeated tag counts); MTA-STS and TLS-RPT spell theirs exactly (%s"id=", %s"rua=" in
+ * RFC 8461/8460's ABNF), names kept as written, and the first of a repeated one counts.
+ */
+export function tags(record: string, opts: { caseSensitive?: boolean } = {}): Map<string, string> {
   const map = new Map<string, string>();
   for (const part of record.split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0) map.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim());
+    if (eq <= 0) continue;
+    const name = part.slice(0, eq).trim();
+    if (opts.caseSensitive && map.has(name)) continue;
+    map.set(opts.caseSensitive ? name : name.toLowerCase(), part.slice(eq + 1).trim());
   }
   return map;
 }

@@ -4,7 +4,7 @@ import { usageError } from '../errors.js';
 import type { MessageSpec } from '../message/build.js';
 import type { Envelope } from '../flows/transaction.js';
 import type { SessionOptions } from '../session/session.js';
-import { runShard, type LoadSettings, type ShardOptions, type Stats } from './load.js';
+import { runShard, type LoadSettings, type ShardOptions, type Stats } from './shard.js';
 
 /** At most this many threads: past it the server, not smtpkit, is what a load test measures. */
 const MAX_THREADS = 8;

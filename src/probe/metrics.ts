@@ -1,34 +1,11 @@
-import type { SmtpEvent } from '../session/events.js';
-import type { ProbeResult } from '../probe/result.js';
+import type { ProbeResult } from './result.js';
 
-/** One metric family in the Prometheus text format (0.0.4): HELP and TYPE once, then samples. */
-export interface Family {
-  name: string;
-  help: string;
-  type: 'gauge' | 'counter';
-  samples: { labels?: Record<string, string>; value: number }[];
-}
-
-/** Label values may hold anything a server sent: escape backslash, quote and line feed. */
-const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-const number = (v: number) => (Number.isFinite(v) ? String(v) : v > 0 ? '+Inf' : v < 0 ? '-Inf' : 'NaN');
-
-export function renderFamilies(families: Family[]): string {
-  let out = '';
-  for (const f of families) {
-    if (!f.samples.length) continue;
-    out += `# HELP ${f.name} ${f.help}\n# TYPE ${f.name} ${f.type}\n`;
-    for (const s of f.samples) {
-      const labels = s.labels && Object.keys(s.labels).length ? `{${Object.entries(s.labels).map(([k, v]) => `${k}="${escape(v)}"`).join(',')}}` : '';
-      out += `${f.name}${labels} ${number(s.value)}\n`;
-    }
-  }
-  return out;
-}
+export { renderFamilies, type Family } from '../util/prometheus-text.js';
+import type { Family } from '../util/prometheus-text.js';
 
 const seconds = (ms: number) => Math.round(ms * 1000) / 1e6;
 
-const STATUSES = ['pass', 'warn', 'fail'] as const;
+const STATUSES = ['pass', 'warn', 'fail', 'inconclusive'] as const;
 
 /**
  * A probe's metrics as blackbox_exporter shapes them: success, durations, each check as a
@@ -52,7 +29,8 @@ export function probeFamilies(results: ProbeResult[], extra: (r: ProbeResult) =>
     for (const [phase, ms] of Object.entries(r.timings)) phases.samples.push({ labels: { ...base, phase }, value: seconds(ms) });
     const all = [...r.checks.map((c) => ({ name: c.name, status: c.status as string })), ...(r.error ? [{ name: r.error.phase ?? 'probe', status: 'fail' }] : [])];
     for (const c of all) for (const status of STATUSES) checks.samples.push({ labels: { ...base, check: c.name, status }, value: c.status === status ? 1 : 0 });
-    const facts = [...r.events].reverse().find((e): e is Extract<SmtpEvent, { type: 'tls' }> => e.type === 'tls')?.facts;
+    // The last handshake's facts: the result keeps them, so its events need not be kept.
+    const facts = r.tls;
     if (facts) {
       tls.samples.push({ labels: { ...base, version: facts.protocol, cipher: facts.cipher }, value: 1 });
       const leaf = facts.chain[0];

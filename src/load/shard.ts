@@ -1,0 +1,171 @@
+import { performance } from 'node:perf_hooks';
+import { SmtpkitError } from '../errors.js';
+import { hasExtension } from '../protocol/capabilities.js';
+import { replyText, type Reply } from '../protocol/reply.js';
+import { buildMessage, type MessageSpec, type OutgoingMessage } from '../message/build.js';
+import { SmtpSession, type SessionOptions } from '../session/session.js';
+import type { DkimSignOptions } from '../dkim/sign.js';
+import { greetAndSecure, login, type AuthPlan, type StartTlsMode } from '../flows/establish.js';
+import { mailTransaction, wireForm, type Envelope } from '../flows/transaction.js';
+import type { LineEndings } from '../protocol/data-encoder.js';
+
+// The load engine's core: one thread's connections and their figures. commands/load.ts
+// runs it (here or in worker threads, threads.ts) and shows the result.
+
+export interface LoadSettings {
+  count: number;
+  concurrency: number;
+  perConnection: number;
+  /** Messages per second over all connections; 0 = as fast as possible. */
+  rate: number;
+}
+
+export interface Stats {
+  sent: number;
+  accepted: number;
+  failed: number;
+  latency: { connect: number[]; envelope: number[]; data: number[]; message: number[] };
+  errors: Map<string, { count: number; example: string; code: number | undefined; command: string }>;
+  /** The message's line ends that were not CRLF (sent as CRLF), once it was made. */
+  lineEndings?: LineEndings;
+}
+
+/** What each connection needs besides the session options. */
+export interface ShardOptions {
+  starttls: StartTlsMode;
+  auth: AuthPlan | undefined;
+  /** Sign with DKIM: once per run (every message is the same one), before the first is sent. */
+  dkim: DkimSignOptions | undefined;
+}
+
+/** Shared between threads: how many messages were taken (ISSUED) and sent (SENT) so far. */
+export const ISSUED = 0;
+export const SENT = 1;
+
+/**
+ * One thread's share: `connections` at once, taking messages from the shared count until
+ * it is used up. `startedAt` (ms since the epoch) paces --rate across all threads.
+ */
+export async function runShard(base: SessionOptions, spec: MessageSpec, envelope: Envelope, load: LoadSettings, connections: number, opts: ShardOptions, counters: Int32Array, startedAt: number, made7bit?: Made): Promise<Stats> {
+  // A silent port is not asked about implicit TLS on each of thousands of connections.
+  base = { ...base, sniffImplicitTls: false };
+  const stats: Stats = { sent: 0, accepted: 0, failed: 0, latency: { connect: [], envelope: [], data: [], message: [] }, errors: new Map() };
+  const nextSlot = async () => {
+    const i = Atomics.add(counters, ISSUED, 1);
+    if (i >= load.count) return false;
+    if (load.rate > 0) {
+      const wait = startedAt + (i * 1000) / load.rate - (performance.timeOrigin + performance.now());
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    return true;
+  };
+  // The message, built and encoded once per run and 8BITMIME answer (servers may differ),
+  // sent many times: with one message per connection, making it per connection cost more
+  // than sending it.
+  const made = new Map<boolean, Promise<Made>>(made7bit ? [[false, Promise.resolve(made7bit)]] : []);
+  const make = (eightBit: boolean) => made.get(eightBit) ?? made.set(eightBit, madeOnce(spec, eightBit, opts.dkim)).get(eightBit)!;
+  const sent = () => {
+    stats.sent++;
+    Atomics.add(counters, SENT, 1);
+  };
+  const worker = async () => {
+    // A connection opens only with a message to send: its first slot is taken first.
+    while (await nextSlot()) await connection(base, envelope, load, opts, stats, nextSlot, make, sent);
+  };
+  await Promise.all(Array.from({ length: Math.min(connections, load.count) }, worker));
+  return stats;
+}
+
+export interface Made {
+  message: OutgoingMessage;
+  wire: Buffer;
+  lineEndings: LineEndings;
+}
+
+export async function madeOnce(spec: MessageSpec, eightBit: boolean, dkim: DkimSignOptions | undefined): Promise<Made> {
+  const built = buildMessage(spec, eightBit);
+  const message = dkim ? await (await import('../dkim/sign.js')).dkimSign(built, dkim) : built;
+  return { message, ...(await wireForm(message)) };
+}
+
+export function mergeStats(parts: Stats[]): Stats {
+  const all: Stats = { sent: 0, accepted: 0, failed: 0, latency: { connect: [], envelope: [], data: [], message: [] }, errors: new Map() };
+  for (const p of parts) {
+    all.sent += p.sent;
+    all.accepted += p.accepted;
+    all.failed += p.failed;
+    all.lineEndings ??= p.lineEndings;
+    for (const k of Object.keys(all.latency) as Array<keyof Stats['latency']>) for (const v of p.latency[k]) all.latency[k].push(v);
+    for (const [key, e] of p.errors) {
+      const had = all.errors.get(key);
+      if (had) had.count += e.count;
+      else all.errors.set(key, { ...e });
+    }
+  }
+  return all;
+}
+
+async function connection(base: SessionOptions, envelope: Envelope, load: LoadSettings, opts: ShardOptions, stats: Stats, nextSlot: () => Promise<boolean>, make: (eightBit: boolean) => Promise<Made>, sent: () => void) {
+  const session = new SmtpSession({ ...base }, undefined);
+  let onThis = 0;
+  let slotTaken = true;
+  const take = async () => {
+    if (slotTaken) {
+      slotTaken = false;
+      return true;
+    }
+    return nextSlot();
+  };
+  // Failures are grouped by what they are (class, step, reply code), never by their wording.
+  const fail = (e: SmtpkitError) => {
+    const key = `${e.errorClass}:${e.phase ?? 'connect'}:${e.reply?.code ?? e.kind}`;
+    const entry = stats.errors.get(key) ?? { count: 0, example: e.reply ? withEnhanced(e.reply) : e.message, code: e.reply?.code, command: stepCommand(e.phase) };
+    entry.count++;
+    stats.errors.set(key, entry);
+  };
+  try {
+    const t0 = performance.now();
+    await greetAndSecure(session, opts.starttls);
+    if (opts.auth) await login(session, opts.auth);
+    stats.latency.connect.push(performance.now() - t0);
+    const caps = session.capabilities!;
+    const { message, wire, lineEndings } = await make(hasExtension(caps, '8BITMIME'));
+    stats.lineEndings ??= lineEndings;
+    while (onThis < load.perConnection && (await take())) {
+      onThis++;
+      sent();
+      if (onThis > 1) await session.command('RSET');
+      const m0 = performance.now();
+      let sentAt = m0;
+      try {
+        // The connection's last message takes QUIT with its dot: one write and one wait less.
+        const quitAfter = onThis === load.perConnection;
+        const result = await mailTransaction(session, envelope, message, { pipelining: true, pipelineData: true, wire, quitAfter, onData: () => (sentAt = performance.now()) });
+        stats.latency.envelope.push(sentAt - m0);
+        stats.latency.data.push(performance.now() - sentAt);
+        stats.latency.message.push(performance.now() - m0);
+        if (result.final) stats.accepted++;
+      } catch (err) {
+        // A refusal fails this message; the connection goes on with the next one.
+        if (!(err instanceof SmtpkitError) || err.errorClass !== 'rejected' || !session.isOpen) throw err;
+        stats.failed++;
+        fail(err);
+      }
+    }
+  } catch (err) {
+    // A broken connection fails the message in flight; one that never got going uses up a
+    // message too, so a server that refuses everything cannot keep the run going forever.
+    const e = err instanceof SmtpkitError ? err : new SmtpkitError('protocol', String(err));
+    if (onThis === 0) sent();
+    stats.failed++;
+    fail(e);
+  } finally {
+    // Reset, not a FIN: thousands of closed connections must not pile up in TIME_WAIT.
+    await session.quit({ reset: true });
+  }
+}
+
+const withEnhanced = (r: Reply) => `${r.enhanced ? `${r.enhanced} ` : ''}${replyText(r)}`;
+
+/** The command a failure's step answers, for the reply's explanation. */
+const stepCommand = (phase: string | undefined) => ({ mail: 'MAIL', rcpt: 'RCPT', data: '.', envelope: 'MAIL' })[phase ?? ''] ?? phase ?? 'connect';

@@ -359,6 +359,8 @@ test('exit codes: 0 for any computed verdict, 3 when DNS failed, 2 for a usage e
   const piped = await runCli(['check-message', '-', '--json', '--resolver', `127.0.0.1:${dns.port}`, '--ip', '192.0.2.10', '--mail-from', 'joerg@example.test'], { input: dkimpySign(authorMessage(), 'rsa', 'example.test', rsa, HEADERS).toString('utf8') });
   assert.equal(piped.code, 0, piped.stderr);
   assert.deepEqual([JSON.parse(piped.stdout).result.dkim[0].result, JSON.parse(piped.stdout).result.dmarc.result], ['pass', 'pass'], 'standard input');
+  const empty = await runCli(['check-message', '-', '--resolver', `127.0.0.1:${dns.port}`], { input: '' });
+  assert.deepEqual([empty.code, empty.stderr], [2, 'smtpkit: the input has no header fields: is this a message (RFC 5322)?\n']);
   const missing = await runCli(['check-message', join(dir, 'nope.eml'), '--json']);
   assert.equal(missing.code, 2);
   assert.match(JSON.parse(missing.stdout).outcome.message, /cannot read .*nope\.eml: ENOENT/);

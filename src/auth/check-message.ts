@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { SmtpkitError } from '../errors.js';
 import { arcChain, type ArcResult } from '../dkim/arc.js';
 import type { HeaderField } from '../dkim/fields.js';
 import { dkimSignatures, fromDomainOf, readMessage, type SignatureResult } from '../dkim/verify.js';
@@ -67,6 +68,7 @@ export async function checkMessage(input: AsyncIterable<Buffer>, o: CheckMessage
     arc = arcChain(f, now);
     return { update: (chunk) => (dkim!.update(chunk), arc!.update(chunk)) };
   });
+  if (!fields.some((f) => f.raw.includes(':'))) throw new SmtpkitError('usage', 'the input has no header fields: is this a message (RFC 5322)?');
   const signatures = await dkim!.finish(o.resolver);
   const chain = await arc!.finish(o.resolver);
   const { spf, received } = await evaluateSpf(fields, o);

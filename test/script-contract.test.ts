@@ -63,6 +63,7 @@ test('-q: exactly one line, OK: on stdout or FAILED (exit N, class): on stderr, 
     [['mx-lookup', 'contract.test', ...resolver], 0],
     [['mx-lookup', 'contract.test', '--resolver', '127.0.0.1:1', '--dns-timeout', '300ms'], 3],
     [['dkim-verify', unsigned, ...resolver], 1],
+    [['check-message', unsigned, ...resolver], 0],
   ];
   const wrong: string[] = [];
   for (const [args, code] of runs) {
@@ -116,6 +117,8 @@ test('--json: a usage error is one JSON document with errorClass "usage" from ev
     ['mx-lookup', 'bad..domain'],
     ['mx-lookup', 'example.test', '--no-such-thing'],
     ['dkim-verify', '/nonexistent/message.eml'],
+    ['check-message', '/nonexistent/message.eml'],
+    ['check-message', '-', '--ip', '192.0.2.300'],
   ];
   const wrong: string[] = [];
   for (const args of runs) {

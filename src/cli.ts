@@ -3,11 +3,13 @@ import { version } from './version.js';
 
 const EXIT_CODES_HELP = `
 Exit codes:
-  0  success (spf: any SPF result computed, fail included)
+  0  success (spf: any SPF result computed, fail included; check-message:
+     any verdict computed)
   1  a check failed (probe; a failure reply in a repl script; mx-lookup;
      dkim-verify: no signature passes)
   2  usage error (bad option or value)
-  3  DNS error (no such domain or host, no mail host, DNS failure or timeout)
+  3  DNS error (no such domain or host, no mail host, DNS failure or timeout;
+     check-message: a DNS failure left SPF, DKIM or DMARC unknown)
   4  connection failed, or no greeting in time
   5  protocol error (refused greeting or EHLO, garbled or unexpected reply,
      connection closed, command timeout)

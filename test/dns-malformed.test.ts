@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { runCli } from './helpers/cli.js';
 import { capturePeer, type CapturePeer } from './helpers/capture-peer.js';
-import { dnsServer, spoil, type DnsFault, type DnsServer, type ZoneRecord } from './helpers/dns-server.js';
+import { dnsServer, dohServer, spoil, type DnsFault, type DnsServer, type ZoneRecord } from './helpers/dns-server.js';
+import { measuredRun, MiB } from './helpers/peak-rss.js';
 
 /**
  * A DNS answer is either understood or a failure: each named fault of the test DNS
@@ -161,5 +162,28 @@ test('DoH: the same check; a malformed answer or TC over HTTPS is a failure, nev
     }
   } finally {
     await new Promise((r) => server.close(r));
+  }
+});
+
+test('DoH: a body longer than any DNS message (endless, or declared as 100 MB) is a malformed answer, read no further: memory stays flat', { skip: process.platform !== 'linux' ? 'reads /proc' : false }, async () => {
+  const { TLS } = await import('./helpers/paths.js');
+  for (const [fault, why] of [
+    ['endlessBody', /the body goes on past 65535 bytes, longer than any DNS message/],
+    ['hugeDeclared', /the body is declared as 100000000 bytes, longer than any DNS message/],
+  ] as const) {
+    const doh = await dohServer(fault, { key: TLS.key(), cert: TLS.cert() });
+    try {
+      const started = Date.now();
+      const { code, peak, out } = await measuredRun(['mx-lookup', 'doh.test', '--doh', doh.url, '--ca-file', TLS.ca, '--dns-timeout', '5s', '--json'], { limitMs: 30_000 });
+      assert.equal(code, 3, out);
+      const doc = JSON.parse(out.slice(out.indexOf('{')));
+      assert.equal(doc.outcome.dnsError.kind, 'malformed', out);
+      assert.match(doc.outcome.message, why);
+      // Cut off at once, not when the 5 s timeout ends the read (the endless body reached 300 MiB in 3 s).
+      assert.ok(Date.now() - started < 4000, `${fault}: ${Date.now() - started} ms`);
+      assert.ok(peak > 0 && peak < 100 * MiB, `${fault}: peak RSS ${Math.round(peak / MiB)} MiB`);
+    } finally {
+      await doh.close();
+    }
   }
 });

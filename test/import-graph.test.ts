@@ -205,6 +205,8 @@ const MAY_IMPORT: ReadonlyArray<[folder: string, allowed: readonly string[]]> = 
   // explain/ sits in architecture.md's Protocol row: the sink's HTTP API explains each reply of a session.
   ['sink/', ['errors.ts', 'protocol/', 'message/', 'explain/', 'dkim/', 'util/', 'session/events.ts']],
   ['load/', ['errors.ts', 'protocol/', 'message/', 'session/', 'sasl/', 'dns/', 'dkim/', 'flows/', 'util/']],
+  // check-message's engine: what a receiver computes, from DKIM/ARC, DNS (DMARC) and SPF.
+  ['auth/', ['errors.ts', 'dkim/', 'dns/', 'spf/', 'util/']],
 ];
 
 for (const [folder, allowed] of MAY_IMPORT) {

@@ -28,7 +28,8 @@ const REPORTED = 'line1\r.\r\nline2\r.\rMAIL FROM:<evil@attacker.test>';
 function wireOf(message: string, dotStuff = true): string {
   const lines = message.replace(/\r\n|\r|\n/g, '\n').split('\n');
   if (lines.at(-1) === '') lines.pop();
-  const body = lines.map((l) => (dotStuff && l.startsWith('.') ? `.${l}` : l)).join('\r\n');
+  // A line whose first byte after NULs is a dot is stuffed too (before the NULs).
+  const body = lines.map((l) => (dotStuff && /^\0*\./.test(l) ? `.${l}` : l)).join('\r\n');
   return `${body}${lines.length ? '\r\n' : ''}${dotStuff ? '.\r\n' : ''}`;
 }
 
@@ -55,6 +56,44 @@ test('the encoder: every smuggling variant becomes a stuffed dot line between CR
   assert.deepEqual(encode(['a\rb\nc\r\nd\r']).lineEndings, { bareLf: 1, bareCr: 2 });
   assert.deepEqual(encode(['a\r', '\nb\r', '', 'c']).lineEndings, { bareLf: 0, bareCr: 1 });
   assert.equal(encode(['\r', '.', '\r', '\n']).out, '\r\n..\r\n.\r\n');
+});
+
+test('the encoder: "\\r\\n\\0.\\r\\n" (an end of data to a server that drops NULs) becomes a stuffed line, the dot before the NULs, however split', () => {
+  for (const v of ['\r\n\0.\r\n', '\r\n\0\0.\r\n', '\r\n\0.\0\r\n', '\n\0.\n', '\r\0.\r']) {
+    const message = `head${v}${SMUGGLED}tail`;
+    const whole = encode([message]).out;
+    assert.equal(whole, wireOf(message), JSON.stringify(v));
+    assert.ok(whole.includes('\r\n.\0'), JSON.stringify(whole));
+    // Read with its NULs dropped, the only CRLF "." CRLF is still the last one.
+    const blind = whole.replace(/\0/g, '');
+    assert.equal(blind.indexOf('\r\n.\r\n'), blind.length - 5, JSON.stringify(v));
+    for (let cut = 0; cut <= message.length; cut++) assert.equal(encode([message.slice(0, cut), message.slice(cut)]).out, whole, `${JSON.stringify(v)} cut at ${cut}`);
+    assert.equal(encode([...message]).out, whole, `${JSON.stringify(v)} byte by byte`);
+    // BDAT has no dots to stuff: the bytes go as they are.
+    assert.equal(encode([message], false).out, wireOf(message, false));
+  }
+  // NULs that lead no dot go unchanged, and a line of NULs alone gets no dot (NUL-blind, that would be ".").
+  assert.equal(encode(['a\r\n\0\0\r\nb']).out, 'a\r\n\0\0\r\nb\r\n.\r\n');
+  assert.equal(encode(['\0']).out, '\0\r\n.\r\n');
+  // Past the NULs held at a line start (1,000) they go out as they come: the dot is then stuffed where it stands.
+  const long = encode([`a\r\n${'\0'.repeat(1500)}.\r\n`]).out.replace(/\0/g, '');
+  assert.equal(long, 'a\r\n..\r\n.\r\n');
+});
+
+test('the encoder: a message of nothing but bare LFs or bare CRs costs about what ordinary text does, not 15 times it', () => {
+  for (const byte of [0x0a, 0x0d]) {
+    const piece = Buffer.alloc(64 * 1024, byte);
+    const e = new DataEncoder(true);
+    const before = process.cpuUsage();
+    let size = 0;
+    for (let i = 0; i < 256; i++) size += e.push(piece).length;
+    size += e.end().length;
+    const used = process.cpuUsage(before);
+    const seconds = (used.user + used.system) / 1e6;
+    assert.equal(size, 2 * 16 * MiB + 3);
+    // CPU time, so a loaded machine does not decide it: a piece and a copy per line end took 4.3 s (now 0.3 s).
+    assert.ok(seconds < 1.5, `16 MiB of 0x${byte.toString(16)}: ${seconds.toFixed(1)} s of CPU`);
+  }
 });
 
 let server: RecordingServer;
@@ -153,6 +192,34 @@ test('--data with each variant alone: exact bytes, nothing smuggled, exit 0', as
     const r = await send(server, '--data', file);
     assert.equal(r.code, 0, `${JSON.stringify(v)}: ${r.stdout}${r.stderr}`);
     assertOneMessage(server, m, wireOf(message));
+  }
+});
+
+test('--data FILE and --data - with "\\r\\n\\0.\\r\\n", across each read boundary: a server that drops NULs (named fault dropsNul) still takes one message, nothing smuggled', async () => {
+  const blind = await recordingServer({ dropsNul: true });
+  try {
+    // The variant across 256 KiB (file) and 64 KiB (pipe) read boundaries, at each cut.
+    const v = '\r\n\0.\r\n';
+    let message = HEAD;
+    for (const read of [READ, 64 * 1024]) {
+      for (let cut = 1; cut < v.length; cut++) {
+        const boundary = Math.ceil((message.length + v.length) / read) * read;
+        message += `${'x'.repeat(boundary - cut - message.length)}${v}${SMUGGLED}`;
+      }
+    }
+    message += 'tail\r\n';
+    const file = join(dir, 'nul.eml');
+    writeFileSync(file, message, 'latin1');
+    let m = mark(blind);
+    const r = await send(blind, '--data', file);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assertOneMessage(blind, m, wireOf(message));
+    m = mark(blind);
+    const piped = await runCli(['send', `127.0.0.1:${blind.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--data', '-', '--timeout', '5'], { input: message });
+    assert.equal(piped.code, 0, piped.stdout + piped.stderr);
+    assertOneMessage(blind, m, wireOf(message));
+  } finally {
+    await blind.close();
   }
 });
 

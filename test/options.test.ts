@@ -96,6 +96,8 @@ test('a usage error reads the same in every command: "smtpkit: ..." on stderr, e
     ['mx-lookup', 'example.test', '--dns-timeout', 'abc'],
     ['mx-lookup', 'example.test', '--dns-timeout', 'abc', '--quiet'],
     ['dkim-verify', '/nonexistent/message.eml'],
+    ['check-message', '/nonexistent/message.eml'],
+    ['check-message', '-', '--ip', 'not-an-address'],
     ['explain', 'zzz'],
     ['exporter', '--listen', '192.0.2.1:9'],
     ['completion', 'tcsh'],

@@ -67,6 +67,7 @@ test('-q: exactly one line, OK: on stdout or FAILED (exit N, class): on stderr, 
     [['probe', server()], 1],
     [['probe', '127.0.0.1:1'], 4],
     [['probe', server(), '127.0.0.1:1', '--ca-file', TLS.ca], 4],
+    [['check-message', unsigned, ...resolver], 0],
   ];
   const wrong: string[] = [];
   for (const [args, code] of runs) {
@@ -125,6 +126,8 @@ test('--json: a usage error is one JSON document with errorClass "usage" from ev
     ['probe', 'bad host'],
     ['explain', '999'],
     ['explain', '550', '--no-such-thing'],
+    ['check-message', '/nonexistent/message.eml'],
+    ['check-message', '-', '--ip', '192.0.2.300'],
   ];
   const wrong: string[] = [];
   for (const args of runs) {
@@ -244,6 +247,7 @@ test('bad input named on the command line is a usage error (exit 2, one line), n
   writeFileSync(file, 'not a directory\n');
   const runs: string[][] = [
     ['dkim-verify', dir],
+    ['check-message', dir],
     ['sink', '-p', '0', '--save', file],
     ['mx-lookup', 'example.test', '--doh', 'http://127.0.0.1:9/dns-query'],
     ['mx-lookup', 'example.test', '--doh', 'not a url'],

@@ -4,8 +4,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { envelope, longAuthAnswer, longLine, neverReads, oversizedData, rawClient, streamLines } from './helpers/abusive-clients.js';
-import { MiB, watchPeakRss } from './helpers/peak-rss.js';
+import { bareCrFlood, envelope, longAuthAnswer, longLine, neverReads, oversizedData, rawClient, streamLines } from './helpers/abusive-clients.js';
+import { cpuSeconds, MiB, watchPeakRss } from './helpers/peak-rss.js';
 import { sinkProcess, type SinkProcess } from './helpers/sink-process.js';
 
 // The sink as a child process, its peak RSS read from /proc while abusive clients work on it.
@@ -201,4 +201,24 @@ test('a slow disk or a fast client: 20 MiB through DATA to --save keeps memory f
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('--bare-newline normalize: 32 MiB of nothing but bare CRs (bareCrFlood) costs the sink a fifth of the CPU it did', { skip }, async () => {
+  const total = 32 * MiB;
+  let json = '';
+  let cpu = 0;
+  await withSink(['--json', '--max-size', String(128 * MiB), '--bare-newline', 'normalize'], async (sink) => {
+    const before = cpuSeconds(sink.child.pid!);
+    const c = await bareCrFlood(sink.port, total);
+    await c.waitFor(/queued as/, 120_000);
+    cpu = cpuSeconds(sink.child.pid!) - before;
+    c.destroy();
+    assert.equal(await sink.stop(), 0);
+    json = sink.stdout();
+  });
+  const message = JSON.parse(json.trim());
+  assert.deepEqual(message.lineEndings, { bareLf: 0, bareCr: total, normalized: true });
+  assert.equal(message.size, 2 * total + 2);
+  // CPU time, not wall time, so a loaded machine does not decide it: a piece and a copy per CR took 7.4 s (now 1.4 s).
+  assert.ok(cpu < 3, `the sink spent ${cpu.toFixed(1)} s of CPU on it`);
 });

@@ -1,5 +1,5 @@
-import { createReadStream, statSync } from 'node:fs';
-import { SmtpkitError, usageError } from '../errors.js';
+import { SmtpkitError } from '../errors.js';
+import { openInput } from '../flows/message-input.js';
 import { alignment } from '../dns/checks/dmarc-discovery.js';
 import { Resolver, type ResolverFlags } from '../dns/resolver.js';
 import { verifyMessage, type SignatureResult } from '../dkim/verify.js';
@@ -76,26 +76,6 @@ export async function dkimVerify(file: string, flags: DkimVerifyFlags): Promise<
     else output.stderr.write(`${c.red.bold(`*** ${printable(message)}`)}\n`);
   }
   return exitCode;
-}
-
-async function openInput(file: string): Promise<AsyncIterable<Buffer>> {
-  if (file === '-') return process.stdin as AsyncIterable<Buffer>;
-  // A directory opens fine on Linux and fails only at the first read, past this check.
-  if (isDirectory(file)) throw usageError(`${file} is a directory`);
-  const stream = createReadStream(file, { highWaterMark: 256 * 1024 });
-  await new Promise<void>((resolve, reject) => {
-    stream.once('open', () => resolve());
-    stream.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EISDIR' ? usageError(`${file} is a directory`) : usageError(`cannot read ${file}: ${err.code ?? err.message}`)));
-  });
-  return stream as AsyncIterable<Buffer>;
-}
-
-function isDirectory(file: string): boolean {
-  try {
-    return statSync(file).isDirectory();
-  } catch {
-    return false; // the read says why (ENOENT, EACCES)
-  }
 }
 
 export { SmtpkitError };

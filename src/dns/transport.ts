@@ -103,7 +103,7 @@ export async function ask(name: string, type: RecordType, opts: TransportOptions
   const asked: Asked = { id: query.header.id, name, type: TYPE[type], class: Packet.CLASS.IN };
   const what = `${type} ${name}`;
 
-  if (opts.doh) return response(judgeOrThrow(await viaDoh(wire, opts), asked, false, what, opts.doh), opts.doh, false);
+  if (opts.doh) return response(judgeOrThrow(await viaDoh(wire, opts, what), asked, false, what, opts.doh), opts.doh, false);
   if (!opts.servers.length) throw dnsError('no DNS resolver is configured (use --resolver)');
   const failures: string[] = [];
   let malformedSeen = false;
@@ -252,8 +252,12 @@ function viaTcp(wire: Buffer, server: NameServer, timeoutMs: number): Promise<Bu
   });
 }
 
-function viaDoh(wire: Buffer, opts: TransportOptions): Promise<Buffer> {
+/** No DNS message is longer (RFC 1035 §4.2.2's 16-bit length; RFC 8484 §6): more is no answer. */
+const DNS_MESSAGE_MAX = 65_535;
+
+function viaDoh(wire: Buffer, opts: TransportOptions, what: string): Promise<Buffer> {
   const url = new URL(opts.doh!);
+  const tooLong = (size: string) => malformed(what, opts.doh!, `${size}, longer than any DNS message can be (${DNS_MESSAGE_MAX} bytes)`);
   return new Promise((resolve, reject) => {
     const req = https.request(
       url,
@@ -269,8 +273,16 @@ function viaDoh(wire: Buffer, opts: TransportOptions): Promise<Buffer> {
           reject(dnsError(`the DoH server answered HTTP ${res.statusCode}`));
           return;
         }
+        // A server that streams without end must not fill our memory: read at most one message's worth.
+        const declared = Number(res.headers['content-length']);
+        if (declared > DNS_MESSAGE_MAX) return void req.destroy(tooLong(`the body is declared as ${declared} bytes`));
         const parts: Buffer[] = [];
-        res.on('data', (d: Buffer) => parts.push(d));
+        let size = 0;
+        res.on('data', (d: Buffer) => {
+          size += d.length;
+          if (size > DNS_MESSAGE_MAX) return void req.destroy(tooLong(`the body goes on past ${DNS_MESSAGE_MAX} bytes`));
+          parts.push(d);
+        });
         res.on('end', () => resolve(Buffer.concat(parts)));
       },
     );

@@ -266,6 +266,21 @@ export const COMMANDS: readonly CommandSpec[] = [
     run: async ([file], flags) => (await import('../commands/dkim-verify.js')).dkimVerify(file as string, flags as never),
   },
   {
+    name: 'check-message',
+    summary: 'what a receiver computes for a received message (.eml): SPF, every DKIM signature, DMARC with its disposition, the ARC chain, and the Authentication-Results field',
+    args: [{ name: '<file>', help: "the message ('-' reads standard input)" }],
+    options: [
+      { flags: '--ip <addr>', help: 'the SMTP client’s address (default: from the topmost Received: field)' },
+      { flags: '--helo <name>', help: 'the name the client sent with HELO/EHLO (default: from the topmost Received: field)' },
+      { flags: '--mail-from <addr>', help: 'the envelope sender, <> for the null sender (default: the Return-Path: field)' },
+      { flags: '--authserv-id <id>', help: 'the receiver’s name in the Authentication-Results field', default: 'smtpkit' },
+      ...dnsOptions(),
+      { flags: '--ca-file <file>', help: 'extra trusted CA (PEM) for DoH servers', complete: 'file' },
+      ...reportOptions(),
+    ],
+    run: async ([file], flags) => (await import('../commands/check-message.js')).checkMessageCommand(file as string, flags as never),
+  },
+  {
     name: 'probe',
     summary: 'a health check for people and CI: each step a named check (pass, warn, fail), with JUnit and Nagios output',
     args: [{ name: '[targets...]', help: 'host[:port] (or smtp://, smtps://, submission:// URL) of each server to probe' }],

@@ -290,3 +290,19 @@ export async function slowloris(port: number, text: string, everyMs: number): Pr
   void c.closed.then(() => clearInterval(timer));
   return c;
 }
+
+/**
+ * A message of nothing but bare CRs (`total` bytes in 1 MiB pieces), ended properly with CRLF
+ * "." CRLF: every byte is a line end to find and, with --bare-newline normalize, to mend, so
+ * what it costs the sink per byte is what it attacks.
+ */
+export async function bareCrFlood(port: number, total: number): Promise<RawClient> {
+  const c = await rawClient(port);
+  await envelope(c);
+  await c.send('DATA\r\n');
+  await c.waitFor(/^354 /m);
+  const piece = Buffer.alloc(1024 * 1024, 0x0d);
+  for (let sent = 0; sent < total; sent += piece.length) await c.send(sent + piece.length > total ? piece.subarray(0, total - sent) : piece);
+  await c.send('\r\n.\r\n');
+  return c;
+}

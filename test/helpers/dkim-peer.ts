@@ -36,3 +36,13 @@ export function dkimpySign(message: Buffer, selector: string, domain: string, ke
   if (r.status !== 0) throw new Error(`dkimpy sign failed: ${r.stderr}`);
   return r.stdout;
 }
+
+/** dkimpy's ARC verdict: the chain's cv (none, pass, fail; `ended` when a sealer already said cv=fail) and its reason. */
+export function dkimpyArcVerify(message: Buffer, keys: Record<string, string>, dir: string): { cv: string; output: string } {
+  const keyFile = join(dir, `keys-${Date.now()}-${Math.random()}.json`);
+  writeFileSync(keyFile, JSON.stringify(keys));
+  const r = spawnSync(PYTHON, [SCRIPT, 'arc-verify', keyFile], { input: message, timeout: 20_000 });
+  const output = `${r.stdout}${r.stderr}`;
+  return { cv: /^(none|pass|fail|ended)\b/.exec(String(r.stdout))?.[1] ?? 'error', output };
+}
+

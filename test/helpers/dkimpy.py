@@ -3,6 +3,7 @@
 
 verify KEYS.json < message   -> prints "pass" or "fail <reason>", exit 0/1
 sign SELECTOR DOMAIN KEY.pem HEADERS(colon list) CANON ALGORITHM l|- < message -> the signed message
+arc-verify KEYS.json < message -> prints the chain's cv (none, pass, fail; ended for a chain marked cv=fail) and the reason
 KEYS.json maps "selector._domainkey.domain." (or without the dot) to the TXT record, so no DNS is used.
 """
 import json, sys
@@ -37,6 +38,16 @@ def main():
             if count >= len([h for h in d.headers if h[0].lower() == b'dkim-signature']):
                 break
         sys.exit(0 if ok and count else 1)
+    if cmd == 'arc-verify':
+        keys = json.load(open(sys.argv[2]))
+        def dnsfunc(name, timeout=5):
+            n = name.decode() if isinstance(name, bytes) else name
+            rec = keys.get(n.rstrip('.'))
+            return rec.encode() if rec else b''
+        cv, results, comment = dkim.arc_verify(msg, dnsfunc=dnsfunc)
+        # None: dkimpy's word for a chain a sealer already marked cv=fail ("terminated").
+        print('ended' if cv is None else cv.decode(), comment)
+        return
     if cmd == 'sign':
         sel, dom, keyfile, hdrs, canon, alg, length = sys.argv[2:9]
         key = open(keyfile, 'rb').read()

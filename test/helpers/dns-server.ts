@@ -191,3 +191,42 @@ export function spoil(fault: DnsFault, wire: Buffer): Buffer {
       return buf;
   }
 }
+
+/**
+ * Named faults of a DNS-over-HTTPS endpoint (RFC 8484), beside the answers it spoils:
+ * endlessBody: 200 application/dns-message, then a body that never ends (1 MiB writes for as
+ * long as the client reads: memory is what it attacks);
+ * hugeDeclared: a Content-Length of 100 MB, and then the start of the body, never the rest.
+ */
+export type DohFault = 'endlessBody' | 'hugeDeclared';
+
+/** An HTTPS endpoint on 127.0.0.1 (the test certificate) that answers every question with `fault`. */
+export async function dohServer(fault: DohFault, tls: { key: string | Buffer; cert: string | Buffer }): Promise<{ url: string; close(): Promise<void> }> {
+  const https = await import('node:https');
+  const server = https.createServer(tls, (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (fault === 'hugeDeclared') {
+        res.writeHead(200, { 'content-type': 'application/dns-message', 'content-length': 100_000_000 });
+        res.write(Buffer.alloc(1024));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/dns-message' });
+      const chunk = Buffer.alloc(1024 * 1024);
+      const pump = () => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      pump();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `https://127.0.0.1:${port}/dns-query`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}

@@ -89,12 +89,23 @@ export interface RecordingOptions {
    * dots stuffed is read the same by it as by a strict server.
    */
   lenientEndOfData?: boolean;
+  /**
+   * The fault: NUL bytes are dropped before the end of data is looked for, so "\r\n\0.\r\n"
+   * ends DATA (the NUL variant of the SMTP smuggling research); what follows is taken as commands.
+   */
+  dropsNul?: boolean;
 }
 
 const LENIENT_END = /(?:\r\n|\r|\n)\.(?:\r\n|\r|\n)/;
+/** CRLF "." CRLF as a server that drops NULs reads it: with any NULs between its bytes. */
+const NUL_BLIND_END = /(?:^|\r\0*\n)\0*\.\0*\r\0*\n/;
 
 /** Where the message ends in `buf` (just past its end-of-data sequence), or -1 while it has not. */
-function endOfData(buf: Buffer, lenient: boolean): number {
+function endOfData(buf: Buffer, lenient: boolean, dropsNul = false): number {
+  if (dropsNul) {
+    const m = NUL_BLIND_END.exec(buf.toString('latin1'));
+    return m ? m.index + m[0].length : -1;
+  }
   if (buf.subarray(0, 3).toString('latin1') === '.\r\n') return 3;
   if (!lenient) {
     const i = buf.indexOf('\r\n.\r\n');
@@ -139,7 +150,7 @@ export async function recordingServer(options: RecordingOptions = {}): Promise<R
           continue;
         }
         if (inData) {
-          const end = endOfData(buf, !!options.lenientEndOfData);
+          const end = endOfData(buf, !!options.lenientEndOfData, !!options.dropsNul);
           if (end < 0) return;
           messages.push(Buffer.from(buf.subarray(0, end)));
           buf = buf.subarray(end);

@@ -28,6 +28,19 @@ export function watchPeakRss(pid: number, everyMs = 25): { stop(): number; peak(
 
 export const MiB = 1024 * 1024;
 
+/** The CPU time (user + system, seconds) a process has used so far, from /proc; 0 once it is gone. */
+export function cpuSeconds(pid: number): number {
+  try {
+    // Fields 14 and 15 of /proc/PID/stat, after the command name in parentheses (which may hold spaces).
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+/** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
+const CLOCK_TICKS = 100;
+
 /**
  * Runs smtpkit with `args` to its end, sampling its peak RSS meanwhile: its exit code, peak
  * and output (stdout and stderr). `stdin` feeds standard input (closed otherwise); past

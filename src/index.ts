@@ -6,7 +6,7 @@
 import { getServers } from 'node:dns';
 import { hostname } from 'node:os';
 import { lookupMx as lookupMxWith, type MxReport } from './dns/mx.js';
-import { parseServer, Resolver } from './dns/resolver.js';
+import { dohUrl, parseServer, Resolver } from './dns/resolver.js';
 import { probe as probeWith, type ProbeSettings, type ProbeTarget } from './probe/probe.js';
 import type { ProbeResult } from './probe/result.js';
 import { DEFAULT_TIMEOUT_MS, type Timeouts } from './session/timeouts.js';
@@ -80,7 +80,7 @@ const DNS_TIMEOUT_MS = 5000;
 
 function resolver(o: DnsOptions = {}): Resolver {
   const servers = (o.servers?.length ? o.servers : getServers()).map(parseServer);
-  return new Resolver({ servers, tcp: !!o.tcp, doh: o.doh, timeoutMs: o.timeoutMs ?? DNS_TIMEOUT_MS, ca: o.ca });
+  return new Resolver({ servers, tcp: !!o.tcp, doh: o.doh === undefined ? undefined : dohUrl(o.doh, 'doh'), timeoutMs: o.timeoutMs ?? DNS_TIMEOUT_MS, ca: o.ca });
 }
 
 /**

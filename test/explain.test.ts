@@ -304,3 +304,64 @@ test('explain - a DSN that says only "Status: 5.0.0" is explained from the words
     ],
   );
 });
+
+test('explain - reads a bounce whose text parts are base64 (Exchange, Outlook.com), any language; a base64 attachment stays unread', async () => {
+  const b64 = (s: string) => Buffer.from(s).toString('base64').replace(/.{76}/g, '$&\r\n');
+  const outlook = [
+    'From: postmaster@outlook.example',
+    'Subject: Undeliverable: hello',
+    'Content-Type: multipart/mixed; boundary="NDR"',
+    '',
+    '--NDR',
+    'Content-Type: text/plain; charset="utf-8"',
+    'Content-Transfer-Encoding: base64',
+    '',
+    b64("Delivery has failed to these recipients or groups:\r\n\r\ncarol@outlook.example\r\nLa remise a échoué.\r\n\r\nRemote Server returned '550 5.7.606 Access denied, banned sending IP [198.51.100.1]. To request removal from this list please visit https://sender.office.com/'\r\n"),
+    '',
+    '--NDR',
+    'Content-Type: image/png',
+    'Content-Transfer-Encoding: base64',
+    '',
+    b64('550 5.7.1 not a reply: the bytes of an image\x01\x02'),
+    '',
+    '--NDR--',
+    '',
+  ].join('\r\n');
+  const r = await runCli(['explain', '-', '--json'], { input: outlook });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const doc = JSON.parse(r.stdout);
+  assert.deepEqual(doc.items.map((i: { code: number; enhanced: string }) => [i.code, i.enhanced]), [[550, '5.7.606']]);
+  assert.equal(doc.items[0].causes[0].id, 'microsoft-banned-ip');
+  // Japanese, in a base64 part of a multipart/report: the reply inside is read, in its words.
+  const japanese = ['Content-Type: multipart/report; report-type=delivery-status; boundary="X"', '', '--X', 'Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: base64', '', b64('配信できませんでした。\n宛先: taro@example.jp\n552 5.2.2 メールボックスが一杯です\n'), '--X--', ''].join('\n');
+  const text = await runCli(['explain'], { input: japanese });
+  assert.equal(text.code, 0, text.stdout + text.stderr);
+  assert.match(text.stdout, /^552 5\.2\.2 メールボックスが一杯です$/m);
+  assert.match(text.stdout, /cause: the recipient’s mailbox is full/);
+});
+
+test('explain - reads the reply Gmail quotes in brackets after the MX host and address, even cut by quoted-printable and in French', async () => {
+  const gmail = [
+    'From: Mail Delivery Subsystem <mailer-daemon@googlemail.example>',
+    'Subject: Delivery Status Notification (Failure)',
+    'Content-Type: text/plain; charset="UTF-8"',
+    'Content-Transfer-Encoding: quoted-printable',
+    '',
+    '** Message not delivered **',
+    '',
+    'The recipient server did not accept our requests to connect. Learn more at =',
+    'https://support.google.com/mail/answer/7720 [mx.example.fr. 192.0.2.1: 421-4=',
+    '.7.0 [192.0.2.2] Notre syst=C3=A8me a d=C3=A9tect=C3=A9 un nombre inhabituel=',
+    ' de connexions 421 4.7.0 trop de connexions]',
+    '',
+  ].join('\r\n');
+  const r = await runCli(['explain', '-', '--json'], { input: gmail });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const doc = JSON.parse(r.stdout);
+  assert.deepEqual(doc.items.map((i: { code: number; enhanced: string }) => [i.code, i.enhanced]), [[421, '4.7.0']]);
+  assert.match(doc.items[0].input, /^421-4\.7\.0 \[192\.0\.2\.2\] Notre système .* trop de connexions$/);
+  const v6 = await runCli(['explain', '-'], { input: 'The recipient server did not accept our requests.\n[mx1.example.com. 2001:db8::25: 550 5.7.1 Service unavailable; client host blocked using zen.spamhaus.org]\n' });
+  assert.equal(v6.code, 0, v6.stdout + v6.stderr);
+  assert.match(v6.stdout, /^550 5\.7\.1 Service unavailable; client host blocked using zen\.spamhaus\.org$/m);
+  assert.match(v6.stdout, /cause: your sending IP is on a Spamhaus blocklist/);
+});

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import ts from 'typescript';
 import { dnsServer } from './helpers/dns-server.js';
 import { ROOT } from './helpers/paths.js';
+import { lineServer, rawServer } from './helpers/raw-server.js';
 
 const ENTRY = `${ROOT}dist/lib/index.d.ts`;
 
@@ -116,5 +117,40 @@ test('probe and lookupMx from the library take typed options, DNS servers as pla
   } finally {
     await dns.close();
     await sink.close();
+  }
+});
+
+test('SmtpSession refuses a CR, LF or NUL in a line before it goes on the wire, whoever built the line', async () => {
+  const lib = (await import(`${ROOT}dist/lib/index.js`)) as typeof import('../src/index.js');
+  const server = await rawServer((s) => {
+    s.write('220 raw.test ESMTP\r\n');
+    lineServer(s, () => '250 ok\r\n');
+  });
+  try {
+    const refused: string[] = [];
+    const expectRefused = async (what: string, run: Promise<unknown>) => {
+      const err = await run.then(() => undefined, (e: unknown) => e);
+      if (!(err instanceof lib.SmtpkitError) || err.errorClass !== 'usage') refused.push(`${what}: ${String(err)}`);
+    };
+    const injected = new lib.SmtpSession(lib.withSessionDefaults({ host: '127.0.0.1', port: server.port, ehloName: 'client.test\r\nRSET' }), () => {});
+    await injected.connect();
+    await expectRefused('ehloName', injected.ehlo());
+    const session = new lib.SmtpSession(lib.withSessionDefaults({ host: '127.0.0.1', port: server.port, ehloName: 'client.test' }), () => {});
+    await session.connect();
+    await session.ehlo();
+    await expectRefused('command', session.command('NOOP\r\nRSET'));
+    await expectRefused('mail()', session.command(lib.mail('a@example.test>\r\nDATA')));
+    await expectRefused('rcpt()', session.command(lib.rcpt('b@example.test>\nDATA')));
+    await expectRefused('NUL', session.pipeline([{ line: 'NOOP' }, { line: 'NOOP\0' }]));
+    // The session goes on after a refused line: nothing of it reached the server.
+    assert.equal((await session.command('NOOP')).code, 250);
+    await session.quit();
+    injected.close();
+    assert.deepEqual(refused, []);
+    const wire = server.received.join('');
+    assert.doesNotMatch(wire, /RSET|DATA|\0/, JSON.stringify(wire));
+    assert.equal(wire.match(/NOOP/g)?.length, 1, JSON.stringify(wire));
+  } finally {
+    await server.close();
   }
 });

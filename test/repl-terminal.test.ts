@@ -1116,3 +1116,32 @@ test('pty: lines pasted at once, the last without its Enter: what each sends is 
     pty.close();
   }
 });
+
+test('pty: Tab typed in message text after DATA is a TAB in the message, never a completed verb', { skip }, async () => {
+  const { pty } = session();
+  const start = server.lines.length;
+  try {
+    await greet(pty);
+    await pty.paste('MAIL FROM:<a@client.test>\rRCPT TO:<b@example.test>\rDATA\r');
+    await pty.waitFor(/^<-  354 /m, 'DATA accepted');
+    await pty.waitFor(/DATA>\s*$/m, 'the DATA prompt');
+    // "ma" + Tab at a command prompt is "mail from:<"; in a message it is "ma", a TAB, then the rest.
+    await pty.type('ma');
+    await pty.key('Tab');
+    await pty.type('x');
+    await pty.key('Enter');
+    await pty.key('Tab');
+    await pty.type('indented');
+    await pty.key('Enter');
+    await pty.type('.');
+    await pty.key('Enter');
+    await pty.waitFor(/queued as LOG1/, 'the message accepted');
+    await pty.waitFor(PROMPT, 'the prompt');
+    await pty.type('/quit');
+    await pty.key('Enter');
+    await pty.waitFor(/^EXIT=0$/m, 'exit 0');
+    assert.deepEqual(server.lines.slice(start), ['EHLO client.test', 'MAIL FROM:<a@client.test>', 'RCPT TO:<b@example.test>', 'DATA', 'ma\tx', '\tindented', '.', 'QUIT']);
+  } finally {
+    pty.close();
+  }
+});

@@ -287,5 +287,9 @@ test('Tab completion keeps the case typed (the last letter decides), for verbs, 
   assert.deepEqual(completions('auth p', caps, false), ['auth plain']);
   assert.deepEqual(completions('AUTH L', caps, false), ['AUTH LOGIN']);
   assert.deepEqual(completions('', undefined, false).slice(0, 2), ['EHLO ', 'HELO ']);
-  assert.deepEqual(completions('/au', caps, false), ['/auth']);
+  // A meta command that takes an argument completes with its space: '/ex' Tab '550' was '/explain550', unknown.
+  assert.deepEqual(completions('/au', caps, false), ['/auth ']);
+  assert.deepEqual(completions('/ex', caps, false), ['/explain ']);
+  assert.deepEqual(completions('/sa', caps, false), ['/save ']);
+  assert.deepEqual(completions('/q', caps, false), ['/quit']);
 });

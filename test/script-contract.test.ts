@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { capturePeer, PASSWORD, USER, type CapturePeer } from './helpers/capture-peer.js';
 import { dnsServer, type DnsServer } from './helpers/dns-server.js';
-import { BIN, TLS } from './helpers/paths.js';
+import { BIN, fixture, TLS } from './helpers/paths.js';
 import { lineServer, rawServer } from './helpers/raw-server.js';
 
 /*
@@ -63,6 +63,10 @@ test('-q: exactly one line, OK: on stdout or FAILED (exit N, class): on stderr, 
     [['mx-lookup', 'contract.test', ...resolver], 0],
     [['mx-lookup', 'contract.test', '--resolver', '127.0.0.1:1', '--dns-timeout', '300ms'], 3],
     [['dkim-verify', unsigned, ...resolver], 1],
+    [['probe', server(), '--ca-file', TLS.ca], 0],
+    [['probe', server()], 1],
+    [['probe', '127.0.0.1:1'], 4],
+    [['probe', server(), '127.0.0.1:1', '--ca-file', TLS.ca], 4],
     [['check-message', unsigned, ...resolver], 0],
   ];
   const wrong: string[] = [];
@@ -117,6 +121,11 @@ test('--json: a usage error is one JSON document with errorClass "usage" from ev
     ['mx-lookup', 'bad..domain'],
     ['mx-lookup', 'example.test', '--no-such-thing'],
     ['dkim-verify', '/nonexistent/message.eml'],
+    ['probe', '127.0.0.1:1', '--no-such-thing'],
+    ['probe', '127.0.0.1:1', '--timeout', 'abc'],
+    ['probe', 'bad host'],
+    ['explain', '999'],
+    ['explain', '550', '--no-such-thing'],
     ['check-message', '/nonexistent/message.eml'],
     ['check-message', '-', '--ip', '192.0.2.300'],
   ];
@@ -231,4 +240,45 @@ test('swaks habits: -s HOST on every session command; the --tls-verify failure n
   assert.equal(bare.stderr, '');
   assert.match(bare.stdout, /^Usage: smtpkit \[options\] \[command\]/);
   assert.match(bare.stdout, /^Exit codes:/m);
+});
+
+test('bad input named on the command line is a usage error (exit 2, one line), never an internal error (70)', async () => {
+  const file = join(dir, 'plain-file');
+  writeFileSync(file, 'not a directory\n');
+  const runs: string[][] = [
+    ['dkim-verify', dir],
+    ['check-message', dir],
+    ['sink', '-p', '0', '--save', file],
+    ['mx-lookup', 'example.test', '--doh', 'http://127.0.0.1:9/dns-query'],
+    ['mx-lookup', 'example.test', '--doh', 'not a url'],
+    ['mx-lookup', 'example.test', '--resolver', '127.0.0.1:99999'],
+    ['mx-lookup', 'example.test', '--resolver', '127.0.0.1:0'],
+    // Files that are not PEM, or a key that is not the certificate's.
+    ['starttls', server(), '--ca-file', TLS.ca, '--cert', file, '--key', file, '-q'],
+    ['starttls', server(), '--ca-file', TLS.ca, '--cert', fixture('tls/expired.pem'), '--key', fixture('tls/weak1024.key'), '-q'],
+    ['sink', '-p', '0', '--tls', '--cert', file, '--key', file],
+  ];
+  const wrong: string[] = [];
+  for (const args of runs) {
+    const r = await runCli(args);
+    if (r.code !== 2 || r.stdout !== '' || !/^smtpkit: [^\n]+\n$/.test(r.stderr) || /internal error/.test(r.stderr)) wrong.push(`${args.join(' ')}: exit ${r.code}, stdout ${JSON.stringify(r.stdout)}, stderr ${JSON.stringify(r.stderr)}`);
+  }
+  assert.deepEqual(wrong, []);
+});
+
+test('probe --format json: a usage error is the JSON document too; --format nagios: any failure of smtpkit itself is SMTP UNKNOWN, exit 3', async () => {
+  for (const args of [['--no-such-thing'], ['--timeout', 'abc'], ['--warn-days', 'x']]) {
+    const r = await runCli(['probe', '127.0.0.1:1', '--format', 'json', ...args]);
+    const said = `${args.join(' ')}: exit ${r.code}, stdout ${JSON.stringify(r.stdout)}, stderr ${JSON.stringify(r.stderr)}`;
+    assert.equal(r.code, 2, said);
+    assert.equal(r.stderr, '', said);
+    assert.deepEqual([JSON.parse(r.stdout).command, JSON.parse(r.stdout).outcome.errorClass], ['probe', 'usage'], said);
+  }
+  for (const args of [['--format', 'nagios', '--no-such-thing'], ['--format=NAGIOS', '--timeout', 'abc'], ['--format', 'nagios', '--warn-ms']]) {
+    const r = await runCli(['probe', '127.0.0.1:1', ...args]);
+    const said = `${args.join(' ')}: exit ${r.code}, stdout ${JSON.stringify(r.stdout)}, stderr ${JSON.stringify(r.stderr)}`;
+    assert.equal(r.code, 3, said);
+    assert.equal(r.stderr, '', said);
+    assert.match(r.stdout, /^SMTP UNKNOWN - [^\n]+\n$/, said);
+  }
 });

@@ -6,6 +6,7 @@ import { jsonDocument } from '../render/json.js';
 import { processOutput } from '../render/output.js';
 import { failureOutcome } from '../flows/run.js';
 import { commandLineError } from '../render/usage.js';
+import { classified } from '../render/print-outcome.js';
 
 export interface ExplainFlags {
   command?: string;
@@ -39,7 +40,9 @@ export async function explain(words: string[], flags: ExplainFlags): Promise<num
     return 0;
   } catch (err) {
     const o = failureOutcome(err);
-    output.stderr.write(commandLineError(o.message));
+    // With --json a script parses stdout: the failure is the document too, as in every command.
+    if (flags.json) output.stdout.write(jsonDocument('explain', null, classified(o), { items: [] }));
+    else output.stderr.write(commandLineError(o.message));
     return o.exitCode;
   }
 }

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import type http from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import { usageError } from '../errors.js';
@@ -78,7 +79,7 @@ export function sinkOptions(flags: SinkFlags, transcript: boolean): SinkOptions 
     host: host === 'localhost' ? '127.0.0.1' : host,
     port: flags.port === undefined ? 2525 : flags.port === '0' ? 0 : parsePort(flags.port),
     name: flags.name ?? 'sink.localhost',
-    tls: wantsTls ? { cert: flags.cert ? readOption(flags.cert, '--cert') : LOCALHOST_CERT, key: flags.key ? readOption(flags.key, '--key') : LOCALHOST_KEY } : undefined,
+    tls: wantsTls ? usableCertificate(flags.cert ? readOption(flags.cert, '--cert') : LOCALHOST_CERT, flags.key ? readOption(flags.key, '--key') : LOCALHOST_KEY) : undefined,
     auth: auth ? { user: auth[1]!, pass: auth[2]! } : undefined,
     maxSize,
     rejectRcpt,
@@ -152,7 +153,7 @@ export async function sink(flags: SinkFlags): Promise<number> {
     const httpApi = httpApiOptions(flags);
     stopAfter = flags.count === undefined ? undefined : Number(flags.count);
     if (stopAfter !== undefined && !(Number.isInteger(stopAfter) && stopAfter > 0)) throw usageError('--count takes a whole number');
-    if (options.saveDir) mkdirSync(options.saveDir, { recursive: true });
+    if (options.saveDir) makeSaveDir(options.saveDir);
     server = new Sink(options);
     // What an earlier run saved is read back before the first new message can come.
     const store = httpApi && new MessageStore({ maxMessages: httpApi.maxMessages });
@@ -198,4 +199,24 @@ export async function sink(flags: SinkFlags): Promise<number> {
   await server.close();
   log.stopped(server.stats);
   return 0;
+}
+
+/** --save's directory, made if missing; a file in its place or no permission is the user's to fix. */
+function makeSaveDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw usageError(`--save: cannot make the directory ${dir}: ${code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way' : (code ?? (err as Error).message)}`);
+  }
+}
+
+/** Checked at start: a file that is not PEM, or a key not the certificate's, failed every client's STARTTLS instead. */
+function usableCertificate(cert: string, key: string): { cert: string; key: string } {
+  try {
+    createSecureContext({ cert, key });
+  } catch (err) {
+    throw usageError(`--cert and --key cannot be used: ${(err as Error).message}`);
+  }
+  return { cert, key };
 }

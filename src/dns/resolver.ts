@@ -85,7 +85,7 @@ export class Resolver {
 
   static fromFlags(flags: ResolverFlags, ca?: string): Resolver {
     const servers = flags.resolver?.length ? flags.resolver.map(parseServer) : systemServers();
-    return new Resolver({ servers, tcp: !!flags.tcp, doh: flags.doh, timeoutMs: parseDuration(flags.dnsTimeout ?? '5s', '--dns-timeout'), ca });
+    return new Resolver({ servers, tcp: !!flags.tcp, doh: flags.doh === undefined ? undefined : dohUrl(flags.doh, '--doh'), timeoutMs: parseDuration(flags.dnsTimeout ?? '5s', '--dns-timeout'), ca });
   }
 
   async query(unicodeName: string, type: RecordType, want: AskOptions = {}): Promise<Answer<DnsRecord> & { response: DnsResponse }> {
@@ -175,8 +175,20 @@ export function reverseName(address: string): string {
 export function parseServer(spec: string): NameServer {
   const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(spec);
   const [address, port] = bracket ? [bracket[1]!, bracket[2]] : isIP(spec) ? [spec, undefined] : [spec.slice(0, spec.lastIndexOf(':')), spec.slice(spec.lastIndexOf(':') + 1)];
-  if (!isIP(address) || (port !== undefined && !/^\d{1,5}$/.test(port))) throw usageError(`--resolver ${JSON.stringify(spec)}: give an IP address, optionally with :port ([IPv6]:port)`);
+  if (!isIP(address) || (port !== undefined && !(/^\d{1,5}$/.test(port) && +port >= 1 && +port <= 65535))) throw usageError(`--resolver ${JSON.stringify(spec)}: give an IP address, optionally with :port ([IPv6]:port)`);
   return { address, port: port ? Number(port) : 53 };
+}
+
+/** A DNS-over-HTTPS endpoint: an https URL, refused here rather than by the first question. */
+export function dohUrl(spec: string, what: string): string {
+  let url: URL;
+  try {
+    url = new URL(spec);
+  } catch {
+    throw usageError(`${what} ${JSON.stringify(spec)}: give an https URL, e.g. https://dns.example/dns-query`);
+  }
+  if (url.protocol !== 'https:') throw usageError(`${what} ${JSON.stringify(spec)}: DNS-over-HTTPS needs an https URL`);
+  return spec;
 }
 
 function systemServers(): NameServer[] {

@@ -39,7 +39,7 @@ const MAX_ITEMS = 100;
  * "#" or "Status:", or a whole bounce/DSN message. Returns every reply found, explained.
  */
 export function explainPasted(input: string, command = ''): ExplainedInput[] {
-  const lines = unquoted(input)
+  const lines = unquoted(unbased(input))
     .split(/\r?\n/)
     // Quoting ("> "), comments ("# "), and the reply markers of swaks, our own transcript and
     // Sendmail's session transcript ("<** ", "<~  ", "<<< ").
@@ -67,6 +67,41 @@ export function explainPasted(input: string, command = ''): ExplainedInput[] {
 function unquoted(input: string): string {
   if (!/^content-transfer-encoding:\s*quoted-printable\s*$/im.test(input)) return input;
   return input.replace(/=\r?\n/g, '').replace(/(?:=[0-9A-F]{2})+/g, (run) => Buffer.from(run.replace(/=/g, ''), 'hex').toString('utf8'));
+}
+
+/**
+ * A bounce whose text parts are base64 (Exchange and Outlook.com send them so, RFC 2045 §6.8):
+ * each such part's body decoded in place when it is text; an attachment (an image, the
+ * returned message as a file) stays as it is.
+ */
+function unbased(input: string): string {
+  if (!/^content-transfer-encoding:\s*base64\s*$/im.test(input)) return input;
+  // Line by line (a pattern over the whole text backtracks quadratically on a long header run).
+  const lines = input.split(/(?<=\n)/);
+  const out: string[] = [];
+  let headers = '';
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    out.push(line);
+    if (/^[\w-]+:/.test(line) || (headers && /^[ \t]/.test(line))) {
+      headers += line;
+      continue;
+    }
+    const block = headers;
+    headers = '';
+    // The blank line that ends a header block naming base64 for a text part.
+    if (line.trim() || !/^content-transfer-encoding:\s*base64\s*$/im.test(block)) continue;
+    const type = /^content-type:\s*([\w.+-]+\/[\w.+-]+)/im.exec(block)?.[1]?.toLowerCase() ?? 'text/plain';
+    if (!type.startsWith('text/') && type !== 'message/delivery-status' && type !== 'message/global-delivery-status') continue;
+    let end = i + 1;
+    while (end < lines.length && /^[A-Za-z0-9+/=]+\r?\n?$/.test(lines[end]!)) end++;
+    const text = Buffer.from(lines.slice(i + 1, end).join('').replace(/\s+/g, ''), 'base64').toString('utf8');
+    // Nothing there, or not text after all (a mislabelled binary part): leave it.
+    if (end === i + 1 || /[\0-\x08\x0e-\x1f]/.test(text)) continue;
+    out.push(text.endsWith('\n') ? text : `${text}\n`);
+    i = end - 1;
+  }
+  return out.join('');
 }
 
 /** The first item alone, for callers that explain one reply (the REPL's `explain`). */
@@ -183,7 +218,7 @@ function fromText(lines: string[], command: string): ExplainedInput[] {
     const logged = /\breject: ([A-Z]+) from \S+?\[[^\]]*\]: ([2-5]\d\d[ -].*?)(?:; from=<.*)?$/.exec(line);
     const start = logged
       ? [line, logged[2]!]
-      : /^(?:.*?\bsaid:\s*|.*?\breturned\s+'|.*?\breturned was:\s*|.*?\bdiagnostic-code:\s*(?:smtp;\s*)?|.*?\bhost \S+ \[[^\]]*\]:\s*|<?[^\s<>@]+@[^\s<>:]+>?:\s*)?([2-5]\d\d(?:[ -].*)?)$/i.exec(line);
+      : /^(?:.*?\bsaid:\s*|.*?\breturned\s+'|.*?\breturned was:\s*|.*?\bdiagnostic-code:\s*(?:smtp;\s*)?|.*?\bhost \S+ \[[^\]]*\]:\s*|<?[^\s<>@]+@[^\s<>:]+>?:\s*|.*?\[[^\s[\]]+ [\d.:a-f]+:\s*)?([2-5]\d\d(?:[ -].*)?)$/i.exec(line);
     if (!start || !REPLY_START.test(start[1]!)) {
       // No basic code: "5.2.3 Message too large", or qmail's "Sorry, ... (#5.1.2)".
       const bare = ENHANCED_LINE.exec(line) ?? QMAIL_TRAILER.exec(line);
@@ -196,7 +231,9 @@ function fromText(lines: string[], command: string): ExplainedInput[] {
     }
     // The reply goes on over the following lines: continuation lines of the same code, or
     // wrapped text up to a blank line (Postfix wraps "said:" replies at 80 columns).
-    let text = start[1]!.replace(/'\s*$/, '');
+    // Gmail's "[mx.example.com. 192.0.2.1: 421-4.7.0 ...]": the bracket closes after the reply.
+    const bracketed = /\[[^\s[\]]+ [\d.:a-f]+:\s*$/i.test(line.slice(0, line.length - start[1]!.length));
+    let text = start[1]!.replace(bracketed ? /\]\s*$/ : /'\s*$/, '');
     const code = text.slice(0, 3);
     // A line "550 ..." (space, not hyphen) ends its reply: the same code on the next line is another reply.
     let ended = text.charAt(3) !== '-';

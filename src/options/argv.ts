@@ -112,9 +112,9 @@ function isCommanderShortCluster(token: string, k: Known): boolean {
 
 /**
  * Commands whose usage errors are all one JSON document under --json, commander's included.
- * probe (--format), explain and the sink (a JSON line per message) say theirs themselves.
+ * probe (--format) and the sink (a JSON line per message) say theirs themselves.
  */
-const JSON_USAGE_ERRORS = new Set(['connect', 'repl', 'ehlo', 'auth', 'starttls', 'send', 'mx-lookup', 'dkim-verify', 'spf', 'check-message']);
+const JSON_USAGE_ERRORS = new Set(['connect', 'repl', 'ehlo', 'auth', 'starttls', 'send', 'mx-lookup', 'dkim-verify', 'spf', 'check-message', 'explain']);
 
 /**
  * What a run's output form will be, read from argv before commander has parsed it (so a

@@ -1,6 +1,7 @@
 import { authMechanisms, hasExtension, type Capabilities } from '../protocol/capabilities.js';
 
-export const META_COMMANDS = ['/help', '/starttls', '/auth', '/send', '/explain', '/caps', '/timing', '/save', '/raw on', '/raw off', '/quit'];
+// Those that take an argument complete with its space, as EHLO does: '/ex' Tab '550' is '/explain 550'.
+export const META_COMMANDS = ['/help', '/starttls', '/auth ', '/send', '/explain ', '/caps', '/timing', '/save ', '/raw on', '/raw off', '/quit'];
 
 /**
  * Tab completion: SMTP verbs (and only the extensions this server advertised), the usual

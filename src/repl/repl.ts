@@ -112,7 +112,9 @@ class Repl {
     this.reader = new LineReader(process.stdin, screen(), {
       terminal: this.interactive && screen() !== undefined,
       history: this.interactive && this.flags.history !== false ? this.history.load() : [],
-      completer: (line: string) => [completions(line, session.capabilities, session.isTls), line],
+      // In message text a Tab is text (an indented body line), never a verb: the one
+      // "completion" readline is given inserts the TAB itself.
+      completer: (line: string) => [this.inData ? [`${line}\t`] : completions(line, session.capabilities, session.isTls), line],
     });
     session.watchIdle((event) => {
       if (event.kind === 'reply') {

@@ -1,9 +1,9 @@
 import { now } from '../util/clock.js';
 import { isIP } from 'node:net';
 import type { ConnectionOptions, SecureContext } from 'node:tls';
-import { SmtpkitError, type FailureKind } from '../errors.js';
+import { SmtpkitError, usageError, type FailureKind } from '../errors.js';
 import { hasExtension, heloCapabilities, parseEhlo, type Capabilities } from '../protocol/capabilities.js';
-import { commandVerb } from '../protocol/command.js';
+import { assertSingleLine, commandVerb } from '../protocol/command.js';
 import { isPositive, replyText, type Reply } from '../protocol/reply.js';
 import { formatTarget } from '../protocol/target.js';
 import { Connection } from './connection.js';
@@ -338,6 +338,8 @@ export class SmtpSession {
   /** Writes command lines in one write, reporting each; returns their verbs. */
   private sendLines(commands: Array<{ line: string } & CommandOptions>): string[] {
     const connection = this.requireConnection();
+    // The last guard before the wire, for callers that skip the CLI's checks (the library).
+    for (const c of commands) assertSingleLine(c.line, 'a command line');
     this.idleReplies = 0;
     const verbs = commands.map((c) => c.verb ?? commandVerb(c.line));
     if (verbs.includes('QUIT')) this.quitSent = true;
@@ -477,6 +479,7 @@ export class SmtpSession {
 
   /** Sends a line that gets no reply of its own (message text after a 354). */
   send(line: string, verb = 'MESSAGE'): void {
+    assertSingleLine(line, 'a message line');
     this.emit({ type: 'sent', line, command: verb });
     this.requireConnection().write([line]);
   }
@@ -656,7 +659,13 @@ function secureContext(createSecureContext: (options: ConnectionOptions) => Secu
   // OpenSSL 3 refuses TLS 1.0/1.1 at its default security level whatever minVersion says:
   // lowered only when the user asked for those versions, to diagnose old servers.
   const old = t.minVersion === 'TLSv1' || t.minVersion === 'TLSv1.1';
-  const context = createSecureContext({ cert: t.cert, key: t.key, minVersion: t.minVersion, maxVersion: t.maxVersion, ...(old ? { ciphers: 'DEFAULT@SECLEVEL=0' } : {}) });
+  let context: SecureContext;
+  try {
+    context = createSecureContext({ cert: t.cert, key: t.key, minVersion: t.minVersion, maxVersion: t.maxVersion, ...(old ? { ciphers: 'DEFAULT@SECLEVEL=0' } : {}) });
+  } catch (err) {
+    // Not PEM, or a key that is not the certificate's: the user's files, not a bug.
+    throw usageError(`the client certificate and key (--cert, --key) cannot be used: ${(err as Error).message}`);
+  }
   if (t.ca) (context as SecureContext & { context: { addCACert(pem: string): void } }).context.addCACert(t.ca);
   return context;
 }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { SinkSession } from './session.js';
-import type { SinkHost, SinkOptions } from './types.js';
+import type { SinkOptions } from './types.js';
 
 // Declared in types.ts, which session.ts reads instead of this file (this file imports it).
 export type { DropPoint, SinkMessage, SinkOptions } from './types.js';
@@ -27,8 +27,10 @@ export interface SaveFailure {
  * and it can misbehave on purpose (refuse recipients, fail at random, stall, hang up).
  * It never prints; it emits 'event' (session number, transcript event), 'message',
  * 'save-failed', 'session-refused' and 'session-end'.
+ * No `implements SinkHost`: its session hooks are marked internal and stripped from the library's .d.ts,
+ * where the clause would then fail a user's type check; handing `this` to a session checks it.
  */
-export class Sink extends EventEmitter implements SinkHost {
+export class Sink extends EventEmitter {
   private readonly server: net.Server;
   private sessions = 0;
   private readonly open = new Set<SinkSession>();

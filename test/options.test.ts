@@ -80,7 +80,7 @@ test('swaks options smtpkit names otherwise are refused with smtpkit’s name (e
   assert.match(plain.stderr, /unknown option '--no-such-thing'/);
 });
 
-test('a usage error reads the same in every command: "smtpkit: ..." on stderr, exit 2, nothing on stdout', async () => {
+test('a usage error reads the same in every command: "smtpkit: ..." on stderr (with -q "FAILED (exit 2, usage): ..."), exit 2, nothing on stdout', async () => {
   const runs: string[][] = [
     ['ehlo', '127.0.0.1:1', '--connect-timeout', 'abc'],
     ['ehlo', '127.0.0.1:1', '--connect-timeout', 'abc', '--quiet'],
@@ -92,6 +92,9 @@ test('a usage error reads the same in every command: "smtpkit: ..." on stderr, e
     ['send', '127.0.0.1:1', '--to', 'b@example.test', '--count', 'abc'],
     ['repl', '127.0.0.1:1', '--connect-timeout', 'abc'],
     ['probe', '127.0.0.1:1', '--connect-timeout', 'abc'],
+    ['probe', '127.0.0.1:1', '--connect-timeout', 'abc', '--quiet'],
+    ['send', '127.0.0.1:1', '--to', 'b@example.test', '--count', '5', '--connect-timeout', 'abc', '--quiet'],
+    ['ehlo', '127.0.0.1:1', '--no-such-thing', '--quiet'],
     ['sink', '--max-size', 'abc'],
     ['mx-lookup', 'example.test', '--dns-timeout', 'abc'],
     ['mx-lookup', 'example.test', '--dns-timeout', 'abc', '--quiet'],
@@ -110,7 +113,12 @@ test('a usage error reads the same in every command: "smtpkit: ..." on stderr, e
   for (const args of runs) {
     const r = await runCli(args);
     const said = `${args.join(' ')}: exit ${r.code}, stdout ${JSON.stringify(r.stdout)}, stderr ${JSON.stringify(r.stderr)}`;
-    if (r.code !== 2 || r.stdout !== '' || !/^smtpkit: \S/.test(r.stderr) || /^(\*\*\*|error:|FAILED)/m.test(r.stderr) || /^smtpkit: smtpkit/.test(r.stderr)) wrong.push(said);
+    // -q keeps its one-line contract for usage errors too: a script looking for FAILED sees them.
+    const quiet = args.includes('--quiet');
+    const first = quiet ? /^FAILED \(exit 2, usage\): \S/ : /^smtpkit: \S/;
+    const other = quiet ? /^(\*\*\*|error:|smtpkit:)/m : /^(\*\*\*|error:|FAILED)/m;
+    const lines = r.stderr.trimEnd().split('\n').length;
+    if (r.code !== 2 || r.stdout !== '' || !first.test(r.stderr) || other.test(r.stderr) || (quiet && lines !== 1) || /^smtpkit: smtpkit/.test(r.stderr)) wrong.push(said);
   }
   assert.deepEqual(wrong, []);
 });

@@ -145,12 +145,12 @@ test('--json: a usage error is one JSON document with errorClass "usage" from ev
   assert.deepEqual(wrong, []);
 });
 
-test('-q: a usage error is one line too (commander’s help pointer is left out)', async () => {
+test('-q: a usage error is one FAILED line too (commander’s help pointer is left out)', async () => {
   for (const args of [['ehlo', '127.0.0.1:1', '--no-such-thing', '-q'], ['-q', 'send', '127.0.0.1:1', '--to', 'b@example.test', '--count', 'abc']]) {
     const r = await runCli(args);
     assert.equal(r.code, 2);
     assert.equal(r.stdout, '');
-    assert.match(r.stderr, /^smtpkit: [^\n]+\n$/, JSON.stringify(r.stderr));
+    assert.match(r.stderr, /^FAILED \(exit 2, usage\): [^\n]+\n$/, JSON.stringify(r.stderr));
   }
 });
 
@@ -261,7 +261,8 @@ test('bad input named on the command line is a usage error (exit 2, one line), n
   const wrong: string[] = [];
   for (const args of runs) {
     const r = await runCli(args);
-    if (r.code !== 2 || r.stdout !== '' || !/^smtpkit: [^\n]+\n$/.test(r.stderr) || /internal error/.test(r.stderr)) wrong.push(`${args.join(' ')}: exit ${r.code}, stdout ${JSON.stringify(r.stdout)}, stderr ${JSON.stringify(r.stderr)}`);
+    const said = args.includes('-q') ? /^FAILED \(exit 2, usage\): [^\n]+\n$/ : /^smtpkit: [^\n]+\n$/;
+    if (r.code !== 2 || r.stdout !== '' || !said.test(r.stderr) || /internal error/.test(r.stderr)) wrong.push(`${args.join(' ')}: exit ${r.code}, stdout ${JSON.stringify(r.stdout)}, stderr ${JSON.stringify(r.stderr)}`);
   }
   assert.deepEqual(wrong, []);
 });

@@ -12,7 +12,7 @@ import { printable } from '../render/printable.js';
 import { readOption } from '../flows/options.js';
 import { openInput } from '../flows/message-input.js';
 import { failureOutcome } from '../flows/run.js';
-import { classified, writeQuiet } from '../render/print-outcome.js';
+import { classified, writeBareFailure } from '../render/print-outcome.js';
 import type { Outcome } from '../render/outcome.js';
 
 export interface CheckMessageFlags extends ResolverFlags {
@@ -59,7 +59,7 @@ export async function checkMessageCommand(file: string, flags: CheckMessageFlags
   if (flags.json) {
     output.stdout.write(jsonDocument('check-message', file, outcome, { startedAt, result: result ? { fromDomain: result.fromDomain ?? null, received: result.received ?? null, spf: result.spf, dkim: result.dkim, dmarc: result.dmarc, arc: result.arc, authenticationResults: result.authenticationResults } : null }));
   } else if (flags.quiet || !result) {
-    writeQuiet(output, outcome);
+    writeBareFailure(output, 'check-message', outcome, flags);
   } else {
     const c = output.paint;
     output.stdout.write(renderCheckMessage(result, c));

@@ -9,7 +9,7 @@ import { processOutput } from '../render/output.js';
 import { printable } from '../render/printable.js';
 import { readOption } from '../flows/options.js';
 import { failureOutcome } from '../flows/run.js';
-import { classified, writeQuiet } from '../render/print-outcome.js';
+import { classified, writeBareFailure } from '../render/print-outcome.js';
 import type { Outcome } from '../render/outcome.js';
 
 export interface DkimVerifyFlags extends ResolverFlags {
@@ -68,7 +68,7 @@ export async function dkimVerify(file: string, flags: DkimVerifyFlags): Promise<
   if (flags.json) {
     output.stdout.write(jsonDocument('dkim-verify', file, outcome, { startedAt, fromDomain: fromDomain ?? null, signatures, alignment: aligned }));
   } else if (flags.quiet || errorClass === 'usage') {
-    writeQuiet(output, outcome);
+    writeBareFailure(output, 'dkim-verify', outcome, flags);
   } else {
     const c = output.paint;
     output.stdout.write(renderDkimVerify(signatures, aligned, fromDomain, c));

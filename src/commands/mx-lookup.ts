@@ -18,7 +18,7 @@ import type { Outcome } from '../render/outcome.js';
 import { processOutput } from '../render/output.js';
 import type { Paint } from '../render/paint.js';
 import { failureOutcome } from '../flows/run.js';
-import { classified, writeQuiet } from '../render/print-outcome.js';
+import { classified, writeBareFailure } from '../render/print-outcome.js';
 
 export interface MxFlags extends ResolverFlags {
   ptr?: boolean;
@@ -90,7 +90,7 @@ export async function mxLookup(domainArg: string, flags: MxFlags): Promise<numbe
   if (flags.json) {
     output.stdout.write(jsonDocument('mx-lookup', domainArg, outcome, { domain: domainArg, startedAt, mx: report ?? null, checks: flags.checks || findings.length ? findings : null }));
   } else if (flags.quiet || errorClass === 'usage') {
-    writeQuiet(output, outcome);
+    writeBareFailure(output, 'mx-lookup', outcome, flags);
   } else {
     const c = output.paint;
     if (report || findings.length) output.stdout.write(renderMx(report, findings, c));

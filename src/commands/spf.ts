@@ -7,7 +7,7 @@ import { assertSingleLine } from '../protocol/command.js';
 import { jsonDocument } from '../render/json.js';
 import type { Outcome } from '../render/outcome.js';
 import { processOutput } from '../render/output.js';
-import { classified, writeQuiet } from '../render/print-outcome.js';
+import { classified, writeBareFailure } from '../render/print-outcome.js';
 import { printable } from '../render/printable.js';
 import { renderSpf, type SpfSubject } from '../render/spf.js';
 import { clientAddress } from '../spf/address.js';
@@ -47,7 +47,7 @@ export async function spf(domainArg: string, flags: SpfFlags): Promise<number> {
     const spfResult = verdict && subject ? { ...subject, result: verdict.result, reason: verdict.reason, explanation: verdict.explanation ?? null, lookups: verdict.lookups, voidLookups: verdict.voidLookups, trace: verdict.trace } : null;
     output.stdout.write(jsonDocument('spf', domainArg, outcome, { startedAt, result: { spf: spfResult } }));
   } else if (flags.quiet || outcome.errorClass === 'usage') {
-    writeQuiet(output, outcome);
+    writeBareFailure(output, 'spf', outcome, flags);
   } else {
     const c = output.paint;
     if (verdict && subject) output.stdout.write(renderSpf(subject, verdict, c));

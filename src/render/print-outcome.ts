@@ -24,12 +24,12 @@ export function classified(o: Outcome): Outcome {
 }
 
 /**
- * -q: exactly one line. `OK: ...` on stdout, `FAILED (exit N, class): ...` on stderr; a
- * usage error (the command never ran) is said as every usage error is, `smtpkit: ...`.
+ * -q: exactly one line, whatever went wrong: `OK: ...` on stdout, `FAILED (exit N, class): ...`
+ * on stderr, a usage error too (`FAILED (exit 2, usage): ...`), so a script that looks for
+ * FAILED misses nothing.
  */
 export function writeQuiet(output: Pick<Output, 'stdout' | 'stderr'>, o: Outcome): void {
   if (o.ok) output.stdout.write(`OK: ${printable(o.message)}\n`);
-  else if (o.errorClass === 'usage') output.stderr.write(commandLineError(withAdvice(o.message, o.hint)));
   else output.stderr.write(`FAILED (exit ${o.exitCode}, ${errorClassOf(o)}): ${printable(withAdvice(o.message, o.hint))}\n`);
 }
 
@@ -44,6 +44,7 @@ export interface EndFlags {
  */
 export function writeBareFailure(output: Pick<Output, 'stdout' | 'stderr' | 'paint'>, command: string, o: Outcome, flags: EndFlags): void {
   if (flags.json) output.stdout.write(jsonDocument(command, null, classified(o), {}));
-  else if (flags.quiet || o.errorClass === 'usage') writeQuiet(output, o);
+  else if (flags.quiet) writeQuiet(output, o);
+  else if (o.errorClass === 'usage') output.stderr.write(commandLineError(withAdvice(o.message, o.hint)));
   else output.stderr.write(`${output.paint.red.bold(`*** ${printable(withAdvice(o.message, o.hint))}`)}\n`);
 }

@@ -1,6 +1,7 @@
 import { bareLineEndsText } from '../protocol/data-encoder.js';
 import type { SmtpEvent } from '../session/events.js';
 import type { SaveFailure, SinkMessage } from '../sink/server.js';
+import type { SinkStats } from '../sink/types.js';
 import { jsonText } from './json.js';
 import type { Stream } from './output.js';
 import type { Paint } from './paint.js';
@@ -12,18 +13,6 @@ import { commandLineError } from './usage.js';
 export const TRANSCRIPT_HEAD_BYTES = 64 * 1024;
 export const TRANSCRIPT_TAIL_EVENTS = 100;
 
-export interface SinkStats {
-  sessions: number;
-  messages: number;
-  bytes: number;
-  rejected: number;
-  tempfailed: number;
-  oversized: number;
-  saveFailed: number;
-  refusedSessions: number;
-  bareLineEnds: number;
-  slowSessions: number;
-}
 
 /**
  * Everything `smtpkit sink` prints, in one place. Each session is shown whole when it ends,

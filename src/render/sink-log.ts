@@ -13,7 +13,6 @@ import { commandLineError } from './usage.js';
 export const TRANSCRIPT_HEAD_BYTES = 64 * 1024;
 export const TRANSCRIPT_TAIL_EVENTS = 100;
 
-
 /**
  * Everything `smtpkit sink` prints, in one place. Each session is shown whole when it ends,
  * so concurrent sessions do not interleave; what is kept of one meanwhile is bounded (its

@@ -24,7 +24,22 @@ for (const stream of [process.stdout, process.stderr]) {
 
 // Each command keeps its own compiled code (see compile-cache.cjs); a new command not listed
 // here shares 'other', which works, only less well.
-const COMMANDS = ['connect', 'repl', 'ehlo', 'auth', 'starttls', 'send', 'mx-lookup', 'dkim-verify', 'probe', 'sink', 'exporter', 'demo', 'explain', 'completion'];
+const COMMANDS = [
+  'connect',
+  'repl',
+  'ehlo',
+  'auth',
+  'starttls',
+  'send',
+  'mx-lookup',
+  'dkim-verify',
+  'probe',
+  'sink',
+  'exporter',
+  'demo',
+  'explain',
+  'completion',
+];
 const { load } = require('./compile-cache.cjs');
 const bundle = require('node:path').join(__dirname, '..', 'dist', 'smtpkit.cjs');
 let cli;
@@ -34,7 +49,9 @@ try {
   // A checkout installed with --ignore-scripts, or dist/ removed: say what to do, not a stack
   // trace. Checked only on failure, so a normal start pays nothing for it.
   if (require('node:fs').existsSync(bundle)) throw err;
-  process.stderr.write(`smtpkit: this checkout is not built (dist/smtpkit.cjs is missing): run \`npm run build\` in ${require('node:path').dirname(__dirname)}\n`);
+  process.stderr.write(
+    `smtpkit: this checkout is not built (dist/smtpkit.cjs is missing): run \`npm run build\` in ${require('node:path').dirname(__dirname)}\n`,
+  );
   process.exitCode = 70;
   return;
 }

@@ -14,7 +14,10 @@ const { version } = JSON.parse(readFileSync(new URL('package.json', root), 'utf8
 const versionPlugin = {
   name: 'version',
   setup(b) {
-    b.onLoad({ filter: /[\\/]src[\\/]version\.ts$/ }, () => ({ contents: `export const version = () => ${JSON.stringify(version)};`, loader: 'ts' }));
+    b.onLoad({ filter: /[\\/]src[\\/]version\.ts$/ }, () => ({
+      contents: `export const version = () => ${JSON.stringify(version)};`,
+      loader: 'ts',
+    }));
   },
 };
 
@@ -25,7 +28,11 @@ const versionPlugin = {
 const lazyChildProcess = {
   name: 'lazy-child-process',
   setup(b) {
-    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) => (/[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'lazy' } : undefined));
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer)
+        ? { path: 'child_process', namespace: 'lazy' }
+        : undefined,
+    );
     b.onLoad({ filter: /.*/, namespace: 'lazy' }, () => ({
       contents: `let real; module.exports = new Proxy({}, { get: (_, key) => (real ??= require('node:child_process'))[key] });`,
       loader: 'js',
@@ -62,17 +69,29 @@ let code = result.outputFiles[0].text;
 // import() in the bundle: bin/compile-cache.cjs runs it through vm.Script on Node 20, where
 // import() needs an experimental flag. Built-ins become require(); the ESM-only packages are
 // imported by dist/esm-import.cjs, a plain CommonJS file where import() just works.
-const dynamic = new Set(Object.values(result.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.kind === 'dynamic-import' && i.external).map((i) => i.path)));
+const dynamic = new Set(
+  Object.values(result.metafile.outputs).flatMap((o) =>
+    o.imports.filter((i) => i.kind === 'dynamic-import' && i.external).map((i) => i.path),
+  ),
+);
 for (const name of dynamic) {
   const call = `import(${JSON.stringify(name)})`;
   if (!code.includes(call)) throw new Error(`bundle: expected ${call} in the output`);
   const builtin = name.startsWith('node:');
-  code = code.replaceAll(call, builtin ? `Promise.resolve().then(() => require(${JSON.stringify(name)}))` : `require("./esm-import.cjs")(${JSON.stringify(name)})`);
+  code = code.replaceAll(
+    call,
+    builtin
+      ? `Promise.resolve().then(() => require(${JSON.stringify(name)}))`
+      : `require("./esm-import.cjs")(${JSON.stringify(name)})`,
+  );
 }
 // An import() of a name not known when bundling would fail under vm.Script at run time
 // (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING): the tests run every lazy path through the bundle.
 writeFileSync(new URL('dist/smtpkit.cjs', root), code);
-writeFileSync(new URL('dist/esm-import.cjs', root), `'use strict';\n// For dist/smtpkit.cjs: ESM-only packages, imported from a file Node loads itself.\nmodule.exports = (specifier) => import(specifier);\n`);
+writeFileSync(
+  new URL('dist/esm-import.cjs', root),
+  `'use strict';\n// For dist/smtpkit.cjs: ESM-only packages, imported from a file Node loads itself.\nmodule.exports = (specifier) => import(specifier);\n`,
+);
 
 // The bundle carries copies of packages (commander, chalk): their licences go with it.
 const packages = new Set();
@@ -87,4 +106,7 @@ const notices = [...packages].sort().map((name) => {
   const { version: v } = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8'));
   return `${name} ${v}\n\n${readFileSync(new URL(file, dir), 'utf8').trim()}`;
 });
-appendFileSync(new URL('dist/smtpkit.cjs', root), `\n/*\nBundled packages and their licences:\n\n${notices.join('\n\n---\n\n').replaceAll('*/', '* /')}\n*/\n`);
+appendFileSync(
+  new URL('dist/smtpkit.cjs', root),
+  `\n/*\nBundled packages and their licences:\n\n${notices.join('\n\n---\n\n').replaceAll('*/', '* /')}\n*/\n`,
+);

@@ -45,8 +45,16 @@ export async function main(argv: string[]): Promise<number> {
   // A usage error is said in the form asked for: a JSON document with --json, one line with -q.
   const form = outputForm(argv);
   const usageFailure = async (message: string, flags: { color?: boolean } = {}) => {
-    const [{ processOutput }, { writeBareFailure }] = await Promise.all([import('./render/output.js'), import('./render/print-outcome.js')]);
-    writeBareFailure(await processOutput({ color: form.color ?? flags.color }), form.command ?? 'smtpkit', { ok: false, exitCode: ExitCode.usage, errorClass: 'usage', message }, form);
+    const [{ processOutput }, { writeBareFailure }] = await Promise.all([
+      import('./render/output.js'),
+      import('./render/print-outcome.js'),
+    ]);
+    writeBareFailure(
+      await processOutput({ color: form.color ?? flags.color }),
+      form.command ?? 'smtpkit',
+      { ok: false, exitCode: ExitCode.usage, errorClass: 'usage', message },
+      form,
+    );
     return ExitCode.usage;
   };
   // A command with output of its own for machines (probe --json, --format nagios) says mistakes in that format.
@@ -72,7 +80,10 @@ export async function main(argv: string[]): Promise<number> {
       writeOut: (s) => stdout.write(s),
       // commander's "error: unknown option" in the one spelling of usage errors; with --json
       // or -q it is said below, as a document or the one line (or in the command's own format).
-      outputError: (s, write) => (sayUsage ? (usageMessage ??= s.replace(/^error: /, '').trim()) : !form.json && !form.quiet && write(s.replace(/^error: /, 'smtpkit: '))),
+      outputError: (s, write) =>
+        sayUsage
+          ? (usageMessage ??= s.replace(/^error: /, '').trim())
+          : !form.json && !form.quiet && write(s.replace(/^error: /, 'smtpkit: ')),
     })
     .description('Diagnose and test SMTP servers: every reply explained.')
     .version(version(), '-V, --version')
@@ -122,7 +133,8 @@ export async function main(argv: string[]): Promise<number> {
     return exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+        return ExitCode.ok;
       if (sayUsage && usageMessage !== undefined) return sayUsage(usageMessage);
       return form.json || form.quiet ? usageFailure(err.message.replace(/^error: /, '')) : ExitCode.usage;
     }

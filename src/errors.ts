@@ -56,7 +56,17 @@ export type Hint =
  * What kind of failure, beyond its class, for code that must tell them apart without
  * reading the message: a server reply, a reply nobody asked for, the server closing...
  */
-export type FailureKind = 'refused' | 'timeout' | 'unsolicited' | 'closing' | 'closed' | 'missing-replies' | 'malformed' | 'flood' | 'interrupted' | 'other';
+export type FailureKind =
+  | 'refused'
+  | 'timeout'
+  | 'unsolicited'
+  | 'closing'
+  | 'closed'
+  | 'missing-replies'
+  | 'malformed'
+  | 'flood'
+  | 'interrupted'
+  | 'other';
 
 export interface ErrorDetails {
   /** The server's reply that decided the failure, when there is one. */
@@ -91,7 +101,11 @@ export class SmtpkitError extends Error {
   /** The same failure, told as happening in another phase (the step that was running). */
   inPhase(phase: string): SmtpkitError {
     if (this.phase) return this;
-    return new SmtpkitError(this.errorClass, this.message, phase, { reply: this.reply, hint: this.hint, kind: this.kind });
+    return new SmtpkitError(this.errorClass, this.message, phase, {
+      reply: this.reply,
+      hint: this.hint,
+      kind: this.kind,
+    });
   }
 }
 

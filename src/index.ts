@@ -27,7 +27,15 @@ export {
 export type { EventSink, SmtpEvent, Timings } from './session/events.js';
 export type { Timeouts } from './session/timeouts.js';
 export type { CertificateFacts, TlsFacts } from './session/tls-facts.js';
-export { ExitCode, SmtpkitError, type ErrorClass, type ErrorDetails, type FailureKind, type Hint, type Wait } from './errors.js';
+export {
+  ExitCode,
+  SmtpkitError,
+  type ErrorClass,
+  type ErrorDetails,
+  type FailureKind,
+  type Hint,
+  type Wait,
+} from './errors.js';
 export { DnsFailure, type DnsErrorInfo } from './dns/resolver.js';
 export {
   mailTransaction,
@@ -38,20 +46,48 @@ export {
   type TransactionStep,
 } from './flows/transaction.js';
 export { mail, rcpt, type MailParams, type RcptParams } from './protocol/envelope.js';
-export { isFailure, isPositive, replyClass, ReplyParser, replyText, type Reply, type ReplyClass } from './protocol/reply.js';
+export {
+  isFailure,
+  isPositive,
+  replyClass,
+  ReplyParser,
+  replyText,
+  type Reply,
+  type ReplyClass,
+} from './protocol/reply.js';
 export { authMechanisms, hasExtension, parseEhlo, sizeLimit, type Capabilities } from './protocol/capabilities.js';
 export { buildMessage, type Attachment, type MessageSpec, type OutgoingMessage } from './message/build.js';
 export { parseAddress, type Address } from './message/address.js';
-export { explainCode, explainEnhanced, explainReply, type EnhancedExplanation, type Explanation } from './explain/explain.js';
+export {
+  explainCode,
+  explainEnhanced,
+  explainReply,
+  type EnhancedExplanation,
+  type Explanation,
+} from './explain/explain.js';
 export { explainPasted, type ExplainedInput } from './explain/pasted.js';
 export type { Cause } from './explain/causes.js';
 export type { Check, CheckStatus, ProbeResult } from './probe/result.js';
 export type { ProbeTarget } from './probe/probe.js';
 export type { AuthPlan } from './flows/establish.js';
 export { deliveryCandidates, type HostAddress, type MxHost, type MxReport } from './dns/mx.js';
-export { Sink, SINK_DEFAULTS, type DropPoint, type SaveFailure, type SinkMessage, type SinkOptions } from './sink/server.js';
+export {
+  Sink,
+  SINK_DEFAULTS,
+  type DropPoint,
+  type SaveFailure,
+  type SinkMessage,
+  type SinkOptions,
+} from './sink/server.js';
 export { LOCALHOST_CERT, LOCALHOST_KEY } from './sink/localhost-cert.js';
-export { MessageStore, STORE_DEFAULTS, type MessageFilter, type MessageSummary, type StoreOptions, type Transcript } from './sink/store.js';
+export {
+  MessageStore,
+  STORE_DEFAULTS,
+  type MessageFilter,
+  type MessageSummary,
+  type StoreOptions,
+  type Transcript,
+} from './sink/store.js';
 export { createSinkApi, SINK_API_DEFAULTS, type SinkApiOptions } from './sink/http-api.js';
 export { readMessage, type MimeAttachment, type ReadMessage } from './sink/mime-read.js';
 export { spfIdentity, type SpfQuery, type SpfResult, type SpfStep, type SpfVerdict } from './spf/check-host.js';
@@ -80,7 +116,13 @@ const DNS_TIMEOUT_MS = 5000;
 
 function resolver(o: DnsOptions = {}): Resolver {
   const servers = (o.servers?.length ? o.servers : getServers()).map(parseServer);
-  return new Resolver({ servers, tcp: !!o.tcp, doh: o.doh === undefined ? undefined : dohUrl(o.doh, 'doh'), timeoutMs: o.timeoutMs ?? DNS_TIMEOUT_MS, ca: o.ca });
+  return new Resolver({
+    servers,
+    tcp: !!o.tcp,
+    doh: o.doh === undefined ? undefined : dohUrl(o.doh, 'doh'),
+    timeoutMs: o.timeoutMs ?? DNS_TIMEOUT_MS,
+    ca: o.ca,
+  });
 }
 
 /**

@@ -18,13 +18,22 @@ after(() => Promise.all([peer.close(), noTls.close(), noAuth.close()]));
 
 const at = (p: CapturePeer) => `127.0.0.1:${p.port}`;
 const env = { SMTPKIT_PASSWORD: PASSWORD };
-const secretForms = [PASSWORD, Buffer.from(PASSWORD).toString('base64'), Buffer.from(`\0${USER}\0${PASSWORD}`).toString('base64'), TOKEN, Buffer.from(`user=${USER}\x01auth=Bearer ${TOKEN}\x01\x01`).toString('base64')];
+const secretForms = [
+  PASSWORD,
+  Buffer.from(PASSWORD).toString('base64'),
+  Buffer.from(`\0${USER}\0${PASSWORD}`).toString('base64'),
+  TOKEN,
+  Buffer.from(`user=${USER}\x01auth=Bearer ${TOKEN}\x01\x01`).toString('base64'),
+];
 
 test('every mechanism smtp-server speaks logs in over STARTTLS; the server saw the right credentials', async () => {
   for (const mech of ['PLAIN', 'LOGIN', 'CRAM-MD5']) {
     const r = await runCli(['auth', at(peer), '--user', USER, '--mech', mech, '--ca-file', TLS.ca], { env });
     assert.equal(r.code, 0, `${mech}: ${r.stdout}${r.stderr}`);
-    assert.match(r.stdout, new RegExp(`^=== authenticated to 127\\.0\\.0\\.1:\\d+ as ${USER} with ${mech} over TLS$`, 'm'));
+    assert.match(
+      r.stdout,
+      new RegExp(`^=== authenticated to 127\\.0\\.0\\.1:\\d+ as ${USER} with ${mech} over TLS$`, 'm'),
+    );
     assert.match(r.stdout, /^<~  235 /m);
     assert.deepEqual(peer.logins.at(-1), { method: mech, username: USER, ok: true });
   }
@@ -39,9 +48,12 @@ test('every mechanism smtp-server speaks logs in over STARTTLS; the server saw t
 test('no secret appears in stdout, stderr, -v raw bytes or JSON, for any mechanism', async () => {
   for (const mech of ['PLAIN', 'LOGIN', 'CRAM-MD5', 'XOAUTH2']) {
     for (const extra of [[], ['-v'], ['--json']]) {
-      const r = await runCli(['auth', at(peer), '--user', USER, '--mech', mech, ...extra], { env: { SMTPKIT_PASSWORD: mech === 'XOAUTH2' ? TOKEN : PASSWORD } });
+      const r = await runCli(['auth', at(peer), '--user', USER, '--mech', mech, ...extra], {
+        env: { SMTPKIT_PASSWORD: mech === 'XOAUTH2' ? TOKEN : PASSWORD },
+      });
       assert.equal(r.code, 0, r.stdout);
-      for (const s of secretForms) assert.ok(!r.stdout.includes(s) && !r.stderr.includes(s), `${mech} ${extra.join(' ')} leaked ${s}`);
+      for (const s of secretForms)
+        assert.ok(!r.stdout.includes(s) && !r.stderr.includes(s), `${mech} ${extra.join(' ')} leaked ${s}`);
     }
   }
   const shown = await runCli(['auth', at(peer), '--user', USER, '--mech', 'PLAIN', '--show-secrets'], { env });
@@ -76,7 +88,10 @@ test('AUTH not offered, or a mechanism not offered: exit 7 saying so', async () 
 test('no TLS: credentials are not sent unless --allow-plaintext', async () => {
   const refused = await runCli(['auth', at(noTls), '--user', USER, '--mech', 'PLAIN'], { env });
   assert.equal(refused.code, 7);
-  assert.match(refused.stderr, /refusing to send credentials without TLS \(PLAIN sends the password itself\) \(--allow-plaintext sends them anyway\)/);
+  assert.match(
+    refused.stderr,
+    /refusing to send credentials without TLS \(PLAIN sends the password itself\) \(--allow-plaintext sends them anyway\)/,
+  );
   assert.doesNotMatch(refused.stdout, /-> AUTH/);
   const allowed = await runCli(['auth', at(noTls), '--user', USER, '--mech', 'PLAIN', '--allow-plaintext'], { env });
   assert.equal(allowed.code, 0);
@@ -90,10 +105,18 @@ test('secrets: never a prompt off a terminal; --password-file; --password warns'
   const { writeFileSync } = await import('node:fs');
   const file = `${tempDir('smtpkit-')}/pw`;
   writeFileSync(file, `${PASSWORD}\n`, { mode: 0o600 });
-  assert.equal((await runCli(['auth', at(peer), '--user', USER, '--password-file', file, '-q'], { env: { SMTPKIT_PASSWORD: '' } })).code, 0);
-  const custom = await runCli(['auth', at(peer), '--user', USER, '--password-env', 'MY_PW', '-q'], { env: { MY_PW: PASSWORD } });
+  assert.equal(
+    (await runCli(['auth', at(peer), '--user', USER, '--password-file', file, '-q'], { env: { SMTPKIT_PASSWORD: '' } }))
+      .code,
+    0,
+  );
+  const custom = await runCli(['auth', at(peer), '--user', USER, '--password-env', 'MY_PW', '-q'], {
+    env: { MY_PW: PASSWORD },
+  });
   assert.equal(custom.code, 0);
-  const visible = await runCli(['auth', at(peer), '--user', USER, '--password', PASSWORD], { env: { SMTPKIT_PASSWORD: '' } });
+  const visible = await runCli(['auth', at(peer), '--user', USER, '--password', PASSWORD], {
+    env: { SMTPKIT_PASSWORD: '' },
+  });
   assert.equal(visible.code, 0);
   assert.match(visible.stdout, /^!!! --password is visible to other users/m);
 });
@@ -106,10 +129,27 @@ test('option files are read to a bound: /dev/zero as --password-file, --targets,
   const targets = await runCli(['probe', '--targets', '/dev/zero'], { env, limitMs: 10_000 });
   assert.equal(targets.code, 2, targets.stderr);
   assert.match(targets.stderr, /--targets: \/dev\/zero is over \d+ bytes/);
-  const config = await runCli(['exporter', '--listen', '127.0.0.1:0', '--config', '/dev/zero'], { env, limitMs: 10_000 });
+  const config = await runCli(['exporter', '--listen', '127.0.0.1:0', '--config', '/dev/zero'], {
+    env,
+    limitMs: 10_000,
+  });
   assert.equal(config.code, 2, config.stderr);
   assert.match(config.stderr, /--config: \/dev\/zero is over \d+ bytes/);
-  const dkim = await runCli(['send', '--dry-run', '--from', 'ann@example.test', '--to', 'bob@example.test', '--dkim-key', '/dev/zero', '--dkim-selector', 's'], { env, limitMs: 10_000 });
+  const dkim = await runCli(
+    [
+      'send',
+      '--dry-run',
+      '--from',
+      'ann@example.test',
+      '--to',
+      'bob@example.test',
+      '--dkim-key',
+      '/dev/zero',
+      '--dkim-selector',
+      's',
+    ],
+    { env, limitMs: 10_000 },
+  );
   assert.equal(dkim.code, 2, dkim.stderr);
   assert.match(dkim.stderr, /--dkim-key: \/dev\/zero is over \d+ bytes/);
 });
@@ -117,19 +157,27 @@ test('option files are read to a bound: /dev/zero as --password-file, --targets,
 test('--list: mechanisms before and after TLS, PLAIN/LOGIN before TLS marked unsafe', async () => {
   const r = await runCli(['auth', at(peer), '--list']);
   assert.equal(r.code, 0);
-  assert.match(r.stdout, /^=== AUTH before TLS: PLAIN \(UNSAFE here: the password would cross in clear\), LOGIN \(UNSAFE/m);
+  assert.match(
+    r.stdout,
+    /^=== AUTH before TLS: PLAIN \(UNSAFE here: the password would cross in clear\), LOGIN \(UNSAFE/m,
+  );
   assert.match(r.stdout, /^=== AUTH after TLS: PLAIN \(ok\), LOGIN \(ok\), CRAM-MD5 \(ok\), XOAUTH2 \(ok\)$/m);
 });
 
 test('--list and the refusal name what XOAUTH2 would expose in clear: the access token, not a password', async () => {
   const server = await rawServer((s) => {
     s.write('220 x.test ESMTP\r\n');
-    lineServer(s, (line) => (/^EHLO/i.test(line) ? '250-x.test\r\n250 AUTH XOAUTH2\r\n' : /^QUIT/i.test(line) ? '221 bye\r\n' : '500 no\r\n'));
+    lineServer(s, (line) =>
+      /^EHLO/i.test(line) ? '250-x.test\r\n250 AUTH XOAUTH2\r\n' : /^QUIT/i.test(line) ? '221 bye\r\n' : '500 no\r\n',
+    );
   });
   try {
     const list = await runCli(['auth', `127.0.0.1:${server.port}`, '--list', '--starttls', 'never']);
     assert.match(list.stdout, /^=== AUTH before TLS: XOAUTH2 \(UNSAFE here: the access token would cross in clear\)/m);
-    const refused = await runCli(['auth', `127.0.0.1:${server.port}`, '--starttls', 'never', '--user', 'u@x.test', '--mech', 'XOAUTH2'], { env: { SMTPKIT_TOKEN: 't0ken', SMTPKIT_PASSWORD: 't0ken' } });
+    const refused = await runCli(
+      ['auth', `127.0.0.1:${server.port}`, '--starttls', 'never', '--user', 'u@x.test', '--mech', 'XOAUTH2'],
+      { env: { SMTPKIT_TOKEN: 't0ken', SMTPKIT_PASSWORD: 't0ken' } },
+    );
     assert.equal(refused.code, 7, refused.stderr);
     assert.match(refused.stderr, /refusing to send credentials without TLS \(XOAUTH2 sends the access token itself\)/);
     assert.ok(!server.received.join('').includes('AUTH'), 'nothing was sent');
@@ -189,9 +237,26 @@ test('a server that keeps answering 334 gets each secret once, then the exchange
       ['XOAUTH2', TOKEN, ['AUTH XOAUTH2', ...Array(10).fill(''), '*']],
     ] as const) {
       received.length = 0;
-      const r = await runCli(['auth', `127.0.0.1:${server.port}`, '--user', USER, '--mech', mech, '--allow-plaintext', '--starttls', 'never'], { env: { SMTPKIT_PASSWORD: secret } });
+      const r = await runCli(
+        [
+          'auth',
+          `127.0.0.1:${server.port}`,
+          '--user',
+          USER,
+          '--mech',
+          mech,
+          '--allow-plaintext',
+          '--starttls',
+          'never',
+        ],
+        { env: { SMTPKIT_PASSWORD: secret } },
+      );
       assert.equal(r.code, 7, `${mech}: ${r.stdout}${r.stderr}`);
-      const auth = received.filter((l) => !/^(EHLO|QUIT)/.test(l)).map((l) => (mech === 'CRAM-MD5' && !/^(AUTH|\*)/.test(l) ? 'digest' : l.replace(/^AUTH XOAUTH2 .*/, 'AUTH XOAUTH2')));
+      const auth = received
+        .filter((l) => !/^(EHLO|QUIT)/.test(l))
+        .map((l) =>
+          mech === 'CRAM-MD5' && !/^(AUTH|\*)/.test(l) ? 'digest' : l.replace(/^AUTH XOAUTH2 .*/, 'AUTH XOAUTH2'),
+        );
       assert.deepEqual(auth, expected, `${mech}: what the server received`);
     }
   } finally {

@@ -5,7 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +29,10 @@ after(() => rmSync(home, { recursive: true, force: true }));
 const builtIn = typeof (module as { enableCompileCache?: unknown }).enableCompileCache === 'function';
 
 function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -59,45 +73,62 @@ test('NODE_DISABLE_COMPILE_CACHE turns it off', async () => {
   assert.deepEqual(entries(h), []);
 });
 
-test('a stale or corrupt entry is replaced, and the run is unaffected', { skip: builtIn && 'Node keeps its own cache here' }, async () => {
-  const h = join(home, 'stale');
-  mkdirSync(h);
-  const good = await run(['explain', '421'], { HOME: h });
-  const dir = join(h, '.cache', 'smtpkit');
-  const [name] = entries(dir).filter((f) => f.endsWith('-explain.v8'));
-  assert.ok(name);
-  const file = join(dir, name);
-  const saved = readFileSync(file);
-  const stamp = saved.subarray(0, saved.indexOf(10) + 1).toString('latin1');
-  // Same stamp, broken code (V8 must reject it); then an entry for another build of the bundle.
-  for (const broken of [Buffer.concat([Buffer.from(stamp, 'latin1'), Buffer.alloc(4096, 7)]), Buffer.concat([Buffer.from(`v0.0.0 x64 1 1\n`), saved.subarray(stamp.length)])]) {
-    writeFileSync(file, broken);
-    const r = await run(['explain', '421'], { HOME: h });
-    assert.equal(r.code, 0, r.out);
-    assert.equal(r.out, good.out);
-    const now = readFileSync(file);
-    assert.notDeepEqual(now, broken, 'rewritten');
-    assert.equal(now.subarray(0, stamp.length).toString('latin1'), stamp);
-  }
-});
+test(
+  'a stale or corrupt entry is replaced, and the run is unaffected',
+  { skip: builtIn && 'Node keeps its own cache here' },
+  async () => {
+    const h = join(home, 'stale');
+    mkdirSync(h);
+    const good = await run(['explain', '421'], { HOME: h });
+    const dir = join(h, '.cache', 'smtpkit');
+    const [name] = entries(dir).filter((f) => f.endsWith('-explain.v8'));
+    assert.ok(name);
+    const file = join(dir, name);
+    const saved = readFileSync(file);
+    const stamp = saved.subarray(0, saved.indexOf(10) + 1).toString('latin1');
+    // Same stamp, broken code (V8 must reject it); then an entry for another build of the bundle.
+    for (const broken of [
+      Buffer.concat([Buffer.from(stamp, 'latin1'), Buffer.alloc(4096, 7)]),
+      Buffer.concat([Buffer.from(`v0.0.0 x64 1 1\n`), saved.subarray(stamp.length)]),
+    ]) {
+      writeFileSync(file, broken);
+      const r = await run(['explain', '421'], { HOME: h });
+      assert.equal(r.code, 0, r.out);
+      assert.equal(r.out, good.out);
+      const now = readFileSync(file);
+      assert.notDeepEqual(now, broken, 'rewritten');
+      assert.equal(now.subarray(0, stamp.length).toString('latin1'), stamp);
+    }
+  },
+);
 
-test('entries other installs left unrewritten for a month go when one is saved; recent ones and our own stay', { skip: builtIn && 'Node keeps its own cache here' }, async () => {
-  const h = join(home, 'prune');
-  const dir = join(h, '.cache', 'smtpkit');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const longAgo = new Date(Date.now() - 40 * 24 * 3600 * 1000);
-  const planted = { oldOther: 'deadbeef-ehlo.v8', oldTmp: 'deadbeef-probe.v8.4242.tmp', recentOther: 'cafef00d-ehlo.v8', notOurs: 'notes.txt' };
-  for (const name of Object.values(planted)) writeFileSync(join(dir, name), 'x', { mode: 0o600 });
-  for (const name of [planted.oldOther, planted.oldTmp, planted.notOurs]) utimesSync(join(dir, name), longAgo, longAgo);
-  const first = await run(['explain', '250'], { HOME: h });
-  assert.equal(first.code, 0, first.out);
-  const own = entries(dir).filter((f) => f.endsWith('-explain.v8'));
-  assert.equal(own.length, 1, 'our entry saved');
-  // Another command's first run saves (and prunes) again: an old entry of this very install stays.
-  utimesSync(join(dir, own[0]!), longAgo, longAgo);
-  const second = await run(['completion', 'bash'], { HOME: h });
-  assert.equal(second.code, 0, second.out);
-  const completion = entries(dir).filter((f) => f.endsWith('-completion.v8'));
-  assert.equal(completion.length, 1);
-  assert.deepEqual(entries(dir).sort(), [own[0]!, completion[0]!, planted.recentOther, planted.notOurs].sort());
-});
+test(
+  'entries other installs left unrewritten for a month go when one is saved; recent ones and our own stay',
+  { skip: builtIn && 'Node keeps its own cache here' },
+  async () => {
+    const h = join(home, 'prune');
+    const dir = join(h, '.cache', 'smtpkit');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const longAgo = new Date(Date.now() - 40 * 24 * 3600 * 1000);
+    const planted = {
+      oldOther: 'deadbeef-ehlo.v8',
+      oldTmp: 'deadbeef-probe.v8.4242.tmp',
+      recentOther: 'cafef00d-ehlo.v8',
+      notOurs: 'notes.txt',
+    };
+    for (const name of Object.values(planted)) writeFileSync(join(dir, name), 'x', { mode: 0o600 });
+    for (const name of [planted.oldOther, planted.oldTmp, planted.notOurs])
+      utimesSync(join(dir, name), longAgo, longAgo);
+    const first = await run(['explain', '250'], { HOME: h });
+    assert.equal(first.code, 0, first.out);
+    const own = entries(dir).filter((f) => f.endsWith('-explain.v8'));
+    assert.equal(own.length, 1, 'our entry saved');
+    // Another command's first run saves (and prunes) again: an old entry of this very install stays.
+    utimesSync(join(dir, own[0]!), longAgo, longAgo);
+    const second = await run(['completion', 'bash'], { HOME: h });
+    assert.equal(second.code, 0, second.out);
+    const completion = entries(dir).filter((f) => f.endsWith('-completion.v8'));
+    assert.equal(completion.length, 1);
+    assert.deepEqual(entries(dir).sort(), [own[0]!, completion[0]!, planted.recentOther, planted.notOurs].sort());
+  },
+);

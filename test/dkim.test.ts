@@ -67,20 +67,46 @@ after(async () => {
 });
 
 const dryRun = async (...args: string[]) => {
-  const r = await runCli(['send', '--dry-run', '--from', 'Ann <ann@example.test>', '--to', 'bob@example.test', '--subject', 'Grüße', ...args]);
+  const r = await runCli([
+    'send',
+    '--dry-run',
+    '--from',
+    'Ann <ann@example.test>',
+    '--to',
+    'bob@example.test',
+    '--subject',
+    'Grüße',
+    ...args,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   return Buffer.from(r.stdout, 'utf8');
 };
 const verify = async (message: Buffer | string, ...args: string[]) => {
-  const r = await runCli(['dkim-verify', '-', '--json', '--resolver', `127.0.0.1:${dns.port}`, '--dns-timeout', '1s', ...args], { input: message.toString() });
+  const r = await runCli(
+    ['dkim-verify', '-', '--json', '--resolver', `127.0.0.1:${dns.port}`, '--dns-timeout', '1s', ...args],
+    { input: message.toString() },
+  );
   return { code: r.code, doc: JSON.parse(r.stdout), stderr: r.stderr };
 };
 const reasons = (doc: { signatures: Array<{ reason: string }> }) => doc.signatures.map((s) => s.reason);
 
 test('smtpkit signs with RSA and an attachment: dkimpy verifies it, and so does dkim-verify', async () => {
-  const m = await dryRun('--body', 'Hello  there \n\n\n', '--attach', attachment, '--dkim-key', rsa, '--dkim-selector', 'rsa');
+  const m = await dryRun(
+    '--body',
+    'Hello  there \n\n\n',
+    '--attach',
+    attachment,
+    '--dkim-key',
+    rsa,
+    '--dkim-selector',
+    'rsa',
+  );
   assert.match(m.toString(), /^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed\/relaxed; d=example\.test; s=rsa;/);
-  assert.match(m.toString(), /h=From:From:To:Subject:Date:Message-ID:MIME-Version:Content-Type;/, 'the usual set, From oversigned');
+  assert.match(
+    m.toString(),
+    /h=From:From:To:Subject:Date:Message-ID:MIME-Version:Content-Type;/,
+    'the usual set, From oversigned',
+  );
   const py = dkimpyVerify(m, keys, dir);
   assert.ok(py.ok, py.output);
   const v = await verify(m);
@@ -92,7 +118,20 @@ test('smtpkit signs with RSA and an attachment: dkimpy verifies it, and so does 
 
 test('smtpkit signs with Ed25519 (RFC 8463), every canonicalization: dkimpy verifies each', async () => {
   for (const canon of ['relaxed/relaxed', 'simple/simple', 'relaxed/simple', 'simple/relaxed']) {
-    const m = await dryRun('--body', ' a \t b  \n\n \n', '--header', 'X-Folded:   spaced   value ', '--dkim-key', ed, '--dkim-selector', 'ed', '--dkim-canon', canon, '--dkim-headers', 'From:To:Subject:X-Folded');
+    const m = await dryRun(
+      '--body',
+      ' a \t b  \n\n \n',
+      '--header',
+      'X-Folded:   spaced   value ',
+      '--dkim-key',
+      ed,
+      '--dkim-selector',
+      'ed',
+      '--dkim-canon',
+      canon,
+      '--dkim-headers',
+      'From:To:Subject:X-Folded',
+    );
     assert.match(m.toString(), new RegExp(`a=ed25519-sha256; c=${canon};`));
     const py = dkimpyVerify(m, keys, dir);
     assert.ok(py.ok, `${canon}: ${py.output}`);
@@ -104,36 +143,142 @@ test('smtpkit signs with Ed25519 (RFC 8463), every canonicalization: dkimpy veri
 test('--data: a ready message (bare LF line ends, dot lines) is signed as it goes on the wire', async () => {
   const raw = join(dir, 'raw.eml');
   writeFileSync(raw, 'From: Ann <ann@example.test>\nTo: bob@example.test\nSubject: raw\n\nbody line\n.dot line\n\n\n');
-  const r = await runCli(['send', '--dry-run', '--from', 'ann@example.test', '--to', 'bob@example.test', '--data', raw, '--dkim-key', ed, '--dkim-selector', 'ed']);
+  const r = await runCli([
+    'send',
+    '--dry-run',
+    '--from',
+    'ann@example.test',
+    '--to',
+    'bob@example.test',
+    '--data',
+    raw,
+    '--dkim-key',
+    ed,
+    '--dkim-selector',
+    'ed',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const m = Buffer.from(r.stdout.replace(/\r?\n/g, '\r\n'));
   assert.ok(dkimpyVerify(m, keys, dir).ok);
-  assert.deepEqual(reasons((await verify(m)).doc), ['pass']);  // Standard input is a one-shot stream: spooled to a private file while hashed, then sent.
+  assert.deepEqual(reasons((await verify(m)).doc), ['pass']); // Standard input is a one-shot stream: spooled to a private file while hashed, then sent.
   const before = peer.messages.length;
-  const piped = await runCli(['send', `127.0.0.1:${peer.port}`, '--ca-file', TLS.ca, '--from', 'ann@example.test', '--to', 'bob@example.test', '--data', '-', '--dkim-key', rsa, '--dkim-selector', 'rsa'], { input: readFileSync(raw, 'utf8') });
+  const piped = await runCli(
+    [
+      'send',
+      `127.0.0.1:${peer.port}`,
+      '--ca-file',
+      TLS.ca,
+      '--from',
+      'ann@example.test',
+      '--to',
+      'bob@example.test',
+      '--data',
+      '-',
+      '--dkim-key',
+      rsa,
+      '--dkim-selector',
+      'rsa',
+    ],
+    { input: readFileSync(raw, 'utf8') },
+  );
   assert.equal(piped.code, 0, piped.stdout + piped.stderr);
   assert.match(piped.stdout, /DKIM-Signature: v=1; a=rsa-sha256/);
-  assert.ok(dkimpyVerify(peer.messages[before]!.data, keys, dir).ok, 'dkimpy verifies what the server received from stdin');
+  assert.ok(
+    dkimpyVerify(peer.messages[before]!.data, keys, dir).ok,
+    'dkimpy verifies what the server received from stdin',
+  );
 });
 
 test('send through a server: the DKIM-Signature shows in the transcript and the received message verifies with dkimpy', async () => {
   const before = peer.messages.length;
-  const r = await runCli(['send', `127.0.0.1:${peer.port}`, '--ca-file', TLS.ca, '--from', 'ann@example.test', '--to', 'bob@example.test', '--attach', attachment, '--dkim-key', rsa, '--dkim-selector', 'rsa']);
+  const r = await runCli([
+    'send',
+    `127.0.0.1:${peer.port}`,
+    '--ca-file',
+    TLS.ca,
+    '--from',
+    'ann@example.test',
+    '--to',
+    'bob@example.test',
+    '--attach',
+    attachment,
+    '--dkim-key',
+    rsa,
+    '--dkim-selector',
+    'rsa',
+  ]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /DKIM-Signature: v=1; a=rsa-sha256/);
   const received = peer.messages[before]!.data;
   assert.ok(dkimpyVerify(received, keys, dir).ok, 'dkimpy verifies what the server received');
-  const bdat = await runCli(['send', `127.0.0.1:${peer.port}`, '--ca-file', TLS.ca, '--from', 'ann@example.test', '--to', 'bob@example.test', '--bdat', '--dkim-key', ed, '--dkim-selector', 'ed']);
+  const bdat = await runCli([
+    'send',
+    `127.0.0.1:${peer.port}`,
+    '--ca-file',
+    TLS.ca,
+    '--from',
+    'ann@example.test',
+    '--to',
+    'bob@example.test',
+    '--bdat',
+    '--dkim-key',
+    ed,
+    '--dkim-selector',
+    'ed',
+  ]);
   assert.equal(bdat.code, 0, bdat.stdout);
   assert.ok(dkimpyVerify(peer.messages.at(-1)!.data, keys, dir).ok);
-  const json = await runCli(['send', `127.0.0.1:${peer.port}`, '--ca-file', TLS.ca, '--from', 'ann@example.test', '--to', 'bob@example.test', '--json', '--dkim-key', ed, '--dkim-selector', 'ed', '--dkim-domain', 'mail.example.test']);
-  assert.deepEqual(JSON.parse(json.stdout).result.dkim, { domain: 'mail.example.test', selector: 'ed', algorithm: 'ed25519-sha256', keyBits: 256, canonicalization: 'relaxed/relaxed' });
+  const json = await runCli([
+    'send',
+    `127.0.0.1:${peer.port}`,
+    '--ca-file',
+    TLS.ca,
+    '--from',
+    'ann@example.test',
+    '--to',
+    'bob@example.test',
+    '--json',
+    '--dkim-key',
+    ed,
+    '--dkim-selector',
+    'ed',
+    '--dkim-domain',
+    'mail.example.test',
+  ]);
+  assert.deepEqual(JSON.parse(json.stdout).result.dkim, {
+    domain: 'mail.example.test',
+    selector: 'ed',
+    algorithm: 'ed25519-sha256',
+    keyBits: 256,
+    canonicalization: 'relaxed/relaxed',
+  });
 });
 
 test('load mode signs once and every message it sends verifies with dkimpy, in one thread or several', async () => {
   for (const threads of ['1', '2']) {
     const before = peer.messages.length;
-    const r = await runCli(['send', `127.0.0.1:${peer.port}`, '--ca-file', TLS.ca, '--from', 'ann@example.test', '--to', 'bob@example.test', '--count', '6', '--concurrency', '2', '--dkim-key', threads === '1' ? rsa : ed, '--dkim-selector', threads === '1' ? 'rsa' : 'ed', '--json'], { env: { SMTPKIT_LOAD_THREADS: threads }, limitMs: 30_000 });
+    const r = await runCli(
+      [
+        'send',
+        `127.0.0.1:${peer.port}`,
+        '--ca-file',
+        TLS.ca,
+        '--from',
+        'ann@example.test',
+        '--to',
+        'bob@example.test',
+        '--count',
+        '6',
+        '--concurrency',
+        '2',
+        '--dkim-key',
+        threads === '1' ? rsa : ed,
+        '--dkim-selector',
+        threads === '1' ? 'rsa' : 'ed',
+        '--json',
+      ],
+      { env: { SMTPKIT_LOAD_THREADS: threads }, limitMs: 30_000 },
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const doc = JSON.parse(r.stdout);
     assert.deepEqual([doc.settings.threads, doc.result.accepted], [Number(threads), 6]);
@@ -152,7 +297,28 @@ test('load mode: a message DKIM cannot sign (a From: with no domain) is exit 2 b
   writeFileSync(file, 'From: nobody\r\nSubject: x\r\n\r\nhello\r\n');
   try {
     for (const threads of ['1', '2']) {
-      const r = await runCli(['send', `127.0.0.1:${server.port}`, '--from', 'ann@example.test', '--to', 'bob@example.test', '--data', file, '--count', '4', '--concurrency', '2', '--dkim-key', ed, '--dkim-selector', 'ed', '--json'], { env: { SMTPKIT_LOAD_THREADS: threads } });
+      const r = await runCli(
+        [
+          'send',
+          `127.0.0.1:${server.port}`,
+          '--from',
+          'ann@example.test',
+          '--to',
+          'bob@example.test',
+          '--data',
+          file,
+          '--count',
+          '4',
+          '--concurrency',
+          '2',
+          '--dkim-key',
+          ed,
+          '--dkim-selector',
+          'ed',
+          '--json',
+        ],
+        { env: { SMTPKIT_LOAD_THREADS: threads } },
+      );
       assert.equal(r.code, 2, r.stdout + r.stderr);
       // With --json the usage error is a JSON document too.
       const { outcome } = JSON.parse(r.stdout);
@@ -170,7 +336,30 @@ test('load mode with the message on standard input (--data -): read once, signed
   const input = 'From: ann@example.test\r\nTo: bob@example.test\r\nSubject: piped\r\n\r\nfrom a pipe\r\n';
   for (const threads of ['1', '2']) {
     const before = peer.messages.length;
-    const r = await runCli(['send', `127.0.0.1:${peer.port}`, '--ca-file', TLS.ca, '--from', 'ann@example.test', '--to', 'bob@example.test', '--data', '-', '--count', '3', '--concurrency', '2', '--dkim-key', ed, '--dkim-selector', 'ed', '--json'], { env: { SMTPKIT_LOAD_THREADS: threads }, input, limitMs: 30_000 });
+    const r = await runCli(
+      [
+        'send',
+        `127.0.0.1:${peer.port}`,
+        '--ca-file',
+        TLS.ca,
+        '--from',
+        'ann@example.test',
+        '--to',
+        'bob@example.test',
+        '--data',
+        '-',
+        '--count',
+        '3',
+        '--concurrency',
+        '2',
+        '--dkim-key',
+        ed,
+        '--dkim-selector',
+        'ed',
+        '--json',
+      ],
+      { env: { SMTPKIT_LOAD_THREADS: threads }, input, limitMs: 30_000 },
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(JSON.parse(r.stdout).result.accepted, 3);
     const received = peer.messages.slice(before);
@@ -190,7 +379,16 @@ test('signing options are checked before anything is sent', async () => {
   const small = await runCli([...base, '--dkim-key', rsa1024, '--dkim-selector', 'x']);
   assert.equal(small.code, 0);
   assert.match(small.stderr, /warning: the DKIM key has 1024 bits/);
-  for (const args of [['--dkim-key', rsa], ['--dkim-selector', 'x'], ['--dkim-key', rsa, '--dkim-selector', 'a b'], ['--dkim-key', rsa, '--dkim-selector', 'x', '--dkim-canon', 'loose'], ['--dkim-key', rsa, '--dkim-selector', 'x', '--dkim-headers', 'To:Subject'], ['--dkim-key', join(dir, 'none.pem'), '--dkim-selector', 'x'], ['--dkim-key', attachment, '--dkim-selector', 'x'], ['--dkim-key', rsa, '--dkim-selector', 'x\r\nBcc: y']]) {
+  for (const args of [
+    ['--dkim-key', rsa],
+    ['--dkim-selector', 'x'],
+    ['--dkim-key', rsa, '--dkim-selector', 'a b'],
+    ['--dkim-key', rsa, '--dkim-selector', 'x', '--dkim-canon', 'loose'],
+    ['--dkim-key', rsa, '--dkim-selector', 'x', '--dkim-headers', 'To:Subject'],
+    ['--dkim-key', join(dir, 'none.pem'), '--dkim-selector', 'x'],
+    ['--dkim-key', attachment, '--dkim-selector', 'x'],
+    ['--dkim-key', rsa, '--dkim-selector', 'x\r\nBcc: y'],
+  ]) {
     const r = await runCli([...base, ...args]);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.ok(!/at .+\.js:\d+/.test(r.stderr), r.stderr);
@@ -198,10 +396,18 @@ test('signing options are checked before anything is sent', async () => {
 });
 
 test('messages signed by dkimpy (RSA and Ed25519) pass dkim-verify', async () => {
-  const message = Buffer.from('From: Ann <ann@example.test>\r\nTo: bob@example.test\r\nSubject: from dkimpy\r\nDate: Sat, 28 Nov 2026 10:00:00 +0000\r\n\r\nHello,\r\n\r\nsigned elsewhere.\r\n');
-  for (const [key, sel, ed25519] of [[rsa, 'rsa', false], [ed, 'ed', true]] as const) {
+  const message = Buffer.from(
+    'From: Ann <ann@example.test>\r\nTo: bob@example.test\r\nSubject: from dkimpy\r\nDate: Sat, 28 Nov 2026 10:00:00 +0000\r\n\r\nHello,\r\n\r\nsigned elsewhere.\r\n',
+  );
+  for (const [key, sel, ed25519] of [
+    [rsa, 'rsa', false],
+    [ed, 'ed', true],
+  ] as const) {
     for (const canon of ['relaxed/relaxed', 'simple/simple']) {
-      const signed = dkimpySign(message, sel, 'example.test', key, ['from', 'to', 'subject', 'date'], { canon, ed25519 });
+      const signed = dkimpySign(message, sel, 'example.test', key, ['from', 'to', 'subject', 'date'], {
+        canon,
+        ed25519,
+      });
       const v = await verify(signed);
       assert.equal(v.code, 0, `${sel} ${canon}: ${JSON.stringify(v.doc.signatures)}`);
     }
@@ -209,7 +415,9 @@ test('messages signed by dkimpy (RSA and Ed25519) pass dkim-verify', async () =>
 });
 
 test('altered copies fail with the right explanation', async () => {
-  const message = Buffer.from('From: Ann <ann@example.test>\r\nTo: bob@example.test\r\nSubject: original\r\n\r\nThe body.\r\n');
+  const message = Buffer.from(
+    'From: Ann <ann@example.test>\r\nTo: bob@example.test\r\nSubject: original\r\n\r\nThe body.\r\n',
+  );
   const signed = dkimpySign(message, 'rsa', 'example.test', rsa, ['from', 'to', 'subject']).toString();
   const cases: Array<[string, string, string, number]> = [
     ['body', signed.replace('The body.', 'The body!'), 'body-hash-mismatch', 1],
@@ -231,7 +439,11 @@ test('altered copies fail with the right explanation', async () => {
     assert.ok(v.doc.signatures[0].explanation.length > 20, name);
   }
   // h= is itself signed: narrowing it breaks the signature; a field added above it is not signed and does not matter.
-  assert.equal((await verify(signed.replace('To: bob@example.test', 'To: eve@example.test').replace('h=from : to', 'h=from'))).code, 1);
+  assert.equal(
+    (await verify(signed.replace('To: bob@example.test', 'To: eve@example.test').replace('h=from : to', 'h=from')))
+      .code,
+    1,
+  );
   assert.equal((await verify(`X-Added: later\r\n${signed}`)).code, 0);
 });
 
@@ -248,7 +460,10 @@ test('alignment: a subdomain aligns relaxed through the DNS tree walk; another d
   const message = Buffer.from('From: ann@example.test\r\nSubject: a\r\n\r\nx\r\n');
   const sub = await verify(dkimpySign(message, 'rsa', 'mail.example.test', rsa, ['from', 'subject']));
   assert.equal(sub.code, 0);
-  assert.deepEqual({ strict: sub.doc.alignment[0].strict, relaxed: sub.doc.alignment[0].relaxed, org: sub.doc.alignment[0].fromOrg }, { strict: false, relaxed: true, org: 'example.test' });
+  assert.deepEqual(
+    { strict: sub.doc.alignment[0].strict, relaxed: sub.doc.alignment[0].relaxed, org: sub.doc.alignment[0].fromOrg },
+    { strict: false, relaxed: true, org: 'example.test' },
+  );
   const elsewhere = await verify(dkimpySign(message, 'rsa', 'elsewhere.test', rsa, ['from', 'subject']));
   assert.equal(elsewhere.code, 0, 'the signature itself passes');
   assert.equal(elsewhere.doc.alignment[0].relaxed, false);
@@ -270,20 +485,30 @@ test('alignment of an internationalized From: domain is judged on its A-labels: 
   const same = await verify(dkimpySign(message, 'rsa', 'xn--bcher-kva.test', rsa, ['from', 'subject']));
   assert.equal(same.code, 0, same.stderr);
   assert.equal(same.doc.signatures[0].result, 'pass');
-  assert.deepEqual({ strict: same.doc.alignment[0].strict, relaxed: same.doc.alignment[0].relaxed }, { strict: true, relaxed: true });
+  assert.deepEqual(
+    { strict: same.doc.alignment[0].strict, relaxed: same.doc.alignment[0].relaxed },
+    { strict: true, relaxed: true },
+  );
   const sub = await verify(dkimpySign(message, 'rsa', 'mail.xn--bcher-kva.test', rsa, ['from', 'subject']));
   assert.equal(sub.doc.signatures[0].result, 'pass');
-  assert.deepEqual({ strict: sub.doc.alignment[0].strict, relaxed: sub.doc.alignment[0].relaxed, org: sub.doc.alignment[0].fromOrg }, { strict: false, relaxed: true, org: 'xn--bcher-kva.test' });
+  assert.deepEqual(
+    { strict: sub.doc.alignment[0].strict, relaxed: sub.doc.alignment[0].relaxed, org: sub.doc.alignment[0].fromOrg },
+    { strict: false, relaxed: true, org: 'xn--bcher-kva.test' },
+  );
   assert.match(sub.doc.outcome.message, /aligned with From: bücher\.test/);
 });
 
 test('dkim-verify: text output explains; no signature exits 1; unreadable file exits 2', async () => {
   const message = Buffer.from('From: ann@example.test\r\nSubject: t\r\n\r\nx\r\n');
-  const signed = dkimpySign(message, 'rsa', 'example.test', rsa, ['from', 'subject']).toString().replace('\r\nx\r\n', '\r\ny\r\n');
+  const signed = dkimpySign(message, 'rsa', 'example.test', rsa, ['from', 'subject'])
+    .toString()
+    .replace('\r\nx\r\n', '\r\ny\r\n');
   const r = await runCli(['dkim-verify', '-', '--resolver', `127.0.0.1:${dns.port}`], { input: signed });
   assert.equal(r.code, 1);
   assert.match(r.stdout, /✖ #1 fail \(body-hash-mismatch\): body hash mismatch: the body changed after signing/);
-  const none = await runCli(['dkim-verify', '-', '--json', '--resolver', `127.0.0.1:${dns.port}`], { input: message.toString() });
+  const none = await runCli(['dkim-verify', '-', '--json', '--resolver', `127.0.0.1:${dns.port}`], {
+    input: message.toString(),
+  });
   assert.equal(none.code, 1);
   assert.equal(JSON.parse(none.stdout).outcome.message, 'the message has no DKIM-Signature');
   const missing = await runCli(['dkim-verify', join(dir, 'nope.eml'), '--resolver', `127.0.0.1:${dns.port}`]);
@@ -300,7 +525,10 @@ async function peakRssOf(args: string[]): Promise<{ code: number | null; peak: n
   child.stderr.on('data', (d) => (stderr += d));
   const poll = setInterval(() => {
     try {
-      peak = Math.max(peak, Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024);
+      peak = Math.max(
+        peak,
+        Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024,
+      );
     } catch {
       /* exited */
     }
@@ -310,30 +538,80 @@ async function peakRssOf(args: string[]): Promise<{ code: number | null; peak: n
   return { code, peak, stderr };
 }
 
-test('a 50 MB attachment is signed and verified in bounded memory (the body hash streams)', { skip: process.platform !== 'linux' ? 'reads /proc' : false }, async () => {
-  const { closeSync, openSync, writeSync } = await import('node:fs');
-  const big = join(dir, 'big.bin');
-  const fd = openSync(big, 'w');
-  for (let i = 0; i < 50; i++) writeSync(fd, Buffer.alloc(1024 * 1024, i));
-  closeSync(fd);
-  const signed = join(dir, 'big.eml');
-  const { spawnSync } = await import('node:child_process');
-  const { BIN } = await import('./helpers/paths.js');
-  const out = openSync(signed, 'w');
-  const s = spawnSync(process.execPath, [BIN, 'send', '--dry-run', '--from', 'ann@example.test', '--to', 'bob@example.test', '--attach', big, '--dkim-key', rsa, '--dkim-selector', 'rsa'], { stdio: ['ignore', out, 'pipe'] });
-  closeSync(out);
-  assert.equal(s.status, 0, String(s.stderr));
-  const sign = await peakRssOf(['send', '--dry-run', '--from', 'ann@example.test', '--to', 'bob@example.test', '--attach', big, '--dkim-key', rsa, '--dkim-selector', 'rsa']);
-  assert.equal(sign.code, 0, sign.stderr);
-  assert.ok(sign.peak > 0 && sign.peak < 150 * 1024 * 1024, `signing: peak RSS ${Math.round(sign.peak / 1048576)} MiB for a 68 MB message`);
-  const check = await peakRssOf(['dkim-verify', signed, '--resolver', `127.0.0.1:${dns.port}`, '-q']);
-  assert.equal(check.code, 0, check.stderr);
-  assert.ok(check.peak > 0 && check.peak < 150 * 1024 * 1024, `verifying: peak RSS ${Math.round(check.peak / 1048576)} MiB`);
-});
+test(
+  'a 50 MB attachment is signed and verified in bounded memory (the body hash streams)',
+  { skip: process.platform !== 'linux' ? 'reads /proc' : false },
+  async () => {
+    const { closeSync, openSync, writeSync } = await import('node:fs');
+    const big = join(dir, 'big.bin');
+    const fd = openSync(big, 'w');
+    for (let i = 0; i < 50; i++) writeSync(fd, Buffer.alloc(1024 * 1024, i));
+    closeSync(fd);
+    const signed = join(dir, 'big.eml');
+    const { spawnSync } = await import('node:child_process');
+    const { BIN } = await import('./helpers/paths.js');
+    const out = openSync(signed, 'w');
+    const s = spawnSync(
+      process.execPath,
+      [
+        BIN,
+        'send',
+        '--dry-run',
+        '--from',
+        'ann@example.test',
+        '--to',
+        'bob@example.test',
+        '--attach',
+        big,
+        '--dkim-key',
+        rsa,
+        '--dkim-selector',
+        'rsa',
+      ],
+      { stdio: ['ignore', out, 'pipe'] },
+    );
+    closeSync(out);
+    assert.equal(s.status, 0, String(s.stderr));
+    const sign = await peakRssOf([
+      'send',
+      '--dry-run',
+      '--from',
+      'ann@example.test',
+      '--to',
+      'bob@example.test',
+      '--attach',
+      big,
+      '--dkim-key',
+      rsa,
+      '--dkim-selector',
+      'rsa',
+    ]);
+    assert.equal(sign.code, 0, sign.stderr);
+    assert.ok(
+      sign.peak > 0 && sign.peak < 150 * 1024 * 1024,
+      `signing: peak RSS ${Math.round(sign.peak / 1048576)} MiB for a 68 MB message`,
+    );
+    const check = await peakRssOf(['dkim-verify', signed, '--resolver', `127.0.0.1:${dns.port}`, '-q']);
+    assert.equal(check.code, 0, check.stderr);
+    assert.ok(
+      check.peak > 0 && check.peak < 150 * 1024 * 1024,
+      `verifying: peak RSS ${Math.round(check.peak / 1048576)} MiB`,
+    );
+  },
+);
 
 test('mx-lookup --dkim-selector judges published keys: size, type, testing, revoked, syntax, CNAME to a provider', async () => {
   const check = async (...selectors: string[]) => {
-    const r = await runCli(['mx-lookup', 'keys.test', '--json', '--resolver', `127.0.0.1:${dns.port}`, '--dns-timeout', '1s', ...selectors.flatMap((s) => ['--dkim-selector', s])]);
+    const r = await runCli([
+      'mx-lookup',
+      'keys.test',
+      '--json',
+      '--resolver',
+      `127.0.0.1:${dns.port}`,
+      '--dns-timeout',
+      '1s',
+      ...selectors.flatMap((s) => ['--dkim-selector', s]),
+    ]);
     const f = JSON.parse(r.stdout).checks.find((c: { check: string }) => c.check === 'DKIM');
     return { code: r.code, f };
   };
@@ -356,28 +634,75 @@ test('mx-lookup --dkim-selector judges published keys: size, type, testing, revo
     assert.equal(r.f.issues[0].ref, ref, selector);
     assert.equal(r.code, status === 'fail' ? 1 : 0, selector);
   }
-  const guessed = await runCli(['mx-lookup', 'keys.test', '--checks', '--json', '--resolver', `127.0.0.1:${dns.port}`, '--dns-timeout', '1s']);
+  const guessed = await runCli([
+    'mx-lookup',
+    'keys.test',
+    '--checks',
+    '--json',
+    '--resolver',
+    `127.0.0.1:${dns.port}`,
+    '--dns-timeout',
+    '1s',
+  ]);
   const f = JSON.parse(guessed.stdout).checks.find((c: { check: string }) => c.check === 'DKIM');
   assert.match(f.summary, /1 key published and usable \(found by guessing common selectors\)/);
-  assert.match(f.details.join('\n'), /selector1\._domainkey\.keys\.test is a CNAME to selector1-keys-test\._domainkey\.provider\.test/);
-  const none = await runCli(['mx-lookup', 'nokeys.test', '--checks', '--json', '--resolver', `127.0.0.1:${dns.port}`, '--dns-timeout', '1s']);
+  assert.match(
+    f.details.join('\n'),
+    /selector1\._domainkey\.keys\.test is a CNAME to selector1-keys-test\._domainkey\.provider\.test/,
+  );
+  const none = await runCli([
+    'mx-lookup',
+    'nokeys.test',
+    '--checks',
+    '--json',
+    '--resolver',
+    `127.0.0.1:${dns.port}`,
+    '--dns-timeout',
+    '1s',
+  ]);
   const n = JSON.parse(none.stdout).checks.find((c: { check: string }) => c.check === 'DKIM');
   assert.equal(n.status, 'absent');
   assert.match(n.summary, /that proves nothing/);
-  const bad = await runCli(['mx-lookup', 'keys.test', '--dkim-selector', 'a\r\nb', '--resolver', `127.0.0.1:${dns.port}`]);
+  const bad = await runCli([
+    'mx-lookup',
+    'keys.test',
+    '--dkim-selector',
+    'a\r\nb',
+    '--resolver',
+    `127.0.0.1:${dns.port}`,
+  ]);
   assert.equal(bad.code, 2);
 });
 
 test('rsa-sha1 is reported as a weak algorithm even when the signature is valid (RFC 8301)', async () => {
-  const signed = dkimpySign(Buffer.from('From: ann@example.test\r\nSubject: old\r\n\r\nx\r\n'), 'rsa', 'example.test', rsa, ['from', 'subject'], { algorithm: 'rsa-sha1' });
+  const signed = dkimpySign(
+    Buffer.from('From: ann@example.test\r\nSubject: old\r\n\r\nx\r\n'),
+    'rsa',
+    'example.test',
+    rsa,
+    ['from', 'subject'],
+    { algorithm: 'rsa-sha1' },
+  );
   const v = await verify(signed);
   assert.deepEqual(reasons(v.doc), ['weak-algorithm']);
   assert.equal(v.code, 1);
 });
 
 test('the streamed body hash does not depend on where the chunks split (CR|LF, spaces, blank lines at the end)', () => {
-  const bodies = ['a  b \t\r\n\r\n c\r\n\r\n\r\n', 'x\r', 'x\ny\r\n \n\t\n', '', '\r\n\r\n', 'no end', ' lead\r\n\r\ntrail \r\n', 'a\rb\r\r\n'];
-  for (let seed = 0; seed < 20; seed++) bodies.push(Array.from({ length: 200 }, (_, i) => ' \t\r\nab.'[(i * 7 + seed * 13 + ((i * seed) % 5)) % 8]).join(''));
+  const bodies = [
+    'a  b \t\r\n\r\n c\r\n\r\n\r\n',
+    'x\r',
+    'x\ny\r\n \n\t\n',
+    '',
+    '\r\n\r\n',
+    'no end',
+    ' lead\r\n\r\ntrail \r\n',
+    'a\rb\r\r\n',
+  ];
+  for (let seed = 0; seed < 20; seed++)
+    bodies.push(
+      Array.from({ length: 200 }, (_, i) => ' \t\r\nab.'[(i * 7 + seed * 13 + ((i * seed) % 5)) % 8]).join(''),
+    );
   for (const body of bodies) {
     for (const canon of ['simple', 'relaxed'] as const) {
       const whole = new BodyHasher(canon);
@@ -397,8 +722,14 @@ test('the streamed body hash does not depend on where the chunks split (CR|LF, s
 });
 
 test('raw 8-bit header bytes (not UTF-8) are signed and verified byte for byte', async () => {
-  const raw = Buffer.concat([Buffer.from('From: ann@example.test\r\nTo: bob@example.test\r\nSubject: caf'), Buffer.from([0xe9, 0x20, 0xff]), Buffer.from('\r\n\r\nbody\r\n')]);
-  const signedByThem = dkimpySign(raw, 'rsa', 'example.test', rsa, ['from', 'to', 'subject'], { canon: 'simple/simple' });
+  const raw = Buffer.concat([
+    Buffer.from('From: ann@example.test\r\nTo: bob@example.test\r\nSubject: caf'),
+    Buffer.from([0xe9, 0x20, 0xff]),
+    Buffer.from('\r\n\r\nbody\r\n'),
+  ]);
+  const signedByThem = dkimpySign(raw, 'rsa', 'example.test', rsa, ['from', 'to', 'subject'], {
+    canon: 'simple/simple',
+  });
   const theirs = join(dir, 'latin1-dkimpy.eml');
   writeFileSync(theirs, signedByThem);
   const r = await runCli(['dkim-verify', theirs, '--json', '--resolver', `127.0.0.1:${dns.port}`]);
@@ -410,14 +741,37 @@ test('raw 8-bit header bytes (not UTF-8) are signed and verified byte for byte',
   const { BIN } = await import('./helpers/paths.js');
   const { openSync, closeSync } = await import('node:fs');
   const fd = openSync(out, 'w');
-  const s = spawnSync(process.execPath, [BIN, 'send', '--dry-run', '--from', 'ann@example.test', '--to', 'bob@example.test', '--data', file, '--dkim-key', rsa, '--dkim-selector', 'rsa', '--dkim-canon', 'simple/simple'], { stdio: ['ignore', fd, 'pipe'] });
+  const s = spawnSync(
+    process.execPath,
+    [
+      BIN,
+      'send',
+      '--dry-run',
+      '--from',
+      'ann@example.test',
+      '--to',
+      'bob@example.test',
+      '--data',
+      file,
+      '--dkim-key',
+      rsa,
+      '--dkim-selector',
+      'rsa',
+      '--dkim-canon',
+      'simple/simple',
+    ],
+    { stdio: ['ignore', fd, 'pipe'] },
+  );
   closeSync(fd);
   assert.equal(s.status, 0, String(s.stderr));
   assert.ok(dkimpyVerify(readFileSync(out), keys, dir).ok);
 });
 
 test('dkim-verify shows UTF-8 header values decoded (From: domain, tag values), never as latin1 mojibake, and still escaped', async () => {
-  const message = Buffer.from('From: Jörg Müller <jörg@bücher.test>\r\nTo: bob@example.test\r\nSubject: Grüße\r\n\r\nbody\r\n', 'utf8');
+  const message = Buffer.from(
+    'From: Jörg Müller <jörg@bücher.test>\r\nTo: bob@example.test\r\nSubject: Grüße\r\n\r\nbody\r\n',
+    'utf8',
+  );
   const signed = dkimpySign(message, 'rsa', 'example.test', rsa, ['from', 'to', 'subject']).toString('utf8');
   const text = await runCli(['dkim-verify', '-', '--resolver', `127.0.0.1:${dns.port}`], { input: signed });
   assert.equal(text.code, 0, text.stderr);
@@ -431,7 +785,9 @@ test('dkim-verify shows UTF-8 header values decoded (From: domain, tag values), 
   assert.equal(renamed.doc.signatures[0].selector, 'schlüssel');
   assert.match(renamed.doc.signatures[0].explanation, /no key at schlüssel\._domainkey\.example\.test/);
   // Decoded is not raw: a C1 control (U+009B, a one-byte CSI) in the domain is shown escaped.
-  const hostile = await runCli(['dkim-verify', '-', '--resolver', `127.0.0.1:${dns.port}`], { input: signed.replace('bücher.test>', 'bü\u009b2Jcher.test>') });
+  const hostile = await runCli(['dkim-verify', '-', '--resolver', `127.0.0.1:${dns.port}`], {
+    input: signed.replace('bücher.test>', 'bü\u009b2Jcher.test>'),
+  });
   assert.match(hostile.stdout, /From: domain bü\\x9b2jcher\.test$/m);
   assert.doesNotMatch(hostile.stdout, /\u009b/);
 });

@@ -38,10 +38,12 @@ before(async () => {
     },
   });
   dns = await dnsServer({
-    ...Object.fromEntries(FAULTS.flatMap(([fault]) => [
-      [domain(fault), { fault, only: 'MX' as const, records: own(fault) }],
-      [`mx.${domain(fault)}`, [{ type: 'A' as const, address: '127.0.0.1' }]],
-    ])),
+    ...Object.fromEntries(
+      FAULTS.flatMap(([fault]) => [
+        [domain(fault), { fault, only: 'MX' as const, records: own(fault) }],
+        [`mx.${domain(fault)}`, [{ type: 'A' as const, address: '127.0.0.1' }]],
+      ]),
+    ),
     // Every other kind of look-up goes through the same check.
     'good.test': [
       { type: 'MX', exchange: 'mx.good.test', priority: 10 },
@@ -49,8 +51,14 @@ before(async () => {
     ],
     'mx.good.test': [{ type: 'A', address: '127.0.0.1' }],
     '_dmarc.good.test': { fault: 'pointerLoop', records: [{ type: 'TXT', data: 'v=DMARC1; p=reject' }] },
-    '_25._tcp.mx.good.test': { fault: 'cutMidRecord', records: [{ type: 'TLSA', data: Buffer.concat([Buffer.from([3, 1, 1]), Buffer.alloc(32, 1)]) }] },
-    '_smtp._tls.good.test': { fault: 'badRdata', records: [{ type: 'TXT', data: 'v=TLSRPTv1; rua=mailto:r@good.test' }] },
+    '_25._tcp.mx.good.test': {
+      fault: 'cutMidRecord',
+      records: [{ type: 'TLSA', data: Buffer.concat([Buffer.from([3, 1, 1]), Buffer.alloc(32, 1)]) }],
+    },
+    '_smtp._tls.good.test': {
+      fault: 'badRdata',
+      records: [{ type: 'TXT', data: 'v=TLSRPTv1; rua=mailto:r@good.test' }],
+    },
     '1.0.0.127.in-addr.arpa': { fault: 'tcAlways', records: [{ type: 'PTR', domain: 'mx.good.test' }] },
   });
 });
@@ -71,7 +79,12 @@ for (const tcp of [false, true]) {
       assert.equal(doc.outcome.dnsError.kind, 'malformed');
       assert.equal(doc.outcome.dnsError.type, 'MX');
       assert.match(doc.outcome.message, why);
-      assert.match(doc.outcome.message, fault === 'wrongQuestion' && !tcp ? /no answer within 1s; the only answer was not to our question/ : new RegExp(`the answer from 127\\.0\\.0\\.1:${dns.port} is malformed`));
+      assert.match(
+        doc.outcome.message,
+        fault === 'wrongQuestion' && !tcp
+          ? /no answer within 1s; the only answer was not to our question/
+          : new RegExp(`the answer from 127\\.0\\.0\\.1:${dns.port} is malformed`),
+      );
     });
   }
 }
@@ -79,14 +92,29 @@ for (const tcp of [false, true]) {
 test('mx-lookup in text: a pointer loop is said as a malformed answer on stderr, not "no MX: the domain itself"', async () => {
   const r = await runCli(['mx-lookup', domain('pointerLoop'), ...resolver()]);
   assert.equal(r.code, 3);
-  assert.match(r.stderr, /^\*\*\* MX pointerloop\.test: the answer from 127\.0\.0\.1:\d+ is malformed: the name of answer record 1 of 1 has a compression pointer loop/m);
+  assert.match(
+    r.stderr,
+    /^\*\*\* MX pointerloop\.test: the answer from 127\.0\.0\.1:\d+ is malformed: the name of answer record 1 of 1 has a compression pointer loop/m,
+  );
   assert.doesNotMatch(r.stdout + r.stderr, /no MX|implicit/);
 });
 
 test('send via MX to a domain whose MX answer is malformed: nothing is delivered, no connection is made, exit 3', async () => {
   for (const fault of ['pointerLoop', 'cutMidRecord', 'tcAlways', 'countMismatch', 'badRdata'] as const) {
     const before = { connections, messages: peer.messages.length };
-    const r = await runCli(['send', '--from', 'a@client.test', '--to', `b@${domain(fault)}`, ...resolver(), '--port', String(peer.port), '--timeout', '2s', '--json']);
+    const r = await runCli([
+      'send',
+      '--from',
+      'a@client.test',
+      '--to',
+      `b@${domain(fault)}`,
+      ...resolver(),
+      '--port',
+      String(peer.port),
+      '--timeout',
+      '2s',
+      '--json',
+    ]);
     assert.equal(r.code, 3, `${fault}: ${r.stdout}${r.stderr}`);
     assert.equal(JSON.parse(r.stdout).outcome.kind, 'malformed', fault);
     assert.equal(connections, before.connections, `${fault}: no SMTP connection`);
@@ -114,7 +142,8 @@ test('checkAnswer on hand-made bytes: backward pointers chained are fine; forwar
   const asked = { id: 0x1234, name: 'a.test', type: 15, class: 1 };
   const header = (an: number) => Buffer.from([0x12, 0x34, 0x81, 0x80, 0, 1, 0, an, 0, 0, 0, 0]);
   const question = Buffer.from([1, 0x61, 4, 0x74, 0x65, 0x73, 0x74, 0, 0, 15, 0, 1]); // a.test MX IN, at byte 12
-  const rr = (owner: number[], rdata: number[]) => Buffer.from([...owner, 0, 15, 0, 1, 0, 0, 1, 0, rdata.length >> 8, rdata.length & 0xff, ...rdata]);
+  const rr = (owner: number[], rdata: number[]) =>
+    Buffer.from([...owner, 0, 15, 0, 1, 0, 0, 1, 0, rdata.length >> 8, rdata.length & 0xff, ...rdata]);
   // MX 10 mx.<pointer to "test" at 14>, owner a pointer to the question name at 12.
   const good = Buffer.concat([header(1), question, rr([0xc0, 12], [0, 10, 2, 0x6d, 0x78, 0xc0, 14])]);
   assert.deepEqual(checkAnswer(good, asked, false).ok, true);
@@ -122,11 +151,20 @@ test('checkAnswer on hand-made bytes: backward pointers chained are fine; forwar
     const v = checkAnswer(buf, asked, false);
     return v.ok ? 'ok' : v.problem;
   };
-  assert.match(verdict(Buffer.concat([header(1), question, rr([0xc0, 24], [0, 10, 0])])), /compression pointer loop: the pointer at byte 24 points to byte 24/);
+  assert.match(
+    verdict(Buffer.concat([header(1), question, rr([0xc0, 24], [0, 10, 0])])),
+    /compression pointer loop: the pointer at byte 24 points to byte 24/,
+  );
   assert.match(verdict(Buffer.concat([header(1), question, rr([0xc0, 40], [0, 10, 0])])), /compression pointer loop/);
   assert.match(verdict(Buffer.concat([header(1), question, rr([0xc0, 2], [0, 10, 0])])), /pointer into the header/);
-  assert.match(verdict(Buffer.concat([header(1), question, rr([0x41, 0x61, 0], [0, 10, 0])])), /label length byte 0x41 with reserved bits/);
-  assert.match(verdict(Buffer.concat([header(2), question, rr([0xc0, 12], [0, 10, 0])])), /counts 2 answer record\(s\), but the message ends after 1/);
+  assert.match(
+    verdict(Buffer.concat([header(1), question, rr([0x41, 0x61, 0], [0, 10, 0])])),
+    /label length byte 0x41 with reserved bits/,
+  );
+  assert.match(
+    verdict(Buffer.concat([header(2), question, rr([0xc0, 12], [0, 10, 0])])),
+    /counts 2 answer record\(s\), but the message ends after 1/,
+  );
   const opt = Buffer.from([0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 0]);
   const twoOpt = Buffer.concat([header(0), question, opt, opt]);
   twoOpt.writeUInt16BE(2, 10);
@@ -145,7 +183,14 @@ test('DoH: the same check; a malformed answer or TC over HTTPS is a failure, nev
     req.on('end', () => {
       const q = DNS.Packet.parse(Buffer.concat(parts));
       const a = DNS.Packet.createResponseFromRequest(q);
-      a.answers.push({ name: String(q.questions[0]!.name), type: 15, class: 1, ttl: 60, exchange: 'mx.doh.test', priority: 1 } as never);
+      a.answers.push({
+        name: String(q.questions[0]!.name),
+        type: 15,
+        class: 1,
+        ttl: 60,
+        exchange: 'mx.doh.test',
+        priority: 1,
+      } as never);
       res.writeHead(200, { 'content-type': 'application/dns-message' });
       res.end(spoil(faults[next++ % faults.length]!, a.toBuffer()));
     });
@@ -154,7 +199,17 @@ test('DoH: the same check; a malformed answer or TC over HTTPS is a failure, nev
   try {
     const port = (server.address() as { port: number }).port;
     for (const why of [/compression pointer loop/, /TC \(truncated\) bit is set on an answer over TCP or HTTPS/]) {
-      const r = await runCli(['mx-lookup', 'doh.test', '--doh', `https://127.0.0.1:${port}/dns-query`, '--ca-file', TLS.ca, '--dns-timeout', '2s', '--json']);
+      const r = await runCli([
+        'mx-lookup',
+        'doh.test',
+        '--doh',
+        `https://127.0.0.1:${port}/dns-query`,
+        '--ca-file',
+        TLS.ca,
+        '--dns-timeout',
+        '2s',
+        '--json',
+      ]);
       assert.equal(r.code, 3, r.stdout + r.stderr);
       const doc = JSON.parse(r.stdout);
       assert.equal(doc.outcome.dnsError.kind, 'malformed');
@@ -165,25 +220,32 @@ test('DoH: the same check; a malformed answer or TC over HTTPS is a failure, nev
   }
 });
 
-test('DoH: a body longer than any DNS message (endless, or declared as 100 MB) is a malformed answer, read no further: memory stays flat', { skip: process.platform !== 'linux' ? 'reads /proc' : false }, async () => {
-  const { TLS } = await import('./helpers/paths.js');
-  for (const [fault, why] of [
-    ['endlessBody', /the body goes on past 65535 bytes, longer than any DNS message/],
-    ['hugeDeclared', /the body is declared as 100000000 bytes, longer than any DNS message/],
-  ] as const) {
-    const doh = await dohServer(fault, { key: TLS.key(), cert: TLS.cert() });
-    try {
-      const started = Date.now();
-      const { code, peak, out } = await measuredRun(['mx-lookup', 'doh.test', '--doh', doh.url, '--ca-file', TLS.ca, '--dns-timeout', '5s', '--json'], { limitMs: 30_000 });
-      assert.equal(code, 3, out);
-      const doc = JSON.parse(out.slice(out.indexOf('{')));
-      assert.equal(doc.outcome.dnsError.kind, 'malformed', out);
-      assert.match(doc.outcome.message, why);
-      // Cut off at once, not when the 5 s timeout ends the read (the endless body reached 300 MiB in 3 s).
-      assert.ok(Date.now() - started < 4000, `${fault}: ${Date.now() - started} ms`);
-      assert.ok(peak > 0 && peak < 100 * MiB, `${fault}: peak RSS ${Math.round(peak / MiB)} MiB`);
-    } finally {
-      await doh.close();
+test(
+  'DoH: a body longer than any DNS message (endless, or declared as 100 MB) is a malformed answer, read no further: memory stays flat',
+  { skip: process.platform !== 'linux' ? 'reads /proc' : false },
+  async () => {
+    const { TLS } = await import('./helpers/paths.js');
+    for (const [fault, why] of [
+      ['endlessBody', /the body goes on past 65535 bytes, longer than any DNS message/],
+      ['hugeDeclared', /the body is declared as 100000000 bytes, longer than any DNS message/],
+    ] as const) {
+      const doh = await dohServer(fault, { key: TLS.key(), cert: TLS.cert() });
+      try {
+        const started = Date.now();
+        const { code, peak, out } = await measuredRun(
+          ['mx-lookup', 'doh.test', '--doh', doh.url, '--ca-file', TLS.ca, '--dns-timeout', '5s', '--json'],
+          { limitMs: 30_000 },
+        );
+        assert.equal(code, 3, out);
+        const doc = JSON.parse(out.slice(out.indexOf('{')));
+        assert.equal(doc.outcome.dnsError.kind, 'malformed', out);
+        assert.match(doc.outcome.message, why);
+        // Cut off at once, not when the 5 s timeout ends the read (the endless body reached 300 MiB in 3 s).
+        assert.ok(Date.now() - started < 4000, `${fault}: ${Date.now() - started} ms`);
+        assert.ok(peak > 0 && peak < 100 * MiB, `${fault}: peak RSS ${Math.round(peak / MiB)} MiB`);
+      } finally {
+        await doh.close();
+      }
     }
-  }
-});
+  },
+);

@@ -48,7 +48,16 @@ test('REFUSED moves on to the next resolver', async () => {
 
 test('every query carries EDNS (OPT, 1232 bytes); the DO bit only where DNSSEC status matters (TLSA)', async () => {
   good.edns.length = 0;
-  const r = await runCli(['mx-lookup', 'one.test', ...at(good), '--checks', '--https-port', '9', '--dns-timeout', '1s']);
+  const r = await runCli([
+    'mx-lookup',
+    'one.test',
+    ...at(good),
+    '--checks',
+    '--https-port',
+    '9',
+    '--dns-timeout',
+    '1s',
+  ]);
   assert.ok(r.code !== null);
   assert.ok(good.edns.length > 5);
   for (const e of good.edns) {
@@ -74,16 +83,32 @@ test('UDP: an answer with our ID but another question is ignored; the real answe
     const q = Packet.parse(data);
     const forged = Packet.createResponseFromRequest(q);
     forged.questions = [{ name: 'other.test', type: 15, class: 1 } as never];
-    forged.answers.push({ name: 'other.test', type: 15, class: 1, ttl: 60, exchange: 'evil.test', priority: 1 } as never);
+    forged.answers.push({
+      name: 'other.test',
+      type: 15,
+      class: 1,
+      ttl: 60,
+      exchange: 'evil.test',
+      priority: 1,
+    } as never);
     const real = Packet.createResponseFromRequest(q);
     const name = String(q.questions[0]!.name);
-    if (q.questions[0]!.type === 15) real.answers.push({ name, type: 15, class: 1, ttl: 60, exchange: 'mx.real.test', priority: 5 } as never);
+    if (q.questions[0]!.type === 15)
+      real.answers.push({ name, type: 15, class: 1, ttl: 60, exchange: 'mx.real.test', priority: 5 } as never);
     socket.send(forged.toBuffer(), from.port, from.address);
     setTimeout(() => socket.send(real.toBuffer(), from.port, from.address), 20);
   });
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
   try {
-    const r = await runCli(['mx-lookup', 'real.test', '--resolver', `127.0.0.1:${socket.address().port}`, '--dns-timeout', '2s', '--json']);
+    const r = await runCli([
+      'mx-lookup',
+      'real.test',
+      '--resolver',
+      `127.0.0.1:${socket.address().port}`,
+      '--dns-timeout',
+      '2s',
+      '--json',
+    ]);
     const doc = JSON.parse(r.stdout);
     assert.equal(doc.mx.hosts[0].exchange, 'mx.real.test', r.stdout);
     assert.doesNotMatch(r.stdout, /evil\.test/);
@@ -93,14 +118,22 @@ test('UDP: an answer with our ID but another question is ignored; the real answe
 });
 
 test('the AD bit from a resolver across a network comes with a caveat; from loopback it does not', () => {
-  assert.match(adCaveat({ authenticated: true, local: false, server: '192.0.2.53:53' })!, /only as trustworthy as the network path .*RFC 6698 §4\.1, RFC 7672 §2\.1/);
+  assert.match(
+    adCaveat({ authenticated: true, local: false, server: '192.0.2.53:53' })!,
+    /only as trustworthy as the network path .*RFC 6698 §4\.1, RFC 7672 §2\.1/,
+  );
   assert.equal(adCaveat({ authenticated: true, local: true, server: '127.0.0.1:53' }), undefined);
   assert.equal(adCaveat({ authenticated: false, local: false, server: '192.0.2.53:53' }), undefined);
 });
 
 test('DANE-TA matches only a certificate that really signed the chain below it', () => {
   const der = (name: string) => new X509Certificate(readFixture(`tls/${name}`)).raw;
-  const ta = (d: Buffer) => ({ usage: 2, selector: 0, matchingType: 1, data: createHash('sha256').update(d).digest('hex') });
+  const ta = (d: Buffer) => ({
+    usage: 2,
+    selector: 0,
+    matchingType: 1,
+    data: createHash('sha256').update(d).digest('hex'),
+  });
   const [leaf, ca, other] = [der('server.pem'), der('ca.pem'), der('mtasts.pem')];
   assert.ok(daneMatch([ta(ca)], [leaf, ca]).matched, 'the CA that issued the leaf');
   // mta-sts.good.test's certificate sent along as if it were the issuer: it signed nothing.
@@ -121,8 +154,10 @@ test('DoH: the same packet (EDNS included) over HTTPS, the answer checked agains
       seen.push((q.additionals ?? []).find((r) => r && r.type === 41) as unknown as { class: number } | undefined);
       const a = Packet.createResponseFromRequest(q);
       const name = String(q.questions[0]!.name);
-      if (q.questions[0]!.type === 15) a.answers.push({ name, type: 15, class: 1, ttl: 60, exchange: 'mx.doh.test', priority: 1 } as never);
-      if (q.questions[0]!.type === 1) a.answers.push({ name, type: 1, class: 1, ttl: 60, address: '127.0.0.1' } as never);
+      if (q.questions[0]!.type === 15)
+        a.answers.push({ name, type: 15, class: 1, ttl: 60, exchange: 'mx.doh.test', priority: 1 } as never);
+      if (q.questions[0]!.type === 1)
+        a.answers.push({ name, type: 1, class: 1, ttl: 60, address: '127.0.0.1' } as never);
       res.writeHead(200, { 'content-type': 'application/dns-message' });
       res.end(a.toBuffer());
     });
@@ -130,7 +165,17 @@ test('DoH: the same packet (EDNS included) over HTTPS, the answer checked agains
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
     const port = (server.address() as { port: number }).port;
-    const r = await runCli(['mx-lookup', 'doh.test', '--doh', `https://127.0.0.1:${port}/dns-query`, '--ca-file', TLS.ca, '--dns-timeout', '2s', '--json']);
+    const r = await runCli([
+      'mx-lookup',
+      'doh.test',
+      '--doh',
+      `https://127.0.0.1:${port}/dns-query`,
+      '--ca-file',
+      TLS.ca,
+      '--dns-timeout',
+      '2s',
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(JSON.parse(r.stdout).mx.hosts[0].exchange, 'mx.doh.test');
     assert.ok(seen.length && seen.every((o) => o?.class === 1232), 'EDNS with a 1232-byte payload on every question');

@@ -8,7 +8,10 @@ import { COMMAND_CODES, GENERIC_CODES } from '../src/explain/reply-codes.js';
 import { runCli } from './helpers/cli.js';
 import { readFixture } from './helpers/paths.js';
 
-const listed = (name: string) => readFixture(name).split('\n').filter((l) => l && !l.startsWith('#'));
+const listed = (name: string) =>
+  readFixture(name)
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'));
 
 test('every enumerated code of the IANA registry has a title and an explanation', () => {
   const codes = listed('iana-enhanced-codes.txt');
@@ -23,7 +26,8 @@ test('every enumerated code of the IANA registry has a title and an explanation'
 });
 
 test('every basic reply code of RFC 5321 and the extensions has its own explanation', () => {
-  for (const code of listed('basic-reply-codes.txt')) assert.ok(GENERIC_CODES[Number(code)], `no explanation for ${code}`);
+  for (const code of listed('basic-reply-codes.txt'))
+    assert.ok(GENERIC_CODES[Number(code)], `no explanation for ${code}`);
 });
 
 test('every command/reply pair the RFCs list is explained for that command', () => {
@@ -43,7 +47,10 @@ test('the same code means different things after different commands', () => {
 test('unknown codes are read by their first digit, unregistered enhanced codes by subject', () => {
   assert.match(explainCode(299), /Success/);
   assert.match(explainCode(599), /Permanent failure/);
-  assert.match(explainEnhanced('4.7.99')?.text ?? '', /Not in the IANA registry; its subject is about security or policy/);
+  assert.match(
+    explainEnhanced('4.7.99')?.text ?? '',
+    /Not in the IANA registry; its subject is about security or policy/,
+  );
   assert.match(explainEnhanced('5.7.1')?.text ?? '', /permanent failure/);
   assert.match(explainEnhanced('4.2.2')?.text ?? '', /temporary failure/);
 });
@@ -63,7 +70,12 @@ test('smtpkit explain reads a code pair, a lone enhanced code and a pasted line'
   const lone = await runCli(['explain', '5.7.26']);
   assert.match(lone.stdout, /Multiple authentication checks failed/);
   assert.match(lone.stdout, /try: check DKIM/);
-  const pasted = await runCli(['explain', '--command', 'RCPT', '450 4.2.0 <a@b>: Recipient address rejected: Greylisted']);
+  const pasted = await runCli([
+    'explain',
+    '--command',
+    'RCPT',
+    '450 4.2.0 <a@b>: Recipient address rejected: Greylisted',
+  ]);
   assert.match(pasted.stdout, /450 \(to RCPT\): The recipient is temporarily unavailable/);
   assert.match(pasted.stdout, /try: greylisting/);
   const json = JSON.parse((await runCli(['explain', '--json', '535 5.7.8 Error: authentication failed'])).stdout);
@@ -76,20 +88,35 @@ test('smtpkit explain reads a code pair, a lone enhanced code and a pasted line'
 });
 
 test('explain reads a continuation line, a "#" or "Status:" prefix, and names the cause (exit 0)', async () => {
-  const dmarc = await runCli(['explain', '--json', "550-5.7.1 [192.0.2.1] Unauthenticated email from example.test is not accepted due to domain's DMARC policy"]);
+  const dmarc = await runCli([
+    'explain',
+    '--json',
+    "550-5.7.1 [192.0.2.1] Unauthenticated email from example.test is not accepted due to domain's DMARC policy",
+  ]);
   assert.equal(dmarc.code, 0, dmarc.stderr);
   const d = JSON.parse(dmarc.stdout);
   assert.equal(d.code, 550);
   assert.equal(d.enhanced, '5.7.1');
   assert.equal(d.causes[0].id, 'dmarc');
-  const hashed = await runCli(['explain', '# 550 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org']);
+  const hashed = await runCli([
+    'explain',
+    '# 550 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org',
+  ]);
   assert.equal(hashed.code, 0, hashed.stderr);
   assert.match(hashed.stdout, /cause: your sending IP is on a Spamhaus blocklist/);
   assert.match(hashed.stdout, /https:\/\/check\.spamhaus\.org\//);
   const status = JSON.parse((await runCli(['explain', '--json', 'Status: 5.2.2'])).stdout);
   assert.equal(status.enhanced, '5.2.2');
   assert.equal(status.causes[0].id, 'mailbox-full');
-  const multi = JSON.parse((await runCli(['explain', '--json', '550-5.1.1 The email account that you tried to reach does not exist.\n550 5.1.1 Please try double-checking - gsmtp'])).stdout);
+  const multi = JSON.parse(
+    (
+      await runCli([
+        'explain',
+        '--json',
+        '550-5.1.1 The email account that you tried to reach does not exist.\n550 5.1.1 Please try double-checking - gsmtp',
+      ])
+    ).stdout,
+  );
   assert.equal(multi.items.length, 1);
   assert.equal(multi.causes[0].id, 'user-unknown');
 });
@@ -99,7 +126,12 @@ test('explain - reads a whole Postfix bounce: each DSN recipient with its status
   assert.equal(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout);
   assert.deepEqual(
-    doc.items.map((i: { recipient: string; code: number; enhanced: string; remoteMta: string }) => [i.recipient, i.code, i.enhanced, i.remoteMta]),
+    doc.items.map((i: { recipient: string; code: number; enhanced: string; remoteMta: string }) => [
+      i.recipient,
+      i.code,
+      i.enhanced,
+      i.remoteMta,
+    ]),
     [
       ['bob@gmail.example', 550, '5.1.1', 'gmail-smtp-in.l.google.example'],
       ['carol@outlook.example', 550, '5.7.606', 'outlook.example'],
@@ -118,32 +150,55 @@ test('explain - reads reply lines of a bounce without a DSN part, with the comma
   const r = await runCli(['explain', '-', '--json'], { input: readFixture('bounce-exim.txt') });
   assert.equal(r.code, 0, r.stderr);
   const items = JSON.parse(r.stdout).items;
-  assert.deepEqual(items.map((i: { code: number; verb: string; recipient: string }) => [i.recipient, i.code, i.verb]), [['dave@example.test', 554, 'RCPT'], ['erin@example.test', 451, '.']]);
+  assert.deepEqual(
+    items.map((i: { code: number; verb: string; recipient: string }) => [i.recipient, i.code, i.verb]),
+    [
+      ['dave@example.test', 554, 'RCPT'],
+      ['erin@example.test', 451, '.'],
+    ],
+  );
   assert.equal(items[0].causes[0].id, 'barracuda');
   assert.equal(items[1].causes[0].id, 'greylisting');
   // A Postfix notification alone: "said:" replies wrapped over indented lines.
   const body = readFixture('bounce-postfix.eml').split('--B\nContent-Description: Delivery report')[0]!;
   const p = JSON.parse((await runCli(['explain', '-', '--json'], { input: body })).stdout);
-  assert.deepEqual(p.items.map((i: { enhanced: string; verb: string }) => [i.enhanced, i.verb]), [['5.1.1', 'RCPT'], ['5.7.606', 'RCPT']]);
+  assert.deepEqual(
+    p.items.map((i: { enhanced: string; verb: string }) => [i.enhanced, i.verb]),
+    [
+      ['5.1.1', 'RCPT'],
+      ['5.7.606', 'RCPT'],
+    ],
+  );
   assert.match(p.items[1].input, /To request removal from this list/);
   const empty = await runCli(['explain', '-'], { input: 'hello\nnothing here\n' });
   assert.equal(empty.code, 2);
 });
 
 test('well-known causes: blocklists, Gmail and Microsoft codes, greylisting, quota, unknown users; every row cites a source', () => {
-  const ids = (code: number | undefined, enhanced: string | null, text: string) => causesFor(code, enhanced, text).map((c) => c.id);
+  const ids = (code: number | undefined, enhanced: string | null, text: string) =>
+    causesFor(code, enhanced, text).map((c) => c.id);
   assert.deepEqual(ids(554, '5.7.1', 'rejected because 192.0.2.1 is listed by pbl.spamhaus.org'), ['spamhaus-pbl']);
   assert.deepEqual(ids(554, '5.7.1', 'Client host blocked using xbl.spamhaus.org'), ['spamhaus-xbl']);
   assert.deepEqual(ids(554, '5.7.1', 'listed in sbl.spamhaus.org'), ['spamhaus-sbl']);
   assert.deepEqual(ids(554, null, 'Blocked - see https://www.spamcop.net/bl.shtml?192.0.2.1'), ['spamcop']);
   assert.deepEqual(ids(554, null, 'rejected by SORBS'), ['sorbs']);
   assert.deepEqual(ids(550, null, 'Your IP is listed at dnsbl-1.uceprotect.net'), ['uceprotect']);
-  assert.deepEqual(ids(550, '5.7.26', 'This mail has been blocked because the sender is unauthenticated.'), ['gmail-dmarc']);
+  assert.deepEqual(ids(550, '5.7.26', 'This mail has been blocked because the sender is unauthenticated.'), [
+    'gmail-dmarc',
+  ]);
   assert.deepEqual(ids(550, '5.7.1', 'This message is unauthenticated'), ['gmail-unauthenticated']);
-  assert.deepEqual(ids(421, '4.7.0', 'Our system has detected an unusual rate of unsolicited mail originating from your IP address'), ['rate-limit']);
-  assert.deepEqual(ids(550, '5.7.708', 'Service unavailable. Access denied, traffic not accepted from this IP.'), ['microsoft-708']);
+  assert.deepEqual(
+    ids(421, '4.7.0', 'Our system has detected an unusual rate of unsolicited mail originating from your IP address'),
+    ['rate-limit'],
+  );
+  assert.deepEqual(ids(550, '5.7.708', 'Service unavailable. Access denied, traffic not accepted from this IP.'), [
+    'microsoft-708',
+  ]);
   assert.deepEqual(ids(550, '5.7.606', 'Access denied, banned sending IP [192.0.2.1]'), ['microsoft-banned-ip']);
-  assert.deepEqual(ids(450, '4.2.0', '<a@b>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/'), ['greylisting']);
+  assert.deepEqual(
+    ids(450, '4.2.0', '<a@b>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/'),
+    ['greylisting'],
+  );
   assert.deepEqual(ids(451, '4.7.1', 'Please try again later'), ['greylisting']);
   assert.deepEqual(ids(452, '4.2.2', 'The email account that you tried to reach is over quota'), ['mailbox-full']);
   assert.deepEqual(ids(550, '5.1.1', 'User unknown'), ['user-unknown']);
@@ -156,7 +211,9 @@ test('well-known causes: blocklists, Gmail and Microsoft codes, greylisting, quo
 test('explain - refuses more standard input than a bounce holds (4 MiB) with exit 2', async () => {
   const { spawn } = await import('node:child_process');
   const { BIN } = await import('./helpers/paths.js');
-  const child = spawn(process.execPath, [BIN, 'explain', '-'], { env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' } });
+  const child = spawn(process.execPath, [BIN, 'explain', '-'], {
+    env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' },
+  });
   // smtpkit stops reading at the limit: the rest of our write meets a closed pipe.
   child.stdin.on('error', () => {});
   child.stdin.end(`550 5.1.1 unknown\n${'x'.repeat(5 * 1024 * 1024)}`);
@@ -172,7 +229,8 @@ test('explain reads swaks and smtpkit transcript markers and Postfix log lines',
   assert.equal(swaks.code, 550);
   const ours = JSON.parse((await runCli(['explain', '--json', '<~  452 4.2.2 Mailbox full'])).stdout);
   assert.equal(ours.causes[0].id, 'mailbox-full');
-  const log = 'Jun  7 19:24:09 mx postfix/smtpd[2561]: NOQUEUE: reject: RCPT from unknown[192.0.2.1]: 554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using bl.spamcop.net; from=<a@example.test> to=<b@example.test> proto=ESMTP helo=<x>';
+  const log =
+    'Jun  7 19:24:09 mx postfix/smtpd[2561]: NOQUEUE: reject: RCPT from unknown[192.0.2.1]: 554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using bl.spamcop.net; from=<a@example.test> to=<b@example.test> proto=ESMTP helo=<x>';
   const p = JSON.parse((await runCli(['explain', '--json', '-'], { input: `${log}\n` })).stdout);
   assert.equal(p.verb, 'RCPT');
   assert.equal(p.enhanced, '5.7.1');
@@ -224,7 +282,18 @@ test('a labelled set of real bounce lines from many providers: every line is rea
   }
   assert.deepEqual(missed, [], `${missed.length} of ${rows.length} lines missed`);
   // The causes this set was built to show, each named at least twice.
-  for (const cause of ['reverse-dns', 'spam-content', 'virus', 'policy', 'relay-denied', 'mailbox-disabled', 'system-full', 'rate-limit', 'not-rfc5322', 'host-unknown']) {
+  for (const cause of [
+    'reverse-dns',
+    'spam-content',
+    'virus',
+    'policy',
+    'relay-denied',
+    'mailbox-disabled',
+    'system-full',
+    'rate-limit',
+    'not-rfc5322',
+    'host-unknown',
+  ]) {
     assert.ok((named.get(cause) ?? 0) >= 2, `${cause} named ${named.get(cause) ?? 0} times`);
   }
 });
@@ -239,7 +308,19 @@ test('every cause row cites a source, and each wording it matches names where it
     }
   }
   const ids = new Set(CAUSE_SOURCES.filter((r) => r.seen.length).map((r) => r.id));
-  for (const id of ['reverse-dns', 'spam-content', 'virus', 'policy', 'relay-denied', 'mailbox-disabled', 'system-full', 'rate-limit', 'not-rfc5322', 'host-unknown']) assert.ok(ids.has(id), `${id} has no wordings`);
+  for (const id of [
+    'reverse-dns',
+    'spam-content',
+    'virus',
+    'policy',
+    'relay-denied',
+    'mailbox-disabled',
+    'system-full',
+    'rate-limit',
+    'not-rfc5322',
+    'host-unknown',
+  ])
+    assert.ok(ids.has(id), `${id} has no wordings`);
 });
 
 test('explain - reads a qmail bounce ((#5.1.2) codes, a non-standard 571) and a Sendmail transcript (<<< replies after >>> RCPT)', async () => {
@@ -247,7 +328,12 @@ test('explain - reads a qmail bounce ((#5.1.2) codes, a non-standard 571) and a 
   assert.equal(q.code, 0, q.stderr);
   const items = JSON.parse(q.stdout).items;
   assert.deepEqual(
-    items.map((i: { recipient: string; code: number | null; enhanced: string; causes: { id: string }[] }) => [i.recipient, i.code, i.enhanced, i.causes[0]?.id]),
+    items.map((i: { recipient: string; code: number | null; enhanced: string; causes: { id: string }[] }) => [
+      i.recipient,
+      i.code,
+      i.enhanced,
+      i.causes[0]?.id,
+    ]),
     [
       ['bob@example.invalid', null, '5.1.2', 'host-unknown'],
       ['carol@example.net', 571, '5.7.1', 'virus'],
@@ -255,17 +341,25 @@ test('explain - reads a qmail bounce ((#5.1.2) codes, a non-standard 571) and a 
       ['erin@example.com', 553, '5.7.1', 'relay-denied'],
     ],
   );
-  const s = JSON.parse((await runCli(['explain', '-', '--json'], { input: readFixture('bounce-sendmail.txt') })).stdout);
+  const s = JSON.parse(
+    (await runCli(['explain', '-', '--json'], { input: readFixture('bounce-sendmail.txt') })).stdout,
+  );
   const refused = s.items.filter((i: { code: number }) => i.code === 550);
   assert.equal(refused.length, 1, 'the echoed reply is the same refusal, shown once');
   assert.equal(refused[0].verb, 'RCPT');
   assert.equal(refused[0].causes[0].id, 'relay-denied');
   // Words alone, with no code at all, still name a cause.
-  const words = await runCli(['explain', 'Host or domain name not found. Name service error for name=example.invalid type=MX: Host not found']);
+  const words = await runCli([
+    'explain',
+    'Host or domain name not found. Name service error for name=example.invalid type=MX: Host not found',
+  ]);
   assert.equal(words.code, 0, words.stderr);
   assert.match(words.stdout, /cause: .*domain/);
   // In a whole message with no reply in it, a bare "policy" in some header is no cause.
-  const noise = await runCli(['explain', '-'], { input: 'Authentication-Results: mx.example.com; dkim-adsp=none (unprotected policy)\nX-Virus-Scanned: amavisd-new at example.com\nSubject: hello\n' });
+  const noise = await runCli(['explain', '-'], {
+    input:
+      'Authentication-Results: mx.example.com; dkim-adsp=none (unprotected policy)\nX-Virus-Scanned: amavisd-new at example.com\nSubject: hello\n',
+  });
   assert.equal(noise.code, 2, noise.stdout);
 });
 
@@ -288,7 +382,10 @@ test('explain - reads a Gmail bounce saved in quoted-printable: the reply cut by
   assert.equal(rest.length, 0);
   assert.equal(item.code, 550);
   assert.equal(item.enhanced, '5.7.1');
-  assert.match(item.input, /^550 5\.7\.1 <bob@example\.co\.jp>\.\.\. Relaying denied\. Proper authentication required\./);
+  assert.match(
+    item.input,
+    /^550 5\.7\.1 <bob@example\.co\.jp>\.\.\. Relaying denied\. Proper authentication required\./,
+  );
   assert.equal(item.causes[0].id, 'relay-denied');
 });
 
@@ -297,7 +394,11 @@ test('explain - a DSN that says only "Status: 5.0.0" is explained from the words
   assert.equal(r.code, 0, r.stderr);
   const items = JSON.parse(r.stdout).items;
   assert.deepEqual(
-    items.map((i: { input: string; recipient: string; causes: { id: string }[] }) => [i.input, i.recipient, i.causes.map((c) => c.id)]),
+    items.map((i: { input: string; recipient: string; causes: { id: string }[] }) => [
+      i.input,
+      i.recipient,
+      i.causes.map((c) => c.id),
+    ]),
     [
       ['mailbox is full: retry timeout exceeded', 'bob@example.org', ['mailbox-full-text']],
       ['5.0.0', 'bob@example.org', []],
@@ -316,7 +417,9 @@ test('explain - reads a bounce whose text parts are base64 (Exchange, Outlook.co
     'Content-Type: text/plain; charset="utf-8"',
     'Content-Transfer-Encoding: base64',
     '',
-    b64("Delivery has failed to these recipients or groups:\r\n\r\ncarol@outlook.example\r\nLa remise a échoué.\r\n\r\nRemote Server returned '550 5.7.606 Access denied, banned sending IP [198.51.100.1]. To request removal from this list please visit https://sender.office.com/'\r\n"),
+    b64(
+      "Delivery has failed to these recipients or groups:\r\n\r\ncarol@outlook.example\r\nLa remise a échoué.\r\n\r\nRemote Server returned '550 5.7.606 Access denied, banned sending IP [198.51.100.1]. To request removal from this list please visit https://sender.office.com/'\r\n",
+    ),
     '',
     '--NDR',
     'Content-Type: image/png',
@@ -330,10 +433,23 @@ test('explain - reads a bounce whose text parts are base64 (Exchange, Outlook.co
   const r = await runCli(['explain', '-', '--json'], { input: outlook });
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const doc = JSON.parse(r.stdout);
-  assert.deepEqual(doc.items.map((i: { code: number; enhanced: string }) => [i.code, i.enhanced]), [[550, '5.7.606']]);
+  assert.deepEqual(
+    doc.items.map((i: { code: number; enhanced: string }) => [i.code, i.enhanced]),
+    [[550, '5.7.606']],
+  );
   assert.equal(doc.items[0].causes[0].id, 'microsoft-banned-ip');
   // Japanese, in a base64 part of a multipart/report: the reply inside is read, in its words.
-  const japanese = ['Content-Type: multipart/report; report-type=delivery-status; boundary="X"', '', '--X', 'Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: base64', '', b64('配信できませんでした。\n宛先: taro@example.jp\n552 5.2.2 メールボックスが一杯です\n'), '--X--', ''].join('\n');
+  const japanese = [
+    'Content-Type: multipart/report; report-type=delivery-status; boundary="X"',
+    '',
+    '--X',
+    'Content-Type: text/plain; charset=utf-8',
+    'Content-Transfer-Encoding: base64',
+    '',
+    b64('配信できませんでした。\n宛先: taro@example.jp\n552 5.2.2 メールボックスが一杯です\n'),
+    '--X--',
+    '',
+  ].join('\n');
   const text = await runCli(['explain'], { input: japanese });
   assert.equal(text.code, 0, text.stdout + text.stderr);
   assert.match(text.stdout, /^552 5\.2\.2 メールボックスが一杯です$/m);
@@ -358,9 +474,15 @@ test('explain - reads the reply Gmail quotes in brackets after the MX host and a
   const r = await runCli(['explain', '-', '--json'], { input: gmail });
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const doc = JSON.parse(r.stdout);
-  assert.deepEqual(doc.items.map((i: { code: number; enhanced: string }) => [i.code, i.enhanced]), [[421, '4.7.0']]);
+  assert.deepEqual(
+    doc.items.map((i: { code: number; enhanced: string }) => [i.code, i.enhanced]),
+    [[421, '4.7.0']],
+  );
   assert.match(doc.items[0].input, /^421-4\.7\.0 \[192\.0\.2\.2\] Notre système .* trop de connexions$/);
-  const v6 = await runCli(['explain', '-'], { input: 'The recipient server did not accept our requests.\n[mx1.example.com. 2001:db8::25: 550 5.7.1 Service unavailable; client host blocked using zen.spamhaus.org]\n' });
+  const v6 = await runCli(['explain', '-'], {
+    input:
+      'The recipient server did not accept our requests.\n[mx1.example.com. 2001:db8::25: 550 5.7.1 Service unavailable; client host blocked using zen.spamhaus.org]\n',
+  });
   assert.equal(v6.code, 0, v6.stdout + v6.stderr);
   assert.match(v6.stdout, /^550 5\.7\.1 Service unavailable; client host blocked using zen\.spamhaus\.org$/m);
   assert.match(v6.stdout, /cause: your sending IP is on a Spamhaus blocklist/);

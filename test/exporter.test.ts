@@ -29,7 +29,15 @@ before(async () => {
     setTimeout(() => (silentMax = Math.max(silentMax, silentOpen)), 200);
   });
   dir = mkdtempSync(join(tmpdir(), 'smtpkit-exporter-'));
-  writeFileSync(join(dir, 'modules.json'), JSON.stringify({ modules: { smtp: { role: 'smtp', caFile: TLS.ca, tlsVerify: true, expectBanner: '^220 mail\\.test' }, banner: { role: 'smtp', expectBanner: '^220 other' } } }));
+  writeFileSync(
+    join(dir, 'modules.json'),
+    JSON.stringify({
+      modules: {
+        smtp: { role: 'smtp', caFile: TLS.ca, tlsVerify: true, expectBanner: '^220 mail\\.test' },
+        banner: { role: 'smtp', expectBanner: '^220 other' },
+      },
+    }),
+  );
   exporter = await startExporter(['--config', join(dir, 'modules.json'), '--max-concurrent', '1', '--timeout', '60s']);
 });
 
@@ -40,8 +48,14 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function startExporter(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
-  const child = spawn(process.execPath, [BIN, 'exporter', '--listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', ...env } });
+async function startExporter(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
+  const child = spawn(process.execPath, [BIN, 'exporter', '--listen', '127.0.0.1:0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', ...env },
+  });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
@@ -60,14 +74,21 @@ async function startExporter(args: string[], env: Record<string, string> = {}): 
   return { child, url, stderr: () => stderr };
 }
 
-async function get(url: string, headers: Record<string, string> = {}, limitMs = 20_000): Promise<{ status: number; body: string; type: string }> {
+async function get(
+  url: string,
+  headers: Record<string, string> = {},
+  limitMs = 20_000,
+): Promise<{ status: number; body: string; type: string }> {
   const r = await fetch(url, { headers, signal: AbortSignal.timeout(limitMs) });
   return { status: r.status, body: await r.text(), type: r.headers.get('content-type') ?? '' };
 }
 
 /** The samples of a text exposition as "name{labels} value" lines. */
 const samples = (body: string) => body.split('\n').filter((l) => l && !l.startsWith('#'));
-const value = (body: string, series: string) => samples(body).find((l) => l.startsWith(`${series} `))?.split(' ')[1];
+const value = (body: string, series: string) =>
+  samples(body)
+    .find((l) => l.startsWith(`${series} `))
+    ?.split(' ')[1];
 
 test('probe --format prometheus: success, checks as state sets, TLS version and certificate expiry, labelled by target', async () => {
   const r = await runCli(['probe', `127.0.0.1:${peer.port}`, '--ca-file', TLS.ca, '--format', 'prometheus']);
@@ -78,11 +99,23 @@ test('probe --format prometheus: success, checks as state sets, TLS version and 
   assert.equal(value(r.stdout, `smtpkit_probe_check{${t},check="tls",status="pass"}`), '1');
   assert.equal(value(r.stdout, `smtpkit_probe_check{${t},check="tls",status="fail"}`), '0');
   assert.ok(Number(value(r.stdout, `smtpkit_probe_phase_duration_seconds{${t},phase="banner"}`)) >= 0);
-  assert.match(r.stdout, new RegExp(`^smtpkit_tls_version_info\\{${t},version="TLSv1\\.3",cipher="[A-Z0-9_]+"\\} 1$`, 'm'));
+  assert.match(
+    r.stdout,
+    new RegExp(`^smtpkit_tls_version_info\\{${t},version="TLSv1\\.3",cipher="[A-Z0-9_]+"\\} 1$`, 'm'),
+  );
   const notAfter = Math.floor(Date.parse(new X509Certificate(TLS.cert()).validTo) / 1000);
   assert.equal(value(r.stdout, `smtpkit_certificate_expiry_timestamp_seconds{${t}}`), String(notAfter));
   // Each family's HELP and TYPE appear once, even with several targets.
-  const two = await runCli(['probe', `127.0.0.1:${peer.port}`, `localhost:${peer.port}`, '-4', '--ca-file', TLS.ca, '--format', 'prometheus']);
+  const two = await runCli([
+    'probe',
+    `127.0.0.1:${peer.port}`,
+    `localhost:${peer.port}`,
+    '-4',
+    '--ca-file',
+    TLS.ca,
+    '--format',
+    'prometheus',
+  ]);
   assert.equal(two.stdout.match(/^# TYPE smtpkit_probe_success gauge$/gm)?.length, 1);
   assert.equal(samples(two.stdout).filter((l) => l.startsWith('smtpkit_probe_success{')).length, 2);
 });
@@ -111,7 +144,11 @@ test('exporter /probe: a module’s settings apply (expected banner, tls-verify)
 test('exporter: the scrape timeout bounds the probe, and --max-concurrent 1 keeps one probe at a time', async () => {
   // --timeout is 60s: only the header can end these probes of a server that never greets
   // within the 20 s the client waits.
-  const scrapes = await Promise.all([0, 1, 2].map(() => get(`${exporter!.url}/probe?target=127.0.0.1:${silent.port}`, { 'X-Prometheus-Scrape-Timeout-Seconds': '1.5' })));
+  const scrapes = await Promise.all(
+    [0, 1, 2].map(() =>
+      get(`${exporter!.url}/probe?target=127.0.0.1:${silent.port}`, { 'X-Prometheus-Scrape-Timeout-Seconds': '1.5' }),
+    ),
+  );
   for (const s of scrapes) assert.ok(s.status === 200 || s.status === 503, `${s.status} ${s.body}`);
   const answered = scrapes.filter((s) => s.status === 200);
   assert.ok(answered.length >= 1);
@@ -124,10 +161,19 @@ test('exporter: the scrape timeout bounds the probe, and --max-concurrent 1 keep
 
 test('exporter: a scrape timeout too long for a timer (3,000,000 s) waits for its slot; it is never a 503 after 1 ms', async () => {
   // The one slot is held by a probe of the silent server for about 2 s; the second scrape queues behind it.
-  const holder = get(`${exporter!.url}/probe?target=127.0.0.1:${silent.port}`, { 'X-Prometheus-Scrape-Timeout-Seconds': '2.5' });
-  for (let i = 0; i < 100 && value((await get(`${exporter!.url}/metrics`)).body, 'smtpkit_exporter_probes_in_flight') !== '1'; i++) await new Promise((r) => setTimeout(r, 20));
+  const holder = get(`${exporter!.url}/probe?target=127.0.0.1:${silent.port}`, {
+    'X-Prometheus-Scrape-Timeout-Seconds': '2.5',
+  });
+  for (
+    let i = 0;
+    i < 100 && value((await get(`${exporter!.url}/metrics`)).body, 'smtpkit_exporter_probes_in_flight') !== '1';
+    i++
+  )
+    await new Promise((r) => setTimeout(r, 20));
   const started = Date.now();
-  const waiter = await get(`${exporter!.url}/probe?target=127.0.0.1:${peer.port}&module=smtp`, { 'X-Prometheus-Scrape-Timeout-Seconds': '3000000' });
+  const waiter = await get(`${exporter!.url}/probe?target=127.0.0.1:${peer.port}&module=smtp`, {
+    'X-Prometheus-Scrape-Timeout-Seconds': '3000000',
+  });
   const waited = Date.now() - started;
   assert.equal((await holder).status, 200);
   assert.equal(waiter.status, 200, waiter.body);
@@ -138,9 +184,16 @@ test('exporter: a scrape timeout too long for a timer (3,000,000 s) waits for it
 
 test('exporter: a client trickling its request headers is cut at the header timeout (10 s), not at Node’s 30 s check', async () => {
   const started = Date.now();
-  const client = await slowloris(Number(new URL(exporter!.url).port), `GET /metrics HTTP/1.1\r\nHost: exporter\r\nX-Slow: ${'a'.repeat(400)}`, 100);
+  const client = await slowloris(
+    Number(new URL(exporter!.url).port),
+    `GET /metrics HTTP/1.1\r\nHost: exporter\r\nX-Slow: ${'a'.repeat(400)}`,
+    100,
+  );
   try {
-    const cut = await Promise.race([client.closed.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 15_000))]);
+    const cut = await Promise.race([
+      client.closed.then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), 15_000)),
+    ]);
     const ms = Date.now() - started;
     assert.ok(cut, `still connected after ${ms} ms`);
     assert.ok(ms >= 9_500 && ms <= 12_000, `cut after ${ms} ms`);
@@ -154,14 +207,27 @@ test('exporter: a module with credentials logs in only to the targets it lists; 
   // A recording server: it counts connections and refuses each at once.
   const recorder = await rawServer((s) => s.end('554 5.3.2 recorder.test takes no mail\r\n'));
   const config = join(dir, 'auth.json');
-  const submission = { role: 'smtp', auth: { user: 'monitor@example.com', passwordEnv: 'MONITOR_PW' }, targets: ['mail.example.com:587', '*.example.com:587', `localhost:${recorder.port}`] };
+  const submission = {
+    role: 'smtp',
+    auth: { user: 'monitor@example.com', passwordEnv: 'MONITOR_PW' },
+    targets: ['mail.example.com:587', '*.example.com:587', `localhost:${recorder.port}`],
+  };
   writeFileSync(config, JSON.stringify({ modules: { submission } }));
   const guarded = await startExporter(['--config', config], { MONITOR_PW: 'monitor-Secret-1' });
   try {
-    for (const target of [`127.0.0.1:${recorder.port}`, `evil.test:${recorder.port}`, `example.com:587`, `mail.example.com:25`, `mail.example.com.evil.test:587`]) {
+    for (const target of [
+      `127.0.0.1:${recorder.port}`,
+      `evil.test:${recorder.port}`,
+      `example.com:587`,
+      `mail.example.com:25`,
+      `mail.example.com.evil.test:587`,
+    ]) {
       const r = await get(`${guarded.url}/probe?target=${encodeURIComponent(target)}&module=submission`, {}, 5000);
       assert.equal(r.status, 403, `${target}: ${r.body}`);
-      assert.match(r.body, /^module "submission" may not be used with .*: its "targets" are mail\.example\.com:587, \*\.example\.com:587, localhost:\d+\n$/);
+      assert.match(
+        r.body,
+        /^module "submission" may not be used with .*: its "targets" are mail\.example\.com:587, \*\.example\.com:587, localhost:\d+\n$/,
+      );
     }
     assert.deepEqual(recorder.received, [], 'no connection to a target outside the list');
     const allowed = await get(`${guarded.url}/probe?target=localhost:${recorder.port}&module=submission`, {}, 5000);
@@ -176,11 +242,24 @@ test('exporter: a module with credentials logs in only to the targets it lists; 
 
 test('exporter: a module with "auth" and no "targets" is refused at start-up, saying why (exit 2)', async () => {
   const config = join(dir, 'open-auth.json');
-  writeFileSync(config, JSON.stringify({ modules: { submission: { role: 'submission', auth: { user: 'monitor@example.com', passwordEnv: 'MONITOR_PW' } } } }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      modules: { submission: { role: 'submission', auth: { user: 'monitor@example.com', passwordEnv: 'MONITOR_PW' } } },
+    }),
+  );
   const r = await runCli(['exporter', '--listen', '127.0.0.1:0', '--config', config], { env: { MONITOR_PW: 'x' } });
   assert.equal(r.code, 2, r.stdout + r.stderr);
-  assert.match(r.stderr, /module "submission" logs in \("auth"\) but lists no "targets": a scrape could name any server and be sent the password/);
-  for (const [targets, why] of [[[], /non-empty list/], [['smtp://mail.example.com'], /without a scheme/], [['*.127.0.0.1:25'], /not an address/], [['bad host:25'], /not a host name/]] as const) {
+  assert.match(
+    r.stderr,
+    /module "submission" logs in \("auth"\) but lists no "targets": a scrape could name any server and be sent the password/,
+  );
+  for (const [targets, why] of [
+    [[], /non-empty list/],
+    [['smtp://mail.example.com'], /without a scheme/],
+    [['*.127.0.0.1:25'], /not an address/],
+    [['bad host:25'], /not a host name/],
+  ] as const) {
     writeFileSync(config, JSON.stringify({ modules: { submission: { role: 'submission', targets } } }));
     const bad = await runCli(['exporter', '--listen', '127.0.0.1:0', '--config', config]);
     assert.equal(bad.code, 2, JSON.stringify(targets));
@@ -197,14 +276,23 @@ test('allowsTarget: names match without case or a final dot, a wildcard covers n
   assert.equal(allowsTarget(m, 'example.com', 2525), false);
   assert.equal(allowsTarget(m, 'evilexample.com', 2525), false);
   assert.equal(allowsTarget(m, '::1', 587), true);
-  assert.equal(allowsTarget({ role: 'smtp' }, 'anything.test', 25), true, 'a module without a list (and without auth) is not limited');
+  assert.equal(
+    allowsTarget({ role: 'smtp' }, 'anything.test', 25),
+    true,
+    'a module without a list (and without auth) is not limited',
+  );
 });
 
 test('probe --timeout bounds the whole probe even when a phase may wait longer (the exporter relies on it)', async () => {
   // Before the fix, closing the session left the greeting wait to run its own 60 s.
-  const r = await runCli(['probe', `127.0.0.1:${silent.port}`, '--timeout', '1s', '--greeting-timeout', '60s', '-q'], { limitMs: 15_000 });
+  const r = await runCli(['probe', `127.0.0.1:${silent.port}`, '--timeout', '1s', '--greeting-timeout', '60s', '-q'], {
+    limitMs: 15_000,
+  });
   assert.equal(r.code, 4);
-  assert.match(r.stderr, /^FAILED \(exit 4, connect\): .*the probe did not finish within 1s \(--timeout\): no greeting/);
+  assert.match(
+    r.stderr,
+    /^FAILED \(exit 4, connect\): .*the probe did not finish within 1s \(--timeout\): no greeting/,
+  );
 });
 
 test('exporter: bad settings are usage errors (exit 2)', async () => {
@@ -237,40 +325,50 @@ const freePort = () =>
     });
   });
 
-test('Prometheus scrapes the exporter with the README’s config: smtpkit_probe_success is 1 for the target; the alert rules load', { skip: hasPrometheus ? false : 'prometheus is not installed' }, async () => {
-  const rules = join(dir, 'rules.yml');
-  writeFileSync(rules, readmeBlock('SmtpCertificateExpiresSoon'));
-  const check = spawnSync('promtool', ['check', 'rules', rules], { encoding: 'utf8' });
-  assert.equal(check.status, 0, check.stdout + check.stderr);
+test(
+  'Prometheus scrapes the exporter with the README’s config: smtpkit_probe_success is 1 for the target; the alert rules load',
+  { skip: hasPrometheus ? false : 'prometheus is not installed' },
+  async () => {
+    const rules = join(dir, 'rules.yml');
+    writeFileSync(rules, readmeBlock('SmtpCertificateExpiresSoon'));
+    const check = spawnSync('promtool', ['check', 'rules', rules], { encoding: 'utf8' });
+    assert.equal(check.status, 0, check.stdout + check.stderr);
 
-  // The documented config, pointed at this test's exporter and server; scraped every second.
-  const exporterAddress = new URL(exporter!.url).host;
-  const target = `127.0.0.1:${peer.port}`;
-  const scrape = readmeBlock('job_name: smtpkit').replace("['mail.example.com:25', 'mx2.example.com:25']", `['${target}']`).replace('127.0.0.1:9125', exporterAddress);
-  assert.ok(scrape.includes(target) && scrape.includes(exporterAddress));
-  const config = join(dir, 'prometheus.yml');
-  writeFileSync(config, `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nrule_files: ['${rules}']\n${scrape}`);
-  const port = await freePort();
-  const prom = spawn('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  prom.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
-  try {
-    let result: { metric: Record<string, string>; value: [number, string] }[] = [];
-    for (let i = 0; i < 60 && !result.length; i++) {
-      await new Promise((r) => setTimeout(r, 500));
-      try {
-        const r = await get(`http://127.0.0.1:${port}/api/v1/query?query=smtpkit_probe_success`, {}, 2000);
-        if (r.status === 200) result = JSON.parse(r.body).data.result;
-      } catch {
-        // not up yet
+    // The documented config, pointed at this test's exporter and server; scraped every second.
+    const exporterAddress = new URL(exporter!.url).host;
+    const target = `127.0.0.1:${peer.port}`;
+    const scrape = readmeBlock('job_name: smtpkit')
+      .replace("['mail.example.com:25', 'mx2.example.com:25']", `['${target}']`)
+      .replace('127.0.0.1:9125', exporterAddress);
+    assert.ok(scrape.includes(target) && scrape.includes(exporterAddress));
+    const config = join(dir, 'prometheus.yml');
+    writeFileSync(config, `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nrule_files: ['${rules}']\n${scrape}`);
+    const port = await freePort();
+    const prom = spawn(
+      'prometheus',
+      [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let log = '';
+    prom.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
+    try {
+      let result: { metric: Record<string, string>; value: [number, string] }[] = [];
+      for (let i = 0; i < 60 && !result.length; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        try {
+          const r = await get(`http://127.0.0.1:${port}/api/v1/query?query=smtpkit_probe_success`, {}, 2000);
+          if (r.status === 200) result = JSON.parse(r.body).data.result;
+        } catch {
+          // not up yet
+        }
       }
+      assert.equal(result.length, 1, `no smtpkit_probe_success in Prometheus after 30 s; its log:\n${log}`);
+      assert.equal(result[0]!.metric.instance, target);
+      assert.equal(result[0]!.metric.job, 'smtpkit');
+      assert.equal(result[0]!.value[1], '1');
+    } finally {
+      prom.kill('SIGTERM');
+      await new Promise((r) => prom.once('exit', r));
     }
-    assert.equal(result.length, 1, `no smtpkit_probe_success in Prometheus after 30 s; its log:\n${log}`);
-    assert.equal(result[0]!.metric.instance, target);
-    assert.equal(result[0]!.metric.job, 'smtpkit');
-    assert.equal(result[0]!.value[1], '1');
-  } finally {
-    prom.kill('SIGTERM');
-    await new Promise((r) => prom.once('exit', r));
-  }
-});
+  },
+);

@@ -17,7 +17,14 @@ function prng(seed: number) {
 }
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261128);
-const VALID = ['220 mail.test ESMTP\r\n', '250-mail.test\r\n250-SIZE 100\r\n250 STARTTLS\r\n', '550 5.7.1 no\r\n', '221 bye\r\n', '354 go\r\n', '250 2.1.0 Ok\r\n'];
+const VALID = [
+  '220 mail.test ESMTP\r\n',
+  '250-mail.test\r\n250-SIZE 100\r\n250 STARTTLS\r\n',
+  '550 5.7.1 no\r\n',
+  '221 bye\r\n',
+  '354 go\r\n',
+  '250 2.1.0 Ok\r\n',
+];
 
 function mutate(rand: () => number): Buffer {
   const base = Buffer.from(VALID[Math.floor(rand() * VALID.length)]!.repeat(1 + Math.floor(rand() * 3)));
@@ -39,19 +46,26 @@ test(`parser: 20,000 random and mutated inputs raise nothing but our protocol er
   const rand = prng(SEED);
   for (let i = 0; i < 20_000; i++) {
     const parser = new ReplyParser();
-    const input = rand() < 0.2 ? Buffer.from(Array.from({ length: Math.floor(rand() * 64) }, () => Math.floor(rand() * 256))) : mutate(rand);
+    const input =
+      rand() < 0.2
+        ? Buffer.from(Array.from({ length: Math.floor(rand() * 64) }, () => Math.floor(rand() * 256)))
+        : mutate(rand);
     try {
-      for (let pos = 0; pos < input.length; ) {
+      for (let pos = 0; pos < input.length;) {
         const n = 1 + Math.floor(rand() * 16);
         for (const r of parser.push(input.subarray(pos, pos + n))) {
-          assert.ok(r.code >= 200 && r.code <= 559 && r.lines.length > 0, `bad reply from ${JSON.stringify(input.toString('latin1'))}`);
+          assert.ok(
+            r.code >= 200 && r.code <= 559 && r.lines.length > 0,
+            `bad reply from ${JSON.stringify(input.toString('latin1'))}`,
+          );
         }
         pos += n;
       }
       parser.end();
     } catch (err) {
       // A stream that opens like a TLS record is told apart as a TLS port (exit 4), not garbage.
-      const tlsPort = err instanceof SmtpkitError && err.hint?.kind === 'speaks-tls' && input[0]! >= 0x15 && input[0]! <= 0x16;
+      const tlsPort =
+        err instanceof SmtpkitError && err.hint?.kind === 'speaks-tls' && input[0]! >= 0x15 && input[0]! <= 0x16;
       if (!(err instanceof SmtpkitError && (err.errorClass === 'protocol' || tlsPort))) {
         throw new Error(`input ${i} (seed ${SEED}) ${JSON.stringify(input.toString('latin1'))} raised ${String(err)}`);
       }
@@ -81,7 +95,15 @@ test(`session: 150 servers sending mutated replies; every session ends in time w
     tlsOnConnect: false,
     ehloName: 'fuzz.test',
     timeouts: { connect: 1000, greeting: 300, command: 300, tls: 300 },
-    tls: { sni: undefined, ca: undefined, minVersion: undefined, maxVersion: undefined, cert: undefined, key: undefined, verify: false },
+    tls: {
+      sni: undefined,
+      ca: undefined,
+      minVersion: undefined,
+      maxVersion: undefined,
+      cert: undefined,
+      key: undefined,
+      verify: false,
+    },
     raw: false,
   };
   try {

@@ -18,34 +18,84 @@ before(async () => {
 after(() => server.close());
 
 const skip = hasTmux ? false : 'tmux is not installed';
-const common = () => [`127.0.0.1:${server.port}`, '--ehlo', 'client.test', '--sni', 'mail.test', '--ca-file', TLS.ca, '--tls-max', '1.2'];
+const common = () => [
+  `127.0.0.1:${server.port}`,
+  '--ehlo',
+  'client.test',
+  '--sni',
+  'mail.test',
+  '--ca-file',
+  TLS.ca,
+  '--tls-max',
+  '1.2',
+];
 const COMMANDS: Record<string, () => string[]> = {
   ehlo: () => ['ehlo', ...common()],
   starttls: () => ['starttls', ...common()],
-  send: () => ['send', ...common(), '--user', 'golden', '--mech', 'PLAIN', '--from', 'ann@client.test', '--to', 'bob@example.test', '--subject', 'Golden', '--body', 'hi'],
-  'send-brief': () => ['send', ...common(), '--user', 'golden', '--mech', 'PLAIN', '--from', 'ann@client.test', '--to', 'bob@example.test', '--subject', 'Golden', '--body', 'hi', '--brief'],
+  send: () => [
+    'send',
+    ...common(),
+    '--user',
+    'golden',
+    '--mech',
+    'PLAIN',
+    '--from',
+    'ann@client.test',
+    '--to',
+    'bob@example.test',
+    '--subject',
+    'Golden',
+    '--body',
+    'hi',
+  ],
+  'send-brief': () => [
+    'send',
+    ...common(),
+    '--user',
+    'golden',
+    '--mech',
+    'PLAIN',
+    '--from',
+    'ann@client.test',
+    '--to',
+    'bob@example.test',
+    '--subject',
+    'Golden',
+    '--body',
+    'hi',
+    '--brief',
+  ],
 };
 
 /** What changes from run to run: ports, times, dates, ids. */
 function normalise(screen: string): string {
-  return screen
-    // Timings differ in length from run to run, so where their line wraps does too: one line here.
-    .replace(/^(=== Timings:.*)((?:\n===   .*)*)/m, (_m, first: string, rest: string) => [first, ...rest.split('\n===   ').filter(Boolean)].join(' '))
-    .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT')
-    .replace(/port \d+/g, 'port N')
-    .replace(/\d+(\.\d+)? ms\b/g, 'N ms')
-    .replace(/\d+ days left/g, 'N days left')
-    .replace(/\d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d/g, 'DATE to DATE')
-    .replace(/Date: .*/g, 'Date: DATE')
-    // The Date header is a byte shorter on days 1-9, so the message's size moves with the calendar.
-    .replace(/SIZE=\d+/g, 'SIZE=N')
-    .replace(/\[message: \d+ bytes/g, '[message: N bytes')
-    .replace(/Message-ID: <[^>\s]*>?/g, 'Message-ID: <ID>')
-    .replace(/\b\d{5}\b/g, 'N')
-    .replace(/\s+$/, '\n');
+  return (
+    screen
+      // Timings differ in length from run to run, so where their line wraps does too: one line here.
+      .replace(/^(=== Timings:.*)((?:\n===   .*)*)/m, (_m, first: string, rest: string) =>
+        [first, ...rest.split('\n===   ').filter(Boolean)].join(' '),
+      )
+      .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT')
+      .replace(/port \d+/g, 'port N')
+      .replace(/\d+(\.\d+)? ms\b/g, 'N ms')
+      .replace(/\d+ days left/g, 'N days left')
+      .replace(/\d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d/g, 'DATE to DATE')
+      .replace(/Date: .*/g, 'Date: DATE')
+      // The Date header is a byte shorter on days 1-9, so the message's size moves with the calendar.
+      .replace(/SIZE=\d+/g, 'SIZE=N')
+      .replace(/\[message: \d+ bytes/g, '[message: N bytes')
+      .replace(/Message-ID: <[^>\s]*>?/g, 'Message-ID: <ID>')
+      .replace(/\b\d{5}\b/g, 'N')
+      .replace(/\s+$/, '\n')
+  );
 }
 
-const smtpkitOnTerminal = (args: string[], width: number) => onTerminal(`env NO_COLOR=1 SMTPKIT_PASSWORD=golden-secret ${process.execPath} ${BIN} ${args.join(' ')}`, width, `smtpkit ${args[0]}`);
+const smtpkitOnTerminal = (args: string[], width: number) =>
+  onTerminal(
+    `env NO_COLOR=1 SMTPKIT_PASSWORD=golden-secret ${process.execPath} ${BIN} ${args.join(' ')}`,
+    width,
+    `smtpkit ${args[0]}`,
+  );
 
 const MARKER = /^( ->| ~>|<- |<~ |<\*\*|<~\*|===|!!!|\*\*\*| +#)/;
 
@@ -63,12 +113,21 @@ for (const [name, args] of Object.entries(COMMANDS)) {
         assert.ok(line.length <= width, `wider than ${width}: ${line}`);
         assert.match(line, MARKER, `a line without a marker at ${width} columns`);
         // A word too long for any line (a fingerprint) is the only thing that may be cut.
-        for (const w of normalise(line).split(/\s+/)) if (w && w.length < width - 20) assert.ok(words.has(digits(w)) || /^[#=]+$|^(->|~>|<-|<~|<\*\*|<~\*)$/.test(w), `"${w}" is a cut word (${width} columns): ${line}`);
+        for (const w of normalise(line).split(/\s+/))
+          if (w && w.length < width - 20)
+            assert.ok(
+              words.has(digits(w)) || /^[#=]+$|^(->|~>|<-|<~|<\*\*|<~\*)$/.test(w),
+              `"${w}" is a cut word (${width} columns): ${line}`,
+            );
       }
       const file = fixture(`golden/${name}-${width}.txt`);
       const got = normalise(screen);
       if (process.env.UPDATE_GOLDEN || !existsSync(file)) writeFileSync(file, got);
-      assert.equal(got, readFileSync(file, 'utf8'), `${name} at ${width} columns differs from ${file} (UPDATE_GOLDEN=1 rewrites it)`);
+      assert.equal(
+        got,
+        readFileSync(file, 'utf8'),
+        `${name} at ${width} columns differs from ${file} (UPDATE_GOLDEN=1 rewrites it)`,
+      );
     }
   });
 }

@@ -27,7 +27,9 @@ function assertClean(label: string, text: string, colour = false) {
   const m = RAW.exec(shown);
   if (m) {
     const at = m.index;
-    assert.fail(`${label}: raw U+${m[0].charCodeAt(0).toString(16).padStart(4, '0')} reached the output near ${JSON.stringify(shown.slice(Math.max(0, at - 40), at + 20))}`);
+    assert.fail(
+      `${label}: raw U+${m[0].charCodeAt(0).toString(16).padStart(4, '0')} reached the output near ${JSON.stringify(shown.slice(Math.max(0, at - 40), at + 20))}`,
+    );
   }
 }
 
@@ -62,7 +64,15 @@ const tlsFlags = () => ['--ca-file', TLS.ca];
 const env = { SMTPKIT_PASSWORD: 'secret-token' };
 
 test('hostile server: ehlo, starttls, auth --list, auth (LOGIN, XOAUTH2) show every field escaped', async () => {
-  for (const args of [['ehlo', at()], ['ehlo', at(), '-v'], ['ehlo', at(), '--brief'], ['starttls', at(), ...tlsFlags()], ['auth', at(), '--list', ...tlsFlags()], ['auth', at(), '--user', 'u', '--mech', 'LOGIN', ...tlsFlags()], ['auth', at(), '--user', 'u', '--mech', 'XOAUTH2', ...tlsFlags()]]) {
+  for (const args of [
+    ['ehlo', at()],
+    ['ehlo', at(), '-v'],
+    ['ehlo', at(), '--brief'],
+    ['starttls', at(), ...tlsFlags()],
+    ['auth', at(), '--list', ...tlsFlags()],
+    ['auth', at(), '--user', 'u', '--mech', 'LOGIN', ...tlsFlags()],
+    ['auth', at(), '--user', 'u', '--mech', 'XOAUTH2', ...tlsFlags()],
+  ]) {
     const r = await runCli(args, { env });
     assertShown(args.join(' '), r);
   }
@@ -73,11 +83,26 @@ test('hostile server: ehlo, starttls, auth --list, auth (LOGIN, XOAUTH2) show ev
   assert.match(st.stdout, /^<-  250-LIMITS RCPTMAX=5\\x1b\]52;c;cHduZWQ=\\x07 MAILMAX=\\u202egnp\.exe/m);
   assert.match(st.stdout, /^=== After TLS the server added XNEW\\x1b\]0;pwned\\x07/im);
   const x = await runCli(['auth', at(), '--user', 'u', '--mech', 'XOAUTH2', ...tlsFlags()], { env });
-  assert.match(x.stdout, /XOAUTH2 error from the server: .*401\\u001b\[2J|XOAUTH2 error from the server: .*401\\x1b\[2J/);
+  assert.match(
+    x.stdout,
+    /XOAUTH2 error from the server: .*401\\u001b\[2J|XOAUTH2 error from the server: .*401\\x1b\[2J/,
+  );
 });
 
 test('hostile server: send -v, --brief, --json; the repl in script mode', async () => {
-  const send = ['send', at(), '--from', 'a@client.test', '--to', 'b@evil.test', '--user', 'u', '--mech', 'PLAIN', ...tlsFlags()];
+  const send = [
+    'send',
+    at(),
+    '--from',
+    'a@client.test',
+    '--to',
+    'b@evil.test',
+    '--user',
+    'u',
+    '--mech',
+    'PLAIN',
+    ...tlsFlags(),
+  ];
   assertShown('send -v', await runCli([...send, '-v'], { env }));
   assertShown('send --brief', await runCli([...send, '--brief'], { env }));
   const noAuth = ['send', at(), '--from', 'a@client.test', '--to', 'b@evil.test', ...tlsFlags()];
@@ -88,12 +113,25 @@ test('hostile server: send -v, --brief, --json; the repl in script mode', async 
   const doc = JSON.parse(json.stdout);
   // Escaped for the terminal, yet the same strings for a program.
   assert.equal(doc.greeting.lines[0], `evil.test ESMTP ${HOSTILE}`);
-  const repl = await runCli(['repl', at(), '--keep-going'], { input: `EHLO client.test\nMAIL FROM:<a@client.test>\nRCPT TO:<b@evil.test>\nVRFY x\n/caps\n/explain 550 5.7.1 ${CLEAR}\nQUIT\n` });
+  const repl = await runCli(['repl', at(), '--keep-going'], {
+    input: `EHLO client.test\nMAIL FROM:<a@client.test>\nRCPT TO:<b@evil.test>\nVRFY x\n/caps\n/explain 550 5.7.1 ${CLEAR}\nQUIT\n`,
+  });
   assertShown('repl (script)', repl);
 });
 
 test('hostile server: probe in every format, --strict too; JUnit stays well-formed XML', async () => {
-  const probe = ['probe', at(), '--transcript', '--from', 'a@client.test', '--rcpt', 'b@evil.test', '--ptr', ...dnsFlags(), ...tlsFlags()];
+  const probe = [
+    'probe',
+    at(),
+    '--transcript',
+    '--from',
+    'a@client.test',
+    '--rcpt',
+    'b@evil.test',
+    '--ptr',
+    ...dnsFlags(),
+    ...tlsFlags(),
+  ];
   for (const format of ['text', 'json', 'junit', 'nagios']) {
     for (const strict of [[], ['--strict']]) {
       const r = await runCli([...probe, '--format', format, ...strict]);
@@ -113,14 +151,23 @@ test('hostile DNS: mx-lookup --checks --ptr, send through the MX, ehlo and start
   assertClean('mx-lookup --json', mxJson.stdout);
   JSON.parse(mxJson.stdout);
   const port = ['--port', String(server.port), '--timeout', '3s'];
-  for (const args of [['send', '--from', 'a@client.test', '--to', 'b@hostile.test', ...dnsFlags(), ...port, ...tlsFlags()], ['ehlo', '--mx', 'hostile.test', ...dnsFlags(), ...port], ['starttls', '--mx', 'hostile.test', ...dnsFlags(), ...port, ...tlsFlags()]]) {
+  for (const args of [
+    ['send', '--from', 'a@client.test', '--to', 'b@hostile.test', ...dnsFlags(), ...port, ...tlsFlags()],
+    ['ehlo', '--mx', 'hostile.test', ...dnsFlags(), ...port],
+    ['starttls', '--mx', 'hostile.test', ...dnsFlags(), ...port, ...tlsFlags()],
+  ]) {
     const r = await runCli(args);
     assertShown(args.slice(0, 2).join(' '), r);
   }
 });
 
 test('hostile colours: with FORCE_COLOR the only escape sequences are our own SGR ones', async () => {
-  for (const args of [['starttls', at(), ...tlsFlags()], ['send', at(), '--from', 'a@client.test', '--to', 'b@evil.test', '-v', ...tlsFlags()], ['mx-lookup', 'hostile.test', '--checks', ...dnsFlags()], ['probe', at(), '--transcript', ...tlsFlags()]]) {
+  for (const args of [
+    ['starttls', at(), ...tlsFlags()],
+    ['send', at(), '--from', 'a@client.test', '--to', 'b@evil.test', '-v', ...tlsFlags()],
+    ['mx-lookup', 'hostile.test', '--checks', ...dnsFlags()],
+    ['probe', at(), '--transcript', ...tlsFlags()],
+  ]) {
     const r = await runCli(args, { env: { NO_COLOR: '', FORCE_COLOR: '1' } });
     assert.match(r.stdout, SGR, `${args[0]}: colours are on`);
     assertClean(`${args[0]} in colour (stdout)`, r.stdout, true);
@@ -143,7 +190,23 @@ function talkTo(port: number, script: string): Promise<void> {
 test('hostile sink client: the sink’s session log and message lines are escaped', async () => {
   const sink = await sinkProcess([]);
   try {
-    await talkTo(sink.port, [`EHLO evil${TITLE}.test`, `MAIL FROM:<a${CLEAR}@evil.test>`, `RCPT TO:<b${BIDI}@sink.test>`, 'DATA', `Subject: ${HOSTILE}`, `From: ${CLIPBOARD}`, '', `body ${HOSTILE}`, '.', `NOOP ${HOSTILE}`, 'QUIT', ''].join('\r\n'));
+    await talkTo(
+      sink.port,
+      [
+        `EHLO evil${TITLE}.test`,
+        `MAIL FROM:<a${CLEAR}@evil.test>`,
+        `RCPT TO:<b${BIDI}@sink.test>`,
+        'DATA',
+        `Subject: ${HOSTILE}`,
+        `From: ${CLIPBOARD}`,
+        '',
+        `body ${HOSTILE}`,
+        '.',
+        `NOOP ${HOSTILE}`,
+        'QUIT',
+        '',
+      ].join('\r\n'),
+    );
   } finally {
     await sink.stop();
   }
@@ -155,7 +218,21 @@ test('hostile sink client: the sink’s session log and message lines are escape
 test('the sink’s message line shows a hostile Subject escaped exactly once, its quotes unbreakable', async () => {
   const sink = await sinkProcess([]);
   try {
-    await talkTo(sink.port, ['EHLO a.test', 'MAIL FROM:<a@a.test>', 'RCPT TO:<b@sink.test>', 'DATA', 'Subject: A\x1b[2JB\u009bC"D\\E', '', 'body', '.', 'QUIT', ''].join('\r\n'));
+    await talkTo(
+      sink.port,
+      [
+        'EHLO a.test',
+        'MAIL FROM:<a@a.test>',
+        'RCPT TO:<b@sink.test>',
+        'DATA',
+        'Subject: A\x1b[2JB\u009bC"D\\E',
+        '',
+        'body',
+        '.',
+        'QUIT',
+        '',
+      ].join('\r\n'),
+    );
   } finally {
     await sink.stop();
   }

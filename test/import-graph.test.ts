@@ -32,10 +32,13 @@ function specifiers(text: string, fileName: string): string[] {
   const source = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
   const visit = (node: ts.Node): void => {
     let spec: ts.Expression | undefined;
-    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier) spec = node.moduleSpecifier;
-    else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) spec = node.arguments[0];
+    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier)
+      spec = node.moduleSpecifier;
+    else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword)
+      spec = node.arguments[0];
     else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) spec = node.argument.literal;
-    else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference)) spec = node.moduleReference.expression;
+    else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference))
+      spec = node.moduleReference.expression;
     if (spec && ts.isStringLiteralLike(spec) && spec.text.startsWith('.')) found.push(spec.text);
     ts.forEachChild(node, visit);
   };
@@ -137,14 +140,19 @@ function example(graph: Map<string, Set<string>>, component: string[]): string {
 }
 
 const report = (graph: Map<string, Set<string>>): string[] =>
-  circles(graph).map((component) => `${example(graph, component)}${component.length > 2 ? `  (circle of ${component.length}: ${component.join(', ')})` : ''}`);
+  circles(graph).map(
+    (component) =>
+      `${example(graph, component)}${component.length > 2 ? `  (circle of ${component.length}: ${component.join(', ')})` : ''}`,
+  );
 
 /** The imports of files under `folder` that land outside it and outside `allowed` (folders, src/ files, or single files). */
 function strayImports(files: Map<string, Set<string>>, folder: string, allowed: readonly string[]): string[] {
   const out: string[] = [];
   for (const [file, targets] of files) {
     if (folderOf(file) !== folder) continue;
-    for (const target of targets) if (folderOf(target) !== folder && !allowed.includes(folderOf(target)) && !allowed.includes(target)) out.push(`${file} → ${target}`);
+    for (const target of targets)
+      if (folderOf(target) !== folder && !allowed.includes(folderOf(target)) && !allowed.includes(target))
+        out.push(`${file} → ${target}`);
   }
   return out;
 }
@@ -217,9 +225,14 @@ for (const [folder, allowed] of MAY_IMPORT) {
 }
 
 test('nothing below the command line imports options/, nor commands/ (only cli.ts and options/ do; commands/ not options/)', () => {
-  const above: Record<string, string[]> = { 'options/': ['cli.ts', 'options/'], 'commands/': ['cli.ts', 'options/', 'commands/'] };
+  const above: Record<string, string[]> = {
+    'options/': ['cli.ts', 'options/'],
+    'commands/': ['cli.ts', 'options/', 'commands/'],
+  };
   const found = [...fileGraph()].flatMap(([file, targets]) =>
-    [...targets].filter((t) => above[folderOf(t)] && !above[folderOf(t)]!.includes(folderOf(file))).map((t) => `${file} → ${t}`),
+    [...targets]
+      .filter((t) => above[folderOf(t)] && !above[folderOf(t)]!.includes(folderOf(file)))
+      .map((t) => `${file} → ${t}`),
   );
   assert.deepEqual(found, [], `imports of the command line from below it:\n  ${found.join('\n  ')}`);
 });

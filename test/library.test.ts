@@ -32,7 +32,11 @@ function reachable(entry: string): Map<string, string> {
   assert.ok(source, entry);
   const found = new Map<string, string>();
   const seen = new Set<ts.Type>();
-  const hidden = (p: ts.Symbol) => p.getName().startsWith('#') || (p.declarations ?? []).some((d) => ts.getCombinedModifierFlags(d) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected));
+  const hidden = (p: ts.Symbol) =>
+    p.getName().startsWith('#') ||
+    (p.declarations ?? []).some(
+      (d) => ts.getCombinedModifierFlags(d) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected),
+    );
   const walk = (type: ts.Type): void => {
     if (seen.has(type)) return;
     seen.add(type);
@@ -43,7 +47,8 @@ function reachable(entry: string): Map<string, string> {
     }
     if (type.isUnionOrIntersection()) type.types.forEach(walk);
     type.aliasTypeArguments?.forEach(walk);
-    if (type.flags & ts.TypeFlags.Object && (type as ts.ObjectType).objectFlags & ts.ObjectFlags.Reference) checker.getTypeArguments(type as ts.TypeReference).forEach(walk);
+    if (type.flags & ts.TypeFlags.Object && (type as ts.ObjectType).objectFlags & ts.ObjectFlags.Reference)
+      checker.getTypeArguments(type as ts.TypeReference).forEach(walk);
     for (const signature of [...type.getCallSignatures(), ...type.getConstructSignatures()]) {
       for (const p of signature.getParameters()) walk(checker.getTypeOfSymbol(p));
       walk(signature.getReturnType());
@@ -61,19 +66,54 @@ function reachable(entry: string): Map<string, string> {
 
 test('the library exports the client core', async () => {
   const lib = await import(`${ROOT}dist/lib/index.js`);
-  const values = ['SmtpSession', 'SmtpkitError', 'ExitCode', 'mailTransaction', 'mail', 'rcpt', 'ReplyParser', 'buildMessage', 'parseAddress'];
-  for (const name of [...values, 'explainReply', 'explainPasted', 'probe', 'lookupMx', 'Sink', 'withSessionDefaults', 'withSinkDefaults']) {
+  const values = [
+    'SmtpSession',
+    'SmtpkitError',
+    'ExitCode',
+    'mailTransaction',
+    'mail',
+    'rcpt',
+    'ReplyParser',
+    'buildMessage',
+    'parseAddress',
+  ];
+  for (const name of [
+    ...values,
+    'explainReply',
+    'explainPasted',
+    'probe',
+    'lookupMx',
+    'Sink',
+    'withSessionDefaults',
+    'withSinkDefaults',
+  ]) {
     assert.ok(name in lib, name);
   }
   const names = new Set([...reachable(ENTRY).keys()].map((k) => k.split(' ')[0]));
-  for (const type of ['SessionOptions', 'SmtpEvent', 'Hint', 'Envelope', 'TransactionResult', 'Reply', 'ProbeResult', 'MxReport', 'SinkOptions']) assert.ok(names.has(type), type);
+  for (const type of [
+    'SessionOptions',
+    'SmtpEvent',
+    'Hint',
+    'Envelope',
+    'TransactionResult',
+    'Reply',
+    'ProbeResult',
+    'MxReport',
+    'SinkOptions',
+  ])
+    assert.ok(names.has(type), type);
 });
 
 test('no exported signature reaches a CLI type: no *Flags, nothing of commander, cli/, options/ or commands/', () => {
   const leaks = [...reachable(ENTRY)].flatMap(([key, file]) => {
     const name = key.split(' ')[0]!;
     const where = file.startsWith(`${ROOT}dist/lib/`) ? file.slice(`${ROOT}dist/lib/`.length) : file;
-    return /Flags$/.test(name) || /\/node_modules\/(commander|@commander-js)\//.test(file) || /^(cli|options|commands)\//.test(where) || where === 'cli.d.ts' ? [`${name} (${where})`] : [];
+    return /Flags$/.test(name) ||
+      /\/node_modules\/(commander|@commander-js)\//.test(file) ||
+      /^(cli|options|commands)\//.test(where) ||
+      where === 'cli.d.ts'
+      ? [`${name} (${where})`]
+      : [];
   });
   assert.deepEqual(leaks, []);
 });
@@ -94,7 +134,14 @@ test('probe and lookupMx from the library take typed options, DNS servers as pla
       [['mx.example.test', ['127.0.0.1']]],
     );
     const result = await lib.probe(
-      { label: `127.0.0.1:${port}`, options: lib.withSessionDefaults({ host: '127.0.0.1', port, timeouts: { connect: 5000, greeting: 5000, command: 5000 } }) },
+      {
+        label: `127.0.0.1:${port}`,
+        options: lib.withSessionDefaults({
+          host: '127.0.0.1',
+          port,
+          timeouts: { connect: 5000, greeting: 5000, command: 5000 },
+        }),
+      },
       {
         expectBanner: /sink\.test/,
         warnDays: 21,
@@ -113,7 +160,11 @@ test('probe and lookupMx from the library take typed options, DNS servers as pla
     const checks = new Map(result.checks.map((c) => [c.name, c.status]));
     assert.equal(checks.get('greeting'), 'pass', JSON.stringify(result.checks));
     // The PTR answer came from the test's server: its name is not the greeting's.
-    assert.match(result.checks.find((c) => c.name === 'ptr')?.message ?? '', /^127\.0\.0\.1 is mx\.example\.test, but the greeting says sink\.test/, JSON.stringify(result.checks));
+    assert.match(
+      result.checks.find((c) => c.name === 'ptr')?.message ?? '',
+      /^127\.0\.0\.1 is mx\.example\.test, but the greeting says sink\.test/,
+      JSON.stringify(result.checks),
+    );
   } finally {
     await dns.close();
     await sink.close();
@@ -129,13 +180,22 @@ test('SmtpSession refuses a CR, LF or NUL in a line before it goes on the wire, 
   try {
     const refused: string[] = [];
     const expectRefused = async (what: string, run: Promise<unknown>) => {
-      const err = await run.then(() => undefined, (e: unknown) => e);
+      const err = await run.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       if (!(err instanceof lib.SmtpkitError) || err.errorClass !== 'usage') refused.push(`${what}: ${String(err)}`);
     };
-    const injected = new lib.SmtpSession(lib.withSessionDefaults({ host: '127.0.0.1', port: server.port, ehloName: 'client.test\r\nRSET' }), () => {});
+    const injected = new lib.SmtpSession(
+      lib.withSessionDefaults({ host: '127.0.0.1', port: server.port, ehloName: 'client.test\r\nRSET' }),
+      () => {},
+    );
     await injected.connect();
     await expectRefused('ehloName', injected.ehlo());
-    const session = new lib.SmtpSession(lib.withSessionDefaults({ host: '127.0.0.1', port: server.port, ehloName: 'client.test' }), () => {});
+    const session = new lib.SmtpSession(
+      lib.withSessionDefaults({ host: '127.0.0.1', port: server.port, ehloName: 'client.test' }),
+      () => {},
+    );
     await session.connect();
     await session.ehlo();
     await expectRefused('command', session.command('NOOP\r\nRSET'));

@@ -49,7 +49,12 @@ test('the encoder: every smuggling variant becomes a stuffed dot line between CR
     assert.doesNotMatch(whole, BARE);
     // The only CRLF "." CRLF is the last one.
     assert.equal(whole.indexOf('\r\n.\r\n'), whole.length - 5, JSON.stringify(v));
-    for (let cut = 0; cut <= message.length; cut++) assert.equal(encode([message.slice(0, cut), message.slice(cut)]).out, whole, `${JSON.stringify(v)} cut at ${cut}`);
+    for (let cut = 0; cut <= message.length; cut++)
+      assert.equal(
+        encode([message.slice(0, cut), message.slice(cut)]).out,
+        whole,
+        `${JSON.stringify(v)} cut at ${cut}`,
+      );
     assert.equal(encode([...message]).out, whole, `${JSON.stringify(v)} byte by byte`);
     assert.equal(encode([message], false).out, wireOf(message, false), `${JSON.stringify(v)} for BDAT`);
   }
@@ -67,7 +72,12 @@ test('the encoder: "\\r\\n\\0.\\r\\n" (an end of data to a server that drops NUL
     // Read with its NULs dropped, the only CRLF "." CRLF is still the last one.
     const blind = whole.replace(/\0/g, '');
     assert.equal(blind.indexOf('\r\n.\r\n'), blind.length - 5, JSON.stringify(v));
-    for (let cut = 0; cut <= message.length; cut++) assert.equal(encode([message.slice(0, cut), message.slice(cut)]).out, whole, `${JSON.stringify(v)} cut at ${cut}`);
+    for (let cut = 0; cut <= message.length; cut++)
+      assert.equal(
+        encode([message.slice(0, cut), message.slice(cut)]).out,
+        whole,
+        `${JSON.stringify(v)} cut at ${cut}`,
+      );
     assert.equal(encode([...message]).out, whole, `${JSON.stringify(v)} byte by byte`);
     // BDAT has no dots to stuff: the bytes go as they are.
     assert.equal(encode([message], false).out, wireOf(message, false));
@@ -133,12 +143,19 @@ function assertOneMessage(s: RecordingServer, before: { messages: number; comman
   const messages = s.messages.slice(before.messages);
   assert.equal(messages.length, 1, 'one message');
   const got = messages[0]!.toString('latin1');
-  if (got !== expected) assert.fail(`the wire differs at byte ${[...got].findIndex((c, i) => c !== expected[i])}: ${JSON.stringify(got.slice(-200))}`);
+  if (got !== expected)
+    assert.fail(
+      `the wire differs at byte ${[...got].findIndex((c, i) => c !== expected[i])}: ${JSON.stringify(got.slice(-200))}`,
+    );
   assert.doesNotMatch(s.commands.slice(before.commands).join('\n'), /attacker|victim/);
 }
 
 const mark = (s: RecordingServer) => ({ messages: s.messages.length, commands: s.commands.length });
-const send = (s: RecordingServer, ...args: string[]) => runCli(['send', `127.0.0.1:${s.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--timeout', '5', ...args], { limitMs: 20_000 });
+const send = (s: RecordingServer, ...args: string[]) =>
+  runCli(
+    ['send', `127.0.0.1:${s.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--timeout', '5', ...args],
+    { limitMs: 20_000 },
+  );
 
 test('--data FILE and --data -: bare CR and LF go out as CRLF, dots stuffed, across read boundaries; said once as a warning and in JSON', async () => {
   const message = straddling();
@@ -155,21 +172,31 @@ test('--data FILE and --data -: bare CR and LF go out as CRLF, dots stuffed, acr
   assert.match(warnings[0]!, /^!!! .*14 bare LF and 17 bare CR line end\(s\): each went out as CRLF/);
 
   m = mark(server);
-  const piped = await runCli(['send', `127.0.0.1:${server.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--data', '-', '--json'], { input: message });
+  const piped = await runCli(
+    ['send', `127.0.0.1:${server.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--data', '-', '--json'],
+    { input: message },
+  );
   assert.equal(piped.code, 0, piped.stdout + piped.stderr);
   assertOneMessage(server, m, wireOf(message));
   const doc = JSON.parse(piped.stdout);
   assert.deepEqual(doc.result.lineEndings, counts);
-  assert.equal(doc.events.filter((e: { type: string; message?: string }) => e.type === 'warning' && /bare/.test(e.message ?? '')).length, 1);
+  assert.equal(
+    doc.events.filter((e: { type: string; message?: string }) => e.type === 'warning' && /bare/.test(e.message ?? ''))
+      .length,
+    1,
+  );
 
   // A message with CRLF only: nothing to say.
   m = mark(server);
-  const clean = await runCli(['send', `127.0.0.1:${server.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--data', '-', '--json'], { input: `${HEAD}hi\r\n` });
+  const clean = await runCli(
+    ['send', `127.0.0.1:${server.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--data', '-', '--json'],
+    { input: `${HEAD}hi\r\n` },
+  );
   assert.equal(clean.code, 0);
   assert.deepEqual(JSON.parse(clean.stdout).result.lineEndings, { bareLf: 0, bareCr: 0 });
 });
 
-test('--dry-run shows the message as it would go on the wire: CRLF only (not the input\'s bytes), with the warning', async () => {
+test("--dry-run shows the message as it would go on the wire: CRLF only (not the input's bytes), with the warning", async () => {
   const message = `${HEAD}${REPORTED}`;
   const file = join(dir, 'dry.eml');
   writeFileSync(file, message, 'latin1');
@@ -177,7 +204,17 @@ test('--dry-run shows the message as it would go on the wire: CRLF only (not the
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, wireOf(message, false));
   assert.match(r.stderr, /^smtpkit: warning: the message had 3 bare CR line end\(s\): each would go out as CRLF/m);
-  const json = await runCli(['send', '--dry-run', '--json', '--from', 'a@client.test', '--to', 'b@example.test', '--data', file]);
+  const json = await runCli([
+    'send',
+    '--dry-run',
+    '--json',
+    '--from',
+    'a@client.test',
+    '--to',
+    'b@example.test',
+    '--data',
+    file,
+  ]);
   const doc = JSON.parse(json.stdout);
   assert.equal(doc.message, wireOf(message, false));
   assert.deepEqual(doc.lineEndings, { bareLf: 0, bareCr: 3 });
@@ -215,7 +252,21 @@ test('--data FILE and --data - with "\\r\\n\\0.\\r\\n", across each read boundar
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assertOneMessage(blind, m, wireOf(message));
     m = mark(blind);
-    const piped = await runCli(['send', `127.0.0.1:${blind.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--data', '-', '--timeout', '5'], { input: message });
+    const piped = await runCli(
+      [
+        'send',
+        `127.0.0.1:${blind.port}`,
+        '--from',
+        'a@client.test',
+        '--to',
+        'b@example.test',
+        '--data',
+        '-',
+        '--timeout',
+        '5',
+      ],
+      { input: message },
+    );
     assert.equal(piped.code, 0, piped.stdout + piped.stderr);
     assertOneMessage(blind, m, wireOf(message));
   } finally {
@@ -230,7 +281,10 @@ test('--body: a bare CR is a line end, never a byte inside a 7bit part', async (
   const got = server.messages.at(-1)!.toString('latin1');
   assert.equal(server.messages.length, m.messages + 1);
   assert.doesNotMatch(got, BARE);
-  assert.match(got, /Content-Transfer-Encoding: 7bit\r\n\r\nline1\r\n\.\.\r\nline2\r\n\.\.\r\nMAIL FROM:<evil@attacker\.test>\r\n\.\r\n$/);
+  assert.match(
+    got,
+    /Content-Transfer-Encoding: 7bit\r\n\r\nline1\r\n\.\.\r\nline2\r\n\.\.\r\nMAIL FROM:<evil@attacker\.test>\r\n\.\r\n$/,
+  );
 });
 
 test('--attach: a text file with the variants travels in base64, no line end of it on the wire', async () => {
@@ -263,7 +317,18 @@ test('--dkim-key with bare CRs in --data: the signature covers the CRLF form tha
   const file = join(dir, 'signed.eml');
   writeFileSync(file, `${HEAD}${REPORTED}\r`, 'latin1');
   const m = mark(chunking);
-  const r = await send(chunking, '--data', file, '--bdat', '--dkim-key', key, '--dkim-selector', 'ed', '--dkim-domain', 'client.test');
+  const r = await send(
+    chunking,
+    '--data',
+    file,
+    '--bdat',
+    '--dkim-key',
+    key,
+    '--dkim-selector',
+    'ed',
+    '--dkim-domain',
+    'client.test',
+  );
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const got = chunking.messages[m.messages]!;
   assert.doesNotMatch(got.toString('latin1'), BARE);
@@ -276,37 +341,89 @@ test('load mode: every copy of the message is CRLF only; the warning and lineEnd
   const file = join(dir, 'load.eml');
   writeFileSync(file, message, 'latin1');
   const m = mark(server);
-  const r = await runCli(['send', `127.0.0.1:${server.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--data', file, '--count', '3', '--concurrency', '2', '--timeout', '5'], { env: { SMTPKIT_LOAD_THREADS: '1' } });
+  const r = await runCli(
+    [
+      'send',
+      `127.0.0.1:${server.port}`,
+      '--from',
+      'a@client.test',
+      '--to',
+      'b@example.test',
+      '--data',
+      file,
+      '--count',
+      '3',
+      '--concurrency',
+      '2',
+      '--timeout',
+      '5',
+    ],
+    { env: { SMTPKIT_LOAD_THREADS: '1' } },
+  );
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const got = server.messages.slice(m.messages).map((b) => b.toString('latin1'));
   assert.deepEqual(got, Array(3).fill(wireOf(message)));
   assert.equal(r.stdout.match(/bare CR/g)?.length, 1, r.stdout);
-  const json = await runCli(['send', `127.0.0.1:${server.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--data', file, '--count', '2', '--json'], { env: { SMTPKIT_LOAD_THREADS: '1' } });
+  const json = await runCli(
+    [
+      'send',
+      `127.0.0.1:${server.port}`,
+      '--from',
+      'a@client.test',
+      '--to',
+      'b@example.test',
+      '--data',
+      file,
+      '--count',
+      '2',
+      '--json',
+    ],
+    { env: { SMTPKIT_LOAD_THREADS: '1' } },
+  );
   assert.deepEqual(JSON.parse(json.stdout).result.lineEndings, { bareLf: 0, bareCr: 3 });
 });
 
-test('a flood of bare CRs on standard input streams through: memory stays flat', { skip: process.platform !== 'linux' ? 'reads /proc' : false }, async () => {
-  // The smtpkit sink, in this process, counts what arrives (dots taken off) without keeping it.
-  const sink = new Sink({ ...sinkOptions({ port: '0', quiet: true }, false), maxSize: 512 * MiB });
-  const sizes: number[] = [];
-  sink.on('message', (m: SinkMessage) => sizes.push(m.size));
-  const port = await sink.listen();
-  try {
-    const piece = Buffer.from(`${'x'.repeat(254)}\r.`.repeat(4096));
-    const total = 64;
-    const { code, peak, out } = await measuredRun(['send', `127.0.0.1:${port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--data', '-', '-q', '--timeout', '30'], {
-      limitMs: 60_000,
-      stdin: async (w) => {
-        for (let i = 0; i < total; i++) if (!w.write(piece)) await new Promise((r) => w.once('drain', r));
-        w.end();
-      },
-    });
-    assert.equal(code, 0, out);
-    assert.match(out, /^OK: /m);
-    // Each "\r." became "\r\n.." on the wire, "\r\n." once the sink took the stuffing off; CRLF at the end.
-    assert.deepEqual(sizes, [total * piece.length + total * 4096 + 2]);
-    assert.ok(peak > 0 && peak < 100 * MiB + NODE_HEADROOM, `peak RSS ${Math.round(peak / MiB)} MiB`);
-  } finally {
-    await sink.close();
-  }
-});
+test(
+  'a flood of bare CRs on standard input streams through: memory stays flat',
+  { skip: process.platform !== 'linux' ? 'reads /proc' : false },
+  async () => {
+    // The smtpkit sink, in this process, counts what arrives (dots taken off) without keeping it.
+    const sink = new Sink({ ...sinkOptions({ port: '0', quiet: true }, false), maxSize: 512 * MiB });
+    const sizes: number[] = [];
+    sink.on('message', (m: SinkMessage) => sizes.push(m.size));
+    const port = await sink.listen();
+    try {
+      const piece = Buffer.from(`${'x'.repeat(254)}\r.`.repeat(4096));
+      const total = 64;
+      const { code, peak, out } = await measuredRun(
+        [
+          'send',
+          `127.0.0.1:${port}`,
+          '--from',
+          'a@client.test',
+          '--to',
+          'b@example.test',
+          '--data',
+          '-',
+          '-q',
+          '--timeout',
+          '30',
+        ],
+        {
+          limitMs: 60_000,
+          stdin: async (w) => {
+            for (let i = 0; i < total; i++) if (!w.write(piece)) await new Promise((r) => w.once('drain', r));
+            w.end();
+          },
+        },
+      );
+      assert.equal(code, 0, out);
+      assert.match(out, /^OK: /m);
+      // Each "\r." became "\r\n.." on the wire, "\r\n." once the sink took the stuffing off; CRLF at the end.
+      assert.deepEqual(sizes, [total * piece.length + total * 4096 + 2]);
+      assert.ok(peak > 0 && peak < 100 * MiB + NODE_HEADROOM, `peak RSS ${Math.round(peak / MiB)} MiB`);
+    } finally {
+      await sink.close();
+    }
+  },
+);

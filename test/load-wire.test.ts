@@ -52,7 +52,24 @@ async function quitWatcher(pipelining: boolean, hold = pipelining) {
 test('load mode sends QUIT with the last message when PIPELINING is offered, and leaves with a reset (no TIME_WAIT pile-up)', async () => {
   const { server, seen } = await quitWatcher(true);
   try {
-    const r = await runCli(['send', `127.0.0.1:${server.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--count', '4', '--concurrency', '2', '--timeout', '3', '--json'], { env: { SMTPKIT_LOAD_THREADS: '1' } });
+    const r = await runCli(
+      [
+        'send',
+        `127.0.0.1:${server.port}`,
+        '--from',
+        'a@client.test',
+        '--to',
+        'b@example.test',
+        '--count',
+        '4',
+        '--concurrency',
+        '2',
+        '--timeout',
+        '3',
+        '--json',
+      ],
+      { env: { SMTPKIT_LOAD_THREADS: '1' } },
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.deepEqual([JSON.parse(r.stdout).result.accepted, JSON.parse(r.stdout).result.failed], [4, 0]);
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -64,7 +81,26 @@ test('load mode sends QUIT with the last message when PIPELINING is offered, and
   // Several messages per connection: RSET between them, QUIT only with the last.
   const many = await quitWatcher(true, false);
   try {
-    const r = await runCli(['send', `127.0.0.1:${many.server.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--count', '6', '--concurrency', '2', '--per-connection', '3', '--timeout', '3', '--json'], { env: { SMTPKIT_LOAD_THREADS: '1' } });
+    const r = await runCli(
+      [
+        'send',
+        `127.0.0.1:${many.server.port}`,
+        '--from',
+        'a@client.test',
+        '--to',
+        'b@example.test',
+        '--count',
+        '6',
+        '--concurrency',
+        '2',
+        '--per-connection',
+        '3',
+        '--timeout',
+        '3',
+        '--json',
+      ],
+      { env: { SMTPKIT_LOAD_THREADS: '1' } },
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(many.seen.length, 2);
     for (const text of many.server.received) {
@@ -80,7 +116,24 @@ test('load mode sends QUIT with the last message when PIPELINING is offered, and
 test('without PIPELINING load mode waits for the 250 before QUIT', async () => {
   const { server, seen } = await quitWatcher(false);
   try {
-    const r = await runCli(['send', `127.0.0.1:${server.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--count', '3', '--concurrency', '1', '--timeout', '3', '--json'], { env: { SMTPKIT_LOAD_THREADS: '1' } });
+    const r = await runCli(
+      [
+        'send',
+        `127.0.0.1:${server.port}`,
+        '--from',
+        'a@client.test',
+        '--to',
+        'b@example.test',
+        '--count',
+        '3',
+        '--concurrency',
+        '1',
+        '--timeout',
+        '3',
+        '--json',
+      ],
+      { env: { SMTPKIT_LOAD_THREADS: '1' } },
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(JSON.parse(r.stdout).result.accepted, 3);
     assert.equal(seen.length, 3);
@@ -93,7 +146,16 @@ test('without PIPELINING load mode waits for the 250 before QUIT', async () => {
 test('a single send still ends with QUIT after the 250 and a normal close, never a reset', async () => {
   const { server, seen } = await quitWatcher(true, false);
   try {
-    const r = await runCli(['send', `127.0.0.1:${server.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--timeout', '3']);
+    const r = await runCli([
+      'send',
+      `127.0.0.1:${server.port}`,
+      '--from',
+      'a@client.test',
+      '--to',
+      'b@example.test',
+      '--timeout',
+      '3',
+    ]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.deepEqual(seen, [{ quitWithDot: false, closedBy: 'fin' }]);
@@ -128,11 +190,31 @@ test('load mode: the data latency ends at the reply to the dot, not at the 221 t
     });
   });
   try {
-    const r = await runCli(['send', `127.0.0.1:${server.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--count', '2', '--concurrency', '2', '--timeout', '10', '--json'], { env: { SMTPKIT_LOAD_THREADS: '1' } });
+    const r = await runCli(
+      [
+        'send',
+        `127.0.0.1:${server.port}`,
+        '--from',
+        'a@client.test',
+        '--to',
+        'b@example.test',
+        '--count',
+        '2',
+        '--concurrency',
+        '2',
+        '--timeout',
+        '10',
+        '--json',
+      ],
+      { env: { SMTPKIT_LOAD_THREADS: '1' } },
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const { accepted, latencyMs } = JSON.parse(r.stdout).result;
     assert.equal(accepted, 2);
-    assert.ok(server.received.every((t) => /\r\n\.\r\nQUIT\r\n$/.test(t)), 'QUIT rode with the dot');
+    assert.ok(
+      server.received.every((t) => /\r\n\.\r\nQUIT\r\n$/.test(t)),
+      'QUIT rode with the dot',
+    );
     // Not a speed check: 3000 ms here is the server's silence after QUIT, not the message.
     assert.ok(latencyMs.data.max < 2000 && latencyMs.message.max < 2000, JSON.stringify(latencyMs));
   } finally {

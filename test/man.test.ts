@@ -21,25 +21,35 @@ test('the man page documents every declared option of every command, and names n
   const declared = new Set<string>(['--help', '--version']);
   let count = 0;
   for (const c of COMMANDS) {
-    assert.ok(new RegExp(`^\\.B ${c.name.replace(/-/g, '-')}$`, 'm').test(page), `command ${c.name} is missing from man/smtpkit.1`);
+    assert.ok(
+      new RegExp(`^\\.B ${c.name.replace(/-/g, '-')}$`, 'm').test(page),
+      `command ${c.name} is missing from man/smtpkit.1`,
+    );
     for (const o of c.options) {
       const f = parseFlags(o.flags);
       count++;
       declared.add(`--${f.long}`);
       for (const a of o.aliases ?? []) declared.add(a);
       assert.ok(page.includes(`--${f.long}`), `${c.name} --${f.long} is missing from man/smtpkit.1`);
-      if (f.short) assert.ok(new RegExp(`(^|[\\s"])-${f.short}\\b`, 'm').test(page), `${c.name} -${f.short} is missing from man/smtpkit.1`);
+      if (f.short)
+        assert.ok(
+          new RegExp(`(^|[\\s"])-${f.short}\\b`, 'm').test(page),
+          `${c.name} -${f.short} is missing from man/smtpkit.1`,
+        );
       for (const a of o.aliases ?? []) assert.ok(page.includes(a), `the alias ${a} is missing from man/smtpkit.1`);
     }
   }
   assert.ok(count > 150);
-  for (const [name] of page.matchAll(/--[a-z][a-z0-9-]+/g)) assert.ok(declared.has(name), `man/smtpkit.1 names ${name}, which no command declares`);
-  for (const code of ['0', '1', '2', '3', '4', '5', '6', '7', '8', '70']) assert.match(page, new RegExp(`^\\.B ${code}$`, 'm'));
+  for (const [name] of page.matchAll(/--[a-z][a-z0-9-]+/g))
+    assert.ok(declared.has(name), `man/smtpkit.1 names ${name}, which no command declares`);
+  for (const code of ['0', '1', '2', '3', '4', '5', '6', '7', '8', '70'])
+    assert.match(page, new RegExp(`^\\.B ${code}$`, 'm'));
 });
 
 test('--help shows the declared options of each command', async () => {
   for (const c of COMMANDS) {
     const help = (await runCli([c.name, '--help'])).stdout;
-    for (const o of c.options) assert.ok(help.includes(`--${parseFlags(o.flags).long}`), `${c.name} --help lacks ${o.flags}`);
+    for (const o of c.options)
+      assert.ok(help.includes(`--${parseFlags(o.flags).long}`), `${c.name} --help lacks ${o.flags}`);
   }
 });

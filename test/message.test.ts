@@ -23,7 +23,8 @@ test('DATA encoding: bare LF becomes CRLF, leading dots are doubled, the end is 
 test('DATA encoding is the same however the input is split', () => {
   const text = 'x\n.y\r\n\n..z\r\n.';
   const whole = encode([text]);
-  for (let cut = 0; cut <= text.length; cut++) assert.equal(encode([text.slice(0, cut), text.slice(cut)]), whole, `cut at ${cut}`);
+  for (let cut = 0; cut <= text.length; cut++)
+    assert.equal(encode([text.slice(0, cut), text.slice(cut)]), whole, `cut at ${cut}`);
   assert.equal(encode([...text]), whole);
 });
 
@@ -34,9 +35,17 @@ test('BDAT encoding normalises line ends without dot-stuffing', () => {
 test('header and body encodings', () => {
   assert.equal(headerText('plain'), 'plain');
   assert.equal(headerText('Grüße'), '=?UTF-8?B?R3LDvMOfZQ==?=');
-  assert.ok(headerText('ä'.repeat(60)).split('\r\n ').every((w) => w.length <= 75));
+  assert.ok(
+    headerText('ä'.repeat(60))
+      .split('\r\n ')
+      .every((w) => w.length <= 75),
+  );
   assert.equal(quotedPrintable('a=b ü \nend '), 'a=3Db =C3=BC=20\r\nend=20');
-  assert.ok(quotedPrintable('x'.repeat(200)).split('\r\n').every((l) => l.length <= 76));
+  assert.ok(
+    quotedPrintable('x'.repeat(200))
+      .split('\r\n')
+      .every((l) => l.length <= 76),
+  );
   for (const n of [0, 1, 56, 57, 58, 114, 1000, 123457]) {
     assert.equal(base64LinesSize(n), base64Lines(Buffer.alloc(n)).length, `n=${n}`);
   }
@@ -45,7 +54,8 @@ test('header and body encodings', () => {
 test('addresses: display names, the null sender, and refusals', () => {
   assert.deepEqual(parseAddress('Ann <ann@a.test>', '--from'), { name: 'Ann', address: 'ann@a.test' });
   assert.deepEqual(parseAddress('<>', '--from', true), { name: undefined, address: '' });
-  for (const bad of ['<>', 'no-at-sign', 'a b@c.test', 'a@b.test>\r\nDATA', 'x@y@z']) assert.throws(() => parseAddress(bad, '--to'), /--to/);
+  for (const bad of ['<>', 'no-at-sign', 'a b@c.test', 'a@b.test>\r\nDATA', 'x@y@z'])
+    assert.throws(() => parseAddress(bad, '--to'), /--to/);
 });
 
 async function collect(spec: MessageSpec, eightBit = false) {
@@ -72,10 +82,14 @@ test('a plain message: default headers, overrides, CRLF body; the declared size 
   const { m, text, bytes } = await collect(base);
   assert.equal(m.size, bytes);
   // The Date is local time, so its day, hour and offset depend on TZ: it must name the same instant.
-  const date = /^Date: ((?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d [+-]\d{4})\r\n/.exec(text);
+  const date =
+    /^Date: ((?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d [+-]\d{4})\r\n/.exec(text);
   assert.ok(date, text);
   assert.equal(Date.parse(date[1]!), base.date!.getTime());
-  assert.match(text, /^Date: [^\r]*\r\nFrom: a@x\.test\r\nTo: Bob <b@y\.test>\r\nsubject: replaced\r\nMessage-ID: <[^>]+@x\.test>\r\nMIME-Version: 1\.0\r\nX-Test: 1\r\nContent-Type: text\/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\nline one\r\nline two\r\n$/);
+  assert.match(
+    text,
+    /^Date: [^\r]*\r\nFrom: a@x\.test\r\nTo: Bob <b@y\.test>\r\nsubject: replaced\r\nMessage-ID: <[^>]+@x\.test>\r\nMIME-Version: 1\.0\r\nX-Test: 1\r\nContent-Type: text\/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\nline one\r\nline two\r\n$/,
+  );
   assert.equal(m.eightBit, false);
 });
 
@@ -100,7 +114,10 @@ test('attachments stream as base64 with exact sizes; MIME structure is well form
   assert.ok(boundary);
   const parts = text.split(`--${boundary}`);
   assert.equal(parts.length, 4, 'preamble, text, attachment, closing');
-  assert.match(parts[2]!, /^\r\nContent-Type: application\/octet-stream\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename="data\.bin"\r\n\r\n/);
+  assert.match(
+    parts[2]!,
+    /^\r\nContent-Type: application\/octet-stream\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename="data\.bin"\r\n\r\n/,
+  );
   const b64 = parts[2]!.split('\r\n\r\n')[1]!;
   assert.ok(b64.split('\r\n').every((l) => l.length <= 76));
   assert.deepEqual(Buffer.from(b64.replace(/\r\n/g, ''), 'base64'), content);

@@ -12,7 +12,9 @@ const EHLO_OK = '250-bad.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n';
 async function against(onConnection: (s: net.Socket) => void, args: string[], limitMs = 8000) {
   const server: RawServer = await rawServer(onConnection);
   try {
-    const result = await runCli([args[0]!, `127.0.0.1:${server.port}`, '--timeout', '1s', ...args.slice(1)], { limitMs });
+    const result = await runCli([args[0]!, `127.0.0.1:${server.port}`, '--timeout', '1s', ...args.slice(1)], {
+      limitMs,
+    });
     return { ...result, received: server.received.join('') };
   } finally {
     await server.close();
@@ -20,7 +22,10 @@ async function against(onConnection: (s: net.Socket) => void, args: string[], li
 }
 
 /** A plain server that greets and answers EHLO, QUIT, and whatever else `more` knows. */
-function smtp(more: (line: string, s: net.Socket) => string | null | undefined = () => undefined, greeting = '220 bad.test ESMTP\r\n') {
+function smtp(
+  more: (line: string, s: net.Socket) => string | null | undefined = () => undefined,
+  greeting = '220 bad.test ESMTP\r\n',
+) {
   return (s: net.Socket) => {
     s.write(greeting);
     lineServer(s, (line) => {
@@ -37,7 +42,10 @@ test('silence after connect: exit 4, names the greeting timeout, ends in time', 
   const r = await against(() => {}, ['connect']);
   assert.equal(r.code, 4);
   // On a port other than 25/587 the advice also names implicit TLS (issue #14).
-  assert.match(r.stderr, /\*\*\* the server accepted the connection but sent no greeting within 1s \(greeting timeout; --greeting-timeout raises it; if this port expects TLS at once \(like 465\), use --tls-on-connect or smtps:\/\/host:port\)/);
+  assert.match(
+    r.stderr,
+    /\*\*\* the server accepted the connection but sent no greeting within 1s \(greeting timeout; --greeting-timeout raises it; if this port expects TLS at once \(like 465\), use --tls-on-connect or smtps:\/\/host:port\)/,
+  );
   assert.ok(r.ms < 5000, `took ${r.ms} ms`);
   assert.equal(r.received, '', 'nothing is sent before the greeting');
 });
@@ -69,12 +77,19 @@ test('TLS bytes instead of a greeting (plaintext to an implicit-TLS port): exit 
   // A TLS alert left open, the same alert then a close, and a handshake record with a 0x0a inside.
   const alert = Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46]);
   const handshake = Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 0x02, 0x00, 0x00, 0x01, 0x0a]);
-  const servers: Array<(s: net.Socket) => void> = [(s) => s.write(alert), (s) => s.end(alert), (s) => s.write(handshake)];
+  const servers: Array<(s: net.Socket) => void> = [
+    (s) => s.write(alert),
+    (s) => s.end(alert),
+    (s) => s.write(handshake),
+  ];
   for (const server of servers) {
     // The greeting timeout is long: the answer comes from the bytes, not from waiting.
     const text = await against(server, ['connect', '--greeting-timeout', '30s']);
     assert.equal(text.code, 4, text.stderr);
-    assert.match(text.stderr, /^\*\*\* the server answered with TLS instead of an SMTP greeting: this port speaks TLS from the start \(implicit TLS, as on 465\) \(use --tls-on-connect or smtps:\/\/host:port\)$/m);
+    assert.match(
+      text.stderr,
+      /^\*\*\* the server answered with TLS instead of an SMTP greeting: this port speaks TLS from the start \(implicit TLS, as on 465\) \(use --tls-on-connect or smtps:\/\/host:port\)$/m,
+    );
     const json = await against(server, ['connect', '--greeting-timeout', '30s', '--json']);
     const { outcome } = JSON.parse(json.stdout);
     assert.equal(outcome.exitCode, 4);
@@ -91,13 +106,19 @@ test('a 1 MB line without CRLF: exit 5, line too long', async () => {
 });
 
 test('a multi-line reply cut by close: exit 5', async () => {
-  const r = await against(smtp((l, s) => (/^EHLO/.test(l) ? (s.end('250-bad.test\r\n250-PIPELINING\r\n'), null) : undefined)), ['ehlo']);
+  const r = await against(
+    smtp((l, s) => (/^EHLO/.test(l) ? (s.end('250-bad.test\r\n250-PIPELINING\r\n'), null) : undefined)),
+    ['ehlo'],
+  );
   assert.equal(r.code, 5);
   assert.match(r.stderr, /closed in the middle of a reply \(got 2 line\(s\) of a multi-line 250 reply\)/);
 });
 
 test('reply lines with mismatched codes: exit 5', async () => {
-  const r = await against(smtp((l) => (/^EHLO/.test(l) ? '250-bad.test\r\n251 SIZE 10\r\n' : undefined)), ['ehlo']);
+  const r = await against(
+    smtp((l) => (/^EHLO/.test(l) ? '250-bad.test\r\n251 SIZE 10\r\n' : undefined)),
+    ['ehlo'],
+  );
   assert.equal(r.code, 5);
   assert.match(r.stderr, /disagree on the code \(250, then 251\)/);
 });
@@ -134,16 +155,24 @@ test('a stray reply in the same write as the EHLO reply: shown after it, as on t
   const ehloLast = lines.findIndex((l) => l.startsWith('<-  250 STARTTLS'));
   const strayAt = lines.findIndex((l) => l === '<-  250 2.0.0 stray after EHLO');
   assert.ok(ehloLast >= 0 && strayAt > ehloLast, text.stdout);
-  assert.ok(!lines.some((l) => l.startsWith('=== Capabilities')), 'the EHLO reply explained its lines; no table repeats them');
+  assert.ok(
+    !lines.some((l) => l.startsWith('=== Capabilities')),
+    'the EHLO reply explained its lines; no table repeats them',
+  );
   const json = await against(stray, ['ehlo', '--json']);
   const doc = JSON.parse(json.stdout);
   assert.equal(doc.outcome.kind, 'unsolicited');
-  const replies = doc.events.filter((e: { type: string }) => e.type === 'reply').map((e: { command: string }) => e.command);
+  const replies = doc.events
+    .filter((e: { type: string }) => e.type === 'reply')
+    .map((e: { command: string }) => e.command);
   assert.deepEqual(replies, ['CONNECT', 'EHLO', 'UNSOLICITED']);
 });
 
 test('EHLO refused with 502: falls back to HELO', async () => {
-  const r = await against(smtp((l) => (/^EHLO/.test(l) ? '502 not here\r\n' : /^HELO/.test(l) ? '250 old.test\r\n' : undefined)), ['ehlo']);
+  const r = await against(
+    smtp((l) => (/^EHLO/.test(l) ? '502 not here\r\n' : /^HELO/.test(l) ? '250 old.test\r\n' : undefined)),
+    ['ehlo'],
+  );
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /=== EHLO refused; falling back to HELO/);
   assert.match(r.stdout, /^ -> HELO /m);
@@ -151,19 +180,28 @@ test('EHLO refused with 502: falls back to HELO', async () => {
 });
 
 test('no reply to EHLO: exit 5, the command timeout named', async () => {
-  const r = await against(smtp((l) => (/^EHLO/.test(l) ? '' : undefined)), ['ehlo']);
+  const r = await against(
+    smtp((l) => (/^EHLO/.test(l) ? '' : undefined)),
+    ['ehlo'],
+  );
   assert.equal(r.code, 5);
   assert.match(r.stderr, /no reply to EHLO within 1s \(command timeout; --command-timeout raises it\)/);
 });
 
 test('close right after EHLO: exit 5, says what we were waiting for', async () => {
-  const r = await against(smtp((l) => (/^EHLO/.test(l) ? null : undefined)), ['ehlo']);
+  const r = await against(
+    smtp((l) => (/^EHLO/.test(l) ? null : undefined)),
+    ['ehlo'],
+  );
   assert.equal(r.code, 5);
   assert.match(r.stderr, /the server closed the connection while we waited for the reply to EHLO/);
 });
 
 test('STARTTLS answered 454: exit 6, explained', async () => {
-  const r = await against(smtp((l) => (/^STARTTLS/.test(l) ? '454 4.7.0 TLS not available due to local problem\r\n' : undefined)), ['starttls']);
+  const r = await against(
+    smtp((l) => (/^STARTTLS/.test(l) ? '454 4.7.0 TLS not available due to local problem\r\n' : undefined)),
+    ['starttls'],
+  );
   assert.equal(r.code, 6);
   assert.match(r.stdout, /^<\*\* 454 4\.7\.0 TLS not available/m);
   assert.match(r.stdout, /# TLS is temporarily unavailable/);
@@ -171,7 +209,10 @@ test('STARTTLS answered 454: exit 6, explained', async () => {
 });
 
 test('STARTTLS not offered: exit 6, without sending STARTTLS', async () => {
-  const r = await against(smtp((l) => (/^EHLO/.test(l) ? '250-bad.test\r\n250 PIPELINING\r\n' : undefined)), ['starttls']);
+  const r = await against(
+    smtp((l) => (/^EHLO/.test(l) ? '250-bad.test\r\n250 PIPELINING\r\n' : undefined)),
+    ['starttls'],
+  );
   assert.equal(r.code, 6);
   assert.match(r.stderr, /does not offer STARTTLS/);
   assert.doesNotMatch(r.received, /STARTTLS/);
@@ -191,7 +232,9 @@ test('plaintext injected after the 220 to STARTTLS is discarded, never read as a
           s.write('220 2.0.0 Ready\r\n250-injected.evil\r\n250 AUTH PLAIN\r\n');
           const secure = new tls.TLSSocket(s, { isServer: true, key: TLS.key(), cert: TLS.cert() });
           secure.on('error', () => {});
-          lineServer(secure, (l) => (/^EHLO/.test(l) ? '250-bad.test\r\n250 SIZE 5\r\n' : /^QUIT/.test(l) ? '221 bye\r\n' : '500 ?\r\n'));
+          lineServer(secure, (l) =>
+            /^EHLO/.test(l) ? '250-bad.test\r\n250 SIZE 5\r\n' : /^QUIT/.test(l) ? '221 bye\r\n' : '500 ?\r\n',
+          );
         }
         return '';
       });
@@ -208,7 +251,12 @@ test('plaintext injected after the 220 to STARTTLS is discarded, never read as a
 });
 
 test('a failed TLS handshake: exit 6, says so', async () => {
-  const r = await against(smtp((l, s) => (/^STARTTLS/.test(l) ? (s.write('220 go ahead\r\n'), s.write('this is not TLS at all\r\n'), '') : undefined)), ['starttls']);
+  const r = await against(
+    smtp((l, s) =>
+      /^STARTTLS/.test(l) ? (s.write('220 go ahead\r\n'), s.write('this is not TLS at all\r\n'), '') : undefined,
+    ),
+    ['starttls'],
+  );
   assert.equal(r.code, 6);
   assert.match(r.stderr, /the TLS handshake failed/);
 });

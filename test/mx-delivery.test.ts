@@ -7,7 +7,9 @@ import { dnsServer, type DnsServer } from './helpers/dns-server.js';
 import { TLS } from './helpers/paths.js';
 import net from 'node:net';
 
-const spki = createHash('sha256').update(new X509Certificate(TLS.cert()).publicKey.export({ type: 'spki', format: 'der' })).digest();
+const spki = createHash('sha256')
+  .update(new X509Certificate(TLS.cert()).publicKey.export({ type: 'spki', format: 'der' }))
+  .digest();
 const tlsa = (usage: number, hash: Buffer) => Buffer.concat([Buffer.from([usage, 1, 1]), hash]);
 
 let dns: DnsServer;
@@ -44,23 +46,44 @@ before(async () => {
       { type: 'MX', exchange: 'evil\u001b]0;pwned\u0007.oddmx.test', priority: 5 },
       { type: 'MX', exchange: 'localhost', priority: 10 },
     ],
-    'localhost': [{ type: 'A', address: '127.0.0.1' }],
+    localhost: [{ type: 'A', address: '127.0.0.1' }],
   });
 });
 after(async () => {
   await Promise.all([dns.close(), peer.close(), new Promise((r) => busy.close(r))]);
 });
 
-const dnsFlags = () => ['--resolver', `127.0.0.1:${dns.port}`, '--dns-timeout', '1s', '--port', String(peer.port), '--timeout', '2s'];
+const dnsFlags = () => [
+  '--resolver',
+  `127.0.0.1:${dns.port}`,
+  '--dns-timeout',
+  '1s',
+  '--port',
+  String(peer.port),
+  '--timeout',
+  '2s',
+];
 
 test('send with no server goes through the MX hosts in order, past a refused one and a 421, and says who took it', async () => {
   const before = peer.messages.length;
-  const r = await runCli(['send', '--from', 'ann@client.test', '--to', 'bob@deliver.test', ...dnsFlags(), '--ca-file', TLS.ca]);
+  const r = await runCli([
+    'send',
+    '--from',
+    'ann@client.test',
+    '--to',
+    'bob@deliver.test',
+    ...dnsFlags(),
+    '--ca-file',
+    TLS.ca,
+  ]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /^=== MX 10 mx1\.deliver\.test: 127\.0\.0\.2$/m);
   assert.match(r.stdout, /^!!! 127\.0\.0\.2:\d+: connection refused.*; trying the next MX address$/m);
   assert.match(r.stdout, /^<\*\* 421 4\.3\.2 busy\.deliver\.test/m);
-  assert.match(r.stdout, /^!!! mx2\.deliver\.test \(127\.0\.0\.3\): the server refused the session at the greeting: 421 .*; trying the next MX address$/m);
+  assert.match(
+    r.stdout,
+    /^!!! mx2\.deliver\.test \(127\.0\.0\.3\): the server refused the session at the greeting: 421 .*; trying the next MX address$/m,
+  );
   assert.match(r.stdout, /^=== message accepted by mx3\.deliver\.test:\d+ for 1 of 1 recipient/m);
   assert.equal(peer.messages.length, before + 1);
 });
@@ -69,7 +92,9 @@ test('ehlo and starttls take --mx DOMAIN; the certificate name checked is the MX
   const e = await runCli(['ehlo', '--mx', 'deliver.test', ...dnsFlags(), '-q']);
   assert.equal(e.code, 0, e.stderr);
   assert.match(e.stdout, /^OK: mx3\.deliver\.test:\d+ answered EHLO/);
-  const t = JSON.parse((await runCli(['starttls', '--mx', 'deliver.test', ...dnsFlags(), '--ca-file', TLS.ca, '--json'])).stdout);
+  const t = JSON.parse(
+    (await runCli(['starttls', '--mx', 'deliver.test', ...dnsFlags(), '--ca-file', TLS.ca, '--json'])).stdout,
+  );
   assert.equal(t.tls.nameChecked, 'mx3.deliver.test');
   assert.equal(t.tls.sni, 'mx3.deliver.test');
   assert.equal(t.tls.nameMatches, false);
@@ -80,7 +105,10 @@ test('--dane: a DNSSEC-validated TLSA record that matches authenticates; one tha
   try {
     const ok = await runCli(['starttls', '--mx', 'deliver.test', ...dnsFlags(), '--dane']);
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
-    assert.match(ok.stdout, /^=== DANE: the certificate of mx3\.deliver\.test matches TLSA DANE-EE \(3\), public key \(1\), SHA-256 \(1\).*DANE-EE authenticates it/m);
+    assert.match(
+      ok.stdout,
+      /^=== DANE: the certificate of mx3\.deliver\.test matches TLSA DANE-EE \(3\), public key \(1\), SHA-256 \(1\).*DANE-EE authenticates it/m,
+    );
     assert.match(ok.stdout, /certificate authenticated by DANE-EE \(3\)/);
     const bad = await runCli(['starttls', '--mx', 'wrongdane.test', ...dnsFlags(), '--dane']);
     assert.equal(bad.code, 6);
@@ -98,9 +126,17 @@ test('--dane: validated TLSA with no usable record (a 31-byte SHA-256, an unknow
     const r = await runCli(['starttls', '--mx', 'baddane.test', ...dnsFlags(), '--dane', '--json']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const doc = JSON.parse(r.stdout);
-    assert.deepEqual({ status: doc.result.dane.status, match: doc.result.dane.match }, { status: 'unusable', match: null });
-    const warning = doc.events.find((e: { type: string; message?: string }) => e.type === 'warning' && /^DANE:/.test(e.message ?? ''));
-    assert.equal(warning?.message, 'DANE: mx.baddane.test has no usable TLSA record (3 1 1: 31 bytes of SHA-256 (1) data, where the digest is 32 bytes; 3 1 9: matching type 9 is unknown (0 to 2 are defined)), so DANE is not in effect for it: the certificate is judged by PKIX (RFC 7672 §2.2)');
+    assert.deepEqual(
+      { status: doc.result.dane.status, match: doc.result.dane.match },
+      { status: 'unusable', match: null },
+    );
+    const warning = doc.events.find(
+      (e: { type: string; message?: string }) => e.type === 'warning' && /^DANE:/.test(e.message ?? ''),
+    );
+    assert.equal(
+      warning?.message,
+      'DANE: mx.baddane.test has no usable TLSA record (3 1 1: 31 bytes of SHA-256 (1) data, where the digest is 32 bytes; 3 1 9: matching type 9 is unknown (0 to 2 are defined)), so DANE is not in effect for it: the certificate is judged by PKIX (RFC 7672 §2.2)',
+    );
   } finally {
     dns.authenticated = false;
   }
@@ -112,7 +148,12 @@ test('--dane: TLSA without DNSSEC is not used, said so, and the certificate is j
   const doc = JSON.parse(r.stdout);
   assert.equal(doc.result.dane.status, 'not-validated');
   assert.equal(doc.result.dane.authenticated, false);
-  assert.ok(doc.events.some((e: { type: string; message?: string }) => e.type === 'warning' && /not DNSSEC-validated .*not used/.test(e.message ?? '')));
+  assert.ok(
+    doc.events.some(
+      (e: { type: string; message?: string }) =>
+        e.type === 'warning' && /not DNSSEC-validated .*not used/.test(e.message ?? ''),
+    ),
+  );
   const strict = await runCli(['starttls', '--mx', 'wrongdane.test', ...dnsFlags(), '--dane', '--tls-verify']);
   assert.equal(strict.code, 6, 'PKIX, as without --dane: the test CA is not trusted');
   assert.match(strict.stderr, /the certificate is not trusted/);
@@ -122,7 +163,16 @@ test('MX delivery refusals: a null MX, recipients in two domains, neither server
   const nul = await runCli(['send', '--from', 'a@client.test', '--to', 'b@nullmx.test', ...dnsFlags()]);
   assert.equal(nul.code, 3);
   assert.match(nul.stderr, /null MX \(RFC 7505\): it accepts no mail/);
-  const two = await runCli(['send', '--from', 'a@client.test', '--to', 'b@deliver.test', '--to', 'c@other.test', ...dnsFlags()]);
+  const two = await runCli([
+    'send',
+    '--from',
+    'a@client.test',
+    '--to',
+    'b@deliver.test',
+    '--to',
+    'c@other.test',
+    ...dnsFlags(),
+  ]);
   assert.equal(two.code, 2);
   assert.match(two.stderr, /all recipients must be in one domain/);
   const none = await runCli(['ehlo']);
@@ -132,12 +182,34 @@ test('MX delivery refusals: a null MX, recipients in two domains, neither server
 
 test('an MX target that is not a host name is skipped: never looked up, connected to, or sent as SNI', async () => {
   const asked = dns.edns.length;
-  const lookup = await runCli(['mx-lookup', 'oddmx.test', '--json', '--resolver', `127.0.0.1:${dns.port}`, '--dns-timeout', '1s']);
-  const hosts = JSON.parse(lookup.stdout).mx.hosts as Array<{ exchange: string; problems: string[]; addresses: unknown[] }>;
+  const lookup = await runCli([
+    'mx-lookup',
+    'oddmx.test',
+    '--json',
+    '--resolver',
+    `127.0.0.1:${dns.port}`,
+    '--dns-timeout',
+    '1s',
+  ]);
+  const hosts = JSON.parse(lookup.stdout).mx.hosts as Array<{
+    exchange: string;
+    problems: string[];
+    addresses: unknown[];
+  }>;
   assert.match(hosts[0]!.problems.join(' '), /not a valid host name/);
   assert.deepEqual(hosts[0]!.addresses, []);
   const before = peer.messages.length;
-  const r = await runCli(['send', '--from', 'ann@client.test', '--to', 'bob@oddmx.test', '--json', ...dnsFlags(), '--ca-file', TLS.ca]);
+  const r = await runCli([
+    'send',
+    '--from',
+    'ann@client.test',
+    '--to',
+    'bob@oddmx.test',
+    '--json',
+    ...dnsFlags(),
+    '--ca-file',
+    TLS.ca,
+  ]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.equal(JSON.parse(r.stdout).tls.sni, 'localhost');
   assert.equal(peer.messages.length, before + 1);

@@ -6,7 +6,8 @@ import { runCli } from './helpers/cli.js';
 import { dnsServer, type DnsServer, type Zone } from './helpers/dns-server.js';
 import { MTA_STS_TLS, TLS } from './helpers/paths.js';
 
-const tlsa = (usage: number, selector: number, matching: number, hex: string) => Buffer.concat([Buffer.from([usage, selector, matching]), Buffer.from(hex, 'hex')]);
+const tlsa = (usage: number, selector: number, matching: number, hex: string) =>
+  Buffer.concat([Buffer.from([usage, selector, matching]), Buffer.from(hex, 'hex')]);
 
 const zone: Zone = {
   'good.test': [
@@ -16,7 +17,10 @@ const zone: Zone = {
     { type: 'TXT', data: 'v=spf1 mx include:_spf.good.test -all' },
     { type: 'TXT', data: 'unrelated=1' },
   ],
-  'mx1.good.test': [{ type: 'A', address: '127.0.0.1' }, { type: 'AAAA', address: '::1' }],
+  'mx1.good.test': [
+    { type: 'A', address: '127.0.0.1' },
+    { type: 'AAAA', address: '::1' },
+  ],
   'mx1b.good.test': [{ type: 'A', address: '127.0.0.3' }],
   'mx2.good.test': [{ type: 'A', address: '127.0.0.2' }],
   '_spf.good.test': [{ type: 'TXT', data: 'v=spf1 ip4:127.0.0.0/8 -all' }],
@@ -46,7 +50,13 @@ const zone: Zone = {
   'servfail.test': 'SERVFAIL',
   'silent.test': 'SILENT',
   // Over the 1232 bytes of our EDNS payload even with name compression: each name distinct.
-  'big.test': [...Array.from({ length: 30 }, (_, i) => ({ type: 'MX' as const, exchange: `mx${i}-${'x'.repeat(50)}.big.test`, priority: i }))],
+  'big.test': [
+    ...Array.from({ length: 30 }, (_, i) => ({
+      type: 'MX' as const,
+      exchange: `mx${i}-${'x'.repeat(50)}.big.test`,
+      priority: i,
+    })),
+  ],
   'bad.test': [
     { type: 'MX', exchange: 'mx1.good.test', priority: 10 },
     { type: 'TXT', data: 'v=spf1 +all' },
@@ -57,9 +67,16 @@ const zone: Zone = {
   'mta-sts.bad.test': [{ type: 'A', address: '127.0.0.1' }],
   '_smtp._tls.bad.test': [{ type: 'TXT', data: 'v=TLSRPTv1; rua=ftp://x' }],
   'rua.test': [{ type: 'MX', exchange: 'mx1.good.test', priority: 10 }],
-  '_smtp._tls.rua.test': [{ type: 'TXT', data: 'v=TLSRPTv1; rua=mailto:tls@rua.test , https://reports.rua.test/v1/tlsrpt' }],
+  '_smtp._tls.rua.test': [
+    { type: 'TXT', data: 'v=TLSRPTv1; rua=mailto:tls@rua.test , https://reports.rua.test/v1/tlsrpt' },
+  ],
   'badrua.test': [{ type: 'MX', exchange: 'mx1.good.test', priority: 10 }],
-  '_smtp._tls.badrua.test': [{ type: 'TXT', data: 'v=TLSRPTv1; rua=mailto:,,tls@badrua.test,mailto:tls@badrua.test!10m,https:reports.badrua.test,https://reports.badrua.test/a b,mailto:%zz@badrua.test,ftp://x' }],
+  '_smtp._tls.badrua.test': [
+    {
+      type: 'TXT',
+      data: 'v=TLSRPTv1; rua=mailto:,,tls@badrua.test,mailto:tls@badrua.test!10m,https:reports.badrua.test,https://reports.badrua.test/a b,mailto:%zz@badrua.test,ftp://x',
+    },
+  ],
   '_dmarc.badrua.test': [{ type: 'TXT', data: 'v=DMARC1; p=reject; rua=mailto:%zz@badrua.test' }],
   // bücher.test as its zone holds it: A-labels.
   'xn--bcher-kva.test': [{ type: 'MX', exchange: 'mx1.good.test', priority: 10 }],
@@ -84,7 +101,10 @@ const zone: Zone = {
   '_dmarc.sendonly.test': [{ type: 'TXT', data: 'v=DMARC1; p=reject; rua=mailto:d@sendonly.test' }],
   '_smtp._tls.sendonly.test': [{ type: 'TXT', data: 'v=TLSRPTv1; rua=mailto:tls@sendonly.test' }],
   // Its MX question fails (SERVFAIL), its TXT records answer.
-  'mxfail.test': [{ type: 'FAIL', of: 'MX', rcode: 'SERVFAIL' }, { type: 'TXT', data: 'v=spf1 -all' }],
+  'mxfail.test': [
+    { type: 'FAIL', of: 'MX', rcode: 'SERVFAIL' },
+    { type: 'TXT', data: 'v=spf1 -all' },
+  ],
   '_dmarc.mxfail.test': [{ type: 'TXT', data: 'v=DMARC1; p=reject; rua=mailto:d@mxfail.test' }],
   // Versions in the wrong case: receivers and senders discard these records.
   'lowercase.test': [{ type: 'MX', exchange: 'mx1.good.test', priority: 10 }],
@@ -145,7 +165,8 @@ after(async () => {
   await new Promise((r) => policy.close(r));
 });
 
-const lookup = (...args: string[]) => runCli(['mx-lookup', ...args, '--resolver', `127.0.0.1:${dns.port}`, '--dns-timeout', '1s']);
+const lookup = (...args: string[]) =>
+  runCli(['mx-lookup', ...args, '--resolver', `127.0.0.1:${dns.port}`, '--dns-timeout', '1s']);
 
 test('MX records sorted by preference, equal preferences said so, each host with its addresses and TTLs', async () => {
   const r = await lookup('good.test');
@@ -158,7 +179,10 @@ test('MX records sorted by preference, equal preferences said so, each host with
   assert.match(r.stdout, /^=== good\.test: 3 mail hosts$/m);
   const doc = JSON.parse((await lookup('good.test', '--json')).stdout);
   assert.equal(doc.mx.kind, 'mx');
-  assert.deepEqual(doc.mx.hosts.map((h: { exchange: string }) => h.exchange), ['mx1.good.test', 'mx1b.good.test', 'mx2.good.test']);
+  assert.deepEqual(
+    doc.mx.hosts.map((h: { exchange: string }) => h.exchange),
+    ['mx1.good.test', 'mx1b.good.test', 'mx2.good.test'],
+  );
 });
 
 test('null MX, implicit MX, no mail at all', async () => {
@@ -196,7 +220,17 @@ test('NXDOMAIN, SERVFAIL and a silent server are told apart (exit 3), within the
 });
 
 test('resolvers are tried in turn; a truncated UDP answer is retried over TCP; --tcp asks over TCP', async () => {
-  const first = await runCli(['mx-lookup', 'good.test', '--resolver', '127.0.0.1:1', '--resolver', `127.0.0.1:${dns.port}`, '--dns-timeout', '500ms', '-q']);
+  const first = await runCli([
+    'mx-lookup',
+    'good.test',
+    '--resolver',
+    '127.0.0.1:1',
+    '--resolver',
+    `127.0.0.1:${dns.port}`,
+    '--dns-timeout',
+    '500ms',
+    '-q',
+  ]);
   assert.equal(first.code, 0, first.stderr);
   const tcpBefore = dns.asked.tcp;
   const big = await lookup('big.test', '--json');
@@ -217,7 +251,10 @@ test('--ptr: a reverse name with raw 8-bit octets is shown escaped as dig shows 
   const r = await lookup('rawptr.test', '--ptr');
   assert.equal(r.code, 1, r.stdout + r.stderr);
   assert.match(r.stdout, /A\s+127\.0\.0\.4  TTL 300  PTR mx\.\\195\\188\.test$/m);
-  assert.match(r.stdout, /127\.0\.0\.4: the reverse name mx\.\\195\\188\.test holds octets no host name has .*not a valid host name, not checked forward/);
+  assert.match(
+    r.stdout,
+    /127\.0\.0\.4: the reverse name mx\.\\195\\188\.test holds octets no host name has .*not a valid host name, not checked forward/,
+  );
   assert.doesNotMatch(r.stdout, /forward-confirmed|xn--14|Ã|does not resolve back/);
   const doc = JSON.parse((await lookup('rawptr.test', '--ptr', '--json')).stdout);
   const a = doc.mx.hosts[0].addresses[0];
@@ -239,7 +276,9 @@ test('--checks on a good domain: SPF, DMARC, MTA-STS (policy over HTTPS), TLS-RP
   } finally {
     dns.authenticated = false;
   }
-  const unvalidated = JSON.parse((await lookup('good.test', '--checks', '--ca-file', TLS.ca, '--https-port', String(policyPort), '--json')).stdout);
+  const unvalidated = JSON.parse(
+    (await lookup('good.test', '--checks', '--ca-file', TLS.ca, '--https-port', String(policyPort), '--json')).stdout,
+  );
   const dane = unvalidated.checks.find((f: { check: string }) => f.check === 'DANE');
   assert.match(dane.summary, /did not vouch for the TLSA records with DNSSEC \(no AD bit\)/);
 });
@@ -261,19 +300,32 @@ test('--checks on a broken domain: each problem named, exit 1', async () => {
 test('a DMARC tree walk whose look-up fails before any record is found: policy unknown (exit 1, dnsError), never "no DMARC record"', async () => {
   const r = await lookup('sub.walkfail.test', '--checks', '--https-port', String(policyPort));
   assert.equal(r.code, 1, r.stdout + r.stderr);
-  assert.match(r.stdout, /^✖ DMARC +the policy could not be determined: the tree walk stopped at _dmarc\.walkfail\.test: the DNS look-up failed \(SERVFAIL\): a temporary error \(temperror\)/m);
+  assert.match(
+    r.stdout,
+    /^✖ DMARC +the policy could not be determined: the tree walk stopped at _dmarc\.walkfail\.test: the DNS look-up failed \(SERVFAIL\): a temporary error \(temperror\)/m,
+  );
   assert.doesNotMatch(r.stdout, /no DMARC record/);
   assert.match(r.stderr, /sub\.walkfail\.test: 1 mail host, 1 problem/);
-  const doc = JSON.parse((await lookup('sub.walkfail.test', '--checks', '--https-port', String(policyPort), '--json')).stdout);
+  const doc = JSON.parse(
+    (await lookup('sub.walkfail.test', '--checks', '--https-port', String(policyPort), '--json')).stdout,
+  );
   const dmarc = doc.checks.find((c: { check: string }) => c.check === 'DMARC');
   assert.equal(dmarc.status, 'fail');
-  assert.deepEqual({ name: dmarc.dnsError.name, rcode: dmarc.dnsError.rcode }, { name: '_dmarc.walkfail.test', rcode: 'SERVFAIL' });
+  assert.deepEqual(
+    { name: dmarc.dnsError.name, rcode: dmarc.dnsError.rcode },
+    { name: '_dmarc.walkfail.test', rcode: 'SERVFAIL' },
+  );
   assert.equal(doc.outcome.exitCode, 1);
 });
 
 test('a name too long for DNS is exit 2 when typed (a label over 63 octets, also once a U-label grows to its A-label; over 253 in all; an empty label) and a failed check when a record names it, never an internal error', async () => {
   const label = 'abcdefghij'.repeat(6);
-  for (const name of [`${'x'.repeat(70)}.test`, `${'x'.repeat(60)}ü.test`, `${label}.${label}.${label}.${label}.${label}.test`, 'a..b.test']) {
+  for (const name of [
+    `${'x'.repeat(70)}.test`,
+    `${'x'.repeat(60)}ü.test`,
+    `${label}.${label}.${label}.${label}.${label}.test`,
+    'a..b.test',
+  ]) {
     const r = await lookup(name, '--json');
     assert.equal(r.code, 2, `${name}: ${r.stdout}${r.stderr}`);
     assert.match(r.stdout + r.stderr, /is not a domain name/);
@@ -287,7 +339,11 @@ test('a name too long for DNS is exit 2 when typed (a label over 63 octets, also
 test('an internationalized domain is looked up by its A-labels (bücher.test as xn--bcher-kva.test)', async () => {
   const r = await lookup('bücher.test', '--checks', '--ca-file', TLS.ca, '--https-port', String(policyPort), '--json');
   const doc = JSON.parse(r.stdout);
-  assert.deepEqual(doc.mx.hosts.map((h: { exchange: string }) => h.exchange), ['mx1.good.test'], r.stdout + r.stderr);
+  assert.deepEqual(
+    doc.mx.hosts.map((h: { exchange: string }) => h.exchange),
+    ['mx1.good.test'],
+    r.stdout + r.stderr,
+  );
   assert.equal(doc.checks.find((c: { check: string }) => c.check === 'DMARC')?.status, 'pass');
   // The policy is fetched from mta-sts.xn--bcher-kva.test (SNI, Host, certificate), not the UTF-8 name.
   const sts = doc.checks.find((c: { check: string }) => c.check === 'MTA-STS');
@@ -333,7 +389,10 @@ test('TLS-RPT rua= is judged URI by URI (RFC 8460 §3): mailto: and https: pass,
     ].map((t) => `${t} [RFC 8460 §3]`),
   );
   const text = await lookup('badrua.test', '--checks', '--https-port', String(policyPort));
-  assert.match(text.stdout, /^✖ TLS-RPT +rua=mailto:: "" is not an e-mail address \(RFC 8460 §3\); rua= has an empty entry \(RFC 8460 §3\); rua=tls@badrua\.test is not a URI/m);
+  assert.match(
+    text.stdout,
+    /^✖ TLS-RPT +rua=mailto:: "" is not an e-mail address \(RFC 8460 §3\); rua= has an empty entry \(RFC 8460 §3\); rua=tls@badrua\.test is not a URI/m,
+  );
 });
 
 test('a DMARC rua= with a broken percent-encoding is a finding, not an internal error', async () => {
@@ -341,7 +400,10 @@ test('a DMARC rua= with a broken percent-encoding is a finding, not an internal 
   assert.equal(r.code, 1, r.stderr);
   const dmarc = JSON.parse(r.stdout).checks.find((f: { check: string }) => f.check === 'DMARC');
   assert.equal(dmarc.status, 'fail');
-  assert.deepEqual(dmarc.issues.map((i: { text: string }) => i.text), ['rua=mailto:%zz@badrua.test: a "%" not followed by two hex digits']);
+  assert.deepEqual(
+    dmarc.issues.map((i: { text: string }) => i.text),
+    ['rua=mailto:%zz@badrua.test: a "%" not followed by two hex digits'],
+  );
 });
 
 test('--checks on a domain with no MX and no address (it only sends), or whose MX look-up fails: the records are judged, the MX failure stands (exit 3)', async () => {
@@ -353,14 +415,28 @@ test('--checks on a domain with no MX and no address (it only sends), or whose M
   assert.match(r.stdout, /^– MTA-STS +no MTA-STS record/m);
   assert.match(r.stdout, /^✔ TLS-RPT +reports go to mailto:tls@sendonly\.test$/m);
   assert.match(r.stdout, /^– DKIM /m);
-  const doc = JSON.parse((await lookup('sendonly.test', '--checks', '--https-port', String(policyPort), '--json')).stdout);
-  assert.deepEqual({ exit: doc.outcome.exitCode, errorClass: doc.outcome.errorClass, mx: doc.mx }, { exit: 3, errorClass: 'dns', mx: null });
-  assert.deepEqual(doc.checks.map((c: { check: string; status: string }) => `${c.check} ${c.status}`), ['SPF pass', 'DMARC pass', 'MTA-STS absent', 'TLS-RPT pass', 'DKIM absent'], 'no DANE: there is no MX host to ask TLSA of');
-  const failed = JSON.parse((await lookup('mxfail.test', '--checks', '--https-port', String(policyPort), '--json')).stdout);
+  const doc = JSON.parse(
+    (await lookup('sendonly.test', '--checks', '--https-port', String(policyPort), '--json')).stdout,
+  );
+  assert.deepEqual(
+    { exit: doc.outcome.exitCode, errorClass: doc.outcome.errorClass, mx: doc.mx },
+    { exit: 3, errorClass: 'dns', mx: null },
+  );
+  assert.deepEqual(
+    doc.checks.map((c: { check: string; status: string }) => `${c.check} ${c.status}`),
+    ['SPF pass', 'DMARC pass', 'MTA-STS absent', 'TLS-RPT pass', 'DKIM absent'],
+    'no DANE: there is no MX host to ask TLSA of',
+  );
+  const failed = JSON.parse(
+    (await lookup('mxfail.test', '--checks', '--https-port', String(policyPort), '--json')).stdout,
+  );
   assert.equal(failed.outcome.exitCode, 3);
   assert.match(failed.outcome.message, /MX mxfail\.test: the resolver .* answered SERVFAIL/);
   assert.equal(failed.outcome.dnsError.rcode, 'SERVFAIL');
-  assert.deepEqual(failed.checks.map((c: { check: string; status: string }) => `${c.check} ${c.status}`), ['SPF pass', 'DMARC pass', 'MTA-STS absent', 'TLS-RPT absent', 'DKIM absent']);
+  assert.deepEqual(
+    failed.checks.map((c: { check: string; status: string }) => `${c.check} ${c.status}`),
+    ['SPF pass', 'DMARC pass', 'MTA-STS absent', 'TLS-RPT absent', 'DKIM absent'],
+  );
   // A name that does not exist has nothing below it either (RFC 8020): nothing to judge.
   const nx = JSON.parse((await lookup('missing.test', '--checks', '--json')).stdout);
   assert.deepEqual({ exit: nx.outcome.exitCode, checks: nx.checks }, { exit: 3, checks: [] });
@@ -369,26 +445,49 @@ test('--checks on a domain with no MX and no address (it only sends), or whose M
 test('a DMARC, MTA-STS or TLS-RPT record whose version is in the wrong case is present and discarded: a failure, never "no record"', async () => {
   const r = await lookup('lowercase.test', '--checks', '--https-port', String(policyPort), '--json');
   assert.equal(r.code, 1, r.stderr);
-  const checks = JSON.parse(r.stdout).checks as Array<{ check: string; status: string; summary: string; records: string[]; issues?: Array<{ ref: string }> }>;
+  const checks = JSON.parse(r.stdout).checks as Array<{
+    check: string;
+    status: string;
+    summary: string;
+    records: string[];
+    issues?: Array<{ ref: string }>;
+  }>;
   const dmarc = checks.find((c) => c.check === 'DMARC')!;
   assert.equal(dmarc.status, 'fail');
-  assert.match(dmarc.summary, /^_dmarc\.lowercase\.test holds a record beginning "v=dmarc1", which receivers ignore: a DMARC record must begin with v=DMARC1, exactly \(case-sensitive\) \(RFC 9989 §4\.7\); so receivers find no DMARC policy/);
+  assert.match(
+    dmarc.summary,
+    /^_dmarc\.lowercase\.test holds a record beginning "v=dmarc1", which receivers ignore: a DMARC record must begin with v=DMARC1, exactly \(case-sensitive\) \(RFC 9989 §4\.7\); so receivers find no DMARC policy/,
+  );
   assert.doesNotMatch(dmarc.summary, /no DMARC record/);
   assert.deepEqual(dmarc.records, ['v=dmarc1; p=reject; rua=mailto:d@lowercase.test']);
   const sts = checks.find((c) => c.check === 'MTA-STS')!;
   assert.equal(sts.status, 'fail');
-  assert.match(sts.summary, /^the _mta-sts record begins "v=stsv1", not exactly "v=STSv1" \(case-sensitive, no spaces\): senders discard the record .*\(RFC 8461 §3\.1\)$/);
+  assert.match(
+    sts.summary,
+    /^the _mta-sts record begins "v=stsv1", not exactly "v=STSv1" \(case-sensitive, no spaces\): senders discard the record .*\(RFC 8461 §3\.1\)$/,
+  );
   const rpt = checks.find((c) => c.check === 'TLS-RPT')!;
   assert.equal(rpt.status, 'fail');
-  assert.match(rpt.summary, /^the _smtp\._tls record begins "v=tlsrptv1", not exactly "v=TLSRPTv1" \(case-sensitive, no spaces\): senders discard the record and send no reports \(RFC 8460 §3\)$/);
+  assert.match(
+    rpt.summary,
+    /^the _smtp\._tls record begins "v=tlsrptv1", not exactly "v=TLSRPTv1" \(case-sensitive, no spaces\): senders discard the record and send no reports \(RFC 8460 §3\)$/,
+  );
   const text = await lookup('lowercase.test', '--checks', '--https-port', String(policyPort));
   assert.match(text.stdout, /^✖ DMARC +_dmarc\.lowercase\.test holds a record beginning "v=dmarc1"/m);
   assert.match(text.stdout, /^✖ MTA-STS +the _mta-sts record begins "v=stsv1"/m);
   assert.match(text.stdout, /^✖ TLS-RPT +the _smtp\._tls record begins "v=tlsrptv1"/m);
   // Field names too: ID= is not id=, RUA= is not rua= (RFC 8461 §3.1, RFC 8460 §3 ABNF %s"...").
-  const fields = JSON.parse((await lookup('fieldcase.test', '--checks', '--https-port', String(policyPort), '--json')).stdout).checks as typeof checks;
-  assert.match(fields.find((c) => c.check === 'MTA-STS')!.summary, /^"ID=" is not "id=": field names are case-sensitive, so the record has no id \(RFC 8461 §3\.1\)$/);
-  assert.match(fields.find((c) => c.check === 'TLS-RPT')!.summary, /^"RUA=" is not "rua=": field names are case-sensitive/);
+  const fields = JSON.parse(
+    (await lookup('fieldcase.test', '--checks', '--https-port', String(policyPort), '--json')).stdout,
+  ).checks as typeof checks;
+  assert.match(
+    fields.find((c) => c.check === 'MTA-STS')!.summary,
+    /^"ID=" is not "id=": field names are case-sensitive, so the record has no id \(RFC 8461 §3\.1\)$/,
+  );
+  assert.match(
+    fields.find((c) => c.check === 'TLS-RPT')!.summary,
+    /^"RUA=" is not "rua=": field names are case-sensitive/,
+  );
 });
 
 /** A policy server for good.test's MTA-STS host on a port of its own, serving `body` as `type`. */
@@ -402,11 +501,15 @@ async function policyAt(body: string, type: string | undefined): Promise<{ port:
 }
 
 test('MTA-STS policy: field names are case-sensitive (Mode: is no mode:); a media type other than text/plain is a warning (RFC 8461 §3.2)', async () => {
-  const policyLines = (mode: string) => `version: STSv1\r\n${mode}: enforce\r\nmx: mx1.good.test\r\nmx: *.good.test\r\nmax_age: 86400\r\n`;
+  const policyLines = (mode: string) =>
+    `version: STSv1\r\n${mode}: enforce\r\nmx: mx1.good.test\r\nmx: *.good.test\r\nmax_age: 86400\r\n`;
   const sts = async (body: string, type: string | undefined) => {
     const server = await policyAt(body, type);
     try {
-      const doc = JSON.parse((await lookup('good.test', '--checks', '--ca-file', TLS.ca, '--https-port', String(server.port), '--json')).stdout);
+      const doc = JSON.parse(
+        (await lookup('good.test', '--checks', '--ca-file', TLS.ca, '--https-port', String(server.port), '--json'))
+          .stdout,
+      );
       return doc.checks.find((c: { check: string }) => c.check === 'MTA-STS') as { status: string; summary: string };
     } finally {
       await server.close();
@@ -414,15 +517,25 @@ test('MTA-STS policy: field names are case-sensitive (Mode: is no mode:); a medi
   };
   const miscased = await sts(policyLines('Mode'), 'text/plain');
   assert.equal(miscased.status, 'fail');
-  assert.match(miscased.summary, /the policy field "Mode:" is not "mode:": field names are case-sensitive \(RFC 8461 §3\.2\), so senders ignore it; .*mode is missing/);
+  assert.match(
+    miscased.summary,
+    /the policy field "Mode:" is not "mode:": field names are case-sensitive \(RFC 8461 §3\.2\), so senders ignore it; .*mode is missing/,
+  );
   const html = await sts(policyLines('mode'), 'text/html; charset=utf-8');
   assert.equal(html.status, 'warn');
-  assert.match(html.summary, /^the policy is served as "text\/html", not text\/plain: senders that check it \(RFC 8461 §3\.2\) ignore the policy$/);
+  assert.match(
+    html.summary,
+    /^the policy is served as "text\/html", not text\/plain: senders that check it \(RFC 8461 §3\.2\) ignore the policy$/,
+  );
   const none = await sts(policyLines('mode'), undefined);
   assert.equal(none.status, 'warn');
   assert.match(none.summary, /served as no media type, not text\/plain/);
   const plain = await sts(policyLines('mode'), 'Text/Plain; charset=us-ascii');
-  assert.deepEqual(plain, { ...plain, status: 'pass', summary: 'enforced for 3 MX host(s)' }, 'media types are case-insensitive; parameters are ignored');
+  assert.deepEqual(
+    plain,
+    { ...plain, status: 'pass', summary: 'enforced for 3 MX host(s)' },
+    'media types are case-insensitive; parameters are ignored',
+  );
 });
 
 test('DANE: TLSA records with an unknown usage, selector or matching type, or a digest of the wrong length, are unusable and said so; a host with none usable has no DANE in effect', async () => {
@@ -433,7 +546,11 @@ test('DANE: TLSA records with an unknown usage, selector or matching type, or a 
   } finally {
     dns.authenticated = false;
   }
-  const dane = doc.checks.find((c: { check: string }) => c.check === 'DANE') as { status: string; summary: string; details: string[] };
+  const dane = doc.checks.find((c: { check: string }) => c.check === 'DANE') as {
+    status: string;
+    summary: string;
+    details: string[];
+  };
   assert.equal(dane.status, 'warn', dane.summary);
   const problems = dane.summary.split('; mx').map((p, i) => (i ? `mx${p}` : p));
   assert.deepEqual(problems, [
@@ -445,17 +562,34 @@ test('DANE: TLSA records with an unknown usage, selector or matching type, or a 
     'mx1.oddtlsa.test: no usable TLSA record, so DANE is not in effect for this host: senders must use TLS but cannot authenticate its certificate (RFC 7672 §2.2)',
     'mx2.oddtlsa.test has an unusable TLSA record (3 1 1): 31 bytes of SHA-256 (1) data, where the digest is 32 bytes; senders discard it (RFC 6698 §4.1)',
   ]);
-  assert.ok(dane.details.some((d) => /^mx1\.oddtlsa\.test: DANE-EE \(3\), public key \(1\), SHA-256 \(1\): (ab){31} \(unusable: 31 bytes/.test(d)), dane.details.join('\n'));
+  assert.ok(
+    dane.details.some((d) =>
+      /^mx1\.oddtlsa\.test: DANE-EE \(3\), public key \(1\), SHA-256 \(1\): (ab){31} \(unusable: 31 bytes/.test(d),
+    ),
+    dane.details.join('\n'),
+  );
 });
 
 test('a domain literal or an IP address is no domain to look up: a usage error (exit 2), in JSON too', async () => {
   for (const arg of ['[1.2.3.5]', '[IPv6:2001:db8::1]', '1.2.3.5', '2001:db8::1']) {
     const r = await lookup(arg);
     assert.equal(r.code, 2, `${arg}: ${r.stdout}${r.stderr}`);
-    assert.match(r.stderr, arg.startsWith('[') ? /is a domain literal \(an address in brackets, RFC 5321 §4\.1\.3\), not a domain name/ : /is an IP address, not a domain name/);
-    assert.equal(dns.edns.filter((q) => q?.name.includes(arg.replace(/[[\]]/g, '').toLowerCase())).length, 0, 'nothing was asked');
+    assert.match(
+      r.stderr,
+      arg.startsWith('[')
+        ? /is a domain literal \(an address in brackets, RFC 5321 §4\.1\.3\), not a domain name/
+        : /is an IP address, not a domain name/,
+    );
+    assert.equal(
+      dns.edns.filter((q) => q?.name.includes(arg.replace(/[[\]]/g, '').toLowerCase())).length,
+      0,
+      'nothing was asked',
+    );
   }
   const doc = JSON.parse((await lookup('[1.2.3.5]', '--checks', '--json')).stdout);
-  assert.deepEqual({ exit: doc.outcome.exitCode, errorClass: doc.outcome.errorClass, command: doc.command }, { exit: 2, errorClass: 'usage', command: 'mx-lookup' });
+  assert.deepEqual(
+    { exit: doc.outcome.exitCode, errorClass: doc.outcome.errorClass, command: doc.command },
+    { exit: 2, errorClass: 'usage', command: 'mx-lookup' },
+  );
   assert.match(doc.outcome.message, /"\[1\.2\.3\.5\]" is a domain literal/);
 });

@@ -20,7 +20,13 @@ let refusedPort = 0;
 before(async () => {
   good = await smtpPeer({ disabledCommands: ['AUTH'] });
   noTls = await smtpPeer({ disabledCommands: ['AUTH'], hideSTARTTLS: true });
-  gateway = await rawServer(scripted({ greeting: '220 mx.enum.test ESMTP\r\n', extensions: ['PIPELINING', '8BITMIME'], ...faults.refusesEveryoneAlike() }));
+  gateway = await rawServer(
+    scripted({
+      greeting: '220 mx.enum.test ESMTP\r\n',
+      extensions: ['PIPELINING', '8BITMIME'],
+      ...faults.refusesEveryoneAlike(),
+    }),
+  );
   tlsOnly = await implicitTlsOnlyServer();
   const closed = await rawServer(() => {});
   refusedPort = closed.port;
@@ -66,7 +72,13 @@ test('probe -q: exactly one line, OK on stdout or FAILED (exit N, class) on stde
 });
 
 test('probe --json: a usage error (unknown option, bad value, swaks name, bad choice) is a JSON document with errorClass "usage", exit 2', async () => {
-  for (const args of [['--bogus'], ['--timeout', 'soon'], ['--tls-optional'], ['--mech', 'NOPE'], ['--concurrency', '0']]) {
+  for (const args of [
+    ['--bogus'],
+    ['--timeout', 'soon'],
+    ['--tls-optional'],
+    ['--mech', 'NOPE'],
+    ['--concurrency', '0'],
+  ]) {
     const r = await runCli(['probe', at(good), '--json', ...args]);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
     assert.equal(r.stderr, '', `${args.join(' ')}: the document is the whole answer`);
@@ -83,7 +95,14 @@ test('probe --json: a usage error (unknown option, bad value, swaks name, bad ch
 });
 
 test('probe --format nagios: every failure of smtpkit itself is SMTP UNKNOWN, exit 3', async () => {
-  for (const args of [['--bogus'], ['--timeout', 'soon'], ['--tls-optional'], ['--mech', 'NOPE'], ['--warning', 'x'], ['-D', '30,abc']]) {
+  for (const args of [
+    ['--bogus'],
+    ['--timeout', 'soon'],
+    ['--tls-optional'],
+    ['--mech', 'NOPE'],
+    ['--warning', 'x'],
+    ['-D', '30,abc'],
+  ]) {
     const r = await runCli(['probe', at(good), '--format', 'nagios', ...args]);
     assert.equal(r.code, 3, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
     assert.equal(lines(r.stdout).length, 1, r.stdout);
@@ -96,7 +115,19 @@ test('probe --format nagios: every failure of smtpkit itself is SMTP UNKNOWN, ex
 });
 
 test("check_smtp's options work in probe with their check_smtp meaning: -H -p -w -c -t -e -S -D", async () => {
-  const base = ['probe', '-H', '127.0.0.1', '-p', String(good.port), '--ca-file', TLS.ca, '--format', 'nagios', '-t', '10'];
+  const base = [
+    'probe',
+    '-H',
+    '127.0.0.1',
+    '-p',
+    String(good.port),
+    '--ca-file',
+    TLS.ca,
+    '--format',
+    'nagios',
+    '-t',
+    '10',
+  ];
   const ok = await runCli([...base, '-w', '5', '-c', '9.5', '-e', '220 mail.test', '-S', '-D', '30,14']);
   assert.equal(ok.code, 0, ok.stdout + ok.stderr);
   assert.match(ok.stdout, /^SMTP OK - 127\.0\.0\.1: .*\|time=\d+\.\d{3}s;5\.000;9\.500;0 /);
@@ -123,18 +154,34 @@ test("check_smtp's options work in probe with their check_smtp meaning: -H -p -w
 });
 
 test('the implicit-TLS detection wait is its own phase: not banner time, not in the response-time check', async () => {
-  const r = await runCli(['probe', at(tlsOnly), '--ca-file', TLS.ca, '--json', '--crit-ms', '1500', '--crit-ms', 'banner=1000']);
+  const r = await runCli([
+    'probe',
+    at(tlsOnly),
+    '--ca-file',
+    TLS.ca,
+    '--json',
+    '--crit-ms',
+    '1500',
+    '--crit-ms',
+    'banner=1000',
+  ]);
   const doc = JSON.parse(r.stdout);
   const result = doc.results[0];
   assert.equal(r.code, 0, JSON.stringify(result.checks));
   assert.ok(result.timings['implicit-tls-detect'] >= 2000, JSON.stringify(result.timings));
   assert.ok(result.timings.banner < 1000, JSON.stringify(result.timings));
   assert.ok(result.totalMs >= 2000, 'the wall time still shows it');
-  assert.ok(result.responseMs < 1500 && result.responseMs <= result.totalMs - result.timings['implicit-tls-detect'] + 1, `responseMs ${result.responseMs}`);
+  assert.ok(
+    result.responseMs < 1500 && result.responseMs <= result.totalMs - result.timings['implicit-tls-detect'] + 1,
+    `responseMs ${result.responseMs}`,
+  );
   assert.equal(result.checks.find((c: { name: string }) => c.name === 'response-time').status, 'pass');
   const nagios = await runCli(['probe', at(tlsOnly), '--ca-file', TLS.ca, '--format', 'nagios', '-c', '1.5']);
   assert.equal(nagios.code, 0, nagios.stdout);
-  assert.match(nagios.stdout, /, 0\.\d{3}s response time\|time=0\.\d{3}s;;1\.500;0 .*implicit-tls-detect=2\.\d{3}s;;;0/);
+  assert.match(
+    nagios.stdout,
+    /, 0\.\d{3}s response time\|time=0\.\d{3}s;;1\.500;0 .*implicit-tls-detect=2\.\d{3}s;;;0/,
+  );
 });
 
 test('--enum-test: the same refusal for a real and a random address is inconclusive, not a pass; the known address is postmaster at the greeting’s domain', async () => {
@@ -143,9 +190,15 @@ test('--enum-test: the same refusal for a real and a random address is inconclus
   const checks = doc.results[0].checks as Array<{ name: string; status: string; message: string }>;
   const rcpt = checks.find((c) => c.name === 'rcpt-enumeration')!;
   assert.equal(rcpt.status, 'inconclusive', rcpt.message);
-  assert.match(rcpt.message, /^inconclusive: both got 554 Relay access denied, a refusal that says nothing about the user/);
+  assert.match(
+    rcpt.message,
+    /^inconclusive: both got 554 Relay access denied, a refusal that says nothing about the user/,
+  );
   assert.equal(checks.find((c) => c.name === 'vrfy')!.status, 'inconclusive');
-  assert.ok(gateway.received.some((t) => t.includes('RCPT TO:<postmaster@mx.enum.test>')), 'postmaster at the greeting’s domain');
+  assert.ok(
+    gateway.received.some((t) => t.includes('RCPT TO:<postmaster@mx.enum.test>')),
+    'postmaster at the greeting’s domain',
+  );
   assert.equal(r.code, 0, 'inconclusive is no failure');
   const text = await runCli(['probe', at(gateway), '--enum-test']);
   assert.match(text.stdout, /^ {2}\? rcpt-enumeration +inconclusive: /m);
@@ -160,20 +213,49 @@ test('--enum-test with --mx: the known address is postmaster at that domain', as
   });
   try {
     gateway.received.length = 0;
-    const r = await runCli(['probe', '--mx', 'enum.test', '--resolver', `127.0.0.1:${dns.port}`, '--port', String(gateway.port), '--enum-test', '--json']);
+    const r = await runCli([
+      'probe',
+      '--mx',
+      'enum.test',
+      '--resolver',
+      `127.0.0.1:${dns.port}`,
+      '--port',
+      String(gateway.port),
+      '--enum-test',
+      '--json',
+    ]);
     assert.ok(JSON.parse(r.stdout).results.length === 1, r.stdout + r.stderr);
-    assert.ok(gateway.received.some((t) => t.includes('RCPT TO:<postmaster@enum.test>')), gateway.received.join('\n'));
+    assert.ok(
+      gateway.received.some((t) => t.includes('RCPT TO:<postmaster@enum.test>')),
+      gateway.received.join('\n'),
+    );
   } finally {
     await dns.close();
   }
 });
 
 test('--format jsonl: a JSON line per target as it finishes, in input order, then the summary and the outcome', async () => {
-  const r = await runCli(['probe', at(good), `127.0.0.1:${refusedPort}`, at(noTls), '--ca-file', TLS.ca, '--format', 'jsonl']);
+  const r = await runCli([
+    'probe',
+    at(good),
+    `127.0.0.1:${refusedPort}`,
+    at(noTls),
+    '--ca-file',
+    TLS.ca,
+    '--format',
+    'jsonl',
+  ]);
   assert.equal(r.code, 4);
   const records = lines(r.stdout).map((l) => JSON.parse(l));
   assert.equal(records.length, 4);
-  assert.deepEqual(records.slice(0, 3).map((x) => [x.target, x.exitCode]), [[at(good), 0], [`127.0.0.1:${refusedPort}`, 4], [at(noTls), 0]]);
+  assert.deepEqual(
+    records.slice(0, 3).map((x) => [x.target, x.exitCode]),
+    [
+      [at(good), 0],
+      [`127.0.0.1:${refusedPort}`, 4],
+      [at(noTls), 0],
+    ],
+  );
   assert.deepEqual(records[3].summary, { targets: 3, ok: 2, failed: 1 });
   assert.equal(records[3].outcome.exitCode, 4);
   assert.equal(records[3].command, 'probe');

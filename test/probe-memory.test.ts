@@ -15,14 +15,30 @@ import { rawServer, type RawServer } from './helpers/raw-server.js';
 // Node 24 grows ~17 MiB more over 2,000 probes even with the old space capped at 48 MB (so not
 // results held by the heap: native memory, not yet found); on Node 20 and 22 the bound holds.
 const major = Number(process.versions.node.split('.')[0]);
-const skip = process.platform !== 'linux' ? 'reads /proc' : major >= 24 ? `Node ${major}: its native memory grows over a long probe run (issue 25, open)` : false;
+const skip =
+  process.platform !== 'linux'
+    ? 'reads /proc'
+    : major >= 24
+      ? `Node ${major}: its native memory grows over a long probe run (issue 25, open)`
+      : false;
 let servers: RawServer[] = [];
 let dir = '';
 
 before(async () => {
   // Plain servers with an EHLO reply of the usual length: quick to probe, 2,000 times over.
-  const extensions = ['PIPELINING', 'SIZE 52428800', '8BITMIME', 'ENHANCEDSTATUSCODES', 'SMTPUTF8', 'CHUNKING', 'DSN', ...Array.from({ length: 8 }, (_, i) => `X-VENDOR-${i} ${'v'.repeat(40)}`)];
-  servers = await Promise.all(Array.from({ length: 4 }, () => rawServer(scripted({ greeting: '220 plain.test ESMTP\r\n', extensions }))));
+  const extensions = [
+    'PIPELINING',
+    'SIZE 52428800',
+    '8BITMIME',
+    'ENHANCEDSTATUSCODES',
+    'SMTPUTF8',
+    'CHUNKING',
+    'DSN',
+    ...Array.from({ length: 8 }, (_, i) => `X-VENDOR-${i} ${'v'.repeat(40)}`),
+  ];
+  servers = await Promise.all(
+    Array.from({ length: 4 }, () => rawServer(scripted({ greeting: '220 plain.test ESMTP\r\n', extensions }))),
+  );
   dir = mkdtempSync(join(tmpdir(), 'smtpkit-probe-rss-'));
 });
 after(async () => {
@@ -39,33 +55,46 @@ function targets(n: number): { file: string; specs: string[] } {
 
 // JSON lines take the JSON document's road; both are checked for order and completeness in probe-contract.test.ts.
 for (const format of ['text', 'json', 'nagios'] as const) {
-  test(`probe --format ${format}: peak RSS for 2,000 targets stays within 10 MiB of that for 50`, { skip, timeout: 40_000 }, async (t) => {
-    const run = async (n: number) => {
-      const { file } = targets(n);
-      // A full GC every 50 ms: the peak then shows what the run holds (see gc-often.ts). Two
-      // malloc arenas: glibc's per-thread arenas for the DNS thread pool add ~3 MiB once the
-      // pool is busy, which is no result held either.
-      const r = await measuredRun(['probe', '--targets', file, '--format', format, '--concurrency', '10', '--timeout', '5s'], { limitMs: 40_000, env: { ...process.env, NO_COLOR: '1', MALLOC_ARENA_MAX: '2' }, collectEvery: 50 });
-      // Every target warns (no STARTTLS): exit 0, or WARNING (1) for Nagios.
-      assert.equal(r.code, format === 'nagios' ? 1 : 0, r.out.slice(-2000));
-      return r;
-    };
-    // The peak of a short run lands in one of two modes ~3 MiB apart (where a GC falls): its
-    // highest of three is the run's real peak, so the bound is not met by a low reading.
-    const smalls = [await run(50), await run(50), await run(50)];
-    const small = smalls.reduce((a, b) => (b.peak > a.peak ? b : a));
-    const large = await run(2000);
-    // Every result is there, in the order given.
-    if (format === 'text') assert.equal(large.out.match(/^=== OK with warnings: /gm)?.length, 2000);
-    if (format === 'json') {
-      const doc = JSON.parse(large.out);
-      assert.equal(doc.results.length, 2000);
-      assert.deepEqual(doc.summary, { targets: 2000, ok: 2000, failed: 0 });
-      assert.equal(doc.outcome.exitCode, 0);
-    }
-    if (format === 'nagios') assert.match(large.out, /^SMTP WARNING - 2000 targets: 0 ok, 2000 warning, 0 critical, 0 unknown\n/);
-    const grew = (large.peak - small.peak) / MiB;
-    t.diagnostic(`peak RSS ${(small.peak / MiB).toFixed(1)} MiB for 50 targets, ${(large.peak / MiB).toFixed(1)} MiB for 2,000`);
-    assert.ok(grew < 10, `peak RSS ${(small.peak / MiB).toFixed(1)} MiB for 50 targets, ${(large.peak / MiB).toFixed(1)} MiB for 2,000 (+${grew.toFixed(1)} MiB)`);
-  });
+  test(
+    `probe --format ${format}: peak RSS for 2,000 targets stays within 10 MiB of that for 50`,
+    { skip, timeout: 40_000 },
+    async (t) => {
+      const run = async (n: number) => {
+        const { file } = targets(n);
+        // A full GC every 50 ms: the peak then shows what the run holds (see gc-often.ts). Two
+        // malloc arenas: glibc's per-thread arenas for the DNS thread pool add ~3 MiB once the
+        // pool is busy, which is no result held either.
+        const r = await measuredRun(
+          ['probe', '--targets', file, '--format', format, '--concurrency', '10', '--timeout', '5s'],
+          { limitMs: 40_000, env: { ...process.env, NO_COLOR: '1', MALLOC_ARENA_MAX: '2' }, collectEvery: 50 },
+        );
+        // Every target warns (no STARTTLS): exit 0, or WARNING (1) for Nagios.
+        assert.equal(r.code, format === 'nagios' ? 1 : 0, r.out.slice(-2000));
+        return r;
+      };
+      // The peak of a short run lands in one of two modes ~3 MiB apart (where a GC falls): its
+      // highest of three is the run's real peak, so the bound is not met by a low reading.
+      const smalls = [await run(50), await run(50), await run(50)];
+      const small = smalls.reduce((a, b) => (b.peak > a.peak ? b : a));
+      const large = await run(2000);
+      // Every result is there, in the order given.
+      if (format === 'text') assert.equal(large.out.match(/^=== OK with warnings: /gm)?.length, 2000);
+      if (format === 'json') {
+        const doc = JSON.parse(large.out);
+        assert.equal(doc.results.length, 2000);
+        assert.deepEqual(doc.summary, { targets: 2000, ok: 2000, failed: 0 });
+        assert.equal(doc.outcome.exitCode, 0);
+      }
+      if (format === 'nagios')
+        assert.match(large.out, /^SMTP WARNING - 2000 targets: 0 ok, 2000 warning, 0 critical, 0 unknown\n/);
+      const grew = (large.peak - small.peak) / MiB;
+      t.diagnostic(
+        `peak RSS ${(small.peak / MiB).toFixed(1)} MiB for 50 targets, ${(large.peak / MiB).toFixed(1)} MiB for 2,000`,
+      );
+      assert.ok(
+        grew < 10,
+        `peak RSS ${(small.peak / MiB).toFixed(1)} MiB for 50 targets, ${(large.peak / MiB).toFixed(1)} MiB for 2,000 (+${grew.toFixed(1)} MiB)`,
+      );
+    },
+  );
 }

@@ -10,7 +10,9 @@ import { MTA_STS_TLS, TLS } from './helpers/paths.js';
 import { smtpPeer, type Peer } from './helpers/smtp-peer.js';
 
 // DANE-EE (3), SPKI (1), SHA-256 (1) of the other-name certificate, and one that matches nothing.
-const spki = createHash('sha256').update(new X509Certificate(TLS.wrongNameCert()).publicKey.export({ type: 'spki', format: 'der' })).digest();
+const spki = createHash('sha256')
+  .update(new X509Certificate(TLS.wrongNameCert()).publicKey.export({ type: 'spki', format: 'der' }))
+  .digest();
 const tlsa = (hash: Buffer) => Buffer.concat([Buffer.from([3, 1, 1]), hash]);
 
 // An MX whose certificate is for another name (and from a CA not trusted without --ca-file).
@@ -51,15 +53,38 @@ after(async () => {
 });
 
 const probeMx = (domain: string, ...args: string[]) =>
-  runCli(['probe', '--mx', domain, '-p', String(wrongName.port), '--resolver', `127.0.0.1:${dns.port}`, '--dns-timeout', '1s', '--format', 'json', ...args]);
-const check = (doc: { results: Array<{ checks: Array<{ name: string; status: string; message: string }> }> }, name: string) => doc.results[0]!.checks.find((c) => c.name === name)!;
+  runCli([
+    'probe',
+    '--mx',
+    domain,
+    '-p',
+    String(wrongName.port),
+    '--resolver',
+    `127.0.0.1:${dns.port}`,
+    '--dns-timeout',
+    '1s',
+    '--format',
+    'json',
+    ...args,
+  ]);
+const check = (
+  doc: { results: Array<{ checks: Array<{ name: string; status: string; message: string }> }> },
+  name: string,
+) => doc.results[0]!.checks.find((c) => c.name === name)!;
 
 test('the certificate rule: opportunistic on port 25 unless --tls-verify, --dane or MTA-STS enforce; elsewhere it must be valid', () => {
-  assert.deepEqual([certificatePolicy(25, { verify: false }).rule, certificatePolicy(25, { verify: false }).enforced], ['opportunistic', false]);
+  assert.deepEqual(
+    [certificatePolicy(25, { verify: false }).rule, certificatePolicy(25, { verify: false }).enforced],
+    ['opportunistic', false],
+  );
   assert.equal(certificatePolicy(2525, { verify: false, mx: true }).rule, 'opportunistic');
   assert.equal(certificatePolicy(25, { verify: true }).rule, 'tls-verify');
   assert.equal(certificatePolicy(25, { verify: false, dane: true }).rule, 'dane');
-  assert.equal(certificatePolicy(25, { verify: true, dane: true }).rule, 'dane', 'validated TLSA records decide before PKIX');
+  assert.equal(
+    certificatePolicy(25, { verify: true, dane: true }).rule,
+    'dane',
+    'validated TLSA records decide before PKIX',
+  );
   assert.equal(certificatePolicy(25, { verify: false, mtaStsEnforce: true }).rule, 'mta-sts');
   const submission = certificatePolicy(587, { verify: false });
   assert.deepEqual([submission.rule, submission.enforced], ['authenticated', true]);

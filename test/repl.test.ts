@@ -25,7 +25,23 @@ test('a scripted session: STARTTLS and AUTH meta commands mid-session, DATA with
   const saved = join(dir, 'session.txt');
   const r = await runCli(['repl', `127.0.0.1:${peer.port}`, '--ca-file', TLS.ca], {
     env: { SMTPKIT_PASSWORD: PASSWORD },
-    input: script('EHLO client.test', '/starttls', 'EHLO client.test', `/auth PLAIN ${USER}`, 'MAIL FROM:<ann@client.test>', 'RCPT TO:<bob@example.test>', 'DATA', 'Subject: repl', '', 'first', '.leading dot', '..two', '.', `/save ${saved}`, 'QUIT'),
+    input: script(
+      'EHLO client.test',
+      '/starttls',
+      'EHLO client.test',
+      `/auth PLAIN ${USER}`,
+      'MAIL FROM:<ann@client.test>',
+      'RCPT TO:<bob@example.test>',
+      'DATA',
+      'Subject: repl',
+      '',
+      'first',
+      '.leading dot',
+      '..two',
+      '.',
+      `/save ${saved}`,
+      'QUIT',
+    ),
   });
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /^=== TLS TLSv1\.3/m);
@@ -34,7 +50,9 @@ test('a scripted session: STARTTLS and AUTH meta commands mid-session, DATA with
   assert.match(r.stdout, /^ ~> \.\.leading dot$/m, 'the transcript shows the stuffed line as sent');
   assert.match(r.stdout, /^<~  250 OK: queued as TEST123\n    # The message was accepted/m);
   assert.match(r.stdout, /^<~  221 /m);
-  assert.ok(!r.stdout.includes(PASSWORD) && !r.stdout.includes(Buffer.from(`\0${USER}\0${PASSWORD}`).toString('base64')));
+  assert.ok(
+    !r.stdout.includes(PASSWORD) && !r.stdout.includes(Buffer.from(`\0${USER}\0${PASSWORD}`).toString('base64')),
+  );
   assert.equal(peer.messages.at(-1)!.data.toString(), 'Subject: repl\r\n\r\nfirst\r\n.leading dot\r\n..two\r\n');
   const file = readFileSync(saved, 'utf8');
   assert.match(file, /^ ~> AUTH PLAIN <redacted>$/m);
@@ -55,7 +73,9 @@ test('a failure reply stops a script with exit 1; --keep-going runs on and exits
 });
 
 test('meta commands in a script: /explain, /caps, /timing, unknown ones', async () => {
-  const r = await runCli(['repl', `127.0.0.1:${peer.port}`, '--keep-going'], { input: script('/explain 550 5.7.1', 'EHLO x.test', '/caps', '/timing', '/bogus', 'QUIT') });
+  const r = await runCli(['repl', `127.0.0.1:${peer.port}`, '--keep-going'], {
+    input: script('/explain 550 5.7.1', 'EHLO x.test', '/caps', '/timing', '/bogus', 'QUIT'),
+  });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /5\.7\.1 Delivery not authorized, message refused/);
   assert.match(r.stdout, /^=== Timings: dns [\d.]+ ms, connect/m);
@@ -68,10 +88,14 @@ test('meta commands in a script: /explain, /caps, /timing, unknown ones', async 
 test('a stray reply in the same packet as a reply: shown after it, between commands, and the session goes on', async () => {
   const server = await rawServer((s) => {
     s.write('220 x ESMTP\r\n');
-    lineServer(s, (l) => (/^NOOP/.test(l) ? '250 ok\r\n250 stray after NOOP\r\n' : /^QUIT/.test(l) ? '221 bye\r\n' : '250 fine\r\n'));
+    lineServer(s, (l) =>
+      /^NOOP/.test(l) ? '250 ok\r\n250 stray after NOOP\r\n' : /^QUIT/.test(l) ? '221 bye\r\n' : '250 fine\r\n',
+    );
   });
   try {
-    const r = await runCli(['repl', `127.0.0.1:${server.port}`, '--timeout', '2s'], { input: script('NOOP', 'RSET', 'QUIT') });
+    const r = await runCli(['repl', `127.0.0.1:${server.port}`, '--timeout', '2s'], {
+      input: script('NOOP', 'RSET', 'QUIT'),
+    });
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /^<-  250 ok\n(?:    #.*\n)*<-  250 stray after NOOP\n(?:    #.*\n)* -> RSET$/m);
   } finally {
@@ -86,7 +110,9 @@ test('the server closing mid-session, an unsolicited 421, and an over-long reply
     s.write('220 x ESMTP\r\n');
     lineServer(s, (l) => (/^NOOP/.test(l) && ++noops === 2 ? null : '250 ok\r\n'));
   });
-  const closed = await runCli(['repl', `127.0.0.1:${closing.port}`, '--timeout', '2s'], { input: script('NOOP', 'NOOP', 'NOOP') });
+  const closed = await runCli(['repl', `127.0.0.1:${closing.port}`, '--timeout', '2s'], {
+    input: script('NOOP', 'NOOP', 'NOOP'),
+  });
   assert.equal(closed.code, 5);
   assert.match(closed.stderr, /the server closed the connection while we waited for the reply to NOOP/);
   await closing.close();
@@ -99,7 +125,9 @@ test('the server closing mid-session, an unsolicited 421, and an over-long reply
       return '250 ok\r\n';
     });
   });
-  const child = spawn(process.execPath, [BIN, 'repl', `127.0.0.1:${idle.port}`], { env: { ...process.env, NO_COLOR: '1' } });
+  const child = spawn(process.execPath, [BIN, 'repl', `127.0.0.1:${idle.port}`], {
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -125,54 +153,69 @@ test('the server closing mid-session, an unsolicited 421, and an over-long reply
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 
-test('at a terminal: prompt with state, tab completion, replies explained, history without secrets', { skip: hasTmux ? false : 'tmux is not installed' }, async () => {
-  const dir = tempDir('smtpkit-pty-');
-  const history = join(dir, 'history');
-  const name = `smtpkit-test-${process.pid}`;
-  const tmux = (...args: string[]) => spawnSync('tmux', ['-L', name, ...args], { encoding: 'utf8' });
-  const screen = () => tmux('capture-pane', '-p', '-t', name).stdout;
-  const waitFor = async (pattern: RegExp, what: string) => {
-    for (let i = 0; i < 100; i++) {
-      if (pattern.test(screen())) return;
-      await new Promise((r) => setTimeout(r, 50));
+test(
+  'at a terminal: prompt with state, tab completion, replies explained, history without secrets',
+  { skip: hasTmux ? false : 'tmux is not installed' },
+  async () => {
+    const dir = tempDir('smtpkit-pty-');
+    const history = join(dir, 'history');
+    const name = `smtpkit-test-${process.pid}`;
+    const tmux = (...args: string[]) => spawnSync('tmux', ['-L', name, ...args], { encoding: 'utf8' });
+    const screen = () => tmux('capture-pane', '-p', '-t', name).stdout;
+    const waitFor = async (pattern: RegExp, what: string) => {
+      for (let i = 0; i < 100; i++) {
+        if (pattern.test(screen())) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.fail(`${what} never appeared; the screen:\n${screen()}`);
+    };
+    const cmd = `env NO_COLOR=1 SMTPKIT_HISTORY=${history} SMTPKIT_PASSWORD=${PASSWORD} ${process.execPath} ${BIN} repl 127.0.0.1:${peer.port} --ca-file ${TLS.ca}; sleep 30`;
+    assert.equal(tmux('new-session', '-d', '-s', name, '-x', '160', '-y', '50', cmd).status, 0);
+    try {
+      await waitFor(/^127\.0\.0\.1:\d+>\s*$/m, 'the prompt'); // capture-pane drops trailing spaces
+      tmux('send-keys', '-t', name, 'EH', 'Tab');
+      await waitFor(/> EHLO\s*$/m, 'EHLO completed by Tab');
+      tmux('send-keys', '-t', name, 'client.test', 'Enter');
+      await waitFor(/^<-  250-PIPELINING +# commands may be sent in batches/m, 'the explained EHLO reply');
+      tmux('send-keys', '-t', name, 'STA', 'Tab');
+      await waitFor(/> STARTTLS\s*$/m, 'STARTTLS completed: the server offers it');
+      tmux('send-keys', '-t', name, 'Enter');
+      await waitFor(/^127\.0\.0\.1:\d+ TLS>\s*$/m, 'the prompt showing TLS');
+      tmux('send-keys', '-t', name, `/auth PLAIN ${USER}`, 'Enter');
+      await waitFor(/TLS auth:tester>\s*$/m, 'the prompt showing the login');
+      tmux('send-keys', '-t', name, 'MA', 'Tab');
+      await waitFor(/> MAIL FROM:<$/m, 'MAIL FROM:< completed');
+      tmux('send-keys', '-t', name, 'ann@client.test>', 'Enter');
+      await waitFor(/# The sender address was accepted/, 'MAIL explained');
+      tmux('send-keys', '-t', name, 'C-d');
+      await waitFor(/^<~  221 /m, 'QUIT sent on Ctrl-D');
+      assert.match(screen(), /^ ~> QUIT$/m, 'QUIT shown on a line of its own, not after the prompt');
+      const lines = readFileSync(history, 'utf8');
+      assert.match(lines, /^EHLO client\.test$/m);
+      assert.match(lines, /^\/auth PLAIN tester$/m);
+      assert.ok(!lines.includes(PASSWORD));
+      assert.equal(statSync(history).mode & 0o777, 0o600);
+    } finally {
+      tmux('kill-server');
     }
-    assert.fail(`${what} never appeared; the screen:\n${screen()}`);
-  };
-  const cmd = `env NO_COLOR=1 SMTPKIT_HISTORY=${history} SMTPKIT_PASSWORD=${PASSWORD} ${process.execPath} ${BIN} repl 127.0.0.1:${peer.port} --ca-file ${TLS.ca}; sleep 30`;
-  assert.equal(tmux('new-session', '-d', '-s', name, '-x', '160', '-y', '50', cmd).status, 0);
-  try {
-    await waitFor(/^127\.0\.0\.1:\d+>\s*$/m, 'the prompt'); // capture-pane drops trailing spaces
-    tmux('send-keys', '-t', name, 'EH', 'Tab');
-    await waitFor(/> EHLO\s*$/m, 'EHLO completed by Tab');
-    tmux('send-keys', '-t', name, 'client.test', 'Enter');
-    await waitFor(/^<-  250-PIPELINING +# commands may be sent in batches/m, 'the explained EHLO reply');
-    tmux('send-keys', '-t', name, 'STA', 'Tab');
-    await waitFor(/> STARTTLS\s*$/m, 'STARTTLS completed: the server offers it');
-    tmux('send-keys', '-t', name, 'Enter');
-    await waitFor(/^127\.0\.0\.1:\d+ TLS>\s*$/m, 'the prompt showing TLS');
-    tmux('send-keys', '-t', name, `/auth PLAIN ${USER}`, 'Enter');
-    await waitFor(/TLS auth:tester>\s*$/m, 'the prompt showing the login');
-    tmux('send-keys', '-t', name, 'MA', 'Tab');
-    await waitFor(/> MAIL FROM:<$/m, 'MAIL FROM:< completed');
-    tmux('send-keys', '-t', name, 'ann@client.test>', 'Enter');
-    await waitFor(/# The sender address was accepted/, 'MAIL explained');
-    tmux('send-keys', '-t', name, 'C-d');
-    await waitFor(/^<~  221 /m, 'QUIT sent on Ctrl-D');
-    assert.match(screen(), /^ ~> QUIT$/m, 'QUIT shown on a line of its own, not after the prompt');
-    const lines = readFileSync(history, 'utf8');
-    assert.match(lines, /^EHLO client\.test$/m);
-    assert.match(lines, /^\/auth PLAIN tester$/m);
-    assert.ok(!lines.includes(PASSWORD));
-    assert.equal(statSync(history).mode & 0o777, 0o600);
-  } finally {
-    tmux('kill-server');
-  }
-});
+  },
+);
 
 test('a script that ends inside DATA fails (exit 5), sends no final dot and no QUIT', async () => {
   const server = await loggingServer();
   try {
-    const r = await runCli(['repl', `127.0.0.1:${server.port}`], { input: script('EHLO client.test', 'MAIL FROM:<a@client.test>', 'RCPT TO:<b@example.test>', 'DATA', 'Subject: unfinished', '', 'body', 'QUIT') });
+    const r = await runCli(['repl', `127.0.0.1:${server.port}`], {
+      input: script(
+        'EHLO client.test',
+        'MAIL FROM:<a@client.test>',
+        'RCPT TO:<b@example.test>',
+        'DATA',
+        'Subject: unfinished',
+        '',
+        'body',
+        'QUIT',
+      ),
+    });
     assert.equal(r.code, 5, r.stdout + r.stderr);
     assert.match(r.stderr, /ended inside DATA.*NOT sent/);
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -198,7 +241,9 @@ test('QUIT goes out once: after the 221 nothing more is written', async () => {
 });
 
 test('after STARTTLS the automatic EHLO reuses the name typed in the last EHLO', async () => {
-  const r = await runCli(['repl', `127.0.0.1:${peer.port}`, '--ca-file', TLS.ca], { input: script('EHLO typed-name.client.test', 'STARTTLS', 'QUIT') });
+  const r = await runCli(['repl', `127.0.0.1:${peer.port}`, '--ca-file', TLS.ca], {
+    input: script('EHLO typed-name.client.test', 'STARTTLS', 'QUIT'),
+  });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^ ~> EHLO typed-name\.client\.test$/m);
 });
@@ -206,7 +251,9 @@ test('after STARTTLS the automatic EHLO reuses the name typed in the last EHLO',
 test('a NUL in a typed line is refused locally (exit 2 in a script) and never sent', async () => {
   const server = await loggingServer();
   try {
-    const r = await runCli(['repl', `127.0.0.1:${server.port}`], { input: script('EHLO client.test', 'NOOP \0x', 'QUIT') });
+    const r = await runCli(['repl', `127.0.0.1:${server.port}`], {
+      input: script('EHLO client.test', 'NOOP \0x', 'QUIT'),
+    });
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /NUL/);
     assert.ok(!server.lines.some((l) => l.includes('\0')));
@@ -217,9 +264,13 @@ test('a NUL in a typed line is refused locally (exit 2 in a script) and never se
 });
 
 test('hints inside the repl name its own commands, not command-line flags', async () => {
-  const server = await loggingServer({ answer: (l) => (/^MAIL/i.test(l) ? '530 5.7.0 Must issue a STARTTLS command first\r\n' : undefined) });
+  const server = await loggingServer({
+    answer: (l) => (/^MAIL/i.test(l) ? '530 5.7.0 Must issue a STARTTLS command first\r\n' : undefined),
+  });
   try {
-    const r = await runCli(['repl', `127.0.0.1:${server.port}`, '--keep-going'], { input: script('EHLO client.test', 'MAIL FROM:<a@client.test>', '/auth PLAIN alice', 'QUIT') });
+    const r = await runCli(['repl', `127.0.0.1:${server.port}`, '--keep-going'], {
+      input: script('EHLO client.test', 'MAIL FROM:<a@client.test>', '/auth PLAIN alice', 'QUIT'),
+    });
     assert.match(r.stdout, /# try: .*\/starttls/);
     assert.doesNotMatch(r.stdout, /--starttls|--tls-on-connect/);
     // /auth without TLS: refused before any secret is looked for, in the repl's words.
@@ -232,7 +283,9 @@ test('hints inside the repl name its own commands, not command-line flags', asyn
 test('/auth before EHLO says what to do first, and asks for nothing', async () => {
   const server = await loggingServer();
   try {
-    const r = await runCli(['repl', `127.0.0.1:${server.port}`, '--allow-plaintext'], { input: script('/auth PLAIN alice', 'QUIT') });
+    const r = await runCli(['repl', `127.0.0.1:${server.port}`, '--allow-plaintext'], {
+      input: script('/auth PLAIN alice', 'QUIT'),
+    });
     assert.equal(r.code, 7, r.stderr);
     assert.match(r.stderr, /no EHLO yet: type EHLO/);
     assert.deepEqual(server.lines, ['QUIT'], 'no AUTH went out');
@@ -244,10 +297,16 @@ test('/auth before EHLO says what to do first, and asks for nothing', async () =
 test('/auth in a script: a missing user or SMTPKIT_PASSWORD is said in the replâ€™s words, not as command-line flags', async () => {
   const server = await loggingServer();
   try {
-    const noUser = await runCli(['repl', `127.0.0.1:${server.port}`, '--allow-plaintext'], { input: script('EHLO client.test', '/auth PLAIN', 'QUIT'), env: { SMTPKIT_PASSWORD: 'x' } });
+    const noUser = await runCli(['repl', `127.0.0.1:${server.port}`, '--allow-plaintext'], {
+      input: script('EHLO client.test', '/auth PLAIN', 'QUIT'),
+      env: { SMTPKIT_PASSWORD: 'x' },
+    });
     assert.equal(noUser.code, 2, noUser.stderr);
     assert.match(noUser.stderr, /usage: \/auth MECH user/);
-    const noSecret = await runCli(['repl', `127.0.0.1:${server.port}`, '--allow-plaintext'], { input: script('EHLO client.test', '/auth PLAIN alice', 'QUIT'), env: { SMTPKIT_PASSWORD: '' } });
+    const noSecret = await runCli(['repl', `127.0.0.1:${server.port}`, '--allow-plaintext'], {
+      input: script('EHLO client.test', '/auth PLAIN alice', 'QUIT'),
+      env: { SMTPKIT_PASSWORD: '' },
+    });
     assert.equal(noSecret.code, 2, noSecret.stderr);
     assert.match(noSecret.stderr, /SMTPKIT_PASSWORD, which is not set/);
     for (const r of [noUser, noSecret]) assert.doesNotMatch(r.stderr, /--user|--password/);
@@ -259,11 +318,17 @@ test('/auth in a script: a missing user or SMTPKIT_PASSWORD is said in the replâ
 
 test('a script is not a person: SIGINT while a command waits ends the run at once by the signal, as before, and nothing more is sent', async () => {
   const silent = await loggingServer({ answer: (l) => (/^NOOP/i.test(l) ? '' : undefined) });
-  const child = spawn(process.execPath, [BIN, 'repl', `127.0.0.1:${silent.port}`], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'repl', `127.0.0.1:${silent.port}`], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NO_COLOR: '1' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   try {
-    const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+    const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('close', (code, signal) => resolve({ code, signal })),
+    );
     child.stdin.end(script('EHLO client.test', 'NOOP', 'RSET'));
-    for (const end = Date.now() + 8000; !silent.lines.includes('NOOP') && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+    for (const end = Date.now() + 8000; !silent.lines.includes('NOOP') && Date.now() < end;)
+      await new Promise((r) => setTimeout(r, 50));
     child.kill('SIGINT');
     const timer = setTimeout(() => child.kill('SIGKILL'), 8000);
     const { signal } = await ended;

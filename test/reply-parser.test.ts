@@ -6,7 +6,10 @@ import { MAX_LINE_BYTES, ReplyParser, replyText, replyWireLines } from '../src/p
 const parse = (text: string) => new ReplyParser().push(Buffer.from(text));
 
 function protocolError(fn: () => unknown, pattern: RegExp) {
-  assert.throws(fn, (err: unknown) => err instanceof SmtpkitError && err.errorClass === 'protocol' && pattern.test(err.message));
+  assert.throws(
+    fn,
+    (err: unknown) => err instanceof SmtpkitError && err.errorClass === 'protocol' && pattern.test(err.message),
+  );
 }
 
 test('a multi-line reply comes out whole, with its enhanced code', () => {
@@ -36,7 +39,10 @@ test('bare LF line endings are accepted; the code alone is a complete last line'
 });
 
 test('several replies in one chunk come out in order', () => {
-  assert.deepEqual(parse('250 a\r\n354 b\r\n').map((r) => r.code), [250, 354]);
+  assert.deepEqual(
+    parse('250 a\r\n354 b\r\n').map((r) => r.code),
+    [250, 354],
+  );
 });
 
 test('lines that disagree on the code are a protocol error naming both codes', () => {
@@ -71,14 +77,18 @@ test('end() reports a reply cut off by the close', () => {
 
 test('discard() drops buffered bytes and a partial reply, and says what they were', () => {
   const parser = new ReplyParser();
-  assert.deepEqual(parser.push(Buffer.from('220 go\r\n250-inj\r\n250 x')).map((r) => r.code), [220]);
+  assert.deepEqual(
+    parser.push(Buffer.from('220 go\r\n250-inj\r\n250 x')).map((r) => r.code),
+    [220],
+  );
   assert.equal(parser.discard(), '250-inj\r\n250 x');
   assert.deepEqual(parser.push(Buffer.from('250 fresh\r\n'))[0]?.lines, ['fresh']);
 });
 
 test('a TLS record where the greeting should be is told apart from garbage, even one byte at a time; later in a session it is garbage', () => {
   const alert = Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46]);
-  const speaksTls = (err: unknown) => err instanceof SmtpkitError && err.errorClass === 'connect' && err.hint?.kind === 'speaks-tls';
+  const speaksTls = (err: unknown) =>
+    err instanceof SmtpkitError && err.errorClass === 'connect' && err.hint?.kind === 'speaks-tls';
   const parser = new ReplyParser();
   assert.throws(() => [...alert].forEach((b) => parser.push(Buffer.from([b]))), speaksTls);
   // Two bytes and a close: still a TLS port.

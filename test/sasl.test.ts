@@ -13,7 +13,10 @@ const creds = { user: 'user', secret: 'pencil' };
 
 test('SCRAM-SHA-1 matches the RFC 5802 example, and checks the server signature', async () => {
   const c = scram('sha1', creds, 'fyko+d2lbbFgONRv9qkxdawL');
-  assert.deepEqual(c.initial(), { data: Buffer.from('n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL').toString('base64'), secret: false });
+  assert.deepEqual(c.initial(), {
+    data: Buffer.from('n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL').toString('base64'),
+    secret: false,
+  });
   const final = await c.respond(Buffer.from('r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096'));
   assert.equal(text(final.data), 'c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=');
   assert.equal(final.secret, true);
@@ -23,19 +26,34 @@ test('SCRAM-SHA-1 matches the RFC 5802 example, and checks the server signature'
 
 test('SCRAM-SHA-256 matches the RFC 7677 example; the signature may come with the 235', async () => {
   const c = scram('sha256', creds, 'rOprNGfwEbeRWgbNEkqO');
-  const final = await c.respond(Buffer.from('r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096'));
-  assert.equal(text(final.data), 'c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=');
+  const final = await c.respond(
+    Buffer.from('r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096'),
+  );
+  assert.equal(
+    text(final.data),
+    'c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=',
+  );
   assert.doesNotThrow(() => c.finish(Buffer.from('v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=')));
 });
 
 test('SCRAM fails on a wrong or missing server signature and on a nonce that is not ours', async () => {
   const wrong = scram('sha256', creds, 'rOprNGfwEbeRWgbNEkqO');
-  await wrong.respond(Buffer.from('r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096'));
-  await assert.rejects(async () => wrong.respond(Buffer.from('v=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=')), SaslError);
+  await wrong.respond(
+    Buffer.from('r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096'),
+  );
+  await assert.rejects(
+    async () => wrong.respond(Buffer.from('v=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=')),
+    SaslError,
+  );
   const missing = scram('sha256', creds, 'rOprNGfwEbeRWgbNEkqO');
-  await missing.respond(Buffer.from('r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096'));
+  await missing.respond(
+    Buffer.from('r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096'),
+  );
   assert.throws(() => missing.finish(undefined), /without proving it knows the password/);
-  await assert.rejects(async () => scram('sha1', creds, 'abc').respond(Buffer.from('r=xyz,s=QSXCR+Q6sek8bf92,i=4096')), /nonce/);
+  await assert.rejects(
+    async () => scram('sha1', creds, 'abc').respond(Buffer.from('r=xyz,s=QSXCR+Q6sek8bf92,i=4096')),
+    /nonce/,
+  );
 });
 
 test('PLAIN, LOGIN, CRAM-MD5 and XOAUTH2 wire formats; secrets are marked', async () => {
@@ -49,9 +67,18 @@ test('PLAIN, LOGIN, CRAM-MD5 and XOAUTH2 wire formats; secrets are marked', asyn
   const cram = await cramMd5({ user: 'tim', secret: 'tanstaaftanstaaf' }).respond(challenge);
   assert.equal(text(cram.data), 'tim b913a602c7eda7a495b4e6e7334d3890'); // RFC 2195's example
   assert.equal(cram.secret, true);
-  assert.equal(createHmac('md5', 'tanstaaftanstaaf').update(challenge).digest('hex'), 'b913a602c7eda7a495b4e6e7334d3890');
-  const x = xoauth2({ user: 'someuser@example.com', secret: 'ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg' }).initial();
-  assert.equal(x?.data, 'dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRmdDRxbVRjMk52YjNSbGNrQmhkSFJoZG1semRHRXVZMjl0Q2cBAQ==');
+  assert.equal(
+    createHmac('md5', 'tanstaaftanstaaf').update(challenge).digest('hex'),
+    'b913a602c7eda7a495b4e6e7334d3890',
+  );
+  const x = xoauth2({
+    user: 'someuser@example.com',
+    secret: 'ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg',
+  }).initial();
+  assert.equal(
+    x?.data,
+    'dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRmdDRxbVRjMk52YjNSbGNrQmhkSFJoZG1semRHRXVZMjl0Q2cBAQ==',
+  );
 });
 
 test('the default mechanism is the strongest offered, never XOAUTH2', () => {
@@ -67,7 +94,10 @@ test('SASLprep (RFC 4013 examples): mapping, NFKC, prohibited characters named, 
   assert.equal(saslprep('\u00AA', 'x', true), 'a'); // NFKC
   assert.equal(saslprep('\u2168', 'x', true), 'IX');
   assert.equal(saslprep('a\u00A0b', 'x', true), 'a b'); // non-ASCII space to SPACE
-  assert.throws(() => saslprep('\u0007', 'the password', true), (e: SaslprepError) => e.codePoint === 'U+0007' && /U\+0007, a control character/.test(e.message));
+  assert.throws(
+    () => saslprep('\u0007', 'the password', true),
+    (e: SaslprepError) => e.codePoint === 'U+0007' && /U\+0007, a control character/.test(e.message),
+  );
   assert.throws(() => saslprep('\u0627\u0031', 'x', true), /does not start and end/); // bidi: RandAL first but not last
   assert.throws(() => saslprep('a\u0627a', 'x', true), /mixes right-to-left and left-to-right/);
   assert.equal(saslprep('\u0627\u0031\u0628', 'x', true), '\u0627\u0031\u0628');
@@ -80,7 +110,10 @@ test('SASLprep (RFC 4013 examples): mapping, NFKC, prohibited characters named, 
 test('PLAIN and SCRAM prepare their strings; NFKC alone would have let a control character through', async () => {
   assert.throws(() => plain({ user: 'u', secret: 'pass\u0000word' }), SaslprepError);
   assert.throws(() => scram('sha256', { user: 'u\u200E', secret: 'p' }), /U\+200E/);
-  assert.deepEqual(plain({ user: 'u', secret: 'I\u00ADX' }).initial(), { data: Buffer.from('\0u\0IX').toString('base64'), secret: true });
+  assert.deepEqual(plain({ user: 'u', secret: 'I\u00ADX' }).initial(), {
+    data: Buffer.from('\0u\0IX').toString('base64'),
+    secret: true,
+  });
 });
 
 test('LOGIN answers the user name once and the password once: a third question or "Token:" is refused', async () => {
@@ -98,5 +131,8 @@ test('LOGIN answers the user name once and the password once: a third question o
 test('CRAM-MD5 refuses an empty challenge; SCRAM refuses an iteration count above the cap before any work', async () => {
   assert.throws(() => cramMd5(creds).respond(Buffer.alloc(0)), /empty challenge/);
   const c = scram('sha256', creds, 'abc');
-  await assert.rejects(async () => c.respond(Buffer.from(`r=abcdef,s=QSXCR+Q6sek8bf92,i=${MAX_ITERATIONS.sha256 + 1}`)), /at most 600000/);
+  await assert.rejects(
+    async () => c.respond(Buffer.from(`r=abcdef,s=QSXCR+Q6sek8bf92,i=${MAX_ITERATIONS.sha256 + 1}`)),
+    /at most 600000/,
+  );
 });

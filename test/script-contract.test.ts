@@ -20,7 +20,10 @@ let dns: DnsServer;
 const dir = mkdtempSync(join(tmpdir(), 'smtpkit-contract-'));
 before(async () => {
   peer = await capturePeer();
-  dns = await dnsServer({ 'contract.test': [{ type: 'MX', exchange: 'mail.contract.test', priority: 10 }], 'mail.contract.test': [{ type: 'A', address: '127.0.0.1' }] });
+  dns = await dnsServer({
+    'contract.test': [{ type: 'MX', exchange: 'mail.contract.test', priority: 10 }],
+    'mail.contract.test': [{ type: 'A', address: '127.0.0.1' }],
+  });
 });
 after(async () => {
   await Promise.all([peer.close(), dns.close()]);
@@ -29,7 +32,15 @@ after(async () => {
 
 const server = () => `127.0.0.1:${peer.port}`;
 const env = { SMTPKIT_PASSWORD: PASSWORD };
-const CLASSES: Record<number, string> = { 1: 'checkFailed', 3: 'dns', 4: 'connect', 5: 'protocol', 6: 'tls', 7: 'auth', 8: 'rejected' };
+const CLASSES: Record<number, string> = {
+  1: 'checkFailed',
+  3: 'dns',
+  4: 'connect',
+  5: 'protocol',
+  6: 'tls',
+  7: 'auth',
+  8: 'rejected',
+};
 
 /** -q's whole output: one line, OK on stdout or FAILED (exit N, class) on stderr, class and code agreeing. */
 function oneLine(args: string[], r: CliResult): string | undefined {
@@ -39,7 +50,8 @@ function oneLine(args: string[], r: CliResult): string | undefined {
   if (r.code === 0) return /^OK: \S/.test(r.stdout) ? undefined : `no OK line on stdout: ${said}`;
   const m = /^FAILED \(exit (\d+), (\w+)\): \S/.exec(r.stderr);
   if (!m) return `no FAILED line on stderr: ${said}`;
-  if (Number(m[1]) !== r.code || m[2] !== CLASSES[r.code ?? -1]) return `the line's exit or class is not the process's: ${said}`;
+  if (Number(m[1]) !== r.code || m[2] !== CLASSES[r.code ?? -1])
+    return `the line's exit or class is not the process's: ${said}`;
   return undefined;
 }
 
@@ -58,7 +70,21 @@ test('-q: exactly one line, OK: on stdout or FAILED (exit N, class): on stderr, 
     [['send', server(), '--ca-file', TLS.ca, '--from', 'a@client.test', '--to', 'b@example.test'], 0],
     [['send', server(), '--ca-file', TLS.ca, '--from', 'a@client.test', '--to', 'reject-b@example.test'], 8],
     [['send', server(), '--ca-file', TLS.ca, '--from', 'a@client.test', '--to', 'b@example.test', '--count', '2'], 0],
-    [['send', server(), '--ca-file', TLS.ca, '--from', 'a@client.test', '--to', 'reject-b@example.test', '--count', '2'], 8],
+    [
+      [
+        'send',
+        server(),
+        '--ca-file',
+        TLS.ca,
+        '--from',
+        'a@client.test',
+        '--to',
+        'reject-b@example.test',
+        '--count',
+        '2',
+      ],
+      8,
+    ],
     [['send', '127.0.0.1:1', '--from', 'a@client.test', '--to', 'b@example.test', '--count', '2'], 4],
     [['mx-lookup', 'contract.test', ...resolver], 0],
     [['mx-lookup', 'contract.test', '--resolver', '127.0.0.1:1', '--dns-timeout', '300ms'], 3],
@@ -80,14 +106,38 @@ test('-q: exactly one line, OK: on stdout or FAILED (exit N, class): on stderr, 
 });
 
 test('send -q: a partial delivery names the refused recipients in its one line', async () => {
-  const r = await runCli(['send', server(), '--ca-file', TLS.ca, '--from', 'a@client.test', '--to', 'b@example.test,reject-c@example.test', '-q']);
+  const r = await runCli([
+    'send',
+    server(),
+    '--ca-file',
+    TLS.ca,
+    '--from',
+    'a@client.test',
+    '--to',
+    'b@example.test,reject-c@example.test',
+    '-q',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, '');
-  assert.match(r.stdout, /^OK: message accepted by 127\.0\.0\.1:\d+ for 1 of 2 recipient\(s\), .*; refused: <reject-c@example\.test> 550 [^\n]*\n$/);
+  assert.match(
+    r.stdout,
+    /^OK: message accepted by 127\.0\.0\.1:\d+ for 1 of 2 recipient\(s\), .*; refused: <reject-c@example\.test> 550 [^\n]*\n$/,
+  );
 });
 
 test('load mode: a refused connection is exit 4 (class connect), and no latency table of zeros when nothing was measured', async () => {
-  const args = ['send', '127.0.0.1:1', '--from', 'a@client.test', '--to', 'b@example.test', '--count', '3', '--concurrency', '2'];
+  const args = [
+    'send',
+    '127.0.0.1:1',
+    '--from',
+    'a@client.test',
+    '--to',
+    'b@example.test',
+    '--count',
+    '3',
+    '--concurrency',
+    '2',
+  ];
   const text = await runCli(args, { env: { SMTPKIT_LOAD_THREADS: '1' } });
   assert.equal(text.code, 4, text.stdout + text.stderr);
   assert.doesNotMatch(text.stdout, /latency|^\s+\w+\s+0\s+0\s+0/m);
@@ -97,7 +147,18 @@ test('load mode: a refused connection is exit 4 (class connect), and no latency 
   const doc = JSON.parse(json.stdout);
   assert.deepEqual([doc.outcome.exitCode, doc.outcome.errorClass, doc.result.failed], [4, 'connect', 3]);
   // What was measured is shown, what was not is left out.
-  const some = await runCli(['send', server(), '--ca-file', TLS.ca, '--from', 'a@client.test', '--to', 'reject-b@example.test', '--count', '2']);
+  const some = await runCli([
+    'send',
+    server(),
+    '--ca-file',
+    TLS.ca,
+    '--from',
+    'a@client.test',
+    '--to',
+    'reject-b@example.test',
+    '--count',
+    '2',
+  ]);
   assert.equal(some.code, 8, some.stdout + some.stderr);
   assert.match(some.stdout, /^ {4}connect +2 /m);
   assert.doesNotMatch(some.stdout, /^ {4}(envelope|data|message) /m);
@@ -133,20 +194,35 @@ test('--json: a usage error is one JSON document with errorClass "usage" from ev
   for (const args of runs) {
     const r = await runCli([args[0]!, '--json', ...args.slice(1)]);
     const said = `${args.join(' ')}: exit ${r.code}, stdout ${JSON.stringify(r.stdout)}, stderr ${JSON.stringify(r.stderr)}`;
-    let doc: { command?: string; outcome?: { ok: boolean; exitCode: number; errorClass: string; message: string } } | undefined;
+    let doc:
+      | { command?: string; outcome?: { ok: boolean; exitCode: number; errorClass: string; message: string } }
+      | undefined;
     try {
       doc = JSON.parse(r.stdout);
     } catch {
       doc = undefined;
     }
     const o = doc?.outcome;
-    if (r.code !== 2 || r.stderr !== '' || !o || o.ok !== false || o.exitCode !== 2 || o.errorClass !== 'usage' || !o.message || doc?.command !== args[0]) wrong.push(said);
+    if (
+      r.code !== 2 ||
+      r.stderr !== '' ||
+      !o ||
+      o.ok !== false ||
+      o.exitCode !== 2 ||
+      o.errorClass !== 'usage' ||
+      !o.message ||
+      doc?.command !== args[0]
+    )
+      wrong.push(said);
   }
   assert.deepEqual(wrong, []);
 });
 
 test('-q: a usage error is one FAILED line too (commander’s help pointer is left out)', async () => {
-  for (const args of [['ehlo', '127.0.0.1:1', '--no-such-thing', '-q'], ['-q', 'send', '127.0.0.1:1', '--to', 'b@example.test', '--count', 'abc']]) {
+  for (const args of [
+    ['ehlo', '127.0.0.1:1', '--no-such-thing', '-q'],
+    ['-q', 'send', '127.0.0.1:1', '--to', 'b@example.test', '--count', 'abc'],
+  ]) {
     const r = await runCli(args);
     assert.equal(r.code, 2);
     assert.equal(r.stdout, '');
@@ -156,7 +232,9 @@ test('-q: a usage error is one FAILED line too (commander’s help pointer is le
 
 /** A repl script fed in two parts: the second after the server has hung up. */
 async function scriptAcrossHangUp(port: number, extra: string[]): Promise<{ code: number | null; out: string }> {
-  const child = spawn(process.execPath, [BIN, 'repl', `127.0.0.1:${port}`, '--timeout', '3s', ...extra], { env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' } });
+  const child = spawn(process.execPath, [BIN, 'repl', `127.0.0.1:${port}`, '--timeout', '3s', ...extra], {
+    env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' },
+  });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -164,9 +242,12 @@ async function scriptAcrossHangUp(port: number, extra: string[]): Promise<{ code
   child.stdin.write('NOOP\nNOOP\n');
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
   // The rest of the script comes only once the server is gone: the hang-up is between lines.
-  while (!/closed the connection|closed the session/.test(out) && child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
+  while (!/closed the connection|closed the session/.test(out) && child.exitCode === null)
+    await new Promise((r) => setTimeout(r, 20));
   child.stdin.end('NOOP\nNOOP\n');
-  const code = await new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on('exit', (c) => resolve(c))));
+  const code = await new Promise<number | null>((resolve) =>
+    child.exitCode !== null ? resolve(child.exitCode) : child.on('exit', (c) => resolve(c)),
+  );
   clearTimeout(timer);
   return { code, out };
 }
@@ -185,7 +266,10 @@ test('repl script: a server that hangs up before the script ends is exit 5, with
   });
   try {
     for (const extra of [[], ['--keep-going']]) {
-      for (const [name, srv] of [['hang-up', quiet], ['421', closing]] as const) {
+      for (const [name, srv] of [
+        ['hang-up', quiet],
+        ['421', closing],
+      ] as const) {
         const r = await scriptAcrossHangUp(srv.port, extra);
         assert.equal(r.code, 5, `${name} ${extra.join(' ')}: ${r.out}`);
         assert.match(r.out, /^\*\*\* the server closed the (connection|session) before the script ended/m);
@@ -204,20 +288,52 @@ test('swaks habits: --body @FILE, --attach @FILE and --data @FILE read the file'
   writeFileSync(attachment, 'a,b\n1,2\n');
   writeFileSync(raw, 'Subject: raw from a file\r\n\r\nraw body\r\n');
   const before = peer.messages.length;
-  const r = await runCli(['send', server(), '--ca-file', TLS.ca, '--from', 'a@client.test', '--to', 'b@example.test', '--body', `@${body}`, '--attach', `@${attachment}`, '-q']);
+  const r = await runCli([
+    'send',
+    server(),
+    '--ca-file',
+    TLS.ca,
+    '--from',
+    'a@client.test',
+    '--to',
+    'b@example.test',
+    '--body',
+    `@${body}`,
+    '--attach',
+    `@${attachment}`,
+    '-q',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const m = peer.messages[before]!.data.toString();
   assert.match(m, /the body from a file/);
   assert.doesNotMatch(m, /@\//);
   assert.match(m, /filename="?report\.csv"?/);
   assert.match(m, new RegExp(`\r\n${Buffer.from('a,b\n1,2\n').toString('base64')}\r\n`));
-  const d = await runCli(['send', server(), '--ca-file', TLS.ca, '--from', 'a@client.test', '--to', 'b@example.test', '-d', `@${raw}`, '-q']);
+  const d = await runCli([
+    'send',
+    server(),
+    '--ca-file',
+    TLS.ca,
+    '--from',
+    'a@client.test',
+    '--to',
+    'b@example.test',
+    '-d',
+    `@${raw}`,
+    '-q',
+  ]);
   assert.equal(d.code, 0, d.stderr);
   assert.match(peer.messages[before + 1]!.data.toString(), /^Subject: raw from a file\r\n\r\nraw body/);
 });
 
 test('swaks habits: -s HOST on every session command; the --tls-verify failure names --ca-file; bare smtpkit prints help on stdout', async () => {
-  for (const args of [['connect'], ['ehlo'], ['starttls', '--ca-file', TLS.ca], ['auth', '--ca-file', TLS.ca, '--user', USER], ['send', '--ca-file', TLS.ca, '--from', 'a@client.test', '--to', 'b@example.test']]) {
+  for (const args of [
+    ['connect'],
+    ['ehlo'],
+    ['starttls', '--ca-file', TLS.ca],
+    ['auth', '--ca-file', TLS.ca, '--user', USER],
+    ['send', '--ca-file', TLS.ca, '--from', 'a@client.test', '--to', 'b@example.test'],
+  ]) {
     const r = await runCli([...args, '-s', server(), '-q'], { env });
     assert.equal(r.code, 0, `${args[0]} -s: ${r.stdout}${r.stderr}`);
     assert.match(r.stdout, /^OK: /);
@@ -231,7 +347,10 @@ test('swaks habits: -s HOST on every session command; the --tls-verify failure n
 
   const verify = await runCli(['starttls', server(), '--tls-verify', '-q']);
   assert.equal(verify.code, 6);
-  assert.match(verify.stderr, /^FAILED \(exit 6, tls\): the certificate is not trusted: .*--ca-file FILE trusts a private CA/);
+  assert.match(
+    verify.stderr,
+    /^FAILED \(exit 6, tls\): the certificate is not trusted: .*--ca-file FILE trusts a private CA/,
+  );
   const json = JSON.parse((await runCli(['starttls', server(), '--tls-verify', '--json'])).stdout);
   assert.deepEqual(json.outcome.hint, { kind: 'ca-file' });
 
@@ -255,14 +374,27 @@ test('bad input named on the command line is a usage error (exit 2, one line), n
     ['mx-lookup', 'example.test', '--resolver', '127.0.0.1:0'],
     // Files that are not PEM, or a key that is not the certificate's.
     ['starttls', server(), '--ca-file', TLS.ca, '--cert', file, '--key', file, '-q'],
-    ['starttls', server(), '--ca-file', TLS.ca, '--cert', fixture('tls/expired.pem'), '--key', fixture('tls/weak1024.key'), '-q'],
+    [
+      'starttls',
+      server(),
+      '--ca-file',
+      TLS.ca,
+      '--cert',
+      fixture('tls/expired.pem'),
+      '--key',
+      fixture('tls/weak1024.key'),
+      '-q',
+    ],
     ['sink', '-p', '0', '--tls', '--cert', file, '--key', file],
   ];
   const wrong: string[] = [];
   for (const args of runs) {
     const r = await runCli(args);
     const said = args.includes('-q') ? /^FAILED \(exit 2, usage\): [^\n]+\n$/ : /^smtpkit: [^\n]+\n$/;
-    if (r.code !== 2 || r.stdout !== '' || !said.test(r.stderr) || /internal error/.test(r.stderr)) wrong.push(`${args.join(' ')}: exit ${r.code}, stdout ${JSON.stringify(r.stdout)}, stderr ${JSON.stringify(r.stderr)}`);
+    if (r.code !== 2 || r.stdout !== '' || !said.test(r.stderr) || /internal error/.test(r.stderr))
+      wrong.push(
+        `${args.join(' ')}: exit ${r.code}, stdout ${JSON.stringify(r.stdout)}, stderr ${JSON.stringify(r.stderr)}`,
+      );
   }
   assert.deepEqual(wrong, []);
 });
@@ -275,7 +407,11 @@ test('probe --format json: a usage error is the JSON document too; --format nagi
     assert.equal(r.stderr, '', said);
     assert.deepEqual([JSON.parse(r.stdout).command, JSON.parse(r.stdout).outcome.errorClass], ['probe', 'usage'], said);
   }
-  for (const args of [['--format', 'nagios', '--no-such-thing'], ['--format=NAGIOS', '--timeout', 'abc'], ['--format', 'nagios', '--warn-ms']]) {
+  for (const args of [
+    ['--format', 'nagios', '--no-such-thing'],
+    ['--format=NAGIOS', '--timeout', 'abc'],
+    ['--format', 'nagios', '--warn-ms'],
+  ]) {
     const r = await runCli(['probe', '127.0.0.1:1', ...args]);
     const said = `${args.join(' ')}: exit ${r.code}, stdout ${JSON.stringify(r.stdout)}, stderr ${JSON.stringify(r.stderr)}`;
     assert.equal(r.code, 3, said);

@@ -20,35 +20,73 @@ before(async () => {
 after(() => Promise.all([peer.close(), small.close(), ascii.close()]));
 
 const at = (p: CapturePeer) => `127.0.0.1:${p.port}`;
-const send = (p: CapturePeer, ...args: string[]) => runCli(['send', at(p), '--ca-file', TLS.ca, '--from', 'ann@client.test', ...args]);
+const send = (p: CapturePeer, ...args: string[]) =>
+  runCli(['send', at(p), '--ca-file', TLS.ca, '--from', 'ann@client.test', ...args]);
 
 test('a message arrives exactly: headers, CRLF, dot-stuffing undone by the server', async () => {
   const before = peer.messages.length;
-  const r = await send(peer, '--to', 'bob@example.test', '--cc', 'carl@example.test', '--bcc', 'dora@example.test', '--subject', 'Hello', '--header', 'X-Run: 7', '--body', 'line 1\n.starts with a dot\n..two dots\nend');
+  const r = await send(
+    peer,
+    '--to',
+    'bob@example.test',
+    '--cc',
+    'carl@example.test',
+    '--bcc',
+    'dora@example.test',
+    '--subject',
+    'Hello',
+    '--header',
+    'X-Run: 7',
+    '--body',
+    'line 1\n.starts with a dot\n..two dots\nend',
+  );
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /^=== message accepted by 127\.0\.0\.1:\d+ for 3 of 3 recipient\(s\), queue id TEST123: 250 OK: queued as TEST123$/m);
+  assert.match(
+    r.stdout,
+    /^=== message accepted by 127\.0\.0\.1:\d+ for 3 of 3 recipient\(s\), queue id TEST123: 250 OK: queued as TEST123$/m,
+  );
   const m = peer.messages[before]!;
   assert.equal(m.from, 'ann@client.test');
   assert.deepEqual(m.to, ['bob@example.test', 'carl@example.test', 'dora@example.test']);
   const text = m.data.toString();
-  assert.match(text, /^Date: .+\r\nFrom: ann@client\.test\r\nTo: bob@example\.test\r\nCc: carl@example\.test\r\nSubject: Hello\r\nMessage-ID: <.+@client\.test>\r\nMIME-Version: 1\.0\r\nX-Run: 7\r\n/);
+  assert.match(
+    text,
+    /^Date: .+\r\nFrom: ann@client\.test\r\nTo: bob@example\.test\r\nCc: carl@example\.test\r\nSubject: Hello\r\nMessage-ID: <.+@client\.test>\r\nMIME-Version: 1\.0\r\nX-Run: 7\r\n/,
+  );
   assert.ok(!/^Bcc:/im.test(text), 'Bcc stays in the envelope');
-  assert.ok(text.endsWith('\r\n\r\nline 1\r\n.starts with a dot\r\n..two dots\r\nend\r\n'), JSON.stringify(text.slice(-60)));
+  assert.ok(
+    text.endsWith('\r\n\r\nline 1\r\n.starts with a dot\r\n..two dots\r\nend\r\n'),
+    JSON.stringify(text.slice(-60)),
+  );
 });
 
 test('pipelining: MAIL and every RCPT go in one batch when offered; --no-pipelining waits for each', async () => {
   const batched = await send(peer, '--to', 'a@example.test,b@example.test', '--json');
-  const events = JSON.parse(batched.stdout).events.map((e: { type: string; command?: string }) => `${e.type}:${e.command ?? ''}`);
+  const events = JSON.parse(batched.stdout).events.map(
+    (e: { type: string; command?: string }) => `${e.type}:${e.command ?? ''}`,
+  );
   const i = events.indexOf('sent:MAIL');
-  assert.deepEqual(events.slice(i, i + 6), ['sent:MAIL', 'sent:RCPT', 'sent:RCPT', 'reply:MAIL', 'reply:RCPT', 'reply:RCPT']);
+  assert.deepEqual(events.slice(i, i + 6), [
+    'sent:MAIL',
+    'sent:RCPT',
+    'sent:RCPT',
+    'reply:MAIL',
+    'reply:RCPT',
+    'reply:RCPT',
+  ]);
   const lockstep = await send(peer, '--to', 'a@example.test,b@example.test', '--json', '--no-pipelining');
-  const e2 = JSON.parse(lockstep.stdout).events.map((e: { type: string; command?: string }) => `${e.type}:${e.command ?? ''}`);
+  const e2 = JSON.parse(lockstep.stdout).events.map(
+    (e: { type: string; command?: string }) => `${e.type}:${e.command ?? ''}`,
+  );
   const j = e2.indexOf('sent:MAIL');
   assert.deepEqual(e2.slice(j, j + 4), ['sent:MAIL', 'reply:MAIL', 'sent:RCPT', 'reply:RCPT']);
 });
 
 test('authenticated send after STARTTLS, with secrets redacted', async () => {
-  const r = await runCli(['send', at(peer), '--ca-file', TLS.ca, '--from', 'ann@client.test', '--to', 'bob@example.test', '--user', USER], { env: { SMTPKIT_PASSWORD: PASSWORD } });
+  const r = await runCli(
+    ['send', at(peer), '--ca-file', TLS.ca, '--from', 'ann@client.test', '--to', 'bob@example.test', '--user', USER],
+    { env: { SMTPKIT_PASSWORD: PASSWORD } },
+  );
   assert.equal(r.code, 0, r.stdout);
   assert.equal(peer.messages.at(-1)?.user, USER);
   assert.ok(!r.stdout.includes(PASSWORD));
@@ -63,8 +101,14 @@ test('attachments and HTML: multipart/mixed that decodes back to the file', asyn
   const text = peer.messages.at(-1)!.data.toString();
   const boundary = /Content-Type: multipart\/mixed; boundary="([^"]+)"/.exec(text)![1]!;
   const parts = text.split(`--${boundary}`);
-  assert.match(parts[1]!, /Content-Type: text\/html; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n<p>Hi<\/p>\r\n/);
-  assert.match(parts[2]!, /Content-Type: application\/pdf\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename="report\.pdf"/);
+  assert.match(
+    parts[1]!,
+    /Content-Type: text\/html; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n<p>Hi<\/p>\r\n/,
+  );
+  assert.match(
+    parts[2]!,
+    /Content-Type: application\/pdf\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename="report\.pdf"/,
+  );
   assert.deepEqual(Buffer.from(parts[2]!.split('\r\n\r\n')[1]!.replace(/\r\n/g, ''), 'base64'), content);
 });
 
@@ -79,7 +123,10 @@ test('UTF-8: 8BITMIME and SMTPUTF8 used when offered; quoted-printable and a cle
 
   const qp = await send(ascii, '--to', 'bob@example.test', '--body', 'Grüße');
   assert.equal(qp.code, 0, qp.stderr);
-  assert.match(ascii.messages.at(-1)!.data.toString(), /Content-Transfer-Encoding: quoted-printable\r\n\r\nGr=C3=BC=C3=9Fe\r\n$/);
+  assert.match(
+    ascii.messages.at(-1)!.data.toString(),
+    /Content-Transfer-Encoding: quoted-printable\r\n\r\nGr=C3=BC=C3=9Fe\r\n$/,
+  );
   const refused = await send(ascii, '--to', 'jörg@example.test');
   assert.equal(refused.code, 8);
   assert.match(refused.stderr, /non-ASCII characters but the server does not offer SMTPUTF8/);
@@ -97,9 +144,24 @@ test('recipients: some refused is a warning (exit 0), --strict makes it exit 8, 
   const some = await send(peer, '--to', 'bob@example.test,reject-me@example.test', '--json');
   assert.equal(some.code, 0);
   const doc = JSON.parse(some.stdout);
-  assert.deepEqual(doc.result.recipients.map((r: { address: string; accepted: boolean; code: number }) => [r.address, r.accepted, r.code]), [['bob@example.test', true, 250], ['reject-me@example.test', false, 550]]);
+  assert.deepEqual(
+    doc.result.recipients.map((r: { address: string; accepted: boolean; code: number }) => [
+      r.address,
+      r.accepted,
+      r.code,
+    ]),
+    [
+      ['bob@example.test', true, 250],
+      ['reject-me@example.test', false, 550],
+    ],
+  );
   assert.equal(doc.result.queueId, 'TEST123');
-  assert.ok(doc.events.some((e: { type: string; message?: string }) => e.type === 'warning' && /1 of 2 recipients refused: reject-me@example\.test \(550/.test(e.message ?? '')));
+  assert.ok(
+    doc.events.some(
+      (e: { type: string; message?: string }) =>
+        e.type === 'warning' && /1 of 2 recipients refused: reject-me@example\.test \(550/.test(e.message ?? ''),
+    ),
+  );
   const strict = await send(peer, '--to', 'bob@example.test,reject-me@example.test', '--strict');
   assert.equal(strict.code, 8);
   const none = await send(peer, '--to', 'reject-a@example.test', '--to', 'reject-b@example.test');
@@ -120,7 +182,14 @@ test('sender refused and message refused after the dot: exit 8', async () => {
 
 test('--quit-after stops where asked and exits 0 without delivering', async () => {
   const count = peer.messages.length;
-  for (const [step, last] of [['connect', /<-  220 /], ['ehlo', /<-  250 STARTTLS/], ['tls', /^=== TLS /m], ['mail', /<~  250 Accepted/], ['rcpt', /<~  250 Accepted/], ['data', /<~  354 /]] as const) {
+  for (const [step, last] of [
+    ['connect', /<-  220 /],
+    ['ehlo', /<-  250 STARTTLS/],
+    ['tls', /^=== TLS /m],
+    ['mail', /<~  250 Accepted/],
+    ['rcpt', /<~  250 Accepted/],
+    ['data', /<~  354 /],
+  ] as const) {
     const r = await send(peer, '--to', 'bob@example.test', '--quit-after', step);
     assert.equal(r.code, 0, `${step}: ${r.stderr}`);
     assert.match(r.stdout, last, step);
@@ -138,20 +207,41 @@ test('--data sends a raw message as it is (bare LF fixed, dots stuffed); stdin w
   const r = await send(peer, '--to', 'bob@example.test', '--data', file);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(peer.messages.at(-1)!.data.toString(), raw.replace(/\n/g, '\r\n'));
-  const piped = await runCli(['send', at(peer), '--from', 'ann@client.test', '--to', 'bob@example.test', '--data', '-'], { input: raw });
+  const piped = await runCli(
+    ['send', at(peer), '--from', 'ann@client.test', '--to', 'bob@example.test', '--data', '-'],
+    { input: raw },
+  );
   assert.equal(piped.code, 0, piped.stderr);
   assert.equal(peer.messages.at(-1)!.data.toString(), raw.replace(/\n/g, '\r\n'));
 });
 
 test('--dry-run prints the message and contacts nobody; bad input is exit 2 before connecting', async () => {
-  const r = await runCli(['send', '--dry-run', '--from', 'ann@client.test', '--to', 'Bob <bob@example.test>', '--subject', 'Dry', '--body', 'text']);
+  const r = await runCli([
+    'send',
+    '--dry-run',
+    '--from',
+    'ann@client.test',
+    '--to',
+    'Bob <bob@example.test>',
+    '--subject',
+    'Dry',
+    '--body',
+    'text',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /^=== Message \(\d+ bytes\)$/m);
   assert.match(r.stdout, /^Date: .*\r\nFrom: ann@client\.test\r\nTo: Bob <bob@example\.test>\r\nSubject: Dry\r\n/);
   assert.ok(r.stdout.endsWith('\r\n\r\ntext\r\n'));
   const server = await rawServer((s) => s.write('220 x\r\n'));
   try {
-    for (const args of [['--to', 'bob@example.test\r\nRCPT TO:<evil@x>'], ['--to', 'bob@example.test', '--header', 'X-A: 1\r\nBcc: evil@x'], ['--to', 'bob@example.test', '--from', 'a@b>\nDATA'], ['--from', 'a@b.test'], ['--to', 'b@x.test', '--quit-after', 'never'], ['--to', 'b@x.test', '--attach', '/nonexistent.bin']]) {
+    for (const args of [
+      ['--to', 'bob@example.test\r\nRCPT TO:<evil@x>'],
+      ['--to', 'bob@example.test', '--header', 'X-A: 1\r\nBcc: evil@x'],
+      ['--to', 'bob@example.test', '--from', 'a@b>\nDATA'],
+      ['--from', 'a@b.test'],
+      ['--to', 'b@x.test', '--quit-after', 'never'],
+      ['--to', 'b@x.test', '--attach', '/nonexistent.bin'],
+    ]) {
       const bad = await runCli(['send', `127.0.0.1:${server.port}`, ...args]);
       assert.equal(bad.code, 2, `${args.join(' ')}: ${bad.stderr}`);
     }
@@ -197,14 +287,42 @@ test('DSN, BDAT and REQUIRETLS parameters go on the wire as RFC 3461/3030/8689 s
     });
   });
   try {
-    const r = await runCli(['send', `127.0.0.1:${server.port}`, '--from', 'a@client.test', '--to', 'b+x@example.test', '--dsn-notify', 'success,failure', '--dsn-ret', 'hdrs', '--envid', 'id=42', '--bdat']);
+    const r = await runCli([
+      'send',
+      `127.0.0.1:${server.port}`,
+      '--from',
+      'a@client.test',
+      '--to',
+      'b+x@example.test',
+      '--dsn-notify',
+      'success,failure',
+      '--dsn-ret',
+      'hdrs',
+      '--envid',
+      'id=42',
+      '--bdat',
+    ]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(lines.find((l) => l.startsWith('MAIL'))!, /^MAIL FROM:<a@client\.test> SIZE=\d+ RET=HDRS ENVID=id\+3D42$/);
-    assert.equal(lines.find((l) => l.startsWith('RCPT')), 'RCPT TO:<b+x@example.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b+2Bx@example.test');
+    assert.match(
+      lines.find((l) => l.startsWith('MAIL'))!,
+      /^MAIL FROM:<a@client\.test> SIZE=\d+ RET=HDRS ENVID=id\+3D42$/,
+    );
+    assert.equal(
+      lines.find((l) => l.startsWith('RCPT')),
+      'RCPT TO:<b+x@example.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b+2Bx@example.test',
+    );
     assert.ok(lines.some((l) => /^BDAT \d+ LAST$/.test(l)));
     assert.ok(!lines.includes('DATA'));
     assert.ok(bdatBytes > 100);
-    const tls = await runCli(['send', `127.0.0.1:${server.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--requiretls']);
+    const tls = await runCli([
+      'send',
+      `127.0.0.1:${server.port}`,
+      '--from',
+      'a@client.test',
+      '--to',
+      'b@example.test',
+      '--requiretls',
+    ]);
     assert.equal(tls.code, 8);
     assert.match(tls.stderr, /REQUIRETLS needs a TLS session/);
   } finally {
@@ -213,7 +331,10 @@ test('DSN, BDAT and REQUIRETLS parameters go on the wire as RFC 3461/3030/8689 s
 });
 
 test('--dry-run --data -: the message streams from standard input, and the size line says its size is unknown, not "undefined"', async () => {
-  const r = await runCli(['send', '--dry-run', '--from', 'ann@example.test', '--to', 'bob@example.test', '--data', '-'], { input: 'Subject: x\r\n\r\nhi\r\n' });
+  const r = await runCli(
+    ['send', '--dry-run', '--from', 'ann@example.test', '--to', 'bob@example.test', '--data', '-'],
+    { input: 'Subject: x\r\n\r\nhi\r\n' },
+  );
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stderr, /undefined/);
   assert.match(r.stderr, /^=== Message \(size unknown: read from standard input\)$/m);

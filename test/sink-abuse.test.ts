@@ -10,7 +10,21 @@ import type { SmtpEvent } from '../src/session/events.js';
 import { DotDecoder } from '../src/sink/dot-decoder.js';
 import { Sink, type SaveFailure, type SinkMessage, type SinkOptions } from '../src/sink/server.js';
 import { MAX_LINE } from '../src/sink/session.js';
-import { BARE_MESSAGE, bareNewlineSender, earlyTalker, envelope, idleClient, longAuthAnswer, longLine, neverReads, trickler, rawClient, stalledHandshake, starttlsInjection, streamLines } from './helpers/abusive-clients.js';
+import {
+  BARE_MESSAGE,
+  bareNewlineSender,
+  earlyTalker,
+  envelope,
+  idleClient,
+  longAuthAnswer,
+  longLine,
+  neverReads,
+  trickler,
+  rawClient,
+  stalledHandshake,
+  starttlsInjection,
+  streamLines,
+} from './helpers/abusive-clients.js';
 
 const noPaint = await paint({ color: false });
 
@@ -61,13 +75,17 @@ test('DotDecoder: any message, cut anywhere, comes out byte for byte; only CRLF.
     const out: Buffer[] = [];
     const decoder = new DotDecoder((span) => out.push(Buffer.from(span)));
     let rest: Buffer | undefined;
-    for (let pos = 0; pos < wire.length && !rest; ) {
+    for (let pos = 0; pos < wire.length && !rest;) {
       const n = 1 + Math.floor(rand() * 7);
       rest = decoder.feed(wire.subarray(pos, pos + n));
       if (rest) rest = Buffer.concat([rest, wire.subarray(pos + n)]);
       pos += n;
     }
-    assert.equal(Buffer.concat(out).toString('latin1'), message.toString('latin1'), `message ${i}: ${JSON.stringify(message.toString('latin1'))}`);
+    assert.equal(
+      Buffer.concat(out).toString('latin1'),
+      message.toString('latin1'),
+      `message ${i}: ${JSON.stringify(message.toString('latin1'))}`,
+    );
     assert.equal(rest?.toString(), 'NEXT', `message ${i}`);
   }
   // A bare LF before the dot does not end the message (SMTP smuggling).
@@ -144,7 +162,13 @@ test('a 10 MiB AUTH answer gets 500 5.5.2 and ends the exchange (PLAIN and LOGIN
 
 test('AUTH is redacted in events, transcript and JSON, however it is spelled or spaced', async () => {
   const { sink, port, events } = await startSink({ auth: 'tester:S3cret-pw' });
-  const secrets = [Buffer.from('\0tester\0S3cret-pw').toString('base64'), Buffer.from('S3cret-pw').toString('base64'), Buffer.from('tester').toString('base64'), 'S3cret-pw', 'c2VjcmV0LWxvb2tpbmc='];
+  const secrets = [
+    Buffer.from('\0tester\0S3cret-pw').toString('base64'),
+    Buffer.from('S3cret-pw').toString('base64'),
+    Buffer.from('tester').toString('base64'),
+    'S3cret-pw',
+    'c2VjcmV0LWxvb2tpbmc=',
+  ];
   try {
     const c = await rawClient(port);
     await c.waitFor(/^220 /m);
@@ -161,7 +185,12 @@ test('AUTH is redacted in events, transcript and JSON, however it is spelled or 
       await n.nextReply();
       return n;
     };
-    for (const line of [`auth plain ${secrets[0]}`, `AUTH\tPLAIN\t${secrets[0]}`, `  Auth  Plain   ${secrets[0]}  `, `AUTH ${secrets[4]}`]) {
+    for (const line of [
+      `auth plain ${secrets[0]}`,
+      `AUTH\tPLAIN\t${secrets[0]}`,
+      `  Auth  Plain   ${secrets[0]}  `,
+      `AUTH ${secrets[4]}`,
+    ]) {
       const n = await fresh();
       await n.send(`${line}\r\n`);
       await n.nextReply();
@@ -185,7 +214,10 @@ test('AUTH is redacted in events, transcript and JSON, however it is spelled or 
   }
   const json = JSON.stringify(events);
   let text = '';
-  const log = new SinkLog({ write: (t: string) => (text += t) }, { write: (t: string) => (text += t) }, noPaint, { json: false, transcript: true });
+  const log = new SinkLog({ write: (t: string) => (text += t) }, { write: (t: string) => (text += t) }, noPaint, {
+    json: false,
+    transcript: true,
+  });
   for (const [id, e] of events) log.event(id, e);
   for (const id of new Set(events.map(([id]) => id))) log.sessionEnd(id);
   for (const s of secrets) {
@@ -265,7 +297,10 @@ test('the idle clock counts real time when the event loop is busy: a silent clie
       while (Date.now() < until);
       await new Promise((r) => setTimeout(r, 0));
     }
-    assert.ok(events.some(([, e]) => e.type === 'warning' && /^idle for 0\.8 s/.test(e.message)), 'hung up on by now (a late sweep counted as one step would not have seen it)');
+    assert.ok(
+      events.some(([, e]) => e.type === 'warning' && /^idle for 0\.8 s/.test(e.message)),
+      'hung up on by now (a late sweep counted as one step would not have seen it)',
+    );
     await c.closed;
     assert.match(c.text(), /^421 4\.4\.2 /m);
   } finally {
@@ -329,7 +364,11 @@ test('BDAT: chunks, BDAT 0 LAST, an empty message; saved exactly as sent', async
   try {
     const c = await rawClient(port);
     await envelope(c);
-    const parts = [Buffer.from('Subject: chunked\r\n\r\n.leading dot\r\n'), Buffer.from([0, 1, 2, 0x0d, 0x0a, 0x2e, 0x0d, 0x0a]), Buffer.from('tail')];
+    const parts = [
+      Buffer.from('Subject: chunked\r\n\r\n.leading dot\r\n'),
+      Buffer.from([0, 1, 2, 0x0d, 0x0a, 0x2e, 0x0d, 0x0a]),
+      Buffer.from('tail'),
+    ];
     for (const p of parts) await c.send(Buffer.concat([Buffer.from(`BDAT ${p.length}\r\n`), p]));
     await c.send('BDAT 0 LAST\r\n');
     await c.waitFor(/queued as/);
@@ -341,7 +380,11 @@ test('BDAT: chunks, BDAT 0 LAST, an empty message; saved exactly as sent', async
     assert.deepEqual(readFileSync(messages[0]!.file!), Buffer.concat(parts));
     assert.deepEqual(messages[0]!.headers, [['Subject', 'chunked']]);
     assert.equal(readFileSync(messages[1]!.file!).length, 0);
-    assert.deepEqual(readdirSync(dir).sort(), messages.map((m) => m.file!.split('/').pop()).sort(), 'no temporary files left');
+    assert.deepEqual(
+      readdirSync(dir).sort(),
+      messages.map((m) => m.file!.split('/').pop()).sort(),
+      'no temporary files left',
+    );
     c.destroy();
   } finally {
     await sink.close();
@@ -464,7 +507,10 @@ test('a save that fails (directory gone) answers 451 4.3.0, is reported, and the
 test('the log shows each save failure reason once, and a long session with a note of what it left out', () => {
   let out = '';
   let err = '';
-  const log = new SinkLog({ write: (t: string) => (out += t) }, { write: (t: string) => (err += t) }, noPaint, { json: false, transcript: true });
+  const log = new SinkLog({ write: (t: string) => (out += t) }, { write: (t: string) => (err += t) }, noPaint, {
+    json: false,
+    transcript: true,
+  });
   for (let i = 0; i < 3; i++) log.saveFailed({ code: 'ENOSPC', message: 'ENOSPC: no space left on device' });
   log.saveFailed({ code: 'EACCES', message: 'EACCES: permission denied' });
   assert.equal(err.match(/could not save/g)?.length, 2);
@@ -473,13 +519,19 @@ test('the log shows each save failure reason once, and a long session with a not
   assert.ok(out.length < 200 * 1024, `${out.length} characters kept`);
   assert.match(out, /^ -> NOOP 0$/m);
   assert.match(out, /^ -> NOOP 49999$/m, 'the end of the session is shown');
-  assert.match(out, /^!!! \d+ transcript entries not shown: a session keeps its first 64 KiB and its last 100 entries$/m);
+  assert.match(
+    out,
+    /^!!! \d+ transcript entries not shown: a session keeps its first 64 KiB and its last 100 entries$/m,
+  );
 });
 
 test('nothing accepted is lost: three clients, DATA and BDAT, injected 451s; every 250 is one file, byte for byte', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'smtpkit-lossless-'));
   const rand = prng(7);
-  const { sink, port, messages } = await startSink({ save: dir, tempfailRate: '0.2' }, { transcript: false, random: prng(11) });
+  const { sink, port, messages } = await startSink(
+    { save: dir, tempfailRate: '0.2' },
+    { transcript: false, random: prng(11) },
+  );
   try {
     const accepted = new Map<string, Buffer>();
     let refused = 0;
@@ -592,8 +644,38 @@ test('fuzz: 120 clients send mutated sessions at once; the sink never throws, ev
   const seed = Number(process.env.FUZZ_SEED ?? 20261129);
   const rand = prng(seed);
   const dir = mkdtempSync(join(tmpdir(), 'smtpkit-fuzz-'));
-  const { sink, port } = await startSink({ save: dir, auth: 'u:p', maxSize: '5000' }, { idleTimeoutMs: 2000, random: prng(seed + 1) });
-  const pieces = ['EHLO x\r\n', 'HELO\r\n', 'MAIL FROM:<a@b>\r\n', 'MAIL FROM:<a@b> SIZE=99999999\r\n', 'RCPT TO:<c@d>\r\n', 'DATA\r\n', 'BDAT 10\r\n', 'BDAT 0 LAST\r\n', 'BDAT 99999\r\n', 'BDAT 3 LAST\r\nabc', '.\r\n', '\r\n.\r\n', '..\r\n', 'AUTH PLAIN\r\n', 'AUTH LOGIN dQ==\r\n', 'AUTH CRAM-MD5\r\n', '*\r\n', 'AHUAcA==\r\n', 'RSET\r\n', 'NOOP\r\n', 'STARTTLS\r\n', 'VRFY x\r\n', '\0\x1b[31m\r\n', '\n', '\r', 'x'.repeat(5000)];
+  const { sink, port } = await startSink(
+    { save: dir, auth: 'u:p', maxSize: '5000' },
+    { idleTimeoutMs: 2000, random: prng(seed + 1) },
+  );
+  const pieces = [
+    'EHLO x\r\n',
+    'HELO\r\n',
+    'MAIL FROM:<a@b>\r\n',
+    'MAIL FROM:<a@b> SIZE=99999999\r\n',
+    'RCPT TO:<c@d>\r\n',
+    'DATA\r\n',
+    'BDAT 10\r\n',
+    'BDAT 0 LAST\r\n',
+    'BDAT 99999\r\n',
+    'BDAT 3 LAST\r\nabc',
+    '.\r\n',
+    '\r\n.\r\n',
+    '..\r\n',
+    'AUTH PLAIN\r\n',
+    'AUTH LOGIN dQ==\r\n',
+    'AUTH CRAM-MD5\r\n',
+    '*\r\n',
+    'AHUAcA==\r\n',
+    'RSET\r\n',
+    'NOOP\r\n',
+    'STARTTLS\r\n',
+    'VRFY x\r\n',
+    '\0\x1b[31m\r\n',
+    '\n',
+    '\r',
+    'x'.repeat(5000),
+  ];
   try {
     await Promise.all(
       Array.from({ length: 120 }, async () => {
@@ -606,7 +688,7 @@ test('fuzz: 120 clients send mutated sessions at once; the sink never throws, ev
         }
         const wire = Buffer.concat(parts);
         if (rand() < 0.5) await c.waitFor(/^220 /m).catch(() => {});
-        for (let pos = 0; pos < wire.length; ) {
+        for (let pos = 0; pos < wire.length;) {
           const n = 1 + Math.floor(rand() * 200);
           await c.send(wire.subarray(pos, pos + n)).catch(() => {});
           pos += n;
@@ -618,7 +700,9 @@ test('fuzz: 120 clients send mutated sessions at once; the sink never throws, ev
     );
     const c = await rawClient(port);
     await c.waitFor(/^220 /m);
-    await c.send('EHLO ok.test\r\nAUTH PLAIN AHUAcA==\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nBDAT 2 LAST\r\nokQUIT\r\n');
+    await c.send(
+      'EHLO ok.test\r\nAUTH PLAIN AHUAcA==\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nBDAT 2 LAST\r\nokQUIT\r\n',
+    );
     await c.closed;
     assert.match(c.text(), /^235 [^]*^250 2\.1\.5 [^]*^250 2\.0\.0 Ok: queued[^]*^221 /m, `seed ${seed}`);
   } finally {
@@ -636,15 +720,30 @@ test('bare LF and CR in a message (DATA and BDAT, a CR LF split between writes):
       await c.waitFor(/^250 2\.0\.0 Ok: queued/m);
       c.destroy();
     }
-    assert.deepEqual(messages.map((m) => m.lineEndings), [{ bareLf: 1, bareCr: 1, normalized: false }, { bareLf: 1, bareCr: 1, normalized: false }]);
+    assert.deepEqual(
+      messages.map((m) => m.lineEndings),
+      [
+        { bareLf: 1, bareCr: 1, normalized: false },
+        { bareLf: 1, bareCr: 1, normalized: false },
+      ],
+    );
     for (const m of messages) assert.equal(readFileSync(m.file!, 'latin1'), `${BARE_MESSAGE}\nend\r\n`);
-    const notes = events.filter(([, e]) => e.type === 'warning' && /bare LF and 1 bare CR line end/.test((e as { message: string }).message));
+    const notes = events.filter(
+      ([, e]) => e.type === 'warning' && /bare LF and 1 bare CR line end/.test((e as { message: string }).message),
+    );
     assert.equal(notes.length, 2);
-    assert.match((notes[0]![1] as { message: string }).message, /hardened MTA .*refuses it.*saved as sent \(--bare-newline note\)/);
+    assert.match(
+      (notes[0]![1] as { message: string }).message,
+      /hardened MTA .*refuses it.*saved as sent \(--bare-newline note\)/,
+    );
     assert.equal(sink.stats.bareLineEnds, 2);
     // The log says it on the message line and in the summary.
     let out = '';
-    const log = new SinkLog({ write: (t: string) => (out += t) }, { write: (t: string) => (out += t) }, noPaint, { json: false, transcript: false, bareNewline: 'note' });
+    const log = new SinkLog({ write: (t: string) => (out += t) }, { write: (t: string) => (out += t) }, noPaint, {
+      json: false,
+      transcript: false,
+      bareNewline: 'note',
+    });
     log.message(messages[0]!);
     log.stopped(sink.stats);
     assert.match(out, /, with 1 bare LF and 1 bare CR line end\(s\)\n/);
@@ -704,14 +803,17 @@ test('--bare-newline normalize: saved with CRLF in place of each bare LF and CR,
   }
 });
 
-test('--min-rate: a client trickling a byte at a time (never silent) gets 421 4.4.2 and its slot is freed; a client quiet between whole lines is --idle-timeout\'s', async () => {
+test("--min-rate: a client trickling a byte at a time (never silent) gets 421 4.4.2 and its slot is freed; a client quiet between whole lines is --idle-timeout's", async () => {
   const { sink, port, events } = await startSink({ minRate: '100/600ms', maxSessions: '1', idleTimeout: '5s' });
   try {
     const started = Date.now();
     const { client, done } = await trickler(port, 50);
     await client.closed;
     const took = Date.now() - started;
-    assert.match(client.text(), /^421 4\.4\.2 \S+ Error: data rate too low \(under 100 bytes\/s over 0\.6 s, --min-rate\)\r\n/m);
+    assert.match(
+      client.text(),
+      /^421 4\.4\.2 \S+ Error: data rate too low \(under 100 bytes\/s over 0\.6 s, --min-rate\)\r\n/m,
+    );
     assert.ok(took >= 600 && took < 10_000, `cut off after ${took} ms`);
     await done;
     assert.equal(sink.stats.slowSessions, 1);
@@ -721,7 +823,11 @@ test('--min-rate: a client trickling a byte at a time (never silent) gets 421 4.
     assert.match(inMessage.client.text(), /^354 .*\r\n421 4\.4\.2 \S+ Error: data rate too low/m);
     await inMessage.done;
     assert.equal(sink.stats.slowSessions, 2);
-    assert.ok(events.some(([, e]) => e.type === 'warning' && /under 100 bytes\/s \(--min-rate\)/.test((e as { message: string }).message)));
+    assert.ok(
+      events.some(
+        ([, e]) => e.type === 'warning' && /under 100 bytes\/s \(--min-rate\)/.test((e as { message: string }).message),
+      ),
+    );
     // The one slot is free again; a client quiet between whole commands for longer than the window stays.
     const quiet = await idleClient(port);
     await quiet.send('EHLO client.test\r\n');
@@ -761,6 +867,7 @@ test('--min-rate 0 turns it off; bad values are usage errors', async () => {
   assert.equal(sinkOptions({ minRate: '0' }, false).minRate, 0);
   assert.deepEqual([sinkOptions({}, false).minRate, sinkOptions({}, false).minRateWindowMs], [100, 30_000]);
   assert.equal(sinkOptions({ minRate: '500/2m' }, false).minRateWindowMs, 120_000);
-  for (const bad of ['fast', '-1', '10/forever']) assert.throws(() => sinkOptions({ minRate: bad }, false), /--min-rate/);
+  for (const bad of ['fast', '-1', '10/forever'])
+    assert.throws(() => sinkOptions({ minRate: bad }, false), /--min-rate/);
   assert.throws(() => sinkOptions({ bareNewline: 'maybe' }, false), /--bare-newline takes note, reject, normalize/);
 });

@@ -6,7 +6,16 @@ import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 // The library face: what a Node test suite would import to run a catcher in its own process.
-import { createSinkApi, MessageStore, readMessage, Sink, withSinkDefaults, type SinkApiOptions, type SinkOptions, type StoreOptions } from '../src/index.js';
+import {
+  createSinkApi,
+  MessageStore,
+  readMessage,
+  Sink,
+  withSinkDefaults,
+  type SinkApiOptions,
+  type SinkOptions,
+  type StoreOptions,
+} from '../src/index.js';
 import { envelope, oversizedData, rawClient, streamLines } from './helpers/abusive-clients.js';
 import { MiB, NODE_HEADROOM, watchPeakRss } from './helpers/peak-rss.js';
 import { runCli } from './helpers/cli.js';
@@ -31,7 +40,9 @@ after(async () => {
 });
 
 /** A sink with its store and HTTP API, in this process, both on free loopback ports. */
-async function catcher(opts: { sink?: Partial<SinkOptions>; store?: Partial<StoreOptions>; api?: Partial<SinkApiOptions> } = {}): Promise<Catcher> {
+async function catcher(
+  opts: { sink?: Partial<SinkOptions>; store?: Partial<StoreOptions>; api?: Partial<SinkApiOptions> } = {},
+): Promise<Catcher> {
   const sink = new Sink(withSinkDefaults({ transcript: true, keepMessages: true, ...opts.sink }));
   const smtpPort = await sink.listen();
   const store = new MessageStore(opts.store);
@@ -71,9 +82,13 @@ async function deliver(port: number, to: string, data: string): Promise<string> 
   }
 }
 
-const message = (subject: string, extra = '') => `From: App <app@shop.test>\r\nTo: Customer <c@example.test>\r\nSubject: ${subject}\r\n${extra}\r\nHello.\r\n`;
+const message = (subject: string, extra = '') =>
+  `From: App <app@shop.test>\r\nTo: Customer <c@example.test>\r\nSubject: ${subject}\r\n${extra}\r\nHello.\r\n`;
 
-async function getJson(url: string, init?: RequestInit): Promise<{ status: number; body: any; headers: Headers; text: string }> {
+async function getJson(
+  url: string,
+  init?: RequestInit,
+): Promise<{ status: number; body: any; headers: Headers; text: string }> {
   const r = await fetch(url, init);
   const text = await r.text();
   return { status: r.status, body: text ? JSON.parse(text) : undefined, headers: r.headers, text };
@@ -102,11 +117,21 @@ function rawHttp(base: string, request: string | Buffer, ms = 5000): Promise<str
 test('messages: newest first with envelope, headers decoded, TLS/AUTH flags, session id; filters to, from, subject, since, limit', async () => {
   const c = await catcher();
   const first = await deliver(c.smtpPort, 'one@example.test', message('Your order #1'));
-  const second = await deliver(c.smtpPort, 'two@example.test', message('=?utf-8?B?UGFzc3dvcmQgcmVzZXQg8J+UkQ==?=', 'Message-ID: <m2@shop.test>\r\nDate: Sun, 06 Dec 2026 11:00:00 +0000\r\n'));
+  const second = await deliver(
+    c.smtpPort,
+    'two@example.test',
+    message(
+      '=?utf-8?B?UGFzc3dvcmQgcmVzZXQg8J+UkQ==?=',
+      'Message-ID: <m2@shop.test>\r\nDate: Sun, 06 Dec 2026 11:00:00 +0000\r\n',
+    ),
+  );
   const list = await getJson(`${c.base}/api/v1/messages`);
   assert.equal(list.status, 200);
   assert.match(list.headers.get('content-type')!, /^application\/json/);
-  assert.deepEqual(list.body.messages.map((m: { id: string }) => m.id), [second, first]);
+  assert.deepEqual(
+    list.body.messages.map((m: { id: string }) => m.id),
+    [second, first],
+  );
   const m = list.body.messages[0];
   assert.deepEqual(m.envelope, { mailFrom: 'a@client.test', rcptTo: ['two@example.test'] });
   assert.equal(m.subject, 'Password reset 🔑');
@@ -118,7 +143,8 @@ test('messages: newest first with envelope, headers decoded, TLS/AUTH flags, ses
   assert.equal(typeof m.session, 'number');
   assert.ok(m.size > 50 && Date.parse(m.receivedAt) > 0);
 
-  const q = async (query: string) => (await getJson(`${c.base}/api/v1/messages?${query}`)).body.messages.map((x: { id: string }) => x.id);
+  const q = async (query: string) =>
+    (await getJson(`${c.base}/api/v1/messages?${query}`)).body.messages.map((x: { id: string }) => x.id);
   assert.deepEqual(await q('to=ONE@'), [first], 'to: a RCPT TO substring, any case');
   assert.deepEqual(await q('to=customer'), [second, first], 'to: the To: header counts too');
   assert.deepEqual(await q('subject=order'), [first]);
@@ -184,7 +210,14 @@ test('one message: headers, text and HTML parts, attachments (multipart, base64,
   assert.equal(r.body.text, 'Café au lait, a long line that is soft broken.');
   assert.equal(r.body.html, '<p>Café <img src="https://tracker.test/x.gif"></p>');
   assert.deepEqual(r.body.attachments, [
-    { index: 0, name: 'Rechnung März.pdf', type: 'application/pdf', size: 13, disposition: 'attachment', contentId: null },
+    {
+      index: 0,
+      name: 'Rechnung März.pdf',
+      type: 'application/pdf',
+      size: 13,
+      disposition: 'attachment',
+      contentId: null,
+    },
     { index: 1, name: 'logo.png', type: 'image/png', size: 300, disposition: 'inline', contentId: 'logo@shop.test' },
   ]);
   assert.deepEqual(r.body.headers.slice(0, 2), [
@@ -198,17 +231,27 @@ test('one message: headers, text and HTML parts, attachments (multipart, base64,
 });
 
 test('the MIME reader keeps going on broken input: no closing boundary, bad base64, endless nesting', () => {
-  const unclosed = readMessage(Buffer.from('Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nstill here'));
+  const unclosed = readMessage(
+    Buffer.from('Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nstill here'),
+  );
   assert.equal(unclosed.text, 'still here');
   let deep = 'Content-Type: text/plain\r\n\r\nbottom';
-  for (let i = 0; i < 40; i++) deep = `Content-Type: multipart/mixed; boundary=b${i}\r\n\r\n--b${i}\r\n${deep}\r\n--b${i}--`;
+  for (let i = 0; i < 40; i++)
+    deep = `Content-Type: multipart/mixed; boundary=b${i}\r\n\r\n--b${i}\r\n${deep}\r\n--b${i}--`;
   const nested = readMessage(Buffer.from(deep));
   assert.equal(nested.text, null);
   assert.equal(nested.unreadParts, 1, 'nesting past the limit is counted, not followed');
-  const bad = readMessage(Buffer.from('Content-Type: application/zip; name=a.zip\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!not base64***'));
+  const bad = readMessage(
+    Buffer.from(
+      'Content-Type: application/zip; name=a.zip\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!not base64***',
+    ),
+  );
   assert.equal(bad.attachments[0]!.name, 'a.zip');
   const bare = readMessage(Buffer.from('Subject: bare LF\nFrom: x@y.test\n\nbody\n'));
-  assert.deepEqual(bare.headers, [['Subject', 'bare LF'], ['From', 'x@y.test']]);
+  assert.deepEqual(bare.headers, [
+    ['Subject', 'bare LF'],
+    ['From', 'x@y.test'],
+  ]);
   assert.equal(bare.text, 'body\n');
 });
 
@@ -216,19 +259,36 @@ test('/raw is byte-exact and /session is the SMTP conversation that delivered th
   const c = await catcher({ sink: { rejectRcpt: /^refused@/ } });
   const client = await rawClient(c.smtpPort);
   await client.waitFor(/^220 /m);
-  await client.send('EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<refused@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n');
+  await client.send(
+    'EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<refused@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n',
+  );
   await client.waitFor(/^354 /m);
   // 8-bit bytes, a dot-stuffed line, trailing spaces and a long line come back as they were received.
   // A bare LF (noted, kept as sent by default) too.
-  const body = Buffer.concat([Buffer.from('Subject: raw\r\n\r\n..leading dot\r\ntrailing   \r\nbare\n'), Buffer.from([0xe9, 0xff, 0x0d, 0x0a]), Buffer.from(`${'x'.repeat(1500)}\r\n`)]);
+  const body = Buffer.concat([
+    Buffer.from('Subject: raw\r\n\r\n..leading dot\r\ntrailing   \r\nbare\n'),
+    Buffer.from([0xe9, 0xff, 0x0d, 0x0a]),
+    Buffer.from(`${'x'.repeat(1500)}\r\n`),
+  ]);
   await client.send(Buffer.concat([body, Buffer.from('.\r\n')]));
   const id = /queued as ([0-9A-F]+)/.exec(await client.waitFor(/queued as/))![1]!;
   await client.send('QUIT\r\n');
   await client.closed;
   const raw = Buffer.from(await (await fetch(`${c.base}/api/v1/messages/${id}/raw`)).arrayBuffer());
-  assert.deepEqual(raw, Buffer.concat([Buffer.from('Subject: raw\r\n\r\n.leading dot\r\ntrailing   \r\nbare\n'), Buffer.from([0xe9, 0xff, 0x0d, 0x0a]), Buffer.from(`${'x'.repeat(1500)}\r\n`)]));
+  assert.deepEqual(
+    raw,
+    Buffer.concat([
+      Buffer.from('Subject: raw\r\n\r\n.leading dot\r\ntrailing   \r\nbare\n'),
+      Buffer.from([0xe9, 0xff, 0x0d, 0x0a]),
+      Buffer.from(`${'x'.repeat(1500)}\r\n`),
+    ]),
+  );
   const summary = (await getJson(`${c.base}/api/v1/messages/${id}`)).body;
-  assert.deepEqual(summary.lineEndings, { bareLf: 1, bareCr: 0, normalized: false }, 'the sink\'s line-ending finding is in the message');
+  assert.deepEqual(
+    summary.lineEndings,
+    { bareLf: 1, bareCr: 0, normalized: false },
+    "the sink's line-ending finding is in the message",
+  );
   const s = await getJson(`${c.base}/api/v1/messages/${id}/session`);
   assert.equal(s.status, 200);
   assert.equal(s.body.ended, true);
@@ -237,7 +297,10 @@ test('/raw is byte-exact and /session is the SMTP conversation that delivered th
   assert.equal(refused.command, 'RCPT');
   assert.match(refused.explanation.summary, /recipient/i);
   assert.equal(refused.explanation.enhanced.code, '5.1.1');
-  assert.ok(replies.every((e: { explanation?: { summary: string } }) => e.explanation?.summary), 'every reply has its explanation');
+  assert.ok(
+    replies.every((e: { explanation?: { summary: string } }) => e.explanation?.summary),
+    'every reply has its explanation',
+  );
   assert.deepEqual(
     s.body.events.filter((e: { type: string }) => e.type === 'sent').map((e: { command: string }) => e.command),
     ['EHLO', 'MAIL', 'RCPT', 'RCPT', 'DATA', '.', 'QUIT'],
@@ -248,35 +311,61 @@ test('/raw is byte-exact and /session is the SMTP conversation that delivered th
 async function apiBase(sink: SinkProcess): Promise<string> {
   const until = Date.now() + 5000;
   for (;;) {
-    const m = /HTTP API on (http:\/\/(?:127\.0\.0\.1|\[::1\]):\d+)\/api\/v1\/messages/.exec(sink.stdout() + sink.stderr());
+    const m = /HTTP API on (http:\/\/(?:127\.0\.0\.1|\[::1\]):\d+)\/api\/v1\/messages/.exec(
+      sink.stdout() + sink.stderr(),
+    );
     if (m) return m[1]!;
     if (Date.now() > until) throw new Error(`no HTTP API line: ${sink.stdout()}${sink.stderr()}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
 
-test('swaks sends a message; /raw returns it byte-exact (through the CLI: sink --http 127.0.0.1:0 prints the port)', { skip: hasSwaks ? false : 'swaks is not installed' }, async () => {
-  const sink = await sinkProcess(['--http', '127.0.0.1:0', '-q']);
-  try {
-    const base = await apiBase(sink);
-    // Ends without CRLF: swaks ends DATA with CRLF . CRLF, whose first CRLF ends the last line.
-    const data = 'From: swaks@client.test\r\nTo: b@example.test\r\nSubject: from swaks\r\nX-Note: .dots, tabs\tand 8-bit: caf\xc3\xa9\r\n\r\n.a line swaks dot-stuffs\r\nlast line';
-    const file = join(dir, 'swaks.eml');
-    writeFileSync(file, Buffer.from(data, 'latin1'));
-    const swaks = spawnSync('swaks', ['--server', `127.0.0.1:${sink.port}`, '--from', 'swaks@client.test', '--to', 'b@example.test', '--data', `@${file}`, '--timeout', '10'], { encoding: 'utf8', timeout: 20_000 });
-    assert.equal(swaks.status, 0, swaks.stdout + swaks.stderr);
-    assert.match(swaks.stdout, / -> \.\.a line swaks dot-stuffs/, 'swaks did stuff the dot on the wire');
-    const id = /<- {2}250 2\.0\.0 Ok: queued as ([0-9A-F]{12})/.exec(swaks.stdout)![1]!;
-    const raw = Buffer.from(await (await fetch(`${base}/api/v1/messages/${id}/raw`)).arrayBuffer());
-    assert.deepEqual(raw, Buffer.from(`${data}\r\n`, 'latin1'));
-    const list = await getJson(`${base}/api/v1/messages?from=swaks`);
-    assert.equal(list.body.messages[0].subject, 'from swaks');
-    assert.equal((await getJson(`${base}/healthz`)).body.status, 'ok');
-    assert.match(sink.stdout(), /^=== #\d+ message [0-9A-F]{12}: from <swaks@client\.test>/m, 'the sink still prints its line');
-  } finally {
-    assert.equal(await sink.stop(), 0);
-  }
-});
+test(
+  'swaks sends a message; /raw returns it byte-exact (through the CLI: sink --http 127.0.0.1:0 prints the port)',
+  { skip: hasSwaks ? false : 'swaks is not installed' },
+  async () => {
+    const sink = await sinkProcess(['--http', '127.0.0.1:0', '-q']);
+    try {
+      const base = await apiBase(sink);
+      // Ends without CRLF: swaks ends DATA with CRLF . CRLF, whose first CRLF ends the last line.
+      const data =
+        'From: swaks@client.test\r\nTo: b@example.test\r\nSubject: from swaks\r\nX-Note: .dots, tabs\tand 8-bit: caf\xc3\xa9\r\n\r\n.a line swaks dot-stuffs\r\nlast line';
+      const file = join(dir, 'swaks.eml');
+      writeFileSync(file, Buffer.from(data, 'latin1'));
+      const swaks = spawnSync(
+        'swaks',
+        [
+          '--server',
+          `127.0.0.1:${sink.port}`,
+          '--from',
+          'swaks@client.test',
+          '--to',
+          'b@example.test',
+          '--data',
+          `@${file}`,
+          '--timeout',
+          '10',
+        ],
+        { encoding: 'utf8', timeout: 20_000 },
+      );
+      assert.equal(swaks.status, 0, swaks.stdout + swaks.stderr);
+      assert.match(swaks.stdout, / -> \.\.a line swaks dot-stuffs/, 'swaks did stuff the dot on the wire');
+      const id = /<- {2}250 2\.0\.0 Ok: queued as ([0-9A-F]{12})/.exec(swaks.stdout)![1]!;
+      const raw = Buffer.from(await (await fetch(`${base}/api/v1/messages/${id}/raw`)).arrayBuffer());
+      assert.deepEqual(raw, Buffer.from(`${data}\r\n`, 'latin1'));
+      const list = await getJson(`${base}/api/v1/messages?from=swaks`);
+      assert.equal(list.body.messages[0].subject, 'from swaks');
+      assert.equal((await getJson(`${base}/healthz`)).body.status, 'ok');
+      assert.match(
+        sink.stdout(),
+        /^=== #\d+ message [0-9A-F]{12}: from <swaks@client\.test>/m,
+        'the sink still prints its line',
+      );
+    } finally {
+      assert.equal(await sink.stop(), 0);
+    }
+  },
+);
 
 test('CLI: --http with --json: the message line on stdout carries no copy of the message', async () => {
   const sink = await sinkProcess(['--http', '127.0.0.1:0', '--json']);
@@ -302,7 +391,9 @@ test('wait: answers at once for a message already stored, wakes on one sent afte
   assert.equal(already.body.message.id, early, 'a message stored before the call counts');
 
   const since = new Date().toISOString();
-  const pending = getJson(`${c.base}/api/v1/wait?to=late@example.test&subject=code&since=${encodeURIComponent(since)}&timeout=10s`);
+  const pending = getJson(
+    `${c.base}/api/v1/wait?to=late@example.test&subject=code&since=${encodeURIComponent(since)}&timeout=10s`,
+  );
   await new Promise((r) => setTimeout(r, 150));
   assert.equal(c.store.waiting, 1);
   await deliver(c.smtpPort, 'late@example.test', message('Something else'));
@@ -348,9 +439,13 @@ test('a wait whose client goes away is dropped at once', async () => {
 test('--max-messages: the oldest are evicted and counted; DELETE by filter, by id and all; /metrics in the Prometheus text format', async () => {
   const c = await catcher({ store: { maxMessages: 3 }, sink: { rejectRcpt: /^no@/ } });
   const ids: string[] = [];
-  for (let i = 0; i < 5; i++) ids.push(await deliver(c.smtpPort, i % 2 ? 'odd@example.test' : 'even@example.test', message(`n${i}`)));
+  for (let i = 0; i < 5; i++)
+    ids.push(await deliver(c.smtpPort, i % 2 ? 'odd@example.test' : 'even@example.test', message(`n${i}`)));
   const list = await getJson(`${c.base}/api/v1/messages`);
-  assert.deepEqual(list.body.messages.map((m: { id: string }) => m.id), ids.slice(2).reverse());
+  assert.deepEqual(
+    list.body.messages.map((m: { id: string }) => m.id),
+    ids.slice(2).reverse(),
+  );
   assert.equal(list.body.evicted, 2);
   assert.equal((await getJson(`${c.base}/api/v1/messages/${ids[0]}`)).status, 404, 'an evicted message is gone');
 
@@ -371,7 +466,10 @@ test('--max-messages: the oldest are evicted and counted; DELETE by filter, by i
 
   const byFilter = await getJson(`${c.base}/api/v1/messages?to=even@`, { method: 'DELETE' });
   assert.deepEqual(byFilter.body, { deleted: 2, stored: 1 });
-  assert.deepEqual((await getJson(`${c.base}/api/v1/messages/${ids[3]}`, { method: 'DELETE' })).body, { deleted: 1, stored: 0 });
+  assert.deepEqual((await getJson(`${c.base}/api/v1/messages/${ids[3]}`, { method: 'DELETE' })).body, {
+    deleted: 1,
+    stored: 0,
+  });
   assert.equal((await getJson(`${c.base}/api/v1/messages/${ids[3]}`, { method: 'DELETE' })).status, 404);
   await deliver(c.smtpPort, 'x@example.test', message('again'));
   assert.deepEqual((await getJson(`${c.base}/api/v1/messages`, { method: 'DELETE' })).body, { deleted: 1, stored: 0 });
@@ -379,15 +477,24 @@ test('--max-messages: the oldest are evicted and counted; DELETE by filter, by i
 });
 
 test('HTTP discipline: JSON 404 and 405, oversized header 431, oversized body 413, too many at once 503, a slow header block 408', async () => {
-  const c = await catcher({ api: { maxConcurrent: 2, headersTimeoutMs: 500, requestTimeoutMs: 20_000, maxHeaderBytes: 4096 } });
+  const c = await catcher({
+    api: { maxConcurrent: 2, headersTimeoutMs: 500, requestTimeoutMs: 20_000, maxHeaderBytes: 4096 },
+  });
   const missing = await getJson(`${c.base}/nope`);
   assert.equal(missing.status, 404);
   assert.match(missing.body.error, /not found: \/nope/);
   const unknown = await getJson(`${c.base}/api/v1/messages/NOSUCHID`);
   assert.equal(unknown.status, 404);
   assert.match(unknown.body.error, /no message "NOSUCHID"/);
-  assert.match(await rawHttp(c.base, 'GET /api/v1/messages/%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 400 [^]*not a valid percent-encoded/);
-  assert.match(await rawHttp(c.base, 'GET //evil.test/api/v1/messages HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 404 /, 'a path starting with // is no host');
+  assert.match(
+    await rawHttp(c.base, 'GET /api/v1/messages/%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+    /^HTTP\/1\.1 400 [^]*not a valid percent-encoded/,
+  );
+  assert.match(
+    await rawHttp(c.base, 'GET //evil.test/api/v1/messages HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+    /^HTTP\/1\.1 404 /,
+    'a path starting with // is no host',
+  );
   const post = await getJson(`${c.base}/api/v1/messages`, { method: 'POST' });
   assert.equal(post.status, 405);
   assert.equal(post.headers.get('allow'), 'GET, HEAD, DELETE');
@@ -406,7 +513,10 @@ test('HTTP discipline: JSON 404 and 405, oversized header 431, oversized body 41
   assert.equal(busy.headers.get('retry-after'), '1');
   assert.match(busy.body.error, /2 requests are being served/);
   await deliver(c.smtpPort, 'hold@example.test', message('release'));
-  assert.deepEqual((await Promise.all(holders)).map((r) => r.status), [200, 200]);
+  assert.deepEqual(
+    (await Promise.all(holders)).map((r) => r.status),
+    [200, 200],
+  );
   assert.equal((await getJson(`${c.base}/api/v1/messages`)).status, 200, 'served again once the slots are free');
 
   const started = performance.now();
@@ -422,16 +532,29 @@ test('--http-token: every request but /healthz needs the Bearer token', async ()
   const none = await getJson(`${c.base}/api/v1/messages`);
   assert.equal(none.status, 401);
   assert.equal(none.headers.get('www-authenticate'), 'Bearer realm="smtpkit sink"');
-  assert.equal((await getJson(`${c.base}/api/v1/messages`, { headers: { authorization: 'Bearer wrong-token-of-some-length' } })).status, 401);
+  assert.equal(
+    (await getJson(`${c.base}/api/v1/messages`, { headers: { authorization: 'Bearer wrong-token-of-some-length' } }))
+      .status,
+    401,
+  );
   assert.equal((await getJson(`${c.base}/metrics`, { headers: { authorization: `Basic ${token}` } })).status, 401);
-  assert.equal((await getJson(`${c.base}/api/v1/messages`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+  assert.equal(
+    (await getJson(`${c.base}/api/v1/messages`, { headers: { authorization: `Bearer ${token}` } })).status,
+    200,
+  );
   assert.equal((await getJson(`${c.base}/healthz`)).status, 200);
-  assert.match(await (await fetch(`${c.base}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text(), /^smtpkit_sink_api_unauthorized_total 3$/m);
+  assert.match(
+    await (await fetch(`${c.base}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text(),
+    /^smtpkit_sink_api_unauthorized_total 3$/m,
+  );
 });
 
 test('CLI: --http off loopback is refused without --allow-remote and --http-token; --http-token and --max-messages need --http', async () => {
   const cases: Array<[string[], RegExp]> = [
-    [['--http', '0.0.0.0:0'], /--http 0\.0\.0\.0 is not a loopback address: an API open to the network needs --allow-remote and --http-token/],
+    [
+      ['--http', '0.0.0.0:0'],
+      /--http 0\.0\.0\.0 is not a loopback address: an API open to the network needs --allow-remote and --http-token/,
+    ],
     [['--http', '0.0.0.0:0', '--allow-remote'], /needs --http-token/],
     [['--http', '127.0.0.1:0', '--http-token', 'short'], /--http-token takes 16 to 512 visible ASCII characters/],
     [['--http-token', 'a-long-enough-token'], /--http-token goes with --http/],
@@ -447,38 +570,59 @@ test('CLI: --http off loopback is refused without --allow-remote and --http-toke
   }
 });
 
-test('--http under abuse: a 60 MiB message over --max-size is not kept (552, memory flat); 40 messages of 4 MiB with --max-messages 3 keep 3', { skip: process.platform !== 'linux' ? 'reads /proc' : false }, async () => {
-  const sink = await sinkProcess(['--http', '127.0.0.1:0', '-q', '--max-size', String(8 * MiB), '--max-messages', '3']);
-  const rss = watchPeakRss(sink.child.pid!);
-  try {
-    const base = await apiBase(sink);
-    const big = await oversizedData(sink.port, 60 * MiB);
-    await big.closed;
-    assert.match(big.text(), /^552 5\.3\.4 /m);
-    assert.equal((await getJson(`${base}/api/v1/messages`)).body.total, 0);
-    const oversizedPeak = rss.peak();
-    for (let i = 0; i < 40; i++) {
-      const c = await rawClient(sink.port);
-      await envelope(c);
-      await c.send('DATA\r\n');
-      await c.waitFor(/^354 /m);
-      await c.send(`Subject: n${i}\r\n\r\n`);
-      await streamLines(c, 4 * MiB);
-      await c.send('\r\n.\r\n');
-      await c.waitFor(/queued as/);
-      c.destroy();
+test(
+  '--http under abuse: a 60 MiB message over --max-size is not kept (552, memory flat); 40 messages of 4 MiB with --max-messages 3 keep 3',
+  { skip: process.platform !== 'linux' ? 'reads /proc' : false },
+  async () => {
+    const sink = await sinkProcess([
+      '--http',
+      '127.0.0.1:0',
+      '-q',
+      '--max-size',
+      String(8 * MiB),
+      '--max-messages',
+      '3',
+    ]);
+    const rss = watchPeakRss(sink.child.pid!);
+    try {
+      const base = await apiBase(sink);
+      const big = await oversizedData(sink.port, 60 * MiB);
+      await big.closed;
+      assert.match(big.text(), /^552 5\.3\.4 /m);
+      assert.equal((await getJson(`${base}/api/v1/messages`)).body.total, 0);
+      const oversizedPeak = rss.peak();
+      for (let i = 0; i < 40; i++) {
+        const c = await rawClient(sink.port);
+        await envelope(c);
+        await c.send('DATA\r\n');
+        await c.waitFor(/^354 /m);
+        await c.send(`Subject: n${i}\r\n\r\n`);
+        await streamLines(c, 4 * MiB);
+        await c.send('\r\n.\r\n');
+        await c.waitFor(/queued as/);
+        c.destroy();
+      }
+      const list = await getJson(`${base}/api/v1/messages`);
+      assert.deepEqual(
+        list.body.messages.map((m: { subject: string }) => m.subject),
+        ['n39', 'n38', 'n37'],
+      );
+      assert.equal(list.body.evicted, 37);
+      const peak = rss.stop();
+      assert.ok(
+        oversizedPeak < 120 * MiB + NODE_HEADROOM,
+        `peak RSS ${Math.round(oversizedPeak / MiB)} MiB after the 60 MiB message`,
+      );
+      assert.ok(
+        peak < 180 * MiB + NODE_HEADROOM,
+        `peak RSS ${Math.round(peak / MiB)} MiB after 160 MiB of messages, 12 MiB kept`,
+      );
+    } finally {
+      rss.stop();
+      await sink.stop();
     }
-    const list = await getJson(`${base}/api/v1/messages`);
-    assert.deepEqual(list.body.messages.map((m: { subject: string }) => m.subject), ['n39', 'n38', 'n37']);
-    assert.equal(list.body.evicted, 37);
-    const peak = rss.stop();
-    assert.ok(oversizedPeak < 120 * MiB + NODE_HEADROOM, `peak RSS ${Math.round(oversizedPeak / MiB)} MiB after the 60 MiB message`);
-    assert.ok(peak < 180 * MiB + NODE_HEADROOM, `peak RSS ${Math.round(peak / MiB)} MiB after 160 MiB of messages, 12 MiB kept`);
-  } finally {
-    rss.stop();
-    await sink.stop();
-  }
-});
+  },
+);
 
 test('CLI: --http [::1]:0 with --http-token serves IPv6 loopback, the token required and never printed', async () => {
   const token = 'a-token-for-the-cli-test-0123';
@@ -488,7 +632,10 @@ test('CLI: --http [::1]:0 with --http-token serves IPv6 loopback, the token requ
     assert.match(base, /^http:\/\/\[::1\]:\d+$/);
     assert.match(sink.stdout(), /Bearer token required/);
     assert.equal((await getJson(`${base}/api/v1/messages`)).status, 401);
-    assert.equal((await getJson(`${base}/api/v1/messages`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+    assert.equal(
+      (await getJson(`${base}/api/v1/messages`, { headers: { authorization: `Bearer ${token}` } })).status,
+      200,
+    );
   } finally {
     assert.equal(await sink.stop(), 0);
     assert.ok(!(sink.stdout() + sink.stderr()).includes(token));
@@ -501,7 +648,10 @@ test('--http with --save: a restarted sink reads its saved messages back (envelo
   let ids: string[];
   try {
     await apiBase(first);
-    ids = [await deliver(first.port, 'one@example.test', message('first')), await deliver(first.port, 'two@example.test', message('second'))];
+    ids = [
+      await deliver(first.port, 'one@example.test', message('first')),
+      await deliver(first.port, 'two@example.test', message('second')),
+    ];
   } finally {
     assert.equal(await first.stop(), 0);
   }
@@ -513,20 +663,41 @@ test('--http with --save: a restarted sink reads its saved messages back (envelo
     const base = await apiBase(second);
     assert.match(second.stdout(), /; 3 saved message\(s\) read back/);
     const list = (await getJson(`${base}/api/v1/messages`)).body.messages;
-    assert.deepEqual(list.map((m: { id: string }) => m.id), [ids[1], ids[0], 'ABCDEF000001']);
+    assert.deepEqual(
+      list.map((m: { id: string }) => m.id),
+      [ids[1], ids[0], 'ABCDEF000001'],
+    );
     assert.deepEqual(list[0].envelope, { mailFrom: 'a@client.test', rcptTo: ['two@example.test'] });
     assert.equal(list[0].restored, true);
-    assert.deepEqual([list[2].subject, list[2].receivedAt, list[2].envelope], ['older', '2026-01-02T03:04:05.678Z', { mailFrom: '', rcptTo: [] }]);
+    assert.deepEqual(
+      [list[2].subject, list[2].receivedAt, list[2].envelope],
+      ['older', '2026-01-02T03:04:05.678Z', { mailFrom: '', rcptTo: [] }],
+    );
     const raw = Buffer.from(await (await fetch(`${base}/api/v1/messages/${ids[0]}/raw`)).arrayBuffer());
     assert.equal(raw.toString(), `${message('first')}\r\n`);
-    assert.deepEqual((await getJson(`${base}/api/v1/messages/${ids[0]}/session`)).body.events, [], 'the conversation was not kept');
+    assert.deepEqual(
+      (await getJson(`${base}/api/v1/messages/${ids[0]}/session`)).body.events,
+      [],
+      'the conversation was not kept',
+    );
     assert.equal((await getJson(`${base}/api/v1/wait?to=two@&timeout=1s`)).body.message.id, ids[1]);
     const fresh = await deliver(second.port, 'three@example.test', message('third'));
-    assert.deepEqual((await getJson(`${base}/api/v1/messages`)).body.messages.map((m: { id: string }) => m.id), [fresh, ids[1], ids[0]]);
-    assert.deepEqual((await getJson(`${base}/api/v1/messages?to=one@`, { method: 'DELETE' })).body, { deleted: 1, stored: 2 });
+    assert.deepEqual(
+      (await getJson(`${base}/api/v1/messages`)).body.messages.map((m: { id: string }) => m.id),
+      [fresh, ids[1], ids[0]],
+    );
+    assert.deepEqual((await getJson(`${base}/api/v1/messages?to=one@`, { method: 'DELETE' })).body, {
+      deleted: 1,
+      stored: 2,
+    });
     const until = Date.now() + 2000;
-    while (readdirSync(save).some((n) => n.includes(ids[0]!)) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(readdirSync(save).filter((n) => n.includes(ids[0]!)), [], 'the deleted message and its summary left the directory');
+    while (readdirSync(save).some((n) => n.includes(ids[0]!)) && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(
+      readdirSync(save).filter((n) => n.includes(ids[0]!)),
+      [],
+      'the deleted message and its summary left the directory',
+    );
     assert.ok(readdirSync(save).includes(plain), 'an evicted message stays on disk');
   } finally {
     assert.equal(await second.stop(), 0);

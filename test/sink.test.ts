@@ -18,18 +18,59 @@ test('the client suite against smtpkit sink: ehlo, starttls with the built-in ce
   try {
     const at = `localhost:${sink.port}`;
     const ehlo = await runCli(['ehlo', at, '-4', '--json']);
-    assert.deepEqual(Object.keys(JSON.parse(ehlo.stdout).capabilities.extensions), ['PIPELINING', 'SIZE', '8BITMIME', 'SMTPUTF8', 'ENHANCEDSTATUSCODES', 'CHUNKING', 'STARTTLS']);
+    assert.deepEqual(Object.keys(JSON.parse(ehlo.stdout).capabilities.extensions), [
+      'PIPELINING',
+      'SIZE',
+      '8BITMIME',
+      'SMTPUTF8',
+      'ENHANCEDSTATUSCODES',
+      'CHUNKING',
+      'STARTTLS',
+    ]);
     const tls = await runCli(['starttls', at, '-4', '--ca-file', ca, '--tls-verify', '-q']);
     assert.equal(tls.code, 0, tls.stderr);
     for (const mech of ['PLAIN', 'LOGIN', 'CRAM-MD5']) {
-      const r = await runCli(['auth', at, '-4', '--ca-file', ca, '--user', 'tester', '--mech', mech, '-q'], { env: { SMTPKIT_PASSWORD: 'S3cret' } });
+      const r = await runCli(['auth', at, '-4', '--ca-file', ca, '--user', 'tester', '--mech', mech, '-q'], {
+        env: { SMTPKIT_PASSWORD: 'S3cret' },
+      });
       assert.equal(r.code, 0, `${mech}: ${r.stderr}`);
     }
-    const wrong = await runCli(['auth', at, '-4', '--user', 'tester', '--mech', 'PLAIN'], { env: { SMTPKIT_PASSWORD: 'nope' } });
+    const wrong = await runCli(['auth', at, '-4', '--user', 'tester', '--mech', 'PLAIN'], {
+      env: { SMTPKIT_PASSWORD: 'nope' },
+    });
     assert.equal(wrong.code, 7);
-    const send = await runCli(['send', at, '-4', '--ca-file', ca, '--user', 'tester', '--from', 'a@client.test', '--to', 'b@example.test', '--subject', 'To the sink', '--body', 'one\n.two\nthree'], { env: { SMTPKIT_PASSWORD: 'S3cret' } });
+    const send = await runCli(
+      [
+        'send',
+        at,
+        '-4',
+        '--ca-file',
+        ca,
+        '--user',
+        'tester',
+        '--from',
+        'a@client.test',
+        '--to',
+        'b@example.test',
+        '--subject',
+        'To the sink',
+        '--body',
+        'one\n.two\nthree',
+      ],
+      { env: { SMTPKIT_PASSWORD: 'S3cret' } },
+    );
     assert.equal(send.code, 0, send.stdout + send.stderr);
-    const noAuth = await runCli(['send', at, '-4', '--ca-file', ca, '--from', 'a@client.test', '--to', 'b@example.test']);
+    const noAuth = await runCli([
+      'send',
+      at,
+      '-4',
+      '--ca-file',
+      ca,
+      '--from',
+      'a@client.test',
+      '--to',
+      'b@example.test',
+    ]);
     assert.equal(noAuth.code, 8, 'the sink requires AUTH when --auth is set');
     assert.equal(await sink.stop(), 0);
     const files = readdirSync(saved);
@@ -37,10 +78,16 @@ test('the client suite against smtpkit sink: ehlo, starttls with the built-in ce
     const eml = readFileSync(join(saved, files[0]!), 'utf8');
     assert.match(eml, /^Date: .*\r\nFrom: a@client\.test\r\nTo: b@example\.test\r\nSubject: To the sink\r\n/);
     assert.ok(eml.endsWith('\r\n\r\none\r\n.two\r\nthree\r\n'), 'dots unstuffed, as sent');
-    assert.match(sink.stdout(), /^=== #\d+ message [0-9A-F]{12}: from <a@client\.test> to <b@example\.test>, \d+ bytes, subject "To the sink", over TLS, as tester$/m);
+    assert.match(
+      sink.stdout(),
+      /^=== #\d+ message [0-9A-F]{12}: from <a@client\.test> to <b@example\.test>, \d+ bytes, subject "To the sink", over TLS, as tester$/m,
+    );
     assert.match(sink.stdout(), /^--- session #\d+$/m);
     assert.match(sink.stdout(), /^ ~> AUTH PLAIN <redacted>$/m);
-    assert.ok(!sink.stdout().includes(Buffer.from('\0tester\0S3cret').toString('base64')), 'the sink redacts secrets too');
+    assert.ok(
+      !sink.stdout().includes(Buffer.from('\0tester\0S3cret').toString('base64')),
+      'the sink redacts secrets too',
+    );
     assert.match(sink.stdout(), /^=== sink stopped: 1 message\(s\), \d+ bytes, in \d+ session\(s\)/m);
   } finally {
     sink.child.kill('SIGKILL');
@@ -49,23 +96,63 @@ test('the client suite against smtpkit sink: ehlo, starttls with the built-in ce
 
 test('--json: one line per message on stdout with envelope, size and headers', async () => {
   const sink = await sinkProcess(['--json', '--count', '2']);
-  for (let i = 0; i < 2; i++) await runCli(['send', `127.0.0.1:${sink.port}`, '--from', 'a@client.test', '--to', `b${i}@example.test`, '--subject', `n${i}`]);
+  for (let i = 0; i < 2; i++)
+    await runCli([
+      'send',
+      `127.0.0.1:${sink.port}`,
+      '--from',
+      'a@client.test',
+      '--to',
+      `b${i}@example.test`,
+      '--subject',
+      `n${i}`,
+    ]);
   assert.equal(await sink.exited, 0, '--count 2 stops it');
-  const lines = sink.stdout().trim().split('\n').map((l) => JSON.parse(l));
+  const lines = sink
+    .stdout()
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(lines.length, 2);
-  assert.deepEqual(lines.map((m) => [m.from, m.to, m.headers.find((h: [string, string]) => h[0] === 'Subject')[1]]), [['a@client.test', ['b0@example.test'], 'n0'], ['a@client.test', ['b1@example.test'], 'n1']]);
+  assert.deepEqual(
+    lines.map((m) => [m.from, m.to, m.headers.find((h: [string, string]) => h[0] === 'Subject')[1]]),
+    [
+      ['a@client.test', ['b0@example.test'], 'n0'],
+      ['a@client.test', ['b1@example.test'], 'n1'],
+    ],
+  );
   assert.ok(lines.every((m) => m.size > 100 && m.data === undefined));
   assert.match(sink.stderr(), /listening on/);
 });
 
 test('fault injection: each flag, and what the client sees', async () => {
   const cases: Array<[string[], string[], number, RegExp]> = [
-    [['--reject-rcpt', '^bad'], ['--to', 'bad@example.test'], 8, /accepted none of the 1 recipient\(s\): bad@example\.test \(550\)/],
+    [
+      ['--reject-rcpt', '^bad'],
+      ['--to', 'bad@example.test'],
+      8,
+      /accepted none of the 1 recipient\(s\): bad@example\.test \(550\)/,
+    ],
     // Every message fails, at MAIL, at RCPT or at the dot (where is drawn per message).
     [['--tempfail-rate', '1'], ['--to', 'b@example.test'], 8, /: 451 Temporary failure|b@example\.test \(451\)/],
-    [['--delay-greeting', '2s'], ['--to', 'b@example.test', '--greeting-timeout', '300ms'], 4, /sent no greeting within 300ms/],
-    [['--delay-data', '2s'], ['--to', 'b@example.test', '--command-timeout', '300ms'], 5, /no reply to \. within 300ms/],
-    [['--drop-after', 'rcpt'], ['--to', 'b@example.test', '--no-pipelining'], 5, /closed the connection while we waited for the reply to RCPT/],
+    [
+      ['--delay-greeting', '2s'],
+      ['--to', 'b@example.test', '--greeting-timeout', '300ms'],
+      4,
+      /sent no greeting within 300ms/,
+    ],
+    [
+      ['--delay-data', '2s'],
+      ['--to', 'b@example.test', '--command-timeout', '300ms'],
+      5,
+      /no reply to \. within 300ms/,
+    ],
+    [
+      ['--drop-after', 'rcpt'],
+      ['--to', 'b@example.test', '--no-pipelining'],
+      5,
+      /closed the connection while we waited for the reply to RCPT/,
+    ],
     [['--max-size', '100'], ['--to', 'b@example.test'], 8, /takes at most 100 \(SIZE\); nothing was sent/],
   ];
   for (const [sinkArgs, sendArgs, code, message] of cases) {
@@ -83,7 +170,24 @@ test('fault injection: each flag, and what the client sees', async () => {
 test('load mode: the counts it reports equal what the sink received', async () => {
   const sink = await sinkProcess(['-q', '--reject-rcpt', 'never-matches']);
   try {
-    const r = await runCli(['send', `127.0.0.1:${sink.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--count', '300', '--concurrency', '7', '--per-connection', '11', '--json'], { limitMs: 30_000 });
+    const r = await runCli(
+      [
+        'send',
+        `127.0.0.1:${sink.port}`,
+        '--from',
+        'a@client.test',
+        '--to',
+        'b@example.test',
+        '--count',
+        '300',
+        '--concurrency',
+        '7',
+        '--per-connection',
+        '11',
+        '--json',
+      ],
+      { limitMs: 30_000 },
+    );
     assert.equal(r.code, 0, r.stderr);
     const doc = JSON.parse(r.stdout);
     assert.equal(doc.result.sent, 300);
@@ -91,7 +195,11 @@ test('load mode: the counts it reports equal what the sink received', async () =
     assert.ok(doc.result.messagesPerSecond > 0);
     assert.deepEqual(Object.keys(doc.result.latencyMs), ['connect', 'envelope', 'data', 'message']);
     // Up to 11 per connection; at the end up to 7 connections may each hold a partial batch.
-    assert.ok(doc.result.latencyMs.connect.count >= Math.ceil(300 / 11) && doc.result.latencyMs.connect.count <= Math.ceil(300 / 11) + 6, String(doc.result.latencyMs.connect.count));
+    assert.ok(
+      doc.result.latencyMs.connect.count >= Math.ceil(300 / 11) &&
+        doc.result.latencyMs.connect.count <= Math.ceil(300 / 11) + 6,
+      String(doc.result.latencyMs.connect.count),
+    );
     assert.equal(await sink.stop(), 0);
     assert.match(sink.stdout(), /^=== sink stopped: 300 message\(s\)/m);
     assert.equal(sink.stdout().match(/^=== #\d+ message /gm)?.length, 300);
@@ -100,7 +208,18 @@ test('load mode: the counts it reports equal what the sink received', async () =
   }
   const failing = await sinkProcess(['-q', '--reject-rcpt', '^b@']);
   try {
-    const r = await runCli(['send', `127.0.0.1:${failing.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--count', '20', '--concurrency', '3']);
+    const r = await runCli([
+      'send',
+      `127.0.0.1:${failing.port}`,
+      '--from',
+      'a@client.test',
+      '--to',
+      'b@example.test',
+      '--count',
+      '20',
+      '--concurrency',
+      '3',
+    ]);
     assert.equal(r.code, 8);
     assert.match(r.stdout, /^!!! 20 × 550 to RCPT: 5\.1\.1 <b@example\.test>: Recipient address rejected/m);
     assert.match(r.stdout, /# The recipient was refused/);
@@ -121,7 +240,10 @@ test('the sink refuses to listen beyond loopback without --allow-remote; Ctrl-C 
   await open.waitFor(/^250 CHUNKING/m);
   const code = await sink.stop();
   assert.equal(code, 0, `exit ${code}, signal ${sink.child.signalCode}: ${sink.stdout()}${sink.stderr()}`);
-  assert.match(sink.stdout(), /\n--- session #1\n[^]*\n -> EHLO client\.test\n[^]*\n=== sink stopped: 0 message\(s\), 0 bytes, in 1 session\(s\)[^\n]*\n$/);
+  assert.match(
+    sink.stdout(),
+    /\n--- session #1\n[^]*\n -> EHLO client\.test\n[^]*\n=== sink stopped: 0 message\(s\), 0 bytes, in 1 session\(s\)[^\n]*\n$/,
+  );
 });
 
 test('smtpkit demo runs a probe and a send against its own sink', async () => {
@@ -138,7 +260,24 @@ test('smtpkit demo runs a probe and a send against its own sink', async () => {
 test('load mode over worker threads (SMTPKIT_LOAD_THREADS): one count shared, figures merged, a refusal reported once per message', async () => {
   const sink = await sinkProcess(['-q']);
   try {
-    const r = await runCli(['send', `127.0.0.1:${sink.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--count', '250', '--concurrency', '5', '--per-connection', '3', '--json'], { env: { SMTPKIT_LOAD_THREADS: '3' }, limitMs: 30_000 });
+    const r = await runCli(
+      [
+        'send',
+        `127.0.0.1:${sink.port}`,
+        '--from',
+        'a@client.test',
+        '--to',
+        'b@example.test',
+        '--count',
+        '250',
+        '--concurrency',
+        '5',
+        '--per-connection',
+        '3',
+        '--json',
+      ],
+      { env: { SMTPKIT_LOAD_THREADS: '3' }, limitMs: 30_000 },
+    );
     assert.equal(r.code, 0, r.stderr);
     const doc = JSON.parse(r.stdout);
     assert.equal(doc.settings.threads, 3);
@@ -151,16 +290,48 @@ test('load mode over worker threads (SMTPKIT_LOAD_THREADS): one count shared, fi
   }
   const failing = await sinkProcess(['-q', '--reject-rcpt', '^b@']);
   try {
-    const r = await runCli(['send', `127.0.0.1:${failing.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--count', '40', '--concurrency', '4', '--json'], { env: { SMTPKIT_LOAD_THREADS: '2' } });
+    const r = await runCli(
+      [
+        'send',
+        `127.0.0.1:${failing.port}`,
+        '--from',
+        'a@client.test',
+        '--to',
+        'b@example.test',
+        '--count',
+        '40',
+        '--concurrency',
+        '4',
+        '--json',
+      ],
+      { env: { SMTPKIT_LOAD_THREADS: '2' } },
+    );
     assert.equal(r.code, 8);
     const doc = JSON.parse(r.stdout);
     assert.equal(doc.settings.threads, 2);
     assert.deepEqual([doc.result.sent, doc.result.accepted, doc.result.failed], [40, 0, 40]);
-    assert.deepEqual(doc.result.errors.map((e: { code: number; count: number }) => [e.code, e.count]), [[550, 40]]);
+    assert.deepEqual(
+      doc.result.errors.map((e: { code: number; count: number }) => [e.code, e.count]),
+      [[550, 40]],
+    );
   } finally {
     failing.child.kill('SIGKILL');
   }
-  const bad = await runCli(['send', '127.0.0.1:1', '--from', 'a@client.test', '--to', 'b@example.test', '--count', '300', '--concurrency', '2'], { env: { SMTPKIT_LOAD_THREADS: 'many' } });
+  const bad = await runCli(
+    [
+      'send',
+      '127.0.0.1:1',
+      '--from',
+      'a@client.test',
+      '--to',
+      'b@example.test',
+      '--count',
+      '300',
+      '--concurrency',
+      '2',
+    ],
+    { env: { SMTPKIT_LOAD_THREADS: 'many' } },
+  );
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /SMTPKIT_LOAD_THREADS takes a whole number/);
 });
@@ -181,7 +352,13 @@ test('--idle-timeout and --max-sessions: 421 4.4.2 to the silent client, 421 4.7
   } finally {
     sink.child.kill('SIGKILL');
   }
-  for (const bad of [['--idle-timeout', '0'], ['--idle-timeout', 'soon'], ['--max-sessions', '0'], ['--max-sessions', '2.5'], ['--max-size', '1e99']]) {
+  for (const bad of [
+    ['--idle-timeout', '0'],
+    ['--idle-timeout', 'soon'],
+    ['--max-sessions', '0'],
+    ['--max-sessions', '2.5'],
+    ['--max-size', '1e99'],
+  ]) {
     const r = await runCli(['sink', '--port', '0', ...bad]);
     assert.equal(r.code, 2, `${bad.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, new RegExp(bad[0]!));
@@ -206,7 +383,8 @@ test('a save that fails answers 451 4.3.0 and the sink keeps serving: directory 
   const base = tempDir('smtpkit-savefail-');
   const attachment = join(base, 'big.bin');
   writeFileSync(attachment, Buffer.alloc(300_000, 0x61));
-  const send = (port: number, extra: string[] = []) => runCli(['send', `127.0.0.1:${port}`, '--from', 'a@client.test', '--to', 'b@example.test', '-q', ...extra]);
+  const send = (port: number, extra: string[] = []) =>
+    runCli(['send', `127.0.0.1:${port}`, '--from', 'a@client.test', '--to', 'b@example.test', '-q', ...extra]);
   // The directory disappears under a running sink (this crashed it once).
   const gone = join(base, 'gone');
   const a = await sinkProcess(['-q', '--save', gone]);
@@ -236,7 +414,11 @@ test('a save that fails answers 451 4.3.0 and the sink keeps serving: directory 
     assert.equal(await b.stop(), 0);
     assert.equal(b.stderr().match(/could not save a message/g)?.length, 1, `logged once: ${b.stderr()}`);
     assert.match(b.stderr(), /EFBIG/);
-    const lines = b.stdout().trim().split('\n').map((l) => JSON.parse(l));
+    const lines = b
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(lines.length, 1, 'only the saved message is reported');
     assert.deepEqual(readdirSync(full), [lines[0].file.split('/').pop()], 'no partial or temporary file left');
   } finally {
@@ -271,14 +453,34 @@ test('send --bdat into the sink: CHUNKING offered, the message saved byte for by
   const saved = join(dir, 'bdat');
   const sink = await sinkProcess(['--json', '--save', saved]);
   try {
-    const message = Buffer.from(`From: a@client.test\r\nTo: b@example.test\r\nSubject: chunks\r\n\r\none\r\n.two\r\n..three\r\n.\r\n${'x'.repeat(998)}\r\n`.repeat(3000));
+    const message = Buffer.from(
+      `From: a@client.test\r\nTo: b@example.test\r\nSubject: chunks\r\n\r\none\r\n.two\r\n..three\r\n.\r\n${'x'.repeat(998)}\r\n`.repeat(
+        3000,
+      ),
+    );
     const file = join(dir, 'bdat.eml');
     writeFileSync(file, message);
     for (const via of [['--bdat'], []]) {
-      const r = await runCli(['send', `127.0.0.1:${sink.port}`, '--from', 'a@client.test', '--to', 'b@example.test', '--data', file, '--json', ...via], { limitMs: 30_000 });
+      const r = await runCli(
+        [
+          'send',
+          `127.0.0.1:${sink.port}`,
+          '--from',
+          'a@client.test',
+          '--to',
+          'b@example.test',
+          '--data',
+          file,
+          '--json',
+          ...via,
+        ],
+        { limitMs: 30_000 },
+      );
       assert.equal(r.code, 0, r.stderr);
       const doc = JSON.parse(r.stdout);
-      const chunks = doc.events.filter((e: { type: string; command: string }) => e.type === 'sent' && e.command === 'BDAT').length;
+      const chunks = doc.events.filter(
+        (e: { type: string; command: string }) => e.type === 'sent' && e.command === 'BDAT',
+      ).length;
       assert.ok(via.length ? chunks > 1 : chunks === 0, `${chunks} BDAT chunk(s)`);
       const m = JSON.parse(sink.stdout().trim().split('\n').pop()!);
       assert.equal(m.size, message.length);

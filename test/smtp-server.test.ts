@@ -31,7 +31,11 @@ async function nodeNamesKeyExchange(): Promise<boolean> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   try {
-    const socket = tls.connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', rejectUnauthorized: false });
+    const socket = tls.connect({
+      port: (server.address() as AddressInfo).port,
+      host: '127.0.0.1',
+      rejectUnauthorized: false,
+    });
     await once(socket, 'secureConnect');
     const info = socket.getEphemeralKeyInfo();
     const named = !!info && 'name' in info;
@@ -74,11 +78,14 @@ test('--json: one document with schema, outcome, explained replies, capabilities
   assert.ok('STARTTLS' in doc.capabilities.extensions);
   const types = doc.events.map((e: { type: string }) => e.type);
   assert.deepEqual(types.slice(0, 5), ['info', 'connected', 'reply', 'sent', 'reply']);
-  const ehloReply = doc.events.find((e: { type: string; command?: string }) => e.type === 'reply' && e.command === 'EHLO');
+  const ehloReply = doc.events.find(
+    (e: { type: string; command?: string }) => e.type === 'reply' && e.command === 'EHLO',
+  );
   assert.match(ehloReply.explanation.summary, /accepted EHLO/);
   assert.equal(typeof ehloReply.t, 'number');
   assert.equal(ehloReply.tls, false);
-  for (const phase of ['dns', 'connect', 'banner', 'ehlo', 'quit']) assert.equal(typeof doc.timings[phase], 'number', phase);
+  for (const phase of ['dns', 'connect', 'banner', 'ehlo', 'quit'])
+    assert.equal(typeof doc.timings[phase], 'number', phase);
 });
 
 test('--json on failure: outcome carries the exit code, class and phase; nothing on stderr', async () => {
@@ -87,7 +94,10 @@ test('--json on failure: outcome carries the exit code, class and phase; nothing
   assert.equal(r.stderr, '');
   const doc = JSON.parse(r.stdout);
   // The hint: trusting the test CA (--ca-file) would cure this failure.
-  assert.deepEqual({ ...doc.outcome, message: undefined }, { ok: false, exitCode: 6, errorClass: 'tls', phase: 'tls', hint: { kind: 'ca-file' }, message: undefined });
+  assert.deepEqual(
+    { ...doc.outcome, message: undefined },
+    { ok: false, exitCode: 6, errorClass: 'tls', phase: 'tls', hint: { kind: 'ca-file' }, message: undefined },
+  );
   assert.match(doc.outcome.message, /not trusted/);
   assert.equal(doc.events.at(-1).type, 'error');
 });
@@ -108,7 +118,10 @@ test('starttls: TLS facts, trusted with --ca-file, capabilities again after TLS'
   const kx = (await nodeNamesKeyExchange()) ? ', key exchange \\w+' : '';
   assert.match(r.stdout, new RegExp(`^=== TLS TLSv1\\.3, cipher TLS_\\w+${kx}, SNI \\(none sent\\)$`, 'm'));
   assert.match(r.stdout, /^=== Certificate 0: CN=mail\.test, issued by CN=smtpkit test CA; names DNS:mail\.test/m);
-  assert.match(r.stdout, /^===   valid \d{4}-\d\d-\d\d to 2126-\d\d-\d\d \(\d+ days left\); RSA 2048; SHA-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}$/m);
+  assert.match(
+    r.stdout,
+    /^===   valid \d{4}-\d\d-\d\d to 2126-\d\d-\d\d \(\d+ days left\); RSA 2048; SHA-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}$/m,
+  );
   assert.match(r.stdout, /^=== Chain trusted yes; name 127\.0\.0\.1 matches yes$/m);
   assert.match(r.stdout, /^ ~> EHLO /m);
   assert.match(r.stdout, /^<~  250-mail\.test/m);
@@ -116,12 +129,17 @@ test('starttls: TLS facts, trusted with --ca-file, capabilities again after TLS'
 });
 
 test('starttls: SNI and the name checked follow --sni; --tls-max caps the version', async () => {
-  const doc = JSON.parse((await runCli(['starttls', at(plain), '--sni', 'mail.test', '--tls-max', '1.2', '--ca-file', TLS.ca, '--json'])).stdout);
+  const doc = JSON.parse(
+    (await runCli(['starttls', at(plain), '--sni', 'mail.test', '--tls-max', '1.2', '--ca-file', TLS.ca, '--json']))
+      .stdout,
+  );
   assert.equal(doc.tls.sni, 'mail.test');
   assert.equal(doc.tls.nameChecked, 'mail.test');
   assert.equal(doc.tls.nameMatches, true);
   assert.equal(doc.tls.protocol, 'TLSv1.2');
-  const none = JSON.parse((await runCli(['starttls', `localhost:${plain.port}`, '-4', '--no-sni', '--ca-file', TLS.ca, '--json'])).stdout);
+  const none = JSON.parse(
+    (await runCli(['starttls', `localhost:${plain.port}`, '-4', '--no-sni', '--ca-file', TLS.ca, '--json'])).stdout,
+  );
   assert.equal(none.tls.sni, null);
 });
 
@@ -129,10 +147,22 @@ test('starttls: an internationalized server name goes in SNI and is checked on t
   // The MTA-STS test certificate names mta-sts.xn--bcher-kva.test, as a certificate for bücher.test must.
   const idn = await smtpPeer({ key: MTA_STS_TLS.key(), cert: MTA_STS_TLS.cert() });
   try {
-    const r = await runCli(['starttls', at(idn), '--sni', 'mta-sts.bücher.test', '--ca-file', TLS.ca, '--tls-verify', '--json']);
+    const r = await runCli([
+      'starttls',
+      at(idn),
+      '--sni',
+      'mta-sts.bücher.test',
+      '--ca-file',
+      TLS.ca,
+      '--tls-verify',
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const doc = JSON.parse(r.stdout);
-    assert.deepEqual([doc.tls.sni, doc.tls.nameChecked, doc.tls.nameMatches], ['mta-sts.xn--bcher-kva.test', 'mta-sts.xn--bcher-kva.test', true]);
+    assert.deepEqual(
+      [doc.tls.sni, doc.tls.nameChecked, doc.tls.nameMatches],
+      ['mta-sts.xn--bcher-kva.test', 'mta-sts.xn--bcher-kva.test', true],
+    );
   } finally {
     await idn.close();
   }
@@ -141,7 +171,10 @@ test('starttls: an internationalized server name goes in SNI and is checked on t
 test('a certificate for another name: a warning, or exit 6 with --tls-verify', async () => {
   const warn = await runCli(['starttls', at(wrongName), '--ca-file', TLS.ca]);
   assert.equal(warn.code, 0);
-  assert.match(warn.stdout, /^=== Chain trusted yes; name 127\.0\.0\.1 matches NO, the certificate is for DNS:other\.test, not 127\.0\.0\.1$/m);
+  assert.match(
+    warn.stdout,
+    /^=== Chain trusted yes; name 127\.0\.0\.1 matches NO, the certificate is for DNS:other\.test, not 127\.0\.0\.1$/m,
+  );
   assert.match(warn.stdout, /^!!! the certificate does not match 127\.0\.0\.1/m);
   const strict = await runCli(['starttls', at(wrongName), '--ca-file', TLS.ca, '--tls-verify']);
   assert.equal(strict.code, 6);

@@ -57,9 +57,17 @@ const CHECKDMARC_CASES: Array<[string, string, 'error' | 'warn' | 'pass']> = [
   ['cd-uppercase', 'v=spf1 IP4:147.75.8.208 -ALL', 'pass'],
   ['cd-junk-after-all', 'v=spf1 ip4:213.5.39.110 -all MS=83859DAEBD1978F9A7A67D3', 'warn'],
   ['cd-include-missing', 'v=spf1 include:example.doesnotexist ~all', 'error'],
-  ['cd-void', 'v=spf1 a:13Mk4olS9VWhQqXRl90fKJrD.example.test mx:SfGiqBnQfRbOMapQJhozxo2B.example.test a:VAFeyU9N2KJX518aGsN3w6VS.example.test ~all', 'error'],
+  [
+    'cd-void',
+    'v=spf1 a:13Mk4olS9VWhQqXRl90fKJrD.example.test mx:SfGiqBnQfRbOMapQJhozxo2B.example.test a:VAFeyU9N2KJX518aGsN3w6VS.example.test ~all',
+    'error',
+  ],
   ['cd-syntax', 'v=spf1 mx a:mail.cohaesio.test include: trustpilotservice.com ~all', 'error'],
-  ['cd-ip4-name', 'v=spf1 ip4:78.46.96.236 +a +mx +ip4:138.201.239.158 +ip4:78.46.224.83 +ip4:relay.mailchannels.net +ip4:138.201.60.20 ~all', 'error'],
+  [
+    'cd-ip4-name',
+    'v=spf1 ip4:78.46.96.236 +a +mx +ip4:138.201.239.158 +ip4:78.46.224.83 +ip4:relay.mailchannels.net +ip4:138.201.60.20 ~all',
+    'error',
+  ],
   ['cd-ip6-in-ip4', 'v=spf1 ip4:1200:0000:AB00:1234:0000:2552:7777:1313 ~all', 'error'],
   ['cd-ip4-range', 'v=spf1 ip4:78.46.96.236/99 ~all', 'error'],
   ['cd-ip6-letter-o', 'v=spf1 ip6:1200:0000:AB00:1234:O000:2552:7777:1313 ~all', 'error'],
@@ -101,7 +109,12 @@ const zone: Zone = {
   'loop-b.test': [{ type: 'TXT', data: 'v=spf1 include:loop-c.test -all' }],
   'loop-c.test': [{ type: 'TXT', data: 'v=spf1 include:loop-b.test -all' }],
   'nospf.test': [{ type: 'TXT', data: 'google-site-verification=abc' }],
-  ...Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`h${i}.hosts.test`, [{ type: 'A' as const, address: `198.51.100.${i + 1}` }]])),
+  ...Object.fromEntries(
+    Array.from({ length: 11 }, (_, i) => [
+      `h${i}.hosts.test`,
+      [{ type: 'A' as const, address: `198.51.100.${i + 1}` }],
+    ]),
+  ),
 };
 for (const [name, record] of [...SPF_CASES, ...CHECKDMARC_CASES]) {
   zone[`${name}.spf.test`] = [
@@ -135,14 +148,21 @@ const DMARC_ZONE: Record<string, string | string[]> = {
 // error; with a record found below, that record decides; with none, the policy is unknown (not absent).
 zone['_dmarc.test'] = 'SERVFAIL';
 zone['_dmarc.fails.test'] = 'SERVFAIL';
-for (const [name, data] of Object.entries(DMARC_ZONE)) zone[name] = (Array.isArray(data) ? data : [data]).map((d) => ({ type: 'TXT' as const, data: d }));
+for (const [name, data] of Object.entries(DMARC_ZONE))
+  zone[name] = (Array.isArray(data) ? data : [data]).map((d) => ({ type: 'TXT' as const, data: d }));
 
 let dns: DnsServer;
 let ours: Resolver;
 let theirs: NodeResolver;
 before(async () => {
   dns = await dnsServer(zone);
-  ours = new Resolver({ servers: [{ address: '127.0.0.1', port: dns.port }], tcp: false, doh: undefined, timeoutMs: 2000, ca: undefined });
+  ours = new Resolver({
+    servers: [{ address: '127.0.0.1', port: dns.port }],
+    tcp: false,
+    doh: undefined,
+    timeoutMs: 2000,
+    ca: undefined,
+  });
   theirs = new NodeResolver({ timeout: 2000, tries: 1 });
   theirs.setServers([`127.0.0.1:${dns.port}`]);
 });
@@ -154,11 +174,24 @@ test('SPF: each record judged as mailauth judges it (permerror or not)', async (
     const domain = `${name}.spf.test`;
     const finding = await checkSpf(ours, domain);
     const mine = (finding.issues ?? []).some((i) => i.severity === 'error');
-    const result = await mailauthSpf({ sender: `someone@${domain}`, ip: '192.0.2.99', helo: 'client.test', mta: 'mx.test', resolver: (n: string, t: string) => theirs.resolve(n, t as 'A') });
+    const result = await mailauthSpf({
+      sender: `someone@${domain}`,
+      ip: '192.0.2.99',
+      helo: 'client.test',
+      mta: 'mx.test',
+      resolver: (n: string, t: string) => theirs.resolve(n, t as 'A'),
+    });
     const theirsPerm = result.status.result === 'permerror';
-    if (MAILAUTH_LENIENT.has(name) && theirsPerm === expected) disagreements.push(`${name}: mailauth now agrees; drop it from MAILAUTH_LENIENT`);
-    if (mine !== expected) disagreements.push(`${name}: smtpkit ${mine ? 'permerror' : 'ok'} (expected ${expected ? 'permerror' : 'ok'}): ${finding.summary}`);
-    if (theirsPerm !== expected && !MAILAUTH_LENIENT.has(name)) disagreements.push(`${name}: mailauth says ${result.status.result} (${result.status.comment ?? ''}), expected ${expected ? 'permerror' : 'not permerror'}`);
+    if (MAILAUTH_LENIENT.has(name) && theirsPerm === expected)
+      disagreements.push(`${name}: mailauth now agrees; drop it from MAILAUTH_LENIENT`);
+    if (mine !== expected)
+      disagreements.push(
+        `${name}: smtpkit ${mine ? 'permerror' : 'ok'} (expected ${expected ? 'permerror' : 'ok'}): ${finding.summary}`,
+      );
+    if (theirsPerm !== expected && !MAILAUTH_LENIENT.has(name))
+      disagreements.push(
+        `${name}: mailauth says ${result.status.result} (${result.status.comment ?? ''}), expected ${expected ? 'permerror' : 'not permerror'}`,
+      );
   }
   assert.deepEqual(disagreements, []);
 });
@@ -167,7 +200,13 @@ test("SPF: checkdmarc's published cases get the same verdict", async () => {
   const wrong: string[] = [];
   for (const [name, record, expected] of CHECKDMARC_CASES) {
     const f = await checkSpf(ours, `${name}.spf.test`);
-    const got = (f.issues ?? []).some((i) => i.severity === 'error') ? 'error' : f.status === 'warn' ? 'warn' : f.status === 'pass' ? 'pass' : f.status;
+    const got = (f.issues ?? []).some((i) => i.severity === 'error')
+      ? 'error'
+      : f.status === 'warn'
+        ? 'warn'
+        : f.status === 'pass'
+          ? 'pass'
+          : f.status;
     if (got !== expected) wrong.push(`${name} (${record}): ${got}, expected ${expected}: ${f.summary}`);
   }
   assert.deepEqual(wrong, []);
@@ -175,10 +214,16 @@ test("SPF: checkdmarc's published cases get the same verdict", async () => {
 
 test('SPF findings name the RFC section; a record with leading space is not SPF (RFC 7208 §4.5)', async () => {
   const f = await checkSpf(ours, 'cidr-33.spf.test');
-  assert.deepEqual(f.issues?.map((i) => i.ref), ['RFC 7208 §5.6']);
+  assert.deepEqual(
+    f.issues?.map((i) => i.ref),
+    ['RFC 7208 §5.6'],
+  );
   assert.match(f.summary, /\/33 is not a prefix length from 0 to 32.*\(RFC 7208 §5\.6\)/);
   const loop = await checkSpf(ours, 'include-loop.spf.test');
-  assert.match(loop.summary, /loops back to loop-b\.test \(include-loop\.spf\.test → loop-b\.test → loop-c\.test → loop-b\.test\)/);
+  assert.match(
+    loop.summary,
+    /loops back to loop-b\.test \(include-loop\.spf\.test → loop-b\.test → loop-c\.test → loop-b\.test\)/,
+  );
   assert.equal((await checkSpf(ours, 'leading-space.spf.test')).status, 'absent');
 });
 
@@ -217,33 +262,66 @@ test('DMARC: the DNS Tree Walk finds the policy and the organisational domain (R
   }
   const stopped = await treeWalk(ours, 'mail.example.test');
   assert.equal(stopped.stoppedAt?.domain, 'test', 'a failure above the domain ends the walk with what was found');
-  await assert.rejects(treeWalk(ours, 'fails.test'), /SERVFAIL/, "the domain's own failure is a temperror, never \"no policy\"");
-  assert.deepEqual((await treeWalk(ours, 'a.b.c.d.e.deep.test')).queried, ['a.b.c.d.e.deep.test', 'd.e.deep.test', 'e.deep.test', 'deep.test', 'test'], 'the walk goes on past the policy, up to the top label, to find the organisational domain');
+  await assert.rejects(
+    treeWalk(ours, 'fails.test'),
+    /SERVFAIL/,
+    'the domain\'s own failure is a temperror, never "no policy"',
+  );
+  assert.deepEqual(
+    (await treeWalk(ours, 'a.b.c.d.e.deep.test')).queried,
+    ['a.b.c.d.e.deep.test', 'd.e.deep.test', 'e.deep.test', 'deep.test', 'test'],
+    'the walk goes on past the policy, up to the top label, to find the organisational domain',
+  );
 });
 
 test('DMARC tags judged per RFC 9989: removed, unknown, new tags, URIs, case-sensitive version', async () => {
   const removed = await checkDmarc(ours, 'removed.test');
   assert.equal(removed.status, 'warn');
-  assert.deepEqual(removed.issues?.map((i) => i.text.split(':')[0]), ['pct=50', 'rf=afrf', 'ri=3600', 'unknown tag foo= is ignored']);
+  assert.deepEqual(
+    removed.issues?.map((i) => i.text.split(':')[0]),
+    ['pct=50', 'rf=afrf', 'ri=3600', 'unknown tag foo= is ignored'],
+  );
   assert.ok(removed.issues?.every((i) => i.ref === 'RFC 9989 §4.7'));
   const uris = await checkDmarc(ours, 'uris.test');
   assert.equal(uris.status, 'fail');
   assert.match(uris.summary, /rua=agg@uris\.test is not a URI: write mailto:agg@uris\.test/);
-  assert.deepEqual(uris.issues?.map((i) => i.severity), ['error', 'warning']);
+  assert.deepEqual(
+    uris.issues?.map((i) => i.severity),
+    ['error', 'warning'],
+  );
   const fresh = await checkDmarc(ours, 'newtags.test');
   assert.equal(fresh.status, 'warn', fresh.summary);
-  assert.deepEqual(fresh.issues?.map((i) => i.text.slice(0, 4)), ['t=y:']);
+  assert.deepEqual(
+    fresh.issues?.map((i) => i.text.slice(0, 4)),
+    ['t=y:'],
+  );
   const bad = await checkDmarc(ours, 'badvals.test');
-  assert.deepEqual(bad.issues?.map((i) => i.text.split(' ')[0]), ['np=maybe', 'adkim=q', 'psd=x', 't=perhaps']);
+  assert.deepEqual(
+    bad.issues?.map((i) => i.text.split(' ')[0]),
+    ['np=maybe', 'adkim=q', 'psd=x', 't=perhaps'],
+  );
   // v=dmarc1 is not v=DMARC1: the walk goes past it, as receivers do, to _dmarc.test, whose failure
   // leaves the policy unknown; the discarded record is named first, an error, never "no record".
   const lower = await checkDmarc(ours, 'lower.test');
-  assert.deepEqual({ status: lower.status, records: lower.records, failed: lower.dnsError?.name }, { status: 'fail', records: ['v=dmarc1; p=reject'], failed: '_dmarc.test' }, 'v=dmarc1 is not v=DMARC1');
-  assert.deepEqual(lower.issues?.map((i) => `${i.severity} ${i.ref}`), ['error RFC 9989 §4.7']);
-  assert.match(lower.summary, /^_dmarc\.lower\.test holds a record beginning "v=dmarc1", which receivers ignore.*; the policy could not be determined: the tree walk stopped at _dmarc\.test/);
+  assert.deepEqual(
+    { status: lower.status, records: lower.records, failed: lower.dnsError?.name },
+    { status: 'fail', records: ['v=dmarc1; p=reject'], failed: '_dmarc.test' },
+    'v=dmarc1 is not v=DMARC1',
+  );
+  assert.deepEqual(
+    lower.issues?.map((i) => `${i.severity} ${i.ref}`),
+    ['error RFC 9989 §4.7'],
+  );
+  assert.match(
+    lower.summary,
+    /^_dmarc\.lower\.test holds a record beginning "v=dmarc1", which receivers ignore.*; the policy could not be determined: the tree walk stopped at _dmarc\.test/,
+  );
   const sub = await checkDmarc(ours, 'a.b.dept.example.test');
   assert.equal(sub.status, 'pass');
-  assert.match(sub.details.join('\n'), /no record at _dmarc\.a\.b\.dept\.example\.test: the policy of example\.test applies/);
+  assert.match(
+    sub.details.join('\n'),
+    /no record at _dmarc\.a\.b\.dept\.example\.test: the policy of example\.test applies/,
+  );
   assert.equal((await checkDmarc(ours, 'twice.test')).status, 'fail');
 });
 
@@ -252,7 +330,10 @@ test('DMARC: a look-up that fails before the walk finds any record leaves the po
   const f = await checkDmarc(ours, 'nothing.here.test');
   assert.equal(f.status, 'fail', f.summary);
   assert.deepEqual({ name: f.dnsError?.name, rcode: f.dnsError?.rcode }, { name: '_dmarc.test', rcode: 'SERVFAIL' });
-  assert.match(f.summary, /^the policy could not be determined: the tree walk stopped at _dmarc\.test: the DNS look-up failed \(SERVFAIL\): a temporary error \(temperror\), not a missing record$/);
+  assert.match(
+    f.summary,
+    /^the policy could not be determined: the tree walk stopped at _dmarc\.test: the DNS look-up failed \(SERVFAIL\): a temporary error \(temperror\), not a missing record$/,
+  );
   assert.doesNotMatch(f.summary + f.details.join('\n'), /no DMARC record|records below it decide/);
   // With a record found first, the same failure only ends the walk: the domain's own policy stands.
   const own = await checkDmarc(ours, 'example.test');
@@ -281,9 +362,15 @@ test('DMARC policy discovery compared with mailauth', async () => {
   for (const [from, agree] of cases) {
     const w = await treeWalk(ours, from);
     const mine = w.policy?.tags.get('p') ?? 'none-found';
-    const r = await mailauthDmarc({ headerFrom: `a@${from}`, spfDomains: [], dkimDomains: [], resolver: (n: string, t: string) => theirs.resolve(n, t as 'TXT') });
+    const r = await mailauthDmarc({
+      headerFrom: `a@${from}`,
+      spfDomains: [],
+      dkimDomains: [],
+      resolver: (n: string, t: string) => theirs.resolve(n, t as 'TXT'),
+    });
     const theirsP = r === false ? 'none-found' : (r.p ?? (r.status.result === 'none' ? 'none-found' : r.status.result));
-    if ((mine === theirsP) !== agree) differences.push(`${from}: smtpkit ${mine}, mailauth ${theirsP}, expected them to ${agree ? 'agree' : 'differ'}`);
+    if ((mine === theirsP) !== agree)
+      differences.push(`${from}: smtpkit ${mine}, mailauth ${theirsP}, expected them to ${agree ? 'agree' : 'differ'}`);
   }
   assert.deepEqual(differences, []);
 });

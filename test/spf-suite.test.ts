@@ -30,39 +30,67 @@ const EXPLANATION_CASE_ONLY = new Set(['v-macro-ip6']);
  */
 const DEVIATIONS: Record<string, { result: string; reason: RegExp }> = {};
 
-test('the OpenSPF RFC 7208 suite: every case gets a result the suite allows, but the pinned deviations', { skip: existsSync(SUITE) ? false : `the suite is absent (${SUITE})` }, async () => {
-  const scenarios = readSuite(readFileSync(SUITE, 'latin1'));
-  let total = 0;
-  let deviated = 0;
-  const disagree: string[] = [];
-  for (const scenario of scenarios) {
-    const server = await dnsServer(scenario.zone);
-    try {
-      const dns = resolverPort(new Resolver({ servers: [{ address: '127.0.0.1', port: server.port }], tcp: false, doh: undefined, timeoutMs: 2000, ca: undefined }));
-      for (const c of scenario.cases) {
-        total++;
-        const id = spfIdentity(c.mailfrom, c.helo);
-        const v = await checkHost(dns, { ip: c.host, domain: id.domain, sender: id.sender, helo: c.helo, receiver: 'receiver.test' });
-        const deviation = DEVIATIONS[c.name];
-        if (deviation) {
-          deviated++;
-          if (v.result !== deviation.result || !deviation.reason.test(v.reason)) disagree.push(`${c.name}: ${v.result} (${v.reason}), pinned as ${deviation.result}`);
-          continue;
+test(
+  'the OpenSPF RFC 7208 suite: every case gets a result the suite allows, but the pinned deviations',
+  { skip: existsSync(SUITE) ? false : `the suite is absent (${SUITE})` },
+  async () => {
+    const scenarios = readSuite(readFileSync(SUITE, 'latin1'));
+    let total = 0;
+    let deviated = 0;
+    const disagree: string[] = [];
+    for (const scenario of scenarios) {
+      const server = await dnsServer(scenario.zone);
+      try {
+        const dns = resolverPort(
+          new Resolver({
+            servers: [{ address: '127.0.0.1', port: server.port }],
+            tcp: false,
+            doh: undefined,
+            timeoutMs: 2000,
+            ca: undefined,
+          }),
+        );
+        for (const c of scenario.cases) {
+          total++;
+          const id = spfIdentity(c.mailfrom, c.helo);
+          const v = await checkHost(dns, {
+            ip: c.host,
+            domain: id.domain,
+            sender: id.sender,
+            helo: c.helo,
+            receiver: 'receiver.test',
+          });
+          const deviation = DEVIATIONS[c.name];
+          if (deviation) {
+            deviated++;
+            if (v.result !== deviation.result || !deviation.reason.test(v.reason))
+              disagree.push(`${c.name}: ${v.result} (${v.reason}), pinned as ${deviation.result}`);
+            continue;
+          }
+          if (!c.results.includes(v.result)) {
+            disagree.push(`${c.name}: ${v.result}, the suite says ${c.results.join(' or ')} (${v.reason})`);
+            continue;
+          }
+          if (c.explanation && c.explanation !== 'DEFAULT' && v.result === 'fail') {
+            const same = EXPLANATION_CASE_ONLY.has(c.name)
+              ? v.explanation?.toLowerCase() === c.explanation.toLowerCase()
+              : v.explanation === c.explanation;
+            if (!same)
+              disagree.push(
+                `${c.name}: explanation ${JSON.stringify(v.explanation)}, the suite says ${JSON.stringify(c.explanation)}`,
+              );
+          }
         }
-        if (!c.results.includes(v.result)) {
-          disagree.push(`${c.name}: ${v.result}, the suite says ${c.results.join(' or ')} (${v.reason})`);
-          continue;
-        }
-        if (c.explanation && c.explanation !== 'DEFAULT' && v.result === 'fail') {
-          const same = EXPLANATION_CASE_ONLY.has(c.name) ? v.explanation?.toLowerCase() === c.explanation.toLowerCase() : v.explanation === c.explanation;
-          if (!same) disagree.push(`${c.name}: explanation ${JSON.stringify(v.explanation)}, the suite says ${JSON.stringify(c.explanation)}`);
-        }
+      } finally {
+        await server.close();
       }
-    } finally {
-      await server.close();
     }
-  }
-  assert.equal(total, 203, 'every case of the 2014.04 suite was read');
-  assert.equal(deviated, Object.keys(DEVIATIONS).length, 'every pinned deviation is a case of the suite');
-  assert.deepEqual(disagree, [], `${total - deviated - disagree.length} of ${total} cases agree, ${deviated} differ as pinned`);
-});
+    assert.equal(total, 203, 'every case of the 2014.04 suite was read');
+    assert.equal(deviated, Object.keys(DEVIATIONS).length, 'every pinned deviation is a case of the suite');
+    assert.deepEqual(
+      disagree,
+      [],
+      `${total - deviated - disagree.length} of ${total} cases agree, ${deviated} differ as pinned`,
+    );
+  },
+);

@@ -13,7 +13,11 @@ test('targets: names, ports, bracketed and bare IPv6', () => {
   assert.deepEqual(parseTarget('[::1]', 25), { host: '::1', port: 25 });
   assert.deepEqual(parseTarget('2001:db8::1', 25), { host: '2001:db8::1', port: 25 });
   for (const bad of ['', 'host:0', 'host:65536', 'host:x', '[mail.test]:25', 'a b', 'gg::1']) {
-    assert.throws(() => parseTarget(bad, 25), (e: unknown) => e instanceof SmtpkitError && e.exitCode === 2, bad);
+    assert.throws(
+      () => parseTarget(bad, 25),
+      (e: unknown) => e instanceof SmtpkitError && e.exitCode === 2,
+      bad,
+    );
   }
 });
 
@@ -74,7 +78,17 @@ test('targets as URLs: smtp://, smtps:// (465, implicit TLS), submission:// (587
   assert.deepEqual(parseTarget('smtps://mail.test', 25), { host: 'mail.test', port: 465, scheme: 'smtps' });
   assert.deepEqual(parseTarget('SMTPS://[::1]:4650', 25), { host: '::1', port: 4650, scheme: 'smtps' });
   assert.deepEqual(parseTarget('submission://mail.test', 25), { host: 'mail.test', port: 587, scheme: 'submission' });
-  for (const bad of ['http://mail.test', 'smtps://', 'smtp://mail.test/x', 'smtp://user@mail.test', 'smtps://mail.test:0']) {
-    assert.throws(() => parseTarget(bad, 25), (e: unknown) => e instanceof SmtpkitError && e.exitCode === 2, bad);
+  for (const bad of [
+    'http://mail.test',
+    'smtps://',
+    'smtp://mail.test/x',
+    'smtp://user@mail.test',
+    'smtps://mail.test:0',
+  ]) {
+    assert.throws(
+      () => parseTarget(bad, 25),
+      (e: unknown) => e instanceof SmtpkitError && e.exitCode === 2,
+      bad,
+    );
   }
 });

@@ -16,7 +16,8 @@ before(async () => {
 });
 after(() => peer.close());
 
-const probe = (...args: string[]) => runCli(['probe', `127.0.0.1:${peer.port}`, '--ca-file', TLS.ca, '--warn-days', '40000', ...args]);
+const probe = (...args: string[]) =>
+  runCli(['probe', `127.0.0.1:${peer.port}`, '--ca-file', TLS.ca, '--warn-days', '40000', ...args]);
 const junitFailures = (xml: string) => Number(/<testsuite [^>]*failures="(\d+)"/.exec(xml)?.[1]);
 
 test('a warning without --strict: OK with warnings, exit 0; Nagios WARNING, exit 1; JUnit counts no failure', async () => {
@@ -51,7 +52,10 @@ test('--strict: the warning fails in every format, and each says so as its exit 
   const json = await probe('--strict', '--json');
   assert.equal(json.code, 1);
   const doc = JSON.parse(json.stdout);
-  assert.deepEqual([doc.outcome.ok, doc.outcome.exitCode, doc.results[0].exitCode, doc.summary.failed, doc.strict], [false, 1, 1, 1, true]);
+  assert.deepEqual(
+    [doc.outcome.ok, doc.outcome.exitCode, doc.results[0].exitCode, doc.summary.failed, doc.strict],
+    [false, 1, 1, 1, true],
+  );
   const junit = await probe('--strict', '--format', 'junit');
   assert.equal(junit.code, 1);
   checkXml(junit.stdout);
@@ -70,7 +74,19 @@ test('--strict: the warning fails in every format, and each says so as its exit 
 
 test('the XML checker is strict: it refuses what XML 1.0 refuses', () => {
   assert.equal(checkXml('<?xml version="1.0" encoding="UTF-8"?>\n<a x="1"><b>t &amp; &#x41;</b><c/></a>\n'), 'a');
-  for (const bad of ['<a>\x1b</a>', '<a>\uffff</a>', '<a><b></a></b>', '<a>&nbsp;</a>', '<a x=1></a>', '<a x="<"></a>', '<a></a><b></b>', '<a>', 'text<a></a>', '<a x="1" x="2"></a>', '<a>]]></a>']) {
+  for (const bad of [
+    '<a>\x1b</a>',
+    '<a>\uffff</a>',
+    '<a><b></a></b>',
+    '<a>&nbsp;</a>',
+    '<a x=1></a>',
+    '<a x="<"></a>',
+    '<a></a><b></b>',
+    '<a>',
+    'text<a></a>',
+    '<a x="1" x="2"></a>',
+    '<a>]]></a>',
+  ]) {
     assert.throws(() => checkXml(bad), Error, JSON.stringify(bad));
   }
 });

@@ -14,7 +14,8 @@ export interface ResultInfo {
 export function pvalue(v: string): string {
   // eslint-disable-next-line no-control-regex
   const clean = v.replace(/[\x00-\x1f\x7f]/g, '');
-  if (/^(?:[A-Za-z0-9!#$%&'*+\-.^_`{|}~\u0080-\uffff]+@)?[A-Za-z0-9!#$%&'*+\-.^_`{|}~\u0080-\uffff]+$/.test(clean)) return clean;
+  if (/^(?:[A-Za-z0-9!#$%&'*+\-.^_`{|}~\u0080-\uffff]+@)?[A-Za-z0-9!#$%&'*+\-.^_`{|}~\u0080-\uffff]+$/.test(clean))
+    return clean;
   return `"${clean.replace(/["\\]/g, (c) => `\\${c}`)}"`;
 }
 
@@ -27,11 +28,19 @@ const comment = (text: string) => `(${text.replace(/[\x00-\x1f\x7f]/g, '').repla
  */
 export function authenticationResults(authservId: string, results: ResultInfo[]): string {
   if (!results.length) return `Authentication-Results: ${authservId}; none`;
-  const lines = results.map((r) => [`${r.method}=${r.result}`, ...(r.comment ? [comment(r.comment)] : []), ...r.props.map(([k, v]) => `${k}=${pvalue(v)}`)].join(' '));
+  const lines = results.map((r) =>
+    [
+      `${r.method}=${r.result}`,
+      ...(r.comment ? [comment(r.comment)] : []),
+      ...r.props.map(([k, v]) => `${k}=${pvalue(v)}`),
+    ].join(' '),
+  );
   return `Authentication-Results: ${authservId};\r\n  ${lines.join(';\r\n  ')}`;
 }
 
 /** An authserv-id as given: a name, no spaces, nothing that would end or fold the field. */
 export function authservIdProblem(id: string): string | undefined {
-  return /^[A-Za-z0-9!#$%&'*+\-.^_`{|}~]{1,255}$/.test(id) ? undefined : 'give a host name or a token (letters, digits, ".", "-"), with no spaces or ";"';
+  return /^[A-Za-z0-9!#$%&'*+\-.^_`{|}~]{1,255}$/.test(id)
+    ? undefined
+    : 'give a host name or a token (letters, digits, ".", "-"), with no spaces or ";"';
 }

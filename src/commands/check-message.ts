@@ -44,7 +44,11 @@ export async function checkMessageCommand(file: string, flags: CheckMessageFlags
     const resolver = Resolver.fromFlags(flags, ca);
     result = await checkMessage(await openInput(file), { resolver, spf: spfEvaluator(resolver), ...o });
     const r = result;
-    const temp = [r.spf.result === 'temperror' ? 'SPF' : '', r.dkim.some((d) => d.result === 'temperror') ? 'DKIM' : '', r.dmarc.result === 'temperror' ? 'DMARC' : ''].filter(Boolean);
+    const temp = [
+      r.spf.result === 'temperror' ? 'SPF' : '',
+      r.dkim.some((d) => d.result === 'temperror') ? 'DKIM' : '',
+      r.dmarc.result === 'temperror' ? 'DMARC' : '',
+    ].filter(Boolean);
     if (temp.length) exitCode = 3;
     message = `${temp.length ? `a DNS failure left ${temp.join(', ')} unknown; ` : ''}SPF ${r.spf.result}, DKIM ${r.dkim.length ? r.dkim.map((d) => d.result).join('/') : 'none'}, DMARC ${r.dmarc.result}${r.dmarc.result === 'fail' ? ` (disposition: ${r.dmarc.disposition})` : ''}, ARC ${r.arc.result}`;
   } catch (err) {
@@ -57,7 +61,22 @@ export async function checkMessageCommand(file: string, flags: CheckMessageFlags
   const outcome = classified({ ok, exitCode, message, ...(errorClass ? { errorClass } : {}) });
   const output = await processOutput(flags);
   if (flags.json) {
-    output.stdout.write(jsonDocument('check-message', file, outcome, { startedAt, result: result ? { fromDomain: result.fromDomain ?? null, received: result.received ?? null, spf: result.spf, dkim: result.dkim, dmarc: result.dmarc, arc: result.arc, authenticationResults: result.authenticationResults } : null }));
+    output.stdout.write(
+      jsonDocument('check-message', file, outcome, {
+        startedAt,
+        result: result
+          ? {
+              fromDomain: result.fromDomain ?? null,
+              received: result.received ?? null,
+              spf: result.spf,
+              dkim: result.dkim,
+              dmarc: result.dmarc,
+              arc: result.arc,
+              authenticationResults: result.authenticationResults,
+            }
+          : null,
+      }),
+    );
   } else if (flags.quiet || !result) {
     writeBareFailure(output, 'check-message', outcome, flags);
   } else {
@@ -70,7 +89,9 @@ export async function checkMessageCommand(file: string, flags: CheckMessageFlags
 }
 
 function parseFlags(flags: CheckMessageFlags): { ip?: string; helo?: string; mailFrom?: string; authservId: string } {
-  const o: { ip?: string; helo?: string; mailFrom?: string; authservId: string } = { authservId: flags.authservId ?? 'smtpkit' };
+  const o: { ip?: string; helo?: string; mailFrom?: string; authservId: string } = {
+    authservId: flags.authservId ?? 'smtpkit',
+  };
   const problem = authservIdProblem(o.authservId);
   if (problem) throw usageError(`--authserv-id ${JSON.stringify(o.authservId)}: ${problem}`);
   if (flags.ip !== undefined) {
@@ -79,12 +100,18 @@ function parseFlags(flags: CheckMessageFlags): { ip?: string; helo?: string; mai
     o.ip = ip;
   }
   if (flags.helo !== undefined) {
-    if (!/^[\x21-\x7e\u0080-\uffff]{1,255}$/.test(flags.helo)) throw usageError(`--helo ${JSON.stringify(flags.helo)}: give the name the client sent with HELO/EHLO (no spaces or control characters)`);
+    if (!/^[\x21-\x7e\u0080-\uffff]{1,255}$/.test(flags.helo))
+      throw usageError(
+        `--helo ${JSON.stringify(flags.helo)}: give the name the client sent with HELO/EHLO (no spaces or control characters)`,
+      );
     o.helo = flags.helo;
   }
   if (flags.mailFrom !== undefined) {
     const v = flags.mailFrom.replace(/^<(.*)>$/, '$1');
-    if (/[\s\x00-\x1f\x7f<>]/.test(v) || (v && !/^[^@]*@[^@]+$/.test(v))) throw usageError(`--mail-from ${JSON.stringify(flags.mailFrom)}: give the envelope sender as local@domain, or <> for the null sender`);
+    if (/[\s\x00-\x1f\x7f<>]/.test(v) || (v && !/^[^@]*@[^@]+$/.test(v)))
+      throw usageError(
+        `--mail-from ${JSON.stringify(flags.mailFrom)}: give the envelope sender as local@domain, or <> for the null sender`,
+      );
     o.mailFrom = v;
   }
   return o;

@@ -12,10 +12,15 @@ import { sinkOptions } from './sink.js';
  * table of checks and the send's whole explained transcript fit on one screen (80 lines
  * at 120 columns); --verbose adds the probe's transcript, every connection of it.
  */
-export async function demo(flags: { color?: boolean; verbose?: boolean }, main: (argv: string[]) => Promise<number>): Promise<number> {
+export async function demo(
+  flags: { color?: boolean; verbose?: boolean },
+  main: (argv: string[]) => Promise<number>,
+): Promise<number> {
   const output = await processOutput(flags);
   const c = output.paint;
-  const sink = new Sink(sinkOptions({ port: '0', tls: true, auth: 'demo:demo-password', name: 'sink.localhost' }, false));
+  const sink = new Sink(
+    sinkOptions({ port: '0', tls: true, auth: 'demo:demo-password', name: 'sink.localhost' }, false),
+  );
   const port = await sink.listen();
   const dir = mkdtempSync(join(tmpdir(), 'smtpkit-demo-'));
   const ca = join(dir, 'localhost.pem');
@@ -25,13 +30,49 @@ export async function demo(flags: { color?: boolean; verbose?: boolean }, main: 
   const say = (s: string) => output.stdout.write(`${c.bold.magenta(s)}\n`);
   try {
     const transcript = flags.verbose ? ['--transcript'] : [];
-    say(`### smtpkit demo: a test server (smtpkit sink) on 127.0.0.1:${port} with STARTTLS and AUTH. First, smtpkit probe:`);
-    const probed = await main(['probe', `localhost:${port}`, '-4', '--ca-file', ca, ...transcript, '--relay-test', ...color]);
-    say('### Then smtpkit send: log in as "demo" and send a message, each reply explained (the password is never shown).');
+    say(
+      `### smtpkit demo: a test server (smtpkit sink) on 127.0.0.1:${port} with STARTTLS and AUTH. First, smtpkit probe:`,
+    );
+    const probed = await main([
+      'probe',
+      `localhost:${port}`,
+      '-4',
+      '--ca-file',
+      ca,
+      ...transcript,
+      '--relay-test',
+      ...color,
+    ]);
+    say(
+      '### Then smtpkit send: log in as "demo" and send a message, each reply explained (the password is never shown).',
+    );
     // PLAIN over TLS, as most submission servers are used (CRAM-MD5's challenge adds two lines).
-    const sent = await main(['send', `localhost:${port}`, '-4', '--ca-file', ca, '--user', 'demo', '--mech', 'PLAIN', '--password-env', 'SMTPKIT_DEMO_PASSWORD', '--from', 'you@example.test', '--to', 'friend@example.test', '--subject', 'Hello from smtpkit', '--body', 'It works.', ...color]);
+    const sent = await main([
+      'send',
+      `localhost:${port}`,
+      '-4',
+      '--ca-file',
+      ca,
+      '--user',
+      'demo',
+      '--mech',
+      'PLAIN',
+      '--password-env',
+      'SMTPKIT_DEMO_PASSWORD',
+      '--from',
+      'you@example.test',
+      '--to',
+      'friend@example.test',
+      '--subject',
+      'Hello from smtpkit',
+      '--body',
+      'It works.',
+      ...color,
+    ]);
     const more = flags.verbose ? '' : ' More: `smtpkit demo --verbose`.';
-    say(`### The sink took ${sink.stats.messages} message(s).${more} Next: \`smtpkit sink\`, \`smtpkit repl localhost:2525\`.`);
+    say(
+      `### The sink took ${sink.stats.messages} message(s).${more} Next: \`smtpkit sink\`, \`smtpkit repl localhost:2525\`.`,
+    );
     return Math.max(probed, sent);
   } finally {
     delete process.env.SMTPKIT_DEMO_PASSWORD;

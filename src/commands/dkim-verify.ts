@@ -37,7 +37,15 @@ export async function dkimVerify(file: string, flags: DkimVerifyFlags): Promise<
           const a = await alignment(resolver, fromDomain, s.domain!);
           aligned.push({ index: s.index, domain: s.domain!, ...a });
         } catch (err) {
-          aligned.push({ index: s.index, domain: s.domain!, strict: s.domain === fromDomain, relaxed: undefined, fromOrg: undefined, authOrg: undefined, error: (err as Error).message });
+          aligned.push({
+            index: s.index,
+            domain: s.domain!,
+            strict: s.domain === fromDomain,
+            relaxed: undefined,
+            fromOrg: undefined,
+            authOrg: undefined,
+            error: (err as Error).message,
+          });
         }
       }
     }
@@ -66,7 +74,14 @@ export async function dkimVerify(file: string, flags: DkimVerifyFlags): Promise<
   const outcome = classified({ ok, exitCode, message, ...(errorClass ? { errorClass } : {}) });
   const output = await processOutput(flags);
   if (flags.json) {
-    output.stdout.write(jsonDocument('dkim-verify', file, outcome, { startedAt, fromDomain: fromDomain ?? null, signatures, alignment: aligned }));
+    output.stdout.write(
+      jsonDocument('dkim-verify', file, outcome, {
+        startedAt,
+        fromDomain: fromDomain ?? null,
+        signatures,
+        alignment: aligned,
+      }),
+    );
   } else if (flags.quiet || errorClass === 'usage') {
     writeBareFailure(output, 'dkim-verify', outcome, flags);
   } else {

@@ -26,16 +26,28 @@ export async function explain(words: string[], flags: ExplainFlags): Promise<num
   try {
     const command = flags.command ? commandVerb(flags.command) : '';
     const fromStdin = (words.length === 1 && words[0] === '-') || (!words.length && !process.stdin.isTTY);
-    if (!words.length && !fromStdin) throw usageError('give a reply to explain (550 5.7.1), or a bounce on standard input: smtpkit explain - < bounce.eml');
+    if (!words.length && !fromStdin)
+      throw usageError(
+        'give a reply to explain (550 5.7.1), or a bounce on standard input: smtpkit explain - < bounce.eml',
+      );
     const text = fromStdin ? await readStdin() : words.join(' ');
     const items = explainPasted(text, command);
     if (flags.json) {
       // The envelope's `command` is smtpkit's; the SMTP command a reply answered is `verb`.
       // The first item's fields stand at the top too, as they did when explain read one reply.
-      output.stdout.write(jsonDocument('explain', null, { ok: true, exitCode: 0, message: 'explained' }, { ...jsonItem(items[0]!), items: items.map(jsonItem) }));
+      output.stdout.write(
+        jsonDocument(
+          'explain',
+          null,
+          { ok: true, exitCode: 0, message: 'explained' },
+          { ...jsonItem(items[0]!), items: items.map(jsonItem) },
+        ),
+      );
     } else {
       const said = new Set<string>();
-      output.stdout.write(`${items.map((item) => explanationLines(item, command, output.paint, said).join('\n')).join('\n\n')}\n`);
+      output.stdout.write(
+        `${items.map((item) => explanationLines(item, command, output.paint, said).join('\n')).join('\n\n')}\n`,
+      );
     }
     return 0;
   } catch (err) {
@@ -67,7 +79,10 @@ async function readStdin(): Promise<string> {
   let size = 0;
   for await (const chunk of process.stdin) {
     size += (chunk as Buffer).length;
-    if (size > MAX_STDIN_BYTES) throw usageError(`standard input is over ${MAX_STDIN_BYTES / 1024 / 1024} MiB: give the bounce message, not a mailbox`);
+    if (size > MAX_STDIN_BYTES)
+      throw usageError(
+        `standard input is over ${MAX_STDIN_BYTES / 1024 / 1024} MiB: give the bounce message, not a mailbox`,
+      );
     parts.push(chunk as Buffer);
   }
   return Buffer.concat(parts).toString('utf8');

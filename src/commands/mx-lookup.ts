@@ -31,7 +31,6 @@ export interface MxFlags extends ResolverFlags {
   color?: boolean;
 }
 
-
 /** `smtpkit mx-lookup <domain>`: the mail hosts, their addresses, and with --checks the mail-security records. */
 export async function mxLookup(domainArg: string, flags: MxFlags): Promise<number> {
   const startedAt = new Date().toISOString();
@@ -53,11 +52,19 @@ export async function mxLookup(domainArg: string, flags: MxFlags): Promise<numbe
     try {
       report = await lookupMx(resolver, domain, { ptr: flags.ptr });
     } catch (err) {
-      if (!(flags.checks || selectors?.length) || !(err instanceof DnsFailure || (err instanceof NoMailHost && err.absence === 'NODATA'))) throw err;
+      if (
+        !(flags.checks || selectors?.length) ||
+        !(err instanceof DnsFailure || (err instanceof NoMailHost && err.absence === 'NODATA'))
+      )
+        throw err;
       mxFailure = err;
     }
     if (flags.checks) {
-      const http = { ca, timeoutMs: resolver.transport.timeoutMs, port: flags.httpsPort ? parsePort(flags.httpsPort) : 443 };
+      const http = {
+        ca,
+        timeoutMs: resolver.transport.timeoutMs,
+        port: flags.httpsPort ? parsePort(flags.httpsPort) : 443,
+      };
       const hosts = report?.hosts.map((h) => h.exchange);
       findings.push(
         await judged('SPF', () => checkSpf(resolver, domain)),
@@ -68,10 +75,21 @@ export async function mxLookup(domainArg: string, flags: MxFlags): Promise<numbe
       // DANE is asked per MX host: with none known there is nothing to ask.
       if (hosts) findings.push(await judged('DANE', () => checkDane(resolver, hosts)));
     }
-    if (flags.checks || selectors?.length) findings.push(await judged('DKIM', () => checkDkimKeys(resolver, domain, selectors)));
+    if (flags.checks || selectors?.length)
+      findings.push(await judged('DKIM', () => checkDkimKeys(resolver, domain, selectors)));
     if (!report) throw mxFailure;
-    if (zones.length) findings.push((await checkDnsbl(resolver, report.hosts.flatMap((h) => h.addresses.map((a) => a.address)), zones)).finding);
-    const problems = report.hosts.reduce((n, h) => n + h.problems.length, 0) + findings.filter((f) => f.status === 'fail').length;
+    if (zones.length)
+      findings.push(
+        (
+          await checkDnsbl(
+            resolver,
+            report.hosts.flatMap((h) => h.addresses.map((a) => a.address)),
+            zones,
+          )
+        ).finding,
+      );
+    const problems =
+      report.hosts.reduce((n, h) => n + h.problems.length, 0) + findings.filter((f) => f.status === 'fail').length;
     exitCode = problems ? 1 : 0;
     message =
       report.kind === 'null'
@@ -85,10 +103,23 @@ export async function mxLookup(domainArg: string, flags: MxFlags): Promise<numbe
     if (err instanceof DnsFailure) dnsError = err.info;
   }
   const ok = exitCode === 0;
-  const outcome = classified({ ok, exitCode, message, ...(errorClass ? { errorClass } : {}), ...(dnsError ? { dnsError } : {}) });
+  const outcome = classified({
+    ok,
+    exitCode,
+    message,
+    ...(errorClass ? { errorClass } : {}),
+    ...(dnsError ? { dnsError } : {}),
+  });
   const output = await processOutput(flags);
   if (flags.json) {
-    output.stdout.write(jsonDocument('mx-lookup', domainArg, outcome, { domain: domainArg, startedAt, mx: report ?? null, checks: flags.checks || findings.length ? findings : null }));
+    output.stdout.write(
+      jsonDocument('mx-lookup', domainArg, outcome, {
+        domain: domainArg,
+        startedAt,
+        mx: report ?? null,
+        checks: flags.checks || findings.length ? findings : null,
+      }),
+    );
   } else if (flags.quiet || errorClass === 'usage') {
     writeBareFailure(output, 'mx-lookup', outcome, flags);
   } else {
@@ -129,20 +160,27 @@ function renderMx(r: MxReport | undefined, findings: Finding[], c: Paint): strin
 
 function renderHosts(r: MxReport, c: Paint): string[] {
   const out: string[] = [];
-  out.push(c.blue(`=== Mail hosts of ${printable(r.domain)}${r.authenticated ? ' (DNSSEC-validated by the resolver)' : ''}`));
+  out.push(
+    c.blue(`=== Mail hosts of ${printable(r.domain)}${r.authenticated ? ' (DNSSEC-validated by the resolver)' : ''}`),
+  );
   if (r.adCaveat) out.push(c.yellow(`!!! ${printable(r.adCaveat)}`));
   if (r.kind === 'null') out.push(`    0 .   null MX: this domain declares that it accepts no mail`);
   let previous: number | undefined;
   for (const h of r.hosts) {
     const same = previous === h.preference ? c.dim('  (same preference: senders pick among these at random)') : '';
     previous = h.preference;
-    out.push(`  ${String(h.preference).padStart(5)}  ${printable(h.exchange)}${h.ttl !== undefined ? c.dim(`  TTL ${h.ttl}`) : c.dim('  (implicit MX)')}${same}`);
+    out.push(
+      `  ${String(h.preference).padStart(5)}  ${printable(h.exchange)}${h.ttl !== undefined ? c.dim(`  TTL ${h.ttl}`) : c.dim('  (implicit MX)')}${same}`,
+    );
     for (const a of h.addresses) {
-      const ptr = a.ptr ? `  PTR ${a.ptr.length ? printable(a.ptr.join(', ')) : '(none)'}${a.fcrdns ? ' (forward-confirmed)' : ''}` : '';
-      out.push(`           ${a.family === 4 ? 'A   ' : 'AAAA'}  ${printable(a.address)}${c.dim(`  TTL ${a.ttl}`)}${ptr}`);
+      const ptr = a.ptr
+        ? `  PTR ${a.ptr.length ? printable(a.ptr.join(', ')) : '(none)'}${a.fcrdns ? ' (forward-confirmed)' : ''}`
+        : '';
+      out.push(
+        `           ${a.family === 4 ? 'A   ' : 'AAAA'}  ${printable(a.address)}${c.dim(`  TTL ${a.ttl}`)}${ptr}`,
+      );
     }
     for (const p of h.problems) out.push(c.yellow(`!!! ${printable(h.exchange)}: ${printable(p)}`));
   }
   return out;
 }
-

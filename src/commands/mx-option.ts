@@ -20,7 +20,11 @@ export async function applyMx(session: SmtpSession, spec: string | undefined, fl
   if (!spec && !flags.mx) throw usageError('give a server (host[:port]) or --mx DOMAIN');
   // DNS code (dns2 among it) loads only when --mx or --dane asks for it.
   const targets = flags.mx || flags.dane ? await import('../flows/mx-targets.js') : undefined;
-  const resolver = flags.mx ? await targets!.useMx(session, parseDomain(flags.mx), flags) : flags.dane ? (await import('../dns/resolver.js')).Resolver.fromFlags(flags, session.options.tls.ca) : undefined;
+  const resolver = flags.mx
+    ? await targets!.useMx(session, parseDomain(flags.mx), flags)
+    : flags.dane
+      ? (await import('../dns/resolver.js')).Resolver.fromFlags(flags, session.options.tls.ca)
+      : undefined;
   // Installed before connecting: DANE judges the certificate inside the handshake.
   const judge = flags.dane ? targets!.installDane(session, resolver!) : undefined;
   return {

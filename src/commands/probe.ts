@@ -27,7 +27,8 @@ export async function probeCommand(specs: string[], flags: ProbeFlags): Promise<
     settings = await probeSettings(flags, output);
     checkSaveCert(flags.saveCert);
     concurrency = flags.concurrency === undefined ? 10 : Number(flags.concurrency);
-    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) throw usageError('--concurrency takes a whole number from 1 to 1000');
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000)
+      throw usageError('--concurrency takes a whole number from 1 to 1000');
     targets = await probeTargets([...specs, ...(flags.hostname ?? [])], flags);
   } catch (err) {
     return probeFailure(output, format, failureOutcome(err), !!flags.quiet);
@@ -68,7 +69,11 @@ export async function probeCommand(specs: string[], flags: ProbeFlags): Promise<
   spinner?.stop();
   let unsaved: ReturnType<typeof failureOutcome> | undefined;
   try {
-    if (flags.saveCert) saveCertificates(flags.saveCert, targets.map((t, i) => ({ label: t.label, chain: chains.get(i) ?? [] })));
+    if (flags.saveCert)
+      saveCertificates(
+        flags.saveCert,
+        targets.map((t, i) => ({ label: t.label, chain: chains.get(i) ?? [] })),
+      );
   } catch (err) {
     unsaved = failureOutcome(err);
   }
@@ -79,7 +84,12 @@ export async function probeCommand(specs: string[], flags: ProbeFlags): Promise<
 
 /** A mistake on a command line that asked for JSON or Nagios, said in that format (commander found it). */
 export async function probeUsageError(format: string, message: string): Promise<number> {
-  return probeFailure(await processOutput({ color: false }), format, { ok: false, exitCode: ExitCode.usage, errorClass: 'usage', message }, false);
+  return probeFailure(
+    await processOutput({ color: false }),
+    format,
+    { ok: false, exitCode: ExitCode.usage, errorClass: 'usage', message },
+    false,
+  );
 }
 
 /** A target as given (its session options made when it is probed), or an MX host's, made already. */
@@ -105,14 +115,25 @@ async function probeTargets(specs: string[], flags: ProbeFlags): Promise<Planned
     // Whether a bad certificate fails depends on the domain's MTA-STS policy (RFC 8461).
     const { checkMtaSts, mxMatches } = await import('../dns/checks/mtasts.js');
     const hosts = report.hosts.map((h) => h.exchange);
-    const http = { ca: flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined, timeoutMs: resolver.transport.timeoutMs, port: flags.httpsPort ? parsePort(flags.httpsPort) : 443 };
+    const http = {
+      ca: flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined,
+      timeoutMs: resolver.transport.timeoutMs,
+      port: flags.httpsPort ? parsePort(flags.httpsPort) : 443,
+    };
     const sts = await checkMtaSts(resolver, domain, hosts, http);
-    const enforce = sts.status === 'pass' ? /mx ([^,]+(?:, [^,]+)*)$/.exec(sts.details[0] ?? '')?.[1]?.split(', ') : undefined;
+    const enforce =
+      sts.status === 'pass' ? /mx ([^,]+(?:, [^,]+)*)$/.exec(sts.details[0] ?? '')?.[1]?.split(', ') : undefined;
     for (const h of report.hosts) {
       for (const a of h.addresses) {
         const { options } = sessionOptions(h.exchange, flags);
         options.candidates = [{ host: h.exchange, address: a.address }];
-        targets.push({ label: `${h.exchange} (${a.address})`, options, mx: true, domain, mtaStsEnforce: !!enforce?.some((p) => mxMatches(p, h.exchange)) });
+        targets.push({
+          label: `${h.exchange} (${a.address})`,
+          options,
+          mx: true,
+          domain,
+          mtaStsEnforce: !!enforce?.some((p) => mxMatches(p, h.exchange)),
+        });
       }
     }
   }
@@ -122,7 +143,8 @@ async function probeTargets(specs: string[], flags: ProbeFlags): Promise<Planned
 
 /** ora only where a person watches: a terminal with a size, not CI, not a dumb terminal. */
 async function progress(total: number) {
-  const tty = process.stderr.isTTY && (process.stderr.columns ?? 0) > 0 && !process.env.CI && process.env.TERM !== 'dumb';
+  const tty =
+    process.stderr.isTTY && (process.stderr.columns ?? 0) > 0 && !process.env.CI && process.env.TERM !== 'dumb';
   if (!tty) return undefined;
   const { default: ora } = await import('ora');
   const spinner = ora({ text: `probing 0/${total}`, stream: process.stderr, discardStdin: false }).start();

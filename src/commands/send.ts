@@ -55,24 +55,28 @@ export interface SendFlags extends Flags, AuthFlags, ResolverFlags, DkimFlags {
 // The steps are declared with the option (src/options/commands.ts); checked here again for callers that skip the CLI.
 type Step = (typeof QUIT_AFTER)[number];
 
-
 /** Everything checked and read before connecting: bad input never reaches a server. */
-async function prepare(flags: SendFlags): Promise<{ spec: MessageSpec; envelope: Envelope; quitAfter: Step | undefined; dkim: DkimSignOptions | undefined }> {
+async function prepare(
+  flags: SendFlags,
+): Promise<{ spec: MessageSpec; envelope: Envelope; quitAfter: Step | undefined; dkim: DkimSignOptions | undefined }> {
   const from = parseAddress(flags.from ?? `${userInfo().username}@${hostname()}`, '--from', true);
   const to = parseAddressList(flags.to, '--to');
   const cc = parseAddressList(flags.cc, '--cc');
   const bcc = parseAddressList(flags.bcc, '--bcc');
   if (!to.length && !cc.length && !bcc.length) throw usageError('give at least one recipient with --to, --cc or --bcc');
   const quitAfter = flags.quitAfter as Step | undefined;
-  if (quitAfter !== undefined && !QUIT_AFTER.includes(quitAfter)) throw usageError(`--quit-after must be one of ${QUIT_AFTER.join(', ')}`);
+  if (quitAfter !== undefined && !QUIT_AFTER.includes(quitAfter))
+    throw usageError(`--quit-after must be one of ${QUIT_AFTER.join(', ')}`);
   const notify = flags.dsnNotify?.toUpperCase();
-  if (notify !== undefined && !/^(NEVER|(SUCCESS|FAILURE|DELAY)(,(SUCCESS|FAILURE|DELAY))*)$/.test(notify)) throw usageError('--dsn-notify takes NEVER or a list of SUCCESS, FAILURE, DELAY');
+  if (notify !== undefined && !/^(NEVER|(SUCCESS|FAILURE|DELAY)(,(SUCCESS|FAILURE|DELAY))*)$/.test(notify))
+    throw usageError('--dsn-notify takes NEVER or a list of SUCCESS, FAILURE, DELAY');
   const ret = flags.dsnRet?.toUpperCase();
   if (ret !== undefined && ret !== 'FULL' && ret !== 'HDRS') throw usageError('--dsn-ret takes FULL or HDRS');
   // Values that become header lines are wire values too: a CR or LF would add headers.
   if (flags.subject !== undefined) assertSingleLine(flags.subject, '--subject');
   for (const a of flags.attach ?? []) assertSingleLine(a, '--attach');
-  if (flags.envid !== undefined && !/^[!-~]{1,100}$/.test(flags.envid)) throw usageError('--envid must be 1 to 100 printable ASCII characters without spaces');
+  if (flags.envid !== undefined && !/^[!-~]{1,100}$/.test(flags.envid))
+    throw usageError('--envid must be 1 to 100 printable ASCII characters without spaces');
   for (const h of flags.header ?? []) parseHeader(h);
   const dkim = dkimOptions(flags);
   if ([flags.body !== undefined, flags.bodyFile !== undefined, flags.data !== undefined].filter(Boolean).length > 1) {
@@ -84,16 +88,40 @@ async function prepare(flags: SendFlags): Promise<{ spec: MessageSpec; envelope:
     cc,
     subject: flags.subject ?? `smtpkit test ${new Date().toISOString()}`,
     headers: flags.header ?? [],
-    body: flags.body === '-' ? (await readStdin()).toString('utf8') : flags.body !== undefined && swaksFile(flags.body) ? readText(swaksFile(flags.body)!, '--body') : flags.bodyFile !== undefined ? readText(flags.bodyFile, '--body-file') : (flags.body ?? 'This is a test message sent by smtpkit.\n'),
+    body:
+      flags.body === '-'
+        ? (await readStdin()).toString('utf8')
+        : flags.body !== undefined && swaksFile(flags.body)
+          ? readText(swaksFile(flags.body)!, '--body')
+          : flags.bodyFile !== undefined
+            ? readText(flags.bodyFile, '--body-file')
+            : (flags.body ?? 'This is a test message sent by smtpkit.\n'),
     html: !!flags.html,
     attachments: (flags.attach ?? []).map((path) => sized(swaksFile(path) ?? path, '--attach')),
     // Standard input is streamed, never held whole: its size is unknown, so no SIZE= is declared.
-    raw: flags.data === undefined ? undefined : flags.data === '-' ? { path: undefined, data: undefined, size: undefined, stream: process.stdin as AsyncIterable<Buffer> } : sized(swaksFile(flags.data) ?? flags.data, '--data'),
+    raw:
+      flags.data === undefined
+        ? undefined
+        : flags.data === '-'
+          ? { path: undefined, data: undefined, size: undefined, stream: process.stdin as AsyncIterable<Buffer> }
+          : sized(swaksFile(flags.data) ?? flags.data, '--data'),
   };
   if (spec.raw && (spec.attachments.length || flags.html || flags.subject || spec.headers.length)) {
     throw usageError('--data sends a complete message as it is: it excludes --subject, --header, --html and --attach');
   }
-  return { spec, envelope: { from, recipients: [...to, ...cc, ...bcc], notify, ret, envid: flags.envid, requiretls: !!flags.requiretls }, quitAfter, dkim };
+  return {
+    spec,
+    envelope: {
+      from,
+      recipients: [...to, ...cc, ...bcc],
+      notify,
+      ret,
+      envid: flags.envid,
+      requiretls: !!flags.requiretls,
+    },
+    quitAfter,
+    dkim,
+  };
 }
 
 /**
@@ -105,7 +133,8 @@ const swaksFile = (value: string) => (value.length > 1 && value.startsWith('@') 
 /** `smtpkit send`: one message, with everything the server offers that the user asked for. */
 export async function send(spec: string | undefined, flags: SendFlags): Promise<number> {
   if (flags.dryRun) return dryRun(flags);
-  if ([flags.count, flags.concurrency, flags.perConnection, flags.rate].some((v) => v !== undefined)) return loadMode(spec, flags);
+  if ([flags.count, flags.concurrency, flags.perConnection, flags.rate].some((v) => v !== undefined))
+    return loadMode(spec, flags);
   // No server: deliver to the recipients' domain through its MX hosts.
   let mxDomain: string | undefined;
   try {
@@ -118,11 +147,17 @@ export async function send(spec: string | undefined, flags: SendFlags): Promise<
     const { spec: message, envelope, quitAfter, dkim } = await prepare(flags);
     if (dkim?.key.warning) session.emit({ type: 'warning', message: dkim.key.warning });
     const targets = mxDomain || flags.dane ? await import('../flows/mx-targets.js') : undefined;
-    const resolver = mxDomain ? await targets!.useMx(session, mxDomain, flags) : flags.dane ? (await import('../dns/resolver.js')).Resolver.fromFlags(flags, session.options.tls.ca) : undefined;
+    const resolver = mxDomain
+      ? await targets!.useMx(session, mxDomain, flags)
+      : flags.dane
+        ? (await import('../dns/resolver.js')).Resolver.fromFlags(flags, session.options.tls.ca)
+        : undefined;
     // DANE judges the certificate inside the handshake, so it is installed before connecting.
     if (flags.dane && resolver) targets!.installDane(session, resolver);
     const wantsAuth = flags.auth || flags.user !== undefined;
-    const plan: AuthPlan | undefined = wantsAuth ? planAuth(flags, (m) => session.emit({ type: 'warning', message: m })) : undefined;
+    const plan: AuthPlan | undefined = wantsAuth
+      ? planAuth(flags, (m) => session.emit({ type: 'warning', message: m }))
+      : undefined;
     const stop = (step: Step) => quitAfter === step;
     const stopped = (step: Step) => `stopped after ${step} as asked (--quit-after ${step}); nothing was delivered`;
 
@@ -136,19 +171,44 @@ export async function send(spec: string | undefined, flags: SendFlags): Promise<
     // DKIM signs the final form (after the 8BITMIME choice), as it will travel.
     const built = buildMessage(message, hasExtension(session.capabilities!, '8BITMIME'));
     const outgoing = dkim ? await dkimSign(built, dkim) : built;
-    if (dkim) details.dkim = { domain: /\bd=([^;\s]+)/.exec(outgoing.headerLines[0] ?? '')?.[1], selector: dkim.selector, algorithm: dkim.key.algorithm, keyBits: dkim.key.bits, canonicalization: `${dkim.canon.header}/${dkim.canon.body}` };
+    if (dkim)
+      details.dkim = {
+        domain: /\bd=([^;\s]+)/.exec(outgoing.headerLines[0] ?? '')?.[1],
+        selector: dkim.selector,
+        algorithm: dkim.key.algorithm,
+        keyBits: dkim.key.bits,
+        canonicalization: `${dkim.canon.header}/${dkim.canon.body}`,
+      };
     details.size = outgoing.size;
     const stopAfter = quitAfter === 'mail' || quitAfter === 'rcpt' || quitAfter === 'data' ? quitAfter : undefined;
-    const result = await mailTransaction(session, envelope, outgoing, { pipelining: flags.pipelining !== false, bdat: !!flags.bdat, strict: !!flags.strict, stopAfter, source: flags.data === undefined ? undefined : flags.data === '-' ? 'standard input' : flags.data, onLineEndings: (e) => (details.lineEndings = e) });
-    details.recipients = result.recipients.map(({ address, accepted, reply }) => ({ address, accepted, code: reply.code, enhanced: reply.enhanced, text: replyText(reply) }));
-    if (result.stopped === 'data' && !session.isOpen) return `${stopped('data')} (connection closed after the 354 so no message is taken)`;
+    const result = await mailTransaction(session, envelope, outgoing, {
+      pipelining: flags.pipelining !== false,
+      bdat: !!flags.bdat,
+      strict: !!flags.strict,
+      stopAfter,
+      source: flags.data === undefined ? undefined : flags.data === '-' ? 'standard input' : flags.data,
+      onLineEndings: (e) => (details.lineEndings = e),
+    });
+    details.recipients = result.recipients.map(({ address, accepted, reply }) => ({
+      address,
+      accepted,
+      code: reply.code,
+      enhanced: reply.enhanced,
+      text: replyText(reply),
+    }));
+    if (result.stopped === 'data' && !session.isOpen)
+      return `${stopped('data')} (connection closed after the 354 so no message is taken)`;
     if (result.stopped) return stopped(result.stopped);
     const final = result.final!;
     details.finalReply = final;
     details.queueId = result.queueId;
     const accepted = result.recipients.filter((r) => r.accepted).length;
     // A partial delivery names who did not get it: -q's one line is all a script may read.
-    const refused = result.recipients.filter((r) => !r.accepted).map((r) => `<${r.address}> ${r.reply.code}${r.reply.enhanced ? ` ${r.reply.enhanced}` : ''} ${replyText(r.reply)}`);
+    const refused = result.recipients
+      .filter((r) => !r.accepted)
+      .map(
+        (r) => `<${r.address}> ${r.reply.code}${r.reply.enhanced ? ` ${r.reply.enhanced}` : ''} ${replyText(r.reply)}`,
+      );
     return `message accepted by ${where} for ${accepted} of ${result.recipients.length} recipient(s)${result.queueId ? `, queue id ${result.queueId}` : ''}: ${final.code} ${replyText(final)}${refused.length ? `; refused: ${refused.join('; ')}` : ''}`;
   });
 }
@@ -158,7 +218,10 @@ function recipientDomain(flags: SendFlags): string {
   const all = splitAddressList([...(flags.to ?? []), ...(flags.cc ?? []), ...(flags.bcc ?? [])]);
   const domains = new Set(all.map((a) => (/@([^@>\s]+)>?\s*$/.exec(a)?.[1] ?? '').toLowerCase()));
   if (!all.length) throw usageError('give at least one recipient with --to, --cc or --bcc');
-  if (domains.size !== 1 || domains.has('')) throw usageError('without a server, all recipients must be in one domain: smtpkit delivers through that domain’s MX hosts (or give a server)');
+  if (domains.size !== 1 || domains.has(''))
+    throw usageError(
+      'without a server, all recipients must be in one domain: smtpkit delivers through that domain’s MX hosts (or give a server)',
+    );
   return [...domains][0]!;
 }
 
@@ -179,15 +242,25 @@ async function loadMode(spec: string | undefined, flags: SendFlags): Promise<num
     // connection), in each worker thread: standard input can be read only once and a stream
     // cannot cross into a thread, so `--data -` is read here into memory, where its encoded
     // form would be held anyway.
-    const message = prepared.spec.raw?.stream ? { ...prepared.spec, raw: await inMemory(prepared.spec.raw.stream) } : prepared.spec;
+    const message = prepared.spec.raw?.stream
+      ? { ...prepared.spec, raw: await inMemory(prepared.spec.raw.stream) }
+      : prepared.spec;
     // -q and --json print their one line or document and nothing else.
     const warn = flags.quiet || flags.json ? () => {} : (m: string) => output.stderr.write(`!!! ${printable(m)}\n`);
-    if (dkim?.key.warning && !flags.quiet && !flags.json) output.stderr.write(`smtpkit: warning: ${printable(dkim.key.warning)}\n`);
+    if (dkim?.key.warning && !flags.quiet && !flags.json)
+      output.stderr.write(`smtpkit: warning: ${printable(dkim.key.warning)}\n`);
     const { options } = sessionOptions(spec, flags);
     const auth = flags.auth || flags.user !== undefined ? planAuth(flags, warn) : undefined;
     // Many sessions share one login: ask once, before the first connection.
     await auth?.secret();
-    return await runLoad(options, message, envelope, settings, { starttls, auth, dkim, json: !!flags.json, quiet: !!flags.quiet, color: flags.color });
+    return await runLoad(options, message, envelope, settings, {
+      starttls,
+      auth,
+      dkim,
+      json: !!flags.json,
+      quiet: !!flags.quiet,
+      color: flags.color,
+    });
   } catch (err) {
     return bareFailure(flags, err, output);
   }
@@ -213,19 +286,41 @@ async function dryRun(flags: SendFlags): Promise<number> {
     const built = buildMessage(spec, false);
     const message = dkim ? await dkimSign(built, dkim) : built;
     const dsn = !!(envelope.notify || envelope.ret || envelope.envid);
-    const mailLine = mail(envelope.from.address, { size: message.size, smtputf8: message.utf8 || undefined, requiretls: envelope.requiretls, ...(dsn ? { ret: envelope.ret, envid: envelope.envid } : {}) });
+    const mailLine = mail(envelope.from.address, {
+      size: message.size,
+      smtputf8: message.utf8 || undefined,
+      requiretls: envelope.requiretls,
+      ...(dsn ? { ret: envelope.ret, envid: envelope.envid } : {}),
+    });
     const bcc = new Set(parseAddressList(flags.bcc, '--bcc').map((a) => a.address));
-    const rcpts = envelope.recipients.map((r) => ({ address: r.address, line: rcpt(r.address, envelope.notify ? { notify: envelope.notify, orcpt: r.address } : {}), bcc: bcc.has(r.address) }));
+    const rcpts = envelope.recipients.map((r) => ({
+      address: r.address,
+      line: rcpt(r.address, envelope.notify ? { notify: envelope.notify, orcpt: r.address } : {}),
+      bcc: bcc.has(r.address),
+    }));
     // As it would go on the wire (CRLF line ends only), without the dot-stuffing that is not part of it.
     const encoder = new DataEncoder(false);
     if (flags.json) {
       const chunks: Buffer[] = [];
       for await (const chunk of encoded(message, encoder)) chunks.push(chunk);
       const outcome = { ok: true, exitCode: 0, message: 'dry run: nothing was sent' };
-      output.stdout.write(jsonDocument('send', null, outcome, { dryRun: true, envelope: { mail: mailLine, from: envelope.from.address, recipients: rcpts }, size: message.size, message: Buffer.concat(chunks).toString('utf8'), lineEndings: encoder.lineEndings }));
+      output.stdout.write(
+        jsonDocument('send', null, outcome, {
+          dryRun: true,
+          envelope: { mail: mailLine, from: envelope.from.address, recipients: rcpts },
+          size: message.size,
+          message: Buffer.concat(chunks).toString('utf8'),
+          lineEndings: encoder.lineEndings,
+        }),
+      );
       return 0;
     }
-    const lines = ['=== Envelope (dry run: nothing is sent; parameters as a server offering every extension would get them)', ` -> ${mailLine}`, ...rcpts.map((r) => ` -> ${r.line}${r.bcc ? '   (Bcc: in the envelope only)' : ''}`), `=== Message (${message.size === undefined ? 'size unknown: read from standard input' : `${message.size} bytes`})`];
+    const lines = [
+      '=== Envelope (dry run: nothing is sent; parameters as a server offering every extension would get them)',
+      ` -> ${mailLine}`,
+      ...rcpts.map((r) => ` -> ${r.line}${r.bcc ? '   (Bcc: in the envelope only)' : ''}`),
+      `=== Message (${message.size === undefined ? 'size unknown: read from standard input' : `${message.size} bytes`})`,
+    ];
     // The envelope on standard error, the message alone on standard output: `> msg.eml` keeps a clean message.
     output.stderr.write(`${lines.map(printable).join('\n')}\n`);
     for await (const chunk of encoded(message, encoder)) output.data.write(chunk);
@@ -233,7 +328,11 @@ async function dryRun(flags: SendFlags): Promise<number> {
     if (note) output.stderr.write(`smtpkit: warning: ${printable(note)}\n`);
     return 0;
   } catch (err) {
-    return bareFailure(flags, err instanceof SmtpkitError ? err : new SmtpkitError('usage', (err as Error).message), output);
+    return bareFailure(
+      flags,
+      err instanceof SmtpkitError ? err : new SmtpkitError('usage', (err as Error).message),
+      output,
+    );
   }
 }
 
@@ -241,7 +340,11 @@ async function dryRun(flags: SendFlags): Promise<number> {
 const LOAD_STDIN_LIMIT = 256 * 1024 * 1024;
 
 async function inMemory(stream: AsyncIterable<Buffer>): Promise<{ path: undefined; data: Buffer; size: number }> {
-  const data = await readStdin(stream, LOAD_STDIN_LIMIT, `load mode with --data - takes at most ${LOAD_STDIN_LIMIT / 1024 / 1024} MiB from standard input (the message is held in memory and sent many times)`);
+  const data = await readStdin(
+    stream,
+    LOAD_STDIN_LIMIT,
+    `load mode with --data - takes at most ${LOAD_STDIN_LIMIT / 1024 / 1024} MiB from standard input (the message is held in memory and sent many times)`,
+  );
   return { path: undefined, data, size: data.length };
 }
 
@@ -249,7 +352,11 @@ async function inMemory(stream: AsyncIterable<Buffer>): Promise<{ path: undefine
  * Standard input held in memory, so bounded: `--body -` (the body is encoded as a whole; a
  * whole message of any size streams with `--data -` instead) and load mode's `--data -`.
  */
-async function readStdin(stream: AsyncIterable<Buffer> = process.stdin as AsyncIterable<Buffer>, limit = OPTION_FILE_LIMIT, tooBig = `--body - takes at most ${OPTION_FILE_LIMIT / 1024 / 1024} MiB from standard input; stream a whole message with --data -, or send a large file with --attach`): Promise<Buffer> {
+async function readStdin(
+  stream: AsyncIterable<Buffer> = process.stdin as AsyncIterable<Buffer>,
+  limit = OPTION_FILE_LIMIT,
+  tooBig = `--body - takes at most ${OPTION_FILE_LIMIT / 1024 / 1024} MiB from standard input; stream a whole message with --data -, or send a large file with --attach`,
+): Promise<Buffer> {
   const parts: Buffer[] = [];
   let total = 0;
   for await (const chunk of stream) {
@@ -274,7 +381,9 @@ function sized(path: string, option: string): { path: string; size: number; data
     const data = readFileSync(path);
     return { path, size: data.length, data };
   } catch (err) {
-    throw usageError(`${option}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw usageError(
+      `${option}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
 }
 
@@ -285,7 +394,9 @@ function fileSize(path: string, option: string): number {
     return st.size;
   } catch (err) {
     if (err instanceof SmtpkitError) throw err;
-    throw usageError(`${option}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw usageError(
+      `${option}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
 }
 

@@ -12,7 +12,14 @@ import { MessageStore, STORE_DEFAULTS } from '../sink/store.js';
 import { parseListen } from '../util/listen-address.js';
 import { formatTarget, parsePort } from '../protocol/target.js';
 import { BARE_NEWLINE, type BareNewline } from '../sink/line-ends.js';
-import { Sink, SINK_DEFAULTS, type DropPoint, type SaveFailure, type SinkMessage, type SinkOptions } from '../sink/server.js';
+import {
+  Sink,
+  SINK_DEFAULTS,
+  type DropPoint,
+  type SaveFailure,
+  type SinkMessage,
+  type SinkOptions,
+} from '../sink/server.js';
 import { readOption } from '../flows/options.js';
 import { processOutput } from '../render/output.js';
 import { failureOutcome } from '../flows/run.js';
@@ -51,14 +58,17 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 /** Everything the sink needs, checked before it listens. */
 export function sinkOptions(flags: SinkFlags, transcript: boolean): SinkOptions {
   const host = flags.host ?? '127.0.0.1';
-  if (!LOOPBACK.test(host) && !flags.allowRemote) throw usageError(`--host ${host} is not a loopback address: a test sink open to the network needs --allow-remote`);
-  if (host !== 'localhost' && !isIP(host)) throw usageError(`--host must be an IP address (or localhost), not ${JSON.stringify(host)}`);
+  if (!LOOPBACK.test(host) && !flags.allowRemote)
+    throw usageError(`--host ${host} is not a loopback address: a test sink open to the network needs --allow-remote`);
+  if (host !== 'localhost' && !isIP(host))
+    throw usageError(`--host must be an IP address (or localhost), not ${JSON.stringify(host)}`);
   const auth = flags.auth === undefined ? undefined : /^([^:]+):(.+)$/.exec(flags.auth);
   if (flags.auth !== undefined && !auth) throw usageError('--auth takes user:password');
   const rate = flags.tempfailRate === undefined ? 0 : Number(flags.tempfailRate);
   if (!(rate >= 0 && rate <= 1)) throw usageError('--tempfail-rate takes a number from 0 to 1 (0.1 = one in ten)');
   const drop = flags.dropAfter as DropPoint | undefined;
-  if (drop !== undefined && !['connect', 'ehlo', 'mail', 'rcpt', 'data'].includes(drop)) throw usageError('--drop-after takes connect, ehlo, mail, rcpt or data');
+  if (drop !== undefined && !['connect', 'ehlo', 'mail', 'rcpt', 'data'].includes(drop))
+    throw usageError('--drop-after takes connect, ehlo, mail, rcpt or data');
   let rejectRcpt: RegExp | undefined;
   try {
     rejectRcpt = flags.rejectRcpt ? new RegExp(flags.rejectRcpt, 'i') : undefined;
@@ -68,8 +78,10 @@ export function sinkOptions(flags: SinkFlags, transcript: boolean): SinkOptions 
   const maxSize = flags.maxSize === undefined ? SINK_DEFAULTS.maxSize : Number(flags.maxSize);
   if (!Number.isSafeInteger(maxSize) || maxSize < 1) throw usageError('--max-size takes a number of bytes');
   const maxSessions = flags.maxSessions === undefined ? SINK_DEFAULTS.maxSessions : Number(flags.maxSessions);
-  if (!Number.isSafeInteger(maxSessions) || maxSessions < 1) throw usageError('--max-sessions takes a whole number, 1 or more');
-  const idleTimeoutMs = flags.idleTimeout === undefined ? SINK_DEFAULTS.idleTimeoutMs : parseDuration(flags.idleTimeout, '--idle-timeout');
+  if (!Number.isSafeInteger(maxSessions) || maxSessions < 1)
+    throw usageError('--max-sessions takes a whole number, 1 or more');
+  const idleTimeoutMs =
+    flags.idleTimeout === undefined ? SINK_DEFAULTS.idleTimeoutMs : parseDuration(flags.idleTimeout, '--idle-timeout');
   const minRate = parseMinRate(flags.minRate);
   const bareNewline = (flags.bareNewline ?? SINK_DEFAULTS.bareNewline) as BareNewline;
   if (!BARE_NEWLINE.includes(bareNewline)) throw usageError(`--bare-newline takes ${BARE_NEWLINE.join(', ')}`);
@@ -79,7 +91,12 @@ export function sinkOptions(flags: SinkFlags, transcript: boolean): SinkOptions 
     host: host === 'localhost' ? '127.0.0.1' : host,
     port: flags.port === undefined ? 2525 : flags.port === '0' ? 0 : parsePort(flags.port),
     name: flags.name ?? 'sink.localhost',
-    tls: wantsTls ? usableCertificate(flags.cert ? readOption(flags.cert, '--cert') : LOCALHOST_CERT, flags.key ? readOption(flags.key, '--key') : LOCALHOST_KEY) : undefined,
+    tls: wantsTls
+      ? usableCertificate(
+          flags.cert ? readOption(flags.cert, '--cert') : LOCALHOST_CERT,
+          flags.key ? readOption(flags.key, '--key') : LOCALHOST_KEY,
+        )
+      : undefined,
     auth: auth ? { user: auth[1]!, pass: auth[2]! } : undefined,
     maxSize,
     rejectRcpt,
@@ -104,26 +121,46 @@ export function sinkOptions(flags: SinkFlags, transcript: boolean): SinkOptions 
 function parseMinRate(text: string | undefined): { minRate: number; minRateWindowMs: number } {
   if (text === undefined) return { minRate: SINK_DEFAULTS.minRate, minRateWindowMs: SINK_DEFAULTS.minRateWindowMs };
   const m = /^\s*(\d+)\s*(?:\/(.+))?$/.exec(text);
-  if (!m) throw usageError(`--min-rate takes bytes per second, optionally over a window: 100, 100/30s (0 turns it off), not ${JSON.stringify(text)}`);
-  return { minRate: Number(m[1]), minRateWindowMs: m[2] === undefined ? SINK_DEFAULTS.minRateWindowMs : parseDuration(m[2], '--min-rate window') };
+  if (!m)
+    throw usageError(
+      `--min-rate takes bytes per second, optionally over a window: 100, 100/30s (0 turns it off), not ${JSON.stringify(text)}`,
+    );
+  return {
+    minRate: Number(m[1]),
+    minRateWindowMs: m[2] === undefined ? SINK_DEFAULTS.minRateWindowMs : parseDuration(m[2], '--min-rate window'),
+  };
 }
 
 /** --http, --http-token, --max-messages: where the API listens and what it keeps. */
-export function httpApiOptions(flags: SinkFlags): { host: string; port: number; token: string | undefined; maxMessages: number } | undefined {
+export function httpApiOptions(
+  flags: SinkFlags,
+): { host: string; port: number; token: string | undefined; maxMessages: number } | undefined {
   if (flags.http === undefined) {
-    if (flags.httpToken !== undefined || flags.maxMessages !== undefined) throw usageError(`${flags.httpToken !== undefined ? '--http-token' : '--max-messages'} goes with --http`);
+    if (flags.httpToken !== undefined || flags.maxMessages !== undefined)
+      throw usageError(`${flags.httpToken !== undefined ? '--http-token' : '--max-messages'} goes with --http`);
     return undefined;
   }
   const { host, port } = parseListen(flags.http, '--http', 8025);
-  if (host !== 'localhost' && !isIP(host)) throw usageError(`--http must name an IP address (or localhost), not ${JSON.stringify(host)}`);
+  if (host !== 'localhost' && !isIP(host))
+    throw usageError(`--http must name an IP address (or localhost), not ${JSON.stringify(host)}`);
   const token = flags.httpToken;
-  if (token !== undefined && !/^[\x21-\x7e]{16,512}$/.test(token)) throw usageError('--http-token takes 16 to 512 visible ASCII characters (no spaces), e.g. from `openssl rand -hex 24`');
+  if (token !== undefined && !/^[\x21-\x7e]{16,512}$/.test(token))
+    throw usageError(
+      '--http-token takes 16 to 512 visible ASCII characters (no spaces), e.g. from `openssl rand -hex 24`',
+    );
   if (!LOOPBACK.test(host)) {
-    if (!flags.allowRemote) throw usageError(`--http ${host} is not a loopback address: an API open to the network needs --allow-remote and --http-token`);
-    if (token === undefined) throw usageError(`--http ${host} with --allow-remote needs --http-token: anyone who reaches the API could read every message`);
+    if (!flags.allowRemote)
+      throw usageError(
+        `--http ${host} is not a loopback address: an API open to the network needs --allow-remote and --http-token`,
+      );
+    if (token === undefined)
+      throw usageError(
+        `--http ${host} with --allow-remote needs --http-token: anyone who reaches the API could read every message`,
+      );
   }
   const maxMessages = flags.maxMessages === undefined ? STORE_DEFAULTS.maxMessages : Number(flags.maxMessages);
-  if (!Number.isSafeInteger(maxMessages) || maxMessages < 1 || maxMessages > 1_000_000) throw usageError('--max-messages takes a whole number from 1 to 1000000');
+  if (!Number.isSafeInteger(maxMessages) || maxMessages < 1 || maxMessages > 1_000_000)
+    throw usageError('--max-messages takes a whole number from 1 to 1000000');
   return { host: host === 'localhost' ? '127.0.0.1' : host, port, token, maxMessages };
 }
 
@@ -139,7 +176,11 @@ export async function sink(flags: SinkFlags): Promise<number> {
   const output = await processOutput(flags);
   const c = output.paint;
   const transcript = !flags.json && !flags.quiet;
-  const log = new SinkLog(output.stdout, output.stderr, c, { json: !!flags.json, transcript, bareNewline: flags.bareNewline ?? SINK_DEFAULTS.bareNewline });
+  const log = new SinkLog(output.stdout, output.stderr, c, {
+    json: !!flags.json,
+    transcript,
+    bareNewline: flags.bareNewline ?? SINK_DEFAULTS.bareNewline,
+  });
   // Catch Ctrl-C before announcing the port: a signal that comes in between would kill us.
   let interrupted: () => void = () => {};
   const signalled = new Promise<void>((resolve) => (interrupted = resolve));
@@ -152,7 +193,8 @@ export async function sink(flags: SinkFlags): Promise<number> {
     const options = sinkOptions(flags, transcript);
     const httpApi = httpApiOptions(flags);
     stopAfter = flags.count === undefined ? undefined : Number(flags.count);
-    if (stopAfter !== undefined && !(Number.isInteger(stopAfter) && stopAfter > 0)) throw usageError('--count takes a whole number');
+    if (stopAfter !== undefined && !(Number.isInteger(stopAfter) && stopAfter > 0))
+      throw usageError('--count takes a whole number');
     if (options.saveDir) makeSaveDir(options.saveDir);
     server = new Sink(options);
     // What an earlier run saved is read back before the first new message can come.
@@ -160,15 +202,24 @@ export async function sink(flags: SinkFlags): Promise<number> {
     const restored = store && options.saveDir ? await store.restore(options.saveDir) : 0;
     store?.attach(server);
     const port = await server.listen().catch((err: NodeJS.ErrnoException) => {
-      throw usageError(`cannot listen on ${options.host}:${options.port}: ${err.code === 'EADDRINUSE' ? 'the port is taken by another program' : err.message}`);
+      throw usageError(
+        `cannot listen on ${options.host}:${options.port}: ${err.code === 'EADDRINUSE' ? 'the port is taken by another program' : err.message}`,
+      );
     });
-    const features = [options.tls ? `STARTTLS (${flags.cert ? flags.cert : 'built-in localhost certificate, for local testing only'})` : 'no TLS', options.auth ? `AUTH for ${options.auth.user}` : 'no AUTH'];
+    const features = [
+      options.tls
+        ? `STARTTLS (${flags.cert ? flags.cert : 'built-in localhost certificate, for local testing only'})`
+        : 'no TLS',
+      options.auth ? `AUTH for ${options.auth.user}` : 'no AUTH',
+    ];
     log.listening(`${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`, features);
     if (httpApi && store) {
       api = createSinkApi(server, store, { token: httpApi.token });
       const bound = await listenHttp(api, httpApi.host, httpApi.port).catch(async (err: NodeJS.ErrnoException) => {
         await server.close();
-        throw usageError(`cannot listen on ${formatTarget(httpApi.host, httpApi.port)} for --http: ${err.code === 'EADDRINUSE' ? 'the port is taken by another program' : err.message}`);
+        throw usageError(
+          `cannot listen on ${formatTarget(httpApi.host, httpApi.port)} for --http: ${err.code === 'EADDRINUSE' ? 'the port is taken by another program' : err.message}`,
+        );
       });
       log.httpListening(`http://${formatTarget(httpApi.host, bound)}`, httpApi.token !== undefined, restored);
     }
@@ -207,7 +258,9 @@ function makeSaveDir(dir: string): void {
     mkdirSync(dir, { recursive: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw usageError(`--save: cannot make the directory ${dir}: ${code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way' : (code ?? (err as Error).message)}`);
+    throw usageError(
+      `--save: cannot make the directory ${dir}: ${code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way' : (code ?? (err as Error).message)}`,
+    );
   }
 }
 

@@ -33,18 +33,36 @@ export async function spf(domainArg: string, flags: SpfFlags): Promise<number> {
     subject = subjectOf(domainArg, flags);
     const ca = flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined;
     const dns = resolverPort(Resolver.fromFlags(flags, ca));
-    verdict = await checkHost(dns, { ip: subject.ip, domain: subject.domain, sender: subject.sender, helo: subject.helo });
+    verdict = await checkHost(dns, {
+      ip: subject.ip,
+      domain: subject.domain,
+      sender: subject.sender,
+      helo: subject.helo,
+    });
     // Any computed result is data (exit 0); only a temperror because no DNS server answered at all is exit 3.
     const unasked = verdict.result === 'temperror' && verdict.dnsUnreachable;
     const message = `SPF ${verdict.result} for ${subject.ip} sending as ${subject.domain}${unasked ? ': no DNS server answered' : ''}`;
-    outcome = unasked ? { ok: false, exitCode: ExitCode.dns, message, errorClass: 'dns' } : { ok: true, exitCode: ExitCode.ok, message };
+    outcome = unasked
+      ? { ok: false, exitCode: ExitCode.dns, message, errorClass: 'dns' }
+      : { ok: true, exitCode: ExitCode.ok, message };
   } catch (err) {
     outcome = failureOutcome(err);
   }
   outcome = classified(outcome);
   const output = await processOutput(flags);
   if (flags.json) {
-    const spfResult = verdict && subject ? { ...subject, result: verdict.result, reason: verdict.reason, explanation: verdict.explanation ?? null, lookups: verdict.lookups, voidLookups: verdict.voidLookups, trace: verdict.trace } : null;
+    const spfResult =
+      verdict && subject
+        ? {
+            ...subject,
+            result: verdict.result,
+            reason: verdict.reason,
+            explanation: verdict.explanation ?? null,
+            lookups: verdict.lookups,
+            voidLookups: verdict.voidLookups,
+            trace: verdict.trace,
+          }
+        : null;
     output.stdout.write(jsonDocument('spf', domainArg, outcome, { startedAt, result: { spf: spfResult } }));
   } else if (flags.quiet || outcome.errorClass === 'usage') {
     writeBareFailure(output, 'spf', outcome, flags);
@@ -68,10 +86,24 @@ function subjectOf(domainArg: string, flags: SpfFlags): SpfSubject {
   if (!ip) throw usageError(`--ip ${JSON.stringify(flags.ip)} is not an IPv4 or IPv6 address`);
   const mapped = ip.family === 4 && flags.ip.includes(':') ? { mappedFrom: flags.ip.trim() } : {};
   const helo = flags.helo === undefined ? undefined : assertSingleLine(flags.helo.trim(), '--helo');
-  if (helo !== undefined && (!helo || /\s/.test(helo))) throw usageError(`--helo must be one word (a host name), got ${JSON.stringify(flags.helo)}`);
-  const raw = flags.sender === undefined ? `postmaster@${domain}` : assertSingleLine(flags.sender.trim(), '--sender').replace(/^<(.*)>$/, '$1');
+  if (helo !== undefined && (!helo || /\s/.test(helo)))
+    throw usageError(`--helo must be one word (a host name), got ${JSON.stringify(flags.helo)}`);
+  const raw =
+    flags.sender === undefined
+      ? `postmaster@${domain}`
+      : assertSingleLine(flags.sender.trim(), '--sender').replace(/^<(.*)>$/, '$1');
   if (!raw) return { domain, ip: ip.text, ...mapped, sender: `postmaster@${helo ?? domain}`, helo, identity: 'helo' };
-  if (!raw.includes('@') || /\s/.test(raw)) throw usageError(`--sender ${JSON.stringify(flags.sender)}: give the MAIL FROM address (local@domain), or '<>' for the null sender`);
+  if (!raw.includes('@') || /\s/.test(raw))
+    throw usageError(
+      `--sender ${JSON.stringify(flags.sender)}: give the MAIL FROM address (local@domain), or '<>' for the null sender`,
+    );
   // §4.3: a sender with no local part is postmaster at its domain.
-  return { domain, ip: ip.text, ...mapped, sender: raw.startsWith('@') ? `postmaster${raw}` : raw, helo, identity: 'mfrom' };
+  return {
+    domain,
+    ip: ip.text,
+    ...mapped,
+    sender: raw.startsWith('@') ? `postmaster${raw}` : raw,
+    helo,
+    identity: 'mfrom',
+  };
 }

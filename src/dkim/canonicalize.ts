@@ -14,7 +14,10 @@ const SPACE = Buffer.from(' ');
 export function canonHeader(raw: string, canon: Canon): string {
   if (canon === 'simple') return `${raw}\r\n`;
   const colon = raw.indexOf(':');
-  const name = raw.slice(0, colon).replace(/[ \t]+$/, '').toLowerCase();
+  const name = raw
+    .slice(0, colon)
+    .replace(/[ \t]+$/, '')
+    .toLowerCase();
   const value = raw
     .slice(colon + 1)
     .replace(/\r?\n/g, '')

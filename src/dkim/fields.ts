@@ -26,7 +26,10 @@ export function splitHeader(block: string): HeaderField[] {
 
 /** The value of a field: unfolded, trimmed. */
 export function fieldValue(f: HeaderField): string {
-  return f.raw.slice(f.raw.indexOf(':') + 1).replace(/\r?\n/g, '').trim();
+  return f.raw
+    .slice(f.raw.indexOf(':') + 1)
+    .replace(/\r?\n/g, '')
+    .trim();
 }
 
 /**
@@ -63,7 +66,14 @@ export function parseTagList(text: string): { tags: TagList; errors: string[] } 
     const name = part.slice(0, eq).trim();
     if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) errors.push(`"${name}" is not a tag name`);
     else if (tags.has(name)) errors.push(`the tag ${name}= appears twice`);
-    else tags.set(name, part.slice(eq + 1).replace(/\r?\n/g, '').trim());
+    else
+      tags.set(
+        name,
+        part
+          .slice(eq + 1)
+          .replace(/\r?\n/g, '')
+          .trim(),
+      );
   });
   return { tags, errors };
 }
@@ -76,7 +86,11 @@ export function addressDomain(value: string): string | undefined {
   const angle = /<([^<>]*)>/.exec(value)?.[1] ?? value;
   const at = angle.lastIndexOf('@');
   if (at < 0) return undefined;
-  const d = angle.slice(at + 1).replace(/[>\s,;].*$/, '').replace(/\.$/, '').toLowerCase();
+  const d = angle
+    .slice(at + 1)
+    .replace(/[>\s,;].*$/, '')
+    .replace(/\.$/, '')
+    .toLowerCase();
   return d || undefined;
 }
 

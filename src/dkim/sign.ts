@@ -20,20 +20,37 @@ export interface DkimSignOptions {
 }
 
 /** RFC 6376 §5.4.1's recommended set; From is signed once more than it appears (oversigned) so none can be added. */
-export const DEFAULT_HEADERS = ['From', 'To', 'Cc', 'Subject', 'Date', 'Message-ID', 'MIME-Version', 'Content-Type', 'Reply-To'];
+export const DEFAULT_HEADERS = [
+  'From',
+  'To',
+  'Cc',
+  'Subject',
+  'Date',
+  'Message-ID',
+  'MIME-Version',
+  'Content-Type',
+  'Reply-To',
+];
 const MAX_HEADER = 1024 * 1024;
-const SELECTOR = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$/;
+const SELECTOR =
+  /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$/;
 
 /** A selector as typed: one or more DNS labels, nothing that could leave the name. */
 export function parseSelector(s: string): string {
-  if (!SELECTOR.test(s)) throw usageError(`--dkim-selector ${JSON.stringify(s)}: a selector is one or more DNS labels (letters, digits, "-", "_")`);
+  if (!SELECTOR.test(s))
+    throw usageError(
+      `--dkim-selector ${JSON.stringify(s)}: a selector is one or more DNS labels (letters, digits, "-", "_")`,
+    );
   return s;
 }
 
 /** c=: "header/body"; one name alone means that for the header and simple for the body (RFC 6376 §3.5). */
 export function parseCanon(text: string): { header: Canon; body: Canon } {
   const m = /^(simple|relaxed)(?:\/(simple|relaxed))?$/.exec(text.trim().toLowerCase());
-  if (!m) throw usageError(`--dkim-canon ${JSON.stringify(text)}: give relaxed/relaxed, relaxed/simple, simple/relaxed or simple/simple`);
+  if (!m)
+    throw usageError(
+      `--dkim-canon ${JSON.stringify(text)}: give relaxed/relaxed, relaxed/simple, simple/relaxed or simple/simple`,
+    );
   return { header: m[1] as Canon, body: (m[2] ?? 'simple') as Canon };
 }
 
@@ -50,7 +67,10 @@ export async function dkimSign(m: OutgoingMessage, o: DkimSignOptions, now = new
   let hashed: { head: string; bodyHash: string };
   try {
     hashed = await hashMessage(m, o.canon.body, spool?.out);
-    if (spool) await new Promise<void>((resolve, reject) => spool.out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    if (spool)
+      await new Promise<void>((resolve, reject) =>
+        spool.out.end((err?: Error | null) => (err ? reject(err) : resolve())),
+      );
   } catch (err) {
     spool?.remove();
     throw err;
@@ -58,21 +78,36 @@ export async function dkimSign(m: OutgoingMessage, o: DkimSignOptions, now = new
   const { head, bodyHash } = hashed;
   const fields = splitHeader(head);
   const from = fields.filter((f) => f.name.toLowerCase() === 'from');
-  if (from.length !== 1) throw usageError(`the message has ${from.length || 'no'} From: field${from.length > 1 ? 's' : ''}; DKIM signs exactly one (RFC 6376 §5.4)`);
+  if (from.length !== 1)
+    throw usageError(
+      `the message has ${from.length || 'no'} From: field${from.length > 1 ? 's' : ''}; DKIM signs exactly one (RFC 6376 §5.4)`,
+    );
   const domain = o.domain ?? addressDomain(fieldValue(from[0]!));
   if (!domain) throw usageError('the From: address has no domain to sign for: give --dkim-domain');
-  if (!/^[\x21-\x7e]+$/.test(domain)) throw usageError(`the From: domain is not ASCII: give --dkim-domain as its A-label (xn--...)`);
+  if (!/^[\x21-\x7e]+$/.test(domain))
+    throw usageError(`the From: domain is not ASCII: give --dkim-domain as its A-label (xn--...)`);
   const names = o.headers ?? defaultHeaderList(fields);
-  const tags = [`v=1; a=${o.key.algorithm}; c=${o.canon.header}/${o.canon.body}; d=${domain}; s=${o.selector};`, `t=${Math.floor(now.getTime() / 1000)}; h=${names.join(':')};`, `bh=${bodyHash};`, 'b='];
+  const tags = [
+    `v=1; a=${o.key.algorithm}; c=${o.canon.header}/${o.canon.body}; d=${domain}; s=${o.selector};`,
+    `t=${Math.floor(now.getTime() / 1000)}; h=${names.join(':')};`,
+    `bh=${bodyHash};`,
+    'b=',
+  ];
   const unsigned = `DKIM-Signature: ${tags.join('\r\n\t')}`;
   const data = signingInput(fields, names, unsigned, o.canon.header);
-  const signature = o.key.algorithm === 'ed25519-sha256' ? sign(null, createHash('sha256').update(data).digest(), o.key.key) : sign('sha256', data, o.key.key);
+  const signature =
+    o.key.algorithm === 'ed25519-sha256'
+      ? sign(null, createHash('sha256').update(data).digest(), o.key.key)
+      : sign('sha256', data, o.key.key);
   const field = `${unsigned}${fold(signature.toString('base64'))}\r\n`;
   const bytes = Buffer.from(field);
   return {
     ...m,
     size: m.size === undefined ? undefined : m.size + bytes.length,
-    headerLines: [...field.split('\r\n').filter(Boolean), ...(spool ? head.split(/\r?\n/).filter(Boolean) : m.headerLines)],
+    headerLines: [
+      ...field.split('\r\n').filter(Boolean),
+      ...(spool ? head.split(/\r?\n/).filter(Boolean) : m.headerLines),
+    ],
     async *chunks() {
       yield bytes;
       if (!spool) return yield* m.chunks();
@@ -88,7 +123,11 @@ export async function dkimSign(m: OutgoingMessage, o: DkimSignOptions, now = new
 function openSpool(): { path: string; out: WriteStream; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'smtpkit-dkim-'));
   const path = join(dir, randomBytes(6).toString('hex'));
-  return { path, out: createWriteStream(path, { mode: 0o600 }), remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    path,
+    out: createWriteStream(path, { mode: 0o600 }),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 function defaultHeaderList(fields: HeaderField[]): string[] {
@@ -124,7 +163,11 @@ export function signingInput(fields: HeaderField[], names: string[], signatureFi
 const fold = (b64: string) => (b64.match(/.{1,72}/g) ?? []).join('\r\n\t');
 
 /** Reads the message once: the header block (bounded) as text, the body into the hash. */
-async function hashMessage(m: OutgoingMessage, canon: Canon, copy?: WriteStream): Promise<{ head: string; bodyHash: string }> {
+async function hashMessage(
+  m: OutgoingMessage,
+  canon: Canon,
+  copy?: WriteStream,
+): Promise<{ head: string; bodyHash: string }> {
   const encoder = new DataEncoder(false);
   const hasher = new BodyHasher(canon);
   let head: Buffer | undefined = Buffer.alloc(0);
@@ -138,7 +181,8 @@ async function hashMessage(m: OutgoingMessage, canon: Canon, copy?: WriteStream)
       const rest = head.subarray(end + 4);
       head = undefined;
       hasher.update(rest);
-    } else if (head.length > MAX_HEADER) throw new SmtpkitError('usage', 'the message header is over 1 MiB: not signing it');
+    } else if (head.length > MAX_HEADER)
+      throw new SmtpkitError('usage', 'the message header is over 1 MiB: not signing it');
   };
   for await (const chunk of m.chunks()) {
     // The copy keeps the original bytes (the sender's encoder runs again on them); waiting on drain bounds memory.

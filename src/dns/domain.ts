@@ -11,8 +11,12 @@ export function parseDomain(text: string): string {
   assertSingleLine(text, 'the domain');
   const d = text.trim().replace(/\.$/, '').toLowerCase();
   const literal = addressLiteral(d);
-  if (literal) throw usageError(`${JSON.stringify(text)} is ${literal}, not a domain name: an address has no MX or other records in DNS to look up (give a domain name)`);
-  if (!/^[a-z0-9_]([a-z0-9_-]{0,62}\.)*[a-z0-9_-]{1,63}$/i.test(d) && !/^[^\s@]+$/.test(d)) throw usageError(`${JSON.stringify(text)} is not a domain name`);
+  if (literal)
+    throw usageError(
+      `${JSON.stringify(text)} is ${literal}, not a domain name: an address has no MX or other records in DNS to look up (give a domain name)`,
+    );
+  if (!/^[a-z0-9_]([a-z0-9_-]{0,62}\.)*[a-z0-9_-]{1,63}$/i.test(d) && !/^[^\s@]+$/.test(d))
+    throw usageError(`${JSON.stringify(text)} is not a domain name`);
   if (d.includes('@')) throw usageError(`${JSON.stringify(text)} is an address; give the domain after the @`);
   const ascii = aLabels(d);
   if (ascii === undefined) throw usageError(notIdna(text));

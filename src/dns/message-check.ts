@@ -36,7 +36,21 @@ const HEADER = 12;
 const FLAG_QR = 0x8000;
 const FLAG_TC = 0x0200;
 const SECTIONS: Section[] = ['answer', 'authority', 'additional'];
-const TYPE_NAMES: Record<number, string> = { 1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 15: 'MX', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 39: 'DNAME', 41: 'OPT', 46: 'RRSIG', 52: 'TLSA' };
+const TYPE_NAMES: Record<number, string> = {
+  1: 'A',
+  2: 'NS',
+  5: 'CNAME',
+  6: 'SOA',
+  12: 'PTR',
+  15: 'MX',
+  16: 'TXT',
+  28: 'AAAA',
+  33: 'SRV',
+  39: 'DNAME',
+  41: 'OPT',
+  46: 'RRSIG',
+  52: 'TLSA',
+};
 export const typeName = (type: number) => TYPE_NAMES[type] ?? `type ${type}`;
 
 const foreign = (problem: string): Verdict => ({ ok: false, foreign: true, problem });
@@ -59,13 +73,21 @@ export function checkAnswer(buf: Buffer, asked: Asked, truncationAllowed: boolea
   if (q.end + 4 > buf.length) return foreign('the message ends inside the question');
   const type = buf.readUInt16BE(q.end);
   const klass = buf.readUInt16BE(q.end + 2);
-  if (q.name.toLowerCase() !== asked.name.toLowerCase().replace(/\.$/, '') || type !== asked.type || klass !== asked.class) {
-    return foreign(`an answer to a different question (${JSON.stringify(q.name)} ${typeName(type)} class ${klass}, not ${JSON.stringify(asked.name)} ${typeName(asked.type)})`);
+  if (
+    q.name.toLowerCase() !== asked.name.toLowerCase().replace(/\.$/, '') ||
+    type !== asked.type ||
+    klass !== asked.class
+  ) {
+    return foreign(
+      `an answer to a different question (${JSON.stringify(q.name)} ${typeName(type)} class ${klass}, not ${JSON.stringify(asked.name)} ${typeName(asked.type)})`,
+    );
   }
   const questionEnd = q.end + 4;
   if (flags & FLAG_TC) {
     if (truncationAllowed) return { ok: true, truncated: true, questionEnd, records: [] };
-    return bad('the TC (truncated) bit is set on an answer over TCP or HTTPS, where nothing more complete exists: the answer is incomplete');
+    return bad(
+      'the TC (truncated) bit is set on an answer over TCP or HTTPS, where nothing more complete exists: the answer is incomplete',
+    );
   }
   const counts = [buf.readUInt16BE(6), buf.readUInt16BE(8), buf.readUInt16BE(10)];
   const records: RecordSpan[] = [];
@@ -75,24 +97,33 @@ export function checkAnswer(buf: Buffer, asked: Asked, truncationAllowed: boolea
     const count = counts[s]!;
     for (let index = 1; index <= count; index++) {
       const where = `${section} record ${index} of ${count}`;
-      if (p >= buf.length) return bad(`the header counts ${count} ${section} record(s), but the message ends after ${index - 1}`);
+      if (p >= buf.length)
+        return bad(`the header counts ${count} ${section} record(s), but the message ends after ${index - 1}`);
       const owner = readName(buf, p, `the name of ${where}`);
       if (typeof owner === 'string') return bad(owner);
-      if (owner.end + 10 > buf.length) return bad(`the message is cut inside ${where} (its type, class, TTL or data length)`);
+      if (owner.end + 10 > buf.length)
+        return bad(`the message is cut inside ${where} (its type, class, TTL or data length)`);
       const rtype = buf.readUInt16BE(owner.end);
       const length = buf.readUInt16BE(owner.end + 8);
       const start = owner.end + 10;
       const end = start + length;
       const label = `${where} (${typeName(rtype)})`;
-      if (end > buf.length) return bad(`${label} says its data is ${length} bytes, but only ${buf.length - start} remain: the answer is cut mid-record`);
+      if (end > buf.length)
+        return bad(
+          `${label} says its data is ${length} bytes, but only ${buf.length - start} remain: the answer is cut mid-record`,
+        );
       const problem = rdataProblem(buf, rtype, start, end, label);
       if (problem) return bad(problem);
-      if (rtype === 41 && (section !== 'additional' || ++opts > 1)) return bad(`${label}: an OPT record belongs once in the additional section (RFC 6891 §6.1.1)`);
+      if (rtype === 41 && (section !== 'additional' || ++opts > 1))
+        return bad(`${label}: an OPT record belongs once in the additional section (RFC 6891 §6.1.1)`);
       records.push({ section, index, type: rtype, start: p, end });
       p = end;
     }
   }
-  if (p !== buf.length) return bad(`${buf.length - p} byte(s) follow the last of the ${records.length} record(s) the header counts: the counts do not match the message`);
+  if (p !== buf.length)
+    return bad(
+      `${buf.length - p} byte(s) follow the last of the ${records.length} record(s) the header counts: the counts do not match the message`,
+    );
   return { ok: true, truncated: false, questionEnd, records };
 }
 
@@ -111,7 +142,8 @@ function readName(buf: Buffer, start: number, what: string): { name: string; end
     if ((len & 0xc0) === 0xc0) {
       if (p + 1 >= buf.length) return `${what} ends inside a compression pointer`;
       const target = ((len & 0x3f) << 8) | buf[p + 1]!;
-      if (target >= floor) return `${what} has a compression pointer loop: the pointer at byte ${p} points to byte ${target}, not back to an earlier name (RFC 1035 §4.1.4)`;
+      if (target >= floor)
+        return `${what} has a compression pointer loop: the pointer at byte ${p} points to byte ${target}, not back to an earlier name (RFC 1035 §4.1.4)`;
       if (target < HEADER) return `${what} has a compression pointer into the header (byte ${target})`;
       end ??= p + 2;
       floor = target;
@@ -154,9 +186,13 @@ function rdataProblem(buf: Buffer, type: number, start: number, end: number, lab
     case 39:
       return exactName(start, 'target name');
     case 15:
-      return length < 3 ? `${label}: ${length} bytes of data, too short for a preference and a name` : exactName(start + 2, 'exchange name');
+      return length < 3
+        ? `${label}: ${length} bytes of data, too short for a preference and a name`
+        : exactName(start + 2, 'exchange name');
     case 33:
-      return length < 7 ? `${label}: ${length} bytes of data, too short for priority, weight, port and a name` : exactName(start + 6, 'target name');
+      return length < 7
+        ? `${label}: ${length} bytes of data, too short for priority, weight, port and a name`
+        : exactName(start + 6, 'target name');
     case 6: {
       const primary = readName(buf, start, `the primary name server of ${label}`);
       if (typeof primary === 'string') return primary;
@@ -185,7 +221,9 @@ function rdataProblem(buf: Buffer, type: number, start: number, end: number, lab
       return signer.end > end ? `${label}: its signer name runs past the record's data` : undefined;
     }
     case 52:
-      return length < 3 ? `${label}: ${length} bytes of data, too short for usage, selector and matching type` : undefined;
+      return length < 3
+        ? `${label}: ${length} bytes of data, too short for usage, selector and matching type`
+        : undefined;
     default:
       return undefined;
   }

@@ -55,13 +55,15 @@ export async function lookupMx(resolver: Resolver, domain: string, opts: { ptr?:
   const mx = await resolver.mx(domain);
   const caveat = adCaveat(mx.response);
   const ad = { authenticated: mx.authenticated, ...(caveat ? { adCaveat: caveat } : {}) };
-  if (mx.absent === 'NXDOMAIN') throw new NoMailHost('NXDOMAIN', `${domain} does not exist (NXDOMAIN): check the spelling of the domain`);
+  if (mx.absent === 'NXDOMAIN')
+    throw new NoMailHost('NXDOMAIN', `${domain} does not exist (NXDOMAIN): check the spelling of the domain`);
   if (mx.records.length === 1 && mx.records[0]!.preference === 0 && ['', '.'].includes(mx.records[0]!.exchange)) {
     return { domain, kind: 'null', hosts: [], ...ad };
   }
   if (!mx.records.length) {
     const addresses = await resolver.addresses(domain);
-    if (!addresses.length) throw new NoMailHost('NODATA', `${domain} has no MX records and no address (NODATA): it cannot receive mail`);
+    if (!addresses.length)
+      throw new NoMailHost('NODATA', `${domain} has no MX records and no address (NODATA): it cannot receive mail`);
     const host: MxHost = { preference: 0, exchange: domain, ttl: undefined, addresses, problems: [] };
     if (opts.ptr) await addPtr(resolver, host);
     return { domain, kind: 'implicit', hosts: [host], ...ad };
@@ -71,7 +73,9 @@ export async function lookupMx(resolver: Resolver, domain: string, opts: { ptr?:
     sorted.map(async (r): Promise<MxHost> => {
       const host: MxHost = { preference: r.preference, exchange: r.exchange, ttl: r.ttl, addresses: [], problems: [] };
       if (isIP(r.exchange)) {
-        host.problems.push('the MX names an IP address, not a host name: RFC 5321 §5.1 forbids it and many senders ignore it');
+        host.problems.push(
+          'the MX names an IP address, not a host name: RFC 5321 §5.1 forbids it and many senders ignore it',
+        );
         return host;
       }
       if (['', '.'].includes(r.exchange)) {
@@ -81,14 +85,22 @@ export async function lookupMx(resolver: Resolver, domain: string, opts: { ptr?:
       // Whatever DNS says is untrusted: a name that is no host name (control characters,
       // spaces) is never looked up, connected to, or sent as a TLS server name.
       if (!isHostName(r.exchange)) {
-        host.problems.push('the MX target is not a valid host name (RFC 1123 letters, digits and hyphens): unusable, skipped');
+        host.problems.push(
+          'the MX target is not a valid host name (RFC 1123 letters, digits and hyphens): unusable, skipped',
+        );
         return host;
       }
       try {
         const v4 = await resolver.query(r.exchange, 'A');
-        if (v4.cname) host.problems.push(`the MX host is an alias (CNAME to ${v4.cname}): RFC 5321 §5.1 says MX targets must not be aliases`);
+        if (v4.cname)
+          host.problems.push(
+            `the MX host is an alias (CNAME to ${v4.cname}): RFC 5321 §5.1 says MX targets must not be aliases`,
+          );
         host.addresses = await resolver.addresses(r.exchange);
-        if (!host.addresses.length) host.problems.push(`no A or AAAA record: mail cannot be delivered to this host (${v4.absent ?? 'no address'})`);
+        if (!host.addresses.length)
+          host.problems.push(
+            `no A or AAAA record: mail cannot be delivered to this host (${v4.absent ?? 'no address'})`,
+          );
       } catch (err) {
         // One host's failed look-up is that host's problem, said as a failure, not "no address".
         if (!(err instanceof DnsFailure)) throw err;
@@ -110,7 +122,9 @@ async function addPtr(resolver: Resolver, host: MxHost) {
     } catch (err) {
       if (!(err instanceof DnsFailure)) throw err;
       a.ptrError = err.message;
-      host.problems.push(`${a.address}: the reverse DNS (PTR) look-up failed (${err.short}), so it is unknown whether a PTR exists`);
+      host.problems.push(
+        `${a.address}: the reverse DNS (PTR) look-up failed (${err.short}), so it is unknown whether a PTR exists`,
+      );
       continue;
     }
     let confirmed = false;
@@ -118,7 +132,10 @@ async function addPtr(resolver: Resolver, host: MxHost) {
     // Raw 8-bit octets (a UTF-8 name published as is) or controls: no host name, so never
     // looked up forward; an internationalized name is published in A-labels (xn--...).
     const unusable = a.ptr.filter(hasEscapedOctet);
-    if (unusable.length) host.problems.push(`${a.address}: the reverse name ${unusable.join(', ')} holds octets no host name has (RFC 1123 §2.1; an internationalized name goes in DNS as A-labels, xn--...): not a valid host name, not checked forward`);
+    if (unusable.length)
+      host.problems.push(
+        `${a.address}: the reverse name ${unusable.join(', ')} holds octets no host name has (RFC 1123 §2.1; an internationalized name goes in DNS as A-labels, xn--...): not a valid host name, not checked forward`,
+      );
     for (const name of a.ptr) {
       if (hasEscapedOctet(name)) continue;
       try {
@@ -130,15 +147,24 @@ async function addPtr(resolver: Resolver, host: MxHost) {
       }
     }
     a.fcrdns = confirmed;
-    if (!a.ptr.length) host.problems.push(`${a.address} has no reverse DNS (PTR): many receivers distrust such senders`);
-    else if (!confirmed && failed.length) host.problems.push(`${a.address}: the reverse name could not be checked, its look-up failed: ${failed.join(', ')}`);
-    else if (!confirmed && unusable.length < a.ptr.length) host.problems.push(`${a.address}: the reverse name ${a.ptr.filter((n) => !hasEscapedOctet(n)).join(', ')} does not resolve back to it (no FCrDNS)`);
+    if (!a.ptr.length)
+      host.problems.push(`${a.address} has no reverse DNS (PTR): many receivers distrust such senders`);
+    else if (!confirmed && failed.length)
+      host.problems.push(
+        `${a.address}: the reverse name could not be checked, its look-up failed: ${failed.join(', ')}`,
+      );
+    else if (!confirmed && unusable.length < a.ptr.length)
+      host.problems.push(
+        `${a.address}: the reverse name ${a.ptr.filter((n) => !hasEscapedOctet(n)).join(', ')} does not resolve back to it (no FCrDNS)`,
+      );
   }
 }
 
 /** Where to try delivery, in order: every address of every MX host. */
 export function deliveryCandidates(report: MxReport): Array<{ host: string; address: string; preference: number }> {
-  return report.hosts.flatMap((h) => h.addresses.map((a) => ({ host: h.exchange, address: a.address, preference: h.preference })));
+  return report.hosts.flatMap((h) =>
+    h.addresses.map((a) => ({ host: h.exchange, address: a.address, preference: h.preference })),
+  );
 }
 
 /** A host name as RFC 1123 §2.1 allows it: LDH labels of 1 to 63, 253 in all. */

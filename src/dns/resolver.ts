@@ -3,7 +3,17 @@ import { isIP } from 'node:net';
 import { SmtpkitError, usageError } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
 import { aLabels, dnsNameProblem, notIdna, presentationName } from './domain.js';
-import { ask, MalformedAnswer, type AskOptions, type DnsRecord, type DnsResponse, type Ede, type NameServer, type RecordType, type TransportOptions } from './transport.js';
+import {
+  ask,
+  MalformedAnswer,
+  type AskOptions,
+  type DnsRecord,
+  type DnsResponse,
+  type Ede,
+  type NameServer,
+  type RecordType,
+  type TransportOptions,
+} from './transport.js';
 
 /** Why a name has no records of a type: told apart, because the fixes differ. */
 export type Absence = 'NXDOMAIN' | 'NODATA';
@@ -27,7 +37,11 @@ export interface ResolverFlags {
 }
 
 const RCODE_NAMES: Record<number, string> = { 1: 'FORMERR', 2: 'SERVFAIL', 4: 'NOTIMP', 5: 'REFUSED' };
-const RCODE_WHY: Record<number, string> = { 1: 'the server could not read the question', 2: 'the server failed to resolve it', 5: 'the server will not answer this question for us' };
+const RCODE_WHY: Record<number, string> = {
+  1: 'the server could not read the question',
+  2: 'the server failed to resolve it',
+  5: 'the server will not answer this question for us',
+};
 
 /** What went wrong with one look-up, as data (JSON carries it). */
 export interface DnsErrorInfo {
@@ -61,7 +75,9 @@ export class DnsFailure extends SmtpkitError {
   /** "SERVFAIL, EDE 6 DNSSEC Bogus" or "no answer": for findings. */
   get short(): string {
     const ede = this.info.ede.map((e) => `EDE ${e.code} ${e.text}`).join(', ');
-    return [this.info.rcode ?? (this.info.kind === 'malformed' ? 'malformed answer' : 'no answer'), ede].filter(Boolean).join(', ');
+    return [this.info.rcode ?? (this.info.kind === 'malformed' ? 'malformed answer' : 'no answer'), ede]
+      .filter(Boolean)
+      .join(', ');
   }
 }
 
@@ -85,31 +101,64 @@ export class Resolver {
 
   static fromFlags(flags: ResolverFlags, ca?: string): Resolver {
     const servers = flags.resolver?.length ? flags.resolver.map(parseServer) : systemServers();
-    return new Resolver({ servers, tcp: !!flags.tcp, doh: flags.doh === undefined ? undefined : dohUrl(flags.doh, '--doh'), timeoutMs: parseDuration(flags.dnsTimeout ?? '5s', '--dns-timeout'), ca });
+    return new Resolver({
+      servers,
+      tcp: !!flags.tcp,
+      doh: flags.doh === undefined ? undefined : dohUrl(flags.doh, '--doh'),
+      timeoutMs: parseDuration(flags.dnsTimeout ?? '5s', '--dns-timeout'),
+      ca,
+    });
   }
 
-  async query(unicodeName: string, type: RecordType, want: AskOptions = {}): Promise<Answer<DnsRecord> & { response: DnsResponse }> {
+  async query(
+    unicodeName: string,
+    type: RecordType,
+    want: AskOptions = {},
+  ): Promise<Answer<DnsRecord> & { response: DnsResponse }> {
     const name = aLabels(unicodeName);
     // A name from DNS or a record (an SPF include:) that IDNA refuses is that name's problem, not the user's.
-    if (name === undefined) throw new DnsFailure({ kind: 'not-a-name', name: unicodeName, type, server: undefined, rcode: undefined, ede: [] }, `${type} ${notIdna(unicodeName)}`);
+    if (name === undefined)
+      throw new DnsFailure(
+        { kind: 'not-a-name', name: unicodeName, type, server: undefined, rcode: undefined, ede: [] },
+        `${type} ${notIdna(unicodeName)}`,
+      );
     // A name too long for DNS (from a record, or a U-label that grew) is refused here, not by the encoder's throw.
     const tooLong = dnsNameProblem(name);
-    if (tooLong) throw new DnsFailure({ kind: 'not-a-name', name, type, server: undefined, rcode: undefined, ede: [] }, `${type} ${JSON.stringify(name)} is not a DNS name: ${tooLong}`);
+    if (tooLong)
+      throw new DnsFailure(
+        { kind: 'not-a-name', name, type, server: undefined, rcode: undefined, ede: [] },
+        `${type} ${JSON.stringify(name)} is not a DNS name: ${tooLong}`,
+      );
     let response: DnsResponse;
     try {
       response = await ask(name, type, this.transport, want);
     } catch (err) {
-      if (err instanceof MalformedAnswer) throw new DnsFailure({ kind: 'malformed', name, type, server: err.server, rcode: undefined, ede: [] }, err.message);
-      if (err instanceof SmtpkitError && err.errorClass === 'dns') throw new DnsFailure({ kind: 'no-answer', name, type, server: undefined, rcode: undefined, ede: [] }, err.message);
+      if (err instanceof MalformedAnswer)
+        throw new DnsFailure(
+          { kind: 'malformed', name, type, server: err.server, rcode: undefined, ede: [] },
+          err.message,
+        );
+      if (err instanceof SmtpkitError && err.errorClass === 'dns')
+        throw new DnsFailure(
+          { kind: 'no-answer', name, type, server: undefined, rcode: undefined, ede: [] },
+          err.message,
+        );
       throw err;
     }
     if (response.rcode !== 0 && response.rcode !== 3) {
       const rcode = RCODE_NAMES[response.rcode] ?? `rcode ${response.rcode}`;
-      const why = response.ede.length ? describeEde(response.ede) : `${RCODE_WHY[response.rcode] ?? 'an error'}${response.rcode === 2 ? '; it gave no Extended DNS Error, so the cause is unknown: often broken DNSSEC or unreachable authoritative servers' : ''}`;
-      throw new DnsFailure({ kind: 'rcode', name, type, server: response.server, rcode, ede: response.ede }, `${type} ${name}: the resolver ${response.server} answered ${rcode} (${why})`);
+      const why = response.ede.length
+        ? describeEde(response.ede)
+        : `${RCODE_WHY[response.rcode] ?? 'an error'}${response.rcode === 2 ? '; it gave no Extended DNS Error, so the cause is unknown: often broken DNSSEC or unreachable authoritative servers' : ''}`;
+      throw new DnsFailure(
+        { kind: 'rcode', name, type, server: response.server, rcode, ede: response.ede },
+        `${type} ${name}: the resolver ${response.server} answered ${rcode} (${why})`,
+      );
     }
     const wanted = response.answers.filter((r) => r.type === typeNumber(type));
-    const cname = response.answers.find((r) => r.type === 5 && String(r.name).toLowerCase() === name.toLowerCase().replace(/\.$/, ''));
+    const cname = response.answers.find(
+      (r) => r.type === 5 && String(r.name).toLowerCase() === name.toLowerCase().replace(/\.$/, ''),
+    );
     return {
       response,
       records: wanted,
@@ -122,12 +171,22 @@ export class Resolver {
 
   async mx(domain: string) {
     const a = await this.query(domain, 'MX');
-    return { ...a, records: a.records.map((r) => ({ preference: Number(r.priority), exchange: String(r.exchange), ttl: Number(r.ttl) })) };
+    return {
+      ...a,
+      records: a.records.map((r) => ({
+        preference: Number(r.priority),
+        exchange: String(r.exchange),
+        ttl: Number(r.ttl),
+      })),
+    };
   }
 
   async addresses(name: string): Promise<Array<{ family: 4 | 6; address: string; ttl: number }>> {
     const [v4, v6] = await Promise.all([this.query(name, 'A'), this.query(name, 'AAAA')]);
-    return [...v4.records.map((r) => ({ family: 4 as const, address: String(r.address), ttl: Number(r.ttl) })), ...v6.records.map((r) => ({ family: 6 as const, address: String(r.address), ttl: Number(r.ttl) }))];
+    return [
+      ...v4.records.map((r) => ({ family: 4 as const, address: String(r.address), ttl: Number(r.ttl) })),
+      ...v6.records.map((r) => ({ family: 6 as const, address: String(r.address), ttl: Number(r.ttl) })),
+    ];
   }
 
   async txt(name: string) {
@@ -157,7 +216,12 @@ export interface Tlsa {
 
 /** TLSA rdata (RFC 6698 §2.1): usage, selector, matching type, then the association data. */
 export function decodeTlsa(data: Buffer): Tlsa {
-  return { usage: data[0] ?? -1, selector: data[1] ?? -1, matchingType: data[2] ?? -1, data: data.subarray(3).toString('hex') };
+  return {
+    usage: data[0] ?? -1,
+    selector: data[1] ?? -1,
+    matchingType: data[2] ?? -1,
+    data: data.subarray(3).toString('hex'),
+  };
 }
 
 const typeNumber = (t: RecordType) => ({ A: 1, CNAME: 5, PTR: 12, MX: 15, TXT: 16, AAAA: 28, TLSA: 52 })[t];
@@ -167,15 +231,22 @@ export function reverseName(address: string): string {
   const groups = address.split('::');
   const head = groups[0] ? groups[0].split(':') : [];
   const tail = groups[1] ? groups[1].split(':') : [];
-  const full = [...head, ...Array(8 - head.length - tail.length).fill('0'), ...tail].map((g) => g.padStart(4, '0')).join('');
+  const full = [...head, ...Array(8 - head.length - tail.length).fill('0'), ...tail]
+    .map((g) => g.padStart(4, '0'))
+    .join('');
   return `${[...full].reverse().join('.')}.ip6.arpa`;
 }
 
 /** `IP`, `IP:port`, `[IPv6]:port`. */
 export function parseServer(spec: string): NameServer {
   const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(spec);
-  const [address, port] = bracket ? [bracket[1]!, bracket[2]] : isIP(spec) ? [spec, undefined] : [spec.slice(0, spec.lastIndexOf(':')), spec.slice(spec.lastIndexOf(':') + 1)];
-  if (!isIP(address) || (port !== undefined && !(/^\d{1,5}$/.test(port) && +port >= 1 && +port <= 65535))) throw usageError(`--resolver ${JSON.stringify(spec)}: give an IP address, optionally with :port ([IPv6]:port)`);
+  const [address, port] = bracket
+    ? [bracket[1]!, bracket[2]]
+    : isIP(spec)
+      ? [spec, undefined]
+      : [spec.slice(0, spec.lastIndexOf(':')), spec.slice(spec.lastIndexOf(':') + 1)];
+  if (!isIP(address) || (port !== undefined && !(/^\d{1,5}$/.test(port) && +port >= 1 && +port <= 65535)))
+    throw usageError(`--resolver ${JSON.stringify(spec)}: give an IP address, optionally with :port ([IPv6]:port)`);
   return { address, port: port ? Number(port) : 53 };
 }
 

@@ -53,7 +53,39 @@ export interface DnsResponse {
 const dnsError = (message: string) => new SmtpkitError('dns', message, 'dns');
 
 /** RFC 8914 §4 and the IANA registry. */
-const EDE_NAMES = ['Other Error', 'Unsupported DNSKEY Algorithm', 'Unsupported DS Digest Type', 'Stale Answer', 'Forged Answer', 'DNSSEC Indeterminate', 'DNSSEC Bogus', 'Signature Expired', 'Signature Not Yet Valid', 'DNSKEY Missing', 'RRSIGs Missing', 'No Zone Key Bit Set', 'NSEC Missing', 'Cached Error', 'Not Ready', 'Blocked', 'Censored', 'Filtered', 'Prohibited', 'Stale NXDOMAIN Answer', 'Not Authoritative', 'Not Supported', 'No Reachable Authority', 'Network Error', 'Invalid Data', 'Signature Expired before Valid', 'Too Early', 'Unsupported NSEC3 Iterations Value', 'Unable to conform to policy', 'Synthesized', 'Invalid Query Type'];
+const EDE_NAMES = [
+  'Other Error',
+  'Unsupported DNSKEY Algorithm',
+  'Unsupported DS Digest Type',
+  'Stale Answer',
+  'Forged Answer',
+  'DNSSEC Indeterminate',
+  'DNSSEC Bogus',
+  'Signature Expired',
+  'Signature Not Yet Valid',
+  'DNSKEY Missing',
+  'RRSIGs Missing',
+  'No Zone Key Bit Set',
+  'NSEC Missing',
+  'Cached Error',
+  'Not Ready',
+  'Blocked',
+  'Censored',
+  'Filtered',
+  'Prohibited',
+  'Stale NXDOMAIN Answer',
+  'Not Authoritative',
+  'Not Supported',
+  'No Reachable Authority',
+  'Network Error',
+  'Invalid Data',
+  'Signature Expired before Valid',
+  'Too Early',
+  'Unsupported NSEC3 Iterations Value',
+  'Unable to conform to policy',
+  'Synthesized',
+  'Invalid Query Type',
+];
 const EDE_OPTION = 15;
 const EDE_EXTRA_LIMIT = 300;
 // dns2 skips EDNS options it has no decoder for; teach it EDE (option 15) once.
@@ -89,7 +121,12 @@ export interface AskOptions {
  * would take the forgery. A malformed answer is final too, and a failure (never "no
  * records"). Only silence, an unreachable server or REFUSED moves on.
  */
-export async function ask(name: string, type: RecordType, opts: TransportOptions, want: AskOptions = {}): Promise<DnsResponse> {
+export async function ask(
+  name: string,
+  type: RecordType,
+  opts: TransportOptions,
+  want: AskOptions = {},
+): Promise<DnsResponse> {
   const query = new Packet();
   query.header.id = Packet.uuid();
   query.header.rd = 1;
@@ -97,23 +134,32 @@ export async function ask(name: string, type: RecordType, opts: TransportOptions
   (query.header as unknown as { ad: number }).ad = 1;
   query.questions.push({ name, type: TYPE[type], class: Packet.CLASS.IN } as DnsPacket['questions'][number]);
   // EDNS (RFC 6891): larger UDP answers, and room for Extended DNS Errors (RFC 8914).
-  const opt = Packet.Resource.EDNS as unknown as (rdata: object[], o: { udpPayloadSize: number; doFlag: boolean }) => DnsPacket['additionals'][number];
+  const opt = Packet.Resource.EDNS as unknown as (
+    rdata: object[],
+    o: { udpPayloadSize: number; doFlag: boolean },
+  ) => DnsPacket['additionals'][number];
   query.additionals.push(opt([], { udpPayloadSize: EDNS_PAYLOAD, doFlag: !!want.dnssec }));
   const wire = query.toBuffer();
   const asked: Asked = { id: query.header.id, name, type: TYPE[type], class: Packet.CLASS.IN };
   const what = `${type} ${name}`;
 
-  if (opts.doh) return response(judgeOrThrow(await viaDoh(wire, opts, what), asked, false, what, opts.doh), opts.doh, false);
+  if (opts.doh)
+    return response(judgeOrThrow(await viaDoh(wire, opts, what), asked, false, what, opts.doh), opts.doh, false);
   if (!opts.servers.length) throw dnsError('no DNS resolver is configured (use --resolver)');
   const failures: string[] = [];
   let malformedSeen = false;
   for (const server of opts.servers) {
-    const label = net.isIPv6(server.address) ? `[${server.address}]:${server.port}` : `${server.address}:${server.port}`;
+    const label = net.isIPv6(server.address)
+      ? `[${server.address}]:${server.port}`
+      : `${server.address}:${server.port}`;
     const local = isLoopback(server.address);
     let answer: Judged;
     try {
-      answer = opts.tcp ? judgeOrThrow(await viaTcp(wire, server, opts.timeoutMs), asked, false, what, label) : await viaUdp(wire, asked, server, opts.timeoutMs, what, label);
-      if (answer.truncated) answer = judgeOrThrow(await viaTcp(wire, server, opts.timeoutMs), asked, false, what, label);
+      answer = opts.tcp
+        ? judgeOrThrow(await viaTcp(wire, server, opts.timeoutMs), asked, false, what, label)
+        : await viaUdp(wire, asked, server, opts.timeoutMs, what, label);
+      if (answer.truncated)
+        answer = judgeOrThrow(await viaTcp(wire, server, opts.timeoutMs), asked, false, what, label);
     } catch (err) {
       if (err instanceof MalformedAnswer && !(err instanceof IgnoredAnswers)) throw err;
       if (err instanceof IgnoredAnswers) malformedSeen = true;
@@ -136,9 +182,19 @@ export function isLoopback(address: string): boolean {
 
 function response({ packet }: Judged, server: string, local: boolean): DnsResponse {
   const header = packet.header as unknown as { rcode: number; ad: number };
-  const opt = packet.additionals.find((r) => r.type === TYPE_OPT) as { rdata?: Array<{ ednsCode?: number; code?: number; extra?: string }> } | undefined;
-  const ede = (opt?.rdata ?? []).filter((o) => o.ednsCode === EDE_OPTION).map((o) => ({ code: o.code ?? -1, text: EDE_NAMES[o.code ?? -1] ?? `EDE ${o.code}`, extra: o.extra ?? '' }));
-  return { rcode: header.rcode, authenticated: header.ad === 1, answers: packet.answers as DnsRecord[], server, local, ede };
+  const opt = packet.additionals.find((r) => r.type === TYPE_OPT) as
+    { rdata?: Array<{ ednsCode?: number; code?: number; extra?: string }> } | undefined;
+  const ede = (opt?.rdata ?? [])
+    .filter((o) => o.ednsCode === EDE_OPTION)
+    .map((o) => ({ code: o.code ?? -1, text: EDE_NAMES[o.code ?? -1] ?? `EDE ${o.code}`, extra: o.extra ?? '' }));
+  return {
+    rcode: header.rcode,
+    authenticated: header.ad === 1,
+    answers: packet.answers as DnsRecord[],
+    server,
+    local,
+    ede,
+  };
 }
 
 const TYPE_OPT = 41;
@@ -149,7 +205,11 @@ interface Judged {
 }
 
 /** A checked answer decoded, or why it cannot be believed (foreign: it answers another question). */
-function judge(buffer: Buffer, asked: Asked, truncationAllowed: boolean): Judged | { foreign: boolean; problem: string } {
+function judge(
+  buffer: Buffer,
+  asked: Asked,
+  truncationAllowed: boolean,
+): Judged | { foreign: boolean; problem: string } {
   const verdict = checkAnswer(buffer, asked, truncationAllowed);
   if (!verdict.ok) return verdict;
   const packet = new Packet();
@@ -167,7 +227,8 @@ function judge(buffer: Buffer, asked: Asked, truncationAllowed: boolean): Judged
     } catch (err) {
       return { foreign: false, problem: `${where} could not be decoded: ${(err as Error).message}` };
     }
-    if (reader.offset !== span.end * 8) return { foreign: false, problem: `${where} could not be decoded: its data is not what its type holds` };
+    if (reader.offset !== span.end * 8)
+      return { foreign: false, problem: `${where} could not be decoded: its data is not what its type holds` };
   }
   // RFC 6891 §6.1.3: with OPT the RCODE has 12 bits, the high 8 in the OPT record's TTL.
   const optRecord = packet.additionals.find((r) => r.type === TYPE_OPT) as { extendedRcode?: number } | undefined;
@@ -194,12 +255,20 @@ export class MalformedAnswer extends SmtpkitError {
   }
 }
 
-const malformed = (what: string, server: string, problem: string) => new MalformedAnswer(`${what}: the answer from ${server} is malformed: ${problem}`, server);
+const malformed = (what: string, server: string, problem: string) =>
+  new MalformedAnswer(`${what}: the answer from ${server} is malformed: ${problem}`, server);
 
 /** Only datagrams answering another question came, and the wait ran out: like silence, the next server is asked. */
 class IgnoredAnswers extends MalformedAnswer {}
 
-function viaUdp(wire: Buffer, asked: Asked, server: NameServer, timeoutMs: number, what: string, label: string): Promise<Judged> {
+function viaUdp(
+  wire: Buffer,
+  asked: Asked,
+  server: NameServer,
+  timeoutMs: number,
+  what: string,
+  label: string,
+): Promise<Judged> {
   return new Promise((resolve, reject) => {
     const socket = dgram.createSocket(net.isIPv6(server.address) ? 'udp6' : 'udp4');
     let ignored: string | undefined;
@@ -211,7 +280,11 @@ function viaUdp(wire: Buffer, asked: Asked, server: NameServer, timeoutMs: numbe
     };
     const timer = setTimeout(() => {
       const wait = `no answer within ${describeTimeout(timeoutMs)}`;
-      done(ignored ? new IgnoredAnswers(`${wait}; the only answer was not to our question, so it was ignored: ${ignored}`, label) : new Error(wait));
+      done(
+        ignored
+          ? new IgnoredAnswers(`${wait}; the only answer was not to our question, so it was ignored: ${ignored}`, label)
+          : new Error(wait),
+      );
     }, timeoutMs);
     socket.on('error', (err) => done(err));
     socket.on('message', (data, from) => {
@@ -237,7 +310,10 @@ function viaTcp(wire: Buffer, server: NameServer, timeoutMs: number): Promise<Bu
       if (err) reject(err);
       else resolve(data!);
     };
-    const timer = setTimeout(() => done(new Error(`no answer over TCP within ${describeTimeout(timeoutMs)}`)), timeoutMs);
+    const timer = setTimeout(
+      () => done(new Error(`no answer over TCP within ${describeTimeout(timeoutMs)}`)),
+      timeoutMs,
+    );
     socket.on('error', (err) => done(err));
     socket.on('connect', () => {
       const length = Buffer.alloc(2);
@@ -246,7 +322,8 @@ function viaTcp(wire: Buffer, server: NameServer, timeoutMs: number): Promise<Bu
     });
     socket.on('data', (chunk) => {
       received = Buffer.concat([received, chunk]);
-      if (received.length >= 2 && received.length >= 2 + received.readUInt16BE(0)) done(undefined, received.subarray(2, 2 + received.readUInt16BE(0)));
+      if (received.length >= 2 && received.length >= 2 + received.readUInt16BE(0))
+        done(undefined, received.subarray(2, 2 + received.readUInt16BE(0)));
     });
     socket.on('end', () => done(new Error('the server closed the TCP connection before answering')));
   });
@@ -257,13 +334,18 @@ const DNS_MESSAGE_MAX = 65_535;
 
 function viaDoh(wire: Buffer, opts: TransportOptions, what: string): Promise<Buffer> {
   const url = new URL(opts.doh!);
-  const tooLong = (size: string) => malformed(what, opts.doh!, `${size}, longer than any DNS message can be (${DNS_MESSAGE_MAX} bytes)`);
+  const tooLong = (size: string) =>
+    malformed(what, opts.doh!, `${size}, longer than any DNS message can be (${DNS_MESSAGE_MAX} bytes)`);
   return new Promise((resolve, reject) => {
     const req = https.request(
       url,
       {
         method: 'POST',
-        headers: { 'content-type': 'application/dns-message', accept: 'application/dns-message', 'content-length': wire.length },
+        headers: {
+          'content-type': 'application/dns-message',
+          accept: 'application/dns-message',
+          'content-length': wire.length,
+        },
         ca: opts.ca ? [...rootCertificates, opts.ca] : undefined,
         timeout: opts.timeoutMs,
       },
@@ -280,14 +362,20 @@ function viaDoh(wire: Buffer, opts: TransportOptions, what: string): Promise<Buf
         let size = 0;
         res.on('data', (d: Buffer) => {
           size += d.length;
-          if (size > DNS_MESSAGE_MAX) return void req.destroy(tooLong(`the body goes on past ${DNS_MESSAGE_MAX} bytes`));
+          if (size > DNS_MESSAGE_MAX)
+            return void req.destroy(tooLong(`the body goes on past ${DNS_MESSAGE_MAX} bytes`));
           parts.push(d);
         });
         res.on('end', () => resolve(Buffer.concat(parts)));
       },
     );
-    const timer = setTimeout(() => req.destroy(dnsError(`the DoH server did not answer within ${describeTimeout(opts.timeoutMs)}`)), opts.timeoutMs);
-    req.on('error', (err) => reject(err instanceof SmtpkitError ? err : dnsError(`DoH request failed: ${err.message}`)));
+    const timer = setTimeout(
+      () => req.destroy(dnsError(`the DoH server did not answer within ${describeTimeout(opts.timeoutMs)}`)),
+      opts.timeoutMs,
+    );
+    req.on('error', (err) =>
+      reject(err instanceof SmtpkitError ? err : dnsError(`DoH request failed: ${err.message}`)),
+    );
     req.on('close', () => clearTimeout(timer));
     req.end(wire);
   });

@@ -43,7 +43,8 @@ export interface CauseRow extends Cause {
 const SPAMHAUS_FAQ = 'https://www.spamhaus.org/faqs/dnsbl-usage/';
 const SPAMHAUS_CHECK = 'https://check.spamhaus.org/';
 const GMAIL = 'https://support.google.com/a/answer/3726730';
-const MICROSOFT_NDR = 'https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/non-delivery-reports-in-exchange-online/non-delivery-reports-in-exchange-online';
+const MICROSOFT_NDR =
+  'https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/non-delivery-reports-in-exchange-online/non-delivery-reports-in-exchange-online';
 
 /** Most specific first: several rows may match one reply, and all that match are shown (broad rows only alone). */
 export const CAUSE_ROWS: CauseRow[] = [
@@ -52,8 +53,10 @@ export const CAUSE_ROWS: CauseRow[] = [
     id: 'spamhaus-pbl',
     group: 'spamhaus',
     text: /spamhaus.{0,80}\bpbl\b|\bpbl\b.{0,80}spamhaus|pbl\.spamhaus\.org/i,
-    title: 'your sending IP is on the Spamhaus PBL (Policy Block List): a range its owner says should not send mail directly, such as dynamic or residential addresses',
-    advice: 'send through your provider’s submission server (port 587 with AUTH); if this IP really is a mail server, remove it from the PBL yourself',
+    title:
+      'your sending IP is on the Spamhaus PBL (Policy Block List): a range its owner says should not send mail directly, such as dynamic or residential addresses',
+    advice:
+      'send through your provider’s submission server (port 587 with AUTH); if this IP really is a mail server, remove it from the PBL yourself',
     lookup: SPAMHAUS_CHECK,
     delist: SPAMHAUS_CHECK,
     source: SPAMHAUS_FAQ,
@@ -62,7 +65,8 @@ export const CAUSE_ROWS: CauseRow[] = [
     id: 'spamhaus-xbl',
     group: 'spamhaus',
     text: /spamhaus.{0,80}\b(xbl|css|cbl)\b|\b(xbl|css)\b.{0,80}spamhaus|xbl\.spamhaus\.org/i,
-    title: 'your sending IP is on the Spamhaus XBL/CSS: it was seen sending spam or acting as an infected or hijacked host',
+    title:
+      'your sending IP is on the Spamhaus XBL/CSS: it was seen sending spam or acting as an infected or hijacked host',
     advice: 'find and stop what sent it (a compromised account, a bot, an open proxy), then request delisting',
     lookup: SPAMHAUS_CHECK,
     delist: SPAMHAUS_CHECK,
@@ -73,7 +77,8 @@ export const CAUSE_ROWS: CauseRow[] = [
     group: 'spamhaus',
     text: /spamhaus.{0,80}\bsbl\b|\bsbl\b.{0,80}spamhaus|sbl\.spamhaus\.org/i,
     title: 'your sending IP is on the Spamhaus SBL: a listing made by hand for spam sources or spam support',
-    advice: 'look up the SBL record (it says why), fix the cause, and ask Spamhaus to remove it; often your hosting provider must act',
+    advice:
+      'look up the SBL record (it says why), fix the cause, and ask Spamhaus to remove it; often your hosting provider must act',
     lookup: SPAMHAUS_CHECK,
     delist: SPAMHAUS_CHECK,
     source: SPAMHAUS_FAQ,
@@ -111,7 +116,8 @@ export const CAUSE_ROWS: CauseRow[] = [
     id: 'barracuda',
     text: /barracuda ?(reputation|central)|barracudacentral|barracudanetworks\.com\/reputation|\bbrbl\b/i,
     title: 'your sending IP is on the Barracuda Reputation Block List (BRBL)',
-    advice: 'look the IP up and request removal (with the reason fixed); Barracuda appliances at the receiver use this list',
+    advice:
+      'look the IP up and request removal (with the reason fixed); Barracuda appliances at the receiver use this list',
     lookup: 'https://www.barracudacentral.org/lookups',
     delist: 'https://www.barracudacentral.org/rbl/removal-request',
     source: 'https://www.barracudacentral.org/rbl',
@@ -120,7 +126,8 @@ export const CAUSE_ROWS: CauseRow[] = [
     id: 'sorbs',
     text: /\bsorbs\b/i,
     title: 'your sending IP is on a SORBS blocklist',
-    advice: 'SORBS was shut down in 2024: a receiver that still refuses mail over it uses a stale configuration; ask its postmaster to drop the list',
+    advice:
+      'SORBS was shut down in 2024: a receiver that still refuses mail over it uses a stale configuration; ask its postmaster to drop the list',
     lookup: 'http://www.sorbs.net/',
     source: 'http://www.sorbs.net/',
   },
@@ -128,19 +135,25 @@ export const CAUSE_ROWS: CauseRow[] = [
     id: 'uceprotect',
     text: /uceprotect/i,
     title: 'your sending IP (level 1) or its whole network or provider (levels 2 and 3) is on an UCEPROTECT blocklist',
-    advice: 'level 1 listings expire 7 days after the last spam; levels 2 and 3 list a provider’s range and need the provider to act',
+    advice:
+      'level 1 listings expire 7 days after the last spam; levels 2 and 3 list a provider’s range and need the provider to act',
     lookup: 'https://www.uceprotect.net/en/rblcheck.php',
     delist: 'https://www.uceprotect.net/en/index.php?m=7&s=0',
     source: 'https://www.uceprotect.net/en/index.php?m=3&s=3',
-  },  {
+  },
+  {
     id: 'proofpoint',
     text: /proofpoint\.com\/dnsbl-lookup|ipcheck\.proofpoint\.com/i,
     seen: [
-      ['support.proofpoint.com/dnsbl-lookup', 'Proofpoint-protected receivers (Postfix bounce "554 Blocked - see ...")'],
+      [
+        'support.proofpoint.com/dnsbl-lookup',
+        'Proofpoint-protected receivers (Postfix bounce "554 Blocked - see ...")',
+      ],
       ['ipcheck.proofpoint.com', 'Apple iCloud, Proofpoint-protected receivers'],
     ],
     title: 'Proofpoint, which filters mail for the receiving domain, blocks your sending IP by its reputation',
-    advice: 'look the IP up at Proofpoint and use its form there to ask for removal, after fixing what hurt the reputation',
+    advice:
+      'look the IP up at Proofpoint and use its form there to ask for removal, after fixing what hurt the reputation',
     lookup: 'https://ipcheck.proofpoint.com/',
     delist: 'https://ipcheck.proofpoint.com/',
     source: 'https://ipcheck.proofpoint.com/',
@@ -149,43 +162,104 @@ export const CAUSE_ROWS: CauseRow[] = [
     id: 'cloudmark',
     text: /cloudmark/i,
     seen: [['csi.cloudmark.com/reset-request', 'Orange (OFR006_102 "Client host blocked for spamming issues")']],
-    title: 'your sending IP has a bad reputation with Cloudmark (CSI), which the receiver (Orange, among others) consults',
+    title:
+      'your sending IP has a bad reputation with Cloudmark (CSI), which the receiver (Orange, among others) consults',
     advice: 'stop what sent the unwanted mail, then ask Cloudmark to reset the IP’s reputation',
     lookup: 'https://csi.cloudmark.com/reset-request/',
     delist: 'https://csi.cloudmark.com/reset-request/',
     source: 'https://csi.cloudmark.com/reset-request/',
   },
 
-
   // Microsoft (Exchange Online, Outlook.com).
   {
     id: 'microsoft-banned-ip',
-    codes: ['5.7.606', '5.7.607', '5.7.608', '5.7.609', '5.7.610', '5.7.611', '5.7.612', '5.7.613', '5.7.614', '5.7.615', '5.7.616', '5.7.617', '5.7.618', '5.7.619', '5.7.620', '5.7.621', '5.7.622', '5.7.623', '5.7.624', '5.7.625', '5.7.626', '5.7.627', '5.7.628', '5.7.629', '5.7.630', '5.7.631', '5.7.632', '5.7.633', '5.7.634', '5.7.635', '5.7.636', '5.7.637', '5.7.638', '5.7.639', '5.7.640', '5.7.641', '5.7.642', '5.7.643', '5.7.644', '5.7.645', '5.7.646', '5.7.647', '5.7.648', '5.7.649'],
+    codes: [
+      '5.7.606',
+      '5.7.607',
+      '5.7.608',
+      '5.7.609',
+      '5.7.610',
+      '5.7.611',
+      '5.7.612',
+      '5.7.613',
+      '5.7.614',
+      '5.7.615',
+      '5.7.616',
+      '5.7.617',
+      '5.7.618',
+      '5.7.619',
+      '5.7.620',
+      '5.7.621',
+      '5.7.622',
+      '5.7.623',
+      '5.7.624',
+      '5.7.625',
+      '5.7.626',
+      '5.7.627',
+      '5.7.628',
+      '5.7.629',
+      '5.7.630',
+      '5.7.631',
+      '5.7.632',
+      '5.7.633',
+      '5.7.634',
+      '5.7.635',
+      '5.7.636',
+      '5.7.637',
+      '5.7.638',
+      '5.7.639',
+      '5.7.640',
+      '5.7.641',
+      '5.7.642',
+      '5.7.643',
+      '5.7.644',
+      '5.7.645',
+      '5.7.646',
+      '5.7.647',
+      '5.7.648',
+      '5.7.649',
+    ],
     title: 'Microsoft (Exchange Online) has banned your sending IP',
     advice: 'request removal at the delisting portal after fixing what sent the unwanted mail',
     lookup: 'https://sender.office.com/',
     delist: 'https://sender.office.com/',
-    source: 'https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/non-delivery-reports-in-exchange-online/fix-error-code-5-7-606-through-5-7-649-in-exchange-online',
+    source:
+      'https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/non-delivery-reports-in-exchange-online/fix-error-code-5-7-606-through-5-7-649-in-exchange-online',
   },
   {
     id: 'microsoft-708',
     codes: ['5.7.708'],
-    title: 'Microsoft 365 refuses to send this tenant’s mail from its high-risk pool: traffic from this IP is not accepted (often a new tenant or one that sent suspicious mail)',
-    advice: 'add and verify your own domain in the tenant and send from it; if that is done, open a support request with Microsoft',
-    source: 'https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/non-delivery-reports-in-exchange-online/fix-error-code-5-7-708-in-exchange-online',
+    title:
+      'Microsoft 365 refuses to send this tenant’s mail from its high-risk pool: traffic from this IP is not accepted (often a new tenant or one that sent suspicious mail)',
+    advice:
+      'add and verify your own domain in the tenant and send from it; if that is done, open a support request with Microsoft',
+    source:
+      'https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/non-delivery-reports-in-exchange-online/fix-error-code-5-7-708-in-exchange-online',
   },
   {
     id: 'microsoft-block-list',
     text: /on our block list \(S\d+\)|part of their network is on our block list/i,
     title: 'Outlook.com blocks your sending IP or its network (the S-number names the list)',
-    advice: 'ask for delisting with Outlook.com’s sender support (give the IP and the S-number); join its SNDS to see your IP’s reputation',
+    advice:
+      'ask for delisting with Outlook.com’s sender support (give the IP and the S-number); join its SNDS to see your IP’s reputation',
     lookup: 'https://sendersupport.olc.protection.outlook.com/snds/',
     delist: 'https://olcsupport.office.com/',
     source: MICROSOFT_NDR,
   },
   {
     id: 'microsoft-rate',
-    codes: ['4.7.500', '4.7.501', '4.7.502', '4.7.503', '4.7.504', '4.7.505', '4.7.506', '4.7.507', '4.7.508', '4.7.509'],
+    codes: [
+      '4.7.500',
+      '4.7.501',
+      '4.7.502',
+      '4.7.503',
+      '4.7.504',
+      '4.7.505',
+      '4.7.506',
+      '4.7.507',
+      '4.7.508',
+      '4.7.509',
+    ],
     title: 'Microsoft is throttling your sending IP (server busy / rate limit)',
     advice: 'keep the message queued and retry later at a lower rate; it clears on its own when the volume drops',
     source: MICROSOFT_NDR,
@@ -196,16 +270,20 @@ export const CAUSE_ROWS: CauseRow[] = [
     id: 'gmail-dmarc',
     group: 'auth',
     codes: ['5.7.26'],
-    title: 'the message failed authentication: Gmail requires SPF or DKIM to pass, and aligned with the From: domain when it has a DMARC policy',
-    advice: 'sign with DKIM for the From: domain and list the sending IP in its SPF record; `smtpkit mx-lookup DOMAIN --checks` shows the records',
+    title:
+      'the message failed authentication: Gmail requires SPF or DKIM to pass, and aligned with the From: domain when it has a DMARC policy',
+    advice:
+      'sign with DKIM for the From: domain and list the sending IP in its SPF record; `smtpkit mx-lookup DOMAIN --checks` shows the records',
     source: GMAIL,
   },
   {
     id: 'dmarc',
     group: 'auth',
     text: /dmarc/i,
-    title: 'the message failed the From: domain’s DMARC policy: neither SPF nor DKIM passed in alignment with the From: domain',
-    advice: 'sign with DKIM as the From: domain (or a subdomain of it) and allow the sending IP in that domain’s SPF; check with `smtpkit mx-lookup DOMAIN --checks`',
+    title:
+      'the message failed the From: domain’s DMARC policy: neither SPF nor DKIM passed in alignment with the From: domain',
+    advice:
+      'sign with DKIM as the From: domain (or a subdomain of it) and allow the sending IP in that domain’s SPF; check with `smtpkit mx-lookup DOMAIN --checks`',
     source: 'https://www.rfc-editor.org/rfc/rfc7489',
   },
   {
@@ -216,7 +294,8 @@ export const CAUSE_ROWS: CauseRow[] = [
     title: 'the sender is unauthenticated: neither SPF nor DKIM passed for the sending domain',
     advice: 'publish SPF that allows this IP and sign with DKIM; Gmail and Yahoo require it of every sender since 2024',
     source: 'https://support.google.com/a/answer/81126',
-  },  {
+  },
+  {
     id: 'reverse-dns',
     group: 'reverse-dns',
     codesAlone: ['5.7.25', '4.7.25'],
@@ -235,7 +314,8 @@ export const CAUSE_ROWS: CauseRow[] = [
       ['generic dns ptr', 'German providers ("dynamic ip or generic dns ptr-records")'],
     ],
     title: 'the sending IP has no reverse DNS (PTR) name, or that name does not resolve back to the same IP',
-    advice: 'ask whoever owns the IP (your hosting provider) for a PTR record naming the server, with an A/AAAA record of that name pointing back; many receivers also want the name to match your EHLO',
+    advice:
+      'ask whoever owns the IP (your hosting provider) for a PTR record naming the server, with an A/AAAA record of that name pointing back; many receivers also want the name to match your EHLO',
     source: 'https://support.google.com/a/answer/3726730',
   },
   {
@@ -250,8 +330,10 @@ export const CAUSE_ROWS: CauseRow[] = [
       ['improper use of 8-bit data in message header', 'Sendmail (550 5.6.9)'],
       ['improperly-formatted binary content', 'Microsoft (550 5.6.0)'],
     ],
-    title: 'the message breaks the message format (RFC 5322): a header that may appear once appears twice (Subject, From, DKIM-Signature as Amazon SES counts it), a From: with several or no addresses, no Message-ID, or raw 8-bit bytes in a header',
-    advice: 'fix the program that builds the message, not the server: one Subject and one From (with one address), a Message-ID, encoded non-ASCII headers; a second DKIM-Signature often comes from signing twice (in the app and again at the relay)',
+    title:
+      'the message breaks the message format (RFC 5322): a header that may appear once appears twice (Subject, From, DKIM-Signature as Amazon SES counts it), a From: with several or no addresses, no Message-ID, or raw 8-bit bytes in a header',
+    advice:
+      'fix the program that builds the message, not the server: one Subject and one From (with one address), a Message-ID, encoded non-ASCII headers; a second DKIM-Signature often comes from signing twice (in the app and again at the relay)',
     source: 'https://www.rfc-editor.org/rfc/rfc5322#section-3.6',
   },
   {
@@ -266,8 +348,10 @@ export const CAUSE_ROWS: CauseRow[] = [
       ['content presents a potential security issue', 'Gmail (552 5.7.0, dangerous attachments)'],
       ['potentially executable attachment', 'Sendmail/milter attachment filters'],
     ],
-    title: 'the receiver’s scanner found a virus or malware in the message, or an attachment type it blocks as dangerous',
-    advice: 'scan the sending machine and the attachment; send executables, scripts and macro documents as a link, not an attachment; the text often names the signature found',
+    title:
+      'the receiver’s scanner found a virus or malware in the message, or an attachment type it blocks as dangerous',
+    advice:
+      'scan the sending machine and the attachment; send executables, scripts and macro documents as a link, not an attachment; the text often names the signature found',
     source: 'https://www.rfc-editor.org/rfc/rfc3463#section-3.8',
   },
   {
@@ -300,7 +384,8 @@ export const CAUSE_ROWS: CauseRow[] = [
       ['uribl', 'URIBL users (a link in the message is on a URL blocklist)'],
     ],
     title: 'the receiver’s content filter judged the message to be spam: its spam score was over the receiver’s limit',
-    advice: 'look at what the filter sees: the From/Reply-To domains, links (to listed domains or shorteners), a text part beside the HTML, and authentication (SPF, DKIM, DMARC); a mail-tester service shows a score before you send again',
+    advice:
+      'look at what the filter sees: the From/Reply-To domains, links (to listed domains or shorteners), a text part beside the HTML, and authentication (SPF, DKIM, DMARC); a mail-tester service shows a score before you send again',
     source: 'https://www.rfc-editor.org/rfc/rfc3463#section-3.8',
   },
   {
@@ -322,15 +407,19 @@ export const CAUSE_ROWS: CauseRow[] = [
       ['frequency limited', 'QQ Mail (Tencent)'],
       ['ratelimit', 'Mail.ru, generic'],
       ['throttl', 'Comcast ("421 4.1.0 Throttled - try again later"), Amazon SES ("Throttling failure")'],
-      ['too many sessions', 'Comcast ("421 Too many sessions opened"), Sendmail ("Too many SMTP sessions for this host")'],
+      [
+        'too many sessions',
+        'Comcast ("421 Too many sessions opened"), Sendmail ("Too many SMTP sessions for this host")',
+      ],
       ['too many recipients this hour', 'GoDaddy'],
       ['max emails per hour', 'cPanel'],
     ],
-    title: 'rate limiting: the receiver takes mail (or connections) from this IP or sender more slowly than it is being sent',
-    advice: 'keep the mail queued and retry later (your MTA does this); open fewer connections at once, slow down, spread the sending, and watch the sending reputation (e.g. Google Postmaster Tools)',
+    title:
+      'rate limiting: the receiver takes mail (or connections) from this IP or sender more slowly than it is being sent',
+    advice:
+      'keep the mail queued and retry later (your MTA does this); open fewer connections at once, slow down, spread the sending, and watch the sending reputation (e.g. Google Postmaster Tools)',
     source: 'https://support.google.com/a/answer/3726730',
   },
-
 
   // Authentication failures named in the text (any receiver).
   {
@@ -353,10 +442,13 @@ export const CAUSE_ROWS: CauseRow[] = [
     id: 'dkim',
     codes: ['5.7.20', '5.7.21', '5.7.22'],
     text: /dkim|signature/i,
-    title: 'DKIM failed: the message has no valid signature the receiver accepts (missing, broken by a change in transit, or the key is not in DNS)',
-    advice: 'sign outgoing mail with DKIM, publish the key at SELECTOR._domainkey.DOMAIN, and make sure nothing rewrites the signed headers or body',
+    title:
+      'DKIM failed: the message has no valid signature the receiver accepts (missing, broken by a change in transit, or the key is not in DNS)',
+    advice:
+      'sign outgoing mail with DKIM, publish the key at SELECTOR._domainkey.DOMAIN, and make sure nothing rewrites the signed headers or body',
     source: 'https://www.rfc-editor.org/rfc/rfc7372',
-  },  {
+  },
+  {
     id: 'relay-denied',
     text: /\brelay(ing)? (access )?(denied|not (permitted|allowed)|refused|prohibited)/i,
     seen: [
@@ -377,8 +469,10 @@ export const CAUSE_ROWS: CauseRow[] = [
       ['no relaying', 'Postfix-based receivers ("Recipient address rejected: No relaying")'],
       ['insecure mail relay', 'Sendmail 5 ("550 Insecure Mail Relay")'],
     ],
-    title: 'relaying refused: this server delivers only for its own domains unless you log in, and the recipient is not one of them (or you are not logged in)',
-    advice: 'log in (AUTH, usually on port 587 with STARTTLS) to your own provider’s submission server, or send to the recipient’s own MX; check that the recipient domain is spelled right',
+    title:
+      'relaying refused: this server delivers only for its own domains unless you log in, and the recipient is not one of them (or you are not logged in)',
+    advice:
+      'log in (AUTH, usually on port 587 with STARTTLS) to your own provider’s submission server, or send to the recipient’s own MX; check that the recipient domain is spelled right',
     source: 'https://www.rfc-editor.org/rfc/rfc5321#section-3.3',
   },
   {
@@ -405,8 +499,10 @@ export const CAUSE_ROWS: CauseRow[] = [
       ['indicated no smtp service', 'Exim ("an MX or SRV record indicated no SMTP service": a null MX)'],
       ['returned null mx', 'Gmail ("doesn\'t receive email according to the administrator: returned Null MX")'],
     ],
-    title: 'a domain in the envelope does not exist in DNS or has no usable mail server (no MX and no address): the recipient’s domain, or, when the text says “sender”, your own',
-    advice: 'check the domain for typos; `smtpkit mx-lookup DOMAIN` shows what DNS answers; if it is the sender’s domain, give it MX/A records so it can receive bounces',
+    title:
+      'a domain in the envelope does not exist in DNS or has no usable mail server (no MX and no address): the recipient’s domain, or, when the text says “sender”, your own',
+    advice:
+      'check the domain for typos; `smtpkit mx-lookup DOMAIN` shows what DNS answers; if it is the sender’s domain, give it MX/A records so it can receive bounces',
     source: 'https://www.rfc-editor.org/rfc/rfc3463#section-3.2',
   },
   {
@@ -434,8 +530,10 @@ export const CAUSE_ROWS: CauseRow[] = [
       ['no longer accepts mail', 'generic providers'],
       ['inbounds disabled', 'Mimecast ("Account inbounds disabled": the whole service)'],
     ],
-    title: 'the recipient’s mailbox (or the receiving service) exists but is suspended or disabled: closed by the provider, inactive, blocked, or archived',
-    advice: 'the address takes no mail for now, maybe never again: reach the person another way; remove it from lists if the refusal is permanent (5xx)',
+    title:
+      'the recipient’s mailbox (or the receiving service) exists but is suspended or disabled: closed by the provider, inactive, blocked, or archived',
+    advice:
+      'the address takes no mail for now, maybe never again: reach the person another way; remove it from lists if the refusal is permanent (5xx)',
     source: 'https://www.rfc-editor.org/rfc/rfc3463#section-3.3',
   },
   {
@@ -449,10 +547,10 @@ export const CAUSE_ROWS: CauseRow[] = [
       ['no space left on device', 'generic MTAs'],
     ],
     title: 'the receiving server itself is out of storage (the whole mail system, not one mailbox)',
-    advice: 'nothing to fix on your side: a 4xx is retried by your MTA; if it lasts, tell the receiver’s postmaster another way',
+    advice:
+      'nothing to fix on your side: a 4xx is retried by your MTA; if it lasts, tell the receiver’s postmaster another way',
     source: 'https://www.rfc-editor.org/rfc/rfc3463#section-3.4',
   },
-
 
   // Everyday refusals.
   {
@@ -481,7 +579,8 @@ export const CAUSE_ROWS: CauseRow[] = [
     group: 'mailbox-full',
     codes: ['4.2.2', '5.2.2'],
     title: 'the recipient’s mailbox is full (over quota)',
-    advice: 'the recipient must make room; a 4.2.2 is retried by your MTA, a 5.2.2 means give up and tell them another way',
+    advice:
+      'the recipient must make room; a 4.2.2 is retried by your MTA, a 5.2.2 means give up and tell them another way',
     source: 'https://www.rfc-editor.org/rfc/rfc3463',
   },
   {
@@ -508,7 +607,8 @@ export const CAUSE_ROWS: CauseRow[] = [
     group: 'user-unknown',
     codes: ['5.1.1', '4.1.1'],
     title: 'the recipient does not exist: the part before the @ is unknown at that server',
-    advice: 'check the spelling of the address; a 5.1.1 from a big provider means the account does not exist (or was deleted): remove it from lists',
+    advice:
+      'check the spelling of the address; a 5.1.1 from a big provider means the account does not exist (or was deleted): remove it from lists',
     source: 'https://www.rfc-editor.org/rfc/rfc3463',
   },
   {
@@ -557,8 +657,10 @@ export const CAUSE_ROWS: CauseRow[] = [
       ['does not allow external forwarding', 'Microsoft 365 (550 5.7.520)'],
       ['organizational settings', 'Microsoft 365'],
     ],
-    title: 'the receiver’s policy refused it: a rule its administrator set (blocked sender or domain, spoofing rule, forbidden forwarding, a content or attachment rule), not a technical fault',
-    advice: 'the text or the receiver’s postmaster page says which rule; if the mail is legitimate, ask the recipient (or their postmaster) to allow your sender or domain',
+    title:
+      'the receiver’s policy refused it: a rule its administrator set (blocked sender or domain, spoofing rule, forbidden forwarding, a content or attachment rule), not a technical fault',
+    advice:
+      'the text or the receiver’s postmaster page says which rule; if the mail is legitimate, ask the recipient (or their postmaster) to allow your sender or domain',
     source: 'https://www.rfc-editor.org/rfc/rfc3463#section-3.8',
   },
   {
@@ -588,8 +690,10 @@ export const CAUSE_ROWS: CauseRow[] = [
       ['bloquee pour incident de spam', 'Orange'],
       ['access denied, banned', 'Microsoft'],
     ],
-    title: 'the receiver blocks your sending IP for its reputation (spam or abuse seen from it), by its own list rather than a public DNS blocklist',
-    advice: 'stop what sent the unwanted mail, then use the receiver’s postmaster page (the text usually links it) to ask for the block to be lifted',
+    title:
+      'the receiver blocks your sending IP for its reputation (spam or abuse seen from it), by its own list rather than a public DNS blocklist',
+    advice:
+      'stop what sent the unwanted mail, then use the receiver’s postmaster page (the text usually links it) to ask for the block to be lifted',
     source: 'https://www.rfc-editor.org/rfc/rfc3463#section-3.8',
   },
 ];

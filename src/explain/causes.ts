@@ -13,7 +13,12 @@ function matches(row: CauseRow, codes: string[], text: string, plain: string): b
 }
 
 /** The rows matching one reply (or a lone enhanced code, or words alone), in table order, one per group. */
-export function causesFor(code: number | undefined, enhanced: string | null | undefined, text: string, preciseOnly = false): Cause[] {
+export function causesFor(
+  code: number | undefined,
+  enhanced: string | null | undefined,
+  text: string,
+  preciseOnly = false,
+): Cause[] {
   const codes = [enhanced, code === undefined ? undefined : String(code)].filter((c): c is string => !!c);
   const plain = normalised(text);
   const hits = CAUSE_ROWS.filter((row) => matches(row, codes, text, plain));
@@ -32,4 +37,6 @@ export function causesFor(code: number | undefined, enhanced: string | null | un
 }
 
 /** For tests and documentation: every row's id, source and the wordings it was seen with. */
-export const CAUSE_SOURCES: ReadonlyArray<{ id: string; source: string; seen: readonly Wording[] }> = CAUSE_ROWS.map((r) => ({ id: r.id, source: r.source, seen: r.seen ?? [] }));
+export const CAUSE_SOURCES: ReadonlyArray<{ id: string; source: string; seen: readonly Wording[] }> = CAUSE_ROWS.map(
+  (r) => ({ id: r.id, source: r.source, seen: r.seen ?? [] }),
+);

@@ -25,7 +25,8 @@ export function explainCode(code: number, command = ''): string {
   if (known) return known;
   const byFirstDigit = FIRST_DIGIT[Math.floor(code / 100)] ?? `Unknown code ${code}.`;
   // RFC 5321 §4.2.1 gives the second digit the values 0 to 5; servers still send 570, 571...
-  if (Math.floor(code / 10) % 10 > 5) return `Not a standard SMTP reply code (RFC 5321 §4.2.1 has second digits 0 to 5 only), read by its first digit: ${byFirstDigit}`;
+  if (Math.floor(code / 10) % 10 > 5)
+    return `Not a standard SMTP reply code (RFC 5321 §4.2.1 has second digits 0 to 5 only), read by its first digit: ${byFirstDigit}`;
   return byFirstDigit;
 }
 
@@ -50,7 +51,8 @@ export function explainReply(reply: Reply, command: string, tls = false, audienc
     summary: explainCode(reply.code, command),
     // A success with an "other or undefined" detail (2.0.0, 2.7.0) says nothing the basic code did not.
     enhanced: reply.enhanced && !/^2\.\d+\.0$/.test(reply.enhanced) ? (explainEnhanced(reply.enhanced) ?? null) : null,
-    hint: hintFor({ code: reply.code, enhanced: reply.enhanced, command, text: replyText(reply), tls }, audience) ?? null,
+    hint:
+      hintFor({ code: reply.code, enhanced: reply.enhanced, command, text: replyText(reply), tls }, audience) ?? null,
   };
 }
 

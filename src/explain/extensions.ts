@@ -22,9 +22,9 @@ const EXTENSIONS: Record<string, (params: string[]) => string> = {
   'NO-SOLICITING': () => 'the server asks not to be sent solicitations (RFC 3865)',
   'MT-PRIORITY': () => 'messages may carry a priority (RFC 6710)',
   RRVS: () => 'a recipient can be required to have existed since a date (RFC 7293)',
-  'FUTURERELEASE': () => 'messages can be held for later release (RFC 4865)',
-  'LIMITS': (p) => `the server states its limits: ${p.join(' ')} (RFC 9422)`,
-  'PIPECONNECT': () => 'the client may send EHLO before the greeting on a later connection (Exim)',
+  FUTURERELEASE: () => 'messages can be held for later release (RFC 4865)',
+  LIMITS: (p) => `the server states its limits: ${p.join(' ')} (RFC 9422)`,
+  PIPECONNECT: () => 'the client may send EHLO before the greeting on a later connection (Exim)',
   'X-EXPS': () => 'a non-standard AUTH advertisement (Microsoft)',
   XCLIENT: () => 'a trusted proxy may pass on the real client’s details (Postfix XCLIENT)',
   XFORWARD: () => 'a trusted proxy may forward client details for logging (Postfix XFORWARD)',
@@ -47,7 +47,9 @@ export function explainExtension(keyword: string, params: string[]): string {
 export function capabilityNotes(caps: Capabilities, tls: boolean): string[] {
   const notes: string[] = [];
   const auth = caps.extensions.AUTH;
-  if (!tls && auth?.some((m) => /^(PLAIN|LOGIN)$/i.test(m))) notes.push('AUTH PLAIN/LOGIN is offered without TLS: passwords could cross the network in clear');
-  if (!tls && !('STARTTLS' in caps.extensions) && caps.via === 'EHLO') notes.push('no STARTTLS: mail to and from this server on this port travels unencrypted');
+  if (!tls && auth?.some((m) => /^(PLAIN|LOGIN)$/i.test(m)))
+    notes.push('AUTH PLAIN/LOGIN is offered without TLS: passwords could cross the network in clear');
+  if (!tls && !('STARTTLS' in caps.extensions) && caps.via === 'EHLO')
+    notes.push('no STARTTLS: mail to and from this server on this port travels unencrypted');
   return notes;
 }

@@ -30,7 +30,8 @@ const QMAIL_TRAILER = /\(#([245]\.\d{1,3}\.\d{1,3})\)\s*$/;
 // Any second digit: RFC 5321 allows 0-5, but servers send 570, 571... and a person pastes them.
 const REPLY_START = /^([2-5]\d\d)(?:([ -])(.*))?$/s;
 // A DSN per-recipient field (RFC 3464 §2.3) or the usual Postfix/Exim extras.
-const DSN_FIELD = /^(final-recipient|original-recipient|action|status|remote-mta|diagnostic-code|x-postfix-sender|reporting-mta)\s*:\s*(.*)$/i;
+const DSN_FIELD =
+  /^(final-recipient|original-recipient|action|status|remote-mta|diagnostic-code|x-postfix-sender|reporting-mta)\s*:\s*(.*)$/i;
 const MAX_ITEMS = 100;
 
 /**
@@ -43,7 +44,12 @@ export function explainPasted(input: string, command = ''): ExplainedInput[] {
     .split(/\r?\n/)
     // Quoting ("> "), comments ("# "), and the reply markers of swaks, our own transcript and
     // Sendmail's session transcript ("<** ", "<~  ", "<<< ").
-    .map((l) => l.replace(/^\s*(?:>\s?)+/, '').replace(/^\s*#+\s*/, '').replace(/^\s*<(?:\*\*|~\*|<<|-|~)\s+(?=\d{3}[ -]|\d{3}$)/, ''))
+    .map((l) =>
+      l
+        .replace(/^\s*(?:>\s?)+/, '')
+        .replace(/^\s*#+\s*/, '')
+        .replace(/^\s*<(?:\*\*|~\*|<<|-|~)\s+(?=\d{3}[ -]|\d{3}$)/, ''),
+    )
     .slice(0, 20_000);
   const whole = lines.join('\n').trim();
   if (!whole) throw unreadable(input);
@@ -66,7 +72,9 @@ export function explainPasted(input: string, command = ''): ExplainedInput[] {
  */
 function unquoted(input: string): string {
   if (!/^content-transfer-encoding:\s*quoted-printable\s*$/im.test(input)) return input;
-  return input.replace(/=\r?\n/g, '').replace(/(?:=[0-9A-F]{2})+/g, (run) => Buffer.from(run.replace(/=/g, ''), 'hex').toString('utf8'));
+  return input
+    .replace(/=\r?\n/g, '')
+    .replace(/(?:=[0-9A-F]{2})+/g, (run) => Buffer.from(run.replace(/=/g, ''), 'hex').toString('utf8'));
 }
 
 /**
@@ -92,10 +100,17 @@ function unbased(input: string): string {
     // The blank line that ends a header block naming base64 for a text part.
     if (line.trim() || !/^content-transfer-encoding:\s*base64\s*$/im.test(block)) continue;
     const type = /^content-type:\s*([\w.+-]+\/[\w.+-]+)/im.exec(block)?.[1]?.toLowerCase() ?? 'text/plain';
-    if (!type.startsWith('text/') && type !== 'message/delivery-status' && type !== 'message/global-delivery-status') continue;
+    if (!type.startsWith('text/') && type !== 'message/delivery-status' && type !== 'message/global-delivery-status')
+      continue;
     let end = i + 1;
     while (end < lines.length && /^[A-Za-z0-9+/=]+\r?\n?$/.test(lines[end]!)) end++;
-    const text = Buffer.from(lines.slice(i + 1, end).join('').replace(/\s+/g, ''), 'base64').toString('utf8');
+    const text = Buffer.from(
+      lines
+        .slice(i + 1, end)
+        .join('')
+        .replace(/\s+/g, ''),
+      'base64',
+    ).toString('utf8');
     // Nothing there, or not text after all (a mislabelled binary part): leave it.
     if (end === i + 1 || /[\0-\x08\x0e-\x1f]/.test(text)) continue;
     out.push(text.endsWith('\n') ? text : `${text}\n`);
@@ -142,7 +157,17 @@ function fromDsn(lines: string[], command: string): ExplainedInput[] {
     const name = m[1]!.toLowerCase();
     const value = m[2]!.trim();
     const key: keyof DsnGroup | undefined =
-      name === 'final-recipient' ? 'recipient' : name === 'action' ? 'action' : name === 'status' ? 'status' : name === 'remote-mta' ? 'remoteMta' : name === 'diagnostic-code' ? 'diagnostic' : undefined;
+      name === 'final-recipient'
+        ? 'recipient'
+        : name === 'action'
+          ? 'action'
+          : name === 'status'
+            ? 'status'
+            : name === 'remote-mta'
+              ? 'remoteMta'
+              : name === 'diagnostic-code'
+                ? 'diagnostic'
+                : undefined;
     if (!key) continue;
     // A new recipient, or a field seen twice, starts the next group.
     if (key === 'recipient' || current[key] !== undefined) flush();
@@ -179,14 +204,32 @@ function completed(items: ExplainedInput[], lines: string[], command: string): E
   if (!items.some(cut)) return items;
   const whole = fromText(lines, command);
   return items.map((i) => {
-    const full = cut(i) ? whole.find((w) => w.reply?.code === i.reply?.code && w.text.length > i.text.length && w.text.startsWith(i.text)) : undefined;
+    const full = cut(i)
+      ? whole.find((w) => w.reply?.code === i.reply?.code && w.text.length > i.text.length && w.text.startsWith(i.text))
+      : undefined;
     const { recipient, remoteMta, action, status } = i;
-    return full ? { ...full, ...(recipient ? { recipient } : {}), ...(remoteMta ? { remoteMta } : {}), ...(action ? { action } : {}), ...(status ? { status } : {}) } : i;
+    return full
+      ? {
+          ...full,
+          ...(recipient ? { recipient } : {}),
+          ...(remoteMta ? { remoteMta } : {}),
+          ...(action ? { action } : {}),
+          ...(status ? { status } : {}),
+        }
+      : i;
   });
 }
 
-function withContext(item: ExplainedInput, c: { recipient?: string; remoteMta?: string; action?: string }): ExplainedInput {
-  return { ...item, ...(c.recipient ? { recipient: c.recipient } : {}), ...(c.remoteMta ? { remoteMta: c.remoteMta } : {}), ...(c.action ? { action: c.action } : {}) };
+function withContext(
+  item: ExplainedInput,
+  c: { recipient?: string; remoteMta?: string; action?: string },
+): ExplainedInput {
+  return {
+    ...item,
+    ...(c.recipient ? { recipient: c.recipient } : {}),
+    ...(c.remoteMta ? { remoteMta: c.remoteMta } : {}),
+    ...(c.action ? { action: c.action } : {}),
+  };
 }
 
 /**
@@ -218,7 +261,9 @@ function fromText(lines: string[], command: string): ExplainedInput[] {
     const logged = /\breject: ([A-Z]+) from \S+?\[[^\]]*\]: ([2-5]\d\d[ -].*?)(?:; from=<.*)?$/.exec(line);
     const start = logged
       ? [line, logged[2]!]
-      : /^(?:.*?\bsaid:\s*|.*?\breturned\s+'|.*?\breturned was:\s*|.*?\bdiagnostic-code:\s*(?:smtp;\s*)?|.*?\bhost \S+ \[[^\]]*\]:\s*|<?[^\s<>@]+@[^\s<>:]+>?:\s*|.*?\[[^\s[\]]+ [\d.:a-f]+:\s*)?([2-5]\d\d(?:[ -].*)?)$/i.exec(line);
+      : /^(?:.*?\bsaid:\s*|.*?\breturned\s+'|.*?\breturned was:\s*|.*?\bdiagnostic-code:\s*(?:smtp;\s*)?|.*?\bhost \S+ \[[^\]]*\]:\s*|<?[^\s<>@]+@[^\s<>:]+>?:\s*|.*?\[[^\s[\]]+ [\d.:a-f]+:\s*)?([2-5]\d\d(?:[ -].*)?)$/i.exec(
+          line,
+        );
     if (!start || !REPLY_START.test(start[1]!)) {
       // No basic code: "5.2.3 Message too large", or qmail's "Sorry, ... (#5.1.2)".
       const bare = ENHANCED_LINE.exec(line) ?? QMAIL_TRAILER.exec(line);
@@ -263,8 +308,10 @@ function push(items: ExplainedInput[], item: ExplainedInput): void {
 // The address a bounce names before its reply: qmail's "<bob@example.com>:", Exim's indented
 // "bob@example.com", Postfix's "<bob@example.com>: host ... said: ...".
 const ADDRESS_LINE = /^<?([^\s<>@"]+@[^\s<>:@]+?)>?(?::(?:\s|$)|$)/;
-const HEADER_FIELD = /^(X-[\w-]+|Received|Subject|From|To|Cc|Date|Message-ID|Return-Path|Reply-To|Sender|References|In-Reply-To|MIME-Version|Content-[\w-]+|Authentication-Results|DKIM-Signature|ARC-[\w-]+|List-[\w-]+):/i;
-const NO_BASIC_CODE = 'no basic reply code: an SMTP reply starts with three digits (RFC 5321 §4.2), so this is read from the enhanced code (RFC 3463) and the words alone';
+const HEADER_FIELD =
+  /^(X-[\w-]+|Received|Subject|From|To|Cc|Date|Message-ID|Return-Path|Reply-To|Sender|References|In-Reply-To|MIME-Version|Content-[\w-]+|Authentication-Results|DKIM-Signature|ARC-[\w-]+|List-[\w-]+):/i;
+const NO_BASIC_CODE =
+  'no basic reply code: an SMTP reply starts with three digits (RFC 5321 §4.2), so this is read from the enhanced code (RFC 3463) and the words alone';
 const WORDS_ONLY = 'no reply code in this text: the cause is read from its words alone';
 
 /**
@@ -288,7 +335,15 @@ function fromWords(lines: string[], command: string): ExplainedInput[] {
 
 function wordsItem(text: string, command: string, preciseOnly = false): ExplainedInput | undefined {
   const causes = causesFor(undefined, null, text, preciseOnly);
-  return causes.length ? { text, reply: undefined, command, explanation: { summary: '', enhanced: null, hint: null, note: WORDS_ONLY }, causes } : undefined;
+  return causes.length
+    ? {
+        text,
+        reply: undefined,
+        command,
+        explanation: { summary: '', enhanced: null, hint: null, note: WORDS_ONLY },
+        causes,
+      }
+    : undefined;
 }
 
 function verbOf(word: string): string {
@@ -323,7 +378,10 @@ function commandFrom(text: string): string {
  */
 function replyItem(text: string, command: string): ExplainedInput | undefined {
   // Gmail's older bounces say the code twice ("554 554 5.7.0 Header error").
-  const flat = text.replace(/\s*\(in reply to [^)]*\)\s*$/i, '').trim().replace(/^(\d{3}) \1(?=[ -])/, '$1');
+  const flat = text
+    .replace(/\s*\(in reply to [^)]*\)\s*$/i, '')
+    .trim()
+    .replace(/^(\d{3}) \1(?=[ -])/, '$1');
   const m = REPLY_START.exec(flat);
   if (!m) return undefined;
   const code = m[1]!;
@@ -339,17 +397,32 @@ function replyItem(text: string, command: string): ExplainedInput | undefined {
   const reply: Reply = { code: Number(code), enhanced, lines };
   const cmd = command || commandFrom(text);
   const body = replyText(reply);
-  return { text: flat.replace(/\s*\n\s*/g, ' '), reply, command: cmd, explanation: explainReply(reply, cmd), causes: causesFor(reply.code, reply.enhanced, body) };
+  return {
+    text: flat.replace(/\s*\n\s*/g, ' '),
+    reply,
+    command: cmd,
+    explanation: explainReply(reply, cmd),
+    causes: causesFor(reply.code, reply.enhanced, body),
+  };
 }
 
 function enhancedItem(text: string, enhanced: string, command: string, words?: string): ExplainedInput {
   const code = Number(enhanced[0]) * 100 + 50;
-  const rest = words ?? text.replace(/^status\s*:\s*/i, '').replace(enhanced, '').trim();
+  const rest =
+    words ??
+    text
+      .replace(/^status\s*:\s*/i, '')
+      .replace(enhanced, '')
+      .trim();
   return {
     text,
     reply: undefined,
     command,
-    explanation: { summary: '', enhanced: explainEnhanced(enhanced) ?? null, hint: hintFor({ code, enhanced, command, text: rest, tls: false }) ?? null },
+    explanation: {
+      summary: '',
+      enhanced: explainEnhanced(enhanced) ?? null,
+      hint: hintFor({ code, enhanced, command, text: rest, tls: false }) ?? null,
+    },
     causes: causesFor(undefined, enhanced, rest),
   };
 }

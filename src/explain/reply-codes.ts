@@ -53,9 +53,11 @@ export const GENERIC_CODES: Record<number, string> = {
 /** Meanings that depend on the command answered, keyed "COMMAND code". */
 export const COMMAND_CODES: Record<string, string> = {
   'CONNECT 220': 'Greeting: the server is ready for the session. Next comes EHLO.',
-  'CONNECT 421': 'The server refuses the session for now (busy, rate limit, or temporary block) and is closing the connection. Try later.',
+  'CONNECT 421':
+    'The server refuses the session for now (busy, rate limit, or temporary block) and is closing the connection. Try later.',
   'CONNECT 521': 'This host never accepts mail (RFC 7504).',
-  'CONNECT 554': 'No SMTP service here for you: the server refuses this client at the greeting (often an IP blocklist or a connection policy).',
+  'CONNECT 554':
+    'No SMTP service here for you: the server refuses this client at the greeting (often an IP blocklist or a connection policy).',
   'EHLO 250': 'The server accepted EHLO; the lines after the first list the extensions it supports.',
   'EHLO 500': 'The server does not know EHLO (an old, non-ESMTP server); HELO is the fallback.',
   'EHLO 502': 'The server does not implement EHLO; HELO is the fallback.',
@@ -86,7 +88,8 @@ export const COMMAND_CODES: Record<string, string> = {
   'AUTH 535': 'Authentication failed: wrong username or password (or an expired token).',
   'AUTH 538': 'This mechanism needs an encrypted connection: use STARTTLS or implicit TLS first.',
   'MAIL 250': 'The sender address was accepted; recipients come next.',
-  'MAIL 451': 'The sender was not accepted because of a temporary error at the server (often a DNS check of the sender domain).',
+  'MAIL 451':
+    'The sender was not accepted because of a temporary error at the server (often a DNS check of the sender domain).',
   'MAIL 452': 'The server has too little storage for this message now (or its declared SIZE).',
   'MAIL 455': 'The server cannot take the MAIL FROM parameters right now.',
   'MAIL 503': 'MAIL is out of sequence: EHLO first, finish or RSET the previous transaction, or authenticate first.',
@@ -103,7 +106,8 @@ export const COMMAND_CODES: Record<string, string> = {
   'RCPT 452': 'Too many recipients in this transaction, or too little storage; send the rest later or separately.',
   'RCPT 503': 'RCPT is out of sequence: MAIL FROM must come first.',
   'RCPT 455': 'The server cannot take the RCPT TO parameters right now; try later.',
-  'RCPT 550': 'The recipient was refused: unknown user, or refused by policy (for example relaying without authentication).',
+  'RCPT 550':
+    'The recipient was refused: unknown user, or refused by policy (for example relaying without authentication).',
   'RCPT 551': 'The recipient is not local; the server says where to send instead.',
   'RCPT 552': 'The recipient’s storage allocation is exceeded (mailbox full).',
   'RCPT 553': 'The recipient address is not allowed (malformed).',
@@ -113,9 +117,11 @@ export const COMMAND_CODES: Record<string, string> = {
   'DATA 354': 'The server is ready for the message: send headers and body, then a line with a single dot.',
   'DATA 503': 'DATA is out of sequence: at least one recipient must be accepted first.',
   'DATA 554': 'DATA refused: no valid recipients, or the transaction failed.',
-  '. 250': 'The message was accepted. The server is now responsible for delivering it; the text often carries a queue id.',
+  '. 250':
+    'The message was accepted. The server is now responsible for delivering it; the text often carries a queue id.',
   '. 450': 'The message was not accepted, for a temporary reason (policy or mailbox). Try later.',
-  '. 451': 'The message was not accepted because of a temporary error at the server (often a content filter). Try later.',
+  '. 451':
+    'The message was not accepted because of a temporary error at the server (often a content filter). Try later.',
   '. 452': 'The message was not accepted: the server lacks storage right now.',
   '. 550': 'The message was refused by policy (content, spam filter, authentication checks).',
   '. 552': 'The message was refused: it is over the size limit.',

@@ -25,7 +25,18 @@ export interface Module {
   targets?: string[];
 }
 
-const KEYS = new Set(['role', 'auth', 'targets', 'tlsVerify', 'caFile', 'expectBanner', 'timeout', 'warnDays', 'critDays', 'ehlo']);
+const KEYS = new Set([
+  'role',
+  'auth',
+  'targets',
+  'tlsVerify',
+  'caFile',
+  'expectBanner',
+  'timeout',
+  'warnDays',
+  'critDays',
+  'ehlo',
+]);
 const AUTH_KEYS = new Set(['user', 'passwordEnv', 'passwordFile', 'mech']);
 
 export const DEFAULT_MODULE: Module = { role: 'smtp' };
@@ -40,24 +51,39 @@ export function loadModules(file: string): Record<string, Module> {
     throw usageError(`--config: ${file} is not JSON: ${(err as Error).message}`);
   }
   const modules = (doc as { modules?: unknown })?.modules;
-  if (!modules || typeof modules !== 'object' || Array.isArray(modules)) throw usageError(`--config: ${file} needs an object "modules": {"name": {"role": "submission", ...}}`);
+  if (!modules || typeof modules !== 'object' || Array.isArray(modules))
+    throw usageError(`--config: ${file} needs an object "modules": {"name": {"role": "submission", ...}}`);
   const out: Record<string, Module> = {};
   for (const [name, m] of Object.entries(modules as Record<string, unknown>)) {
     const where = `--config: module ${JSON.stringify(name)}`;
     if (!m || typeof m !== 'object') throw usageError(`${where} is not an object`);
-    for (const k of Object.keys(m)) if (!KEYS.has(k)) throw usageError(`${where}: unknown setting ${JSON.stringify(k)} (known: ${[...KEYS].join(', ')})`);
+    for (const k of Object.keys(m))
+      if (!KEYS.has(k))
+        throw usageError(`${where}: unknown setting ${JSON.stringify(k)} (known: ${[...KEYS].join(', ')})`);
     const mod = m as Module;
-    if (!['smtp', 'submission', 'smtps'].includes(mod.role)) throw usageError(`${where}: "role" is smtp, submission or smtps`);
+    if (!['smtp', 'submission', 'smtps'].includes(mod.role))
+      throw usageError(`${where}: "role" is smtp, submission or smtps`);
     if (mod.auth !== undefined) {
-      if (typeof mod.auth !== 'object' || typeof mod.auth.user !== 'string') throw usageError(`${where}: "auth" needs a "user"`);
-      for (const k of Object.keys(mod.auth)) if (!AUTH_KEYS.has(k)) throw usageError(`${where}: unknown auth setting ${JSON.stringify(k)} (known: ${[...AUTH_KEYS].join(', ')})`);
-      if (!mod.auth.passwordEnv && !mod.auth.passwordFile) throw usageError(`${where}: "auth" needs "passwordEnv" or "passwordFile" (passwords do not belong in the config file)`);
-      if (mod.targets === undefined) throw usageError(`${where} logs in ("auth") but lists no "targets": a scrape could name any server and be sent the password. Add the servers it may log in to, e.g. "targets": ["mail.example.com:587", "*.example.com:587"]`);
+      if (typeof mod.auth !== 'object' || typeof mod.auth.user !== 'string')
+        throw usageError(`${where}: "auth" needs a "user"`);
+      for (const k of Object.keys(mod.auth))
+        if (!AUTH_KEYS.has(k))
+          throw usageError(`${where}: unknown auth setting ${JSON.stringify(k)} (known: ${[...AUTH_KEYS].join(', ')})`);
+      if (!mod.auth.passwordEnv && !mod.auth.passwordFile)
+        throw usageError(
+          `${where}: "auth" needs "passwordEnv" or "passwordFile" (passwords do not belong in the config file)`,
+        );
+      if (mod.targets === undefined)
+        throw usageError(
+          `${where} logs in ("auth") but lists no "targets": a scrape could name any server and be sent the password. Add the servers it may log in to, e.g. "targets": ["mail.example.com:587", "*.example.com:587"]`,
+        );
     }
     if (mod.targets !== undefined) {
-      if (!Array.isArray(mod.targets) || !mod.targets.length) throw usageError(`${where}: "targets" is a non-empty list of "host:port" or "*.domain:port"`);
+      if (!Array.isArray(mod.targets) || !mod.targets.length)
+        throw usageError(`${where}: "targets" is a non-empty list of "host:port" or "*.domain:port"`);
       for (const t of mod.targets) {
-        if (typeof t !== 'string') throw usageError(`${where}: "targets" holds strings, "host:port" or "*.domain:port"`);
+        if (typeof t !== 'string')
+          throw usageError(`${where}: "targets" holds strings, "host:port" or "*.domain:port"`);
         try {
           targetRule(t, ROLE_PORTS[mod.role]);
         } catch (err) {
@@ -65,9 +91,13 @@ export function loadModules(file: string): Record<string, Module> {
         }
       }
     }
-    for (const k of ['tlsVerify'] as const) if (mod[k] !== undefined && typeof mod[k] !== 'boolean') throw usageError(`${where}: "${k}" is true or false`);
-    for (const k of ['caFile', 'expectBanner', 'timeout', 'ehlo'] as const) if (mod[k] !== undefined && typeof mod[k] !== 'string') throw usageError(`${where}: "${k}" is a string`);
-    for (const k of ['warnDays', 'critDays'] as const) if (mod[k] !== undefined && !Number.isInteger(mod[k])) throw usageError(`${where}: "${k}" is a whole number of days`);
+    for (const k of ['tlsVerify'] as const)
+      if (mod[k] !== undefined && typeof mod[k] !== 'boolean') throw usageError(`${where}: "${k}" is true or false`);
+    for (const k of ['caFile', 'expectBanner', 'timeout', 'ehlo'] as const)
+      if (mod[k] !== undefined && typeof mod[k] !== 'string') throw usageError(`${where}: "${k}" is a string`);
+    for (const k of ['warnDays', 'critDays'] as const)
+      if (mod[k] !== undefined && !Number.isInteger(mod[k]))
+        throw usageError(`${where}: "${k}" is a whole number of days`);
     out[name] = mod;
   }
   return out;
@@ -88,7 +118,8 @@ function targetRule(text: string, defaultPort: number): TargetRule {
   const wildcard = text.startsWith('*.');
   const target = parseTarget(wildcard ? text.slice(2) : text, defaultPort);
   if (target.scheme) throw new Error(`${JSON.stringify(text)}: write host:port, without a scheme`);
-  if (wildcard && isIP(target.host)) throw new Error(`${JSON.stringify(text)}: a wildcard goes before a domain name, not an address`);
+  if (wildcard && isIP(target.host))
+    throw new Error(`${JSON.stringify(text)}: a wildcard goes before a domain name, not an address`);
   return { host: hostKey(target.host), port: target.port, wildcard };
 }
 

@@ -78,10 +78,14 @@ export function createExporter(o: ExporterOptions): http.Server {
     if (!target) return bad('the target parameter is missing: /probe?target=host:port');
     const name = url.searchParams.get('module');
     const module = name === null ? DEFAULT_MODULE : Object.hasOwn(o.modules, name) ? o.modules[name] : undefined;
-    if (!module) return bad(`unknown module ${JSON.stringify(name)} (configured: ${Object.keys(o.modules).join(', ') || 'none'})`);
+    if (!module)
+      return bad(`unknown module ${JSON.stringify(name)} (configured: ${Object.keys(o.modules).join(', ') || 'none'})`);
     const scrape = Number(headers['x-prometheus-scrape-timeout-seconds']);
     // Whatever the header says, the limit stays one a timer can hold (a huge value is "long", never "now").
-    const limitMs = Number.isFinite(scrape) && scrape > 0 ? clampDelay(Math.max(500, scrape * 1000 - o.offsetMs)) : o.defaultTimeoutMs;
+    const limitMs =
+      Number.isFinite(scrape) && scrape > 0
+        ? clampDelay(Math.max(500, scrape * 1000 - o.offsetMs))
+        : o.defaultTimeoutMs;
     const started = performance.now();
     let flags: ProbeFlags;
     let settings;
@@ -97,7 +101,10 @@ export function createExporter(o: ExporterOptions): http.Server {
     // A module's credentials go only to the servers it lists: checked before any connection.
     if (!allowsTarget(module, options.host, options.port)) {
       counts.rejected++;
-      return { status: 403, body: `module ${JSON.stringify(name)} may not be used with ${JSON.stringify(target)}: its "targets" are ${module.targets!.join(', ')}\n` };
+      return {
+        status: 403,
+        body: `module ${JSON.stringify(name)} may not be used with ${JSON.stringify(target)}: its "targets" are ${module.targets!.join(', ')}\n`,
+      };
     }
     if (!(await slots.acquire(limitMs - (performance.now() - started)))) {
       counts.timedOutWaiting++;
@@ -117,15 +124,63 @@ export function createExporter(o: ExporterOptions): http.Server {
     const mem = process.memoryUsage();
     const cpu = process.cpuUsage();
     const families: Family[] = [
-      { name: 'smtpkit_exporter_probes_total', help: 'Probes run, by result', type: 'counter', samples: [{ labels: { result: 'success' }, value: counts.success }, { labels: { result: 'failure' }, value: counts.failure }] },
-      { name: 'smtpkit_exporter_bad_requests_total', help: 'Scrapes refused for a bad target, module or setting', type: 'counter', samples: [{ value: counts.rejected }] },
-      { name: 'smtpkit_exporter_slot_timeouts_total', help: 'Scrapes that found no free probe slot within their timeout', type: 'counter', samples: [{ value: counts.timedOutWaiting }] },
-      { name: 'smtpkit_exporter_probes_in_flight', help: 'Probes running now', type: 'gauge', samples: [{ value: slots.inUse }] },
-      { name: 'smtpkit_exporter_probes_waiting', help: 'Scrapes waiting for a probe slot', type: 'gauge', samples: [{ value: slots.queued }] },
-      { name: 'smtpkit_exporter_max_concurrent_probes', help: 'The --max-concurrent limit', type: 'gauge', samples: [{ value: o.maxConcurrent }] },
-      { name: 'process_resident_memory_bytes', help: 'Resident memory size in bytes', type: 'gauge', samples: [{ value: mem.rss }] },
-      { name: 'process_cpu_seconds_total', help: 'User and system CPU time spent in seconds', type: 'counter', samples: [{ value: (cpu.user + cpu.system) / 1e6 }] },
-      { name: 'process_start_time_seconds', help: 'Start time of the process since the Unix epoch in seconds', type: 'gauge', samples: [{ value: Math.floor(started / 1000) }] },
+      {
+        name: 'smtpkit_exporter_probes_total',
+        help: 'Probes run, by result',
+        type: 'counter',
+        samples: [
+          { labels: { result: 'success' }, value: counts.success },
+          { labels: { result: 'failure' }, value: counts.failure },
+        ],
+      },
+      {
+        name: 'smtpkit_exporter_bad_requests_total',
+        help: 'Scrapes refused for a bad target, module or setting',
+        type: 'counter',
+        samples: [{ value: counts.rejected }],
+      },
+      {
+        name: 'smtpkit_exporter_slot_timeouts_total',
+        help: 'Scrapes that found no free probe slot within their timeout',
+        type: 'counter',
+        samples: [{ value: counts.timedOutWaiting }],
+      },
+      {
+        name: 'smtpkit_exporter_probes_in_flight',
+        help: 'Probes running now',
+        type: 'gauge',
+        samples: [{ value: slots.inUse }],
+      },
+      {
+        name: 'smtpkit_exporter_probes_waiting',
+        help: 'Scrapes waiting for a probe slot',
+        type: 'gauge',
+        samples: [{ value: slots.queued }],
+      },
+      {
+        name: 'smtpkit_exporter_max_concurrent_probes',
+        help: 'The --max-concurrent limit',
+        type: 'gauge',
+        samples: [{ value: o.maxConcurrent }],
+      },
+      {
+        name: 'process_resident_memory_bytes',
+        help: 'Resident memory size in bytes',
+        type: 'gauge',
+        samples: [{ value: mem.rss }],
+      },
+      {
+        name: 'process_cpu_seconds_total',
+        help: 'User and system CPU time spent in seconds',
+        type: 'counter',
+        samples: [{ value: (cpu.user + cpu.system) / 1e6 }],
+      },
+      {
+        name: 'process_start_time_seconds',
+        help: 'Start time of the process since the Unix epoch in seconds',
+        type: 'gauge',
+        samples: [{ value: Math.floor(started / 1000) }],
+      },
       { name: 'nodejs_heap_used_bytes', help: 'V8 heap in use', type: 'gauge', samples: [{ value: mem.heapUsed }] },
     ];
     return renderFamilies(families);
@@ -134,24 +189,31 @@ export function createExporter(o: ExporterOptions): http.Server {
   // A client that trickles its request holds nothing for long (receiving only; a probe's answer
   // may take longer). Node enforces these only every connectionsCheckingInterval (30 s by
   // default), so the check runs often enough for the limits to hold as set.
-  const server = http.createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: CHECK_EVERY_MS }, (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://exporter');
-    const send = (status: number, body: string, type = 'text/plain; charset=utf-8') => {
-      res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
-      res.end(body);
-    };
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'only GET\n');
-    if (url.pathname === '/probe') {
-      probeOnce(url, req.headers).then(
-        (r) => send(r.status, r.body, r.status === 200 ? TEXT_FORMAT : undefined),
-        (err) => send(500, `internal error: ${(err as Error).message}\n`),
-      );
-      return;
-    }
-    if (url.pathname === '/metrics') return send(200, selfMetrics(), TEXT_FORMAT);
-    if (url.pathname === '/') return send(200, 'smtpkit exporter: /probe?target=host:port[&module=name], /metrics\n');
-    return send(404, 'not found: try /probe?target=host:port or /metrics\n');
-  });
+  const server = http.createServer(
+    {
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: CHECK_EVERY_MS,
+    },
+    (req, res) => {
+      const url = new URL(req.url ?? '/', 'http://exporter');
+      const send = (status: number, body: string, type = 'text/plain; charset=utf-8') => {
+        res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      };
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'only GET\n');
+      if (url.pathname === '/probe') {
+        probeOnce(url, req.headers).then(
+          (r) => send(r.status, r.body, r.status === 200 ? TEXT_FORMAT : undefined),
+          (err) => send(500, `internal error: ${(err as Error).message}\n`),
+        );
+        return;
+      }
+      if (url.pathname === '/metrics') return send(200, selfMetrics(), TEXT_FORMAT);
+      if (url.pathname === '/') return send(200, 'smtpkit exporter: /probe?target=host:port[&module=name], /metrics\n');
+      return send(404, 'not found: try /probe?target=host:port or /metrics\n');
+    },
+  );
   return server;
 }
 
@@ -166,6 +228,14 @@ function moduleFlags(m: Module, defaultMs: number): ProbeFlags {
     ehlo: m.ehlo,
     warnDays: m.warnDays === undefined ? undefined : String(m.warnDays),
     critDays: m.critDays === undefined ? undefined : String(m.critDays),
-    ...(m.auth ? { auth: true, user: m.auth.user, passwordEnv: m.auth.passwordEnv, passwordFile: m.auth.passwordFile, mech: m.auth.mech } : {}),
+    ...(m.auth
+      ? {
+          auth: true,
+          user: m.auth.user,
+          passwordEnv: m.auth.passwordEnv,
+          passwordFile: m.auth.passwordFile,
+          mech: m.auth.mech,
+        }
+      : {}),
   };
 }

@@ -26,7 +26,9 @@ export type SecretSource = (signal?: AbortSignal) => Promise<string>;
 export function secretSource(flags: SecretFlags, what: string, warn: (message: string) => void): SecretSource {
   const known = (secret: string) => () => Promise.resolve(secret);
   if (flags.password !== undefined) {
-    warn('--password is visible to other users of this machine (ps, shell history); prefer SMTPKIT_PASSWORD or --password-file');
+    warn(
+      '--password is visible to other users of this machine (ps, shell history); prefer SMTPKIT_PASSWORD or --password-file',
+    );
     return known(flags.password);
   }
   if (flags.passwordFile !== undefined) {
@@ -47,7 +49,10 @@ async function askSecret(message: string, what: string, signal?: AbortSignal): P
   const { password } = await import('@inquirer/prompts');
   try {
     // No Ctrl-T to reveal it: a secret typed here never shows on screen.
-    return await endingPrompt((s) => password({ message, mask: '*', toggleMask: false }, { output: process.stderr, signal: s }), signal);
+    return await endingPrompt(
+      (s) => password({ message, mask: '*', toggleMask: false }, { output: process.stderr, signal: s }),
+      signal,
+    );
   } catch {
     throw new SmtpkitError('usage', `no ${what} entered (cancelled)`);
   }

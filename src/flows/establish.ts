@@ -30,7 +30,8 @@ export interface AuthPlan {
 
 export function startTlsMode(value: string | undefined): StartTlsMode {
   const v = (value ?? 'auto').toLowerCase();
-  if (v !== 'auto' && v !== 'always' && v !== 'never') throw usageError(`--starttls must be auto, always or never, not ${JSON.stringify(value)}`);
+  if (v !== 'auto' && v !== 'always' && v !== 'never')
+    throw usageError(`--starttls must be auto, always or never, not ${JSON.stringify(value)}`);
   return v;
 }
 
@@ -40,11 +41,18 @@ export function startTlsMode(value: string | undefined): StartTlsMode {
  * that the server offers the mechanism; `around` runs that prompt (the REPL hands it the
  * terminal).
  */
-export function planAuth(flags: AuthFlags, warn: (m: string) => void, around?: <T>(ask: (signal?: AbortSignal) => Promise<T>) => Promise<T>): AuthPlan {
+export function planAuth(
+  flags: AuthFlags,
+  warn: (m: string) => void,
+  around?: <T>(ask: (signal?: AbortSignal) => Promise<T>) => Promise<T>,
+): AuthPlan {
   if (!flags.user) throw usageError('--user is required to authenticate');
   assertSingleLine(flags.user, '--user');
   const mech = flags.mech?.toUpperCase();
-  if (mech !== undefined && !isMechanism(mech)) throw usageError(`--mech ${flags.mech}: smtpkit speaks SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN and XOAUTH2`);
+  if (mech !== undefined && !isMechanism(mech))
+    throw usageError(
+      `--mech ${flags.mech}: smtpkit speaks SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN and XOAUTH2`,
+    );
   const source = secretSource(flags, mech === 'XOAUTH2' ? 'OAuth token' : 'password', warn);
   // PLAIN and SCRAM prepare the user name (SASLprep): a prohibited character is bad input.
   // The password is prepared when it is read, before any AUTH line goes out.
@@ -60,7 +68,11 @@ export function planAuth(flags: AuthFlags, warn: (m: string) => void, around?: <
 }
 
 /** Greeting, EHLO, and STARTTLS as the mode asks (implicit TLS needs none). */
-export async function greetAndSecure(session: SmtpSession, mode: StartTlsMode, stopAfter?: (step: 'connect' | 'ehlo' | 'tls') => boolean): Promise<boolean> {
+export async function greetAndSecure(
+  session: SmtpSession,
+  mode: StartTlsMode,
+  stopAfter?: (step: 'connect' | 'ehlo' | 'tls') => boolean,
+): Promise<boolean> {
   await session.connect();
   if (stopAfter?.('connect')) return true;
   const caps = await session.ehlo();
@@ -68,7 +80,8 @@ export async function greetAndSecure(session: SmtpSession, mode: StartTlsMode, s
   if (session.options.requireStartTls && mode === 'auto') mode = 'always';
   if (!session.isTls && mode !== 'never') {
     if (hasExtension(caps, 'STARTTLS')) await session.starttls();
-    else if (mode === 'always') await session.starttls(); // fails, naming what is missing
+    else if (mode === 'always')
+      await session.starttls(); // fails, naming what is missing
     else session.emit({ type: 'warning', message: 'the server offers no STARTTLS: this session stays unencrypted' });
   }
   return stopAfter?.('tls') ?? false;
@@ -78,13 +91,29 @@ export async function greetAndSecure(session: SmtpSession, mode: StartTlsMode, s
 export async function login(session: SmtpSession, plan: AuthPlan): Promise<MechanismName> {
   const offered = session.capabilities ? authMechanisms(session.capabilities) : [];
   if (!offered.length) {
-    throw new SmtpkitError('auth', `the server offers no AUTH here${session.isTls ? '' : ' (many servers offer it only after STARTTLS, or only on port 587)'}`, 'auth');
+    throw new SmtpkitError(
+      'auth',
+      `the server offers no AUTH here${session.isTls ? '' : ' (many servers offer it only after STARTTLS, or only on port 587)'}`,
+      'auth',
+    );
   }
   const mechanism = plan.mechanism ?? strongestOffered(offered);
-  if (!mechanism) throw new SmtpkitError('auth', `none of the offered mechanisms (${offered.join(', ')}) is one smtpkit speaks, and XOAUTH2 is used only when named`, 'auth', { hint: { kind: 'choose-mechanism' } });
-  if (!offered.includes(mechanism)) throw new SmtpkitError('auth', `the server does not offer ${mechanism}; it offers ${offered.join(', ')}`, 'auth');
+  if (!mechanism)
+    throw new SmtpkitError(
+      'auth',
+      `none of the offered mechanisms (${offered.join(', ')}) is one smtpkit speaks, and XOAUTH2 is used only when named`,
+      'auth',
+      { hint: { kind: 'choose-mechanism' } },
+    );
+  if (!offered.includes(mechanism))
+    throw new SmtpkitError('auth', `the server does not offer ${mechanism}; it offers ${offered.join(', ')}`, 'auth');
   if (!session.isTls && !plan.allowPlaintext) {
-    throw new SmtpkitError('auth', `refusing to send credentials without TLS${SENDS_PASSWORD.has(mechanism) ? ` (${mechanism} sends the ${mechanism === 'XOAUTH2' ? 'access token' : 'password'} itself)` : ''}`, 'auth', { hint: { kind: 'allow-plaintext' } });
+    throw new SmtpkitError(
+      'auth',
+      `refusing to send credentials without TLS${SENDS_PASSWORD.has(mechanism) ? ` (${mechanism} sends the ${mechanism === 'XOAUTH2' ? 'access token' : 'password'} itself)` : ''}`,
+      'auth',
+      { hint: { kind: 'allow-plaintext' } },
+    );
   }
   const credentials: Credentials = { user: plan.user, secret: await plan.secret() };
   const client = prepared(() =>
@@ -106,4 +135,3 @@ function prepared<T>(fn: () => T): T {
     throw err;
   }
 }
-

@@ -9,7 +9,13 @@ export async function openInput(file: string): Promise<AsyncIterable<Buffer>> {
   const stream = createReadStream(file, { highWaterMark: 256 * 1024 });
   await new Promise<void>((resolve, reject) => {
     stream.once('open', () => resolve());
-    stream.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EISDIR' ? usageError(`${file} is a directory`) : usageError(`cannot read ${file}: ${err.code ?? err.message}`)));
+    stream.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EISDIR'
+          ? usageError(`${file} is a directory`)
+          : usageError(`cannot read ${file}: ${err.code ?? err.message}`),
+      ),
+    );
   });
   return stream as AsyncIterable<Buffer>;
 }

@@ -12,9 +12,13 @@ import type { SmtpSession } from '../session/session.js';
 export async function useMx(session: SmtpSession, domain: string, flags: ResolverFlags): Promise<Resolver> {
   const resolver = Resolver.fromFlags(flags, session.options.tls.ca);
   const report = await lookupMx(resolver, domain);
-  if (report.kind === 'null') throw new SmtpkitError('dns', `${domain} publishes a null MX (RFC 7505): it accepts no mail`, 'dns');
+  if (report.kind === 'null')
+    throw new SmtpkitError('dns', `${domain} publishes a null MX (RFC 7505): it accepts no mail`, 'dns');
   for (const h of report.hosts) {
-    session.emit({ type: 'info', message: `MX ${h.preference} ${h.exchange}${report.kind === 'implicit' ? ' (implicit: no MX records)' : ''}: ${h.addresses.map((a) => a.address).join(', ') || 'no address'}` });
+    session.emit({
+      type: 'info',
+      message: `MX ${h.preference} ${h.exchange}${report.kind === 'implicit' ? ' (implicit: no MX records)' : ''}: ${h.addresses.map((a) => a.address).join(', ') || 'no address'}`,
+    });
     for (const p of h.problems) session.emit({ type: 'warning', message: `${h.exchange}: ${p}` });
   }
   const family = session.options.family;
@@ -58,7 +62,11 @@ export function installDane(session: SmtpSession, resolver: Resolver): { result:
     } catch (err) {
       if (!(err instanceof DnsFailure)) throw err;
       result = { ...base, status: 'lookup-failed', error: err.info };
-      throw new SmtpkitError('dns', `DANE: the TLSA look-up failed, so a DANE sender defers mail to ${host} (RFC 7672 §2.2): ${err.message}`, 'tls');
+      throw new SmtpkitError(
+        'dns',
+        `DANE: the TLSA look-up failed, so a DANE sender defers mail to ${host} (RFC 7672 §2.2): ${err.message}`,
+        'tls',
+      );
     }
     result = { ...base, tlsa: tlsa.records, authenticated: tlsa.authenticated, status: 'none' };
     if (!tlsa.records.length) {
@@ -67,7 +75,9 @@ export function installDane(session: SmtpSession, resolver: Resolver): { result:
     }
     if (!tlsa.authenticated) {
       result.status = 'not-validated';
-      warn(`DANE: the TLSA records at ${name} are not DNSSEC-validated (the resolver set no AD bit), so they are not used, as a DANE sender would not use them (RFC 7672 §2.2); the certificate is judged by PKIX`);
+      warn(
+        `DANE: the TLSA records at ${name} are not DNSSEC-validated (the resolver set no AD bit), so they are not used, as a DANE sender would not use them (RFC 7672 §2.2); the certificate is judged by PKIX`,
+      );
       return undefined;
     }
     const caveat = adCaveat(tlsa.response);
@@ -76,20 +86,30 @@ export function installDane(session: SmtpSession, resolver: Resolver): { result:
     if (!usable) {
       result.status = 'unusable';
       const why = tlsa.records.map((t) => `${t.usage} ${t.selector} ${t.matchingType}: ${smtpUnusable(t)}`).join('; ');
-      warn(`DANE: ${host} has no usable TLSA record (${why}), so DANE is not in effect for it: the certificate is judged by PKIX (RFC 7672 §2.2)`);
+      warn(
+        `DANE: ${host} has no usable TLSA record (${why}), so DANE is not in effect for it: the certificate is judged by PKIX (RFC 7672 §2.2)`,
+      );
       return undefined;
     }
     if (!matched) {
       result.status = 'mismatch';
-      throw new SmtpkitError('tls', `DANE: none of the ${usable} usable TLSA record(s) of ${host} matches the certificate chain it presented`, 'tls');
+      throw new SmtpkitError(
+        'tls',
+        `DANE: none of the ${usable} usable TLSA record(s) of ${host} matches the certificate chain it presented`,
+        'tls',
+      );
     }
     result.match = matched;
     result.status = 'authenticated';
     if (matched.usage === 3) {
-      info(`DANE: the certificate of ${host} matches TLSA ${describeTlsa(matched)}; DANE-EE authenticates it: neither its name nor its CA is checked (RFC 7672 §3.1.1)`);
+      info(
+        `DANE: the certificate of ${host} matches TLSA ${describeTlsa(matched)}; DANE-EE authenticates it: neither its name nor its CA is checked (RFC 7672 §3.1.1)`,
+      );
       return { by: 'DANE-EE (3)', nameWaived: true };
     }
-    info(`DANE: the certificate chain of ${host} matches TLSA ${describeTlsa(matched)}; DANE-TA makes that certificate the trust anchor, and the name is still checked against ${host} (RFC 7672 §3.1.2)`);
+    info(
+      `DANE: the certificate chain of ${host} matches TLSA ${describeTlsa(matched)}; DANE-TA makes that certificate the trust anchor, and the name is still checked against ${host} (RFC 7672 §3.1.2)`,
+    );
     return { by: 'DANE-TA (2)', nameWaived: false };
   };
   return { result: () => result };
@@ -105,6 +125,8 @@ export async function verifyDane(session: SmtpSession, resolver: Resolver): Prom
   const port = session.options.candidates ? 25 : session.options.port;
   const name = `_${port}._tcp.${host}`;
   const tlsa = await resolver.tlsa(name);
-  if (!tlsa.records.length) return session.emit({ type: 'info', message: `DANE: ${host} has no TLSA records (${name}); DANE does not apply` });
-  if (!session.isTls) throw new SmtpkitError('tls', `DANE: ${host} publishes TLSA records but the session has no TLS`, 'tls');
+  if (!tlsa.records.length)
+    return session.emit({ type: 'info', message: `DANE: ${host} has no TLSA records (${name}); DANE does not apply` });
+  if (!session.isTls)
+    throw new SmtpkitError('tls', `DANE: ${host} publishes TLSA records but the session has no TLS`, 'tls');
 }

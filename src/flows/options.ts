@@ -40,7 +40,11 @@ export interface OutputFlags {
 }
 
 /** Validates everything before a connection is made, so bad input never reaches a server. */
-export function sessionOptions(spec: string, flags: SessionFlags, defaultPort = 25): { target: Target; options: SessionOptions } {
+export function sessionOptions(
+  spec: string,
+  flags: SessionFlags,
+  defaultPort = 25,
+): { target: Target; options: SessionOptions } {
   // Only the commands whose server is optional (ehlo, starttls) can get here without one.
   if (!spec.trim()) throw usageError('give a server (host[:port]) or --mx DOMAIN');
   if (flags.ipv4 && flags.ipv6) throw usageError('-4 and -6 cannot be used together');
@@ -59,7 +63,8 @@ export function sessionOptions(spec: string, flags: SessionFlags, defaultPort = 
       family: flags.ipv4 ? 4 : flags.ipv6 ? 6 : undefined,
       localAddress: flags.localAddress,
       // smtps:// says TLS at once whatever the port; smtp:// and submission:// say STARTTLS.
-      tlsOnConnect: flags.tlsOnConnect ?? (target.scheme ? target.scheme === 'smtps' : target.port === tlsOnConnectDefault),
+      tlsOnConnect:
+        flags.tlsOnConnect ?? (target.scheme ? target.scheme === 'smtps' : target.port === tlsOnConnectDefault),
       ...(target.scheme === 'submission' ? { requireStartTls: true } : {}),
       ehloName: assertEhloName(flags.ehlo ?? defaultEhloName()),
       timeouts: {

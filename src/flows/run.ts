@@ -26,12 +26,26 @@ export { colorLevel } from '../render/paint.js';
  * Runs one session for a command: validates flags, wires the renderer, runs the script,
  * always says goodbye, and turns any failure into an exit code.
  */
-export async function runSession(command: string, spec: string, flags: Flags, script: Script, defaultPort = 25, observe?: (e: SmtpEvent) => void): Promise<number> {
+export async function runSession(
+  command: string,
+  spec: string,
+  flags: Flags,
+  script: Script,
+  defaultPort = 25,
+  observe?: (e: SmtpEvent) => void,
+): Promise<number> {
   const startedAt = new Date().toISOString();
   const events: SmtpEvent[] = [];
   const details: Details = {};
   const output = await processOutput(flags);
-  const text = flags.json || flags.quiet ? undefined : new TextRenderer(output.stdout, output.stderr, { paint: output.paint, detail: flags.brief ? 'brief' : 'full', audience: command === 'repl' ? 'repl' : 'cli' });
+  const text =
+    flags.json || flags.quiet
+      ? undefined
+      : new TextRenderer(output.stdout, output.stderr, {
+          paint: output.paint,
+          detail: flags.brief ? 'brief' : 'full',
+          audience: command === 'repl' ? 'repl' : 'cli',
+        });
   let session: SmtpSession | undefined;
   let target: Target | undefined;
   let outcome: Outcome;
@@ -53,7 +67,17 @@ export async function runSession(command: string, spec: string, flags: Flags, sc
   if (flags.saveCert && session) {
     try {
       const n = saveCertificates(flags.saveCert, [{ label: spec, chain: session.certificates }]);
-      session.emit(n ? { type: 'info', message: `Saved the certificate chain (${n} certificate${n === 1 ? '' : 's'}, leaf first) to ${flags.saveCert}` } : { type: 'warning', message: `no certificate to save: the session never reached TLS (${flags.saveCert} is empty)` });
+      session.emit(
+        n
+          ? {
+              type: 'info',
+              message: `Saved the certificate chain (${n} certificate${n === 1 ? '' : 's'}, leaf first) to ${flags.saveCert}`,
+            }
+          : {
+              type: 'warning',
+              message: `no certificate to save: the session never reached TLS (${flags.saveCert} is empty)`,
+            },
+      );
     } catch (err) {
       if (outcome.ok) outcome = failureOutcome(err);
     }
@@ -62,14 +86,34 @@ export async function runSession(command: string, spec: string, flags: Flags, sc
   // The commands had their answers, but the server also said something nobody asked for.
   if (outcome.ok && session?.brokenBy) outcome = failureOutcome(session.brokenBy);
   if (!outcome.ok) {
-    const error = { type: 'error', errorClass: outcome.errorClass ?? 'internal', message: outcome.message, ...(outcome.phase ? { phase: outcome.phase } : {}), ...(outcome.hint ? { hint: outcome.hint } : {}), ...(outcome.reply ? { reply: outcome.reply } : {}) } as const;
+    const error = {
+      type: 'error',
+      errorClass: outcome.errorClass ?? 'internal',
+      message: outcome.message,
+      ...(outcome.phase ? { phase: outcome.phase } : {}),
+      ...(outcome.hint ? { hint: outcome.hint } : {}),
+      ...(outcome.reply ? { reply: outcome.reply } : {}),
+    } as const;
     if (session) session.emit(error);
     // No session yet: the command line was wrong (the REPL's too, whose own usage errors are session events).
-    else if (text && error.errorClass === 'usage') output.stderr.write(commandLineError(withAdvice(error.message, outcome.hint)));
+    else if (text && error.errorClass === 'usage')
+      output.stderr.write(commandLineError(withAdvice(error.message, outcome.hint)));
     else text?.event({ t: 0, tls: false, ...error } as SmtpEvent);
   }
   if (flags.json) {
-    output.stdout.write(jsonReport({ command, target, startedAt, outcome, events, result: details, capabilities: session?.capabilities, tls: session?.tls, timings: session?.timings ?? {} }));
+    output.stdout.write(
+      jsonReport({
+        command,
+        target,
+        startedAt,
+        outcome,
+        events,
+        result: details,
+        capabilities: session?.capabilities,
+        tls: session?.tls,
+        timings: session?.timings ?? {},
+      }),
+    );
   } else if (flags.quiet) {
     writeQuiet(output, outcome);
   } else {

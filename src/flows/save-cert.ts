@@ -4,7 +4,12 @@ import { usageError } from '../errors.js';
 
 /** DER certificates as PEM blocks, in the order given (leaf first). */
 export function pemChain(chain: Buffer[]): string {
-  return chain.map((der) => `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`).join('');
+  return chain
+    .map(
+      (der) =>
+        `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`,
+    )
+    .join('');
 }
 
 /** Before connecting: a --save-cert path we could not write must not cost a session. */
@@ -24,11 +29,16 @@ export function checkSaveCert(file: string | undefined): void {
  */
 export function saveCertificates(file: string, chains: Array<{ label: string; chain: Buffer[] }>): number {
   const withCerts = chains.filter((c) => c.chain.length);
-  const text = withCerts.length === 1 && chains.length === 1 ? pemChain(withCerts[0]!.chain) : withCerts.map((c) => `# ${c.label.replace(/[\r\n]/g, ' ')}\n${pemChain(c.chain)}`).join('');
+  const text =
+    withCerts.length === 1 && chains.length === 1
+      ? pemChain(withCerts[0]!.chain)
+      : withCerts.map((c) => `# ${c.label.replace(/[\r\n]/g, ' ')}\n${pemChain(c.chain)}`).join('');
   try {
     writeFileSync(file, text, { mode: 0o644 });
   } catch (err) {
-    throw usageError(`--save-cert: cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw usageError(
+      `--save-cert: cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   return withCerts.reduce((n, c) => n + c.chain.length, 0);
 }

@@ -64,7 +64,12 @@ const BDAT_CHUNK = 1024 * 1024;
  * load mode, probe's envelope checks and the REPL's /send. A refusal throws a
  * SmtpkitError of class `rejected` carrying the reply and the step (`phase`).
  */
-export async function mailTransaction(session: SmtpSession, envelope: Envelope, message: OutgoingMessage | undefined, opts: TransactionOptions): Promise<TransactionResult> {
+export async function mailTransaction(
+  session: SmtpSession,
+  envelope: Envelope,
+  message: OutgoingMessage | undefined,
+  opts: TransactionOptions,
+): Promise<TransactionResult> {
   const caps = session.capabilities;
   if (!caps) throw new Error('bug: a mail transaction before EHLO');
   if (message) checkFits(session, message, envelope);
@@ -73,28 +78,46 @@ export async function mailTransaction(session: SmtpSession, envelope: Envelope, 
   const stop = opts.stopAfter;
   const pipelined = opts.pipelining && hasExtension(caps, 'PIPELINING') && stop !== 'mail';
   const useBdat = !!opts.bdat && hasExtension(caps, 'CHUNKING');
-  if (opts.bdat && !useBdat && message) session.emit({ type: 'warning', message: 'the server does not offer CHUNKING: sending with DATA instead of BDAT' });
+  if (opts.bdat && !useBdat && message)
+    session.emit({ type: 'warning', message: 'the server does not offer CHUNKING: sending with DATA instead of BDAT' });
   const dataInBatch = pipelined && !!opts.pipelineData && !useBdat && !stop && !!message;
 
   const replies = pipelined
-    ? await session.pipeline([{ line: mailLine }, ...rcptLines.map((line) => ({ line })), ...(dataInBatch ? [{ line: 'DATA' }] : [])], 'envelope')
+    ? await session.pipeline(
+        [{ line: mailLine }, ...rcptLines.map((line) => ({ line })), ...(dataInBatch ? [{ line: 'DATA' }] : [])],
+        'envelope',
+      )
     : [await session.command(mailLine, { phase: 'envelope' })];
   const mailReply = replies[0]!;
   const dataReply = dataInBatch ? replies.pop() : undefined;
   if (!isPositive(mailReply)) {
     abandonData(session, dataReply);
-    throw new SmtpkitError('rejected', `the server refused the sender: ${mailReply.code} ${replyText(mailReply)}`, 'mail', { reply: mailReply });
+    throw new SmtpkitError(
+      'rejected',
+      `the server refused the sender: ${mailReply.code} ${replyText(mailReply)}`,
+      'mail',
+      { reply: mailReply },
+    );
   }
   if (stop === 'mail') return { stopped: 'mail', recipients: [] };
   if (!pipelined) for (const line of rcptLines) replies.push(await session.command(line, { phase: 'envelope' }));
 
-  const recipients = envelope.recipients.map((r, i) => ({ address: r.address, accepted: isPositive(replies[i + 1]!), reply: replies[i + 1]! }));
+  const recipients = envelope.recipients.map((r, i) => ({
+    address: r.address,
+    accepted: isPositive(replies[i + 1]!),
+    reply: replies[i + 1]!,
+  }));
   const accepted = recipients.filter((r) => r.accepted);
   const refused = recipients.filter((r) => !r.accepted);
   if (!accepted.length) {
     abandonData(session, dataReply);
     const reply = refused[0]?.reply;
-    throw new SmtpkitError('rejected', `the server accepted none of the ${recipients.length} recipient(s): ${refused.map((r) => `${r.address} (${r.reply.code})`).join(', ')}`, 'rcpt', reply ? { reply } : {});
+    throw new SmtpkitError(
+      'rejected',
+      `the server accepted none of the ${recipients.length} recipient(s): ${refused.map((r) => `${r.address} (${r.reply.code})`).join(', ')}`,
+      'rcpt',
+      reply ? { reply } : {},
+    );
   }
   if (refused.length) {
     const text = `${refused.length} of ${recipients.length} recipients refused: ${refused.map((r) => `${r.address} (${r.reply.code} ${replyText(r.reply)})`).join('; ')}`;
@@ -115,29 +138,49 @@ export async function mailTransaction(session: SmtpSession, envelope: Envelope, 
     final = await sendBdat(session, encoded(message, encoder));
   } else {
     const data = dataReply ?? (await session.command('DATA', { phase: 'data' }));
-    if (data.code >= 400) throw new SmtpkitError('rejected', `the server refused DATA: ${data.code} ${replyText(data)}`, 'data', { reply: data });
+    if (data.code >= 400)
+      throw new SmtpkitError('rejected', `the server refused DATA: ${data.code} ${replyText(data)}`, 'data', {
+        reply: data,
+      });
     // Anything but 354 that is no refusal breaks the protocol: the server is not reading a message.
-    if (data.code !== 354) throw new SmtpkitError('protocol', `the server answered DATA with ${data.code} instead of 354, so no message was sent: ${replyText(data)}`, 'data', { reply: data, kind: 'other' });
+    if (data.code !== 354)
+      throw new SmtpkitError(
+        'protocol',
+        `the server answered DATA with ${data.code} instead of 354, so no message was sent: ${replyText(data)}`,
+        'data',
+        { reply: data, kind: 'other' },
+      );
     if (stop === 'data') {
       // After 354 anything we send is message text; only closing aborts the transaction.
       session.close();
       return { stopped: 'data', recipients };
     }
     opts.onData?.();
-    if (session.observed) for (const line of message.headerLines) session.emit({ type: 'sent', line, command: 'MESSAGE' });
+    if (session.observed)
+      for (const line of message.headerLines) session.emit({ type: 'sent', line, command: 'MESSAGE' });
     // A --data file is not read ahead, so its headers were not shown: say where it came from instead.
     const shown = message.headerLines.length ? 'headers shown above' : `from ${opts.source ?? 'a prepared message'}`;
     const summary = `.  [message: ${message.size ?? opts.wire?.length ?? '?'} bytes, ${shown}]`;
-    final = await session.sendMessage(opts.wire ?? encoded(message, encoder), summary, { quit: !!opts.quitAfter && pipelined });
+    final = await session.sendMessage(opts.wire ?? encoded(message, encoder), summary, {
+      quit: !!opts.quitAfter && pipelined,
+    });
   }
   if (!opts.wire) lineEndingsSent(session, encoder.lineEndings, opts.onLineEndings);
-  if (final.code >= 400) throw new SmtpkitError('rejected', `the server refused the message: ${final.code} ${replyText(final)}`, 'data', { reply: final });
+  if (final.code >= 400)
+    throw new SmtpkitError('rejected', `the server refused the message: ${final.code} ${replyText(final)}`, 'data', {
+      reply: final,
+    });
   // A 3xx (or anything not 2xx) after the end of the message says neither yes nor no, and
   // 221 is the goodbye to a QUIT, not an answer to the message: what became of it is unknown.
   if (!isPositive(final) || final.code === 221) {
     // After a 354 the server may still be reading message text: a QUIT would only feed it.
     if (final.code === 354) session.close();
-    throw new SmtpkitError('protocol', `the server answered the end of the message with ${final.code}, which is neither acceptance nor refusal: whether it took the message is unknown: ${replyText(final)}`, 'data', { reply: final, kind: 'other' });
+    throw new SmtpkitError(
+      'protocol',
+      `the server answered the end of the message with ${final.code}, which is neither acceptance nor refusal: whether it took the message is unknown: ${replyText(final)}`,
+      'data',
+      { reply: final, kind: 'other' },
+    );
   }
   // Found when asked: load mode never asks, and it costs three patterns per message.
   return {
@@ -158,10 +201,24 @@ function abandonData(session: SmtpSession, dataReply: Reply | undefined) {
 function checkFits(session: SmtpSession, m: OutgoingMessage, e: Envelope) {
   const caps = session.capabilities!;
   const limit = sizeLimit(caps);
-  if (limit && m.size !== undefined && m.size > limit) throw new SmtpkitError('rejected', `the message is ${m.size} bytes but the server takes at most ${limit} (SIZE); nothing was sent`, 'mail');
-  if (m.utf8 && !hasExtension(caps, 'SMTPUTF8')) throw new SmtpkitError('rejected', 'an address has non-ASCII characters but the server does not offer SMTPUTF8, so it cannot take them', 'mail');
+  if (limit && m.size !== undefined && m.size > limit)
+    throw new SmtpkitError(
+      'rejected',
+      `the message is ${m.size} bytes but the server takes at most ${limit} (SIZE); nothing was sent`,
+      'mail',
+    );
+  if (m.utf8 && !hasExtension(caps, 'SMTPUTF8'))
+    throw new SmtpkitError(
+      'rejected',
+      'an address has non-ASCII characters but the server does not offer SMTPUTF8, so it cannot take them',
+      'mail',
+    );
   if (e.requiretls && !(session.isTls && hasExtension(caps, 'REQUIRETLS'))) {
-    throw new SmtpkitError('rejected', session.isTls ? 'the server does not offer REQUIRETLS' : 'REQUIRETLS needs a TLS session', 'mail');
+    throw new SmtpkitError(
+      'rejected',
+      session.isTls ? 'the server does not offer REQUIRETLS' : 'REQUIRETLS needs a TLS session',
+      'mail',
+    );
   }
 }
 
@@ -174,7 +231,11 @@ function mailParams(session: SmtpSession, e: Envelope, m: OutgoingMessage | unde
   if (m?.utf8) p.smtputf8 = true;
   if (e.requiretls) p.requiretls = true;
   if (e.ret || e.envid || e.notify) {
-    if (!hasExtension(caps, 'DSN')) session.emit({ type: 'warning', message: 'the server does not offer DSN: --dsn-notify, --dsn-ret and --envid are left out' });
+    if (!hasExtension(caps, 'DSN'))
+      session.emit({
+        type: 'warning',
+        message: 'the server does not offer DSN: --dsn-notify, --dsn-ret and --envid are left out',
+      });
     else {
       if (e.ret) p.ret = e.ret;
       if (e.envid) p.envid = e.envid;
@@ -224,7 +285,10 @@ async function sendBdat(session: SmtpSession, pieces: AsyncIterable<Buffer>): Pr
   let held: Buffer | undefined;
   const flush = async (chunk: Buffer, last: boolean) => {
     const reply = await session.bdat(chunk, last);
-    if (!last && !isPositive(reply)) throw new SmtpkitError('rejected', `the server refused a BDAT chunk: ${reply.code} ${replyText(reply)}`, 'data', { reply });
+    if (!last && !isPositive(reply))
+      throw new SmtpkitError('rejected', `the server refused a BDAT chunk: ${reply.code} ${replyText(reply)}`, 'data', {
+        reply,
+      });
     return reply;
   };
   for await (const piece of pieces) {
@@ -248,5 +312,7 @@ async function sendBdat(session: SmtpSession, pieces: AsyncIterable<Buffer>): Pr
 /** The queue id in the usual places: Postfix "queued as X", Exim "id=X", Exchange "InternalId=X". */
 export function queueIdOf(reply: Reply): string | undefined {
   const text = replyText(reply);
-  return /queued as ([\w.-]+)/i.exec(text)?.[1] ?? /\bid=([\w.-]+)/i.exec(text)?.[1] ?? /InternalId=(\d+)/.exec(text)?.[1];
+  return (
+    /queued as ([\w.-]+)/i.exec(text)?.[1] ?? /\bid=([\w.-]+)/i.exec(text)?.[1] ?? /InternalId=(\d+)/.exec(text)?.[1]
+  );
 }

@@ -46,10 +46,26 @@ export const SENT = 1;
  * One thread's share: `connections` at once, taking messages from the shared count until
  * it is used up. `startedAt` (ms since the epoch) paces --rate across all threads.
  */
-export async function runShard(base: SessionOptions, spec: MessageSpec, envelope: Envelope, load: LoadSettings, connections: number, opts: ShardOptions, counters: Int32Array, startedAt: number, made7bit?: Made): Promise<Stats> {
+export async function runShard(
+  base: SessionOptions,
+  spec: MessageSpec,
+  envelope: Envelope,
+  load: LoadSettings,
+  connections: number,
+  opts: ShardOptions,
+  counters: Int32Array,
+  startedAt: number,
+  made7bit?: Made,
+): Promise<Stats> {
   // A silent port is not asked about implicit TLS on each of thousands of connections.
   base = { ...base, sniffImplicitTls: false };
-  const stats: Stats = { sent: 0, accepted: 0, failed: 0, latency: { connect: [], envelope: [], data: [], message: [] }, errors: new Map() };
+  const stats: Stats = {
+    sent: 0,
+    accepted: 0,
+    failed: 0,
+    latency: { connect: [], envelope: [], data: [], message: [] },
+    errors: new Map(),
+  };
   const nextSlot = async () => {
     const i = Atomics.add(counters, ISSUED, 1);
     if (i >= load.count) return false;
@@ -63,7 +79,8 @@ export async function runShard(base: SessionOptions, spec: MessageSpec, envelope
   // sent many times: with one message per connection, making it per connection cost more
   // than sending it.
   const made = new Map<boolean, Promise<Made>>(made7bit ? [[false, Promise.resolve(made7bit)]] : []);
-  const make = (eightBit: boolean) => made.get(eightBit) ?? made.set(eightBit, madeOnce(spec, eightBit, opts.dkim)).get(eightBit)!;
+  const make = (eightBit: boolean) =>
+    made.get(eightBit) ?? made.set(eightBit, madeOnce(spec, eightBit, opts.dkim)).get(eightBit)!;
   const sent = () => {
     stats.sent++;
     Atomics.add(counters, SENT, 1);
@@ -89,13 +106,20 @@ export async function madeOnce(spec: MessageSpec, eightBit: boolean, dkim: DkimS
 }
 
 export function mergeStats(parts: Stats[]): Stats {
-  const all: Stats = { sent: 0, accepted: 0, failed: 0, latency: { connect: [], envelope: [], data: [], message: [] }, errors: new Map() };
+  const all: Stats = {
+    sent: 0,
+    accepted: 0,
+    failed: 0,
+    latency: { connect: [], envelope: [], data: [], message: [] },
+    errors: new Map(),
+  };
   for (const p of parts) {
     all.sent += p.sent;
     all.accepted += p.accepted;
     all.failed += p.failed;
     all.lineEndings ??= p.lineEndings;
-    for (const k of Object.keys(all.latency) as Array<keyof Stats['latency']>) for (const v of p.latency[k]) all.latency[k].push(v);
+    for (const k of Object.keys(all.latency) as Array<keyof Stats['latency']>)
+      for (const v of p.latency[k]) all.latency[k].push(v);
     for (const [key, e] of p.errors) {
       const had = all.errors.get(key);
       if (had) had.count += e.count;
@@ -105,7 +129,16 @@ export function mergeStats(parts: Stats[]): Stats {
   return all;
 }
 
-async function connection(base: SessionOptions, envelope: Envelope, load: LoadSettings, opts: ShardOptions, stats: Stats, nextSlot: () => Promise<boolean>, make: (eightBit: boolean) => Promise<Made>, sent: () => void) {
+async function connection(
+  base: SessionOptions,
+  envelope: Envelope,
+  load: LoadSettings,
+  opts: ShardOptions,
+  stats: Stats,
+  nextSlot: () => Promise<boolean>,
+  make: (eightBit: boolean) => Promise<Made>,
+  sent: () => void,
+) {
   const session = new SmtpSession({ ...base }, undefined);
   let onThis = 0;
   let slotTaken = true;
@@ -119,7 +152,12 @@ async function connection(base: SessionOptions, envelope: Envelope, load: LoadSe
   // Failures are grouped by what they are (class, step, reply code), never by their wording.
   const fail = (e: SmtpkitError) => {
     const key = `${e.errorClass}:${e.phase ?? 'connect'}:${e.reply?.code ?? e.kind}`;
-    const entry = stats.errors.get(key) ?? { count: 0, example: e.reply ? withEnhanced(e.reply) : e.message, code: e.reply?.code, command: stepCommand(e.phase) };
+    const entry = stats.errors.get(key) ?? {
+      count: 0,
+      example: e.reply ? withEnhanced(e.reply) : e.message,
+      code: e.reply?.code,
+      command: stepCommand(e.phase),
+    };
     entry.count++;
     stats.errors.set(key, entry);
   };
@@ -140,7 +178,13 @@ async function connection(base: SessionOptions, envelope: Envelope, load: LoadSe
       try {
         // The connection's last message takes QUIT with its dot: one write and one wait less.
         const quitAfter = onThis === load.perConnection;
-        const result = await mailTransaction(session, envelope, message, { pipelining: true, pipelineData: true, wire, quitAfter, onData: () => (sentAt = performance.now()) });
+        const result = await mailTransaction(session, envelope, message, {
+          pipelining: true,
+          pipelineData: true,
+          wire,
+          quitAfter,
+          onData: () => (sentAt = performance.now()),
+        });
         stats.latency.envelope.push(sentAt - m0);
         stats.latency.data.push(performance.now() - sentAt);
         stats.latency.message.push(performance.now() - m0);
@@ -168,4 +212,5 @@ async function connection(base: SessionOptions, envelope: Envelope, load: LoadSe
 const withEnhanced = (r: Reply) => `${r.enhanced ? `${r.enhanced} ` : ''}${replyText(r)}`;
 
 /** The command a failure's step answers, for the reply's explanation. */
-const stepCommand = (phase: string | undefined) => ({ mail: 'MAIL', rcpt: 'RCPT', data: '.', envelope: 'MAIL' })[phase ?? ''] ?? phase ?? 'connect';
+const stepCommand = (phase: string | undefined) =>
+  ({ mail: 'MAIL', rcpt: 'RCPT', data: '.', envelope: 'MAIL' })[phase ?? ''] ?? phase ?? 'connect';

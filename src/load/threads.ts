@@ -19,7 +19,8 @@ const MAX_THREADS = 8;
 export function threadCount(load: LoadSettings, env = process.env): number {
   if (env.SMTPKIT_LOAD_THREADS !== undefined) {
     const n = Number(env.SMTPKIT_LOAD_THREADS);
-    if (!Number.isInteger(n) || n < 1 || n > 64) throw usageError('SMTPKIT_LOAD_THREADS takes a whole number from 1 to 64');
+    if (!Number.isInteger(n) || n < 1 || n > 64)
+      throw usageError('SMTPKIT_LOAD_THREADS takes a whole number from 1 to 64');
     return Math.min(n, load.concurrency, load.count);
   }
   if (load.count < 200) return 1;
@@ -54,7 +55,16 @@ const entry = workerData.entry;
 (entry.endsWith('.cjs') ? Promise.resolve(require(require('node:url').fileURLToPath(entry))) : import(entry)).then((m) => m.loadWorker());`;
 
 /** Runs the shards in `n` threads, the connections shared out among them; their figures come back. */
-export async function runInThreads(n: number, base: SessionOptions, spec: MessageSpec, envelope: Envelope, load: LoadSettings, opts: ShardOptions, counters: Int32Array, startedAt: number): Promise<Stats[]> {
+export async function runInThreads(
+  n: number,
+  base: SessionOptions,
+  spec: MessageSpec,
+  envelope: Envelope,
+  load: LoadSettings,
+  opts: ShardOptions,
+  counters: Int32Array,
+  startedAt: number,
+): Promise<Stats[]> {
   const secret = opts.auth ? await opts.auth.secret() : undefined;
   const auth = opts.auth ? (({ secret: _, ...rest }) => rest)(opts.auth) : undefined;
   const workers: Worker[] = [];
@@ -62,14 +72,29 @@ export async function runInThreads(n: number, base: SessionOptions, spec: Messag
     return await Promise.all(
       Array.from({ length: n }, (_, i) => {
         const connections = Math.floor(load.concurrency / n) + (i < load.concurrency % n ? 1 : 0);
-        const workerData: ShardData = { entry: import.meta.url, base, spec, envelope, load, connections, starttls: opts.starttls, dkim: opts.dkim, auth, secret, counters, startedAt };
+        const workerData: ShardData = {
+          entry: import.meta.url,
+          base,
+          spec,
+          envelope,
+          load,
+          connections,
+          starttls: opts.starttls,
+          dkim: opts.dkim,
+          auth,
+          secret,
+          counters,
+          startedAt,
+        };
         const worker = new Worker(WORKER, { eval: true, workerData, stdout: true, stderr: true });
         workers.push(worker);
         return new Promise<Stats>((resolve, reject) => {
           let stats: Stats | undefined;
           worker.once('message', (s: Stats) => (stats = s));
           worker.once('error', reject);
-          worker.once('exit', (code) => (stats ? resolve(stats) : reject(new Error(`a load thread stopped (exit ${code}) before reporting`))));
+          worker.once('exit', (code) =>
+            stats ? resolve(stats) : reject(new Error(`a load thread stopped (exit ${code}) before reporting`)),
+          );
         });
       }),
     );
@@ -84,6 +109,15 @@ export async function loadWorker(): Promise<void> {
   const { parentPort, workerData } = await import('node:worker_threads');
   const d = workerData as ShardData;
   const auth = d.auth ? { ...d.auth, secret: () => Promise.resolve(d.secret ?? '') } : undefined;
-  const stats = await runShard(d.base, d.spec, d.envelope, d.load, d.connections, { starttls: d.starttls, auth, dkim: d.dkim }, d.counters, d.startedAt);
+  const stats = await runShard(
+    d.base,
+    d.spec,
+    d.envelope,
+    d.load,
+    d.connections,
+    { starttls: d.starttls, auth, dkim: d.dkim },
+    d.counters,
+    d.startedAt,
+  );
   parentPort!.postMessage(stats);
 }

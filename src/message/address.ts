@@ -13,7 +13,8 @@ export function parseAddress(text: string, option: string, allowNull = false): A
   assertSingleLine(text, option);
   const t = text.trim();
   const angle = /^(.*?)\s*<([^<>]*)>$/.exec(t);
-  const name = angle?.[1]?.replace(/^"(.*)"$/, (_m, inner: string) => inner.replace(/\\(.)/g, '$1')).trim() || undefined;
+  const name =
+    angle?.[1]?.replace(/^"(.*)"$/, (_m, inner: string) => inner.replace(/\\(.)/g, '$1')).trim() || undefined;
   const address = (angle ? angle[2]! : t).trim();
   if (address === '') {
     if (allowNull) return { name: undefined, address: '' };
@@ -66,6 +67,10 @@ export const needsUtf8 = (a: Address) => !isAscii(a.address);
 /** The address as a header shows it: `Name <a@b>` with the name quoted or encoded as needed. */
 export function headerAddress(a: Address): string {
   if (!a.name) return a.address;
-  const name = !isAscii(a.name) ? headerText(a.name) : /^[\w .!#$%&'*+\-/=?^`{|}~]*$/.test(a.name) ? a.name : `"${a.name.replace(/(["\\])/g, '\\$1')}"`;
+  const name = !isAscii(a.name)
+    ? headerText(a.name)
+    : /^[\w .!#$%&'*+\-/=?^`{|}~]*$/.test(a.name)
+      ? a.name
+      : `"${a.name.replace(/(["\\])/g, '\\$1')}"`;
   return `${name} <${a.address}>`;
 }

@@ -3,7 +3,19 @@ import { basename } from 'node:path';
 import { usageError } from '../errors.js';
 import { assertSingleLine } from '../protocol/command.js';
 import { headerAddress, needsUtf8, type Address } from './address.js';
-import { base64Lines, base64LinesSize, boundary, contentType, filenameParam, headerText, isAscii, longestLine, messageId, quotedPrintable, rfc5322Date } from './encode.js';
+import {
+  base64Lines,
+  base64LinesSize,
+  boundary,
+  contentType,
+  filenameParam,
+  headerText,
+  isAscii,
+  longestLine,
+  messageId,
+  quotedPrintable,
+  rfc5322Date,
+} from './encode.js';
 
 export interface Attachment {
   path: string;
@@ -26,7 +38,10 @@ export interface MessageSpec {
    * A complete message given with --data: sent as it is. From a file, from memory, or
    * streamed (standard input) with its size unknown until the end.
    */
-  raw: { path: string | undefined; data: Buffer | undefined; size: number; stream?: undefined } | { path: undefined; data: undefined; size: undefined; stream: AsyncIterable<Buffer> } | undefined;
+  raw:
+    | { path: string | undefined; data: Buffer | undefined; size: number; stream?: undefined }
+    | { path: undefined; data: undefined; size: undefined; stream: AsyncIterable<Buffer> }
+    | undefined;
   date?: Date;
 }
 
@@ -97,12 +112,18 @@ export function buildMessage(spec: MessageSpec, eightBitOk: boolean): OutgoingMe
     pieces.push(Buffer.from(`\r\nThis is a MIME message.\r\n\r\n--${b}\r\n${textPart}\r\n`), body);
     for (const a of spec.attachments) {
       const name = basename(a.path);
-      pieces.push(Buffer.from(`--${b}\r\nContent-Type: ${contentType(name)}\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; ${filenameParam(name)}\r\n\r\n`), a);
+      pieces.push(
+        Buffer.from(
+          `--${b}\r\nContent-Type: ${contentType(name)}\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; ${filenameParam(name)}\r\n\r\n`,
+        ),
+        a,
+      );
     }
     pieces.push(Buffer.from(`--${b}--\r\n`));
   }
   const headerBlock = Buffer.from(`${headers.map(([n, v]) => `${n}: ${v}`).join('\r\n')}\r\n${top}`);
-  const size = headerBlock.length + pieces.reduce((n, p) => n + (Buffer.isBuffer(p) ? p.length : base64LinesSize(p.size)), 0);
+  const size =
+    headerBlock.length + pieces.reduce((n, p) => n + (Buffer.isBuffer(p) ? p.length : base64LinesSize(p.size)), 0);
   return {
     size,
     eightBit: cte === '8bit',
@@ -130,7 +151,11 @@ function rawMessage(raw: NonNullable<MessageSpec['raw']>, utf8: boolean): Outgoi
     size: raw.size,
     eightBit: raw.data ? !isAscii(raw.data.toString('latin1')) : false,
     utf8,
-    headerLines: head.split(/\r?\n\r?\n/)[0]?.split(/\r?\n/).filter(Boolean) ?? [],
+    headerLines:
+      head
+        .split(/\r?\n\r?\n/)[0]
+        ?.split(/\r?\n/)
+        .filter(Boolean) ?? [],
     async *chunks() {
       if (raw.data) yield raw.data;
       else yield* createReadStream(raw.path!, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>;
@@ -150,4 +175,3 @@ async function* base64File(path: string): AsyncIterable<Buffer> {
   }
   if (carry.length) yield Buffer.from(base64Lines(carry));
 }
-

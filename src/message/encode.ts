@@ -87,12 +87,31 @@ export function boundary(): string {
 }
 
 const TYPES: Record<string, string> = {
-  txt: 'text/plain', text: 'text/plain', log: 'text/plain', csv: 'text/csv', html: 'text/html', htm: 'text/html',
-  xml: 'application/xml', json: 'application/json', pdf: 'application/pdf', zip: 'application/zip', gz: 'application/gzip',
-  png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', svg: 'image/svg+xml', webp: 'image/webp',
-  ics: 'text/calendar', eml: 'message/rfc822', doc: 'application/msword', xls: 'application/vnd.ms-excel',
+  txt: 'text/plain',
+  text: 'text/plain',
+  log: 'text/plain',
+  csv: 'text/csv',
+  html: 'text/html',
+  htm: 'text/html',
+  xml: 'application/xml',
+  json: 'application/json',
+  pdf: 'application/pdf',
+  zip: 'application/zip',
+  gz: 'application/gzip',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  svg: 'image/svg+xml',
+  webp: 'image/webp',
+  ics: 'text/calendar',
+  eml: 'message/rfc822',
+  doc: 'application/msword',
+  xls: 'application/vnd.ms-excel',
   docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', mp3: 'audio/mpeg', mp4: 'video/mp4',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  mp3: 'audio/mpeg',
+  mp4: 'video/mp4',
 };
 
 export function contentType(fileName: string): string {

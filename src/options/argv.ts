@@ -91,7 +91,8 @@ export function normaliseArgv(argv: string[]): string[] {
       continue;
     }
     const hint = SWAKS_NAMES[name];
-    if (hint && !isCommanderShortCluster(name, k)) throw new ArgvError(`${cmd.name}: unknown option ${name} (a swaks option?): ${hint}`);
+    if (hint && !isCommanderShortCluster(name, k))
+      throw new ArgvError(`${cmd.name}: unknown option ${name} (a swaks option?): ${hint}`);
     out.push(token);
   }
   return out;
@@ -114,19 +115,44 @@ function isCommanderShortCluster(token: string, k: Known): boolean {
  * Commands whose usage errors are all one JSON document under --json, commander's included.
  * probe (--format) and the sink (a JSON line per message) say theirs themselves.
  */
-const JSON_USAGE_ERRORS = new Set(['connect', 'repl', 'ehlo', 'auth', 'starttls', 'send', 'mx-lookup', 'dkim-verify', 'spf', 'check-message', 'explain']);
+const JSON_USAGE_ERRORS = new Set([
+  'connect',
+  'repl',
+  'ehlo',
+  'auth',
+  'starttls',
+  'send',
+  'mx-lookup',
+  'dkim-verify',
+  'spf',
+  'check-message',
+  'explain',
+]);
 
 /**
  * What a run's output form will be, read from argv before commander has parsed it (so a
  * usage error can be said in that form): the command, --json, -q, --no-color.
  */
-export function outputForm(argv: readonly string[]): { command: string | undefined; json: boolean; quiet: boolean; color: false | undefined } {
+export function outputForm(argv: readonly string[]): {
+  command: string | undefined;
+  json: boolean;
+  quiet: boolean;
+  color: false | undefined;
+} {
   const end = argv.indexOf('--');
   const words = end < 0 ? argv : argv.slice(0, end);
   const cmd = words.map(commandNamed).find((c) => c !== undefined);
   const declares = (long: string) => !!cmd?.options.some((o) => parseFlags(o.flags).long === long);
   const json = JSON_USAGE_ERRORS.has(cmd?.name ?? '') && words.includes('--json');
-  const quiet = declares('quiet') && words.some((w) => w === '-q' || w === '--quiet' || w === '--silent' || /^-[A-Za-z0-9]*q[A-Za-z0-9]*$/.test(w) && isShortCluster(w, cmd!));
+  const quiet =
+    declares('quiet') &&
+    words.some(
+      (w) =>
+        w === '-q' ||
+        w === '--quiet' ||
+        w === '--silent' ||
+        (/^-[A-Za-z0-9]*q[A-Za-z0-9]*$/.test(w) && isShortCluster(w, cmd!)),
+    );
   return { command: cmd?.name, json, quiet, color: words.includes('--no-color') ? false : undefined };
 }
 

@@ -18,16 +18,31 @@ export function sessionOptions(timeout = '30s'): OptionSpec[] {
     { flags: '-4, --ipv4', help: 'connect over IPv4 only' },
     { flags: '-6, --ipv6', help: 'connect over IPv6 only' },
     { flags: '--local-address <addr>', help: 'local address to connect from', aliases: ['--local-interface', '-li'] },
-    { flags: '--ehlo <name>', help: 'name to send with EHLO/HELO (default: this machine’s host name)', aliases: ['--helo'] },
-    { flags: '--tls-on-connect', help: 'implicit TLS: handshake before the greeting (default on port 465 and for smtps://)' },
+    {
+      flags: '--ehlo <name>',
+      help: 'name to send with EHLO/HELO (default: this machine’s host name)',
+      aliases: ['--helo'],
+    },
+    {
+      flags: '--tls-on-connect',
+      help: 'implicit TLS: handshake before the greeting (default on port 465 and for smtps://)',
+    },
     { flags: '--timeout <duration>', help: 'time limit for every wait: 30s, 500ms, 2m', default: timeout },
     { flags: '--connect-timeout <duration>', help: 'time limit for the TCP connection (default: --timeout)' },
     { flags: '--greeting-timeout <duration>', help: 'time limit for the greeting (default: --timeout)' },
     { flags: '--command-timeout <duration>', help: 'time limit for each reply (default: --timeout)' },
     { flags: '--tls-timeout <duration>', help: 'time limit for the TLS handshake (default: --timeout)' },
-    { flags: '--sni <name>', help: 'TLS server name to send (default: the host, when it is a name)', aliases: ['--tls-sni'] },
+    {
+      flags: '--sni <name>',
+      help: 'TLS server name to send (default: the host, when it is a name)',
+      aliases: ['--tls-sni'],
+    },
     { flags: '--no-sni', help: 'send no TLS server name' },
-    { flags: '--ca-file <file>', help: 'extra trusted CA certificates (PEM), besides the system roots', complete: 'file' },
+    {
+      flags: '--ca-file <file>',
+      help: 'extra trusted CA certificates (PEM), besides the system roots',
+      complete: 'file',
+    },
     { flags: '--tls-verify', help: 'fail (exit 6) when the certificate is untrusted or does not match the name' },
     { flags: '--tls-min <version>', help: 'lowest TLS version to offer: 1.0, 1.1, 1.2, 1.3', values: TLS_VERSIONS },
     { flags: '--tls-max <version>', help: 'highest TLS version to offer', values: TLS_VERSIONS },
@@ -39,13 +54,35 @@ export function sessionOptions(timeout = '30s'): OptionSpec[] {
 /** Logging in: auth, send and probe. */
 export function authOptions(): OptionSpec[] {
   return [
-    { flags: '--user <name>', help: 'user name to log in with (swaks: -au, --auth-user)', aliases: ['--auth-user', '-au'] },
-    { flags: '--mech <mechanism>', help: 'SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN or XOAUTH2 (default: the strongest offered)', choices: MECHANISMS },
-    { flags: '--password-env <var>', help: 'environment variable holding the password or token', default: 'SMTPKIT_PASSWORD', aliases: ['--auth-password-env'] },
+    {
+      flags: '--user <name>',
+      help: 'user name to log in with (swaks: -au, --auth-user)',
+      aliases: ['--auth-user', '-au'],
+    },
+    {
+      flags: '--mech <mechanism>',
+      help: 'SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN or XOAUTH2 (default: the strongest offered)',
+      choices: MECHANISMS,
+    },
+    {
+      flags: '--password-env <var>',
+      help: 'environment variable holding the password or token',
+      default: 'SMTPKIT_PASSWORD',
+      aliases: ['--auth-password-env'],
+    },
     { flags: '--password-file <file>', help: 'read the password or token from a file', complete: 'file' },
-    { flags: '--password <secret>', help: 'the password on the command line (visible to other users: avoid)', aliases: ['--auth-password', '-ap'] },
+    {
+      flags: '--password <secret>',
+      help: 'the password on the command line (visible to other users: avoid)',
+      aliases: ['--auth-password', '-ap'],
+    },
     { flags: '--login-initial', help: 'LOGIN: send the user name with the AUTH command' },
-    { flags: '--starttls <mode>', help: 'auto (when offered), always, or never', default: 'auto', choices: ['auto', 'always', 'never'] },
+    {
+      flags: '--starttls <mode>',
+      help: 'auto (when offered), always, or never',
+      default: 'auto',
+      choices: ['auto', 'always', 'never'],
+    },
     { flags: '--tls', help: 'the same as --starttls always (swaks’ name)', implies: { starttls: 'always' } },
     { flags: '--allow-plaintext', help: 'send credentials even without TLS' },
     { flags: '--show-secrets', help: 'show AUTH lines unredacted (for debugging a mechanism; never in shared logs)' },
@@ -73,15 +110,26 @@ export function reportOptions(): OptionSpec[] {
 
 export function dnsOptions(): OptionSpec[] {
   return [
-    { flags: '--resolver <ip[:port]>', help: 'DNS server to ask, repeatable, tried in turn (default: the system’s)', repeat: true },
+    {
+      flags: '--resolver <ip[:port]>',
+      help: 'DNS server to ask, repeatable, tried in turn (default: the system’s)',
+      repeat: true,
+    },
     { flags: '--tcp', help: 'ask over TCP' },
     { flags: '--doh <url>', help: 'ask over DNS-over-HTTPS (RFC 8484)' },
     { flags: '--dns-timeout <duration>', help: 'time limit for each DNS question (default 5s)' },
   ];
 }
 
-const SAVE_CERT: OptionSpec = { flags: '--save-cert <file>', help: 'write the certificate chain the server presents to FILE as PEM, leaf first', complete: 'file' };
-const MX: OptionSpec = { flags: '--mx <domain>', help: 'instead of a server: the domain’s MX hosts, each tried in turn' };
+const SAVE_CERT: OptionSpec = {
+  flags: '--save-cert <file>',
+  help: 'write the certificate chain the server presents to FILE as PEM, leaf first',
+  complete: 'file',
+};
+const MX: OptionSpec = {
+  flags: '--mx <domain>',
+  help: 'instead of a server: the domain’s MX hosts, each tried in turn',
+};
 const serverArg = (optional: boolean, port: number) => ({
   name: optional ? '[host[:port]]' : '<host[:port]>',
   help: `server: name, IPv4, [IPv6] or smtp://, smtps:// (465), submission:// (587) URL, optional :port (default ${port})`,
@@ -107,7 +155,10 @@ function machineFormat(argv: readonly string[]): 'json' | 'jsonl' | 'nagios' | u
 }
 
 /** swaks' way of giving the server, on every command that talks to one. */
-const SERVER: OptionSpec = { flags: '-s, --server <host[:port]>', help: 'the server, as swaks takes it (the same as the argument)' };
+const SERVER: OptionSpec = {
+  flags: '-s, --server <host[:port]>',
+  help: 'the server, as swaks takes it (the same as the argument)',
+};
 
 /**
  * The server from the argument or -s/--server (one of them). `required`: commands with no
@@ -116,7 +167,8 @@ const SERVER: OptionSpec = { flags: '-s, --server <host[:port]>', help: 'the ser
 function serverOf(args: unknown[], flags: Record<string, unknown>, required: boolean): string | undefined {
   const argument = args[0] as string | undefined;
   const server = flags.server as string | undefined;
-  if (argument !== undefined && server !== undefined) throw usageError('give the server once: as the argument or with --server/-s, not both');
+  if (argument !== undefined && server !== undefined)
+    throw usageError('give the server once: as the argument or with --server/-s, not both');
   const spec = argument ?? server;
   if (required && spec === undefined) throw usageError('give a server: host[:port], or -s host[:port]');
   return spec;
@@ -134,7 +186,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'connect',
     summary: 'connect, show the greeting explained, and QUIT (-i: stay, as repl)',
     args: [serverArg(true, 25)],
-    options: [SERVER, ...sessionOptions(), SAVE_CERT, { flags: '-i, --interactive', help: 'stay connected and type SMTP (the same as smtpkit repl)' }, ...replOptions, ...outputOptions()],
+    options: [
+      SERVER,
+      ...sessionOptions(),
+      SAVE_CERT,
+      { flags: '-i, --interactive', help: 'stay connected and type SMTP (the same as smtpkit repl)' },
+      ...replOptions,
+      ...outputOptions(),
+    ],
     run: session(async () => (await import('../commands/connect.js')).connect as SessionRun),
   },
   {
@@ -155,7 +214,13 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'auth',
     summary: 'log in (after STARTTLS when offered) and report the result; --list shows the mechanisms',
     args: [serverArg(true, 587)],
-    options: [SERVER, ...sessionOptions(), ...authOptions(), { flags: '--list', help: 'only list the mechanisms offered before and after TLS, and which are safe' }, ...outputOptions()],
+    options: [
+      SERVER,
+      ...sessionOptions(),
+      ...authOptions(),
+      { flags: '--list', help: 'only list the mechanisms offered before and after TLS, and which are safe' },
+      ...outputOptions(),
+    ],
     run: session(async () => (await import('../commands/auth.js')).auth as SessionRun),
   },
   {
@@ -169,7 +234,10 @@ export const COMMANDS: readonly CommandSpec[] = [
       MX,
       ...dnsOptions(),
       { flags: '--dane', help: 'check the certificate against the host’s TLSA records (DANE, RFC 7672)' },
-      { flags: '--scan', help: 'also test every TLS version and cipher suite, the key-exchange groups and the server’s order (one handshake each)' },
+      {
+        flags: '--scan',
+        help: 'also test every TLS version and cipher suite, the key-exchange groups and the server’s order (one handshake each)',
+      },
       { flags: '--scan-concurrency <n>', help: 'handshakes at once during --scan (default 8)' },
       ...outputOptions(),
     ],
@@ -178,7 +246,12 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'send',
     summary: 'send one message, using what the server offers (PIPELINING, SIZE, 8BITMIME, SMTPUTF8, DSN, CHUNKING)',
-    args: [{ name: '[host[:port]]', help: 'server: name, IPv4, [IPv6] or smtp://, smtps://, submission:// URL, optional :port (default 25); none: the recipients’ MX hosts' }],
+    args: [
+      {
+        name: '[host[:port]]',
+        help: 'server: name, IPv4, [IPv6] or smtp://, smtps://, submission:// URL, optional :port (default 25); none: the recipients’ MX hosts',
+      },
+    ],
     options: [
       SERVER,
       ...sessionOptions(),
@@ -189,15 +262,29 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '--cc <address>', help: 'Cc recipient, repeatable', repeat: true },
       { flags: '--bcc <address>', help: 'hidden recipient (envelope only), repeatable', repeat: true },
       { flags: '--subject <text>', help: 'Subject: (default: "smtpkit test" and the time)' },
-      { flags: '--header <"Name: value">', help: 'add or replace a header, repeatable', repeat: true, aliases: ['--add-header'] },
+      {
+        flags: '--header <"Name: value">',
+        help: 'add or replace a header, repeatable',
+        repeat: true,
+        aliases: ['--add-header'],
+      },
       { flags: '--body <text>', help: "message text ('-' reads standard input, at most 16 MiB)" },
       { flags: '--body-file <file>', help: 'message text from a file', complete: 'file' },
       { flags: '--html', help: 'the body is HTML' },
       { flags: '--attach <file>', help: 'attach a file, repeatable', repeat: true, complete: 'file' },
-      { flags: '--data <file>', help: "send a complete RFC 5322 message as it is ('-' reads standard input)", complete: 'file', aliases: ['-d'] },
+      {
+        flags: '--data <file>',
+        help: "send a complete RFC 5322 message as it is ('-' reads standard input)",
+        complete: 'file',
+        aliases: ['-d'],
+      },
       { flags: '--no-pipelining', help: 'do not pipeline MAIL and RCPT even when offered' },
       { flags: '--bdat', help: 'send with BDAT (CHUNKING) when offered' },
-      { flags: '--dsn-notify <when>', help: 'DSN: NEVER, or SUCCESS,FAILURE,DELAY', values: ['NEVER', 'SUCCESS', 'FAILURE', 'DELAY', 'SUCCESS,FAILURE', 'SUCCESS,FAILURE,DELAY'] },
+      {
+        flags: '--dsn-notify <when>',
+        help: 'DSN: NEVER, or SUCCESS,FAILURE,DELAY',
+        values: ['NEVER', 'SUCCESS', 'FAILURE', 'DELAY', 'SUCCESS,FAILURE', 'SUCCESS,FAILURE,DELAY'],
+      },
       { flags: '--dsn-ret <what>', help: 'DSN: FULL or HDRS', choices: ['FULL', 'HDRS'] },
       { flags: '--envid <id>', help: 'DSN envelope id' },
       { flags: '--requiretls', help: 'REQUIRETLS (RFC 8689): the message must travel over TLS all the way' },
@@ -205,16 +292,33 @@ export const COMMANDS: readonly CommandSpec[] = [
         flags: '--quit-after <step>',
         help: 'stop after connect, ehlo, tls, auth, mail, rcpt or data (exit 0)',
         choices: QUIT_AFTER,
-        choiceAliases: { banner: 'connect', helo: 'ehlo', 'first-helo': 'ehlo', 'first-ehlo': 'ehlo', from: 'mail', to: 'rcpt' },
+        choiceAliases: {
+          banner: 'connect',
+          helo: 'ehlo',
+          'first-helo': 'ehlo',
+          'first-ehlo': 'ehlo',
+          from: 'mail',
+          to: 'rcpt',
+        },
       },
       { flags: '--strict', help: 'exit 8 when any recipient is refused' },
       { flags: '--dry-run', help: 'print the envelope and the message that would be sent, contact nobody' },
       { flags: '--dane', help: 'check the MX certificate against its TLSA records (DANE, RFC 7672)' },
-      { flags: '--dkim-key <file>', help: 'sign with DKIM using this private key (PEM; RSA: rsa-sha256, Ed25519: ed25519-sha256)', complete: 'file' },
+      {
+        flags: '--dkim-key <file>',
+        help: 'sign with DKIM using this private key (PEM; RSA: rsa-sha256, Ed25519: ed25519-sha256)',
+        complete: 'file',
+      },
       { flags: '--dkim-selector <name>', help: 'DKIM selector (s=): the key is published at NAME._domainkey.DOMAIN' },
       { flags: '--dkim-domain <domain>', help: 'DKIM signing domain (d=; default: the From: domain)' },
-      { flags: '--dkim-canon <c>', help: 'DKIM canonicalization header/body: relaxed/relaxed (default), simple/simple, ...' },
-      { flags: '--dkim-headers <names>', help: 'DKIM: the header fields to sign, "From:To:Subject" (default: the usual set, From oversigned)' },
+      {
+        flags: '--dkim-canon <c>',
+        help: 'DKIM canonicalization header/body: relaxed/relaxed (default), simple/simple, ...',
+      },
+      {
+        flags: '--dkim-headers <names>',
+        help: 'DKIM: the header fields to sign, "From:To:Subject" (default: the usual set, From oversigned)',
+      },
       { flags: '--count <n>', help: 'load mode: send N messages and report figures' },
       { flags: '--concurrency <n>', help: 'load mode: connections at once (default 1)' },
       { flags: '--per-connection <n>', help: 'load mode: messages per connection, RSET between (default 1)' },
@@ -226,27 +330,47 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'mx-lookup',
-    summary: 'the mail hosts of a domain with their addresses; --checks adds SPF, DMARC, MTA-STS, TLS-RPT, DANE and DKIM keys; --dnsbl blocklists',
+    summary:
+      'the mail hosts of a domain with their addresses; --checks adds SPF, DMARC, MTA-STS, TLS-RPT, DANE and DKIM keys; --dnsbl blocklists',
     args: [{ name: '<domain>', help: 'the domain, e.g. example.com' }],
     options: [
       ...dnsOptions(),
       { flags: '--ptr', help: 'reverse DNS of each address, and whether it is forward-confirmed' },
       { flags: '--checks', help: 'judge the domain’s mail-security records too' },
-      { flags: '--dkim-selector <name>', help: 'judge the DKIM key at NAME._domainkey.DOMAIN, repeatable (--checks without it tries common selectors)', repeat: true },
-      { flags: '--dnsbl [zone]', help: 'check each MX address on this DNS blocklist, repeatable (no zone: zen.spamhaus.org, bl.spamcop.net, b.barracudacentral.org, psbl.surriel.com)', repeat: true },
-      { flags: '--ca-file <file>', help: 'extra trusted CA (PEM) for the MTA-STS policy and DoH servers', complete: 'file' },
+      {
+        flags: '--dkim-selector <name>',
+        help: 'judge the DKIM key at NAME._domainkey.DOMAIN, repeatable (--checks without it tries common selectors)',
+        repeat: true,
+      },
+      {
+        flags: '--dnsbl [zone]',
+        help: 'check each MX address on this DNS blocklist, repeatable (no zone: zen.spamhaus.org, bl.spamcop.net, b.barracudacentral.org, psbl.surriel.com)',
+        repeat: true,
+      },
+      {
+        flags: '--ca-file <file>',
+        help: 'extra trusted CA (PEM) for the MTA-STS policy and DoH servers',
+        complete: 'file',
+      },
       { flags: '--https-port <port>', help: 'port of the MTA-STS policy server (443; for test beds)' },
       ...reportOptions(),
     ],
-    run: async ([domain], flags) => (await import('../commands/mx-lookup.js')).mxLookup(domain as string, flags as never),
+    run: async ([domain], flags) =>
+      (await import('../commands/mx-lookup.js')).mxLookup(domain as string, flags as never),
   },
   {
     name: 'spf',
-    summary: 'evaluate SPF as a receiver does (RFC 7208 check_host): the result for a client address, with every term and look-up traced',
-    args: [{ name: '<domain>', help: 'the domain whose SPF record is evaluated (the MAIL FROM domain, or the HELO name)' }],
+    summary:
+      'evaluate SPF as a receiver does (RFC 7208 check_host): the result for a client address, with every term and look-up traced',
+    args: [
+      { name: '<domain>', help: 'the domain whose SPF record is evaluated (the MAIL FROM domain, or the HELO name)' },
+    ],
     options: [
       { flags: '--ip <address>', help: 'the SMTP client’s address, IPv4 or IPv6 (required)' },
-      { flags: '--sender <address>', help: "MAIL FROM, for the macros (default postmaster@DOMAIN); '<>' checks the HELO identity" },
+      {
+        flags: '--sender <address>',
+        help: "MAIL FROM, for the macros (default postmaster@DOMAIN); '<>' checks the HELO identity",
+      },
       { flags: '--helo <name>', help: 'the name the client gave in HELO/EHLO (%{h})' },
       ...dnsOptions(),
       { flags: '--ca-file <file>', help: 'extra trusted CA (PEM) for DoH servers', complete: 'file' },
@@ -256,34 +380,51 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'dkim-verify',
-    summary: 'check every DKIM signature of a received message (.eml) against its key in DNS, and its DMARC alignment with From:',
+    summary:
+      'check every DKIM signature of a received message (.eml) against its key in DNS, and its DMARC alignment with From:',
     args: [{ name: '<file>', help: "the message ('-' reads standard input)" }],
     options: [
       ...dnsOptions(),
       { flags: '--ca-file <file>', help: 'extra trusted CA (PEM) for DoH servers', complete: 'file' },
       ...reportOptions(),
     ],
-    run: async ([file], flags) => (await import('../commands/dkim-verify.js')).dkimVerify(file as string, flags as never),
+    run: async ([file], flags) =>
+      (await import('../commands/dkim-verify.js')).dkimVerify(file as string, flags as never),
   },
   {
     name: 'check-message',
-    summary: 'what a receiver computes for a received message (.eml): SPF, every DKIM signature, DMARC with its disposition, the ARC chain, and the Authentication-Results field',
+    summary:
+      'what a receiver computes for a received message (.eml): SPF, every DKIM signature, DMARC with its disposition, the ARC chain, and the Authentication-Results field',
     args: [{ name: '<file>', help: "the message ('-' reads standard input)" }],
     options: [
       { flags: '--ip <addr>', help: 'the SMTP client’s address (default: from the topmost Received: field)' },
-      { flags: '--helo <name>', help: 'the name the client sent with HELO/EHLO (default: from the topmost Received: field)' },
-      { flags: '--mail-from <addr>', help: 'the envelope sender, <> for the null sender (default: the Return-Path: field)' },
-      { flags: '--authserv-id <id>', help: 'the receiver’s name in the Authentication-Results field', default: 'smtpkit' },
+      {
+        flags: '--helo <name>',
+        help: 'the name the client sent with HELO/EHLO (default: from the topmost Received: field)',
+      },
+      {
+        flags: '--mail-from <addr>',
+        help: 'the envelope sender, <> for the null sender (default: the Return-Path: field)',
+      },
+      {
+        flags: '--authserv-id <id>',
+        help: 'the receiver’s name in the Authentication-Results field',
+        default: 'smtpkit',
+      },
       ...dnsOptions(),
       { flags: '--ca-file <file>', help: 'extra trusted CA (PEM) for DoH servers', complete: 'file' },
       ...reportOptions(),
     ],
-    run: async ([file], flags) => (await import('../commands/check-message.js')).checkMessageCommand(file as string, flags as never),
+    run: async ([file], flags) =>
+      (await import('../commands/check-message.js')).checkMessageCommand(file as string, flags as never),
   },
   {
     name: 'probe',
-    summary: 'a health check for people and CI: each step a named check (pass, warn, fail), with JUnit and Nagios output',
-    args: [{ name: '[targets...]', help: 'host[:port] (or smtp://, smtps://, submission:// URL) of each server to probe' }],
+    summary:
+      'a health check for people and CI: each step a named check (pass, warn, fail), with JUnit and Nagios output',
+    args: [
+      { name: '[targets...]', help: 'host[:port] (or smtp://, smtps://, submission:// URL) of each server to probe' },
+    ],
     options: [
       // check_smtp's -t is a number of seconds: so is a bare --timeout value.
       ...sessionOptions('10s').map((o) => (o.flags.startsWith('--timeout ') ? { ...o, aliases: ['-t'] } : o)),
@@ -292,36 +433,69 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '--targets <file>', help: 'more targets, one per line (# comments)', complete: 'file' },
       MX,
       { flags: '--concurrency <n>', help: 'probes at once (default 10)' },
-      { flags: '--format <format>', help: 'text, json, jsonl (a JSON line per target), junit, nagios or prometheus', default: 'text', choices: PROBE_FORMATS },
+      {
+        flags: '--format <format>',
+        help: 'text, json, jsonl (a JSON line per target), junit, nagios or prometheus',
+        default: 'text',
+        choices: PROBE_FORMATS,
+      },
       { flags: '--transcript', help: 'add the explained transcript of each probe' },
       { flags: '--strict', help: 'warnings fail too' },
       { flags: '--expect-banner <regex>', help: 'the greeting must match' },
       { flags: '--warn-days <n>', help: 'certificate expiry warning (default 21 days)' },
       { flags: '--crit-days <n>', help: 'certificate expiry failure (default 7 days)' },
-      { flags: '--warn-ms <ms>', help: 'warn above this total time, or phase=ms (banner=200); repeatable', repeat: true },
+      {
+        flags: '--warn-ms <ms>',
+        help: 'warn above this total time, or phase=ms (banner=200); repeatable',
+        repeat: true,
+      },
       { flags: '--crit-ms <ms>', help: 'fail above this total time, or phase=ms; repeatable', repeat: true },
       { flags: '--auth', help: 'authenticate too (implied by --user)' },
       { flags: '--from <address>', help: 'test an envelope: MAIL FROM (with --rcpt; RSET after, nothing sent)' },
       { flags: '--rcpt <address>', help: 'test an envelope: RCPT TO' },
-      { flags: '--relay-test', help: 'check that the server refuses to relay to an outside domain without AUTH, in 16 address forms (no message is sent)' },
-      { flags: '--enum-test', help: 'check whether VRFY, EXPN or RCPT tell a real user (--rcpt, or postmaster) from a random one (nothing is sent)' },
+      {
+        flags: '--relay-test',
+        help: 'check that the server refuses to relay to an outside domain without AUTH, in 16 address forms (no message is sent)',
+      },
+      {
+        flags: '--enum-test',
+        help: 'check whether VRFY, EXPN or RCPT tell a real user (--rcpt, or postmaster) from a random one (nothing is sent)',
+      },
       { flags: '--ptr', help: 'reverse DNS of the server address, compared with its greeting' },
       { flags: '--tls-scan', help: 'test every TLS version and cipher suite: checks tls-protocols and tls-ciphers' },
       { flags: '--scan-concurrency <n>', help: 'handshakes at once during --tls-scan (default 8)' },
-      { flags: '--dnsbl [zone]', help: 'look the server address up on this DNS blocklist, repeatable (no zone: the default lists)', repeat: true },
+      {
+        flags: '--dnsbl [zone]',
+        help: 'look the server address up on this DNS blocklist, repeatable (no zone: the default lists)',
+        repeat: true,
+      },
       { ...SAVE_CERT, help: 'write the certificate chain each target presents to FILE as PEM, leaf first' },
       { flags: '--https-port <port>', help: 'with --mx: port of the MTA-STS policy server (443; for test beds)' },
-      { flags: '--dane', help: 'judge certificates by the host’s DNSSEC-validated TLSA records (DANE, RFC 7672): a mismatch stops the probe (exit 6)' },
+      {
+        flags: '--dane',
+        help: 'judge certificates by the host’s DNSSEC-validated TLSA records (DANE, RFC 7672): a mismatch stops the probe (exit 6)',
+      },
       // check_smtp's options with its meaning (monitoring-plugins), so a Nagios command line carries over.
-      { flags: '-H, --hostname <host>', help: 'check_smtp’s -H: a target (with -p for its port), repeatable', repeat: true },
+      {
+        flags: '-H, --hostname <host>',
+        help: 'check_smtp’s -H: a target (with -p for its port), repeatable',
+        repeat: true,
+      },
       { flags: '-w, --warning <seconds>', help: 'check_smtp’s -w: warn above this response time, in seconds (0.5)' },
       { flags: '-c, --critical <seconds>', help: 'check_smtp’s -c: fail above this response time, in seconds' },
       { flags: '-e, --expect <text>', help: 'check_smtp’s -e: the greeting must contain this text' },
-      { flags: '-S, --require-starttls', help: 'check_smtp’s -S: STARTTLS must be offered (its absence fails, not warns; also --starttls always)' },
-      { flags: '-D, --certificate <warn[,crit]>', help: 'check_smtp’s -D: certificate days left, warn below WARN and fail below CRIT' },
+      {
+        flags: '-S, --require-starttls',
+        help: 'check_smtp’s -S: STARTTLS must be offered (its absence fails, not warns; also --starttls always)',
+      },
+      {
+        flags: '-D, --certificate <warn[,crit]>',
+        help: 'check_smtp’s -D: certificate days left, warn below WARN and fail below CRIT',
+      },
       ...outputOptions(),
     ],
-    run: async ([targets], flags) => (await import('../commands/probe.js')).probeCommand(targets as string[], flags as never),
+    run: async ([targets], flags) =>
+      (await import('../commands/probe.js')).probeCommand(targets as string[], flags as never),
     usageError: (argv) => {
       const format = machineFormat(argv);
       return format && (async (message) => (await import('../commands/probe.js')).probeUsageError(format, message));
@@ -329,12 +503,16 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'sink',
-    summary: 'a local SMTP server for testing senders: shows each session explained, can save messages and misbehave on purpose',
+    summary:
+      'a local SMTP server for testing senders: shows each session explained, can save messages and misbehave on purpose',
     args: [],
     options: [
       { flags: '-p, --port <port>', help: 'port to listen on (default 2525; 0 picks a free one)' },
       { flags: '--host <address>', help: 'address to listen on (default 127.0.0.1)' },
-      { flags: '--allow-remote', help: 'allow a non-loopback --host (the sink accepts mail from anyone who can reach it)' },
+      {
+        flags: '--allow-remote',
+        help: 'allow a non-loopback --host (the sink accepts mail from anyone who can reach it)',
+      },
       { flags: '--name <name>', help: 'server name in the greeting (default sink.localhost)' },
       { flags: '--tls', help: 'offer STARTTLS (with the built-in localhost certificate unless --cert/--key)' },
       { flags: '--cert <file>', help: 'TLS certificate (PEM)', complete: 'file' },
@@ -345,29 +523,54 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '-q, --quiet', help: 'one line per message, no transcripts' },
       { flags: '--no-color', help: 'no colours (also: NO_COLOR=1)' },
       { flags: '--reject-rcpt <regex>', help: 'refuse recipients that match (550 5.1.1)' },
-      { flags: '--tempfail-rate <rate>', help: 'answer MAIL, RCPT or the final dot with 451 this often (0.1 = one in ten)' },
+      {
+        flags: '--tempfail-rate <rate>',
+        help: 'answer MAIL, RCPT or the final dot with 451 this often (0.1 = one in ten)',
+      },
       { flags: '--delay-greeting <duration>', help: 'wait before the greeting' },
       { flags: '--delay-data <duration>', help: 'wait before answering the final dot' },
-      { flags: '--drop-after <step>', help: 'hang up at connect, ehlo, mail, rcpt or data', choices: ['connect', 'ehlo', 'mail', 'rcpt', 'data'] },
+      {
+        flags: '--drop-after <step>',
+        help: 'hang up at connect, ehlo, mail, rcpt or data',
+        choices: ['connect', 'ehlo', 'mail', 'rcpt', 'data'],
+      },
       { flags: '--max-size <bytes>', help: 'SIZE limit, enforced while the message streams in (default 25 MiB)' },
       { flags: '--idle-timeout <duration>', help: 'hang up on a client silent this long, with 421 4.4.2 (default 5m)' },
       { flags: '--max-sessions <n>', help: 'sessions at once; more get 421 4.7.0 (default 100)' },
-      { flags: '--min-rate <rate[/window]>', help: 'hang up with 421 4.4.2 on a client sending under RATE bytes/s mid-line or mid-message, over WINDOW (default 100/30s; 0 = off)' },
-      { flags: '--bare-newline <action>', help: 'a message with a bare LF or CR: note it, reject it (550 5.5.2, as Postfix 3.9 can) or normalize it to CRLF (default note)', choices: ['note', 'reject', 'normalize'] },
+      {
+        flags: '--min-rate <rate[/window]>',
+        help: 'hang up with 421 4.4.2 on a client sending under RATE bytes/s mid-line or mid-message, over WINDOW (default 100/30s; 0 = off)',
+      },
+      {
+        flags: '--bare-newline <action>',
+        help: 'a message with a bare LF or CR: note it, reject it (550 5.5.2, as Postfix 3.9 can) or normalize it to CRLF (default note)',
+        choices: ['note', 'reject', 'normalize'],
+      },
       { flags: '--count <n>', help: 'stop after N messages' },
-      { flags: '--http <host:port>', help: 'serve the HTTP API (messages, raw, session, wait, metrics) here, e.g. 127.0.0.1:8025; loopback unless --allow-remote with --http-token' },
-      { flags: '--http-token <token>', help: 'require Authorization: Bearer TOKEN on the HTTP API (16+ visible characters; not /healthz)' },
+      {
+        flags: '--http <host:port>',
+        help: 'serve the HTTP API (messages, raw, session, wait, metrics) here, e.g. 127.0.0.1:8025; loopback unless --allow-remote with --http-token',
+      },
+      {
+        flags: '--http-token <token>',
+        help: 'require Authorization: Bearer TOKEN on the HTTP API (16+ visible characters; not /healthz)',
+      },
       { flags: '--max-messages <n>', help: 'messages the HTTP API keeps in memory; the oldest go first (default 500)' },
     ],
     run: async (_args, flags) => (await import('../commands/sink.js')).sink(flags as never),
   },
   {
     name: 'exporter',
-    summary: 'serve probes to Prometheus, the way blackbox_exporter does: /probe?target=host:port[&module=name] and /metrics',
+    summary:
+      'serve probes to Prometheus, the way blackbox_exporter does: /probe?target=host:port[&module=name] and /metrics',
     args: [],
     options: [
       { flags: '--listen <host:port>', help: 'address to serve on (default 127.0.0.1:9125; port 0 picks a free one)' },
-      { flags: '--config <file>', help: 'probe profiles (modules) as JSON: role, auth, tlsVerify, caFile, expectBanner, timeout', complete: 'file' },
+      {
+        flags: '--config <file>',
+        help: 'probe profiles (modules) as JSON: role, auth, tlsVerify, caFile, expectBanner, timeout',
+        complete: 'file',
+      },
       { flags: '--max-concurrent <n>', help: 'probes at once; further scrapes wait (default 10)' },
       { flags: '--timeout <duration>', help: 'a probe’s limit when Prometheus sends no scrape timeout (default 10s)' },
       { flags: '--allow-remote', help: 'allow a non-loopback --listen address' },
@@ -376,20 +579,34 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'demo',
-    summary: 'start a test server in this process and run a probe and a send against it: see smtpkit work with no mail server of your own',
+    summary:
+      'start a test server in this process and run a probe and a send against it: see smtpkit work with no mail server of your own',
     args: [],
     options: [
-      { flags: '-v, --verbose', help: 'also show the probe’s transcript (every connection it makes, each reply explained)' },
+      {
+        flags: '-v, --verbose',
+        help: 'also show the probe’s transcript (every connection it makes, each reply explained)',
+      },
       { flags: '--no-color', help: 'no colours (also: NO_COLOR=1)' },
     ],
     run: async (_args, flags, main) => (await import('../commands/demo.js')).demo(flags as never, main),
   },
   {
     name: 'explain',
-    summary: 'explain a reply code, enhanced status code, pasted reply, or a whole bounce (DSN) on standard input, naming well-known causes',
-    args: [{ name: '[reply...]', help: 'e.g. 550 5.7.1, or 5.7.26, or "451 4.7.1 Greylisted"; - (or none) reads standard input' }],
+    summary:
+      'explain a reply code, enhanced status code, pasted reply, or a whole bounce (DSN) on standard input, naming well-known causes',
+    args: [
+      {
+        name: '[reply...]',
+        help: 'e.g. 550 5.7.1, or 5.7.26, or "451 4.7.1 Greylisted"; - (or none) reads standard input',
+      },
+    ],
     options: [
-      { flags: '--command <verb>', help: 'the command the reply answered (MAIL, RCPT, DATA, ., AUTH ...)', values: ['CONNECT', 'EHLO', 'HELO', 'STARTTLS', 'AUTH', 'MAIL', 'RCPT', 'DATA', '.', 'BDAT', 'RSET', 'QUIT'] },
+      {
+        flags: '--command <verb>',
+        help: 'the command the reply answered (MAIL, RCPT, DATA, ., AUTH ...)',
+        values: ['CONNECT', 'EHLO', 'HELO', 'STARTTLS', 'AUTH', 'MAIL', 'RCPT', 'DATA', '.', 'BDAT', 'RSET', 'QUIT'],
+      },
       { flags: '--json', help: 'print JSON' },
       { flags: '--no-color', help: 'no colours (also: NO_COLOR=1)' },
     ],

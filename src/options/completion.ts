@@ -20,7 +20,15 @@ interface Flat {
 
 const flat = (o: OptionSpec): Flat => {
   const f = parseFlags(o.flags);
-  return { long: f.long, short: f.short, takesValue: !!f.value, values: o.choices ?? o.values ?? [], files: o.complete, repeat: !!o.repeat, help: o.help };
+  return {
+    long: f.long,
+    short: f.short,
+    takesValue: !!f.value,
+    values: o.choices ?? o.values ?? [],
+    files: o.complete,
+    repeat: !!o.repeat,
+    help: o.help,
+  };
 };
 const SHELLS = ['bash', 'zsh', 'fish'] as const;
 const optionsOf = (c: CommandSpec) => c.options.map(flat);
@@ -48,13 +56,23 @@ export function bashCompletion(commands: readonly CommandSpec[]): string {
     out.push('      case "$prev" in');
     for (const o of opts.filter((x) => x.takesValue)) {
       const names = [`--${o.long}`, ...(o.short ? [`-${o.short}`] : [])].join('|');
-      const action = o.values.length ? `COMPREPLY=($(compgen -W "${words(o.values)}" -- "$cur"))` : o.files === 'directory' ? 'COMPREPLY=($(compgen -d -- "$cur"))' : o.files ? 'COMPREPLY=($(compgen -f -- "$cur"))' : 'COMPREPLY=()';
+      const action = o.values.length
+        ? `COMPREPLY=($(compgen -W "${words(o.values)}" -- "$cur"))`
+        : o.files === 'directory'
+          ? 'COMPREPLY=($(compgen -d -- "$cur"))'
+          : o.files
+            ? 'COMPREPLY=($(compgen -f -- "$cur"))'
+            : 'COMPREPLY=()';
       out.push(`        ${names}) ${action}; return ;;`);
     }
-    if (c.name === 'completion') out.push(`        completion) COMPREPLY=($(compgen -W "${words(SHELLS)}" -- "$cur")); return ;;`);
+    if (c.name === 'completion')
+      out.push(`        completion) COMPREPLY=($(compgen -W "${words(SHELLS)}" -- "$cur")); return ;;`);
     out.push('      esac');
     if (c.name === 'completion') out.push(`      COMPREPLY=($(compgen -W "${words(SHELLS)}" -- "$cur"))`);
-    else out.push(`      [[ "$cur" == -* ]] && COMPREPLY=($(compgen -W "${words(opts.flatMap((o) => [`--${o.long}`, ...(o.short ? [`-${o.short}`] : [])]))} --help" -- "$cur"))`);
+    else
+      out.push(
+        `      [[ "$cur" == -* ]] && COMPREPLY=($(compgen -W "${words(opts.flatMap((o) => [`--${o.long}`, ...(o.short ? [`-${o.short}`] : [])]))} --help" -- "$cur"))`,
+      );
     out.push('      ;;');
   }
   out.push('  esac', '}', 'complete -o default -F _smtpkit smtpkit', '');
@@ -62,7 +80,11 @@ export function bashCompletion(commands: readonly CommandSpec[]): string {
 }
 
 /** Text safe inside a zsh _arguments spec: no brackets, colons, quotes or backslashes. */
-const zshText = (s: string) => s.replace(/[[\]:'"\\`$]/g, '').replace(/\s+/g, ' ').slice(0, 120);
+const zshText = (s: string) =>
+  s
+    .replace(/[[\]:'"\\`$]/g, '')
+    .replace(/\s+/g, ' ')
+    .slice(0, 120);
 
 export function zshCompletion(commands: readonly CommandSpec[]): string {
   const out = [
@@ -82,28 +104,60 @@ export function zshCompletion(commands: readonly CommandSpec[]): string {
   ];
   for (const c of commands) {
     const specs = optionsOf(c).flatMap((o) => {
-      const value = !o.takesValue ? '' : o.values.length ? `:value:(${o.values.map((v) => v.replace(/[()\s'"]/g, '')).join(' ')})` : o.files === 'directory' ? ':directory:_files -/' : o.files ? ':file:_files' : ':value: ';
+      const value = !o.takesValue
+        ? ''
+        : o.values.length
+          ? `:value:(${o.values.map((v) => v.replace(/[()\s'"]/g, '')).join(' ')})`
+          : o.files === 'directory'
+            ? ':directory:_files -/'
+            : o.files
+              ? ':file:_files'
+              : ':value: ';
       const star = o.repeat ? '*' : '';
-      return [`--${o.long}`, ...(o.short ? [`-${o.short}`] : [])].map((n) => `'${star}${n}[${zshText(o.help)}]${value}'`);
+      return [`--${o.long}`, ...(o.short ? [`-${o.short}`] : [])].map(
+        (n) => `'${star}${n}[${zshText(o.help)}]${value}'`,
+      );
     });
-    const positional = c.name === 'completion' ? `'1:shell:(${SHELLS.join(' ')})'` : c.args.length ? "'*:argument:_default'" : '';
+    const positional =
+      c.name === 'completion' ? `'1:shell:(${SHELLS.join(' ')})'` : c.args.length ? "'*:argument:_default'" : '';
     out.push(`    ${c.name}) _arguments -s ${[...specs, positional].filter(Boolean).join(' \\\n      ')} ;;`);
   }
-  out.push('  esac', '}', 'if [[ "${funcstack[1]}" == "_smtpkit" ]]; then', '  _smtpkit "$@"', 'else', '  compdef _smtpkit smtpkit', 'fi', '');
+  out.push(
+    '  esac',
+    '}',
+    'if [[ "${funcstack[1]}" == "_smtpkit" ]]; then',
+    '  _smtpkit "$@"',
+    'else',
+    '  compdef _smtpkit smtpkit',
+    'fi',
+    '',
+  );
   return out.join('\n');
 }
 
 const fishText = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 export function fishCompletion(commands: readonly CommandSpec[]): string {
-  const out = ['# smtpkit completion for fish. Install: smtpkit completion fish > ~/.config/fish/completions/smtpkit.fish', 'complete -c smtpkit -f'];
-  for (const c of commands) out.push(`complete -c smtpkit -n __fish_use_subcommand -a ${c.name} -d ${fishText(c.summary)}`);
+  const out = [
+    '# smtpkit completion for fish. Install: smtpkit completion fish > ~/.config/fish/completions/smtpkit.fish',
+    'complete -c smtpkit -f',
+  ];
+  for (const c of commands)
+    out.push(`complete -c smtpkit -n __fish_use_subcommand -a ${c.name} -d ${fishText(c.summary)}`);
   for (const c of commands) {
     const when = `-n '__fish_seen_subcommand_from ${c.name}'`;
     if (c.name === 'completion') out.push(`complete -c smtpkit ${when} -a ${fishText(words(SHELLS))}`);
     for (const o of optionsOf(c)) {
-      const value = !o.takesValue ? '' : o.values.length ? ` -x -a ${fishText(words(o.values))}` : o.files ? ' -r -F' : ' -x';
-      out.push(`complete -c smtpkit ${when}${o.short ? ` -s ${o.short}` : ''} -l ${o.long}${value} -d ${fishText(o.help)}`);
+      const value = !o.takesValue
+        ? ''
+        : o.values.length
+          ? ` -x -a ${fishText(words(o.values))}`
+          : o.files
+            ? ' -r -F'
+            : ' -x';
+      out.push(
+        `complete -c smtpkit ${when}${o.short ? ` -s ${o.short}` : ''} -l ${o.long}${value} -d ${fishText(o.help)}`,
+      );
     }
   }
   return `${out.join('\n')}\n`;
@@ -115,7 +169,14 @@ export async function completionCommand(shell: string, commands: readonly Comman
   const output = await processOutput();
   try {
     const s = shell?.toLowerCase();
-    const script = s === 'bash' ? bashCompletion(commands) : s === 'zsh' ? zshCompletion(commands) : s === 'fish' ? fishCompletion(commands) : undefined;
+    const script =
+      s === 'bash'
+        ? bashCompletion(commands)
+        : s === 'zsh'
+          ? zshCompletion(commands)
+          : s === 'fish'
+            ? fishCompletion(commands)
+            : undefined;
     if (script === undefined) throw usageError(`completion: give bash, zsh or fish, not ${JSON.stringify(shell)}`);
     // Our own script, byte for byte into the shell's eval or a file.
     output.data.write(Buffer.from(script));

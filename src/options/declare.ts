@@ -73,9 +73,17 @@ export function parseFlags(flags: string): ParsedFlags {
 }
 
 /** `--format JSON` → 'json'; anything not listed is refused with the list. */
-export function choose(option: string, choices: readonly string[], value: string, aliases: Readonly<Record<string, string>> = {}): string {
+export function choose(
+  option: string,
+  choices: readonly string[],
+  value: string,
+  aliases: Readonly<Record<string, string>> = {},
+): string {
   const v = value.trim().toLowerCase();
   const found = choices.find((c) => c.toLowerCase() === v) ?? aliases[v];
-  if (found === undefined) throw new Error(`--${option} takes ${choices.slice(0, -1).join(', ')}${choices.length > 1 ? ' or ' : ''}${choices.at(-1)}, not ${JSON.stringify(value)}`);
+  if (found === undefined)
+    throw new Error(
+      `--${option} takes ${choices.slice(0, -1).join(', ')}${choices.length > 1 ? ' or ' : ''}${choices.at(-1)}, not ${JSON.stringify(value)}`,
+    );
   return found;
 }

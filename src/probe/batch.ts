@@ -7,7 +7,14 @@ import type { ProbeResult } from './result.js';
  * at most `window` ahead of the oldest unfinished one, so a slow target holds back a
  * bounded number of finished results, never the whole batch.
  */
-export async function probeEach(count: number, targetAt: (index: number) => ProbeTarget, settings: ProbeSettings, concurrency: number, done: (r: ProbeResult, index: number) => void, window = Math.max(64, concurrency * 4)): Promise<void> {
+export async function probeEach(
+  count: number,
+  targetAt: (index: number) => ProbeTarget,
+  settings: ProbeSettings,
+  concurrency: number,
+  done: (r: ProbeResult, index: number) => void,
+  window = Math.max(64, concurrency * 4),
+): Promise<void> {
   const finished = new Map<number, ProbeResult>();
   let next = 0;
   let handed = 0;

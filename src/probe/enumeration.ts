@@ -24,15 +24,39 @@ export async function enumerationChecks(open: () => Promise<SmtpSession>, known:
       const arg = verb === 'VRFY' ? (a: string) => a : (a: string) => a.slice(0, a.lastIndexOf('@'));
       const a = await session.command(`${verb} ${arg(known)}`, { phase: 'enumeration' });
       const b = await session.command(`${verb} ${arg(unknown)}`, { phase: 'enumeration' });
-      checks.push(judge(verb.toLowerCase(), verb, [attempt(`${verb} known`, `${verb} ${arg(known)}`, a), attempt(`${verb} random`, `${verb} ${arg(unknown)}`, b)], a, b));
+      checks.push(
+        judge(
+          verb.toLowerCase(),
+          verb,
+          [
+            attempt(`${verb} known`, `${verb} ${arg(known)}`, a),
+            attempt(`${verb} random`, `${verb} ${arg(unknown)}`, b),
+          ],
+          a,
+          b,
+        ),
+      );
     }
     const mail = await session.command('MAIL FROM:<>', { phase: 'enumeration' });
     if (!isPositive(mail)) {
-      checks.push({ name: 'rcpt-enumeration', status: 'inconclusive', message: `inconclusive: could not test, MAIL FROM:<> refused: ${line(mail)}`, attempts: [attempt('MAIL', 'MAIL FROM:<>', mail)] });
+      checks.push({
+        name: 'rcpt-enumeration',
+        status: 'inconclusive',
+        message: `inconclusive: could not test, MAIL FROM:<> refused: ${line(mail)}`,
+        attempts: [attempt('MAIL', 'MAIL FROM:<>', mail)],
+      });
     } else {
       const a = await session.command(`RCPT TO:<${known}>`, { phase: 'enumeration' });
       const b = await session.command(`RCPT TO:<${unknown}>`, { phase: 'enumeration' });
-      checks.push(judge('rcpt-enumeration', 'RCPT TO', [attempt('RCPT known', `RCPT TO:<${known}>`, a), attempt('RCPT random', `RCPT TO:<${unknown}>`, b)], a, b));
+      checks.push(
+        judge(
+          'rcpt-enumeration',
+          'RCPT TO',
+          [attempt('RCPT known', `RCPT TO:<${known}>`, a), attempt('RCPT random', `RCPT TO:<${unknown}>`, b)],
+          a,
+          b,
+        ),
+      );
     }
     await session.command('RSET', { phase: 'enumeration' });
   } finally {
@@ -41,24 +65,39 @@ export async function enumerationChecks(open: () => Promise<SmtpSession>, known:
   return checks;
 }
 
-const attempt = (form: string, command: string, r: Reply): Attempt => ({ form, commands: [command], reply: line(r), accepted: isPositive(r) });
+const attempt = (form: string, command: string, r: Reply): Attempt => ({
+  form,
+  commands: [command],
+  reply: line(r),
+  accepted: isPositive(r),
+});
 
 /**
  * A refusal about the client or the session, not the address: authentication or TLS
  * required (530), relaying denied or another policy (X.7.X), a temporary no (greylisting).
  */
-const aboutTheSession = (r: Reply) => r.code === 530 || (r.code >= 400 && r.code < 500) || /^[45]\.7\./.test(r.enhanced ?? '') || /relay|authenticat|starttls/i.test(replyText(r));
+const aboutTheSession = (r: Reply) =>
+  r.code === 530 ||
+  (r.code >= 400 && r.code < 500) ||
+  /^[45]\.7\./.test(r.enhanced ?? '') ||
+  /relay|authenticat|starttls/i.test(replyText(r));
 
 /** Discloses when a real user gets a yes and a random one a permanent no. */
 function judge(name: string, verb: string, attempts: Attempt[], real: Reply, random: Reply): Check {
   const both = `${verb} real: ${line(real)}; random: ${line(random)}`;
   // The same refusal for both that says nothing about users: no answer either way.
   if (!isPositive(real) && real.code === random.code && real.enhanced === random.enhanced && aboutTheSession(real)) {
-    return { name, status: 'inconclusive', message: `inconclusive: both got ${line(real)}, a refusal that says nothing about the user (try with --auth, or from a network the server relays for)`, attempts };
+    return {
+      name,
+      status: 'inconclusive',
+      message: `inconclusive: both got ${line(real)}, a refusal that says nothing about the user (try with --auth, or from a network the server relays for)`,
+      attempts,
+    };
   }
   if (isPositive(real) && random.code >= 500 && random.code !== 502 && random.code !== 500) {
     return { name, status: 'warn', message: `${verb} tells users apart (discloses who exists): ${both}`, attempts };
   }
-  if (real.code === 502 || real.code === 500) return { name, status: 'pass', message: `${verb} is not supported: ${line(real)}`, attempts };
+  if (real.code === 502 || real.code === 500)
+    return { name, status: 'pass', message: `${verb} is not supported: ${line(real)}`, attempts };
   return { name, status: 'pass', message: `${verb} does not tell a real user from a random one: ${both}`, attempts };
 }

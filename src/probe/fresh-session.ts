@@ -20,7 +20,13 @@ export async function freshSession(options: SessionOptions, sink: EventSink, wit
 }
 
 /** Runs `steps` over as few fresh sessions as the server allows: `perSession` at most on each, a new one after a failure. */
-export async function inBatches<T, R>(items: T[], perSession: number, open: () => Promise<SmtpSession>, step: (s: SmtpSession, item: T) => Promise<R>, onError: (item: T, err: unknown) => R): Promise<R[]> {
+export async function inBatches<T, R>(
+  items: T[],
+  perSession: number,
+  open: () => Promise<SmtpSession>,
+  step: (s: SmtpSession, item: T) => Promise<R>,
+  onError: (item: T, err: unknown) => R,
+): Promise<R[]> {
   const out: R[] = [];
   let session: SmtpSession | undefined;
   let used = 0;

@@ -61,17 +61,37 @@ export function relayCheck(attempts: Attempt[]): Check {
   const open = attempts.filter((a) => a.accepted);
   if (open.length) {
     const names = open.map((a) => `${a.form} (${a.commands.at(-1)}: ${a.reply})`).join('; ');
-    return { name: 'open-relay', status: 'fail', message: `OPEN RELAY: the server accepted a recipient in an outside domain without AUTH: ${names}`, attempts };
+    return {
+      name: 'open-relay',
+      status: 'fail',
+      message: `OPEN RELAY: the server accepted a recipient in an outside domain without AUTH: ${names}`,
+      attempts,
+    };
   }
   const tried = attempts.filter((a) => !a.reply.startsWith('error:'));
-  if (!tried.length) return { name: 'open-relay', status: 'warn', message: `could not test: ${attempts[0]?.reply ?? 'no attempt'}`, attempts };
+  if (!tried.length)
+    return {
+      name: 'open-relay',
+      status: 'warn',
+      message: `could not test: ${attempts[0]?.reply ?? 'no attempt'}`,
+      attempts,
+    };
   const first = tried[0]!;
   const untested = attempts.length - tried.length;
-  return { name: 'open-relay', status: untested ? 'warn' : 'pass', message: `relaying refused: ${first.reply} (${tried.length} of ${attempts.length} address forms refused${untested ? `; ${untested} could not be tried` : ''})`, attempts };
+  return {
+    name: 'open-relay',
+    status: untested ? 'warn' : 'pass',
+    message: `relaying refused: ${first.reply} (${tried.length} of ${attempts.length} address forms refused${untested ? `; ${untested} could not be tried` : ''})`,
+    attempts,
+  };
 }
 
 /** A name safe to put in an address: the greeting's first word when it looks like a domain. */
 export function localDomain(greetingText: string, fallback: string): string {
   const name = greetingText.split(/\s+/)[0] ?? '';
-  return /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(name) ? name : /^[A-Za-z0-9.-]+$/.test(fallback) ? fallback : 'localhost';
+  return /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(name)
+    ? name
+    : /^[A-Za-z0-9.-]+$/.test(fallback)
+      ? fallback
+      : 'localhost';
 }

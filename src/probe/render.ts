@@ -8,15 +8,23 @@ import { counts, judged, MARKS, nagiosStatus, strictExit, type ProbeResult } fro
 export function textReport(r: ProbeResult, c: Paint, transcript: boolean, brief = false, said?: Said): string {
   let out = '';
   if (transcript) {
-    const renderer = new TextRenderer({ write: (t: string) => (out += t) }, { write: (t: string) => (out += t) }, { paint: c, detail: brief ? 'brief' : 'full', said });
+    const renderer = new TextRenderer(
+      { write: (t: string) => (out += t) },
+      { write: (t: string) => (out += t) },
+      { paint: c, detail: brief ? 'brief' : 'full', said },
+    );
     for (const e of r.events) renderer.event(e);
   }
   const paint = { pass: c.green, warn: c.yellow, fail: c.red, inconclusive: c.blue };
   out += `${c.bold(`probe ${printable(r.target)}`)}\n`;
   const width = Math.max(...r.checks.map((k) => k.name.length), 8);
-  for (const k of r.checks) out += `  ${paint[k.status](`${MARKS[k.status]} ${printable(k.name).padEnd(width)}`)}  ${printable(k.message)}\n`;
-  if (r.error) out += `  ${c.red(`${MARKS.fail} ${printable(r.error.phase ?? 'probe').padEnd(width)}`)}  ${printable(withAdvice(r.error.message, r.error.hint))}\n`;
-  const timings = Object.entries(r.timings).map(([k, v]) => `${k} ${v}`).join(', ');
+  for (const k of r.checks)
+    out += `  ${paint[k.status](`${MARKS[k.status]} ${printable(k.name).padEnd(width)}`)}  ${printable(k.message)}\n`;
+  if (r.error)
+    out += `  ${c.red(`${MARKS.fail} ${printable(r.error.phase ?? 'probe').padEnd(width)}`)}  ${printable(withAdvice(r.error.message, r.error.hint))}\n`;
+  const timings = Object.entries(r.timings)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   out += c.dim(`  timings (ms): ${timings}${timings ? ', ' : ''}total ${r.totalMs}\n`);
   return out;
 }
@@ -25,7 +33,15 @@ export function textReport(r: ProbeResult, c: Paint, transcript: boolean, brief 
 export function verdictLine(r: ProbeResult, strict = false): string {
   const n = counts(r);
   const failed = strictExit(r, strict) !== 0;
-  const word = r.error ? `FAILED (exit ${r.exitCode})` : n.fail ? 'FAILED' : n.warn ? (failed ? 'FAILED (--strict: warnings fail)' : 'OK with warnings') : 'OK';
+  const word = r.error
+    ? `FAILED (exit ${r.exitCode})`
+    : n.fail
+      ? 'FAILED'
+      : n.warn
+        ? failed
+          ? 'FAILED (--strict: warnings fail)'
+          : 'OK with warnings'
+        : 'OK';
   return `${word}: ${verdictText(r)}`;
 }
 
@@ -40,12 +56,25 @@ export const NAGIOS = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'];
 const seconds = (ms: number | undefined) => `${((ms ?? 0) / 1000).toFixed(3)}s`;
 
 /** The monitoring-plugins convention: `SMTP STATUS - text|perfdata` (one line per target). */
-export function nagiosLine(r: ProbeResult, warnMs: number | undefined, critMs: number | undefined, strict = false): string {
+export function nagiosLine(
+  r: ProbeResult,
+  warnMs: number | undefined,
+  critMs: number | undefined,
+  strict = false,
+): string {
   const status = nagiosStatus(r, strict);
-  const bad = r.error ? r.error.message : r.checks.filter((k) => k.status !== 'pass').map((k) => `${k.name}: ${k.message}`).join('; ');
+  const bad = r.error
+    ? r.error.message
+    : r.checks
+        .filter((k) => k.status !== 'pass')
+        .map((k) => `${k.name}: ${k.message}`)
+        .join('; ');
   const text = bad || `${r.checks.find((k) => k.name === 'greeting')?.message ?? ''}`;
   // The server's response time: smtpkit's own waits (the implicit-TLS check) have their own perfdata.
-  const perf = [`time=${seconds(r.responseMs)};${warnMs !== undefined ? (warnMs / 1000).toFixed(3) : ''};${critMs !== undefined ? (critMs / 1000).toFixed(3) : ''};0`, ...Object.entries(r.timings).map(([k, v]) => `${k}=${seconds(v)};;;0`)];
+  const perf = [
+    `time=${seconds(r.responseMs)};${warnMs !== undefined ? (warnMs / 1000).toFixed(3) : ''};${critMs !== undefined ? (critMs / 1000).toFixed(3) : ''};0`,
+    ...Object.entries(r.timings).map(([k, v]) => `${k}=${seconds(v)};;;0`),
+  ];
   // "|" starts the performance data: none may appear in the text.
   return `SMTP ${NAGIOS[status]} - ${printable(r.target).replace(/\|/g, '/')}: ${printable(text).replace(/\|/g, '/')}, ${seconds(r.responseMs)} response time|${perf.join(' ')}`;
 }
@@ -75,9 +104,18 @@ export function junitSuite(r: ProbeResult, strict = false): string {
     if (status === 'inconclusive') skipped++;
     const why = k.status === 'warn' ? `WARNING (--strict): ${k.message}` : k.message;
     const body =
-      status === 'fail' ? `<failure message="${xml(why)}" type="${xml(k.name)}">${xml(why)}</failure>` : status === 'warn' ? `<system-out>WARNING: ${xml(k.message)}</system-out>` : status === 'inconclusive' ? `<skipped message="${xml(k.message)}"/>` : '';
+      status === 'fail'
+        ? `<failure message="${xml(why)}" type="${xml(k.name)}">${xml(why)}</failure>`
+        : status === 'warn'
+          ? `<system-out>WARNING: ${xml(k.message)}</system-out>`
+          : status === 'inconclusive'
+            ? `<skipped message="${xml(k.message)}"/>`
+            : '';
     return `    <testcase classname="smtpkit.probe.${xml(r.target)}" name="${xml(k.name)}">${body}</testcase>`;
   });
-  if (r.error) cases.push(`    <testcase classname="smtpkit.probe.${xml(r.target)}" name="${xml(r.error.phase ?? 'probe')}"><error message="${xml(r.error.message)}" type="${xml(r.error.errorClass)}">${xml(r.error.message)}</error></testcase>`);
+  if (r.error)
+    cases.push(
+      `    <testcase classname="smtpkit.probe.${xml(r.target)}" name="${xml(r.error.phase ?? 'probe')}"><error message="${xml(r.error.message)}" type="${xml(r.error.errorClass)}">${xml(r.error.message)}</error></testcase>`,
+    );
   return `  <testsuite name="smtpkit probe ${xml(r.target)}" tests="${cases.length}" failures="${failures}" errors="${r.error ? 1 : 0}" skipped="${skipped}" time="${(r.totalMs / 1000).toFixed(3)}">\n${cases.join('\n')}\n  </testsuite>\n`;
 }

@@ -7,7 +7,16 @@ import { commandLineError } from '../render/usage.js';
 import { writeQuiet } from '../render/print-outcome.js';
 import { Said } from '../render/text.js';
 import type { Family } from './metrics.js';
-import { JUNIT_FOOT, JUNIT_HEAD, junitSuite, NAGIOS, nagiosLine, textReport, verdictLine, verdictText } from './render.js';
+import {
+  JUNIT_FOOT,
+  JUNIT_HEAD,
+  junitSuite,
+  NAGIOS,
+  nagiosLine,
+  textReport,
+  verdictLine,
+  verdictText,
+} from './render.js';
 import { nagiosStatus, strictExit, type ProbeResult } from './result.js';
 
 export interface ReportOptions {
@@ -60,7 +69,11 @@ class Tally {
     } else if (exit > this.exitCode) {
       this.exitCode = exit;
       const strictly = exit !== r.exitCode ? ' (--strict: warnings fail)' : '';
-      this.worst = { exitCode: exit, errorClass: r.error?.errorClass ?? 'checkFailed', text: withAdvice(verdictText(r), r.error?.hint) + strictly };
+      this.worst = {
+        exitCode: exit,
+        errorClass: r.error?.errorClass ?? 'checkFailed',
+        text: withAdvice(verdictText(r), r.error?.hint) + strictly,
+      };
     }
   }
 
@@ -72,20 +85,35 @@ class Tally {
 /** The one line of -q (the shared printer's): `OK: …` on stdout or `FAILED (exit N, class): …` on stderr, however many targets. */
 function quietLine(t: Tally, single: ProbeResult | undefined, out: Output): void {
   if (!t.worst) {
-    const text = single ? verdictText(single) : `${t.targets} targets ok${t.warned ? ` (${t.warned} with warnings)` : ''}`;
+    const text = single
+      ? verdictText(single)
+      : `${t.targets} targets ok${t.warned ? ` (${t.warned} with warnings)` : ''}`;
     return writeQuiet(out, { ok: true, exitCode: 0, message: text });
   }
   const { exitCode, errorClass, text } = t.worst;
-  writeQuiet(out, { ok: false, exitCode, errorClass: errorClass as Outcome['errorClass'], message: `${t.targets > 1 ? `${t.failed} of ${t.targets} targets failed; ` : ''}${text}` });
+  writeQuiet(out, {
+    ok: false,
+    exitCode,
+    errorClass: errorClass as Outcome['errorClass'],
+    message: `${t.targets > 1 ? `${t.failed} of ${t.targets} targets failed; ` : ''}${text}`,
+  });
 }
 
 const summaryOf = (t: Tally) => ({ targets: t.targets, ok: t.ok, failed: t.failed });
-const outcomeOf = (t: Tally, strict: boolean): Outcome => ({ ok: t.exitCode === 0, exitCode: t.exitCode, message: `${t.ok} of ${t.targets} target(s) ok${strict ? ' (--strict: warnings fail)' : ''}` });
+const outcomeOf = (t: Tally, strict: boolean): Outcome => ({
+  ok: t.exitCode === 0,
+  exitCode: t.exitCode,
+  message: `${t.ok} of ${t.targets} target(s) ok${strict ? ' (--strict: warnings fail)' : ''}`,
+});
 
 export async function probeReporter(out: Output, o: ReportOptions): Promise<ProbeReporter> {
   const t = new Tally(o.strict);
   const c = out.paint;
-  const asJson = (r: ProbeResult) => ({ ...r, exitCode: strictExit(r, o.strict), events: o.transcript ? r.events : undefined });
+  const asJson = (r: ProbeResult) => ({
+    ...r,
+    exitCode: strictExit(r, o.strict),
+    events: o.transcript ? r.events : undefined,
+  });
   switch (o.format) {
     case 'json': {
       const doc = jsonStream('probe', o.targets, { strict: o.strict }, 'results');
@@ -99,11 +127,19 @@ export async function probeReporter(out: Output, o: ReportOptions): Promise<Prob
       // One result a line, then the document's envelope with the summary and the outcome.
       return {
         result: (r) => (t.add(r), out.stdout.write(`${jsonText(asJson(r))}\n`)),
-        end: () => (out.stdout.write(jsonDocument('probe', o.targets, outcomeOf(t, o.strict), { strict: o.strict, summary: summaryOf(t) }, 0)), t.exitCode),
+        end: () => (
+          out.stdout.write(
+            jsonDocument('probe', o.targets, outcomeOf(t, o.strict), { strict: o.strict, summary: summaryOf(t) }, 0),
+          ),
+          t.exitCode
+        ),
       };
     case 'junit':
       out.stdout.write(JUNIT_HEAD);
-      return { result: (r) => (t.add(r), out.stdout.write(junitSuite(r, o.strict))), end: () => (out.stdout.write(JUNIT_FOOT), t.exitCode) };
+      return {
+        result: (r) => (t.add(r), out.stdout.write(junitSuite(r, o.strict))),
+        end: () => (out.stdout.write(JUNIT_FOOT), t.exitCode),
+      };
     case 'nagios': {
       // Nagios reads the status from the first line, known only at the end: the lines wait (a few hundred bytes each).
       const lines: string[] = [];
@@ -111,7 +147,10 @@ export async function probeReporter(out: Output, o: ReportOptions): Promise<Prob
         result: (r) => (t.add(r), lines.push(nagiosLine(r, o.warnMs, o.critMs, o.strict))),
         end: () => {
           const n = t.nagiosCounts;
-          if (t.targets > 1) lines.unshift(`SMTP ${NAGIOS[t.nagios]} - ${t.targets} targets: ${n[0]} ok, ${n[1]} warning, ${n[2]} critical, ${n[3]} unknown`);
+          if (t.targets > 1)
+            lines.unshift(
+              `SMTP ${NAGIOS[t.nagios]} - ${t.targets} targets: ${n[0]} ok, ${n[1]} warning, ${n[2]} critical, ${n[3]} unknown`,
+            );
           out.stdout.write(`${lines.join('\n')}\n`);
           return t.nagios;
         },
@@ -141,11 +180,15 @@ export async function probeReporter(out: Output, o: ReportOptions): Promise<Prob
           t.add(r);
           // -q keeps the one result a lone target's line is made from; nothing else.
           if (o.quiet) single = t.targets === 1 ? r : undefined;
-          else out.stdout.write(`${textReport(r, c, o.transcript, o.brief, said)}${(strictExit(r, o.strict) === 0 ? c.green.bold : c.red.bold)(`=== ${verdictLine(r, o.strict)}`)}\n`);
+          else
+            out.stdout.write(
+              `${textReport(r, c, o.transcript, o.brief, said)}${(strictExit(r, o.strict) === 0 ? c.green.bold : c.red.bold)(`=== ${verdictLine(r, o.strict)}`)}\n`,
+            );
         },
         end: () => {
           if (o.quiet) quietLine(t, single, out);
-          else if (t.targets > 1) out.stdout.write(c.bold(`=== ${t.targets} targets: ${t.ok} ok, ${t.failed} failed\n`));
+          else if (t.targets > 1)
+            out.stdout.write(c.bold(`=== ${t.targets} targets: ${t.ok} ok, ${t.failed} failed\n`));
           return t.exitCode;
         },
       };
@@ -161,7 +204,8 @@ export function probeFailure(out: Output, format: string, o: Outcome, quiet: boo
   const fields = { strict: false, summary: { targets: 0, ok: 0, failed: 0 } };
   if (format === 'json') out.stdout.write(jsonDocument('probe', null, o, { ...fields, results: [] }));
   else if (format === 'jsonl') out.stdout.write(jsonDocument('probe', null, o, fields, 0));
-  else if (format === 'nagios') out.stdout.write(`SMTP UNKNOWN - ${printable(withAdvice(o.message, o.hint)).replace(/\|/g, '/')}\n`);
+  else if (format === 'nagios')
+    out.stdout.write(`SMTP UNKNOWN - ${printable(withAdvice(o.message, o.hint)).replace(/\|/g, '/')}\n`);
   else if (quiet) writeQuiet(out, o);
   else out.stderr.write(commandLineError(withAdvice(o.message, o.hint)));
   return format === 'nagios' ? 3 : o.exitCode;

@@ -71,7 +71,9 @@ export function nagiosStatus(r: ProbeResult, strict = false): 0 | 1 | 2 | 3 {
 }
 
 /** A check's status as the verdict counts it: under --strict a warning is a failure. */
-export const judged = (status: CheckStatus, strict: boolean): CheckStatus => (strict && status === 'warn' ? 'fail' : status);
+export const judged = (status: CheckStatus, strict: boolean): CheckStatus =>
+  strict && status === 'warn' ? 'fail' : status;
 
 /** The exit code of one probe: 1 for warnings under --strict, else the probe's own. */
-export const strictExit = (r: ProbeResult, strict: boolean): number => (r.exitCode === 0 && strict && counts(r).warn ? 1 : r.exitCode);
+export const strictExit = (r: ProbeResult, strict: boolean): number =>
+  r.exitCode === 0 && strict && counts(r).warn ? 1 : r.exitCode;

@@ -47,11 +47,16 @@ export interface ProbeFlags extends Flags, AuthFlags, ResolverFlags {
 /** check_smtp's -w/-c: seconds of response time, fractions allowed. */
 function seconds(value: string | undefined, option: string): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+(\.\d+)?$/.test(value.trim())) throw usageError(`${option} takes seconds of response time, as check_smtp's does (0.5, 2)`);
+  if (!/^\d+(\.\d+)?$/.test(value.trim()))
+    throw usageError(`${option} takes seconds of response time, as check_smtp's does (0.5, 2)`);
   return Number(value) * 1000;
 }
 
-function thresholds(values: string[] | undefined, option: string, checkSmtp: { option: string; value: string | undefined }): Record<string, number> {
+function thresholds(
+  values: string[] | undefined,
+  option: string,
+  checkSmtp: { option: string; value: string | undefined },
+): Record<string, number> {
   const out: Record<string, number> = {};
   for (const v of values ?? []) {
     const m = /^(?:([a-z-]+)=)?(\d+)$/.exec(v.trim());
@@ -84,11 +89,18 @@ export async function probeSettings(flags: ProbeFlags, output?: Output): Promise
     throw usageError(`--expect-banner: ${JSON.stringify(flags.expectBanner)} is not a regular expression`);
   }
   // --enum-test may take --rcpt alone: the known address to compare with a random one.
-  if ((flags.from === undefined) !== (flags.rcpt === undefined) && !(flags.enumTest && flags.from === undefined)) throw usageError('--from and --rcpt go together');
-  for (const [v, o] of [[flags.from, '--from'], [flags.rcpt, '--rcpt']] as const) if (v !== undefined && /[\r\n<>\s]/.test(v)) throw usageError(`${o}: give a bare address (no <>, spaces or line breaks)`);
+  if ((flags.from === undefined) !== (flags.rcpt === undefined) && !(flags.enumTest && flags.from === undefined))
+    throw usageError('--from and --rcpt go together');
+  for (const [v, o] of [
+    [flags.from, '--from'],
+    [flags.rcpt, '--rcpt'],
+  ] as const)
+    if (v !== undefined && /[\r\n<>\s]/.test(v))
+      throw usageError(`${o}: give a bare address (no <>, spaces or line breaks)`);
   const wantsAuth = flags.auth || flags.user !== undefined;
   const certDays = certificateDays(flags.certificate);
-  if (flags.expect !== undefined && /[\r\n]/.test(flags.expect)) throw usageError('--expect (-e): the greeting text to look for is one line');
+  if (flags.expect !== undefined && /[\r\n]/.test(flags.expect))
+    throw usageError('--expect (-e): the greeting text to look for is one line');
   return {
     expectBanner,
     ...(flags.expect !== undefined ? { expectText: flags.expect } : {}),
@@ -97,16 +109,25 @@ export async function probeSettings(flags: ProbeFlags, output?: Output): Promise
     critDays: days(certDays.crit ?? flags.critDays, 7, certDays.crit ? '--certificate' : '--crit-days'),
     warnMs: thresholds(flags.warnMs, '--warn-ms', { option: '--warning (-w)', value: flags.warning }),
     critMs: thresholds(flags.critMs, '--crit-ms', { option: '--critical (-c)', value: flags.critical }),
-    auth: wantsAuth ? await askedOnce(planAuth(flags, (m) => (output?.stderr ?? writer(process.stderr)).write(`!!! ${printable(m)}\n`))) : undefined,
+    auth: wantsAuth
+      ? await askedOnce(
+          planAuth(flags, (m) => (output?.stderr ?? writer(process.stderr)).write(`!!! ${printable(m)}\n`)),
+        )
+      : undefined,
     from: flags.from,
     rcpt: flags.rcpt,
     relayTest: !!flags.relayTest,
     enumTest: !!flags.enumTest,
     ...(flags.tlsScan ? { tlsScan: scanSettings({ ...flags, tlsTimeout: flags.tlsTimeout ?? '5s' }) } : {}),
-    resolver: flags.ptr || flags.dnsbl ? Resolver.fromFlags(flags, flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined) : undefined,
+    resolver:
+      flags.ptr || flags.dnsbl
+        ? Resolver.fromFlags(flags, flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined)
+        : undefined,
     ptr: !!flags.ptr,
     dnsbl: dnsblZones(flags.dnsbl),
-    daneResolver: flags.dane ? Resolver.fromFlags(flags, flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined) : undefined,
+    daneResolver: flags.dane
+      ? Resolver.fromFlags(flags, flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined)
+      : undefined,
     totalMs: parseDuration(flags.timeout ?? '10s', '--timeout'),
   };
 }

@@ -9,7 +9,10 @@ export interface TlsScanSettings {
 }
 
 /** probe --tls-scan: the scan's findings as two named checks, tls-protocols and tls-ciphers. */
-export async function tlsScanChecks(target: ScanTarget, s: TlsScanSettings): Promise<{ checks: Check[]; scan: ScanResult }> {
+export async function tlsScanChecks(
+  target: ScanTarget,
+  s: TlsScanSettings,
+): Promise<{ checks: Check[]; scan: ScanResult }> {
   const scan = await scanTls(target, { concurrency: s.concurrency });
   const accepted = scan.protocols.filter((p) => p.accepted).map((p) => p.version);
   const describe = (check: 'tls-protocols' | 'tls-ciphers', ok: string) => {
@@ -20,8 +23,16 @@ export async function tlsScanChecks(target: ScanTarget, s: TlsScanSettings): Pro
   return {
     scan,
     checks: [
-      { name: 'tls-protocols', status: checkVerdict(scan.findings, 'tls-protocols'), message: `${accepted.join(', ') || 'none'} accepted; ${describe('tls-protocols', 'no deprecated version')}` },
-      { name: 'tls-ciphers', status: checkVerdict(scan.findings, 'tls-ciphers'), message: `${pairs} version/suite pairs, key ${scan.certificate?.key ?? 'unknown'}; ${describe('tls-ciphers', 'no weak suite')}` },
+      {
+        name: 'tls-protocols',
+        status: checkVerdict(scan.findings, 'tls-protocols'),
+        message: `${accepted.join(', ') || 'none'} accepted; ${describe('tls-protocols', 'no deprecated version')}`,
+      },
+      {
+        name: 'tls-ciphers',
+        status: checkVerdict(scan.findings, 'tls-ciphers'),
+        message: `${pairs} version/suite pairs, key ${scan.certificate?.key ?? 'unknown'}; ${describe('tls-ciphers', 'no weak suite')}`,
+      },
     ],
   };
 }

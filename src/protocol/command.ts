@@ -6,7 +6,9 @@ import { usageError } from '../errors.js';
  */
 export function assertSingleLine(value: string, what: string): string {
   if (/[\r\n\0]/.test(value)) {
-    throw usageError(`${what} contains a line break or NUL byte (${JSON.stringify(value)}); it would inject extra commands on the wire`);
+    throw usageError(
+      `${what} contains a line break or NUL byte (${JSON.stringify(value)}); it would inject extra commands on the wire`,
+    );
   }
   return value;
 }
@@ -23,6 +25,7 @@ export function commandVerb(line: string): string {
 /** A domain or address literal acceptable as the EHLO/HELO argument. */
 export function assertEhloName(name: string): string {
   assertSingleLine(name, '--ehlo');
-  if (!name || /\s/.test(name)) throw usageError(`--ehlo must be one word (a host name or [address literal]), got ${JSON.stringify(name)}`);
+  if (!name || /\s/.test(name))
+    throw usageError(`--ehlo must be one word (a host name or [address literal]), got ${JSON.stringify(name)}`);
   return name;
 }

@@ -37,11 +37,20 @@ export function mail(from: string, p: MailParams = {}): string {
 }
 
 export function rcpt(to: string, p: RcptParams = {}): string {
-  const params = [p.notify && `NOTIFY=${p.notify}`, p.orcpt !== undefined && `ORCPT=${/^[\x21-\x7e]*$/.test(p.orcpt) ? 'rfc822' : 'utf-8'};${xtext(p.orcpt)}`].filter(Boolean);
+  const params = [
+    p.notify && `NOTIFY=${p.notify}`,
+    p.orcpt !== undefined && `ORCPT=${/^[\x21-\x7e]*$/.test(p.orcpt) ? 'rfc822' : 'utf-8'};${xtext(p.orcpt)}`,
+  ].filter(Boolean);
   return [`RCPT TO:<${to}>`, ...params].join(' ');
 }
 
 /** RFC 3461 §4: "+" and "=" and anything outside printable ASCII become +XX. */
 export function xtext(s: string): string {
-  return [...Buffer.from(s)].map((b) => (b > 0x20 && b < 0x7f && b !== 0x2b && b !== 0x3d ? String.fromCharCode(b) : `+${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+  return [...Buffer.from(s)]
+    .map((b) =>
+      b > 0x20 && b < 0x7f && b !== 0x2b && b !== 0x3d
+        ? String.fromCharCode(b)
+        : `+${b.toString(16).toUpperCase().padStart(2, '0')}`,
+    )
+    .join('');
 }

@@ -24,7 +24,10 @@ export function replyWireLines(r: Reply): string[] {
 /** The human text of the reply: lines joined, enhanced codes stripped from each line. */
 export function replyText(r: Reply): string {
   const strip = r.enhanced ? new RegExp(`^${r.enhanced.replace(/\./g, '\\.')}\\s*`) : undefined;
-  return r.lines.map((l) => (strip ? l.replace(strip, '') : l)).join(' ').trim();
+  return r.lines
+    .map((l) => (strip ? l.replace(strip, '') : l))
+    .join(' ')
+    .trim();
 }
 
 // RFC 3463 §2: class.subject.detail, class matching the reply's first digit.
@@ -47,7 +50,12 @@ export function startsLikeTls(b: Buffer): boolean {
 
 /** TLS where the greeting should be: we spoke plaintext to a port that wants TLS at once (465-style). */
 const speaksTlsError = () =>
-  new SmtpkitError('connect', 'the server answered with TLS instead of an SMTP greeting: this port speaks TLS from the start (implicit TLS, as on 465)', undefined, { kind: 'malformed', hint: { kind: 'speaks-tls' } });
+  new SmtpkitError(
+    'connect',
+    'the server answered with TLS instead of an SMTP greeting: this port speaks TLS from the start (implicit TLS, as on 465)',
+    undefined,
+    { kind: 'malformed', hint: { kind: 'speaks-tls' } },
+  );
 
 /** A printable excerpt of bad input for error messages: short, with control bytes escaped. */
 export function excerpt(text: string, max = 60): string {
@@ -113,7 +121,9 @@ export class ReplyParser {
   end(): void {
     if (this.atStart && this.buffered.length && startsLikeTls(this.buffered)) throw speaksTlsError();
     if (this.partial || this.buffered.length) {
-      const got = this.partial ? `${this.partial.lines.length} line(s) of a multi-line ${this.partial.code} reply` : `${excerpt(this.buffered.toString('utf8'))} with no line ending`;
+      const got = this.partial
+        ? `${this.partial.lines.length} line(s) of a multi-line ${this.partial.code} reply`
+        : `${excerpt(this.buffered.toString('utf8'))} with no line ending`;
       throw protocolError(`the connection closed in the middle of a reply (got ${got})`);
     }
   }
@@ -129,11 +139,14 @@ export class ReplyParser {
     const last = m[2] !== '-';
     const body = m[3] ?? '';
     if (this.partial && this.partial.code !== code) {
-      throw protocolError(`the lines of one reply disagree on the code (${this.partial.code}, then ${code}): ${excerpt(text)}`);
+      throw protocolError(
+        `the lines of one reply disagree on the code (${this.partial.code}, then ${code}): ${excerpt(text)}`,
+      );
     }
     const lines = this.partial ? this.partial.lines : [];
     lines.push(body);
-    if (lines.length > MAX_REPLY_LINES) throw protocolError(`the server sent a reply of more than ${MAX_REPLY_LINES} lines`);
+    if (lines.length > MAX_REPLY_LINES)
+      throw protocolError(`the server sent a reply of more than ${MAX_REPLY_LINES} lines`);
     if (!last) {
       this.partial = { code, lines };
       return undefined;

@@ -31,13 +31,17 @@ export function parseTarget(spec: string, defaultPort: number): Target {
   let scheme: TargetScheme | undefined;
   if (url) {
     const known = SCHEMES[url[1]!.toLowerCase()];
-    if (!known) throw usageError(`${JSON.stringify(spec)}: smtpkit knows the schemes smtp://, smtps:// and submission://`);
-    if (url[2]!.includes('@')) throw usageError(`${JSON.stringify(spec)}: put no user name in the URL; use --user (and --password-env)`);
+    if (!known)
+      throw usageError(`${JSON.stringify(spec)}: smtpkit knows the schemes smtp://, smtps:// and submission://`);
+    if (url[2]!.includes('@'))
+      throw usageError(`${JSON.stringify(spec)}: put no user name in the URL; use --user (and --password-env)`);
     scheme = known.scheme;
     defaultPort = known.port ?? defaultPort;
     s = url[2]!;
   } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) {
-    throw usageError(`${JSON.stringify(spec)} is not a server URL: write scheme://host[:port], with nothing after the port`);
+    throw usageError(
+      `${JSON.stringify(spec)} is not a server URL: write scheme://host[:port], with nothing after the port`,
+    );
   }
   let host: string;
   let port: string | undefined;
@@ -59,9 +63,11 @@ export function parseTarget(spec: string, defaultPort: number): Target {
 
 export function parsePort(text: string, context = text): number {
   const n = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
-  if (!(n >= 1 && n <= 65535)) throw usageError(`${JSON.stringify(context)}: the port must be a number from 1 to 65535`);
+  if (!(n >= 1 && n <= 65535))
+    throw usageError(`${JSON.stringify(context)}: the port must be a number from 1 to 65535`);
   return n;
 }
 
 /** host:port as people write it, with brackets around IPv6 addresses. */
-export const formatTarget = (host: string, port: number) => (isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`);
+export const formatTarget = (host: string, port: number) =>
+  isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;

@@ -14,14 +14,23 @@ export function explanationLines(item: ExplainedInput, command: string, c: Paint
   const { text, reply, explanation: x } = item;
   const cmd = command || item.command;
   const lines = [c.bold(printable(text))];
-  const about = [item.recipient && `recipient ${item.recipient}`, item.remoteMta && `reported by ${item.remoteMta}`, item.action && `action ${item.action}`, item.status && `DSN status ${item.status}`].filter(Boolean);
+  const about = [
+    item.recipient && `recipient ${item.recipient}`,
+    item.remoteMta && `reported by ${item.remoteMta}`,
+    item.action && `action ${item.action}`,
+    item.status && `DSN status ${item.status}`,
+  ].filter(Boolean);
   if (about.length) lines.push(`    ${printable(about.join(', '))}`);
-  if (reply) lines.push(`    ${c.bold(String(reply.code))}${cmd ? ` (to ${cmd})` : ''}: ${explainCode(reply.code, cmd)}`);
+  if (reply)
+    lines.push(`    ${c.bold(String(reply.code))}${cmd ? ` (to ${cmd})` : ''}: ${explainCode(reply.code, cmd)}`);
   if (x.enhanced) lines.push(`    ${c.bold(x.enhanced.code)} ${x.enhanced.title}: ${x.enhanced.text}`);
   if (x.note) lines.push(`    note: ${x.note}`);
   for (const cause of item.causes ?? []) {
     lines.push(c.cyan(`    cause: ${cause.title}`));
-    const where = cause.lookup && cause.lookup === cause.delist ? `; look it up and request delisting at ${cause.lookup}` : `${cause.lookup ? `; look it up at ${cause.lookup}` : ''}${cause.delist ? `; request delisting at ${cause.delist}` : ''}`;
+    const where =
+      cause.lookup && cause.lookup === cause.delist
+        ? `; look it up and request delisting at ${cause.lookup}`
+        : `${cause.lookup ? `; look it up at ${cause.lookup}` : ''}${cause.delist ? `; request delisting at ${cause.delist}` : ''}`;
     lines.push(c.cyan(`      ${cause.advice}${where}`));
   }
   if (x.hint) lines.push(c.yellow(`    try: ${x.hint}`));

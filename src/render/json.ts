@@ -23,8 +23,20 @@ export interface Envelope {
  * DEL, C1 and the bidi controls raw; they become \u escapes here, so a document shown on a
  * terminal is as safe as the transcript and still parses to the same strings.
  */
-export function jsonDocument(command: string, target: unknown, outcome: Outcome, fields: Record<string, unknown>, indent: number | undefined = 2): string {
-  const envelope: Envelope = { schema: JSON_SCHEMA, tool: { name: 'smtpkit', version: version() }, command, target: target ?? null, outcome };
+export function jsonDocument(
+  command: string,
+  target: unknown,
+  outcome: Outcome,
+  fields: Record<string, unknown>,
+  indent: number | undefined = 2,
+): string {
+  const envelope: Envelope = {
+    schema: JSON_SCHEMA,
+    tool: { name: 'smtpkit', version: version() },
+    command,
+    target: target ?? null,
+    outcome,
+  };
   return `${jsonText({ ...envelope, ...fields }, indent)}\n`;
 }
 
@@ -35,18 +47,25 @@ export function jsonDocument(command: string, target: unknown, outcome: Outcome,
  */
 export function jsonStream(command: string, target: unknown, head: Record<string, unknown>, name: string) {
   let items = 0;
-  const opening = jsonText({ schema: JSON_SCHEMA, tool: { name: 'smtpkit', version: version() }, command, target: target ?? null, ...head }, 2);
+  const opening = jsonText(
+    { schema: JSON_SCHEMA, tool: { name: 'smtpkit', version: version() }, command, target: target ?? null, ...head },
+    2,
+  );
   return {
     start: () => `${opening.slice(0, -2)},\n  ${JSON.stringify(name)}: [`,
     item: (value: unknown) => `${items++ ? ',' : ''}\n    ${jsonText(value, 2).replace(/\n/g, '\n    ')}`,
-    end: (tail: { outcome: Outcome } & Record<string, unknown>) => `${items ? '\n  ' : ''}],\n${jsonText(tail, 2).slice(2)}\n`,
+    end: (tail: { outcome: Outcome } & Record<string, unknown>) =>
+      `${items ? '\n  ' : ''}],\n${jsonText(tail, 2).slice(2)}\n`,
   };
 }
 
 /** JSON text with every character a terminal could act on written as a \u escape. */
 export function jsonText(value: unknown, indent?: number): string {
   // eslint-disable-next-line no-control-regex
-  return JSON.stringify(value, null, indent).replace(/[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value, null, indent).replace(
+    /[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
+    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 export interface SessionReport {
@@ -64,7 +83,9 @@ export interface SessionReport {
 
 /** One JSON document per session; replies carry their explanation so machines get it too. */
 export function jsonReport(r: SessionReport, _version?: string): string {
-  const events = r.events.map((e) => (e.type === 'reply' ? { ...e, explanation: explainReply(e.reply, e.command, e.tls) } : e));
+  const events = r.events.map((e) =>
+    e.type === 'reply' ? { ...e, explanation: explainReply(e.reply, e.command, e.tls) } : e,
+  );
   const caps = r.events.filter((e): e is Extract<SmtpEvent, { type: 'capabilities' }> => e.type === 'capabilities');
   const greeting = r.events.find((e) => e.type === 'reply' && e.command === 'CONNECT');
   return jsonDocument(r.command, r.target, r.outcome, {

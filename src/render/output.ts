@@ -55,7 +55,9 @@ export async function processOutput(flags: { color?: boolean } = {}): Promise<Ou
   return {
     stdout: writer(process.stdout),
     stderr: writer(process.stderr),
-    data: process.stdout.isTTY ? { write: (bytes: Buffer) => writer(process.stdout).write(bytes.toString('utf8').replace(/\r\n/g, '\n')) } : process.stdout,
+    data: process.stdout.isTTY
+      ? { write: (bytes: Buffer) => writer(process.stdout).write(bytes.toString('utf8').replace(/\r\n/g, '\n')) }
+      : process.stdout,
     paint: await loadPaint(flags, process.stdout),
     width: columnsOf(process.stdout),
   };

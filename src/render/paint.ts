@@ -8,10 +8,14 @@ export type Paint = ChalkInstance;
  * NO_COLOR), FORCE_COLOR turns it on, otherwise the terminal decides. Decided without
  * loading chalk, so runs without colour (CI, pipes) never pay for it.
  */
-export function colorLevel(flags: { color?: boolean }, stream: { isTTY?: boolean; getColorDepth?: () => number } = process.stdout): 0 | 1 | 2 | 3 {
+export function colorLevel(
+  flags: { color?: boolean },
+  stream: { isTTY?: boolean; getColorDepth?: () => number } = process.stdout,
+): 0 | 1 | 2 | 3 {
   if (flags.color === false || process.env.NO_COLOR) return 0;
   const forced = process.env.FORCE_COLOR;
-  if (forced !== undefined && forced !== '') return forced === '0' || forced === 'false' ? 0 : (Math.min(3, Math.max(1, Number(forced) || 1)) as 1 | 2 | 3);
+  if (forced !== undefined && forced !== '')
+    return forced === '0' || forced === 'false' ? 0 : (Math.min(3, Math.max(1, Number(forced) || 1)) as 1 | 2 | 3);
   if (!stream.isTTY || !stream.getColorDepth) return 0;
   const depth = stream.getColorDepth();
   return depth >= 24 ? 3 : depth >= 8 ? 2 : depth >= 4 ? 1 : 0;
@@ -52,7 +56,8 @@ const SGR = /\x1b\[([0-9;]*)m/g;
 export const colourMarker = (sgr: string) => `${MARK_OPEN}${markerNonce()}${sgr}${MARK_CLOSE}`;
 
 /** Markers to real SGR sequences (the writer's last step, after escaping). */
-export const markersToSgr = (text: string): string => (MARKER ? text.replace(MARKER, (_m, sgr: string) => `\x1b[${sgr}m`) : text);
+export const markersToSgr = (text: string): string =>
+  MARKER ? text.replace(MARKER, (_m, sgr: string) => `\x1b[${sgr}m`) : text;
 
 /** Text without colour markers: what a person sees, for measuring widths. */
 export const stripMarkers = (text: string): string => (MARKER ? text.replace(MARKER, '') : text);
@@ -62,7 +67,8 @@ export const markerPattern = (): RegExp => new RegExp(MARKER?.source ?? '(?!)', 
 
 function marking(style: (...args: unknown[]) => string): Paint {
   // A fresh target: chalk's styles are non-configurable properties a proxy may not replace.
-  const call = (...args: unknown[]) => style(...args.map((a) => escapeKeepingLayout(String(a)))).replace(SGR, (_m, sgr: string) => colourMarker(sgr));
+  const call = (...args: unknown[]) =>
+    style(...args.map((a) => escapeKeepingLayout(String(a)))).replace(SGR, (_m, sgr: string) => colourMarker(sgr));
   return new Proxy(call, {
     get: (_target, key) => {
       if (key === 'then') return undefined;
@@ -73,7 +79,10 @@ function marking(style: (...args: unknown[]) => string): Paint {
 }
 
 /** chalk at the wanted level (loaded only when there is colour to show), writing markers. */
-export async function paint(flags: { color?: boolean }, stream?: { isTTY?: boolean; getColorDepth?: () => number }): Promise<Paint> {
+export async function paint(
+  flags: { color?: boolean },
+  stream?: { isTTY?: boolean; getColorDepth?: () => number },
+): Promise<Paint> {
   const level = colorLevel(flags, stream);
   if (!level) return plain;
   const { Chalk } = await import('chalk');

@@ -30,7 +30,10 @@ export function classified(o: Outcome): Outcome {
  */
 export function writeQuiet(output: Pick<Output, 'stdout' | 'stderr'>, o: Outcome): void {
   if (o.ok) output.stdout.write(`OK: ${printable(o.message)}\n`);
-  else output.stderr.write(`FAILED (exit ${o.exitCode}, ${errorClassOf(o)}): ${printable(withAdvice(o.message, o.hint))}\n`);
+  else
+    output.stderr.write(
+      `FAILED (exit ${o.exitCode}, ${errorClassOf(o)}): ${printable(withAdvice(o.message, o.hint))}\n`,
+    );
 }
 
 export interface EndFlags {
@@ -42,7 +45,12 @@ export interface EndFlags {
  * A failure with no transcript or report around it (bad input, found before any work):
  * one JSON document with --json, the -q line, or `smtpkit: ...` / `*** ...` on stderr.
  */
-export function writeBareFailure(output: Pick<Output, 'stdout' | 'stderr' | 'paint'>, command: string, o: Outcome, flags: EndFlags): void {
+export function writeBareFailure(
+  output: Pick<Output, 'stdout' | 'stderr' | 'paint'>,
+  command: string,
+  o: Outcome,
+  flags: EndFlags,
+): void {
   if (flags.json) output.stdout.write(jsonDocument(command, null, classified(o), {}));
   else if (flags.quiet) writeQuiet(output, o);
   else if (o.errorClass === 'usage') output.stderr.write(commandLineError(withAdvice(o.message, o.hint)));

@@ -36,12 +36,19 @@ export class SinkLog {
   }
 
   listening(address: string, features: string[]) {
-    this.info.write(`${this.c.blue(`=== smtpkit sink listening on ${address}; ${features.join(', ')}; Ctrl-C stops it`)}\n`);
+    this.info.write(
+      `${this.c.blue(`=== smtpkit sink listening on ${address}; ${features.join(', ')}; Ctrl-C stops it`)}\n`,
+    );
   }
 
   httpListening(url: string, token: boolean, restored: number) {
-    const extra = [token ? 'Bearer token required' : '', restored ? `${restored} saved message(s) read back` : ''].filter(Boolean);
-    this.info.write(`${this.c.blue(`=== HTTP API on ${url}/api/v1/messages (also /api/v1/wait, /healthz, /metrics)${extra.map((e) => `; ${e}`).join('')}`)}\n`);
+    const extra = [
+      token ? 'Bearer token required' : '',
+      restored ? `${restored} saved message(s) read back` : '',
+    ].filter(Boolean);
+    this.info.write(
+      `${this.c.blue(`=== HTTP API on ${url}/api/v1/messages (also /api/v1/wait, /healthz, /metrics)${extra.map((e) => `; ${e}`).join('')}`)}\n`,
+    );
   }
 
   event(session: number, e: SmtpEvent) {
@@ -82,18 +89,32 @@ export class SinkLog {
     const key = `${f.code}:${f.message}`;
     if (this.failures.has(key)) return;
     this.failures.add(key);
-    this.err.write(`${this.c.yellow(`!!! could not save a message, answered 451 4.3.0 (shown once per reason): ${printable(f.message)}`)}\n`);
+    this.err.write(
+      `${this.c.yellow(`!!! could not save a message, answered 451 4.3.0 (shown once per reason): ${printable(f.message)}`)}\n`,
+    );
   }
 
   sessionRefused(max: number) {
     if (this.refusalShown) return;
     this.refusalShown = true;
-    this.err.write(`${this.c.yellow(`!!! ${max} sessions open: refusing more with 421 4.7.0 (--max-sessions; shown once, counted in the summary)`)}\n`);
+    this.err.write(
+      `${this.c.yellow(`!!! ${max} sessions open: refusing more with 421 4.7.0 (--max-sessions; shown once, counted in the summary)`)}\n`,
+    );
   }
 
   stopped(s: SinkStats) {
-    const extra = [s.oversized ? `${s.oversized} over --max-size` : '', s.saveFailed ? `${s.saveFailed} not saved (451)` : '', s.refusedSessions ? `${s.refusedSessions} session(s) refused (--max-sessions)` : '', s.slowSessions ? `${s.slowSessions} session(s) cut off under --min-rate` : '', s.bareLineEnds ? `${s.bareLineEnds} message(s) with bare LF or CR line ends (--bare-newline ${this.mode.bareNewline ?? 'note'}${this.mode.bareNewline === 'reject' ? ': refused' : ''})` : ''].filter(Boolean);
-    this.info.write(`${this.c.bold(`=== sink stopped: ${s.messages} message(s), ${s.bytes} bytes, in ${s.sessions} session(s); ${s.rejected} recipient(s) rejected, ${s.tempfailed} temporary failure(s) injected${extra.length ? `; ${extra.join(', ')}` : ''}`)}\n`);
+    const extra = [
+      s.oversized ? `${s.oversized} over --max-size` : '',
+      s.saveFailed ? `${s.saveFailed} not saved (451)` : '',
+      s.refusedSessions ? `${s.refusedSessions} session(s) refused (--max-sessions)` : '',
+      s.slowSessions ? `${s.slowSessions} session(s) cut off under --min-rate` : '',
+      s.bareLineEnds
+        ? `${s.bareLineEnds} message(s) with bare LF or CR line ends (--bare-newline ${this.mode.bareNewline ?? 'note'}${this.mode.bareNewline === 'reject' ? ': refused' : ''})`
+        : '',
+    ].filter(Boolean);
+    this.info.write(
+      `${this.c.bold(`=== sink stopped: ${s.messages} message(s), ${s.bytes} bytes, in ${s.sessions} session(s); ${s.rejected} recipient(s) rejected, ${s.tempfailed} temporary failure(s) injected${extra.length ? `; ${extra.join(', ')}` : ''}`)}\n`,
+    );
   }
 
   error(message: string) {
@@ -139,7 +160,8 @@ class SessionText {
 
   text(): string {
     let text = this.head;
-    if (this.dropped) text += `${this.c.yellow(`!!! ${this.dropped} transcript entries not shown: a session keeps its first ${TRANSCRIPT_HEAD_BYTES / 1024} KiB and its last ${TRANSCRIPT_TAIL_EVENTS} entries`)}\n`;
+    if (this.dropped)
+      text += `${this.c.yellow(`!!! ${this.dropped} transcript entries not shown: a session keeps its first ${TRANSCRIPT_HEAD_BYTES / 1024} KiB and its last ${TRANSCRIPT_TAIL_EVENTS} entries`)}\n`;
     this.target = (t) => (text += t);
     for (const e of this.tail) this.renderer.event(e);
     return text;

@@ -20,15 +20,21 @@ const MEANING: Record<SpfResult, string> = {
   softfail: 'the client is probably not authorized: receivers accept but treat the mail with suspicion (§8.5)',
   neutral: 'the domain says nothing about this client: treated like none (§8.3)',
   none: 'no SPF record applies: nothing can be said (§8.1)',
-  permerror: 'the domain’s SPF records are broken: receivers cannot evaluate them (§8.7); the domain owner must fix them',
+  permerror:
+    'the domain’s SPF records are broken: receivers cannot evaluate them (§8.7); the domain owner must fix them',
   temperror: 'a DNS look-up failed: receivers defer the mail, 4xx (§8.6); try again later',
 };
 
 /** The evaluation as a transcript a person reads: each record and term, what it asked DNS, and whether it matched. */
 export function renderSpf(subject: SpfSubject, v: SpfVerdict, c: Paint): string {
   const out: string[] = [];
-  const who = subject.identity === 'helo' ? `HELO identity ${printable(subject.sender)}` : `sender ${printable(subject.sender)}`;
-  out.push(c.blue(`=== SPF check_host() for ${printable(subject.domain)}: client ${printable(subject.ip)}${subject.mappedFrom ? ` (given as ${printable(subject.mappedFrom)}: IPv4-mapped, evaluated as IPv4)` : ''}, ${who}${subject.helo ? `, HELO ${printable(subject.helo)}` : ''}`));
+  const who =
+    subject.identity === 'helo' ? `HELO identity ${printable(subject.sender)}` : `sender ${printable(subject.sender)}`;
+  out.push(
+    c.blue(
+      `=== SPF check_host() for ${printable(subject.domain)}: client ${printable(subject.ip)}${subject.mappedFrom ? ` (given as ${printable(subject.mappedFrom)}: IPv4-mapped, evaluated as IPv4)` : ''}, ${who}${subject.helo ? `, HELO ${printable(subject.helo)}` : ''}`,
+    ),
+  );
   for (const step of v.trace) out.push(...renderStep(step, c));
   const paint = colourOf(v.result, c);
   out.push(c.dim(`    ${v.lookups} of 10 DNS-querying terms used, ${v.voidLookups} of 2 void look-ups`));
@@ -42,11 +48,25 @@ function renderStep(step: SpfStep, c: Paint): string[] {
   const pad = '  '.repeat(step.depth + 1);
   const lines: string[] = [];
   if (step.term === 'record') {
-    lines.push(`${pad}${c.bold(printable(step.domain))}${step.record !== undefined ? `  ${c.cyan(printable(step.record))}` : ''}`);
+    lines.push(
+      `${pad}${c.bold(printable(step.domain))}${step.record !== undefined ? `  ${c.cyan(printable(step.record))}` : ''}`,
+    );
   } else {
     const mark = step.match === true ? '✔' : step.match === false ? '·' : '→';
-    const state = step.match === true ? `matched${step.result ? `: ${step.result}` : ''}` : step.match === false ? (step.result ? step.result : 'no match') : (step.result ?? '');
-    const paint = step.match === true && step.result ? colourOf(step.result, c) : step.result && step.match !== true ? colourOf(step.result, c) : c.dim;
+    const state =
+      step.match === true
+        ? `matched${step.result ? `: ${step.result}` : ''}`
+        : step.match === false
+          ? step.result
+            ? step.result
+            : 'no match'
+          : (step.result ?? '');
+    const paint =
+      step.match === true && step.result
+        ? colourOf(step.result, c)
+        : step.result && step.match !== true
+          ? colourOf(step.result, c)
+          : c.dim;
     lines.push(`${pad}${mark} ${printable(step.term).padEnd(28)} ${paint(printable(state))}`);
   }
   for (const l of step.lookups) lines.push(c.dim(`${pad}    ${printable(l)}`));
@@ -55,5 +75,13 @@ function renderStep(step: SpfStep, c: Paint): string[] {
 }
 
 function colourOf(result: SpfResult, c: Paint): Paint {
-  return { pass: c.green, fail: c.red, softfail: c.yellow, neutral: c.dim, none: c.dim, permerror: c.red, temperror: c.yellow }[result];
+  return {
+    pass: c.green,
+    fail: c.red,
+    softfail: c.yellow,
+    neutral: c.dim,
+    none: c.dim,
+    permerror: c.red,
+    temperror: c.yellow,
+  }[result];
 }

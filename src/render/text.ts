@@ -78,7 +78,11 @@ export class TextRenderer {
       case 'warning':
         return this.line(c.yellow(`!!! ${printable(withAdvice(e.message, e.hint, this.audience))}`));
       case 'connected':
-        return this.line(c.blue(`=== Connected to ${printable(e.remoteAddress)} port ${e.remotePort} from ${printable(e.localAddress)} port ${e.localPort} (${e.t} ms)`));
+        return this.line(
+          c.blue(
+            `=== Connected to ${printable(e.remoteAddress)} port ${e.remotePort} from ${printable(e.localAddress)} port ${e.localPort} (${e.t} ms)`,
+          ),
+        );
       case 'sent':
         return this.sent(e);
       case 'reply':
@@ -91,7 +95,8 @@ export class TextRenderer {
         return this.line(c.gray(`${e.direction === 'in' ? '<<<' : '>>>'} ${JSON.stringify(e.data)}`));
       case 'error':
         // A mistake on the command line is not a session event: it is said as CLI tools say it.
-        if (e.errorClass === 'usage' && this.audience === 'cli') return void this.err.write(commandLineError(withAdvice(e.message, e.hint, this.audience)));
+        if (e.errorClass === 'usage' && this.audience === 'cli')
+          return void this.err.write(commandLineError(withAdvice(e.message, e.hint, this.audience)));
         this.err.write(`${c.red.bold(`*** ${printable(withAdvice(e.message, e.hint, this.audience))}`)}\n`);
         return;
     }
@@ -114,7 +119,9 @@ export class TextRenderer {
     const { c } = this;
     const failed = isFailure(e.reply);
     const marker = e.tls ? (failed ? '<~* ' : '<~  ') : failed ? '<** ' : '<-  ';
-    const paint = { positive: c.green, intermediate: c.yellow, transient: c.yellow, permanent: c.red }[replyClass(e.reply.code)];
+    const paint = { positive: c.green, intermediate: c.yellow, transient: c.yellow, permanent: c.red }[
+      replyClass(e.reply.code)
+    ];
     const ehlo = e.command === 'EHLO' && e.reply.code === 250 ? parseEhlo(e.reply) : undefined;
     const x = explainReply(e.reply, e.command, e.tls, this.audience);
     // A stray reply between the EHLO reply and its capabilities event does not undo what was shown.
@@ -122,14 +129,21 @@ export class TextRenderer {
     if (this.brief) {
       const asked = e.command === 'CONNECT' || e.command === 'UNSOLICITED' ? undefined : this.pending.shift();
       const wire = replyWireLines(e.reply);
-      const more = ehlo ? `  (${this.briefCapabilities(ehlo, e.tls)})` : wire.length > 1 ? `  (+${wire.length - 1} lines)` : '';
+      const more = ehlo
+        ? `  (${this.briefCapabilities(ehlo, e.tls)})`
+        : wire.length > 1
+          ? `  (+${wire.length - 1} lines)`
+          : '';
       const answer = paint(`${marker}${printable(ehlo ? `${e.reply.code} ${ehlo.domain}` : wire[0]!)}${more}`);
       this.line(asked ? `${c.cyan(asked)}  ${answer}` : answer);
       if (!failed) return;
     } else {
       this.replyLines(e.reply, marker, paint, ehlo, e.tls);
     }
-    const enhanced = x.enhanced && (failed || !e.reply.enhanced?.startsWith('2.')) ? `${x.enhanced.code} ${x.enhanced.title}: ${x.enhanced.text}` : undefined;
+    const enhanced =
+      x.enhanced && (failed || !e.reply.enhanced?.startsWith('2.'))
+        ? `${x.enhanced.code} ${x.enhanced.title}: ${x.enhanced.text}`
+        : undefined;
     // A failure is explained in full once, with what to try; the same one again is referred to.
     if (failed) {
       const key = [x.summary, enhanced, x.hint].join('\n');
@@ -139,7 +153,8 @@ export class TextRenderer {
     // Success and progress are explained once.
     if (!this.brief || failed) {
       // An EHLO reply's lines are explained beside them already.
-      if (failed || !(this.said.summaries.has(x.summary) || (ehlo && Object.keys(ehlo.extensions).length))) this.note(x.summary);
+      if (failed || !(this.said.summaries.has(x.summary) || (ehlo && Object.keys(ehlo.extensions).length)))
+        this.note(x.summary);
       this.said.summaries.add(x.summary);
       if (enhanced) this.note(enhanced);
     }
@@ -154,12 +169,22 @@ export class TextRenderer {
       return;
     }
     const changes = tls && this.plainCaps ? diffCapabilities(this.plainCaps, ehlo) : undefined;
-    const explained = (keyword: string) => !changes || changes.added.includes(keyword) || changes.changed.includes(keyword);
-    const width = Math.max(0, ...wire.slice(1).map((l) => l.length).filter((n) => n <= NOTE_COLUMN));
+    const explained = (keyword: string) =>
+      !changes || changes.added.includes(keyword) || changes.changed.includes(keyword);
+    const width = Math.max(
+      0,
+      ...wire
+        .slice(1)
+        .map((l) => l.length)
+        .filter((n) => n <= NOTE_COLUMN),
+    );
     // Each line's explanation, unless shown beside the same line before (another connection).
     let repeated = false;
     const notes = wire.map((_l, i) => {
-      const words = (reply.lines[i] ?? '').trim().split(/[\s=]+/).filter(Boolean);
+      const words = (reply.lines[i] ?? '')
+        .trim()
+        .split(/[\s=]+/)
+        .filter(Boolean);
       const keyword = words.shift()?.toUpperCase();
       if (i === 0 || !keyword || !explained(keyword)) return undefined;
       const note = explainExtension(keyword, ehlo.extensions[keyword] ?? words);
@@ -173,8 +198,16 @@ export class TextRenderer {
       this.line(`${paint(marker + l.padEnd(width))}  ${this.c.dim(`# ${printable(note)}`)}`);
     });
     if (changes) {
-      const parts = [changes.added.length && `added ${changes.added.join(', ')}`, changes.removed.length && `removed ${changes.removed.join(', ')}`, changes.changed.length && `changed ${changes.changed.join(', ')}`].filter(Boolean);
-      this.line(this.c.blue(`=== After TLS the server ${parts.length ? printable(parts.join('; ')) : 'offers the same extensions'}`));
+      const parts = [
+        changes.added.length && `added ${changes.added.join(', ')}`,
+        changes.removed.length && `removed ${changes.removed.join(', ')}`,
+        changes.changed.length && `changed ${changes.changed.join(', ')}`,
+      ].filter(Boolean);
+      this.line(
+        this.c.blue(
+          `=== After TLS the server ${parts.length ? printable(parts.join('; ')) : 'offers the same extensions'}`,
+        ),
+      );
     }
   }
 
@@ -182,7 +215,11 @@ export class TextRenderer {
     const keys = Object.keys(caps.extensions);
     if (tls && this.plainCaps) {
       const d = diffCapabilities(this.plainCaps, caps);
-      const parts = [...d.added.map((k) => `+${[k, ...(caps.extensions[k] ?? [])].join(' ')}`), ...d.removed.map((k) => `-${k}`), ...d.changed.map((k) => `~${[k, ...(caps.extensions[k] ?? [])].join(' ')}`)];
+      const parts = [
+        ...d.added.map((k) => `+${[k, ...(caps.extensions[k] ?? [])].join(' ')}`),
+        ...d.removed.map((k) => `-${k}`),
+        ...d.changed.map((k) => `~${[k, ...(caps.extensions[k] ?? [])].join(' ')}`),
+      ];
       return printable(`after TLS: ${parts.length ? parts.join(', ') : 'no change'}`);
     }
     return printable(`${keys.length} extension${keys.length === 1 ? '' : 's'}: ${keys.join(' ')}`);
@@ -198,7 +235,10 @@ export class TextRenderer {
       const entries = Object.entries(caps.extensions);
       this.line(this.c.blue(`=== Capabilities${tls ? ' (over TLS)' : ''}: ${entries.length}`));
       const width = Math.min(NOTE_COLUMN, Math.max(0, ...entries.map(([k, p]) => [k, ...p].join(' ').length)));
-      for (const [keyword, params] of entries) this.line(`    ${printable([keyword, ...params].join(' ')).padEnd(width)}  ${this.c.dim(`# ${printable(explainExtension(keyword, params))}`)}`);
+      for (const [keyword, params] of entries)
+        this.line(
+          `    ${printable([keyword, ...params].join(' ')).padEnd(width)}  ${this.c.dim(`# ${printable(explainExtension(keyword, params))}`)}`,
+        );
     }
     for (const n of capabilityNotes(caps, tls)) this.line(this.c.yellow(`!!! ${printable(n)}`));
   }
@@ -210,9 +250,17 @@ export class TextRenderer {
     const verdict = `trusted ${f.trusted ? 'yes' : `NO, ${f.trustError}`}; name ${f.nameChecked} matches ${f.nameMatches ? 'yes' : `NO, ${f.nameError}`}`;
     const days = (d: number) => (d < 0 ? `EXPIRED ${-d} days ago` : `${d} days left`);
     if (this.brief) {
-      info(printable(`TLS ${f.protocol} ${f.cipher}; certificate ${leaf ? `${leaf.subject} (${days(leaf.daysLeft)})` : '(none)'}; ${verdict}`));
+      info(
+        printable(
+          `TLS ${f.protocol} ${f.cipher}; certificate ${leaf ? `${leaf.subject} (${days(leaf.daysLeft)})` : '(none)'}; ${verdict}`,
+        ),
+      );
     } else {
-      info(printable(`TLS ${f.protocol}, cipher ${f.cipher}${f.keyExchange ? `, key exchange ${f.keyExchange}` : ''}, SNI ${f.sni ?? '(none sent)'}`));
+      info(
+        printable(
+          `TLS ${f.protocol}, cipher ${f.cipher}${f.keyExchange ? `, key exchange ${f.keyExchange}` : ''}, SNI ${f.sni ?? '(none sent)'}`,
+        ),
+      );
       // The same chain again (another connection to the server): one line that points up.
       const chain = f.chain.map((cert) => cert.sha256).join(' ');
       const again = !!leaf && this.said.chains.has(chain);
@@ -233,7 +281,8 @@ export class TextRenderer {
         info(printable(`Chain ${verdict}`));
       }
     }
-    if (f.protocol === 'TLSv1' || f.protocol === 'TLSv1.1') this.line(c.yellow(`!!! ${f.protocol} is obsolete (RFC 8996); the server should offer TLS 1.2 or 1.3`));
+    if (f.protocol === 'TLSv1' || f.protocol === 'TLSv1.1')
+      this.line(c.yellow(`!!! ${f.protocol} is obsolete (RFC 8996); the server should offer TLS 1.2 or 1.3`));
   }
 
   private note(text: string) {

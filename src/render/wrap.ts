@@ -60,7 +60,10 @@ export function wrapLine(line: string, width: number): string[] {
     const sent = [...pair[1]!].length;
     const reply = sent + pair[2]!.length;
     // The colour that ends the command's stays with it.
-    return [...wrapLine(slice(ix, 0, sent) + markersIn(slice(ix, sent, reply)), width), ...wrapLine(slice(ix, reply, ix.chars.length), width)];
+    return [
+      ...wrapLine(slice(ix, 0, sent) + markersIn(slice(ix, sent, reply)), width),
+      ...wrapLine(slice(ix, reply, ix.chars.length), width),
+    ];
   }
   const inline = INLINE_NOTE.exec(text);
   if (inline && !LEADING_MARKER.exec(text)?.[2]?.startsWith('#')) {
@@ -115,4 +118,3 @@ function wrapFrom(ix: Indexed, width: number, prefix: string): string[] {
   }
   return out;
 }
-

@@ -1,7 +1,19 @@
 import { authMechanisms, hasExtension, type Capabilities } from '../protocol/capabilities.js';
 
 // Those that take an argument complete with its space, as EHLO does: '/ex' Tab '550' is '/explain 550'.
-export const META_COMMANDS = ['/help', '/starttls', '/auth ', '/send', '/explain ', '/caps', '/timing', '/save ', '/raw on', '/raw off', '/quit'];
+export const META_COMMANDS = [
+  '/help',
+  '/starttls',
+  '/auth ',
+  '/send',
+  '/explain ',
+  '/caps',
+  '/timing',
+  '/save ',
+  '/raw on',
+  '/raw off',
+  '/quit',
+];
 
 /**
  * Tab completion: SMTP verbs (and only the extensions this server advertised), the usual
@@ -11,7 +23,19 @@ export const META_COMMANDS = ['/help', '/starttls', '/auth ', '/send', '/explain
  */
 export function completions(line: string, caps: Capabilities | undefined, tls: boolean): string[] {
   if (line.startsWith('/')) return META_COMMANDS.filter((m) => m.startsWith(line));
-  const words = ['EHLO ', 'HELO ', 'MAIL FROM:<', 'RCPT TO:<', 'DATA', 'RSET', 'NOOP', 'QUIT', 'VRFY ', 'EXPN ', 'HELP'];
+  const words = [
+    'EHLO ',
+    'HELO ',
+    'MAIL FROM:<',
+    'RCPT TO:<',
+    'DATA',
+    'RSET',
+    'NOOP',
+    'QUIT',
+    'VRFY ',
+    'EXPN ',
+    'HELP',
+  ];
   if (caps && hasExtension(caps, 'STARTTLS') && !tls) words.push('STARTTLS');
   if (caps && hasExtension(caps, 'CHUNKING')) words.push('BDAT ');
   if (caps && hasExtension(caps, 'ETRN')) words.push('ETRN ');

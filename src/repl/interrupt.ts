@@ -8,7 +8,12 @@ import type { SmtpSession } from '../session/session.js';
  */
 export function stoppedWaiting(awaiting: NonNullable<SmtpSession['awaiting']>): SmtpkitError {
   const dot = 'reply' in awaiting && awaiting.reply === '.';
-  const what = 'handshake' in awaiting ? 'the TLS handshake' : dot ? 'the reply to the end of the message (".")' : `the reply to ${awaiting.reply}`;
+  const what =
+    'handshake' in awaiting
+      ? 'the TLS handshake'
+      : dot
+        ? 'the reply to the end of the message (".")'
+        : `the reply to ${awaiting.reply}`;
   return new SmtpkitError(
     'protocol',
     `stopped waiting for ${what} (Ctrl-C) and closed the connection, without QUIT: ${'handshake' in awaiting ? 'a connection whose TLS handshake was abandoned cannot carry anything more' : "once a reply is abandoned the session's state is unknown (SMTP cannot skip a reply)"}${dot ? '; whether the message was accepted is unknown' : ''}`,
@@ -28,9 +33,18 @@ export async function connectInterruptibly(session: SmtpSession, interactive: bo
   const stopped = new Promise<never>((_, reject) => {
     stop = () => {
       const awaiting = session.awaiting;
-      const what = awaiting === undefined ? `connecting to ${formatTarget(session.options.host, session.options.port)}` : 'handshake' in awaiting ? 'waiting for the TLS handshake' : 'waiting for the greeting';
+      const what =
+        awaiting === undefined
+          ? `connecting to ${formatTarget(session.options.host, session.options.port)}`
+          : 'handshake' in awaiting
+            ? 'waiting for the TLS handshake'
+            : 'waiting for the greeting';
       session.abandon();
-      reject(new SmtpkitError('connect', `stopped ${what} (Ctrl-C)`, awaiting ? 'banner' : 'connect', { kind: 'interrupted' }));
+      reject(
+        new SmtpkitError('connect', `stopped ${what} (Ctrl-C)`, awaiting ? 'banner' : 'connect', {
+          kind: 'interrupted',
+        }),
+      );
     };
   });
   process.once('SIGINT', stop);

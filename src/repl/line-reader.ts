@@ -300,7 +300,8 @@ export class LineReader {
   /** Reads, for nobody else (a paused readline included), the keys the terminal holds unread. */
   private async readUnread(): Promise<Buffer> {
     const input = this.input;
-    if (!this.typed || typeof input.setRawMode !== 'function' || input.readableEnded || input.destroyed) return Buffer.alloc(0);
+    if (!this.typed || typeof input.setRawMode !== 'function' || input.readableEnded || input.destroyed)
+      return Buffer.alloc(0);
     const keys: Buffer[] = [];
     const take = (data: Buffer | string) => keys.push(typeof data === 'string' ? Buffer.from(data) : data);
     const others = input.listeners('data') as DataListener[];

@@ -29,7 +29,30 @@ export interface ReplFlags extends Flags {
 }
 
 /** Verbs a person types in SMTP (RFC 5321 and the common extensions). */
-const SMTP_VERBS = new Set(['EHLO', 'HELO', 'MAIL', 'RCPT', 'DATA', 'RSET', 'NOOP', 'QUIT', 'VRFY', 'EXPN', 'HELP', 'STARTTLS', 'AUTH', 'BDAT', 'ETRN', 'ATRN', 'TURN', 'XCLIENT', 'XFORWARD', 'SEND', 'SOML', 'SAML']);
+const SMTP_VERBS = new Set([
+  'EHLO',
+  'HELO',
+  'MAIL',
+  'RCPT',
+  'DATA',
+  'RSET',
+  'NOOP',
+  'QUIT',
+  'VRFY',
+  'EXPN',
+  'HELP',
+  'STARTTLS',
+  'AUTH',
+  'BDAT',
+  'ETRN',
+  'ATRN',
+  'TURN',
+  'XCLIENT',
+  'XFORWARD',
+  'SEND',
+  'SOML',
+  'SAML',
+]);
 
 /** Said before credentials go without TLS, at a terminal (--allow-plaintext lets them). */
 const IN_CLEAR = 'AUTH without TLS (--allow-plaintext): the credentials cross the network in clear';
@@ -114,7 +137,10 @@ class Repl {
       history: this.interactive && this.flags.history !== false ? this.history.load() : [],
       // In message text a Tab is text (an indented body line), never a verb: the one
       // "completion" readline is given inserts the TAB itself.
-      completer: (line: string) => [this.inData ? [`${line}\t`] : completions(line, session.capabilities, session.isTls), line],
+      completer: (line: string) => [
+        this.inData ? [`${line}\t`] : completions(line, session.capabilities, session.isTls),
+        line,
+      ],
     });
     session.watchIdle((event) => {
       if (event.kind === 'reply') {
@@ -129,7 +155,11 @@ class Repl {
       if (!this.quitting) this.hungUp = true;
       // Start below the line being typed (or the open prompt), not in the middle of it.
       if (!this.quitting) this.reader.clearLine();
-      if (!this.quitting) session.emit({ type: 'warning', message: event.error ? `the connection failed: ${event.error.message}` : 'the server closed the connection' });
+      if (!this.quitting)
+        session.emit({
+          type: 'warning',
+          message: event.error ? `the connection failed: ${event.error.message}` : 'the server closed the connection',
+        });
       this.reader.close();
       // Nobody should go on typing a password (or a message) for a connection that is gone.
       this.promptOpen?.abort();
@@ -148,15 +178,25 @@ class Repl {
       this.reader.close();
       // Keys typed after the last line read would reach the shell once we exit, and run there.
       const dropped = await this.reader.discardUnread();
-      if (dropped) session.emit({ type: 'warning', message: `${dropped} key${dropped === 1 ? '' : 's'} typed after the last command discarded, not sent (nor left for the shell)` });
+      if (dropped)
+        session.emit({
+          type: 'warning',
+          message: `${dropped} key${dropped === 1 ? '' : 's'} typed after the last command discarded, not sent (nor left for the shell)`,
+        });
     }
     if (this.inData) this.abandonMessage();
     const where = formatTarget(session.options.host, session.options.port);
-    const failures = this.failures ? ` (${this.failures} failure repl${this.failures === 1 ? 'y' : 'ies'}${this.interactive ? '' : ', kept going'})` : '';
+    const failures = this.failures
+      ? ` (${this.failures} failure repl${this.failures === 1 ? 'y' : 'ies'}${this.interactive ? '' : ', kept going'})`
+      : '';
     // A script the server cut short did not run: a protocol failure (exit 5), --keep-going or not.
-    if (this.hungUp && !this.interactive) throw new SmtpkitError('protocol', 'the server closed the connection before the script ended', undefined, { kind: 'closed' });
+    if (this.hungUp && !this.interactive)
+      throw new SmtpkitError('protocol', 'the server closed the connection before the script ended', undefined, {
+        kind: 'closed',
+      });
     // A person ends a session when they are done: what the server said was the point, not a verdict.
-    if (this.failures && !this.interactive && !this.flags.keepGoing) throw new SmtpkitError('checkFailed', `a reply in the script was a failure (--keep-going ignores them)`);
+    if (this.failures && !this.interactive && !this.flags.keepGoing)
+      throw new SmtpkitError('checkFailed', `a reply in the script was a failure (--keep-going ignores them)`);
     return `session with ${where} ended${failures}`;
   }
 
@@ -223,7 +263,9 @@ class Repl {
         this.secretExpected = undefined;
         if (!line.startsWith('/') && !SMTP_VERBS.has(commandVerb(line))) {
           this.reader.forget(line);
-          throw usageError(`not sent: this line is not an SMTP command, and ${refused} (a password typed ahead?); type it again if it was meant`);
+          throw usageError(
+            `not sent: this line is not an SMTP command, and ${refused} (a password typed ahead?); type it again if it was meant`,
+          );
         }
       }
       if (line.startsWith('/')) return await this.meta(line);
@@ -233,16 +275,20 @@ class Repl {
       if (this.interactive && line.includes('\t')) {
         // Out of the Up arrow's reach too: it may be an AUTH line, or a response after a 334.
         this.reader.forget(line);
-        throw usageError('a TAB (pasted?) cannot go in an SMTP command; the line was not sent (Tab at the prompt completes)');
+        throw usageError(
+          'a TAB (pasted?) cannot go in an SMTP command; the line was not sent (Tab at the prompt completes)',
+        );
       }
       await this.smtpLine(line);
     } catch (err) {
       if (!(err instanceof SmtpkitError)) throw err;
       // The connection closed under an open prompt: already said, and the session is over.
-      if (this.ended && this.interactive && err.errorClass === 'usage') return this.session.emit({ type: 'warning', message: err.message });
+      if (this.ended && this.interactive && err.errorClass === 'usage')
+        return this.session.emit({ type: 'warning', message: err.message });
       // A failed step (a refused STARTTLS, a bad password) is shown and the session goes on,
       // unless the connection itself is gone or out of step.
-      if (!this.session.isOpen || err.errorClass === 'protocol' || err.errorClass === 'connect' || !this.interactive) throw err;
+      if (!this.session.isOpen || err.errorClass === 'protocol' || err.errorClass === 'connect' || !this.interactive)
+        throw err;
       this.session.emit({ type: 'warning', message: err.message, ...(err.hint ? { hint: err.hint } : {}) });
     }
   }
@@ -259,12 +305,20 @@ class Repl {
     if (verb === 'AUTH' && !this.saslStep && !session.isTls && this.interactive) {
       // As /auth does: credentials go in clear only when the person started the repl saying so.
       if (!this.flags.allowPlaintext) {
-        session.emit({ type: 'warning', message: 'refusing to send credentials without TLS: the AUTH line was not sent; type /starttls first (or start the repl with --allow-plaintext)' });
+        session.emit({
+          type: 'warning',
+          message:
+            'refusing to send credentials without TLS: the AUTH line was not sent; type /starttls first (or start the repl with --allow-plaintext)',
+        });
         return await this.endAuth(false);
       }
       session.emit({ type: 'warning', message: IN_CLEAR });
     }
-    const shown = this.saslStep ? REDACTED : secret ? line.trim().split(/\s+/).slice(0, 2).concat(REDACTED).join(' ') : undefined;
+    const shown = this.saslStep
+      ? REDACTED
+      : secret
+        ? line.trim().split(/\s+/).slice(0, 2).concat(REDACTED).join(' ')
+        : undefined;
     if (verb === 'QUIT') this.quitting = true;
     const reply = await session.command(line, { shown, verb: this.saslStep ? 'AUTH' : verb });
     this.saslStep = reply.code === 334;
@@ -298,10 +352,19 @@ class Repl {
   private check(reply: Reply) {
     if (!isFailure(reply)) return;
     // 421: the server is closing the session (RFC 5321 §3.8): the script cannot go on.
-    if (reply.code === 421 && !this.interactive && !this.quitting) throw new SmtpkitError('protocol', `the server closed the session before the script ended: ${reply.code} ${replyText(reply)}`, undefined, { reply, kind: 'closing' });
+    if (reply.code === 421 && !this.interactive && !this.quitting)
+      throw new SmtpkitError(
+        'protocol',
+        `the server closed the session before the script ended: ${reply.code} ${replyText(reply)}`,
+        undefined,
+        { reply, kind: 'closing' },
+      );
     this.failures++;
     if (!this.interactive && !this.flags.keepGoing) {
-      throw new SmtpkitError('checkFailed', `the script stopped at a failure reply: ${reply.code} ${replyText(reply)} (--keep-going runs on)`);
+      throw new SmtpkitError(
+        'checkFailed',
+        `the script stopped at a failure reply: ${reply.code} ${replyText(reply)} (--keep-going runs on)`,
+      );
     }
   }
 
@@ -324,14 +387,16 @@ class Repl {
           this.secretExpected = undefined;
           return await this.auth(args);
         } catch (err) {
-          if (this.interactive && !this.secretAsked) this.secretExpected = '/auth had just been refused before asking for the password';
+          if (this.interactive && !this.secretAsked)
+            this.secretExpected = '/auth had just been refused before asking for the password';
           throw err;
         }
       case 'send':
         return this.compose();
       case 'explain': {
         const output = await processOutput(this.flags);
-        for (const l of explanationLines(explainInput(args.join(' '), ''), '', output.paint)) output.stdout.write(`${l}\n`);
+        for (const l of explanationLines(explainInput(args.join(' '), ''), '', output.paint))
+          output.stdout.write(`${l}\n`);
         return;
       }
       case 'caps':
@@ -339,7 +404,13 @@ class Repl {
         else info('no EHLO yet: type EHLO <name>');
         return;
       case 'timing':
-        info(`Timings: ${Object.entries(session.timings).map(([k, v]) => `${k} ${v} ms`).join(', ') || 'none yet'}; ${session.elapsed()} ms since start`);
+        info(
+          `Timings: ${
+            Object.entries(session.timings)
+              .map(([k, v]) => `${k} ${v} ms`)
+              .join(', ') || 'none yet'
+          }; ${session.elapsed()} ms since start`,
+        );
         return;
       case 'save':
         return this.save(args[0]);
@@ -364,16 +435,30 @@ class Repl {
     const [mechArg, user, ...rest] = args;
     if (!mechArg) throw usageError('usage: /auth MECH [user]');
     // "/auth PLAIN alice hunter2" is a natural slip: keep the line out of history, say why.
-    if (rest.length) throw usageError('usage: /auth MECH [user]; the password is never typed on the line: it is asked for at a masked prompt (SMTPKIT_PASSWORD in a script)');
+    if (rest.length)
+      throw usageError(
+        'usage: /auth MECH [user]; the password is never typed on the line: it is asked for at a masked prompt (SMTPKIT_PASSWORD in a script)',
+      );
     const mech = mechArg.toUpperCase();
-    if (!isMechanism(mech)) throw usageError(`/auth ${mechArg}: smtpkit speaks SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN and XOAUTH2`);
+    if (!isMechanism(mech))
+      throw usageError(
+        `/auth ${mechArg}: smtpkit speaks SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN and XOAUTH2`,
+      );
     this.checkLoginPossible(mech);
     if (this.interactive && !this.session.isTls) this.session.emit({ type: 'warning', message: IN_CLEAR });
-    const name = user ?? (this.interactive ? await this.ask((p, context) => p.input({ message: 'user:' }, context)) : undefined);
-    if (!name) throw usageError(this.interactive ? 'no user name given: /auth MECH user' : 'usage: /auth MECH user (a script names the user on the line)');
+    const name =
+      user ?? (this.interactive ? await this.ask((p, context) => p.input({ message: 'user:' }, context)) : undefined);
+    if (!name)
+      throw usageError(
+        this.interactive
+          ? 'no user name given: /auth MECH user'
+          : 'usage: /auth MECH user (a script names the user on the line)',
+      );
     // The masked prompt needs stdin and stderr on a terminal; otherwise the environment must have it.
     if (!process.env[DEFAULT_PASSWORD_ENV] && !(this.interactive && process.stderr.isTTY)) {
-      throw usageError(`/auth ${this.interactive ? 'with stderr not a terminal' : 'in a script'} takes the secret from ${DEFAULT_PASSWORD_ENV}, which is not set`);
+      throw usageError(
+        `/auth ${this.interactive ? 'with stderr not a terminal' : 'in a script'} takes the secret from ${DEFAULT_PASSWORD_ENV}, which is not set`,
+      );
     }
     const warn = (message: string) => this.session.emit({ type: 'warning', message });
     const plan = planAuth({ mech, user: name, allowPlaintext: this.flags.allowPlaintext }, warn, async (ask) => {
@@ -381,7 +466,10 @@ class Repl {
       // Not cancelled when the server hangs up meanwhile: ending then would hand the rest
       // of the password, as it is typed, to the shell. It is taken, and dropped.
       const secret = await this.reader.handOver(() => this.cancellable(ask, false), this.discarded);
-      if (this.ended) throw usageError(`the connection closed while the ${mech === 'XOAUTH2' ? 'token' : 'password'} was typed: it was not sent`);
+      if (this.ended)
+        throw usageError(
+          `the connection closed while the ${mech === 'XOAUTH2' ? 'token' : 'password'} was typed: it was not sent`,
+        );
       return secret;
     });
     await login(this.session, plan);
@@ -394,9 +482,16 @@ class Repl {
     const fail = (message: string) => new SmtpkitError('auth', message, 'auth');
     if (!session.capabilities) throw fail('no EHLO yet: type EHLO <your host name> first, then /auth');
     const offered = authMechanisms(session.capabilities);
-    if (!offered.length) throw fail(`the server offers no AUTH here${session.isTls ? '' : '; many servers offer it only after TLS: type /starttls'}`);
-    if (!offered.includes(mech)) throw fail(`the server does not offer ${mech}; it offers ${offered.join(', ')}: /auth ${offered[0]} <user>`);
-    if (!session.isTls && !this.flags.allowPlaintext) throw fail('refusing to send credentials without TLS: type /starttls first (or start the repl with --allow-plaintext)');
+    if (!offered.length)
+      throw fail(
+        `the server offers no AUTH here${session.isTls ? '' : '; many servers offer it only after TLS: type /starttls'}`,
+      );
+    if (!offered.includes(mech))
+      throw fail(`the server does not offer ${mech}; it offers ${offered.join(', ')}: /auth ${offered[0]} <user>`);
+    if (!session.isTls && !this.flags.allowPlaintext)
+      throw fail(
+        'refusing to send credentials without TLS: type /starttls first (or start the repl with --allow-plaintext)',
+      );
   }
 
   /** A guided message: from, to, subject, body, then MAIL, RCPT, DATA in lock-step. */
@@ -407,12 +502,17 @@ class Repl {
     const from = await this.ask((p, context) => p.input({ message: 'From:' }, context));
     const to = await this.ask((p, context) => p.input({ message: 'To:' }, context));
     const subject = await this.ask((p, context) => p.input({ message: 'Subject:', default: 'smtpkit test' }, context));
-    const body = await this.ask((p, context) => p.input({ message: 'Body (one line):', default: 'This is a test message sent by smtpkit.' }, context));
+    const body = await this.ask((p, context) =>
+      p.input({ message: 'Body (one line):', default: 'This is a test message sent by smtpkit.' }, context),
+    );
     const { parseAddress } = await import('../message/address.js');
     const { buildMessage } = await import('../message/build.js');
     const sender = parseAddress(from, 'From', true);
     const rcpt = parseAddress(to, 'To');
-    const message = buildMessage({ from: sender, to: [rcpt], cc: [], subject, headers: [], body, html: false, attachments: [], raw: undefined }, hasExtension(caps, '8BITMIME'));
+    const message = buildMessage(
+      { from: sender, to: [rcpt], cc: [], subject, headers: [], body, html: false, attachments: [], raw: undefined },
+      hasExtension(caps, '8BITMIME'),
+    );
     const { mailTransaction } = await import('../flows/transaction.js');
     // The same transaction as `smtpkit send`, in lock-step so each step shows as it happens.
     await mailTransaction(this.session, { from: sender, recipients: [rcpt] }, message, { pipelining: false });
@@ -424,11 +524,25 @@ class Repl {
     if (file.endsWith('.json')) {
       const s = this.session;
       text = jsonReport(
-        { command: 'repl', target: { host: s.options.host, port: s.options.port }, startedAt: new Date(Date.now() - s.elapsed()).toISOString(), outcome: { ok: true, exitCode: 0, message: 'saved during the session' }, events: this.events, capabilities: s.capabilities, tls: s.tls, timings: s.timings, result: {} },
+        {
+          command: 'repl',
+          target: { host: s.options.host, port: s.options.port },
+          startedAt: new Date(Date.now() - s.elapsed()).toISOString(),
+          outcome: { ok: true, exitCode: 0, message: 'saved during the session' },
+          events: this.events,
+          capabilities: s.capabilities,
+          tls: s.tls,
+          timings: s.timings,
+          result: {},
+        },
         version(),
       );
     } else {
-      const renderer = new TextRenderer({ write: (t: string) => (text += t) }, { write: (t: string) => (text += t) }, { paint: plain });
+      const renderer = new TextRenderer(
+        { write: (t: string) => (text += t) },
+        { write: (t: string) => (text += t) },
+        { paint: plain },
+      );
       for (const e of this.events) renderer.event(e);
     }
     writeFileSync(file, safeText(text), { mode: 0o600 });
@@ -436,14 +550,25 @@ class Repl {
   }
 
   /** Runs an inquirer prompt with the terminal all to itself (on stderr when stdout is a file). */
-  private async ask<T>(fn: (prompts: typeof import('@inquirer/prompts'), context: { signal?: AbortSignal; output: NodeJS.WriteStream }) => Promise<T>): Promise<T> {
+  private async ask<T>(
+    fn: (
+      prompts: typeof import('@inquirer/prompts'),
+      context: { signal?: AbortSignal; output: NodeJS.WriteStream },
+    ) => Promise<T>,
+  ): Promise<T> {
     const prompts = await import('@inquirer/prompts');
     const output = screen() ?? process.stderr;
-    return this.reader.handOver(() => this.cancellable((signal) => endingPrompt((s) => fn(prompts, { signal: s, output }), signal)), this.discarded);
+    return this.reader.handOver(
+      () => this.cancellable((signal) => endingPrompt((s) => fn(prompts, { signal: s, output }), signal)),
+      this.discarded,
+    );
   }
 
   private readonly discarded = (lines: number, typed = 'typed ahead of this prompt') =>
-    this.session.emit({ type: 'warning', message: `${lines} line${lines === 1 ? '' : 's'} ${typed} discarded, not sent` });
+    this.session.emit({
+      type: 'warning',
+      message: `${lines} line${lines === 1 ? '' : 's'} ${typed} discarded, not sent`,
+    });
 
   /**
    * An AUTH exchange is over (any answer but 334, or AUTH not sent at all): lines pasted or

@@ -18,7 +18,11 @@ export function strongestOffered(offered: string[]): MechanismName | undefined {
   return MECHANISMS.find((m) => m !== 'XOAUTH2' && offered.includes(m));
 }
 
-export function saslClient(name: MechanismName, credentials: Credentials, opts: { loginInitial?: boolean; onXoauthError?: (json: string) => void } = {}): SaslClient {
+export function saslClient(
+  name: MechanismName,
+  credentials: Credentials,
+  opts: { loginInitial?: boolean; onXoauthError?: (json: string) => void } = {},
+): SaslClient {
   switch (name) {
     case 'PLAIN':
       return plain(credentials);

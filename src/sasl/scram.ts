@@ -32,7 +32,11 @@ function attributes(message: string): Map<string, string> {
  * server must prove it knows the password too: a missing or wrong server signature fails.
  * The user name (a query string) and the password (a stored string) go through SASLprep.
  */
-export function scram(hash: Hash, { user, secret }: Credentials, nonce = randomBytes(18).toString('base64')): SaslClient {
+export function scram(
+  hash: Hash,
+  { user, secret }: Credentials,
+  nonce = randomBytes(18).toString('base64'),
+): SaslClient {
   const name = hash === 'sha1' ? 'SCRAM-SHA-1' : 'SCRAM-SHA-256';
   const hmac = (key: Buffer, data: string) => createHmac(hash, key).update(data).digest();
   const password = saslprep(secret, 'the password', true);
@@ -44,8 +48,14 @@ export function scram(hash: Hash, { user, secret }: Credentials, nonce = randomB
     const attrs = attributes(serverFinal);
     if (attrs.has('e')) throw new SaslError(`the server reported a SCRAM error: ${attrs.get('e')}`);
     const v = Buffer.from(attrs.get('v') ?? '', 'base64');
-    if (!expectedServerSignature || v.length !== expectedServerSignature.length || !timingSafeEqual(v, expectedServerSignature)) {
-      throw new SaslError('the server’s SCRAM signature is wrong: it does not know the password (an impostor, or a broken server)');
+    if (
+      !expectedServerSignature ||
+      v.length !== expectedServerSignature.length ||
+      !timingSafeEqual(v, expectedServerSignature)
+    ) {
+      throw new SaslError(
+        'the server’s SCRAM signature is wrong: it does not know the password (an impostor, or a broken server)',
+      );
     }
     verified = true;
   };
@@ -63,12 +73,15 @@ export function scram(hash: Hash, { user, secret }: Credentials, nonce = randomB
       const serverNonce = attrs.get('r') ?? '';
       const salt = Buffer.from(attrs.get('s') ?? '', 'base64');
       const iterations = Number(attrs.get('i'));
-      if (!serverNonce.startsWith(nonce) || serverNonce === nonce) throw new SaslError('the server’s SCRAM nonce does not extend ours');
+      if (!serverNonce.startsWith(nonce) || serverNonce === nonce)
+        throw new SaslError('the server’s SCRAM nonce does not extend ours');
       if (!salt.length || !Number.isInteger(iterations) || iterations < 1) {
         throw new SaslError(`malformed SCRAM server-first message: ${JSON.stringify(text.slice(0, 200))}`);
       }
       if (iterations > MAX_ITERATIONS[hash]) {
-        throw new SaslError(`the server asks for ${iterations} PBKDF2 iterations; smtpkit computes at most ${MAX_ITERATIONS[hash]} for ${name} (servers use 4096 by default)`);
+        throw new SaslError(
+          `the server asks for ${iterations} PBKDF2 iterations; smtpkit computes at most ${MAX_ITERATIONS[hash]} for ${name} (servers use 4096 by default)`,
+        );
       }
       // In the thread pool: the event loop, and with it every timeout, keeps running.
       const salted = await pbkdf2Async(password, salt, iterations, hash === 'sha1' ? 20 : 32, hash);
@@ -83,7 +96,10 @@ export function scram(hash: Hash, { user, secret }: Credentials, nonce = randomB
     },
     finish: (data) => {
       if (!verified) {
-        if (!data?.length) throw new SaslError('the server accepted the login without proving it knows the password (no SCRAM server signature)');
+        if (!data?.length)
+          throw new SaslError(
+            'the server accepted the login without proving it knows the password (no SCRAM server signature)',
+          );
         verify(data.toString('utf8'));
       }
     },

@@ -4,7 +4,9 @@ import { saslprep } from './saslprep.js';
 
 /** PLAIN (RFC 4616): authzid NUL authcid NUL password, in the initial response; both SASLprepped (§2). */
 export function plain({ user, secret }: Credentials): SaslClient {
-  const response = secretResponse(b64(`\0${saslprep(user, 'the user name', false)}\0${saslprep(secret, 'the password', true)}`));
+  const response = secretResponse(
+    b64(`\0${saslprep(user, 'the user name', false)}\0${saslprep(secret, 'the password', true)}`),
+  );
   let sent = false;
   return {
     name: 'PLAIN',
@@ -36,10 +38,21 @@ export function login({ user, secret }: Credentials, initialUser = false): SaslC
       const prompt = challenge.toString('utf8').trim();
       const lower = prompt.toLowerCase();
       // Go by the prompt when the server words it; by the order when it sends none.
-      const wants = /^(user|login)/.test(lower) ? 'user' : /^pass/.test(lower) ? 'password' : prompt === '' ? (userSent ? 'password' : 'user') : undefined;
+      const wants = /^(user|login)/.test(lower)
+        ? 'user'
+        : /^pass/.test(lower)
+          ? 'password'
+          : prompt === ''
+            ? userSent
+              ? 'password'
+              : 'user'
+            : undefined;
       if (wants === 'user' && !userSent) return ((userSent = true), publicResponse(b64(user)));
-      if (wants === 'password' && userSent && !passwordSent) return ((passwordSent = true), secretResponse(b64(secret)));
-      throw new SaslError(`the server asked ${JSON.stringify(prompt.slice(0, 60))} ${passwordSent ? 'after the password' : wants ? 'out of order' : 'for something that is neither the user name nor the password'}; LOGIN answers each question once`);
+      if (wants === 'password' && userSent && !passwordSent)
+        return ((passwordSent = true), secretResponse(b64(secret)));
+      throw new SaslError(
+        `the server asked ${JSON.stringify(prompt.slice(0, 60))} ${passwordSent ? 'after the password' : wants ? 'out of order' : 'for something that is neither the user name nor the password'}; LOGIN answers each question once`,
+      );
     },
     finish: () => {},
   };
@@ -53,7 +66,8 @@ export function cramMd5({ user, secret }: Credentials): SaslClient {
     initial: () => undefined,
     respond: (challenge) => {
       // A missing or fixed challenge would make the digest replayable (RFC 2195 §2: unique per session).
-      if (!challenge.length) throw new SaslError('the server sent an empty challenge; answering it would give out a replayable digest');
+      if (!challenge.length)
+        throw new SaslError('the server sent an empty challenge; answering it would give out a replayable digest');
       if (answered) throw new SaslError('the server asked again after the digest');
       answered = true;
       return secretResponse(b64(`${user} ${createHmac('md5', secret).update(challenge).digest('hex')}`));

@@ -16,7 +16,18 @@ export interface Suite {
   mac: string;
 }
 
-export const SUITES: Suite[] = CATALOGUE.map(([name, iana, since, keyExchange, authentication, encryption, bits, mac]) => ({ name, iana, since, keyExchange, authentication, encryption, bits, mac }));
+export const SUITES: Suite[] = CATALOGUE.map(
+  ([name, iana, since, keyExchange, authentication, encryption, bits, mac]) => ({
+    name,
+    iana,
+    since,
+    keyExchange,
+    authentication,
+    encryption,
+    bits,
+    mac,
+  }),
+);
 
 const ORDER = ['SSLv3', 'TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
 
@@ -38,12 +49,15 @@ export function weaknesses(s: Suite): { reason: string; severity: Severity }[] {
   const out: { reason: string; severity: Severity }[] = [];
   const enc = s.encryption.toUpperCase();
   if (enc === 'NONE') out.push({ reason: 'NULL encryption', severity: 'fail' });
-  if (s.name.startsWith('EXP') || s.bits <= 56 && enc !== 'NONE') out.push({ reason: s.name.startsWith('EXP') ? 'EXPORT grade' : `${s.bits}-bit DES`, severity: 'fail' });
+  if (s.name.startsWith('EXP') || (s.bits <= 56 && enc !== 'NONE'))
+    out.push({ reason: s.name.startsWith('EXP') ? 'EXPORT grade' : `${s.bits}-bit DES`, severity: 'fail' });
   if (enc.startsWith('RC4')) out.push({ reason: 'RC4', severity: 'fail' });
   if (s.mac === 'MD5') out.push({ reason: 'MD5 MAC', severity: 'fail' });
-  if (s.authentication === 'None' && s.since !== 'TLSv1.3') out.push({ reason: 'anonymous (no server authentication)', severity: 'warn' });
+  if (s.authentication === 'None' && s.since !== 'TLSv1.3')
+    out.push({ reason: 'anonymous (no server authentication)', severity: 'warn' });
   if (enc === '3DES') out.push({ reason: '3DES (Sweet32)', severity: 'warn' });
-  if (s.mac === 'SHA1' && !/GCM|CCM|CHACHA/.test(enc) && enc !== 'NONE' && !enc.startsWith('RC4')) out.push({ reason: 'CBC with SHA-1', severity: 'warn' });
+  if (s.mac === 'SHA1' && !/GCM|CCM|CHACHA/.test(enc) && enc !== 'NONE' && !enc.startsWith('RC4'))
+    out.push({ reason: 'CBC with SHA-1', severity: 'warn' });
   if (/^RSA/.test(s.keyExchange)) out.push({ reason: 'no forward secrecy (RSA key exchange)', severity: 'warn' });
   return out;
 }

@@ -28,7 +28,14 @@ export interface Offer {
 }
 
 export type Handshake =
-  | { ok: true; protocol: string; cipher: string; group: string | null; groupBits: number | null; certificate: CertificateFacts | undefined }
+  | {
+      ok: true;
+      protocol: string;
+      cipher: string;
+      group: string | null;
+      groupBits: number | null;
+      certificate: CertificateFacts | undefined;
+    }
   | { ok: false; reason: string };
 
 const SECLEVEL = ':@SECLEVEL=0';
@@ -54,9 +61,25 @@ export function handshake(target: ScanTarget, offer: Offer, withCertificate = fa
     };
     const timer = setTimeout(() => finish(() => resolve({ ok: false, reason: 'timed out' })), target.timeoutMs);
     const fatal = (message: string, phase: string, busy = false) =>
-      finish(() => reject(Object.assign(new SmtpkitError(phase === 'connect' ? 'connect' : phase === 'starttls' ? 'tls' : 'protocol', message, phase), { busy })));
+      finish(() =>
+        reject(
+          Object.assign(
+            new SmtpkitError(
+              phase === 'connect' ? 'connect' : phase === 'starttls' ? 'tls' : 'protocol',
+              message,
+              phase,
+            ),
+            { busy },
+          ),
+        ),
+      );
     plain.on('error', (err: NodeJS.ErrnoException) => {
-      if (!secure) fatal(`cannot connect for the TLS scan: ${err.code ?? err.message}`, 'connect', err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET');
+      if (!secure)
+        fatal(
+          `cannot connect for the TLS scan: ${err.code ?? err.message}`,
+          'connect',
+          err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET',
+        );
     });
     plain.setNoDelay(true);
 
@@ -68,7 +91,8 @@ export function handshake(target: ScanTarget, offer: Offer, withCertificate = fa
         minVersion: offer.version,
         maxVersion: offer.version,
         // TLS 1.3 suites go in the same option (Node splits them out); the 1.2 list must stay valid.
-        ciphers: ciphers && offer.version === 'TLSv1.3' ? `${ciphers}:ALL${SECLEVEL}` : (ciphers ?? `DEFAULT${SECLEVEL}`),
+        ciphers:
+          ciphers && offer.version === 'TLSv1.3' ? `${ciphers}:ALL${SECLEVEL}` : (ciphers ?? `DEFAULT${SECLEVEL}`),
         ...(offer.groups ? { ecdhCurve: offer.groups } : {}),
         rejectUnauthorized: false,
         checkServerIdentity: () => undefined,
@@ -87,7 +111,9 @@ export function handshake(target: ScanTarget, offer: Offer, withCertificate = fa
         };
         finish(() => resolve(result));
       });
-      secure.once('error', (err: NodeJS.ErrnoException) => finish(() => resolve({ ok: false, reason: tlsReason(err) })));
+      secure.once('error', (err: NodeJS.ErrnoException) =>
+        finish(() => resolve({ ok: false, reason: tlsReason(err) })),
+      );
     };
 
     if (target.implicitTls) {
@@ -105,7 +131,12 @@ export function handshake(target: ScanTarget, offer: Offer, withCertificate = fa
     const onReply = (reply: Reply) => {
       const want = steps[step]!;
       if (reply.code !== want.expect) {
-        const what = want.phase === 'starttls' ? 'the server refused STARTTLS' : want.phase === 'ehlo' ? 'the server refused EHLO' : 'the server refused the connection';
+        const what =
+          want.phase === 'starttls'
+            ? 'the server refused STARTTLS'
+            : want.phase === 'ehlo'
+              ? 'the server refused EHLO'
+              : 'the server refused the connection';
         // 421 or any 4xx: the server is busy or limits connections; worth another try later.
         return fatal(`${what}: ${reply.code} ${replyText(reply)}`, want.phase, reply.code >= 400 && reply.code < 500);
       }

@@ -20,12 +20,18 @@ export interface ScanFlags {
 /** The scan's settings, checked before anything connects. */
 export function scanSettings(flags: ScanFlags): { concurrency: number; timeoutMs: number } {
   const concurrency = flags.scanConcurrency === undefined ? 8 : Number(flags.scanConcurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw usageError('--scan-concurrency takes a whole number from 1 to 64');
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
+    throw usageError('--scan-concurrency takes a whole number from 1 to 64');
   return { concurrency, timeoutMs: parseDuration(flags.tlsTimeout ?? '5s', '--tls-timeout') };
 }
 
 /** The scan's target: the address the session reached, with the session's TLS mode and names. */
-export function scanTargetOf(session: SmtpSession, address: string, implicitTls: boolean, timeoutMs: number): ScanTarget {
+export function scanTargetOf(
+  session: SmtpSession,
+  address: string,
+  implicitTls: boolean,
+  timeoutMs: number,
+): ScanTarget {
   const { tls, port, ehloName, localAddress } = session.options;
   const host = session.currentHost;
   const name = tls.sni === false ? undefined : (tls.sni ?? (/^[\d.]+$|:/.test(host) ? undefined : host));
@@ -36,10 +42,16 @@ export function scanTargetOf(session: SmtpSession, address: string, implicitTls:
 
 /** Runs the scan with a spinner where a person watches (ora facts: decide isEnabled ourselves). */
 export async function runScan(target: ScanTarget, concurrency: number): Promise<ScanResult> {
-  const tty = process.stderr.isTTY && (process.stderr.columns ?? 0) > 0 && !process.env.CI && process.env.TERM !== 'dumb';
-  const spinner = tty ? (await import('ora')).default({ text: 'TLS scan', stream: process.stderr, discardStdin: false }).start() : undefined;
+  const tty =
+    process.stderr.isTTY && (process.stderr.columns ?? 0) > 0 && !process.env.CI && process.env.TERM !== 'dumb';
+  const spinner = tty
+    ? (await import('ora')).default({ text: 'TLS scan', stream: process.stderr, discardStdin: false }).start()
+    : undefined;
   try {
-    return await scanTls(target, { concurrency, onProgress: spinner ? (d, p) => (spinner.text = `TLS scan: ${d}/${p} handshakes`) : undefined });
+    return await scanTls(target, {
+      concurrency,
+      onProgress: spinner ? (d, p) => (spinner.text = `TLS scan: ${d}/${p} handshakes`) : undefined,
+    });
   } finally {
     spinner?.stop();
   }

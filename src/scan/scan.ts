@@ -3,15 +3,39 @@ import type { CertificateFacts } from '../session/tls-facts.js';
 import { keyExchangeName, suitesFor, weaknesses, type Suite, type Version } from './ciphers.js';
 import { judge } from './findings.js';
 import type { ScannedCipher, ScannedProtocol, ScanResult } from './result.js';
-import { canOffer, handshake as once, isBusy, lowered, type Handshake, type Offer, type ScanTarget } from './handshake.js';
+import {
+  canOffer,
+  handshake as once,
+  isBusy,
+  lowered,
+  type Handshake,
+  type Offer,
+  type ScanTarget,
+} from './handshake.js';
 
 // What a scan returns is declared in result.ts (findings.ts judges it); named here too for callers.
 export type { ScanResult, ScannedCipher, ScannedProtocol } from './result.js';
 
 /** Version names as sslscan and testssl.sh print them (Node says "TLSv1" for 1.0). */
-export const DISPLAY: Record<Version, string> = { TLSv1: 'TLSv1.0', 'TLSv1.1': 'TLSv1.1', 'TLSv1.2': 'TLSv1.2', 'TLSv1.3': 'TLSv1.3' };
+export const DISPLAY: Record<Version, string> = {
+  TLSv1: 'TLSv1.0',
+  'TLSv1.1': 'TLSv1.1',
+  'TLSv1.2': 'TLSv1.2',
+  'TLSv1.3': 'TLSv1.3',
+};
 const VERSIONS: Version[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
-const TLS13_GROUPS = ['X25519', 'P-256', 'P-384', 'P-521', 'X448', 'ffdhe2048', 'ffdhe3072', 'ffdhe4096', 'ffdhe6144', 'ffdhe8192'];
+const TLS13_GROUPS = [
+  'X25519',
+  'P-256',
+  'P-384',
+  'P-521',
+  'X448',
+  'ffdhe2048',
+  'ffdhe3072',
+  'ffdhe4096',
+  'ffdhe6144',
+  'ffdhe8192',
+];
 const EC_GROUPS = ['X25519', 'P-256', 'P-384', 'P-521', 'X448'];
 
 export interface ScanOptions {
@@ -46,7 +70,10 @@ export async function scanTls(target: ScanTarget, o: ScanOptions): Promise<ScanR
 
   const versionResults = await run(VERSIONS.map((version) => () => handshake(target, { version }, true)));
   const accepted = VERSIONS.filter((v, i) => isAccepted(versionResults[i]!, v));
-  const certificate = versionResults.map((r) => (r.ok ? r.certificate : undefined)).reverse().find((c): c is CertificateFacts => !!c);
+  const certificate = versionResults
+    .map((r) => (r.ok ? r.certificate : undefined))
+    .reverse()
+    .find((c): c is CertificateFacts => !!c);
 
   // Every suite of every accepted version, and the groups, in one pool.
   const untested = new Set<string>();
@@ -62,23 +89,59 @@ export async function scanTls(target: ScanTarget, o: ScanOptions): Promise<ScanR
     ...(accepted.includes('TLSv1.2') ? EC_GROUPS.map((group) => ({ version: 'TLSv1.2' as Version, group })) : []),
   ];
   const results = await run<Handshake>([
-    ...suiteJobs.map(({ version, suite }) => () => handshake(target, { version, ciphers: suite.since === 'TLSv1.3' ? suite.name : lowered(suite.name) })),
-    ...groupJobs.map(({ version, group }) => () => handshake(target, { version, groups: group, ...(version === 'TLSv1.2' ? { ciphers: lowered('ECDHE') } : {}) })),
+    ...suiteJobs.map(
+      ({ version, suite }) =>
+        () =>
+          handshake(target, { version, ciphers: suite.since === 'TLSv1.3' ? suite.name : lowered(suite.name) }),
+    ),
+    ...groupJobs.map(
+      ({ version, group }) =>
+        () =>
+          handshake(target, {
+            version,
+            groups: group,
+            ...(version === 'TLSv1.2' ? { ciphers: lowered('ECDHE') } : {}),
+          }),
+    ),
   ]);
   const suiteResults = results.slice(0, suiteJobs.length);
   const groupResults = results.slice(suiteJobs.length);
 
-  const protocols: ScannedProtocol[] = [{ version: 'SSLv3', accepted: null, note: 'not testable: Node’s OpenSSL cannot offer SSLv3', ciphers: [], serverOrder: null, preferred: [] }];
+  const protocols: ScannedProtocol[] = [
+    {
+      version: 'SSLv3',
+      accepted: null,
+      note: 'not testable: Node’s OpenSSL cannot offer SSLv3',
+      ciphers: [],
+      serverOrder: null,
+      preferred: [],
+    },
+  ];
   for (const [i, version] of VERSIONS.entries()) {
     const ciphers: ScannedCipher[] = [];
     suiteJobs.forEach((job, j) => {
       const r = suiteResults[j]!;
       if (job.version !== version || !r.ok || r.cipher !== job.suite.name) return;
       const w = weaknesses(job.suite);
-      ciphers.push({ name: job.suite.name, iana: job.suite.iana, bits: job.suite.bits, keyExchange: keyExchangeName(job.suite), group: r.group ? `${r.group}${r.groupBits ? ` ${r.groupBits}` : ''}` : null, weak: w.length > 0, weaknesses: w.map((x) => x.reason) });
+      ciphers.push({
+        name: job.suite.name,
+        iana: job.suite.iana,
+        bits: job.suite.bits,
+        keyExchange: keyExchangeName(job.suite),
+        group: r.group ? `${r.group}${r.groupBits ? ` ${r.groupBits}` : ''}` : null,
+        weak: w.length > 0,
+        weaknesses: w.map((x) => x.reason),
+      });
     });
     const r = versionResults[i]!;
-    protocols.push({ version: DISPLAY[version], accepted: accepted.includes(version), ...(r.ok ? {} : { note: r.reason }), ciphers, serverOrder: null, preferred: [] });
+    protocols.push({
+      version: DISPLAY[version],
+      accepted: accepted.includes(version),
+      ...(r.ok ? {} : { note: r.reason }),
+      ciphers,
+      serverOrder: null,
+      preferred: [],
+    });
   }
 
   // The server's order: offer the accepted suites forwards and backwards; if it picks the
@@ -90,7 +153,10 @@ export async function scanTls(target: ScanTarget, o: ScanOptions): Promise<ScanR
       continue;
     }
     const names = p.ciphers.map((c) => c.name);
-    const [fwd, back] = await run([() => pick(target, version, names), () => pick(target, version, [...names].reverse())]);
+    const [fwd, back] = await run([
+      () => pick(target, version, names),
+      () => pick(target, version, [...names].reverse()),
+    ]);
     if (!fwd || !back) continue;
     if (fwd !== back) {
       p.serverOrder = false;
@@ -112,7 +178,8 @@ export async function scanTls(target: ScanTarget, o: ScanOptions): Promise<ScanR
   const groups: ScanResult['groups'] = [];
   groupJobs.forEach((g, i) => {
     const r = groupResults[i]!;
-    if (r.ok && r.protocol === g.version) groups.push({ version: DISPLAY[g.version], name: g.group, bits: r.groupBits });
+    if (r.ok && r.protocol === g.version)
+      groups.push({ version: DISPLAY[g.version], name: g.group, bits: r.groupBits });
   });
   const result: ScanResult = {
     protocols,

@@ -22,21 +22,40 @@ export async function authenticate(session: SmtpSession, client: SaslClient, sho
 async function exchange(session: SmtpSession, client: SaslClient, showSecrets: boolean): Promise<Reply> {
   const initial = client.initial();
   const first = initial ? `AUTH ${client.name} ${initial.data || '='}` : `AUTH ${client.name}`;
-  let reply = await session.command(first, { shown: initial?.secret && !showSecrets ? `AUTH ${client.name} ${REDACTED}` : undefined });
+  let reply = await session.command(first, {
+    shown: initial?.secret && !showSecrets ? `AUTH ${client.name} ${REDACTED}` : undefined,
+  });
   for (let round = 0; reply.code === 334; round++) {
-    if (round >= MAX_ROUNDS) return cancel(session, `the server kept asking after ${MAX_ROUNDS} rounds of ${client.name}`);
+    if (round >= MAX_ROUNDS)
+      return cancel(session, `the server kept asking after ${MAX_ROUNDS} rounds of ${client.name}`);
     const challenge = decode(reply);
-    if (!challenge) return cancel(session, `${client.name}: the server's challenge is not base64: ${excerpt(reply.lines[0] ?? '')}`, reply);
+    if (!challenge)
+      return cancel(
+        session,
+        `${client.name}: the server's challenge is not base64: ${excerpt(reply.lines[0] ?? '')}`,
+        reply,
+      );
     let response: SaslResponse;
     try {
-      response = await within(session.options.timeouts.command, Promise.resolve(client.respond(challenge)), client.name);
+      response = await within(
+        session.options.timeouts.command,
+        Promise.resolve(client.respond(challenge)),
+        client.name,
+      );
     } catch (err) {
       if (err instanceof SmtpkitError) throw err;
       return cancel(session, `${client.name}: ${(err as Error).message}`, reply);
     }
-    reply = await session.command(response.data, { verb: 'AUTH', shown: response.secret && !showSecrets ? REDACTED : undefined });
+    reply = await session.command(response.data, {
+      verb: 'AUTH',
+      shown: response.secret && !showSecrets ? REDACTED : undefined,
+    });
   }
-  if (reply.code !== 235) throw new SmtpkitError('auth', authFailure(client.name, reply), 'auth', { reply, ...(reply.code === 534 || reply.code === 504 ? { hint: { kind: 'choose-mechanism' } } : {}) });
+  if (reply.code !== 235)
+    throw new SmtpkitError('auth', authFailure(client.name, reply), 'auth', {
+      reply,
+      ...(reply.code === 534 || reply.code === 504 ? { hint: { kind: 'choose-mechanism' } } : {}),
+    });
   try {
     client.finish(successData(reply));
   } catch (err) {
@@ -56,7 +75,16 @@ async function cancel(session: SmtpSession, message: string, reply?: Reply): Pro
 function within<T>(ms: number, work: Promise<T>, name: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new SmtpkitError('auth', `${name}: computing the response took longer than ${describeTimeout(ms)}`, 'auth', { kind: 'timeout', hint: { kind: 'timeout', wait: 'command' } })), ms);
+    timer = setTimeout(
+      () =>
+        reject(
+          new SmtpkitError('auth', `${name}: computing the response took longer than ${describeTimeout(ms)}`, 'auth', {
+            kind: 'timeout',
+            hint: { kind: 'timeout', wait: 'command' },
+          }),
+        ),
+      ms,
+    );
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

@@ -65,7 +65,11 @@ export class Connection {
     data: (chunk: Buffer) => this.onData(chunk),
     end: () => this.onClose(),
     close: () => this.onClose(),
-    error: (err: Error) => this.fail({ kind: 'error', error: new SmtpkitError('protocol', `the connection failed: ${err.message}`, undefined, { kind: 'closed' }) }),
+    error: (err: Error) =>
+      this.fail({
+        kind: 'error',
+        error: new SmtpkitError('protocol', `the connection failed: ${err.message}`, undefined, { kind: 'closed' }),
+      }),
   };
 
   private constructor(
@@ -107,7 +111,12 @@ export class Connection {
       const timer = setTimeout(() => {
         signal?.removeEventListener('abort', abort);
         socket.destroy();
-        reject(new SmtpkitError('connect', `no answer within ${describeTimeout(options.timeoutMs)}`, 'connect', { kind: 'timeout', hint: { kind: 'timeout', wait: 'connect' } }));
+        reject(
+          new SmtpkitError('connect', `no answer within ${describeTimeout(options.timeoutMs)}`, 'connect', {
+            kind: 'timeout',
+            hint: { kind: 'timeout', wait: 'connect' },
+          }),
+        );
       }, options.timeoutMs);
       if (signal?.aborted) return abort();
       signal?.addEventListener('abort', abort, { once: true });
@@ -163,7 +172,13 @@ export class Connection {
    * message in memory). Replies that arrive meanwhile are nobody's: a few are held and
    * reported when the write is over, more end the session at once.
    */
-  async writeData(data: Buffer, timeoutMs: number, onTimeout: () => SmtpkitError, replies = 0, tail?: Buffer): Promise<void> {
+  async writeData(
+    data: Buffer,
+    timeoutMs: number,
+    onTimeout: () => SmtpkitError,
+    replies = 0,
+    tail?: Buffer,
+  ): Promise<void> {
     if (this.failure) throw this.failureError('sending the message');
     // Owed from the moment the bytes that ask for it are handed over, not after the drain.
     this.expected += replies;
@@ -287,7 +302,17 @@ export class Connection {
     }
     const first = this.unsolicited[0] ?? reply;
     const flood = this.unsolicited.length >= MAX_UNSOLICITED;
-    this.fail({ kind: 'error', error: flood ? new SmtpkitError('protocol', `the server sent more than ${MAX_UNSOLICITED} replies nobody asked for while we were sending, the first: ${first.code} ${replyText(first)}`, undefined, { reply: first, kind: 'flood' }) : unsolicitedError(first, undefined) });
+    this.fail({
+      kind: 'error',
+      error: flood
+        ? new SmtpkitError(
+            'protocol',
+            `the server sent more than ${MAX_UNSOLICITED} replies nobody asked for while we were sending, the first: ${first.code} ${replyText(first)}`,
+            undefined,
+            { reply: first, kind: 'flood' },
+          )
+        : unsolicitedError(first, undefined),
+    });
   }
 
   /**
@@ -300,7 +325,10 @@ export class Connection {
    * the handshake (RFC 3207 §6). Called just before startTls.
    */
   dropPlaintext(): { text: string; bytes: number } {
-    const queued = this.queue.splice(0).flatMap((r) => replyWireLines('stray' in r ? r.stray : r).map((l) => `${l}\r\n`)).join('');
+    const queued = this.queue
+      .splice(0)
+      .flatMap((r) => replyWireLines('stray' in r ? r.stray : r).map((l) => `${l}\r\n`))
+      .join('');
     const parsed = queued + this.parser.discard();
     const result = { text: parsed + this.discardedText, bytes: Buffer.byteLength(parsed) + this.discardedBytes };
     this.discardedText = '';
@@ -309,7 +337,11 @@ export class Connection {
   }
 
   /** Starts TLS on this connection (after a 220 to STARTTLS, or at once for implicit TLS). */
-  async startTls(options: tls.ConnectionOptions, timeoutMs: number, offered = 'TLS 1.2 to 1.3'): Promise<tls.TLSSocket> {
+  async startTls(
+    options: tls.ConnectionOptions,
+    timeoutMs: number,
+    offered = 'TLS 1.2 to 1.3',
+  ): Promise<tls.TLSSocket> {
     // Loaded here, not at start-up (a session without TLS never pays for it), and before
     // the plain socket is detached: no gap in which its data could go unread.
     const { connect } = await import('node:tls');
@@ -320,7 +352,12 @@ export class Connection {
     // The TLS socket reports the plain socket's failures; keep them from being unhandled.
     plain.on('error', () => {});
     // We judge trust and name ourselves (tls-facts.ts), after reporting what we saw.
-    const secure = connect({ ...options, socket: plain, rejectUnauthorized: false, checkServerIdentity: () => undefined });
+    const secure = connect({
+      ...options,
+      socket: plain,
+      rejectUnauthorized: false,
+      checkServerIdentity: () => undefined,
+    });
     let ticket: Promise<void> = Promise.resolve();
     await new Promise<void>((resolve, reject) => {
       const fail = (message: string, details: ErrorDetails = {}) => {
@@ -330,7 +367,14 @@ export class Connection {
         this.failure = { kind: 'error', error: new SmtpkitError('tls', message, 'tls', details) };
         reject(this.failure.error);
       };
-      const timer = setTimeout(() => fail(`the TLS handshake did not finish within ${describeTimeout(timeoutMs)}`, { kind: 'timeout', hint: { kind: 'timeout', wait: 'tls' } }), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          fail(`the TLS handshake did not finish within ${describeTimeout(timeoutMs)}`, {
+            kind: 'timeout',
+            hint: { kind: 'timeout', wait: 'tls' },
+          }),
+        timeoutMs,
+      );
       secure.once('secureConnect', () => {
         clearTimeout(timer);
         secure.removeAllListeners('error');
@@ -363,7 +407,11 @@ export class Connection {
     // Whoever waits for a reply learns now, not at its own (possibly longer) timeout.
     const waiter = this.waiter;
     this.waiter = undefined;
-    waiter?.reject(new SmtpkitError('protocol', 'the connection was closed while we waited for a reply', undefined, { kind: 'closed' }));
+    waiter?.reject(
+      new SmtpkitError('protocol', 'the connection was closed while we waited for a reply', undefined, {
+        kind: 'closed',
+      }),
+    );
   }
 
   private attach() {
@@ -414,7 +462,8 @@ export class Connection {
     if (this.failure) return;
     // Closed or reset after saying something unasked while we wrote: what it said is the story.
     const said = this.unsolicited[0];
-    if (said && (failure.kind === 'closed' || failure.error.kind === 'closed')) failure = { kind: 'error', error: unsolicitedError(said, 'the message') };
+    if (said && (failure.kind === 'closed' || failure.error.kind === 'closed'))
+      failure = { kind: 'error', error: unsolicitedError(said, 'the message') };
     this.failure = failure;
     clearTimeout(this.readTimer);
     this.socket.destroy();
@@ -429,7 +478,9 @@ export class Connection {
     // Closed after saying something nobody asked for: what it said is the story.
     const said = this.unsolicited[0];
     if (said) return unsolicitedError(said, 'the message');
-    return new SmtpkitError('protocol', `the server closed the connection while we waited for ${what}`, undefined, { kind: 'closed' });
+    return new SmtpkitError('protocol', `the server closed the connection while we waited for ${what}`, undefined, {
+      kind: 'closed',
+    });
   }
 }
 
@@ -439,14 +490,29 @@ export const MAX_UNSOLICITED = 8;
 function unsolicitedError(reply: Reply, what: string | undefined): SmtpkitError {
   // A refusal in the middle of the message is certain: the message was not taken.
   if (what === 'the message' && reply.code >= 400) {
-    return new SmtpkitError('rejected', `the server refused the message before it was complete: ${reply.code} ${replyText(reply)}`, 'data', { reply, kind: 'refused' });
+    return new SmtpkitError(
+      'rejected',
+      `the server refused the message before it was complete: ${reply.code} ${replyText(reply)}`,
+      'data',
+      { reply, kind: 'refused' },
+    );
   }
-  return new SmtpkitError('protocol', `the server sent a reply nobody asked for${what ? ` while we were sending ${what}` : ''}: ${reply.code} ${replyText(reply)}`, undefined, { reply, kind: 'unsolicited' });
+  return new SmtpkitError(
+    'protocol',
+    `the server sent a reply nobody asked for${what ? ` while we were sending ${what}` : ''}: ${reply.code} ${replyText(reply)}`,
+    undefined,
+    { reply, kind: 'unsolicited' },
+  );
 }
 
 /** 421 is the one reply a server may send unasked (RFC 5321 §3.8): it is closing. */
 function closingError(reply: Reply): SmtpkitError {
-  return new SmtpkitError('protocol', `the server is closing the connection: ${reply.code} ${replyText(reply)}`, undefined, { reply, kind: 'closing' });
+  return new SmtpkitError(
+    'protocol',
+    `the server is closing the connection: ${reply.code} ${replyText(reply)}`,
+    undefined,
+    { reply, kind: 'closing' },
+  );
 }
 
 /**
@@ -487,10 +553,18 @@ export function describeSocketError(err: NodeJS.ErrnoException): string {
 /** What went wrong in a handshake, in words, without OpenSSL's internals where we know better. */
 function describeTlsError(err: NodeJS.ErrnoException, offered: string): { text: string; details: ErrorDetails } {
   const m = err.message.trim();
-  if (err.code === 'ECONNRESET' || /socket disconnected/i.test(m)) return { text: 'the server closed the connection during the handshake', details: { kind: 'closed' } };
-  if (/wrong version number|packet length too long|record layer failure/i.test(m)) return { text: 'the server did not answer with TLS (it sent something else after agreeing to start it); is this a plaintext port?', details: { kind: 'malformed' } };
+  if (err.code === 'ECONNRESET' || /socket disconnected/i.test(m))
+    return { text: 'the server closed the connection during the handshake', details: { kind: 'closed' } };
+  if (/wrong version number|packet length too long|record layer failure/i.test(m))
+    return {
+      text: 'the server did not answer with TLS (it sent something else after agreeing to start it); is this a plaintext port?',
+      details: { kind: 'malformed' },
+    };
   if (/unsupported protocol|protocol version|no protocols available|version too low/i.test(m)) {
-    return { text: `no TLS version in common: smtpkit offered ${offered}, the server speaks only an older one (TLS 1.0 or 1.1, obsolete since RFC 8996)`, details: { kind: 'other', hint: { kind: 'tls-old-version' } } };
+    return {
+      text: `no TLS version in common: smtpkit offered ${offered}, the server speaks only an older one (TLS 1.0 or 1.1, obsolete since RFC 8996)`,
+      details: { kind: 'other', hint: { kind: 'tls-old-version' } },
+    };
   }
   return { text: m.replace(/^[\w\d]+:error:[\w\d]+:[^:]*:[^:]*:/, ''), details: {} };
 }

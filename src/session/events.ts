@@ -26,7 +26,14 @@ export type SmtpEvent =
   | (Stamp & { type: 'tls'; facts: TlsFacts })
   /** Raw bytes for -v: what went in or out, before any parsing. */
   | (Stamp & { type: 'raw'; direction: 'in' | 'out'; data: string })
-  | (Stamp & { type: 'error'; errorClass: ErrorClass | 'internal'; message: string; phase?: string; hint?: Hint; reply?: Reply });
+  | (Stamp & {
+      type: 'error';
+      errorClass: ErrorClass | 'internal';
+      message: string;
+      phase?: string;
+      hint?: Hint;
+      reply?: Reply;
+    });
 
 /** An event before the session stamps it. */
 export type EventBody = SmtpEvent extends infer E ? (E extends SmtpEvent ? Omit<E, 't' | 'tls'> : never) : never;

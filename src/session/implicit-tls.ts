@@ -15,10 +15,17 @@ export const PLAINTEXT_PORTS = new Set([25, 587]);
  * Whether `address:port` answers a TLS ClientHello with a ServerHello, on a connection of
  * its own that is closed at once. Any failure or silence within `timeoutMs` means no.
  */
-export function answersTls(address: string, port: number, servername: string | undefined, timeoutMs: number): Promise<boolean> {
+export function answersTls(
+  address: string,
+  port: number,
+  servername: string | undefined,
+  timeoutMs: number,
+): Promise<boolean> {
   return new Promise((resolve) => {
     // Loaded only when a silent server is sniffed: every greeting passes through this module.
-    const socket = process.getBuiltinModule('node:tls').connect({ host: address, port, servername, rejectUnauthorized: false, checkServerIdentity: () => undefined });
+    const socket = process
+      .getBuiltinModule('node:tls')
+      .connect({ host: address, port, servername, rejectUnauthorized: false, checkServerIdentity: () => undefined });
     const done = (yes: boolean) => {
       clearTimeout(timer);
       socket.destroy();

@@ -37,7 +37,11 @@ export interface TlsSettings {
  * a DNSSEC-validated TLSA record, not a CA) and may waive the name check (DANE-EE);
  * undefined leaves the judgement to PKIX; throwing fails the session.
  */
-export type CertificateJudge = (chain: Buffer[], facts: TlsFacts, host: string) => Promise<CertificateVerdict | undefined>;
+export type CertificateJudge = (
+  chain: Buffer[],
+  facts: TlsFacts,
+  host: string,
+) => Promise<CertificateVerdict | undefined>;
 
 export interface CertificateVerdict {
   /** Who vouches, for the transcript: "DANE-EE (3)". */
@@ -47,7 +51,9 @@ export interface CertificateVerdict {
 }
 
 /** What an interactive session hears between commands. */
-export type IdleWatcher = (event: { kind: 'reply'; reply: Reply } | { kind: 'closed'; error: SmtpkitError | undefined }) => void;
+export type IdleWatcher = (
+  event: { kind: 'reply'; reply: Reply } | { kind: 'closed'; error: SmtpkitError | undefined },
+) => void;
 
 export interface CommandOptions {
   phase?: string;
@@ -157,23 +163,41 @@ export class SmtpSession {
     const { host, port, family } = this.options;
     const mx = this.options.candidates;
     // An address literal needs no lookup: load mode (unobserved) skips even the dns phase.
-    const literal = !this.sink && !mx && isIP(host) && (!family || isIP(host) === family) ? [{ host, address: host }] : undefined;
-    const candidates = mx ?? literal ?? (await this.phase('dns', () => this.resolve(host, family))).map((address) => ({ host, address }));
+    const literal =
+      !this.sink && !mx && isIP(host) && (!family || isIP(host) === family) ? [{ host, address: host }] : undefined;
+    const candidates =
+      mx ??
+      literal ??
+      (await this.phase('dns', () => this.resolve(host, family))).map((address) => ({ host, address }));
     let lastError: SmtpkitError | undefined;
     for (const [i, c] of candidates.entries()) {
       const last = i === candidates.length - 1;
       this.peerHost = c.host;
-      if (this.sink) this.emit({ type: 'info', message: `Connecting to ${formatTarget(c.address, port)}${c.address !== c.host ? ` (${c.host})` : ''}` });
+      if (this.sink)
+        this.emit({
+          type: 'info',
+          message: `Connecting to ${formatTarget(c.address, port)}${c.address !== c.host ? ` (${c.host})` : ''}`,
+        });
       try {
         this.connection = await this.phase('connect', () => this.open(c.address));
       } catch (err) {
         lastError = err as SmtpkitError;
-        if (!last) this.emit({ type: 'warning', message: `${formatTarget(c.address, port)}: ${lastError.message}${mx ? '; trying the next MX address' : ''}` });
+        if (!last)
+          this.emit({
+            type: 'warning',
+            message: `${formatTarget(c.address, port)}: ${lastError.message}${mx ? '; trying the next MX address' : ''}`,
+          });
         continue;
       }
       if (this.sink) {
         const { local, remote } = this.connection;
-        this.emit({ type: 'connected', remoteAddress: remote.address, remotePort: remote.port, localAddress: local.address, localPort: local.port });
+        this.emit({
+          type: 'connected',
+          remoteAddress: remote.address,
+          remotePort: remote.port,
+          localAddress: local.address,
+          localPort: local.port,
+        });
       }
       if (!mx || last) return this.greet(c.address);
       try {
@@ -181,7 +205,12 @@ export class SmtpSession {
         return greeting;
       } catch (err) {
         // A sending MTA moves on past an unreachable host or a temporary (4xx) greeting.
-        const transient = err instanceof SmtpkitError && err.phase === 'banner' && !!err.reply && err.reply.code >= 400 && err.reply.code < 500;
+        const transient =
+          err instanceof SmtpkitError &&
+          err.phase === 'banner' &&
+          !!err.reply &&
+          err.reply.code >= 400 &&
+          err.reply.code < 500;
         if (!(err instanceof SmtpkitError) || !(err.errorClass === 'connect' || transient)) throw err;
         this.emit({ type: 'warning', message: `${c.host} (${c.address}): ${err.message}; trying the next MX address` });
         await this.quit();
@@ -190,13 +219,23 @@ export class SmtpSession {
         this.inStep = true;
       }
     }
-    throw new SmtpkitError('connect', `cannot connect to ${mx ? `any MX host of ${host}` : formatTarget(host, port)}: ${lastError?.message ?? 'no address'}`, 'connect');
+    throw new SmtpkitError(
+      'connect',
+      `cannot connect to ${mx ? `any MX host of ${host}` : formatTarget(host, port)}: ${lastError?.message ?? 'no address'}`,
+      'connect',
+    );
   }
 
   private async open(address: string): Promise<Connection> {
     const signal = this.sink ? (this.abandonment ??= new AbortController()).signal : undefined;
     const connection = await Connection.open(
-      { address, port: this.options.port, localAddress: this.options.localAddress, timeoutMs: this.options.timeouts.connect, signal },
+      {
+        address,
+        port: this.options.port,
+        localAddress: this.options.localAddress,
+        timeoutMs: this.options.timeouts.connect,
+        signal,
+      },
       {
         // Read at each write, so an interactive session can switch it on and off.
         onRaw: (direction, data) => this.emit({ type: 'raw', direction, data }),
@@ -228,7 +267,12 @@ export class SmtpSession {
     const greeting = await this.readGreeting(address);
     this.greeted = true;
     if (!isPositive(greeting)) {
-      throw new SmtpkitError('protocol', `the server refused the session at the greeting: ${greeting.code} ${replyText(greeting)}`, 'banner', { reply: greeting });
+      throw new SmtpkitError(
+        'protocol',
+        `the server refused the session at the greeting: ${greeting.code} ${replyText(greeting)}`,
+        'banner',
+        { reply: greeting },
+      );
     }
     return greeting;
   }
@@ -241,17 +285,24 @@ export class SmtpSession {
    */
   private async readGreeting(address: string): Promise<Reply> {
     const timeoutMs = this.options.timeouts.greeting;
-    if (this.options.sniffImplicitTls === false) return this.phase('banner', () => this.read('the greeting', timeoutMs, 'CONNECT', 'banner', () => this.noGreeting(timeoutMs, undefined)));
+    if (this.options.sniffImplicitTls === false)
+      return this.phase('banner', () =>
+        this.read('the greeting', timeoutMs, 'CONNECT', 'banner', () => this.noGreeting(timeoutMs, undefined)),
+      );
     const { IMPLICIT_TLS_SNIFF_MS, PLAINTEXT_PORTS, answersTls } = await import('./implicit-tls.js');
     const { port } = this.options;
     let sniffed: boolean | undefined;
     const silent = () => {
       // Render words the advice: the greeting timeout, and whether this port may want TLS at once.
       const spoke = (this.connection?.bytesIn ?? 0) > 0;
-      return this.noGreeting(timeoutMs, this.isTls || spoke || PLAINTEXT_PORTS.has(port) ? undefined : sniffed === false ? 'not' : 'maybe');
+      return this.noGreeting(
+        timeoutMs,
+        this.isTls || spoke || PLAINTEXT_PORTS.has(port) ? undefined : sniffed === false ? 'not' : 'maybe',
+      );
     };
     const read = () => this.read('the greeting', timeoutMs, 'CONNECT', 'banner', silent);
-    if (this.isTls || PLAINTEXT_PORTS.has(port) || timeoutMs <= IMPLICIT_TLS_SNIFF_MS) return this.phase('banner', read);
+    if (this.isTls || PLAINTEXT_PORTS.has(port) || timeoutMs <= IMPLICIT_TLS_SNIFF_MS)
+      return this.phase('banner', read);
     let answered = false;
     const greeting = read().finally(() => (answered = true));
     greeting.catch(() => {});
@@ -261,7 +312,14 @@ export class SmtpSession {
         if (answered || (this.connection?.bytesIn ?? 0) > 0) return resolve(false);
         // The same server name as the real handshake sends (A-labels, none for an IP literal).
         serverName(this.currentHost, this.options.tls.sni)
-          .then(({ sni }) => answersTls(address, port, sni, Math.min(this.options.timeouts.tls, 5000, Math.max(250, (timeoutMs - IMPLICIT_TLS_SNIFF_MS) / 2))))
+          .then(({ sni }) =>
+            answersTls(
+              address,
+              port,
+              sni,
+              Math.min(this.options.timeouts.tls, 5000, Math.max(250, (timeoutMs - IMPLICIT_TLS_SNIFF_MS) / 2)),
+            ),
+          )
           .then((tls) => {
             sniffed = tls;
             resolve(tls && !answered);
@@ -271,7 +329,13 @@ export class SmtpSession {
     let waited = 0;
     const first = await this.phase('banner', async () => {
       const start = now();
-      const winner = await Promise.race([greeting.then(() => 'greeting' as const, () => 'greeting' as const), sniff.then((tls) => (tls ? ('tls' as const) : undefined))]);
+      const winner = await Promise.race([
+        greeting.then(
+          () => 'greeting' as const,
+          () => 'greeting' as const,
+        ),
+        sniff.then((tls) => (tls ? ('tls' as const) : undefined)),
+      ]);
       // The check said no: the wait goes on, and all of it is the server's.
       if (winner !== 'tls') await greeting.catch(() => {});
       waited = now() - start;
@@ -281,7 +345,11 @@ export class SmtpSession {
     if (first !== 'tls') return greeting;
     // The silence was the server waiting for TLS and the time ours, looking: not greeting time.
     this.movePhaseTime('banner', 'implicit-tls-detect', waited);
-    this.emit({ type: 'warning', message: `no greeting after ${describeTimeout(IMPLICIT_TLS_SNIFF_MS)}, but port ${port} answers TLS: it expects implicit TLS; continuing over TLS on a new connection`, hint: { kind: 'implicit-tls-found' } });
+    this.emit({
+      type: 'warning',
+      message: `no greeting after ${describeTimeout(IMPLICIT_TLS_SNIFF_MS)}, but port ${port} answers TLS: it expects implicit TLS; continuing over TLS on a new connection`,
+      hint: { kind: 'implicit-tls-found' },
+    });
     this.connection?.destroy();
     this.connection = await this.phase('connect', () => this.open(address));
     this.implicitTlsDetected = true;
@@ -297,7 +365,12 @@ export class SmtpSession {
   }
 
   private noGreeting(timeoutMs: number, implicitTls: 'not' | 'maybe' | undefined): SmtpkitError {
-    return new SmtpkitError('connect', `the server accepted the connection but sent no greeting within ${describeTimeout(timeoutMs)}`, 'banner', { kind: 'timeout', hint: { kind: 'timeout', wait: 'greeting', ...(implicitTls ? { implicitTls } : {}) } });
+    return new SmtpkitError(
+      'connect',
+      `the server accepted the connection but sent no greeting within ${describeTimeout(timeoutMs)}`,
+      'banner',
+      { kind: 'timeout', hint: { kind: 'timeout', wait: 'greeting', ...(implicitTls ? { implicitTls } : {}) } },
+    );
   }
 
   /**
@@ -329,7 +402,8 @@ export class SmtpSession {
     }
     const run = async () => {
       const replies: Reply[] = [];
-      for (const verb of verbs) replies.push(await this.readFor(verb, this.options.timeouts.command, phase, verbs, replies.length));
+      for (const verb of verbs)
+        replies.push(await this.readFor(verb, this.options.timeouts.command, phase, verbs, replies.length));
       return replies;
     };
     return phase ? this.phase(phase, run) : run();
@@ -345,7 +419,12 @@ export class SmtpSession {
     if (verbs.includes('QUIT')) this.quitSent = true;
     if (this.sink) {
       commands.forEach((c, i) => {
-        this.emit({ type: 'sent', line: c.shown ?? c.line, command: verbs[i]!, ...(c.shown !== undefined ? { redacted: true } : {}) });
+        this.emit({
+          type: 'sent',
+          line: c.shown ?? c.line,
+          command: verbs[i]!,
+          ...(c.shown !== undefined ? { redacted: true } : {}),
+        });
       });
     }
     connection.write(
@@ -361,10 +440,18 @@ export class SmtpSession {
    * back until the source ends, so the final reply is owed from the moment it is written.
    * `quit` sends QUIT with the dot; its 221 is left for quit() to read (the caller checked PIPELINING).
    */
-  async sendMessage(chunks: AsyncIterable<Buffer> | Buffer, summary: string, opts: { quit?: boolean } = {}): Promise<Reply> {
+  async sendMessage(
+    chunks: AsyncIterable<Buffer> | Buffer,
+    summary: string,
+    opts: { quit?: boolean } = {},
+  ): Promise<Reply> {
     const connection = this.requireConnection();
     const timeoutMs = this.options.timeouts.command;
-    const stalled = () => new SmtpkitError('protocol', `the server stopped taking the message for ${describeTimeout(timeoutMs)}`, 'data', { kind: 'timeout', hint: { kind: 'timeout', wait: 'command' } });
+    const stalled = () =>
+      new SmtpkitError('protocol', `the server stopped taking the message for ${describeTimeout(timeoutMs)}`, 'data', {
+        kind: 'timeout',
+        hint: { kind: 'timeout', wait: 'command' },
+      });
     this.inStep = false;
     // From the first byte of the message on, the wait is for the reply to its end.
     this.awaited = '.';
@@ -405,7 +492,15 @@ export class SmtpSession {
     this.inStep = false;
     this.awaited = 'BDAT';
     connection.beginMessage();
-    await connection.writeData(chunk, timeoutMs, () => new SmtpkitError('protocol', `the server stopped taking BDAT data for ${describeTimeout(timeoutMs)}`, 'data', { kind: 'timeout', hint: { kind: 'timeout', wait: 'command' } }));
+    await connection.writeData(
+      chunk,
+      timeoutMs,
+      () =>
+        new SmtpkitError('protocol', `the server stopped taking BDAT data for ${describeTimeout(timeoutMs)}`, 'data', {
+          kind: 'timeout',
+          hint: { kind: 'timeout', wait: 'command' },
+        }),
+    );
     connection.checkUnsolicited('the message');
     return this.phase('message', () => this.readFor('BDAT', timeoutMs, 'data'));
   }
@@ -420,7 +515,12 @@ export class SmtpSession {
     } else if (reply.code >= 500) {
       this.emit({ type: 'info', message: 'EHLO refused; falling back to HELO (no extensions will be available)' });
       const helo = await this.command(`HELO ${name}`, { phase: 'helo' });
-      if (!isPositive(helo)) throw new SmtpkitError('protocol', `the server refused both EHLO and HELO: ${helo.code} ${replyText(helo)}`, 'helo');
+      if (!isPositive(helo))
+        throw new SmtpkitError(
+          'protocol',
+          `the server refused both EHLO and HELO: ${helo.code} ${replyText(helo)}`,
+          'helo',
+        );
       caps = heloCapabilities(helo);
     } else {
       throw new SmtpkitError('protocol', `the server refused EHLO: ${reply.code} ${replyText(reply)}`, phase);
@@ -434,14 +534,22 @@ export class SmtpSession {
   async starttls(): Promise<TlsFacts> {
     const before = this.capabilities;
     if (before && !hasExtension(before, 'STARTTLS')) {
-      throw new SmtpkitError('tls', 'the server does not offer STARTTLS (it is not in the EHLO reply)', 'starttls', this.options.port === 465 ? {} : { hint: { kind: 'implicit-tls' } });
+      throw new SmtpkitError(
+        'tls',
+        'the server does not offer STARTTLS (it is not in the EHLO reply)',
+        'starttls',
+        this.options.port === 465 ? {} : { hint: { kind: 'implicit-tls' } },
+      );
     }
     // Whatever follows the 220 in plaintext is dropped unread (RFC 3207 §6).
     this.requireConnection().handOffAfterNextReply(true);
     const reply = await this.command('STARTTLS', { phase: 'starttls' });
     // Refused: the session goes on in plaintext, and what followed the reply is read as usual.
     if (reply.code !== 220) this.requireConnection().handOffAfterNextReply(false);
-    if (reply.code !== 220) throw new SmtpkitError('tls', `the server refused STARTTLS: ${reply.code} ${replyText(reply)}`, 'starttls', { reply });
+    if (reply.code !== 220)
+      throw new SmtpkitError('tls', `the server refused STARTTLS: ${reply.code} ${replyText(reply)}`, 'starttls', {
+        reply,
+      });
     const facts = await this.handshake();
     // The renderers show what changed; JSON has capabilitiesBeforeTls.
     await this.ehlo('ehlo-tls');
@@ -457,7 +565,8 @@ export class SmtpSession {
     if (this.quitOwed) {
       this.quitOwed = false;
       // QUIT went with the message's end: only its reply is left to read.
-      if (this.isOpen) await this.phase('quit', () => this.readFor('QUIT', this.options.timeouts.command, 'quit')).catch(() => {});
+      if (this.isOpen)
+        await this.phase('quit', () => this.readFor('QUIT', this.options.timeouts.command, 'quit')).catch(() => {});
       return this.close(opts.reset);
     }
     if (!this.isOpen || !this.greeted || !this.inStep || this.quitSent) return this.close(opts.reset);
@@ -532,12 +641,24 @@ export class SmtpSession {
     const { host, typedSni, sni } = await serverName(this.currentHost, tls.sni);
     const dropped = connection.dropPlaintext();
     if (dropped.bytes) {
-      this.emit({ type: 'warning', message: `the server sent ${dropped.bytes} bytes after its 220 and before TLS; discarded unread (RFC 3207 §6): ${JSON.stringify(dropped.text.slice(0, 80))}` });
+      this.emit({
+        type: 'warning',
+        message: `the server sent ${dropped.bytes} bytes after its 220 and before TLS; discarded unread (RFC 3207 §6): ${JSON.stringify(dropped.text.slice(0, 80))}`,
+      });
     }
     // Loaded here, not at start-up: a session without TLS never pays for tls and crypto.
-    const [{ createSecureContext }, { curedByACa, peerChain, tlsFacts }] = await Promise.all([import('node:tls'), import('./tls-facts.js')]);
+    const [{ createSecureContext }, { curedByACa, peerChain, tlsFacts }] = await Promise.all([
+      import('node:tls'),
+      import('./tls-facts.js'),
+    ]);
     this.handshaking = true;
-    const socket = await this.phase('tls', () => connection.startTls({ servername: sni, secureContext: secureContext(createSecureContext, tls) }, this.options.timeouts.tls, offeredVersions(tls))).finally(() => (this.handshaking = false));
+    const socket = await this.phase('tls', () =>
+      connection.startTls(
+        { servername: sni, secureContext: secureContext(createSecureContext, tls) },
+        this.options.timeouts.tls,
+        offeredVersions(tls),
+      ),
+    ).finally(() => (this.handshaking = false));
     const facts = tlsFacts(socket, typedSni || host, sni);
     this.tls = facts;
     this.certificates = peerChain(socket);
@@ -546,11 +667,20 @@ export class SmtpSession {
     const trusted = facts.trusted || !!verdict;
     const nameOk = facts.nameMatches || !!verdict?.nameWaived;
     const untrusted = trusted ? '' : `the certificate is not trusted: ${facts.trustError}`;
-    const problems = [untrusted, nameOk ? '' : `the certificate does not match ${facts.nameChecked}: ${facts.nameError}`].filter(Boolean);
+    const problems = [
+      untrusted,
+      nameOk ? '' : `the certificate does not match ${facts.nameChecked}: ${facts.nameError}`,
+    ].filter(Boolean);
     // Another CA (--ca-file) cures some trust failures, never a name mismatch or an expired certificate.
     const caFile = !trusted && curedByACa(facts);
-    if (problems.length && tls.verify) throw new SmtpkitError('tls', problems.join('; '), 'tls', caFile ? { hint: { kind: 'ca-file' } } : {});
-    for (const p of problems) this.emit({ type: 'warning', message: p, hint: { kind: 'tls-verify', ...(caFile && p === untrusted ? { caFile } : {}) } });
+    if (problems.length && tls.verify)
+      throw new SmtpkitError('tls', problems.join('; '), 'tls', caFile ? { hint: { kind: 'ca-file' } } : {});
+    for (const p of problems)
+      this.emit({
+        type: 'warning',
+        message: p,
+        hint: { kind: 'tls-verify', ...(caFile && p === untrusted ? { caFile } : {}) },
+      });
     return facts;
   }
 
@@ -558,23 +688,42 @@ export class SmtpSession {
    * The reply to `verb`. In a pipelined batch (`batch`, `index` replies already in), a
    * timeout names how many replies of the batch never came.
    */
-  private readFor(verb: string, timeoutMs: number, phase: string | undefined, batch?: string[], index = 0): Promise<Reply> {
+  private readFor(
+    verb: string,
+    timeoutMs: number,
+    phase: string | undefined,
+    batch?: string[],
+    index = 0,
+  ): Promise<Reply> {
     return this.read(`the reply to ${verb}`, timeoutMs, verb, phase, () => {
       const details = { kind: 'timeout', hint: { kind: 'timeout', wait: 'command' } } as const;
       if (batch && batch.length > 1) {
         const missing = batch.slice(index);
-        return new SmtpkitError('protocol', `the server answered ${index} of ${batch.length} pipelined commands and nothing more within ${describeTimeout(timeoutMs)}: ${missing.length} repl${missing.length === 1 ? 'y' : 'ies'} missing (${missing.join(', ')})`, phase, { ...details, kind: 'missing-replies' });
+        return new SmtpkitError(
+          'protocol',
+          `the server answered ${index} of ${batch.length} pipelined commands and nothing more within ${describeTimeout(timeoutMs)}: ${missing.length} repl${missing.length === 1 ? 'y' : 'ies'} missing (${missing.join(', ')})`,
+          phase,
+          { ...details, kind: 'missing-replies' },
+        );
       }
       return new SmtpkitError('protocol', `no reply to ${verb} within ${describeTimeout(timeoutMs)}`, phase, details);
     });
   }
 
-  private read(what: string, timeoutMs: number, command: string, phase: string | undefined, onTimeout: () => SmtpkitError): Promise<Reply> {
+  private read(
+    what: string,
+    timeoutMs: number,
+    command: string,
+    phase: string | undefined,
+    onTimeout: () => SmtpkitError,
+  ): Promise<Reply> {
     this.inStep = false;
     this.awaited = command;
     // Shown by replied() as the connection hands it over; here a failure is told in its phase.
     const reply = this.requireConnection().readReply(timeoutMs, what, onTimeout);
-    return phase ? reply.catch((err: unknown) => Promise.reject(err instanceof SmtpkitError ? err.inPhase(phase) : err)) : reply;
+    return phase
+      ? reply.catch((err: unknown) => Promise.reject(err instanceof SmtpkitError ? err.inPhase(phase) : err))
+      : reply;
   }
 
   /**
@@ -590,13 +739,18 @@ export class SmtpSession {
   private async resolve(host: string, family: 4 | 6 | undefined): Promise<string[]> {
     const literal = isIP(host);
     if (literal) {
-      if (family && literal !== family) throw new SmtpkitError('usage', `${host} is an IPv${literal} address but -${family} was given`);
+      if (family && literal !== family)
+        throw new SmtpkitError('usage', `${host} is an IPv${literal} address but -${family} was given`);
       return [host];
     }
     const timeoutMs = this.options.timeouts.connect;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new SmtpkitError('dns', `looking up ${host} took longer than ${describeTimeout(timeoutMs)}`, 'dns')), timeoutMs);
+      timer = setTimeout(
+        () =>
+          reject(new SmtpkitError('dns', `looking up ${host} took longer than ${describeTimeout(timeoutMs)}`, 'dns')),
+        timeoutMs,
+      );
     });
     try {
       const { lookup } = await import('node:dns/promises');
@@ -605,7 +759,16 @@ export class SmtpSession {
     } catch (err) {
       if (err instanceof SmtpkitError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
-      const why = code === 'ENOTFOUND' ? (family ? `no IPv${family} address found` : 'no such host') : code === 'EAI_AGAIN' ? 'the DNS lookup failed temporarily' : code === 'ENODATA' ? `no IPv${family ?? ''} address` : (err as Error).message;
+      const why =
+        code === 'ENOTFOUND'
+          ? family
+            ? `no IPv${family} address found`
+            : 'no such host'
+          : code === 'EAI_AGAIN'
+            ? 'the DNS lookup failed temporarily'
+            : code === 'ENODATA'
+              ? `no IPv${family ?? ''} address`
+              : (err as Error).message;
       throw new SmtpkitError('dns', `cannot resolve ${host}: ${why}${code ? ` (${code})` : ''}`, 'dns');
     } finally {
       clearTimeout(timer);
@@ -655,13 +818,22 @@ const QUIT_LINE = Buffer.from('QUIT\r\n');
  * Adding to Node's default store costs about 1 ms; building a store from all the roots'
  * PEM text again (ca: [...rootCertificates, extra]) costs about 16.
  */
-function secureContext(createSecureContext: (options: ConnectionOptions) => SecureContext, t: TlsSettings): SecureContext {
+function secureContext(
+  createSecureContext: (options: ConnectionOptions) => SecureContext,
+  t: TlsSettings,
+): SecureContext {
   // OpenSSL 3 refuses TLS 1.0/1.1 at its default security level whatever minVersion says:
   // lowered only when the user asked for those versions, to diagnose old servers.
   const old = t.minVersion === 'TLSv1' || t.minVersion === 'TLSv1.1';
   let context: SecureContext;
   try {
-    context = createSecureContext({ cert: t.cert, key: t.key, minVersion: t.minVersion, maxVersion: t.maxVersion, ...(old ? { ciphers: 'DEFAULT@SECLEVEL=0' } : {}) });
+    context = createSecureContext({
+      cert: t.cert,
+      key: t.key,
+      minVersion: t.minVersion,
+      maxVersion: t.maxVersion,
+      ...(old ? { ciphers: 'DEFAULT@SECLEVEL=0' } : {}),
+    });
   } catch (err) {
     // Not PEM, or a key that is not the certificate's: the user's files, not a bug.
     throw usageError(`the client certificate and key (--cert, --key) cannot be used: ${(err as Error).message}`);
@@ -683,7 +855,10 @@ function offeredVersions(t: TlsSettings): string {
  * The TLS server name for a host and the typed --sni (false: --no-sni): both in A-labels
  * (RFC 6066 §3), and none for an IP literal.
  */
-async function serverName(currentHost: string, typed: string | false | undefined): Promise<{ host: string; typedSni: string | false | undefined; sni: string | undefined }> {
+async function serverName(
+  currentHost: string,
+  typed: string | false | undefined,
+): Promise<{ host: string; typedSni: string | false | undefined; sni: string | undefined }> {
   const host = await asciiName(currentHost);
   const typedSni = typeof typed === 'string' ? await asciiName(typed) : typed;
   return { host, typedSni, sni: typedSni === false ? undefined : (typedSni ?? (isIP(host) ? undefined : host)) };

@@ -41,7 +41,11 @@ function certificateFacts(raw: Buffer, now: number): CertificateFacts {
   const x = new X509Certificate(raw);
   const details = x.publicKey.asymmetricKeyDetails ?? {};
   const type = (x.publicKey.asymmetricKeyType ?? 'unknown').toUpperCase();
-  const size = details.modulusLength ? ` ${details.modulusLength}` : details.namedCurve ? ` ${curveName(details.namedCurve)}` : '';
+  const size = details.modulusLength
+    ? ` ${details.modulusLength}`
+    : details.namedCurve
+      ? ` ${curveName(details.namedCurve)}`
+      : '';
   return {
     subject: x.subject.replace(/\n/g, ', '),
     issuer: x.issuer.replace(/\n/g, ', '),
@@ -51,7 +55,15 @@ function certificateFacts(raw: Buffer, now: number): CertificateFacts {
     daysLeft: Math.floor((Date.parse(x.validTo) - now) / DAY_MS),
     key: `${type}${size}`,
     keyType: type,
-    keyBits: details.modulusLength ?? (details.namedCurve ? (CURVE_BITS[details.namedCurve] ?? null) : type === 'ED25519' ? 256 : type === 'ED448' ? 456 : null),
+    keyBits:
+      details.modulusLength ??
+      (details.namedCurve
+        ? (CURVE_BITS[details.namedCurve] ?? null)
+        : type === 'ED25519'
+          ? 256
+          : type === 'ED448'
+            ? 456
+            : null),
     sha256: x.fingerprint256,
   };
 }
@@ -63,8 +75,10 @@ const curveName = (c: string) => ({ prime256v1: 'P-256', secp384r1: 'P-384', sec
 const TRUST_ERRORS: Record<string, string> = {
   DEPTH_ZERO_SELF_SIGNED_CERT: 'the certificate is self-signed',
   SELF_SIGNED_CERT_IN_CHAIN: 'the chain ends in a self-signed root that is not trusted here',
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the issuer is unknown here: the server may not send its intermediate certificate, or the CA is private',
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the certificate cannot be traced to a trusted CA: the server may not send its intermediate certificate',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    'the issuer is unknown here: the server may not send its intermediate certificate, or the CA is private',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    'the certificate cannot be traced to a trusted CA: the server may not send its intermediate certificate',
   CERT_HAS_EXPIRED: 'a certificate in the chain has expired',
   CERT_NOT_YET_VALID: 'a certificate in the chain is not valid yet (check the clocks)',
   CERT_REVOKED: 'a certificate in the chain is revoked',
@@ -72,7 +86,12 @@ const TRUST_ERRORS: Record<string, string> = {
 };
 
 /** Trust failures that a CA given to the client cures (a private CA, a self-signed certificate, a missing intermediate). */
-const CURED_BY_A_CA = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE']);
+const CURED_BY_A_CA = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+]);
 
 /** Whether trusting another CA would make this chain trusted (not so for an expired or revoked one). */
 export function curedByACa(facts: TlsFacts): boolean {
@@ -84,7 +103,11 @@ export function curedByACa(facts: TlsFacts): boolean {
 export function peerChain(socket: TLSSocket): Buffer[] {
   const chain: Buffer[] = [];
   const seen = new Set<string>();
-  for (let c = socket.getPeerCertificate(true) as DetailedPeerCertificate | undefined; c && c.raw && !seen.has(c.fingerprint256); c = c.issuerCertificate) {
+  for (
+    let c = socket.getPeerCertificate(true) as DetailedPeerCertificate | undefined;
+    c && c.raw && !seen.has(c.fingerprint256);
+    c = c.issuerCertificate
+  ) {
     seen.add(c.fingerprint256);
     chain.push(c.raw);
   }
@@ -96,7 +119,9 @@ export function tlsFacts(socket: TLSSocket, nameChecked: string, sni: string | u
   const now = Date.now();
   const peer = socket.getPeerCertificate(true) as DetailedPeerCertificate | undefined;
   const chain = peerChain(socket).map((der) => certificateFacts(der, now));
-  const identityError = peer?.raw ? checkServerIdentity(nameChecked, peer) : new Error('the server sent no certificate');
+  const identityError = peer?.raw
+    ? checkServerIdentity(nameChecked, peer)
+    : new Error('the server sent no certificate');
   const authError = socket.authorizationError ? String(socket.authorizationError) : undefined;
   const key = socket.getEphemeralKeyInfo();
   const cipher = socket.getCipher();
@@ -107,7 +132,11 @@ export function tlsFacts(socket: TLSSocket, nameChecked: string, sni: string | u
     sni: sni ?? null,
     chain,
     trusted: socket.authorized,
-    trustError: socket.authorized ? null : authError ? `${TRUST_ERRORS[authError] ?? authError} (${authError})` : 'not verified',
+    trustError: socket.authorized
+      ? null
+      : authError
+        ? `${TRUST_ERRORS[authError] ?? authError} (${authError})`
+        : 'not verified',
     nameChecked,
     nameMatches: !identityError,
     nameError: identityError ? nameMismatch(nameChecked, chain[0]) : null,

@@ -30,14 +30,19 @@ export interface Archived {
  * modification time and named by its file name.
  */
 export async function readArchive(dir: string, bounds: { maxMessages: number; maxBytes: number }): Promise<Archived[]> {
-  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.eml') && !n.startsWith('.'));
+  const names = (await readdir(dir).catch(() => [] as string[])).filter(
+    (n) => n.endsWith('.eml') && !n.startsWith('.'),
+  );
   names.sort();
   const out: Archived[] = [];
   let bytes = 0;
   for (let i = names.length - 1; i >= 0 && out.length < bounds.maxMessages; i--) {
     const file = join(dir, names[i]!);
     // Sized before it is read: one huge file must not be read only to be dropped.
-    const size = await stat(file).then((st) => (st.isFile() ? st.size : undefined), () => undefined);
+    const size = await stat(file).then(
+      (st) => (st.isFile() ? st.size : undefined),
+      () => undefined,
+    );
     if (size === undefined || bytes + size > bounds.maxBytes) continue;
     const raw = await readFile(file).catch(() => undefined);
     if (!raw) continue;
@@ -45,7 +50,16 @@ export async function readArchive(dir: string, bounds: { maxMessages: number; ma
     const m = /^(\d{4}-\d\d-\d\dT\d\d)-(\d\d)-(\d\d)-(\d{3})Z-([0-9A-F]+)\.eml$/.exec(names[i]!);
     const receivedAt = m ? `${m[1]}:${m[2]}:${m[3]}.${m[4]}Z` : new Date((await stat(file)).mtimeMs).toISOString();
     const id = m ? m[5]! : names[i]!.slice(0, -4);
-    out.push({ id, receivedAt, raw, file, summary: await readFile(sidecar(file), 'utf8').then((t) => JSON.parse(t) as unknown, () => undefined) });
+    out.push({
+      id,
+      receivedAt,
+      raw,
+      file,
+      summary: await readFile(sidecar(file), 'utf8').then(
+        (t) => JSON.parse(t) as unknown,
+        () => undefined,
+      ),
+    });
   }
   return out.reverse();
 }

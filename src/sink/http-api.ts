@@ -44,7 +44,10 @@ const FILTERS = ['to', 'from', 'subject', 'since'];
  */
 export function apiJson(value: unknown): string {
   // eslint-disable-next-line no-control-regex
-  return JSON.stringify(value).replace(/[<>&\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value).replace(
+    /[<>&\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 class HttpError extends Error {
@@ -60,7 +63,10 @@ class HttpError extends Error {
 interface Route {
   pattern: RegExp;
   /** Method → handler; GET routes answer HEAD too. */
-  methods: Record<string, (req: http.IncomingMessage, res: http.ServerResponse, url: URL, params: string[]) => void | Promise<void>>;
+  methods: Record<
+    string,
+    (req: http.IncomingMessage, res: http.ServerResponse, url: URL, params: string[]) => void | Promise<void>
+  >;
 }
 
 /**
@@ -79,10 +85,15 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
 
   const rawJson = (res: http.ServerResponse, status: number, text: string, headers: Record<string, string> = {}) => {
     const body = `${text}\n`;
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers });
+    res.writeHead(status, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      ...headers,
+    });
     res.end(body);
   };
-  const json = (res: http.ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}) => rawJson(res, status, apiJson(value), headers);
+  const json = (res: http.ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}) =>
+    rawJson(res, status, apiJson(value), headers);
   const rendered = new WeakMap<MessageSummary, string>();
   const summaryJson = (m: MessageSummary) => {
     let text = rendered.get(m);
@@ -92,7 +103,11 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
 
   const message = (id: string) => {
     const m = store.get(id);
-    if (!m) throw new HttpError(404, `no message ${JSON.stringify(id)} (deleted, evicted past --max-messages, or never received)`);
+    if (!m)
+      throw new HttpError(
+        404,
+        `no message ${JSON.stringify(id)} (deleted, evicted past --max-messages, or never received)`,
+      );
     return m;
   };
 
@@ -110,7 +125,8 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
           const head = apiJson({ total, count: messages.length, stored: store.size, evicted: store.counts.evicted });
           rawJson(res, 200, `${head.slice(0, -1)},"messages":[${messages.map(summaryJson).join(',')}]}`);
         },
-        DELETE: (_q, res, url) => json(res, 200, { deleted: store.delete(filterOf(query(url, FILTERS))), stored: store.size }),
+        DELETE: (_q, res, url) =>
+          json(res, 200, { deleted: store.delete(filterOf(query(url, FILTERS))), stored: store.size }),
       },
     },
     {
@@ -120,7 +136,14 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
           query(url, []);
           const m = message(id!);
           const read = readMessage(m.raw);
-          json(res, 200, { ...m.summary, headers: read.headers.map(([name, value]) => ({ name, value })), text: read.text, html: read.html, attachments: read.attachments, unreadParts: read.unreadParts });
+          json(res, 200, {
+            ...m.summary,
+            headers: read.headers.map(([name, value]) => ({ name, value })),
+            text: read.text,
+            html: read.html,
+            attachments: read.attachments,
+            unreadParts: read.unreadParts,
+          });
         },
         DELETE: (_q, res, url, [id]) => {
           query(url, []);
@@ -159,7 +182,9 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
           query(url, []);
           message(id!);
           const t = store.transcript(id!)!;
-          const events = t.events.map((e) => (e.type === 'reply' ? { ...e, explanation: explainReply(e.reply, e.command, e.tls) } : e));
+          const events = t.events.map((e) =>
+            e.type === 'reply' ? { ...e, explanation: explainReply(e.reply, e.command, e.tls) } : e,
+          );
           json(res, 200, { ...t, events });
         },
       },
@@ -170,12 +195,19 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
         GET: async (req, res, url) => {
           const q = query(url, [...FILTERS, 'timeout']);
           const timeoutMs = q.timeout === undefined ? DEFAULT_WAIT_MS : duration(q.timeout);
-          if (timeoutMs > o.maxWaitMs) throw new HttpError(400, `timeout ${q.timeout} is over the limit of ${o.maxWaitMs / 1000}s`);
+          if (timeoutMs > o.maxWaitMs)
+            throw new HttpError(400, `timeout ${q.timeout} is over the limit of ${o.maxWaitMs / 1000}s`);
           const gone = new AbortController();
           res.once('close', () => gone.abort());
           const found = await store.wait(filterOf(q), timeoutMs, gone.signal);
           if (res.destroyed) return;
-          if (!found) return json(res, 408, { error: `no matching message within ${q.timeout ?? `${DEFAULT_WAIT_MS / 1000}s`}`, status: 408 }, { connection: 'close' });
+          if (!found)
+            return json(
+              res,
+              408,
+              { error: `no matching message within ${q.timeout ?? `${DEFAULT_WAIT_MS / 1000}s`}`, status: 408 },
+              { connection: 'close' },
+            );
           json(res, 200, { message: found });
         },
       },
@@ -184,7 +216,12 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
 
   const metrics = (): Family[] => {
     const s = sink.stats;
-    const counter = (name: string, help: string, value: number): Family => ({ name, help, type: 'counter', samples: [{ value }] });
+    const counter = (name: string, help: string, value: number): Family => ({
+      name,
+      help,
+      type: 'counter',
+      samples: [{ value }],
+    });
     return [
       counter('smtpkit_sink_messages_received_total', 'Messages accepted (answered 250)', s.messages),
       counter('smtpkit_sink_received_bytes_total', 'Bytes of accepted messages', s.bytes),
@@ -202,15 +239,42 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
           { labels: { fault: 'min-rate' }, value: s.slowSessions },
         ],
       },
-      counter('smtpkit_sink_bare_line_end_messages_total', 'Messages with a bare LF or CR line end (--bare-newline says what became of them)', s.bareLineEnds),
-      { name: 'smtpkit_sink_messages_stored', help: 'Messages held for the API now', type: 'gauge', samples: [{ value: store.size }] },
-      { name: 'smtpkit_sink_stored_bytes', help: 'Bytes of messages held for the API now', type: 'gauge', samples: [{ value: store.storedBytes }] },
-      counter('smtpkit_sink_messages_evicted_total', 'Stored messages dropped to stay within --max-messages', store.counts.evicted),
+      counter(
+        'smtpkit_sink_bare_line_end_messages_total',
+        'Messages with a bare LF or CR line end (--bare-newline says what became of them)',
+        s.bareLineEnds,
+      ),
+      {
+        name: 'smtpkit_sink_messages_stored',
+        help: 'Messages held for the API now',
+        type: 'gauge',
+        samples: [{ value: store.size }],
+      },
+      {
+        name: 'smtpkit_sink_stored_bytes',
+        help: 'Bytes of messages held for the API now',
+        type: 'gauge',
+        samples: [{ value: store.storedBytes }],
+      },
+      counter(
+        'smtpkit_sink_messages_evicted_total',
+        'Stored messages dropped to stay within --max-messages',
+        store.counts.evicted,
+      ),
       counter('smtpkit_sink_messages_deleted_total', 'Stored messages deleted through the API', store.counts.deleted),
-      { name: 'smtpkit_sink_api_waiting', help: 'Requests waiting in /api/v1/wait now', type: 'gauge', samples: [{ value: store.waiting }] },
+      {
+        name: 'smtpkit_sink_api_waiting',
+        help: 'Requests waiting in /api/v1/wait now',
+        type: 'gauge',
+        samples: [{ value: store.waiting }],
+      },
       counter('smtpkit_sink_api_requests_total', 'API requests received', counts.requests),
       counter('smtpkit_sink_api_busy_total', 'API requests refused with 503 (too many at once)', counts.busy),
-      counter('smtpkit_sink_api_unauthorized_total', 'API requests refused with 401 (no or a wrong --http-token)', counts.unauthorized),
+      counter(
+        'smtpkit_sink_api_unauthorized_total',
+        'API requests refused with 401 (no or a wrong --http-token)',
+        counts.unauthorized,
+      ),
     ];
   };
 
@@ -224,56 +288,84 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
     // Glued to a fixed origin: a path starting with // must not be read as a host.
     const url = new URL(`http://sink${req.url?.startsWith('/') ? req.url : '/'}`);
     const route = routes.find((r) => r.pattern.test(url.pathname));
-    if (!route) throw new HttpError(404, `not found: ${url.pathname} (the API is under /api/v1/messages, /api/v1/wait; also /healthz, /metrics)`);
+    if (!route)
+      throw new HttpError(
+        404,
+        `not found: ${url.pathname} (the API is under /api/v1/messages, /api/v1/wait; also /healthz, /metrics)`,
+      );
     if (url.pathname !== '/healthz' && !authorized(req)) {
       counts.unauthorized++;
-      throw new HttpError(401, 'this sink wants Authorization: Bearer <the --http-token>', { 'www-authenticate': 'Bearer realm="smtpkit sink"' });
+      throw new HttpError(401, 'this sink wants Authorization: Bearer <the --http-token>', {
+        'www-authenticate': 'Bearer realm="smtpkit sink"',
+      });
     }
-    const method = req.method === 'HEAD' && route.methods.GET && url.pathname !== '/api/v1/wait' ? 'GET' : (req.method ?? '');
+    const method =
+      req.method === 'HEAD' && route.methods.GET && url.pathname !== '/api/v1/wait' ? 'GET' : (req.method ?? '');
     const handler = Object.hasOwn(route.methods, method) ? route.methods[method] : undefined;
     if (!handler) {
-      const allow = Object.keys(route.methods).flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m])).join(', ');
+      const allow = Object.keys(route.methods)
+        .flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m]))
+        .join(', ');
       throw new HttpError(405, `${req.method} is not allowed here: ${allow}`, { allow });
     }
-    const params = route.pattern.exec(url.pathname)!.slice(1).map((p) => {
-      try {
-        return decodeURIComponent(p);
-      } catch {
-        throw new HttpError(400, `${JSON.stringify(p)} is not a valid percent-encoded path segment`);
-      }
-    });
+    const params = route.pattern
+      .exec(url.pathname)!
+      .slice(1)
+      .map((p) => {
+        try {
+          return decodeURIComponent(p);
+        } catch {
+          throw new HttpError(400, `${JSON.stringify(p)} is not a valid percent-encoded path segment`);
+        }
+      });
     await handler(req, res, url, params);
   };
 
   // The timeouts go in as options: Node reads them once, when it sets up its checks of slow clients.
   const checkEvery = Math.max(10, Math.min(1000, o.headersTimeoutMs / 2));
-  const server = http.createServer({ maxHeaderSize: o.maxHeaderBytes, headersTimeout: o.headersTimeoutMs, requestTimeout: o.requestTimeoutMs, connectionsCheckingInterval: checkEvery }, (req, res) => {
-    counts.requests++;
-    res.setHeader('x-content-type-options', 'nosniff');
-    res.setHeader('cache-control', 'no-store');
-    const fail = (err: unknown) => {
-      if (res.headersSent || res.destroyed) return;
-      const e = err instanceof HttpError ? err : new HttpError(500, `internal error: ${(err as Error).message}`);
-      json(res, e.status, { error: e.message, status: e.status }, e.headers);
-    };
-    // No endpoint takes a body: one over the limit is refused before it is read, the rest drained.
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > o.maxBodyBytes) {
-      res.shouldKeepAlive = false;
-      return fail(new HttpError(413, `request bodies are limited to ${o.maxBodyBytes} bytes (no endpoint takes one)`, { connection: 'close' }));
-    }
-    let got = 0;
-    req.on('data', (chunk: Buffer) => {
-      if ((got += chunk.length) > o.maxBodyBytes) req.destroy();
-    });
-    if (inFlight >= o.maxConcurrent) {
-      counts.busy++;
-      return fail(new HttpError(503, `${o.maxConcurrent} requests are being served (waits included): try again`, { 'retry-after': '1' }));
-    }
-    inFlight++;
-    res.once('close', () => inFlight--);
-    handle(req, res).catch(fail);
-  });
+  const server = http.createServer(
+    {
+      maxHeaderSize: o.maxHeaderBytes,
+      headersTimeout: o.headersTimeoutMs,
+      requestTimeout: o.requestTimeoutMs,
+      connectionsCheckingInterval: checkEvery,
+    },
+    (req, res) => {
+      counts.requests++;
+      res.setHeader('x-content-type-options', 'nosniff');
+      res.setHeader('cache-control', 'no-store');
+      const fail = (err: unknown) => {
+        if (res.headersSent || res.destroyed) return;
+        const e = err instanceof HttpError ? err : new HttpError(500, `internal error: ${(err as Error).message}`);
+        json(res, e.status, { error: e.message, status: e.status }, e.headers);
+      };
+      // No endpoint takes a body: one over the limit is refused before it is read, the rest drained.
+      const declared = Number(req.headers['content-length'] ?? 0);
+      if (declared > o.maxBodyBytes) {
+        res.shouldKeepAlive = false;
+        return fail(
+          new HttpError(413, `request bodies are limited to ${o.maxBodyBytes} bytes (no endpoint takes one)`, {
+            connection: 'close',
+          }),
+        );
+      }
+      let got = 0;
+      req.on('data', (chunk: Buffer) => {
+        if ((got += chunk.length) > o.maxBodyBytes) req.destroy();
+      });
+      if (inFlight >= o.maxConcurrent) {
+        counts.busy++;
+        return fail(
+          new HttpError(503, `${o.maxConcurrent} requests are being served (waits included): try again`, {
+            'retry-after': '1',
+          }),
+        );
+      }
+      inFlight++;
+      res.once('close', () => inFlight--);
+      handle(req, res).catch(fail);
+    },
+  );
   server.keepAliveTimeout = 5000;
   // Idle keep-alive sockets are bounded too: past this many connections new ones are dropped.
   server.maxConnections = o.maxConcurrent * 4;
@@ -290,7 +382,11 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
 function query(url: URL, allowed: string[]): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
   for (const [key, value] of url.searchParams) {
-    if (!allowed.includes(key)) throw new HttpError(400, `unknown parameter ${JSON.stringify(key)}${allowed.length ? ` (this endpoint takes ${allowed.join(', ')})` : ' (this endpoint takes none)'}`);
+    if (!allowed.includes(key))
+      throw new HttpError(
+        400,
+        `unknown parameter ${JSON.stringify(key)}${allowed.length ? ` (this endpoint takes ${allowed.join(', ')})` : ' (this endpoint takes none)'}`,
+      );
     if (out[key] !== undefined) throw new HttpError(400, `parameter ${key} given twice`);
     out[key] = value;
   }
@@ -304,8 +400,16 @@ function filterOf(q: Record<string, string | undefined>): MessageFilter {
   if (q.subject !== undefined) f.subject = q.subject;
   if (q.since !== undefined) {
     // An ISO 8601 time (2026-12-06T11:00:00Z) or milliseconds since the epoch.
-    const ms = /^\d{1,15}$/.test(q.since) ? Number(q.since) : /^\d{4}-\d\d-\d\d/.test(q.since) ? Date.parse(q.since) : NaN;
-    if (!Number.isFinite(ms)) throw new HttpError(400, `since ${JSON.stringify(q.since)}: give an ISO 8601 time (2026-12-06T11:00:00Z) or milliseconds since the epoch`);
+    const ms = /^\d{1,15}$/.test(q.since)
+      ? Number(q.since)
+      : /^\d{4}-\d\d-\d\d/.test(q.since)
+        ? Date.parse(q.since)
+        : NaN;
+    if (!Number.isFinite(ms))
+      throw new HttpError(
+        400,
+        `since ${JSON.stringify(q.since)}: give an ISO 8601 time (2026-12-06T11:00:00Z) or milliseconds since the epoch`,
+      );
     f.sinceMs = ms;
   }
   return f;
@@ -313,7 +417,8 @@ function filterOf(q: Record<string, string | undefined>): MessageFilter {
 
 function wholeNumber(text: string, name: string): number {
   const n = Number(text);
-  if (!/^\d{1,6}$/.test(text) || n < 1) throw new HttpError(400, `${name} takes a whole number from 1 to 999999, not ${JSON.stringify(text)}`);
+  if (!/^\d{1,6}$/.test(text) || n < 1)
+    throw new HttpError(400, `${name} takes a whole number from 1 to 999999, not ${JSON.stringify(text)}`);
   return n;
 }
 

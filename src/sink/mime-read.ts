@@ -223,7 +223,12 @@ function read(raw: Buffer): { message: ReadMessage; data: Buffer[] } {
     const name = disposition.params['filename'] ?? type.params['name'];
     const field = mediaType === 'text/html' ? 'html' : 'text';
     // The first text and HTML body parts are the message's text; any other part is an attachment.
-    if ((mediaType === 'text/plain' || mediaType === 'text/html') && disposition.value !== 'attachment' && name === undefined && message[field] === null) {
+    if (
+      (mediaType === 'text/plain' || mediaType === 'text/html') &&
+      disposition.value !== 'attachment' &&
+      name === undefined &&
+      message[field] === null
+    ) {
       message[field] = decodeCharset(bytes, type.params['charset']);
       return;
     }

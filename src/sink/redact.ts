@@ -1,8 +1,23 @@
 /** SASL mechanism names a transcript may show (RFC 4422 names; anything else may be a secret). */
-const MECHANISMS = /^(PLAIN|LOGIN|CRAM-MD5|DIGEST-MD5|XOAUTH2|OAUTHBEARER|GSSAPI|GS2-KRB5|NTLM|EXTERNAL|ANONYMOUS|SCRAM-SHA-(1|256|512)(-PLUS)?)$/i;
+const MECHANISMS =
+  /^(PLAIN|LOGIN|CRAM-MD5|DIGEST-MD5|XOAUTH2|OAUTHBEARER|GSSAPI|GS2-KRB5|NTLM|EXTERNAL|ANONYMOUS|SCRAM-SHA-(1|256|512)(-PLUS)?)$/i;
 
 /** The commands the sink knows: a line after AUTH that is none of them may be an answer to it. */
-const VERBS = new Set(['EHLO', 'HELO', 'MAIL', 'RCPT', 'DATA', 'BDAT', 'RSET', 'NOOP', 'QUIT', 'VRFY', 'HELP', 'STARTTLS', 'AUTH']);
+const VERBS = new Set([
+  'EHLO',
+  'HELO',
+  'MAIL',
+  'RCPT',
+  'DATA',
+  'BDAT',
+  'RSET',
+  'NOOP',
+  'QUIT',
+  'VRFY',
+  'HELP',
+  'STARTTLS',
+  'AUTH',
+]);
 
 export const REDACTED = '<redacted>';
 

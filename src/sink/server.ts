@@ -42,7 +42,18 @@ export class Sink extends EventEmitter {
   private sweeper: NodeJS.Timeout | undefined;
   /** Set while close() waits for the last session to end. */
   private allEnded: (() => void) | undefined;
-  readonly stats = { sessions: 0, messages: 0, bytes: 0, rejected: 0, tempfailed: 0, oversized: 0, saveFailed: 0, refusedSessions: 0, bareLineEnds: 0, slowSessions: 0 };
+  readonly stats = {
+    sessions: 0,
+    messages: 0,
+    bytes: 0,
+    rejected: 0,
+    tempfailed: 0,
+    oversized: 0,
+    saveFailed: 0,
+    refusedSessions: 0,
+    bareLineEnds: 0,
+    slowSessions: 0,
+  };
 
   constructor(readonly options: SinkOptions) {
     super();
@@ -83,7 +94,9 @@ export class Sink extends EventEmitter {
     if (this.open.size >= this.options.maxSessions) {
       this.stats.refusedSessions++;
       this.emit('session-refused', this.options.maxSessions);
-      socket.end(`421 4.7.0 ${this.options.name} Error: too many sessions (--max-sessions ${this.options.maxSessions}); try again later\r\n`);
+      socket.end(
+        `421 4.7.0 ${this.options.name} Error: too many sessions (--max-sessions ${this.options.maxSessions}); try again later\r\n`,
+      );
       socket.resume();
       setTimeout(() => socket.destroy(), 2000).unref();
       return;

@@ -32,7 +32,16 @@ function nextQueueId(): string {
   return `${queuePrefix}${(queueCount++).toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
-type Mode = 'command' | 'data' | 'bdat' | 'auth-plain' | 'auth-login-user' | 'auth-login-pass' | 'auth-cram' | 'handshake' | 'closed';
+type Mode =
+  | 'command'
+  | 'data'
+  | 'bdat'
+  | 'auth-plain'
+  | 'auth-login-user'
+  | 'auth-login-pass'
+  | 'auth-cram'
+  | 'handshake'
+  | 'closed';
 
 /**
  * One client. Input is taken chunk by chunk and never joined beyond one command line; while
@@ -101,7 +110,11 @@ export class SinkSession {
     const { options } = this.sink;
     this.socket.on('close', () => this.closed());
     this.attach();
-    if (options.transcript) this.event({ type: 'info', message: `Client ${this.socket.remoteAddress} port ${this.socket.remotePort} connected` });
+    if (options.transcript)
+      this.event({
+        type: 'info',
+        message: `Client ${this.socket.remoteAddress} port ${this.socket.remotePort} connected`,
+      });
     const greet = () => {
       if (this.mode === 'closed') return;
       if (options.dropAfter === 'connect') return this.drop();
@@ -142,7 +155,8 @@ export class SinkSession {
       this.quiet = 0;
       return;
     }
-    if ((this.quiet += ms) > this.sink.options.idleTimeoutMs) this.hangUp(421, `4.4.2 ${this.sink.options.name} Error: timeout exceeded`, 'idle');
+    if ((this.quiet += ms) > this.sink.options.idleTimeoutMs)
+      this.hangUp(421, `4.4.2 ${this.sink.options.name} Error: timeout exceeded`, 'idle');
   }
 
   /**
@@ -163,7 +177,11 @@ export class SinkSession {
     this.rateBytes = 0;
     if (!slow) return;
     this.sink.stats.slowSessions++;
-    this.hangUp(421, `4.4.2 ${name} Error: data rate too low (under ${minRate} bytes/s over ${minRateWindowMs / 1000} s, --min-rate)`, 'slow');
+    this.hangUp(
+      421,
+      `4.4.2 ${name} Error: data rate too low (under ${minRate} bytes/s over ${minRateWindowMs / 1000} s, --min-rate)`,
+      'slow',
+    );
   }
 
   /** Takes queued input until it runs out or something blocks; reads on only when it is all taken. */
@@ -212,7 +230,13 @@ export class SinkSession {
     if (this.mode === 'bdat') {
       const c = this.chunk!;
       const n = Math.min(c.remaining, chunk.length);
-      if (this.spool && !this.bdatError && !this.spool.write(this.lineEnds!.take(chunk.subarray(0, n))) && c.remaining > n) void this.spool.drained().then(this.block());
+      if (
+        this.spool &&
+        !this.bdatError &&
+        !this.spool.write(this.lineEnds!.take(chunk.subarray(0, n))) &&
+        c.remaining > n
+      )
+        void this.spool.drained().then(this.block());
       c.remaining -= n;
       if (c.remaining === 0) this.chunkDone();
       return n;
@@ -233,7 +257,10 @@ export class SinkSession {
       const raw = whole ? chunk.subarray(0, lf) : parts.length === 1 ? parts[0]! : Buffer.concat(parts);
       // Postfix with smtpd_forbid_bare_newline = reject and reject code 521: a command line ended by a bare LF closes the session.
       if (this.sink.options.bareNewline === 'reject' && raw[raw.length - 1] !== 0x0d) {
-        this.event({ type: 'warning', message: 'a command line ended in a bare LF (--bare-newline reject): hanging up' });
+        this.event({
+          type: 'warning',
+          message: 'a command line ended in a bare LF (--bare-newline reject): hanging up',
+        });
         this.hangUp(521, `5.5.2 ${this.sink.options.name} Error: bare <LF> received`, 'UNKNOWN');
         return lf + 1;
       }
@@ -293,7 +320,8 @@ export class SinkSession {
         if (this.from !== undefined) return this.reply(503, '5.5.1 Nested MAIL command', verb);
         if (o.auth && !this.user) return this.reply(530, '5.7.0 Authentication required', verb);
         const size = /\bSIZE=(\d+)/i.exec(m[2] ?? '')?.[1];
-        if (size && Number(size) > o.maxSize) return this.reply(552, `5.3.4 Message size exceeds fixed limit of ${o.maxSize} bytes`, verb);
+        if (size && Number(size) > o.maxSize)
+          return this.reply(552, `5.3.4 Message size exceeds fixed limit of ${o.maxSize} bytes`, verb);
         if (o.dropAfter === 'mail') return this.drop();
         const failAt = this.drawTempfail();
         if (failAt === 'MAIL') return this.tempfail(verb);
@@ -307,7 +335,8 @@ export class SinkSession {
         if (this.from === undefined) return this.reply(503, '5.5.1 Need MAIL command', verb);
         const rejected = o.rejectRcpt ? boundedTest(o.rejectRcpt, m[1]!) : false;
         // A client's address made --reject-rcpt backtrack past its limit: refused for now, the sink stays up.
-        if (rejected === undefined) return this.reply(451, `4.3.0 --reject-rcpt took over ${MATCH_LIMIT_MS} ms on this address`, verb);
+        if (rejected === undefined)
+          return this.reply(451, `4.3.0 --reject-rcpt took over ${MATCH_LIMIT_MS} ms on this address`, verb);
         if (rejected) {
           this.sink.stats.rejected++;
           return this.reply(550, `5.1.1 <${m[1]}>: Recipient address rejected (--reject-rcpt)`, verb);
@@ -320,7 +349,8 @@ export class SinkSession {
       case 'DATA': {
         const refused = this.refuseMessage();
         if (refused) return this.reply(...refused, verb);
-        if (this.bdatUsed) return this.reply(503, '5.5.1 DATA after BDAT in the same transaction (RFC 3030); send RSET', verb);
+        if (this.bdatUsed)
+          return this.reply(503, '5.5.1 DATA after BDAT in the same transaction (RFC 3030); send RSET', verb);
         if (o.dropAfter === 'data') return this.drop();
         this.mode = 'data';
         this.openSpool();
@@ -340,7 +370,11 @@ export class SinkSession {
       case 'VRFY':
         return this.reply(252, '2.5.2 Cannot VRFY user, but will accept message', verb);
       case 'HELP':
-        return this.reply(214, '2.0.0 smtpkit sink: a test server. Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH', verb);
+        return this.reply(
+          214,
+          '2.0.0 smtpkit sink: a test server. Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH',
+          verb,
+        );
       case 'QUIT':
         return this.bye(verb);
       default:
@@ -394,7 +428,12 @@ export class SinkSession {
   }
 
   private openSpool() {
-    this.spool = new Spool(nextQueueId(), this.sink.options.maxSize, this.sink.options.saveDir, this.sink.options.keepMessages);
+    this.spool = new Spool(
+      nextQueueId(),
+      this.sink.options.maxSize,
+      this.sink.options.saveDir,
+      this.sink.options.keepMessages,
+    );
     this.lineEnds = new LineEndScanner(this.sink.options.bareNewline === 'normalize');
   }
 
@@ -436,7 +475,23 @@ export class SinkSession {
           this.event({ type: 'warning', message: `could not save the message: ${(err as Error).message}` });
           return this.reply(451, '4.3.0 Could not save the message; try again later', command);
         }
-        const message: SinkMessage = { id: spool.id, session: this.id, from: this.from ?? '', to: this.to, size: spool.size, headers: headers(spool.head()), file, tls: this.secure, user: this.user, receivedAt, lineEndings: { bareLf: lineEnds.bareLf, bareCr: lineEnds.bareCr, normalized: lineEnds.found && o.bareNewline === 'normalize' } };
+        const message: SinkMessage = {
+          id: spool.id,
+          session: this.id,
+          from: this.from ?? '',
+          to: this.to,
+          size: spool.size,
+          headers: headers(spool.head()),
+          file,
+          tls: this.secure,
+          user: this.user,
+          receivedAt,
+          lineEndings: {
+            bareLf: lineEnds.bareLf,
+            bareCr: lineEnds.bareCr,
+            normalized: lineEnds.found && o.bareNewline === 'normalize',
+          },
+        };
         this.sink.stats.messages++;
         this.sink.stats.bytes += spool.size;
         if (o.keepMessages) message.raw = spool.body();
@@ -453,7 +508,8 @@ export class SinkSession {
     const o = this.sink.options;
     const [mech = '', initial] = arg.split(/\s+/);
     if (!o.auth) return this.reply(502, '5.5.1 AUTH not available', 'AUTH');
-    if (o.tls && !this.secure) return this.reply(538, '5.7.11 Encryption required for requested authentication mechanism', 'AUTH');
+    if (o.tls && !this.secure)
+      return this.reply(538, '5.7.11 Encryption required for requested authentication mechanism', 'AUTH');
     if (this.user) return this.reply(503, '5.5.1 Already authenticated', 'AUTH');
     switch (mech.toUpperCase()) {
       case 'PLAIN':
@@ -490,9 +546,13 @@ export class SinkSession {
       this.mode = 'auth-login-pass';
       return this.reply(334, 'UGFzc3dvcmQ6', 'AUTH');
     }
-    if (mode === 'auth-login-pass') return this.authResult(this.loginUser === o.user && decoded === o.pass, this.loginUser);
+    if (mode === 'auth-login-pass')
+      return this.authResult(this.loginUser === o.user && decoded === o.pass, this.loginUser);
     const [user = '', digest] = decoded.split(' ');
-    return this.authResult(user === o.user && digest === createHmac('md5', o.pass).update(this.cramChallenge).digest('hex'), user);
+    return this.authResult(
+      user === o.user && digest === createHmac('md5', o.pass).update(this.cramChallenge).digest('hex'),
+      user,
+    );
   }
 
   private checkPlain(b64: string) {
@@ -566,10 +626,20 @@ export class SinkSession {
   /** Says why, then closes; a client that does not read the reply is cut off after a grace. */
   private hangUp(code: number, text: string, command: string) {
     if (this.mode === 'closed') return;
-    if (command === 'idle') this.event({ type: 'warning', message: `idle for ${this.sink.options.idleTimeoutMs / 1000} s: hanging up` });
-    if (command === 'slow') this.event({ type: 'warning', message: `the client sent under ${this.sink.options.minRate} bytes/s (--min-rate): hanging up` });
-    if (command === 'early') this.event({ type: 'warning', message: 'the client talked before the greeting: refused, its input discarded' });
-    this.reply(code, text, command === 'early' ? 'CONNECT' : command === 'idle' || command === 'slow' ? 'UNSOLICITED' : command);
+    if (command === 'idle')
+      this.event({ type: 'warning', message: `idle for ${this.sink.options.idleTimeoutMs / 1000} s: hanging up` });
+    if (command === 'slow')
+      this.event({
+        type: 'warning',
+        message: `the client sent under ${this.sink.options.minRate} bytes/s (--min-rate): hanging up`,
+      });
+    if (command === 'early')
+      this.event({ type: 'warning', message: 'the client talked before the greeting: refused, its input discarded' });
+    this.reply(
+      code,
+      text,
+      command === 'early' ? 'CONNECT' : command === 'idle' || command === 'slow' ? 'UNSOLICITED' : command,
+    );
     this.mode = 'closed';
     this.inbox = [];
     this.flush();
@@ -647,12 +717,19 @@ export class SinkSession {
 
   private multi(code: number, lines: string[], command: string) {
     if (this.mode === 'closed' || this.socket.destroyed) return;
-    const text = lines.length === 1 ? `${code} ${lines[0]}\r\n` : lines.map((l, i) => `${code}${i < lines.length - 1 ? '-' : ' '}${l}\r\n`).join('');
+    const text =
+      lines.length === 1
+        ? `${code} ${lines[0]}\r\n`
+        : lines.map((l, i) => `${code}${i < lines.length - 1 ? '-' : ' '}${l}\r\n`).join('');
     if (this.batch === undefined) this.send(text);
     else if ((this.batch += text).length > BATCH_LIMIT) this.flush();
     if (this.sink.options.transcript) {
       const enhanced = /^([245])\.\d{1,3}\.\d{1,3}(?=\s|$)/.exec(lines[0] ?? '');
-      const reply: Reply = { code, enhanced: enhanced && Number(enhanced[1]) === Math.floor(code / 100) ? enhanced[0] : null, lines };
+      const reply: Reply = {
+        code,
+        enhanced: enhanced && Number(enhanced[1]) === Math.floor(code / 100) ? enhanced[0] : null,
+        lines,
+      };
       this.event({ type: 'reply', reply, command });
     }
   }
@@ -687,7 +764,12 @@ export class SinkSession {
 
 /** What the transcript says of a message with bare line ends, and what became of it. */
 function bareNote(e: LineEndScanner, mode: string): string {
-  const done = mode === 'reject' ? 'refused with 550 5.5.2 (--bare-newline reject)' : mode === 'normalize' ? 'saved with CRLF in their place (--bare-newline normalize)' : 'saved as sent (--bare-newline note)';
+  const done =
+    mode === 'reject'
+      ? 'refused with 550 5.5.2 (--bare-newline reject)'
+      : mode === 'normalize'
+        ? 'saved with CRLF in their place (--bare-newline normalize)'
+        : 'saved as sent (--bare-newline note)';
   return `the message has ${bareLineEndsText(e)} line end(s), which RFC 5321 §2.3.8 forbids: a hardened MTA (Postfix smtpd_forbid_bare_newline = reject) refuses it, and servers may read it apart (SMTP smuggling); ${done}`;
 }
 

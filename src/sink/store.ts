@@ -137,7 +137,8 @@ export class MessageStore {
 
   /** Takes the sink's messages and conversations; it needs `keepMessages` and `transcript` set. */
   attach(sink: Sink): void {
-    if (!sink.options.keepMessages || !sink.options.transcript) throw new Error('the sink needs keepMessages and transcript to feed a message store');
+    if (!sink.options.keepMessages || !sink.options.transcript)
+      throw new Error('the sink needs keepMessages and transcript to feed a message store');
     sink.on('event', (id: number, e: SmtpEvent) => {
       let log = this.sessions.get(id);
       if (!log) this.sessions.set(id, (log = new SessionLog(id)));
@@ -153,7 +154,14 @@ export class MessageStore {
 
   add(m: SinkMessage): MessageSummary | undefined {
     if (!m.raw) return undefined;
-    const summary = summarize(m.id, m.receivedAt, m.headers, { session: m.session, envelope: { mailFrom: m.from, rcptTo: [...m.to] }, size: m.size, tls: m.tls, user: m.user ?? null, lineEndings: m.lineEndings });
+    const summary = summarize(m.id, m.receivedAt, m.headers, {
+      session: m.session,
+      envelope: { mailFrom: m.from, rcptTo: [...m.to] },
+      size: m.size,
+      tls: m.tls,
+      user: m.user ?? null,
+      lineEndings: m.lineEndings,
+    });
     const stored = this.insert(summary, m.raw, this.sessions.get(m.session), m.file);
     // With a save directory the summary goes beside the .eml, for a restarted sink to read back.
     if (m.file) void writeSidecar(m.file, summary);
@@ -169,7 +177,16 @@ export class MessageStore {
   async restore(dir: string): Promise<number> {
     const found = await readArchive(dir, this.options);
     for (const r of found) {
-      const summary = checkedSummary(r.summary, r.id) ?? summarize(r.id, r.receivedAt, splitPart(r.raw).headers, { session: 0, envelope: { mailFrom: '', rcptTo: [] }, size: r.raw.length, tls: false, user: null, lineEndings: null });
+      const summary =
+        checkedSummary(r.summary, r.id) ??
+        summarize(r.id, r.receivedAt, splitPart(r.raw).headers, {
+          session: 0,
+          envelope: { mailFrom: '', rcptTo: [] },
+          size: r.raw.length,
+          tls: false,
+          user: null,
+          lineEndings: null,
+        });
       this.insert({ ...summary, restored: true }, r.raw, undefined, r.file);
     }
     return found.length;
@@ -183,7 +200,11 @@ export class MessageStore {
       raw,
       file,
       receivedMs: Date.parse(summary.receivedAt),
-      haystack: { to: [...e.rcptTo.map((t) => t.toLowerCase()), lower(summary.to), lower(summary.cc)], from: [e.mailFrom.toLowerCase(), lower(summary.from)], subject: lower(summary.subject) },
+      haystack: {
+        to: [...e.rcptTo.map((t) => t.toLowerCase()), lower(summary.to), lower(summary.cc)],
+        from: [e.mailFrom.toLowerCase(), lower(summary.from)],
+        subject: lower(summary.subject),
+      },
       log,
     };
     // An id seen again (a file read back twice) replaces the first, its bytes counted once.
@@ -192,7 +213,10 @@ export class MessageStore {
     this.bytes += raw.length;
     this.counts.stored++;
     // Bounded by count and bytes, but the newest message always stays.
-    while (this.messages.size > 1 && (this.messages.size > this.options.maxMessages || this.bytes > this.options.maxBytes)) {
+    while (
+      this.messages.size > 1 &&
+      (this.messages.size > this.options.maxMessages || this.bytes > this.options.maxBytes)
+    ) {
       const oldest = this.messages.keys().next().value as string;
       this.remove(oldest, false);
       this.counts.evicted++;
@@ -290,12 +314,24 @@ export class MessageStore {
 /** A summary read back from disk, if it is one (for this message). */
 function checkedSummary(v: unknown, id: string): MessageSummary | undefined {
   const s = v as MessageSummary | undefined;
-  const ok = typeof s === 'object' && s !== null && s.id === id && typeof s.receivedAt === 'string' && typeof s.envelope?.mailFrom === 'string' && Array.isArray(s.envelope.rcptTo) && s.envelope.rcptTo.every((t) => typeof t === 'string');
+  const ok =
+    typeof s === 'object' &&
+    s !== null &&
+    s.id === id &&
+    typeof s.receivedAt === 'string' &&
+    typeof s.envelope?.mailFrom === 'string' &&
+    Array.isArray(s.envelope.rcptTo) &&
+    s.envelope.rcptTo.every((t) => typeof t === 'string');
   return ok ? s : undefined;
 }
 
 /** The header fields a summary shows, decoded, beside what the sink knew of the session. */
-function summarize(id: string, receivedAt: string, headers: HeaderList, known: Pick<MessageSummary, 'session' | 'envelope' | 'size' | 'tls' | 'user' | 'lineEndings'>): MessageSummary {
+function summarize(
+  id: string,
+  receivedAt: string,
+  headers: HeaderList,
+  known: Pick<MessageSummary, 'session' | 'envelope' | 'size' | 'tls' | 'user' | 'lineEndings'>,
+): MessageSummary {
   const field = (name: string) => {
     const v = header(headers, name);
     return v === undefined ? null : decodeWords(v);

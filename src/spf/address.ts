@@ -12,7 +12,8 @@ export interface ClientAddress {
 export function clientAddress(input: string): ClientAddress | undefined {
   const bytes = addressBytes(input);
   if (!bytes) return undefined;
-  const mapped = bytes.length === 16 && bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
+  const mapped =
+    bytes.length === 16 && bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
   if (bytes.length === 4 || mapped) {
     const v4 = bytes.slice(-4);
     return { family: 4, bytes: v4, text: v4.join('.') };
@@ -63,7 +64,7 @@ function compressIpv6(bytes: number[]): string {
   // The longest run of two or more zero groups becomes "::" (RFC 5952 §4.2).
   let best = -1;
   let bestLength = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== '0') {
       i++;
       continue;

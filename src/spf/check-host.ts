@@ -1,5 +1,11 @@
 import { dnsNameProblem } from '../dns/domain.js';
-import { expandMacros, fitDomain, parseMacroString, type MacroPart, type MacroValues } from '../dns/checks/spf-macro.js';
+import {
+  expandMacros,
+  fitDomain,
+  parseMacroString,
+  type MacroPart,
+  type MacroValues,
+} from '../dns/checks/spf-macro.js';
 import { parseSpf, type Qualifier, type SpfTerm } from '../dns/checks/spf-syntax.js';
 import { addressBytes, clientAddress, inNetwork, macroAddress, type ClientAddress } from './address.js';
 import { SpfLookupError, type SpfDns } from './dns-port.js';
@@ -70,8 +76,15 @@ function withDeadline(dns: SpfDns, deadline: number): SpfDns {
   const guard =
     <A extends unknown[], R>(f: (...a: A) => Promise<R>) =>
     (...a: A): Promise<R> =>
-      Date.now() > deadline ? Promise.reject(new SpfLookupError('the evaluation ran over its time limit (RFC 7208 §4.6.4)', false)) : f(...a);
-  return { txt: guard(dns.txt.bind(dns)), addresses: guard(dns.addresses.bind(dns)), mx: guard(dns.mx.bind(dns)), ptr: guard(dns.ptr.bind(dns)) };
+      Date.now() > deadline
+        ? Promise.reject(new SpfLookupError('the evaluation ran over its time limit (RFC 7208 §4.6.4)', false))
+        : f(...a);
+  return {
+    txt: guard(dns.txt.bind(dns)),
+    addresses: guard(dns.addresses.bind(dns)),
+    mx: guard(dns.mx.bind(dns)),
+    ptr: guard(dns.ptr.bind(dns)),
+  };
 }
 
 const QUALIFIED: Record<Qualifier, SpfResult> = { '+': 'pass', '-': 'fail', '~': 'softfail', '?': 'neutral' };
@@ -91,7 +104,10 @@ class LimitExceeded {
  * The sender and domain to check for a MAIL FROM and HELO, as RFC 7208 §2.3/§2.4 say: with
  * the null sender (or none), the HELO identity, postmaster@helo.
  */
-export function spfIdentity(mailFrom: string, helo: string | undefined): { identity: 'mfrom' | 'helo'; domain: string; sender: string } {
+export function spfIdentity(
+  mailFrom: string,
+  helo: string | undefined,
+): { identity: 'mfrom' | 'helo'; domain: string; sender: string } {
   const from = mailFrom === '<>' ? '' : mailFrom.replace(/^<(.*)>$/, '$1');
   if (!from) return { identity: 'helo', domain: helo ?? '', sender: `postmaster@${helo ?? ''}` };
   const at = from.lastIndexOf('@');
@@ -107,8 +123,19 @@ export async function checkHost(dns: SpfDns, q: SpfQuery): Promise<SpfVerdict> {
   const domain = q.domain.replace(/\.$/, '');
   const bad = domainProblem(domain);
   if (bad) {
-    outcome = { result: 'none', reason: `${JSON.stringify(q.domain)} is not a domain SPF can be checked for: ${bad} (§4.3)` };
-    run.trace.push({ depth: 0, domain, term: 'record', lookups: [], match: undefined, result: 'none', note: outcome.reason });
+    outcome = {
+      result: 'none',
+      reason: `${JSON.stringify(q.domain)} is not a domain SPF can be checked for: ${bad} (§4.3)`,
+    };
+    run.trace.push({
+      depth: 0,
+      domain,
+      term: 'record',
+      lookups: [],
+      match: undefined,
+      result: 'none',
+      note: outcome.reason,
+    });
   } else {
     try {
       outcome = await run.evaluate(domain, 0);
@@ -117,7 +144,15 @@ export async function checkHost(dns: SpfDns, q: SpfQuery): Promise<SpfVerdict> {
       outcome = { result: 'permerror', reason: err.reason };
     }
   }
-  return { result: outcome.result, reason: outcome.reason, explanation: outcome.explanation, trace: run.trace, lookups: run.lookups, voidLookups: run.voids, dnsUnreachable: run.unreachable };
+  return {
+    result: outcome.result,
+    reason: outcome.reason,
+    explanation: outcome.explanation,
+    trace: run.trace,
+    lookups: run.lookups,
+    voidLookups: run.voids,
+    dnsUnreachable: run.unreachable,
+  };
 }
 
 /** §4.3: a name that is no domain (a literal, one label, an empty or too long label) gives none. */
@@ -168,9 +203,12 @@ class Evaluation {
     }
     // §4.5: "v=spf1" then a space or the end; anything else (v=spf10, "v=spf1mx") is not SPF.
     const records = txt.filter((r) => /^v=spf1( |$)/i.test(r));
-    step.lookups.push(`TXT ${domain}: ${txt.length ? `${txt.length} record${txt.length === 1 ? '' : 's'}, ${records.length} SPF` : 'nothing'}`);
+    step.lookups.push(
+      `TXT ${domain}: ${txt.length ? `${txt.length} record${txt.length === 1 ? '' : 's'}, ${records.length} SPF` : 'nothing'}`,
+    );
     if (!records.length) return decide('none', `${domain} publishes no SPF record`);
-    if (records.length > 1) return decide('permerror', `${domain} publishes ${records.length} SPF records; one is allowed (§4.5)`);
+    if (records.length > 1)
+      return decide('permerror', `${domain} publishes ${records.length} SPF records; one is allowed (§4.5)`);
     const record = records[0]!;
     step.record = record;
     const parsed = parseSpf(record, domain);
@@ -199,7 +237,15 @@ class Evaluation {
     }
     const redirect = parsed.terms.find((t) => t.kind === 'modifier' && t.name === 'redirect');
     if (!redirect) {
-      const s: SpfStep = { depth, domain, term: '(default)', lookups: [], match: undefined, result: 'neutral', note: 'no term matched and there is no redirect=: the result is neutral (§4.7)' };
+      const s: SpfStep = {
+        depth,
+        domain,
+        term: '(default)',
+        lookups: [],
+        match: undefined,
+        result: 'neutral',
+        note: 'no term matched and there is no redirect=: the result is neutral (§4.7)',
+      };
       this.trace.push(s);
       return { result: 'neutral', reason: `no term of ${domain}'s record matched` };
     }
@@ -243,14 +289,20 @@ class Evaluation {
     try {
       switch (term.name) {
         case 'include': {
-          if (domainProblem(target)) return { result: 'permerror', reason: `${term.raw} names ${JSON.stringify(target)}, which is no domain` };
+          if (domainProblem(target))
+            return { result: 'permerror', reason: `${term.raw} names ${JSON.stringify(target)}, which is no domain` };
           const nested = await this.evaluate(target, depth + 1);
           // §5.2: what an included record's result means for the including record.
           if (nested.result === 'pass') return true;
           // The nested record's own lines below say why; this line says what it means here.
-          if (nested.result === 'temperror' || nested.result === 'permerror' || nested.result === 'none') s.note = `${target} gives ${nested.result}, so this record's result is ${nested.result === 'temperror' ? 'temperror' : 'permerror'}${nested.result === 'none' ? ' (§5.2: an include of a domain without SPF)' : ''}`;
+          if (nested.result === 'temperror' || nested.result === 'permerror' || nested.result === 'none')
+            s.note = `${target} gives ${nested.result}, so this record's result is ${nested.result === 'temperror' ? 'temperror' : 'permerror'}${nested.result === 'none' ? ' (§5.2: an include of a domain without SPF)' : ''}`;
           if (nested.result === 'temperror') return { result: 'temperror', reason: `${term.raw}: ${nested.reason}` };
-          if (nested.result === 'permerror' || nested.result === 'none') return { result: 'permerror', reason: `${term.raw}: ${nested.result === 'none' ? `${target} has no SPF record (§5.2)` : nested.reason}` };
+          if (nested.result === 'permerror' || nested.result === 'none')
+            return {
+              result: 'permerror',
+              reason: `${term.raw}: ${nested.result === 'none' ? `${target} has no SPF record (§5.2)` : nested.reason}`,
+            };
           s.note = `${target} gives ${nested.result}, which is no match`;
           return false;
         }
@@ -263,7 +315,11 @@ class Evaluation {
           const names = await this.dns.mx(target);
           s.lookups.push(`MX ${target}: ${names.length ? names.join(', ') : 'nothing'}`);
           if (!names.length) this.void(s);
-          if (names.length > NAME_LIMIT) return { result: 'permerror', reason: `${term.raw}: ${target} has ${names.length} MX records, over the ${NAME_LIMIT} one mx may look up (§4.6.4)` };
+          if (names.length > NAME_LIMIT)
+            return {
+              result: 'permerror',
+              reason: `${term.raw}: ${target} has ${names.length} MX records, over the ${NAME_LIMIT} one mx may look up (§4.6.4)`,
+            };
           for (const name of names) if (this.anyIn(await this.addresses(name, ip.family, s), term)) return true;
           return false;
         }
@@ -324,7 +380,8 @@ class Evaluation {
     const validated: string[] = [];
     for (const name of names.slice(0, NAME_LIMIT)) {
       try {
-        if (this.anyIn(await this.addresses(name, this.ip.family, s), { cidr4: 32, cidr6: 128 } as SpfTerm)) validated.push(name.toLowerCase().replace(/\.$/, ''));
+        if (this.anyIn(await this.addresses(name, this.ip.family, s), { cidr4: 32, cidr6: 128 } as SpfTerm))
+          validated.push(name.toLowerCase().replace(/\.$/, ''));
       } catch (err) {
         if (!(err instanceof SpfLookupError)) throw err;
         s.lookups.push(`${name}: failed (${this.failure(err)}), skipped`);
@@ -404,7 +461,9 @@ class Evaluation {
     if (this.lookups > LOOKUP_LIMIT) {
       s.result = 'permerror';
       s.note = `this is DNS-querying term number ${this.lookups}: over the limit of ${LOOKUP_LIMIT}`;
-      throw new LimitExceeded(`more than ${LOOKUP_LIMIT} DNS-querying terms (include, a, mx, ptr, exists, redirect) (§4.6.4)`);
+      throw new LimitExceeded(
+        `more than ${LOOKUP_LIMIT} DNS-querying terms (include, a, mx, ptr, exists, redirect) (§4.6.4)`,
+      );
     }
   }
 

@@ -40,7 +40,10 @@ export function resolverPort(resolver: Resolver): SpfDns {
   };
   return {
     txt: (name) => guard(async () => (await resolver.txt(name)).records),
-    addresses: (name, family) => guard(async () => (await resolver.query(name, family === 4 ? 'A' : 'AAAA')).records.map((r) => String(r.address))),
+    addresses: (name, family) =>
+      guard(async () =>
+        (await resolver.query(name, family === 4 ? 'A' : 'AAAA')).records.map((r) => String(r.address)),
+      ),
     mx: (name) => guard(async () => (await resolver.mx(name)).records.map((r) => r.exchange)),
     ptr: (address) => guard(() => resolver.ptr(address.text)),
   };

@@ -16,7 +16,12 @@ export function renderFamilies(families: Family[]): string {
     if (!f.samples.length) continue;
     out += `# HELP ${f.name} ${f.help}\n# TYPE ${f.name} ${f.type}\n`;
     for (const s of f.samples) {
-      const labels = s.labels && Object.keys(s.labels).length ? `{${Object.entries(s.labels).map(([k, v]) => `${k}="${escape(v)}"`).join(',')}}` : '';
+      const labels =
+        s.labels && Object.keys(s.labels).length
+          ? `{${Object.entries(s.labels)
+              .map(([k, v]) => `${k}="${escape(v)}"`)
+              .join(',')}}`
+          : '';
       out += `${f.name}${labels} ${number(s.value)}\n`;
     }
   }

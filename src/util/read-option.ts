@@ -25,7 +25,9 @@ export function readOption(file: string, option: string, limit = OPTION_FILE_LIM
     return Buffer.concat(chunks, total).toString('utf8');
   } catch (err) {
     if (err instanceof SmtpkitError) throw err;
-    throw usageError(`${option}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw usageError(
+      `${option}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   } finally {
     if (fd !== undefined) closeSync(fd);
   }

@@ -10,7 +10,9 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 
 const [port, total, connections, size] = process.argv.slice(2).map(Number) as [number, number, number, number];
-const message = Buffer.from(`From: <a@client.test>\r\nTo: <b@example.test>\r\nSubject: bench\r\n\r\n${'x'.repeat(Math.max(0, size - 80))}\r\n.\r\nQUIT\r\n`);
+const message = Buffer.from(
+  `From: <a@client.test>\r\nTo: <b@example.test>\r\nSubject: bench\r\n\r\n${'x'.repeat(Math.max(0, size - 80))}\r\n.\r\nQUIT\r\n`,
+);
 let issued = 0;
 let done = 0;
 const started = performance.now();

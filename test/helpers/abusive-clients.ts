@@ -72,7 +72,11 @@ export async function rawClient(port: number, opts: { read?: boolean } = {}): Pr
   let cursor = 0;
   const nextReply = async (ms = 10_000): Promise<string> => {
     const tail = /^(?:\d{3}-.*\r\n)*\d{3}(?: .*)?\r\n/;
-    const found = await waitUntil(() => tail.exec(text.slice(cursor)), ms, () => `no reply within ${ms} ms; got ${JSON.stringify(text.slice(cursor, cursor + 500))}`);
+    const found = await waitUntil(
+      () => tail.exec(text.slice(cursor)),
+      ms,
+      () => `no reply within ${ms} ms; got ${JSON.stringify(text.slice(cursor, cursor + 500))}`,
+    );
     cursor += found[0].length;
     return found[0];
   };
@@ -102,7 +106,12 @@ export async function rawClient(port: number, opts: { read?: boolean } = {}): Pr
         if (socket.destroyed) return reject(new Error('the connection is closed'));
         socket.write(data, (err) => (err ? reject(err) : resolve()));
       }),
-    waitFor: (re, ms = 10_000) => waitUntil(() => (re.test(text) ? text : null), ms, () => `no ${re} within ${ms} ms; got ${JSON.stringify(text.slice(-2000))}`),
+    waitFor: (re, ms = 10_000) =>
+      waitUntil(
+        () => (re.test(text) ? text : null),
+        ms,
+        () => `no ${re} within ${ms} ms; got ${JSON.stringify(text.slice(-2000))}`,
+      ),
     closed,
     read,
     destroy: () => socket.destroy(),
@@ -120,7 +129,8 @@ export async function envelope(c: RawClient, to = 'b@example.test'): Promise<voi
 export async function streamLines(c: RawClient, total: number): Promise<void> {
   const line = `${'x'.repeat(76)}\r\n`;
   const piece = Buffer.from(line.repeat(Math.ceil((1024 * 1024) / line.length)));
-  for (let sent = 0; sent < total; sent += piece.length) await c.send(sent + piece.length > total ? piece.subarray(0, total - sent) : piece);
+  for (let sent = 0; sent < total; sent += piece.length)
+    await c.send(sent + piece.length > total ? piece.subarray(0, total - sent) : piece);
 }
 
 /** Talks before the greeting (postscreen calls it PREGREET): the sink must refuse it. */
@@ -134,7 +144,11 @@ export async function earlyTalker(port: number): Promise<RawClient> {
  * Pipelines `total` bytes of one command and never reads a reply. Returns once the last
  * command is written: only when the server keeps reading (or the test gives up).
  */
-export async function neverReads(port: number, total: number, command = `NOOP ${'n'.repeat(94)}\r\n`): Promise<{ client: RawClient; commands: number; written: Promise<void> }> {
+export async function neverReads(
+  port: number,
+  total: number,
+  command = `NOOP ${'n'.repeat(94)}\r\n`,
+): Promise<{ client: RawClient; commands: number; written: Promise<void> }> {
   const client = await rawClient(port, { read: false });
   // By default a NOOP with an argument (RFC 5321 §4.1.1.9): long commands, fewer replies to
   // wait for. "HELP\r\n" asks for 20 times its size in replies: the flood that fills buffers.
@@ -153,7 +167,8 @@ export async function longLine(port: number, length: number): Promise<RawClient>
   const c = await rawClient(port);
   await c.waitFor(/^220 /m);
   const piece = Buffer.alloc(1024 * 1024, 0x41);
-  for (let sent = 0; sent < length; sent += piece.length) await c.send(piece.subarray(0, Math.min(piece.length, length - sent)));
+  for (let sent = 0; sent < length; sent += piece.length)
+    await c.send(piece.subarray(0, Math.min(piece.length, length - sent)));
   await c.send('\r\nNOOP\r\n');
   return c;
 }
@@ -216,7 +231,12 @@ export async function starttlsInjection(port: number, after = 'QUIT'): Promise<s
  * one line `length` bytes long, then NOOP: the 500 for the line must end the exchange, so the
  * NOOP is a command again (250), not a password (535) or a user name (334).
  */
-export async function longAuthAnswer(port: number, mech: 'PLAIN' | 'LOGIN', length: number, user = 'tester'): Promise<RawClient> {
+export async function longAuthAnswer(
+  port: number,
+  mech: 'PLAIN' | 'LOGIN',
+  length: number,
+  user = 'tester',
+): Promise<RawClient> {
   const c = await rawClient(port);
   await c.waitFor(/^220 /m);
   await c.send(`EHLO client.test\r\nAUTH ${mech}\r\n`);
@@ -226,7 +246,8 @@ export async function longAuthAnswer(port: number, mech: 'PLAIN' | 'LOGIN', leng
     await c.waitFor(/^334 UGFzc3dvcmQ6/m);
   }
   const piece = Buffer.alloc(1024 * 1024, 0x41);
-  for (let sent = 0; sent < length; sent += piece.length) await c.send(piece.subarray(0, Math.min(piece.length, length - sent)));
+  for (let sent = 0; sent < length; sent += piece.length)
+    await c.send(piece.subarray(0, Math.min(piece.length, length - sent)));
   await c.send('\r\nNOOP\r\n');
   return c;
 }
@@ -259,7 +280,12 @@ export async function bareNewlineSender(port: number, opts: { bdat?: boolean } =
  * Sends `text` one byte every `everyMs`, never silent long enough for an idle timeout, as
  * commands or (`inMessage`) after DATA; `done` resolves when all is sent or the server closed.
  */
-export async function trickler(port: number, everyMs: number, opts: { inMessage?: boolean } = {}, text = 'NOOP trickle trickle trickle trickle trickle\r\n'.repeat(20)): Promise<{ client: RawClient; done: Promise<void> }> {
+export async function trickler(
+  port: number,
+  everyMs: number,
+  opts: { inMessage?: boolean } = {},
+  text = 'NOOP trickle trickle trickle trickle trickle\r\n'.repeat(20),
+): Promise<{ client: RawClient; done: Promise<void> }> {
   const client = await rawClient(port);
   await client.waitFor(/^220 /m);
   if (opts.inMessage) {
@@ -302,7 +328,8 @@ export async function bareCrFlood(port: number, total: number): Promise<RawClien
   await c.send('DATA\r\n');
   await c.waitFor(/^354 /m);
   const piece = Buffer.alloc(1024 * 1024, 0x0d);
-  for (let sent = 0; sent < total; sent += piece.length) await c.send(sent + piece.length > total ? piece.subarray(0, total - sent) : piece);
+  for (let sent = 0; sent < total; sent += piece.length)
+    await c.send(sent + piece.length > total ? piece.subarray(0, total - sent) : piece);
   await c.send('\r\n.\r\n');
   return c;
 }

@@ -31,17 +31,27 @@ export async function capturePeer(options: SMTPServerOptions = {}): Promise<Capt
     onAuth(auth, _session, callback) {
       const ok =
         auth.username === USER &&
-        (auth.method === 'XOAUTH2' ? auth.accessToken === TOKEN : auth.method === 'CRAM-MD5' ? auth.validatePassword(PASSWORD) : auth.password === PASSWORD);
+        (auth.method === 'XOAUTH2'
+          ? auth.accessToken === TOKEN
+          : auth.method === 'CRAM-MD5'
+            ? auth.validatePassword(PASSWORD)
+            : auth.password === PASSWORD);
       logins.push({ method: auth.method, username: auth.username, ok });
       if (ok) callback(null, { user: auth.username });
       else callback(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
     },
     onMailFrom(address, _session, callback) {
-      if (address.address.startsWith('reject')) callback(Object.assign(new Error('Sender refused'), { responseCode: 550 }));
+      if (address.address.startsWith('reject'))
+        callback(Object.assign(new Error('Sender refused'), { responseCode: 550 }));
       else callback();
     },
     onRcptTo(address, _session, callback) {
-      if (address.address.startsWith('reject')) callback(Object.assign(new Error(`<${address.address}>: Recipient address rejected: User unknown`), { responseCode: 550 }));
+      if (address.address.startsWith('reject'))
+        callback(
+          Object.assign(new Error(`<${address.address}>: Recipient address rejected: User unknown`), {
+            responseCode: 550,
+          }),
+        );
       else callback();
     },
     onData(stream, session, callback) {
@@ -49,8 +59,15 @@ export async function capturePeer(options: SMTPServerOptions = {}): Promise<Capt
       stream.on('data', (d: Buffer) => parts.push(d));
       stream.on('end', () => {
         const data = Buffer.concat(parts);
-        if (data.includes('REJECT-THIS-MESSAGE')) return callback(Object.assign(new Error('Message content rejected'), { responseCode: 554 }));
-        messages.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), data, envelope: session.envelope, user: session.user as string | undefined });
+        if (data.includes('REJECT-THIS-MESSAGE'))
+          return callback(Object.assign(new Error('Message content rejected'), { responseCode: 554 }));
+        messages.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+          data,
+          envelope: session.envelope,
+          user: session.user as string | undefined,
+        });
         callback(null, 'OK: queued as TEST123');
       });
     },

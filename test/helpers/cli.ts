@@ -14,7 +14,10 @@ export interface CliResult {
  * Runs smtpkit as a user would, in a child process with no TTY and CI-like settings, and
  * kills it if it outlives `limitMs`: a hang is a failure, never a stuck test run.
  */
-export function runCli(args: string[], opts: { env?: Record<string, string>; limitMs?: number; input?: string } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  opts: { env?: Record<string, string>; limitMs?: number; input?: string } = {},
+): Promise<CliResult> {
   const started = Date.now();
   const child = ownChild(
     spawn(process.execPath, [BIN, ...args], {
@@ -31,7 +34,9 @@ export function runCli(args: string[], opts: { env?: Record<string, string>; lim
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`smtpkit ${args.join(' ')} still running after ${limitMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+      reject(
+        new Error(`smtpkit ${args.join(' ')} still running after ${limitMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`),
+      );
     }, limitMs);
     child.on('close', (code) => {
       clearTimeout(timer);

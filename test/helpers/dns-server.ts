@@ -36,11 +36,17 @@ export interface FailRecord {
  * badRdata: the first answer's data loses its last byte (and its length says so);
  * rdlengthOverrun: the first answer's data length claims 100 bytes more than the message has.
  */
-export type DnsFault = 'pointerLoop' | 'cutMidRecord' | 'tcAlways' | 'countMismatch' | 'wrongQuestion' | 'badRdata' | 'rdlengthOverrun';
+export type DnsFault =
+  'pointerLoop' | 'cutMidRecord' | 'tcAlways' | 'countMismatch' | 'wrongQuestion' | 'badRdata' | 'rdlengthOverrun';
 
 export interface Zone {
   /** `fault` spoils the answers to questions of type `only` (every type when absent). */
-  [name: string]: ZoneRecord[] | 'SERVFAIL' | 'REFUSED' | 'SILENT' | { fault: DnsFault; only?: ZoneRecord['type']; records: ZoneRecord[] };
+  [name: string]:
+    | ZoneRecord[]
+    | 'SERVFAIL'
+    | 'REFUSED'
+    | 'SILENT'
+    | { fault: DnsFault; only?: ZoneRecord['type']; records: ZoneRecord[] };
 }
 
 const TYPES: Record<string, number> = { A: 1, CNAME: 5, PTR: 12, MX: 15, TXT: 16, AAAA: 28, TLSA: 52 };
@@ -64,61 +70,79 @@ export interface DnsServer {
  * followed once, and answers over 512 bytes are truncated on UDP (so clients retry on TCP).
  */
 export async function dnsServer(zone: Zone): Promise<DnsServer> {
-  const state: DnsServer = { port: 0, asked: { udp: 0, tcp: 0 }, authenticated: false, delayMs: 0, edns: [], close: async () => {} };
-  const handler = (transport: 'udp' | 'tcp') => (request: InstanceType<typeof Packet>, sendNow: (p: InstanceType<typeof Packet>) => void) => {
-    const send = (p: InstanceType<typeof Packet>) => (state.delayMs ? void setTimeout(() => sendNow(p), state.delayMs) : sendNow(p));
-    state.asked[transport]++;
-    const response = Packet.createResponseFromRequest(request);
-    const [q] = request.questions;
-    const name = String(q?.name ?? '').toLowerCase();
-    const listed = zone[name];
-    const faulty = listed && typeof listed === 'object' && !Array.isArray(listed) ? listed : undefined;
-    const entry = faulty ? faulty.records : (listed as Exclude<typeof listed, { fault: DnsFault }>);
-    const fault = faulty && (!faulty.only || TYPES[faulty.only] === q?.type) ? faulty.fault : undefined;
-    const opt = (request.additionals ?? []).find((r) => r && r.type === 41) as unknown as { class: number; doFlag: boolean } | undefined;
-    state.edns.push(opt ? { name, type: Number(q?.type), payload: opt.class, do: opt.doFlag } : null);
-    const header = response.header as unknown as { rcode: number; ra: number; ad: number };
-    header.ra = 1;
-    if (entry === 'SILENT') return;
-    if (entry === 'SERVFAIL' || entry === 'REFUSED') {
-      header.rcode = entry === 'SERVFAIL' ? 2 : 5;
-      return send(response);
-    }
-    if (!entry) {
-      header.rcode = 3;
-      return send(response);
-    }
-    const fail = entry.find((r): r is FailRecord => r.type === 'FAIL' && TYPES[r.of] === q?.type);
-    if (fail) {
-      header.rcode = fail.rcode === 'SERVFAIL' ? 2 : 5;
-      return send(response);
-    }
-    // CNAME chains are followed; a loop ends the chain (the records so far are the answer).
-    const seen = new Set<string>();
-    const add = (owner: string, records: ZoneRecord[]) => {
-      seen.add(owner.toLowerCase().replace(/\.$/, ''));
-      for (const r of records) {
-        if (r.type === 'TIMEOUT' || (TYPES[r.type] !== q?.type && r.type !== 'CNAME')) continue;
-        const { type, ...fields } = r;
-        // A TXT string holds at most 255 bytes: longer data (DKIM keys) goes as several strings, as real zones do.
-        if (r.type === 'TXT' && typeof r.data === 'string' && r.data.length > 255) Object.assign(fields, { data: r.data.match(/[^]{1,255}/g) });
-        response.answers.push({ name: owner, type: TYPES[type]!, class: Packet.CLASS.IN, ttl: 300, ...fields } as never);
-        if (r.type === 'CNAME' && q?.type !== 5) {
-          const next = r.domain.toLowerCase().replace(/\.$/, '');
-          const target = zone[next];
-          if (Array.isArray(target) && !seen.has(next)) add(next, target);
-        }
-      }
-    };
-    add(name, entry);
-    if (!response.answers.length && entry.some((r) => r.type === 'TIMEOUT')) {
-      header.rcode = 2;
-      return send(response);
-    }
-    header.ad = state.authenticated ? 1 : 0;
-    if (fault) return (send as unknown as (b: Buffer) => void)(spoil(fault, response.toBuffer()));
-    send(response);
+  const state: DnsServer = {
+    port: 0,
+    asked: { udp: 0, tcp: 0 },
+    authenticated: false,
+    delayMs: 0,
+    edns: [],
+    close: async () => {},
   };
+  const handler =
+    (transport: 'udp' | 'tcp') =>
+    (request: InstanceType<typeof Packet>, sendNow: (p: InstanceType<typeof Packet>) => void) => {
+      const send = (p: InstanceType<typeof Packet>) =>
+        state.delayMs ? void setTimeout(() => sendNow(p), state.delayMs) : sendNow(p);
+      state.asked[transport]++;
+      const response = Packet.createResponseFromRequest(request);
+      const [q] = request.questions;
+      const name = String(q?.name ?? '').toLowerCase();
+      const listed = zone[name];
+      const faulty = listed && typeof listed === 'object' && !Array.isArray(listed) ? listed : undefined;
+      const entry = faulty ? faulty.records : (listed as Exclude<typeof listed, { fault: DnsFault }>);
+      const fault = faulty && (!faulty.only || TYPES[faulty.only] === q?.type) ? faulty.fault : undefined;
+      const opt = (request.additionals ?? []).find((r) => r && r.type === 41) as unknown as
+        { class: number; doFlag: boolean } | undefined;
+      state.edns.push(opt ? { name, type: Number(q?.type), payload: opt.class, do: opt.doFlag } : null);
+      const header = response.header as unknown as { rcode: number; ra: number; ad: number };
+      header.ra = 1;
+      if (entry === 'SILENT') return;
+      if (entry === 'SERVFAIL' || entry === 'REFUSED') {
+        header.rcode = entry === 'SERVFAIL' ? 2 : 5;
+        return send(response);
+      }
+      if (!entry) {
+        header.rcode = 3;
+        return send(response);
+      }
+      const fail = entry.find((r): r is FailRecord => r.type === 'FAIL' && TYPES[r.of] === q?.type);
+      if (fail) {
+        header.rcode = fail.rcode === 'SERVFAIL' ? 2 : 5;
+        return send(response);
+      }
+      // CNAME chains are followed; a loop ends the chain (the records so far are the answer).
+      const seen = new Set<string>();
+      const add = (owner: string, records: ZoneRecord[]) => {
+        seen.add(owner.toLowerCase().replace(/\.$/, ''));
+        for (const r of records) {
+          if (r.type === 'TIMEOUT' || (TYPES[r.type] !== q?.type && r.type !== 'CNAME')) continue;
+          const { type, ...fields } = r;
+          // A TXT string holds at most 255 bytes: longer data (DKIM keys) goes as several strings, as real zones do.
+          if (r.type === 'TXT' && typeof r.data === 'string' && r.data.length > 255)
+            Object.assign(fields, { data: r.data.match(/[^]{1,255}/g) });
+          response.answers.push({
+            name: owner,
+            type: TYPES[type]!,
+            class: Packet.CLASS.IN,
+            ttl: 300,
+            ...fields,
+          } as never);
+          if (r.type === 'CNAME' && q?.type !== 5) {
+            const next = r.domain.toLowerCase().replace(/\.$/, '');
+            const target = zone[next];
+            if (Array.isArray(target) && !seen.has(next)) add(next, target);
+          }
+        }
+      };
+      add(name, entry);
+      if (!response.answers.length && entry.some((r) => r.type === 'TIMEOUT')) {
+        header.rcode = 2;
+        return send(response);
+      }
+      header.ad = state.authenticated ? 1 : 0;
+      if (fault) return (send as unknown as (b: Buffer) => void)(spoil(fault, response.toBuffer()));
+      send(response);
+    };
   // UDP picks a free port; TCP must get the same number, which another program may hold:
   // then both are closed and another port is tried, so no half-open server keeps the test alive.
   for (let attempt = 1; ; attempt++) {
@@ -127,7 +151,9 @@ export async function dnsServer(zone: Zone): Promise<DnsServer> {
     const port = (udp.address() as { port: number }).port;
     const tcp = DNS.createTCPServer(handler('tcp') as never);
     const listening = await new Promise<boolean>((resolve, reject) => {
-      tcp.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' && attempt < 20 ? resolve(false) : reject(err)));
+      tcp.once('error', (err: NodeJS.ErrnoException) =>
+        err.code === 'EADDRINUSE' && attempt < 20 ? resolve(false) : reject(err),
+      );
       tcp.listen(port, '127.0.0.1', () => resolve(true));
     }).catch((err: unknown) => {
       udp.close();
@@ -177,7 +203,11 @@ export function spoil(fault: DnsFault, wire: Buffer): Buffer {
   const rdata = ownerEnd + 10;
   switch (fault) {
     case 'pointerLoop':
-      return Buffer.concat([buf.subarray(0, questionEnd), Buffer.from([1, 0x78, 0xc0 | (questionEnd >> 8), questionEnd & 0xff]), buf.subarray(ownerEnd)]);
+      return Buffer.concat([
+        buf.subarray(0, questionEnd),
+        Buffer.from([1, 0x78, 0xc0 | (questionEnd >> 8), questionEnd & 0xff]),
+        buf.subarray(ownerEnd),
+      ]);
     case 'cutMidRecord':
       return buf.subarray(0, rdata + Math.floor(rdlength / 2));
     case 'countMismatch':
@@ -201,7 +231,10 @@ export function spoil(fault: DnsFault, wire: Buffer): Buffer {
 export type DohFault = 'endlessBody' | 'hugeDeclared';
 
 /** An HTTPS endpoint on 127.0.0.1 (the test certificate) that answers every question with `fault`. */
-export async function dohServer(fault: DohFault, tls: { key: string | Buffer; cert: string | Buffer }): Promise<{ url: string; close(): Promise<void> }> {
+export async function dohServer(
+  fault: DohFault,
+  tls: { key: string | Buffer; cert: string | Buffer },
+): Promise<{ url: string; close(): Promise<void> }> {
   const https = await import('node:https');
   const server = https.createServer(tls, (req, res) => {
     req.resume();

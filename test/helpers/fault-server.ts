@@ -32,7 +32,13 @@ export interface Script {
   onConnect?: (ctx: Ctx) => void;
 }
 
-const DEFAULT_EXTENSIONS = ['PIPELINING', 'SIZE 100000000', '8BITMIME', 'STARTTLS', 'AUTH PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256'];
+const DEFAULT_EXTENSIONS = [
+  'PIPELINING',
+  'SIZE 100000000',
+  '8BITMIME',
+  'STARTTLS',
+  'AUTH PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256',
+];
 
 export function scripted(script: Script): (socket: net.Socket) => void {
   return (plain) => {
@@ -59,7 +65,9 @@ export function scripted(script: Script): (socket: net.Socket) => void {
       const verb = line.split(/[\s:]/)[0]!.toUpperCase();
       switch (verb) {
         case 'EHLO':
-          return [`250-fake.test`, ...(script.extensions ?? DEFAULT_EXTENSIONS)].map((l, i, a) => `250${i === a.length - 1 ? ' ' : '-'}${l}\r\n`).join('');
+          return [`250-fake.test`, ...(script.extensions ?? DEFAULT_EXTENSIONS)]
+            .map((l, i, a) => `250${i === a.length - 1 ? ' ' : '-'}${l}\r\n`)
+            .join('');
         case 'HELO':
         case 'MAIL':
         case 'RCPT':
@@ -115,7 +123,10 @@ export const faults = {
   endlessGreeting: (): Script => ({
     greeting: '220-fake.test\r\n',
     onConnect: (ctx) => {
-      const timer = setInterval(() => (ctx.socket.destroyed ? clearInterval(timer) : ctx.write('220-still greeting\r\n')), 3);
+      const timer = setInterval(
+        () => (ctx.socket.destroyed ? clearInterval(timer) : ctx.write('220-still greeting\r\n')),
+        3,
+      );
     },
   }),
   /** After the 354, stops reading, says 552 and hangs up while the client is still writing. */
@@ -134,7 +145,10 @@ export const faults = {
   unsolicitedAfterGreeting: (): Script => ({ greeting: '220 fake.test ESMTP\r\n250 surprise\r\n' }),
   /** A 421 sent unasked after EHLO: the server is closing. */
   unsolicited421AfterEhlo: (): Script => ({
-    answer: (l, ctx) => (/^EHLO/i.test(l) ? (setTimeout(() => ctx.write('421 4.4.2 idle too long, closing\r\n'), 50), undefined) : undefined),
+    answer: (l, ctx) =>
+      /^EHLO/i.test(l)
+        ? (setTimeout(() => ctx.write('421 4.4.2 idle too long, closing\r\n'), 50), undefined)
+        : undefined,
   }),
   /** DATA answered with the 354 and a "queued" 250 in one write; the real verdict after the dot is 554. */
   earlyQueuedReply: (): Script => ({
@@ -142,10 +156,17 @@ export const faults = {
     afterDot: () => '554 5.7.1 rejected after all\r\n',
   }),
   /** One reply too many to a pipelined batch (an extra 250 after the last RCPT). */
-  extraPipelinedReply: (): Script => ({ answer: (l) => (/^RCPT/i.test(l) ? '250 2.1.5 ok\r\n250 2.1.5 ok again\r\n' : undefined) }),
+  extraPipelinedReply: (): Script => ({
+    answer: (l) => (/^RCPT/i.test(l) ? '250 2.1.5 ok\r\n250 2.1.5 ok again\r\n' : undefined),
+  }),
   /** A pipelined MAIL and RCPT answered together in one write, with a stray 250 after them. */
   strayAfterPipelinedBatch: (): Script => ({
-    answer: (l) => (/^MAIL/i.test(l) ? '' : /^RCPT/i.test(l) ? '250 2.1.0 sender ok\r\n250 2.1.5 rcpt ok\r\n250 2.0.0 stray\r\n' : undefined),
+    answer: (l) =>
+      /^MAIL/i.test(l)
+        ? ''
+        : /^RCPT/i.test(l)
+          ? '250 2.1.0 sender ok\r\n250 2.1.5 rcpt ok\r\n250 2.0.0 stray\r\n'
+          : undefined,
   }),
   /** The last RCPT of a pipelined batch never answered. */
   missingPipelinedReply: (lastRcpt: string): Script => ({ answer: (l) => (l.includes(lastRcpt) ? '' : undefined) }),
@@ -173,7 +194,8 @@ export const faults = {
   }),
   /** The 220 to STARTTLS, then silence: the handshake never completes. */
   handshakeStall: (): Script => ({
-    answer: (l, ctx) => (/^STARTTLS/i.test(l) ? (ctx.socket.removeAllListeners('data'), '220 2.0.0 go ahead\r\n') : undefined),
+    answer: (l, ctx) =>
+      /^STARTTLS/i.test(l) ? (ctx.socket.removeAllListeners('data'), '220 2.0.0 go ahead\r\n') : undefined,
   }),
   /** STARTTLS to a server that speaks only TLS 1.0. */
   tls10Only: (): Script => ({
@@ -229,7 +251,10 @@ export const faults = {
    * A gateway that refuses every recipient and every VRFY/EXPN the same way, whoever they
    * are (relay denied, authentication required): answers that say nothing about a user.
    */
-  refusesEveryoneAlike: (rcpt = '554 5.7.1 Relay access denied', vrfy = '530 5.7.0 Authentication required'): Script => ({
+  refusesEveryoneAlike: (
+    rcpt = '554 5.7.1 Relay access denied',
+    vrfy = '530 5.7.0 Authentication required',
+  ): Script => ({
     answer: (l) => (/^RCPT/i.test(l) ? `${rcpt}\r\n` : /^(VRFY|EXPN)/i.test(l) ? `${vrfy}\r\n` : undefined),
   }),
   /** A 334 whose text is not base64. */
@@ -289,7 +314,15 @@ export async function harness(script: Script, options: Partial<SessionOptions> =
       tlsOnConnect: false,
       ehloName: 'client.test',
       timeouts: { connect: 2000, greeting: 1000, command: 1000, tls: 1000 },
-      tls: { sni: undefined, ca: readFileSync(TLS.ca, 'utf8'), minVersion: undefined, maxVersion: undefined, cert: undefined, key: undefined, verify: false },
+      tls: {
+        sni: undefined,
+        ca: readFileSync(TLS.ca, 'utf8'),
+        minVersion: undefined,
+        maxVersion: undefined,
+        cert: undefined,
+        key: undefined,
+        verify: false,
+      },
       raw: false,
       ...options,
     },

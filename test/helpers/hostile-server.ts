@@ -44,7 +44,16 @@ export async function hostileServer(friendly = false): Promise<{ port: number; c
         case 'EHLO':
           return void send(
             (friendly
-              ? ['250-evil.test greets you', '250-PIPELINING', '250-SIZE 10240000', ...(secure ? ['250-AUTH PLAIN LOGIN'] : []), '250-ENHANCEDSTATUSCODES', '250-8BITMIME', '250-DSN', secure ? '250 SMTPUTF8' : '250 STARTTLS']
+              ? [
+                  '250-evil.test greets you',
+                  '250-PIPELINING',
+                  '250-SIZE 10240000',
+                  ...(secure ? ['250-AUTH PLAIN LOGIN'] : []),
+                  '250-ENHANCEDSTATUSCODES',
+                  '250-8BITMIME',
+                  '250-DSN',
+                  secure ? '250 SMTPUTF8' : '250 STARTTLS',
+                ]
               : [
                   `250-evil.test ${HOSTILE}`,
                   '250-PIPELINING',
@@ -73,7 +82,9 @@ export async function hostileServer(friendly = false): Promise<{ port: number; c
           }
           if (mech === 'XOAUTH2') {
             auth = 'XOAUTH2';
-            return void send(`334 ${b64(JSON.stringify({ status: `401${HOSTILE}`, schemes: 'bearer', scope: HOSTILE }))}\r\n`);
+            return void send(
+              `334 ${b64(JSON.stringify({ status: `401${HOSTILE}`, schemes: 'bearer', scope: HOSTILE }))}\r\n`,
+            );
           }
           return void send(friendly ? '235 2.7.0 Authentication successful\r\n' : `535 5.7.8 ${HOSTILE}\r\n`);
         }

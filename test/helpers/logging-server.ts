@@ -165,7 +165,10 @@ export async function recordingServer(options: RecordingOptions = {}): Promise<R
         commands.push(line);
         const verb = (line.split(/[\s:]/)[0] ?? '').toUpperCase();
         const chunk = /^BDAT (\d+)( LAST)?$/i.exec(line);
-        if (verb === 'EHLO') s.write(`250-recording.test\r\n250-PIPELINING\r\n${options.chunking ? '250-CHUNKING\r\n' : ''}250 8BITMIME\r\n`);
+        if (verb === 'EHLO')
+          s.write(
+            `250-recording.test\r\n250-PIPELINING\r\n${options.chunking ? '250-CHUNKING\r\n' : ''}250 8BITMIME\r\n`,
+          );
         else if (verb === 'DATA') {
           inData = true;
           s.write('354 End data with <CR><LF>.<CR><LF>\r\n');

@@ -32,7 +32,9 @@ export const MiB = 1024 * 1024;
 export function cpuSeconds(pid: number): number {
   try {
     // Fields 14 and 15 of /proc/PID/stat, after the command name in parentheses (which may hold spaces).
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /s, '')
+      .split(' ');
     return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
   } catch {
     return 0;
@@ -46,11 +48,30 @@ const CLOCK_TICKS = 100;
  * and output (stdout and stderr). `stdin` feeds standard input (closed otherwise); past
  * `limitMs` the child is killed.
  */
-export async function measuredRun(args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: (w: NodeJS.WritableStream) => void | Promise<void>; limitMs?: number; collectEvery?: number } = {}) {
+export async function measuredRun(
+  args: string[],
+  opts: {
+    env?: NodeJS.ProcessEnv;
+    stdin?: (w: NodeJS.WritableStream) => void | Promise<void>;
+    limitMs?: number;
+    collectEvery?: number;
+  } = {},
+) {
   // collectEvery: a full GC in the child every N ms (test/helpers/gc-often.ts), so the peak is what it holds.
-  const gcFlags = opts.collectEvery === undefined ? [] : ['--expose-gc', '--max-semi-space-size=1', '--import', new URL('./gc-often.js', import.meta.url).href];
-  const env = { ...(opts.env ?? process.env), ...(opts.collectEvery === undefined ? {} : { SMTPKIT_TEST_GC_MS: String(opts.collectEvery) }) };
-  const child = ownChild(spawn(process.execPath, [...gcFlags, BIN, ...args], { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], env }));
+  const gcFlags =
+    opts.collectEvery === undefined
+      ? []
+      : ['--expose-gc', '--max-semi-space-size=1', '--import', new URL('./gc-often.js', import.meta.url).href];
+  const env = {
+    ...(opts.env ?? process.env),
+    ...(opts.collectEvery === undefined ? {} : { SMTPKIT_TEST_GC_MS: String(opts.collectEvery) }),
+  };
+  const child = ownChild(
+    spawn(process.execPath, [...gcFlags, BIN, ...args], {
+      stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      env,
+    }),
+  );
   const rss = watchPeakRss(child.pid!, 20);
   let out = '';
   child.stdout!.on('data', (d) => (out += d));

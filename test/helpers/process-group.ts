@@ -76,7 +76,12 @@ export function ownChild<C extends ChildProcess>(child: C): C {
 
 /** Runs `command args` as its own process group; resolves with its exit code and output. */
 export function runGroup(command: string, args: string[], opts: GroupOptions): Promise<GroupResult> {
-  const child = spawn(command, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(command, args, {
+    cwd: opts.cwd,
+    env: opts.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   const pid = child.pid;
   if (pid !== undefined) groups.add(pid);
   let stdout = '';

@@ -14,7 +14,17 @@ export class Pty {
 
   constructor(command: string, { width = 160, height = 50 } = {}) {
     // The shell line ends by printing the exit code and staying open, so the screen can be read after.
-    const r = this.tmux('new-session', '-d', '-s', this.name, '-x', String(width), '-y', String(height), `${command}; echo EXIT=$?; sleep 60`);
+    const r = this.tmux(
+      'new-session',
+      '-d',
+      '-s',
+      this.name,
+      '-x',
+      String(width),
+      '-y',
+      String(height),
+      `${command}; echo EXIT=$?; sleep 60`,
+    );
     assert.equal(r.status, 0, r.stderr);
   }
 

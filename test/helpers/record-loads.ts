@@ -14,7 +14,9 @@ if (out) {
   process.on('exit', () => {
     // Undocumented but long-standing: what Node has loaded of itself, in order.
     const list = (process as unknown as { moduleLoadList: string[] }).moduleLoadList;
-    const builtins = list.filter((m) => m.startsWith('NativeModule ')).map((m) => `node:${m.slice('NativeModule '.length)}`);
+    const builtins = list
+      .filter((m) => m.startsWith('NativeModule '))
+      .map((m) => `node:${m.slice('NativeModule '.length)}`);
     appendFileSync(out, [...builtins, ...Object.keys(cjs)].map((l) => `${l}\n`).join(''));
   });
 }

@@ -19,7 +19,9 @@ export interface SinkProcess {
 export async function sinkProcess(args: string[] = [], opts: { wrap?: string[] } = {}): Promise<SinkProcess> {
   const argv = [process.execPath, BIN, 'sink', '--port', '0', ...args];
   const [command, ...rest] = [...(opts.wrap ?? []), ...argv] as [string, ...string[]];
-  const child = ownChild(spawn(command, rest, { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child = ownChild(
+    spawn(command, rest, { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));

@@ -109,9 +109,15 @@ function zoneRecords(entries: Array<[string, Scalar] | 'TIMEOUT'>): ZoneRecord[]
     }
     const [type, value] = e;
     if (type === 'TXT' && value === 'NONE') continue;
-    if (type === 'TXT' || (type === 'SPF' && !hasTxt)) out.push({ type: 'TXT', data: Array.isArray(value) ? value.map(bytes) : bytes(value) });
+    if (type === 'TXT' || (type === 'SPF' && !hasTxt))
+      out.push({ type: 'TXT', data: Array.isArray(value) ? value.map(bytes) : bytes(value) });
     else if (type === 'A' || type === 'AAAA') out.push({ type, address: String(value) });
-    else if (type === 'MX') out.push({ type, priority: Number((value as Scalar[])[0]), exchange: String((value as Scalar[])[1]).replace(/\.$/, '') });
+    else if (type === 'MX')
+      out.push({
+        type,
+        priority: Number((value as Scalar[])[0]),
+        exchange: String((value as Scalar[])[1]).replace(/\.$/, ''),
+      });
     else if (type === 'PTR' || type === 'CNAME') out.push({ type, domain: String(value).replace(/\.$/, '') });
   }
   return out;
@@ -129,7 +135,14 @@ function keyValue(text: string): [string, string] {
 function scalar(text: string): Scalar {
   const t = text.trim();
   if (t.startsWith('[')) return splitFlow(t.slice(1, t.lastIndexOf(']'))).map(scalar);
-  if (t.startsWith('"')) return t.slice(1, -1).replace(/\\(x[0-9A-Fa-f]{2}|.)/g, (_, e: string) => (e[0] === 'x' ? String.fromCharCode(parseInt(e.slice(1), 16)) : ({ n: '\n', t: '\t', r: '\r', '0': '\0' } as Record<string, string>)[e] ?? e));
+  if (t.startsWith('"'))
+    return t
+      .slice(1, -1)
+      .replace(/\\(x[0-9A-Fa-f]{2}|.)/g, (_, e: string) =>
+        e[0] === 'x'
+          ? String.fromCharCode(parseInt(e.slice(1), 16))
+          : (({ n: '\n', t: '\t', r: '\r', '0': '\0' } as Record<string, string>)[e] ?? e),
+      );
   if (t.startsWith("'")) return t.slice(1, -1).replace(/''/g, "'");
   if (t === '>-' || t === '|-' || t === '>' || t === '|') return '';
   return t;

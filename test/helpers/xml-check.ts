@@ -11,7 +11,10 @@ const BAD_CHAR = /[^\t\n\r\x20-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/u;
 
 export function checkXml(doc: string): string {
   const bad = BAD_CHAR.exec(doc);
-  if (bad) throw new Error(`character U+${bad[0].codePointAt(0)!.toString(16).padStart(4, '0')} is not allowed in XML 1.0 (offset ${bad.index})`);
+  if (bad)
+    throw new Error(
+      `character U+${bad[0].codePointAt(0)!.toString(16).padStart(4, '0')} is not allowed in XML 1.0 (offset ${bad.index})`,
+    );
   let i = 0;
   const fail = (why: string): never => {
     throw new Error(`${why} at offset ${i}: ${JSON.stringify(doc.slice(i, i + 40))}`);
@@ -27,7 +30,12 @@ export function checkXml(doc: string): string {
   if (doc.startsWith('<?xml')) {
     const end = doc.indexOf('?>');
     if (end < 0) fail('unclosed XML declaration');
-    if (!/^<\?xml\s+version="1\.[0-9]+"(\s+encoding="[A-Za-z][A-Za-z0-9._-]*")?(\s+standalone="(yes|no)")?\s*\?>$/.test(doc.slice(0, end + 2))) fail('a malformed XML declaration');
+    if (
+      !/^<\?xml\s+version="1\.[0-9]+"(\s+encoding="[A-Za-z][A-Za-z0-9._-]*")?(\s+standalone="(yes|no)")?\s*\?>$/.test(
+        doc.slice(0, end + 2),
+      )
+    )
+      fail('a malformed XML declaration');
     i = end + 2;
   }
   while (i < doc.length) {

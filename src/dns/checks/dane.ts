@@ -25,14 +25,18 @@ export function tlsaUnusable(t: Tlsa): string | undefined {
   if (t.matchingType > 2) return `matching type ${t.matchingType} is unknown (0 to 2 are defined)`;
   const bytes = t.data.length / 2;
   const want = DIGEST_BYTES[t.matchingType];
-  if (want !== undefined && bytes !== want) return `${bytes} bytes of ${MATCHING[t.matchingType]} data, where the digest is ${want} bytes`;
+  if (want !== undefined && bytes !== want)
+    return `${bytes} bytes of ${MATCHING[t.matchingType]} data, where the digest is ${want} bytes`;
   if (!bytes) return 'no association data';
   return undefined;
 }
 
 /** Why a record is unusable by an SMTP sender: as for any client, or a PKIX usage (RFC 7672 §3.1.3). */
 export function smtpUnusable(t: Tlsa): string | undefined {
-  return tlsaUnusable(t) ?? (t.usage === 0 || t.usage === 1 ? `${USAGE[t.usage]} is not used by SMTP senders (RFC 7672 §3.1.3)` : undefined);
+  return (
+    tlsaUnusable(t) ??
+    (t.usage === 0 || t.usage === 1 ? `${USAGE[t.usage]} is not used by SMTP senders (RFC 7672 §3.1.3)` : undefined)
+  );
 }
 
 /**
@@ -55,7 +59,9 @@ export async function checkDane(resolver: Resolver, mxHosts: string[], port = 25
     } catch (err) {
       if (!(err instanceof DnsFailure)) throw err;
       hosts.push({ host, tlsa: [], authenticated: false, match: null, error: err.info });
-      failures.push(`${host}: the TLSA look-up failed (${err.short}): a DANE sender defers mail to this host (RFC 7672 §2.2)`);
+      failures.push(
+        `${host}: the TLSA look-up failed (${err.short}): a DANE sender defers mail to this host (RFC 7672 §2.2)`,
+      );
       details.push(`${host}: ${err.message}`);
       continue;
     }
@@ -70,22 +76,47 @@ export async function checkDane(resolver: Resolver, mxHosts: string[], port = 25
       records.push(`${name} ${t.usage} ${t.selector} ${t.matchingType} ${t.data}`);
       const broken = tlsaUnusable(t);
       details.push(`${host}: ${describeTlsa(t)}${broken ? ` (unusable: ${broken})` : ''}`);
-      if (broken) problems.push(`${host} has an unusable TLSA record (${t.usage} ${t.selector} ${t.matchingType}): ${broken}; senders discard it (RFC 6698 §4.1)`);
-      else if (t.usage === 0 || t.usage === 1) problems.push(`${host} has a ${USAGE[t.usage]} record: RFC 7672 §3.1.3 says SMTP senders treat it as unusable; use DANE-TA (2) or DANE-EE (3)`);
+      if (broken)
+        problems.push(
+          `${host} has an unusable TLSA record (${t.usage} ${t.selector} ${t.matchingType}): ${broken}; senders discard it (RFC 6698 §4.1)`,
+        );
+      else if (t.usage === 0 || t.usage === 1)
+        problems.push(
+          `${host} has a ${USAGE[t.usage]} record: RFC 7672 §3.1.3 says SMTP senders treat it as unusable; use DANE-TA (2) or DANE-EE (3)`,
+        );
     }
     // RFC 7672 §2.2: TLS is still required, but nothing authenticates the certificate.
-    if (answer.records.every((t) => smtpUnusable(t))) problems.push(`${host}: no usable TLSA record, so DANE is not in effect for this host: senders must use TLS but cannot authenticate its certificate (RFC 7672 §2.2)`);
-    if (!answer.authenticated) problems.push(`${host}: the resolver did not vouch for the TLSA records with DNSSEC (no AD bit); senders ignore TLSA that is not validated`);
+    if (answer.records.every((t) => smtpUnusable(t)))
+      problems.push(
+        `${host}: no usable TLSA record, so DANE is not in effect for this host: senders must use TLS but cannot authenticate its certificate (RFC 7672 §2.2)`,
+      );
+    if (!answer.authenticated)
+      problems.push(
+        `${host}: the resolver did not vouch for the TLSA records with DNSSEC (no AD bit); senders ignore TLSA that is not validated`,
+      );
   }
   details.push(...caveats);
   const covered = hosts.filter((h) => h.tlsa.length);
   const bare = hosts.filter((h) => !h.tlsa.length && !h.error).map((h) => h.host);
-  const base = { check: 'DANE' as const, details, records, hosts, ...(hosts.find((h) => h.error) ? { dnsError: hosts.find((h) => h.error)!.error } : {}) };
+  const base = {
+    check: 'DANE' as const,
+    details,
+    records,
+    hosts,
+    ...(hosts.find((h) => h.error) ? { dnsError: hosts.find((h) => h.error)!.error } : {}),
+  };
   if (failures.length) return { ...base, status: 'fail', summary: [...failures, ...problems].join('; ') };
   if (!covered.length) return { ...base, status: 'absent', summary: 'no TLSA records on any MX host: no DANE' };
   // A sender that finds no TLSA for an MX host falls back to opportunistic TLS for it (RFC 7672 §2.2).
-  if (bare.length) problems.push(`only some MX hosts have TLSA records: ${bare.join(', ')} ${bare.length === 1 ? 'has' : 'have'} none, so DANE senders use unauthenticated TLS there`);
-  return { ...base, status: problems.length ? 'warn' : 'pass', summary: problems.length ? problems.join('; ') : 'TLSA records present and DNSSEC-validated' };
+  if (bare.length)
+    problems.push(
+      `only some MX hosts have TLSA records: ${bare.join(', ')} ${bare.length === 1 ? 'has' : 'have'} none, so DANE senders use unauthenticated TLS there`,
+    );
+  return {
+    ...base,
+    status: problems.length ? 'warn' : 'pass',
+    summary: problems.length ? problems.join('; ') : 'TLSA records present and DNSSEC-validated',
+  };
 }
 
 /**
@@ -101,7 +132,12 @@ export function daneMatch(records: Tlsa[], chainDer: Buffer[]): { matched: Tlsa 
     const candidates = r.usage === 3 ? chain.slice(0, 1) : chain;
     for (const [i, cert] of candidates.entries()) {
       const selected = r.selector === 1 ? cert.publicKey.export({ type: 'spki', format: 'der' }) : cert.raw;
-      const digest = r.matchingType === 1 ? createHash('sha256').update(selected).digest() : r.matchingType === 2 ? createHash('sha512').update(selected).digest() : selected;
+      const digest =
+        r.matchingType === 1
+          ? createHash('sha256').update(selected).digest()
+          : r.matchingType === 2
+            ? createHash('sha512').update(selected).digest()
+            : selected;
       if (digest.toString('hex') !== r.data.toLowerCase()) continue;
       if (r.usage === 3 || chainsTo(chain, i)) return { matched: r, usable: usable.length };
     }

@@ -96,7 +96,10 @@ export async function treeWalk(resolver: Resolver, domain: string): Promise<Disc
   // §4.10.2: the policy is the record of the domain itself, of its organisational domain, or of
   // its public suffix domain; a record in between (dept.example.com for a.dept.example.com
   // when example.com is the organisational domain) is none of those.
-  const policy = found.find((r) => r.domain === d) ?? found.find((r) => r.domain === orgDomain) ?? found.find((r) => r.domain !== d && r.tags.get('psd')?.toLowerCase() === 'y');
+  const policy =
+    found.find((r) => r.domain === d) ??
+    found.find((r) => r.domain === orgDomain) ??
+    found.find((r) => r.domain !== d && r.tags.get('psd')?.toLowerCase() === 'y');
   return { policy, orgDomain, queried, ambiguous, ignored, stoppedAt };
 }
 
@@ -115,7 +118,11 @@ function orgDomainOf(start: string, found: FoundRecord[]): string {
 }
 
 /** DMARC identifier alignment (RFC 9989 §3.2.x): strict = the same name, relaxed = the same organisational domain. */
-export async function alignment(resolver: Resolver, fromDomain: string, authDomain: string): Promise<{ strict: boolean; relaxed: boolean; fromOrg: string; authOrg: string }> {
+export async function alignment(
+  resolver: Resolver,
+  fromDomain: string,
+  authDomain: string,
+): Promise<{ strict: boolean; relaxed: boolean; fromOrg: string; authOrg: string }> {
   // RFC 8616: an internationalized From: domain (jörg@bücher.test) is compared in its A-label
   // form, the form d= carries (xn--bcher-kva.test); as typed they never look aligned.
   const a = comparable(fromDomain);

@@ -11,7 +11,11 @@ const TAGS = 'RFC 9989 §4.7';
 const POLICIES = ['none', 'quarantine', 'reject'];
 const KNOWN = ['v', 'p', 'sp', 'np', 'adkim', 'aspf', 'fo', 'psd', 'rua', 'ruf', 't'];
 /** In RFC 7489, gone from RFC 9989: receivers ignore them. */
-const REMOVED: Record<string, string> = { pct: 'pct= (partial enforcement) was replaced by t=', rf: 'rf= (failure report format) was removed', ri: 'ri= (report interval) was removed' };
+const REMOVED: Record<string, string> = {
+  pct: 'pct= (partial enforcement) was replaced by t=',
+  rf: 'rf= (failure report format) was removed',
+  ri: 'ri= (report interval) was removed',
+};
 
 /** Each tag of a DMARC record judged against RFC 9989 §4.7; the record is known to start with v=DMARC1. */
 export function judgeDmarcRecord(r: FoundRecord): DmarcIssue[] {
@@ -34,7 +38,12 @@ export function judgeDmarcRecord(r: FoundRecord): DmarcIssue[] {
   }
   const t = r.tags;
   const p = t.get('p')?.toLowerCase();
-  if (p === undefined) warn(t.has('rua') ? 'no p= tag: receivers act as if p=none' : 'no p= tag and no rua=: receivers treat the record as no policy at all');
+  if (p === undefined)
+    warn(
+      t.has('rua')
+        ? 'no p= tag: receivers act as if p=none'
+        : 'no p= tag and no rua=: receivers treat the record as no policy at all',
+    );
   else if (!POLICIES.includes(p)) err(`the p= tag is "${t.get('p')}", not none, quarantine or reject`);
   for (const k of ['sp', 'np']) {
     const v = t.get(k)?.toLowerCase();
@@ -48,9 +57,11 @@ export function judgeDmarcRecord(r: FoundRecord): DmarcIssue[] {
   if (psd !== undefined && !['y', 'n', 'u'].includes(psd)) err(`psd=${t.get('psd')} is not y, n or u`);
   const testing = t.get('t')?.toLowerCase();
   if (testing !== undefined && testing !== 'y' && testing !== 'n') err(`t=${t.get('t')} is not y or n`);
-  if (testing === 'y') warn('t=y: testing mode, receivers apply the policy one step softer (reject as quarantine, quarantine as none)');
+  if (testing === 'y')
+    warn('t=y: testing mode, receivers apply the policy one step softer (reject as quarantine, quarantine as none)');
   const fo = t.get('fo');
-  if (fo !== undefined && !fo.split(':').every((o) => ['0', '1', 'd', 's'].includes(o.trim().toLowerCase()))) err(`fo=${fo} is not a list of 0, 1, d and s`);
+  if (fo !== undefined && !fo.split(':').every((o) => ['0', '1', 'd', 's'].includes(o.trim().toLowerCase())))
+    err(`fo=${fo} is not a list of 0, 1, d and s`);
   for (const k of ['rua', 'ruf']) {
     const v = t.get(k);
     if (v !== undefined) issues.push(...judgeUris(k, v));
@@ -71,7 +82,11 @@ function judgeUris(tag: string, value: string): DmarcIssue[] {
       continue;
     }
     if (parsed.scheme !== 'mailto') {
-      out.push({ severity: 'warning', text: `${tag}=${uri}: receivers send reports only to mailto: addresses`, ref: TAGS });
+      out.push({
+        severity: 'warning',
+        text: `${tag}=${uri}: receivers send reports only to mailto: addresses`,
+        ref: TAGS,
+      });
       continue;
     }
     const problem = mailtoProblem(tag, uri, parsed.rest);

@@ -61,7 +61,13 @@ export function dnsblName(address: string, zone: string): string {
 /** One address against one list: A for the listing, TXT for its reason. Failures and refusals are "unknown", never "listed". */
 export async function queryDnsbl(resolver: Resolver, address: string, zone: string): Promise<DnsblAnswer> {
   const name = dnsblName(address, zone);
-  const base = { address, zone, codes: [] as string[], meaning: [] as string[], reason: undefined as string | undefined };
+  const base = {
+    address,
+    zone,
+    codes: [] as string[],
+    meaning: [] as string[],
+    reason: undefined as string | undefined,
+  };
   let codes: string[];
   try {
     codes = (await resolver.query(name, 'A')).records.map((r) => String(r.address));
@@ -70,20 +76,50 @@ export async function queryDnsbl(resolver: Resolver, address: string, zone: stri
   }
   if (!codes.length) return { ...base, status: 'not-listed' };
   const refusal = codes.find((c) => REFUSALS[c] || c.startsWith('127.255.255.'));
-  if (refusal) return { ...base, codes, status: 'unknown', meaning: [`could not check: ${REFUSALS[refusal] ?? `the list answered ${refusal}, a refusal code`}`] };
+  if (refusal)
+    return {
+      ...base,
+      codes,
+      status: 'unknown',
+      meaning: [`could not check: ${REFUSALS[refusal] ?? `the list answered ${refusal}, a refusal code`}`],
+    };
   const real = codes.filter((c) => /^127\./.test(c));
-  if (!real.length) return { ...base, codes, status: 'unknown', meaning: [`could not check: the answer ${codes.join(', ')} is not in 127.0.0.0/8 (RFC 5782 §2.1); the resolver may rewrite "no such name" answers`] };
-  const reason = await resolver.txt(name).then((t) => t.records.join(' ') || undefined).catch(() => undefined);
-  return { ...base, codes: real, status: 'listed', meaning: real.map((c) => CODES[zone]?.[c] ?? `listed (${c})`), reason };
+  if (!real.length)
+    return {
+      ...base,
+      codes,
+      status: 'unknown',
+      meaning: [
+        `could not check: the answer ${codes.join(', ')} is not in 127.0.0.0/8 (RFC 5782 §2.1); the resolver may rewrite "no such name" answers`,
+      ],
+    };
+  const reason = await resolver
+    .txt(name)
+    .then((t) => t.records.join(' ') || undefined)
+    .catch(() => undefined);
+  return {
+    ...base,
+    codes: real,
+    status: 'listed',
+    meaning: real.map((c) => CODES[zone]?.[c] ?? `listed (${c})`),
+    reason,
+  };
 }
 
 /** Every address against every list, as a finding: any listing fails the check. */
-export async function checkDnsbl(resolver: Resolver, addresses: string[], zones: string[]): Promise<{ finding: Finding; answers: DnsblAnswer[] }> {
+export async function checkDnsbl(
+  resolver: Resolver,
+  addresses: string[],
+  zones: string[],
+): Promise<{ finding: Finding; answers: DnsblAnswer[] }> {
   const unique = [...new Set(addresses.filter((a) => isIP(a)))];
   const answers = await Promise.all(unique.flatMap((a) => zones.map((z) => queryDnsbl(resolver, a, z))));
   const listed = answers.filter((a) => a.status === 'listed');
   const unknown = answers.filter((a) => a.status === 'unknown');
-  const details = answers.map((a) => `${a.address} on ${a.zone}: ${a.status === 'listed' ? `LISTED ${a.codes.join(', ')} (${a.meaning.join('; ')})${a.reason ? `: ${a.reason}` : ''}` : a.status === 'not-listed' ? 'not listed' : a.meaning.join('; ')}`);
+  const details = answers.map(
+    (a) =>
+      `${a.address} on ${a.zone}: ${a.status === 'listed' ? `LISTED ${a.codes.join(', ')} (${a.meaning.join('; ')})${a.reason ? `: ${a.reason}` : ''}` : a.status === 'not-listed' ? 'not listed' : a.meaning.join('; ')}`,
+  );
   const status = listed.length ? 'fail' : unknown.length ? 'warn' : 'pass';
   const summary = listed.length
     ? `${listed.map((a) => `${a.address} is listed on ${a.zone} (${a.meaning.join('; ')})`).join('; ')}`

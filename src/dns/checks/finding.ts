@@ -32,7 +32,14 @@ export interface Finding {
  * "no record". `what` says which look-up when it was not the check's first.
  */
 export function lookupFailed(check: Finding['check'], err: DnsFailure, what?: string): Finding {
-  return { check, status: 'fail', summary: `${what ? `${what}: ` : ''}the DNS look-up failed (${err.short}): a temporary error (temperror), not a missing record`, details: [err.message], records: [], dnsError: err.info };
+  return {
+    check,
+    status: 'fail',
+    summary: `${what ? `${what}: ` : ''}the DNS look-up failed (${err.short}): a temporary error (temperror), not a missing record`,
+    details: [err.message],
+    records: [],
+    dnsError: err.info,
+  };
 }
 
 /** A record's first tag as written ("v=dmarc1"), to name a record that senders or receivers discard. */

@@ -31,53 +31,108 @@ const looksLikeSts = (r: string) => /^v\s*=\s*stsv/i.test(r.trim());
  * refused), and every MX host matched against the policy's mx patterns. `mxHosts`
  * undefined: the MX hosts are unknown (none, or their look-up failed), so none is matched.
  */
-export async function checkMtaSts(resolver: Resolver, domain: string, mxHosts: string[] | undefined, http: HttpsOptions): Promise<Finding> {
+export async function checkMtaSts(
+  resolver: Resolver,
+  domain: string,
+  mxHosts: string[] | undefined,
+  http: HttpsOptions,
+): Promise<Finding> {
   const found = (await resolver.txt(`_mta-sts.${domain}`)).records;
   const records = found.filter(isStsRecord);
   const ignored = found.filter((r) => !isStsRecord(r) && looksLikeSts(r));
   const base = { check: 'MTA-STS' as const, records };
   if (!records.length && ignored.length) {
     const text = `the _mta-sts record begins "${firstTag(ignored[0]!)}", not exactly "v=STSv1" (case-sensitive, no spaces): senders discard the record and see no MTA-STS policy`;
-    return { ...base, records: ignored, status: 'fail', summary: `${text} (${TXT_REF})`, details: [], issues: [{ severity: 'error', text, ref: TXT_REF }] };
+    return {
+      ...base,
+      records: ignored,
+      status: 'fail',
+      summary: `${text} (${TXT_REF})`,
+      details: [],
+      issues: [{ severity: 'error', text, ref: TXT_REF }],
+    };
   }
-  if (!records.length) return { ...base, status: 'absent', summary: 'no MTA-STS record: senders may deliver without TLS or with any certificate', details: [] };
-  if (records.length > 1) return { ...base, status: 'fail', summary: `${records.length} _mta-sts records: RFC 8461 §3.1 says senders then assume no policy`, details: [] };
+  if (!records.length)
+    return {
+      ...base,
+      status: 'absent',
+      summary: 'no MTA-STS record: senders may deliver without TLS or with any certificate',
+      details: [],
+    };
+  if (records.length > 1)
+    return {
+      ...base,
+      status: 'fail',
+      summary: `${records.length} _mta-sts records: RFC 8461 §3.1 says senders then assume no policy`,
+      details: [],
+    };
   const fields = tags(records[0]!, { caseSensitive: true });
   const id = fields.get('id');
   if (!id) {
     const miscased = [...fields.keys()].find((k) => k.toLowerCase() === 'id');
-    const text = miscased ? `"${miscased}=" is not "id=": field names are case-sensitive, so the record has no id` : 'the id= is missing';
-    return { ...base, status: 'fail', summary: `${text} (${TXT_REF})`, details: [], issues: [{ severity: 'error', text, ref: TXT_REF }] };
+    const text = miscased
+      ? `"${miscased}=" is not "id=": field names are case-sensitive, so the record has no id`
+      : 'the id= is missing';
+    return {
+      ...base,
+      status: 'fail',
+      summary: `${text} (${TXT_REF})`,
+      details: [],
+      issues: [{ severity: 'error', text, ref: TXT_REF }],
+    };
   }
-  if (!/^[A-Za-z0-9]{1,32}$/.test(id)) return { ...base, status: 'fail', summary: `the id= is "${id}", not 1 to 32 letters and digits`, details: [] };
+  if (!/^[A-Za-z0-9]{1,32}$/.test(id))
+    return { ...base, status: 'fail', summary: `the id= is "${id}", not 1 to 32 letters and digits`, details: [] };
   // The A-label form: it is the name on the certificate, in SNI and in Host (bücher.test's is mta-sts.xn--bcher-kva.test).
   const host = aLabels(`mta-sts.${domain}`) ?? `mta-sts.${domain}`;
   let fetched: { body: string; mediaType: string | undefined };
   try {
     fetched = await fetchPolicy(resolver, host, http);
   } catch (err) {
-    return { ...base, status: 'fail', summary: `the policy could not be fetched from https://${host}/.well-known/mta-sts.txt: ${(err as Error).message}`, details: [] };
+    return {
+      ...base,
+      status: 'fail',
+      summary: `the policy could not be fetched from https://${host}/.well-known/mta-sts.txt: ${(err as Error).message}`,
+      details: [],
+    };
   }
   const policy = parsePolicy(fetched.body);
   const details = [`policy: mode ${policy.mode}, max_age ${policy.maxAge}, mx ${policy.mx.join(', ') || '(none)'}`];
   const problems: string[] = [];
-  for (const k of policy.miscased) problems.push(`the policy field "${k}:" is not "${k.toLowerCase()}:": field names are case-sensitive (RFC 8461 §3.2), so senders ignore it`);
+  for (const k of policy.miscased)
+    problems.push(
+      `the policy field "${k}:" is not "${k.toLowerCase()}:": field names are case-sensitive (RFC 8461 §3.2), so senders ignore it`,
+    );
   if (policy.version !== 'STSv1') problems.push(`version is ${policy.version ?? 'missing'}, not STSv1`);
-  if (!['enforce', 'testing', 'none'].includes(policy.mode ?? '')) problems.push(`mode is ${policy.mode ?? 'missing'}, not enforce, testing or none`);
-  if (policy.maxAge === undefined || policy.maxAge > 31_557_600) problems.push(`max_age is ${policy.maxAge ?? 'missing'} (at most 31557600)`);
+  if (!['enforce', 'testing', 'none'].includes(policy.mode ?? ''))
+    problems.push(`mode is ${policy.mode ?? 'missing'}, not enforce, testing or none`);
+  if (policy.maxAge === undefined || policy.maxAge > 31_557_600)
+    problems.push(`max_age is ${policy.maxAge ?? 'missing'} (at most 31557600)`);
   if (policy.mode !== 'none' && !policy.mx.length) problems.push('no mx: line');
   const unmatched = (mxHosts ?? []).filter((h) => !policy.mx.some((p) => mxMatches(p, h)));
-  if (unmatched.length && policy.mode !== 'none') problems.push(`MX host${unmatched.length > 1 ? 's' : ''} ${unmatched.join(', ')} not covered by the policy: senders that enforce it will not deliver there`);
+  if (unmatched.length && policy.mode !== 'none')
+    problems.push(
+      `MX host${unmatched.length > 1 ? 's' : ''} ${unmatched.join(', ')} not covered by the policy: senders that enforce it will not deliver there`,
+    );
   if (problems.length) return { ...base, status: 'fail', summary: problems.join('; '), details };
   const warnings: string[] = [];
   // §3.2: senders SHOULD check it, against hosting that lets users put HTML or images at any path.
   const media = fetched.mediaType;
-  if (media !== 'text/plain') warnings.push(`the policy is served as ${media ? `"${media}"` : 'no media type'}, not text/plain: senders that check it (RFC 8461 §3.2) ignore the policy`);
+  if (media !== 'text/plain')
+    warnings.push(
+      `the policy is served as ${media ? `"${media}"` : 'no media type'}, not text/plain: senders that check it (RFC 8461 §3.2) ignore the policy`,
+    );
   if (policy.mode === 'testing') warnings.push('mode testing: failures are only reported');
   if (policy.mode === 'none') warnings.push('mode none: the policy is withdrawn');
-  if (ignored.length) details.push(`also at _mta-sts.${domain}, discarded by senders (the version is case-sensitive): ${ignored.join(' | ')}`);
+  if (ignored.length)
+    details.push(
+      `also at _mta-sts.${domain}, discarded by senders (the version is case-sensitive): ${ignored.join(' | ')}`,
+    );
   if (mxHosts === undefined) details.push('no MX host known to match against the policy');
-  const covered = mxHosts === undefined ? `policy mode ${policy.mode}; no MX host to match it against` : `enforced for ${mxHosts.length} MX host(s)`;
+  const covered =
+    mxHosts === undefined
+      ? `policy mode ${policy.mode}; no MX host to match it against`
+      : `enforced for ${mxHosts.length} MX host(s)`;
   return { ...base, status: warnings.length ? 'warn' : 'pass', summary: warnings.join('; ') || covered, details };
 }
 
@@ -121,7 +176,11 @@ export function mxMatches(pattern: string, host: string): boolean {
 }
 
 /** The policy file, fetched from an address our resolver found, the name checked on the certificate. */
-async function fetchPolicy(resolver: Resolver, host: string, http: HttpsOptions): Promise<{ body: string; mediaType: string | undefined }> {
+async function fetchPolicy(
+  resolver: Resolver,
+  host: string,
+  http: HttpsOptions,
+): Promise<{ body: string; mediaType: string | undefined }> {
   const addresses = await resolver.addresses(host);
   if (!addresses.length) throw new Error(`${host} has no address`);
   const address = addresses[0]!.address;
@@ -139,7 +198,11 @@ async function fetchPolicy(resolver: Resolver, host: string, http: HttpsOptions)
       (res) => {
         if (res.statusCode !== 200) {
           res.resume();
-          reject(new Error(`HTTP ${res.statusCode}${res.statusCode && res.statusCode >= 300 && res.statusCode < 400 ? ' (a redirect: RFC 8461 §3.3 forbids following it)' : ''}`));
+          reject(
+            new Error(
+              `HTTP ${res.statusCode}${res.statusCode && res.statusCode >= 300 && res.statusCode < 400 ? ' (a redirect: RFC 8461 §3.3 forbids following it)' : ''}`,
+            ),
+          );
           return;
         }
         let body = '';
@@ -154,7 +217,15 @@ async function fetchPolicy(resolver: Resolver, host: string, http: HttpsOptions)
       },
     );
     req.on('timeout', () => req.destroy(new Error(`no answer within ${http.timeoutMs} ms`)));
-    req.on('error', (err) => reject(new Error((err as NodeJS.ErrnoException).code === 'ERR_TLS_CERT_ALTNAME_INVALID' ? `the certificate is not valid for ${host}` : err.message)));
+    req.on('error', (err) =>
+      reject(
+        new Error(
+          (err as NodeJS.ErrnoException).code === 'ERR_TLS_CERT_ALTNAME_INVALID'
+            ? `the certificate is not valid for ${host}`
+            : err.message,
+        ),
+      ),
+    );
     req.end();
   });
 }

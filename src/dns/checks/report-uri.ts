@@ -15,7 +15,10 @@ export function parseReportUri(tag: string, uri: string): ReportUri {
   if (!uri) return { problem: `${tag}= has an empty entry` };
   const m = SCHEME.exec(uri);
   if (!m) return { problem: `${tag}=${uri} is not a URI${uri.includes('@') ? `: write mailto:${uri}` : ''}` };
-  if (!URI_CHARS.test(uri)) return { problem: `${tag}=${uri} holds characters a URI cannot (a space, a quote, non-ASCII): percent-encode them` };
+  if (!URI_CHARS.test(uri))
+    return {
+      problem: `${tag}=${uri} holds characters a URI cannot (a space, a quote, non-ASCII): percent-encode them`,
+    };
   if (/%(?![0-9a-f]{2})/i.test(uri)) return { problem: `${tag}=${uri}: a "%" not followed by two hex digits` };
   return { scheme: m[1]!.toLowerCase(), rest: m[2]! };
 }
@@ -24,7 +27,9 @@ export function parseReportUri(tag: string, uri: string): ReportUri {
 export function mailtoProblem(tag: string, uri: string, rest: string): string | undefined {
   // parseReportUri checked the percent-encoding, so decoding cannot throw.
   const address = decodeURIComponent(rest);
-  return /^[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(address) ? undefined : `${tag}=${uri}: "${rest}" is not an e-mail address`;
+  return /^[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(address)
+    ? undefined
+    : `${tag}=${uri}: "${rest}" is not an e-mail address`;
 }
 
 /** Why an https: URI is not one a report could be POSTed to, or undefined when it is. */

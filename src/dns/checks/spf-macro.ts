@@ -3,7 +3,9 @@
  * the evaluator alike, so both agree on what a record means.
  */
 
-export type MacroPart = { literal: string } | { letter: string; upper: boolean; digits: number | undefined; reverse: boolean; delimiters: string };
+export type MacroPart =
+  | { literal: string }
+  | { letter: string; upper: boolean; digits: number | undefined; reverse: boolean; delimiters: string };
 
 /** domain: a domain-spec (mechanisms, redirect=, exp=); explanation: the TXT text exp= points at. */
 export type MacroContext = 'domain' | 'explanation';
@@ -22,7 +24,8 @@ export function parseMacroString(value: string, context: MacroContext): MacroPar
     const c = value[i]!;
     const code = c.charCodeAt(0);
     // The explanation may hold spaces (it is text); a domain-spec holds visible ASCII only.
-    if (code > 0x7e || code < (context === 'explanation' ? 0x20 : 0x21)) return { error: `the character ${JSON.stringify(c)} is not allowed` };
+    if (code > 0x7e || code < (context === 'explanation' ? 0x20 : 0x21))
+      return { error: `the character ${JSON.stringify(c)} is not allowed` };
     if (c !== '%') {
       literal += c;
       continue;
@@ -36,12 +39,20 @@ export function parseMacroString(value: string, context: MacroContext): MacroPar
     const m = /^%\{([A-Za-z])(\d*)([rR]?)([.\-+,/_=]*)\}/.exec(value.slice(i));
     if (!m) return { error: `"${value.slice(i, i + 6)}…" is not a macro (%{letter}, %%, %_ or %-)` };
     const letter = m[1]!.toLowerCase();
-    if (!LETTERS.includes(letter)) return { error: `%{${m[1]}} is not a macro letter (s l o d i p h v, and c r t in the explanation)` };
-    if (context === 'domain' && EXPLANATION_ONLY.includes(letter)) return { error: `%{${m[1]}} may appear only in the explanation text, not in a domain` };
+    if (!LETTERS.includes(letter))
+      return { error: `%{${m[1]}} is not a macro letter (s l o d i p h v, and c r t in the explanation)` };
+    if (context === 'domain' && EXPLANATION_ONLY.includes(letter))
+      return { error: `%{${m[1]}} may appear only in the explanation text, not in a domain` };
     if (m[2] && Number(m[2]) === 0) return { error: `a macro keeps at least one label (%{${m[1]}0…} is invalid)` };
     if (literal) parts.push({ literal });
     literal = '';
-    parts.push({ letter, upper: m[1] !== letter, digits: m[2] ? Number(m[2]) : undefined, reverse: !!m[3], delimiters: m[4] || '.' });
+    parts.push({
+      letter,
+      upper: m[1] !== letter,
+      digits: m[2] ? Number(m[2]) : undefined,
+      reverse: !!m[3],
+      delimiters: m[4] || '.',
+    });
     i += m[0].length - 1;
   }
   if (literal) parts.push({ literal });
@@ -84,7 +95,13 @@ export async function expandMacros(parts: MacroPart[], values: MacroValues): Pro
 
 /** RFC 7208 §7.3: uppercase macros are URL-escaped, keeping RFC 3986's unreserved characters. */
 function urlEscape(text: string): string {
-  return [...Buffer.from(text, 'utf8')].map((b) => (/[A-Za-z0-9\-._~]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+  return [...Buffer.from(text, 'utf8')]
+    .map((b) =>
+      /[A-Za-z0-9\-._~]/.test(String.fromCharCode(b))
+        ? String.fromCharCode(b)
+        : `%${b.toString(16).toUpperCase().padStart(2, '0')}`,
+    )
+    .join('');
 }
 
 /** §7.3: an expanded domain over 253 characters loses labels from the left until it fits. */

@@ -54,9 +54,11 @@ export function parseSpf(record: string, domain: string): ParsedSpf {
     if (modifier) {
       const name = modifier[1]!.toLowerCase();
       const value = modifier[2]!;
-      if (seenModifiers.has(name) && (name === 'redirect' || name === 'exp')) err(`${name}= appears twice`, 'RFC 7208 §6');
+      if (seenModifiers.has(name) && (name === 'redirect' || name === 'exp'))
+        err(`${name}= appears twice`, 'RFC 7208 §6');
       seenModifiers.add(name);
-      if (MECHANISMS.includes(name)) warn(`"${raw}" is read as an unknown modifier and ignored: did you mean ${name}:${value}?`, 'RFC 7208 §6');
+      if (MECHANISMS.includes(name))
+        warn(`"${raw}" is read as an unknown modifier and ignored: did you mean ${name}:${value}?`, 'RFC 7208 §6');
       else if (name !== 'redirect' && name !== 'exp') warn(`unknown modifier "${name}=" is ignored`, 'RFC 7208 §6');
       const term: SpfTerm = { raw, kind: 'modifier', name, qualifier: '+', value, macro: value.includes('%') };
       // exp= names a domain like any other: c, r and t belong to the text it points at (§6.2, §7.2).
@@ -124,7 +126,10 @@ export function parseSpf(record: string, domain: string): ParsedSpf {
       case 'ip4':
       case 'ip6': {
         if (!rest.startsWith(':') || rest.length === 1) {
-          err(`"${raw}": ${name} needs an address (${name}:${name === 'ip4' ? '192.0.2.0/24' : '2001:db8::/32'})`, 'RFC 7208 §5.6');
+          err(
+            `"${raw}": ${name} needs an address (${name}:${name === 'ip4' ? '192.0.2.0/24' : '2001:db8::/32'})`,
+            'RFC 7208 §5.6',
+          );
           break;
         }
         term.value = rest.slice(1);
@@ -136,13 +141,23 @@ export function parseSpf(record: string, domain: string): ParsedSpf {
   if (allAt >= 0) {
     const after = terms.slice(allAt + 1);
     const mechanismsAfter = after.filter((t) => t.kind === 'mechanism');
-    if (mechanismsAfter.length) warn(`${mechanismsAfter.map((t) => `"${t.raw}"`).join(', ')} after "all" ${mechanismsAfter.length === 1 ? 'is' : 'are'} never evaluated`, 'RFC 7208 §5.1');
-    if (terms.some((t) => t.name === 'redirect' && t.kind === 'modifier')) warn('redirect= is ignored because the record has "all"', 'RFC 7208 §6.1');
+    if (mechanismsAfter.length)
+      warn(
+        `${mechanismsAfter.map((t) => `"${t.raw}"`).join(', ')} after "all" ${mechanismsAfter.length === 1 ? 'is' : 'are'} never evaluated`,
+        'RFC 7208 §5.1',
+      );
+    if (terms.some((t) => t.name === 'redirect' && t.kind === 'modifier'))
+      warn('redirect= is ignored because the record has "all"', 'RFC 7208 §6.1');
   }
   return { terms, issues };
 }
 
-function checkNetwork(name: 'ip4' | 'ip6', value: string, raw: string, err: (t: string, r: string) => void): SpfTerm['network'] {
+function checkNetwork(
+  name: 'ip4' | 'ip6',
+  value: string,
+  raw: string,
+  err: (t: string, r: string) => void,
+): SpfTerm['network'] {
   // "ip4:192.0.2.1~all" / "ip4:192.0.2.1-all": a missing space glues the next term on.
   const glued = /^(.*?)([+\-~?]?all)$/i.exec(value);
   if (glued && isIP(glued[1]!.replace(/\/\d+$/, ''))) {
@@ -155,7 +170,10 @@ function checkNetwork(name: 'ip4' | 'ip6', value: string, raw: string, err: (t: 
   const family = isIP(address);
   const want = name === 'ip4' ? 4 : 6;
   if (family && family !== want) {
-    err(`"${raw}": ${address} is an IPv${family} address in ${name}: (use ${family === 4 ? 'ip4' : 'ip6'}:)`, 'RFC 7208 §5.6');
+    err(
+      `"${raw}": ${address} is an IPv${family} address in ${name}: (use ${family === 4 ? 'ip4' : 'ip6'}:)`,
+      'RFC 7208 §5.6',
+    );
     return undefined;
   }
   if (family !== want) {
@@ -170,9 +188,14 @@ function checkNetwork(name: 'ip4' | 'ip6', value: string, raw: string, err: (t: 
   return { address, prefix: cidr === undefined ? max : Number(cidr) };
 }
 
-function checkDualCidr(text: string, raw: string, err: (t: string, r: string) => void): { cidr4: number; cidr6: number } | undefined {
+function checkDualCidr(
+  text: string,
+  raw: string,
+  err: (t: string, r: string) => void,
+): { cidr4: number; cidr6: number } | undefined {
   const m = /^(?:\/(\d+))?(?:\/\/(\d+))?$/.exec(text);
-  const bad = (p: string | undefined, max: number) => p !== undefined && (!/^(0|[1-9]\d{0,2})$/.test(p) || Number(p) > max);
+  const bad = (p: string | undefined, max: number) =>
+    p !== undefined && (!/^(0|[1-9]\d{0,2})$/.test(p) || Number(p) > max);
   if (!m || bad(m[1], 32) || bad(m[2], 128)) {
     err(`"${raw}": "${text}" is not /0-32 for IPv4 and //0-128 for IPv6`, 'RFC 7208 §5.6');
     return undefined;
@@ -191,15 +214,27 @@ function checkDomainSpec(value: string, raw: string, err: (t: string, r: string)
   const plain = value.replace(/\.$/, '');
   const labels = plain.split('.');
   const top = labels[labels.length - 1] ?? '';
-  if (labels.length < 2 || labels.some((l) => !l || l.length > 63) || !/^[A-Za-z0-9-]*[A-Za-z][A-Za-z0-9-]*$/.test(top) || top.startsWith('-') || top.endsWith('-')) {
+  if (
+    labels.length < 2 ||
+    labels.some((l) => !l || l.length > 63) ||
+    !/^[A-Za-z0-9-]*[A-Za-z][A-Za-z0-9-]*$/.test(top) ||
+    top.startsWith('-') ||
+    top.endsWith('-')
+  ) {
     err(`"${raw}": "${value}" is not a domain name`, 'RFC 7208 §7.1');
     return undefined;
   }
   return parts;
 }
 
-function checkMacroString(value: string, raw: string, context: MacroContext, err: (t: string, r: string) => void): MacroPart[] | undefined {
+function checkMacroString(
+  value: string,
+  raw: string,
+  context: MacroContext,
+  err: (t: string, r: string) => void,
+): MacroPart[] | undefined {
   const parsed = parseMacroString(value, context);
-  if (parsed.error !== undefined) err(`"${raw}": ${parsed.error}`, parsed.error.includes('explanation') ? 'RFC 7208 §7.2' : 'RFC 7208 §7.1');
+  if (parsed.error !== undefined)
+    err(`"${raw}": ${parsed.error}`, parsed.error.includes('explanation') ? 'RFC 7208 §7.2' : 'RFC 7208 §7.1');
   return parsed.parts;
 }

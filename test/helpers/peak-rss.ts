@@ -55,6 +55,8 @@ export async function measuredRun(
     stdin?: (w: NodeJS.WritableStream) => void | Promise<void>;
     limitMs?: number;
     collectEvery?: number;
+    /** false: V8's optimizing compilers stay off in the child (see below). */
+    optimize?: boolean;
   } = {},
 ) {
   // collectEvery: a full GC in the child every N ms (test/helpers/gc-often.ts), so the peak is what it holds.
@@ -62,12 +64,18 @@ export async function measuredRun(
     opts.collectEvery === undefined
       ? []
       : ['--expose-gc', '--max-semi-space-size=1', '--import', new URL('./gc-often.js', import.meta.url).href];
+  // optimize: false keeps V8 to its interpreter and baseline compiler (Sparkplug). Its optimizing
+  // tiers (Maglev, TurboFan) warm up once a run has done a few hundred of the same thing and cost
+  // a fixed 4-12 MiB then, the most on Node 24, half of it the node binary's own compiler code
+  // paged in: the same at 2,000 probes as at 6,000, so nothing held per item, yet more than a
+  // bound of 10 MiB between a short run (still cold) and a long one. Measured in issue 25.
+  const jitFlags = opts.optimize === false ? ['--max-opt=1'] : [];
   const env = {
     ...(opts.env ?? process.env),
     ...(opts.collectEvery === undefined ? {} : { SMTPKIT_TEST_GC_MS: String(opts.collectEvery) }),
   };
   const child = ownChild(
-    spawn(process.execPath, [...gcFlags, BIN, ...args], {
+    spawn(process.execPath, [...gcFlags, ...jitFlags, BIN, ...args], {
       stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       env,
     }),

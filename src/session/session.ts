@@ -1,6 +1,6 @@
 import { now } from '../util/clock.js';
 import { isIP } from 'node:net';
-import type { ConnectionOptions, SecureContext } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import { SmtpkitError, usageError, type FailureKind } from '../errors.js';
 import { hasExtension, heloCapabilities, parseEhlo, type Capabilities } from '../protocol/capabilities.js';
 import { assertSingleLine, commandVerb } from '../protocol/command.js';
@@ -647,14 +647,14 @@ export class SmtpSession {
       });
     }
     // Loaded here, not at start-up: a session without TLS never pays for tls and crypto.
-    const [{ createSecureContext }, { curedByACa, peerChain, tlsFacts }] = await Promise.all([
-      import('node:tls'),
+    const [{ secureContext }, { curedByACa, peerChain, tlsFacts }] = await Promise.all([
+      import('./secure-context.js'),
       import('./tls-facts.js'),
     ]);
     this.handshaking = true;
     const socket = await this.phase('tls', () =>
       connection.startTls(
-        { servername: sni, secureContext: secureContext(createSecureContext, tls) },
+        { servername: sni, secureContext: secureContext(tls) },
         this.options.timeouts.tls,
         offeredVersions(tls),
       ),
@@ -812,35 +812,6 @@ export class SmtpSession {
 
 /** QUIT in the same write as the end of the message (with PIPELINING, RFC 2920 §3.1). */
 const QUIT_LINE = Buffer.from('QUIT\r\n');
-
-/**
- * The TLS context: client certificate, versions, and --ca-file added to the system roots.
- * Adding to Node's default store costs about 1 ms; building a store from all the roots'
- * PEM text again (ca: [...rootCertificates, extra]) costs about 16.
- */
-function secureContext(
-  createSecureContext: (options: ConnectionOptions) => SecureContext,
-  t: TlsSettings,
-): SecureContext {
-  // OpenSSL 3 refuses TLS 1.0/1.1 at its default security level whatever minVersion says:
-  // lowered only when the user asked for those versions, to diagnose old servers.
-  const old = t.minVersion === 'TLSv1' || t.minVersion === 'TLSv1.1';
-  let context: SecureContext;
-  try {
-    context = createSecureContext({
-      cert: t.cert,
-      key: t.key,
-      minVersion: t.minVersion,
-      maxVersion: t.maxVersion,
-      ...(old ? { ciphers: 'DEFAULT@SECLEVEL=0' } : {}),
-    });
-  } catch (err) {
-    // Not PEM, or a key that is not the certificate's: the user's files, not a bug.
-    throw usageError(`the client certificate and key (--cert, --key) cannot be used: ${(err as Error).message}`);
-  }
-  if (t.ca) (context as SecureContext & { context: { addCACert(pem: string): void } }).context.addCACert(t.ca);
-  return context;
-}
 
 const VERSION_NAMES: Record<string, string> = { TLSv1: '1.0', 'TLSv1.1': '1.1', 'TLSv1.2': '1.2', 'TLSv1.3': '1.3' };
 

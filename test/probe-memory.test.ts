@@ -17,7 +17,7 @@ import { rawServer, type RawServer } from './helpers/raw-server.js';
 //   Node 24 at 2,000 targets, whatever is held);
 // - no optimizing compiler (measuredRun's optimize: false): its one-time warm-up after a few
 //   hundred targets costs +10 to +12 MiB on Node 24 (+5 on 20), the same at 6,000 targets as at 2,000.
-// So measured, the peak grows by about 1 MiB from 50 to 6,000 targets on Node 20, 22 and 24.
+// So measured, the peak grows by 1 to 2 MiB from 50 to 6,000 targets on Node 20, 22 and 24.
 const skip = process.platform !== 'linux' ? 'reads /proc' : false;
 let servers: RawServer[] = [];
 let dir = '';

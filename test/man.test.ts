@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { runCli } from './helpers/cli.js';
 import { ROOT } from './helpers/paths.js';
-import { COMMANDS } from '../src/options/commands.js';
-import { parseFlags } from '../src/options/declare.js';
+import { COMMANDS } from '../src/cli/commands.js';
+import { parseFlags } from '../src/cli/declare.js';
 
 const MAN = `${ROOT}man/smtpkit.1`;
 const hasGroff = spawnSync('groff', ['--version']).status === 0;

@@ -262,6 +262,6 @@ export function dohUrl(spec: string, what: string): string {
   return spec;
 }
 
-function systemServers(): NameServer[] {
+export function systemServers(): NameServer[] {
   return getServers().map(parseServer);
 }

@@ -2,15 +2,14 @@ import { SmtpkitError } from '../errors.js';
 import { daneMatch, describeTlsa, smtpUnusable } from '../dns/checks/dane.js';
 import type { DaneHost } from '../dns/checks/finding.js';
 import { deliveryCandidates, lookupMx } from '../dns/mx.js';
-import { adCaveat, DnsFailure, Resolver, type ResolverFlags } from '../dns/resolver.js';
+import { adCaveat, DnsFailure, type Resolver } from '../dns/resolver.js';
 import type { SmtpSession } from '../session/session.js';
 
 /**
  * Points a session at a domain's MX hosts: every address of every host, in preference
  * order (swaks tries only the first). The lookup is part of the transcript.
  */
-export async function useMx(session: SmtpSession, domain: string, flags: ResolverFlags): Promise<Resolver> {
-  const resolver = Resolver.fromFlags(flags, session.options.tls.ca);
+export async function useMx(session: SmtpSession, domain: string, resolver: Resolver): Promise<Resolver> {
   const report = await lookupMx(resolver, domain);
   if (report.kind === 'null')
     throw new SmtpkitError('dns', `${domain} publishes a null MX (RFC 7505): it accepts no mail`, 'dns');

@@ -6,14 +6,13 @@ import { isFailure, isPositive, replyText, type Reply } from '../protocol/reply.
 import { formatTarget } from '../protocol/target.js';
 import { explainInput, explanationLines } from '../render/explanation.js';
 import { jsonReport } from '../render/json.js';
-import { processOutput, safeText } from '../render/output.js';
+import { processOutput, safeText, type OutputSpec } from '../render/output.js';
 import { plain } from '../render/paint.js';
 import { TextRenderer } from '../render/text.js';
 import { REDACTED } from '../session/auth.js';
 import type { SmtpEvent } from '../session/events.js';
 import type { SmtpSession } from '../session/session.js';
 import { login, planAuth } from '../flows/establish.js';
-import { runSession, type Flags } from '../flows/run.js';
 import { version } from '../version.js';
 import { completions } from './completer.js';
 import { History } from './history.js';
@@ -22,10 +21,14 @@ import { connectInterruptibly, stoppedWaiting } from './interrupt.js';
 import { isMechanism } from '../sasl/index.js';
 import { DEFAULT_PASSWORD_ENV, endingPrompt } from '../flows/credentials.js';
 
-export interface ReplFlags extends Flags {
-  keepGoing?: boolean;
-  allowPlaintext?: boolean;
-  history?: boolean;
+export interface ReplSpec {
+  /** Script mode: run on after failure replies and exit 0. */
+  keepGoing: boolean;
+  /** /auth: send credentials even without TLS. */
+  allowPlaintext: boolean;
+  /** Read and write the history file. */
+  history: boolean;
+  output: OutputSpec;
 }
 
 /** Verbs a person types in SMTP (RFC 5321 and the common extensions). */
@@ -76,21 +79,11 @@ After DATA and a 354, lines are message text; a line with a single "." ends it.`
  * unless --keep-going. A person types at a terminal even when stdout goes to a file
  * (`smtpkit repl host | tee log`): that is interactive too, only without line editing.
  */
-export function repl(spec: string, flags: ReplFlags): Promise<number> {
+export async function repl(session: SmtpSession, spec: Readonly<ReplSpec>, events: SmtpEvent[]): Promise<string> {
   const interactive = process.stdin.isTTY === true;
-  const events: SmtpEvent[] = [];
-  return runSession(
-    'repl',
-    spec,
-    flags,
-    async (session) => {
-      session.emit({ type: 'info', message: `smtpkit ${version()} session; /help lists meta commands` });
-      await connectInterruptibly(session, interactive);
-      return new Repl(session, flags, interactive, events).run();
-    },
-    25,
-    (e) => events.push(e),
-  );
+  session.emit({ type: 'info', message: `smtpkit ${version()} session; /help lists meta commands` });
+  await connectInterruptibly(session, interactive);
+  return new Repl(session, spec, interactive, events).run();
 }
 
 /**
@@ -125,7 +118,7 @@ class Repl {
 
   constructor(
     private readonly session: SmtpSession,
-    private readonly flags: ReplFlags,
+    private readonly spec: Readonly<ReplSpec>,
     private readonly interactive: boolean,
     private readonly events: SmtpEvent[],
   ) {}
@@ -134,7 +127,7 @@ class Repl {
     const { session } = this;
     this.reader = new LineReader(process.stdin, screen(), {
       terminal: this.interactive && screen() !== undefined,
-      history: this.interactive && this.flags.history !== false ? this.history.load() : [],
+      history: this.interactive && this.spec.history ? this.history.load() : [],
       // In message text a Tab is text (an indented body line), never a verb: the one
       // "completion" readline is given inserts the TAB itself.
       completer: (line: string) => [
@@ -195,7 +188,7 @@ class Repl {
         kind: 'closed',
       });
     // A person ends a session when they are done: what the server said was the point, not a verdict.
-    if (this.failures && !this.interactive && !this.flags.keepGoing)
+    if (this.failures && !this.interactive && !this.spec.keepGoing)
       throw new SmtpkitError('checkFailed', `a reply in the script was a failure (--keep-going ignores them)`);
     return `session with ${where} ended${failures}`;
   }
@@ -304,7 +297,7 @@ class Repl {
     const exchange = this.saslStep || verb === 'AUTH';
     if (verb === 'AUTH' && !this.saslStep && !session.isTls && this.interactive) {
       // As /auth does: credentials go in clear only when the person started the repl saying so.
-      if (!this.flags.allowPlaintext) {
+      if (!this.spec.allowPlaintext) {
         session.emit({
           type: 'warning',
           message:
@@ -360,7 +353,7 @@ class Repl {
         { reply, kind: 'closing' },
       );
     this.failures++;
-    if (!this.interactive && !this.flags.keepGoing) {
+    if (!this.interactive && !this.spec.keepGoing) {
       throw new SmtpkitError(
         'checkFailed',
         `the script stopped at a failure reply: ${reply.code} ${replyText(reply)} (--keep-going runs on)`,
@@ -394,7 +387,7 @@ class Repl {
       case 'send':
         return this.compose();
       case 'explain': {
-        const output = await processOutput(this.flags);
+        const output = await processOutput(this.spec.output);
         for (const l of explanationLines(explainInput(args.join(' '), ''), '', output.paint))
           output.stdout.write(`${l}\n`);
         return;
@@ -461,7 +454,7 @@ class Repl {
       );
     }
     const warn = (message: string) => this.session.emit({ type: 'warning', message });
-    const plan = planAuth({ mech, user: name, allowPlaintext: this.flags.allowPlaintext }, warn, async (ask) => {
+    const plan = planAuth({ mech, user: name, allowPlaintext: this.spec.allowPlaintext }, warn, async (ask) => {
       this.secretAsked = true;
       // Not cancelled when the server hangs up meanwhile: ending then would hand the rest
       // of the password, as it is typed, to the shell. It is taken, and dropped.
@@ -488,7 +481,7 @@ class Repl {
       );
     if (!offered.includes(mech))
       throw fail(`the server does not offer ${mech}; it offers ${offered.join(', ')}: /auth ${offered[0]} <user>`);
-    if (!session.isTls && !this.flags.allowPlaintext)
+    if (!session.isTls && !this.spec.allowPlaintext)
       throw fail(
         'refusing to send credentials without TLS: type /starttls first (or start the repl with --allow-plaintext)',
       );
@@ -600,6 +593,6 @@ class Repl {
   }
 
   private remember(line: string) {
-    if (this.interactive && this.flags.history !== false) this.history.add(line);
+    if (this.interactive && this.spec.history) this.history.add(line);
   }
 }

@@ -17,8 +17,14 @@ export interface ScanFlags {
   color?: boolean;
 }
 
+/** How hard the scan works: handshakes at once, and each one's time limit. */
+export interface ScanSettings {
+  concurrency: number;
+  timeoutMs: number;
+}
+
 /** The scan's settings, checked before anything connects. */
-export function scanSettings(flags: ScanFlags): { concurrency: number; timeoutMs: number } {
+export function scanSettings(flags: ScanFlags): ScanSettings {
   const concurrency = flags.scanConcurrency === undefined ? 8 : Number(flags.scanConcurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
     throw usageError('--scan-concurrency takes a whole number from 1 to 64');
@@ -58,7 +64,7 @@ export async function runScan(target: ScanTarget, concurrency: number): Promise<
 }
 
 /** The table for people; nothing for --json (the result goes in the document) or --quiet. */
-export async function printScan(r: ScanResult, flags: ScanFlags): Promise<void> {
+export async function printScan(r: ScanResult, flags: Pick<ScanFlags, 'json' | 'quiet' | 'color'>): Promise<void> {
   if (flags.json || flags.quiet) return;
   const output = await processOutput(flags);
   output.stdout.write(scanReport(r, output.paint));

@@ -262,6 +262,11 @@ export class SmtpSession {
     return this.peerHost ?? this.options.host;
   }
 
+  /** The address connected to ('' before connecting): what the TLS scan's own handshakes dial. */
+  get remoteAddress(): string {
+    return this.connection?.remote.address ?? '';
+  }
+
   private async greet(address: string): Promise<Reply> {
     if (this.options.tlsOnConnect) await this.handshake();
     const greeting = await this.readGreeting(address);

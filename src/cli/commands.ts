@@ -4,7 +4,7 @@ import { connectionOptions, SAVE_CERT } from './groups/connection.js';
 import { dkimOptions } from './groups/dkim.js';
 import { loginOptions } from './groups/login.js';
 import { MX } from './groups/mx.js';
-import { outputOptions, reportOptions } from './groups/output.js';
+import { outputOptions, outputSpec, reportOptions } from './groups/output.js';
 import { resolverOptions } from './groups/resolver.js';
 import { scanOptions } from './groups/scan.js';
 
@@ -203,11 +203,11 @@ export const COMMANDS: readonly CommandSpec[] = [
         help: 'extra trusted CA (PEM) for the MTA-STS policy and DoH servers',
         complete: 'file',
       },
-      { flags: '--https-port <port>', help: 'port of the MTA-STS policy server (443; for test beds)' },
+      { flags: '--https-port <port>', help: 'port of the MTA-STS policy server (for test beds)', default: '443' },
       ...reportOptions(),
     ],
     run: async ([domain], flags) =>
-      (await import('../commands/mx-lookup.js')).mxLookup(domain as string, flags as never),
+      (await import('./report-commands.js')).mxLookup(domain as string, flags, commandNamed('mx-lookup')!.options),
   },
   {
     name: 'spf',
@@ -227,7 +227,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '--ca-file <file>', help: 'extra trusted CA (PEM) for DoH servers', complete: 'file' },
       ...reportOptions(),
     ],
-    run: async ([domain], flags) => (await import('../commands/spf.js')).spf(domain as string, flags as never),
+    run: async ([domain], flags) => (await import('./report-commands.js')).spf(domain as string, flags),
   },
   {
     name: 'dkim-verify',
@@ -239,8 +239,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '--ca-file <file>', help: 'extra trusted CA (PEM) for DoH servers', complete: 'file' },
       ...reportOptions(),
     ],
-    run: async ([file], flags) =>
-      (await import('../commands/dkim-verify.js')).dkimVerify(file as string, flags as never),
+    run: async ([file], flags) => (await import('./report-commands.js')).dkimVerify(file as string, flags),
   },
   {
     name: 'check-message',
@@ -267,7 +266,11 @@ export const COMMANDS: readonly CommandSpec[] = [
       ...reportOptions(),
     ],
     run: async ([file], flags) =>
-      (await import('../commands/check-message.js')).checkMessageCommand(file as string, flags as never),
+      (await import('./report-commands.js')).checkMessage(
+        file as string,
+        flags,
+        commandNamed('check-message')!.options,
+      ),
   },
   {
     name: 'probe',
@@ -283,7 +286,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       ...resolverOptions(),
       { flags: '--targets <file>', help: 'more targets, one per line (# comments)', complete: 'file' },
       MX,
-      { flags: '--concurrency <n>', help: 'probes at once (default 10)' },
+      { flags: '--concurrency <n>', help: 'probes at once', default: '10' },
       {
         flags: '--format <format>',
         help: 'text, json, jsonl (a JSON line per target), junit, nagios or prometheus',
@@ -293,8 +296,16 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '--transcript', help: 'add the explained transcript of each probe' },
       { flags: '--strict', help: 'warnings fail too' },
       { flags: '--expect-banner <regex>', help: 'the greeting must match' },
-      { flags: '--warn-days <n>', help: 'certificate expiry warning (default 21 days)' },
-      { flags: '--crit-days <n>', help: 'certificate expiry failure (default 7 days)' },
+      {
+        flags: '--warn-days <n>',
+        help: 'certificate expiry warning, in days',
+        default: '21',
+      },
+      {
+        flags: '--crit-days <n>',
+        help: 'certificate expiry failure, in days',
+        default: '7',
+      },
       {
         flags: '--warn-ms <ms>',
         help: 'warn above this total time, or phase=ms (banner=200); repeatable',
@@ -321,7 +332,11 @@ export const COMMANDS: readonly CommandSpec[] = [
         repeat: true,
       },
       { ...SAVE_CERT, help: 'write the certificate chain each target presents to FILE as PEM, leaf first' },
-      { flags: '--https-port <port>', help: 'with --mx: port of the MTA-STS policy server (443; for test beds)' },
+      {
+        flags: '--https-port <port>',
+        help: 'with --mx: port of the MTA-STS policy server (for test beds)',
+        default: '443',
+      },
       {
         flags: '--dane',
         help: 'judge certificates by the host’s DNSSEC-validated TLSA records (DANE, RFC 7672): a mismatch stops the probe (exit 6)',
@@ -346,7 +361,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       ...outputOptions(),
     ],
     run: async ([targets], flags) =>
-      (await import('../commands/probe.js')).probeCommand(targets as string[], flags as never),
+      (await import('./probe.js')).probeCommand(targets as string[], flags, commandNamed('probe')!.options),
     usageError: (argv) => {
       const format = machineFormat(argv);
       return format && (async (message) => (await import('../commands/probe.js')).probeUsageError(format, message));
@@ -408,7 +423,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       },
       { flags: '--max-messages <n>', help: 'messages the HTTP API keeps in memory; the oldest go first (default 500)' },
     ],
-    run: async (_args, flags) => (await import('../commands/sink.js')).sink(flags as never),
+    run: async (_args, flags) => (await import('./sink.js')).sinkCommand(flags),
   },
   {
     name: 'exporter',
@@ -416,17 +431,30 @@ export const COMMANDS: readonly CommandSpec[] = [
       'serve probes to Prometheus, the way blackbox_exporter does: /probe?target=host:port[&module=name] and /metrics',
     args: [],
     options: [
-      { flags: '--listen <host:port>', help: 'address to serve on (default 127.0.0.1:9125; port 0 picks a free one)' },
+      {
+        flags: '--listen <host:port>',
+        help: 'address to serve on (port 0 picks a free one)',
+        default: '127.0.0.1:9125',
+      },
       {
         flags: '--config <file>',
         help: 'probe profiles (modules) as JSON: role, auth, tlsVerify, caFile, expectBanner, timeout',
         complete: 'file',
       },
-      { flags: '--max-concurrent <n>', help: 'probes at once; further scrapes wait (default 10)' },
-      { flags: '--timeout <duration>', help: 'a probe’s limit when Prometheus sends no scrape timeout (default 10s)' },
+      { flags: '--max-concurrent <n>', help: 'probes at once; further scrapes wait', default: '10' },
+      {
+        flags: '--timeout <duration>',
+        help: 'a probe’s limit when Prometheus sends no scrape timeout',
+        default: '10s',
+      },
       { flags: '--allow-remote', help: 'allow a non-loopback --listen address' },
     ],
-    run: async (_args, flags) => (await import('../commands/exporter.js')).exporter(flags as never),
+    run: async (_args, flags) =>
+      (await import('./exporter.js')).exporterCommand(
+        flags,
+        commandNamed('exporter')!.options,
+        commandNamed('probe')!.options,
+      ),
   },
   {
     name: 'demo',
@@ -440,7 +468,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       },
       { flags: '--no-color', help: 'no colours (also: NO_COLOR=1)' },
     ],
-    run: async (_args, flags, main) => (await import('../commands/demo.js')).demo(flags as never, main),
+    run: async (_args, flags, main) => (await import('../commands/demo.js')).demo(outputSpec(flags), main),
   },
   {
     name: 'explain',
@@ -461,7 +489,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '--json', help: 'print JSON' },
       { flags: '--no-color', help: 'no colours (also: NO_COLOR=1)' },
     ],
-    run: async ([words], flags) => (await import('../commands/explain.js')).explain(words as string[], flags as never),
+    run: async ([words], flags) => (await import('./report-commands.js')).explain(words as string[], flags),
   },
   {
     name: 'completion',

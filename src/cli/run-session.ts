@@ -8,8 +8,8 @@ import { commandLineError } from '../render/usage.js';
 import type { Target } from '../protocol/target.js';
 import type { SmtpEvent } from '../session/events.js';
 import { SmtpSession } from '../session/session.js';
-import { failureOutcome } from '../flows/run.js';
-import { saveCertificates } from '../flows/save-cert.js';
+import { failureOutcome } from '../render/failure.js';
+import { saveCertificates } from './save-cert.js';
 import { connectionSpec, type ConnectionFlags, type ConnectionSpec } from './groups/connection.js';
 import { outputSpec, type OutputFlags } from './groups/output.js';
 

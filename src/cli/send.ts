@@ -6,11 +6,11 @@ import { parseHeader, type MessageSpec } from '../message/build.js';
 import { assertSingleLine } from '../protocol/command.js';
 import { QUIT_AFTER } from '../commands/quit-after.js';
 import type { SendMessage, SendSpec } from '../commands/send.js';
-import { failureOutcome } from '../flows/run.js';
+import { failureOutcome } from '../render/failure.js';
 import { processOutput, type Output } from '../render/output.js';
 import { writeBareFailure } from '../render/print-outcome.js';
 import { printable } from '../render/printable.js';
-import { OPTION_FILE_LIMIT } from '../util/read-option.js';
+import { SMALL_FILE_LIMIT } from '../util/read-file.js';
 import { connectionSpec, type ConnectionFlags } from './groups/connection.js';
 import { dkimSpec, type DkimFlags } from './groups/dkim.js';
 import { loginSpec, type LoginFlags } from './groups/login.js';
@@ -253,8 +253,8 @@ async function inMemory(stream: AsyncIterable<Buffer>): Promise<{ path: undefine
  */
 async function readStdin(
   stream: AsyncIterable<Buffer> = process.stdin as AsyncIterable<Buffer>,
-  limit = OPTION_FILE_LIMIT,
-  tooBig = `--body - takes at most ${OPTION_FILE_LIMIT / 1024 / 1024} MiB from standard input; stream a whole message with --data -, or send a large file with --attach`,
+  limit = SMALL_FILE_LIMIT,
+  tooBig = `--body - takes at most ${SMALL_FILE_LIMIT / 1024 / 1024} MiB from standard input; stream a whole message with --data -, or send a large file with --attach`,
 ): Promise<Buffer> {
   const parts: Buffer[] = [];
   let total = 0;

@@ -1,7 +1,9 @@
 import { usageError } from '../errors.js';
+import type { ReplSpec } from '../repl/repl.js';
 import type { SmtpEvent } from '../session/events.js';
 import type { ConnectionFlags } from './groups/connection.js';
-import { loginSpec, type LoginFlags } from './groups/login.js';
+import { declaredDefault } from './declare.js';
+import { loginOptions, loginSpec, planAuth, type LoginFlags } from './groups/login.js';
 import { mxSpec, type MxFlags } from './groups/mx.js';
 import { outputSpec, type OutputFlags } from './groups/output.js';
 import { scanSpec, type ScanFlags } from './groups/scan.js';
@@ -49,11 +51,13 @@ export async function repl(
     command: 'repl',
     server,
     flags,
-    spec: () => ({
+    spec: (): ReplSpec => ({
       keepGoing: !!flags.keepGoing,
       allowPlaintext: !!flags.allowPlaintext,
       history: flags.history !== false,
       output: outputSpec(flags),
+      passwordEnv: declaredDefault(loginOptions(), 'password-env'),
+      planLogin: (login, warn, around) => planAuth(login, warn, around),
     }),
     script: (session, spec) => repl(session, spec, events),
     observe: (e) => events.push(e),

@@ -9,7 +9,7 @@ import type { SmtpSession } from '../session/session.js';
  * Points a session at a domain's MX hosts: every address of every host, in preference
  * order (swaks tries only the first). The lookup is part of the transcript.
  */
-export async function useMx(session: SmtpSession, domain: string, resolver: Resolver): Promise<Resolver> {
+export async function useMx(session: SmtpSession, domain: string, resolver: Resolver): Promise<void> {
   const report = await lookupMx(resolver, domain);
   if (report.kind === 'null')
     throw new SmtpkitError('dns', `${domain} publishes a null MX (RFC 7505): it accepts no mail`, 'dns');
@@ -23,8 +23,7 @@ export async function useMx(session: SmtpSession, domain: string, resolver: Reso
   const family = session.options.family;
   const candidates = deliveryCandidates(report).filter((c) => !family || (family === 6) === c.address.includes(':'));
   if (!candidates.length) throw new SmtpkitError('dns', `no usable address for any MX host of ${domain}`, 'dns');
-  session.options.candidates = candidates;
-  return resolver;
+  session.useCandidates(candidates);
 }
 
 /** DANE for the host a session reached, as JSON's `result.dane` carries it. */
@@ -52,7 +51,7 @@ export function installDane(session: SmtpSession, resolver: Resolver): { result:
   const warn = (message: string) => session.emit({ type: 'warning', message });
   session.options.judgeCertificate = async (chain, _facts, host) => {
     // An MX host is an SMTP server on port 25 whatever port a test bed uses (RFC 7672 §2.2).
-    const port = session.options.candidates ? 25 : session.options.port;
+    const port = session.viaMx ? 25 : session.options.port;
     const name = `_${port}._tcp.${host}`;
     const base = { host, name, tlsa: [], authenticated: false, match: null };
     let tlsa;
@@ -121,7 +120,7 @@ export function installDane(session: SmtpSession, resolver: Resolver): { result:
 export async function verifyDane(session: SmtpSession, resolver: Resolver): Promise<void> {
   if (session.isTls && session.options.judgeCertificate) return;
   const host = session.currentHost;
-  const port = session.options.candidates ? 25 : session.options.port;
+  const port = session.viaMx ? 25 : session.options.port;
   const name = `_${port}._tcp.${host}`;
   const tlsa = await resolver.tlsa(name);
   if (!tlsa.records.length)

@@ -9,7 +9,7 @@ import { SmtpSession, type SessionOptions } from '../session/session.js';
 import { boundedTest, MATCH_LIMIT_MS } from '../util/bounded-match.js';
 import { describeTimeout } from '../util/duration.js';
 import { login, type AuthPlan } from '../flows/establish.js';
-import { failureOutcome } from '../flows/run.js';
+import { outcomeOf as failureOutcome } from '../errors.js';
 import { mailTransaction } from '../flows/transaction.js';
 import type { Check, CheckStatus, ProbeResult } from './result.js';
 import { tlsScanChecks, type TlsScanSettings } from './tls-scan.js';

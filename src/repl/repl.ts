@@ -12,14 +12,14 @@ import { TextRenderer } from '../render/text.js';
 import { REDACTED } from '../session/auth.js';
 import type { SmtpEvent } from '../session/events.js';
 import type { SmtpSession } from '../session/session.js';
-import { login, planAuth } from '../flows/establish.js';
+import { login, type AuthPlan } from '../flows/establish.js';
 import { version } from '../version.js';
 import { completions } from './completer.js';
 import { History } from './history.js';
 import { LineReader } from './line-reader.js';
 import { connectInterruptibly, stoppedWaiting } from './interrupt.js';
 import { isMechanism } from '../sasl/index.js';
-import { DEFAULT_PASSWORD_ENV, endingPrompt } from '../flows/credentials.js';
+import { endingPrompt } from '../render/prompt.js';
 
 export interface ReplSpec {
   /** Script mode: run on after failure replies and exit 0. */
@@ -29,6 +29,17 @@ export interface ReplSpec {
   /** Read and write the history file. */
   history: boolean;
   output: OutputSpec;
+  /** /auth off a terminal: the environment variable that must hold the secret. */
+  passwordEnv: string;
+  /**
+   * /auth MECH user: the login checked and its secret's source, by the command line's rules
+   * (a variable, or a masked prompt that `around` runs with the terminal handed over).
+   */
+  planLogin: (
+    login: { mech: string; user: string; allowPlaintext: boolean },
+    warn: (message: string) => void,
+    around: <T>(ask: (signal?: AbortSignal) => Promise<T>) => Promise<T>,
+  ) => Promise<AuthPlan>;
 }
 
 /** Verbs a person types in SMTP (RFC 5321 and the common extensions). */
@@ -194,7 +205,7 @@ class Repl {
   }
 
   /**
-   * Input ended inside DATA, before the line with a single ".": the message was never
+   * Input ended inside DATA, before the line with a single ".": the message was not
    * finished. No QUIT (it would be message text); closing makes the server drop it.
    */
   private abandonMessage() {
@@ -448,23 +459,27 @@ class Repl {
           : 'usage: /auth MECH user (a script names the user on the line)',
       );
     // The masked prompt needs stdin and stderr on a terminal; otherwise the environment must have it.
-    if (!process.env[DEFAULT_PASSWORD_ENV] && !(this.interactive && process.stderr.isTTY)) {
+    if (!process.env[this.spec.passwordEnv] && !(this.interactive && process.stderr.isTTY)) {
       throw usageError(
-        `/auth ${this.interactive ? 'with stderr not a terminal' : 'in a script'} takes the secret from ${DEFAULT_PASSWORD_ENV}, which is not set`,
+        `/auth ${this.interactive ? 'with stderr not a terminal' : 'in a script'} takes the secret from ${this.spec.passwordEnv}, which is not set`,
       );
     }
     const warn = (message: string) => this.session.emit({ type: 'warning', message });
-    const plan = planAuth({ mech, user: name, allowPlaintext: this.spec.allowPlaintext }, warn, async (ask) => {
-      this.secretAsked = true;
-      // Not cancelled when the server hangs up meanwhile: ending then would hand the rest
-      // of the password, as it is typed, to the shell. It is taken, and dropped.
-      const secret = await this.reader.handOver(() => this.cancellable(ask, false), this.discarded);
-      if (this.ended)
-        throw usageError(
-          `the connection closed while the ${mech === 'XOAUTH2' ? 'token' : 'password'} was typed: it was not sent`,
-        );
-      return secret;
-    });
+    const plan = await this.spec.planLogin(
+      { mech, user: name, allowPlaintext: this.spec.allowPlaintext },
+      warn,
+      async (ask) => {
+        this.secretAsked = true;
+        // Not cancelled when the server hangs up meanwhile: ending then would hand the rest
+        // of the password, as it is typed, to the shell. It is taken, and dropped.
+        const secret = await this.reader.handOver(() => this.cancellable(ask, false), this.discarded);
+        if (this.ended)
+          throw usageError(
+            `the connection closed while the ${mech === 'XOAUTH2' ? 'token' : 'password'} was typed: it was not sent`,
+          );
+        return secret;
+      },
+    );
     await login(this.session, plan);
     this.user = plan.user;
   }

@@ -1,5 +1,6 @@
 import { declaredDefault, type OptionSpec } from '../declare.js';
 import { usageError } from '../../errors.js';
+import { readSmallFile } from '../../util/read-file.js';
 import type { DkimSignOptions } from '../../dkim/sign.js';
 
 /**
@@ -57,7 +58,7 @@ export async function dkimSpec(flags: DkimFlags): Promise<Readonly<DkimSignOptio
       `--dkim-domain ${JSON.stringify(flags.dkimDomain)}: give the domain in ASCII (an IDN as its xn-- A-label)`,
     );
   return {
-    key: loadSigningKey(flags.dkimKey),
+    key: loadSigningKey(readSmallFile(flags.dkimKey, '--dkim-key'), flags.dkimKey, '--dkim-key'),
     selector: flags.dkimSelector,
     domain,
     canon: parseCanon(flags.dkimCanon ?? CANON),

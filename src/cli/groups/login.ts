@@ -1,5 +1,6 @@
-import type { OptionSpec } from '../declare.js';
-import type { AuthFlags, AuthPlan, StartTlsMode } from '../../flows/establish.js';
+import { usageError } from '../../errors.js';
+import type { AuthPlan, StartTlsMode } from '../../flows/establish.js';
+import { declaredDefault, type OptionSpec } from '../declare.js';
 
 /**
  * The login group: STARTTLS and AUTH, for auth, send and probe. Its parser loads SASL (and
@@ -9,7 +10,17 @@ import type { AuthFlags, AuthPlan, StartTlsMode } from '../../flows/establish.js
 /** As sasl/index.ts lists them (that module loads the mechanisms' crypto). */
 export const MECHANISMS = ['SCRAM-SHA-256', 'SCRAM-SHA-1', 'CRAM-MD5', 'PLAIN', 'LOGIN', 'XOAUTH2'] as const;
 
-export type LoginFlags = AuthFlags;
+export interface LoginFlags {
+  user?: string;
+  password?: string;
+  passwordEnv?: string;
+  passwordFile?: string;
+  mech?: string;
+  starttls?: string;
+  allowPlaintext?: boolean;
+  showSecrets?: boolean;
+  loginInitial?: boolean;
+}
 
 export interface LoginSpec {
   starttls: StartTlsMode;
@@ -63,6 +74,52 @@ export async function loginSpec(
   login: boolean,
   warn: (message: string) => void,
 ): Promise<Readonly<LoginSpec>> {
-  const { planAuth, startTlsMode } = await import('../../flows/establish.js');
-  return { starttls: startTlsMode(flags.starttls), auth: login ? planAuth(flags, warn) : undefined };
+  return { starttls: startTlsMode(flags.starttls), auth: login ? await planAuth(flags, warn) : undefined };
+}
+
+function startTlsMode(value: string | undefined): StartTlsMode {
+  const v = (value ?? declaredDefault(loginOptions(), 'starttls')).toLowerCase();
+  if (v !== 'auto' && v !== 'always' && v !== 'never')
+    throw usageError(`--starttls must be auto, always or never, not ${JSON.stringify(value)}`);
+  return v;
+}
+
+/**
+ * Everything about logging in that can be checked before connecting. The secret comes
+ * from a flag, a file or the environment now, or from a prompt once login() has checked
+ * that the server offers the mechanism; `around` runs that prompt (the REPL hands it the
+ * terminal). SASL code loads only here, when a login is asked for.
+ */
+export async function planAuth(
+  flags: LoginFlags,
+  warn: (m: string) => void,
+  around?: <T>(ask: (signal?: AbortSignal) => Promise<T>) => Promise<T>,
+): Promise<AuthPlan> {
+  const [{ assertSingleLine }, { isMechanism }, { saslprep }, { prepared }, { secretSource }] = await Promise.all([
+    import('../../protocol/command.js'),
+    import('../../sasl/index.js'),
+    import('../../sasl/saslprep.js'),
+    import('../../flows/establish.js'),
+    import('../credentials.js'),
+  ]);
+  if (!flags.user) throw usageError('--user is required to authenticate');
+  assertSingleLine(flags.user, '--user');
+  const mech = flags.mech?.toUpperCase();
+  if (mech !== undefined && !isMechanism(mech))
+    throw usageError(
+      `--mech ${flags.mech}: smtpkit speaks SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN and XOAUTH2`,
+    );
+  const passwordEnv = flags.passwordEnv ?? declaredDefault(loginOptions(), 'password-env');
+  const source = secretSource({ ...flags, passwordEnv }, mech === 'XOAUTH2' ? 'OAuth token' : 'password', warn);
+  // PLAIN and SCRAM prepare the user name (SASLprep): a prohibited character is bad input.
+  // The password is prepared when it is read, before any AUTH line goes out.
+  if (mech === 'PLAIN' || mech?.startsWith('SCRAM')) prepared(() => saslprep(flags.user!, 'the user name', false));
+  return {
+    user: flags.user,
+    secret: around ? () => around(source) : source,
+    mechanism: mech,
+    allowPlaintext: !!flags.allowPlaintext,
+    showSecrets: !!flags.showSecrets,
+    loginInitial: !!flags.loginInitial,
+  };
 }

@@ -1,6 +1,6 @@
 import { declaredDefault, type OptionSpec } from '../declare.js';
 import type { TransportOptions } from '../../dns/transport.js';
-import { parseDuration } from '../../util/duration.js';
+import { durationMs } from '../../util/duration.js';
 
 /** The resolver group: which DNS servers to ask, and how (DNS code loads only when it is read). */
 
@@ -33,7 +33,7 @@ export async function resolverSpec(flags: ResolverFlags, ca: string | undefined)
     servers: flags.resolver?.length ? flags.resolver.map(parseServer) : systemServers(),
     tcp: !!flags.tcp,
     doh: flags.doh === undefined ? undefined : dohUrl(flags.doh, '--doh'),
-    timeoutMs: parseDuration(flags.dnsTimeout ?? DNS_TIMEOUT, '--dns-timeout'),
+    timeoutMs: durationMs(flags.dnsTimeout ?? DNS_TIMEOUT, '--dns-timeout'),
     ca,
   };
 }

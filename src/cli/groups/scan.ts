@@ -1,7 +1,7 @@
 import { usageError } from '../../errors.js';
 import { declaredDefault, type OptionSpec } from '../declare.js';
 import type { ScanSettings } from '../../scan/run.js';
-import { parseDuration } from '../../util/duration.js';
+import { durationMs } from '../../util/duration.js';
 
 /** The scan group: the TLS scan's handshakes (starttls --scan, probe --tls-scan). */
 
@@ -25,5 +25,5 @@ export function scanSpec(flags: ScanFlags): Readonly<ScanSettings> {
   const concurrency = Number(flags.scanConcurrency ?? declaredDefault(scanOptions(''), 'scan-concurrency'));
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
     throw usageError('--scan-concurrency takes a whole number from 1 to 64');
-  return { concurrency, timeoutMs: parseDuration(flags.tlsTimeout ?? SCAN_HANDSHAKE_TIMEOUT, '--tls-timeout') };
+  return { concurrency, timeoutMs: durationMs(flags.tlsTimeout ?? SCAN_HANDSHAKE_TIMEOUT, '--tls-timeout') };
 }

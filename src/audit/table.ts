@@ -1,0 +1,16 @@
+import type { AuditCheck } from './check.js';
+import { authenticityChecks } from './checks/authenticity.js';
+import { dnsChecks } from './checks/dns.js';
+import { dnssecChecks } from './checks/dnssec.js';
+import { hardeningChecks } from './checks/hardening.js';
+import { transportChecks } from './checks/transport.js';
+import { GROUPS } from './result.js';
+
+/** Every check of the audit, in report order (group by group). */
+export const AUDIT_CHECKS: readonly AuditCheck[] = [
+  ...dnsChecks,
+  ...dnssecChecks,
+  ...authenticityChecks,
+  ...transportChecks,
+  ...hardeningChecks,
+].sort((a, b) => GROUPS.indexOf(a.group) - GROUPS.indexOf(b.group));

@@ -47,6 +47,7 @@ export async function runAudit(
       durationMs: Date.now() - started,
       port: options.port,
       deadlineExceeded: exceeded,
+      dnsError: ctx.unresolved,
       findings: all,
       groups: GROUPS.map((g) => score(g, all)),
       score: points(all),

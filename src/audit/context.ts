@@ -37,9 +37,18 @@ export class AuditContext {
 
   /** The MX report, PTR and FCrDNS included; a failed look-up rejects (checks that need it say so). */
   mx(): Promise<MxReport> {
-    this.mxMemo ??= lookupMx(this.options.resolver, this.domain, { ptr: true });
+    if (!this.mxMemo) {
+      this.mxMemo = lookupMx(this.options.resolver, this.domain, { ptr: true });
+      this.mxMemo.catch((err: unknown) => {
+        if (err instanceof DnsFailure || (err instanceof NoMailHost && err.absence === 'NXDOMAIN'))
+          this.unresolved = err.message;
+      });
+    }
     return this.mxMemo;
   }
+
+  /** Set when the domain itself could not be resolved (NXDOMAIN, SERVFAIL, no answer): a DNS error, exit 3. */
+  unresolved: string | null = null;
 
   /** The MX hosts to probe (at most maxMx), or NotTested saying why there are none. */
   async mailHosts(): Promise<MxHost[]> {

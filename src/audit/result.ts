@@ -55,6 +55,8 @@ export interface AuditReport {
   port: number;
   /** The whole-audit deadline ran out: the checks it cut are not-tested. */
   deadlineExceeded: boolean;
+  /** The domain's MX look-up failed outright (NXDOMAIN, SERVFAIL, no answer): why; null otherwise. */
+  dnsError: string | null;
   findings: AuditFinding[];
   groups: GroupScore[];
   score: number | null;

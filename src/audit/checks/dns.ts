@@ -161,7 +161,10 @@ export const dnsChecks: AuditCheck[] = [
     reference: 'RFC 5782',
     fix: 'find out why the address is listed (the list’s look-up page says), fix the cause, and ask for delisting',
     async run(ctx) {
-      if (!ctx.options.dnsbl.length) throw new NotTested('no blocklist given (--dnsbl ZONE)');
+      if (!ctx.options.dnsbl.length)
+        throw new NotTested(
+          'no blocklist asked for: give --dnsbl (public lists refuse look-ups through the big public resolvers, so it is opt-in)',
+        );
       const addresses = await ctx.mxAddresses();
       const { finding } = await checkDnsbl(
         ctx.options.resolver,

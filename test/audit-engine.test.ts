@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict';
-import { createHash, X509Certificate } from 'node:crypto';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { runAudit } from '../src/audit/audit.js';
 import { compareBaseline } from '../src/audit/baseline.js';
@@ -9,102 +6,23 @@ import type { AuditOptions } from '../src/audit/check.js';
 import type { AuditFinding, AuditReport, AuditStatus } from '../src/audit/result.js';
 import { AUDIT_CHECKS } from '../src/audit/table.js';
 import { Resolver } from '../src/dns/resolver.js';
-import { dnsServer, type DnsServer, type Zone } from './helpers/dns-server.js';
-import { MTA_STS_TLS, readFixture, TLS } from './helpers/paths.js';
-import { lineServer, rawServer, type RawServer } from './helpers/raw-server.js';
-import { smtpPeer, type Peer } from './helpers/smtp-peer.js';
+import { auditBed, type AuditBed } from './helpers/audit-bed.js';
+import { readFixture } from './helpers/paths.js';
+import { rawServer } from './helpers/raw-server.js';
 
 /** The whole audit engine on loopback: a test DNS server, smtp-server as a well-kept MX, a raw server as a careless one. */
 
-const spki = (pem: string) =>
-  createHash('sha256')
-    .update(new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' }))
-    .digest();
-const tlsa = (usage: number, selector: number, matching: number, data: Buffer) =>
-  Buffer.concat([Buffer.from([usage, selector, matching]), data]);
-
-const zone: Zone = {
-  'good.test': [
-    { type: 'MX', exchange: 'mail.test', priority: 10 },
-    { type: 'TXT', data: 'v=spf1 ip4:127.0.0.1 -all' },
-  ],
-  '_dmarc.good.test': [{ type: 'TXT', data: 'v=DMARC1; p=reject; rua=mailto:dmarc@good.test,mailto:d@reports.test' }],
-  'good.test._report._dmarc.reports.test': [{ type: 'TXT', data: 'v=DMARC1' }],
-  '_domainkey.good.test': [],
-  '_mta-sts.good.test': [{ type: 'TXT', data: 'v=STSv1; id=20261206' }],
-  'mta-sts.good.test': [{ type: 'A', address: '127.0.0.1' }],
-  '_smtp._tls.good.test': [{ type: 'TXT', data: 'v=TLSRPTv1; rua=mailto:tls@good.test' }],
-  'mail.test': [{ type: 'A', address: '127.0.0.1' }],
-  '1.0.0.127.in-addr.arpa': [{ type: 'PTR', domain: 'mail.test' }],
-  '_25._tcp.mail.test': [
-    { type: 'TLSA', data: tlsa(3, 1, 1, spki(TLS.cert())) },
-    { type: 'TLSA', data: tlsa(3, 1, 1, spki(TLS.wrongNameCert())) },
-  ],
-  // Careless: MX through an alias, no SPF/DMARC/_domainkey, a server with no STARTTLS that relays.
-  'bad.test': [{ type: 'MX', exchange: 'alias.bad.test', priority: 10 }],
-  'alias.bad.test': [{ type: 'CNAME', domain: 'host.bad.test' }],
-  'host.bad.test': [{ type: 'A', address: '127.0.0.1' }],
-  '_dmarc.bad.test': [{ type: 'TXT', data: 'v=DMARC1; p=none; rua=mailto:x@elsewhere.test' }],
-  'nothing.test': [{ type: 'TXT', data: 'hello' }],
-  'nullmx.test': [{ type: 'MX', exchange: '.', priority: 0 }],
-  // A validating resolver's answer to a record altered after signing.
-  'bogus.test': [
-    { type: 'FAIL', of: 'MX', rcode: 'SERVFAIL', ede: { code: 6, text: 'signature invalid' } },
-    { type: 'FAIL', of: 'TXT', rcode: 'SERVFAIL', ede: { code: 6, text: 'signature invalid' } },
-  ],
-};
-
-let dns: DnsServer;
-let good: Peer;
-let bad: RawServer;
-let policy: https.Server;
-let policyPort: number;
-
+let bed: AuditBed;
 before(async () => {
-  dns = await dnsServer(zone);
-  good = await smtpPeer({
-    // Port 25 between MTAs: no AUTH; TLS 1.2+ with forward-secret AEAD suites only, in the server's order.
-    disabledCommands: ['AUTH'],
-    minVersion: 'TLSv1.2',
-    ciphers: 'ECDHE+AESGCM:ECDHE+CHACHA20',
-    honorCipherOrder: true,
-    onRcptTo(address, _s, cb) {
-      // Only its own domain: no relay; every local part accepted, so nobody is told apart.
-      cb(
-        /@good\.test$/i.test(address.address)
-          ? undefined
-          : Object.assign(new Error('Relay access denied'), { responseCode: 554 }),
-      );
-    },
-  });
-  bad = await rawServer((socket) => {
-    socket.write('220 host.bad.test ESMTP Postfix 3.4.1\r\n');
-    lineServer(socket, (line) => {
-      if (/^QUIT/i.test(line)) return null;
-      if (/^EHLO/i.test(line)) return '250-host.bad.test\r\n250-AUTH PLAIN LOGIN\r\n250 PIPELINING\r\n';
-      if (/^VRFY smtpkit-nobody/i.test(line)) return '550 5.1.1 no such user\r\n';
-      if (/^VRFY/i.test(line)) return '250 2.0.0 <postmaster@bad.test>\r\n';
-      if (/^EXPN/i.test(line)) return '502 5.5.1 EXPN not available\r\n';
-      return '250 2.0.0 Ok\r\n';
-    });
-  });
-  policy = https.createServer({ key: MTA_STS_TLS.key(), cert: MTA_STS_TLS.cert() }, (req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain' });
-    res.end('version: STSv1\r\nmode: enforce\r\nmx: mail.test\r\nmax_age: 86400\r\n');
-  });
-  await new Promise<void>((resolve) => policy.listen(0, '127.0.0.1', resolve));
-  policyPort = (policy.address() as AddressInfo).port;
+  bed = await auditBed();
 });
-
-after(async () => {
-  await Promise.all([dns.close(), good.close(), bad.close(), new Promise((r) => policy.close(r))]);
-});
+after(() => bed.close());
 
 function options(domain: string, port: number, extra: Partial<AuditOptions> = {}): AuditOptions {
   return {
     domain,
     resolver: new Resolver({
-      servers: [{ address: '127.0.0.1', port: dns.port }],
+      servers: [{ address: '127.0.0.1', port: bed.dns.port }],
       tcp: false,
       doh: undefined,
       timeoutMs: 2000,
@@ -115,7 +33,7 @@ function options(domain: string, port: number, extra: Partial<AuditOptions> = {}
     waitMs: 5000,
     ehloName: 'audit.test',
     ca: readFixture('tls/ca.pem'),
-    httpsPort: policyPort,
+    httpsPort: bed.policyPort,
     dkimSelectors: [],
     dnsbl: [],
     scanConcurrency: 4,
@@ -135,11 +53,11 @@ const one = (r: AuditReport, check: string): AuditFinding => {
 let goodReport: AuditReport;
 
 test('a well-kept domain: every check built passes, items not built say so, scores add up', async () => {
-  dns.authenticated = true;
+  bed.dns.authenticated = true;
   try {
-    goodReport = await runAudit(options('good.test', good.port));
+    goodReport = await runAudit(options('good.test', bed.good.port));
   } finally {
-    dns.authenticated = false;
+    bed.dns.authenticated = false;
   }
   const r = goodReport;
   const failing = r.findings.filter((f) => f.status === 'fail' || f.status === 'warn');
@@ -214,7 +132,7 @@ test('a well-kept domain: every check built passes, items not built say so, scor
 });
 
 test('a careless domain: CNAME MX, no SPF/DMARC policy/DKIM, no STARTTLS, open relay, VRFY tells users apart, AUTH in clear, version in the banner', async () => {
-  const r = await runAudit(options('bad.test', bad.port));
+  const r = await runAudit(options('bad.test', bed.bad.port));
   assert.deepEqual(status(r, 'mx'), ['warn']);
   assert.match(one(r, 'mx').summary, /CNAME to host\.bad\.test/);
   assert.deepEqual(status(r, 'spf'), ['fail']);

@@ -80,7 +80,7 @@ function domainList(arg: string | undefined, flags: AuditFlags): string[] {
     return [parseDomain(arg)];
   }
   if (arg) throw usageError('give a domain or --domains, not both');
-  const text = readOption(flags.domains === '-' ? '/dev/stdin' : flags.domains, '--domains');
+  const text = readOption(flags.domains, '--domains', undefined, { dashIsStdin: true });
   const list = text
     .split(/\r?\n/)
     .map((l) => l.replace(/#.*/, '').trim())
@@ -168,8 +168,9 @@ function write(
 ) {
   if (format === 'json')
     output.stdout.write(single ? auditJson(r, outcome, changes) : auditJsonLine(r, outcome, changes));
-  else if (format === 'csv') output.stdout.write(`${single ? AUDIT_CSV_HEADER : ''}${auditCsvRows(r)}`);
-  else if (format === 'html') output.stdout.write(auditHtml(r, changes));
+  // CSV and HTML are products (CRLF rows, a file): written as they are, escaped by their renderers.
+  else if (format === 'csv') output.data.write(Buffer.from(`${single ? AUDIT_CSV_HEADER : ''}${auditCsvRows(r)}`));
+  else if (format === 'html') output.data.write(Buffer.from(auditHtml(r, changes)));
   else if (flags.quiet) writeQuiet(output, outcome);
   else {
     output.stdout.write(auditText(r, output.paint, { verbose: !!flags.verbose, ...(changes ? { changes } : {}) }));
@@ -197,7 +198,7 @@ async function auditMany(
     writeBareFailure(output, 'audit', failureOutcome(err), { json: format === 'json', quiet: flags.quiet });
     return ExitCode.usage;
   }
-  if (format === 'csv') output.stdout.write(AUDIT_CSV_HEADER);
+  if (format === 'csv') output.data.write(Buffer.from(AUDIT_CSV_HEADER));
   let next = 0;
   let worst = 0;
   const worker = async () => {

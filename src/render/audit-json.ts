@@ -13,5 +13,5 @@ export function auditJson(r: AuditReport, outcome: Outcome, changes: AuditChange
 
 /** One line per domain for --domains (JSON lines): the same document, unindented. */
 export function auditJsonLine(r: AuditReport, outcome: Outcome, changes: AuditChange[] | null): string {
-  return jsonDocument('audit', r.domain, outcome, { report: r, changes }, undefined);
+  return jsonDocument('audit', r.domain, outcome, { report: r, changes }, 0);
 }

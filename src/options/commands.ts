@@ -410,7 +410,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '--no-color', help: 'no colours (also: NO_COLOR=1)' },
     ],
     run: async ([domain], flags) =>
-      (await import('../commands/audit.js')).audit(domain as string | undefined, flags as never),
+      (await import('../commands/audit-flags.js')).auditCommand(domain as string | undefined, flags as never),
   },
   {
     name: 'spf',

@@ -1,6 +1,7 @@
 import { SmtpkitError } from '../errors.js';
 import { DnsFailure } from '../dns/resolver.js';
-import { NotTested, type AuditCheck, type AuditOptions, type Verdict } from './check.js';
+import type { AuditCheck, AuditOptions, Verdict } from './check.js';
+import { NotTested } from './not-tested.js';
 import { AuditContext } from './context.js';
 import { GROUPS, type AuditFinding, type AuditReport, type GroupScore } from './result.js';
 import { AUDIT_CHECKS } from './table.js';

@@ -1,20 +1,13 @@
-import { findingKey, type AuditFinding, type AuditReport, type AuditStatus } from './result.js';
+import { findingKey, type AuditChange, type AuditFinding, type AuditReport, type AuditStatus } from './result.js';
 
-/** What changed since a previous report; `worse` is a CI gate's reason to fail. */
-export interface AuditChange {
-  key: string;
-  title: string;
-  before: AuditStatus | null;
-  after: AuditStatus | null;
-  worse: boolean;
-}
+export type { AuditChange };
 
 const RANK: Record<AuditStatus, number> = { pass: 2, warn: 1, fail: 0, 'not-tested': -1 };
 
 /**
- * Compares by check and subject. Worse: a tested verdict dropped (pass → warn/fail,
- * warn → fail), or a check that passed or warned is gone or now fails to be tested is not
- * counted worse (a lab may be down), only listed.
+ * Compares by check and subject. Worse: a tested verdict dropped (pass → warn or fail,
+ * warn → fail). A check that is gone, or now not tested, is listed but not counted worse
+ * (a lab may be down).
  */
 export function compareBaseline(previous: Pick<AuditReport, 'findings'>, current: AuditReport): AuditChange[] {
   const before = new Map(previous.findings.map((f) => [findingKey(f), f] as const));

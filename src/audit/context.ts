@@ -1,16 +1,10 @@
 import { lookupMx, NoMailHost, type MxHost, type MxReport } from '../dns/mx.js';
 import { DnsFailure } from '../dns/resolver.js';
-import { NotTested, type AuditOptions } from './check.js';
-import { probeMx, type SmtpFacts } from './smtp-probe.js';
+import { NotTested } from './not-tested.js';
+import type { AuditOptions } from './options.js';
+import { probeMx, type MxAddress, type SmtpFacts } from './smtp-probe.js';
 
-/** One MX address to probe: the host it belongs to, and whether the cipher scan runs on it. */
-export interface MxAddress {
-  host: string;
-  address: string;
-  family: 4 | 6;
-  /** The first address of each host carries the cipher scan: once per host is polite enough. */
-  scan: boolean;
-}
+export type { MxAddress };
 
 /**
  * What the checks share, asked once: the MX look-up, and one probe per MX address whatever

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { AuditOptions } from './check.js';
+import type { Resolver } from '../dns/resolver.js';
 
 /** The audit's defaults, in one place: internet.nl's 10 MX hosts, a 120 s whole-audit limit. */
 export const AUDIT_DEFAULTS = {
@@ -16,6 +16,32 @@ export const AUDIT_DEFAULTS = {
 export function defaultEhloName(): string {
   const name = hostname();
   return /^[A-Za-z0-9.-]+$/.test(name) ? name : 'localhost';
+}
+
+/** What the caller decides; defaults live in the CLI's declaration, not here. */
+export interface AuditOptions {
+  /** The domain, already checked (IDNA, no trailing dot). */
+  domain: string;
+  resolver: Resolver;
+  /** Every SMTP probe goes to this port (25; another for test beds). */
+  port: number;
+  /** The whole audit ends by then, whatever the servers do. */
+  timeoutMs: number;
+  /** Each network wait of an SMTP session (connect, greeting, command, handshake). */
+  waitMs: number;
+  ehloName: string;
+  /** Extra trusted CA (PEM) for the MTA-STS policy server and SMTP certificates. */
+  ca?: string;
+  /** Port of the MTA-STS policy server (443). */
+  httpsPort: number;
+  /** DKIM selectors whose keys are judged; none: common selectors are tried. */
+  dkimSelectors: string[];
+  /** DNS blocklists each MX address is looked up in. */
+  dnsbl: string[];
+  /** Parallel handshakes of the cipher scan. */
+  scanConcurrency: number;
+  /** At most this many MX hosts are probed (internet.nl: 10). */
+  maxMx: number;
 }
 
 export type AuditSettings = Omit<AuditOptions, 'domain'>;

@@ -2,8 +2,16 @@ import { probe, type ProbeSettings } from '../probe/probe.js';
 import type { Check, ProbeResult } from '../probe/result.js';
 import type { Reply } from '../protocol/reply.js';
 import type { SessionOptions } from '../session/session.js';
-import type { AuditOptions } from './check.js';
-import type { MxAddress } from './context.js';
+import type { AuditOptions } from './options.js';
+
+/** One MX address to probe: the host it belongs to, and whether the cipher scan runs on it. */
+export interface MxAddress {
+  host: string;
+  address: string;
+  family: 4 | 6;
+  /** The first address of each host carries the cipher scan: once per host is polite enough. */
+  scan: boolean;
+}
 
 /** What one probe of an MX address saw, for the checks to read. */
 export interface SmtpFacts {

@@ -1,4 +1,4 @@
-import type { AuditReport } from '../audit/result.js';
+import type { AuditReport } from './audit-report.js';
 import { printable } from './printable.js';
 
 export const AUDIT_CSV_HEADER = 'domain,group,check,subject,status,summary,reference,fix\r\n';

@@ -1,5 +1,4 @@
-import type { AuditChange } from '../audit/baseline.js';
-import { GROUP_TITLES, SEVERITY, type AuditFinding, type AuditReport } from '../audit/result.js';
+import { GROUP_TITLES, SEVERITY, type AuditFinding, type AuditReport, type AuditChange } from './audit-report.js';
 import { AUDIT_MARKS, findingName } from './audit-text.js';
 import { printable } from './printable.js';
 

@@ -1,5 +1,4 @@
-import type { AuditChange } from '../audit/baseline.js';
-import type { AuditReport } from '../audit/result.js';
+import type { AuditReport, AuditChange } from './audit-report.js';
 import { jsonDocument } from './json.js';
 import type { Outcome } from './outcome.js';
 

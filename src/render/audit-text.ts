@@ -1,5 +1,11 @@
-import type { AuditChange } from '../audit/baseline.js';
-import { GROUP_TITLES, SEVERITY, type AuditFinding, type AuditReport, type AuditStatus } from '../audit/result.js';
+import {
+  GROUP_TITLES,
+  SEVERITY,
+  type AuditFinding,
+  type AuditReport,
+  type AuditStatus,
+  type AuditChange,
+} from './audit-report.js';
 import type { Paint } from './paint.js';
 import { printable } from './printable.js';
 

@@ -23,7 +23,7 @@ function outcomeOf(r: AuditReport, changes: AuditChange[] | null): Outcome {
   const worse = changes?.filter((c) => c.worse).length ?? 0;
   const message = r.dnsError
     ? `${r.domain}: ${r.dnsError}`
-    : `${r.domain}: score ${r.score ?? 'none'}/100, ${fails} check${fails === 1 ? '' : 's'} failed${r.deadlineExceeded ? ', time limit reached' : ''}${changes ? `, ${worse} worse than the baseline` : ''}`;
+    : `${r.domain}: ${r.score === null ? 'no score' : `score ${r.score}/100`}, ${fails} check${fails === 1 ? '' : 's'} failed${r.deadlineExceeded ? ', time limit reached' : ''}${changes ? `, ${worse} worse than the baseline` : ''}`;
   return classified({
     ok: exitCode === 0,
     exitCode,

@@ -7,7 +7,7 @@ export const AUDIT_DEFAULTS = {
   timeoutMs: 120_000,
   waitMs: 10_000,
   httpsPort: 443,
-  scanConcurrency: 4,
+  scanConcurrency: 8,
   maxMx: 10,
   concurrency: 4,
 } as const;

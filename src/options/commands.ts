@@ -391,7 +391,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         help: 'check each MX address on this DNS blocklist, repeatable (no zone: zen.spamhaus.org, bl.spamcop.net, b.barracudacentral.org, psbl.surriel.com)',
         repeat: true,
       },
-      { flags: '--scan-concurrency <n>', help: 'handshakes at once in the cipher scan of each MX (default 4)' },
+      { flags: '--scan-concurrency <n>', help: 'handshakes at once in the cipher scan of each MX (default 8)' },
       {
         flags: '--domains <file>',
         help: 'audit every domain in FILE (one a line, # comments; - for stdin), streamed as each finishes',

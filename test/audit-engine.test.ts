@@ -7,14 +7,26 @@ import type { AuditFinding, AuditReport, AuditStatus } from '../src/audit/result
 import { AUDIT_CHECKS } from '../src/audit/table.js';
 import { Resolver } from '../src/dns/resolver.js';
 import { auditBed, type AuditBed } from './helpers/audit-bed.js';
-import { readFixture } from './helpers/paths.js';
+import { readFixture, TLS } from './helpers/paths.js';
 import { rawServer } from './helpers/raw-server.js';
+import { smtpPeer } from './helpers/smtp-peer.js';
 
 /** The whole audit engine on loopback: a test DNS server, smtp-server as a well-kept MX, a raw server as a careless one. */
 
 let bed: AuditBed;
 before(async () => {
-  bed = await auditBed();
+  bed = await auditBed({
+    // A careless TLS set-up: a second MX whose address answers nothing, a certificate for another
+    // name, a TLSA record that matches nothing, an address on a blocklist.
+    'weak.test': [
+      { type: 'MX', exchange: 'weak.mx.test', priority: 10 },
+      { type: 'MX', exchange: 'gone.mx.test', priority: 20 },
+    ],
+    'weak.mx.test': [{ type: 'A', address: '127.0.0.1' }],
+    'gone.mx.test': [{ type: 'A', address: '127.0.0.2' }],
+    '_25._tcp.weak.mx.test': [{ type: 'TLSA', data: Buffer.concat([Buffer.from([3, 1, 1]), Buffer.alloc(32, 7)]) }],
+    '1.0.0.127.bl.test': [{ type: 'A', address: '127.0.0.2' }],
+  });
 });
 after(() => bed.close());
 
@@ -165,6 +177,44 @@ test('a careless domain: CNAME MX, no SPF/DMARC policy/DKIM, no STARTTLS, open r
   assert.match(one(r, 'open-relay').fix!, /reject_unauth_destination/);
 });
 
+test('a weak MX: an unreachable address, old TLS versions and suites in the client’s order, a certificate for another name, a TLSA mismatch, a blocklisted address', async () => {
+  const weak = await smtpPeer({
+    key: TLS.wrongNameKey(),
+    cert: TLS.wrongNameCert(),
+    disabledCommands: ['AUTH'],
+    minVersion: 'TLSv1',
+    ciphers: 'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:AES128-SHA:@SECLEVEL=0',
+    honorCipherOrder: false,
+  });
+  bed.dns.authenticated = true;
+  let r: AuditReport;
+  try {
+    r = await runAudit(options('weak.test', weak.port, { dnsbl: ['bl.test'] }));
+  } finally {
+    bed.dns.authenticated = false;
+    await weak.close();
+  }
+  const by = (check: string) => r.findings.filter((f) => f.check === check).map((f) => `${f.subject}: ${f.status}`);
+  assert.deepEqual(by('reachability'), ['weak.mx.test (127.0.0.1): pass', 'gone.mx.test (127.0.0.2): fail']);
+  assert.match(
+    r.findings.find((f) => f.check === 'reachability' && f.status === 'fail')!.summary,
+    /refused|ECONNREFUSED|connect/i,
+  );
+  // Port 25 is opportunistic TLS: a certificate for another name is a warning, not a failure.
+  assert.deepEqual(by('certificate-name'), ['weak.mx.test (127.0.0.1): warn', 'gone.mx.test (127.0.0.2): not-tested']);
+  assert.deepEqual(by('tls-protocols'), ['weak.mx.test (127.0.0.1): warn', 'gone.mx.test (127.0.0.2): not-tested']);
+  assert.match(r.findings.find((f) => f.check === 'tls-protocols')!.summary, /TLSv1\.0.*deprecated by RFC 8996/);
+  assert.notEqual(r.findings.find((f) => f.check === 'tls-ciphers')!.status, 'pass');
+  assert.deepEqual(by('cipher-order'), ['weak.mx.test (127.0.0.1): warn', 'gone.mx.test (127.0.0.2): not-tested']);
+  assert.deepEqual(by('dane'), ['weak.mx.test: fail', 'gone.mx.test: fail']);
+  assert.match(
+    r.findings.find((f) => f.check === 'dane')!.summary,
+    /no usable TLSA record matches the certificate presented/,
+  );
+  assert.deepEqual(status(r, 'dnsbl'), ['fail']);
+  assert.match(one(r, 'dnsbl').summary, /127\.0\.0\.1 is listed on bl\.test/);
+});
+
 test('no MX host at all, a null MX, a bogus signature: the domain-level verdicts, and the MX checks not tested with the reason', async () => {
   const none = await runAudit(options('nothing.test', 1));
   assert.deepEqual(status(none, 'mx'), ['fail']);
@@ -187,8 +237,8 @@ test('the whole-audit deadline: a server that never greets leaves the checks beh
   const silent = await rawServer(() => {});
   try {
     const started = Date.now();
-    const r = await runAudit(options('good.test', silent.port, { timeoutMs: 1500, waitMs: 10_000 }));
-    assert.ok(Date.now() - started < 4000, `took ${Date.now() - started} ms`);
+    const r = await runAudit(options('good.test', silent.port, { timeoutMs: 1500, waitMs: 60_000 }));
+    assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
     assert.equal(r.deadlineExceeded, true);
     assert.match(
       one(r, 'open-relay').summary,

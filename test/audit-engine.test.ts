@@ -26,6 +26,11 @@ before(async () => {
     'gone.mx.test': [{ type: 'A', address: '127.0.0.2' }],
     '_25._tcp.weak.mx.test': [{ type: 'TLSA', data: Buffer.concat([Buffer.from([3, 1, 1]), Buffer.alloc(32, 7)]) }],
     '1.0.0.127.bl.test': [{ type: 'A', address: '127.0.0.2' }],
+    // CAA climbed from weak.mx.test to mx.test: a malformed issue value and an unknown critical tag.
+    'mx.test': [
+      { type: 'CAA', flags: 0, tag: 'issue', value: 'not a ca name' },
+      { type: 'CAA', flags: 128, tag: 'tbs', value: 'x' },
+    ],
   });
 });
 after(() => bed.close());
@@ -104,6 +109,8 @@ test('a well-kept domain: every check built passes, items not built say so, scor
     'auth-before-tls',
     'version-disclosure',
     'greeting',
+    'caa',
+    'ns-ipv6',
   ])
     assert.deepEqual(
       status(r, check),
@@ -116,15 +123,7 @@ test('a well-kept domain: every check built passes, items not built say so, scor
       r.findings.some((f) => f.check === c.name && f.group === c.group),
       c.name,
     );
-  for (const name of [
-    'caa',
-    'ns-ipv6',
-    'tls-compression',
-    'extended-master-secret',
-    'submission',
-    'mailbox-access',
-    'rpki',
-  ])
+  for (const name of ['tls-compression', 'extended-master-secret', 'submission', 'mailbox-access', 'rpki'])
     assert.match(one(r, name).summary, /^not built in this version/);
   assert.equal(one(r, 'smuggling').status, 'not-tested');
   assert.match(one(r, 'dnsbl').summary, /--dnsbl/);
@@ -147,6 +146,9 @@ test('a careless domain: CNAME MX, no SPF/DMARC policy/DKIM, no STARTTLS, open r
   const r = await runAudit(options('bad.test', bed.bad.port));
   assert.deepEqual(status(r, 'mx'), ['warn']);
   assert.match(one(r, 'mx').summary, /CNAME to host\.bad\.test/);
+  assert.deepEqual(status(r, 'ns-ipv6'), ['fail']);
+  assert.match(one(r, 'ns-ipv6').summary, /1 of 1 name servers of bad\.test have no IPv6 address/);
+  assert.deepEqual(status(r, 'caa'), ['warn']);
   assert.deepEqual(status(r, 'spf'), ['fail']);
   assert.deepEqual(status(r, 'dmarc-policy'), ['fail']);
   assert.match(one(r, 'dmarc-policy').summary, /p=none/);
@@ -210,6 +212,11 @@ test('a weak MX: an unreachable address, old TLS versions and suites in the clie
   assert.match(
     r.findings.find((f) => f.check === 'dane')!.summary,
     /no usable TLSA record matches the certificate presented/,
+  );
+  assert.deepEqual(by('caa'), ['weak.mx.test: fail', 'gone.mx.test: fail']);
+  assert.match(
+    r.findings.find((f) => f.check === 'caa')!.summary,
+    /issue "not a ca name" is not .*; an unknown critical tag "tbs"/,
   );
   assert.deepEqual(status(r, 'dnsbl'), ['fail']);
   assert.match(one(r, 'dnsbl').summary, /127\.0\.0\.1 is listed on bl\.test/);

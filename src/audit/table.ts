@@ -1,5 +1,6 @@
 import type { AuditCheck } from './check.js';
 import { authenticityChecks } from './checks/authenticity.js';
+import { caaCheck, nsIpv6Check } from './checks/caa-ns.js';
 import { dnsChecks } from './checks/dns.js';
 import { dnssecChecks } from './checks/dnssec.js';
 import { hardeningChecks } from './checks/hardening.js';
@@ -9,6 +10,8 @@ import { GROUPS } from './result.js';
 /** Every check of the audit, in report order (group by group). */
 export const AUDIT_CHECKS: readonly AuditCheck[] = [
   ...dnsChecks,
+  nsIpv6Check,
+  caaCheck,
   ...dnssecChecks,
   ...authenticityChecks,
   ...transportChecks,

@@ -24,6 +24,11 @@ export const AUDIT_ZONE: Zone = {
   'good.test': [
     { type: 'MX', exchange: 'mail.test', priority: 10 },
     { type: 'TXT', data: 'v=spf1 ip4:127.0.0.1 -all' },
+    { type: 'NS', ns: 'ns1.good.test' },
+  ],
+  'ns1.good.test': [
+    { type: 'A', address: '127.0.0.1' },
+    { type: 'AAAA', address: '::1' },
   ],
   '_dmarc.good.test': [{ type: 'TXT', data: 'v=DMARC1; p=reject; rua=mailto:dmarc@good.test,mailto:d@reports.test' }],
   'good.test._report._dmarc.reports.test': [{ type: 'TXT', data: 'v=DMARC1' }],
@@ -31,14 +36,21 @@ export const AUDIT_ZONE: Zone = {
   '_mta-sts.good.test': [{ type: 'TXT', data: 'v=STSv1; id=20261206' }],
   'mta-sts.good.test': [{ type: 'A', address: '127.0.0.1' }],
   '_smtp._tls.good.test': [{ type: 'TXT', data: 'v=TLSRPTv1; rua=mailto:tls@good.test' }],
-  'mail.test': [{ type: 'A', address: '127.0.0.1' }],
+  'mail.test': [
+    { type: 'A', address: '127.0.0.1' },
+    { type: 'CAA', flags: 0, tag: 'issue', value: 'ca.test' },
+  ],
   '1.0.0.127.in-addr.arpa': [{ type: 'PTR', domain: 'mail.test' }],
   '_25._tcp.mail.test': [
     { type: 'TLSA', data: tlsa(3, 1, 1, spki(TLS.cert())) },
     { type: 'TLSA', data: tlsa(3, 1, 1, spki(TLS.wrongNameCert())) },
   ],
   // Careless: MX through an alias, no SPF/DMARC/_domainkey, a server with no STARTTLS that relays.
-  'bad.test': [{ type: 'MX', exchange: 'alias.bad.test', priority: 10 }],
+  'bad.test': [
+    { type: 'MX', exchange: 'alias.bad.test', priority: 10 },
+    { type: 'NS', ns: 'ns.bad.test' },
+  ],
+  'ns.bad.test': [{ type: 'A', address: '127.0.0.1' }],
   'alias.bad.test': [{ type: 'CNAME', domain: 'host.bad.test' }],
   'host.bad.test': [{ type: 'A', address: '127.0.0.1' }],
   '_dmarc.bad.test': [{ type: 'TXT', data: 'v=DMARC1; p=none; rua=mailto:x@elsewhere.test' }],

@@ -8,7 +8,7 @@ import { checkTlsRpt } from '../../dns/checks/tlsrpt.js';
 import { DnsFailure } from '../../dns/resolver.js';
 import type { AuditCheck, Verdict } from '../check.js';
 import type { AuditContext } from '../context.js';
-import { dnsFailed } from './dns.js';
+import { dnsFailed } from './dns-failed.js';
 
 /** A record check of mx-lookup --checks as a verdict; `absent` says what a missing record means here. */
 function verdictOf(f: Finding, absent: Verdict['status']): Verdict {

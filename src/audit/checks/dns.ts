@@ -1,8 +1,7 @@
 import { checkDnsbl } from '../../dns/checks/dnsbl.js';
 import { NoMailHost } from '../../dns/mx.js';
-import { DnsFailure } from '../../dns/resolver.js';
 import { replyText } from '../../protocol/reply.js';
-import { notBuilt, NotTested, type AuditCheck, type Verdict } from '../check.js';
+import { NotTested, type AuditCheck, type Verdict } from '../check.js';
 import { subjectOf } from '../context.js';
 
 const MX_SHAPE = /CNAME|IP address|null MX|not a valid host name/;
@@ -178,24 +177,4 @@ export const dnsChecks: AuditCheck[] = [
       };
     },
   },
-  notBuilt(
-    'dns',
-    'ns-ipv6',
-    'IPv6 addresses of the name servers',
-    'internet.nl: IPv6 for the name servers',
-    'NS look-ups',
-  ),
-  notBuilt(
-    'dns',
-    'caa',
-    'CAA for each MX host name',
-    'RFC 8659',
-    'CAA look-ups (climbing the tree, an issue tag, syntax)',
-  ),
 ];
-
-/** A failed DNS look-up inside a check: its verdict is a failure naming the resolver's reason. */
-export function dnsFailed(err: unknown, what: string): Verdict {
-  if (!(err instanceof DnsFailure)) throw err;
-  return { status: 'fail', summary: `${what}: the DNS look-up failed (${err.short})`, evidence: [err.message] };
-}

@@ -8,7 +8,7 @@ import { AUDIT_CHECKS } from '../src/audit/table.js';
 import { Resolver } from '../src/dns/resolver.js';
 import { auditBed, type AuditBed } from './helpers/audit-bed.js';
 import { readFixture, TLS } from './helpers/paths.js';
-import { rawServer } from './helpers/raw-server.js';
+import { lineServer, rawServer } from './helpers/raw-server.js';
 import { smtpPeer } from './helpers/smtp-peer.js';
 
 /** The whole audit engine on loopback: a test DNS server, smtp-server as a well-kept MX, a raw server as a careless one. */
@@ -220,6 +220,27 @@ test('a weak MX: an unreachable address, old TLS versions and suites in the clie
   );
   assert.deepEqual(status(r, 'dnsbl'), ['fail']);
   assert.match(one(r, 'dnsbl').summary, /127\.0\.0\.1 is listed on bl\.test/);
+});
+
+test('a greeting delay (postscreen, a tarpit) is said on reachability, and the checks behind it still run', async () => {
+  const slow = await rawServer((socket, index) => {
+    // Only the first connection waits: the relay and enumeration sessions after it greet at once.
+    setTimeout(() => socket.write('220 host.bad.test ESMTP\r\n'), index === 0 ? 2300 : 0);
+    lineServer(socket, (line) => {
+      if (/^QUIT/i.test(line)) return null;
+      if (/^EHLO/i.test(line)) return '250 host.bad.test\r\n';
+      if (/^RCPT/i.test(line)) return '554 5.7.1 Relay access denied\r\n';
+      return '250 2.0.0 Ok\r\n';
+    });
+  });
+  try {
+    const r = await runAudit(options('bad.test', slow.port));
+    assert.deepEqual(status(r, 'reachability'), ['pass']);
+    assert.match(one(r, 'reachability').summary, /the greeting took \d+ ms: a greeting delay or tarpit/);
+    assert.deepEqual(status(r, 'open-relay'), ['pass']);
+  } finally {
+    await slow.close();
+  }
 });
 
 test('no MX host at all, a null MX, a bogus signature: the domain-level verdicts, and the MX checks not tested with the reason', async () => {

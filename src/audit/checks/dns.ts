@@ -4,6 +4,9 @@ import { replyText } from '../../protocol/reply.js';
 import { NotTested, type AuditCheck, type Verdict } from '../check.js';
 import { subjectOf } from '../context.js';
 
+/** A greeting slower than this is named a greeting delay (postscreen waits 6 s by default). */
+const GREETING_DELAY_MS = 2000;
+
 const MX_SHAPE = /CNAME|IP address|null MX|not a valid host name/;
 
 /** The checks of the DNS and reachability group. */
@@ -93,11 +96,17 @@ export const dnsChecks: AuditCheck[] = [
           const f = await ctx.smtp(a);
           const subject = subjectOf(a);
           const greeted = f.check('greeting');
+          // A greeting pause (postscreen's greet delay, a tarpit) is said, never held against the checks after it.
+          const banner = f.result.timings.banner ?? 0;
+          const delayed =
+            banner >= GREETING_DELAY_MS
+              ? ` (the greeting took ${Math.round(banner)} ms: a greeting delay or tarpit)`
+              : '';
           if (greeted)
             return {
               subject,
               status: f.greeting && f.greeting.code === 220 ? 'pass' : 'fail',
-              summary: `port ${ctx.options.port}: ${greeted.message}`,
+              summary: `port ${ctx.options.port}: ${greeted.message}${delayed}`,
               evidence: f.greeting ? [`${f.greeting.code} ${replyText(f.greeting)}`] : [],
             };
           const e = f.result.error;

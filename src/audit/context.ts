@@ -16,7 +16,7 @@ export class AuditContext {
 
   constructor(
     readonly options: AuditOptions,
-    /** performance-free wall clock end of the audit (ms since the epoch). */
+    /** When the whole audit ends (ms since the epoch). */
     readonly deadline: number,
     private readonly now: () => number = Date.now,
   ) {}

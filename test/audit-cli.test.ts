@@ -145,6 +145,8 @@ test('exit codes: 1 for a failed check, 3 when the domain does not resolve, 2 fo
     ['audit', 'good.test', '--domains', join(dir, 'good.json')],
     ['audit', 'good.test', '--baseline', fixture('tls/ca.pem')],
     ['audit', '--domains', join(dir, 'none.txt')],
+    ['audit', 'good.test', '--smuggling-rcpt', 'me@elsewhere.test'],
+    ['audit', 'good.test', '--smuggling-rcpt', 'me@good.test\r\nRSET'],
   ]) {
     const r = await runCli([...args, '--resolver', `127.0.0.1:${bed.dns.port}`]);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);

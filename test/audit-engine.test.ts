@@ -6,7 +6,7 @@ import type { AuditOptions } from '../src/audit/check.js';
 import type { AuditFinding, AuditReport, AuditStatus } from '../src/audit/result.js';
 import { AUDIT_CHECKS } from '../src/audit/table.js';
 import { Resolver } from '../src/dns/resolver.js';
-import { auditBed, type AuditBed } from './helpers/audit-bed.js';
+import { auditBed, smugglingServer, type AuditBed } from './helpers/audit-bed.js';
 import { readFixture, TLS } from './helpers/paths.js';
 import { lineServer, rawServer } from './helpers/raw-server.js';
 import { smtpPeer } from './helpers/smtp-peer.js';
@@ -54,6 +54,7 @@ function options(domain: string, port: number, extra: Partial<AuditOptions> = {}
     dkimSelectors: [],
     dnsbl: [],
     scanConcurrency: 4,
+    smugglingPauseMs: 300,
     maxMx: 10,
     ...extra,
   };
@@ -240,6 +241,29 @@ test('a greeting delay (postscreen, a tarpit) is said on reachability, and the c
     assert.deepEqual(status(r, 'open-relay'), ['pass']);
   } finally {
     await slow.close();
+  }
+});
+
+test('SMTP smuggling with --smuggling-rcpt: a server that ends DATA at a bare LF.LF fails naming the variant; one that waits for CRLF.CRLF passes; without the address it is not tested', async () => {
+  const vulnerable = await smugglingServer(true);
+  const safe = await smugglingServer(false);
+  try {
+    const rcpt = { smugglingRcpt: 'me@bad.test' };
+    const bad = await runAudit(options('bad.test', vulnerable.port, rcpt));
+    assert.deepEqual(status(bad, 'smuggling'), ['fail']);
+    assert.match(one(bad, 'smuggling').summary, /took \\n\.\\n as the end of the data/);
+    assert.match(one(bad, 'smuggling').evidence.join('\n'), /\\n\.\\n: answered 250 Ok: queued before <CRLF>\.<CRLF>/);
+    assert.ok(vulnerable.ends.includes('bare'));
+    const good = await runAudit(options('bad.test', safe.port, rcpt));
+    assert.deepEqual(status(good, 'smuggling'), ['pass']);
+    assert.match(one(good, 'smuggling').summary, /none of the 7 variants tested ended the data/);
+    // Seven messages, each ended only by the real <CRLF>.<CRLF>.
+    assert.deepEqual(safe.ends, Array(7).fill('crlf'));
+    const without = await runAudit(options('bad.test', safe.port));
+    assert.equal(one(without, 'smuggling').status, 'not-tested');
+    assert.match(one(without, 'smuggling').summary, /give --smuggling-rcpt/);
+  } finally {
+    await Promise.all([vulnerable.close(), safe.close()]);
   }
 });
 

@@ -10,6 +10,7 @@ export const AUDIT_DEFAULTS = {
   scanConcurrency: 8,
   maxMx: 10,
   concurrency: 4,
+  smugglingPauseMs: 2000,
 } as const;
 
 /** The EHLO name: this host's, when it is one. */
@@ -40,6 +41,10 @@ export interface AuditOptions {
   dnsbl: string[];
   /** Parallel handshakes of the cipher scan. */
   scanConcurrency: number;
+  /** --smuggling-rcpt: the tester's own address; the smuggling test sends it one message per variant. */
+  smugglingRcpt?: string;
+  /** How long the smuggling test waits after each variant for an early answer. */
+  smugglingPauseMs: number;
   /** At most this many MX hosts are probed (internet.nl: 10). */
   maxMx: number;
 }

@@ -30,9 +30,13 @@ export interface SmtpFacts {
  * postmaster, reverse DNS against the greeting, and on the host's first address the cipher
  * scan. All within what is left of the audit's time.
  */
-export async function probeMx(a: MxAddress, o: AuditOptions, remainingMs: number): Promise<SmtpFacts> {
-  const wait = Math.min(o.waitMs, remainingMs);
-  const options: SessionOptions = {
+/** A session to one MX address on the audit's port: plaintext SMTP first, STARTTLS when offered, opportunistic. */
+export function mxSessionOptions(
+  a: Pick<MxAddress, 'host' | 'address'>,
+  o: AuditOptions,
+  wait: number,
+): SessionOptions {
+  return {
     host: a.host,
     candidates: [{ host: a.host, address: a.address }],
     port: o.port,
@@ -54,6 +58,11 @@ export async function probeMx(a: MxAddress, o: AuditOptions, remainingMs: number
     // An MX speaks plaintext SMTP on its port; waiting to find out otherwise costs the budget.
     sniffImplicitTls: false,
   };
+}
+
+export async function probeMx(a: MxAddress, o: AuditOptions, remainingMs: number): Promise<SmtpFacts> {
+  const wait = Math.min(o.waitMs, remainingMs);
+  const options = mxSessionOptions(a, o, wait);
   let chain: Buffer[] = [];
   const settings: ProbeSettings = {
     expectBanner: undefined,

@@ -4,6 +4,7 @@ import { caaCheck, nsIpv6Check } from './checks/caa-ns.js';
 import { dnsChecks } from './checks/dns.js';
 import { dnssecChecks } from './checks/dnssec.js';
 import { hardeningChecks } from './checks/hardening.js';
+import { smugglingCheck } from './checks/smuggling.js';
 import { transportChecks } from './checks/transport.js';
 import { GROUPS } from './result.js';
 
@@ -16,4 +17,5 @@ export const AUDIT_CHECKS: readonly AuditCheck[] = [
   ...authenticityChecks,
   ...transportChecks,
   ...hardeningChecks,
+  smugglingCheck,
 ].sort((a, b) => GROUPS.indexOf(a.group) - GROUPS.indexOf(b.group));

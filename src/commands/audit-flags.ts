@@ -25,6 +25,7 @@ export interface AuditFlags extends ResolverFlags {
   dnsbl?: true | string[];
   scanConcurrency?: string;
   domains?: string;
+  smugglingRcpt?: string;
   concurrency?: string;
   baseline?: string;
   format?: string;
@@ -56,6 +57,7 @@ export function auditSettings(flags: AuditFlags): AuditSettings {
     dnsbl: flags.dnsbl === undefined ? [] : dnsblZones(flags.dnsbl),
     scanConcurrency: whole(flags.scanConcurrency, AUDIT_DEFAULTS.scanConcurrency, '--scan-concurrency', 64),
     maxMx: AUDIT_DEFAULTS.maxMx,
+    smugglingPauseMs: AUDIT_DEFAULTS.smugglingPauseMs,
   };
 }
 
@@ -99,13 +101,23 @@ export function auditSpec(arg: string | undefined, flags: AuditFlags): AuditSpec
     baseline = baselineFindings(doc);
     if (!baseline) throw usageError(`--baseline ${flags.baseline}: not an audit report (smtpkit audit --json)`);
   }
+  if (flags.smugglingRcpt !== undefined) {
+    const at = flags.smugglingRcpt.lastIndexOf('@');
+    if (/[\s<>\r\n]/.test(flags.smugglingRcpt) || at < 1)
+      throw usageError('--smuggling-rcpt: give a bare address (local@domain: no <>, spaces or line breaks)');
+    if (domains.length > 1 || flags.smugglingRcpt.slice(at + 1).toLowerCase() !== domains[0])
+      throw usageError(`--smuggling-rcpt: give your own address at the audited domain (…@${domains[0] ?? 'DOMAIN'})`);
+  }
   if (format === 'html' && domains.length > 1)
     throw usageError('--format html makes one report: use json or csv with --domains');
   const c = flags.concurrency ?? String(AUDIT_DEFAULTS.concurrency);
   if (!/^\d+$/.test(c) || +c < 1 || +c > 100) throw usageError('--concurrency takes a whole number from 1 to 100');
   return {
     domains,
-    settings: auditSettings(flags),
+    settings: {
+      ...auditSettings(flags),
+      ...(flags.smugglingRcpt !== undefined ? { smugglingRcpt: flags.smugglingRcpt } : {}),
+    },
     format,
     baseline,
     concurrency: Number(c),

@@ -399,6 +399,10 @@ export const COMMANDS: readonly CommandSpec[] = [
       },
       { flags: '--concurrency <n>', help: 'with --domains: audits at once (default 4)' },
       {
+        flags: '--smuggling-rcpt <address>',
+        help: 'test SMTP smuggling: sends one message per end-of-data variant to ADDRESS, yours at the domain',
+      },
+      {
         flags: '--baseline <file>',
         help: 'a previous --json report: show what changed, exit 1 when a check got worse',
         complete: 'file',

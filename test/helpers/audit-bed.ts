@@ -115,3 +115,48 @@ export async function auditBed(extra: Zone = {}): Promise<AuditBed> {
     },
   };
 }
+
+/**
+ * An MX for the smuggling test, as raw as the bug: after DATA it reads bytes, and ends the
+ * data at <CRLF>.<CRLF>, or (vulnerable) also at a bare <LF>.<LF>, as the servers of the 2023
+ * research did. Each end it finds is answered 250 at once; `ends` lists what it took.
+ */
+export async function smugglingServer(vulnerable: boolean): Promise<RawServer & { ends: string[] }> {
+  const ends: string[] = [];
+  const server = await rawServer((socket) => {
+    socket.write('220 smug.test ESMTP\r\n');
+    let inData = false;
+    let buf = '';
+    socket.on('data', (d: Buffer) => {
+      buf += d.toString('latin1');
+      for (;;) {
+        if (inData) {
+          const real = buf.indexOf('\r\n.\r\n');
+          const bare = vulnerable ? /(^|[^\r])\n\.\n/.exec(buf) : null;
+          const at = bare && (real < 0 || bare.index < real) ? bare.index + bare[1]!.length : real;
+          if (at < 0) return;
+          const len = bare && at !== real ? 3 : 5;
+          ends.push(bare && at !== real ? 'bare' : 'crlf');
+          buf = buf.slice(at + len);
+          inData = false;
+          socket.write('250 2.0.0 Ok: queued\r\n');
+          continue;
+        }
+        const nl = buf.indexOf('\r\n');
+        if (nl < 0) return;
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 2);
+        if (/^QUIT/i.test(line)) {
+          socket.end('221 2.0.0 Bye\r\n');
+          return;
+        }
+        if (/^EHLO/i.test(line)) socket.write('250-smug.test\r\n250 8BITMIME\r\n');
+        else if (/^DATA/i.test(line)) {
+          inData = true;
+          socket.write('354 End data with <CR><LF>.<CR><LF>\r\n');
+        } else socket.write(line ? '250 2.0.0 Ok\r\n' : '500 5.5.2 Error: bad syntax\r\n');
+      }
+    });
+  });
+  return Object.assign(server, { ends });
+}

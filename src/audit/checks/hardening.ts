@@ -131,17 +131,6 @@ export const hardeningChecks: AuditCheck[] = [
     'RFC 8314, RFC 3501 §6.2.3 (LOGINDISABLED), RFC 2595',
     'IMAP and POP3 probes of 110/143/993/995',
   ),
-  {
-    group: 'hardening',
-    name: 'smuggling',
-    title: 'SMTP smuggling (end-of-data variants)',
-    reference: 'SEC Consult 2023; CVE-2023-51764/51765/51766; RFC 5321 §4.1.1.4',
-    fix: 'refuse bare line endings (Postfix: smtpd_forbid_bare_newline = normalize)',
-    run: async () => ({
-      status: 'not-tested',
-      summary: 'not built in this version: it sends mail to an address the tester owns (a later --smuggling-rcpt)',
-    }),
-  },
   notBuilt(
     'dns',
     'rpki',

@@ -1,23 +1,8 @@
-import { hostname } from 'node:os';
 import type { Resolver } from '../dns/resolver.js';
 
-/** The audit's defaults, in one place: internet.nl's 10 MX hosts, a 120 s whole-audit limit. */
-export const AUDIT_DEFAULTS = {
-  port: 25,
-  timeoutMs: 120_000,
-  waitMs: 10_000,
-  httpsPort: 443,
-  scanConcurrency: 8,
-  maxMx: 10,
-  concurrency: 4,
-  smugglingPauseMs: 2000,
-} as const;
-
-/** The EHLO name: this host's, when it is one. */
-export function defaultEhloName(): string {
-  const name = hostname();
-  return /^[A-Za-z0-9.-]+$/.test(name) ? name : 'localhost';
-}
+/** Not options: internet.nl probes at most 10 MX hosts; the smuggling test's pause after each variant. */
+export const AUDIT_MAX_MX = 10;
+export const AUDIT_SMUGGLING_PAUSE_MS = 2000;
 
 /** What the caller decides; defaults live in the CLI's declaration, not here. */
 export interface AuditOptions {

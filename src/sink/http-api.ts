@@ -1,11 +1,13 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import { explainReply } from '../explain/explain.js';
 import { parseDuration } from '../util/duration.js';
 import { renderFamilies, TEXT_FORMAT, type Family } from '../util/prometheus-text.js';
 import { readMessage, attachmentData } from './mime-read.js';
 import type { Sink } from './server.js';
-import type { MessageFilter, MessageStore, MessageSummary } from './store.js';
+import type { MessageFilter, MessageStore, MessageSummary, StoreChange } from './store.js';
+import { PAGE_CSS, PAGE_HTML, PAGE_JS } from './web-page.js';
+import { inertTags, messageFrameCsp, remoteImageCount } from './message-frame.js';
 
 export interface SinkApiOptions {
   /** When set, every request but /healthz needs `Authorization: Bearer <token>`. */
@@ -34,6 +36,23 @@ export const SINK_API_DEFAULTS: SinkApiOptions = {
 };
 
 const DEFAULT_WAIT_MS = 10_000;
+/** An idle event stream gets a comment this often, so proxies and the page see it is alive. */
+const EVENT_KEEPALIVE_MS = 15_000;
+
+/** The page's own answers: its files only, from this origin only; no inline script or style; never framed. */
+const PAGE_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; " +
+  "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/** Everything else the API answers is data: nothing in it may run or be framed, if a browser is pointed at it. */
+const DATA_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox";
+/** The page and its two files: they hold no message data, so they need no token. */
+const PAGE_FILES: Record<string, [body: string, type: string]> = {
+  '/': [PAGE_HTML, 'text/html; charset=utf-8'],
+  '/app.js': [PAGE_JS, 'text/javascript; charset=utf-8'],
+  '/app.css': [PAGE_CSS, 'text/css; charset=utf-8'],
+};
+/** A message's parts the page links to (an iframe, a download) carry a key, as no header can go with them. */
+const KEYED = /^\/api\/v1\/messages\/([^/]+)\/(?:html|raw|attachments\/\d{1,6})$/;
 const DEFAULT_LIST_LIMIT = 100;
 const FILTERS = ['to', 'from', 'subject', 'since'];
 
@@ -111,6 +130,24 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
     return m;
   };
 
+  const messageKey = (id: string) =>
+    createHmac('sha256', tokenHash!).update(`message:${id}`).digest('hex').slice(0, 32);
+  const keyFits = (url: URL): boolean => {
+    const id = KEYED.exec(url.pathname)?.[1];
+    const key = url.searchParams.get('key');
+    if (!tokenHash || id === undefined || key === null || url.searchParams.getAll('key').length !== 1) return false;
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(id);
+    } catch {
+      return false;
+    }
+    const want = Buffer.from(messageKey(decoded));
+    const got = Buffer.from(key);
+    return got.length === want.length && timingSafeEqual(got, want);
+  };
+  const streams = new Set<http.ServerResponse>();
+
   const routes: Route[] = [
     { pattern: /^\/healthz$/, methods: { GET: (_q, res) => json(res, 200, { status: 'ok', messages: store.size }) } },
     { pattern: /^\/metrics$/, methods: { GET: (_q, res) => send(res, 200, renderFamilies(metrics()), TEXT_FORMAT) } },
@@ -141,8 +178,11 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
             headers: read.headers.map(([name, value]) => ({ name, value })),
             text: read.text,
             html: read.html,
+            remoteImages: read.html === null ? 0 : remoteImageCount(read.html),
             attachments: read.attachments,
             unreadParts: read.unreadParts,
+            // With --http-token: what /html, /raw and /attachments/N take as ?key= in place of the header.
+            ...(tokenHash ? { key: messageKey(id!) } : {}),
           });
         },
         DELETE: (_q, res, url, [id]) => {
@@ -164,6 +204,50 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
       },
     },
     {
+      pattern: /^\/api\/v1\/messages\/([^/]+)\/html$/,
+      methods: {
+        // The HTML part alone, for the page's sandboxed iframe, under a policy that lets nothing in it run or load.
+        GET: (_q, res, url, [id]) => {
+          const q = query(url, ['images']);
+          if (q.images !== undefined && q.images !== '1')
+            throw new HttpError(400, 'images takes 1 (show remote images)');
+          const html = readMessage(message(id!).raw).html;
+          if (html === null) throw new HttpError(404, `message ${id} has no HTML part`);
+          res.setHeader('content-security-policy', messageFrameCsp(q.images === '1'));
+          res.setHeader('referrer-policy', 'no-referrer');
+          res.setHeader('x-frame-options', 'SAMEORIGIN');
+          send(res, 200, inertTags(html), 'text/html; charset=utf-8');
+        },
+      },
+    },
+    {
+      pattern: /^\/api\/v1\/events$/,
+      methods: {
+        // Server-sent events for the page's live list: `message` (a summary) and `deleted` (ids).
+        GET: (req, res, url) => {
+          query(url, []);
+          res.writeHead(200, {
+            'content-type': 'text/event-stream; charset=utf-8',
+            'cache-control': 'no-store',
+            connection: 'keep-alive',
+          });
+          res.write(`retry: 2000\n: ${store.size} message(s) stored\n\n`);
+          const unwatch = store.watch((c: StoreChange) =>
+            res.write(`event: ${c.type}\ndata: ${apiJson(c.type === 'message' ? c.message : { ids: c.ids })}\n\n`),
+          );
+          const alive = setInterval(() => res.write(': keep-alive\n\n'), EVENT_KEEPALIVE_MS);
+          streams.add(res);
+          res.once('close', () => {
+            unwatch();
+            clearInterval(alive);
+            streams.delete(res);
+          });
+          // Held open like a wait: the request's own timeout must not cut it.
+          req.socket.setTimeout(0);
+        },
+      },
+    },
+    {
       pattern: /^\/api\/v1\/messages\/([^/]+)\/attachments\/(\d{1,6})$/,
       methods: {
         GET: (_q, res, url, [id, n]) => {
@@ -171,6 +255,8 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
           const data = attachmentData(message(id!).raw, Number(n));
           if (!data) throw new HttpError(404, `message ${id} has no attachment ${n} (they are numbered from 0)`);
           res.setHeader('content-disposition', `attachment; filename="attachment-${Number(n)}"`);
+          // A download, never a document: a sandbox here could stop the browser saving it.
+          res.setHeader('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
           send(res, 200, data, 'application/octet-stream');
         },
       },
@@ -287,20 +373,32 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     // Glued to a fixed origin: a path starting with // must not be read as a host.
     const url = new URL(`http://sink${req.url?.startsWith('/') ? req.url : '/'}`);
+    const page = Object.hasOwn(PAGE_FILES, url.pathname) ? PAGE_FILES[url.pathname] : undefined;
+    if (page) {
+      if (req.method !== 'GET' && req.method !== 'HEAD')
+        throw new HttpError(405, `${req.method} is not allowed here: GET, HEAD`, { allow: 'GET, HEAD' });
+      res.setHeader('content-security-policy', PAGE_CSP);
+      res.setHeader('x-frame-options', 'DENY');
+      res.setHeader('referrer-policy', 'no-referrer');
+      return send(res, 200, page[0], page[1]);
+    }
     const route = routes.find((r) => r.pattern.test(url.pathname));
     if (!route)
       throw new HttpError(
         404,
-        `not found: ${url.pathname} (the API is under /api/v1/messages, /api/v1/wait; also /healthz, /metrics)`,
+        `not found: ${url.pathname} (the API is under /api/v1/messages, /api/v1/wait, /api/v1/events; also /healthz, /metrics; the web page is /)`,
       );
-    if (url.pathname !== '/healthz' && !authorized(req)) {
+    if (keyFits(url)) url.searchParams.delete('key');
+    else if (url.pathname !== '/healthz' && !authorized(req)) {
       counts.unauthorized++;
       throw new HttpError(401, 'this sink wants Authorization: Bearer <the --http-token>', {
         'www-authenticate': 'Bearer realm="smtpkit sink"',
       });
     }
     const method =
-      req.method === 'HEAD' && route.methods.GET && url.pathname !== '/api/v1/wait' ? 'GET' : (req.method ?? '');
+      req.method === 'HEAD' && route.methods.GET && !/^\/api\/v1\/(wait|events)$/.test(url.pathname)
+        ? 'GET'
+        : (req.method ?? '');
     const handler = Object.hasOwn(route.methods, method) ? route.methods[method] : undefined;
     if (!handler) {
       const allow = Object.keys(route.methods)
@@ -334,6 +432,8 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
       counts.requests++;
       res.setHeader('x-content-type-options', 'nosniff');
       res.setHeader('cache-control', 'no-store');
+      // Replaced by the page's own policy and the message frame's; everything else is data.
+      res.setHeader('content-security-policy', DATA_CSP);
       const fail = (err: unknown) => {
         if (res.headersSent || res.destroyed) return;
         const e = err instanceof HttpError ? err : new HttpError(500, `internal error: ${(err as Error).message}`);
@@ -370,6 +470,12 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
   // Idle keep-alive sockets are bounded too: past this many connections new ones are dropped.
   server.maxConnections = o.maxConcurrent * 4;
   server.on('close', () => store.close());
+  // Event streams never end by themselves: a server asked to close ends them.
+  const close = server.close.bind(server);
+  server.close = (cb?: (err?: Error) => void) => {
+    for (const res of streams) res.end();
+    return close(cb);
+  };
   return server;
 
   function send(res: http.ServerResponse, status: number, body: string | Buffer, type: string) {

@@ -1,0 +1,281 @@
+/**
+ * The sink's web page in a real browser (headless Chromium, test/helpers/browser.ts): the
+ * list updating live, a message's view and its explained SMTP session, and a hostile message
+ * that must run nothing and load nothing. A loopback "canary" server counts every connection a
+ * message tries to make; it is shown to work by asking for remote images on purpose.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { browserMissing, openPage, type Page } from './helpers/browser.js';
+import { catcher, deliver, message } from './helpers/catcher.js';
+import { tempDir } from './helpers/process-group.js';
+
+const skip = browserMissing() ?? false;
+const dir = tempDir('smtpkit-sink-web-');
+
+/** A loopback HTTP server that counts what reaches it: connections (preconnects too) and requests. */
+async function canary(): Promise<{ port: number; connections: () => number; paths: string[]; close(): void }> {
+  const paths: string[] = [];
+  let connections = 0;
+  const server = http.createServer((req, res) => {
+    paths.push(req.url ?? '');
+    // A real 1×1 GIF, so a shown image is an image.
+    res.writeHead(200, { 'content-type': 'image/gif' });
+    res.end(Buffer.from('R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==', 'base64'));
+  });
+  server.on('connection', () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    connections: () => connections,
+    paths,
+    close: () => {
+      server.close();
+      server.closeAllConnections();
+    },
+  };
+}
+
+const html = (subject: string, body: string, extra = '') =>
+  `From: App <app@shop.test>\r\nTo: Customer <c@example.test>\r\nSubject: ${subject}\r\nMIME-Version: 1.0\r\n${extra}Content-Type: text/html; charset=utf-8\r\n\r\n${body}\r\n`;
+
+/** Clicks the list entry of message `id` and waits for its view. */
+async function view(page: Page, id: string) {
+  await page.evaluate(`document.querySelector('#messages li[data-id="${id}"]').click()`);
+  await page.waitFor(
+    `document.querySelector('#summary') && document.querySelector('#summary').textContent.includes('${id}')`,
+  );
+}
+
+test('the page itself: strict CSP (default-src self), nosniff, never framed, no inline script or style, no token needed', async () => {
+  const c = await catcher({ api: { token: 'a-token-of-sixteen-chars-or-more' } });
+  try {
+    const page = await fetch(`${c.base}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type')!, /^text\/html; charset=utf-8/);
+    const csp = page.headers.get('content-security-policy')!;
+    assert.match(csp, /^default-src 'self';/);
+    assert.match(csp, /script-src 'self';/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(page.headers.get('x-frame-options'), 'DENY');
+    const body = await page.text();
+    assert.deepEqual(body.match(/<script(?![^>]*\bsrc=)[^>]*>/g), null, 'no inline script');
+    assert.doesNotMatch(body, /\son[a-z]+\s*=|\sstyle\s*=|<style/i, 'no inline handlers or styles');
+    assert.doesNotMatch(body, /(?:src|href)="(?:https?:)?\/\//, 'nothing from elsewhere');
+    for (const [path, type] of [
+      ['/app.js', /^text\/javascript/],
+      ['/app.css', /^text\/css/],
+    ] as const) {
+      const r = await fetch(`${c.base}${path}`);
+      assert.equal(r.status, 200, path);
+      assert.match(r.headers.get('content-type')!, type);
+      assert.doesNotMatch(await r.text(), /https?:\/\//, `${path} names no other site`);
+    }
+    // The data still needs the token; the page's files hold none.
+    assert.equal((await fetch(`${c.base}/api/v1/messages`)).status, 401);
+    assert.equal((await fetch(`${c.base}/api/v1/events`)).status, 401);
+    // Everything else is data: sandboxed if a browser is pointed at it.
+    assert.match((await fetch(`${c.base}/healthz`)).headers.get('content-security-policy')!, /sandbox/);
+  } finally {
+    await c.close();
+  }
+});
+
+test('events: /api/v1/events streams each stored message and each delete as server-sent events', async () => {
+  const c = await catcher();
+  try {
+    const ac = new AbortController();
+    const r = await fetch(`${c.base}/api/v1/events`, { signal: ac.signal });
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type')!, /^text\/event-stream/);
+    const reader = r.body!.getReader();
+    let got = '';
+    const until = async (re: RegExp) => {
+      while (!re.test(got)) got += Buffer.from((await reader.read()).value!).toString();
+    };
+    const id = await deliver(c.smtpPort, 'live@example.test', message('Live <one>'));
+    await until(/event: message\ndata: .*\n\n/);
+    const data = JSON.parse(/event: message\ndata: (.*)\n\n/.exec(got)![1]!);
+    assert.equal(data.id, id);
+    assert.equal(data.subject, 'Live <one>');
+    assert.match(got, /Live \\u003cone\\u003e/, 'markup escaped in the stream too');
+    await fetch(`${c.base}/api/v1/messages/${id}`, { method: 'DELETE' });
+    await until(/event: deleted\ndata: .*\n\n/);
+    assert.deepEqual(JSON.parse(/event: deleted\ndata: (.*)\n\n/.exec(got)![1]!), { ids: [id] });
+    ac.abort();
+    // The stream is let go when its client leaves.
+    for (let i = 0; i < 100 && c.store.watching; i++) await new Promise((res) => setTimeout(res, 10));
+    assert.equal(c.store.watching, 0);
+  } finally {
+    await c.close();
+  }
+});
+
+test(
+  'browser: the list updates live, the view shows subject, text, headers and the explained SMTP session; no console errors; a screenshot',
+  { skip },
+  async () => {
+    const c = await catcher();
+    const page0 = await deliver(c.smtpPort, 'first@example.test', message('Order #1 confirmed'));
+    const page = await openPage(`${c.base}/`);
+    try {
+      await page.waitFor(
+        `document.querySelectorAll('#messages li').length === 1 && document.getElementById('status').textContent === 'live'`,
+      );
+      // Sent while the page is open: it comes in over the event stream, with no reload.
+      const second = await deliver(
+        c.smtpPort,
+        'second@example.test',
+        message('Password reset for <b>Ann</b> & co', 'X-Test: "quoted" <value>\r\n'),
+      );
+      await page.waitFor(`document.querySelectorAll('#messages li').length === 2`);
+      const list = await page.evaluate<string[]>(
+        `[...document.querySelectorAll('#messages li .subject')].map((e) => e.textContent)`,
+      );
+      assert.deepEqual(list, ['Password reset for <b>Ann</b> & co', 'Order #1 confirmed'], 'newest first, as text');
+      assert.equal(
+        await page.evaluate('document.querySelectorAll("#messages b").length'),
+        0,
+        'no markup from a subject',
+      );
+
+      await view(page, second);
+      assert.equal(
+        await page.evaluate(`document.getElementById('subject').textContent`),
+        'Password reset for <b>Ann</b> & co',
+      );
+      await page.evaluate(`document.querySelector('[data-tab=text]').click()`);
+      const text = await page.text();
+      assert.match(text, /Hello\./, 'the body');
+      await page.evaluate(`document.querySelector('[data-tab=headers]').click()`);
+      assert.match(await page.text(), /X-Test\s+"quoted" <value>/);
+      // The conversation that delivered it, each reply explained.
+      await page.waitFor(`document.querySelectorAll('#session li').length > 5`);
+      const session = await page.evaluate<string>(`document.getElementById('session').innerText`);
+      assert.match(session, /C: MAIL FROM:<a@client\.test>/);
+      assert.match(session, /S: 250 2\.0\.0 Ok: queued as [0-9A-F]+/);
+      assert.match(session, /S: 354 [\s\S]*\n.*(?:data|message)/i, 'the 354 with its explanation');
+      await page.evaluate(`document.querySelector('[data-tab=raw]').click()`);
+      await page.waitFor(`document.getElementById('raw').textContent.includes('X-Test:')`);
+
+      // Deleted through the API: gone from the open page.
+      await fetch(`${c.base}/api/v1/messages/${page0}`, { method: 'DELETE' });
+      await page.waitFor(`document.querySelectorAll('#messages li').length === 1`);
+
+      const shot = await page.screenshot(join(dir, 'sink-web.png'));
+      assert.deepEqual([...readFileSync(shot).subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+      assert.deepEqual(page.consoleErrors, []);
+      const origin = new URL(c.base).origin;
+      assert.deepEqual(
+        page.requests.filter((u) => new URL(u).origin !== origin),
+        [],
+        'the page asked nothing of any other origin',
+      );
+    } finally {
+      await page.close();
+      await c.close();
+    }
+  },
+);
+
+test(
+  'browser: a hostile HTML message (script, onerror, meta refresh, remote image, javascript: link, stylesheet, frame, preconnect) runs nothing and loads nothing until asked',
+  { skip },
+  async () => {
+    const c = await catcher();
+    const can = await canary();
+    const remote = `http://127.0.0.1:${can.port}`;
+    const pwn = `parent.document.title='PWNED';top.document.body.textContent='PWNED';fetch('${remote}/script')`;
+    const body = [
+      `<html><head><meta http-equiv="refresh" content="0;url=${remote}/refresh">`,
+      `<link rel="stylesheet" href="${remote}/style.css"><link rel="preconnect" href="${remote}"><link rel="prefetch" href="${remote}/prefetch">`,
+      `<script>${pwn}</script><script src="${remote}/script.js"></script><base href="${remote}/base/"></head>`,
+      `<body onload="${pwn.replaceAll("'", '&#39;')}">`,
+      `<a id="js" href="javascript:${pwn.replaceAll("'", '&#39;')}" style="display:block;width:600px;height:120px;background:#fdd">click me</a>`,
+      `<img src="${remote}/image.png" onerror="${pwn.replaceAll("'", '&#39;')}"><img src="x" onerror="${pwn.replaceAll("'", '&#39;')}">`,
+      `<div style="background:url(${remote}/background.png)">styled</div>`,
+      `<iframe src="${remote}/frame"></iframe><object data="${remote}/object"></object>`,
+      `<svg onload="${pwn.replaceAll("'", '&#39;')}"><image href="${remote}/svg.png"/></svg>`,
+      `<form action="${remote}/form"><input type="submit"></form><p>Hostile body text</p></body></html>`,
+    ].join('\r\n');
+    const id = await deliver(
+      c.smtpPort,
+      'victim@example.test',
+      html(`<img src=${remote}/subject onerror=alert(1)>`, body, `X-Evil: <script>${pwn}</script>\r\n`),
+    );
+    const page = await openPage(`${c.base}/`);
+    try {
+      await page.waitFor(`document.querySelectorAll('#messages li').length === 1`);
+      const before = await page.evaluate<string>(`document.title`);
+      await view(page, id);
+      await page.waitFor(`document.getElementById('html').getAttribute('src')`);
+      // Time for anything in the message to try: a refresh, an onerror, a preconnect.
+      await new Promise((r) => setTimeout(r, 1500));
+      // A person clicks the javascript: link (the top left of the message frame).
+      const at = await page.evaluate<{ x: number; y: number }>(
+        `(() => { const r = document.getElementById('html').getBoundingClientRect(); return { x: r.left + 40, y: r.top + 40 }; })()`,
+      );
+      await page.click(at.x, at.y);
+      await new Promise((r) => setTimeout(r, 500));
+
+      assert.equal(can.connections(), 0, `the canary was reached: ${can.paths.join(', ')}`);
+      assert.equal(await page.evaluate('document.title'), before);
+      assert.doesNotMatch(await page.text(), /PWNED/);
+      // The subject and the header are text in the page, never elements.
+      assert.equal(
+        await page.evaluate(`document.querySelectorAll('img, svg, object, iframe:not(#html), form').length`),
+        0,
+      );
+      assert.equal(await page.evaluate(`document.scripts.length`), 1, 'only the page’s own script');
+      assert.equal(
+        await page.evaluate(`document.getElementById('subject').textContent`),
+        `<img src=${remote}/subject onerror=alert(1)>`,
+      );
+      assert.match(
+        await page.evaluate<string>(`document.getElementById('html').getAttribute('src')`),
+        new RegExp(`^/api/v1/messages/${id}/html$`),
+        'the frame was not navigated away',
+      );
+      assert.match(
+        await page.evaluate<string>(`document.getElementById('remote-count').textContent`),
+        /^3 remote image\(s\) blocked\./,
+      );
+      // Every console error is the browser refusing part of the message, in the message's frame; the page's own is clean.
+      const frameUrl = `${c.base}/api/v1/messages/${id}/html`;
+      assert.deepEqual(
+        page.consoleErrors.filter((e) => e.url !== frameUrl),
+        [],
+      );
+      const said = page.consoleErrors.map((e) => e.text).join('\n');
+      assert.match(
+        said,
+        /Refused to execute the redirect specified via '<meta http-equiv='refresh'/,
+        'the refresh was tried',
+      );
+      assert.match(said, /Blocked script execution in .* sandboxed/, 'the scripts and handlers were tried');
+      assert.match(said, /Running the JavaScript URL violates/, 'the javascript: link was clicked');
+      // The browser's own log: the only attempts at the canary were the images, which the policy refused.
+      assert.deepEqual(
+        [...new Set(page.requests.filter((u) => u.startsWith(remote)))].sort(),
+        ['/background.png', '/image.png', '/svg.png'].map((p) => remote + p),
+      );
+
+      // Asked for, remote images load (which shows the canary would have seen any request), and nothing else.
+      await page.evaluate(`document.getElementById('show-images').click()`);
+      for (let i = 0; i < 100 && can.paths.length < 3; i++) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 500));
+      assert.deepEqual([...can.paths].sort(), ['/background.png', '/image.png', '/svg.png']);
+      assert.equal(await page.evaluate('document.title'), before);
+    } finally {
+      await page.close();
+      can.close();
+      await c.close();
+    }
+  },
+);

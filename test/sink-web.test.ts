@@ -11,8 +11,9 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { browserMissing, openPage, type Page } from './helpers/browser.js';
-import { catcher, deliver, message } from './helpers/catcher.js';
+import { apiBase, catcher, deliver, message } from './helpers/catcher.js';
 import { tempDir } from './helpers/process-group.js';
+import { sinkProcess } from './helpers/sink-process.js';
 
 const skip = browserMissing() ?? false;
 const dir = tempDir('smtpkit-sink-web-');
@@ -279,3 +280,69 @@ test(
     }
   },
 );
+
+test('--http-token: the page takes the token from its #fragment; the frame and downloads carry a per-message key instead, which opens nothing else', async (t) => {
+  const token = 'page-token-0123456789abcdef';
+  const c = await catcher({ api: { token } });
+  try {
+    const id = await deliver(
+      c.smtpPort,
+      'k@example.test',
+      html('Keyed', '<p>Keyed body</p>', 'X-Extra: 1\r\n').replace(
+        'Content-Type: text/html; charset=utf-8\r\n\r\n<p>Keyed body</p>',
+        'Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/html\r\n\r\n<p>Keyed body</p>\r\n--b\r\nContent-Type: text/plain; name=a.txt\r\nContent-Disposition: attachment; filename=a.txt\r\n\r\nattached\r\n--b--',
+      ),
+    );
+    const other = await deliver(c.smtpPort, 'k@example.test', html('Other', '<p>Other body</p>'));
+    const auth = { headers: { authorization: `Bearer ${token}` } };
+    const m = (await (await fetch(`${c.base}/api/v1/messages/${id}`, auth)).json()) as { key: string };
+    assert.match(m.key, /^[0-9a-f]{32}$/);
+    const base = `${c.base}/api/v1/messages/${id}`;
+    assert.equal((await fetch(`${base}/html`)).status, 401, 'no key, no token');
+    const framed = await fetch(`${base}/html?key=${m.key}`);
+    assert.equal(framed.status, 200);
+    assert.match(
+      framed.headers.get('content-security-policy')!,
+      /^sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:;/,
+    );
+    assert.match(await framed.text(), /Keyed body/);
+    assert.equal(await (await fetch(`${base}/attachments/0?key=${m.key}`)).text(), 'attached');
+    assert.equal((await fetch(`${base}/raw?key=${m.key}`)).status, 200);
+    // The key is for its message's parts only.
+    assert.equal((await fetch(`${c.base}/api/v1/messages/${other}/html?key=${m.key}`)).status, 401);
+    assert.equal((await fetch(`${base}?key=${m.key}`)).status, 401);
+    assert.equal((await fetch(`${c.base}/api/v1/messages?key=${m.key}`)).status, 401);
+    assert.equal(
+      (await fetch(`${base}/html?key=${m.key.replace(/.$/, (d: string) => (d === '0' ? '1' : '0'))}`)).status,
+      401,
+    );
+    if (skip) return t.skip(skip);
+    const page = await openPage(`${c.base}/#token=${token}`);
+    try {
+      await page.waitFor(`document.querySelectorAll('#messages li').length === 2`);
+      await view(page, id);
+      assert.match(
+        await page.evaluate<string>(`document.getElementById('html').getAttribute('src')`),
+        new RegExp(`^/api/v1/messages/${id}/html\\?key=[0-9a-f]{32}$`),
+      );
+      assert.deepEqual(page.consoleErrors, []);
+    } finally {
+      await page.close();
+    }
+  } finally {
+    await c.close();
+  }
+});
+
+test('CLI: smtpkit sink --http serves the page from the packaged bundle', async () => {
+  const sink = await sinkProcess(['--http', '127.0.0.1:0', '-q']);
+  try {
+    const base = await apiBase(sink);
+    const page = await fetch(`${base}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<title>smtpkit sink<\/title>/);
+    assert.match(await (await fetch(`${base}/app.js`)).text(), /api\/v1\/events/);
+  } finally {
+    assert.equal(await sink.stop(), 0);
+  }
+});

@@ -12,6 +12,8 @@ import { MessageStore, STORE_DEFAULTS } from '../sink/store.js';
 import { parseListen } from '../util/listen-address.js';
 import { formatTarget, parsePort } from '../protocol/target.js';
 import { BARE_NEWLINE, type BareNewline } from '../sink/line-ends.js';
+import { parseRate, RATE_LIMIT_REPLIES, type RateLimit } from '../sink/rate-limit.js';
+import { parseRules, type FaultRule } from '../sink/rules.js';
 import {
   Sink,
   SINK_DEFAULTS,
@@ -51,6 +53,9 @@ export interface SinkFlags {
   maxMessages?: string;
   minRate?: string;
   bareNewline?: string;
+  rule?: string[];
+  rateLimit?: string;
+  rateLimitReply?: string;
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
@@ -86,6 +91,7 @@ export function sinkOptions(flags: SinkFlags, transcript: boolean): SinkOptions 
   const bareNewline = (flags.bareNewline ?? SINK_DEFAULTS.bareNewline) as BareNewline;
   if (!BARE_NEWLINE.includes(bareNewline)) throw usageError(`--bare-newline takes ${BARE_NEWLINE.join(', ')}`);
   if ((flags.cert === undefined) !== (flags.key === undefined)) throw usageError('--cert and --key go together');
+  const { rules, rateLimit } = faultOptions(flags);
   const wantsTls = flags.tls || flags.cert !== undefined;
   return {
     host: host === 'localhost' ? '127.0.0.1' : host,
@@ -113,8 +119,32 @@ export function sinkOptions(flags: SinkFlags, transcript: boolean): SinkOptions 
     maxSessions,
     ...minRate,
     bareNewline,
+    rules,
+    rateLimit,
     random: Math.random,
   };
+}
+
+/** --rule, --rate-limit, --rate-limit-reply: the deterministic faults (checked by src/sink's own parsers). */
+function faultOptions(flags: SinkFlags): { rules: FaultRule[]; rateLimit: RateLimit | undefined } {
+  let rules: FaultRule[];
+  try {
+    rules = parseRules(flags.rule ?? []);
+  } catch (err) {
+    throw usageError(`--rule: ${(err as Error).message}`);
+  }
+  const reply = (flags.rateLimitReply ?? 'mail') as RateLimit['reply'];
+  if (!RATE_LIMIT_REPLIES.includes(reply))
+    throw usageError(`--rate-limit-reply takes ${RATE_LIMIT_REPLIES.join(' or ')}`);
+  if (flags.rateLimit === undefined) {
+    if (flags.rateLimitReply !== undefined) throw usageError('--rate-limit-reply goes with --rate-limit');
+    return { rules, rateLimit: undefined };
+  }
+  try {
+    return { rules, rateLimit: { ...parseRate(flags.rateLimit), reply } };
+  } catch (err) {
+    throw usageError(`--rate-limit: ${(err as Error).message}`);
+  }
 }
 
 /** --min-rate RATE[/WINDOW]: bytes per second, averaged over WINDOW (default 30s); 0 turns it off. */

@@ -4,6 +4,7 @@ import { explainReply } from '../explain/explain.js';
 import { parseDuration } from '../util/duration.js';
 import { renderFamilies, TEXT_FORMAT, type Family } from '../util/prometheus-text.js';
 import { readMessage, attachmentData } from './mime-read.js';
+import { parseRules } from './rules.js';
 import type { Sink } from './server.js';
 import type { MessageFilter, MessageStore, MessageSummary, StoreChange } from './store.js';
 import { PAGE_CSS, PAGE_HTML, PAGE_JS } from './web-page.js';
@@ -16,7 +17,7 @@ export interface SinkApiOptions {
   maxConcurrent: number;
   /** Bytes of request line and headers; more gets 431. */
   maxHeaderBytes: number;
-  /** Bytes of request body (no endpoint takes one); more gets 413. */
+  /** Bytes of request body (only POST /api/v1/rules takes one); more gets 413. */
   maxBodyBytes: number;
   /** A client that has not sent its whole header block (or request) in this time gets 408. */
   headersTimeoutMs: number;
@@ -276,6 +277,38 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
       },
     },
     {
+      pattern: /^\/api\/v1\/rules$/,
+      methods: {
+        GET: (_q, res, url) => {
+          query(url, []);
+          json(res, 200, rulesView());
+        },
+        // Replaces the whole list (so one sink serves many test cases); a bad rule changes nothing.
+        POST: async (req, res, url) => {
+          query(url, []);
+          // Also what keeps a web page elsewhere from posting here: a JSON body needs a CORS preflight, which gets no yes.
+          if (!/^application\/json\s*(?:;|$)/i.test(req.headers['content-type'] ?? ''))
+            throw new HttpError(415, `POST /api/v1/rules takes Content-Type: application/json, ${RULES_EXAMPLE}`);
+          const body = await readBody(req);
+          let value: unknown;
+          try {
+            value = JSON.parse(body.toString('utf8'));
+          } catch {
+            throw new HttpError(400, `the body is not JSON; send ${RULES_EXAMPLE}`);
+          }
+          const texts = (value as { rules?: unknown } | null)?.rules;
+          if (!Array.isArray(texts) || !texts.every((t) => typeof t === 'string'))
+            throw new HttpError(400, `send {"rules": [...]}, a list of rule strings, e.g. ${RULES_EXAMPLE}`);
+          try {
+            sink.setRules(parseRules(texts));
+          } catch (err) {
+            throw new HttpError(400, (err as Error).message);
+          }
+          json(res, 200, rulesView());
+        },
+      },
+    },
+    {
       pattern: /^\/api\/v1\/wait$/,
       methods: {
         GET: async (req, res, url) => {
@@ -300,6 +333,10 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
     },
   ];
 
+  const rulesView = () => ({
+    rules: sink.rules.map((r) => ({ ...r, refused: sink.ruleRefusals.get(r.rule) ?? 0 })),
+  });
+
   const metrics = (): Family[] => {
     const s = sink.stats;
     const counter = (name: string, help: string, value: number): Family => ({
@@ -323,6 +360,8 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
           { labels: { fault: 'save-failed' }, value: s.saveFailed },
           { labels: { fault: 'max-sessions' }, value: s.refusedSessions },
           { labels: { fault: 'min-rate' }, value: s.slowSessions },
+          { labels: { fault: 'rate-limit' }, value: s.rateLimited },
+          ...[...sink.ruleRefusals].map(([rule, value]) => ({ labels: { fault: 'rule', rule }, value })),
         ],
       },
       counter(
@@ -439,12 +478,12 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
         const e = err instanceof HttpError ? err : new HttpError(500, `internal error: ${(err as Error).message}`);
         json(res, e.status, { error: e.message, status: e.status }, e.headers);
       };
-      // No endpoint takes a body: one over the limit is refused before it is read, the rest drained.
+      // A body over the limit is refused before it is read (or cut off once it gets there); the rest drained.
       const declared = Number(req.headers['content-length'] ?? 0);
       if (declared > o.maxBodyBytes) {
         res.shouldKeepAlive = false;
         return fail(
-          new HttpError(413, `request bodies are limited to ${o.maxBodyBytes} bytes (no endpoint takes one)`, {
+          new HttpError(413, `request bodies are limited to ${o.maxBodyBytes} bytes`, {
             connection: 'close',
           }),
         );
@@ -482,6 +521,18 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
     res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
     res.end(body);
   }
+}
+
+const RULES_EXAMPLE = '{"rules": ["rcpt:*@full.test=452 4.2.2 Mailbox full"]}';
+
+/** A request's body; the server's own limit (maxBodyBytes) cuts off one too long, which rejects this. */
+function readBody(req: http.IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('close', () => reject(new HttpError(400, 'the request body did not arrive whole')));
+  });
 }
 
 /** The query's parameters, each at most once; an unknown one is refused (a typo must not match everything). */

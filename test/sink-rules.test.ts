@@ -13,8 +13,8 @@ import { runCli } from './helpers/cli.js';
 import { sinkProcess } from './helpers/sink-process.js';
 
 /** Greeting and EHLO read; the client is ready for a MAIL. */
-async function greeted(port: number): Promise<RawClient> {
-  const c = await rawClient(port);
+async function greeted(port: number, localAddress?: string): Promise<RawClient> {
+  const c = await rawClient(port, { localAddress });
   assert.match(await c.nextReply(), /^220 /);
   await c.send('EHLO client.test\r\n');
   assert.match(await c.nextReply(), /^250-/);
@@ -214,6 +214,9 @@ test('--rate-limit: past N messages a client hears 421 4.7.0 at MAIL and is hung
       '421 4.7.0 sink.localhost Error: too much mail from 127.0.0.1 (--rate-limit 2/h)',
     );
     await s.closed;
+    const other = await greeted(c.smtpPort, '127.0.0.2');
+    assert.equal(await say(other, 'MAIL FROM:<a@client.test>'), '250 2.1.0 Ok', 'another client has its own count');
+    other.destroy();
     assert.match(
       await (await fetch(`${c.base}/metrics`)).text(),
       /^smtpkit_sink_refused_total\{fault="rate-limit"\} 1$/m,

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -83,6 +84,30 @@ test('the page itself: strict CSP (default-src self), nosniff, never framed, no 
     assert.equal((await fetch(`${c.base}/api/v1/events`)).status, 401);
     // Everything else is data: sandboxed if a browser is pointed at it.
     assert.match((await fetch(`${c.base}/healthz`)).headers.get('content-security-policy')!, /sandbox/);
+  } finally {
+    await c.close();
+  }
+});
+
+test('DNS rebinding: with no token, a request naming another host is refused, the page and the data alike', async () => {
+  const c = await catcher();
+  try {
+    const { port } = new URL(c.base);
+    for (const path of ['/', '/api/v1/messages', '/api/v1/events'])
+      for (const host of ['attacker.example', `attacker.example:${port}`, '127.0.0.1.attacker.example']) {
+        const r = await new Promise<string>((resolve, reject) => {
+          const s = net.connect(Number(port), '127.0.0.1');
+          let got = '';
+          s.on('data', (d) => (got += d));
+          s.on('end', () => resolve(got));
+          s.on('error', reject);
+          s.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+        });
+        assert.match(r, /^HTTP\/1\.1 403 /, `${host}${path}`);
+        assert.match(r, /is not a loopback name/);
+      }
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, 'localhost'])
+      assert.equal((await fetch(`${c.base}/healthz`, { headers: { host } })).status, 200, host);
   } finally {
     await c.close();
   }

@@ -52,6 +52,8 @@ const PAGE_FILES: Record<string, [body: string, type: string]> = {
   '/app.js': [PAGE_JS, 'text/javascript; charset=utf-8'],
   '/app.css': [PAGE_CSS, 'text/css; charset=utf-8'],
 };
+/** A Host header naming this machine's loopback (with a port or not). */
+const LOOPBACK_HOST = /^(?:127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]|localhost)(?::\d{1,5})?$/i;
 /** A message's parts the page links to (an iframe, a download) carry a key, as no header can go with them. */
 const KEYED = /^\/api\/v1\/messages\/([^/]+)\/(?:html|raw|attachments\/\d{1,6})$/;
 const DEFAULT_LIST_LIMIT = 100;
@@ -412,6 +414,14 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     // Glued to a fixed origin: a path starting with // must not be read as a host.
     const url = new URL(`http://sink${req.url?.startsWith('/') ? req.url : '/'}`);
+    // DNS rebinding: a web page elsewhere that points its own name at 127.0.0.1 could read every
+    // message through the visitor's browser; its requests name that host, so with no token only
+    // a loopback name is served. (A token it cannot know guards an API open to the network.)
+    if (!tokenHash && !LOOPBACK_HOST.test(req.headers.host ?? ''))
+      throw new HttpError(
+        403,
+        `Host ${JSON.stringify(req.headers.host ?? '')} is not a loopback name: open the sink as 127.0.0.1, [::1] or localhost`,
+      );
     const page = Object.hasOwn(PAGE_FILES, url.pathname) ? PAGE_FILES[url.pathname] : undefined;
     if (page) {
       if (req.method !== 'GET' && req.method !== 'HEAD')

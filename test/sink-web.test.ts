@@ -350,6 +350,14 @@ test('--http-token: the page takes the token from its #fragment; the frame and d
         await page.evaluate<string>(`document.getElementById('html').getAttribute('src')`),
         new RegExp(`^/api/v1/messages/${id}/html\\?key=[0-9a-f]{32}$`),
       );
+      // The attachment is a download link that works without the header.
+      const link = await page.evaluate<{ text: string; href: string; download: string }>(
+        `(() => { const a = document.querySelector('#attachments a'); return { text: a.textContent, href: a.href, download: a.download }; })()`,
+      );
+      assert.equal(link.text, 'a.txt');
+      assert.equal(link.download, 'a.txt');
+      assert.equal(await (await fetch(link.href)).text(), 'attached');
+      assert.match(await page.evaluate<string>(`document.getElementById('attachments').innerText`), /text\/plain, 8 B/);
       assert.deepEqual(page.consoleErrors, []);
     } finally {
       await page.close();

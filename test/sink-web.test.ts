@@ -89,6 +89,45 @@ test('the page itself: strict CSP (default-src self), nosniff, never framed, no 
   }
 });
 
+test('events: a client that stops reading is cut off past its backlog, not buffered for without end', async () => {
+  const c = await catcher({ api: { maxEventBacklog: 64 * 1024 } });
+  try {
+    const { port } = new URL(c.base);
+    const s = net.connect(Number(port), '127.0.0.1');
+    s.on('error', () => {});
+    await new Promise((r) => s.once('connect', r));
+    s.write('GET /api/v1/events HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    s.pause();
+    for (let i = 0; i < 100 && !c.store.watching; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(c.store.watching, 1);
+    const closed = new Promise((r) => s.once('close', r));
+    // 40 KiB subjects: the socket's buffers fill, then the backlog.
+    const subject = 'x'.repeat(40 * 1024);
+    for (let i = 0; i < 2000 && c.store.watching; i++) {
+      c.store.add({
+        id: `BACKLOG${i}`,
+        session: 1,
+        from: 'a@client.test',
+        to: ['b@example.test'],
+        size: 10,
+        headers: [['Subject', subject]],
+        file: undefined,
+        tls: false,
+        user: undefined,
+        receivedAt: new Date().toISOString(),
+        lineEndings: { bareLf: 0, bareCr: 0, normalized: false },
+        raw: Buffer.from('Subject: x\r\n\r\nhi\r\n'),
+      });
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.equal(c.store.watching, 0, 'the stream was cut');
+    s.resume();
+    await closed;
+  } finally {
+    await c.close();
+  }
+});
+
 test('DNS rebinding: with no token, a request naming another host is refused, the page and the data alike', async () => {
   const c = await catcher();
   try {

@@ -24,6 +24,8 @@ export interface SinkApiOptions {
   requestTimeoutMs: number;
   /** The longest /wait a client may ask for. */
   maxWaitMs: number;
+  /** Bytes of events an /api/v1/events client may leave unread; past them its stream is cut. */
+  maxEventBacklog: number;
 }
 
 export const SINK_API_DEFAULTS: SinkApiOptions = {
@@ -34,6 +36,7 @@ export const SINK_API_DEFAULTS: SinkApiOptions = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 15_000,
   maxWaitMs: 300_000,
+  maxEventBacklog: 1024 * 1024,
 };
 
 const DEFAULT_WAIT_MS = 10_000;
@@ -235,9 +238,14 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
             connection: 'keep-alive',
           });
           res.write(`retry: 2000\n: ${store.size} message(s) stored\n\n`);
-          const unwatch = store.watch((c: StoreChange) =>
-            res.write(`event: ${c.type}\ndata: ${apiJson(c.type === 'message' ? c.message : { ids: c.ids })}\n\n`),
-          );
+          const unwatch = store.watch((c: StoreChange) => {
+            // A client that stops reading (a suspended tab) must not make the sink hold every event
+            // for it: past the backlog its stream ends, and the page reconnects and reloads the list.
+            if (res.writableLength > o.maxEventBacklog) return res.destroy();
+            res.write(
+              `event: ${c.type}\ndata: ${c.type === 'message' ? summaryJson(c.message) : apiJson({ ids: c.ids })}\n\n`,
+            );
+          });
           const alive = setInterval(() => res.write(': keep-alive\n\n'), EVENT_KEEPALIVE_MS);
           streams.add(res);
           res.once('close', () => {

@@ -5,13 +5,13 @@
  * message tries to make; it is shown to work by asking for remote images on purpose.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { browserMissing, openPage, type Page } from './helpers/browser.js';
+import { browse, browserMissing, openPage, type Page } from './helpers/browser.js';
 import { apiBase, catcher, deliver, message } from './helpers/catcher.js';
 import { tempDir } from './helpers/process-group.js';
 import { sinkProcess } from './helpers/sink-process.js';
@@ -52,6 +52,50 @@ async function view(page: Page, id: string) {
     `document.querySelector('#summary') && document.querySelector('#summary').textContent.includes('${id}')`,
   );
 }
+
+test(
+  'the browser helper sees what it must: a file opened by path, console errors, exceptions, every request',
+  { skip },
+  async () => {
+    const can = await canary();
+    try {
+      const file = join(dir, 'helper-check.html');
+      writeFileSync(
+        file,
+        `<!doctype html><title>t</title><p id="p">static</p><img src="http://127.0.0.1:${can.port}/seen.gif">` +
+          `<script>console.error('said on purpose'); document.getElementById('p').textContent = 'changed'; setTimeout(() => { throw new Error('thrown on purpose'); });</script>`,
+      );
+      const seen = await browse(file, {
+        waitFor: `document.getElementById('p').textContent === 'changed'`,
+        screenshot: join(dir, 'helper.png'),
+      });
+      assert.match(seen.text, /changed/);
+      assert.deepEqual(
+        seen.requests.filter((u) => u.startsWith('http:')),
+        [`http://127.0.0.1:${can.port}/seen.gif`],
+      );
+      assert.deepEqual(can.paths, ['/seen.gif']);
+      const said = seen.consoleErrors.map((e) => e.text).join('\n');
+      assert.match(said, /said on purpose/);
+      assert.ok(existsSync(seen.screenshot!));
+      // The exception comes a tick later: a page kept open sees it.
+      const page = await openPage(file);
+      try {
+        await page.waitFor(`true`);
+        for (let i = 0; i < 100 && !page.consoleErrors.some((e) => /thrown on purpose/.test(e.text)); i++)
+          await new Promise((r) => setTimeout(r, 20));
+        assert.ok(
+          page.consoleErrors.some((e) => /thrown on purpose/.test(e.text)),
+          JSON.stringify(page.consoleErrors),
+        );
+      } finally {
+        await page.close();
+      }
+    } finally {
+      can.close();
+    }
+  },
+);
 
 test('the page itself: strict CSP (default-src self), nosniff, never framed, no inline script or style, no token needed', async () => {
   const c = await catcher({ api: { token: 'a-token-of-sixteen-chars-or-more' } });

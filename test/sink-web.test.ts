@@ -389,6 +389,40 @@ test(
   },
 );
 
+test('browser: inline images (cid:) are shown from the message’s own parts; nothing is refused', { skip }, async () => {
+  const c = await catcher();
+  const gif = 'R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==';
+  const id = await deliver(
+    c.smtpPort,
+    'cid@example.test',
+    'From: a@shop.test\r\nSubject: Logo\r\nMIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=r\r\n\r\n' +
+      '--r\r\nContent-Type: text/html\r\n\r\n<p>Hi</p><img id="logo" src="cid:Logo@shop.test">\r\n' +
+      `--r\r\nContent-Type: image/gif\r\nContent-ID: <logo@shop.test>\r\nContent-Transfer-Encoding: base64\r\n\r\n${gif}\r\n--r--`,
+  );
+  const framed = await (await fetch(`${c.base}/api/v1/messages/${id}/html`)).text();
+  assert.match(framed, new RegExp(`<img id="logo" src="/api/v1/messages/${id}/attachments/0">`));
+  const image = await fetch(`${c.base}/api/v1/messages/${id}/attachments/0`);
+  assert.equal(image.headers.get('content-type'), 'image/gif');
+  const page = await openPage(`${c.base}/`);
+  try {
+    await page.waitFor(`document.querySelectorAll('#messages li').length === 1`);
+    await view(page, id);
+    const url = `${c.base}/api/v1/messages/${id}/attachments/0`;
+    for (let i = 0; i < 100 && !page.requests.includes(url); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(page.requests.includes(url), page.requests.join('\n'));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(page.consoleErrors, []);
+    assert.equal(
+      await page.evaluate(`document.getElementById('remote-note').hidden`),
+      true,
+      'no remote images to count',
+    );
+  } finally {
+    await page.close();
+    await c.close();
+  }
+});
+
 test('--http-token: the page takes the token from its #fragment; the frame and downloads carry a per-message key instead, which opens nothing else', async (t) => {
   const token = 'page-token-0123456789abcdef';
   const c = await catcher({ api: { token } });
@@ -411,7 +445,7 @@ test('--http-token: the page takes the token from its #fragment; the frame and d
     assert.equal(framed.status, 200);
     assert.match(
       framed.headers.get('content-security-policy')!,
-      /^sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:;/,
+      /^sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data: http:\/\/127\.0\.0\.1:\d+\/api\/v1\/messages\/[0-9A-F]+\/attachments\/;/,
     );
     assert.match(await framed.text(), /Keyed body/);
     assert.equal(await (await fetch(`${base}/attachments/0?key=${m.key}`)).text(), 'attached');

@@ -8,7 +8,7 @@ import { parseRules } from './rules.js';
 import type { Sink } from './server.js';
 import type { MessageFilter, MessageStore, MessageSummary, StoreChange } from './store.js';
 import { PAGE_CSS, PAGE_HTML, PAGE_JS } from './web-page.js';
-import { inertTags, messageFrameCsp, remoteImageCount } from './message-frame.js';
+import { inertTags, inlineImages, messageFrameCsp, remoteImageCount } from './message-frame.js';
 
 export interface SinkApiOptions {
   /** When set, every request but /healthz needs `Authorization: Bearer <token>`. */
@@ -213,13 +213,27 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
       pattern: /^\/api\/v1\/messages\/([^/]+)\/html$/,
       methods: {
         // The HTML part alone, for the page's sandboxed iframe, under a policy that lets nothing in it run or load.
-        GET: (_q, res, url, [id]) => {
+        GET: (req, res, url, [id]) => {
           const q = query(url, ['images']);
           if (q.images !== undefined && q.images !== '1')
             throw new HttpError(400, 'images takes 1 (show remote images)');
-          const html = readMessage(message(id!).raw).html;
-          if (html === null) throw new HttpError(404, `message ${id} has no HTML part`);
-          res.setHeader('content-security-policy', messageFrameCsp(q.images === '1'));
+          const read = readMessage(message(id!).raw);
+          if (read.html === null) throw new HttpError(404, `message ${id} has no HTML part`);
+          const parts = new Map(
+            read.attachments.flatMap((a) => (a.contentId ? [[a.contentId.toLowerCase(), a.index] as const] : [])),
+          );
+          const html = inlineImages(
+            read.html,
+            parts,
+            (n) =>
+              `/api/v1/messages/${encodeURIComponent(id!)}/attachments/${n}${tokenHash ? `?key=${messageKey(id!)}` : ''}`,
+          );
+          // A CSP source names the host: the one this request named, if it is a plain host[:port].
+          const host = req.headers.host ?? '';
+          const own = /^[a-z0-9.-]+(?::\d{1,5})?$|^\[[0-9a-f:.]+\](?::\d{1,5})?$/i.test(host)
+            ? `http://${host}/api/v1/messages/${encodeURIComponent(id!)}/attachments/`
+            : undefined;
+          res.setHeader('content-security-policy', messageFrameCsp(q.images === '1', own));
           res.setHeader('referrer-policy', 'no-referrer');
           res.setHeader('x-frame-options', 'SAMEORIGIN');
           send(res, 200, inertTags(html), 'text/html; charset=utf-8');
@@ -263,12 +277,21 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
       methods: {
         GET: (_q, res, url, [id, n]) => {
           query(url, []);
-          const data = attachmentData(message(id!).raw, Number(n));
+          const raw = message(id!).raw;
+          const data = attachmentData(raw, Number(n));
           if (!data) throw new HttpError(404, `message ${id} has no attachment ${n} (they are numbered from 0)`);
           res.setHeader('content-disposition', `attachment; filename="attachment-${Number(n)}"`);
           // A download, never a document: a sandbox here could stop the browser saving it.
           res.setHeader('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
-          send(res, 200, data, 'application/octet-stream');
+          // A raster image keeps its type, so the message frame can show it (a cid: link); the
+          // browser would refuse octet-stream as an image. Anything else (SVG too) is bytes.
+          const type = readMessage(raw).attachments[Number(n)]?.type.toLowerCase() ?? '';
+          send(
+            res,
+            200,
+            data,
+            /^image\/(?:png|gif|jpeg|webp|avif|bmp)$/.test(type) ? type : 'application/octet-stream',
+          );
         },
       },
     },

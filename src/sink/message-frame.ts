@@ -5,15 +5,18 @@
 
 /**
  * `sandbox` with no tokens: an opaque origin, no scripts, forms, popups, top navigation or
- * automatic features (a <meta refresh> does nothing). Only inline styles and data: images load;
- * with `remoteImages`, images from http(s) too (the page's "Show remote images" button).
+ * automatic features (a <meta refresh> does nothing). Only inline styles, data: images and
+ * the message's own parts (`ownParts`: the URL its attachments are under) load; with
+ * `remoteImages`, images from http(s) too (the page's "Show remote images" button).
  */
-export function messageFrameCsp(remoteImages: boolean): string {
+export function messageFrameCsp(remoteImages: boolean, ownParts: string | undefined): string {
   return [
     'sandbox',
     "default-src 'none'",
     "style-src 'unsafe-inline'",
-    `img-src data:${remoteImages ? ' http: https:' : ''}`,
+    // The message's own inline images (cid: links pointed at its attachments), and nothing
+    // else of the sink's: a /api/v1/wait as an image would hold a request slot.
+    `img-src data:${ownParts ? ` ${ownParts}` : ''}${remoteImages ? ' http: https:' : ''}`,
     'font-src data:',
     "frame-ancestors 'self'",
     "base-uri 'none'",
@@ -59,4 +62,21 @@ export function remoteImageCount(html: string): number {
     n++;
   }
   return n;
+}
+
+/**
+ * cid: links (RFC 2392) to the message's own parts, pointed at their /attachments/N URLs
+ * (`url` makes one, with its key when there is a token); an unknown Content-ID stays as it is.
+ */
+export function inlineImages(html: string, parts: ReadonlyMap<string, number>, url: (n: number) => string): string {
+  return html.replace(/\bcid:([^\s"'<>)]+)/gi, (whole, id: string) => {
+    let decoded = id;
+    try {
+      decoded = decodeURIComponent(id);
+    } catch {
+      // A malformed escape: looked up as written.
+    }
+    const n = parts.get(decoded.toLowerCase());
+    return n === undefined ? whole : url(n);
+  });
 }

@@ -175,6 +175,8 @@ export const PAGE_JS = String.raw`'use strict';
     showRemote = false;
     renderList();
     var base = '/api/v1/messages/' + encodeURIComponent(id);
+    // Three answers in any order: each fills its own part, and only for the message still selected.
+    $('raw').textContent = '';
     api(base).then(function (r) { return r.ok ? r.json() : Promise.reject(new Error('HTTP ' + r.status)); }).then(function (m) {
       if (selected !== id) return;
       renderMessage(m, base);
@@ -213,7 +215,6 @@ export const PAGE_JS = String.raw`'use strict';
       tr.appendChild(el('td', h.value));
       tbody.appendChild(tr);
     });
-    $('raw').textContent = '';
     $('raw-link').setAttribute('href', withKey(base + '/raw', m.key));
     $('raw-link').setAttribute('download', m.id + '.eml');
     var ul = $('attachments');

@@ -138,25 +138,39 @@ export const PAGE_JS = String.raw`'use strict';
     return hay.indexOf(f) >= 0;
   }
 
+  var when = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' });
+
+  /** One message's entry in the list. */
+  function item(m) {
+    var li = el('li', null, { 'data-id': m.id, tabindex: '0' });
+    if (selected === m.id) li.className = 'selected';
+    li.appendChild(el('span', m.subject === null ? '(no subject)' : m.subject, { class: 'subject' }));
+    li.appendChild(el('span', 'From ' + (m.from || m.envelope.mailFrom || '<>'), { class: 'meta' }));
+    li.appendChild(el('span', 'To ' + (m.to || m.envelope.rcptTo.join(', ')), { class: 'meta' }));
+    li.appendChild(el('span', when.format(new Date(m.receivedAt)) + ' · ' + size(m.size) + (m.tls ? ' · TLS' : '') + (m.auth ? ' · AUTH' : ''), { class: 'meta' }));
+    li.addEventListener('click', function () { select(m.id); });
+    li.addEventListener('keydown', function (e) { if (e.key === 'Enter') select(m.id); });
+    return li;
+  }
+
   function renderList() {
     var ul = $('messages');
     clear(ul);
-    var shown = 0;
-    messages.forEach(function (m) {
-      if (!matchesFilter(m)) return;
-      shown++;
-      var li = el('li', null, { 'data-id': m.id, tabindex: '0' });
-      if (selected === m.id) li.className = 'selected';
-      li.appendChild(el('span', m.subject === null ? '(no subject)' : m.subject, { class: 'subject' }));
-      li.appendChild(el('span', 'From ' + (m.from || m.envelope.mailFrom || '<>'), { class: 'meta' }));
-      li.appendChild(el('span', 'To ' + (m.to || m.envelope.rcptTo.join(', ')), { class: 'meta' }));
-      li.appendChild(el('span', new Date(m.receivedAt).toLocaleString() + ' · ' + size(m.size) + (m.tls ? ' · TLS' : '') + (m.auth ? ' · AUTH' : ''), { class: 'meta' }));
-      li.addEventListener('click', function () { select(m.id); });
-      li.addEventListener('keydown', function (e) { if (e.key === 'Enter') select(m.id); });
-      ul.appendChild(li);
-    });
+    var all = document.createDocumentFragment();
+    messages.forEach(function (m) { if (matchesFilter(m)) all.appendChild(item(m)); });
+    ul.appendChild(all);
+    renderCount();
+  }
+
+  function renderCount() {
     $('empty').hidden = messages.length > 0;
-    $('count').textContent = messages.length ? shown + ' of ' + messages.length + ' message(s)' : '';
+    $('count').textContent = messages.length ? $('messages').children.length + ' of ' + messages.length + ' message(s)' : '';
+  }
+
+  function markSelected() {
+    Array.prototype.forEach.call($('messages').children, function (li) {
+      li.classList.toggle('selected', li.getAttribute('data-id') === selected);
+    });
   }
 
   function showTab(name) {
@@ -173,7 +187,7 @@ export const PAGE_JS = String.raw`'use strict';
   function select(id) {
     selected = id;
     showRemote = false;
-    renderList();
+    markSelected();
     var base = '/api/v1/messages/' + encodeURIComponent(id);
     // Three answers in any order: each fills its own part, and only for the message still selected.
     $('raw').textContent = '';
@@ -328,9 +342,14 @@ export const PAGE_JS = String.raw`'use strict';
   function onEvent(type, data) {
     if (queued) queued.push([type, data]);
     if (type === 'message') {
+      var known = messages.some(function (m) { return m.id === data.id; });
       messages = messages.filter(function (m) { return m.id !== data.id; });
       messages.unshift(data);
-      renderList();
+      // The usual case, one new message, is one new entry; the list being loaded is drawn once loaded.
+      if (queued) return;
+      if (known) return renderList();
+      if (matchesFilter(data)) $('messages').insertBefore(item(data), $('messages').firstChild);
+      renderCount();
     } else if (type === 'deleted') {
       messages = messages.filter(function (m) { return data.ids.indexOf(m.id) < 0; });
       if (selected !== null && data.ids.indexOf(selected) >= 0) {
@@ -338,7 +357,11 @@ export const PAGE_JS = String.raw`'use strict';
         $('view-pane').hidden = true;
         $('session-pane').hidden = true;
       }
-      renderList();
+      if (queued) return;
+      Array.prototype.slice.call($('messages').children).forEach(function (li) {
+        if (data.ids.indexOf(li.getAttribute('data-id')) >= 0) li.remove();
+      });
+      renderCount();
     }
   }
 

@@ -123,6 +123,11 @@ test('the page itself: strict CSP (default-src self), nosniff, never framed, no 
       assert.match(r.headers.get('content-type')!, type);
       assert.doesNotMatch(await r.text(), /https?:\/\//, `${path} names no other site`);
     }
+    // The page's script makes nodes with textContent only: nothing a message holds is ever parsed as markup there.
+    assert.doesNotMatch(
+      await (await fetch(`${c.base}/app.js`)).text(),
+      /innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|srcdoc|DOMParser|createContextualFragment/,
+    );
     // The data still needs the token; the page's files hold none.
     assert.equal((await fetch(`${c.base}/api/v1/messages`)).status, 401);
     assert.equal((await fetch(`${c.base}/api/v1/events`)).status, 401);

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { globMatch, parseRate, parseRule, parseRules, RateLimiter } from '../src/index.js';
+import { globMatch, matchRule, parseRate, parseRule, parseRules, RateLimiter } from '../src/index.js';
 import { rawClient, type RawClient } from './helpers/abusive-clients.js';
 import { catcher, deliver, getJson, message } from './helpers/catcher.js';
 import { runCli } from './helpers/cli.js';
@@ -61,6 +61,11 @@ test('patterns: * and ? over the whole address, case-insensitive, linear on host
   assert.ok(globMatch('user?@x.test', 'user7@x.test'));
   assert.ok(!globMatch('user?@x.test', 'user@x.test'));
   assert.ok(globMatch('*', ''));
+  // <> names the null sender (a bounce), whose address is empty.
+  const bounces = parseRules(['mail:<>=550 5.7.1 No bounces here']);
+  assert.equal(matchRule(bounces, 'mail', [''])?.code, 550);
+  assert.equal(matchRule(bounces, 'mail', ['a@b.test']), undefined);
+  assert.equal(matchRule(bounces, 'rcpt', ['']), undefined, 'only at its stage');
   const started = performance.now();
   assert.ok(!globMatch(`${'*a'.repeat(50)}b`, 'a'.repeat(5000)));
   assert.ok(performance.now() - started < 500, 'no exponential backtracking');

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { browse, browserMissing, openPage, type Page } from './helpers/browser.js';
 import { apiBase, catcher, deliver, message } from './helpers/catcher.js';
+import type { SinkMessage } from '../src/index.js';
 import { tempDir } from './helpers/process-group.js';
 import { sinkProcess } from './helpers/sink-process.js';
 
@@ -44,6 +45,22 @@ async function canary(): Promise<{ port: number; connections: () => number; path
 
 const html = (subject: string, body: string, extra = '') =>
   `From: App <app@shop.test>\r\nTo: Customer <c@example.test>\r\nSubject: ${subject}\r\nMIME-Version: 1.0\r\n${extra}Content-Type: text/html; charset=utf-8\r\n\r\n${body}\r\n`;
+
+/** A message as the sink hands it to its store, without SMTP (for floods). */
+const stored = (id: string, subject: string): SinkMessage => ({
+  id,
+  session: 1,
+  from: 'a@client.test',
+  to: ['b@example.test'],
+  size: 10,
+  headers: [['Subject', subject]],
+  file: undefined,
+  tls: false,
+  user: undefined,
+  receivedAt: new Date().toISOString(),
+  lineEndings: { bareLf: 0, bareCr: 0, normalized: false },
+  raw: Buffer.from('Subject: x\r\n\r\nhi\r\n'),
+});
 
 /** Clicks the list entry of message `id` and waits for its view. */
 async function view(page: Page, id: string) {
@@ -153,24 +170,32 @@ test('events: a client that stops reading is cut off past its backlog, not buffe
     // 40 KiB subjects: the socket's buffers fill, then the backlog.
     const subject = 'x'.repeat(40 * 1024);
     for (let i = 0; i < 2000 && c.store.watching; i++) {
-      c.store.add({
-        id: `BACKLOG${i}`,
-        session: 1,
-        from: 'a@client.test',
-        to: ['b@example.test'],
-        size: 10,
-        headers: [['Subject', subject]],
-        file: undefined,
-        tls: false,
-        user: undefined,
-        receivedAt: new Date().toISOString(),
-        lineEndings: { bareLf: 0, bareCr: 0, normalized: false },
-        raw: Buffer.from('Subject: x\r\n\r\nhi\r\n'),
-      });
+      c.store.add(stored(`BACKLOG${i}`, subject));
       await new Promise((r) => setImmediate(r));
     }
     assert.equal(c.store.watching, 0, 'the stream was cut');
     s.resume();
+    await closed;
+  } finally {
+    await c.close();
+  }
+});
+
+test('events: closing the API ends its event streams; a message stored in between writes nothing and throws nothing', async () => {
+  const c = await catcher();
+  try {
+    const r = await fetch(`${c.base}/api/v1/events`);
+    const reader = r.body!.getReader();
+    await reader.read();
+    const closed = new Promise((resolve) => c.api.close(resolve));
+    c.store.add(stored('AFTERCLOSE1', 'after close'));
+    let got = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      got += Buffer.from(value).toString();
+    }
+    assert.doesNotMatch(got, /AFTERCLOSE1/);
     await closed;
   } finally {
     await c.close();

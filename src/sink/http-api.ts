@@ -255,12 +255,13 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
           const unwatch = store.watch((c: StoreChange) => {
             // A client that stops reading (a suspended tab) must not make the sink hold every event
             // for it: past the backlog its stream ends, and the page reconnects and reloads the list.
+            if (res.writableEnded || res.destroyed) return; // ended by close(), its 'close' not yet come
             if (res.writableLength > o.maxEventBacklog) return res.destroy();
             res.write(
               `event: ${c.type}\ndata: ${c.type === 'message' ? summaryJson(c.message) : apiJson({ ids: c.ids })}\n\n`,
             );
           });
-          const alive = setInterval(() => res.write(': keep-alive\n\n'), EVENT_KEEPALIVE_MS);
+          const alive = setInterval(() => res.writableEnded || res.write(': keep-alive\n\n'), EVENT_KEEPALIVE_MS);
           streams.add(res);
           res.once('close', () => {
             unwatch();

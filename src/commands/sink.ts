@@ -133,7 +133,7 @@ function faultOptions(flags: SinkFlags): { rules: FaultRule[]; rateLimit: RateLi
   } catch (err) {
     throw usageError(`--rule: ${(err as Error).message}`);
   }
-  const reply = (flags.rateLimitReply ?? 'mail') as RateLimit['reply'];
+  const reply = (flags.rateLimitReply ?? RATE_LIMIT_REPLIES[0]) as RateLimit['reply'];
   if (!RATE_LIMIT_REPLIES.includes(reply))
     throw usageError(`--rate-limit-reply takes ${RATE_LIMIT_REPLIES.join(' or ')}`);
   if (flags.rateLimit === undefined) {

@@ -10,6 +10,7 @@ export interface RateLimit {
   reply: 'mail' | 'rcpt';
 }
 
+/** Where a client past the rate hears it; the first is the default. */
 export const RATE_LIMIT_REPLIES = ['mail', 'rcpt'] as const;
 
 const UNITS: Record<string, number> = { s: 1000, sec: 1000, m: 60_000, min: 60_000, h: 3_600_000, hour: 3_600_000 };

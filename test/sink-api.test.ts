@@ -409,9 +409,15 @@ test('HTTP discipline: JSON 404 and 405, oversized header 431, oversized body 41
   assert.equal(post.headers.get('allow'), 'GET, HEAD, DELETE');
   assert.match(post.body.error, /POST is not allowed here/);
 
-  const big = await rawHttp(c.base, `GET /api/v1/messages HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(8000)}\r\n\r\n`);
+  const big = await rawHttp(
+    c.base,
+    `GET /api/v1/messages HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(8000)}\r\n\r\n`,
+  );
   assert.match(big, /^HTTP\/1\.1 431 /);
-  const body = await rawHttp(c.base, `DELETE /api/v1/messages HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10000000\r\n\r\n`);
+  const body = await rawHttp(
+    c.base,
+    `DELETE /api/v1/messages HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10000000\r\n\r\n`,
+  );
   assert.match(body, /^HTTP\/1\.1 413 /);
   assert.equal(c.store.size, 0);
 

@@ -131,3 +131,59 @@ test(
     }
   },
 );
+
+test(
+  'browser: the page opened as /#token=... takes the token out of its address (no token left in the address bar or history)',
+  {
+    skip: browserMissing() ?? false,
+    todo: 'defect: web-page.ts reads the token from location.hash and leaves it there: it stays in the address bar, the history and any URL copied or shown on screen; history.replaceState after reading it would keep it in memory only',
+  },
+  async () => {
+    const token = 'hash-token-0123456789abcdef';
+    const c = await catcher({ api: { token } });
+    const page = await openPage(`${c.base}/#token=${token}`);
+    try {
+      await page.waitFor(`document.getElementById('status').textContent === 'live'`);
+      assert.ok(!(await page.evaluate<string>('location.href')).includes(token), 'the token is in the address');
+    } finally {
+      await page.close();
+      await c.close();
+    }
+  },
+);
+
+test(
+  'a download keeps its attachment’s name (Content-Disposition filename*, which a browser prefers to the link’s download attribute), made safe: no path, no quote, no CR/LF',
+  {
+    todo: 'defect: /attachments/N always says filename="attachment-N", and a Content-Disposition filename takes priority over the page’s download="a.txt" (HTML spec), so every attachment saved from the page loses its name and extension',
+  },
+  async () => {
+    const c = await catcher();
+    try {
+      const part = (name: string, body: string) =>
+        `--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename="${name}"\r\n\r\n${body}\r\n`;
+      const raw = [
+        'From: a@shop.test\r\nTo: c@example.test\r\nSubject: names\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n',
+        part('invoice 12.pdf', 'one'),
+        part('../../.ssh/authorized_keys', 'two'),
+        part('x\\"; filename=evil.html; y=\\"', 'three'),
+        '--b--\r\n',
+      ].join('');
+      const id = await deliver(c.smtpPort, 'c@example.test', raw);
+      const disposition = async (n: number) =>
+        (await fetch(`${c.base}/api/v1/messages/${id}/attachments/${n}`)).headers.get('content-disposition') ?? '';
+      assert.match(
+        await disposition(0),
+        /^attachment; filename\*=UTF-8''invoice%2012\.pdf$|filename="invoice 12\.pdf"/,
+      );
+      const traversal = await disposition(1);
+      assert.doesNotMatch(traversal, /\.\.|\//, traversal);
+      assert.match(traversal, /authorized_keys/);
+      const quoted = await disposition(2);
+      assert.equal((quoted.match(/\bfilename\*?=/g) ?? []).length, 1, quoted);
+      assert.doesNotMatch(quoted, /filename=evil\.html/, quoted);
+    } finally {
+      await c.close();
+    }
+  },
+);

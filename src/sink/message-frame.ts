@@ -36,8 +36,6 @@ export function inertTags(html: string): string {
 
 // Where a remote image can hide: an attribute (which counts only on the elements named in
 // IMAGE_TAGS) or a CSS url(), with an http(s) or scheme-relative URL.
-const REMOTE_IMAGE =
-  /(?:\b((?:xlink:)?href|src|srcset|background|poster)\s*=\s*["']?\s*(?:[^"'<>]*,\s*)?|url\(\s*["']?\s*)(?:https?:)?\/\//gi;
 const IMAGE_TAGS: Record<string, RegExp> = {
   src: /^(?:img|input|source)$/,
   srcset: /^(?:img|source)$/,
@@ -46,20 +44,62 @@ const IMAGE_TAGS: Record<string, RegExp> = {
   poster: /^video$/,
   background: /./,
 };
+// Each of these is anchored at a literal (a comma, "url(") and its \s* is followed by what \s
+// cannot match, so a failed attempt costs only the spaces it crossed: linear in the input.
+const REMOTE_URL = /(?:^|,)\s*(?:https?:)?\/\//i;
+const CSS_URL = /url\(\s*(?:["']\s*)?(?:https?:)?\/\//gi;
+/** Only this much of an HTML part is looked at for the count (a message may be 25 MiB and more). */
+export const REMOTE_IMAGE_SCAN_LIMIT = 2 * 1024 * 1024;
+const SPACE = /\s/;
 
 /**
  * About how many remote images the HTML asks for, for the page's "N remote images blocked":
- * a count for a person, not a security boundary (the policy above is that).
+ * a count for a person, not a security boundary (the policy above is that). One pass over the
+ * tags and their attribute values (quoted or not), never a regex that can backtrack over the
+ * message: a sender writes the HTML, and this runs on the sink's only thread. Only the first
+ * REMOTE_IMAGE_SCAN_LIMIT characters are read.
  */
-export function remoteImageCount(html: string): number {
+export function remoteImageCount(whole: string): number {
+  const html = whole.length > REMOTE_IMAGE_SCAN_LIMIT ? whole.slice(0, REMOTE_IMAGE_SCAN_LIMIT) : whole;
   let n = 0;
-  for (const m of html.matchAll(REMOTE_IMAGE)) {
-    const attribute = m[1]?.toLowerCase();
-    if (attribute !== undefined) {
-      const tag = /<([a-z][\w:-]*)[^<>]*$/i.exec(html.slice(Math.max(0, m.index - 2000), m.index))?.[1]?.toLowerCase();
-      if (!tag || !IMAGE_TAGS[attribute]!.test(tag)) continue;
+  for (const _ of html.matchAll(CSS_URL)) n++;
+  const end = html.length;
+  let i = html.indexOf('<');
+  while (i !== -1 && i < end) {
+    i++;
+    const nameStart = i;
+    while (i < end && /[\w:-]/.test(html[i]!)) i++;
+    const tag = /^[a-z]/i.test(html[nameStart] ?? '') ? html.slice(nameStart, i).toLowerCase() : '';
+    // The attributes, up to the tag's ">" (or a "<" that starts the next one).
+    while (tag && i < end && html[i] !== '>' && html[i] !== '<') {
+      const c = html[i]!;
+      if (SPACE.test(c) || c === '/') {
+        i++;
+        continue;
+      }
+      const attrStart = i;
+      while (i < end && !/[\s/=<>]/.test(html[i]!)) i++;
+      if (i === attrStart) i++; // a stray "=": step over it
+      const attribute = html.slice(attrStart, i).toLowerCase();
+      while (i < end && SPACE.test(html[i]!)) i++;
+      if (html[i] !== '=') continue;
+      i++;
+      while (i < end && SPACE.test(html[i]!)) i++;
+      let value: string;
+      const quote = html[i];
+      if (quote === '"' || quote === "'") {
+        const close = html.indexOf(quote, i + 1);
+        const stop = close === -1 ? end : close;
+        value = html.slice(i + 1, stop);
+        i = stop + 1;
+      } else {
+        const valueStart = i;
+        while (i < end && !/[\s>]/.test(html[i]!)) i++;
+        value = html.slice(valueStart, i);
+      }
+      if (IMAGE_TAGS[attribute]?.test(tag) && REMOTE_URL.test(value)) n++;
     }
-    n++;
+    i = html.indexOf('<', i);
   }
   return n;
 }

@@ -4,6 +4,9 @@
  * not yet fixed; it turns into a plain test once the product code is fixed.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { rawClient } from './helpers/abusive-clients.js';
 import { browserMissing, openPage } from './helpers/browser.js';
@@ -68,37 +71,55 @@ test(
   },
 );
 
-test(
-  'CLI: the --http-token can be given without putting it on the command line (SMTPKIT_HTTP_TOKEN), as SMTPKIT_PASSWORD is',
-  {
-    todo: 'defect: the token that guards every message (and the only guard with --allow-remote) can only be given as --http-token on argv, readable by every local user in ps and /proc/PID/cmdline; --password warns about exactly this and offers SMTPKIT_PASSWORD / --password-file',
-  },
-  async () => {
-    const token = 'a-token-from-the-environment-0123';
-    process.env.SMTPKIT_HTTP_TOKEN = token;
-    let sink;
-    try {
-      sink = await sinkProcess(['--http', '127.0.0.1:0']);
-    } finally {
-      delete process.env.SMTPKIT_HTTP_TOKEN;
-    }
-    try {
-      const base = await apiBase(sink);
-      assert.equal(
-        (await getJson(`${base}/api/v1/messages`)).status,
-        401,
-        'the token from the environment is required',
-      );
-      assert.equal(
-        (await getJson(`${base}/api/v1/messages`, { headers: { authorization: `Bearer ${token}` } })).status,
-        200,
-      );
-    } finally {
-      await sink.stop();
-      assert.ok(!(sink.stdout() + sink.stderr()).includes(token), 'the token is never printed');
-    }
-  },
-);
+test('CLI: the --http-token can be given without putting it on the command line (SMTPKIT_HTTP_TOKEN), as SMTPKIT_PASSWORD is', async () => {
+  const token = 'a-token-from-the-environment-0123';
+  process.env.SMTPKIT_HTTP_TOKEN = token;
+  let sink;
+  try {
+    sink = await sinkProcess(['--http', '127.0.0.1:0']);
+  } finally {
+    delete process.env.SMTPKIT_HTTP_TOKEN;
+  }
+  try {
+    const base = await apiBase(sink);
+    assert.equal((await getJson(`${base}/api/v1/messages`)).status, 401, 'the token from the environment is required');
+    assert.equal(
+      (await getJson(`${base}/api/v1/messages`, { headers: { authorization: `Bearer ${token}` } })).status,
+      200,
+    );
+  } finally {
+    await sink.stop();
+    assert.ok(!(sink.stdout() + sink.stderr()).includes(token), 'the token is never printed');
+  }
+});
+
+test('CLI: --http-token on the command line warns on stderr (as --password does); --http-token-file reads it from a file, unprinted', async () => {
+  const token = 'a-token-from-a-file-0123456789';
+  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-token-'));
+  const file = join(dir, 'token');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  const onArgv = await sinkProcess(['--http', '127.0.0.1:0', '--http-token', 'a-token-on-the-command-line-01']);
+  try {
+    await apiBase(onArgv);
+  } finally {
+    await onArgv.stop();
+  }
+  assert.match(onArgv.stderr(), /--http-token is visible to other users.*SMTPKIT_HTTP_TOKEN or --http-token-file/);
+  const fromFile = await sinkProcess(['--http', '127.0.0.1:0', '--http-token-file', file]);
+  try {
+    const base = await apiBase(fromFile);
+    assert.equal((await getJson(`${base}/api/v1/messages`)).status, 401);
+    assert.equal(
+      (await getJson(`${base}/api/v1/messages`, { headers: { authorization: `Bearer ${token}` } })).status,
+      200,
+    );
+  } finally {
+    await fromFile.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.doesNotMatch(fromFile.stderr(), /visible to other users/);
+  assert.ok(!(fromFile.stdout() + fromFile.stderr()).includes(token), 'the token is never printed');
+});
 
 test(
   'browser: with the page open in six tabs (six live streams, the HTTP/1.1 limit per host) a message can still be viewed',

@@ -434,8 +434,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       },
       {
         flags: '--http-token <token>',
-        help: 'require Authorization: Bearer TOKEN on the HTTP API (16+ visible characters; not /healthz or the page’s files)',
+        help: 'require Authorization: Bearer TOKEN on the HTTP API (16+ visible characters; not /healthz or the page’s files); visible to other users: prefer SMTPKIT_HTTP_TOKEN or --http-token-file',
       },
+      { flags: '--http-token-file <file>', help: 'read the --http-token from a file (one line)', complete: 'file' },
       { flags: '--max-messages <n>', help: 'messages the HTTP API keeps in memory; the oldest go first (default 500)' },
     ],
     run: async (_args, flags) => (await import('./sink.js')).sinkCommand(flags),

@@ -151,7 +151,6 @@ test(
   'browser: the page opened as /#token=... takes the token out of its address (no token left in the address bar or history)',
   {
     skip: browserMissing() ?? false,
-    todo: 'defect: web-page.ts reads the token from location.hash and leaves it there: it stays in the address bar, the history and any URL copied or shown on screen; history.replaceState after reading it would keep it in memory only',
   },
   async () => {
     const token = 'hash-token-0123456789abcdef';

@@ -101,6 +101,8 @@ export const PAGE_JS = String.raw`'use strict';
   // --http-token: open the page as /#token=THE-TOKEN; it is sent as a Bearer header, never in a URL.
   var tokenMatch = /(?:^#|&)token=([^&]+)/.exec(location.hash);
   var token = tokenMatch ? decodeURIComponent(tokenMatch[1]) : '';
+  // Kept in memory only: out of the address bar, the history and any address copied or shown.
+  if (tokenMatch) history.replaceState(null, '', location.pathname + location.search);
   var $ = function (id) { return document.getElementById(id); };
   var messages = [];
   var selected = null;

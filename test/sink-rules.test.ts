@@ -46,6 +46,9 @@ test('a rule parses into stage, pattern, code and text; bad ones say what is wro
     ['rcpt:*=354 go on', /3xx reply would leave the client waiting/],
     ['rcpt:*=550 5.1.1 no\r\nDATA', /no CR, LF or NUL/],
     ['rcpt:*=550 no\x1b[31m', /control character/],
+    ['rcpt:*=550 a\u0085b', /U\+0085, a control character/],
+    ['rcpt:*=550 a\u202eb', /U\+202E, not ASCII/],
+    ['rcpt:*=550 caf\u00e9', /U\+00E9, not ASCII.*printable ASCII/],
     ['rcpt:*=452 5.2.2 Mailbox full', /enhanced code 5\.2\.2 is of class 5, the reply 452 of class 4/],
     [`rcpt:*=550 ${'x'.repeat(501)}`, /over 500 characters/],
   ] as const)

@@ -39,37 +39,31 @@ test('a message whose HTML repeats src= (68 KB) is read in linear time: GET /api
   }
 });
 
-test(
-  'POST /api/v1/rules refuses reply text that is not printable ASCII (C1 NEL, bidi override, é) and any reply line over 512 octets',
-  {
-    todo: 'defect: rules.ts checks only C0 controls and DEL and counts 500 UTF-16 units: U+0085, U+202E and non-ASCII go on the wire, and a 500-€ reply is a 1,506-octet line (RFC 5321 §2.4, §4.5.3.1.5)',
-  },
-  async () => {
-    const c = await catcher();
-    try {
-      for (const text of ['5.7.1 a\u0085b', '5.7.1 a\u202eb', '5.7.1 caf\u00e9', `5.7.1 ${'\u20ac'.repeat(490)}`]) {
-        const got = await getJson(`${c.base}/api/v1/rules`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ rules: [`rcpt:*=550 ${text}`] }),
-        });
-        assert.equal(got.status, 400, `accepted: ${JSON.stringify(text.slice(0, 20))}`);
-      }
-      // What a sender sees when such a rule is taken: one reply line longer than SMTP allows.
-      const s = await rawClient(c.smtpPort);
-      await s.nextReply();
-      await s.send('EHLO client.test\r\nMAIL FROM:<a@shop.test>\r\n');
-      await s.nextReply();
-      await s.nextReply();
-      await s.send('RCPT TO:<b@example.test>\r\n');
-      const line = await s.nextReply();
-      s.destroy();
-      assert.ok(Buffer.byteLength(line) <= 512, `a ${Buffer.byteLength(line)}-octet reply line`);
-    } finally {
-      await c.close();
+test('POST /api/v1/rules refuses reply text that is not printable ASCII (C1 NEL, bidi override, é) and any reply line over 512 octets', async () => {
+  const c = await catcher();
+  try {
+    for (const text of ['5.7.1 a\u0085b', '5.7.1 a\u202eb', '5.7.1 caf\u00e9', `5.7.1 ${'\u20ac'.repeat(490)}`]) {
+      const got = await getJson(`${c.base}/api/v1/rules`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ rules: [`rcpt:*=550 ${text}`] }),
+      });
+      assert.equal(got.status, 400, `accepted: ${JSON.stringify(text.slice(0, 20))}`);
     }
-  },
-);
+    // What a sender sees when such a rule is taken: one reply line longer than SMTP allows.
+    const s = await rawClient(c.smtpPort);
+    await s.nextReply();
+    await s.send('EHLO client.test\r\nMAIL FROM:<a@shop.test>\r\n');
+    await s.nextReply();
+    await s.nextReply();
+    await s.send('RCPT TO:<b@example.test>\r\n');
+    const line = await s.nextReply();
+    s.destroy();
+    assert.ok(Buffer.byteLength(line) <= 512, `a ${Buffer.byteLength(line)}-octet reply line`);
+  } finally {
+    await c.close();
+  }
+});
 
 test('CLI: the --http-token can be given without putting it on the command line (SMTPKIT_HTTP_TOKEN), as SMTPKIT_PASSWORD is', async () => {
   const token = 'a-token-from-the-environment-0123';

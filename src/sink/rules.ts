@@ -45,9 +45,15 @@ export function parseRule(text: string): FaultRule {
       `rule ${JSON.stringify(text)}: a 3xx reply would leave the client waiting to send what the sink does not read; give 2xx, 4xx or 5xx`,
     );
   const reply = (m[4] ?? '').trim() || (klass === 2 ? 'Ok (--rule)' : `${klass}.0.0 Refused (--rule)`);
-  // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x1f\x7f]/.test(reply))
-    throw new Error(`rule ${JSON.stringify(text)}: the reply text has a control character`);
+  // An SMTP reply is printable ASCII (RFC 5321 §2.4): no C1 control (NEL), bidi override or
+  // other non-ASCII text reaches a client's logs, and characters are octets for MAX_TEXT.
+  const bad = /[^\x20-\x7e]/.exec(reply)?.[0];
+  if (bad !== undefined) {
+    const cp = bad.codePointAt(0)!;
+    throw new Error(
+      `rule ${JSON.stringify(text)}: the reply text has U+${cp.toString(16).toUpperCase().padStart(4, '0')}, ${cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) ? 'a control character' : 'not ASCII'}; a reply is printable ASCII (RFC 5321 §2.4)`,
+    );
+  }
   if (reply.length > MAX_TEXT)
     throw new Error(`rule ${JSON.stringify(text)}: the reply text is over ${MAX_TEXT} characters`);
   const enhanced = /^(\d)\.\d{1,3}\.\d{1,3}(?:\s|$)/.exec(reply);

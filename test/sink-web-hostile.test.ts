@@ -12,6 +12,7 @@ import { rawClient } from './helpers/abusive-clients.js';
 import { browserMissing, openPage } from './helpers/browser.js';
 import { apiBase, catcher, deliver, getJson, message } from './helpers/catcher.js';
 import { sinkProcess } from './helpers/sink-process.js';
+import { attachmentDisposition, safeFileName } from '../src/sink/download-name.js';
 
 const html = (subject: string, body: string) =>
   `From: App <app@shop.test>\r\nTo: Customer <c@example.test>\r\nSubject: ${subject}\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n${body}\r\n`;
@@ -160,38 +161,41 @@ test(
   },
 );
 
-test(
-  'a download keeps its attachment’s name (Content-Disposition filename*, which a browser prefers to the link’s download attribute), made safe: no path, no quote, no CR/LF',
-  {
-    todo: 'defect: /attachments/N always says filename="attachment-N", and a Content-Disposition filename takes priority over the page’s download="a.txt" (HTML spec), so every attachment saved from the page loses its name and extension',
-  },
-  async () => {
-    const c = await catcher();
-    try {
-      const part = (name: string, body: string) =>
-        `--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename="${name}"\r\n\r\n${body}\r\n`;
-      const raw = [
-        'From: a@shop.test\r\nTo: c@example.test\r\nSubject: names\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n',
-        part('invoice 12.pdf', 'one'),
-        part('../../.ssh/authorized_keys', 'two'),
-        part('x\\"; filename=evil.html; y=\\"', 'three'),
-        '--b--\r\n',
-      ].join('');
-      const id = await deliver(c.smtpPort, 'c@example.test', raw);
-      const disposition = async (n: number) =>
-        (await fetch(`${c.base}/api/v1/messages/${id}/attachments/${n}`)).headers.get('content-disposition') ?? '';
-      assert.match(
-        await disposition(0),
-        /^attachment; filename\*=UTF-8''invoice%2012\.pdf$|filename="invoice 12\.pdf"/,
-      );
-      const traversal = await disposition(1);
-      assert.doesNotMatch(traversal, /\.\.|\//, traversal);
-      assert.match(traversal, /authorized_keys/);
-      const quoted = await disposition(2);
-      assert.equal((quoted.match(/\bfilename\*?=/g) ?? []).length, 1, quoted);
-      assert.doesNotMatch(quoted, /filename=evil\.html/, quoted);
-    } finally {
-      await c.close();
-    }
-  },
-);
+test('a download keeps its attachment’s name (Content-Disposition filename*, which a browser prefers to the link’s download attribute), made safe: no path, no quote, no CR/LF', async () => {
+  const c = await catcher();
+  try {
+    const part = (name: string, body: string) =>
+      `--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename="${name}"\r\n\r\n${body}\r\n`;
+    const raw = [
+      'From: a@shop.test\r\nTo: c@example.test\r\nSubject: names\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n',
+      part('invoice 12.pdf', 'one'),
+      part('../../.ssh/authorized_keys', 'two'),
+      part('x\\"; filename=evil.html; y=\\"', 'three'),
+      '--b--\r\n',
+    ].join('');
+    const id = await deliver(c.smtpPort, 'c@example.test', raw);
+    const disposition = async (n: number) =>
+      (await fetch(`${c.base}/api/v1/messages/${id}/attachments/${n}`)).headers.get('content-disposition') ?? '';
+    assert.match(await disposition(0), /^attachment; filename\*=UTF-8''invoice%2012\.pdf$|filename="invoice 12\.pdf"/);
+    const traversal = await disposition(1);
+    assert.doesNotMatch(traversal, /\.\.|\//, traversal);
+    assert.match(traversal, /authorized_keys/);
+    const quoted = await disposition(2);
+    assert.equal((quoted.match(/\bfilename\*?=/g) ?? []).length, 1, quoted);
+    assert.doesNotMatch(quoted, /filename=evil\.html/, quoted);
+  } finally {
+    await c.close();
+  }
+});
+
+test('a download name loses what could disguise or misplace it: bidi marks, controls, leading dots, a path; nothing left is attachment-N', () => {
+  assert.equal(safeFileName('invoice\u202Efdp.exe', 'attachment-0'), 'invoicefdp.exe');
+  assert.equal(safeFileName('a\r\nb\u0085c.txt', 'attachment-0'), 'abc.txt');
+  assert.equal(safeFileName('C:\\Users\\x\\..\\.bashrc', 'attachment-0'), 'bashrc');
+  assert.equal(safeFileName('..', 'attachment-3'), 'attachment-3');
+  assert.equal(safeFileName(null, 'attachment-4'), 'attachment-4');
+  assert.equal(
+    attachmentDisposition('r\u00e9sum\u00e9 (1).pdf', 'x'),
+    "attachment; filename*=UTF-8''r%C3%A9sum%C3%A9%20%281%29.pdf",
+  );
+});

@@ -8,6 +8,7 @@ import { parseRules } from './rules.js';
 import type { Sink } from './server.js';
 import type { MessageFilter, MessageStore, MessageSummary, StoreChange } from './store.js';
 import { PAGE_CSS, PAGE_HTML, PAGE_JS } from './web-page.js';
+import { attachmentDisposition } from './download-name.js';
 import { inertTags, inlineImages, messageFrameCsp, remoteImageCount } from './message-frame.js';
 
 export interface SinkApiOptions {
@@ -281,12 +282,13 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
           const raw = message(id!).raw;
           const data = attachmentData(raw, Number(n));
           if (!data) throw new HttpError(404, `message ${id} has no attachment ${n} (they are numbered from 0)`);
-          res.setHeader('content-disposition', `attachment; filename="attachment-${Number(n)}"`);
+          const part = readMessage(raw).attachments[Number(n)];
+          res.setHeader('content-disposition', attachmentDisposition(part?.name ?? null, `attachment-${Number(n)}`));
           // A download, never a document: a sandbox here could stop the browser saving it.
           res.setHeader('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
           // A raster image keeps its type, so the message frame can show it (a cid: link); the
           // browser would refuse octet-stream as an image. Anything else (SVG too) is bytes.
-          const type = readMessage(raw).attachments[Number(n)]?.type.toLowerCase() ?? '';
+          const type = part?.type.toLowerCase() ?? '';
           send(
             res,
             200,

@@ -108,11 +108,23 @@ export const PAGE_JS = String.raw`'use strict';
   var selected = null;
   var showRemote = false;
 
-  function api(path, init) {
+  /**
+   * A browser opens at most 6 HTTP/1.1 connections to one host for all its tabs, and each open
+   * page holds one for its live list. A request of ours with no answer after SLOW_MS while our
+   * stream is open means they are all taken (other tabs): the stream gives its connection back
+   * and the list is read every POLL_MS instead, until the stream is tried again.
+   */
+  var SLOW_MS = 2000, POLL_MS = 5000, RETRY_STREAM_MS = 30000;
+  var stream = null;
+  var pollTimer = null;
+  var retryTimer = null;
+
+  function api(path, init, isStream) {
     init = init || {};
     init.headers = init.headers || {};
     if (token) init.headers.authorization = 'Bearer ' + token;
-    return fetch(path, init);
+    var slow = isStream ? null : setTimeout(function () { if (stream) pauseLive(); }, SLOW_MS);
+    return fetch(path, init).finally(function () { clearTimeout(slow); });
   }
 
   /** An element with text (never markup) and attributes. */
@@ -305,13 +317,47 @@ export const PAGE_JS = String.raw`'use strict';
     });
   }
 
+  function clearTimers() {
+    clearInterval(pollTimer);
+    clearTimeout(retryTimer);
+    pollTimer = retryTimer = null;
+  }
+
+  function closeStream() {
+    var s = stream;
+    stream = null;
+    if (s) s.abort();
+  }
+
+  /** The stream closed to free a connection; the list is still read, every POLL_MS. */
+  function pauseLive() {
+    closeStream();
+    setStatus('live updates paused: the browser\'s connections to the sink are all in use (other tabs of this page?); the list is read every ' + POLL_MS / 1000 + ' s');
+    if (pollTimer) return;
+    pollTimer = setInterval(function () { load().catch(function () {}); }, POLL_MS);
+    retryTimer = setTimeout(function () { clearTimers(); listen(); }, RETRY_STREAM_MS);
+  }
+
+  // Only a visible tab holds a stream: hidden ones give their connection back.
+  document.addEventListener('visibilitychange', function () {
+    clearTimers();
+    if (document.hidden) {
+      closeStream();
+      setStatus('live updates paused while this tab is hidden');
+    } else listen();
+  });
+
   /** Server-sent events read over fetch, so the Bearer token can go in a header. */
   function listen() {
-    api('/api/v1/events', { headers: { accept: 'text/event-stream' } }).then(function (r) {
+    if (stream || document.hidden) return;
+    var ctl = new AbortController();
+    stream = ctl;
+    setStatus('waiting for a connection to the sink…');
+    api('/api/v1/events', { headers: { accept: 'text/event-stream' }, signal: ctl.signal }, true).then(function (r) {
       if (r.status === 401) throw new Error('this sink wants its --http-token: open the page as /#token=THE-TOKEN');
       if (!r.ok || !r.body) throw new Error('HTTP ' + r.status);
       // The stream is open first, then the list is read: nothing stored in between is missed.
-      load().then(function () { setStatus('live'); }, function (e) { setStatus(e.message); });
+      load().then(function () { if (stream === ctl) setStatus('live'); }, function (e) { if (stream === ctl) setStatus(e.message); });
       var reader = r.body.getReader();
       var decoder = new TextDecoder();
       var buffer = '';
@@ -336,8 +382,11 @@ export const PAGE_JS = String.raw`'use strict';
       }
       return pump();
     }).catch(function (e) {
+      // Closed on purpose (a hidden tab, a paused stream): nothing to retry.
+      if (stream !== ctl) return;
+      stream = null;
       setStatus('disconnected (' + e.message + '); retrying…');
-      setTimeout(listen, 2000);
+      retryTimer = setTimeout(listen, 2000);
     });
   }
 

@@ -86,11 +86,14 @@ export {
   STORE_DEFAULTS,
   type MessageFilter,
   type MessageSummary,
+  type StoreChange,
   type StoreOptions,
   type Transcript,
 } from './sink/store.js';
 export { createSinkApi, SINK_API_DEFAULTS, type SinkApiOptions } from './sink/http-api.js';
 export { readMessage, type MimeAttachment, type ReadMessage } from './sink/mime-read.js';
+export { globMatch, matchRule, parseRule, parseRules, type FaultRule, type RuleStage } from './sink/rules.js';
+export { parseRate, RateLimiter, type RateLimit } from './sink/rate-limit.js';
 export { spfIdentity, type SpfQuery, type SpfResult, type SpfStep, type SpfVerdict } from './spf/check-host.js';
 
 /** Where DNS questions go: the system's resolvers unless `servers` ("IP" or "IP:port") are given. */

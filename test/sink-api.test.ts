@@ -1,98 +1,20 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import type http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 // The library face: what a Node test suite would import to run a catcher in its own process.
-import {
-  createSinkApi,
-  MessageStore,
-  readMessage,
-  Sink,
-  withSinkDefaults,
-  type SinkApiOptions,
-  type SinkOptions,
-  type StoreOptions,
-} from '../src/index.js';
+import { readMessage } from '../src/index.js';
 import { envelope, oversizedData, rawClient, streamLines } from './helpers/abusive-clients.js';
+import { apiBase, catcher, deliver, getJson, message } from './helpers/catcher.js';
 import { MiB, NODE_HEADROOM, watchPeakRss } from './helpers/peak-rss.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/process-group.js';
-import { sinkProcess, type SinkProcess } from './helpers/sink-process.js';
+import { sinkProcess } from './helpers/sink-process.js';
 
 const dir = tempDir('smtpkit-sink-api-');
 const hasSwaks = spawnSync('swaks', ['--version']).status === 0;
-
-interface Catcher {
-  sink: Sink;
-  store: MessageStore;
-  api: http.Server;
-  smtpPort: number;
-  base: string;
-  close(): Promise<void>;
-}
-
-const open = new Set<Catcher>();
-after(async () => {
-  for (const c of open) await c.close();
-});
-
-/** A sink with its store and HTTP API, in this process, both on free loopback ports. */
-async function catcher(
-  opts: { sink?: Partial<SinkOptions>; store?: Partial<StoreOptions>; api?: Partial<SinkApiOptions> } = {},
-): Promise<Catcher> {
-  const sink = new Sink(withSinkDefaults({ transcript: true, keepMessages: true, ...opts.sink }));
-  const smtpPort = await sink.listen();
-  const store = new MessageStore(opts.store);
-  store.attach(sink);
-  const api = createSinkApi(sink, store, opts.api);
-  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
-  const c: Catcher = {
-    sink,
-    store,
-    api,
-    smtpPort,
-    base: `http://127.0.0.1:${(api.address() as AddressInfo).port}`,
-    close: async () => {
-      open.delete(c);
-      api.close();
-      api.closeAllConnections();
-      await sink.close();
-    },
-  };
-  open.add(c);
-  return c;
-}
-
-/** One message over SMTP (`data` has no line starting with a dot); resolves with its queue id. */
-async function deliver(port: number, to: string, data: string): Promise<string> {
-  const c = await rawClient(port);
-  try {
-    await envelope(c, to);
-    await c.send('DATA\r\n');
-    await c.waitFor(/^354 /m);
-    await c.send(`${data}\r\n.\r\n`);
-    const id = /queued as ([0-9A-F]+)/.exec(await c.waitFor(/queued as [0-9A-F]+/))![1]!;
-    await c.send('QUIT\r\n');
-    return id;
-  } finally {
-    c.destroy();
-  }
-}
-
-const message = (subject: string, extra = '') =>
-  `From: App <app@shop.test>\r\nTo: Customer <c@example.test>\r\nSubject: ${subject}\r\n${extra}\r\nHello.\r\n`;
-
-async function getJson(
-  url: string,
-  init?: RequestInit,
-): Promise<{ status: number; body: any; headers: Headers; text: string }> {
-  const r = await fetch(url, init);
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : undefined, headers: r.headers, text };
-}
 
 /** Raw bytes to the API, and what it answered before closing (or within `ms`). */
 function rawHttp(base: string, request: string | Buffer, ms = 5000): Promise<string> {
@@ -307,19 +229,6 @@ test('/raw is byte-exact and /session is the SMTP conversation that delivered th
   );
 });
 
-/** The API's address, from the line the sink prints after its SMTP port. */
-async function apiBase(sink: SinkProcess): Promise<string> {
-  const until = Date.now() + 5000;
-  for (;;) {
-    const m = /HTTP API on (http:\/\/(?:127\.0\.0\.1|\[::1\]):\d+)\/api\/v1\/messages/.exec(
-      sink.stdout() + sink.stderr(),
-    );
-    if (m) return m[1]!;
-    if (Date.now() > until) throw new Error(`no HTTP API line: ${sink.stdout()}${sink.stderr()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 test(
   'swaks sends a message; /raw returns it byte-exact (through the CLI: sink --http 127.0.0.1:0 prints the port)',
   { skip: hasSwaks ? false : 'swaks is not installed' },
@@ -487,11 +396,11 @@ test('HTTP discipline: JSON 404 and 405, oversized header 431, oversized body 41
   assert.equal(unknown.status, 404);
   assert.match(unknown.body.error, /no message "NOSUCHID"/);
   assert.match(
-    await rawHttp(c.base, 'GET /api/v1/messages/%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+    await rawHttp(c.base, 'GET /api/v1/messages/%E0%A4%A HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'),
     /^HTTP\/1\.1 400 [^]*not a valid percent-encoded/,
   );
   assert.match(
-    await rawHttp(c.base, 'GET //evil.test/api/v1/messages HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+    await rawHttp(c.base, 'GET //evil.test/api/v1/messages HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'),
     /^HTTP\/1\.1 404 /,
     'a path starting with // is no host',
   );
@@ -500,9 +409,15 @@ test('HTTP discipline: JSON 404 and 405, oversized header 431, oversized body 41
   assert.equal(post.headers.get('allow'), 'GET, HEAD, DELETE');
   assert.match(post.body.error, /POST is not allowed here/);
 
-  const big = await rawHttp(c.base, `GET /api/v1/messages HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(8000)}\r\n\r\n`);
+  const big = await rawHttp(
+    c.base,
+    `GET /api/v1/messages HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(8000)}\r\n\r\n`,
+  );
   assert.match(big, /^HTTP\/1\.1 431 /);
-  const body = await rawHttp(c.base, `DELETE /api/v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n`);
+  const body = await rawHttp(
+    c.base,
+    `DELETE /api/v1/messages HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10000000\r\n\r\n`,
+  );
   assert.match(body, /^HTTP\/1\.1 413 /);
   assert.equal(c.store.size, 0);
 
@@ -520,7 +435,7 @@ test('HTTP discipline: JSON 404 and 405, oversized header 431, oversized body 41
   assert.equal((await getJson(`${c.base}/api/v1/messages`)).status, 200, 'served again once the slots are free');
 
   const started = performance.now();
-  const slow = await rawHttp(c.base, 'GET /api/v1/messages HTTP/1.1\r\nHost: x\r\n', 5000);
+  const slow = await rawHttp(c.base, 'GET /api/v1/messages HTTP/1.1\r\nHost: localhost\r\n', 5000);
   const ms = performance.now() - started;
   assert.match(slow, /^HTTP\/1\.1 408 /, 'a client that never ends its header block is cut off');
   assert.ok(ms < 3000, `cut off after ${ms.toFixed(0)} ms`);

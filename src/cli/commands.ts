@@ -477,15 +477,31 @@ export const COMMANDS: readonly CommandSpec[] = [
         help: 'a message with a bare LF or CR: note it, reject it (550 5.5.2, as Postfix 3.9 can) or normalize it to CRLF (default note)',
         choices: ['note', 'reject', 'normalize'],
       },
+      {
+        flags: '--rule <rule>',
+        help: 'answer an address at a stage with a fixed reply, first match wins: rcpt:*@full.test=452 4.2.2 Mailbox full (stages mail, rcpt, data; * and ? in the address), repeatable',
+        repeat: true,
+      },
+      {
+        flags: '--rate-limit <rate>',
+        help: 'messages per client address, e.g. 10/s, 100/m, 1000/h; past it MAIL gets 421 4.7.0 and a hang-up',
+      },
+      {
+        flags: '--rate-limit-reply <where>',
+        help: 'where a client past --rate-limit hears it: mail (421 4.7.0, hang up) or rcpt (450 4.7.1 at each RCPT)',
+        fallback: 'mail',
+        choices: ['mail', 'rcpt'],
+      },
       { flags: '--count <n>', help: 'stop after N messages' },
       {
         flags: '--http <host:port>',
-        help: 'serve the HTTP API (messages, raw, session, wait, metrics) here, e.g. 127.0.0.1:8025; loopback unless --allow-remote with --http-token',
+        help: 'serve the web page and the HTTP API (messages, raw, session, wait, events, rules, metrics) here, e.g. 127.0.0.1:8025; loopback unless --allow-remote with --http-token',
       },
       {
         flags: '--http-token <token>',
-        help: 'require Authorization: Bearer TOKEN on the HTTP API (16+ visible characters; not /healthz)',
+        help: 'require Authorization: Bearer TOKEN on the HTTP API (16+ visible characters; not /healthz or the page’s files); visible to other users: prefer SMTPKIT_HTTP_TOKEN or --http-token-file',
       },
+      { flags: '--http-token-file <file>', help: 'read the --http-token from a file (one line)', complete: 'file' },
       { flags: '--max-messages <n>', help: 'messages the HTTP API keeps in memory; the oldest go first (default 500)' },
     ],
     run: async (_args, flags) => (await import('./sink.js')).sinkCommand(flags),

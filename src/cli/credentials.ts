@@ -11,6 +11,11 @@ export interface SecretFlags {
   passwordFile?: string;
 }
 
+/** What to say when a secret is given on the command line: allowed, but others can read it. */
+export function secretOnCommandLine(flag: string, instead: string): string {
+  return `${flag} is visible to other users of this machine (ps, shell history); prefer ${instead}`;
+}
+
 /** Far above any password or OAuth token. */
 const PASSWORD_FILE_LIMIT = 64 * 1024;
 
@@ -24,9 +29,7 @@ const PASSWORD_FILE_LIMIT = 64 * 1024;
 export function secretSource(flags: SecretFlags, what: string, warn: (message: string) => void): SecretSource {
   const known = (secret: string) => () => Promise.resolve(secret);
   if (flags.password !== undefined) {
-    warn(
-      '--password is visible to other users of this machine (ps, shell history); prefer SMTPKIT_PASSWORD or --password-file',
-    );
+    warn(secretOnCommandLine('--password', 'SMTPKIT_PASSWORD or --password-file'));
     return known(flags.password);
   }
   if (flags.passwordFile !== undefined) {

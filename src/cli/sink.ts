@@ -5,12 +5,15 @@ import type { SinkSpec } from '../commands/sink.js';
 import { LOCALHOST_CERT, LOCALHOST_KEY } from '../sink/localhost-cert.js';
 import { STORE_DEFAULTS } from '../sink/store.js';
 import { BARE_NEWLINE, type BareNewline } from '../sink/line-ends.js';
+import { parseRate, RATE_LIMIT_REPLIES, type RateLimit } from '../sink/rate-limit.js';
+import { parseRules, type FaultRule } from '../sink/rules.js';
 import { SINK_DEFAULTS, type DropPoint, type SinkOptions } from '../sink/server.js';
 import { parsePort } from '../protocol/target.js';
 import { failureOutcome } from '../render/failure.js';
 import { durationMs } from '../util/duration.js';
 import { parseListen } from '../util/listen-address.js';
 import { readSmallFile } from '../util/read-file.js';
+import { secretOnCommandLine } from './credentials.js';
 import { outputSpec } from './groups/output.js';
 
 /** `smtpkit sink`: its flags read into a SinkSpec; a mistake is said by the sink's log, as its failures are. */
@@ -32,11 +35,12 @@ export function sinkSpec(flags: SinkFlags): SinkSpec {
   const show = outputSpec(flags);
   const transcript = !show.json && !show.quiet;
   const options = sinkOptions(flags, transcript);
-  const http = httpApiOptions(flags);
+  const warnings: string[] = [];
+  const http = httpApiOptions(flags, process.env, (w) => warnings.push(w));
   const stopAfter = flags.count === undefined ? undefined : Number(flags.count);
   if (stopAfter !== undefined && !(Number.isInteger(stopAfter) && stopAfter > 0))
     throw usageError('--count takes a whole number');
-  return { options, http, stopAfter, output: show, certFile: flags.cert };
+  return { options, http, stopAfter, output: show, certFile: flags.cert, warnings };
 }
 
 export interface SinkFlags {
@@ -63,9 +67,13 @@ export interface SinkFlags {
   maxSessions?: string;
   http?: string;
   httpToken?: string;
+  httpTokenFile?: string;
   maxMessages?: string;
   minRate?: string;
   bareNewline?: string;
+  rule?: string[];
+  rateLimit?: string;
+  rateLimitReply?: string;
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
@@ -101,6 +109,7 @@ export function sinkOptions(flags: SinkFlags, transcript: boolean): SinkOptions 
   const bareNewline = (flags.bareNewline ?? SINK_DEFAULTS.bareNewline) as BareNewline;
   if (!BARE_NEWLINE.includes(bareNewline)) throw usageError(`--bare-newline takes ${BARE_NEWLINE.join(', ')}`);
   if ((flags.cert === undefined) !== (flags.key === undefined)) throw usageError('--cert and --key go together');
+  const { rules, rateLimit } = faultOptions(flags);
   const wantsTls = flags.tls || flags.cert !== undefined;
   return {
     host: host === 'localhost' ? '127.0.0.1' : host,
@@ -128,8 +137,32 @@ export function sinkOptions(flags: SinkFlags, transcript: boolean): SinkOptions 
     maxSessions,
     ...minRate,
     bareNewline,
+    rules,
+    rateLimit,
     random: Math.random,
   };
+}
+
+/** --rule, --rate-limit, --rate-limit-reply: the deterministic faults (checked by src/sink's own parsers). */
+function faultOptions(flags: SinkFlags): { rules: FaultRule[]; rateLimit: RateLimit | undefined } {
+  let rules: FaultRule[];
+  try {
+    rules = parseRules(flags.rule ?? []);
+  } catch (err) {
+    throw usageError(`--rule: ${(err as Error).message}`);
+  }
+  if (flags.rateLimit === undefined) {
+    if (flags.rateLimitReply !== undefined) throw usageError('--rate-limit-reply goes with --rate-limit');
+    return { rules, rateLimit: undefined };
+  }
+  const reply = (flags.rateLimitReply ?? RATE_LIMIT_REPLIES[0]) as RateLimit['reply'];
+  if (!RATE_LIMIT_REPLIES.includes(reply))
+    throw usageError(`--rate-limit-reply takes ${RATE_LIMIT_REPLIES.join(' or ')}`);
+  try {
+    return { rules, rateLimit: { ...parseRate(flags.rateLimit), reply } };
+  } catch (err) {
+    throw usageError(`--rate-limit: ${(err as Error).message}`);
+  }
 }
 
 /** --min-rate RATE[/WINDOW]: bytes per second, averaged over WINDOW (default 30s); 0 turns it off. */
@@ -146,23 +179,30 @@ function parseMinRate(text: string | undefined): { minRate: number; minRateWindo
   };
 }
 
+/** The environment variable that can hold the HTTP API's token (off the command line, as SMTPKIT_PASSWORD). */
+export const HTTP_TOKEN_ENV = 'SMTPKIT_HTTP_TOKEN';
+
 /** --http, --http-token, --max-messages: where the API listens and what it keeps. */
 export function httpApiOptions(
   flags: SinkFlags,
+  env: Readonly<Record<string, string | undefined>>,
+  warn: (message: string) => void,
 ): { host: string; port: number; token: string | undefined; maxMessages: number } | undefined {
   if (flags.http === undefined) {
-    if (flags.httpToken !== undefined || flags.maxMessages !== undefined)
-      throw usageError(`${flags.httpToken !== undefined ? '--http-token' : '--max-messages'} goes with --http`);
+    const alone =
+      flags.httpToken !== undefined
+        ? '--http-token'
+        : flags.httpTokenFile !== undefined
+          ? '--http-token-file'
+          : undefined;
+    if (alone !== undefined || flags.maxMessages !== undefined)
+      throw usageError(`${alone ?? '--max-messages'} goes with --http`);
     return undefined;
   }
   const { host, port } = parseListen(flags.http, '--http', 8025);
   if (host !== 'localhost' && !isIP(host))
     throw usageError(`--http must name an IP address (or localhost), not ${JSON.stringify(host)}`);
-  const token = flags.httpToken;
-  if (token !== undefined && !/^[\x21-\x7e]{16,512}$/.test(token))
-    throw usageError(
-      '--http-token takes 16 to 512 visible ASCII characters (no spaces), e.g. from `openssl rand -hex 24`',
-    );
+  const token = httpToken(flags, env, warn);
   if (!LOOPBACK.test(host)) {
     if (!flags.allowRemote)
       throw usageError(
@@ -177,6 +217,36 @@ export function httpApiOptions(
   if (!Number.isSafeInteger(maxMessages) || maxMessages < 1 || maxMessages > 1_000_000)
     throw usageError('--max-messages takes a whole number from 1 to 1000000');
   return { host: host === 'localhost' ? '127.0.0.1' : host, port, token, maxMessages };
+}
+
+/**
+ * The API's token: --http-token (said to be visible to others), --http-token-file (one
+ * line) or SMTPKIT_HTTP_TOKEN, in that order; none of them is ever printed.
+ */
+function httpToken(
+  flags: SinkFlags,
+  env: Readonly<Record<string, string | undefined>>,
+  warn: (message: string) => void,
+): string | undefined {
+  if (flags.httpToken !== undefined && flags.httpTokenFile !== undefined)
+    throw usageError('--http-token and --http-token-file: give one');
+  let token: string | undefined;
+  let from = '--http-token';
+  if (flags.httpToken !== undefined) {
+    warn(secretOnCommandLine('--http-token', `${HTTP_TOKEN_ENV} or --http-token-file`));
+    token = flags.httpToken;
+  } else if (flags.httpTokenFile !== undefined) {
+    from = '--http-token-file';
+    token = readSmallFile(flags.httpTokenFile, from, 64 * 1024).replace(/\r?\n$/, '');
+  } else if (env[HTTP_TOKEN_ENV]) {
+    from = HTTP_TOKEN_ENV;
+    token = env[HTTP_TOKEN_ENV];
+  }
+  if (token !== undefined && !/^[\x21-\x7e]{16,512}$/.test(token))
+    throw usageError(
+      `${from} takes 16 to 512 visible ASCII characters (no spaces), e.g. from \`openssl rand -hex 24\``,
+    );
+  return token;
 }
 
 /** Checked at start: a file that is not PEM, or a key not the certificate's, failed every client's STARTTLS instead. */

@@ -20,6 +20,8 @@ export interface SinkSpec {
   output: OutputSpec;
   /** --cert, named in the listening line. */
   certFile: string | undefined;
+  /** What is unwise but allowed (a secret on the command line), said on stderr at start. */
+  warnings: readonly string[];
 }
 
 function listenHttp(server: http.Server, host: string, port: number): Promise<number> {
@@ -33,6 +35,7 @@ function listenHttp(server: http.Server, host: string, port: number): Promise<nu
 export async function sink(spec: Readonly<SinkSpec>): Promise<number> {
   const { options, http: httpApi, stopAfter } = spec;
   const log = await sinkLog(spec.output, options.bareNewline);
+  for (const w of spec.warnings) log.warning(w);
   // Catch Ctrl-C before announcing the port: a signal that comes in between would kill us.
   let interrupted: () => void = () => {};
   const signalled = new Promise<void>((resolve) => (interrupted = resolve));

@@ -117,6 +117,11 @@ export class SinkLog {
     );
   }
 
+  /** Always on stderr, whatever the mode: stdout may be a pipe of JSON lines. */
+  warning(message: string) {
+    this.err.write(`${this.c.yellow(`!!! ${printable(message)}`)}\n`);
+  }
+
   error(message: string) {
     this.err.write(commandLineError(message));
   }

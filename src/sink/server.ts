@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
+import { RateLimiter } from './rate-limit.js';
+import type { FaultRule } from './rules.js';
 import { SinkSession } from './session.js';
 import type { SinkOptions } from './types.js';
 
@@ -53,10 +55,17 @@ export class Sink extends EventEmitter {
     refusedSessions: 0,
     bareLineEnds: 0,
     slowSessions: 0,
+    rateLimited: 0,
   };
+  private currentRules: readonly FaultRule[];
+  /** Refusals per rule, by its text: a counter outlives its rule being replaced (Prometheus counters never go down). */
+  readonly ruleRefusals = new Map<string, number>();
+  private readonly limiter: RateLimiter | undefined;
 
   constructor(readonly options: SinkOptions) {
     super();
+    this.currentRules = options.rules ?? [];
+    this.limiter = options.rateLimit && new RateLimiter(options.rateLimit);
     // No Nagle: a reply must not wait for the client's delayed ACK of the one before.
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
   }
@@ -129,6 +138,29 @@ export class Sink extends EventEmitter {
       last = now;
       for (const s of this.open) s.tick(ms);
     }, step).unref();
+  }
+
+  get rules(): readonly FaultRule[] {
+    return this.currentRules;
+  }
+
+  /** Replaces the rules (already checked: parseRules); the next command of every session sees them. */
+  setRules(rules: readonly FaultRule[]): void {
+    this.currentRules = [...rules];
+  }
+
+  /** @internal */
+  ruleRefused(rule: FaultRule) {
+    // Bounded: a run that posts new rule texts without end keeps counting only the first 10,000.
+    if (this.ruleRefusals.has(rule.rule) || this.ruleRefusals.size < 10_000)
+      this.ruleRefusals.set(rule.rule, (this.ruleRefusals.get(rule.rule) ?? 0) + 1);
+  }
+
+  /** @internal */
+  withinRate(client: string): boolean {
+    if (!this.limiter || this.limiter.take(client, performance.now())) return true;
+    this.stats.rateLimited++;
+    return false;
   }
 
   /** @internal */

@@ -8,6 +8,8 @@ import type { SmtpEvent } from '../session/events.js';
 import { bareLineEndsText } from '../protocol/data-encoder.js';
 import { DotDecoder } from './dot-decoder.js';
 import { LineEndScanner } from './line-ends.js';
+import { rateText } from './rate-limit.js';
+import { matchRule, type FaultRule, type RuleStage } from './rules.js';
 import { REDACTED, shownCommand } from './redact.js';
 import type { SinkHost, SinkMessage } from './types.js';
 import { Spool } from './spool.js';
@@ -83,6 +85,8 @@ export class SinkSession {
    * message in five for 0.2, however many recipients it has), or undefined when it goes.
    */
   private tempfailAt: 'RCPT' | 'end' | undefined;
+  /** --rate-limit-reply rcpt: this transaction's MAIL came past the rate, so each RCPT gets 450 4.7.1. */
+  private pastRate = false;
   /** The previous line was AUTH: a line that is no command may be its secret answer. */
   private afterAuth = false;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -104,7 +108,11 @@ export class SinkSession {
     readonly id: number,
   ) {
     this.socket = socket;
+    this.client = socket.remoteAddress ?? '';
   }
+
+  /** The client's address, as --rate-limit counts it. */
+  private readonly client: string;
 
   start() {
     const { options } = this.sink;
@@ -323,16 +331,32 @@ export class SinkSession {
         if (size && Number(size) > o.maxSize)
           return this.reply(552, `5.3.4 Message size exceeds fixed limit of ${o.maxSize} bytes`, verb);
         if (o.dropAfter === 'mail') return this.drop();
+        const rule = this.rule('mail', [m[1]!]);
+        if (rule && rule.code >= 400) return this.answerRule(rule, verb);
+        if (o.rateLimit && !this.sink.withinRate(this.client)) {
+          const why = `too much mail from ${this.client} (--rate-limit ${rateText(o.rateLimit)})`;
+          this.event({ type: 'warning', message: `${why}: refused` });
+          if (o.rateLimit.reply === 'mail') return this.hangUp(421, `4.7.0 ${o.name} Error: ${why}`, verb);
+          this.pastRate = true;
+        }
         const failAt = this.drawTempfail();
         if (failAt === 'MAIL') return this.tempfail(verb);
         this.tempfailAt = failAt;
         this.from = m[1];
-        return this.reply(250, '2.1.0 Ok', verb);
+        return rule ? this.answerRule(rule, verb) : this.reply(250, '2.1.0 Ok', verb);
       }
       case 'RCPT': {
         const m = /^TO:\s*<([^>]+)>/i.exec(arg);
         if (!m) return this.reply(501, '5.5.4 Syntax: RCPT TO:<address>', verb);
         if (this.from === undefined) return this.reply(503, '5.5.1 Need MAIL command', verb);
+        if (this.pastRate)
+          return this.reply(
+            450,
+            `4.7.1 <${m[1]}>: Error: too much mail from ${this.client} (--rate-limit ${rateText(o.rateLimit!)})`,
+            verb,
+          );
+        const rule = this.rule('rcpt', [m[1]!]);
+        if (rule && rule.code >= 400) return this.answerRule(rule, verb);
         const rejected = o.rejectRcpt ? boundedTest(o.rejectRcpt, m[1]!) : false;
         // A client's address made --reject-rcpt backtrack past its limit: refused for now, the sink stays up.
         if (rejected === undefined)
@@ -344,7 +368,7 @@ export class SinkSession {
         if (o.dropAfter === 'rcpt') return this.drop();
         if (this.tempfailAt === 'RCPT') return this.tempfail(verb);
         this.to.push(m[1]!);
-        return this.reply(250, '2.1.5 Ok', verb);
+        return rule ? this.answerRule(rule, verb) : this.reply(250, '2.1.5 Ok', verb);
       }
       case 'DATA': {
         const refused = this.refuseMessage();
@@ -462,6 +486,11 @@ export class SinkSession {
             return this.reply(550, `5.5.2 Error: bare <${lineEnds.bareLf ? 'LF' : 'CR'}> received`, command);
           }
         }
+        const rule = this.rule('data', this.to);
+        if (rule && rule.code >= 400) {
+          spool.discard();
+          return this.answerRule(rule, command);
+        }
         if (this.tempfailAt === 'end') {
           spool.discard();
           return this.tempfail(command);
@@ -496,7 +525,8 @@ export class SinkSession {
         this.sink.stats.bytes += spool.size;
         if (o.keepMessages) message.raw = spool.body();
         this.sink.emit('message', message);
-        this.reply(250, `2.0.0 Ok: queued as ${spool.id}`, command);
+        if (rule) this.answerRule(rule, command);
+        else this.reply(250, `2.0.0 Ok: queued as ${spool.id}`, command);
       } finally {
         this.resetTransaction();
         release();
@@ -610,6 +640,23 @@ export class SinkSession {
     return where < 1 / 3 ? 'MAIL' : where < 2 / 3 ? 'RCPT' : 'end';
   }
 
+  /** The first --rule for this stage and these addresses; a refusal is counted. */
+  private rule(stage: RuleStage, addresses: readonly string[]): FaultRule | undefined {
+    const rule = matchRule(this.sink.rules, stage, addresses);
+    if (rule && rule.code >= 400) this.sink.ruleRefused(rule);
+    return rule;
+  }
+
+  /** A rule's reply, said to come from the rule; a 421 closes the session, as RFC 5321 §3.8 has it. */
+  private answerRule(rule: FaultRule, command: string): void {
+    this.event({
+      type: 'info',
+      message: `--rule ${JSON.stringify(rule.rule)} answers this ${command === '.' ? 'message' : command}`,
+    });
+    if (rule.code === 421) return this.hangUp(rule.code, rule.text, command);
+    this.reply(rule.code, rule.text, command);
+  }
+
   private tempfail(command: string): void {
     this.reply(451, '4.3.0 Temporary failure (--tempfail-rate)', command);
     if (command === '.' || command === 'BDAT') this.resetTransaction();
@@ -688,6 +735,7 @@ export class SinkSession {
     this.bdatUsed = false;
     this.bdatError = undefined;
     this.tempfailAt = undefined;
+    this.pastRate = false;
   }
 
   /** One more reason not to read; the function it returns takes it back (once). */

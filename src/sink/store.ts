@@ -104,6 +104,9 @@ interface Stored {
   log: SessionLog | undefined;
 }
 
+/** What the store tells its watchers (the web page's live list): a message stored, or messages gone. */
+export type StoreChange = { type: 'message'; message: MessageSummary } | { type: 'deleted'; ids: string[] };
+
 interface Waiter {
   filter: MessageFilter;
   done: (m: MessageSummary | undefined) => void;
@@ -120,6 +123,7 @@ export class MessageStore {
   /** Conversations of sessions still open (a stored message keeps its own once it ends). */
   private readonly sessions = new Map<number, SessionLog>();
   private readonly waiters = new Set<Waiter>();
+  private readonly watchers = new Set<(change: StoreChange) => void>();
   readonly counts = { stored: 0, evicted: 0, deleted: 0 };
   private readonly options: StoreOptions;
 
@@ -166,6 +170,7 @@ export class MessageStore {
     // With a save directory the summary goes beside the .eml, for a restarted sink to read back.
     if (m.file) void writeSidecar(m.file, summary);
     for (const w of this.waiters) if (matches(stored, w.filter)) w.done(summary);
+    this.tell({ type: 'message', message: summary });
     return summary;
   }
 
@@ -213,6 +218,7 @@ export class MessageStore {
     this.bytes += raw.length;
     this.counts.stored++;
     // Bounded by count and bytes, but the newest message always stays.
+    const evicted: string[] = [];
     while (
       this.messages.size > 1 &&
       (this.messages.size > this.options.maxMessages || this.bytes > this.options.maxBytes)
@@ -220,7 +226,9 @@ export class MessageStore {
       const oldest = this.messages.keys().next().value as string;
       this.remove(oldest, false);
       this.counts.evicted++;
+      evicted.push(oldest);
     }
+    if (evicted.length) this.tell({ type: 'deleted', ids: evicted });
     return stored;
   }
 
@@ -251,21 +259,37 @@ export class MessageStore {
 
   /** Deletes the messages that match (all of them with no filter); returns how many. */
   delete(filter: MessageFilter = {}): number {
-    let n = 0;
+    const ids: string[] = [];
     for (const [id, s] of this.messages) {
       if (!matches(s, filter)) continue;
       this.remove(id, true);
-      n++;
+      ids.push(id);
     }
-    this.counts.deleted += n;
-    return n;
+    this.counts.deleted += ids.length;
+    if (ids.length) this.tell({ type: 'deleted', ids });
+    return ids.length;
   }
 
   deleteOne(id: string): boolean {
     if (!this.messages.has(id)) return false;
     this.remove(id, true);
     this.counts.deleted++;
+    this.tell({ type: 'deleted', ids: [id] });
     return true;
+  }
+
+  /** Calls `fn` on every change from now on; the function it returns stops that. */
+  watch(fn: (change: StoreChange) => void): () => void {
+    this.watchers.add(fn);
+    return () => this.watchers.delete(fn);
+  }
+
+  get watching(): number {
+    return this.watchers.size;
+  }
+
+  private tell(change: StoreChange) {
+    for (const w of this.watchers) w(change);
   }
 
   /**

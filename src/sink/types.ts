@@ -1,5 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import type { BareNewline } from './line-ends.js';
+import type { RateLimit } from './rate-limit.js';
+import type { FaultRule } from './rules.js';
 
 // The sink's data, shared by the server (server.ts) and each session (session.ts), so the
 // session does not import the file that creates it.
@@ -40,6 +42,10 @@ export interface SinkOptions {
   minRateWindowMs: number;
   /** A message with a bare LF or CR: noted, refused (550 5.5.2) or mended to CRLF. */
   bareNewline: BareNewline;
+  /** Deterministic faults, matched in order (the first for a stage and address answers); none by default. */
+  rules?: readonly FaultRule[];
+  /** Messages per client address; none by default. */
+  rateLimit?: RateLimit;
   random: () => number;
 }
 
@@ -73,12 +79,19 @@ export interface SinkStats {
   refusedSessions: number;
   bareLineEnds: number;
   slowSessions: number;
+  rateLimited: number;
 }
 
 /** What a session needs of its server: server.ts's Sink. */
 export interface SinkHost extends EventEmitter {
   readonly options: SinkOptions;
   readonly stats: SinkStats;
+  /** The rules now (POST /api/v1/rules replaces them while sessions run). */
+  readonly rules: readonly FaultRule[];
+  /** A rule answered with a refusal (4xx/5xx): counted per rule. */
+  ruleRefused(rule: FaultRule): void;
+  /** Takes a message's place under --rate-limit for this client; false: it is past the rate. */
+  withinRate(client: string): boolean;
   /** The session (a SinkSession) has ended. */
   sessionClosed(session: object): void;
   saveFailed(err: NodeJS.ErrnoException): void;

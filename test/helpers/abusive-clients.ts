@@ -32,8 +32,12 @@ export interface RawClient {
 const KEEP_ALL = 1024 * 1024;
 const KEEP_TAIL = 64 * 1024;
 
-export async function rawClient(port: number, opts: { read?: boolean } = {}): Promise<RawClient> {
-  const socket = net.connect(port, '127.0.0.1');
+/** `localAddress`: another loopback address to come from (127.0.0.2: another client to the server). */
+export async function rawClient(
+  port: number,
+  opts: { read?: boolean; localAddress?: string } = {},
+): Promise<RawClient> {
+  const socket = net.connect({ port, host: '127.0.0.1', localAddress: opts.localAddress });
   socket.on('error', () => {});
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);

@@ -74,6 +74,21 @@ export function ownChild<C extends ChildProcess>(child: C): C {
   return child;
 }
 
+/**
+ * A child started with `detached: true` (the leader of its own process group): the whole group
+ * is killed when the file's tests are done or the process exits, if it is still alive then.
+ */
+export function ownGroup<C extends ChildProcess>(child: C): C {
+  const pid = child.pid;
+  if (pid === undefined) return child;
+  groups.add(pid);
+  child.once('exit', () => {
+    killGroup(pid);
+    groups.delete(pid);
+  });
+  return child;
+}
+
 /** Runs `command args` as its own process group; resolves with its exit code and output. */
 export function runGroup(command: string, args: string[], opts: GroupOptions): Promise<GroupResult> {
   const child = spawn(command, args, {

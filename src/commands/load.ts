@@ -72,7 +72,9 @@ export async function runLoad(
   const signed = opts.dkim ? await madeOnce(spec, false, opts.dkim) : undefined;
   const startedAt = performance.timeOrigin + performance.now();
   const spinner = await progress(load.count, () => Atomics.load(counters, SENT));
-  const shard: ShardOptions = { starttls: opts.starttls, auth: opts.auth, dkim: opts.dkim };
+  // SMTPKIT_LOAD_LEAN=0 runs every connection through the full session (to compare the two).
+  const lean = process.env.SMTPKIT_LOAD_LEAN !== '0';
+  const shard: ShardOptions = { starttls: opts.starttls, auth: opts.auth, dkim: opts.dkim, lean };
   let parts: Stats[];
   try {
     parts =

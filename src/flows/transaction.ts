@@ -227,6 +227,10 @@ export interface TransactionPlan {
   lastMessage: Round;
 }
 
+const QUIT = Buffer.from('QUIT\r\n');
+/** Messages up to this size are copied once to go out with QUIT in one buffer (one write, not a writev). */
+const ONE_COPY = 1024 * 1024;
+
 /**
  * The plan for a server's capabilities, or undefined where the session must do it step by
  * step (no PIPELINING) or refuse it with its explanation (the message does not fit).
@@ -257,7 +261,12 @@ export function planTransaction(
     envelope: commands([...lines, 'DATA']),
     nextEnvelope: commands(['RSET', ...lines, 'DATA']),
     message: { bytes: [wire], lines: ['.'], expect: ['accepted'] },
-    lastMessage: { bytes: [wire, Buffer.from('QUIT\r\n')], lines: ['.', 'QUIT'], expect: ['accepted', 'any'] },
+    // One buffer for one write when that costs little memory; a large message is not copied.
+    lastMessage: {
+      bytes: wire.length <= ONE_COPY ? [Buffer.concat([wire, QUIT])] : [wire, QUIT],
+      lines: ['.', 'QUIT'],
+      expect: ['accepted', 'any'],
+    },
   };
 }
 

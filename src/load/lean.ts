@@ -275,7 +275,9 @@ export async function leanConnection(host: LeanHost): Promise<HandOver | undefin
   o = await wire.run([Buffer.from(`${ehlo}\r\n`)], GREETING, timeouts.command);
   if (o === TIMEOUT) return timedOut(noReplyError('EHLO', timeouts.command, 'ehlo'));
   if (o !== OK) return handOver();
-  const plan = await host.planFor(Buffer.concat(wire.opening.slice(ehloStart))).catch(() => undefined);
+  const ehloReply =
+    wire.opening.length === ehloStart + 1 ? wire.opening[ehloStart]! : Buffer.concat(wire.opening.slice(ehloStart));
+  const plan = await host.planFor(ehloReply).catch(() => undefined);
   if (!plan) return handOver();
   // From here a hand-over replays the opening and the message in hand only.
   wire.chunks = [];

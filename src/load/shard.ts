@@ -184,6 +184,7 @@ function leanHost(
   sent: () => void,
 ): LeanHost {
   const plans = new Map<string, Promise<TransactionPlan | undefined>>();
+  let last: { ehlo: Buffer; plan: Promise<TransactionPlan | undefined> } | undefined;
   const plan = async (ehlo: Buffer) => {
     const reply = new ReplyParser().push(ehlo)[0];
     if (!reply) return undefined;
@@ -198,11 +199,17 @@ function leanHost(
     base,
     perConnection: load.perConnection,
     planFor: (ehlo) => {
+      // Most runs meet one server with one EHLO answer: compared before any string is made.
+      if (last && last.ehlo.equals(ehlo)) return last.plan;
       const key = ehlo.toString('latin1');
       const known = plans.get(key);
-      if (known) return known;
+      if (known) {
+        last = { ehlo, plan: known };
+        return known;
+      }
       const made = plan(ehlo);
       if (plans.size < MAX_PLANS) plans.set(key, made);
+      last = { ehlo, plan: made };
       return made;
     },
     nextSlot,

@@ -68,6 +68,7 @@ export {
 export { explainPasted, type ExplainedInput } from './explain/pasted.js';
 export type { Cause } from './explain/causes.js';
 export type { Check, CheckStatus, ProbeResult } from './probe/result.js';
+export type { CheckName } from './probe/checks/names.js';
 export type { ProbeTarget } from './probe/probe.js';
 export type { AuthPlan } from './flows/establish.js';
 export { deliveryCandidates, type HostAddress, type MxHost, type MxReport } from './dns/mx.js';

@@ -2,13 +2,14 @@ import type { ErrorClass, Hint } from '../errors.js';
 import type { SmtpEvent, Timings } from '../session/events.js';
 import type { TlsFacts } from '../session/tls-facts.js';
 import type { ScanResult } from '../scan/scan.js';
+import type { CheckName } from './checks/names.js';
 
 /** inconclusive: the test ran but the answers cannot decide it (neither a pass nor a problem found). */
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'inconclusive';
 
 /** One named check of a probe: what was looked at, the verdict, and why, in words. */
-export interface Check {
-  name: string;
+export interface Check<N extends CheckName = CheckName> {
+  name: N;
   status: CheckStatus;
   message: string;
   /** What was tried, one entry per attempt (open-relay forms, enumeration commands). */

@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { isPositive, replyText, type Reply } from '../protocol/reply.js';
-import type { SmtpSession } from '../session/session.js';
-import type { Attempt, Check } from './result.js';
+import { isPositive, replyText, type Reply } from '../../protocol/reply.js';
+import type { SmtpSession } from '../../session/session.js';
+import type { Attempt, Check } from '../result.js';
+import { localDomain } from './open-relay.js';
+import { needed, openFresh, type CheckContext, type ProbeCheck } from './context.js';
+
+type EnumerationName = 'vrfy' | 'expn' | 'rcpt-enumeration';
 
 const line = (r: Reply) => `${r.code} ${replyText(r)}`;
 
@@ -15,9 +19,12 @@ export function randomAddress(known: string): string {
  * VRFY, EXPN and RCPT TO for a known address and a random one: a server that answers the
  * two differently tells anyone which users exist. Nothing is sent: RSET after RCPT.
  */
-export async function enumerationChecks(open: () => Promise<SmtpSession>, known: string): Promise<Check[]> {
+export async function enumerationChecks(
+  open: () => Promise<SmtpSession>,
+  known: string,
+): Promise<Check<EnumerationName>[]> {
   const unknown = randomAddress(known);
-  const checks: Check[] = [];
+  const checks: Check<EnumerationName>[] = [];
   const session = await open();
   try {
     for (const verb of ['VRFY', 'EXPN'] as const) {
@@ -26,7 +33,7 @@ export async function enumerationChecks(open: () => Promise<SmtpSession>, known:
       const b = await session.command(`${verb} ${arg(unknown)}`, { phase: 'enumeration' });
       checks.push(
         judge(
-          verb.toLowerCase(),
+          verb === 'VRFY' ? 'vrfy' : 'expn',
           verb,
           [
             attempt(`${verb} known`, `${verb} ${arg(known)}`, a),
@@ -83,7 +90,13 @@ const aboutTheSession = (r: Reply) =>
   /relay|authenticat|starttls/i.test(replyText(r));
 
 /** Discloses when a real user gets a yes and a random one a permanent no. */
-function judge(name: string, verb: string, attempts: Attempt[], real: Reply, random: Reply): Check {
+function judge<N extends EnumerationName>(
+  name: N,
+  verb: string,
+  attempts: Attempt[],
+  real: Reply,
+  random: Reply,
+): Check<N> {
   const both = `${verb} real: ${line(real)}; random: ${line(random)}`;
   // The same refusal for both that says nothing about users: no answer either way.
   if (!isPositive(real) && real.code === random.code && real.enhanced === random.enhanced && aboutTheSession(real)) {
@@ -101,3 +114,16 @@ function judge(name: string, verb: string, attempts: Attempt[], real: Reply, ran
     return { name, status: 'pass', message: `${verb} is not supported: ${line(real)}`, attempts };
   return { name, status: 'pass', message: `${verb} does not tell a real user from a random one: ${both}`, attempts };
 }
+
+/** postmaster exists everywhere (RFC 5321 §4.5.1): at the --mx domain, else the greeting's; --rcpt names another. */
+export function runEnumeration(ctx: CheckContext): Promise<Check<EnumerationName>[]> {
+  const { session, target } = ctx;
+  const local = localDomain(replyText(needed(ctx.greeting, 'the greeting')), session.currentHost);
+  return enumerationChecks(openFresh(ctx), ctx.settings.rcpt ?? `postmaster@${target.domain ?? local}`);
+}
+
+export const enumeration: ProbeCheck<EnumerationName> = {
+  names: ['vrfy', 'expn', 'rcpt-enumeration'],
+  when: (s) => !!s.enumTest,
+  run: runEnumeration,
+};

@@ -1,6 +1,8 @@
-import { isPositive, replyText, type Reply } from '../protocol/reply.js';
-import type { SmtpSession } from '../session/session.js';
-import type { Attempt, Check } from './result.js';
+import { isPositive, replyText, type Reply } from '../../protocol/reply.js';
+import type { SmtpSession } from '../../session/session.js';
+import { inBatches } from '../fresh-session.js';
+import type { Attempt, Check } from '../result.js';
+import { connectedAddress, needed, openFresh, type CheckContext, type ProbeCheck } from './context.js';
 
 /** Outside domains that can never exist (RFC 2606 .invalid), and a documentation address (RFC 5737). */
 const OUTSIDE = 'relay-test.smtpkit.invalid';
@@ -57,7 +59,7 @@ export async function tryForm(session: SmtpSession, f: RelayForm): Promise<Attem
 }
 
 /** Any accepted outside recipient fails, naming each form that got through. */
-export function relayCheck(attempts: Attempt[]): Check {
+export function relayCheck(attempts: Attempt[]): Check<'open-relay'> {
   const open = attempts.filter((a) => a.accepted);
   if (open.length) {
     const names = open.map((a) => `${a.form} (${a.commands.at(-1)}: ${a.reply})`).join('; ');
@@ -95,3 +97,23 @@ export function localDomain(greetingText: string, fallback: string): string {
       ? fallback
       : 'localhost';
 }
+
+/** Every address form, five to a fresh session (a server may cut a client off after a few refusals). */
+export async function runOpenRelay(ctx: CheckContext): Promise<Check<'open-relay'>> {
+  const { session } = ctx;
+  const local = localDomain(replyText(needed(ctx.greeting, 'the greeting')), session.currentHost);
+  const forms = relayForms(local, connectedAddress(ctx) ?? session.currentHost);
+  const attempts = await inBatches(forms, 5, openFresh(ctx), tryForm, (f, err) => ({
+    form: f.form,
+    commands: [],
+    reply: `error: ${(err as Error).message}`,
+    accepted: false,
+  }));
+  return relayCheck(attempts);
+}
+
+export const openRelay: ProbeCheck<'open-relay'> = {
+  names: ['open-relay'],
+  when: (s) => s.relayTest,
+  run: async (ctx) => [await runOpenRelay(ctx)],
+};

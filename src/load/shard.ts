@@ -168,7 +168,9 @@ function leanFits(base: SessionOptions, opts: ShardOptions): boolean {
     !base.requireStartTls &&
     !base.raw &&
     !opts.auth &&
-    opts.starttls !== 'always'
+    opts.starttls !== 'always' &&
+    // The session refuses a line with CR or LF; the lean road leaves that to it.
+    !/[\r\n]/.test(base.ehloName)
   );
 }
 

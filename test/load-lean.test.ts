@@ -175,7 +175,10 @@ test('load mode: a server that stops answering hits the connection deadline, tol
     const rb = JSON.parse(b.stdout).result;
     assert.deepEqual([ra.accepted, ra.failed, ra.errors], [rb.accepted, rb.failed, rb.errors]);
     assert.equal(ra.errors[0].key, 'protocol:envelope:missing-replies');
-    assert.match(ra.errors[0].example, /answered 0 of 4 pipelined commands and nothing more within 1 ?s: 4 replies missing \(MAIL, RCPT, RCPT, DATA\)/);
+    assert.match(
+      ra.errors[0].example,
+      /answered 0 of 4 pipelined commands and nothing more within 1 ?s: 4 replies missing \(MAIL, RCPT, RCPT, DATA\)/,
+    );
     // One deadline: about a second, not one per command still owed.
     assert.ok(ra.seconds < 2.5, String(ra.seconds));
     assert.deepEqual(lean.rsetWithMail, [true]);

@@ -199,3 +199,35 @@ test('load mode: a server that stops answering hits the connection deadline, tol
     await mute.close();
   }
 });
+
+test('load mode: replies the lean counter cannot vouch for are judged by the full parser, as on the session road', async () => {
+  // Each fault hits the second message's RCPT, mid-plan; the verdict must be the session's own.
+  const faults: Record<string, string> = {
+    'codes disagree': '250-first line\r\n251 second line\r\n',
+    'not a reply': 'hello there\r\n',
+    'a code out of range': '260 2.0.0 odd\r\n',
+    'a line too long': `250 ${'x'.repeat(9000)}\r\n`,
+  };
+  for (const [name, reply] of Object.entries(faults)) {
+    const script = (): Script => {
+      let rcpt = 0;
+      return { answer: (line) => (line.startsWith('RCPT') && ++rcpt === 3 ? reply : undefined) };
+    };
+    const args = ['--count', '2', '--concurrency', '1', '--per-connection', '2', '--json'];
+    const lean = await server(script());
+    const full = await server(script());
+    try {
+      const a = await load(lean.port, args);
+      const b = await load(full.port, args, false);
+      assert.equal(a.code, 5, `${name}: ${a.stdout}${a.stderr}`);
+      const ra = JSON.parse(a.stdout).result;
+      const rb = JSON.parse(b.stdout).result;
+      assert.deepEqual([ra.accepted, ra.failed, ra.errors], [rb.accepted, rb.failed, rb.errors], name);
+      assert.deepEqual([ra.accepted, ra.failed], [1, 1], name);
+      assert.deepEqual(lean.rsetWithMail, [true], name);
+    } finally {
+      await lean.close();
+      await full.close();
+    }
+  }
+});

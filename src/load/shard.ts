@@ -1,6 +1,7 @@
+import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { SmtpkitError } from '../errors.js';
-import { replyText, type Reply } from '../protocol/reply.js';
+import { ReplyParser, replyText, type Reply } from '../protocol/reply.js';
 import { buildMessage, type MessageSpec, type OutgoingMessage } from '../message/build.js';
 import { SmtpSession, type SessionOptions } from '../session/session.js';
 import type { DkimSignOptions } from '../dkim/sign.js';
@@ -13,8 +14,6 @@ import {
   type TransactionPlan,
 } from '../flows/transaction.js';
 import { hasExtension, parseEhlo } from '../protocol/capabilities.js';
-import { ReplyParser } from '../protocol/reply.js';
-import { isIP } from 'node:net';
 import { leanConnection, type HandOver, type LeanHost } from './lean.js';
 import type { LineEndings } from '../protocol/data-encoder.js';
 

@@ -228,8 +228,8 @@ export interface TransactionPlan {
 }
 
 const QUIT = Buffer.from('QUIT\r\n');
-/** Messages up to this size are copied once to go out with QUIT in one buffer (one write, not a writev). */
-const ONE_COPY = 1024 * 1024;
+/** Messages up to this size are copied once per plan to go out with QUIT in one buffer (one write, not a writev). */
+const ONE_COPY = 64 * 1024;
 
 /**
  * The plan for a server's capabilities, or undefined where the session must do it step by

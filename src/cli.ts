@@ -37,8 +37,8 @@ export async function main(argv: string[]): Promise<number> {
   // Bare `smtpkit`: the help, on stdout like --help (a pager or grep gets it), exit 0.
   if (argv.length === 0) argv = ['--help'];
   let exitCode: number = ExitCode.ok;
-  const { COMMANDS } = await import('./options/commands.js');
-  const { ArgvError, normaliseArgv, outputForm } = await import('./options/argv.js');
+  const { COMMANDS } = await import('./cli/commands.js');
+  const { ArgvError, normaliseArgv, outputForm } = await import('./cli/argv.js');
   const { writer } = await import('./render/output.js');
   const stdout = writer(process.stdout);
   const stderr = writer(process.stderr);
@@ -68,8 +68,8 @@ export async function main(argv: string[]): Promise<number> {
     return usageFailure(err.message);
   }
   let usageMessage: string | undefined;
-  const { Command, CommanderError, InvalidArgumentError, Option } = await import('commander');
-  const { choose, parseFlags } = await import('./options/declare.js');
+  const { Command, CommanderError } = await import('commander');
+  const { declareCommands } = await import('./cli/program.js');
   const program = new Command('smtpkit')
     // Both must come before .command(): subcommands copy them when created.
     .exitOverride()
@@ -90,43 +90,16 @@ export async function main(argv: string[]): Promise<number> {
     .addHelpText('after', EXIT_CODES_HELP);
   if (!form.json && !form.quiet) program.showHelpAfterError('(smtpkit --help lists commands and options)');
 
-  const collect = (value: string, previous: string[] = []) => [...previous, value];
-  // A run of one command declares only that command: commander's parsing of the others'
-  // declarations is start-up time for nothing. Anything else (help, a typo) declares all.
-  const only = COMMANDS.some((c) => c.name === argv[0]) ? argv[0] : undefined;
-  // Every command and option comes from its declaration in src/options/commands.ts.
-  for (const spec of COMMANDS) {
-    if (only !== undefined && spec.name !== only) continue;
-    const cmd = program.command(spec.name).description(spec.summary);
-    for (const a of spec.args) cmd.argument(a.name, a.help);
-    for (const o of spec.options) {
-      const option = new Option(o.flags, o.help);
-      const { long } = parseFlags(o.flags);
-      if (o.choices) {
-        const { choices, choiceAliases } = o;
-        option.argParser((v: string) => {
-          try {
-            return choose(long, choices, v, choiceAliases);
-          } catch (err) {
-            throw new InvalidArgumentError((err as Error).message);
-          }
-        });
-      } else if (o.repeat) option.argParser(collect);
-      if (o.default !== undefined) option.default(o.default);
-      if (o.implies) option.implies(o.implies);
-      cmd.addOption(option);
+  // Every command and option comes from its declaration in src/cli/commands.ts.
+  declareCommands(program, COMMANDS, argv[0], async (spec, args, flags) => {
+    try {
+      exitCode = await spec.run(args, flags, main);
+    } catch (err) {
+      // Bad input found while choosing what to run (the server twice, or none).
+      if (!(err instanceof SmtpkitError) || err.errorClass !== 'usage') throw err;
+      exitCode = await usageFailure(err.message, flags as { color?: boolean });
     }
-    cmd.action(async (...args: unknown[]) => {
-      const flags = args.at(-2) as Record<string, unknown>;
-      try {
-        exitCode = await spec.run(args.slice(0, -2), flags, main);
-      } catch (err) {
-        // Bad input found while choosing what to run (the server twice, or none).
-        if (!(err instanceof SmtpkitError) || err.errorClass !== 'usage') throw err;
-        exitCode = await usageFailure(err.message, flags as { color?: boolean });
-      }
-    });
-  }
+  });
 
   try {
     await program.parseAsync(argv, { from: 'user' });

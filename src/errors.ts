@@ -110,3 +110,39 @@ export class SmtpkitError extends Error {
 }
 
 export const usageError = (message: string) => new SmtpkitError('usage', message);
+
+/** How a command ended: what the outcome line and the JSON `outcome` field say. */
+export interface Outcome {
+  ok: boolean;
+  exitCode: number;
+  message: string;
+  errorClass?: ErrorClass | 'internal';
+  phase?: string;
+  /** What kind of failure, the reply that decided it, and advice as data (render words it). */
+  kind?: FailureKind;
+  reply?: Reply;
+  hint?: Hint;
+  /** A DNS failure as the resolver gave it (mx-lookup). */
+  dnsError?: unknown;
+}
+
+export const INTERNAL_ERROR_EXIT = 70;
+
+/** A failure as an outcome: its class, phase, reply and hint; anything but an SmtpkitError is a bug of ours. */
+export function outcomeOf(err: unknown): Outcome {
+  if (err instanceof SmtpkitError) {
+    return {
+      ok: false,
+      exitCode: err.exitCode,
+      message: err.message,
+      errorClass: err.errorClass,
+      ...(err.phase ? { phase: err.phase } : {}),
+      ...(err.kind !== 'other' ? { kind: err.kind } : {}),
+      ...(err.reply ? { reply: err.reply } : {}),
+      ...(err.hint ? { hint: err.hint } : {}),
+    };
+  }
+  // Not a failure we foresaw: a bug. Say so plainly; the stack only on request (render/failure.ts).
+  const message = `internal error: ${(err as Error)?.message ?? String(err)} (this is a bug in smtpkit; SMTPKIT_DEBUG=1 shows details)`;
+  return { ok: false, exitCode: INTERNAL_ERROR_EXIT, message, errorClass: 'internal' };
+}

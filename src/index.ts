@@ -4,12 +4,12 @@
  * of the same modules. package.json's `exports` points here (built by tsconfig.lib.json).
  */
 import { getServers } from 'node:dns';
-import { hostname } from 'node:os';
 import { lookupMx as lookupMxWith, type MxReport } from './dns/mx.js';
 import { dohUrl, parseServer, Resolver } from './dns/resolver.js';
 import { probe as probeWith, type ProbeSettings, type ProbeTarget } from './probe/probe.js';
 import type { ProbeResult } from './probe/result.js';
 import { DEFAULT_TIMEOUT_MS, type Timeouts } from './session/timeouts.js';
+import { defaultEhloName } from './session/for-target.js';
 import type { SessionOptions, TlsSettings } from './session/session.js';
 import { SINK_DEFAULTS, type SinkOptions } from './sink/server.js';
 import { checkHost as checkHostWith, type SpfQuery, type SpfVerdict } from './spf/check-host.js';
@@ -131,12 +131,11 @@ function resolver(o: DnsOptions = {}): Resolver {
  * unless the port is 465, certificates checked but not enforced, this machine's name in EHLO.
  */
 export function withSessionDefaults(init: SessionInit): SessionOptions {
-  const name = hostname();
   return {
     family: undefined,
     localAddress: undefined,
     tlsOnConnect: init.port === 465,
-    ehloName: name && !/\s/.test(name) ? name : 'localhost',
+    ehloName: defaultEhloName(),
     raw: false,
     ...init,
     timeouts: {

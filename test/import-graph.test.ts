@@ -213,6 +213,8 @@ const MAY_IMPORT: ReadonlyArray<[folder: string, allowed: readonly string[]]> = 
   // explain/ sits in architecture.md's Protocol row: the sink's HTTP API explains each reply of a session.
   ['sink/', ['errors.ts', 'protocol/', 'message/', 'explain/', 'dkim/', 'util/', 'session/events.ts']],
   ['load/', ['errors.ts', 'protocol/', 'message/', 'session/', 'sasl/', 'dns/', 'dkim/', 'flows/', 'util/']],
+  // Session verbs: typed input, typed results; nothing of the terminal (render/) or the command line (cli/).
+  ['flows/', ['errors.ts', 'protocol/', 'message/', 'session/', 'sasl/', 'dns/', 'dkim/', 'util/']],
   // check-message's engine: what a receiver computes, from DKIM/ARC, DNS (DMARC) and SPF.
   ['auth/', ['errors.ts', 'dkim/', 'dns/', 'spf/', 'util/']],
 ];
@@ -224,10 +226,10 @@ for (const [folder, allowed] of MAY_IMPORT) {
   });
 }
 
-test('nothing below the command line imports options/, nor commands/ (only cli.ts and options/ do; commands/ not options/)', () => {
+test('nothing below the command line imports cli/, nor commands/ (only cli.ts and cli/ do; commands/ not cli/)', () => {
   const above: Record<string, string[]> = {
-    'options/': ['cli.ts', 'options/'],
-    'commands/': ['cli.ts', 'options/', 'commands/'],
+    'cli/': ['cli.ts', 'cli/'],
+    'commands/': ['cli.ts', 'cli/', 'commands/'],
   };
   const found = [...fileGraph()].flatMap(([file, targets]) =>
     [...targets]
@@ -235,4 +237,52 @@ test('nothing below the command line imports options/, nor commands/ (only cli.t
       .map((t) => `${file} → ${t}`),
   );
   assert.deepEqual(found, [], `imports of the command line from below it:\n  ${found.join('\n  ')}`);
+});
+
+/** Every node of one file's syntax tree, depth first. */
+function nodesOf(file: string): ts.Node[] {
+  const source = ts.createSourceFile(file, readFileSync(join(SRC, file), 'utf8'), ts.ScriptTarget.Latest, true);
+  const out: ts.Node[] = [];
+  const visit = (node: ts.Node): void => {
+    out.push(node);
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return out;
+}
+
+const where = (file: string, node: ts.Node) =>
+  `${file}:${node.getSourceFile().getLineAndCharacterOfPosition(node.getStart()).line + 1}`;
+
+// process.getBuiltinModule only loads a module of Node's lazily (session/implicit-tls.ts): no environment, no terminal.
+test('no process.* in flows/, session/ or protocol/: they take what they need as input', () => {
+  const found = sourceFiles()
+    .filter((f) => /^(flows|session|protocol)\//.test(f))
+    .flatMap((file) =>
+      nodesOf(file)
+        .filter(
+          (n) =>
+            ts.isPropertyAccessExpression(n) &&
+            ts.isIdentifier(n.expression) &&
+            n.expression.text === 'process' &&
+            n.name.text !== 'getBuiltinModule',
+        )
+        .map((n) => `${where(file, n)} ${n.getText()}`),
+    );
+  assert.deepEqual(found, [], `process.* below the command line:\n  ${found.join('\n  ')}`);
+});
+
+test('raw flags stay in src/cli/: no *Flags name, parseDuration, readOption or `as never` anywhere else', () => {
+  const found = sourceFiles()
+    .filter((f) => folderOf(f) !== 'cli/')
+    .flatMap((file) =>
+      nodesOf(file)
+        .filter(
+          (n) =>
+            (ts.isIdentifier(n) && /(Flags$|^parseDuration$|^readOption$)/.test(n.text)) ||
+            (ts.isAsExpression(n) && n.type.kind === ts.SyntaxKind.NeverKeyword),
+        )
+        .map((n) => `${where(file, n)} ${n.getText()}`),
+    );
+  assert.deepEqual(found, [], `command-line flags below src/cli/:\n  ${found.join('\n  ')}`);
 });

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { sinkOptions } from '../src/commands/sink.js';
+import { sinkOptions } from '../src/cli/sink.js';
 import { DataEncoder } from '../src/protocol/data-encoder.js';
 import { Sink, type SinkMessage } from '../src/sink/server.js';
 import { runCli } from './helpers/cli.js';

@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { runCli } from './helpers/cli.js';
 import { ROOT } from './helpers/paths.js';
-import { COMMANDS } from '../src/options/commands.js';
-import { parseFlags } from '../src/options/declare.js';
+import { COMMANDS } from '../src/cli/commands.js';
+import { parseFlags } from '../src/cli/declare.js';
 
 const MAN = `${ROOT}man/smtpkit.1`;
 const hasGroff = spawnSync('groff', ['--version']).status === 0;
@@ -44,6 +44,33 @@ test('the man page documents every declared option of every command, and names n
     assert.ok(declared.has(name), `man/smtpkit.1 names ${name}, which no command declares`);
   for (const code of ['0', '1', '2', '3', '4', '5', '6', '7', '8', '70'])
     assert.match(page, new RegExp(`^\\.B ${code}$`, 'm'));
+});
+
+test('the man page gives each declared default where it documents the option (defaults live in the declaration)', () => {
+  const lines = readFileSync(MAN, 'utf8')
+    .replace(/\\-/g, '-')
+    .replace(/\\f[BIRP]/g, '')
+    .split('\n');
+  let checked = 0;
+  for (const c of COMMANDS)
+    for (const o of c.options) {
+      const value = o.default ?? o.fallback;
+      if (value === undefined) continue;
+      const { long } = parseFlags(o.flags);
+      checked++;
+      // Each entry for the option: its .B/.BI line and the text up to the next entry.
+      const said = lines.some((line, i) => {
+        if (!/^\.B[IR]? /.test(line) || !new RegExp(`--${long}(?![a-z-])`).test(line)) return false;
+        const end = lines.findIndex((l, j) => j > i && /^\.(TP|SH|SS|RE)\b/.test(l));
+        return lines
+          .slice(i, end < 0 ? undefined : end)
+          .join(' ')
+          .replace(/"/g, '')
+          .includes(value);
+      });
+      assert.ok(said, `man/smtpkit.1 does not give ${c.name} --${long}'s default ${JSON.stringify(value)}`);
+    }
+  assert.ok(checked > 30);
 });
 
 test('--help shows the declared options of each command', async () => {

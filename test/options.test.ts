@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { normaliseArgv } from '../src/options/argv.js';
+import { normaliseArgv } from '../src/cli/argv.js';
 import { runCli } from './helpers/cli.js';
 import { TLS } from './helpers/paths.js';
 import { smtpPeer, type Peer } from './helpers/smtp-peer.js';

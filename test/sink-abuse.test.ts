@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { sinkOptions, type SinkFlags } from '../src/commands/sink.js';
+import { sinkOptions, type SinkFlags } from '../src/cli/sink.js';
 import { paint } from '../src/render/paint.js';
 import { SinkLog } from '../src/render/sink-log.js';
 import type { SmtpEvent } from '../src/session/events.js';

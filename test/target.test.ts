@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SmtpkitError } from '../src/errors.js';
 import { parseTarget } from '../src/protocol/target.js';
-import { parseDuration } from '../src/session/timeouts.js';
+import { durationMs as parseDuration } from '../src/util/duration.js';
 import { rawServer } from './helpers/raw-server.js';
 import { runCli } from './helpers/cli.js';
 

@@ -2,35 +2,28 @@ import { authMechanisms, hasExtension, type Capabilities } from '../protocol/cap
 import { formatTarget } from '../protocol/target.js';
 import { SENDS_PASSWORD } from '../sasl/index.js';
 import type { SmtpSession } from '../session/session.js';
-import { greetAndSecure, login, planAuth, startTlsMode, type AuthFlags } from '../flows/establish.js';
-import { runSession, type Flags } from '../flows/run.js';
+import { greetAndSecure, login, type AuthPlan, type StartTlsMode } from '../flows/establish.js';
 
-export type AuthCommandFlags = Flags & AuthFlags & { list?: boolean };
-
-/** Log in and report; with --list, only show which mechanisms are offered before and after TLS. */
-export function auth(spec: string, flags: AuthCommandFlags): Promise<number> {
-  return runSession(
-    'auth',
-    spec,
-    flags,
-    async (session) => {
-      const where = formatTarget(session.options.host, session.options.port);
-      if (flags.list) return listMechanisms(session, flags, where);
-      const plan = planAuth(flags, (message) => session.emit({ type: 'warning', message }));
-      await greetAndSecure(session, startTlsMode(flags.starttls));
-      const mechanism = await login(session, plan);
-      return `authenticated to ${where} as ${plan.user} with ${mechanism}${session.isTls ? ' over TLS' : ' WITHOUT TLS'}`;
-    },
-    587,
-  );
+export interface AuthSpec {
+  starttls: StartTlsMode;
+  /** Undefined with --list: only the mechanisms are shown. */
+  auth: AuthPlan | undefined;
 }
 
-async function listMechanisms(session: SmtpSession, flags: AuthCommandFlags, where: string): Promise<string> {
+/** Log in and report; with --list, only show which mechanisms are offered before and after TLS. */
+export async function auth(session: SmtpSession, spec: Readonly<AuthSpec>): Promise<string> {
+  const where = formatTarget(session.options.host, session.options.port);
+  if (!spec.auth) return listMechanisms(session, spec.starttls, where);
+  await greetAndSecure(session, spec.starttls);
+  const mechanism = await login(session, spec.auth);
+  return `authenticated to ${where} as ${spec.auth.user} with ${mechanism}${session.isTls ? ' over TLS' : ' WITHOUT TLS'}`;
+}
+
+async function listMechanisms(session: SmtpSession, starttls: StartTlsMode, where: string): Promise<string> {
   await session.connect();
   const first = await session.ehlo();
   const implicitTls = session.isTls;
-  if (!implicitTls && startTlsMode(flags.starttls) !== 'never' && hasExtension(first, 'STARTTLS'))
-    await session.starttls();
+  if (!implicitTls && starttls !== 'never' && hasExtension(first, 'STARTTLS')) await session.starttls();
   const report = (label: string, caps: Capabilities, tls: boolean) => {
     const judged = authMechanisms(caps).map((m) =>
       !tls && SENDS_PASSWORD.has(m)

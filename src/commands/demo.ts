@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LOCALHOST_CERT } from '../sink/localhost-cert.js';
+import { LOCALHOST_CERT, LOCALHOST_KEY } from '../sink/localhost-cert.js';
 import { Sink } from '../sink/server.js';
-import { processOutput } from '../render/output.js';
-import { sinkOptions } from './sink.js';
+import { processOutput, type OutputSpec } from '../render/output.js';
+import { withSinkDefaults } from '../index.js';
 
 /**
  * `smtpkit demo`: a sink in this process on a free loopback port, then a probe and a
@@ -13,23 +13,26 @@ import { sinkOptions } from './sink.js';
  * at 120 columns); --verbose adds the probe's transcript, every connection of it.
  */
 export async function demo(
-  flags: { color?: boolean; verbose?: boolean },
+  show: Readonly<Pick<OutputSpec, 'color' | 'verbose'>>,
   main: (argv: string[]) => Promise<number>,
 ): Promise<number> {
-  const output = await processOutput(flags);
+  const output = await processOutput(show);
   const c = output.paint;
   const sink = new Sink(
-    sinkOptions({ port: '0', tls: true, auth: 'demo:demo-password', name: 'sink.localhost' }, false),
+    withSinkDefaults({
+      tls: { cert: LOCALHOST_CERT, key: LOCALHOST_KEY },
+      auth: { user: 'demo', pass: 'demo-password' },
+    }),
   );
   const port = await sink.listen();
   const dir = mkdtempSync(join(tmpdir(), 'smtpkit-demo-'));
   const ca = join(dir, 'localhost.pem');
   writeFileSync(ca, LOCALHOST_CERT);
   process.env.SMTPKIT_DEMO_PASSWORD = 'demo-password';
-  const color = flags.color === false ? ['--no-color'] : [];
+  const color = show.color === false ? ['--no-color'] : [];
   const say = (s: string) => output.stdout.write(`${c.bold.magenta(s)}\n`);
   try {
-    const transcript = flags.verbose ? ['--transcript'] : [];
+    const transcript = show.verbose ? ['--transcript'] : [];
     say(
       `### smtpkit demo: a test server (smtpkit sink) on 127.0.0.1:${port} with STARTTLS and AUTH. First, smtpkit probe:`,
     );
@@ -69,7 +72,7 @@ export async function demo(
       'It works.',
       ...color,
     ]);
-    const more = flags.verbose ? '' : ' More: `smtpkit demo --verbose`.';
+    const more = show.verbose ? '' : ' More: `smtpkit demo --verbose`.';
     say(
       `### The sink took ${sink.stats.messages} message(s).${more} Next: \`smtpkit sink\`, \`smtpkit repl localhost:2525\`.`,
     );

@@ -16,6 +16,7 @@ import {
 } from '../load/shard.js';
 import { jsonDocument } from '../render/json.js';
 import { processOutput } from '../render/output.js';
+import { progress } from '../render/progress.js';
 import { printable } from '../render/printable.js';
 import type { Outcome } from '../render/outcome.js';
 import { writeQuiet } from '../render/print-outcome.js';
@@ -71,10 +72,8 @@ export async function runLoad(
   // 7-bit form signed here is kept for a thread of our own; worker threads sign their own.
   const signed = opts.dkim ? await madeOnce(spec, false, opts.dkim) : undefined;
   const startedAt = performance.timeOrigin + performance.now();
-  const spinner = await progress(load.count, () => Atomics.load(counters, SENT));
-  // SMTPKIT_LOAD_LEAN=0 runs every connection through the full session (to compare the two).
-  const lean = process.env.SMTPKIT_LOAD_LEAN !== '0';
-  const shard: ShardOptions = { starttls: opts.starttls, auth: opts.auth, dkim: opts.dkim, lean };
+  const spinner = await sending(load.count, () => Atomics.load(counters, SENT));
+  const shard: ShardOptions = { starttls: opts.starttls, auth: opts.auth, dkim: opts.dkim, lean: opts.lean };
   let parts: Stats[];
   try {
     parts =
@@ -189,13 +188,11 @@ async function report(
   return exitCode;
 }
 
-async function progress(total: number, done: () => number) {
-  const tty =
-    process.stderr.isTTY && (process.stderr.columns ?? 0) > 0 && !process.env.CI && process.env.TERM !== 'dumb';
-  if (!tty) return undefined;
-  const { default: ora } = await import('ora');
-  const spinner = ora({ text: `sending 0/${total}`, stream: process.stderr, discardStdin: false }).start();
-  const timer = setInterval(() => (spinner.text = `sending ${done()}/${total}`), 200);
+/** The spinner, brought up to date five times a second from the counter the connections share. */
+async function sending(total: number, done: () => number) {
+  const spinner = await progress(`sending 0/${total}`);
+  if (!spinner) return undefined;
+  const timer = setInterval(() => spinner.update(`sending ${done()}/${total}`), 200);
   return {
     stop: () => {
       clearInterval(timer);

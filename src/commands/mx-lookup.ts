@@ -1,70 +1,63 @@
+import type { Outcome } from '../errors.js';
 import { checkDane } from '../dns/checks/dane.js';
 import { checkDmarc } from '../dns/checks/dmarc.js';
-import { checkDnsbl, dnsblZones } from '../dns/checks/dnsbl.js';
+import { checkDnsbl } from '../dns/checks/dnsbl.js';
 import { checkDkimKeys } from '../dns/checks/dkim-key.js';
-import { parseSelector } from '../dkim/sign.js';
 import { lookupFailed, type Finding } from '../dns/checks/finding.js';
 import { checkMtaSts } from '../dns/checks/mtasts.js';
 import { checkSpf } from '../dns/checks/spf.js';
 import { checkTlsRpt } from '../dns/checks/tlsrpt.js';
-import { parseDomain } from '../dns/domain.js';
 import { lookupMx, NoMailHost, type MxReport } from '../dns/mx.js';
-import { DnsFailure, Resolver, type DnsErrorInfo, type ResolverFlags } from '../dns/resolver.js';
-import { parsePort } from '../protocol/target.js';
+import { DnsFailure, Resolver } from '../dns/resolver.js';
+import type { TransportOptions } from '../dns/transport.js';
 import { printable } from '../render/printable.js';
-import { readOption } from '../flows/options.js';
-import { jsonDocument } from '../render/json.js';
-import type { Outcome } from '../render/outcome.js';
-import { processOutput } from '../render/output.js';
 import type { Paint } from '../render/paint.js';
-import { failureOutcome } from '../flows/run.js';
-import { classified, writeBareFailure } from '../render/print-outcome.js';
+import { failureOutcome } from '../render/failure.js';
+import { plainFailure, type Report } from '../render/report.js';
 
-export interface MxFlags extends ResolverFlags {
-  ptr?: boolean;
-  checks?: boolean;
-  dnsbl?: true | string[];
-  dkimSelector?: string[];
-  httpsPort?: string;
-  json?: boolean;
-  quiet?: boolean;
-  color?: boolean;
+export interface MxLookupSpec {
+  domain: string;
+  resolver: Readonly<TransportOptions>;
+  /** Reverse DNS of each address. */
+  ptr: boolean;
+  /** Judge the mail-security records too (SPF, DMARC, MTA-STS, TLS-RPT, DANE, DKIM). */
+  checks: boolean;
+  /** DKIM selectors to judge (--checks without them tries common ones). */
+  selectors: string[] | undefined;
+  /** DNS blocklists to check each MX address on. */
+  zones: string[];
+  /** The MTA-STS policy server's port (443; test beds use another). */
+  httpsPort: number;
+}
+
+export interface MxLookupResult {
+  report: MxReport | undefined;
+  findings: Finding[];
+  outcome: Outcome;
 }
 
 /** `smtpkit mx-lookup <domain>`: the mail hosts, their addresses, and with --checks the mail-security records. */
-export async function mxLookup(domainArg: string, flags: MxFlags): Promise<number> {
-  const startedAt = new Date().toISOString();
+export async function mxLookup(spec: Readonly<MxLookupSpec>): Promise<MxLookupResult> {
+  const { domain, selectors, zones } = spec;
   let report: MxReport | undefined;
   const findings: Finding[] = [];
-  let exitCode = 0;
-  let message = '';
-  let errorClass: Outcome['errorClass'];
-  let dnsError: DnsErrorInfo | undefined;
   try {
-    const domain = parseDomain(domainArg);
-    const ca = flags.caFile ? readOption(flags.caFile, '--ca-file') : undefined;
-    const resolver = Resolver.fromFlags(flags, ca);
-    const zones = dnsblZones(flags.dnsbl);
-    const selectors = flags.dkimSelector?.map(parseSelector);
+    const resolver = new Resolver(spec.resolver);
     // A domain that only sends (no MX, no address) or whose MX look-up failed still has its
     // SPF, DMARC, MTA-STS, TLS-RPT and DKIM records: they are judged, and the MX failure stands.
     let mxFailure: unknown;
     try {
-      report = await lookupMx(resolver, domain, { ptr: flags.ptr });
+      report = await lookupMx(resolver, domain, { ptr: spec.ptr });
     } catch (err) {
       if (
-        !(flags.checks || selectors?.length) ||
+        !(spec.checks || selectors?.length) ||
         !(err instanceof DnsFailure || (err instanceof NoMailHost && err.absence === 'NODATA'))
       )
         throw err;
       mxFailure = err;
     }
-    if (flags.checks) {
-      const http = {
-        ca,
-        timeoutMs: resolver.transport.timeoutMs,
-        port: flags.httpsPort ? parsePort(flags.httpsPort) : 443,
-      };
+    if (spec.checks) {
+      const http = { ca: spec.resolver.ca, timeoutMs: resolver.transport.timeoutMs, port: spec.httpsPort };
       const hosts = report?.hosts.map((h) => h.exchange);
       findings.push(
         await judged('SPF', () => checkSpf(resolver, domain)),
@@ -75,7 +68,7 @@ export async function mxLookup(domainArg: string, flags: MxFlags): Promise<numbe
       // DANE is asked per MX host: with none known there is nothing to ask.
       if (hosts) findings.push(await judged('DANE', () => checkDane(resolver, hosts)));
     }
-    if (flags.checks || selectors?.length)
+    if (spec.checks || selectors?.length)
       findings.push(await judged('DKIM', () => checkDkimKeys(resolver, domain, selectors)));
     if (!report) throw mxFailure;
     if (zones.length)
@@ -90,45 +83,37 @@ export async function mxLookup(domainArg: string, flags: MxFlags): Promise<numbe
       );
     const problems =
       report.hosts.reduce((n, h) => n + h.problems.length, 0) + findings.filter((f) => f.status === 'fail').length;
-    exitCode = problems ? 1 : 0;
-    message =
+    const message =
       report.kind === 'null'
         ? `${domain} publishes a null MX (RFC 7505): it accepts no mail`
         : `${domain}: ${report.hosts.length} mail host${report.hosts.length === 1 ? '' : 's'}${report.kind === 'implicit' ? ' (no MX: the domain itself, as RFC 5321 §5.1 says)' : ''}${problems ? `, ${problems} problem${problems === 1 ? '' : 's'}` : ''}`;
+    return { report, findings, outcome: { ok: !problems, exitCode: problems ? 1 : 0, message } };
   } catch (err) {
-    const o = failureOutcome(err);
-    exitCode = o.exitCode;
-    message = o.message;
-    errorClass = o.errorClass;
-    if (err instanceof DnsFailure) dnsError = err.info;
+    return { report, findings, outcome: mxFailureOutcome(err) };
   }
-  const ok = exitCode === 0;
-  const outcome = classified({
-    ok,
-    exitCode,
-    message,
-    ...(errorClass ? { errorClass } : {}),
-    ...(dnsError ? { dnsError } : {}),
-  });
-  const output = await processOutput(flags);
-  if (flags.json) {
-    output.stdout.write(
-      jsonDocument('mx-lookup', domainArg, outcome, {
-        domain: domainArg,
-        startedAt,
-        mx: report ?? null,
-        checks: flags.checks || findings.length ? findings : null,
-      }),
-    );
-  } else if (flags.quiet || errorClass === 'usage') {
-    writeBareFailure(output, 'mx-lookup', outcome, flags);
-  } else {
-    const c = output.paint;
-    if (report || findings.length) output.stdout.write(renderMx(report, findings, c));
-    if (ok) output.stdout.write(`${c.green.bold(`=== ${printable(message)}`)}\n`);
-    else output.stderr.write(`${c.red.bold(`*** ${printable(message)}`)}\n`);
-  }
-  return exitCode;
+}
+
+/** A failure as mx-lookup says it: with the DNS failure's details as data. */
+export function mxFailureOutcome(err: unknown): Outcome {
+  const o = plainFailure(failureOutcome(err));
+  return err instanceof DnsFailure ? { ...o, dnsError: err.info } : o;
+}
+
+export function mxLookupReport(
+  domainArg: string,
+  startedAt: string,
+  checks: boolean,
+  r: MxLookupResult | undefined,
+  failed?: Outcome,
+): Report {
+  const { report = undefined, findings = [] } = r ?? {};
+  return {
+    command: 'mx-lookup',
+    target: domainArg,
+    outcome: failed ?? r!.outcome,
+    fields: { domain: domainArg, startedAt, mx: report ?? null, checks: checks || findings.length ? findings : null },
+    text: (c) => (report || findings.length ? renderMx(report, findings, c) : ''),
+  };
 }
 
 /**

@@ -1,167 +1,25 @@
 import { mkdirSync } from 'node:fs';
-import { createSecureContext } from 'node:tls';
 import type http from 'node:http';
-import { isIP, type AddressInfo } from 'node:net';
-import { usageError } from '../errors.js';
+import type { AddressInfo } from 'node:net';
+import { usageError, type Outcome } from '../errors.js';
 import { SinkLog } from '../render/sink-log.js';
 import type { SmtpEvent } from '../session/events.js';
-import { parseDuration } from '../session/timeouts.js';
-import { LOCALHOST_CERT, LOCALHOST_KEY } from '../sink/localhost-cert.js';
 import { createSinkApi } from '../sink/http-api.js';
-import { MessageStore, STORE_DEFAULTS } from '../sink/store.js';
-import { parseListen } from '../util/listen-address.js';
-import { formatTarget, parsePort } from '../protocol/target.js';
-import { BARE_NEWLINE, type BareNewline } from '../sink/line-ends.js';
-import {
-  Sink,
-  SINK_DEFAULTS,
-  type DropPoint,
-  type SaveFailure,
-  type SinkMessage,
-  type SinkOptions,
-} from '../sink/server.js';
-import { readOption } from '../flows/options.js';
-import { processOutput } from '../render/output.js';
-import { failureOutcome } from '../flows/run.js';
+import { MessageStore } from '../sink/store.js';
+import { formatTarget } from '../protocol/target.js';
+import { Sink, type SaveFailure, type SinkMessage, type SinkOptions } from '../sink/server.js';
+import { processOutput, type OutputSpec } from '../render/output.js';
+import { failureOutcome } from '../render/failure.js';
 
-export interface SinkFlags {
-  port?: string;
-  host?: string;
-  allowRemote?: boolean;
-  name?: string;
-  tls?: boolean;
-  cert?: string;
-  key?: string;
-  auth?: string;
-  save?: string;
-  json?: boolean;
-  quiet?: boolean;
-  color?: boolean;
-  rejectRcpt?: string;
-  tempfailRate?: string;
-  delayGreeting?: string;
-  delayData?: string;
-  dropAfter?: string;
-  maxSize?: string;
-  count?: string;
-  idleTimeout?: string;
-  maxSessions?: string;
-  http?: string;
-  httpToken?: string;
-  maxMessages?: string;
-  minRate?: string;
-  bareNewline?: string;
-}
-
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
-
-/** Everything the sink needs, checked before it listens. */
-export function sinkOptions(flags: SinkFlags, transcript: boolean): SinkOptions {
-  const host = flags.host ?? '127.0.0.1';
-  if (!LOOPBACK.test(host) && !flags.allowRemote)
-    throw usageError(`--host ${host} is not a loopback address: a test sink open to the network needs --allow-remote`);
-  if (host !== 'localhost' && !isIP(host))
-    throw usageError(`--host must be an IP address (or localhost), not ${JSON.stringify(host)}`);
-  const auth = flags.auth === undefined ? undefined : /^([^:]+):(.+)$/.exec(flags.auth);
-  if (flags.auth !== undefined && !auth) throw usageError('--auth takes user:password');
-  const rate = flags.tempfailRate === undefined ? 0 : Number(flags.tempfailRate);
-  if (!(rate >= 0 && rate <= 1)) throw usageError('--tempfail-rate takes a number from 0 to 1 (0.1 = one in ten)');
-  const drop = flags.dropAfter as DropPoint | undefined;
-  if (drop !== undefined && !['connect', 'ehlo', 'mail', 'rcpt', 'data'].includes(drop))
-    throw usageError('--drop-after takes connect, ehlo, mail, rcpt or data');
-  let rejectRcpt: RegExp | undefined;
-  try {
-    rejectRcpt = flags.rejectRcpt ? new RegExp(flags.rejectRcpt, 'i') : undefined;
-  } catch {
-    throw usageError(`--reject-rcpt: ${JSON.stringify(flags.rejectRcpt)} is not a regular expression`);
-  }
-  const maxSize = flags.maxSize === undefined ? SINK_DEFAULTS.maxSize : Number(flags.maxSize);
-  if (!Number.isSafeInteger(maxSize) || maxSize < 1) throw usageError('--max-size takes a number of bytes');
-  const maxSessions = flags.maxSessions === undefined ? SINK_DEFAULTS.maxSessions : Number(flags.maxSessions);
-  if (!Number.isSafeInteger(maxSessions) || maxSessions < 1)
-    throw usageError('--max-sessions takes a whole number, 1 or more');
-  const idleTimeoutMs =
-    flags.idleTimeout === undefined ? SINK_DEFAULTS.idleTimeoutMs : parseDuration(flags.idleTimeout, '--idle-timeout');
-  const minRate = parseMinRate(flags.minRate);
-  const bareNewline = (flags.bareNewline ?? SINK_DEFAULTS.bareNewline) as BareNewline;
-  if (!BARE_NEWLINE.includes(bareNewline)) throw usageError(`--bare-newline takes ${BARE_NEWLINE.join(', ')}`);
-  if ((flags.cert === undefined) !== (flags.key === undefined)) throw usageError('--cert and --key go together');
-  const wantsTls = flags.tls || flags.cert !== undefined;
-  return {
-    host: host === 'localhost' ? '127.0.0.1' : host,
-    port: flags.port === undefined ? 2525 : flags.port === '0' ? 0 : parsePort(flags.port),
-    name: flags.name ?? 'sink.localhost',
-    tls: wantsTls
-      ? usableCertificate(
-          flags.cert ? readOption(flags.cert, '--cert') : LOCALHOST_CERT,
-          flags.key ? readOption(flags.key, '--key') : LOCALHOST_KEY,
-        )
-      : undefined,
-    auth: auth ? { user: auth[1]!, pass: auth[2]! } : undefined,
-    maxSize,
-    rejectRcpt,
-    tempfailRate: rate,
-    delayGreetingMs: flags.delayGreeting ? parseDuration(flags.delayGreeting, '--delay-greeting') : 0,
-    delayDataMs: flags.delayData ? parseDuration(flags.delayData, '--delay-data') : 0,
-    dropAfter: drop,
-    saveDir: flags.save,
-    // The HTTP API keeps each message and the conversation that brought it.
-    transcript: transcript || flags.http !== undefined,
-    keepMessages: flags.http !== undefined,
-    idleTimeoutMs,
-    handshakeTimeoutMs: SINK_DEFAULTS.handshakeTimeoutMs,
-    maxSessions,
-    ...minRate,
-    bareNewline,
-    random: Math.random,
-  };
-}
-
-/** --min-rate RATE[/WINDOW]: bytes per second, averaged over WINDOW (default 30s); 0 turns it off. */
-function parseMinRate(text: string | undefined): { minRate: number; minRateWindowMs: number } {
-  if (text === undefined) return { minRate: SINK_DEFAULTS.minRate, minRateWindowMs: SINK_DEFAULTS.minRateWindowMs };
-  const m = /^\s*(\d+)\s*(?:\/(.+))?$/.exec(text);
-  if (!m)
-    throw usageError(
-      `--min-rate takes bytes per second, optionally over a window: 100, 100/30s (0 turns it off), not ${JSON.stringify(text)}`,
-    );
-  return {
-    minRate: Number(m[1]),
-    minRateWindowMs: m[2] === undefined ? SINK_DEFAULTS.minRateWindowMs : parseDuration(m[2], '--min-rate window'),
-  };
-}
-
-/** --http, --http-token, --max-messages: where the API listens and what it keeps. */
-export function httpApiOptions(
-  flags: SinkFlags,
-): { host: string; port: number; token: string | undefined; maxMessages: number } | undefined {
-  if (flags.http === undefined) {
-    if (flags.httpToken !== undefined || flags.maxMessages !== undefined)
-      throw usageError(`${flags.httpToken !== undefined ? '--http-token' : '--max-messages'} goes with --http`);
-    return undefined;
-  }
-  const { host, port } = parseListen(flags.http, '--http', 8025);
-  if (host !== 'localhost' && !isIP(host))
-    throw usageError(`--http must name an IP address (or localhost), not ${JSON.stringify(host)}`);
-  const token = flags.httpToken;
-  if (token !== undefined && !/^[\x21-\x7e]{16,512}$/.test(token))
-    throw usageError(
-      '--http-token takes 16 to 512 visible ASCII characters (no spaces), e.g. from `openssl rand -hex 24`',
-    );
-  if (!LOOPBACK.test(host)) {
-    if (!flags.allowRemote)
-      throw usageError(
-        `--http ${host} is not a loopback address: an API open to the network needs --allow-remote and --http-token`,
-      );
-    if (token === undefined)
-      throw usageError(
-        `--http ${host} with --allow-remote needs --http-token: anyone who reaches the API could read every message`,
-      );
-  }
-  const maxMessages = flags.maxMessages === undefined ? STORE_DEFAULTS.maxMessages : Number(flags.maxMessages);
-  if (!Number.isSafeInteger(maxMessages) || maxMessages < 1 || maxMessages > 1_000_000)
-    throw usageError('--max-messages takes a whole number from 1 to 1000000');
-  return { host: host === 'localhost' ? '127.0.0.1' : host, port, token, maxMessages };
+export interface SinkSpec {
+  options: SinkOptions;
+  /** --http: where the API listens, its token, and how many messages it keeps. */
+  http: { host: string; port: number; token: string | undefined; maxMessages: number } | undefined;
+  /** --count: stop after this many messages. */
+  stopAfter: number | undefined;
+  output: OutputSpec;
+  /** --cert, named in the listening line. */
+  certFile: string | undefined;
 }
 
 function listenHttp(server: http.Server, host: string, port: number): Promise<number> {
@@ -172,15 +30,9 @@ function listenHttp(server: http.Server, host: string, port: number): Promise<nu
 }
 
 /** `smtpkit sink`: a local server that takes mail and shows what it got, explained. */
-export async function sink(flags: SinkFlags): Promise<number> {
-  const output = await processOutput(flags);
-  const c = output.paint;
-  const transcript = !flags.json && !flags.quiet;
-  const log = new SinkLog(output.stdout, output.stderr, c, {
-    json: !!flags.json,
-    transcript,
-    bareNewline: flags.bareNewline ?? SINK_DEFAULTS.bareNewline,
-  });
+export async function sink(spec: Readonly<SinkSpec>): Promise<number> {
+  const { options, http: httpApi, stopAfter } = spec;
+  const log = await sinkLog(spec.output, options.bareNewline);
   // Catch Ctrl-C before announcing the port: a signal that comes in between would kill us.
   let interrupted: () => void = () => {};
   const signalled = new Promise<void>((resolve) => (interrupted = resolve));
@@ -188,13 +40,7 @@ export async function sink(flags: SinkFlags): Promise<number> {
   process.once('SIGTERM', () => interrupted());
   let server: Sink;
   let api: http.Server | undefined;
-  let stopAfter: number | undefined;
   try {
-    const options = sinkOptions(flags, transcript);
-    const httpApi = httpApiOptions(flags);
-    stopAfter = flags.count === undefined ? undefined : Number(flags.count);
-    if (stopAfter !== undefined && !(Number.isInteger(stopAfter) && stopAfter > 0))
-      throw usageError('--count takes a whole number');
     if (options.saveDir) makeSaveDir(options.saveDir);
     server = new Sink(options);
     // What an earlier run saved is read back before the first new message can come.
@@ -208,7 +54,7 @@ export async function sink(flags: SinkFlags): Promise<number> {
     });
     const features = [
       options.tls
-        ? `STARTTLS (${flags.cert ? flags.cert : 'built-in localhost certificate, for local testing only'})`
+        ? `STARTTLS (${spec.certFile ? spec.certFile : 'built-in localhost certificate, for local testing only'})`
         : 'no TLS',
       options.auth ? `AUTH for ${options.auth.user}` : 'no AUTH',
     ];
@@ -252,6 +98,21 @@ export async function sink(flags: SinkFlags): Promise<number> {
   return 0;
 }
 
+/** A mistake found before the sink could start, said as the sink says its failures. */
+export async function sinkFailed(show: Readonly<OutputSpec>, bareNewline: string, o: Outcome): Promise<number> {
+  (await sinkLog(show, bareNewline)).error(o.message);
+  return o.exitCode;
+}
+
+async function sinkLog(show: Readonly<OutputSpec>, bareNewline: string): Promise<SinkLog> {
+  const output = await processOutput(show);
+  return new SinkLog(output.stdout, output.stderr, output.paint, {
+    json: show.json,
+    transcript: !show.json && !show.quiet,
+    bareNewline,
+  });
+}
+
 /** --save's directory, made if missing; a file in its place or no permission is the user's to fix. */
 function makeSaveDir(dir: string): void {
   try {
@@ -262,14 +123,4 @@ function makeSaveDir(dir: string): void {
       `--save: cannot make the directory ${dir}: ${code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way' : (code ?? (err as Error).message)}`,
     );
   }
-}
-
-/** Checked at start: a file that is not PEM, or a key not the certificate's, failed every client's STARTTLS instead. */
-function usableCertificate(cert: string, key: string): { cert: string; key: string } {
-  try {
-    createSecureContext({ cert, key });
-  } catch (err) {
-    throw usageError(`--cert and --key cannot be used: ${(err as Error).message}`);
-  }
-  return { cert, key };
 }

@@ -1,6 +1,5 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { usageError } from '../errors.js';
-import { readOption } from '../util/read-option.js';
 import { compact, parseTagList } from './fields.js';
 
 export type DkimAlgorithm = 'rsa-sha256' | 'ed25519-sha256';
@@ -14,26 +13,28 @@ export interface SigningKey {
   warning: string | undefined;
 }
 
-/** The private key from a PEM file; the algorithm follows from it (RFC 8301 sizes, RFC 8463 Ed25519). */
-export function loadSigningKey(path: string): SigningKey {
-  const pem = readOption(path, '--dkim-key');
+/**
+ * The private key from PEM text read from `path`; the algorithm follows from it (RFC 8301
+ * sizes, RFC 8463 Ed25519). `what` names the key's source in errors (the option that gave it).
+ */
+export function loadSigningKey(pem: string, path: string, what = 'the DKIM key'): SigningKey {
   let key: KeyObject;
   try {
     key = createPrivateKey(pem);
   } catch {
     throw usageError(
-      `--dkim-key: ${path} is not a PEM private key (make one with: openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048, or -algorithm ed25519)`,
+      `${what}: ${path} is not a PEM private key (make one with: openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048, or -algorithm ed25519)`,
     );
   }
   if (key.asymmetricKeyType === 'ed25519') return { key, algorithm: 'ed25519-sha256', bits: 256, warning: undefined };
   if (key.asymmetricKeyType !== 'rsa')
     throw usageError(
-      `--dkim-key: a ${key.asymmetricKeyType} key cannot sign DKIM; use RSA (rsa-sha256) or Ed25519 (ed25519-sha256, RFC 8463)`,
+      `${what}: a ${key.asymmetricKeyType} key cannot sign DKIM; use RSA (rsa-sha256) or Ed25519 (ed25519-sha256, RFC 8463)`,
     );
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
   if (bits < 1024)
     throw usageError(
-      `--dkim-key: the RSA key has ${bits} bits; RFC 8301 §3.2 forbids keys under 1024 bits (verifiers reject them): use 2048`,
+      `${what}: the RSA key has ${bits} bits; RFC 8301 §3.2 forbids keys under 1024 bits (verifiers reject them): use 2048`,
     );
   const warning =
     bits < 2048

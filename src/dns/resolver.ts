@@ -1,7 +1,6 @@
 import { getServers } from 'node:dns';
 import { isIP } from 'node:net';
 import { SmtpkitError, usageError } from '../errors.js';
-import { parseDuration } from '../util/duration.js';
 import { aLabels, dnsNameProblem, notIdna, presentationName } from './domain.js';
 import {
   ask,
@@ -26,14 +25,6 @@ export interface Answer<T> {
   absent: Absence | undefined;
   /** The name is an alias (CNAME) of this one. */
   cname: string | undefined;
-}
-
-export interface ResolverFlags {
-  resolver?: string[];
-  tcp?: boolean;
-  doh?: string;
-  dnsTimeout?: string;
-  caFile?: string;
 }
 
 const RCODE_NAMES: Record<number, string> = { 1: 'FORMERR', 2: 'SERVFAIL', 4: 'NOTIMP', 5: 'REFUSED' };
@@ -98,17 +89,6 @@ export function adCaveat(response: Pick<DnsResponse, 'authenticated' | 'local' |
 
 export class Resolver {
   constructor(readonly transport: TransportOptions) {}
-
-  static fromFlags(flags: ResolverFlags, ca?: string): Resolver {
-    const servers = flags.resolver?.length ? flags.resolver.map(parseServer) : systemServers();
-    return new Resolver({
-      servers,
-      tcp: !!flags.tcp,
-      doh: flags.doh === undefined ? undefined : dohUrl(flags.doh, '--doh'),
-      timeoutMs: parseDuration(flags.dnsTimeout ?? '5s', '--dns-timeout'),
-      ca,
-    });
-  }
 
   async query(
     unicodeName: string,
@@ -262,6 +242,6 @@ export function dohUrl(spec: string, what: string): string {
   return spec;
 }
 
-function systemServers(): NameServer[] {
+export function systemServers(): NameServer[] {
   return getServers().map(parseServer);
 }

@@ -1,6 +1,5 @@
 import { isIP } from 'node:net';
 import { usageError } from '../errors.js';
-import { readOption } from '../flows/options.js';
 import { parseTarget } from '../protocol/target.js';
 
 /** A probe profile from the exporter's config file, named by `module=` in the scrape URL. */
@@ -41,13 +40,12 @@ const AUTH_KEYS = new Set(['user', 'passwordEnv', 'passwordFile', 'mech']);
 
 export const DEFAULT_MODULE: Module = { role: 'smtp' };
 
-/** Reads and checks the config file: `{"modules": {"name": {...}}}`; any mistake is a usage error naming where. */
-export function loadModules(file: string): Record<string, Module> {
+/** Checks the config file's text (read from `file`): `{"modules": {"name": {...}}}`; any mistake is a usage error naming where. */
+export function parseModules(text: string, file: string): Record<string, Module> {
   let doc: unknown;
   try {
-    doc = JSON.parse(readOption(file, '--config'));
+    doc = JSON.parse(text);
   } catch (err) {
-    if ((err as { errorClass?: string }).errorClass) throw err;
     throw usageError(`--config: ${file} is not JSON: ${(err as Error).message}`);
   }
   const modules = (doc as { modules?: unknown })?.modules;

@@ -1,20 +1,17 @@
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { SmtpkitError } from '../errors.js';
-import { probeSettings, type ProbeFlags } from '../probe/settings.js';
-import { sessionOptions } from '../flows/options.js';
 import { probe } from '../probe/probe.js';
 import { probeFamilies, renderFamilies, type Family } from '../probe/metrics.js';
-import { allowsTarget, DEFAULT_MODULE, ROLE_PORTS, type Module } from './modules.js';
+import { allowsTarget, DEFAULT_MODULE, type Module } from './modules.js';
+import { moduleProbe, type ModuleDefaults } from './profile.js';
 import { clampDelay, clampedTimeout } from '../util/timer.js';
 import { TEXT_FORMAT } from '../util/prometheus-text.js';
 
-export interface ExporterOptions {
+export interface ExporterOptions extends ModuleDefaults {
   modules: Record<string, Module>;
   /** Probes at once; further scrapes wait for a free slot. */
   maxConcurrent: number;
-  /** A probe's limit when Prometheus sends no scrape timeout. */
-  defaultTimeoutMs: number;
   /** Taken off the scrape timeout so the answer reaches Prometheus in time (blackbox_exporter's timeout_offset). */
   offsetMs: number;
 }
@@ -87,14 +84,11 @@ export function createExporter(o: ExporterOptions): http.Server {
         ? clampDelay(Math.max(500, scrape * 1000 - o.offsetMs))
         : o.defaultTimeoutMs;
     const started = performance.now();
-    let flags: ProbeFlags;
     let settings;
     let options;
     try {
-      flags = moduleFlags(module, o.defaultTimeoutMs);
-      settings = await probeSettings(flags);
+      ({ settings, options } = await moduleProbe(module, target, o));
       settings.totalMs = Math.min(settings.totalMs, limitMs);
-      options = sessionOptions(target, flags, ROLE_PORTS[module.role]).options;
     } catch (err) {
       return bad(err instanceof SmtpkitError ? err.message : String(err));
     }
@@ -215,27 +209,4 @@ export function createExporter(o: ExporterOptions): http.Server {
     },
   );
   return server;
-}
-
-/** A module as probe's command-line flags, so the exporter probes exactly as `smtpkit probe` would. */
-function moduleFlags(m: Module, defaultMs: number): ProbeFlags {
-  return {
-    timeout: m.timeout ?? `${defaultMs}ms`,
-    tlsOnConnect: m.role === 'smtps' ? true : undefined,
-    tlsVerify: m.tlsVerify,
-    caFile: m.caFile,
-    expectBanner: m.expectBanner,
-    ehlo: m.ehlo,
-    warnDays: m.warnDays === undefined ? undefined : String(m.warnDays),
-    critDays: m.critDays === undefined ? undefined : String(m.critDays),
-    ...(m.auth
-      ? {
-          auth: true,
-          user: m.auth.user,
-          passwordEnv: m.auth.passwordEnv,
-          passwordFile: m.auth.passwordFile,
-          mech: m.auth.mech,
-        }
-      : {}),
-  };
 }

@@ -1,22 +1,15 @@
 import { SmtpkitError, usageError } from '../errors.js';
 import { authMechanisms, hasExtension } from '../protocol/capabilities.js';
-import { assertSingleLine } from '../protocol/command.js';
-import { isMechanism, saslClient, SENDS_PASSWORD, strongestOffered, type MechanismName } from '../sasl/index.js';
+import { saslClient, SENDS_PASSWORD, strongestOffered, type MechanismName } from '../sasl/index.js';
 import type { Credentials } from '../sasl/mechanism.js';
-import { saslprep, SaslprepError } from '../sasl/saslprep.js';
+import { SaslprepError } from '../sasl/saslprep.js';
 import { authenticate } from '../session/auth.js';
 import type { SmtpSession } from '../session/session.js';
-import { secretSource, type SecretFlags, type SecretSource } from './credentials.js';
 
 export type StartTlsMode = 'auto' | 'always' | 'never';
 
-export interface AuthFlags extends SecretFlags {
-  mech?: string;
-  starttls?: string;
-  allowPlaintext?: boolean;
-  showSecrets?: boolean;
-  loginInitial?: boolean;
-}
+/** A secret known now, or a prompt to ask for it once it is needed (`signal` cancels the prompt). */
+export type SecretSource = (signal?: AbortSignal) => Promise<string>;
 
 export interface AuthPlan {
   user: string;
@@ -26,45 +19,6 @@ export interface AuthPlan {
   allowPlaintext: boolean;
   showSecrets: boolean;
   loginInitial: boolean;
-}
-
-export function startTlsMode(value: string | undefined): StartTlsMode {
-  const v = (value ?? 'auto').toLowerCase();
-  if (v !== 'auto' && v !== 'always' && v !== 'never')
-    throw usageError(`--starttls must be auto, always or never, not ${JSON.stringify(value)}`);
-  return v;
-}
-
-/**
- * Everything about logging in that can be checked before connecting. The secret comes
- * from a flag, a file or the environment now, or from a prompt once login() has checked
- * that the server offers the mechanism; `around` runs that prompt (the REPL hands it the
- * terminal).
- */
-export function planAuth(
-  flags: AuthFlags,
-  warn: (m: string) => void,
-  around?: <T>(ask: (signal?: AbortSignal) => Promise<T>) => Promise<T>,
-): AuthPlan {
-  if (!flags.user) throw usageError('--user is required to authenticate');
-  assertSingleLine(flags.user, '--user');
-  const mech = flags.mech?.toUpperCase();
-  if (mech !== undefined && !isMechanism(mech))
-    throw usageError(
-      `--mech ${flags.mech}: smtpkit speaks SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN and XOAUTH2`,
-    );
-  const source = secretSource(flags, mech === 'XOAUTH2' ? 'OAuth token' : 'password', warn);
-  // PLAIN and SCRAM prepare the user name (SASLprep): a prohibited character is bad input.
-  // The password is prepared when it is read, before any AUTH line goes out.
-  if (mech === 'PLAIN' || mech?.startsWith('SCRAM')) prepared(() => saslprep(flags.user!, 'the user name', false));
-  return {
-    user: flags.user,
-    secret: around ? () => around(source) : source,
-    mechanism: mech,
-    allowPlaintext: !!flags.allowPlaintext,
-    showSecrets: !!flags.showSecrets,
-    loginInitial: !!flags.loginInitial,
-  };
 }
 
 /** Greeting, EHLO, and STARTTLS as the mode asks (implicit TLS needs none). */
@@ -127,7 +81,7 @@ export async function login(session: SmtpSession, plan: AuthPlan): Promise<Mecha
 }
 
 /** SASLprep's refusals are the user's input at fault: exit 2, naming the character. */
-function prepared<T>(fn: () => T): T {
+export function prepared<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {

@@ -2,15 +2,14 @@ import { SmtpkitError } from '../errors.js';
 import { daneMatch, describeTlsa, smtpUnusable } from '../dns/checks/dane.js';
 import type { DaneHost } from '../dns/checks/finding.js';
 import { deliveryCandidates, lookupMx } from '../dns/mx.js';
-import { adCaveat, DnsFailure, Resolver, type ResolverFlags } from '../dns/resolver.js';
+import { adCaveat, DnsFailure, type Resolver } from '../dns/resolver.js';
 import type { SmtpSession } from '../session/session.js';
 
 /**
  * Points a session at a domain's MX hosts: every address of every host, in preference
  * order (swaks tries only the first). The lookup is part of the transcript.
  */
-export async function useMx(session: SmtpSession, domain: string, flags: ResolverFlags): Promise<Resolver> {
-  const resolver = Resolver.fromFlags(flags, session.options.tls.ca);
+export async function useMx(session: SmtpSession, domain: string, resolver: Resolver): Promise<void> {
   const report = await lookupMx(resolver, domain);
   if (report.kind === 'null')
     throw new SmtpkitError('dns', `${domain} publishes a null MX (RFC 7505): it accepts no mail`, 'dns');
@@ -24,8 +23,7 @@ export async function useMx(session: SmtpSession, domain: string, flags: Resolve
   const family = session.options.family;
   const candidates = deliveryCandidates(report).filter((c) => !family || (family === 6) === c.address.includes(':'));
   if (!candidates.length) throw new SmtpkitError('dns', `no usable address for any MX host of ${domain}`, 'dns');
-  session.options.candidates = candidates;
-  return resolver;
+  session.useCandidates(candidates);
 }
 
 /** DANE for the host a session reached, as JSON's `result.dane` carries it. */
@@ -53,7 +51,7 @@ export function installDane(session: SmtpSession, resolver: Resolver): { result:
   const warn = (message: string) => session.emit({ type: 'warning', message });
   session.options.judgeCertificate = async (chain, _facts, host) => {
     // An MX host is an SMTP server on port 25 whatever port a test bed uses (RFC 7672 §2.2).
-    const port = session.options.candidates ? 25 : session.options.port;
+    const port = session.viaMx ? 25 : session.options.port;
     const name = `_${port}._tcp.${host}`;
     const base = { host, name, tlsa: [], authenticated: false, match: null };
     let tlsa;
@@ -122,7 +120,7 @@ export function installDane(session: SmtpSession, resolver: Resolver): { result:
 export async function verifyDane(session: SmtpSession, resolver: Resolver): Promise<void> {
   if (session.isTls && session.options.judgeCertificate) return;
   const host = session.currentHost;
-  const port = session.options.candidates ? 25 : session.options.port;
+  const port = session.viaMx ? 25 : session.options.port;
   const name = `_${port}._tcp.${host}`;
   const tlsa = await resolver.tlsa(name);
   if (!tlsa.records.length)

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { failureOutcome } from '../flows/run.js';
+import { outcomeOf as failureOutcome } from '../errors.js';
 import type { SmtpEvent } from '../session/events.js';
 import { SmtpSession } from '../session/session.js';
 import { policyOf } from './checks/context.js';

@@ -68,6 +68,9 @@ export function jsonText(value: unknown, indent?: number): string {
   );
 }
 
+/** Command-specific findings of a session (send: recipients, queue id): JSON's `result`. */
+export type SessionResult = Record<string, unknown>;
+
 export interface SessionReport {
   command: string;
   target: { host: string; port: number } | undefined;
@@ -77,8 +80,7 @@ export interface SessionReport {
   capabilities: Capabilities | undefined;
   tls: TlsFacts | undefined;
   timings: Timings;
-  /** Command-specific findings (send: recipients, queue id). */
-  result: Record<string, unknown>;
+  result: SessionResult;
 }
 
 /** One JSON document per session; replies carry their explanation so machines get it too. */

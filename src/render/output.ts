@@ -50,6 +50,20 @@ export function writer(target: Target): Stream {
   return { write: (text: string) => target.write(safeText(text, columnsOf(target))) };
 }
 
+/** How a run is to be shown, as the command line asked (src/cli/groups/output.ts). */
+export interface OutputSpec {
+  /** One JSON document instead of the transcript. */
+  json: boolean;
+  /** Only the outcome line. */
+  quiet: boolean;
+  /** One line per exchange. */
+  brief: boolean;
+  /** The raw bytes too. */
+  verbose: boolean;
+  /** false: no colours (--no-color); undefined: as the terminal and environment say. */
+  color: false | undefined;
+}
+
 /** The process's own terminal (or pipes), with colour as the flags and environment say. */
 export async function processOutput(flags: { color?: boolean } = {}): Promise<Output> {
   return {

@@ -2,7 +2,7 @@ import { ExitCode } from '../errors.js';
 import { withAdvice } from './advice.js';
 import { jsonDocument } from './json.js';
 import type { Outcome } from './outcome.js';
-import type { Output } from './output.js';
+import type { Output, OutputSpec } from './output.js';
 import { printable } from './printable.js';
 import { commandLineError } from './usage.js';
 
@@ -36,11 +36,6 @@ export function writeQuiet(output: Pick<Output, 'stdout' | 'stderr'>, o: Outcome
     );
 }
 
-export interface EndFlags {
-  json?: boolean;
-  quiet?: boolean;
-}
-
 /**
  * A failure with no transcript or report around it (bad input, found before any work):
  * one JSON document with --json, the -q line, or `smtpkit: ...` / `*** ...` on stderr.
@@ -49,7 +44,7 @@ export function writeBareFailure(
   output: Pick<Output, 'stdout' | 'stderr' | 'paint'>,
   command: string,
   o: Outcome,
-  flags: EndFlags,
+  flags: Readonly<Pick<OutputSpec, 'json' | 'quiet'>>,
 ): void {
   if (flags.json) output.stdout.write(jsonDocument(command, null, classified(o), {}));
   else if (flags.quiet) writeQuiet(output, o);

@@ -6,26 +6,40 @@ import { isFailure, isPositive, replyText, type Reply } from '../protocol/reply.
 import { formatTarget } from '../protocol/target.js';
 import { explainInput, explanationLines } from '../render/explanation.js';
 import { jsonReport } from '../render/json.js';
-import { processOutput, safeText } from '../render/output.js';
+import { processOutput, safeText, type OutputSpec } from '../render/output.js';
 import { plain } from '../render/paint.js';
 import { TextRenderer } from '../render/text.js';
 import { REDACTED } from '../session/auth.js';
 import type { SmtpEvent } from '../session/events.js';
 import type { SmtpSession } from '../session/session.js';
-import { login, planAuth } from '../flows/establish.js';
-import { runSession, type Flags } from '../flows/run.js';
+import { login, type AuthPlan } from '../flows/establish.js';
 import { version } from '../version.js';
 import { completions } from './completer.js';
 import { History } from './history.js';
 import { LineReader } from './line-reader.js';
 import { connectInterruptibly, stoppedWaiting } from './interrupt.js';
 import { isMechanism } from '../sasl/index.js';
-import { DEFAULT_PASSWORD_ENV, endingPrompt } from '../flows/credentials.js';
+import { endingPrompt } from '../render/prompt.js';
 
-export interface ReplFlags extends Flags {
-  keepGoing?: boolean;
-  allowPlaintext?: boolean;
-  history?: boolean;
+export interface ReplSpec {
+  /** Script mode: run on after failure replies and exit 0. */
+  keepGoing: boolean;
+  /** /auth: send credentials even without TLS. */
+  allowPlaintext: boolean;
+  /** Read and write the history file. */
+  history: boolean;
+  output: OutputSpec;
+  /** /auth off a terminal: the environment variable that must hold the secret. */
+  passwordEnv: string;
+  /**
+   * /auth MECH user: the login checked and its secret's source, by the command line's rules
+   * (a variable, or a masked prompt that `around` runs with the terminal handed over).
+   */
+  planLogin: (
+    login: { mech: string; user: string; allowPlaintext: boolean },
+    warn: (message: string) => void,
+    around: <T>(ask: (signal?: AbortSignal) => Promise<T>) => Promise<T>,
+  ) => Promise<AuthPlan>;
 }
 
 /** Verbs a person types in SMTP (RFC 5321 and the common extensions). */
@@ -76,21 +90,11 @@ After DATA and a 354, lines are message text; a line with a single "." ends it.`
  * unless --keep-going. A person types at a terminal even when stdout goes to a file
  * (`smtpkit repl host | tee log`): that is interactive too, only without line editing.
  */
-export function repl(spec: string, flags: ReplFlags): Promise<number> {
+export async function repl(session: SmtpSession, spec: Readonly<ReplSpec>, events: SmtpEvent[]): Promise<string> {
   const interactive = process.stdin.isTTY === true;
-  const events: SmtpEvent[] = [];
-  return runSession(
-    'repl',
-    spec,
-    flags,
-    async (session) => {
-      session.emit({ type: 'info', message: `smtpkit ${version()} session; /help lists meta commands` });
-      await connectInterruptibly(session, interactive);
-      return new Repl(session, flags, interactive, events).run();
-    },
-    25,
-    (e) => events.push(e),
-  );
+  session.emit({ type: 'info', message: `smtpkit ${version()} session; /help lists meta commands` });
+  await connectInterruptibly(session, interactive);
+  return new Repl(session, spec, interactive, events).run();
 }
 
 /**
@@ -125,7 +129,7 @@ class Repl {
 
   constructor(
     private readonly session: SmtpSession,
-    private readonly flags: ReplFlags,
+    private readonly spec: Readonly<ReplSpec>,
     private readonly interactive: boolean,
     private readonly events: SmtpEvent[],
   ) {}
@@ -134,7 +138,7 @@ class Repl {
     const { session } = this;
     this.reader = new LineReader(process.stdin, screen(), {
       terminal: this.interactive && screen() !== undefined,
-      history: this.interactive && this.flags.history !== false ? this.history.load() : [],
+      history: this.interactive && this.spec.history ? this.history.load() : [],
       // In message text a Tab is text (an indented body line), never a verb: the one
       // "completion" readline is given inserts the TAB itself.
       completer: (line: string) => [
@@ -195,13 +199,13 @@ class Repl {
         kind: 'closed',
       });
     // A person ends a session when they are done: what the server said was the point, not a verdict.
-    if (this.failures && !this.interactive && !this.flags.keepGoing)
+    if (this.failures && !this.interactive && !this.spec.keepGoing)
       throw new SmtpkitError('checkFailed', `a reply in the script was a failure (--keep-going ignores them)`);
     return `session with ${where} ended${failures}`;
   }
 
   /**
-   * Input ended inside DATA, before the line with a single ".": the message was never
+   * Input ended inside DATA, before the line with a single ".": the message was not
    * finished. No QUIT (it would be message text); closing makes the server drop it.
    */
   private abandonMessage() {
@@ -304,7 +308,7 @@ class Repl {
     const exchange = this.saslStep || verb === 'AUTH';
     if (verb === 'AUTH' && !this.saslStep && !session.isTls && this.interactive) {
       // As /auth does: credentials go in clear only when the person started the repl saying so.
-      if (!this.flags.allowPlaintext) {
+      if (!this.spec.allowPlaintext) {
         session.emit({
           type: 'warning',
           message:
@@ -360,7 +364,7 @@ class Repl {
         { reply, kind: 'closing' },
       );
     this.failures++;
-    if (!this.interactive && !this.flags.keepGoing) {
+    if (!this.interactive && !this.spec.keepGoing) {
       throw new SmtpkitError(
         'checkFailed',
         `the script stopped at a failure reply: ${reply.code} ${replyText(reply)} (--keep-going runs on)`,
@@ -394,7 +398,7 @@ class Repl {
       case 'send':
         return this.compose();
       case 'explain': {
-        const output = await processOutput(this.flags);
+        const output = await processOutput(this.spec.output);
         for (const l of explanationLines(explainInput(args.join(' '), ''), '', output.paint))
           output.stdout.write(`${l}\n`);
         return;
@@ -455,23 +459,27 @@ class Repl {
           : 'usage: /auth MECH user (a script names the user on the line)',
       );
     // The masked prompt needs stdin and stderr on a terminal; otherwise the environment must have it.
-    if (!process.env[DEFAULT_PASSWORD_ENV] && !(this.interactive && process.stderr.isTTY)) {
+    if (!process.env[this.spec.passwordEnv] && !(this.interactive && process.stderr.isTTY)) {
       throw usageError(
-        `/auth ${this.interactive ? 'with stderr not a terminal' : 'in a script'} takes the secret from ${DEFAULT_PASSWORD_ENV}, which is not set`,
+        `/auth ${this.interactive ? 'with stderr not a terminal' : 'in a script'} takes the secret from ${this.spec.passwordEnv}, which is not set`,
       );
     }
     const warn = (message: string) => this.session.emit({ type: 'warning', message });
-    const plan = planAuth({ mech, user: name, allowPlaintext: this.flags.allowPlaintext }, warn, async (ask) => {
-      this.secretAsked = true;
-      // Not cancelled when the server hangs up meanwhile: ending then would hand the rest
-      // of the password, as it is typed, to the shell. It is taken, and dropped.
-      const secret = await this.reader.handOver(() => this.cancellable(ask, false), this.discarded);
-      if (this.ended)
-        throw usageError(
-          `the connection closed while the ${mech === 'XOAUTH2' ? 'token' : 'password'} was typed: it was not sent`,
-        );
-      return secret;
-    });
+    const plan = await this.spec.planLogin(
+      { mech, user: name, allowPlaintext: this.spec.allowPlaintext },
+      warn,
+      async (ask) => {
+        this.secretAsked = true;
+        // Not cancelled when the server hangs up meanwhile: ending then would hand the rest
+        // of the password, as it is typed, to the shell. It is taken, and dropped.
+        const secret = await this.reader.handOver(() => this.cancellable(ask, false), this.discarded);
+        if (this.ended)
+          throw usageError(
+            `the connection closed while the ${mech === 'XOAUTH2' ? 'token' : 'password'} was typed: it was not sent`,
+          );
+        return secret;
+      },
+    );
     await login(this.session, plan);
     this.user = plan.user;
   }
@@ -488,7 +496,7 @@ class Repl {
       );
     if (!offered.includes(mech))
       throw fail(`the server does not offer ${mech}; it offers ${offered.join(', ')}: /auth ${offered[0]} <user>`);
-    if (!session.isTls && !this.flags.allowPlaintext)
+    if (!session.isTls && !this.spec.allowPlaintext)
       throw fail(
         'refusing to send credentials without TLS: type /starttls first (or start the repl with --allow-plaintext)',
       );
@@ -600,6 +608,6 @@ class Repl {
   }
 
   private remember(line: string) {
-    if (this.interactive && this.flags.history !== false) this.history.add(line);
+    if (this.interactive && this.spec.history) this.history.add(line);
   }
 }

@@ -1,28 +1,15 @@
-import { usageError } from '../errors.js';
-import { processOutput } from '../render/output.js';
+import { processOutput, type OutputSpec } from '../render/output.js';
+import { progress } from '../render/progress.js';
 import type { SmtpSession } from '../session/session.js';
-import { parseDuration } from '../session/timeouts.js';
 import type { ScanTarget } from './handshake.js';
 import { scanReport } from './render.js';
 import { scanTls, type ScanResult } from './scan.js';
 import { aLabels } from '../protocol/idna.js';
 
-export interface ScanFlags {
-  scanConcurrency?: string;
-  tlsTimeout?: string;
-  sni?: string | false;
-  localAddress?: string;
-  json?: boolean;
-  quiet?: boolean;
-  color?: boolean;
-}
-
-/** The scan's settings, checked before anything connects. */
-export function scanSettings(flags: ScanFlags): { concurrency: number; timeoutMs: number } {
-  const concurrency = flags.scanConcurrency === undefined ? 8 : Number(flags.scanConcurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
-    throw usageError('--scan-concurrency takes a whole number from 1 to 64');
-  return { concurrency, timeoutMs: parseDuration(flags.tlsTimeout ?? '5s', '--tls-timeout') };
+/** How hard the scan works: handshakes at once, and each one's time limit. */
+export interface ScanSettings {
+  concurrency: number;
+  timeoutMs: number;
 }
 
 /** The scan's target: the address the session reached, with the session's TLS mode and names. */
@@ -40,17 +27,13 @@ export function scanTargetOf(
   return { host, address: address || host, port, implicitTls, ehloName, sni, localAddress, timeoutMs };
 }
 
-/** Runs the scan with a spinner where a person watches (ora facts: decide isEnabled ourselves). */
+/** Runs the scan with a spinner where a person watches. */
 export async function runScan(target: ScanTarget, concurrency: number): Promise<ScanResult> {
-  const tty =
-    process.stderr.isTTY && (process.stderr.columns ?? 0) > 0 && !process.env.CI && process.env.TERM !== 'dumb';
-  const spinner = tty
-    ? (await import('ora')).default({ text: 'TLS scan', stream: process.stderr, discardStdin: false }).start()
-    : undefined;
+  const spinner = await progress('TLS scan');
   try {
     return await scanTls(target, {
       concurrency,
-      onProgress: spinner ? (d, p) => (spinner.text = `TLS scan: ${d}/${p} handshakes`) : undefined,
+      onProgress: spinner ? (d, p) => spinner.update(`TLS scan: ${d}/${p} handshakes`) : undefined,
     });
   } finally {
     spinner?.stop();
@@ -58,9 +41,9 @@ export async function runScan(target: ScanTarget, concurrency: number): Promise<
 }
 
 /** The table for people; nothing for --json (the result goes in the document) or --quiet. */
-export async function printScan(r: ScanResult, flags: ScanFlags): Promise<void> {
-  if (flags.json || flags.quiet) return;
-  const output = await processOutput(flags);
+export async function printScan(r: ScanResult, show: Readonly<OutputSpec>): Promise<void> {
+  if (show.json || show.quiet) return;
+  const output = await processOutput(show);
   output.stdout.write(scanReport(r, output.paint));
 }
 

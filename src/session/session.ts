@@ -100,6 +100,7 @@ export class SmtpSession {
   /** Set when judgeCertificate vouched for the last handshake's certificate. */
   certificateVerdict: CertificateVerdict | undefined;
   private connection: Connection | undefined;
+  private candidates: Array<{ host: string; address: string }> | undefined;
   private readonly started = now();
   /** True between a complete reply and the next command: only then may QUIT be sent. */
   private inStep = true;
@@ -157,6 +158,19 @@ export class SmtpSession {
   }
 
   /**
+   * Connect to these hosts and addresses in turn instead of `options.host` (a domain's MX
+   * hosts, found after the session began so the look-up is part of its transcript).
+   */
+  useCandidates(candidates: Array<{ host: string; address: string }>): void {
+    this.candidates = candidates;
+  }
+
+  /** Whether the session goes to a domain's MX hosts (given in its options or found since). */
+  get viaMx(): boolean {
+    return (this.candidates ?? this.options.candidates) !== undefined;
+  }
+
+  /**
    * Resolves, connects (with TLS at once for implicit TLS) and reads the greeting. With
    * `candidates` (MX hosts), moves on to the next one after a failed connection or a
    * temporary (4xx) greeting, as a sending MTA would (RFC 5321 §5.1).
@@ -168,7 +182,7 @@ export class SmtpSession {
       this.peerHost = host;
       return this.greet(host);
     }
-    const mx = this.options.candidates;
+    const mx = this.candidates ?? this.options.candidates;
     // An address literal needs no lookup: load mode (unobserved) skips even the dns phase.
     const literal =
       !this.sink && !mx && isIP(host) && (!family || isIP(host) === family) ? [{ host, address: host }] : undefined;
@@ -289,6 +303,11 @@ export class SmtpSession {
   /** The host name connected to: the MX host in MX mode (TLS names are checked against it). */
   get currentHost(): string {
     return this.peerHost ?? this.options.host;
+  }
+
+  /** The address connected to ('' before connecting): what the TLS scan's own handshakes dial. */
+  get remoteAddress(): string {
+    return this.connection?.remote.address ?? '';
   }
 
   private async greet(address: string): Promise<Reply> {

@@ -7,6 +7,3 @@ export interface Timeouts {
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
-
-// Shared with dns/ and the commands; they live in util/ so dns/ does not depend on session/.
-export { describeTimeout, parseDuration } from '../util/duration.js';

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import { explainReply } from '../explain/explain.js';
-import { parseDuration } from '../util/duration.js';
+import { durationMs } from '../util/duration.js';
 import { renderFamilies, TEXT_FORMAT, type Family } from '../util/prometheus-text.js';
 import { readMessage, attachmentData } from './mime-read.js';
 import type { Sink } from './server.js';
@@ -424,7 +424,7 @@ function wholeNumber(text: string, name: string): number {
 
 function duration(text: string): number {
   try {
-    return parseDuration(text, 'timeout');
+    return durationMs(text, 'timeout');
   } catch (err) {
     throw new HttpError(400, (err as Error).message);
   }

@@ -1,135 +1,21 @@
-import { usageError } from '../errors.js';
 import type { CommandSpec, OptionSpec } from './declare.js';
 import { QUIT_AFTER } from '../commands/quit-after.js';
+import { connectionOptions, SAVE_CERT } from './groups/connection.js';
+import { dkimOptions } from './groups/dkim.js';
+import { loginOptions } from './groups/login.js';
+import { MX } from './groups/mx.js';
+import { outputOptions, outputSpec, reportOptions } from './groups/output.js';
+import { resolverOptions } from './groups/resolver.js';
+import { scanOptions } from './groups/scan.js';
 
 /*
- * Every command and every option of smtpkit, declared once. cli.ts builds commander from
- * this; the man page test and `smtpkit completion` read it too. Code is loaded lazily in
- * `run`, so declaring costs nothing at startup.
+ * Every command and every option of smtpkit, declared once: the options shared by several
+ * commands in their groups (./groups/), each command's own here. cli.ts builds commander
+ * from this; the man page test and `smtpkit completion` read it too. Code is loaded lazily
+ * in `run`, so declaring costs nothing at startup; `run` reads the flags into the command's
+ * typed spec (./session-commands.ts, ./send.ts) before the command sees them.
  */
 
-const TLS_VERSIONS = ['1.0', '1.1', '1.2', '1.3'] as const;
-export const MECHANISMS = ['SCRAM-SHA-256', 'SCRAM-SHA-1', 'CRAM-MD5', 'PLAIN', 'LOGIN', 'XOAUTH2'] as const;
-
-/** Connecting, TLS and timeouts: every command that talks to a server. */
-export function sessionOptions(timeout = '30s'): OptionSpec[] {
-  return [
-    { flags: '-p, --port <port>', help: 'server port (overrides host:port)' },
-    { flags: '-4, --ipv4', help: 'connect over IPv4 only' },
-    { flags: '-6, --ipv6', help: 'connect over IPv6 only' },
-    { flags: '--local-address <addr>', help: 'local address to connect from', aliases: ['--local-interface', '-li'] },
-    {
-      flags: '--ehlo <name>',
-      help: 'name to send with EHLO/HELO (default: this machine’s host name)',
-      aliases: ['--helo'],
-    },
-    {
-      flags: '--tls-on-connect',
-      help: 'implicit TLS: handshake before the greeting (default on port 465 and for smtps://)',
-    },
-    { flags: '--timeout <duration>', help: 'time limit for every wait: 30s, 500ms, 2m', default: timeout },
-    { flags: '--connect-timeout <duration>', help: 'time limit for the TCP connection (default: --timeout)' },
-    { flags: '--greeting-timeout <duration>', help: 'time limit for the greeting (default: --timeout)' },
-    { flags: '--command-timeout <duration>', help: 'time limit for each reply (default: --timeout)' },
-    { flags: '--tls-timeout <duration>', help: 'time limit for the TLS handshake (default: --timeout)' },
-    {
-      flags: '--sni <name>',
-      help: 'TLS server name to send (default: the host, when it is a name)',
-      aliases: ['--tls-sni'],
-    },
-    { flags: '--no-sni', help: 'send no TLS server name' },
-    {
-      flags: '--ca-file <file>',
-      help: 'extra trusted CA certificates (PEM), besides the system roots',
-      complete: 'file',
-    },
-    { flags: '--tls-verify', help: 'fail (exit 6) when the certificate is untrusted or does not match the name' },
-    { flags: '--tls-min <version>', help: 'lowest TLS version to offer: 1.0, 1.1, 1.2, 1.3', values: TLS_VERSIONS },
-    { flags: '--tls-max <version>', help: 'highest TLS version to offer', values: TLS_VERSIONS },
-    { flags: '--cert <file>', help: 'client certificate (PEM)', complete: 'file', aliases: ['--tls-cert'] },
-    { flags: '--key <file>', help: 'client certificate key (PEM)', complete: 'file', aliases: ['--tls-key'] },
-  ];
-}
-
-/** Logging in: auth, send and probe. */
-export function authOptions(): OptionSpec[] {
-  return [
-    {
-      flags: '--user <name>',
-      help: 'user name to log in with (swaks: -au, --auth-user)',
-      aliases: ['--auth-user', '-au'],
-    },
-    {
-      flags: '--mech <mechanism>',
-      help: 'SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN or XOAUTH2 (default: the strongest offered)',
-      choices: MECHANISMS,
-    },
-    {
-      flags: '--password-env <var>',
-      help: 'environment variable holding the password or token',
-      default: 'SMTPKIT_PASSWORD',
-      aliases: ['--auth-password-env'],
-    },
-    { flags: '--password-file <file>', help: 'read the password or token from a file', complete: 'file' },
-    {
-      flags: '--password <secret>',
-      help: 'the password on the command line (visible to other users: avoid)',
-      aliases: ['--auth-password', '-ap'],
-    },
-    { flags: '--login-initial', help: 'LOGIN: send the user name with the AUTH command' },
-    {
-      flags: '--starttls <mode>',
-      help: 'auto (when offered), always, or never',
-      default: 'auto',
-      choices: ['auto', 'always', 'never'],
-    },
-    { flags: '--tls', help: 'the same as --starttls always (swaks’ name)', implies: { starttls: 'always' } },
-    { flags: '--allow-plaintext', help: 'send credentials even without TLS' },
-    { flags: '--show-secrets', help: 'show AUTH lines unredacted (for debugging a mechanism; never in shared logs)' },
-  ];
-}
-
-export function outputOptions(): OptionSpec[] {
-  return [
-    { flags: '--json', help: 'print one JSON document instead of the transcript' },
-    { flags: '-q, --quiet', help: 'print only the outcome line', aliases: ['--silent'] },
-    { flags: '--brief', help: 'one line per exchange; explanations only for failures and warnings' },
-    { flags: '-v, --verbose', help: 'also show the raw bytes sent and received' },
-    { flags: '--no-color', help: 'no colours (also: NO_COLOR=1)' },
-  ];
-}
-
-/** Commands that report findings rather than a transcript: JSON, one line, or plain. */
-export function reportOptions(): OptionSpec[] {
-  return [
-    { flags: '--json', help: 'print one JSON document' },
-    { flags: '-q, --quiet', help: 'print only the outcome line' },
-    { flags: '--no-color', help: 'no colours (also: NO_COLOR=1)' },
-  ];
-}
-
-export function dnsOptions(): OptionSpec[] {
-  return [
-    {
-      flags: '--resolver <ip[:port]>',
-      help: 'DNS server to ask, repeatable, tried in turn (default: the system’s)',
-      repeat: true,
-    },
-    { flags: '--tcp', help: 'ask over TCP' },
-    { flags: '--doh <url>', help: 'ask over DNS-over-HTTPS (RFC 8484)' },
-    { flags: '--dns-timeout <duration>', help: 'time limit for each DNS question (default 5s)' },
-  ];
-}
-
-const SAVE_CERT: OptionSpec = {
-  flags: '--save-cert <file>',
-  help: 'write the certificate chain the server presents to FILE as PEM, leaf first',
-  complete: 'file',
-};
-const MX: OptionSpec = {
-  flags: '--mx <domain>',
-  help: 'instead of a server: the domain’s MX hosts, each tried in turn',
-};
 const serverArg = (optional: boolean, port: number) => ({
   name: optional ? '[host[:port]]' : '<host[:port]>',
   help: `server: name, IPv4, [IPv6] or smtp://, smtps:// (465), submission:// (587) URL, optional :port (default ${port})`,
@@ -160,27 +46,6 @@ const SERVER: OptionSpec = {
   help: 'the server, as swaks takes it (the same as the argument)',
 };
 
-/**
- * The server from the argument or -s/--server (one of them). `required`: commands with no
- * other way to name a server (--mx, the recipients' MX hosts) say so here.
- */
-function serverOf(args: unknown[], flags: Record<string, unknown>, required: boolean): string | undefined {
-  const argument = args[0] as string | undefined;
-  const server = flags.server as string | undefined;
-  if (argument !== undefined && server !== undefined)
-    throw usageError('give the server once: as the argument or with --server/-s, not both');
-  const spec = argument ?? server;
-  if (required && spec === undefined) throw usageError('give a server: host[:port], or -s host[:port]');
-  return spec;
-}
-
-/** The session commands share one calling convention: (server, flags). */
-type SessionRun = (spec: string | undefined, flags: never) => Promise<number>;
-const session =
-  (load: () => Promise<SessionRun>, required = true) =>
-  async (args: unknown[], flags: Record<string, unknown>) =>
-    (await load())(serverOf(args, flags, required), flags as never);
-
 export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'connect',
@@ -188,27 +53,27 @@ export const COMMANDS: readonly CommandSpec[] = [
     args: [serverArg(true, 25)],
     options: [
       SERVER,
-      ...sessionOptions(),
+      ...connectionOptions(),
       SAVE_CERT,
       { flags: '-i, --interactive', help: 'stay connected and type SMTP (the same as smtpkit repl)' },
       ...replOptions,
       ...outputOptions(),
     ],
-    run: session(async () => (await import('../commands/connect.js')).connect as SessionRun),
+    run: async (args, flags) => (await import('./session-commands.js')).connect(args, flags),
   },
   {
     name: 'repl',
     summary: 'interactive SMTP with every reply explained; with stdin not a terminal, runs it as a lock-step script',
     args: [serverArg(true, 25)],
-    options: [SERVER, ...sessionOptions(), ...replOptions, ...outputOptions()],
-    run: session(async () => (await import('../repl/repl.js')).repl as SessionRun),
+    options: [SERVER, ...connectionOptions(), ...replOptions, ...outputOptions()],
+    run: async (args, flags) => (await import('./session-commands.js')).repl(args, flags),
   },
   {
     name: 'ehlo',
     summary: 'greeting and EHLO: the server’s capabilities, each explained',
     args: [serverArg(true, 25)],
-    options: [SERVER, ...sessionOptions(), SAVE_CERT, MX, ...dnsOptions(), ...outputOptions()],
-    run: session(async () => (await import('../commands/ehlo.js')).ehlo as SessionRun, false),
+    options: [SERVER, ...connectionOptions(), SAVE_CERT, MX, ...resolverOptions(), ...outputOptions()],
+    run: async (args, flags) => (await import('./session-commands.js')).ehlo(args, flags),
   },
   {
     name: 'auth',
@@ -216,12 +81,12 @@ export const COMMANDS: readonly CommandSpec[] = [
     args: [serverArg(true, 587)],
     options: [
       SERVER,
-      ...sessionOptions(),
-      ...authOptions(),
+      ...connectionOptions(),
+      ...loginOptions(),
       { flags: '--list', help: 'only list the mechanisms offered before and after TLS, and which are safe' },
       ...outputOptions(),
     ],
-    run: session(async () => (await import('../commands/auth.js')).auth as SessionRun),
+    run: async (args, flags) => (await import('./session-commands.js')).auth(args, flags),
   },
   {
     name: 'starttls',
@@ -229,19 +94,19 @@ export const COMMANDS: readonly CommandSpec[] = [
     args: [serverArg(true, 25)],
     options: [
       SERVER,
-      ...sessionOptions(),
+      ...connectionOptions(),
       SAVE_CERT,
       MX,
-      ...dnsOptions(),
+      ...resolverOptions(),
       { flags: '--dane', help: 'check the certificate against the host’s TLSA records (DANE, RFC 7672)' },
       {
         flags: '--scan',
         help: 'also test every TLS version and cipher suite, the key-exchange groups and the server’s order (one handshake each)',
       },
-      { flags: '--scan-concurrency <n>', help: 'handshakes at once during --scan (default 8)' },
+      ...scanOptions('--scan'),
       ...outputOptions(),
     ],
-    run: session(async () => (await import('../commands/starttls.js')).starttls as SessionRun, false),
+    run: async (args, flags) => (await import('./session-commands.js')).starttls(args, flags),
   },
   {
     name: 'send',
@@ -254,8 +119,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     ],
     options: [
       SERVER,
-      ...sessionOptions(),
-      ...authOptions(),
+      ...connectionOptions(),
+      ...loginOptions(),
       { flags: '--auth', help: 'authenticate (implied by --user)' },
       { flags: '-f, --from <address>', help: "envelope sender and From: ('<>' for the null sender)" },
       { flags: '-t, --to <address>', help: 'recipient, repeatable, or a comma list', repeat: true },
@@ -304,29 +169,15 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '--strict', help: 'exit 8 when any recipient is refused' },
       { flags: '--dry-run', help: 'print the envelope and the message that would be sent, contact nobody' },
       { flags: '--dane', help: 'check the MX certificate against its TLSA records (DANE, RFC 7672)' },
-      {
-        flags: '--dkim-key <file>',
-        help: 'sign with DKIM using this private key (PEM; RSA: rsa-sha256, Ed25519: ed25519-sha256)',
-        complete: 'file',
-      },
-      { flags: '--dkim-selector <name>', help: 'DKIM selector (s=): the key is published at NAME._domainkey.DOMAIN' },
-      { flags: '--dkim-domain <domain>', help: 'DKIM signing domain (d=; default: the From: domain)' },
-      {
-        flags: '--dkim-canon <c>',
-        help: 'DKIM canonicalization header/body: relaxed/relaxed (default), simple/simple, ...',
-      },
-      {
-        flags: '--dkim-headers <names>',
-        help: 'DKIM: the header fields to sign, "From:To:Subject" (default: the usual set, From oversigned)',
-      },
+      ...dkimOptions(),
       { flags: '--count <n>', help: 'load mode: send N messages and report figures' },
       { flags: '--concurrency <n>', help: 'load mode: connections at once (default 1)' },
       { flags: '--per-connection <n>', help: 'load mode: messages per connection, RSET between (default 1)' },
       { flags: '--rate <n/s>', help: 'load mode: at most this many messages per second' },
-      ...dnsOptions(),
+      ...resolverOptions(),
       ...outputOptions(),
     ],
-    run: session(async () => (await import('../commands/send.js')).send as SessionRun, false),
+    run: async (args, flags) => (await import('./session-commands.js')).send(args, flags),
   },
   {
     name: 'mx-lookup',
@@ -334,7 +185,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       'the mail hosts of a domain with their addresses; --checks adds SPF, DMARC, MTA-STS, TLS-RPT, DANE and DKIM keys; --dnsbl blocklists',
     args: [{ name: '<domain>', help: 'the domain, e.g. example.com' }],
     options: [
-      ...dnsOptions(),
+      ...resolverOptions(),
       { flags: '--ptr', help: 'reverse DNS of each address, and whether it is forward-confirmed' },
       { flags: '--checks', help: 'judge the domain’s mail-security records too' },
       {
@@ -352,11 +203,11 @@ export const COMMANDS: readonly CommandSpec[] = [
         help: 'extra trusted CA (PEM) for the MTA-STS policy and DoH servers',
         complete: 'file',
       },
-      { flags: '--https-port <port>', help: 'port of the MTA-STS policy server (443; for test beds)' },
+      { flags: '--https-port <port>', help: 'port of the MTA-STS policy server (for test beds)', default: '443' },
       ...reportOptions(),
     ],
     run: async ([domain], flags) =>
-      (await import('../commands/mx-lookup.js')).mxLookup(domain as string, flags as never),
+      (await import('./report-commands.js')).mxLookup(domain as string, flags, commandNamed('mx-lookup')!.options),
   },
   {
     name: 'spf',
@@ -372,11 +223,11 @@ export const COMMANDS: readonly CommandSpec[] = [
         help: "MAIL FROM, for the macros (default postmaster@DOMAIN); '<>' checks the HELO identity",
       },
       { flags: '--helo <name>', help: 'the name the client gave in HELO/EHLO (%{h})' },
-      ...dnsOptions(),
+      ...resolverOptions(),
       { flags: '--ca-file <file>', help: 'extra trusted CA (PEM) for DoH servers', complete: 'file' },
       ...reportOptions(),
     ],
-    run: async ([domain], flags) => (await import('../commands/spf.js')).spf(domain as string, flags as never),
+    run: async ([domain], flags) => (await import('./report-commands.js')).spf(domain as string, flags),
   },
   {
     name: 'dkim-verify',
@@ -384,12 +235,11 @@ export const COMMANDS: readonly CommandSpec[] = [
       'check every DKIM signature of a received message (.eml) against its key in DNS, and its DMARC alignment with From:',
     args: [{ name: '<file>', help: "the message ('-' reads standard input)" }],
     options: [
-      ...dnsOptions(),
+      ...resolverOptions(),
       { flags: '--ca-file <file>', help: 'extra trusted CA (PEM) for DoH servers', complete: 'file' },
       ...reportOptions(),
     ],
-    run: async ([file], flags) =>
-      (await import('../commands/dkim-verify.js')).dkimVerify(file as string, flags as never),
+    run: async ([file], flags) => (await import('./report-commands.js')).dkimVerify(file as string, flags),
   },
   {
     name: 'check-message',
@@ -411,12 +261,16 @@ export const COMMANDS: readonly CommandSpec[] = [
         help: 'the receiver’s name in the Authentication-Results field',
         default: 'smtpkit',
       },
-      ...dnsOptions(),
+      ...resolverOptions(),
       { flags: '--ca-file <file>', help: 'extra trusted CA (PEM) for DoH servers', complete: 'file' },
       ...reportOptions(),
     ],
     run: async ([file], flags) =>
-      (await import('../commands/check-message.js')).checkMessageCommand(file as string, flags as never),
+      (await import('./report-commands.js')).checkMessage(
+        file as string,
+        flags,
+        commandNamed('check-message')!.options,
+      ),
   },
   {
     name: 'probe',
@@ -427,12 +281,12 @@ export const COMMANDS: readonly CommandSpec[] = [
     ],
     options: [
       // check_smtp's -t is a number of seconds: so is a bare --timeout value.
-      ...sessionOptions('10s').map((o) => (o.flags.startsWith('--timeout ') ? { ...o, aliases: ['-t'] } : o)),
-      ...authOptions(),
-      ...dnsOptions(),
+      ...connectionOptions('10s').map((o) => (o.flags.startsWith('--timeout ') ? { ...o, aliases: ['-t'] } : o)),
+      ...loginOptions(),
+      ...resolverOptions(),
       { flags: '--targets <file>', help: 'more targets, one per line (# comments)', complete: 'file' },
       MX,
-      { flags: '--concurrency <n>', help: 'probes at once (default 10)' },
+      { flags: '--concurrency <n>', help: 'probes at once', default: '10' },
       {
         flags: '--format <format>',
         help: 'text, json, jsonl (a JSON line per target), junit, nagios or prometheus',
@@ -442,8 +296,16 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '--transcript', help: 'add the explained transcript of each probe' },
       { flags: '--strict', help: 'warnings fail too' },
       { flags: '--expect-banner <regex>', help: 'the greeting must match' },
-      { flags: '--warn-days <n>', help: 'certificate expiry warning (default 21 days)' },
-      { flags: '--crit-days <n>', help: 'certificate expiry failure (default 7 days)' },
+      {
+        flags: '--warn-days <n>',
+        help: 'certificate expiry warning, in days',
+        default: '21',
+      },
+      {
+        flags: '--crit-days <n>',
+        help: 'certificate expiry failure, in days',
+        default: '7',
+      },
       {
         flags: '--warn-ms <ms>',
         help: 'warn above this total time, or phase=ms (banner=200); repeatable',
@@ -463,14 +325,18 @@ export const COMMANDS: readonly CommandSpec[] = [
       },
       { flags: '--ptr', help: 'reverse DNS of the server address, compared with its greeting' },
       { flags: '--tls-scan', help: 'test every TLS version and cipher suite: checks tls-protocols and tls-ciphers' },
-      { flags: '--scan-concurrency <n>', help: 'handshakes at once during --tls-scan (default 8)' },
+      ...scanOptions('--tls-scan'),
       {
         flags: '--dnsbl [zone]',
         help: 'look the server address up on this DNS blocklist, repeatable (no zone: the default lists)',
         repeat: true,
       },
       { ...SAVE_CERT, help: 'write the certificate chain each target presents to FILE as PEM, leaf first' },
-      { flags: '--https-port <port>', help: 'with --mx: port of the MTA-STS policy server (443; for test beds)' },
+      {
+        flags: '--https-port <port>',
+        help: 'with --mx: port of the MTA-STS policy server (for test beds)',
+        default: '443',
+      },
       {
         flags: '--dane',
         help: 'judge certificates by the host’s DNSSEC-validated TLSA records (DANE, RFC 7672): a mismatch stops the probe (exit 6)',
@@ -495,7 +361,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       ...outputOptions(),
     ],
     run: async ([targets], flags) =>
-      (await import('../commands/probe.js')).probeCommand(targets as string[], flags as never),
+      (await import('./probe.js')).probeCommand(targets as string[], flags, commandNamed('probe')!.options),
     usageError: (argv) => {
       const format = machineFormat(argv);
       return format && (async (message) => (await import('../commands/probe.js')).probeUsageError(format, message));
@@ -557,7 +423,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       },
       { flags: '--max-messages <n>', help: 'messages the HTTP API keeps in memory; the oldest go first (default 500)' },
     ],
-    run: async (_args, flags) => (await import('../commands/sink.js')).sink(flags as never),
+    run: async (_args, flags) => (await import('./sink.js')).sinkCommand(flags),
   },
   {
     name: 'exporter',
@@ -565,17 +431,30 @@ export const COMMANDS: readonly CommandSpec[] = [
       'serve probes to Prometheus, the way blackbox_exporter does: /probe?target=host:port[&module=name] and /metrics',
     args: [],
     options: [
-      { flags: '--listen <host:port>', help: 'address to serve on (default 127.0.0.1:9125; port 0 picks a free one)' },
+      {
+        flags: '--listen <host:port>',
+        help: 'address to serve on (port 0 picks a free one)',
+        default: '127.0.0.1:9125',
+      },
       {
         flags: '--config <file>',
         help: 'probe profiles (modules) as JSON: role, auth, tlsVerify, caFile, expectBanner, timeout',
         complete: 'file',
       },
-      { flags: '--max-concurrent <n>', help: 'probes at once; further scrapes wait (default 10)' },
-      { flags: '--timeout <duration>', help: 'a probe’s limit when Prometheus sends no scrape timeout (default 10s)' },
+      { flags: '--max-concurrent <n>', help: 'probes at once; further scrapes wait', default: '10' },
+      {
+        flags: '--timeout <duration>',
+        help: 'a probe’s limit when Prometheus sends no scrape timeout',
+        default: '10s',
+      },
       { flags: '--allow-remote', help: 'allow a non-loopback --listen address' },
     ],
-    run: async (_args, flags) => (await import('../commands/exporter.js')).exporter(flags as never),
+    run: async (_args, flags) =>
+      (await import('./exporter.js')).exporterCommand(
+        flags,
+        commandNamed('exporter')!.options,
+        commandNamed('probe')!.options,
+      ),
   },
   {
     name: 'demo',
@@ -589,7 +468,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       },
       { flags: '--no-color', help: 'no colours (also: NO_COLOR=1)' },
     ],
-    run: async (_args, flags, main) => (await import('../commands/demo.js')).demo(flags as never, main),
+    run: async (_args, flags, main) => (await import('../commands/demo.js')).demo(outputSpec(flags), main),
   },
   {
     name: 'explain',
@@ -610,7 +489,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '--json', help: 'print JSON' },
       { flags: '--no-color', help: 'no colours (also: NO_COLOR=1)' },
     ],
-    run: async ([words], flags) => (await import('../commands/explain.js')).explain(words as string[], flags as never),
+    run: async ([words], flags) => (await import('./report-commands.js')).explain(words as string[], flags),
   },
   {
     name: 'completion',

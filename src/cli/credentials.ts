@@ -1,20 +1,18 @@
-import { readOption } from '../util/read-option.js';
 import { SmtpkitError, usageError } from '../errors.js';
+import type { SecretSource } from '../flows/establish.js';
+import { endingPrompt } from '../render/prompt.js';
+import { readSmallFile } from '../util/read-file.js';
 
 export interface SecretFlags {
   user?: string;
   password?: string;
-  passwordEnv?: string;
+  /** The login group fills in its declared default. */
+  passwordEnv: string;
   passwordFile?: string;
 }
 
-export const DEFAULT_PASSWORD_ENV = 'SMTPKIT_PASSWORD';
-
 /** Far above any password or OAuth token. */
 const PASSWORD_FILE_LIMIT = 64 * 1024;
-
-/** A secret known now, or a prompt to ask for it once it is needed (`signal` cancels the prompt). */
-export type SecretSource = (signal?: AbortSignal) => Promise<string>;
 
 /**
  * The secret, from (in order) --password, --password-file, the environment, or a masked
@@ -33,9 +31,9 @@ export function secretSource(flags: SecretFlags, what: string, warn: (message: s
   }
   if (flags.passwordFile !== undefined) {
     // Bounded: a password or token is short; /dev/zero must not fill memory.
-    return known(readOption(flags.passwordFile, '--password-file', PASSWORD_FILE_LIMIT).replace(/\r?\n$/, ''));
+    return known(readSmallFile(flags.passwordFile, '--password-file', PASSWORD_FILE_LIMIT).replace(/\r?\n$/, ''));
   }
-  const envName = flags.passwordEnv ?? DEFAULT_PASSWORD_ENV;
+  const envName = flags.passwordEnv;
   const fromEnv = process.env[envName];
   if (fromEnv) return known(fromEnv);
   if (!process.stdin.isTTY || !process.stderr.isTTY) {
@@ -55,25 +53,5 @@ async function askSecret(message: string, what: string, signal?: AbortSignal): P
     );
   } catch {
     throw new SmtpkitError('usage', `no ${what} entered (cancelled)`);
-  }
-}
-
-/**
- * Runs an inquirer prompt so that it always ends. Ctrl-D on an empty answer (or a hung-up
- * terminal) closes inquirer's readline without settling its promise: the terminal is back
- * in cooked mode and the process waits for ever. That close pauses stdin, so a pause
- * cancels the prompt; so does `signal` (the REPL's connection closed meanwhile).
- */
-export async function endingPrompt<T>(ask: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
-  const controller = new AbortController();
-  const cancel = () => controller.abort();
-  if (signal?.aborted) cancel();
-  signal?.addEventListener('abort', cancel);
-  process.stdin.on('pause', cancel);
-  try {
-    return await ask(controller.signal);
-  } finally {
-    process.stdin.off('pause', cancel);
-    signal?.removeEventListener('abort', cancel);
   }
 }

@@ -1,14 +1,15 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { SmtpkitError, usageError } from '../errors.js';
 
-/** Option files (CA bundles, keys, --targets, --config) are small: more than this is a mistake such as /dev/zero. */
-export const OPTION_FILE_LIMIT = 16 * 1024 * 1024;
+/** Files named by options or configs (CA bundles, keys, --targets, --config) are small: more than this is a mistake such as /dev/zero. */
+export const SMALL_FILE_LIMIT = 16 * 1024 * 1024;
 
 /**
- * A file named by an option, read to at most `limit` bytes. Pipes and /dev/stdin stay
+ * A small file (named by an option or a config setting: `what` says which, for the error),
+ * read to at most `limit` bytes. Pipes and /dev/stdin stay
  * allowed (--password-file <(pass show x)); an endless device is refused, not read into memory.
  */
-export function readOption(file: string, option: string, limit = OPTION_FILE_LIMIT): string {
+export function readSmallFile(file: string, what: string, limit = SMALL_FILE_LIMIT): string {
   let fd: number | undefined;
   try {
     fd = openSync(file, 'r');
@@ -19,15 +20,13 @@ export function readOption(file: string, option: string, limit = OPTION_FILE_LIM
       const n = readSync(fd, chunk, 0, chunk.length, null);
       if (n === 0) break;
       total += n;
-      if (total > limit) throw usageError(`${option}: ${file} is over ${limit} bytes`);
+      if (total > limit) throw usageError(`${what}: ${file} is over ${limit} bytes`);
       chunks.push(chunk.subarray(0, n));
     }
     return Buffer.concat(chunks, total).toString('utf8');
   } catch (err) {
     if (err instanceof SmtpkitError) throw err;
-    throw usageError(
-      `${option}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    );
+    throw usageError(`${what}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   } finally {
     if (fd !== undefined) closeSync(fd);
   }

@@ -1,9 +1,9 @@
 /**
  * One declaration per option: name, short name, value, default, help, validation and the
  * spellings people bring from other tools. The CLI (commander), --help, the man page test
- * and the shell completions are all made from these declarations (src/options/commands.ts).
+ * and the shell completions are all made from these declarations (src/cli/commands.ts).
  *
- * To add an option, add one object to the command's list in commands.ts:
+ * To add an option, add one object to its group (src/cli/groups/) or the command's list in commands.ts:
  *   { flags: '--dane', help: 'check the certificate against TLSA records' }
  *   { flags: '--format <format>', help: '...', default: 'text', choices: ['text', 'json'] }
  */
@@ -12,7 +12,13 @@ export interface OptionSpec {
   /** As commander writes it: '-p, --port <port>', '--tls-verify', '--no-sni', '--to <address>'. */
   flags: string;
   help: string;
+  /** The value when the option is not given: commander sets it, and --help shows it. */
   default?: string;
+  /**
+   * For an option whose presence means something (--count starts load mode): the value used
+   * when it is not given, shown by --help like a default, but not set in the flags.
+   */
+  fallback?: string;
   /** May be given more than once: the values are collected into an array. */
   repeat?: boolean;
   /**
@@ -54,6 +60,14 @@ export interface CommandSpec {
    * leaves it to the CLI's usual `smtpkit: ...` line.
    */
   usageError?: (argv: readonly string[]) => ((message: string) => Promise<number>) | undefined;
+}
+
+/** The value an option stands for when not given, from its declaration (a group reads it, never a literal). */
+export function declaredDefault(options: readonly OptionSpec[], long: string): string {
+  const o = options.find((x) => parseFlags(x.flags).long === long);
+  const value = o?.default ?? o?.fallback;
+  if (value === undefined) throw new Error(`bug: --${long} declares no default`);
+  return value;
 }
 
 /** What a flags string declares: '-p, --port <port>' → short 'p', long 'port', value '<port>'. */

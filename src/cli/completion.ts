@@ -1,5 +1,5 @@
 import { usageError } from '../errors.js';
-import { failureOutcome } from '../flows/run.js';
+import { failureOutcome } from '../render/failure.js';
 import { parseFlags, type CommandSpec, type OptionSpec } from './declare.js';
 import { commandLineError } from '../render/usage.js';
 

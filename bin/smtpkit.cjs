@@ -40,11 +40,19 @@ const COMMANDS = [
   'explain',
   'completion',
 ];
+// Load mode (send with --count, --concurrency, --per-connection or --rate) runs other code
+// than a single send: sharing send's entry, a load run left one a single send found lacking.
+const LOAD_FLAGS = /^--(count|concurrency|per-connection|rate)(=|$)/;
+const slot = !COMMANDS.includes(argv[0])
+  ? 'other'
+  : argv[0] === 'send' && argv.some((a) => LOAD_FLAGS.test(a))
+    ? 'send-load'
+    : argv[0];
 const { load } = require('./compile-cache.cjs');
 const bundle = require('node:path').join(__dirname, '..', 'dist', 'smtpkit.cjs');
 let cli;
 try {
-  cli = load(bundle, COMMANDS.includes(argv[0]) ? argv[0] : 'other');
+  cli = load(bundle, slot);
 } catch (err) {
   // A checkout installed with --ignore-scripts, or dist/ removed: say what to do, not a stack
   // trace. Checked only on failure, so a normal start pays nothing for it.

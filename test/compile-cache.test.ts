@@ -132,3 +132,24 @@ test(
     assert.deepEqual(entries(dir).sort(), [own[0]!, completion[0]!, planted.recentOther, planted.notOurs].sort());
   },
 );
+
+test(
+  'load mode keeps an entry of its own: a load run does not replace the one a single send uses',
+  { skip: builtIn && 'Node keeps its own cache here' },
+  async () => {
+    const h = join(home, 'load');
+    mkdirSync(h);
+    const dir = join(h, '.cache', 'smtpkit');
+    // Nothing listens on port 1: both runs fail to connect (exit 4), and save their entries all the same.
+    const send = ['send', '127.0.0.1:1', '--from', 'a@client.test', '--to', 'b@example.test', '-q'];
+    const single = await run(send, { HOME: h });
+    assert.equal(single.code, 4, single.out);
+    const sendEntry = entries(dir).filter((f) => f.endsWith('-send.v8'));
+    assert.equal(sendEntry.length, 1);
+    const before = readFileSync(join(dir, sendEntry[0]!));
+    const load = await run([...send, '--count', '2'], { HOME: h });
+    assert.equal(load.code, 4, load.out);
+    assert.equal(entries(dir).filter((f) => f.endsWith('-send-load.v8')).length, 1);
+    assert.deepEqual(readFileSync(join(dir, sendEntry[0]!)), before, "send's entry is untouched");
+  },
+);

@@ -135,6 +135,8 @@ async function loadMode(server: string | undefined, flags: SendFlags): Promise<n
       json: show.json,
       quiet: show.quiet,
       color: show.color,
+      // SMTPKIT_LOAD_LEAN=0: every connection through the full session (to compare the two).
+      lean: process.env.SMTPKIT_LOAD_LEAN !== '0',
     });
   } catch (err) {
     return bareFailure(flags, err, output);

@@ -73,7 +73,7 @@ export async function runLoad(
   const signed = opts.dkim ? await madeOnce(spec, false, opts.dkim) : undefined;
   const startedAt = performance.timeOrigin + performance.now();
   const spinner = await sending(load.count, () => Atomics.load(counters, SENT));
-  const shard: ShardOptions = { starttls: opts.starttls, auth: opts.auth, dkim: opts.dkim };
+  const shard: ShardOptions = { starttls: opts.starttls, auth: opts.auth, dkim: opts.dkim, lean: opts.lean };
   let parts: Stats[];
   try {
     parts =

@@ -1,9 +1,10 @@
 import { SmtpkitError } from '../errors.js';
 import type { Address } from '../message/address.js';
 import type { OutgoingMessage } from '../message/build.js';
-import { hasExtension, sizeLimit } from '../protocol/capabilities.js';
+import { hasExtension, sizeLimit, type Capabilities } from '../protocol/capabilities.js';
 import { bareLineEndsText, DataEncoder, type LineEndings } from '../protocol/data-encoder.js';
 import { mail, rcpt, type MailParams, type RcptParams } from '../protocol/envelope.js';
+import { assertSingleLine } from '../protocol/command.js';
 import { isPositive, replyText, type Reply } from '../protocol/reply.js';
 import type { SmtpSession } from '../session/session.js';
 
@@ -72,9 +73,10 @@ export async function mailTransaction(
 ): Promise<TransactionResult> {
   const caps = session.capabilities;
   if (!caps) throw new Error('bug: a mail transaction before EHLO');
-  if (message) checkFits(session, message, envelope);
-  const mailLine = mail(envelope.from.address, mailParams(session, envelope, message));
-  const rcptLines = envelope.recipients.map((r) => rcpt(r.address, rcptParams(session, envelope, r)));
+  const warn = (message: string) => session.emit({ type: 'warning', message });
+  const lines = envelopeLines(caps, session.isTls, envelope, message, warn);
+  const mailLine = lines[0]!;
+  const rcptLines = lines.slice(1);
   const stop = opts.stopAfter;
   const pipelined = opts.pipelining && hasExtension(caps, 'PIPELINING') && stop !== 'mail';
   const useBdat = !!opts.bdat && hasExtension(caps, 'CHUNKING');
@@ -197,9 +199,109 @@ function abandonData(session: SmtpSession, dataReply: Reply | undefined) {
   if (dataReply?.code === 354) session.close();
 }
 
+/** What a reply in a planned round must be: 2xx, 354, 2xx but not the 221 goodbye, anything (QUIT's). */
+export type Expected = 'positive' | 'go-ahead' | 'accepted' | 'any';
+
+/** One pipelined write and the replies it must get, in order. */
+export interface Round {
+  /** Written as one (corked) write. */
+  bytes: Buffer[];
+  /** The lines, as the session would send them; '.' stands for the message and its end. */
+  lines: string[];
+  expect: Expected[];
+}
+
+/**
+ * Load mode's transaction as a plan: what mailTransaction sends with pipelining and DATA in
+ * the batch (the same lines, from the same code), with the replies that let it go on. Made
+ * once per message and EHLO answer; a reply it does not expect is for mailTransaction to judge.
+ */
+export interface TransactionPlan {
+  /** MAIL, RCPT..., DATA: a connection's first message. */
+  envelope: Round;
+  /** The same after RSET: each later message on the connection (RSET may be pipelined, RFC 2920 §3.1). */
+  nextEnvelope: Round;
+  /** The message with its end. */
+  message: Round;
+  /** The same with QUIT: the connection's last message. */
+  lastMessage: Round;
+}
+
+const QUIT = Buffer.from('QUIT\r\n');
+/** Messages up to this size are copied once per plan to go out with QUIT in one buffer (one write, not a writev). */
+const ONE_COPY = 64 * 1024;
+
+/**
+ * The plan for a server's capabilities, or undefined where the session must do it step by
+ * step (no PIPELINING) or refuse it with its explanation (the message does not fit).
+ */
+export function planTransaction(
+  caps: Capabilities,
+  isTls: boolean,
+  envelope: Envelope,
+  message: OutgoingMessage,
+  wire: Buffer,
+): TransactionPlan | undefined {
+  if (!hasExtension(caps, 'PIPELINING')) return undefined;
+  let lines: string[];
+  try {
+    lines = envelopeLines(caps, isTls, envelope, message, () => {});
+  } catch (err) {
+    if (err instanceof SmtpkitError) return undefined;
+    throw err;
+  }
+  // The session's last guard before the wire, once for every connection the plan serves.
+  for (const line of lines) assertSingleLine(line, 'a command line');
+  const commands = (ls: string[]): Round => ({
+    bytes: [Buffer.from(ls.map((l) => `${l}\r\n`).join(''))],
+    lines: ls,
+    expect: ls.map((l) => (l === 'DATA' ? 'go-ahead' : 'positive')),
+  });
+  return {
+    envelope: commands([...lines, 'DATA']),
+    nextEnvelope: commands(['RSET', ...lines, 'DATA']),
+    message: { bytes: [wire], lines: ['.'], expect: ['accepted'] },
+    // One buffer for one write when that costs little memory; a large message is not copied.
+    lastMessage: {
+      bytes: wire.length <= ONE_COPY ? [Buffer.concat([wire, QUIT])] : [wire, QUIT],
+      lines: ['.', 'QUIT'],
+      expect: ['accepted', 'any'],
+    },
+  };
+}
+
+/**
+ * MAIL with the parameters the message needs and the server offers, then one RCPT per
+ * recipient: the lines both roads send (the session's, and load mode's plan). Throws, before
+ * anything is sent, when the message cannot fit the server (SIZE, SMTPUTF8, REQUIRETLS).
+ */
+function envelopeLines(
+  caps: Capabilities,
+  isTls: boolean,
+  e: Envelope,
+  m: OutgoingMessage | undefined,
+  warn: (message: string) => void,
+): string[] {
+  if (m) checkFits(caps, isTls, m, e);
+  const dsn = hasExtension(caps, 'DSN');
+  const p: MailParams = {};
+  if (m && m.size !== undefined && hasExtension(caps, 'SIZE')) p.size = m.size;
+  if (m?.eightBit && hasExtension(caps, '8BITMIME')) p.body = '8BITMIME';
+  if (m?.utf8) p.smtputf8 = true;
+  if (e.requiretls) p.requiretls = true;
+  if (e.ret || e.envid || e.notify) {
+    if (!dsn) warn('the server does not offer DSN: --dsn-notify, --dsn-ret and --envid are left out');
+    else {
+      if (e.ret) p.ret = e.ret;
+      if (e.envid) p.envid = e.envid;
+    }
+  }
+  const rcptParams = (r: Address): RcptParams => (e.notify && dsn ? { notify: e.notify, orcpt: r.address } : {});
+  return [mail(e.from.address, p), ...e.recipients.map((r) => rcpt(r.address, rcptParams(r)))];
+}
+
 /** SIZE, SMTPUTF8 and REQUIRETLS are preconditions: refuse before MAIL rather than fail after DATA. */
-function checkFits(session: SmtpSession, m: OutgoingMessage, e: Envelope) {
-  const caps = session.capabilities!;
+function checkFits(caps: Capabilities, isTls: boolean, m: OutgoingMessage, e: Envelope) {
   const limit = sizeLimit(caps);
   if (limit && m.size !== undefined && m.size > limit)
     throw new SmtpkitError(
@@ -213,39 +315,13 @@ function checkFits(session: SmtpSession, m: OutgoingMessage, e: Envelope) {
       'an address has non-ASCII characters but the server does not offer SMTPUTF8, so it cannot take them',
       'mail',
     );
-  if (e.requiretls && !(session.isTls && hasExtension(caps, 'REQUIRETLS'))) {
+  if (e.requiretls && !(isTls && hasExtension(caps, 'REQUIRETLS'))) {
     throw new SmtpkitError(
       'rejected',
-      session.isTls ? 'the server does not offer REQUIRETLS' : 'REQUIRETLS needs a TLS session',
+      isTls ? 'the server does not offer REQUIRETLS' : 'REQUIRETLS needs a TLS session',
       'mail',
     );
   }
-}
-
-/** The MAIL parameters the message needs and the server offers. */
-function mailParams(session: SmtpSession, e: Envelope, m: OutgoingMessage | undefined): MailParams {
-  const caps = session.capabilities!;
-  const p: MailParams = {};
-  if (m && m.size !== undefined && hasExtension(caps, 'SIZE')) p.size = m.size;
-  if (m?.eightBit && hasExtension(caps, '8BITMIME')) p.body = '8BITMIME';
-  if (m?.utf8) p.smtputf8 = true;
-  if (e.requiretls) p.requiretls = true;
-  if (e.ret || e.envid || e.notify) {
-    if (!hasExtension(caps, 'DSN'))
-      session.emit({
-        type: 'warning',
-        message: 'the server does not offer DSN: --dsn-notify, --dsn-ret and --envid are left out',
-      });
-    else {
-      if (e.ret) p.ret = e.ret;
-      if (e.envid) p.envid = e.envid;
-    }
-  }
-  return p;
-}
-
-function rcptParams(session: SmtpSession, e: Envelope, r: Address): RcptParams {
-  return e.notify && hasExtension(session.capabilities!, 'DSN') ? { notify: e.notify, orcpt: r.address } : {};
 }
 
 /** Says once, as a warning, that the message's bare line ends went out as CRLF. */

@@ -1,12 +1,20 @@
+import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { SmtpkitError } from '../errors.js';
-import { hasExtension } from '../protocol/capabilities.js';
-import { replyText, type Reply } from '../protocol/reply.js';
+import { ReplyParser, replyText, type Reply } from '../protocol/reply.js';
 import { buildMessage, type MessageSpec, type OutgoingMessage } from '../message/build.js';
 import { SmtpSession, type SessionOptions } from '../session/session.js';
 import type { DkimSignOptions } from '../dkim/sign.js';
 import { greetAndSecure, login, type AuthPlan, type StartTlsMode } from '../flows/establish.js';
-import { mailTransaction, wireForm, type Envelope } from '../flows/transaction.js';
+import {
+  mailTransaction,
+  planTransaction,
+  wireForm,
+  type Envelope,
+  type TransactionPlan,
+} from '../flows/transaction.js';
+import { hasExtension, parseEhlo } from '../protocol/capabilities.js';
+import { leanConnection, type HandOver, type LeanHost } from './lean.js';
 import type { LineEndings } from '../protocol/data-encoder.js';
 
 // The load engine's core: one thread's connections and their figures. commands/load.ts
@@ -36,7 +44,12 @@ export interface ShardOptions {
   auth: AuthPlan | undefined;
   /** Sign with DKIM: once per run (every message is the same one), before the first is sent. */
   dkim: DkimSignOptions | undefined;
+  /** false: every connection on the session's road, none on the lean executor's (for comparison). */
+  lean?: boolean;
 }
+
+/** EHLO answers planned for at most: a server that varies its reply gets plans made, not kept. */
+const MAX_PLANS = 16;
 
 /** Shared between threads: how many messages were taken (ISSUED) and sent (SENT) so far. */
 export const ISSUED = 0;
@@ -85,9 +98,20 @@ export async function runShard(
     stats.sent++;
     Atomics.add(counters, SENT, 1);
   };
+  const lean =
+    opts.lean !== false && leanFits(base, opts)
+      ? leanHost(base, envelope, load, opts, stats, nextSlot, make, sent)
+      : undefined;
   const worker = async () => {
     // A connection opens only with a message to send: its first slot is taken first.
-    while (await nextSlot()) await connection(base, envelope, load, opts, stats, nextSlot, make, sent);
+    while (await nextSlot()) {
+      const handed = lean && (await leanConnection(lean));
+      if (lean && !handed) continue;
+      const session = handed
+        ? SmtpSession.adopt(base, undefined, handed.socket, handed.received, handed.written, handed.ended)
+        : undefined;
+      await connection(base, envelope, load, opts, stats, nextSlot, make, sent, session && { session, ...handed! });
+    }
   };
   await Promise.all(Array.from({ length: Math.min(connections, load.count) }, worker));
   return stats;
@@ -129,6 +153,98 @@ export function mergeStats(parts: Stats[]): Stats {
   return all;
 }
 
+/**
+ * Whether the lean executor can run this shard's connections: plain SMTP to an address,
+ * no login, no TLS asked for (a server offering STARTTLS is handed to the session after EHLO).
+ */
+function leanFits(base: SessionOptions, opts: ShardOptions): boolean {
+  const literal = isIP(base.host);
+  return (
+    !!literal &&
+    (!base.family || base.family === literal) &&
+    !base.candidates &&
+    !base.tlsOnConnect &&
+    !base.requireStartTls &&
+    !base.raw &&
+    !opts.auth &&
+    opts.starttls !== 'always' &&
+    // The session refuses a line with CR or LF; the lean road leaves that to it.
+    !/[\r\n]/.test(base.ehloName)
+  );
+}
+
+/** The shard as the lean executor sees it: plans per EHLO answer, and where its figures go. */
+function leanHost(
+  base: SessionOptions,
+  envelope: Envelope,
+  load: LoadSettings,
+  opts: ShardOptions,
+  stats: Stats,
+  nextSlot: () => Promise<boolean>,
+  make: (eightBit: boolean) => Promise<Made>,
+  sent: () => void,
+): LeanHost {
+  const plans = new Map<string, Promise<TransactionPlan | undefined>>();
+  let last: { ehlo: Buffer; plan: Promise<TransactionPlan | undefined> } | undefined;
+  const plan = async (ehlo: Buffer) => {
+    const reply = new ReplyParser().push(ehlo)[0];
+    if (!reply) return undefined;
+    const caps = parseEhlo(reply);
+    // STARTTLS, when offered and not refused, is the session's to do.
+    if (opts.starttls !== 'never' && hasExtension(caps, 'STARTTLS')) return undefined;
+    const { message, wire, lineEndings } = await make(hasExtension(caps, '8BITMIME'));
+    stats.lineEndings ??= lineEndings;
+    return planTransaction(caps, false, envelope, message, wire);
+  };
+  return {
+    base,
+    perConnection: load.perConnection,
+    planFor: (ehlo) => {
+      // Most runs meet one server with one EHLO answer: compared before any string is made.
+      if (last && last.ehlo.equals(ehlo)) return last.plan;
+      const key = ehlo.toString('latin1');
+      const known = plans.get(key);
+      if (known) {
+        last = { ehlo, plan: known };
+        return known;
+      }
+      const made = plan(ehlo);
+      if (plans.size < MAX_PLANS) plans.set(key, made);
+      last = { ehlo, plan: made };
+      return made;
+    },
+    nextSlot,
+    sent,
+    connected: (ms) => stats.latency.connect.push(ms),
+    accepted: (l) => {
+      stats.latency.envelope.push(l.envelope);
+      stats.latency.data.push(l.data);
+      stats.latency.message.push(l.message);
+      stats.accepted++;
+    },
+    failed: (e) => {
+      stats.failed++;
+      recordFailure(stats, e);
+    },
+  };
+}
+
+/** Failures are grouped by what they are (class, step, reply code), never by their wording. */
+function recordFailure(stats: Stats, e: SmtpkitError) {
+  const key = `${e.errorClass}:${e.phase ?? 'connect'}:${e.reply?.code ?? e.kind}`;
+  const entry = stats.errors.get(key) ?? {
+    count: 0,
+    example: e.reply ? withEnhanced(e.reply) : e.message,
+    code: e.reply?.code,
+    command: stepCommand(e.phase),
+  };
+  entry.count++;
+  stats.errors.set(key, entry);
+}
+
+/** A connection the lean executor handed over: its session, and how far it had got. */
+type Resumed = Pick<HandOver, 'onThis' | 'inMessage' | 't0'> & { session: SmtpSession };
+
 async function connection(
   base: SessionOptions,
   envelope: Envelope,
@@ -138,9 +254,12 @@ async function connection(
   nextSlot: () => Promise<boolean>,
   make: (eightBit: boolean) => Promise<Made>,
   sent: () => void,
+  resumed?: Resumed,
 ) {
-  const session = new SmtpSession({ ...base }, undefined);
-  let onThis = 0;
+  const session = resumed?.session ?? new SmtpSession({ ...base }, undefined);
+  // Handed over: the message in hand is done again from its replies, without counting it twice.
+  let onThis = resumed ? resumed.onThis - (resumed.inMessage ? 1 : 0) : 0;
+  let counted = !!resumed?.inMessage;
   let slotTaken = true;
   const take = async () => {
     if (slotTaken) {
@@ -149,29 +268,19 @@ async function connection(
     }
     return nextSlot();
   };
-  // Failures are grouped by what they are (class, step, reply code), never by their wording.
-  const fail = (e: SmtpkitError) => {
-    const key = `${e.errorClass}:${e.phase ?? 'connect'}:${e.reply?.code ?? e.kind}`;
-    const entry = stats.errors.get(key) ?? {
-      count: 0,
-      example: e.reply ? withEnhanced(e.reply) : e.message,
-      code: e.reply?.code,
-      command: stepCommand(e.phase),
-    };
-    entry.count++;
-    stats.errors.set(key, entry);
-  };
+  const fail = (e: SmtpkitError) => recordFailure(stats, e);
   try {
-    const t0 = performance.now();
+    const t0 = resumed ? resumed.t0 : performance.now();
     await greetAndSecure(session, opts.starttls);
     if (opts.auth) await login(session, opts.auth);
-    stats.latency.connect.push(performance.now() - t0);
+    if (t0 !== undefined) stats.latency.connect.push(performance.now() - t0);
     const caps = session.capabilities!;
     const { message, wire, lineEndings } = await make(hasExtension(caps, '8BITMIME'));
     stats.lineEndings ??= lineEndings;
     while (onThis < load.perConnection && (await take())) {
       onThis++;
-      sent();
+      if (counted) counted = false;
+      else sent();
       if (onThis > 1) await session.command('RSET');
       const m0 = performance.now();
       let sentAt = m0;
@@ -200,7 +309,7 @@ async function connection(
     // A broken connection fails the message in flight; one that never got going uses up a
     // message too, so a server that refuses everything cannot keep the run going forever.
     const e = err instanceof SmtpkitError ? err : new SmtpkitError('protocol', String(err));
-    if (onThis === 0) sent();
+    if (onThis === 0 && !counted) sent();
     stats.failed++;
     fail(e);
   } finally {

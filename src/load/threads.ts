@@ -35,6 +35,7 @@ interface ShardData {
   load: LoadSettings;
   connections: number;
   starttls: ShardOptions['starttls'];
+  lean: ShardOptions['lean'];
   /** Its key is a KeyObject, which Node clones into a worker. */
   dkim: ShardOptions['dkim'];
   /** The login without its secret source (a function cannot cross threads)... */
@@ -80,6 +81,7 @@ export async function runInThreads(
           load,
           connections,
           starttls: opts.starttls,
+          lean: opts.lean,
           dkim: opts.dkim,
           auth,
           secret,
@@ -115,7 +117,7 @@ export async function loadWorker(): Promise<void> {
     d.envelope,
     d.load,
     d.connections,
-    { starttls: d.starttls, auth, dkim: d.dkim },
+    { starttls: d.starttls, auth, dkim: d.dkim, lean: d.lean },
     d.counters,
     d.startedAt,
   );

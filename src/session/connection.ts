@@ -4,7 +4,7 @@ import { SmtpkitError, type ErrorDetails } from '../errors.js';
 import { ReplyParser, replyText, replyWireLines, type Reply } from '../protocol/reply.js';
 import { describeTimeout } from '../util/duration.js';
 
-type Socket = net.Socket | tls.TLSSocket;
+export type Socket = net.Socket | tls.TLSSocket;
 
 export interface ConnectOptions {
   address: string;
@@ -111,12 +111,7 @@ export class Connection {
       const timer = setTimeout(() => {
         signal?.removeEventListener('abort', abort);
         socket.destroy();
-        reject(
-          new SmtpkitError('connect', `no answer within ${describeTimeout(options.timeoutMs)}`, 'connect', {
-            kind: 'timeout',
-            hint: { kind: 'timeout', wait: 'connect' },
-          }),
-        );
+        reject(connectTimeoutError(options.timeoutMs));
       }, options.timeoutMs);
       if (signal?.aborted) return abort();
       signal?.addEventListener('abort', abort, { once: true });
@@ -134,6 +129,26 @@ export class Connection {
         reject(new SmtpkitError('connect', describeSocketError(err), 'connect'));
       });
     });
+  }
+
+  /**
+   * A connection someone else opened and spoke on (load mode's lean executor): `owed`
+   * replies (the greeting's included) are read from `received` first, then from the socket;
+   * `ended` says the socket already closed (true) or failed.
+   */
+  static adopt(
+    socket: Socket,
+    hooks: ConnectionHooks,
+    received: Buffer[],
+    owed: number,
+    ended?: Error | true,
+  ): Connection {
+    const connection = new Connection(socket, hooks);
+    connection.expected = owed;
+    for (const chunk of received) connection.onData(chunk);
+    if (ended === true) connection.onClose();
+    else if (ended) connection.listeners.error(ended);
+    return connection;
   }
 
   /**
@@ -483,6 +498,13 @@ export class Connection {
     });
   }
 }
+
+/** No TCP connection within the connect timeout. */
+export const connectTimeoutError = (timeoutMs: number) =>
+  new SmtpkitError('connect', `no answer within ${describeTimeout(timeoutMs)}`, 'connect', {
+    kind: 'timeout',
+    hint: { kind: 'timeout', wait: 'connect' },
+  });
 
 /** While we write message data, this many replies nobody asked for are held; one more ends the session. */
 export const MAX_UNSOLICITED = 8;

@@ -6,7 +6,7 @@ import { hasExtension, heloCapabilities, parseEhlo, type Capabilities } from '..
 import { assertSingleLine, commandVerb } from '../protocol/command.js';
 import { isPositive, replyText, type Reply } from '../protocol/reply.js';
 import { formatTarget } from '../protocol/target.js';
-import { Connection } from './connection.js';
+import { Connection, type ConnectionHooks, type Socket } from './connection.js';
 import type { EventBody, EventSink, SmtpEvent, Timings } from './events.js';
 import type { TlsFacts } from './tls-facts.js';
 import type { Timeouts } from './timeouts.js';
@@ -108,6 +108,8 @@ export class SmtpSession {
   private awaited = 'CONNECT';
   private greeted = false;
   private readonly running: string[] = [];
+  /** Lines written for this session before it had the connection (adopt), whose replies are owed. */
+  private written: string[] = [];
   /** Replies shown to an interactive session since its last command. */
   private idleReplies = 0;
   /** QUIT has gone out: nothing more is written (a second QUIT would meet a closed session). */
@@ -175,6 +177,11 @@ export class SmtpSession {
    */
   async connect(): Promise<Reply> {
     const { host, port, family } = this.options;
+    // Handed over by load mode's lean executor: already connected, its replies in hand.
+    if (this.connection) {
+      this.peerHost = host;
+      return this.greet(host);
+    }
     const mx = this.candidates ?? this.options.candidates;
     // An address literal needs no lookup: load mode (unobserved) skips even the dns phase.
     const literal =
@@ -233,11 +240,29 @@ export class SmtpSession {
         this.inStep = true;
       }
     }
-    throw new SmtpkitError(
-      'connect',
-      `cannot connect to ${mx ? `any MX host of ${host}` : formatTarget(host, port)}: ${lastError?.message ?? 'no address'}`,
-      'connect',
-    );
+    throw cannotConnect(mx ? `any MX host of ${host}` : formatTarget(host, port), lastError?.message ?? 'no address');
+  }
+
+  /**
+   * A session over a connection load mode's lean executor opened and ran until a reply it
+   * did not expect (or a close): `received` is every byte the server sent for the greeting,
+   * EHLO and the message in hand, `written` the lines sent after the greeting ('.' for a
+   * message and its end). The session reads their replies from those bytes as if it had
+   * sent them itself; the same calls as on a fresh session (connect, ehlo, the transaction)
+   * send each written line no second time, so the verdict is the session's own.
+   */
+  static adopt(
+    options: SessionOptions,
+    sink: EventSink | undefined,
+    socket: Socket,
+    received: Buffer[],
+    written: string[],
+    ended?: Error | true,
+  ): SmtpSession {
+    const session = new SmtpSession(options, sink);
+    session.written = [...written];
+    session.connection = Connection.adopt(socket, session.connectionHooks(), received, 1 + written.length, ended);
+    return session;
   }
 
   private async open(address: string): Promise<Connection> {
@@ -250,18 +275,7 @@ export class SmtpSession {
         timeoutMs: this.options.timeouts.connect,
         signal,
       },
-      {
-        // Read at each write, so an interactive session can switch it on and off.
-        onRaw: (direction, data) => this.emit({ type: 'raw', direction, data }),
-        wantsRaw: () => this.options.raw && !!this.sink,
-        onReply: (reply) => this.replied(reply),
-        onIdleReply: (reply) => this.idleReply(reply),
-        onFailure: (error) => {
-          // Nobody was waiting, so no command will throw it: kept for the verdict.
-          if (error && BREAKS_VERDICT.has(error.kind)) this.brokenBy ??= error;
-          this.idleWatcher?.({ kind: 'closed', error });
-        },
-      },
+      this.connectionHooks(),
     );
     // Abandoned as it connected: nothing more goes out, not even on a second connection.
     if (this.abandonment?.signal.aborted) {
@@ -269,6 +283,21 @@ export class SmtpSession {
       throw new SmtpkitError('connect', 'the session was abandoned', 'connect', { kind: 'interrupted' });
     }
     return connection;
+  }
+
+  private connectionHooks(): ConnectionHooks {
+    return {
+      // Read at each write, so an interactive session can switch it on and off.
+      onRaw: (direction, data) => this.emit({ type: 'raw', direction, data }),
+      wantsRaw: () => this.options.raw && !!this.sink,
+      onReply: (reply) => this.replied(reply),
+      onIdleReply: (reply) => this.idleReply(reply),
+      onFailure: (error) => {
+        // Nobody was waiting, so no command will throw it: kept for the verdict.
+        if (error && BREAKS_VERDICT.has(error.kind)) this.brokenBy ??= error;
+        this.idleWatcher?.({ kind: 'closed', error });
+      },
+    };
   }
 
   /** The host name connected to: the MX host in MX mode (TLS names are checked against it). */
@@ -384,12 +413,7 @@ export class SmtpSession {
   }
 
   private noGreeting(timeoutMs: number, implicitTls: 'not' | 'maybe' | undefined): SmtpkitError {
-    return new SmtpkitError(
-      'connect',
-      `the server accepted the connection but sent no greeting within ${describeTimeout(timeoutMs)}`,
-      'banner',
-      { kind: 'timeout', hint: { kind: 'timeout', wait: 'greeting', ...(implicitTls ? { implicitTls } : {}) } },
-    );
+    return noGreetingError(timeoutMs, implicitTls);
   }
 
   /**
@@ -436,6 +460,13 @@ export class SmtpSession {
     this.idleReplies = 0;
     const verbs = commands.map((c) => c.verb ?? commandVerb(c.line));
     if (verbs.includes('QUIT')) this.quitSent = true;
+    // Lines load mode's lean executor already wrote (adopt): their replies are owed already.
+    let skip = 0;
+    while (skip < commands.length && this.written[0] !== undefined) {
+      if (this.written[0] !== commands[skip]!.line) throw new Error('bug: a handed-over session strays from its plan');
+      this.written.shift();
+      skip++;
+    }
     if (this.sink) {
       commands.forEach((c, i) => {
         this.emit({
@@ -446,10 +477,13 @@ export class SmtpSession {
         });
       });
     }
-    connection.write(
-      commands.map((c) => c.line),
-      commands.map((c) => c.shown ?? c.line),
-    );
+    if (skip < commands.length) {
+      const rest = skip ? commands.slice(skip) : commands;
+      connection.write(
+        rest.map((c) => c.line),
+        rest.map((c) => c.shown ?? c.line),
+      );
+    }
     return verbs;
   }
 
@@ -466,16 +500,17 @@ export class SmtpSession {
   ): Promise<Reply> {
     const connection = this.requireConnection();
     const timeoutMs = this.options.timeouts.command;
-    const stalled = () =>
-      new SmtpkitError('protocol', `the server stopped taking the message for ${describeTimeout(timeoutMs)}`, 'data', {
-        kind: 'timeout',
-        hint: { kind: 'timeout', wait: 'command' },
-      });
+    const stalled = () => stalledError(timeoutMs);
     this.inStep = false;
     // From the first byte of the message on, the wait is for the reply to its end.
     this.awaited = '.';
     connection.beginMessage();
+    // Already written by load mode's lean executor (adopt), QUIT with it if asked.
+    const written = this.written[0] === '.' && (!opts.quit || this.written[1] === 'QUIT');
+    if (written) this.written.splice(0, opts.quit ? 2 : 1);
+    else if (this.written.length) throw new Error('bug: a handed-over session strays from its plan');
     await this.phase('message', async () => {
+      if (written) return connection.checkUnsolicited('the message');
       let held: Buffer | undefined;
       // A message encoded once (load mode) goes in one write; a stream goes chunk by chunk.
       if (Buffer.isBuffer(chunks)) held = chunks;
@@ -714,19 +749,9 @@ export class SmtpSession {
     batch?: string[],
     index = 0,
   ): Promise<Reply> {
-    return this.read(`the reply to ${verb}`, timeoutMs, verb, phase, () => {
-      const details = { kind: 'timeout', hint: { kind: 'timeout', wait: 'command' } } as const;
-      if (batch && batch.length > 1) {
-        const missing = batch.slice(index);
-        return new SmtpkitError(
-          'protocol',
-          `the server answered ${index} of ${batch.length} pipelined commands and nothing more within ${describeTimeout(timeoutMs)}: ${missing.length} repl${missing.length === 1 ? 'y' : 'ies'} missing (${missing.join(', ')})`,
-          phase,
-          { ...details, kind: 'missing-replies' },
-        );
-      }
-      return new SmtpkitError('protocol', `no reply to ${verb} within ${describeTimeout(timeoutMs)}`, phase, details);
-    });
+    return this.read(`the reply to ${verb}`, timeoutMs, verb, phase, () =>
+      noReplyError(verb, timeoutMs, phase, batch, index),
+    );
   }
 
   private read(
@@ -828,6 +853,51 @@ export class SmtpSession {
     return this.connection;
   }
 }
+
+/** A server silent past the greeting timeout; `implicitTls` says whether the port may want TLS at once. */
+export function noGreetingError(timeoutMs: number, implicitTls?: 'not' | 'maybe'): SmtpkitError {
+  return new SmtpkitError(
+    'connect',
+    `the server accepted the connection but sent no greeting within ${describeTimeout(timeoutMs)}`,
+    'banner',
+    { kind: 'timeout', hint: { kind: 'timeout', wait: 'greeting', ...(implicitTls ? { implicitTls } : {}) } },
+  );
+}
+
+/**
+ * No reply to `verb` within the command timeout; in a pipelined batch (`batch`, `index`
+ * replies already in), says how many replies of the batch never came.
+ */
+export function noReplyError(
+  verb: string,
+  timeoutMs: number,
+  phase: string | undefined,
+  batch?: string[],
+  index = 0,
+): SmtpkitError {
+  const details = { kind: 'timeout', hint: { kind: 'timeout', wait: 'command' } } as const;
+  if (batch && batch.length > 1) {
+    const missing = batch.slice(index);
+    return new SmtpkitError(
+      'protocol',
+      `the server answered ${index} of ${batch.length} pipelined commands and nothing more within ${describeTimeout(timeoutMs)}: ${missing.length} repl${missing.length === 1 ? 'y' : 'ies'} missing (${missing.join(', ')})`,
+      phase,
+      { ...details, kind: 'missing-replies' },
+    );
+  }
+  return new SmtpkitError('protocol', `no reply to ${verb} within ${describeTimeout(timeoutMs)}`, phase, details);
+}
+
+/** The server took no more of the message for the command timeout (its socket buffer stayed full). */
+export const stalledError = (timeoutMs: number) =>
+  new SmtpkitError('protocol', `the server stopped taking the message for ${describeTimeout(timeoutMs)}`, 'data', {
+    kind: 'timeout',
+    hint: { kind: 'timeout', wait: 'command' },
+  });
+
+/** No connection to `where` (host:port, or the MX hosts of a domain), and why. */
+export const cannotConnect = (where: string, why: string) =>
+  new SmtpkitError('connect', `cannot connect to ${where}: ${why}`, 'connect');
 
 /** QUIT in the same write as the end of the message (with PIPELINING, RFC 2920 §3.1). */
 const QUIT_LINE = Buffer.from('QUIT\r\n');

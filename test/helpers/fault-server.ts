@@ -30,6 +30,8 @@ export interface Script {
   onData?: (ctx: Ctx) => void;
   /** Called right after the greeting is written. */
   onConnect?: (ctx: Ctx) => void;
+  /** Every reply goes out one byte at a time, each in its own segment (a client must put them together). */
+  dribble?: boolean;
 }
 
 const DEFAULT_EXTENSIONS = [
@@ -45,12 +47,24 @@ export function scripted(script: Script): (socket: net.Socket) => void {
     let socket: net.Socket | tls.TLSSocket = plain;
     let inData = false;
     let buffer = Buffer.alloc(0);
+    // Dribbled bytes leave in order, a millisecond apart, so each is read on its own.
+    let dribbling = Promise.resolve();
+    const dribble = (t: string | Buffer) =>
+      (dribbling = dribbling.then(async () => {
+        for (const b of Buffer.from(t)) {
+          if (socket.destroyed) return;
+          socket.write(Buffer.of(b));
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+      }));
+    if (script.dribble) plain.setNoDelay(true);
     const ctx: Ctx = {
       get socket() {
         return socket;
       },
       write: (t) => {
-        if (!socket.destroyed) socket.write(t);
+        if (script.dribble) void dribble(t);
+        else if (!socket.destroyed) socket.write(t);
       },
       upgrade: (options = {}) => {
         plain.removeAllListeners('data');
@@ -79,7 +93,8 @@ export function scripted(script: Script): (socket: net.Socket) => void {
           script.onData?.(ctx);
           return '354 go ahead\r\n';
         case 'QUIT':
-          setImmediate(() => socket.end());
+          // Dribbled: once the replies before it and the 221 itself are out.
+          setImmediate(() => void dribbling.then(() => socket.end()));
           return '221 2.0.0 bye\r\n';
         default:
           return '500 5.5.2 what?\r\n';

@@ -364,7 +364,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       (await import('./probe.js')).probeCommand(targets as string[], flags, commandNamed('probe')!.options),
     usageError: (argv) => {
       const format = machineFormat(argv);
-      return format && (async (message) => (await import('../commands/probe.js')).probeUsageError(format, message));
+      return format && (async (message) => (await import('./probe.js')).probeUsageError(format, message));
     },
   },
   {

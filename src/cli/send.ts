@@ -5,7 +5,9 @@ import { parseAddress, parseAddressList, splitAddressList } from '../message/add
 import { parseHeader, type MessageSpec } from '../message/build.js';
 import { assertSingleLine } from '../protocol/command.js';
 import { QUIT_AFTER } from '../commands/quit-after.js';
-import type { SendMessage, SendSpec } from '../commands/send.js';
+import type { SendMessage } from '../commands/send-dry-run.js';
+import type { LoadSettings } from '../load/shard.js';
+import type { SendSpec } from '../commands/send.js';
 import { failureOutcome } from '../render/failure.js';
 import { processOutput, type Output } from '../render/output.js';
 import { writeBareFailure } from '../render/print-outcome.js';
@@ -53,11 +55,11 @@ type Step = (typeof QUIT_AFTER)[number];
 
 /** `smtpkit send`: a dry run, load mode, or one session (to the server, or the recipients' MX hosts). */
 export async function sendCommand(server: string | undefined, flags: SendFlags): Promise<number> {
-  const send = await import('../commands/send.js');
   if (flags.dryRun) {
     const output = await processOutput(outputSpec(flags));
     try {
-      return await send.dryRun(await sendMessage(flags), outputSpec(flags), output);
+      const { dryRun } = await import('../commands/send-dry-run.js');
+      return await dryRun(await sendMessage(flags), outputSpec(flags), output);
     } catch (err) {
       return bareFailure(
         flags,
@@ -75,6 +77,7 @@ export async function sendCommand(server: string | undefined, flags: SendFlags):
   } catch (err) {
     return bareFailure(flags, err);
   }
+  const send = await import('../commands/send.js');
   return runSession({
     command: 'send',
     server: server ?? mxDomain ?? '',
@@ -108,7 +111,7 @@ async function loadMode(server: string | undefined, flags: SendFlags): Promise<n
   const output = await processOutput(show);
   try {
     if (!server) throw usageError('load mode needs a server: smtpkit send HOST[:PORT] --count N ...');
-    const { loadSettings, runLoad } = await import('../commands/load.js');
+    const { runLoad } = await import('../commands/load.js');
     const settings = loadSettings(flags);
     // Everything is parsed and checked once, before the first connection.
     const prepared = await sendMessage(flags);
@@ -302,4 +305,27 @@ function fileSize(path: string, option: string): number {
 function readText(path: string, option: string): string {
   fileSize(path, option);
   return readFileSync(path, 'utf8');
+}
+
+/** --count, --concurrency, --per-connection, --rate: how much load mode sends, and how fast. */
+function loadSettings(flags: {
+  count?: string;
+  concurrency?: string;
+  perConnection?: string;
+  rate?: string;
+}): LoadSettings {
+  const int = (v: string | undefined, d: number, option: string, max: number) => {
+    if (v === undefined) return d;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > max) throw usageError(`${option} takes a whole number from 1 to ${max}`);
+    return n;
+  };
+  const rate = flags.rate === undefined ? 0 : Number(String(flags.rate).replace(/\/s$/, ''));
+  if (!(rate >= 0)) throw usageError('--rate takes messages per second, e.g. 50 or 50/s');
+  return {
+    count: int(flags.count, 1, '--count', 10_000_000),
+    concurrency: int(flags.concurrency, 1, '--concurrency', 1000),
+    perConnection: int(flags.perConnection, 1, '--per-connection', 1_000_000),
+    rate,
+  };
 }

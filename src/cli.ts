@@ -6,7 +6,7 @@ Exit codes:
   0  success (spf: any SPF result computed, fail included; check-message:
      any verdict computed)
   1  a check failed (probe; a failure reply in a repl script; mx-lookup;
-     dkim-verify: no signature passes)
+     dkim-verify: no signature passes; audit: a check failed or got worse)
   2  usage error (bad option or value)
   3  DNS error (no such domain or host, no mail host, DNS failure or timeout;
      check-message: a DNS failure left SPF, DKIM or DMARC unknown)

@@ -123,6 +123,7 @@ const JSON_USAGE_ERRORS = new Set([
   'starttls',
   'send',
   'mx-lookup',
+  'audit',
   'dkim-verify',
   'spf',
   'check-message',

@@ -211,6 +211,71 @@ export const COMMANDS: readonly CommandSpec[] = [
       (await import('./report-commands.js')).mxLookup(domain as string, flags, commandNamed('mx-lookup')!.options),
   },
   {
+    name: 'audit',
+    summary:
+      'judge the whole mail setup of a domain: DNS, DNSSEC, SPF/DMARC/DKIM/MTA-STS/TLS-RPT, TLS of each MX, relay and enumeration hardening; text, JSON, HTML or CSV',
+    args: [{ name: '[domain]', help: 'the domain, e.g. example.com (or --domains FILE)' }],
+    options: [
+      ...resolverOptions(),
+      {
+        flags: '-p, --port <port>',
+        help: 'send every SMTP probe of the audit to this port (for test beds)',
+        default: '25',
+      },
+      { flags: '-t, --timeout <duration>', help: 'time limit for the whole audit', default: '120s' },
+      {
+        flags: '--wait-timeout <duration>',
+        help: 'time limit for each SMTP wait: connect, greeting, command, handshake',
+        default: '10s',
+      },
+      { flags: '--ehlo <name>', help: 'the name to send in EHLO (default: this host’s name)' },
+      {
+        flags: '--ca-file <file>',
+        help: 'extra trusted CA (PEM) for SMTP certificates and the MTA-STS policy server',
+        complete: 'file',
+      },
+      { flags: '--https-port <port>', help: 'port of the MTA-STS policy server (for test beds)', default: '443' },
+      {
+        flags: '--dkim-selector <name>',
+        help: 'judge the DKIM key at NAME._domainkey.DOMAIN, repeatable',
+        repeat: true,
+      },
+      {
+        flags: '--dnsbl [zone]',
+        help: 'check each MX address on this DNS blocklist, repeatable (no zone: zen.spamhaus.org, bl.spamcop.net, b.barracudacentral.org, psbl.surriel.com)',
+        repeat: true,
+      },
+      { flags: '--scan-concurrency <n>', help: 'handshakes at once in the cipher scan of each MX', default: '8' },
+      {
+        flags: '--domains <file>',
+        help: 'audit every domain in FILE (one a line, # comments; - for stdin), streamed as each finishes',
+        complete: 'file',
+      },
+      { flags: '--concurrency <n>', help: 'with --domains: audits at once', default: '4' },
+      {
+        flags: '--smuggling-rcpt <address>',
+        help: 'test SMTP smuggling: sends one message per end-of-data variant to ADDRESS, yours at the domain',
+      },
+      {
+        flags: '--baseline <file>',
+        help: 'a previous --json report: show what changed, exit 1 when a check got worse',
+        complete: 'file',
+      },
+      {
+        flags: '--format <format>',
+        help: 'text, json, html (one self-contained file) or csv',
+        default: 'text',
+        choices: ['text', 'json', 'html', 'csv'],
+      },
+      { flags: '--json', help: 'print one JSON document (JSON lines with --domains)' },
+      { flags: '-q, --quiet', help: 'print only the outcome line' },
+      { flags: '-v, --verbose', help: 'show each finding’s evidence in the text report' },
+      { flags: '--no-color', help: 'no colours (also: NO_COLOR=1)' },
+    ],
+    run: async ([domain], flags) =>
+      (await import('./audit.js')).audit(domain as string | undefined, flags as never, commandNamed('audit')!.options),
+  },
+  {
     name: 'spf',
     summary:
       'evaluate SPF as a receiver does (RFC 7208 check_host): the result for a client address, with every term and look-up traced',

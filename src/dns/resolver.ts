@@ -12,6 +12,7 @@ import {
   type NameServer,
   type RecordType,
   type TransportOptions,
+  TYPE,
 } from './transport.js';
 
 /** Why a name has no records of a type: told apart, because the fixes differ. */
@@ -204,7 +205,7 @@ export function decodeTlsa(data: Buffer): Tlsa {
   };
 }
 
-const typeNumber = (t: RecordType) => ({ A: 1, CNAME: 5, PTR: 12, MX: 15, TXT: 16, AAAA: 28, TLSA: 52 })[t];
+const typeNumber = (t: RecordType) => TYPE[t];
 
 export function reverseName(address: string): string {
   if (isIP(address) === 4) return `${address.split('.').reverse().join('.')}.in-addr.arpa`;

@@ -9,10 +9,17 @@ export const SMALL_FILE_LIMIT = 16 * 1024 * 1024;
  * read to at most `limit` bytes. Pipes and /dev/stdin stay
  * allowed (--password-file <(pass show x)); an endless device is refused, not read into memory.
  */
-export function readSmallFile(file: string, what: string, limit = SMALL_FILE_LIMIT): string {
+export function readSmallFile(
+  file: string,
+  what: string,
+  limit = SMALL_FILE_LIMIT,
+  opts: { dashIsStdin?: boolean } = {},
+): string {
   let fd: number | undefined;
+  // "-" reads file descriptor 0: /dev/stdin cannot be opened when stdin is a socket (ENXIO).
+  const stdin = opts.dashIsStdin && file === '-';
   try {
-    fd = openSync(file, 'r');
+    fd = stdin ? 0 : openSync(file, 'r');
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {
@@ -28,6 +35,6 @@ export function readSmallFile(file: string, what: string, limit = SMALL_FILE_LIM
     if (err instanceof SmtpkitError) throw err;
     throw usageError(`${what}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   } finally {
-    if (fd !== undefined) closeSync(fd);
+    if (fd !== undefined && !stdin) closeSync(fd);
   }
 }

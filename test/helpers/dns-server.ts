@@ -16,6 +16,8 @@ export type ZoneRecord =
   | { type: 'CNAME'; domain: string }
   | { type: 'PTR'; domain: string }
   | { type: 'TLSA'; data: Buffer }
+  | { type: 'NS'; ns: string }
+  | { type: 'CAA'; flags: number; tag: string; value: string }
   | { type: 'TIMEOUT' }
   | FailRecord;
 
@@ -24,6 +26,8 @@ export interface FailRecord {
   type: 'FAIL';
   of: 'A' | 'AAAA' | 'MX' | 'TXT' | 'PTR' | 'TLSA';
   rcode: 'SERVFAIL' | 'REFUSED';
+  /** An Extended DNS Error (RFC 8914) in the answer's OPT record, as a validating resolver gives one (6: DNSSEC Bogus). */
+  ede?: { code: number; text?: string };
 }
 
 /**
@@ -49,7 +53,7 @@ export interface Zone {
     | { fault: DnsFault; only?: ZoneRecord['type']; records: ZoneRecord[] };
 }
 
-const TYPES: Record<string, number> = { A: 1, CNAME: 5, PTR: 12, MX: 15, TXT: 16, AAAA: 28, TLSA: 52 };
+const TYPES: Record<string, number> = { A: 1, NS: 2, CNAME: 5, PTR: 12, MX: 15, TXT: 16, AAAA: 28, TLSA: 52, CAA: 257 };
 
 export interface DnsServer {
   port: number;
@@ -108,6 +112,7 @@ export async function dnsServer(zone: Zone): Promise<DnsServer> {
       const fail = entry.find((r): r is FailRecord => r.type === 'FAIL' && TYPES[r.of] === q?.type);
       if (fail) {
         header.rcode = fail.rcode === 'SERVFAIL' ? 2 : 5;
+        if (fail.ede) return (send as unknown as (b: Buffer) => void)(withEde(response.toBuffer(), fail.ede));
         return send(response);
       }
       // CNAME chains are followed; a loop ends the chain (the records so far are the answer).
@@ -180,6 +185,23 @@ function skipName(buf: Buffer, p: number): number {
     p += 1 + buf[p]!;
   }
   return p + 1;
+}
+
+/** The answer with an OPT record (RFC 6891) holding one Extended DNS Error option (RFC 8914, code 15). */
+export function withEde(wire: Buffer, ede: { code: number; text?: string }): Buffer {
+  const text = Buffer.from(ede.text ?? '', 'utf8');
+  const option = Buffer.alloc(6 + text.length);
+  option.writeUInt16BE(15, 0);
+  option.writeUInt16BE(2 + text.length, 2);
+  option.writeUInt16BE(ede.code, 4);
+  text.copy(option, 6);
+  const opt = Buffer.alloc(11);
+  opt.writeUInt16BE(41, 1); // type OPT, owner the root (the leading zero)
+  opt.writeUInt16BE(1232, 3); // UDP payload size
+  opt.writeUInt16BE(option.length, 9);
+  const out = Buffer.concat([wire, opt, option]);
+  out.writeUInt16BE(out.readUInt16BE(10) + 1, 10);
+  return out;
 }
 
 /** A well-formed answer (one question) turned into the named fault. */

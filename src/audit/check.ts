@@ -1,0 +1,37 @@
+import type { AuditContext } from './context.js';
+import type { AuditGroup, AuditStatus } from './result.js';
+
+/** One verdict of a check; `fix` falls back to the check's own. */
+export interface Verdict {
+  status: AuditStatus;
+  summary: string;
+  subject?: string;
+  evidence?: string[];
+  fix?: string;
+}
+
+/** A check is a value in the table: what it judges, where the rule comes from, and how. */
+export interface AuditCheck {
+  group: AuditGroup;
+  name: string;
+  title: string;
+  reference: string;
+  /** What to change when it fails or warns. */
+  fix: string;
+  run(ctx: AuditContext): Promise<Verdict | Verdict[]>;
+}
+
+export { NotTested } from './not-tested.js';
+export type { AuditOptions } from './options.js';
+
+/** A check this version does not build: listed, never silently absent. */
+export function notBuilt(group: AuditGroup, name: string, title: string, reference: string, what: string): AuditCheck {
+  return {
+    group,
+    name,
+    title,
+    reference,
+    fix: '',
+    run: async () => ({ status: 'not-tested', summary: `not built in this version: ${what}` }),
+  };
+}

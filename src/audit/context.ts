@@ -1,0 +1,83 @@
+import { lookupMx, NoMailHost, type MxHost, type MxReport } from '../dns/mx.js';
+import { DnsFailure } from '../dns/resolver.js';
+import { NotTested } from './not-tested.js';
+import type { AuditOptions } from './options.js';
+import { probeMx, type MxAddress, type SmtpFacts } from './smtp-probe.js';
+
+export type { MxAddress };
+
+/**
+ * What the checks share, asked once: the MX look-up, and one probe per MX address whatever
+ * number of checks read it (few connections: relay, enumeration and TLS facts come from it).
+ */
+export class AuditContext {
+  private mxMemo: Promise<MxReport> | undefined;
+  private readonly probes = new Map<string, Promise<SmtpFacts>>();
+
+  constructor(
+    readonly options: AuditOptions,
+    /** When the whole audit ends (ms since the epoch). */
+    readonly deadline: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get domain() {
+    return this.options.domain;
+  }
+
+  remainingMs(): number {
+    return Math.max(1, this.deadline - this.now());
+  }
+
+  /** The MX report, PTR and FCrDNS included; a failed look-up rejects (checks that need it say so). */
+  mx(): Promise<MxReport> {
+    if (!this.mxMemo) {
+      this.mxMemo = lookupMx(this.options.resolver, this.domain, { ptr: true });
+      this.mxMemo.catch((err: unknown) => {
+        if (err instanceof DnsFailure || (err instanceof NoMailHost && err.absence === 'NXDOMAIN'))
+          this.unresolved = err.message;
+      });
+    }
+    return this.mxMemo;
+  }
+
+  /** Set when the domain itself could not be resolved (NXDOMAIN, SERVFAIL, no answer): a DNS error, exit 3. */
+  unresolved: string | null = null;
+
+  /** The MX hosts to probe (at most maxMx), or NotTested saying why there are none. */
+  async mailHosts(): Promise<MxHost[]> {
+    let report: MxReport;
+    try {
+      report = await this.mx();
+    } catch (err) {
+      if (err instanceof NoMailHost || err instanceof DnsFailure)
+        throw new NotTested(`no mail host known: ${err.message}`);
+      throw err;
+    }
+    if (report.kind === 'null') throw new NotTested('the domain publishes a null MX (RFC 7505): it accepts no mail');
+    return report.hosts.slice(0, this.options.maxMx);
+  }
+
+  async mxAddresses(): Promise<MxAddress[]> {
+    const hosts = await this.mailHosts();
+    const out = hosts.flatMap((h) =>
+      h.addresses.map((a, i) => ({ host: h.exchange, address: a.address, family: a.family, scan: i === 0 })),
+    );
+    if (!out.length) throw new NotTested('no MX host has an address');
+    return out;
+  }
+
+  /** One probe per address, shared by every check that reads it. */
+  smtp(a: MxAddress): Promise<SmtpFacts> {
+    const key = `${a.host} ${a.address}`;
+    let p = this.probes.get(key);
+    if (!p) {
+      p = probeMx(a, this.options, this.remainingMs());
+      this.probes.set(key, p);
+    }
+    return p;
+  }
+}
+
+/** "host (address)": how findings name an MX address. */
+export const subjectOf = (a: Pick<MxAddress, 'host' | 'address'>) => `${a.host} (${a.address})`;

@@ -1,0 +1,93 @@
+import { probe, type ProbeSettings } from '../probe/probe.js';
+import type { Check, ProbeResult } from '../probe/result.js';
+import type { Reply } from '../protocol/reply.js';
+import type { SessionOptions } from '../session/session.js';
+import type { AuditOptions } from './options.js';
+
+/** One MX address to probe: the host it belongs to, and whether the cipher scan runs on it. */
+export interface MxAddress {
+  host: string;
+  address: string;
+  family: 4 | 6;
+  /** The first address of each host carries the cipher scan: once per host is polite enough. */
+  scan: boolean;
+}
+
+/** What one probe of an MX address saw, for the checks to read. */
+export interface SmtpFacts {
+  result: ProbeResult;
+  /** The presented chain (DER, leaf first); empty without TLS. */
+  chain: Buffer[];
+  /** The greeting and the first EHLO reply, as the server sent them. */
+  greeting: Reply | undefined;
+  ehlo: Reply | undefined;
+  check(name: string): Check | undefined;
+}
+
+/**
+ * The probe engine on one MX address: greeting, EHLO, STARTTLS and the certificate, AUTH
+ * before TLS, the relay test in every address form, VRFY/EXPN/RCPT enumeration against
+ * postmaster, reverse DNS against the greeting, and on the host's first address the cipher
+ * scan. All within what is left of the audit's time.
+ */
+/** A session to one MX address on the audit's port: plaintext SMTP first, STARTTLS when offered, opportunistic. */
+export function mxSessionOptions(
+  a: Pick<MxAddress, 'host' | 'address'>,
+  o: AuditOptions,
+  wait: number,
+): SessionOptions {
+  return {
+    host: a.host,
+    candidates: [{ host: a.host, address: a.address }],
+    port: o.port,
+    family: undefined,
+    localAddress: undefined,
+    tlsOnConnect: false,
+    ehloName: o.ehloName,
+    timeouts: { connect: wait, greeting: wait, command: wait, tls: wait },
+    tls: {
+      sni: undefined,
+      ca: o.ca,
+      minVersion: undefined,
+      maxVersion: undefined,
+      cert: undefined,
+      key: undefined,
+      verify: false,
+    },
+    raw: false,
+    // An MX speaks plaintext SMTP on its port; waiting to find out otherwise costs the budget.
+    sniffImplicitTls: false,
+  };
+}
+
+export async function probeMx(a: MxAddress, o: AuditOptions, remainingMs: number): Promise<SmtpFacts> {
+  const wait = Math.min(o.waitMs, remainingMs);
+  const options = mxSessionOptions(a, o, wait);
+  let chain: Buffer[] = [];
+  const settings: ProbeSettings = {
+    expectBanner: undefined,
+    warnDays: 21,
+    critDays: 7,
+    warnMs: {},
+    critMs: {},
+    auth: undefined,
+    from: undefined,
+    rcpt: undefined,
+    relayTest: true,
+    enumTest: true,
+    ...(a.scan ? { tlsScan: { concurrency: o.scanConcurrency, timeoutMs: wait } } : {}),
+    resolver: o.resolver,
+    ptr: true,
+    totalMs: remainingMs,
+    onCertificates: (_t, c) => (chain = c),
+  };
+  const result = await probe({ label: `${a.host} (${a.address})`, options, mx: true, domain: o.domain }, settings);
+  const replies = result.events.flatMap((e) => (e.type === 'reply' ? [e] : []));
+  return {
+    result,
+    chain,
+    greeting: replies.find((e) => e.command === 'CONNECT')?.reply,
+    ehlo: replies.find((e) => /^EHLO /i.test(e.command) || e.command === 'EHLO')?.reply,
+    check: (name) => result.checks.find((c) => c.name === name),
+  };
+}

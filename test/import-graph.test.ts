@@ -286,3 +286,19 @@ test('raw flags stay in src/cli/: no *Flags name, parseDuration, readOption or `
     );
   assert.deepEqual(found, [], `command-line flags below src/cli/:\n  ${found.join('\n  ')}`);
 });
+
+test('flows/ leaves a session’s options as given: no assignment to session.options (MX hosts and DANE go through the session)', () => {
+  const found = sourceFiles()
+    .filter((f) => folderOf(f) === 'flows/')
+    .flatMap((file) =>
+      nodesOf(file)
+        .filter(
+          (n): n is ts.BinaryExpression =>
+            ts.isBinaryExpression(n) &&
+            n.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
+            /\boptions\./.test(n.left.getText()),
+        )
+        .map((n) => `${where(file, n)} ${n.left.getText()}`),
+    );
+  assert.deepEqual(found, [], `session options written by flows/:\n  ${found.join('\n  ')}`);
+});

@@ -170,14 +170,15 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '--dry-run', help: 'print the envelope and the message that would be sent, contact nobody' },
       { flags: '--dane', help: 'check the MX certificate against its TLSA records (DANE, RFC 7672)' },
       ...dkimOptions(),
-      { flags: '--count <n>', help: 'load mode: send N messages and report figures' },
-      { flags: '--concurrency <n>', help: 'load mode: connections at once (default 1)' },
-      { flags: '--per-connection <n>', help: 'load mode: messages per connection, RSET between (default 1)' },
+      { flags: '--count <n>', help: 'load mode: send N messages and report figures', fallback: '1' },
+      { flags: '--concurrency <n>', help: 'load mode: connections at once', fallback: '1' },
+      { flags: '--per-connection <n>', help: 'load mode: messages per connection, RSET between', fallback: '1' },
       { flags: '--rate <n/s>', help: 'load mode: at most this many messages per second' },
       ...resolverOptions(),
       ...outputOptions(),
     ],
-    run: async (args, flags) => (await import('./session-commands.js')).send(args, flags),
+    run: async (args, flags) =>
+      (await import('./session-commands.js')).send(args, flags, commandNamed('send')!.options),
   },
   {
     name: 'mx-lookup',
@@ -429,7 +430,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       (await import('./probe.js')).probeCommand(targets as string[], flags, commandNamed('probe')!.options),
     usageError: (argv) => {
       const format = machineFormat(argv);
-      return format && (async (message) => (await import('../commands/probe.js')).probeUsageError(format, message));
+      return format && (async (message) => (await import('./probe.js')).probeUsageError(format, message));
     },
   },
   {

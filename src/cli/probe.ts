@@ -1,4 +1,4 @@
-import { usageError } from '../errors.js';
+import { ExitCode, usageError } from '../errors.js';
 import { dnsblZones } from '../dns/checks/dnsbl.js';
 import { parseDomain } from '../dns/domain.js';
 import { Resolver } from '../dns/resolver.js';
@@ -66,6 +66,17 @@ export async function probeCommand(args: string[], flags: ProbeFlags, options: r
     return m.probeFailed(output, format, failureOutcome(err), show.quiet);
   }
   return m.probeCommand(spec, output);
+}
+
+/** A mistake on a command line that asked for JSON or Nagios, said in that format (commander found it). */
+export async function probeUsageError(format: string, message: string): Promise<number> {
+  const { probeFailure } = await import('../probe/report.js');
+  return probeFailure(
+    await processOutput({ color: false }),
+    format,
+    { ok: false, exitCode: ExitCode.usage, errorClass: 'usage', message },
+    false,
+  );
 }
 
 async function probeSpec(

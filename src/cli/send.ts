@@ -5,7 +5,9 @@ import { parseAddress, parseAddressList, splitAddressList } from '../message/add
 import { parseHeader, type MessageSpec } from '../message/build.js';
 import { assertSingleLine } from '../protocol/command.js';
 import { QUIT_AFTER } from '../commands/quit-after.js';
-import type { SendMessage, SendSpec } from '../commands/send.js';
+import type { SendMessage } from '../commands/send-dry-run.js';
+import type { LoadSettings } from '../load/shard.js';
+import type { SendSpec } from '../commands/send.js';
 import { failureOutcome } from '../render/failure.js';
 import { processOutput, type Output } from '../render/output.js';
 import { writeBareFailure } from '../render/print-outcome.js';
@@ -17,6 +19,7 @@ import { loginSpec, type LoginFlags } from './groups/login.js';
 import { outputSpec, type OutputFlags } from './groups/output.js';
 import { resolverSpec, type ResolverFlags } from './groups/resolver.js';
 import { runSession } from './run-session.js';
+import { declaredDefault, type OptionSpec } from './declare.js';
 
 /** send's command line as commander hands it over; read here, once, into a SendSpec. */
 export interface SendFlags extends ConnectionFlags, OutputFlags, LoginFlags, ResolverFlags, DkimFlags {
@@ -52,12 +55,16 @@ export interface SendFlags extends ConnectionFlags, OutputFlags, LoginFlags, Res
 type Step = (typeof QUIT_AFTER)[number];
 
 /** `smtpkit send`: a dry run, load mode, or one session (to the server, or the recipients' MX hosts). */
-export async function sendCommand(server: string | undefined, flags: SendFlags): Promise<number> {
-  const send = await import('../commands/send.js');
+export async function sendCommand(
+  server: string | undefined,
+  flags: SendFlags,
+  options: readonly OptionSpec[],
+): Promise<number> {
   if (flags.dryRun) {
     const output = await processOutput(outputSpec(flags));
     try {
-      return await send.dryRun(await sendMessage(flags), outputSpec(flags), output);
+      const { dryRun } = await import('../commands/send-dry-run.js');
+      return await dryRun(await sendMessage(flags), outputSpec(flags), output);
     } catch (err) {
       return bareFailure(
         flags,
@@ -67,7 +74,7 @@ export async function sendCommand(server: string | undefined, flags: SendFlags):
     }
   }
   if ([flags.count, flags.concurrency, flags.perConnection, flags.rate].some((v) => v !== undefined))
-    return loadMode(server, flags);
+    return loadMode(server, flags, options);
   // No server: deliver to the recipients' domain through its MX hosts.
   let mxDomain: string | undefined;
   try {
@@ -75,6 +82,7 @@ export async function sendCommand(server: string | undefined, flags: SendFlags):
   } catch (err) {
     return bareFailure(flags, err);
   }
+  const send = await import('../commands/send.js');
   return runSession({
     command: 'send',
     server: server ?? mxDomain ?? '',
@@ -103,13 +111,17 @@ export async function sendCommand(server: string | undefined, flags: SendFlags):
 }
 
 /** --count/--concurrency: many messages, figures instead of a transcript. */
-async function loadMode(server: string | undefined, flags: SendFlags): Promise<number> {
+async function loadMode(
+  server: string | undefined,
+  flags: SendFlags,
+  declared: readonly OptionSpec[],
+): Promise<number> {
   const show = outputSpec(flags);
   const output = await processOutput(show);
   try {
     if (!server) throw usageError('load mode needs a server: smtpkit send HOST[:PORT] --count N ...');
-    const { loadSettings, runLoad } = await import('../commands/load.js');
-    const settings = loadSettings(flags);
+    const { runLoad } = await import('../commands/load.js');
+    const settings = loadSettings(flags, declared);
     // Everything is parsed and checked once, before the first connection.
     const prepared = await sendMessage(flags);
     const { envelope, dkim } = prepared;
@@ -304,4 +316,25 @@ function fileSize(path: string, option: string): number {
 function readText(path: string, option: string): string {
   fileSize(path, option);
   return readFileSync(path, 'utf8');
+}
+
+/** --count, --concurrency, --per-connection, --rate: how much load mode sends, and how fast. */
+function loadSettings(
+  flags: { count?: string; concurrency?: string; perConnection?: string; rate?: string },
+  options: readonly OptionSpec[],
+): LoadSettings {
+  const int = (v: string | undefined, long: string, max: number) => {
+    const option = `--${long}`;
+    const n = Number(v ?? declaredDefault(options, long));
+    if (!Number.isInteger(n) || n < 1 || n > max) throw usageError(`${option} takes a whole number from 1 to ${max}`);
+    return n;
+  };
+  const rate = flags.rate === undefined ? 0 : Number(String(flags.rate).replace(/\/s$/, ''));
+  if (!(rate >= 0)) throw usageError('--rate takes messages per second, e.g. 50 or 50/s');
+  return {
+    count: int(flags.count, 'count', 10_000_000),
+    concurrency: int(flags.concurrency, 'concurrency', 1000),
+    perConnection: int(flags.perConnection, 'per-connection', 1_000_000),
+    rate,
+  };
 }

@@ -2,7 +2,7 @@ import { usageError } from '../errors.js';
 import type { ReplSpec } from '../repl/repl.js';
 import type { SmtpEvent } from '../session/events.js';
 import type { ConnectionFlags } from './groups/connection.js';
-import { declaredDefault } from './declare.js';
+import { declaredDefault, type OptionSpec } from './declare.js';
 import { loginOptions, loginSpec, planAuth, type LoginFlags } from './groups/login.js';
 import { mxSpec, type MxFlags } from './groups/mx.js';
 import { outputSpec, type OutputFlags } from './groups/output.js';
@@ -106,6 +106,6 @@ export async function auth(args: unknown[], flags: Flags & LoginFlags & { list?:
   });
 }
 
-export async function send(args: unknown[], flags: Flags): Promise<number> {
-  return (await import('./send.js')).sendCommand(serverOf(args, flags, false), flags);
+export async function send(args: unknown[], flags: Flags, options: readonly OptionSpec[]): Promise<number> {
+  return (await import('./send.js')).sendCommand(serverOf(args, flags, false), flags, options);
 }

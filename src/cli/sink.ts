@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { isIP } from 'node:net';
 import { usageError } from '../errors.js';
@@ -40,6 +41,7 @@ export function sinkSpec(flags: SinkFlags): SinkSpec {
   const stopAfter = flags.count === undefined ? undefined : Number(flags.count);
   if (stopAfter !== undefined && !(Number.isInteger(stopAfter) && stopAfter > 0))
     throw usageError('--count takes a whole number');
+  if (options.saveDir) makeSaveDir(options.saveDir);
   return { options, http, stopAfter, output: show, certFile: flags.cert, warnings };
 }
 
@@ -257,4 +259,16 @@ function usableCertificate(cert: string, key: string): { cert: string; key: stri
     throw usageError(`--cert and --key cannot be used: ${(err as Error).message}`);
   }
   return { cert, key };
+}
+
+/** --save's directory, made if missing; a file in its place or no permission is the user's to fix. */
+function makeSaveDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw usageError(
+      `--save: cannot make the directory ${dir}: ${code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way' : (code ?? (err as Error).message)}`,
+    );
+  }
 }

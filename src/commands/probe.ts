@@ -1,14 +1,14 @@
-import { ExitCode, usageError } from '../errors.js';
-import { lookupMx } from '../dns/mx.js';
+import { usageError } from '../errors.js';
 import { Resolver } from '../dns/resolver.js';
 import type { TransportOptions } from '../dns/transport.js';
 import type { ProbeSettings, ProbeTarget } from '../probe/probe.js';
 import { probeEach } from '../probe/batch.js';
 import { probeFailure, probeReporter } from '../probe/report.js';
 import { failureOutcome } from '../render/failure.js';
-import { processOutput, type Output } from '../render/output.js';
+import type { Output } from '../render/output.js';
 import { progress } from '../render/progress.js';
 import { sessionOptionsFor, type SessionBase } from '../session/for-target.js';
+import { mxTargets } from '../probe/mx-targets.js';
 
 export type ProbeFormat = 'text' | 'json' | 'jsonl' | 'junit' | 'nagios' | 'prometheus';
 
@@ -32,6 +32,9 @@ export interface ProbeSpec {
 }
 
 export { probeFailure as probeFailed };
+
+/** A target as given (its session options made when it is probed), or an MX host's, made already. */
+type Planned = ProbeTarget | { label: string };
 
 /**
  * `smtpkit probe a:25 b:587 ...`: one health check per target, run concurrently, reported
@@ -90,48 +93,11 @@ export async function probeCommand(spec: Readonly<ProbeSpec>, output: Output): P
   return unsaved ? Math.max(exitCode, probeFailure(output, 'text', unsaved, false)) : exitCode;
 }
 
-/** A mistake on a command line that asked for JSON or Nagios, said in that format (commander found it). */
-export async function probeUsageError(format: string, message: string): Promise<number> {
-  return probeFailure(
-    await processOutput({ color: false }),
-    format,
-    { ok: false, exitCode: ExitCode.usage, errorClass: 'usage', message },
-    false,
-  );
-}
-
-/** A target as given (its session options made when it is probed), or an MX host's, made already. */
-type Planned = ProbeTarget | { label: string };
-
-/** The targets given, then a domain's MX hosts (--mx), judged by its MTA-STS policy. */
 async function probeTargets(spec: Readonly<ProbeSpec>): Promise<Planned[]> {
-  const targets: Planned[] = spec.targets.map((label) => ({ label }));
-  if (spec.mx) {
-    const { domain } = spec.mx;
-    const resolver = new Resolver(spec.mx.resolver);
-    const report = await lookupMx(resolver, domain);
-    if (report.kind === 'null') throw usageError(`${domain} publishes a null MX: it has no mail hosts to probe`);
-    // Whether a bad certificate fails depends on the domain's MTA-STS policy (RFC 8461).
-    const { checkMtaSts, mxMatches } = await import('../dns/checks/mtasts.js');
-    const hosts = report.hosts.map((h) => h.exchange);
-    const http = { ca: spec.base.tls.ca, timeoutMs: resolver.transport.timeoutMs, port: spec.mx.httpsPort };
-    const sts = await checkMtaSts(resolver, domain, hosts, http);
-    const enforce =
-      sts.status === 'pass' ? /mx ([^,]+(?:, [^,]+)*)$/.exec(sts.details[0] ?? '')?.[1]?.split(', ') : undefined;
-    for (const h of report.hosts) {
-      for (const a of h.addresses) {
-        const { options } = sessionOptionsFor(h.exchange, spec.base);
-        options.candidates = [{ host: h.exchange, address: a.address }];
-        targets.push({
-          label: `${h.exchange} (${a.address})`,
-          options,
-          mx: true,
-          domain,
-          mtaStsEnforce: !!enforce?.some((p) => mxMatches(p, h.exchange)),
-        });
-      }
-    }
-  }
+  const targets: Planned[] = [
+    ...spec.targets.map((label) => ({ label })),
+    ...(spec.mx ? await mxTargets(new Resolver(spec.mx.resolver), spec.mx.domain, spec.base, spec.mx.httpsPort) : []),
+  ];
   if (!targets.length) throw usageError('give at least one target (host[:port]), --targets FILE, or --mx DOMAIN');
   return targets;
 }

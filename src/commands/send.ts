@@ -1,36 +1,17 @@
 import { hasExtension } from '../protocol/capabilities.js';
 import { replyText } from '../protocol/reply.js';
 import { formatTarget } from '../protocol/target.js';
-import { mail, rcpt } from '../protocol/envelope.js';
-import { buildMessage, type MessageSpec } from '../message/build.js';
-import {
-  encoded,
-  lineEndingsNote,
-  mailTransaction,
-  type Envelope,
-  type TransactionOptions,
-} from '../flows/transaction.js';
-import { DataEncoder } from '../protocol/data-encoder.js';
+import { buildMessage } from '../message/build.js';
+import { mailTransaction, type TransactionOptions } from '../flows/transaction.js';
 import { greetAndSecure, login, type AuthPlan, type StartTlsMode } from '../flows/establish.js';
 import type { TransportOptions } from '../dns/transport.js';
-import { dkimSign, type DkimSignOptions } from '../dkim/sign.js';
+import { dkimSign } from '../dkim/sign.js';
 import type { QUIT_AFTER } from './quit-after.js';
-import { jsonDocument, type SessionResult } from '../render/json.js';
-import type { Output, OutputSpec } from '../render/output.js';
-import { printable } from '../render/printable.js';
+import type { SendMessage } from './send-dry-run.js';
+import type { SessionResult } from '../render/json.js';
 import type { SmtpSession } from '../session/session.js';
 
 type Step = (typeof QUIT_AFTER)[number];
-
-/** The message and what to do with it, read from the command line before anything connects. */
-export interface SendMessage {
-  message: MessageSpec;
-  envelope: Envelope;
-  /** The Bcc: addresses (in the envelope only), for the dry run to mark. */
-  bcc: string[];
-  quitAfter: Step | undefined;
-  dkim: Readonly<DkimSignOptions> | undefined;
-}
 
 export interface SendSpec extends SendMessage {
   login: Readonly<{ starttls: StartTlsMode; auth: AuthPlan | undefined }>;
@@ -100,58 +81,4 @@ export async function send(session: SmtpSession, spec: Readonly<SendSpec>, detai
       (r) => `<${r.address}> ${r.reply.code}${r.reply.enhanced ? ` ${r.reply.enhanced}` : ''} ${replyText(r.reply)}`,
     );
   return `message accepted by ${where} for ${accepted} of ${result.recipients.length} recipient(s)${result.queueId ? `, queue id ${result.queueId}` : ''}: ${final.code} ${replyText(final)}${refused.length ? `; refused: ${refused.join('; ')}` : ''}`;
-}
-
-/**
- * The envelope (MAIL FROM and every RCPT TO, Bcc included, with the parameters a server
- * offering every extension would get), then the message; nothing is contacted.
- */
-export async function dryRun(spec: Readonly<SendMessage>, show: Readonly<OutputSpec>, output: Output): Promise<number> {
-  const { envelope, dkim } = spec;
-  if (dkim?.key.warning) output.stderr.write(`smtpkit: warning: ${printable(dkim.key.warning)}\n`);
-  // Without a server we cannot know about 8BITMIME: show the 7-bit-safe form.
-  const built = buildMessage(spec.message, false);
-  const message = dkim ? await dkimSign(built, dkim) : built;
-  const dsn = !!(envelope.notify || envelope.ret || envelope.envid);
-  const mailLine = mail(envelope.from.address, {
-    size: message.size,
-    smtputf8: message.utf8 || undefined,
-    requiretls: envelope.requiretls,
-    ...(dsn ? { ret: envelope.ret, envid: envelope.envid } : {}),
-  });
-  const bcc = new Set(spec.bcc);
-  const rcpts = envelope.recipients.map((r) => ({
-    address: r.address,
-    line: rcpt(r.address, envelope.notify ? { notify: envelope.notify, orcpt: r.address } : {}),
-    bcc: bcc.has(r.address),
-  }));
-  // As it would go on the wire (CRLF line ends only), without the dot-stuffing that is not part of it.
-  const encoder = new DataEncoder(false);
-  if (show.json) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of encoded(message, encoder)) chunks.push(chunk);
-    const outcome = { ok: true, exitCode: 0, message: 'dry run: nothing was sent' };
-    output.stdout.write(
-      jsonDocument('send', null, outcome, {
-        dryRun: true,
-        envelope: { mail: mailLine, from: envelope.from.address, recipients: rcpts },
-        size: message.size,
-        message: Buffer.concat(chunks).toString('utf8'),
-        lineEndings: encoder.lineEndings,
-      }),
-    );
-    return 0;
-  }
-  const lines = [
-    '=== Envelope (dry run: nothing is sent; parameters as a server offering every extension would get them)',
-    ` -> ${mailLine}`,
-    ...rcpts.map((r) => ` -> ${r.line}${r.bcc ? '   (Bcc: in the envelope only)' : ''}`),
-    `=== Message (${message.size === undefined ? 'size unknown: read from standard input' : `${message.size} bytes`})`,
-  ];
-  // The envelope on standard error, the message alone on standard output: `> msg.eml` keeps a clean message.
-  output.stderr.write(`${lines.map(printable).join('\n')}\n`);
-  for await (const chunk of encoded(message, encoder)) output.data.write(chunk);
-  const note = lineEndingsNote(encoder.lineEndings, true);
-  if (note) output.stderr.write(`smtpkit: warning: ${printable(note)}\n`);
-  return 0;
 }

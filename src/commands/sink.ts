@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { usageError, type Outcome } from '../errors.js';
@@ -44,7 +43,6 @@ export async function sink(spec: Readonly<SinkSpec>): Promise<number> {
   let server: Sink;
   let api: http.Server | undefined;
   try {
-    if (options.saveDir) makeSaveDir(options.saveDir);
     server = new Sink(options);
     // What an earlier run saved is read back before the first new message can come.
     const store = httpApi && new MessageStore({ maxMessages: httpApi.maxMessages });
@@ -114,16 +112,4 @@ async function sinkLog(show: Readonly<OutputSpec>, bareNewline: string): Promise
     transcript: !show.json && !show.quiet,
     bareNewline,
   });
-}
-
-/** --save's directory, made if missing; a file in its place or no permission is the user's to fix. */
-function makeSaveDir(dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw usageError(
-      `--save: cannot make the directory ${dir}: ${code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way' : (code ?? (err as Error).message)}`,
-    );
-  }
 }

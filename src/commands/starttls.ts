@@ -1,7 +1,7 @@
 import { formatTarget } from '../protocol/target.js';
 import type { SessionResult } from '../render/json.js';
-import type { OutputSpec } from '../render/output.js';
-import type { ScanSettings } from '../scan/run.js';
+import { processOutput, type OutputSpec } from '../render/output.js';
+import type { ScanSettings } from '../scan/target.js';
 import type { SmtpSession } from '../session/session.js';
 import { applyMx, type MxSpec } from './mx-option.js';
 
@@ -18,7 +18,6 @@ export async function starttls(
   spec: Readonly<StarttlsSpec>,
   details: SessionResult,
 ): Promise<string> {
-  const scan = spec.scan ? await import('../scan/run.js') : undefined;
   const mx = await applyMx(session, spec.mx);
   let implicitTls = false;
   try {
@@ -42,12 +41,24 @@ export async function starttls(
           t.nameMatches ? 'name matches' : 'NAME MISMATCH',
         ].join(', ');
   const line = `${formatTarget(session.currentHost, session.options.port)}: ${t?.protocol} ${t?.cipher}; certificate ${verdict}`;
-  if (!scan || !spec.scan) return line;
-  const result = await scan.runScan(
-    scan.scanTargetOf(session, session.remoteAddress, implicitTls, spec.scan.timeoutMs),
-    spec.scan.concurrency,
-  );
+  if (!spec.scan) return line;
+  const [{ scanTargetOf }, { scanTls }, { progress }, { scanSummary, writeScan }] = await Promise.all([
+    import('../scan/target.js'),
+    import('../scan/scan.js'),
+    import('../render/progress.js'),
+    import('../render/scan.js'),
+  ]);
+  const spinner = await progress('TLS scan');
+  let result;
+  try {
+    result = await scanTls(scanTargetOf(session, session.remoteAddress, implicitTls, spec.scan.timeoutMs), {
+      concurrency: spec.scan.concurrency,
+      onProgress: spinner ? (d, p) => spinner.update(`TLS scan: ${d}/${p} handshakes`) : undefined,
+    });
+  } finally {
+    spinner?.stop();
+  }
   details.scan = result;
-  await scan.printScan(result, spec.output);
-  return `${line}; ${scan.scanSummary(result)}`;
+  writeScan(await processOutput(spec.output), spec.output, result);
+  return `${line}; ${scanSummary(result)}`;
 }

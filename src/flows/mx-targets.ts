@@ -49,7 +49,7 @@ export function installDane(session: SmtpSession, resolver: Resolver): { result:
   let result: DaneResult | undefined;
   const info = (message: string) => session.emit({ type: 'info', message });
   const warn = (message: string) => session.emit({ type: 'warning', message });
-  session.options.judgeCertificate = async (chain, _facts, host) => {
+  session.judgeCertificatesWith(async (chain, _facts, host) => {
     // An MX host is an SMTP server on port 25 whatever port a test bed uses (RFC 7672 §2.2).
     const port = session.viaMx ? 25 : session.options.port;
     const name = `_${port}._tcp.${host}`;
@@ -109,7 +109,7 @@ export function installDane(session: SmtpSession, resolver: Resolver): { result:
       `DANE: the certificate chain of ${host} matches TLSA ${describeTlsa(matched)}; DANE-TA makes that certificate the trust anchor, and the name is still checked against ${host} (RFC 7672 §3.1.2)`,
     );
     return { by: 'DANE-TA (2)', nameWaived: false };
-  };
+  });
   return { result: () => result };
 }
 

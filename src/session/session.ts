@@ -101,6 +101,7 @@ export class SmtpSession {
   certificateVerdict: CertificateVerdict | undefined;
   private connection: Connection | undefined;
   private candidates: Array<{ host: string; address: string }> | undefined;
+  private judge: CertificateJudge | undefined;
   private readonly started = now();
   /** True between a complete reply and the next command: only then may QUIT be sent. */
   private inStep = true;
@@ -163,6 +164,11 @@ export class SmtpSession {
    */
   useCandidates(candidates: Array<{ host: string; address: string }>): void {
     this.candidates = candidates;
+  }
+
+  /** Judge each handshake's certificate so (DANE, set before connecting), instead of the options' judgeCertificate. */
+  judgeCertificatesWith(judge: CertificateJudge): void {
+    this.judge = judge;
   }
 
   /** Whether the session goes to a domain's MX hosts (given in its options or found since). */
@@ -717,7 +723,8 @@ export class SmtpSession {
     this.tls = facts;
     this.certificates = peerChain(socket);
     this.emit({ type: 'tls', facts });
-    const verdict = (this.certificateVerdict = await this.options.judgeCertificate?.(this.certificates, facts, host));
+    const judge = this.judge ?? this.options.judgeCertificate;
+    const verdict = (this.certificateVerdict = await judge?.(this.certificates, facts, host));
     const trusted = facts.trusted || !!verdict;
     const nameOk = facts.nameMatches || !!verdict?.nameWaived;
     const untrusted = trusted ? '' : `the certificate is not trusted: ${facts.trustError}`;

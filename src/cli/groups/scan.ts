@@ -1,6 +1,6 @@
 import { usageError } from '../../errors.js';
 import { declaredDefault, type OptionSpec } from '../declare.js';
-import type { ScanSettings } from '../../scan/run.js';
+import type { ScanSettings } from '../../scan/target.js';
 import { durationMs } from '../../util/duration.js';
 
 /** The scan group: the TLS scan's handshakes (starttls --scan, probe --tls-scan). */

@@ -1,6 +1,7 @@
-import type { Paint } from '../render/paint.js';
-import { printable } from '../render/printable.js';
-import type { ScanResult } from './scan.js';
+import type { ScanResult } from '../scan/scan.js';
+import type { Output, OutputSpec } from './output.js';
+import type { Paint } from './paint.js';
+import { printable } from './printable.js';
 
 /** The scan as a table for people, in sslscan's vocabulary (Accepted/Preferred, bits, names). */
 export function scanReport(r: ScanResult, c: Paint): string {
@@ -39,4 +40,17 @@ export function scanReport(r: ScanResult, c: Paint): string {
   if (!r.findings.length) out += '    none\n';
   out += c.dim(`  ${r.handshakes} handshakes in ${r.durationMs} ms\n`);
   return out;
+}
+
+/** The table for people; nothing for --json (the result goes in the document) or --quiet. */
+export function writeScan(output: Output, show: Readonly<Pick<OutputSpec, 'json' | 'quiet'>>, r: ScanResult): void {
+  if (show.json || show.quiet) return;
+  output.stdout.write(scanReport(r, output.paint));
+}
+
+/** The scan in the outcome line: versions accepted, pairs tried, findings. */
+export function scanSummary(r: ScanResult): string {
+  const accepted = r.protocols.filter((p) => p.accepted).map((p) => p.version);
+  const n = (s: string) => r.findings.filter((f) => f.severity === s).length;
+  return `scan: ${accepted.join(', ') || 'no version'} accepted; ${r.protocols.reduce((a, p) => a + p.ciphers.length, 0)} version/suite pairs; ${n('fail')} failed, ${n('warn')} warnings`;
 }

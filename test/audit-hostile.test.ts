@@ -7,6 +7,7 @@ import { runAudit } from '../src/audit/audit.js';
 import type { AuditOptions } from '../src/audit/check.js';
 import type { AuditReport, AuditStatus } from '../src/audit/result.js';
 import { Resolver } from '../src/dns/resolver.js';
+import { smugglingServer } from './helpers/audit-bed.js';
 import { dnsServer, type DnsServer, type Zone } from './helpers/dns-server.js';
 import { faults, scripted } from './helpers/fault-server.js';
 import { runCli } from './helpers/cli.js';
@@ -34,6 +35,11 @@ const zone: Zone = {
   })),
   // An MX target that is no host name (lookupMx refuses it: "never looked up").
   'odd.test': [{ type: 'MX', exchange: HOSTILE_MX, priority: 10 }],
+  // Three MX hosts on one loopback server: the smuggling test visits them one after another.
+  'smug3.test': ['a', 'b', 'c'].map((h, i) => ({ type: 'MX' as const, exchange: `${h}.smug3.test`, priority: i })),
+  'a.smug3.test': [{ type: 'A', address: '127.0.0.1' }],
+  'b.smug3.test': [{ type: 'A', address: '127.0.0.1' }],
+  'c.smug3.test': [{ type: 'A', address: '127.0.0.1' }],
 };
 for (let i = 0; i < MANY; i++) zone[`m${i}.many.test`] = [{ type: 'A', address: '127.0.0.1' }];
 
@@ -176,6 +182,26 @@ test(
       await pty.waitFor(/stdin|terminal|Ctrl-D|EXIT=2/i, 'a hint or a refusal', 4000);
     } finally {
       pty.close();
+    }
+  },
+);
+
+test(
+  'the whole-audit deadline also stops the smuggling test: no real message is sent after the report says "not tested"',
+  { todo: 'defect: the cut smuggling loop goes on in the background, sending its test messages after the deadline' },
+  async () => {
+    const server = await smugglingServer(false);
+    try {
+      const r = await runAudit(
+        options('smug3.test', server.port, { smugglingRcpt: 'me@smug3.test', smugglingPauseMs: 700, timeoutMs: 3000 }),
+      );
+      assert.equal(r.deadlineExceeded, true);
+      assert.deepEqual(status(r, 'smuggling'), ['not-tested']);
+      const atReport = server.ends.length;
+      await new Promise((resolve) => setTimeout(resolve, 6000));
+      assert.equal(server.ends.length, atReport, `${server.ends.length - atReport} messages sent after the report`);
+    } finally {
+      await server.close();
     }
   },
 );

@@ -206,25 +206,15 @@ test(
   },
 );
 
-test(
-  'SMTP smuggling: a vulnerable server whose queue answers slower than the pause is not given a pass',
-  {
-    todo: 'defect: the first reply after <CRLF>.<CRLF> is taken as the answer to it; the replies to the smuggled lines go unseen',
-  },
-  async () => {
-    // Takes \n.\n as the end of the data, answers it 1 s later (a before-queue filter), and
-    // answers the smuggled lines after it as commands: the session is out of step.
-    const server = await smugglingServer(true, { replyDelayMs: 1000 });
-    try {
-      const r = await runAudit(options('stall.test', server.port, { smugglingRcpt: 'me@stall.test' }));
-      assert.ok(server.ends.includes('bare'), `the server took ${server.ends.join(', ')}`);
-      assert.notEqual(
-        status(r, 'smuggling')[0],
-        'pass',
-        JSON.stringify(r.findings.find((f) => f.check === 'smuggling')),
-      );
-    } finally {
-      await server.close();
-    }
-  },
-);
+test('SMTP smuggling: a vulnerable server whose queue answers slower than the pause is not given a pass', async () => {
+  // Takes \n.\n as the end of the data, answers it 1 s later (a before-queue filter), and
+  // answers the smuggled lines after it as commands: the session is out of step.
+  const server = await smugglingServer(true, { replyDelayMs: 1000 });
+  try {
+    const r = await runAudit(options('stall.test', server.port, { smugglingRcpt: 'me@stall.test' }));
+    assert.ok(server.ends.includes('bare'), `the server took ${server.ends.join(', ')}`);
+    assert.notEqual(status(r, 'smuggling')[0], 'pass', JSON.stringify(r.findings.find((f) => f.check === 'smuggling')));
+  } finally {
+    await server.close();
+  }
+});

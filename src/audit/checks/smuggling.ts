@@ -6,6 +6,7 @@ import type { AuditCheck, Verdict } from '../check.js';
 import type { AuditContext } from '../context.js';
 import { NotTested } from '../not-tested.js';
 import { mxSessionOptions } from '../smtp-probe.js';
+import type { SmtpSession } from '../../session/session.js';
 
 /** The end-of-data variants of the 2023 research (SEC Consult; hannob's smtpsmug), named as written. */
 export const SMUGGLING_VARIANTS: ReadonlyArray<{ name: string; bytes: string }> = [
@@ -64,6 +65,16 @@ async function tryVariant(
     };
     try {
       const final = await session.sendMessage(chunks(), `message with ${v.name}`);
+      // A slow server may have ended the data at the variant and answered the lines after it as
+      // commands: the reply read here is then not the one to <CRLF>.<CRLF>, and one more is owed.
+      const extra = await extraReply(session, pause);
+      if (extra)
+        return {
+          variant: v.name,
+          took: true,
+          said: `answered ${line(final)} after <CRLF>.<CRLF>, then ${extra}: it answered the lines after the variant as commands`,
+        };
+      if (!isPositive(final)) return { variant: v.name, untested: `the message was refused: ${line(final)}` };
       return { variant: v.name, took: false, said: `answered only after <CRLF>.<CRLF>: ${line(final)}` };
     } catch (err) {
       const early = err instanceof SmtpkitError ? err.reply : undefined;
@@ -76,6 +87,28 @@ async function tryVariant(
     return { variant: v.name, untested: (err as Error).message };
   } finally {
     session.close();
+  }
+}
+
+/**
+ * After the final reply: NOOP, then a quiet `quietMs`. A server in step answers the NOOP and
+ * nothing more; a reply the session did not ask for (it fails the connection as such) means
+ * the server had ended the data earlier. Says what came, or undefined when nothing extra did.
+ */
+async function extraReply(session: SmtpSession, quietMs: number): Promise<string | undefined> {
+  const unasked = (err: unknown) =>
+    err instanceof SmtpkitError && err.kind === 'unsolicited' && err.reply
+      ? `the reply ${line(err.reply)} nobody asked for`
+      : undefined;
+  try {
+    await session.command('NOOP', { phase: 'smuggling' });
+    await new Promise((r) => setTimeout(r, quietMs));
+    await session.command('NOOP', { phase: 'smuggling' });
+    return undefined;
+  } catch (err) {
+    const said = unasked(err);
+    if (said) return said;
+    throw err;
   }
 }
 

@@ -146,22 +146,19 @@ for (const rcpt of [
   });
 }
 
-test(
-  '--baseline with a status that is no audit status ("toString") is refused as not an audit report (exit 2)',
-  async () => {
-    const file = join(dir, 'proto.json');
-    writeFileSync(
-      file,
-      JSON.stringify({ findings: [{ group: 'dns', check: 'mx', subject: null, status: 'toString', title: 'x' }] }),
-    );
-    const r = await runCli(
-      ['audit', 'dom.test', '--baseline', file, '--resolver', `127.0.0.1:${dns.port}`, '--timeout', '2s', '--json'],
-      { limitMs: 15_000 },
-    );
-    assert.equal(r.code, 2, r.stdout);
-    assert.match(r.stdout, /not an audit report/);
-  },
-);
+test('--baseline with a status that is no audit status ("toString") is refused as not an audit report (exit 2)', async () => {
+  const file = join(dir, 'proto.json');
+  writeFileSync(
+    file,
+    JSON.stringify({ findings: [{ group: 'dns', check: 'mx', subject: null, status: 'toString', title: 'x' }] }),
+  );
+  const r = await runCli(
+    ['audit', 'dom.test', '--baseline', file, '--resolver', `127.0.0.1:${dns.port}`, '--timeout', '2s', '--json'],
+    { limitMs: 15_000 },
+  );
+  assert.equal(r.code, 2, r.stdout);
+  assert.match(r.stdout, /not an audit report/);
+});
 
 test(
   '--domains - with stdin a terminal: the person is told to type or pipe the list, not left at a blank screen',
@@ -181,25 +178,21 @@ test(
   },
 );
 
-test(
-  'the whole-audit deadline also stops the smuggling test: no real message is sent after the report says "not tested"',
-  { todo: 'defect: the cut smuggling loop goes on in the background, sending its test messages after the deadline' },
-  async () => {
-    const server = await smugglingServer(false);
-    try {
-      const r = await runAudit(
-        options('smug3.test', server.port, { smugglingRcpt: 'me@smug3.test', smugglingPauseMs: 700, timeoutMs: 3000 }),
-      );
-      assert.equal(r.deadlineExceeded, true);
-      assert.deepEqual(status(r, 'smuggling'), ['not-tested']);
-      const atReport = server.ends.length;
-      await new Promise((resolve) => setTimeout(resolve, 6000));
-      assert.equal(server.ends.length, atReport, `${server.ends.length - atReport} messages sent after the report`);
-    } finally {
-      await server.close();
-    }
-  },
-);
+test('the whole-audit deadline also stops the smuggling test: no real message is sent after the report says "not tested"', async () => {
+  const server = await smugglingServer(false);
+  try {
+    const r = await runAudit(
+      options('smug3.test', server.port, { smugglingRcpt: 'me@smug3.test', smugglingPauseMs: 700, timeoutMs: 3000 }),
+    );
+    assert.equal(r.deadlineExceeded, true);
+    assert.deepEqual(status(r, 'smuggling'), ['not-tested']);
+    const atReport = server.ends.length;
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    assert.equal(server.ends.length, atReport, `${server.ends.length - atReport} messages sent after the report`);
+  } finally {
+    await server.close();
+  }
+});
 
 test('SMTP smuggling: a vulnerable server whose queue answers slower than the pause is not given a pass', async () => {
   // Takes \n.\n as the end of the data, answers it 1 s later (a before-queue filter), and

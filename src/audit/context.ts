@@ -13,6 +13,7 @@ export type { MxAddress };
 export class AuditContext {
   private mxMemo: Promise<MxReport> | undefined;
   private readonly probes = new Map<string, Promise<SmtpFacts>>();
+  private readonly stopper = new AbortController();
 
   constructor(
     readonly options: AuditOptions,
@@ -23,6 +24,16 @@ export class AuditContext {
 
   get domain() {
     return this.options.domain;
+  }
+
+  /** Aborted when the audit's deadline passes (or its report is made): checks still running stop sending. */
+  get signal(): AbortSignal {
+    return this.stopper.signal;
+  }
+
+  /** The audit is over: whatever still runs must not go on talking to the servers. */
+  stop(): void {
+    this.stopper.abort();
   }
 
   remainingMs(): number {

@@ -21,6 +21,8 @@ export const SMUGGLING_VARIANTS: ReadonlyArray<{ name: string; bytes: string }> 
 
 type Outcome = { variant: string; took: boolean; said: string } | { variant: string; untested: string };
 
+const STOPPED = "the audit's time limit ran out";
+
 const line = (r: Reply) => `${r.code} ${replyText(r)}`;
 
 /**
@@ -43,7 +45,11 @@ async function tryVariant(
   } catch (err) {
     return { variant: v.name, untested: (err as Error).message };
   }
+  // The audit's deadline: the message is abandoned before its end, so it is never delivered.
+  const abandon = () => session.abandon();
+  ctx.signal.addEventListener('abort', abandon, { once: true });
   try {
+    if (ctx.signal.aborted) return { variant: v.name, untested: STOPPED };
     for (const cmd of [`MAIL FROM:<${rcpt}>`, `RCPT TO:<${rcpt}>`]) {
       const r = await session.command(cmd, { phase: 'smuggling' });
       if (!isPositive(r)) return { variant: v.name, untested: `${cmd}: ${line(r)}` };
@@ -61,6 +67,7 @@ async function tryVariant(
       // sendMessage writes a chunk when the next one comes: this empty one puts the variant on the wire before the pause.
       yield Buffer.alloc(0);
       await new Promise((r) => setTimeout(r, pause));
+      if (ctx.signal.aborted) throw new Error(STOPPED);
       yield Buffer.from('\r\n.\r\n');
     };
     try {
@@ -86,6 +93,7 @@ async function tryVariant(
   } catch (err) {
     return { variant: v.name, untested: (err as Error).message };
   } finally {
+    ctx.signal.removeEventListener('abort', abandon);
     session.close();
   }
 }
@@ -125,9 +133,11 @@ export const smugglingCheck: AuditCheck = {
     for (const a of await ctx.mxAddresses()) if (!hosts.has(a.host)) hosts.set(a.host, a);
     const out: Verdict[] = [];
     for (const a of hosts.values()) {
+      if (ctx.signal.aborted) break;
       // One variant at a time: each is a real message to the tester, and a pause.
       const results: Outcome[] = [];
-      for (const v of SMUGGLING_VARIANTS) results.push(await tryVariant(ctx, a, rcpt, v));
+      for (const v of SMUGGLING_VARIANTS)
+        results.push(ctx.signal.aborted ? { variant: v.name, untested: STOPPED } : await tryVariant(ctx, a, rcpt, v));
       const evidence = results.map((r) => `${r.variant}: ${'untested' in r ? `not tested: ${r.untested}` : r.said}`);
       const took = results.filter((r): r is Extract<Outcome, { took: boolean }> => 'took' in r && r.took);
       const tested = results.filter((r) => !('untested' in r));

@@ -43,7 +43,7 @@ export class AuditContext {
   /** The MX report, PTR and FCrDNS included; a failed look-up rejects (checks that need it say so). */
   mx(): Promise<MxReport> {
     if (!this.mxMemo) {
-      this.mxMemo = lookupMx(this.options.resolver, this.domain, { ptr: true });
+      this.mxMemo = lookupMx(this.options.resolver, this.domain, { ptr: true, max: this.options.maxMx });
       this.mxMemo.catch((err: unknown) => {
         if (err instanceof DnsFailure || (err instanceof NoMailHost && err.absence === 'NXDOMAIN'))
           this.unresolved = err.message;

@@ -156,7 +156,6 @@ test(
   '--domains - with stdin a terminal: the person is told to type or pipe the list, not left at a blank screen',
   {
     skip: hasTmux ? false : 'tmux is not installed',
-    todo: 'defect: readOption blocks on the terminal in silence (no hint, no refusal)',
   },
   async () => {
     const pty = new Pty(

@@ -47,6 +47,11 @@ async function domainList(arg: string | undefined, flags: AuditFlags): Promise<s
     return [parseDomain(arg)];
   }
   if (arg) throw usageError('give a domain or --domains, not both');
+  // As explain does: a terminal on standard input is refused, not read in silence.
+  if (flags.domains === '-' && process.stdin.isTTY)
+    throw usageError(
+      '--domains -: standard input is a terminal; pipe the list (smtpkit audit --domains - < domains.txt) or give a file',
+    );
   const text = readSmallFile(flags.domains, '--domains', undefined, { dashIsStdin: true });
   const list = text
     .split(/\r?\n/)

@@ -85,7 +85,7 @@ export class AuditContext {
     const key = `${a.host} ${a.address}`;
     let p = this.probes.get(key);
     if (!p) {
-      p = probeMx(a, this.options, this.remainingMs());
+      p = probeMx(a, this.options, this.remainingMs(), this.signal);
       this.probes.set(key, p);
     }
     return p;

@@ -1,7 +1,5 @@
-import { isIP } from 'node:net';
-import { isHostName, lookupMx, NoMailHost, type MxHost, type MxReport } from '../dns/mx.js';
+import { lookupMx, NoMailHost, type MxHost, type MxReport } from '../dns/mx.js';
 import { DnsFailure } from '../dns/resolver.js';
-import type { Verdict } from './check.js';
 import { NotTested } from './not-tested.js';
 import type { AuditOptions } from './options.js';
 import { probeMx, type MxAddress, type SmtpFacts } from './smtp-probe.js';
@@ -94,16 +92,3 @@ export class AuditContext {
 
 /** "host (address)": how findings name an MX address. */
 export const subjectOf = (a: Pick<MxAddress, 'host' | 'address'>) => `${a.host} (${a.address})`;
-
-/**
- * An MX target lookupMx refused to look up (an address, ".", no host name: the mx check says
- * so) is never sent to DNS by another check either: its verdict, or undefined for a host name.
- */
-export function refusedTarget(h: MxHost): Verdict | undefined {
-  if (!isIP(h.exchange) && isHostName(h.exchange)) return undefined;
-  return {
-    subject: h.exchange,
-    status: 'not-tested',
-    summary: 'the MX target is no host name (see mx): never looked up',
-  };
-}

@@ -1,6 +1,6 @@
 import { DnsFailure, type Resolver } from '../../dns/resolver.js';
 import type { AuditCheck, Verdict } from '../check.js';
-import { refusedTarget } from '../context.js';
+import { refusedTarget } from './refused-target.js';
 import { dnsFailed } from './dns-failed.js';
 
 /** The name and its parents, longest first, down to (not including) the top-level domain. */

@@ -1,7 +1,7 @@
 import { adCaveat, DnsFailure, describeEde, type Resolver } from '../../dns/resolver.js';
 import type { RecordType } from '../../dns/transport.js';
 import type { AuditCheck, Verdict } from '../check.js';
-import { refusedTarget } from '../context.js';
+import { refusedTarget } from './refused-target.js';
 
 /**
  * Signed and valid, as a validating resolver says: the AD bit on an answer asked with DO

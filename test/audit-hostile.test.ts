@@ -16,6 +16,7 @@ import { runCli } from './helpers/cli.js';
 import { BIN } from './helpers/paths.js';
 import { hasTmux, Pty } from './helpers/pty.js';
 import { rawServer } from './helpers/raw-server.js';
+import { smtpPeer } from './helpers/smtp-peer.js';
 
 /**
  * smtpkit audit attacked: a hostile DNS zone, a server whose TLS is broken, hostile option
@@ -206,5 +207,28 @@ test('SMTP smuggling: a vulnerable server whose queue answers slower than the pa
     assert.notEqual(status(r, 'smuggling')[0], 'pass', JSON.stringify(r.findings.find((f) => f.check === 'smuggling')));
   } finally {
     await server.close();
+  }
+});
+
+test('the whole-audit deadline also stops the cipher scan: no handshake starts after the report', async () => {
+  // Each connection is greeted 150 ms late: the scan's many handshakes outlast the audit's 2.5 s.
+  let connections = 0;
+  const peer = await smtpPeer({
+    disabledCommands: ['AUTH'],
+    onConnect(_s, cb) {
+      connections++;
+      setTimeout(() => cb(), 150);
+    },
+  });
+  try {
+    const r = await runAudit(options('stall.test', peer.port, { timeoutMs: 2500 }));
+    assert.equal(r.deadlineExceeded, true);
+    // Handshakes already under way at the report may still reach the (in-process, busy) server.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const settled = connections;
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    assert.equal(connections, settled, `${connections - settled} handshakes started after the report`);
+  } finally {
+    await peer.close();
   }
 });

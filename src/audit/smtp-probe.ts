@@ -75,6 +75,7 @@ export async function probeMx(
   signal?: AbortSignal,
 ): Promise<SmtpFacts> {
   const wait = Math.min(o.waitMs, remainingMs);
+  const endsAt = Date.now() + remainingMs;
   const options = mxSessionOptions(a, o, wait);
   let chain: Buffer[] = [];
   const settings: ProbeSettings = {
@@ -88,7 +89,7 @@ export async function probeMx(
     rcpt: undefined,
     relayTest: true,
     enumTest: true,
-    ...(a.scan ? { tlsScan: { concurrency: o.scanConcurrency, timeoutMs: wait } } : {}),
+    ...(a.scan ? { tlsScan: { concurrency: o.scanConcurrency, timeoutMs: wait, ...(signal ? { signal } : {}) } } : {}),
     resolver: o.resolver,
     ptr: true,
     totalMs: remainingMs,
@@ -98,7 +99,11 @@ export async function probeMx(
   const replies = result.events.flatMap((e) => (e.type === 'reply' ? [e] : []));
   const greeting = replies.find((e) => e.command === 'CONNECT')?.reply;
   const ehlo = replies.find((e) => /^EHLO /i.test(e.command) || e.command === 'EHLO')?.reply;
-  const fallback = tlsFailed(result, ehlo) ? await inPlaintext(a, o, options, greeting!, ehlo!, signal) : [];
+  // Not when the probe's time ran out (its deadline is the audit's): there is none left for more sessions.
+  const fallback =
+    tlsFailed(result, ehlo) && Date.now() + wait < endsAt
+      ? await inPlaintext(a, o, options, greeting!, ehlo!, signal)
+      : [];
   const checks = [...result.checks, ...fallback];
   return {
     result,
@@ -112,7 +117,9 @@ export async function probeMx(
 
 /** The probe stopped between an EHLO that offered STARTTLS and a working TLS session. */
 function tlsFailed(result: ProbeResult, ehlo: Reply | undefined): boolean {
-  return !!result.error && !result.tls && ehlo?.code === 250 && hasExtension(parseEhlo(ehlo), 'STARTTLS');
+  return (
+    result.error?.errorClass === 'tls' && !result.tls && ehlo?.code === 250 && hasExtension(parseEhlo(ehlo), 'STARTTLS')
+  );
 }
 
 /**

@@ -1,4 +1,4 @@
-import { SmtpkitError } from '../errors.js';
+import { ExitCode, SmtpkitError } from '../errors.js';
 import { DnsFailure } from '../dns/resolver.js';
 import type { AuditCheck, AuditOptions, Verdict } from './check.js';
 import { NotTested } from './not-tested.js';
@@ -113,3 +113,23 @@ function score(group: AuditReport['groups'][number]['group'], all: AuditFinding[
 
 /** Exit 1 when any check failed (or the deadline cut the audit short), else 0. */
 export const auditFailed = (r: AuditReport) => r.deadlineExceeded || r.findings.some((f) => f.status === 'fail');
+
+/** Exit code of one report: 3 when the domain did not resolve, 1 on a failed check or one worse than the baseline. */
+export function auditExitCode(r: AuditReport, worseThanBaseline: boolean): number {
+  if (r.dnsError) return ExitCode.dns;
+  return auditFailed(r) || worseThanBaseline ? 1 : 0;
+}
+
+/** --domains: at most `concurrency` audits at once, each handed on as it finishes. */
+export async function auditEach(
+  domains: readonly string[],
+  settings: Omit<AuditOptions, 'domain'>,
+  concurrency: number,
+  done: (report: AuditReport) => void,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < domains.length) done(await runAudit({ ...settings, domain: domains[next++]! }));
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, domains.length) }, worker));
+}

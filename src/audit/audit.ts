@@ -55,6 +55,8 @@ export async function runAudit(
     };
   } finally {
     clearTimeout(timer);
+    // Checks the deadline cut are still running: they stop now, not after the report.
+    ctx.stop();
   }
 }
 

@@ -43,7 +43,7 @@ export function baselineFindings(
       typeof f.check === 'string' &&
       (f.subject === null || typeof f.subject === 'string') &&
       typeof f.status === 'string' &&
-      f.status in RANK,
+      Object.hasOwn(RANK, f.status),
   );
   return ok ? (list as AuditFinding[]) : undefined;
 }

@@ -13,6 +13,7 @@ export type { MxAddress };
 export class AuditContext {
   private mxMemo: Promise<MxReport> | undefined;
   private readonly probes = new Map<string, Promise<SmtpFacts>>();
+  private readonly stopper = new AbortController();
 
   constructor(
     readonly options: AuditOptions,
@@ -25,6 +26,16 @@ export class AuditContext {
     return this.options.domain;
   }
 
+  /** Aborted when the audit's deadline passes (or its report is made): checks still running stop sending. */
+  get signal(): AbortSignal {
+    return this.stopper.signal;
+  }
+
+  /** The audit is over: whatever still runs must not go on talking to the servers. */
+  stop(): void {
+    this.stopper.abort();
+  }
+
   remainingMs(): number {
     return Math.max(1, this.deadline - this.now());
   }
@@ -32,7 +43,7 @@ export class AuditContext {
   /** The MX report, PTR and FCrDNS included; a failed look-up rejects (checks that need it say so). */
   mx(): Promise<MxReport> {
     if (!this.mxMemo) {
-      this.mxMemo = lookupMx(this.options.resolver, this.domain, { ptr: true });
+      this.mxMemo = lookupMx(this.options.resolver, this.domain, { ptr: true, max: this.options.maxMx });
       this.mxMemo.catch((err: unknown) => {
         if (err instanceof DnsFailure || (err instanceof NoMailHost && err.absence === 'NXDOMAIN'))
           this.unresolved = err.message;
@@ -72,7 +83,7 @@ export class AuditContext {
     const key = `${a.host} ${a.address}`;
     let p = this.probes.get(key);
     if (!p) {
-      p = probeMx(a, this.options, this.remainingMs());
+      p = probeMx(a, this.options, this.remainingMs(), this.signal);
       this.probes.set(key, p);
     }
     return p;

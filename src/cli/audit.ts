@@ -47,6 +47,11 @@ async function domainList(arg: string | undefined, flags: AuditFlags): Promise<s
     return [parseDomain(arg)];
   }
   if (arg) throw usageError('give a domain or --domains, not both');
+  // As explain does: a terminal on standard input is refused, not read in silence.
+  if (flags.domains === '-' && process.stdin.isTTY)
+    throw usageError(
+      '--domains -: standard input is a terminal; pipe the list (smtpkit audit --domains - < domains.txt) or give a file',
+    );
   const text = readSmallFile(flags.domains, '--domains', undefined, { dashIsStdin: true });
   const list = text
     .split(/\r?\n/)
@@ -55,6 +60,25 @@ async function domainList(arg: string | undefined, flags: AuditFlags): Promise<s
     .map(parseDomain);
   if (!list.length) throw usageError('--domains: no domain in the list');
   return list;
+}
+
+/** RFC 5322 atext without % and ! (the %-hack and bang paths route on to another domain). */
+const LOCAL_ATOM = "[A-Za-z0-9#$&'*+\\-/=?^_`{|}~]+";
+const LOCAL_PART = new RegExp(`^${LOCAL_ATOM}(?:\\.${LOCAL_ATOM})*$`);
+
+/**
+ * The smuggling test sends real mail to this address through the audited MX: only a plain
+ * dot-atom local part at the audited domain, so no form (%, !, a quoted part, a source
+ * route, a control character) can carry it on to another domain.
+ */
+function smugglingRcpt(rcpt: string, domains: string[]): void {
+  const at = rcpt.indexOf('@');
+  if (at < 1 || !LOCAL_PART.test(rcpt.slice(0, at)))
+    throw usageError(
+      "--smuggling-rcpt: give a plain address local@domain (letters, digits, dots and #$&'*+-/=?^_`{|}~ before the @; no %, !, quotes, source routes, spaces or control characters)",
+    );
+  if (domains.length > 1 || rcpt.slice(at + 1).toLowerCase() !== domains[0])
+    throw usageError(`--smuggling-rcpt: give your own address at the audited domain (…@${domains[0] ?? 'DOMAIN'})`);
 }
 
 /** The flags as one typed spec; every mistake is a usage error before anything is contacted. */
@@ -74,13 +98,7 @@ export async function auditSpec(arg: string | undefined, flags: AuditFlags): Pro
     baseline = baselineFindings(doc);
     if (!baseline) throw usageError(`--baseline ${flags.baseline}: not an audit report (smtpkit audit --json)`);
   }
-  if (flags.smugglingRcpt !== undefined) {
-    const at = flags.smugglingRcpt.lastIndexOf('@');
-    if (/[\s<>\r\n]/.test(flags.smugglingRcpt) || at < 1)
-      throw usageError('--smuggling-rcpt: give a bare address (local@domain: no <>, spaces or line breaks)');
-    if (domains.length > 1 || flags.smugglingRcpt.slice(at + 1).toLowerCase() !== domains[0])
-      throw usageError(`--smuggling-rcpt: give your own address at the audited domain (…@${domains[0] ?? 'DOMAIN'})`);
-  }
+  if (flags.smugglingRcpt !== undefined) smugglingRcpt(flags.smugglingRcpt, domains);
   if (format === 'html' && domains.length > 1)
     throw usageError('--format html makes one report: use json or csv with --domains');
   const ca = flags.caFile ? readSmallFile(flags.caFile, '--ca-file') : undefined;

@@ -45,13 +45,20 @@ export interface MxReport {
   authenticated: boolean;
   /** Set when the AD bit came from a resolver across a network: what it is worth. */
   adCaveat?: string;
+  /** How many MX records the domain lists, when `max` kept fewer in `hosts`. */
+  listed?: number;
 }
 
 /**
  * The mail hosts of a domain, as a sending MTA would find them (RFC 5321 §5.1), in the
- * order it would try them, each with its addresses.
+ * order it would try them, each with its addresses. `max` keeps the first hosts only, cut
+ * before any of them is looked up: a zone listing hundreds gets no DNS question for each.
  */
-export async function lookupMx(resolver: Resolver, domain: string, opts: { ptr?: boolean } = {}): Promise<MxReport> {
+export async function lookupMx(
+  resolver: Resolver,
+  domain: string,
+  opts: { ptr?: boolean; max?: number } = {},
+): Promise<MxReport> {
   const mx = await resolver.mx(domain);
   const caveat = adCaveat(mx.response);
   const ad = { authenticated: mx.authenticated, ...(caveat ? { adCaveat: caveat } : {}) };
@@ -69,8 +76,9 @@ export async function lookupMx(resolver: Resolver, domain: string, opts: { ptr?:
     return { domain, kind: 'implicit', hosts: [host], ...ad };
   }
   const sorted = [...mx.records].sort((a, b) => a.preference - b.preference);
+  const kept = opts.max !== undefined && sorted.length > opts.max ? sorted.slice(0, opts.max) : sorted;
   const hosts = await Promise.all(
-    sorted.map(async (r): Promise<MxHost> => {
+    kept.map(async (r): Promise<MxHost> => {
       const host: MxHost = { preference: r.preference, exchange: r.exchange, ttl: r.ttl, addresses: [], problems: [] };
       if (isIP(r.exchange)) {
         host.problems.push(
@@ -111,7 +119,7 @@ export async function lookupMx(resolver: Resolver, domain: string, opts: { ptr?:
       return host;
     }),
   );
-  return { domain, kind: 'mx', hosts, ...ad };
+  return { domain, kind: 'mx', hosts, ...ad, ...(kept.length < sorted.length ? { listed: sorted.length } : {}) };
 }
 
 async function addPtr(resolver: Resolver, host: MxHost) {

@@ -6,6 +6,8 @@ import type { SessionOptions } from '../session/session.js';
 export interface TlsScanSettings {
   concurrency: number;
   timeoutMs: number;
+  /** Stops the scan between handshakes (an audit's deadline). */
+  signal?: AbortSignal;
 }
 
 /** What a probe is asked to judge, already typed (the command line's parsing lives above). */

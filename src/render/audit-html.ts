@@ -1,4 +1,11 @@
-import { GROUP_TITLES, SEVERITY, type AuditFinding, type AuditReport, type AuditChange } from './audit-report.js';
+import {
+  GROUP_TITLES,
+  SEVERITY,
+  testedText,
+  type AuditFinding,
+  type AuditReport,
+  type AuditChange,
+} from './audit-report.js';
 import { AUDIT_MARKS, findingName } from './audit-text.js';
 import { printable } from './printable.js';
 
@@ -54,7 +61,7 @@ export function auditHtml(r: AuditReport, changes: AuditChange[] | null = null):
   const groups = r.groups
     .map(
       (g) => `<section id="group-${g.group}">
-<h2>${h(GROUP_TITLES[g.group])} — <span class="score">${scoreText(g.score)}</span></h2>
+<h2>${h(GROUP_TITLES[g.group])} — <span class="score">${scoreText(g.score)}</span> (${testedText(g)})</h2>
 <p class="meta">${g.pass} pass, ${g.warn} warning, ${g.fail} fail, ${g.notTested} not tested</p>
 ${r.findings
   .filter((f) => f.group === g.group)
@@ -91,7 +98,7 @@ ${r.findings
 </header>
 <nav aria-label="Contents"><h2>Contents</h2><ol>
 <li><a href="#worst">Worst findings first</a> (${worst.length})</li>
-${r.groups.map((g) => `<li><a href="#group-${g.group}">${h(GROUP_TITLES[g.group])}</a> — ${scoreText(g.score)}</li>`).join('\n')}
+${r.groups.map((g) => `<li><a href="#group-${g.group}">${h(GROUP_TITLES[g.group])}</a> — ${scoreText(g.score)} (${testedText(g)})</li>`).join('\n')}
 ${changes ? '<li><a href="#changes">Changes since the baseline</a></li>' : ''}
 </ol></nav>
 <section id="worst"><h2>Worst findings first</h2>

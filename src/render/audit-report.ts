@@ -64,6 +64,12 @@ export interface AuditReport {
   score: number | null;
 }
 
+/** How many of a group's checks the score stands on: "2 of 7 checks tested" (a 100/100 on 2 says so). */
+export function testedText(g: GroupScore): string {
+  const total = g.pass + g.warn + g.fail + g.notTested;
+  return `${total - g.notTested} of ${total} check${total === 1 ? '' : 's'} tested`;
+}
+
 /** A finding's identity across runs (for --baseline). */
 export const findingKey = (f: Pick<AuditFinding, 'group' | 'check' | 'subject'>) =>
   `${f.group}/${f.check}${f.subject ? `/${f.subject}` : ''}`;

@@ -5,6 +5,7 @@ import {
   type AuditReport,
   type AuditStatus,
   type AuditChange,
+  testedText,
 } from './audit-report.js';
 import type { Paint } from './paint.js';
 import { printable } from './printable.js';
@@ -47,7 +48,7 @@ export function auditText(r: AuditReport, c: Paint, opts: { verbose?: boolean; c
   for (const g of r.groups) {
     out.push(
       c.bold(
-        `--- ${GROUP_TITLES[g.group]}: ${scoreText(g.score)} (${g.pass} pass, ${g.warn} warn, ${g.fail} fail, ${g.notTested} not tested)`,
+        `--- ${GROUP_TITLES[g.group]}: ${scoreText(g.score)} (${testedText(g)}: ${g.pass} pass, ${g.warn} warn, ${g.fail} fail, ${g.notTested} not tested)`,
       ),
     );
     for (const f of r.findings.filter((x) => x.group === g.group)) {

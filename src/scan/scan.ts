@@ -1,3 +1,4 @@
+import { SmtpkitError } from '../errors.js';
 import { performance } from 'node:perf_hooks';
 import type { CertificateFacts } from '../session/tls-facts.js';
 import { keyExchangeName, suitesFor, weaknesses, type Suite, type Version } from './ciphers.js';
@@ -42,6 +43,8 @@ export interface ScanOptions {
   concurrency: number;
   /** Called after each handshake with how many are done and how many are planned so far. */
   onProgress?: (done: number, planned: number) => void;
+  /** Once aborted, no further handshake starts (the caller's time is up: an audit's deadline). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -58,6 +61,10 @@ export async function scanTls(target: ScanTarget, o: ScanOptions): Promise<ScanR
     let next = 0;
     const worker = async () => {
       while (next < jobs.length) {
+        if (o.signal?.aborted)
+          throw new SmtpkitError('protocol', 'the TLS scan was stopped: its time ran out', 'tls-scan', {
+            kind: 'interrupted',
+          });
         const i = next++;
         out[i] = await jobs[i]!();
         done++;

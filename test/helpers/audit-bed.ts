@@ -121,7 +121,11 @@ export async function auditBed(extra: Zone = {}): Promise<AuditBed> {
  * data at <CRLF>.<CRLF>, or (vulnerable) also at a bare <LF>.<LF>, as the servers of the 2023
  * research did. Each end it finds is answered 250 at once; `ends` lists what it took.
  */
-export async function smugglingServer(vulnerable: boolean): Promise<RawServer & { ends: string[] }> {
+export async function smugglingServer(
+  vulnerable: boolean,
+  /** A slow queue (a before-queue filter): each end-of-data answer comes this long after the end the server saw. */
+  { replyDelayMs = 0 } = {},
+): Promise<RawServer & { ends: string[] }> {
   const ends: string[] = [];
   const server = await rawServer((socket) => {
     socket.write('220 smug.test ESMTP\r\n');
@@ -139,7 +143,8 @@ export async function smugglingServer(vulnerable: boolean): Promise<RawServer & 
           ends.push(bare && at !== real ? 'bare' : 'crlf');
           buf = buf.slice(at + len);
           inData = false;
-          socket.write('250 2.0.0 Ok: queued\r\n');
+          if (replyDelayMs) setTimeout(() => socket.write('250 2.0.0 Ok: queued\r\n'), replyDelayMs);
+          else socket.write('250 2.0.0 Ok: queued\r\n');
           continue;
         }
         const nl = buf.indexOf('\r\n');

@@ -1,5 +1,6 @@
 import { DnsFailure, type Resolver } from '../../dns/resolver.js';
 import type { AuditCheck, Verdict } from '../check.js';
+import { refusedTarget } from './refused-target.js';
 import { dnsFailed } from './dns-failed.js';
 
 /** The name and its parents, longest first, down to (not including) the top-level domain. */
@@ -32,6 +33,8 @@ export const caaCheck: AuditCheck = {
     const hosts = await ctx.mailHosts();
     return Promise.all(
       hosts.map(async (h): Promise<Verdict> => {
+        const refused = refusedTarget(h);
+        if (refused) return refused;
         let found;
         try {
           found = await closest(ctx.options.resolver, h.exchange, 'CAA');

@@ -42,6 +42,7 @@ export const dnsChecks: AuditCheck[] = [
           evidence,
           fix: `publish an MX record for ${ctx.domain}; the implicit MX is a fallback, and internet.nl and most checkers expect MX`,
         };
+      const listed = report.listed ?? report.hosts.length;
       const problems = report.hosts.flatMap((h) =>
         h.problems.filter((p) => MX_SHAPE.test(p)).map((p) => `${h.exchange}: ${p}`),
       );
@@ -50,7 +51,7 @@ export const dnsChecks: AuditCheck[] = [
         status: broken.length ? 'fail' : problems.length ? 'warn' : 'pass',
         summary: problems.length
           ? problems.join('; ')
-          : `${report.hosts.length} MX host${report.hosts.length === 1 ? '' : 's'}${report.hosts.length > ctx.options.maxMx ? ` (only the first ${ctx.options.maxMx} are probed)` : ''}`,
+          : `${listed} MX host${listed === 1 ? '' : 's'}${listed > report.hosts.length ? ` (only the first ${report.hosts.length} are looked up and probed)` : ''}`,
         evidence,
       };
     },

@@ -1,6 +1,7 @@
 import { adCaveat, DnsFailure, describeEde, type Resolver } from '../../dns/resolver.js';
 import type { RecordType } from '../../dns/transport.js';
 import type { AuditCheck, Verdict } from '../check.js';
+import { refusedTarget } from './refused-target.js';
 
 /**
  * Signed and valid, as a validating resolver says: the AD bit on an answer asked with DO
@@ -58,7 +59,9 @@ export const dnssecChecks: AuditCheck[] = [
     fix: 'sign the zone that holds the MX host names and publish its DS record at the parent',
     async run(ctx) {
       const hosts = await ctx.mailHosts();
-      return Promise.all(hosts.map((h) => validated(ctx.options.resolver, h.exchange, 'A', h.exchange)));
+      return Promise.all(
+        hosts.map((h) => refusedTarget(h) ?? validated(ctx.options.resolver, h.exchange, 'A', h.exchange)),
+      );
     },
   },
 ];

@@ -22,11 +22,13 @@ export async function perAddress(
       const c = f.check(name);
       if (!c) return { subject, ...stopped(f) };
       const mapped = map(c, f, a);
-      if (mapped) return { subject, ...mapped };
+      // Judged in plaintext after STARTTLS failed: the summary says so.
+      const note = f.plaintext && !f.result.checks.includes(c) ? ` (in plaintext: ${f.plaintext})` : '';
+      if (mapped) return { subject, ...mapped, summary: mapped.summary + note };
       return {
         subject,
         status: c.status === 'inconclusive' ? 'not-tested' : c.status,
-        summary: c.message,
+        summary: c.message + note,
         evidence: (c.attempts ?? []).map((t) => `${t.form}: ${t.commands.join(' / ')} → ${t.reply}`),
       };
     }),

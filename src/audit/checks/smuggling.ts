@@ -6,6 +6,7 @@ import type { AuditCheck, Verdict } from '../check.js';
 import type { AuditContext } from '../context.js';
 import { NotTested } from '../not-tested.js';
 import { mxSessionOptions } from '../smtp-probe.js';
+import type { SmtpSession } from '../../session/session.js';
 
 /** The end-of-data variants of the 2023 research (SEC Consult; hannob's smtpsmug), named as written. */
 export const SMUGGLING_VARIANTS: ReadonlyArray<{ name: string; bytes: string }> = [
@@ -19,6 +20,8 @@ export const SMUGGLING_VARIANTS: ReadonlyArray<{ name: string; bytes: string }> 
 ];
 
 type Outcome = { variant: string; took: boolean; said: string } | { variant: string; untested: string };
+
+const STOPPED = "the audit's time limit ran out";
 
 const line = (r: Reply) => `${r.code} ${replyText(r)}`;
 
@@ -42,7 +45,11 @@ async function tryVariant(
   } catch (err) {
     return { variant: v.name, untested: (err as Error).message };
   }
+  // The audit's deadline: the message is abandoned before its end, so it is never delivered.
+  const abandon = () => session.abandon();
+  ctx.signal.addEventListener('abort', abandon, { once: true });
   try {
+    if (ctx.signal.aborted) return { variant: v.name, untested: STOPPED };
     for (const cmd of [`MAIL FROM:<${rcpt}>`, `RCPT TO:<${rcpt}>`]) {
       const r = await session.command(cmd, { phase: 'smuggling' });
       if (!isPositive(r)) return { variant: v.name, untested: `${cmd}: ${line(r)}` };
@@ -60,10 +67,21 @@ async function tryVariant(
       // sendMessage writes a chunk when the next one comes: this empty one puts the variant on the wire before the pause.
       yield Buffer.alloc(0);
       await new Promise((r) => setTimeout(r, pause));
+      if (ctx.signal.aborted) throw new Error(STOPPED);
       yield Buffer.from('\r\n.\r\n');
     };
     try {
       const final = await session.sendMessage(chunks(), `message with ${v.name}`);
+      // A slow server may have ended the data at the variant and answered the lines after it as
+      // commands: the reply read here is then not the one to <CRLF>.<CRLF>, and one more is owed.
+      const extra = await extraReply(session, pause);
+      if (extra)
+        return {
+          variant: v.name,
+          took: true,
+          said: `answered ${line(final)} after <CRLF>.<CRLF>, then ${extra}: it answered the lines after the variant as commands`,
+        };
+      if (!isPositive(final)) return { variant: v.name, untested: `the message was refused: ${line(final)}` };
       return { variant: v.name, took: false, said: `answered only after <CRLF>.<CRLF>: ${line(final)}` };
     } catch (err) {
       const early = err instanceof SmtpkitError ? err.reply : undefined;
@@ -75,7 +93,30 @@ async function tryVariant(
   } catch (err) {
     return { variant: v.name, untested: (err as Error).message };
   } finally {
+    ctx.signal.removeEventListener('abort', abandon);
     session.close();
+  }
+}
+
+/**
+ * After the final reply: NOOP, then a quiet `quietMs`. A server in step answers the NOOP and
+ * nothing more; a reply the session did not ask for (it fails the connection as such) means
+ * the server had ended the data earlier. Says what came, or undefined when nothing extra did.
+ */
+async function extraReply(session: SmtpSession, quietMs: number): Promise<string | undefined> {
+  const unasked = (err: unknown) =>
+    err instanceof SmtpkitError && err.kind === 'unsolicited' && err.reply
+      ? `the reply ${line(err.reply)} nobody asked for`
+      : undefined;
+  try {
+    await session.command('NOOP', { phase: 'smuggling' });
+    await new Promise((r) => setTimeout(r, quietMs));
+    await session.command('NOOP', { phase: 'smuggling' });
+    return undefined;
+  } catch (err) {
+    const said = unasked(err);
+    if (said) return said;
+    throw err;
   }
 }
 
@@ -92,9 +133,11 @@ export const smugglingCheck: AuditCheck = {
     for (const a of await ctx.mxAddresses()) if (!hosts.has(a.host)) hosts.set(a.host, a);
     const out: Verdict[] = [];
     for (const a of hosts.values()) {
+      if (ctx.signal.aborted) break;
       // One variant at a time: each is a real message to the tester, and a pause.
       const results: Outcome[] = [];
-      for (const v of SMUGGLING_VARIANTS) results.push(await tryVariant(ctx, a, rcpt, v));
+      for (const v of SMUGGLING_VARIANTS)
+        results.push(ctx.signal.aborted ? { variant: v.name, untested: STOPPED } : await tryVariant(ctx, a, rcpt, v));
       const evidence = results.map((r) => `${r.variant}: ${'untested' in r ? `not tested: ${r.untested}` : r.said}`);
       const took = results.filter((r): r is Extract<Outcome, { took: boolean }> => 'took' in r && r.took);
       const tested = results.filter((r) => !('untested' in r));

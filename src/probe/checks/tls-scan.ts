@@ -10,7 +10,7 @@ export async function tlsScanChecks(
   target: ScanTarget,
   s: TlsScanSettings,
 ): Promise<{ checks: [Check<'tls-protocols'>, Check<'tls-ciphers'>]; scan: ScanResult }> {
-  const scan = await scanTls(target, { concurrency: s.concurrency });
+  const scan = await scanTls(target, { concurrency: s.concurrency, ...(s.signal ? { signal: s.signal } : {}) });
   const accepted = scan.protocols.filter((p) => p.accepted).map((p) => p.version);
   const describe = (check: 'tls-protocols' | 'tls-ciphers', ok: string) => {
     const mine = scan.findings.filter((f) => f.check === check && f.severity !== 'info');

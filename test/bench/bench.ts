@@ -29,7 +29,7 @@
  * both sides; the start-up ratio with it is printed too.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -183,17 +183,22 @@ function smtpSource(port: number, extra: string[] = []): number {
   return LOAD.messages / (ms / 1000);
 }
 
+/** `smtpkit send` to a local port, from and to the addresses every part uses. */
+const sendTo = (port: number) => [
+  BIN,
+  'send',
+  `127.0.0.1:${port}`,
+  '--from',
+  'a@client.test',
+  '--to',
+  'b@example.test',
+];
+
 function smtpkitLoad(port: number, perConnection: number): number {
   // The body makes the message about LOAD.size bytes with its headers, as smtp-source's -l.
   const body = 'x'.repeat(LOAD.size - 300);
   const args = [
-    BIN,
-    'send',
-    `127.0.0.1:${port}`,
-    '--from',
-    'a@client.test',
-    '--to',
-    'b@example.test',
+    ...sendTo(port),
     '--subject',
     'bench',
     '--body',
@@ -541,20 +546,7 @@ async function main() {
     const rss: number[] = [];
     try {
       for (let i = 0; i < 3; i++)
-        rss.push(
-          (await peakRss(node, [
-            BIN,
-            'send',
-            `127.0.0.1:${bigSink.port}`,
-            '--from',
-            'a@client.test',
-            '--to',
-            'b@example.test',
-            '--attach',
-            big,
-            '-q',
-          ])) / 1048576,
-        );
+        rss.push((await peakRss(node, [...sendTo(bigSink.port), '--attach', big, '-q'])) / 1048576);
     } finally {
       await stop(bigSink.child);
       rmSync(dir, { recursive: true, force: true });
@@ -665,17 +657,9 @@ async function main() {
       const line = 'abcdefghijklmnopqrstuvwxyz0123456789'.repeat(3).slice(0, 76);
       const body = Array.from({ length: Math.ceil(100_000 / 78) }, () => line).join('\r\n');
       const bodyFile = join(dir, 'body.txt');
-      const fd = openSync(bodyFile, 'w');
-      writeSync(fd, body);
-      closeSync(fd);
+      writeFileSync(bodyFile, body);
       const load = await timeAsync(node, [
-        BIN,
-        'send',
-        `127.0.0.1:${sink.port}`,
-        '--from',
-        'a@client.test',
-        '--to',
-        'b@example.test',
+        ...sendTo(sink.port),
         '--subject',
         'bench',
         '--body-file',

@@ -5,7 +5,8 @@ import { dkimSign } from '../src/dkim/sign.js';
 import { publicRecord, type SigningKey } from '../src/dkim/key.js';
 import { Resolver, parseServer } from '../src/dns/resolver.js';
 import type { OutgoingMessage } from '../src/message/build.js';
-import { catcher, getJson, message } from './helpers/catcher.js';
+import { apiBase, catcher, getJson, message } from './helpers/catcher.js';
+import { sinkProcess } from './helpers/sink-process.js';
 import { envelope, rawClient } from './helpers/abusive-clients.js';
 import { dnsServer, type Zone } from './helpers/dns-server.js';
 
@@ -139,4 +140,27 @@ test('sink DKIM: a DNS server that never answers does not delay the 250; the ver
   assert.ok(dns.asked.udp > asked, 'the key was asked for');
   assert.equal(verdict[0]!.result, 'temperror');
   assert.equal(verdict[0]!.reason, 'dns-failure');
+});
+
+test('smtpkit sink --http --resolver: the command checks signatures against the resolver given', async () => {
+  const sink = await sinkProcess([
+    '--http',
+    '127.0.0.1:0',
+    '-q',
+    '--resolver',
+    `127.0.0.1:${dns.port}`,
+    '--dns-timeout',
+    '2s',
+  ]);
+  try {
+    const base = await apiBase(sink);
+    const { id } = await deliverTimed(sink.port, await signed(message('From the command'), 'sel'));
+    const verdict = (await dkimOf(base, id)) as { result: string; domain: string }[];
+    assert.deepEqual(
+      verdict.map((d) => [d.domain, d.result]),
+      [['shop.test', 'pass']],
+    );
+  } finally {
+    await sink.stop();
+  }
 });

@@ -5,6 +5,8 @@ import { SinkLog } from '../render/sink-log.js';
 import type { SmtpEvent } from '../session/events.js';
 import { createSinkApi } from '../sink/http-api.js';
 import { MessageStore } from '../sink/store.js';
+import { Resolver } from '../dns/resolver.js';
+import type { TransportOptions } from '../dns/transport.js';
 import { formatTarget } from '../protocol/target.js';
 import { Sink, type SaveFailure, type SinkMessage, type SinkOptions } from '../sink/server.js';
 import { processOutput, type OutputSpec } from '../render/output.js';
@@ -13,7 +15,16 @@ import { failureOutcome } from '../render/failure.js';
 export interface SinkSpec {
   options: SinkOptions;
   /** --http: where the API listens, its token, and how many messages it keeps. */
-  http: { host: string; port: number; token: string | undefined; maxMessages: number } | undefined;
+  http:
+    | {
+        host: string;
+        port: number;
+        token: string | undefined;
+        maxMessages: number;
+        /** --resolver etc.: where the DKIM keys of stored messages are looked up (none: not checked). */
+        resolver?: Readonly<TransportOptions>;
+      }
+    | undefined;
   /** --count: stop after this many messages. */
   stopAfter: number | undefined;
   output: OutputSpec;
@@ -45,7 +56,12 @@ export async function sink(spec: Readonly<SinkSpec>): Promise<number> {
   try {
     server = new Sink(options);
     // What an earlier run saved is read back before the first new message can come.
-    const store = httpApi && new MessageStore({ maxMessages: httpApi.maxMessages });
+    const store =
+      httpApi &&
+      new MessageStore({
+        maxMessages: httpApi.maxMessages,
+        keys: httpApi.resolver && new Resolver(httpApi.resolver),
+      });
     const restored = store && options.saveDir ? await store.restore(options.saveDir) : 0;
     store?.attach(server);
     const port = await server.listen().catch((err: NodeJS.ErrnoException) => {

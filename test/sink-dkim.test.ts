@@ -8,6 +8,7 @@ import type { OutgoingMessage } from '../src/message/build.js';
 import { apiBase, catcher, getJson, message } from './helpers/catcher.js';
 import { sinkProcess } from './helpers/sink-process.js';
 import { envelope, rawClient } from './helpers/abusive-clients.js';
+import { browserMissing, openPage } from './helpers/browser.js';
 import { dnsServer, type Zone } from './helpers/dns-server.js';
 
 /**
@@ -164,3 +165,34 @@ test('smtpkit sink --http --resolver: the command checks signatures against the 
     await sink.stop();
   }
 });
+
+test(
+  'browser: the message view shows one DKIM line per signature, as text',
+  { skip: browserMissing() ?? false },
+  async () => {
+    const c = await catcher({ store: { keys: keysAt() } });
+    const { id } = await deliverTimed(c.smtpPort, await signed(message('Signed <b>twice</b>'), 'sel'));
+    const bad = await deliverTimed(c.smtpPort, (await signed(message('Altered'), 'sel')).replace('Hello.', 'Hello!'));
+    await dkimOf(c.base, id);
+    await dkimOf(c.base, bad.id);
+    const page = await openPage(`${c.base}/`);
+    try {
+      const lines = async (which: string) => {
+        await page.waitFor(`document.querySelectorAll('#messages li').length === 2`);
+        await page.evaluate(`document.querySelector('#messages li[data-id="${which}"]').click()`);
+        await page.waitFor(`document.getElementById('summary').textContent.includes('${which}')`);
+        return page.evaluate<string[]>(
+          `[...document.querySelectorAll('#summary dt')].filter((d) => d.textContent === 'DKIM').map((d) => d.nextElementSibling.textContent)`,
+        );
+      };
+      const pass = await lines(id);
+      assert.equal(pass.length, 1);
+      assert.match(pass[0]!, /^pass: d=shop\.test s=sel \(pass: /);
+      const fail = await lines(bad.id);
+      assert.match(fail[0]!, /^fail: d=shop\.test s=sel \(body-hash-mismatch: /);
+      assert.deepEqual(page.consoleErrors, []);
+    } finally {
+      await page.close();
+    }
+  },
+);

@@ -1,30 +1,17 @@
-import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { usageError, type Outcome } from '../errors.js';
+import type { Outcome } from '../errors.js';
 import { SinkLog } from '../render/sink-log.js';
 import type { SmtpEvent } from '../session/events.js';
-import { createSinkApi } from '../sink/http-api.js';
-import { MessageStore } from '../sink/store.js';
+import type { SaveFailure, SinkMessage, SinkOptions } from '../sink/server.js';
 import { Resolver } from '../dns/resolver.js';
 import type { TransportOptions } from '../dns/transport.js';
-import { formatTarget } from '../protocol/target.js';
-import { Sink, type SaveFailure, type SinkMessage, type SinkOptions } from '../sink/server.js';
+import { SinkStartError, startSinkService, type SinkService, type SinkServiceOptions } from '../sink/service.js';
 import { processOutput, type OutputSpec } from '../render/output.js';
 import { failureOutcome } from '../render/failure.js';
 
 export interface SinkSpec {
   options: SinkOptions;
   /** --http: where the API listens, its token, and how many messages it keeps. */
-  http:
-    | {
-        host: string;
-        port: number;
-        token: string | undefined;
-        maxMessages: number;
-        /** --resolver etc.: where the DKIM keys of stored messages are looked up (none: not checked). */
-        resolver?: Readonly<TransportOptions>;
-      }
-    | undefined;
+  http: (Omit<NonNullable<SinkServiceOptions['http']>, 'keys'> & { resolver?: Readonly<TransportOptions> }) | undefined;
   /** --count: stop after this many messages. */
   stopAfter: number | undefined;
   output: OutputSpec;
@@ -34,16 +21,9 @@ export interface SinkSpec {
   warnings: readonly string[];
 }
 
-function listenHttp(server: http.Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
-  });
-}
-
 /** `smtpkit sink`: a local server that takes mail and shows what it got, explained. */
 export async function sink(spec: Readonly<SinkSpec>): Promise<number> {
-  const { options, http: httpApi, stopAfter } = spec;
+  const { options, stopAfter } = spec;
   const log = await sinkLog(spec.output, options.bareNewline);
   for (const w of spec.warnings) log.warning(w);
   // Catch Ctrl-C before announcing the port: a signal that comes in between would kill us.
@@ -51,53 +31,33 @@ export async function sink(spec: Readonly<SinkSpec>): Promise<number> {
   const signalled = new Promise<void>((resolve) => (interrupted = resolve));
   process.once('SIGINT', () => interrupted());
   process.once('SIGTERM', () => interrupted());
-  let server: Sink;
-  let api: http.Server | undefined;
+  const offer = { tls: !!options.tls, certFile: spec.certFile, authUser: options.auth?.user };
+  const listening = (port: number) => log.listening(options.host, port, offer);
+  let service: SinkService;
   try {
-    server = new Sink(options);
-    // What an earlier run saved is read back before the first new message can come.
-    const store =
-      httpApi &&
-      new MessageStore({
-        maxMessages: httpApi.maxMessages,
-        keys: httpApi.resolver && new Resolver(httpApi.resolver),
-      });
-    const restored = store && options.saveDir ? await store.restore(options.saveDir) : 0;
-    store?.attach(server);
-    const port = await server.listen().catch((err: NodeJS.ErrnoException) => {
-      throw usageError(
-        `cannot listen on ${options.host}:${options.port}: ${err.code === 'EADDRINUSE' ? 'the port is taken by another program' : err.message}`,
-      );
+    const http = spec.http;
+    service = await startSinkService({
+      sink: options,
+      // --resolver etc.: where the stored messages' DKIM keys are looked up.
+      http: http && { ...http, keys: http.resolver && new Resolver(http.resolver) },
     });
-    const features = [
-      options.tls
-        ? `STARTTLS (${spec.certFile ? spec.certFile : 'built-in localhost certificate, for local testing only'})`
-        : 'no TLS',
-      options.auth ? `AUTH for ${options.auth.user}` : 'no AUTH',
-    ];
-    log.listening(`${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`, features);
-    if (httpApi && store) {
-      api = createSinkApi(server, store, { token: httpApi.token });
-      const bound = await listenHttp(api, httpApi.host, httpApi.port).catch(async (err: NodeJS.ErrnoException) => {
-        await server.close();
-        throw usageError(
-          `cannot listen on ${formatTarget(httpApi.host, httpApi.port)} for --http: ${err.code === 'EADDRINUSE' ? 'the port is taken by another program' : err.message}`,
-        );
-      });
-      log.httpListening(`http://${formatTarget(httpApi.host, bound)}`, httpApi.token !== undefined, restored);
-    }
   } catch (err) {
+    // SMTP was up when the API failed to listen: it was announced before, so it still is.
+    if (err instanceof SinkStartError && err.smtpPort !== undefined) listening(err.smtpPort);
     const o = failureOutcome(err);
     log.error(o.message);
     return o.exitCode;
   }
+  listening(service.smtpPort);
+  if (service.httpUrl) log.httpListening(service.httpUrl, spec.http?.token !== undefined, service.restored);
 
+  const server = service.sink;
   server.on('event', (id: number, e: SmtpEvent) => log.event(id, e));
   server.on('session-end', (id: number) => log.sessionEnd(id));
   server.on('save-failed', (f: SaveFailure) => log.saveFailed(f));
   server.on('session-refused', (max: number) => log.sessionRefused(max));
   let received = 0;
-  const done = new Promise<void>((resolve) => {
+  await new Promise<void>((resolve) => {
     server.on('message', (m: SinkMessage) => {
       received++;
       log.message(m);
@@ -105,12 +65,7 @@ export async function sink(spec: Readonly<SinkSpec>): Promise<number> {
     });
     void signalled.then(resolve);
   });
-  await done;
-  if (api) {
-    api.close();
-    api.closeAllConnections();
-  }
-  await server.close();
+  await service.close();
   log.stopped(server.stats);
   return 0;
 }

@@ -35,7 +35,19 @@ export class SinkLog {
     return this.mode.json ? this.err : this.out;
   }
 
-  listening(address: string, features: string[]) {
+  /** The SMTP listening line: the address (an IPv6 host bracketed) and what the sink offers. */
+  listening(
+    host: string,
+    port: number,
+    o: { tls: boolean; certFile: string | undefined; authUser: string | undefined },
+  ) {
+    const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const features = [
+      o.tls
+        ? `STARTTLS (${o.certFile ? o.certFile : 'built-in localhost certificate, for local testing only'})`
+        : 'no TLS',
+      o.authUser !== undefined ? `AUTH for ${o.authUser}` : 'no AUTH',
+    ];
     this.info.write(
       `${this.c.blue(`=== smtpkit sink listening on ${address}; ${features.join(', ')}; Ctrl-C stops it`)}\n`,
     );

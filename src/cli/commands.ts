@@ -504,6 +504,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       },
       { flags: '--http-token-file <file>', help: 'read the --http-token from a file (one line)', complete: 'file' },
       { flags: '--max-messages <n>', help: 'messages the HTTP API keeps in memory; the oldest go first (default 500)' },
+      // Where the HTTP API's DKIM check of each stored message looks its keys up.
+      ...resolverOptions(),
     ],
     run: async (_args, flags) => (await import('./sink.js')).sinkCommand(flags),
   },

@@ -16,6 +16,7 @@ import { parseListen } from '../util/listen-address.js';
 import { readSmallFile } from '../util/read-file.js';
 import { secretOnCommandLine } from './credentials.js';
 import { outputSpec } from './groups/output.js';
+import { resolverSpec, type ResolverFlags } from './groups/resolver.js';
 
 /** `smtpkit sink`: its flags read into a SinkSpec; a mistake is said by the sink's log, as its failures are. */
 export async function sinkCommand(flags: SinkFlags): Promise<number> {
@@ -25,6 +26,8 @@ export async function sinkCommand(flags: SinkFlags): Promise<number> {
   let spec: SinkSpec;
   try {
     spec = sinkSpec(flags);
+    // Read only with --http: the stored messages' DKIM keys are the one thing the sink asks DNS.
+    if (spec.http) spec = { ...spec, http: { ...spec.http, resolver: await resolverSpec(flags, undefined) } };
   } catch (err) {
     return m.sinkFailed(show, bareNewline, failureOutcome(err));
   }
@@ -45,7 +48,7 @@ export function sinkSpec(flags: SinkFlags): SinkSpec {
   return { options, http, stopAfter, output: show, certFile: flags.cert, warnings };
 }
 
-export interface SinkFlags {
+export interface SinkFlags extends ResolverFlags {
   port?: string;
   host?: string;
   allowRemote?: boolean;

@@ -2,6 +2,8 @@ import type { Outcome } from '../errors.js';
 import { SinkLog } from '../render/sink-log.js';
 import type { SmtpEvent } from '../session/events.js';
 import type { SaveFailure, SinkMessage, SinkOptions } from '../sink/server.js';
+import { Resolver } from '../dns/resolver.js';
+import type { TransportOptions } from '../dns/transport.js';
 import { SinkStartError, startSinkService, type SinkService, type SinkServiceOptions } from '../sink/service.js';
 import { processOutput, type OutputSpec } from '../render/output.js';
 import { failureOutcome } from '../render/failure.js';
@@ -9,7 +11,7 @@ import { failureOutcome } from '../render/failure.js';
 export interface SinkSpec {
   options: SinkOptions;
   /** --http: where the API listens, its token, and how many messages it keeps. */
-  http: SinkServiceOptions['http'];
+  http: (Omit<NonNullable<SinkServiceOptions['http']>, 'keys'> & { resolver?: Readonly<TransportOptions> }) | undefined;
   /** --count: stop after this many messages. */
   stopAfter: number | undefined;
   output: OutputSpec;
@@ -33,7 +35,12 @@ export async function sink(spec: Readonly<SinkSpec>): Promise<number> {
   const listening = (port: number) => log.listening(options.host, port, offer);
   let service: SinkService;
   try {
-    service = await startSinkService({ sink: options, http: spec.http });
+    const http = spec.http;
+    service = await startSinkService({
+      sink: options,
+      // --resolver etc.: where the stored messages' DKIM keys are looked up.
+      http: http && { ...http, keys: http.resolver && new Resolver(http.resolver) },
+    });
   } catch (err) {
     // SMTP was up when the API failed to listen: it was announced before, so it still is.
     if (err instanceof SinkStartError && err.smtpPort !== undefined) listening(err.smtpPort);

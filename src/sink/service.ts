@@ -5,11 +5,21 @@ import { formatTarget } from '../protocol/target.js';
 import { createSinkApi } from './http-api.js';
 import { Sink, type SinkOptions } from './server.js';
 import { MessageStore } from './store.js';
+import type { KeyLookup } from '../dkim/key-lookup.js';
 
 export interface SinkServiceOptions {
   sink: SinkOptions;
   /** The HTTP API: where it listens, its token, and how many messages it keeps. */
-  http: { host: string; port: number; token: string | undefined; maxMessages: number } | undefined;
+  http:
+    | {
+        host: string;
+        port: number;
+        token: string | undefined;
+        maxMessages: number;
+        /** Where the DKIM keys of stored messages are looked up (none: signatures not checked). */
+        keys?: KeyLookup;
+      }
+    | undefined;
 }
 
 export interface SinkService {
@@ -48,7 +58,7 @@ export async function startSinkService(options: Readonly<SinkServiceOptions>): P
   const { sink: sinkOptions, http: httpApi } = options;
   const sink = new Sink(sinkOptions);
   // What an earlier run saved is read back before the first new message can come.
-  const store = httpApi && new MessageStore({ maxMessages: httpApi.maxMessages });
+  const store = httpApi && new MessageStore({ maxMessages: httpApi.maxMessages, keys: httpApi.keys });
   const restored = store && sinkOptions.saveDir ? await store.restore(sinkOptions.saveDir) : 0;
   store?.attach(sink);
   const smtpPort = await sink.listen().catch((err: NodeJS.ErrnoException) => {

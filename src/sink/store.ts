@@ -1,4 +1,6 @@
 import type { SmtpEvent } from '../session/events.js';
+import type { KeyLookup } from '../dkim/key-lookup.js';
+import { verifyMessage, type DkimReason, type SignatureResult } from '../dkim/verify.js';
 import { readArchive, removeSaved, writeSidecar } from './archive.js';
 import { decodeWords, header, splitPart, type HeaderList } from './mime-read.js';
 import type { Sink, SinkMessage } from './server.js';
@@ -25,6 +27,17 @@ export interface MessageSummary {
   lineEndings: SinkMessage['lineEndings'] | null;
   /** Read back from the save directory of an earlier run (its conversation was not kept). */
   restored?: true;
+  /** Each DKIM-Signature checked, top to bottom; absent when unsigned or not yet checked (keys come from DNS). */
+  dkim?: DkimEntry[];
+}
+
+/** One DKIM signature's verdict (RFC 6376 §6), as the API shows it. */
+export interface DkimEntry {
+  domain: string | null;
+  selector: string | null;
+  result: SignatureResult['result'];
+  reason: DkimReason;
+  explanation: string;
 }
 
 export interface MessageFilter {
@@ -50,6 +63,8 @@ export interface StoreOptions {
   maxMessages: number;
   /** Bytes of messages kept, whatever their number (the oldest go first). */
   maxBytes: number;
+  /** Where DKIM keys are looked up; without it signatures are not checked. */
+  keys?: KeyLookup;
 }
 
 export const STORE_DEFAULTS: StoreOptions = { maxMessages: 500, maxBytes: 512 * 1024 * 1024 };
@@ -167,6 +182,8 @@ export class MessageStore {
       lineEndings: m.lineEndings,
     });
     const stored = this.insert(summary, m.raw, this.sessions.get(m.session), m.file);
+    // Not awaited: the 250 goes out as soon as add returns, whatever DNS does meanwhile.
+    if (this.options.keys) void this.checkDkim(stored, this.options.keys);
     // With a save directory the summary goes beside the .eml, for a restarted sink to read back.
     if (m.file) void writeSidecar(m.file, summary);
     for (const w of this.waiters) if (matches(stored, w.filter)) w.done(summary);
@@ -230,6 +247,27 @@ export class MessageStore {
     }
     if (evicted.length) this.tell({ type: 'deleted', ids: evicted });
     return stored;
+  }
+
+  /** Verifies the message's DKIM signatures; the verdicts join its summary (a new object: the API caches by summary). */
+  private async checkDkim(stored: Stored, keys: KeyLookup): Promise<void> {
+    let signatures: SignatureResult[];
+    try {
+      signatures = (await verifyMessage(oneChunk(stored.raw), keys)).signatures;
+    } catch {
+      return; // a header over 1 MiB: nothing a signature could be checked in
+    }
+    if (!signatures.length || this.messages.get(stored.summary.id) !== stored) return;
+    stored.summary = {
+      ...stored.summary,
+      dkim: signatures.map((r) => ({
+        domain: r.domain ?? null,
+        selector: r.selector ?? null,
+        result: r.result,
+        reason: r.reason,
+        explanation: r.explanation,
+      })),
+    };
   }
 
   /** Newest first. */
@@ -350,6 +388,10 @@ function checkedSummary(v: unknown, id: string): MessageSummary | undefined {
 }
 
 /** The header fields a summary shows, decoded, beside what the sink knew of the session. */
+async function* oneChunk(raw: Buffer): AsyncIterable<Buffer> {
+  yield raw;
+}
+
 function summarize(
   id: string,
   receivedAt: string,

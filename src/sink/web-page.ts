@@ -234,6 +234,11 @@ export const PAGE_JS = String.raw`'use strict';
       dl.appendChild(el('dt', 'Line ends'));
       dl.appendChild(el('dd', m.lineEndings.bareLf + ' bare LF, ' + m.lineEndings.bareCr + ' bare CR' + (m.lineEndings.normalized ? ' (saved as CRLF)' : '')));
     }
+    // One line per DKIM signature, once the sink has checked them (after the 250).
+    (m.dkim || []).forEach(function (d) {
+      dl.appendChild(el('dt', 'DKIM'));
+      dl.appendChild(el('dd', d.result + ': d=' + d.domain + ' s=' + d.selector + ' (' + d.reason + ': ' + d.explanation + ')'));
+    });
     $('text').textContent = m.text === null ? '(no text part)' : m.text;
     var tbody = $('headers').tBodies[0];
     clear(tbody);

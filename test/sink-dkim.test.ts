@@ -113,6 +113,24 @@ test('sink DKIM: a signed message passes, one altered after signing fails, both 
   );
 });
 
+test('sink DKIM: the live list hears of the message twice, stored and then with its verdict (no polling needed)', async () => {
+  const c = await catcher({ store: { keys: keysAt() } });
+  const heard: { id: string; dkim: unknown }[] = [];
+  c.store.watch((change) => {
+    if (change.type === 'message') heard.push({ id: change.message.id, dkim: change.message.dkim });
+  });
+  const { id } = await deliverTimed(c.smtpPort, await signed(message('Your order #2'), 'sel'));
+  const end = Date.now() + 5000;
+  while (heard.length < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(
+    heard.map((h) => [h.id, (h.dkim as { result: string }[] | undefined)?.map((d) => d.result)]),
+    [
+      [id, undefined],
+      [id, ['pass']],
+    ],
+  );
+});
+
 test('sink DKIM: a key not in DNS is a permerror (RFC 6376 §6.1.2); an unsigned message has no dkim', async () => {
   const c = await catcher({ store: { keys: keysAt() } });
   const nokey = await deliverTimed(c.smtpPort, await signed(message('No key'), 'gone'));

@@ -268,6 +268,8 @@ export class MessageStore {
         explanation: r.explanation,
       })),
     };
+    // The live list (and any reader of the event stream) gets the summary again, now with its verdicts.
+    this.tell({ type: 'message', message: stored.summary });
   }
 
   /** Newest first. */

@@ -805,6 +805,14 @@ test('--bare-newline normalize: saved with CRLF in place of each bare LF and CR,
 
 test("--min-rate: a client trickling a byte at a time (never silent) gets 421 4.4.2 and its slot is freed; a client quiet between whole lines is --idle-timeout's", async () => {
   const { sink, port, events } = await startSink({ minRate: '100/600ms', maxSessions: '1', idleTimeout: '5s' });
+  // With one slot, each client must wait until the sink has ended the session before it (it may
+  // see its client's close a moment after the client does).
+  let ended = 0;
+  sink.on('session-end', () => ended++);
+  const slotFree = async (n: number) => {
+    for (const end = Date.now() + 5000; ended < n && Date.now() < end;) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(ended, n, 'the sink ended the session before');
+  };
   try {
     const started = Date.now();
     const { client, done } = await trickler(port, 50);
@@ -817,12 +825,14 @@ test("--min-rate: a client trickling a byte at a time (never silent) gets 421 4.
     assert.ok(took >= 600 && took < 10_000, `cut off after ${took} ms`);
     await done;
     assert.equal(sink.stats.slowSessions, 1);
+    await slotFree(1);
     // The same inside a message.
     const inMessage = await trickler(port, 50, { inMessage: true });
     await inMessage.client.closed;
     assert.match(inMessage.client.text(), /^354 .*\r\n421 4\.4\.2 \S+ Error: data rate too low/m);
     await inMessage.done;
     assert.equal(sink.stats.slowSessions, 2);
+    await slotFree(2);
     assert.ok(
       events.some(
         ([, e]) => e.type === 'warning' && /under 100 bytes\/s \(--min-rate\)/.test((e as { message: string }).message),
@@ -836,6 +846,7 @@ test("--min-rate: a client trickling a byte at a time (never silent) gets 421 4.
     await quiet.send('NOOP\r\nQUIT\r\n');
     await quiet.closed;
     assert.match(quiet.text(), /^250 2\.0\.0 Ok\r\n221 /m);
+    await slotFree(3);
     // Nor one typing a message line by line, as a person does in a REPL.
     const typist = await rawClient(port);
     await envelope(typist);
@@ -848,6 +859,7 @@ test("--min-rate: a client trickling a byte at a time (never silent) gets 421 4.
     await typist.send('.\r\nQUIT\r\n');
     await typist.closed;
     assert.match(typist.text(), /^250 2\.0\.0 Ok: queued/m);
+    await slotFree(4);
     // A quick message is no trickle.
     const fast = await rawClient(port);
     await envelope(fast);

@@ -291,11 +291,12 @@ test('the whole-audit deadline: a server that never greets leaves the checks beh
     const started = Date.now();
     const r = await runAudit(options('good.test', silent.port, { timeoutMs: 1500, waitMs: 60_000 }));
     assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
-    assert.equal(r.deadlineExceeded, true);
-    assert.match(
-      one(r, 'open-relay').summary,
-      /time limit \(2 s, --timeout\) ran out|the probe stopped before this check/,
-    );
+    // Two clocks end at the same moment: the audit's own, or the probe's greeting wait (given the
+    // time the audit has left), whichever fires first; either way the check is not tested, said why.
+    const relay = one(r, 'open-relay');
+    assert.equal(relay.status, 'not-tested');
+    if (r.deadlineExceeded) assert.match(relay.summary, /time limit \(2 s, --timeout\) ran out/);
+    else assert.match(relay.summary, /the probe stopped before this check: .*(greeting|time)/i);
   } finally {
     await silent.close();
   }

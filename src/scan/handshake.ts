@@ -2,20 +2,9 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { tlsFacts, type CertificateFacts } from '../session/tls-facts.js';
 import { reachTls } from './starttls.js';
+import type { ScanTarget } from './target.js';
 
-/** Where and how to reach the TLS layer: STARTTLS after EHLO, or TLS at once (port 465). */
-export interface ScanTarget {
-  host: string;
-  /** The address to connect to (the host itself unless resolved elsewhere). */
-  address: string;
-  port: number;
-  implicitTls: boolean;
-  ehloName: string;
-  sni: string | undefined;
-  localAddress: string | undefined;
-  /** Each handshake's limit: connection, greeting, EHLO, STARTTLS and TLS together. */
-  timeoutMs: number;
-}
+export type { ScanTarget } from './target.js';
 
 /** What one ClientHello offers. */
 export interface Offer {

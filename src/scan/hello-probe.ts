@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { HELLO_SUITES, SIGNATURE_SCHEMES, schemesWith, type HelloOffer } from './client-hello.js';
-import type { ScanTarget } from './handshake.js';
+import type { ScanTarget } from './target.js';
 import { rawHello, type RawHelloOutcome } from './raw-hello.js';
 import { tryRenegotiation, type RenegotiationOutcome } from './renegotiation.js';
 import { retryWhenBusy } from './starttls.js';

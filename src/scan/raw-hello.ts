@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { clientHello, type HelloOffer } from './client-hello.js';
-import type { ScanTarget } from './handshake.js';
+import type { ScanTarget } from './target.js';
 import { HelloError, ServerHelloReader, type ServerHelloFacts } from './server-hello.js';
 import { reachTls, type ReachError } from './starttls.js';
 

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
-import type { ScanTarget } from './handshake.js';
+import type { ScanTarget } from './target.js';
 import { tlsReason } from './handshake.js';
 
 // OpenSSL's code for a refused renegotiation says it best once put in words: "no renegotiation".

@@ -1,7 +1,7 @@
 import type net from 'node:net';
 import { SmtpkitError } from '../errors.js';
 import { ReplyParser, replyText, type Reply } from '../protocol/reply.js';
-import type { ScanTarget } from './handshake.js';
+import type { ScanTarget } from './target.js';
 
 /** A failure to reach TLS; `busy` when another try may get past it (4xx, refused, dropped). */
 export type ReachError = SmtpkitError & { busy: boolean };

@@ -276,7 +276,10 @@ test('a TLS 1.3-only server (protocol_version to a TLS 1.2 hello): the four hell
 
 test('hostile answers: each is "not tested" with its reason, quickly, never a crash or a hang', async () => {
   const cases: [keyof typeof helloFaults, RegExp][] = [
-    ['truncated', /^not-tested: the server refused our TLS 1\.2 hello: the server closed the connection/],
+    [
+      'truncated',
+      /^not-tested: no answer to our TLS 1\.2 hello: malformed answer: the connection closed in the middle of a record$/,
+    ],
     ['oversized', /^not-tested: no answer to our TLS 1\.2 hello: malformed answer: a record of 20000 bytes/],
     [
       'pastEnd',
@@ -297,6 +300,20 @@ test('hostile answers: each is "not tested" with its reason, quickly, never a cr
       await s.close();
     }
   }
+});
+
+test('nothing listening: not tested at once, no retries (a refused connection is not a busy server)', async () => {
+  const s = await rawServer(() => {});
+  const port = s.port;
+  await s.close();
+  const started = Date.now();
+  const r = await audit(port, { waitMs: 5000 });
+  assert.ok(Date.now() - started < 1000, `${Date.now() - started} ms`);
+  assert.match(
+    verdicts(r)['tls-compression']!,
+    /^not-tested: no answer to our TLS 1\.2 hello: cannot connect .*ECONNREFUSED/,
+  );
+  assert.match(verdicts(r)['client-renegotiation']!, /^not-tested: no TLS 1\.2 session to try it on: cannot connect/);
 });
 
 test('an endless stream of handshake bytes: the probe stops at 128 KiB read and closes; the server could not push it further', async () => {

@@ -52,10 +52,18 @@ export function rawHello(target: ScanTarget, offer: HelloOffer, signal?: AbortSi
             finish({ kind: 'failed', reason: `malformed answer: ${err.message}` });
           }
         });
-        plain.once('close', () => finish({ kind: 'refused', reason: 'the server closed the connection' }));
+        plain.once('close', () =>
+          finish(
+            reader.midway
+              ? { kind: 'failed', reason: 'malformed answer: the connection closed in the middle of a record' }
+              : { kind: 'refused', reason: 'the server closed the connection' },
+          ),
+        );
         plain.write(clientHello(offer, randomBytes(32)));
       },
-      (err: ReachError) => finish({ kind: 'failed', reason: err.message, ...(err.busy ? { busy: true } : {}) }),
+      // Busy means a 4xx turn-away, worth a retry; a refused connection is an answer for the whole host.
+      (err: ReachError) =>
+        finish({ kind: 'failed', reason: err.message, ...(err.busy && err.phase !== 'connect' ? { busy: true } : {}) }),
     );
   });
 }

@@ -119,6 +119,11 @@ export class ServerHelloReader {
 
   constructor(private readonly offered: Offered) {}
 
+  /** Part of a record or message is held: a close now cuts the answer short. */
+  get midway(): boolean {
+    return this.pending.length > 0 || this.messages.length > 0;
+  }
+
   push(chunk: Buffer): HelloAnswer | undefined {
     this.total += chunk.length;
     if (this.total > MAX_HELLO_BYTES)

@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { HELLO_SUITES, SIGNATURE_SCHEMES, schemesWith, type HelloOffer } from './client-hello.js';
 import type { ScanTarget } from './target.js';
 import { rawHello, type RawHelloOutcome } from './raw-hello.js';
@@ -17,9 +16,6 @@ export interface HelloProbe {
   /** Only SHA-224 schemes (NCSC: to be phased out). */
   sha224: RawHelloOutcome;
   renegotiation: RenegotiationOutcome;
-  /** Connections it opened, and how long it took. */
-  connections: number;
-  durationMs: number;
 }
 
 const ALL_SUITES = [...HELLO_SUITES.keys()];
@@ -32,7 +28,6 @@ const ALL_SCHEMES = [...SIGNATURE_SCHEMES.keys()].filter((c) => SIGNATURE_SCHEME
  * others): three raw hellos and one Node TLS 1.2 session for the renegotiation attempts.
  */
 export async function probeHello(target: ScanTarget, signal?: AbortSignal): Promise<HelloProbe> {
-  const started = performance.now();
   const offer = (suites: number[], schemes: number[], compression: boolean): HelloOffer => ({
     sni: target.sni,
     suites,
@@ -46,7 +41,7 @@ export async function probeHello(target: ScanTarget, signal?: AbortSignal): Prom
     hello(offer(EPHEMERAL, schemesWith('SHA-224'), false)).catch(failed),
     tryRenegotiation(target, RENEGOTIATION_ATTEMPTS, signal),
   ]);
-  return { main, sha1, sha224, renegotiation, connections: 4, durationMs: Math.round(performance.now() - started) };
+  return { main, sha1, sha224, renegotiation };
 }
 
 // rawHello never rejects; a busy server (421 before TLS) is turned into a rejection so retryWhenBusy tries again.

@@ -8,7 +8,7 @@ import { reachTls, type ReachError } from './starttls.js';
 export type RawHelloOutcome =
   | { kind: 'hello'; facts: ServerHelloFacts }
   /** The server said no to this hello: an alert, or it closed the connection. */
-  | { kind: 'refused'; reason: string }
+  | { kind: 'refused'; reason: string; alert?: string }
   /** No answer to judge: TLS not reached, a malformed or oversized answer, the time ran out. */
   | { kind: 'failed'; reason: string; busy?: boolean };
 
@@ -46,7 +46,7 @@ export function rawHello(target: ScanTarget, offer: HelloOffer, signal?: AbortSi
           try {
             const answer = reader.push(chunk);
             if (answer?.kind === 'hello') finish(answer);
-            else if (answer) finish({ kind: 'refused', reason: `alert: ${answer.alert}` });
+            else if (answer) finish({ kind: 'refused', reason: `alert: ${answer.alert}`, alert: answer.alert });
           } catch (err) {
             if (!(err instanceof HelloError)) throw err;
             finish({ kind: 'failed', reason: `malformed answer: ${err.message}` });

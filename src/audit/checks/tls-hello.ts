@@ -34,7 +34,7 @@ function fromMain(tls13: string, judge: Judge): (p: HelloProbe) => Verdict {
   return (p) => {
     const m = p.main;
     if (m.kind === 'hello') return judge(m.facts, p);
-    if (m.kind === 'refused' && m.reason === 'alert: protocol version')
+    if (m.kind === 'refused' && m.alert === 'protocol version')
       return { status: 'pass', summary: `TLS 1.2 and older refused (TLS 1.3 only): ${tls13}`, evidence: evidenceOf(p) };
     const what = m.kind === 'refused' ? 'the server refused our TLS 1.2 hello' : 'no answer to our TLS 1.2 hello';
     return { status: 'not-tested', summary: `${what}: ${m.reason}`, evidence: evidenceOf(p) };
@@ -87,7 +87,7 @@ export const helloChecks: AuditCheck[] = [
     name: 'client-renegotiation',
     title: 'Client-initiated renegotiation refused',
     reference: 'NCSC TLS guidelines 2025-05 §3.4.2 (allowed: insufficient; limited to 10: sufficient); internet.nl',
-    fix: 'refuse client-initiated renegotiation (OpenSSL: SSL_OP_NO_RENEGOTIATION; Postfix 3.4+ refuses it by default: upgrade)',
+    fix: 'refuse client-initiated renegotiation (OpenSSL: SSL_OP_NO_RENEGOTIATION; Postfix: tls_ssl_options = NO_RENEGOTIATION)',
     run: (ctx) =>
       perHost(ctx, (p): Verdict => {
         const r = p.renegotiation;
@@ -136,7 +136,7 @@ export const helloChecks: AuditCheck[] = [
     title: 'Hash function for key exchange',
     reference:
       'NCSC TLS guidelines 2025-05 §3.3.5 (SHA-2: good; SHA-224: phase out; SHA-1, MD5: insufficient); internet.nl',
-    fix: 'sign the key exchange with SHA-2 only (OpenSSL: SignatureAlgorithms / security level 2; Postfix: tls_high_cipherlist and an OpenSSL 3 security level ≥ 2 drop SHA-1)',
+    fix: 'sign the key exchange with SHA-2 only: OpenSSL SignatureAlgorithms without SHA1 and SHA224 (for Postfix, in the OpenSSL configuration its tls_config_file and tls_config_name select)',
     run: (ctx) => perHost(ctx, fromMain('TLS 1.3 signs with SHA-2 schemes', kexHash)),
   },
 ];

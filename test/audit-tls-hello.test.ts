@@ -308,7 +308,7 @@ test('nothing listening: not tested at once, no retries (a refused connection is
   await s.close();
   const started = Date.now();
   const r = await audit(port, { waitMs: 5000 });
-  assert.ok(Date.now() - started < 1000, `${Date.now() - started} ms`);
+  assert.ok(Date.now() - started < 3000, `${Date.now() - started} ms`);
   assert.match(
     verdicts(r)['tls-compression']!,
     /^not-tested: no answer to our TLS 1\.2 hello: cannot connect .*ECONNREFUSED/,

@@ -269,6 +269,10 @@ test('a TLS 1.3-only server (protocol_version to a TLS 1.2 hello): the four hell
     );
     assert.match(v['extended-master-secret']!, /^pass: TLS 1\.2 and older refused/);
     assert.match(v['kex-hash']!, /^pass: TLS 1\.2 and older refused/);
+    assert.equal(
+      v['client-renegotiation'],
+      'pass: no TLS 1.2 session (protocol version): TLS 1.3 has no renegotiation',
+    );
   } finally {
     await s.close();
   }

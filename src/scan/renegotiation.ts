@@ -2,11 +2,14 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { ScanTarget } from './target.js';
 import { tlsReason } from './handshake.js';
-
-// OpenSSL's code for a refused renegotiation says it best once put in words: "no renegotiation".
-const reasonOf = (err: NodeJS.ErrnoException) =>
-  /^ERR_SSL_/.test(err.code ?? '') ? err.code!.slice(8).toLowerCase().replace(/_/g, ' ') : tlsReason(err);
 import { reachTls } from './starttls.js';
+
+// OpenSSL's code for a refused renegotiation says it best once put in words: "no renegotiation";
+// an alert is named without OpenSSL's "tlsv1 alert" prefix.
+const reasonOf = (err: NodeJS.ErrnoException) =>
+  /^ERR_SSL_/.test(err.code ?? '') && !/alert/i.test(err.message)
+    ? err.code!.slice(8).toLowerCase().replace(/_/g, ' ')
+    : tlsReason(err).replace(/^tlsv1 alert /, '');
 
 export type RenegotiationOutcome =
   /** `accepted` renegotiations went through before the server refused one (0: refused at once). */

@@ -65,8 +65,12 @@ async function audit(extra: string[], vrps: TestVrp[] = VALID, fault?: TestValid
   ];
   bed.dns.authenticated = true;
   try {
-    const json = await runCli(['audit', '--json', ...args], { limitMs: 40_000 });
-    const text = await runCli(['audit', ...args], { limitMs: 40_000 });
+    // The same audit twice at once, as --json and as text: half the wall time, the same validator answers.
+    const [json, text] = await Promise.all([
+      runCli(['audit', '--json', ...args], { limitMs: 40_000 }),
+      runCli(['audit', ...args], { limitMs: 40_000 }),
+    ]);
+    assert.match(json.stdout, /^\{/, exitOf(json));
     const doc = JSON.parse(json.stdout);
     const rpki = (doc.report.findings as Array<Record<string, unknown>>).filter((f) => f.check === 'rpki');
     return { json, text, rpki };
@@ -272,6 +276,51 @@ test('a validator answering HTML instead of JSON: not tested, naming the content
 
 test('a validator answering 500: not tested, naming the status', async () => {
   await hostile('status500', /answered HTTP 500$/);
+});
+
+test('a validator answering 404: not tested, hinting at the base URL', async () => {
+  await hostile(
+    'status404',
+    /answered HTTP 404 \(not found: is the URL the API’s base, e\.g\. http:\/\/host:8323\?\)$/,
+  );
+});
+
+test('a validator answering application/json that is not JSON: not tested', async () => {
+  await hostile('badJson', /answered with a body that is not JSON$/);
+});
+
+test('an https validator: trusted through --ca-file it answers; without the CA it is not tested, naming the TLS failure', async () => {
+  const secure = await testValidator(VALID, { tls: true });
+  try {
+    const { json, rpki } = await audit(['--rpki-validator', secure.url]);
+    assert.equal(json.code, 0, exitOf(json));
+    assert.deepEqual(
+      rpki.map((f) => f.status),
+      ['pass', 'pass', 'pass'],
+    );
+    assert.equal(secure.asked.length, 4);
+    const untrusted = await runCli(
+      [
+        'audit',
+        'good.test',
+        '--json',
+        '--resolver',
+        `127.0.0.1:${bed.dns.port}`,
+        '--port',
+        String(bed.good.port),
+      ].concat(['--asn-zone', 'asn.test', '--asn-zone6', 'asn6.test', '--rpki-validator', secure.url]),
+      { limitMs: 40_000 },
+    );
+    const doc = JSON.parse(untrusted.stdout);
+    const found = doc.report.findings.filter((f: { check: string }) => f.check === 'rpki');
+    assert.equal(found.length, 3);
+    for (const f of found) {
+      assert.equal(f.status, 'not-tested');
+      assert.match(f.summary, /the validator https:\/\/127\.0\.0\.1:\d+ could not be asked \(.*certificate/);
+    }
+  } finally {
+    await secure.close();
+  }
 });
 
 test('a validator redirecting elsewhere: not followed, not tested', async () => {

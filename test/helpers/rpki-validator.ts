@@ -1,5 +1,7 @@
 import http from 'node:http';
+import https from 'node:https';
 import { BlockList, isIP, type AddressInfo, type Socket } from 'node:net';
+import { TLS } from './paths.js';
 
 /** A ROA payload the test validator holds: origin AS, prefix, max length. */
 export interface TestVrp {
@@ -14,9 +16,11 @@ export interface TestVrp {
  * silence: the request is read and never answered;
  * html: 200 text/html, a web page;
  * status500: 500 with a JSON error body;
+ * status404: 404, as a server that is no Routinator (or a wrong base path) answers;
+ * badJson: 200 application/json whose body is cut mid-document;
  * redirect: 302 to another server (which must not be asked).
  */
-export type ValidatorFault = 'endlessBody' | 'silence' | 'html' | 'status500' | 'redirect';
+export type ValidatorFault = 'endlessBody' | 'silence' | 'html' | 'status500' | 'status404' | 'badJson' | 'redirect';
 
 export interface TestValidator {
   url: string;
@@ -73,9 +77,9 @@ function validity(asn: number, prefix: string, vrps: TestVrp[]) {
 
 /**
  * An HTTP server on 127.0.0.1 answering `GET /api/v1/validity/{ASN}/{prefix}` as Routinator
- * does from `vrps`, or with the named fault.
+ * does from `vrps`, or with the named fault; over TLS (the test CA's server certificate) with `tls`.
  */
-export async function testValidator(vrps: TestVrp[] = []): Promise<TestValidator> {
+export async function testValidator(vrps: TestVrp[] = [], opts: { tls?: boolean } = {}): Promise<TestValidator> {
   const sockets = new Set<Socket>();
   let closedEndless: () => void = () => {};
   const state: TestValidator = {
@@ -90,7 +94,7 @@ export async function testValidator(vrps: TestVrp[] = []): Promise<TestValidator
       await new Promise((r) => server.close(r));
     },
   };
-  const server = http.createServer((req, res) => {
+  const serve: http.RequestListener = (req, res) => {
     state.asked.push(req.url ?? '');
     switch (state.fault) {
       case 'silence':
@@ -101,6 +105,12 @@ export async function testValidator(vrps: TestVrp[] = []): Promise<TestValidator
       case 'status500':
         res.writeHead(500, { 'content-type': 'application/json' });
         return res.end('{"error":"initial validation ongoing"}');
+      case 'status404':
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        return res.end('Not Found');
+      case 'badJson':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end('{"validated_route": {"route": {"origin_asn": "AS64500", ');
       case 'redirect':
         res.writeHead(302, { location: 'http://192.0.2.1/api/v1/validity/AS1/192.0.2.0/24' });
         return res.end();
@@ -126,12 +136,13 @@ export async function testValidator(vrps: TestVrp[] = []): Promise<TestValidator
     }
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(validity(Number(m[1]), m[2]!, state.vrps), null, 2));
-  });
+  };
+  const server = opts.tls ? https.createServer({ key: TLS.key(), cert: TLS.cert() }, serve) : http.createServer(serve);
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  state.url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return state;
 }

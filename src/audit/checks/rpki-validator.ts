@@ -60,13 +60,15 @@ export class RpkiValidator {
   }
 
   private async slot<T>(run: () => Promise<T>): Promise<T> {
+    // A finished request hands its slot straight to the next in line, so no newcomer slips in between.
     if (this.running >= CONCURRENCY) await new Promise<void>((resolve) => this.queue.push(resolve));
-    this.running++;
+    else this.running++;
     try {
       return await run();
     } finally {
-      this.running--;
-      this.queue.shift()?.();
+      const next = this.queue.shift();
+      if (next) next();
+      else this.running--;
     }
   }
 

@@ -15,6 +15,9 @@ interface Target {
   address: string;
 }
 
+/** The MX addresses and the addresses of the domain's name servers; a name server whose addresses fail is a verdict. */
+type Targets = { targets: Target[]; unresolved: Verdict[] };
+
 const vrpText = (v: Vrp) => `VRP ${v.asn} ${v.prefix} max length ${v.maxLength}`;
 const WORST: AuditStatus[] = ['fail', 'warn', 'not-tested', 'pass'];
 
@@ -36,7 +39,7 @@ function judge(o: Origin, v: RouteValidity): { status: AuditStatus; text: string
       return v.reason === 'as'
         ? {
             status: 'fail',
-            text: `${route} invalid: the covering ROAs authorise ${[...new Set(v.unmatchedAs.map((u) => u.asn))].join(', ')}, not AS${o.asn}`,
+            text: `${route} invalid: the covering ROAs authorise ${[...new Set(v.unmatchedAs.map((u) => u.asn))].join(', ') || 'another AS'}, not AS${o.asn}`,
             evidence: covering.map(vrpText),
             fix: `the route is dropped by networks that validate: add a ROA for ${o.prefix} with origin AS${o.asn}, or announce it from an authorised AS`,
           }
@@ -85,26 +88,32 @@ async function verdict(
   };
 }
 
-/** The MX addresses and the addresses of the domain's name servers, each once per role. */
-async function targets(ctx: AuditContext): Promise<Target[]> {
-  const out: Target[] = [];
+async function targets(ctx: AuditContext): Promise<Targets> {
+  const out: Targets = { targets: [], unresolved: [] };
   const why: string[] = [];
   try {
-    for (const a of await ctx.mxAddresses()) out.push({ role: 'MX', host: a.host, address: a.address });
+    for (const a of await ctx.mxAddresses()) out.targets.push({ role: 'MX', host: a.host, address: a.address });
   } catch (err) {
     if (!(err instanceof NotTested)) throw err;
     why.push(err.message);
   }
+  let ns;
   try {
-    const ns = await closest(ctx.options.resolver, ctx.domain, 'NS');
+    ns = await closest(ctx.options.resolver, ctx.domain, 'NS');
     if (!ns) why.push(`no NS records for ${ctx.domain} or above it`);
-    for (const host of ns?.records.map((r) => String(r.ns)) ?? [])
-      for (const a of await ctx.options.resolver.addresses(host)) out.push({ role: 'NS', host, address: a.address });
   } catch (err) {
     if (!(err instanceof DnsFailure)) throw err;
-    why.push(`the name servers’ addresses: ${err.message}`);
+    why.push(`NS of ${ctx.domain}: ${err.message}`);
   }
-  if (!out.length) throw new NotTested(`no address to judge: ${why.join('; ')}`);
+  for (const host of ns?.records.map((r) => String(r.ns)) ?? [])
+    try {
+      for (const a of await ctx.options.resolver.addresses(host))
+        out.targets.push({ role: 'NS', host, address: a.address });
+    } catch (err) {
+      if (!(err instanceof DnsFailure)) throw err;
+      out.unresolved.push({ subject: `NS ${host}`, status: 'not-tested', summary: `its addresses: ${err.message}` });
+    }
+  if (!out.targets.length && !out.unresolved.length) throw new NotTested(`no address to judge: ${why.join('; ')}`);
   return out;
 }
 
@@ -123,6 +132,7 @@ export const rpkiCheck: AuditCheck = {
       timeoutMs: () => Math.min(ctx.options.waitMs, ctx.remainingMs()),
       signal: ctx.signal,
     });
-    return Promise.all((await targets(ctx)).map((t) => verdict(ctx, rpki.asnZones, validator, t)));
+    const { targets: list, unresolved } = await targets(ctx);
+    return [...(await Promise.all(list.map((t) => verdict(ctx, rpki.asnZones, validator, t)))), ...unresolved];
   },
 };

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { originName, parseOrigins } from '../src/audit/checks/asn-origin.js';
-import { VALIDATOR_MAX_BYTES } from '../src/audit/checks/rpki-validator.js';
+import { RpkiValidator, VALIDATOR_MAX_BYTES } from '../src/audit/checks/rpki-validator.js';
 import { auditBed, type AuditBed } from './helpers/audit-bed.js';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { fixture } from './helpers/paths.js';
@@ -349,4 +349,31 @@ test('IP-to-ASN names and TXT records: reversed octets and nibbles; untrusted re
     '13335 | ::/0',
   ])
     assert.deepEqual(parseOrigins([junk], '1.1.1.1'), [], junk);
+});
+
+test('the validator client: at most 4 requests at once, one per distinct pair, and after a failure the rest are not sent', async () => {
+  const silent = await testValidator();
+  silent.fault = 'silence';
+  const stop = new AbortController();
+  try {
+    const client = new RpkiValidator({ url: silent.url, ca: undefined, timeoutMs: () => 30_000, signal: stop.signal });
+    const pending = Array.from({ length: 10 }, (_, i) => client.validity(64500 + i, '127.0.0.0/8'));
+    assert.equal(client.validity(64500, '127.0.0.0/8'), pending[0]);
+    const deadline = Date.now() + 5000;
+    while (silent.asked.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(silent.asked.length, 4, silent.asked.join(' '));
+    // The validator goes away: the four in flight fail, the six waiting get the same reason unsent.
+    await silent.close();
+    const results = await Promise.all(pending);
+    assert.equal(silent.asked.length, 4);
+    for (const r of results) assert.equal(r.state, 'unknown');
+    assert.match(
+      String((results[9] as { why: string }).why),
+      /^the validator http:\/\/127\.0\.0\.1:\d+ could not be asked/,
+    );
+  } finally {
+    stop.abort();
+    await silent.close().catch(() => {});
+  }
 });

@@ -3,6 +3,9 @@ import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { originName, parseOrigins } from '../src/audit/checks/asn-origin.js';
 import { RpkiValidator, VALIDATOR_MAX_BYTES } from '../src/audit/checks/rpki-validator.js';
+import { rpkiCheck } from '../src/audit/checks/rpki.js';
+import { runAudit } from '../src/audit/audit.js';
+import { Resolver } from '../src/dns/resolver.js';
 import { auditBed, type AuditBed } from './helpers/audit-bed.js';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { fixture } from './helpers/paths.js';
@@ -31,6 +34,16 @@ before(async () => {
     // A zone that answers, but nothing in it holds the address.
     '1.0.0.127.junk.test': [cymru('64500', '10.0.0.0/8'), { type: 'TXT', data: 'hello' }],
     [`${NIBBLES_V6_LOOPBACK}junk.test`]: [cymru('AS?', '::/16')],
+    // A null MX and two name servers, one whose address look-up fails: the name servers are still judged.
+    'nsonly.test': [
+      { type: 'MX', exchange: '.', priority: 0 },
+      { type: 'NS', ns: 'ns1.good.test' },
+      { type: 'NS', ns: 'ns.broken.test' },
+    ],
+    'ns.broken.test': [
+      { type: 'FAIL', of: 'A', rcode: 'SERVFAIL' },
+      { type: 'AAAA', address: '::1' },
+    ],
   });
   validator = await testValidator();
 });
@@ -376,4 +389,45 @@ test('the validator client: at most 4 requests at once, one per distinct pair, a
     stop.abort();
     await silent.close().catch(() => {});
   }
+});
+
+test('a null MX: the name servers are still judged; one whose addresses fail is not tested, naming the DNS failure', async () => {
+  validator.vrps = VALID;
+  validator.fault = undefined;
+  const r = await runAudit(
+    {
+      domain: 'nsonly.test',
+      resolver: new Resolver({
+        servers: [{ address: '127.0.0.1', port: bed.dns.port }],
+        tcp: false,
+        doh: undefined,
+        timeoutMs: 2000,
+        ca: undefined,
+      }),
+      port: bed.good.port,
+      timeoutMs: 20_000,
+      waitMs: 5000,
+      ehloName: 'audit.test',
+      httpsPort: bed.policyPort,
+      dkimSelectors: [],
+      dnsbl: [],
+      scanConcurrency: 1,
+      smugglingPauseMs: 300,
+      maxMx: 10,
+      rpki: { validator: validator.url, asnZones: { v4: 'asn.test', v6: 'asn6.test' } },
+    },
+    [rpkiCheck],
+  );
+  assert.deepEqual(
+    r.findings.map((f) => [f.subject, f.status]),
+    [
+      ['NS ns1.good.test (127.0.0.1)', 'pass'],
+      ['NS ns1.good.test (::1)', 'pass'],
+      ['NS ns.broken.test', 'not-tested'],
+    ],
+  );
+  assert.match(
+    r.findings[2]!.summary,
+    /^its addresses: A ns\.broken\.test: the resolver 127\.0\.0\.1:\d+ answered SERVFAIL/,
+  );
 });

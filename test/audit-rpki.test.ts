@@ -40,6 +40,8 @@ before(async () => {
       { type: 'NS', ns: 'ns1.good.test' },
       { type: 'NS', ns: 'ns.broken.test' },
     ],
+    // A zone flooding one address with origins: at most 8 are asked.
+    '1.0.0.127.flood.test': Array.from({ length: 10 }, (_, i) => cymru('64500', `127.0.0.0/${8 + i}`)),
     'ns.broken.test': [
       { type: 'FAIL', of: 'A', rcode: 'SERVFAIL' },
       { type: 'AAAA', address: '::1' },
@@ -391,33 +393,31 @@ test('the validator client: at most 4 requests at once, one per distinct pair, a
   }
 });
 
-test('a null MX: the name servers are still judged; one whose addresses fail is not tested, naming the DNS failure', async () => {
+test('a null MX: the name servers are still judged; one whose addresses fail is not tested; a zone flooding origins gets 8 asked', async () => {
   validator.vrps = VALID;
   validator.fault = undefined;
-  const r = await runAudit(
-    {
-      domain: 'nsonly.test',
-      resolver: new Resolver({
-        servers: [{ address: '127.0.0.1', port: bed.dns.port }],
-        tcp: false,
-        doh: undefined,
-        timeoutMs: 2000,
-        ca: undefined,
-      }),
-      port: bed.good.port,
-      timeoutMs: 20_000,
-      waitMs: 5000,
-      ehloName: 'audit.test',
-      httpsPort: bed.policyPort,
-      dkimSelectors: [],
-      dnsbl: [],
-      scanConcurrency: 1,
-      smugglingPauseMs: 300,
-      maxMx: 10,
-      rpki: { validator: validator.url, asnZones: { v4: 'asn.test', v6: 'asn6.test' } },
-    },
-    [rpkiCheck],
-  );
+  const options = {
+    domain: 'nsonly.test',
+    resolver: new Resolver({
+      servers: [{ address: '127.0.0.1', port: bed.dns.port }],
+      tcp: false,
+      doh: undefined,
+      timeoutMs: 2000,
+      ca: undefined,
+    }),
+    port: bed.good.port,
+    timeoutMs: 20_000,
+    waitMs: 5000,
+    ehloName: 'audit.test',
+    httpsPort: bed.policyPort,
+    dkimSelectors: [],
+    dnsbl: [],
+    scanConcurrency: 1,
+    smugglingPauseMs: 300,
+    maxMx: 10,
+    rpki: { validator: validator.url, asnZones: { v4: 'asn.test', v6: 'asn6.test' } },
+  };
+  const r = await runAudit(options, [rpkiCheck]);
   assert.deepEqual(
     r.findings.map((f) => [f.subject, f.status]),
     [
@@ -430,4 +430,15 @@ test('a null MX: the name servers are still judged; one whose addresses fail is 
     r.findings[2]!.summary,
     /^its addresses: A ns\.broken\.test: the resolver 127\.0\.0\.1:\d+ answered SERVFAIL/,
   );
+
+  validator.asked.length = 0;
+  const flood = await runAudit(
+    { ...options, rpki: { validator: validator.url, asnZones: { v4: 'flood.test', v6: 'asn6.test' } } },
+    [rpkiCheck],
+  );
+  const ns4 = flood.findings.find((f) => f.subject === 'NS ns1.good.test (127.0.0.1)')!;
+  assert.equal(ns4.status, 'fail');
+  assert.match(ns4.summary, /^AS64500 127\.0\.0\.0\/8 valid; AS64500 127\.0\.0\.0\/9 invalid: the prefix is longer/);
+  assert.match(ns4.summary, /; 2 more origins not asked$/);
+  assert.equal(validator.asked.filter((p) => p.includes('127.0.0.0')).length, 8);
 });

@@ -32,6 +32,11 @@ export interface AuditOptions {
   smugglingPauseMs: number;
   /** At most this many MX hosts are probed (internet.nl: 10). */
   maxMx: number;
+  /**
+   * Tests only, not an option: the port tried on each MX host for a service that has no SRV
+   * record, instead of its IANA port (587, 465, 143, 993, 110, 995). A lab publishes SRV records.
+   */
+  servicePorts?: Partial<Record<'submission' | 'submissions' | 'imap' | 'imaps' | 'pop3' | 'pop3s', number>>;
 }
 
 export type AuditSettings = Omit<AuditOptions, 'domain'>;

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { runAudit } from '../src/audit/audit.js';
 import type { AuditOptions } from '../src/audit/check.js';
-import { mailboxAccessCheck } from '../src/audit/checks/mailbox-access.js';
-import { submissionCheck } from '../src/audit/checks/submission.js';
 import type { AuditFinding, AuditReport } from '../src/audit/result.js';
+import { AUDIT_CHECKS } from '../src/audit/table.js';
 import { Resolver } from '../src/dns/resolver.js';
 import { dnsServer, type DnsServer, type Zone } from './helpers/dns-server.js';
 import { floodServer, imapServer, pop3Server, silentServer, submissionServer } from './helpers/mailbox-server.js';
@@ -67,7 +67,10 @@ function options(domain: string, extra: Partial<AuditOptions> = {}): AuditOption
 }
 
 const audit = (domain: string, extra: Partial<AuditOptions> = {}) =>
-  runAudit(options(domain, extra), [submissionCheck, mailboxAccessCheck]);
+  runAudit(
+    options(domain, extra),
+    AUDIT_CHECKS.filter((c) => c.name === 'submission' || c.name === 'mailbox-access'),
+  );
 const of = (r: AuditReport, check: string): AuditFinding[] => r.findings.filter((f) => f.check === check);
 const one = (r: AuditReport, check: string, subject: RegExp): AuditFinding => {
   const f = of(r, check).find((x) => subject.test(x.subject ?? ''));
@@ -309,3 +312,61 @@ test('the text report: one line per finding of both checks, the failure with its
     await pop3.close();
   }
 });
+
+/** The real peers of test/interop/postfix.sh, when up: Postfix's submission ports and Dovecot's IMAP and POP3. */
+const BED_ENV = process.env.SMTPKIT_INTEROP_ENV ?? '/tmp/smtpkit-interop/env.json';
+const bed: Record<string, number | string> | undefined = existsSync(BED_ENV)
+  ? JSON.parse(readFileSync(BED_ENV, 'utf8'))
+  : undefined;
+const noDovecot = bed?.imap ? false : `no Dovecot IMAP/POP3 is up (${BED_ENV} is missing or has no "imap")`;
+
+test(
+  'real Postfix submission (587- and 465-style) and Dovecot IMAP/POP3 with disable_plaintext_auth, found by SRV: every one passes',
+  { skip: noDovecot },
+  async () => {
+    const b = bed!;
+    // Dovecot listens on the bed's second loopback address (postfix.sh: a client on its own address counts as secure).
+    const srv = (service: string, port: unknown, target: string) => ({
+      [`_${service}._tcp.bed.test`]: [{ type: 'SRV' as const, priority: 0, weight: 1, port: Number(port), target }],
+    });
+    Object.assign(zone, {
+      'mail.bed.test': [{ type: 'A', address: '127.0.0.1' }],
+      'imap.bed.test': [{ type: 'A', address: String(b.mailboxAddress) }],
+      ...srv('submission', b.submission, 'mail.bed.test'),
+      ...srv('submissions', b.smtps, 'mail.bed.test'),
+      ...srv('imap', b.imap, 'imap.bed.test'),
+      ...srv('imaps', b.imaps, 'imap.bed.test'),
+      ...srv('pop3', b.pop3, 'imap.bed.test'),
+      ...srv('pop3s', b.pop3s, 'imap.bed.test'),
+    });
+    const r = await runCli(['audit', 'bed.test', '--json', '--resolver', `127.0.0.1:${dns.port}`, '--timeout', '30s'], {
+      limitMs: 40_000,
+    });
+    const list = (JSON.parse(r.stdout).report.findings as AuditFinding[]).filter(
+      (f) => f.check === 'submission' || f.check === 'mailbox-access',
+    );
+    assert.deepEqual(
+      list.map((f) => [f.subject, f.status]),
+      [
+        [`submission mail.bed.test:${b.submission} (127.0.0.1) via SRV`, 'pass'],
+        [`submissions mail.bed.test:${b.smtps} (127.0.0.1) via SRV`, 'pass'],
+        [`imap imap.bed.test:${b.imap} (${b.mailboxAddress}) via SRV`, 'pass'],
+        [`imaps imap.bed.test:${b.imaps} (${b.mailboxAddress}) via SRV`, 'pass'],
+        [`pop3 imap.bed.test:${b.pop3} (${b.mailboxAddress}) via SRV`, 'pass'],
+        [`pop3s imap.bed.test:${b.pop3s} (${b.mailboxAddress}) via SRV`, 'pass'],
+      ],
+      JSON.stringify(list, null, 1),
+    );
+    const imap = list.find((f) => f.subject?.startsWith('imap '))!;
+    // Dovecot's own words: LOGINDISABLED before STARTTLS.
+    assert.ok(
+      imap.evidence.some((l) => /^S: \* CAPABILITY .*STARTTLS.*LOGINDISABLED/.test(l)),
+      imap.evidence.join('\n'),
+    );
+    const pop3 = list.find((f) => f.subject?.startsWith('pop3 '))!;
+    assert.ok(
+      pop3.evidence.some((l) => /^S: -ERR .*[Pp]laintext authentication disallowed/.test(l)),
+      pop3.evidence.join('\n'),
+    );
+  },
+);

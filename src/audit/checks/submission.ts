@@ -124,7 +124,8 @@ async function submit(ctx: AuditContext, s: FoundService): Promise<Outcome> {
       );
     }
     await session.starttls();
-    const after = authMechanisms(await session.ehlo());
+    // starttls() asks EHLO again (RFC 3207 §4.2): what is offered now.
+    const after = session.capabilities ? authMechanisms(session.capabilities) : [];
     return done(false, {
       status: 'pass',
       summary: `port ${port}: STARTTLS, AUTH only after it${after.length ? ` (${after.join(' ')})` : ''}`,

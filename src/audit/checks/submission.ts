@@ -35,10 +35,16 @@ export const submissionCheck: AuditCheck = {
       s,
       ...(await submit(ctx, s)),
     }));
+    const closed = talked.filter((t) => t.closed);
+    if (closed.length === talked.length)
+      return {
+        status: 'pass',
+        summary: `no submission service found (${d.notOffered.length ? 'SRV says not offered' : 'no SRV record; 587 and 465 closed on the MX hosts'}): nothing takes a password in plaintext`,
+        evidence: [...d.notes, ...closed.flatMap((t) => t.evidence)],
+      };
     const verdicts: Verdict[] = talked
       .filter((t) => !t.closed)
       .map((t) => ({ subject: endpointSubject(t.s), ...t.verdict, evidence: t.evidence }));
-    const closed = talked.filter((t) => t.closed);
     for (const [host, list] of closedByHost(closed.map((t) => t.s)))
       verdicts.push({
         subject: host,
@@ -46,14 +52,7 @@ export const submissionCheck: AuditCheck = {
         summary: `${list.map((s) => s.endpoint.port).join(', ')} closed`,
         evidence: closed.filter((t) => list.includes(t.s)).flatMap((t) => t.evidence),
       });
-    if (!talked.some((t) => !t.closed))
-      verdicts.unshift({
-        status: 'pass',
-        summary: `no submission service found (${d.notOffered.length ? 'SRV says not offered' : 'no SRV record; 587 and 465 closed on the MX hosts'}): nothing takes a password in plaintext`,
-        evidence: d.notes,
-      });
-    else if (d.notes.length)
-      verdicts[0] = { ...verdicts[0]!, evidence: [...d.notes, ...(verdicts[0]!.evidence ?? [])] };
+    if (d.notes.length) verdicts[0] = { ...verdicts[0]!, evidence: [...d.notes, ...(verdicts[0]!.evidence ?? [])] };
     return verdicts;
   },
 };

@@ -169,6 +169,26 @@ test('mailbox-access: a silent server is not tested, said so within the wait; no
   }
 });
 
+test('the whole-audit deadline ends every conversation: silent IMAP, POP3S and submission ports are let go at the report', async () => {
+  const silent = await silentServer();
+  Object.assign(
+    zone,
+    srvZone('hush.test', { imap: silent.port, pop3s: silent.port, submission: silent.port, submissions: silent.port }),
+  );
+  try {
+    const started = Date.now();
+    const r = await audit('hush.test', { timeoutMs: 800, waitMs: 10_000 });
+    assert.ok(Date.now() - started < 2000, `${Date.now() - started} ms`);
+    assert.equal(r.deadlineExceeded, true);
+    for (const f of [...of(r, 'submission'), ...of(r, 'mailbox-access')]) assert.equal(f.status, 'not-tested');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(silent.accepted(), 4);
+    assert.equal(silent.open(), 0, 'connections left open after the report');
+  } finally {
+    await silent.close();
+  }
+});
+
 test('mailbox-access: an absurd CAPABILITY line and a flood of capability lines end the conversation at the caps', async () => {
   const long = await rawServer((s) => {
     s.write('* OK ready\r\n');

@@ -102,8 +102,17 @@ export function pop3Server(o: Pop3Options = {}): Promise<RawServer> {
     : rawServer((s) => serve(s, greeting, answer));
 }
 
-/** Accepts and never says a word: every wait of the client must end on its own. */
-export const silentServer = () => rawServer(() => {});
+/** Accepts and never says a word: every wait of the client must end on its own; `open()` counts connections still open. */
+export async function silentServer(): Promise<RawServer & { open: () => number; accepted: () => number }> {
+  let open = 0;
+  let accepted = 0;
+  const server = await rawServer((socket) => {
+    open++;
+    accepted++;
+    socket.on('close', () => open--);
+  });
+  return Object.assign(server, { open: () => open, accepted: () => accepted });
+}
 
 /** Greets with `mib` MiB and no line end, as fast as the client reads: the client must stop reading. */
 export function floodServer(mib: number): Promise<RawServer & { sent: () => number }> {

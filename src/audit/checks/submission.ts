@@ -82,6 +82,13 @@ async function submit(ctx: AuditContext, s: FoundService): Promise<Outcome> {
       e.type === 'reply' ? [`${e.command}: ${e.reply.code} ${replyText(e.reply).slice(0, 200)}`] : [],
     );
   const port = s.endpoint.port;
+  // The audit is over (its report is made): no new connection.
+  if (ctx.signal.aborted)
+    return {
+      closed: false,
+      verdict: { status: 'not-tested', summary: "the audit's time limit ran out" },
+      evidence: [],
+    };
   try {
     await session.connect();
     const caps = await session.ehlo();

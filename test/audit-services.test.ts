@@ -327,7 +327,7 @@ test('the text report: one line per finding of both checks, the failure with its
     const r = await runCli(['audit', 'text.test', '--resolver', `127.0.0.1:${dns.port}`, '--timeout', '20s'], {
       limitMs: 30_000,
     });
-    assert.match(r.stdout, /no submission service found \(SRV says not offered\)/);
+    assert.match(r.stdout, /no submission service found \(SRV says submission and submissions not offered\)/);
     assert.match(
       r.stdout,
       new RegExp(`pop3 mail\\.text\\.test:${pop3.port} \\(127\\.0\\.0\\.1\\) via SRV.*accepts USER before STLS`),

@@ -13,6 +13,7 @@ import {
   endpointSubject,
   findServices,
   waitFor,
+  type Discovery,
   type FoundService,
 } from './service-endpoints.js';
 
@@ -39,7 +40,7 @@ export const submissionCheck: AuditCheck = {
     if (closed.length === talked.length)
       return {
         status: 'pass',
-        summary: `no submission service found (${d.notOffered.length ? 'SRV says not offered' : 'no SRV record; 587 and 465 closed on the MX hosts'}): nothing takes a password in plaintext`,
+        summary: `no submission service found (${whyNone(d, closed.length)}): nothing takes a password in plaintext`,
         evidence: [...d.notes, ...closed.flatMap((t) => t.evidence)],
       };
     const verdicts: Verdict[] = talked
@@ -56,6 +57,20 @@ export const submissionCheck: AuditCheck = {
     return verdicts;
   },
 };
+
+/** Why nothing was found, in the words of what was looked at. */
+function whyNone(d: Discovery, closed: number): string {
+  const parts: string[] = [];
+  if (d.notOffered.length) parts.push(`SRV says ${d.notOffered.join(' and ')} not offered`);
+  if (closed)
+    parts.push(
+      d.notOffered.length
+        ? 'the other port closed on the MX hosts'
+        : 'no SRV record; 587 and 465 closed on the MX hosts',
+    );
+  else if (d.noMx && d.notOffered.length < 2) parts.push(`no SRV record for the rest and ${d.noMx}`);
+  return parts.join('; ') || 'no SRV record and no MX host address';
+}
 
 interface Outcome {
   closed: boolean;

@@ -7,7 +7,14 @@ import type { AuditFinding, AuditReport } from '../src/audit/result.js';
 import { AUDIT_CHECKS } from '../src/audit/table.js';
 import { Resolver } from '../src/dns/resolver.js';
 import { dnsServer, type DnsServer, type Zone } from './helpers/dns-server.js';
-import { floodServer, imapServer, pop3Server, silentServer, submissionServer } from './helpers/mailbox-server.js';
+import {
+  dripServer,
+  floodServer,
+  imapServer,
+  pop3Server,
+  silentServer,
+  submissionServer,
+} from './helpers/mailbox-server.js';
 import { runCli } from './helpers/cli.js';
 import { measuredRun, MiB, NODE_HEADROOM } from './helpers/peak-rss.js';
 import { lineServer, rawServer, type RawServer } from './helpers/raw-server.js';
@@ -186,6 +193,20 @@ test('the whole-audit deadline ends every conversation: silent IMAP, POP3S and s
     assert.equal(silent.open(), 0, 'connections left open after the report');
   } finally {
     await silent.close();
+  }
+});
+
+test('mailbox-access: a greeting dripped a byte at a time does not restart the wait: not tested after one wait', async () => {
+  const drip = await dripServer(50);
+  Object.assign(zone, srvZone('drip.test', { imap: drip.port }));
+  try {
+    const started = Date.now();
+    const f = one(await audit('drip.test', { waitMs: 500 }), 'mailbox-access', /^imap /);
+    assert.ok(Date.now() - started < 1500, `${Date.now() - started} ms`);
+    assert.equal(f.status, 'not-tested');
+    assert.match(f.summary, /the server sent no complete line within 0\.5 s/);
+  } finally {
+    await drip.close();
   }
 });
 

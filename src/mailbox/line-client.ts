@@ -164,7 +164,8 @@ export class LineClient {
     const open = this.buffer.indexOf(10);
     if ((open < 0 ? this.buffer.length : open) > this.o.maxLine)
       return this.fail(new MailboxStop('too-long', `the server sent a line longer than ${this.o.maxLine} bytes`));
-    this.wake();
+    // Only a whole line wakes the reader: a server dripping bytes does not restart its wait.
+    if (this.lines.length) this.wake();
   }
 
   private fail(stop: MailboxStop) {
@@ -209,7 +210,7 @@ function within<T>(
                 ? `no answer to the connection within ${seconds} (filtered)`
                 : what === 'handshake'
                   ? `the TLS handshake did not finish within ${seconds}`
-                  : `the server said nothing more within ${seconds}`,
+                  : `the server sent no complete line within ${seconds}`,
             ),
           );
         }),

@@ -143,3 +143,11 @@ export function submissionServer(): Promise<RawServer> {
     }),
   );
 }
+
+/** Greets one byte at a time, every `everyMs`: a line that never ends in time (a slowloris in reverse). */
+export function dripServer(everyMs: number): Promise<RawServer> {
+  return rawServer((socket) => {
+    const timer = setInterval(() => socket.write('*'), everyMs);
+    socket.on('close', () => clearInterval(timer));
+  });
+}

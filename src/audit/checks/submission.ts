@@ -153,7 +153,9 @@ async function submit(ctx: AuditContext, s: FoundService): Promise<Outcome> {
     });
   } catch (err) {
     if (!(err instanceof SmtpkitError)) throw err;
-    if (err.errorClass === 'connect' && err.kind !== 'interrupted') return done(true, undefined, err.message);
+    if (err.errorClass === 'connect' && err.kind !== 'interrupted')
+      // The session words it for MX candidates ("any MX host of ..."); the reason is what counts here.
+      return done(true, undefined, err.message.replace(/^cannot connect to [^:]+: /, ''));
     if (err.errorClass === 'tls' || err.phase === 'starttls')
       return done(false, { status: 'fail', summary: `port ${port}: TLS failed (${err.message})` });
     return done(false, { status: 'not-tested', summary: `port ${port}: ${err.message}` });

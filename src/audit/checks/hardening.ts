@@ -1,5 +1,5 @@
 import { replyText } from '../../protocol/reply.js';
-import { notBuilt, type AuditCheck, type Verdict } from '../check.js';
+import type { AuditCheck, Verdict } from '../check.js';
 import { subjectOf } from '../context.js';
 import { mailboxAccessCheck } from './mailbox-access.js';
 import { perAddress, stopped } from './probe-verdict.js';
@@ -121,11 +121,4 @@ export const hardeningChecks: AuditCheck[] = [
   },
   submissionCheck,
   mailboxAccessCheck,
-  notBuilt(
-    'dns',
-    'rpki',
-    'RPKI route-origin validity of MX and NS addresses',
-    'RFC 6811',
-    'it needs a validator (--rpki-validator)',
-  ),
 ];

@@ -23,15 +23,3 @@ export interface AuditCheck {
 
 export { NotTested } from './not-tested.js';
 export type { AuditOptions } from './options.js';
-
-/** A check this version does not build: listed, never silently absent. */
-export function notBuilt(group: AuditGroup, name: string, title: string, reference: string, what: string): AuditCheck {
-  return {
-    group,
-    name,
-    title,
-    reference,
-    fix: '',
-    run: async () => ({ status: 'not-tested', summary: `not built in this version: ${what}` }),
-  };
-}

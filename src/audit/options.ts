@@ -34,6 +34,11 @@ export interface AuditOptions {
   maxMx: number;
   /** --rpki-validator and where origins come from; absent: the rpki check is not tested. */
   rpki?: RpkiOptions;
+  /**
+   * Tests only, not an option: the port tried on each MX host for a service that has no SRV
+   * record, instead of its IANA port (587, 465, 143, 993, 110, 995). A lab publishes SRV records.
+   */
+  servicePorts?: Partial<Record<'submission' | 'submissions' | 'imap' | 'imaps' | 'pop3' | 'pop3s', number>>;
 }
 
 export interface RpkiOptions {

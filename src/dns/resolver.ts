@@ -181,6 +181,20 @@ export class Resolver {
     return a.records.map((r) => presentationName(String(r.domain)));
   }
 
+  /** Service records (RFC 2782), lowest priority first; a target of "." says the service is not offered. */
+  async srv(name: string) {
+    const a = await this.query(name, 'SRV');
+    const records = a.records
+      .map((r) => ({
+        priority: Number(r.priority),
+        weight: Number(r.weight),
+        port: Number(r.port),
+        target: String(r.target),
+      }))
+      .sort((x, y) => x.priority - y.priority || y.weight - x.weight);
+    return { ...a, records };
+  }
+
   async tlsa(name: string) {
     // DO bit: whether the records are DNSSEC-validated is the whole point (RFC 7672 §2.2).
     const a = await this.query(name, 'TLSA', { dnssec: true });

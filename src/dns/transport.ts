@@ -12,7 +12,7 @@ export type DnsPacket = InstanceType<typeof Packet>;
 export type DnsRecord = DnsPacket['answers'][number] & Record<string, unknown>;
 
 // dns2 has no TLSA in its table (notes: asking for 'TLSA' sends type 0); we use numbers.
-export const TYPE = { A: 1, NS: 2, CNAME: 5, PTR: 12, MX: 15, TXT: 16, AAAA: 28, TLSA: 52, CAA: 257 } as const;
+export const TYPE = { A: 1, NS: 2, CNAME: 5, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33, TLSA: 52, CAA: 257 } as const;
 export type RecordType = keyof typeof TYPE;
 
 export interface NameServer {

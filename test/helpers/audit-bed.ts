@@ -20,7 +20,18 @@ const spki = (pem: string) =>
 const tlsa = (usage: number, selector: number, matching: number, data: Buffer) =>
   Buffer.concat([Buffer.from([usage, selector, matching]), data]);
 
+/** SRV "." for every submission and mailbox service (RFC 6186 §3): not offered, so no audit tries 587 or 143 of this machine. */
+const notOffered = (domain: string): Zone =>
+  Object.fromEntries(
+    ['submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s'].map((s) => [
+      `_${s}._tcp.${domain}`,
+      [{ type: 'SRV', priority: 0, weight: 0, port: 0, target: '.' }],
+    ]),
+  );
+
 export const AUDIT_ZONE: Zone = {
+  ...notOffered('good.test'),
+  ...notOffered('bad.test'),
   'good.test': [
     { type: 'MX', exchange: 'mail.test', priority: 10 },
     { type: 'TXT', data: 'v=spf1 ip4:127.0.0.1 -all' },

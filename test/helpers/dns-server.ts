@@ -16,6 +16,7 @@ export type ZoneRecord =
   | { type: 'CNAME'; domain: string }
   | { type: 'PTR'; domain: string }
   | { type: 'TLSA'; data: Buffer }
+  | { type: 'SRV'; priority: number; weight: number; port: number; target: string }
   | { type: 'NS'; ns: string }
   | { type: 'CAA'; flags: number; tag: string; value: string }
   | { type: 'TIMEOUT' }
@@ -53,7 +54,18 @@ export interface Zone {
     | { fault: DnsFault; only?: ZoneRecord['type']; records: ZoneRecord[] };
 }
 
-const TYPES: Record<string, number> = { A: 1, NS: 2, CNAME: 5, PTR: 12, MX: 15, TXT: 16, AAAA: 28, TLSA: 52, CAA: 257 };
+const TYPES: Record<string, number> = {
+  A: 1,
+  NS: 2,
+  CNAME: 5,
+  PTR: 12,
+  MX: 15,
+  TXT: 16,
+  AAAA: 28,
+  SRV: 33,
+  TLSA: 52,
+  CAA: 257,
+};
 
 export interface DnsServer {
   port: number;

@@ -8,6 +8,7 @@
 # submission (TLS required, AUTH only after TLS), and implicit TLS. Mail for
 # example.test goes to an mbox under $DIR/mail; everything else is discarded (discard.test is
 # a relay domain for anyone, for load benchmarks).
+# Dovecot also serves IMAP and POP3 (STARTTLS/STLS, no login before TLS) and IMAPS/POP3S.
 set -euo pipefail
 
 DIR=${SMTPKIT_INTEROP_DIR:-/tmp/smtpkit-interop}
@@ -20,15 +21,17 @@ PASSWORD=interop-Secret-7d1f
 log() { echo "postfix.sh: $*" >&2; }
 
 install_packages() {
-  if command -v postfix >/dev/null && command -v dovecot >/dev/null; then return; fi
+  # imap-login and pop3-login: Dovecot's IMAP and POP3 for the audit's mailbox-access check.
+  if command -v postfix >/dev/null && command -v dovecot >/dev/null && [ -x /usr/lib/dovecot/imap-login ] &&
+    [ -x /usr/lib/dovecot/pop3-login ]; then return; fi
   [ "$(id -u)" = 0 ] || { log "postfix and dovecot are missing and we are not root to install them"; exit 1; }
-  log "installing postfix and dovecot-core"
+  log "installing postfix, dovecot-core, dovecot-imapd and dovecot-pop3d"
   # Keep the packages from starting their own daemons during install (no init system here).
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
   chmod +x /usr/sbin/policy-rc.d
   echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postfix dovecot-core >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postfix dovecot-core dovecot-imapd dovecot-pop3d >/dev/null
 }
 
 # Free ports, asked of the OS; fail naming the holder if one is taken when we bind.
@@ -43,7 +46,8 @@ start() {
   stop >/dev/null 2>&1 || true
   rm -rf "$DIR"
   mkdir -p "$DIR"/{conf,spool,data,mail/example.test,dovecot-run,dovecot-state}
-  read -r SMTP SUBMISSION SMTPS < <(free_ports 3)
+  read -r SMTP SUBMISSION SMTPS IMAP IMAPS POP3 POP3S < <(free_ports 7)
+  MAILBOX_ADDRESS=127.0.0.2
   local nobody_uid nobody_gid
   nobody_uid=$(id -u nobody)
   nobody_gid=$(id -g nobody)
@@ -131,13 +135,48 @@ scache    unix - - n - 1 scache
 postlog   unix-dgram n - n - 1 postlogd
 CF
 
+  # SASL for Postfix (plaintext auth allowed: the AUTH-before-TLS tests need it), and IMAP and
+  # POP3 as a careful admin runs them: STARTTLS/STLS, no login before TLS, 993/995-style ports.
+  # Those listen on 127.0.0.2: Dovecot counts a client whose address is its own as secure
+  # (no LOGINDISABLED for 127.0.0.1 -> 127.0.0.1), and a client on 127.0.0.1 reaching .2 is not.
   cat > "$DIR/conf/dovecot.conf" <<CF
-protocols =
+protocols = imap pop3
+listen = $MAILBOX_ADDRESS
 base_dir = $DIR/dovecot-run
 state_dir = $DIR/dovecot-state
 log_path = $DIR/dovecot.log
-ssl = no
+ssl = yes
+ssl_cert = <$DIR/conf/server.pem
+ssl_key = <$DIR/conf/server.key
 disable_plaintext_auth = no
+protocol imap {
+  disable_plaintext_auth = yes
+}
+protocol pop3 {
+  disable_plaintext_auth = yes
+}
+service imap-login {
+  inet_listener imap {
+    address = $MAILBOX_ADDRESS
+    port = $IMAP
+  }
+  inet_listener imaps {
+    address = $MAILBOX_ADDRESS
+    port = $IMAPS
+    ssl = yes
+  }
+}
+service pop3-login {
+  inet_listener pop3 {
+    address = $MAILBOX_ADDRESS
+    port = $POP3
+  }
+  inet_listener pop3s {
+    address = $MAILBOX_ADDRESS
+    port = $POP3S
+    ssl = yes
+  }
+}
 auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256
 passdb {
   driver = passwd-file
@@ -166,12 +205,18 @@ CF
     log "postfix failed to start"; cat "$DIR/maillog" >&2; exit 1
   fi
   wait_for_port "$SMTP" && wait_for_port "$SUBMISSION" && wait_for_port "$SMTPS" || { cat "$DIR/maillog" >&2; exit 1; }
+  for p in "$IMAP" "$IMAPS" "$POP3" "$POP3S"; do wait_for_port "$p" "$MAILBOX_ADDRESS" || { cat "$DIR/dovecot.log" >&2; exit 1; }; done
 
   cat > "$DIR/env.json" <<JSON
 {
   "smtp": $SMTP,
   "submission": $SUBMISSION,
   "smtps": $SMTPS,
+  "imap": $IMAP,
+  "imaps": $IMAPS,
+  "pop3": $POP3,
+  "pop3s": $POP3S,
+  "mailboxAddress": "$MAILBOX_ADDRESS",
   "ipv6": $(ipv6_loopback && echo true || echo false),
   "user": "$USER_NAME",
   "password": "$PASSWORD",
@@ -179,12 +224,12 @@ CF
   "ca": "$(cd "$FIXTURES/tls" && pwd)/ca.pem"
 }
 JSON
-  log "up: smtp $SMTP, submission $SUBMISSION, smtps $SMTPS; details in $DIR/env.json"
+  log "up: smtp $SMTP, submission $SUBMISSION, smtps $SMTPS, imap $IMAP, imaps $IMAPS, pop3 $POP3, pop3s $POP3S; details in $DIR/env.json"
 }
 
 wait_for_port() {
   for _ in $(seq 1 100); do
-    if node -e 'const s=require("net").connect(Number(process.argv[1]),"127.0.0.1",()=>process.exit(0));s.on("error",()=>process.exit(1))' "$1"; then return 0; fi
+    if node -e 'const s=require("net").connect(Number(process.argv[1]),process.argv[2],()=>process.exit(0));s.on("error",()=>process.exit(1))' "$1" "${2:-127.0.0.1}"; then return 0; fi
     sleep 0.1
   done
   log "nothing listens on port $1 after 10 s"

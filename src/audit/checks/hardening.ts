@@ -1,7 +1,9 @@
 import { replyText } from '../../protocol/reply.js';
-import { notBuilt, type AuditCheck, type Verdict } from '../check.js';
+import type { AuditCheck, Verdict } from '../check.js';
 import { subjectOf } from '../context.js';
+import { mailboxAccessCheck } from './mailbox-access.js';
 import { perAddress, stopped } from './probe-verdict.js';
+import { submissionCheck } from './submission.js';
 
 /** Software names scanners flag when a version follows them in a greeting or EHLO line. */
 const PRODUCT =
@@ -117,18 +119,6 @@ export const hardeningChecks: AuditCheck[] = [
       );
     },
   },
-  notBuilt(
-    'hardening',
-    'submission',
-    'Submission requires TLS before AUTH (SRV, 587, 465)',
-    'RFC 6186, RFC 8314',
-    'the _submission._tcp/_submissions._tcp SRV look-ups and probes of 587/465',
-  ),
-  notBuilt(
-    'hardening',
-    'mailbox-access',
-    'IMAP/POP3 closed or TLS with no plaintext login',
-    'RFC 8314, RFC 3501 §6.2.3 (LOGINDISABLED), RFC 2595',
-    'IMAP and POP3 probes of 110/143/993/995',
-  ),
+  submissionCheck,
+  mailboxAccessCheck,
 ];

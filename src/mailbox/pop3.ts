@@ -1,0 +1,40 @@
+import type { LineClient } from './line-client.js';
+import { converse, upgrade, type Limits, type MailboxConversation, type ServiceEndpoint } from './conversation.js';
+
+/** A user nobody has, and no password is ever sent: the answer to USER is all that is asked. */
+export const PROBE_USER = 'smtpkit-probe-nobody';
+const MAX_CAPA = 64;
+
+/**
+ * POP3 as far as judging access needs (RFC 1939, RFC 2449 CAPA, RFC 2595 STLS): on a
+ * plaintext port CAPA, USER with a made-up name (a server that wants TLS first refuses it),
+ * then STLS; on 995 the greeting after the handshake. PASS is never sent.
+ */
+export function talkPop3(e: ServiceEndpoint, limits: Limits): Promise<MailboxConversation> {
+  return converse(e, limits, async (c, facts) => {
+    facts.greeting = await c.readLine();
+    if (!/^\+OK\b/i.test(facts.greeting)) return;
+    if (!e.implicitTls) {
+      c.write('CAPA');
+      if (/^\+OK\b/i.test(await c.readLine())) facts.capabilities = await capa(c);
+      c.write(`USER ${PROBE_USER}`);
+      facts.userReply = await c.readLine();
+      // USER taken: stop there (the next step would be the password).
+      if (/^\+OK\b/i.test(facts.userReply)) return void c.write('QUIT');
+      c.write('STLS');
+      const answer = await c.readLine();
+      facts.tls = /^\+OK\b/i.test(answer) ? await upgrade(c) : `refused: ${answer}`;
+    }
+    c.write('QUIT');
+  });
+}
+
+async function capa(c: LineClient): Promise<string[]> {
+  const tags: string[] = [];
+  for (let i = 0; i <= MAX_CAPA; i++) {
+    const line = await c.readLine();
+    if (line === '.') return tags;
+    tags.push(line.trim().split(/\s+/)[0]!.toUpperCase());
+  }
+  return tags;
+}

@@ -7,8 +7,8 @@ import { finished } from 'node:stream/promises';
 export const HEAD_BYTES = 64 * 1024;
 
 /**
- * One message as it arrives: counts its bytes, keeps its first 64 KiB for the headers, and
- * with a directory writes it to a temporary name that `commit` renames, so no partial .eml
+ * One message as it arrives: counts its bytes, keeps its first 64 KiB for the headers (or,
+ * asked to keep the message, all of it in blocks), and with a directory writes it to a temporary name that `commit` renames, so no partial .eml
  * is ever visible. Past `maxSize` it only counts. The file name is ours (time and id),
  * never anything the client sent.
  */

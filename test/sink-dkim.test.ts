@@ -190,6 +190,9 @@ test('sink DKIM: a flood of signed messages starts at most DKIM_CONCURRENCY chec
   for (const s of sent) assert.ok(s.replyMs < 1000, `a 250 took ${Math.round(s.replyMs)} ms`);
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(started, DKIM_CONCURRENCY, 'only the first checks started while their keys were held');
+  const metrics = await (await fetch(`${c.base}/metrics`)).text();
+  assert.match(metrics, new RegExp(`^smtpkit_sink_dkim_checks\\{state="running"\\} ${DKIM_CONCURRENCY}$`, 'm'));
+  assert.match(metrics, new RegExp(`^smtpkit_sink_dkim_checks\\{state="queued"\\} ${count - DKIM_CONCURRENCY}$`, 'm'));
   open();
   const verdicts = await Promise.all(sent.map((s) => dkimOf(c.base, s.id, 10_000)));
   for (const v of verdicts) assert.equal((v as { result: string }[] | undefined)?.[0]?.result, 'pass');

@@ -10,6 +10,8 @@ import { sinkProcess } from './helpers/sink-process.js';
 import { envelope, rawClient } from './helpers/abusive-clients.js';
 import { browserMissing, openPage } from './helpers/browser.js';
 import { dnsServer, type Zone } from './helpers/dns-server.js';
+import { DKIM_CONCURRENCY } from '../src/sink/store.js';
+import type { KeyLookup } from '../src/dkim/key-lookup.js';
 
 /**
  * The sink checks each stored message's DKIM signatures after its 250, with keys from a DNS
@@ -159,6 +161,43 @@ test('sink DKIM: a DNS server that never answers does not delay the 250; the ver
   assert.ok(dns.asked.udp > asked, 'the key was asked for');
   assert.equal(verdict[0]!.result, 'temperror');
   assert.equal(verdict[0]!.reason, 'dns-failure');
+});
+
+test('sink DKIM: a flood of signed messages starts at most DKIM_CONCURRENCY checks at once, the rest queued, no 250 delayed', async () => {
+  // The real resolver, behind a gate that holds every answer until the test opens it.
+  const real = keysAt();
+  let running = 0;
+  let most = 0;
+  let started = 0;
+  let open: () => void = () => {};
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const keys: KeyLookup = {
+    async txt(name) {
+      started++;
+      most = Math.max(most, ++running);
+      try {
+        await gate;
+        return await real.txt(name);
+      } finally {
+        running--;
+      }
+    },
+  };
+  const c = await catcher({ store: { keys } });
+  const count = 4 * DKIM_CONCURRENCY;
+  const mail = await signed(message('Flood'), 'sel');
+  const sent = await Promise.all(Array.from({ length: count }, () => deliverTimed(c.smtpPort, mail)));
+  for (const s of sent) assert.ok(s.replyMs < 1000, `a 250 took ${Math.round(s.replyMs)} ms`);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(started, DKIM_CONCURRENCY, 'only the first checks started while their keys were held');
+  const metrics = await (await fetch(`${c.base}/metrics`)).text();
+  assert.match(metrics, new RegExp(`^smtpkit_sink_dkim_checks\\{state="running"\\} ${DKIM_CONCURRENCY}$`, 'm'));
+  assert.match(metrics, new RegExp(`^smtpkit_sink_dkim_checks\\{state="queued"\\} ${count - DKIM_CONCURRENCY}$`, 'm'));
+  open();
+  const verdicts = await Promise.all(sent.map((s) => dkimOf(c.base, s.id, 10_000)));
+  for (const v of verdicts) assert.equal((v as { result: string }[] | undefined)?.[0]?.result, 'pass');
+  assert.equal(started, count, 'every message checked in the end');
+  assert.equal(most, DKIM_CONCURRENCY);
 });
 
 test('smtpkit sink --http --resolver: the command checks signatures against the resolver given', async () => {

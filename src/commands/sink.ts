@@ -2,7 +2,7 @@ import type { Outcome } from '../errors.js';
 import { SinkLog } from '../render/sink-log.js';
 import type { SmtpEvent } from '../session/events.js';
 import type { SaveFailure, SinkMessage, SinkOptions } from '../sink/server.js';
-import { Resolver } from '../dns/resolver.js';
+import type { KeyLookup } from '../dkim/key-lookup.js';
 import type { TransportOptions } from '../dns/transport.js';
 import { SinkStartError, startSinkService, type SinkService, type SinkServiceOptions } from '../sink/service.js';
 import { processOutput, type OutputSpec } from '../render/output.js';
@@ -39,7 +39,7 @@ export async function sink(spec: Readonly<SinkSpec>): Promise<number> {
     service = await startSinkService({
       sink: options,
       // --resolver etc.: where the stored messages' DKIM keys are looked up.
-      http: http && { ...http, keys: http.resolver && new Resolver(http.resolver) },
+      http: http && { ...http, keys: http.resolver && lazyKeys(http.resolver) },
     });
   } catch (err) {
     // SMTP was up when the API failed to listen: it was announced before, so it still is.
@@ -68,6 +68,18 @@ export async function sink(spec: Readonly<SinkSpec>): Promise<number> {
   await service.close();
   log.stopped(server.stats);
   return 0;
+}
+
+/**
+ * DKIM keys looked up through a Resolver made at the first signed message: the DNS code (and
+ * dns2 with it, ~3.5 MiB) stays unloaded in a sink that never sees a signature.
+ */
+function lazyKeys(transport: Readonly<TransportOptions>): KeyLookup {
+  let resolver: Promise<KeyLookup> | undefined;
+  return {
+    txt: async (name) =>
+      (await (resolver ??= import('../dns/resolver.js').then((m) => new m.Resolver(transport)))).txt(name),
+  };
 }
 
 /** A mistake found before the sink could start, said as the sink says its failures. */

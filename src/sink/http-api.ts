@@ -429,6 +429,15 @@ export function createSinkApi(sink: Sink, store: MessageStore, init: Partial<Sin
         type: 'gauge',
         samples: [{ value: store.waiting }],
       },
+      {
+        name: 'smtpkit_sink_dkim_checks',
+        help: 'DKIM checks of stored messages now: running (at most 4 at once), queued for their turn',
+        type: 'gauge',
+        samples: [
+          { labels: { state: 'running' }, value: store.dkimChecks.running },
+          { labels: { state: 'queued' }, value: store.dkimChecks.queued },
+        ],
+      },
       counter('smtpkit_sink_api_requests_total', 'API requests received', counts.requests),
       counter('smtpkit_sink_api_busy_total', 'API requests refused with 503 (too many at once)', counts.busy),
       counter(

@@ -2,7 +2,6 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SmtpkitError } from '../errors.js';
 import { formatTarget } from '../protocol/target.js';
-import { createSinkApi } from './http-api.js';
 import { Sink, type SinkOptions } from './server.js';
 import { MessageStore } from './store.js';
 import type { KeyLookup } from '../dkim/key-lookup.js';
@@ -70,6 +69,8 @@ export async function startSinkService(options: Readonly<SinkServiceOptions>): P
   let api: http.Server | undefined;
   let httpUrl: string | undefined;
   if (httpApi && store) {
+    // Loaded only with --http: a sink without it (a load test's) keeps its memory for sessions.
+    const { createSinkApi } = await import('./http-api.js');
     api = createSinkApi(sink, store, { token: httpApi.token });
     const bound = await listenHttp(api, httpApi.host, httpApi.port).catch(async (err: NodeJS.ErrnoException) => {
       await sink.close();

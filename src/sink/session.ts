@@ -12,7 +12,7 @@ import { rateText } from './rate-limit.js';
 import { matchRule, type FaultRule, type RuleStage } from './rules.js';
 import { REDACTED, shownCommand } from './redact.js';
 import type { SinkHost, SinkMessage } from './types.js';
-import { Spool } from './spool.js';
+import { HEAD_BYTES, Spool } from './spool.js';
 
 /** Longest command line, CRLF not counted (RFC 4954 allows AUTH lines of 12,288 octets). */
 export const MAX_LINE = 12_288;
@@ -504,13 +504,15 @@ export class SinkSession {
           this.event({ type: 'warning', message: `could not save the message: ${(err as Error).message}` });
           return this.reply(451, '4.3.0 Could not save the message; try again later', command);
         }
+        // Kept (the HTTP API's store): its header block is read from the kept bytes, not a second copy.
+        const raw = o.keepMessages ? spool.body() : undefined;
         const message: SinkMessage = {
           id: spool.id,
           session: this.id,
           from: this.from ?? '',
           to: this.to,
           size: spool.size,
-          headers: headers(spool.head()),
+          headers: headers(raw ? raw.subarray(0, HEAD_BYTES) : spool.head()),
           file,
           tls: this.secure,
           user: this.user,
@@ -523,7 +525,7 @@ export class SinkSession {
         };
         this.sink.stats.messages++;
         this.sink.stats.bytes += spool.size;
-        if (o.keepMessages) message.raw = spool.body();
+        if (raw) message.raw = raw;
         this.sink.emit('message', message);
         if (rule) this.answerRule(rule, command);
         else this.reply(250, `2.0.0 Ok: queued as ${spool.id}`, command);

@@ -69,6 +69,12 @@ export interface StoreOptions {
 
 export const STORE_DEFAULTS: StoreOptions = { maxMessages: 500, maxBytes: 512 * 1024 * 1024 };
 
+/**
+ * DKIM checks running at once; more wait their turn. Each holds a DNS query and a hash of its
+ * message: a flood of signed mail must not become a flood of both (the 250s never wait for it).
+ */
+export const DKIM_CONCURRENCY = 4;
+
 /** A transcript keeps about this much of its start, then its last TAIL_EVENTS events. */
 const HEAD_BYTES = 64 * 1024;
 const TAIL_EVENTS = 100;
@@ -141,6 +147,9 @@ export class MessageStore {
   private readonly watchers = new Set<(change: StoreChange) => void>();
   readonly counts = { stored: 0, evicted: 0, deleted: 0 };
   private readonly options: StoreOptions;
+  /** Messages whose signatures wait for a DKIM slot, oldest first (one that goes leaves it too). */
+  private readonly dkimQueue = new Set<Stored>();
+  private dkimRunning = 0;
 
   constructor(options: Partial<StoreOptions> = {}) {
     this.options = { ...STORE_DEFAULTS, ...options };
@@ -182,8 +191,11 @@ export class MessageStore {
       lineEndings: m.lineEndings,
     });
     const stored = this.insert(summary, m.raw, this.sessions.get(m.session), m.file);
-    // Not awaited: the 250 goes out as soon as add returns, whatever DNS does meanwhile.
-    if (this.options.keys) void this.checkDkim(stored, this.options.keys);
+    // Queued, not awaited: the 250 goes out as soon as add returns, whatever DNS does meanwhile.
+    if (this.options.keys) {
+      this.dkimQueue.add(stored);
+      this.nextDkim(this.options.keys);
+    }
     // With a save directory the summary goes beside the .eml, for a restarted sink to read back.
     if (m.file) void writeSidecar(m.file, summary);
     for (const w of this.waiters) if (matches(stored, w.filter)) w.done(summary);
@@ -249,11 +261,29 @@ export class MessageStore {
     return stored;
   }
 
+  /** Starts the queued DKIM checks there is room for (DKIM_CONCURRENCY at once). */
+  private nextDkim(keys: KeyLookup) {
+    for (const stored of this.dkimQueue) {
+      if (this.dkimRunning >= DKIM_CONCURRENCY) return;
+      this.dkimQueue.delete(stored);
+      this.dkimRunning++;
+      void this.checkDkim(stored, keys).finally(() => {
+        this.dkimRunning--;
+        this.nextDkim(keys);
+      });
+    }
+  }
+
+  /** DKIM checks running now, and waiting for their turn. */
+  get dkimChecks(): { running: number; queued: number } {
+    return { running: this.dkimRunning, queued: this.dkimQueue.size };
+  }
+
   /** Verifies the message's DKIM signatures; the verdicts join its summary (a new object: the API caches by summary). */
   private async checkDkim(stored: Stored, keys: KeyLookup): Promise<void> {
     let signatures: SignatureResult[];
     try {
-      signatures = (await verifyMessage(oneChunk(stored.raw), keys)).signatures;
+      signatures = (await verifyMessage(slices(stored.raw), keys)).signatures;
     } catch {
       return; // a header over 1 MiB: nothing a signature could be checked in
     }
@@ -370,6 +400,7 @@ export class MessageStore {
     const s = this.messages.get(id);
     if (!s) return;
     this.messages.delete(id);
+    this.dkimQueue.delete(s);
     this.bytes -= s.raw.length;
     if (deleteFile && s.file) removeSaved(s.file);
   }
@@ -389,11 +420,16 @@ function checkedSummary(v: unknown, id: string): MessageSummary | undefined {
   return ok ? s : undefined;
 }
 
-/** The header fields a summary shows, decoded, beside what the sink knew of the session. */
-async function* oneChunk(raw: Buffer): AsyncIterable<Buffer> {
-  yield raw;
+/**
+ * The stored bytes as views of 64 KiB: the verifier copies what it reads until the header's
+ * end, so handed the whole message at once it would copy all of it (and make it a string).
+ */
+async function* slices(raw: Buffer): AsyncIterable<Buffer> {
+  for (let at = 0; at < raw.length; at += SLICE) yield raw.subarray(at, at + SLICE);
 }
+const SLICE = 64 * 1024;
 
+/** The header fields a summary shows, decoded, beside what the sink knew of the session. */
 function summarize(
   id: string,
   receivedAt: string,

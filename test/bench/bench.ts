@@ -10,7 +10,8 @@
  *      (and both against `smtp-source -s 20 -m 5000`); with --per-connection 250
  *      against `smtp-source -d` (connections kept for the next message)       ≥ 0.6×
  *   5. a 50 MB attachment: smtpkit's peak RSS                                   < 150 MB
- *   6. smtp-source into `smtpkit sink` against into smtp-sink                   ≥ 0.5×
+ *   6. smtp-source into `smtpkit sink` against into smtp-sink                   ≥ 0.8×
+ *      the sink's peak RSS (VmHWM) meanwhile (issue #30)                      ≤ 50 MiB
  *   7. probe of 30 targets, 10 of them silent, --timeout 3                      ≤ 8 s
  *   8. full TLS scan of Postfix (versions and suites), against sslscan          ≤ 3.0×
  *   9. the sink's HTTP API (issue #29), 1,000 messages of 100 KB stored:
@@ -600,21 +601,44 @@ async function main() {
   if (wants('sink')) {
     const ourRate: number[] = [];
     const theirRate: number[] = [];
+    // Peak RSS of each server over its run (issue #30: ours ≤ 50 MiB), and of `node -e` idle: Node's floor.
+    const ourRss: number[] = [];
+    const theirRss: number[] = [];
     for (let i = 0; i < LOAD_RUNS; i++) {
       const a = await startSmtpSink();
       try {
         theirRate.push(smtpSource(a.port));
+        theirRss.push(vmHwm(a.child.pid!) / 1048576);
       } finally {
         await stop(a.child);
       }
       const b = await startOurSink();
       try {
         ourRate.push(smtpSource(b.port));
+        ourRss.push(vmHwm(b.child.pid!) / 1048576);
       } finally {
         await stop(b.child);
       }
     }
-    compare('sink under smtp-source vs smtp-sink', ourRate, theirRate, 'msg/s', { op: '≥', value: 0.5 });
+    compare('sink under smtp-source vs smtp-sink', ourRate, theirRate, 'msg/s', { op: '≥', value: 0.8 });
+    compare('sink under smtp-source: peak RSS vs smtp-sink', ourRss, theirRss, 'MiB', { op: 'report', value: 0 });
+    const floor = spawnSync(
+      node,
+      ['-e', 'setTimeout(() => process.stdout.write(require("fs").readFileSync("/proc/self/status", "utf8")), 300)'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    const idle = Number(/VmHWM:\s+(\d+)/.exec(floor.stdout)?.[1] ?? 0) / 1024;
+    const peak = stats(ourRss);
+    rows.push([
+      'sink under smtp-source: peak RSS',
+      fmt(peak, 'MiB'),
+      `node -e idle: ${idle.toFixed(0)} MiB`,
+      `${(peak.median / 50).toFixed(2)} of the limit`,
+      '≤ 50 MiB',
+      peak.median <= 50 ? 'met' : 'MISSED',
+    ]);
   }
 
   // 7. Probe: 30 targets, 10 of them accept and stay silent; --timeout 3 must bound them.

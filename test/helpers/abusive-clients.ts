@@ -337,3 +337,21 @@ export async function bareCrFlood(port: number, total: number): Promise<RawClien
   await c.send('\r\n.\r\n');
   return c;
 }
+
+/**
+ * A message of nothing but dot-stuffed lines ("..\r\n", `total` bytes on the wire in 1 MiB
+ * pieces): the sink cuts its input at every CRLF "." to take the stuffed dot off, so each
+ * 4-byte line reaches the store as a span of its own. What the sink holds per span while it
+ * keeps a message (--http) is what this attacks.
+ */
+export async function dotStuffedFlood(port: number, total: number): Promise<RawClient> {
+  const c = await rawClient(port);
+  await envelope(c);
+  await c.send('DATA\r\n');
+  await c.waitFor(/^354 /m);
+  const piece = Buffer.from('..\r\n'.repeat(256 * 1024));
+  for (let sent = 0; sent < total; sent += piece.length)
+    await c.send(sent + piece.length > total ? piece.subarray(0, total - sent) : piece);
+  await c.send('.\r\n');
+  return c;
+}

@@ -17,11 +17,13 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import module from 'node:module';
+import module, { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { BIN } from './helpers/paths.js';
+import { capturePeer, PASSWORD, USER, type CapturePeer } from './helpers/capture-peer.js';
+import { BIN, ROOT, TLS } from './helpers/paths.js';
+import { COMMANDS } from '../src/cli/commands.js';
 
 const home = mkdtempSync(join(tmpdir(), 'smtpkit-cache-'));
 after(() => rmSync(home, { recursive: true, force: true }));
@@ -151,5 +153,65 @@ test(
     assert.equal(load.code, 4, load.out);
     assert.equal(entries(dir).filter((f) => f.endsWith('-send-load.v8')).length, 1);
     assert.deepEqual(readFileSync(join(dir, sendEntry[0]!)), before, "send's entry is untouched");
+  },
+);
+
+test('every command of the table has an entry of its own; load mode another; anything else shares one', () => {
+  const cache = createRequire(import.meta.url)(`${ROOT}bin/compile-cache.cjs`) as {
+    COMMANDS: Set<string>;
+    slotFor(argv: string[]): string;
+  };
+  assert.deepEqual([...cache.COMMANDS].sort(), COMMANDS.map((c) => c.name).sort());
+  for (const c of COMMANDS) assert.equal(cache.slotFor([c.name, 'x']), c.name);
+  assert.equal(cache.slotFor(['send', 'mx.test', '--count', '5']), 'send-load');
+  assert.equal(cache.slotFor(['send', 'mx.test', '--rate=5/s']), 'send-load');
+  assert.equal(cache.slotFor(['sned', 'mx.test']), 'other');
+  assert.equal(cache.slotFor(['--help']), 'other');
+});
+
+test(
+  'an entry written by a run that stopped early is written again by one that went further, then kept',
+  { skip: builtIn && 'Node keeps its own cache here' },
+  async () => {
+    const h = join(home, 'reach');
+    mkdirSync(h);
+    const dir = join(h, '.cache', 'smtpkit');
+    const entry = () => {
+      const [name] = entries(dir).filter((f) => f.endsWith('-send.v8'));
+      assert.ok(name, 'send has an entry');
+      return readFileSync(join(dir, name));
+    };
+    const message = ['--from', 'a@client.test', '--to', 'b@example.test', '-q'];
+    // Nothing listens on port 1: the first run stops at the connection (exit 4).
+    const refused = await run(['send', '127.0.0.1:1', ...message], { HOME: h });
+    assert.equal(refused.code, 4, refused.out);
+    const early = entry();
+    // A whole STARTTLS + AUTH + send compiles TLS, SASL and message code the first run never reached.
+    const peer: CapturePeer = await capturePeer();
+    try {
+      const full = () =>
+        run(['send', `127.0.0.1:${peer.port}`, '--ca-file', TLS.ca, '--user', USER, '--mech', 'PLAIN', ...message], {
+          HOME: h,
+          SMTPKIT_PASSWORD: PASSWORD,
+        });
+      const first = await full();
+      assert.equal(first.code, 0, first.out);
+      assert.equal(peer.messages.length, 1);
+      const further = entry();
+      assert.notDeepEqual(further, early, 'written again');
+      assert.ok(
+        further.length > early.length,
+        `it holds more compiled code (${further.length} > ${early.length} bytes)`,
+      );
+      // The same run again, and a run that stops early again, leave it as it is.
+      const again = await full();
+      assert.equal(again.code, 0, again.out);
+      assert.deepEqual(entry(), further);
+      const refusedAgain = await run(['send', '127.0.0.1:1', ...message], { HOME: h });
+      assert.equal(refusedAgain.code, 4, refusedAgain.out);
+      assert.deepEqual(entry(), further);
+    } finally {
+      await peer.close();
+    }
   },
 );

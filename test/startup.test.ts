@@ -194,3 +194,9 @@ test("one-shot commands collect garbage on the main thread; sink, exporter, load
   ])
     assert.equal(await flagsOf(args), '', args.join(' '));
 });
+
+test('the bundle is ASCII: the bin reads it without UTF-8 decoding (non-ASCII text is written \\uXXXX in src)', () => {
+  const bundle = readFileSync(`${ROOT}dist/smtpkit.cjs`);
+  const at = bundle.findIndex((b) => b > 0x7f);
+  assert.equal(at, -1, `non-ASCII at byte ${at}: ${bundle.subarray(Math.max(0, at - 60), at + 20).toString('utf8')}`);
+});

@@ -24,12 +24,10 @@ for (const stream of [process.stdout, process.stderr]) {
 
 // Each command keeps its own compiled code (see compile-cache.cjs).
 const { load, slotFor } = require('./compile-cache.cjs');
-const slot = slotFor(argv);
-require('./gc-flags.cjs').useSingleThreadedGc(slot);
 const bundle = require('node:path').join(__dirname, '..', 'dist', 'smtpkit.cjs');
 let cli;
 try {
-  cli = load(bundle, slot);
+  cli = load(bundle, slotFor(argv));
 } catch (err) {
   // A checkout installed with --ignore-scripts, or dist/ removed: say what to do, not a stack
   // trace. Checked only on failure, so a normal start pays nothing for it.

@@ -86,7 +86,6 @@ test('npm pack: LICENSE (MIT), the bundle, bin, the library with its declaration
   for (const f of [
     'bin/smtpkit.cjs',
     'bin/compile-cache.cjs',
-    'bin/gc-flags.cjs',
     'bin/smtpkit.js',
     'dist/smtpkit.cjs',
     'dist/esm-import.cjs',

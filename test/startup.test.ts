@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import dgram from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,38 +163,6 @@ test('bin/smtpkit.js, the old path, still runs the command', async () => {
   assert.equal(code, 0, output);
   assert.match(output, /^250\b/m);
 });
-
-test("one-shot commands collect garbage on the main thread; sink, exporter, load mode and probe keep V8's helpers", async () => {
-  // Records what the bin asks of V8, then lets it through.
-  const spy = join(dir, 'v8-spy.cjs');
-  writeFileSync(
-    spy,
-    `const v8 = require('node:v8'); const set = v8.setFlagsFromString;
-     v8.setFlagsFromString = (f) => (require('node:fs').appendFileSync(process.env.SPY_OUT, f + '\\n'), set(f));`,
-  );
-  const flagsOf = async (args: string[]) => {
-    const out = join(dir, `v8-flags-${runs++}`);
-    const child = spawn(process.execPath, ['--require', spy, BIN, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NO_COLOR: '1', SPY_OUT: out },
-      stdio: 'ignore',
-    });
-    await new Promise((resolve) => child.on('close', resolve));
-    return existsSync(out) ? readFileSync(out, 'utf8') : '';
-  };
-  const ehlo = await flagsOf(['ehlo', `127.0.0.1:${server.port}`]);
-  assert.match(ehlo, /--no-parallel-scavenge/);
-  assert.match(ehlo, /--no-concurrent-marking/);
-  assert.match(await flagsOf(['explain', '550']), /--no-parallel-scavenge/);
-  // Load mode and the long-running commands (here stopped at once by a bad option) set nothing.
-  for (const args of [
-    ['send', `127.0.0.1:${server.port}`, '--from', 'a@b.test', '--to', 'c@d.test', '--count', '1'],
-    ['sink', '--no-such-option'],
-    ['exporter', '--no-such-option'],
-    ['probe', '--no-such-option'],
-  ])
-    assert.equal(await flagsOf(args), '', args.join(' '));
-});
-
 test('the bundle is ASCII: the bin reads it without UTF-8 decoding (non-ASCII text is written \\uXXXX in src)', () => {
   const bundle = readFileSync(`${ROOT}dist/smtpkit.cjs`);
   const at = bundle.findIndex((b) => b > 0x7f);

@@ -1,7 +1,10 @@
 'use strict';
 // Loads the bundle with V8's compiled code kept from an earlier run: most of a start is
-// parsing and compiling JavaScript, and a cache hit skips it. Node >= 22.1 has this built
-// in (module.enableCompileCache); on older Node, vm.Script's cachedData does the same.
+// parsing and compiling JavaScript, and a cache hit skips it. vm.Script's cached data, made
+// after the run, on every Node: Node's own compile cache (module.enableCompileCache, 22.1+)
+// serializes a file's code right after compiling it, before it runs, so it keeps only the
+// top level; every function a command calls was compiled again on every run, and all
+// commands shared its one entry.
 // The cache lives in the user's own cache directory, never a shared one: compiled code
 // read from a place others can write would run as whoever runs smtpkit. Everything here
 // fails quietly: without a cache smtpkit only starts a little slower.
@@ -12,7 +15,7 @@ const vm = require('node:vm');
 const Module = require('node:module');
 const { isAscii } = require('node:buffer');
 
-const { createRequire, enableCompileCache } = Module;
+const { createRequire } = Module;
 
 /** $XDG_CACHE_HOME/smtpkit or ~/.cache/smtpkit, created private; undefined when unusable. */
 function cacheDir(env = process.env) {
@@ -86,11 +89,6 @@ function slotFor(argv) {
 function load(file, slot, env = process.env) {
   const dir = cacheDir(env);
   if (!dir) return { exports: require(file), save: () => {} };
-  if (enableCompileCache) {
-    // Node keys its entries by content; a directory of its own keeps them apart from ours.
-    enableCompileCache(path.join(dir, 'node'));
-    return { exports: require(file), save: () => {} };
-  }
   return loadWithCachedData(file, dir, `${fnv1a(file)}-`, slot);
 }
 

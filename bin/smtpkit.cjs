@@ -22,37 +22,12 @@ for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (err) => process.exit(err.code === 'EPIPE' ? 0 : 1));
 }
 
-// Each command keeps its own compiled code (see compile-cache.cjs); a new command not listed
-// here shares 'other', which works, only less well.
-const COMMANDS = [
-  'connect',
-  'repl',
-  'ehlo',
-  'auth',
-  'starttls',
-  'send',
-  'mx-lookup',
-  'dkim-verify',
-  'probe',
-  'sink',
-  'exporter',
-  'demo',
-  'explain',
-  'completion',
-];
-// Load mode (send with --count, --concurrency, --per-connection or --rate) runs other code
-// than a single send: sharing send's entry, a load run left one a single send found lacking.
-const LOAD_FLAGS = /^--(count|concurrency|per-connection|rate)(=|$)/;
-const slot = !COMMANDS.includes(argv[0])
-  ? 'other'
-  : argv[0] === 'send' && argv.some((a) => LOAD_FLAGS.test(a))
-    ? 'send-load'
-    : argv[0];
-const { load } = require('./compile-cache.cjs');
+// Each command keeps its own compiled code (see compile-cache.cjs).
+const { load, slotFor } = require('./compile-cache.cjs');
 const bundle = require('node:path').join(__dirname, '..', 'dist', 'smtpkit.cjs');
 let cli;
 try {
-  cli = load(bundle, slot);
+  cli = load(bundle, slotFor(argv));
 } catch (err) {
   // A checkout installed with --ignore-scripts, or dist/ removed: say what to do, not a stack
   // trace. Checked only on failure, so a normal start pays nothing for it.

@@ -17,16 +17,16 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import module from 'node:module';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { BIN } from './helpers/paths.js';
+import { capturePeer, PASSWORD, USER, type CapturePeer } from './helpers/capture-peer.js';
+import { BIN, ROOT, TLS } from './helpers/paths.js';
+import { COMMANDS } from '../src/cli/commands.js';
 
 const home = mkdtempSync(join(tmpdir(), 'smtpkit-cache-'));
 after(() => rmSync(home, { recursive: true, force: true }));
-/** Node >= 22.1 keeps the cache itself (module.enableCompileCache); older Node uses ours. */
-const builtIn = typeof (module as { enableCompileCache?: unknown }).enableCompileCache === 'function';
 
 function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
   const child = spawn(process.execPath, [BIN, ...args], {
@@ -48,8 +48,7 @@ test('the first run keeps compiled code in ~/.cache/smtpkit (private), the next 
   assert.equal(first.code, 0, first.out);
   const dir = join(h, '.cache', 'smtpkit');
   assert.equal(statSync(dir).mode & 0o777, 0o700);
-  if (builtIn) assert.ok(entries(join(dir, 'node')).length > 0, 'node keeps its cache in our directory');
-  else assert.deepEqual(entries(dir).filter((f) => f.endsWith('-explain.v8')).length, 1);
+  assert.deepEqual(entries(dir).filter((f) => f.endsWith('-explain.v8')).length, 1);
   const second = await run(['explain', '550', '5.1.1'], { HOME: h });
   assert.equal(second.code, 0);
   assert.equal(second.out, first.out);
@@ -73,83 +72,123 @@ test('NODE_DISABLE_COMPILE_CACHE turns it off', async () => {
   assert.deepEqual(entries(h), []);
 });
 
-test(
-  'a stale or corrupt entry is replaced, and the run is unaffected',
-  { skip: builtIn && 'Node keeps its own cache here' },
-  async () => {
-    const h = join(home, 'stale');
-    mkdirSync(h);
-    const good = await run(['explain', '421'], { HOME: h });
-    const dir = join(h, '.cache', 'smtpkit');
-    const [name] = entries(dir).filter((f) => f.endsWith('-explain.v8'));
-    assert.ok(name);
-    const file = join(dir, name);
-    const saved = readFileSync(file);
-    const stamp = saved.subarray(0, saved.indexOf(10) + 1).toString('latin1');
-    // Same stamp, broken code (V8 must reject it); then an entry for another build of the bundle.
-    for (const broken of [
-      Buffer.concat([Buffer.from(stamp, 'latin1'), Buffer.alloc(4096, 7)]),
-      Buffer.concat([Buffer.from(`v0.0.0 x64 1 1\n`), saved.subarray(stamp.length)]),
-    ]) {
-      writeFileSync(file, broken);
-      const r = await run(['explain', '421'], { HOME: h });
-      assert.equal(r.code, 0, r.out);
-      assert.equal(r.out, good.out);
-      const now = readFileSync(file);
-      assert.notDeepEqual(now, broken, 'rewritten');
-      assert.equal(now.subarray(0, stamp.length).toString('latin1'), stamp);
-    }
-  },
-);
+test('a stale or corrupt entry is replaced, and the run is unaffected', async () => {
+  const h = join(home, 'stale');
+  mkdirSync(h);
+  const good = await run(['explain', '421'], { HOME: h });
+  const dir = join(h, '.cache', 'smtpkit');
+  const [name] = entries(dir).filter((f) => f.endsWith('-explain.v8'));
+  assert.ok(name);
+  const file = join(dir, name);
+  const saved = readFileSync(file);
+  const stamp = saved.subarray(0, saved.indexOf(10) + 1).toString('latin1');
+  // Same stamp, broken code (V8 must reject it); then an entry for another build of the bundle.
+  for (const broken of [
+    Buffer.concat([Buffer.from(stamp, 'latin1'), Buffer.alloc(4096, 7)]),
+    Buffer.concat([Buffer.from(`v0.0.0 x64 1 1\n`), saved.subarray(stamp.length)]),
+  ]) {
+    writeFileSync(file, broken);
+    const r = await run(['explain', '421'], { HOME: h });
+    assert.equal(r.code, 0, r.out);
+    assert.equal(r.out, good.out);
+    const now = readFileSync(file);
+    assert.notDeepEqual(now, broken, 'rewritten');
+    assert.equal(now.subarray(0, stamp.length).toString('latin1'), stamp);
+  }
+});
 
-test(
-  'entries other installs left unrewritten for a month go when one is saved; recent ones and our own stay',
-  { skip: builtIn && 'Node keeps its own cache here' },
-  async () => {
-    const h = join(home, 'prune');
-    const dir = join(h, '.cache', 'smtpkit');
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const longAgo = new Date(Date.now() - 40 * 24 * 3600 * 1000);
-    const planted = {
-      oldOther: 'deadbeef-ehlo.v8',
-      oldTmp: 'deadbeef-probe.v8.4242.tmp',
-      recentOther: 'cafef00d-ehlo.v8',
-      notOurs: 'notes.txt',
-    };
-    for (const name of Object.values(planted)) writeFileSync(join(dir, name), 'x', { mode: 0o600 });
-    for (const name of [planted.oldOther, planted.oldTmp, planted.notOurs])
-      utimesSync(join(dir, name), longAgo, longAgo);
-    const first = await run(['explain', '250'], { HOME: h });
+test('entries other installs left unrewritten for a month go when one is saved; recent ones and our own stay', async () => {
+  const h = join(home, 'prune');
+  const dir = join(h, '.cache', 'smtpkit');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const longAgo = new Date(Date.now() - 40 * 24 * 3600 * 1000);
+  const planted = {
+    oldOther: 'deadbeef-ehlo.v8',
+    oldTmp: 'deadbeef-probe.v8.4242.tmp',
+    recentOther: 'cafef00d-ehlo.v8',
+    notOurs: 'notes.txt',
+  };
+  for (const name of Object.values(planted)) writeFileSync(join(dir, name), 'x', { mode: 0o600 });
+  for (const name of [planted.oldOther, planted.oldTmp, planted.notOurs]) utimesSync(join(dir, name), longAgo, longAgo);
+  const first = await run(['explain', '250'], { HOME: h });
+  assert.equal(first.code, 0, first.out);
+  const own = entries(dir).filter((f) => f.endsWith('-explain.v8'));
+  assert.equal(own.length, 1, 'our entry saved');
+  // Another command's first run saves (and prunes) again: an old entry of this very install stays.
+  utimesSync(join(dir, own[0]!), longAgo, longAgo);
+  const second = await run(['completion', 'bash'], { HOME: h });
+  assert.equal(second.code, 0, second.out);
+  const completion = entries(dir).filter((f) => f.endsWith('-completion.v8'));
+  assert.equal(completion.length, 1);
+  assert.deepEqual(entries(dir).sort(), [own[0]!, completion[0]!, planted.recentOther, planted.notOurs].sort());
+});
+
+test('load mode keeps an entry of its own: a load run does not replace the one a single send uses', async () => {
+  const h = join(home, 'load');
+  mkdirSync(h);
+  const dir = join(h, '.cache', 'smtpkit');
+  // Nothing listens on port 1: both runs fail to connect (exit 4), and save their entries all the same.
+  const send = ['send', '127.0.0.1:1', '--from', 'a@client.test', '--to', 'b@example.test', '-q'];
+  const single = await run(send, { HOME: h });
+  assert.equal(single.code, 4, single.out);
+  const sendEntry = entries(dir).filter((f) => f.endsWith('-send.v8'));
+  assert.equal(sendEntry.length, 1);
+  const before = readFileSync(join(dir, sendEntry[0]!));
+  const load = await run([...send, '--count', '2'], { HOME: h });
+  assert.equal(load.code, 4, load.out);
+  assert.equal(entries(dir).filter((f) => f.endsWith('-send-load.v8')).length, 1);
+  assert.deepEqual(readFileSync(join(dir, sendEntry[0]!)), before, "send's entry is untouched");
+});
+
+test('every command of the table has an entry of its own; load mode another; anything else shares one', () => {
+  const cache = createRequire(import.meta.url)(`${ROOT}bin/compile-cache.cjs`) as {
+    COMMANDS: Set<string>;
+    slotFor(argv: string[]): string;
+  };
+  assert.deepEqual([...cache.COMMANDS].sort(), COMMANDS.map((c) => c.name).sort());
+  for (const c of COMMANDS) assert.equal(cache.slotFor([c.name, 'x']), c.name);
+  assert.equal(cache.slotFor(['send', 'mx.test', '--count', '5']), 'send-load');
+  assert.equal(cache.slotFor(['send', 'mx.test', '--rate=5/s']), 'send-load');
+  assert.equal(cache.slotFor(['sned', 'mx.test']), 'other');
+  assert.equal(cache.slotFor(['--help']), 'other');
+});
+
+test('an entry written by a run that stopped early is written again by one that went further, then kept', async () => {
+  const h = join(home, 'reach');
+  mkdirSync(h);
+  const dir = join(h, '.cache', 'smtpkit');
+  const entry = () => {
+    const [name] = entries(dir).filter((f) => f.endsWith('-send.v8'));
+    assert.ok(name, 'send has an entry');
+    return readFileSync(join(dir, name));
+  };
+  const message = ['--from', 'a@client.test', '--to', 'b@example.test', '-q'];
+  // Nothing listens on port 1: the first run stops at the connection (exit 4).
+  const refused = await run(['send', '127.0.0.1:1', ...message], { HOME: h });
+  assert.equal(refused.code, 4, refused.out);
+  const early = entry();
+  // A whole STARTTLS + AUTH + send compiles TLS, SASL and message code the first run never reached.
+  const peer: CapturePeer = await capturePeer();
+  try {
+    const full = () =>
+      run(['send', `127.0.0.1:${peer.port}`, '--ca-file', TLS.ca, '--user', USER, '--mech', 'PLAIN', ...message], {
+        HOME: h,
+        SMTPKIT_PASSWORD: PASSWORD,
+      });
+    const first = await full();
     assert.equal(first.code, 0, first.out);
-    const own = entries(dir).filter((f) => f.endsWith('-explain.v8'));
-    assert.equal(own.length, 1, 'our entry saved');
-    // Another command's first run saves (and prunes) again: an old entry of this very install stays.
-    utimesSync(join(dir, own[0]!), longAgo, longAgo);
-    const second = await run(['completion', 'bash'], { HOME: h });
-    assert.equal(second.code, 0, second.out);
-    const completion = entries(dir).filter((f) => f.endsWith('-completion.v8'));
-    assert.equal(completion.length, 1);
-    assert.deepEqual(entries(dir).sort(), [own[0]!, completion[0]!, planted.recentOther, planted.notOurs].sort());
-  },
-);
-
-test(
-  'load mode keeps an entry of its own: a load run does not replace the one a single send uses',
-  { skip: builtIn && 'Node keeps its own cache here' },
-  async () => {
-    const h = join(home, 'load');
-    mkdirSync(h);
-    const dir = join(h, '.cache', 'smtpkit');
-    // Nothing listens on port 1: both runs fail to connect (exit 4), and save their entries all the same.
-    const send = ['send', '127.0.0.1:1', '--from', 'a@client.test', '--to', 'b@example.test', '-q'];
-    const single = await run(send, { HOME: h });
-    assert.equal(single.code, 4, single.out);
-    const sendEntry = entries(dir).filter((f) => f.endsWith('-send.v8'));
-    assert.equal(sendEntry.length, 1);
-    const before = readFileSync(join(dir, sendEntry[0]!));
-    const load = await run([...send, '--count', '2'], { HOME: h });
-    assert.equal(load.code, 4, load.out);
-    assert.equal(entries(dir).filter((f) => f.endsWith('-send-load.v8')).length, 1);
-    assert.deepEqual(readFileSync(join(dir, sendEntry[0]!)), before, "send's entry is untouched");
-  },
-);
+    assert.equal(peer.messages.length, 1);
+    const further = entry();
+    assert.notDeepEqual(further, early, 'written again');
+    assert.ok(further.length > early.length, `it holds more compiled code (${further.length} > ${early.length} bytes)`);
+    // The same run again, and a run that stops early again, leave it as it is.
+    const again = await full();
+    assert.equal(again.code, 0, again.out);
+    assert.deepEqual(entry(), further);
+    const refusedAgain = await run(['send', '127.0.0.1:1', ...message], { HOME: h });
+    assert.equal(refusedAgain.code, 4, refusedAgain.out);
+    assert.deepEqual(entry(), further);
+  } finally {
+    await peer.close();
+  }
+});

@@ -163,3 +163,8 @@ test('bin/smtpkit.js, the old path, still runs the command', async () => {
   assert.equal(code, 0, output);
   assert.match(output, /^250\b/m);
 });
+test('the bundle is ASCII: the bin reads it without UTF-8 decoding (non-ASCII text is written \\uXXXX in src)', () => {
+  const bundle = readFileSync(`${ROOT}dist/smtpkit.cjs`);
+  const at = bundle.findIndex((b) => b > 0x7f);
+  assert.equal(at, -1, `non-ASCII at byte ${at}: ${bundle.subarray(Math.max(0, at - 60), at + 20).toString('utf8')}`);
+});

@@ -171,7 +171,10 @@ export async function exporterBench(
       '',
     ].join('\n'),
   );
-  writeFileSync(join(dir, 'smtpkit.json'), JSON.stringify({ modules: { smtp_starttls: { role: 'smtp', caFile: ca, tlsVerify: true } } }));
+  writeFileSync(
+    join(dir, 'smtpkit.json'),
+    JSON.stringify({ modules: { smtp_starttls: { role: 'smtp', caFile: ca, tlsVerify: true } } }),
+  );
   const ours = async () => {
     const port = await freePort();
     return startProcess(

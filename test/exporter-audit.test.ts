@@ -184,7 +184,6 @@ test(
     const exporterAddress = new URL(exporter!.url).host;
     const scrape = job
       .replace("['example.com']", "['good.test']")
-      .replace('module: [posture]', 'module: [posture]')
       .replace('127.0.0.1:9125', exporterAddress)
       .replace('scrape_interval: 15m', 'scrape_interval: 1s')
       .replace('scrape_timeout: 2m', 'scrape_timeout: 1s');

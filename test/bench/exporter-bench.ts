@@ -10,9 +10,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN } from '../helpers/paths.js';
+import { BIN, ROOT } from '../helpers/paths.js';
 
 const TICK_MS = 1000 / 100; // USER_HZ, 100 on Linux
+const BARE = join(ROOT, 'test/bench/bare-exporter.cjs');
 const PROBES_PER_ROUND = Number(process.env.BENCH_EXPORTER_PROBES ?? 100);
 
 export interface ExporterBenchResult {
@@ -25,6 +26,10 @@ export interface ExporterBenchResult {
   peakOurs: number[];
   peakTheirs: number[];
   nodeFloor: number[];
+  /** test/bench/bare-exporter.cjs: the same probe in a few lines of Node, nothing else. */
+  cpuBare: number[];
+  afterBare: number[];
+  peakBare: number[];
 }
 
 const BLACKBOX = ['prometheus-blackbox-exporter', 'blackbox_exporter'];
@@ -205,6 +210,13 @@ export async function exporterBench(
     peakOurs: [],
     peakTheirs: [],
     nodeFloor: [],
+    cpuBare: [],
+    afterBare: [],
+    peakBare: [],
+  };
+  const bare = async () => {
+    const port = await freePort();
+    return startProcess(process.execPath, [BARE, String(port), ca], /listening on (http:\S+)/, env);
   };
   try {
     for (let i = 0; i < runs; i++) {
@@ -221,6 +233,10 @@ export async function exporterBench(
       out.peakOurs.push(c.peak);
       out.peakTheirs.push(b.peak);
       out.nodeFloor.push(await nodeFloor(env));
+      const n = await round(bare, q, /^probe_success 1$/m);
+      out.cpuBare.push(n.cpu);
+      out.afterBare.push(n.after);
+      out.peakBare.push(n.peak);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -163,3 +163,9 @@ test('bin/smtpkit.js, the old path, still runs the command', async () => {
   assert.equal(code, 0, output);
   assert.match(output, /^250\b/m);
 });
+
+test('the bundle is ASCII: one character beyond it would make V8 keep its whole source (~0.75 MB) two bytes a character', () => {
+  const bundle = readFileSync(`${ROOT}dist/smtpkit.cjs`, 'utf8');
+  const stray = [...bundle.matchAll(/.{0,30}[^\x00-\x7f].{0,10}/g)].map((m) => m[0]);
+  assert.deepEqual(stray, [], 'write \\u escapes in regular expressions and String.raw text');
+});

@@ -161,7 +161,7 @@ export const PAGE_JS = String.raw`'use strict';
     li.appendChild(el('span', m.subject === null ? '(no subject)' : m.subject, { class: 'subject' }));
     li.appendChild(el('span', 'From ' + (m.from || m.envelope.mailFrom || '<>'), { class: 'meta' }));
     li.appendChild(el('span', 'To ' + (m.to || m.envelope.rcptTo.join(', ')), { class: 'meta' }));
-    li.appendChild(el('span', when.format(new Date(m.receivedAt)) + ' · ' + size(m.size) + (m.tls ? ' · TLS' : '') + (m.auth ? ' · AUTH' : ''), { class: 'meta' }));
+    li.appendChild(el('span', when.format(new Date(m.receivedAt)) + ' \u00b7 ' + size(m.size) + (m.tls ? ' \u00b7 TLS' : '') + (m.auth ? ' \u00b7 AUTH' : ''), { class: 'meta' }));
     li.addEventListener('click', function () { select(m.id); });
     li.addEventListener('keydown', function (e) { if (e.key === 'Enter') select(m.id); });
     return li;
@@ -357,7 +357,7 @@ export const PAGE_JS = String.raw`'use strict';
     if (stream || document.hidden) return;
     var ctl = new AbortController();
     stream = ctl;
-    setStatus('waiting for a connection to the sink…');
+    setStatus('waiting for a connection to the sink\u2026');
     api('/api/v1/events', { headers: { accept: 'text/event-stream' }, signal: ctl.signal }, true).then(function (r) {
       if (r.status === 401) throw new Error('this sink wants its --http-token: open the page as /#token=THE-TOKEN');
       if (!r.ok || !r.body) throw new Error('HTTP ' + r.status);
@@ -390,7 +390,7 @@ export const PAGE_JS = String.raw`'use strict';
       // Closed on purpose (a hidden tab, a paused stream): nothing to retry.
       if (stream !== ctl) return;
       stream = null;
-      setStatus('disconnected (' + e.message + '); retrying…');
+      setStatus('disconnected (' + e.message + '); retrying\u2026');
       retryTimer = setTimeout(listen, 2000);
     });
   }

@@ -417,6 +417,7 @@ async function main() {
     theirs: number[],
     unit: string,
     target: { op: '≤' | '≥' | 'report'; value: number },
+    digits = 0,
   ) => {
     const ratio = stats(ours.map((o, i) => o / theirs[i]!));
     const met =
@@ -427,8 +428,8 @@ async function main() {
           : 'MISSED';
     rows.push([
       what,
-      fmt(stats(ours), unit),
-      fmt(stats(theirs), unit),
+      fmt(stats(ours), unit, digits),
+      fmt(stats(theirs), unit, digits),
       fmtRatio(ratio),
       target.op === 'report' ? '-' : `${target.op} ${target.value}×`,
       met,
@@ -753,7 +754,7 @@ async function main() {
   // 10. The exporter against blackbox_exporter, the same STARTTLS probe of Postfix on each side.
   if (wants('exporter')) {
     const x = await exporterBench(plain, env.ca, RUNS, baseEnv, freePort);
-    compare('exporter: CPU per probe vs blackbox', x.cpuOurs, x.cpuTheirs, 'ms', { op: '≤', value: 1.5 });
+    compare('exporter: CPU per probe vs blackbox', x.cpuOurs, x.cpuTheirs, 'ms', { op: '≤', value: 1.5 }, 2);
     const mib = (v: number[]) => v.map((b) => b / 1048576);
     const limit = (what: string, v: number[], max: number, theirs: number[]) => {
       const f = stats(mib(v));

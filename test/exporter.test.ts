@@ -10,7 +10,15 @@ import { ROOT, TLS } from './helpers/paths.js';
 import { rawServer, type RawServer } from './helpers/raw-server.js';
 import { smtpPeer, type Peer } from './helpers/smtp-peer.js';
 import { slowloris } from './helpers/abusive-clients.js';
-import { freePort, get, samples, startExporter, value, type ExporterProcess } from './helpers/exporter-process.js';
+import {
+  freePort,
+  get,
+  samples,
+  startExporter,
+  stopExporter,
+  value,
+  type ExporterProcess,
+} from './helpers/exporter-process.js';
 
 /** probe --format prometheus, the exporter over HTTP, and a real Prometheus scraping it with the README's config. */
 let peer: Peer;
@@ -97,6 +105,24 @@ test('exporter /probe: a module’s settings apply (expected banner, tls-verify)
   assert.equal(value(self.body, 'smtpkit_exporter_probes_total{result="failure"}'), '1');
   assert.equal(value(self.body, 'smtpkit_exporter_bad_requests_total'), '3');
   assert.ok(Number(value(self.body, 'process_resident_memory_bytes')) > 0);
+});
+
+test('exporter: its young generation stays at V8’s starting 2 MiB however many probes run (it doubled up to 16 MiB, resident for good)', async () => {
+  const many = await startExporter(['--config', join(dir, 'modules.json'), '--max-concurrent', '10']);
+  try {
+    // 300 probes, 10 at a time: enough survivors of scavenges that V8 would grow the space.
+    for (let round = 0; round < 30; round++) {
+      const batch = await Promise.all(
+        Array.from({ length: 10 }, () => get(`${many.url}/probe?target=127.0.0.1:${peer.port}&module=smtp`)),
+      );
+      for (const r of batch) assert.equal(value(r.body, 'smtpkit_probe_success'), '1', r.body);
+    }
+    const self = await get(`${many.url}/metrics`);
+    const size = Number(value(self.body, 'nodejs_heap_space_size_total_bytes{space="new_space"}'));
+    assert.ok(size > 0 && size <= 2 * 1048576, `new space ${size} bytes after 300 probes`);
+  } finally {
+    await stopExporter(many);
+  }
 });
 
 test('exporter: the scrape timeout bounds the probe, and --max-concurrent 1 keeps one probe at a time', async () => {

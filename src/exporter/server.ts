@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { SmtpkitError } from '../errors.js';
 import { probe } from '../probe/probe.js';
 import { probeFamilies, renderFamilies, type Family } from '../probe/metrics.js';
@@ -251,6 +252,12 @@ export function createExporter(o: ExporterOptions): http.Server {
         samples: [{ value: Math.floor(started / 1000) }],
       },
       { name: 'nodejs_heap_used_bytes', help: 'V8 heap in use', type: 'gauge', samples: [{ value: mem.heapUsed }] },
+      {
+        name: 'nodejs_heap_space_size_total_bytes',
+        help: 'Size of each V8 heap space (new_space: the young generation, kept small on purpose)',
+        type: 'gauge',
+        samples: getHeapSpaceStatistics().map((h) => ({ labels: { space: h.space_name }, value: h.space_size })),
+      },
     ];
     return renderFamilies(families);
   };

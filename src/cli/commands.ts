@@ -546,12 +546,18 @@ export const COMMANDS: readonly CommandSpec[] = [
         default: '10s',
       },
       { flags: '--allow-remote', help: 'allow a non-loopback --listen address' },
+      {
+        flags: '--audit-cache <duration>',
+        help: 'how long an audit module’s result answers the scrapes of its domain (the module’s cacheFor wins)',
+        default: '1h',
+      },
     ],
     run: async (_args, flags) =>
       (await import('./exporter.js')).exporterCommand(
         flags,
         commandNamed('exporter')!.options,
         commandNamed('probe')!.options,
+        commandNamed('audit')!.options,
       ),
   },
   {

@@ -1,5 +1,5 @@
 import { usageError } from '../errors.js';
-import { parseModules } from '../exporter/modules.js';
+import { CACHE_MAX_HOURS, parseModules } from '../exporter/modules.js';
 import type { ExporterSpec } from '../commands/exporter.js';
 import { failureOutcome } from '../render/failure.js';
 import { writer } from '../render/output.js';
@@ -16,6 +16,7 @@ export interface ExporterFlags {
   maxConcurrent?: string;
   timeout?: string;
   allowRemote?: boolean;
+  auditCache?: string;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -25,11 +26,12 @@ export async function exporterCommand(
   flags: ExporterFlags,
   options: readonly OptionSpec[],
   probeOptions: readonly OptionSpec[],
+  auditOptions: readonly OptionSpec[],
 ): Promise<number> {
   const m = await import('../commands/exporter.js');
   let spec: ExporterSpec;
   try {
-    spec = exporterSpec(flags, options, probeOptions);
+    spec = exporterSpec(flags, options, probeOptions, auditOptions);
   } catch (err) {
     return m.exporterFailed(failureOutcome(err));
   }
@@ -40,6 +42,7 @@ function exporterSpec(
   flags: ExporterFlags,
   options: readonly OptionSpec[],
   probeOptions: readonly OptionSpec[],
+  auditOptions: readonly OptionSpec[],
 ): ExporterSpec {
   const listen = flags.listen ?? declaredDefault(options, 'listen');
   const { host, port } = parseListen(listen, '--listen', 9125);
@@ -63,6 +66,20 @@ function exporterSpec(
     days: {
       warn: Number(declaredDefault(probeOptions, 'warn-days')),
       crit: Number(declaredDefault(probeOptions, 'crit-days')),
+    },
+    // An audit module's unset settings are smtpkit audit's (its declared defaults).
+    audit: {
+      timeoutMs: durationMs(declaredDefault(auditOptions, 'timeout'), '--timeout'),
+      waitMs: durationMs(declaredDefault(auditOptions, 'wait-timeout'), '--wait-timeout'),
+      port: Number(declaredDefault(auditOptions, 'port')),
+      httpsPort: Number(declaredDefault(auditOptions, 'https-port')),
+      scanConcurrency: Number(declaredDefault(auditOptions, 'scan-concurrency')),
+      dnsTimeoutMs: durationMs(declaredDefault(auditOptions, 'dns-timeout'), '--dns-timeout'),
+      cacheForMs: durationMs(
+        flags.auditCache ?? declaredDefault(options, 'audit-cache'),
+        '--audit-cache',
+        CACHE_MAX_HOURS,
+      ),
     },
     // Each scrape reads the module's secret afresh, by the same rules as the command line's.
     login: (auth) => planAuth({ ...auth }, (message) => writer(process.stderr).write(`!!! ${printable(message)}\n`)),

@@ -79,7 +79,7 @@ export async function moduleProbe(
       },
       raw: false,
     },
-    ROLE_PORTS[m.role],
+    ROLE_PORTS[m.role as keyof typeof ROLE_PORTS],
   );
   return { settings, options };
 }

@@ -1,12 +1,17 @@
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { SmtpkitError } from '../errors.js';
 import { probe } from '../probe/probe.js';
 import { probeFamilies, renderFamilies, type Family } from '../probe/metrics.js';
-import { allowsTarget, DEFAULT_MODULE, type Module } from './modules.js';
+import { allowsDomain, allowsTarget, CACHE_MAX_HOURS, DEFAULT_MODULE, type Module } from './modules.js';
+import type { AuditCache, AuditDefaults } from './audit-role.js';
 import { moduleProbe, type ModuleDefaults } from './profile.js';
 import { clampDelay, clampedTimeout } from '../util/timer.js';
 import { TEXT_FORMAT } from '../util/prometheus-text.js';
+import { durationMs } from '../util/duration.js';
+
+class SlotsBusy extends Error {}
 
 export interface ExporterOptions extends ModuleDefaults {
   modules: Record<string, Module>;
@@ -14,6 +19,8 @@ export interface ExporterOptions extends ModuleDefaults {
   maxConcurrent: number;
   /** Taken off the scrape timeout so the answer reaches Prometheus in time (blackbox_exporter's timeout_offset). */
   offsetMs: number;
+  /** For modules of role audit: smtpkit audit's defaults and the exporter's cache interval. */
+  audit: AuditDefaults;
 }
 
 export const HEADERS_TIMEOUT_MS = 10_000;
@@ -84,6 +91,7 @@ export function createExporter(o: ExporterOptions): http.Server {
         ? clampDelay(Math.max(500, scrape * 1000 - o.offsetMs))
         : o.defaultTimeoutMs;
     const started = performance.now();
+    if (module.role === 'audit') return auditOnce(name!, module, target, limitMs, started);
     let settings;
     let options;
     try {
@@ -112,6 +120,74 @@ export function createExporter(o: ExporterOptions): http.Server {
     } finally {
       slots.release();
     }
+  };
+
+  // Loaded with the first audit module's scrape: a probe-only exporter never holds the audit's code.
+  let audits: { cache: AuditCache; role: typeof import('./audit-role.js') } | undefined;
+  const auditOnce = async (
+    name: string,
+    module: Module,
+    target: string,
+    limitMs: number,
+    started: number,
+  ): Promise<{ status: number; body: string }> => {
+    const role = await import('./audit-role.js');
+    audits ??= { cache: new role.AuditCache(), role };
+    let options;
+    try {
+      options = role.auditOptions(module, target, o.audit);
+    } catch (err) {
+      return bad(err instanceof SmtpkitError ? err.message : String(err));
+    }
+    if (!allowsDomain(module, options.domain)) {
+      counts.rejected++;
+      return {
+        status: 403,
+        body: `module ${JSON.stringify(name)} may not be used with ${JSON.stringify(target)}: its "targets" are ${module.targets!.join(', ')}\n`,
+      };
+    }
+    const cacheForMs =
+      module.cacheFor === undefined ? o.audit.cacheForMs : durationMs(module.cacheFor, 'cacheFor', CACHE_MAX_HOURS);
+    const key = `${name}\n${options.domain}`;
+    const render = (s: import('./audit-role.js').AuditSummary) => ({
+      status: 200,
+      body: renderFamilies(role.auditFamilies(s, Date.now())),
+    });
+    const cached = audits.cache.fresh(key, cacheForMs, Date.now());
+    if (cached) return render(cached);
+    // The scrape's time is the audit's deadline: what has not finished by then is "not tested".
+    const left = () => limitMs - (performance.now() - started);
+    const running = audits.cache.run(key, async () => {
+      if (!(await slots.acquire(left()))) throw new SlotsBusy();
+      try {
+        options.timeoutMs = Math.max(100, Math.min(options.timeoutMs, left()));
+        const summary = await role.auditDomain(options);
+        counts[summary.exitCode === 0 ? 'success' : 'failure']++;
+        return summary;
+      } finally {
+        slots.release();
+      }
+    });
+    // A scrape that joined an audit started by another waits only as long as its own timeout.
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      running.then(render, (err: unknown) => {
+        if (!(err instanceof SlotsBusy)) throw err;
+        counts.timedOutWaiting++;
+        return { status: 503, body: `all ${o.maxConcurrent} probe slots stayed busy for the whole scrape timeout\n` };
+      }),
+      new Promise<{ status: number; body: string }>((resolve) => {
+        timer = clampedTimeout(
+          () =>
+            resolve({
+              status: 503,
+              body: `the audit of ${options.domain} is still running; it answers a later scrape\n`,
+            }),
+          Math.max(0, left()) + o.offsetMs / 2,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
+    return outcome;
   };
 
   const selfMetrics = (): string => {
@@ -176,6 +252,12 @@ export function createExporter(o: ExporterOptions): http.Server {
         samples: [{ value: Math.floor(started / 1000) }],
       },
       { name: 'nodejs_heap_used_bytes', help: 'V8 heap in use', type: 'gauge', samples: [{ value: mem.heapUsed }] },
+      {
+        name: 'nodejs_heap_space_size_total_bytes',
+        help: 'Size of each V8 heap space (new_space: the young generation, kept small on purpose)',
+        type: 'gauge',
+        samples: getHeapSpaceStatistics().map((h) => ({ labels: { space: h.space_name }, value: h.space_size })),
+      },
     ];
     return renderFamilies(families);
   };

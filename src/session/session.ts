@@ -707,7 +707,7 @@ export class SmtpSession {
       });
     }
     // Loaded here, not at start-up: a session without TLS never pays for tls and crypto.
-    const [{ secureContext }, { curedByACa, peerChain, tlsFacts }] = await Promise.all([
+    const [{ secureContext }, { curedByACa, peerCertificate, peerChain, tlsFacts }] = await Promise.all([
       import('./secure-context.js'),
       import('./tls-facts.js'),
     ]);
@@ -719,9 +719,10 @@ export class SmtpSession {
         offeredVersions(tls),
       ),
     ).finally(() => (this.handshaking = false));
-    const facts = tlsFacts(socket, typedSni || host, sni);
+    const peer = peerCertificate(socket);
+    const facts = tlsFacts(socket, typedSni || host, sni, peer);
     this.tls = facts;
-    this.certificates = peerChain(socket);
+    this.certificates = peerChain(peer);
     this.emit({ type: 'tls', facts });
     const judge = this.judge ?? this.options.judgeCertificate;
     const verdict = (this.certificateVerdict = await judge?.(this.certificates, facts, host));

@@ -37,7 +37,29 @@ export interface TlsFacts {
 
 const DAY_MS = 86_400_000;
 
-function certificateFacts(raw: Buffer, now: number): CertificateFacts {
+/**
+ * Facts of certificates seen lately, by SHA-256 fingerprint: a long-running exporter or a
+ * probe of many MX hosts meets the same few certificates again and again, and parsing one
+ * (X509Certificate, its public key) costs more CPU than the rest of reading a handshake.
+ */
+const parsed = new Map<string, Omit<CertificateFacts, 'daysLeft'>>();
+const PARSED_KEPT = 64;
+
+function certificateFacts(raw: Buffer, fingerprint: string, now: number): CertificateFacts {
+  let facts = parsed.get(fingerprint);
+  if (!facts) {
+    facts = parseCertificate(raw);
+    if (parsed.size >= PARSED_KEPT) parsed.delete(parsed.keys().next().value!);
+    parsed.set(fingerprint, facts);
+  }
+  return {
+    ...facts,
+    subjectAltNames: [...facts.subjectAltNames],
+    daysLeft: Math.floor((Date.parse(facts.validTo) - now) / DAY_MS),
+  };
+}
+
+function parseCertificate(raw: Buffer): Omit<CertificateFacts, 'daysLeft'> {
   const x = new X509Certificate(raw);
   const details = x.publicKey.asymmetricKeyDetails ?? {};
   const type = (x.publicKey.asymmetricKeyType ?? 'unknown').toUpperCase();
@@ -52,7 +74,6 @@ function certificateFacts(raw: Buffer, now: number): CertificateFacts {
     subjectAltNames: x.subjectAltName ? x.subjectAltName.split(/,\s*/) : [],
     validFrom: new Date(x.validFrom).toISOString(),
     validTo: new Date(x.validTo).toISOString(),
-    daysLeft: Math.floor((Date.parse(x.validTo) - now) / DAY_MS),
     key: `${type}${size}`,
     keyType: type,
     keyBits:
@@ -99,26 +120,34 @@ export function curedByACa(facts: TlsFacts): boolean {
   return !facts.trusted && code !== undefined && CURED_BY_A_CA.has(code);
 }
 
-/** The certificates the peer presented (DER), leaf first, as the handshake linked them. */
-export function peerChain(socket: TLSSocket): Buffer[] {
-  const chain: Buffer[] = [];
+/** What the peer presented, read from the socket once per handshake (each read converts the whole chain). */
+export type PeerCertificate = DetailedPeerCertificate | undefined;
+export const peerCertificate = (socket: TLSSocket): PeerCertificate =>
+  socket.getPeerCertificate(true) as DetailedPeerCertificate | undefined;
+
+/** The certificates of the chain, leaf first, as the handshake linked them. */
+function chainOf(peer: PeerCertificate): DetailedPeerCertificate[] {
+  const chain: DetailedPeerCertificate[] = [];
   const seen = new Set<string>();
-  for (
-    let c = socket.getPeerCertificate(true) as DetailedPeerCertificate | undefined;
-    c && c.raw && !seen.has(c.fingerprint256);
-    c = c.issuerCertificate
-  ) {
+  for (let c = peer; c && c.raw && !seen.has(c.fingerprint256); c = c.issuerCertificate) {
     seen.add(c.fingerprint256);
-    chain.push(c.raw);
+    chain.push(c);
   }
   return chain;
 }
 
+/** The certificates the peer presented (DER), leaf first, as the handshake linked them. */
+export const peerChain = (peer: PeerCertificate): Buffer[] => chainOf(peer).map((c) => c.raw);
+
 /** Reads what the handshake established; judging it (fail or warn) is the caller's business. */
-export function tlsFacts(socket: TLSSocket, nameChecked: string, sni: string | undefined): TlsFacts {
+export function tlsFacts(
+  socket: TLSSocket,
+  nameChecked: string,
+  sni: string | undefined,
+  peer: PeerCertificate = peerCertificate(socket),
+): TlsFacts {
   const now = Date.now();
-  const peer = socket.getPeerCertificate(true) as DetailedPeerCertificate | undefined;
-  const chain = peerChain(socket).map((der) => certificateFacts(der, now));
+  const chain = chainOf(peer).map((c) => certificateFacts(c.raw, c.fingerprint256, now));
   const identityError = peer?.raw
     ? checkServerIdentity(nameChecked, peer)
     : new Error('the server sent no certificate');

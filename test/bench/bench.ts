@@ -19,12 +19,15 @@
  *      GET /api/v1/messages?limit=1000                                        < 50 ms
  *      /api/v1/wait answering after the 250 to the end of data                < 10 ms
  *      the sink's peak RSS (VmHWM) with --max-messages 1000                   < 200 MB
+ *  10. `smtpkit exporter` against blackbox_exporter (issue #30), same STARTTLS probe of
+ *      Postfix: CPU per probe                                                   ≤ 1.5×
+ *      idle RSS ≤ 40 MiB, peak RSS under 10 concurrent probes ≤ 70 MiB (Node's floor beside)
  *
  *  4b. load into the real Postfix bed (relayed to its discard transport), 1 message per
  *      connection, 1000 messages, 20 connections, --starttls never (smtp-source has no
  *      TLS): against smtp-source                                                  ≥ 0.95×
  * BENCH_ONLY=ehlo,scan (a comma list of: start, ehlo, send, load, postfix, rss, sink, probe, scan,
- * sinkapi) runs only those; sinkapi alone needs no Postfix.
+ * sinkapi, exporter) runs only those; sinkapi alone needs no Postfix.
  *
  * Each comparison runs the two sides in pairs, one after the other, and reports the median
  * of the per-pair ratios with their min–max (the machine's noise). It installs what it
@@ -41,6 +44,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { BIN, ROOT } from '../helpers/paths.js';
+import { exporterBench } from './exporter-bench.js';
 
 const RUNS = Math.max(7, Number(process.env.BENCH_RUNS ?? 9));
 const LOAD_RUNS = Math.max(7, Number(process.env.BENCH_LOAD_RUNS ?? 9));
@@ -431,6 +435,7 @@ async function main() {
     theirs: number[],
     unit: string,
     target: { op: '≤' | '≥' | 'report'; value: number },
+    digits = 0,
   ) => {
     const ratio = stats(ours.map((o, i) => o / theirs[i]!));
     const met =
@@ -441,8 +446,8 @@ async function main() {
           : 'MISSED';
     rows.push([
       what,
-      fmt(stats(ours), unit),
-      fmt(stats(theirs), unit),
+      fmt(stats(ours), unit, digits),
+      fmt(stats(theirs), unit, digits),
       fmtRatio(ratio),
       target.op === 'report' ? '-' : `${target.op} ${target.value}×`,
       met,
@@ -834,6 +839,38 @@ async function main() {
       '< 200 MB',
       rss < 200_000_000 ? 'met' : 'MISSED',
     ]);
+  }
+
+  // 10. The exporter against blackbox_exporter, the same STARTTLS probe of Postfix on each side.
+  if (wants('exporter')) {
+    const x = await exporterBench(plain, env.ca, RUNS, baseEnv, freePort);
+    compare('exporter: CPU per probe vs blackbox', x.cpuOurs, x.cpuTheirs, 'ms', { op: '≤', value: 1.5 }, 2);
+    const mib = (v: number[]) => v.map((b) => b / 1048576);
+    const limit = (what: string, v: number[], max: number, theirs: number[]) => {
+      const f = stats(mib(v));
+      rows.push([
+        what,
+        fmt(f, 'MiB'),
+        fmt(stats(mib(theirs)), 'MiB'),
+        fmtRatio(stats(v.map((o, i) => o / theirs[i]!))),
+        `≤ ${max} MiB`,
+        f.median <= max ? 'met' : 'MISSED',
+      ]);
+    };
+    limit('exporter: idle RSS after start', x.idleOurs, 40, x.idleTheirs);
+    limit('exporter: RSS idle after 100 probes', x.afterOurs, 40, x.afterTheirs);
+    limit('exporter: peak RSS, 10 concurrent probes', x.peakOurs, 70, x.peakTheirs);
+    compare(
+      '  bare Node exporter: CPU per probe vs blackbox',
+      x.cpuBare,
+      x.cpuTheirs,
+      'ms',
+      { op: 'report', value: 0 },
+      2,
+    );
+    limit('  bare Node exporter: peak RSS, 10 concurrent', x.peakBare, 70, x.peakTheirs);
+    const floor = stats(mib(x.nodeFloor));
+    rows.push(['  Node floor: node -e idle HTTP server', fmt(floor, 'MiB'), '-', '-', '-', 'info']);
   }
 
   const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => r[i]!.length)));

@@ -352,7 +352,12 @@ test("the audit's deadline stops the hellos: a silent server's connections are c
     const started = Date.now();
     const r = await audit(s.port, { timeoutMs: 1200, waitMs: 10_000 });
     assert.ok(Date.now() - started < 3000, `${Date.now() - started} ms`);
-    assert.match(verdicts(r)['tls-compression']!, /^not-tested: the audit's time limit \(1 s, --timeout\) ran out/);
+    // Two clocks end together: the audit's, and the hello's own wait (given the time left).
+    // Either may fire first; both leave the check not tested, saying the time ran out.
+    assert.match(
+      verdicts(r)['tls-compression']!,
+      /^not-tested: (the audit's time limit \(1 s, --timeout\) ran out|no answer to our TLS 1\.2 hello: no complete answer within 1\.\d s)/,
+    );
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal(open, 0, 'every connection of the hellos closed');
   } finally {

@@ -7,14 +7,21 @@
 # Three personalities on free ports: plain SMTP (STARTTLS optional, AUTH offered),
 # submission (TLS required, AUTH only after TLS), and implicit TLS. Mail for
 # example.test goes to an mbox under $DIR/mail; everything else is discarded.
+# For the SMTP smuggling tests, two more services end DATA only at <CR><LF>.<CR><LF>:
+# smtpd_forbid_bare_newline=yes (strict: bare <LF> normalized) and =reject, both with no
+# exclusions (the default exclusions are $mynetworks, which cover loopback); the plain
+# SMTP port keeps Debian's default (lenient: bare <LF> ends lines, so "\n.\n" ends DATA).
+# Their test mail goes to $SMUGGLE_RCPT's own mbox, apart from the shared mailbox.
 set -euo pipefail
 
 DIR=${SMTPKIT_INTEROP_DIR:-/tmp/smtpkit-interop}
+ENV_FILE=${SMTPKIT_INTEROP_ENV:-$DIR/env.json}
 HERE=$(cd "$(dirname "$0")" && pwd)
 FIXTURES=$HERE/../fixtures
 USER_NAME=smtpkit@example.test
 # A throwaway password for a throwaway server on loopback; the tests check it never leaks.
 PASSWORD=interop-Secret-7d1f
+SMUGGLE_RCPT=smuggle@example.test
 
 log() { echo "postfix.sh: $*" >&2; }
 
@@ -42,7 +49,7 @@ start() {
   stop >/dev/null 2>&1 || true
   rm -rf "$DIR"
   mkdir -p "$DIR"/{conf,spool,data,mail/example.test,dovecot-run,dovecot-state}
-  read -r SMTP SUBMISSION SMTPS < <(free_ports 3)
+  read -r SMTP SUBMISSION SMTPS STRICT REJECT < <(free_ports 5)
   local nobody_uid nobody_gid
   nobody_uid=$(id -u nobody)
   nobody_gid=$(id -g nobody)
@@ -90,7 +97,7 @@ virtual_gid_maps = static:$nobody_gid
 default_transport = discard:no outside delivery in tests
 relay_transport = discard:no outside delivery in tests
 CF
-  printf '%s example.test/%s\n' "$USER_NAME" smtpkit > "$DIR/conf/vmailbox"
+  printf '%s example.test/%s\n' "$USER_NAME" smtpkit "$SMUGGLE_RCPT" smuggle > "$DIR/conf/vmailbox"
 
   local listen6=""
   ipv6_loopback && listen6="[::1]:$SMTP inet n - n - - smtpd"
@@ -102,6 +109,12 @@ $listen6
   -o smtpd_tls_auth_only=yes
 127.0.0.1:$SMTPS inet n - n - - smtpd
   -o smtpd_tls_wrappermode=yes
+127.0.0.1:$STRICT inet n - n - - smtpd
+  -o smtpd_forbid_bare_newline=yes
+  -o smtpd_forbid_bare_newline_exclusions=
+127.0.0.1:$REJECT inet n - n - - smtpd
+  -o smtpd_forbid_bare_newline=reject
+  -o smtpd_forbid_bare_newline_exclusions=
 pickup    unix n - n 60 1 pickup
 cleanup   unix n - n - 0 cleanup
 qmgr      unix n - n 300 1 qmgr
@@ -162,9 +175,10 @@ CF
   if ! postfix -c "$DIR/conf" start </dev/null >/dev/null 2>&1; then
     log "postfix failed to start"; cat "$DIR/maillog" >&2; exit 1
   fi
-  wait_for_port "$SMTP" && wait_for_port "$SUBMISSION" && wait_for_port "$SMTPS" || { cat "$DIR/maillog" >&2; exit 1; }
+  wait_for_port "$SMTP" && wait_for_port "$SUBMISSION" && wait_for_port "$SMTPS" && wait_for_port "$STRICT" && wait_for_port "$REJECT" || { cat "$DIR/maillog" >&2; exit 1; }
 
-  cat > "$DIR/env.json" <<JSON
+  mkdir -p "$(dirname "$ENV_FILE")"
+  cat > "$ENV_FILE" <<JSON
 {
   "smtp": $SMTP,
   "submission": $SUBMISSION,
@@ -173,10 +187,17 @@ CF
   "user": "$USER_NAME",
   "password": "$PASSWORD",
   "mailbox": "$DIR/mail/example.test/smtpkit",
-  "ca": "$(cd "$FIXTURES/tls" && pwd)/ca.pem"
+  "ca": "$(cd "$FIXTURES/tls" && pwd)/ca.pem",
+  "smuggling": {
+    "strict": $STRICT,
+    "reject": $REJECT,
+    "lenient": $SMTP,
+    "rcpt": "$SMUGGLE_RCPT",
+    "mailbox": "$DIR/mail/example.test/smuggle"
+  }
 }
 JSON
-  log "up: smtp $SMTP, submission $SUBMISSION, smtps $SMTPS; details in $DIR/env.json"
+  log "up: smtp $SMTP, submission $SUBMISSION, smtps $SMTPS, bare <LF> normalized $STRICT, refused $REJECT; details in $ENV_FILE"
 }
 
 wait_for_port() {
@@ -190,7 +211,7 @@ wait_for_port() {
 
 stop() {
   # Without the env file the interop tests skip (outside CI) instead of failing on a dead server.
-  rm -f "$DIR/env.json"
+  rm -f "$ENV_FILE"
   [ -f "$DIR/conf/main.cf" ] && postfix -c "$DIR/conf" stop </dev/null >/dev/null 2>&1 || true
   if [ -f "$DIR/dovecot-run/master.pid" ]; then
     kill "$(cat "$DIR/dovecot-run/master.pid")" 2>/dev/null || true

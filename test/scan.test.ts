@@ -349,3 +349,35 @@ test('Postfix: the versions and the accepted suites per version agree with sslsc
   const theirGroups = [...theirs.matchAll(/^(TLSv1\.[23]) +\d+ bits +(\S+)/gm)].length;
   assert.equal(scan.groups.length, theirGroups, 'the same number of key-exchange groups');
 });
+
+test('the scan makes each TLS context once per process: a second scan of the same server makes none', async () => {
+  const { scanTls } = await import('../src/scan/scan.js');
+  const target = {
+    host: '127.0.0.1',
+    address: '127.0.0.1',
+    port: weakPort,
+    implicitTls: true,
+    ehloName: 'client.test',
+    sni: undefined,
+    localAddress: undefined,
+    timeoutMs: 10_000,
+  };
+  const made = tls.createSecureContext;
+  let contexts = 0;
+  tls.createSecureContext = (...args) => (contexts++, made(...args));
+  try {
+    const first = await scanTls(target, { concurrency: 2 });
+    const afterFirst = contexts;
+    const second = await scanTls(target, { concurrency: 2 });
+    assert.deepEqual(second.protocols, first.protocols);
+    // Before: one context per handshake, the second scan as many as the first.
+    assert.ok(afterFirst > 0);
+    assert.equal(
+      contexts - afterFirst,
+      0,
+      `the second scan of ${second.handshakes} handshakes made ${contexts - afterFirst} contexts`,
+    );
+  } finally {
+    tls.createSecureContext = made;
+  }
+});

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { dnsServer, type DnsServer } from './helpers/dns-server.js';
 import { runCli } from './helpers/cli.js';
-import { fixture } from './helpers/paths.js';
+import { fixture, WEAK_TLS } from './helpers/paths.js';
 import { smtpPeer, type Peer } from './helpers/smtp-peer.js';
 
 /**
@@ -16,11 +16,13 @@ const DNS_ENV = process.env.SMTPKIT_DNS_ENV ?? '/tmp/smtpkit-dns/env.json';
 const postfix:
   | { smtp: number; smuggling?: { strict: number; reject: number; lenient: number; rcpt: string; mailbox: string } }
   | undefined = existsSync(POSTFIX_ENV) ? JSON.parse(readFileSync(POSTFIX_ENV, 'utf8')) : undefined;
-const stack: { unbound: number } | undefined = existsSync(DNS_ENV)
+const stack: { unbound: number; zones?: string[] } | undefined = existsSync(DNS_ENV)
   ? JSON.parse(readFileSync(DNS_ENV, 'utf8'))
   : undefined;
 const noPostfix = postfix ? false : `no Postfix is up (${POSTFIX_ENV} is missing)`;
 const noStack = stack ? false : `no DNS stack is up (${DNS_ENV} is missing)`;
+const noAuditZones =
+  noStack || (stack!.zones?.includes('audit.test') ? false : `${DNS_ENV} has no audit.test zone (an older bed)`);
 const noSmugglingBed =
   noPostfix || (postfix!.smuggling ? false : `${POSTFIX_ENV} has no smuggling services (an older bed)`);
 
@@ -203,6 +205,85 @@ test(
     for (const [v, m] of got) {
       const took = v === '\\n.\\n' || v === '\\n.\\r\\n';
       assert.equal(/after the variant/.test(m), !took, `${v}: ${JSON.stringify(m.slice(-120))}`);
+    }
+  },
+);
+
+test(
+  'BIND + Unbound, each group both ways: a good domain (CAA, a TLSA rollover pair, SPF, DMARC) passes; a missing CAA warns; an MX without STARTTLS and one with weak TLS (dedicated servers) fail their checks',
+  { skip: noAuditZones },
+  async () => {
+    const plainMx = await smtpPeer({ disabledCommands: ['AUTH', 'STARTTLS'] });
+    const weakMx = await smtpPeer({
+      // A 1024-bit RSA key, TLS 1.0 and CBC suites with SHA-1, in the client's order.
+      key: WEAK_TLS.key(),
+      cert: WEAK_TLS.cert(),
+      disabledCommands: ['AUTH'],
+      minVersion: 'TLSv1',
+      ciphers: 'ECDHE-RSA-AES128-GCM-SHA256:AES128-SHA:DHE-RSA-AES128-SHA:@SECLEVEL=0',
+      honorCipherOrder: false,
+    });
+    try {
+      const audit = (domain: string, port: number) =>
+        runCli(
+          [
+            'audit',
+            domain,
+            '--json',
+            '--resolver',
+            `127.0.0.1:${stack!.unbound}`,
+            '--dns-timeout',
+            '2s',
+            '--port',
+            String(port),
+            '--ca-file',
+            fixture('tls/ca.pem'),
+            '--timeout',
+            '60s',
+          ],
+          { limitMs: 90_000 },
+        );
+      const [good, sec, plaintext, weak] = await Promise.all([
+        audit('audit.test', peer.port),
+        audit('sec.test', peer.port),
+        audit('plaintext.audit.test', plainMx.port),
+        audit('weak.audit.test', weakMx.port),
+      ]);
+      const of = (r: { stdout: string }, ...checks: string[]) =>
+        Object.fromEntries(checks.map((c) => [c, statusOf(findings(r.stdout), c).join(',')]));
+      // The good domain: signed, a CAA record, SPF and DMARC, and two TLSA records (current and next key).
+      assert.deepEqual(
+        of(good, 'dnssec-domain', 'dnssec-mx', 'caa', 'spf', 'dmarc', 'dane', 'starttls', 'tls-protocols'),
+        {
+          'dnssec-domain': 'pass',
+          'dnssec-mx': 'pass',
+          caa: 'pass',
+          spf: 'pass',
+          dmarc: 'pass',
+          dane: 'pass',
+          starttls: 'pass',
+          'tls-protocols': 'pass',
+        },
+      );
+      // sec.test has no CAA anywhere up its tree, and one TLSA record: valid, no rollover.
+      assert.deepEqual(of(sec, 'caa', 'dane'), { caa: 'warn', dane: 'warn' });
+      assert.match(findings(sec.stdout).find((f) => f.check === 'caa')!.summary, /no CAA record/);
+      // No STARTTLS on the MX; no SPF record for the subdomain.
+      assert.deepEqual(of(plaintext, 'starttls', 'tls-version', 'spf'), {
+        starttls: 'fail',
+        'tls-version': 'not-tested',
+        spf: 'fail',
+      });
+      // Weak TLS: TLS 1.0 accepted, the client's order, a 1024-bit key.
+      assert.deepEqual(of(weak, 'starttls', 'tls-protocols', 'cipher-order', 'tls-ciphers'), {
+        starttls: 'pass',
+        'tls-protocols': 'warn',
+        'cipher-order': 'warn',
+        'tls-ciphers': 'fail',
+      });
+      assert.match(findings(weak.stdout).find((f) => f.check === 'tls-protocols')!.summary, /TLSv1\.0/);
+    } finally {
+      await Promise.all([plainMx.close(), weakMx.close()]);
     }
   },
 );

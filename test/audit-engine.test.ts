@@ -7,7 +7,7 @@ import type { AuditFinding, AuditReport, AuditStatus } from '../src/audit/result
 import { AUDIT_CHECKS } from '../src/audit/table.js';
 import { Resolver } from '../src/dns/resolver.js';
 import { auditBed, smugglingServer, type AuditBed } from './helpers/audit-bed.js';
-import { readFixture, TLS } from './helpers/paths.js';
+import { DH1024, readFixture, TLS } from './helpers/paths.js';
 import { lineServer, rawServer } from './helpers/raw-server.js';
 import { smtpPeer } from './helpers/smtp-peer.js';
 
@@ -186,7 +186,8 @@ test('a weak MX: an unreachable address, old TLS versions and suites in the clie
     cert: TLS.wrongNameCert(),
     disabledCommands: ['AUTH'],
     minVersion: 'TLSv1',
-    ciphers: 'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:AES128-SHA:@SECLEVEL=0',
+    ciphers: 'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:DHE-RSA-AES128-GCM-SHA256:AES128-SHA:@SECLEVEL=0',
+    dhparam: DH1024(),
     honorCipherOrder: false,
   });
   bed.dns.authenticated = true;
@@ -209,6 +210,12 @@ test('a weak MX: an unreachable address, old TLS versions and suites in the clie
   assert.match(r.findings.find((f) => f.check === 'tls-protocols')!.summary, /TLSv1\.0.*deprecated by RFC 8996/);
   assert.notEqual(r.findings.find((f) => f.check === 'tls-ciphers')!.status, 'pass');
   assert.deepEqual(by('cipher-order'), ['weak.mx.test (127.0.0.1): warn', 'gone.mx.test (127.0.0.2): not-tested']);
+  // A 1024-bit DHE group: insufficient, and the summary names that group, not every group seen.
+  assert.deepEqual(by('key-exchange'), ['weak.mx.test (127.0.0.1): fail', 'gone.mx.test (127.0.0.2): not-tested']);
+  assert.match(
+    r.findings.find((f) => f.check === 'key-exchange')!.summary,
+    /^finite-field DH 1024: insufficient \(under 2048 bits\)/,
+  );
   assert.deepEqual(by('dane'), ['weak.mx.test: fail', 'gone.mx.test: fail']);
   assert.match(
     r.findings.find((f) => f.check === 'dane')!.summary,

@@ -36,3 +36,6 @@ export function mainCheckout(root = ROOT): string {
   }
   return root;
 }
+
+/** 1024-bit finite-field DH parameters (openssl dhparam 1024): a DHE group the audit must call insufficient. */
+export const DH1024 = () => readFixture('tls/dh1024.pem');

@@ -6,7 +6,8 @@
 #
 # Three personalities on free ports: plain SMTP (STARTTLS optional, AUTH offered),
 # submission (TLS required, AUTH only after TLS), and implicit TLS. Mail for
-# example.test goes to an mbox under $DIR/mail; everything else is discarded.
+# example.test goes to an mbox under $DIR/mail; everything else is discarded (discard.test is
+# a relay domain for anyone, for load benchmarks).
 # For the SMTP smuggling tests, two more services end DATA only at <CR><LF>.<CR><LF>:
 # smtpd_forbid_bare_newline=yes (strict: bare <LF> normalized) and =reject, both with no
 # exclusions (the default exclusions are $mynetworks, which cover loopback); the plain
@@ -89,6 +90,8 @@ smtpd_sasl_auth_enable = yes
 smtpd_sasl_type = dovecot
 smtpd_sasl_path = private/auth
 smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
+# Load benchmarks relay here without a mailbox growing: discard.test goes to the discard transport.
+relay_domains = discard.test
 virtual_mailbox_domains = example.test
 virtual_mailbox_base = $DIR/mail
 virtual_mailbox_maps = texthash:$DIR/conf/vmailbox

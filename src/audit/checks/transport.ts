@@ -7,11 +7,14 @@ import { perAddress, stopped } from './probe-verdict.js';
 const onScanned = (a: { scan: boolean }) => a.scan;
 
 /** NCSC TLS guidelines (2025-05): a DH group under 2048 bits is insufficient, under 3072 to be phased out. */
-function dhGrade(groups: string[]): Verdict['status'] {
-  const bits = groups.flatMap((g) => (/^DH (\d+)/.exec(g) ? [Number(/^DH (\d+)/.exec(g)![1])] : []));
-  if (bits.some((b) => b < 2048)) return 'fail';
-  if (bits.some((b) => b < 3072)) return 'warn';
-  return 'pass';
+const dhBits = (group: string) => Number(/^DH (\d+)/.exec(group)?.[1] ?? Infinity);
+
+/** The grade of the weakest finite-field group, and the groups that earn it (named in the finding). */
+function dhGrade(groups: string[]): { status: Verdict['status']; weakest: string[] } {
+  const under = (limit: number) => groups.filter((g) => dhBits(g) < limit);
+  if (under(2048).length) return { status: 'fail', weakest: under(2048) };
+  if (under(3072).length) return { status: 'warn', weakest: under(3072) };
+  return { status: 'pass', weakest: [] };
 }
 
 export const transportChecks: AuditCheck[] = [
@@ -103,13 +106,13 @@ export const transportChecks: AuditCheck[] = [
             ),
           ];
           const ec = [...new Set(scan.groups.map((g) => `${g.name} (${g.version})`))];
-          const status = dhGrade(dh);
+          const { status, weakest } = dhGrade(dh);
           return {
             status,
             summary:
               status === 'pass'
                 ? `groups: ${[...ec, ...dh].join(', ') || 'none found'}`
-                : `finite-field DH ${dh.join(', ')}: ${status === 'fail' ? 'insufficient (under 2048 bits)' : 'to be phased out (under 3072 bits)'}`,
+                : `finite-field ${weakest.join(', ')}: ${status === 'fail' ? 'insufficient (under 2048 bits)' : 'to be phased out (under 3072 bits)'}`,
             evidence: [...ec, ...dh],
           };
         },

@@ -50,6 +50,12 @@ export function handshake(target: ScanTarget, offer: Offer, withCertificate = fa
   return new Promise((resolve, reject) => {
     let settled = false;
     let secure: tls.TLSSocket | undefined;
+    const steps: { send?: string; expect: number; phase: string }[] = [
+      { expect: 220, phase: 'greeting' },
+      { send: `EHLO ${target.ehloName}`, expect: 250, phase: 'ehlo' },
+      { send: 'STARTTLS', expect: 220, phase: 'starttls' },
+    ];
+    let step = 0;
     const plain = net.connect({ host: target.address, port: target.port, localAddress: target.localAddress });
     const finish = (fn: () => void) => {
       if (settled) return;
@@ -59,7 +65,14 @@ export function handshake(target: ScanTarget, offer: Offer, withCertificate = fa
       plain.destroy();
       fn();
     };
-    const timer = setTimeout(() => finish(() => resolve({ ok: false, reason: 'timed out' })), target.timeoutMs);
+    // Timed out in the handshake: no answer to this offer. Before it (a greeting delay, a
+    // tarpit, a slow reverse look-up on the server): nothing learnt about TLS, so worth
+    // another try, never a refusal of the offer.
+    const timer = setTimeout(() => {
+      if (secure) return finish(() => resolve({ ok: false, reason: 'timed out' }));
+      const phase = target.implicitTls ? 'connect' : steps[Math.min(step, steps.length - 1)]!.phase;
+      fatal(`no answer within ${target.timeoutMs} ms before TLS (during ${phase})`, phase, true);
+    }, target.timeoutMs);
     const fatal = (message: string, phase: string, busy = false) =>
       finish(() =>
         reject(
@@ -116,12 +129,6 @@ export function handshake(target: ScanTarget, offer: Offer, withCertificate = fa
     }
     // STARTTLS in lock-step: greeting, EHLO, STARTTLS, each answered before the next.
     const parser = new ReplyParser();
-    const steps: { send?: string; expect: number; phase: string }[] = [
-      { expect: 220, phase: 'greeting' },
-      { send: `EHLO ${target.ehloName}`, expect: 250, phase: 'ehlo' },
-      { send: 'STARTTLS', expect: 220, phase: 'starttls' },
-    ];
-    let step = 0;
     const onReply = (reply: Reply) => {
       const want = steps[step]!;
       if (reply.code !== want.expect) {

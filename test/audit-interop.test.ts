@@ -14,7 +14,15 @@ import { smtpPeer, type Peer } from './helpers/smtp-peer.js';
 const POSTFIX_ENV = process.env.SMTPKIT_INTEROP_ENV ?? '/tmp/smtpkit-interop/env.json';
 const DNS_ENV = process.env.SMTPKIT_DNS_ENV ?? '/tmp/smtpkit-dns/env.json';
 const postfix:
-  | { smtp: number; smuggling?: { strict: number; reject: number; lenient: number; rcpt: string; mailbox: string } }
+  | {
+      smtp: number;
+      smuggling?: {
+        strict: number;
+        reject: number;
+        lenient: number;
+        byService: Record<'strict' | 'reject' | 'lenient', { rcpt: string; mailbox: string }>;
+      };
+    }
   | undefined = existsSync(POSTFIX_ENV) ? JSON.parse(readFileSync(POSTFIX_ENV, 'utf8')) : undefined;
 const stack: { unbound: number; zones?: string[] } | undefined = existsSync(DNS_ENV)
   ? JSON.parse(readFileSync(DNS_ENV, 'utf8'))
@@ -24,7 +32,7 @@ const noStack = stack ? false : `no DNS stack is up (${DNS_ENV} is missing)`;
 const noAuditZones =
   noStack || (stack!.zones?.includes('audit.test') ? false : `${DNS_ENV} has no audit.test zone (an older bed)`);
 const noSmugglingBed =
-  noPostfix || (postfix!.smuggling ? false : `${POSTFIX_ENV} has no smuggling services (an older bed)`);
+  noPostfix || (postfix!.smuggling?.byService ? false : `${POSTFIX_ENV} has no smuggling services (an older bed)`);
 
 interface Finding {
   check: string;
@@ -150,8 +158,11 @@ test(
   { skip: noSmugglingBed },
   async () => {
     const smug = postfix!.smuggling!;
-    const audit = (port: number) =>
-      runCli(
+    type Service = 'strict' | 'reject' | 'lenient';
+    const audit = async (service: Service) => {
+      const { rcpt, mailbox } = smug.byService[service];
+      const from = existsSync(mailbox) ? readFileSync(mailbox, 'latin1').length : 0;
+      const r = await runCli(
         [
           'audit',
           'example.test',
@@ -159,48 +170,46 @@ test(
           '--resolver',
           `127.0.0.1:${dns.port}`,
           '--port',
-          String(port),
+          String(smug[service]),
           '--ca-file',
           fixture('tls/ca.pem'),
           '--smuggling-rcpt',
-          smug.rcpt,
+          rcpt,
           '--timeout',
           '100s',
         ],
         { limitMs: 120_000 },
       );
-    const smuggling = (stdout: string) =>
-      findings(stdout).find((f) => f.check === 'smuggling') as Finding & { evidence: string[]; fix?: string };
-    // One service at a time, so each mailbox slice holds one audit's seven messages.
-    const size = () => (existsSync(smug.mailbox) ? readFileSync(smug.mailbox, 'latin1').length : 0);
+      const finding = findings(r.stdout).find((f) => f.check === 'smuggling') as Finding & {
+        evidence: string[];
+        fix?: string;
+      };
+      return { finding, mailbox, from };
+    };
+    // The three services at once, each test's mail in its own mailbox.
+    const [strict, reject, lenient] = await Promise.all([audit('strict'), audit('reject'), audit('lenient')]);
 
-    let from = size();
-    const strict = smuggling((await audit(smug.strict)).stdout);
-    assert.equal(strict.status, 'pass', JSON.stringify(strict));
-    assert.match(strict.summary, /none of the 7 variants tested ended the data/);
+    assert.equal(strict.finding.status, 'pass', JSON.stringify(strict.finding));
+    assert.match(strict.finding.summary, /none of the 7 variants tested ended the data/);
     // Bare <LF> normalized, DATA ended only at <CRLF>.<CRLF>: all seven arrive whole.
-    const whole = await delivered(smug.mailbox, from, 7);
+    const whole = await delivered(strict.mailbox, strict.from, 7);
     assert.equal(whole.size, 7);
     for (const [v, m] of whole) assert.match(m, /after the variant/, v);
 
-    from = size();
-    const reject = smuggling((await audit(smug.reject)).stdout);
-    assert.equal(reject.status, 'pass', JSON.stringify(reject));
+    assert.equal(reject.finding.status, 'pass', JSON.stringify(reject.finding));
     assert.match(
-      reject.evidence.join('\n'),
+      reject.finding.evidence.join('\n'),
       /\\n\.\\n: refused the message only after <CRLF>\.<CRLF>: 550 .*bare <LF> received/,
     );
     // Only the three variants without a bare <LF> are delivered, whole.
-    const kept = await delivered(smug.mailbox, from, 3);
+    const kept = await delivered(reject.mailbox, reject.from, 3);
     assert.deepEqual([...kept.keys()].sort(), ['\\r.\\r', '\\r.\\r\\n', '\\r\\n\\x00.\\r\\n'].sort());
 
-    from = size();
-    const lenient = smuggling((await audit(smug.lenient)).stdout);
-    assert.equal(lenient.status, 'fail', JSON.stringify(lenient));
-    assert.match(lenient.summary, /took \\n\.\\n, \\n\.\\r\\n as the end of the data/);
-    assert.match(lenient.fix!, /smtpd_forbid_bare_newline = normalize or reject/);
+    assert.equal(lenient.finding.status, 'fail', JSON.stringify(lenient.finding));
+    assert.match(lenient.finding.summary, /took \\n\.\\n, \\n\.\\r\\n as the end of the data/);
+    assert.match(lenient.finding.fix!, /smtpd_forbid_bare_newline = normalize or reject/);
     // What Postfix did agrees: the two variants it took cut their message there; the other five arrive whole.
-    const got = await delivered(smug.mailbox, from, 7);
+    const got = await delivered(lenient.mailbox, lenient.from, 7);
     assert.equal(got.size, 7);
     for (const [v, m] of got) {
       const took = v === '\\n.\\n' || v === '\\n.\\r\\n';

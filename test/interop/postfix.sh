@@ -100,7 +100,11 @@ virtual_gid_maps = static:$nobody_gid
 default_transport = discard:no outside delivery in tests
 relay_transport = discard:no outside delivery in tests
 CF
-  printf '%s example.test/%s\n' "$USER_NAME" smtpkit "$SMUGGLE_RCPT" smuggle > "$DIR/conf/vmailbox"
+  {
+    printf '%s example.test/%s\n' "$USER_NAME" smtpkit "$SMUGGLE_RCPT" smuggle
+    # One mailbox per smuggling service, so tests of the three can run at once.
+    for s in strict reject lenient; do printf 'smuggle-%s@example.test example.test/smuggle-%s\n' "$s" "$s"; done
+  } > "$DIR/conf/vmailbox"
 
   local listen6=""
   # No reverse look-up of ::1 (no hosts entry here): it goes to the machine's DNS, and one
@@ -198,7 +202,12 @@ CF
     "reject": $REJECT,
     "lenient": $SMTP,
     "rcpt": "$SMUGGLE_RCPT",
-    "mailbox": "$DIR/mail/example.test/smuggle"
+    "mailbox": "$DIR/mail/example.test/smuggle",
+    "byService": {
+      "strict": { "rcpt": "smuggle-strict@example.test", "mailbox": "$DIR/mail/example.test/smuggle-strict" },
+      "reject": { "rcpt": "smuggle-reject@example.test", "mailbox": "$DIR/mail/example.test/smuggle-reject" },
+      "lenient": { "rcpt": "smuggle-lenient@example.test", "mailbox": "$DIR/mail/example.test/smuggle-lenient" }
+    }
   }
 }
 JSON

@@ -32,6 +32,15 @@ export interface AuditOptions {
   smugglingPauseMs: number;
   /** At most this many MX hosts are probed (internet.nl: 10). */
   maxMx: number;
+  /** --rpki-validator and where origins come from; absent: the rpki check is not tested. */
+  rpki?: RpkiOptions;
+}
+
+export interface RpkiOptions {
+  /** Base URL of a Routinator HTTP API (http or https, no credentials). */
+  validator: string;
+  /** IP-to-ASN zones answering TXT "ASN | prefix | ..." at reversed IPv4 octets and IPv6 nibbles. */
+  asnZones: { v4: string; v6: string };
 }
 
 export type AuditSettings = Omit<AuditOptions, 'domain'>;

@@ -4,6 +4,7 @@ import { caaCheck, nsIpv6Check } from './checks/caa-ns.js';
 import { dnsChecks } from './checks/dns.js';
 import { dnssecChecks } from './checks/dnssec.js';
 import { hardeningChecks } from './checks/hardening.js';
+import { rpkiCheck } from './checks/rpki.js';
 import { smugglingCheck } from './checks/smuggling.js';
 import { transportChecks } from './checks/transport.js';
 import { GROUPS } from './result.js';
@@ -13,6 +14,7 @@ export const AUDIT_CHECKS: readonly AuditCheck[] = [
   ...dnsChecks,
   nsIpv6Check,
   caaCheck,
+  rpkiCheck,
   ...dnssecChecks,
   ...authenticityChecks,
   ...transportChecks,

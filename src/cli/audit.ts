@@ -25,6 +25,9 @@ export interface AuditFlags extends ResolverFlags {
   scanConcurrency: string;
   domains?: string;
   smugglingRcpt?: string;
+  rpkiValidator?: string;
+  asnZone: string;
+  asnZone6: string;
   concurrency: string;
   baseline?: string;
   format: string;
@@ -81,6 +84,26 @@ function smugglingRcpt(rcpt: string, domains: string[]): void {
     throw usageError(`--smuggling-rcpt: give your own address at the audited domain (…@${domains[0] ?? 'DOMAIN'})`);
 }
 
+/**
+ * --rpki-validator: an http(s) URL with no user name, password, query or fragment. The value is
+ * never echoed in the error: it may hold a secret the user did not mean to show.
+ */
+function rpkiValidator(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw usageError('--rpki-validator takes an http:// or https:// URL (e.g. http://127.0.0.1:8323)');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw usageError('--rpki-validator takes an http:// or https:// URL (e.g. http://127.0.0.1:8323)');
+  if (url.username || url.password)
+    throw usageError('--rpki-validator: a URL with a user name or password is refused (reports would show it)');
+  if (url.search || url.hash)
+    throw usageError('--rpki-validator: give the API’s base URL, with no ?query or #fragment');
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
 /** The flags as one typed spec; every mistake is a usage error before anything is contacted. */
 export async function auditSpec(arg: string | undefined, flags: AuditFlags): Promise<AuditSpec> {
   const format = (flags.json ? 'json' : flags.format) as AuditFormat;
@@ -102,13 +125,22 @@ export async function auditSpec(arg: string | undefined, flags: AuditFlags): Pro
   if (format === 'html' && domains.length > 1)
     throw usageError('--format html makes one report: use json or csv with --domains');
   const ca = flags.caFile ? readSmallFile(flags.caFile, '--ca-file') : undefined;
-  const [{ Resolver }, { dnsblZones }, { parseSelector }, { assertEhloName }, { parsePort }] = await Promise.all([
-    import('../dns/resolver.js'),
-    import('../dns/checks/dnsbl.js'),
-    import('../dkim/sign.js'),
-    import('../protocol/command.js'),
-    import('../protocol/target.js'),
-  ]);
+  const [{ Resolver }, { dnsblZones }, { parseSelector }, { assertEhloName }, { parsePort }, { parseDomain }] =
+    await Promise.all([
+      import('../dns/resolver.js'),
+      import('../dns/checks/dnsbl.js'),
+      import('../dkim/sign.js'),
+      import('../protocol/command.js'),
+      import('../protocol/target.js'),
+      import('../dns/domain.js'),
+    ]);
+  const asnZone = (name: string, option: string) => {
+    try {
+      return parseDomain(name);
+    } catch (err) {
+      throw usageError(`${option}: ${(err as Error).message}`);
+    }
+  };
   const settings: AuditSettings = {
     resolver: new Resolver(await resolverSpec(flags, ca)),
     port: parsePort(flags.port),
@@ -124,6 +156,14 @@ export async function auditSpec(arg: string | undefined, flags: AuditFlags): Pro
     maxMx: AUDIT_MAX_MX,
     smugglingPauseMs: AUDIT_SMUGGLING_PAUSE_MS,
     ...(flags.smugglingRcpt !== undefined ? { smugglingRcpt: flags.smugglingRcpt } : {}),
+    ...(flags.rpkiValidator !== undefined
+      ? {
+          rpki: {
+            validator: rpkiValidator(flags.rpkiValidator),
+            asnZones: { v4: asnZone(flags.asnZone, '--asn-zone'), v6: asnZone(flags.asnZone6, '--asn-zone6') },
+          },
+        }
+      : {}),
   };
   const show = outputSpec(flags);
   return {

@@ -257,6 +257,20 @@ export const COMMANDS: readonly CommandSpec[] = [
         help: 'test SMTP smuggling: sends one message per end-of-data variant to ADDRESS, yours at the domain',
       },
       {
+        flags: '--rpki-validator <url>',
+        help: 'judge the RPKI route-origin validity of each MX and NS address with this Routinator HTTP API (http:// or https://)',
+      },
+      {
+        flags: '--asn-zone <name>',
+        help: 'DNS zone giving the origin AS of an IPv4 address (TXT at the reversed octets)',
+        default: 'origin.asn.cymru.com',
+      },
+      {
+        flags: '--asn-zone6 <name>',
+        help: 'DNS zone giving the origin AS of an IPv6 address (TXT at the reversed nibbles)',
+        default: 'origin6.asn.cymru.com',
+      },
+      {
         flags: '--baseline <file>',
         help: 'a previous --json report: show what changed, exit 1 when a check got worse',
         complete: 'file',

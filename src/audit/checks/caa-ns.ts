@@ -10,7 +10,7 @@ const climb = (name: string) => {
 };
 
 /** The records of `type` at the closest enclosing name that has any (CAA: RFC 8659 §3; NS: the zone cut). */
-async function closest(resolver: Resolver, name: string, type: 'CAA' | 'NS') {
+export async function closest(resolver: Resolver, name: string, type: 'CAA' | 'NS') {
   for (const at of climb(name)) {
     const a = await resolver.query(at, type);
     if (a.records.length) return { at, records: a.records };

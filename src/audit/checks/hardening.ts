@@ -131,11 +131,4 @@ export const hardeningChecks: AuditCheck[] = [
     'RFC 8314, RFC 3501 §6.2.3 (LOGINDISABLED), RFC 2595',
     'IMAP and POP3 probes of 110/143/993/995',
   ),
-  notBuilt(
-    'dns',
-    'rpki',
-    'RPKI route-origin validity of MX and NS addresses',
-    'RFC 6811',
-    'it needs a validator (--rpki-validator)',
-  ),
 ];

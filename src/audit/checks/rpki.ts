@@ -1,0 +1,142 @@
+import { DnsFailure } from '../../dns/resolver.js';
+import type { AuditCheck, Verdict } from '../check.js';
+import type { AuditContext } from '../context.js';
+import { NotTested } from '../not-tested.js';
+import type { RpkiOptions } from '../options.js';
+import type { AuditStatus } from '../result.js';
+import { lookupOrigins, type Origin } from './asn-origin.js';
+import { closest } from './caa-ns.js';
+import { RpkiValidator, type RouteValidity, type Vrp } from './rpki-validator.js';
+
+/** An address to judge: whose it is (MX or NS host) and the address. */
+interface Target {
+  role: 'MX' | 'NS';
+  host: string;
+  address: string;
+}
+
+/** The MX addresses and the addresses of the domain's name servers; a name server whose addresses fail is a verdict. */
+type Targets = { targets: Target[]; unresolved: Verdict[] };
+
+const vrpText = (v: Vrp) => `VRP ${v.asn} ${v.prefix} max length ${v.maxLength}`;
+const WORST: AuditStatus[] = ['fail', 'warn', 'not-tested', 'pass'];
+/** Origins judged per address: real prefixes have one, a few when multi-origin. */
+const MAX_ORIGINS = 8;
+
+/** One origin's verdict: status, a phrase, the VRPs as evidence and what to change. */
+function judge(o: Origin, v: RouteValidity): { status: AuditStatus; text: string; evidence: string[]; fix?: string } {
+  const route = `AS${o.asn} ${o.prefix}`;
+  switch (v.state) {
+    case 'valid':
+      return { status: 'pass', text: `${route} valid`, evidence: v.matched.map(vrpText) };
+    case 'not-found':
+      return {
+        status: 'warn',
+        text: `${route} not found: no ROA covers it`,
+        evidence: [],
+        fix: `publish a ROA for ${o.prefix} with origin AS${o.asn} (max length ${o.prefix.split('/')[1]}) in the RPKI of whoever holds the prefix (the RIR portal, or ask the hosting provider)`,
+      };
+    case 'invalid': {
+      const covering = [...v.unmatchedAs, ...v.unmatchedLength];
+      return v.reason === 'as'
+        ? {
+            status: 'fail',
+            text: `${route} invalid: the covering ROAs authorise ${[...new Set(v.unmatchedAs.map((u) => u.asn))].join(', ') || 'another AS'}, not AS${o.asn}`,
+            evidence: covering.map(vrpText),
+            fix: `the route is dropped by networks that validate: add a ROA for ${o.prefix} with origin AS${o.asn}, or announce it from an authorised AS`,
+          }
+        : {
+            status: 'fail',
+            text: `${route} invalid: the prefix is longer than the covering ROAs' max length (${v.unmatchedLength.map((u) => u.maxLength).join(', ')})`,
+            evidence: covering.map(vrpText),
+            fix: `the route is dropped by networks that validate: raise the ROA's max length to /${o.prefix.split('/')[1]}, add a ROA for ${o.prefix} itself, or announce the covering prefix`,
+          };
+    }
+    case 'unknown':
+      return { status: 'not-tested', text: `${route}: ${v.why}`, evidence: [] };
+  }
+}
+
+async function verdict(
+  ctx: AuditContext,
+  zones: RpkiOptions['asnZones'],
+  validator: RpkiValidator,
+  t: Target,
+): Promise<Verdict> {
+  const subject = `${t.role} ${t.host} (${t.address})`;
+  let answer;
+  try {
+    answer = await lookupOrigins(ctx.options.resolver, t.address, zones);
+  } catch (err) {
+    if (!(err instanceof DnsFailure)) throw err;
+    return { subject, status: 'not-tested', summary: `no origin AS known: ${err.message}` };
+  }
+  if ('none' in answer) return { subject, status: 'not-tested', summary: `no origin AS known: ${answer.none}` };
+  // Several origins may announce the prefix (multi-origin, anycast): each is judged, the worst counts.
+  // The zone is untrusted: a flood of origins is not a flood of validator requests.
+  const asked = answer.origins.slice(0, MAX_ORIGINS);
+  const judged = await Promise.all(asked.map(async (o) => judge(o, await validator.validity(o.asn, o.prefix))));
+  const unasked = answer.origins.length - asked.length;
+  const worst = WORST.find((s) => judged.some((j) => j.status === s))!;
+  const status = unasked && worst === 'pass' ? 'not-tested' : worst;
+  const fixes = judged.filter((j) => j.status === status && j.fix).map((j) => j.fix!);
+  return {
+    subject,
+    status,
+    summary: judged.map((j) => j.text).join('; ') + (unasked ? `; ${unasked} more origins not asked` : ''),
+    evidence: [
+      `${answer.name} TXT ${answer.records.map((r) => JSON.stringify(r)).join(' ')}`,
+      ...judged.flatMap((j) => j.evidence),
+    ],
+    ...(fixes.length ? { fix: [...new Set(fixes)].join('; ') } : {}),
+  };
+}
+
+async function targets(ctx: AuditContext): Promise<Targets> {
+  const out: Targets = { targets: [], unresolved: [] };
+  const why: string[] = [];
+  try {
+    for (const a of await ctx.mxAddresses()) out.targets.push({ role: 'MX', host: a.host, address: a.address });
+  } catch (err) {
+    if (!(err instanceof NotTested)) throw err;
+    why.push(err.message);
+  }
+  let ns;
+  try {
+    ns = await closest(ctx.options.resolver, ctx.domain, 'NS');
+    if (!ns) why.push(`no NS records for ${ctx.domain} or above it`);
+  } catch (err) {
+    if (!(err instanceof DnsFailure)) throw err;
+    why.push(`NS of ${ctx.domain}: ${err.message}`);
+  }
+  for (const host of ns?.records.map((r) => String(r.ns)) ?? [])
+    try {
+      for (const a of await ctx.options.resolver.addresses(host))
+        out.targets.push({ role: 'NS', host, address: a.address });
+    } catch (err) {
+      if (!(err instanceof DnsFailure)) throw err;
+      out.unresolved.push({ subject: `NS ${host}`, status: 'not-tested', summary: `its addresses: ${err.message}` });
+    }
+  if (!out.targets.length && !out.unresolved.length) throw new NotTested(`no address to judge: ${why.join('; ')}`);
+  return out;
+}
+
+export const rpkiCheck: AuditCheck = {
+  group: 'dns',
+  name: 'rpki',
+  title: 'RPKI route-origin validity of MX and NS addresses',
+  reference: 'RFC 6811 (origin validation), RFC 6482 (ROAs); internet.nl: RPKI for mail and name servers',
+  fix: 'publish ROAs for the prefixes announcing the mail and name servers, with the right origin AS and max length',
+  async run(ctx) {
+    const rpki = ctx.options.rpki;
+    if (!rpki) return { status: 'not-tested', summary: 'needs a validator: --rpki-validator URL' };
+    const validator = new RpkiValidator({
+      url: rpki.validator,
+      ca: ctx.options.ca,
+      timeoutMs: () => Math.min(ctx.options.waitMs, ctx.remainingMs()),
+      signal: ctx.signal,
+    });
+    const { targets: list, unresolved } = await targets(ctx);
+    return [...(await Promise.all(list.map((t) => verdict(ctx, rpki.asnZones, validator, t)))), ...unresolved];
+  },
+};

@@ -3,6 +3,8 @@ import { DnsFailure } from '../dns/resolver.js';
 import { NotTested } from './not-tested.js';
 import type { AuditOptions } from './options.js';
 import { probeMx, type MxAddress, type SmtpFacts } from './smtp-probe.js';
+import { helloTarget } from './hello-target.js';
+import { probeHello, type HelloProbe } from '../scan/hello-probe.js';
 
 export type { MxAddress };
 
@@ -13,6 +15,7 @@ export type { MxAddress };
 export class AuditContext {
   private mxMemo: Promise<MxReport> | undefined;
   private readonly probes = new Map<string, Promise<SmtpFacts>>();
+  private readonly hellos = new Map<string, Promise<HelloProbe>>();
   private readonly stopper = new AbortController();
 
   constructor(
@@ -85,6 +88,17 @@ export class AuditContext {
     if (!p) {
       p = probeMx(a, this.options, this.remainingMs(), this.signal);
       this.probes.set(key, p);
+    }
+    return p;
+  }
+
+  /** Our own TLS hellos and a renegotiation attempt, once per address, alongside its probe and cipher scan. */
+  hello(a: MxAddress): Promise<HelloProbe> {
+    const key = `${a.host} ${a.address}`;
+    let p = this.hellos.get(key);
+    if (!p) {
+      p = probeHello(helloTarget(a, this.options, this.remainingMs()), this.signal);
+      this.hellos.set(key, p);
     }
     return p;
   }

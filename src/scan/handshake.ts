@@ -1,22 +1,11 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { SmtpkitError } from '../errors.js';
-import { ReplyParser, replyText, type Reply } from '../protocol/reply.js';
 import { tlsFacts, type CertificateFacts } from '../session/tls-facts.js';
+import { reachTls } from './starttls.js';
+import type { ScanTarget } from './target.js';
 
-/** Where and how to reach the TLS layer: STARTTLS after EHLO, or TLS at once (port 465). */
-export interface ScanTarget {
-  host: string;
-  /** The address to connect to (the host itself unless resolved elsewhere). */
-  address: string;
-  port: number;
-  implicitTls: boolean;
-  ehloName: string;
-  sni: string | undefined;
-  localAddress: string | undefined;
-  /** Each handshake's limit: connection, greeting, EHLO, STARTTLS and TLS together. */
-  timeoutMs: number;
-}
+export type { ScanTarget } from './target.js';
 
 /** What one ClientHello offers. */
 export interface Offer {
@@ -50,12 +39,6 @@ export function handshake(target: ScanTarget, offer: Offer, withCertificate = fa
   return new Promise((resolve, reject) => {
     let settled = false;
     let secure: tls.TLSSocket | undefined;
-    const steps: { send?: string; expect: number; phase: string }[] = [
-      { expect: 220, phase: 'greeting' },
-      { send: `EHLO ${target.ehloName}`, expect: 250, phase: 'ehlo' },
-      { send: 'STARTTLS', expect: 220, phase: 'starttls' },
-    ];
-    let step = 0;
     const plain = net.connect({ host: target.address, port: target.port, localAddress: target.localAddress });
     const finish = (fn: () => void) => {
       if (settled) return;
@@ -67,34 +50,15 @@ export function handshake(target: ScanTarget, offer: Offer, withCertificate = fa
     };
     // Timed out in the handshake: no answer to this offer. Before it (a greeting delay, a
     // tarpit, a slow reverse look-up on the server): nothing learnt about TLS, so worth
-    // another try, never a refusal of the offer.
+    // another try (busy), never a refusal of the offer.
     const timer = setTimeout(() => {
       if (secure) return finish(() => resolve({ ok: false, reason: 'timed out' }));
-      const phase = target.implicitTls ? 'connect' : steps[Math.min(step, steps.length - 1)]!.phase;
-      fatal(`no answer within ${target.timeoutMs} ms before TLS (during ${phase})`, phase, true);
+      const err = new SmtpkitError('protocol', `no answer within ${target.timeoutMs} ms before TLS`, 'tls-scan');
+      finish(() => reject(Object.assign(err, { busy: true })));
     }, target.timeoutMs);
-    const fatal = (message: string, phase: string, busy = false) =>
-      finish(() =>
-        reject(
-          Object.assign(
-            new SmtpkitError(
-              phase === 'connect' ? 'connect' : phase === 'starttls' ? 'tls' : 'protocol',
-              message,
-              phase,
-            ),
-            { busy },
-          ),
-        ),
-      );
-    plain.on('error', (err: NodeJS.ErrnoException) => {
-      if (!secure)
-        fatal(
-          `cannot connect for the TLS scan: ${err.code ?? err.message}`,
-          'connect',
-          err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET',
-        );
-    });
     plain.setNoDelay(true);
+    // Once TLS runs on it, the TLS socket reports the connection's errors; before, reachTls does.
+    plain.on('error', () => {});
 
     const startTls = () => {
       secure = tls.connect({
@@ -123,46 +87,8 @@ export function handshake(target: ScanTarget, offer: Offer, withCertificate = fa
       );
     };
 
-    if (target.implicitTls) {
-      plain.once('connect', startTls);
-      return;
-    }
-    // STARTTLS in lock-step: greeting, EHLO, STARTTLS, each answered before the next.
-    const parser = new ReplyParser();
-    const onReply = (reply: Reply) => {
-      const want = steps[step]!;
-      if (reply.code !== want.expect) {
-        const what =
-          want.phase === 'starttls'
-            ? 'the server refused STARTTLS'
-            : want.phase === 'ehlo'
-              ? 'the server refused EHLO'
-              : 'the server refused the connection';
-        // 421 or any 4xx: the server is busy or limits connections; worth another try later.
-        return fatal(`${what}: ${reply.code} ${replyText(reply)}`, want.phase, reply.code >= 400 && reply.code < 500);
-      }
-      step++;
-      if (step === steps.length) {
-        plain.off('data', onData);
-        return startTls();
-      }
-      plain.write(`${steps[step]!.send}\r\n`);
-    };
-    const onData = (chunk: Buffer) => {
-      try {
-        for (const r of parser.push(chunk)) {
-          if (settled || step >= steps.length) return;
-          onReply(r);
-        }
-      } catch (err) {
-        fatal((err as Error).message, steps[step]?.phase ?? 'starttls');
-      }
-    };
-    plain.on('data', onData);
-    plain.once('close', () => {
-      const phase = steps[Math.min(step, steps.length - 1)]!.phase;
-      if (!secure) fatal(`the server closed the connection before TLS (during ${phase})`, phase, phase === 'greeting');
-    });
+    // Until TLS starts, a failure to get there rejects: no handshake of the scan could tell anything.
+    reachTls(plain, target).then(startTls, (err: unknown) => finish(() => reject(err)));
   });
 }
 
@@ -194,11 +120,8 @@ function offerContext(offer: Offer): tls.SecureContext {
   return context;
 }
 
-/** A failure to reach TLS that another try may get past: a 4xx greeting, a refused or dropped connection. */
-export const isBusy = (err: unknown) => !!(err as { busy?: boolean })?.busy;
-
 /** The alert or local reason, short: "handshake failure", "protocol version", "no shared cipher". */
-function tlsReason(err: NodeJS.ErrnoException): string {
+export function tlsReason(err: NodeJS.ErrnoException): string {
   const alert = /alert (.+?)(?::|$)/i.exec(err.message);
   if (alert) return alert[1]!.replace(/^sslv3 alert /i, '').toLowerCase();
   if (err.code === 'ECONNRESET' || /socket disconnected/i.test(err.message)) return 'connection closed';

@@ -4,15 +4,8 @@ import type { CertificateFacts } from '../session/tls-facts.js';
 import { keyExchangeName, suitesFor, weaknesses, type Suite, type Version } from './ciphers.js';
 import { judge } from './findings.js';
 import type { ScannedCipher, ScannedProtocol, ScanResult } from './result.js';
-import {
-  canOffer,
-  handshake as once,
-  isBusy,
-  lowered,
-  type Handshake,
-  type Offer,
-  type ScanTarget,
-} from './handshake.js';
+import { retryWhenBusy } from './starttls.js';
+import { canOffer, handshake as once, lowered, type Handshake, type Offer, type ScanTarget } from './handshake.js';
 
 // What a scan returns is declared in result.ts (findings.ts judges it); named here too for callers.
 export type { ScanResult, ScannedCipher, ScannedProtocol } from './result.js';
@@ -218,22 +211,9 @@ export async function scanTls(target: ScanTarget, o: ScanOptions): Promise<ScanR
   return result;
 }
 
-const RETRY_MS = [250, 1000, 3000];
-
-/**
- * A handshake that tries again when the server turns the connection away for now (421,
- * connection limits): a scan opens many connections and a busy answer says nothing about TLS.
- */
-async function handshake(target: ScanTarget, offer: Offer, withCertificate = false): Promise<Handshake> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await once(target, offer, withCertificate);
-    } catch (err) {
-      if (!isBusy(err) || attempt >= RETRY_MS.length) throw err;
-      await new Promise((r) => setTimeout(r, RETRY_MS[attempt]));
-    }
-  }
-}
+/** A handshake that tries again when the server is busy (421, connection limits). */
+const handshake = (target: ScanTarget, offer: Offer, withCertificate = false): Promise<Handshake> =>
+  retryWhenBusy(() => once(target, offer, withCertificate));
 
 function isAccepted(r: Handshake, version: Version): boolean {
   return r.ok && r.protocol === version;

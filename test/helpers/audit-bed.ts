@@ -63,6 +63,10 @@ export const AUDIT_ZONE: Zone = {
   ],
 };
 
+/** Signature schemes of SHA-256 and up: what a well-kept server signs its key exchange with. */
+export const GOOD_SIGALGS =
+  'ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512:rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pss_rsae_sha512:RSA+SHA256:RSA+SHA384:RSA+SHA512';
+
 export interface AuditBed {
   dns: DnsServer;
   good: Peer;
@@ -79,6 +83,8 @@ export async function auditBed(extra: Zone = {}): Promise<AuditBed> {
     minVersion: 'TLSv1.2',
     ciphers: 'ECDHE+AESGCM:ECDHE+CHACHA20',
     honorCipherOrder: true,
+    // Key exchange signed with SHA-2 only, whatever a client offers (NCSC: SHA-224 phase out, SHA-1 insufficient).
+    sigalgs: GOOD_SIGALGS,
     onRcptTo(address, _s, cb) {
       // Only its own domain: no relay; every local part accepted, so nobody is told apart.
       cb(

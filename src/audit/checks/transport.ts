@@ -1,8 +1,9 @@
 import { checkDane, daneMatch, describeTlsa } from '../../dns/checks/dane.js';
 import { DnsFailure } from '../../dns/resolver.js';
-import { notBuilt, type AuditCheck, type Verdict } from '../check.js';
+import type { AuditCheck, Verdict } from '../check.js';
 import { subjectOf } from '../context.js';
 import { perAddress, stopped } from './probe-verdict.js';
+import { helloChecks } from './tls-hello.js';
 
 const onScanned = (a: { scan: boolean }) => a.scan;
 
@@ -206,39 +207,5 @@ export const transportChecks: AuditCheck[] = [
       );
     },
   },
-  notBuilt(
-    'transport',
-    'tls-compression',
-    'TLS compression off',
-    'NCSC TLS guidelines 2025-05; CRIME',
-    'a raw ClientHello offering compression',
-  ),
-  notBuilt(
-    'transport',
-    'secure-renegotiation',
-    'Secure renegotiation',
-    'RFC 5746',
-    'a raw ClientHello/ServerHello exchange',
-  ),
-  notBuilt(
-    'transport',
-    'client-renegotiation',
-    'Client-initiated renegotiation refused',
-    'NCSC TLS guidelines 2025-05',
-    'a renegotiation attempt',
-  ),
-  notBuilt(
-    'transport',
-    'extended-master-secret',
-    'Extended Master Secret',
-    'RFC 7627',
-    'a raw ClientHello/ServerHello exchange',
-  ),
-  notBuilt(
-    'transport',
-    'kex-hash',
-    'Hash function for key exchange',
-    'NCSC TLS guidelines 2025-05 (SHA-2 for signatures)',
-    'signature-algorithm probing',
-  ),
+  ...helloChecks,
 ];

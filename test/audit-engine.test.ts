@@ -277,6 +277,21 @@ test('SMTP smuggling with --smuggling-rcpt: a server that ends DATA at a bare LF
   }
 });
 
+test('SMTP smuggling: a server that refuses bare LF only when the data ends at <CRLF>.<CRLF> (Postfix smtpd_forbid_bare_newline = reject) passes: it took no variant as the end', async () => {
+  const refusing = await smugglingServer(false, { refuseBareLf: true });
+  try {
+    const r = await runAudit(options('bad.test', refusing.port, { smugglingRcpt: 'me@bad.test' }));
+    assert.deepEqual(status(r, 'smuggling'), ['pass'], JSON.stringify(one(r, 'smuggling')));
+    assert.match(one(r, 'smuggling').summary, /none of the 7 variants tested ended the data/);
+    const evidence = one(r, 'smuggling').evidence.join('\n');
+    assert.match(evidence, /\\n\.\\n: refused the message only after <CRLF>\.<CRLF>: 550 .*bare <LF> received/);
+    assert.match(evidence, /\\r\.\\r\\n: answered only after <CRLF>\.<CRLF>: 250/);
+    assert.deepEqual(refusing.ends, Array(7).fill('crlf'));
+  } finally {
+    await refusing.close();
+  }
+});
+
 test('no MX host at all, a null MX, a bogus signature: the domain-level verdicts, and the MX checks not tested with the reason', async () => {
   const none = await runAudit(options('nothing.test', 1));
   assert.deepEqual(status(none, 'mx'), ['fail']);

@@ -20,6 +20,7 @@ import { capturePeer, PASSWORD, USER, type CapturePeer } from './helpers/capture
 import { runCli } from './helpers/cli.js';
 import { dnsServer, type DnsServer } from './helpers/dns-server.js';
 import { readFixture, TLS } from './helpers/paths.js';
+import { smtpPeer } from './helpers/smtp-peer.js';
 
 let peer: CapturePeer; // STARTTLS, AUTH before and after TLS, takes any recipient
 let dns: DnsServer;
@@ -194,4 +195,33 @@ test('a check run before the one it builds on says so instead of crashing on und
   const t = target();
   const ctx = checkContext(t, settings(), new SmtpSession({ ...t.options }, () => {}), []);
   assert.throws(() => runGreeting(ctx), /probe check table: the greeting is read before the check that sets it/);
+});
+
+test('the cipher scan runs beside the relay test on its own connections: the relay sessions reach the server while scan handshakes still come, and the checks keep their table order', async () => {
+  // A server that logs, in order, each TLS handshake and each MAIL FROM it gets, by session.
+  const log: { what: 'tls' | 'mail'; id: string }[] = [];
+  const server = await smtpPeer({
+    onSecure: (_s, session, cb) => (log.push({ what: 'tls', id: session.id }), cb()),
+    onMailFrom: (_a, session, cb) => (log.push({ what: 'mail', id: session.id }), cb()),
+    onRcptTo: (_a, _s, cb) => cb(Object.assign(new Error('Relay access denied'), { responseCode: 554 })),
+  });
+  try {
+    const t = { ...target(), options: { ...target().options, port: server.port }, label: `127.0.0.1:${server.port}` };
+    const r = await probe(
+      t,
+      settings({ relayTest: true, tlsScan: { concurrency: 2, timeoutMs: 5000 }, totalMs: 60_000 }),
+    );
+    assert.equal(r.error, null, JSON.stringify(r.error));
+    const names = r.checks.map((c) => c.name);
+    assert.ok(names.indexOf('tls-ciphers') < names.indexOf('open-relay'), names.join(' '));
+    const firstMail = log.findIndex((e) => e.what === 'mail');
+    assert.ok(firstMail > 0, 'the relay test sent MAIL FROM');
+    // The scan's connections: a handshake and no MAIL FROM (the first TLS is the probe's own session).
+    const mailed = new Set(log.filter((e) => e.what === 'mail').map((e) => e.id));
+    const scanAfter = log.slice(firstMail).filter((e) => e.what === 'tls' && !mailed.has(e.id) && e.id !== log[0]!.id);
+    // Before: every scan handshake was over before the relay test began.
+    assert.ok(scanAfter.length > 0, `scan handshakes after the first relay session: ${JSON.stringify(log)}`);
+  } finally {
+    await server.close();
+  }
 });

@@ -349,3 +349,67 @@ test('Postfix: the versions and the accepted suites per version agree with sslsc
   const theirGroups = [...theirs.matchAll(/^(TLSv1\.[23]) +\d+ bits +(\S+)/gm)].length;
   assert.equal(scan.groups.length, theirGroups, 'the same number of key-exchange groups');
 });
+
+test('the scan makes each TLS context once per process: a second scan of the same server makes none', async () => {
+  const { scanTls } = await import('../src/scan/scan.js');
+  const target = {
+    host: '127.0.0.1',
+    address: '127.0.0.1',
+    port: weakPort,
+    implicitTls: true,
+    ehloName: 'client.test',
+    sni: undefined,
+    localAddress: undefined,
+    timeoutMs: 10_000,
+  };
+  const made = tls.createSecureContext;
+  let contexts = 0;
+  tls.createSecureContext = (...args) => (contexts++, made(...args));
+  try {
+    const first = await scanTls(target, { concurrency: 2 });
+    const afterFirst = contexts;
+    const second = await scanTls(target, { concurrency: 2 });
+    assert.deepEqual(second.protocols, first.protocols);
+    // Before: one context per handshake, the second scan as many as the first.
+    assert.ok(afterFirst > 0);
+    assert.equal(
+      contexts - afterFirst,
+      0,
+      `the second scan of ${second.handshakes} handshakes made ${contexts - afterFirst} contexts`,
+    );
+  } finally {
+    tls.createSecureContext = made;
+  }
+});
+
+test('a scan connection greeted later than its handshake limit (a tarpit, a slow reverse look-up): tried again, never taken as a refused version', async () => {
+  // With one handshake at a time, connection 3 is the scan's TLS 1.2 probe (0: the session; 1, 2: TLS 1.0, 1.1).
+  const server = await starttlsServer((socket, index) => {
+    if (index !== 3) return false;
+    setTimeout(() => socket.destroy(), 1500);
+    return true;
+  });
+  try {
+    const r = await runCli(
+      [
+        'starttls',
+        `127.0.0.1:${server.port}`,
+        '--scan',
+        '--scan-concurrency',
+        '1',
+        '--tls-timeout',
+        '1s',
+        '--ca-file',
+        TLS.ca,
+        '--json',
+      ],
+      { limitMs: 60_000 },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const scan: Scan = JSON.parse(r.stdout).result.scan;
+    // Before: TLS 1.2 "not accepted (timed out)".
+    assert.equal(scan.protocols.find((p) => p.version === 'TLSv1.2')!.accepted, true, JSON.stringify(scan.protocols));
+  } finally {
+    await server.close();
+  }
+});

@@ -77,13 +77,37 @@ export async function probe(
   };
 }
 
-/** The rows of one stage in table order, each when it applies; a row's checks are kept as soon as it reports them. */
+/**
+ * The rows of one stage in table order, each when it applies; a row's checks are kept as soon
+ * as it reports them, in table order. A `beside` row is started and left to run while the
+ * rows after it do; the stage waits for it at its end (a failure of it stops the probe then).
+ */
 async function runStage(table: readonly ProbeCheck[], stage: 'end' | undefined, ctx: CheckContext, checks: Check[]) {
-  for (const row of table)
-    if (row.stage === stage && row.when(ctx.settings, ctx)) {
-      checks.push(...(await row.run(ctx)));
-      await row.after?.(ctx);
-    }
+  const slots: Check[][] = [];
+  const keep = (slot: number, found: Check[]) => {
+    slots[slot] = found;
+    checks.splice(0, checks.length, ...before, ...slots.flat());
+  };
+  const before = [...checks];
+  const running: Promise<void>[] = [];
+  try {
+    for (const row of table)
+      if (row.stage === stage && row.when(ctx.settings, ctx)) {
+        const slot = slots.push([]) - 1;
+        if (row.beside) {
+          const p = (async () => keep(slot, await row.run(ctx)))();
+          p.catch(() => {});
+          running.push(p);
+          continue;
+        }
+        keep(slot, await row.run(ctx));
+        await row.after?.(ctx);
+      }
+  } finally {
+    // Stopped or not, nothing started here goes on talking to the server once the stage is over.
+    await Promise.allSettled(running);
+  }
+  await Promise.all(running);
 }
 
 /** What stopped the probe, as the result tells it, and the core's exit code for it. */

@@ -48,6 +48,20 @@ export async function scanTls(target: ScanTarget, o: ScanOptions): Promise<ScanR
   const started = performance.now();
   let done = 0;
   let planned = 0;
+  // One bound for the whole scan, however many of its pools run at once (the order probes).
+  let free = o.concurrency;
+  const queued: (() => void)[] = [];
+  const limited = async <T>(job: () => Promise<T>): Promise<T> => {
+    if (free > 0) free--;
+    else await new Promise<void>((r) => queued.push(r));
+    try {
+      return await job();
+    } finally {
+      const next = queued.shift();
+      if (next) next();
+      else free++;
+    }
+  };
   const run = async <T>(jobs: (() => Promise<T>)[]): Promise<T[]> => {
     planned += jobs.length;
     const out: T[] = new Array(jobs.length);
@@ -59,7 +73,7 @@ export async function scanTls(target: ScanTarget, o: ScanOptions): Promise<ScanR
             kind: 'interrupted',
           });
         const i = next++;
-        out[i] = await jobs[i]!();
+        out[i] = await limited(jobs[i]!);
         done++;
         o.onProgress?.(done, planned);
       }
@@ -146,22 +160,24 @@ export async function scanTls(target: ScanTarget, o: ScanOptions): Promise<ScanR
 
   // The server's order: offer the accepted suites forwards and backwards; if it picks the
   // same one both times it has an order of its own, found by taking the winner away in turn.
-  for (const p of protocols) {
+  // Each version's chain of picks is sequential; the versions' chains run side by side (a
+  // handful of handshakes, each waiting on the one before: one round per step, not per version).
+  const ordering = async (p: ScannedProtocol) => {
     const version = VERSIONS.find((v) => DISPLAY[v] === p.version);
     if (!version || p.ciphers.length < 2) {
       p.preferred = p.ciphers.map((c) => c.name);
-      continue;
+      return;
     }
     const names = p.ciphers.map((c) => c.name);
     const [fwd, back] = await run([
       () => pick(target, version, names),
       () => pick(target, version, [...names].reverse()),
     ]);
-    if (!fwd || !back) continue;
+    if (!fwd || !back) return;
     if (fwd !== back) {
       p.serverOrder = false;
       p.preferred = names;
-      continue;
+      return;
     }
     p.serverOrder = true;
     const order = [fwd];
@@ -173,7 +189,8 @@ export async function scanTls(target: ScanTarget, o: ScanOptions): Promise<ScanR
       rest = rest.filter((n) => n !== winner);
     }
     p.preferred = [...order, ...rest];
-  }
+  };
+  await Promise.all(protocols.map(ordering));
 
   const groups: ScanResult['groups'] = [];
   groupJobs.forEach((g, i) => {

@@ -141,7 +141,8 @@ export async function auditBed(extra: Zone = {}): Promise<AuditBed> {
 export async function smugglingServer(
   vulnerable: boolean,
   /** A slow queue (a before-queue filter): each end-of-data answer comes this long after the end the server saw. */
-  { replyDelayMs = 0 } = {},
+  /** refuseBareLf: as Postfix's smtpd_forbid_bare_newline = reject, a message holding a bare LF is refused at <CRLF>.<CRLF>. */
+  { replyDelayMs = 0, refuseBareLf = false } = {},
 ): Promise<RawServer & { ends: string[] }> {
   const ends: string[] = [];
   const server = await rawServer((socket) => {
@@ -158,10 +159,14 @@ export async function smugglingServer(
           if (at < 0) return;
           const len = bare && at !== real ? 3 : 5;
           ends.push(bare && at !== real ? 'bare' : 'crlf');
+          const answer =
+            refuseBareLf && /(^|[^\r])\n/.test(buf.slice(0, at))
+              ? '550 5.5.2 smug.test Error: bare <LF> received\r\n'
+              : '250 2.0.0 Ok: queued\r\n';
           buf = buf.slice(at + len);
           inData = false;
-          if (replyDelayMs) setTimeout(() => socket.write('250 2.0.0 Ok: queued\r\n'), replyDelayMs);
-          else socket.write('250 2.0.0 Ok: queued\r\n');
+          if (replyDelayMs) setTimeout(() => socket.write(answer), replyDelayMs);
+          else socket.write(answer);
           continue;
         }
         const nl = buf.indexOf('\r\n');

@@ -4,7 +4,7 @@
 #   test/interop/dns.sh start   install if needed, sign the zones, start; writes $DIR/env.json
 #   test/interop/dns.sh stop    stop what start started
 #
-# BIND 9 (named) is authoritative for sec.test and bogus.test (signed), expired.test
+# BIND 9 (named) is authoritative for sec.test, bogus.test and audit.test (signed), expired.test
 # (signed with signatures that have run out) and plain.test (unsigned); Unbound validates
 # with the signed zones' DS records as its only trust anchors. In bogus.test some records
 # are altered after signing, so a validator answers SERVFAIL (EDE 6, DNSSEC Bogus) while
@@ -76,6 +76,24 @@ spf TXT "v=spf1 include:_spf.bogus.test -all"
 tlsa MX 10 mx.bogus.test.
 tlsa TXT "v=spf1 -all"
 Z
+  # For the audit (test/audit-interop.test.ts): a good domain with a CAA record and a TLSA
+  # rollover pair (the current key and the next, RFC 7671 §8.1), and two domains whose MX a
+  # test serves on its own port: one without STARTTLS, one with weak TLS.
+  cat > "$DIR/zones/audit.test" <<Z
+\$TTL 300
+$soa
+@ MX 10 mx
+@ TXT "v=spf1 mx -all"
+@ CAA 0 issue "ca.test"
+_dmarc TXT "v=DMARC1; p=reject; rua=mailto:dmarc@audit.test"
+mx A 127.0.0.1
+_25._tcp.mx TLSA 3 1 1 $leaf
+_25._tcp.mx TLSA 3 1 1 $(spki_sha256 "$DIR/tls/mx2.pem")
+plaintext MX 10 mx-plain
+mx-plain A 127.0.0.1
+weak MX 10 mx-weak
+mx-weak A 127.0.0.1
+Z
   cat > "$DIR/zones/bogus.test" <<Z
 \$TTL 300
 $soa
@@ -129,6 +147,7 @@ start() {
   write_zones
   sign sec.test "-e now+2592000"
   sign bogus.test "-e now+2592000"
+  sign audit.test "-e now+2592000"
   sign expired.test "-s now-172800 -e now-86400"
   # The MX points elsewhere, the include's SPF and the TLSA change: all bogus to a validator.
   tamper "$DIR/zones/bogus.test.signed" '(IN[[:space:]]+MX[[:space:]]+10[[:space:]]+)mx\.bogus\.test\.' '\1evil.tampered.test.'
@@ -149,11 +168,13 @@ zone "sec.test" { type primary; file "$DIR/zones/sec.test.signed"; };
 zone "bogus.test" { type primary; file "$DIR/zones/bogus.test.signed"; };
 zone "expired.test" { type primary; file "$DIR/zones/expired.test.signed"; };
 zone "plain.test" { type primary; file "$DIR/zones/plain.test"; };
+zone "audit.test" { type primary; file "$DIR/zones/audit.test.signed"; };
 CONF
   named-checkconf "$DIR/named/named.conf"
   named-checkzone -q sec.test "$DIR/zones/sec.test.signed"
   named-checkzone -q plain.test "$DIR/zones/plain.test"
-  cat "$DIR/keys/dsset-sec.test." "$DIR/keys/dsset-bogus.test." "$DIR/keys/dsset-expired.test." > "$DIR/unbound/anchors"
+  named-checkzone -q audit.test "$DIR/zones/audit.test.signed"
+  cat "$DIR/keys/dsset-sec.test." "$DIR/keys/dsset-bogus.test." "$DIR/keys/dsset-expired.test." "$DIR/keys/dsset-audit.test." > "$DIR/unbound/anchors"
 
   {
     cat <<CONF
@@ -178,8 +199,8 @@ server:
   local-zone: "." refuse
   local-zone: "test." nodefault
 CONF
-    for z in sec.test bogus.test expired.test plain.test; do echo "  local-zone: \"$z.\" transparent"; done
-    for z in sec.test bogus.test expired.test plain.test; do printf 'stub-zone:\n  name: "%s"\n  stub-addr: 127.0.0.1@%s\n' "$z" "$NAMED"; done
+    for z in sec.test bogus.test expired.test plain.test audit.test; do echo "  local-zone: \"$z.\" transparent"; done
+    for z in sec.test bogus.test expired.test plain.test audit.test; do printf 'stub-zone:\n  name: "%s"\n  stub-addr: 127.0.0.1@%s\n' "$z" "$NAMED"; done
     printf 'remote-control:\n  control-enable: no\n'
   } > "$DIR/unbound/unbound.conf"
   unbound-checkconf "$DIR/unbound/unbound.conf" >/dev/null
@@ -194,7 +215,8 @@ CONF
   "unbound": $UNBOUND,
   "ca": "$TLS_DIR/ca.pem",
   "mx2Cert": "$DIR/tls/mx2.pem",
-  "mx2Key": "$DIR/tls/mx2.key"
+  "mx2Key": "$DIR/tls/mx2.key",
+  "zones": ["sec.test", "bogus.test", "expired.test", "plain.test", "audit.test"]
 }
 JSON
   log "up: named on 127.0.0.1:$NAMED, unbound (validating) on 127.0.0.1:$UNBOUND; details in $DIR/env.json"

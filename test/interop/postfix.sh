@@ -9,14 +9,21 @@
 # example.test goes to an mbox under $DIR/mail; everything else is discarded (discard.test is
 # a relay domain for anyone, for load benchmarks).
 # Dovecot also serves IMAP and POP3 (STARTTLS/STLS, no login before TLS) and IMAPS/POP3S.
+# For the SMTP smuggling tests, two more services end DATA only at <CR><LF>.<CR><LF>:
+# smtpd_forbid_bare_newline=yes (strict: bare <LF> normalized) and =reject, both with no
+# exclusions (the default exclusions are $mynetworks, which cover loopback); the plain
+# SMTP port keeps Debian's default (lenient: bare <LF> ends lines, so "\n.\n" ends DATA).
+# Their test mail goes to $SMUGGLE_RCPT's own mbox, apart from the shared mailbox.
 set -euo pipefail
 
 DIR=${SMTPKIT_INTEROP_DIR:-/tmp/smtpkit-interop}
+ENV_FILE=${SMTPKIT_INTEROP_ENV:-$DIR/env.json}
 HERE=$(cd "$(dirname "$0")" && pwd)
 FIXTURES=$HERE/../fixtures
 USER_NAME=smtpkit@example.test
 # A throwaway password for a throwaway server on loopback; the tests check it never leaks.
 PASSWORD=interop-Secret-7d1f
+SMUGGLE_RCPT=smuggle@example.test
 
 log() { echo "postfix.sh: $*" >&2; }
 
@@ -46,7 +53,7 @@ start() {
   stop >/dev/null 2>&1 || true
   rm -rf "$DIR"
   mkdir -p "$DIR"/{conf,spool,data,mail/example.test,dovecot-run,dovecot-state}
-  read -r SMTP SUBMISSION SMTPS IMAP IMAPS POP3 POP3S < <(free_ports 7)
+  read -r SMTP SUBMISSION SMTPS IMAP IMAPS POP3 POP3S STRICT REJECT < <(free_ports 9)
   MAILBOX_ADDRESS=127.0.0.2
   local nobody_uid nobody_gid
   nobody_uid=$(id -u nobody)
@@ -97,10 +104,16 @@ virtual_gid_maps = static:$nobody_gid
 default_transport = discard:no outside delivery in tests
 relay_transport = discard:no outside delivery in tests
 CF
-  printf '%s example.test/%s\n' "$USER_NAME" smtpkit > "$DIR/conf/vmailbox"
+  {
+    printf '%s example.test/%s\n' "$USER_NAME" smtpkit "$SMUGGLE_RCPT" smuggle
+    # One mailbox per smuggling service, so tests of the three can run at once.
+    for s in strict reject lenient; do printf 'smuggle-%s@example.test example.test/smuggle-%s\n' "$s" "$s"; done
+  } > "$DIR/conf/vmailbox"
 
   local listen6=""
-  ipv6_loopback && listen6="[::1]:$SMTP inet n - n - - smtpd"
+  # No reverse look-up of ::1 (no hosts entry here): it goes to the machine's DNS, and one
+  # greeting in ~60 waited 5 s for it, which cipher scans over IPv6 took as refused suites.
+  ipv6_loopback && listen6="[::1]:$SMTP inet n - n - - smtpd -o smtpd_peername_lookup=no"
   cat > "$DIR/conf/master.cf" <<CF
 127.0.0.1:$SMTP inet n - n - - smtpd
 $listen6
@@ -109,6 +122,12 @@ $listen6
   -o smtpd_tls_auth_only=yes
 127.0.0.1:$SMTPS inet n - n - - smtpd
   -o smtpd_tls_wrappermode=yes
+127.0.0.1:$STRICT inet n - n - - smtpd
+  -o smtpd_forbid_bare_newline=yes
+  -o smtpd_forbid_bare_newline_exclusions=
+127.0.0.1:$REJECT inet n - n - - smtpd
+  -o smtpd_forbid_bare_newline=reject
+  -o smtpd_forbid_bare_newline_exclusions=
 pickup    unix n - n 60 1 pickup
 cleanup   unix n - n - 0 cleanup
 qmgr      unix n - n 300 1 qmgr
@@ -204,10 +223,11 @@ CF
   if ! postfix -c "$DIR/conf" start </dev/null >/dev/null 2>&1; then
     log "postfix failed to start"; cat "$DIR/maillog" >&2; exit 1
   fi
-  wait_for_port "$SMTP" && wait_for_port "$SUBMISSION" && wait_for_port "$SMTPS" || { cat "$DIR/maillog" >&2; exit 1; }
+  wait_for_port "$SMTP" && wait_for_port "$SUBMISSION" && wait_for_port "$SMTPS" && wait_for_port "$STRICT" && wait_for_port "$REJECT" || { cat "$DIR/maillog" >&2; exit 1; }
   for p in "$IMAP" "$IMAPS" "$POP3" "$POP3S"; do wait_for_port "$p" "$MAILBOX_ADDRESS" || { cat "$DIR/dovecot.log" >&2; exit 1; }; done
 
-  cat > "$DIR/env.json" <<JSON
+  mkdir -p "$(dirname "$ENV_FILE")"
+  cat > "$ENV_FILE" <<JSON
 {
   "smtp": $SMTP,
   "submission": $SUBMISSION,
@@ -221,10 +241,22 @@ CF
   "user": "$USER_NAME",
   "password": "$PASSWORD",
   "mailbox": "$DIR/mail/example.test/smtpkit",
-  "ca": "$(cd "$FIXTURES/tls" && pwd)/ca.pem"
+  "ca": "$(cd "$FIXTURES/tls" && pwd)/ca.pem",
+  "smuggling": {
+    "strict": $STRICT,
+    "reject": $REJECT,
+    "lenient": $SMTP,
+    "rcpt": "$SMUGGLE_RCPT",
+    "mailbox": "$DIR/mail/example.test/smuggle",
+    "byService": {
+      "strict": { "rcpt": "smuggle-strict@example.test", "mailbox": "$DIR/mail/example.test/smuggle-strict" },
+      "reject": { "rcpt": "smuggle-reject@example.test", "mailbox": "$DIR/mail/example.test/smuggle-reject" },
+      "lenient": { "rcpt": "smuggle-lenient@example.test", "mailbox": "$DIR/mail/example.test/smuggle-lenient" }
+    }
+  }
 }
 JSON
-  log "up: smtp $SMTP, submission $SUBMISSION, smtps $SMTPS, imap $IMAP, imaps $IMAPS, pop3 $POP3, pop3s $POP3S; details in $DIR/env.json"
+  log "up: smtp $SMTP, submission $SUBMISSION, smtps $SMTPS, imap $IMAP, imaps $IMAPS, pop3 $POP3, pop3s $POP3S, bare <LF> normalized $STRICT, refused $REJECT; details in $ENV_FILE"
 }
 
 wait_for_port() {
@@ -238,7 +270,7 @@ wait_for_port() {
 
 stop() {
   # Without the env file the interop tests skip (outside CI) instead of failing on a dead server.
-  rm -f "$DIR/env.json"
+  rm -f "$ENV_FILE"
   [ -f "$DIR/conf/main.cf" ] && postfix -c "$DIR/conf" stop </dev/null >/dev/null 2>&1 || true
   if [ -f "$DIR/dovecot-run/master.pid" ]; then
     kill "$(cat "$DIR/dovecot-run/master.pid")" 2>/dev/null || true

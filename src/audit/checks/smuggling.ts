@@ -81,7 +81,10 @@ async function tryVariant(
           took: true,
           said: `answered ${line(final)} after <CRLF>.<CRLF>, then ${extra}: it answered the lines after the variant as commands`,
         };
-      if (!isPositive(final)) return { variant: v.name, untested: `the message was refused: ${line(final)}` };
+      // Refused only at the real end (Postfix's smtpd_forbid_bare_newline = reject: 550 "bare <LF> received"):
+      // the server read on past the variant, so it did not take it as the end of the data.
+      if (!isPositive(final))
+        return { variant: v.name, took: false, said: `refused the message only after <CRLF>.<CRLF>: ${line(final)}` };
       return { variant: v.name, took: false, said: `answered only after <CRLF>.<CRLF>: ${line(final)}` };
     } catch (err) {
       const early = err instanceof SmtpkitError ? err.reply : undefined;
@@ -125,7 +128,7 @@ export const smugglingCheck: AuditCheck = {
   name: 'smuggling',
   title: 'SMTP smuggling (end-of-data variants)',
   reference: 'SEC Consult 2023; CVE-2023-51764/51765/51766; RFC 5321 §4.1.1.4 (only <CRLF>.<CRLF> ends DATA)',
-  fix: 'end DATA only at <CRLF>.<CRLF> and refuse bare line endings (Postfix 3.9: smtpd_forbid_bare_newline = normalize or reject; Exim 4.97.1; Sendmail 8.18 srv_features o)',
+  fix: 'end DATA only at <CRLF>.<CRLF> and refuse bare line endings (Postfix 3.5.24/3.6.14/3.7.10/3.8.5 and later: smtpd_forbid_bare_newline = normalize or reject, the default in 3.9, with smtpd_forbid_bare_newline_exclusions not covering outside clients; Exim 4.97.1; Sendmail 8.18 srv_features o)',
   async run(ctx): Promise<Verdict[]> {
     const rcpt = ctx.options.smugglingRcpt;
     if (!rcpt) throw new NotTested('sends mail: give --smuggling-rcpt ADDRESS (an address you own at the domain)');

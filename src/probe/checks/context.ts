@@ -40,6 +40,12 @@ export interface CheckContext {
 export interface ProbeCheck<N extends CheckName = CheckName> {
   readonly names: readonly N[];
   readonly stage?: 'end';
+  /**
+   * Runs on connections of its own beside the rows after it (the cipher scan: its many
+   * handshakes need not wait for the relay and enumeration tests, nor they for it); its
+   * checks keep their place in the table, and the stage ends when it has.
+   */
+  readonly beside?: true;
   when(s: ProbeSettings, ctx: CheckContext): boolean;
   run(ctx: CheckContext): Promise<Check<N>[]> | Check<N>[];
   /** Said to the server once the check is reported (RSET after the envelope). */

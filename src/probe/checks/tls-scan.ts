@@ -60,5 +60,6 @@ export async function runTlsScan(ctx: CheckContext): Promise<[Check<'tls-protoco
 export const tlsScan: ProbeCheck<'tls-protocols' | 'tls-ciphers'> = {
   names: ['tls-protocols', 'tls-ciphers'],
   when: (s, ctx) => !!s.tlsScan && !!ctx.session.tls,
+  beside: true,
   run: runTlsScan,
 };

@@ -211,13 +211,15 @@ test('SMTP smuggling: a vulnerable server whose queue answers slower than the pa
 });
 
 test('the whole-audit deadline also stops the cipher scan: no handshake starts after the report', async () => {
-  // Each connection is greeted 150 ms late: the scan's many handshakes outlast the audit's 2.5 s.
+  // Each connection is greeted 400 ms late: the scan's ~170 handshakes (8 at a time, beside
+  // the probe's own tests) outlast the audit's 2.5 s many times over. At 150 ms a scan made
+  // faster (shared contexts, order probes side by side) once finished inside the 2.5 s.
   let connections = 0;
   const peer = await smtpPeer({
     disabledCommands: ['AUTH'],
     onConnect(_s, cb) {
       connections++;
-      setTimeout(() => cb(), 150);
+      setTimeout(() => cb(), 400);
     },
   });
   try {

@@ -97,6 +97,30 @@ test('a stale or corrupt entry is replaced, and the run is unaffected', async ()
   }
 });
 
+test('an entry damaged inside its code (V8 header intact, same length) or truncated is ignored, never run', async () => {
+  const h = join(home, 'damaged');
+  mkdirSync(h);
+  const good = await run(['explain', '421'], { HOME: h });
+  assert.equal(good.code, 0, good.out);
+  const dir = join(h, '.cache', 'smtpkit');
+  const [name] = entries(dir).filter((f) => f.endsWith('-explain.v8'));
+  assert.ok(name);
+  const file = join(dir, name);
+  const saved = readFileSync(file);
+  const body = saved.indexOf(10) + 1;
+  // A disk error or a stray write: V8 checks the header and the length, not (in a release
+  // build, unless asked) the code itself; deserializing damaged code crashed Node (SIGSEGV).
+  const flipped = Buffer.from(saved);
+  for (let i = body + 200; i < flipped.length - 100; i += 97) flipped[i]! ^= 0xff;
+  for (const broken of [flipped, saved.subarray(0, body + Math.floor((saved.length - body) / 2))]) {
+    writeFileSync(file, broken);
+    const r = await run(['explain', '421'], { HOME: h });
+    assert.equal(r.code, 0, r.out);
+    assert.equal(r.out, good.out);
+    assert.notDeepEqual(readFileSync(file), broken, 'rewritten');
+  }
+});
+
 test('entries other installs left unrewritten for a month go when one is saved; recent ones and our own stay', async () => {
   const h = join(home, 'prune');
   const dir = join(h, '.cache', 'smtpkit');

@@ -23,6 +23,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { capturePeer, PASSWORD, USER, type CapturePeer } from './helpers/capture-peer.js';
 import { BIN, ROOT, TLS } from './helpers/paths.js';
+import { sinkProcess } from './helpers/sink-process.js';
+import { startExporter, stopExporter } from './helpers/exporter-process.js';
 import { COMMANDS } from '../src/cli/commands.js';
 
 const home = mkdtempSync(join(tmpdir(), 'smtpkit-cache-'));
@@ -118,6 +120,26 @@ test('an entry damaged inside its code (V8 header intact, same length) or trunca
     assert.equal(r.code, 0, r.out);
     assert.equal(r.out, good.out);
     assert.notDeepEqual(readFileSync(file), broken, 'rewritten');
+  }
+});
+
+test('sink and exporter (which change a V8 flag as they run) keep their entry: the next start uses it', async () => {
+  // V8 keys an entry by its flags; both set --semi-space-growth-factor as they start, so an
+  // entry saved with it set was refused by every later start, compiled again and rewritten.
+  const h = join(home, 'flags');
+  mkdirSync(h);
+  const dir = join(h, '.cache', 'smtpkit');
+  const starts: Record<string, () => Promise<unknown>> = {
+    sink: async () => (await sinkProcess([], { env: { HOME: h } })).stop(),
+    exporter: async () => stopExporter(await startExporter([], { HOME: h })),
+  };
+  for (const [command, startAndStop] of Object.entries(starts)) {
+    await startAndStop();
+    const [name] = entries(dir).filter((f) => f.endsWith(`-${command}.v8`));
+    assert.ok(name, `${command} saved an entry`);
+    const written = statSync(join(dir, name)).ino;
+    await startAndStop();
+    assert.equal(statSync(join(dir, name)).ino, written, `${command}: the second start used the entry, not rewrote it`);
   }
 });
 

@@ -143,6 +143,23 @@ test('sink and exporter (which change a V8 flag as they run) keep their entry: t
   }
 });
 
+test('a save that cannot replace the entry leaves no temporary file behind (one per run piled up)', async () => {
+  const h = join(home, 'stuck');
+  mkdirSync(h);
+  assert.equal((await run(['explain', '421'], { HOME: h })).code, 0);
+  const dir = join(h, '.cache', 'smtpkit');
+  const [name] = entries(dir).filter((f) => f.endsWith('-explain.v8'));
+  assert.ok(name);
+  // Something in the entry's place that rename cannot replace: a directory.
+  rmSync(join(dir, name));
+  mkdirSync(join(dir, name));
+  for (let i = 0; i < 2; i++) assert.equal((await run(['explain', '421'], { HOME: h })).code, 0);
+  assert.deepEqual(
+    entries(dir).filter((f) => f.endsWith('.tmp')),
+    [],
+  );
+});
+
 test('entries other installs left unrewritten for a month go when one is saved; recent ones and our own stay', async () => {
   const h = join(home, 'prune');
   const dir = join(h, '.cache', 'smtpkit');

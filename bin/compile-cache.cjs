@@ -185,14 +185,20 @@ function loadWithCachedData(file, dir, prefix, slot) {
     if (!cachedData) verifyCachedCode();
     const now = reach();
     if (cachedData && !script.cachedDataRejected && now <= reached) return;
+    const tmp = `${cacheFile}.${process.pid}.tmp`;
     try {
-      const tmp = `${cacheFile}.${process.pid}.tmp`;
       const header = Buffer.from(`${stamp}${now}\n`, 'latin1');
       fs.writeFileSync(tmp, Buffer.concat([header, script.createCachedData()]), { mode: 0o600 });
       fs.renameSync(tmp, cacheFile);
       prune(dir, prefix);
     } catch {
-      // A read-only home, a full disk: run uncached.
+      // A read-only home, a full disk: run uncached. A temporary file written whole but not
+      // renamed would stay for good (prune spares our own prefix): each run left one more.
+      try {
+        fs.unlinkSync(tmp);
+      } catch {
+        // Never written.
+      }
     }
   };
   return { exports: mod.exports, save };

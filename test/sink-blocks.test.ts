@@ -139,3 +139,14 @@ test('--max-size: a message of exactly the limit is taken whole; one byte more i
   assert.match(await viaBdat(c.smtpPort, over, 20_000), /^552 /);
   assert.equal(c.store.list().total, 1);
 });
+
+test('--bare-newline reject: a CR LF cut between two reads or two BDAT chunks is no bare CR; the message is taken', async () => {
+  const c = await catcher({ sink: { bareNewline: 'reject' } });
+  const m = Buffer.from(`Subject: cut\r\n\r\n${'line\r\n'.repeat(5000)}..dot\r\nend\r\n`);
+  // Every cut falls between a CR and its LF.
+  const cuts = [1000, 16 * 1024, 20_000].map((x) => m.indexOf('\r\n', x) + 1);
+  const data = await viaData(c.smtpPort, stuffed(m), cuts);
+  assert.ok((await raw(c.base, data)).equals(m));
+  const bdat = await viaBdat(c.smtpPort, m, m.indexOf('\r\n', 100) + 1);
+  assert.ok((await raw(c.base, bdat)).equals(m));
+});

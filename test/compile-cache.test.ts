@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import {
   chmodSync,
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -14,6 +15,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -158,6 +160,45 @@ test('a save that cannot replace the entry leaves no temporary file behind (one 
     entries(dir).filter((f) => f.endsWith('.tmp')),
     [],
   );
+});
+
+test('an upgrade in place to a bundle of the same size, its time set as npm sets it, runs its own code, not the old entry', async () => {
+  // npm gives every installed file the same time (1985-10-26), and V8 checks an entry against
+  // its source by length alone: the old install's compiled code ran the new version.
+  const install = join(home, 'install');
+  mkdirSync(join(install, 'dist'), { recursive: true });
+  cpSync(join(ROOT, 'bin'), join(install, 'bin'), { recursive: true });
+  cpSync(join(ROOT, 'package.json'), join(install, 'package.json'));
+  symlinkSync(join(ROOT, 'node_modules'), join(install, 'node_modules'));
+  const bundle = join(install, 'dist', 'smtpkit.cjs');
+  const npmTime = new Date('1985-10-26T08:15:00Z');
+  const put = (text: string) => {
+    writeFileSync(bundle, text, 'latin1');
+    utimesSync(bundle, npmTime, npmTime);
+  };
+  const text = readFileSync(join(ROOT, 'dist', 'smtpkit.cjs'), 'latin1');
+  cpSync(join(ROOT, 'dist', 'esm-import.cjs'), join(install, 'dist', 'esm-import.cjs'));
+  put(text);
+  const h = join(home, 'upgrade');
+  mkdirSync(h);
+  const bin = join(install, 'bin', 'smtpkit.cjs');
+  const runInstalled = () =>
+    new Promise<string>((resolve) => {
+      const child = spawn(process.execPath, [bin, 'explain', '550'], {
+        env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', HOME: h },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      child.on('close', () => resolve(out));
+    });
+  assert.match(await runInstalled(), /the mailbox is unavailable/);
+  assert.match(await runInstalled(), /the mailbox is unavailable/);
+  // The next version: the same length, one phrase changed.
+  assert.ok(text.includes('the mailbox is unavailable'));
+  put(text.replace('the mailbox is unavailable', 'THE MAILBOX IS UNAVAILABLE'));
+  assert.match(await runInstalled(), /THE MAILBOX IS UNAVAILABLE/);
 });
 
 test('entries other installs left unrewritten for a month go when one is saved; recent ones and our own stay', async () => {

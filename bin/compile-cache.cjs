@@ -143,9 +143,12 @@ function loadWithCachedData(file, dir, prefix, slot) {
   const source = isAscii(bytes) ? bytes.latin1Slice(0, bytes.length) : bytes.toString('utf8');
   const st = fs.statSync(file);
   // V8 checks the cache against the source only by length: a rebuilt bundle of the same
-  // length would take stale code. So the entry names the file's size and time, and Node's;
-  // then the reach of the run that wrote it.
-  const stamp = `${process.version} ${process.arch} ${st.size} ${st.mtimeMs} `;
+  // length would take stale code. So the entry names the file's size and times, and Node's;
+  // then the reach of the run that wrote it. Not the modification time alone: npm gives every
+  // file it installs the same one (1985-10-26), so an upgrade to a bundle of the same size
+  // ran the old version's code. Writing the file anew changes its inode change time (ctime),
+  // which nobody can set back.
+  const stamp = `${process.version} ${process.arch} ${st.size} ${st.mtimeMs} ${st.ctimeMs} `;
   let cachedData;
   let reached = 0;
   try {

@@ -97,7 +97,9 @@ test('a stale or corrupt entry is replaced, and the run is unaffected', async ()
     assert.equal(r.out, good.out);
     const now = readFileSync(file);
     assert.notDeepEqual(now, broken, 'rewritten');
-    assert.equal(now.subarray(0, stamp.length).toString('latin1'), stamp);
+    // The same Node, bundle and reach; the sum of the code at the line's end is the new code's.
+    const withoutSum = (line: string) => line.replace(/ [0-9a-f.]+\n$/, '');
+    assert.equal(withoutSum(now.subarray(0, now.indexOf(10) + 1).toString('latin1')), withoutSum(stamp));
   }
 });
 

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import {
   chmodSync,
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -14,6 +15,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -23,6 +25,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { capturePeer, PASSWORD, USER, type CapturePeer } from './helpers/capture-peer.js';
 import { BIN, ROOT, TLS } from './helpers/paths.js';
+import { sinkProcess } from './helpers/sink-process.js';
+import { startExporter, stopExporter } from './helpers/exporter-process.js';
 import { COMMANDS } from '../src/cli/commands.js';
 
 const home = mkdtempSync(join(tmpdir(), 'smtpkit-cache-'));
@@ -93,8 +97,110 @@ test('a stale or corrupt entry is replaced, and the run is unaffected', async ()
     assert.equal(r.out, good.out);
     const now = readFileSync(file);
     assert.notDeepEqual(now, broken, 'rewritten');
-    assert.equal(now.subarray(0, stamp.length).toString('latin1'), stamp);
+    // The same Node, bundle and reach; the sum of the code at the line's end is the new code's.
+    const withoutSum = (line: string) => line.replace(/ [0-9a-f.]+\n$/, '');
+    assert.equal(withoutSum(now.subarray(0, now.indexOf(10) + 1).toString('latin1')), withoutSum(stamp));
   }
+});
+
+test('an entry damaged inside its code (V8 header intact, same length) or truncated is ignored, never run', async () => {
+  const h = join(home, 'damaged');
+  mkdirSync(h);
+  const good = await run(['explain', '421'], { HOME: h });
+  assert.equal(good.code, 0, good.out);
+  const dir = join(h, '.cache', 'smtpkit');
+  const [name] = entries(dir).filter((f) => f.endsWith('-explain.v8'));
+  assert.ok(name);
+  const file = join(dir, name);
+  const saved = readFileSync(file);
+  const body = saved.indexOf(10) + 1;
+  // A disk error or a stray write: V8 checks the header and the length, not (in a release
+  // build, unless asked) the code itself; deserializing damaged code crashed Node (SIGSEGV).
+  const flipped = Buffer.from(saved);
+  for (let i = body + 200; i < flipped.length - 100; i += 97) flipped[i]! ^= 0xff;
+  for (const broken of [flipped, saved.subarray(0, body + Math.floor((saved.length - body) / 2))]) {
+    writeFileSync(file, broken);
+    const r = await run(['explain', '421'], { HOME: h });
+    assert.equal(r.code, 0, r.out);
+    assert.equal(r.out, good.out);
+    assert.notDeepEqual(readFileSync(file), broken, 'rewritten');
+  }
+});
+
+test('sink and exporter (which change a V8 flag as they run) keep their entry: the next start uses it', async () => {
+  // V8 keys an entry by its flags; both set --semi-space-growth-factor as they start, so an
+  // entry saved with it set was refused by every later start, compiled again and rewritten.
+  const h = join(home, 'flags');
+  mkdirSync(h);
+  const dir = join(h, '.cache', 'smtpkit');
+  const starts: Record<string, () => Promise<unknown>> = {
+    sink: async () => (await sinkProcess([], { env: { HOME: h } })).stop(),
+    exporter: async () => stopExporter(await startExporter([], { HOME: h })),
+  };
+  for (const [command, startAndStop] of Object.entries(starts)) {
+    await startAndStop();
+    const [name] = entries(dir).filter((f) => f.endsWith(`-${command}.v8`));
+    assert.ok(name, `${command} saved an entry`);
+    const written = statSync(join(dir, name)).ino;
+    await startAndStop();
+    assert.equal(statSync(join(dir, name)).ino, written, `${command}: the second start used the entry, not rewrote it`);
+  }
+});
+
+test('a save that cannot replace the entry leaves no temporary file behind (one per run piled up)', async () => {
+  const h = join(home, 'stuck');
+  mkdirSync(h);
+  assert.equal((await run(['explain', '421'], { HOME: h })).code, 0);
+  const dir = join(h, '.cache', 'smtpkit');
+  const [name] = entries(dir).filter((f) => f.endsWith('-explain.v8'));
+  assert.ok(name);
+  // Something in the entry's place that rename cannot replace: a directory.
+  rmSync(join(dir, name));
+  mkdirSync(join(dir, name));
+  for (let i = 0; i < 2; i++) assert.equal((await run(['explain', '421'], { HOME: h })).code, 0);
+  assert.deepEqual(
+    entries(dir).filter((f) => f.endsWith('.tmp')),
+    [],
+  );
+});
+
+test('an upgrade in place to a bundle of the same size, its time set as npm sets it, runs its own code, not the old entry', async () => {
+  // npm gives every installed file the same time (1985-10-26), and V8 checks an entry against
+  // its source by length alone: the old install's compiled code ran the new version.
+  const install = join(home, 'install');
+  mkdirSync(join(install, 'dist'), { recursive: true });
+  cpSync(join(ROOT, 'bin'), join(install, 'bin'), { recursive: true });
+  cpSync(join(ROOT, 'package.json'), join(install, 'package.json'));
+  symlinkSync(join(ROOT, 'node_modules'), join(install, 'node_modules'));
+  const bundle = join(install, 'dist', 'smtpkit.cjs');
+  const npmTime = new Date('1985-10-26T08:15:00Z');
+  const put = (text: string) => {
+    writeFileSync(bundle, text, 'latin1');
+    utimesSync(bundle, npmTime, npmTime);
+  };
+  const text = readFileSync(join(ROOT, 'dist', 'smtpkit.cjs'), 'latin1');
+  cpSync(join(ROOT, 'dist', 'esm-import.cjs'), join(install, 'dist', 'esm-import.cjs'));
+  put(text);
+  const h = join(home, 'upgrade');
+  mkdirSync(h);
+  const bin = join(install, 'bin', 'smtpkit.cjs');
+  const runInstalled = () =>
+    new Promise<string>((resolve) => {
+      const child = spawn(process.execPath, [bin, 'explain', '550'], {
+        env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', HOME: h },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      child.on('close', () => resolve(out));
+    });
+  assert.match(await runInstalled(), /the mailbox is unavailable/);
+  assert.match(await runInstalled(), /the mailbox is unavailable/);
+  // The next version: the same length, one phrase changed.
+  assert.ok(text.includes('the mailbox is unavailable'));
+  put(text.replace('the mailbox is unavailable', 'THE MAILBOX IS UNAVAILABLE'));
+  assert.match(await runInstalled(), /THE MAILBOX IS UNAVAILABLE/);
 });
 
 test('entries other installs left unrewritten for a month go when one is saved; recent ones and our own stay', async () => {

@@ -279,6 +279,16 @@ test('probe --timeout bounds the whole probe even when a phase may wait longer (
   );
 });
 
+test('exporter: stopped (SIGTERM) the moment it says it listens, it stops cleanly: exit 0, not killed by the signal', async () => {
+  // It listened for the signals only after writing the line: a supervisor quick to stop it
+  // found Node's default action (death by SIGTERM), and nothing was closed or saved.
+  for (let i = 0; i < 5; i++) {
+    const e = await startExporter([]);
+    await stopExporter(e);
+    assert.deepEqual([e.child.exitCode, e.child.signalCode], [0, null], e.stderr());
+  }
+});
+
 test('exporter: bad settings are usage errors (exit 2)', async () => {
   const bad = join(dir, 'bad.json');
   writeFileSync(bad, JSON.stringify({ modules: { x: { role: 'smtp', password: 'no' } } }));

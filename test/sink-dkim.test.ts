@@ -200,6 +200,47 @@ test('sink DKIM: a flood of signed messages starts at most DKIM_CONCURRENCY chec
   assert.equal(most, DKIM_CONCURRENCY);
 });
 
+test('sink DKIM: queued checks of evicted or deleted messages never start; the /metrics gauges follow; running ones end', async () => {
+  const real = keysAt();
+  let started = 0;
+  let open: () => void = () => {};
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const keys: KeyLookup = {
+    async txt(name) {
+      started++;
+      await gate;
+      return real.txt(name);
+    },
+  };
+  const kept = 6;
+  const c = await catcher({ store: { keys, maxMessages: kept } });
+  const mail = await signed(message('Evicted'), 'sel');
+  const sent: string[] = [];
+  for (let i = 0; i < 2 * kept; i++) sent.push((await deliverTimed(c.smtpPort, mail)).id);
+  const gauges = async () => {
+    const m = await (await fetch(`${c.base}/metrics`)).text();
+    const read = (state: string) =>
+      Number(new RegExp(`^smtpkit_sink_dkim_checks\\{state="${state}"\\} (\\d+)$`, 'm').exec(m)?.[1]);
+    return { running: read('running'), queued: read('queued') };
+  };
+  // The first four run (their messages since evicted); of the six kept, all wait.
+  assert.deepEqual(await gauges(), { running: DKIM_CONCURRENCY, queued: kept });
+  assert.equal((await fetch(`${c.base}/api/v1/messages/${sent.at(-1)}`, { method: 'DELETE' })).status, 200);
+  assert.deepEqual(await gauges(), { running: DKIM_CONCURRENCY, queued: kept - 1 });
+  await fetch(`${c.base}/api/v1/messages`, { method: 'DELETE' });
+  assert.deepEqual(await gauges(), { running: DKIM_CONCURRENCY, queued: 0 });
+  const told: unknown[] = [];
+  const stop = c.store.watch((change) => told.push(change));
+  open();
+  const until = Date.now() + 5000;
+  while ((await gauges()).running && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  stop();
+  assert.deepEqual(await gauges(), { running: 0, queued: 0 });
+  assert.equal(started, DKIM_CONCURRENCY, 'no check started for a message no longer stored');
+  assert.deepEqual(told, [], 'no verdict told for a message no longer stored');
+  assert.equal(c.store.list().total, 0);
+});
+
 test('smtpkit sink --http --resolver: the command checks signatures against the resolver given', async () => {
   const sink = await sinkProcess([
     '--http',

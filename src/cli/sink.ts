@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { isIP } from 'node:net';
-import { setFlagsFromString } from 'node:v8';
 import { usageError } from '../errors.js';
 import type { SinkSpec } from '../commands/sink.js';
 import { LOCALHOST_CERT, LOCALHOST_KEY } from '../sink/localhost-cert.js';
@@ -15,13 +14,18 @@ import { failureOutcome } from '../render/failure.js';
 import { durationMs } from '../util/duration.js';
 import { parseListen } from '../util/listen-address.js';
 import { readSmallFile } from '../util/read-file.js';
+import { withSmallYoungGeneration } from '../util/young-generation.js';
 import { secretOnCommandLine } from './credentials.js';
 import { outputSpec } from './groups/output.js';
 import { resolverSpec, type ResolverFlags } from './groups/resolver.js';
 
 /** `smtpkit sink`: its flags read into a SinkSpec; a mistake is said by the sink's log, as its failures are. */
-export async function sinkCommand(flags: SinkFlags): Promise<number> {
-  keepYoungGenerationSmall();
+export function sinkCommand(flags: SinkFlags): Promise<number> {
+  // Only the sink and the exporter do this; load mode's sender wants the larger space.
+  return withSmallYoungGeneration(() => runSink(flags));
+}
+
+async function runSink(flags: SinkFlags): Promise<number> {
   const show = outputSpec(flags);
   const m = await import('../commands/sink.js');
   const bareNewline = flags.bareNewline ?? SINK_DEFAULTS.bareNewline;
@@ -34,19 +38,6 @@ export async function sinkCommand(flags: SinkFlags): Promise<number> {
     return m.sinkFailed(show, bareNewline, failureOutcome(err));
   }
   return m.sink(spec);
-}
-
-/**
- * A sink under a flood allocates fast and keeps much of it (sessions, stored messages), and V8
- * answers by doubling its young generation up to 2 x 16 MiB: about 40 MiB of peak RSS for no
- * throughput the sink needs (measured: the 1,000 x 100 KB store peaked at 213 MiB, 174 without
- * the growth; smtp-source's flood at 92 MiB, 72 without). --max-semi-space-size is read only
- * when the heap is made, before any of our code runs (bin/ would have to start a second Node
- * for it), but the growth factor is read at each growth: 1 keeps the young generation at its
- * starting size. Only the sink does this; load mode's sender wants the larger space.
- */
-function keepYoungGenerationSmall() {
-  setFlagsFromString('--semi-space-growth-factor=1');
 }
 
 /** Everything `smtpkit sink` runs with, checked before it listens. */

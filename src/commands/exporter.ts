@@ -1,9 +1,9 @@
 import type { AddressInfo } from 'node:net';
-import { setFlagsFromString } from 'node:v8';
 import type { Outcome } from '../errors.js';
 import { createExporter, type ExporterOptions } from '../exporter/server.js';
 import { processOutput } from '../render/output.js';
 import { commandLineError } from '../render/usage.js';
+import { withSmallYoungGeneration } from '../util/young-generation.js';
 
 export interface ExporterSpec extends ExporterOptions {
   host: string;
@@ -19,13 +19,13 @@ export async function exporterFailed(o: Outcome): Promise<number> {
 }
 
 /** `smtpkit exporter`: serve /probe and /metrics for Prometheus until SIGINT or SIGTERM. */
-export async function exporter(spec: Readonly<ExporterSpec>): Promise<number> {
+export function exporter(spec: Readonly<ExporterSpec>): Promise<number> {
+  // Probes' short-lived objects made V8 grow the young generation; scavenges of a small one are short.
+  return withSmallYoungGeneration(() => serve(spec));
+}
+
+async function serve(spec: Readonly<ExporterSpec>): Promise<number> {
   const output = await processOutput({ color: false });
-  // A long-running server's young generation stays at V8's starting size (1 MiB semi-spaces):
-  // left to grow, probes' short-lived objects made V8 double it up to 16 MiB, resident for good
-  // (+10 MiB after 100 probes). Scavenges of a small space are short; the flag is read at each
-  // growth decision, so it holds when set now (--max-semi-space-size is read only at start).
-  setFlagsFromString('--semi-space-growth-factor=1');
   const { host, port } = spec;
   const server = createExporter(spec);
   const listening = await new Promise<AddressInfo | Error>((resolve) => {
@@ -40,11 +40,9 @@ export async function exporter(spec: Readonly<ExporterSpec>): Promise<number> {
     );
     return 4;
   }
-  const shown = listening.family === 'IPv6' ? `[${listening.address}]` : listening.address;
-  output.stdout.write(
-    `smtpkit exporter listening on http://${shown}:${listening.port} (/probe?target=host:port, /metrics)\n`,
-  );
-  await new Promise<void>((resolve) => {
+  // Listening for the signals before saying so: a supervisor that stops the exporter as soon
+  // as it reads the line must get a clean stop, not Node's default death by SIGTERM.
+  const stopped = new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
@@ -54,5 +52,10 @@ export async function exporter(spec: Readonly<ExporterSpec>): Promise<number> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+  const shown = listening.family === 'IPv6' ? `[${listening.address}]` : listening.address;
+  output.stdout.write(
+    `smtpkit exporter listening on http://${shown}:${listening.port} (/probe?target=host:port, /metrics)\n`,
+  );
+  await stopped;
   return 0;
 }

@@ -14,13 +14,17 @@ export interface SinkProcess {
 
 /**
  * `smtpkit sink` as a user runs it, on a free port, read back from its first line. `wrap`
- * runs it under another command (e.g. `prlimit --fsize=N --` for a disk that fills up).
+ * runs it under another command (e.g. `prlimit --fsize=N --` for a disk that fills up); `env`
+ * is added to this process's environment.
  */
-export async function sinkProcess(args: string[] = [], opts: { wrap?: string[] } = {}): Promise<SinkProcess> {
+export async function sinkProcess(
+  args: string[] = [],
+  opts: { wrap?: string[]; env?: Record<string, string> } = {},
+): Promise<SinkProcess> {
   const argv = [process.execPath, BIN, 'sink', '--port', '0', ...args];
   const [command, ...rest] = [...(opts.wrap ?? []), ...argv] as [string, ...string[]];
   const child = ownChild(
-    spawn(command, rest, { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] }),
+    spawn(command, rest, { env: { ...process.env, NO_COLOR: '1', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] }),
   );
   let out = '';
   let err = '';

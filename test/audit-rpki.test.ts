@@ -9,7 +9,7 @@ import { Resolver } from '../src/dns/resolver.js';
 import { auditBed, type AuditBed } from './helpers/audit-bed.js';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { fixture } from './helpers/paths.js';
-import { testValidator, type TestValidator, type TestVrp } from './helpers/rpki-validator.js';
+import { FLOOD_VRPS, testValidator, type TestValidator, type TestVrp } from './helpers/rpki-validator.js';
 
 /**
  * The rpki check as a user runs it: good.test (MX mail.test at 127.0.0.1, NS ns1.good.test at
@@ -336,6 +336,23 @@ test('an https validator: trusted through --ca-file it answers; without the CA i
   } finally {
     await secure.close();
   }
+});
+
+test('a validator whose VRP fields are objects String() cannot convert: not tested, never a crash (exit 0, no stack)', async () => {
+  await hostile('objectAsn', /answered a VRP whose asn, prefix or max_length is not text$/);
+});
+
+test('a validator listing 15,000 matched VRPs: still valid, its evidence capped (not one line per VRP)', async () => {
+  const { json, text, rpki } = await audit(['--rpki-validator', validator.url, '--verbose'], VALID, 'vrpFlood');
+  assert.equal(json.code, 0, exitOf(json));
+  assert.equal(rpki.length, 3);
+  for (const f of rpki) {
+    assert.equal(f.status, 'pass');
+    const evidence = f.evidence as string[];
+    assert.ok(evidence.length <= 12, `${evidence.length} evidence lines`);
+    assert.match(evidence.at(-1)!, new RegExp(`and ${FLOOD_VRPS - 10} more VRPs$`));
+  }
+  assert.ok(text.stdout.split('\n').length < 200, `${text.stdout.split('\n').length} lines of text`);
 });
 
 test('a validator redirecting elsewhere: not followed, not tested', async () => {

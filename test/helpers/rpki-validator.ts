@@ -18,9 +18,19 @@ export interface TestVrp {
  * status500: 500 with a JSON error body;
  * status404: 404, as a server that is no Routinator (or a wrong base path) answers;
  * badJson: 200 application/json whose body is cut mid-document;
- * redirect: 302 to another server (which must not be asked).
+ * redirect: 302 to another server (which must not be asked);
+ * objectAsn: 200 "valid" whose VRP fields are objects that no String() can convert ({"toString": 1});
+ * vrpFlood: 200 "valid" listing 15,000 matched VRPs (under the byte cap, each a line of evidence).
  */
-export type ValidatorFault = 'endlessBody' | 'silence' | 'html' | 'status500' | 'status404' | 'badJson' | 'redirect';
+export type ValidatorFault =
+  'endlessBody' | 'silence' | 'html' | 'status500' | 'status404' | 'badJson' | 'redirect' | 'objectAsn' | 'vrpFlood';
+
+/** How many VRPs the vrpFlood fault lists. */
+export const FLOOD_VRPS = 15_000;
+
+const validAnswer = (matched: unknown[]) => ({
+  validated_route: { validity: { state: 'valid', VRPs: { matched, unmatched_as: [], unmatched_length: [] } } },
+});
 
 export interface TestValidator {
   url: string;
@@ -111,6 +121,24 @@ export async function testValidator(vrps: TestVrp[] = [], opts: { tls?: boolean 
       case 'badJson':
         res.writeHead(200, { 'content-type': 'application/json' });
         return res.end('{"validated_route": {"route": {"origin_asn": "AS64500", ');
+      case 'objectAsn':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end(
+          JSON.stringify(validAnswer([{ asn: { toString: 1 }, prefix: { valueOf: 2 }, max_length: ['x'] }])),
+        );
+      case 'vrpFlood':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end(
+          JSON.stringify(
+            validAnswer(
+              Array.from({ length: FLOOD_VRPS }, (_, i) => ({
+                asn: 'AS64500',
+                prefix: '127.0.0.0/8',
+                max_length: String(8 + (i % 25)),
+              })),
+            ),
+          ),
+        );
       case 'redirect':
         res.writeHead(302, { location: 'http://192.0.2.1/api/v1/validity/AS1/192.0.2.0/24' });
         return res.end();

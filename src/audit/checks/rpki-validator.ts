@@ -140,11 +140,17 @@ export class RpkiValidator {
 
 const isNetworkError = (err: unknown) => err instanceof Error && 'code' in err;
 
+/** A VRP field as text; the validator is untrusted, and String() throws on an object like {"toString": 1}. */
+const text = (v: unknown): string => {
+  if (typeof v === 'string' || typeof v === 'number') return String(v);
+  throw new Unusable('answered a VRP whose asn, prefix or max_length is not text');
+};
+
 const vrps = (list: unknown): Vrp[] =>
   Array.isArray(list)
     ? list
         .filter((v): v is Record<string, unknown> => !!v && typeof v === 'object')
-        .map((v) => ({ asn: String(v.asn), prefix: String(v.prefix), maxLength: String(v.max_length) }))
+        .map((v) => ({ asn: text(v.asn), prefix: text(v.prefix), maxLength: text(v.max_length) }))
     : [];
 
 /** Routinator's answer: {"validated_route": {"route": {...}, "validity": {"state", "reason", "VRPs": {...}}}}. */

@@ -18,7 +18,12 @@ interface Target {
 /** The MX addresses and the addresses of the domain's name servers; a name server whose addresses fail is a verdict. */
 type Targets = { targets: Target[]; unresolved: Verdict[] };
 
-const vrpText = (v: Vrp) => `VRP ${v.asn} ${v.prefix} max length ${v.maxLength}`;
+/** VRPs shown as evidence per origin: the validator is untrusted, and a real answer lists one or two. */
+const MAX_VRP_LINES = 10;
+const vrpLines = (list: Vrp[]) => [
+  ...list.slice(0, MAX_VRP_LINES).map((v) => `VRP ${v.asn} ${v.prefix} max length ${v.maxLength}`),
+  ...(list.length > MAX_VRP_LINES ? [`… and ${list.length - MAX_VRP_LINES} more VRPs`] : []),
+];
 const WORST: AuditStatus[] = ['fail', 'warn', 'not-tested', 'pass'];
 /** Origins judged per address: real prefixes have one, a few when multi-origin. */
 const MAX_ORIGINS = 8;
@@ -28,7 +33,7 @@ function judge(o: Origin, v: RouteValidity): { status: AuditStatus; text: string
   const route = `AS${o.asn} ${o.prefix}`;
   switch (v.state) {
     case 'valid':
-      return { status: 'pass', text: `${route} valid`, evidence: v.matched.map(vrpText) };
+      return { status: 'pass', text: `${route} valid`, evidence: vrpLines(v.matched) };
     case 'not-found':
       return {
         status: 'warn',
@@ -42,13 +47,13 @@ function judge(o: Origin, v: RouteValidity): { status: AuditStatus; text: string
         ? {
             status: 'fail',
             text: `${route} invalid: the covering ROAs authorise ${[...new Set(v.unmatchedAs.map((u) => u.asn))].join(', ') || 'another AS'}, not AS${o.asn}`,
-            evidence: covering.map(vrpText),
+            evidence: vrpLines(covering),
             fix: `the route is dropped by networks that validate: add a ROA for ${o.prefix} with origin AS${o.asn}, or announce it from an authorised AS`,
           }
         : {
             status: 'fail',
             text: `${route} invalid: the prefix is longer than the covering ROAs' max length (${v.unmatchedLength.map((u) => u.maxLength).join(', ')})`,
-            evidence: covering.map(vrpText),
+            evidence: vrpLines(covering),
             fix: `the route is dropped by networks that validate: raise the ROA's max length to /${o.prefix.split('/')[1]}, add a ROA for ${o.prefix} itself, or announce the covering prefix`,
           };
     }

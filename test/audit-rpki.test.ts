@@ -42,6 +42,17 @@ before(async () => {
     ],
     // A zone flooding one address with origins: at most 8 are asked.
     '1.0.0.127.flood.test': Array.from({ length: 10 }, (_, i) => cymru('64500', `127.0.0.0/${8 + i}`)),
+    // A hostile zone: 60 name servers of 20 addresses each (1,200 addresses to look up and judge).
+    'nsflood.test': [
+      { type: 'MX', exchange: '.', priority: 0 },
+      ...Array.from({ length: 60 }, (_, i) => ({ type: 'NS' as const, ns: `ns${i}.nsflood.test` })),
+    ],
+    ...Object.fromEntries(
+      Array.from({ length: 60 }, (_, i) => [
+        `ns${i}.nsflood.test`,
+        Array.from({ length: 20 }, (_, j) => ({ type: 'A' as const, address: `127.0.${i}.${j + 1}` })),
+      ]),
+    ),
     'ns.broken.test': [
       { type: 'FAIL', of: 'A', rcode: 'SERVFAIL' },
       { type: 'AAAA', address: '::1' },
@@ -458,4 +469,38 @@ test('a null MX: the name servers are still judged; one whose addresses fail is 
   assert.match(ns4.summary, /^AS64500 127\.0\.0\.0\/8 valid; AS64500 127\.0\.0\.0\/9 invalid: the prefix is longer/);
   assert.match(ns4.summary, /; 2 more origins not asked$/);
   assert.equal(validator.asked.filter((p) => p.includes('127.0.0.0')).length, 8);
+});
+
+test('a zone with 60 name servers of 20 addresses each: at most 10 name servers and 4 addresses each judged, the rest said', async () => {
+  validator.vrps = VALID;
+  validator.fault = undefined;
+  const r = await runAudit(
+    {
+      domain: 'nsflood.test',
+      resolver: new Resolver({
+        servers: [{ address: '127.0.0.1', port: bed.dns.port }],
+        tcp: false,
+        doh: undefined,
+        timeoutMs: 2000,
+        ca: undefined,
+      }),
+      port: bed.good.port,
+      timeoutMs: 20_000,
+      waitMs: 5000,
+      ehloName: 'audit.test',
+      httpsPort: bed.policyPort,
+      dkimSelectors: [],
+      dnsbl: [],
+      scanConcurrency: 1,
+      smugglingPauseMs: 300,
+      maxMx: 10,
+      rpki: { validator: validator.url, asnZones: { v4: 'asn.test', v6: 'asn6.test' } },
+    },
+    [rpkiCheck],
+  );
+  const judged = r.findings.filter((f) => f.subject?.startsWith('NS ns'));
+  assert.ok(judged.length <= 40, `${judged.length} NS addresses judged`);
+  const rest = r.findings.find((f) => f.subject === null)!;
+  assert.equal(rest.status, 'not-tested');
+  assert.match(rest.summary, /^50 more name servers not judged \(at most 10, each on its first 4 addresses\)/);
 });

@@ -25,6 +25,9 @@ const vrpLines = (list: Vrp[]) => [
   ...(list.length > MAX_VRP_LINES ? [`… and ${list.length - MAX_VRP_LINES} more VRPs`] : []),
 ];
 const WORST: AuditStatus[] = ['fail', 'warn', 'not-tested', 'pass'];
+/** Name servers judged, and addresses of each: the zone is untrusted, and real ones have 2-8 of 1-2. */
+const MAX_NS = 10;
+const MAX_NS_ADDRESSES = 4;
 /** Origins judged per address: real prefixes have one, a few when multi-origin. */
 const MAX_ORIGINS = 8;
 
@@ -114,14 +117,27 @@ async function targets(ctx: AuditContext): Promise<Targets> {
     if (!(err instanceof DnsFailure)) throw err;
     why.push(`NS of ${ctx.domain}: ${err.message}`);
   }
-  for (const host of ns?.records.map((r) => String(r.ns)) ?? [])
+  const hosts = ns?.records.map((r) => String(r.ns)) ?? [];
+  let moreAddresses = 0;
+  for (const host of hosts.slice(0, MAX_NS))
     try {
-      for (const a of await ctx.options.resolver.addresses(host))
-        out.targets.push({ role: 'NS', host, address: a.address });
+      const addresses = await ctx.options.resolver.addresses(host);
+      moreAddresses += Math.max(0, addresses.length - MAX_NS_ADDRESSES);
+      for (const a of addresses.slice(0, MAX_NS_ADDRESSES)) out.targets.push({ role: 'NS', host, address: a.address });
     } catch (err) {
       if (!(err instanceof DnsFailure)) throw err;
       out.unresolved.push({ subject: `NS ${host}`, status: 'not-tested', summary: `its addresses: ${err.message}` });
     }
+  if (hosts.length > MAX_NS || moreAddresses)
+    out.unresolved.push({
+      status: 'not-tested',
+      summary: [
+        ...(hosts.length > MAX_NS ? [`${hosts.length - MAX_NS} more name servers not judged`] : []),
+        ...(moreAddresses ? [`${moreAddresses} more name server addresses not judged`] : []),
+      ]
+        .join('; ')
+        .concat(` (at most ${MAX_NS}, each on its first ${MAX_NS_ADDRESSES} addresses)`),
+    });
   if (!out.targets.length && !out.unresolved.length) throw new NotTested(`no address to judge: ${why.join('; ')}`);
   return out;
 }

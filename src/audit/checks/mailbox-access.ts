@@ -26,7 +26,8 @@ export const mailboxAccessCheck: AuditCheck = {
   fix: 'offer IMAP on 993 and POP3 on 995 (implicit TLS), or refuse logins before STARTTLS/STLS (Dovecot: disable_plaintext_auth = yes; ssl = required); close the ports nobody uses',
   async run(ctx) {
     const d = await findServices(ctx, MAILBOX);
-    if (!d.found.length && !d.notOffered.length) throw new NotTested(d.noMx ?? 'no IMAP or POP3 service to look at');
+    if (!d.found.length && !d.notOffered.length)
+      throw new NotTested([...d.notes, ...(d.noMx ? [d.noMx] : [])].join('; ') || 'no IMAP or POP3 service to look at');
     const talked = await eachLimited(d.found, ctx.options.scanConcurrency, async (s) => {
       const limits = { waitMs: waitFor(ctx), signal: ctx.signal };
       const c = s.service.startsWith('imap') ? await talkImap(s.endpoint, limits) : await talkPop3(s.endpoint, limits);

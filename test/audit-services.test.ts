@@ -440,3 +440,26 @@ test(
     );
   },
 );
+
+test('mailbox-access: a PREAUTH greeting on 993 (implicit TLS) is a stranger logged in without a password: fail, not "refuses service"', async () => {
+  const { judge } = await import('../src/audit/checks/mailbox-access.js');
+  const v = judge(
+    {
+      service: 'imaps',
+      via: 'mx',
+      endpoint: { host: 'mail.test', address: '127.0.0.1', port: 993, implicitTls: true },
+    },
+    {
+      stop: undefined,
+      connected: true,
+      greeting: '* PREAUTH [CAPABILITY IMAP4rev1] Logged in as admin',
+      capabilities: undefined,
+      userReply: undefined,
+      tls: undefined,
+      transcript: [],
+      bytes: 0,
+    },
+  );
+  assert.equal(v.status, 'fail');
+  assert.equal(v.summary, 'port 993 logs every client in without a password (PREAUTH), over TLS or not');
+});

@@ -70,8 +70,14 @@ export function judge(s: FoundService, c: MailboxConversation): Omit<Verdict, 's
   if (c.greeting === undefined) return { status: 'not-tested', summary: `port ${port}: ${c.stop?.message}` };
   const imap = s.service.startsWith('imap');
   const ok = imap ? /^\* OK\b/i.test(c.greeting) : /^\+OK\b/i.test(c.greeting);
-  if (imap && /^\* PREAUTH\b/i.test(c.greeting) && !s.endpoint.implicitTls)
-    return { status: 'fail', summary: `port ${port} logs every client in without TLS or a password (PREAUTH)` };
+  // PREAUTH to a client that showed no certificate: anyone gets the mailbox, TLS or not (RFC 9051 §7.1.4).
+  if (imap && /^\* PREAUTH\b/i.test(c.greeting))
+    return {
+      status: 'fail',
+      summary: s.endpoint.implicitTls
+        ? `port ${port} logs every client in without a password (PREAUTH), over TLS or not`
+        : `port ${port} logs every client in without TLS or a password (PREAUTH)`,
+    };
   if (!ok) return { status: 'pass', summary: `port ${port} refuses service at the greeting` };
   if (s.endpoint.implicitTls) return { status: 'pass', summary: `port ${port}: implicit TLS, then the greeting` };
   if (c.stop) return { status: 'not-tested', summary: `port ${port}: ${c.stop.message}` };

@@ -366,6 +366,19 @@ test('a validator listing 15,000 matched VRPs: still valid, its evidence capped 
   assert.ok(text.stdout.split('\n').length < 200, `${text.stdout.split('\n').length} lines of text`);
 });
 
+test('a validator naming 15,000 other authorised ASes: invalid, the summary names a few and counts the rest', async () => {
+  const { json, rpki } = await audit(['--rpki-validator', validator.url], VALID, 'invalidFlood');
+  assert.equal(json.code, 1, exitOf(json));
+  for (const f of rpki) {
+    assert.equal(f.status, 'fail');
+    assert.ok(String(f.summary).length < 300, `${String(f.summary).length} chars of summary`);
+    assert.match(
+      String(f.summary),
+      /authorise AS70000, AS70001, AS70002, AS70003, AS70004 and 14995 more, not AS64500$/,
+    );
+  }
+});
+
 test('a validator redirecting elsewhere: not followed, not tested', async () => {
   await hostile('redirect', /answered HTTP 302, a redirect \(not followed\)$/);
   assert.ok(validator.asked.every((p) => p.startsWith('/api/v1/validity/')));

@@ -20,10 +20,20 @@ export interface TestVrp {
  * badJson: 200 application/json whose body is cut mid-document;
  * redirect: 302 to another server (which must not be asked);
  * objectAsn: 200 "valid" whose VRP fields are objects that no String() can convert ({"toString": 1});
- * vrpFlood: 200 "valid" listing 15,000 matched VRPs (under the byte cap, each a line of evidence).
+ * vrpFlood: 200 "valid" listing 15,000 matched VRPs (under the byte cap, each a line of evidence);
+ * invalidFlood: 200 "invalid" (reason as) whose 15,000 covering VRPs each name another AS.
  */
 export type ValidatorFault =
-  'endlessBody' | 'silence' | 'html' | 'status500' | 'status404' | 'badJson' | 'redirect' | 'objectAsn' | 'vrpFlood';
+  | 'endlessBody'
+  | 'silence'
+  | 'html'
+  | 'status500'
+  | 'status404'
+  | 'badJson'
+  | 'redirect'
+  | 'objectAsn'
+  | 'vrpFlood'
+  | 'invalidFlood';
 
 /** How many VRPs the vrpFlood fault lists. */
 export const FLOOD_VRPS = 15_000;
@@ -139,6 +149,25 @@ export async function testValidator(vrps: TestVrp[] = [], opts: { tls?: boolean 
             ),
           ),
         );
+      case 'invalidFlood': {
+        const other = Array.from({ length: FLOOD_VRPS }, (_, i) => ({
+          asn: `AS${70000 + i}`,
+          prefix: '127.0.0.0/8',
+          max_length: '8',
+        }));
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end(
+          JSON.stringify({
+            validated_route: {
+              validity: {
+                state: 'invalid',
+                reason: 'as',
+                VRPs: { matched: [], unmatched_as: other, unmatched_length: [] },
+              },
+            },
+          }),
+        );
+      }
       case 'redirect':
         res.writeHead(302, { location: 'http://192.0.2.1/api/v1/validity/AS1/192.0.2.0/24' });
         return res.end();

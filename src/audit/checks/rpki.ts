@@ -25,6 +25,13 @@ const vrpLines = (list: Vrp[]) => [
   ...(list.length > MAX_VRP_LINES ? [`… and ${list.length - MAX_VRP_LINES} more VRPs`] : []),
 ];
 const WORST: AuditStatus[] = ['fail', 'warn', 'not-tested', 'pass'];
+/** Distinct values for a summary line, the first 5 named and the rest counted: the validator's lists are untrusted. */
+function few(values: string[]): string {
+  const distinct = [...new Set(values)];
+  const named = distinct.slice(0, 5).join(', ');
+  return distinct.length > 5 ? `${named} and ${distinct.length - 5} more` : named;
+}
+
 /** Name servers judged, and addresses of each: the zone is untrusted, and real ones have 2-8 of 1-2. */
 const MAX_NS = 10;
 const MAX_NS_ADDRESSES = 4;
@@ -49,13 +56,13 @@ function judge(o: Origin, v: RouteValidity): { status: AuditStatus; text: string
       return v.reason === 'as'
         ? {
             status: 'fail',
-            text: `${route} invalid: the covering ROAs authorise ${[...new Set(v.unmatchedAs.map((u) => u.asn))].join(', ') || 'another AS'}, not AS${o.asn}`,
+            text: `${route} invalid: the covering ROAs authorise ${few(v.unmatchedAs.map((u) => u.asn)) || 'another AS'}, not AS${o.asn}`,
             evidence: vrpLines(covering),
             fix: `the route is dropped by networks that validate: add a ROA for ${o.prefix} with origin AS${o.asn}, or announce it from an authorised AS`,
           }
         : {
             status: 'fail',
-            text: `${route} invalid: the prefix is longer than the covering ROAs' max length (${v.unmatchedLength.map((u) => u.maxLength).join(', ')})`,
+            text: `${route} invalid: the prefix is longer than the covering ROAs' max length (${few(v.unmatchedLength.map((u) => u.maxLength))})`,
             evidence: vrpLines(covering),
             fix: `the route is dropped by networks that validate: raise the ROA's max length to /${o.prefix.split('/')[1]}, add a ROA for ${o.prefix} itself, or announce the covering prefix`,
           };

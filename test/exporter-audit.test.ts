@@ -26,12 +26,18 @@ import { rawServer, type RawServer } from './helpers/raw-server.js';
  */
 let bed: AuditBed;
 let silent: RawServer;
+let slow: RawServer;
 let dir: string;
 let exporter: ExporterProcess | undefined;
 
 before(async () => {
   bed = await auditBed();
   silent = await rawServer(() => {});
+  // Refuses every session, but only after 1.2 s: an audit cut at 0.5 s is sure to be cut, one given 60 s finishes.
+  slow = await rawServer((s) => {
+    const t = setTimeout(() => s.end('554 5.3.2 not now\r\n'), 1200);
+    s.on('close', () => clearTimeout(t));
+  });
   dir = mkdtempSync(join(tmpdir(), 'smtpkit-exporter-audit-'));
   const common = {
     role: 'audit',
@@ -49,7 +55,7 @@ before(async () => {
         // Every SMTP probe goes to a server that never greets: only the deadline ends the audit.
         stuck: { ...common, port: silent.port, cacheFor: '1ms' },
         // Cached for --audit-cache (1 h), as posture, but its own key: for the short-scrape cache test.
-        poisoned: { ...common, port: bed.good.port },
+        poisoned: { ...common, port: slow.port },
       },
     }),
   );
@@ -60,6 +66,7 @@ after(async () => {
   await stopExporter(exporter);
   await bed.close();
   await silent.close();
+  await slow.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

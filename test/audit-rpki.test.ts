@@ -379,6 +379,12 @@ test('a validator naming 15,000 other authorised ASes: invalid, the summary name
   }
 });
 
+test('a validator dripping a byte every 0.3 s: the whole answer is bounded by --wait-timeout, not each byte', async () => {
+  const ms = await hostile('drip', /gave no answer within 1\.0 s$/, ['--wait-timeout', '1s']);
+  // Reset by each byte, the wait would last until the audit's own 120 s limit (or the test's 40 s).
+  assert.ok(ms < 15_000, `${ms} ms`);
+});
+
 test('a validator redirecting elsewhere: not followed, not tested', async () => {
   await hostile('redirect', /answered HTTP 302, a redirect \(not followed\)$/);
   assert.ok(validator.asked.every((p) => p.startsWith('/api/v1/validity/')));

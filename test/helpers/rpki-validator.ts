@@ -21,7 +21,8 @@ export interface TestVrp {
  * redirect: 302 to another server (which must not be asked);
  * objectAsn: 200 "valid" whose VRP fields are objects that no String() can convert ({"toString": 1});
  * vrpFlood: 200 "valid" listing 15,000 matched VRPs (under the byte cap, each a line of evidence);
- * invalidFlood: 200 "invalid" (reason as) whose 15,000 covering VRPs each name another AS.
+ * invalidFlood: 200 "invalid" (reason as) whose 15,000 covering VRPs each name another AS;
+ * drip: 200 application/json, then one space every 300 ms, never ending (each byte is "activity").
  */
 export type ValidatorFault =
   | 'endlessBody'
@@ -33,7 +34,8 @@ export type ValidatorFault =
   | 'redirect'
   | 'objectAsn'
   | 'vrpFlood'
-  | 'invalidFlood';
+  | 'invalidFlood'
+  | 'drip';
 
 /** How many VRPs the vrpFlood fault lists. */
 export const FLOOD_VRPS = 15_000;
@@ -149,6 +151,12 @@ export async function testValidator(vrps: TestVrp[] = [], opts: { tls?: boolean 
             ),
           ),
         );
+      case 'drip': {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"validated_route": ');
+        const t = setInterval(() => res.write(' '), 300);
+        return void res.on('close', () => clearInterval(t));
+      }
       case 'invalidFlood': {
         const other = Array.from({ length: FLOOD_VRPS }, (_, i) => ({
           asn: `AS${70000 + i}`,

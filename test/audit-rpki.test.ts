@@ -9,7 +9,7 @@ import { Resolver } from '../src/dns/resolver.js';
 import { auditBed, type AuditBed } from './helpers/audit-bed.js';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { fixture } from './helpers/paths.js';
-import { testValidator, type TestValidator, type TestVrp } from './helpers/rpki-validator.js';
+import { FLOOD_VRPS, testValidator, type TestValidator, type TestVrp } from './helpers/rpki-validator.js';
 
 /**
  * The rpki check as a user runs it: good.test (MX mail.test at 127.0.0.1, NS ns1.good.test at
@@ -42,6 +42,17 @@ before(async () => {
     ],
     // A zone flooding one address with origins: at most 8 are asked.
     '1.0.0.127.flood.test': Array.from({ length: 10 }, (_, i) => cymru('64500', `127.0.0.0/${8 + i}`)),
+    // A hostile zone: 60 name servers of 20 addresses each (1,200 addresses to look up and judge).
+    'nsflood.test': [
+      { type: 'MX', exchange: '.', priority: 0 },
+      ...Array.from({ length: 60 }, (_, i) => ({ type: 'NS' as const, ns: `ns${i}.nsflood.test` })),
+    ],
+    ...Object.fromEntries(
+      Array.from({ length: 60 }, (_, i) => [
+        `ns${i}.nsflood.test`,
+        Array.from({ length: 20 }, (_, j) => ({ type: 'A' as const, address: `127.0.${i}.${j + 1}` })),
+      ]),
+    ),
     'ns.broken.test': [
       { type: 'FAIL', of: 'A', rcode: 'SERVFAIL' },
       { type: 'AAAA', address: '::1' },
@@ -338,6 +349,42 @@ test('an https validator: trusted through --ca-file it answers; without the CA i
   }
 });
 
+test('a validator whose VRP fields are objects String() cannot convert: not tested, never a crash (exit 0, no stack)', async () => {
+  await hostile('objectAsn', /answered a VRP whose asn, prefix or max_length is not text$/);
+});
+
+test('a validator listing 15,000 matched VRPs: still valid, its evidence capped (not one line per VRP)', async () => {
+  const { json, text, rpki } = await audit(['--rpki-validator', validator.url, '--verbose'], VALID, 'vrpFlood');
+  assert.equal(json.code, 0, exitOf(json));
+  assert.equal(rpki.length, 3);
+  for (const f of rpki) {
+    assert.equal(f.status, 'pass');
+    const evidence = f.evidence as string[];
+    assert.ok(evidence.length <= 12, `${evidence.length} evidence lines`);
+    assert.match(evidence.at(-1)!, new RegExp(`and ${FLOOD_VRPS - 10} more VRPs$`));
+  }
+  assert.ok(text.stdout.split('\n').length < 200, `${text.stdout.split('\n').length} lines of text`);
+});
+
+test('a validator naming 15,000 other authorised ASes: invalid, the summary names a few and counts the rest', async () => {
+  const { json, rpki } = await audit(['--rpki-validator', validator.url], VALID, 'invalidFlood');
+  assert.equal(json.code, 1, exitOf(json));
+  for (const f of rpki) {
+    assert.equal(f.status, 'fail');
+    assert.ok(String(f.summary).length < 300, `${String(f.summary).length} chars of summary`);
+    assert.match(
+      String(f.summary),
+      /authorise AS70000, AS70001, AS70002, AS70003, AS70004 and 14995 more, not AS64500$/,
+    );
+  }
+});
+
+test('a validator dripping a byte every 0.3 s: the whole answer is bounded by --wait-timeout, not each byte', async () => {
+  const ms = await hostile('drip', /gave no answer within 1\.0 s$/, ['--wait-timeout', '1s']);
+  // Reset by each byte, the wait would last until the audit's own 120 s limit (or the test's 40 s).
+  assert.ok(ms < 15_000, `${ms} ms`);
+});
+
 test('a validator redirecting elsewhere: not followed, not tested', async () => {
   await hostile('redirect', /answered HTTP 302, a redirect \(not followed\)$/);
   assert.ok(validator.asked.every((p) => p.startsWith('/api/v1/validity/')));
@@ -441,4 +488,41 @@ test('a null MX: the name servers are still judged; one whose addresses fail is 
   assert.match(ns4.summary, /^AS64500 127\.0\.0\.0\/8 valid; AS64500 127\.0\.0\.0\/9 invalid: the prefix is longer/);
   assert.match(ns4.summary, /; 2 more origins not asked$/);
   assert.equal(validator.asked.filter((p) => p.includes('127.0.0.0')).length, 8);
+});
+
+test('a zone with 60 name servers of 20 addresses each: at most 10 name servers and 4 addresses each judged, the rest said', async () => {
+  validator.vrps = VALID;
+  validator.fault = undefined;
+  const r = await runAudit(
+    {
+      domain: 'nsflood.test',
+      resolver: new Resolver({
+        servers: [{ address: '127.0.0.1', port: bed.dns.port }],
+        tcp: false,
+        doh: undefined,
+        timeoutMs: 2000,
+        ca: undefined,
+      }),
+      port: bed.good.port,
+      timeoutMs: 20_000,
+      waitMs: 5000,
+      ehloName: 'audit.test',
+      httpsPort: bed.policyPort,
+      dkimSelectors: [],
+      dnsbl: [],
+      scanConcurrency: 1,
+      smugglingPauseMs: 300,
+      maxMx: 10,
+      rpki: { validator: validator.url, asnZones: { v4: 'asn.test', v6: 'asn6.test' } },
+    },
+    [rpkiCheck],
+  );
+  const judged = r.findings.filter((f) => f.subject?.startsWith('NS ns'));
+  assert.equal(judged.length, 40, `${judged.length} NS addresses judged`);
+  const rest = r.findings.find((f) => f.subject === null)!;
+  assert.equal(rest.status, 'not-tested');
+  assert.match(
+    rest.summary,
+    /^50 more name servers not judged; 160 more name server addresses not judged \(at most 10, each on its first 4 addresses\)$/,
+  );
 });

@@ -176,6 +176,31 @@ test('mailbox-access: a silent server is not tested, said so within the wait; no
   }
 });
 
+test('an SRV target whose address is 0.0.0.0 (or ::) is not probed: it would reach this machine, not the domain', async () => {
+  const imap = await imapServer();
+  Object.assign(zone, srvZone('zero.test', { imap: imap.port }));
+  zone['mail.zero.test'] = [
+    { type: 'A', address: '0.0.0.0' },
+    { type: 'AAAA', address: '::' },
+  ];
+  try {
+    const r = await audit('zero.test');
+    assert.equal(imap.received.join(''), '', 'the local IMAP server was talked to');
+    const list = of(r, 'mailbox-access');
+    assert.deepEqual(
+      list.map((f) => f.status),
+      ['not-tested'],
+      JSON.stringify(list, null, 1),
+    );
+    assert.match(
+      list[0]!.summary,
+      /SRV target mail\.zero\.test has address 0\.0\.0\.0, which names no host \(a connection would reach this machine\): not probed/,
+    );
+  } finally {
+    await imap.close();
+  }
+});
+
 test('the whole-audit deadline ends every conversation: silent IMAP, POP3S and submission ports are let go at the report', async () => {
   const silent = await silentServer();
   Object.assign(
@@ -415,3 +440,26 @@ test(
     );
   },
 );
+
+test('mailbox-access: a PREAUTH greeting on 993 (implicit TLS) is a stranger logged in without a password: fail, not "refuses service"', async () => {
+  const { judge } = await import('../src/audit/checks/mailbox-access.js');
+  const v = judge(
+    {
+      service: 'imaps',
+      via: 'mx',
+      endpoint: { host: 'mail.test', address: '127.0.0.1', port: 993, implicitTls: true },
+    },
+    {
+      stop: undefined,
+      connected: true,
+      greeting: '* PREAUTH [CAPABILITY IMAP4rev1] Logged in as admin',
+      capabilities: undefined,
+      userReply: undefined,
+      tls: undefined,
+      transcript: [],
+      bytes: 0,
+    },
+  );
+  assert.equal(v.status, 'fail');
+  assert.equal(v.summary, 'port 993 logs every client in without a password (PREAUTH), over TLS or not');
+});

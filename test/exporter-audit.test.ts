@@ -26,12 +26,18 @@ import { rawServer, type RawServer } from './helpers/raw-server.js';
  */
 let bed: AuditBed;
 let silent: RawServer;
+let slow: RawServer;
 let dir: string;
 let exporter: ExporterProcess | undefined;
 
 before(async () => {
   bed = await auditBed();
   silent = await rawServer(() => {});
+  // Refuses every session, but only after 1.2 s: an audit cut at 0.5 s is sure to be cut, one given 60 s finishes.
+  slow = await rawServer((s) => {
+    const t = setTimeout(() => s.end('554 5.3.2 not now\r\n'), 1200);
+    s.on('close', () => clearTimeout(t));
+  });
   dir = mkdtempSync(join(tmpdir(), 'smtpkit-exporter-audit-'));
   const common = {
     role: 'audit',
@@ -48,6 +54,8 @@ before(async () => {
         only: { ...common, port: bed.good.port, targets: ['good.test', '*.lab.test'] },
         // Every SMTP probe goes to a server that never greets: only the deadline ends the audit.
         stuck: { ...common, port: silent.port, cacheFor: '1ms' },
+        // Cached for --audit-cache (1 h), as posture, but its own key: for the short-scrape cache test.
+        poisoned: { ...common, port: slow.port },
       },
     }),
   );
@@ -58,6 +66,7 @@ after(async () => {
   await stopExporter(exporter);
   await bed.close();
   await silent.close();
+  await slow.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -135,6 +144,27 @@ test('exporter audit module: the scrape timeout is the audit’s deadline; what 
   assert.equal(value(r.body, checkLine('transport', 'starttls', 'not-tested')), '1', r.body);
   // DNS answered in time: those checks have their verdicts.
   assert.equal(value(r.body, checkLine('authenticity', 'spf', 'pass')), '1', r.body);
+});
+
+test('exporter audit module: a result cut by one scrape’s absurdly short timeout does not answer a later scrape that allows longer', async () => {
+  // A hostile scraper asks with 1 ms: the audit is cut at the exporter's floor (0.5 s).
+  const cut = await get(`${exporter!.url}/probe?target=good.test&module=poisoned`, {
+    'X-Prometheus-Scrape-Timeout-Seconds': '0.001',
+  });
+  assert.equal(cut.status, 200, cut.body);
+  assert.equal(value(cut.body, 'smtpkit_audit_deadline_exceeded'), '1', 'premise: the short scrape cut the audit');
+  // Prometheus then asks with its real timeout: a full audit, not the cut result for the next hour.
+  const real = await get(`${exporter!.url}/probe?target=good.test&module=poisoned`, {
+    'X-Prometheus-Scrape-Timeout-Seconds': '60',
+  });
+  assert.equal(real.status, 200, real.body);
+  assert.equal(value(real.body, 'smtpkit_audit_deadline_exceeded'), '0', real.body);
+  assert.equal(value(real.body, 'smtpkit_audit_age_seconds'), '0');
+  // A scrape no longer than the one that cut it may still be answered from the cache (no audit per scrape).
+  const again = await get(`${exporter!.url}/probe?target=good.test&module=poisoned`, {
+    'X-Prometheus-Scrape-Timeout-Seconds': '0.001',
+  });
+  assert.equal(value(again.body, 'smtpkit_audit_deadline_exceeded'), '0', 'the full result answers a shorter scrape');
 });
 
 test('exporter audit module: a module listing targets audits only those domains (403, nothing asked); a bad domain is a 400', async () => {

@@ -59,6 +59,8 @@ export interface AuditSummary {
   durationMs: number;
   exitCode: number;
   deadlineExceeded: boolean;
+  /** The deadline the audit ran under: a result it cut answers no scrape that allows longer. */
+  timeoutMs: number;
   dnsError: boolean;
   checks: { group: AuditGroup; check: string; status: AuditStatus }[];
   groups: { group: string; score: number | null }[];
@@ -71,10 +73,10 @@ const WORST: Record<AuditStatus, number> = { fail: 0, warn: 1, 'not-tested': 2, 
 
 /** Runs the audit (never throws for what a server or DNS does) and keeps what the metrics need. */
 export async function auditDomain(options: AuditOptions): Promise<AuditSummary> {
-  return summarize(await runAudit(options), Date.now());
+  return summarize(await runAudit(options), Date.now(), options.timeoutMs);
 }
 
-function summarize(r: AuditReport, finishedAt: number): AuditSummary {
+function summarize(r: AuditReport, finishedAt: number, timeoutMs: number): AuditSummary {
   const checks = new Map<string, { group: AuditGroup; check: string; status: AuditStatus }>();
   for (const f of r.findings) {
     const key = `${f.group}\n${f.check}`;
@@ -87,6 +89,7 @@ function summarize(r: AuditReport, finishedAt: number): AuditSummary {
     durationMs: r.durationMs,
     exitCode: auditExitCode(r, false),
     deadlineExceeded: r.deadlineExceeded,
+    timeoutMs,
     dnsError: !!r.dnsError,
     checks: [...checks.values()].sort(
       (a, b) => GROUPS.indexOf(a.group) - GROUPS.indexOf(b.group) || a.check.localeCompare(b.check),
@@ -147,6 +150,9 @@ export function auditFamilies(s: AuditSummary, now: number): Family[] {
   ];
 }
 
+/** Scrapes of the same timeout differ by what the exporter spent before starting the audit. */
+const CUT_SLACK_MS = 1000;
+
 /**
  * Audits by (module, domain): one running audit is shared by every scrape that asks for it
  * meanwhile, and its result answers further scrapes until it is `cacheFor` old. An audit
@@ -158,9 +164,13 @@ export class AuditCache {
   private readonly running = new Map<string, Promise<AuditSummary>>();
   constructor(private readonly kept = 256) {}
 
-  fresh(key: string, maxAgeMs: number, now: number): AuditSummary | undefined {
+  /**
+   * The cached result, unless too old, or cut by a deadline shorter than `timeoutMs` (this
+   * scrape's): else one scrape with a tiny timeout would answer every later scrape for maxAge.
+   */
+  fresh(key: string, maxAgeMs: number, now: number, timeoutMs: number): AuditSummary | undefined {
     const s = this.done.get(key);
-    if (s && now - s.finishedAt < maxAgeMs) return s;
+    if (s && now - s.finishedAt < maxAgeMs && !(s.deadlineExceeded && timeoutMs > s.timeoutMs + CUT_SLACK_MS)) return s;
     if (s) this.done.delete(key);
     return undefined;
   }

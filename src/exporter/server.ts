@@ -153,7 +153,7 @@ export function createExporter(o: ExporterOptions): http.Server {
       status: 200,
       body: renderFamilies(role.auditFamilies(s, Date.now())),
     });
-    const cached = audits.cache.fresh(key, cacheForMs, Date.now());
+    const cached = audits.cache.fresh(key, cacheForMs, Date.now(), Math.min(options.timeoutMs, limitMs));
     if (cached) return render(cached);
     // The scrape's time is the audit's deadline: what has not finished by then is "not tested".
     const left = () => limitMs - (performance.now() - started);

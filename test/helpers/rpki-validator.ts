@@ -18,9 +18,31 @@ export interface TestVrp {
  * status500: 500 with a JSON error body;
  * status404: 404, as a server that is no Routinator (or a wrong base path) answers;
  * badJson: 200 application/json whose body is cut mid-document;
- * redirect: 302 to another server (which must not be asked).
+ * redirect: 302 to another server (which must not be asked);
+ * objectAsn: 200 "valid" whose VRP fields are objects that no String() can convert ({"toString": 1});
+ * vrpFlood: 200 "valid" listing 15,000 matched VRPs (under the byte cap, each a line of evidence);
+ * invalidFlood: 200 "invalid" (reason as) whose 15,000 covering VRPs each name another AS;
+ * drip: 200 application/json, then one space every 300 ms, never ending (each byte is "activity").
  */
-export type ValidatorFault = 'endlessBody' | 'silence' | 'html' | 'status500' | 'status404' | 'badJson' | 'redirect';
+export type ValidatorFault =
+  | 'endlessBody'
+  | 'silence'
+  | 'html'
+  | 'status500'
+  | 'status404'
+  | 'badJson'
+  | 'redirect'
+  | 'objectAsn'
+  | 'vrpFlood'
+  | 'invalidFlood'
+  | 'drip';
+
+/** How many VRPs the vrpFlood fault lists. */
+export const FLOOD_VRPS = 15_000;
+
+const validAnswer = (matched: unknown[]) => ({
+  validated_route: { validity: { state: 'valid', VRPs: { matched, unmatched_as: [], unmatched_length: [] } } },
+});
 
 export interface TestValidator {
   url: string;
@@ -111,6 +133,49 @@ export async function testValidator(vrps: TestVrp[] = [], opts: { tls?: boolean 
       case 'badJson':
         res.writeHead(200, { 'content-type': 'application/json' });
         return res.end('{"validated_route": {"route": {"origin_asn": "AS64500", ');
+      case 'objectAsn':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end(
+          JSON.stringify(validAnswer([{ asn: { toString: 1 }, prefix: { valueOf: 2 }, max_length: ['x'] }])),
+        );
+      case 'vrpFlood':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end(
+          JSON.stringify(
+            validAnswer(
+              Array.from({ length: FLOOD_VRPS }, (_, i) => ({
+                asn: 'AS64500',
+                prefix: '127.0.0.0/8',
+                max_length: String(8 + (i % 25)),
+              })),
+            ),
+          ),
+        );
+      case 'drip': {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"validated_route": ');
+        const t = setInterval(() => res.write(' '), 300);
+        return void res.on('close', () => clearInterval(t));
+      }
+      case 'invalidFlood': {
+        const other = Array.from({ length: FLOOD_VRPS }, (_, i) => ({
+          asn: `AS${70000 + i}`,
+          prefix: '127.0.0.0/8',
+          max_length: '8',
+        }));
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end(
+          JSON.stringify({
+            validated_route: {
+              validity: {
+                state: 'invalid',
+                reason: 'as',
+                VRPs: { matched: [], unmatched_as: other, unmatched_length: [] },
+              },
+            },
+          }),
+        );
+      }
       case 'redirect':
         res.writeHead(302, { location: 'http://192.0.2.1/api/v1/validity/AS1/192.0.2.0/24' });
         return res.end();

@@ -26,7 +26,8 @@ export const mailboxAccessCheck: AuditCheck = {
   fix: 'offer IMAP on 993 and POP3 on 995 (implicit TLS), or refuse logins before STARTTLS/STLS (Dovecot: disable_plaintext_auth = yes; ssl = required); close the ports nobody uses',
   async run(ctx) {
     const d = await findServices(ctx, MAILBOX);
-    if (!d.found.length && !d.notOffered.length) throw new NotTested(d.noMx ?? 'no IMAP or POP3 service to look at');
+    if (!d.found.length && !d.notOffered.length)
+      throw new NotTested([...d.notes, ...(d.noMx ? [d.noMx] : [])].join('; ') || 'no IMAP or POP3 service to look at');
     const talked = await eachLimited(d.found, ctx.options.scanConcurrency, async (s) => {
       const limits = { waitMs: waitFor(ctx), signal: ctx.signal };
       const c = s.service.startsWith('imap') ? await talkImap(s.endpoint, limits) : await talkPop3(s.endpoint, limits);
@@ -69,8 +70,14 @@ export function judge(s: FoundService, c: MailboxConversation): Omit<Verdict, 's
   if (c.greeting === undefined) return { status: 'not-tested', summary: `port ${port}: ${c.stop?.message}` };
   const imap = s.service.startsWith('imap');
   const ok = imap ? /^\* OK\b/i.test(c.greeting) : /^\+OK\b/i.test(c.greeting);
-  if (imap && /^\* PREAUTH\b/i.test(c.greeting) && !s.endpoint.implicitTls)
-    return { status: 'fail', summary: `port ${port} logs every client in without TLS or a password (PREAUTH)` };
+  // PREAUTH to a client that showed no certificate: anyone gets the mailbox, TLS or not (RFC 9051 §7.1.4).
+  if (imap && /^\* PREAUTH\b/i.test(c.greeting))
+    return {
+      status: 'fail',
+      summary: s.endpoint.implicitTls
+        ? `port ${port} logs every client in without a password (PREAUTH), over TLS or not`
+        : `port ${port} logs every client in without TLS or a password (PREAUTH)`,
+    };
   if (!ok) return { status: 'pass', summary: `port ${port} refuses service at the greeting` };
   if (s.endpoint.implicitTls) return { status: 'pass', summary: `port ${port}: implicit TLS, then the greeting` };
   if (c.stop) return { status: 'not-tested', summary: `port ${port}: ${c.stop.message}` };

@@ -88,6 +88,7 @@ export class RpkiValidator {
     const secure = url.startsWith('https:');
     const ca = this.options.ca ? [...rootCertificates, this.options.ca] : undefined;
     return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
       const req = (secure ? https : http).get(
         url,
         {
@@ -119,6 +120,7 @@ export class RpkiValidator {
             chunks.push(d);
           });
           res.on('end', () => {
+            clearTimeout(timer);
             try {
               resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
             } catch {
@@ -128,9 +130,13 @@ export class RpkiValidator {
           res.on('error', (err) => reject(new Unusable(`broke off its answer (${err.message})`)));
         },
       );
-      req.setTimeout(timeoutMs, () =>
-        req.destroy(new Unusable(`gave no answer within ${(timeoutMs / 1000).toFixed(1)} s`)),
-      );
+      // The whole answer, not each byte: req.setTimeout is an idle limit a validator dripping bytes never hits.
+      timer = setTimeout(() => {
+        const late = new Unusable(`gave no answer within ${(timeoutMs / 1000).toFixed(1)} s`);
+        reject(late);
+        req.destroy(late);
+      }, timeoutMs);
+      req.on('close', () => clearTimeout(timer));
       req.on('error', (err) =>
         reject(err instanceof Unusable ? err : new Unusable(`could not be asked (${err.message})`)),
       );
@@ -140,11 +146,17 @@ export class RpkiValidator {
 
 const isNetworkError = (err: unknown) => err instanceof Error && 'code' in err;
 
+/** A VRP field as text; the validator is untrusted, and String() throws on an object like {"toString": 1}. */
+const text = (v: unknown): string => {
+  if (typeof v === 'string' || typeof v === 'number') return String(v);
+  throw new Unusable('answered a VRP whose asn, prefix or max_length is not text');
+};
+
 const vrps = (list: unknown): Vrp[] =>
   Array.isArray(list)
     ? list
         .filter((v): v is Record<string, unknown> => !!v && typeof v === 'object')
-        .map((v) => ({ asn: String(v.asn), prefix: String(v.prefix), maxLength: String(v.max_length) }))
+        .map((v) => ({ asn: text(v.asn), prefix: text(v.prefix), maxLength: text(v.max_length) }))
     : [];
 
 /** Routinator's answer: {"validated_route": {"route": {...}, "validity": {"state", "reason", "VRPs": {...}}}}. */

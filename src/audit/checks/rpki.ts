@@ -18,8 +18,23 @@ interface Target {
 /** The MX addresses and the addresses of the domain's name servers; a name server whose addresses fail is a verdict. */
 type Targets = { targets: Target[]; unresolved: Verdict[] };
 
-const vrpText = (v: Vrp) => `VRP ${v.asn} ${v.prefix} max length ${v.maxLength}`;
+/** VRPs shown as evidence per origin: the validator is untrusted, and a real answer lists one or two. */
+const MAX_VRP_LINES = 10;
+const vrpLines = (list: Vrp[]) => [
+  ...list.slice(0, MAX_VRP_LINES).map((v) => `VRP ${v.asn} ${v.prefix} max length ${v.maxLength}`),
+  ...(list.length > MAX_VRP_LINES ? [`… and ${list.length - MAX_VRP_LINES} more VRPs`] : []),
+];
 const WORST: AuditStatus[] = ['fail', 'warn', 'not-tested', 'pass'];
+/** Distinct values for a summary line, the first 5 named and the rest counted: the validator's lists are untrusted. */
+function few(values: string[]): string {
+  const distinct = [...new Set(values)];
+  const named = distinct.slice(0, 5).join(', ');
+  return distinct.length > 5 ? `${named} and ${distinct.length - 5} more` : named;
+}
+
+/** Name servers judged, and addresses of each: the zone is untrusted, and real ones have 2-8 of 1-2. */
+const MAX_NS = 10;
+const MAX_NS_ADDRESSES = 4;
 /** Origins judged per address: real prefixes have one, a few when multi-origin. */
 const MAX_ORIGINS = 8;
 
@@ -28,7 +43,7 @@ function judge(o: Origin, v: RouteValidity): { status: AuditStatus; text: string
   const route = `AS${o.asn} ${o.prefix}`;
   switch (v.state) {
     case 'valid':
-      return { status: 'pass', text: `${route} valid`, evidence: v.matched.map(vrpText) };
+      return { status: 'pass', text: `${route} valid`, evidence: vrpLines(v.matched) };
     case 'not-found':
       return {
         status: 'warn',
@@ -41,14 +56,14 @@ function judge(o: Origin, v: RouteValidity): { status: AuditStatus; text: string
       return v.reason === 'as'
         ? {
             status: 'fail',
-            text: `${route} invalid: the covering ROAs authorise ${[...new Set(v.unmatchedAs.map((u) => u.asn))].join(', ') || 'another AS'}, not AS${o.asn}`,
-            evidence: covering.map(vrpText),
+            text: `${route} invalid: the covering ROAs authorise ${few(v.unmatchedAs.map((u) => u.asn)) || 'another AS'}, not AS${o.asn}`,
+            evidence: vrpLines(covering),
             fix: `the route is dropped by networks that validate: add a ROA for ${o.prefix} with origin AS${o.asn}, or announce it from an authorised AS`,
           }
         : {
             status: 'fail',
-            text: `${route} invalid: the prefix is longer than the covering ROAs' max length (${v.unmatchedLength.map((u) => u.maxLength).join(', ')})`,
-            evidence: covering.map(vrpText),
+            text: `${route} invalid: the prefix is longer than the covering ROAs' max length (${few(v.unmatchedLength.map((u) => u.maxLength))})`,
+            evidence: vrpLines(covering),
             fix: `the route is dropped by networks that validate: raise the ROA's max length to /${o.prefix.split('/')[1]}, add a ROA for ${o.prefix} itself, or announce the covering prefix`,
           };
     }
@@ -109,14 +124,27 @@ async function targets(ctx: AuditContext): Promise<Targets> {
     if (!(err instanceof DnsFailure)) throw err;
     why.push(`NS of ${ctx.domain}: ${err.message}`);
   }
-  for (const host of ns?.records.map((r) => String(r.ns)) ?? [])
+  const hosts = ns?.records.map((r) => String(r.ns)) ?? [];
+  let moreAddresses = 0;
+  for (const host of hosts.slice(0, MAX_NS))
     try {
-      for (const a of await ctx.options.resolver.addresses(host))
-        out.targets.push({ role: 'NS', host, address: a.address });
+      const addresses = await ctx.options.resolver.addresses(host);
+      moreAddresses += Math.max(0, addresses.length - MAX_NS_ADDRESSES);
+      for (const a of addresses.slice(0, MAX_NS_ADDRESSES)) out.targets.push({ role: 'NS', host, address: a.address });
     } catch (err) {
       if (!(err instanceof DnsFailure)) throw err;
       out.unresolved.push({ subject: `NS ${host}`, status: 'not-tested', summary: `its addresses: ${err.message}` });
     }
+  if (hosts.length > MAX_NS || moreAddresses)
+    out.unresolved.push({
+      status: 'not-tested',
+      summary: [
+        ...(hosts.length > MAX_NS ? [`${hosts.length - MAX_NS} more name servers not judged`] : []),
+        ...(moreAddresses ? [`${moreAddresses} more name server addresses not judged`] : []),
+      ]
+        .join('; ')
+        .concat(` (at most ${MAX_NS}, each on its first ${MAX_NS_ADDRESSES} addresses)`),
+    });
   if (!out.targets.length && !out.unresolved.length) throw new NotTested(`no address to judge: ${why.join('; ')}`);
   return out;
 }

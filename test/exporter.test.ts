@@ -107,7 +107,7 @@ test('exporter /probe: a module’s settings apply (expected banner, tls-verify)
   assert.ok(Number(value(self.body, 'process_resident_memory_bytes')) > 0);
 });
 
-test('exporter: its young generation stays at V8’s starting 2 MiB however many probes run (it doubled up to 16 MiB, resident for good)', async () => {
+test('exporter: its young generation stays small however many probes run (V8 doubled it up to 16 MiB, resident for good)', async () => {
   const many = await startExporter(['--config', join(dir, 'modules.json'), '--max-concurrent', '10']);
   try {
     // 300 probes, 10 at a time: enough survivors of scavenges that V8 would grow the space.
@@ -119,7 +119,10 @@ test('exporter: its young generation stays at V8’s starting 2 MiB however many
     }
     const self = await get(`${many.url}/metrics`);
     const size = Number(value(self.body, 'nodejs_heap_space_size_total_bytes{space="new_space"}'));
-    assert.ok(size > 0 && size <= 2 * 1048576, `new space ${size} bytes after 300 probes`);
+    // 2 MiB on Node 20 and 22; Node 24's V8 once reached 4 MiB in a CI run even with the growth
+    // factor at 1 (it starts at 1 MiB and has growth steps besides the factor). The defect this
+    // guards against is the doubling to 16 MiB.
+    assert.ok(size > 0 && size <= 4 * 1048576, `new space ${size} bytes after 300 probes`);
   } finally {
     await stopExporter(many);
   }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, before, test } from 'node:test';
+import { AuditCache, type AuditSummary } from '../src/exporter/audit-role.js';
 import { auditBed, type AuditBed } from './helpers/audit-bed.js';
 import { runCli } from './helpers/cli.js';
 import {
@@ -254,3 +255,29 @@ test(
     }
   },
 );
+
+test('AuditCache: a result that used up a short deadline answers no scrape allowing longer, whichever clock cut it', async () => {
+  // A 0.5 s audit whose last wait was its own (the probe's greeting wait, given the time left)
+  // ends at the deadline without deadlineExceeded: it was limited all the same.
+  const summary = (over: Partial<AuditSummary>): AuditSummary => ({
+    finishedAt: 1_000_000,
+    durationMs: 500,
+    exitCode: 1,
+    deadlineExceeded: false,
+    timeoutMs: 500,
+    dnsError: false,
+    checks: [],
+    groups: [],
+    score: null,
+    ...over,
+  });
+  const cache = new AuditCache();
+  const hour = 3_600_000;
+  await cache.run('short', async () => summary({}));
+  assert.equal(cache.fresh('short', hour, 1_000_100, 60_000), undefined, 'a 60 s scrape gets a new audit');
+  await cache.run('short', async () => summary({}));
+  assert.ok(cache.fresh('short', hour, 1_000_100, 500), 'a scrape as short as it may be answered from the cache');
+  // One that finished well within its time would not have changed with more: it answers longer scrapes.
+  await cache.run('quick', async () => summary({ durationMs: 1500, timeoutMs: 10_000 }));
+  assert.ok(cache.fresh('quick', hour, 1_000_100, 60_000));
+});

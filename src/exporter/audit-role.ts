@@ -154,6 +154,12 @@ export function auditFamilies(s: AuditSummary, now: number): Family[] {
 const CUT_SLACK_MS = 1000;
 
 /**
+ * Whether more time might have changed the result: the deadline cut it, or it ran to within
+ * a second of it (each wait is given the time left, so a wait of its own may end first).
+ */
+const limited = (s: AuditSummary) => s.deadlineExceeded || s.durationMs >= s.timeoutMs - CUT_SLACK_MS;
+
+/**
  * Audits by (module, domain): one running audit is shared by every scrape that asks for it
  * meanwhile, and its result answers further scrapes until it is `cacheFor` old. An audit
  * takes seconds to a minute and contacts the domain's servers: a scrape every minute must not
@@ -165,12 +171,12 @@ export class AuditCache {
   constructor(private readonly kept = 256) {}
 
   /**
-   * The cached result, unless too old, or cut by a deadline shorter than `timeoutMs` (this
+   * The cached result, unless too old, or limited by a deadline shorter than `timeoutMs` (this
    * scrape's): else one scrape with a tiny timeout would answer every later scrape for maxAge.
    */
   fresh(key: string, maxAgeMs: number, now: number, timeoutMs: number): AuditSummary | undefined {
     const s = this.done.get(key);
-    if (s && now - s.finishedAt < maxAgeMs && !(s.deadlineExceeded && timeoutMs > s.timeoutMs + CUT_SLACK_MS)) return s;
+    if (s && now - s.finishedAt < maxAgeMs && !(limited(s) && timeoutMs > s.timeoutMs + CUT_SLACK_MS)) return s;
     if (s) this.done.delete(key);
     return undefined;
   }

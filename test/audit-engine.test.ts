@@ -310,6 +310,25 @@ test('no MX host at all, a null MX, a bogus signature: the domain-level verdicts
   assert.match(bogus.dnsError ?? '', /SERVFAIL/);
 });
 
+test('the whole-audit deadline: a check whose own wait (the time left) ends just before the audit’s clock still counts as the deadline', async () => {
+  // Every wait is given the time left: it may end a moment before the audit's own timer, and
+  // the audit then ran out all the same (the exporter's cache and the exit code rely on it).
+  const waiter = {
+    group: 'dns' as const,
+    name: 'waits-out',
+    title: 'A check that waits out the time left',
+    reference: 'test',
+    fix: '',
+    run: async (ctx: { remainingMs(): number }) => {
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, ctx.remainingMs() - 20)));
+      return { status: 'not-tested' as const, summary: 'no answer within the time left' };
+    },
+  };
+  const r = await runAudit(options('good.test', 1, { timeoutMs: 600 }), [waiter]);
+  assert.equal(r.findings[0]!.summary, 'no answer within the time left');
+  assert.equal(r.deadlineExceeded, true);
+});
+
 test('the whole-audit deadline: a server that never greets leaves the checks behind it not tested, said why', async () => {
   const silent = await rawServer(() => {});
   try {

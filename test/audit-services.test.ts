@@ -264,6 +264,39 @@ test('mailbox-access: an absurd CAPABILITY line and a flood of capability lines 
   }
 });
 
+test('mailbox-access: a POP3 CAPA list past 64 lines ends the conversation ("reply too long"), never read on as the answers to USER and STLS', async () => {
+  // 70 made-up tags before the real ones; 58 (62 lines in all) still fit.
+  const [long, fits] = await Promise.all([pop3Server({ capaPadding: 70 }), pop3Server({ capaPadding: 58 })]);
+  Object.assign(zone, srvZone('capa.test', { pop3: long.port }), srvZone('capafits.test', { pop3: fits.port }));
+  try {
+    const run = await runCli([
+      'audit',
+      'capa.test',
+      '--json',
+      '--resolver',
+      `127.0.0.1:${dns.port}`,
+      '--timeout',
+      '20s',
+    ]);
+    const findings = JSON.parse(run.stdout).report.findings as AuditFinding[];
+    const f = findings.find((x) => x.check === 'mailbox-access' && /^pop3 /.test(x.subject ?? ''));
+    assert.ok(f, run.stdout + run.stderr);
+    assert.equal(f.status, 'not-tested', JSON.stringify(f, null, 1));
+    assert.match(
+      f.summary,
+      new RegExp(`^port ${long.port}: the reply to CAPA is too long: no closing "\\." within 64 lines`),
+    );
+    assert.ok(f.evidence.length < 30 && f.evidence.every((l) => l.length < 300));
+    // The conversation stopped at the bound: the rest of the list was not taken for later answers.
+    assert.match(long.received.join(''), /^CAPA\r\n$/);
+    const ok = one(await audit('capafits.test'), 'mailbox-access', /^pop3 /);
+    assert.equal(ok.status, 'pass', JSON.stringify(ok, null, 1));
+    assert.match(ok.summary, /STLS, USER refused before it/);
+  } finally {
+    await closeAll(long, fits);
+  }
+});
+
 test('mailbox-access: a greeting flood of 200 MiB is cut at the line cap; the audit process stays small (peak RSS)', async () => {
   const flood = await floodServer(200);
   Object.assign(zone, srvZone('flood.test', { imap: flood.port }));

@@ -201,6 +201,26 @@ test('an SRV target whose address is 0.0.0.0 (or ::) is not probed: it would rea
   }
 });
 
+test('an MX host whose only address is 0.0.0.0 is neither probed nor used for its mailbox ports; mx-addresses fails saying why', async () => {
+  const imap = await imapServer();
+  zone['zeromx.test'] = [{ type: 'MX', exchange: 'mx.zeromx.test', priority: 10 }];
+  zone['mx.zeromx.test'] = [{ type: 'A', address: '0.0.0.0' }];
+  try {
+    const r = await runAudit(
+      options('zeromx.test', { servicePorts: { imap: imap.port, imaps: 1, pop3: 1, pop3s: 1 }, port: imap.port }),
+      AUDIT_CHECKS.filter((c) => ['mx-addresses', 'reachability', 'mailbox-access'].includes(c.name)),
+    );
+    assert.equal(imap.received.join(''), '', 'the local IMAP server was talked to');
+    const [addresses] = of(r, 'mx-addresses');
+    assert.equal(addresses!.status, 'fail', JSON.stringify(addresses, null, 1));
+    assert.match(addresses!.summary, /^0\.0\.0\.0 names no host \("this host"/);
+    for (const f of [...of(r, 'reachability'), ...of(r, 'mailbox-access')])
+      assert.equal(f.status, 'not-tested', JSON.stringify(f, null, 1));
+  } finally {
+    await imap.close();
+  }
+});
+
 test('the whole-audit deadline ends every conversation: silent IMAP, POP3S and submission ports are let go at the report', async () => {
   const silent = await silentServer();
   Object.assign(

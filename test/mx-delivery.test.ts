@@ -81,6 +81,10 @@ const dnsFlags = () => [
   '2s',
 ];
 
+/** send from ann@client.test to `to` through the test DNS server, with `extra` flags. */
+const sendTo = (to: string, ...extra: string[]) =>
+  runCli(['send', '--from', 'ann@client.test', '--to', to, ...dnsFlags(), ...extra]);
+
 test('send with no server goes through the MX hosts in order, past a refused one and a 421, and says who took it', async () => {
   const before = peer.messages.length;
   const r = await runCli([
@@ -235,15 +239,7 @@ test('an MX target that is not a host name is skipped: never looked up, connecte
 
 test('an MX host whose addresses mean "this host" (0.0.0.0/8, ::, ::ffff:0.0.0.0) is never connected to: exit 3 saying why, no fallback to the domain\'s own address', async () => {
   const before = peer.messages.length;
-  const send = await runCli([
-    'send',
-    '--from',
-    'ann@client.test',
-    '--to',
-    'bob@thishost.test',
-    '--json',
-    ...dnsFlags(),
-  ]);
+  const send = await sendTo('bob@thishost.test', '--json');
   assert.equal(send.code, 3, send.stdout + send.stderr);
   const outcome = JSON.parse(send.stdout).outcome;
   assert.equal(outcome.errorClass, 'dns');
@@ -267,16 +263,7 @@ test('an MX host whose addresses mean "this host" (0.0.0.0/8, ::, ::ffff:0.0.0.0
 
 test('an MX host at 0.1.2.3 (in 0.0.0.0/8) is skipped, said as a warning; the next MX host takes the message', async () => {
   const before = peer.messages.length;
-  const r = await runCli([
-    'send',
-    '--from',
-    'ann@client.test',
-    '--to',
-    'bob@partzero.test',
-    ...dnsFlags(),
-    '--ca-file',
-    TLS.ca,
-  ]);
+  const r = await sendTo('bob@partzero.test', '--ca-file', TLS.ca);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout + r.stderr, /mx0\.partzero\.test: 0\.1\.2\.3 names no host \("this host"/);
   assert.equal(peer.messages.length, before + 1);

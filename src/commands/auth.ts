@@ -20,6 +20,7 @@ export async function auth(session: SmtpSession, spec: Readonly<AuthSpec>): Prom
 }
 
 async function listMechanisms(session: SmtpSession, starttls: StartTlsMode, where: string): Promise<string> {
+  if (starttls !== 'never') session.expectTls();
   await session.connect();
   const first = await session.ehlo();
   const implicitTls = session.isTls;

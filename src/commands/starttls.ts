@@ -21,6 +21,7 @@ export async function starttls(
   const mx = await applyMx(session, spec.mx);
   let implicitTls = false;
   try {
+    session.expectTls();
     await session.connect();
     await session.ehlo();
     implicitTls = session.isTls;

@@ -27,6 +27,7 @@ export async function greetAndSecure(
   mode: StartTlsMode,
   stopAfter?: (step: 'connect' | 'ehlo' | 'tls') => boolean,
 ): Promise<boolean> {
+  if (mode !== 'never') session.expectTls();
   await session.connect();
   if (stopAfter?.('connect')) return true;
   const caps = await session.ehlo();

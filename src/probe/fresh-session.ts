@@ -9,6 +9,7 @@ import { SmtpSession, type SessionOptions } from '../session/session.js';
 export async function freshSession(options: SessionOptions, sink: EventSink, withTls: boolean): Promise<SmtpSession> {
   const session = new SmtpSession(options, sink);
   try {
+    if (withTls) session.expectTls();
     await session.connect();
     const caps = await session.ehlo();
     if (withTls && !session.isTls && hasExtension(caps, 'STARTTLS')) await session.starttls();

@@ -22,6 +22,9 @@ export interface ContextSettings {
 const contexts = new Map<string, SecureContext>();
 /** Distinct settings kept: a long-running process (REPL, exporter) sees a few modules, not more. */
 const KEPT = 16;
+/** Contexts built so far (the tests' view of when the work happens). */
+let built = 0;
+export const contextsBuilt = (): number => built;
 
 /**
  * The TLS context: client certificate, versions, and --ca-file added to the system roots.
@@ -49,6 +52,7 @@ export function secureContext(t: ContextSettings): SecureContext {
     throw usageError(`the client certificate and key (--cert, --key) cannot be used: ${(err as Error).message}`);
   }
   if (t.ca) (context as SecureContext & { context: { addCACert(pem: string): void } }).context.addCACert(t.ca);
+  built++;
   if (contexts.size >= KEPT) contexts.delete(contexts.keys().next().value!);
   contexts.set(key, context);
   return context;

@@ -5,6 +5,8 @@ import { check, type CheckContext, type ProbeCheck } from './context.js';
 /** Opens the probe's connection and waits for the greeting (kept for the checks after). */
 export async function runConnect(ctx: CheckContext): Promise<Check<'connect'>> {
   const { session, target } = ctx;
+  // The tls check always runs, with STARTTLS whenever the server offers it.
+  session.expectTls();
   ctx.greeting = await session.connect();
   const reached = target.options.candidates?.[0]?.address ?? target.options.host;
   return check(

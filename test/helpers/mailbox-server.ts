@@ -81,14 +81,17 @@ export interface Pop3Options {
   userBeforeStls?: boolean;
   stls?: boolean;
   implicitTls?: boolean;
+  /** Made-up tags (X-PAD-1 ...) listed before the real ones: a CAPA list longer than a real server's. */
+  capaPadding?: number;
 }
 
 export function pop3Server(o: Pop3Options = {}): Promise<RawServer> {
   const stls = o.stls ?? true;
+  const padding = Array.from({ length: o.capaPadding ?? 0 }, (_, i) => `X-PAD-${i + 1}\r\n`).join('');
   const answer = (line: string, secure: boolean): Answer => {
     if (/^QUIT$/i.test(line)) return null;
     if (/^CAPA$/i.test(line))
-      return `+OK\r\nTOP\r\nUIDL\r\nRESP-CODES\r\n${stls && !secure ? 'STLS\r\n' : ''}${o.userBeforeStls || secure ? 'USER\r\n' : ''}.\r\n`;
+      return `+OK\r\n${padding}TOP\r\nUIDL\r\nRESP-CODES\r\n${stls && !secure ? 'STLS\r\n' : ''}${o.userBeforeStls || secure ? 'USER\r\n' : ''}.\r\n`;
     if (/^USER /i.test(line))
       return o.userBeforeStls || secure
         ? '+OK\r\n'

@@ -317,6 +317,66 @@ test('mailbox-access: a POP3 CAPA list past 64 lines ends the conversation ("rep
   }
 });
 
+test('mailbox-access: a POP3 CAPA list of exactly 64 lines then "." is read whole; dripped slowly, the audit\'s deadline ends it, said so', async () => {
+  // 60 made-up tags and TOP, UIDL, RESP-CODES, STLS: 64 lines, the bound itself.
+  const [full, slow] = await Promise.all([
+    pop3Server({ capaPadding: 60 }),
+    pop3Server({ capaPadding: 60, capaEveryMs: 150 }),
+  ]);
+  Object.assign(zone, srvZone('capa64.test', { pop3: full.port }), srvZone('capaslow.test', { pop3: slow.port }));
+  try {
+    const ok = one(await audit('capa64.test'), 'mailbox-access', /^pop3 /);
+    assert.equal(ok.status, 'pass', JSON.stringify(ok, null, 1));
+    // Each line comes within the wait (1 s), the whole list would take 10 s: the audit's 1.5 s end it.
+    const started = Date.now();
+    const r = await audit('capaslow.test', { timeoutMs: 1500, waitMs: 1000 });
+    assert.ok(Date.now() - started < 3000, `${Date.now() - started} ms`);
+    assert.equal(r.deadlineExceeded, true);
+    const f = of(r, 'mailbox-access');
+    assert.deepEqual(
+      f.map((x) => x.status),
+      ['not-tested'],
+      JSON.stringify(f, null, 1),
+    );
+    assert.match(f[0]!.summary, /time limit .*ran out/);
+    assert.match(slow.received.join(''), /^CAPA\r\n$/);
+  } finally {
+    await closeAll(full, slow);
+  }
+});
+
+test('mailbox-access: IMAP untagged lines past the bound before the tagged answer to CAPABILITY or STARTTLS: "reply too long", not a refusal or "not answered OK"', async () => {
+  const [caps, tls, fits] = await Promise.all([
+    imapServer({ padding: { verb: 'CAPABILITY', lines: 70 } }),
+    imapServer({ padding: { verb: 'STARTTLS', lines: 70 } }),
+    imapServer({ padding: { verb: 'STARTTLS', lines: 60 } }),
+  ]);
+  Object.assign(
+    zone,
+    srvZone('imapcaps.test', { imap: caps.port }),
+    srvZone('imaptls.test', { imap: tls.port }),
+    srvZone('imapfits.test', { imap: fits.port }),
+  );
+  try {
+    for (const [domain, server, verb] of [
+      ['imapcaps.test', caps, 'CAPABILITY'],
+      ['imaptls.test', tls, 'STARTTLS'],
+    ] as const) {
+      const f = one(await audit(domain), 'mailbox-access', /^imap /);
+      assert.equal(f.status, 'not-tested', JSON.stringify(f, null, 1));
+      assert.match(
+        f.summary,
+        new RegExp(`^port ${server.port}: the reply to ${verb} is too long: no tagged answer within 64 lines`),
+      );
+      assert.ok(f.evidence.length < 30 && f.evidence.every((l) => l.length < 300));
+    }
+    const ok = one(await audit('imapfits.test'), 'mailbox-access', /^imap /);
+    assert.equal(ok.status, 'pass', JSON.stringify(ok, null, 1));
+  } finally {
+    await closeAll(caps, tls, fits);
+  }
+});
+
 test('mailbox-access: a greeting flood of 200 MiB is cut at the line cap; the audit process stays small (peak RSS)', async () => {
   const flood = await floodServer(200);
   Object.assign(zone, srvZone('flood.test', { imap: flood.port }));

@@ -64,6 +64,18 @@ before(async () => {
       { type: 'MX', exchange: 'localhost', priority: 10 },
     ],
     'mx0.partzero.test': [{ type: 'A', address: '0.1.2.3' }],
+    // The same through a CNAME chain, and as a domain's own address (no MX: the implicit MX).
+    'cnamezero.test': [{ type: 'MX', exchange: 'alias.cnamezero.test', priority: 10 }],
+    'alias.cnamezero.test': [{ type: 'CNAME', domain: 'zero.cnamezero.test' }],
+    'zero.cnamezero.test': [
+      { type: 'A', address: '0.0.0.0' },
+      // dns2 writes no dotted tail: ::ffff:0:0 is ::ffff:0.0.0.0.
+      { type: 'AAAA', address: '::ffff:0:0' },
+    ],
+    'implicitzero.test': [
+      { type: 'A', address: '0.0.0.0' },
+      { type: 'AAAA', address: '0:0:0:0:0:0:0:0' },
+    ],
   });
 });
 after(async () => {
@@ -259,6 +271,25 @@ test('an MX host whose addresses mean "this host" (0.0.0.0/8, ::, ::ffff:0.0.0.0
   assert.deepEqual(host!.addresses, []);
   assert.equal(host!.problems.length, 1, host!.problems.join('\n'));
   assert.match(host!.problems[0]!, /^0\.0\.0\.0, ::, [0-9a-f:.]+ name no host \("this host"/);
+});
+
+test('"this host" behind a CNAME chain, and as a domain\'s own address (implicit MX, A and AAAA): never connected to by send, ehlo --mx or starttls --mx', async () => {
+  const before = peer.messages.length;
+  for (const domain of ['cnamezero.test', 'implicitzero.test']) {
+    const send = await sendTo(`bob@${domain}`, '--json');
+    assert.equal(send.code, 3, send.stdout + send.stderr);
+    assert.match(
+      JSON.parse(send.stdout).outcome.message,
+      new RegExp(`^no usable address for any MX host of ${domain}`),
+    );
+    for (const command of ['ehlo', 'starttls']) {
+      const r = await runCli([command, '--mx', domain, ...dnsFlags()]);
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      assert.match(r.stderr, /name no host \("this host"/);
+      assert.doesNotMatch(r.stdout, /^<- *220/m, 'a server was reached');
+    }
+  }
+  assert.equal(peer.messages.length, before, 'the local peer took the message');
 });
 
 test('an MX host at 0.1.2.3 (in 0.0.0.0/8) is skipped, said as a warning; the next MX host takes the message', async () => {

@@ -146,12 +146,17 @@ export class ServerHelloReader {
 
   private record(type: number, fragment: Buffer): HelloAnswer | undefined {
     if (type === 21) {
-      if (fragment.length !== 2) throw new HelloError(`an alert record of ${fragment.length} bytes (2 expected)`);
-      const [level, description] = [fragment[0]!, fragment[1]!];
-      // A warning (unrecognized name ...) lets the handshake go on; anything else ends it.
-      if (level === 1 && description !== 0) return undefined;
-      if (this.hello) throw new HelloError(`alert "${alertName(description)}" after the ServerHello`);
-      return { kind: 'alert', alert: alertName(description) };
+      // TLS 1.2 may coalesce several alerts in one record (RFC 5246 §6.2.1); each is 2 bytes.
+      if (!fragment.length || fragment.length % 2)
+        throw new HelloError(`an alert record of ${fragment.length} bytes (2 for each alert expected)`);
+      for (let i = 0; i < fragment.length; i += 2) {
+        const [level, description] = [fragment[i]!, fragment[i + 1]!];
+        // A warning (unrecognized name ...) lets the handshake go on; anything else ends it.
+        if (level === 1 && description !== 0) continue;
+        if (this.hello) throw new HelloError(`alert "${alertName(description)}" after the ServerHello`);
+        return { kind: 'alert', alert: alertName(description) };
+      }
+      return undefined;
     }
     if (type !== 22) throw new HelloError(`a record of content type ${type} before the handshake finished`);
     if (!fragment.length) throw new HelloError('an empty handshake record (RFC 5246 §6.2.1 forbids it)');

@@ -126,6 +126,33 @@ test('alerts coalesced in one record (TLS 1.2 allows it): a warning then a fatal
   malformed(record(21, Buffer.alloc(0)), /an alert record of 0 bytes/);
 });
 
+test('a hello dripped a byte at a time is copied about once, not once per byte (CPU, not only memory, is bounded)', () => {
+  // One certificate message of nearly 128 KiB across 16 KiB records, fed byte by byte: each
+  // byte joined with everything held before it copied about 8.6 GB (0.55 s of CPU per hello,
+  // and the audit sends five hellos to each MX host).
+  // The message's header says nearly 128 KiB; its body never ends before the bound.
+  const cert = Buffer.concat([Buffer.from([11, 0x01, 0xff, 0x00]), Buffer.alloc(MAX_HELLO_BYTES, 1)]);
+  const stream: Buffer[] = [record(22, serverHello())];
+  for (let at = 0; at < cert.length; at += 16384) stream.push(record(22, cert.subarray(at, at + 16384)));
+  const bytes = Buffer.concat(stream);
+  const concat = Buffer.concat;
+  let copied = 0;
+  Buffer.concat = (list: readonly Uint8Array[], total?: number) => {
+    const joined = concat(list, total);
+    copied += joined.length;
+    return joined;
+  };
+  const r = reader();
+  try {
+    assert.throws(() => {
+      for (let i = 0; i < bytes.length; i++) r.push(bytes.subarray(i, i + 1));
+    }, /over 128 KiB without finishing its hello/);
+  } finally {
+    Buffer.concat = concat;
+  }
+  assert.ok(copied < 4 * bytes.length, `${copied} bytes copied for ${bytes.length} read`);
+});
+
 test('the ServerHello reader refuses what is malformed, and reads at most 128 KiB', () => {
   malformed(Buffer.from('454 4.7.0 TLS not available\r\n'), /not a TLS record/);
   malformed(Buffer.concat([Buffer.from([22, 3, 3, 0x4e, 0x20])]), /a record of 20000 bytes/);

@@ -299,3 +299,29 @@ test('an MX host at 0.1.2.3 (in 0.0.0.0/8) is skipped, said as a warning; the ne
   assert.match(r.stdout + r.stderr, /mx0\.partzero\.test: 0\.1\.2\.3 names no host \("this host"/);
   assert.equal(peer.messages.length, before + 1);
 });
+
+test('a host name typed on the command line whose address means "this host" ("0x0", read as 0.0.0.0) is not connected to: exit 3 saying why; a typed 0.0.0.0 still is', async () => {
+  // The exporter's modules log in to the names a scrape picks: a name whose DNS answer is
+  // 0.0.0.0 would take the password to whatever listens on this machine.
+  let reached = 0;
+  const local = net.createServer((s) => {
+    reached++;
+    s.end('220 local.test ESMTP\r\n');
+  });
+  await new Promise<void>((resolve) => local.listen(0, '127.0.0.1', resolve));
+  const { port } = local.address() as net.AddressInfo;
+  try {
+    const r = await runCli(['ehlo', `0x0:${port}`, '--json']);
+    assert.equal(r.code, 3, r.stdout + r.stderr);
+    assert.match(
+      JSON.parse(r.stdout).outcome.message,
+      /^cannot use 0x0: 0\.0\.0\.0 names no host \("this host".*give 127\.0\.0\.1 to mean it/,
+    );
+    assert.equal(reached, 0, 'the local listener was reached');
+    const typed = await runCli(['ehlo', `0.0.0.0:${port}`, '--timeout', '2s']);
+    assert.match(typed.stdout, /220 local\.test/, typed.stdout + typed.stderr);
+    assert.equal(reached, 1);
+  } finally {
+    local.close();
+  }
+});

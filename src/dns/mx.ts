@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { SmtpkitError } from '../errors.js';
 import { hasEscapedOctet } from './domain.js';
 import { adCaveat, DnsFailure, type Absence, type Resolver } from './resolver.js';
-import { namesThisHost } from './this-host.js';
+import { namesThisHost, thisHostReason } from '../util/this-host.js';
 
 /**
  * The domain has no mail host: it does not exist (NXDOMAIN), or has neither MX nor address
@@ -134,9 +134,7 @@ function dropThisHost(host: MxHost): void {
   const local = host.addresses.filter((a) => namesThisHost(a.address)).map((a) => a.address);
   if (!local.length) return;
   host.addresses = host.addresses.filter((a) => !namesThisHost(a.address));
-  host.problems.push(
-    `${local.join(', ')} ${local.length === 1 ? 'names' : 'name'} no host ("this host": 0.0.0.0/8 and ::, RFC 1122 §3.2.1.3, RFC 4291 §2.5.2): a connection there would reach this machine, not the mail host, so it is not used`,
-  );
+  host.problems.push(`${thisHostReason(local)}, not the mail host, so it is not used`);
 }
 
 async function addPtr(resolver: Resolver, host: MxHost) {

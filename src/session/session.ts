@@ -10,6 +10,7 @@ import { Connection, type ConnectionHooks, type Socket } from './connection.js';
 import type { EventBody, EventSink, SmtpEvent, Timings } from './events.js';
 import type { TlsFacts } from './tls-facts.js';
 import type { Timeouts } from './timeouts.js';
+import { namesThisHost, thisHostReason } from '../util/this-host.js';
 import { describeTimeout } from '../util/duration.js';
 
 /** Replies an interactive session shows between two commands before it calls it a flood. */
@@ -805,8 +806,20 @@ export class SmtpSession {
     });
     try {
       const { lookup } = await import('node:dns/promises');
-      const found = await Promise.race([lookup(host, { all: true, family: family ?? 0 }), timeout]);
-      return found.map((a) => a.address);
+      const found = (await Promise.race([lookup(host, { all: true, family: family ?? 0 }), timeout])).map(
+        (a) => a.address,
+      );
+      // A name is not an address the user typed: one whose answer means "this host" (a hostile
+      // DNS, or "0x0" read as 0.0.0.0) would reach whatever listens on this machine, and the
+      // exporter's modules log in to the names a scrape picks.
+      const usable = found.filter((a) => !namesThisHost(a));
+      if (!usable.length)
+        throw new SmtpkitError(
+          'dns',
+          `cannot use ${host}: ${thisHostReason(found)} (give 127.0.0.1 to mean it)`,
+          'dns',
+        );
+      return usable;
     } catch (err) {
       if (err instanceof SmtpkitError) throw err;
       const code = (err as NodeJS.ErrnoException).code;

@@ -1,5 +1,5 @@
 import { DnsFailure } from '../../dns/resolver.js';
-import { namesThisHost } from '../../dns/this-host.js';
+import { namesThisHost } from '../../util/this-host.js';
 import type { ServiceEndpoint } from '../../mailbox/conversation.js';
 import type { AuditContext } from '../context.js';
 import { NotTested } from '../not-tested.js';

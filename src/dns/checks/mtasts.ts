@@ -2,7 +2,7 @@ import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { aLabels } from '../domain.js';
 import type { Resolver } from '../resolver.js';
-import { namesThisHost } from '../this-host.js';
+import { namesThisHost } from '../../util/this-host.js';
 import { firstTag, tags, type Finding } from './finding.js';
 
 export interface MtaStsPolicy {

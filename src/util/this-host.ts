@@ -15,3 +15,7 @@ export function namesThisHost(address: string): boolean {
   const family = isIP(address);
   return family !== 0 && THIS_HOST.check(address, family === 6 ? 'ipv6' : 'ipv4');
 }
+
+/** Why such addresses are not used, in the words every caller shows. */
+export const thisHostReason = (addresses: readonly string[]): string =>
+  `${addresses.join(', ')} ${addresses.length === 1 ? 'names' : 'name'} no host ("this host": 0.0.0.0/8 and ::, RFC 1122 §3.2.1.3, RFC 4291 §2.5.2): a connection there would reach this machine`;

@@ -14,7 +14,6 @@ import { failureOutcome } from '../render/failure.js';
 import { durationMs } from '../util/duration.js';
 import { parseListen } from '../util/listen-address.js';
 import { readSmallFile } from '../util/read-file.js';
-import { withPacedFullGc } from '../util/gc-pacer.js';
 import { withSmallYoungGeneration } from '../util/young-generation.js';
 import { secretOnCommandLine } from './credentials.js';
 import { outputSpec } from './groups/output.js';
@@ -23,8 +22,7 @@ import { resolverSpec, type ResolverFlags } from './groups/resolver.js';
 /** `smtpkit sink`: its flags read into a SinkSpec; a mistake is said by the sink's log, as its failures are. */
 export function sinkCommand(flags: SinkFlags): Promise<number> {
   // Only the sink and the exporter do this; load mode's sender wants the larger space.
-  // The sink's heap is also collected as it grows: its peak under load is its figure of merit.
-  return withSmallYoungGeneration(() => withPacedFullGc(() => runSink(flags)));
+  return withSmallYoungGeneration(() => runSink(flags));
 }
 
 async function runSink(flags: SinkFlags): Promise<number> {

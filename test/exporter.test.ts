@@ -128,6 +128,29 @@ test('exporter: its young generation stays small however many probes run (V8 dou
   }
 });
 
+test('exporter: an idle exporter holds none of the probe code (TLS, crypto, the checks); the first probe loads it', async () => {
+  // Loaded at start, it was ~1 MiB of an idle exporter's resident memory that no scrape had asked for.
+  const loaded = async (probes: number) => {
+    const record = join(dir, `loads-${probes}`);
+    const e = await startExporter(['--config', join(dir, 'modules.json')], {
+      NODE_OPTIONS: `--import ${ROOT}dist/test/helpers/record-loads.js`,
+      SMTPKIT_RECORD_LOADS: record,
+    });
+    try {
+      for (let i = 0; i < probes; i++) {
+        const r = await get(`${e.url}/probe?target=127.0.0.1:${peer.port}&module=smtp`);
+        assert.equal(value(r.body, 'smtpkit_probe_success'), '1', r.body);
+      }
+    } finally {
+      await stopExporter(e);
+    }
+    return readFileSync(record, 'utf8').split('\n');
+  };
+  const heavy = (list: string[]) => ['node:tls', 'node:crypto'].filter((m) => list.includes(m));
+  assert.deepEqual(heavy(await loaded(0)), []);
+  assert.deepEqual(heavy(await loaded(1)), ['node:tls', 'node:crypto']);
+});
+
 test('exporter: the scrape timeout bounds the probe, and --max-concurrent 1 keeps one probe at a time', async () => {
   // --timeout is 60s: only the header can end these probes of a server that never greets
   // within the 20 s the client waits.

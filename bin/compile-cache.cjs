@@ -14,7 +14,6 @@ const path = require('node:path');
 const vm = require('node:vm');
 const Module = require('node:module');
 const { isAscii } = require('node:buffer');
-const { crc32 } = require('node:zlib');
 
 const { createRequire } = Module;
 
@@ -125,19 +124,18 @@ function prune(dir, ownPrefix) {
 /**
  * V8 checks an entry's header and length but, in a release build, not its code: a damaged
  * entry of the right length (a disk error, a stray write) was deserialized and crashed Node
- * (SIGSEGV). So the entry carries a sum of its code, checked before V8 sees it. Not V8's own
- * check (--verify-snapshot-checksum): a V8 flag set at run time makes Node compile each of
- * its own modules loaded later afresh (their cached code is keyed by the flags), 20 ms more
- * per start. zlib's CRC-32 (native, 0.1 ms for an entry), not a sum in JavaScript: its loop
- * over the entry ran long enough for V8 to optimize it with TurboFan at every start, which
- * brought 3.5 MiB of Node's own compiler code into memory for good (an idle exporter: 50 MiB
- * resident, 46.5 without) and cost 2.5 ms.
+ * (SIGSEGV). So the entry carries the CRC-32 of its code (hex), checked before V8 sees it. Not V8's
+ * own check (--verify-snapshot-checksum): a V8 flag set at run time makes Node compile each
+ * of its own modules loaded later afresh (their cached code is keyed by the flags), 20 ms
+ * more per start. zlib's CRC-32 is native (Node 20.15+): 0.2 ms for an entry, and loading
+ * zlib 0.6 more once streams are loaded (the bin has loaded them: stdout); a sum in JavaScript
+ * over the same 400 KB took 2.8 ms, run once and so never optimized.
  */
-function codeSum(bytes) {
-  return `${crc32(bytes).toString(16)}.${bytes.length.toString(16)}`;
-}
+const codeSum = (bytes, zlib) => zlib.crc32(bytes).toString(16);
 
 function loadWithCachedData(file, dir, prefix, slot) {
+  // Loaded whether or not an entry exists, so a run's reach (below) does not depend on it.
+  const zlib = require('node:zlib');
   const cacheFile = path.join(dir, `${prefix}${slot}.v8`);
   // The bundle is ASCII (startup.test checks it): read as such, it skips UTF-8 decoding and V8
   // gets a one-byte string, half the size (2 ms less per start, measured).
@@ -160,8 +158,8 @@ function loadWithCachedData(file, dir, prefix, slot) {
         const data = fs.readFileSync(fd);
         const eol = data.indexOf(10);
         const header = eol < 0 ? '' : data.subarray(0, eol).toString('latin1');
-        const tail = header.startsWith(stamp) && /^(\d+) ([0-9a-f]+\.[0-9a-f]+)$/.exec(header.slice(stamp.length));
-        if (tail && codeSum(data.subarray(eol + 1)) === tail[2]) {
+        const tail = header.startsWith(stamp) && /^(\d+) ([0-9a-f]+)$/.exec(header.slice(stamp.length));
+        if (tail && codeSum(data.subarray(eol + 1), zlib) === tail[2]) {
           cachedData = data.subarray(eol + 1);
           reached = Number(tail[1]);
         }
@@ -190,7 +188,7 @@ function loadWithCachedData(file, dir, prefix, slot) {
     const tmp = `${cacheFile}.${process.pid}.tmp`;
     try {
       const code = script.createCachedData();
-      const header = Buffer.from(`${stamp}${now} ${codeSum(code)}\n`, 'latin1');
+      const header = Buffer.from(`${stamp}${now} ${codeSum(code, zlib)}\n`, 'latin1');
       fs.writeFileSync(tmp, Buffer.concat([header, code]), { mode: 0o600 });
       fs.renameSync(tmp, cacheFile);
       prune(dir, prefix);

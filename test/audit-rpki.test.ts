@@ -83,10 +83,8 @@ async function audit(extra: string[], vrps: TestVrp[] = VALID, fault?: TestValid
     String(bed.policyPort),
     '--ehlo',
     'audit.test',
-    '--asn-zone',
-    'asn.test',
-    '--asn-zone6',
-    'asn6.test',
+    // The IP-to-ASN zones mean something only with a validator (alone they are a usage error).
+    ...(extra.includes('--rpki-validator') ? ['--asn-zone', 'asn.test', '--asn-zone6', 'asn6.test'] : []),
     ...extra,
   ];
   bed.dns.authenticated = true;
@@ -246,6 +244,26 @@ test('--rpki-validator takes only an http(s) URL: a usage error (exit 2) that ne
   const zone = await runCli(['audit', 'good.test', '--asn-zone', 'a b', '--rpki-validator', validator.url]);
   assert.equal(zone.code, 2, exitOf(zone));
   assert.match(zone.stderr, /--asn-zone: "a b" is not a domain name/);
+});
+
+test('--asn-zone or --asn-zone6 without --rpki-validator: a usage error (exit 2) naming both, said before any DNS question', async () => {
+  for (const zones of [
+    ['--asn-zone', 'asn.test'],
+    ['--asn-zone6', 'asn6.test'],
+  ]) {
+    const asked = bed.dns.edns.length;
+    const args = ['audit', 'good.test', ...zones, '--resolver', `127.0.0.1:${bed.dns.port}`, '--port', '1'];
+    const text = await runCli(args);
+    assert.equal(text.code, 2, exitOf(text));
+    assert.match(text.stderr, /--asn-zone and --asn-zone6 .*only with --rpki-validator/);
+    assert.equal(text.stdout, '');
+    const json = await runCli([...args, '--json']);
+    assert.equal(json.code, 2, exitOf(json));
+    const doc = JSON.parse(json.stdout);
+    assert.equal(doc.outcome.errorClass, 'usage');
+    assert.match(doc.outcome.message, /--asn-zone and --asn-zone6 .*--rpki-validator/);
+    assert.equal(bed.dns.edns.length, asked, 'DNS was asked before the usage error');
+  }
 });
 
 /** One hostile validator behaviour: every address not tested with this reason, the audit's other verdicts intact. */

@@ -201,6 +201,26 @@ test('an SRV target whose address is 0.0.0.0 (or ::) is not probed: it would rea
   }
 });
 
+test('an MX host whose only address is 0.0.0.0 is neither probed nor used for its mailbox ports; mx-addresses fails saying why', async () => {
+  const imap = await imapServer();
+  zone['zeromx.test'] = [{ type: 'MX', exchange: 'mx.zeromx.test', priority: 10 }];
+  zone['mx.zeromx.test'] = [{ type: 'A', address: '0.0.0.0' }];
+  try {
+    const r = await runAudit(
+      options('zeromx.test', { servicePorts: { imap: imap.port, imaps: 1, pop3: 1, pop3s: 1 }, port: imap.port }),
+      AUDIT_CHECKS.filter((c) => ['mx-addresses', 'reachability', 'mailbox-access'].includes(c.name)),
+    );
+    assert.equal(imap.received.join(''), '', 'the local IMAP server was talked to');
+    const [addresses] = of(r, 'mx-addresses');
+    assert.equal(addresses!.status, 'fail', JSON.stringify(addresses, null, 1));
+    assert.match(addresses!.summary, /^0\.0\.0\.0 names no host \("this host"/);
+    for (const f of [...of(r, 'reachability'), ...of(r, 'mailbox-access')])
+      assert.equal(f.status, 'not-tested', JSON.stringify(f, null, 1));
+  } finally {
+    await imap.close();
+  }
+});
+
 test('the whole-audit deadline ends every conversation: silent IMAP, POP3S and submission ports are let go at the report', async () => {
   const silent = await silentServer();
   Object.assign(
@@ -261,6 +281,99 @@ test('mailbox-access: an absurd CAPABILITY line and a flood of capability lines 
     for (const f of [a, m]) assert.ok(f.evidence.every((l) => l.length < 300) && f.evidence.length < 30);
   } finally {
     await closeAll(long, many);
+  }
+});
+
+test('mailbox-access: a POP3 CAPA list past 64 lines ends the conversation ("reply too long"), never read on as the answers to USER and STLS', async () => {
+  // 70 made-up tags before the real ones; 58 (62 lines in all) still fit.
+  const [long, fits] = await Promise.all([pop3Server({ capaPadding: 70 }), pop3Server({ capaPadding: 58 })]);
+  Object.assign(zone, srvZone('capa.test', { pop3: long.port }), srvZone('capafits.test', { pop3: fits.port }));
+  try {
+    const run = await runCli([
+      'audit',
+      'capa.test',
+      '--json',
+      '--resolver',
+      `127.0.0.1:${dns.port}`,
+      '--timeout',
+      '20s',
+    ]);
+    const findings = JSON.parse(run.stdout).report.findings as AuditFinding[];
+    const f = findings.find((x) => x.check === 'mailbox-access' && /^pop3 /.test(x.subject ?? ''));
+    assert.ok(f, run.stdout + run.stderr);
+    assert.equal(f.status, 'not-tested', JSON.stringify(f, null, 1));
+    assert.match(
+      f.summary,
+      new RegExp(`^port ${long.port}: the reply to CAPA is too long: no closing "\\." within 64 lines`),
+    );
+    assert.ok(f.evidence.length < 30 && f.evidence.every((l) => l.length < 300));
+    // The conversation stopped at the bound: the rest of the list was not taken for later answers.
+    assert.match(long.received.join(''), /^CAPA\r\n$/);
+    const ok = one(await audit('capafits.test'), 'mailbox-access', /^pop3 /);
+    assert.equal(ok.status, 'pass', JSON.stringify(ok, null, 1));
+    assert.match(ok.summary, /STLS, USER refused before it/);
+  } finally {
+    await closeAll(long, fits);
+  }
+});
+
+test('mailbox-access: a POP3 CAPA list of exactly 64 lines then "." is read whole; dripped slowly, the audit\'s deadline ends it, said so', async () => {
+  // 60 made-up tags and TOP, UIDL, RESP-CODES, STLS: 64 lines, the bound itself.
+  const [full, slow] = await Promise.all([
+    pop3Server({ capaPadding: 60 }),
+    pop3Server({ capaPadding: 60, capaEveryMs: 150 }),
+  ]);
+  Object.assign(zone, srvZone('capa64.test', { pop3: full.port }), srvZone('capaslow.test', { pop3: slow.port }));
+  try {
+    const ok = one(await audit('capa64.test'), 'mailbox-access', /^pop3 /);
+    assert.equal(ok.status, 'pass', JSON.stringify(ok, null, 1));
+    // Each line comes within the wait (1 s), the whole list would take 10 s: the audit's 1.5 s end it.
+    const started = Date.now();
+    const r = await audit('capaslow.test', { timeoutMs: 1500, waitMs: 1000 });
+    assert.ok(Date.now() - started < 3000, `${Date.now() - started} ms`);
+    assert.equal(r.deadlineExceeded, true);
+    const f = of(r, 'mailbox-access');
+    assert.deepEqual(
+      f.map((x) => x.status),
+      ['not-tested'],
+      JSON.stringify(f, null, 1),
+    );
+    assert.match(f[0]!.summary, /time limit .*ran out/);
+    assert.match(slow.received.join(''), /^CAPA\r\n$/);
+  } finally {
+    await closeAll(full, slow);
+  }
+});
+
+test('mailbox-access: IMAP untagged lines past the bound before the tagged answer to CAPABILITY or STARTTLS: "reply too long", not a refusal or "not answered OK"', async () => {
+  const [caps, tls, fits] = await Promise.all([
+    imapServer({ padding: { verb: 'CAPABILITY', lines: 70 } }),
+    imapServer({ padding: { verb: 'STARTTLS', lines: 70 } }),
+    imapServer({ padding: { verb: 'STARTTLS', lines: 60 } }),
+  ]);
+  Object.assign(
+    zone,
+    srvZone('imapcaps.test', { imap: caps.port }),
+    srvZone('imaptls.test', { imap: tls.port }),
+    srvZone('imapfits.test', { imap: fits.port }),
+  );
+  try {
+    for (const [domain, server, verb] of [
+      ['imapcaps.test', caps, 'CAPABILITY'],
+      ['imaptls.test', tls, 'STARTTLS'],
+    ] as const) {
+      const f = one(await audit(domain), 'mailbox-access', /^imap /);
+      assert.equal(f.status, 'not-tested', JSON.stringify(f, null, 1));
+      assert.match(
+        f.summary,
+        new RegExp(`^port ${server.port}: the reply to ${verb} is too long: no tagged answer within 64 lines`),
+      );
+      assert.ok(f.evidence.length < 30 && f.evidence.every((l) => l.length < 300));
+    }
+    const ok = one(await audit('imapfits.test'), 'mailbox-access', /^imap /);
+    assert.equal(ok.status, 'pass', JSON.stringify(ok, null, 1));
+  } finally {
+    await closeAll(caps, tls, fits);
   }
 });
 

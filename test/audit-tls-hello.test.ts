@@ -11,7 +11,7 @@ import type { AuditFinding, AuditReport } from '../src/audit/result.js';
 import { Resolver } from '../src/dns/resolver.js';
 import { clientHello, HELLO_SUITES, schemesWith } from '../src/scan/client-hello.js';
 import { probeHello } from '../src/scan/hello-probe.js';
-import { HelloError, MAX_HELLO_BYTES, ServerHelloReader } from '../src/scan/server-hello.js';
+import { alertName, HelloError, MAX_HELLO_BYTES, ServerHelloReader } from '../src/scan/server-hello.js';
 import { auditBed, type AuditBed } from './helpers/audit-bed.js';
 import { runCli } from './helpers/cli.js';
 import {
@@ -111,6 +111,46 @@ test('the ServerHello reader: facts of a sound answer and of a weak one, across 
   const rsa = read(record(22, serverHello({ suite: 0x009c })));
   assert.equal(rsa?.kind === 'hello' && rsa.facts.signature, null);
   assert.deepEqual(read(alert(40)), { kind: 'alert', alert: 'handshake failure' });
+});
+
+test('alerts coalesced in one record (TLS 1.2 allows it): a warning then a fatal one is the fatal one; an odd length is malformed', () => {
+  // RFC 5246 §6.2.1 lets records of one content type carry several messages; only TLS 1.3
+  // (RFC 8446 §5.1) forbids coalescing alerts. A 4-byte alert record was read as malformed.
+  assert.deepEqual(read(record(21, Buffer.from([1, 112, 2, 40]))), { kind: 'alert', alert: alertName(40) });
+  assert.deepEqual(read(record(21, Buffer.from([2, 70, 2, 40]))), { kind: 'alert', alert: alertName(70) });
+  // Two warnings (unrecognized_name) let the handshake go on: the ServerHello after them counts.
+  const r = reader();
+  assert.equal(r.push(record(21, Buffer.from([1, 112, 1, 112]))), undefined);
+  assert.equal(r.push(record(22, serverHello()))?.kind, undefined);
+  malformed(record(21, Buffer.from([2, 40, 2])), /an alert record of 3 bytes/);
+  malformed(record(21, Buffer.alloc(0)), /an alert record of 0 bytes/);
+});
+
+test('a hello dripped a byte at a time is copied about once, not once per byte (CPU, not only memory, is bounded)', () => {
+  // One certificate message of nearly 128 KiB across 16 KiB records, fed byte by byte: each
+  // byte joined with everything held before it copied about 8.6 GB (0.55 s of CPU per hello,
+  // and the audit sends five hellos to each MX host).
+  // The message's header says nearly 128 KiB; its body never ends before the bound.
+  const cert = Buffer.concat([Buffer.from([11, 0x01, 0xff, 0x00]), Buffer.alloc(MAX_HELLO_BYTES, 1)]);
+  const stream: Buffer[] = [record(22, serverHello())];
+  for (let at = 0; at < cert.length; at += 16384) stream.push(record(22, cert.subarray(at, at + 16384)));
+  const bytes = Buffer.concat(stream);
+  const concat = Buffer.concat;
+  let copied = 0;
+  Buffer.concat = (list: readonly Uint8Array[], total?: number) => {
+    const joined = concat(list, total);
+    copied += joined.length;
+    return joined;
+  };
+  const r = reader();
+  try {
+    assert.throws(() => {
+      for (let i = 0; i < bytes.length; i++) r.push(bytes.subarray(i, i + 1));
+    }, /over 128 KiB without finishing its hello/);
+  } finally {
+    Buffer.concat = concat;
+  }
+  assert.ok(copied < 4 * bytes.length, `${copied} bytes copied for ${bytes.length} read`);
 });
 
 test('the ServerHello reader refuses what is malformed, and reads at most 128 KiB', () => {

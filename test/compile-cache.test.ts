@@ -21,6 +21,7 @@ import {
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
+import zlib from 'node:zlib';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { capturePeer, PASSWORD, USER, type CapturePeer } from './helpers/capture-peer.js';
@@ -125,6 +126,66 @@ test('an entry damaged inside its code (V8 header intact, same length) or trunca
     assert.equal(r.out, good.out);
     assert.notDeepEqual(readFileSync(file), broken, 'rewritten');
   }
+});
+
+test('a header whose CRC-32 is of other data, an old-format sum, a huge reach over damaged code: never run, the output the same, rewritten', async () => {
+  const h = join(home, 'forged');
+  mkdirSync(h);
+  const good = await run(['explain', '421'], { HOME: h });
+  assert.equal(good.code, 0, good.out);
+  const dir = join(h, '.cache', 'smtpkit');
+  const [name] = entries(dir).filter((f) => f.endsWith('-explain.v8'));
+  assert.ok(name);
+  const file = join(dir, name);
+  const saved = readFileSync(file);
+  const eol = saved.indexOf(10);
+  const [, stamp, reach] = /^(.* )(\d+) [0-9a-f]+$/.exec(saved.subarray(0, eol).toString('latin1'))!;
+  const code = saved.subarray(eol + 1);
+  const damaged = Buffer.from(code);
+  for (let i = 200; i < damaged.length - 100; i += 97) damaged[i]! ^= 0xff;
+  const crc = (b: Buffer) => zlib.crc32(b).toString(16);
+  const entry = (tail: string, body: Buffer) => Buffer.concat([Buffer.from(`${stamp}${tail}\n`, 'latin1'), body]);
+  for (const forged of [
+    // A valid-looking CRC-32, of the intact code, over damaged code.
+    entry(`${reach} ${crc(code)}`, damaged),
+    // The sum of the format before CRC-32 ("x.y"), and a CRC written in capitals or padded: not this format.
+    entry(`${reach} 1234.5678`, damaged),
+    entry(`${reach} ${crc(damaged).toUpperCase()}`, damaged),
+    entry(`${reach} 0000${crc(damaged)}`, damaged),
+    // A reach no run makes, with a CRC of other data.
+    entry(`${'9'.repeat(400)} ${crc(Buffer.from('other'))}`, damaged),
+  ]) {
+    writeFileSync(file, forged);
+    const r = await run(['explain', '421'], { HOME: h });
+    assert.equal(r.code, 0, r.out);
+    assert.equal(r.out, good.out);
+    assert.notDeepEqual(readFileSync(file), forged, 'rewritten');
+  }
+});
+
+test('runs saving the same entry at once: each output as without a cache, one whole entry left, used by the next run', async () => {
+  const h = join(home, 'concurrent');
+  mkdirSync(h);
+  const runs = await Promise.all(Array.from({ length: 4 }, () => run(['explain', '421'], { HOME: h })));
+  const uncached = await run(['explain', '421'], { HOME: h, NODE_DISABLE_COMPILE_CACHE: '1' });
+  for (const r of runs) {
+    assert.equal(r.code, 0, r.out);
+    assert.equal(r.out, uncached.out);
+  }
+  const dir = join(h, '.cache', 'smtpkit');
+  const names = entries(dir);
+  assert.equal(names.filter((f) => f.endsWith('-explain.v8')).length, 1, names.join(' '));
+  assert.deepEqual(
+    names.filter((f) => f.endsWith('.tmp')),
+    [],
+  );
+  const file = join(
+    dir,
+    names.find((f) => f.endsWith('-explain.v8'))!,
+  );
+  const written = statSync(file).ino;
+  assert.equal((await run(['explain', '421'], { HOME: h })).out, uncached.out);
+  assert.equal(statSync(file).ino, written, 'the entry left was whole: used, not rewritten');
 });
 
 test('sink and exporter (which change a V8 flag as they run) keep their entry: the next start uses it', async () => {

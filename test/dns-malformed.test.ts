@@ -4,6 +4,8 @@ import { runCli } from './helpers/cli.js';
 import { capturePeer, type CapturePeer } from './helpers/capture-peer.js';
 import { dnsServer, dohServer, spoil, type DnsFault, type DnsServer, type ZoneRecord } from './helpers/dns-server.js';
 import { measuredRun, MiB } from './helpers/peak-rss.js';
+import { rawServer } from './helpers/raw-server.js';
+import { ask } from '../src/dns/transport.js';
 
 /**
  * A DNS answer is either understood or a failure: each named fault of the test DNS
@@ -249,3 +251,42 @@ test(
     }
   },
 );
+
+test('DNS over TCP: an answer dripped in small pieces is copied about once, not once per piece', async () => {
+  // 64 KiB announced and sent 16 bytes at a time: every piece joined with all before it
+  // copied about 134 MB (a 64 KiB answer a byte at a time, about 2 GB).
+  const server = await rawServer((socket) => {
+    socket.once('data', async () => {
+      socket.write(Buffer.from([0xff, 0xff]));
+      for (let at = 0; at < 0xffff && !socket.destroyed; at += 16) {
+        socket.write(Buffer.alloc(Math.min(16, 0xffff - at), 0x2a));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    });
+  });
+  const concat = Buffer.concat;
+  let copied = 0;
+  Buffer.concat = (list: readonly Uint8Array[], total?: number) => {
+    const joined = concat(list, total);
+    copied += joined.length;
+    return joined;
+  };
+  try {
+    const outcome = await ask('example.test', 'MX', {
+      servers: [{ address: '127.0.0.1', port: server.port }],
+      tcp: true,
+      doh: undefined,
+      timeoutMs: 20_000,
+      ca: undefined,
+    }).then(
+      () => 'answered',
+      (err: Error) => err.message,
+    );
+    // Garbage is no answer: said as a malformed answer, after the whole message was read.
+    assert.match(outcome, /malformed|not a DNS|answer/i);
+  } finally {
+    Buffer.concat = concat;
+    await server.close();
+  }
+  assert.ok(copied < 4 * 0x10001, `${copied} bytes copied for a ${0x10001}-byte answer`);
+});

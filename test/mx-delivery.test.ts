@@ -47,6 +47,35 @@ before(async () => {
       { type: 'MX', exchange: 'localhost', priority: 10 },
     ],
     localhost: [{ type: 'A', address: '127.0.0.1' }],
+    // A hostile answer: the MX host's addresses mean "this host" (0.0.0.0/8, ::, ::ffff:0.0.0.0/104),
+    // where the capture peer listens. The domain's own address is real: never a fallback.
+    'thishost.test': [
+      { type: 'MX', exchange: 'mx.thishost.test', priority: 10 },
+      { type: 'A', address: '127.0.0.1' },
+    ],
+    'mx.thishost.test': [
+      { type: 'A', address: '0.0.0.0' },
+      { type: 'AAAA', address: '::' },
+      { type: 'AAAA', address: '::ffff:0:1' },
+    ],
+    // The first MX host names this machine (0.1.2.3 is in 0.0.0.0/8), the second is real.
+    'partzero.test': [
+      { type: 'MX', exchange: 'mx0.partzero.test', priority: 5 },
+      { type: 'MX', exchange: 'localhost', priority: 10 },
+    ],
+    'mx0.partzero.test': [{ type: 'A', address: '0.1.2.3' }],
+    // The same through a CNAME chain, and as a domain's own address (no MX: the implicit MX).
+    'cnamezero.test': [{ type: 'MX', exchange: 'alias.cnamezero.test', priority: 10 }],
+    'alias.cnamezero.test': [{ type: 'CNAME', domain: 'zero.cnamezero.test' }],
+    'zero.cnamezero.test': [
+      { type: 'A', address: '0.0.0.0' },
+      // dns2 writes no dotted tail: ::ffff:0:0 is ::ffff:0.0.0.0.
+      { type: 'AAAA', address: '::ffff:0:0' },
+    ],
+    'implicitzero.test': [
+      { type: 'A', address: '0.0.0.0' },
+      { type: 'AAAA', address: '0:0:0:0:0:0:0:0' },
+    ],
   });
 });
 after(async () => {
@@ -63,6 +92,10 @@ const dnsFlags = () => [
   '--timeout',
   '2s',
 ];
+
+/** send from ann@client.test to `to` through the test DNS server, with `extra` flags. */
+const sendTo = (to: string, ...extra: string[]) =>
+  runCli(['send', '--from', 'ann@client.test', '--to', to, ...dnsFlags(), ...extra]);
 
 test('send with no server goes through the MX hosts in order, past a refused one and a 421, and says who took it', async () => {
   const before = peer.messages.length;
@@ -214,4 +247,81 @@ test('an MX target that is not a host name is skipped: never looked up, connecte
   assert.equal(JSON.parse(r.stdout).tls.sni, 'localhost');
   assert.equal(peer.messages.length, before + 1);
   assert.ok(!dns.edns.slice(asked).some((q) => q?.name.startsWith('evil')), 'the hostile name was never asked for');
+});
+
+test('an MX host whose addresses mean "this host" (0.0.0.0/8, ::, ::ffff:0.0.0.0) is never connected to: exit 3 saying why, no fallback to the domain\'s own address', async () => {
+  const before = peer.messages.length;
+  const send = await sendTo('bob@thishost.test', '--json');
+  assert.equal(send.code, 3, send.stdout + send.stderr);
+  const outcome = JSON.parse(send.stdout).outcome;
+  assert.equal(outcome.errorClass, 'dns');
+  assert.match(outcome.message, /^no usable address for any MX host of thishost\.test \(mx\.thishost\.test: /);
+  assert.match(
+    outcome.message,
+    /0\.0\.0\.0, ::, [0-9a-f:.]+ name no host .*a connection there would reach this machine/,
+  );
+  const ehlo = await runCli(['ehlo', '--mx', 'thishost.test', ...dnsFlags()]);
+  assert.equal(ehlo.code, 3, ehlo.stdout + ehlo.stderr);
+  assert.match(ehlo.stderr, /no usable address for any MX host of thishost\.test/);
+  assert.doesNotMatch(ehlo.stdout, /^<- *220/m, 'a server was reached');
+  assert.equal(peer.messages.length, before, 'the local peer took the message');
+  const lookup = await runCli(['mx-lookup', 'thishost.test', '--json', '--resolver', `127.0.0.1:${dns.port}`]);
+  assert.equal(lookup.code, 1, lookup.stdout + lookup.stderr);
+  const [host] = JSON.parse(lookup.stdout).mx.hosts as Array<{ addresses: unknown[]; problems: string[] }>;
+  assert.deepEqual(host!.addresses, []);
+  assert.equal(host!.problems.length, 1, host!.problems.join('\n'));
+  assert.match(host!.problems[0]!, /^0\.0\.0\.0, ::, [0-9a-f:.]+ name no host \("this host"/);
+});
+
+test('"this host" behind a CNAME chain, and as a domain\'s own address (implicit MX, A and AAAA): never connected to by send, ehlo --mx or starttls --mx', async () => {
+  const before = peer.messages.length;
+  for (const domain of ['cnamezero.test', 'implicitzero.test']) {
+    const send = await sendTo(`bob@${domain}`, '--json');
+    assert.equal(send.code, 3, send.stdout + send.stderr);
+    assert.match(
+      JSON.parse(send.stdout).outcome.message,
+      new RegExp(`^no usable address for any MX host of ${domain}`),
+    );
+    for (const command of ['ehlo', 'starttls']) {
+      const r = await runCli([command, '--mx', domain, ...dnsFlags()]);
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      assert.match(r.stderr, /name no host \("this host"/);
+      assert.doesNotMatch(r.stdout, /^<- *220/m, 'a server was reached');
+    }
+  }
+  assert.equal(peer.messages.length, before, 'the local peer took the message');
+});
+
+test('an MX host at 0.1.2.3 (in 0.0.0.0/8) is skipped, said as a warning; the next MX host takes the message', async () => {
+  const before = peer.messages.length;
+  const r = await sendTo('bob@partzero.test', '--ca-file', TLS.ca);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout + r.stderr, /mx0\.partzero\.test: 0\.1\.2\.3 names no host \("this host"/);
+  assert.equal(peer.messages.length, before + 1);
+});
+
+test('a host name typed on the command line whose address means "this host" ("0x0", read as 0.0.0.0) is not connected to: exit 3 saying why; a typed 0.0.0.0 still is', async () => {
+  // The exporter's modules log in to the names a scrape picks: a name whose DNS answer is
+  // 0.0.0.0 would take the password to whatever listens on this machine.
+  let reached = 0;
+  const local = net.createServer((s) => {
+    reached++;
+    s.end('220 local.test ESMTP\r\n');
+  });
+  await new Promise<void>((resolve) => local.listen(0, '127.0.0.1', resolve));
+  const { port } = local.address() as net.AddressInfo;
+  try {
+    const r = await runCli(['ehlo', `0x0:${port}`, '--json']);
+    assert.equal(r.code, 3, r.stdout + r.stderr);
+    assert.match(
+      JSON.parse(r.stdout).outcome.message,
+      /^cannot use 0x0: 0\.0\.0\.0 names no host \("this host".*give 127\.0\.0\.1 to mean it/,
+    );
+    assert.equal(reached, 0, 'the local listener was reached');
+    const typed = await runCli(['ehlo', `0.0.0.0:${port}`, '--timeout', '2s']);
+    assert.match(typed.stdout, /220 local\.test/, typed.stdout + typed.stderr);
+    assert.equal(reached, 1);
+  } finally {
+    local.close();
+  }
 });

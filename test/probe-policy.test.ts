@@ -29,11 +29,21 @@ const zone = {
   'mta-sts.good.test': [{ type: 'A' as const, address: '127.0.0.1' }],
   'open.test': [{ type: 'MX' as const, exchange: 'mx.open.test', priority: 10 }],
   'mx.open.test': [{ type: 'A' as const, address: '127.0.0.1' }],
+  // Hostile answers: an MX host and a policy host at "this host" addresses, where the peers listen.
+  'zero.test': [{ type: 'MX' as const, exchange: 'mx.zero.test', priority: 10 }],
+  'mx.zero.test': [{ type: 'A' as const, address: '0.0.0.0' }],
+  'stszero.test': [{ type: 'MX' as const, exchange: 'mx1.good.test', priority: 10 }],
+  '_mta-sts.stszero.test': [{ type: 'TXT' as const, data: 'v=STSv1; id=20261206' }],
+  'mta-sts.stszero.test': [
+    { type: 'A' as const, address: '0.0.0.0' },
+    { type: 'AAAA' as const, address: '::' },
+  ],
 };
 
 let dns: DnsServer;
 let policy: https.Server;
 let policyPort = 0;
+let policyConnections = 0;
 let wrongName: Peer;
 let plain: Peer;
 
@@ -43,6 +53,7 @@ before(async () => {
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end('version: STSv1\r\nmode: enforce\r\nmx: mx1.good.test\r\nmax_age: 86400\r\n');
   });
+  policy.on('connection', () => policyConnections++);
   await new Promise<void>((resolve) => policy.listen(0, '127.0.0.1', resolve));
   policyPort = (policy.address() as AddressInfo).port;
   wrongName = await smtpPeer({ key: TLS.wrongNameKey(), cert: TLS.wrongNameCert() });
@@ -154,4 +165,30 @@ test('probe --dane: validated TLSA records decide; a match passes an otherwise u
   const unsigned = JSON.parse((await probeMx('dane.test', '--dane')).stdout).results[0];
   assert.deepEqual(unsigned.certificatePolicy, { rule: 'opportunistic', enforced: false });
   assert.equal(unsigned.dane.status, 'not-validated');
+});
+
+test('probe --mx: an MX host at 0.0.0.0 ("this host") is not probed: exit 3 saying why, not this machine\'s server graded', async () => {
+  const r = await probeMx('zero.test', '--https-port', String(policyPort));
+  assert.equal(r.code, 3, r.stdout + r.stderr);
+  const out = r.stdout + r.stderr;
+  assert.match(out, /no usable address for any MX host of zero\.test \(mx\.zero\.test: 0\.0\.0\.0 names no host/);
+  assert.doesNotMatch(out, /"results": *\[ *\{/, 'a target was probed');
+});
+
+test('MTA-STS: a policy host whose addresses mean "this host" is never fetched from; the check says why', async () => {
+  const before = policyConnections;
+  const r = await runCli([
+    'mx-lookup',
+    'stszero.test',
+    '--checks',
+    '--json',
+    '--resolver',
+    `127.0.0.1:${dns.port}`,
+    '--https-port',
+    String(policyPort),
+  ]);
+  const sts = JSON.parse(r.stdout).checks.find((c: { check: string }) => c.check === 'MTA-STS');
+  assert.equal(sts.status, 'fail', JSON.stringify(sts));
+  assert.match(JSON.stringify(sts), /mta-sts\.stszero\.test has only addresses that name no host \(0\.0\.0\.0, ::\)/);
+  assert.equal(policyConnections, before, 'the policy server on this machine was asked');
 });

@@ -7,7 +7,7 @@ import { writeBareFailure } from '../render/print-outcome.js';
 import { failureOutcome } from '../render/failure.js';
 import { readSmallFile } from '../util/read-file.js';
 import { durationMs } from '../util/duration.js';
-import type { OptionSpec } from './declare.js';
+import { declaredDefault, type OptionSpec } from './declare.js';
 import { outputSpec } from './groups/output.js';
 import { resolverSpec, type ResolverFlags } from './groups/resolver.js';
 import type { AuditSpec, AuditFormat } from '../commands/audit.js';
@@ -26,8 +26,9 @@ export interface AuditFlags extends ResolverFlags {
   domains?: string;
   smugglingRcpt?: string;
   rpkiValidator?: string;
-  asnZone: string;
-  asnZone6: string;
+  /** Declared with a fallback, not a default: given without --rpki-validator they would do nothing. */
+  asnZone?: string;
+  asnZone6?: string;
   concurrency: string;
   baseline?: string;
   format: string;
@@ -105,7 +106,16 @@ function rpkiValidator(value: string): string {
 }
 
 /** The flags as one typed spec; every mistake is a usage error before anything is contacted. */
-export async function auditSpec(arg: string | undefined, flags: AuditFlags): Promise<AuditSpec> {
+export async function auditSpec(
+  arg: string | undefined,
+  flags: AuditFlags,
+  options: readonly OptionSpec[],
+): Promise<AuditSpec> {
+  // The zones only say where the rpki check finds origin ASes: without a validator that check does not run.
+  if (flags.rpkiValidator === undefined && (flags.asnZone !== undefined || flags.asnZone6 !== undefined))
+    throw usageError(
+      '--asn-zone and --asn-zone6 say where the RPKI check finds origin ASes, so they work only with --rpki-validator URL: give it too, or leave them out',
+    );
   const format = (flags.json ? 'json' : flags.format) as AuditFormat;
   const domains = await domainList(arg, flags);
   let baseline: AuditSpec['baseline'];
@@ -134,9 +144,9 @@ export async function auditSpec(arg: string | undefined, flags: AuditFlags): Pro
       import('../protocol/target.js'),
       import('../dns/domain.js'),
     ]);
-  const asnZone = (name: string, option: string) => {
+  const asnZone = (name: string | undefined, option: string) => {
     try {
-      return parseDomain(name);
+      return parseDomain(name ?? declaredDefault(options, option.slice(2)));
     } catch (err) {
       throw usageError(`${option}: ${(err as Error).message}`);
     }
@@ -181,12 +191,12 @@ export async function auditSpec(arg: string | undefined, flags: AuditFlags): Pro
 export async function audit(
   arg: string | undefined,
   flags: AuditFlags,
-  _options: readonly OptionSpec[],
+  options: readonly OptionSpec[],
 ): Promise<number> {
   const output = await processOutput(outputSpec(flags));
   let spec: AuditSpec;
   try {
-    spec = await auditSpec(arg, flags);
+    spec = await auditSpec(arg, flags, options);
   } catch (err) {
     const o = failureOutcome(err);
     writeBareFailure(output, 'audit', o, { json: !!flags.json || flags.format === 'json', quiet: !!flags.quiet });

@@ -262,13 +262,13 @@ export const COMMANDS: readonly CommandSpec[] = [
       },
       {
         flags: '--asn-zone <name>',
-        help: 'DNS zone giving the origin AS of an IPv4 address (TXT at the reversed octets)',
-        default: 'origin.asn.cymru.com',
+        help: 'with --rpki-validator: DNS zone giving the origin AS of an IPv4 address (TXT at the reversed octets)',
+        fallback: 'origin.asn.cymru.com',
       },
       {
         flags: '--asn-zone6 <name>',
-        help: 'DNS zone giving the origin AS of an IPv6 address (TXT at the reversed nibbles)',
-        default: 'origin6.asn.cymru.com',
+        help: 'with --rpki-validator: DNS zone giving the origin AS of an IPv6 address (TXT at the reversed nibbles)',
+        fallback: 'origin6.asn.cymru.com',
       },
       {
         flags: '--baseline <file>',

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { SmtpkitError } from '../errors.js';
 import { hasEscapedOctet } from './domain.js';
 import { adCaveat, DnsFailure, type Absence, type Resolver } from './resolver.js';
+import { namesThisHost, thisHostReason } from '../util/this-host.js';
 
 /**
  * The domain has no mail host: it does not exist (NXDOMAIN), or has neither MX nor address
@@ -72,6 +73,7 @@ export async function lookupMx(
     if (!addresses.length)
       throw new NoMailHost('NODATA', `${domain} has no MX records and no address (NODATA): it cannot receive mail`);
     const host: MxHost = { preference: 0, exchange: domain, ttl: undefined, addresses, problems: [] };
+    dropThisHost(host);
     if (opts.ptr) await addPtr(resolver, host);
     return { domain, kind: 'implicit', hosts: [host], ...ad };
   }
@@ -109,6 +111,7 @@ export async function lookupMx(
           host.problems.push(
             `no A or AAAA record: mail cannot be delivered to this host (${v4.absent ?? 'no address'})`,
           );
+        dropThisHost(host);
       } catch (err) {
         // One host's failed look-up is that host's problem, said as a failure, not "no address".
         if (!(err instanceof DnsFailure)) throw err;
@@ -120,6 +123,18 @@ export async function lookupMx(
     }),
   );
   return { domain, kind: 'mx', hosts, ...ad, ...(kept.length < sorted.length ? { listed: sorted.length } : {}) };
+}
+
+/**
+ * Addresses meaning "this host" are taken out, said as the host's problem: connected to,
+ * they would reach the machine smtpkit runs on (a hostile answer turning it into a
+ * prober of its own ports), never the domain's mail host.
+ */
+function dropThisHost(host: MxHost): void {
+  const local = host.addresses.filter((a) => namesThisHost(a.address)).map((a) => a.address);
+  if (!local.length) return;
+  host.addresses = host.addresses.filter((a) => !namesThisHost(a.address));
+  host.problems.push(`${thisHostReason(local)}, not the mail host, so it is not used`);
 }
 
 async function addPtr(resolver: Resolver, host: MxHost) {
@@ -172,6 +187,19 @@ async function addPtr(resolver: Resolver, host: MxHost) {
 export function deliveryCandidates(report: MxReport): Array<{ host: string; address: string; preference: number }> {
   return report.hosts.flatMap((h) =>
     h.addresses.map((a) => ({ host: h.exchange, address: a.address, preference: h.preference })),
+  );
+}
+
+/**
+ * No MX host gave an address to connect to (of `family`, when one is asked), said as a DNS
+ * failure (exit 3) naming each host's problems: never a fallback to the domain's own address.
+ */
+export function noMxAddress(report: MxReport, family?: 4 | 6): SmtpkitError {
+  const why = report.hosts.flatMap((h) => h.problems.map((p) => `${h.exchange}: ${p}`));
+  return new SmtpkitError(
+    'dns',
+    `no usable ${family ? `IPv${family} ` : ''}address for any MX host of ${report.domain}${why.length ? ` (${why.join('; ')})` : ''}`,
+    'dns',
   );
 }
 

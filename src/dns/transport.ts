@@ -5,6 +5,7 @@ import { rootCertificates } from 'node:tls';
 import DNS from 'dns2';
 import { SmtpkitError } from '../errors.js';
 import { checkAnswer, typeName, type Asked } from './message-check.js';
+import { ByteQueue } from '../util/byte-queue.js';
 import { describeTimeout } from '../util/duration.js';
 
 const { Packet } = DNS;
@@ -303,7 +304,9 @@ function viaUdp(
 function viaTcp(wire: Buffer, server: NameServer, timeoutMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: server.address, port: server.port });
-    let received = Buffer.alloc(0);
+    // Joined only when the whole message is in: a server dripping 64 KiB a byte at a time
+    // otherwise made every byte a copy of all before it (about 2 GB).
+    const received = new ByteQueue();
     const done = (err: Error | undefined, data?: Buffer) => {
       clearTimeout(timer);
       socket.destroy();
@@ -320,10 +323,11 @@ function viaTcp(wire: Buffer, server: NameServer, timeoutMs: number): Promise<Bu
       length.writeUInt16BE(wire.length);
       socket.write(Buffer.concat([length, wire]));
     });
+    let expected = Infinity;
     socket.on('data', (chunk) => {
-      received = Buffer.concat([received, chunk]);
-      if (received.length >= 2 && received.length >= 2 + received.readUInt16BE(0))
-        done(undefined, received.subarray(2, 2 + received.readUInt16BE(0)));
+      received.append(chunk);
+      if (expected === Infinity && received.length >= 2) expected = 2 + received.peek(2).readUInt16BE(0);
+      if (received.length >= expected) done(undefined, received.take(expected).subarray(2));
     });
     socket.on('end', () => done(new Error('the server closed the TCP connection before answering')));
   });

@@ -1,7 +1,7 @@
 import { SmtpkitError } from '../errors.js';
 import { daneMatch, describeTlsa, smtpUnusable } from '../dns/checks/dane.js';
 import type { DaneHost } from '../dns/checks/finding.js';
-import { deliveryCandidates, lookupMx } from '../dns/mx.js';
+import { deliveryCandidates, lookupMx, noMxAddress } from '../dns/mx.js';
 import { adCaveat, DnsFailure, type Resolver } from '../dns/resolver.js';
 import type { SmtpSession } from '../session/session.js';
 
@@ -22,7 +22,7 @@ export async function useMx(session: SmtpSession, domain: string, resolver: Reso
   }
   const family = session.options.family;
   const candidates = deliveryCandidates(report).filter((c) => !family || (family === 6) === c.address.includes(':'));
-  if (!candidates.length) throw new SmtpkitError('dns', `no usable address for any MX host of ${domain}`, 'dns');
+  if (!candidates.length) throw noMxAddress(report, family);
   session.useCandidates(candidates);
 }
 

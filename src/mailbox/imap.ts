@@ -1,4 +1,4 @@
-import type { LineClient } from './line-client.js';
+import { MailboxStop, type LineClient } from './line-client.js';
 import { converse, upgrade, type Limits, type MailboxConversation, type ServiceEndpoint } from './conversation.js';
 
 /** Lines read while waiting for one tagged answer, at most: untagged noise is not read forever. */
@@ -28,13 +28,21 @@ export function talkImap(e: ServiceEndpoint, limits: Limits): Promise<MailboxCon
   });
 }
 
+/**
+ * The untagged lines and the tagged answer to `command`. More untagged lines end the
+ * conversation: taking the missing answer for a refusal would be the server's choice of verdict.
+ */
 async function tagged(c: LineClient, tag: string, command: string): Promise<{ untagged: string[]; done: string }> {
   c.write(`${tag} ${command}`);
   const untagged: string[] = [];
-  for (let i = 0; i <= MAX_UNTAGGED; i++) {
+  for (;;) {
     const line = await c.readLine();
     if (line.toLowerCase().startsWith(`${tag} `)) return { untagged, done: line };
+    if (untagged.length === MAX_UNTAGGED)
+      throw new MailboxStop(
+        'too-long',
+        `the reply to ${command} is too long: no tagged answer within ${MAX_UNTAGGED} lines, so the conversation stops there`,
+      );
     untagged.push(line);
   }
-  return { untagged, done: `(no tagged answer after ${MAX_UNTAGGED} lines)` };
 }

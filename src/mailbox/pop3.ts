@@ -1,8 +1,9 @@
-import type { LineClient } from './line-client.js';
+import { MailboxStop, type LineClient } from './line-client.js';
 import { converse, upgrade, type Limits, type MailboxConversation, type ServiceEndpoint } from './conversation.js';
 
 /** A user nobody has, and no password is ever sent: the answer to USER is all that is asked. */
 export const PROBE_USER = 'smtpkit-probe-nobody';
+/** Capability lines read, at most: real servers list about ten. */
 const MAX_CAPA = 64;
 
 /**
@@ -29,12 +30,21 @@ export function talkPop3(e: ServiceEndpoint, limits: Limits): Promise<MailboxCon
   });
 }
 
+/**
+ * The CAPA list to its closing "." (RFC 2449 §5). A longer list ends the conversation: its
+ * remaining lines would be taken for the answers to USER and STLS. The line and byte caps
+ * of the connection bound each line and the whole.
+ */
 async function capa(c: LineClient): Promise<string[]> {
   const tags: string[] = [];
-  for (let i = 0; i <= MAX_CAPA; i++) {
+  for (;;) {
     const line = await c.readLine();
     if (line === '.') return tags;
+    if (tags.length === MAX_CAPA)
+      throw new MailboxStop(
+        'too-long',
+        `the reply to CAPA is too long: no closing "." within ${MAX_CAPA} lines, so the conversation stops there`,
+      );
     tags.push(line.trim().split(/\s+/)[0]!.toUpperCase());
   }
-  return tags;
 }

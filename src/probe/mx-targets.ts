@@ -1,5 +1,5 @@
 import { usageError } from '../errors.js';
-import { lookupMx } from '../dns/mx.js';
+import { lookupMx, noMxAddress } from '../dns/mx.js';
 import type { Resolver } from '../dns/resolver.js';
 import { sessionOptionsFor, type SessionBase } from '../session/for-target.js';
 import type { ProbeTarget } from './probe-input.js';
@@ -16,6 +16,7 @@ export async function mxTargets(
 ): Promise<ProbeTarget[]> {
   const report = await lookupMx(resolver, domain);
   if (report.kind === 'null') throw usageError(`${domain} publishes a null MX: it has no mail hosts to probe`);
+  if (!report.hosts.some((h) => h.addresses.length)) throw noMxAddress(report);
   const { checkMtaSts, mxMatches } = await import('../dns/checks/mtasts.js');
   const hosts = report.hosts.map((h) => h.exchange);
   const http = { ca: base.tls.ca, timeoutMs: resolver.transport.timeoutMs, port: httpsPort };

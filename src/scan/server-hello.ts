@@ -2,6 +2,7 @@
 // ServerHelloDone, with every length checked and the total bytes bounded. Pure: bytes in,
 // facts out; a malformed answer throws HelloError (said to the user, never a crash).
 
+import { ByteQueue } from '../util/byte-queue.js';
 import { HELLO_SUITES, SIGNATURE_SCHEMES } from './client-hello.js';
 
 /** The most a server may send before its hello is complete: certificate chains are rarely over 16 KiB. */
@@ -111,8 +112,8 @@ export interface Offered {
  * more is needed. Throws HelloError on anything malformed or over MAX_HELLO_BYTES.
  */
 export class ServerHelloReader {
-  private pending: Buffer = Buffer.alloc(0);
-  private messages: Buffer = Buffer.alloc(0);
+  private readonly pending = new ByteQueue();
+  private readonly messages = new ByteQueue();
   private total = 0;
   private hello: ServerHelloFacts | undefined;
   private versionCode = 0;
@@ -128,16 +129,16 @@ export class ServerHelloReader {
     this.total += chunk.length;
     if (this.total > MAX_HELLO_BYTES)
       throw new HelloError(`the server sent over ${MAX_HELLO_BYTES / 1024} KiB without finishing its hello`);
-    this.pending = Buffer.concat([this.pending, chunk]);
+    this.pending.append(chunk);
     while (this.pending.length >= 5) {
-      const type = this.pending[0]!;
-      const major = this.pending[1]!;
-      const length = this.pending.readUInt16BE(3);
+      const head = this.pending.peek(5);
+      const type = head[0]!;
+      const major = head[1]!;
+      const length = head.readUInt16BE(3);
       if (major !== 3) throw new HelloError(`not a TLS record (content type ${type}, version byte ${major})`);
       if (length > MAX_RECORD) throw new HelloError(`a record of ${length} bytes (at most ${MAX_RECORD}: RFC 5246)`);
       if (this.pending.length < 5 + length) break;
-      const fragment = this.pending.subarray(5, 5 + length);
-      this.pending = this.pending.subarray(5 + length);
+      const fragment = this.pending.take(5 + length).subarray(5);
       const answer = this.record(type, fragment);
       if (answer) return answer;
     }
@@ -146,24 +147,29 @@ export class ServerHelloReader {
 
   private record(type: number, fragment: Buffer): HelloAnswer | undefined {
     if (type === 21) {
-      if (fragment.length !== 2) throw new HelloError(`an alert record of ${fragment.length} bytes (2 expected)`);
-      const [level, description] = [fragment[0]!, fragment[1]!];
-      // A warning (unrecognized name ...) lets the handshake go on; anything else ends it.
-      if (level === 1 && description !== 0) return undefined;
-      if (this.hello) throw new HelloError(`alert "${alertName(description)}" after the ServerHello`);
-      return { kind: 'alert', alert: alertName(description) };
+      // TLS 1.2 may coalesce several alerts in one record (RFC 5246 §6.2.1); each is 2 bytes.
+      if (!fragment.length || fragment.length % 2)
+        throw new HelloError(`an alert record of ${fragment.length} bytes (2 for each alert expected)`);
+      for (let i = 0; i < fragment.length; i += 2) {
+        const [level, description] = [fragment[i]!, fragment[i + 1]!];
+        // A warning (unrecognized name ...) lets the handshake go on; anything else ends it.
+        if (level === 1 && description !== 0) continue;
+        if (this.hello) throw new HelloError(`alert "${alertName(description)}" after the ServerHello`);
+        return { kind: 'alert', alert: alertName(description) };
+      }
+      return undefined;
     }
     if (type !== 22) throw new HelloError(`a record of content type ${type} before the handshake finished`);
     if (!fragment.length) throw new HelloError('an empty handshake record (RFC 5246 §6.2.1 forbids it)');
-    this.messages = Buffer.concat([this.messages, fragment]);
+    this.messages.append(fragment);
     while (this.messages.length >= 4) {
-      const msgType = this.messages[0]!;
-      const length = this.messages.readUIntBE(1, 3);
+      const head = this.messages.peek(4);
+      const msgType = head[0]!;
+      const length = head.readUIntBE(1, 3);
       if (length > MAX_HELLO_BYTES)
         throw new HelloError(`a handshake message of ${length} bytes (more than ${MAX_HELLO_BYTES / 1024} KiB)`);
       if (this.messages.length < 4 + length) break;
-      const body = this.messages.subarray(4, 4 + length);
-      this.messages = this.messages.subarray(4 + length);
+      const body = this.messages.take(4 + length).subarray(4);
       const done = this.message(msgType, body);
       if (done) return { kind: 'hello', facts: done };
     }

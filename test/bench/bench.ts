@@ -13,6 +13,7 @@
  *   5. a 50 MB attachment: smtpkit's peak RSS                                   < 150 MB
  *   6. smtp-source into `smtpkit sink` against into smtp-sink                   ≥ 0.8×
  *      the sink's peak RSS (VmHWM) meanwhile (issue #30)                      ≤ 50 MiB
+ *      beside a bare Node sink's (bare-sink.ts) under the same load: Node's floor
  *   7. probe of 30 targets, 10 of them silent, --timeout 3                      ≤ 8 s
  *   8. full TLS scan of Postfix (versions and suites), against sslscan          ≤ 3.0×
  *   9. the sink's HTTP API (issue #29), 1,000 messages of 100 KB stored:
@@ -273,7 +274,15 @@ async function startSmtpSink(): Promise<{ port: number; child: ChildProcess }> {
 }
 
 async function startOurSink(extra: string[] = []): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(process.execPath, [BIN, 'sink', '--port', '0', '-q', '--json', ...extra], {
+  return startListening([BIN, 'sink', '--port', '0', '-q', '--json', ...extra]);
+}
+
+/** Node's own floor for the sink (issue #30): a bare Node SMTP server that keeps nothing. */
+const startBareSink = () => startListening([fileURLToPath(new URL('bare-sink.js', import.meta.url))]);
+
+/** A Node server that says "listening on 127.0.0.1:PORT" on stderr once it listens. */
+async function startListening(args: string[]): Promise<{ port: number; child: ChildProcess }> {
+  const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: baseEnv,
   });
@@ -284,7 +293,7 @@ async function startOurSink(extra: string[] = []): Promise<{ port: number; child
       const m = /listening on 127\.0\.0\.1:(\d+)/.exec(err);
       if (m) resolve(Number(m[1]));
     });
-    child.on('exit', () => reject(new Error(`sink exited: ${err}`)));
+    child.on('exit', () => reject(new Error(`${args.join(' ')} exited: ${err}`)));
   });
   return { port, child };
 }
@@ -646,6 +655,8 @@ async function main() {
     // Peak RSS of each server over its run (issue #30: ours ≤ 50 MiB), and of `node -e` idle: Node's floor.
     const ourRss: number[] = [];
     const theirRss: number[] = [];
+    // And of a bare Node sink in the same rounds: what Node itself takes under this load.
+    const bareRss: number[] = [];
     for (let i = 0; i < LOAD_RUNS; i++) {
       const a = await startSmtpSink();
       try {
@@ -661,9 +672,17 @@ async function main() {
       } finally {
         await stop(b.child);
       }
+      const c = await startBareSink();
+      try {
+        smtpSource(c.port);
+        bareRss.push(vmHwm(c.child.pid!) / 1048576);
+      } finally {
+        await stop(c.child);
+      }
     }
     compare('sink under smtp-source vs smtp-sink', ourRate, theirRate, 'msg/s', { op: '≥', value: 0.8 });
     compare('sink under smtp-source: peak RSS vs smtp-sink', ourRss, theirRss, 'MiB', { op: 'report', value: 0 });
+    compare('sink under smtp-source: peak RSS vs a bare Node sink', ourRss, bareRss, 'MiB', { op: 'report', value: 0 });
     const floor = spawnSync(
       node,
       ['-e', 'setTimeout(() => process.stdout.write(require("fs").readFileSync("/proc/self/status", "utf8")), 300)'],

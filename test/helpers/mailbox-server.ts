@@ -10,8 +10,8 @@ import { eachLine, rawServer, type RawServer } from './raw-server.js';
  * connection sent in plaintext (a PASS there would be a password the audit gave away).
  */
 
-/** An answer, or `tls`: the answer, then a TLS handshake on the same socket. */
-type Answer = string | { tls: string } | null;
+/** An answer, or `tls`: the answer, then a TLS handshake on the same socket; `drip`: its lines one every `everyMs`. */
+type Answer = string | { tls: string } | { drip: string[]; everyMs: number } | null;
 
 function serve(
   socket: net.Socket,
@@ -27,6 +27,15 @@ function serve(
       return false;
     }
     if (typeof a === 'string') return void socket.write(a);
+    if ('drip' in a) {
+      const timer = setInterval(() => {
+        const next = a.drip.shift();
+        if (next === undefined) clearInterval(timer);
+        else socket.write(next);
+      }, a.everyMs);
+      socket.on('close', () => clearInterval(timer));
+      return;
+    }
     socket.write(a.tls);
     socket.removeAllListeners('data');
     const t = new tls.TLSSocket(socket, { isServer: true, key: TLS.key(), cert: TLS.cert() });
@@ -58,16 +67,23 @@ export interface ImapOptions {
   /** The capabilities before TLS (default: a Dovecot with disable_plaintext_auth = yes). */
   capability?: string;
   implicitTls?: boolean;
+  /** Made-up untagged lines (* X-PAD-1 ...) before the tagged answer to this command: a reply longer than a real server's. */
+  padding?: { verb: 'CAPABILITY' | 'STARTTLS'; lines: number };
 }
 
 export function imapServer(o: ImapOptions = {}): Promise<RawServer> {
   const before = o.capability ?? 'IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ STARTTLS LOGINDISABLED';
+  const pad = (verb: string) =>
+    o.padding?.verb === verb.toUpperCase()
+      ? Array.from({ length: o.padding.lines }, (_, i) => `* X-PAD-${i + 1}\r\n`).join('')
+      : '';
   const answer = (line: string, secure: boolean): Answer => {
     const [tag, verb] = line.split(' ');
     if (/^LOGOUT$/i.test(verb ?? '')) return null;
     if (/^CAPABILITY$/i.test(verb ?? ''))
-      return `* CAPABILITY ${secure ? 'IMAP4rev1 AUTH=PLAIN' : before}\r\n${tag} OK Pre-login capabilities listed\r\n`;
-    if (/^STARTTLS$/i.test(verb ?? '') && !secure) return { tls: `${tag} OK Begin TLS negotiation now.\r\n` };
+      return `${pad(verb!)}* CAPABILITY ${secure ? 'IMAP4rev1 AUTH=PLAIN' : before}\r\n${tag} OK Pre-login capabilities listed\r\n`;
+    if (/^STARTTLS$/i.test(verb ?? '') && !secure)
+      return { tls: `${pad(verb!)}${tag} OK Begin TLS negotiation now.\r\n` };
     return `${tag} BAD Error in IMAP command\r\n`;
   };
   const greeting = '* OK [CAPABILITY IMAP4rev1] Dovecot ready.\r\n';
@@ -81,14 +97,22 @@ export interface Pop3Options {
   userBeforeStls?: boolean;
   stls?: boolean;
   implicitTls?: boolean;
+  /** Made-up tags (X-PAD-1 ...) listed before the real ones: a CAPA list longer than a real server's. */
+  capaPadding?: number;
+  /** The CAPA list's lines (after its +OK) are sent one every this many ms. */
+  capaEveryMs?: number;
 }
 
 export function pop3Server(o: Pop3Options = {}): Promise<RawServer> {
   const stls = o.stls ?? true;
+  const padding = Array.from({ length: o.capaPadding ?? 0 }, (_, i) => `X-PAD-${i + 1}\r\n`).join('');
   const answer = (line: string, secure: boolean): Answer => {
     if (/^QUIT$/i.test(line)) return null;
-    if (/^CAPA$/i.test(line))
-      return `+OK\r\nTOP\r\nUIDL\r\nRESP-CODES\r\n${stls && !secure ? 'STLS\r\n' : ''}${o.userBeforeStls || secure ? 'USER\r\n' : ''}.\r\n`;
+    if (/^CAPA$/i.test(line)) {
+      const list = `${padding}TOP\r\nUIDL\r\nRESP-CODES\r\n${stls && !secure ? 'STLS\r\n' : ''}${o.userBeforeStls || secure ? 'USER\r\n' : ''}.\r\n`;
+      if (o.capaEveryMs === undefined) return `+OK\r\n${list}`;
+      return { drip: ['+OK\r\n', ...list.split(/(?<=\r\n)/).filter(Boolean)], everyMs: o.capaEveryMs };
+    }
     if (/^USER /i.test(line))
       return o.userBeforeStls || secure
         ? '+OK\r\n'

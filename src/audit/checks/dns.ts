@@ -65,7 +65,7 @@ export const dnsChecks: AuditCheck[] = [
     async run(ctx) {
       return (await ctx.mailHosts()).map((h): Verdict => {
         const evidence = h.addresses.map((a) => `${a.family === 4 ? 'A' : 'AAAA'} ${a.address}`);
-        const failed = h.problems.filter((p) => /no A or AAAA|address look-up failed/.test(p));
+        const failed = h.problems.filter((p) => /no A or AAAA|address look-up failed|names? no host/.test(p));
         if (failed.length || !h.addresses.length)
           return {
             subject: h.exchange,

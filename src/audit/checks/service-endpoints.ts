@@ -1,5 +1,5 @@
-import { BlockList, isIP } from 'node:net';
 import { DnsFailure } from '../../dns/resolver.js';
+import { namesThisHost } from '../../util/this-host.js';
 import type { ServiceEndpoint } from '../../mailbox/conversation.js';
 import type { AuditContext } from '../context.js';
 import { NotTested } from '../not-tested.js';
@@ -14,12 +14,6 @@ export const SERVICES = {
   pop3s: { srv: '_pop3s._tcp', port: 995, implicitTls: true },
 } as const;
 export type ServiceName = keyof typeof SERVICES;
-
-/** 0.0.0.0/8 and ::: "this host" (RFC 1122 §3.2.1.3, RFC 4291 §2.5.2); connecting there reaches the auditor's own machine. */
-const THIS_HOST = new BlockList();
-THIS_HOST.addSubnet('0.0.0.0', 8, 'ipv4');
-THIS_HOST.addAddress('::', 'ipv6');
-const unspecified = (a: string) => THIS_HOST.check(a, isIP(a) === 6 ? 'ipv6' : 'ipv4');
 
 /** Targets of one SRV name probed, at most (a zone listing hundreds must not turn the audit into a scan). */
 const MAX_SRV_TARGETS = 4;
@@ -87,7 +81,7 @@ export async function findServices(ctx: AuditContext, services: readonly Service
         } catch (err) {
           if (!(err instanceof DnsFailure)) throw err;
         }
-        const address = addresses.find((a) => !unspecified(a));
+        const address = addresses.find((a) => !namesThisHost(a));
         if (!address && addresses.length)
           d.notes.push(
             `SRV target ${t.target} has address ${addresses[0]}, which names no host (a connection would reach this machine): not probed`,

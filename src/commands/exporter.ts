@@ -3,6 +3,7 @@ import type { Outcome } from '../errors.js';
 import { createExporter, type ExporterOptions } from '../exporter/server.js';
 import { processOutput } from '../render/output.js';
 import { commandLineError } from '../render/usage.js';
+import { withBaselineCompilerOnly } from '../util/baseline-only.js';
 import { withSmallYoungGeneration } from '../util/young-generation.js';
 
 export interface ExporterSpec extends ExporterOptions {
@@ -21,7 +22,7 @@ export async function exporterFailed(o: Outcome): Promise<number> {
 /** `smtpkit exporter`: serve /probe and /metrics for Prometheus until SIGINT or SIGTERM. */
 export function exporter(spec: Readonly<ExporterSpec>): Promise<number> {
   // Probes' short-lived objects made V8 grow the young generation; scavenges of a small one are short.
-  return withSmallYoungGeneration(() => serve(spec));
+  return withSmallYoungGeneration(() => withBaselineCompilerOnly(() => serve(spec)));
 }
 
 async function serve(spec: Readonly<ExporterSpec>): Promise<number> {

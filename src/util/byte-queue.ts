@@ -20,6 +20,8 @@ export class ByteQueue {
   /** The first `n` bytes (n ≤ length), the held pieces joined once if they are split. */
   peek(n: number): Buffer {
     if (n > this.size) throw new RangeError(`peek(${n}) with ${this.size} bytes held`);
+    // An empty queue has no first piece to cut 0 bytes from.
+    if (!n) return Buffer.alloc(0);
     if (this.parts[0]!.length < n) this.parts = [Buffer.concat(this.parts, this.size)];
     return this.parts[0]!.subarray(0, n);
   }
@@ -27,6 +29,7 @@ export class ByteQueue {
   /** Removes and returns the first `n` bytes (n ≤ length). */
   take(n: number): Buffer {
     const bytes = this.peek(n);
+    if (!n) return bytes;
     const rest = this.parts[0]!.subarray(n);
     if (rest.length) this.parts[0] = rest;
     else this.parts.shift();

@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { capturePeer, PASSWORD, USER, type CapturePeer } from './helpers/capture-peer.js';
 import { BIN, ROOT, TLS } from './helpers/paths.js';
+import { rawServer } from './helpers/raw-server.js';
 import { sinkProcess } from './helpers/sink-process.js';
 import { startExporter, stopExporter } from './helpers/exporter-process.js';
 import { COMMANDS } from '../src/cli/commands.js';
@@ -205,6 +206,42 @@ test('sink and exporter (which change a V8 flag as they run) keep their entry: t
     const written = statSync(join(dir, name)).ino;
     await startAndStop();
     assert.equal(statSync(join(dir, name)).ino, written, `${command}: the second start used the entry, not rewrote it`);
+  }
+});
+
+test('an exporter stopped by SIGTERM or SIGINT with a probe in flight saves an entry the next start uses (its V8 flags set back)', async () => {
+  // The probe's code is loaded with the first /probe and runs with --max-opt=1 (and, on V8 12+,
+  // --no-maglev): stopped while a probe still waits, the exporter must still set them back
+  // before the save, or the entry it leaves is refused by every later start.
+  const silent = await rawServer(() => undefined);
+  try {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      const h = join(home, `in-flight-${signal}`);
+      mkdirSync(h);
+      const dir = join(h, '.cache', 'smtpkit');
+      const e = await startExporter([], { HOME: h });
+      const scrape = fetch(`${e.url}/probe?target=127.0.0.1:${silent.port}`).catch(() => undefined);
+      const seen = silent.received.length;
+      for (let i = 0; i < 200 && silent.received.length === seen; i++) await new Promise((r) => setTimeout(r, 25));
+      assert.ok(silent.received.length > seen, 'the probe reached the peer');
+      const gone = new Promise<number | null>((r) => e.child.once('exit', r));
+      e.child.kill(signal);
+      assert.equal(await gone, 0, e.stderr());
+      await scrape;
+      assert.equal(e.stderr(), '', 'nothing on stderr (no V8 flag error)');
+      const [name] = entries(dir).filter((f) => f.endsWith('-exporter.v8'));
+      assert.ok(name, `${signal}: an entry was saved`);
+      const before = statSync(join(dir, name), { bigint: true });
+      await stopExporter(await startExporter([], { HOME: h }));
+      const now = statSync(join(dir, name), { bigint: true });
+      assert.deepEqual(
+        [now.ino, now.mtimeNs],
+        [before.ino, before.mtimeNs],
+        `${signal}: the next start used the entry`,
+      );
+    }
+  } finally {
+    await silent.close();
   }
 });
 

@@ -245,6 +245,33 @@ test('an exporter stopped by SIGTERM or SIGINT with a probe in flight saves an e
   }
 });
 
+test("an exporter run with V8 compiler flags of the user's own (--no-opt, --max-opt=2, NODE_OPTIONS=--jitless) keeps its entry", async () => {
+  // The exporter set its flags back to V8's defaults, not to the user's: the flags differed
+  // from those the entry was made with, so every start refused it, compiled again, rewrote it.
+  const runs: Array<[string, string[], Record<string, string>]> = [
+    ['no-opt', ['--no-opt'], {}],
+    ['max-opt', ['--max-opt=2'], {}],
+    ['jitless', [], { NODE_OPTIONS: '--jitless' }],
+  ];
+  for (const [label, nodeArgs, env] of runs) {
+    const h = join(home, `user-flags-${label}`);
+    mkdirSync(h);
+    const dir = join(h, '.cache', 'smtpkit');
+    const startAndStop = async () => {
+      const e = await startExporter([], { HOME: h, ...env }, nodeArgs);
+      await stopExporter(e);
+      return e.stderr();
+    };
+    await startAndStop();
+    const [name] = entries(dir).filter((f) => f.endsWith('-exporter.v8'));
+    assert.ok(name, `${label}: an entry was saved`);
+    const before = statSync(join(dir, name), { bigint: true });
+    await startAndStop();
+    const now = statSync(join(dir, name), { bigint: true });
+    assert.deepEqual([now.ino, now.mtimeNs], [before.ino, before.mtimeNs], `${label}: the next start used the entry`);
+  }
+});
+
 test('checking an entry runs nothing V8 optimizes: a sum in JavaScript made every start compile it with TurboFan', async () => {
   // TurboFan's own code, brought into memory by that loop at each start, stayed resident:
   // 3.5 MiB of an idle exporter's 51 MiB (Node 20).

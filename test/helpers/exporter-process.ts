@@ -9,8 +9,13 @@ export interface ExporterProcess {
   stderr: () => string;
 }
 
-export async function startExporter(args: string[], env: Record<string, string> = {}): Promise<ExporterProcess> {
-  const child = spawn(process.execPath, [BIN, 'exporter', '--listen', '127.0.0.1:0', ...args], {
+export async function startExporter(
+  args: string[],
+  env: Record<string, string> = {},
+  /** Node's own options (V8 flags) before the script. */
+  nodeArgs: string[] = [],
+): Promise<ExporterProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, BIN, 'exporter', '--listen', '127.0.0.1:0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', ...env },
   });

@@ -245,13 +245,15 @@ test('an exporter stopped by SIGTERM or SIGINT with a probe in flight saves an e
   }
 });
 
-test("an exporter run with V8 compiler flags of the user's own (--no-opt, --max-opt=2, NODE_OPTIONS=--jitless) keeps its entry", async () => {
+test("an exporter run with V8 flags of the user's own that it changes (--no-opt, --max-opt=2, NODE_OPTIONS=--jitless, --semi_space_growth_factor) keeps its entry", async () => {
   // The exporter set its flags back to V8's defaults, not to the user's: the flags differed
   // from those the entry was made with, so every start refused it, compiled again, rewrote it.
   const runs: Array<[string, string[], Record<string, string>]> = [
     ['no-opt', ['--no-opt'], {}],
     ['max-opt', ['--max-opt=2'], {}],
     ['jitless', [], { NODE_OPTIONS: '--jitless' }],
+    // young-generation.ts's flag, given by the user: set back to 2, not to theirs.
+    ['growth', ['--semi_space_growth_factor=4'], {}],
   ];
   for (const [label, nodeArgs, env] of runs) {
     const h = join(home, `user-flags-${label}`);

@@ -1,4 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
+import { v8FlagGiven } from './v8-flags-given.js';
 
 /**
  * What `--max-opt=1` turns off by implication and must be turned on again: V8 keys the compile
@@ -10,6 +11,8 @@ import { setFlagsFromString } from 'node:v8';
  */
 const RESTORE = ['--max-opt=999', '--turbofan', '--opt'];
 const RESTORE_V8_12 = ['--osr-from-maglev', '--maglev'];
+/** Flags that choose V8's compilers: given by the user, theirs is the choice (see v8-flags-given.ts). */
+const COMPILER_FLAGS = ['jitless', 'lite-mode', 'opt', 'turbofan', 'maglev', 'max-opt', 'sparkplug', 'osr-from-maglev'];
 
 /**
  * Runs the exporter with V8's optimizing compilers off (Maglev, TurboFan: `--max-opt=1` keeps
@@ -20,6 +23,7 @@ const RESTORE_V8_12 = ['--osr-from-maglev', '--maglev'];
  * still optimizes with TurboFan when the flag is set at run time: 3 MiB less there, not 9.
  */
 export async function withBaselineCompilerOnly<T>(run: () => Promise<T>): Promise<T> {
+  if (v8FlagGiven(COMPILER_FLAGS)) return run();
   const v8Major = Number(process.versions.v8.split('.')[0]);
   setFlagsFromString('--max-opt=1');
   // Set at run time, --max-opt=1 does not stop Maglev on V8 13 (Node 24): it is turned off by name.

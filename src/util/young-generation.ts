@@ -1,4 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
+import { v8FlagGiven } from './v8-flags-given.js';
 
 /**
  * Runs a long-running server with V8's young generation kept at its starting size (1 MiB
@@ -11,6 +12,7 @@ import { setFlagsFromString } from 'node:v8';
  * was refused by every later start.
  */
 export async function withSmallYoungGeneration<T>(run: () => Promise<T>): Promise<T> {
+  if (v8FlagGiven(['semi-space-growth-factor'])) return run();
   setFlagsFromString('--semi-space-growth-factor=1');
   try {
     return await run();

@@ -5,6 +5,7 @@ import { NotTested } from './not-tested.js';
 import { AuditContext } from './context.js';
 import { GROUPS, type AuditFinding, type AuditReport, type GroupScore } from './result.js';
 import { AUDIT_CHECKS } from './table.js';
+import { describeTimeout } from '../util/duration.js';
 
 const DEADLINE = Symbol('deadline');
 /** How close to its deadline an audit may end and still have been cut by it (timers are not exact). */
@@ -38,7 +39,7 @@ export async function runAudit(
         return findings(check, [
           {
             status: 'not-tested',
-            summary: `the audit's time limit (${Math.round(options.timeoutMs / 1000)} s, --timeout) ran out before this check finished`,
+            summary: `the audit's time limit (${describeTimeout(options.timeoutMs)}, --timeout) ran out before this check finished`,
           },
         ]);
       }),

@@ -47,6 +47,30 @@ function run(args: string[], env: Record<string, string>): Promise<{ code: numbe
 
 const entries = (dir: string) => (existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String) : []);
 
+/** A home of its own where `explain 421` ran once: its output and the entry that run saved. */
+async function savedExplainEntry(tag: string) {
+  const h = join(home, tag);
+  mkdirSync(h);
+  const good = await run(['explain', '421'], { HOME: h });
+  assert.equal(good.code, 0, good.out);
+  const dir = join(h, '.cache', 'smtpkit');
+  const [name] = entries(dir).filter((f) => f.endsWith('-explain.v8'));
+  assert.ok(name);
+  const file = join(dir, name);
+  return { h, good, file, saved: readFileSync(file) };
+}
+
+/** Puts `broken` in place of the entry: the next run gives the same output as `good` and rewrites it. */
+async function ignoredAndRewritten(e: { h: string; good: { out: string }; file: string }, broken: Buffer) {
+  writeFileSync(e.file, broken);
+  const r = await run(['explain', '421'], { HOME: e.h });
+  assert.equal(r.code, 0, r.out);
+  assert.equal(r.out, e.good.out);
+  const now = readFileSync(e.file);
+  assert.notDeepEqual(now, broken, 'rewritten');
+  return now;
+}
+
 test('the first run keeps compiled code in ~/.cache/smtpkit (private), the next runs the same', async () => {
   const h = join(home, 'a');
   mkdirSync(h);
@@ -79,26 +103,14 @@ test('NODE_DISABLE_COMPILE_CACHE turns it off', async () => {
 });
 
 test('a stale or corrupt entry is replaced, and the run is unaffected', async () => {
-  const h = join(home, 'stale');
-  mkdirSync(h);
-  const good = await run(['explain', '421'], { HOME: h });
-  const dir = join(h, '.cache', 'smtpkit');
-  const [name] = entries(dir).filter((f) => f.endsWith('-explain.v8'));
-  assert.ok(name);
-  const file = join(dir, name);
-  const saved = readFileSync(file);
-  const stamp = saved.subarray(0, saved.indexOf(10) + 1).toString('latin1');
+  const e = await savedExplainEntry('stale');
+  const stamp = e.saved.subarray(0, e.saved.indexOf(10) + 1).toString('latin1');
   // Same stamp, broken code (V8 must reject it); then an entry for another build of the bundle.
   for (const broken of [
     Buffer.concat([Buffer.from(stamp, 'latin1'), Buffer.alloc(4096, 7)]),
-    Buffer.concat([Buffer.from(`v0.0.0 x64 1 1\n`), saved.subarray(stamp.length)]),
+    Buffer.concat([Buffer.from(`v0.0.0 x64 1 1\n`), e.saved.subarray(stamp.length)]),
   ]) {
-    writeFileSync(file, broken);
-    const r = await run(['explain', '421'], { HOME: h });
-    assert.equal(r.code, 0, r.out);
-    assert.equal(r.out, good.out);
-    const now = readFileSync(file);
-    assert.notDeepEqual(now, broken, 'rewritten');
+    const now = await ignoredAndRewritten(e, broken);
     // The same Node, bundle and reach; the sum of the code at the line's end is the new code's.
     const withoutSum = (line: string) => line.replace(/ [0-9a-f.]+\n$/, '');
     assert.equal(withoutSum(now.subarray(0, now.indexOf(10) + 1).toString('latin1')), withoutSum(stamp));
@@ -106,39 +118,20 @@ test('a stale or corrupt entry is replaced, and the run is unaffected', async ()
 });
 
 test('an entry damaged inside its code (V8 header intact, same length) or truncated is ignored, never run', async () => {
-  const h = join(home, 'damaged');
-  mkdirSync(h);
-  const good = await run(['explain', '421'], { HOME: h });
-  assert.equal(good.code, 0, good.out);
-  const dir = join(h, '.cache', 'smtpkit');
-  const [name] = entries(dir).filter((f) => f.endsWith('-explain.v8'));
-  assert.ok(name);
-  const file = join(dir, name);
-  const saved = readFileSync(file);
+  const e = await savedExplainEntry('damaged');
+  const { saved } = e;
   const body = saved.indexOf(10) + 1;
   // A disk error or a stray write: V8 checks the header and the length, not (in a release
   // build, unless asked) the code itself; deserializing damaged code crashed Node (SIGSEGV).
   const flipped = Buffer.from(saved);
   for (let i = body + 200; i < flipped.length - 100; i += 97) flipped[i]! ^= 0xff;
-  for (const broken of [flipped, saved.subarray(0, body + Math.floor((saved.length - body) / 2))]) {
-    writeFileSync(file, broken);
-    const r = await run(['explain', '421'], { HOME: h });
-    assert.equal(r.code, 0, r.out);
-    assert.equal(r.out, good.out);
-    assert.notDeepEqual(readFileSync(file), broken, 'rewritten');
-  }
+  for (const broken of [flipped, saved.subarray(0, body + Math.floor((saved.length - body) / 2))])
+    await ignoredAndRewritten(e, broken);
 });
 
 test('a header whose CRC-32 is of other data, an old-format sum, a huge reach over damaged code: never run, the output the same, rewritten', async () => {
-  const h = join(home, 'forged');
-  mkdirSync(h);
-  const good = await run(['explain', '421'], { HOME: h });
-  assert.equal(good.code, 0, good.out);
-  const dir = join(h, '.cache', 'smtpkit');
-  const [name] = entries(dir).filter((f) => f.endsWith('-explain.v8'));
-  assert.ok(name);
-  const file = join(dir, name);
-  const saved = readFileSync(file);
+  const e = await savedExplainEntry('forged');
+  const { saved } = e;
   const eol = saved.indexOf(10);
   const [, stamp, reach] = /^(.* )(\d+) [0-9a-f]+$/.exec(saved.subarray(0, eol).toString('latin1'))!;
   const code = saved.subarray(eol + 1);
@@ -155,13 +148,8 @@ test('a header whose CRC-32 is of other data, an old-format sum, a huge reach ov
     entry(`${reach} 0000${crc(damaged)}`, damaged),
     // A reach no run makes, with a CRC of other data.
     entry(`${'9'.repeat(400)} ${crc(Buffer.from('other'))}`, damaged),
-  ]) {
-    writeFileSync(file, forged);
-    const r = await run(['explain', '421'], { HOME: h });
-    assert.equal(r.code, 0, r.out);
-    assert.equal(r.out, good.out);
-    assert.notDeepEqual(readFileSync(file), forged, 'rewritten');
-  }
+  ])
+    await ignoredAndRewritten(e, forged);
 });
 
 test('runs saving the same entry at once: each output as without a cache, one whole entry left, used by the next run', async () => {

@@ -189,6 +189,9 @@ test('MTA-STS: a policy host whose addresses mean "this host" is never fetched f
   ]);
   const sts = JSON.parse(r.stdout).checks.find((c: { check: string }) => c.check === 'MTA-STS');
   assert.equal(sts.status, 'fail', JSON.stringify(sts));
-  assert.match(JSON.stringify(sts), /mta-sts\.stszero\.test has only addresses that name no host \(0\.0\.0\.0, ::\)/);
+  assert.match(
+    JSON.stringify(sts),
+    /mta-sts\.stszero\.test: 0\.0\.0\.0, :: name no host \(\\"this host\\": .*reach this machine, so the policy is not fetched/,
+  );
   assert.equal(policyConnections, before, 'the policy server on this machine was asked');
 });

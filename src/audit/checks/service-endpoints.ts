@@ -1,5 +1,5 @@
 import { DnsFailure } from '../../dns/resolver.js';
-import { namesThisHost } from '../../util/this-host.js';
+import { namesThisHost, thisHostReason } from '../../util/this-host.js';
 import type { ServiceEndpoint } from '../../mailbox/conversation.js';
 import type { AuditContext } from '../context.js';
 import { NotTested } from '../not-tested.js';
@@ -83,9 +83,7 @@ export async function findServices(ctx: AuditContext, services: readonly Service
         }
         const address = addresses.find((a) => !namesThisHost(a));
         if (!address && addresses.length)
-          d.notes.push(
-            `SRV target ${t.target} has address ${addresses[0]}, which names no host (a connection would reach this machine): not probed`,
-          );
+          d.notes.push(`SRV target ${t.target}: ${thisHostReason(addresses)}: not probed`);
         else if (!address) d.notes.push(`SRV target ${t.target} has no address: not probed`);
         else d.found.push({ service, via: 'srv', endpoint: { host: t.target, address, port: t.port, implicitTls } });
       }

@@ -2,7 +2,7 @@ import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { aLabels } from '../domain.js';
 import type { Resolver } from '../resolver.js';
-import { namesThisHost } from '../../util/this-host.js';
+import { namesThisHost, thisHostReason } from '../../util/this-host.js';
 import { firstTag, tags, type Finding } from './finding.js';
 
 export interface MtaStsPolicy {
@@ -186,10 +186,7 @@ async function fetchPolicy(
   if (!addresses.length) throw new Error(`${host} has no address`);
   // "This host" from DNS would fetch the policy from the machine smtpkit runs on.
   const address = addresses.find((a) => !namesThisHost(a));
-  if (!address)
-    throw new Error(
-      `${host} has only addresses that name no host (${addresses.join(', ')}), "this host" (RFC 1122 §3.2.1.3, RFC 4291 §2.5.2): a connection there would reach this machine, so the policy is not fetched`,
-    );
+  if (!address) throw new Error(`${host}: ${thisHostReason(addresses)}, so the policy is not fetched`);
   return new Promise((resolve, reject) => {
     const req = https.request(
       {
